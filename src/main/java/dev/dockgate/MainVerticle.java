@@ -1,0 +1,43 @@
+package dev.dockgate;
+
+import dev.dockgate.config.ConfigLoader;
+import dev.dockgate.config.GatewayConfig;
+import dev.dockgate.discovery.DiscoveryVerticle;
+import dev.dockgate.routing.RouterVerticle;
+import dev.dockgate.stats.StatsVerticle;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import java.util.logging.Logger;
+
+/**
+ * Loads and validates the config file, then deploys stats, discovery and the router instances, in
+ * that order; ready when every router listens. Deployment config: {@code config_path} and an
+ * optional {@code instances} override of {@code server.instances}.
+ */
+public final class MainVerticle extends VerticleBase {
+
+  public static final String CONFIG_PATH = "config_path";
+  public static final String INSTANCES = "instances";
+  public static final String DEFAULT_CONFIG_PATH = "conf/gateway.yml";
+
+  private static final Logger LOG = Logger.getLogger(MainVerticle.class.getName());
+
+  @Override
+  public Future<?> start() {
+    String path = config().getString(CONFIG_PATH, DEFAULT_CONFIG_PATH);
+    return ConfigLoader.load(vertx, path).compose(this::deployAll);
+  }
+
+  private Future<?> deployAll(GatewayConfig config) {
+    int instances = config().getInteger(INSTANCES, config.server().effectiveInstances());
+    return vertx.deployVerticle(new StatsVerticle())
+        .compose(id -> vertx.deployVerticle(new DiscoveryVerticle(config.docker())))
+        .compose(id -> vertx.deployVerticle(() -> new RouterVerticle(config),
+            new DeploymentOptions().setInstances(instances)))
+        .onSuccess(id -> LOG.info("gateway listening on " + config.server().host() + ":"
+            + config.server().port() + " with " + instances + " router instance(s), "
+            + config.routes().size() + " route(s), " + config.backends().size() + " backend(s) from "
+            + config.source()));
+  }
+}

@@ -1,0 +1,207 @@
+package dev.dockgate.config;
+
+import io.vertx.config.ConfigRetriever;
+import io.vertx.config.ConfigRetrieverOptions;
+import io.vertx.config.ConfigStoreOptions;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Turns a YAML (or JSON) config file into a validated {@link GatewayConfig}, reporting every
+ * problem at once as {@code file: field: problem}. The only place that reads raw config JSON.
+ */
+public final class ConfigLoader {
+
+  private ConfigLoader() {
+  }
+
+  /** Reads the file with vertx-config (format by extension) and validates it. */
+  public static Future<GatewayConfig> load(Vertx vertx, String file) {
+    return vertx.fileSystem().exists(file)
+        .compose(exists -> exists ? read(vertx, file) : Future.failedFuture(
+            new ConfigException(List.of(file + ": cannot read config file: no such file"))))
+        .map(json -> parse(file, json));
+  }
+
+  /** The retriever the gateway reads (and later watches) its file with: that file only, nothing merged in. */
+  public static ConfigRetrieverOptions retrieverOptions(String file) {
+    ConfigStoreOptions store = new ConfigStoreOptions()
+        .setType("file")
+        .setFormat(formatOf(file))
+        .setConfig(new JsonObject().put("path", file));
+    return new ConfigRetrieverOptions().setIncludeDefaultStores(false).addStore(store);
+  }
+
+  private static Future<JsonObject> read(Vertx vertx, String file) {
+    ConfigRetriever retriever = ConfigRetriever.create(vertx, retrieverOptions(file));
+    return retriever.getConfig()
+        .eventually(retriever::close)
+        .recover(err -> Future.failedFuture(new ConfigException(
+            List.of(file + ": cannot parse " + formatOf(file).toUpperCase() + ": " + rootMessage(err)))));
+  }
+
+  static String formatOf(String file) {
+    return Path.of(file).getFileName().toString().toLowerCase().endsWith(".json") ? "json" : "yaml";
+  }
+
+  private static String rootMessage(Throwable err) {
+    Throwable t = err;
+    while (t.getCause() != null && t.getCause() != t) {
+      t = t.getCause();
+    }
+    String message = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+    return message.replace('\n', ' ').replaceAll("\\s+", " ").trim();
+  }
+
+  /** Validates raw config JSON; throws {@link ConfigException} listing every problem. */
+  public static GatewayConfig parse(String file, JsonObject json) {
+    List<String> problems = new ArrayList<>();
+    Fields root = new Fields(file, "", json, problems);
+
+    ServerConfig server = server(root.object("server"));
+    DockerConfig docker = docker(root.object("docker"));
+    List<BackendConfig> backends = backends(root);
+    List<RouteConfig> routes = routes(root, backends);
+    DefaultResponse defaultResponse = defaultResponse(root.object("default_response"));
+    root.rejectUnknown();
+
+    if (!problems.isEmpty()) {
+      throw new ConfigException(problems);
+    }
+    return new GatewayConfig(file, server, docker, routes, defaultResponse, backends);
+  }
+
+  private static ServerConfig server(Fields f) {
+    String host = f.string("host", ServerConfig.DEFAULT_HOST);
+    int port = (int) f.number("port", ServerConfig.DEFAULT_PORT, 0, 65535);
+    int instances = (int) f.number("instances", 0, 0, 1024);
+    String statsPath = f.string("stats_path", ServerConfig.DEFAULT_STATS_PATH);
+    if (statsPath != null && !statsPath.startsWith("/")) {
+      f.problem(f.at("stats_path"), "must start with \"/\", got \"" + statsPath + "\"");
+    }
+    f.rejectUnknown();
+    return new ServerConfig(host, port, instances, statsPath);
+  }
+
+  private static DockerConfig docker(Fields f) {
+    boolean enabled = f.bool("enabled", true);
+    String host = f.string("host", DockerConfig.defaultHost());
+    if (host != null && !host.startsWith("unix://") && !host.startsWith("tcp://")) {
+      f.problem(f.at("host"), "expected unix:///path or tcp://host:port, got \"" + host + "\"");
+    }
+    String network = f.string("network", null);
+    f.rejectUnknown();
+    return new DockerConfig(enabled, host, network);
+  }
+
+  private static List<BackendConfig> backends(Fields root) {
+    List<BackendConfig> result = new ArrayList<>();
+    Set<String> seen = new HashSet<>();
+    for (Fields f : root.objects("backends")) {
+      String name = f.requiredString("name");
+      if (name != null && !seen.add(name)) {
+        f.problem(f.at("name"), "duplicate backend name \"" + name + "\"");
+      }
+      LabelSelector labels = labels(f);
+      CircuitBreakerConfig breaker = breaker(f.object("circuit_breaker"));
+      long connectTimeout = f.number("connect_timeout_ms", BackendConfig.DEFAULT_CONNECT_TIMEOUT_MS, 1, 600_000);
+      int maxConnections = (int) f.number("max_connections", BackendConfig.DEFAULT_MAX_CONNECTIONS, 1, 100_000);
+      f.rejectUnknown();
+      result.add(new BackendConfig(name, labels, breaker, connectTimeout, maxConnections));
+    }
+    return result;
+  }
+
+  private static LabelSelector labels(Fields f) {
+    String field = f.at("match_labels");
+    Object raw = f.raw("match_labels");
+    Map<String, String> labels = new LinkedHashMap<>();
+    if (raw == null) {
+      f.problem(field, "is required: a list of key=value labels a container must carry");
+    } else if (raw instanceof JsonObject map) {
+      map.forEach(e -> labels.put(e.getKey(), String.valueOf(e.getValue())));
+    } else {
+      List<Object> items = f.list("match_labels");
+      for (int i = 0; i < items.size(); i++) {
+        Object item = items.get(i);
+        String text = item instanceof String s ? s.trim() : null;
+        int eq = text == null ? -1 : text.indexOf('=');
+        if (eq <= 0) {
+          f.problem(field + "[" + i + "]", "expected key=value, got " + Fields.describe(item));
+          continue;
+        }
+        String key = text.substring(0, eq).trim();
+        String value = text.substring(eq + 1).trim();
+        String previous = labels.put(key, value);
+        if (previous != null && !previous.equals(value)) {
+          f.problem(field + "[" + i + "]", "label \"" + key + "\" required twice with different values");
+        }
+      }
+      if (items.isEmpty() && raw instanceof io.vertx.core.json.JsonArray) {
+        f.problem(field, "must list at least one key=value label");
+      }
+    }
+    return new LabelSelector(labels);
+  }
+
+  private static CircuitBreakerConfig breaker(Fields f) {
+    CircuitBreakerConfig d = CircuitBreakerConfig.DEFAULTS;
+    int maxFailures = (int) f.number("max_failures", d.maxFailures(), 1, 1_000_000);
+    long reset = f.number("reset_timeout_ms", d.resetTimeoutMs(), 1, 3_600_000);
+    f.rejectUnknown();
+    return new CircuitBreakerConfig(maxFailures, reset);
+  }
+
+  private static List<RouteConfig> routes(Fields root, List<BackendConfig> backends) {
+    Set<String> known = new TreeSet<>();
+    backends.forEach(b -> {
+      if (b.name() != null) {
+        known.add(b.name());
+      }
+    });
+    List<RouteConfig> result = new ArrayList<>();
+    Map<String, String> prefixes = new HashMap<>();
+    List<Fields> items = root.objects("routes");
+    for (Fields f : items) {
+      String prefix = f.requiredString("path_prefix");
+      if (prefix != null && !prefix.startsWith("/")) {
+        f.problem(f.at("path_prefix"), "must start with \"/\", got \"" + prefix + "\"");
+      } else if (prefix != null && prefixes.putIfAbsent(prefix, f.at("path_prefix")) != null) {
+        f.problem(f.at("path_prefix"), "duplicate prefix \"" + prefix + "\" (also " + prefixes.get(prefix) + ")");
+      }
+      String backend = f.requiredString("backend");
+      if (backend != null && !known.contains(backend)) {
+        f.problem(f.at("backend"), "unknown backend \"" + backend + "\"; known: "
+            + (known.isEmpty() ? "(none defined)" : String.join(", ", known)));
+      }
+      long timeout = f.number("timeout_ms", RouteConfig.DEFAULT_TIMEOUT_MS, 1, 3_600_000);
+      f.rejectUnknown();
+      result.add(new RouteConfig(prefix, backend, timeout));
+    }
+    return result;
+  }
+
+  private static DefaultResponse defaultResponse(Fields f) {
+    DefaultResponse d = DefaultResponse.NOT_FOUND;
+    int status = (int) f.number("status_code", d.statusCode(), 100, 599);
+    String body = f.string("body", d.body());
+    f.rejectUnknown();
+    return new DefaultResponse(status, body);
+  }
+
+  /** True when the file exists and is a regular file; for callers outside the event loop. */
+  public static boolean readable(String file) {
+    return Files.isRegularFile(Path.of(file)) && Files.isReadable(Path.of(file));
+  }
+}

@@ -1,0 +1,25 @@
+package dev.dockgate.config;
+
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+
+/** The whole validated configuration, immutable. {@code source} is the file it came from. */
+public record GatewayConfig(
+    String source,
+    ServerConfig server,
+    DockerConfig docker,
+    List<RouteConfig> routes,
+    DefaultResponse defaultResponse,
+    List<BackendConfig> backends) {
+
+  public GatewayConfig {
+    routes = List.copyOf(routes);
+    backends = List.copyOf(backends);
+  }
+
+  public Map<String, BackendConfig> backendsByName() {
+    return backends.stream().collect(Collectors.toUnmodifiableMap(BackendConfig::name, Function.identity()));
+  }
+}

@@ -1,0 +1,111 @@
+package dev.dockgate.discovery;
+
+import java.util.Map;
+import java.util.TreeSet;
+
+/**
+ * Pure rules for where the gateway reaches a container, in order: the {@code gateway.port} label
+ * (Docker host on the host network, else the container's IP on the chosen network), a published
+ * port, the container IP with its single exposed port. Every outcome carries its reason.
+ */
+public final class AddressResolver {
+
+  public static final String PORT_LABEL = "gateway.port";
+  public static final String NETWORK_LABEL = "gateway.network";
+
+  /** Where to connect, or why there is nowhere. */
+  public sealed interface Resolution {
+    String reason();
+  }
+
+  public record Address(String host, int port, String reason) implements Resolution {
+  }
+
+  public record Unusable(String reason) implements Resolution {
+  }
+
+  private final String engineHost;
+  private final String preferredNetwork;
+
+  /**
+   * @param engineHost the host the Docker engine's published ports and host network are reached on
+   * @param preferredNetwork network whose IP to use for containers on several networks, or null
+   */
+  public AddressResolver(String engineHost, String preferredNetwork) {
+    this.engineHost = engineHost;
+    this.preferredNetwork = preferredNetwork;
+  }
+
+  public Resolution resolve(ContainerInfo c) {
+    String portLabel = c.labels().get(PORT_LABEL);
+    if (portLabel != null) {
+      return fromPortLabel(c, portLabel.trim());
+    }
+    TreeSet<Integer> published = new TreeSet<>();
+    String publishedIp = null;
+    TreeSet<Integer> exposed = new TreeSet<>();
+    for (ContainerInfo.Port p : c.ports()) {
+      if (!p.tcp()) {
+        continue;
+      }
+      if (p.published()) {
+        if (published.add(p.publicPort()) && publishedIp == null) {
+          publishedIp = p.ip();
+        }
+      } else {
+        exposed.add(p.privatePort());
+      }
+    }
+    if (published.size() == 1) {
+      String host = isWildcard(publishedIp) ? engineHost : publishedIp;
+      return new Address(host, published.first(), "published port " + published.first());
+    }
+    if (published.size() > 1) {
+      return new Unusable("several published ports " + published + "; set label " + PORT_LABEL);
+    }
+    if (exposed.size() == 1) {
+      return onNetwork(c, exposed.first(), "single exposed port " + exposed.first());
+    }
+    if (exposed.size() > 1) {
+      return new Unusable("several exposed ports " + exposed + "; set label " + PORT_LABEL);
+    }
+    return new Unusable("no " + PORT_LABEL + " label, no published port and no exposed port");
+  }
+
+  private Resolution fromPortLabel(ContainerInfo c, String value) {
+    int port;
+    try {
+      port = Integer.parseInt(value);
+    } catch (NumberFormatException e) {
+      port = -1;
+    }
+    if (port < 1 || port > 65535) {
+      return new Unusable("label " + PORT_LABEL + "=\"" + value + "\" is not a port number");
+    }
+    if (c.hostNetwork()) {
+      return new Address(engineHost, port, "label " + PORT_LABEL + " on the host network");
+    }
+    return onNetwork(c, port, "label " + PORT_LABEL);
+  }
+
+  private Resolution onNetwork(ContainerInfo c, int port, String why) {
+    Map<String, String> ips = c.networkIps();
+    String wanted = c.labels().getOrDefault(NETWORK_LABEL, preferredNetwork);
+    if (wanted != null) {
+      String ip = ips.get(wanted);
+      return ip == null
+          ? new Unusable(why + ", but no IP on network \"" + wanted + "\" (networks: " + ips.keySet() + ")")
+          : new Address(ip, port, why + " on network " + wanted);
+    }
+    if (ips.isEmpty()) {
+      return new Unusable(why + ", but the container has no IP address (network mode \"" + c.networkMode() + "\")");
+    }
+    Map.Entry<String, String> first = ips.entrySet().iterator().next();
+    String note = ips.size() == 1 ? "" : " (first of " + ips.keySet() + "; set label " + NETWORK_LABEL + ")";
+    return new Address(first.getValue(), port, why + " on network " + first.getKey() + note);
+  }
+
+  private static boolean isWildcard(String ip) {
+    return ip == null || ip.isEmpty() || "0.0.0.0".equals(ip) || "::".equals(ip);
+  }
+}

@@ -1,0 +1,32 @@
+package dev.dockgate.discovery;
+
+import io.vertx.core.json.JsonObject;
+import io.vertx.servicediscovery.Record;
+import io.vertx.servicediscovery.types.HttpEndpoint;
+
+/** How a container becomes a service-discovery record, and back: the shape routers read. */
+public final class ContainerRecords {
+
+  /** Metadata key marking records published by the Docker importer. */
+  public static final String SOURCE_KEY = "gateway.source";
+  public static final String SOURCE_DOCKER = "docker";
+  public static final String ID_KEY = "docker.id";
+  public static final String NAME_KEY = "docker.name";
+
+  private ContainerRecords() {
+  }
+
+  /** One http-endpoint record: container labels plus docker.id and docker.name as metadata. */
+  public static Record toRecord(ContainerInfo container, AddressResolver.Address address) {
+    JsonObject metadata = new JsonObject();
+    container.labels().forEach(metadata::put);
+    metadata.put(ID_KEY, container.id())
+        .put(NAME_KEY, container.name())
+        .put(SOURCE_KEY, SOURCE_DOCKER);
+    return HttpEndpoint.createRecord(container.name(), address.host(), address.port(), "/", metadata);
+  }
+
+  public static boolean fromDocker(Record record) {
+    return SOURCE_DOCKER.equals(record.getMetadata().getString(SOURCE_KEY));
+  }
+}

@@ -1,0 +1,17 @@
+package dev.dockgate.events;
+
+/** Every event-bus address the gateway uses. The README documents each one's messages. */
+public final class Addresses {
+
+  /** Published once per finished proxied or default-response request: a {@link TrafficEvent} as JSON. */
+  public static final String TRAFFIC = "gateway.traffic";
+
+  /** Request/reply: any body; the reply is the /stats JSON document. */
+  public static final String STATS_QUERY = "gateway.stats.query";
+
+  /** Service-discovery announcements (vertx-service-discovery record JSON) of container instances. */
+  public static final String DISCOVERY_ANNOUNCE = "gateway.discovery.announce";
+
+  private Addresses() {
+  }
+}

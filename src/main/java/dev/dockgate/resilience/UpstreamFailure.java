@@ -1,0 +1,80 @@
+package dev.dockgate.resilience;
+
+import io.vertx.circuitbreaker.OpenCircuitException;
+import io.vertx.core.http.ConnectionPoolTooBusyException;
+import io.vertx.core.http.HttpClosedException;
+import java.net.ConnectException;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * Why a request could not be answered by its backend, each with the status the client gets.
+ * {@link #classify} is the one place that turns a library failure into one of these, by type.
+ */
+public abstract sealed class UpstreamFailure extends RuntimeException {
+
+  private final int status;
+
+  private UpstreamFailure(int status, String message, Throwable cause) {
+    super(message, cause, false, false);
+    this.status = status;
+  }
+
+  public int status() {
+    return status;
+  }
+
+  /** No instance of the backend is known or routable. */
+  public static final class NoInstance extends UpstreamFailure {
+    public NoInstance(String backend) {
+      super(503, "no instance of backend \"" + backend + "\" is available", null);
+    }
+  }
+
+  /** The instance refused or could not be connected to in time. */
+  public static final class Refused extends UpstreamFailure {
+    public Refused(String backend, Throwable cause) {
+      super(503, "backend \"" + backend + "\" is unreachable", cause);
+    }
+  }
+
+  /** The instance's circuit is open: no attempt was made. */
+  public static final class CircuitOpen extends UpstreamFailure {
+    public CircuitOpen(String backend) {
+      super(503, "backend \"" + backend + "\" is unavailable (circuit open)", null);
+    }
+  }
+
+  /** The instance did not answer within the route's timeout. */
+  public static final class Timeout extends UpstreamFailure {
+    public Timeout(String backend, Throwable cause) {
+      super(504, "backend \"" + backend + "\" did not answer in time", cause);
+    }
+  }
+
+  /** The instance broke the exchange (reset, closed, malformed answer). */
+  public static final class BadGateway extends UpstreamFailure {
+    public BadGateway(String backend, Throwable cause) {
+      super(502, "backend \"" + backend + "\" failed to answer", cause);
+    }
+  }
+
+  public static UpstreamFailure classify(Throwable err, String backend) {
+    if (err instanceof UpstreamFailure failure) {
+      return failure;
+    }
+    if (err instanceof OpenCircuitException) {
+      return new CircuitOpen(backend);
+    }
+    if (err instanceof ConnectException || err instanceof ConnectionPoolTooBusyException
+        || err instanceof io.netty.channel.ConnectTimeoutException) {
+      return new Refused(backend, err);
+    }
+    if (err instanceof TimeoutException || err instanceof io.netty.handler.timeout.TimeoutException) {
+      return new Timeout(backend, err);
+    }
+    if (err instanceof HttpClosedException) {
+      return new BadGateway(backend, err);
+    }
+    return new BadGateway(backend, err);
+  }
+}

@@ -1,0 +1,52 @@
+package dev.dockgate.routing;
+
+import dev.dockgate.config.BackendConfig;
+import dev.dockgate.discovery.ContainerRecords;
+import io.vertx.core.json.JsonObject;
+import io.vertx.servicediscovery.Record;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Which instances serve which backend, computed from discovery records and the backends' label
+ * selectors. An immutable snapshot: a new one replaces the old one whole.
+ */
+public final class BackendInstances {
+
+  private final Map<String, List<Instance>> byBackend;
+
+  private BackendInstances(Map<String, List<Instance>> byBackend) {
+    this.byBackend = byBackend;
+  }
+
+  public static BackendInstances from(List<Record> records, List<BackendConfig> backends) {
+    Map<String, List<Instance>> result = new HashMap<>();
+    for (BackendConfig backend : backends) {
+      List<Instance> matching = new ArrayList<>();
+      for (Record record : records) {
+        JsonObject meta = record.getMetadata();
+        if (ContainerRecords.fromDocker(record) && backend.matchLabels().matches(labels(meta))) {
+          JsonObject location = record.getLocation();
+          matching.add(new Instance(meta.getString(ContainerRecords.ID_KEY), record.getName(),
+              location.getString("host"), location.getInteger("port")));
+        }
+      }
+      matching.sort(Comparator.comparing(Instance::id));
+      result.put(backend.name(), List.copyOf(matching));
+    }
+    return new BackendInstances(Map.copyOf(result));
+  }
+
+  public List<Instance> of(String backend) {
+    return byBackend.getOrDefault(backend, List.of());
+  }
+
+  private static Map<String, String> labels(JsonObject metadata) {
+    Map<String, String> labels = new HashMap<>();
+    metadata.forEach(e -> labels.put(e.getKey(), String.valueOf(e.getValue())));
+    return labels;
+  }
+}

@@ -1,0 +1,148 @@
+package dev.dockgate.routing;
+
+import dev.dockgate.config.BackendConfig;
+import dev.dockgate.config.DefaultResponse;
+import dev.dockgate.config.GatewayConfig;
+import dev.dockgate.config.RouteConfig;
+import dev.dockgate.discovery.DiscoveryVerticle;
+import dev.dockgate.events.Addresses;
+import dev.dockgate.events.TrafficEvent;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.PoolOptions;
+import io.vertx.core.json.JsonObject;
+import io.vertx.servicediscovery.ServiceDiscovery;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * One HTTP listener instance (one per core): answers /stats, the default response, or hands the
+ * request to its route's {@link ProxyHandler}. Keeps its own snapshot of instances per backend,
+ * refreshed from discovery announcements, never from the request path.
+ */
+public final class RouterVerticle extends VerticleBase {
+
+  private static final DeliveryOptions STATS_QUERY = new DeliveryOptions().setSendTimeout(5_000);
+
+  private final GatewayConfig config;
+  private final Buffer defaultBody;
+  private ServiceDiscovery discovery;
+  private HttpClient client;
+  private RouteTable<ProxyHandler> routes;
+  private Upstreams upstreams;
+  private HttpServer server;
+
+  public RouterVerticle(GatewayConfig config) {
+    this.config = config;
+    this.defaultBody = Buffer.buffer(config.defaultResponse().body());
+  }
+
+  @Override
+  public Future<?> start() {
+    int poolSize = config.backends().stream().mapToInt(BackendConfig::maxConnections).max().orElse(1);
+    client = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true).setTcpNoDelay(true),
+        new PoolOptions().setHttp1MaxSize(poolSize));
+    Map<String, BackendConfig> backends = config.backendsByName();
+    Map<String, ProxyHandler> handlers = new LinkedHashMap<>();
+    for (RouteConfig route : config.routes()) {
+      BackendConfig backend = backends.get(route.backend());
+      handlers.put(route.pathPrefix(),
+          new ProxyHandler(vertx, client, route, backend.connectTimeoutMs(), InstancePicker.RANDOM));
+    }
+    routes = new RouteTable<>(handlers);
+    upstreams = new Upstreams(vertx, config.backends(), handlers.values());
+    discovery = ServiceDiscovery.create(vertx, DiscoveryVerticle.discoveryOptions());
+    Future<Void> announcements = vertx.eventBus()
+        .consumer(Addresses.DISCOVERY_ANNOUNCE, msg -> refresh())
+        .completion();
+    return announcements
+        .compose(v -> refreshNow())
+        .compose(v -> listen());
+  }
+
+  private Future<HttpServer> listen() {
+    HttpServerOptions options = new HttpServerOptions()
+        .setHost(config.server().host())
+        .setPort(config.server().port())
+        .setTcpNoDelay(true);
+    return vertx.createHttpServer(options)
+        .requestHandler(this::handle)
+        .listen()
+        .onSuccess(s -> server = s);
+  }
+
+  private void handle(HttpServerRequest request) {
+    String path = request.path();
+    if (config.server().statsPath().equals(path)) {
+      stats(request);
+      return;
+    }
+    ProxyHandler handler = routes.match(path);
+    if (handler != null) {
+      handler.handle(request);
+    } else {
+      defaultResponse(request);
+    }
+  }
+
+  private void stats(HttpServerRequest request) {
+    vertx.eventBus().<JsonObject>request(Addresses.STATS_QUERY, null, STATS_QUERY)
+        .onSuccess(reply -> request.response()
+            .putHeader("content-type", "application/json")
+            .end(reply.body().toBuffer()))
+        .onFailure(err -> request.response().setStatusCode(503).end("stats unavailable\n"));
+  }
+
+  private void defaultResponse(HttpServerRequest request) {
+    long started = System.nanoTime();
+    DefaultResponse d = config.defaultResponse();
+    request.response()
+        .setStatusCode(d.statusCode())
+        .putHeader("content-type", "text/plain; charset=utf-8")
+        .end(defaultBody)
+        .andThen(ar -> vertx.eventBus().publish(Addresses.TRAFFIC, new TrafficEvent(
+            System.currentTimeMillis(), request.method().name(), request.path(), null, null, null,
+            d.statusCode(), (System.nanoTime() - started) / 1_000_000.0).toJson()));
+  }
+
+  private boolean refreshing;
+  private boolean refreshAgain;
+
+  /** Coalesces announcement bursts into one snapshot rebuild at a time. */
+  private void refresh() {
+    if (refreshing) {
+      refreshAgain = true;
+      return;
+    }
+    refreshNow();
+  }
+
+  private Future<Void> refreshNow() {
+    refreshing = true;
+    refreshAgain = false;
+    return discovery.getRecords(record -> true)
+        .map(records -> {
+          upstreams.apply(BackendInstances.from(records, config.backends()));
+          return (Void) null;
+        })
+        .andThen(ar -> {
+          refreshing = false;
+          if (refreshAgain) {
+            refresh();
+          }
+        });
+  }
+
+  @Override
+  public Future<?> stop() {
+    discovery.close();
+    return server == null ? client.close() : server.close().eventually(client::close);
+  }
+}

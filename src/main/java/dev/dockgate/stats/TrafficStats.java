@@ -1,0 +1,65 @@
+package dev.dockgate.stats;
+
+import io.vertx.core.json.JsonObject;
+import org.HdrHistogram.Histogram;
+
+/**
+ * Counts and latency distribution of finished requests. Exact counts and average; p95/p99 from an
+ * HdrHistogram in microseconds (3 significant digits, so within 0.1%). Not thread-safe: one owner.
+ */
+public final class TrafficStats {
+
+  /** Up to one hour; longer latencies are clamped to it. */
+  static final long MAX_TRACKED_MICROS = 3_600_000_000L;
+
+  private final Histogram histogram = new Histogram(1, MAX_TRACKED_MICROS, 3);
+  private long success;
+  private long error;
+  private double latencySumMs;
+
+  public void record(int status, double latencyMs) {
+    if (status >= 200 && status < 400) {
+      success++;
+    } else {
+      error++;
+    }
+    double ms = Math.max(0.0, latencyMs);
+    latencySumMs += ms;
+    long micros = Math.min(MAX_TRACKED_MICROS, Math.max(1L, Math.round(ms * 1000.0)));
+    histogram.recordValue(micros);
+  }
+
+  public long success() {
+    return success;
+  }
+
+  public long error() {
+    return error;
+  }
+
+  public long count() {
+    return success + error;
+  }
+
+  public double averageMs() {
+    return count() == 0 ? 0.0 : latencySumMs / count();
+  }
+
+  public double percentileMs(double percentile) {
+    return count() == 0 ? 0.0 : histogram.getValueAtPercentile(percentile) / 1000.0;
+  }
+
+  /** The rgate /stats document. */
+  public JsonObject toJson() {
+    return new JsonObject()
+        .put("requests_count", new JsonObject().put("success", success).put("error", error))
+        .put("latency_ms", new JsonObject()
+            .put("average", round3(averageMs()))
+            .put("p95", round3(percentileMs(95.0)))
+            .put("p99", round3(percentileMs(99.0))));
+  }
+
+  private static double round3(double value) {
+    return Math.round(value * 1000.0) / 1000.0;
+  }
+}
