@@ -1,0 +1,316 @@
+#!/usr/bin/env bash
+# Throughput and p99 latency of the gateway against a one-worker nginx reverse proxy, both in front of
+# the same nginx backend container, plus the backend reached directly, all measured in one run with wrk.
+# Every listener is on 127.0.0.1; everything started here is removed on exit. See bench/README.md.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(dirname "$HERE")
+JAR="$ROOT/target/gateway-fat.jar"
+RESULTS="$HERE/results"
+IMAGE=gateway-bench-nginx:latest
+
+# Knobs (environment). Durations are wrk durations: 10, 10s, 1m.
+DURATION=${DURATION:-10s}              # measured run per target
+CONNECTIONS=${CONNECTIONS:-64}
+THREADS=${THREADS:-2}
+WARMUP=${WARMUP:-3s}                   # warm-up per nginx target (direct, nginx proxy)
+GATEWAY_WARMUP=${GATEWAY_WARMUP:-15s}  # the JVM needs longer for JIT compilation to settle
+PIN=${PIN:-1}                          # 1: proxy under test on CPU 0, wrk + backend on CPU 1
+GATEWAY_INSTANCES=${GATEWAY_INSTANCES:-1}  # router instances; 1 = same as nginx's one worker
+BODY_BYTES=${BODY_BYTES:-100}
+JAVA_OPTS=${JAVA_OPTS:--Xms256m -Xmx256m -XX:+AlwaysPreTouch}
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+log() { echo "bench: $*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+# ---------------------------------------------------------------- tools
+apt_updated=0
+need_pkg() { # need_pkg COMMAND PACKAGE...  (first package that installs wins)
+  local cmd=$1; shift
+  command -v "$cmd" >/dev/null 2>&1 && return 0
+  if [ "$apt_updated" = 0 ]; then $SUDO apt-get update -qq; apt_updated=1; fi
+  local p
+  for p in "$@"; do
+    log "installing $p"
+    if DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$p" >/dev/null; then
+      command -v "$cmd" >/dev/null 2>&1 && return 0
+    fi
+  done
+  die "cannot install $cmd (tried: $*)"
+}
+PATH="$PATH:/usr/sbin:/sbin"
+need_pkg wrk wrk
+need_pkg nginx nginx-light nginx
+need_pkg curl curl
+need_pkg taskset util-linux
+need_pkg ss iproute2
+"$ROOT/scripts/ensure-docker.sh"
+if [ ! -f "$JAR" ]; then
+  log "building $JAR"
+  (cd "$ROOT" && mvn -q -B package -DskipTests)
+fi
+NGINX=$(command -v nginx)
+DOCKER="docker"
+docker version >/dev/null 2>&1 || DOCKER="$SUDO docker"
+
+# ---------------------------------------------------------------- run state and cleanup
+RUN_ID="$(date +%s)-$$"
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/gateway-bench.XXXXXX")
+CONTAINER="gateway-bench-$RUN_ID"
+NGINX_PID=""
+GATEWAY_PID=""
+container_started=0
+
+stop_pid() { # stop_pid PID: TERM, wait up to 10 s, then KILL
+  local pid=$1 i
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.2; done
+  kill -KILL "$pid" 2>/dev/null || true
+}
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  stop_pid "$GATEWAY_PID"
+  stop_pid "$NGINX_PID"
+  if [ "$container_started" = 1 ]; then $DOCKER rm -f "$CONTAINER" >/dev/null 2>&1 || true; fi
+  rm -rf "$TMP"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---------------------------------------------------------------- helpers
+free_port() { # a TCP port nothing listens on, different from those already handed out
+  local p
+  while :; do
+    p=$((20000 + RANDOM % 20000))
+    case " ${TAKEN_PORTS:-} " in *" $p "*) continue ;; esac
+    ss -Htln "sport = :$p" | grep -q . && continue
+    TAKEN_PORTS="${TAKEN_PORTS:-} $p"
+    echo "$p"
+    return
+  done
+}
+wait_200() { # wait_200 URL SECONDS WHAT [PID]: poll until the URL answers 200
+  local url=$1 deadline=$((SECONDS + $2)) what=$3 pid=${4:-}
+  until [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$url" || true)" = 200 ]; do
+    if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then die "$what exited before answering $url"; fi
+    [ "$SECONDS" -lt "$deadline" ] || die "$what did not answer 200 on $url within $2 s"
+    sleep 0.2
+  done
+}
+on_cpu() { # on_cpu CPU CMD...: pinned when PIN=1
+  if [ "$PIN" = 1 ]; then taskset -c "$1" "${@:2}"; else "${@:2}"; fi
+}
+
+# ---------------------------------------------------------------- backend image (idempotent)
+# The image is the host's nginx binary, the libraries ldd lists, passwd/group entries, a config and
+# the body. Its label bench.inputs hashes all of that, so a changed nginx or config rebuilds it.
+BODY="dockgate-bench-body-$(head -c $((BODY_BYTES - 21)) /dev/zero | tr '\0' '.')"$'\n'
+BACKEND_CONF='daemon off;
+master_process on;
+worker_processes 1;
+user nobody nogroup;
+pid /tmp/nginx.pid;
+error_log stderr warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path /tmp/client_body;
+  proxy_temp_path /tmp/proxy;
+  fastcgi_temp_path /tmp/fastcgi;
+  uwsgi_temp_path /tmp/uwsgi;
+  scgi_temp_path /tmp/scgi;
+  default_type text/plain;
+  keepalive_requests 1000000;
+  open_file_cache max=16;
+  server {
+    include /etc/nginx/listen.conf;
+    root /www;
+    location / { rewrite ^ /body.txt break; }
+  }
+}'
+LIBS=$(ldd "$NGINX" | awk '/=> \//{print $3} /^\t\//{print $1}')
+INPUTS=$({ sha256sum "$NGINX" $LIBS; printf '%s' "$BACKEND_CONF" "$BODY"; } | sha256sum | cut -c1-16)
+if [ "$($DOCKER image inspect -f '{{index .Config.Labels "bench.inputs"}}' "$IMAGE" 2>/dev/null || true)" != "$INPUTS" ]; then
+  log "importing $IMAGE from $NGINX ($INPUTS)"
+  root="$TMP/image"
+  mkdir -p "$root/usr/sbin" "$root/etc/nginx" "$root/www" "$root/tmp" "$root/var/log/nginx" "$root/var/lib/nginx"
+  chmod 1777 "$root/tmp"
+  cp "$NGINX" "$root/usr/sbin/nginx"
+  for lib in $LIBS; do
+    mkdir -p "$root$(dirname "$lib")"
+    cp -L "$lib" "$root$lib"
+  done
+  printf 'root:x:0:0:root:/:/nonexistent\nnobody:x:65534:65534:nobody:/:/nonexistent\n' >"$root/etc/passwd"
+  printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
+  printf '%s\n' "$BACKEND_CONF" >"$root/etc/nginx/nginx.conf"
+  echo 'listen 127.0.0.1:18480;' >"$root/etc/nginx/listen.conf"
+  printf '%s' "$BODY" >"$root/www/body.txt"
+  tar -C "$root" --owner=0 --group=0 -c . | $DOCKER import \
+    -c 'ENTRYPOINT ["/usr/sbin/nginx", "-p", "/tmp/", "-e", "stderr", "-c", "/etc/nginx/nginx.conf"]' \
+    -c "LABEL bench.inputs=$INPUTS" - "$IMAGE" >/dev/null
+  rm -rf "$root"
+fi
+
+# ---------------------------------------------------------------- start the three servers
+BACKEND_PORT=$(free_port)
+NGINX_PORT=$(free_port)
+GATEWAY_PORT=$(free_port)
+PATH_="/bench"
+
+echo "listen 127.0.0.1:$BACKEND_PORT;" >"$TMP/listen.conf"
+cpuset=()
+[ "$PIN" = 1 ] && cpuset=(--cpuset-cpus 1)
+log "starting backend container $CONTAINER on 127.0.0.1:$BACKEND_PORT"
+container_started=1
+$DOCKER run -d --name "$CONTAINER" --network host "${cpuset[@]}" \
+  --label app_name=bench --label "bench.run=$RUN_ID" --label "gateway.port=$BACKEND_PORT" \
+  -v "$TMP/listen.conf:/etc/nginx/listen.conf:ro" "$IMAGE" >/dev/null
+wait_200 "http://127.0.0.1:$BACKEND_PORT$PATH_" 20 "backend container"
+
+mkdir -p "$TMP/nginx"
+cat >"$TMP/nginx/nginx.conf" <<EOF
+daemon off;
+master_process on;
+worker_processes 1;
+pid $TMP/nginx/nginx.pid;
+error_log stderr warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $TMP/nginx/client_body;
+  proxy_temp_path $TMP/nginx/proxy;
+  fastcgi_temp_path $TMP/nginx/fastcgi;
+  uwsgi_temp_path $TMP/nginx/uwsgi;
+  scgi_temp_path $TMP/nginx/scgi;
+  keepalive_requests 1000000;
+  upstream bench_backend {
+    server 127.0.0.1:$BACKEND_PORT;
+    keepalive 64;
+    keepalive_requests 1000000;
+  }
+  server {
+    listen 127.0.0.1:$NGINX_PORT;
+    location / {
+      proxy_pass http://bench_backend;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+EOF
+log "starting nginx reverse proxy on 127.0.0.1:$NGINX_PORT"
+on_cpu 0 "$NGINX" -p "$TMP/nginx/" -e stderr -c "$TMP/nginx/nginx.conf" 2>"$TMP/nginx.log" &
+NGINX_PID=$!
+wait_200 "http://127.0.0.1:$NGINX_PORT$PATH_" 20 "nginx" "$NGINX_PID"
+
+cat >"$TMP/gateway.yml" <<EOF
+server:
+  host: 127.0.0.1
+  port: $GATEWAY_PORT
+  instances: $GATEWAY_INSTANCES
+routes:
+  - path_prefix: $PATH_
+    backend: bench
+default_response:
+  body: "no route"
+  status_code: 404
+backends:
+  - name: bench
+    match_labels:
+      - app_name=bench
+      - bench.run=$RUN_ID
+EOF
+log "starting gateway on 127.0.0.1:$GATEWAY_PORT (java $JAVA_OPTS, $GATEWAY_INSTANCES instance(s))"
+# shellcheck disable=SC2086  # JAVA_OPTS is a list of flags
+on_cpu 0 java $JAVA_OPTS -jar "$JAR" -conf "$TMP/gateway.yml" >"$TMP/gateway.log" 2>&1 &
+GATEWAY_PID=$!
+wait_200 "http://127.0.0.1:$GATEWAY_PORT$PATH_" 60 "gateway" "$GATEWAY_PID"
+
+for port in "$NGINX_PORT" "$GATEWAY_PORT"; do
+  got=$(curl -s --max-time 2 "http://127.0.0.1:$port$PATH_")
+  [ "$got" = "$(printf '%s' "$BODY")" ] || die "127.0.0.1:$port$PATH_ did not return the backend's body: $got"
+done
+
+# ---------------------------------------------------------------- measure
+mkdir -p "$RESULTS"
+STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+RAW="$RESULTS/$STAMP-wrk.txt"
+: >"$RAW"
+
+run_wrk() { # run_wrk NAME URL WARMUP
+  local name=$1 url=$2 warm=$3
+  log "$name: warm-up $warm, then $DURATION with $THREADS threads, $CONNECTIONS connections"
+  on_cpu 1 wrk -t"$THREADS" -c"$CONNECTIONS" -d"$warm" "$url" >/dev/null
+  on_cpu 1 wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$url" >"$TMP/$name.wrk"
+  { echo "### $name: $url"; cat "$TMP/$name.wrk"; echo; } >>"$RAW"
+}
+run_wrk direct "http://127.0.0.1:$BACKEND_PORT$PATH_" "$WARMUP"
+run_wrk nginx "http://127.0.0.1:$NGINX_PORT$PATH_" "$WARMUP"
+run_wrk gateway "http://127.0.0.1:$GATEWAY_PORT$PATH_" "$GATEWAY_WARMUP"
+
+# ---------------------------------------------------------------- report
+rps() { awk '/^Requests\/sec:/{print $2}' "$TMP/$1.wrk"; }
+p99_ms() { # wrk prints 99% as 812.00us, 3.21ms or 1.02s
+  awk '$1=="99%"{v=$2; u=v; sub(/[0-9.]+/,"",u); sub(/[a-z]+$/,"",v);
+       f=(u=="us")?0.001:(u=="s")?1000:(u=="m")?60000:1; printf "%.3f", v*f}' "$TMP/$1.wrk"
+}
+errors() { # non-2xx/3xx responses and socket errors, as one cell
+  awk '/Non-2xx or 3xx responses:/{n=$NF}
+       /Socket errors:/{s=$0; sub(/.*Socket errors: /,"",s)}
+       END{printf "%s non-2xx/3xx; socket: %s", (n==""?0:n), (s==""?"none":s)}' "$TMP/$1.wrk"
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", (b>0)?a/b:0}'; }
+
+R_DIRECT=$(rps direct); R_NGINX=$(rps nginx); R_GW=$(rps gateway)
+P_DIRECT=$(p99_ms direct); P_NGINX=$(p99_ms nginx); P_GW=$(p99_ms gateway)
+RPS_RATIO=$(ratio "$R_GW" "$R_NGINX")
+P99_RATIO=$(ratio "$P_GW" "$P_NGINX")
+verdict() { awk -v v="$1" -v lim="$2" -v op="$3" 'BEGIN{ok=(op==">=")?(v>=lim):(v<=lim); print ok?"met":"NOT met"}'; }
+GW_WARNINGS=$(grep -cE 'WARNING|SEVERE|Exception' "$TMP/gateway.log" || true)
+cpu_model=$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo)
+git_rev=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+git -C "$ROOT" diff --quiet HEAD -- src pom.xml 2>/dev/null || git_rev="$git_rev (+ uncommitted changes)"
+if [ "$PIN" = 1 ]; then
+  placement="proxy under test (nginx worker / gateway JVM) pinned to CPU 0; wrk and backend container pinned to CPU 1"
+else
+  placement="no CPU pinning; all processes share all CPUs"
+fi
+
+TABLE="$RESULTS/$STAMP-table.md"
+{
+  echo "## dockgate bench $STAMP"
+  echo
+  echo "| target | req/s | p99 (ms) | errors |"
+  echo "| --- | ---: | ---: | --- |"
+  echo "| direct to backend | $R_DIRECT | $P_DIRECT | $(errors direct) |"
+  echo "| nginx reverse proxy (1 worker) | $R_NGINX | $P_NGINX | $(errors nginx) |"
+  echo "| dockgate gateway | $R_GW | $P_GW | $(errors gateway) |"
+  echo
+  echo "| ratio gateway/nginx | value | goal |"
+  echo "| --- | ---: | --- |"
+  echo "| throughput (req/s) | $RPS_RATIO | >= 0.80: $(verdict "$RPS_RATIO" 0.80 '>=') |"
+  echo "| p99 latency | $P99_RATIO | <= 2.00: $(verdict "$P99_RATIO" 2.00 '<=') |"
+  echo
+  echo "Machine: $(nproc) CPUs, $cpu_model, $(uname -sr), $(date -u '+%Y-%m-%d %H:%M:%S UTC')."
+  echo "Software: $("$NGINX" -v 2>&1 | sed 's/^nginx version: //'), $(java -version 2>&1 | head -1), wrk $(wrk -v 2>&1 | awk 'NR==1{print $2}'), gateway $git_rev."
+  echo "Method: wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency, GET $PATH_ (${BODY_BYTES}-byte body from an"
+  echo "nginx container on the host network); warm-up $WARMUP per nginx target, $GATEWAY_WARMUP for the gateway;"
+  echo "targets measured one after another in this order. Placement: $placement."
+  echo "Gateway: server.instances $GATEWAY_INSTANCES, JVM flags: $JAVA_OPTS. Gateway log lines with WARNING/SEVERE/Exception: $GW_WARNINGS."
+} >"$TABLE"
+cp "$TMP/gateway.log" "$RESULTS/$STAMP-gateway.log"
+cp "$TABLE" "$RESULTS/latest.md"
+cat "$TABLE"
+if [ "$GW_WARNINGS" != 0 ]; then
+  echo
+  echo "Gateway warnings (first 10; full log in $RESULTS/$STAMP-gateway.log):"
+  grep -E 'WARNING|SEVERE|Exception' "$TMP/gateway.log" | head -10
+fi
+log "raw wrk output: $RAW; table: $TABLE"

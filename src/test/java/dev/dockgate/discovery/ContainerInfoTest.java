@@ -1,0 +1,119 @@
+package dev.dockgate.discovery;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.dockgate.discovery.ContainerInfo.Port;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+class ContainerInfoTest {
+
+  private static final String RUN = "dockgate.test.run";
+  private static final String RUN_ID = "capture-3894";
+
+  static Stream<Arguments> fixtures() {
+    Map<String, String> ordersLabels = Map.of("app_name", "orders", "env", "production",
+        "gateway.port", "18081", RUN, RUN_ID);
+    Map<String, String> runOnly = Map.of(RUN, RUN_ID);
+    return Stream.of(
+        Arguments.of("host-network-labelled.json", new ContainerInfo(
+            "19a623c437c03256671e3608208149b73980be307ca805762513296c4121bde4", "dg-host-labelled",
+            ordersLabels, "host", Map.of(), List.of())),
+        Arguments.of("host-network-unlabelled.json", new ContainerInfo(
+            "4b49a8d38f48fbc9d6055d2efc6f6f7e82eb014a9554c54e3158ffda90297dae", "dg-host-unlabelled",
+            runOnly, "host", Map.of(), List.of())),
+        Arguments.of("none-network-exposed.json", new ContainerInfo(
+            "0d7023bedafd65a4ce966dd259031ae7ef0c16b615cc01644a5c1c3aa9c40e90", "dg-none-exposed",
+            runOnly, "none", Map.of(), List.of())),
+        Arguments.of("none-network-exposed-port-listed.json", new ContainerInfo(
+            "a5000000000000000000000000000000000000000000000000000000000000a5", "dg-exposed-no-ip",
+            runOnly, "none", Map.of(), List.of(new Port("", 8080, 0, "tcp")))),
+        Arguments.of("bridge-published-wildcard.json", new ContainerInfo(
+            "a1000000000000000000000000000000000000000000000000000000000000a1", "dg-published-wildcard",
+            runOnly, "bridge", Map.of("bridge", "172.17.0.2"),
+            List.of(new Port("0.0.0.0", 8080, 49153, "tcp"), new Port("::", 8080, 49153, "tcp")))),
+        Arguments.of("bridge-published-specific-ip.json", new ContainerInfo(
+            "a2000000000000000000000000000000000000000000000000000000000000a2", "dg-published-specific-ip",
+            runOnly, "bridge", Map.of("bridge", "172.17.0.2"),
+            List.of(new Port("127.0.0.1", 8080, 18080, "tcp")))),
+        Arguments.of("bridge-published-several.json", new ContainerInfo(
+            "a3000000000000000000000000000000000000000000000000000000000000a3", "dg-published-several",
+            runOnly, "bridge", Map.of("bridge", "172.17.0.2"),
+            List.of(new Port("0.0.0.0", 8080, 49153, "tcp"), new Port("::", 8080, 49153, "tcp"),
+                new Port("0.0.0.0", 9090, 49154, "tcp"), new Port("::", 9090, 49154, "tcp")))),
+        Arguments.of("bridge-exposed.json", new ContainerInfo(
+            "a4000000000000000000000000000000000000000000000000000000000000a4", "dg-exposed",
+            runOnly, "bridge", Map.of("bridge", "172.17.0.3"), List.of(new Port("", 8080, 0, "tcp")))),
+        Arguments.of("custom-network-labelled.json", new ContainerInfo(
+            "b1000000000000000000000000000000000000000000000000000000000000b1", "dg-custom-labelled",
+            ordersLabels, "orders_backend", Map.of("orders_backend", "172.20.0.5"), List.of())),
+        Arguments.of("two-networks-labelled.json", new ContainerInfo(
+            "b2000000000000000000000000000000000000000000000000000000000000b2", "dg-two-networks-labelled",
+            ordersLabels, "orders_backend",
+            Map.of("orders_backend", "172.20.0.5", "orders_frontend", "172.21.0.5"), List.of())));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("fixtures")
+  void parsesFixture(String file, ContainerInfo expected) {
+    ContainerInfo parsed = ContainerFixture.load(file).info();
+
+    assertEquals(expected.id(), parsed.id());
+    assertEquals(expected.name(), parsed.name());
+    assertEquals(expected.labels(), parsed.labels());
+    assertEquals(expected.networkMode(), parsed.networkMode());
+    assertEquals(expected.networkIps(), parsed.networkIps());
+    assertEquals(expected.ports(), parsed.ports());
+    assertEquals(expected, parsed);
+  }
+
+  @Test
+  void hostNetworkOnlyForNetworkModeHost() {
+    assertTrue(ContainerFixture.load("host-network-labelled.json").info().hostNetwork());
+    assertFalse(ContainerFixture.load("none-network-exposed.json").info().hostNetwork());
+    assertFalse(ContainerFixture.load("custom-network-labelled.json").info().hostNetwork());
+  }
+
+  @Test
+  void shortIdIsTwelveCharacters() {
+    assertEquals("19a623c437c0", ContainerFixture.load("host-network-labelled.json").info().shortId());
+    assertEquals("abc", ContainerFixture.container("x", "bridge").id("abc").info().shortId());
+  }
+
+  @Test
+  void networkIpsAreOrderedByNetworkName() {
+    ContainerInfo c = ContainerFixture.container("multi", "zeta")
+        .network("zeta", "10.0.0.9").network("alpha", "10.0.0.1").network("mid", "")
+        .info();
+
+    assertEquals(List.of("alpha", "zeta"), List.copyOf(c.networkIps().keySet()));
+  }
+
+  @Test
+  void portTypeDefaultsToTcpAndUdpIsNotTcp() {
+    ContainerInfo c = ContainerFixture.container("ports", "bridge").exposed(53, "udp").info();
+    JsonObject noType = new JsonObject().put("Id", "n").put("Ports",
+        new JsonArray().add(new JsonObject().put("PrivatePort", 80)));
+
+    assertFalse(c.ports().get(0).tcp());
+    assertEquals(List.of(new Port("", 80, 0, "tcp")), ContainerInfo.fromListJson(noType).ports());
+    assertTrue(ContainerInfo.fromListJson(noType).ports().get(0).tcp());
+    assertFalse(ContainerInfo.fromListJson(noType).ports().get(0).published());
+  }
+
+  @Test
+  void missingFieldsGiveEmptyValuesAndIdAsName() {
+    ContainerInfo c = ContainerInfo.fromListJson(new JsonObject().put("Id", "bare").putNull("Labels"));
+
+    assertEquals(new ContainerInfo("bare", "bare", Map.of(), "", Map.of(), List.of()), c);
+  }
+}

@@ -1,0 +1,175 @@
+package dev.dockgate.integration;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.dockgate.testing.Docker;
+import dev.dockgate.testing.GatewayHarness;
+import dev.dockgate.testing.Poll;
+import dev.dockgate.testing.Ports;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The core contract against a real Docker engine: label matching, longest prefix, default
+ * response, 503 without instance, random spread, discovery of started and stopped containers.
+ * Containers are busybox httpd servers on 127.0.0.1, host network.
+ */
+class DockerRoutingIT {
+
+  static Docker docker;
+  /** A label value unique to this run, so containers of other runs never match. */
+  static final String APP = "it-" + UUID.randomUUID().toString().substring(0, 6);
+
+  @TempDir
+  Path dir;
+  GatewayHarness gateway;
+
+  @BeforeAll
+  static void containers() {
+    docker = new Docker();
+    docker.runHttpd("orders-1", Ports.free(), "/api/orders/id", labels("orders", "production"));
+    docker.runHttpd("orders-2", Ports.free(), "/api/orders/id", labels("orders", "production"));
+    docker.runHttpd("admin-1", Ports.free(), "/api/orders/admin/id", labels("admin", "production"));
+    // Carries app_name=payment but env=staging: a partial match must not be selected.
+    docker.runHttpd("payment-staging", Ports.free(), "/api/payment/id", labels("payment", "staging"));
+  }
+
+  @AfterAll
+  static void removeContainers() {
+    docker.removeAll();
+  }
+
+  @AfterEach
+  void stopGateway() {
+    if (gateway != null) {
+      gateway.close();
+    }
+  }
+
+  static Map<String, String> labels(String app, String env) {
+    Map<String, String> labels = new HashMap<>();
+    labels.put("app_name", app);
+    labels.put("env", env);
+    labels.put("suite", APP);
+    return labels;
+  }
+
+  static String config() {
+    return """
+        routes:
+          - path_prefix: /api/orders
+            backend: orders
+          - path_prefix: /api/orders/admin
+            backend: admin
+          - path_prefix: /api/payment
+            backend: payment
+        default_response:
+          body: "This is not reachable"
+          status_code: 403
+        backends:
+          - name: orders
+            match_labels: [app_name=orders, env=production, suite=%1$s]
+          - name: admin
+            match_labels: [app_name=admin, env=production, suite=%1$s]
+          - name: payment
+            match_labels: [app_name=payment, env=production, suite=%1$s]
+        """.formatted(APP);
+  }
+
+  GatewayHarness gateway() {
+    gateway = new GatewayHarness(dir, config());
+    return gateway;
+  }
+
+  @Test
+  void routesByPrefixToAMatchingContainer() {
+    GatewayHarness gw = gateway();
+    HttpResponse<String> response = gw.get("/api/orders/id");
+    assertEquals(200, response.statusCode());
+    String body = response.body().trim();
+    assertTrue(body.equals(docker.fullName("orders-1")) || body.equals(docker.fullName("orders-2")), body);
+  }
+
+  @Test
+  void longestPrefixWins() {
+    GatewayHarness gw = gateway();
+    HttpResponse<String> response = gw.get("/api/orders/admin/id");
+    assertEquals(200, response.statusCode());
+    assertEquals(docker.fullName("admin-1"), response.body().trim());
+  }
+
+  @Test
+  void pathAndQueryReachTheBackendUnchanged() {
+    GatewayHarness gw = gateway();
+    // busybox httpd ignores the query string and serves the file named by the path.
+    HttpResponse<String> response = gw.get("/api/orders/id?x=1&y=%20z");
+    assertEquals(200, response.statusCode());
+    assertEquals(404, gw.get("/api/orders/missing").statusCode(), "backend 404 passes through");
+  }
+
+  @Test
+  void noRouteGivesTheDefaultResponse() {
+    GatewayHarness gw = gateway();
+    HttpResponse<String> response = gw.get("/somewhere/else");
+    assertEquals(403, response.statusCode());
+    assertEquals("This is not reachable", response.body());
+  }
+
+  @Test
+  void partialLabelMatchIsNotSelectedAndNoInstanceGives503() {
+    GatewayHarness gw = gateway();
+    HttpResponse<String> response = gw.get("/api/payment/id");
+    assertEquals(503, response.statusCode());
+    assertTrue(response.body().contains("\"payment\""), response.body());
+  }
+
+  @Test
+  void spreadsRandomlyOverTwoContainers() {
+    GatewayHarness gw = gateway();
+    Map<String, Integer> hits = new HashMap<>();
+    int n = 200;
+    for (int i = 0; i < n; i++) {
+      HttpResponse<String> response = gw.get("/api/orders/id");
+      assertEquals(200, response.statusCode());
+      hits.merge(response.body().trim(), 1, Integer::sum);
+    }
+    assertEquals(2, hits.size(), hits.toString());
+    // Binomial(200, 0.5): below 60 on one side has probability < 1e-8.
+    hits.values().forEach(count -> assertTrue(count >= 60, hits.toString()));
+  }
+
+  @Test
+  void aStartedContainerIsRoutedAndAStoppedOneDroppedWithinOneSecond() {
+    GatewayHarness gw = gateway();
+    assertEquals(503, gw.get("/api/payment/id").statusCode());
+
+    String id = docker.runHttpd("payment-new", Ports.free(), "/api/payment/id", labels("payment", "production"));
+    Duration up = Poll.until(Duration.ofSeconds(1), "new container routed",
+        () -> gw.get("/api/payment/id").statusCode() == 200);
+    assertEquals(docker.fullName("payment-new"), gw.get("/api/payment/id").body().trim());
+
+    long stopAsked = System.nanoTime();
+    Thread stopper = new Thread(() -> docker.stop(id));
+    stopper.start();
+    Duration down = Poll.until(Duration.ofSeconds(1), "stopped container dropped",
+        () -> gw.get("/api/payment/id").statusCode() == 503);
+    assertTrue(System.nanoTime() - stopAsked < Duration.ofSeconds(1).toNanos() + down.toNanos());
+    try {
+      stopper.join(10_000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    assertEquals(503, gw.get("/api/payment/id").statusCode());
+    System.out.printf("discovery latency: up %d ms, down %d ms%n", up.toMillis(), down.toMillis());
+  }
+}

@@ -1,0 +1,204 @@
+package dev.dockgate.integration;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.dockgate.testing.Docker;
+import dev.dockgate.testing.GatewayHarness;
+import dev.dockgate.testing.Ports;
+import dev.dockgate.testing.TestBackend;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * What crosses the gateway, asserted at both ends: a container discovered on the real engine whose
+ * {@code gateway.port} label points at a recording server of the test's own, one that points at a
+ * closed port (refused), and timeouts.
+ */
+class ForwardingIT {
+
+  static final String SUITE = "fwd-" + UUID.randomUUID().toString().substring(0, 6);
+  static Docker docker;
+  static Vertx backendVertx;
+  static TestBackend backend;
+
+  @TempDir
+  Path dir;
+  GatewayHarness gateway;
+
+  @BeforeAll
+  static void start() {
+    docker = new Docker();
+    backendVertx = Vertx.vertx();
+    backend = new TestBackend(backendVertx, "echo-1");
+    docker.runIdle("echo", Map.of("app_name", "echo", "suite", SUITE, "gateway.port", "" + backend.port()));
+    docker.runIdle("refused", Map.of("app_name", "refused", "suite", SUITE, "gateway.port", "" + Ports.free()));
+  }
+
+  @AfterAll
+  static void stop() {
+    docker.removeAll();
+    backendVertx.close();
+  }
+
+  @AfterEach
+  void stopGateway() {
+    if (gateway != null) {
+      gateway.close();
+    }
+  }
+
+  GatewayHarness gateway() {
+    backend.clear();
+    gateway = new GatewayHarness(dir, """
+        routes:
+          - path_prefix: /echo
+            backend: echo
+          - path_prefix: /slow
+            backend: echo
+            timeout_ms: 300
+          - path_prefix: /refused
+            backend: refused
+        backends:
+          - name: echo
+            match_labels: [app_name=echo, suite=%1$s]
+          - name: refused
+            match_labels: [app_name=refused, suite=%1$s]
+            circuit_breaker: {max_failures: 3, reset_timeout_ms: 60000}
+        """.formatted(SUITE));
+    return gateway;
+  }
+
+  @Test
+  void methodPathQueryHeadersAndBodyArriveUnchanged() {
+    GatewayHarness gw = gateway();
+    HttpResponse<String> response = gw.send(HttpRequest.newBuilder(gw.uri("/echo/a/b?x=1&y=two%20words"))
+        .header("X-Custom", "kept")
+        .header("X-Forwarded-For", "203.0.113.9")
+        .method("PUT", HttpRequest.BodyPublishers.ofString("payload-123"))
+        .build());
+    assertEquals(200, response.statusCode());
+    assertEquals("echo:payload-123", response.body());
+
+    TestBackend.Received got = backend.take();
+    assertEquals("PUT", got.method());
+    assertEquals("/echo/a/b?x=1&y=two%20words", got.uri());
+    assertEquals("payload-123", got.body());
+    assertEquals("kept", got.headers().get("X-Custom"));
+    assertEquals("203.0.113.9, 127.0.0.1", got.headers().get("X-Forwarded-For"));
+    assertEquals("http", got.headers().get("X-Forwarded-Proto"));
+    assertEquals("127.0.0.1:" + gw.port(), got.headers().get("X-Forwarded-Host"));
+    assertEquals("127.0.0.1:" + gw.port(), got.headers().get("Host"), "client Host is passed through");
+
+    assertEquals("echo-1", response.headers().firstValue("X-Backend").orElse(null));
+    assertFalse(response.headers().firstValue("X-Backend-Private").isPresent(), "header named by Connection dropped");
+    assertFalse(response.headers().firstValue("Keep-Alive").isPresent());
+    assertFalse(response.headers().firstValue("Proxy-Connection").isPresent());
+  }
+
+  @Test
+  void hopByHopRequestHeadersAreDropped() throws IOException {
+    GatewayHarness gw = gateway();
+    String raw = "GET /echo/hop HTTP/1.1\r\nHost: gw.test\r\nConnection: keep-alive, X-Secret-Hop\r\n"
+        + "X-Secret-Hop: 1\r\nKeep-Alive: timeout=5\r\nProxy-Connection: keep-alive\r\nTE: trailers\r\n"
+        + "X-Stays: yes\r\n\r\n";
+    String answer = exchange(gw.port(), raw);
+    assertTrue(answer.startsWith("HTTP/1.1 200"), answer);
+    TestBackend.Received got = backend.take();
+    assertNull(got.headers().get("X-Secret-Hop"));
+    assertNull(got.headers().get("Proxy-Connection"));
+    assertNull(got.headers().get("TE"));
+    assertFalse("timeout=5".equals(got.headers().get("Keep-Alive")));
+    assertEquals("yes", got.headers().get("X-Stays"));
+    assertEquals("gw.test", got.headers().get("X-Forwarded-Host"));
+  }
+
+  @Test
+  void noAnswerWithinTheRouteTimeoutGives504() {
+    GatewayHarness gw = gateway();
+    long start = System.nanoTime();
+    HttpResponse<String> response = gw.get("/slow/never");
+    long ms = Duration.ofNanos(System.nanoTime() - start).toMillis();
+    assertEquals(504, response.statusCode());
+    assertTrue(ms >= 250 && ms < 5_000, "took " + ms + " ms");
+    backend.take();
+  }
+
+  @Test
+  void refusedConnectionGives503AndOpensTheCircuit() {
+    GatewayHarness gw = gateway();
+    for (int i = 0; i < 3; i++) {
+      HttpResponse<String> response = gw.get("/refused/x");
+      assertEquals(503, response.statusCode());
+      assertTrue(response.body().contains("unreachable"), response.body());
+    }
+    HttpResponse<String> open = gw.get("/refused/x");
+    assertEquals(503, open.statusCode());
+    assertTrue(open.body().contains("circuit open"), open.body());
+  }
+
+  @Test
+  void failuresAreCountedInStats() {
+    GatewayHarness gw = gateway();
+    assertEquals(200, gw.get("/echo/ok").statusCode());
+    assertEquals(503, gw.get("/refused/x").statusCode());
+    assertEquals(504, gw.get("/slow/never").statusCode());
+    assertEquals(404, gw.get("/nowhere").statusCode());
+    backend.take();
+    backend.take();
+    dev.dockgate.testing.Poll.until(Duration.ofSeconds(2), "4 requests counted", () -> gw.statsTotal() == 4);
+    JsonObject counts = gw.stats().getJsonObject("requests_count");
+    assertEquals(1, counts.getLong("success"));
+    assertEquals(3, counts.getLong("error"));
+  }
+
+  static String exchange(int port, String request) throws IOException {
+    try (Socket socket = new Socket("127.0.0.1", port)) {
+      socket.setSoTimeout(5_000);
+      OutputStream out = socket.getOutputStream();
+      out.write(request.getBytes(StandardCharsets.ISO_8859_1));
+      out.flush();
+      InputStream in = socket.getInputStream();
+      ByteArrayOutputStream buf = new ByteArrayOutputStream();
+      byte[] chunk = new byte[4096];
+      while (true) {
+        int n = in.read(chunk);
+        if (n < 0) {
+          break;
+        }
+        buf.write(chunk, 0, n);
+        String text = buf.toString(StandardCharsets.ISO_8859_1);
+        int headerEnd = text.indexOf("\r\n\r\n");
+        if (headerEnd >= 0) {
+          int cl = text.toLowerCase().indexOf("content-length:");
+          if (cl >= 0 && cl < headerEnd) {
+            int len = Integer.parseInt(text.substring(cl + 15, text.indexOf("\r\n", cl)).trim());
+            if (buf.size() >= headerEnd + 4 + len) {
+              break;
+            }
+          }
+        }
+      }
+      return buf.toString(StandardCharsets.ISO_8859_1);
+    }
+  }
+}

@@ -1,0 +1,137 @@
+package dev.dockgate.routing;
+
+import static dev.dockgate.discovery.ContainerFixture.load;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import dev.dockgate.config.BackendConfig;
+import dev.dockgate.config.CircuitBreakerConfig;
+import dev.dockgate.config.LabelSelector;
+import dev.dockgate.discovery.AddressResolver;
+import dev.dockgate.discovery.ContainerFixture;
+import dev.dockgate.discovery.ContainerInfo;
+import dev.dockgate.discovery.ContainerRecords;
+import io.vertx.core.json.JsonObject;
+import io.vertx.servicediscovery.Record;
+import io.vertx.servicediscovery.types.HttpEndpoint;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+class BackendInstancesTest {
+
+  private static final AddressResolver RESOLVER = new AddressResolver("127.0.0.1", null);
+
+  private static final String HOST_ID = "19a623c437c03256671e3608208149b73980be307ca805762513296c4121bde4";
+  private static final String CUSTOM_ID = "b1000000000000000000000000000000000000000000000000000000000000b1";
+  private static final String STAGING_ID = "b2000000000000000000000000000000000000000000000000000000000000b2";
+  private static final String PAYMENT_ID = "a1000000000000000000000000000000000000000000000000000000000000a1";
+
+  private static final Instance HOST_ORDERS = new Instance(HOST_ID, "dg-host-labelled", "127.0.0.1", 18081);
+  private static final Instance CUSTOM_ORDERS = new Instance(CUSTOM_ID, "dg-custom-labelled", "172.20.0.5", 18081);
+  private static final Instance STAGING_ORDERS =
+      new Instance(STAGING_ID, "dg-two-networks-labelled", "172.20.0.5", 18081);
+  private static final Instance PAYMENT = new Instance(PAYMENT_ID, "dg-published-wildcard", "127.0.0.1", 49153);
+
+  /** Docker records in an order that is not the id order, plus records from other sources. */
+  static List<Record> records() {
+    return List.of(
+        docker(load("custom-network-labelled.json")),
+        docker(load("bridge-published-wildcard.json").label("app_name", "payment")),
+        docker(load("two-networks-labelled.json").label("env", "staging")),
+        docker(load("host-network-labelled.json")),
+        notFromDocker(null),
+        notFromDocker("static"));
+  }
+
+  static Record docker(ContainerFixture fixture) {
+    ContainerInfo info = fixture.info();
+    return ContainerRecords.toRecord(info, (AddressResolver.Address) RESOLVER.resolve(info));
+  }
+
+  /** Carries labels that every selector below would accept, but no docker source mark. */
+  static Record notFromDocker(String source) {
+    JsonObject metadata = new JsonObject().put("app_name", "orders").put("env", "production")
+        .put(ContainerRecords.ID_KEY, "00-static");
+    if (source != null) {
+      metadata.put(ContainerRecords.SOURCE_KEY, source);
+    }
+    return HttpEndpoint.createRecord("orders-static", "127.0.0.1", 9000, "/", metadata);
+  }
+
+  static BackendConfig backend(String name, Map<String, String> labels) {
+    return new BackendConfig(name, new LabelSelector(labels), CircuitBreakerConfig.DEFAULTS,
+        BackendConfig.DEFAULT_CONNECT_TIMEOUT_MS, BackendConfig.DEFAULT_MAX_CONNECTIONS);
+  }
+
+  static Stream<Arguments> selections() {
+    return Stream.of(
+        Arguments.of("full match on two labels, sorted by id", Map.of("app_name", "orders", "env", "production"),
+            List.of(HOST_ORDERS, CUSTOM_ORDERS)),
+        Arguments.of("one label matches all its carriers", Map.of("app_name", "orders"),
+            List.of(HOST_ORDERS, CUSTOM_ORDERS, STAGING_ORDERS)),
+        Arguments.of("other value of a label", Map.of("app_name", "orders", "env", "staging"),
+            List.of(STAGING_ORDERS)),
+        Arguments.of("published-port container", Map.of("app_name", "payment"),
+            List.of(PAYMENT)),
+        Arguments.of("partial match is not selected", Map.of("app_name", "payment", "env", "staging"),
+            List.of()),
+        Arguments.of("no carrier", Map.of("app_name", "inventory"),
+            List.of()),
+        Arguments.of("label key absent", Map.of("tier", "production"),
+            List.of()));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("selections")
+  void selectsDockerInstancesCarryingEveryLabel(String what, Map<String, String> labels, List<Instance> expected) {
+    BackendInstances instances = BackendInstances.from(records(), List.of(backend("b", labels)));
+
+    assertEquals(expected, instances.of("b"));
+  }
+
+  @Test
+  void orderDoesNotDependOnRecordOrder() {
+    List<Record> reversed = new ArrayList<>(records());
+    Collections.reverse(reversed);
+    List<BackendConfig> backends = List.of(backend("orders", Map.of("app_name", "orders")));
+
+    assertEquals(List.of(HOST_ORDERS, CUSTOM_ORDERS, STAGING_ORDERS),
+        BackendInstances.from(reversed, backends).of("orders"));
+    assertEquals(List.of(HOST_ORDERS, CUSTOM_ORDERS, STAGING_ORDERS),
+        BackendInstances.from(records(), backends).of("orders"));
+  }
+
+  @Test
+  void eachBackendGetsItsOwnListAndUnknownBackendsNone() {
+    BackendInstances instances = BackendInstances.from(records(), List.of(
+        backend("orders", Map.of("app_name", "orders", "env", "production")),
+        backend("payment", Map.of("app_name", "payment"))));
+
+    assertEquals(List.of(HOST_ORDERS, CUSTOM_ORDERS), instances.of("orders"));
+    assertEquals(List.of(PAYMENT), instances.of("payment"));
+    assertEquals(List.of(), instances.of("inventory"));
+  }
+
+  @Test
+  void nonDockerRecordsAloneGiveNoInstance() {
+    BackendInstances instances = BackendInstances.from(List.of(notFromDocker(null), notFromDocker("static")),
+        List.of(backend("orders", Map.of("app_name", "orders"))));
+
+    assertEquals(List.of(), instances.of("orders"));
+  }
+
+  @Test
+  void instanceListsAreImmutable() {
+    BackendInstances instances = BackendInstances.from(records(),
+        List.of(backend("orders", Map.of("app_name", "orders"))));
+
+    assertThrows(UnsupportedOperationException.class, () -> instances.of("orders").add(PAYMENT));
+  }
+}

@@ -1,0 +1,118 @@
+package dev.dockgate.testing;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Test containers on the real Docker engine, driven through the docker CLI. Every container runs
+ * with {@code --network host}, binds 127.0.0.1 only, and carries this run's label so
+ * {@link #removeAll()} removes exactly what the run created. No engine: tests fail loudly.
+ */
+public final class Docker implements AutoCloseable {
+
+  public static final String IMAGE = System.getProperty("gateway.test.image", "gateway-test-busybox:latest");
+  public static final String RUN_LABEL = "dockgate.test.run";
+
+  private final String runId = UUID.randomUUID().toString().substring(0, 8);
+
+  public Docker() {
+    Result version = exec(List.of("docker", "version", "--format", "{{.Server.Version}}"));
+    if (version.code() != 0) {
+      throw new IllegalStateException("no Docker engine answers (" + version.output().trim()
+          + "); start one with scripts/ensure-docker.sh");
+    }
+    if (exec(List.of("docker", "image", "inspect", IMAGE)).code() != 0) {
+      throw new IllegalStateException("test image " + IMAGE + " is missing; run scripts/ensure-docker.sh");
+    }
+  }
+
+  public record Result(int code, String output) {
+  }
+
+  /**
+   * Runs busybox httpd on 127.0.0.1:{@code port}, serving {@code /www}, where file
+   * {@code <idPath>} holds its full name, labelled {@code gateway.port=port}. Returns the container id.
+   */
+  public String runHttpd(String name, int port, String idPath, Map<String, String> labels) {
+    Map<String, String> all = new java.util.HashMap<>(labels);
+    all.put("gateway.port", Integer.toString(port));
+    String dir = idPath.substring(0, idPath.lastIndexOf('/'));
+    String script = "mkdir -p /www" + dir + " && echo " + fullName(name) + " > /www" + idPath
+        + " && exec busybox httpd -f -p 127.0.0.1:" + port + " -h /www";
+    return run(name, all, List.of("busybox", "sh", "-c", script));
+  }
+
+  /** A container that serves nothing itself: its gateway.port label can point at a server of the test's own. */
+  public String runIdle(String name, Map<String, String> labels) {
+    return run(name, labels, List.of("busybox", "sleep", "3600"));
+  }
+
+  public String run(String name, Map<String, String> labels, List<String> command) {
+    List<String> args = new ArrayList<>(List.of("docker", "run", "-d", "--network", "host",
+        "--name", name + "-" + runId, "--label", RUN_LABEL + "=" + runId));
+    labels.forEach((k, v) -> {
+      args.add("--label");
+      args.add(k + "=" + v);
+    });
+    args.add(IMAGE);
+    args.addAll(command);
+    return check(args).trim();
+  }
+
+  public void stop(String id) {
+    check(List.of("docker", "stop", "-t", "2", id));
+  }
+
+  public void kill(String id) {
+    check(List.of("docker", "kill", "-s", "KILL", id));
+  }
+
+  /** The name a container of this run was given for {@code name}. */
+  public String fullName(String name) {
+    return name + "-" + runId;
+  }
+
+  public void removeAll() {
+    Result ids = exec(List.of("docker", "ps", "-aq", "--filter", "label=" + RUN_LABEL + "=" + runId));
+    for (String id : ids.output().split("\\s+")) {
+      if (!id.isBlank()) {
+        exec(List.of("docker", "rm", "-f", id));
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    removeAll();
+  }
+
+  private static String check(List<String> args) {
+    Result r = exec(args);
+    if (r.code() != 0) {
+      throw new IllegalStateException(String.join(" ", args) + " failed (" + r.code() + "): " + r.output());
+    }
+    return r.output();
+  }
+
+  public static Result exec(List<String> args) {
+    try {
+      Process p = new ProcessBuilder(args).redirectErrorStream(true).start();
+      byte[] out = p.getInputStream().readAllBytes();
+      if (!p.waitFor(60, TimeUnit.SECONDS)) {
+        p.destroyForcibly();
+        return new Result(-1, "timed out");
+      }
+      return new Result(p.exitValue(), new String(out, StandardCharsets.UTF_8));
+    } catch (IOException e) {
+      return new Result(-1, e.toString());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return new Result(-1, "interrupted");
+    }
+  }
+}

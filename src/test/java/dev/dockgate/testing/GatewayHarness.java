@@ -1,0 +1,107 @@
+package dev.dockgate.testing;
+
+import dev.dockgate.MainVerticle;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A real gateway (MainVerticle and everything it deploys) on its own Vert.x, configured by a real
+ * YAML file, listening on a free 127.0.0.1 port; plus a plain HTTP client to talk to it.
+ */
+public final class GatewayHarness implements AutoCloseable {
+
+  private final Vertx vertx = Vertx.vertx();
+  private final int port = Ports.free();
+  private final Path configFile;
+  private final HttpClient http = HttpClient.newBuilder()
+      .version(HttpClient.Version.HTTP_1_1)
+      .connectTimeout(Duration.ofSeconds(5))
+      .build();
+
+  /** {@code yamlBody} is the config without the server section, which the harness writes. */
+  public GatewayHarness(Path dir, String yamlBody) {
+    this(dir, yamlBody, 2);
+  }
+
+  public GatewayHarness(Path dir, String yamlBody, int instances) {
+    try {
+      configFile = Files.createTempFile(dir, "gateway-", ".yml");
+      Files.writeString(configFile, "server:\n  host: 127.0.0.1\n  port: " + port + "\n" + yamlBody);
+      DeploymentOptions options = new DeploymentOptions().setConfig(new JsonObject()
+          .put(MainVerticle.CONFIG_PATH, configFile.toString())
+          .put(MainVerticle.INSTANCES, instances));
+      vertx.deployVerticle(new MainVerticle(), options).toCompletionStage().toCompletableFuture()
+          .get(30, TimeUnit.SECONDS);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (Exception e) {
+      vertx.close();
+      throw new IllegalStateException("gateway did not start", e);
+    }
+  }
+
+  public int port() {
+    return port;
+  }
+
+  public Vertx vertx() {
+    return vertx;
+  }
+
+  public URI uri(String pathAndQuery) {
+    return URI.create("http://127.0.0.1:" + port + pathAndQuery);
+  }
+
+  public HttpClient http() {
+    return http;
+  }
+
+  public HttpResponse<String> get(String pathAndQuery) {
+    return send(HttpRequest.newBuilder(uri(pathAndQuery)).timeout(Duration.ofSeconds(10)).GET().build());
+  }
+
+  public HttpResponse<String> send(HttpRequest request) {
+    try {
+      return http.send(request, HttpResponse.BodyHandlers.ofString());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  public JsonObject stats() {
+    HttpResponse<String> response = get("/stats");
+    if (response.statusCode() != 200) {
+      throw new AssertionError("/stats answered " + response.statusCode() + ": " + response.body());
+    }
+    return new JsonObject(response.body());
+  }
+
+  /** success + error of /stats. */
+  public long statsTotal() {
+    JsonObject counts = stats().getJsonObject("requests_count");
+    return counts.getLong("success") + counts.getLong("error");
+  }
+
+  @Override
+  public void close() {
+    try {
+      vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}

@@ -1,0 +1,88 @@
+package dev.dockgate.testing;
+
+import io.vertx.core.MultiMap;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpServerRequest;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A real HTTP server on 127.0.0.1 and an ephemeral port that records every request it gets.
+ * Paths containing {@code /never} are never answered; others answer 200 with an
+ * {@code X-Backend} header, the body echoed, and some hop-by-hop headers that must not reach clients.
+ */
+public final class TestBackend implements AutoCloseable {
+
+  /** What the backend received. */
+  public record Received(String method, String uri, MultiMap headers, String body) {
+  }
+
+  private final Vertx vertx;
+  private final HttpServer server;
+  private final String name;
+  private final BlockingQueue<Received> received = new LinkedBlockingQueue<>();
+
+  public TestBackend(Vertx vertx, String name) {
+    this.vertx = vertx;
+    this.name = name;
+    try {
+      this.server = vertx.createHttpServer(new HttpServerOptions().setHost("127.0.0.1").setPort(0))
+          .requestHandler(this::handle)
+          .listen()
+          .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private void handle(HttpServerRequest request) {
+    request.body().onSuccess(body -> {
+      received.add(new Received(request.method().name(), request.uri(),
+          MultiMap.caseInsensitiveMultiMap().addAll(request.headers()), body.toString()));
+      if (request.path().contains("/never")) {
+        return;
+      }
+      request.response()
+          .putHeader("X-Backend", name)
+          .putHeader("Connection", "X-Backend-Private")
+          .putHeader("X-Backend-Private", "secret")
+          .putHeader("Keep-Alive", "timeout=30")
+          .putHeader("Proxy-Connection", "keep-alive")
+          .end("echo:" + body);
+    });
+  }
+
+  public int port() {
+    return server.actualPort();
+  }
+
+  public Received take() {
+    try {
+      Received r = received.poll(10, TimeUnit.SECONDS);
+      if (r == null) {
+        throw new AssertionError("backend " + name + " received nothing within 10 s");
+      }
+      return r;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** Forgets what was received so far. */
+  public void clear() {
+    received.clear();
+  }
+
+  public int count() {
+    return received.size();
+  }
+
+  @Override
+  public void close() {
+    server.close();
+  }
+}
