@@ -104,9 +104,9 @@ wait_200() { # wait_200 URL SECONDS WHAT [PID]: poll until the URL answers 200
     sleep 0.2
   done
 }
-on_cpu() { # on_cpu CPU CMD...: pinned when PIN=1
-  if [ "$PIN" = 1 ]; then taskset -c "$1" "${@:2}"; else "${@:2}"; fi
-}
+# Command prefixes that pin to one CPU when PIN=1 (taskset execs the command, so $! is its pid).
+ON_CPU0=(); ON_CPU1=()
+if [ "$PIN" = 1 ]; then ON_CPU0=(taskset -c 0); ON_CPU1=(taskset -c 1); fi
 
 # ---------------------------------------------------------------- backend image (idempotent)
 # The image is the host's nginx binary, the libraries ldd lists, passwd/group entries, a config and
@@ -206,7 +206,7 @@ http {
 }
 EOF
 log "starting nginx reverse proxy on 127.0.0.1:$NGINX_PORT"
-on_cpu 0 "$NGINX" -p "$TMP/nginx/" -e stderr -c "$TMP/nginx/nginx.conf" 2>"$TMP/nginx.log" &
+"${ON_CPU0[@]}" "$NGINX" -p "$TMP/nginx/" -e stderr -c "$TMP/nginx/nginx.conf" 2>"$TMP/nginx.log" &
 NGINX_PID=$!
 wait_200 "http://127.0.0.1:$NGINX_PORT$PATH_" 20 "nginx" "$NGINX_PID"
 
@@ -229,7 +229,7 @@ backends:
 EOF
 log "starting gateway on 127.0.0.1:$GATEWAY_PORT (java $JAVA_OPTS, $GATEWAY_INSTANCES instance(s))"
 # shellcheck disable=SC2086  # JAVA_OPTS is a list of flags
-on_cpu 0 java $JAVA_OPTS -jar "$JAR" -conf "$TMP/gateway.yml" >"$TMP/gateway.log" 2>&1 &
+"${ON_CPU0[@]}" java $JAVA_OPTS -jar "$JAR" -conf "$TMP/gateway.yml" >"$TMP/gateway.log" 2>&1 &
 GATEWAY_PID=$!
 wait_200 "http://127.0.0.1:$GATEWAY_PORT$PATH_" 60 "gateway" "$GATEWAY_PID"
 
@@ -247,8 +247,8 @@ RAW="$RESULTS/$STAMP-wrk.txt"
 run_wrk() { # run_wrk NAME URL WARMUP
   local name=$1 url=$2 warm=$3
   log "$name: warm-up $warm, then $DURATION with $THREADS threads, $CONNECTIONS connections"
-  on_cpu 1 wrk -t"$THREADS" -c"$CONNECTIONS" -d"$warm" "$url" >/dev/null
-  on_cpu 1 wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$url" >"$TMP/$name.wrk"
+  "${ON_CPU1[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$warm" "$url" >/dev/null
+  "${ON_CPU1[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$url" >"$TMP/$name.wrk"
   { echo "### $name: $url"; cat "$TMP/$name.wrk"; echo; } >>"$RAW"
 }
 run_wrk direct "http://127.0.0.1:$BACKEND_PORT$PATH_" "$WARMUP"

@@ -90,12 +90,16 @@ public final class AddressResolver {
 
   private Resolution onNetwork(ContainerInfo c, int port, String why) {
     Map<String, String> ips = c.networkIps();
-    String wanted = c.labels().getOrDefault(NETWORK_LABEL, preferredNetwork);
-    if (wanted != null) {
-      String ip = ips.get(wanted);
+    String labelled = c.labels().get(NETWORK_LABEL);
+    if (labelled != null) {
+      String ip = ips.get(labelled);
       return ip == null
-          ? new Unusable(why + ", but no IP on network \"" + wanted + "\" (networks: " + ips.keySet() + ")")
-          : new Address(ip, port, why + " on network " + wanted);
+          ? new Unusable(why + ", but no IP on network \"" + labelled + "\" (networks: " + ips.keySet() + ")")
+          : new Address(ip, port, why + " on network " + labelled);
+    }
+    // The configured network only chooses among several; a container elsewhere keeps its own.
+    if (preferredNetwork != null && ips.size() > 1 && ips.containsKey(preferredNetwork)) {
+      return new Address(ips.get(preferredNetwork), port, why + " on network " + preferredNetwork + " (configured)");
     }
     if (ips.isEmpty()) {
       return new Unusable(why + ", but the container has no IP address (network mode \"" + c.networkMode() + "\")");

@@ -74,9 +74,11 @@ class AddressResolverTest {
         unusable("gateway.network label names a missing network", load("two-networks-labelled.json")
             .label(NET, "payments_net"), null,
             "label gateway.port", "no IP on network \"payments_net\"", "[orders_backend, orders_frontend]"),
-        unusable("configured network missing on a two-network container", load("two-networks-labelled.json"),
-            "payments_net",
-            "label gateway.port", "no IP on network \"payments_net\"", "[orders_backend, orders_frontend]"),
+        address("configured network missing on a two-network container falls back to the first",
+            load("two-networks-labelled.json"), "payments_net",
+            "172.20.0.5", 18081, "label gateway.port on network orders_backend", "set label gateway.network"),
+        address("configured network ignored on a single network", load("bridge-exposed.json"), "backend-net",
+            "172.17.0.3", 8080, "single exposed port 8080 on network bridge"),
         unusable("label on network none", load("none-network-exposed.json").label(PORT, "8080"), null,
             "label gateway.port", "no IP address", "network mode \"none\""),
 
@@ -151,15 +153,15 @@ class AddressResolverTest {
     Resolution resolution = new AddressResolver(ENGINE, c.configuredNetwork()).resolve(c.container().info());
 
     if (c.host() == null) {
-      assertInstanceOf(Unusable.class, resolution, () -> "expected Unusable, got " + resolution);
+      assertInstanceOf(Unusable.class, resolution, () -> c.what() + ": expected Unusable, got " + resolution);
     } else {
-      Address address = assertInstanceOf(Address.class, resolution, () -> "expected Address, got " + resolution);
-      assertEquals(c.host(), address.host());
-      assertEquals(c.port(), address.port());
+      Address address = assertInstanceOf(Address.class, resolution, () -> c.what() + ": expected Address, got " + resolution);
+      assertEquals(c.host(), address.host(), c.what());
+      assertEquals(c.port(), address.port(), c.what());
     }
     for (String mention : c.reasonMentions()) {
       assertTrue(resolution.reason().contains(mention),
-          () -> "reason \"" + resolution.reason() + "\" should mention \"" + mention + "\"");
+          () -> c.what() + ": reason \"" + resolution.reason() + "\" should mention \"" + mention + "\"");
     }
   }
 }

@@ -1,0 +1,553 @@
+package dev.dockgate.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.junit5.VertxExtension;
+import io.vertx.junit5.VertxTestContext;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Real config files written to a temp dir and read with {@link ConfigLoader#load}: the records a good
+ * file becomes, and the exact {@code file: field.path: problem} lines a bad one is rejected with.
+ */
+@ExtendWith(VertxExtension.class)
+class ConfigLoaderTest {
+
+  @TempDir
+  Path dir;
+
+  private static Vertx vertx;
+
+  @BeforeAll
+  static void shareVertx(Vertx shared) {
+    vertx = shared;
+  }
+
+  // ---------------------------------------------------------------- fixtures
+
+  /** A config file's name and text; {@code toString} names the case in the report. */
+  record Case(String name, String file, String text, List<String> problems) {
+    @Override
+    public String toString() {
+      return name;
+    }
+  }
+
+  /** A bad YAML file {@code conf.yml}; problems are written as reported for a file called "conf.yml". */
+  static Case bad(String name, String yaml, String... problems) {
+    return new Case(name, "conf.yml", yaml, List.of(problems));
+  }
+
+  static Case badJson(String name, String json, String... problems) {
+    return new Case(name, "conf.json", json, List.of(problems));
+  }
+
+  /** Two valid backends, for cases whose problem lies elsewhere. */
+  static final String PAYMENT_AND_ORDERS = """
+      backends:
+        - name: payment
+          match_labels: [app_name=payment]
+        - name: orders
+          match_labels: [app_name=orders]
+      """;
+
+  /** rgate's example config, verbatim. */
+  static final String RGATE_YAML = """
+      routes:
+        - path_prefix: /api/orders
+          backend: order-service
+        - path_prefix: /api/payment
+          backend: payment-service
+      default_response:
+        body: "This is not reachable"
+        status_code: 403
+      backends:
+        - name: order-service
+          match_labels:
+            - app_name=order
+            - env=production
+        - name: payment-service
+          match_labels:
+            - app_name=payment
+            - env=production
+      """;
+
+  static final String RGATE_JSON = """
+      {
+        "routes": [
+          {"path_prefix": "/api/orders", "backend": "order-service"},
+          {"path_prefix": "/api/payment", "backend": "payment-service"}
+        ],
+        "default_response": {"body": "This is not reachable", "status_code": 403},
+        "backends": [
+          {"name": "order-service", "match_labels": ["app_name=order", "env=production"]},
+          {"name": "payment-service", "match_labels": ["app_name=payment", "env=production"]}
+        ]
+      }
+      """;
+
+  static final ServerConfig DEFAULT_SERVER = new ServerConfig("0.0.0.0", 8080, 0, "/stats");
+  static final DefaultResponse DEFAULT_RESPONSE = new DefaultResponse(404, "Not Found");
+  static final CircuitBreakerConfig DEFAULT_BREAKER = new CircuitBreakerConfig(5, 10_000);
+
+  static DockerConfig defaultDocker() {
+    String env = System.getenv("DOCKER_HOST");
+    return new DockerConfig(true, env == null || env.isBlank() ? "unix:///var/run/docker.sock" : env, null);
+  }
+
+  static RouteConfig route(String prefix, String backend) {
+    return new RouteConfig(prefix, backend, 30_000);
+  }
+
+  static LabelSelector labels(String... keyValues) {
+    Map<String, String> map = new LinkedHashMap<>();
+    for (String kv : keyValues) {
+      String[] parts = kv.split("=", 2);
+      map.put(parts[0], parts[1]);
+    }
+    return new LabelSelector(map);
+  }
+
+  static BackendConfig backend(String name, String... keyValues) {
+    return new BackendConfig(name, labels(keyValues), DEFAULT_BREAKER, 2_000, 256);
+  }
+
+  static final List<RouteConfig> RGATE_ROUTES = List.of(
+      route("/api/orders", "order-service"),
+      route("/api/payment", "payment-service"));
+  static final List<BackendConfig> RGATE_BACKENDS = List.of(
+      backend("order-service", "app_name=order", "env=production"),
+      backend("payment-service", "app_name=payment", "env=production"));
+
+  private String write(String name, String text) throws IOException {
+    Path file = dir.resolve(name);
+    Files.writeString(file, text);
+    return file.toString();
+  }
+
+  /** The expected lines with the bare file name replaced by the path actually loaded. */
+  private static List<String> reportedFor(String path, Case c) {
+    for (String p : c.problems()) {
+      assertTrue(p.startsWith(c.file() + ": "), "fixture line must start with the file name: " + p);
+    }
+    return c.problems().stream().map(p -> path + p.substring(c.file().length())).toList();
+  }
+
+  private static void expectProblems(String path, VertxTestContext ctx, List<String> expected) {
+    ConfigLoader.load(vertx, path).onComplete(ctx.failing(err -> ctx.verify(() -> {
+      ConfigException e = assertInstanceOf(ConfigException.class, err);
+      assertEquals(expected, e.problems());
+      assertEquals(String.join("\n", expected), e.getMessage());
+      ctx.completeNow();
+    })));
+  }
+
+  private static void expectConfig(String path, VertxTestContext ctx, GatewayConfig expected) {
+    ConfigLoader.load(vertx, path).onComplete(ctx.succeeding(config -> ctx.verify(() -> {
+      assertEquals(expected, config);
+      ctx.completeNow();
+    })));
+  }
+
+  // ---------------------------------------------------------------- valid files
+
+  @Test
+  void rgateExampleParsesWithDefaults(VertxTestContext ctx) throws IOException {
+    String path = write("conf.yml", RGATE_YAML);
+    expectConfig(path, ctx, new GatewayConfig(path, DEFAULT_SERVER, defaultDocker(), RGATE_ROUTES,
+        new DefaultResponse(403, "This is not reachable"), RGATE_BACKENDS));
+  }
+
+  @Test
+  void jsonFileWorksToo(VertxTestContext ctx) throws IOException {
+    String path = write("conf.json", RGATE_JSON);
+    expectConfig(path, ctx, new GatewayConfig(path, DEFAULT_SERVER, defaultDocker(), RGATE_ROUTES,
+        new DefaultResponse(403, "This is not reachable"), RGATE_BACKENDS));
+  }
+
+  @Test
+  void defaultResponseIs404NotFoundWhenAbsent(VertxTestContext ctx) throws IOException {
+    String path = write("conf.yml", """
+        routes:
+          - path_prefix: /api/payment
+            backend: payment
+        backends:
+          - name: payment
+            match_labels: [app_name=payment]
+        """);
+    expectConfig(path, ctx, new GatewayConfig(path, DEFAULT_SERVER, defaultDocker(),
+        List.of(route("/api/payment", "payment")), DEFAULT_RESPONSE,
+        List.of(backend("payment", "app_name=payment"))));
+  }
+
+  @Test
+  void matchLabelsAsMapEqualsList(VertxTestContext ctx) throws IOException {
+    String path = write("conf.yml", """
+        backends:
+          - name: as-list
+            match_labels:
+              - app_name=payment
+              - " env = production "
+          - name: as-map
+            match_labels:
+              app_name: payment
+              env: production
+          - name: as-flow-map
+            match_labels: {app_name: payment, env: production}
+        """);
+    expectConfig(path, ctx, new GatewayConfig(path, DEFAULT_SERVER, defaultDocker(), List.of(), DEFAULT_RESPONSE,
+        List.of(backend("as-list", "app_name=payment", "env=production"),
+            backend("as-map", "app_name=payment", "env=production"),
+            backend("as-flow-map", "app_name=payment", "env=production"))));
+  }
+
+  @Test
+  void everyKeySetExplicitly(VertxTestContext ctx) throws IOException {
+    String path = write("conf.yml", """
+        server:
+          host: 127.0.0.1
+          port: 0
+          instances: 2
+          stats_path: /_stats
+        docker:
+          enabled: false
+          host: tcp://127.0.0.1:2375
+          network: backend-net
+        routes:
+          - path_prefix: /
+            backend: web
+            timeout_ms: 1500
+        default_response:
+          status_code: 503
+          body: ""
+        backends:
+          - name: web
+            match_labels: [app=web, tier=front]
+            circuit_breaker: {max_failures: 3, reset_timeout_ms: 2500}
+            connect_timeout_ms: 500
+            max_connections: 16
+        """);
+    expectConfig(path, ctx, new GatewayConfig(path,
+        new ServerConfig("127.0.0.1", 0, 2, "/_stats"),
+        new DockerConfig(false, "tcp://127.0.0.1:2375", "backend-net"),
+        List.of(new RouteConfig("/", "web", 1500)),
+        new DefaultResponse(503, ""),
+        List.of(new BackendConfig("web", labels("app=web", "tier=front"), new CircuitBreakerConfig(3, 2500), 500, 16))));
+  }
+
+  @Test
+  void numbersWrittenAsStringsAreAccepted(VertxTestContext ctx) throws IOException {
+    String path = write("conf.yml", """
+        server:
+          port: "9090"
+          instances: " 4 "
+        """);
+    expectConfig(path, ctx, new GatewayConfig(path, new ServerConfig("0.0.0.0", 9090, 4, "/stats"),
+        defaultDocker(), List.of(), DEFAULT_RESPONSE, List.of()));
+  }
+
+  @Test
+  void emptyFileGivesAllDefaults(VertxTestContext ctx) throws IOException {
+    String path = write("conf.yml", "");
+    expectConfig(path, ctx, new GatewayConfig(path, DEFAULT_SERVER, defaultDocker(), List.of(), DEFAULT_RESPONSE,
+        List.of()));
+  }
+
+  @Test
+  void shippedExampleConfigLoads(VertxTestContext ctx) {
+    String path = "conf/gateway.yml";
+    expectConfig(path, ctx, new GatewayConfig(path, DEFAULT_SERVER, defaultDocker(),
+        List.of(route("/api/payment", "payment"), route("/api/orders", "orders")),
+        new DefaultResponse(403, "This is not reachable"),
+        List.of(backend("payment", "app_name=payment", "env=production"),
+            backend("orders", "app_name=orders", "env=production"))));
+  }
+
+  // ---------------------------------------------------------------- rejected files
+
+  static Stream<Case> rejected() {
+    return Stream.of(
+        // references
+        bad("unknown backend lists the known ones", """
+            routes:
+              - path_prefix: /api/orders
+                backend: orders
+              - path_prefix: /api/payment
+                backend: pay
+            """ + PAYMENT_AND_ORDERS,
+            "conf.yml: routes[1].backend: unknown backend \"pay\"; known: orders, payment"),
+        bad("unknown backend when none is defined", """
+            routes:
+              - path_prefix: /api
+                backend: orders
+            """,
+            "conf.yml: routes[0].backend: unknown backend \"orders\"; known: (none defined)"),
+
+        // unknown keys
+        bad("unknown top-level key", """
+            route:
+              - path_prefix: /api
+                backend: orders
+            """,
+            "conf.yml: route: unknown key (known: backends, default_response, docker, routes, server)"),
+        bad("unknown key in server", "server:\n  prot: 8080\n",
+            "conf.yml: server.prot: unknown key (known: host, instances, port, stats_path)"),
+        bad("unknown key in docker", "docker:\n  socket: /var/run/docker.sock\n",
+            "conf.yml: docker.socket: unknown key (known: enabled, host, network)"),
+        bad("unknown key in default_response", "default_response:\n  status: 403\n",
+            "conf.yml: default_response.status: unknown key (known: body, status_code)"),
+        bad("unknown key in a route", """
+            routes:
+              - path_prefix: /api
+                backend: payment
+                timeout: 5
+            """ + PAYMENT_AND_ORDERS,
+            "conf.yml: routes[0].timeout: unknown key (known: backend, path_prefix, timeout_ms)"),
+        bad("unknown key in a backend", """
+            backends:
+              - name: payment
+                match_labels: [app_name=payment]
+                max_conns: 5
+            """,
+            "conf.yml: backends[0].max_conns: unknown key "
+                + "(known: circuit_breaker, connect_timeout_ms, match_labels, max_connections, name)"),
+        bad("unknown key in a circuit_breaker", """
+            backends:
+              - name: payment
+                match_labels: [app_name=payment]
+                circuit_breaker: {failures: 3}
+            """,
+            "conf.yml: backends[0].circuit_breaker.failures: unknown key (known: max_failures, reset_timeout_ms)"),
+
+        // missing required fields
+        bad("route without path_prefix", "routes:\n  - backend: payment\n" + PAYMENT_AND_ORDERS,
+            "conf.yml: routes[0].path_prefix: is required"),
+        bad("route without backend", "routes:\n  - path_prefix: /api\n",
+            "conf.yml: routes[0].backend: is required"),
+        bad("route with empty path_prefix", "routes:\n  - path_prefix: \"\"\n    backend: payment\n" + PAYMENT_AND_ORDERS,
+            "conf.yml: routes[0].path_prefix: must not be empty"),
+        bad("backend without name", "backends:\n  - match_labels: [app_name=payment]\n",
+            "conf.yml: backends[0].name: is required"),
+        bad("backend with blank name", "backends:\n  - name: \" \"\n    match_labels: [app_name=payment]\n",
+            "conf.yml: backends[0].name: must not be empty"),
+        bad("backend without match_labels", "backends:\n  - name: payment\n",
+            "conf.yml: backends[0].match_labels: is required: a list of key=value labels a container must carry"),
+
+        // wrong types
+        bad("server is not a mapping", "server: 8080\n",
+            "conf.yml: server: expected a mapping, got 8080"),
+        bad("routes is a mapping", "routes:\n  path_prefix: /api\n",
+            "conf.yml: routes: expected a list, got a mapping"),
+        bad("route item is a string", "routes:\n  - /api\n",
+            "conf.yml: routes[0]: expected a mapping, got \"/api\""),
+        bad("route item is empty", "routes:\n  -\n",
+            "conf.yml: routes[0]: expected a mapping, got null"),
+        bad("port is a word", "server:\n  port: http\n",
+            "conf.yml: server.port: expected a whole number, got \"http\""),
+        bad("port is a fraction", "server:\n  port: 80.5\n",
+            "conf.yml: server.port: expected a whole number, got 80.5"),
+        bad("port is a boolean", "server:\n  port: true\n",
+            "conf.yml: server.port: expected a whole number, got true"),
+        bad("docker.enabled is a quoted string", "docker:\n  enabled: \"yes\"\n",
+            "conf.yml: docker.enabled: expected true or false, got \"yes\""),
+        bad("backend name is a list", "backends:\n  - name: [payment]\n    match_labels: [app_name=payment]\n",
+            "conf.yml: backends[0].name: expected a string, got a list"),
+        bad("match_labels is a single string", "backends:\n  - name: payment\n    match_labels: app_name=payment\n",
+            "conf.yml: backends[0].match_labels: expected a list, got \"app_name=payment\""),
+        bad("circuit_breaker is a number", """
+            backends:
+              - name: payment
+                match_labels: [app_name=payment]
+                circuit_breaker: 5
+            """,
+            "conf.yml: backends[0].circuit_breaker: expected a mapping, got 5"),
+        bad("default body is a mapping", "default_response:\n  body: {text: hi}\n",
+            "conf.yml: default_response.body: expected a string, got a mapping"),
+
+        // out of range
+        bad("port above 65535", "server:\n  port: 70000\n",
+            "conf.yml: server.port: must be between 0 and 65535, got 70000"),
+        bad("port negative", "server:\n  port: -1\n",
+            "conf.yml: server.port: must be between 0 and 65535, got -1"),
+        bad("instances above 1024", "server:\n  instances: 2000\n",
+            "conf.yml: server.instances: must be between 0 and 1024, got 2000"),
+        bad("route timeout zero", "routes:\n  - path_prefix: /\n    backend: payment\n    timeout_ms: 0\n"
+                + PAYMENT_AND_ORDERS,
+            "conf.yml: routes[0].timeout_ms: must be between 1 and 3600000, got 0"),
+        bad("max_failures zero", """
+            backends:
+              - name: payment
+                match_labels: [app_name=payment]
+                circuit_breaker: {max_failures: 0, reset_timeout_ms: 3600001}
+            """,
+            "conf.yml: backends[0].circuit_breaker.max_failures: must be between 1 and 1000000, got 0",
+            "conf.yml: backends[0].circuit_breaker.reset_timeout_ms: must be between 1 and 3600000, got 3600001"),
+        bad("connect timeout and pool size zero", """
+            backends:
+              - name: payment
+                match_labels: [app_name=payment]
+                connect_timeout_ms: 0
+                max_connections: 0
+            """,
+            "conf.yml: backends[0].connect_timeout_ms: must be between 1 and 600000, got 0",
+            "conf.yml: backends[0].max_connections: must be between 1 and 100000, got 0"),
+        bad("status_code below 100", "default_response:\n  status_code: 99\n",
+            "conf.yml: default_response.status_code: must be between 100 and 599, got 99"),
+        bad("status_code above 599", "default_response:\n  status_code: 600\n",
+            "conf.yml: default_response.status_code: must be between 100 and 599, got 600"),
+
+        // match_labels entries
+        bad("label without =", "backends:\n  - name: payment\n    match_labels: [app_name]\n",
+            "conf.yml: backends[0].match_labels[0]: expected key=value, got \"app_name\""),
+        bad("label without key", "backends:\n  - name: payment\n    match_labels: [app_name=payment, =production]\n",
+            "conf.yml: backends[0].match_labels[1]: expected key=value, got \"=production\""),
+        bad("label is a number", "backends:\n  - name: payment\n    match_labels: [42]\n",
+            "conf.yml: backends[0].match_labels[0]: expected key=value, got 42"),
+        bad("empty label list", "backends:\n  - name: payment\n    match_labels: []\n",
+            "conf.yml: backends[0].match_labels: must list at least one key=value label"),
+        bad("same label twice with different values",
+            "backends:\n  - name: payment\n    match_labels: [env=production, env=staging]\n",
+            "conf.yml: backends[0].match_labels[1]: label \"env\" required twice with different values"),
+
+        // uniqueness and shape of values
+        bad("duplicate backend name", PAYMENT_AND_ORDERS + """
+              - name: payment
+                match_labels: [app_name=payment2]
+            """,
+            "conf.yml: backends[2].name: duplicate backend name \"payment\""),
+        bad("duplicate prefix", """
+            routes:
+              - path_prefix: /api/payment
+                backend: payment
+              - path_prefix: /api/orders
+                backend: orders
+              - path_prefix: /api/payment
+                backend: orders
+            """ + PAYMENT_AND_ORDERS,
+            "conf.yml: routes[2].path_prefix: duplicate prefix \"/api/payment\" (also routes[0].path_prefix)"),
+        bad("prefix without leading slash", "routes:\n  - path_prefix: api/payment\n    backend: payment\n"
+                + PAYMENT_AND_ORDERS,
+            "conf.yml: routes[0].path_prefix: must start with \"/\", got \"api/payment\""),
+        bad("docker.host with http scheme", "docker:\n  host: http://localhost:2375\n",
+            "conf.yml: docker.host: expected unix:///path or tcp://host:port, got \"http://localhost:2375\""),
+        bad("docker.host as a bare socket path", "docker:\n  host: /var/run/docker.sock\n",
+            "conf.yml: docker.host: expected unix:///path or tcp://host:port, got \"/var/run/docker.sock\""),
+        bad("stats_path without slash", "server:\n  stats_path: stats\n",
+            "conf.yml: server.stats_path: must start with \"/\", got \"stats\""),
+
+        // everything at once, in the loader's order: server, docker, backends, routes, default_response, top level
+        bad("several problems reported at once", """
+            server:
+              port: 70000
+              stats_path: stats
+            docker:
+              host: http://localhost:2375
+            routes:
+              - path_prefix: api
+                backend: pay
+              - backend: orders
+            default_response:
+              status_code: abc
+            backends:
+              - name: orders
+                match_labels: [app_name]
+              - name: orders
+                match_labels: [app_name=orders]
+            extra: 1
+            """,
+            "conf.yml: server.port: must be between 0 and 65535, got 70000",
+            "conf.yml: server.stats_path: must start with \"/\", got \"stats\"",
+            "conf.yml: docker.host: expected unix:///path or tcp://host:port, got \"http://localhost:2375\"",
+            "conf.yml: backends[0].match_labels[0]: expected key=value, got \"app_name\"",
+            "conf.yml: backends[1].name: duplicate backend name \"orders\"",
+            "conf.yml: routes[0].path_prefix: must start with \"/\", got \"api\"",
+            "conf.yml: routes[0].backend: unknown backend \"pay\"; known: orders",
+            "conf.yml: routes[1].path_prefix: is required",
+            "conf.yml: default_response.status_code: expected a whole number, got \"abc\"",
+            "conf.yml: extra: unknown key (known: backends, default_response, docker, routes, server)"),
+
+        // JSON files get the same validation
+        badJson("JSON: unknown backend and bad port", """
+            {"server": {"port": "http"},
+             "routes": [{"path_prefix": "/api", "backend": "pay"}],
+             "backends": [{"name": "payment", "match_labels": ["app_name=payment"]}]}
+            """,
+            "conf.json: server.port: expected a whole number, got \"http\"",
+            "conf.json: routes[0].backend: unknown backend \"pay\"; known: payment"));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("rejected")
+  void rejectsWithExactProblems(Case c, VertxTestContext ctx) throws IOException {
+    String path = write(c.file(), c.text());
+    expectProblems(path, ctx, reportedFor(path, c));
+  }
+
+  // ---------------------------------------------------------------- unreadable files
+
+  @Test
+  void missingFileIsNamed(VertxTestContext ctx) {
+    String path = dir.resolve("absent.yml").toString();
+    expectProblems(path, ctx, List.of(path + ": cannot read config file: no such file"));
+  }
+
+  @Test
+  void invalidYamlNamesFileAndPosition(VertxTestContext ctx) throws IOException {
+    String path = write("conf.yml", """
+        routes:
+          - path_prefix: /api
+            backend: [payment
+        """);
+    ConfigLoader.load(vertx, path).onComplete(ctx.failing(err -> ctx.verify(() -> {
+      ConfigException e = assertInstanceOf(ConfigException.class, err);
+      assertEquals(1, e.problems().size(), e.getMessage());
+      String problem = e.problems().get(0);
+      // The parser's own wording follows the prefix; pin only the file, the format and the position.
+      assertTrue(problem.startsWith(path + ": cannot parse YAML: "), problem);
+      assertTrue(problem.contains("line 3, column 14"), problem);
+      assertFalse(problem.contains("\n"), problem);
+      ctx.completeNow();
+    })));
+  }
+
+  @Test
+  void invalidJsonNamesFile(VertxTestContext ctx) throws IOException {
+    String path = write("conf.json", "{\"routes\": [}");
+    ConfigLoader.load(vertx, path).onComplete(ctx.failing(err -> ctx.verify(() -> {
+      ConfigException e = assertInstanceOf(ConfigException.class, err);
+      assertEquals(1, e.problems().size(), e.getMessage());
+      assertTrue(e.problems().get(0).startsWith(path + ": cannot parse JSON: "), e.getMessage());
+      ctx.completeNow();
+    })));
+  }
+
+  // ---------------------------------------------------------------- parse() without a file
+
+  @Test
+  void parseReportsUnderTheGivenFileName() {
+    JsonObject json = new JsonObject()
+        .put("routes", new JsonArray().add(new JsonObject().put("path_prefix", "/a").put("backend", "x")));
+    ConfigException e = assertThrows(ConfigException.class,
+        () -> ConfigLoader.parse("inline", json));
+    assertEquals(List.of("inline: routes[0].backend: unknown backend \"x\"; known: (none defined)"), e.problems());
+  }
+}

@@ -1,0 +1,133 @@
+package dev.dockgate.integration;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.dockgate.testing.Docker;
+import dev.dockgate.testing.GatewayHarness;
+import dev.dockgate.testing.Poll;
+import dev.dockgate.testing.Ports;
+import io.vertx.core.Vertx;
+import io.vertx.core.net.NetServer;
+import io.vertx.core.net.NetSocket;
+import io.vertx.core.net.SocketAddress;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The gateway reaches the engine through a TCP relay on 127.0.0.1 that the test opens and cuts:
+ * Docker unreachable at start, lost while serving, and back again.
+ */
+class DockerOutageIT {
+
+  static final String SUITE = "outage-" + UUID.randomUUID().toString().substring(0, 6);
+  static Docker docker;
+  static Vertx relayVertx;
+
+  @TempDir
+  Path dir;
+
+  @BeforeAll
+  static void start() {
+    docker = new Docker();
+    relayVertx = Vertx.vertx();
+  }
+
+  @AfterAll
+  static void stop() {
+    docker.removeAll();
+    relayVertx.close();
+  }
+
+  /** Relays TCP connections on a local port to the engine's unix socket until closed. */
+  static final class EngineRelay implements AutoCloseable {
+    private final int port;
+    private final Set<NetSocket> sockets = ConcurrentHashMap.newKeySet();
+    private NetServer server;
+
+    EngineRelay(int port) {
+      this.port = port;
+    }
+
+    void open() throws Exception {
+      server = relayVertx.createNetServer().connectHandler(client -> {
+        client.pause();
+        sockets.add(client);
+        relayVertx.createNetClient().connect(SocketAddress.domainSocketAddress("/var/run/docker.sock"))
+            .onSuccess(engine -> {
+              sockets.add(engine);
+              client.handler(engine::write);
+              engine.handler(client::write);
+              client.closeHandler(v -> engine.close());
+              engine.closeHandler(v -> client.close());
+              client.resume();
+            })
+            .onFailure(err -> client.close());
+      }).listen(port, "127.0.0.1").toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+    }
+
+    @Override
+    public void close() throws Exception {
+      if (server != null) {
+        server.close().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+        server = null;
+      }
+      sockets.forEach(NetSocket::close);
+      sockets.clear();
+    }
+  }
+
+  @Test
+  void servesWithoutDockerKeepsLastInstancesAndResynchronisesWhenBack() throws Exception {
+    int relayPort = Ports.free();
+    try (EngineRelay relay = new EngineRelay(relayPort);
+         GatewayHarness gw = new GatewayHarness(dir, """
+             docker:
+               host: tcp://127.0.0.1:%2$d
+             routes:
+               - path_prefix: /api/keep
+                 backend: keep
+               - path_prefix: /api/gone
+                 backend: gone
+             default_response: {status_code: 404, body: none}
+             backends:
+               - name: keep
+                 match_labels: [app_name=keep, suite=%1$s]
+               - name: gone
+                 match_labels: [app_name=gone, suite=%1$s]
+             """.formatted(SUITE, relayPort))) {
+      docker.runHttpd("keep", Ports.free(), "/api/keep/id", Map.of("app_name", "keep", "suite", SUITE));
+      String gone = docker.runHttpd("gone", Ports.free(), "/api/gone/id", Map.of("app_name", "gone", "suite", SUITE));
+
+      // Engine unreachable at start: the gateway serves, Docker routes answer 503.
+      assertEquals(503, gw.get("/api/keep/id").statusCode());
+      assertEquals(404, gw.get("/elsewhere").statusCode());
+
+      // Engine back: discovered without restart (reconnect backoff is capped at 5 s).
+      relay.open();
+      Poll.until(Duration.ofSeconds(8), "discovery after the engine came back",
+          () -> gw.get("/api/keep/id").statusCode() == 200 && gw.get("/api/gone/id").statusCode() == 200);
+
+      // Engine lost: last known instances keep serving.
+      relay.close();
+      docker.stop(gone);
+      for (int i = 0; i < 20; i++) {
+        assertEquals(200, gw.get("/api/keep/id").statusCode());
+      }
+
+      // Engine back again: the container that went away meanwhile is removed.
+      relay.open();
+      Poll.until(Duration.ofSeconds(8), "resynchronised after the outage",
+          () -> gw.get("/api/gone/id").statusCode() == 503);
+      assertEquals(200, gw.get("/api/keep/id").statusCode());
+    }
+  }
+}

@@ -1,0 +1,113 @@
+package dev.dockgate.integration;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.dockgate.testing.Poll;
+import dev.dockgate.testing.Ports;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The real fat jar, started as users start it: {@code java -jar target/gateway-fat.jar -conf FILE}. */
+class LauncherIT {
+
+  static final String JAR = System.getProperty("gateway.jar", "target/gateway-fat.jar");
+
+  @TempDir
+  Path dir;
+
+  record Run(int exit, String output) {
+  }
+
+  Process start(Path log, String... args) throws IOException {
+    List<String> command = new ArrayList<>(List.of(
+        Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar", JAR));
+    command.addAll(List.of(args));
+    return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+  }
+
+  Run runToExit(String... args) throws Exception {
+    Path log = dir.resolve("run.log");
+    Process p = start(log, args);
+    assertTrue(p.waitFor(60, TimeUnit.SECONDS), "gateway should exit");
+    return new Run(p.exitValue(), Files.readString(log, StandardCharsets.UTF_8));
+  }
+
+  @Test
+  void anInvalidConfigExitsNonZeroNamingFileFieldAndProblem() throws Exception {
+    Path conf = dir.resolve("bad.yml");
+    Files.writeString(conf, """
+        server: {port: %d}
+        routes:
+          - {path_prefix: /api/payment, backend: payment}
+          - {path_prefix: /api/x, backend: pay}
+        backends:
+          - {name: payment, match_labels: [app_name=payment]}
+          - {name: orders, match_labels: [app_name=orders], colour: blue}
+        """.formatted(Ports.free()));
+    Run run = runToExit("-conf", conf.toString());
+    assertEquals(1, run.exit(), run.output());
+    assertTrue(run.output().contains(conf + ": routes[1].backend: unknown backend \"pay\"; known: orders, payment"),
+        run.output());
+    assertTrue(run.output().contains(conf + ": backends[1].colour: unknown key"), run.output());
+    assertFalse(run.output().contains("Exception"), "one clear message, no stack trace:\n" + run.output());
+  }
+
+  @Test
+  void aMissingConfigFileIsAnErrorNotAnEmptyConfig() throws Exception {
+    Run run = runToExit("-conf", dir.resolve("nope.yml").toString());
+    assertEquals(1, run.exit(), run.output());
+    assertTrue(run.output().contains("nope.yml: cannot read config file: no such file"), run.output());
+  }
+
+  @Test
+  void aYamlConfigIsLoadedAndServedWithTheRequestedInstances() throws Exception {
+    int port = Ports.free();
+    Path conf = dir.resolve("gateway.yml");
+    Files.writeString(conf, """
+        server: {host: 127.0.0.1, port: %d}
+        docker: {enabled: false}
+        routes: []
+        default_response: {status_code: 403, body: "This is not reachable"}
+        backends: []
+        """.formatted(port));
+    Path log = dir.resolve("serve.log");
+    Process p = start(log, "-conf", conf.toString(), "-instances", "3");
+    try {
+      HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+      HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/anything")).build();
+      Poll.until(Duration.ofSeconds(30), "gateway answering", () -> {
+        try {
+          return http.send(request, HttpResponse.BodyHandlers.ofString()).statusCode() == 403;
+        } catch (Exception e) {
+          return false;
+        }
+      });
+      HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
+      assertEquals("This is not reachable", response.body());
+      HttpResponse<String> stats = http.send(HttpRequest.newBuilder(
+          URI.create("http://127.0.0.1:" + port + "/stats")).build(), HttpResponse.BodyHandlers.ofString());
+      assertEquals(200, stats.statusCode());
+      assertTrue(stats.body().startsWith("{\"requests_count\":{\"success\":0,\"error\":"), stats.body());
+      String output = Files.readString(log);
+      assertTrue(output.contains("with 3 router instance(s)"), output);
+      assertTrue(p.isAlive());
+    } finally {
+      p.destroy();
+      p.waitFor(20, TimeUnit.SECONDS);
+    }
+  }
+}

@@ -1,0 +1,125 @@
+package dev.dockgate.routing;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** Longest plain-string-prefix matching, checked against every insertion order of the routes. */
+class RouteTableTest {
+
+  /** Prefix to the name of its target; the target is the prefix's own name so a match is readable. */
+  static final List<String> API_PREFIXES = List.of(
+      "/api", "/api/payment", "/api/orders", "/api/orders/v2");
+
+  static final List<String> WITH_CATCH_ALL = concat(List.of("/"), API_PREFIXES);
+
+  static Stream<Arguments> withoutCatchAll() {
+    return Stream.of(
+        Arguments.of("/api/payment", "/api/payment"),           // path equals the prefix
+        Arguments.of("/api/payment/charge", "/api/payment"),
+        Arguments.of("/api/paymentX", "/api/payment"),          // plain string prefix, not a path segment
+        Arguments.of("/api/payment?x=1", "/api/payment"),
+        Arguments.of("/api/orders/v2/items", "/api/orders/v2"), // longest of three candidates
+        Arguments.of("/api/orders/v1", "/api/orders"),
+        Arguments.of("/api/orders/v", "/api/orders"),
+        Arguments.of("/api/ord", "/api"),
+        Arguments.of("/api", "/api"),
+        Arguments.of("/apix", "/api"),
+        Arguments.of("/ap", null),
+        Arguments.of("/other", null),
+        Arguments.of("/", null),
+        Arguments.of("", null),
+        Arguments.of("api/payment", null),                      // no leading slash
+        Arguments.of("/API/payment", null),                     // case-sensitive
+        Arguments.of(null, null));
+  }
+
+  static Stream<Arguments> withCatchAll() {
+    return Stream.of(
+        Arguments.of("/api/paymentX", "/api/payment"),
+        Arguments.of("/api/orders/v2", "/api/orders/v2"),
+        Arguments.of("/api/ord", "/api"),
+        Arguments.of("/ap", "/"),
+        Arguments.of("/other/deep/path", "/"),
+        Arguments.of("/", "/"),
+        Arguments.of("", null),
+        Arguments.of("api", null),
+        Arguments.of(null, null));
+  }
+
+  @ParameterizedTest(name = "{0} -> {1}")
+  @MethodSource("withoutCatchAll")
+  void matchesWithoutCatchAll(String path, String expected) {
+    for (List<String> order : permutations(API_PREFIXES)) {
+      assertEquals(expected, table(order).match(path), "insertion order " + order);
+    }
+  }
+
+  @ParameterizedTest(name = "{0} -> {1}")
+  @MethodSource("withCatchAll")
+  void matchesWithCatchAll(String path, String expected) {
+    for (List<String> order : permutations(WITH_CATCH_ALL)) {
+      assertEquals(expected, table(order).match(path), "insertion order " + order);
+    }
+  }
+
+  @Test
+  void emptyTableMatchesNothing() {
+    RouteTable<String> empty = new RouteTable<>(Map.of());
+    assertEquals(0, empty.size());
+    assertNull(empty.match("/"));
+    assertNull(empty.match(null));
+  }
+
+  @Test
+  void sizeCountsRoutes() {
+    assertEquals(5, table(WITH_CATCH_ALL).size());
+  }
+
+  @Test
+  void targetsAreTheGivenObjects() {
+    Object payment = new Object();
+    Map<String, Object> routes = new LinkedHashMap<>();
+    routes.put("/api/payment", payment);
+    assertEquals(payment, new RouteTable<>(routes).match("/api/payment/1"));
+  }
+
+  // ---------------------------------------------------------------- fixtures
+
+  /** A table whose target for each prefix is the prefix itself, inserted in the given order. */
+  static RouteTable<String> table(List<String> prefixes) {
+    Map<String, String> routes = new LinkedHashMap<>();
+    prefixes.forEach(p -> routes.put(p, p));
+    return new RouteTable<>(routes);
+  }
+
+  static List<List<String>> permutations(List<String> items) {
+    if (items.isEmpty()) {
+      return List.of(List.of());
+    }
+    List<List<String>> result = new ArrayList<>();
+    for (int i = 0; i < items.size(); i++) {
+      List<String> rest = new ArrayList<>(items);
+      String head = rest.remove(i);
+      for (List<String> tail : permutations(rest)) {
+        result.add(concat(List.of(head), tail));
+      }
+    }
+    return result;
+  }
+
+  static List<String> concat(List<String> a, List<String> b) {
+    List<String> all = new ArrayList<>(a);
+    all.addAll(b);
+    return List.copyOf(all);
+  }
+}
