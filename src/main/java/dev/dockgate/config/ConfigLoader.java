@@ -5,8 +5,9 @@ import io.vertx.config.ConfigRetrieverOptions;
 import io.vertx.config.ConfigStoreOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.json.Json;
 import io.vertx.core.json.JsonObject;
-import java.nio.file.Files;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -16,6 +17,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.constructor.SafeConstructor;
 
 /**
  * Turns a YAML (or JSON) config file into a validated {@link GatewayConfig}, reporting every
@@ -44,11 +48,45 @@ public final class ConfigLoader {
   }
 
   private static Future<JsonObject> read(Vertx vertx, String file) {
+    return vertx.fileSystem().readFile(file)
+        .recover(err -> Future.failedFuture(new ConfigException(
+            List.of(file + ": cannot read config file: " + rootMessage(err)))))
+        .compose(text -> isEmpty(file, text.toString(StandardCharsets.UTF_8))
+            ? Future.succeededFuture(new JsonObject())
+            : retrieve(vertx, file));
+  }
+
+  private static Future<JsonObject> retrieve(Vertx vertx, String file) {
     ConfigRetriever retriever = ConfigRetriever.create(vertx, retrieverOptions(file));
     return retriever.getConfig()
         .eventually(retriever::close)
         .recover(err -> Future.failedFuture(new ConfigException(
             List.of(file + ": cannot parse " + formatOf(file).toUpperCase() + ": " + rootMessage(err)))));
+  }
+
+  /**
+   * Checks what vertx-config lets through: duplicate YAML keys (last would silently win) and a top
+   * level that is not a mapping are errors. True when the file holds nothing (blank or only
+   * comments), which means all defaults; vertx-config fails on such a file.
+   */
+  static boolean isEmpty(String file, String text) {
+    String format = formatOf(file);
+    Object doc;
+    try {
+      if (format.equals("json")) {
+        doc = text.isBlank() ? null : Json.decodeValue(text);
+      } else {
+        LoaderOptions options = new LoaderOptions();
+        options.setAllowDuplicateKeys(false);
+        doc = new Yaml(new SafeConstructor(options)).load(text);
+      }
+    } catch (RuntimeException e) {
+      throw new ConfigException(List.of(file + ": cannot parse " + format.toUpperCase() + ": " + rootMessage(e)));
+    }
+    if (doc != null && !(doc instanceof Map) && !(doc instanceof JsonObject)) {
+      throw new ConfigException(List.of(file + ": expected a mapping at the top level, got " + Fields.describe(doc)));
+    }
+    return doc == null;
   }
 
   static String formatOf(String file) {
@@ -130,7 +168,17 @@ public final class ConfigLoader {
     if (raw == null) {
       f.problem(field, "is required: a list of key=value labels a container must carry");
     } else if (raw instanceof JsonObject map) {
-      map.forEach(e -> labels.put(e.getKey(), String.valueOf(e.getValue())));
+      if (map.isEmpty()) {
+        f.problem(field, "must list at least one key=value label");
+      }
+      map.forEach(e -> {
+        Object value = e.getValue();
+        if (value instanceof String || value instanceof Number || value instanceof Boolean) {
+          labels.put(e.getKey(), value.toString());
+        } else {
+          f.problem(field + "." + e.getKey(), "expected a string, got " + Fields.describe(value));
+        }
+      });
     } else {
       List<Object> items = f.list("match_labels");
       for (int i = 0; i < items.size(); i++) {
@@ -198,10 +246,5 @@ public final class ConfigLoader {
     String body = f.string("body", d.body());
     f.rejectUnknown();
     return new DefaultResponse(status, body);
-  }
-
-  /** True when the file exists and is a regular file; for callers outside the event loop. */
-  public static boolean readable(String file) {
-    return Files.isRegularFile(Path.of(file)) && Files.isReadable(Path.of(file));
   }
 }

@@ -72,6 +72,11 @@ final class Fields {
     }
     long n;
     if (value instanceof Number num && num.doubleValue() == Math.rint(num.doubleValue())) {
+      double d = num.doubleValue();
+      if (d < min || d > max) {
+        problem(at(key), "must be between " + min + " and " + max + ", got " + value);
+        return fallback;
+      }
       n = num.longValue();
     } else if (value instanceof String s && s.trim().matches("-?\\d+")) {
       n = Long.parseLong(s.trim());
@@ -159,10 +164,11 @@ final class Fields {
   }
 
   static String describe(Object value) {
-    if (value instanceof JsonObject) {
+    // List elements straight from the parsers are still plain Maps and Lists.
+    if (value instanceof JsonObject || value instanceof java.util.Map) {
       return "a mapping";
     }
-    if (value instanceof JsonArray) {
+    if (value instanceof JsonArray || value instanceof java.util.List) {
       return "a list";
     }
     if (value instanceof String s) {

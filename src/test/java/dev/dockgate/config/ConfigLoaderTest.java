@@ -502,6 +502,61 @@ class ConfigLoaderTest {
     expectProblems(path, ctx, reportedFor(path, c));
   }
 
+  // ---------------------------------------------------------------- shapes the parsers let through
+
+  static Stream<Case> parserShapes() {
+    return Stream.of(
+        bad("label list item written as a mapping", """
+            backends:
+              - name: payment
+                match_labels:
+                  - app_name: payment
+            """,
+            "conf.yml: backends[0].match_labels[0]: expected key=value, got a mapping"),
+        bad("route item is a list", "routes:\n  - [/api, payment]\n",
+            "conf.yml: routes[0]: expected a mapping, got a list"),
+        bad("empty label map selects every container", "backends:\n  - name: payment\n    match_labels: {}\n",
+            "conf.yml: backends[0].match_labels: must list at least one key=value label"),
+        bad("label map value missing or not a scalar", """
+            backends:
+              - name: payment
+                match_labels:
+                  env:
+                  app: {name: payment}
+            """,
+            "conf.yml: backends[0].match_labels.env: expected a string, got null",
+            "conf.yml: backends[0].match_labels.app: expected a string, got a mapping"),
+        bad("top level is a list", "- path_prefix: /api\n",
+            "conf.yml: expected a mapping at the top level, got a list"),
+        badJson("JSON top level is a list", "[1, 2]",
+            "conf.json: expected a mapping at the top level, got a list"));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("parserShapes")
+  void parserShapesRejectWithExactProblems(Case c, VertxTestContext ctx) throws IOException {
+    rejectsWithExactProblems(c, ctx);
+  }
+
+  @Test
+  void commentOnlyFileGivesAllDefaultsLikeAnEmptyOne(VertxTestContext ctx) throws IOException {
+    String path = write("conf.yml", "# everything commented out\n# server:\n#   port: 8080\n");
+    expectConfig(path, ctx, new GatewayConfig(path, DEFAULT_SERVER, defaultDocker(), List.of(), DEFAULT_RESPONSE,
+        List.of()));
+  }
+
+  @Test
+  void duplicateYamlKeyIsAnError(VertxTestContext ctx) throws IOException {
+    String path = write("conf.yml", "server:\n  port: 8080\n  port: 9090\n");
+    ConfigLoader.load(vertx, path).onComplete(ctx.failing(err -> ctx.verify(() -> {
+      ConfigException e = assertInstanceOf(ConfigException.class, err);
+      assertEquals(1, e.problems().size(), e.getMessage());
+      assertTrue(e.problems().get(0).startsWith(path + ": cannot parse YAML: "), e.getMessage());
+      assertTrue(e.problems().get(0).contains("duplicate key port"), e.getMessage());
+      ctx.completeNow();
+    })));
+  }
+
   // ---------------------------------------------------------------- unreadable files
 
   @Test
