@@ -74,6 +74,16 @@ public final class GatewayApplication extends VertxApplication implements VertxA
     return null;
   }
 
+  /** Linux epoll unless the options say otherwise: measurably fewer syscalls on the proxy path. */
+  @Override
+  public JsonObject afterVertxOptionsParsed(JsonObject vertxOptions) {
+    JsonObject options = vertxOptions == null ? new JsonObject() : vertxOptions;
+    if (!options.containsKey("preferNativeTransport")) {
+      options.put("preferNativeTransport", true);
+    }
+    return options;
+  }
+
   @Override
   public void beforeDeployingVerticle(HookContext context) {
     try {

@@ -38,6 +38,6 @@ public final class MainVerticle extends VerticleBase {
         .onSuccess(id -> LOG.info("gateway listening on " + config.server().host() + ":"
             + config.server().port() + " with " + instances + " router instance(s), "
             + config.routes().size() + " route(s), " + config.backends().size() + " backend(s) from "
-            + config.source()));
+            + config.source() + (vertx.isNativeTransportEnabled() ? " (epoll transport)" : "")));
   }
 }
