@@ -11,7 +11,8 @@ RESULTS="$HERE/results"
 IMAGE=gateway-bench-nginx:latest
 
 # Knobs (environment). Durations are wrk durations: 10, 10s, 1m.
-DURATION=${DURATION:-10s}              # measured run per target
+DURATION=${DURATION:-10s}              # measured run per target and round
+ROUNDS=${ROUNDS:-1}                    # >1: report the median of the rounds
 CONNECTIONS=${CONNECTIONS:-64}
 THREADS=${THREADS:-2}
 WARMUP=${WARMUP:-3s}                   # warm-up per nginx target (direct, nginx proxy)
@@ -53,6 +54,14 @@ if [ ! -f "$JAR" ]; then
   (cd "$ROOT" && mvn -q -B package -DskipTests)
 fi
 NGINX=$(command -v nginx)
+cpu_busy() { # percent of all CPUs busy over 2 s: other work on the machine skews every number
+  local a b
+  a=$(awk '/^cpu /{print $2+$3+$4+$7+$8, $2+$3+$4+$5+$6+$7+$8}' /proc/stat); sleep 2
+  b=$(awk '/^cpu /{print $2+$3+$4+$7+$8, $2+$3+$4+$5+$6+$7+$8}' /proc/stat)
+  echo "$a $b" | awk '{printf "%.0f%%", ($4>$2) ? 100*($3-$1)/($4-$2) : 0}'
+}
+BUSY_BEFORE=$(cpu_busy)
+[ "${BUSY_BEFORE%\%}" -le 10 ] || log "warning: CPUs already $BUSY_BEFORE busy before the run; expect noisy numbers"
 DOCKER="docker"
 docker version >/dev/null 2>&1 || DOCKER="$SUDO docker"
 
@@ -62,18 +71,20 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/gateway-bench.XXXXXX")
 CONTAINER="gateway-bench-$RUN_ID"
 NGINX_PID=""
 GATEWAY_PID=""
+WRK_PID=""
 container_started=0
 
 stop_pid() { # stop_pid PID: TERM, wait up to 10 s, then KILL
-  local pid=$1 i
+  local pid=$1
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
   kill -TERM "$pid" 2>/dev/null || true
-  for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.2; done
+  for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.2; done
   kill -KILL "$pid" 2>/dev/null || true
 }
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
+  stop_pid "$WRK_PID"
   stop_pid "$GATEWAY_PID"
   stop_pid "$NGINX_PID"
   if [ "$container_started" = 1 ]; then $DOCKER rm -f "$CONTAINER" >/dev/null 2>&1 || true; fi
@@ -135,15 +146,15 @@ http {
     location / { rewrite ^ /body.txt break; }
   }
 }'
-LIBS=$(ldd "$NGINX" | awk '/=> \//{print $3} /^\t\//{print $1}')
-INPUTS=$({ sha256sum "$NGINX" $LIBS; printf '%s' "$BACKEND_CONF" "$BODY"; } | sha256sum | cut -c1-16)
+mapfile -t LIBS < <(ldd "$NGINX" | awk '/=> \//{print $3} /^\t\//{print $1}')
+INPUTS=$({ sha256sum "$NGINX" "${LIBS[@]}"; printf '%s' "$BACKEND_CONF" "$BODY"; } | sha256sum | cut -c1-16)
 if [ "$($DOCKER image inspect -f '{{index .Config.Labels "bench.inputs"}}' "$IMAGE" 2>/dev/null || true)" != "$INPUTS" ]; then
   log "importing $IMAGE from $NGINX ($INPUTS)"
   root="$TMP/image"
   mkdir -p "$root/usr/sbin" "$root/etc/nginx" "$root/www" "$root/tmp" "$root/var/log/nginx" "$root/var/lib/nginx"
   chmod 1777 "$root/tmp"
   cp "$NGINX" "$root/usr/sbin/nginx"
-  for lib in $LIBS; do
+  for lib in "${LIBS[@]}"; do
     mkdir -p "$root$(dirname "$lib")"
     cp -L "$lib" "$root$lib"
   done
@@ -243,74 +254,123 @@ mkdir -p "$RESULTS"
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 RAW="$RESULTS/$STAMP-wrk.txt"
 : >"$RAW"
+NOTES=()
+declare -A URL=(
+  [direct]="http://127.0.0.1:$BACKEND_PORT$PATH_"
+  [nginx]="http://127.0.0.1:$NGINX_PORT$PATH_"
+  [gateway]="http://127.0.0.1:$GATEWAY_PORT$PATH_"
+)
 
-run_wrk() { # run_wrk NAME URL WARMUP
-  local name=$1 url=$2 warm=$3
-  log "$name: warm-up $warm, then $DURATION with $THREADS threads, $CONNECTIONS connections"
-  "${ON_CPU1[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$warm" "$url" >/dev/null
-  "${ON_CPU1[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$url" >"$TMP/$name.wrk"
-  { echo "### $name: $url"; cat "$TMP/$name.wrk"; echo; } >>"$RAW"
+wrk_run() { # wrk_run NAME LABEL DURATION OUTFILE
+  local name=$1 label=$2 dur=$3 out=$4
+  # In the background and waited for, so that Ctrl-C or TERM reach the trap at once (wrk itself
+  # treats SIGINT as "stop and print", and bash would then carry on with the next run).
+  "${ON_CPU1[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$dur" --latency "${URL[$name]}" >"$out" &
+  WRK_PID=$!
+  wait "$WRK_PID"
+  WRK_PID=""
+  { echo "### $name ($label): ${URL[$name]}"; cat "$out"; echo; } >>"$RAW"
 }
-run_wrk direct "http://127.0.0.1:$BACKEND_PORT$PATH_" "$WARMUP"
-run_wrk nginx "http://127.0.0.1:$NGINX_PORT$PATH_" "$WARMUP"
-run_wrk gateway "http://127.0.0.1:$GATEWAY_PORT$PATH_" "$GATEWAY_WARMUP"
+ready_again() { # the gateway must answer 200 again before it is measured (see README: breaker)
+  local code waited=$SECONDS
+  code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "${URL[gateway]}" || true)
+  [ "$code" = 200 ] && return 0
+  wait_200 "${URL[gateway]}" 30 "gateway" "$GATEWAY_PID"
+  NOTES+=("after $1 the gateway answered $code instead of 200; measured only once it answered 200 again ($((SECONDS - waited)) s later)")
+}
+
+for round in $(seq 1 "$ROUNDS"); do
+  for name in direct nginx gateway; do
+    if [ "$round" = 1 ]; then
+      warm=$WARMUP; [ "$name" = gateway ] && warm=$GATEWAY_WARMUP
+      log "$name: warm-up $warm"
+      wrk_run "$name" warm-up "$warm" "$TMP/$name.warmup.wrk"
+    fi
+    [ "$name" = gateway ] && ready_again "the previous wrk run ended"
+    log "$name: round $round/$ROUNDS, $DURATION with $THREADS threads, $CONNECTIONS connections"
+    wrk_run "$name" "round $round" "$DURATION" "$TMP/$name.r$round.wrk"
+  done
+done
 
 # ---------------------------------------------------------------- report
-rps() { awk '/^Requests\/sec:/{print $2}' "$TMP/$1.wrk"; }
-p99_ms() { # wrk prints 99% as 812.00us, 3.21ms or 1.02s
+# wrk prints the 99th percentile as 812.00us, 3.21ms or 1.02s; these give one number per file, in ms.
+rps_of() { awk '/^Requests\/sec:/{print $2}' "$1"; }
+p99_of() {
   awk '$1=="99%"{v=$2; u=v; sub(/[0-9.]+/,"",u); sub(/[a-z]+$/,"",v);
-       f=(u=="us")?0.001:(u=="s")?1000:(u=="m")?60000:1; printf "%.3f", v*f}' "$TMP/$1.wrk"
+       f=(u=="us")?0.001:(u=="s")?1000:(u=="m")?60000:1; printf "%.3f\n", v*f}' "$1"
 }
-errors() { # non-2xx/3xx responses and socket errors, as one cell
-  awk '/Non-2xx or 3xx responses:/{n=$NF}
-       /Socket errors:/{s=$0; sub(/.*Socket errors: /,"",s)}
-       END{printf "%s non-2xx/3xx; socket: %s", (n==""?0:n), (s==""?"none":s)}' "$TMP/$1.wrk"
+median() { # median FORMAT < numbers
+  sort -g | awk -v fmt="$1\n" '{a[NR]=$1} END{printf fmt, (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'
+}
+stat() { # stat NAME rps|p99: median over rounds (req/s whole, p99 in ms to 0.01)
+  local r fmt=%.0f
+  [ "$2" = p99 ] && fmt=%.2f
+  for r in $(seq 1 "$ROUNDS"); do "${2}_of" "$TMP/$1.r$r.wrk"; done | median "$fmt"
+}
+errors() { # errors FILE...: requests, non-2xx/3xx and socket errors summed, as one cell
+  awk '/requests in/{req+=$1}
+       /Non-2xx or 3xx responses:/{n+=$NF}
+       /Socket errors:/{gsub(/,/,""); c+=$4; r+=$6; w+=$8; t+=$10}
+       END{printf "%d non-2xx/3xx of %d; socket errors: connect %d, read %d, write %d, timeout %d",
+           n, req, c, r, w, t}' "$@"
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", (b>0)?a/b:0}'; }
+verdict() { awk -v v="$1" -v lim="$2" -v op="$3" 'BEGIN{ok=(op==">=")?(v>=lim):(v<=lim); print ok?"met":"NOT met"}'; }
+rounds_of() { local r; for r in $(seq 1 "$ROUNDS"); do echo "$TMP/$1.r$r.wrk"; done; }
 
-R_DIRECT=$(rps direct); R_NGINX=$(rps nginx); R_GW=$(rps gateway)
-P_DIRECT=$(p99_ms direct); P_NGINX=$(p99_ms nginx); P_GW=$(p99_ms gateway)
+R_DIRECT=$(stat direct rps); R_NGINX=$(stat nginx rps); R_GW=$(stat gateway rps)
+P_DIRECT=$(stat direct p99); P_NGINX=$(stat nginx p99); P_GW=$(stat gateway p99)
 RPS_RATIO=$(ratio "$R_GW" "$R_NGINX")
 P99_RATIO=$(ratio "$P_GW" "$P_NGINX")
-verdict() { awk -v v="$1" -v lim="$2" -v op="$3" 'BEGIN{ok=(op==">=")?(v>=lim):(v<=lim); print ok?"met":"NOT met"}'; }
-GW_WARNINGS=$(grep -cE 'WARNING|SEVERE|Exception' "$TMP/gateway.log" || true)
+GW_WARNINGS=$(grep -cE '^[0-9: .-]*(WARNING|SEVERE)' "$TMP/gateway.log" || true)
 cpu_model=$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo)
 git_rev=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 git -C "$ROOT" diff --quiet HEAD -- src pom.xml 2>/dev/null || git_rev="$git_rev (+ uncommitted changes)"
+git_rev="$git_rev, jar built $(date -u -r "$JAR" '+%Y-%m-%d %H:%M UTC')"
+if [ -n "$(find "$ROOT/src/main" "$ROOT/pom.xml" -newer "$JAR" -type f 2>/dev/null | head -1)" ]; then
+  git_rev="$git_rev (OLDER than src/main or pom.xml: rebuild to measure the current code)"
+fi
 if [ "$PIN" = 1 ]; then
   placement="proxy under test (nginx worker / gateway JVM) pinned to CPU 0; wrk and backend container pinned to CPU 1"
 else
   placement="no CPU pinning; all processes share all CPUs"
 fi
+median_word=""; [ "$ROUNDS" -gt 1 ] && median_word=" (median of $ROUNDS rounds)"
 
 TABLE="$RESULTS/$STAMP-table.md"
 {
   echo "## dockgate bench $STAMP"
   echo
-  echo "| target | req/s | p99 (ms) | errors |"
+  echo "| target | req/s$median_word | p99 ms$median_word | errors (all measured rounds) |"
   echo "| --- | ---: | ---: | --- |"
-  echo "| direct to backend | $R_DIRECT | $P_DIRECT | $(errors direct) |"
-  echo "| nginx reverse proxy (1 worker) | $R_NGINX | $P_NGINX | $(errors nginx) |"
-  echo "| dockgate gateway | $R_GW | $P_GW | $(errors gateway) |"
+  # shellcheck disable=SC2046  # one file name per round
+  echo "| direct to backend | $R_DIRECT | $P_DIRECT | $(errors $(rounds_of direct)) |"
+  # shellcheck disable=SC2046
+  echo "| nginx reverse proxy (1 worker) | $R_NGINX | $P_NGINX | $(errors $(rounds_of nginx)) |"
+  # shellcheck disable=SC2046
+  echo "| dockgate gateway | $R_GW | $P_GW | $(errors $(rounds_of gateway)) |"
   echo
-  echo "| ratio gateway/nginx | value | goal |"
+  echo "| gateway/nginx | ratio | goal |"
   echo "| --- | ---: | --- |"
   echo "| throughput (req/s) | $RPS_RATIO | >= 0.80: $(verdict "$RPS_RATIO" 0.80 '>=') |"
   echo "| p99 latency | $P99_RATIO | <= 2.00: $(verdict "$P99_RATIO" 2.00 '<=') |"
   echo
-  echo "Machine: $(nproc) CPUs, $cpu_model, $(uname -sr), $(date -u '+%Y-%m-%d %H:%M:%S UTC')."
+  echo "Machine: $(nproc) CPUs, $cpu_model, $(uname -sr), $(date -u '+%Y-%m-%d %H:%M:%S UTC'); CPU busy before the run: $BUSY_BEFORE."
   echo "Software: $("$NGINX" -v 2>&1 | sed 's/^nginx version: //'), $(java -version 2>&1 | head -1), wrk $(wrk -v 2>&1 | awk 'NR==1{print $2}'), gateway $git_rev."
-  echo "Method: wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency, GET $PATH_ (${BODY_BYTES}-byte body from an"
-  echo "nginx container on the host network); warm-up $WARMUP per nginx target, $GATEWAY_WARMUP for the gateway;"
-  echo "targets measured one after another in this order. Placement: $placement."
-  echo "Gateway: server.instances $GATEWAY_INSTANCES, JVM flags: $JAVA_OPTS. Gateway log lines with WARNING/SEVERE/Exception: $GW_WARNINGS."
+  echo "Method: wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency, GET $PATH_ answered by an nginx container on the"
+  echo "host network with a ${BODY_BYTES}-byte body; warm-up $WARMUP per nginx target and $GATEWAY_WARMUP for the gateway, then"
+  echo "$ROUNDS round(s) of direct, nginx, gateway in that order. Placement: $placement."
+  echo "Gateway: server.instances $GATEWAY_INSTANCES, JVM flags: $JAVA_OPTS."
+  echo "Warm-up errors: direct $(errors "$TMP/direct.warmup.wrk"); nginx $(errors "$TMP/nginx.warmup.wrk"); gateway $(errors "$TMP/gateway.warmup.wrk")."
+  echo "Gateway log: $GW_WARNINGS WARNING/SEVERE line(s)."
+  for note in "${NOTES[@]}"; do echo "Note: $note."; done
 } >"$TABLE"
 cp "$TMP/gateway.log" "$RESULTS/$STAMP-gateway.log"
 cp "$TABLE" "$RESULTS/latest.md"
 cat "$TABLE"
 if [ "$GW_WARNINGS" != 0 ]; then
   echo
-  echo "Gateway warnings (first 10; full log in $RESULTS/$STAMP-gateway.log):"
-  grep -E 'WARNING|SEVERE|Exception' "$TMP/gateway.log" | head -10
+  echo "Gateway WARNING/SEVERE lines (first 10; full log in bench/results/$STAMP-gateway.log):"
+  grep -E '^[0-9: .-]*(WARNING|SEVERE)' "$TMP/gateway.log" | head -10
 fi
 log "raw wrk output: $RAW; table: $TABLE"
