@@ -21,7 +21,8 @@ public final class Breakers {
         .setTimeout(-1) // the route's own timeout applies
         .setFailuresRollingWindow(300_000) // failures older than 5 min no longer count
         .setNotificationAddress(null);
-    CircuitBreaker breaker = CircuitBreaker.create(name, vertx, options);
+    CircuitBreaker breaker = CircuitBreaker.create(name, vertx, options)
+        .failurePolicy(result -> result.failed() && !(result.cause() instanceof UpstreamFailure.ClientGone));
     breaker.openHandler(v -> LOG.warning("breaker " + name + " open after " + config.maxFailures()
         + " consecutive failures; probing again in " + config.resetTimeoutMs() + " ms"));
     breaker.halfOpenHandler(v -> LOG.info("breaker " + name + " half-open: next request probes"));

@@ -58,6 +58,13 @@ public abstract sealed class UpstreamFailure extends RuntimeException {
     }
   }
 
+  /** The client went away before the answer: not the backend's fault, never a breaker failure. */
+  public static final class ClientGone extends UpstreamFailure {
+    public ClientGone(String backend, Throwable cause) {
+      super(499, "client closed the request to backend \"" + backend + "\"", cause);
+    }
+  }
+
   public static UpstreamFailure classify(Throwable err, String backend) {
     if (err instanceof UpstreamFailure failure) {
       return failure;

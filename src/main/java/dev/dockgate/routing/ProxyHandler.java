@@ -72,9 +72,17 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
       return failed(ctx, new UpstreamFailure.NoInstance(route.backend()));
     }
     ctx.set(UPSTREAM, upstream);
-    return upstream.breaker().<ProxyResponse>execute(ctx::sendRequest)
+    return upstream.breaker().<ProxyResponse>execute(() -> exchange(ctx))
         .onSuccess(r -> Breakers.succeeded(upstream.breaker()))
         .recover(err -> failed(ctx, UpstreamFailure.classify(err, route.backend())));
+  }
+
+  /** Sends the request; a failure caused by the client leaving is marked so the breaker ignores it. */
+  private Future<ProxyResponse> exchange(ProxyContext ctx) {
+    return ctx.sendRequest().recover(err -> Future.failedFuture(
+        ctx.request().proxiedRequest().response().closed()
+            ? new UpstreamFailure.ClientGone(route.backend(), err)
+            : err));
   }
 
   @Override
@@ -84,7 +92,9 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
         .setServer(upstream.instance().socketAddress())
         .setConnectTimeout(connectTimeoutMs)
         .setIdleTimeout(route.timeoutMs());
-    return ctx.client().request(options);
+    return ctx.client().request(options).onSuccess(request -> request.response().onSuccess(response ->
+        // A client leaving mid-answer resets the backend stream: expected, not worth an error log.
+        response.exceptionHandler(err -> LOG.fine("answer of backend \"" + route.backend() + "\" cut short: " + err))));
   }
 
   @Override

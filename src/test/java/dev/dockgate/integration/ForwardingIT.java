@@ -157,6 +157,26 @@ class ForwardingIT {
   }
 
   @Test
+  void clientsGivingUpDoNotOpenTheBackendsCircuit() {
+    GatewayHarness gw = gateway();
+    // Connections alternate between the two router instances, each with its own breakers: 16
+    // abandoned requests give each more than max_failures (5).
+    for (int i = 0; i < 16; i++) {
+      try (Socket socket = new Socket("127.0.0.1", gw.port())) {
+        socket.getOutputStream().write("GET /echo/never HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
+        socket.getOutputStream().flush();
+        backend.take(); // the request reached the backend, which never answers; now the client leaves
+      } catch (IOException e) {
+        throw new AssertionError(e);
+      }
+    }
+    dev.dockgate.testing.Poll.until(Duration.ofSeconds(2), "abandoned requests finished", () -> gw.statsTotal() == 16);
+    HttpResponse<String> response = gw.get("/echo/after");
+    assertEquals(200, response.statusCode(), response.body());
+    assertEquals(16L, gw.stats().getJsonObject("requests_count").getLong("error"), "abandoned requests count as errors (499)");
+  }
+
+  @Test
   void failuresAreCountedInStats() {
     GatewayHarness gw = gateway();
     assertEquals(200, gw.get("/echo/ok").statusCode());
