@@ -3,6 +3,7 @@ package dev.dockgate;
 import dev.dockgate.config.ConfigLoader;
 import dev.dockgate.config.GatewayConfig;
 import dev.dockgate.discovery.DiscoveryVerticle;
+import dev.dockgate.resilience.BreakerRegistry;
 import dev.dockgate.routing.RouterVerticle;
 import dev.dockgate.stats.StatsVerticle;
 import io.vertx.core.DeploymentOptions;
@@ -31,9 +32,10 @@ public final class MainVerticle extends VerticleBase {
 
   private Future<?> deployAll(GatewayConfig config) {
     int instances = config().getInteger(INSTANCES, config.server().effectiveInstances());
+    BreakerRegistry breakers = new BreakerRegistry(vertx);
     return vertx.deployVerticle(new StatsVerticle())
         .compose(id -> vertx.deployVerticle(new DiscoveryVerticle(config.docker())))
-        .compose(id -> vertx.deployVerticle(() -> new RouterVerticle(config),
+        .compose(id -> vertx.deployVerticle(() -> new RouterVerticle(config, breakers),
             new DeploymentOptions().setInstances(instances)))
         .onSuccess(id -> LOG.info("gateway listening on " + config.server().host() + ":"
             + config.server().port() + " with " + instances + " router instance(s), "

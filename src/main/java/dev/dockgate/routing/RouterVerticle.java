@@ -7,6 +7,7 @@ import dev.dockgate.config.RouteConfig;
 import dev.dockgate.discovery.DiscoveryVerticle;
 import dev.dockgate.events.Addresses;
 import dev.dockgate.events.TrafficEvent;
+import dev.dockgate.resilience.BreakerRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.buffer.Buffer;
@@ -32,6 +33,7 @@ public final class RouterVerticle extends VerticleBase {
   private static final DeliveryOptions STATS_QUERY = new DeliveryOptions().setSendTimeout(5_000);
 
   private final GatewayConfig config;
+  private final BreakerRegistry breakers;
   private final Buffer defaultBody;
   private ServiceDiscovery discovery;
   private HttpClient client;
@@ -39,8 +41,9 @@ public final class RouterVerticle extends VerticleBase {
   private Upstreams upstreams;
   private HttpServer server;
 
-  public RouterVerticle(GatewayConfig config) {
+  public RouterVerticle(GatewayConfig config, BreakerRegistry breakers) {
     this.config = config;
+    this.breakers = breakers;
     this.defaultBody = Buffer.buffer(config.defaultResponse().body());
   }
 
@@ -57,7 +60,7 @@ public final class RouterVerticle extends VerticleBase {
           new ProxyHandler(vertx, client, route, backend.connectTimeoutMs(), InstancePicker.RANDOM));
     }
     routes = new RouteTable<>(handlers);
-    upstreams = new Upstreams(vertx, config.backends(), handlers.values());
+    upstreams = new Upstreams(breakers, config.backends(), handlers.values());
     discovery = ServiceDiscovery.create(vertx, DiscoveryVerticle.discoveryOptions());
     Future<Void> announcements = vertx.eventBus()
         .consumer(Addresses.DISCOVERY_ANNOUNCE, msg -> refresh())
@@ -143,6 +146,7 @@ public final class RouterVerticle extends VerticleBase {
   @Override
   public Future<?> stop() {
     discovery.close();
+    upstreams.close();
     return server == null ? client.close() : server.close().eventually(client::close);
   }
 }

@@ -1,27 +1,26 @@
 package dev.dockgate.routing;
 
 import dev.dockgate.config.BackendConfig;
-import dev.dockgate.resilience.Breakers;
-import io.vertx.circuitbreaker.CircuitBreaker;
-import io.vertx.core.Vertx;
+import dev.dockgate.resilience.BreakerRegistry;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * A router instance's live upstreams: keeps one circuit breaker per instance across snapshots and
- * hands each route handler the array of upstreams of its backend. Used on one event loop.
+ * A router instance's live upstreams: holds the shared circuit breaker of each instance while the
+ * instance is known and hands each route handler the array of upstreams of its backend. Used on
+ * one event loop.
  */
 final class Upstreams {
 
-  private final Vertx vertx;
+  private final BreakerRegistry breakers;
   private final Map<String, BackendConfig> backends;
   private final Collection<ProxyHandler> handlers;
   private Map<String, Upstream> live = Map.of();
 
-  Upstreams(Vertx vertx, List<BackendConfig> backends, Collection<ProxyHandler> handlers) {
-    this.vertx = vertx;
+  Upstreams(BreakerRegistry breakers, List<BackendConfig> backends, Collection<ProxyHandler> handlers) {
+    this.breakers = breakers;
     this.backends = new HashMap<>();
     backends.forEach(b -> this.backends.put(b.name(), b));
     this.handlers = handlers;
@@ -35,11 +34,11 @@ final class Upstreams {
       Upstream[] array = new Upstream[instances.size()];
       for (int i = 0; i < array.length; i++) {
         Instance instance = instances.get(i);
-        String key = backend.name() + "/" + instance.id();
+        String key = key(backend, instance);
         Upstream existing = live.get(key);
         Upstream upstream = existing != null && existing.instance().equals(instance)
             ? existing
-            : new Upstream(instance, breaker(backend, instance));
+            : new Upstream(instance, breakers.acquire(key(backend, instance), backend.circuitBreaker()));
         next.put(key, upstream);
         array[i] = upstream;
       }
@@ -47,7 +46,7 @@ final class Upstreams {
     }
     for (Map.Entry<String, Upstream> gone : live.entrySet()) {
       if (next.get(gone.getKey()) != gone.getValue()) {
-        gone.getValue().breaker().close();
+        breakers.release(gone.getKey());
       }
     }
     live = next;
@@ -56,8 +55,15 @@ final class Upstreams {
     }
   }
 
-  private CircuitBreaker breaker(BackendConfig backend, Instance instance) {
+  /** Lets go of every instance's breaker; the router is stopping. */
+  void close() {
+    live.keySet().forEach(breakers::release);
+    live = Map.of();
+  }
+
+  /** Breaker name and key: backend/container-name/short-id. */
+  private static String key(BackendConfig backend, Instance instance) {
     String id = instance.id().length() > 12 ? instance.id().substring(0, 12) : instance.id();
-    return Breakers.create(vertx, backend.name() + "/" + instance.name() + "/" + id, backend.circuitBreaker());
+    return backend.name() + "/" + instance.name() + "/" + id;
   }
 }

@@ -1,0 +1,46 @@
+package dev.dockgate.resilience;
+
+import dev.dockgate.config.CircuitBreakerConfig;
+import io.vertx.circuitbreaker.CircuitBreaker;
+import io.vertx.core.Vertx;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * One circuit breaker per backend instance, shared by every router instance, so that "open after
+ * five failures" counts the instance's failures whichever event loop saw them. The breakers are
+ * thread-safe (vertx-circuit-breaker synchronises its state) and call back on the caller's context.
+ * Reference-counted: the last router to let go of an instance closes its breaker.
+ */
+public final class BreakerRegistry {
+
+  private record Entry(CircuitBreaker breaker, int users) {
+  }
+
+  private final Vertx vertx;
+  private final ConcurrentHashMap<String, Entry> entries = new ConcurrentHashMap<>();
+
+  public BreakerRegistry(Vertx vertx) {
+    this.vertx = vertx;
+  }
+
+  /** The breaker of {@code key}, created on first use. Pair with {@link #release}. */
+  public CircuitBreaker acquire(String key, CircuitBreakerConfig config) {
+    return entries.compute(key, (k, e) -> e == null
+        ? new Entry(Breakers.create(vertx, k, config), 1)
+        : new Entry(e.breaker(), e.users() + 1)).breaker();
+  }
+
+  public void release(String key) {
+    entries.computeIfPresent(key, (k, e) -> {
+      if (e.users() > 1) {
+        return new Entry(e.breaker(), e.users() - 1);
+      }
+      e.breaker().close();
+      return null;
+    });
+  }
+
+  int size() {
+    return entries.size();
+  }
+}

@@ -1,0 +1,67 @@
+package dev.dockgate.resilience;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
+
+import dev.dockgate.config.CircuitBreakerConfig;
+import io.vertx.circuitbreaker.CircuitBreaker;
+import io.vertx.circuitbreaker.CircuitBreakerState;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+class BreakerRegistryTest {
+
+  final Vertx vertx = Vertx.vertx();
+  final BreakerRegistry registry = new BreakerRegistry(vertx);
+  final CircuitBreakerConfig config = new CircuitBreakerConfig(2, 60_000);
+
+  @AfterEach
+  void close() {
+    vertx.close();
+  }
+
+  /** Waits until the breaker has recorded the outcome (it completes the future after counting). */
+  static void await(Future<?> outcome) {
+    outcome.otherwiseEmpty().toCompletionStage().toCompletableFuture().join();
+  }
+
+  @Test
+  void routersShareOneBreakerPerInstanceUntilTheLastLetsGo() {
+    CircuitBreaker first = registry.acquire("orders/o1/abc", config);
+    CircuitBreaker second = registry.acquire("orders/o1/abc", config);
+    assertSame(first, second);
+    assertNotSame(first, registry.acquire("orders/o2/def", config));
+    assertEquals(2, registry.size());
+
+    registry.release("orders/o1/abc");
+    assertSame(first, registry.acquire("orders/o1/abc", config), "still held by one user");
+    registry.release("orders/o1/abc");
+    registry.release("orders/o1/abc");
+    assertEquals(1, registry.size());
+    assertNotSame(first, registry.acquire("orders/o1/abc", config), "a new breaker after the last release");
+  }
+
+  @Test
+  void failuresSeenThroughEitherHandleOpenTheSameCircuit() {
+    CircuitBreaker a = registry.acquire("pay/p1/1", config);
+    CircuitBreaker b = registry.acquire("pay/p1/1", config);
+    await(a.execute(() -> Future.failedFuture("refused")));
+    assertEquals(CircuitBreakerState.CLOSED, b.state());
+    await(b.execute(() -> Future.failedFuture("refused")));
+    assertEquals(CircuitBreakerState.OPEN, a.state());
+  }
+
+  @Test
+  void aSuccessResetsTheCountSoOnlyConsecutiveFailuresOpen() {
+    CircuitBreaker breaker = registry.acquire("pay/p1/1", config);
+    await(breaker.execute(() -> Future.failedFuture("refused")));
+    await(breaker.execute(() -> Future.succeededFuture()).onSuccess(v -> Breakers.succeeded(breaker)));
+    await(breaker.execute(() -> Future.failedFuture("refused")));
+    assertEquals(CircuitBreakerState.CLOSED, breaker.state());
+    await(breaker.execute(() -> Future.failedFuture("refused")));
+    assertEquals(CircuitBreakerState.OPEN, breaker.state(), "two in a row do open it");
+  }
+}
