@@ -1,10 +1,15 @@
 package dev.dockgate.events;
 
+import io.vertx.core.eventbus.DeliveryOptions;
+
 /** Every event-bus address the gateway uses. The README documents each one's messages. */
 public final class Addresses {
 
   /** Published once per finished proxied or default-response request: a {@link TrafficEvent} as JSON. */
   public static final String TRAFFIC = "gateway.traffic";
+
+  /** How traffic events are sent: one shared read-only JsonObject for all local consumers. */
+  public static final DeliveryOptions TRAFFIC_DELIVERY = new DeliveryOptions().setCodecName(SharedJsonCodec.NAME);
 
   /** Request/reply: any body; the reply is the /stats JSON document. */
   public static final String STATS_QUERY = "gateway.stats.query";

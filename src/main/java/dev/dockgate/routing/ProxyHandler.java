@@ -124,6 +124,6 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
     TrafficEvent event = new TrafficEvent(System.currentTimeMillis(), request.method().name(),
         request.path(), route.pathPrefix(), route.backend(),
         upstream == null ? null : upstream.instance().name(), status, latencyMs);
-    vertx.eventBus().publish(Addresses.TRAFFIC, event.toJson());
+    vertx.eventBus().publish(Addresses.TRAFFIC, event.toJson(), Addresses.TRAFFIC_DELIVERY);
   }
 }

@@ -6,6 +6,7 @@ import dev.dockgate.config.GatewayConfig;
 import dev.dockgate.config.RouteConfig;
 import dev.dockgate.discovery.DiscoveryVerticle;
 import dev.dockgate.events.Addresses;
+import dev.dockgate.events.SharedJsonCodec;
 import dev.dockgate.events.TrafficEvent;
 import dev.dockgate.resilience.BreakerRegistry;
 import io.vertx.core.Future;
@@ -50,6 +51,7 @@ public final class RouterVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     int poolSize = config.backends().stream().mapToInt(BackendConfig::maxConnections).max().orElse(1);
+    SharedJsonCodec.register(vertx.eventBus());
     client = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true).setTcpNoDelay(true),
         new PoolOptions().setHttp1MaxSize(poolSize));
     Map<String, BackendConfig> backends = config.backendsByName();
@@ -112,7 +114,7 @@ public final class RouterVerticle extends VerticleBase {
         .end(defaultBody)
         .andThen(ar -> vertx.eventBus().publish(Addresses.TRAFFIC, new TrafficEvent(
             System.currentTimeMillis(), request.method().name(), request.path(), null, null, null,
-            d.statusCode(), (System.nanoTime() - started) / 1_000_000.0).toJson()));
+            d.statusCode(), (System.nanoTime() - started) / 1_000_000.0).toJson(), Addresses.TRAFFIC_DELIVERY));
   }
 
   private boolean refreshing;
