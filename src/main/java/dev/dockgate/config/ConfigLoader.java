@@ -151,14 +151,64 @@ public final class ConfigLoader {
       if (name != null && !seen.add(name)) {
         f.problem(f.at("name"), "duplicate backend name \"" + name + "\"");
       }
-      LabelSelector labels = labels(f);
+      boolean hasTargets = f.has("targets");
+      LabelSelector labels = f.has("match_labels") || !hasTargets ? labels(f) : new LabelSelector(Map.of());
+      List<Target> targets = targets(f);
+      LoadBalancer lb = loadBalancer(f);
       CircuitBreakerConfig breaker = breaker(f.object("circuit_breaker"));
       long connectTimeout = f.number("connect_timeout_ms", BackendConfig.DEFAULT_CONNECT_TIMEOUT_MS, 1, 600_000);
       int maxConnections = (int) f.number("max_connections", BackendConfig.DEFAULT_MAX_CONNECTIONS, 1, 100_000);
       f.rejectUnknown();
-      result.add(new BackendConfig(name, labels, breaker, connectTimeout, maxConnections));
+      result.add(new BackendConfig(name, labels, targets, lb, breaker, connectTimeout, maxConnections));
     }
     return result;
+  }
+
+  private static LoadBalancer loadBalancer(Fields f) {
+    String name = f.string("load_balancer", LoadBalancer.RANDOM.configName());
+    LoadBalancer lb = LoadBalancer.fromConfig(name);
+    if (lb == null) {
+      f.problem(f.at("load_balancer"), "unknown load balancer \"" + name + "\"; known: " + LoadBalancer.choices());
+      return LoadBalancer.RANDOM;
+    }
+    return lb;
+  }
+
+  private static List<Target> targets(Fields f) {
+    List<Object> items = f.list("targets");
+    List<Target> result = new ArrayList<>();
+    for (int i = 0; i < items.size(); i++) {
+      String field = f.at("targets") + "[" + i + "]";
+      Object item = items.get(i);
+      Target target = item instanceof String s ? parseTarget(s.trim()) : null;
+      if (target == null) {
+        f.problem(field, "expected http://host:port, got " + Fields.describe(item));
+      } else if (result.contains(target)) {
+        f.problem(field, "duplicate target " + target);
+      } else {
+        result.add(target);
+      }
+    }
+    return result;
+  }
+
+  /** {@code http://host:port} (optional trailing slash), or null. */
+  static Target parseTarget(String text) {
+    if (!text.startsWith("http://")) {
+      return null;
+    }
+    try {
+      java.net.URI uri = new java.net.URI(text);
+      String path = uri.getRawPath();
+      if (uri.getHost() == null || uri.getPort() < 1 || uri.getPort() > 65535 || uri.getRawQuery() != null
+          || uri.getRawUserInfo() != null || (path != null && !path.isEmpty() && !path.equals("/"))) {
+        return null;
+      }
+      String host = uri.getHost().startsWith("[") ? uri.getHost().substring(1, uri.getHost().length() - 1) : uri.getHost();
+      return new Target(host, uri.getPort());
+    } catch (java.net.URISyntaxException e) {
+      return null;
+    }
   }
 
   private static LabelSelector labels(Fields f) {
@@ -166,7 +216,7 @@ public final class ConfigLoader {
     Object raw = f.raw("match_labels");
     Map<String, String> labels = new LinkedHashMap<>();
     if (raw == null) {
-      f.problem(field, "is required: a list of key=value labels a container must carry");
+      f.problem(f.at("match_labels"), "is required unless targets are given: a list of key=value labels a container must carry");
     } else if (raw instanceof JsonObject map) {
       if (map.isEmpty()) {
         f.problem(field, "must list at least one key=value label");
@@ -220,13 +270,27 @@ public final class ConfigLoader {
     });
     List<RouteConfig> result = new ArrayList<>();
     Map<String, String> prefixes = new HashMap<>();
-    List<Fields> items = root.objects("routes");
-    for (Fields f : items) {
+    for (Fields f : root.objects("routes")) {
       String prefix = f.requiredString("path_prefix");
+      String host = f.string("host", null);
+      if (host != null) {
+        host = host.trim().toLowerCase(java.util.Locale.ROOT);
+        if (host.isEmpty() || host.contains("/") || host.contains(" ")) {
+          f.problem(f.at("host"), "expected a host name, got \"" + host + "\"");
+        }
+      }
+      List<String> methods = methods(f);
       if (prefix != null && !prefix.startsWith("/")) {
         f.problem(f.at("path_prefix"), "must start with \"/\", got \"" + prefix + "\"");
-      } else if (prefix != null && prefixes.putIfAbsent(prefix, f.at("path_prefix")) != null) {
-        f.problem(f.at("path_prefix"), "duplicate prefix \"" + prefix + "\" (also " + prefixes.get(prefix) + ")");
+      } else if (prefix != null) {
+        for (String method : methods.isEmpty() ? List.of("*") : methods) {
+          String key = prefix + " " + host + " " + method;
+          String other = prefixes.putIfAbsent(key, f.at("path_prefix"));
+          if (other != null) {
+            f.problem(f.at("path_prefix"), "duplicate prefix \"" + prefix + "\" (also " + other + ")");
+            break;
+          }
+        }
       }
       String backend = f.requiredString("backend");
       if (backend != null && !known.contains(backend)) {
@@ -234,8 +298,28 @@ public final class ConfigLoader {
             + (known.isEmpty() ? "(none defined)" : String.join(", ", known)));
       }
       long timeout = f.number("timeout_ms", RouteConfig.DEFAULT_TIMEOUT_MS, 1, 3_600_000);
+      boolean strip = f.bool("strip_prefix", false);
       f.rejectUnknown();
-      result.add(new RouteConfig(prefix, backend, timeout));
+      result.add(new RouteConfig(prefix, backend, timeout, strip, methods, host));
+    }
+    return result;
+  }
+
+  private static final Set<String> HTTP_METHODS = Set.of(
+      "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT");
+
+  private static List<String> methods(Fields f) {
+    List<Object> items = f.list("methods");
+    List<String> result = new ArrayList<>();
+    for (int i = 0; i < items.size(); i++) {
+      Object item = items.get(i);
+      String method = item instanceof String s ? s.trim().toUpperCase(java.util.Locale.ROOT) : null;
+      if (method == null || !HTTP_METHODS.contains(method)) {
+        f.problem(f.at("methods") + "[" + i + "]", "unknown HTTP method " + Fields.describe(item)
+            + "; known: " + String.join(", ", new TreeSet<>(HTTP_METHODS)));
+      } else if (!result.contains(method)) {
+        result.add(method);
+      }
     }
     return result;
   }

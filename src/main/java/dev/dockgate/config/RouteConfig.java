@@ -1,6 +1,28 @@
 package dev.dockgate.config;
 
-/** One route: requests whose path starts with {@code pathPrefix} go to {@code backend}. */
-public record RouteConfig(String pathPrefix, String backend, long timeoutMs) {
+import java.util.List;
+
+/**
+ * One route: requests whose path starts with {@code pathPrefix} (and, when set, whose Host is
+ * {@code host} and whose method is one of {@code methods}) go to {@code backend}. With
+ * {@code stripPrefix} the prefix is removed from the forwarded path.
+ */
+public record RouteConfig(
+    String pathPrefix,
+    String backend,
+    long timeoutMs,
+    boolean stripPrefix,
+    List<String> methods,
+    String host) {
+
   public static final long DEFAULT_TIMEOUT_MS = 30_000;
+
+  public RouteConfig {
+    methods = List.copyOf(methods);
+  }
+
+  /** A route with the defaults: any host, any method, prefix kept. */
+  public RouteConfig(String pathPrefix, String backend, long timeoutMs) {
+    this(pathPrefix, backend, timeoutMs, false, List.of(), null);
+  }
 }

@@ -1,6 +1,7 @@
 package dev.dockgate.routing;
 
 import dev.dockgate.config.BackendConfig;
+import dev.dockgate.config.Target;
 import dev.dockgate.discovery.ContainerRecords;
 import io.vertx.core.json.JsonObject;
 import io.vertx.servicediscovery.Record;
@@ -11,8 +12,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Which instances serve which backend, computed from discovery records and the backends' label
- * selectors. An immutable snapshot: a new one replaces the old one whole.
+ * Which instances serve which backend: its fixed targets, then the discovered containers its label
+ * selector matches. An immutable snapshot: a new one replaces the old one whole.
  */
 public final class BackendInstances {
 
@@ -26,9 +27,15 @@ public final class BackendInstances {
     Map<String, List<Instance>> result = new HashMap<>();
     for (BackendConfig backend : backends) {
       List<Instance> matching = new ArrayList<>();
+      for (Target target : backend.targets()) {
+        String address = target.host() + ":" + target.port();
+        matching.add(new Instance("static:" + address, address, target.host(), target.port()));
+      }
       for (Record record : records) {
         JsonObject meta = record.getMetadata();
-        if (ContainerRecords.fromDocker(record) && backend.matchLabels().matches(labels(meta))) {
+        // An empty selector would match every container: such a backend has fixed targets only.
+        if (!backend.matchLabels().isEmpty() && ContainerRecords.fromDocker(record)
+            && backend.matchLabels().matches(labels(meta))) {
           JsonObject location = record.getLocation();
           matching.add(new Instance(meta.getString(ContainerRecords.ID_KEY), record.getName(),
               location.getString("host"), location.getInteger("port")));

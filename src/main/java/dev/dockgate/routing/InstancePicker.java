@@ -1,8 +1,9 @@
 package dev.dockgate.routing;
 
+import dev.dockgate.config.LoadBalancer;
 import java.util.concurrent.ThreadLocalRandom;
 
-/** Chooses the upstream for one request. Random by default, as rgate did. */
+/** Chooses the upstream for one request. One picker per route and router instance: not thread-safe. */
 @FunctionalInterface
 public interface InstancePicker {
 
@@ -14,4 +15,41 @@ public interface InstancePicker {
     case 1 -> candidates[0];
     default -> candidates[ThreadLocalRandom.current().nextInt(candidates.length)];
   };
+
+  static InstancePicker of(LoadBalancer lb) {
+    return switch (lb) {
+      case RANDOM -> RANDOM;
+      case ROUND_ROBIN -> new RoundRobin();
+      case LEAST_REQUESTS -> InstancePicker::leastRequests;
+    };
+  }
+
+  /** Power of two choices: the less busy of two distinct random candidates. */
+  private static Upstream leastRequests(Upstream[] candidates) {
+    int n = candidates.length;
+    if (n < 2) {
+      return n == 0 ? null : candidates[0];
+    }
+    ThreadLocalRandom random = ThreadLocalRandom.current();
+    int a = random.nextInt(n);
+    int b = random.nextInt(n - 1);
+    if (b >= a) {
+      b++;
+    }
+    return candidates[a].inFlight() <= candidates[b].inFlight() ? candidates[a] : candidates[b];
+  }
+
+  /** Each candidate in turn. */
+  final class RoundRobin implements InstancePicker {
+    private int next;
+
+    @Override
+    public Upstream pick(Upstream[] candidates) {
+      if (candidates.length == 0) {
+        return null;
+      }
+      int i = Math.floorMod(next++, candidates.length);
+      return candidates[i];
+    }
+  }
 }

@@ -1,5 +1,6 @@
 package dev.dockgate.routing;
 
+import dev.dockgate.config.BackendConfig;
 import dev.dockgate.config.RouteConfig;
 import dev.dockgate.events.Addresses;
 import dev.dockgate.events.TrafficEvent;
@@ -42,11 +43,11 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
   private final HttpProxy proxy;
   private Upstream[] upstreams = NONE;
 
-  ProxyHandler(Vertx vertx, HttpClient client, RouteConfig route, long connectTimeoutMs, InstancePicker picker) {
+  ProxyHandler(Vertx vertx, HttpClient client, RouteConfig route, BackendConfig backend) {
     this.vertx = vertx;
     this.route = route;
-    this.connectTimeoutMs = connectTimeoutMs;
-    this.picker = picker;
+    this.connectTimeoutMs = backend.connectTimeoutMs();
+    this.picker = InstancePicker.of(backend.loadBalancer());
     this.proxy = HttpProxy.reverseProxy(client).origin(this).addInterceptor(this, true);
   }
 
@@ -67,14 +68,24 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
   public Future<ProxyResponse> handleProxyRequest(ProxyContext ctx) {
     ctx.set(STARTED, System.nanoTime());
     HeaderPolicy.onRequest(ctx.request());
+    if (route.stripPrefix()) {
+      ctx.request().setURI(stripPrefix(ctx.request().getURI()));
+    }
     Upstream upstream = picker.pick(upstreams);
     if (upstream == null) {
       return failed(ctx, new UpstreamFailure.NoInstance(route.backend()));
     }
+    upstream.started();
     ctx.set(UPSTREAM, upstream);
     return upstream.breaker().<ProxyResponse>execute(() -> exchange(ctx))
         .onSuccess(r -> Breakers.succeeded(upstream.breaker()))
         .recover(err -> failed(ctx, UpstreamFailure.classify(err, route.backend())));
+  }
+
+  /** The URI without the route's prefix; what remains always starts with "/". */
+  private String stripPrefix(String uri) {
+    String rest = uri.length() >= route.pathPrefix().length() ? uri.substring(route.pathPrefix().length()) : "";
+    return rest.startsWith("/") ? rest : "/" + rest;
   }
 
   /** Sends the request; a failure caused by the client leaving is marked so the breaker ignores it. */
@@ -120,6 +131,9 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
     Long started = ctx.get(STARTED, Long.class);
     double latencyMs = started == null ? 0.0 : (System.nanoTime() - started) / 1_000_000.0;
     Upstream upstream = ctx.get(UPSTREAM, Upstream.class);
+    if (upstream != null) {
+      upstream.finished();
+    }
     HttpServerRequest request = ctx.request().proxiedRequest();
     TrafficEvent event = new TrafficEvent(System.currentTimeMillis(), request.method().name(),
         request.path(), route.pathPrefix(), route.backend(),

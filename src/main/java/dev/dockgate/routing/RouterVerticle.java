@@ -1,7 +1,6 @@
 package dev.dockgate.routing;
 
 import dev.dockgate.config.BackendConfig;
-import dev.dockgate.config.DefaultResponse;
 import dev.dockgate.config.GatewayConfig;
 import dev.dockgate.config.RouteConfig;
 import dev.dockgate.discovery.DiscoveryVerticle;
@@ -21,8 +20,12 @@ import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.json.JsonObject;
 import io.vertx.servicediscovery.ServiceDiscovery;
-import java.util.LinkedHashMap;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.net.HostAndPort;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * One HTTP listener instance (one per core): answers /stats, the default response, or hands the
@@ -31,6 +34,7 @@ import java.util.Map;
  */
 public final class RouterVerticle extends VerticleBase {
 
+  private static final Buffer METHOD_NOT_ALLOWED = Buffer.buffer("method not allowed\n");
   private static final DeliveryOptions STATS_QUERY = new DeliveryOptions().setSendTimeout(5_000);
 
   private final GatewayConfig config;
@@ -55,14 +59,13 @@ public final class RouterVerticle extends VerticleBase {
     client = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true).setTcpNoDelay(true),
         new PoolOptions().setHttp1MaxSize(poolSize));
     Map<String, BackendConfig> backends = config.backendsByName();
-    Map<String, ProxyHandler> handlers = new LinkedHashMap<>();
+    List<RouteTable.Entry<ProxyHandler>> entries = new ArrayList<>();
     for (RouteConfig route : config.routes()) {
-      BackendConfig backend = backends.get(route.backend());
-      handlers.put(route.pathPrefix(),
-          new ProxyHandler(vertx, client, route, backend.connectTimeoutMs(), InstancePicker.RANDOM));
+      ProxyHandler handler = new ProxyHandler(vertx, client, route, backends.get(route.backend()));
+      entries.add(new RouteTable.Entry<>(route.pathPrefix(), route.host(), Set.copyOf(route.methods()), handler));
     }
-    routes = new RouteTable<>(handlers);
-    upstreams = new Upstreams(breakers, config.backends(), handlers.values());
+    routes = new RouteTable<>(entries);
+    upstreams = new Upstreams(breakers, config.backends(), entries.stream().map(RouteTable.Entry::target).toList());
     discovery = ServiceDiscovery.create(vertx, DiscoveryVerticle.discoveryOptions());
     Future<Void> announcements = vertx.eventBus()
         .consumer(Addresses.DISCOVERY_ANNOUNCE, msg -> refresh())
@@ -89,11 +92,18 @@ public final class RouterVerticle extends VerticleBase {
       stats(request);
       return;
     }
-    ProxyHandler handler = routes.match(path);
+    HostAndPort authority = request.authority();
+    String host = authority == null ? null : authority.host();
+    ProxyHandler handler = routes.match(host, request.method().name(), path);
     if (handler != null) {
       handler.handle(request);
+      return;
+    }
+    Set<String> allowed = routes.allowedMethods(host, path);
+    if (allowed.isEmpty()) {
+      answer(request, config.defaultResponse().statusCode(), defaultBody, null);
     } else {
-      defaultResponse(request);
+      answer(request, 405, METHOD_NOT_ALLOWED, String.join(", ", allowed));
     }
   }
 
@@ -105,16 +115,18 @@ public final class RouterVerticle extends VerticleBase {
         .onFailure(err -> request.response().setStatusCode(503).end("stats unavailable\n"));
   }
 
-  private void defaultResponse(HttpServerRequest request) {
+  /** An answer the gateway makes itself (default response, 405), counted like any other. */
+  private void answer(HttpServerRequest request, int status, Buffer body, String allow) {
     long started = System.nanoTime();
-    DefaultResponse d = config.defaultResponse();
-    request.response()
-        .setStatusCode(d.statusCode())
-        .putHeader("content-type", "text/plain; charset=utf-8")
-        .end(defaultBody)
-        .andThen(ar -> vertx.eventBus().publish(Addresses.TRAFFIC, new TrafficEvent(
-            System.currentTimeMillis(), request.method().name(), request.path(), null, null, null,
-            d.statusCode(), (System.nanoTime() - started) / 1_000_000.0).toJson(), Addresses.TRAFFIC_DELIVERY));
+    HttpServerResponse response = request.response()
+        .setStatusCode(status)
+        .putHeader("content-type", "text/plain; charset=utf-8");
+    if (allow != null) {
+      response.putHeader("allow", allow);
+    }
+    response.end(body).andThen(ar -> vertx.eventBus().publish(Addresses.TRAFFIC, new TrafficEvent(
+        System.currentTimeMillis(), request.method().name(), request.path(), null, null, null,
+        status, (System.nanoTime() - started) / 1_000_000.0).toJson(), Addresses.TRAFFIC_DELIVERY));
   }
 
   private boolean refreshing;

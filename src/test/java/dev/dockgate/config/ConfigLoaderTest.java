@@ -321,7 +321,7 @@ class ConfigLoaderTest {
                 backend: payment
                 timeout: 5
             """ + PAYMENT_AND_ORDERS,
-            "conf.yml: routes[0].timeout: unknown key (known: backend, path_prefix, timeout_ms)"),
+            "conf.yml: routes[0].timeout: unknown key (known: backend, host, methods, path_prefix, strip_prefix, timeout_ms)"),
         bad("unknown key in a backend", """
             backends:
               - name: payment
@@ -329,7 +329,7 @@ class ConfigLoaderTest {
                 max_conns: 5
             """,
             "conf.yml: backends[0].max_conns: unknown key "
-                + "(known: circuit_breaker, connect_timeout_ms, match_labels, max_connections, name)"),
+                + "(known: circuit_breaker, connect_timeout_ms, load_balancer, match_labels, max_connections, name, targets)"),
         bad("unknown key in a circuit_breaker", """
             backends:
               - name: payment
@@ -350,7 +350,7 @@ class ConfigLoaderTest {
         bad("backend with blank name", "backends:\n  - name: \" \"\n    match_labels: [app_name=payment]\n",
             "conf.yml: backends[0].name: must not be empty"),
         bad("backend without match_labels", "backends:\n  - name: payment\n",
-            "conf.yml: backends[0].match_labels: is required: a list of key=value labels a container must carry"),
+            "conf.yml: backends[0].match_labels: is required unless targets are given: a list of key=value labels a container must carry"),
 
         // wrong types
         bad("server is not a mapping", "server: 8080\n",
@@ -604,5 +604,55 @@ class ConfigLoaderTest {
     ConfigException e = assertThrows(ConfigException.class,
         () -> ConfigLoader.parse("inline", json));
     assertEquals(List.of("inline: routes[0].backend: unknown backend \"x\"; known: (none defined)"), e.problems());
+  }
+
+  // ---------------------------------------------------------------- traffic management keys
+
+  @Test
+  void routeAndBackendTrafficKeysParse(VertxTestContext ctx) throws IOException {
+    String path = write("conf.yml", """
+        routes:
+          - path_prefix: /api
+            backend: web
+            strip_prefix: true
+            methods: [get, POST, GET]
+            host: API.Example.com
+        backends:
+          - name: web
+            load_balancer: least_requests
+            targets: [http://127.0.0.1:9001, "http://[::1]:9002/"]
+        """);
+    expectConfig(path, ctx, new GatewayConfig(path, DEFAULT_SERVER, defaultDocker(),
+        List.of(new RouteConfig("/api", "web", 30_000, true, List.of("GET", "POST"), "api.example.com")),
+        DefaultResponse.NOT_FOUND,
+        List.of(new BackendConfig("web", new LabelSelector(Map.of()),
+            List.of(new Target("127.0.0.1", 9001), new Target("::1", 9002)), LoadBalancer.LEAST_REQUESTS,
+            DEFAULT_BREAKER, 2_000, 256))));
+  }
+
+  static Stream<Case> trafficKeyProblems() {
+    return Stream.of(
+        bad("neither labels nor targets", "backends:\n  - name: web\n",
+            "conf.yml: backends[0].match_labels: is required unless targets are given: a list of key=value labels a container must carry"),
+        bad("bad targets", "backends:\n  - name: web\n    targets: [\"https://a:1\", \"http://a\", \"http://a:1/x\", 7, \"http://a:1\", \"http://a:1\"]\n",
+            "conf.yml: backends[0].targets[0]: expected http://host:port, got \"https://a:1\"",
+            "conf.yml: backends[0].targets[1]: expected http://host:port, got \"http://a\"",
+            "conf.yml: backends[0].targets[2]: expected http://host:port, got \"http://a:1/x\"",
+            "conf.yml: backends[0].targets[3]: expected http://host:port, got 7",
+            "conf.yml: backends[0].targets[5]: duplicate target http://a:1"),
+        bad("unknown load balancer", "backends:\n  - name: web\n    targets: [\"http://a:1\"]\n    load_balancer: fastest\n",
+            "conf.yml: backends[0].load_balancer: unknown load balancer \"fastest\"; known: random, round_robin, least_requests"),
+        bad("unknown method and same prefix twice for a method",
+            "routes:\n  - {path_prefix: /a, backend: web, methods: [GET, FETCH]}\n  - {path_prefix: /a, backend: web, methods: [GET]}\n"
+                + "  - {path_prefix: /a, backend: web, methods: [POST]}\n"
+                + "backends:\n  - {name: web, targets: [\"http://a:1\"]}\n",
+            "conf.yml: routes[0].methods[1]: unknown HTTP method \"FETCH\"; known: CONNECT, DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT, TRACE",
+            "conf.yml: routes[1].path_prefix: duplicate prefix \"/a\" (also routes[0].path_prefix)"));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("trafficKeyProblems")
+  void trafficKeysRejectWithExactProblems(Case c, VertxTestContext ctx) throws IOException {
+    rejectsWithExactProblems(c, ctx);
   }
 }

@@ -122,4 +122,44 @@ class RouteTableTest {
     all.addAll(b);
     return List.copyOf(all);
   }
+
+  // ---------------------------------------------------------------- host and method restrictions
+
+  static RouteTable<String> hostAndMethodTable() {
+    return new RouteTable<>(List.of(
+        new RouteTable.Entry<>("/api", null, java.util.Set.of(), "any-host"),
+        new RouteTable.Entry<>("/api", "admin.example.com", java.util.Set.of(), "admin-host"),
+        new RouteTable.Entry<>("/api/items", null, java.util.Set.of("GET", "HEAD"), "items-read"),
+        new RouteTable.Entry<>("/api/items", null, java.util.Set.of("POST"), "items-write"),
+        new RouteTable.Entry<>("/only-get", null, java.util.Set.of("GET"), "only-get")));
+  }
+
+  static Stream<Arguments> hostAndMethodCases() {
+    return Stream.of(
+        Arguments.of("example.com", "GET", "/api/x", "any-host"),
+        Arguments.of("admin.example.com", "GET", "/api/x", "admin-host"),
+        Arguments.of("ADMIN.example.com", "GET", "/api/x", "admin-host"),
+        Arguments.of(null, "GET", "/api/x", "any-host"),
+        Arguments.of("example.com", "GET", "/api/items/1", "items-read"),
+        Arguments.of("example.com", "HEAD", "/api/items/1", "items-read"),
+        Arguments.of("example.com", "POST", "/api/items", "items-write"),
+        // a method no longer-prefix route accepts falls back to the shorter prefix
+        Arguments.of("example.com", "DELETE", "/api/items/1", "any-host"),
+        Arguments.of("admin.example.com", "DELETE", "/api/items/1", "admin-host"),
+        Arguments.of("example.com", "POST", "/only-get", null),
+        Arguments.of("example.com", "GET", "/elsewhere", null));
+  }
+
+  @ParameterizedTest(name = "{0} {1} {2} -> {3}")
+  @MethodSource("hostAndMethodCases")
+  void matchesHostMethodAndPath(String host, String method, String path, String expected) {
+    assertEquals(expected, hostAndMethodTable().match(host, method, path));
+  }
+
+  @Test
+  void allowedMethodsTellA405FromNoRoute() {
+    RouteTable<String> table = hostAndMethodTable();
+    assertEquals(java.util.Set.of("GET"), table.allowedMethods("x", "/only-get/1"));
+    assertEquals(java.util.Set.of(), table.allowedMethods("x", "/elsewhere"));
+  }
 }

@@ -24,6 +24,7 @@ public final class TestBackend implements AutoCloseable {
   private final HttpServer server;
   private final String name;
   private final BlockingQueue<Received> received = new LinkedBlockingQueue<>();
+  private volatile boolean hang;
 
   public TestBackend(Vertx vertx, String name) {
     this.vertx = vertx;
@@ -42,7 +43,7 @@ public final class TestBackend implements AutoCloseable {
     request.body().onSuccess(body -> {
       received.add(new Received(request.method().name(), request.uri(),
           MultiMap.caseInsensitiveMultiMap().addAll(request.headers()), body.toString()));
-      if (request.path().contains("/never")) {
+      if (hang || request.path().contains("/never")) {
         return;
       }
       request.response()
@@ -70,6 +71,11 @@ public final class TestBackend implements AutoCloseable {
       Thread.currentThread().interrupt();
       throw new IllegalStateException(e);
     }
+  }
+
+  /** While true, no request is answered (a stuck instance). */
+  public void hang(boolean hang) {
+    this.hang = hang;
   }
 
   /** Forgets what was received so far. */
