@@ -299,10 +299,25 @@ public final class ConfigLoader {
       }
       long timeout = f.number("timeout_ms", RouteConfig.DEFAULT_TIMEOUT_MS, 1, 3_600_000);
       boolean strip = f.bool("strip_prefix", false);
+      RetryConfig retries = retries(f.object("retries"));
       f.rejectUnknown();
-      result.add(new RouteConfig(prefix, backend, timeout, strip, methods, host));
+      result.add(new RouteConfig(prefix, backend, timeout, strip, methods, host, retries));
     }
     return result;
+  }
+
+  private static RetryConfig retries(Fields f) {
+    RetryConfig d = RetryConfig.NONE;
+    int attempts = (int) f.number("attempts", d.attempts(), 0, 10);
+    long backoff = f.number("backoff_ms", d.backoffMs(), 0, 60_000);
+    long maxBackoff = f.number("max_backoff_ms", Math.max(d.maxBackoffMs(), backoff), 0, 600_000);
+    if (maxBackoff < backoff) {
+      f.problem(f.at("max_backoff_ms"), "must be at least backoff_ms (" + backoff + "), got " + maxBackoff);
+    }
+    int budget = (int) f.number("budget_percent", d.budgetPercent(), 0, 1000);
+    int minPerSecond = (int) f.number("min_per_second", d.minPerSecond(), 0, 1_000_000);
+    f.rejectUnknown();
+    return new RetryConfig(attempts, backoff, maxBackoff, budget, minPerSecond);
   }
 
   private static final Set<String> HTTP_METHODS = Set.of(

@@ -5,7 +5,8 @@ import java.util.List;
 /**
  * One route: requests whose path starts with {@code pathPrefix} (and, when set, whose Host is
  * {@code host} and whose method is one of {@code methods}) go to {@code backend}. With
- * {@code stripPrefix} the prefix is removed from the forwarded path.
+ * {@code stripPrefix} the prefix is removed from the forwarded path. Failed idempotent requests
+ * without a body are retried as {@code retries} says.
  */
 public record RouteConfig(
     String pathPrefix,
@@ -13,7 +14,8 @@ public record RouteConfig(
     long timeoutMs,
     boolean stripPrefix,
     List<String> methods,
-    String host) {
+    String host,
+    RetryConfig retries) {
 
   public static final long DEFAULT_TIMEOUT_MS = 30_000;
 
@@ -23,6 +25,6 @@ public record RouteConfig(
 
   /** A route with the defaults: any host, any method, prefix kept. */
   public RouteConfig(String pathPrefix, String backend, long timeoutMs) {
-    this(pathPrefix, backend, timeoutMs, false, List.of(), null);
+    this(pathPrefix, backend, timeoutMs, false, List.of(), null, RetryConfig.NONE);
   }
 }

@@ -23,6 +23,15 @@ public abstract sealed class UpstreamFailure extends RuntimeException {
     return status;
   }
 
+  /**
+   * True when the request never reached an application (refused, circuit open) or the connection
+   * broke before any answer: another instance may serve it. Timeouts are not retried, so a slow
+   * backend does not receive the same work several times.
+   */
+  public boolean retryable() {
+    return this instanceof Refused || this instanceof CircuitOpen || this instanceof BadGateway;
+  }
+
   /** No instance of the backend is known or routable. */
   public static final class NoInstance extends UpstreamFailure {
     public NoInstance(String backend) {

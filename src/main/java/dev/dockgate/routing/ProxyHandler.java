@@ -1,10 +1,12 @@
 package dev.dockgate.routing;
 
 import dev.dockgate.config.BackendConfig;
+import dev.dockgate.config.RetryConfig;
 import dev.dockgate.config.RouteConfig;
 import dev.dockgate.events.Addresses;
 import dev.dockgate.events.TrafficEvent;
 import dev.dockgate.resilience.Breakers;
+import dev.dockgate.resilience.RetryBudget;
 import dev.dockgate.resilience.UpstreamFailure;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -19,6 +21,7 @@ import io.vertx.httpproxy.MediaType;
 import io.vertx.httpproxy.OriginRequestProvider;
 import io.vertx.httpproxy.ProxyContext;
 import io.vertx.httpproxy.ProxyInterceptor;
+import io.vertx.httpproxy.ProxyRequest;
 import io.vertx.httpproxy.ProxyResponse;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -34,12 +37,17 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
   private static final String UPSTREAM = "gateway.upstream";
   private static final String STARTED = "gateway.started";
   private static final Upstream[] NONE = new Upstream[0];
+  private static final java.util.Set<io.vertx.core.http.HttpMethod> IDEMPOTENT = java.util.Set.of(
+      io.vertx.core.http.HttpMethod.GET, io.vertx.core.http.HttpMethod.HEAD, io.vertx.core.http.HttpMethod.OPTIONS,
+      io.vertx.core.http.HttpMethod.PUT, io.vertx.core.http.HttpMethod.DELETE);
   private static final MediaType TEXT_PLAIN = MediaType.parse("text/plain; charset=utf-8");
 
   private final Vertx vertx;
   private final RouteConfig route;
   private final long connectTimeoutMs;
   private final InstancePicker picker;
+  private final RetryConfig retries;
+  private final RetryBudget budget;
   private final HttpProxy proxy;
   private Upstream[] upstreams = NONE;
 
@@ -48,6 +56,8 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
     this.route = route;
     this.connectTimeoutMs = backend.connectTimeoutMs();
     this.picker = InstancePicker.of(backend.loadBalancer());
+    this.retries = route.retries();
+    this.budget = new RetryBudget(retries);
     this.proxy = HttpProxy.reverseProxy(client).origin(this).addInterceptor(this, true);
   }
 
@@ -71,7 +81,19 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
     if (route.stripPrefix()) {
       ctx.request().setURI(stripPrefix(ctx.request().getURI()));
     }
-    Upstream upstream = picker.pick(upstreams);
+    if (!retries.enabled() || !replayable(ctx.request().proxiedRequest())) {
+      return attempt(ctx, upstreams, 0);
+    }
+    budget.onRequest(System.currentTimeMillis());
+    // Nothing to stream: each try sends the head alone, so the request can be sent again.
+    ctx.request().setBody(null);
+    ctx.request().proxiedRequest().resume();
+    return attempt(ctx, upstreams, 0);
+  }
+
+  /** One try on an instance picked among {@code candidates}; on a retryable failure, the next try. */
+  private Future<ProxyResponse> attempt(ProxyContext ctx, Upstream[] candidates, int retry) {
+    Upstream upstream = picker.pick(candidates);
     if (upstream == null) {
       return failed(ctx, new UpstreamFailure.NoInstance(route.backend()));
     }
@@ -79,7 +101,49 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
     ctx.set(UPSTREAM, upstream);
     return upstream.breaker().<ProxyResponse>execute(() -> exchange(ctx))
         .onSuccess(r -> Breakers.succeeded(upstream.breaker()))
-        .recover(err -> failed(ctx, UpstreamFailure.classify(err, route.backend())));
+        .recover(err -> {
+          UpstreamFailure failure = UpstreamFailure.classify(err, route.backend());
+          Upstream[] others = retry < retries.attempts() && failure.retryable()
+              && ctx.request().getBody() == null ? without(candidates, upstream) : NONE;
+          if (others.length == 0 || !budget.tryRetry(System.currentTimeMillis())) {
+            return failed(ctx, failure);
+          }
+          upstream.finished();
+          ctx.set(UPSTREAM, null);
+          LOG.fine(() -> "retry " + (retry + 1) + " of " + ctx.request().getMethod() + " " + ctx.request().getURI()
+              + " after " + failure.getMessage() + " on " + upstream.instance());
+          return backoff(retry).compose(v -> attempt(ctx, others, retry + 1));
+        });
+  }
+
+  private Future<Void> backoff(int retry) {
+    long delay = budget.backoffMs(retry);
+    if (delay <= 0) {
+      return Future.succeededFuture();
+    }
+    io.vertx.core.Promise<Void> promise = io.vertx.core.Promise.promise();
+    vertx.setTimer(delay, id -> promise.complete());
+    return promise.future();
+  }
+
+  /** Idempotent and bodiless: safe to send again after a failure before any answer. */
+  private static boolean replayable(HttpServerRequest request) {
+    if (!IDEMPOTENT.contains(request.method())) {
+      return false;
+    }
+    String length = request.getHeader("content-length");
+    return (length == null || length.trim().equals("0")) && request.getHeader("transfer-encoding") == null;
+  }
+
+  private static Upstream[] without(Upstream[] candidates, Upstream tried) {
+    Upstream[] rest = new Upstream[candidates.length - 1];
+    int j = 0;
+    for (Upstream u : candidates) {
+      if (u != tried && j < rest.length) {
+        rest[j++] = u;
+      }
+    }
+    return j == rest.length ? rest : java.util.Arrays.copyOf(rest, j);
   }
 
   /** The URI without the route's prefix; what remains always starts with "/". */
@@ -121,7 +185,9 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
       LOG.fine(ctx.request().getMethod() + " " + ctx.request().getURI() + ": " + failure.getMessage()
           + (failure.getCause() == null ? "" : " (" + failure.getCause() + ")"));
     }
-    ProxyResponse response = ctx.request().release().response()
+    // A replayable request has no body left to drain; others release (drain) theirs first.
+    ProxyRequest request = ctx.request().getBody() == null ? ctx.request() : ctx.request().release();
+    ProxyResponse response = request.response()
         .setStatusCode(failure.status())
         .setBody(Body.body(Buffer.buffer(failure.getMessage() + "\n"), TEXT_PLAIN));
     return Future.succeededFuture(response);

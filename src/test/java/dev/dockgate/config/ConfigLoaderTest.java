@@ -321,7 +321,7 @@ class ConfigLoaderTest {
                 backend: payment
                 timeout: 5
             """ + PAYMENT_AND_ORDERS,
-            "conf.yml: routes[0].timeout: unknown key (known: backend, host, methods, path_prefix, strip_prefix, timeout_ms)"),
+            "conf.yml: routes[0].timeout: unknown key (known: backend, host, methods, path_prefix, retries, strip_prefix, timeout_ms)"),
         bad("unknown key in a backend", """
             backends:
               - name: payment
@@ -623,7 +623,7 @@ class ConfigLoaderTest {
             targets: [http://127.0.0.1:9001, "http://[::1]:9002/"]
         """);
     expectConfig(path, ctx, new GatewayConfig(path, DEFAULT_SERVER, defaultDocker(),
-        List.of(new RouteConfig("/api", "web", 30_000, true, List.of("GET", "POST"), "api.example.com")),
+        List.of(new RouteConfig("/api", "web", 30_000, true, List.of("GET", "POST"), "api.example.com", RetryConfig.NONE)),
         DefaultResponse.NOT_FOUND,
         List.of(new BackendConfig("web", new LabelSelector(Map.of()),
             List.of(new Target("127.0.0.1", 9001), new Target("::1", 9002)), LoadBalancer.LEAST_REQUESTS,

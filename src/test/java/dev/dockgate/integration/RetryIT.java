@@ -1,0 +1,175 @@
+package dev.dockgate.integration;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.dockgate.testing.Docker;
+import dev.dockgate.testing.GatewayHarness;
+import dev.dockgate.testing.Poll;
+import dev.dockgate.testing.Ports;
+import dev.dockgate.testing.TestBackend;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Retries: idempotent bodiless requests only, another instance each time, within the budget. */
+class RetryIT {
+
+  static Vertx backendVertx;
+  static TestBackend live;
+  static int refused;
+
+  @TempDir
+  Path dir;
+  GatewayHarness gateway;
+
+  @BeforeAll
+  static void start() {
+    backendVertx = Vertx.vertx();
+    live = new TestBackend(backendVertx, "live");
+    refused = Ports.free();
+  }
+
+  @AfterAll
+  static void stop() {
+    backendVertx.close();
+  }
+
+  @AfterEach
+  void stopGateway() {
+    if (gateway != null) {
+      gateway.close();
+    }
+  }
+
+  GatewayHarness gateway(String retries) {
+    gateway = new GatewayHarness(dir, """
+        docker: {enabled: false}
+        routes:
+          - {path_prefix: /r, backend: half, retries: %3$s}
+        backends:
+          - name: half
+            load_balancer: round_robin
+            targets: [http://127.0.0.1:%1$d, http://127.0.0.1:%2$d]
+            circuit_breaker: {max_failures: 1000}
+        """.formatted(refused, live.port(), retries), 1);
+    return gateway;
+  }
+
+  Map<Integer, Integer> send(GatewayHarness gw, String method, int n) {
+    Map<Integer, Integer> statuses = new java.util.TreeMap<>();
+    for (int i = 0; i < n; i++) {
+      HttpRequest.BodyPublisher body = method.equals("POST") || method.equals("PUT")
+          ? HttpRequest.BodyPublishers.ofString("x") : HttpRequest.BodyPublishers.noBody();
+      statuses.merge(gw.send(HttpRequest.newBuilder(gw.uri("/r/" + i)).timeout(Duration.ofSeconds(5)).method(method, body).build()).statusCode(),
+          1, Integer::sum);
+    }
+    return statuses;
+  }
+
+  @Test
+  void idempotentRequestsAreRetriedOnAnotherInstance() {
+    // Round robin: every request tries the refused instance first, so every one needs a retry.
+    GatewayHarness gw = gateway("{attempts: 2, backoff_ms: 1, budget_percent: 100}");
+    assertEquals(Map.of(200, 20), send(gw, "GET", 20));
+    assertEquals(Map.of(200, 10), send(gw, "DELETE", 10));
+    assertEquals(Map.of(200, 10), send(gw, "HEAD", 10));
+    Poll.until(Duration.ofSeconds(2), "counted", () -> gw.statsTotal() == 40);
+    assertEquals(0L, gw.stats().getJsonObject("requests_count").getLong("error"));
+  }
+
+  @Test
+  void requestsWithABodyOrNotIdempotentAreNotRetried() {
+    GatewayHarness gw = gateway("{attempts: 2, backoff_ms: 1}");
+    // Round robin alternates refused/live: exactly every other try fails.
+    assertEquals(Map.of(200, 5, 503, 5), send(gw, "POST", 10));
+    assertEquals(Map.of(200, 5, 503, 5), send(gw, "PUT", 10));
+  }
+
+  @Test
+  void withoutRetriesHalfFail() {
+    GatewayHarness gw = gateway("{attempts: 0}");
+    assertEquals(Map.of(200, 10, 503, 10), send(gw, "GET", 20));
+  }
+
+  @Test
+  void anExhaustedBudgetStopsRetries() {
+    GatewayHarness gw = gateway("{attempts: 2, backoff_ms: 1, budget_percent: 0, min_per_second: 3}");
+    // Ten requests in well under a second. The first three are retried (the fixed allowance), each
+    // costing two round-robin steps; after that requests alternate between the refused and the live
+    // instance and every other one fails. Unbudgeted, none would (see the first test).
+    Map<Integer, Integer> statuses = send(gw, "GET", 10);
+    int failed = statuses.getOrDefault(503, 0);
+    assertEquals(10, failed + statuses.getOrDefault(200, 0), statuses.toString());
+    assertTrue(failed >= 3 && failed <= 4, statuses.toString());
+  }
+
+  @Test
+  void aContainerKilledUnderLoadLosesNoGet() throws Exception {
+    String suite = "retry-" + UUID.randomUUID().toString().substring(0, 6);
+    try (Docker docker = new Docker()) {
+      docker.runHttpd("a", Ports.free(), "/api/k/id", Map.of("app_name", "k", "suite", suite));
+      String victim = docker.runHttpd("b", Ports.free(), "/api/k/id", Map.of("app_name", "k", "suite", suite));
+      gateway = new GatewayHarness(dir, """
+          routes:
+            - {path_prefix: /api/k, backend: k, retries: {attempts: 2, backoff_ms: 5}}
+          backends:
+            - {name: k, match_labels: [app_name=k, suite=%s]}
+          """.formatted(suite));
+      GatewayHarness gw = gateway;
+      Poll.until(Duration.ofSeconds(3), "both containers routed", () -> {
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (int i = 0; i < 20; i++) {
+          seen.add(gw.get("/api/k/id").body().trim());
+        }
+        return seen.size() == 2;
+      });
+      long before = gw.statsTotal();
+
+      int total = 2000;
+      Semaphore slots = new Semaphore(32);
+      Map<Integer, AtomicInteger> statuses = new ConcurrentHashMap<>();
+      AtomicInteger transport = new AtomicInteger();
+      List<CompletableFuture<?>> all = new ArrayList<>();
+      HttpRequest get = HttpRequest.newBuilder(gw.uri("/api/k/id")).timeout(Duration.ofSeconds(10)).build();
+      for (int i = 0; i < total; i++) {
+        slots.acquire();
+        if (i == total / 3) {
+          docker.kill(victim);
+        }
+        all.add(gw.http().sendAsync(get, HttpResponse.BodyHandlers.ofString()).whenComplete((r, err) -> {
+          if (err != null) {
+            transport.incrementAndGet();
+          } else {
+            statuses.computeIfAbsent(r.statusCode(), k -> new AtomicInteger()).incrementAndGet();
+          }
+          slots.release();
+        }));
+      }
+      CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)).join();
+      assertEquals(0, transport.get());
+      assertEquals(Map.of(200, total), Map.copyOf(statuses.entrySet().stream()
+          .collect(java.util.stream.Collectors.toMap(Map.Entry::getKey, e -> e.getValue().get()))));
+      Poll.until(Duration.ofSeconds(3), "all counted", () -> gw.statsTotal() == before + total);
+      JsonObject counts = gw.stats().getJsonObject("requests_count");
+      assertEquals(0L, counts.getLong("error"));
+      assertTrue(counts.getLong("success") >= total);
+    }
+  }
+}
