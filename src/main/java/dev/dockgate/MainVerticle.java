@@ -3,6 +3,8 @@ package dev.dockgate;
 import dev.dockgate.config.ConfigLoader;
 import dev.dockgate.config.GatewayConfig;
 import dev.dockgate.discovery.DiscoveryVerticle;
+import dev.dockgate.events.Addresses;
+import dev.dockgate.events.LocalCodec;
 import dev.dockgate.resilience.BreakerRegistry;
 import dev.dockgate.routing.RouterVerticle;
 import dev.dockgate.stats.StatsVerticle;
@@ -13,7 +15,8 @@ import java.util.logging.Logger;
 
 /**
  * Loads and validates the config file, then deploys stats, discovery and the router instances, in
- * that order; ready when every router listens. Deployment config: {@code config_path} and an
+ * that order; ready when every router listens. Then watches the file: a valid change is applied
+ * to the routers without a restart, an invalid one rejected with its problems. Deployment config: {@code config_path} and an
  * optional {@code instances} override of {@code server.instances}.
  */
 public final class MainVerticle extends VerticleBase {
@@ -22,7 +25,12 @@ public final class MainVerticle extends VerticleBase {
   public static final String INSTANCES = "instances";
   public static final String DEFAULT_CONFIG_PATH = "conf/gateway.yml";
 
+  /** How often the config file's time stamp is checked; a change is live well within a second. */
+  static final long RELOAD_CHECK_MS = 250;
+
   private static final Logger LOG = Logger.getLogger(MainVerticle.class.getName());
+
+  private ConfigWatcher watcher;
 
   @Override
   public Future<?> start() {
@@ -33,6 +41,7 @@ public final class MainVerticle extends VerticleBase {
   private Future<?> deployAll(GatewayConfig config) {
     int instances = config().getInteger(INSTANCES, config.server().effectiveInstances());
     BreakerRegistry breakers = new BreakerRegistry(vertx);
+    vertx.eventBus().registerDefaultCodec(GatewayConfig.class, new LocalCodec<>(GatewayConfig.class));
     return vertx.deployVerticle(new StatsVerticle())
         .compose(id -> vertx.deployVerticle(new DiscoveryVerticle(config.docker())))
         .compose(id -> vertx.deployVerticle(() -> new RouterVerticle(config, breakers),
@@ -40,6 +49,23 @@ public final class MainVerticle extends VerticleBase {
         .onSuccess(id -> LOG.info("gateway listening on " + config.server().host() + ":"
             + config.server().port() + " with " + instances + " router instance(s), "
             + config.routes().size() + " route(s), " + config.backends().size() + " backend(s) from "
-            + config.source() + (vertx.isNativeTransportEnabled() ? " (epoll transport)" : "")));
+            + config.source() + (vertx.isNativeTransportEnabled() ? " (epoll transport)" : "")))
+        .compose(id -> watch(config));
+  }
+
+  private Future<Void> watch(GatewayConfig config) {
+    watcher = new ConfigWatcher(vertx, config,
+        next -> vertx.eventBus().publish(Addresses.CONFIG_APPLY, next));
+    vertx.eventBus().consumer(Addresses.CONFIG_RELOAD, msg -> watcher.reload());
+    return watcher.start(RELOAD_CHECK_MS);
+  }
+
+  @Override
+  public Future<?> stop() {
+    if (watcher != null) {
+      watcher.stop();
+    }
+    vertx.eventBus().unregisterDefaultCodec(GatewayConfig.class);
+    return Future.succeededFuture();
   }
 }

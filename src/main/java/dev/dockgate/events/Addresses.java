@@ -17,6 +17,12 @@ public final class Addresses {
   /** Service-discovery announcements (vertx-service-discovery record JSON) of container instances. */
   public static final String DISCOVERY_ANNOUNCE = "gateway.discovery.announce";
 
+  /** Local only: a validated {@code GatewayConfig} object for the routers to switch to. */
+  public static final String CONFIG_APPLY = "gateway.config.apply";
+
+  /** Any message asks the gateway to re-read its config file now (SIGHUP sends one). */
+  public static final String CONFIG_RELOAD = "gateway.config.reload";
+
   private Addresses() {
   }
 }

@@ -19,6 +19,7 @@ import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.json.JsonObject;
+import io.vertx.servicediscovery.Record;
 import io.vertx.servicediscovery.ServiceDiscovery;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.net.HostAndPort;
@@ -37,48 +38,71 @@ public final class RouterVerticle extends VerticleBase {
   private static final Buffer METHOD_NOT_ALLOWED = Buffer.buffer("method not allowed\n");
   private static final DeliveryOptions STATS_QUERY = new DeliveryOptions().setSendTimeout(5_000);
 
-  private final GatewayConfig config;
   private final BreakerRegistry breakers;
-  private final Buffer defaultBody;
   private ServiceDiscovery discovery;
   private HttpClient client;
-  private RouteTable<ProxyHandler> routes;
-  private Upstreams upstreams;
   private HttpServer server;
+  /** What requests are routed by; replaced whole when the config is reloaded. */
+  private Routing routing;
+  private List<Record> lastRecords = List.of();
+
+  /** One config's routing: swapped by reference, so a request sees one config from start to end. */
+  private record Routing(GatewayConfig config, RouteTable<ProxyHandler> routes, Upstreams upstreams, Buffer defaultBody) {
+  }
+
+  private final GatewayConfig initial;
 
   public RouterVerticle(GatewayConfig config, BreakerRegistry breakers) {
-    this.config = config;
+    this.initial = config;
     this.breakers = breakers;
-    this.defaultBody = Buffer.buffer(config.defaultResponse().body());
   }
 
   @Override
   public Future<?> start() {
-    int poolSize = config.backends().stream().mapToInt(BackendConfig::maxConnections).max().orElse(1);
+    int poolSize = initial.backends().stream().mapToInt(BackendConfig::maxConnections).max().orElse(1);
     SharedJsonCodec.register(vertx.eventBus());
     client = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true).setTcpNoDelay(true),
         new PoolOptions().setHttp1MaxSize(poolSize));
+    routing = routing(initial);
+    discovery = ServiceDiscovery.create(vertx, DiscoveryVerticle.discoveryOptions());
+    Future<Void> announcements = vertx.eventBus()
+        .consumer(Addresses.DISCOVERY_ANNOUNCE, msg -> refresh())
+        .completion();
+    Future<Void> reloads = vertx.eventBus()
+        .<GatewayConfig>localConsumer(Addresses.CONFIG_APPLY, msg -> apply(msg.body()))
+        .completion();
+    return Future.all(announcements, reloads)
+        .compose(v -> refreshNow())
+        .compose(v -> listen());
+  }
+
+  private Routing routing(GatewayConfig config) {
     Map<String, BackendConfig> backends = config.backendsByName();
     List<RouteTable.Entry<ProxyHandler>> entries = new ArrayList<>();
     for (RouteConfig route : config.routes()) {
       ProxyHandler handler = new ProxyHandler(vertx, client, route, backends.get(route.backend()));
       entries.add(new RouteTable.Entry<>(route.pathPrefix(), route.host(), Set.copyOf(route.methods()), handler));
     }
-    routes = new RouteTable<>(entries);
-    upstreams = new Upstreams(breakers, config.backends(), entries.stream().map(RouteTable.Entry::target).toList());
-    discovery = ServiceDiscovery.create(vertx, DiscoveryVerticle.discoveryOptions());
-    Future<Void> announcements = vertx.eventBus()
-        .consumer(Addresses.DISCOVERY_ANNOUNCE, msg -> refresh())
-        .completion();
-    return announcements
-        .compose(v -> refreshNow())
-        .compose(v -> listen());
+    Upstreams upstreams = new Upstreams(breakers, config.backends(),
+        entries.stream().map(RouteTable.Entry::target).toList());
+    upstreams.apply(BackendInstances.from(lastRecords, config.backends()));
+    return new Routing(config, new RouteTable<>(entries), upstreams, Buffer.buffer(config.defaultResponse().body()));
+  }
+
+  /**
+   * Switches to a new config. Requests in flight finish on the handlers they started with; the new
+   * routes see the instances known now, so nothing answers 503 while discovery catches up.
+   */
+  private void apply(GatewayConfig next) {
+    Routing previous = routing;
+    routing = routing(next);
+    previous.upstreams().close();
   }
 
   private Future<HttpServer> listen() {
     HttpServerOptions options = new HttpServerOptions()
-        .setHost(config.server().host())
-        .setPort(config.server().port())
+        .setHost(initial.server().host())
+        .setPort(initial.server().port())
         .setTcpNoDelay(true);
     return vertx.createHttpServer(options)
         .requestHandler(this::handle)
@@ -87,21 +111,22 @@ public final class RouterVerticle extends VerticleBase {
   }
 
   private void handle(HttpServerRequest request) {
+    Routing routing = this.routing;
     String path = request.path();
-    if (config.server().statsPath().equals(path)) {
+    if (routing.config().server().statsPath().equals(path)) {
       stats(request);
       return;
     }
     HostAndPort authority = request.authority();
     String host = authority == null ? null : authority.host();
-    ProxyHandler handler = routes.match(host, request.method().name(), path);
+    ProxyHandler handler = routing.routes().match(host, request.method().name(), path);
     if (handler != null) {
       handler.handle(request);
       return;
     }
-    Set<String> allowed = routes.allowedMethods(host, path);
+    Set<String> allowed = routing.routes().allowedMethods(host, path);
     if (allowed.isEmpty()) {
-      answer(request, config.defaultResponse().statusCode(), defaultBody, null);
+      answer(request, routing.config().defaultResponse().statusCode(), routing.defaultBody(), null);
     } else {
       answer(request, 405, METHOD_NOT_ALLOWED, String.join(", ", allowed));
     }
@@ -146,7 +171,8 @@ public final class RouterVerticle extends VerticleBase {
     refreshAgain = false;
     return discovery.getRecords(record -> true)
         .map(records -> {
-          upstreams.apply(BackendInstances.from(records, config.backends()));
+          lastRecords = records;
+          routing.upstreams().apply(BackendInstances.from(records, routing.config().backends()));
           return (Void) null;
         })
         .andThen(ar -> {
@@ -157,10 +183,22 @@ public final class RouterVerticle extends VerticleBase {
         });
   }
 
+  /**
+   * Graceful: stops listening at once, lets in-flight requests finish for up to the drain timeout
+   * (system property {@code gateway.drain.timeout.ms}, which GatewayApplication sets from itself or
+   * {@code GATEWAY_DRAIN_TIMEOUT_MS}; default 30000), then closes what is still open. Discovery,
+   * breakers and the backend client are released only after the drain, as in-flight requests use them.
+   */
   @Override
   public Future<?> stop() {
-    discovery.close();
-    upstreams.close();
-    return server == null ? client.close() : server.close().eventually(client::close);
+    long drainMs = Long.getLong("gateway.drain.timeout.ms", 30_000L);
+    Future<Void> drained = server == null
+        ? Future.succeededFuture()
+        : server.shutdown(drainMs, java.util.concurrent.TimeUnit.MILLISECONDS);
+    return drained.eventually(() -> {
+      discovery.close();
+      routing.upstreams().close();
+      return client.close();
+    });
   }
 }

@@ -51,6 +51,23 @@ public final class GatewayHarness implements AutoCloseable {
     }
   }
 
+  /** The config file the gateway runs from and watches. */
+  public Path configFile() {
+    return configFile;
+  }
+
+  /** Replaces the config (without the server section, which stays) as an operator's edit would. */
+  public void rewriteConfig(String yamlBody) {
+    try {
+      Path next = Files.createTempFile(configFile.getParent(), "next-", ".yml");
+      Files.writeString(next, "server:\n  host: 127.0.0.1\n  port: " + port + "\n" + yamlBody);
+      Files.move(next, configFile, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+          java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
   public int port() {
     return port;
   }

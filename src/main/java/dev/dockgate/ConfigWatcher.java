@@ -1,0 +1,105 @@
+package dev.dockgate;
+
+import dev.dockgate.config.ConfigException;
+import dev.dockgate.config.ConfigLoader;
+import dev.dockgate.config.GatewayConfig;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.file.FileProps;
+import java.util.function.Consumer;
+import java.util.logging.Logger;
+
+/**
+ * Watches the config file (modification time and size, every {@code periodMs}) and on a change, or
+ * when asked, loads and validates it again. A valid new config goes to {@code onChange}; an invalid
+ * one is reported once, with every problem, and the running config stays. Runs on one event loop.
+ */
+final class ConfigWatcher {
+
+  private static final Logger LOG = Logger.getLogger(ConfigWatcher.class.getName());
+
+  private final Vertx vertx;
+  private final String path;
+  private final Consumer<GatewayConfig> onChange;
+  private GatewayConfig current;
+  private String fingerprint;
+  private String lastRejection;
+  private boolean loading;
+  private long timer;
+
+  ConfigWatcher(Vertx vertx, GatewayConfig current, Consumer<GatewayConfig> onChange) {
+    this.vertx = vertx;
+    this.path = current.source();
+    this.current = current;
+    this.onChange = onChange;
+  }
+
+  Future<Void> start(long periodMs) {
+    return fingerprint().map(f -> {
+      fingerprint = f;
+      timer = vertx.setPeriodic(periodMs, id -> check());
+      return null;
+    });
+  }
+
+  void stop() {
+    vertx.cancelTimer(timer);
+  }
+
+  /** Reloads now, whatever the file's time stamp says (SIGHUP). */
+  void reload() {
+    fingerprint().onComplete(ar -> load(ar.succeeded() ? ar.result() : null));
+  }
+
+  private void check() {
+    if (loading) {
+      return;
+    }
+    fingerprint().onSuccess(f -> {
+      if (!f.equals(fingerprint)) {
+        load(f);
+      }
+    }).onFailure(err -> reject(path + ": cannot read config file: " + err.getMessage()));
+  }
+
+  private Future<String> fingerprint() {
+    return vertx.fileSystem().props(path).map(ConfigWatcher::fingerprintOf);
+  }
+
+  private static String fingerprintOf(FileProps props) {
+    return props.lastModifiedTime() + "/" + props.size();
+  }
+
+  private void load(String seen) {
+    loading = true;
+    fingerprint = seen;
+    ConfigLoader.load(vertx, path)
+        .onSuccess(this::accept)
+        .onFailure(err -> reject(err instanceof ConfigException ? err.getMessage() : path + ": " + err))
+        .onComplete(ar -> loading = false);
+  }
+
+  private void accept(GatewayConfig next) {
+    lastRejection = null;
+    if (next.equals(current)) {
+      return;
+    }
+    if (!next.server().equals(current.server())) {
+      LOG.warning("config " + path + ": server settings changed; they apply after a restart");
+    }
+    if (!next.docker().equals(current.docker())) {
+      LOG.warning("config " + path + ": docker settings changed; they apply after a restart");
+    }
+    current = next;
+    LOG.info("config reloaded from " + path + ": " + next.routes().size() + " route(s), "
+        + next.backends().size() + " backend(s)");
+    onChange.accept(next);
+  }
+
+  private void reject(String message) {
+    if (!message.equals(lastRejection)) {
+      lastRejection = message;
+      LOG.warning("config change rejected, the running config stays:\n" + message);
+    }
+  }
+}
