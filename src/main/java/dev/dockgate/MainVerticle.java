@@ -6,6 +6,7 @@ import dev.dockgate.discovery.DiscoveryVerticle;
 import dev.dockgate.events.Addresses;
 import dev.dockgate.events.LocalCodec;
 import dev.dockgate.resilience.BreakerRegistry;
+import dev.dockgate.resilience.HealthCheckVerticle;
 import dev.dockgate.routing.RouterVerticle;
 import dev.dockgate.stats.StatsVerticle;
 import io.vertx.core.DeploymentOptions;
@@ -44,6 +45,7 @@ public final class MainVerticle extends VerticleBase {
     vertx.eventBus().registerDefaultCodec(GatewayConfig.class, new LocalCodec<>(GatewayConfig.class));
     return vertx.deployVerticle(new StatsVerticle())
         .compose(id -> vertx.deployVerticle(new DiscoveryVerticle(config.docker())))
+        .compose(id -> vertx.deployVerticle(new HealthCheckVerticle(config)))
         .compose(id -> vertx.deployVerticle(() -> new RouterVerticle(config, breakers),
             new DeploymentOptions().setInstances(instances)))
         .onSuccess(id -> LOG.info("gateway listening on " + config.server().host() + ":"

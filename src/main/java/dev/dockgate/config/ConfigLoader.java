@@ -158,10 +158,27 @@ public final class ConfigLoader {
       CircuitBreakerConfig breaker = breaker(f.object("circuit_breaker"));
       long connectTimeout = f.number("connect_timeout_ms", BackendConfig.DEFAULT_CONNECT_TIMEOUT_MS, 1, 600_000);
       int maxConnections = (int) f.number("max_connections", BackendConfig.DEFAULT_MAX_CONNECTIONS, 1, 100_000);
+      HealthCheckConfig health = f.has("health_check") ? healthCheck(f.object("health_check")) : null;
       f.rejectUnknown();
-      result.add(new BackendConfig(name, labels, targets, lb, breaker, connectTimeout, maxConnections));
+      result.add(new BackendConfig(name, labels, targets, lb, breaker, connectTimeout, maxConnections, health));
     }
     return result;
+  }
+
+  private static HealthCheckConfig healthCheck(Fields f) {
+    String path = f.requiredString("path");
+    if (path != null && !path.startsWith("/")) {
+      f.problem(f.at("path"), "must start with \"/\", got \"" + path + "\"");
+    }
+    long interval = f.number("interval_ms", HealthCheckConfig.DEFAULT_INTERVAL_MS, 50, 3_600_000);
+    long timeout = f.number("timeout_ms", Math.min(HealthCheckConfig.DEFAULT_TIMEOUT_MS, interval), 1, 3_600_000);
+    if (timeout > interval) {
+      f.problem(f.at("timeout_ms"), "must not exceed interval_ms (" + interval + "), got " + timeout);
+    }
+    int healthy = (int) f.number("healthy_threshold", HealthCheckConfig.DEFAULT_HEALTHY_THRESHOLD, 1, 100);
+    int unhealthy = (int) f.number("unhealthy_threshold", HealthCheckConfig.DEFAULT_UNHEALTHY_THRESHOLD, 1, 100);
+    f.rejectUnknown();
+    return new HealthCheckConfig(path, interval, timeout, healthy, unhealthy);
   }
 
   private static LoadBalancer loadBalancer(Fields f) {

@@ -23,6 +23,12 @@ public final class Addresses {
   /** Any message asks the gateway to re-read its config file now (SIGHUP sends one). */
   public static final String CONFIG_RELOAD = "gateway.config.reload";
 
+  /** Published on each health change of an actively checked instance: backend, instance, key, healthy. */
+  public static final String HEALTH = "gateway.health";
+
+  /** Request/reply: any body; the reply is a JSON array of the keys of unhealthy instances. */
+  public static final String HEALTH_QUERY = "gateway.health.query";
+
   private Addresses() {
   }
 }

@@ -1,5 +1,6 @@
 package dev.dockgate.routing;
 
+import dev.dockgate.discovery.BackendInstances;
 import dev.dockgate.config.BackendConfig;
 import dev.dockgate.config.GatewayConfig;
 import dev.dockgate.config.RouteConfig;
@@ -18,6 +19,7 @@ import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.PoolOptions;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.servicediscovery.Record;
 import io.vertx.servicediscovery.ServiceDiscovery;
@@ -45,6 +47,7 @@ public final class RouterVerticle extends VerticleBase {
   /** What requests are routed by; replaced whole when the config is reloaded. */
   private Routing routing;
   private List<Record> lastRecords = List.of();
+  private Set<String> unhealthy = Set.of();
 
   /** One config's routing: swapped by reference, so a request sees one config from start to end. */
   private record Routing(GatewayConfig config, RouteTable<ProxyHandler> routes, Upstreams upstreams, Buffer defaultBody) {
@@ -71,9 +74,32 @@ public final class RouterVerticle extends VerticleBase {
     Future<Void> reloads = vertx.eventBus()
         .<GatewayConfig>localConsumer(Addresses.CONFIG_APPLY, msg -> apply(msg.body()))
         .completion();
-    return Future.all(announcements, reloads)
+    Future<Void> health = vertx.eventBus()
+        .<JsonObject>consumer(Addresses.HEALTH, msg -> onHealth(msg.body()))
+        .completion();
+    return Future.all(announcements, reloads, health)
+        .compose(v -> vertx.eventBus().<JsonArray>request(Addresses.HEALTH_QUERY, null))
+        .onSuccess(reply -> unhealthy = keys(reply.body()))
         .compose(v -> refreshNow())
         .compose(v -> listen());
+  }
+
+  private static Set<String> keys(JsonArray array) {
+    Set<String> keys = new java.util.HashSet<>();
+    array.forEach(k -> keys.add(String.valueOf(k)));
+    return keys;
+  }
+
+  /** An instance's health changed: rebuild the rotation from the instances already known. */
+  private void onHealth(JsonObject change) {
+    Set<String> next = new java.util.HashSet<>(unhealthy);
+    if (change.getBoolean("healthy", true)) {
+      next.remove(change.getString("key"));
+    } else {
+      next.add(change.getString("key"));
+    }
+    unhealthy = next;
+    routing.upstreams().apply(BackendInstances.from(lastRecords, routing.config().backends()), unhealthy);
   }
 
   private Routing routing(GatewayConfig config) {
@@ -85,7 +111,7 @@ public final class RouterVerticle extends VerticleBase {
     }
     Upstreams upstreams = new Upstreams(breakers, config.backends(),
         entries.stream().map(RouteTable.Entry::target).toList());
-    upstreams.apply(BackendInstances.from(lastRecords, config.backends()));
+    upstreams.apply(BackendInstances.from(lastRecords, config.backends()), unhealthy);
     return new Routing(config, new RouteTable<>(entries), upstreams, Buffer.buffer(config.defaultResponse().body()));
   }
 
@@ -172,7 +198,7 @@ public final class RouterVerticle extends VerticleBase {
     return discovery.getRecords(record -> true)
         .map(records -> {
           lastRecords = records;
-          routing.upstreams().apply(BackendInstances.from(records, routing.config().backends()));
+          routing.upstreams().apply(BackendInstances.from(records, routing.config().backends()), unhealthy);
           return (Void) null;
         })
         .andThen(ar -> {

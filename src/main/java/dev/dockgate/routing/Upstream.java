@@ -1,5 +1,6 @@
 package dev.dockgate.routing;
 
+import dev.dockgate.discovery.Instance;
 import io.vertx.circuitbreaker.CircuitBreaker;
 
 /**

@@ -1,11 +1,15 @@
 package dev.dockgate.routing;
 
+import dev.dockgate.discovery.BackendInstances;
+import dev.dockgate.discovery.Instance;
 import dev.dockgate.config.BackendConfig;
 import dev.dockgate.resilience.BreakerRegistry;
+import dev.dockgate.resilience.HealthCheckVerticle;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * A router instance's live upstreams: holds the shared circuit breaker of each instance while the
@@ -26,11 +30,17 @@ final class Upstreams {
     this.handlers = handlers;
   }
 
-  void apply(BackendInstances snapshot) {
+  /** Hands out the snapshot's instances, leaving out those whose health-check key is in {@code unhealthy}. */
+  void apply(BackendInstances snapshot, Set<String> unhealthy) {
     Map<String, Upstream> next = new HashMap<>();
     Map<String, Upstream[]> byBackend = new HashMap<>();
     for (BackendConfig backend : backends.values()) {
       List<Instance> instances = snapshot.of(backend.name());
+      if (!unhealthy.isEmpty()) {
+        instances = instances.stream()
+            .filter(i -> !unhealthy.contains(HealthCheckVerticle.key(backend.name(), i)))
+            .toList();
+      }
       Upstream[] array = new Upstream[instances.size()];
       for (int i = 0; i < array.length; i++) {
         Instance instance = instances.get(i);

@@ -329,7 +329,7 @@ class ConfigLoaderTest {
                 max_conns: 5
             """,
             "conf.yml: backends[0].max_conns: unknown key "
-                + "(known: circuit_breaker, connect_timeout_ms, load_balancer, match_labels, max_connections, name, targets)"),
+                + "(known: circuit_breaker, connect_timeout_ms, health_check, load_balancer, match_labels, max_connections, name, targets)"),
         bad("unknown key in a circuit_breaker", """
             backends:
               - name: payment
@@ -621,13 +621,14 @@ class ConfigLoaderTest {
           - name: web
             load_balancer: least_requests
             targets: [http://127.0.0.1:9001, "http://[::1]:9002/"]
+            health_check: {path: /health, interval_ms: 500, unhealthy_threshold: 3}
         """);
     expectConfig(path, ctx, new GatewayConfig(path, DEFAULT_SERVER, defaultDocker(),
         List.of(new RouteConfig("/api", "web", 30_000, true, List.of("GET", "POST"), "api.example.com", RetryConfig.NONE)),
         DefaultResponse.NOT_FOUND,
         List.of(new BackendConfig("web", new LabelSelector(Map.of()),
             List.of(new Target("127.0.0.1", 9001), new Target("::1", 9002)), LoadBalancer.LEAST_REQUESTS,
-            DEFAULT_BREAKER, 2_000, 256))));
+            DEFAULT_BREAKER, 2_000, 256, new HealthCheckConfig("/health", 500, 500, 2, 3)))));
   }
 
   static Stream<Case> trafficKeyProblems() {

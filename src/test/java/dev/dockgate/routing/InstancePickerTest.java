@@ -1,5 +1,6 @@
 package dev.dockgate.routing;
 
+import dev.dockgate.discovery.Instance;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;

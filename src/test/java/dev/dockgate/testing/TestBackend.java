@@ -11,7 +11,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * A real HTTP server on 127.0.0.1 and an ephemeral port that records every request it gets.
- * Paths containing {@code /never} are never answered; others answer 200 with an
+ * Paths containing {@code /never} are never answered ({@code /health} answers 500 while sick); others answer 200 with an
  * {@code X-Backend} header, the body echoed, and some hop-by-hop headers that must not reach clients.
  */
 public final class TestBackend implements AutoCloseable {
@@ -25,6 +25,7 @@ public final class TestBackend implements AutoCloseable {
   private final String name;
   private final BlockingQueue<Received> received = new LinkedBlockingQueue<>();
   private volatile boolean hang;
+  private volatile boolean sick;
 
   public TestBackend(Vertx vertx, String name) {
     this.vertx = vertx;
@@ -44,6 +45,10 @@ public final class TestBackend implements AutoCloseable {
       received.add(new Received(request.method().name(), request.uri(),
           MultiMap.caseInsensitiveMultiMap().addAll(request.headers()), body.toString()));
       if (hang || request.path().contains("/never")) {
+        return;
+      }
+      if (sick && request.path().startsWith("/health")) {
+        request.response().setStatusCode(500).end("sick");
         return;
       }
       request.response()
@@ -76,6 +81,11 @@ public final class TestBackend implements AutoCloseable {
   /** While true, no request is answered (a stuck instance). */
   public void hang(boolean hang) {
     this.hang = hang;
+  }
+
+  /** While true, {@code /health...} answers 500. */
+  public void sick(boolean sick) {
+    this.sick = sick;
   }
 
   /** Forgets what was received so far. */

@@ -1,4 +1,4 @@
-package dev.dockgate.routing;
+package dev.dockgate.discovery;
 
 import static dev.dockgate.discovery.ContainerFixture.load;
 import static org.junit.jupiter.api.Assertions.assertEquals;

@@ -1,4 +1,4 @@
-package dev.dockgate.routing;
+package dev.dockgate.discovery;
 
 import io.vertx.core.net.SocketAddress;
 

@@ -1,8 +1,7 @@
-package dev.dockgate.routing;
+package dev.dockgate.discovery;
 
 import dev.dockgate.config.BackendConfig;
 import dev.dockgate.config.Target;
-import dev.dockgate.discovery.ContainerRecords;
 import io.vertx.core.json.JsonObject;
 import io.vertx.servicediscovery.Record;
 import java.util.ArrayList;
