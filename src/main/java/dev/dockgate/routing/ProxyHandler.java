@@ -8,6 +8,7 @@ import dev.dockgate.events.TrafficEvent;
 import dev.dockgate.resilience.Breakers;
 import dev.dockgate.resilience.RetryBudget;
 import dev.dockgate.resilience.UpstreamFailure;
+import io.vertx.circuitbreaker.CircuitBreakerState;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -94,9 +95,22 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
   /** One try on an instance picked among {@code candidates}; on a retryable failure, the next try. */
   private Future<ProxyResponse> attempt(ProxyContext ctx, Upstream[] candidates, int retry) {
     Upstream upstream = picker.pick(candidates);
+    if (upstream != null && candidates.length > 1 && upstream.breaker().state() == CircuitBreakerState.OPEN) {
+      // Passive ejection: an instance whose circuit is open is skipped while others may answer.
+      Upstream[] others = without(candidates, upstream);
+      Upstream alternative = picker.pick(others);
+      if (alternative != null && alternative.breaker().state() != CircuitBreakerState.OPEN) {
+        upstream = alternative;
+        candidates = others;
+      }
+    }
     if (upstream == null) {
       return failed(ctx, new UpstreamFailure.NoInstance(route.backend()));
     }
+    return send(ctx, candidates, upstream, retry);
+  }
+
+  private Future<ProxyResponse> send(ProxyContext ctx, Upstream[] candidates, Upstream upstream, int retry) {
     upstream.started();
     ctx.set(UPSTREAM, upstream);
     return upstream.breaker().<ProxyResponse>execute(() -> exchange(ctx))

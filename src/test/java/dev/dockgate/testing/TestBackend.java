@@ -26,6 +26,7 @@ public final class TestBackend implements AutoCloseable {
   private final BlockingQueue<Received> received = new LinkedBlockingQueue<>();
   private volatile boolean hang;
   private volatile boolean sick;
+  private volatile boolean drop;
 
   public TestBackend(Vertx vertx, String name) {
     this.vertx = vertx;
@@ -45,6 +46,10 @@ public final class TestBackend implements AutoCloseable {
       received.add(new Received(request.method().name(), request.uri(),
           MultiMap.caseInsensitiveMultiMap().addAll(request.headers()), body.toString()));
       if (hang || request.path().contains("/never")) {
+        return;
+      }
+      if (drop) {
+        request.connection().close();
         return;
       }
       if (sick && request.path().startsWith("/health")) {
@@ -81,6 +86,11 @@ public final class TestBackend implements AutoCloseable {
   /** While true, no request is answered (a stuck instance). */
   public void hang(boolean hang) {
     this.hang = hang;
+  }
+
+  /** While true, every request's connection is closed without an answer (a crashing instance). */
+  public void drop(boolean drop) {
+    this.drop = drop;
   }
 
   /** While true, {@code /health...} answers 500. */

@@ -1,0 +1,110 @@
+package dev.dockgate.integration;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.dockgate.testing.GatewayHarness;
+import dev.dockgate.testing.Poll;
+import dev.dockgate.testing.TestBackend;
+import io.vertx.core.Vertx;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The per-instance circuit: opens, fails fast without connecting, probes, closes; open instances are skipped. */
+class CircuitBreakerIT {
+
+  static Vertx backendVertx;
+  static TestBackend crashing;
+  static TestBackend healthy;
+
+  @TempDir
+  Path dir;
+  GatewayHarness gateway;
+
+  @BeforeAll
+  static void start() {
+    backendVertx = Vertx.vertx();
+    crashing = new TestBackend(backendVertx, "crashing");
+    healthy = new TestBackend(backendVertx, "healthy");
+  }
+
+  @AfterAll
+  static void stop() {
+    backendVertx.close();
+  }
+
+  @AfterEach
+  void stopGateway() {
+    crashing.drop(false);
+    if (gateway != null) {
+      gateway.close();
+    }
+  }
+
+  GatewayHarness gateway() {
+    crashing.clear();
+    healthy.clear();
+    gateway = new GatewayHarness(dir, """
+        docker: {enabled: false}
+        routes:
+          - {path_prefix: /one, backend: one}
+          - {path_prefix: /two, backend: two}
+        backends:
+          - name: one
+            targets: ["http://127.0.0.1:%1$d"]
+            circuit_breaker: {max_failures: 3, reset_timeout_ms: 400}
+          - name: two
+            targets: ["http://127.0.0.1:%1$d", "http://127.0.0.1:%2$d"]
+            circuit_breaker: {max_failures: 3, reset_timeout_ms: 60000}
+        """.formatted(crashing.port(), healthy.port()));
+    return gateway;
+  }
+
+  @Test
+  void opensAfterMaxFailuresFailsFastThenClosesAfterAGoodProbe() {
+    GatewayHarness gw = gateway();
+    crashing.drop(true);
+    for (int i = 0; i < 3; i++) {
+      assertEquals(502, gw.get("/one/x").statusCode());
+    }
+    assertEquals(3, crashing.count());
+    for (int i = 0; i < 10; i++) {
+      HttpResponse<String> open = gw.get("/one/x");
+      assertEquals(503, open.statusCode());
+      assertTrue(open.body().contains("circuit open"), open.body());
+    }
+    assertEquals(3, crashing.count(), "no attempt while the circuit is open");
+
+    crashing.drop(false);
+    Duration closed = Poll.until(Duration.ofSeconds(3), "half-open probe closes the circuit",
+        () -> gw.get("/one/x").statusCode() == 200);
+    assertTrue(closed.toMillis() >= 250, "not before the reset timeout: " + closed.toMillis() + " ms");
+    for (int i = 0; i < 10; i++) {
+      assertEquals(200, gw.get("/one/x").statusCode());
+    }
+  }
+
+  @Test
+  void anInstanceWithAnOpenCircuitIsSkipped() {
+    GatewayHarness gw = gateway();
+    crashing.drop(true);
+    // Random picks: keep going until the crashing instance has failed three times.
+    Poll.until(Duration.ofSeconds(5), "circuit of the crashing instance open", () -> {
+      gw.get("/two/x");
+      return crashing.count() >= 3;
+    });
+    int before = crashing.count();
+    for (int i = 0; i < 40; i++) {
+      HttpResponse<String> response = gw.get("/two/x");
+      assertEquals(200, response.statusCode());
+      assertEquals("healthy", response.headers().firstValue("X-Backend").orElse(""));
+    }
+    assertEquals(before, crashing.count());
+  }
+}
