@@ -128,8 +128,14 @@ public final class ConfigLoader {
     if (statsPath != null && !statsPath.startsWith("/")) {
       f.problem(f.at("stats_path"), "must start with \"/\", got \"" + statsPath + "\"");
     }
+    ServerConfig.Limits d = ServerConfig.Limits.DEFAULTS;
+    ServerConfig.Limits limits = new ServerConfig.Limits(
+        f.number("max_body_bytes", d.maxBodyBytes(), 0, Long.MAX_VALUE / 2),
+        (int) f.number("max_header_bytes", d.maxHeaderBytes(), 256, 1 << 20),
+        (int) f.number("max_request_line_bytes", d.maxRequestLineBytes(), 64, 1 << 20),
+        f.number("idle_timeout_ms", d.idleTimeoutMs(), 0, 86_400_000));
     f.rejectUnknown();
-    return new ServerConfig(host, port, instances, statsPath);
+    return new ServerConfig(host, port, instances, statsPath, limits);
   }
 
   private static DockerConfig docker(Fields f) {

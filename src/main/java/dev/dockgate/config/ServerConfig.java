@@ -1,13 +1,25 @@
 package dev.dockgate.config;
 
 /**
- * The listener: address, port, router instances (0 means one per core) and the path of the
- * built-in stats endpoint.
+ * The listener: address, port, router instances (0 means one per core), the path of the built-in
+ * stats endpoint, and the limits on what clients may send.
  */
-public record ServerConfig(String host, int port, int instances, String statsPath) {
+public record ServerConfig(String host, int port, int instances, String statsPath, Limits limits) {
   public static final String DEFAULT_HOST = "0.0.0.0";
   public static final int DEFAULT_PORT = 8080;
   public static final String DEFAULT_STATS_PATH = "/stats";
+
+  /**
+   * Request body (413), all header lines together (431) and request line (414) sizes in bytes, and
+   * how long a client connection may stay idle before it is closed.
+   */
+  public record Limits(long maxBodyBytes, int maxHeaderBytes, int maxRequestLineBytes, long idleTimeoutMs) {
+    public static final Limits DEFAULTS = new Limits(10L * 1024 * 1024, 8192, 4096, 60_000);
+  }
+
+  public ServerConfig(String host, int port, int instances, String statsPath) {
+    this(host, port, instances, statsPath, Limits.DEFAULTS);
+  }
 
   /** Router instances to deploy: the configured number, else one per available core. */
   public int effectiveInstances() {

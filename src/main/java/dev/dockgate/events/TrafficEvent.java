@@ -41,8 +41,12 @@ public record TrafficEvent(
         json.getDouble("latency_ms", 0.0));
   }
 
-  /** rgate's rule: 200-399 is a success, everything else an error. */
+  /** rgate's rule: 200-399 is a success, everything else an error; a WebSocket upgrade (101) succeeded too. */
   public boolean success() {
-    return status >= 200 && status < 400;
+    return isSuccess(status);
+  }
+
+  public static boolean isSuccess(int status) {
+    return status == 101 || (status >= 200 && status < 400);
   }
 }

@@ -22,7 +22,8 @@ public final class Breakers {
         .setFailuresRollingWindow(300_000) // failures older than 5 min no longer count
         .setNotificationAddress(null);
     CircuitBreaker breaker = CircuitBreaker.create(name, vertx, options)
-        .failurePolicy(result -> result.failed() && !(result.cause() instanceof UpstreamFailure.ClientGone));
+        .failurePolicy(result -> result.failed()
+            && !(result.cause() instanceof UpstreamFailure failure && failure.clientFault()));
     breaker.openHandler(v -> LOG.warning("breaker " + name + " open after " + config.maxFailures()
         + " consecutive failures; probing again in " + config.resetTimeoutMs() + " ms"));
     breaker.halfOpenHandler(v -> LOG.info("breaker " + name + " half-open: next request probes"));

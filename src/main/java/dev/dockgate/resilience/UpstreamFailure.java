@@ -74,6 +74,18 @@ public abstract sealed class UpstreamFailure extends RuntimeException {
     }
   }
 
+  /** The client sent more body than the gateway accepts. */
+  public static final class BodyTooLarge extends UpstreamFailure {
+    public BodyTooLarge(long max) {
+      super(413, "request body larger than " + max + " bytes", null);
+    }
+  }
+
+  /** True for failures the client caused: they never count against the backend's circuit. */
+  public boolean clientFault() {
+    return this instanceof ClientGone || this instanceof BodyTooLarge;
+  }
+
   public static UpstreamFailure classify(Throwable err, String backend) {
     if (err instanceof UpstreamFailure failure) {
       return failure;

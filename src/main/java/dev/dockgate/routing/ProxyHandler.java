@@ -37,6 +37,7 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
   private static final Logger LOG = Logger.getLogger(ProxyHandler.class.getName());
   private static final String UPSTREAM = "gateway.upstream";
   private static final String STARTED = "gateway.started";
+  private static final String TOO_LARGE = "gateway.body-too-large";
   private static final Upstream[] NONE = new Upstream[0];
   private static final java.util.Set<io.vertx.core.http.HttpMethod> IDEMPOTENT = java.util.Set.of(
       io.vertx.core.http.HttpMethod.GET, io.vertx.core.http.HttpMethod.HEAD, io.vertx.core.http.HttpMethod.OPTIONS,
@@ -48,12 +49,14 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
   private final long connectTimeoutMs;
   private final InstancePicker picker;
   private final RetryConfig retries;
+  private final long maxBodyBytes;
   private final RetryBudget budget;
   private final HttpProxy proxy;
   private Upstream[] upstreams = NONE;
 
-  ProxyHandler(Vertx vertx, HttpClient client, RouteConfig route, BackendConfig backend) {
+  ProxyHandler(Vertx vertx, HttpClient client, RouteConfig route, BackendConfig backend, long maxBodyBytes) {
     this.vertx = vertx;
+    this.maxBodyBytes = maxBodyBytes;
     this.route = route;
     this.connectTimeoutMs = backend.connectTimeoutMs();
     this.picker = InstancePicker.of(backend.loadBalancer());
@@ -82,7 +85,13 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
     if (route.stripPrefix()) {
       ctx.request().setURI(stripPrefix(ctx.request().getURI()));
     }
-    if (!retries.enabled() || !replayable(ctx.request().proxiedRequest())) {
+    HttpServerRequest client = ctx.request().proxiedRequest();
+    if (client.getHeader("content-length") == null && client.getHeader("transfer-encoding") != null) {
+      // Announced sizes were checked on arrival; an unannounced one is counted as it streams.
+      ctx.request().setBody(Body.body(new LimitedBody(client, maxBodyBytes, () -> ctx.set(TOO_LARGE, true)), -1));
+    }
+    // An upgrade is never replayed: after the 101 it is a tunnel, and vertx-http-proxy streams its body.
+    if (!retries.enabled() || ctx.isWebSocket() || !replayable(client)) {
       return attempt(ctx, upstreams, 0);
     }
     budget.onRequest(System.currentTimeMillis());
@@ -169,8 +178,8 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
   /** Sends the request; a failure caused by the client leaving is marked so the breaker ignores it. */
   private Future<ProxyResponse> exchange(ProxyContext ctx) {
     return ctx.sendRequest().recover(err -> Future.failedFuture(
-        ctx.request().proxiedRequest().response().closed()
-            ? new UpstreamFailure.ClientGone(route.backend(), err)
+        ctx.get(TOO_LARGE, Boolean.class) != null ? new UpstreamFailure.BodyTooLarge(maxBodyBytes)
+            : ctx.request().proxiedRequest().response().closed() ? new UpstreamFailure.ClientGone(route.backend(), err)
             : err));
   }
 
@@ -181,9 +190,27 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
         .setServer(upstream.instance().socketAddress())
         .setConnectTimeout(connectTimeoutMs)
         .setIdleTimeout(route.timeoutMs());
-    return ctx.client().request(options).onSuccess(request -> request.response().onSuccess(response ->
-        // A client leaving mid-answer resets the backend stream: expected, not worth an error log.
-        response.exceptionHandler(err -> LOG.fine("answer of backend \"" + route.backend() + "\" cut short: " + err))));
+    return ctx.client().request(options).onSuccess(request -> {
+      if (ctx.isWebSocket()) {
+        upgrade(ctx, request);
+      }
+      request.response().onSuccess(response ->
+          // A client leaving mid-answer resets the backend stream: expected, not worth an error log.
+          response.exceptionHandler(err -> LOG.fine("answer of backend \"" + route.backend() + "\" cut short: " + err)));
+    });
+  }
+
+  /**
+   * vertx-http-proxy's upgrade path copies the headers but not the authority, so the client's Host
+   * is set here; and the upgrade request is never ended, so the tunnel closing reaches its exception
+   * handler, which without one Vert.x logs as an error.
+   */
+  private void upgrade(ProxyContext ctx, HttpClientRequest request) {
+    io.vertx.core.net.HostAndPort authority = ctx.request().getAuthority();
+    if (authority != null) {
+      request.authority(authority);
+    }
+    request.exceptionHandler(err -> LOG.fine("WebSocket tunnel to backend \"" + route.backend() + "\" closed: " + err));
   }
 
   @Override
@@ -191,7 +218,10 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
     ProxyResponse response = ctx.response();
     HeaderPolicy.onResponse(response);
     int status = response.getStatusCode();
-    return ctx.sendResponse().andThen(ar -> publish(ctx, status));
+    // vertx-http-proxy's WebSocket path can only relay a backend's answer: one the gateway made
+    // (503, 504) has no backend response behind it and is sent as a plain response.
+    Future<Void> sent = ctx.isWebSocket() && response.proxiedResponse() == null ? response.send() : ctx.sendResponse();
+    return sent.andThen(ar -> publish(ctx, status));
   }
 
   private Future<ProxyResponse> failed(ProxyContext ctx, UpstreamFailure failure) {
@@ -204,6 +234,9 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
     ProxyResponse response = request.response()
         .setStatusCode(failure.status())
         .setBody(Body.body(Buffer.buffer(failure.getMessage() + "\n"), TEXT_PLAIN));
+    if (failure instanceof UpstreamFailure.BodyTooLarge) {
+      response.putHeader("connection", "close"); // the rest of the body is not read
+    }
     return Future.succeededFuture(response);
   }
 

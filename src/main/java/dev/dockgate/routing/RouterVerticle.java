@@ -4,6 +4,7 @@ import dev.dockgate.discovery.BackendInstances;
 import dev.dockgate.config.BackendConfig;
 import dev.dockgate.config.GatewayConfig;
 import dev.dockgate.config.RouteConfig;
+import dev.dockgate.config.ServerConfig;
 import dev.dockgate.discovery.DiscoveryVerticle;
 import dev.dockgate.events.Addresses;
 import dev.dockgate.events.SharedJsonCodec;
@@ -106,7 +107,8 @@ public final class RouterVerticle extends VerticleBase {
     Map<String, BackendConfig> backends = config.backendsByName();
     List<RouteTable.Entry<ProxyHandler>> entries = new ArrayList<>();
     for (RouteConfig route : config.routes()) {
-      ProxyHandler handler = new ProxyHandler(vertx, client, route, backends.get(route.backend()));
+      ProxyHandler handler = new ProxyHandler(vertx, client, route, backends.get(route.backend()),
+          config.server().limits().maxBodyBytes());
       entries.add(new RouteTable.Entry<>(route.pathPrefix(), route.host(), Set.copyOf(route.methods()), handler));
     }
     Upstreams upstreams = new Upstreams(breakers, config.backends(),
@@ -126,19 +128,39 @@ public final class RouterVerticle extends VerticleBase {
   }
 
   private Future<HttpServer> listen() {
+    ServerConfig.Limits limits = initial.server().limits();
     HttpServerOptions options = new HttpServerOptions()
         .setHost(initial.server().host())
         .setPort(initial.server().port())
-        .setTcpNoDelay(true);
+        .setTcpNoDelay(true)
+        .setMaxHeaderSize(limits.maxHeaderBytes())
+        .setMaxInitialLineLength(limits.maxRequestLineBytes())
+        .setIdleTimeout((int) limits.idleTimeoutMs())
+        .setIdleTimeoutUnit(java.util.concurrent.TimeUnit.MILLISECONDS);
     return vertx.createHttpServer(options)
         .requestHandler(this::handle)
+        .invalidRequestHandler(this::invalid)
         .listen()
         .onSuccess(s -> server = s);
+  }
+
+  /** Requests the HTTP codec refused (414, 431, 400): answered by Vert.x's rules, counted like others. */
+  private void invalid(HttpServerRequest request) {
+    long started = System.nanoTime();
+    HttpServerRequest.DEFAULT_INVALID_REQUEST_HANDLER.handle(request);
+    publish(request, request.response().getStatusCode(), started);
   }
 
   private void handle(HttpServerRequest request) {
     Routing routing = this.routing;
     String path = request.path();
+    long maxBody = routing.config().server().limits().maxBodyBytes();
+    String length = request.getHeader("content-length");
+    if (length != null && tooLong(length, maxBody)) {
+      request.response().putHeader("connection", "close");
+      answer(request, 413, Buffer.buffer("request body larger than " + maxBody + " bytes\n"), null);
+      return;
+    }
     if (routing.config().server().statsPath().equals(path)) {
       stats(request);
       return;
@@ -175,9 +197,21 @@ public final class RouterVerticle extends VerticleBase {
     if (allow != null) {
       response.putHeader("allow", allow);
     }
-    response.end(body).andThen(ar -> vertx.eventBus().publish(Addresses.TRAFFIC, new TrafficEvent(
+    response.end(body).andThen(ar -> publish(request, status, started));
+  }
+
+  private void publish(HttpServerRequest request, int status, long started) {
+    vertx.eventBus().publish(Addresses.TRAFFIC, new TrafficEvent(
         System.currentTimeMillis(), request.method().name(), request.path(), null, null, null,
-        status, (System.nanoTime() - started) / 1_000_000.0).toJson(), Addresses.TRAFFIC_DELIVERY));
+        status, (System.nanoTime() - started) / 1_000_000.0).toJson(), Addresses.TRAFFIC_DELIVERY);
+  }
+
+  private static boolean tooLong(String contentLength, long max) {
+    try {
+      return Long.parseLong(contentLength.trim()) > max;
+    } catch (NumberFormatException e) {
+      return false; // malformed lengths are the codec's and the proxy's to refuse (400)
+    }
   }
 
   private boolean refreshing;

@@ -1,5 +1,6 @@
 package dev.dockgate.stats;
 
+import dev.dockgate.events.TrafficEvent;
 import io.vertx.core.json.JsonObject;
 import org.HdrHistogram.Histogram;
 
@@ -18,7 +19,7 @@ public final class TrafficStats {
   private double latencySumMs;
 
   public void record(int status, double latencyMs) {
-    if (status >= 200 && status < 400) {
+    if (TrafficEvent.isSuccess(status)) {
       success++;
     } else {
       error++;

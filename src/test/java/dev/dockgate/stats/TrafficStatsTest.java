@@ -24,7 +24,7 @@ class TrafficStatsTest {
 
   @ParameterizedTest(name = "status {0} is a {1}")
   @CsvSource({
-      "0, error", "100, error", "199, error",
+      "0, error", "100, error", "101, success", "199, error",
       "200, success", "204, success", "301, success", "304, success", "399, success",
       "400, error", "404, error", "499, error", "500, error", "502, error", "503, error", "504, error",
   })

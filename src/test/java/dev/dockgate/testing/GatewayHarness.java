@@ -35,9 +35,14 @@ public final class GatewayHarness implements AutoCloseable {
   }
 
   public GatewayHarness(Path dir, String yamlBody, int instances) {
+    this(dir, "", yamlBody, instances);
+  }
+
+  /** {@code serverLines}: more keys of the server section, each line indented by two spaces. */
+  public GatewayHarness(Path dir, String serverLines, String yamlBody, int instances) {
     try {
       configFile = Files.createTempFile(dir, "gateway-", ".yml");
-      Files.writeString(configFile, "server:\n  host: 127.0.0.1\n  port: " + port + "\n" + yamlBody);
+      Files.writeString(configFile, "server:\n  host: 127.0.0.1\n  port: " + port + "\n" + serverLines + yamlBody);
       DeploymentOptions options = new DeploymentOptions().setConfig(new JsonObject()
           .put(MainVerticle.CONFIG_PATH, configFile.toString())
           .put(MainVerticle.INSTANCES, instances));

@@ -1,0 +1,117 @@
+package dev.dockgate.integration;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.dockgate.testing.GatewayHarness;
+import dev.dockgate.testing.Poll;
+import dev.dockgate.testing.TestBackend;
+import io.vertx.core.Vertx;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Limits on what clients send, over raw sockets: 413, 431, 414 and idle connections closed. */
+class LimitsIT {
+
+  static Vertx backendVertx;
+  static TestBackend backend;
+
+  @TempDir
+  Path dir;
+  GatewayHarness gateway;
+
+  @BeforeAll
+  static void start() {
+    backendVertx = Vertx.vertx();
+    backend = new TestBackend(backendVertx, "limits");
+  }
+
+  @AfterAll
+  static void stop() {
+    backendVertx.close();
+  }
+
+  @BeforeEach
+  void startGateway() {
+    backend.clear();
+    gateway = new GatewayHarness(dir, """
+          max_body_bytes: 1000
+          max_header_bytes: 1024
+          max_request_line_bytes: 256
+          idle_timeout_ms: 300
+        """, """
+        docker: {enabled: false}
+        routes:
+          - {path_prefix: /up, backend: up}
+        backends:
+          - {name: up, targets: ["http://127.0.0.1:%d"]}
+        """.formatted(backend.port()), 1);
+  }
+
+  @AfterEach
+  void stopGateway() {
+    gateway.close();
+  }
+
+  String exchange(String request) throws IOException {
+    return ForwardingIT.exchange(gateway.port(), request);
+  }
+
+  @Test
+  void anAnnouncedBodyOverTheLimitGets413AndNeverReachesTheBackend() throws IOException {
+    String answer = exchange("POST /up/x HTTP/1.1\r\nHost: a\r\nContent-Length: 1001\r\n\r\n" + "x".repeat(1001));
+    assertTrue(answer.startsWith("HTTP/1.1 413"), answer);
+    assertTrue(answer.toLowerCase().contains("connection: close"), answer);
+    String fits = exchange("POST /up/x HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n" + "x".repeat(1000));
+    assertTrue(fits.startsWith("HTTP/1.1 200"), fits);
+    assertEquals(1, backend.count(), "only the body within the limit was forwarded");
+  }
+
+  @Test
+  void aChunkedBodyOverTheLimitGets413() throws IOException {
+    String chunk = "x".repeat(600);
+    String request = "POST /up/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + Integer.toHexString(600) + "\r\n" + chunk + "\r\n"
+        + Integer.toHexString(600) + "\r\n" + chunk + "\r\n0\r\n\r\n";
+    String answer = exchange(request);
+    assertTrue(answer.startsWith("HTTP/1.1 413"), answer);
+    String small = "POST /up/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + Integer.toHexString(600) + "\r\n" + chunk + "\r\n0\r\n\r\n";
+    assertTrue(exchange(small).startsWith("HTTP/1.1 200"));
+  }
+
+  @Test
+  void oversizeHeadersGet431AndAnOversizeRequestLine414() throws IOException {
+    String headers = exchange("GET /up/x HTTP/1.1\r\nHost: a\r\nX-Big: " + "h".repeat(2000) + "\r\n\r\n");
+    assertTrue(headers.startsWith("HTTP/1.1 431"), headers);
+    String line = exchange("GET /up/" + "u".repeat(400) + " HTTP/1.1\r\nHost: a\r\n\r\n");
+    assertTrue(line.matches("HTTP/1\\.[01] 414[\\s\\S]*"), line); // the version is not read from an overlong line
+    assertEquals(0, backend.count());
+    // Refused requests are counted, and the gateway still serves.
+    assertEquals(200, gateway.get("/up/ok").statusCode());
+    Poll.until(Duration.ofSeconds(2), "three counted", () -> gateway.statsTotal() == 3);
+  }
+
+  @Test
+  void anIdleClientConnectionIsClosed() throws IOException {
+    try (Socket socket = new Socket("127.0.0.1", gateway.port())) {
+      socket.setSoTimeout(5_000);
+      long start = System.nanoTime();
+      InputStream in = socket.getInputStream();
+      assertEquals(-1, in.read(), "closed by the gateway");
+      long ms = Duration.ofNanos(System.nanoTime() - start).toMillis();
+      assertTrue(ms >= 250 && ms < 3_000, "closed after " + ms + " ms");
+    }
+    assertEquals("echo:", new String(gateway.get("/up/x").body().getBytes(StandardCharsets.UTF_8), StandardCharsets.UTF_8));
+  }
+}

@@ -1,0 +1,246 @@
+package dev.dockgate.integration;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.dockgate.testing.GatewayHarness;
+import dev.dockgate.testing.Poll;
+import io.vertx.core.Future;
+import io.vertx.core.MultiMap;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.ServerWebSocket;
+import io.vertx.core.http.WebSocket;
+import io.vertx.core.http.WebSocketClient;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * WebSocket upgrades through the gateway: a real echo server on 127.0.0.1, a real WebSocket client
+ * on the gateway port; asserts what the backend saw (handshake path, query, headers, close) and what
+ * the client got back (echoed text and binary messages), and that the upgrade counts as one request.
+ */
+class WebSocketIT {
+
+  private static final long TIMEOUT_S = 10;
+
+  /** The handshake the backend accepted. */
+  record Upgrade(String path, String query, String host, MultiMap headers) {
+  }
+
+  /** The close the backend received from the other side. */
+  record Closed(Short status, String reason) {
+  }
+
+  /** A message the client received. */
+  record Message(boolean binary, Buffer data) {
+  }
+
+  static Vertx vertx;
+  static HttpServer backend;
+  static final BlockingQueue<Upgrade> upgrades = new LinkedBlockingQueue<>();
+  static final BlockingQueue<Closed> closes = new LinkedBlockingQueue<>();
+
+  @TempDir
+  Path dir;
+  GatewayHarness gateway;
+  WebSocketClient client;
+
+  @BeforeAll
+  static void startBackend() throws Exception {
+    vertx = Vertx.vertx();
+    backend = await(vertx.createHttpServer(new HttpServerOptions().setHost("127.0.0.1").setPort(0))
+        .webSocketHandler(WebSocketIT::echo)
+        .requestHandler(request -> request.response().setStatusCode(404).end())
+        .listen());
+  }
+
+  /** Echoes text and binary messages prefixed with "echo:"; only /ws/echo is accepted. */
+  private static void echo(ServerWebSocket ws) {
+    if (!ws.path().equals("/ws/echo") && !ws.path().equals("/rt")) {
+      ws.close((short) 1008, "unexpected path " + ws.path());
+      return;
+    }
+    upgrades.add(new Upgrade(ws.path(), ws.query(), ws.authority() == null ? null : ws.authority().toString(),
+        MultiMap.caseInsensitiveMultiMap().addAll(ws.headers())));
+    ws.textMessageHandler(text -> ws.writeTextMessage("echo:" + text));
+    ws.binaryMessageHandler(data -> ws.writeBinaryMessage(Buffer.buffer("echo:").appendBuffer(data)));
+    ws.closeHandler(v -> closes.add(new Closed(ws.closeStatusCode(), ws.closeReason())));
+  }
+
+  @AfterAll
+  static void stopBackend() throws Exception {
+    await(vertx.close());
+  }
+
+  @AfterEach
+  void stopGateway() throws Exception {
+    if (client != null) {
+      await(client.close());
+    }
+    if (gateway != null) {
+      gateway.close();
+    }
+  }
+
+  private GatewayHarness gateway(int routers, long timeoutMs) {
+    upgrades.clear();
+    closes.clear();
+    gateway = new GatewayHarness(dir, """
+        docker: {enabled: false}
+        routes:
+          - {path_prefix: /ws, backend: echo, timeout_ms: %d}
+        backends:
+          - name: echo
+            targets: [http://127.0.0.1:%d]
+        """.formatted(timeoutMs, backend.actualPort()), routers);
+    client = vertx.createWebSocketClient();
+    return gateway;
+  }
+
+  @Test
+  void framesAndCloseAreProxiedBothWaysAndTheUpgradeCountsOnce() throws Exception {
+    GatewayHarness gw = gateway(2, 30_000);
+    WebSocket ws = await(client.connect(gw.port(), "127.0.0.1", "/ws/echo?room=7"));
+    BlockingQueue<Message> received = new LinkedBlockingQueue<>();
+    ws.textMessageHandler(text -> received.add(new Message(false, Buffer.buffer(text))));
+    ws.binaryMessageHandler(data -> received.add(new Message(true, data)));
+
+    Upgrade upgrade = upgrades.poll(TIMEOUT_S, TimeUnit.SECONDS);
+    assertNotNull(upgrade, "the backend got no upgrade");
+    assertEquals("/ws/echo", upgrade.path());
+    assertEquals("room=7", upgrade.query());
+    assertEquals("127.0.0.1", upgrade.headers().get("x-forwarded-for"), upgrade.headers().toString());
+    assertEquals("http", upgrade.headers().get("x-forwarded-proto"), upgrade.headers().toString());
+    assertEquals("127.0.0.1:" + gw.port(), upgrade.headers().get("x-forwarded-host"), upgrade.headers().toString());
+    assertEquals("websocket", upgrade.headers().get("upgrade").toLowerCase(), upgrade.headers().toString());
+
+    for (String text : new String[] {"one", "two", "three"}) {
+      await(ws.writeTextMessage(text));
+    }
+    await(ws.writeBinaryMessage(Buffer.buffer(new byte[] {0, 1, 2, (byte) 0xff})));
+    for (String text : new String[] {"one", "two", "three"}) {
+      Message echoed = received.poll(TIMEOUT_S, TimeUnit.SECONDS);
+      assertNotNull(echoed, "no echo of " + text);
+      assertEquals(new Message(false, Buffer.buffer("echo:" + text)), echoed);
+    }
+    Message binary = received.poll(TIMEOUT_S, TimeUnit.SECONDS);
+    assertNotNull(binary, "no echo of the binary message");
+    assertTrue(binary.binary(), "binary echo came back as text");
+    assertEquals(Buffer.buffer("echo:").appendBytes(new byte[] {0, 1, 2, (byte) 0xff}), binary.data());
+
+    Poll.until(Duration.ofSeconds(5), "the upgrade counted in /stats", () -> gw.statsTotal() == 1);
+
+    await(ws.close((short) 1000, "bye"));
+    Closed closed = closes.poll(TIMEOUT_S, TimeUnit.SECONDS);
+    assertNotNull(closed, "the close did not reach the backend");
+    assertEquals(new Closed((short) 1000, "bye"), closed);
+    assertTrue(ws.isClosed());
+    assertEquals(1, gw.statsTotal(), "the close is not another request");
+    assertTrue(upgrades.isEmpty() && received.isEmpty(), "nothing more: " + upgrades + received);
+  }
+
+  @Test
+  void anIdleWebSocketOutlivesTheRouteTimeout() throws Exception {
+    GatewayHarness gw = gateway(1, 200);
+    WebSocket ws = await(client.connect(gw.port(), "127.0.0.1", "/ws/echo"));
+    BlockingQueue<String> received = new LinkedBlockingQueue<>();
+    ws.textMessageHandler(received::add);
+    assertNotNull(upgrades.poll(TIMEOUT_S, TimeUnit.SECONDS), "the backend got no upgrade");
+
+    // timeout_ms bounds the wait for the 101, not the silence on the tunnel after it: stay idle for
+    // three times the route's timeout (a deliberate idle period, not a wait for readiness).
+    await(vertx.timer(600, TimeUnit.MILLISECONDS));
+    assertTrue(!ws.isClosed() && closes.isEmpty(), "the idle tunnel was closed: " + closes);
+    await(ws.writeTextMessage("still there"));
+    assertEquals("echo:still there", received.poll(TIMEOUT_S, TimeUnit.SECONDS));
+    await(ws.close());
+    assertNotNull(closes.poll(TIMEOUT_S, TimeUnit.SECONDS), "the close did not reach the backend");
+  }
+
+  @Test
+  void upgradesKeepHostWorkWithRetriesAndFailAsGatewayAnswers() throws Exception {
+    java.util.List<String> severe = new java.util.concurrent.CopyOnWriteArrayList<>();
+    java.util.logging.Logger requestLog = java.util.logging.Logger.getLogger("io.vertx.core.http.impl.HttpClientRequestImpl");
+    java.util.logging.Handler capture = new java.util.logging.Handler() {
+      @Override
+      public void publish(java.util.logging.LogRecord r) {
+        severe.add(r.getLevel() + " " + r.getMessage());
+      }
+
+      @Override
+      public void flush() {
+      }
+
+      @Override
+      public void close() {
+      }
+    };
+    requestLog.addHandler(capture);
+    try {
+      probeUpgrades(severe);
+    } finally {
+      requestLog.removeHandler(capture);
+    }
+  }
+
+  private void probeUpgrades(java.util.List<String> severe) throws Exception {
+    upgrades.clear();
+    closes.clear();
+    int dead = dev.dockgate.testing.Ports.free();
+    gateway = new GatewayHarness(dir, """
+        docker: {enabled: false}
+        routes:
+          - {path_prefix: /ws, backend: echo}
+          - {path_prefix: /rt, backend: echo, retries: {attempts: 2}}
+          - {path_prefix: /dead, backend: dead}
+        backends:
+          - name: echo
+            targets: [http://127.0.0.1:%d]
+          - name: dead
+            targets: [http://127.0.0.1:%d]
+        """.formatted(backend.actualPort(), dead), 1);
+    client = vertx.createWebSocketClient();
+    GatewayHarness gw = gateway;
+    WebSocket ws = await(client.connect(gw.port(), "127.0.0.1", "/ws/echo"));
+    Upgrade up = upgrades.poll(TIMEOUT_S, TimeUnit.SECONDS);
+    assertEquals("127.0.0.1:" + gw.port(), up.host(), up.headers().toString());
+    await(ws.close());
+    assertNotNull(closes.poll(TIMEOUT_S, TimeUnit.SECONDS));
+    Poll.until(Duration.ofSeconds(5), "first upgrade counted", () -> gw.statsTotal() == 1);
+
+    WebSocket rt = await(client.connect(gw.port(), "127.0.0.1", "/rt"));
+    BlockingQueue<String> got = new LinkedBlockingQueue<>();
+    rt.textMessageHandler(got::add);
+    await(rt.writeTextMessage("x"));
+    assertEquals("echo:x", got.poll(TIMEOUT_S, TimeUnit.SECONDS));
+    await(rt.close());
+    assertNotNull(closes.poll(TIMEOUT_S, TimeUnit.SECONDS));
+    Poll.until(Duration.ofSeconds(5), "retries-route upgrade counted", () -> gw.statsTotal() == 2);
+
+    try {
+      await(client.connect(gw.port(), "127.0.0.1", "/dead/x"));
+      throw new AssertionError("connected to dead");
+    } catch (java.util.concurrent.ExecutionException e) {
+      assertEquals(503, ((io.vertx.core.http.UpgradeRejectedException) e.getCause()).getStatus(), e.toString());
+    }
+    Poll.until(Duration.ofSeconds(5), "refused upgrade counted", () -> gw.statsTotal() == 3);
+    assertEquals(2L, gw.stats().getJsonObject("requests_count").getLong("success"), gw.stats().encode());
+    assertTrue(severe.isEmpty(), severe.toString());
+  }
+
+  private static <T> T await(Future<T> future) throws Exception {
+    return future.toCompletionStage().toCompletableFuture().get(TIMEOUT_S, TimeUnit.SECONDS);
+  }
+}
