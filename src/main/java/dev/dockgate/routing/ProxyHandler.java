@@ -38,6 +38,7 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
   private static final String UPSTREAM = "gateway.upstream";
   private static final String STARTED = "gateway.started";
   private static final String TOO_LARGE = "gateway.body-too-large";
+  private static final String UNSENT = "gateway.unsent";
   private static final Upstream[] NONE = new Upstream[0];
   private static final java.util.Set<io.vertx.core.http.HttpMethod> IDEMPOTENT = java.util.Set.of(
       io.vertx.core.http.HttpMethod.GET, io.vertx.core.http.HttpMethod.HEAD, io.vertx.core.http.HttpMethod.OPTIONS,
@@ -91,13 +92,15 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
       ctx.request().setBody(Body.body(new LimitedBody(client, maxBodyBytes, () -> ctx.set(TOO_LARGE, true)), -1));
     }
     // An upgrade is never replayed: after the 101 it is a tunnel, and vertx-http-proxy streams its body.
-    if (!retries.enabled() || ctx.isWebSocket() || !replayable(client)) {
+    if (!retries.enabled() || ctx.isWebSocket()) {
       return attempt(ctx, upstreams, 0);
     }
     budget.onRequest(System.currentTimeMillis());
-    // Nothing to stream: each try sends the head alone, so the request can be sent again.
-    ctx.request().setBody(null);
-    ctx.request().proxiedRequest().resume();
+    if (replayable(client)) {
+      // Nothing to stream: each try sends the head alone, so the request can be sent again.
+      ctx.request().setBody(null);
+      ctx.request().proxiedRequest().resume();
+    }
     return attempt(ctx, upstreams, 0);
   }
 
@@ -126,8 +129,13 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
         .onSuccess(r -> Breakers.succeeded(upstream.breaker()))
         .recover(err -> {
           UpstreamFailure failure = UpstreamFailure.classify(err, route.backend());
-          Upstream[] others = retry < retries.attempts() && failure.retryable()
-              && ctx.request().getBody() == null ? without(candidates, upstream) : NONE;
+          // Refused at connect or circuit open: nothing left the gateway, any request may go
+          // elsewhere. Broken after sending: only replayable (bodiless idempotent) ones.
+          boolean unsent = failure instanceof UpstreamFailure.CircuitOpen
+              || (failure instanceof UpstreamFailure.Refused && ctx.get(UNSENT, Boolean.class) != null);
+          boolean again = retries.enabled() && !ctx.isWebSocket() && retry < retries.attempts()
+              && (unsent || (failure.retryable() && ctx.request().getBody() == null));
+          Upstream[] others = again ? without(candidates, upstream) : NONE;
           if (others.length == 0 || !budget.tryRetry(System.currentTimeMillis())) {
             return failed(ctx, failure);
           }
@@ -190,7 +198,8 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
         .setServer(upstream.instance().socketAddress())
         .setConnectTimeout(connectTimeoutMs)
         .setIdleTimeout(route.timeoutMs());
-    return ctx.client().request(options).onSuccess(request -> {
+    ctx.set(UNSENT, null);
+    return ctx.client().request(options).onFailure(err -> ctx.set(UNSENT, true)).onSuccess(request -> {
       if (ctx.isWebSocket()) {
         upgrade(ctx, request);
       }

@@ -33,6 +33,7 @@ class RetryIT {
 
   static Vertx backendVertx;
   static TestBackend live;
+  static TestBackend dropping;
   static int refused;
 
   @TempDir
@@ -43,6 +44,8 @@ class RetryIT {
   static void start() {
     backendVertx = Vertx.vertx();
     live = new TestBackend(backendVertx, "live");
+    dropping = new TestBackend(backendVertx, "dropping");
+    dropping.drop(true);
     refused = Ports.free();
   }
 
@@ -59,6 +62,12 @@ class RetryIT {
   }
 
   GatewayHarness gateway(String retries) {
+    return gateway(retries, refused);
+  }
+
+  /** Round robin over the instance on {@code firstPort} and the live one. */
+  GatewayHarness gateway(String retries, int firstPort) {
+    live.clear();
     gateway = new GatewayHarness(dir, """
         docker: {enabled: false}
         routes:
@@ -68,7 +77,7 @@ class RetryIT {
             load_balancer: round_robin
             targets: [http://127.0.0.1:%1$d, http://127.0.0.1:%2$d]
             circuit_breaker: {max_failures: 1000}
-        """.formatted(refused, live.port(), retries), 1);
+        """.formatted(firstPort, live.port(), retries), 1);
     return gateway;
   }
 
@@ -95,11 +104,21 @@ class RetryIT {
   }
 
   @Test
-  void requestsWithABodyOrNotIdempotentAreNotRetried() {
-    GatewayHarness gw = gateway("{attempts: 2, backoff_ms: 1}");
-    // Round robin alternates refused/live: exactly every other try fails.
-    assertEquals(Map.of(200, 5, 503, 5), send(gw, "POST", 10));
-    assertEquals(Map.of(200, 5, 503, 5), send(gw, "PUT", 10));
+  void anyRequestRefusedAtConnectIsRetriedSinceNothingWasSent() {
+    GatewayHarness gw = gateway("{attempts: 2, backoff_ms: 1, budget_percent: 100}");
+    assertEquals(Map.of(200, 10), send(gw, "POST", 10));
+    assertEquals(Map.of(200, 10), send(gw, "PUT", 10));
+    assertEquals(20, live.count());
+  }
+
+  @Test
+  void requestsWithABodyOrNotIdempotentAreNotRetriedOnceSent() {
+    // The first instance takes each request and then drops the connection without an answer.
+    GatewayHarness gw = gateway("{attempts: 2, backoff_ms: 1, budget_percent: 100}", dropping.port());
+    assertEquals(Map.of(200, 5, 502, 5), send(gw, "POST", 10));
+    assertEquals(Map.of(200, 5, 502, 5), send(gw, "PUT", 10));
+    // Bodiless idempotent requests are replayed.
+    assertEquals(Map.of(200, 10), send(gw, "GET", 10));
   }
 
   @Test
