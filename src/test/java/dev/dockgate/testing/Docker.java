@@ -47,6 +47,23 @@ public final class Docker implements AutoCloseable {
     return run(name, all, List.of("busybox", "sh", "-c", script));
   }
 
+  /**
+   * A service that drains like a well-behaved one: busybox httpd on 127.0.0.1:{@code port} with a
+   * CGI script (CRLF header lines: the gateway's HTTP codec refuses bare LF) at {@code /cgi-bin/echo} answering its name and echoing the request body; on SIGTERM
+   * it goes on serving for {@code drainMs} before it stops.
+   */
+  public String runDrainingCgi(String name, int port, long drainMs, Map<String, String> labels) {
+    Map<String, String> all = new java.util.HashMap<>(labels);
+    all.put("gateway.port", Integer.toString(port));
+    String script = "mkdir -p /www/cgi-bin"
+        + " && printf '#!/bin/sh\\nprintf \"Content-Type: text/plain\\\\r\\\\n\\\\r\\\\n\"\\necho " + fullName(name) + "\\ncat\\n'"
+        + " > /www/cgi-bin/echo && busybox chmod +x /www/cgi-bin/echo"
+        + " && { busybox httpd -f -p 127.0.0.1:" + port + " -h /www & pid=$!; }"
+        + " && trap 'sleep " + (drainMs / 1000.0) + "; kill $pid; exit 0' TERM"
+        + " && while true; do wait; done";
+    return run(name, all, List.of("busybox", "sh", "-c", script));
+  }
+
   /** A container that serves nothing itself: its gateway.port label can point at a server of the test's own. */
   public String runIdle(String name, Map<String, String> labels) {
     return run(name, labels, List.of("busybox", "sleep", "3600"));
