@@ -19,6 +19,7 @@ WARMUP=${WARMUP:-3s}                   # warm-up per nginx target (direct, nginx
 GATEWAY_WARMUP=${GATEWAY_WARMUP:-15s}  # the JVM needs longer for JIT compilation to settle
 PIN=${PIN:-1}                          # 1: proxy under test on CPU 0, wrk + backend on CPU 1
 GATEWAY_INSTANCES=${GATEWAY_INSTANCES:-1}  # router instances; 1 = same as nginx's one worker
+ROUTE_RETRIES=${ROUTE_RETRIES:-}       # e.g. "{attempts: 2}": the bench route's retries setting
 BODY_BYTES=${BODY_BYTES:-100}
 JAVA_OPTS=${JAVA_OPTS:--Xms256m -Xmx256m -XX:+AlwaysPreTouch}
 
@@ -228,7 +229,8 @@ server:
   instances: $GATEWAY_INSTANCES
 routes:
   - path_prefix: $PATH_
-    backend: bench
+    backend: bench${ROUTE_RETRIES:+
+    retries: $ROUTE_RETRIES}
 default_response:
   body: "no route"
   status_code: 404
