@@ -110,4 +110,51 @@ class LauncherIT {
       p.waitFor(20, TimeUnit.SECONDS);
     }
   }
+
+  @Test
+  void sighupReloadsTheConfigEvenWhenTheFileLooksUnchanged() throws Exception {
+    int port = Ports.free();
+    Path conf = dir.resolve("gateway.yml");
+    String text = """
+        server: {host: 127.0.0.1, port: %d}
+        docker: {enabled: false}
+        default_response: {status_code: 418, body: "%s"}
+        """;
+    Files.writeString(conf, text.formatted(port, "aaaa"));
+    java.nio.file.attribute.FileTime stamp = Files.getLastModifiedTime(conf);
+    Process p = start(dir.resolve("hup.log"), "-conf", conf.toString());
+    try {
+      HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+      HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/x")).build();
+      java.util.function.Supplier<String> body = () -> {
+        try {
+          return http.send(request, HttpResponse.BodyHandlers.ofString()).body();
+        } catch (Exception e) {
+          return "";
+        }
+      };
+      Poll.until(Duration.ofSeconds(30), "gateway answering", () -> body.get().equals("aaaa"));
+      Poll.until(Duration.ofSeconds(10), "signal handlers installed",
+          () -> readLog(dir.resolve("hup.log")).contains("SIGTERM drains"));
+      // Same size, same time stamp: the file watcher cannot tell it changed.
+      Files.writeString(conf, text.formatted(port, "bbbb"));
+      Files.setLastModifiedTime(conf, stamp);
+      Thread.sleep(700); // several watcher periods: the change must not be picked up by itself
+      assertEquals("aaaa", body.get());
+      assertEquals(0, new ProcessBuilder("kill", "-HUP", Long.toString(p.pid())).start().waitFor());
+      Poll.until(Duration.ofSeconds(5), "reloaded on SIGHUP", () -> body.get().equals("bbbb"));
+      assertTrue(readLog(dir.resolve("hup.log")).contains("SIGHUP: reloading the configuration"));
+    } finally {
+      p.destroy();
+      p.waitFor(20, TimeUnit.SECONDS);
+    }
+  }
+
+  static String readLog(Path log) {
+    try {
+      return Files.readString(log);
+    } catch (IOException e) {
+      return "";
+    }
+  }
 }

@@ -1,0 +1,195 @@
+package dev.dockgate.integration;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.dockgate.testing.Poll;
+import dev.dockgate.testing.Ports;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.PoolOptions;
+import io.vertx.junit5.VertxExtension;
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * SIGTERM to the real fat jar ({@link Process#destroy()} sends it on Linux) while requests are in
+ * flight to a slow backend: listening stops at once, the requests finish, the exit status is 0.
+ */
+@ExtendWith(VertxExtension.class)
+class ShutdownIT {
+
+  static final String JAR = System.getProperty("gateway.jar", "target/gateway-fat.jar");
+  static final long BACKEND_DELAY_MS = 1_500;
+
+  @TempDir
+  Path dir;
+  Process gateway;
+  Path log;
+
+  @AfterEach
+  void killLeftover() throws InterruptedException {
+    if (gateway != null && gateway.isAlive()) {
+      gateway.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
+  void inFlightRequestsFinishNewConnectionsAreRefusedAndTheExitStatusIsZero(Vertx vertx) throws Exception {
+    int requests = 10;
+    long drainMs = 10_000;
+    SlowBackend backend = SlowBackend.start(vertx, BACKEND_DELAY_MS);
+    int port = startGateway(backend.port(), Map.of("GATEWAY_DRAIN_TIMEOUT_MS", Long.toString(drainMs)));
+    List<Future<Answer>> answers = sendConcurrently(vertx, port, requests);
+    Poll.until(Duration.ofSeconds(10), "all " + requests + " requests at the backend",
+        () -> backend.received() == requests);
+
+    long signalled = System.nanoTime();
+    gateway.destroy();
+    Duration refusedAfter = Poll.until(Duration.ofSeconds(1), "new connections refused after SIGTERM",
+        () -> refused(port));
+    assertTrue(answers.stream().noneMatch(Future::isComplete),
+        "connections were refused " + refusedAfter.toMillis() + " ms after SIGTERM, while requests were still in flight");
+
+    for (int i = 0; i < requests; i++) {
+      Answer answer = answers.get(i).toCompletionStage().toCompletableFuture().get(drainMs, TimeUnit.MILLISECONDS);
+      assertEquals(new Answer(200, "slow /slow/" + i), answer, "request " + i + "\n" + output());
+    }
+    assertTrue(gateway.waitFor(drainMs, TimeUnit.MILLISECONDS), "gateway should exit within the drain timeout");
+    long exitedAfterMs = (System.nanoTime() - signalled) / 1_000_000;
+    assertEquals(0, gateway.exitValue(), output());
+    assertTrue(exitedAfterMs < drainMs, "exited " + exitedAfterMs + " ms after SIGTERM");
+    String output = output();
+    assertTrue(output.contains("SIGTERM: draining: no new connections, in-flight requests have up to 10000 ms"), output);
+    assertTrue(output.matches("(?s).*drained in \\d+ ms, stopped; exiting.*"), output);
+  }
+
+  @Test
+  void requestsLongerThanTheDrainTimeoutAreCutAndTheExitStatusIsStillZero(Vertx vertx) throws Exception {
+    SlowBackend backend = SlowBackend.start(vertx, BACKEND_DELAY_MS);
+    int port = startGateway(backend.port(), Map.of(), "-Dgateway.drain.timeout.ms=300");
+    List<Future<Answer>> answers = sendConcurrently(vertx, port, 3);
+    Poll.until(Duration.ofSeconds(10), "3 requests at the backend", () -> backend.received() == 3);
+
+    long signalled = System.nanoTime();
+    gateway.destroy();
+    assertTrue(gateway.waitFor(BACKEND_DELAY_MS, TimeUnit.MILLISECONDS),
+        "gateway should exit after the 300 ms drain timeout, before the backend answers\n" + output());
+    long exitedAfterMs = (System.nanoTime() - signalled) / 1_000_000;
+    assertEquals(0, gateway.exitValue(), output());
+    assertTrue(exitedAfterMs >= 300, "exited " + exitedAfterMs + " ms after SIGTERM, before the drain timeout");
+    for (Future<Answer> answer : answers) {
+      Poll.until(Duration.ofSeconds(5), "cut request completed", answer::isComplete);
+      assertTrue(answer.failed(), "a request cut by the drain timeout cannot have an answer: " + answer.result());
+    }
+    String output = output();
+    assertTrue(output.contains("in-flight requests have up to 300 ms"), output);
+    assertTrue(output.contains("unfinished requests were cut"), output);
+  }
+
+  /** Starts the jar routing everything to the backend; returns its port once it answers. */
+  int startGateway(int backendPort, Map<String, String> env, String... jvmOptions) throws IOException {
+    int port = Ports.free();
+    Path conf = dir.resolve("gateway.yml");
+    Files.writeString(conf, """
+        server: {host: 127.0.0.1, port: %d, instances: 2}
+        docker: {enabled: false}
+        routes: [{path_prefix: /slow, backend: slow}]
+        backends: [{name: slow, targets: ["http://127.0.0.1:%d"]}]
+        """.formatted(port, backendPort));
+    List<String> command = new ArrayList<>();
+    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    command.addAll(List.of(jvmOptions));
+    command.addAll(List.of("-jar", JAR, "-conf", conf.toString()));
+    log = dir.resolve("gateway.log");
+    ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+    builder.environment().remove("GATEWAY_DRAIN_TIMEOUT_MS");
+    builder.environment().putAll(env);
+    gateway = builder.start();
+    // Logged once the SIGTERM handler is in place, after every router listens.
+    Poll.until(Duration.ofSeconds(30), "gateway ready", () -> output().contains("ready; SIGTERM drains"));
+    return port;
+  }
+
+  String output() {
+    try {
+      return Files.readString(log, StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      return "(no output: " + e + ")";
+    }
+  }
+
+  record Answer(int status, String body) {
+  }
+
+  /** {@code n} GET /slow/i on as many connections, all sent at once. */
+  static List<Future<Answer>> sendConcurrently(Vertx vertx, int port, int n) {
+    HttpClient client = vertx.createHttpClient(
+        new HttpClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(port),
+        new PoolOptions().setHttp1MaxSize(n));
+    List<Future<Answer>> answers = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      answers.add(client.request(HttpMethod.GET, "/slow/" + i)
+          .compose(request -> request.send())
+          .compose(response -> response.body().map(body -> new Answer(response.statusCode(), body.toString()))));
+    }
+    return answers;
+  }
+
+  /** True when a new TCP connection to the port is refused (nothing listens). */
+  static boolean refused(int port) {
+    try (Socket socket = new Socket()) {
+      socket.connect(new InetSocketAddress("127.0.0.1", port), 500);
+      return false;
+    } catch (ConnectException e) {
+      return true;
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  /** Answers {@code slow PATH} with 200, {@code delayMs} after each request arrives; counts arrivals. */
+  record SlowBackend(HttpServer server, AtomicInteger count) {
+
+    static SlowBackend start(Vertx vertx, long delayMs) throws Exception {
+      AtomicInteger count = new AtomicInteger();
+      HttpServer server = vertx.createHttpServer(new HttpServerOptions().setHost("127.0.0.1").setPort(0))
+          .requestHandler(request -> {
+            count.incrementAndGet();
+            vertx.setTimer(delayMs, t -> request.response().end("slow " + request.path()));
+          })
+          .listen()
+          .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+      return new SlowBackend(server, count);
+    }
+
+    int port() {
+      return server.actualPort();
+    }
+
+    int received() {
+      return count.get();
+    }
+  }
+}
