@@ -25,7 +25,8 @@ engine_up() { docker version --format '{{.Server.Version}}' >/dev/null 2>&1; }
 if ! engine_up; then
   echo "ensure-docker: starting dockerd (no bridge, no iptables)" >&2
   mkdir -p /tmp/gateway-dockerd
-  nohup $SUDO dockerd --bridge=none --iptables=false --ip6tables=false \
+  # --live-restore: containers keep running while the engine restarts (DockerRestartIT relies on it)
+  nohup $SUDO dockerd --bridge=none --iptables=false --ip6tables=false --live-restore \
     >/tmp/gateway-dockerd/dockerd.log 2>&1 &
   for _ in $(seq 1 120); do
     [ -S "$SOCK" ] && engine_up && break
