@@ -133,7 +133,8 @@ public final class ConfigLoader {
         f.number("max_body_bytes", d.maxBodyBytes(), 0, Long.MAX_VALUE / 2),
         (int) f.number("max_header_bytes", d.maxHeaderBytes(), 256, 1 << 20),
         (int) f.number("max_request_line_bytes", d.maxRequestLineBytes(), 64, 1 << 20),
-        f.number("idle_timeout_ms", d.idleTimeoutMs(), 0, 86_400_000));
+        f.number("idle_timeout_ms", d.idleTimeoutMs(), 0, 86_400_000),
+        f.number("header_timeout_ms", d.headerTimeoutMs(), 0, 86_400_000));
     f.rejectUnknown();
     return new ServerConfig(host, port, instances, statsPath, limits);
   }

@@ -10,11 +10,13 @@ public record ServerConfig(String host, int port, int instances, String statsPat
   public static final String DEFAULT_STATS_PATH = "/stats";
 
   /**
-   * Request body (413), all header lines together (431) and request line (414) sizes in bytes, and
-   * how long a client connection may stay idle before it is closed.
+   * Request body (413), all header lines together (431) and request line (414) sizes in bytes; how
+   * long a client connection may stay idle, and how long a new connection may take to send its
+   * first complete request head (slow-header clients), before it is closed.
    */
-  public record Limits(long maxBodyBytes, int maxHeaderBytes, int maxRequestLineBytes, long idleTimeoutMs) {
-    public static final Limits DEFAULTS = new Limits(10L * 1024 * 1024, 8192, 4096, 60_000);
+  public record Limits(long maxBodyBytes, int maxHeaderBytes, int maxRequestLineBytes, long idleTimeoutMs,
+      long headerTimeoutMs) {
+    public static final Limits DEFAULTS = new Limits(10L * 1024 * 1024, 8192, 4096, 60_000, 10_000);
   }
 
   public ServerConfig(String host, int port, int instances, String statsPath) {

@@ -16,6 +16,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
@@ -49,6 +50,8 @@ public final class RouterVerticle extends VerticleBase {
   private Routing routing;
   private List<Record> lastRecords = List.of();
   private Set<String> unhealthy = Set.of();
+  /** Connections still waiting for their first request head, with the timer that closes them. */
+  private final java.util.IdentityHashMap<HttpConnection, Long> heads = new java.util.IdentityHashMap<>();
 
   /** One config's routing: swapped by reference, so a request sees one config from start to end. */
   private record Routing(GatewayConfig config, RouteTable<ProxyHandler> routes, Upstreams upstreams, Buffer defaultBody) {
@@ -138,10 +141,29 @@ public final class RouterVerticle extends VerticleBase {
         .setIdleTimeout((int) limits.idleTimeoutMs())
         .setIdleTimeoutUnit(java.util.concurrent.TimeUnit.MILLISECONDS);
     return vertx.createHttpServer(options)
+        .connectionHandler(connection -> limitHeaderTime(connection, limits.headerTimeoutMs()))
         .requestHandler(this::handle)
         .invalidRequestHandler(this::invalid)
         .listen()
         .onSuccess(s -> server = s);
+  }
+
+  /**
+   * Closes a new connection whose first request head is not complete in time (a slow-header
+   * client holding a connection open); later requests are bounded by the idle timeout.
+   */
+  private void limitHeaderTime(HttpConnection connection, long timeoutMs) {
+    if (timeoutMs <= 0) {
+      return;
+    }
+    long timer = vertx.setTimer(timeoutMs, id -> connection.close());
+    heads.put(connection, timer);
+    connection.closeHandler(v -> {
+      Long pending = heads.remove(connection);
+      if (pending != null) {
+        vertx.cancelTimer(pending);
+      }
+    });
   }
 
   /** Requests the HTTP codec refused (414, 431, 400): answered by Vert.x's rules, counted like others. */
@@ -152,6 +174,12 @@ public final class RouterVerticle extends VerticleBase {
   }
 
   private void handle(HttpServerRequest request) {
+    if (!heads.isEmpty()) {
+      Long timer = heads.remove(request.connection());
+      if (timer != null) {
+        vertx.cancelTimer(timer);
+      }
+    }
     Routing routing = this.routing;
     String path = request.path();
     long maxBody = routing.config().server().limits().maxBodyBytes();

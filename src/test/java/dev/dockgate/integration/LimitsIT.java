@@ -49,6 +49,7 @@ class LimitsIT {
           max_header_bytes: 1024
           max_request_line_bytes: 256
           idle_timeout_ms: 300
+          header_timeout_ms: 600
         """, """
         docker: {enabled: false}
         routes:
@@ -113,5 +114,32 @@ class LimitsIT {
       assertTrue(ms >= 250 && ms < 3_000, "closed after " + ms + " ms");
     }
     assertEquals("echo:", new String(gateway.get("/up/x").body().getBytes(StandardCharsets.UTF_8), StandardCharsets.UTF_8));
+  }
+
+  @Test
+  void aClientTricklingItsHeadersIsCutOff() throws Exception {
+    try (Socket socket = new Socket("127.0.0.1", gateway.port())) {
+      socket.setSoTimeout(5_000);
+      long start = System.nanoTime();
+      var out = socket.getOutputStream();
+      out.write("GET /up/x HTTP/1.1\r\nHost: a\r\n".getBytes(StandardCharsets.ISO_8859_1));
+      // One header byte every 100 ms: never idle for the 300 ms idle timeout, never done either.
+      boolean closed = false;
+      for (int i = 0; i < 40 && !closed; i++) {
+        try {
+          out.write('x');
+          out.flush();
+          Thread.sleep(100);
+        } catch (IOException e) {
+          closed = true;
+        }
+      }
+      long ms = Duration.ofNanos(System.nanoTime() - start).toMillis();
+      if (!closed) {
+        assertEquals(-1, socket.getInputStream().read());
+      }
+      assertTrue(ms < 3_000, "cut off after " + ms + " ms");
+    }
+    assertEquals(0, backend.count());
   }
 }

@@ -169,9 +169,15 @@ class ReloadIT {
           """;
       GatewayHarness gw = gateway = new GatewayHarness(dir, body.formatted("blue", suite));
       assertEquals(docker.fullName("blue"), gw.get("/api/c/id").body().trim());
-      gw.rewriteConfig(body.formatted("green", suite));
-      Poll.until(Duration.ofSeconds(1), "route follows the new labels",
-          () -> gw.get("/api/c/id").body().trim().equals(docker.fullName("green")));
+      Load load = new Load(gw, "/api/c/id");
+      try (load) {
+        gw.rewriteConfig(body.formatted("green", suite));
+        Poll.until(Duration.ofSeconds(1), "route follows the new labels",
+            () -> gw.get("/api/c/id").body().trim().equals(docker.fullName("green")));
+      } catch (InterruptedException e) {
+        throw new AssertionError(e);
+      }
+      assertEquals(1, load.statuses.size(), "only 200s while the labels changed: " + load.statuses);
       for (int i = 0; i < 20; i++) {
         HttpResponse<String> r = gw.get("/api/c/id");
         assertEquals(docker.fullName("green"), r.body().trim());
