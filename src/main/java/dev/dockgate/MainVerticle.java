@@ -5,12 +5,14 @@ import dev.dockgate.config.GatewayConfig;
 import dev.dockgate.discovery.DiscoveryVerticle;
 import dev.dockgate.events.Addresses;
 import dev.dockgate.events.LocalCodec;
+import dev.dockgate.observability.AccessLogVerticle;
 import dev.dockgate.resilience.BreakerRegistry;
 import dev.dockgate.resilience.HealthCheckVerticle;
 import dev.dockgate.routing.RouterVerticle;
 import dev.dockgate.stats.StatsVerticle;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
+import io.vertx.core.ThreadingModel;
 import io.vertx.core.VerticleBase;
 import java.util.logging.Logger;
 
@@ -46,6 +48,10 @@ public final class MainVerticle extends VerticleBase {
     return vertx.deployVerticle(new StatsVerticle())
         .compose(id -> vertx.deployVerticle(new DiscoveryVerticle(config.docker())))
         .compose(id -> vertx.deployVerticle(new HealthCheckVerticle(config)))
+        .compose(id -> config.accessLog().enabled()
+            ? vertx.deployVerticle(new AccessLogVerticle(config.accessLog()),
+                new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER))
+            : Future.succeededFuture(id))
         .compose(id -> vertx.deployVerticle(() -> new RouterVerticle(config, breakers),
             new DeploymentOptions().setInstances(instances)))
         .onSuccess(id -> LOG.info("gateway listening on " + config.server().host() + ":"

@@ -112,12 +112,13 @@ public final class ConfigLoader {
     List<BackendConfig> backends = backends(root);
     List<RouteConfig> routes = routes(root, backends);
     DefaultResponse defaultResponse = defaultResponse(root.object("default_response"));
+    AccessLogConfig accessLog = accessLog(root.object("access_log"));
     root.rejectUnknown();
 
     if (!problems.isEmpty()) {
       throw new ConfigException(problems);
     }
-    return new GatewayConfig(file, server, docker, routes, defaultResponse, backends);
+    return new GatewayConfig(file, server, docker, routes, defaultResponse, backends, accessLog);
   }
 
   private static ServerConfig server(Fields f) {
@@ -361,6 +362,23 @@ public final class ConfigLoader {
       }
     }
     return result;
+  }
+
+  private static AccessLogConfig accessLog(Fields f) {
+    AccessLogConfig d = AccessLogConfig.OFF;
+    boolean enabled = f.bool("enabled", d.enabled());
+    String format = f.string("format", "json");
+    AccessLogConfig.Format parsed = switch (format == null ? "" : format) {
+      case "json" -> AccessLogConfig.Format.JSON;
+      case "combined" -> AccessLogConfig.Format.COMBINED;
+      default -> {
+        f.problem(f.at("format"), "unknown format \"" + format + "\"; known: json, combined");
+        yield AccessLogConfig.Format.JSON;
+      }
+    };
+    String path = f.string("path", d.path());
+    f.rejectUnknown();
+    return new AccessLogConfig(enabled, parsed, path);
   }
 
   private static DefaultResponse defaultResponse(Fields f) {

@@ -12,11 +12,18 @@ public record GatewayConfig(
     DockerConfig docker,
     List<RouteConfig> routes,
     DefaultResponse defaultResponse,
-    List<BackendConfig> backends) {
+    List<BackendConfig> backends,
+    AccessLogConfig accessLog) {
 
   public GatewayConfig {
     routes = List.copyOf(routes);
     backends = List.copyOf(backends);
+  }
+
+  /** A config without an access log (the default). */
+  public GatewayConfig(String source, ServerConfig server, DockerConfig docker, List<RouteConfig> routes,
+      DefaultResponse defaultResponse, List<BackendConfig> backends) {
+    this(source, server, docker, routes, defaultResponse, backends, AccessLogConfig.OFF);
   }
 
   public Map<String, BackendConfig> backendsByName() {

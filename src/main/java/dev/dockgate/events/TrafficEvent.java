@@ -1,43 +1,68 @@
 package dev.dockgate.events;
 
+import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.SocketAddress;
 
 /**
  * One finished request as published on {@link Addresses#TRAFFIC}. {@code route}, {@code backend} and
  * {@code instance} are null when the request matched no route or reached no instance.
- * Latency is measured from the request's arrival to the end of the response, in milliseconds.
+ * Latency is measured from the request's arrival to the end of the response, in milliseconds;
+ * {@code bytes} counts the response body bytes sent to the client.
  */
 public record TrafficEvent(
     long timestamp,
+    String requestId,
+    String client,
     String method,
     String path,
     String route,
     String backend,
     String instance,
     int status,
+    long bytes,
     double latencyMs) {
+
+  /** The header carrying the request id, accepted from clients, forwarded and returned. */
+  public static final String REQUEST_ID = "x-request-id";
+
+  /** The event of {@code request}, whose response has just ended. */
+  public static TrafficEvent finished(HttpServerRequest request, String route, String backend, String instance,
+      int status, long startedNanos) {
+    SocketAddress remote = request.remoteAddress();
+    return new TrafficEvent(System.currentTimeMillis(), request.getHeader(REQUEST_ID),
+        remote == null ? null : remote.hostAddress(), request.method().name(), request.path(),
+        route, backend, instance, status, request.response().bytesWritten(),
+        (System.nanoTime() - startedNanos) / 1_000_000.0);
+  }
 
   public JsonObject toJson() {
     return new JsonObject()
         .put("timestamp", timestamp)
+        .put("request_id", requestId)
+        .put("client", client)
         .put("method", method)
         .put("path", path)
         .put("route", route)
         .put("backend", backend)
         .put("instance", instance)
         .put("status", status)
+        .put("bytes", bytes)
         .put("latency_ms", latencyMs);
   }
 
   public static TrafficEvent fromJson(JsonObject json) {
     return new TrafficEvent(
         json.getLong("timestamp", 0L),
+        json.getString("request_id"),
+        json.getString("client"),
         json.getString("method"),
         json.getString("path"),
         json.getString("route"),
         json.getString("backend"),
         json.getString("instance"),
         json.getInteger("status", 0),
+        json.getLong("bytes", 0L),
         json.getDouble("latency_ms", 0.0));
   }
 

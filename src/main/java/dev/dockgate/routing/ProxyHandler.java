@@ -226,6 +226,7 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
   public Future<Void> handleProxyResponse(ProxyContext ctx) {
     ProxyResponse response = ctx.response();
     HeaderPolicy.onResponse(response);
+    response.headers().set(TrafficEvent.REQUEST_ID, ctx.request().proxiedRequest().getHeader(TrafficEvent.REQUEST_ID));
     int status = response.getStatusCode();
     // vertx-http-proxy's WebSocket path can only relay a backend's answer: one the gateway made
     // (503, 504) has no backend response behind it and is sent as a plain response.
@@ -251,15 +252,12 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
 
   private void publish(ProxyContext ctx, int status) {
     Long started = ctx.get(STARTED, Long.class);
-    double latencyMs = started == null ? 0.0 : (System.nanoTime() - started) / 1_000_000.0;
     Upstream upstream = ctx.get(UPSTREAM, Upstream.class);
     if (upstream != null) {
       upstream.finished();
     }
-    HttpServerRequest request = ctx.request().proxiedRequest();
-    TrafficEvent event = new TrafficEvent(System.currentTimeMillis(), request.method().name(),
-        request.path(), route.pathPrefix(), route.backend(),
-        upstream == null ? null : upstream.instance().name(), status, latencyMs);
+    TrafficEvent event = TrafficEvent.finished(ctx.request().proxiedRequest(), route.pathPrefix(), route.backend(),
+        upstream == null ? null : upstream.instance().name(), status, started == null ? System.nanoTime() : started);
     vertx.eventBus().publish(Addresses.TRAFFIC, event.toJson(), Addresses.TRAFFIC_DELIVERY);
   }
 }

@@ -180,6 +180,7 @@ public final class RouterVerticle extends VerticleBase {
         vertx.cancelTimer(timer);
       }
     }
+    RequestIds.assign(request);
     Routing routing = this.routing;
     String path = request.path();
     long maxBody = routing.config().server().limits().maxBodyBytes();
@@ -221,6 +222,7 @@ public final class RouterVerticle extends VerticleBase {
     long started = System.nanoTime();
     HttpServerResponse response = request.response()
         .setStatusCode(status)
+        .putHeader(TrafficEvent.REQUEST_ID, request.getHeader(TrafficEvent.REQUEST_ID))
         .putHeader("content-type", "text/plain; charset=utf-8");
     if (allow != null) {
       response.putHeader("allow", allow);
@@ -229,9 +231,8 @@ public final class RouterVerticle extends VerticleBase {
   }
 
   private void publish(HttpServerRequest request, int status, long started) {
-    vertx.eventBus().publish(Addresses.TRAFFIC, new TrafficEvent(
-        System.currentTimeMillis(), request.method().name(), request.path(), null, null, null,
-        status, (System.nanoTime() - started) / 1_000_000.0).toJson(), Addresses.TRAFFIC_DELIVERY);
+    vertx.eventBus().publish(Addresses.TRAFFIC,
+        TrafficEvent.finished(request, null, null, null, status, started).toJson(), Addresses.TRAFFIC_DELIVERY);
   }
 
   private static boolean tooLong(String contentLength, long max) {

@@ -1,0 +1,109 @@
+package dev.dockgate.integration;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.dockgate.testing.GatewayHarness;
+import dev.dockgate.testing.Poll;
+import dev.dockgate.testing.TestBackend;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import java.io.IOException;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Request ids end to end and the access log written to a file, in both formats. */
+class AccessLogIT {
+
+  static Vertx backendVertx;
+  static TestBackend backend;
+
+  @TempDir
+  Path dir;
+
+  @BeforeAll
+  static void start() {
+    backendVertx = Vertx.vertx();
+    backend = new TestBackend(backendVertx, "logged");
+  }
+
+  @AfterAll
+  static void stop() {
+    backendVertx.close();
+  }
+
+  GatewayHarness gateway(Path log, String format) {
+    backend.clear();
+    return new GatewayHarness(dir, """
+        docker: {enabled: false}
+        access_log: {enabled: true, format: %s, path: "%s"}
+        routes:
+          - {path_prefix: /app, backend: app}
+        backends:
+          - {name: app, targets: ["http://127.0.0.1:%d"]}
+        """.formatted(format, log, backend.port()), 1);
+  }
+
+  static List<String> lines(Path log) {
+    try {
+      return Files.exists(log) ? Files.readAllLines(log) : List.of();
+    } catch (IOException e) {
+      return List.of();
+    }
+  }
+
+  @Test
+  void requestIdsAreKeptOrMadeForwardedReturnedAndLogged() {
+    Path log = dir.resolve("access.json");
+    try (GatewayHarness gw = gateway(log, "json")) {
+      HttpResponse<String> given = gw.send(HttpRequest.newBuilder(gw.uri("/app/a?q=1"))
+          .header("X-Request-Id", "client-id-42").build());
+      assertEquals("client-id-42", given.headers().firstValue("x-request-id").orElse(""));
+      assertEquals("client-id-42", backend.take().headers().get("x-request-id"));
+
+      HttpResponse<String> made = gw.get("/app/b");
+      String id = made.headers().firstValue("x-request-id").orElse("");
+      assertTrue(id.matches("[0-9a-f]{32}"), id);
+      assertEquals(id, backend.take().headers().get("x-request-id"));
+
+      HttpResponse<String> unsafe = gw.send(HttpRequest.newBuilder(gw.uri("/elsewhere"))
+          .header("X-Request-Id", "x".repeat(200)).build());
+      assertEquals(404, unsafe.statusCode());
+      assertTrue(unsafe.headers().firstValue("x-request-id").orElse("").matches("[0-9a-f]{32}"));
+
+      Poll.until(Duration.ofSeconds(3), "three lines logged", () -> lines(log).size() == 3);
+      List<JsonObject> entries = lines(log).stream().map(JsonObject::new).toList();
+      JsonObject first = entries.stream().filter(e -> "client-id-42".equals(e.getString("request_id"))).findFirst().orElseThrow();
+      assertEquals("GET", first.getString("method"));
+      assertEquals("/app/a", first.getString("path"));
+      assertEquals("/app", first.getString("route"));
+      assertEquals("app", first.getString("backend"));
+      assertEquals("127.0.0.1:" + backend.port(), first.getString("instance"));
+      assertEquals(200, first.getInteger("status"));
+      assertEquals("echo:".length(), first.getLong("bytes"));
+      assertEquals("127.0.0.1", first.getString("client"));
+      assertTrue(first.getString("time").endsWith("Z"), first.encode());
+      assertTrue(entries.stream().anyMatch(e -> e.getInteger("status") == 404 && e.getString("route") == null));
+    }
+  }
+
+  @Test
+  void combinedFormatLines() {
+    Path log = dir.resolve("access.log");
+    try (GatewayHarness gw = gateway(log, "combined")) {
+      assertEquals(200, gw.get("/app/c").statusCode());
+      Poll.until(Duration.ofSeconds(3), "a line logged", () -> lines(log).size() == 1);
+      String line = lines(log).get(0);
+      assertTrue(line.matches("127\\.0\\.0\\.1 - - \\[[^]]+\\] \"GET /app/c HTTP/1\\.1\" 200 5 \"-\" \"-\" "
+          + "request_id=[0-9a-f]{32} route=/app backend=app instance=127\\.0\\.0\\.1:\\d+ latency_ms=[0-9.]+"), line);
+    }
+  }
+}
