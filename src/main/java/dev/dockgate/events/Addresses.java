@@ -29,6 +29,9 @@ public final class Addresses {
   /** Request/reply: any body; the reply is a JSON array of the keys of unhealthy instances. */
   public static final String HEALTH_QUERY = "gateway.health.query";
 
+  /** Request/reply: any body; the reply is the Prometheus text exposition of the gateway's metrics (a String). */
+  public static final String METRICS_SCRAPE = "gateway.metrics.scrape";
+
   private Addresses() {
   }
 }

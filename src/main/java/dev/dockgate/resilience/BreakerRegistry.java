@@ -40,6 +40,13 @@ public final class BreakerRegistry {
     });
   }
 
+  /** The state of every breaker in use, by key (backend/container-name/short-id); safe from any thread. */
+  public java.util.Map<String, io.vertx.circuitbreaker.CircuitBreakerState> states() {
+    java.util.Map<String, io.vertx.circuitbreaker.CircuitBreakerState> states = new java.util.TreeMap<>();
+    entries.forEach((key, entry) -> states.put(key, entry.breaker().state()));
+    return states;
+  }
+
   int size() {
     return entries.size();
   }
