@@ -136,8 +136,20 @@ public final class ConfigLoader {
         (int) f.number("max_request_line_bytes", d.maxRequestLineBytes(), 64, 1 << 20),
         f.number("idle_timeout_ms", d.idleTimeoutMs(), 0, 86_400_000),
         f.number("header_timeout_ms", d.headerTimeoutMs(), 0, 86_400_000));
+    ServerConfig.AdminPaths a = ServerConfig.AdminPaths.DEFAULTS;
+    ServerConfig.AdminPaths admin = new ServerConfig.AdminPaths(
+        adminPath(f, "metrics_path", a.metrics()), adminPath(f, "health_path", a.health()),
+        adminPath(f, "routes_path", a.routes()));
     f.rejectUnknown();
-    return new ServerConfig(host, port, instances, statsPath, limits);
+    return new ServerConfig(host, port, instances, statsPath, limits, admin);
+  }
+
+  private static String adminPath(Fields f, String key, String fallback) {
+    String path = f.string(key, fallback);
+    if (path != null && !path.isEmpty() && !path.startsWith("/")) {
+      f.problem(f.at(key), "must start with \"/\" (or be empty to turn it off), got \"" + path + "\"");
+    }
+    return path == null ? "" : path;
   }
 
   private static DockerConfig docker(Fields f) {

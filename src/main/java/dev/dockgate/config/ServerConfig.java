@@ -4,7 +4,7 @@ package dev.dockgate.config;
  * The listener: address, port, router instances (0 means one per core), the path of the built-in
  * stats endpoint, and the limits on what clients may send.
  */
-public record ServerConfig(String host, int port, int instances, String statsPath, Limits limits) {
+public record ServerConfig(String host, int port, int instances, String statsPath, Limits limits, AdminPaths admin) {
   public static final String DEFAULT_HOST = "0.0.0.0";
   public static final int DEFAULT_PORT = 8080;
   public static final String DEFAULT_STATS_PATH = "/stats";
@@ -19,8 +19,16 @@ public record ServerConfig(String host, int port, int instances, String statsPat
     public static final Limits DEFAULTS = new Limits(10L * 1024 * 1024, 8192, 4096, 60_000, 10_000);
   }
 
+  /**
+   * Where the gateway answers for itself besides /stats: Prometheus metrics, readiness (and
+   * {@code <health>/live} for liveness), and the live route table. An empty path turns one off.
+   */
+  public record AdminPaths(String metrics, String health, String routes) {
+    public static final AdminPaths DEFAULTS = new AdminPaths("/metrics", "/health", "/admin/routes");
+  }
+
   public ServerConfig(String host, int port, int instances, String statsPath) {
-    this(host, port, instances, statsPath, Limits.DEFAULTS);
+    this(host, port, instances, statsPath, Limits.DEFAULTS, AdminPaths.DEFAULTS);
   }
 
   /** Router instances to deploy: the configured number, else one per available core. */

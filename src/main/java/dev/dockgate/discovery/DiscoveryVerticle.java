@@ -34,9 +34,14 @@ public final class DiscoveryVerticle extends VerticleBase {
     discovery = ServiceDiscovery.create(vertx, discoveryOptions());
     if (!docker.enabled()) {
       LOG.info("docker discovery disabled by config");
-      return Future.succeededFuture();
+      return vertx.eventBus().consumer(Addresses.DISCOVERY_STATUS,
+          msg -> msg.reply(new JsonObject().put("enabled", false))).completion();
     }
-    return discovery.registerServiceImporter(new DockerImporter(docker), new JsonObject());
+    DockerImporter importer = new DockerImporter(docker);
+    return vertx.eventBus()
+        .consumer(Addresses.DISCOVERY_STATUS, msg -> msg.reply(importer.status().put("enabled", true)))
+        .completion()
+        .compose(v -> discovery.registerServiceImporter(importer, new JsonObject()));
   }
 
   @Override

@@ -65,6 +65,12 @@ public final class DockerImporter implements ServiceImporter {
     connect().onComplete(ar -> ready.complete());
   }
 
+  /** For readiness: whether the engine's event stream is followed now, and how many containers are published. */
+  public JsonObject status() {
+    return new JsonObject().put("engine", engine == null ? config.host() : engine.description())
+        .put("connected", connected).put("instances", published.size());
+  }
+
   @Override
   public void close(Handler<Void> done) {
     closed = true;

@@ -32,6 +32,9 @@ public final class Addresses {
   /** Request/reply: any body; the reply is the Prometheus text exposition of the gateway's metrics (a String). */
   public static final String METRICS_SCRAPE = "gateway.metrics.scrape";
 
+  /** Request/reply: any body; the reply is {"enabled", "engine", "connected", "instances"} of Docker discovery. */
+  public static final String DISCOVERY_STATUS = "gateway.discovery.status";
+
   private Addresses() {
   }
 }

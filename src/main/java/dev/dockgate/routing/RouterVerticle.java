@@ -23,6 +23,9 @@ import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import io.vertx.ext.healthchecks.CheckResult;
+import io.vertx.ext.healthchecks.HealthChecks;
+import io.vertx.ext.healthchecks.Status;
 import io.vertx.servicediscovery.Record;
 import io.vertx.servicediscovery.ServiceDiscovery;
 import io.vertx.core.http.HttpServerResponse;
@@ -40,6 +43,7 @@ import java.util.Set;
 public final class RouterVerticle extends VerticleBase {
 
   private static final Buffer METHOD_NOT_ALLOWED = Buffer.buffer("method not allowed\n");
+  private static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
   private static final DeliveryOptions STATS_QUERY = new DeliveryOptions().setSendTimeout(5_000);
 
   private final BreakerRegistry breakers;
@@ -50,6 +54,7 @@ public final class RouterVerticle extends VerticleBase {
   private Routing routing;
   private List<Record> lastRecords = List.of();
   private Set<String> unhealthy = Set.of();
+  private HealthChecks readiness;
   /** Connections still waiting for their first request head, with the timer that closes them. */
   private final java.util.IdentityHashMap<HttpConnection, Long> heads = new java.util.IdentityHashMap<>();
 
@@ -71,6 +76,7 @@ public final class RouterVerticle extends VerticleBase {
     client = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true).setTcpNoDelay(true),
         new PoolOptions().setHttp1MaxSize(poolSize));
     routing = routing(initial);
+    readiness = readiness();
     discovery = ServiceDiscovery.create(vertx, DiscoveryVerticle.discoveryOptions());
     Future<Void> announcements = vertx.eventBus()
         .consumer(Addresses.DISCOVERY_ANNOUNCE, msg -> refresh())
@@ -190,8 +196,7 @@ public final class RouterVerticle extends VerticleBase {
       answer(request, 413, Buffer.buffer("request body larger than " + maxBody + " bytes\n"), null);
       return;
     }
-    if (routing.config().server().statsPath().equals(path)) {
-      stats(request);
+    if (admin(request, path, routing)) {
       return;
     }
     HostAndPort authority = request.authority();
@@ -207,6 +212,48 @@ public final class RouterVerticle extends VerticleBase {
     } else {
       answer(request, 405, METHOD_NOT_ALLOWED, String.join(", ", allowed));
     }
+  }
+
+  /** The gateway's own endpoints, exact paths, before any route. True when one answered. */
+  private boolean admin(HttpServerRequest request, String path, Routing routing) {
+    ServerConfig server = routing.config().server();
+    ServerConfig.AdminPaths paths = server.admin();
+    if (path.equals(server.statsPath())) {
+      stats(request);
+    } else if (path.equals(paths.metrics())) {
+      vertx.eventBus().<String>request(Addresses.METRICS_SCRAPE, null, STATS_QUERY)
+          .onSuccess(reply -> request.response().putHeader("content-type", PROMETHEUS_TEXT).end(reply.body()))
+          .onFailure(err -> request.response().setStatusCode(503).end("metrics unavailable\n"));
+    } else if (path.equals(paths.health())) {
+      readiness.checkStatus().onComplete(ar -> {
+        JsonObject body = ar.succeeded() ? ar.result().toJson() : new JsonObject().put("status", "DOWN");
+        boolean up = ar.succeeded() && CheckResult.isUp(ar.result());
+        request.response().setStatusCode(up ? 200 : 503).putHeader("content-type", "application/json").end(body.toBuffer());
+      });
+    } else if (!paths.health().isEmpty() && path.equals(paths.health() + "/live")) {
+      request.response().putHeader("content-type", "application/json").end("{\"status\":\"UP\"}");
+    } else if (path.equals(paths.routes())) {
+      request.response().putHeader("content-type", "application/json")
+          .end(RouteReport.describe(routing.config(), routing.upstreams(),
+              BackendInstances.from(lastRecords, routing.config().backends()), unhealthy).toBuffer());
+    } else {
+      return false;
+    }
+    return true;
+  }
+
+  /** Ready when the config is loaded (it is, if this runs) and Docker discovery, when on, follows the engine. */
+  private HealthChecks readiness() {
+    return HealthChecks.create(vertx)
+        .register("config", promise -> promise.complete(Status.OK(new JsonObject()
+            .put("source", routing.config().source()).put("routes", routing.config().routes().size()))))
+        .register("discovery", 2_000, promise -> vertx.eventBus().<JsonObject>request(Addresses.DISCOVERY_STATUS, null)
+            .onSuccess(reply -> {
+              JsonObject status = reply.body();
+              boolean ok = !status.getBoolean("enabled", true) || status.getBoolean("connected", false);
+              promise.complete(new Status().setOk(ok).setData(status));
+            })
+            .onFailure(promise::fail));
   }
 
   private void stats(HttpServerRequest request) {

@@ -71,8 +71,13 @@ final class Upstreams {
     live = Map.of();
   }
 
+  /** The upstreams in rotation, by {@link #key}. */
+  Map<String, Upstream> byKey() {
+    return live;
+  }
+
   /** Breaker name and key: backend/container-name/short-id. */
-  private static String key(BackendConfig backend, Instance instance) {
+  static String key(BackendConfig backend, Instance instance) {
     String id = instance.id().length() > 12 ? instance.id().substring(0, 12) : instance.id();
     return backend.name() + "/" + instance.name() + "/" + id;
   }

@@ -1,0 +1,97 @@
+package dev.dockgate.integration;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.dockgate.testing.GatewayHarness;
+import dev.dockgate.testing.Ports;
+import dev.dockgate.testing.TestBackend;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** /health (readiness, liveness) and /admin/routes against a running gateway. */
+class AdminEndpointsIT {
+
+  static Vertx backendVertx;
+  static TestBackend backend;
+
+  @TempDir
+  Path dir;
+
+  @BeforeAll
+  static void start() {
+    backendVertx = Vertx.vertx();
+    backend = new TestBackend(backendVertx, "admin");
+  }
+
+  @AfterAll
+  static void stop() {
+    backendVertx.close();
+  }
+
+  String config(String docker) {
+    return """
+        docker: %s
+        routes:
+          - {path_prefix: /api, backend: api, methods: [GET], retries: {attempts: 1}}
+        backends:
+          - name: api
+            targets: ["http://127.0.0.1:%d"]
+            load_balancer: round_robin
+        """.formatted(docker, backend.port());
+  }
+
+  @Test
+  void readyWhenDiscoveryFollowsTheEngine() {
+    try (GatewayHarness gw = new GatewayHarness(dir, config("{enabled: true}"))) {
+      HttpResponse<String> health = gw.get("/health");
+      assertEquals(200, health.statusCode(), health.body());
+      JsonObject body = new JsonObject(health.body());
+      assertEquals("UP", body.getString("status"));
+      JsonArray checks = body.getJsonArray("checks");
+      assertEquals(2, checks.size(), body.encode());
+      JsonObject discovery = checks.stream().map(JsonObject.class::cast)
+          .filter(c -> c.getString("id").equals("discovery")).findFirst().orElseThrow();
+      assertEquals(true, discovery.getJsonObject("data").getBoolean("connected"), body.encode());
+      assertEquals(200, gw.get("/health/live").statusCode());
+    }
+  }
+
+  @Test
+  void notReadyWhileTheEngineIsUnreachableButAlive() {
+    try (GatewayHarness gw = new GatewayHarness(dir, config("{host: \"tcp://127.0.0.1:" + Ports.free() + "\"}"))) {
+      HttpResponse<String> health = gw.get("/health");
+      assertEquals(503, health.statusCode(), health.body());
+      assertEquals("DOWN", new JsonObject(health.body()).getString("status"));
+      assertEquals(200, gw.get("/health/live").statusCode());
+      assertEquals(200, gw.get("/api/x").statusCode(), "fixed targets still served");
+    }
+  }
+
+  @Test
+  void routesReportShowsRoutesBackendsAndInstances() {
+    try (GatewayHarness gw = new GatewayHarness(dir, config("{enabled: false}"))) {
+      HttpResponse<String> response = gw.get("/admin/routes");
+      assertEquals(200, response.statusCode());
+      JsonObject report = new JsonObject(response.body());
+      JsonObject route = report.getJsonArray("routes").getJsonObject(0);
+      assertEquals("/api", route.getString("path_prefix"));
+      assertEquals(new JsonArray().add("GET"), route.getJsonArray("methods"));
+      assertEquals(1, route.getInteger("retries"));
+      JsonObject backendReport = report.getJsonArray("backends").getJsonObject(0);
+      assertEquals("round_robin", backendReport.getString("load_balancer"));
+      JsonObject instance = backendReport.getJsonArray("instances").getJsonObject(0);
+      assertEquals("127.0.0.1:" + backend.port(), instance.getString("address"));
+      assertEquals("CLOSED", instance.getString("circuit"));
+      assertTrue(instance.getBoolean("healthy"));
+      assertTrue(instance.getBoolean("in_rotation"));
+    }
+  }
+}
