@@ -87,8 +87,8 @@ final class ConfigWatcher {
     if (!next.server().equals(current.server())) {
       LOG.warning("config " + path + ": server settings changed; they apply after a restart");
     }
-    if (!next.accessLog().equals(current.accessLog())) {
-      LOG.warning("config " + path + ": access_log settings changed; they apply after a restart");
+    if (!next.accessLog().equals(current.accessLog()) || !next.tap().equals(current.tap())) {
+      LOG.warning("config " + path + ": access_log, event_bus_bridge or alerts settings changed; they apply after a restart");
     }
     if (!next.docker().equals(current.docker())) {
       LOG.warning("config " + path + ": docker settings changed; they apply after a restart");

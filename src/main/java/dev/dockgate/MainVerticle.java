@@ -6,6 +6,8 @@ import dev.dockgate.discovery.DiscoveryVerticle;
 import dev.dockgate.events.Addresses;
 import dev.dockgate.events.LocalCodec;
 import dev.dockgate.observability.AccessLogVerticle;
+import dev.dockgate.observability.EventBusTapVerticle;
+import dev.dockgate.observability.SlowRequestAlerter;
 import dev.dockgate.resilience.BreakerRegistry;
 import dev.dockgate.resilience.HealthCheckVerticle;
 import dev.dockgate.routing.RouterVerticle;
@@ -51,6 +53,12 @@ public final class MainVerticle extends VerticleBase {
         .compose(id -> config.accessLog().enabled()
             ? vertx.deployVerticle(new AccessLogVerticle(config.accessLog()),
                 new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER))
+            : Future.succeededFuture(id))
+        .compose(id -> config.tap().slowRequestMs() > 0
+            ? vertx.deployVerticle(new SlowRequestAlerter(config.tap().slowRequestMs()))
+            : Future.succeededFuture(id))
+        .compose(id -> config.tap().bridgeEnabled()
+            ? vertx.deployVerticle(new EventBusTapVerticle(config.tap()))
             : Future.succeededFuture(id))
         .compose(id -> vertx.deployVerticle(() -> new RouterVerticle(config, breakers),
             new DeploymentOptions().setInstances(instances)))

@@ -113,12 +113,13 @@ public final class ConfigLoader {
     List<RouteConfig> routes = routes(root, backends);
     DefaultResponse defaultResponse = defaultResponse(root.object("default_response"));
     AccessLogConfig accessLog = accessLog(root.object("access_log"));
+    TapConfig tap = tap(root.object("event_bus_bridge"), root.object("alerts"));
     root.rejectUnknown();
 
     if (!problems.isEmpty()) {
       throw new ConfigException(problems);
     }
-    return new GatewayConfig(file, server, docker, routes, defaultResponse, backends, accessLog);
+    return new GatewayConfig(file, server, docker, routes, defaultResponse, backends, accessLog, tap);
   }
 
   private static ServerConfig server(Fields f) {
@@ -374,6 +375,30 @@ public final class ConfigLoader {
       }
     }
     return result;
+  }
+
+  private static TapConfig tap(Fields bridge, Fields alerts) {
+    TapConfig d = TapConfig.OFF;
+    boolean enabled = bridge.bool("enabled", d.bridgeEnabled());
+    String host = bridge.string("host", d.bridgeHost());
+    int port = (int) bridge.number("port", d.bridgePort(), 0, 65535);
+    List<String> addresses = new ArrayList<>();
+    if (bridge.has("addresses")) {
+      List<Object> items = bridge.list("addresses");
+      for (int i = 0; i < items.size(); i++) {
+        if (items.get(i) instanceof String a && !a.isBlank()) {
+          addresses.add(a.trim());
+        } else {
+          bridge.problem(bridge.at("addresses") + "[" + i + "]", "expected an event-bus address, got " + Fields.describe(items.get(i)));
+        }
+      }
+    } else {
+      addresses.addAll(d.addresses());
+    }
+    bridge.rejectUnknown();
+    long slow = alerts.number("slow_request_ms", d.slowRequestMs(), 0, 3_600_000);
+    alerts.rejectUnknown();
+    return new TapConfig(enabled, host, port, addresses, slow);
   }
 
   private static AccessLogConfig accessLog(Fields f) {

@@ -13,7 +13,8 @@ public record GatewayConfig(
     List<RouteConfig> routes,
     DefaultResponse defaultResponse,
     List<BackendConfig> backends,
-    AccessLogConfig accessLog) {
+    AccessLogConfig accessLog,
+    TapConfig tap) {
 
   public GatewayConfig {
     routes = List.copyOf(routes);
@@ -23,7 +24,7 @@ public record GatewayConfig(
   /** A config without an access log (the default). */
   public GatewayConfig(String source, ServerConfig server, DockerConfig docker, List<RouteConfig> routes,
       DefaultResponse defaultResponse, List<BackendConfig> backends) {
-    this(source, server, docker, routes, defaultResponse, backends, AccessLogConfig.OFF);
+    this(source, server, docker, routes, defaultResponse, backends, AccessLogConfig.OFF, TapConfig.OFF);
   }
 
   public Map<String, BackendConfig> backendsByName() {

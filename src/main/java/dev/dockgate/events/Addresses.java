@@ -35,6 +35,9 @@ public final class Addresses {
   /** Request/reply: any body; the reply is {"enabled", "engine", "connected", "instances"} of Docker discovery. */
   public static final String DISCOVERY_STATUS = "gateway.discovery.status";
 
+  /** Published by alerting consumers: the traffic event plus "type" (e.g. slow_request) and its threshold. */
+  public static final String ALERTS = "gateway.alerts";
+
   private Addresses() {
   }
 }

@@ -308,7 +308,7 @@ class ConfigLoaderTest {
               - path_prefix: /api
                 backend: orders
             """,
-            "conf.yml: route: unknown key (known: access_log, backends, default_response, docker, routes, server)"),
+            "conf.yml: route: unknown key (known: access_log, alerts, backends, default_response, docker, event_bus_bridge, routes, server)"),
         bad("unknown key in server", "server:\n  prot: 8080\n",
             "conf.yml: server.prot: unknown key (known: header_timeout_ms, health_path, host, idle_timeout_ms, instances, max_body_bytes, max_header_bytes, max_request_line_bytes, metrics_path, port, routes_path, stats_path)"),
         bad("unknown key in docker", "docker:\n  socket: /var/run/docker.sock\n",
@@ -483,7 +483,7 @@ class ConfigLoaderTest {
             "conf.yml: routes[0].backend: unknown backend \"pay\"; known: orders",
             "conf.yml: routes[1].path_prefix: is required",
             "conf.yml: default_response.status_code: expected a whole number, got \"abc\"",
-            "conf.yml: extra: unknown key (known: access_log, backends, default_response, docker, routes, server)"),
+            "conf.yml: extra: unknown key (known: access_log, alerts, backends, default_response, docker, event_bus_bridge, routes, server)"),
 
         // JSON files get the same validation
         badJson("JSON: unknown backend and bad port", """

@@ -11,7 +11,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * A real HTTP server on 127.0.0.1 and an ephemeral port that records every request it gets.
- * Paths containing {@code /never} are never answered ({@code /health} answers 500 while sick); others answer 200 with an
+ * Paths containing {@code /slow-} are answered after 300 ms; paths containing {@code /never} are never answered ({@code /health} answers 500 while sick); others answer 200 with an
  * {@code X-Backend} header, the body echoed, and some hop-by-hop headers that must not reach clients.
  */
 public final class TestBackend implements AutoCloseable {
@@ -50,6 +50,10 @@ public final class TestBackend implements AutoCloseable {
       }
       if (drop) {
         request.connection().close();
+        return;
+      }
+      if (request.path().contains("/slow-")) {
+        vertx.setTimer(300, id -> request.response().putHeader("X-Backend", name).end("echo:" + body));
         return;
       }
       if (sick && request.path().startsWith("/health")) {

@@ -1,0 +1,38 @@
+package dev.dockgate.observability;
+
+import dev.dockgate.events.Addresses;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.json.JsonObject;
+import java.util.logging.Logger;
+
+/**
+ * An example consumer of the traffic tap: every request slower than the threshold gives one warning
+ * line and one {@code {"type":"slow_request", ...event}} message on {@link Addresses#ALERTS}.
+ */
+public final class SlowRequestAlerter extends VerticleBase {
+
+  private static final Logger LOG = Logger.getLogger(SlowRequestAlerter.class.getName());
+
+  private final long thresholdMs;
+
+  public SlowRequestAlerter(long thresholdMs) {
+    this.thresholdMs = thresholdMs;
+  }
+
+  @Override
+  public Future<?> start() {
+    return vertx.eventBus().<JsonObject>consumer(Addresses.TRAFFIC, msg -> check(msg.body())).completion();
+  }
+
+  private void check(JsonObject event) {
+    double latency = event.getDouble("latency_ms", 0.0);
+    if (latency < thresholdMs) {
+      return;
+    }
+    LOG.warning("slow request: " + event.getString("method") + " " + event.getString("path") + " took "
+        + latency + " ms (threshold " + thresholdMs + " ms), backend " + event.getString("backend")
+        + ", instance " + event.getString("instance") + ", request id " + event.getString("request_id"));
+    vertx.eventBus().publish(Addresses.ALERTS, event.copy().put("type", "slow_request").put("threshold_ms", thresholdMs));
+  }
+}

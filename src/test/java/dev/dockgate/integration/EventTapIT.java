@@ -1,0 +1,130 @@
+package dev.dockgate.integration;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+
+import dev.dockgate.testing.GatewayHarness;
+import dev.dockgate.testing.Ports;
+import dev.dockgate.testing.TestBackend;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The traffic tap from outside the JVM (TCP event-bus bridge) and the slow-request alerter. */
+class EventTapIT {
+
+  static Vertx backendVertx;
+  static TestBackend backend;
+
+  @TempDir
+  Path dir;
+
+  @BeforeAll
+  static void start() {
+    backendVertx = Vertx.vertx();
+    backend = new TestBackend(backendVertx, "tapped");
+  }
+
+  @AfterAll
+  static void stop() {
+    backendVertx.close();
+  }
+
+  static void writeFrame(DataOutputStream out, JsonObject frame) throws IOException {
+    byte[] bytes = frame.encode().getBytes(StandardCharsets.UTF_8);
+    out.writeInt(bytes.length);
+    out.write(bytes);
+    out.flush();
+  }
+
+  static JsonObject readFrame(DataInputStream in) throws IOException {
+    byte[] bytes = new byte[in.readInt()];
+    in.readFully(bytes);
+    return new JsonObject(new String(bytes, StandardCharsets.UTF_8));
+  }
+
+  @Test
+  void aTcpClientReceivesTrafficEventsAndCannotSendIn() throws Exception {
+    int bridgePort = Ports.free();
+    try (GatewayHarness gw = new GatewayHarness(dir, """
+            docker: {enabled: false}
+            event_bus_bridge: {enabled: true, host: 127.0.0.1, port: %d}
+            routes:
+              - {path_prefix: /app, backend: app}
+            backends:
+              - {name: app, targets: ["http://127.0.0.1:%d"]}
+            """.formatted(bridgePort, backend.port()), 1);
+         Socket socket = new Socket("127.0.0.1", bridgePort)) {
+      socket.setSoTimeout(10_000);
+      DataOutputStream out = new DataOutputStream(socket.getOutputStream());
+      DataInputStream in = new DataInputStream(socket.getInputStream());
+      writeFrame(out, new JsonObject().put("type", "register").put("address", "gateway.traffic").put("replyAddress", "me"));
+      // A registration is acknowledged with nothing on success; prove it is live by traffic.
+      JsonObject message = null;
+      for (int attempt = 0; attempt < 50 && message == null; attempt++) {
+        assertEquals(200, gw.get("/app/tapped-" + attempt).statusCode());
+        socket.setSoTimeout(200);
+        try {
+          JsonObject frame = readFrame(in);
+          if ("message".equals(frame.getString("type"))) {
+            message = frame;
+          }
+        } catch (java.net.SocketTimeoutException notYet) {
+          // registration not in place yet: send another request
+        }
+      }
+      assertNotNull(message, "a traffic event over TCP");
+      assertEquals("gateway.traffic", message.getString("address"));
+      JsonObject event = message.getJsonObject("body");
+      assertEquals("GET", event.getString("method"));
+      assertEquals(200, event.getInteger("status"));
+      assertEquals("/app", event.getString("route"));
+
+      // Inbound is not permitted: asking for the stats over the bridge is refused.
+      socket.setSoTimeout(10_000);
+      writeFrame(out, new JsonObject().put("type", "send").put("address", "gateway.stats.query")
+          .put("replyAddress", "me").put("body", new JsonObject()));
+      JsonObject refusal = readFrame(in);
+      while ("message".equals(refusal.getString("type"))) {
+        refusal = readFrame(in);
+      }
+      assertEquals("err", refusal.getString("type"), refusal.encode());
+      assertEquals("access_denied", refusal.getString("message"), refusal.encode());
+    }
+  }
+
+  @Test
+  void slowRequestsRaiseAnAlert() throws Exception {
+    try (GatewayHarness gw = new GatewayHarness(dir, """
+        docker: {enabled: false}
+        alerts: {slow_request_ms: 200}
+        routes:
+          - {path_prefix: /app, backend: app}
+        backends:
+          - {name: app, targets: ["http://127.0.0.1:%d"]}
+        """.formatted(backend.port()), 1)) {
+      BlockingQueue<JsonObject> alerts = new LinkedBlockingQueue<>();
+      gw.vertx().eventBus().<JsonObject>consumer("gateway.alerts", msg -> alerts.add(msg.body()))
+          .completion().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+      assertEquals(200, gw.get("/app/fast").statusCode());
+      assertEquals(200, gw.get("/app/slow-one").statusCode());
+      JsonObject alert = alerts.poll(5, TimeUnit.SECONDS);
+      assertNotNull(alert);
+      assertEquals("slow_request", alert.getString("type"));
+      assertEquals("/app/slow-one", alert.getString("path"), "the fast request raised none");
+      assertEquals(200L, alert.getLong("threshold_ms"));
+    }
+  }
+}
