@@ -7,6 +7,7 @@ import dev.dockgate.events.Addresses;
 import dev.dockgate.events.LocalCodec;
 import dev.dockgate.observability.AccessLogVerticle;
 import dev.dockgate.observability.EventBusTapVerticle;
+import dev.dockgate.observability.MetricsVerticle;
 import dev.dockgate.observability.SlowRequestAlerter;
 import dev.dockgate.resilience.BreakerRegistry;
 import dev.dockgate.resilience.HealthCheckVerticle;
@@ -48,6 +49,7 @@ public final class MainVerticle extends VerticleBase {
     BreakerRegistry breakers = new BreakerRegistry(vertx);
     vertx.eventBus().registerDefaultCodec(GatewayConfig.class, new LocalCodec<>(GatewayConfig.class));
     return vertx.deployVerticle(new StatsVerticle())
+        .compose(id -> vertx.deployVerticle(new MetricsVerticle(config, breakers)))
         .compose(id -> vertx.deployVerticle(new DiscoveryVerticle(config.docker())))
         .compose(id -> vertx.deployVerticle(new HealthCheckVerticle(config)))
         .compose(id -> config.accessLog().enabled()

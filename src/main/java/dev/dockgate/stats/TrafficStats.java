@@ -13,10 +13,20 @@ public final class TrafficStats {
   /** Up to one hour; longer latencies are clamped to it. */
   static final long MAX_TRACKED_MICROS = 3_600_000_000L;
 
-  private final Histogram histogram = new Histogram(1, MAX_TRACKED_MICROS, 3);
+  private final Histogram histogram;
   private long success;
   private long error;
   private double latencySumMs;
+
+  /** Percentiles to 3 significant digits (the gateway-wide numbers). */
+  public TrafficStats() {
+    this(3);
+  }
+
+  /** Percentiles to {@code significantDigits} digits: 2 keeps per-route sections small (about 12 KB each). */
+  public TrafficStats(int significantDigits) {
+    histogram = new Histogram(1, MAX_TRACKED_MICROS, significantDigits);
+  }
 
   public void record(int status, double latencyMs) {
     if (TrafficEvent.isSuccess(status)) {

@@ -94,4 +94,26 @@ class AdminEndpointsIT {
       assertTrue(instance.getBoolean("in_rotation"));
     }
   }
+
+  @Test
+  void metricsAreServedInPrometheusTextAfterTraffic() {
+    try (GatewayHarness gw = new GatewayHarness(dir, config("{enabled: false}"))) {
+      assertEquals(200, gw.get("/api/m").statusCode());
+      assertEquals(200, gw.get("/api/m").statusCode());
+      assertEquals(404, gw.get("/nowhere").statusCode());
+      dev.dockgate.testing.Poll.until(java.time.Duration.ofSeconds(3), "metrics counted", () -> gw.get("/metrics").body()
+          .contains("gateway_requests_total{backend=\"api\",route=\"/api\",status_class=\"2xx\"} 2.0"));
+      HttpResponse<String> metrics = gw.get("/metrics");
+      assertTrue(metrics.headers().firstValue("content-type").orElse("").startsWith("text/plain; version=0.0.4"));
+      String text = metrics.body();
+      assertTrue(text.contains("gateway_requests_total{backend=\"none\",route=\"none\",status_class=\"4xx\"} 1.0"), text);
+      assertTrue(text.contains("gateway_request_duration_seconds_count{backend=\"api\",route=\"/api\"} 2"), text);
+      assertTrue(text.contains("gateway_backend_instances{backend=\"api\"} 1.0"), text);
+      assertTrue(text.contains("gateway_circuit_state{backend_instance=\"api/127.0.0.1:" + backend.port()), text);
+      for (String line : text.split("\n")) {
+        assertTrue(line.startsWith("# HELP ") || line.startsWith("# TYPE ")
+            || line.matches("[a-zA-Z_:][a-zA-Z0-9_:]*(\\{.*\\})? [-+0-9.eE]+|.* (NaN|[+-]Inf)"), "bad exposition line: " + line);
+      }
+    }
+  }
 }

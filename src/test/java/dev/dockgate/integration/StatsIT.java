@@ -79,7 +79,7 @@ class StatsIT {
   void countsAreExactAndShapedLikeRgate() {
     GatewayHarness gw = gateway();
     JsonObject empty = gw.stats();
-    assertEquals(Set.of("requests_count", "latency_ms"), empty.fieldNames());
+    assertEquals(Set.of("requests_count", "latency_ms", "routes", "backends"), empty.fieldNames());
     assertEquals(Set.of("success", "error"), empty.getJsonObject("requests_count").fieldNames());
     assertEquals(Set.of("average", "p95", "p99"), empty.getJsonObject("latency_ms").fieldNames());
     assertEquals(0L, empty.getJsonObject("requests_count").getLong("success"));
@@ -108,6 +108,13 @@ class StatsIT {
     assertTrue(avg > 0 && avg < 1000, latency.encode());
     assertTrue(p95 > 0 && p95 <= p99, latency.encode());
     assertEquals("application/json", gw.get("/stats").headers().firstValue("content-type").orElse(""));
+    // Beside rgate's keys: the same numbers per route and per backend.
+    JsonObject svc = stats.getJsonObject("routes").getJsonObject("/api/svc").getJsonObject("requests_count");
+    assertEquals(30L, svc.getLong("success"));
+    assertEquals(7L, svc.getLong("error"));
+    assertEquals(5L, stats.getJsonObject("backends").getJsonObject("none").getJsonObject("requests_count").getLong("error"));
+    assertEquals(3L, stats.getJsonObject("backends").getJsonObject("(none)").getJsonObject("requests_count").getLong("error"));
+    assertEquals(3L, stats.getJsonObject("routes").getJsonObject("(none)").getJsonObject("requests_count").getLong("error"));
   }
 
   @Test

@@ -1,0 +1,170 @@
+package dev.dockgate.observability;
+
+import dev.dockgate.config.BackendConfig;
+import dev.dockgate.config.GatewayConfig;
+import dev.dockgate.discovery.BackendInstances;
+import dev.dockgate.discovery.DiscoveryVerticle;
+import dev.dockgate.events.Addresses;
+import dev.dockgate.resilience.BreakerRegistry;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MultiGauge;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.BaseUnits;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.vertx.circuitbreaker.CircuitBreakerState;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.json.JsonObject;
+import io.vertx.servicediscovery.ServiceDiscovery;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Owns the gateway's Prometheus registry: counts {@link Addresses#TRAFFIC} events and discovery
+ * announcements, follows each backend's instances and reads breaker states at scrape time; answers
+ * {@link Addresses#METRICS_SCRAPE} with the text exposition. Runs on its own event loop.
+ */
+public final class MetricsVerticle extends VerticleBase {
+
+  /** Latency buckets from 1 ms to 10 s, roughly 1-2.5-5 per decade. */
+  static final Duration[] LATENCY_BUCKETS = {
+      Duration.ofMillis(1), Duration.ofMillis(2), Duration.ofMillis(5), Duration.ofMillis(10),
+      Duration.ofMillis(25), Duration.ofMillis(50), Duration.ofMillis(100), Duration.ofMillis(250),
+      Duration.ofMillis(500), Duration.ofSeconds(1), Duration.ofMillis(2_500), Duration.ofSeconds(5),
+      Duration.ofSeconds(10)};
+
+  /** Tag value for a route or backend the event does not have (no route matched, no instance). */
+  static final String NONE = "none";
+
+  private final java.util.Map<String, RouteMeters> byRoute = new java.util.HashMap<>();
+  private final BreakerRegistry breakers;
+  private GatewayConfig config;
+  private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  private final MultiGauge backendInstances = MultiGauge.builder("gateway.backend.instances")
+      .description("Instances of each configured backend: fixed targets plus discovered containers")
+      .register(registry);
+  private final MultiGauge circuitState = MultiGauge.builder("gateway.circuit.state")
+      .description("Circuit breaker state per backend instance: 0 closed, 1 half-open, 2 open")
+      .register(registry);
+  private ServiceDiscovery discovery;
+
+  public MetricsVerticle(GatewayConfig config, BreakerRegistry breakers) {
+    this.config = config;
+    this.breakers = breakers;
+  }
+
+  @Override
+  public Future<?> start() {
+    discovery = ServiceDiscovery.create(vertx, DiscoveryVerticle.discoveryOptions());
+    Future<Void> traffic = vertx.eventBus().<JsonObject>consumer(Addresses.TRAFFIC, msg -> record(msg.body()))
+        .completion();
+    Future<Void> announce = vertx.eventBus().<JsonObject>consumer(Addresses.DISCOVERY_ANNOUNCE, msg -> {
+      countAnnouncement(msg.body());
+      refresh();
+    }).completion();
+    Future<Void> reload = vertx.eventBus().<GatewayConfig>localConsumer(Addresses.CONFIG_APPLY, msg -> {
+      config = msg.body();
+      refresh();
+    }).completion();
+    Future<Void> scrape = vertx.eventBus().consumer(Addresses.METRICS_SCRAPE, msg -> msg.reply(scrape()))
+        .completion();
+    return Future.all(traffic, announce, reload, scrape).compose(v -> refresh());
+  }
+
+  private void record(JsonObject event) {
+    String route = tag(event.getString("route"));
+    String backend = tag(event.getString("backend"));
+    // Meters are looked up once per route and backend, not built and registered per event.
+    RouteMeters meters = byRoute.computeIfAbsent(route + '\n' + backend, k -> new RouteMeters(route, backend));
+    meters.requests(statusClass(event.getInteger("status", 0))).increment();
+    meters.duration.record((long) (event.getDouble("latency_ms", 0.0) * 1_000_000), TimeUnit.NANOSECONDS);
+    meters.bytes.increment(event.getLong("bytes", 0L));
+  }
+
+  /** The meters of one route and backend pair; request counters by status class made on first use. */
+  private final class RouteMeters {
+    final String route;
+    final String backend;
+    final Timer duration;
+    final Counter bytes;
+    final java.util.Map<String, Counter> requests = new java.util.HashMap<>();
+
+    RouteMeters(String route, String backend) {
+      this.route = route;
+      this.backend = backend;
+      this.duration = Timer.builder("gateway.request.duration")
+          .description("Time from a request's arrival to the end of its response")
+          .tags("route", route, "backend", backend)
+          .serviceLevelObjectives(LATENCY_BUCKETS)
+          .register(registry);
+      this.bytes = Counter.builder("gateway.response.bytes")
+          .description("Response body bytes sent to clients")
+          .baseUnit(BaseUnits.BYTES)
+          .tags("route", route, "backend", backend)
+          .register(registry);
+    }
+
+    Counter requests(String statusClass) {
+      return requests.computeIfAbsent(statusClass, c -> Counter.builder("gateway.requests")
+          .description("Finished requests by route, backend and status class")
+          .tags("route", route, "backend", backend, "status_class", c)
+          .register(registry));
+    }
+  }
+
+
+  private void countAnnouncement(JsonObject announcement) {
+    String status = announcement == null ? null : announcement.getString("status");
+    Counter.builder("gateway.discovery.events")
+        .description("Service-discovery announcements by record status")
+        .tag("status", tag(status))
+        .register(registry)
+        .increment();
+  }
+
+  private Future<Void> refresh() {
+    return discovery.getRecords(r -> true).map(records -> {
+      List<BackendConfig> backends = config.backends();
+      BackendInstances instances = BackendInstances.from(records, backends);
+      backendInstances.register(backends.stream()
+          .map(b -> MultiGauge.Row.of(Tags.of("backend", b.name()), instances.of(b.name()).size()))
+          .toList(), true);
+      return null;
+    });
+  }
+
+  private String scrape() {
+    // Breakers come and go with instances: rebuild the rows (and read the states) just before each scrape.
+    circuitState.register(breakers.states().entrySet().stream()
+        .map(e -> MultiGauge.Row.of(Tags.of("backend_instance", e.getKey()), stateValue(e.getValue())))
+        .toList(), true);
+    return registry.scrape();
+  }
+
+  static String tag(String value) {
+    return value == null ? NONE : value;
+  }
+
+  /** "2xx", "4xx", ...; "other" for anything outside 100-599. */
+  static String statusClass(int status) {
+    return status >= 100 && status < 600 ? (status / 100) + "xx" : "other";
+  }
+
+  static int stateValue(CircuitBreakerState state) {
+    return switch (state) {
+      case CLOSED -> 0;
+      case HALF_OPEN -> 1;
+      case OPEN -> 2;
+    };
+  }
+
+  @Override
+  public Future<?> stop() {
+    discovery.close();
+    registry.close();
+    return Future.succeededFuture();
+  }
+}
