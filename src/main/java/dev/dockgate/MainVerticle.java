@@ -49,7 +49,9 @@ public final class MainVerticle extends VerticleBase {
     BreakerRegistry breakers = new BreakerRegistry(vertx);
     vertx.eventBus().registerDefaultCodec(GatewayConfig.class, new LocalCodec<>(GatewayConfig.class));
     return vertx.deployVerticle(new StatsVerticle())
-        .compose(id -> vertx.deployVerticle(new MetricsVerticle(config, breakers)))
+        .compose(id -> config.server().admin().metrics().isEmpty()
+            ? Future.succeededFuture(id)
+            : vertx.deployVerticle(new MetricsVerticle(config, breakers)))
         .compose(id -> vertx.deployVerticle(new DiscoveryVerticle(config.docker())))
         .compose(id -> vertx.deployVerticle(new HealthCheckVerticle(config)))
         .compose(id -> config.accessLog().enabled()

@@ -140,7 +140,7 @@ public final class ConfigLoader {
     ServerConfig.AdminPaths a = ServerConfig.AdminPaths.DEFAULTS;
     ServerConfig.AdminPaths admin = new ServerConfig.AdminPaths(
         adminPath(f, "metrics_path", a.metrics()), adminPath(f, "health_path", a.health()),
-        adminPath(f, "routes_path", a.routes()));
+        adminPath(f, "routes_path", a.routes()), adminPath(f, "dashboard_path", a.dashboard()));
     f.rejectUnknown();
     return new ServerConfig(host, port, instances, statsPath, limits, admin);
   }

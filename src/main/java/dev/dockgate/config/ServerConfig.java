@@ -21,10 +21,11 @@ public record ServerConfig(String host, int port, int instances, String statsPat
 
   /**
    * Where the gateway answers for itself besides /stats: Prometheus metrics, readiness (and
-   * {@code <health>/live} for liveness), and the live route table. An empty path turns one off.
+   * {@code <health>/live} for liveness), the live route table, and the live dashboard (with its
+   * event stream at {@code <dashboard>/events}). An empty path turns one off.
    */
-  public record AdminPaths(String metrics, String health, String routes) {
-    public static final AdminPaths DEFAULTS = new AdminPaths("/metrics", "/health", "/admin/routes");
+  public record AdminPaths(String metrics, String health, String routes, String dashboard) {
+    public static final AdminPaths DEFAULTS = new AdminPaths("/metrics", "/health", "/admin/routes", "/dashboard");
   }
 
   public ServerConfig(String host, int port, int instances, String statsPath) {

@@ -14,6 +14,9 @@ public final class Addresses {
   /** Request/reply: any body; the reply is the /stats JSON document. */
   public static final String STATS_QUERY = "gateway.stats.query";
 
+  /** Request/reply: any body; the reply is {"stats": the /stats document, "p50": median latency in ms}. */
+  public static final String STATS_DETAIL = "gateway.stats.detail";
+
   /** Service-discovery announcements (vertx-service-discovery record JSON) of container instances. */
   public static final String DISCOVERY_ANNOUNCE = "gateway.discovery.announce";
 

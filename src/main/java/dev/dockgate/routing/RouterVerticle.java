@@ -55,11 +55,13 @@ public final class RouterVerticle extends VerticleBase {
   private List<Record> lastRecords = List.of();
   private Set<String> unhealthy = Set.of();
   private HealthChecks readiness;
+  private Buffer dashboardPage = Buffer.buffer();
   /** Connections still waiting for their first request head, with the timer that closes them. */
   private final java.util.IdentityHashMap<HttpConnection, Long> heads = new java.util.IdentityHashMap<>();
 
   /** One config's routing: swapped by reference, so a request sees one config from start to end. */
-  private record Routing(GatewayConfig config, RouteTable<ProxyHandler> routes, Upstreams upstreams, Buffer defaultBody) {
+  private record Routing(GatewayConfig config, RouteTable<ProxyHandler> routes, Upstreams upstreams, Buffer defaultBody,
+      String liveness, String dashboardStream) {
   }
 
   private final GatewayConfig initial;
@@ -87,7 +89,11 @@ public final class RouterVerticle extends VerticleBase {
     Future<Void> health = vertx.eventBus()
         .<JsonObject>consumer(Addresses.HEALTH, msg -> onHealth(msg.body()))
         .completion();
-    return Future.all(announcements, reloads, health)
+    Future<Void> page = vertx.fileSystem().readFile("dashboard/index.html").map(b -> {
+      dashboardPage = b;
+      return null;
+    });
+    return Future.all(announcements, reloads, health, page)
         .compose(v -> vertx.eventBus().<JsonArray>request(Addresses.HEALTH_QUERY, null))
         .onSuccess(reply -> unhealthy = keys(reply.body()))
         .compose(v -> refreshNow())
@@ -123,7 +129,10 @@ public final class RouterVerticle extends VerticleBase {
     Upstreams upstreams = new Upstreams(breakers, config.backends(),
         entries.stream().map(RouteTable.Entry::target).toList());
     upstreams.apply(BackendInstances.from(lastRecords, config.backends()), unhealthy);
-    return new Routing(config, new RouteTable<>(entries), upstreams, Buffer.buffer(config.defaultResponse().body()));
+    ServerConfig.AdminPaths admin = config.server().admin();
+    return new Routing(config, new RouteTable<>(entries), upstreams, Buffer.buffer(config.defaultResponse().body()),
+        admin.health().isEmpty() ? "" : admin.health() + "/live",
+        admin.dashboard().isEmpty() ? "" : admin.dashboard() + "/events");
   }
 
   /**
@@ -230,8 +239,12 @@ public final class RouterVerticle extends VerticleBase {
         boolean up = ar.succeeded() && CheckResult.isUp(ar.result());
         request.response().setStatusCode(up ? 200 : 503).putHeader("content-type", "application/json").end(body.toBuffer());
       });
-    } else if (!paths.health().isEmpty() && path.equals(paths.health() + "/live")) {
+    } else if (path.equals(routing.liveness())) {
       request.response().putHeader("content-type", "application/json").end("{\"status\":\"UP\"}");
+    } else if (path.equals(paths.dashboard())) {
+      request.response().putHeader("content-type", "text/html; charset=utf-8").end(dashboardPage);
+    } else if (path.equals(routing.dashboardStream())) {
+      dashboardEvents(request);
     } else if (path.equals(paths.routes())) {
       request.response().putHeader("content-type", "application/json")
           .end(RouteReport.describe(routing.config(), routing.upstreams(),
@@ -240,6 +253,30 @@ public final class RouterVerticle extends VerticleBase {
       return false;
     }
     return true;
+  }
+
+  /**
+   * Server-sent events for the dashboard: every second, the stats (with the median) and the route
+   * report, until the client goes away.
+   */
+  private void dashboardEvents(HttpServerRequest request) {
+    HttpServerResponse response = request.response()
+        .setChunked(true)
+        .putHeader("content-type", "text/event-stream")
+        .putHeader("cache-control", "no-cache");
+    Runnable push = () -> vertx.eventBus().<JsonObject>request(Addresses.STATS_DETAIL, null, STATS_QUERY)
+        .onSuccess(reply -> {
+          if (!response.closed()) {
+            Routing routing = this.routing;
+            JsonObject event = reply.body().put("time", System.currentTimeMillis())
+                .put("routes", RouteReport.describe(routing.config(), routing.upstreams(),
+                    BackendInstances.from(lastRecords, routing.config().backends()), unhealthy));
+            response.write("data: " + event.encode() + "\n\n");
+          }
+        });
+    long timer = vertx.setPeriodic(1_000, id -> push.run());
+    response.closeHandler(v -> vertx.cancelTimer(timer));
+    push.run();
   }
 
   /** Ready when the config is loaded (it is, if this runs) and Docker discovery, when on, follows the engine. */

@@ -24,7 +24,10 @@ public final class StatsVerticle extends VerticleBase {
         msg -> record(msg.body()));
     MessageConsumer<Object> query = vertx.eventBus().consumer(Addresses.STATS_QUERY,
         msg -> msg.reply(document()));
-    return Future.all(traffic.completion(), query.completion());
+    MessageConsumer<Object> detail = vertx.eventBus().consumer(Addresses.STATS_DETAIL,
+        msg -> msg.reply(new JsonObject().put("stats", document())
+            .put("p50", Math.round(stats.percentileMs(50.0) * 1000.0) / 1000.0)));
+    return Future.all(traffic.completion(), query.completion(), detail.completion());
   }
 
   private void record(JsonObject event) {

@@ -310,7 +310,7 @@ class ConfigLoaderTest {
             """,
             "conf.yml: route: unknown key (known: access_log, alerts, backends, default_response, docker, event_bus_bridge, routes, server)"),
         bad("unknown key in server", "server:\n  prot: 8080\n",
-            "conf.yml: server.prot: unknown key (known: header_timeout_ms, health_path, host, idle_timeout_ms, instances, max_body_bytes, max_header_bytes, max_request_line_bytes, metrics_path, port, routes_path, stats_path)"),
+            "conf.yml: server.prot: unknown key (known: dashboard_path, header_timeout_ms, health_path, host, idle_timeout_ms, instances, max_body_bytes, max_header_bytes, max_request_line_bytes, metrics_path, port, routes_path, stats_path)"),
         bad("unknown key in docker", "docker:\n  socket: /var/run/docker.sock\n",
             "conf.yml: docker.socket: unknown key (known: enabled, host, network)"),
         bad("unknown key in default_response", "default_response:\n  status: 403\n",
