@@ -11,6 +11,7 @@ import dev.dockgate.observability.MetricsVerticle;
 import dev.dockgate.observability.SlowRequestAlerter;
 import dev.dockgate.resilience.BreakerRegistry;
 import dev.dockgate.resilience.HealthCheckVerticle;
+import dev.dockgate.routing.InFlightRequests;
 import dev.dockgate.routing.RouterVerticle;
 import dev.dockgate.stats.StatsVerticle;
 import io.vertx.core.DeploymentOptions;
@@ -47,11 +48,12 @@ public final class MainVerticle extends VerticleBase {
   private Future<?> deployAll(GatewayConfig config) {
     int instances = config().getInteger(INSTANCES, config.server().effectiveInstances());
     BreakerRegistry breakers = new BreakerRegistry(vertx);
+    InFlightRequests inFlight = new InFlightRequests();
     vertx.eventBus().registerDefaultCodec(GatewayConfig.class, new LocalCodec<>(GatewayConfig.class));
     return vertx.deployVerticle(new StatsVerticle())
         .compose(id -> config.server().admin().metrics().isEmpty()
             ? Future.succeededFuture(id)
-            : vertx.deployVerticle(new MetricsVerticle(config, breakers)))
+            : vertx.deployVerticle(new MetricsVerticle(config, breakers, inFlight)))
         .compose(id -> vertx.deployVerticle(new DiscoveryVerticle(config.docker())))
         .compose(id -> vertx.deployVerticle(new HealthCheckVerticle(config)))
         .compose(id -> config.accessLog().enabled()
@@ -64,7 +66,7 @@ public final class MainVerticle extends VerticleBase {
         .compose(id -> config.tap().bridgeEnabled()
             ? vertx.deployVerticle(new EventBusTapVerticle(config.tap()))
             : Future.succeededFuture(id))
-        .compose(id -> vertx.deployVerticle(() -> new RouterVerticle(config, breakers),
+        .compose(id -> vertx.deployVerticle(() -> new RouterVerticle(config, breakers, inFlight),
             new DeploymentOptions().setInstances(instances)))
         .onSuccess(id -> LOG.info("gateway listening on " + config.server().host() + ":"
             + config.server().port() + " with " + instances + " router instance(s), "

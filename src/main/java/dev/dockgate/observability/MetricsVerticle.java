@@ -14,6 +14,7 @@ import io.micrometer.core.instrument.binder.BaseUnits;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.circuitbreaker.CircuitBreakerState;
+import dev.dockgate.routing.InFlightRequests;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.json.JsonObject;
@@ -49,11 +50,20 @@ public final class MetricsVerticle extends VerticleBase {
   private final MultiGauge circuitState = MultiGauge.builder("gateway.circuit.state")
       .description("Circuit breaker state per backend instance: 0 closed, 1 half-open, 2 open")
       .register(registry);
+  private final MultiGauge inFlightGauge = MultiGauge.builder("gateway.requests.in.flight")
+      .description("Requests being proxied now, per route and backend")
+      .register(registry);
+  private final InFlightRequests inFlight;
   private ServiceDiscovery discovery;
 
-  public MetricsVerticle(GatewayConfig config, BreakerRegistry breakers) {
+  public MetricsVerticle(GatewayConfig config, BreakerRegistry breakers, InFlightRequests inFlight) {
     this.config = config;
     this.breakers = breakers;
+    this.inFlight = inFlight;
+  }
+
+  public MetricsVerticle(GatewayConfig config, BreakerRegistry breakers) {
+    this(config, breakers, new InFlightRequests());
   }
 
   @Override
@@ -140,6 +150,9 @@ public final class MetricsVerticle extends VerticleBase {
     // Breakers come and go with instances: rebuild the rows (and read the states) just before each scrape.
     circuitState.register(breakers.states().entrySet().stream()
         .map(e -> MultiGauge.Row.of(Tags.of("backend_instance", e.getKey()), stateValue(e.getValue())))
+        .toList(), true);
+    inFlightGauge.register(inFlight.snapshot().entrySet().stream()
+        .map(e -> MultiGauge.Row.of(Tags.of("route", e.getKey().route(), "backend", e.getKey().backend()), e.getValue()))
         .toList(), true);
     return registry.scrape();
   }

@@ -51,12 +51,15 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
   private final InstancePicker picker;
   private final RetryConfig retries;
   private final long maxBodyBytes;
+  private final java.util.concurrent.atomic.AtomicInteger inFlight;
   private final RetryBudget budget;
   private final HttpProxy proxy;
   private Upstream[] upstreams = NONE;
 
-  ProxyHandler(Vertx vertx, HttpClient client, RouteConfig route, BackendConfig backend, long maxBodyBytes) {
+  ProxyHandler(Vertx vertx, HttpClient client, RouteConfig route, BackendConfig backend, long maxBodyBytes,
+      InFlightRequests inFlight) {
     this.vertx = vertx;
+    this.inFlight = inFlight.counter(route.pathPrefix(), route.backend());
     this.maxBodyBytes = maxBodyBytes;
     this.route = route;
     this.connectTimeoutMs = backend.connectTimeoutMs();
@@ -82,6 +85,7 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
   @Override
   public Future<ProxyResponse> handleProxyRequest(ProxyContext ctx) {
     ctx.set(STARTED, System.nanoTime());
+    inFlight.incrementAndGet();
     HeaderPolicy.onRequest(ctx.request());
     if (route.stripPrefix()) {
       ctx.request().setURI(stripPrefix(ctx.request().getURI()));
@@ -251,6 +255,7 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
   }
 
   private void publish(ProxyContext ctx, int status) {
+    inFlight.decrementAndGet();
     Long started = ctx.get(STARTED, Long.class);
     Upstream upstream = ctx.get(UPSTREAM, Upstream.class);
     if (upstream != null) {

@@ -47,6 +47,7 @@ public final class RouterVerticle extends VerticleBase {
   private static final DeliveryOptions STATS_QUERY = new DeliveryOptions().setSendTimeout(5_000);
 
   private final BreakerRegistry breakers;
+  private final InFlightRequests inFlight;
   private ServiceDiscovery discovery;
   private HttpClient client;
   private HttpServer server;
@@ -66,9 +67,10 @@ public final class RouterVerticle extends VerticleBase {
 
   private final GatewayConfig initial;
 
-  public RouterVerticle(GatewayConfig config, BreakerRegistry breakers) {
+  public RouterVerticle(GatewayConfig config, BreakerRegistry breakers, InFlightRequests inFlight) {
     this.initial = config;
     this.breakers = breakers;
+    this.inFlight = inFlight;
   }
 
   @Override
@@ -123,7 +125,7 @@ public final class RouterVerticle extends VerticleBase {
     List<RouteTable.Entry<ProxyHandler>> entries = new ArrayList<>();
     for (RouteConfig route : config.routes()) {
       ProxyHandler handler = new ProxyHandler(vertx, client, route, backends.get(route.backend()),
-          config.server().limits().maxBodyBytes());
+          config.server().limits().maxBodyBytes(), inFlight);
       entries.add(new RouteTable.Entry<>(route.pathPrefix(), route.host(), Set.copyOf(route.methods()), handler));
     }
     Upstreams upstreams = new Upstreams(breakers, config.backends(),

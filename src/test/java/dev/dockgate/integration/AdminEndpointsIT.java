@@ -41,6 +41,7 @@ class AdminEndpointsIT {
         docker: %s
         routes:
           - {path_prefix: /api, backend: api, methods: [GET], retries: {attempts: 1}}
+          - {path_prefix: /stuck, backend: api}
         backends:
           - name: api
             targets: ["http://127.0.0.1:%d"]
@@ -109,11 +110,23 @@ class AdminEndpointsIT {
       assertTrue(text.contains("gateway_requests_total{backend=\"none\",route=\"none\",status_class=\"4xx\"} 1.0"), text);
       assertTrue(text.contains("gateway_request_duration_seconds_count{backend=\"api\",route=\"/api\"} 2"), text);
       assertTrue(text.contains("gateway_backend_instances{backend=\"api\"} 1.0"), text);
+      assertTrue(text.contains("gateway_requests_in_flight{backend=\"api\",route=\"/api\"} 0.0"), text);
       assertTrue(text.contains("gateway_circuit_state{backend_instance=\"api/127.0.0.1:" + backend.port()), text);
       for (String line : text.split("\n")) {
         assertTrue(line.startsWith("# HELP ") || line.startsWith("# TYPE ")
             || line.matches("[a-zA-Z_:][a-zA-Z0-9_:]*(\\{.*\\})? [-+0-9.eE]+|.* (NaN|[+-]Inf)"), "bad exposition line: " + line);
       }
+    }
+  }
+
+  @Test
+  void inFlightRequestsAreGauged() throws Exception {
+    try (GatewayHarness gw = new GatewayHarness(dir, config("{enabled: false}"))) {
+      var parked = gw.http().sendAsync(java.net.http.HttpRequest.newBuilder(gw.uri("/stuck/never"))
+          .timeout(java.time.Duration.ofSeconds(20)).build(), HttpResponse.BodyHandlers.ofString());
+      dev.dockgate.testing.Poll.until(java.time.Duration.ofSeconds(3), "one request in flight", () -> gw.get("/metrics").body()
+          .contains("gateway_requests_in_flight{backend=\"api\",route=\"/stuck\"} 1.0"));
+      parked.cancel(true);
     }
   }
 }

@@ -1,0 +1,30 @@
+package dev.dockgate.routing;
+
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Requests in flight per route and backend, across all router instances: one atomic counter per
+ * pair, looked up once per route handler, so the request path only increments and decrements it.
+ */
+public final class InFlightRequests {
+
+  /** A route and the backend it sends to. */
+  public record Key(String route, String backend) {
+  }
+
+  private final ConcurrentHashMap<Key, AtomicInteger> counters = new ConcurrentHashMap<>();
+
+  AtomicInteger counter(String route, String backend) {
+    return counters.computeIfAbsent(new Key(route, backend), k -> new AtomicInteger());
+  }
+
+  /** A snapshot of every counter; safe from any thread. */
+  public Map<Key, Integer> snapshot() {
+    Map<Key, Integer> copy = new TreeMap<>(java.util.Comparator.comparing(Key::route).thenComparing(Key::backend));
+    counters.forEach((k, v) -> copy.put(k, v.get()));
+    return copy;
+  }
+}
