@@ -20,6 +20,8 @@ GATEWAY_WARMUP=${GATEWAY_WARMUP:-15s}  # the JVM needs longer for JIT compilatio
 PIN=${PIN:-1}                          # 1: proxy under test on CPU 0, wrk + backend on CPU 1
 GATEWAY_INSTANCES=${GATEWAY_INSTANCES:-1}  # router instances; 1 = same as nginx's one worker
 ROUTE_RETRIES=${ROUTE_RETRIES:-}       # e.g. "{attempts: 2}": the bench route's retries setting
+METRICS=${METRICS:-on}                 # off: no /metrics (and no metrics verticle)
+ACCESS_LOG=${ACCESS_LOG:-off}          # on: JSON access log to a file in the run's temp dir
 BODY_BYTES=${BODY_BYTES:-100}
 JAVA_OPTS=${JAVA_OPTS:--Xms256m -Xmx256m -XX:+AlwaysPreTouch}
 
@@ -227,6 +229,10 @@ server:
   host: 127.0.0.1
   port: $GATEWAY_PORT
   instances: $GATEWAY_INSTANCES
+$( [ "$METRICS" = off ] && echo '  metrics_path: ""' )
+access_log:
+  enabled: $( [ "$ACCESS_LOG" = on ] && echo true || echo false )
+  path: $TMP/access.log
 routes:
   - path_prefix: $PATH_
     backend: bench${ROUTE_RETRIES:+
