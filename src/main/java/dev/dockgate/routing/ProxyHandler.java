@@ -87,6 +87,12 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
     ctx.set(STARTED, System.nanoTime());
     inFlight.incrementAndGet();
     HeaderPolicy.onRequest(ctx.request());
+    HttpServerRequest incoming = ctx.request().proxiedRequest();
+    String path = PathNormalizer.normalize(incoming.path()); // the router refused the paths it cannot normalize
+    if (path != incoming.path() || !ctx.request().getURI().startsWith("/")) {
+      // Forward what was matched: the normal path, in origin form even if the client sent absolute form.
+      ctx.request().setURI(incoming.query() == null ? path : path + "?" + incoming.query());
+    }
     if (route.stripPrefix()) {
       ctx.request().setURI(stripPrefix(ctx.request().getURI()));
     }

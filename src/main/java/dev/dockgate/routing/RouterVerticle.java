@@ -43,6 +43,7 @@ import java.util.Set;
 public final class RouterVerticle extends VerticleBase {
 
   private static final Buffer METHOD_NOT_ALLOWED = Buffer.buffer("method not allowed\n");
+  private static final Buffer BAD_PATH = Buffer.buffer("bad request path\n");
   private static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
   private static final DeliveryOptions STATS_QUERY = new DeliveryOptions().setSendTimeout(5_000);
 
@@ -199,7 +200,11 @@ public final class RouterVerticle extends VerticleBase {
     }
     RequestIds.assign(request);
     Routing routing = this.routing;
-    String path = request.path();
+    String path = PathNormalizer.normalize(request.path());
+    if (path == null) {
+      answer(request, 400, BAD_PATH, null);
+      return;
+    }
     long maxBody = routing.config().server().limits().maxBodyBytes();
     String length = request.getHeader("content-length");
     if (length != null && tooLong(length, maxBody)) {

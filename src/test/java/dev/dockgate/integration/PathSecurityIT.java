@@ -1,0 +1,106 @@
+package dev.dockgate.integration;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.dockgate.testing.GatewayHarness;
+import dev.dockgate.testing.TestBackend;
+import io.vertx.core.Vertx;
+import java.io.IOException;
+import java.nio.file.Path;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Paths are normalised before matching, so no encoding or dot-segment reaches a route its prefix
+ * does not allow, and what is forwarded is what was matched; absolute-form targets never choose
+ * where the gateway connects. Raw sockets, so no client library tidies the paths first.
+ */
+class PathSecurityIT {
+
+  static Vertx backendVertx;
+  static TestBackend publicApi;
+
+  @TempDir
+  Path dir;
+  GatewayHarness gateway;
+
+  @BeforeAll
+  static void start() {
+    backendVertx = Vertx.vertx();
+    publicApi = new TestBackend(backendVertx, "public");
+  }
+
+  @AfterAll
+  static void stop() {
+    backendVertx.close();
+  }
+
+  @BeforeEach
+  void startGateway() {
+    publicApi.clear();
+    gateway = new GatewayHarness(dir, """
+        docker: {enabled: false}
+        routes:
+          - {path_prefix: /api/public, backend: pub}
+        backends:
+          - {name: pub, targets: ["http://127.0.0.1:%d"]}
+        """.formatted(publicApi.port()), 1);
+  }
+
+  @AfterEach
+  void stopGateway() {
+    gateway.close();
+  }
+
+  String get(String target, String host) throws IOException {
+    return ForwardingIT.exchange(gateway.port(),
+        "GET " + target + " HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n");
+  }
+
+  @ParameterizedTest(name = "{0} -> {1}")
+  @CsvSource({
+      "/api/public/../admin/secret, 404",
+      "/api/public/%2e%2e/admin, 404",
+      "/api/public/.%2E/admin, 404",
+      "/api/%70ublic/../admin, 404",
+      "/api/public/..%2Fadmin, 400",
+      "/api/public/%2Fadmin, 400",
+      "/api/public/%5C..%5Cadmin, 400",
+      "/api/public/%00, 400",
+      "/api/public/%zz, 400",
+  })
+  void escapesFromTheRoutePrefixAreRefused(String target, int status) throws IOException {
+    String answer = get(target, "gw.test");
+    assertTrue(answer.startsWith("HTTP/1.1 " + status), target + " -> " + answer);
+    assertEquals(0, publicApi.count(), "the public backend got nothing");
+  }
+
+  @ParameterizedTest(name = "{0} forwarded as {1}")
+  @CsvSource({
+      "/api/public//x, /api/public/x",
+      "/api/public/./x, /api/public/x",
+      "/api/public/a/../x, /api/public/x",
+      "/api/%70ublic/x, /api/public/x",
+      "/api/public/%7euser?q=%2F, /api/public/~user?q=%2F",
+  })
+  void whatIsForwardedIsTheNormalPath(String target, String forwarded) throws IOException {
+    String answer = get(target, "gw.test");
+    assertTrue(answer.startsWith("HTTP/1.1 200"), answer);
+    assertEquals(forwarded, publicApi.take().uri());
+  }
+
+  @Test
+  void anAbsoluteFormTargetDoesNotChooseTheDestination() throws IOException {
+    String answer = get("http://metadata.example.invalid/api/public/latest", "metadata.example.invalid");
+    assertTrue(answer.startsWith("HTTP/1.1 200"), answer);
+    TestBackend.Received got = publicApi.take();
+    assertEquals("/api/public/latest", got.uri(), "forwarded in origin form to the configured backend");
+  }
+}
