@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test: unit tests, then the integration tests against a real Docker engine and the
-# real fat jar. Installs and starts what they need (Docker engine, busybox test image) first.
+# real fat jar. Installs and starts what they need (Docker engine, busybox test image, Chromium) first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,4 +11,13 @@ if ! command -v mvn >/dev/null 2>&1 || ! command -v java >/dev/null 2>&1; then
 fi
 
 scripts/ensure-docker.sh
+
+# DashboardIT drives Debian's headless Chromium through its chromedriver (never a downloaded build).
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+  [ "$(id -u)" -eq 0 ] && SUDO="" || SUDO="sudo"
+  echo "test.sh: installing chromium and chromium-driver" >&2
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+
 exec mvn -B verify "$@"
