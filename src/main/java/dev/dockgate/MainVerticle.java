@@ -5,6 +5,7 @@ import dev.dockgate.config.GatewayConfig;
 import dev.dockgate.discovery.DiscoveryVerticle;
 import dev.dockgate.events.Addresses;
 import dev.dockgate.events.LocalCodec;
+import dev.dockgate.limits.RateLimiters;
 import dev.dockgate.observability.AccessLogVerticle;
 import dev.dockgate.observability.EventBusTapVerticle;
 import dev.dockgate.observability.MetricsVerticle;
@@ -49,6 +50,8 @@ public final class MainVerticle extends VerticleBase {
     int instances = config().getInteger(INSTANCES, config.server().effectiveInstances());
     BreakerRegistry breakers = new BreakerRegistry(vertx);
     InFlightRequests inFlight = new InFlightRequests();
+    RateLimiters rateLimiters = new RateLimiters();
+    vertx.setPeriodic(10_000, id -> rateLimiters.expire(System.nanoTime()));
     vertx.eventBus().registerDefaultCodec(GatewayConfig.class, new LocalCodec<>(GatewayConfig.class));
     return vertx.deployVerticle(new StatsVerticle())
         .compose(id -> config.server().admin().metrics().isEmpty()
@@ -66,7 +69,7 @@ public final class MainVerticle extends VerticleBase {
         .compose(id -> config.tap().bridgeEnabled()
             ? vertx.deployVerticle(new EventBusTapVerticle(config.tap()))
             : Future.succeededFuture(id))
-        .compose(id -> vertx.deployVerticle(() -> new RouterVerticle(config, breakers, inFlight),
+        .compose(id -> vertx.deployVerticle(() -> new RouterVerticle(config, breakers, inFlight, rateLimiters),
             new DeploymentOptions().setInstances(instances)))
         .onSuccess(id -> LOG.info("gateway listening on " + config.server().host() + ":"
             + config.server().port() + " with " + instances + " router instance(s), "

@@ -338,10 +338,29 @@ public final class ConfigLoader {
       long timeout = f.number("timeout_ms", RouteConfig.DEFAULT_TIMEOUT_MS, 1, 3_600_000);
       boolean strip = f.bool("strip_prefix", false);
       RetryConfig retries = retries(f.object("retries"));
+      RateLimitConfig rateLimit = f.has("rate_limit") ? rateLimit(f.object("rate_limit")) : null;
       f.rejectUnknown();
-      result.add(new RouteConfig(prefix, backend, timeout, strip, methods, host, retries));
+      result.add(new RouteConfig(prefix, backend, timeout, strip, methods, host, retries, rateLimit));
     }
     return result;
+  }
+
+  private static RateLimitConfig rateLimit(Fields f) {
+    Object raw = f.raw("requests_per_second");
+    double rps = 0;
+    if (raw instanceof Number n && n.doubleValue() > 0 && n.doubleValue() <= 1_000_000) {
+      rps = n.doubleValue();
+    } else {
+      f.problem(f.at("requests_per_second"), raw == null ? "is required"
+          : "expected a number above 0 and at most 1000000, got " + Fields.describe(raw));
+    }
+    int burst = (int) f.number("burst", Math.max(1, (long) Math.ceil(rps)), 1, 1_000_000);
+    String key = f.string("key", "client_ip");
+    if (key != null && !key.equals("client_ip") && !(key.startsWith("header:") && key.length() > "header:".length())) {
+      f.problem(f.at("key"), "expected client_ip or header:NAME, got \"" + key + "\"");
+    }
+    f.rejectUnknown();
+    return new RateLimitConfig(rps, burst, key);
   }
 
   private static RetryConfig retries(Fields f) {

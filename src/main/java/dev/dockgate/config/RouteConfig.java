@@ -6,7 +6,8 @@ import java.util.List;
  * One route: requests whose path starts with {@code pathPrefix} (and, when set, whose Host is
  * {@code host} and whose method is one of {@code methods}) go to {@code backend}. With
  * {@code stripPrefix} the prefix is removed from the forwarded path. Failed idempotent requests
- * without a body are retried as {@code retries} says.
+ * without a body are retried as {@code retries} says; {@code rateLimit} (null: none) bounds each
+ * client key's requests.
  */
 public record RouteConfig(
     String pathPrefix,
@@ -15,7 +16,8 @@ public record RouteConfig(
     boolean stripPrefix,
     List<String> methods,
     String host,
-    RetryConfig retries) {
+    RetryConfig retries,
+    RateLimitConfig rateLimit) {
 
   public static final long DEFAULT_TIMEOUT_MS = 30_000;
 
@@ -25,6 +27,12 @@ public record RouteConfig(
 
   /** A route with the defaults: any host, any method, prefix kept. */
   public RouteConfig(String pathPrefix, String backend, long timeoutMs) {
-    this(pathPrefix, backend, timeoutMs, false, List.of(), null, RetryConfig.NONE);
+    this(pathPrefix, backend, timeoutMs, false, List.of(), null, RetryConfig.NONE, null);
+  }
+
+  /** A route without a rate limit. */
+  public RouteConfig(String pathPrefix, String backend, long timeoutMs, boolean stripPrefix, List<String> methods,
+      String host, RetryConfig retries) {
+    this(pathPrefix, backend, timeoutMs, stripPrefix, methods, host, retries, null);
   }
 }

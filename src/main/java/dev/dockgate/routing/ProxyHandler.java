@@ -6,6 +6,7 @@ import dev.dockgate.config.RouteConfig;
 import dev.dockgate.events.Addresses;
 import dev.dockgate.events.TrafficEvent;
 import dev.dockgate.resilience.Breakers;
+import dev.dockgate.limits.RateLimiter;
 import dev.dockgate.resilience.RetryBudget;
 import dev.dockgate.resilience.UpstreamFailure;
 import io.vertx.circuitbreaker.CircuitBreakerState;
@@ -51,14 +52,16 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
   private final InstancePicker picker;
   private final RetryConfig retries;
   private final long maxBodyBytes;
+  private final RateLimiter limiter;
   private final java.util.concurrent.atomic.AtomicInteger inFlight;
   private final RetryBudget budget;
   private final HttpProxy proxy;
   private Upstream[] upstreams = NONE;
 
   ProxyHandler(Vertx vertx, HttpClient client, RouteConfig route, BackendConfig backend, long maxBodyBytes,
-      InFlightRequests inFlight) {
+      InFlightRequests inFlight, RateLimiter limiter) {
     this.vertx = vertx;
+    this.limiter = limiter;
     this.inFlight = inFlight.counter(route.pathPrefix(), route.backend());
     this.maxBodyBytes = maxBodyBytes;
     this.route = route;
@@ -80,6 +83,24 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
 
   void handle(HttpServerRequest request) {
     proxy.handle(request);
+  }
+
+  /**
+   * Takes a token from the client's bucket when the route is rate-limited: null when the route has no
+   * limit, else the decision, whose numbers the router puts in the RateLimit-* headers.
+   */
+  RateLimiter.Decision admit(HttpServerRequest request) {
+    if (limiter == null) {
+      return null;
+    }
+    String header = route.rateLimit().header();
+    String key;
+    if (header == null) {
+      key = request.remoteAddress() == null ? "" : request.remoteAddress().hostAddress();
+    } else {
+      key = request.getHeader(header);
+    }
+    return limiter.tryAcquire(key == null ? "" : key, System.nanoTime());
   }
 
   @Override

@@ -9,6 +9,8 @@ import dev.dockgate.discovery.DiscoveryVerticle;
 import dev.dockgate.events.Addresses;
 import dev.dockgate.events.SharedJsonCodec;
 import dev.dockgate.events.TrafficEvent;
+import dev.dockgate.limits.RateLimiter;
+import dev.dockgate.limits.RateLimiters;
 import dev.dockgate.resilience.BreakerRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -44,11 +46,13 @@ public final class RouterVerticle extends VerticleBase {
 
   private static final Buffer METHOD_NOT_ALLOWED = Buffer.buffer("method not allowed\n");
   private static final Buffer BAD_PATH = Buffer.buffer("bad request path\n");
+  private static final Buffer TOO_MANY_REQUESTS = Buffer.buffer("too many requests\n");
   private static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
   private static final DeliveryOptions STATS_QUERY = new DeliveryOptions().setSendTimeout(5_000);
 
   private final BreakerRegistry breakers;
   private final InFlightRequests inFlight;
+  private final RateLimiters rateLimiters;
   private ServiceDiscovery discovery;
   private HttpClient client;
   private HttpServer server;
@@ -68,8 +72,10 @@ public final class RouterVerticle extends VerticleBase {
 
   private final GatewayConfig initial;
 
-  public RouterVerticle(GatewayConfig config, BreakerRegistry breakers, InFlightRequests inFlight) {
+  public RouterVerticle(GatewayConfig config, BreakerRegistry breakers, InFlightRequests inFlight,
+      RateLimiters rateLimiters) {
     this.initial = config;
+    this.rateLimiters = rateLimiters;
     this.breakers = breakers;
     this.inFlight = inFlight;
   }
@@ -126,7 +132,8 @@ public final class RouterVerticle extends VerticleBase {
     List<RouteTable.Entry<ProxyHandler>> entries = new ArrayList<>();
     for (RouteConfig route : config.routes()) {
       ProxyHandler handler = new ProxyHandler(vertx, client, route, backends.get(route.backend()),
-          config.server().limits().maxBodyBytes(), inFlight);
+          config.server().limits().maxBodyBytes(), inFlight,
+          route.rateLimit() == null ? null : rateLimiters.forRoute(route.pathPrefix() + " " + route.host(), route.rateLimit()));
       entries.add(new RouteTable.Entry<>(route.pathPrefix(), route.host(), Set.copyOf(route.methods()), handler));
     }
     Upstreams upstreams = new Upstreams(breakers, config.backends(),
@@ -219,6 +226,18 @@ public final class RouterVerticle extends VerticleBase {
     String host = authority == null ? null : authority.host();
     ProxyHandler handler = routing.routes().match(host, request.method().name(), path);
     if (handler != null) {
+      RateLimiter.Decision decision = handler.admit(request);
+      if (decision != null) {
+        HttpServerResponse response = request.response()
+            .putHeader("ratelimit-limit", Integer.toString(decision.limit()))
+            .putHeader("ratelimit-remaining", Integer.toString(decision.remaining()))
+            .putHeader("ratelimit-reset", Long.toString(decision.resetSeconds()));
+        if (!decision.allowed()) {
+          response.putHeader("retry-after", Long.toString(decision.retryAfterSeconds()));
+          answer(request, 429, TOO_MANY_REQUESTS, null);
+          return;
+        }
+      }
       handler.handle(request);
       return;
     }

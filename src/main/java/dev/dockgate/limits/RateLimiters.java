@@ -1,0 +1,28 @@
+package dev.dockgate.limits;
+
+import dev.dockgate.config.RateLimitConfig;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * One limiter per route and limit settings, shared by every router instance, so a key has one
+ * budget per route across all cores. The store behind each limiter is chosen here and can be
+ * swapped (a cluster-wide store, say) without touching the request path.
+ */
+public final class RateLimiters {
+
+  private final ConcurrentHashMap<String, RateLimiter> limiters = new ConcurrentHashMap<>();
+
+  /** The limiter of a route; the same object for the same route and settings, also across reloads. */
+  public RateLimiter forRoute(String routeId, RateLimitConfig config) {
+    return limiters.computeIfAbsent(routeId + " " + config, k -> new LocalTokenBuckets(config));
+  }
+
+  /** Drops the buckets of idle keys; call periodically. */
+  public int expire(long nowNanos) {
+    int removed = 0;
+    for (RateLimiter limiter : limiters.values()) {
+      removed += limiter.expire(nowNanos);
+    }
+    return removed;
+  }
+}
