@@ -7,7 +7,7 @@ import java.util.List;
  * {@code host} and whose method is one of {@code methods}) go to {@code backend}. With
  * {@code stripPrefix} the prefix is removed from the forwarded path. Failed idempotent requests
  * without a body are retried as {@code retries} says; {@code rateLimit} (null: none) bounds each
- * client key's requests.
+ * client key's requests; {@code apiKeys} (null: open) requires one of its keys.
  */
 public record RouteConfig(
     String pathPrefix,
@@ -17,7 +17,8 @@ public record RouteConfig(
     List<String> methods,
     String host,
     RetryConfig retries,
-    RateLimitConfig rateLimit) {
+    RateLimitConfig rateLimit,
+    ApiKeyAuthConfig apiKeys) {
 
   public static final long DEFAULT_TIMEOUT_MS = 30_000;
 
@@ -27,12 +28,12 @@ public record RouteConfig(
 
   /** A route with the defaults: any host, any method, prefix kept. */
   public RouteConfig(String pathPrefix, String backend, long timeoutMs) {
-    this(pathPrefix, backend, timeoutMs, false, List.of(), null, RetryConfig.NONE, null);
+    this(pathPrefix, backend, timeoutMs, false, List.of(), null, RetryConfig.NONE, null, null);
   }
 
   /** A route without a rate limit. */
   public RouteConfig(String pathPrefix, String backend, long timeoutMs, boolean stripPrefix, List<String> methods,
       String host, RetryConfig retries) {
-    this(pathPrefix, backend, timeoutMs, stripPrefix, methods, host, retries, null);
+    this(pathPrefix, backend, timeoutMs, stripPrefix, methods, host, retries, null, null);
   }
 }

@@ -8,12 +8,14 @@ import io.vertx.core.net.SocketAddress;
  * One finished request as published on {@link Addresses#TRAFFIC}. {@code route}, {@code backend} and
  * {@code instance} are null when the request matched no route or reached no instance.
  * Latency is measured from the request's arrival to the end of the response, in milliseconds;
- * {@code bytes} counts the response body bytes sent to the client.
+ * {@code bytes} counts the response body bytes sent to the client; {@code consumer} names the API
+ * key used (null on open routes).
  */
 public record TrafficEvent(
     long timestamp,
     String requestId,
     String client,
+    String consumer,
     String method,
     String path,
     String route,
@@ -26,12 +28,15 @@ public record TrafficEvent(
   /** The header carrying the request id, accepted from clients, forwarded and returned. */
   public static final String REQUEST_ID = "x-request-id";
 
+  /** The header carrying the authenticated consumer's name to the backend (never set by clients). */
+  public static final String CONSUMER = "x-consumer-name";
+
   /** The event of {@code request}, whose response has just ended. */
   public static TrafficEvent finished(HttpServerRequest request, String route, String backend, String instance,
       int status, long startedNanos) {
     SocketAddress remote = request.remoteAddress();
     return new TrafficEvent(System.currentTimeMillis(), request.getHeader(REQUEST_ID),
-        remote == null ? null : remote.hostAddress(), request.method().name(), request.path(),
+        remote == null ? null : remote.hostAddress(), request.getHeader(CONSUMER), request.method().name(), request.path(),
         route, backend, instance, status, request.response().bytesWritten(),
         (System.nanoTime() - startedNanos) / 1_000_000.0);
   }
@@ -41,6 +46,7 @@ public record TrafficEvent(
         .put("timestamp", timestamp)
         .put("request_id", requestId)
         .put("client", client)
+        .put("consumer", consumer)
         .put("method", method)
         .put("path", path)
         .put("route", route)
@@ -56,6 +62,7 @@ public record TrafficEvent(
         json.getLong("timestamp", 0L),
         json.getString("request_id"),
         json.getString("client"),
+        json.getString("consumer"),
         json.getString("method"),
         json.getString("path"),
         json.getString("route"),

@@ -39,6 +39,7 @@ public final class AccessLogLine {
     return dash(e.getString("client")) + " - - [" + CLF_TIME.format(Instant.ofEpochMilli(e.getLong("timestamp", 0L)))
         + "] \"" + e.getString("method") + " " + e.getString("path") + " HTTP/1.1\" " + e.getInteger("status")
         + " " + e.getLong("bytes", 0L) + " \"-\" \"-\" request_id=" + dash(e.getString("request_id"))
+        + " consumer=" + dash(e.getString("consumer"))
         + " route=" + dash(e.getString("route")) + " backend=" + dash(e.getString("backend"))
         + " instance=" + dash(e.getString("instance")) + " latency_ms=" + e.getDouble("latency_ms", 0.0);
   }

@@ -6,6 +6,7 @@ import dev.dockgate.config.RouteConfig;
 import dev.dockgate.events.Addresses;
 import dev.dockgate.events.TrafficEvent;
 import dev.dockgate.resilience.Breakers;
+import dev.dockgate.auth.ApiKeyAuth;
 import dev.dockgate.limits.RateLimiter;
 import dev.dockgate.resilience.RetryBudget;
 import dev.dockgate.resilience.UpstreamFailure;
@@ -53,6 +54,7 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
   private final RetryConfig retries;
   private final long maxBodyBytes;
   private final RateLimiter limiter;
+  private final ApiKeyAuth apiKeys;
   private final java.util.concurrent.atomic.AtomicInteger inFlight;
   private final RetryBudget budget;
   private final HttpProxy proxy;
@@ -61,6 +63,7 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
   ProxyHandler(Vertx vertx, HttpClient client, RouteConfig route, BackendConfig backend, long maxBodyBytes,
       InFlightRequests inFlight, RateLimiter limiter) {
     this.vertx = vertx;
+    this.apiKeys = route.apiKeys() == null ? null : new ApiKeyAuth(route.apiKeys());
     this.limiter = limiter;
     this.inFlight = inFlight.counter(route.pathPrefix(), route.backend());
     this.maxBodyBytes = maxBodyBytes;
@@ -86,6 +89,30 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
   }
 
   /**
+   * On a route with API keys: true when the request carries a known key, which is then replaced by
+   * the key's name in X-Consumer-Name (the key itself is never forwarded). Elsewhere: true, and a
+   * client-sent X-Consumer-Name is dropped so nobody can claim a name.
+   */
+  boolean authenticate(HttpServerRequest request) {
+    if (apiKeys == null) {
+      request.headers().remove(TrafficEvent.CONSUMER);
+      return true;
+    }
+    String name = apiKeys.authenticate(request.getHeader(apiKeys.header()));
+    request.headers().remove(apiKeys.header());
+    if (name == null) {
+      request.headers().remove(TrafficEvent.CONSUMER);
+      return false;
+    }
+    request.headers().set(TrafficEvent.CONSUMER, name);
+    return true;
+  }
+
+  String apiKeyHeader() {
+    return apiKeys == null ? null : apiKeys.header();
+  }
+
+  /**
    * Takes a token from the client's bucket when the route is rate-limited: null when the route has no
    * limit, else the decision, whose numbers the router puts in the RateLimit-* headers.
    */
@@ -93,7 +120,7 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
     if (limiter == null) {
       return null;
     }
-    String header = route.rateLimit().header();
+    String header = "api_key".equals(route.rateLimit().key()) ? TrafficEvent.CONSUMER : route.rateLimit().header();
     String key;
     if (header == null) {
       key = request.remoteAddress() == null ? "" : request.remoteAddress().hostAddress();

@@ -47,6 +47,7 @@ public final class RouterVerticle extends VerticleBase {
   private static final Buffer METHOD_NOT_ALLOWED = Buffer.buffer("method not allowed\n");
   private static final Buffer BAD_PATH = Buffer.buffer("bad request path\n");
   private static final Buffer TOO_MANY_REQUESTS = Buffer.buffer("too many requests\n");
+  private static final Buffer UNAUTHORIZED = Buffer.buffer("missing or unknown API key\n");
   private static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
   private static final DeliveryOptions STATS_QUERY = new DeliveryOptions().setSendTimeout(5_000);
 
@@ -226,6 +227,11 @@ public final class RouterVerticle extends VerticleBase {
     String host = authority == null ? null : authority.host();
     ProxyHandler handler = routing.routes().match(host, request.method().name(), path);
     if (handler != null) {
+      if (!handler.authenticate(request)) {
+        request.response().putHeader("www-authenticate", "ApiKey header=\"" + handler.apiKeyHeader() + "\"");
+        answer(request, 401, UNAUTHORIZED, null);
+        return;
+      }
       RateLimiter.Decision decision = handler.admit(request);
       if (decision != null) {
         HttpServerResponse response = request.response()

@@ -321,7 +321,7 @@ class ConfigLoaderTest {
                 backend: payment
                 timeout: 5
             """ + PAYMENT_AND_ORDERS,
-            "conf.yml: routes[0].timeout: unknown key (known: backend, host, methods, path_prefix, rate_limit, retries, strip_prefix, timeout_ms)"),
+            "conf.yml: routes[0].timeout: unknown key (known: auth, backend, host, methods, path_prefix, rate_limit, retries, strip_prefix, timeout_ms)"),
         bad("unknown key in a backend", """
             backends:
               - name: payment

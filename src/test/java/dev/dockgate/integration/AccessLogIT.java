@@ -103,7 +103,7 @@ class AccessLogIT {
       Poll.until(Duration.ofSeconds(3), "a line logged", () -> lines(log).size() == 1);
       String line = lines(log).get(0);
       assertTrue(line.matches("127\\.0\\.0\\.1 - - \\[[^]]+\\] \"GET /app/c HTTP/1\\.1\" 200 5 \"-\" \"-\" "
-          + "request_id=[0-9a-f]{32} route=/app backend=app instance=127\\.0\\.0\\.1:\\d+ latency_ms=[0-9.]+"), line);
+          + "request_id=[0-9a-f]{32} consumer=- route=/app backend=app instance=127\\.0\\.0\\.1:\\d+ latency_ms=[0-9.]+"), line);
     }
   }
 }

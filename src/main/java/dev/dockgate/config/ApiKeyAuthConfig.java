@@ -1,0 +1,20 @@
+package dev.dockgate.config;
+
+import java.util.List;
+
+/**
+ * API-key authentication of a route: the key comes in {@code header}; the config holds only the
+ * SHA-256 of each key, with a name that the gateway logs and forwards instead of the key.
+ */
+public record ApiKeyAuthConfig(String header, List<Key> keys) {
+
+  public static final String DEFAULT_HEADER = "X-API-Key";
+
+  /** One accepted key: its name and the lowercase hex SHA-256 of the key. */
+  public record Key(String name, String sha256) {
+  }
+
+  public ApiKeyAuthConfig {
+    keys = List.copyOf(keys);
+  }
+}

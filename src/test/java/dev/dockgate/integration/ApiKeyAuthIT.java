@@ -1,0 +1,111 @@
+package dev.dockgate.integration;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+import dev.dockgate.auth.ApiKeyAuth;
+import dev.dockgate.testing.GatewayHarness;
+import dev.dockgate.testing.TestBackend;
+import io.vertx.core.Vertx;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.util.HexFormat;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** API keys per route: who gets in, what the backend sees, and a rate limit per key. */
+class ApiKeyAuthIT {
+
+  static Vertx backendVertx;
+  static TestBackend backend;
+
+  @TempDir
+  Path dir;
+  GatewayHarness gateway;
+
+  @BeforeAll
+  static void start() {
+    backendVertx = Vertx.vertx();
+    backend = new TestBackend(backendVertx, "secured");
+  }
+
+  @AfterAll
+  static void stop() {
+    backendVertx.close();
+  }
+
+  static String sha(String key) {
+    return HexFormat.of().formatHex(ApiKeyAuth.sha256(key));
+  }
+
+  @BeforeEach
+  void startGateway() {
+    backend.clear();
+    gateway = new GatewayHarness(dir, """
+        docker: {enabled: false}
+        routes:
+          - path_prefix: /secure
+            backend: app
+            auth:
+              type: api_key
+              keys:
+                - {name: ci, sha256: "%s"}
+                - {name: ops, sha256: "%s"}
+            rate_limit: {requests_per_second: 0.1, burst: 2, key: api_key}
+          - {path_prefix: /open, backend: app}
+        backends:
+          - {name: app, targets: ["http://127.0.0.1:%d"]}
+        """.formatted(sha("ci-secret-1"), sha("ops-secret-2"), backend.port()), 1);
+  }
+
+  @AfterEach
+  void stopGateway() {
+    gateway.close();
+  }
+
+  HttpResponse<String> get(String path, String key) {
+    HttpRequest.Builder b = HttpRequest.newBuilder(gateway.uri(path));
+    if (key != null) {
+      b.header("X-API-Key", key);
+    }
+    return gateway.send(b.build());
+  }
+
+  @Test
+  void onlyKnownKeysGetInAndTheBackendSeesTheNameNotTheKey() {
+    HttpResponse<String> none = get("/secure/x", null);
+    assertEquals(401, none.statusCode());
+    assertEquals("ApiKey header=\"X-API-Key\"", none.headers().firstValue("www-authenticate").orElse(""));
+    assertEquals(401, get("/secure/x", "ci-secret-").statusCode());
+    assertEquals(401, get("/secure/x", "CI-SECRET-1").statusCode());
+    assertEquals(0, backend.count());
+
+    assertEquals(200, get("/secure/x", "ci-secret-1").statusCode());
+    TestBackend.Received got = backend.take();
+    assertEquals("ci", got.headers().get("X-Consumer-Name"));
+    assertNull(got.headers().get("X-API-Key"), "the key is never forwarded");
+  }
+
+  @Test
+  void clientsCannotClaimAConsumerName() {
+    assertEquals(200, gateway.send(HttpRequest.newBuilder(gateway.uri("/open/x"))
+        .header("X-Consumer-Name", "admin").build()).statusCode());
+    assertNull(backend.take().headers().get("X-Consumer-Name"));
+    assertEquals(200, gateway.send(HttpRequest.newBuilder(gateway.uri("/secure/x"))
+        .header("X-API-Key", "ops-secret-2").header("X-Consumer-Name", "ci").build()).statusCode());
+    assertEquals("ops", backend.take().headers().get("X-Consumer-Name"));
+  }
+
+  @Test
+  void eachKeyHasItsOwnRateLimit() {
+    assertEquals(200, get("/secure/a", "ci-secret-1").statusCode());
+    assertEquals(200, get("/secure/b", "ci-secret-1").statusCode());
+    assertEquals(429, get("/secure/c", "ci-secret-1").statusCode());
+    assertEquals(200, get("/secure/d", "ops-secret-2").statusCode());
+  }
+}
