@@ -308,6 +308,13 @@ public final class RouterVerticle extends VerticleBase {
         });
     long timer = vertx.setPeriodic(1_000, id -> push.run());
     response.closeHandler(v -> vertx.cancelTimer(timer));
+    // A graceful shutdown waits for open requests; an event stream never ends by itself.
+    request.connection().shutdownHandler(v -> {
+      vertx.cancelTimer(timer);
+      if (!response.ended()) {
+        response.end();
+      }
+    });
     push.run();
   }
 
