@@ -11,12 +11,21 @@ public final class Ports {
   private Ports() {
   }
 
+  /**
+   * A port free now, chosen below the kernel's ephemeral range (32768 and up here), so that the
+   * many outgoing connections of a load test cannot take it as their local port before the server
+   * meant for it binds.
+   */
   public static int free() {
-    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      socket.setReuseAddress(true);
-      return socket.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
+    java.util.concurrent.ThreadLocalRandom random = java.util.concurrent.ThreadLocalRandom.current();
+    for (int attempt = 0; attempt < 200; attempt++) {
+      int port = random.nextInt(20_000, 32_000);
+      try (ServerSocket socket = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {
+        return socket.getLocalPort();
+      } catch (IOException inUse) {
+        // try another
+      }
     }
+    throw new UncheckedIOException(new IOException("no free port in 20000-31999"));
   }
 }
