@@ -17,7 +17,6 @@ import dev.dockgate.routing.RouterVerticle;
 import dev.dockgate.stats.StatsVerticle;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
-import io.vertx.core.ThreadingModel;
 import io.vertx.core.VerticleBase;
 import java.util.logging.Logger;
 
@@ -60,8 +59,7 @@ public final class MainVerticle extends VerticleBase {
         .compose(id -> vertx.deployVerticle(new DiscoveryVerticle(config.docker())))
         .compose(id -> vertx.deployVerticle(new HealthCheckVerticle(config)))
         .compose(id -> config.accessLog().enabled()
-            ? vertx.deployVerticle(new AccessLogVerticle(config.accessLog()),
-                new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER))
+            ? vertx.deployVerticle(new AccessLogVerticle(config.accessLog()))
             : Future.succeededFuture(id))
         .compose(id -> config.tap().slowRequestMs() > 0
             ? vertx.deployVerticle(new SlowRequestAlerter(config.tap().slowRequestMs()))

@@ -5,12 +5,10 @@ import dev.dockgate.events.Addresses;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.json.JsonObject;
-import java.io.BufferedWriter;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.IOException;
-import java.io.OutputStreamWriter;
-import java.io.Writer;
+import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,16 +16,20 @@ import java.nio.file.StandardOpenOption;
 import java.util.logging.Logger;
 
 /**
- * Writes one access-log line per traffic event. Deployed as a worker verticle: the blocking writes
- * happen on a worker thread, never on an event loop. Lines are buffered and flushed every 200 ms.
+ * Writes one access-log line per traffic event. Lines are formatted on this verticle's event loop
+ * into a buffer; the buffer is written by a worker thread (executeBlocking) every 200 ms or once it
+ * holds 64 KiB, so the event loop never waits on the disk and there is no thread hand-off per line.
  */
 public final class AccessLogVerticle extends VerticleBase {
 
   private static final Logger LOG = Logger.getLogger(AccessLogVerticle.class.getName());
   private static final long FLUSH_MS = 200;
+  private static final int FLUSH_BYTES = 64 * 1024;
 
   private final AccessLogConfig config;
-  private Writer out;
+  private OutputStream out;
+  private StringBuilder pending = new StringBuilder(FLUSH_BYTES + 1024);
+  private boolean writing;
   private boolean failed;
 
   public AccessLogVerticle(AccessLogConfig config) {
@@ -35,45 +37,56 @@ public final class AccessLogVerticle extends VerticleBase {
   }
 
   @Override
-  public Future<?> start() throws IOException {
-    out = "stdout".equals(config.path())
-        ? new BufferedWriter(new OutputStreamWriter(new FileOutputStream(FileDescriptor.out), StandardCharsets.UTF_8))
-        : Files.newBufferedWriter(Path.of(config.path()), StandardCharsets.UTF_8,
-            StandardOpenOption.CREATE, StandardOpenOption.APPEND);
-    vertx.setPeriodic(FLUSH_MS, id -> flush());
-    return vertx.eventBus().<JsonObject>consumer(Addresses.TRAFFIC, msg -> write(msg.body())).completion();
+  public Future<?> start() {
+    return vertx.executeBlocking(this::open)
+        .compose(stream -> {
+          out = stream;
+          vertx.setPeriodic(FLUSH_MS, id -> flush());
+          return vertx.eventBus().<JsonObject>consumer(Addresses.TRAFFIC, msg -> append(msg.body())).completion();
+        });
   }
 
-  private void write(JsonObject event) {
-    try {
-      out.write(AccessLogLine.format(config.format(), event));
-      out.write('\n');
-    } catch (IOException e) {
-      report(e);
+  private OutputStream open() throws IOException {
+    return "stdout".equals(config.path())
+        ? new FileOutputStream(FileDescriptor.out)
+        : Files.newOutputStream(Path.of(config.path()), StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+  }
+
+  private void append(JsonObject event) {
+    pending.append(AccessLogLine.format(config.format(), event)).append('\n');
+    if (pending.length() >= FLUSH_BYTES) {
+      flush();
     }
   }
 
-  private void flush() {
-    try {
+  /** Hands the buffered lines to a worker; one write at a time, in order. */
+  private Future<Void> flush() {
+    if (writing || pending.length() == 0) {
+      return Future.succeededFuture();
+    }
+    byte[] bytes = pending.toString().getBytes(StandardCharsets.UTF_8);
+    pending = new StringBuilder(FLUSH_BYTES + 1024);
+    writing = true;
+    return vertx.<Void>executeBlocking(() -> {
+      out.write(bytes);
       out.flush();
-    } catch (IOException e) {
-      report(e);
-    }
-  }
-
-  private void report(IOException e) {
-    if (!failed) {
-      failed = true;
-      LOG.warning("access log " + config.path() + " cannot be written: " + e.getMessage());
-    }
+      return null;
+    }).onComplete(ar -> {
+      writing = false;
+      if (ar.failed() && !failed) {
+        failed = true;
+        LOG.warning("access log " + config.path() + " cannot be written: " + ar.cause().getMessage());
+      }
+    });
   }
 
   @Override
-  public Future<?> stop() throws IOException {
-    out.flush();
-    if (!"stdout".equals(config.path())) {
-      out.close();
-    }
-    return Future.succeededFuture();
+  public Future<?> stop() {
+    return flush().eventually(() -> vertx.executeBlocking(() -> {
+      if (!"stdout".equals(config.path())) {
+        out.close();
+      }
+      return null;
+    }));
   }
 }

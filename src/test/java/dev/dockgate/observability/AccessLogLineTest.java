@@ -16,7 +16,7 @@ class AccessLogLineTest {
 
   @Test
   void jsonCarriesEveryFieldWithAnIsoTime() {
-    assertEquals("{\"time\":\"2025-11-24T22:20:00.123Z\",\"request_id\":\"req-1\",\"client\":\"203.0.113.7\",\"consumer\":\"ci\","
+    assertEquals("{\"time\":\"2025-11-24T22:20:00.123Z\",\"timestamp\":1764022800123,\"request_id\":\"req-1\",\"client\":\"203.0.113.7\",\"consumer\":\"ci\","
         + "\"method\":\"GET\",\"path\":\"/api/orders/7\",\"route\":\"/api/orders\",\"backend\":\"orders\","
         + "\"instance\":\"orders-1\",\"status\":200,\"bytes\":512,\"latency_ms\":1.482}",
         AccessLogLine.format(AccessLogConfig.Format.JSON, EVENT.toJson()));
