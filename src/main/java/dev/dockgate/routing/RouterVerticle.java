@@ -15,7 +15,6 @@ import dev.dockgate.resilience.BreakerRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpConnection;
@@ -25,9 +24,6 @@ import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import io.vertx.ext.healthchecks.CheckResult;
-import io.vertx.ext.healthchecks.HealthChecks;
-import io.vertx.ext.healthchecks.Status;
 import io.vertx.servicediscovery.Record;
 import io.vertx.servicediscovery.ServiceDiscovery;
 import io.vertx.core.http.HttpServerResponse;
@@ -48,8 +44,6 @@ public final class RouterVerticle extends VerticleBase {
   private static final Buffer BAD_PATH = Buffer.buffer("bad request path\n");
   private static final Buffer TOO_MANY_REQUESTS = Buffer.buffer("too many requests\n");
   private static final Buffer UNAUTHORIZED = Buffer.buffer("missing or unknown API key\n");
-  private static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
-  private static final DeliveryOptions STATS_QUERY = new DeliveryOptions().setSendTimeout(5_000);
 
   private final BreakerRegistry breakers;
   private final InFlightRequests inFlight;
@@ -61,8 +55,7 @@ public final class RouterVerticle extends VerticleBase {
   private Routing routing;
   private List<Record> lastRecords = List.of();
   private Set<String> unhealthy = Set.of();
-  private HealthChecks readiness;
-  private Buffer dashboardPage = Buffer.buffer();
+  private AdminEndpoints admin;
   /** Connections still waiting for their first request head, with the timer that closes them. */
   private final java.util.IdentityHashMap<HttpConnection, Long> heads = new java.util.IdentityHashMap<>();
 
@@ -88,7 +81,6 @@ public final class RouterVerticle extends VerticleBase {
     client = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true).setTcpNoDelay(true),
         new PoolOptions().setHttp1MaxSize(poolSize));
     routing = routing(initial);
-    readiness = readiness();
     discovery = ServiceDiscovery.create(vertx, DiscoveryVerticle.discoveryOptions());
     Future<Void> announcements = vertx.eventBus()
         .consumer(Addresses.DISCOVERY_ANNOUNCE, msg -> refresh())
@@ -99,8 +91,8 @@ public final class RouterVerticle extends VerticleBase {
     Future<Void> health = vertx.eventBus()
         .<JsonObject>consumer(Addresses.HEALTH, msg -> onHealth(msg.body()))
         .completion();
-    Future<Void> page = vertx.fileSystem().readFile("dashboard/index.html").map(b -> {
-      dashboardPage = b;
+    Future<Void> page = vertx.fileSystem().readFile("dashboard/index.html").map(dashboard -> {
+      admin = new AdminEndpoints(vertx, () -> routing.config(), this::routeReport, dashboard);
       return null;
     });
     return Future.all(announcements, reloads, health, page)
@@ -220,7 +212,7 @@ public final class RouterVerticle extends VerticleBase {
       answer(request, 413, Buffer.buffer("request body larger than " + maxBody + " bytes\n"), null);
       return;
     }
-    if (admin(request, path, routing)) {
+    if (admin.handle(request, path, routing.config().server(), routing.liveness(), routing.dashboardStream())) {
       return;
     }
     HostAndPort authority = request.authority();
@@ -255,89 +247,10 @@ public final class RouterVerticle extends VerticleBase {
     }
   }
 
-  /** The gateway's own endpoints, exact paths, before any route. True when one answered. */
-  private boolean admin(HttpServerRequest request, String path, Routing routing) {
-    ServerConfig server = routing.config().server();
-    ServerConfig.AdminPaths paths = server.admin();
-    if (path.equals(server.statsPath())) {
-      stats(request);
-    } else if (path.equals(paths.metrics())) {
-      vertx.eventBus().<String>request(Addresses.METRICS_SCRAPE, null, STATS_QUERY)
-          .onSuccess(reply -> request.response().putHeader("content-type", PROMETHEUS_TEXT).end(reply.body()))
-          .onFailure(err -> request.response().setStatusCode(503).end("metrics unavailable\n"));
-    } else if (path.equals(paths.health())) {
-      readiness.checkStatus().onComplete(ar -> {
-        JsonObject body = ar.succeeded() ? ar.result().toJson() : new JsonObject().put("status", "DOWN");
-        boolean up = ar.succeeded() && CheckResult.isUp(ar.result());
-        request.response().setStatusCode(up ? 200 : 503).putHeader("content-type", "application/json").end(body.toBuffer());
-      });
-    } else if (path.equals(routing.liveness())) {
-      request.response().putHeader("content-type", "application/json").end("{\"status\":\"UP\"}");
-    } else if (path.equals(paths.dashboard())) {
-      request.response().putHeader("content-type", "text/html; charset=utf-8").end(dashboardPage);
-    } else if (path.equals(routing.dashboardStream())) {
-      dashboardEvents(request);
-    } else if (path.equals(paths.routes())) {
-      request.response().putHeader("content-type", "application/json")
-          .end(RouteReport.describe(routing.config(), routing.upstreams(),
-              BackendInstances.from(lastRecords, routing.config().backends()), unhealthy).toBuffer());
-    } else {
-      return false;
-    }
-    return true;
-  }
-
-  /**
-   * Server-sent events for the dashboard: every second, the stats (with the median) and the route
-   * report, until the client goes away.
-   */
-  private void dashboardEvents(HttpServerRequest request) {
-    HttpServerResponse response = request.response()
-        .setChunked(true)
-        .putHeader("content-type", "text/event-stream")
-        .putHeader("cache-control", "no-cache");
-    Runnable push = () -> vertx.eventBus().<JsonObject>request(Addresses.STATS_DETAIL, null, STATS_QUERY)
-        .onSuccess(reply -> {
-          if (!response.closed()) {
-            Routing routing = this.routing;
-            JsonObject event = reply.body().put("time", System.currentTimeMillis())
-                .put("routes", RouteReport.describe(routing.config(), routing.upstreams(),
-                    BackendInstances.from(lastRecords, routing.config().backends()), unhealthy));
-            response.write("data: " + event.encode() + "\n\n");
-          }
-        });
-    long timer = vertx.setPeriodic(1_000, id -> push.run());
-    response.closeHandler(v -> vertx.cancelTimer(timer));
-    // A graceful shutdown waits for open requests; an event stream never ends by itself.
-    request.connection().shutdownHandler(v -> {
-      vertx.cancelTimer(timer);
-      if (!response.ended()) {
-        response.end();
-      }
-    });
-    push.run();
-  }
-
-  /** Ready when the config is loaded (it is, if this runs) and Docker discovery, when on, follows the engine. */
-  private HealthChecks readiness() {
-    return HealthChecks.create(vertx)
-        .register("config", promise -> promise.complete(Status.OK(new JsonObject()
-            .put("source", routing.config().source()).put("routes", routing.config().routes().size()))))
-        .register("discovery", 2_000, promise -> vertx.eventBus().<JsonObject>request(Addresses.DISCOVERY_STATUS, null)
-            .onSuccess(reply -> {
-              JsonObject status = reply.body();
-              boolean ok = !status.getBoolean("enabled", true) || status.getBoolean("connected", false);
-              promise.complete(new Status().setOk(ok).setData(status));
-            })
-            .onFailure(promise::fail));
-  }
-
-  private void stats(HttpServerRequest request) {
-    vertx.eventBus().<JsonObject>request(Addresses.STATS_QUERY, null, STATS_QUERY)
-        .onSuccess(reply -> request.response()
-            .putHeader("content-type", "application/json")
-            .end(reply.body().toBuffer()))
-        .onFailure(err -> request.response().setStatusCode(503).end("stats unavailable\n"));
+  private JsonObject routeReport() {
+    Routing current = routing;
+    return RouteReport.describe(current.config(), current.upstreams(),
+        BackendInstances.from(lastRecords, current.config().backends()), unhealthy);
   }
 
   /** An answer the gateway makes itself (default response, 405), counted like any other. */
