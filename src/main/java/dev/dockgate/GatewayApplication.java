@@ -130,6 +130,17 @@ public final class GatewayApplication extends VertxApplication implements VertxA
     if (!options.containsKey("eventLoopPoolSize")) {
       options.put("eventLoopPoolSize", Runtime.getRuntime().availableProcessors());
     }
+    if (!options.containsKey("metricsOptions")) {
+      // vertx-micrometer-metrics with the Prometheus registry /metrics serves: JVM, pool and verticle
+      // meters; the per-request domains stay off (the gateway's own metrics cover requests).
+      options.put("metricsOptions", new JsonObject()
+          .put("enabled", true)
+          .put("jvmMetricsEnabled", true)
+          .put("prometheusOptions", new JsonObject().put("enabled", true))
+          .put("disabledMetricsCategories", new io.vertx.core.json.JsonArray()
+              .add("http.server").add("http.client").add("net.server").add("net.client")
+              .add("eventbus").add("datagram")));
+    }
     return options;
   }
 

@@ -15,6 +15,7 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.circuitbreaker.CircuitBreakerState;
 import dev.dockgate.routing.InFlightRequests;
+import io.vertx.micrometer.backends.BackendRegistries;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.json.JsonObject;
@@ -43,7 +44,10 @@ public final class MetricsVerticle extends VerticleBase {
   private final java.util.Map<String, RouteMeters> byRoute = new java.util.HashMap<>();
   private final BreakerRegistry breakers;
   private GatewayConfig config;
-  private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  /** vertx-micrometer-metrics' Prometheus registry when the launcher enabled it (Vert.x and JVM meters join ours), else our own. */
+  private final PrometheusMeterRegistry registry = BackendRegistries.getDefaultNow() instanceof PrometheusMeterRegistry shared
+      ? shared : new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  private final boolean ownRegistry = registry != BackendRegistries.getDefaultNow();
   private final MultiGauge backendInstances = MultiGauge.builder("gateway.backend.instances")
       .description("Instances of each configured backend: fixed targets plus discovered containers")
       .register(registry);
@@ -177,7 +181,9 @@ public final class MetricsVerticle extends VerticleBase {
   @Override
   public Future<?> stop() {
     discovery.close();
-    registry.close();
+    if (ownRegistry) {
+      registry.close();
+    }
     return Future.succeededFuture();
   }
 }

@@ -104,6 +104,13 @@ class LauncherIT {
       assertTrue(stats.body().startsWith("{\"requests_count\":{\"success\":0,\"error\":"), stats.body());
       String output = Files.readString(log);
       assertTrue(output.contains("with 3 router instance(s)"), output);
+      // The launcher turns on vertx-micrometer-metrics: JVM and Vert.x pool meters join the gateway's.
+      String metrics = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics")).build(),
+          HttpResponse.BodyHandlers.ofString()).body();
+      assertTrue(metrics.contains("jvm_memory_used_bytes"), metrics);
+      assertTrue(metrics.contains("vertx_pool_"), metrics);
+      assertTrue(metrics.contains("gateway_requests_total{backend=\"none\",route=\"none\",status_class=\"4xx\"}"), metrics);
+      assertFalse(metrics.contains("vertx_http_server_"), "per-request Vert.x meters stay off");
       assertTrue(p.isAlive());
     } finally {
       p.destroy();
