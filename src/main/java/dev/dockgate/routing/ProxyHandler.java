@@ -144,20 +144,19 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
     if (route.stripPrefix()) {
       ctx.request().setURI(stripPrefix(ctx.request().getURI()));
     }
-    HttpServerRequest client = ctx.request().proxiedRequest();
-    if (client.getHeader("content-length") == null && client.getHeader("transfer-encoding") != null) {
+    if (incoming.getHeader("content-length") == null && incoming.getHeader("transfer-encoding") != null) {
       // Announced sizes were checked on arrival; an unannounced one is counted as it streams.
-      ctx.request().setBody(Body.body(new LimitedBody(client, maxBodyBytes, () -> ctx.set(TOO_LARGE, true)), -1));
+      ctx.request().setBody(Body.body(new LimitedBody(incoming, maxBodyBytes, () -> ctx.set(TOO_LARGE, true)), -1));
     }
     // An upgrade is never replayed: after the 101 it is a tunnel, and vertx-http-proxy streams its body.
     if (!retries.enabled() || ctx.isWebSocket()) {
       return attempt(ctx, upstreams, 0);
     }
     budget.onRequest(System.currentTimeMillis());
-    if (replayable(client)) {
+    if (replayable(incoming)) {
       // Nothing to stream: each try sends the head alone, so the request can be sent again.
       ctx.request().setBody(null);
-      ctx.request().proxiedRequest().resume();
+      incoming.resume();
     }
     return attempt(ctx, upstreams, 0);
   }
