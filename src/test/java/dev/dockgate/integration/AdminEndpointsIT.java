@@ -3,23 +3,24 @@ package dev.dockgate.integration;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.dockgate.testing.Backends;
 import dev.dockgate.testing.GatewayHarness;
 import dev.dockgate.testing.Ports;
 import dev.dockgate.testing.TestBackend;
-import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** /health (readiness, liveness) and /admin/routes against a running gateway. */
 class AdminEndpointsIT {
 
-  static Vertx backendVertx;
+  @RegisterExtension
+  static final Backends backends = new Backends();
   static TestBackend backend;
 
   @TempDir
@@ -27,13 +28,7 @@ class AdminEndpointsIT {
 
   @BeforeAll
   static void start() {
-    backendVertx = Vertx.vertx();
-    backend = new TestBackend(backendVertx, "admin");
-  }
-
-  @AfterAll
-  static void stop() {
-    backendVertx.close();
+    backend = backends.start("admin");
   }
 
   String config(String docker) {

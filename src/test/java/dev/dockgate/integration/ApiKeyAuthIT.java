@@ -4,24 +4,25 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
 import dev.dockgate.auth.ApiKeyAuth;
+import dev.dockgate.testing.Backends;
 import dev.dockgate.testing.GatewayHarness;
 import dev.dockgate.testing.TestBackend;
-import io.vertx.core.Vertx;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.util.HexFormat;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** API keys per route: who gets in, what the backend sees, and a rate limit per key. */
 class ApiKeyAuthIT {
 
-  static Vertx backendVertx;
+  @RegisterExtension
+  static final Backends backends = new Backends();
   static TestBackend backend;
 
   @TempDir
@@ -30,13 +31,7 @@ class ApiKeyAuthIT {
 
   @BeforeAll
   static void start() {
-    backendVertx = Vertx.vertx();
-    backend = new TestBackend(backendVertx, "secured");
-  }
-
-  @AfterAll
-  static void stop() {
-    backendVertx.close();
+    backend = backends.start("secured");
   }
 
   static String sha(String key) {

@@ -3,23 +3,24 @@ package dev.dockgate.integration;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.dockgate.testing.Backends;
 import dev.dockgate.testing.GatewayHarness;
 import dev.dockgate.testing.Poll;
 import dev.dockgate.testing.TestBackend;
-import io.vertx.core.Vertx;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The per-instance circuit: opens, fails fast without connecting, probes, closes; open instances are skipped. */
 class CircuitBreakerIT {
 
-  static Vertx backendVertx;
+  @RegisterExtension
+  static final Backends backends = new Backends();
   static TestBackend crashing;
   static TestBackend healthy;
 
@@ -29,14 +30,8 @@ class CircuitBreakerIT {
 
   @BeforeAll
   static void start() {
-    backendVertx = Vertx.vertx();
-    crashing = new TestBackend(backendVertx, "crashing");
-    healthy = new TestBackend(backendVertx, "healthy");
-  }
-
-  @AfterAll
-  static void stop() {
-    backendVertx.close();
+    crashing = backends.start("crashing");
+    healthy = backends.start("healthy");
   }
 
   @AfterEach

@@ -4,10 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.dockgate.testing.Backends;
 import dev.dockgate.testing.GatewayHarness;
 import dev.dockgate.testing.Poll;
 import dev.dockgate.testing.TestBackend;
-import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import java.io.File;
 import java.io.IOException;
@@ -19,10 +19,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Predicate;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
@@ -45,7 +45,8 @@ class DashboardIT {
   static final String CHROMEDRIVER = "/usr/bin/chromedriver";
   static final Duration DEADLINE = Duration.ofSeconds(10);
 
-  static Vertx backendVertx;
+  @RegisterExtension
+  static final Backends backends = new Backends();
   static TestBackend backend;
 
   @TempDir
@@ -55,13 +56,7 @@ class DashboardIT {
 
   @BeforeAll
   static void start() {
-    backendVertx = Vertx.vertx();
-    backend = new TestBackend(backendVertx, "dash");
-  }
-
-  @AfterAll
-  static void stop() {
-    backendVertx.close();
+    backend = backends.start("dash");
   }
 
   /** The browser first: its open event stream would otherwise hold the gateway's graceful drain. */

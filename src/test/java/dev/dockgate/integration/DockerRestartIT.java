@@ -54,7 +54,7 @@ class DockerRestartIT {
           routes:
             - {path_prefix: /api/rs, backend: rs}
           backends:
-            - {name: rs, match_labels: [app_name=rs, suite=%s]}
+            - {name: rs, match_labels: [app_name=rs, suite=%s], circuit_breaker: {reset_timeout_ms: 1000}}
           """.formatted(suite))) {
         Poll.until(Duration.ofSeconds(3), "first routed", () -> gw.get("/api/rs/id").statusCode() == 200);
         ReloadIT.Load load = new ReloadIT.Load(gw, "/api/rs/id");

@@ -3,10 +3,10 @@ package dev.dockgate.integration;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 
+import dev.dockgate.testing.Backends;
 import dev.dockgate.testing.GatewayHarness;
 import dev.dockgate.testing.Ports;
 import dev.dockgate.testing.TestBackend;
-import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
@@ -17,15 +17,16 @@ import java.nio.file.Path;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The traffic tap from outside the JVM (TCP event-bus bridge) and the slow-request alerter. */
 class EventTapIT {
 
-  static Vertx backendVertx;
+  @RegisterExtension
+  static final Backends backends = new Backends();
   static TestBackend backend;
 
   @TempDir
@@ -33,13 +34,7 @@ class EventTapIT {
 
   @BeforeAll
   static void start() {
-    backendVertx = Vertx.vertx();
-    backend = new TestBackend(backendVertx, "tapped");
-  }
-
-  @AfterAll
-  static void stop() {
-    backendVertx.close();
+    backend = backends.start("tapped");
   }
 
   static void writeFrame(DataOutputStream out, JsonObject frame) throws IOException {

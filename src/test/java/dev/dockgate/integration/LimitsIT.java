@@ -3,27 +3,28 @@ package dev.dockgate.integration;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.dockgate.testing.Backends;
 import dev.dockgate.testing.GatewayHarness;
 import dev.dockgate.testing.Poll;
 import dev.dockgate.testing.TestBackend;
-import io.vertx.core.Vertx;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Limits on what clients send, over raw sockets: 413, 431, 414 and idle connections closed. */
 class LimitsIT {
 
-  static Vertx backendVertx;
+  @RegisterExtension
+  static final Backends backends = new Backends();
   static TestBackend backend;
 
   @TempDir
@@ -32,13 +33,7 @@ class LimitsIT {
 
   @BeforeAll
   static void start() {
-    backendVertx = Vertx.vertx();
-    backend = new TestBackend(backendVertx, "limits");
-  }
-
-  @AfterAll
-  static void stop() {
-    backendVertx.close();
+    backend = backends.start("limits");
   }
 
   @BeforeEach

@@ -3,18 +3,18 @@ package dev.dockgate.integration;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.dockgate.testing.Backends;
 import dev.dockgate.testing.GatewayHarness;
 import dev.dockgate.testing.TestBackend;
-import io.vertx.core.Vertx;
 import java.io.IOException;
 import java.nio.file.Path;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -24,7 +24,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class PathSecurityIT {
 
-  static Vertx backendVertx;
+  @RegisterExtension
+  static final Backends backends = new Backends();
   static TestBackend publicApi;
 
   @TempDir
@@ -33,13 +34,7 @@ class PathSecurityIT {
 
   @BeforeAll
   static void start() {
-    backendVertx = Vertx.vertx();
-    publicApi = new TestBackend(backendVertx, "public");
-  }
-
-  @AfterAll
-  static void stop() {
-    backendVertx.close();
+    publicApi = backends.start("public");
   }
 
   @BeforeEach

@@ -4,11 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.dockgate.testing.Docker;
+import dev.dockgate.testing.Backends;
 import dev.dockgate.testing.GatewayHarness;
 import dev.dockgate.testing.Poll;
 import dev.dockgate.testing.Ports;
 import dev.dockgate.testing.TestBackend;
-import io.vertx.core.Vertx;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -22,16 +22,17 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.logging.Handler;
 import java.util.logging.LogRecord;
 import java.util.logging.Logger;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Editing the config file of a running gateway: applied live under load, or rejected and reported. */
 class ReloadIT {
 
-  static Vertx backendVertx;
+  @RegisterExtension
+  static final Backends backends = new Backends();
   static TestBackend a;
   static TestBackend b;
 
@@ -41,14 +42,8 @@ class ReloadIT {
 
   @BeforeAll
   static void start() {
-    backendVertx = Vertx.vertx();
-    a = new TestBackend(backendVertx, "a");
-    b = new TestBackend(backendVertx, "b");
-  }
-
-  @AfterAll
-  static void stop() {
-    backendVertx.close();
+    a = backends.start("a");
+    b = backends.start("b");
   }
 
   @AfterEach

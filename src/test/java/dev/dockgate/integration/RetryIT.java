@@ -4,11 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.dockgate.testing.Docker;
+import dev.dockgate.testing.Backends;
 import dev.dockgate.testing.GatewayHarness;
 import dev.dockgate.testing.Poll;
 import dev.dockgate.testing.Ports;
 import dev.dockgate.testing.TestBackend;
-import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -22,16 +22,17 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Retries: idempotent bodiless requests only, another instance each time, within the budget. */
 class RetryIT {
 
-  static Vertx backendVertx;
+  @RegisterExtension
+  static final Backends backends = new Backends();
   static TestBackend live;
   static TestBackend dropping;
   static int refused;
@@ -42,16 +43,10 @@ class RetryIT {
 
   @BeforeAll
   static void start() {
-    backendVertx = Vertx.vertx();
-    live = new TestBackend(backendVertx, "live");
-    dropping = new TestBackend(backendVertx, "dropping");
+    live = backends.start("live");
+    dropping = backends.start("dropping");
     dropping.drop(true);
     refused = Ports.free();
-  }
-
-  @AfterAll
-  static void stop() {
-    backendVertx.close();
   }
 
   @AfterEach

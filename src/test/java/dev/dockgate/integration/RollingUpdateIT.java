@@ -40,7 +40,9 @@ class RollingUpdateIT {
              routes:
                - {path_prefix: /cgi-bin, backend: roll, retries: {attempts: 2, backoff_ms: 10}}
              backends:
-               - {name: roll, match_labels: [app_name=roll, suite=%s]}
+               # A new container is announced when it starts, a moment before its server listens: the
+               # refusals meanwhile are retried elsewhere but may open its circuit; probe again soon.
+               - {name: roll, match_labels: [app_name=roll, suite=%s], circuit_breaker: {reset_timeout_ms: 1000}}
              """.formatted(suite))) {
       String current = docker.runDrainingCgi("v0", Ports.free(), 1500, labels);
       String currentName = docker.fullName("v0");
@@ -74,7 +76,7 @@ class RollingUpdateIT {
         String name = "v" + round;
         String next = docker.runDrainingCgi(name, Ports.free(), 1500, labels);
         String nextName = docker.fullName(name);
-        Poll.until(Duration.ofSeconds(5), name + " in rotation",
+        Poll.until(Duration.ofSeconds(10), name + " in rotation",
             () -> gw.get("/cgi-bin/echo").body().startsWith(nextName));
         docker.stop(current);
         Poll.until(Duration.ofSeconds(5), currentName + " out of rotation", () -> {

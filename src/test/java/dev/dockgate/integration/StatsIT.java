@@ -69,6 +69,7 @@ class StatsIT {
         backends:
           - name: svc
             match_labels: [app_name=svc, suite=%1$s]
+            circuit_breaker: {reset_timeout_ms: 1000}
           - name: none
             match_labels: [app_name=none, suite=%1$s]
         """.formatted(SUITE));

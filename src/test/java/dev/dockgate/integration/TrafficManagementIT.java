@@ -3,9 +3,9 @@ package dev.dockgate.integration;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.dockgate.testing.Backends;
 import dev.dockgate.testing.GatewayHarness;
 import dev.dockgate.testing.TestBackend;
-import io.vertx.core.Vertx;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
@@ -15,10 +15,10 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -27,7 +27,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class TrafficManagementIT {
 
-  static Vertx backendVertx;
+  @RegisterExtension
+  static final Backends backends = new Backends();
   static TestBackend a;
   static TestBackend b;
   static TestBackend c;
@@ -38,15 +39,9 @@ class TrafficManagementIT {
 
   @BeforeAll
   static void start() {
-    backendVertx = Vertx.vertx();
-    a = new TestBackend(backendVertx, "a");
-    b = new TestBackend(backendVertx, "b");
-    c = new TestBackend(backendVertx, "c");
-  }
-
-  @AfterAll
-  static void stop() {
-    backendVertx.close();
+    a = backends.start("a");
+    b = backends.start("b");
+    c = backends.start("c");
   }
 
   @AfterEach
