@@ -74,10 +74,6 @@ public record TrafficEvent(
   }
 
   /** rgate's rule: 200-399 is a success, everything else an error; a WebSocket upgrade (101) succeeded too. */
-  public boolean success() {
-    return isSuccess(status);
-  }
-
   public static boolean isSuccess(int status) {
     return status == 101 || (status >= 200 && status < 400);
   }

@@ -5,11 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.dockgate.testing.Backends;
 import dev.dockgate.testing.Docker;
 import dev.dockgate.testing.GatewayHarness;
 import dev.dockgate.testing.Ports;
 import dev.dockgate.testing.TestBackend;
-import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -27,6 +27,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -38,7 +39,8 @@ class ForwardingIT {
 
   static final String SUITE = "fwd-" + UUID.randomUUID().toString().substring(0, 6);
   static Docker docker;
-  static Vertx backendVertx;
+  @RegisterExtension
+  static final Backends backends = new Backends();
   static TestBackend backend;
 
   @TempDir
@@ -48,8 +50,7 @@ class ForwardingIT {
   @BeforeAll
   static void start() {
     docker = new Docker();
-    backendVertx = Vertx.vertx();
-    backend = new TestBackend(backendVertx, "echo-1");
+    backend = backends.start("echo-1");
     docker.runIdle("echo", Map.of("app_name", "echo", "suite", SUITE, "gateway.port", "" + backend.port()));
     docker.runIdle("refused", Map.of("app_name", "refused", "suite", SUITE, "gateway.port", "" + Ports.free()));
   }
@@ -57,7 +58,6 @@ class ForwardingIT {
   @AfterAll
   static void stop() {
     docker.removeAll();
-    backendVertx.close();
   }
 
   @AfterEach

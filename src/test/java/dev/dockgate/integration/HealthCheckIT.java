@@ -2,11 +2,11 @@ package dev.dockgate.integration;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.dockgate.testing.Backends;
 import dev.dockgate.testing.Docker;
 import dev.dockgate.testing.GatewayHarness;
 import dev.dockgate.testing.Poll;
 import dev.dockgate.testing.TestBackend;
-import io.vertx.core.Vertx;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashSet;
@@ -17,6 +17,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -27,7 +28,8 @@ class HealthCheckIT {
 
   static final String SUITE = "health-" + UUID.randomUUID().toString().substring(0, 6);
   static Docker docker;
-  static Vertx backendVertx;
+  @RegisterExtension
+  static final Backends backends = new Backends();
   static TestBackend a;
   static TestBackend b;
 
@@ -38,9 +40,8 @@ class HealthCheckIT {
   @BeforeAll
   static void start() {
     docker = new Docker();
-    backendVertx = Vertx.vertx();
-    a = new TestBackend(backendVertx, "a");
-    b = new TestBackend(backendVertx, "b");
+    a = backends.start("a");
+    b = backends.start("b");
     docker.runIdle("hc-a", Map.of("app_name", "hc", "suite", SUITE, "gateway.port", "" + a.port()));
     docker.runIdle("hc-b", Map.of("app_name", "hc", "suite", SUITE, "gateway.port", "" + b.port()));
   }
@@ -48,7 +49,6 @@ class HealthCheckIT {
   @AfterAll
   static void stop() {
     docker.removeAll();
-    backendVertx.close();
   }
 
   @AfterEach
