@@ -35,7 +35,7 @@ public final class ConfigLoader {
     return vertx.fileSystem().exists(file)
         .compose(exists -> exists ? read(vertx, file) : Future.failedFuture(
             new ConfigException(List.of(file + ": cannot read config file: no such file"))))
-        .map(json -> parse(file, json));
+        .compose(json -> vertx.executeBlocking(() -> parse(file, json), false));
   }
 
   /** The retriever the gateway reads (and later watches) its file with: that file only, nothing merged in. */
@@ -339,44 +339,18 @@ public final class ConfigLoader {
       boolean strip = f.bool("strip_prefix", false);
       RetryConfig retries = retries(f.object("retries"));
       RateLimitConfig rateLimit = f.has("rate_limit") ? rateLimit(f.object("rate_limit")) : null;
-      ApiKeyAuthConfig apiKeys = f.has("auth") ? auth(f.object("auth")) : null;
-      if (rateLimit != null && "api_key".equals(rateLimit.key()) && apiKeys == null) {
+      AuthParser.Auth auth = f.has("auth") ? AuthParser.auth(f.object("auth")) : new AuthParser.Auth(null, null);
+      if (rateLimit != null && "api_key".equals(rateLimit.key()) && auth.apiKeys() == null) {
         f.problem(f.at("rate_limit.key"), "api_key needs auth of type api_key on the route");
       }
+      if (rateLimit != null && "jwt_sub".equals(rateLimit.key()) && auth.jwt() == null) {
+        f.problem(f.at("rate_limit.key"), "jwt_sub needs auth of type jwt on the route");
+      }
       f.rejectUnknown();
-      result.add(new RouteConfig(prefix, backend, timeout, strip, methods, host, retries, rateLimit, apiKeys));
+      result.add(new RouteConfig(prefix, backend, timeout, strip, methods, host, retries, rateLimit, auth.apiKeys(),
+          auth.jwt()));
     }
     return result;
-  }
-
-  private static ApiKeyAuthConfig auth(Fields f) {
-    String type = f.requiredString("type");
-    if (type != null && !type.equals("api_key")) {
-      f.problem(f.at("type"), "unknown auth type \"" + type + "\"; known: api_key");
-    }
-    String header = f.string("header", ApiKeyAuthConfig.DEFAULT_HEADER);
-    List<ApiKeyAuthConfig.Key> keys = new ArrayList<>();
-    Set<String> names = new HashSet<>();
-    for (Fields k : f.objects("keys")) {
-      String name = k.requiredString("name");
-      String digest = k.requiredString("sha256");
-      if (name != null && !names.add(name)) {
-        k.problem(k.at("name"), "duplicate key name \"" + name + "\"");
-      }
-      if (digest != null && !digest.matches("[0-9a-fA-F]{64}")) {
-        k.problem(k.at("sha256"), "expected 64 hex digits (the SHA-256 of the key, never the key itself)");
-        digest = null;
-      }
-      k.rejectUnknown();
-      if (name != null && digest != null) {
-        keys.add(new ApiKeyAuthConfig.Key(name, digest.toLowerCase(java.util.Locale.ROOT)));
-      }
-    }
-    if (keys.isEmpty() && !f.has("keys")) {
-      f.problem(f.at("keys"), "is required: at least one {name, sha256}");
-    }
-    f.rejectUnknown();
-    return new ApiKeyAuthConfig(header, keys);
   }
 
   private static RateLimitConfig rateLimit(Fields f) {
@@ -390,9 +364,9 @@ public final class ConfigLoader {
     }
     int burst = (int) f.number("burst", Math.max(1, (long) Math.ceil(rps)), 1, 1_000_000);
     String key = f.string("key", "client_ip");
-    if (key != null && !key.equals("client_ip") && !key.equals("api_key")
+    if (key != null && !key.equals("client_ip") && !key.equals("api_key") && !key.equals("jwt_sub")
         && !(key.startsWith("header:") && key.length() > "header:".length())) {
-      f.problem(f.at("key"), "expected client_ip, api_key or header:NAME, got \"" + key + "\"");
+      f.problem(f.at("key"), "expected client_ip, api_key, jwt_sub or header:NAME, got \"" + key + "\"");
     }
     f.rejectUnknown();
     return new RateLimitConfig(rps, burst, key);

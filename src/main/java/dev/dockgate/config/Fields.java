@@ -27,6 +27,17 @@ final class Fields {
     this.problems = problems;
   }
 
+  /** This object's own path, e.g. {@code routes[0].auth.keys[1]}. */
+  String path() {
+    return path;
+  }
+
+  /** A file named in the config: absolute, or relative to the config file's folder. */
+  java.nio.file.Path resolve(String name) {
+    java.nio.file.Path parent = java.nio.file.Path.of(file).toAbsolutePath().getParent();
+    return parent == null ? java.nio.file.Path.of(name) : parent.resolve(name);
+  }
+
   String at(String key) {
     return path.isEmpty() ? key : path + "." + key;
   }

@@ -7,6 +7,7 @@ import dev.dockgate.events.Addresses;
 import dev.dockgate.events.TrafficEvent;
 import dev.dockgate.resilience.Breakers;
 import dev.dockgate.auth.ApiKeyAuth;
+import dev.dockgate.auth.JwtAuth;
 import dev.dockgate.limits.RateLimiter;
 import dev.dockgate.resilience.RetryBudget;
 import dev.dockgate.resilience.UpstreamFailure;
@@ -55,6 +56,7 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
   private final long maxBodyBytes;
   private final RateLimiter limiter;
   private final ApiKeyAuth apiKeys;
+  private final JwtAuth jwt;
   private final java.util.concurrent.atomic.AtomicInteger inFlight;
   private final RetryBudget budget;
   private final HttpProxy proxy;
@@ -64,6 +66,7 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
       InFlightRequests inFlight, RateLimiter limiter) {
     this.vertx = vertx;
     this.apiKeys = route.apiKeys() == null ? null : new ApiKeyAuth(route.apiKeys());
+    this.jwt = route.jwt() == null ? null : new JwtAuth(vertx, client, route.jwt());
     this.limiter = limiter;
     this.inFlight = inFlight.counter(route.pathPrefix(), route.backend());
     this.maxBodyBytes = maxBodyBytes;
@@ -86,6 +89,24 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
 
   void handle(HttpServerRequest request) {
     proxy.handle(request);
+  }
+
+  /** The route's bearer-token check, or null when the route takes no JWT. */
+  JwtAuth jwt() {
+    return jwt;
+  }
+
+  /**
+   * After a JWT check: on success the subject becomes X-Consumer-Name and the chosen claims go in
+   * their headers; a client-sent X-Consumer-Name or claim header never passes either way.
+   */
+  void admitJwt(HttpServerRequest request, JwtAuth.Outcome outcome) {
+    request.headers().remove(TrafficEvent.CONSUMER);
+    jwt.forwardClaims(outcome.passed() ? outcome.claims() : null, request.headers());
+    String subject = outcome.subject();
+    if (outcome.passed() && subject != null && subject.indexOf('\r') < 0 && subject.indexOf('\n') < 0) {
+      request.headers().set(TrafficEvent.CONSUMER, subject);
+    }
   }
 
   /**
@@ -120,7 +141,7 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
     if (limiter == null) {
       return null;
     }
-    String header = "api_key".equals(route.rateLimit().key()) ? TrafficEvent.CONSUMER : route.rateLimit().header();
+    String header = route.rateLimit().byConsumer() ? TrafficEvent.CONSUMER : route.rateLimit().header();
     String key;
     if (header == null) {
       key = request.remoteAddress() == null ? "" : request.remoteAddress().hostAddress();

@@ -9,6 +9,7 @@ import dev.dockgate.discovery.DiscoveryVerticle;
 import dev.dockgate.events.Addresses;
 import dev.dockgate.events.SharedJsonCodec;
 import dev.dockgate.events.TrafficEvent;
+import dev.dockgate.auth.JwtAuth;
 import dev.dockgate.limits.RateLimiter;
 import dev.dockgate.limits.RateLimiters;
 import dev.dockgate.resilience.BreakerRegistry;
@@ -219,24 +220,23 @@ public final class RouterVerticle extends VerticleBase {
     String host = authority == null ? null : authority.host();
     ProxyHandler handler = routing.routes().match(host, request.method().name(), path);
     if (handler != null) {
-      if (!handler.authenticate(request)) {
-        request.response().putHeader("www-authenticate", "ApiKey header=\"" + handler.apiKeyHeader() + "\"");
-        answer(request, 401, UNAUTHORIZED, null);
-        return;
-      }
-      RateLimiter.Decision decision = handler.admit(request);
-      if (decision != null) {
-        HttpServerResponse response = request.response()
-            .putHeader("ratelimit-limit", Integer.toString(decision.limit()))
-            .putHeader("ratelimit-remaining", Integer.toString(decision.remaining()))
-            .putHeader("ratelimit-reset", Long.toString(decision.resetSeconds()));
-        if (!decision.allowed()) {
-          response.putHeader("retry-after", Long.toString(decision.retryAfterSeconds()));
-          answer(request, 429, TOO_MANY_REQUESTS, null);
+      JwtAuth jwt = handler.jwt();
+      if (jwt == null) {
+        if (!handler.authenticate(request)) {
+          request.response().putHeader("www-authenticate", "ApiKey header=\"" + handler.apiKeyHeader() + "\"");
+          answer(request, 401, UNAUTHORIZED, null);
           return;
         }
+        admit(request, handler);
+        return;
       }
-      handler.handle(request);
+      Future<JwtAuth.Outcome> checked = jwt.authenticate(request.getHeader(jwt.config().header()));
+      if (checked.isComplete()) {
+        afterJwt(request, handler, checked.result(), false);
+      } else {
+        request.pause(); // the key set is being fetched: hold the body until the token is judged
+        checked.onSuccess(outcome -> afterJwt(request, handler, outcome, true));
+      }
       return;
     }
     Set<String> allowed = routing.routes().allowedMethods(host, path);
@@ -245,6 +245,38 @@ public final class RouterVerticle extends VerticleBase {
     } else {
       answer(request, 405, METHOD_NOT_ALLOWED, String.join(", ", allowed));
     }
+  }
+
+  private void afterJwt(HttpServerRequest request, ProxyHandler handler, JwtAuth.Outcome outcome, boolean paused) {
+    handler.admitJwt(request, outcome);
+    if (outcome.passed()) {
+      admit(request, handler);
+      return;
+    }
+    if (paused) {
+      request.resume();
+    }
+    if (outcome.challenge() != null) {
+      request.response().putHeader("www-authenticate", outcome.challenge());
+    }
+    answer(request, outcome.status(), Buffer.buffer(outcome.reason() + "\n"), null);
+  }
+
+  /** An authenticated request: through the route's rate limit, then to the proxy. */
+  private void admit(HttpServerRequest request, ProxyHandler handler) {
+    RateLimiter.Decision decision = handler.admit(request);
+    if (decision != null) {
+      HttpServerResponse response = request.response()
+          .putHeader("ratelimit-limit", Integer.toString(decision.limit()))
+          .putHeader("ratelimit-remaining", Integer.toString(decision.remaining()))
+          .putHeader("ratelimit-reset", Long.toString(decision.resetSeconds()));
+      if (!decision.allowed()) {
+        response.putHeader("retry-after", Long.toString(decision.retryAfterSeconds()));
+        answer(request, 429, TOO_MANY_REQUESTS, null);
+        return;
+      }
+    }
+    handler.handle(request);
   }
 
   private JsonObject routeReport() {

@@ -1,0 +1,309 @@
+package dev.dockgate.auth;
+
+import dev.dockgate.config.JwtAuthConfig;
+import io.vertx.core.Future;
+import io.vertx.core.MultiMap;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.auth.JWTOptions;
+import io.vertx.ext.auth.NoSuchKeyIdException;
+import io.vertx.ext.auth.PubSecKeyOptions;
+import io.vertx.ext.auth.authentication.TokenCredentials;
+import io.vertx.ext.auth.jwt.JWTAuth;
+import io.vertx.ext.auth.jwt.JWTAuthOptions;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * Checks a route's bearer tokens with vertx-auth-jwt: signature against the configured keys and the
+ * JWKS set, exp/nbf/iat with leeway, issuer, audience, then the route's required claims and scopes.
+ * The JWKS set is fetched at start, again when it grows old, and at once when a token names a key it
+ * does not hold (at most once per {@code jwks_min_refresh_ms}, so bad tokens cannot make the
+ * gateway hammer the key server). One per route per router; used only on that router's event loop.
+ */
+public final class JwtAuth {
+
+  private static final Logger LOG = Logger.getLogger(JwtAuth.class.getName());
+  private static final String REALM = "Bearer realm=\"gateway\"";
+
+  /**
+   * What the check found: {@code status} 0 with the token's claims when the request may pass, else
+   * the status to answer (401, 403, 503), its WWW-Authenticate value (null for 503) and a short reason.
+   */
+  public record Outcome(int status, String challenge, String reason, JsonObject claims) {
+    static Outcome pass(JsonObject claims) {
+      return new Outcome(0, null, null, claims);
+    }
+
+    static Outcome missing() {
+      return new Outcome(401, REALM, "missing bearer token", null);
+    }
+
+    static Outcome invalid(String reason) {
+      return new Outcome(401, REALM + ", error=\"invalid_token\", error_description=\"" + reason + "\"", reason, null);
+    }
+
+    public boolean passed() {
+      return status == 0;
+    }
+
+    /** The subject, the consumer name the gateway logs and rate-limits by. */
+    public String subject() {
+      return claims == null ? null : claims.getString("sub");
+    }
+  }
+
+  private final Vertx vertx;
+  private final HttpClient client;
+  private final JwtAuthConfig config;
+  private JWTAuth provider;
+  private List<JsonObject> jwksKeys = List.of();
+  private long fetchedAt;
+  private long lastAttempt = Long.MIN_VALUE / 2;
+  private Future<Void> fetching;
+  private boolean failureLogged;
+
+  public JwtAuth(Vertx vertx, HttpClient client, JwtAuthConfig config) {
+    this.vertx = vertx;
+    this.client = client;
+    this.config = config;
+    this.provider = build();
+    if (config.jwks() != null) {
+      fetchKeys();
+    }
+  }
+
+  public JwtAuthConfig config() {
+    return config;
+  }
+
+  /** Checks the value of the route's auth header (null when absent). Never fails: see {@link Outcome}. */
+  public Future<Outcome> authenticate(String headerValue) {
+    if (headerValue == null || headerValue.length() < 7 || !headerValue.regionMatches(true, 0, "Bearer ", 0, 7)) {
+      return Future.succeededFuture(Outcome.missing());
+    }
+    String token = headerValue.substring(7).trim();
+    String alg = algorithm(token);
+    if (alg == null) {
+      return Future.succeededFuture(Outcome.invalid("malformed token"));
+    }
+    if (alg.isEmpty() || alg.equalsIgnoreCase("none")) {
+      return Future.succeededFuture(Outcome.invalid("unsigned token"));
+    }
+    JwtAuthConfig.Jwks jwks = config.jwks();
+    if (jwks != null && fetching == null && elapsedMs(fetchedAt) >= jwks.refreshMs()
+        && elapsedMs(lastAttempt) >= jwks.minRefreshMs()) {
+      fetchKeys(); // the set is old: refresh it in the background, the current keys still serve
+    }
+    if (provider == null && fetching != null) {
+      return fetching.transform(v -> verify(token, false));
+    }
+    return verify(token, true);
+  }
+
+  private Future<Outcome> verify(String token, boolean mayRefresh) {
+    if (provider == null) {
+      return Future.succeededFuture(new Outcome(503, null, "token signing keys unavailable", null));
+    }
+    return provider.authenticate(new TokenCredentials(token)).transform(ar -> {
+      if (ar.succeeded()) {
+        return Future.succeededFuture(authorize(ar.result().attributes().getJsonObject("accessToken")));
+      }
+      Throwable err = ar.cause();
+      if (err instanceof NoSuchKeyIdException && mayRefresh && canRefetch()) {
+        Future<Void> next = fetching != null ? fetching : fetchKeys();
+        return next.transform(v -> verify(token, false));
+      }
+      return Future.succeededFuture(Outcome.invalid(reason(err)));
+    });
+  }
+
+  /** The route's own rules on a token whose signature and times are good. */
+  private Outcome authorize(JsonObject claims) {
+    for (Map.Entry<String, Object> required : config.requiredClaims().entrySet()) {
+      if (!holds(claims.getValue(required.getKey()), required.getValue())) {
+        return Outcome.invalid("claim " + required.getKey() + " not accepted");
+      }
+    }
+    if (!config.scopes().isEmpty()) {
+      List<String> granted = scopes(claims);
+      if (!granted.containsAll(config.scopes())) {
+        String needed = String.join(" ", config.scopes());
+        return new Outcome(403, REALM + ", error=\"insufficient_scope\", scope=\"" + needed + "\"",
+            "insufficient scope", claims);
+      }
+    }
+    return Outcome.pass(claims);
+  }
+
+  /**
+   * Puts the configured claims in their headers. Client-sent headers of those names are removed
+   * first, whatever the outcome, so a client can never supply them itself.
+   */
+  public void forwardClaims(JsonObject claims, MultiMap headers) {
+    for (Map.Entry<String, String> forward : config.forwardClaims().entrySet()) {
+      headers.remove(forward.getValue());
+      Object value = claims == null ? null : claims.getValue(forward.getKey());
+      if (value instanceof JsonArray array) {
+        List<String> parts = new ArrayList<>();
+        array.forEach(v -> parts.add(String.valueOf(v)));
+        value = String.join(",", parts);
+      }
+      if (value != null && !(value instanceof JsonObject)) {
+        String text = String.valueOf(value);
+        if (text.indexOf('\r') < 0 && text.indexOf('\n') < 0) {
+          headers.set(forward.getValue(), text);
+        }
+      }
+    }
+  }
+
+  private static boolean holds(Object actual, Object expected) {
+    if (actual instanceof JsonArray array) {
+      for (Object item : array) {
+        if (same(item, expected)) {
+          return true;
+        }
+      }
+      return false;
+    }
+    return same(actual, expected);
+  }
+
+  private static boolean same(Object actual, Object expected) {
+    if (actual instanceof Number a && expected instanceof Number e) {
+      return a.doubleValue() == e.doubleValue();
+    }
+    return actual != null && actual.equals(expected);
+  }
+
+  /** Granted scopes: OAuth 2 {@code scope} (space-separated) and/or {@code scp} (list or string). */
+  static List<String> scopes(JsonObject claims) {
+    List<String> scopes = new ArrayList<>();
+    for (String claim : new String[] {"scope", "scp"}) {
+      Object value = claims.getValue(claim);
+      if (value instanceof String s) {
+        for (String part : s.trim().split("\\s+")) {
+          if (!part.isEmpty()) {
+            scopes.add(part);
+          }
+        }
+      } else if (value instanceof JsonArray array) {
+        array.forEach(v -> scopes.add(String.valueOf(v)));
+      }
+    }
+    return scopes;
+  }
+
+  /** The JOSE header's alg of a three-part compact token, or null when it is not one. */
+  static String algorithm(String token) {
+    int first = token.indexOf('.');
+    int second = first < 0 ? -1 : token.indexOf('.', first + 1);
+    if (first <= 0 || second < 0 || token.indexOf('.', second + 1) >= 0) {
+      return null;
+    }
+    try {
+      byte[] header = Base64.getUrlDecoder().decode(token.substring(0, first));
+      Object alg = new JsonObject(new String(header, StandardCharsets.UTF_8)).getValue("alg");
+      return alg instanceof String s ? s : "";
+    } catch (RuntimeException e) {
+      return null;
+    }
+  }
+
+  private static String reason(Throwable err) {
+    String message = String.valueOf(err.getMessage());
+    if (err instanceof NoSuchKeyIdException) {
+      return "no key for this token";
+    }
+    if (message.contains("expired")) {
+      return "token expired or not yet valid";
+    }
+    if (message.contains("audience")) {
+      return "audience not accepted";
+    }
+    if (message.contains("issuer")) {
+      return "issuer not accepted";
+    }
+    if (err instanceof java.security.SignatureException || message.contains("ignature")) {
+      return "invalid signature";
+    }
+    return "invalid token";
+  }
+
+  private boolean canRefetch() {
+    return config.jwks() != null && elapsedMs(lastAttempt) >= config.jwks().minRefreshMs();
+  }
+
+  private Future<Void> fetchKeys() {
+    String url = config.jwks().url();
+    lastAttempt = System.nanoTime();
+    RequestOptions options = new RequestOptions().setMethod(HttpMethod.GET).setAbsoluteURI(url)
+        .setConnectTimeout(5_000).setIdleTimeout(5_000).putHeader("accept", "application/json");
+    Future<Void> fetch = client.request(options)
+        .compose(request -> request.send())
+        .compose(response -> response.statusCode() == 200 ? response.body()
+            : Future.failedFuture("answered " + response.statusCode()))
+        .map(body -> {
+          JsonArray keys = body.toJsonObject().getJsonArray("keys");
+          List<JsonObject> usable = new ArrayList<>();
+          for (int i = 0; keys != null && i < keys.size(); i++) {
+            JsonObject key = keys.getJsonObject(i);
+            String kty = key.getString("kty");
+            // a key set published at a URL holds public keys; a shared secret there is never trusted
+            if (("RSA".equals(kty) || "EC".equals(kty)) && (key.getString("use") == null
+                || "sig".equals(key.getString("use")))) {
+              usable.add(key);
+            }
+          }
+          if (usable.isEmpty()) {
+            throw new IllegalStateException("no RSA or EC signing key in the set");
+          }
+          jwksKeys = usable;
+          fetchedAt = System.nanoTime();
+          provider = build();
+          failureLogged = false;
+          return (Void) null;
+        });
+    fetching = fetch;
+    return fetch.andThen(ar -> {
+      fetching = null;
+      if (ar.failed() && !failureLogged) {
+        failureLogged = true;
+        LOG.log(Level.WARNING, "JWKS " + url + " could not be loaded, keeping "
+            + (provider == null ? "no keys (bearer tokens answered 503)" : "the keys known") + ": "
+            + ar.cause().getMessage());
+      }
+    }).recover(err -> Future.succeededFuture());
+  }
+
+  /** A provider over every key known, or null when there is none (never an "unsecured" verifier). */
+  private JWTAuth build() {
+    if (config.keys().isEmpty() && jwksKeys.isEmpty()) {
+      return null;
+    }
+    JWTOptions jwt = new JWTOptions().setLeeway(config.leewaySeconds()).setIssuer(config.issuer());
+    if (!config.audience().isEmpty()) {
+      jwt.setAudience(config.audience());
+    }
+    JWTAuthOptions options = new JWTAuthOptions().setJWTOptions(jwt).setJwks(new ArrayList<>(jwksKeys));
+    for (JwtAuthConfig.Key key : config.keys()) {
+      options.addPubSecKey(new PubSecKeyOptions().setAlgorithm(key.algorithm()).setId(key.kid())
+          .setBuffer(key.material()));
+    }
+    return JWTAuth.create(vertx, options);
+  }
+
+  private static long elapsedMs(long since) {
+    return (System.nanoTime() - since) / 1_000_000;
+  }
+}

@@ -1,0 +1,299 @@
+package dev.dockgate.integration;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.dockgate.testing.Backends;
+import dev.dockgate.testing.GatewayHarness;
+import dev.dockgate.testing.Ports;
+import dev.dockgate.testing.TestBackend;
+import dev.dockgate.testing.Tokens;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyPair;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Bearer tokens per route on a real gateway: tokens are signed in the test with the JDK (HS256/384/512,
+ * RS256, ES256) and served from a real JWKS endpoint; the hostile ones (unsigned, expired, wrong
+ * audience, HMAC-signed with the public key, tampered) are refused and never reach the backend.
+ */
+class JwtAuthIT {
+
+  static final String HS256 = "hs256-secret-of-at-least-32-bytes!!";
+  static final String HS384 = "hs384-secret-of-at-least-48-bytes-long-enough!!!";
+  static final String HS512 = "hs512-secret-of-at-least-64-bytes-long-enough-for-sha-512-macs!!";
+  static final String ISSUER = "https://issuer.test";
+
+  @RegisterExtension
+  static final Backends backends = new Backends();
+  static TestBackend backend;
+  @TempDir
+  static Path dir;
+  static GatewayHarness gateway;
+  static final KeyPair RSA = Tokens.rsa();
+  static final KeyPair EC = Tokens.ec();
+  static final KeyPair JWKS_1 = Tokens.rsa();
+  static final KeyPair JWKS_2 = Tokens.ec();
+  static Vertx jwksVertx;
+  static final AtomicReference<JsonObject> keySet = new AtomicReference<>();
+  static final AtomicInteger fetches = new AtomicInteger();
+
+  @BeforeAll
+  static void start() throws Exception {
+    backend = backends.start("jwt");
+    jwksVertx = Vertx.vertx();
+    keySet.set(new JsonObject().put("keys", new JsonArray().add(Tokens.jwk(JWKS_1, "k1", "RS256"))
+        .add(new JsonObject().put("kty", "oct").put("kid", "sym").put("alg", "HS256")
+            .put("k", java.util.Base64.getUrlEncoder().withoutPadding()
+                .encodeToString(HS256.getBytes(StandardCharsets.UTF_8))))));
+    HttpServer jwks = jwksVertx.createHttpServer().requestHandler(req -> {
+      fetches.incrementAndGet();
+      req.response().putHeader("content-type", "application/json").end(keySet.get().encode());
+    }).listen(0, "127.0.0.1").toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    Files.writeString(dir.resolve("rs256.pem"), Tokens.pem(RSA));
+    String ecPem = Tokens.pem(EC).replace("\n", "\n            ");
+    gateway = new GatewayHarness(dir, """
+        docker: {enabled: false}
+        routes:
+          - path_prefix: /hs
+            backend: app
+            auth:
+              type: jwt
+              keys:
+                - {algorithm: HS256, secret: "%s"}
+                - {algorithm: HS384, secret: "%s"}
+                - {algorithm: HS512, secret: "%s"}
+              issuer: %s
+              audience: [orders-api]
+              leeway_s: 5
+              required_claims: {tenant: acme}
+              forward_claims: {sub: X-User-Id, email: X-User-Email, roles: X-User-Roles}
+          - path_prefix: /pk
+            backend: app
+            auth:
+              type: jwt
+              keys:
+                - {algorithm: RS256, public_key_file: rs256.pem}
+                - algorithm: ES256
+                  public_key: |
+                    %s
+          - path_prefix: /scoped
+            backend: app
+            auth:
+              type: jwt
+              keys: [{algorithm: HS256, secret: "%s"}]
+              scopes: [orders:read, orders:write]
+          - path_prefix: /jwks
+            backend: app
+            auth: {type: jwt, jwks_url: "http://127.0.0.1:%d/keys", jwks_min_refresh_ms: 1000}
+          - path_prefix: /limited
+            backend: app
+            auth: {type: jwt, keys: [{algorithm: HS256, secret: "%s"}]}
+            rate_limit: {requests_per_second: 0.1, burst: 2, key: jwt_sub}
+          - path_prefix: /nokeys
+            backend: app
+            auth: {type: jwt, jwks_url: "http://127.0.0.1:%d/keys"}
+        backends:
+          - {name: app, targets: ["http://127.0.0.1:%d"]}
+        """.formatted(HS256, HS384, HS512, ISSUER, ecPem, HS256, jwks.actualPort(), HS256, Ports.free(),
+        backend.port()), 1);
+  }
+
+  @AfterAll
+  static void stop() {
+    gateway.close();
+    jwksVertx.close();
+  }
+
+  @BeforeEach
+  void clear() {
+    backend.clear();
+  }
+
+  static JsonObject hsClaims(String sub) {
+    return Tokens.claims(sub).put("iss", ISSUER).put("aud", "orders-api").put("tenant", "acme");
+  }
+
+  static HttpResponse<String> get(String path, String authorization, String... headers) {
+    HttpRequest.Builder b = HttpRequest.newBuilder(gateway.uri(path)).timeout(Duration.ofSeconds(10));
+    if (authorization != null) {
+      b.header("Authorization", authorization);
+    }
+    if (headers.length > 0) {
+      b.headers(headers);
+    }
+    return gateway.send(b.build());
+  }
+
+  static HttpResponse<String> bearer(String path, String token) {
+    return get(path, "Bearer " + token);
+  }
+
+  @Test
+  void everyHmacAlgorithmPassesAndChosenClaimsReachTheBackend() {
+    JsonObject claims = hsClaims("alice").put("email", "alice@example.test").put("roles", new JsonArray().add("a").add("b"));
+    for (String[] alg : new String[][] {{"HS256", HS256}, {"HS384", HS384}, {"HS512", HS512}}) {
+      String token = Tokens.hmac(alg[0], alg[1], claims, null);
+      HttpResponse<String> response = get("/hs/x", "Bearer " + token, "X-User-Id", "mallory",
+          "X-Consumer-Name", "root", "X-User-Email", "forged@x");
+      assertEquals(200, response.statusCode(), alg[0] + ": " + response.body());
+      TestBackend.Received got = backend.take();
+      assertEquals("alice", got.headers().get("X-User-Id"), alg[0]);
+      assertEquals("alice", got.headers().get("X-Consumer-Name"));
+      assertEquals("alice@example.test", got.headers().get("X-User-Email"));
+      assertEquals("a,b", got.headers().get("X-User-Roles"));
+      assertEquals(1, got.headers().getAll("X-User-Id").size(), "the client's X-User-Id is dropped");
+      assertEquals("Bearer " + token, got.headers().get("Authorization"));
+    }
+    // a token without the email claim: the client's header is still dropped, nothing put in its place
+    HttpResponse<String> noEmail = get("/hs/y", "Bearer " + Tokens.hmac("HS256", HS256, hsClaims("bob"), null),
+        "X-User-Email", "forged@x");
+    assertEquals(200, noEmail.statusCode());
+    assertNull(backend.take().headers().get("X-User-Email"));
+  }
+
+  @Test
+  void publicKeyAlgorithmsPassFromPemFileAndInlinePem() {
+    assertEquals(200, bearer("/pk/rs", Tokens.sign("RS256", RSA.getPrivate(), Tokens.claims("rs"), null)).statusCode());
+    assertEquals(200, bearer("/pk/es", Tokens.sign("ES256", EC.getPrivate(), Tokens.claims("es"), null)).statusCode());
+    assertEquals(2, backend.count());
+  }
+
+  @Test
+  void hostileAndInvalidTokensAreRefusedWithTheirChallenge() {
+    long now = System.currentTimeMillis() / 1000;
+    String good = Tokens.hmac("HS256", HS256, hsClaims("alice"), null);
+    String[] parts = good.split("\\.");
+    String tampered = parts[0] + "." + java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(
+        hsClaims("admin").encode().getBytes(StandardCharsets.UTF_8)) + "." + parts[2];
+    Map<String, String[]> cases = new LinkedHashMap<>();
+    cases.put("expired beyond leeway", new String[] {"/hs", Tokens.hmac("HS256", HS256,
+        hsClaims("a").put("exp", now - 60), null)});
+    cases.put("not yet valid", new String[] {"/hs", Tokens.hmac("HS256", HS256, hsClaims("a").put("nbf", now + 120), null)});
+    cases.put("issued in the future", new String[] {"/hs", Tokens.hmac("HS256", HS256, hsClaims("a").put("iat", now + 120), null)});
+    cases.put("wrong audience", new String[] {"/hs", Tokens.hmac("HS256", HS256, hsClaims("a").put("aud", "billing"), null)});
+    cases.put("wrong issuer", new String[] {"/hs", Tokens.hmac("HS256", HS256, hsClaims("a").put("iss", "https://evil.test"), null)});
+    cases.put("required claim differs", new String[] {"/hs", Tokens.hmac("HS256", HS256, hsClaims("a").put("tenant", "umbrella"), null)});
+    cases.put("required claim missing", new String[] {"/hs", Tokens.hmac("HS256", HS256, hsClaims("a").copy().put("tenant", (String) null), null)});
+    cases.put("wrong secret", new String[] {"/hs", Tokens.hmac("HS256", HS256.replace('!', '?'), hsClaims("a"), null)});
+    cases.put("tampered payload", new String[] {"/hs", tampered});
+    cases.put("alg none", new String[] {"/hs", Tokens.unsigned(hsClaims("a"))});
+    cases.put("alg none without the dot", new String[] {"/hs", Tokens.unsigned(hsClaims("a")).replaceAll("\\.$", "")});
+    cases.put("alg None", new String[] {"/hs", Tokens.unsigned(hsClaims("a")).replace(parts[0], parts[0])
+        .replaceFirst("^[^.]+", java.util.Base64.getUrlEncoder().withoutPadding()
+            .encodeToString("{\"alg\":\"None\"}".getBytes(StandardCharsets.UTF_8)))});
+    cases.put("key confusion: HS256 signed with the RSA public key", new String[] {"/pk",
+        Tokens.hmac("HS256", Tokens.pem(RSA), Tokens.claims("a"), null)});
+    cases.put("key confusion: HS256 signed with the DER public key", new String[] {"/pk",
+        Tokens.hmac("HS256", RSA.getPublic().getEncoded(), Tokens.claims("a"), null)});
+    cases.put("RS256 signed by another key", new String[] {"/pk", Tokens.sign("RS256", Tokens.rsa().getPrivate(),
+        Tokens.claims("a"), null)});
+    cases.put("ES256 signed by another key", new String[] {"/pk", Tokens.sign("ES256", Tokens.ec().getPrivate(),
+        Tokens.claims("a"), null)});
+    cases.put("RS384 not configured", new String[] {"/pk", Tokens.sign("RS384", RSA.getPrivate(), Tokens.claims("a"), null)});
+    cases.put("HS token on an RS route", new String[] {"/pk", Tokens.hmac("HS256", HS256, Tokens.claims("a"), null)});
+    cases.put("garbage", new String[] {"/hs", "not.a.token"});
+    cases.put("two parts", new String[] {"/hs", "abc.def"});
+    for (Map.Entry<String, String[]> c : cases.entrySet()) {
+      HttpResponse<String> response = bearer(c.getValue()[0] + "/x", c.getValue()[1]);
+      assertEquals(401, response.statusCode(), c.getKey() + ": " + response.body());
+      String challenge = response.headers().firstValue("www-authenticate").orElse("");
+      assertTrue(challenge.startsWith("Bearer realm=\"gateway\", error=\"invalid_token\""), c.getKey() + ": " + challenge);
+    }
+    assertEquals(0, backend.count(), "no refused request reaches the backend");
+  }
+
+  @Test
+  void missingOrNonBearerCredentialsGetABareChallenge() {
+    for (String authorization : new String[] {null, "Basic YWxpY2U6c2VjcmV0", "Bearer", "Token abc"}) {
+      HttpResponse<String> response = get("/hs/x", authorization);
+      assertEquals(401, response.statusCode(), String.valueOf(authorization));
+      assertEquals("Bearer realm=\"gateway\"", response.headers().firstValue("www-authenticate").orElse(""));
+    }
+    assertEquals(0, backend.count());
+  }
+
+  @Test
+  void leewayAcceptsATokenJustExpired() {
+    long now = System.currentTimeMillis() / 1000;
+    assertEquals(200, bearer("/hs/x", Tokens.hmac("HS256", HS256, hsClaims("a").put("exp", now - 2), null)).statusCode());
+  }
+
+  @Test
+  void scopesAreRequiredAllTogetherAnd403WhenShort() {
+    HttpResponse<String> shortScope = bearer("/scoped/x", Tokens.hmac("HS256", HS256,
+        Tokens.claims("a").put("scope", "orders:read"), null));
+    assertEquals(403, shortScope.statusCode());
+    assertEquals("Bearer realm=\"gateway\", error=\"insufficient_scope\", scope=\"orders:read orders:write\"",
+        shortScope.headers().firstValue("www-authenticate").orElse(""));
+    assertEquals(0, backend.count());
+    assertEquals(200, bearer("/scoped/x", Tokens.hmac("HS256", HS256,
+        Tokens.claims("a").put("scope", "profile orders:write orders:read"), null)).statusCode());
+    assertEquals(200, bearer("/scoped/x", Tokens.hmac("HS256", HS256,
+        Tokens.claims("a").put("scp", new JsonArray().add("orders:read").add("orders:write")), null)).statusCode());
+  }
+
+  @Test
+  void jwksKeysAreFetchedRotatedOnUnknownKidAndNeverTrustASharedSecret() throws Exception {
+    String k1 = Tokens.sign("RS256", JWKS_1.getPrivate(), Tokens.claims("a"), "k1");
+    assertEquals(200, bearer("/jwks/x", k1).statusCode());
+    assertEquals(401, bearer("/jwks/x", Tokens.hmac("HS256", HS256, Tokens.claims("a"), "sym")).statusCode(),
+        "a symmetric key published in a JWKS is never trusted");
+
+    // the issuer rotates to a new EC key: the first token naming it makes the gateway fetch the set again
+    keySet.set(new JsonObject().put("keys", new JsonArray().add(Tokens.jwk(JWKS_2, "k2", "ES256"))
+        .add(Tokens.jwk(JWKS_1, "k1", "RS256"))));
+    Thread.sleep(1100); // past jwks_min_refresh_ms since the last fetch
+    int before = fetches.get();
+    assertEquals(200, bearer("/jwks/x", Tokens.sign("ES256", JWKS_2.getPrivate(), Tokens.claims("b"), "k2")).statusCode());
+    assertEquals(before + 1, fetches.get());
+
+    // unknown kids cannot make the gateway hammer the key server
+    int after = fetches.get();
+    for (int i = 0; i < 30; i++) {
+      assertEquals(401, bearer("/jwks/x", Tokens.sign("RS256", Tokens.rsa().getPrivate(), Tokens.claims("c"),
+          "unknown-" + i)).statusCode());
+    }
+    assertTrue(fetches.get() - after <= 2, "at most one fetch per second: " + (fetches.get() - after));
+  }
+
+  @Test
+  void noKeysMeans503NeverAnUnsignedPass() {
+    HttpResponse<String> response = bearer("/nokeys/x", Tokens.hmac("HS256", HS256, Tokens.claims("a"), null));
+    assertEquals(503, response.statusCode(), response.body());
+    assertEquals(401, bearer("/nokeys/x", Tokens.unsigned(Tokens.claims("a"))).statusCode());
+    assertEquals(0, backend.count());
+  }
+
+  @Test
+  void rateLimitPerTokenSubject() {
+    String alice = Tokens.hmac("HS256", HS256, Tokens.claims("alice"), null);
+    assertEquals(200, bearer("/limited/1", alice).statusCode());
+    assertEquals(200, bearer("/limited/2", Tokens.hmac("HS256", HS256, Tokens.claims("alice"), null)).statusCode());
+    HttpResponse<String> limited = bearer("/limited/3", alice);
+    assertEquals(429, limited.statusCode());
+    assertTrue(limited.headers().firstValue("retry-after").isPresent());
+    assertEquals(200, bearer("/limited/4", Tokens.hmac("HS256", HS256, Tokens.claims("bob"), null)).statusCode());
+    assertEquals(401, bearer("/limited/5", "nope").statusCode(), "authentication comes before the limit");
+  }
+}
