@@ -72,11 +72,45 @@ final class AuthParser {
         keys.add(new ApiKeyAuthConfig.Key(name, digest.toLowerCase(Locale.ROOT)));
       }
     }
-    if (keys.isEmpty() && !f.has("keys")) {
-      f.problem(f.at("keys"), "is required: at least one {name, sha256}");
+    String keysFile = f.string("keys_file", null);
+    if (keysFile != null) {
+      keysFromFile(f, keysFile, names, keys);
+    }
+    if (keys.isEmpty() && !f.has("keys") && keysFile == null) {
+      f.problem(f.at("keys"), "is required unless keys_file is set: at least one {name, sha256}");
     }
     f.rejectUnknown();
     return new ApiKeyAuthConfig(header, keys);
+  }
+
+  /**
+   * A keys file: one {@code NAME SHA256} per line (blank lines and {@code #} comments skipped), so
+   * keys can be managed apart from the routes; problems name the file's line.
+   */
+  private static void keysFromFile(Fields f, String name, Set<String> names, List<ApiKeyAuthConfig.Key> keys) {
+    Path path = f.resolve(name);
+    List<String> lines;
+    try {
+      lines = Files.readAllLines(path, StandardCharsets.UTF_8);
+    } catch (IOException | RuntimeException e) {
+      f.problem(f.at("keys_file"), "cannot read " + path + ": " + e.getClass().getSimpleName());
+      return;
+    }
+    for (int i = 0; i < lines.size(); i++) {
+      String line = lines.get(i).strip();
+      if (line.isEmpty() || line.startsWith("#")) {
+        continue;
+      }
+      String[] parts = line.split("\\s+");
+      String where = f.at("keys_file") + " (" + path.getFileName() + " line " + (i + 1) + ")";
+      if (parts.length != 2 || !parts[1].matches("[0-9a-fA-F]{64}")) {
+        f.problem(where, "expected NAME SHA256 (64 hex digits)");
+      } else if (!names.add(parts[0])) {
+        f.problem(where, "duplicate key name \"" + parts[0] + "\"");
+      } else {
+        keys.add(new ApiKeyAuthConfig.Key(parts[0], parts[1].toLowerCase(Locale.ROOT)));
+      }
+    }
   }
 
   private static JwtAuthConfig jwt(Fields f) {

@@ -88,8 +88,26 @@ class AuthConfigTest {
     })));
   }
 
+  @Test
+  void apiKeysComeFromTheConfigAndAKeysFile(Vertx vertx, VertxTestContext ctx) throws IOException {
+    String a = "a".repeat(64);
+    String b = "B".repeat(64);
+    String path = write("{type: api_key, header: X-Key, keys: [{name: ci, sha256: \"" + a + "\"}], keys_file: api.keys}");
+    Files.writeString(dir.resolve("api.keys"), "# team keys\n\nops " + b + "\n");
+    ConfigLoader.load(vertx, path).onComplete(ctx.succeeding(config -> ctx.verify(() -> {
+      assertEquals(new ApiKeyAuthConfig("X-Key", List.of(new ApiKeyAuthConfig.Key("ci", a),
+          new ApiKeyAuthConfig.Key("ops", "b".repeat(64)))), config.routes().get(0).apiKeys());
+      ctx.completeNow();
+    })));
+  }
+
   static Stream<Case> rejected() {
     return Stream.of(
+        bad("api keys file with bad lines", "{type: api_key, keys: [{name: ci, sha256: \"" + "a".repeat(64)
+                + "\"}], keys_file: secret.txt}",
+            "conf.yml: routes[0].auth.keys_file (secret.txt line 1): expected NAME SHA256 (64 hex digits)"),
+        bad("api keys without keys", "{type: api_key, keys_file: nope.keys}",
+            "conf.yml: routes[0].auth.keys_file: cannot read DIR/nope.keys: NoSuchFileException"),
         bad("unknown auth type", "{type: oauth}",
             "conf.yml: routes[0].auth.type: unknown auth type \"oauth\"; known: api_key, jwt"),
         bad("jwt without any key", "{type: jwt}",
