@@ -20,6 +20,8 @@ GATEWAY_WARMUP=${GATEWAY_WARMUP:-15s}  # the JVM needs longer for JIT compilatio
 PIN=${PIN:-1}                          # 1: proxy under test on CPU 0, wrk + backend on CPU 1
 GATEWAY_INSTANCES=${GATEWAY_INSTANCES:-1}  # router instances; 1 = same as nginx's one worker
 ROUTE_RETRIES=${ROUTE_RETRIES:-}       # e.g. "{attempts: 2}": the bench route's retries setting
+COMPARE_RETRIES=${COMPARE_RETRIES:-}   # e.g. "{attempts: 2}": a second gateway with these retries, measured
+                                       # in alternation with the first in every round (A/B overhead)
 METRICS=${METRICS:-on}                 # off: no /metrics (and no metrics verticle)
 ACCESS_LOG=${ACCESS_LOG:-off}          # on: JSON access log to a file in the run's temp dir
 BODY_BYTES=${BODY_BYTES:-100}
@@ -74,6 +76,7 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/gateway-bench.XXXXXX")
 CONTAINER="gateway-bench-$RUN_ID"
 NGINX_PID=""
 GATEWAY_PID=""
+RETRIES_PID=""
 WRK_PID=""
 container_started=0
 
@@ -89,6 +92,7 @@ cleanup() {
   trap - EXIT INT TERM
   stop_pid "$WRK_PID"
   stop_pid "$GATEWAY_PID"
+  stop_pid "$RETRIES_PID"
   stop_pid "$NGINX_PID"
   if [ "$container_started" = 1 ]; then $DOCKER rm -f "$CONTAINER" >/dev/null 2>&1 || true; fi
   rm -rf "$TMP"
@@ -176,6 +180,7 @@ fi
 BACKEND_PORT=$(free_port)
 NGINX_PORT=$(free_port)
 GATEWAY_PORT=$(free_port)
+RETRIES_PORT=$(free_port)
 PATH_="/bench"
 
 echo "listen 127.0.0.1:$BACKEND_PORT;" >"$TMP/listen.conf"
@@ -224,10 +229,11 @@ log "starting nginx reverse proxy on 127.0.0.1:$NGINX_PORT"
 NGINX_PID=$!
 wait_200 "http://127.0.0.1:$NGINX_PORT$PATH_" 20 "nginx" "$NGINX_PID"
 
-cat >"$TMP/gateway.yml" <<EOF
+gateway_config() { # gateway_config PORT RETRIES: the gateway's config on stdout
+  cat <<EOF
 server:
   host: 127.0.0.1
-  port: $GATEWAY_PORT
+  port: $1
   instances: $GATEWAY_INSTANCES
 $( [ "$METRICS" = off ] && echo '  metrics_path: ""' )
 access_log:
@@ -235,8 +241,8 @@ access_log:
   path: $TMP/access.log
 routes:
   - path_prefix: $PATH_
-    backend: bench${ROUTE_RETRIES:+
-    retries: $ROUTE_RETRIES}
+    backend: bench${2:+
+    retries: $2}
 default_response:
   body: "no route"
   status_code: 404
@@ -246,11 +252,22 @@ backends:
       - app_name=bench
       - bench.run=$RUN_ID
 EOF
+}
+gateway_config "$GATEWAY_PORT" "$ROUTE_RETRIES" >"$TMP/gateway.yml"
 log "starting gateway on 127.0.0.1:$GATEWAY_PORT (java $JAVA_OPTS, $GATEWAY_INSTANCES instance(s))"
 # shellcheck disable=SC2086  # JAVA_OPTS is a list of flags
 "${ON_CPU0[@]}" java $JAVA_OPTS -jar "$JAR" -conf "$TMP/gateway.yml" >"$TMP/gateway.log" 2>&1 &
 GATEWAY_PID=$!
 wait_200 "http://127.0.0.1:$GATEWAY_PORT$PATH_" 60 "gateway" "$GATEWAY_PID"
+if [ -n "$COMPARE_RETRIES" ]; then
+  # The same gateway with retries on, on the same CPU; idle while the other one is measured.
+  gateway_config "$RETRIES_PORT" "$COMPARE_RETRIES" >"$TMP/retries.yml"
+  log "starting gateway with retries $COMPARE_RETRIES on 127.0.0.1:$RETRIES_PORT"
+  # shellcheck disable=SC2086
+  "${ON_CPU0[@]}" java $JAVA_OPTS -jar "$JAR" -conf "$TMP/retries.yml" >"$TMP/retries.log" 2>&1 &
+  RETRIES_PID=$!
+  wait_200 "http://127.0.0.1:$RETRIES_PORT$PATH_" 60 "gateway with retries" "$RETRIES_PID"
+fi
 
 for port in "$NGINX_PORT" "$GATEWAY_PORT"; do
   got=$(curl -s --max-time 2 "http://127.0.0.1:$port$PATH_")
@@ -267,6 +284,7 @@ declare -A URL=(
   [direct]="http://127.0.0.1:$BACKEND_PORT$PATH_"
   [nginx]="http://127.0.0.1:$NGINX_PORT$PATH_"
   [gateway]="http://127.0.0.1:$GATEWAY_PORT$PATH_"
+  [retries]="http://127.0.0.1:$RETRIES_PORT$PATH_"
 )
 
 wrk_run() { # wrk_run NAME LABEL DURATION OUTFILE
@@ -279,22 +297,28 @@ wrk_run() { # wrk_run NAME LABEL DURATION OUTFILE
   WRK_PID=""
   { echo "### $name ($label): ${URL[$name]}"; cat "$out"; echo; } >>"$RAW"
 }
-ready_again() { # the gateway must answer 200 again before it is measured (see README: breaker)
-  local code waited=$SECONDS
-  code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "${URL[gateway]}" || true)
+ready_again() { # ready_again WHEN [NAME]: a gateway must answer 200 again before it is measured (README: breaker)
+  local code waited=$SECONDS name=${2:-gateway}
+  code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "${URL[$name]}" || true)
   [ "$code" = 200 ] && return 0
-  wait_200 "${URL[gateway]}" 30 "gateway" "$GATEWAY_PID"
+  wait_200 "${URL[$name]}" 30 "$name"
   NOTES+=("after $1 the gateway answered $code instead of 200; measured only once it answered 200 again ($((SECONDS - waited)) s later)")
 }
 
 for round in $(seq 1 "$ROUNDS"); do
-  for name in direct nginx gateway; do
+  order="direct nginx gateway"
+  if [ -n "$COMPARE_RETRIES" ]; then
+    # A/B in alternation, so drift on the shared machine weighs on both alike.
+    if [ $((round % 2)) = 1 ]; then order="direct nginx gateway retries"; else order="direct nginx retries gateway"; fi
+  fi
+  for name in $order; do
+    is_gateway=0; { [ "$name" = gateway ] || [ "$name" = retries ]; } && is_gateway=1
     if [ "$round" = 1 ]; then
-      warm=$WARMUP; [ "$name" = gateway ] && warm=$GATEWAY_WARMUP
+      warm=$WARMUP; [ "$is_gateway" = 1 ] && warm=$GATEWAY_WARMUP
       log "$name: warm-up $warm"
       wrk_run "$name" warm-up "$warm" "$TMP/$name.warmup.wrk"
     fi
-    [ "$name" = gateway ] && ready_again "the previous wrk run ended"
+    [ "$is_gateway" = 1 ] && ready_again "the previous wrk run ended" "$name"
     log "$name: round $round/$ROUNDS, $DURATION with $THREADS threads, $CONNECTIONS connections"
     wrk_run "$name" "round $round" "$DURATION" "$TMP/$name.r$round.wrk"
   done
@@ -357,11 +381,28 @@ TABLE="$RESULTS/$STAMP-table.md"
   echo "| nginx reverse proxy (1 worker) | $R_NGINX | $P_NGINX | $(errors $(rounds_of nginx)) |"
   # shellcheck disable=SC2046
   echo "| dockgate gateway | $R_GW | $P_GW | $(errors $(rounds_of gateway)) |"
+  if [ -n "$COMPARE_RETRIES" ]; then
+    # shellcheck disable=SC2046
+    echo "| dockgate gateway, retries $COMPARE_RETRIES | $(stat retries rps) | $(stat retries p99) | $(errors $(rounds_of retries)) |"
+  fi
   echo
   echo "| gateway/nginx | ratio | goal |"
   echo "| --- | ---: | --- |"
   echo "| throughput (req/s) | $RPS_RATIO | >= 0.80: $(verdict "$RPS_RATIO" 0.80 '>=') |"
   echo "| p99 latency | $P99_RATIO | <= 2.00: $(verdict "$P99_RATIO" 2.00 '<=') |"
+  if [ -n "$COMPARE_RETRIES" ]; then
+    per_round=$(for r in $(seq 1 "$ROUNDS"); do
+      printf '%s/%s ' "$(ratio "$(rps_of "$TMP/retries.r$r.wrk")" "$(rps_of "$TMP/gateway.r$r.wrk")")" \
+        "$(ratio "$(p99_of "$TMP/retries.r$r.wrk")" "$(p99_of "$TMP/gateway.r$r.wrk")")"; done)
+    RT_RPS=$(ratio "$(stat retries rps)" "$R_GW"); RT_P99=$(ratio "$(stat retries p99)" "$P_GW")
+    echo
+    echo "| retries on/off | ratio of medians | goal |"
+    echo "| --- | ---: | --- |"
+    echo "| throughput (req/s) | $RT_RPS | >= 0.95: $(verdict "$RT_RPS" 0.95 '>=') |"
+    echo "| p99 latency | $RT_P99 | <= 1.05: $(verdict "$RT_P99" 1.05 '<=') |"
+    echo
+    echo "Retries on/off per round (req/s ratio / p99 ratio): ${per_round% }."
+  fi
   echo
   echo "Machine: $(nproc) CPUs, $cpu_model, $(uname -sr), $(date -u '+%Y-%m-%d %H:%M:%S UTC'); CPU busy before the run: $BUSY_BEFORE."
   echo "Software: $("$NGINX" -v 2>&1 | sed 's/^nginx version: //'), $(java -version 2>&1 | head -1), wrk $(wrk -v 2>&1 | awk 'NR==1{print $2}'), gateway $git_rev."

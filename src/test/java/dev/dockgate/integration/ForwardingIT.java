@@ -21,6 +21,7 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
@@ -113,6 +114,18 @@ class ForwardingIT {
     assertFalse(response.headers().firstValue("X-Backend-Private").isPresent(), "header named by Connection dropped");
     assertFalse(response.headers().firstValue("Keep-Alive").isPresent());
     assertFalse(response.headers().firstValue("Proxy-Connection").isPresent());
+  }
+
+  @Test
+  void theBackendsDateIsKeptAndAMissingOneAdded() {
+    GatewayHarness gw = gateway();
+    HttpResponse<String> dated = gw.get("/echo/dated");
+    assertEquals(200, dated.statusCode());
+    assertEquals(List.of(TestBackend.DATED), dated.headers().allValues("date"));
+    HttpResponse<String> undated = gw.get("/echo/plain");
+    java.time.ZonedDateTime date = java.time.ZonedDateTime.parse(undated.headers().firstValue("date").orElseThrow(),
+        java.time.format.DateTimeFormatter.RFC_1123_DATE_TIME);
+    assertTrue(Math.abs(date.toEpochSecond() - System.currentTimeMillis() / 1000) < 60, date.toString());
   }
 
   @Test

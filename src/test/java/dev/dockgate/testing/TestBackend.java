@@ -22,6 +22,9 @@ public final class TestBackend implements AutoCloseable {
 
   private final Vertx vertx;
   private final HttpServer server;
+  /** The Date a backend answers paths containing {@code /dated} with (RFC 9110's example date). */
+  public static final String DATED = "Sun, 06 Nov 1994 08:49:37 GMT";
+
   private final String name;
   private final BlockingQueue<Received> received = new LinkedBlockingQueue<>();
   private volatile boolean hang;
@@ -59,6 +62,9 @@ public final class TestBackend implements AutoCloseable {
       if (sick && request.path().startsWith("/health")) {
         request.response().setStatusCode(500).end("sick");
         return;
+      }
+      if (request.path().contains("/dated")) {
+        request.response().putHeader("Date", DATED);
       }
       request.response()
           .putHeader("X-Backend", name)
