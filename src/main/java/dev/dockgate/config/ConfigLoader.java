@@ -295,8 +295,9 @@ public final class ConfigLoader {
     CircuitBreakerConfig d = CircuitBreakerConfig.DEFAULTS;
     int maxFailures = (int) f.number("max_failures", d.maxFailures(), 1, 1_000_000);
     long reset = f.number("reset_timeout_ms", d.resetTimeoutMs(), 1, 3_600_000);
+    long grace = f.number("startup_grace_ms", d.startupGraceMs(), 0, 600_000);
     f.rejectUnknown();
-    return new CircuitBreakerConfig(maxFailures, reset);
+    return new CircuitBreakerConfig(maxFailures, reset, grace);
   }
 
   private static List<RouteConfig> routes(Fields root, List<BackendConfig> backends) {

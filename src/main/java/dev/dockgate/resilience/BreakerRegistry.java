@@ -13,7 +13,7 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class BreakerRegistry {
 
-  private record Entry(CircuitBreaker breaker, int users) {
+  private record Entry(CircuitBreaker breaker, int users, long sinceNanos) {
   }
 
   private final Vertx vertx;
@@ -26,14 +26,23 @@ public final class BreakerRegistry {
   /** The breaker of {@code key}, created on first use. Pair with {@link #release}. */
   public CircuitBreaker acquire(String key, CircuitBreakerConfig config) {
     return entries.compute(key, (k, e) -> e == null
-        ? new Entry(Breakers.create(vertx, k, config), 1)
-        : new Entry(e.breaker(), e.users() + 1)).breaker();
+        ? new Entry(Breakers.create(vertx, k, config), 1, System.nanoTime())
+        : new Entry(e.breaker(), e.users() + 1, e.sinceNanos())).breaker();
+  }
+
+  /**
+   * When {@code key} was first acquired (System.nanoTime), i.e. when the gateway first saw the
+   * instance; kept across config reloads, which acquire before they release. Now when unknown.
+   */
+  public long since(String key) {
+    Entry entry = entries.get(key);
+    return entry == null ? System.nanoTime() : entry.sinceNanos();
   }
 
   public void release(String key) {
     entries.computeIfPresent(key, (k, e) -> {
       if (e.users() > 1) {
-        return new Entry(e.breaker(), e.users() - 1);
+        return new Entry(e.breaker(), e.users() - 1, e.sinceNanos());
       }
       e.breaker().close();
       return null;

@@ -43,6 +43,8 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
   private static final String TOO_LARGE = "gateway.body-too-large";
   private static final String UNSENT = "gateway.unsent";
   private static final Upstream[] NONE = new Upstream[0];
+  /** How long a starting instance that refused is passed over when another can answer. */
+  private static final long PASS_OVER_NANOS = 250_000_000L;
   private static final java.util.Set<io.vertx.core.http.HttpMethod> IDEMPOTENT = java.util.Set.of(
       io.vertx.core.http.HttpMethod.GET, io.vertx.core.http.HttpMethod.HEAD, io.vertx.core.http.HttpMethod.OPTIONS,
       io.vertx.core.http.HttpMethod.PUT, io.vertx.core.http.HttpMethod.DELETE);
@@ -185,11 +187,12 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
   /** One try on an instance picked among {@code candidates}; on a retryable failure, the next try. */
   private Future<ProxyResponse> attempt(ProxyContext ctx, Upstream[] candidates, int retry) {
     Upstream upstream = picker.pick(candidates);
-    if (upstream != null && candidates.length > 1 && upstream.breaker().state() == CircuitBreakerState.OPEN) {
-      // Passive ejection: an instance whose circuit is open is skipped while others may answer.
+    if (upstream != null && candidates.length > 1 && unavailable(upstream)) {
+      // Passive ejection: an instance whose circuit is open, or that is starting and refused a
+      // moment ago, is skipped while others may answer.
       Upstream[] others = without(candidates, upstream);
       Upstream alternative = picker.pick(others);
-      if (alternative != null && alternative.breaker().state() != CircuitBreakerState.OPEN) {
+      if (alternative != null && !unavailable(alternative)) {
         upstream = alternative;
         candidates = others;
       }
@@ -200,10 +203,16 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
     return send(ctx, candidates, upstream, retry);
   }
 
+  private static boolean unavailable(Upstream upstream) {
+    return upstream.breaker().state() == CircuitBreakerState.OPEN || upstream.passedOver(System.nanoTime());
+  }
+
   private Future<ProxyResponse> send(ProxyContext ctx, Upstream[] candidates, Upstream upstream, int retry) {
     upstream.started();
     ctx.set(UPSTREAM, upstream);
-    return upstream.breaker().<ProxyResponse>execute(() -> exchange(ctx))
+    boolean grace = upstream.inStartupGrace(System.nanoTime());
+    return upstream.breaker().<ProxyResponse>execute(() -> grace ? exchangeInGrace(ctx) : exchange(ctx))
+        .compose(r -> r != null ? Future.succeededFuture(r) : Future.failedFuture(notListening(upstream)))
         .onSuccess(r -> Breakers.succeeded(upstream.breaker()))
         .recover(err -> {
           UpstreamFailure failure = UpstreamFailure.classify(err, route.backend());
@@ -259,6 +268,23 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
   private String stripPrefix(String uri) {
     String rest = uri.length() >= route.pathPrefix().length() ? uri.substring(route.pathPrefix().length()) : "";
     return rest.startsWith("/") ? rest : "/" + rest;
+  }
+
+  /**
+   * The exchange with an instance in its startup grace: a refused connection (nothing sent) is not
+   * the instance failing but its server not listening yet, so the breaker sees no failure (null
+   * stands for it) and {@link #notListening} turns it back into a refusal after the breaker.
+   */
+  private Future<ProxyResponse> exchangeInGrace(ProxyContext ctx) {
+    return exchange(ctx).recover(err -> err instanceof java.net.ConnectException && ctx.get(UNSENT, Boolean.class) != null
+        ? Future.succeededFuture()
+        : Future.failedFuture(err));
+  }
+
+  private UpstreamFailure notListening(Upstream upstream) {
+    upstream.passOver(System.nanoTime(), PASS_OVER_NANOS);
+    return new UpstreamFailure.Refused(route.backend(),
+        new java.net.ConnectException("refused by " + upstream.instance() + ", which has just started"));
   }
 
   /** Sends the request; a failure caused by the client leaving is marked so the breaker ignores it. */

@@ -11,11 +11,35 @@ public final class Upstream {
 
   private final Instance instance;
   private final CircuitBreaker breaker;
+  private final long graceEndsNanos;
+  private long passOverUntilNanos;
   private int inFlight;
 
-  public Upstream(Instance instance, CircuitBreaker breaker) {
+  /** An instance whose refusals count against its circuit from {@code graceEndsNanos} (System.nanoTime) on. */
+  public Upstream(Instance instance, CircuitBreaker breaker, long graceEndsNanos) {
     this.instance = instance;
     this.breaker = breaker;
+    this.graceEndsNanos = graceEndsNanos;
+    this.passOverUntilNanos = graceEndsNanos - Long.MAX_VALUE / 2;
+  }
+
+  public Upstream(Instance instance, CircuitBreaker breaker) {
+    this(instance, breaker, System.nanoTime());
+  }
+
+  /** True while the instance is new enough that a refused connection only means "not listening yet". */
+  boolean inStartupGrace(long nowNanos) {
+    return nowNanos - graceEndsNanos < 0;
+  }
+
+  /** The instance refused during its grace: other instances are preferred for a moment. */
+  void passOver(long nowNanos, long forNanos) {
+    passOverUntilNanos = nowNanos + forNanos;
+  }
+
+  /** True while the instance should be skipped if another one can take the request. */
+  boolean passedOver(long nowNanos) {
+    return nowNanos - passOverUntilNanos < 0;
   }
 
   public Instance instance() {

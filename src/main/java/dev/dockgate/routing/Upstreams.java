@@ -48,7 +48,7 @@ final class Upstreams {
         Upstream existing = live.get(key);
         Upstream upstream = existing != null && existing.instance().equals(instance)
             ? existing
-            : new Upstream(instance, breakers.acquire(key(backend, instance), backend.circuitBreaker()));
+            : upstream(backend, instance);
         next.put(key, upstream);
         array[i] = upstream;
       }
@@ -63,6 +63,13 @@ final class Upstreams {
     for (ProxyHandler handler : handlers) {
       handler.upstreams(byBackend.get(handler.backend()));
     }
+  }
+
+  private Upstream upstream(BackendConfig backend, Instance instance) {
+    String key = key(backend, instance);
+    io.vertx.circuitbreaker.CircuitBreaker breaker = breakers.acquire(key, backend.circuitBreaker());
+    long graceNanos = backend.circuitBreaker().startupGraceMs() * 1_000_000;
+    return new Upstream(instance, breaker, breakers.since(key) + graceNanos);
   }
 
   /** Lets go of every instance's breaker; the router is stopping. */

@@ -336,7 +336,7 @@ class ConfigLoaderTest {
                 match_labels: [app_name=payment]
                 circuit_breaker: {failures: 3}
             """,
-            "conf.yml: backends[0].circuit_breaker.failures: unknown key (known: max_failures, reset_timeout_ms)"),
+            "conf.yml: backends[0].circuit_breaker.failures: unknown key (known: max_failures, reset_timeout_ms, startup_grace_ms)"),
 
         // missing required fields
         bad("route without path_prefix", "routes:\n  - backend: payment\n" + PAYMENT_AND_ORDERS,

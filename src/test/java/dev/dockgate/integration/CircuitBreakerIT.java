@@ -6,10 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.dockgate.testing.Backends;
 import dev.dockgate.testing.GatewayHarness;
 import dev.dockgate.testing.Poll;
+import dev.dockgate.testing.Ports;
 import dev.dockgate.testing.TestBackend;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -82,6 +84,45 @@ class CircuitBreakerIT {
     assertTrue(closed.toMillis() >= 250, "not before the reset timeout: " + closed.toMillis() + " ms");
     for (int i = 0; i < 10; i++) {
       assertEquals(200, gw.get("/one/x").statusCode());
+    }
+  }
+
+  @Test
+  void refusalsOfANewInstanceDoNotOpenItsCircuitWithinTheStartupGrace() throws Exception {
+    int late = Ports.free();
+    int lateNoGrace = Ports.free();
+    gateway = new GatewayHarness(dir, """
+        docker: {enabled: false}
+        routes:
+          - {path_prefix: /late, backend: late}
+          - {path_prefix: /strict, backend: strict}
+        backends:
+          - name: late
+            targets: ["http://127.0.0.1:%d"]
+            circuit_breaker: {max_failures: 2, reset_timeout_ms: 60000}
+          - name: strict
+            targets: ["http://127.0.0.1:%d"]
+            circuit_breaker: {max_failures: 2, reset_timeout_ms: 60000, startup_grace_ms: 0}
+        """.formatted(late, lateNoGrace));
+    for (int i = 0; i < 6; i++) {
+      HttpResponse<String> refused = gateway.get("/late/x");
+      assertEquals(503, refused.statusCode());
+      assertTrue(refused.body().contains("unreachable"), refused.body());
+      gateway.get("/strict/x");
+    }
+    HttpResponse<String> strict = gateway.get("/strict/x");
+    assertTrue(strict.body().contains("circuit open"), "without a grace the refusals open it: " + strict.body());
+
+    // The instance's server comes up: served at once, not after the 60 s reset timeout.
+    io.vertx.core.Vertx vertx = io.vertx.core.Vertx.vertx();
+    try {
+      vertx.createHttpServer().requestHandler(req -> req.response().end("up"))
+          .listen(late, "127.0.0.1").toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+      HttpResponse<String> up = gateway.get("/late/x");
+      assertEquals(200, up.statusCode(), up.body());
+      assertEquals("up", up.body());
+    } finally {
+      vertx.close();
     }
   }
 

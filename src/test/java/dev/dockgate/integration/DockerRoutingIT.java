@@ -83,8 +83,6 @@ class DockerRoutingIT {
             match_labels: [app_name=admin, env=production, suite=%1$s]
           - name: payment
             match_labels: [app_name=payment, env=production, suite=%1$s]
-            # started containers are announced a moment before they listen: probe again soon
-            circuit_breaker: {reset_timeout_ms: 300}
         """.formatted(APP);
   }
 

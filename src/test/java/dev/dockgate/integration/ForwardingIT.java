@@ -84,7 +84,7 @@ class ForwardingIT {
             match_labels: [app_name=echo, suite=%1$s]
           - name: refused
             match_labels: [app_name=refused, suite=%1$s]
-            circuit_breaker: {max_failures: 3, reset_timeout_ms: 60000}
+            circuit_breaker: {max_failures: 3, reset_timeout_ms: 60000, startup_grace_ms: 0}
         """.formatted(SUITE));
     return gateway;
   }
