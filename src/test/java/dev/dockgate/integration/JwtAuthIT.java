@@ -265,7 +265,13 @@ class JwtAuthIT {
         .add(Tokens.jwk(JWKS_1, "k1", "RS256"))));
     Thread.sleep(1100); // past jwks_min_refresh_ms since the last fetch
     int before = fetches.get();
-    assertEquals(200, bearer("/jwks/x", Tokens.sign("ES256", JWKS_2.getPrivate(), Tokens.claims("b"), "k2")).statusCode());
+    backend.clear();
+    String body = "x".repeat(100_000); // held while the key set is fetched, then streamed whole
+    HttpResponse<String> rotated = gateway.send(HttpRequest.newBuilder(gateway.uri("/jwks/x"))
+        .header("Authorization", "Bearer " + Tokens.sign("ES256", JWKS_2.getPrivate(), Tokens.claims("b"), "k2"))
+        .POST(HttpRequest.BodyPublishers.ofString(body)).build());
+    assertEquals(200, rotated.statusCode());
+    assertEquals(body, backend.take().body());
     assertEquals(before + 1, fetches.get());
 
     // unknown kids cannot make the gateway hammer the key server
