@@ -158,6 +158,7 @@ public final class RouterVerticle extends VerticleBase {
         .setMaxInitialLineLength(limits.maxRequestLineBytes())
         .setIdleTimeout((int) limits.idleTimeoutMs())
         .setIdleTimeoutUnit(java.util.concurrent.TimeUnit.MILLISECONDS);
+    Protocols.apply(options, initial.server());
     return vertx.createHttpServer(options)
         .connectionHandler(connection -> limitHeaderTime(connection, limits.headerTimeoutMs()))
         .requestHandler(this::handle)
@@ -208,7 +209,9 @@ public final class RouterVerticle extends VerticleBase {
     long maxBody = routing.config().server().limits().maxBodyBytes();
     String length = request.getHeader("content-length");
     if (length != null && tooLong(length, maxBody)) {
-      request.response().putHeader("connection", "close");
+      if (request.version() != io.vertx.core.http.HttpVersion.HTTP_2) {
+        request.response().putHeader("connection", "close"); // HTTP/2 forbids it; ending the stream suffices
+      }
       answer(request, 413, Buffer.buffer("request body larger than " + maxBody + " bytes\n"), null);
       return;
     }
