@@ -56,6 +56,7 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
   private final long maxBodyBytes;
   private final RateLimiter limiter;
   private final ApiKeyAuth apiKeys;
+  private final Cors cors;
   private final java.util.concurrent.atomic.AtomicInteger inFlight;
   private final RetryBudget budget;
   private final HttpProxy proxy;
@@ -65,6 +66,7 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
       InFlightRequests inFlight, RateLimiter limiter) {
     this.vertx = vertx;
     this.apiKeys = route.apiKeys() == null ? null : new ApiKeyAuth(route.apiKeys());
+    this.cors = route.cors() == null ? null : new Cors(route.cors());
     this.limiter = limiter;
     this.inFlight = inFlight.counter(route.pathPrefix(), route.backend());
     this.maxBodyBytes = maxBodyBytes;
@@ -78,6 +80,11 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
 
   String backend() {
     return route.backend();
+  }
+
+  /** The route's CORS policy, or null when CORS is left to the backend. */
+  Cors cors() {
+    return cors;
   }
 
   /** Replaces the instances this route picks from; same event loop as requests. */
@@ -306,6 +313,9 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
   public Future<Void> handleProxyResponse(ProxyContext ctx) {
     ProxyResponse response = ctx.response();
     HeaderPolicy.onResponse(response);
+    if (cors != null) {
+      Cors.dropBackendHeaders(response.headers());
+    }
     response.headers().set(TrafficEvent.REQUEST_ID, ctx.request().proxiedRequest().getHeader(TrafficEvent.REQUEST_ID));
     int status = response.getStatusCode();
     // vertx-http-proxy's WebSocket path can only relay a backend's answer: one the gateway made

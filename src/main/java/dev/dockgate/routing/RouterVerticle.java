@@ -221,6 +221,9 @@ public final class RouterVerticle extends VerticleBase {
     HostAndPort authority = request.authority();
     String host = authority == null ? null : authority.host();
     ProxyHandler handler = routing.routes().match(host, request.method().name(), path);
+    if (cors(request, routing.routes(), host, path, handler)) {
+      return;
+    }
     if (handler != null) {
       if (!handler.authenticate(request)) {
         request.response().putHeader("www-authenticate", "ApiKey header=\"" + handler.apiKeyHeader() + "\"");
@@ -250,6 +253,31 @@ public final class RouterVerticle extends VerticleBase {
     }
   }
 
+  /**
+   * CORS before authentication (a preflight carries no credentials): answers a preflight for a route
+   * with CORS, matched by the method it announces, and marks the answer to any other request on such
+   * a route. True when the request is answered.
+   */
+  private boolean cors(HttpServerRequest request, RouteTable<ProxyHandler> routes, String host, String path,
+      ProxyHandler handler) {
+    if (Cors.isPreflight(request.method(), request.headers())) {
+      ProxyHandler target = handler != null && handler.cors() != null ? handler
+          : routes.match(host, request.getHeader("access-control-request-method"), path);
+      if (target == null || target.cors() == null) {
+        return false;
+      }
+      Cors.Preflight preflight = target.cors().preflight(request.headers());
+      request.response().headers().addAll(preflight.headers());
+      answer(request, preflight.status(), preflight.allowed() ? Buffer.buffer()
+          : Buffer.buffer("CORS preflight refused: " + preflight.refusal() + "\n"), null);
+      return true;
+    }
+    if (handler != null && handler.cors() != null) {
+      handler.cors().onActual(request.getHeader("origin"), request.response().headers());
+    }
+    return false;
+  }
+
   private JsonObject routeReport() {
     Routing current = routing;
     return RouteReport.describe(current.config(), current.upstreams(),
@@ -261,8 +289,10 @@ public final class RouterVerticle extends VerticleBase {
     long started = System.nanoTime();
     HttpServerResponse response = request.response()
         .setStatusCode(status)
-        .putHeader(TrafficEvent.REQUEST_ID, request.getHeader(TrafficEvent.REQUEST_ID))
-        .putHeader("content-type", "text/plain; charset=utf-8");
+        .putHeader(TrafficEvent.REQUEST_ID, request.getHeader(TrafficEvent.REQUEST_ID));
+    if (body.length() > 0) {
+      response.putHeader("content-type", "text/plain; charset=utf-8");
+    }
     if (allow != null) {
       response.putHeader("allow", allow);
     }
