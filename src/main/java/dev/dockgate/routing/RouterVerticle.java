@@ -51,6 +51,8 @@ public final class RouterVerticle extends VerticleBase {
   private ServiceDiscovery discovery;
   private HttpClient client;
   private HttpServer server;
+  /** The admin endpoints' own listener, when server.admin_listener is set. */
+  private HttpServer adminServer;
   /** What requests are routed by; replaced whole when the config is reloaded. */
   private Routing routing;
   private List<Record> lastRecords = List.of();
@@ -99,7 +101,8 @@ public final class RouterVerticle extends VerticleBase {
         .compose(v -> vertx.eventBus().<JsonArray>request(Addresses.HEALTH_QUERY, null))
         .onSuccess(reply -> unhealthy = keys(reply.body()))
         .compose(v -> refreshNow())
-        .compose(v -> listen());
+        .compose(v -> listen())
+        .compose(v -> listenAdmin());
   }
 
   private static Set<String> keys(JsonArray array) {
@@ -167,6 +170,19 @@ public final class RouterVerticle extends VerticleBase {
         .onSuccess(s -> server = s);
   }
 
+  /** The admin endpoints on their own port (see {@link AdminListener}), when configured. */
+  private Future<?> listenAdmin() {
+    ServerConfig.AdminListener config = initial.server().adminListener();
+    if (config == null) {
+      return Future.succeededFuture();
+    }
+    AdminListener listener = new AdminListener(config, (request, path) -> {
+      Routing current = routing;
+      return admin.handle(request, path, current.config().server(), current.liveness(), current.dashboardStream());
+    });
+    return listener.listen(vertx, initial.server().limits()).onSuccess(s -> adminServer = s);
+  }
+
   /**
    * Closes a new connection whose first request head is not complete in time (a slow-header
    * client holding a connection open); later requests are bounded by the idle timeout.
@@ -215,7 +231,8 @@ public final class RouterVerticle extends VerticleBase {
       answer(request, 413, Buffer.buffer("request body larger than " + maxBody + " bytes\n"), null);
       return;
     }
-    if (admin.handle(request, path, routing.config().server(), routing.liveness(), routing.dashboardStream())) {
+    if (initial.server().adminListener() == null
+        && admin.handle(request, path, routing.config().server(), routing.liveness(), routing.dashboardStream())) {
       return;
     }
     HostAndPort authority = request.authority();
@@ -353,6 +370,9 @@ public final class RouterVerticle extends VerticleBase {
     Future<Void> drained = server == null
         ? Future.succeededFuture()
         : server.shutdown(drainMs, java.util.concurrent.TimeUnit.MILLISECONDS);
+    if (adminServer != null) {
+      drained = Future.join(drained, adminServer.shutdown(drainMs, java.util.concurrent.TimeUnit.MILLISECONDS)).mapEmpty();
+    }
     return drained.eventually(() -> {
       discovery.close();
       routing.upstreams().close();
