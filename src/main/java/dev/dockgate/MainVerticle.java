@@ -70,10 +70,19 @@ public final class MainVerticle extends VerticleBase {
         .compose(id -> vertx.deployVerticle(() -> new RouterVerticle(config, breakers, inFlight, rateLimiters),
             new DeploymentOptions().setInstances(instances)))
         .onSuccess(id -> LOG.info("gateway listening on " + config.server().host() + ":"
-            + config.server().port() + " with " + instances + " router instance(s), "
+            + config.server().port() + protocols(config.server()) + " with " + instances + " router instance(s), "
             + config.routes().size() + " route(s), " + config.backends().size() + " backend(s) from "
             + config.source() + (vertx.isNativeTransportEnabled() ? " (epoll transport)" : "")))
         .compose(id -> watch(config));
+  }
+
+  /** How the listeners speak, for the start-up line: TLS, HTTP/2, h2c, where the admin endpoints are. */
+  private static String protocols(dev.dockgate.config.ServerConfig server) {
+    String main = server.tls() != null ? (server.http2() ? " (TLS, HTTP/2 and HTTP/1.1)" : " (TLS, HTTP/1.1)")
+        : server.h2c() ? " (HTTP/1.1 and h2c)" : "";
+    dev.dockgate.config.ServerConfig.AdminListener admin = server.adminListener();
+    return admin == null ? main : main + ", admin endpoints on " + admin.host() + ":" + admin.port()
+        + (admin.apiKeys() == null ? "" : " (API keys required)");
   }
 
   private Future<Void> watch(GatewayConfig config) {

@@ -32,7 +32,8 @@ final class AuthParser {
       "PS256", "PS384", "PS512", "ES256", "ES384", "ES512");
   private static final Pattern PEM = Pattern.compile(
       "-----BEGIN (PUBLIC KEY|CERTIFICATE)-----([A-Za-z0-9+/=\\s]+)-----END \\1-----");
-  private static final Pattern HEADER_NAME = Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]+");
+  /** An HTTP header name (an RFC 9110 token). */
+  static final Pattern HEADER_NAME = Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]+");
 
   /** Either auth config, the other null. */
   record Auth(ApiKeyAuthConfig apiKeys, JwtAuthConfig jwt) {
@@ -55,9 +56,23 @@ final class AuthParser {
 
   private static ApiKeyAuthConfig apiKeys(Fields f) {
     String header = headerName(f, "header", ApiKeyAuthConfig.DEFAULT_HEADER);
-    List<ApiKeyAuthConfig.Key> keys = new ArrayList<>();
     Set<String> names = new HashSet<>();
-    for (Fields k : f.objects("keys")) {
+    List<ApiKeyAuthConfig.Key> keys = keys(f, "keys", names);
+    String keysFile = f.string("keys_file", null);
+    if (keysFile != null) {
+      keysFromFile(f, keysFile, names, keys);
+    }
+    if (keys.isEmpty() && !f.has("keys") && keysFile == null) {
+      f.problem(f.at("keys"), "is required unless keys_file is set: at least one {name, sha256}");
+    }
+    f.rejectUnknown();
+    return new ApiKeyAuthConfig(header, keys);
+  }
+
+  /** A list of {name, sha256} API keys: names unique (across {@code names}), digests 64 hex digits (lower-cased). */
+  static List<ApiKeyAuthConfig.Key> keys(Fields f, String listKey, Set<String> names) {
+    List<ApiKeyAuthConfig.Key> keys = new ArrayList<>();
+    for (Fields k : f.objects(listKey)) {
       String name = k.requiredString("name");
       String digest = k.requiredString("sha256");
       if (name != null && !names.add(name)) {
@@ -72,15 +87,7 @@ final class AuthParser {
         keys.add(new ApiKeyAuthConfig.Key(name, digest.toLowerCase(Locale.ROOT)));
       }
     }
-    String keysFile = f.string("keys_file", null);
-    if (keysFile != null) {
-      keysFromFile(f, keysFile, names, keys);
-    }
-    if (keys.isEmpty() && !f.has("keys") && keysFile == null) {
-      f.problem(f.at("keys"), "is required unless keys_file is set: at least one {name, sha256}");
-    }
-    f.rejectUnknown();
-    return new ApiKeyAuthConfig(header, keys);
+    return keys;
   }
 
   /**
@@ -276,10 +283,10 @@ final class AuthParser {
     }
   }
 
-  private static String headerName(Fields f, String key, String fallback) {
+  static String headerName(Fields f, String key, String fallback) {
     String name = f.string(key, fallback);
     if (name != null && !HEADER_NAME.matcher(name).matches()) {
-      f.problem(f.at(key), "expected an HTTP header name, got \"" + name + "\"");
+      f.problem(f.at(key), "expected a header name, got \"" + name + "\"");
       return fallback;
     }
     return name;

@@ -30,7 +30,10 @@ public final class ConfigLoader {
   private ConfigLoader() {
   }
 
-  /** Reads the file with vertx-config (format by extension) and validates it. */
+  /**
+   * Reads the file with vertx-config (format by extension) and validates it, on a worker thread:
+   * validation reads the files the config names (TLS certificate and key).
+   */
   public static Future<GatewayConfig> load(Vertx vertx, String file) {
     return vertx.fileSystem().exists(file)
         .compose(exists -> exists ? read(vertx, file) : Future.failedFuture(
@@ -141,8 +144,52 @@ public final class ConfigLoader {
     ServerConfig.AdminPaths admin = new ServerConfig.AdminPaths(
         adminPath(f, "metrics_path", a.metrics()), adminPath(f, "health_path", a.health()),
         adminPath(f, "routes_path", a.routes()), adminPath(f, "dashboard_path", a.dashboard()));
+    ServerConfig.Tls tls = f.has("tls") ? tls(f.object("tls")) : null;
+    boolean http2 = f.bool("http2", true);
+    if (tls == null && f.has("http2")) {
+      f.problem(f.at("http2"), "applies only with server.tls (HTTP/2 through ALPN); cleartext HTTP/2 is server.h2c");
+    }
+    boolean h2c = f.bool("h2c", false);
+    if (tls != null && h2c) {
+      f.problem(f.at("h2c"), "is cleartext HTTP/2, for a listener without server.tls (with TLS, HTTP/2 is negotiated by ALPN: server.http2)");
+    }
+    ServerConfig.AdminListener adminListener = f.has("admin_listener")
+        ? adminListener(f.object("admin_listener"), port) : null;
     f.rejectUnknown();
-    return new ServerConfig(host, port, instances, statsPath, limits, admin);
+    return new ServerConfig(host, port, instances, statsPath, limits, admin, tls, http2, h2c, adminListener);
+  }
+
+  /** PEM files, checked here (readable, a certificate, its private key) so a bad one is named by its field. */
+  private static ServerConfig.Tls tls(Fields f) {
+    String cert = f.requiredString("cert_file");
+    String key = f.requiredString("key_file");
+    f.rejectUnknown();
+    TlsFiles.check(f, cert, key);
+    return new ServerConfig.Tls(cert, key);
+  }
+
+  private static ServerConfig.AdminListener adminListener(Fields f, int mainPort) {
+    String host = f.string("host", ServerConfig.AdminListener.DEFAULT_HOST);
+    Object rawPort = f.raw("port");
+    int port = (int) f.number("port", 0, 1, 65535);
+    if (rawPort == null) {
+      f.problem(f.at("port"), "is required");
+    } else if (port != 0 && port == mainPort) {
+      f.problem(f.at("port"), "must differ from server.port (" + mainPort + ")");
+    }
+    String header = AuthParser.headerName(f, "api_key_header", ApiKeyAuthConfig.DEFAULT_HEADER);
+    ApiKeyAuthConfig keys = null;
+    if (f.has("api_keys")) {
+      List<ApiKeyAuthConfig.Key> list = AuthParser.keys(f, "api_keys", new HashSet<>());
+      if (f.raw("api_keys") instanceof io.vertx.core.json.JsonArray raw && raw.isEmpty()) {
+        f.problem(f.at("api_keys"), "must list at least one {name, sha256}; leave it out for an open listener");
+      }
+      keys = new ApiKeyAuthConfig(header, list);
+    } else if (f.has("api_key_header")) {
+      f.problem(f.at("api_key_header"), "applies only with api_keys");
+    }
+    f.rejectUnknown();
+    return new ServerConfig.AdminListener(host, port, keys);
   }
 
   private static String adminPath(Fields f, String key, String fallback) {
@@ -347,9 +394,91 @@ public final class ConfigLoader {
       if (rateLimit != null && "jwt_sub".equals(rateLimit.key()) && auth.jwt() == null) {
         f.problem(f.at("rate_limit.key"), "jwt_sub needs auth of type jwt on the route");
       }
+      CorsConfig cors = f.has("cors") ? cors(f.object("cors"), methods) : null;
       f.rejectUnknown();
       result.add(new RouteConfig(prefix, backend, timeout, strip, methods, host, retries, rateLimit, auth.apiKeys(),
-          auth.jwt()));
+          auth.jwt(), cors));
+    }
+    return result;
+  }
+
+  private static CorsConfig cors(Fields f, List<String> routeMethods) {
+    List<String> origins = corsOrigins(f);
+    List<String> methods = f.has("allow_methods") ? methods(f, "allow_methods") : routeMethods.isEmpty()
+        ? CorsConfig.DEFAULT_METHODS : routeMethods;
+    if (f.raw("allow_methods") instanceof io.vertx.core.json.JsonArray list && list.isEmpty()) {
+      f.problem(f.at("allow_methods"), "must list at least one method; leave it out for the default");
+    }
+    List<String> allowHeaders = headerNames(f, "allow_headers");
+    List<String> exposeHeaders = headerNames(f, "expose_headers");
+    boolean credentials = f.bool("allow_credentials", false);
+    Integer maxAge = f.has("max_age_s") ? (int) f.number("max_age_s", 0, 0, 86_400) : null;
+    if (credentials && origins.contains("*")) {
+      f.problem(f.at("allow_origins"), "\"*\" cannot be combined with allow_credentials: true "
+          + "(browsers refuse credentialed answers for any origin); list the origins");
+    }
+    if (credentials && exposeHeaders.contains("*")) {
+      f.problem(f.at("expose_headers"), "\"*\" exposes nothing with allow_credentials: true "
+          + "(browsers take it as a header name); list the headers");
+    }
+    f.rejectUnknown();
+    return new CorsConfig(origins, methods, allowHeaders, exposeHeaders, credentials, maxAge);
+  }
+
+  /** scheme://host[:port], lower case, no path; a host may start with "*." for any subdomain. */
+  private static final java.util.regex.Pattern ORIGIN = java.util.regex.Pattern.compile(
+      "[a-z][a-z0-9+.-]*://(\\*\\.)?([a-z0-9-]+(\\.[a-z0-9-]+)*|\\[[0-9a-f:.]+\\])(:[0-9]{1,5})?");
+
+  private static List<String> corsOrigins(Fields f) {
+    String field = f.at("allow_origins");
+    if (!f.has("allow_origins")) {
+      f.problem(field, "is required: the origins allowed, e.g. [https://app.example.com], or [\"*\"]");
+      return List.of();
+    }
+    List<Object> items = f.list("allow_origins");
+    if (items.isEmpty() && f.raw("allow_origins") instanceof io.vertx.core.json.JsonArray) {
+      f.problem(field, "must list at least one origin");
+    }
+    List<String> result = new ArrayList<>();
+    for (int i = 0; i < items.size(); i++) {
+      Object item = items.get(i);
+      String origin = item instanceof String s ? s.trim().toLowerCase(java.util.Locale.ROOT) : null;
+      if ("*".equals(origin)) {
+        if (items.size() > 1) {
+          f.problem(field + "[" + i + "]", "\"*\" allows every origin and must be the only entry");
+          continue;
+        }
+      } else if ("null".equals(origin)) {
+        f.problem(field + "[" + i + "]", "\"null\" is not allowed: sandboxed pages and local files all send it");
+        continue;
+      } else if (origin == null || !ORIGIN.matcher(origin).matches()) {
+        f.problem(field + "[" + i + "]", "expected an origin such as https://app.example.com (scheme://host[:port], "
+            + "no path), https://*.example.com or \"*\", got " + Fields.describe(item));
+        continue;
+      }
+      if (result.contains(origin)) {
+        f.problem(field + "[" + i + "]", "duplicate origin \"" + origin + "\"");
+      } else {
+        result.add(origin);
+      }
+    }
+    return result;
+  }
+
+  /** Header names (lower case), or the single entry "*". */
+  private static List<String> headerNames(Fields f, String key) {
+    List<Object> items = f.list(key);
+    List<String> result = new ArrayList<>();
+    for (int i = 0; i < items.size(); i++) {
+      Object item = items.get(i);
+      String name = item instanceof String s ? s.trim().toLowerCase(java.util.Locale.ROOT) : null;
+      if (name == null || !AuthParser.HEADER_NAME.matcher(name).matches()) {
+        f.problem(f.at(key) + "[" + i + "]", "expected a header name, got " + Fields.describe(item));
+      } else if (name.equals("*") && items.size() > 1) {
+        f.problem(f.at(key) + "[" + i + "]", "\"*\" stands for every header and must be the only entry");
+      } else if (!result.contains(name)) {
+        result.add(name);
+      }
     }
     return result;
   }
@@ -391,13 +520,17 @@ public final class ConfigLoader {
       "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT");
 
   private static List<String> methods(Fields f) {
-    List<Object> items = f.list("methods");
+    return methods(f, "methods");
+  }
+
+  private static List<String> methods(Fields f, String key) {
+    List<Object> items = f.list(key);
     List<String> result = new ArrayList<>();
     for (int i = 0; i < items.size(); i++) {
       Object item = items.get(i);
       String method = item instanceof String s ? s.trim().toUpperCase(java.util.Locale.ROOT) : null;
       if (method == null || !HTTP_METHODS.contains(method)) {
-        f.problem(f.at("methods") + "[" + i + "]", "unknown HTTP method " + Fields.describe(item)
+        f.problem(f.at(key) + "[" + i + "]", "unknown HTTP method " + Fields.describe(item)
             + "; known: " + String.join(", ", new TreeSet<>(HTTP_METHODS)));
       } else if (!result.contains(method)) {
         result.add(method);

@@ -2,9 +2,12 @@ package dev.dockgate.config;
 
 /**
  * The listener: address, port, router instances (0 means one per core), the path of the built-in
- * stats endpoint, and the limits on what clients may send.
+ * stats endpoint, and the limits on what clients may send. {@code tls} (null: plain HTTP) terminates
+ * TLS, offering HTTP/2 through ALPN when {@code http2}; {@code h2c} accepts cleartext HTTP/2 on a
+ * plain listener; {@code adminListener} (null: none) moves the admin endpoints to a port of their own.
  */
-public record ServerConfig(String host, int port, int instances, String statsPath, Limits limits, AdminPaths admin) {
+public record ServerConfig(String host, int port, int instances, String statsPath, Limits limits, AdminPaths admin,
+    Tls tls, boolean http2, boolean h2c, AdminListener adminListener) {
   public static final String DEFAULT_HOST = "0.0.0.0";
   public static final int DEFAULT_PORT = 8080;
   public static final String DEFAULT_STATS_PATH = "/stats";
@@ -28,8 +31,25 @@ public record ServerConfig(String host, int port, int instances, String statsPat
     public static final AdminPaths DEFAULTS = new AdminPaths("/metrics", "/health", "/admin/routes", "/dashboard");
   }
 
+  /** TLS termination: a PEM certificate chain (leaf first) and its PEM private key, as file paths. */
+  public record Tls(String certFile, String keyFile) {
+  }
+
+  /**
+   * The admin endpoints' own listener. With {@code apiKeys} (null: open) every request there needs
+   * one of the keys, in {@code apiKeys.header()} or as the password of HTTP Basic credentials.
+   */
+  public record AdminListener(String host, int port, ApiKeyAuthConfig apiKeys) {
+    public static final String DEFAULT_HOST = "127.0.0.1";
+  }
+
   public ServerConfig(String host, int port, int instances, String statsPath) {
     this(host, port, instances, statsPath, Limits.DEFAULTS, AdminPaths.DEFAULTS);
+  }
+
+  /** Plain HTTP/1.1, admin endpoints on the main port. */
+  public ServerConfig(String host, int port, int instances, String statsPath, Limits limits, AdminPaths admin) {
+    this(host, port, instances, statsPath, limits, admin, null, true, false, null);
   }
 
   /** Router instances to deploy: the configured number, else one per available core. */

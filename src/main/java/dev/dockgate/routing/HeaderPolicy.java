@@ -2,6 +2,7 @@ package dev.dockgate.routing;
 
 import io.vertx.core.MultiMap;
 import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpVersion;
 import io.vertx.core.net.HostAndPort;
 import io.vertx.core.net.SocketAddress;
 import io.vertx.httpproxy.ProxyRequest;
@@ -10,7 +11,7 @@ import io.vertx.httpproxy.ProxyResponse;
 /**
  * What the gateway changes in headers on the way through: drops hop-by-hop headers (RFC 9110
  * §7.6.1, including those the Connection header names), keeps the client's Host, and sets
- * X-Forwarded-For/-Proto/-Host. Stateless; called on the request's event loop.
+ * X-Forwarded-For/-Proto/-Host; folds HTTP/2 cookie fields into one header. Stateless; called on the request's event loop.
  */
 public final class HeaderPolicy {
 
@@ -38,6 +39,13 @@ public final class HeaderPolicy {
       headers.set("x-forwarded-for", prior == null || prior.isBlank() ? ip : prior + ", " + ip);
     }
     headers.set("x-forwarded-proto", client.isSSL() ? "https" : "http");
+    if (client.version() == HttpVersion.HTTP_2) {
+      // HTTP/2 may split cookies into several fields; HTTP/1.1 allows one Cookie header (RFC 9113 §8.2.3).
+      java.util.List<String> cookies = headers.getAll("cookie");
+      if (cookies.size() > 1) {
+        headers.set("cookie", String.join("; ", cookies));
+      }
+    }
   }
 
   public static void onResponse(ProxyResponse response) {

@@ -18,6 +18,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.httpproxy.Body;
 import io.vertx.httpproxy.HttpProxy;
@@ -59,6 +60,7 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
   private final RateLimiter limiter;
   private final ApiKeyAuth apiKeys;
   private final JwtAuth jwt;
+  private final Cors cors;
   private final java.util.concurrent.atomic.AtomicInteger inFlight;
   private final RetryBudget budget;
   private final HttpProxy proxy;
@@ -69,6 +71,7 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
     this.vertx = vertx;
     this.apiKeys = route.apiKeys() == null ? null : new ApiKeyAuth(route.apiKeys());
     this.jwt = route.jwt() == null ? null : new JwtAuth(vertx, client, route.jwt());
+    this.cors = route.cors() == null ? null : new Cors(route.cors());
     this.limiter = limiter;
     this.inFlight = inFlight.counter(route.pathPrefix(), route.backend());
     this.maxBodyBytes = maxBodyBytes;
@@ -82,6 +85,11 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
 
   String backend() {
     return route.backend();
+  }
+
+  /** The route's CORS policy, or null when CORS is left to the backend. */
+  Cors cors() {
+    return cors;
   }
 
   /** Replaces the instances this route picks from; same event loop as requests. */
@@ -171,6 +179,26 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
       // Announced sizes were checked on arrival; an unannounced one is counted as it streams.
       ctx.request().setBody(Body.body(new LimitedBody(incoming, maxBodyBytes, () -> ctx.set(TOO_LARGE, true)), -1));
     }
+    if (incoming.version() == HttpVersion.HTTP_2 && incoming.getHeader("content-length") == null) {
+      // HTTP/2 does not announce a body's size, nor whether there is one: the first frame after the head tells.
+      PeekedBody body = new PeekedBody(incoming);
+      return body.peek().compose(hasBody -> {
+        if (hasBody) {
+          // vertx-http-proxy streams an unsized body chunked only when this header says so.
+          incoming.headers().set("transfer-encoding", "chunked");
+          ctx.request().setBody(Body.body(new LimitedBody(body, maxBodyBytes, () -> ctx.set(TOO_LARGE, true)), -1));
+        } else {
+          ctx.request().setBody(null);
+        }
+        return dispatch(ctx);
+      }, err -> failed(ctx, new UpstreamFailure.ClientGone(route.backend(), err)));
+    }
+    return dispatch(ctx);
+  }
+
+  /** The first try, once the body is settled; bodiless requests become replayable when retries are on. */
+  private Future<ProxyResponse> dispatch(ProxyContext ctx) {
+    HttpServerRequest incoming = ctx.request().proxiedRequest();
     // An upgrade is never replayed: after the 101 it is a tunnel, and vertx-http-proxy streams its body.
     if (!retries.enabled() || ctx.isWebSocket()) {
       return attempt(ctx, upstreams, 0);
@@ -179,7 +207,9 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
     if (replayable(incoming)) {
       // Nothing to stream: each try sends the head alone, so the request can be sent again.
       ctx.request().setBody(null);
-      incoming.resume();
+      if (!incoming.isEnded()) { // an HTTP/2 request read to its end refuses resume()
+        incoming.resume();
+      }
     }
     return attempt(ctx, upstreams, 0);
   }
@@ -330,6 +360,9 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
   public Future<Void> handleProxyResponse(ProxyContext ctx) {
     ProxyResponse response = ctx.response();
     HeaderPolicy.onResponse(response);
+    if (cors != null) {
+      Cors.dropBackendHeaders(response.headers());
+    }
     response.headers().set(TrafficEvent.REQUEST_ID, ctx.request().proxiedRequest().getHeader(TrafficEvent.REQUEST_ID));
     int status = response.getStatusCode();
     String date = response.headers().get("date");
@@ -357,8 +390,9 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
     ProxyResponse response = request.response()
         .setStatusCode(failure.status())
         .setBody(Body.body(Buffer.buffer(failure.getMessage() + "\n"), TEXT_PLAIN));
-    if (failure instanceof UpstreamFailure.BodyTooLarge) {
-      response.putHeader("connection", "close"); // the rest of the body is not read
+    if (failure instanceof UpstreamFailure.BodyTooLarge && ctx.request().proxiedRequest().version() != HttpVersion.HTTP_2) {
+      // The rest of the body is not read. HTTP/2 has no Connection header: ending the stream is enough.
+      response.putHeader("connection", "close");
     }
     return Future.succeededFuture(response);
   }

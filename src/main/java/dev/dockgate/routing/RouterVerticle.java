@@ -52,6 +52,8 @@ public final class RouterVerticle extends VerticleBase {
   private ServiceDiscovery discovery;
   private HttpClient client;
   private HttpServer server;
+  /** The admin endpoints' own listener, when server.admin_listener is set. */
+  private HttpServer adminServer;
   /** What requests are routed by; replaced whole when the config is reloaded. */
   private Routing routing;
   private List<Record> lastRecords = List.of();
@@ -100,7 +102,8 @@ public final class RouterVerticle extends VerticleBase {
         .compose(v -> vertx.eventBus().<JsonArray>request(Addresses.HEALTH_QUERY, null))
         .onSuccess(reply -> unhealthy = keys(reply.body()))
         .compose(v -> refreshNow())
-        .compose(v -> listen());
+        .compose(v -> listen())
+        .compose(v -> listenAdmin());
   }
 
   private static Set<String> keys(JsonArray array) {
@@ -159,12 +162,26 @@ public final class RouterVerticle extends VerticleBase {
         .setMaxInitialLineLength(limits.maxRequestLineBytes())
         .setIdleTimeout((int) limits.idleTimeoutMs())
         .setIdleTimeoutUnit(java.util.concurrent.TimeUnit.MILLISECONDS);
+    Protocols.apply(options, initial.server());
     return vertx.createHttpServer(options)
         .connectionHandler(connection -> limitHeaderTime(connection, limits.headerTimeoutMs()))
         .requestHandler(this::handle)
         .invalidRequestHandler(this::invalid)
         .listen()
         .onSuccess(s -> server = s);
+  }
+
+  /** The admin endpoints on their own port (see {@link AdminListener}), when configured. */
+  private Future<?> listenAdmin() {
+    ServerConfig.AdminListener config = initial.server().adminListener();
+    if (config == null) {
+      return Future.succeededFuture();
+    }
+    AdminListener listener = new AdminListener(config, (request, path) -> {
+      Routing current = routing;
+      return admin.handle(request, path, current.config().server(), current.liveness(), current.dashboardStream());
+    });
+    return listener.listen(vertx, initial.server().limits()).onSuccess(s -> adminServer = s);
   }
 
   /**
@@ -209,16 +226,22 @@ public final class RouterVerticle extends VerticleBase {
     long maxBody = routing.config().server().limits().maxBodyBytes();
     String length = request.getHeader("content-length");
     if (length != null && tooLong(length, maxBody)) {
-      request.response().putHeader("connection", "close");
+      if (request.version() != io.vertx.core.http.HttpVersion.HTTP_2) {
+        request.response().putHeader("connection", "close"); // HTTP/2 forbids it; ending the stream suffices
+      }
       answer(request, 413, Buffer.buffer("request body larger than " + maxBody + " bytes\n"), null);
       return;
     }
-    if (admin.handle(request, path, routing.config().server(), routing.liveness(), routing.dashboardStream())) {
+    if (initial.server().adminListener() == null
+        && admin.handle(request, path, routing.config().server(), routing.liveness(), routing.dashboardStream())) {
       return;
     }
     HostAndPort authority = request.authority();
     String host = authority == null ? null : authority.host();
     ProxyHandler handler = routing.routes().match(host, request.method().name(), path);
+    if (cors(request, routing.routes(), host, path, handler)) {
+      return;
+    }
     if (handler != null) {
       JwtAuth jwt = handler.jwt();
       if (jwt == null) {
@@ -279,6 +302,31 @@ public final class RouterVerticle extends VerticleBase {
     handler.handle(request);
   }
 
+  /**
+   * CORS before authentication (a preflight carries no credentials): answers a preflight for a route
+   * with CORS, matched by the method it announces, and marks the answer to any other request on such
+   * a route. True when the request is answered.
+   */
+  private boolean cors(HttpServerRequest request, RouteTable<ProxyHandler> routes, String host, String path,
+      ProxyHandler handler) {
+    if (Cors.isPreflight(request.method(), request.headers())) {
+      ProxyHandler target = handler != null && handler.cors() != null ? handler
+          : routes.match(host, request.getHeader("access-control-request-method"), path);
+      if (target == null || target.cors() == null) {
+        return false;
+      }
+      Cors.Preflight preflight = target.cors().preflight(request.headers());
+      request.response().headers().addAll(preflight.headers());
+      answer(request, preflight.status(), preflight.allowed() ? Buffer.buffer()
+          : Buffer.buffer("CORS preflight refused: " + preflight.refusal() + "\n"), null);
+      return true;
+    }
+    if (handler != null && handler.cors() != null) {
+      handler.cors().onActual(request.getHeader("origin"), request.response().headers());
+    }
+    return false;
+  }
+
   private JsonObject routeReport() {
     Routing current = routing;
     return RouteReport.describe(current.config(), current.upstreams(),
@@ -290,8 +338,10 @@ public final class RouterVerticle extends VerticleBase {
     long started = System.nanoTime();
     HttpServerResponse response = request.response()
         .setStatusCode(status)
-        .putHeader(TrafficEvent.REQUEST_ID, request.getHeader(TrafficEvent.REQUEST_ID))
-        .putHeader("content-type", "text/plain; charset=utf-8");
+        .putHeader(TrafficEvent.REQUEST_ID, request.getHeader(TrafficEvent.REQUEST_ID));
+    if (body.length() > 0) {
+      response.putHeader("content-type", "text/plain; charset=utf-8");
+    }
     if (allow != null) {
       response.putHeader("allow", allow);
     }
@@ -352,6 +402,9 @@ public final class RouterVerticle extends VerticleBase {
     Future<Void> drained = server == null
         ? Future.succeededFuture()
         : server.shutdown(drainMs, java.util.concurrent.TimeUnit.MILLISECONDS);
+    if (adminServer != null) {
+      drained = Future.join(drained, adminServer.shutdown(drainMs, java.util.concurrent.TimeUnit.MILLISECONDS)).mapEmpty();
+    }
     return drained.eventually(() -> {
       discovery.close();
       routing.upstreams().close();

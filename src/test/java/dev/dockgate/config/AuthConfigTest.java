@@ -138,7 +138,7 @@ class AuthConfigTest {
                 + "required_claims: {roles: [a]}, scopes: [\"\"], forward_claims: {sub: \"X User\", email: X-A, name: x-a}}",
             "conf.yml: routes[0].auth.required_claims.roles: expected a string, number or boolean, got a list",
             "conf.yml: routes[0].auth.scopes: expected a list of non-empty strings, got \"\"",
-            "conf.yml: routes[0].auth.forward_claims.sub: expected an HTTP header name, got \"X User\"",
+            "conf.yml: routes[0].auth.forward_claims.sub: expected a header name, got \"X User\"",
             "conf.yml: routes[0].auth.forward_claims.name: header \"x-a\" is already used by another claim"),
         bad("unknown jwt key", "{type: jwt, jwks_url: \"http://127.0.0.1:1/k\", audiences: [a]}",
             "conf.yml: routes[0].auth.audiences: unknown key (known: audience, forward_claims, header, issuer, jwks_min_refresh_ms, jwks_refresh_ms, jwks_url, keys, leeway_s, required_claims, scopes, type)"));

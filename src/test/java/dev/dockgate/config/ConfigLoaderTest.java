@@ -310,7 +310,7 @@ class ConfigLoaderTest {
             """,
             "conf.yml: route: unknown key (known: access_log, alerts, backends, default_response, docker, event_bus_bridge, routes, server)"),
         bad("unknown key in server", "server:\n  prot: 8080\n",
-            "conf.yml: server.prot: unknown key (known: dashboard_path, header_timeout_ms, health_path, host, idle_timeout_ms, instances, max_body_bytes, max_header_bytes, max_request_line_bytes, metrics_path, port, routes_path, stats_path)"),
+            "conf.yml: server.prot: unknown key (known: admin_listener, dashboard_path, h2c, header_timeout_ms, health_path, host, http2, idle_timeout_ms, instances, max_body_bytes, max_header_bytes, max_request_line_bytes, metrics_path, port, routes_path, stats_path, tls)"),
         bad("unknown key in docker", "docker:\n  socket: /var/run/docker.sock\n",
             "conf.yml: docker.socket: unknown key (known: enabled, host, network)"),
         bad("unknown key in default_response", "default_response:\n  status: 403\n",
@@ -321,7 +321,7 @@ class ConfigLoaderTest {
                 backend: payment
                 timeout: 5
             """ + PAYMENT_AND_ORDERS,
-            "conf.yml: routes[0].timeout: unknown key (known: auth, backend, host, methods, path_prefix, rate_limit, retries, strip_prefix, timeout_ms)"),
+            "conf.yml: routes[0].timeout: unknown key (known: auth, backend, cors, host, methods, path_prefix, rate_limit, retries, strip_prefix, timeout_ms)"),
         bad("unknown key in a backend", """
             backends:
               - name: payment
@@ -655,5 +655,243 @@ class ConfigLoaderTest {
   @MethodSource("trafficKeyProblems")
   void trafficKeysRejectWithExactProblems(Case c, VertxTestContext ctx) throws IOException {
     rejectsWithExactProblems(c, ctx);
+  }
+
+  // ---------------------------------------------------------------- TLS, HTTP/2, admin listener, CORS
+
+  @TempDir
+  static Path certDir;
+  static dev.dockgate.testing.TestCerts.Pem ec;
+  static dev.dockgate.testing.TestCerts.Pem rsa;
+
+  @BeforeAll
+  static void makeCertificates() {
+    ec = dev.dockgate.testing.TestCerts.selfSigned(certDir, "ec");
+    rsa = dev.dockgate.testing.TestCerts.selfSigned(certDir, "rsa", "RSA");
+  }
+
+  static final String WEB = "backends:\n  - {name: web, targets: [\"http://127.0.0.1:9001\"]}\n";
+  static final List<BackendConfig> WEB_BACKEND = List.of(new BackendConfig("web", new LabelSelector(Map.of()),
+      List.of(new Target("127.0.0.1", 9001)), LoadBalancer.RANDOM, DEFAULT_BREAKER, 2_000, 256, null));
+  static final String DIGEST = "ab".repeat(32);
+
+  @Test
+  void securityKeysParse(VertxTestContext ctx) throws IOException {
+    String path = write("conf.yml", """
+        server:
+          port: 8443
+          tls: {cert_file: "%s", key_file: "%s"}
+          http2: false
+          admin_listener:
+            port: 9901
+            api_keys: [{name: ops, sha256: "%s"}]
+        routes:
+          - path_prefix: /api
+            backend: web
+            methods: [GET, POST]
+            cors:
+              allow_origins: ["HTTPS://App.Example.com", "https://*.example.org", "http://localhost:3000", "http://[::1]:8080"]
+              allow_headers: [Content-Type, X-Trace, content-type]
+              expose_headers: [X-Request-Id]
+              allow_credentials: true
+              max_age_s: 600
+          - path_prefix: /open
+            backend: web
+            cors: {allow_origins: ["*"], allow_methods: [get, put], allow_headers: ["*"], expose_headers: ["*"]}
+          - path_prefix: /any
+            backend: web
+            cors: {allow_origins: [https://app.example.com]}
+        """.formatted(rsa.cert(), rsa.key(), DIGEST.toUpperCase()) + WEB);
+    ServerConfig server = new ServerConfig("0.0.0.0", 8443, 0, "/stats", ServerConfig.Limits.DEFAULTS,
+        ServerConfig.AdminPaths.DEFAULTS, new ServerConfig.Tls(rsa.cert().toString(), rsa.key().toString()), false, false,
+        new ServerConfig.AdminListener("127.0.0.1", 9901,
+            new ApiKeyAuthConfig("X-API-Key", List.of(new ApiKeyAuthConfig.Key("ops", DIGEST)))));
+    CorsConfig api = new CorsConfig(
+        List.of("https://app.example.com", "https://*.example.org", "http://localhost:3000", "http://[::1]:8080"),
+        List.of("GET", "POST"), List.of("content-type", "x-trace"), List.of("x-request-id"), true, 600);
+    CorsConfig open = new CorsConfig(List.of("*"), List.of("GET", "PUT"), List.of("*"), List.of("*"), false, null);
+    CorsConfig any = new CorsConfig(List.of("https://app.example.com"), CorsConfig.DEFAULT_METHODS, List.of(), List.of(),
+        false, null);
+    expectConfig(path, ctx, new GatewayConfig(path, server, defaultDocker(), List.of(
+        new RouteConfig("/api", "web", 30_000, false, List.of("GET", "POST"), null, RetryConfig.NONE, null, null, null, api),
+        new RouteConfig("/open", "web", 30_000, false, List.of(), null, RetryConfig.NONE, null, null, null, open),
+        new RouteConfig("/any", "web", 30_000, false, List.of(), null, RetryConfig.NONE, null, null, null, any)),
+        DefaultResponse.NOT_FOUND, WEB_BACKEND));
+  }
+
+  @Test
+  void ecCertificatesH2cAndAnOpenAdminListenerParse(VertxTestContext ctx) throws IOException {
+    String path = write("conf.yml", """
+        server:
+          tls: {cert_file: "%s", key_file: "%s"}
+          admin_listener: {host: 0.0.0.0, port: 9901}
+        """.formatted(ec.cert(), ec.key()));
+    String plain = write("plain.yml", "server:\n  h2c: true\n");
+    ConfigLoader.load(vertx, path).compose(tls -> ConfigLoader.load(vertx, plain).map(h2c -> List.of(tls, h2c)))
+        .onComplete(ctx.succeeding(configs -> ctx.verify(() -> {
+          ServerConfig tls = configs.get(0).server();
+          assertEquals(new ServerConfig.Tls(ec.cert().toString(), ec.key().toString()), tls.tls());
+          assertTrue(tls.http2(), "HTTP/2 is on by default with TLS");
+          assertEquals(new ServerConfig.AdminListener("0.0.0.0", 9901, null), tls.adminListener());
+          ServerConfig h2c = configs.get(1).server();
+          assertTrue(h2c.h2c());
+          assertEquals(null, h2c.tls());
+          ctx.completeNow();
+        })));
+  }
+
+  static Stream<Case> securityKeyProblems() {
+    return Stream.of(
+        bad("http2 without tls", "server:\n  http2: true\n",
+            "conf.yml: server.http2: applies only with server.tls (HTTP/2 through ALPN); cleartext HTTP/2 is server.h2c"),
+        bad("tls without files", "server:\n  tls: {}\n",
+            "conf.yml: server.tls.cert_file: is required",
+            "conf.yml: server.tls.key_file: is required"),
+        bad("tls files missing, unknown key in tls", "server:\n  tls: {cert_file: absent-cert.pem, key_file: absent-key.pem, password: x}\n",
+            "conf.yml: server.tls.password: unknown key (known: cert_file, key_file)",
+            "conf.yml: server.tls.cert_file: cannot read \"absent-cert.pem\": no such file",
+            "conf.yml: server.tls.key_file: cannot read \"absent-key.pem\": no such file"),
+        bad("h2c is not a boolean", "server:\n  h2c: \"yes\"\n",
+            "conf.yml: server.h2c: expected true or false, got \"yes\""),
+        bad("admin listener without port", "server:\n  admin_listener: {host: 127.0.0.1}\n",
+            "conf.yml: server.admin_listener.port: is required"),
+        bad("admin listener on the main port", "server:\n  port: 8080\n  admin_listener: {port: 8080}\n",
+            "conf.yml: server.admin_listener.port: must differ from server.port (8080)"),
+        bad("admin listener on port 0", "server:\n  admin_listener: {port: 0}\n",
+            "conf.yml: server.admin_listener.port: must be between 1 and 65535, got 0"),
+        bad("admin listener unknown key", "server:\n  admin_listener: {port: 9901, keys: []}\n",
+            "conf.yml: server.admin_listener.keys: unknown key (known: api_key_header, api_keys, host, port)"),
+        bad("admin listener with an empty key list", "server:\n  admin_listener: {port: 9901, api_keys: []}\n",
+            "conf.yml: server.admin_listener.api_keys: must list at least one {name, sha256}; leave it out for an open listener"),
+        bad("admin key header without keys", "server:\n  admin_listener: {port: 9901, api_key_header: X-Admin}\n",
+            "conf.yml: server.admin_listener.api_key_header: applies only with api_keys"),
+        bad("admin keys: bad header, bad digest, same name twice", """
+            server:
+              admin_listener:
+                port: 9901
+                api_key_header: "X Admin"
+                api_keys:
+                  - {name: ops, sha256: "%s"}
+                  - {name: ops, sha256: secret}
+                  - {sha256: "%s"}
+            """.formatted(DIGEST, DIGEST),
+            "conf.yml: server.admin_listener.api_key_header: expected a header name, got \"X Admin\"",
+            "conf.yml: server.admin_listener.api_keys[1].name: duplicate key name \"ops\"",
+            "conf.yml: server.admin_listener.api_keys[1].sha256: expected 64 hex digits (the SHA-256 of the key, never the key itself)",
+            "conf.yml: server.admin_listener.api_keys[2].name: is required"),
+        bad("cors without origins", "routes:\n  - {path_prefix: /a, backend: web, cors: {allow_methods: [GET]}}\n" + WEB,
+            "conf.yml: routes[0].cors.allow_origins: is required: the origins allowed, e.g. [https://app.example.com], or [\"*\"]"),
+        bad("cors with an empty origin list", "routes:\n  - {path_prefix: /a, backend: web, cors: {allow_origins: []}}\n" + WEB,
+            "conf.yml: routes[0].cors.allow_origins: must list at least one origin"),
+        bad("cors origins that are not origins", """
+            routes:
+              - path_prefix: /a
+                backend: web
+                cors:
+                  allow_origins: ["https://app.example.com/", app.example.com, "https://a.com/path", "https://*example.com",
+                                  7, "null", "https://App.example.com", "https://app.example.com"]
+            """ + WEB,
+            "conf.yml: routes[0].cors.allow_origins[0]: expected an origin such as https://app.example.com (scheme://host[:port], no path), https://*.example.com or \"*\", got \"https://app.example.com/\"",
+            "conf.yml: routes[0].cors.allow_origins[1]: expected an origin such as https://app.example.com (scheme://host[:port], no path), https://*.example.com or \"*\", got \"app.example.com\"",
+            "conf.yml: routes[0].cors.allow_origins[2]: expected an origin such as https://app.example.com (scheme://host[:port], no path), https://*.example.com or \"*\", got \"https://a.com/path\"",
+            "conf.yml: routes[0].cors.allow_origins[3]: expected an origin such as https://app.example.com (scheme://host[:port], no path), https://*.example.com or \"*\", got \"https://*example.com\"",
+            "conf.yml: routes[0].cors.allow_origins[4]: expected an origin such as https://app.example.com (scheme://host[:port], no path), https://*.example.com or \"*\", got 7",
+            "conf.yml: routes[0].cors.allow_origins[5]: \"null\" is not allowed: sandboxed pages and local files all send it",
+            "conf.yml: routes[0].cors.allow_origins[7]: duplicate origin \"https://app.example.com\""),
+        bad("cors star among origins", "routes:\n  - {path_prefix: /a, backend: web, cors: {allow_origins: [https://a.example, \"*\"]}}\n" + WEB,
+            "conf.yml: routes[0].cors.allow_origins[1]: \"*\" allows every origin and must be the only entry"),
+        bad("cors star with credentials", """
+            routes:
+              - path_prefix: /a
+                backend: web
+                cors: {allow_origins: ["*"], expose_headers: ["*"], allow_credentials: true}
+            """ + WEB,
+            "conf.yml: routes[0].cors.allow_origins: \"*\" cannot be combined with allow_credentials: true (browsers refuse credentialed answers for any origin); list the origins",
+            "conf.yml: routes[0].cors.expose_headers: \"*\" exposes nothing with allow_credentials: true (browsers take it as a header name); list the headers"),
+        bad("cors methods, headers, max age and an unknown key", """
+            routes:
+              - path_prefix: /a
+                backend: web
+                cors:
+                  allow_origins: [https://a.example]
+                  allow_methods: [GET, FETCH]
+                  allow_headers: ["x trace", "*"]
+                  expose_headers: [{name: x}]
+                  allow_credentials: "yes"
+                  max_age_s: 86401
+                  allow_origin: [https://b.example]
+            """ + WEB,
+            "conf.yml: routes[0].cors.allow_methods[1]: unknown HTTP method \"FETCH\"; known: CONNECT, DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT, TRACE",
+            "conf.yml: routes[0].cors.allow_headers[0]: expected a header name, got \"x trace\"",
+            "conf.yml: routes[0].cors.allow_headers[1]: \"*\" stands for every header and must be the only entry",
+            "conf.yml: routes[0].cors.expose_headers[0]: expected a header name, got a mapping",
+            "conf.yml: routes[0].cors.allow_credentials: expected true or false, got \"yes\"",
+            "conf.yml: routes[0].cors.max_age_s: must be between 0 and 86400, got 86401",
+            "conf.yml: routes[0].cors.allow_origin: unknown key (known: allow_credentials, allow_headers, allow_methods, allow_origins, expose_headers, max_age_s)"),
+        bad("cors with an empty method list", "routes:\n  - {path_prefix: /a, backend: web, cors: {allow_origins: [\"*\"], allow_methods: []}}\n" + WEB,
+            "conf.yml: routes[0].cors.allow_methods: must list at least one method; leave it out for the default"));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("securityKeyProblems")
+  void securityKeysRejectWithExactProblems(Case c, VertxTestContext ctx) throws IOException {
+    rejectsWithExactProblems(c, ctx);
+  }
+
+  /** A config whose server.tls names {@code cert} and {@code key}: the problems it is rejected with. */
+  private void expectTlsProblems(VertxTestContext ctx, Object cert, Object key, String... problems) throws IOException {
+    String path = write("conf.yml", "server:\n  h2c: true\n  tls: {cert_file: \"%s\", key_file: \"%s\"}\n".formatted(cert, key));
+    List<String> expected = new java.util.ArrayList<>();
+    for (String p : problems) {
+      expected.add(path + ": server.tls." + p);
+    }
+    // Reported with the others, after the tls section it follows.
+    expected.add(path + ": server.h2c: is cleartext HTTP/2, for a listener without server.tls "
+        + "(with TLS, HTTP/2 is negotiated by ALPN: server.http2)");
+    expectProblems(path, ctx, expected);
+  }
+
+  @Test
+  void tlsCertificateFileWithoutACertificate(VertxTestContext ctx) throws IOException {
+    expectTlsProblems(ctx, ec.key(), ec.key(),
+        "cert_file: no PEM certificate (-----BEGIN CERTIFICATE-----) in \"" + ec.key() + "\"");
+  }
+
+  @Test
+  void tlsCertificateFileThatIsADirectory(VertxTestContext ctx) throws IOException {
+    expectTlsProblems(ctx, certDir, ec.key(), "cert_file: cannot read \"" + certDir + "\": Is a directory");
+  }
+
+  @Test
+  void tlsCertificateBlockThatIsNotACertificate(VertxTestContext ctx) throws IOException {
+    Path broken = certDir.resolve("broken-cert.pem");
+    Files.writeString(broken, "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
+    ConfigLoader.load(vertx, write("conf.yml", "server:\n  tls: {cert_file: \"%s\", key_file: \"%s\"}\n"
+        .formatted(broken, ec.key()))).onComplete(ctx.failing(err -> ctx.verify(() -> {
+          List<String> problems = assertInstanceOf(ConfigException.class, err).problems();
+          assertEquals(1, problems.size(), problems.toString());
+          assertTrue(problems.get(0).contains(": server.tls.cert_file: no usable PEM certificate in \"" + broken + "\" ("),
+              problems.get(0));
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  void tlsKeyFileWithoutAKey(VertxTestContext ctx) throws IOException {
+    expectTlsProblems(ctx, ec.cert(), ec.cert(), "key_file: no usable PEM private key in \"" + ec.cert() + "\" (Missing "
+        + "-----BEGIN PRIVATE KEY----- or -----BEGIN RSA PRIVATE KEY----- or -----BEGIN EC PRIVATE KEY----- delimiter)");
+  }
+
+  @Test
+  void tlsKeyOfAnotherCertificate(VertxTestContext ctx) throws IOException {
+    dev.dockgate.testing.TestCerts.Pem other = dev.dockgate.testing.TestCerts.selfSigned(certDir, "other");
+    expectTlsProblems(ctx, ec.cert(), other.key(),
+        "key_file: \"" + other.key() + "\" is not the private key of the first certificate in cert_file");
+  }
+
+  @Test
+  void tlsKeyOfAnotherAlgorithm(VertxTestContext ctx) throws IOException {
+    expectTlsProblems(ctx, ec.cert(), rsa.key(), "key_file: no usable PEM private key in \"" + rsa.key()
+        + "\" (private key algorithm does not match algorithm of public key in end entity certificate (at index 0))");
   }
 }

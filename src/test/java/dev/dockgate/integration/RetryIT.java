@@ -71,7 +71,7 @@ class RetryIT {
           - name: half
             load_balancer: round_robin
             targets: [http://127.0.0.1:%1$d, http://127.0.0.1:%2$d]
-            circuit_breaker: {max_failures: 1000}
+            circuit_breaker: {max_failures: 1000, startup_grace_ms: 0}
         """.formatted(firstPort, live.port(), retries), 1);
     return gateway;
   }

@@ -1,0 +1,129 @@
+package dev.dockgate.config;
+
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.net.PemKeyCertOptions;
+import java.io.IOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.security.PrivateKey;
+import java.security.PublicKey;
+import java.security.Signature;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.util.Base64;
+import javax.net.ssl.KeyManager;
+import javax.net.ssl.X509KeyManager;
+
+/**
+ * Checks the PEM files of {@code server.tls} when the config is loaded, with the parser Vert.x will
+ * use for the listener, so that a wrong path, a file without a certificate or key, or a key that
+ * belongs to another certificate is reported under its field rather than as a failed listen.
+ * Reads files: the loader calls it off the event loop.
+ */
+final class TlsFiles {
+
+  private TlsFiles() {
+  }
+
+  static void check(Fields f, String certFile, String keyFile) {
+    Buffer cert = certFile == null ? null : read(f, "cert_file", certFile);
+    Buffer key = keyFile == null ? null : read(f, "key_file", keyFile);
+    if (cert == null || !certificates(f, certFile, cert) || key == null) {
+      return; // Vert.x reads a key only together with its certificate
+    }
+    X509KeyManager manager;
+    try {
+      manager = keyManager(new PemKeyCertOptions().setKeyValue(key).setCertValue(cert));
+    } catch (Exception e) {
+      f.problem(f.at("key_file"), "no usable PEM private key in \"" + keyFile + "\" (" + message(e) + ")");
+      return;
+    }
+    for (String type : new String[] {"RSA", "EC"}) {
+      String[] aliases = manager.getServerAliases(type, null);
+      if (aliases != null && aliases.length > 0) {
+        X509Certificate[] chain = manager.getCertificateChain(aliases[0]);
+        if (!belongTogether(manager.getPrivateKey(aliases[0]), chain[0].getPublicKey())) {
+          f.problem(f.at("key_file"), "\"" + keyFile + "\" is not the private key of the first certificate in cert_file");
+        }
+        return;
+      }
+    }
+  }
+
+  private static Buffer read(Fields f, String field, String file) {
+    try {
+      return Buffer.buffer(Files.readAllBytes(Path.of(file)));
+    } catch (NoSuchFileException e) {
+      f.problem(f.at(field), "cannot read \"" + file + "\": no such file");
+    } catch (AccessDeniedException e) {
+      f.problem(f.at(field), "cannot read \"" + file + "\": permission denied");
+    } catch (IOException | RuntimeException e) {
+      f.problem(f.at(field), "cannot read \"" + file + "\": " + message(e));
+    }
+    return null;
+  }
+
+  private static final java.util.regex.Pattern CERTIFICATE = java.util.regex.Pattern.compile(
+      "-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\\s]*)-----END CERTIFICATE-----");
+
+  /** At least one PEM block of an X.509 certificate, each one parseable. */
+  private static boolean certificates(Fields f, String file, Buffer pem) {
+    java.util.regex.Matcher blocks = CERTIFICATE.matcher(pem.toString(java.nio.charset.StandardCharsets.US_ASCII));
+    int count = 0;
+    try {
+      CertificateFactory factory = CertificateFactory.getInstance("X.509");
+      while (blocks.find()) {
+        factory.generateCertificate(new java.io.ByteArrayInputStream(Base64.getMimeDecoder().decode(blocks.group(1))));
+        count++;
+      }
+    } catch (java.security.cert.CertificateException | IllegalArgumentException e) {
+      f.problem(f.at("cert_file"), "no usable PEM certificate in \"" + file + "\" (" + message(e) + ")");
+      return false;
+    }
+    if (count == 0) {
+      f.problem(f.at("cert_file"), "no PEM certificate (-----BEGIN CERTIFICATE-----) in \"" + file + "\"");
+    }
+    return count > 0;
+  }
+
+  private static X509KeyManager keyManager(PemKeyCertOptions options) throws Exception {
+    for (KeyManager manager : options.getKeyManagerFactory(null).getKeyManagers()) {
+      if (manager instanceof X509KeyManager x509) {
+        return x509;
+      }
+    }
+    throw new IllegalStateException("no X.509 key manager");
+  }
+
+  /** Signs a probe with the private key and verifies it with the certificate's public key. */
+  private static boolean belongTogether(PrivateKey privateKey, PublicKey publicKey) {
+    if (!privateKey.getAlgorithm().equals(publicKey.getAlgorithm())) {
+      return false;
+    }
+    String algorithm = privateKey.getAlgorithm().equals("EC") ? "SHA256withECDSA" : "SHA256withRSA";
+    try {
+      byte[] probe = "dockgate tls key check".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+      Signature signer = Signature.getInstance(algorithm);
+      signer.initSign(privateKey);
+      signer.update(probe);
+      byte[] signature = signer.sign();
+      Signature verifier = Signature.getInstance(algorithm);
+      verifier.initVerify(publicKey);
+      verifier.update(probe);
+      return verifier.verify(signature);
+    } catch (java.security.GeneralSecurityException e) {
+      return false;
+    }
+  }
+
+  private static String message(Throwable e) {
+    Throwable t = e;
+    while (t.getCause() != null && t.getCause() != t) {
+      t = t.getCause();
+    }
+    String m = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+    return m.replace('\n', ' ').trim();
+  }
+}

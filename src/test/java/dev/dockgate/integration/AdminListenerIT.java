@@ -1,0 +1,140 @@
+package dev.dockgate.integration;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.dockgate.auth.ApiKeyAuth;
+import dev.dockgate.testing.Backends;
+import dev.dockgate.testing.GatewayHarness;
+import dev.dockgate.testing.Poll;
+import dev.dockgate.testing.Ports;
+import dev.dockgate.testing.TestBackend;
+import io.vertx.core.json.JsonObject;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.HexFormat;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The admin endpoints on a listener of their own: served only there, counting the main port's
+ * traffic, while the main port routes their paths like any other; and API keys in front of them.
+ */
+class AdminListenerIT {
+
+  @RegisterExtension
+  static final Backends backends = new Backends();
+  static TestBackend backend;
+
+  @TempDir
+  Path dir;
+  GatewayHarness gateway;
+  int adminPort;
+
+  @BeforeAll
+  static void start() {
+    backend = backends.start("admin-listener");
+  }
+
+  @AfterEach
+  void stopGateway() {
+    if (gateway != null) {
+      gateway.close();
+    }
+  }
+
+  GatewayHarness gateway(String adminKeys) {
+    backend.clear();
+    adminPort = Ports.free();
+    gateway = new GatewayHarness(dir, "  admin_listener: {host: 127.0.0.1, port: %d%s}\n".formatted(adminPort, adminKeys), """
+        docker: {enabled: false}
+        routes:
+          - {path_prefix: /api, backend: app}
+          - {path_prefix: /metrics, backend: app}
+        default_response: {status_code: 404, body: "no route"}
+        backends:
+          - {name: app, targets: ["http://127.0.0.1:%d"]}
+        """.formatted(backend.port()), 2);
+    return gateway;
+  }
+
+  HttpResponse<String> admin(String path, String... headers) {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + path))
+        .timeout(Duration.ofSeconds(10));
+    if (headers.length > 0) {
+      b.headers(headers);
+    }
+    return gateway.send(b.build());
+  }
+
+  static String sha(String key) {
+    return HexFormat.of().formatHex(ApiKeyAuth.sha256(key));
+  }
+
+  @Test
+  void adminPathsLeaveTheMainPortAndCountItsTraffic() {
+    gateway("");
+    HttpResponse<String> stats = gateway.get("/stats");
+    assertEquals(404, stats.statusCode(), "the main port's default response");
+    assertEquals("no route", stats.body());
+    assertEquals("no route", gateway.get("/health").body());
+    assertEquals("no route", gateway.get("/dashboard").body());
+    assertEquals("no route", gateway.get("/admin/routes").body());
+    assertEquals(200, gateway.get("/metrics").statusCode(), "a route with that prefix now takes it");
+    assertEquals("/metrics", backend.take().uri());
+    assertEquals(200, gateway.get("/api/a").statusCode());
+    assertEquals(200, gateway.get("/api/b").statusCode());
+
+    // Both router instances listen on the admin port; any of them answers with the shared numbers.
+    Poll.until(Duration.ofSeconds(3), "admin /stats counts 3 successes and 4 errors of the main port", () -> {
+      HttpResponse<String> r = admin("/stats");
+      JsonObject counts = new JsonObject(r.body()).getJsonObject("requests_count");
+      return r.statusCode() == 200 && counts.getLong("success") == 3 && counts.getLong("error") == 4;
+    });
+    assertEquals(200, admin("/health/live").statusCode());
+    assertEquals(200, admin("/health").statusCode());
+    assertTrue(admin("/metrics").body().contains("gateway_requests_total"));
+    assertEquals("/api", new JsonObject(admin("/admin/routes").body()).getJsonArray("routes").getJsonObject(0)
+        .getString("path_prefix"));
+    assertTrue(admin("/dashboard").body().contains("<html"));
+    HttpResponse<String> other = admin("/api/a");
+    assertEquals(404, other.statusCode(), "the admin port routes nothing");
+    assertEquals("not an admin endpoint\n", other.body());
+  }
+
+  @Test
+  void withKeysEveryAdminRequestNeedsOne() {
+    gateway(", api_keys: [{name: ops, sha256: \"%s\"}, {name: ci, sha256: \"%s\"}], api_key_header: X-Admin-Key"
+        .formatted(sha("ops-secret"), sha("ci-secret")));
+    HttpResponse<String> none = admin("/stats");
+    assertEquals(401, none.statusCode());
+    assertEquals(List.of("Basic realm=\"dockgate admin\", charset=\"UTF-8\"", "ApiKey header=\"X-Admin-Key\""),
+        none.headers().allValues("www-authenticate"));
+    assertEquals(401, admin("/stats", "X-Admin-Key", "ops-secre").statusCode());
+    assertEquals(401, admin("/stats", "X-API-Key", "ops-secret").statusCode(), "only the configured header counts");
+    assertEquals(401, admin("/nowhere").statusCode(), "nothing is told about paths without a key");
+
+    HttpResponse<String> ok = admin("/stats", "X-Admin-Key", "ops-secret");
+    assertEquals(200, ok.statusCode(), ok.body());
+    assertTrue(new JsonObject(ok.body()).containsKey("requests_count"));
+    assertEquals(200, admin("/admin/routes", "X-Admin-Key", "ci-secret").statusCode());
+    assertEquals(404, admin("/nowhere", "X-Admin-Key", "ci-secret").statusCode());
+
+    String basic = "Basic " + Base64.getEncoder().encodeToString("anyone:ops-secret".getBytes(StandardCharsets.UTF_8));
+    assertEquals(200, admin("/dashboard", "Authorization", basic).statusCode(), "a browser's Basic credentials");
+    String wrong = "Basic " + Base64.getEncoder().encodeToString("ops-secret:x".getBytes(StandardCharsets.UTF_8));
+    assertEquals(401, admin("/dashboard", "Authorization", wrong).statusCode(), "the key is the password");
+    assertEquals(401, admin("/dashboard", "Authorization", "Basic !!!").statusCode());
+
+    assertEquals(404, gateway.get("/stats").statusCode(), "still not on the main port");
+  }
+}

@@ -1,0 +1,296 @@
+package dev.dockgate.integration;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.dockgate.testing.Backends;
+import dev.dockgate.testing.GatewayHarness;
+import dev.dockgate.testing.Poll;
+import dev.dockgate.testing.TestBackend;
+import dev.dockgate.testing.TestCerts;
+import io.vertx.core.Future;
+import io.vertx.core.MultiMap;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.PemTrustOptions;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * TLS termination with HTTP/2 through ALPN, and cleartext HTTP/2 (h2c) on a plain listener, against
+ * a real gateway and real Vert.x clients: what the client gets (status, protocol version, body) and
+ * what the HTTP/1.1 backend gets (method, path, headers, body).
+ */
+class TlsIT {
+
+  @RegisterExtension
+  static final Backends backends = new Backends();
+  static TestBackend backend;
+  static TestCerts.Pem pem;
+  static Vertx clients;
+
+  @TempDir
+  static Path certs;
+  @TempDir
+  Path dir;
+  GatewayHarness gateway;
+
+  /** What a client got. */
+  record Reply(int status, HttpVersion version, MultiMap headers, String body) {
+  }
+
+  @BeforeAll
+  static void start() {
+    backend = backends.start("tls-backend");
+    pem = TestCerts.selfSigned(certs, "gateway");
+    clients = Vertx.vertx();
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    clients.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+  }
+
+  @AfterEach
+  void stopGateway() {
+    if (gateway != null) {
+      gateway.close();
+    }
+  }
+
+  String routes() {
+    return """
+        docker: {enabled: false}
+        routes:
+          - {path_prefix: /api, backend: app}
+          - {path_prefix: /retried, backend: app, retries: {attempts: 1}}
+        backends:
+          - {name: app, targets: ["http://127.0.0.1:%d"]}
+        """.formatted(backend.port());
+  }
+
+  GatewayHarness tlsGateway(String moreServerLines) {
+    backend.clear();
+    gateway = new GatewayHarness(dir, "  tls: {cert_file: \"%s\", key_file: \"%s\"}\n".formatted(pem.cert(), pem.key())
+        + moreServerLines, routes(), 2);
+    return gateway;
+  }
+
+  /** A client trusting only the test certificate and checking that it names 127.0.0.1. */
+  static HttpClient tlsClient(HttpVersion version, boolean alpn) {
+    return clients.createHttpClient(new HttpClientOptions()
+        .setSsl(true)
+        .setUseAlpn(alpn)
+        .setProtocolVersion(version)
+        .setVerifyHost(true)
+        .setTrustOptions(new PemTrustOptions().addCertPath(pem.cert().toString())));
+  }
+
+  /** A cleartext HTTP/2 client: by prior knowledge, or by an HTTP/1.1 upgrade. */
+  static HttpClient h2cClient(boolean upgrade) {
+    return clients.createHttpClient(new HttpClientOptions()
+        .setProtocolVersion(HttpVersion.HTTP_2)
+        .setHttp2ClearTextUpgrade(upgrade));
+  }
+
+  Reply send(HttpClient client, HttpMethod method, String uri, Function<HttpClientRequest, Future<?>> body) {
+    try {
+      return client.request(new RequestOptions().setMethod(method).setHost("127.0.0.1").setPort(gateway.port()).setURI(uri))
+          .compose(request -> {
+            body.apply(request);
+            return request.response();
+          })
+          .compose(response -> response.body().map(b -> new Reply(response.statusCode(), response.version(),
+              response.headers(), b.toString())))
+          .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    } catch (ExecutionException e) {
+      throw new IllegalStateException(e.getCause());
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  Reply get(HttpClient client, String uri) {
+    return send(client, HttpMethod.GET, uri, HttpClientRequest::end);
+  }
+
+  @Test
+  void http2ThroughAlpnIsProxiedToAnHttp11Backend() {
+    tlsGateway("");
+    HttpClient client = tlsClient(HttpVersion.HTTP_2, true);
+    Reply reply = send(client, HttpMethod.GET, "/api/h2?x=1&y=%20z", r -> {
+      r.headers().add("X-Custom", "kept").add("Cookie", "a=1").add("Cookie", "b=2");
+      return r.end();
+    });
+    assertEquals(200, reply.status(), reply.body());
+    assertEquals(HttpVersion.HTTP_2, reply.version());
+    assertEquals("tls-backend", reply.headers().get("X-Backend"));
+    assertNull(reply.headers().get("Keep-Alive"), "no connection-specific header in an HTTP/2 answer");
+    TestBackend.Received got = backend.take();
+    assertEquals("GET", got.method());
+    assertEquals("/api/h2?x=1&y=%20z", got.uri());
+    assertEquals("kept", got.headers().get("X-Custom"));
+    assertEquals("https", got.headers().get("X-Forwarded-Proto"));
+    assertEquals("127.0.0.1:" + gateway.port(), got.headers().get("Host"));
+    assertEquals("a=1; b=2", String.join("|", got.headers().getAll("Cookie")),
+        "HTTP/2 cookie fields folded into one HTTP/1.1 header (RFC 9113 8.2.3)");
+    assertTrue(got.headers().names().stream().noneMatch(n -> n.startsWith(":")), "no pseudo-header forwarded: " + got.headers());
+    Reply retried = get(client, "/retried/x");
+    assertEquals(200, retried.status(), "bodiless HTTP/2 requests on a route with retries");
+    assertEquals("/retried/x", backend.take().uri());
+  }
+
+  @Test
+  void http2RequestBodiesReachTheBackendWithAndWithoutALengthWithinTheLimit() {
+    tlsGateway("  max_body_bytes: 64\n");
+    HttpClient client = tlsClient(HttpVersion.HTTP_2, true);
+    Reply sized = send(client, HttpMethod.POST, "/api/sized", r -> r.end("hello body"));
+    assertEquals(200, sized.status(), sized.body());
+    assertEquals(HttpVersion.HTTP_2, sized.version());
+    assertEquals("echo:hello body", sized.body());
+    assertEquals("hello body", backend.take().body());
+
+    // HTTP/2 streams a body without Content-Length; the HTTP/1.1 backend gets it chunked.
+    Reply streamed = send(client, HttpMethod.PUT, "/api/streamed", r -> {
+      r.setChunked(true);
+      r.write("part-1,");
+      return r.end("part-2");
+    });
+    assertEquals(200, streamed.status(), streamed.body());
+    assertEquals("echo:part-1,part-2", streamed.body());
+    TestBackend.Received got = backend.take();
+    assertEquals("PUT", got.method());
+    assertEquals("part-1,part-2", got.body());
+
+    String big = "x".repeat(40);
+    assertEquals(413, send(client, HttpMethod.POST, "/api/announced", r -> r.end(big + big)).status());
+    Reply unsized = send(client, HttpMethod.POST, "/api/unsized", r -> {
+      r.setChunked(true);
+      r.write(big);
+      return r.end(big);
+    });
+    assertEquals(413, unsized.status(), "an unsized HTTP/2 body is counted as it streams");
+    assertEquals(HttpVersion.HTTP_2, unsized.version());
+  }
+
+  @Test
+  void http11ClientsAreServedOnTheTlsPortAndCounted() {
+    tlsGateway("");
+    Reply noAlpn = get(tlsClient(HttpVersion.HTTP_1_1, false), "/api/h1");
+    assertEquals(200, noAlpn.status(), noAlpn.body());
+    assertEquals(HttpVersion.HTTP_1_1, noAlpn.version());
+    assertEquals("https", backend.take().headers().get("X-Forwarded-Proto"));
+
+    Reply alpnH1 = get(tlsClient(HttpVersion.HTTP_1_1, true), "/api/h1-alpn");
+    assertEquals(200, alpnH1.status());
+    assertEquals(HttpVersion.HTTP_1_1, alpnH1.version());
+
+    HttpClient h2 = tlsClient(HttpVersion.HTTP_2, true);
+    assertEquals(HttpVersion.HTTP_2, get(h2, "/api/h2-a").version());
+    assertEquals(404, get(h2, "/elsewhere").status());
+
+    HttpClient statsClient = tlsClient(HttpVersion.HTTP_2, true);
+    Poll.until(Duration.ofSeconds(3), "/stats over HTTP/2 counts 3 successes and 1 error", () -> {
+      Reply stats = get(statsClient, "/stats");
+      JsonObject counts = new JsonObject(stats.body()).getJsonObject("requests_count");
+      return stats.version() == HttpVersion.HTTP_2 && counts.getLong("success") == 3 && counts.getLong("error") == 1;
+    });
+  }
+
+  @Test
+  void withHttp2OffAlpnSettlesOnHttp11() {
+    tlsGateway("  http2: false\n");
+    Reply reply = get(tlsClient(HttpVersion.HTTP_2, true), "/api/x");
+    assertEquals(200, reply.status());
+    assertEquals(HttpVersion.HTTP_1_1, reply.version());
+  }
+
+  @Test
+  void h2cByPriorKnowledgeAndByUpgradeWhenEnabled() {
+    backend.clear();
+    gateway = new GatewayHarness(dir, "  h2c: true\n", routes(), 2);
+    Reply prior = get(h2cClient(false), "/api/prior");
+    assertEquals(200, prior.status(), prior.body());
+    assertEquals(HttpVersion.HTTP_2, prior.version());
+    assertEquals("http", backend.take().headers().get("X-Forwarded-Proto"));
+
+    HttpClient upgrading = h2cClient(true);
+    Reply first = get(upgrading, "/api/upgrade-1");
+    assertEquals(200, first.status(), first.body());
+    Reply second = get(upgrading, "/api/upgrade-2");
+    assertEquals(200, second.status());
+    assertEquals(HttpVersion.HTTP_2, second.version(), "the connection was upgraded to h2c");
+    assertEquals("/api/upgrade-1", backend.take().uri());
+    assertEquals("/api/upgrade-2", backend.take().uri());
+
+    Reply body = send(h2cClient(false), HttpMethod.POST, "/api/prior-body", r -> r.end("over h2c"));
+    assertEquals("echo:over h2c", body.body());
+  }
+
+  @Test
+  void http2ConnectionsAreNotCutByTheFirstRequestHeadTimeout() throws InterruptedException {
+    backend.clear();
+    gateway = new GatewayHarness(dir, "  h2c: true\n  header_timeout_ms: 300\n", routes(), 1);
+    java.util.concurrent.atomic.AtomicInteger opened = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicInteger closed = new java.util.concurrent.atomic.AtomicInteger();
+    HttpClient upgrading = clients.httpClientBuilder()
+        .with(new HttpClientOptions().setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(true))
+        .withConnectHandler(connection -> {
+          opened.incrementAndGet();
+          connection.closeHandler(v -> closed.incrementAndGet());
+        })
+        .build();
+    assertEquals(200, get(upgrading, "/api/one").status());
+    // Waiting past the timeout is the point: an upgraded connection must not be taken for a slow client.
+    Thread.sleep(900);
+    Reply second = get(upgrading, "/api/two");
+    assertEquals(200, second.status());
+    assertEquals(HttpVersion.HTTP_2, second.version());
+    assertEquals(1, opened.get(), "both requests on one connection");
+    assertEquals(0, closed.get(), "the connection stayed open");
+  }
+
+  @Test
+  void h2cIsRefusedByDefault() {
+    backend.clear();
+    gateway = new GatewayHarness(dir, "", routes(), 2);
+    assertThrows(IllegalStateException.class, () -> get(h2cClient(false), "/api/prior"),
+        "a prior-knowledge HTTP/2 preface is not HTTP/1.1");
+    Reply upgrade = get(h2cClient(true), "/api/upgrade");
+    assertEquals(200, upgrade.status());
+    assertEquals(HttpVersion.HTTP_1_1, upgrade.version(), "the upgrade offer is declined");
+    TestBackend.Received got = backend.take();
+    assertEquals("/api/upgrade", got.uri());
+    assertNull(got.headers().get("Upgrade"), "the h2c offer is not passed on (h2c smuggling)");
+    assertNull(got.headers().get("HTTP2-Settings"));
+  }
+
+  @Test
+  void aMissingCertificateFileStopsTheGatewayNamingTheField() {
+    Path absent = dir.resolve("absent.pem");
+    IllegalStateException e = assertThrows(IllegalStateException.class, () -> new GatewayHarness(dir,
+        "  tls: {cert_file: \"%s\", key_file: \"%s\"}\n".formatted(absent, pem.key()), routes(), 1));
+    Throwable cause = e.getCause() instanceof ExecutionException ee ? ee.getCause() : e.getCause();
+    String message = String.valueOf(cause.getMessage());
+    assertTrue(message.endsWith(": server.tls.cert_file: cannot read \"" + absent + "\": no such file"), message);
+    assertFalse(message.contains("key_file"), message);
+  }
+}

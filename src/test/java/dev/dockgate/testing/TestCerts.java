@@ -1,0 +1,74 @@
+package dev.dockgate.testing;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyStore;
+import java.security.PrivateKey;
+import java.util.Base64;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Self-signed certificates for TLS tests, made at test time by the JDK's keytool (a PKCS#12 store)
+ * and written out as a PEM certificate and a PEM (PKCS#8) private key. The certificate names
+ * 127.0.0.1 and localhost, so clients can verify the host while trusting just this certificate.
+ */
+public final class TestCerts {
+
+  /** The PEM files of one certificate and its key. */
+  public record Pem(Path cert, Path key) {
+  }
+
+  private static final String PASSWORD = "test-only";
+
+  private TestCerts() {
+  }
+
+  /** An EC P-256 certificate and key in {@code dir}, files named after {@code name}. */
+  public static Pem selfSigned(Path dir, String name) {
+    return selfSigned(dir, name, "EC");
+  }
+
+  /** {@code keyAlgorithm}: EC (P-256) or RSA (2048 bits). */
+  public static Pem selfSigned(Path dir, String name, String keyAlgorithm) {
+    try {
+      Path store = dir.resolve(name + ".p12");
+      keytool(List.of("-genkeypair", "-alias", name, "-keyalg", keyAlgorithm,
+          "-keysize", keyAlgorithm.equals("EC") ? "256" : "2048", "-validity", "2",
+          "-dname", "CN=localhost", "-ext", "SAN=ip:127.0.0.1,dns:localhost",
+          "-storetype", "PKCS12", "-keystore", store.toString(), "-storepass", PASSWORD, "-keypass", PASSWORD));
+      KeyStore keyStore = KeyStore.getInstance("PKCS12");
+      try (InputStream in = Files.newInputStream(store)) {
+        keyStore.load(in, PASSWORD.toCharArray());
+      }
+      PrivateKey key = (PrivateKey) keyStore.getKey(name, PASSWORD.toCharArray());
+      Pem pem = new Pem(dir.resolve(name + "-cert.pem"), dir.resolve(name + "-key.pem"));
+      Files.writeString(pem.cert(), pem("CERTIFICATE", keyStore.getCertificate(name).getEncoded()));
+      Files.writeString(pem.key(), pem("PRIVATE KEY", key.getEncoded()));
+      return pem;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (Exception e) {
+      throw new IllegalStateException("cannot make a test certificate", e);
+    }
+  }
+
+  private static String pem(String type, byte[] der) {
+    return "-----BEGIN " + type + "-----\n" + Base64.getMimeEncoder(64, "\n".getBytes()).encodeToString(der)
+        + "\n-----END " + type + "-----\n";
+  }
+
+  private static void keytool(List<String> args) throws IOException, InterruptedException {
+    List<String> command = new java.util.ArrayList<>();
+    command.add(Path.of(System.getProperty("java.home"), "bin", "keytool").toString());
+    command.addAll(args);
+    Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+    String output = new String(process.getInputStream().readAllBytes());
+    if (!process.waitFor(60, TimeUnit.SECONDS) || process.exitValue() != 0) {
+      throw new IOException("keytool failed: " + output);
+    }
+  }
+}
