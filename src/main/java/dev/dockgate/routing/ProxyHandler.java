@@ -65,6 +65,8 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
   private final RetryBudget budget;
   private final HttpProxy proxy;
   private Upstream[] upstreams = NONE;
+  private final io.vertx.core.Handler<Throwable> backendRequestEnded =
+      err -> LOG.fine(() -> "request to backend \"" + backend() + "\" ended: " + err);
 
   ProxyHandler(Vertx vertx, HttpClient client, RouteConfig route, BackendConfig backend, long maxBodyBytes,
       InFlightRequests inFlight, RateLimiter limiter) {
@@ -334,6 +336,9 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
         .setIdleTimeout(route.timeoutMs());
     ctx.set(UNSENT, null);
     return ctx.client().request(options).onFailure(err -> ctx.set(UNSENT, true)).onSuccess(request -> {
+      // The gateway resets this request itself when it gives up on a body (413), and a WebSocket
+      // tunnel closing ends it too: expected, so not the error Vert.x logs without a handler.
+      request.exceptionHandler(backendRequestEnded);
       if (ctx.isWebSocket()) {
         upgrade(ctx, request);
       }
@@ -345,15 +350,13 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
 
   /**
    * vertx-http-proxy's upgrade path copies the headers but not the authority, so the client's Host
-   * is set here; and the upgrade request is never ended, so the tunnel closing reaches its exception
-   * handler, which without one Vert.x logs as an error.
+   * is set here.
    */
   private void upgrade(ProxyContext ctx, HttpClientRequest request) {
     io.vertx.core.net.HostAndPort authority = ctx.request().getAuthority();
     if (authority != null) {
       request.authority(authority);
     }
-    request.exceptionHandler(err -> LOG.fine("WebSocket tunnel to backend \"" + route.backend() + "\" closed: " + err));
   }
 
   @Override
