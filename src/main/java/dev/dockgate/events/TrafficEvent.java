@@ -9,7 +9,7 @@ import io.vertx.core.net.SocketAddress;
  * {@code instance} are null when the request matched no route or reached no instance.
  * Latency is measured from the request's arrival to the end of the response, in milliseconds;
  * {@code bytes} counts the response body bytes sent to the client; {@code consumer} names the API
- * key used (null on open routes).
+ * key used or the token's subject (null on open routes); {@code protocol} is HTTP/1.0, HTTP/1.1 or HTTP/2.
  */
 public record TrafficEvent(
     long timestamp,
@@ -18,6 +18,7 @@ public record TrafficEvent(
     String consumer,
     String method,
     String path,
+    String protocol,
     String route,
     String backend,
     String instance,
@@ -37,7 +38,7 @@ public record TrafficEvent(
     SocketAddress remote = request.remoteAddress();
     return new TrafficEvent(System.currentTimeMillis(), request.getHeader(REQUEST_ID),
         remote == null ? null : remote.hostAddress(), request.getHeader(CONSUMER), request.method().name(), request.path(),
-        route, backend, instance, status, request.response().bytesWritten(),
+        protocol(request.version()), route, backend, instance, status, request.response().bytesWritten(),
         (System.nanoTime() - startedNanos) / 1_000_000.0);
   }
 
@@ -49,6 +50,7 @@ public record TrafficEvent(
         .put("consumer", consumer)
         .put("method", method)
         .put("path", path)
+        .put("protocol", protocol)
         .put("route", route)
         .put("backend", backend)
         .put("instance", instance)
@@ -65,12 +67,21 @@ public record TrafficEvent(
         json.getString("consumer"),
         json.getString("method"),
         json.getString("path"),
+        json.getString("protocol", "HTTP/1.1"),
         json.getString("route"),
         json.getString("backend"),
         json.getString("instance"),
         json.getInteger("status", 0),
         json.getLong("bytes", 0L),
         json.getDouble("latency_ms", 0.0));
+  }
+
+  private static String protocol(io.vertx.core.http.HttpVersion version) {
+    return switch (version) {
+      case HTTP_1_0 -> "HTTP/1.0";
+      case HTTP_2 -> "HTTP/2";
+      default -> "HTTP/1.1";
+    };
   }
 
   /** rgate's rule: 200-399 is a success, everything else an error; a WebSocket upgrade (101) succeeded too. */

@@ -33,7 +33,7 @@ public final class AccessLogLine {
    */
   static String combined(JsonObject e) {
     return dash(e.getString("client")) + " - - [" + CLF_TIME.format(Instant.ofEpochMilli(e.getLong("timestamp", 0L)))
-        + "] \"" + e.getString("method") + " " + e.getString("path") + " HTTP/1.1\" " + e.getInteger("status")
+        + "] \"" + e.getString("method") + " " + e.getString("path") + " " + e.getString("protocol", "HTTP/1.1") + "\" " + e.getInteger("status")
         + " " + e.getLong("bytes", 0L) + " \"-\" \"-\" request_id=" + dash(e.getString("request_id"))
         + " consumer=" + dash(e.getString("consumer"))
         + " route=" + dash(e.getString("route")) + " backend=" + dash(e.getString("backend"))

@@ -79,6 +79,7 @@ class AccessLogIT {
       JsonObject first = entries.stream().filter(e -> "client-id-42".equals(e.getString("request_id"))).findFirst().orElseThrow();
       assertEquals("GET", first.getString("method"));
       assertEquals("/app/a", first.getString("path"));
+      assertEquals("HTTP/1.1", first.getString("protocol"));
       assertEquals("/app", first.getString("route"));
       assertEquals("app", first.getString("backend"));
       assertEquals("127.0.0.1:" + backend.port(), first.getString("instance"));

@@ -133,8 +133,11 @@ class TlsIT {
   }
 
   @Test
-  void http2ThroughAlpnIsProxiedToAnHttp11Backend() {
+  void http2ThroughAlpnIsProxiedToAnHttp11Backend() throws Exception {
     tlsGateway("");
+    java.util.concurrent.CompletableFuture<JsonObject> event = new java.util.concurrent.CompletableFuture<>();
+    gateway.vertx().eventBus().<JsonObject>consumer(dev.dockgate.events.Addresses.TRAFFIC, m -> event.complete(m.body()))
+        .completion().toCompletionStage().toCompletableFuture().get(5, java.util.concurrent.TimeUnit.SECONDS);
     HttpClient client = tlsClient(HttpVersion.HTTP_2, true);
     Reply reply = send(client, HttpMethod.GET, "/api/h2?x=1&y=%20z", r -> {
       r.headers().add("X-Custom", "kept").add("Cookie", "a=1").add("Cookie", "b=2");
@@ -153,6 +156,7 @@ class TlsIT {
     assertEquals("a=1; b=2", String.join("|", got.headers().getAll("Cookie")),
         "HTTP/2 cookie fields folded into one HTTP/1.1 header (RFC 9113 8.2.3)");
     assertTrue(got.headers().names().stream().noneMatch(n -> n.startsWith(":")), "no pseudo-header forwarded: " + got.headers());
+    assertEquals("HTTP/2", event.get(5, java.util.concurrent.TimeUnit.SECONDS).getString("protocol"), "traffic event");
     Reply retried = get(client, "/retried/x");
     assertEquals(200, retried.status(), "bodiless HTTP/2 requests on a route with retries");
     assertEquals("/retried/x", backend.take().uri());
