@@ -154,7 +154,7 @@ public final class ConfigLoader {
       f.problem(f.at("h2c"), "is cleartext HTTP/2, for a listener without server.tls (with TLS, HTTP/2 is negotiated by ALPN: server.http2)");
     }
     ServerConfig.AdminListener adminListener = f.has("admin_listener")
-        ? adminListener(f.object("admin_listener"), port) : null;
+        ? adminListener(f.object("admin_listener"), port, tls != null) : null;
     f.rejectUnknown();
     return new ServerConfig(host, port, instances, statsPath, limits, admin, tls, http2, h2c, adminListener);
   }
@@ -163,12 +163,14 @@ public final class ConfigLoader {
   private static ServerConfig.Tls tls(Fields f) {
     String cert = f.requiredString("cert_file");
     String key = f.requiredString("key_file");
+    cert = cert == null ? null : f.resolve(cert).toString();
+    key = key == null ? null : f.resolve(key).toString();
     f.rejectUnknown();
     TlsFiles.check(f, cert, key);
     return new ServerConfig.Tls(cert, key);
   }
 
-  private static ServerConfig.AdminListener adminListener(Fields f, int mainPort) {
+  private static ServerConfig.AdminListener adminListener(Fields f, int mainPort, boolean mainTls) {
     String host = f.string("host", ServerConfig.AdminListener.DEFAULT_HOST);
     Object rawPort = f.raw("port");
     int port = (int) f.number("port", 0, 1, 65535);
@@ -188,8 +190,12 @@ public final class ConfigLoader {
     } else if (f.has("api_key_header")) {
       f.problem(f.at("api_key_header"), "applies only with api_keys");
     }
+    boolean tls = f.bool("tls", mainTls);
+    if (tls && !mainTls) {
+      f.problem(f.at("tls"), "needs server.tls, whose certificate it serves");
+    }
     f.rejectUnknown();
-    return new ServerConfig.AdminListener(host, port, keys);
+    return new ServerConfig.AdminListener(host, port, keys, tls);
   }
 
   private static String adminPath(Fields f, String key, String fallback) {

@@ -37,9 +37,10 @@ public record ServerConfig(String host, int port, int instances, String statsPat
 
   /**
    * The admin endpoints' own listener. With {@code apiKeys} (null: open) every request there needs
-   * one of the keys, in {@code apiKeys.header()} or as the password of HTTP Basic credentials.
+   * one of the keys, in {@code apiKeys.header()} or as the password of HTTP Basic credentials. With
+   * {@code tls} it serves HTTPS with the main listener's certificate.
    */
-  public record AdminListener(String host, int port, ApiKeyAuthConfig apiKeys) {
+  public record AdminListener(String host, int port, ApiKeyAuthConfig apiKeys, boolean tls) {
     public static final String DEFAULT_HOST = "127.0.0.1";
   }
 

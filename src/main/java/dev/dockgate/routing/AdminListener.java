@@ -36,7 +36,7 @@ final class AdminListener {
     this.endpoints = endpoints;
   }
 
-  Future<HttpServer> listen(Vertx vertx, ServerConfig.Limits limits) {
+  Future<HttpServer> listen(Vertx vertx, ServerConfig.Limits limits, ServerConfig.Tls tls) {
     HttpServerOptions options = new HttpServerOptions()
         .setHost(config.host())
         .setPort(config.port())
@@ -45,6 +45,10 @@ final class AdminListener {
         .setIdleTimeout((int) limits.idleTimeoutMs())
         .setIdleTimeoutUnit(java.util.concurrent.TimeUnit.MILLISECONDS)
         .setHttp2ClearTextEnabled(false);
+    if (config.tls()) {
+      options.setSsl(true).setKeyCertOptions(new io.vertx.core.net.PemKeyCertOptions()
+          .setCertPath(tls.certFile()).setKeyPath(tls.keyFile()));
+    }
     return vertx.createHttpServer(options).requestHandler(this::handle).listen();
   }
 

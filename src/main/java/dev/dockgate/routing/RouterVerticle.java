@@ -181,7 +181,7 @@ public final class RouterVerticle extends VerticleBase {
       Routing current = routing;
       return admin.handle(request, path, current.config().server(), current.liveness(), current.dashboardStream());
     });
-    return listener.listen(vertx, initial.server().limits()).onSuccess(s -> adminServer = s);
+    return listener.listen(vertx, initial.server().limits(), initial.server().tls()).onSuccess(s -> adminServer = s);
   }
 
   /**

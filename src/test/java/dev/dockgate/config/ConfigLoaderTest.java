@@ -149,7 +149,9 @@ class ConfigLoaderTest {
     for (String p : c.problems()) {
       assertTrue(p.startsWith(c.file() + ": "), "fixture line must start with the file name: " + p);
     }
-    return c.problems().stream().map(p -> path + p.substring(c.file().length())).toList();
+    // DIR/ stands for the config file's folder, against which relative file names are resolved
+    String folder = Path.of(path).toAbsolutePath().getParent() + "/";
+    return c.problems().stream().map(p -> path + p.substring(c.file().length()).replace("DIR/", folder)).toList();
   }
 
   private static void expectProblems(String path, VertxTestContext ctx, List<String> expected) {
@@ -684,6 +686,7 @@ class ConfigLoaderTest {
           http2: false
           admin_listener:
             port: 9901
+            tls: false
             api_keys: [{name: ops, sha256: "%s"}]
         routes:
           - path_prefix: /api
@@ -705,7 +708,7 @@ class ConfigLoaderTest {
     ServerConfig server = new ServerConfig("0.0.0.0", 8443, 0, "/stats", ServerConfig.Limits.DEFAULTS,
         ServerConfig.AdminPaths.DEFAULTS, new ServerConfig.Tls(rsa.cert().toString(), rsa.key().toString()), false, false,
         new ServerConfig.AdminListener("127.0.0.1", 9901,
-            new ApiKeyAuthConfig("X-API-Key", List.of(new ApiKeyAuthConfig.Key("ops", DIGEST)))));
+            new ApiKeyAuthConfig("X-API-Key", List.of(new ApiKeyAuthConfig.Key("ops", DIGEST))), false));
     CorsConfig api = new CorsConfig(
         List.of("https://app.example.com", "https://*.example.org", "http://localhost:3000", "http://[::1]:8080"),
         List.of("GET", "POST"), List.of("content-type", "x-trace"), List.of("x-request-id"), true, 600);
@@ -732,7 +735,8 @@ class ConfigLoaderTest {
           ServerConfig tls = configs.get(0).server();
           assertEquals(new ServerConfig.Tls(ec.cert().toString(), ec.key().toString()), tls.tls());
           assertTrue(tls.http2(), "HTTP/2 is on by default with TLS");
-          assertEquals(new ServerConfig.AdminListener("0.0.0.0", 9901, null), tls.adminListener());
+          assertEquals(new ServerConfig.AdminListener("0.0.0.0", 9901, null, true), tls.adminListener(),
+              "the admin listener serves TLS when the main one does");
           ServerConfig h2c = configs.get(1).server();
           assertTrue(h2c.h2c());
           assertEquals(null, h2c.tls());
@@ -749,8 +753,8 @@ class ConfigLoaderTest {
             "conf.yml: server.tls.key_file: is required"),
         bad("tls files missing, unknown key in tls", "server:\n  tls: {cert_file: absent-cert.pem, key_file: absent-key.pem, password: x}\n",
             "conf.yml: server.tls.password: unknown key (known: cert_file, key_file)",
-            "conf.yml: server.tls.cert_file: cannot read \"absent-cert.pem\": no such file",
-            "conf.yml: server.tls.key_file: cannot read \"absent-key.pem\": no such file"),
+            "conf.yml: server.tls.cert_file: cannot read \"DIR/absent-cert.pem\": no such file",
+            "conf.yml: server.tls.key_file: cannot read \"DIR/absent-key.pem\": no such file"),
         bad("h2c is not a boolean", "server:\n  h2c: \"yes\"\n",
             "conf.yml: server.h2c: expected true or false, got \"yes\""),
         bad("admin listener without port", "server:\n  admin_listener: {host: 127.0.0.1}\n",
@@ -760,7 +764,9 @@ class ConfigLoaderTest {
         bad("admin listener on port 0", "server:\n  admin_listener: {port: 0}\n",
             "conf.yml: server.admin_listener.port: must be between 1 and 65535, got 0"),
         bad("admin listener unknown key", "server:\n  admin_listener: {port: 9901, keys: []}\n",
-            "conf.yml: server.admin_listener.keys: unknown key (known: api_key_header, api_keys, host, port)"),
+            "conf.yml: server.admin_listener.keys: unknown key (known: api_key_header, api_keys, host, port, tls)"),
+        bad("admin listener TLS without a certificate", "server:\n  admin_listener: {port: 9901, tls: true}\n",
+            "conf.yml: server.admin_listener.tls: needs server.tls, whose certificate it serves"),
         bad("admin listener with an empty key list", "server:\n  admin_listener: {port: 9901, api_keys: []}\n",
             "conf.yml: server.admin_listener.api_keys: must list at least one {name, sha256}; leave it out for an open listener"),
         bad("admin key header without keys", "server:\n  admin_listener: {port: 9901, api_key_header: X-Admin}\n",

@@ -137,4 +137,41 @@ class AdminListenerIT {
 
     assertEquals(404, gateway.get("/stats").statusCode(), "still not on the main port");
   }
+
+  @Test
+  void withTlsOnTheMainPortTheAdminListenerServesHttpsToo() throws Exception {
+    dev.dockgate.testing.TestCerts.Pem pem = dev.dockgate.testing.TestCerts.selfSigned(dir, "admin");
+    adminPort = Ports.free();
+    gateway = new GatewayHarness(dir, """
+          tls: {cert_file: "%s", key_file: "%s"}
+          admin_listener: {port: %d, api_keys: [{name: ops, sha256: "%s"}]}
+        """.formatted(pem.cert(), pem.key(), adminPort, sha("ops-key")), """
+        docker: {enabled: false}
+        backends:
+          - {name: app, targets: ["http://127.0.0.1:%d"]}
+        """.formatted(backend.port()), 1);
+    java.security.KeyStore trust = java.security.KeyStore.getInstance("PKCS12");
+    trust.load(null, null);
+    try (java.io.InputStream in = java.nio.file.Files.newInputStream(pem.cert())) {
+      trust.setCertificateEntry("gateway", java.security.cert.CertificateFactory.getInstance("X.509")
+          .generateCertificate(in));
+    }
+    javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance(
+        javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+    tmf.init(trust);
+    javax.net.ssl.SSLContext ssl = javax.net.ssl.SSLContext.getInstance("TLS");
+    ssl.init(null, tmf.getTrustManagers(), null);
+    java.net.http.HttpClient https = java.net.http.HttpClient.newBuilder().sslContext(ssl)
+        .version(java.net.http.HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
+    HttpResponse<String> stats = https.send(HttpRequest.newBuilder(URI.create("https://localhost:" + adminPort + "/stats"))
+        .header("X-API-Key", "ops-key").build(), HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, stats.statusCode(), stats.body());
+    assertTrue(new JsonObject(stats.body()).containsKey("requests_count"));
+    assertEquals(401, https.send(HttpRequest.newBuilder(URI.create("https://localhost:" + adminPort + "/stats")).build(),
+        HttpResponse.BodyHandlers.ofString()).statusCode());
+    org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class, () -> gateway.http().send(
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + "/stats")).header("X-API-Key", "ops-key")
+            .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString()),
+        "no plain HTTP: the key would travel in clear");
+  }
 }
