@@ -48,6 +48,7 @@ public final class RouterVerticle extends VerticleBase {
   private final BreakerRegistry breakers;
   private final InFlightRequests inFlight;
   private final RateLimiters rateLimiters;
+  private EdgeGuard edge;
   private ServiceDiscovery discovery;
   private HttpClient client;
   private HttpServer server;
@@ -157,9 +158,14 @@ public final class RouterVerticle extends VerticleBase {
         .setMaxHeaderSize(limits.maxHeaderBytes())
         .setMaxInitialLineLength(limits.maxRequestLineBytes())
         .setIdleTimeout((int) limits.idleTimeoutMs())
-        .setIdleTimeoutUnit(java.util.concurrent.TimeUnit.MILLISECONDS);
+        .setIdleTimeoutUnit(java.util.concurrent.TimeUnit.MILLISECONDS)
+        .setHttp2ClearTextEnabled(false); // so the connection handler runs before a byte is decoded (EdgeGuard)
+    edge = new EdgeGuard(vertx, options);
     return vertx.createHttpServer(options)
-        .connectionHandler(connection -> limitHeaderTime(connection, limits.headerTimeoutMs()))
+        .connectionHandler(connection -> {
+          edge.admit(connection);
+          limitHeaderTime(connection, limits.headerTimeoutMs());
+        })
         .requestHandler(this::handle)
         .invalidRequestHandler(this::invalid)
         .listen()
@@ -184,14 +190,15 @@ public final class RouterVerticle extends VerticleBase {
     });
   }
 
-  /** Requests the HTTP codec refused (414, 431, 400): answered by Vert.x's rules, counted like others. */
+  /** Requests the HTTP codec refused (414, 431, 400, 505): answered by Vert.x's rules, counted like others. */
   private void invalid(HttpServerRequest request) {
     long started = System.nanoTime();
-    HttpServerRequest.DEFAULT_INVALID_REQUEST_HANDLER.handle(request);
+    EdgeGuard.answerInvalid(request);
     publish(request, request.response().getStatusCode(), started);
   }
 
   private void handle(HttpServerRequest request) {
+    edge.watch(request);
     if (!heads.isEmpty()) {
       Long timer = heads.remove(request.connection());
       if (timer != null) {

@@ -1,0 +1,145 @@
+package dev.dockgate.routing;
+
+import dev.dockgate.events.Addresses;
+import dev.dockgate.events.TrafficEvent;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelPipeline;
+import io.vertx.core.Context;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxException;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpConnection;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.impl.VertxHttpRequestDecoder;
+import io.vertx.core.net.impl.ConnectionBase;
+import java.util.IdentityHashMap;
+import java.util.Map;
+
+/**
+ * The listener's edge for one router instance: puts the {@link StrictRequestDecoder} on each new
+ * connection, and answers a malformed request body (400) before closing the connection. Called on
+ * the router's event loop.
+ */
+final class EdgeGuard {
+
+  private static final Buffer MALFORMED = Buffer.buffer("malformed request body\n");
+  private static final VertxException REFUSED = new VertxException("request body refused by the gateway", true);
+
+  /** A request whose body is still arriving. */
+  private record Body(HttpServerRequest request) {
+  }
+
+  private final Vertx vertx;
+  private final HttpServerOptions options;
+  /** At most one per connection: Vert.x hands over a connection's next request after this one's body. */
+  private final Map<HttpConnection, Body> bodies = new IdentityHashMap<>();
+
+  EdgeGuard(Vertx vertx, HttpServerOptions options) {
+    if (options.isHttp2ClearTextEnabled()) {
+      // With h2c on, Vert.x builds the HTTP/1 pipeline only after the first request head is
+      // decoded, too late to swap the decoder.
+      throw new IllegalArgumentException("EdgeGuard needs HttpServerOptions.setHttp2ClearTextEnabled(false)");
+    }
+    this.vertx = vertx;
+    this.options = options;
+  }
+
+  /** A new connection, before any byte of it is read: given the strict decoder. */
+  void admit(HttpConnection connection) {
+    Channel channel = ((ConnectionBase) connection).channel();
+    // The channel's own close future: Vert.x keeps a single close handler per connection, which the router uses.
+    channel.closeFuture().addListener(f -> closed(connection));
+    ChannelPipeline pipeline = channel.pipeline();
+    if (pipeline.get("httpDecoder") instanceof VertxHttpRequestDecoder) {
+      Context context = vertx.getOrCreateContext();
+      pipeline.replace("httpDecoder", "httpDecoder",
+          new StrictRequestDecoder(options, () -> context.runOnContext(v -> malformed(connection))));
+    }
+  }
+
+  /**
+   * Watches a request that announces a body: a malformed chunk in it is answered; a response the
+   * gateway marks {@code Connection: close} (413) is followed by closing, as the rest of the body
+   * is not read.
+   */
+  void watch(HttpServerRequest request) {
+    String length = request.getHeader("content-length");
+    boolean bodiless = (length == null || length.equals("0")) && request.getHeader("transfer-encoding") == null;
+    if (bodiless || request.isEnded()) {
+      return;
+    }
+    HttpConnection connection = request.connection();
+    bodies.put(connection, new Body(request));
+    HttpServerResponse response = request.response();
+    response.endHandler(v -> {
+      if ("close".equalsIgnoreCase(response.headers().get("connection"))) {
+        connection.close();
+      }
+    });
+    request.end().onComplete(ar -> {
+      Body body = bodies.get(connection);
+      if (body != null && body.request() == request) {
+        bodies.remove(connection);
+      }
+    });
+  }
+
+  /** On the connection's event loop, which is this router's. */
+  private void closed(HttpConnection connection) {
+    bodies.remove(connection);
+  }
+
+  private void malformed(HttpConnection connection) {
+    Body body = bodies.remove(connection);
+    if (body == null) {
+      abort(connection); // a later pipelined request's body: nothing to answer it with yet
+      return;
+    }
+    refuse(body.request(), 400, MALFORMED);
+  }
+
+  /**
+   * Answers {@code status} unless an answer has begun (the backend answered before the body was
+   * done), then fails the connection, which closes it and resets the proxy's request to the
+   * backend. Whoever answers counts the request: here, so the proxy, finding its response ended,
+   * does not.
+   */
+  private void refuse(HttpServerRequest request, int status, Buffer body) {
+    HttpServerResponse response = request.response();
+    if (response.headWritten() || response.ended() || response.closed()) {
+      abort(request.connection());
+      return;
+    }
+    long started = System.nanoTime();
+    response.setStatusCode(status)
+        .putHeader("connection", "close")
+        .putHeader(TrafficEvent.REQUEST_ID, request.getHeader(TrafficEvent.REQUEST_ID))
+        .putHeader("content-type", "text/plain; charset=utf-8")
+        .end(body)
+        .onComplete(ar -> abort(request.connection()));
+    vertx.eventBus().publish(Addresses.TRAFFIC,
+        TrafficEvent.finished(request, null, null, null, status, started).toJson(), Addresses.TRAFFIC_DELIVERY);
+  }
+
+  /**
+   * Closes a connection whose request body is unfinished. A plain close does not reach such a
+   * request once its response is complete (Vert.x tells only a request still awaiting its answer),
+   * so the proxy would keep streaming a half body to the backend; failing the connection tells
+   * the request in progress too, and then closes.
+   */
+  private static void abort(HttpConnection connection) {
+    ((ConnectionBase) connection).fail(REFUSED);
+  }
+
+  /** Vert.x's answer to a request the codec refused, with the status the strict decoder chose (505). */
+  static void answerInvalid(HttpServerRequest request) {
+    if (request.decoderResult().cause() instanceof StrictRequestDecoder.Refused refused) {
+      request.response().setStatusCode(refused.status()).end();
+      request.connection().close();
+    } else {
+      HttpServerRequest.DEFAULT_INVALID_REQUEST_HANDLER.handle(request);
+    }
+  }
+}
