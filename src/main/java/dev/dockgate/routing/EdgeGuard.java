@@ -1,5 +1,6 @@
 package dev.dockgate.routing;
 
+import dev.dockgate.config.ServerConfig;
 import dev.dockgate.events.Addresses;
 import dev.dockgate.events.TrafficEvent;
 import io.netty.channel.Channel;
@@ -19,24 +20,26 @@ import java.util.Map;
 
 /**
  * The listener's edge for one router instance: puts the {@link StrictRequestDecoder} on each new
- * connection, and answers a malformed request body (400) before closing the connection. Called on
- * the router's event loop.
+ * connection, and bounds how long a request body may take to arrive (408) or be malformed (400)
+ * before the connection is closed. Called on the router's event loop.
  */
 final class EdgeGuard {
 
+  private static final Buffer TOO_SLOW = Buffer.buffer("request body not received in time\n");
   private static final Buffer MALFORMED = Buffer.buffer("malformed request body\n");
   private static final VertxException REFUSED = new VertxException("request body refused by the gateway", true);
 
-  /** A request whose body is still arriving. */
-  private record Body(HttpServerRequest request) {
+  /** A request whose body is still arriving, with its deadline timer (-1: none). */
+  private record Body(HttpServerRequest request, long timer) {
   }
 
   private final Vertx vertx;
   private final HttpServerOptions options;
+  private final long bodyTimeoutMs;
   /** At most one per connection: Vert.x hands over a connection's next request after this one's body. */
   private final Map<HttpConnection, Body> bodies = new IdentityHashMap<>();
 
-  EdgeGuard(Vertx vertx, HttpServerOptions options) {
+  EdgeGuard(Vertx vertx, HttpServerOptions options, ServerConfig.Limits limits) {
     if (options.isHttp2ClearTextEnabled()) {
       // With h2c on, Vert.x builds the HTTP/1 pipeline only after the first request head is
       // decoded, too late to swap the decoder.
@@ -44,6 +47,7 @@ final class EdgeGuard {
     }
     this.vertx = vertx;
     this.options = options;
+    this.bodyTimeoutMs = limits.bodyTimeoutMs();
   }
 
   /** A new connection, before any byte of it is read: given the strict decoder. */
@@ -60,9 +64,8 @@ final class EdgeGuard {
   }
 
   /**
-   * Watches a request that announces a body: a malformed chunk in it is answered; a response the
-   * gateway marks {@code Connection: close} (413) is followed by closing, as the rest of the body
-   * is not read.
+   * Watches a request that announces a body: its deadline starts now; a response the gateway marks
+   * {@code Connection: close} (413) is followed by closing, as the rest of the body is not read.
    */
   void watch(HttpServerRequest request) {
     String length = request.getHeader("content-length");
@@ -71,7 +74,8 @@ final class EdgeGuard {
       return;
     }
     HttpConnection connection = request.connection();
-    bodies.put(connection, new Body(request));
+    long timer = bodyTimeoutMs > 0 ? vertx.setTimer(bodyTimeoutMs, id -> tooSlow(connection)) : -1;
+    bodies.put(connection, new Body(request, timer));
     HttpServerResponse response = request.response();
     response.endHandler(v -> {
       if ("close".equalsIgnoreCase(response.headers().get("connection"))) {
@@ -82,13 +86,24 @@ final class EdgeGuard {
       Body body = bodies.get(connection);
       if (body != null && body.request() == request) {
         bodies.remove(connection);
+        vertx.cancelTimer(body.timer());
       }
     });
   }
 
   /** On the connection's event loop, which is this router's. */
   private void closed(HttpConnection connection) {
-    bodies.remove(connection);
+    Body body = bodies.remove(connection);
+    if (body != null) {
+      vertx.cancelTimer(body.timer());
+    }
+  }
+
+  private void tooSlow(HttpConnection connection) {
+    Body body = bodies.remove(connection);
+    if (body != null) {
+      refuse(body.request(), 408, TOO_SLOW);
+    }
   }
 
   private void malformed(HttpConnection connection) {
@@ -97,6 +112,7 @@ final class EdgeGuard {
       abort(connection); // a later pipelined request's body: nothing to answer it with yet
       return;
     }
+    vertx.cancelTimer(body.timer());
     refuse(body.request(), 400, MALFORMED);
   }
 

@@ -160,7 +160,7 @@ public final class RouterVerticle extends VerticleBase {
         .setIdleTimeout((int) limits.idleTimeoutMs())
         .setIdleTimeoutUnit(java.util.concurrent.TimeUnit.MILLISECONDS)
         .setHttp2ClearTextEnabled(false); // so the connection handler runs before a byte is decoded (EdgeGuard)
-    edge = new EdgeGuard(vertx, options);
+    edge = new EdgeGuard(vertx, options, limits);
     return vertx.createHttpServer(options)
         .connectionHandler(connection -> {
           edge.admit(connection);

@@ -54,6 +54,7 @@ class HostileInputIT {
           max_body_bytes: 1000
           max_header_bytes: 2048
           max_request_line_bytes: 512
+          body_timeout_ms: 1000
         """, """
         docker: {enabled: false}
         routes:
@@ -151,6 +152,9 @@ class HostileInputIT {
         "5\nhello\r\n0\r\n\r\n"), 400, CLOSED));
     c.add(Case.of("final chunk missing, next request follows", post("Transfer-Encoding: chunked\r\n",
         "5\r\nhello\r\n" + SMUGGLED), 400, CLOSED));
+    c.add(Case.of("final chunk never sent, connection kept alive", post("Transfer-Encoding: chunked\r\n",
+        "5\r\nhello\r\n"), 408, CLOSED));
+    c.add(Case.of("announced body cut short", post("Content-Length: 100\r\n", "hello"), 408, CLOSED));
     c.add(Case.of("bare LF line endings", "GET /up/lf HTTP/1.1\nHost: gw\n\n", 400, CLOSED));
     c.add(Case.of("bare CR in the request line", "GET /up/cr HTTP/1.1\rHost: gw\r\n\r\n", 400, CLOSED));
     c.add(Case.of("obs-fold header line", "GET /up/fold HTTP/1.1\r\nHost: gw\r\nX-A: one\r\n two\r\n\r\n",
