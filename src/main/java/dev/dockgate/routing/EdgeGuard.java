@@ -17,14 +17,17 @@ import io.vertx.core.http.impl.VertxHttpRequestDecoder;
 import io.vertx.core.net.impl.ConnectionBase;
 import java.util.IdentityHashMap;
 import java.util.Map;
+import java.util.logging.Logger;
 
 /**
- * The listener's edge for one router instance: puts the {@link StrictRequestDecoder} on each new
- * connection, and bounds how long a request body may take to arrive (408) or be malformed (400)
- * before the connection is closed. Called on the router's event loop.
+ * The listener's edge for one router instance: caps open connections (one count for all
+ * instances), puts the {@link StrictRequestDecoder} on each new connection, and bounds how long a
+ * request body may take to arrive (408) or be malformed (400) before the connection is closed.
+ * Called on the router's event loop.
  */
 final class EdgeGuard {
 
+  private static final Logger LOG = Logger.getLogger(EdgeGuard.class.getName());
   private static final Buffer TOO_SLOW = Buffer.buffer("request body not received in time\n");
   private static final Buffer MALFORMED = Buffer.buffer("malformed request body\n");
   private static final VertxException REFUSED = new VertxException("request body refused by the gateway", true);
@@ -35,24 +38,44 @@ final class EdgeGuard {
 
   private final Vertx vertx;
   private final HttpServerOptions options;
+  private final OpenConnections open;
+  private final int maxConnections;
   private final long bodyTimeoutMs;
   /** At most one per connection: Vert.x hands over a connection's next request after this one's body. */
   private final Map<HttpConnection, Body> bodies = new IdentityHashMap<>();
+  private boolean full;
 
-  EdgeGuard(Vertx vertx, HttpServerOptions options, ServerConfig.Limits limits) {
+  EdgeGuard(Vertx vertx, HttpServerOptions options, ServerConfig.Limits limits, OpenConnections open) {
     if (options.isHttp2ClearTextEnabled()) {
       // With h2c on, Vert.x builds the HTTP/1 pipeline only after the first request head is
-      // decoded, too late to swap the decoder.
+      // decoded, too late to swap the decoder or to refuse the connection before it is served.
       throw new IllegalArgumentException("EdgeGuard needs HttpServerOptions.setHttp2ClearTextEnabled(false)");
     }
     this.vertx = vertx;
     this.options = options;
+    this.open = open;
+    this.maxConnections = limits.maxConnections();
     this.bodyTimeoutMs = limits.bodyTimeoutMs();
   }
 
-  /** A new connection, before any byte of it is read: given the strict decoder. */
-  void admit(HttpConnection connection) {
+  /**
+   * A new connection, before any byte of it is read: closed at once when {@code max_connections}
+   * are open, else counted until it closes and given the strict decoder. False when refused.
+   */
+  boolean admit(HttpConnection connection) {
     Channel channel = ((ConnectionBase) connection).channel();
+    if (!open.tryOpen(maxConnections)) {
+      if (!full) {
+        full = true;
+        LOG.warning("max_connections (" + maxConnections + ") open: new connections are closed until some end");
+      }
+      channel.close();
+      return false;
+    }
+    if (full) {
+      full = false;
+      LOG.info("connections below max_connections (" + maxConnections + ") again");
+    }
     // The channel's own close future: Vert.x keeps a single close handler per connection, which the router uses.
     channel.closeFuture().addListener(f -> closed(connection));
     ChannelPipeline pipeline = channel.pipeline();
@@ -61,6 +84,7 @@ final class EdgeGuard {
       pipeline.replace("httpDecoder", "httpDecoder",
           new StrictRequestDecoder(options, () -> context.runOnContext(v -> malformed(connection))));
     }
+    return true;
   }
 
   /**
@@ -93,6 +117,7 @@ final class EdgeGuard {
 
   /** On the connection's event loop, which is this router's. */
   private void closed(HttpConnection connection) {
+    open.closed();
     Body body = bodies.remove(connection);
     if (body != null) {
       vertx.cancelTimer(body.timer());

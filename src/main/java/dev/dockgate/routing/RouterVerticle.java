@@ -48,6 +48,7 @@ public final class RouterVerticle extends VerticleBase {
   private final BreakerRegistry breakers;
   private final InFlightRequests inFlight;
   private final RateLimiters rateLimiters;
+  private final OpenConnections connections;
   private EdgeGuard edge;
   private ServiceDiscovery discovery;
   private HttpClient client;
@@ -68,8 +69,9 @@ public final class RouterVerticle extends VerticleBase {
   private final GatewayConfig initial;
 
   public RouterVerticle(GatewayConfig config, BreakerRegistry breakers, InFlightRequests inFlight,
-      RateLimiters rateLimiters) {
+      RateLimiters rateLimiters, OpenConnections connections) {
     this.initial = config;
+    this.connections = connections;
     this.rateLimiters = rateLimiters;
     this.breakers = breakers;
     this.inFlight = inFlight;
@@ -160,11 +162,12 @@ public final class RouterVerticle extends VerticleBase {
         .setIdleTimeout((int) limits.idleTimeoutMs())
         .setIdleTimeoutUnit(java.util.concurrent.TimeUnit.MILLISECONDS)
         .setHttp2ClearTextEnabled(false); // so the connection handler runs before a byte is decoded (EdgeGuard)
-    edge = new EdgeGuard(vertx, options, limits);
+    edge = new EdgeGuard(vertx, options, limits, connections);
     return vertx.createHttpServer(options)
         .connectionHandler(connection -> {
-          edge.admit(connection);
-          limitHeaderTime(connection, limits.headerTimeoutMs());
+          if (edge.admit(connection)) {
+            limitHeaderTime(connection, limits.headerTimeoutMs());
+          }
         })
         .requestHandler(this::handle)
         .invalidRequestHandler(this::invalid)

@@ -1,6 +1,7 @@
 package dev.dockgate.integration;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.dockgate.testing.Backends;
@@ -23,7 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Limits on what clients send, over raw sockets: 413, 431, 414, idle connections and header
- * tricklers closed, and slow bodies answered 408.
+ * tricklers closed, slow bodies answered 408, and the cap on open connections.
  */
 class LimitsIT {
 
@@ -212,6 +213,53 @@ class LimitsIT {
       RawHttp.Exchange got = RawHttp.read(socket, 1, 200, 5_000);
       assertEquals(200, got.status(), got.raw());
       assertEquals("echo:abcdef", got.responses().get(0).body());
+    }
+  }
+
+  @Test
+  void connectionsOverTheCapAreClosedUnservedAcrossRouterInstances() throws Exception {
+    restart("""
+          idle_timeout_ms: 10000
+          max_connections: 3
+        """);
+    byte[] request = "GET /up/cap HTTP/1.1\r\nHost: a\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1);
+    java.util.List<Socket> held = new java.util.ArrayList<>();
+    try {
+      // Three connections, spread over both router instances, each served and kept open.
+      for (int i = 0; i < 3; i++) {
+        Socket socket = new Socket("127.0.0.1", gateway.port());
+        held.add(socket);
+        socket.getOutputStream().write(request);
+        RawHttp.Exchange got = RawHttp.read(socket, 1, 200, 5_000);
+        assertEquals(200, got.status(), got.raw());
+        assertFalse(got.closed());
+      }
+      int served = backend.count();
+      // Beyond the cap, whichever instance accepts them: closed before anything is read or answered.
+      for (int i = 0; i < 4; i++) {
+        try (Socket extra = new Socket("127.0.0.1", gateway.port())) {
+          try {
+            extra.getOutputStream().write(request);
+          } catch (IOException closedAlready) {
+            // fine: closed before the request went out
+          }
+          RawHttp.Exchange got = RawHttp.read(extra, 1, 200, 5_000);
+          assertTrue(got.closed(), "connection " + (4 + i) + " closed");
+          assertEquals(-1, got.status(), "connection " + (4 + i) + " not answered: " + got.raw());
+        }
+      }
+      assertEquals(served, backend.count(), "nothing of the refused connections reached the backend");
+      // The held ones still work.
+      held.get(2).getOutputStream().write(request);
+      assertEquals(200, RawHttp.read(held.get(2), 1, 200, 5_000).status());
+      // One closes: a new connection is served again.
+      held.remove(0).close();
+      Poll.until(Duration.ofSeconds(5), "a new connection served after one closed", () ->
+          RawHttp.exchange(gateway.port(), request, 1, 200, 2_000).status() == 200);
+    } finally {
+      for (Socket socket : held) {
+        socket.close();
+      }
     }
   }
 }
