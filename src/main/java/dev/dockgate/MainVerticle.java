@@ -13,6 +13,7 @@ import dev.dockgate.observability.SlowRequestAlerter;
 import dev.dockgate.resilience.BreakerRegistry;
 import dev.dockgate.resilience.HealthCheckVerticle;
 import dev.dockgate.routing.InFlightRequests;
+import dev.dockgate.routing.OpenConnections;
 import dev.dockgate.routing.RouterVerticle;
 import dev.dockgate.stats.StatsVerticle;
 import io.vertx.core.DeploymentOptions;
@@ -50,6 +51,7 @@ public final class MainVerticle extends VerticleBase {
     BreakerRegistry breakers = new BreakerRegistry(vertx);
     InFlightRequests inFlight = new InFlightRequests();
     RateLimiters rateLimiters = new RateLimiters();
+    OpenConnections connections = new OpenConnections();
     vertx.setPeriodic(10_000, id -> rateLimiters.expire(System.nanoTime()));
     vertx.eventBus().registerDefaultCodec(GatewayConfig.class, new LocalCodec<>(GatewayConfig.class));
     return vertx.deployVerticle(new StatsVerticle())
@@ -67,7 +69,7 @@ public final class MainVerticle extends VerticleBase {
         .compose(id -> config.tap().bridgeEnabled()
             ? vertx.deployVerticle(new EventBusTapVerticle(config.tap()))
             : Future.succeededFuture(id))
-        .compose(id -> vertx.deployVerticle(() -> new RouterVerticle(config, breakers, inFlight, rateLimiters),
+        .compose(id -> vertx.deployVerticle(() -> new RouterVerticle(config, breakers, inFlight, rateLimiters, connections),
             new DeploymentOptions().setInstances(instances)))
         .onSuccess(id -> LOG.info("gateway listening on " + config.server().host() + ":"
             + config.server().port() + protocols(config.server()) + " with " + instances + " router instance(s), "

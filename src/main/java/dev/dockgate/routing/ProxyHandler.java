@@ -323,8 +323,14 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
   private Future<ProxyResponse> exchange(ProxyContext ctx) {
     return ctx.sendRequest().recover(err -> Future.failedFuture(
         ctx.get(TOO_LARGE, Boolean.class) != null ? new UpstreamFailure.BodyTooLarge(maxBodyBytes)
-            : ctx.request().proxiedRequest().response().closed() ? new UpstreamFailure.ClientGone(route.backend(), err)
+            : clientLeftOrRefused(ctx) ? new UpstreamFailure.ClientGone(route.backend(), err)
             : err));
+  }
+
+  /** The client went away, or the edge answered it already (body too slow or malformed) and closes it. */
+  private static boolean clientLeftOrRefused(ProxyContext ctx) {
+    io.vertx.core.http.HttpServerResponse response = ctx.request().proxiedRequest().response();
+    return response.closed() || response.ended();
   }
 
   @Override
@@ -361,10 +367,18 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
 
   @Override
   public Future<Void> handleProxyResponse(ProxyContext ctx) {
+    if (ctx.request().proxiedRequest().response().ended()) {
+      finished(ctx); // the edge answered and counted this request (EdgeGuard)
+      return Future.succeededFuture();
+    }
     ProxyResponse response = ctx.response();
     HeaderPolicy.onResponse(response);
     if (cors != null) {
       Cors.dropBackendHeaders(response.headers());
+    }
+    if (ctx.get(TOO_LARGE, Boolean.class) != null && ctx.request().proxiedRequest().version() != HttpVersion.HTTP_2) {
+      // The rest of the body is not read: EdgeGuard closes. HTTP/2 has no Connection header.
+      response.putHeader("connection", "close");
     }
     response.headers().set(TrafficEvent.REQUEST_ID, ctx.request().proxiedRequest().getHeader(TrafficEvent.REQUEST_ID));
     int status = response.getStatusCode();
@@ -393,20 +407,21 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
     ProxyResponse response = request.response()
         .setStatusCode(failure.status())
         .setBody(Body.body(Buffer.buffer(failure.getMessage() + "\n"), TEXT_PLAIN));
-    if (failure instanceof UpstreamFailure.BodyTooLarge && ctx.request().proxiedRequest().version() != HttpVersion.HTTP_2) {
-      // The rest of the body is not read. HTTP/2 has no Connection header: ending the stream is enough.
-      response.putHeader("connection", "close");
-    }
     return Future.succeededFuture(response);
   }
 
-  private void publish(ProxyContext ctx, int status) {
+  private Upstream finished(ProxyContext ctx) {
     inFlight.decrementAndGet();
-    Long started = ctx.get(STARTED, Long.class);
     Upstream upstream = ctx.get(UPSTREAM, Upstream.class);
     if (upstream != null) {
       upstream.finished();
     }
+    return upstream;
+  }
+
+  private void publish(ProxyContext ctx, int status) {
+    Upstream upstream = finished(ctx);
+    Long started = ctx.get(STARTED, Long.class);
     TrafficEvent event = TrafficEvent.finished(ctx.request().proxiedRequest(), route.pathPrefix(), route.backend(),
         upstream == null ? null : upstream.instance().name(), status, started == null ? System.nanoTime() : started);
     vertx.eventBus().publish(Addresses.TRAFFIC, event.toJson(), Addresses.TRAFFIC_DELIVERY);

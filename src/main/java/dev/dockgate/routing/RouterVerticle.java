@@ -49,6 +49,8 @@ public final class RouterVerticle extends VerticleBase {
   private final BreakerRegistry breakers;
   private final InFlightRequests inFlight;
   private final RateLimiters rateLimiters;
+  private final OpenConnections connections;
+  private EdgeGuard edge;
   private ServiceDiscovery discovery;
   private HttpClient client;
   private HttpServer server;
@@ -70,8 +72,9 @@ public final class RouterVerticle extends VerticleBase {
   private final GatewayConfig initial;
 
   public RouterVerticle(GatewayConfig config, BreakerRegistry breakers, InFlightRequests inFlight,
-      RateLimiters rateLimiters) {
+      RateLimiters rateLimiters, OpenConnections connections) {
     this.initial = config;
+    this.connections = connections;
     this.rateLimiters = rateLimiters;
     this.breakers = breakers;
     this.inFlight = inFlight;
@@ -163,8 +166,13 @@ public final class RouterVerticle extends VerticleBase {
         .setIdleTimeout((int) limits.idleTimeoutMs())
         .setIdleTimeoutUnit(java.util.concurrent.TimeUnit.MILLISECONDS);
     Protocols.apply(options, initial.server());
+    edge = new EdgeGuard(vertx, options, limits, connections);
     return vertx.createHttpServer(options)
-        .connectionHandler(connection -> limitHeaderTime(connection, limits.headerTimeoutMs()))
+        .connectionHandler(connection -> {
+          if (edge.admit(connection)) {
+            limitHeaderTime(connection, limits.headerTimeoutMs());
+          }
+        })
         .requestHandler(this::handle)
         .invalidRequestHandler(this::invalid)
         .listen()
@@ -202,14 +210,15 @@ public final class RouterVerticle extends VerticleBase {
     });
   }
 
-  /** Requests the HTTP codec refused (414, 431, 400): answered by Vert.x's rules, counted like others. */
+  /** Requests the HTTP codec refused (414, 431, 400, 505): answered by Vert.x's rules, counted like others. */
   private void invalid(HttpServerRequest request) {
     long started = System.nanoTime();
-    HttpServerRequest.DEFAULT_INVALID_REQUEST_HANDLER.handle(request);
+    EdgeGuard.answerInvalid(request);
     publish(request, request.response().getStatusCode(), started);
   }
 
   private void handle(HttpServerRequest request) {
+    edge.watch(request);
     if (!heads.isEmpty()) {
       Long timer = heads.remove(request.connection());
       if (timer != null) {

@@ -257,6 +257,22 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void edgeLimitsParseAndDefault(VertxTestContext ctx) throws IOException {
+    String path = write("conf.yml", """
+        server:
+          body_timeout_ms: 0
+          max_connections: 500
+        """);
+    ServerConfig.Limits d = ServerConfig.Limits.DEFAULTS;
+    assertEquals(30_000, d.bodyTimeoutMs());
+    assertEquals(10_000, d.maxConnections());
+    ServerConfig.Limits limits = new ServerConfig.Limits(d.maxBodyBytes(), d.maxHeaderBytes(), d.maxRequestLineBytes(),
+        d.idleTimeoutMs(), d.headerTimeoutMs(), 0, 500);
+    expectConfig(path, ctx, new GatewayConfig(path, new ServerConfig("0.0.0.0", 8080, 0, "/stats", limits,
+        ServerConfig.AdminPaths.DEFAULTS), defaultDocker(), List.of(), DEFAULT_RESPONSE, List.of()));
+  }
+
+  @Test
   void numbersWrittenAsStringsAreAccepted(VertxTestContext ctx) throws IOException {
     String path = write("conf.yml", """
         server:
@@ -312,7 +328,7 @@ class ConfigLoaderTest {
             """,
             "conf.yml: route: unknown key (known: access_log, alerts, backends, default_response, docker, event_bus_bridge, routes, server)"),
         bad("unknown key in server", "server:\n  prot: 8080\n",
-            "conf.yml: server.prot: unknown key (known: admin_listener, dashboard_path, h2c, header_timeout_ms, health_path, host, http2, idle_timeout_ms, instances, max_body_bytes, max_header_bytes, max_request_line_bytes, metrics_path, port, routes_path, stats_path, tls)"),
+            "conf.yml: server.prot: unknown key (known: admin_listener, body_timeout_ms, dashboard_path, h2c, header_timeout_ms, health_path, host, http2, idle_timeout_ms, instances, max_body_bytes, max_connections, max_header_bytes, max_request_line_bytes, metrics_path, port, routes_path, stats_path, tls)"),
         bad("unknown key in docker", "docker:\n  socket: /var/run/docker.sock\n",
             "conf.yml: docker.socket: unknown key (known: enabled, host, network)"),
         bad("unknown key in default_response", "default_response:\n  status: 403\n",
@@ -392,6 +408,17 @@ class ConfigLoaderTest {
             "conf.yml: server.port: must be between 0 and 65535, got -1"),
         bad("instances above 1024", "server:\n  instances: 2000\n",
             "conf.yml: server.instances: must be between 0 and 1024, got 2000"),
+        bad("body timeout negative", "server:\n  body_timeout_ms: -1\n",
+            "conf.yml: server.body_timeout_ms: must be between 0 and 86400000, got -1"),
+        bad("body timeout over a day", "server:\n  body_timeout_ms: 86400001\n",
+            "conf.yml: server.body_timeout_ms: must be between 0 and 86400000, got 86400001"),
+        bad("max connections negative", "server:\n  max_connections: -5\n",
+            "conf.yml: server.max_connections: must be between 0 and 1000000, got -5"),
+        bad("max connections above a million", "server:\n  max_connections: 2000000\n",
+            "conf.yml: server.max_connections: must be between 0 and 1000000, got 2000000"),
+        bad("edge limits of the wrong type", "server:\n  max_connections: many\n  body_timeout_ms: 1.5\n",
+            "conf.yml: server.body_timeout_ms: expected a whole number, got 1.5",
+            "conf.yml: server.max_connections: expected a whole number, got \"many\""),
         bad("route timeout zero", "routes:\n  - path_prefix: /\n    backend: payment\n    timeout_ms: 0\n"
                 + PAYMENT_AND_ORDERS,
             "conf.yml: routes[0].timeout_ms: must be between 1 and 3600000, got 0"),

@@ -1,11 +1,13 @@
 package dev.dockgate.integration;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.dockgate.testing.Backends;
 import dev.dockgate.testing.GatewayHarness;
 import dev.dockgate.testing.Poll;
+import dev.dockgate.testing.RawHttp;
 import dev.dockgate.testing.TestBackend;
 import java.io.IOException;
 import java.io.InputStream;
@@ -20,7 +22,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Limits on what clients send, over raw sockets: 413, 431, 414 and idle connections closed. */
+/**
+ * Limits on what clients send, over raw sockets: 413, 431, 414, idle connections and header
+ * tricklers closed, slow bodies answered 408, and the cap on open connections.
+ */
 class LimitsIT {
 
   @RegisterExtension
@@ -45,13 +50,23 @@ class LimitsIT {
           max_request_line_bytes: 256
           idle_timeout_ms: 300
           header_timeout_ms: 600
-        """, """
+        """, routes(), 1);
+  }
+
+  static String routes() {
+    return """
         docker: {enabled: false}
         routes:
           - {path_prefix: /up, backend: up}
         backends:
           - {name: up, targets: ["http://127.0.0.1:%d"]}
-        """.formatted(backend.port()), 1);
+        """.formatted(backend.port());
+  }
+
+  /** Replaces the gateway by one with two router instances and these server lines. */
+  void restart(String serverLines) {
+    gateway.close();
+    gateway = new GatewayHarness(dir, serverLines, routes(), 2);
   }
 
   @AfterEach
@@ -136,5 +151,115 @@ class LimitsIT {
       assertTrue(ms < 3_000, "cut off after " + ms + " ms");
     }
     assertEquals(0, backend.count());
+  }
+
+  static final String SLOW_BODY_LIMITS = """
+        idle_timeout_ms: 10000
+        body_timeout_ms: 600
+      """;
+
+  @Test
+  void aStalledBodyGets408AndTheBackendRequestIsAborted() throws IOException {
+    restart(SLOW_BODY_LIMITS);
+    int abortedBefore = backend.aborted();
+    try (Socket socket = new Socket("127.0.0.1", gateway.port())) {
+      long start = System.nanoTime();
+      socket.getOutputStream().write(
+          "POST /up/stall HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n0123456789".getBytes(StandardCharsets.ISO_8859_1));
+      RawHttp.Exchange got = RawHttp.read(socket, 1, 300, 5_000);
+      long ms = Duration.ofNanos(System.nanoTime() - start).toMillis();
+      assertEquals(408, got.status(), got.raw());
+      assertTrue(got.closed(), "closed after the 408: " + got.raw());
+      assertTrue(ms >= 550 && ms < 3_000, "answered after " + ms + " ms");
+    }
+    Poll.until(Duration.ofSeconds(5), "the backend's half request aborted", () -> backend.aborted() == abortedBefore + 1);
+    assertEquals(0, backend.count(), "no request completed at the backend");
+    Poll.until(Duration.ofSeconds(2), "the 408 counted", () -> gateway.statsTotal() == 1);
+  }
+
+  @Test
+  void aDribbledBodyGets408() throws Exception {
+    restart(SLOW_BODY_LIMITS);
+    int abortedBefore = backend.aborted();
+    try (Socket socket = new Socket("127.0.0.1", gateway.port())) {
+      long start = System.nanoTime();
+      var out = socket.getOutputStream();
+      out.write("POST /up/dribble HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
+      // One body byte every 100 ms: never idle, never done within the 600 ms deadline.
+      for (int i = 0; i < 30 && socket.getInputStream().available() == 0; i++) {
+        try {
+          out.write('x');
+          out.flush();
+        } catch (IOException closed) {
+          break;
+        }
+        Thread.sleep(100);
+      }
+      RawHttp.Exchange got = RawHttp.read(socket, 1, 300, 5_000);
+      long ms = Duration.ofNanos(System.nanoTime() - start).toMillis();
+      assertEquals(408, got.status(), got.raw());
+      assertTrue(got.closed(), got.raw());
+      assertTrue(ms < 3_000, "answered after " + ms + " ms");
+    }
+    Poll.until(Duration.ofSeconds(5), "the backend's half request aborted", () -> backend.aborted() == abortedBefore + 1);
+    // A body that arrives in pieces within the deadline is served.
+    try (Socket socket = new Socket("127.0.0.1", gateway.port())) {
+      var out = socket.getOutputStream();
+      out.write("POST /up/pieces HTTP/1.1\r\nHost: a\r\nContent-Length: 6\r\n\r\nab".getBytes(StandardCharsets.ISO_8859_1));
+      Thread.sleep(150);
+      out.write("cd".getBytes(StandardCharsets.ISO_8859_1));
+      Thread.sleep(150);
+      out.write("ef".getBytes(StandardCharsets.ISO_8859_1));
+      RawHttp.Exchange got = RawHttp.read(socket, 1, 200, 5_000);
+      assertEquals(200, got.status(), got.raw());
+      assertEquals("echo:abcdef", got.responses().get(0).body());
+    }
+  }
+
+  @Test
+  void connectionsOverTheCapAreClosedUnservedAcrossRouterInstances() throws Exception {
+    restart("""
+          idle_timeout_ms: 10000
+          max_connections: 3
+        """);
+    byte[] request = "GET /up/cap HTTP/1.1\r\nHost: a\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1);
+    java.util.List<Socket> held = new java.util.ArrayList<>();
+    try {
+      // Three connections, spread over both router instances, each served and kept open.
+      for (int i = 0; i < 3; i++) {
+        Socket socket = new Socket("127.0.0.1", gateway.port());
+        held.add(socket);
+        socket.getOutputStream().write(request);
+        RawHttp.Exchange got = RawHttp.read(socket, 1, 200, 5_000);
+        assertEquals(200, got.status(), got.raw());
+        assertFalse(got.closed());
+      }
+      int served = backend.count();
+      // Beyond the cap, whichever instance accepts them: closed before anything is read or answered.
+      for (int i = 0; i < 4; i++) {
+        try (Socket extra = new Socket("127.0.0.1", gateway.port())) {
+          try {
+            extra.getOutputStream().write(request);
+          } catch (IOException closedAlready) {
+            // fine: closed before the request went out
+          }
+          RawHttp.Exchange got = RawHttp.read(extra, 1, 200, 5_000);
+          assertTrue(got.closed(), "connection " + (4 + i) + " closed");
+          assertEquals(-1, got.status(), "connection " + (4 + i) + " not answered: " + got.raw());
+        }
+      }
+      assertEquals(served, backend.count(), "nothing of the refused connections reached the backend");
+      // The held ones still work.
+      held.get(2).getOutputStream().write(request);
+      assertEquals(200, RawHttp.read(held.get(2), 1, 200, 5_000).status());
+      // One closes: a new connection is served again.
+      held.remove(0).close();
+      Poll.until(Duration.ofSeconds(5), "a new connection served after one closed", () ->
+          RawHttp.exchange(gateway.port(), request, 1, 200, 2_000).status() == 200);
+    } finally {
+      for (Socket socket : held) {
+        socket.close();
+      }
+    }
   }
 }

@@ -13,6 +13,7 @@ import java.util.concurrent.TimeUnit;
  * A real HTTP server on 127.0.0.1 and an ephemeral port that records every request it gets.
  * Paths containing {@code /slow-} are answered after 300 ms; paths containing {@code /never} are never answered ({@code /health} answers 500 while sick); others answer 200 with an
  * {@code X-Backend} header, the body echoed, and some hop-by-hop headers that must not reach clients.
+ * Requests whose body never completes are not recorded but counted as aborted.
  */
 public final class TestBackend implements AutoCloseable {
 
@@ -27,6 +28,7 @@ public final class TestBackend implements AutoCloseable {
 
   private final String name;
   private final BlockingQueue<Received> received = new LinkedBlockingQueue<>();
+  private final java.util.concurrent.atomic.AtomicInteger aborted = new java.util.concurrent.atomic.AtomicInteger();
   private volatile boolean hang;
   private volatile boolean sick;
   private volatile boolean drop;
@@ -45,7 +47,7 @@ public final class TestBackend implements AutoCloseable {
   }
 
   private void handle(HttpServerRequest request) {
-    request.body().onSuccess(body -> {
+    request.body().onFailure(err -> aborted.incrementAndGet()).onSuccess(body -> {
       received.add(new Received(request.method().name(), request.uri(),
           MultiMap.caseInsensitiveMultiMap().addAll(request.headers()), body.toString()));
       if (hang || request.path().contains("/never")) {
@@ -115,6 +117,11 @@ public final class TestBackend implements AutoCloseable {
 
   public int count() {
     return received.size();
+  }
+
+  /** Requests whose body never completed: the sender reset or closed the exchange midway. */
+  public int aborted() {
+    return aborted.get();
   }
 
   @Override

@@ -1,0 +1,113 @@
+package dev.dockgate.testing;
+
+import io.vertx.core.json.JsonObject;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The real fat jar ({@code java -jar target/gateway-fat.jar -conf FILE}) in its own process on a free
+ * 127.0.0.1 port, ready once it logs that it drains on SIGTERM (after every router listens).
+ */
+public final class GatewayJar implements AutoCloseable {
+
+  static final String JAR = System.getProperty("gateway.jar", "target/gateway-fat.jar");
+
+  private final int port = Ports.free();
+  private final Path log;
+  private final Process process;
+  private final HttpClient http = HttpClient.newBuilder()
+      .version(HttpClient.Version.HTTP_1_1)
+      .connectTimeout(Duration.ofSeconds(5))
+      .build();
+
+  /** {@code serverLines}: more keys of the server section, each indented by two spaces. */
+  public GatewayJar(Path dir, String serverLines, String yamlBody, int instances) {
+    try {
+      Path conf = Files.createTempFile(dir, "gateway-", ".yml");
+      Files.writeString(conf, "server:\n  host: 127.0.0.1\n  port: " + port + "\n" + serverLines + yamlBody);
+      log = Files.createTempFile(dir, "gateway-", ".log");
+      List<String> command = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+          "-jar", JAR, "-conf", conf.toString(), "-instances", Integer.toString(instances));
+      ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+      builder.environment().put("GATEWAY_DRAIN_TIMEOUT_MS", "2000");
+      process = builder.start();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    try {
+      Poll.until(Duration.ofSeconds(30), "gateway jar ready", () -> {
+        if (!process.isAlive()) {
+          throw new AssertionError("gateway exited " + process.exitValue() + ":\n" + output());
+        }
+        return output().contains("ready; SIGTERM drains");
+      });
+    } catch (AssertionError e) {
+      close();
+      throw new AssertionError(e.getMessage() + "\n" + output(), e);
+    }
+  }
+
+  public int port() {
+    return port;
+  }
+
+  /** Everything the gateway logged so far. */
+  public String output() {
+    try {
+      return Files.readString(log, StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      return "(no output: " + e + ")";
+    }
+  }
+
+  public HttpResponse<String> get(String pathAndQuery) {
+    HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + pathAndQuery))
+        .timeout(Duration.ofSeconds(10)).GET().build();
+    try {
+      return http.send(request, HttpResponse.BodyHandlers.ofString());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  public JsonObject stats() {
+    HttpResponse<String> response = get("/stats");
+    if (response.statusCode() != 200) {
+      throw new AssertionError("/stats answered " + response.statusCode() + ": " + response.body());
+    }
+    return new JsonObject(response.body());
+  }
+
+  /** success + error of /stats. */
+  public long statsTotal() {
+    JsonObject counts = stats().getJsonObject("requests_count");
+    return counts.getLong("success") + counts.getLong("error");
+  }
+
+  /** SIGTERM, then SIGKILL if it has not exited within 15 s. */
+  @Override
+  public void close() {
+    process.destroy();
+    try {
+      if (!process.waitFor(15, TimeUnit.SECONDS)) {
+        process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      process.destroyForcibly();
+    }
+  }
+}
