@@ -220,6 +220,25 @@ class TlsIT {
   }
 
   @Test
+  void aStalledHttp2BodyGets408OnItsStreamAloneAndTheConnectionGoesOn() {
+    tlsGateway("  body_timeout_ms: 400\n");
+    HttpClient client = tlsClient(HttpVersion.HTTP_2, true);
+    Reply stalled = send(client, HttpMethod.POST, "/api/stalled", r -> {
+      r.setChunked(true);
+      return r.write("part of a body that never ends");
+    });
+    assertEquals(408, stalled.status(), stalled.body());
+    assertEquals(HttpVersion.HTTP_2, stalled.version());
+    Reply next = send(client, HttpMethod.POST, "/api/next", r -> r.end("whole"));
+    assertEquals(200, next.status(), "the same connection still serves: " + next.body());
+    assertEquals("echo:whole", next.body());
+    Poll.until(Duration.ofSeconds(3), "the 408 and the 200 counted once each", () -> {
+      JsonObject counts = new JsonObject(get(client, "/stats").body()).getJsonObject("requests_count");
+      return counts.getLong("success") == 1 && counts.getLong("error") == 1;
+    });
+  }
+
+  @Test
   void withHttp2OffAlpnSettlesOnHttp11() {
     tlsGateway("  http2: false\n");
     Reply reply = get(tlsClient(HttpVersion.HTTP_2, true), "/api/x");
