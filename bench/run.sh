@@ -20,8 +20,9 @@ GATEWAY_WARMUP=${GATEWAY_WARMUP:-15s}  # the JVM needs longer for JIT compilatio
 PIN=${PIN:-1}                          # 1: proxy under test on CPU 0, wrk + backend on CPU 1
 GATEWAY_INSTANCES=${GATEWAY_INSTANCES:-1}  # router instances; 1 = same as nginx's one worker
 ROUTE_RETRIES=${ROUTE_RETRIES:-}       # e.g. "{attempts: 2}": the bench route's retries setting
-COMPARE_RETRIES=${COMPARE_RETRIES:-}   # e.g. "{attempts: 2}": a second gateway with these retries, measured
-                                       # in alternation with the first in every round (A/B overhead)
+COMPARE_RETRIES=${COMPARE_RETRIES:-}   # e.g. "{attempts: 2}": a second gateway ("B") with these retries,
+                                       # measured in alternation with the first in every round (A/B)
+COMPARE_JAR=${COMPARE_JAR:-}           # a jar for B (e.g. the build before a change); default the same jar
 METRICS=${METRICS:-on}                 # off: no /metrics (and no metrics verticle)
 ACCESS_LOG=${ACCESS_LOG:-off}          # on: JSON access log to a file in the run's temp dir
 BODY_BYTES=${BODY_BYTES:-100}
@@ -76,7 +77,7 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/gateway-bench.XXXXXX")
 CONTAINER="gateway-bench-$RUN_ID"
 NGINX_PID=""
 GATEWAY_PID=""
-RETRIES_PID=""
+B_PID=""
 WRK_PID=""
 container_started=0
 
@@ -92,7 +93,7 @@ cleanup() {
   trap - EXIT INT TERM
   stop_pid "$WRK_PID"
   stop_pid "$GATEWAY_PID"
-  stop_pid "$RETRIES_PID"
+  stop_pid "$B_PID"
   stop_pid "$NGINX_PID"
   if [ "$container_started" = 1 ]; then $DOCKER rm -f "$CONTAINER" >/dev/null 2>&1 || true; fi
   rm -rf "$TMP"
@@ -180,7 +181,7 @@ fi
 BACKEND_PORT=$(free_port)
 NGINX_PORT=$(free_port)
 GATEWAY_PORT=$(free_port)
-RETRIES_PORT=$(free_port)
+B_PORT=$(free_port)
 PATH_="/bench"
 
 echo "listen 127.0.0.1:$BACKEND_PORT;" >"$TMP/listen.conf"
@@ -259,14 +260,22 @@ log "starting gateway on 127.0.0.1:$GATEWAY_PORT (java $JAVA_OPTS, $GATEWAY_INST
 "${ON_CPU0[@]}" java $JAVA_OPTS -jar "$JAR" -conf "$TMP/gateway.yml" >"$TMP/gateway.log" 2>&1 &
 GATEWAY_PID=$!
 wait_200 "http://127.0.0.1:$GATEWAY_PORT$PATH_" 60 "gateway" "$GATEWAY_PID"
-if [ -n "$COMPARE_RETRIES" ]; then
-  # The same gateway with retries on, on the same CPU; idle while the other one is measured.
-  gateway_config "$RETRIES_PORT" "$COMPARE_RETRIES" >"$TMP/retries.yml"
-  log "starting gateway with retries $COMPARE_RETRIES on 127.0.0.1:$RETRIES_PORT"
+COMPARE=""
+B_LABEL=""
+if [ -n "$COMPARE_RETRIES$COMPARE_JAR" ]; then
+  # B: a second gateway on the same CPU, idle while the other one is measured.
+  COMPARE=1
+  B_JAR=${COMPARE_JAR:-$JAR}
+  [ -f "$B_JAR" ] || die "COMPARE_JAR $B_JAR: no such file"
+  B_RETRIES=${COMPARE_RETRIES:-$ROUTE_RETRIES}
+  [ -n "$COMPARE_RETRIES" ] && B_LABEL="retries $COMPARE_RETRIES"
+  [ -n "$COMPARE_JAR" ] && B_LABEL="${B_LABEL:+$B_LABEL, }jar $COMPARE_JAR"
+  gateway_config "$B_PORT" "$B_RETRIES" >"$TMP/b.yml"
+  log "starting gateway B ($B_LABEL) on 127.0.0.1:$B_PORT"
   # shellcheck disable=SC2086
-  "${ON_CPU0[@]}" java $JAVA_OPTS -jar "$JAR" -conf "$TMP/retries.yml" >"$TMP/retries.log" 2>&1 &
-  RETRIES_PID=$!
-  wait_200 "http://127.0.0.1:$RETRIES_PORT$PATH_" 60 "gateway with retries" "$RETRIES_PID"
+  "${ON_CPU0[@]}" java $JAVA_OPTS -jar "$B_JAR" -conf "$TMP/b.yml" >"$TMP/b.log" 2>&1 &
+  B_PID=$!
+  wait_200 "http://127.0.0.1:$B_PORT$PATH_" 60 "gateway B" "$B_PID"
 fi
 
 for port in "$NGINX_PORT" "$GATEWAY_PORT"; do
@@ -284,7 +293,7 @@ declare -A URL=(
   [direct]="http://127.0.0.1:$BACKEND_PORT$PATH_"
   [nginx]="http://127.0.0.1:$NGINX_PORT$PATH_"
   [gateway]="http://127.0.0.1:$GATEWAY_PORT$PATH_"
-  [retries]="http://127.0.0.1:$RETRIES_PORT$PATH_"
+  [b]="http://127.0.0.1:$B_PORT$PATH_"
 )
 
 wrk_run() { # wrk_run NAME LABEL DURATION OUTFILE
@@ -307,12 +316,12 @@ ready_again() { # ready_again WHEN [NAME]: a gateway must answer 200 again befor
 
 for round in $(seq 1 "$ROUNDS"); do
   order="direct nginx gateway"
-  if [ -n "$COMPARE_RETRIES" ]; then
+  if [ -n "$COMPARE" ]; then
     # A/B in alternation, so drift on the shared machine weighs on both alike.
-    if [ $((round % 2)) = 1 ]; then order="direct nginx gateway retries"; else order="direct nginx retries gateway"; fi
+    if [ $((round % 2)) = 1 ]; then order="direct nginx gateway b"; else order="direct nginx b gateway"; fi
   fi
   for name in $order; do
-    is_gateway=0; { [ "$name" = gateway ] || [ "$name" = retries ]; } && is_gateway=1
+    is_gateway=0; { [ "$name" = gateway ] || [ "$name" = b ]; } && is_gateway=1
     if [ "$round" = 1 ]; then
       warm=$WARMUP; [ "$is_gateway" = 1 ] && warm=$GATEWAY_WARMUP
       log "$name: warm-up $warm"
@@ -381,27 +390,27 @@ TABLE="$RESULTS/$STAMP-table.md"
   echo "| nginx reverse proxy (1 worker) | $R_NGINX | $P_NGINX | $(errors $(rounds_of nginx)) |"
   # shellcheck disable=SC2046
   echo "| dockgate gateway | $R_GW | $P_GW | $(errors $(rounds_of gateway)) |"
-  if [ -n "$COMPARE_RETRIES" ]; then
+  if [ -n "$COMPARE" ]; then
     # shellcheck disable=SC2046
-    echo "| dockgate gateway, retries $COMPARE_RETRIES | $(stat retries rps) | $(stat retries p99) | $(errors $(rounds_of retries)) |"
+    echo "| dockgate gateway B ($B_LABEL) | $(stat b rps) | $(stat b p99) | $(errors $(rounds_of b)) |"
   fi
   echo
   echo "| gateway/nginx | ratio | goal |"
   echo "| --- | ---: | --- |"
   echo "| throughput (req/s) | $RPS_RATIO | >= 0.80: $(verdict "$RPS_RATIO" 0.80 '>=') |"
   echo "| p99 latency | $P99_RATIO | <= 2.00: $(verdict "$P99_RATIO" 2.00 '<=') |"
-  if [ -n "$COMPARE_RETRIES" ]; then
+  if [ -n "$COMPARE" ]; then
     per_round=$(for r in $(seq 1 "$ROUNDS"); do
-      printf '%s/%s ' "$(ratio "$(rps_of "$TMP/retries.r$r.wrk")" "$(rps_of "$TMP/gateway.r$r.wrk")")" \
-        "$(ratio "$(p99_of "$TMP/retries.r$r.wrk")" "$(p99_of "$TMP/gateway.r$r.wrk")")"; done)
-    RT_RPS=$(ratio "$(stat retries rps)" "$R_GW"); RT_P99=$(ratio "$(stat retries p99)" "$P_GW")
+      printf '%s/%s ' "$(ratio "$(rps_of "$TMP/b.r$r.wrk")" "$(rps_of "$TMP/gateway.r$r.wrk")")" \
+        "$(ratio "$(p99_of "$TMP/b.r$r.wrk")" "$(p99_of "$TMP/gateway.r$r.wrk")")"; done)
+    B_RPS=$(ratio "$(stat b rps)" "$R_GW"); B_P99=$(ratio "$(stat b p99)" "$P_GW")
     echo
-    echo "| retries on/off | ratio of medians | goal |"
+    echo "| B/A ($B_LABEL vs the gateway above) | ratio of medians | goal (retries overhead) |"
     echo "| --- | ---: | --- |"
-    echo "| throughput (req/s) | $RT_RPS | >= 0.95: $(verdict "$RT_RPS" 0.95 '>=') |"
-    echo "| p99 latency | $RT_P99 | <= 1.05: $(verdict "$RT_P99" 1.05 '<=') |"
+    echo "| throughput (req/s) | $B_RPS | >= 0.95: $(verdict "$B_RPS" 0.95 '>=') |"
+    echo "| p99 latency | $B_P99 | <= 1.05: $(verdict "$B_P99" 1.05 '<=') |"
     echo
-    echo "Retries on/off per round (req/s ratio / p99 ratio): ${per_round% }."
+    echo "B/A per round (req/s ratio / p99 ratio): ${per_round% }."
   fi
   echo
   echo "Machine: $(nproc) CPUs, $cpu_model, $(uname -sr), $(date -u '+%Y-%m-%d %H:%M:%S UTC'); CPU busy before the run: $BUSY_BEFORE."
