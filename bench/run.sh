@@ -26,7 +26,7 @@ COMPARE_JAR=${COMPARE_JAR:-}           # a jar for B (e.g. the build before a ch
 METRICS=${METRICS:-on}                 # off: no /metrics (and no metrics verticle)
 ACCESS_LOG=${ACCESS_LOG:-off}          # on: JSON access log to a file in the run's temp dir
 BODY_BYTES=${BODY_BYTES:-100}
-JAVA_OPTS=${JAVA_OPTS:--Xms256m -Xmx256m -XX:+AlwaysPreTouch}
+JAVA_OPTS=${JAVA_OPTS:-}               # JVM flags for the gateway; default none, as the README runs it
 
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -255,7 +255,7 @@ backends:
 EOF
 }
 gateway_config "$GATEWAY_PORT" "$ROUTE_RETRIES" >"$TMP/gateway.yml"
-log "starting gateway on 127.0.0.1:$GATEWAY_PORT (java $JAVA_OPTS, $GATEWAY_INSTANCES instance(s))"
+log "starting gateway on 127.0.0.1:$GATEWAY_PORT (java ${JAVA_OPTS:-with default flags}, $GATEWAY_INSTANCES instance(s))"
 # shellcheck disable=SC2086  # JAVA_OPTS is a list of flags
 "${ON_CPU0[@]}" java $JAVA_OPTS -jar "$JAR" -conf "$TMP/gateway.yml" >"$TMP/gateway.log" 2>&1 &
 GATEWAY_PID=$!
@@ -418,7 +418,7 @@ TABLE="$RESULTS/$STAMP-table.md"
   echo "Method: wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency, GET $PATH_ answered by an nginx container on the"
   echo "host network with a ${BODY_BYTES}-byte body; warm-up $WARMUP per nginx target and $GATEWAY_WARMUP for the gateway, then"
   echo "$ROUNDS round(s) of direct, nginx, gateway in that order. Placement: $placement."
-  echo "Gateway: server.instances $GATEWAY_INSTANCES, JVM flags: $JAVA_OPTS."
+  echo "Gateway: server.instances $GATEWAY_INSTANCES, JVM flags: ${JAVA_OPTS:-(none: JVM defaults)}."
   echo "Warm-up errors: direct $(errors "$TMP/direct.warmup.wrk"); nginx $(errors "$TMP/nginx.warmup.wrk"); gateway $(errors "$TMP/gateway.warmup.wrk")."
   echo "Gateway log: $GW_WARNINGS WARNING/SEVERE line(s)."
   for note in "${NOTES[@]}"; do echo "Note: $note."; done
