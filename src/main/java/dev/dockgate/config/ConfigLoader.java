@@ -141,7 +141,8 @@ public final class ConfigLoader {
         f.number("idle_timeout_ms", d.idleTimeoutMs(), 0, 86_400_000),
         f.number("header_timeout_ms", d.headerTimeoutMs(), 0, 86_400_000),
         f.number("body_timeout_ms", d.bodyTimeoutMs(), 0, 86_400_000),
-        (int) f.number("max_connections", d.maxConnections(), 0, 1_000_000));
+        (int) f.number("max_connections", d.maxConnections(), 0, 1_000_000),
+        (int) f.number("max_header_count", d.maxHeaderCount(), 0, 100_000));
     ServerConfig.AdminPaths a = ServerConfig.AdminPaths.DEFAULTS;
     ServerConfig.AdminPaths admin = new ServerConfig.AdminPaths(
         adminPath(f, "metrics_path", a.metrics()), adminPath(f, "health_path", a.health()),

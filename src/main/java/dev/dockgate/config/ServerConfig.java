@@ -13,15 +13,16 @@ public record ServerConfig(String host, int port, int instances, String statsPat
   public static final String DEFAULT_STATS_PATH = "/stats";
 
   /**
-   * Request body (413), all header lines together (431) and request line (414) sizes in bytes; how
+   * Request body (413), all header lines together (431) and request line (414) sizes in bytes, and
+   * how many header lines a request may have (431; 0: no limit beyond the bytes); how
    * long a client connection may stay idle, how long a new connection may take to send its first
    * complete request head (slow-header clients), and how long a request body may take once its head
    * is in (408), before the connection is closed (0: no limit); and how many client connections may
    * be open at once, across all router instances (0: no limit).
    */
   public record Limits(long maxBodyBytes, int maxHeaderBytes, int maxRequestLineBytes, long idleTimeoutMs,
-      long headerTimeoutMs, long bodyTimeoutMs, int maxConnections) {
-    public static final Limits DEFAULTS = new Limits(10L * 1024 * 1024, 8192, 4096, 60_000, 10_000, 30_000, 10_000);
+      long headerTimeoutMs, long bodyTimeoutMs, int maxConnections, int maxHeaderCount) {
+    public static final Limits DEFAULTS = new Limits(10L * 1024 * 1024, 8192, 4096, 60_000, 10_000, 30_000, 10_000, 100);
   }
 
   /**

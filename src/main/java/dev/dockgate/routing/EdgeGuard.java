@@ -41,6 +41,7 @@ final class EdgeGuard {
   private final OpenConnections open;
   private final int maxConnections;
   private final long bodyTimeoutMs;
+  private final int maxHeaderCount;
   /** At most one per connection: Vert.x hands over a connection's next request after this one's body. */
   private final Map<HttpConnection, Body> bodies = new IdentityHashMap<>();
   /** False with h2c on (see the constructor). */
@@ -57,6 +58,7 @@ final class EdgeGuard {
     this.open = open;
     this.maxConnections = limits.maxConnections();
     this.bodyTimeoutMs = limits.bodyTimeoutMs();
+    this.maxHeaderCount = limits.maxHeaderCount();
   }
 
   /**
@@ -83,7 +85,7 @@ final class EdgeGuard {
     if (strict && pipeline.get("httpDecoder") instanceof VertxHttpRequestDecoder) {
       Context context = vertx.getOrCreateContext();
       pipeline.replace("httpDecoder", "httpDecoder",
-          new StrictRequestDecoder(options, () -> context.runOnContext(v -> malformed(connection))));
+          new StrictRequestDecoder(options, maxHeaderCount, () -> context.runOnContext(v -> malformed(connection))));
     }
     return true;
   }

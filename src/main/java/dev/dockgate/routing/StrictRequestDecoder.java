@@ -58,6 +58,7 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
   private static final AsciiString CHUNKED = AsciiString.cached("chunked");
 
   private final Runnable onMalformedBody;
+  private final int maxHeaderCount;
   private int hostLines;
   private int lengthLines;
   /** Header lines Netty started a field with (not continuations). */
@@ -71,8 +72,10 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
   /** A request was refused after Netty passed it: every later byte is dropped. */
   private boolean discarding;
 
-  StrictRequestDecoder(HttpServerOptions options, Runnable onMalformedBody) {
+  /** {@code maxHeaderCount}: more header lines than this get 431 (0: no limit). */
+  StrictRequestDecoder(HttpServerOptions options, int maxHeaderCount, Runnable onMalformedBody) {
     super(options);
+    this.maxHeaderCount = maxHeaderCount;
     this.onMalformedBody = onMalformedBody;
   }
 
@@ -223,6 +226,9 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
    */
   @Override
   protected boolean isContentAlwaysEmpty(HttpMessage message) {
+    if (maxHeaderCount > 0 && fieldLines > maxHeaderCount) {
+      throw new Refused(431, "more than " + maxHeaderCount + " header lines");
+    }
     HttpHeaders headers = message.headers();
     HttpVersion version = message.protocolVersion();
     checkHost(headers, version);

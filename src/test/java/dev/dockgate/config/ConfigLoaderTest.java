@@ -267,7 +267,7 @@ class ConfigLoaderTest {
     assertEquals(30_000, d.bodyTimeoutMs());
     assertEquals(10_000, d.maxConnections());
     ServerConfig.Limits limits = new ServerConfig.Limits(d.maxBodyBytes(), d.maxHeaderBytes(), d.maxRequestLineBytes(),
-        d.idleTimeoutMs(), d.headerTimeoutMs(), 0, 500);
+        d.idleTimeoutMs(), d.headerTimeoutMs(), 0, 500, d.maxHeaderCount());
     expectConfig(path, ctx, new GatewayConfig(path, new ServerConfig("0.0.0.0", 8080, 0, "/stats", limits,
         ServerConfig.AdminPaths.DEFAULTS), defaultDocker(), List.of(), DEFAULT_RESPONSE, List.of()));
   }
@@ -328,7 +328,7 @@ class ConfigLoaderTest {
             """,
             "conf.yml: route: unknown key (known: access_log, alerts, backends, default_response, docker, event_bus_bridge, routes, server)"),
         bad("unknown key in server", "server:\n  prot: 8080\n",
-            "conf.yml: server.prot: unknown key (known: admin_listener, body_timeout_ms, dashboard_path, h2c, header_timeout_ms, health_path, host, http2, idle_timeout_ms, instances, max_body_bytes, max_connections, max_header_bytes, max_request_line_bytes, metrics_path, port, routes_path, stats_path, tls)"),
+            "conf.yml: server.prot: unknown key (known: admin_listener, body_timeout_ms, dashboard_path, h2c, header_timeout_ms, health_path, host, http2, idle_timeout_ms, instances, max_body_bytes, max_connections, max_header_bytes, max_header_count, max_request_line_bytes, metrics_path, port, routes_path, stats_path, tls)"),
         bad("unknown key in docker", "docker:\n  socket: /var/run/docker.sock\n",
             "conf.yml: docker.socket: unknown key (known: enabled, host, network)"),
         bad("unknown key in default_response", "default_response:\n  status: 403\n",

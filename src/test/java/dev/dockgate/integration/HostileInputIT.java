@@ -53,6 +53,7 @@ class HostileInputIT {
     gateway = new GatewayJar(dir, """
           max_body_bytes: 1000
           max_header_bytes: 2048
+          max_header_count: 50
           max_request_line_bytes: 512
           body_timeout_ms: 1000
         """, """
@@ -168,6 +169,10 @@ class HostileInputIT {
         + "\r\n\r\n", 431, CLOSED));
     c.add(Case.of("too many header lines", "GET /up/many HTTP/1.1\r\nHost: gw\r\n"
         + "X-N: v\r\n".repeat(400) + "\r\n", 431, CLOSED));
+    c.add(Case.of("more header lines than max_header_count, within the bytes", "GET /up/count HTTP/1.1\r\nHost: gw\r\n"
+        + "X-N: v\r\n".repeat(60) + "\r\n", 431, CLOSED));
+    c.add(Case.of("as many header lines as max_header_count", "GET /up/count HTTP/1.1\r\nHost: gw\r\n"
+        + "X-N: v\r\n".repeat(49) + "\r\n", 200, OPEN));
     c.add(Case.of("request line too long", get("/up/" + "u".repeat(600)), 414, CLOSED));
     c.add(Case.of("absolute-form target too long", get("http://" + elsewhereHost + "/up/" + "u".repeat(600)),
         414, CLOSED));

@@ -30,7 +30,7 @@ class StrictRequestDecoderTest {
 
   /** What the decoder passes on for {@code request}, written in pieces cut at {@code cuts}. */
   List<Object> decode(String request, int... cuts) {
-    EmbeddedChannel channel = new EmbeddedChannel(new StrictRequestDecoder(new HttpServerOptions(), () -> malformedBodies++));
+    EmbeddedChannel channel = new EmbeddedChannel(new StrictRequestDecoder(new HttpServerOptions(), 100, () -> malformedBodies++));
     byte[] bytes = request.getBytes(StandardCharsets.ISO_8859_1);
     int from = 0;
     for (int cut : cuts) {
