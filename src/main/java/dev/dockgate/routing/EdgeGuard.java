@@ -44,6 +44,10 @@ final class EdgeGuard {
   private final int maxHeaderCount;
   /** At most one per connection: Vert.x hands over a connection's next request after this one's body. */
   private final Map<HttpConnection, Body> bodies = new IdentityHashMap<>();
+  /** The strict decoder of each open connection that has one, for the slow-head sweep. */
+  private final Map<HttpConnection, StrictRequestDecoder> decoders = new IdentityHashMap<>();
+  private final long headerTimeoutMs;
+  private long sweep = -1;
   /** False with h2c on (see the constructor). */
   private final boolean strict;
   private boolean full;
@@ -58,6 +62,7 @@ final class EdgeGuard {
     this.open = open;
     this.maxConnections = limits.maxConnections();
     this.bodyTimeoutMs = limits.bodyTimeoutMs();
+    this.headerTimeoutMs = limits.headerTimeoutMs();
     this.maxHeaderCount = limits.maxHeaderCount();
   }
 
@@ -84,10 +89,52 @@ final class EdgeGuard {
     ChannelPipeline pipeline = channel.pipeline();
     if (strict && pipeline.get("httpDecoder") instanceof VertxHttpRequestDecoder) {
       Context context = vertx.getOrCreateContext();
-      pipeline.replace("httpDecoder", "httpDecoder",
-          new StrictRequestDecoder(options, maxHeaderCount, () -> context.runOnContext(v -> malformed(connection))));
+      StrictRequestDecoder decoder = new StrictRequestDecoder(options, maxHeaderCount,
+          () -> context.runOnContext(v -> malformed(connection)));
+      pipeline.replace("httpDecoder", "httpDecoder", decoder);
+      decoders.put(connection, decoder);
+      if (sweep < 0 && headerTimeoutMs > 0) {
+        sweep = vertx.setPeriodic(Math.max(50, Math.min(1000, headerTimeoutMs / 4)), id -> sweepSlowHeads());
+      }
     }
     return true;
+  }
+
+  /**
+   * Every request head must be complete {@code header_timeout_ms} after its first byte, on every
+   * connection (not only its first request): one periodic sweep per router instead of a timer per
+   * request; a late head gets 408 within a quarter of the timeout (at most a second) after it.
+   */
+  private void sweepSlowHeads() {
+    long now = System.nanoTime();
+    long timeoutNanos = headerTimeoutMs * 1_000_000;
+    for (StrictRequestDecoder decoder : decoders.values()) {
+      long started = decoder.headStartedNanos();
+      if (started != 0 && now - started >= timeoutNanos) {
+        decoder.refuseSlowHead();
+      }
+    }
+  }
+
+  /**
+   * A connection's first head is not complete {@code header_timeout_ms} after it opened: 408 when
+   * the head has begun, else (nothing sent at all) the connection is just closed.
+   */
+  void headTimedOut(HttpConnection connection) {
+    StrictRequestDecoder decoder = decoders.get(connection);
+    if (decoder != null && decoder.headStartedNanos() != 0) {
+      decoder.refuseSlowHead();
+    } else {
+      connection.close();
+    }
+  }
+
+  /** Stops the sweep; the router is stopping. */
+  void close() {
+    if (sweep >= 0) {
+      vertx.cancelTimer(sweep);
+      sweep = -1;
+    }
   }
 
   /**
@@ -157,6 +204,7 @@ final class EdgeGuard {
   /** On the connection's event loop, which is this router's. */
   private void closed(HttpConnection connection) {
     open.closed();
+    decoders.remove(connection);
     Body body = bodies.remove(connection);
     if (body != null) {
       vertx.cancelTimer(body.timer());

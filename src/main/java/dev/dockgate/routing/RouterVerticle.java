@@ -193,14 +193,15 @@ public final class RouterVerticle extends VerticleBase {
   }
 
   /**
-   * Closes a new connection whose first request head is not complete in time (a slow-header
-   * client holding a connection open); later requests are bounded by the idle timeout.
+   * A new connection whose first request head is not complete in time (a slow-header client
+   * holding a connection open) gets 408 or, having sent nothing, is closed; the heads of later
+   * requests are timed by the edge's sweep ({@link EdgeGuard}).
    */
   private void limitHeaderTime(HttpConnection connection, long timeoutMs) {
     if (timeoutMs <= 0) {
       return;
     }
-    long timer = vertx.setTimer(timeoutMs, id -> connection.close());
+    long timer = vertx.setTimer(timeoutMs, id -> edge.headTimedOut(connection));
     heads.put(connection, timer);
     connection.closeHandler(v -> {
       Long pending = heads.remove(connection);
@@ -415,6 +416,9 @@ public final class RouterVerticle extends VerticleBase {
       drained = Future.join(drained, adminServer.shutdown(drainMs, java.util.concurrent.TimeUnit.MILLISECONDS)).mapEmpty();
     }
     return drained.eventually(() -> {
+      if (edge != null) {
+        edge.close();
+      }
       discovery.close();
       routing.upstreams().close();
       return client.close();

@@ -56,6 +56,10 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
   }
 
   private static final AsciiString CHUNKED = AsciiString.cached("chunked");
+  private static final String SLOW_HEAD_BODY = "request head not received in time\n";
+  private static final byte[] SLOW_HEAD = ("HTTP/1.1 408 Request Timeout\r\nconnection: close\r\n"
+      + "content-type: text/plain; charset=utf-8\r\ncontent-length: " + SLOW_HEAD_BODY.length() + "\r\n\r\n"
+      + SLOW_HEAD_BODY).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
 
   private final Runnable onMalformedBody;
   private final int maxHeaderCount;
@@ -71,6 +75,9 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
   private int headBytes;
   /** A request was refused after Netty passed it: every later byte is dropped. */
   private boolean discarding;
+  /** When the head being received began (System.nanoTime), 0 between heads. */
+  private long headStartedNanos;
+  private ChannelHandlerContext context;
 
   /** {@code maxHeaderCount}: more header lines than this get 431 (0: no limit). */
   StrictRequestDecoder(HttpServerOptions options, int maxHeaderCount, Runnable onMalformedBody) {
@@ -106,6 +113,7 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
         }
         inHead = false;
         lineBegun = false;
+        headStartedNanos = 0;
         headBytes = 0;
       } else if (message instanceof HttpContent content && !content.decoderResult().isSuccess()) {
         // A malformed chunk: Vert.x would close the connection without an answer, and the proxy
@@ -121,6 +129,29 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
     }
   }
 
+  @Override
+  public void handlerAdded(ChannelHandlerContext ctx) throws Exception {
+    context = ctx;
+    super.handlerAdded(ctx);
+  }
+
+  /** When the head now arriving began (System.nanoTime), or 0 when no head is under way. */
+  long headStartedNanos() {
+    return headStartedNanos;
+  }
+
+  /**
+   * A head not complete in time (a slow-header client): answers 408 and closes. Written from this
+   * handler's place in the pipeline, below the HTTP encoder (no response object exists for a head
+   * never decoded) and above TLS, which still encrypts it.
+   */
+  void refuseSlowHead() {
+    discarding = true;
+    headStartedNanos = 0;
+    context.writeAndFlush(io.netty.buffer.Unpooled.wrappedBuffer(SLOW_HEAD))
+        .addListener(io.netty.channel.ChannelFutureListener.CLOSE);
+  }
+
   /**
    * Netty skips control bytes and blanks before a request line (RFC 9112 §2.2 allows empty lines
    * there); they are not part of the head's lines. Usually the first byte is the method's.
@@ -131,6 +162,7 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
       int b = buffer.getByte(from) & 0xff;
       if (b > ' ') { // Netty skips 0x00-0x20 (control bytes and blanks), nothing else
         lineBegun = true;
+        headStartedNanos = System.nanoTime() | 1; // never 0 while a head is on its way
         break;
       }
       from++;
