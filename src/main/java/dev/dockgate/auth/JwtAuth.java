@@ -119,7 +119,8 @@ public final class JwtAuth {
         return Future.succeededFuture(authorize(ar.result().attributes().getJsonObject("accessToken")));
       }
       Throwable err = ar.cause();
-      if (err instanceof NoSuchKeyIdException && mayRefresh && canRefetch()) {
+      if (err instanceof NoSuchKeyIdException && mayRefresh && (fetching != null || canRefetch())) {
+        // a fetch under way (the set grew old) may bring the key: wait for it rather than refuse
         Future<Void> next = fetching != null ? fetching : fetchKeys();
         return next.transform(v -> verify(token, false));
       }
