@@ -12,7 +12,6 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -24,10 +23,7 @@ public final class GatewayHarness implements AutoCloseable {
   private final Vertx vertx = Vertx.vertx();
   private final int port = Ports.free();
   private final Path configFile;
-  private final HttpClient http = HttpClient.newBuilder()
-      .version(HttpClient.Version.HTTP_1_1)
-      .connectTimeout(Duration.ofSeconds(5))
-      .build();
+  private final GatewayClient client = new GatewayClient(port);
 
   /** {@code yamlBody} is the config without the server section, which the harness writes. */
   public GatewayHarness(Path dir, String yamlBody) {
@@ -82,40 +78,28 @@ public final class GatewayHarness implements AutoCloseable {
   }
 
   public URI uri(String pathAndQuery) {
-    return URI.create("http://127.0.0.1:" + port + pathAndQuery);
+    return client.uri(pathAndQuery);
   }
 
   public HttpClient http() {
-    return http;
+    return client.http();
   }
 
   public HttpResponse<String> get(String pathAndQuery) {
-    return send(HttpRequest.newBuilder(uri(pathAndQuery)).timeout(Duration.ofSeconds(10)).GET().build());
+    return client.get(pathAndQuery);
   }
 
   public HttpResponse<String> send(HttpRequest request) {
-    try {
-      return http.send(request, HttpResponse.BodyHandlers.ofString());
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
-    }
+    return client.send(request);
   }
 
   public JsonObject stats() {
-    HttpResponse<String> response = get("/stats");
-    if (response.statusCode() != 200) {
-      throw new AssertionError("/stats answered " + response.statusCode() + ": " + response.body());
-    }
-    return new JsonObject(response.body());
+    return client.stats();
   }
 
   /** success + error of /stats. */
   public long statsTotal() {
-    JsonObject counts = stats().getJsonObject("requests_count");
-    return counts.getLong("success") + counts.getLong("error");
+    return client.statsTotal();
   }
 
   @Override

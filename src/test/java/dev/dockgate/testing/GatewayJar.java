@@ -3,9 +3,6 @@ package dev.dockgate.testing;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -25,10 +22,7 @@ public final class GatewayJar implements AutoCloseable {
   private final int port = Ports.free();
   private final Path log;
   private final Process process;
-  private final HttpClient http = HttpClient.newBuilder()
-      .version(HttpClient.Version.HTTP_1_1)
-      .connectTimeout(Duration.ofSeconds(5))
-      .build();
+  private final GatewayClient client = new GatewayClient(port);
 
   /** {@code serverLines}: more keys of the server section, each indented by two spaces. */
   public GatewayJar(Path dir, String serverLines, String yamlBody, int instances) {
@@ -71,30 +65,16 @@ public final class GatewayJar implements AutoCloseable {
   }
 
   public HttpResponse<String> get(String pathAndQuery) {
-    HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + pathAndQuery))
-        .timeout(Duration.ofSeconds(10)).GET().build();
-    try {
-      return http.send(request, HttpResponse.BodyHandlers.ofString());
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
-    }
+    return client.get(pathAndQuery);
   }
 
   public JsonObject stats() {
-    HttpResponse<String> response = get("/stats");
-    if (response.statusCode() != 200) {
-      throw new AssertionError("/stats answered " + response.statusCode() + ": " + response.body());
-    }
-    return new JsonObject(response.body());
+    return client.stats();
   }
 
   /** success + error of /stats. */
   public long statsTotal() {
-    JsonObject counts = stats().getJsonObject("requests_count");
-    return counts.getLong("success") + counts.getLong("error");
+    return client.statsTotal();
   }
 
   /** SIGTERM, then SIGKILL if it has not exited within 15 s. */
