@@ -67,7 +67,8 @@ public final class JwtAuth {
   private final JwtAuthConfig config;
   private JWTAuth provider;
   private List<JsonObject> jwksKeys = List.of();
-  private long fetchedAt;
+  // System.nanoTime() values; "long ago" until set (nanoTime may be negative, so not 0).
+  private long fetchedAt = Long.MIN_VALUE / 2;
   private long lastAttempt = Long.MIN_VALUE / 2;
   private Future<Void> fetching;
   private boolean failureLogged;

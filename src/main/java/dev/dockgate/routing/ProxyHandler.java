@@ -242,9 +242,11 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
   private Future<ProxyResponse> send(ProxyContext ctx, Upstream[] candidates, Upstream upstream, int retry) {
     upstream.started();
     ctx.set(UPSTREAM, upstream);
-    boolean grace = upstream.inStartupGrace(System.nanoTime());
-    return upstream.breaker().<ProxyResponse>execute(() -> grace ? exchangeInGrace(ctx) : exchange(ctx))
-        .compose(r -> r != null ? Future.succeededFuture(r) : Future.failedFuture(notListening(upstream)))
+    Future<ProxyResponse> exchanged = upstream.inStartupGrace(System.nanoTime())
+        ? upstream.breaker().<ProxyResponse>execute(() -> exchangeInGrace(ctx))
+            .compose(r -> r != null ? Future.succeededFuture(r) : Future.failedFuture(notListening(upstream)))
+        : upstream.breaker().execute(() -> exchange(ctx));
+    return exchanged
         .onSuccess(r -> Breakers.succeeded(upstream.breaker()))
         .recover(err -> {
           UpstreamFailure failure = UpstreamFailure.classify(err, route.backend());

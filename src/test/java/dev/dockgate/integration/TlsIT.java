@@ -222,7 +222,12 @@ class TlsIT {
   @Test
   void aStalledHttp2BodyGets408OnItsStreamAloneAndTheConnectionGoesOn() {
     tlsGateway("  body_timeout_ms: 400\n");
-    HttpClient client = tlsClient(HttpVersion.HTTP_2, true);
+    java.util.concurrent.atomic.AtomicInteger connections = new java.util.concurrent.atomic.AtomicInteger();
+    HttpClient client = clients.httpClientBuilder()
+        .with(new HttpClientOptions().setSsl(true).setUseAlpn(true).setProtocolVersion(HttpVersion.HTTP_2)
+            .setVerifyHost(true).setTrustOptions(new PemTrustOptions().addCertPath(pem.cert().toString())))
+        .withConnectHandler(connection -> connections.incrementAndGet())
+        .build();
     Reply stalled = send(client, HttpMethod.POST, "/api/stalled", r -> {
       r.setChunked(true);
       return r.write("part of a body that never ends");
@@ -232,6 +237,7 @@ class TlsIT {
     Reply next = send(client, HttpMethod.POST, "/api/next", r -> r.end("whole"));
     assertEquals(200, next.status(), "the same connection still serves: " + next.body());
     assertEquals("echo:whole", next.body());
+    assertEquals(1, connections.get(), "both streams on one connection: the 408 did not close it");
     Poll.until(Duration.ofSeconds(3), "the 408 and the 200 counted once each", () -> {
       JsonObject counts = new JsonObject(get(client, "/stats").body()).getJsonObject("requests_count");
       return counts.getLong("success") == 1 && counts.getLong("error") == 1;
