@@ -339,7 +339,7 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
   public Future<HttpClientRequest> create(ProxyContext ctx) {
     Upstream upstream = ctx.get(UPSTREAM, Upstream.class);
     RequestOptions options = new RequestOptions()
-        .setServer(upstream.instance().socketAddress())
+        .setServer(upstream.address())
         .setConnectTimeout(connectTimeoutMs)
         .setIdleTimeout(route.timeoutMs());
     ctx.set(UNSENT, null);

@@ -10,6 +10,8 @@ import io.vertx.circuitbreaker.CircuitBreaker;
 public final class Upstream {
 
   private final Instance instance;
+  /** The instance's address, made once: every request to it is sent there. */
+  private final io.vertx.core.net.SocketAddress address;
   private final CircuitBreaker breaker;
   private final long graceEndsNanos;
   private long passOverUntilNanos;
@@ -18,6 +20,7 @@ public final class Upstream {
   /** An instance whose refusals count against its circuit from {@code graceEndsNanos} (System.nanoTime) on. */
   public Upstream(Instance instance, CircuitBreaker breaker, long graceEndsNanos) {
     this.instance = instance;
+    this.address = instance.socketAddress();
     this.breaker = breaker;
     this.graceEndsNanos = graceEndsNanos;
     this.passOverUntilNanos = graceEndsNanos - Long.MAX_VALUE / 2;
@@ -44,6 +47,10 @@ public final class Upstream {
 
   public Instance instance() {
     return instance;
+  }
+
+  io.vertx.core.net.SocketAddress address() {
+    return address;
   }
 
   public CircuitBreaker breaker() {
