@@ -25,6 +25,9 @@ COMPARE_RETRIES=${COMPARE_RETRIES:-}   # e.g. "{attempts: 2}": a second gateway 
 COMPARE_JAR=${COMPARE_JAR:-}           # a jar for B (e.g. the build before a change); default the same jar
 METRICS=${METRICS:-on}                 # off: no /metrics (and no metrics verticle)
 ACCESS_LOG=${ACCESS_LOG:-off}          # on: JSON access log to a file in the run's temp dir
+REFERENCES=${REFERENCES:-0}            # 1: also measure two reference proxies in the same run (bench/reference):
+                                       # vertx-http-proxy alone and a bare Netty proxy, with the gateway's placement
+NETTY_LOOPS=${NETTY_LOOPS:-1}          # event loops of the bare Netty reference (1: its best on 2 CPUs, like nginx's 1 worker)
 BODY_BYTES=${BODY_BYTES:-100}
 JAVA_OPTS=${JAVA_OPTS:-}               # JVM flags for the gateway; default none, as the README runs it
 
@@ -78,6 +81,8 @@ CONTAINER="gateway-bench-$RUN_ID"
 NGINX_PID=""
 GATEWAY_PID=""
 B_PID=""
+VXP_PID=""
+NETTY_PID=""
 WRK_PID=""
 container_started=0
 
@@ -94,6 +99,8 @@ cleanup() {
   stop_pid "$WRK_PID"
   stop_pid "$GATEWAY_PID"
   stop_pid "$B_PID"
+  stop_pid "$VXP_PID"
+  stop_pid "$NETTY_PID"
   stop_pid "$NGINX_PID"
   if [ "$container_started" = 1 ]; then $DOCKER rm -f "$CONTAINER" >/dev/null 2>&1 || true; fi
   rm -rf "$TMP"
@@ -278,7 +285,26 @@ if [ -n "$COMPARE_RETRIES$COMPARE_JAR" ]; then
   wait_200 "http://127.0.0.1:$B_PORT$PATH_" 60 "gateway B" "$B_PID"
 fi
 
-for port in "$NGINX_PORT" "$GATEWAY_PORT"; do
+VXP_PORT=""; NETTY_PORT=""
+if [ "$REFERENCES" = 1 ]; then
+  # Built here against the gateway's own jar, so they run on exactly its Vert.x and Netty.
+  command -v javac >/dev/null 2>&1 || die "REFERENCES=1 needs javac (a JDK)"
+  mkdir -p "$TMP/ref"
+  javac -nowarn -cp "$JAR" -d "$TMP/ref" "$HERE/reference/VertxHttpProxy.java" "$HERE/reference/NettyProxy.java" 2>"$TMP/javac.log" \
+    || die "cannot compile bench/reference: $(cat "$TMP/javac.log")"
+  VXP_PORT=$(free_port); NETTY_PORT=$(free_port)
+  log "starting reference proxies: vertx-http-proxy alone on 127.0.0.1:$VXP_PORT, bare Netty on 127.0.0.1:$NETTY_PORT"
+  # shellcheck disable=SC2086
+  "${ON_CPU0[@]}" java $JAVA_OPTS -cp "$JAR:$TMP/ref" VertxHttpProxy "$VXP_PORT" "$BACKEND_PORT" "$GATEWAY_INSTANCES" >"$TMP/vxproxy.log" 2>&1 &
+  VXP_PID=$!
+  # shellcheck disable=SC2086
+  "${ON_CPU0[@]}" java $JAVA_OPTS -cp "$JAR:$TMP/ref" NettyProxy "$NETTY_PORT" "$BACKEND_PORT" "$NETTY_LOOPS" >"$TMP/netty.log" 2>&1 &
+  NETTY_PID=$!
+  wait_200 "http://127.0.0.1:$VXP_PORT$PATH_" 30 "vertx-http-proxy reference" "$VXP_PID"
+  wait_200 "http://127.0.0.1:$NETTY_PORT$PATH_" 30 "Netty reference" "$NETTY_PID"
+fi
+
+for port in "$NGINX_PORT" "$GATEWAY_PORT" $VXP_PORT $NETTY_PORT; do
   got=$(curl -s --max-time 2 "http://127.0.0.1:$port$PATH_")
   [ "$got" = "$(printf '%s' "$BODY")" ] || die "127.0.0.1:$port$PATH_ did not return the backend's body: $got"
 done
@@ -294,16 +320,44 @@ declare -A URL=(
   [nginx]="http://127.0.0.1:$NGINX_PORT$PATH_"
   [gateway]="http://127.0.0.1:$GATEWAY_PORT$PATH_"
   [b]="http://127.0.0.1:$B_PORT$PATH_"
+  [vxproxy]="http://127.0.0.1:$VXP_PORT$PATH_"
+  [netty]="http://127.0.0.1:$NETTY_PORT$PATH_"
 )
+CLK_TCK=$(getconf CLK_TCK)
+pids_of() { # pids_of NAME: the processes whose CPU time a target's requests cost (none for direct)
+  case $1 in
+    nginx) echo "$NGINX_PID" $(pgrep -P "$NGINX_PID") ;;
+    gateway) echo "$GATEWAY_PID" ;;
+    b) echo "$B_PID" ;;
+    vxproxy) echo "$VXP_PID" ;;
+    netty) echo "$NETTY_PID" ;;
+  esac
+}
+cpu_ticks() { # cpu_ticks PID...: user and system clock ticks used so far, summed
+  local p
+  for p in "$@"; do awk '{sub(/^.*\) /, ""); print $12, $13}' "/proc/$p/stat" 2>/dev/null; done \
+    | awk '{u+=$1; s+=$2} END{print u+0, s+0}'
+}
 
 wrk_run() { # wrk_run NAME LABEL DURATION OUTFILE
   local name=$1 label=$2 dur=$3 out=$4
   # In the background and waited for, so that Ctrl-C or TERM reach the trap at once (wrk itself
   # treats SIGINT as "stop and print", and bash would then carry on with the next run).
+  local pids before after
+  pids=$(pids_of "$name")
+  # shellcheck disable=SC2086
+  [ -n "$pids" ] && before=$(cpu_ticks $pids)
   "${ON_CPU1[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$dur" --latency "${URL[$name]}" >"$out" &
   WRK_PID=$!
   wait "$WRK_PID"
   WRK_PID=""
+  if [ -n "$pids" ]; then
+    # shellcheck disable=SC2086
+    after=$(cpu_ticks $pids)
+    # The proxy's CPU time per request in µs, user and system: steadier than req/s on a shared machine.
+    echo "$before $after $(awk '/requests in/{print $1}' "$out")" | awk -v hz="$CLK_TCK" \
+      '{n=($5>0)?$5:1; printf "%.1f %.1f\n", ($3-$1)*1e6/hz/n, ($4-$2)*1e6/hz/n}' >"$out.cpu"
+  fi
   { echo "### $name ($label): ${URL[$name]}"; cat "$out"; echo; } >>"$RAW"
 }
 ready_again() { # ready_again WHEN [NAME]: a gateway must answer 200 again before it is measured (README: breaker)
@@ -316,14 +370,15 @@ ready_again() { # ready_again WHEN [NAME]: a gateway must answer 200 again befor
 
 for round in $(seq 1 "$ROUNDS"); do
   order="direct nginx gateway"
+  [ "$REFERENCES" = 1 ] && order="direct nginx netty vxproxy gateway"
   if [ -n "$COMPARE" ]; then
     # A/B in alternation, so drift on the shared machine weighs on both alike.
-    if [ $((round % 2)) = 1 ]; then order="direct nginx gateway b"; else order="direct nginx b gateway"; fi
+    if [ $((round % 2)) = 1 ]; then order="$order b"; else order="${order% gateway} b gateway"; fi
   fi
   for name in $order; do
     is_gateway=0; { [ "$name" = gateway ] || [ "$name" = b ]; } && is_gateway=1
     if [ "$round" = 1 ]; then
-      warm=$WARMUP; [ "$is_gateway" = 1 ] && warm=$GATEWAY_WARMUP
+      warm=$WARMUP; case $name in gateway|b|vxproxy|netty) warm=$GATEWAY_WARMUP ;; esac
       log "$name: warm-up $warm"
       wrk_run "$name" warm-up "$warm" "$TMP/$name.warmup.wrk"
     fi
@@ -358,9 +413,20 @@ errors() { # errors FILE...: requests, non-2xx/3xx and socket errors summed, as 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", (b>0)?a/b:0}'; }
 verdict() { awk -v v="$1" -v lim="$2" -v op="$3" 'BEGIN{ok=(op==">=")?(v>=lim):(v<=lim); print ok?"met":"NOT met"}'; }
 rounds_of() { local r; for r in $(seq 1 "$ROUNDS"); do echo "$TMP/$1.r$r.wrk"; done; }
+cpu_cell() { # cpu_cell NAME: median over rounds of the target's CPU µs per request, "total (user + sys)"
+  local r
+  [ -f "$TMP/$1.r1.wrk.cpu" ] || { echo "-"; return; }
+  for r in $(seq 1 "$ROUNDS"); do awk '{printf "%.1f %.1f %.1f\n", $1+$2, $1, $2}' "$TMP/$1.r$r.wrk.cpu"; done \
+    | sort -g | awk '{t[NR]=$1; u[NR]=$2; s[NR]=$3}
+        END{m=int((NR+1)/2); printf "%.1f (%.1f + %.1f)", t[m], u[m], s[m]}'
+}
+row() { # row NAME LABEL: one line of the targets table
+  # shellcheck disable=SC2046  # one file name per round
+  echo "| $2 | $(stat "$1" rps) | $(stat "$1" p99) | $(cpu_cell "$1") | $(errors $(rounds_of "$1")) |"
+}
 
-R_DIRECT=$(stat direct rps); R_NGINX=$(stat nginx rps); R_GW=$(stat gateway rps)
-P_DIRECT=$(stat direct p99); P_NGINX=$(stat nginx p99); P_GW=$(stat gateway p99)
+R_NGINX=$(stat nginx rps); R_GW=$(stat gateway rps)
+P_NGINX=$(stat nginx p99); P_GW=$(stat gateway p99)
 RPS_RATIO=$(ratio "$R_GW" "$R_NGINX")
 P99_RATIO=$(ratio "$P_GW" "$P_NGINX")
 GW_WARNINGS=$(grep -cE '^[0-9: .-]*(WARNING|SEVERE)' "$TMP/gateway.log" || true)
@@ -382,23 +448,30 @@ TABLE="$RESULTS/$STAMP-table.md"
 {
   echo "## dockgate bench $STAMP"
   echo
-  echo "| target | req/s$median_word | p99 ms$median_word | errors (all measured rounds) |"
-  echo "| --- | ---: | ---: | --- |"
-  # shellcheck disable=SC2046  # one file name per round
-  echo "| direct to backend | $R_DIRECT | $P_DIRECT | $(errors $(rounds_of direct)) |"
-  # shellcheck disable=SC2046
-  echo "| nginx reverse proxy (1 worker) | $R_NGINX | $P_NGINX | $(errors $(rounds_of nginx)) |"
-  # shellcheck disable=SC2046
-  echo "| dockgate gateway | $R_GW | $P_GW | $(errors $(rounds_of gateway)) |"
-  if [ -n "$COMPARE" ]; then
-    # shellcheck disable=SC2046
-    echo "| dockgate gateway B ($B_LABEL) | $(stat b rps) | $(stat b p99) | $(errors $(rounds_of b)) |"
+  echo "| target | req/s$median_word | p99 ms$median_word | proxy CPU µs per request: total (user + sys) | errors (all measured rounds) |"
+  echo "| --- | ---: | ---: | ---: | --- |"
+  row direct "direct to backend"
+  row nginx "nginx reverse proxy (1 worker)"
+  if [ "$REFERENCES" = 1 ]; then
+    row netty "reference: bare Netty proxy ($NETTY_LOOPS event loop(s), no features)"
+    row vxproxy "reference: vertx-http-proxy alone ($GATEWAY_INSTANCES instance(s), fixed origin)"
   fi
+  row gateway "dockgate gateway"
+  [ -n "$COMPARE" ] && row b "dockgate gateway B ($B_LABEL)"
   echo
   echo "| gateway/nginx | ratio | goal |"
   echo "| --- | ---: | --- |"
   echo "| throughput (req/s) | $RPS_RATIO | >= 0.80: $(verdict "$RPS_RATIO" 0.80 '>=') |"
   echo "| p99 latency | $P99_RATIO | <= 2.00: $(verdict "$P99_RATIO" 2.00 '<=') |"
+  if [ "$REFERENCES" = 1 ]; then
+    R_VXP=$(stat vxproxy rps); P_VXP=$(stat vxproxy p99); R_NETTY=$(stat netty rps); P_NETTY=$(stat netty p99)
+    echo
+    echo "| references, same run | req/s ratio | p99 ratio |"
+    echo "| --- | ---: | ---: |"
+    echo "| bare Netty / nginx | $(ratio "$R_NETTY" "$R_NGINX") | $(ratio "$P_NETTY" "$P_NGINX") |"
+    echo "| vertx-http-proxy alone / nginx | $(ratio "$R_VXP" "$R_NGINX") | $(ratio "$P_VXP" "$P_NGINX") |"
+    echo "| gateway / vertx-http-proxy alone | $(ratio "$R_GW" "$R_VXP") | $(ratio "$P_GW" "$P_VXP") |"
+  fi
   if [ -n "$COMPARE" ]; then
     per_round=$(for r in $(seq 1 "$ROUNDS"); do
       printf '%s/%s ' "$(ratio "$(rps_of "$TMP/b.r$r.wrk")" "$(rps_of "$TMP/gateway.r$r.wrk")")" \
@@ -417,7 +490,7 @@ TABLE="$RESULTS/$STAMP-table.md"
   echo "Software: $("$NGINX" -v 2>&1 | sed 's/^nginx version: //'), $(java -version 2>&1 | head -1), wrk $(wrk -v 2>&1 | awk 'NR==1{print $2}'), gateway $git_rev."
   echo "Method: wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency, GET $PATH_ answered by an nginx container on the"
   echo "host network with a ${BODY_BYTES}-byte body; warm-up $WARMUP per nginx target and $GATEWAY_WARMUP for the gateway, then"
-  echo "$ROUNDS round(s) of direct, nginx, gateway in that order. Placement: $placement."
+  echo "$ROUNDS round(s) of ${order// /, } in that order. Placement: $placement."
   echo "Gateway: server.instances $GATEWAY_INSTANCES, JVM flags: ${JAVA_OPTS:-(none: JVM defaults)}."
   echo "Warm-up errors: direct $(errors "$TMP/direct.warmup.wrk"); nginx $(errors "$TMP/nginx.warmup.wrk"); gateway $(errors "$TMP/gateway.warmup.wrk")."
   echo "Gateway log: $GW_WARNINGS WARNING/SEVERE line(s)."
