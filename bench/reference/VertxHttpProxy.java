@@ -10,7 +10,7 @@ import io.vertx.httpproxy.HttpProxy;
 
 /**
  * Bench reference: vertx-http-proxy alone, with the transport settings the gateway uses (epoll, one
- * event loop and one server instance per router, keep-alive client pool, TCP_NODELAY) and a fixed
+ * event loop and one server instance per router, keep-alive client pool, TCP_NODELAY, h2c off) and a fixed
  * origin. No routing, discovery, breaker, events or header policy: what the gateway's stack costs
  * before the gateway adds anything.
  *
@@ -31,7 +31,8 @@ public final class VertxHttpProxy extends VerticleBase {
     HttpProxy proxy = HttpProxy.reverseProxy(vertx.createHttpClient(
             new HttpClientOptions().setKeepAlive(true).setTcpNoDelay(true), new PoolOptions().setHttp1MaxSize(256)))
         .origin(backendPort, "127.0.0.1");
-    return vertx.createHttpServer(new HttpServerOptions().setTcpNoDelay(true))
+    // As the gateway by default: no cleartext HTTP/2, so no h2c upgrade check on each request.
+    return vertx.createHttpServer(new HttpServerOptions().setTcpNoDelay(true).setHttp2ClearTextEnabled(false))
         .requestHandler(proxy)
         .listen(port, "127.0.0.1");
   }
