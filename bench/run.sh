@@ -25,8 +25,9 @@ COMPARE_RETRIES=${COMPARE_RETRIES:-}   # e.g. "{attempts: 2}": a second gateway 
 COMPARE_JAR=${COMPARE_JAR:-}           # a jar for B (e.g. the build before a change); default the same jar
 METRICS=${METRICS:-on}                 # off: no /metrics (and no metrics verticle)
 ACCESS_LOG=${ACCESS_LOG:-off}          # on: JSON access log to a file in the run's temp dir
-REFERENCES=${REFERENCES:-0}            # 1: also measure two reference proxies in the same run (bench/reference):
-                                       # vertx-http-proxy alone and a bare Netty proxy, with the gateway's placement
+REFERENCES=${REFERENCES:-0}            # 1: also measure three reference proxies in the same run (bench/reference):
+                                       # vertx-http-proxy alone, Vert.x core HTTP piped by hand, and a bare
+                                       # Netty proxy, with the gateway's placement
 NETTY_LOOPS=${NETTY_LOOPS:-1}          # event loops of the bare Netty reference (1: its best on 2 CPUs, like nginx's 1 worker)
 BODY_BYTES=${BODY_BYTES:-100}
 JAVA_OPTS=${JAVA_OPTS:-}               # JVM flags for the gateway; default none, as the README runs it
@@ -82,6 +83,7 @@ NGINX_PID=""
 GATEWAY_PID=""
 B_PID=""
 VXP_PID=""
+VXC_PID=""
 NETTY_PID=""
 WRK_PID=""
 container_started=0
@@ -100,6 +102,7 @@ cleanup() {
   stop_pid "$GATEWAY_PID"
   stop_pid "$B_PID"
   stop_pid "$VXP_PID"
+  stop_pid "$VXC_PID"
   stop_pid "$NETTY_PID"
   stop_pid "$NGINX_PID"
   if [ "$container_started" = 1 ]; then $DOCKER rm -f "$CONTAINER" >/dev/null 2>&1 || true; fi
@@ -285,26 +288,31 @@ if [ -n "$COMPARE_RETRIES$COMPARE_JAR" ]; then
   wait_200 "http://127.0.0.1:$B_PORT$PATH_" 60 "gateway B" "$B_PID"
 fi
 
-VXP_PORT=""; NETTY_PORT=""
+VXP_PORT=""; VXC_PORT=""; NETTY_PORT=""
 if [ "$REFERENCES" = 1 ]; then
   # Built here against the gateway's own jar, so they run on exactly its Vert.x and Netty.
   command -v javac >/dev/null 2>&1 || die "REFERENCES=1 needs javac (a JDK)"
   mkdir -p "$TMP/ref"
-  javac -nowarn -cp "$JAR" -d "$TMP/ref" "$HERE/reference/VertxHttpProxy.java" "$HERE/reference/NettyProxy.java" 2>"$TMP/javac.log" \
+  javac -nowarn -cp "$JAR" -d "$TMP/ref" "$HERE/reference/VertxHttpProxy.java" "$HERE/reference/VertxCoreProxy.java" \
+    "$HERE/reference/NettyProxy.java" 2>"$TMP/javac.log" \
     || die "cannot compile bench/reference: $(cat "$TMP/javac.log")"
-  VXP_PORT=$(free_port); NETTY_PORT=$(free_port)
-  log "starting reference proxies: vertx-http-proxy alone on 127.0.0.1:$VXP_PORT, bare Netty on 127.0.0.1:$NETTY_PORT"
+  VXP_PORT=$(free_port); VXC_PORT=$(free_port); NETTY_PORT=$(free_port)
+  log "starting reference proxies: vertx-http-proxy alone on 127.0.0.1:$VXP_PORT, Vert.x core on 127.0.0.1:$VXC_PORT, bare Netty on 127.0.0.1:$NETTY_PORT"
   # shellcheck disable=SC2086
   "${ON_CPU0[@]}" java $JAVA_OPTS -cp "$JAR:$TMP/ref" VertxHttpProxy "$VXP_PORT" "$BACKEND_PORT" "$GATEWAY_INSTANCES" >"$TMP/vxproxy.log" 2>&1 &
   VXP_PID=$!
   # shellcheck disable=SC2086
+  "${ON_CPU0[@]}" java $JAVA_OPTS -cp "$JAR:$TMP/ref" VertxCoreProxy "$VXC_PORT" "$BACKEND_PORT" "$GATEWAY_INSTANCES" >"$TMP/vxcore.log" 2>&1 &
+  VXC_PID=$!
+  # shellcheck disable=SC2086
   "${ON_CPU0[@]}" java $JAVA_OPTS -cp "$JAR:$TMP/ref" NettyProxy "$NETTY_PORT" "$BACKEND_PORT" "$NETTY_LOOPS" >"$TMP/netty.log" 2>&1 &
   NETTY_PID=$!
   wait_200 "http://127.0.0.1:$VXP_PORT$PATH_" 30 "vertx-http-proxy reference" "$VXP_PID"
+  wait_200 "http://127.0.0.1:$VXC_PORT$PATH_" 30 "Vert.x core reference" "$VXC_PID"
   wait_200 "http://127.0.0.1:$NETTY_PORT$PATH_" 30 "Netty reference" "$NETTY_PID"
 fi
 
-for port in "$NGINX_PORT" "$GATEWAY_PORT" $VXP_PORT $NETTY_PORT; do
+for port in "$NGINX_PORT" "$GATEWAY_PORT" $VXP_PORT $VXC_PORT $NETTY_PORT; do
   got=$(curl -s --max-time 2 "http://127.0.0.1:$port$PATH_")
   [ "$got" = "$(printf '%s' "$BODY")" ] || die "127.0.0.1:$port$PATH_ did not return the backend's body: $got"
 done
@@ -321,6 +329,7 @@ declare -A URL=(
   [gateway]="http://127.0.0.1:$GATEWAY_PORT$PATH_"
   [b]="http://127.0.0.1:$B_PORT$PATH_"
   [vxproxy]="http://127.0.0.1:$VXP_PORT$PATH_"
+  [vxcore]="http://127.0.0.1:$VXC_PORT$PATH_"
   [netty]="http://127.0.0.1:$NETTY_PORT$PATH_"
 )
 CLK_TCK=$(getconf CLK_TCK)
@@ -330,6 +339,7 @@ pids_of() { # pids_of NAME: the processes whose CPU time a target's requests cos
     gateway) echo "$GATEWAY_PID" ;;
     b) echo "$B_PID" ;;
     vxproxy) echo "$VXP_PID" ;;
+    vxcore) echo "$VXC_PID" ;;
     netty) echo "$NETTY_PID" ;;
   esac
 }
@@ -370,7 +380,7 @@ ready_again() { # ready_again WHEN [NAME]: a gateway must answer 200 again befor
 
 for round in $(seq 1 "$ROUNDS"); do
   order="direct nginx gateway"
-  [ "$REFERENCES" = 1 ] && order="direct nginx netty vxproxy gateway"
+  [ "$REFERENCES" = 1 ] && order="direct nginx netty vxcore vxproxy gateway"
   if [ -n "$COMPARE" ]; then
     # A/B in alternation, so drift on the shared machine weighs on both alike.
     if [ $((round % 2)) = 1 ]; then order="$order b"; else order="${order% gateway} b gateway"; fi
@@ -378,7 +388,7 @@ for round in $(seq 1 "$ROUNDS"); do
   for name in $order; do
     is_gateway=0; { [ "$name" = gateway ] || [ "$name" = b ]; } && is_gateway=1
     if [ "$round" = 1 ]; then
-      warm=$WARMUP; case $name in gateway|b|vxproxy|netty) warm=$GATEWAY_WARMUP ;; esac
+      warm=$WARMUP; case $name in gateway|b|vxproxy|vxcore|netty) warm=$GATEWAY_WARMUP ;; esac
       log "$name: warm-up $warm"
       wrk_run "$name" warm-up "$warm" "$TMP/$name.warmup.wrk"
     fi
@@ -454,6 +464,7 @@ TABLE="$RESULTS/$STAMP-table.md"
   row nginx "nginx reverse proxy (1 worker)"
   if [ "$REFERENCES" = 1 ]; then
     row netty "reference: bare Netty proxy ($NETTY_LOOPS event loop(s), no features)"
+    row vxcore "reference: Vert.x core HTTP server + client piped by hand ($GATEWAY_INSTANCES instance(s), fixed origin)"
     row vxproxy "reference: vertx-http-proxy alone ($GATEWAY_INSTANCES instance(s), fixed origin)"
   fi
   row gateway "dockgate gateway"
@@ -465,10 +476,12 @@ TABLE="$RESULTS/$STAMP-table.md"
   echo "| p99 latency | $P99_RATIO | <= 2.00: $(verdict "$P99_RATIO" 2.00 '<=') |"
   if [ "$REFERENCES" = 1 ]; then
     R_VXP=$(stat vxproxy rps); P_VXP=$(stat vxproxy p99); R_NETTY=$(stat netty rps); P_NETTY=$(stat netty p99)
+    R_VXC=$(stat vxcore rps); P_VXC=$(stat vxcore p99)
     echo
     echo "| references, same run | req/s ratio | p99 ratio |"
     echo "| --- | ---: | ---: |"
     echo "| bare Netty / nginx | $(ratio "$R_NETTY" "$R_NGINX") | $(ratio "$P_NETTY" "$P_NGINX") |"
+    echo "| Vert.x core HTTP alone / nginx | $(ratio "$R_VXC" "$R_NGINX") | $(ratio "$P_VXC" "$P_NGINX") |"
     echo "| vertx-http-proxy alone / nginx | $(ratio "$R_VXP" "$R_NGINX") | $(ratio "$P_VXP" "$P_NGINX") |"
     echo "| gateway / vertx-http-proxy alone | $(ratio "$R_GW" "$R_VXP") | $(ratio "$P_GW" "$P_VXP") |"
   fi
