@@ -4,6 +4,8 @@ import dev.dockgate.config.ConfigException;
 import dev.dockgate.config.ConfigLoader;
 import dev.dockgate.events.Addresses;
 import io.vertx.core.Vertx;
+import io.vertx.core.VertxBuilder;
+import io.vertx.core.VertxOptions;
 import io.vertx.core.json.JsonObject;
 import io.vertx.launcher.application.HookContext;
 import io.vertx.launcher.application.VertxApplication;
@@ -52,12 +54,15 @@ public final class GatewayApplication extends VertxApplication implements VertxA
   private final String configPath;
   private final Integer instances;
   private final long drainMs;
+  private final String transport;
 
-  private GatewayApplication(String[] launcherArgs, String configPath, Integer instances, long drainMs) {
+  private GatewayApplication(String[] launcherArgs, String configPath, Integer instances, long drainMs,
+      String transport) {
     super(launcherArgs);
     this.configPath = configPath;
     this.instances = instances;
     this.drainMs = drainMs;
+    this.transport = transport;
   }
 
   public static void main(String[] args) {
@@ -76,7 +81,15 @@ public final class GatewayApplication extends VertxApplication implements VertxA
     }
     long drainMs = drainTimeoutMs();
     System.setProperty(DRAIN_TIMEOUT_PROPERTY, Long.toString(drainMs));
-    int code = new GatewayApplication(rest.toArray(String[]::new), configPath, instances, drainMs).launch();
+    String transport = NetworkTransport.configured();
+    try {
+      NetworkTransport.choose(transport, true);
+    } catch (IllegalArgumentException e) {
+      LOG.severe(e.getMessage());
+      System.exit(2);
+    }
+    int code = new GatewayApplication(rest.toArray(String[]::new), configPath, instances, drainMs, transport)
+        .launch();
     if (code != 0) {
       System.exit(code);
     }
@@ -117,8 +130,8 @@ public final class GatewayApplication extends VertxApplication implements VertxA
   }
 
   /**
-   * Defaults that the options may override: the Linux epoll transport (fewer syscalls on the proxy
-   * path) and one event loop per core instead of two, so the stats verticle shares a loop with the
+   * Defaults that the options may override: a native transport (io_uring or epoll, see
+   * {@link #createVertxBuilder}) and one event loop per core instead of two, so the stats verticle shares a loop with the
    * routers and traffic events rarely have to wake a sleeping thread (measured: +15% requests/s).
    */
   @Override
@@ -142,6 +155,25 @@ public final class GatewayApplication extends VertxApplication implements VertxA
               .add("eventbus").add("datagram")));
     }
     return options;
+  }
+
+  /**
+   * Vert.x on the transport {@link NetworkTransport} picks: io_uring where the kernel allows it, else
+   * epoll, else NIO. An explicit {@code gateway.transport} that is unavailable stops the start here,
+   * with the reason.
+   */
+  @Override
+  public VertxBuilder createVertxBuilder(VertxOptions options) {
+    io.vertx.core.transport.Transport chosen;
+    try {
+      chosen = NetworkTransport.choose(transport, options.getPreferNativeTransport());
+    } catch (IllegalArgumentException e) {
+      LOG.severe("cannot start: " + e.getMessage());
+      throw e;
+    }
+    String skipped = transport.equals("auto") ? NetworkTransport.skipped(chosen) : "";
+    LOG.info("network transport: " + chosen.name() + (skipped.isEmpty() ? "" : "; " + skipped));
+    return Vertx.builder().with(options).withTransport(chosen);
   }
 
   @Override

@@ -74,7 +74,7 @@ public final class MainVerticle extends VerticleBase {
         .onSuccess(id -> LOG.info("gateway listening on " + config.server().host() + ":"
             + config.server().port() + protocols(config.server()) + " with " + instances + " router instance(s), "
             + config.routes().size() + " route(s), " + config.backends().size() + " backend(s) from "
-            + config.source() + (vertx.isNativeTransportEnabled() ? " (epoll transport)" : "")))
+            + config.source() + " (" + NetworkTransport.describe(vertx) + " transport)"))
         .compose(id -> watch(config));
   }
 

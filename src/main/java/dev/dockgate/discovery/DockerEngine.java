@@ -1,8 +1,12 @@
 package dev.dockgate.discovery;
 
+import dev.dockgate.NetworkTransport;
+import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpClientResponse;
@@ -17,28 +21,50 @@ import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Supplier;
 
 /**
  * A thin async client of the Docker Engine API over a unix socket or TCP. Uses unversioned paths,
  * so engines both older (API 1.41) and newer (minimum 1.44) answer. Call from one event loop.
+ *
+ * <p>A gateway on the io_uring transport cannot open unix sockets (Vert.x 5.0's io_uring transport
+ * has none), so for a {@code unix://} engine it talks through a one-thread Vert.x of its own on epoll
+ * or NIO; results and events are handed back to the caller's context, so callers see no difference.
  */
 public final class DockerEngine {
+
+  private static final HttpClientOptions CLIENT_OPTIONS = new HttpClientOptions()
+      .setConnectTimeout(2_000)
+      .setKeepAlive(true);
 
   private static final String EVENT_FILTER = URLEncoder.encode(
       "{\"type\":[\"container\"]}", StandardCharsets.UTF_8);
 
-  private final HttpClient client;
+  /** Set at once when the caller's Vert.x reaches the engine, else once the engine's own Vert.x is up. */
+  private volatile HttpClient client;
+  /** The engine's own Vert.x and its context; null when the caller's Vert.x reaches the engine. */
+  private final Future<Side> side;
+  private final Context caller;
   private final SocketAddress server;
   private final String hostHeader;
   private final String reachableHost;
   private final String description;
 
+  private record Side(Vertx vertx, Context context) {
+  }
+
   public DockerEngine(Vertx vertx, String dockerHost) {
     this.description = dockerHost;
-    this.client = vertx.createHttpClient(new HttpClientOptions()
-        .setConnectTimeout(2_000)
-        .setKeepAlive(true));
-    if (dockerHost.startsWith("unix://")) {
+    boolean unix = dockerHost.startsWith("unix://");
+    if (unix && !NetworkTransport.supportsDomainSockets(vertx)) {
+      this.caller = vertx.getOrCreateContext();
+      this.side = startOwnVertx();
+    } else {
+      this.caller = null;
+      this.side = null;
+      this.client = vertx.createHttpClient(CLIENT_OPTIONS);
+    }
+    if (unix) {
       this.server = SocketAddress.domainSocketAddress(dockerHost.substring("unix://".length()));
       this.hostHeader = "localhost";
       this.reachableHost = "127.0.0.1";
@@ -62,7 +88,7 @@ public final class DockerEngine {
 
   /** The running containers. */
   public Future<List<ContainerInfo>> listRunning() {
-    return get("/containers/json")
+    return onEngineSide(() -> get("/containers/json")
         .compose(response -> response.statusCode() == 200
             ? response.body()
             : response.body().compose(body -> Future.failedFuture(
@@ -74,7 +100,7 @@ public final class DockerEngine {
             result.add(ContainerInfo.fromListJson(array.getJsonObject(i)));
           }
           return result;
-        });
+        }));
   }
 
   /**
@@ -82,6 +108,10 @@ public final class DockerEngine {
    * stream; {@code ended} is called once when the stream closes or fails.
    */
   public Future<Void> followEvents(Handler<JsonObject> onEvent, Handler<Throwable> ended) {
+    return onEngineSide(() -> openEvents(toCaller(onEvent), toCaller(ended)));
+  }
+
+  private Future<Void> openEvents(Handler<JsonObject> onEvent, Handler<Throwable> ended) {
     RequestOptions options = request("/events?filters=" + EVENT_FILTER).setIdleTimeout(0);
     return client.request(options)
         .compose(req -> req.send())
@@ -102,7 +132,54 @@ public final class DockerEngine {
   }
 
   public Future<Void> close() {
-    return client.close();
+    if (side == null) {
+      return client.close();
+    }
+    return side.transform(ar -> ar.failed() ? Future.succeededFuture()
+        : onEngineSide(() -> client.close()).eventually(() -> ar.result().vertx().close()));
+  }
+
+  /**
+   * A one-thread Vert.x on epoll (else NIO), both of which reach unix sockets, started on a thread of
+   * its own: creating a Vert.x on an event loop would log a warning, and starting one takes a while.
+   */
+  private Future<Side> startOwnVertx() {
+    Promise<Side> started = Promise.promise();
+    Thread starter = new Thread(() -> {
+      try {
+        io.vertx.core.transport.Transport transport = io.vertx.core.transport.Transport.EPOLL != null
+            && io.vertx.core.transport.Transport.EPOLL.available()
+            ? io.vertx.core.transport.Transport.EPOLL : io.vertx.core.transport.Transport.NIO;
+        Vertx own = Vertx.builder()
+            .with(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(1).setInternalBlockingPoolSize(1))
+            .withTransport(transport)
+            .build();
+        client = own.createHttpClient(CLIENT_OPTIONS);
+        Side ready = new Side(own, own.getOrCreateContext());
+        caller.runOnContext(v -> started.complete(ready));
+      } catch (RuntimeException e) {
+        caller.runOnContext(v -> started.fail(e));
+      }
+    }, "docker-engine-start");
+    starter.setDaemon(true);
+    starter.start();
+    return started.future();
+  }
+
+  /** Runs a call on the engine's own loop, if it has one, and completes on the caller's context. */
+  private <T> Future<T> onEngineSide(Supplier<Future<T>> call) {
+    if (side == null) {
+      return call.get();
+    }
+    return side.compose(own -> {
+      Promise<T> result = Promise.promise();
+      own.context().runOnContext(v -> call.get().onComplete(ar -> caller.runOnContext(back -> result.handle(ar))));
+      return result.future();
+    });
+  }
+
+  private <T> Handler<T> toCaller(Handler<T> handler) {
+    return side == null ? handler : value -> caller.runOnContext(v -> handler.handle(value));
   }
 
   private Future<HttpClientResponse> get(String path) {

@@ -33,8 +33,13 @@ class LauncherIT {
   }
 
   Process start(Path log, String... args) throws IOException {
-    List<String> command = new ArrayList<>(List.of(
-        Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar", JAR));
+    return start(log, List.of(), args);
+  }
+
+  Process start(Path log, List<String> jvmArgs, String... args) throws IOException {
+    List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+    command.addAll(jvmArgs);
+    command.addAll(List.of("-jar", JAR));
     command.addAll(List.of(args));
     return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
   }
@@ -104,6 +109,11 @@ class LauncherIT {
       assertTrue(stats.body().startsWith("{\"requests_count\":{\"success\":0,\"error\":"), stats.body());
       String output = Files.readString(log);
       assertTrue(output.contains("with 3 router instance(s)"), output);
+      // auto: the first native transport this machine allows, io_uring before epoll.
+      String expected = io.vertx.core.transport.Transport.IO_URING.available() ? "io_uring"
+          : io.vertx.core.transport.Transport.EPOLL.available() ? "epoll" : "nio";
+      assertTrue(output.contains("network transport: " + expected), output);
+      assertTrue(output.contains("(" + expected + " transport)"), output);
       // The launcher turns on vertx-micrometer-metrics: JVM and Vert.x pool meters join the gateway's.
       String metrics = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics")).build(),
           HttpResponse.BodyHandlers.ofString()).body();
@@ -112,6 +122,47 @@ class LauncherIT {
       assertTrue(metrics.contains("gateway_requests_total{backend=\"none\",route=\"none\",status_class=\"4xx\"}"), metrics);
       assertFalse(metrics.contains("vertx_http_server_"), "per-request Vert.x meters stay off");
       assertTrue(p.isAlive());
+    } finally {
+      p.destroy();
+      p.waitFor(20, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
+  void anUnknownTransportExitsNamingTheSettingAndTheChoices() throws Exception {
+    Path log = dir.resolve("transport.log");
+    Process p = start(log, List.of("-Dgateway.transport=dpdk"), "-conf", dir.resolve("unused.yml").toString());
+    assertTrue(p.waitFor(60, TimeUnit.SECONDS), "gateway should exit");
+    String output = Files.readString(log);
+    assertEquals(2, p.exitValue(), output);
+    assertTrue(output.contains("-Dgateway.transport: unknown transport \"dpdk\"; known: auto, io_uring, epoll, nio"),
+        output);
+  }
+
+  @Test
+  void anExplicitTransportIsUsedAndServes() throws Exception {
+    int port = Ports.free();
+    Path conf = dir.resolve("nio.yml");
+    Files.writeString(conf, """
+        server: {host: 127.0.0.1, port: %d}
+        docker: {enabled: false}
+        default_response: {status_code: 404, body: "none here"}
+        """.formatted(port));
+    Path log = dir.resolve("nio.log");
+    Process p = start(log, List.of("-Dgateway.transport=nio"), "-conf", conf.toString());
+    try {
+      HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+      HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/x")).build();
+      Poll.until(Duration.ofSeconds(30), "gateway answering", () -> {
+        try {
+          return http.send(request, HttpResponse.BodyHandlers.ofString()).body().equals("none here");
+        } catch (Exception e) {
+          return false;
+        }
+      });
+      String output = readLog(log);
+      assertTrue(output.contains("network transport: nio"), output);
+      assertTrue(output.contains("(nio transport)"), output);
     } finally {
       p.destroy();
       p.waitFor(20, TimeUnit.SECONDS);

@@ -1,6 +1,7 @@
 package dev.dockgate.testing;
 
 import dev.dockgate.MainVerticle;
+import dev.dockgate.NetworkTransport;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
@@ -20,7 +21,8 @@ import java.util.concurrent.TimeUnit;
  */
 public final class GatewayHarness implements AutoCloseable {
 
-  private final Vertx vertx = Vertx.vertx();
+  /** On the transport the launcher picks (io_uring where the kernel allows it), as users run it. */
+  private final Vertx vertx = Vertx.builder().withTransport(NetworkTransport.choose(NetworkTransport.configured(), true)).build();
   private final int port = Ports.free();
   private final Path configFile;
   private final GatewayClient client = new GatewayClient(port);
