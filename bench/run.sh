@@ -504,7 +504,7 @@ TABLE="$RESULTS/$STAMP-table.md"
   echo "Method: wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency, GET $PATH_ answered by an nginx container on the"
   echo "host network with a ${BODY_BYTES}-byte body; warm-up $WARMUP per nginx target and $GATEWAY_WARMUP for the gateway, then"
   echo "$ROUNDS round(s) of ${order// /, } in that order. Placement: $placement."
-  echo "Gateway: server.instances $GATEWAY_INSTANCES, JVM flags: ${JAVA_OPTS:-(none: JVM defaults)}."
+  echo "Gateway: server.instances $GATEWAY_INSTANCES, JVM flags: ${JAVA_OPTS:-(none: JVM defaults)}, $(grep -o 'network transport: .*' "$TMP/gateway.log" | head -1 || echo 'network transport: not logged')."
   echo "Warm-up errors: direct $(errors "$TMP/direct.warmup.wrk"); nginx $(errors "$TMP/nginx.warmup.wrk"); gateway $(errors "$TMP/gateway.warmup.wrk")."
   echo "Gateway log: $GW_WARNINGS WARNING/SEVERE line(s)."
   for note in "${NOTES[@]}"; do echo "Note: $note."; done

@@ -13,7 +13,7 @@ import io.vertx.core.http.RequestOptions;
 
 /**
  * Bench reference: Vert.x core's HTTP server and client alone, piped by hand (no vertx-http-proxy),
- * with the gateway's transport settings (epoll, one event loop and one server instance per router,
+ * with the gateway's transport settings (io_uring or epoll as the gateway picks, one event loop and one server instance per router,
  * keep-alive client pool per instance, TCP_NODELAY, h2c off) and a fixed origin. Headers are copied
  * as they are, bodies streamed both ways, a failed exchange answers 502. What Vert.x's HTTP stack
  * costs before any proxy library or gateway feature: the floor for a gateway on Vert.x HTTP.
@@ -64,10 +64,13 @@ public final class VertxCoreProxy extends VerticleBase {
     int port = Integer.parseInt(args[0]);
     int backendPort = Integer.parseInt(args[1]);
     int instances = Integer.parseInt(args[2]);
-    Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true).setEventLoopPoolSize(instances));
+    // The gateway's transport choice (dev.dockgate.NetworkTransport): io_uring where allowed, else epoll.
+    io.vertx.core.transport.Transport transport = dev.dockgate.NetworkTransport.choose(
+        dev.dockgate.NetworkTransport.configured(), true);
+    Vertx vertx = Vertx.builder().with(new VertxOptions().setEventLoopPoolSize(instances))
+        .withTransport(transport).build();
     vertx.deployVerticle(() -> new VertxCoreProxy(port, backendPort), new DeploymentOptions().setInstances(instances))
-        .onSuccess(id -> System.out.println("Vert.x core proxy on 127.0.0.1:" + port + ", native transport: "
-            + vertx.isNativeTransportEnabled()))
+        .onSuccess(id -> System.out.println("Vert.x core proxy on 127.0.0.1:" + port + ", transport: " + transport.name()))
         .onFailure(err -> {
           err.printStackTrace();
           System.exit(1);

@@ -9,7 +9,7 @@ import io.vertx.core.http.PoolOptions;
 import io.vertx.httpproxy.HttpProxy;
 
 /**
- * Bench reference: vertx-http-proxy alone, with the transport settings the gateway uses (epoll, one
+ * Bench reference: vertx-http-proxy alone, with the transport settings the gateway uses (io_uring or epoll as the gateway picks, one
  * event loop and one server instance per router, keep-alive client pool, TCP_NODELAY, h2c off) and a fixed
  * origin. No routing, discovery, breaker, events or header policy: what the gateway's stack costs
  * before the gateway adds anything.
@@ -41,10 +41,13 @@ public final class VertxHttpProxy extends VerticleBase {
     int port = Integer.parseInt(args[0]);
     int backendPort = Integer.parseInt(args[1]);
     int instances = Integer.parseInt(args[2]);
-    Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true).setEventLoopPoolSize(instances));
+    // The gateway's transport choice (dev.dockgate.NetworkTransport): io_uring where allowed, else epoll.
+    io.vertx.core.transport.Transport transport = dev.dockgate.NetworkTransport.choose(
+        dev.dockgate.NetworkTransport.configured(), true);
+    Vertx vertx = Vertx.builder().with(new VertxOptions().setEventLoopPoolSize(instances))
+        .withTransport(transport).build();
     vertx.deployVerticle(() -> new VertxHttpProxy(port, backendPort), new DeploymentOptions().setInstances(instances))
-        .onSuccess(id -> System.out.println("vertx-http-proxy on 127.0.0.1:" + port + ", native transport: "
-            + vertx.isNativeTransportEnabled()))
+        .onSuccess(id -> System.out.println("vertx-http-proxy on 127.0.0.1:" + port + ", transport: " + transport.name()))
         .onFailure(err -> {
           err.printStackTrace();
           System.exit(1);
