@@ -141,15 +141,42 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
   }
 
   /**
-   * A head not complete in time (a slow-header client): answers 408 and closes. Written from this
+   * A head not complete in time (a slow-header client): answers 408 and closes, lingering. Written from this
    * handler's place in the pipeline, below the HTTP encoder (no response object exists for a head
    * never decoded) and above TLS, which still encrypts it.
    */
   void refuseSlowHead() {
     discarding = true;
     headStartedNanos = 0;
+    io.netty.channel.Channel channel = context.channel();
     context.writeAndFlush(io.netty.buffer.Unpooled.wrappedBuffer(SLOW_HEAD))
-        .addListener(io.netty.channel.ChannelFutureListener.CLOSE);
+        .addListener(written -> lingeringClose(channel));
+  }
+
+  /** How long a refused connection may keep sending (dropped unread) before it is closed anyway. */
+  static final long LINGER_MS = 2_000;
+
+  /**
+   * Closes after an error answer the way nginx's lingering close does: send FIN first, go on
+   * reading and dropping what the client still sends, close when it closes or after
+   * {@link #LINGER_MS}. Closing at once while the client's bytes sit unread makes the kernel answer
+   * with a reset, which can destroy the answer before the client reads it (seen on io_uring, where
+   * reads complete later than on epoll, with a client trickling its head).
+   */
+  static void lingeringClose(io.netty.channel.Channel channel) {
+    if (!(channel instanceof io.netty.channel.socket.DuplexChannel duplex) || !channel.isActive()) {
+      channel.close();
+      return;
+    }
+    duplex.shutdownOutput().addListener(shut -> {
+      if (!shut.isSuccess()) {
+        channel.close();
+        return;
+      }
+      io.netty.util.concurrent.ScheduledFuture<?> deadline = channel.eventLoop()
+          .schedule(() -> channel.close(), LINGER_MS, java.util.concurrent.TimeUnit.MILLISECONDS);
+      channel.closeFuture().addListener(closed -> deadline.cancel(false));
+    });
   }
 
   /**
