@@ -437,8 +437,12 @@ row() { # row NAME LABEL: one line of the targets table
 
 R_NGINX=$(stat nginx rps); R_GW=$(stat gateway rps)
 P_NGINX=$(stat nginx p99); P_GW=$(stat gateway p99)
-RPS_RATIO=$(ratio "$R_GW" "$R_NGINX")
-P99_RATIO=$(ratio "$P_GW" "$P_NGINX")
+# The goal rows: three decimals, and the verdict on the exact ratio (0.7999 is not 0.80).
+exact() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.6f", (b>0)?a/b:0}'; }
+RPS_EXACT=$(exact "$R_GW" "$R_NGINX")
+P99_EXACT=$(exact "$P_GW" "$P_NGINX")
+RPS_RATIO=$(awk -v v="$RPS_EXACT" 'BEGIN{printf "%.3f", v}')
+P99_RATIO=$(awk -v v="$P99_EXACT" 'BEGIN{printf "%.3f", v}')
 GW_WARNINGS=$(grep -cE '^[0-9: .-]*(WARNING|SEVERE)' "$TMP/gateway.log" || true)
 cpu_model=$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo)
 git_rev=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -472,8 +476,8 @@ TABLE="$RESULTS/$STAMP-table.md"
   echo
   echo "| gateway/nginx | ratio | goal |"
   echo "| --- | ---: | --- |"
-  echo "| throughput (req/s) | $RPS_RATIO | >= 0.80: $(verdict "$RPS_RATIO" 0.80 '>=') |"
-  echo "| p99 latency | $P99_RATIO | <= 2.00: $(verdict "$P99_RATIO" 2.00 '<=') |"
+  echo "| throughput (req/s) | $RPS_RATIO | >= 0.80: $(verdict "$RPS_EXACT" 0.80 '>=') |"
+  echo "| p99 latency | $P99_RATIO | <= 2.00: $(verdict "$P99_EXACT" 2.00 '<=') |"
   if [ "$REFERENCES" = 1 ]; then
     R_VXP=$(stat vxproxy rps); P_VXP=$(stat vxproxy p99); R_NETTY=$(stat netty rps); P_NETTY=$(stat netty p99)
     R_VXC=$(stat vxcore rps); P_VXC=$(stat vxcore p99)
