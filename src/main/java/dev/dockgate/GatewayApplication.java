@@ -159,18 +159,11 @@ public final class GatewayApplication extends VertxApplication implements VertxA
 
   /**
    * Vert.x on the transport {@link NetworkTransport} picks: io_uring where the kernel allows it, else
-   * epoll, else NIO. An explicit {@code gateway.transport} that is unavailable stops the start here,
-   * with the reason.
+   * epoll, else NIO. The setting was checked in main(), so the choice cannot fail here.
    */
   @Override
   public VertxBuilder createVertxBuilder(VertxOptions options) {
-    io.vertx.core.transport.Transport chosen;
-    try {
-      chosen = NetworkTransport.choose(transport, options.getPreferNativeTransport());
-    } catch (IllegalArgumentException e) {
-      LOG.severe("cannot start: " + e.getMessage());
-      throw e;
-    }
+    io.vertx.core.transport.Transport chosen = NetworkTransport.choose(transport, options.getPreferNativeTransport());
     String skipped = transport.equals("auto") ? NetworkTransport.skipped(chosen) : "";
     LOG.info("network transport: " + chosen.name() + (skipped.isEmpty() ? "" : "; " + skipped));
     return Vertx.builder().with(options).withTransport(chosen);

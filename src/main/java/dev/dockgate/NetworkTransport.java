@@ -63,18 +63,21 @@ public final class NetworkTransport {
     }
   }
 
-  /** The transport a running Vert.x uses, by name: io_uring, epoll, nio (or the class name of another). */
+  /** The transport a running Vert.x uses, by name: io_uring, epoll or nio ("other" for another). */
   public static String describe(io.vertx.core.Vertx vertx) {
-    if (!(vertx instanceof io.vertx.core.internal.VertxInternal internal)) {
-      return "unknown";
+    if (vertx instanceof io.vertx.core.internal.VertxInternal internal) {
+      for (Transport known : new Transport[] {Transport.IO_URING, Transport.EPOLL, Transport.NIO}) {
+        if (known != null && internal.transport() == known.implementation()) {
+          return known.name();
+        }
+      }
     }
-    String type = internal.transport().getClass().getSimpleName();
-    return switch (type) {
-      case "IoUringTransport" -> "io_uring";
-      case "EpollTransport" -> "epoll";
-      case "NioTransport" -> "nio";
-      default -> type;
-    };
+    return "other";
+  }
+
+  /** For a client of unix sockets where the gateway's transport has none: epoll, else NIO. */
+  public static Transport withDomainSockets() {
+    return Transport.EPOLL != null && Transport.EPOLL.available() ? Transport.EPOLL : Transport.NIO;
   }
 
   /** Whether the transport can reach unix domain sockets (io_uring cannot, in Vert.x 5.0). */

@@ -147,12 +147,9 @@ public final class DockerEngine {
     Promise<Side> started = Promise.promise();
     Thread starter = new Thread(() -> {
       try {
-        io.vertx.core.transport.Transport transport = io.vertx.core.transport.Transport.EPOLL != null
-            && io.vertx.core.transport.Transport.EPOLL.available()
-            ? io.vertx.core.transport.Transport.EPOLL : io.vertx.core.transport.Transport.NIO;
         Vertx own = Vertx.builder()
             .with(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(1).setInternalBlockingPoolSize(1))
-            .withTransport(transport)
+            .withTransport(NetworkTransport.withDomainSockets())
             .build();
         client = own.createHttpClient(CLIENT_OPTIONS);
         Side ready = new Side(own, own.getOrCreateContext());

@@ -154,7 +154,7 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
   }
 
   /** How long a refused connection may keep sending (dropped unread) before it is closed anyway. */
-  static final long LINGER_MS = 2_000;
+  private static final long LINGER_MS = 2_000;
 
   /**
    * Closes after an error answer the way nginx's lingering close does: send FIN first, go on
@@ -163,7 +163,7 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
    * with a reset, which can destroy the answer before the client reads it (seen on io_uring, where
    * reads complete later than on epoll, with a client trickling its head).
    */
-  static void lingeringClose(io.netty.channel.Channel channel) {
+  private static void lingeringClose(io.netty.channel.Channel channel) {
     if (!(channel instanceof io.netty.channel.socket.DuplexChannel duplex) || !channel.isActive()) {
       channel.close();
       return;
