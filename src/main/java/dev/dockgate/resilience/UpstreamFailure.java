@@ -97,7 +97,9 @@ public abstract sealed class UpstreamFailure extends RuntimeException {
         || err instanceof io.netty.channel.ConnectTimeoutException) {
       return new Refused(backend, err);
     }
-    if (err instanceof TimeoutException || err instanceof io.netty.handler.timeout.TimeoutException) {
+    if (err instanceof TimeoutException || err instanceof io.netty.handler.timeout.TimeoutException
+        || (err instanceof io.vertx.core.http.StreamResetException reset && reset.getCause() instanceof TimeoutException)) {
+      // The last: the gateway reset a request whose answer was late (AnswerDeadlines).
       return new Timeout(backend, err);
     }
     if (err instanceof HttpClosedException) {

@@ -67,6 +67,9 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
   private Upstream[] upstreams = NONE;
   private final io.vertx.core.Handler<Throwable> backendRequestEnded =
       err -> LOG.fine(() -> "request to backend \"" + backend() + "\" ended: " + err);
+  private final io.vertx.core.Handler<Throwable> answerCutShort =
+      err -> LOG.fine(() -> "answer of backend \"" + backend() + "\" cut short: " + err);
+  private final AnswerDeadlines deadlines;
 
   ProxyHandler(Vertx vertx, HttpClient client, RouteConfig route, BackendConfig backend, long maxBodyBytes,
       InFlightRequests inFlight, RateLimiter limiter) {
@@ -82,6 +85,7 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
     this.picker = InstancePicker.of(backend.loadBalancer());
     this.retries = route.retries();
     this.budget = new RetryBudget(retries);
+    this.deadlines = new AnswerDeadlines(vertx, route.timeoutMs());
     this.proxy = HttpProxy.reverseProxy(client).origin(this).addInterceptor(this, true);
   }
 
@@ -340,19 +344,23 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
     Upstream upstream = ctx.get(UPSTREAM, Upstream.class);
     RequestOptions options = new RequestOptions()
         .setServer(upstream.address())
-        .setConnectTimeout(connectTimeoutMs)
-        .setIdleTimeout(route.timeoutMs());
+        .setConnectTimeout(connectTimeoutMs);
     ctx.set(UNSENT, null);
     return ctx.client().request(options).onFailure(err -> ctx.set(UNSENT, true)).onSuccess(request -> {
-      // The gateway resets this request itself when it gives up on a body (413), and a WebSocket
-      // tunnel closing ends it too: expected, so not the error Vert.x logs without a handler.
+      // The gateway resets this request itself when it gives up on a body (413) or an answer (504),
+      // and a WebSocket tunnel closing ends it too: expected, so not the error Vert.x logs without a handler.
       request.exceptionHandler(backendRequestEnded);
       if (ctx.isWebSocket()) {
         upgrade(ctx, request);
       }
-      request.response().onSuccess(response ->
+      AnswerDeadlines.Pending deadline = deadlines.watch(request);
+      request.response().onComplete(ar -> {
+        deadline.settled();
+        if (ar.succeeded()) {
           // A client leaving mid-answer resets the backend stream: expected, not worth an error log.
-          response.exceptionHandler(err -> LOG.fine("answer of backend \"" + route.backend() + "\" cut short: " + err)));
+          ar.result().exceptionHandler(answerCutShort);
+        }
+      });
     });
   }
 
