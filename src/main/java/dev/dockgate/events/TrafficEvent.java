@@ -32,12 +32,16 @@ public record TrafficEvent(
   /** The header carrying the authenticated consumer's name to the backend (never set by clients). */
   public static final String CONSUMER = "x-consumer-name";
 
+  /** {@link #REQUEST_ID} and {@link #CONSUMER} with their hashes cached, for header lookups on the request path. */
+  public static final CharSequence REQUEST_ID_HEADER = io.vertx.core.http.HttpHeaders.createOptimized(REQUEST_ID);
+  public static final CharSequence CONSUMER_HEADER = io.vertx.core.http.HttpHeaders.createOptimized(CONSUMER);
+
   /** The event of {@code request}, whose response has just ended. */
   public static TrafficEvent finished(HttpServerRequest request, String route, String backend, String instance,
       int status, long startedNanos) {
     SocketAddress remote = request.remoteAddress();
-    return new TrafficEvent(System.currentTimeMillis(), request.getHeader(REQUEST_ID),
-        remote == null ? null : remote.hostAddress(), request.getHeader(CONSUMER), request.method().name(), request.path(),
+    return new TrafficEvent(System.currentTimeMillis(), request.getHeader(REQUEST_ID_HEADER),
+        remote == null ? null : remote.hostAddress(), request.getHeader(CONSUMER_HEADER), request.method().name(), request.path(),
         protocol(request.version()), route, backend, instance, status, request.response().bytesWritten(),
         (System.nanoTime() - startedNanos) / 1_000_000.0);
   }

@@ -42,6 +42,7 @@ public final class MetricsVerticle extends VerticleBase {
   static final String NONE = "none";
 
   private final java.util.Map<String, RouteMeters> byRoute = new java.util.HashMap<>();
+  private RouteMeters last;
   private final BreakerRegistry breakers;
   private GatewayConfig config;
   /** vertx-micrometer-metrics' Prometheus registry when the launcher enabled it (Vert.x and JVM meters join ours), else our own. */
@@ -91,9 +92,14 @@ public final class MetricsVerticle extends VerticleBase {
   private void record(JsonObject event) {
     String route = tag(event.getString("route"));
     String backend = tag(event.getString("backend"));
-    // Meters are looked up once per route and backend, not built and registered per event.
-    RouteMeters meters = byRoute.computeIfAbsent(route + '\n' + backend, k -> new RouteMeters(route, backend));
-    meters.requests(statusClass(event.getInteger("status", 0))).increment();
+    // Meters are looked up once per route and backend, not built and registered per event; events
+    // come in runs of the same route, so the last pair is tried first.
+    RouteMeters meters = last;
+    if (meters == null || !meters.route.equals(route) || !meters.backend.equals(backend)) {
+      meters = byRoute.computeIfAbsent(route + '\n' + backend, k -> new RouteMeters(route, backend));
+      last = meters;
+    }
+    meters.requests(event.getInteger("status", 0)).increment();
     meters.duration.record((long) (event.getDouble("latency_ms", 0.0) * 1_000_000), TimeUnit.NANOSECONDS);
     meters.bytes.increment(event.getLong("bytes", 0L));
   }
@@ -104,7 +110,8 @@ public final class MetricsVerticle extends VerticleBase {
     final String backend;
     final Timer duration;
     final Counter bytes;
-    final java.util.Map<String, Counter> requests = new java.util.HashMap<>();
+    /** Request counters by status class: [0] for "other", [1] to [5] for 1xx to 5xx. */
+    final Counter[] requests = new Counter[6];
 
     RouteMeters(String route, String backend) {
       this.route = route;
@@ -121,11 +128,16 @@ public final class MetricsVerticle extends VerticleBase {
           .register(registry);
     }
 
-    Counter requests(String statusClass) {
-      return requests.computeIfAbsent(statusClass, c -> Counter.builder("gateway.requests")
-          .description("Finished requests by route, backend and status class")
-          .tags("route", route, "backend", backend, "status_class", c)
-          .register(registry));
+    Counter requests(int status) {
+      int i = status >= 100 && status < 600 ? status / 100 : 0;
+      Counter counter = requests[i];
+      if (counter == null) {
+        counter = requests[i] = Counter.builder("gateway.requests")
+            .description("Finished requests by route, backend and status class")
+            .tags("route", route, "backend", backend, "status_class", statusClass(status))
+            .register(registry);
+      }
+      return counter;
     }
   }
 

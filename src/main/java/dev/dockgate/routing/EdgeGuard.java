@@ -10,6 +10,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.VertxException;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpConnection;
+import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
@@ -149,8 +150,8 @@ final class EdgeGuard {
       watchStream(request); // HTTP/2 bodies need not announce themselves, and streams share the connection
       return;
     }
-    String length = request.getHeader("content-length");
-    boolean bodiless = (length == null || length.equals("0")) && request.getHeader("transfer-encoding") == null;
+    String length = request.getHeader(HttpHeaders.CONTENT_LENGTH);
+    boolean bodiless = (length == null || length.equals("0")) && request.getHeader(HttpHeaders.TRANSFER_ENCODING) == null;
     if (bodiless) {
       return;
     }

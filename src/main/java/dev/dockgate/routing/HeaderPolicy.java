@@ -1,6 +1,7 @@
 package dev.dockgate.routing;
 
 import io.vertx.core.MultiMap;
+import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.net.HostAndPort;
@@ -15,9 +16,11 @@ import io.vertx.httpproxy.ProxyResponse;
  */
 public final class HeaderPolicy {
 
-  private static final String[] HOP_BY_HOP = {
-      "connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization",
-      "te", "trailer", "transfer-encoding", "upgrade"};
+  // Header names with their hashes cached (these lookups run on every request).
+  private static final CharSequence PROXY_CONNECTION = HttpHeaders.createOptimized("proxy-connection");
+  private static final CharSequence X_FORWARDED_HOST = HttpHeaders.createOptimized("x-forwarded-host");
+  private static final CharSequence X_FORWARDED_FOR = HttpHeaders.createOptimized("x-forwarded-for");
+  private static final CharSequence X_FORWARDED_PROTO = HttpHeaders.createOptimized("x-forwarded-proto");
 
   private HeaderPolicy() {
   }
@@ -26,19 +29,19 @@ public final class HeaderPolicy {
     HttpServerRequest client = request.proxiedRequest();
     MultiMap headers = request.headers();
     dropConnectionNamed(headers);
-    headers.remove("proxy-connection");
+    headers.remove(PROXY_CONNECTION);
     HostAndPort authority = client.authority();
     if (authority != null) {
       request.setAuthority(authority);
-      headers.set("x-forwarded-host", authority.toString());
+      headers.set(X_FORWARDED_HOST, authority.toString());
     }
     SocketAddress remote = client.remoteAddress();
     if (remote != null) {
       String ip = remote.hostAddress();
-      String prior = headers.get("x-forwarded-for");
-      headers.set("x-forwarded-for", prior == null || prior.isBlank() ? ip : prior + ", " + ip);
+      String prior = headers.get(X_FORWARDED_FOR);
+      headers.set(X_FORWARDED_FOR, prior == null || prior.isBlank() ? ip : prior + ", " + ip);
     }
-    headers.set("x-forwarded-proto", client.isSSL() ? "https" : "http");
+    headers.set(X_FORWARDED_PROTO, client.isSSL() ? "https" : "http");
     if (client.version() == HttpVersion.HTTP_2) {
       // HTTP/2 may split cookies into several fields; HTTP/1.1 allows one Cookie header (RFC 9113 §8.2.3).
       java.util.List<String> cookies = headers.getAll("cookie");
@@ -50,18 +53,21 @@ public final class HeaderPolicy {
 
   public static void onResponse(ProxyResponse response) {
     MultiMap headers = response.headers();
-    dropConnectionNamed(headers);
-    boolean switching = response.getStatusCode() == 101;
-    for (String name : HOP_BY_HOP) {
-      if (switching && (name.equals("upgrade") || name.equals("connection"))) {
-        continue;
+    // One pass over the backend's headers (a handful), instead of a lookup per hop-by-hop name.
+    HopByHop found = new HopByHop(response.getStatusCode() == 101);
+    headers.forEach(found);
+    if (found.names != null) {
+      for (String name : found.names) {
+        headers.remove(name);
       }
-      headers.remove(name);
     }
   }
 
   /** Removes every header listed as a token of the Connection header (the Connection header itself stays for the library). */
   private static void dropConnectionNamed(MultiMap headers) {
+    if (headers.get(HttpHeaders.CONNECTION) == null) {
+      return;
+    }
     for (String value : headers.getAll("connection")) {
       for (String token : value.split(",")) {
         String name = token.trim();
@@ -69,6 +75,59 @@ public final class HeaderPolicy {
           headers.remove(name);
         }
       }
+    }
+  }
+
+  /**
+   * Whether {@code name} is hop-by-hop, in any case: Connection, Keep-Alive, Proxy-Connection,
+   * Proxy-Authenticate, Proxy-Authorization, TE, Trailer, Transfer-Encoding, Upgrade.
+   */
+  static boolean hopByHop(String name) {
+    return switch (name.length()) {
+      case 2 -> name.equalsIgnoreCase("te");
+      case 7 -> name.equalsIgnoreCase("trailer") || name.equalsIgnoreCase("upgrade");
+      case 10 -> name.equalsIgnoreCase("connection") || name.equalsIgnoreCase("keep-alive");
+      case 16 -> name.equalsIgnoreCase("proxy-connection");
+      case 17 -> name.equalsIgnoreCase("transfer-encoding");
+      case 18 -> name.equalsIgnoreCase("proxy-authenticate");
+      case 19 -> name.equalsIgnoreCase("proxy-authorization");
+      default -> false;
+    };
+  }
+
+  /**
+   * Collects the names of a response's hop-by-hop headers and of the headers its Connection
+   * header names; a 101 keeps Upgrade and Connection, which switch the protocol.
+   */
+  private static final class HopByHop implements java.util.function.BiConsumer<String, String> {
+    private final boolean switching;
+    java.util.List<String> names;
+
+    HopByHop(boolean switching) {
+      this.switching = switching;
+    }
+
+    @Override
+    public void accept(String name, String value) {
+      boolean connection = name.equalsIgnoreCase("connection");
+      if (connection) {
+        for (String token : value.split(",")) {
+          String named = token.trim();
+          if (!named.isEmpty() && !named.equalsIgnoreCase("upgrade") && !named.equalsIgnoreCase("connection")) {
+            add(named);
+          }
+        }
+      }
+      if (hopByHop(name) && !(switching && (connection || name.equalsIgnoreCase("upgrade")))) {
+        add(name);
+      }
+    }
+
+    private void add(String name) {
+      if (names == null) {
+        names = new java.util.ArrayList<>(4);
+      }
+      names.add(name);
     }
   }
 }

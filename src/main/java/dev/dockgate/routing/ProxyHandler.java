@@ -17,6 +17,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.RequestOptions;
@@ -181,11 +182,11 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
     if (route.stripPrefix()) {
       ctx.request().setURI(stripPrefix(ctx.request().getURI()));
     }
-    if (incoming.getHeader("content-length") == null && incoming.getHeader("transfer-encoding") != null) {
+    if (incoming.getHeader(HttpHeaders.CONTENT_LENGTH) == null && incoming.getHeader(HttpHeaders.TRANSFER_ENCODING) != null) {
       // Announced sizes were checked on arrival; an unannounced one is counted as it streams.
       ctx.request().setBody(Body.body(new LimitedBody(incoming, maxBodyBytes, () -> ctx.set(TOO_LARGE, true)), -1));
     }
-    if (incoming.version() == HttpVersion.HTTP_2 && incoming.getHeader("content-length") == null) {
+    if (incoming.version() == HttpVersion.HTTP_2 && incoming.getHeader(HttpHeaders.CONTENT_LENGTH) == null) {
       // HTTP/2 does not announce a body's size, nor whether there is one: the first frame after the head tells.
       PeekedBody body = new PeekedBody(incoming);
       return body.peek().compose(hasBody -> {
@@ -287,8 +288,8 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
     if (!IDEMPOTENT.contains(request.method())) {
       return false;
     }
-    String length = request.getHeader("content-length");
-    return (length == null || length.trim().equals("0")) && request.getHeader("transfer-encoding") == null;
+    String length = request.getHeader(HttpHeaders.CONTENT_LENGTH);
+    return (length == null || length.trim().equals("0")) && request.getHeader(HttpHeaders.TRANSFER_ENCODING) == null;
   }
 
   private static Upstream[] without(Upstream[] candidates, Upstream tried) {
@@ -390,16 +391,16 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
       // The rest of the body is not read: EdgeGuard closes. HTTP/2 has no Connection header.
       response.putHeader("connection", "close");
     }
-    response.headers().set(TrafficEvent.REQUEST_ID, ctx.request().proxiedRequest().getHeader(TrafficEvent.REQUEST_ID));
+    response.headers().set(TrafficEvent.REQUEST_ID_HEADER, ctx.request().proxiedRequest().getHeader(TrafficEvent.REQUEST_ID_HEADER));
     int status = response.getStatusCode();
-    String date = response.headers().get("date");
+    String date = response.headers().get(HttpHeaders.DATE);
     if (date != null) {
       // vertx-http-proxy parses and re-formats the backend's Date on every response (a HashMap per
       // parse, ~5% of the CPU time): without it the parse is skipped, and the backend's value goes
       // back in just before the head is written.
-      response.headers().remove("date");
+      response.headers().remove(HttpHeaders.DATE);
       io.vertx.core.http.HttpServerResponse out = ctx.request().proxiedRequest().response();
-      out.headersEndHandler(v -> out.putHeader("date", date));
+      out.headersEndHandler(v -> out.putHeader(HttpHeaders.DATE, date));
     }
     // vertx-http-proxy's WebSocket path can only relay a backend's answer: one the gateway made
     // (503, 504) has no backend response behind it and is sent as a plain response.

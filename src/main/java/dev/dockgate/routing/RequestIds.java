@@ -17,9 +17,9 @@ final class RequestIds {
   }
 
   static void assign(HttpServerRequest request) {
-    String given = request.getHeader(TrafficEvent.REQUEST_ID);
+    String given = request.getHeader(TrafficEvent.REQUEST_ID_HEADER);
     if (!acceptable(given)) {
-      request.headers().set(TrafficEvent.REQUEST_ID, generate());
+      request.headers().set(TrafficEvent.REQUEST_ID_HEADER, generate());
     }
   }
 

@@ -234,7 +234,7 @@ public final class RouterVerticle extends VerticleBase {
       return;
     }
     long maxBody = routing.config().server().limits().maxBodyBytes();
-    String length = request.getHeader("content-length");
+    String length = request.getHeader(io.vertx.core.http.HttpHeaders.CONTENT_LENGTH);
     if (length != null && tooLong(length, maxBody)) {
       if (request.version() != io.vertx.core.http.HttpVersion.HTTP_2) {
         request.response().putHeader("connection", "close"); // HTTP/2 forbids it; ending the stream suffices
@@ -348,7 +348,7 @@ public final class RouterVerticle extends VerticleBase {
     long started = System.nanoTime();
     HttpServerResponse response = request.response()
         .setStatusCode(status)
-        .putHeader(TrafficEvent.REQUEST_ID, request.getHeader(TrafficEvent.REQUEST_ID));
+        .putHeader(TrafficEvent.REQUEST_ID_HEADER, request.getHeader(TrafficEvent.REQUEST_ID_HEADER));
     if (body.length() > 0) {
       response.putHeader("content-type", "text/plain; charset=utf-8");
     }

@@ -5,6 +5,7 @@ import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.json.JsonObject;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -15,8 +16,8 @@ import java.util.TreeMap;
 public final class StatsVerticle extends VerticleBase {
 
   private final TrafficStats stats = new TrafficStats();
-  private final Map<String, TrafficStats> byRoute = new TreeMap<>();
-  private final Map<String, TrafficStats> byBackend = new TreeMap<>();
+  private final Sections byRoute = new Sections();
+  private final Sections byBackend = new Sections();
 
   @Override
   public Future<?> start() {
@@ -35,22 +36,40 @@ public final class StatsVerticle extends VerticleBase {
     Double latency = event.getDouble("latency_ms");
     if (status != null && latency != null) {
       stats.record(status, latency);
-      section(byRoute, event.getString("route")).record(status, latency);
-      section(byBackend, event.getString("backend")).record(status, latency);
+      byRoute.of(event.getString("route")).record(status, latency);
+      byBackend.of(event.getString("backend")).record(status, latency);
     }
   }
 
-  /** Requests that matched no route (and so reached no backend) are counted under "(none)". */
-  private static TrafficStats section(Map<String, TrafficStats> sections, String key) {
-    return sections.computeIfAbsent(key == null ? "(none)" : key, k -> new TrafficStats(2));
+  /**
+   * The numbers per route or per backend. Events come in runs of the same route, so the last
+   * section is tried before the map; requests that matched no route (and so reached no backend)
+   * are counted under "(none)".
+   */
+  private static final class Sections {
+    private final Map<String, TrafficStats> byKey = new HashMap<>();
+    private String lastKey;
+    private TrafficStats last;
+
+    TrafficStats of(String key) {
+      String k = key == null ? "(none)" : key;
+      if (!k.equals(lastKey)) {
+        last = byKey.computeIfAbsent(k, x -> new TrafficStats(2));
+        lastKey = k;
+      }
+      return last;
+    }
+
+    /** Each section's document, by key in order. */
+    JsonObject toJson() {
+      JsonObject out = new JsonObject();
+      new TreeMap<>(byKey).forEach((key, s) -> out.put(key, s.toJson()));
+      return out;
+    }
   }
 
   /** rgate's document, with per-route and per-backend sections of the same shape beside its keys. */
   private JsonObject document() {
-    JsonObject routes = new JsonObject();
-    byRoute.forEach((route, s) -> routes.put(route, s.toJson()));
-    JsonObject backends = new JsonObject();
-    byBackend.forEach((backend, s) -> backends.put(backend, s.toJson()));
-    return stats.toJson().put("routes", routes).put("backends", backends);
+    return stats.toJson().put("routes", byRoute.toJson()).put("backends", byBackend.toJson());
   }
 }
