@@ -40,10 +40,8 @@ import java.util.logging.Logger;
 final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
 
   private static final Logger LOG = Logger.getLogger(ProxyHandler.class.getName());
-  private static final String UPSTREAM = "gateway.upstream";
-  private static final String STARTED = "gateway.started";
-  private static final String TOO_LARGE = "gateway.body-too-large";
-  private static final String UNSENT = "gateway.unsent";
+  /** The {@link ProxyContext} attribute holding the request's {@link Exchange}. */
+  private static final String EXCHANGE = "gateway.exchange";
   private static final Upstream[] NONE = new Upstream[0];
   /** How long a starting instance that refused is passed over when another can answer. */
   private static final long PASS_OVER_NANOS = 250_000_000L;
@@ -170,7 +168,8 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
 
   @Override
   public Future<ProxyResponse> handleProxyRequest(ProxyContext ctx) {
-    ctx.set(STARTED, System.nanoTime());
+    Exchange exchange = new Exchange(System.nanoTime());
+    ctx.set(EXCHANGE, exchange);
     inFlight.incrementAndGet();
     HeaderPolicy.onRequest(ctx.request());
     HttpServerRequest incoming = ctx.request().proxiedRequest();
@@ -184,7 +183,7 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
     }
     if (incoming.getHeader(HttpHeaders.CONTENT_LENGTH) == null && incoming.getHeader(HttpHeaders.TRANSFER_ENCODING) != null) {
       // Announced sizes were checked on arrival; an unannounced one is counted as it streams.
-      ctx.request().setBody(Body.body(new LimitedBody(incoming, maxBodyBytes, () -> ctx.set(TOO_LARGE, true)), -1));
+      ctx.request().setBody(Body.body(new LimitedBody(incoming, maxBodyBytes, () -> exchange.tooLarge = true), -1));
     }
     if (incoming.version() == HttpVersion.HTTP_2 && incoming.getHeader(HttpHeaders.CONTENT_LENGTH) == null) {
       // HTTP/2 does not announce a body's size, nor whether there is one: the first frame after the head tells.
@@ -193,7 +192,7 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
         if (hasBody) {
           // vertx-http-proxy streams an unsized body chunked only when this header says so.
           incoming.headers().set("transfer-encoding", "chunked");
-          ctx.request().setBody(Body.body(new LimitedBody(body, maxBodyBytes, () -> ctx.set(TOO_LARGE, true)), -1));
+          ctx.request().setBody(Body.body(new LimitedBody(body, maxBodyBytes, () -> exchange.tooLarge = true), -1));
         } else {
           ctx.request().setBody(null);
         }
@@ -246,19 +245,22 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
 
   private Future<ProxyResponse> send(ProxyContext ctx, Upstream[] candidates, Upstream upstream, int retry) {
     upstream.started();
-    ctx.set(UPSTREAM, upstream);
+    Exchange exchange = exchange(ctx);
+    exchange.upstream = upstream;
     Future<ProxyResponse> exchanged = upstream.inStartupGrace(System.nanoTime())
-        ? upstream.breaker().<ProxyResponse>execute(() -> exchangeInGrace(ctx))
+        ? upstream.breaker().<ProxyResponse>execute(() -> exchangeInGrace(ctx, exchange))
             .compose(r -> r != null ? Future.succeededFuture(r) : Future.failedFuture(notListening(upstream)))
-        : upstream.breaker().execute(() -> exchange(ctx));
-    return exchanged
-        .onSuccess(r -> Breakers.succeeded(upstream.breaker()))
-        .recover(err -> {
-          UpstreamFailure failure = UpstreamFailure.classify(err, route.backend());
+        : upstream.breaker().execute(() -> exchange(ctx, exchange));
+    return exchanged.transform(ar -> {
+          if (ar.succeeded()) {
+            Breakers.succeeded(upstream.breaker());
+            return exchanged;
+          }
+          UpstreamFailure failure = UpstreamFailure.classify(ar.cause(), route.backend());
           // Refused at connect or circuit open: nothing left the gateway, any request may go
           // elsewhere. Broken after sending: only replayable (bodiless idempotent) ones.
           boolean unsent = failure instanceof UpstreamFailure.CircuitOpen
-              || (failure instanceof UpstreamFailure.Refused && ctx.get(UNSENT, Boolean.class) != null);
+              || (failure instanceof UpstreamFailure.Refused && exchange.unsent);
           boolean again = retries.enabled() && !ctx.isWebSocket() && retry < retries.attempts()
               && (unsent || (failure.retryable() && ctx.request().getBody() == null));
           Upstream[] others = again ? without(candidates, upstream) : NONE;
@@ -266,7 +268,7 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
             return failed(ctx, failure);
           }
           upstream.finished();
-          ctx.set(UPSTREAM, null);
+          exchange.upstream = null;
           LOG.fine(() -> "retry " + (retry + 1) + " of " + ctx.request().getMethod() + " " + ctx.request().getURI()
               + " after " + failure.getMessage() + " on " + upstream.instance());
           return backoff(retry).compose(v -> attempt(ctx, others, retry + 1));
@@ -314,8 +316,8 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
    * the instance failing but its server not listening yet, so the breaker sees no failure (null
    * stands for it) and {@link #notListening} turns it back into a refusal after the breaker.
    */
-  private Future<ProxyResponse> exchangeInGrace(ProxyContext ctx) {
-    return exchange(ctx).recover(err -> err instanceof java.net.ConnectException && ctx.get(UNSENT, Boolean.class) != null
+  private Future<ProxyResponse> exchangeInGrace(ProxyContext ctx, Exchange exchange) {
+    return exchange(ctx, exchange).recover(err -> err instanceof java.net.ConnectException && exchange.unsent
         ? Future.succeededFuture()
         : Future.failedFuture(err));
   }
@@ -327,9 +329,9 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
   }
 
   /** Sends the request; a failure caused by the client leaving is marked so the breaker ignores it. */
-  private Future<ProxyResponse> exchange(ProxyContext ctx) {
+  private Future<ProxyResponse> exchange(ProxyContext ctx, Exchange exchange) {
     return ctx.sendRequest().recover(err -> Future.failedFuture(
-        ctx.get(TOO_LARGE, Boolean.class) != null ? new UpstreamFailure.BodyTooLarge(maxBodyBytes)
+        exchange.tooLarge ? new UpstreamFailure.BodyTooLarge(maxBodyBytes)
             : clientLeftOrRefused(ctx) ? new UpstreamFailure.ClientGone(route.backend(), err)
             : err));
   }
@@ -342,12 +344,18 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
 
   @Override
   public Future<HttpClientRequest> create(ProxyContext ctx) {
-    Upstream upstream = ctx.get(UPSTREAM, Upstream.class);
+    Exchange exchange = exchange(ctx);
+    Upstream upstream = exchange.upstream;
     RequestOptions options = new RequestOptions()
         .setServer(upstream.address())
         .setConnectTimeout(connectTimeoutMs);
-    ctx.set(UNSENT, null);
-    return ctx.client().request(options).onFailure(err -> ctx.set(UNSENT, true)).onSuccess(request -> {
+    exchange.unsent = false;
+    return ctx.client().request(options).onComplete(ar -> {
+      if (ar.failed()) {
+        exchange.unsent = true;
+        return;
+      }
+      HttpClientRequest request = ar.result();
       // The gateway resets this request itself when it gives up on a body (413) or an answer (504),
       // and a WebSocket tunnel closing ends it too: expected, so not the error Vert.x logs without a handler.
       request.exceptionHandler(backendRequestEnded);
@@ -355,11 +363,11 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
         upgrade(ctx, request);
       }
       AnswerDeadlines.Pending deadline = deadlines.watch(request);
-      request.response().onComplete(ar -> {
+      request.response().onComplete(answer -> {
         deadline.settled();
-        if (ar.succeeded()) {
+        if (answer.succeeded()) {
           // A client leaving mid-answer resets the backend stream: expected, not worth an error log.
-          ar.result().exceptionHandler(answerCutShort);
+          answer.result().exceptionHandler(answerCutShort);
         }
       });
     });
@@ -378,8 +386,9 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
 
   @Override
   public Future<Void> handleProxyResponse(ProxyContext ctx) {
+    Exchange exchange = exchange(ctx);
     if (ctx.request().proxiedRequest().response().ended()) {
-      finished(ctx); // the edge answered and counted this request (EdgeGuard)
+      finished(exchange); // the edge answered and counted this request (EdgeGuard)
       return Future.succeededFuture();
     }
     ProxyResponse response = ctx.response();
@@ -387,7 +396,7 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
     if (cors != null) {
       Cors.dropBackendHeaders(response.headers());
     }
-    if (ctx.get(TOO_LARGE, Boolean.class) != null && ctx.request().proxiedRequest().version() != HttpVersion.HTTP_2) {
+    if (exchange.tooLarge && ctx.request().proxiedRequest().version() != HttpVersion.HTTP_2) {
       // The rest of the body is not read: EdgeGuard closes. HTTP/2 has no Connection header.
       response.putHeader("connection", "close");
     }
@@ -405,7 +414,7 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
     // vertx-http-proxy's WebSocket path can only relay a backend's answer: one the gateway made
     // (503, 504) has no backend response behind it and is sent as a plain response.
     Future<Void> sent = ctx.isWebSocket() && response.proxiedResponse() == null ? response.send() : ctx.sendResponse();
-    return sent.andThen(ar -> publish(ctx, status));
+    return sent.onComplete(ar -> publish(ctx, exchange, status));
   }
 
   private Future<ProxyResponse> failed(ProxyContext ctx, UpstreamFailure failure) {
@@ -421,20 +430,42 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
     return Future.succeededFuture(response);
   }
 
-  private Upstream finished(ProxyContext ctx) {
+  private Upstream finished(Exchange exchange) {
     inFlight.decrementAndGet();
-    Upstream upstream = ctx.get(UPSTREAM, Upstream.class);
+    Upstream upstream = exchange.upstream;
     if (upstream != null) {
       upstream.finished();
     }
     return upstream;
   }
 
-  private void publish(ProxyContext ctx, int status) {
-    Upstream upstream = finished(ctx);
-    Long started = ctx.get(STARTED, Long.class);
+  private void publish(ProxyContext ctx, Exchange exchange, int status) {
+    Upstream upstream = finished(exchange);
     TrafficEvent event = TrafficEvent.finished(ctx.request().proxiedRequest(), route.pathPrefix(), route.backend(),
-        upstream == null ? null : upstream.instance().name(), status, started == null ? System.nanoTime() : started);
+        upstream == null ? null : upstream.instance().name(), status, exchange.started);
     vertx.eventBus().publish(Addresses.TRAFFIC, event.toJson(), Addresses.TRAFFIC_DELIVERY);
+  }
+
+  private static Exchange exchange(ProxyContext ctx) {
+    return ctx.get(EXCHANGE, Exchange.class);
+  }
+
+  /**
+   * One request's state across its tries, kept in one context attribute (the context's map would
+   * otherwise take a lookup and a boxed value per field). Event-loop confined.
+   */
+  private static final class Exchange {
+    /** System.nanoTime() at arrival in the proxy. */
+    final long started;
+    /** The instance of the current try; null between tries. */
+    Upstream upstream;
+    /** The client's unannounced body went past the limit (413). */
+    boolean tooLarge;
+    /** The current try found no connection: nothing was sent, any request may go elsewhere. */
+    boolean unsent;
+
+    Exchange(long started) {
+      this.started = started;
+    }
   }
 }
