@@ -46,22 +46,24 @@ public record TrafficEvent(
         (System.nanoTime() - startedNanos) / 1_000_000.0);
   }
 
+  /**
+   * The event as published: a read-only JSON object backed by this event (see
+   * {@link TrafficEventView}); {@code copy()} it to change it.
+   */
   public JsonObject toJson() {
-    // Sized for its 13 fields, so the map is never rehashed on the way (one event per request).
-    return new JsonObject(new java.util.LinkedHashMap<>(32))
-        .put("timestamp", timestamp)
-        .put("request_id", requestId)
-        .put("client", client)
-        .put("consumer", consumer)
-        .put("method", method)
-        .put("path", path)
-        .put("protocol", protocol)
-        .put("route", route)
-        .put("backend", backend)
-        .put("instance", instance)
-        .put("status", status)
-        .put("bytes", bytes)
-        .put("latency_ms", latencyMs);
+    return new JsonObject(new TrafficEventView(this));
+  }
+
+  /**
+   * The event behind {@code json}: the event itself when this process published it, else parsed;
+   * null when {@code json} lacks the status or the latency (not a traffic event).
+   */
+  public static TrafficEvent of(JsonObject json) {
+    if (json.getMap() instanceof TrafficEventView view) {
+      return view.event();
+    }
+    return json.getValue("status") instanceof Number && json.getValue("latency_ms") instanceof Number
+        ? fromJson(json) : null;
   }
 
   public static TrafficEvent fromJson(JsonObject json) {

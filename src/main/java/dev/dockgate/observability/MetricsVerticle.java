@@ -5,6 +5,7 @@ import dev.dockgate.config.GatewayConfig;
 import dev.dockgate.discovery.BackendInstances;
 import dev.dockgate.discovery.DiscoveryVerticle;
 import dev.dockgate.events.Addresses;
+import dev.dockgate.events.TrafficEvent;
 import dev.dockgate.resilience.BreakerRegistry;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MultiGauge;
@@ -89,9 +90,13 @@ public final class MetricsVerticle extends VerticleBase {
     return Future.all(traffic, announce, reload, scrape).compose(v -> refresh());
   }
 
-  private void record(JsonObject event) {
-    String route = tag(event.getString("route"));
-    String backend = tag(event.getString("backend"));
+  private void record(JsonObject json) {
+    TrafficEvent event = TrafficEvent.of(json);
+    if (event == null) {
+      return;
+    }
+    String route = tag(event.route());
+    String backend = tag(event.backend());
     // Meters are looked up once per route and backend, not built and registered per event; events
     // come in runs of the same route, so the last pair is tried first.
     RouteMeters meters = last;
@@ -99,9 +104,9 @@ public final class MetricsVerticle extends VerticleBase {
       meters = byRoute.computeIfAbsent(route + '\n' + backend, k -> new RouteMeters(route, backend));
       last = meters;
     }
-    meters.requests(event.getInteger("status", 0)).increment();
-    meters.duration.record((long) (event.getDouble("latency_ms", 0.0) * 1_000_000), TimeUnit.NANOSECONDS);
-    meters.bytes.increment(event.getLong("bytes", 0L));
+    meters.requests(event.status()).increment();
+    meters.duration.record((long) (event.latencyMs() * 1_000_000), TimeUnit.NANOSECONDS);
+    meters.bytes.increment(event.bytes());
   }
 
   /** The meters of one route and backend pair; request counters by status class made on first use. */

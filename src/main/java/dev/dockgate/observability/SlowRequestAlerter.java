@@ -33,6 +33,8 @@ public final class SlowRequestAlerter extends VerticleBase {
     LOG.warning("slow request: " + event.getString("method") + " " + event.getString("path") + " took "
         + latency + " ms (threshold " + thresholdMs + " ms), backend " + event.getString("backend")
         + ", instance " + event.getString("instance") + ", request id " + event.getString("request_id"));
-    vertx.eventBus().publish(Addresses.ALERTS, event.copy().put("type", "slow_request").put("threshold_ms", thresholdMs));
+    // The event is read-only: the alert is a copy with the event's fields in their order, then its own.
+    JsonObject alert = new JsonObject(new java.util.LinkedHashMap<>(event.getMap()));
+    vertx.eventBus().publish(Addresses.ALERTS, alert.put("type", "slow_request").put("threshold_ms", thresholdMs));
   }
 }

@@ -1,6 +1,7 @@
 package dev.dockgate.stats;
 
 import dev.dockgate.events.Addresses;
+import dev.dockgate.events.TrafficEvent;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.MessageConsumer;
@@ -31,13 +32,12 @@ public final class StatsVerticle extends VerticleBase {
     return Future.all(traffic.completion(), query.completion(), detail.completion());
   }
 
-  private void record(JsonObject event) {
-    Integer status = event.getInteger("status");
-    Double latency = event.getDouble("latency_ms");
-    if (status != null && latency != null) {
-      stats.record(status, latency);
-      byRoute.of(event.getString("route")).record(status, latency);
-      byBackend.of(event.getString("backend")).record(status, latency);
+  private void record(JsonObject json) {
+    TrafficEvent event = TrafficEvent.of(json);
+    if (event != null) {
+      stats.record(event.status(), event.latencyMs());
+      byRoute.of(event.route()).record(event.status(), event.latencyMs());
+      byBackend.of(event.backend()).record(event.status(), event.latencyMs());
     }
   }
 

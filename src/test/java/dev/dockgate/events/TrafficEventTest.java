@@ -1,0 +1,71 @@
+package dev.dockgate.events;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.vertx.core.json.JsonObject;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** The published form of a traffic event: a read-only JSON view with the documented keys, order and values. */
+class TrafficEventTest {
+
+  static final TrafficEvent EVENT = new TrafficEvent(1764022800123L, "req-1", "127.0.0.1", "ci", "GET", "/api/orders/7",
+      "HTTP/1.1", "/api/orders", "orders", "orders-1", 503, 42L, 1.25);
+
+  @Test
+  void encodesEveryFieldInTheDocumentedOrder() {
+    assertEquals("{\"timestamp\":1764022800123,\"request_id\":\"req-1\",\"client\":\"127.0.0.1\",\"consumer\":\"ci\","
+        + "\"method\":\"GET\",\"path\":\"/api/orders/7\",\"protocol\":\"HTTP/1.1\",\"route\":\"/api/orders\","
+        + "\"backend\":\"orders\",\"instance\":\"orders-1\",\"status\":503,\"bytes\":42,\"latency_ms\":1.25}",
+        EVENT.toJson().encode());
+  }
+
+  @Test
+  void nullFieldsArePresentAsNull() {
+    TrafficEvent unrouted = new TrafficEvent(1L, null, null, null, "GET", "/x", "HTTP/2", null, null, null, 404, 0L, 0.5);
+    JsonObject json = unrouted.toJson();
+    assertTrue(json.containsKey("route"));
+    assertNull(json.getString("route"));
+    assertEquals(13, json.size());
+    assertEquals(unrouted, TrafficEvent.fromJson(new JsonObject(json.encode())));
+  }
+
+  @Test
+  void gettersReadTheEventsFields() {
+    JsonObject json = EVENT.toJson();
+    assertEquals(503, json.getInteger("status"));
+    assertEquals(42L, json.getLong("bytes"));
+    assertEquals(1.25, json.getDouble("latency_ms"));
+    assertEquals("orders-1", json.getString("instance"));
+    assertNull(json.getValue("no_such_key"));
+    assertEquals(7, json.getInteger("no_such_key", 7));
+    List<String> keys = new ArrayList<>();
+    json.forEach(e -> keys.add(e.getKey()));
+    assertEquals(List.of(TrafficEventView.KEYS), keys);
+  }
+
+  @Test
+  void isReadOnlyAndItsCopiesAreWritableAndEqual() {
+    JsonObject json = EVENT.toJson();
+    assertThrows(UnsupportedOperationException.class, () -> json.put("status", 200));
+    JsonObject copy = json.copy();
+    assertEquals(json, copy);
+    assertEquals(json, new JsonObject(json.encode()));
+    assertEquals("slow_request", copy.put("type", "slow_request").getString("type"));
+  }
+
+  @Test
+  void ofGivesThePublishedEventItselfAndParsesOthers() {
+    assertSame(EVENT, TrafficEvent.of(EVENT.toJson()));
+    JsonObject fromAnotherNode = new JsonObject(EVENT.toJson().encode());
+    assertEquals(EVENT, TrafficEvent.of(fromAnotherNode));
+    assertNull(TrafficEvent.of(new JsonObject(Map.of("latency_ms", 1.0))), "no status: not a traffic event");
+    assertNull(TrafficEvent.of(new JsonObject(Map.of("status", 200))), "no latency: not a traffic event");
+  }
+}
