@@ -60,7 +60,7 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
   private final ApiKeyAuth apiKeys;
   private final JwtAuth jwt;
   private final Cors cors;
-  private final java.util.concurrent.atomic.AtomicInteger inFlight;
+  private final java.util.concurrent.atomic.LongAdder inFlight;
   private final RetryBudget budget;
   private final HttpProxy proxy;
   private Upstream[] upstreams = NONE;
@@ -170,7 +170,7 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
   public Future<ProxyResponse> handleProxyRequest(ProxyContext ctx) {
     Exchange exchange = new Exchange(System.nanoTime());
     ctx.set(EXCHANGE, exchange);
-    inFlight.incrementAndGet();
+    inFlight.increment();
     HeaderPolicy.onRequest(ctx.request());
     HttpServerRequest incoming = ctx.request().proxiedRequest();
     String path = PathNormalizer.normalize(incoming.path()); // the router refused the paths it cannot normalize
@@ -431,7 +431,7 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
   }
 
   private Upstream finished(Exchange exchange) {
-    inFlight.decrementAndGet();
+    inFlight.decrement();
     Upstream upstream = exchange.upstream;
     if (upstream != null) {
       upstream.finished();
