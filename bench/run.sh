@@ -16,7 +16,7 @@ ROUNDS=${ROUNDS:-1}                    # >1: report the median of the rounds
 CONNECTIONS=${CONNECTIONS:-64}
 THREADS=${THREADS:-2}
 WARMUP=${WARMUP:-3s}                   # warm-up per nginx target (direct, nginx proxy)
-GATEWAY_WARMUP=${GATEWAY_WARMUP:-15s}  # the JVM needs longer for JIT compilation to settle
+GATEWAY_WARMUP=${GATEWAY_WARMUP:-30s}  # the JVM needs longer: its JIT compiler settles after 20-30 s of load
 PIN=${PIN:-1}                          # 1: proxy under test on CPU 0, wrk + backend on CPU 1
 GATEWAY_INSTANCES=${GATEWAY_INSTANCES:-1}  # router instances; 1 = same as nginx's one worker
 ROUTE_RETRIES=${ROUTE_RETRIES:-}       # e.g. "{attempts: 2}": the bench route's retries setting
