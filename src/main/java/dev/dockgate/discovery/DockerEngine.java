@@ -136,7 +136,24 @@ public final class DockerEngine {
       return client.close();
     }
     return side.transform(ar -> ar.failed() ? Future.succeededFuture()
-        : onEngineSide(() -> client.close()).eventually(() -> ar.result().vertx().close()));
+        : onEngineSide(() -> client.close()).eventually(() -> closeOwnVertx(ar.result().vertx())));
+  }
+
+  /**
+   * Closes the engine's own Vert.x and reports back on the caller's context, unless the caller's
+   * Vert.x has stopped meanwhile (the gateway shutting down closes both at once): then nobody waits,
+   * and handing the result to a stopped event loop would only print a rejected-task stack trace.
+   */
+  private Future<Void> closeOwnVertx(Vertx own) {
+    Promise<Void> closed = Promise.promise();
+    own.close().onComplete(ar -> {
+      try {
+        caller.runOnContext(v -> closed.complete());
+      } catch (java.util.concurrent.RejectedExecutionException callerStopped) {
+        // the gateway's Vert.x is gone: there is no one left to tell
+      }
+    });
+    return closed.future();
   }
 
   /**

@@ -108,16 +108,37 @@ class ShutdownIT {
     assertTrue(output.contains("unfinished requests were cut"), output);
   }
 
+  @Test
+  void aGatewayFollowingDockerStopsWithoutAnError(Vertx vertx) throws Exception {
+    // The Docker client may run on a Vert.x of its own (io_uring has no unix sockets): its close
+    // must not report back to the gateway's event loops after they have stopped.
+    SlowBackend backend = SlowBackend.start(vertx, 1);
+    startGateway(backend.port(), Map.of(), true);
+    Poll.until(Duration.ofSeconds(10), "following the Docker engine", () -> output().contains("docker discovery following"));
+    gateway.destroy();
+    assertTrue(gateway.waitFor(10, TimeUnit.SECONDS), "gateway should exit\n" + output());
+    assertEquals(0, gateway.exitValue(), output());
+    String output = output();
+    assertTrue(output.matches("(?s).*drained in \\d+ ms, stopped; exiting.*"), output);
+    assertFalse(output.contains("Exception"), output);
+    assertFalse(output.contains("\tat "), "a stack trace was printed:\n" + output);
+  }
+
   /** Starts the jar routing everything to the backend; returns its port once it answers. */
   int startGateway(int backendPort, Map<String, String> env, String... jvmOptions) throws IOException {
+    return startGateway(backendPort, env, false, jvmOptions);
+  }
+
+  /** As above, following the Docker engine when {@code docker} is true. */
+  int startGateway(int backendPort, Map<String, String> env, boolean docker, String... jvmOptions) throws IOException {
     int port = Ports.free();
     Path conf = dir.resolve("gateway.yml");
     Files.writeString(conf, """
         server: {host: 127.0.0.1, port: %d, instances: 2}
-        docker: {enabled: false}
+        docker: {enabled: %b}
         routes: [{path_prefix: /slow, backend: slow}]
         backends: [{name: slow, targets: ["http://127.0.0.1:%d"]}]
-        """.formatted(port, backendPort));
+        """.formatted(port, docker, backendPort));
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.addAll(List.of(jvmOptions));
