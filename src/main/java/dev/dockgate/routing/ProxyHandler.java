@@ -252,27 +252,27 @@ final class ProxyHandler implements ProxyInterceptor, OriginRequestProvider {
             .compose(r -> r != null ? Future.succeededFuture(r) : Future.failedFuture(notListening(upstream)))
         : upstream.breaker().execute(() -> exchange(ctx, exchange));
     return exchanged.transform(ar -> {
-          if (ar.succeeded()) {
-            Breakers.succeeded(upstream.breaker());
-            return exchanged;
-          }
-          UpstreamFailure failure = UpstreamFailure.classify(ar.cause(), route.backend());
-          // Refused at connect or circuit open: nothing left the gateway, any request may go
-          // elsewhere. Broken after sending: only replayable (bodiless idempotent) ones.
-          boolean unsent = failure instanceof UpstreamFailure.CircuitOpen
-              || (failure instanceof UpstreamFailure.Refused && exchange.unsent);
-          boolean again = retries.enabled() && !ctx.isWebSocket() && retry < retries.attempts()
-              && (unsent || (failure.retryable() && ctx.request().getBody() == null));
-          Upstream[] others = again ? without(candidates, upstream) : NONE;
-          if (others.length == 0 || !budget.tryRetry(System.currentTimeMillis())) {
-            return failed(ctx, failure);
-          }
-          upstream.finished();
-          exchange.upstream = null;
-          LOG.fine(() -> "retry " + (retry + 1) + " of " + ctx.request().getMethod() + " " + ctx.request().getURI()
-              + " after " + failure.getMessage() + " on " + upstream.instance());
-          return backoff(retry).compose(v -> attempt(ctx, others, retry + 1));
-        });
+      if (ar.succeeded()) {
+        Breakers.succeeded(upstream.breaker());
+        return exchanged;
+      }
+      UpstreamFailure failure = UpstreamFailure.classify(ar.cause(), route.backend());
+      // Refused at connect or circuit open: nothing left the gateway, any request may go
+      // elsewhere. Broken after sending: only replayable (bodiless idempotent) ones.
+      boolean unsent = failure instanceof UpstreamFailure.CircuitOpen
+          || (failure instanceof UpstreamFailure.Refused && exchange.unsent);
+      boolean again = retries.enabled() && !ctx.isWebSocket() && retry < retries.attempts()
+          && (unsent || (failure.retryable() && ctx.request().getBody() == null));
+      Upstream[] others = again ? without(candidates, upstream) : NONE;
+      if (others.length == 0 || !budget.tryRetry(System.currentTimeMillis())) {
+        return failed(ctx, failure);
+      }
+      upstream.finished();
+      exchange.upstream = null;
+      LOG.fine(() -> "retry " + (retry + 1) + " of " + ctx.request().getMethod() + " " + ctx.request().getURI()
+          + " after " + failure.getMessage() + " on " + upstream.instance());
+      return backoff(retry).compose(v -> attempt(ctx, others, retry + 1));
+    });
   }
 
   private Future<Void> backoff(int retry) {
