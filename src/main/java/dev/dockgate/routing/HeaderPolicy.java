@@ -69,11 +69,16 @@ public final class HeaderPolicy {
       return;
     }
     for (String value : headers.getAll("connection")) {
-      for (String token : value.split(",")) {
-        String name = token.trim();
-        if (!name.isEmpty() && !name.equalsIgnoreCase("upgrade") && !name.equalsIgnoreCase("connection")) {
-          headers.remove(name);
-        }
+      forEachNamed(value, headers::remove);
+    }
+  }
+
+  /** Each header a Connection header value names, but Upgrade and Connection, which switch protocols. */
+  private static void forEachNamed(String connectionValue, java.util.function.Consumer<String> each) {
+    for (String token : connectionValue.split(",")) {
+      String name = token.trim();
+      if (!name.isEmpty() && !name.equalsIgnoreCase("upgrade") && !name.equalsIgnoreCase("connection")) {
+        each.accept(name);
       }
     }
   }
@@ -111,12 +116,7 @@ public final class HeaderPolicy {
     public void accept(String name, String value) {
       boolean connection = name.equalsIgnoreCase("connection");
       if (connection) {
-        for (String token : value.split(",")) {
-          String named = token.trim();
-          if (!named.isEmpty() && !named.equalsIgnoreCase("upgrade") && !named.equalsIgnoreCase("connection")) {
-            add(named);
-          }
-        }
+        forEachNamed(value, this::add);
       }
       if (hopByHop(name) && !(switching && (connection || name.equalsIgnoreCase("upgrade")))) {
         add(name);
