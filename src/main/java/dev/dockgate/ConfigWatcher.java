@@ -73,7 +73,7 @@ final class ConfigWatcher {
   private void load(String seen) {
     loading = true;
     fingerprint = seen;
-    ConfigLoader.load(vertx, path)
+    Features.load(vertx, path)
         .onSuccess(this::accept)
         .onFailure(err -> reject(err instanceof ConfigException ? err.getMessage() : path + ": " + err))
         .onComplete(ar -> loading = false);

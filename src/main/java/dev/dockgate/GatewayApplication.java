@@ -172,7 +172,7 @@ public final class GatewayApplication extends VertxApplication implements VertxA
   @Override
   public void beforeDeployingVerticle(HookContext context) {
     try {
-      ConfigLoader.load(context.vertx(), configPath).toCompletionStage().toCompletableFuture()
+      Features.load(context.vertx(), configPath).toCompletionStage().toCompletableFuture()
           .get(60, TimeUnit.SECONDS);
     } catch (ExecutionException e) {
       String message = e.getCause() instanceof ConfigException ce ? ce.getMessage() : String.valueOf(e.getCause());

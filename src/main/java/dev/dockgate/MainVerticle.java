@@ -12,8 +12,8 @@ import dev.dockgate.observability.MetricsVerticle;
 import dev.dockgate.observability.SlowRequestAlerter;
 import dev.dockgate.resilience.BreakerRegistry;
 import dev.dockgate.resilience.HealthCheckVerticle;
-import dev.dockgate.routing.InFlightRequests;
-import dev.dockgate.routing.OpenConnections;
+import dev.dockgate.proxy.InFlightRequests;
+import dev.dockgate.edge.OpenConnections;
 import dev.dockgate.routing.RouterVerticle;
 import dev.dockgate.stats.StatsVerticle;
 import io.vertx.core.DeploymentOptions;
@@ -43,7 +43,7 @@ public final class MainVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     String path = config().getString(CONFIG_PATH, DEFAULT_CONFIG_PATH);
-    return ConfigLoader.load(vertx, path).compose(this::deployAll);
+    return Features.load(vertx, path).compose(this::deployAll);
   }
 
   private Future<?> deployAll(GatewayConfig config) {

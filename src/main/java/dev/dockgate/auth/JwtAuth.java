@@ -1,6 +1,5 @@
 package dev.dockgate.auth;
 
-import dev.dockgate.config.JwtAuthConfig;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
@@ -148,12 +147,11 @@ public final class JwtAuth {
   }
 
   /**
-   * Puts the configured claims in their headers. Client-sent headers of those names are removed
-   * first, whatever the outcome, so a client can never supply them itself.
+   * Hands each configured claim of a verified token to {@code set} as (header, value); list claims
+   * are joined with commas, objects and values that cannot be header values are left out.
    */
-  public void forwardClaims(JsonObject claims, MultiMap headers) {
+  public void forwardClaims(JsonObject claims, java.util.function.BiConsumer<String, String> set) {
     for (Map.Entry<String, String> forward : config.forwardClaims().entrySet()) {
-      headers.remove(forward.getValue());
       Object value = claims == null ? null : claims.getValue(forward.getKey());
       if (value instanceof JsonArray array) {
         List<String> parts = new ArrayList<>();
@@ -163,7 +161,7 @@ public final class JwtAuth {
       if (value != null && !(value instanceof JsonObject)) {
         String text = String.valueOf(value);
         if (text.indexOf('\r') < 0 && text.indexOf('\n') < 0) {
-          headers.set(forward.getValue(), text);
+          set.accept(forward.getValue(), text);
         }
       }
     }

@@ -34,11 +34,11 @@ public final class ConfigLoader {
    * Reads the file with vertx-config (format by extension) and validates it, on a worker thread:
    * validation reads the files the config names (TLS certificate and key).
    */
-  public static Future<GatewayConfig> load(Vertx vertx, String file) {
+  public static Future<GatewayConfig> load(Vertx vertx, String file, List<? extends RouteBlockParser> parsers) {
     return vertx.fileSystem().exists(file)
         .compose(exists -> exists ? read(vertx, file) : Future.failedFuture(
             new ConfigException(List.of(file + ": cannot read config file: no such file"))))
-        .compose(json -> vertx.executeBlocking(() -> parse(file, json), false));
+        .compose(json -> vertx.executeBlocking(() -> parse(file, json, parsers), false));
   }
 
   /** The retriever the gateway reads (and later watches) its file with: that file only, nothing merged in. */
@@ -106,14 +106,14 @@ public final class ConfigLoader {
   }
 
   /** Validates raw config JSON; throws {@link ConfigException} listing every problem. */
-  public static GatewayConfig parse(String file, JsonObject json) {
+  public static GatewayConfig parse(String file, JsonObject json, List<? extends RouteBlockParser> parsers) {
     List<String> problems = new ArrayList<>();
     Fields root = new Fields(file, "", json, problems);
 
     ServerConfig server = server(root.object("server"));
     DockerConfig docker = docker(root.object("docker"));
     List<BackendConfig> backends = backends(root);
-    List<RouteConfig> routes = routes(root, backends);
+    List<RouteConfig> routes = routes(root, backends, parsers);
     DefaultResponse defaultResponse = defaultResponse(root.object("default_response"));
     AccessLogConfig accessLog = accessLog(root.object("access_log"));
     TapConfig tap = tap(root.object("event_bus_bridge"), root.object("alerts"));
@@ -158,8 +158,25 @@ public final class ConfigLoader {
     }
     ServerConfig.AdminListener adminListener = f.has("admin_listener")
         ? adminListener(f.object("admin_listener"), port, tls != null) : null;
+    List<Cidr> trusted = trustedProxies(f);
     f.rejectUnknown();
-    return new ServerConfig(host, port, instances, statsPath, limits, admin, tls, http2, h2c, adminListener);
+    return new ServerConfig(host, port, instances, statsPath, limits, admin, tls, http2, h2c, adminListener, trusted);
+  }
+
+  /** Networks whose forwarded headers are believed: address literals with an optional prefix length. */
+  private static List<Cidr> trustedProxies(Fields f) {
+    List<Object> items = f.list("trusted_proxies");
+    List<Cidr> result = new ArrayList<>();
+    for (int i = 0; i < items.size(); i++) {
+      Cidr cidr = items.get(i) instanceof String s ? Cidr.parse(s.trim()) : null;
+      if (cidr == null) {
+        f.problem(f.at("trusted_proxies") + "[" + i + "]", "expected an IP address or CIDR such as 10.0.0.0/8 or ::1, got "
+            + Fields.describe(items.get(i)));
+      } else {
+        result.add(cidr);
+      }
+    }
+    return result;
   }
 
   /** PEM files, checked here (readable, a certificate, its private key) so a bad one is named by its field. */
@@ -182,10 +199,10 @@ public final class ConfigLoader {
     } else if (port != 0 && port == mainPort) {
       f.problem(f.at("port"), "must differ from server.port (" + mainPort + ")");
     }
-    String header = AuthParser.headerName(f, "api_key_header", ApiKeyAuthConfig.DEFAULT_HEADER);
+    String header = ApiKeyParser.headerName(f, "api_key_header", ApiKeyAuthConfig.DEFAULT_HEADER);
     ApiKeyAuthConfig keys = null;
     if (f.has("api_keys")) {
-      List<ApiKeyAuthConfig.Key> list = AuthParser.keys(f, "api_keys", new HashSet<>());
+      List<ApiKeyAuthConfig.Key> list = ApiKeyParser.keys(f, "api_keys", new HashSet<>());
       if (f.raw("api_keys") instanceof io.vertx.core.json.JsonArray raw && raw.isEmpty()) {
         f.problem(f.at("api_keys"), "must list at least one {name, sha256}; leave it out for an open listener");
       }
@@ -356,7 +373,7 @@ public final class ConfigLoader {
     return new CircuitBreakerConfig(maxFailures, reset, grace);
   }
 
-  private static List<RouteConfig> routes(Fields root, List<BackendConfig> backends) {
+  private static List<RouteConfig> routes(Fields root, List<BackendConfig> backends, List<? extends RouteBlockParser> parsers) {
     Set<String> known = new TreeSet<>();
     backends.forEach(b -> {
       if (b.name() != null) {
@@ -395,39 +412,16 @@ public final class ConfigLoader {
       long timeout = f.number("timeout_ms", RouteConfig.DEFAULT_TIMEOUT_MS, 1, 3_600_000);
       boolean strip = f.bool("strip_prefix", false);
       RetryConfig retries = retries(f.object("retries"));
-      RateLimitConfig rateLimit = f.has("rate_limit") ? rateLimit(f.object("rate_limit")) : null;
-      AuthParser.Auth auth = f.has("auth") ? AuthParser.auth(f.object("auth")) : new AuthParser.Auth(null, null);
-      if (rateLimit != null && "api_key".equals(rateLimit.key()) && auth.apiKeys() == null) {
-        f.problem(f.at("rate_limit.key"), "api_key needs auth of type api_key on the route");
+      Map<String, Object> blocks = new LinkedHashMap<>();
+      for (RouteBlockParser parser : parsers) {
+        if (f.has(parser.key())) {
+          blocks.put(parser.key(), parser.parse(f.object(parser.key()), new RouteBlockParser.Route(methods, blocks)));
+        }
       }
-      if (rateLimit != null && "jwt_sub".equals(rateLimit.key()) && auth.jwt() == null) {
-        f.problem(f.at("rate_limit.key"), "jwt_sub needs auth of type jwt on the route");
-      }
-      CorsConfig cors = f.has("cors") ? CorsParser.cors(f.object("cors"), methods) : null;
       f.rejectUnknown();
-      result.add(new RouteConfig(prefix, backend, timeout, strip, methods, host, retries, rateLimit, auth.apiKeys(),
-          auth.jwt(), cors));
+      result.add(new RouteConfig(prefix, backend, timeout, strip, methods, host, retries, blocks));
     }
     return result;
-  }
-
-  private static RateLimitConfig rateLimit(Fields f) {
-    Object raw = f.raw("requests_per_second");
-    double rps = 0;
-    if (raw instanceof Number n && n.doubleValue() > 0 && n.doubleValue() <= 1_000_000) {
-      rps = n.doubleValue();
-    } else {
-      f.problem(f.at("requests_per_second"), raw == null ? "is required"
-          : "expected a number above 0 and at most 1000000, got " + Fields.describe(raw));
-    }
-    int burst = (int) f.number("burst", Math.max(1, (long) Math.ceil(rps)), 1, 1_000_000);
-    String key = f.string("key", "client_ip");
-    if (key != null && !key.equals("client_ip") && !key.equals("api_key") && !key.equals("jwt_sub")
-        && !(key.startsWith("header:") && key.length() > "header:".length())) {
-      f.problem(f.at("key"), "expected client_ip, api_key, jwt_sub or header:NAME, got \"" + key + "\"");
-    }
-    f.rejectUnknown();
-    return new RateLimitConfig(rps, burst, key);
   }
 
   private static RetryConfig retries(Fields f) {
@@ -452,7 +446,7 @@ public final class ConfigLoader {
   }
 
   /** HTTP methods listed under {@code key}, upper-cased, each known, without repeats. */
-  static List<String> methods(Fields f, String key) {
+  public static List<String> methods(Fields f, String key) {
     List<Object> items = f.list(key);
     List<String> result = new ArrayList<>();
     for (int i = 0; i < items.size(); i++) {

@@ -12,7 +12,7 @@ import java.util.TreeSet;
  * Typed reads from one JSON object of the config, remembering which keys were read so the
  * rest can be reported as unknown. Problems go to a shared list as {@code file: path: problem}.
  */
-final class Fields {
+public final class Fields {
 
   private final String file;
   private final String path;
@@ -28,30 +28,30 @@ final class Fields {
   }
 
   /** This object's own path, e.g. {@code routes[0].auth.keys[1]}. */
-  String path() {
+  public String path() {
     return path;
   }
 
   /** A file named in the config: absolute, or relative to the config file's folder. */
-  java.nio.file.Path resolve(String name) {
+  public java.nio.file.Path resolve(String name) {
     java.nio.file.Path parent = java.nio.file.Path.of(file).toAbsolutePath().getParent();
     return parent == null ? java.nio.file.Path.of(name) : parent.resolve(name);
   }
 
-  String at(String key) {
+  public String at(String key) {
     return path.isEmpty() ? key : path + "." + key;
   }
 
-  void problem(String field, String message) {
+  public void problem(String field, String message) {
     problems.add(file + ": " + field + ": " + message);
   }
 
-  boolean has(String key) {
+  public boolean has(String key) {
     known.add(key);
     return json.getValue(key) != null;
   }
 
-  String string(String key, String fallback) {
+  public String string(String key, String fallback) {
     known.add(key);
     Object value = json.getValue(key);
     if (value == null) {
@@ -64,7 +64,7 @@ final class Fields {
     return fallback;
   }
 
-  String requiredString(String key) {
+  public String requiredString(String key) {
     String value = string(key, null);
     if (value == null && json.getValue(key) == null) {
       problem(at(key), "is required");
@@ -75,7 +75,7 @@ final class Fields {
     return value;
   }
 
-  long number(String key, long fallback, long min, long max) {
+  public long number(String key, long fallback, long min, long max) {
     known.add(key);
     Object value = json.getValue(key);
     if (value == null) {
@@ -102,7 +102,7 @@ final class Fields {
     return n;
   }
 
-  boolean bool(String key, boolean fallback) {
+  public boolean bool(String key, boolean fallback) {
     known.add(key);
     Object value = json.getValue(key);
     if (value == null) {
@@ -116,7 +116,7 @@ final class Fields {
   }
 
   /** A nested object; absent gives an empty one, so defaults apply. */
-  Fields object(String key) {
+  public Fields object(String key) {
     known.add(key);
     Object value = json.getValue(key);
     if (value != null && !(value instanceof JsonObject)) {
@@ -127,7 +127,7 @@ final class Fields {
   }
 
   /** The elements of a list; absent gives an empty list. */
-  List<Object> list(String key) {
+  public List<Object> list(String key) {
     known.add(key);
     Object value = json.getValue(key);
     if (value == null) {
@@ -141,7 +141,7 @@ final class Fields {
   }
 
   /** Elements of a list of mappings, each with its own {@code key[i]} path. */
-  List<Fields> objects(String key) {
+  public List<Fields> objects(String key) {
     List<Object> items = list(key);
     List<Fields> result = new ArrayList<>(items.size());
     for (int i = 0; i < items.size(); i++) {
@@ -160,13 +160,13 @@ final class Fields {
     return result;
   }
 
-  Object raw(String key) {
+  public Object raw(String key) {
     known.add(key);
     return json.getValue(key);
   }
 
   /** Reports every key present but never read. Call once all fields are read. */
-  void rejectUnknown() {
+  public void rejectUnknown() {
     Set<String> unknown = new TreeSet<>(json.fieldNames());
     unknown.removeAll(known);
     for (String key : unknown) {
@@ -174,7 +174,7 @@ final class Fields {
     }
   }
 
-  static String describe(Object value) {
+  public static String describe(Object value) {
     // List elements straight from the parsers are still plain Maps and Lists.
     if (value instanceof JsonObject || value instanceof java.util.Map) {
       return "a mapping";

@@ -1,14 +1,15 @@
 package dev.dockgate.config;
 
 import java.util.List;
+import java.util.Map;
 
 /**
  * One route: requests whose path starts with {@code pathPrefix} (and, when set, whose Host is
  * {@code host} and whose method is one of {@code methods}) go to {@code backend}. With
  * {@code stripPrefix} the prefix is removed from the forwarded path. Failed idempotent requests
- * without a body are retried as {@code retries} says; {@code rateLimit} (null: none) bounds each
- * client key's requests; {@code apiKeys} or {@code jwt} (both null: open) authenticate clients;
- * {@code cors} (null: left to the backend) has the gateway answer CORS preflights and mark responses.
+ * without a body are retried as {@code retries} says. {@code blocks} holds the route's feature
+ * blocks by config key ({@code cors}, {@code auth}, {@code rate_limit}, ...), each parsed by its
+ * feature's {@link RouteBlockParser}; a route without a block has no such feature.
  */
 public record RouteConfig(
     String pathPrefix,
@@ -18,31 +19,29 @@ public record RouteConfig(
     List<String> methods,
     String host,
     RetryConfig retries,
-    RateLimitConfig rateLimit,
-    ApiKeyAuthConfig apiKeys,
-    JwtAuthConfig jwt,
-    CorsConfig cors) {
+    Map<String, Object> blocks) {
 
   public static final long DEFAULT_TIMEOUT_MS = 30_000;
 
   public RouteConfig {
     methods = List.copyOf(methods);
+    blocks = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(blocks));
   }
 
-  /** A route with the defaults: any host, any method, prefix kept. */
+  /** A route with the defaults: any host, any method, prefix kept, no feature blocks. */
   public RouteConfig(String pathPrefix, String backend, long timeoutMs) {
-    this(pathPrefix, backend, timeoutMs, false, List.of(), null, RetryConfig.NONE, null, null, null);
+    this(pathPrefix, backend, timeoutMs, false, List.of(), null, RetryConfig.NONE);
   }
 
-  /** A route without CORS. */
-  public RouteConfig(String pathPrefix, String backend, long timeoutMs, boolean stripPrefix, List<String> methods,
-      String host, RetryConfig retries, RateLimitConfig rateLimit, ApiKeyAuthConfig apiKeys, JwtAuthConfig jwt) {
-    this(pathPrefix, backend, timeoutMs, stripPrefix, methods, host, retries, rateLimit, apiKeys, jwt, null);
-  }
-
-  /** A route without a rate limit. */
+  /** A route without feature blocks. */
   public RouteConfig(String pathPrefix, String backend, long timeoutMs, boolean stripPrefix, List<String> methods,
       String host, RetryConfig retries) {
-    this(pathPrefix, backend, timeoutMs, stripPrefix, methods, host, retries, null, null, null);
+    this(pathPrefix, backend, timeoutMs, stripPrefix, methods, host, retries, Map.of());
+  }
+
+  /** The block under {@code key} when it is a {@code type}, else null. */
+  public <T> T block(String key, Class<T> type) {
+    Object block = blocks.get(key);
+    return type.isInstance(block) ? type.cast(block) : null;
   }
 }

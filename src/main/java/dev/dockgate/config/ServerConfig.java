@@ -4,10 +4,11 @@ package dev.dockgate.config;
  * The listener: address, port, router instances (0 means one per core), the path of the built-in
  * stats endpoint, and the limits on what clients may send. {@code tls} (null: plain HTTP) terminates
  * TLS, offering HTTP/2 through ALPN when {@code http2}; {@code h2c} accepts cleartext HTTP/2 on a
- * plain listener; {@code adminListener} (null: none) moves the admin endpoints to a port of their own.
+ * plain listener; {@code adminListener} (null: none) moves the admin endpoints to a port of their own;
+ * {@code trustedProxies} are the networks whose X-Forwarded-For is believed (see edge.TrustedProxies).
  */
 public record ServerConfig(String host, int port, int instances, String statsPath, Limits limits, AdminPaths admin,
-    Tls tls, boolean http2, boolean h2c, AdminListener adminListener) {
+    Tls tls, boolean http2, boolean h2c, AdminListener adminListener, java.util.List<Cidr> trustedProxies) {
   public static final String DEFAULT_HOST = "0.0.0.0";
   public static final int DEFAULT_PORT = 8080;
   public static final String DEFAULT_STATS_PATH = "/stats";
@@ -53,7 +54,7 @@ public record ServerConfig(String host, int port, int instances, String statsPat
 
   /** Plain HTTP/1.1, admin endpoints on the main port. */
   public ServerConfig(String host, int port, int instances, String statsPath, Limits limits, AdminPaths admin) {
-    this(host, port, instances, statsPath, limits, admin, null, true, false, null);
+    this(host, port, instances, statsPath, limits, admin, null, true, false, null, java.util.List.of());
   }
 
   /** Router instances to deploy: the configured number, else one per available core. */

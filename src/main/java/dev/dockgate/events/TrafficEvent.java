@@ -2,7 +2,6 @@ package dev.dockgate.events;
 
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.json.JsonObject;
-import io.vertx.core.net.SocketAddress;
 
 /**
  * One finished request as published on {@link Addresses#TRAFFIC}. {@code route}, {@code backend} and
@@ -36,14 +35,12 @@ public record TrafficEvent(
   public static final CharSequence REQUEST_ID_HEADER = io.vertx.core.http.HttpHeaders.createOptimized(REQUEST_ID);
   public static final CharSequence CONSUMER_HEADER = io.vertx.core.http.HttpHeaders.createOptimized(CONSUMER);
 
-  /** The event of {@code request}, whose response has just ended. */
-  public static TrafficEvent finished(HttpServerRequest request, String route, String backend, String instance,
-      int status, long startedNanos) {
-    SocketAddress remote = request.remoteAddress();
-    return new TrafficEvent(System.currentTimeMillis(), request.getHeader(REQUEST_ID_HEADER),
-        remote == null ? null : remote.hostAddress(), request.getHeader(CONSUMER_HEADER), request.method().name(), request.path(),
+  /** The event of {@code request}, whose response has just ended (or whose client left). */
+  public static TrafficEvent finished(HttpServerRequest request, String requestId, String client, String consumer,
+      String route, String backend, String instance, int status, long arrivalNanos) {
+    return new TrafficEvent(System.currentTimeMillis(), requestId, client, consumer, request.method().name(), request.path(),
         protocol(request.version()), route, backend, instance, status, request.response().bytesWritten(),
-        (System.nanoTime() - startedNanos) / 1_000_000.0);
+        (System.nanoTime() - arrivalNanos) / 1_000_000.0);
   }
 
   /**

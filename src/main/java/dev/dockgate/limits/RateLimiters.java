@@ -1,6 +1,5 @@
 package dev.dockgate.limits;
 
-import dev.dockgate.config.RateLimitConfig;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**

@@ -15,7 +15,7 @@ import io.micrometer.core.instrument.binder.BaseUnits;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.circuitbreaker.CircuitBreakerState;
-import dev.dockgate.routing.InFlightRequests;
+import dev.dockgate.proxy.InFlightRequests;
 import io.vertx.micrometer.backends.BackendRegistries;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;

@@ -8,10 +8,24 @@ import dev.dockgate.config.ServerConfig;
 import dev.dockgate.discovery.DiscoveryVerticle;
 import dev.dockgate.events.Addresses;
 import dev.dockgate.events.SharedJsonCodec;
-import dev.dockgate.events.TrafficEvent;
-import dev.dockgate.auth.JwtAuth;
-import dev.dockgate.limits.RateLimiter;
+import dev.dockgate.Features;
+import dev.dockgate.admin.AdminEndpoints;
+import dev.dockgate.admin.AdminListener;
+import dev.dockgate.admin.RouteReport;
+import dev.dockgate.cors.Cors;
+import dev.dockgate.edge.EdgeGuard;
+import dev.dockgate.edge.OpenConnections;
+import dev.dockgate.edge.PathNormalizer;
+import dev.dockgate.edge.Protocols;
+import dev.dockgate.edge.RequestIds;
+import dev.dockgate.edge.TrustedProxies;
 import dev.dockgate.limits.RateLimiters;
+import dev.dockgate.pipeline.Exchange;
+import dev.dockgate.pipeline.Pipeline;
+import dev.dockgate.pipeline.StageContext;
+import dev.dockgate.proxy.InFlightRequests;
+import dev.dockgate.proxy.ProxyHandler;
+import dev.dockgate.proxy.Upstreams;
 import dev.dockgate.resilience.BreakerRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -27,7 +41,6 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.servicediscovery.Record;
 import io.vertx.servicediscovery.ServiceDiscovery;
-import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.net.HostAndPort;
 import java.util.ArrayList;
 import java.util.List;
@@ -35,16 +48,16 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * One HTTP listener instance (one per core): answers /stats, the default response, or hands the
- * request to its route's {@link ProxyHandler}. Keeps its own snapshot of instances per backend,
- * refreshed from discovery announcements, never from the request path.
+ * One HTTP listener instance (one per core): listens, swaps config snapshots, and dispatches each
+ * request: normalise the path, admin endpoints, match a route, then the route's {@link Pipeline}
+ * (stages, then the proxy). Every counted request has one {@link Exchange}, which publishes its
+ * traffic event. Keeps its own snapshot of instances per backend, refreshed from discovery
+ * announcements, never from the request path.
  */
 public final class RouterVerticle extends VerticleBase {
 
   private static final Buffer METHOD_NOT_ALLOWED = Buffer.buffer("method not allowed\n");
   private static final Buffer BAD_PATH = Buffer.buffer("bad request path\n");
-  private static final Buffer TOO_MANY_REQUESTS = Buffer.buffer("too many requests\n");
-  private static final Buffer UNAUTHORIZED = Buffer.buffer("missing or unknown API key\n");
 
   private final BreakerRegistry breakers;
   private final InFlightRequests inFlight;
@@ -65,8 +78,8 @@ public final class RouterVerticle extends VerticleBase {
   private final java.util.IdentityHashMap<HttpConnection, Long> heads = new java.util.IdentityHashMap<>();
 
   /** One config's routing: swapped by reference, so a request sees one config from start to end. */
-  private record Routing(GatewayConfig config, RouteTable<ProxyHandler> routes, Upstreams upstreams, Buffer defaultBody,
-      String liveness, String dashboardStream) {
+  private record Routing(GatewayConfig config, RouteTable<Pipeline> routes, Upstreams upstreams, Buffer defaultBody,
+      String liveness, String dashboardStream, TrustedProxies trusted, List<Pipeline> pipelines) {
   }
 
   private final GatewayConfig initial;
@@ -129,20 +142,25 @@ public final class RouterVerticle extends VerticleBase {
 
   private Routing routing(GatewayConfig config) {
     Map<String, BackendConfig> backends = config.backendsByName();
-    List<RouteTable.Entry<ProxyHandler>> entries = new ArrayList<>();
+    Map<Class<?>, Object> shared = Map.of(RateLimiters.class, rateLimiters);
+    List<RouteTable.Entry<Pipeline>> entries = new ArrayList<>();
+    List<ProxyHandler> terminals = new ArrayList<>();
+    List<Pipeline> pipelines = new ArrayList<>();
     for (RouteConfig route : config.routes()) {
-      ProxyHandler handler = new ProxyHandler(vertx, client, route, backends.get(route.backend()),
-          config.server().limits().maxBodyBytes(), inFlight,
-          route.rateLimit() == null ? null : rateLimiters.forRoute(route.pathPrefix() + " " + route.host(), route.rateLimit()));
-      entries.add(new RouteTable.Entry<>(route.pathPrefix(), route.host(), Set.copyOf(route.methods()), handler));
+      ProxyHandler proxy = new ProxyHandler(vertx, client, route, backends.get(route.backend()),
+          config.server().limits().maxBodyBytes(), inFlight);
+      Pipeline pipeline = Pipeline.compile(route, Features.ALL, new StageContext(vertx, client, route, shared), proxy);
+      terminals.add(proxy);
+      pipelines.add(pipeline);
+      entries.add(new RouteTable.Entry<>(route.pathPrefix(), route.host(), Set.copyOf(route.methods()), pipeline));
     }
-    Upstreams upstreams = new Upstreams(breakers, config.backends(),
-        entries.stream().map(RouteTable.Entry::target).toList());
+    Upstreams upstreams = new Upstreams(breakers, config.backends(), terminals);
     upstreams.apply(BackendInstances.from(lastRecords, config.backends()), unhealthy);
     ServerConfig.AdminPaths admin = config.server().admin();
     return new Routing(config, new RouteTable<>(entries), upstreams, Buffer.buffer(config.defaultResponse().body()),
         admin.health().isEmpty() ? "" : admin.health() + "/live",
-        admin.dashboard().isEmpty() ? "" : admin.dashboard() + "/events");
+        admin.dashboard().isEmpty() ? "" : admin.dashboard() + "/events",
+        new TrustedProxies(config.server().trustedProxies()), pipelines);
   }
 
   /**
@@ -153,6 +171,7 @@ public final class RouterVerticle extends VerticleBase {
     Routing previous = routing;
     routing = routing(next);
     previous.upstreams().close();
+    previous.pipelines().forEach(Pipeline::close);
   }
 
   private Future<HttpServer> listen() {
@@ -213,24 +232,31 @@ public final class RouterVerticle extends VerticleBase {
 
   /** Requests the HTTP codec refused (414, 431, 400, 505): answered by Vert.x's rules, counted like others. */
   private void invalid(HttpServerRequest request) {
-    long started = System.nanoTime();
+    exchange(request, routing).track();
     EdgeGuard.answerInvalid(request);
-    publish(request, request.response().getStatusCode(), started);
+  }
+
+  private Exchange exchange(HttpServerRequest request, Routing routing) {
+    long arrival = System.nanoTime();
+    String peer = TrustedProxies.peer(request);
+    boolean trusted = routing.trusted().trusts(peer);
+    return new Exchange(request, arrival, RequestIds.of(request), routing.trusted().client(request, peer, trusted),
+        trusted, vertx.eventBus());
   }
 
   private void handle(HttpServerRequest request) {
-    edge.watch(request);
     if (!heads.isEmpty()) {
       Long timer = heads.remove(request.connection());
       if (timer != null) {
         vertx.cancelTimer(timer);
       }
     }
-    RequestIds.assign(request);
     Routing routing = this.routing;
+    Exchange exchange = exchange(request, routing);
+    edge.watch(exchange);
     String path = PathNormalizer.normalize(request.path());
     if (path == null) {
-      answer(request, 400, BAD_PATH, null);
+      exchange.answer(400, BAD_PATH);
       return;
     }
     long maxBody = routing.config().server().limits().maxBodyBytes();
@@ -239,128 +265,40 @@ public final class RouterVerticle extends VerticleBase {
       if (request.version() != io.vertx.core.http.HttpVersion.HTTP_2) {
         request.response().putHeader("connection", "close"); // HTTP/2 forbids it; ending the stream suffices
       }
-      answer(request, 413, Buffer.buffer("request body larger than " + maxBody + " bytes\n"), null);
+      exchange.answer(413, Buffer.buffer("request body larger than " + maxBody + " bytes\n"));
       return;
     }
     if (initial.server().adminListener() == null
         && admin.handle(request, path, routing.config().server(), routing.liveness(), routing.dashboardStream())) {
-      return;
+      return; // the gateway's own endpoints are not counted as traffic
     }
     HostAndPort authority = request.authority();
     String host = authority == null ? null : authority.host();
-    ProxyHandler handler = routing.routes().match(host, request.method().name(), path);
-    if (cors(request, routing.routes(), host, path, handler)) {
-      return;
+    Pipeline route = routing.routes().match(host, request.method().name(), path);
+    if ((route == null || !route.answersPreflight()) && Cors.isPreflight(request.method(), request.headers())) {
+      // A preflight asks for the method it announces: the route for that method answers it.
+      Pipeline announced = routing.routes().match(host, request.getHeader("access-control-request-method"), path);
+      if (announced != null && announced.answersPreflight()) {
+        route = announced;
+      }
     }
-    if (handler != null) {
-      JwtAuth jwt = handler.jwt();
-      if (jwt == null) {
-        if (!handler.authenticate(request)) {
-          request.response().putHeader("www-authenticate", "ApiKey header=\"" + handler.apiKeyHeader() + "\"");
-          answer(request, 401, UNAUTHORIZED, null);
-          return;
-        }
-        admit(request, handler);
-        return;
-      }
-      Future<JwtAuth.Outcome> checked = jwt.authenticate(request.getHeader(jwt.config().header()));
-      if (checked.isComplete()) {
-        afterJwt(request, handler, checked.result(), false);
-      } else {
-        request.pause(); // the key set is being fetched: hold the body until the token is judged
-        checked.onSuccess(outcome -> afterJwt(request, handler, outcome, true));
-      }
+    if (route != null) {
+      exchange.start(route);
       return;
     }
     Set<String> allowed = routing.routes().allowedMethods(host, path);
     if (allowed.isEmpty()) {
-      answer(request, routing.config().defaultResponse().statusCode(), routing.defaultBody(), null);
+      exchange.answer(routing.config().defaultResponse().statusCode(), routing.defaultBody());
     } else {
-      answer(request, 405, METHOD_NOT_ALLOWED, String.join(", ", allowed));
+      request.response().putHeader("allow", String.join(", ", allowed));
+      exchange.answer(405, METHOD_NOT_ALLOWED);
     }
-  }
-
-  private void afterJwt(HttpServerRequest request, ProxyHandler handler, JwtAuth.Outcome outcome, boolean paused) {
-    handler.admitJwt(request, outcome);
-    if (outcome.passed()) {
-      admit(request, handler);
-      return;
-    }
-    if (paused) {
-      request.resume();
-    }
-    if (outcome.challenge() != null) {
-      request.response().putHeader("www-authenticate", outcome.challenge());
-    }
-    answer(request, outcome.status(), Buffer.buffer(outcome.reason() + "\n"), null);
-  }
-
-  /** An authenticated request: through the route's rate limit, then to the proxy. */
-  private void admit(HttpServerRequest request, ProxyHandler handler) {
-    RateLimiter.Decision decision = handler.admit(request);
-    if (decision != null) {
-      HttpServerResponse response = request.response()
-          .putHeader("ratelimit-limit", Integer.toString(decision.limit()))
-          .putHeader("ratelimit-remaining", Integer.toString(decision.remaining()))
-          .putHeader("ratelimit-reset", Long.toString(decision.resetSeconds()));
-      if (!decision.allowed()) {
-        response.putHeader("retry-after", Long.toString(decision.retryAfterSeconds()));
-        answer(request, 429, TOO_MANY_REQUESTS, null);
-        return;
-      }
-    }
-    handler.handle(request);
-  }
-
-  /**
-   * CORS before authentication (a preflight carries no credentials): answers a preflight for a route
-   * with CORS, matched by the method it announces, and marks the answer to any other request on such
-   * a route. True when the request is answered.
-   */
-  private boolean cors(HttpServerRequest request, RouteTable<ProxyHandler> routes, String host, String path,
-      ProxyHandler handler) {
-    if (Cors.isPreflight(request.method(), request.headers())) {
-      ProxyHandler target = handler != null && handler.cors() != null ? handler
-          : routes.match(host, request.getHeader("access-control-request-method"), path);
-      if (target == null || target.cors() == null) {
-        return false;
-      }
-      Cors.Preflight preflight = target.cors().preflight(request.headers());
-      request.response().headers().addAll(preflight.headers());
-      answer(request, preflight.status(), preflight.allowed() ? Buffer.buffer()
-          : Buffer.buffer("CORS preflight refused: " + preflight.refusal() + "\n"), null);
-      return true;
-    }
-    if (handler != null && handler.cors() != null) {
-      handler.cors().onActual(request.getHeader("origin"), request.response().headers());
-    }
-    return false;
   }
 
   private JsonObject routeReport() {
     Routing current = routing;
     return RouteReport.describe(current.config(), current.upstreams(),
         BackendInstances.from(lastRecords, current.config().backends()), unhealthy);
-  }
-
-  /** An answer the gateway makes itself (default response, 405), counted like any other. */
-  private void answer(HttpServerRequest request, int status, Buffer body, String allow) {
-    long started = System.nanoTime();
-    HttpServerResponse response = request.response()
-        .setStatusCode(status)
-        .putHeader(TrafficEvent.REQUEST_ID_HEADER, request.getHeader(TrafficEvent.REQUEST_ID_HEADER));
-    if (body.length() > 0) {
-      response.putHeader("content-type", "text/plain; charset=utf-8");
-    }
-    if (allow != null) {
-      response.putHeader("allow", allow);
-    }
-    response.end(body).andThen(ar -> publish(request, status, started));
-  }
-
-  private void publish(HttpServerRequest request, int status, long started) {
-    vertx.eventBus().publish(Addresses.TRAFFIC,
-        TrafficEvent.finished(request, null, null, null, status, started).toJson(), Addresses.TRAFFIC_DELIVERY);
   }
 
   private static boolean tooLong(String contentLength, long max) {

@@ -1,5 +1,10 @@
 package dev.dockgate.config;
 
+import dev.dockgate.Features;
+import dev.dockgate.auth.AuthParser;
+import dev.dockgate.auth.JwtAuthConfig;
+import dev.dockgate.cors.CorsConfig;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -70,10 +75,10 @@ class AuthConfigTest {
                      jwks_url: "https://id.test/jwks", jwks_refresh_ms: 60000, jwks_min_refresh_ms: 500,
                      required_claims: {tenant: acme, level: 3}, scopes: [read],
                      forward_claims: {sub: X-User-Id}}""");
-    ConfigLoader.load(vertx, path).onComplete(ctx.succeeding(config -> ctx.verify(() -> {
+    Features.load(vertx, path).onComplete(ctx.succeeding(config -> ctx.verify(() -> {
       RouteConfig route = config.routes().get(0);
-      assertNull(route.apiKeys());
-      JwtAuthConfig jwt = route.jwt();
+      assertNull(route.block("auth", AuthParser.Auth.class).apiKeys());
+      JwtAuthConfig jwt = route.block("auth", AuthParser.Auth.class).jwt();
       assertEquals("X-Token", jwt.header());
       assertEquals(List.of(new JwtAuthConfig.Key("RS256", "r1", Tokens.pem(RSA)),
           new JwtAuthConfig.Key("ES256", null, Tokens.pem(EC)), new JwtAuthConfig.Key("HS256", null, SECRET)), jwt.keys());
@@ -94,9 +99,9 @@ class AuthConfigTest {
     String b = "B".repeat(64);
     String path = write("{type: api_key, header: X-Key, keys: [{name: ci, sha256: \"" + a + "\"}], keys_file: api.keys}");
     Files.writeString(dir.resolve("api.keys"), "# team keys\n\nops " + b + "\n");
-    ConfigLoader.load(vertx, path).onComplete(ctx.succeeding(config -> ctx.verify(() -> {
+    Features.load(vertx, path).onComplete(ctx.succeeding(config -> ctx.verify(() -> {
       assertEquals(new ApiKeyAuthConfig("X-Key", List.of(new ApiKeyAuthConfig.Key("ci", a),
-          new ApiKeyAuthConfig.Key("ops", "b".repeat(64)))), config.routes().get(0).apiKeys());
+          new ApiKeyAuthConfig.Key("ops", "b".repeat(64)))), config.routes().get(0).block("auth", AuthParser.Auth.class).apiKeys());
       ctx.completeNow();
     })));
   }
@@ -150,7 +155,7 @@ class AuthConfigTest {
     String path = write(c.auth());
     List<String> expected = c.problems().stream()
         .map(p -> path + p.substring("conf.yml".length()).replace("DIR", dir.toAbsolutePath().toString())).toList();
-    ConfigLoader.load(vertx, path).onComplete(ctx.failing(err -> ctx.verify(() -> {
+    Features.load(vertx, path).onComplete(ctx.failing(err -> ctx.verify(() -> {
       assertEquals(expected, assertInstanceOf(ConfigException.class, err).problems());
       ctx.completeNow();
     })));
@@ -166,7 +171,7 @@ class AuthConfigTest {
         backends:
           - {name: web, targets: ["http://127.0.0.1:9"]}
         """);
-    ConfigLoader.load(vertx, file.toString()).onComplete(ctx.failing(err -> ctx.verify(() -> {
+    Features.load(vertx, file.toString()).onComplete(ctx.failing(err -> ctx.verify(() -> {
       assertEquals(List.of(file + ": routes[0].rate_limit.key: jwt_sub needs auth of type jwt on the route"),
           assertInstanceOf(ConfigException.class, err).problems());
       ctx.completeNow();

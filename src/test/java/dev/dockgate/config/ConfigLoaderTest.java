@@ -1,5 +1,10 @@
 package dev.dockgate.config;
 
+import dev.dockgate.Features;
+import dev.dockgate.auth.AuthParser;
+import dev.dockgate.auth.JwtAuthConfig;
+import dev.dockgate.cors.CorsConfig;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -155,7 +160,7 @@ class ConfigLoaderTest {
   }
 
   private static void expectProblems(String path, VertxTestContext ctx, List<String> expected) {
-    ConfigLoader.load(vertx, path).onComplete(ctx.failing(err -> ctx.verify(() -> {
+    Features.load(vertx, path).onComplete(ctx.failing(err -> ctx.verify(() -> {
       ConfigException e = assertInstanceOf(ConfigException.class, err);
       assertEquals(expected, e.problems());
       assertEquals(String.join("\n", expected), e.getMessage());
@@ -164,7 +169,7 @@ class ConfigLoaderTest {
   }
 
   private static void expectConfig(String path, VertxTestContext ctx, GatewayConfig expected) {
-    ConfigLoader.load(vertx, path).onComplete(ctx.succeeding(config -> ctx.verify(() -> {
+    Features.load(vertx, path).onComplete(ctx.succeeding(config -> ctx.verify(() -> {
       assertEquals(expected, config);
       ctx.completeNow();
     })));
@@ -328,7 +333,7 @@ class ConfigLoaderTest {
             """,
             "conf.yml: route: unknown key (known: access_log, alerts, backends, default_response, docker, event_bus_bridge, routes, server)"),
         bad("unknown key in server", "server:\n  prot: 8080\n",
-            "conf.yml: server.prot: unknown key (known: admin_listener, body_timeout_ms, dashboard_path, h2c, header_timeout_ms, health_path, host, http2, idle_timeout_ms, instances, max_body_bytes, max_connections, max_header_bytes, max_header_count, max_request_line_bytes, metrics_path, port, routes_path, stats_path, tls)"),
+            "conf.yml: server.prot: unknown key (known: admin_listener, body_timeout_ms, dashboard_path, h2c, header_timeout_ms, health_path, host, http2, idle_timeout_ms, instances, max_body_bytes, max_connections, max_header_bytes, max_header_count, max_request_line_bytes, metrics_path, port, routes_path, stats_path, tls, trusted_proxies)"),
         bad("unknown key in docker", "docker:\n  socket: /var/run/docker.sock\n",
             "conf.yml: docker.socket: unknown key (known: enabled, host, network)"),
         bad("unknown key in default_response", "default_response:\n  status: 403\n",
@@ -577,7 +582,7 @@ class ConfigLoaderTest {
   @Test
   void duplicateYamlKeyIsAnError(VertxTestContext ctx) throws IOException {
     String path = write("conf.yml", "server:\n  port: 8080\n  port: 9090\n");
-    ConfigLoader.load(vertx, path).onComplete(ctx.failing(err -> ctx.verify(() -> {
+    Features.load(vertx, path).onComplete(ctx.failing(err -> ctx.verify(() -> {
       ConfigException e = assertInstanceOf(ConfigException.class, err);
       assertEquals(1, e.problems().size(), e.getMessage());
       assertTrue(e.problems().get(0).startsWith(path + ": cannot parse YAML: "), e.getMessage());
@@ -601,7 +606,7 @@ class ConfigLoaderTest {
           - path_prefix: /api
             backend: [payment
         """);
-    ConfigLoader.load(vertx, path).onComplete(ctx.failing(err -> ctx.verify(() -> {
+    Features.load(vertx, path).onComplete(ctx.failing(err -> ctx.verify(() -> {
       ConfigException e = assertInstanceOf(ConfigException.class, err);
       assertEquals(1, e.problems().size(), e.getMessage());
       String problem = e.problems().get(0);
@@ -616,7 +621,7 @@ class ConfigLoaderTest {
   @Test
   void invalidJsonNamesFile(VertxTestContext ctx) throws IOException {
     String path = write("conf.json", "{\"routes\": [}");
-    ConfigLoader.load(vertx, path).onComplete(ctx.failing(err -> ctx.verify(() -> {
+    Features.load(vertx, path).onComplete(ctx.failing(err -> ctx.verify(() -> {
       ConfigException e = assertInstanceOf(ConfigException.class, err);
       assertEquals(1, e.problems().size(), e.getMessage());
       assertTrue(e.problems().get(0).startsWith(path + ": cannot parse JSON: "), e.getMessage());
@@ -631,7 +636,7 @@ class ConfigLoaderTest {
     JsonObject json = new JsonObject()
         .put("routes", new JsonArray().add(new JsonObject().put("path_prefix", "/a").put("backend", "x")));
     ConfigException e = assertThrows(ConfigException.class,
-        () -> ConfigLoader.parse("inline", json));
+        () -> Features.parse("inline", json));
     assertEquals(List.of("inline: routes[0].backend: unknown backend \"x\"; known: (none defined)"), e.problems());
   }
 
@@ -735,7 +740,7 @@ class ConfigLoaderTest {
     ServerConfig server = new ServerConfig("0.0.0.0", 8443, 0, "/stats", ServerConfig.Limits.DEFAULTS,
         ServerConfig.AdminPaths.DEFAULTS, new ServerConfig.Tls(rsa.cert().toString(), rsa.key().toString()), false, false,
         new ServerConfig.AdminListener("127.0.0.1", 9901,
-            new ApiKeyAuthConfig("X-API-Key", List.of(new ApiKeyAuthConfig.Key("ops", DIGEST))), false));
+            new ApiKeyAuthConfig("X-API-Key", List.of(new ApiKeyAuthConfig.Key("ops", DIGEST))), false), List.of());
     CorsConfig api = new CorsConfig(
         List.of("https://app.example.com", "https://*.example.org", "http://localhost:3000", "http://[::1]:8080"),
         List.of("GET", "POST"), List.of("content-type", "x-trace"), List.of("x-request-id"), true, 600);
@@ -743,9 +748,9 @@ class ConfigLoaderTest {
     CorsConfig any = new CorsConfig(List.of("https://app.example.com"), CorsConfig.DEFAULT_METHODS, List.of(), List.of(),
         false, null);
     expectConfig(path, ctx, new GatewayConfig(path, server, defaultDocker(), List.of(
-        new RouteConfig("/api", "web", 30_000, false, List.of("GET", "POST"), null, RetryConfig.NONE, null, null, null, api),
-        new RouteConfig("/open", "web", 30_000, false, List.of(), null, RetryConfig.NONE, null, null, null, open),
-        new RouteConfig("/any", "web", 30_000, false, List.of(), null, RetryConfig.NONE, null, null, null, any)),
+        new RouteConfig("/api", "web", 30_000, false, List.of("GET", "POST"), null, RetryConfig.NONE, Map.of("cors", api)),
+        new RouteConfig("/open", "web", 30_000, false, List.of(), null, RetryConfig.NONE, Map.of("cors", open)),
+        new RouteConfig("/any", "web", 30_000, false, List.of(), null, RetryConfig.NONE, Map.of("cors", any))),
         DefaultResponse.NOT_FOUND, WEB_BACKEND));
   }
 
@@ -757,7 +762,7 @@ class ConfigLoaderTest {
           admin_listener: {host: 0.0.0.0, port: 9901}
         """.formatted(ec.cert(), ec.key()));
     String plain = write("plain.yml", "server:\n  h2c: true\n");
-    ConfigLoader.load(vertx, path).compose(tls -> ConfigLoader.load(vertx, plain).map(h2c -> List.of(tls, h2c)))
+    Features.load(vertx, path).compose(tls -> Features.load(vertx, plain).map(h2c -> List.of(tls, h2c)))
         .onComplete(ctx.succeeding(configs -> ctx.verify(() -> {
           ServerConfig tls = configs.get(0).server();
           assertEquals(new ServerConfig.Tls(ec.cert().toString(), ec.key().toString()), tls.tls());
@@ -899,7 +904,7 @@ class ConfigLoaderTest {
   void tlsCertificateBlockThatIsNotACertificate(VertxTestContext ctx) throws IOException {
     Path broken = certDir.resolve("broken-cert.pem");
     Files.writeString(broken, "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
-    ConfigLoader.load(vertx, write("conf.yml", "server:\n  tls: {cert_file: \"%s\", key_file: \"%s\"}\n"
+    Features.load(vertx, write("conf.yml", "server:\n  tls: {cert_file: \"%s\", key_file: \"%s\"}\n"
         .formatted(broken, ec.key()))).onComplete(ctx.failing(err -> ctx.verify(() -> {
           List<String> problems = assertInstanceOf(ConfigException.class, err).problems();
           assertEquals(1, problems.size(), problems.toString());

@@ -24,6 +24,9 @@ class RateLimitIT {
   @RegisterExtension
   static final Backends backends = new Backends();
   static TestBackend backend;
+  /** header: keys count only authenticated clients, so the route takes an API key. */
+  static final String KEY = "rate-limit-test-key";
+  static final String KEY_DIGEST = java.util.HexFormat.of().formatHex(dev.dockgate.auth.ApiKeyAuth.sha256(KEY));
 
   @TempDir
   Path dir;
@@ -37,14 +40,17 @@ class RateLimitIT {
     return new GatewayHarness(dir, """
         docker: {enabled: false}
         routes:
-          - {path_prefix: /api, backend: api, rate_limit: %s}
+          - path_prefix: /api
+            backend: api
+            auth: {type: api_key, keys: [{name: ci, sha256: "%s"}]}
+            rate_limit: %s
         backends:
           - {name: api, targets: ["http://127.0.0.1:%d"]}
-        """.formatted(limit, backend.port()), 2);
+        """.formatted(KEY_DIGEST, limit, backend.port()), 2);
   }
 
   HttpRequest request(GatewayHarness gw, String client) {
-    return HttpRequest.newBuilder(gw.uri("/api/x")).header("X-Client", client).timeout(Duration.ofSeconds(10)).build();
+    return HttpRequest.newBuilder(gw.uri("/api/x")).header("X-Client", client).header("X-API-Key", KEY).timeout(Duration.ofSeconds(10)).build();
   }
 
   @Test

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.dockgate.config.RateLimitConfig;
+
 import org.junit.jupiter.api.Test;
 
 /** Token-bucket arithmetic on a clock the test controls. */

@@ -1,0 +1,120 @@
+package dev.dockgate.admin;
+
+import dev.dockgate.config.GatewayConfig;
+import dev.dockgate.config.ServerConfig;
+import dev.dockgate.events.Addresses;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.healthchecks.CheckResult;
+import io.vertx.ext.healthchecks.HealthChecks;
+import io.vertx.ext.healthchecks.Status;
+import java.util.function.Supplier;
+
+/**
+ * The gateway's own endpoints on the router's port: /stats, /metrics, readiness and liveness, the
+ * route report and the dashboard with its event stream. Exact paths from the current config.
+ * One per router instance, on its event loop.
+ */
+public final class AdminEndpoints {
+
+  private static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
+  private static final DeliveryOptions QUERY = new DeliveryOptions().setSendTimeout(5_000);
+
+  private final Vertx vertx;
+  private final Supplier<GatewayConfig> config;
+  private final Supplier<JsonObject> routeReport;
+  private final Buffer dashboardPage;
+  private final HealthChecks readiness;
+
+  public AdminEndpoints(Vertx vertx, Supplier<GatewayConfig> config, Supplier<JsonObject> routeReport, Buffer dashboardPage) {
+    this.vertx = vertx;
+    this.config = config;
+    this.routeReport = routeReport;
+    this.dashboardPage = dashboardPage;
+    this.readiness = readiness();
+  }
+
+  /** Answers {@code request} when {@code path} is one of the admin paths; false otherwise. */
+  public boolean handle(HttpServerRequest request, String path, ServerConfig server, String liveness, String dashboardStream) {
+    ServerConfig.AdminPaths paths = server.admin();
+    if (path.equals(server.statsPath())) {
+      relay(request, Addresses.STATS_QUERY, "application/json");
+    } else if (path.equals(paths.metrics())) {
+      relay(request, Addresses.METRICS_SCRAPE, PROMETHEUS_TEXT);
+    } else if (path.equals(paths.health())) {
+      readiness.checkStatus().onComplete(ar -> {
+        JsonObject body = ar.succeeded() ? ar.result().toJson() : new JsonObject().put("status", "DOWN");
+        boolean up = ar.succeeded() && CheckResult.isUp(ar.result());
+        request.response().setStatusCode(up ? 200 : 503).putHeader("content-type", "application/json").end(body.toBuffer());
+      });
+    } else if (path.equals(liveness)) {
+      request.response().putHeader("content-type", "application/json").end("{\"status\":\"UP\"}");
+    } else if (path.equals(paths.dashboard())) {
+      request.response().putHeader("content-type", "text/html; charset=utf-8").end(dashboardPage);
+    } else if (path.equals(dashboardStream)) {
+      dashboardEvents(request);
+    } else if (path.equals(paths.routes())) {
+      request.response().putHeader("content-type", "application/json").end(routeReport.get().toBuffer());
+    } else {
+      return false;
+    }
+    return true;
+  }
+
+  /** Asks the verticle owning an answer (stats, metrics) and relays its reply; 503 if it does not answer. */
+  private void relay(HttpServerRequest request, String address, String contentType) {
+    vertx.eventBus().request(address, null, QUERY)
+        .onSuccess(reply -> {
+          Object body = reply.body();
+          request.response().putHeader("content-type", contentType)
+              .end(body instanceof JsonObject json ? json.toBuffer() : Buffer.buffer(String.valueOf(body)));
+        })
+        .onFailure(err -> request.response().setStatusCode(503).end("unavailable: " + address + "\n"));
+  }
+
+  /**
+   * Server-sent events for the dashboard: every second, the stats (with the median) and the route
+   * report, until the client goes away or the gateway shuts down.
+   */
+  private void dashboardEvents(HttpServerRequest request) {
+    HttpServerResponse response = request.response()
+        .setChunked(true)
+        .putHeader("content-type", "text/event-stream")
+        .putHeader("cache-control", "no-cache");
+    Runnable push = () -> vertx.eventBus().<JsonObject>request(Addresses.STATS_DETAIL, null, QUERY)
+        .onSuccess(reply -> {
+          if (!response.closed()) {
+            JsonObject event = reply.body().put("time", System.currentTimeMillis()).put("routes", routeReport.get());
+            response.write("data: " + event.encode() + "\n\n");
+          }
+        });
+    long timer = vertx.setPeriodic(1_000, id -> push.run());
+    response.closeHandler(v -> vertx.cancelTimer(timer));
+    // A graceful shutdown waits for open requests; an event stream never ends by itself.
+    request.connection().shutdownHandler(v -> {
+      vertx.cancelTimer(timer);
+      if (!response.ended()) {
+        response.end();
+      }
+    });
+    push.run();
+  }
+
+  /** Ready when the config is loaded (it is, if this runs) and Docker discovery, when on, follows the engine. */
+  private HealthChecks readiness() {
+    return HealthChecks.create(vertx)
+        .register("config", promise -> promise.complete(Status.OK(new JsonObject()
+            .put("source", config.get().source()).put("routes", config.get().routes().size()))))
+        .register("discovery", 2_000, promise -> vertx.eventBus().<JsonObject>request(Addresses.DISCOVERY_STATUS, null)
+            .onSuccess(reply -> {
+              JsonObject status = reply.body();
+              boolean ok = !status.getBoolean("enabled", true) || status.getBoolean("connected", false);
+              promise.complete(new Status().setOk(ok).setData(status));
+            })
+            .onFailure(promise::fail));
+  }
+}

@@ -1,0 +1,59 @@
+package dev.dockgate.admin;
+
+import dev.dockgate.config.BackendConfig;
+import dev.dockgate.config.GatewayConfig;
+import dev.dockgate.config.RouteConfig;
+import dev.dockgate.discovery.BackendInstances;
+import dev.dockgate.discovery.Instance;
+import dev.dockgate.edge.PathNormalizer;
+import dev.dockgate.proxy.Upstream;
+import dev.dockgate.proxy.Upstreams;
+import dev.dockgate.resilience.HealthCheckVerticle;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.util.Map;
+import java.util.Set;
+
+/** The /admin/routes document: routes, backends, and each instance's address, health and circuit. */
+public final class RouteReport {
+
+  private RouteReport() {
+  }
+
+  public static JsonObject describe(GatewayConfig config, Upstreams upstreams, BackendInstances known, Set<String> unhealthy) {
+    JsonArray routes = new JsonArray();
+    for (RouteConfig r : config.routes()) {
+      routes.add(new JsonObject()
+          .put("path_prefix", r.pathPrefix())
+          .put("host", r.host())
+          .put("methods", new JsonArray(r.methods()))
+          .put("strip_prefix", r.stripPrefix())
+          .put("timeout_ms", r.timeoutMs())
+          .put("retries", r.retries().attempts())
+          .put("backend", r.backend()));
+    }
+    Map<String, Upstream> inRotation = upstreams.byKey();
+    JsonArray backends = new JsonArray();
+    for (BackendConfig b : config.backends()) {
+      JsonArray instances = new JsonArray();
+      for (Instance i : known.of(b.name())) {
+        Upstream upstream = inRotation.get(Upstreams.key(b, i));
+        instances.add(new JsonObject()
+            .put("id", i.id())
+            .put("name", i.name())
+            .put("address", i.host() + ":" + i.port())
+            .put("healthy", !unhealthy.contains(HealthCheckVerticle.key(b.name(), i)))
+            .put("in_rotation", upstream != null)
+            .put("circuit", upstream == null ? null : upstream.breaker().state().name())
+            .put("in_flight", upstream == null ? 0 : upstream.inFlight()));
+      }
+      backends.add(new JsonObject()
+          .put("name", b.name())
+          .put("match_labels", b.matchLabels().required())
+          .put("targets", new JsonArray(b.targets().stream().map(Object::toString).toList()))
+          .put("load_balancer", b.loadBalancer().configName())
+          .put("instances", instances));
+    }
+    return new JsonObject().put("source", config.source()).put("routes", routes).put("backends", backends);
+  }
+}

@@ -1,0 +1,39 @@
+package dev.dockgate.auth;
+
+import dev.dockgate.config.Fields;
+import dev.dockgate.pipeline.Feature;
+import dev.dockgate.pipeline.Phase;
+import dev.dockgate.pipeline.Stage;
+import dev.dockgate.pipeline.StageContext;
+
+/** A route's {@code auth:} block: API keys or JWT bearer tokens (see {@link AuthParser}). */
+public final class AuthFeature implements Feature<AuthParser.Auth> {
+
+  @Override
+  public String key() {
+    return "auth";
+  }
+
+  @Override
+  public Phase phase() {
+    return Phase.AUTH;
+  }
+
+  @Override
+  public Class<AuthParser.Auth> configType() {
+    return AuthParser.Auth.class;
+  }
+
+  @Override
+  public AuthParser.Auth parse(Fields block, Route route) {
+    return AuthParser.auth(block);
+  }
+
+  @Override
+  public Stage stage(AuthParser.Auth config, StageContext context) {
+    if (config.jwt() != null) {
+      return new JwtStage(new JwtAuth(context.vertx(), context.client(), config.jwt()));
+    }
+    return new ApiKeyStage(new ApiKeyAuth(config.apiKeys()));
+  }
+}

@@ -1,0 +1,95 @@
+package dev.dockgate.cors;
+
+import dev.dockgate.config.ApiKeyParser;
+import dev.dockgate.config.ConfigLoader;
+import dev.dockgate.config.Fields;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Reads a route's {@code cors} block (see {@link CorsConfig}); part of {@link CorsFeature}. */
+final class CorsParser {
+
+  private CorsParser() {
+  }
+
+  static CorsConfig cors(Fields f, List<String> routeMethods) {
+    List<String> origins = corsOrigins(f);
+    List<String> methods = f.has("allow_methods") ? ConfigLoader.methods(f, "allow_methods") : routeMethods.isEmpty()
+        ? CorsConfig.DEFAULT_METHODS : routeMethods;
+    if (f.raw("allow_methods") instanceof io.vertx.core.json.JsonArray list && list.isEmpty()) {
+      f.problem(f.at("allow_methods"), "must list at least one method; leave it out for the default");
+    }
+    List<String> allowHeaders = headerNames(f, "allow_headers");
+    List<String> exposeHeaders = headerNames(f, "expose_headers");
+    boolean credentials = f.bool("allow_credentials", false);
+    Integer maxAge = f.has("max_age_s") ? (int) f.number("max_age_s", 0, 0, 86_400) : null;
+    if (credentials && origins.contains("*")) {
+      f.problem(f.at("allow_origins"), "\"*\" cannot be combined with allow_credentials: true "
+          + "(browsers refuse credentialed answers for any origin); list the origins");
+    }
+    if (credentials && exposeHeaders.contains("*")) {
+      f.problem(f.at("expose_headers"), "\"*\" exposes nothing with allow_credentials: true "
+          + "(browsers take it as a header name); list the headers");
+    }
+    f.rejectUnknown();
+    return new CorsConfig(origins, methods, allowHeaders, exposeHeaders, credentials, maxAge);
+  }
+
+  /** scheme://host[:port], lower case, no path; a host may start with "*." for any subdomain. */
+  private static final java.util.regex.Pattern ORIGIN = java.util.regex.Pattern.compile(
+      "[a-z][a-z0-9+.-]*://(\\*\\.)?([a-z0-9-]+(\\.[a-z0-9-]+)*|\\[[0-9a-f:.]+\\])(:[0-9]{1,5})?");
+
+  private static List<String> corsOrigins(Fields f) {
+    String field = f.at("allow_origins");
+    if (!f.has("allow_origins")) {
+      f.problem(field, "is required: the origins allowed, e.g. [https://app.example.com], or [\"*\"]");
+      return List.of();
+    }
+    List<Object> items = f.list("allow_origins");
+    if (items.isEmpty() && f.raw("allow_origins") instanceof io.vertx.core.json.JsonArray) {
+      f.problem(field, "must list at least one origin");
+    }
+    List<String> result = new ArrayList<>();
+    for (int i = 0; i < items.size(); i++) {
+      Object item = items.get(i);
+      String origin = item instanceof String s ? s.trim().toLowerCase(java.util.Locale.ROOT) : null;
+      if ("*".equals(origin)) {
+        if (items.size() > 1) {
+          f.problem(field + "[" + i + "]", "\"*\" allows every origin and must be the only entry");
+          continue;
+        }
+      } else if ("null".equals(origin)) {
+        f.problem(field + "[" + i + "]", "\"null\" is not allowed: sandboxed pages and local files all send it");
+        continue;
+      } else if (origin == null || !ORIGIN.matcher(origin).matches()) {
+        f.problem(field + "[" + i + "]", "expected an origin such as https://app.example.com (scheme://host[:port], "
+            + "no path), https://*.example.com or \"*\", got " + Fields.describe(item));
+        continue;
+      }
+      if (result.contains(origin)) {
+        f.problem(field + "[" + i + "]", "duplicate origin \"" + origin + "\"");
+      } else {
+        result.add(origin);
+      }
+    }
+    return result;
+  }
+
+  /** Header names (lower case), or the single entry "*". */
+  private static List<String> headerNames(Fields f, String key) {
+    List<Object> items = f.list(key);
+    List<String> result = new ArrayList<>();
+    for (int i = 0; i < items.size(); i++) {
+      Object item = items.get(i);
+      String name = item instanceof String s ? s.trim().toLowerCase(java.util.Locale.ROOT) : null;
+      if (name == null || !ApiKeyParser.HEADER_NAME.matcher(name).matches()) {
+        f.problem(f.at(key) + "[" + i + "]", "expected a header name, got " + Fields.describe(item));
+      } else if (name.equals("*") && items.size() > 1) {
+        f.problem(f.at(key) + "[" + i + "]", "\"*\" stands for every header and must be the only entry");
+      } else if (!result.contains(name)) {
+        result.add(name);
+      }
+    }
+    return result;
+  }
+}

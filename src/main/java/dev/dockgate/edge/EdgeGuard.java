@@ -1,0 +1,266 @@
+package dev.dockgate.edge;
+
+import dev.dockgate.config.ServerConfig;
+import dev.dockgate.pipeline.Exchange;
+import dev.dockgate.events.TrafficEvent;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelPipeline;
+import io.vertx.core.Context;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxException;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpConnection;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.impl.VertxHttpRequestDecoder;
+import io.vertx.core.net.impl.ConnectionBase;
+import java.util.IdentityHashMap;
+import java.util.Map;
+import java.util.logging.Logger;
+
+/**
+ * The listener's edge for one router instance: caps open connections (one count for all
+ * instances), puts the {@link StrictRequestDecoder} on each new connection, and bounds how long a
+ * request body may take to arrive (408) or be malformed (400) before the connection is closed.
+ * Called on the router's event loop.
+ */
+public final class EdgeGuard {
+
+  private static final Logger LOG = Logger.getLogger(EdgeGuard.class.getName());
+  private static final Buffer TOO_SLOW = Buffer.buffer("request body not received in time\n");
+  private static final Buffer MALFORMED = Buffer.buffer("malformed request body\n");
+  private static final VertxException REFUSED = new VertxException("request body refused by the gateway", true);
+
+  /** A request whose body is still arriving, with its deadline timer (-1: none). */
+  private record Body(HttpServerRequest request, String requestId, long timer) {
+  }
+
+  private final Vertx vertx;
+  private final HttpServerOptions options;
+  private final OpenConnections open;
+  private final int maxConnections;
+  private final long bodyTimeoutMs;
+  private final int maxHeaderCount;
+  /** At most one per connection: Vert.x hands over a connection's next request after this one's body. */
+  private final Map<HttpConnection, Body> bodies = new IdentityHashMap<>();
+  /** The strict decoder of each open connection that has one, for the slow-head sweep. */
+  private final Map<HttpConnection, StrictRequestDecoder> decoders = new IdentityHashMap<>();
+  private final long headerTimeoutMs;
+  private long sweep = -1;
+  /** False with h2c on (see the constructor). */
+  private final boolean strict;
+  private boolean full;
+
+  public EdgeGuard(Vertx vertx, HttpServerOptions options, ServerConfig.Limits limits, OpenConnections open) {
+    // With h2c on, Vert.x builds the HTTP/1 pipeline only after the first request head is decoded:
+    // too late to swap the decoder (it may be inside a body). Such a listener keeps Vert.x's own
+    // decoder; h2c is for trusted hops (README), and the strict checks guard the default listener.
+    this.strict = !options.isHttp2ClearTextEnabled();
+    this.vertx = vertx;
+    this.options = options;
+    this.open = open;
+    this.maxConnections = limits.maxConnections();
+    this.bodyTimeoutMs = limits.bodyTimeoutMs();
+    this.headerTimeoutMs = limits.headerTimeoutMs();
+    this.maxHeaderCount = limits.maxHeaderCount();
+  }
+
+  /**
+   * A new connection, before any byte of it is read: closed at once when {@code max_connections}
+   * are open, else counted until it closes and given the strict decoder. False when refused.
+   */
+  public boolean admit(HttpConnection connection) {
+    Channel channel = ((ConnectionBase) connection).channel();
+    if (!open.tryOpen(maxConnections)) {
+      if (!full) {
+        full = true;
+        LOG.warning("max_connections (" + maxConnections + ") open: new connections are closed until some end");
+      }
+      channel.close();
+      return false;
+    }
+    if (full) {
+      full = false;
+      LOG.info("connections below max_connections (" + maxConnections + ") again");
+    }
+    // The channel's own close future: Vert.x keeps a single close handler per connection, which the router uses.
+    channel.closeFuture().addListener(f -> closed(connection));
+    ChannelPipeline pipeline = channel.pipeline();
+    if (strict && pipeline.get("httpDecoder") instanceof VertxHttpRequestDecoder) {
+      Context context = vertx.getOrCreateContext();
+      StrictRequestDecoder decoder = new StrictRequestDecoder(options, maxHeaderCount,
+          () -> context.runOnContext(v -> malformed(connection)));
+      pipeline.replace("httpDecoder", "httpDecoder", decoder);
+      decoders.put(connection, decoder);
+      if (sweep < 0 && headerTimeoutMs > 0) {
+        sweep = vertx.setPeriodic(Math.max(50, Math.min(1000, headerTimeoutMs / 4)), id -> sweepSlowHeads());
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Every request head must be complete {@code header_timeout_ms} after its first byte, on every
+   * connection (not only its first request): one periodic sweep per router instead of a timer per
+   * request; a late head gets 408 within a quarter of the timeout (at most a second) after it.
+   */
+  private void sweepSlowHeads() {
+    long now = System.nanoTime();
+    long timeoutNanos = headerTimeoutMs * 1_000_000;
+    for (StrictRequestDecoder decoder : decoders.values()) {
+      long started = decoder.headStartedNanos();
+      if (started != 0 && now - started >= timeoutNanos) {
+        decoder.refuseSlowHead();
+      }
+    }
+  }
+
+  /**
+   * A connection's first head is not complete {@code header_timeout_ms} after it opened: 408 when
+   * the head has begun, else (nothing sent at all) the connection is just closed.
+   */
+  public void headTimedOut(HttpConnection connection) {
+    StrictRequestDecoder decoder = decoders.get(connection);
+    if (decoder != null && decoder.headStartedNanos() != 0) {
+      decoder.refuseSlowHead();
+    } else {
+      connection.close();
+    }
+  }
+
+  /** Stops the sweep; the router is stopping. */
+  public void close() {
+    if (sweep >= 0) {
+      vertx.cancelTimer(sweep);
+      sweep = -1;
+    }
+  }
+
+  /**
+   * Watches a request that announces a body: its deadline starts now; a response the gateway marks
+   * {@code Connection: close} (413) is followed by closing, as the rest of the body is not read.
+   */
+  public void watch(Exchange exchange) {
+    HttpServerRequest request = exchange.request();
+    if (request.isEnded()) {
+      return;
+    }
+    if (request.version() == io.vertx.core.http.HttpVersion.HTTP_2) {
+      watchStream(exchange); // HTTP/2 bodies need not announce themselves, and streams share the connection
+      return;
+    }
+    String length = request.getHeader(HttpHeaders.CONTENT_LENGTH);
+    boolean bodiless = (length == null || length.equals("0")) && request.getHeader(HttpHeaders.TRANSFER_ENCODING) == null;
+    if (bodiless) {
+      return;
+    }
+    HttpConnection connection = request.connection();
+    long timer = bodyTimeoutMs > 0 ? vertx.setTimer(bodyTimeoutMs, id -> tooSlow(connection)) : -1;
+    bodies.put(connection, new Body(request, exchange.requestId(), timer));
+    exchange.closeWhenAnswered();
+    request.end().onComplete(ar -> {
+      Body body = bodies.get(connection);
+      if (body != null && body.request() == request) {
+        bodies.remove(connection);
+        vertx.cancelTimer(body.timer());
+      }
+    });
+  }
+
+  /**
+   * An HTTP/2 request's body deadline: on expiry the stream alone gets 408 (or is reset when its
+   * answer has begun); the connection and its other streams carry on.
+   */
+  private void watchStream(Exchange exchange) {
+    HttpServerRequest request = exchange.request();
+    if (bodyTimeoutMs <= 0) {
+      return;
+    }
+    long timer = vertx.setTimer(bodyTimeoutMs, id -> {
+      if (request.isEnded()) {
+        return;
+      }
+      HttpServerResponse response = request.response();
+      if (response.headWritten() || response.ended() || response.closed()) {
+        response.reset();
+        return;
+      }
+      response.setStatusCode(408)
+          .putHeader(TrafficEvent.REQUEST_ID_HEADER, exchange.requestId())
+          .putHeader("content-type", "text/plain; charset=utf-8")
+          .end(TOO_SLOW)
+          .onComplete(ar -> response.reset()); // the rest of the body is not wanted: cancel the stream
+    });
+    request.end().onComplete(ar -> vertx.cancelTimer(timer));
+  }
+
+  /** On the connection's event loop, which is this router's. */
+  private void closed(HttpConnection connection) {
+    open.closed();
+    decoders.remove(connection);
+    Body body = bodies.remove(connection);
+    if (body != null) {
+      vertx.cancelTimer(body.timer());
+    }
+  }
+
+  private void tooSlow(HttpConnection connection) {
+    Body body = bodies.remove(connection);
+    if (body != null) {
+      refuse(body, 408, TOO_SLOW);
+    }
+  }
+
+  private void malformed(HttpConnection connection) {
+    Body body = bodies.remove(connection);
+    if (body == null) {
+      abort(connection); // a later pipelined request's body: nothing to answer it with yet
+      return;
+    }
+    vertx.cancelTimer(body.timer());
+    refuse(body, 400, MALFORMED);
+  }
+
+  /**
+   * Answers {@code status} unless an answer has begun (the backend answered before the body was
+   * done), then fails the connection, which closes it and resets the proxy's request to the
+   * backend. The exchange counts the request when this answer ends; the proxy, finding its response ended,
+   * does not.
+   */
+  private void refuse(Body refused, int status, Buffer body) {
+    HttpServerRequest request = refused.request();
+    HttpServerResponse response = request.response();
+    if (response.headWritten() || response.ended() || response.closed()) {
+      abort(request.connection());
+      return;
+    }
+    response.setStatusCode(status)
+        .putHeader("connection", "close")
+        .putHeader(TrafficEvent.REQUEST_ID_HEADER, refused.requestId())
+        .putHeader("content-type", "text/plain; charset=utf-8")
+        .end(body)
+        .onComplete(ar -> abort(request.connection()));
+  }
+
+  /**
+   * Closes a connection whose request body is unfinished. A plain close does not reach such a
+   * request once its response is complete (Vert.x tells only a request still awaiting its answer),
+   * so the proxy would keep streaming a half body to the backend; failing the connection tells
+   * the request in progress too, and then closes.
+   */
+  private static void abort(HttpConnection connection) {
+    ((ConnectionBase) connection).fail(REFUSED);
+  }
+
+  /** Vert.x's answer to a request the codec refused, with the status the strict decoder chose (505). */
+  public static void answerInvalid(HttpServerRequest request) {
+    if (request.decoderResult().cause() instanceof StrictRequestDecoder.Refused refused) {
+      request.response().setStatusCode(refused.status()).end();
+      request.connection().close();
+    } else {
+      HttpServerRequest.DEFAULT_INVALID_REQUEST_HANDLER.handle(request);
+    }
+  }
+}

@@ -1,0 +1,108 @@
+package dev.dockgate.edge;
+
+/**
+ * Puts a request path in normal form before it is matched and forwarded (RFC 3986 §6.2.2): percent-
+ * encoded unreserved characters decoded, other escapes upper-cased, dot-segments removed, repeated
+ * slashes collapsed. So {@code /api/public/../admin} or {@code /api/%61dmin} are matched, and
+ * forwarded, as {@code /admin} and {@code /api/admin}. Encoded slash, backslash and NUL
+ * ({@code %2F %5C %00}), malformed escapes and paths not starting with "/" are refused (null).
+ * Pure; allocation-free for paths already in normal form.
+ */
+public final class PathNormalizer {
+
+  private PathNormalizer() {
+  }
+
+  /** The normal form of {@code path}, {@code path} itself when already normal, or null when refused. */
+  public static String normalize(String path) {
+    if (path == null || path.isEmpty() || path.charAt(0) != '/') {
+      return null;
+    }
+    if (isNormal(path)) {
+      return path;
+    }
+    String decoded = decodeUnreserved(path);
+    return decoded == null ? null : removeDotSegments(decoded);
+  }
+
+  private static boolean isNormal(String path) {
+    for (int i = 0, n = path.length(); i < n; i++) {
+      char c = path.charAt(i);
+      if (c == '%' || c == '\\') {
+        return false;
+      }
+      if (c == '/' && i + 1 < n) {
+        char next = path.charAt(i + 1);
+        if (next == '/') {
+          return false;
+        }
+        if (next == '.' && (i + 2 == n || path.charAt(i + 2) == '/'
+            || (path.charAt(i + 2) == '.' && (i + 3 == n || path.charAt(i + 3) == '/')))) {
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+
+  private static String decodeUnreserved(String path) {
+    StringBuilder out = new StringBuilder(path.length());
+    for (int i = 0, n = path.length(); i < n; i++) {
+      char c = path.charAt(i);
+      if (c == '\\') {
+        return null;
+      }
+      if (c != '%') {
+        out.append(c);
+        continue;
+      }
+      if (i + 2 >= n) {
+        return null;
+      }
+      int hi = Character.digit(path.charAt(i + 1), 16);
+      int lo = Character.digit(path.charAt(i + 2), 16);
+      if (hi < 0 || lo < 0) {
+        return null;
+      }
+      char decoded = (char) (hi * 16 + lo);
+      if (decoded == '/' || decoded == '\\' || decoded == 0) {
+        return null;
+      }
+      if (isUnreserved(decoded)) {
+        out.append(decoded);
+      } else {
+        out.append('%').append(Character.toUpperCase(path.charAt(i + 1))).append(Character.toUpperCase(path.charAt(i + 2)));
+      }
+      i += 2;
+    }
+    return out.toString();
+  }
+
+  private static boolean isUnreserved(char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
+        || c == '-' || c == '.' || c == '_' || c == '~';
+  }
+
+  /** RFC 3986 §5.2.4 on an absolute path, also collapsing empty segments. */
+  private static String removeDotSegments(String path) {
+    String[] segments = path.split("/", -1);
+    java.util.ArrayDeque<String> out = new java.util.ArrayDeque<>();
+    for (int i = 1; i < segments.length; i++) {
+      String s = segments[i];
+      boolean last = i == segments.length - 1;
+      if (s.equals("..")) {
+        out.pollLast();
+        if (last) {
+          out.addLast("");
+        }
+      } else if (s.equals(".")) {
+        if (last) {
+          out.addLast("");
+        }
+      } else if (!s.isEmpty() || last) {
+        out.addLast(s);
+      }
+    }
+    return "/" + String.join("/", out);
+  }
+}

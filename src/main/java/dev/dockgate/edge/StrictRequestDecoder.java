@@ -1,0 +1,342 @@
+package dev.dockgate.edge;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.DecoderResult;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMessage;
+import io.netty.handler.codec.http.HttpMessageDecoderResult;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.AsciiString;
+import io.netty.util.ReferenceCountUtil;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.impl.VertxHttpRequestDecoder;
+import io.vertx.core.net.impl.HostAndPortImpl;
+import java.util.List;
+
+/**
+ * Vert.x's HTTP/1 request decoder, refusing what Netty 4.2 repairs or lets through: Content-Length
+ * beside Transfer-Encoding (Netty drops the length), any transfer coding but a single "chunked",
+ * Transfer-Encoding in HTTP/1.0, several Content-Length lines in HTTP/1.0, obs-fold lines (Netty
+ * joins them), a missing, repeated or malformed Host, control bytes or non-ASCII in the target,
+ * userinfo in an absolute-form target, and malformed versions (400) or other major versions (505).
+ * A bad chunk is not passed on (Vert.x would close without an answer) but reported to the edge,
+ * which answers 400. One per connection, on its event loop.
+ *
+ * <p>Cost on the hot path: no second pass over the head's bytes. The head checks read headers
+ * Netty has already parsed (a few map lookups) and count field lines as Netty names them; obs-fold
+ * is found by arithmetic: Netty reports the request line's and the header lines' lengths without
+ * their CRLFs, so the bytes it consumed for the head tell how many lines the head had, and a
+ * line Netty did not start a field with was a continuation. Only the request target is looked at
+ * byte by byte (for control bytes), as short as the path the router normalises anyway.
+ */
+final class StrictRequestDecoder extends VertxHttpRequestDecoder {
+
+  /** A request head refused here: the status it gets, then the connection is closed. */
+  static final class Refused extends IllegalArgumentException {
+    private final int status;
+
+    Refused(int status, String reason) {
+      super(reason);
+      this.status = status;
+    }
+
+    int status() {
+      return status;
+    }
+
+    @Override
+    public synchronized Throwable fillInStackTrace() {
+      return this; // a client's mistake: no stack to record
+    }
+  }
+
+  private static final AsciiString CHUNKED = AsciiString.cached("chunked");
+  private static final String SLOW_HEAD_BODY = "request head not received in time\n";
+  private static final byte[] SLOW_HEAD = ("HTTP/1.1 408 Request Timeout\r\nconnection: close\r\n"
+      + "content-type: text/plain; charset=utf-8\r\ncontent-length: " + SLOW_HEAD_BODY.length() + "\r\n\r\n"
+      + SLOW_HEAD_BODY).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+
+  private final Runnable onMalformedBody;
+  private final int maxHeaderCount;
+  private int hostLines;
+  private int lengthLines;
+  /** Header lines Netty started a field with (not continuations). */
+  private int fieldLines;
+  /** Between requests or inside a head: the bytes the parser consumes are head bytes. */
+  private boolean inHead = true;
+  /** The request line has begun (the empty lines and blanks Netty skips before it are behind). */
+  private boolean lineBegun;
+  /** Bytes of the current head from its request line on, CRLFs included. */
+  private int headBytes;
+  /** A request was refused after Netty passed it: every later byte is dropped. */
+  private boolean discarding;
+  /** When the head being received began (System.nanoTime), 0 between heads. */
+  private long headStartedNanos;
+  private ChannelHandlerContext context;
+
+  /** {@code maxHeaderCount}: more header lines than this get 431 (0: no limit). */
+  StrictRequestDecoder(HttpServerOptions options, int maxHeaderCount, Runnable onMalformedBody) {
+    super(options);
+    this.maxHeaderCount = maxHeaderCount;
+    this.onMalformedBody = onMalformedBody;
+  }
+
+  @Override
+  protected void decode(ChannelHandlerContext ctx, ByteBuf buffer, List<Object> out) throws Exception {
+    if (discarding) {
+      buffer.skipBytes(buffer.readableBytes());
+      return;
+    }
+    int from = buffer.readerIndex();
+    if (inHead && !lineBegun) {
+      from = skipLeadingBlanks(buffer, from);
+    }
+    int produced = out.size();
+    super.decode(ctx, buffer, out);
+    if (inHead) {
+      // Netty consumes a head whole lines at a time and returns once the head is complete, so what
+      // it consumed while in a head is head bytes only, never body.
+      headBytes += buffer.readerIndex() - from;
+    }
+    for (int i = produced; i < out.size(); i++) {
+      Object message = out.get(i);
+      if (message instanceof HttpRequest request) {
+        if (request.decoderResult() instanceof HttpMessageDecoderResult sizes && folded(sizes)) {
+          // RFC 9112 §5.2: a server may replace obs-fold with SP (Netty does) or refuse with 400.
+          request.setDecoderResult(DecoderResult.failure(new Refused(400, "obs-fold header line")));
+          discarding = true;
+        }
+        inHead = false;
+        lineBegun = false;
+        headStartedNanos = 0;
+        headBytes = 0;
+      } else if (message instanceof HttpContent content && !content.decoderResult().isSuccess()) {
+        // A malformed chunk: Vert.x would close the connection without an answer, and the proxy
+        // would count the broken upload against the backend. The edge answers 400 instead.
+        out.remove(i);
+        ReferenceCountUtil.release(content);
+        discarding = true;
+        onMalformedBody.run();
+        return;
+      } else if (message instanceof LastHttpContent) {
+        inHead = true;
+      }
+    }
+  }
+
+  @Override
+  public void handlerAdded(ChannelHandlerContext ctx) throws Exception {
+    context = ctx;
+    super.handlerAdded(ctx);
+  }
+
+  /** When the head now arriving began (System.nanoTime), or 0 when no head is under way. */
+  long headStartedNanos() {
+    return headStartedNanos;
+  }
+
+  /**
+   * A head not complete in time (a slow-header client): answers 408 and closes, lingering. Written from this
+   * handler's place in the pipeline, below the HTTP encoder (no response object exists for a head
+   * never decoded) and above TLS, which still encrypts it.
+   */
+  void refuseSlowHead() {
+    discarding = true;
+    headStartedNanos = 0;
+    io.netty.channel.Channel channel = context.channel();
+    context.writeAndFlush(io.netty.buffer.Unpooled.wrappedBuffer(SLOW_HEAD))
+        .addListener(written -> lingeringClose(channel));
+  }
+
+  /** How long a refused connection may keep sending (dropped unread) before it is closed anyway. */
+  private static final long LINGER_MS = 2_000;
+
+  /**
+   * Closes after an error answer the way nginx's lingering close does: send FIN first, go on
+   * reading and dropping what the client still sends, close when it closes or after
+   * {@link #LINGER_MS}. Closing at once while the client's bytes sit unread makes the kernel answer
+   * with a reset, which can destroy the answer before the client reads it (seen on io_uring, where
+   * reads complete later than on epoll, with a client trickling its head).
+   */
+  private static void lingeringClose(io.netty.channel.Channel channel) {
+    if (!(channel instanceof io.netty.channel.socket.DuplexChannel duplex) || !channel.isActive()) {
+      channel.close();
+      return;
+    }
+    duplex.shutdownOutput().addListener(shut -> {
+      if (!shut.isSuccess()) {
+        channel.close();
+        return;
+      }
+      io.netty.util.concurrent.ScheduledFuture<?> deadline = channel.eventLoop()
+          .schedule(() -> channel.close(), LINGER_MS, java.util.concurrent.TimeUnit.MILLISECONDS);
+      channel.closeFuture().addListener(closed -> deadline.cancel(false));
+    });
+  }
+
+  /**
+   * Netty skips control bytes and blanks before a request line (RFC 9112 §2.2 allows empty lines
+   * there); they are not part of the head's lines. Usually the first byte is the method's.
+   */
+  private int skipLeadingBlanks(ByteBuf buffer, int from) {
+    int to = buffer.writerIndex();
+    while (from < to) {
+      int b = buffer.getByte(from) & 0xff;
+      if (b > ' ') { // Netty skips 0x00-0x20 (control bytes and blanks), nothing else
+        lineBegun = true;
+        headStartedNanos = System.nanoTime() | 1; // never 0 while a head is on its way
+        break;
+      }
+      from++;
+    }
+    return from;
+  }
+
+  /**
+   * Every line of a head ends in CRLF (Netty's strict line parsing refuses a bare LF), so the head
+   * had (bytes - request line - header lines - 4) / 2 header lines; more than Netty started fields
+   * with means some were continuations.
+   */
+  private boolean folded(HttpMessageDecoderResult sizes) {
+    int lines = (headBytes - sizes.initialLineLength() - sizes.headerSize() - 4) / 2;
+    return lines != fieldLines;
+  }
+
+  @Override
+  protected HttpMessage createMessage(String[] initialLine) {
+    hostLines = 0;
+    lengthLines = 0;
+    fieldLines = 0;
+    checkTarget(initialLine[1]);
+    String version = initialLine[2];
+    if (!version.equals("HTTP/1.1") && !version.equals("HTTP/1.0")) {
+      initialLine[2] = otherVersion(version);
+    }
+    return super.createMessage(initialLine);
+  }
+
+  /** RFC 9112 §3.2: a request-target is URI characters only; userinfo is refused (RFC 9110 §4.2.4). */
+  private static void checkTarget(String target) {
+    int n = target.length();
+    if (n == 0) {
+      throw new Refused(400, "empty request target");
+    }
+    for (int i = 0; i < n; i++) {
+      char c = target.charAt(i);
+      if (c <= ' ' || c >= 0x7f) {
+        throw new Refused(400, "control, space or non-ASCII byte in the request target");
+      }
+    }
+    if (target.charAt(0) != '/') {
+      int authority = target.indexOf("://");
+      if (authority > 0) {
+        int end = authority + 3;
+        while (end < n && target.charAt(end) != '/' && target.charAt(end) != '?' && target.charAt(end) != '#') {
+          if (target.charAt(end) == '@') {
+            throw new Refused(400, "userinfo in the request target");
+          }
+          end++;
+        }
+      }
+    }
+  }
+
+  /**
+   * A version other than HTTP/1.1 and HTTP/1.0 (Vert.x would answer 501, uncounted): a higher
+   * HTTP/1 minor version is read as HTTP/1.1 (RFC 9110 §6.2), another major version gets 505, and
+   * anything that is not HTTP/DIGIT.DIGIT 400.
+   */
+  private static String otherVersion(String version) {
+    if (version.length() == 8 && version.startsWith("HTTP/") && isDigit(version.charAt(5))
+        && version.charAt(6) == '.' && isDigit(version.charAt(7))) {
+      if (version.charAt(5) == '1') {
+        return "HTTP/1.1";
+      }
+      throw new Refused(505, "HTTP version not supported: " + version);
+    }
+    throw new Refused(400, "malformed HTTP version");
+  }
+
+  private static boolean isDigit(char c) {
+    return c >= '0' && c <= '9';
+  }
+
+  @Override
+  protected AsciiString splitHeaderName(byte[] sb, int start, int length) {
+    AsciiString name = super.splitHeaderName(sb, start, length);
+    fieldLines++;
+    if (length == 4 && name.contentEqualsIgnoreCase(HttpHeaderNames.HOST)) {
+      hostLines++;
+    } else if (length == 14 && name.contentEqualsIgnoreCase(HttpHeaderNames.CONTENT_LENGTH)) {
+      lengthLines++;
+    }
+    return name;
+  }
+
+  /**
+   * Netty asks this once per head, after the headers and before it decides how the body is framed
+   * (and, for chunked with a length, drops the length): the place to refuse a head. A refusal
+   * becomes Netty's invalid request, which Vert.x answers and closes.
+   */
+  @Override
+  protected boolean isContentAlwaysEmpty(HttpMessage message) {
+    if (maxHeaderCount > 0 && fieldLines > maxHeaderCount) {
+      throw new Refused(431, "more than " + maxHeaderCount + " header lines");
+    }
+    HttpHeaders headers = message.headers();
+    HttpVersion version = message.protocolVersion();
+    checkHost(headers, version);
+    String coding = headers.get(HttpHeaderNames.TRANSFER_ENCODING);
+    if (coding != null) {
+      checkChunked(headers, version, coding);
+    } else if (lengthLines > 1) {
+      // Netty refuses several lengths in HTTP/1.1 but takes the first one in HTTP/1.0.
+      throw new Refused(400, "more than one Content-Length");
+    }
+    return super.isContentAlwaysEmpty(message);
+  }
+
+  /** RFC 9112 §3.2: exactly one valid Host in HTTP/1.1, at most one in HTTP/1.0. */
+  private void checkHost(HttpHeaders headers, HttpVersion version) {
+    if (hostLines > 1) {
+      throw new Refused(400, "more than one Host");
+    }
+    if (hostLines == 0) {
+      if (version == HttpVersion.HTTP_1_1) {
+        throw new Refused(400, "HTTP/1.1 request without Host");
+      }
+      return;
+    }
+    // Allocation-free form of the parse Vert.x does for request.authority().
+    if (!HostAndPortImpl.isValidAuthority(headers.get(HttpHeaderNames.HOST))) {
+      throw new Refused(400, "malformed Host");
+    }
+  }
+
+  /**
+   * RFC 9112 §6.1-6.3: the body of a request with Transfer-Encoding is framed by it alone, so a
+   * Content-Length beside it means two parsers may disagree on where the request ends (smuggling);
+   * HTTP/1.0 has no Transfer-Encoding; a coding list not ending in chunked has no knowable length,
+   * and other codings are not supported. So the only accepted value is one "chunked".
+   */
+  private static void checkChunked(HttpHeaders headers, HttpVersion version, String coding) {
+    if (version != HttpVersion.HTTP_1_1) {
+      throw new Refused(400, "Transfer-Encoding in HTTP/1.0");
+    }
+    if (headers.contains(HttpHeaderNames.CONTENT_LENGTH)) {
+      throw new Refused(400, "Content-Length with Transfer-Encoding");
+    }
+    if (!CHUNKED.contentEqualsIgnoreCase(coding) || headers.getAll(HttpHeaderNames.TRANSFER_ENCODING).size() > 1) {
+      throw new Refused(400, "Transfer-Encoding other than chunked");
+    }
+    if (!coding.equals("chunked")) {
+      // Coding names are case-insensitive; vertx-http-proxy compares them exactly.
+      headers.set(HttpHeaderNames.TRANSFER_ENCODING, CHUNKED);
+    }
+  }
+}

@@ -1,0 +1,238 @@
+package dev.dockgate.pipeline;
+
+import dev.dockgate.events.Addresses;
+import dev.dockgate.events.TrafficEvent;
+import io.vertx.core.Handler;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.eventbus.EventBus;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.HttpVersion;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * One request from its arrival to its traffic event: arrival time, request id, matched route,
+ * consumer, chosen instance. It is the response's end handler, so it publishes the request's one
+ * traffic event whoever answered (a stage, the terminal, the edge, the default response) or when
+ * the client left first; latency always counts from arrival. Made by the router for every request
+ * it counts; confined to that router's event loop.
+ */
+public final class Exchange implements Handler<Void> {
+
+  private static final Logger LOG = Logger.getLogger(Exchange.class.getName());
+  private static final CharSequence TEXT_PLAIN = HttpHeaders.createOptimized("text/plain; charset=utf-8");
+  /** nginx's status for a request whose client closed the connection before any answer. */
+  public static final int CLIENT_CLOSED = 499;
+
+  private final HttpServerRequest request;
+  private final long arrivalNanos;
+  private final String requestId;
+  private final String client;
+  private final boolean trustedPeer;
+  private final EventBus events;
+  private Pipeline pipeline;
+  private int next;
+  private boolean held;
+  private boolean tracked;
+  private boolean finished;
+  private boolean closeWhenAnswered;
+  private String consumer;
+  private String instance;
+  private int status;
+  private Object attachment;
+  private io.vertx.core.MultiMap forward;
+
+  public Exchange(HttpServerRequest request, long arrivalNanos, String requestId, String client, boolean trustedPeer,
+      EventBus events) {
+    this.trustedPeer = trustedPeer;
+    this.request = request;
+    this.arrivalNanos = arrivalNanos;
+    this.requestId = requestId;
+    this.client = client;
+    this.events = events;
+  }
+
+  public HttpServerRequest request() {
+    return request;
+  }
+
+  public long arrivalNanos() {
+    return arrivalNanos;
+  }
+
+  /** The request's one id: in its headers toward the backend, on the response, in its event. */
+  public String requestId() {
+    return requestId;
+  }
+
+  /** The client's address: the peer, or the address a trusted proxy forwarded for; null when unknown. */
+  public String client() {
+    return client;
+  }
+
+  /** Whether the peer is a trusted proxy, whose X-Forwarded-For the gateway extends rather than replaces. */
+  public boolean trustedPeer() {
+    return trustedPeer;
+  }
+
+  /** The matched route's pipeline; null when no route matched. */
+  public Pipeline pipeline() {
+    return pipeline;
+  }
+
+  /** Who the route's authentication found (API key name, token subject); null on open routes. */
+  public String consumer() {
+    return consumer;
+  }
+
+  public void consumer(String name) {
+    this.consumer = name;
+  }
+
+  /** The instance that answered (or was tried last), for the traffic event. */
+  public void instance(String name) {
+    this.instance = name;
+  }
+
+  /**
+   * A header the gateway sets toward the backend (the consumer, forwarded claims): applied by the
+   * terminal after the client's hop-by-hop headers are gone, so no client header can remove it.
+   */
+  public void forward(CharSequence name, String value) {
+    if (forward == null) {
+      forward = io.vertx.core.http.HttpHeaders.headers();
+    }
+    forward.set(name, value);
+  }
+
+  /** The headers {@link #forward} collected, or null when there are none. */
+  public io.vertx.core.MultiMap forwarded() {
+    return forward;
+  }
+
+  /** The terminal's own per-request state, kept here so a request allocates one holder. */
+  public Object attachment() {
+    return attachment;
+  }
+
+  public void attach(Object state) {
+    this.attachment = state;
+  }
+
+  /** The edge watches this request's body: an answer marked {@code Connection: close} then closes the connection. */
+  public void closeWhenAnswered() {
+    this.closeWhenAnswered = true;
+  }
+
+  /** Runs {@code route}'s stages, then its terminal. */
+  public void start(Pipeline route) {
+    this.pipeline = route;
+    track();
+    proceed();
+  }
+
+  /** Goes on with the next stage (after a stage that held the exchange), then the terminal. */
+  public void proceed() {
+    Stage[] stages = pipeline.stages();
+    while (next < stages.length) {
+      Stage stage = stages[next++];
+      boolean go;
+      try {
+        go = stage.handle(this);
+      } catch (RuntimeException e) {
+        fail(e);
+        return;
+      }
+      if (!go) {
+        return;
+      }
+    }
+    // A held request stays paused: the terminal takes its body from where it stopped.
+    held = false;
+    pipeline.terminal().handle(this);
+  }
+
+  /** A stage waits before deciding: the request body is held back until it continues or answers. */
+  public void hold() {
+    if (!held) {
+      held = true;
+      if (!request.isEnded()) {
+        request.pause();
+      }
+    }
+  }
+
+  /** Answers with {@code status} and a plain-text {@code body} (may be empty). */
+  public void answer(int status, Buffer body) {
+    answer(status, body, TEXT_PLAIN);
+  }
+
+  /**
+   * Answers the client; any body it is still sending is read and dropped (a held request is
+   * resumed), so the connection stays usable and nothing waits for the body timeout.
+   */
+  public void answer(int status, Buffer body, CharSequence contentType) {
+    track();
+    HttpServerResponse response = request.response();
+    if (response.ended() || response.closed()) {
+      return;
+    }
+    held = false;
+    if (!request.isEnded()) {
+      request.resume();
+    }
+    response.setStatusCode(status).putHeader(TrafficEvent.REQUEST_ID_HEADER, requestId);
+    if (body.length() > 0 && contentType != null) {
+      response.putHeader(HttpHeaders.CONTENT_TYPE, contentType);
+    }
+    response.end(body);
+  }
+
+  /** A stage or terminal failed unexpectedly: 500, logged with the route; never a request left hanging. */
+  public void fail(Throwable err) {
+    String route = pipeline == null ? "(no route)" : pipeline.route().pathPrefix();
+    LOG.log(Level.WARNING, "request " + requestId + " on route " + route + " failed in the gateway: " + err, err);
+    answer(500, Buffer.buffer("internal gateway error\n"));
+  }
+
+  /** Counts the request when its response ends or its client leaves. */
+  public void track() {
+    if (!tracked) {
+      tracked = true;
+      request.response().endHandler(this);
+    }
+  }
+
+  /** Ends the exchange with a status the response cannot tell (a WebSocket tunnel's 101). */
+  public void finish(int status) {
+    this.status = status;
+    handle(null);
+  }
+
+  /** The response ended, or the connection closed before it did: publish the one traffic event. */
+  @Override
+  public void handle(Void ended) {
+    if (finished) {
+      return;
+    }
+    finished = true;
+    HttpServerResponse response = request.response();
+    int code = status != 0 ? status
+        : response.ended() || response.headWritten() ? response.getStatusCode() : CLIENT_CLOSED;
+    if (closeWhenAnswered && request.version() != HttpVersion.HTTP_2
+        && "close".equalsIgnoreCase(response.headers().get(HttpHeaders.CONNECTION))) {
+      request.connection().close(); // the rest of the body is not read
+    }
+    String route = null;
+    String backend = null;
+    if (pipeline != null) {
+      route = pipeline.route().pathPrefix();
+      backend = pipeline.route().backend();
+    }
+    TrafficEvent event = TrafficEvent.finished(request, requestId, client, consumer, route, backend, instance, code,
+        arrivalNanos);
+    events.publish(Addresses.TRAFFIC, event.toJson(), Addresses.TRAFFIC_DELIVERY);
+  }
+}

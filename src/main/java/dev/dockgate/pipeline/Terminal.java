@@ -1,0 +1,15 @@
+package dev.dockgate.pipeline;
+
+/**
+ * What answers a request once its route's stages let it through: the proxy today (later also
+ * aggregation). Called on the router's event loop; it must end the exchange's response, or the
+ * client's leaving does.
+ */
+public interface Terminal {
+
+  void handle(Exchange exchange);
+
+  /** Releases what the terminal holds (timers, connections) when its config is replaced; in-flight requests finish first. */
+  default void close() {
+  }
+}

@@ -1,0 +1,181 @@
+package dev.dockgate.proxy;
+
+import dev.dockgate.events.TrafficEvent;
+import dev.dockgate.pipeline.Exchange;
+import io.vertx.core.MultiMap;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.core.net.HostAndPort;
+import io.vertx.core.net.SocketAddress;
+import io.vertx.httpproxy.ProxyRequest;
+import io.vertx.httpproxy.ProxyResponse;
+
+/**
+ * What the gateway changes in headers on the way through: drops hop-by-hop headers (RFC 9110
+ * §7.6.1, including those the Connection header names), keeps the client's Host, and sets
+ * X-Forwarded-For/-Proto/-Host; folds HTTP/2 cookie fields into one header. Stateless; called on the request's event loop.
+ */
+public final class HeaderPolicy {
+
+  // Header names with their hashes cached (these lookups run on every request).
+  private static final CharSequence PROXY_CONNECTION = HttpHeaders.createOptimized("proxy-connection");
+  private static final CharSequence X_FORWARDED_HOST = HttpHeaders.createOptimized("x-forwarded-host");
+  private static final CharSequence X_FORWARDED_FOR = HttpHeaders.createOptimized("x-forwarded-for");
+  private static final CharSequence X_FORWARDED_PROTO = HttpHeaders.createOptimized("x-forwarded-proto");
+
+  /** Headers the gateway sets on every proxied request. */
+  private static final java.util.Set<String> GATEWAY_SET = java.util.Set.of(TrafficEvent.CONSUMER,
+      TrafficEvent.REQUEST_ID, "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto");
+
+  private HeaderPolicy() {
+  }
+
+  /**
+   * The request toward the backend. Order matters: first what the client's Connection header names
+   * and other hop-by-hop headers go, then client headers posing as the gateway's own, and only then
+   * the gateway sets its headers, so no client header can remove or shadow them.
+   */
+  public static void onRequest(ProxyRequest request, Exchange exchange) {
+    HttpServerRequest client = request.proxiedRequest();
+    MultiMap headers = request.headers();
+    dropConnectionNamed(headers);
+    headers.remove(PROXY_CONNECTION);
+    dropOwned(headers, exchange.pipeline().ownedHeaders());
+    HostAndPort authority = client.authority();
+    if (authority != null) {
+      request.setAuthority(authority);
+      headers.set(X_FORWARDED_HOST, authority.toString());
+    }
+    SocketAddress remote = client.remoteAddress();
+    if (remote != null) {
+      String ip = remote.hostAddress();
+      // A chain is believed only from a trusted proxy; anyone else's claim is replaced by what the gateway saw.
+      String prior = exchange.trustedPeer() ? headers.get(X_FORWARDED_FOR) : null;
+      headers.set(X_FORWARDED_FOR, prior == null || prior.isBlank() ? ip : prior + ", " + ip);
+    }
+    headers.set(X_FORWARDED_PROTO, client.isSSL() ? "https" : "http");
+    headers.set(TrafficEvent.REQUEST_ID_HEADER, exchange.requestId());
+    MultiMap forwarded = exchange.forwarded();
+    if (forwarded != null) {
+      for (java.util.Map.Entry<String, String> header : forwarded) { // setAll(MultiMap) would clear the rest
+        headers.set(header.getKey(), header.getValue());
+      }
+    }
+    if (client.version() == HttpVersion.HTTP_2) {
+      // HTTP/2 may split cookies into several fields; HTTP/1.1 allows one Cookie header (RFC 9113 §8.2.3).
+      java.util.List<String> cookies = headers.getAll("cookie");
+      if (cookies.size() > 1) {
+        headers.set("cookie", String.join("; ", cookies));
+      }
+    }
+  }
+
+  /**
+   * Removes client headers the gateway sets itself on this route (the consumer, forwarded claims),
+   * and any header whose name differs from one the gateway sets only by {@code _} for {@code -}:
+   * CGI and WSGI backends read both as the same variable (HTTP_X_CONSUMER_NAME).
+   */
+  static void dropOwned(MultiMap headers, java.util.Set<String> owned) {
+    headers.remove(TrafficEvent.CONSUMER_HEADER);
+    for (String name : owned) {
+      headers.remove(name);
+    }
+    java.util.List<String> lookalikes = null;
+    for (java.util.Map.Entry<String, String> header : headers) {
+      String name = header.getKey();
+      if (name.indexOf('_') >= 0) {
+        String dashed = name.replace('_', '-').toLowerCase(java.util.Locale.ROOT);
+        if (GATEWAY_SET.contains(dashed) || owned.contains(dashed)) {
+          if (lookalikes == null) {
+            lookalikes = new java.util.ArrayList<>(2);
+          }
+          lookalikes.add(name);
+        }
+      }
+    }
+    if (lookalikes != null) {
+      lookalikes.forEach(headers::remove);
+    }
+  }
+
+  public static void onResponse(ProxyResponse response) {
+    MultiMap headers = response.headers();
+    // One pass over the backend's headers (a handful), instead of a lookup per hop-by-hop name.
+    HopByHop found = new HopByHop(response.getStatusCode() == 101);
+    headers.forEach(found);
+    if (found.names != null) {
+      for (String name : found.names) {
+        headers.remove(name);
+      }
+    }
+  }
+
+  /** Removes every header listed as a token of the Connection header (the Connection header itself stays for the library). */
+  private static void dropConnectionNamed(MultiMap headers) {
+    if (headers.get(HttpHeaders.CONNECTION) == null) {
+      return;
+    }
+    for (String value : headers.getAll("connection")) {
+      forEachNamed(value, headers::remove);
+    }
+  }
+
+  /** Each header a Connection header value names, but Upgrade and Connection, which switch protocols. */
+  private static void forEachNamed(String connectionValue, java.util.function.Consumer<String> each) {
+    for (String token : connectionValue.split(",")) {
+      String name = token.trim();
+      if (!name.isEmpty() && !name.equalsIgnoreCase("upgrade") && !name.equalsIgnoreCase("connection")) {
+        each.accept(name);
+      }
+    }
+  }
+
+  /**
+   * Whether {@code name} is hop-by-hop, in any case: Connection, Keep-Alive, Proxy-Connection,
+   * Proxy-Authenticate, Proxy-Authorization, TE, Trailer, Transfer-Encoding, Upgrade.
+   */
+  static boolean hopByHop(String name) {
+    return switch (name.length()) {
+      case 2 -> name.equalsIgnoreCase("te");
+      case 7 -> name.equalsIgnoreCase("trailer") || name.equalsIgnoreCase("upgrade");
+      case 10 -> name.equalsIgnoreCase("connection") || name.equalsIgnoreCase("keep-alive");
+      case 16 -> name.equalsIgnoreCase("proxy-connection");
+      case 17 -> name.equalsIgnoreCase("transfer-encoding");
+      case 18 -> name.equalsIgnoreCase("proxy-authenticate");
+      case 19 -> name.equalsIgnoreCase("proxy-authorization");
+      default -> false;
+    };
+  }
+
+  /**
+   * Collects the names of a response's hop-by-hop headers and of the headers its Connection
+   * header names; a 101 keeps Upgrade and Connection, which switch the protocol.
+   */
+  private static final class HopByHop implements java.util.function.BiConsumer<String, String> {
+    private final boolean switching;
+    java.util.List<String> names;
+
+    HopByHop(boolean switching) {
+      this.switching = switching;
+    }
+
+    @Override
+    public void accept(String name, String value) {
+      boolean connection = name.equalsIgnoreCase("connection");
+      if (connection) {
+        forEachNamed(value, this::add);
+      }
+      if (hopByHop(name) && !(switching && (connection || name.equalsIgnoreCase("upgrade")))) {
+        add(name);
+      }
+    }
+
+    private void add(String name) {
+      if (names == null) {
+        names = new java.util.ArrayList<>(4);
+      }
+      names.add(name);
+    }
+  }
+}

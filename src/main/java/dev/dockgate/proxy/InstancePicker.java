@@ -1,0 +1,55 @@
+package dev.dockgate.proxy;
+
+import dev.dockgate.config.LoadBalancer;
+import java.util.concurrent.ThreadLocalRandom;
+
+/** Chooses the upstream for one request. One picker per route and router instance: not thread-safe. */
+@FunctionalInterface
+public interface InstancePicker {
+
+  /** Returns one of {@code candidates}, or null when there is none. */
+  Upstream pick(Upstream[] candidates);
+
+  InstancePicker RANDOM = candidates -> switch (candidates.length) {
+    case 0 -> null;
+    case 1 -> candidates[0];
+    default -> candidates[ThreadLocalRandom.current().nextInt(candidates.length)];
+  };
+
+  static InstancePicker of(LoadBalancer lb) {
+    return switch (lb) {
+      case RANDOM -> RANDOM;
+      case ROUND_ROBIN -> new RoundRobin();
+      case LEAST_REQUESTS -> InstancePicker::leastRequests;
+    };
+  }
+
+  /** Power of two choices: the less busy of two distinct random candidates. */
+  private static Upstream leastRequests(Upstream[] candidates) {
+    int n = candidates.length;
+    if (n < 2) {
+      return n == 0 ? null : candidates[0];
+    }
+    ThreadLocalRandom random = ThreadLocalRandom.current();
+    int a = random.nextInt(n);
+    int b = random.nextInt(n - 1);
+    if (b >= a) {
+      b++;
+    }
+    return candidates[a].inFlight() <= candidates[b].inFlight() ? candidates[a] : candidates[b];
+  }
+
+  /** Each candidate in turn. */
+  final class RoundRobin implements InstancePicker {
+    private int next;
+
+    @Override
+    public Upstream pick(Upstream[] candidates) {
+      if (candidates.length == 0) {
+        return null;
+      }
+      int i = Math.floorMod(next++, candidates.length);
+      return candidates[i];
+    }
+  }
+}

@@ -1,0 +1,71 @@
+package dev.dockgate.proxy;
+
+import dev.dockgate.discovery.Instance;
+import io.vertx.circuitbreaker.CircuitBreaker;
+
+/**
+ * An instance as one router instance uses it: its shared circuit breaker and this router's count of
+ * requests in flight to it (for least-requests picking). Confined to the router's event loop.
+ */
+public final class Upstream {
+
+  private final Instance instance;
+  /** The instance's address, made once: every request to it is sent there. */
+  private final io.vertx.core.net.SocketAddress address;
+  private final CircuitBreaker breaker;
+  private final long graceEndsNanos;
+  private long passOverUntilNanos;
+  private int inFlight;
+
+  /** An instance whose refusals count against its circuit from {@code graceEndsNanos} (System.nanoTime) on. */
+  public Upstream(Instance instance, CircuitBreaker breaker, long graceEndsNanos) {
+    this.instance = instance;
+    this.address = instance.socketAddress();
+    this.breaker = breaker;
+    this.graceEndsNanos = graceEndsNanos;
+    this.passOverUntilNanos = graceEndsNanos - Long.MAX_VALUE / 2;
+  }
+
+  public Upstream(Instance instance, CircuitBreaker breaker) {
+    this(instance, breaker, System.nanoTime());
+  }
+
+  /** True while the instance is new enough that a refused connection only means "not listening yet". */
+  boolean inStartupGrace(long nowNanos) {
+    return nowNanos - graceEndsNanos < 0;
+  }
+
+  /** The instance refused during its grace: other instances are preferred for a moment. */
+  void passOver(long nowNanos, long forNanos) {
+    passOverUntilNanos = nowNanos + forNanos;
+  }
+
+  /** True while the instance should be skipped if another one can take the request. */
+  boolean passedOver(long nowNanos) {
+    return nowNanos - passOverUntilNanos < 0;
+  }
+
+  public Instance instance() {
+    return instance;
+  }
+
+  io.vertx.core.net.SocketAddress address() {
+    return address;
+  }
+
+  public CircuitBreaker breaker() {
+    return breaker;
+  }
+
+  public int inFlight() {
+    return inFlight;
+  }
+
+  void started() {
+    inFlight++;
+  }
+
+  void finished() {
+    inFlight--;
+  }
+}

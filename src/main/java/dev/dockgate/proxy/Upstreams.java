@@ -1,0 +1,91 @@
+package dev.dockgate.proxy;
+
+import dev.dockgate.discovery.BackendInstances;
+import dev.dockgate.discovery.Instance;
+import dev.dockgate.config.BackendConfig;
+import dev.dockgate.resilience.BreakerRegistry;
+import dev.dockgate.resilience.HealthCheckVerticle;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * A router instance's live upstreams: holds the shared circuit breaker of each instance while the
+ * instance is known and hands each route handler the array of upstreams of its backend. Used on
+ * one event loop.
+ */
+public final class Upstreams {
+
+  private final BreakerRegistry breakers;
+  private final Map<String, BackendConfig> backends;
+  private final Collection<ProxyHandler> handlers;
+  private Map<String, Upstream> live = Map.of();
+
+  public Upstreams(BreakerRegistry breakers, List<BackendConfig> backends, Collection<ProxyHandler> handlers) {
+    this.breakers = breakers;
+    this.backends = new HashMap<>();
+    backends.forEach(b -> this.backends.put(b.name(), b));
+    this.handlers = handlers;
+  }
+
+  /** Hands out the snapshot's instances, leaving out those whose health-check key is in {@code unhealthy}. */
+  public void apply(BackendInstances snapshot, Set<String> unhealthy) {
+    Map<String, Upstream> next = new HashMap<>();
+    Map<String, Upstream[]> byBackend = new HashMap<>();
+    for (BackendConfig backend : backends.values()) {
+      List<Instance> instances = snapshot.of(backend.name());
+      if (!unhealthy.isEmpty()) {
+        instances = instances.stream()
+            .filter(i -> !unhealthy.contains(HealthCheckVerticle.key(backend.name(), i)))
+            .toList();
+      }
+      Upstream[] array = new Upstream[instances.size()];
+      for (int i = 0; i < array.length; i++) {
+        Instance instance = instances.get(i);
+        String key = key(backend, instance);
+        Upstream existing = live.get(key);
+        Upstream upstream = existing != null && existing.instance().equals(instance)
+            ? existing
+            : upstream(backend, instance);
+        next.put(key, upstream);
+        array[i] = upstream;
+      }
+      byBackend.put(backend.name(), array);
+    }
+    for (Map.Entry<String, Upstream> gone : live.entrySet()) {
+      if (next.get(gone.getKey()) != gone.getValue()) {
+        breakers.release(gone.getKey());
+      }
+    }
+    live = next;
+    for (ProxyHandler handler : handlers) {
+      handler.upstreams(byBackend.get(handler.backend()));
+    }
+  }
+
+  private Upstream upstream(BackendConfig backend, Instance instance) {
+    String key = key(backend, instance);
+    io.vertx.circuitbreaker.CircuitBreaker breaker = breakers.acquire(key, backend.circuitBreaker());
+    long graceNanos = backend.circuitBreaker().startupGraceMs() * 1_000_000;
+    return new Upstream(instance, breaker, breakers.since(key) + graceNanos);
+  }
+
+  /** Lets go of every instance's breaker; the router is stopping. */
+  public void close() {
+    live.keySet().forEach(breakers::release);
+    live = Map.of();
+  }
+
+  /** The upstreams in rotation, by {@link #key}. */
+  public Map<String, Upstream> byKey() {
+    return live;
+  }
+
+  /** Breaker name and key: backend/container-name/short-id. */
+  public static String key(BackendConfig backend, Instance instance) {
+    String id = instance.id().length() > 12 ? instance.id().substring(0, 12) : instance.id();
+    return backend.name() + "/" + instance.name() + "/" + id;
+  }
+}

@@ -1,0 +1,54 @@
+package dev.dockgate.edge;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+class PathNormalizerTest {
+
+  @ParameterizedTest(name = "{0} -> {1}")
+  @CsvSource(nullValues = "REFUSED", value = {
+      "/, /",
+      "/api/orders, /api/orders",
+      "/api/orders/, /api/orders/",
+      "/api/public/../admin, /api/admin",
+      "/api/public/../../admin, /admin",
+      "/../../etc/passwd, /etc/passwd",
+      "/api/./orders, /api/orders",
+      "/api/orders/., /api/orders/",
+      "/api/orders/.., /api/",
+      "/api//orders, /api/orders",
+      "///api///orders//, /api/orders/",
+      "/api/%61dmin, /api/admin",
+      "/api/%2e%2e/admin, /admin",
+      "/api/%2E%2E/admin, /admin",
+      "/api/.%2e/admin, /admin",
+      "/api/%7euser, /api/~user",
+      "/api/a%20b, /api/a%20b",
+      "/api/a%3fb, /api/a%3Fb",
+      "/api/..., /api/...",
+      "/api/.hidden, /api/.hidden",
+      "/api/a..b, /api/a..b",
+      "/api/%2Fadmin, REFUSED",
+      "/api/%2fadmin, REFUSED",
+      "/api/..%2Fadmin, REFUSED",
+      "/api/%5Cadmin, REFUSED",
+      "/api\\admin, REFUSED",
+      "/api/%00, REFUSED",
+      "/api/%zz, REFUSED",
+      "/api/%4, REFUSED",
+      "api/orders, REFUSED",
+      "*, REFUSED",
+  })
+  void normalizes(String path, String expected) {
+    assertEquals(expected, PathNormalizer.normalize(path));
+  }
+
+  @ParameterizedTest
+  @CsvSource({"/api/orders", "/", "/a/b/c.d", "/api/orders?x=1"})
+  void normalPathsAreReturnedAsTheyAre(String path) {
+    assertSame(path, PathNormalizer.normalize(path));
+  }
+}
