@@ -38,11 +38,20 @@ public final class AdminEndpoints {
     this.readiness = readiness();
   }
 
-  /** Answers {@code request} when {@code path} is one of the admin paths; false otherwise. */
-  public boolean handle(HttpServerRequest request, String path, ServerConfig server, String liveness, String dashboardStream) {
+  /**
+   * Answers {@code request} when {@code path} is one of the admin paths; false otherwise. With
+   * {@code publicOnly} (the main port) only /stats, rgate's contract, and liveness are served: the
+   * rest shows internal addresses and labels, and lives on the admin listener.
+   */
+  public boolean handle(HttpServerRequest request, String path, ServerConfig server, String liveness,
+      String dashboardStream, boolean publicOnly) {
     ServerConfig.AdminPaths paths = server.admin();
     if (path.equals(server.statsPath())) {
       relay(request, Addresses.STATS_QUERY, "application/json");
+    } else if (path.equals(liveness)) {
+      request.response().putHeader("content-type", "application/json").end("{\"status\":\"UP\"}");
+    } else if (publicOnly) {
+      return false;
     } else if (path.equals(paths.metrics())) {
       relay(request, Addresses.METRICS_SCRAPE, PROMETHEUS_TEXT);
     } else if (path.equals(paths.health())) {
@@ -51,8 +60,6 @@ public final class AdminEndpoints {
         boolean up = ar.succeeded() && CheckResult.isUp(ar.result());
         request.response().setStatusCode(up ? 200 : 503).putHeader("content-type", "application/json").end(body.toBuffer());
       });
-    } else if (path.equals(liveness)) {
-      request.response().putHeader("content-type", "application/json").end("{\"status\":\"UP\"}");
     } else if (path.equals(paths.dashboard())) {
       request.response().putHeader("content-type", "text/html; charset=utf-8").end(dashboardPage);
     } else if (path.equals(dashboardStream)) {

@@ -156,8 +156,7 @@ public final class ConfigLoader {
     if (tls != null && h2c) {
       f.problem(f.at("h2c"), "is cleartext HTTP/2, for a listener without server.tls (with TLS, HTTP/2 is negotiated by ALPN: server.http2)");
     }
-    ServerConfig.AdminListener adminListener = f.has("admin_listener")
-        ? adminListener(f.object("admin_listener"), port, tls != null) : null;
+    ServerConfig.AdminListener adminListener = adminListener(f, port, tls != null);
     List<Cidr> trusted = trustedProxies(f);
     f.rejectUnknown();
     return new ServerConfig(host, port, instances, statsPath, limits, admin, tls, http2, h2c, adminListener, trusted);
@@ -190,20 +189,33 @@ public final class ConfigLoader {
     return new ServerConfig.Tls(cert, key);
   }
 
-  private static ServerConfig.AdminListener adminListener(Fields f, int mainPort, boolean mainTls) {
+  /**
+   * The admin listener: on by default (127.0.0.1:9901, as Envoy's admin port), {@code false} turns
+   * it off; the main port then serves only /stats and liveness.
+   */
+  private static ServerConfig.AdminListener adminListener(Fields server, int mainPort, boolean mainTls) {
+    Object raw = server.raw("admin_listener");
+    if (Boolean.FALSE.equals(raw)) {
+      server.has("admin_listener"); // marks the key known
+      return null;
+    }
+    if (raw instanceof Boolean) {
+      server.problem(server.at("admin_listener"), "expected a mapping, or false to turn the admin listener off");
+      return null;
+    }
+    Fields f = server.object("admin_listener");
     String host = f.string("host", ServerConfig.AdminListener.DEFAULT_HOST);
     Object rawPort = f.raw("port");
-    int port = (int) f.number("port", 0, 1, 65535);
-    if (rawPort == null) {
-      f.problem(f.at("port"), "is required");
-    } else if (port != 0 && port == mainPort) {
-      f.problem(f.at("port"), "must differ from server.port (" + mainPort + ")");
+    int port = (int) f.number("port", ServerConfig.AdminListener.DEFAULT_PORT, 1, 65535);
+    if (port == mainPort) {
+      f.problem(f.at("port"), (rawPort == null ? "defaults to " + port + ", which " : "")
+          + "must differ from server.port (" + mainPort + ")" + (rawPort == null ? "; set it, or admin_listener: false" : ""));
     }
     String header = ApiKeyParser.headerName(f, "api_key_header", ApiKeyAuthConfig.DEFAULT_HEADER);
     ApiKeyAuthConfig keys = null;
     if (f.has("api_keys")) {
       List<ApiKeyAuthConfig.Key> list = ApiKeyParser.keys(f, "api_keys", new HashSet<>());
-      if (f.raw("api_keys") instanceof io.vertx.core.json.JsonArray raw && raw.isEmpty()) {
+      if (f.raw("api_keys") instanceof io.vertx.core.json.JsonArray given && given.isEmpty()) {
         f.problem(f.at("api_keys"), "must list at least one {name, sha256}; leave it out for an open listener");
       }
       keys = new ApiKeyAuthConfig(header, list);

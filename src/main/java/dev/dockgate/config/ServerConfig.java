@@ -4,7 +4,8 @@ package dev.dockgate.config;
  * The listener: address, port, router instances (0 means one per core), the path of the built-in
  * stats endpoint, and the limits on what clients may send. {@code tls} (null: plain HTTP) terminates
  * TLS, offering HTTP/2 through ALPN when {@code http2}; {@code h2c} accepts cleartext HTTP/2 on a
- * plain listener; {@code adminListener} (null: none) moves the admin endpoints to a port of their own;
+ * plain listener; {@code adminListener} (null: off) serves the admin endpoints on a port of their own
+ * (127.0.0.1:9901 unless configured), the main port serving only /stats and liveness;
  * {@code trustedProxies} are the networks whose X-Forwarded-For is believed (see edge.TrustedProxies).
  */
 public record ServerConfig(String host, int port, int instances, String statsPath, Limits limits, AdminPaths admin,
@@ -46,15 +47,17 @@ public record ServerConfig(String host, int port, int instances, String statsPat
    */
   public record AdminListener(String host, int port, ApiKeyAuthConfig apiKeys, boolean tls) {
     public static final String DEFAULT_HOST = "127.0.0.1";
+    public static final int DEFAULT_PORT = 9901;
   }
 
   public ServerConfig(String host, int port, int instances, String statsPath) {
     this(host, port, instances, statsPath, Limits.DEFAULTS, AdminPaths.DEFAULTS);
   }
 
-  /** Plain HTTP/1.1, admin endpoints on the main port. */
+  /** Plain HTTP/1.1, the admin listener where it is by default. */
   public ServerConfig(String host, int port, int instances, String statsPath, Limits limits, AdminPaths admin) {
-    this(host, port, instances, statsPath, limits, admin, null, true, false, null, java.util.List.of());
+    this(host, port, instances, statsPath, limits, admin, null, true, false,
+        new AdminListener(AdminListener.DEFAULT_HOST, AdminListener.DEFAULT_PORT, null, false), java.util.List.of());
   }
 
   /** Router instances to deploy: the configured number, else one per available core. */

@@ -206,7 +206,7 @@ public final class RouterVerticle extends VerticleBase {
     }
     AdminListener listener = new AdminListener(config, (request, path) -> {
       Routing current = routing;
-      return admin.handle(request, path, current.config().server(), current.liveness(), current.dashboardStream());
+      return admin.handle(request, path, current.config().server(), current.liveness(), current.dashboardStream(), false);
     });
     return listener.listen(vertx, initial.server().limits(), initial.server().tls()).onSuccess(s -> adminServer = s);
   }
@@ -232,7 +232,9 @@ public final class RouterVerticle extends VerticleBase {
 
   /** Requests the HTTP codec refused (414, 431, 400, 505): answered by Vert.x's rules, counted like others. */
   private void invalid(HttpServerRequest request) {
-    exchange(request, routing).track();
+    Exchange exchange = exchange(request, routing);
+    exchange.track();
+    request.response().putHeader(dev.dockgate.events.TrafficEvent.REQUEST_ID_HEADER, exchange.requestId());
     EdgeGuard.answerInvalid(request);
   }
 
@@ -268,8 +270,7 @@ public final class RouterVerticle extends VerticleBase {
       exchange.answer(413, Buffer.buffer("request body larger than " + maxBody + " bytes\n"));
       return;
     }
-    if (initial.server().adminListener() == null
-        && admin.handle(request, path, routing.config().server(), routing.liveness(), routing.dashboardStream())) {
+    if (admin.handle(request, path, routing.config().server(), routing.liveness(), routing.dashboardStream(), true)) {
       return; // the gateway's own endpoints are not counted as traffic
     }
     HostAndPort authority = request.authority();

@@ -789,8 +789,19 @@ class ConfigLoaderTest {
             "conf.yml: server.tls.key_file: cannot read \"DIR/absent-key.pem\": no such file"),
         bad("h2c is not a boolean", "server:\n  h2c: \"yes\"\n",
             "conf.yml: server.h2c: expected true or false, got \"yes\""),
-        bad("admin listener without port", "server:\n  admin_listener: {host: 127.0.0.1}\n",
-            "conf.yml: server.admin_listener.port: is required"),
+        bad("admin listener by default on the main port", "server:\n  port: 9901\n",
+            "conf.yml: server.admin_listener.port: defaults to 9901, which must differ from server.port (9901); "
+                + "set it, or admin_listener: false"),
+        bad("admin listener neither a mapping nor false", "server:\n  admin_listener: true\n",
+            "conf.yml: server.admin_listener: expected a mapping, or false to turn the admin listener off"),
+        bad("rate limit by a header on an open route",
+            "routes:\n  - {path_prefix: /a, backend: web, rate_limit: {requests_per_second: 5, key: \"header:X-Client\"}}\n"
+                + "backends:\n  - {name: web, match_labels: [app=web]}\n",
+            "conf.yml: routes[0].rate_limit.key: header:NAME keys need auth on the route (a client can send any value, "
+                + "so only authenticated clients may be counted by a header); use client_ip on open routes"),
+        bad("trusted proxy not an address", "server:\n  trusted_proxies: [10.0.0.0/33, proxy.example.com]\n",
+            "conf.yml: server.trusted_proxies[0]: expected an IP address or CIDR such as 10.0.0.0/8 or ::1, got \"10.0.0.0/33\"",
+            "conf.yml: server.trusted_proxies[1]: expected an IP address or CIDR such as 10.0.0.0/8 or ::1, got \"proxy.example.com\""),
         bad("admin listener on the main port", "server:\n  port: 8080\n  admin_listener: {port: 8080}\n",
             "conf.yml: server.admin_listener.port: must differ from server.port (8080)"),
         bad("admin listener on port 0", "server:\n  admin_listener: {port: 0}\n",

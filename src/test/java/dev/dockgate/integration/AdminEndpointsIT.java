@@ -47,7 +47,7 @@ class AdminEndpointsIT {
   @Test
   void readyWhenDiscoveryFollowsTheEngine() {
     try (GatewayHarness gw = new GatewayHarness(dir, config("{enabled: true}"))) {
-      HttpResponse<String> health = gw.get("/health");
+      HttpResponse<String> health = gw.admin("/health");
       assertEquals(200, health.statusCode(), health.body());
       JsonObject body = new JsonObject(health.body());
       assertEquals("UP", body.getString("status"));
@@ -63,7 +63,7 @@ class AdminEndpointsIT {
   @Test
   void notReadyWhileTheEngineIsUnreachableButAlive() {
     try (GatewayHarness gw = new GatewayHarness(dir, config("{host: \"tcp://127.0.0.1:" + Ports.free() + "\"}"))) {
-      HttpResponse<String> health = gw.get("/health");
+      HttpResponse<String> health = gw.admin("/health");
       assertEquals(503, health.statusCode(), health.body());
       assertEquals("DOWN", new JsonObject(health.body()).getString("status"));
       assertEquals(200, gw.get("/health/live").statusCode());
@@ -74,7 +74,7 @@ class AdminEndpointsIT {
   @Test
   void routesReportShowsRoutesBackendsAndInstances() {
     try (GatewayHarness gw = new GatewayHarness(dir, config("{enabled: false}"))) {
-      HttpResponse<String> response = gw.get("/admin/routes");
+      HttpResponse<String> response = gw.admin("/admin/routes");
       assertEquals(200, response.statusCode());
       JsonObject report = new JsonObject(response.body());
       JsonObject route = report.getJsonArray("routes").getJsonObject(0);
@@ -97,9 +97,9 @@ class AdminEndpointsIT {
       assertEquals(200, gw.get("/api/m").statusCode());
       assertEquals(200, gw.get("/api/m").statusCode());
       assertEquals(404, gw.get("/nowhere").statusCode());
-      dev.dockgate.testing.Poll.until(java.time.Duration.ofSeconds(3), "metrics counted", () -> gw.get("/metrics").body()
+      dev.dockgate.testing.Poll.until(java.time.Duration.ofSeconds(3), "metrics counted", () -> gw.admin("/metrics").body()
           .contains("gateway_requests_total{backend=\"api\",route=\"/api\",status_class=\"2xx\"} 2.0"));
-      HttpResponse<String> metrics = gw.get("/metrics");
+      HttpResponse<String> metrics = gw.admin("/metrics");
       assertTrue(metrics.headers().firstValue("content-type").orElse("").startsWith("text/plain; version=0.0.4"));
       String text = metrics.body();
       assertTrue(text.contains("gateway_requests_total{backend=\"none\",route=\"none\",status_class=\"4xx\"} 1.0"), text);
@@ -119,7 +119,7 @@ class AdminEndpointsIT {
     try (GatewayHarness gw = new GatewayHarness(dir, config("{enabled: false}"))) {
       var parked = gw.http().sendAsync(java.net.http.HttpRequest.newBuilder(gw.uri("/stuck/never"))
           .timeout(java.time.Duration.ofSeconds(20)).build(), HttpResponse.BodyHandlers.ofString());
-      dev.dockgate.testing.Poll.until(java.time.Duration.ofSeconds(3), "one request in flight", () -> gw.get("/metrics").body()
+      dev.dockgate.testing.Poll.until(java.time.Duration.ofSeconds(3), "one request in flight", () -> gw.admin("/metrics").body()
           .contains("gateway_requests_in_flight{backend=\"api\",route=\"/stuck\"} 1.0"));
       parked.cancel(true);
     }

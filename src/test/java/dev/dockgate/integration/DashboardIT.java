@@ -87,7 +87,7 @@ class DashboardIT {
     JsonObject stats = countedStats(7, 3);
 
     driver = chromium();
-    driver.get("http://127.0.0.1:" + gateway.port() + "/dashboard");
+    driver.get("http://127.0.0.1:" + gateway.adminPort() + "/dashboard");
     assertEquals("dockgate dashboard", driver.getTitle());
     await("the tiles show /stats " + stats.encode() + " (loading the page counts nothing) and the status is live",
         d -> showsStats(stats) && text("status").equals("live"));

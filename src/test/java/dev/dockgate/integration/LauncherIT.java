@@ -55,7 +55,7 @@ class LauncherIT {
   void anInvalidConfigExitsNonZeroNamingFileFieldAndProblem() throws Exception {
     Path conf = dir.resolve("bad.yml");
     Files.writeString(conf, """
-        server: {port: %d}
+        server: {port: %d, admin_listener: false}
         routes:
           - {path_prefix: /api/payment, backend: payment}
           - {path_prefix: /api/x, backend: pay}
@@ -81,14 +81,15 @@ class LauncherIT {
   @Test
   void aYamlConfigIsLoadedAndServedWithTheRequestedInstances() throws Exception {
     int port = Ports.free();
+    int admin = Ports.free();
     Path conf = dir.resolve("gateway.yml");
     Files.writeString(conf, """
-        server: {host: 127.0.0.1, port: %d}
+        server: {host: 127.0.0.1, port: %d, admin_listener: {port: ADMIN}}
         docker: {enabled: false}
         routes: []
         default_response: {status_code: 403, body: "This is not reachable"}
         backends: []
-        """.formatted(port));
+        """.replace("ADMIN", Integer.toString(admin)).formatted(port));
     Path log = dir.resolve("serve.log");
     Process p = start(log, "-conf", conf.toString(), "-instances", "3");
     try {
@@ -115,7 +116,7 @@ class LauncherIT {
       assertTrue(output.contains("network transport: " + expected), output);
       assertTrue(output.contains("(" + expected + " transport)"), output);
       // The launcher turns on vertx-micrometer-metrics: JVM and Vert.x pool meters join the gateway's.
-      String metrics = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics")).build(),
+      String metrics = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + admin + "/metrics")).build(),
           HttpResponse.BodyHandlers.ofString()).body();
       assertTrue(metrics.contains("jvm_memory_used_bytes"), metrics);
       assertTrue(metrics.contains("vertx_pool_"), metrics);
@@ -144,10 +145,10 @@ class LauncherIT {
     int port = Ports.free();
     Path conf = dir.resolve("nio.yml");
     Files.writeString(conf, """
-        server: {host: 127.0.0.1, port: %d}
+        server: {host: 127.0.0.1, port: %d, admin_listener: {port: ADMIN}}
         docker: {enabled: false}
         default_response: {status_code: 404, body: "none here"}
-        """.formatted(port));
+        """.replace("ADMIN", Integer.toString(Ports.free())).formatted(port));
     Path log = dir.resolve("nio.log");
     Process p = start(log, List.of("-Dgateway.transport=nio"), "-conf", conf.toString());
     try {
@@ -174,10 +175,11 @@ class LauncherIT {
     int port = Ports.free();
     Path conf = dir.resolve("gateway.yml");
     String text = """
-        server: {host: 127.0.0.1, port: %d}
+        server: {host: 127.0.0.1, port: %d, admin_listener: {port: ADMIN}}
         docker: {enabled: false}
         default_response: {status_code: 418, body: "%s"}
         """;
+    text = text.replace("ADMIN", Integer.toString(Ports.free()));
     Files.writeString(conf, text.formatted(port, "aaaa"));
     java.nio.file.attribute.FileTime stamp = Files.getLastModifiedTime(conf);
     Process p = start(dir.resolve("hup.log"), "-conf", conf.toString());

@@ -134,7 +134,7 @@ class ShutdownIT {
     int port = Ports.free();
     Path conf = dir.resolve("gateway.yml");
     Files.writeString(conf, """
-        server: {host: 127.0.0.1, port: %d, instances: 2}
+        server: {host: 127.0.0.1, port: %d, instances: 2, admin_listener: false}
         docker: {enabled: %b}
         routes: [{path_prefix: /slow, backend: slow}]
         backends: [{name: slow, targets: ["http://127.0.0.1:%d"]}]

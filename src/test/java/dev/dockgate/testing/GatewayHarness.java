@@ -24,7 +24,9 @@ public final class GatewayHarness implements AutoCloseable {
   /** On the transport the launcher picks (io_uring where the kernel allows it), as users run it. */
   private final Vertx vertx = Vertx.builder().withTransport(NetworkTransport.choose(NetworkTransport.configured(), true)).build();
   private final int port = Ports.free();
+  private final int adminPort = Ports.free();
   private final Path configFile;
+  private String serverSection;
   private final GatewayClient client = new GatewayClient(port);
 
   /** {@code yamlBody} is the config without the server section, which the harness writes. */
@@ -40,7 +42,10 @@ public final class GatewayHarness implements AutoCloseable {
   public GatewayHarness(Path dir, String serverLines, String yamlBody, int instances) {
     try {
       configFile = Files.createTempFile(dir, "gateway-", ".yml");
-      Files.writeString(configFile, "server:\n  host: 127.0.0.1\n  port: " + port + "\n" + serverLines + yamlBody);
+      // Each gateway's admin listener on a port of its own (the default 9901 would be shared by all).
+      serverSection = "server:\n  host: 127.0.0.1\n  port: " + port + "\n"
+          + (serverLines.contains("admin_listener") ? "" : "  admin_listener: {port: " + adminPort + "}\n") + serverLines;
+      Files.writeString(configFile, serverSection + yamlBody);
       DeploymentOptions options = new DeploymentOptions().setConfig(new JsonObject()
           .put(MainVerticle.CONFIG_PATH, configFile.toString())
           .put(MainVerticle.INSTANCES, instances));
@@ -63,7 +68,7 @@ public final class GatewayHarness implements AutoCloseable {
   public void rewriteConfig(String yamlBody) {
     try {
       Path next = Files.createTempFile(configFile.getParent(), "next-", ".yml");
-      Files.writeString(next, "server:\n  host: 127.0.0.1\n  port: " + port + "\n" + yamlBody);
+      Files.writeString(next, serverSection + yamlBody);
       Files.move(next, configFile, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
           java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     } catch (IOException e) {
@@ -77,6 +82,17 @@ public final class GatewayHarness implements AutoCloseable {
 
   public Vertx vertx() {
     return vertx;
+  }
+
+  /** The admin listener's port (when the test did not configure its own). */
+  public int adminPort() {
+    return adminPort;
+  }
+
+  /** GET on the admin listener: /metrics, /health, /admin/routes, /dashboard. */
+  public HttpResponse<String> admin(String pathAndQuery) {
+    return send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + pathAndQuery))
+        .timeout(java.time.Duration.ofSeconds(10)).build());
   }
 
   public URI uri(String pathAndQuery) {

@@ -28,7 +28,9 @@ public final class GatewayJar implements AutoCloseable {
   public GatewayJar(Path dir, String serverLines, String yamlBody, int instances) {
     try {
       Path conf = Files.createTempFile(dir, "gateway-", ".yml");
-      Files.writeString(conf, "server:\n  host: 127.0.0.1\n  port: " + port + "\n" + serverLines + yamlBody);
+      Files.writeString(conf, "server:\n  host: 127.0.0.1\n  port: " + port + "\n"
+          + (serverLines.contains("admin_listener") ? "" : "  admin_listener: {port: " + Ports.free() + "}\n")
+          + serverLines + yamlBody);
       log = Files.createTempFile(dir, "gateway-", ".log");
       List<String> command = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
           "-jar", JAR, "-conf", conf.toString(), "-instances", Integer.toString(instances));
