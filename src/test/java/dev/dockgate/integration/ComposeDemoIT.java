@@ -74,7 +74,10 @@ class ComposeDemoIT {
     assertTrue(Files.isRegularFile(ROOT.resolve("target/gateway-fat.jar")), "package the jar before this test");
 
     Map<String, String> jdk = Map.of("JAVA_HOME", System.getProperty("java.home"));
-    String base = check(Duration.ofMinutes(5), jdk, ROOT.resolve("scripts/jre-image.sh").toString()).strip();
+    // The script prints the tag last, after its progress lines (on stderr, merged here).
+    String[] lines = check(Duration.ofMinutes(5), jdk, ROOT.resolve("scripts/jre-image.sh").toString())
+        .strip().split("\n");
+    String base = lines[lines.length - 1].strip();
     LOG.info("base image " + base);
 
     check(Duration.ofMinutes(3), Map.of(), "docker", "build", "-q", "--label", RUN_LABEL + "=" + RUN,
