@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: unit tests, then the integration tests against a real Docker engine and the
-# real fat jar. Installs and starts what they need (Docker engine, busybox test image, Chromium) first.
+# real fat jar. Installs and starts what they need (Docker engine, busybox test image, Chromium,
+# docker-compose) first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +19,14 @@ if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
   echo "test.sh: installing chromium and chromium-driver" >&2
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+
+# ComposeDemoIT runs docker-compose.yml with Debian's docker-compose (the Python one, 1.29).
+if ! command -v docker-compose >/dev/null 2>&1; then
+  [ "$(id -u)" -eq 0 ] && SUDO="" || SUDO="sudo"
+  echo "test.sh: installing docker-compose" >&2
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq docker-compose >/dev/null
 fi
 
 exec mvn -B verify "$@"
