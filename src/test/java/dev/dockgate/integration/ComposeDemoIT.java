@@ -55,6 +55,7 @@ class ComposeDemoIT {
 
   private static final Map<String, String> env = new HashMap<>();
   private static int gatewayPort;
+  private static final int adminPort = Ports.free();
   private static final Map<String, Integer> servicePorts = new HashMap<>();
   private static long startNanos;
 
@@ -156,7 +157,8 @@ class ComposeDemoIT {
     assertEquals(2, count(after, "error") - count(before, "error"), after.encode());
 
     // Found by their labels on the host network: the Docker host (127.0.0.1) and the gateway.port label.
-    String routes = get("/admin/routes").body();
+    String routes = send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + "/admin/routes")).build())
+        .body();
     servicePorts.forEach((service, port) ->
         assertTrue(routes.contains("\"address\":\"127.0.0.1:" + port + "\""), service + " not found in " + routes));
   }
@@ -183,6 +185,9 @@ class ComposeDemoIT {
   private static Path demoConfigOnPort(int port) throws IOException {
     String demo = Files.readString(ROOT.resolve("conf/demo.yml"));
     String server = "server:\n  host: 0.0.0.0\n  port: 8080\n";
+    String admin = "  admin_listener: {host: 0.0.0.0, port: 9901}\n";
+    assertTrue(demo.contains(admin), "conf/demo.yml should set its admin listener with:\n" + admin);
+    demo = demo.replace(admin, "  admin_listener: {host: 127.0.0.1, port: " + adminPort + "}\n");
     assertTrue(demo.contains(server), "conf/demo.yml should start its server block with:\n" + server);
     Path config = dir.resolve("demo.yml");
     Files.writeString(config, demo.replace(server, "server:\n  host: 127.0.0.1\n  port: " + port + "\n"));
