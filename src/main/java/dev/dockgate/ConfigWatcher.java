@@ -84,14 +84,10 @@ final class ConfigWatcher {
     if (next.equals(current)) {
       return;
     }
-    if (!next.server().equals(current.server())) {
-      LOG.warning("config " + path + ": server settings changed; they apply after a restart");
-    }
-    if (!next.accessLog().equals(current.accessLog()) || !next.tap().equals(current.tap())) {
-      LOG.warning("config " + path + ": access_log, event_bus_bridge or alerts settings changed; they apply after a restart");
-    }
-    if (!next.docker().equals(current.docker())) {
-      LOG.warning("config " + path + ": docker settings changed; they apply after a restart");
+    java.util.List<String> restart = dev.dockgate.config.RestartFields.changed(current, next);
+    if (!restart.isEmpty()) {
+      LOG.warning("config " + path + ": " + String.join(", ", restart)
+          + " changed and apply after a restart (the running values stay until then); every other change applies now");
     }
     current = next;
     LOG.info("config reloaded from " + path + ": " + next.routes().size() + " route(s), "

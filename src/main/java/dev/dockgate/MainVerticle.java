@@ -39,6 +39,8 @@ public final class MainVerticle extends VerticleBase {
   private static final Logger LOG = Logger.getLogger(MainVerticle.class.getName());
 
   private ConfigWatcher watcher;
+  private String accessLogId;
+  private dev.dockgate.config.AccessLogConfig accessLogConfig;
 
   @Override
   public Future<?> start() {
@@ -55,14 +57,10 @@ public final class MainVerticle extends VerticleBase {
     vertx.setPeriodic(10_000, id -> rateLimiters.expire(System.nanoTime()));
     vertx.eventBus().registerDefaultCodec(GatewayConfig.class, new LocalCodec<>(GatewayConfig.class));
     return vertx.deployVerticle(new StatsVerticle())
-        .compose(id -> config.server().admin().metrics().isEmpty()
-            ? Future.succeededFuture(id)
-            : vertx.deployVerticle(new MetricsVerticle(config, breakers, inFlight)))
+        .compose(id -> vertx.deployVerticle(new MetricsVerticle(config, breakers, inFlight)))
         .compose(id -> vertx.deployVerticle(new DiscoveryVerticle(config.docker())))
         .compose(id -> vertx.deployVerticle(new HealthCheckVerticle(config)))
-        .compose(id -> config.accessLog().enabled()
-            ? vertx.deployVerticle(new AccessLogVerticle(config.accessLog()))
-            : Future.succeededFuture(id))
+        .compose(id -> accessLog(config.accessLog()).map(id))
         .compose(id -> config.tap().slowRequestMs() > 0
             ? vertx.deployVerticle(new SlowRequestAlerter(config.tap().slowRequestMs()))
             : Future.succeededFuture(id))
@@ -87,10 +85,25 @@ public final class MainVerticle extends VerticleBase {
         + (admin.apiKeys() == null ? "" : " (API keys required)");
   }
 
+  /** Starts the access log as configured, replacing the running one (a reload changed it). */
+  private Future<?> accessLog(dev.dockgate.config.AccessLogConfig log) {
+    Future<Void> stopped = accessLogId == null ? Future.succeededFuture() : vertx.undeploy(accessLogId);
+    accessLogId = null;
+    accessLogConfig = log;
+    return stopped.compose(v -> log.enabled()
+        ? vertx.deployVerticle(new AccessLogVerticle(log)).onSuccess(id -> accessLogId = id)
+        : Future.succeededFuture());
+  }
+
   private Future<Void> watch(GatewayConfig config) {
     watcher = new ConfigWatcher(vertx, config,
         next -> vertx.eventBus().publish(Addresses.CONFIG_APPLY, next));
     vertx.eventBus().consumer(Addresses.CONFIG_RELOAD, msg -> watcher.reload());
+    vertx.eventBus().<GatewayConfig>localConsumer(Addresses.CONFIG_APPLY, msg -> {
+      if (!msg.body().accessLog().equals(accessLogConfig)) {
+        accessLog(msg.body().accessLog()).onFailure(err -> LOG.warning("access log not restarted: " + err));
+      }
+    });
     return watcher.start(RELOAD_CHECK_MS);
   }
 

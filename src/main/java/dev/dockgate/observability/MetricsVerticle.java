@@ -61,6 +61,7 @@ public final class MetricsVerticle extends VerticleBase {
       .register(registry);
   private final InFlightRequests inFlight;
   private ServiceDiscovery discovery;
+  private io.vertx.core.eventbus.MessageConsumer<JsonObject> traffic;
 
   public MetricsVerticle(GatewayConfig config, BreakerRegistry breakers, InFlightRequests inFlight) {
     this.config = config;
@@ -75,19 +76,36 @@ public final class MetricsVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     discovery = ServiceDiscovery.create(vertx, DiscoveryVerticle.discoveryOptions());
-    Future<Void> traffic = vertx.eventBus().<JsonObject>consumer(Addresses.TRAFFIC, msg -> record(msg.body()))
-        .completion();
+    Future<Void> traffic = follow(!config.server().admin().metrics().isEmpty());
     Future<Void> announce = vertx.eventBus().<JsonObject>consumer(Addresses.DISCOVERY_ANNOUNCE, msg -> {
       countAnnouncement(msg.body());
       refresh();
     }).completion();
     Future<Void> reload = vertx.eventBus().<GatewayConfig>localConsumer(Addresses.CONFIG_APPLY, msg -> {
       config = msg.body();
+      follow(!config.server().admin().metrics().isEmpty());
       refresh();
     }).completion();
     Future<Void> scrape = vertx.eventBus().consumer(Addresses.METRICS_SCRAPE, msg -> msg.reply(scrape()))
         .completion();
     return Future.all(traffic, announce, reload, scrape).compose(v -> refresh());
+  }
+
+  /**
+   * Counts traffic while metrics are on (a non-empty metrics_path), live across reloads; while off,
+   * no consumer takes the gateway's traffic events, so they cost nothing here.
+   */
+  private Future<Void> follow(boolean on) {
+    if (on && traffic == null) {
+      traffic = vertx.eventBus().<JsonObject>consumer(Addresses.TRAFFIC, msg -> record(msg.body()));
+      return traffic.completion();
+    }
+    if (!on && traffic != null) {
+      Future<Void> off = traffic.unregister();
+      traffic = null;
+      return off;
+    }
+    return Future.succeededFuture();
   }
 
   private void record(JsonObject json) {

@@ -13,7 +13,7 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class BreakerRegistry {
 
-  private record Entry(CircuitBreaker breaker, int users, long sinceNanos) {
+  private record Entry(CircuitBreaker breaker, CircuitBreakerConfig config, int users, long sinceNanos) {
   }
 
   private final Vertx vertx;
@@ -23,11 +23,22 @@ public final class BreakerRegistry {
     this.vertx = vertx;
   }
 
-  /** The breaker of {@code key}, created on first use. Pair with {@link #release}. */
+  /**
+   * The breaker of {@code key}, created on first use. Pair with {@link #release}. When the
+   * settings changed (a reload), the instance gets a new breaker with them, starting closed;
+   * requests in flight finish on the old one.
+   */
   public CircuitBreaker acquire(String key, CircuitBreakerConfig config) {
-    return entries.compute(key, (k, e) -> e == null
-        ? new Entry(Breakers.create(vertx, k, config), 1, System.nanoTime())
-        : new Entry(e.breaker(), e.users() + 1, e.sinceNanos())).breaker();
+    return entries.compute(key, (k, e) -> {
+      if (e == null) {
+        return new Entry(Breakers.create(vertx, k, config), config, 1, System.nanoTime());
+      }
+      if (!e.config().equals(config)) {
+        e.breaker().close();
+        return new Entry(Breakers.create(vertx, k, config), config, e.users() + 1, e.sinceNanos());
+      }
+      return new Entry(e.breaker(), config, e.users() + 1, e.sinceNanos());
+    }).breaker();
   }
 
   /**
@@ -42,7 +53,7 @@ public final class BreakerRegistry {
   public void release(String key) {
     entries.computeIfPresent(key, (k, e) -> {
       if (e.users() > 1) {
-        return new Entry(e.breaker(), e.users() - 1, e.sinceNanos());
+        return new Entry(e.breaker(), e.config(), e.users() - 1, e.sinceNanos());
       }
       e.breaker().close();
       return null;

@@ -1,6 +1,7 @@
 package dev.dockgate.integration;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.dockgate.testing.Docker;
@@ -9,6 +10,8 @@ import dev.dockgate.testing.GatewayHarness;
 import dev.dockgate.testing.Poll;
 import dev.dockgate.testing.Ports;
 import dev.dockgate.testing.TestBackend;
+import io.vertx.core.json.JsonObject;
+import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -178,5 +181,87 @@ class ReloadIT {
         assertEquals(docker.fullName("green"), r.body().trim());
       }
     }
+  }
+
+  @Test
+  void liveSettingsApplyOnReloadAndTheWarningNamesOnlyThoseThatNeedARestart() throws Exception {
+    List<String> warnings = new CopyOnWriteArrayList<>();
+    Handler capture = new Handler() {
+      @Override
+      public void publish(LogRecord record) {
+        warnings.add(record.getMessage());
+      }
+
+      @Override
+      public void flush() {
+      }
+
+      @Override
+      public void close() {
+      }
+    };
+    Logger logger = Logger.getLogger("dev.dockgate.ConfigWatcher");
+    logger.addHandler(capture);
+    java.nio.file.Path log = dir.resolve("access.json");
+    int dead = Ports.free(); // nothing listens: every try is refused
+    String body = """
+        docker: {enabled: false}
+        %s
+        routes:
+          - {path_prefix: /a, backend: a}
+          - {path_prefix: /dead, backend: dead}
+        backends:
+          - {name: a, targets: ["http://127.0.0.1:%d"]}
+          - name: dead
+            targets: ["http://127.0.0.1:%d"]
+            circuit_breaker: {max_failures: %d, reset_timeout_ms: 60000, startup_grace_ms: 0}
+        """;
+    try {
+      GatewayHarness gw = gateway = new GatewayHarness(dir, "  metrics_path: \"\"\n",
+          body.formatted("", a.port(), dead, 100), 1);
+      assertEquals(404, gw.admin("/metrics").statusCode(), "metrics off");
+      for (int i = 0; i < 2; i++) {
+        assertEquals(503, gw.get("/dead/x").statusCode());
+      }
+      assertEquals("CLOSED", circuit(gw), "2 failures of 100");
+
+      gw.rewriteConfig("  max_body_bytes: 10\n  idle_timeout_ms: 5000\n",
+          body.formatted("access_log: {enabled: true, format: json, path: \"" + log + "\"}", a.port(), dead, 1));
+      Poll.until(Duration.ofSeconds(3), "metrics turned on by the reload", () -> gw.admin("/metrics").statusCode() == 200);
+      String warning = warnings.stream().filter(w -> w.contains("apply after a restart")).findFirst().orElseThrow();
+      assertTrue(warning.contains("server.idle_timeout_ms changed"), warning);
+      assertFalse(warning.contains("max_body_bytes") || warning.contains("metrics") || warning.contains("access_log"),
+          "live settings are not said to need a restart: " + warning);
+
+      assertEquals(413, gw.send(HttpRequest.newBuilder(gw.uri("/a/upload"))
+          .POST(HttpRequest.BodyPublishers.ofString("more than ten bytes")).build()).statusCode(), "max_body_bytes is live");
+      assertEquals(503, gw.get("/dead/x").statusCode());
+      Poll.until(Duration.ofSeconds(2), "max_failures 1 reached the known instance", () -> circuit(gw).equals("OPEN"));
+      assertEquals(200, gw.get("/a/counted").statusCode());
+      Poll.until(Duration.ofSeconds(3), "the new access log and the metrics count the traffic", () ->
+          read(log).contains("/a/counted")
+              && gw.admin("/metrics").body().contains("gateway_requests_total{backend=\"a\""));
+    } finally {
+      logger.removeHandler(capture);
+    }
+  }
+
+  static String read(java.nio.file.Path file) {
+    try {
+      return java.nio.file.Files.exists(file) ? java.nio.file.Files.readString(file) : "";
+    } catch (java.io.IOException e) {
+      return "";
+    }
+  }
+
+  static String circuit(GatewayHarness gw) {
+    JsonObject report = new JsonObject(gw.admin("/admin/routes").body());
+    for (Object backend : report.getJsonArray("backends")) {
+      JsonObject b = (JsonObject) backend;
+      if (b.getString("name").equals("dead")) {
+        return b.getJsonArray("instances").getJsonObject(0).getString("circuit");
+      }
+    }
+    throw new AssertionError("no backend dead in " + report);
   }
 }

@@ -64,4 +64,18 @@ class BreakerRegistryTest {
     await(breaker.execute(() -> Future.failedFuture("refused")));
     assertEquals(CircuitBreakerState.OPEN, breaker.state(), "two in a row do open it");
   }
+
+  @Test
+  void changedSettingsOnReloadGiveTheInstanceABreakerWithThem() {
+    CircuitBreaker old = registry.acquire("pay/p1/1", config);
+    long since = registry.since("pay/p1/1");
+    // A reload acquires with the new settings before the old routes let go.
+    CircuitBreaker reloaded = registry.acquire("pay/p1/1", new CircuitBreakerConfig(1, 60_000));
+    assertNotSame(old, reloaded, "max_failures 1 must reach the known instance");
+    await(reloaded.execute(() -> Future.failedFuture("refused")));
+    assertEquals(CircuitBreakerState.OPEN, reloaded.state(), "one failure opens it now");
+    assertEquals(since, registry.since("pay/p1/1"), "still the same instance, first seen then");
+    registry.release("pay/p1/1");
+    assertSame(reloaded, registry.acquire("pay/p1/1", new CircuitBreakerConfig(1, 60_000)), "held by the new routes");
+  }
 }

@@ -26,6 +26,7 @@ public final class GatewayHarness implements AutoCloseable {
   private final int port = Ports.free();
   private final int adminPort = Ports.free();
   private final Path configFile;
+  private String serverBase;
   private String serverSection;
   private final GatewayClient client = new GatewayClient(port);
 
@@ -43,8 +44,9 @@ public final class GatewayHarness implements AutoCloseable {
     try {
       configFile = Files.createTempFile(dir, "gateway-", ".yml");
       // Each gateway's admin listener on a port of its own (the default 9901 would be shared by all).
-      serverSection = "server:\n  host: 127.0.0.1\n  port: " + port + "\n"
-          + (serverLines.contains("admin_listener") ? "" : "  admin_listener: {port: " + adminPort + "}\n") + serverLines;
+      serverBase = "server:\n  host: 127.0.0.1\n  port: " + port + "\n"
+          + (serverLines.contains("admin_listener") ? "" : "  admin_listener: {port: " + adminPort + "}\n");
+      serverSection = serverBase + serverLines;
       Files.writeString(configFile, serverSection + yamlBody);
       DeploymentOptions options = new DeploymentOptions().setConfig(new JsonObject()
           .put(MainVerticle.CONFIG_PATH, configFile.toString())
@@ -66,9 +68,18 @@ public final class GatewayHarness implements AutoCloseable {
 
   /** Replaces the config (without the server section, which stays) as an operator's edit would. */
   public void rewriteConfig(String yamlBody) {
+    write(serverSection + yamlBody);
+  }
+
+  /** Replaces the config with other server keys ({@code serverLines}, as in the constructor) too. */
+  public void rewriteConfig(String serverLines, String yamlBody) {
+    write(serverBase + serverLines + yamlBody);
+  }
+
+  private void write(String text) {
     try {
       Path next = Files.createTempFile(configFile.getParent(), "next-", ".yml");
-      Files.writeString(next, serverSection + yamlBody);
+      Files.writeString(next, text);
       Files.move(next, configFile, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
           java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     } catch (IOException e) {
