@@ -119,23 +119,8 @@ class ReloadIT {
 
   @Test
   void anInvalidEditIsRejectedReportedAndTheOldRoutesStay() throws Exception {
-    List<String> warnings = new CopyOnWriteArrayList<>();
-    Handler capture = new Handler() {
-      @Override
-      public void publish(LogRecord record) {
-        warnings.add(record.getMessage());
-      }
-
-      @Override
-      public void flush() {
-      }
-
-      @Override
-      public void close() {
-      }
-    };
-    Logger logger = Logger.getLogger("dev.dockgate.ConfigWatcher");
-    logger.addHandler(capture);
+    Warnings captured = new Warnings();
+    List<String> warnings = captured.messages;
     try {
       GatewayHarness gw = gateway = new GatewayHarness(dir, config(false));
       gw.rewriteConfig(config(true).replace("backend: b}", "backend: bee}"));
@@ -149,7 +134,7 @@ class ReloadIT {
       long rejections = warnings.stream().filter(w -> w.startsWith("config change rejected")).count();
       assertEquals(1, rejections, "reported once: " + warnings);
     } finally {
-      logger.removeHandler(capture);
+      captured.close();
     }
   }
 
@@ -185,23 +170,8 @@ class ReloadIT {
 
   @Test
   void liveSettingsApplyOnReloadAndTheWarningNamesOnlyThoseThatNeedARestart() throws Exception {
-    List<String> warnings = new CopyOnWriteArrayList<>();
-    Handler capture = new Handler() {
-      @Override
-      public void publish(LogRecord record) {
-        warnings.add(record.getMessage());
-      }
-
-      @Override
-      public void flush() {
-      }
-
-      @Override
-      public void close() {
-      }
-    };
-    Logger logger = Logger.getLogger("dev.dockgate.ConfigWatcher");
-    logger.addHandler(capture);
+    Warnings captured = new Warnings();
+    List<String> warnings = captured.messages;
     java.nio.file.Path log = dir.resolve("access.json");
     int dead = Ports.free(); // nothing listens: every try is refused
     String body = """
@@ -242,7 +212,31 @@ class ReloadIT {
           read(log).contains("/a/counted")
               && gw.admin("/metrics").body().contains("gateway_requests_total{backend=\"a\""));
     } finally {
-      logger.removeHandler(capture);
+      captured.close();
+    }
+  }
+
+  /** The config watcher's log messages while the test runs. */
+  static final class Warnings extends Handler implements AutoCloseable {
+    final List<String> messages = new CopyOnWriteArrayList<>();
+    final Logger logger = Logger.getLogger("dev.dockgate.ConfigWatcher");
+
+    Warnings() {
+      logger.addHandler(this);
+    }
+
+    @Override
+    public void publish(LogRecord record) {
+      messages.add(record.getMessage());
+    }
+
+    @Override
+    public void flush() {
+    }
+
+    @Override
+    public void close() {
+      logger.removeHandler(this);
     }
   }
 
