@@ -1,27 +1,16 @@
 package dev.dockgate.auth;
 
 import dev.dockgate.config.Fields;
-import dev.dockgate.pipeline.Feature;
+import dev.dockgate.pipeline.AbstractFeature;
 import dev.dockgate.pipeline.Phase;
 import dev.dockgate.pipeline.Stage;
 import dev.dockgate.pipeline.StageContext;
 
 /** A route's {@code auth:} block: API keys or JWT bearer tokens (see {@link AuthParser}). */
-public final class AuthFeature implements Feature<AuthParser.Auth> {
+public final class AuthFeature extends AbstractFeature<AuthParser.Auth> {
 
-  @Override
-  public String key() {
-    return "auth";
-  }
-
-  @Override
-  public Phase phase() {
-    return Phase.AUTH;
-  }
-
-  @Override
-  public Class<AuthParser.Auth> configType() {
-    return AuthParser.Auth.class;
+  public AuthFeature() {
+    super("auth", Phase.AUTH, AuthParser.Auth.class);
   }
 
   @Override

@@ -1,27 +1,16 @@
 package dev.dockgate.limits;
 
 import dev.dockgate.config.Fields;
-import dev.dockgate.pipeline.Feature;
+import dev.dockgate.pipeline.AbstractFeature;
 import dev.dockgate.pipeline.Phase;
 import dev.dockgate.pipeline.Stage;
 import dev.dockgate.pipeline.StageContext;
 
 /** A route's {@code rate_limit:} block: a token bucket per client key, one budget across all cores. */
-public final class RateLimitFeature implements Feature<RateLimitConfig> {
+public final class RateLimitFeature extends AbstractFeature<RateLimitConfig> {
 
-  @Override
-  public String key() {
-    return "rate_limit";
-  }
-
-  @Override
-  public Phase phase() {
-    return Phase.LIMITS;
-  }
-
-  @Override
-  public Class<RateLimitConfig> configType() {
-    return RateLimitConfig.class;
+  public RateLimitFeature() {
+    super("rate_limit", Phase.LIMITS, RateLimitConfig.class);
   }
 
   @Override
