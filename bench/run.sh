@@ -246,6 +246,7 @@ server:
   host: 127.0.0.1
   port: $1
   instances: $GATEWAY_INSTANCES
+  admin_listener: {host: 127.0.0.1, port: $(free_port)}
 $( [ "$METRICS" = off ] && echo '  metrics_path: ""' )
 access_log:
   enabled: $( [ "$ACCESS_LOG" = on ] && echo true || echo false )

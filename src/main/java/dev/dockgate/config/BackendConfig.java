@@ -4,9 +4,11 @@ import java.util.List;
 
 /**
  * A named group of instances: the running containers that carry every label of {@code matchLabels}
- * (none when the selector is empty) plus the fixed {@code targets}. {@code maxConnections} bounds the
- * pooled connections to each instance, per router instance. {@code healthCheck} is null when the
- * instances are not actively checked.
+ * (none when the selector is empty) plus the fixed {@code targets}. Each backend has its own
+ * connection pool per router instance: {@code maxConnections} pooled connections to each instance,
+ * at most {@code maxWaitQueue} requests waiting for one, idle connections closed after
+ * {@code keepAliveTimeoutSeconds}. {@code healthCheck} is null when the instances are not actively checked;
+ * {@code outliers} null when no passive outlier detection runs.
  */
 public record BackendConfig(
     String name,
@@ -16,13 +18,37 @@ public record BackendConfig(
     CircuitBreakerConfig circuitBreaker,
     long connectTimeoutMs,
     int maxConnections,
-    HealthCheckConfig healthCheck) {
+    HealthCheckConfig healthCheck,
+    UpstreamTls tls,
+    int keepAliveTimeoutSeconds,
+    int maxWaitQueue,
+    OutlierConfig outliers) {
 
   public static final long DEFAULT_CONNECT_TIMEOUT_MS = 2_000;
   public static final int DEFAULT_MAX_CONNECTIONS = 256;
+  /** Below the idle timeouts of common servers (gunicorn 2 s, Node 5 s), so a pooled connection is rarely reused as the server closes it. */
+  public static final int DEFAULT_KEEP_ALIVE_TIMEOUT_S = 1;
+  public static final int DEFAULT_MAX_WAIT_QUEUE = 1_000;
 
   public BackendConfig {
     targets = List.copyOf(targets);
+  }
+
+  /**
+   * How the gateway speaks TLS to this backend's HTTPS instances (https:// targets, containers labelled
+   * {@code gateway.scheme=https}): {@code caFile} (null: the JVM's trust store), {@code serverName}
+   * (null: the instance's host) for SNI and the certificate's name, {@code verify} (false trusts
+   * any certificate: for tests only), and a client certificate and key for mutual TLS (both or none).
+   */
+  public record UpstreamTls(String caFile, String serverName, boolean verify, String certFile, String keyFile) {
+    public static final UpstreamTls DEFAULT = new UpstreamTls(null, null, true, null, null);
+  }
+
+  /** A backend with the default TLS, keep-alive and wait-queue settings. */
+  public BackendConfig(String name, LabelSelector matchLabels, List<Target> targets, LoadBalancer loadBalancer,
+      CircuitBreakerConfig circuitBreaker, long connectTimeoutMs, int maxConnections, HealthCheckConfig healthCheck) {
+    this(name, matchLabels, targets, loadBalancer, circuitBreaker, connectTimeoutMs, maxConnections, healthCheck,
+        UpstreamTls.DEFAULT, DEFAULT_KEEP_ALIVE_TIMEOUT_S, DEFAULT_MAX_WAIT_QUEUE, null);
   }
 
   /** A Docker-only backend with random picks. */

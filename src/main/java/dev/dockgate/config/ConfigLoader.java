@@ -265,10 +265,53 @@ public final class ConfigLoader {
       long connectTimeout = f.number("connect_timeout_ms", BackendConfig.DEFAULT_CONNECT_TIMEOUT_MS, 1, 600_000);
       int maxConnections = (int) f.number("max_connections", BackendConfig.DEFAULT_MAX_CONNECTIONS, 1, 100_000);
       HealthCheckConfig health = f.has("health_check") ? healthCheck(f.object("health_check")) : null;
+      BackendConfig.UpstreamTls tls = f.has("tls") ? upstreamTls(f.object("tls")) : BackendConfig.UpstreamTls.DEFAULT;
+      int keepAlive = (int) f.number("keep_alive_timeout_s", BackendConfig.DEFAULT_KEEP_ALIVE_TIMEOUT_S, 1, 3_600);
+      int waitQueue = (int) f.number("max_wait_queue", BackendConfig.DEFAULT_MAX_WAIT_QUEUE, 0, 1_000_000);
+      OutlierConfig outliers = f.has("outlier_detection") ? outliers(f.object("outlier_detection")) : null;
       f.rejectUnknown();
-      result.add(new BackendConfig(name, labels, targets, lb, breaker, connectTimeout, maxConnections, health));
+      result.add(new BackendConfig(name, labels, targets, lb, breaker, connectTimeout, maxConnections, health, tls,
+          keepAlive, waitQueue, outliers));
     }
     return result;
+  }
+
+  private static OutlierConfig outliers(Fields f) {
+    Object raw = f.raw("consecutive_5xx");
+    int consecutive = (int) f.number("consecutive_5xx", 5, 1, 1_000);
+    if (raw == null) {
+      f.problem(f.at("consecutive_5xx"), "is required: how many 5xx answers in a row eject an instance");
+    }
+    long ejection = f.number("ejection_ms", OutlierConfig.DEFAULT_EJECTION_MS, 1, 3_600_000);
+    f.rejectUnknown();
+    return new OutlierConfig(consecutive, ejection);
+  }
+
+  /** A backend's TLS toward its HTTPS instances; the files are read and checked here. */
+  private static BackendConfig.UpstreamTls upstreamTls(Fields f) {
+    String ca = f.string("ca_file", null);
+    String serverName = f.string("server_name", null);
+    boolean verify = f.bool("verify", true);
+    String cert = f.string("cert_file", null);
+    String key = f.string("key_file", null);
+    ca = ca == null ? null : f.resolve(ca).toString();
+    cert = cert == null ? null : f.resolve(cert).toString();
+    key = key == null ? null : f.resolve(key).toString();
+    if (serverName != null && (serverName.isBlank() || serverName.contains("/") || serverName.contains(" "))) {
+      f.problem(f.at("server_name"), "expected a host name, got \"" + serverName + "\"");
+    }
+    if ((cert == null) != (key == null)) {
+      f.problem(f.at(cert == null ? "cert_file" : "key_file"), "is required with " + (cert == null ? "key_file" : "cert_file")
+          + " (a client certificate and its key go together)");
+    }
+    f.rejectUnknown();
+    if (ca != null) {
+      TlsFiles.checkCertificates(f, "ca_file", ca);
+    }
+    if (cert != null && key != null) {
+      TlsFiles.check(f, cert, key);
+    }
+    return new BackendConfig.UpstreamTls(ca, serverName, verify, cert, key);
   }
 
   private static HealthCheckConfig healthCheck(Fields f) {
@@ -305,7 +348,7 @@ public final class ConfigLoader {
       Object item = items.get(i);
       Target target = item instanceof String s ? parseTarget(s.trim()) : null;
       if (target == null) {
-        f.problem(field, "expected http://host:port, got " + Fields.describe(item));
+        f.problem(field, "expected http://host:port or https://host:port, got " + Fields.describe(item));
       } else if (result.contains(target)) {
         f.problem(field, "duplicate target " + target);
       } else {
@@ -315,20 +358,22 @@ public final class ConfigLoader {
     return result;
   }
 
-  /** {@code http://host:port} (optional trailing slash), or null. */
+  /** {@code http://host:port} or {@code https://host:port} (optional trailing slash; the port defaults to 80 or 443), or null. */
   static Target parseTarget(String text) {
-    if (!text.startsWith("http://")) {
+    boolean tls = text.startsWith("https://");
+    if (!tls && !text.startsWith("http://")) {
       return null;
     }
     try {
       java.net.URI uri = new java.net.URI(text);
       String path = uri.getRawPath();
-      if (uri.getHost() == null || uri.getPort() < 1 || uri.getPort() > 65535 || uri.getRawQuery() != null
+      int port = uri.getPort() == -1 ? (tls ? 443 : 80) : uri.getPort();
+      if (uri.getHost() == null || port < 1 || port > 65535 || uri.getRawQuery() != null
           || uri.getRawUserInfo() != null || (path != null && !path.isEmpty() && !path.equals("/"))) {
         return null;
       }
       String host = uri.getHost().startsWith("[") ? uri.getHost().substring(1, uri.getHost().length() - 1) : uri.getHost();
-      return new Target(host, uri.getPort());
+      return new Target(host, port, tls);
     } catch (java.net.URISyntaxException e) {
       return null;
     }
@@ -423,7 +468,8 @@ public final class ConfigLoader {
       }
       long timeout = f.number("timeout_ms", RouteConfig.DEFAULT_TIMEOUT_MS, 1, 3_600_000);
       boolean strip = f.bool("strip_prefix", false);
-      RetryConfig retries = retries(f.object("retries"));
+      boolean passHost = f.bool("pass_host", true);
+      RetryConfig retries = retries(f.object("retries"), timeout);
       Map<String, Object> blocks = new LinkedHashMap<>();
       for (RouteBlockParser parser : parsers) {
         if (f.has(parser.key())) {
@@ -431,12 +477,12 @@ public final class ConfigLoader {
         }
       }
       f.rejectUnknown();
-      result.add(new RouteConfig(prefix, backend, timeout, strip, methods, host, retries, blocks));
+      result.add(new RouteConfig(prefix, backend, timeout, strip, methods, host, retries, passHost, blocks));
     }
     return result;
   }
 
-  private static RetryConfig retries(Fields f) {
+  private static RetryConfig retries(Fields f, long routeTimeoutMs) {
     RetryConfig d = RetryConfig.NONE;
     int attempts = (int) f.number("attempts", d.attempts(), 0, 10);
     long backoff = f.number("backoff_ms", d.backoffMs(), 0, 60_000);
@@ -446,8 +492,22 @@ public final class ConfigLoader {
     }
     int budget = (int) f.number("budget_percent", d.budgetPercent(), 0, 1000);
     int minPerSecond = (int) f.number("min_per_second", d.minPerSecond(), 0, 1_000_000);
+    java.util.Set<Integer> retryOn = new java.util.TreeSet<>();
+    List<Object> statuses = f.list("retry_on");
+    for (int i = 0; i < statuses.size(); i++) {
+      Object item = statuses.get(i);
+      if (item instanceof Number n && n.doubleValue() == n.intValue() && n.intValue() >= 400 && n.intValue() <= 599) {
+        retryOn.add(n.intValue());
+      } else {
+        f.problem(f.at("retry_on") + "[" + i + "]", "expected an HTTP status from 400 to 599, got " + Fields.describe(item));
+      }
+    }
+    long deadline = f.number("deadline_ms", 0, 0, 3_600_000);
+    if (deadline > 0 && deadline < routeTimeoutMs) {
+      f.problem(f.at("deadline_ms"), "must be at least the route's timeout_ms (" + routeTimeoutMs + "), which bounds each try, got " + deadline);
+    }
     f.rejectUnknown();
-    return new RetryConfig(attempts, backoff, maxBackoff, budget, minPerSecond);
+    return new RetryConfig(attempts, backoff, maxBackoff, budget, minPerSecond, retryOn, deadline);
   }
 
   private static final Set<String> HTTP_METHODS = Set.of(

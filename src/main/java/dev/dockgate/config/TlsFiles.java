@@ -30,7 +30,7 @@ final class TlsFiles {
   static void check(Fields f, String certFile, String keyFile) {
     Buffer cert = certFile == null ? null : read(f, "cert_file", certFile);
     Buffer key = keyFile == null ? null : read(f, "key_file", keyFile);
-    if (cert == null || !certificates(f, certFile, cert) || key == null) {
+    if (cert == null || !certificates(f, "cert_file", certFile, cert) || key == null) {
       return; // Vert.x reads a key only together with its certificate
     }
     X509KeyManager manager;
@@ -52,6 +52,14 @@ final class TlsFiles {
     }
   }
 
+  /** A bundle of trusted certificates (PEM), checked like a certificate chain. */
+  static void checkCertificates(Fields f, String field, String file) {
+    Buffer pem = read(f, field, file);
+    if (pem != null) {
+      certificates(f, field, file, pem);
+    }
+  }
+
   private static Buffer read(Fields f, String field, String file) {
     try {
       return Buffer.buffer(Files.readAllBytes(Path.of(file)));
@@ -69,7 +77,7 @@ final class TlsFiles {
       "-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\\s]*)-----END CERTIFICATE-----");
 
   /** At least one PEM block of an X.509 certificate, each one parseable. */
-  private static boolean certificates(Fields f, String file, Buffer pem) {
+  private static boolean certificates(Fields f, String field, String file, Buffer pem) {
     java.util.regex.Matcher blocks = CERTIFICATE.matcher(pem.toString(java.nio.charset.StandardCharsets.US_ASCII));
     int count = 0;
     try {
@@ -79,11 +87,11 @@ final class TlsFiles {
         count++;
       }
     } catch (java.security.cert.CertificateException | IllegalArgumentException e) {
-      f.problem(f.at("cert_file"), "no usable PEM certificate in \"" + file + "\" (" + message(e) + ")");
+      f.problem(f.at(field), "no usable PEM certificate in \"" + file + "\" (" + message(e) + ")");
       return false;
     }
     if (count == 0) {
-      f.problem(f.at("cert_file"), "no PEM certificate (-----BEGIN CERTIFICATE-----) in \"" + file + "\"");
+      f.problem(f.at(field), "no PEM certificate (-----BEGIN CERTIFICATE-----) in \"" + file + "\"");
     }
     return count > 0;
   }

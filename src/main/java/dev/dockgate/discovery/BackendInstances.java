@@ -28,7 +28,7 @@ public final class BackendInstances {
       List<Instance> matching = new ArrayList<>();
       for (Target target : backend.targets()) {
         String address = target.host() + ":" + target.port();
-        matching.add(new Instance("static:" + address, address, target.host(), target.port()));
+        matching.add(new Instance("static:" + address, address, target.host(), target.port(), target.tls()));
       }
       for (Record record : records) {
         JsonObject meta = record.getMetadata();
@@ -37,7 +37,8 @@ public final class BackendInstances {
             && backend.matchLabels().matches(labels(meta))) {
           JsonObject location = record.getLocation();
           matching.add(new Instance(meta.getString(ContainerRecords.ID_KEY), record.getName(),
-              location.getString("host"), location.getInteger("port")));
+              location.getString("host"), location.getInteger("port"),
+              "https".equalsIgnoreCase(meta.getString(Instance.SCHEME_LABEL))));
         }
       }
       matching.sort(Comparator.comparing(Instance::id));

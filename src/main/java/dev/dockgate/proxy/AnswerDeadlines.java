@@ -46,6 +46,22 @@ final class AnswerDeadlines {
     return p;
   }
 
+  long timeoutNanos() {
+    return timeoutNanos;
+  }
+
+  /**
+   * A deadline shorter than the route's (what is left of a request's overall deadline): it falls
+   * out of the queue's order, so it has a timer of its own, cancelled when settled.
+   */
+  Pending watchFor(HttpClientRequest request, long ms) {
+    Pending p = new Pending(request, System.nanoTime() + ms * 1_000_000L);
+    p.settled = true; // never in the queue
+    long own = vertx.setTimer(ms, id -> request.reset(0, new TimeoutException("no answer within the request's deadline")));
+    p.timer = own;
+    return p;
+  }
+
   /** The number of requests waiting for an answer (for tests). */
   int pending() {
     int n = 0;
@@ -80,6 +96,8 @@ final class AnswerDeadlines {
     private Pending prev;
     private Pending next;
     private boolean settled;
+    /** A timer of its own ({@link #watchFor}), else -1. */
+    private long timer = -1;
 
     private Pending(HttpClientRequest request, long deadline) {
       this.request = request;
@@ -88,6 +106,10 @@ final class AnswerDeadlines {
 
     /** Leaves the queue; later calls do nothing. */
     void settled() {
+      if (timer != -1) {
+        vertx.cancelTimer(timer);
+        timer = -1;
+      }
       if (settled) {
         return;
       }

@@ -53,6 +53,8 @@ public final class ProxyHandler implements Terminal, ProxyInterceptor, OriginReq
   private final Vertx vertx;
   private final RouteConfig route;
   private final long connectTimeoutMs;
+  /** The name HTTPS instances' certificates must carry, when not their host; also the Host with pass_host: false. */
+  private final String serverName;
   private final InstancePicker picker;
   private final RetryConfig retries;
   private final long maxBodyBytes;
@@ -75,6 +77,7 @@ public final class ProxyHandler implements Terminal, ProxyInterceptor, OriginReq
     this.maxBodyBytes = maxBodyBytes;
     this.route = route;
     this.connectTimeoutMs = backend.connectTimeoutMs();
+    this.serverName = backend.tls().serverName();
     this.picker = InstancePicker.of(backend.loadBalancer());
     this.retries = route.retries();
     this.budget = new RetryBudget(retries);
@@ -109,6 +112,15 @@ public final class ProxyHandler implements Terminal, ProxyInterceptor, OriginReq
     inFlight.increment();
     HeaderPolicy.onRequest(ctx.request(), exchange);
     HttpServerRequest incoming = ctx.request().proxiedRequest();
+    String expect = incoming.getHeader(HttpHeaders.EXPECT);
+    if (expect != null) {
+      // The route's stages accepted the request: the client may send its body now. The gateway
+      // streams it on, so the backend is not asked to continue a second time.
+      ctx.request().headers().remove(HttpHeaders.EXPECT);
+      if (expect.equalsIgnoreCase("100-continue") && !incoming.isEnded()) {
+        incoming.response().writeContinue();
+      }
+    }
     String path = PathNormalizer.normalize(incoming.path()); // the router refused the paths it cannot normalize
     if (path != incoming.path() || !ctx.request().getURI().startsWith("/")) {
       // Forward what was matched: the normal path, in origin form even if the client sent absolute form.
@@ -146,6 +158,9 @@ public final class ProxyHandler implements Terminal, ProxyInterceptor, OriginReq
       return attempt(ctx, upstreams, 0);
     }
     budget.onRequest(System.currentTimeMillis());
+    if (retries.deadlineMs() > 0) {
+      exchange(ctx).deadlineNanos = exchange(ctx).exchange.arrivalNanos() + retries.deadlineMs() * 1_000_000L;
+    }
     if (replayable(incoming)) {
       // Nothing to stream: each try sends the head alone, so the request can be sent again.
       ctx.request().setBody(null);
@@ -176,7 +191,8 @@ public final class ProxyHandler implements Terminal, ProxyInterceptor, OriginReq
   }
 
   private static boolean unavailable(Upstream upstream) {
-    return upstream.breaker().state() == CircuitBreakerState.OPEN || upstream.passedOver(System.nanoTime());
+    long now = System.nanoTime();
+    return upstream.breaker().state() == CircuitBreakerState.OPEN || upstream.passedOver(now) || upstream.ejected(now);
   }
 
   private Future<ProxyResponse> send(ProxyContext ctx, Upstream[] candidates, Upstream upstream, int retry) {
@@ -191,9 +207,15 @@ public final class ProxyHandler implements Terminal, ProxyInterceptor, OriginReq
     return exchanged.transform(ar -> {
       if (ar.succeeded()) {
         Breakers.succeeded(upstream.breaker());
-        return exchanged;
+        upstream.answered(ar.result().getStatusCode(), System.nanoTime());
+        Future<ProxyResponse> again = retryOnStatus(ctx, candidates, upstream, retry, ar.result());
+        return again != null ? again : exchanged;
       }
       UpstreamFailure failure = UpstreamFailure.classify(ar.cause(), route.backend());
+      if (failure instanceof UpstreamFailure.TlsFailed && upstream.firstTlsFailure()) {
+        LOG.warning("backend \"" + route.backend() + "\" instance " + upstream.instance() + ": " + failure.getMessage()
+            + "; answering 502 (check the backend's tls: ca_file, server_name)");
+      }
       // Refused at connect or circuit open: nothing left the gateway, any request may go
       // elsewhere. Broken after sending: only replayable (bodiless idempotent) ones.
       boolean unsent = failure instanceof UpstreamFailure.CircuitOpen
@@ -201,20 +223,51 @@ public final class ProxyHandler implements Terminal, ProxyInterceptor, OriginReq
       boolean again = retries.enabled() && !ctx.isWebSocket() && retry < retries.attempts()
           && (unsent || (failure.retryable() && ctx.request().getBody() == null));
       Upstream[] others = again ? without(candidates, upstream) : NONE;
-      if (others.length == 0 || !budget.tryRetry(System.currentTimeMillis())) {
+      long delay = others.length == 0 ? 0 : budget.backoffMs(retry);
+      if (others.length == 0 || !beforeDeadline(exchange, delay) || !budget.tryRetry(System.currentTimeMillis())) {
         return failed(ctx, failure);
       }
-      upstream.finished();
-      exchange.upstream = null;
-      exchange.exchange.instance(null);
-      LOG.fine(() -> "retry " + (retry + 1) + " of " + ctx.request().getMethod() + " " + ctx.request().getURI()
-          + " after " + failure.getMessage() + " on " + upstream.instance());
-      return backoff(retry).compose(v -> attempt(ctx, others, retry + 1));
+      return retry(ctx, others, upstream, retry, delay, failure.getMessage());
     });
   }
 
-  private Future<Void> backoff(int retry) {
-    long delay = budget.backoffMs(retry);
+  /**
+   * A replayable request whose answer has a status in {@code retry_on} goes to another instance when
+   * one is left, the deadline allows and the budget has room; that answer is dropped (its connection
+   * reset). Null when this answer is the one the client gets.
+   */
+  private Future<ProxyResponse> retryOnStatus(ProxyContext ctx, Upstream[] candidates, Upstream upstream, int retry,
+      ProxyResponse response) {
+    if (retries.retryOn().isEmpty() || !retries.retryOn().contains(response.getStatusCode()) || ctx.isWebSocket()
+        || retry >= retries.attempts() || ctx.request().getBody() != null) {
+      return null;
+    }
+    Upstream[] others = without(candidates, upstream);
+    long delay = others.length == 0 ? 0 : budget.backoffMs(retry);
+    if (others.length == 0 || !beforeDeadline(exchange(ctx), delay) || !budget.tryRetry(System.currentTimeMillis())) {
+      return null;
+    }
+    response.proxiedResponse().request().reset();
+    return retry(ctx, others, upstream, retry, delay, "status " + response.getStatusCode());
+  }
+
+  private Future<ProxyResponse> retry(ProxyContext ctx, Upstream[] others, Upstream upstream, int retry, long delay,
+      String reason) {
+    Attempt exchange = exchange(ctx);
+    upstream.finished();
+    exchange.upstream = null;
+    exchange.exchange.instance(null);
+    LOG.fine(() -> "retry " + (retry + 1) + " of " + ctx.request().getMethod() + " " + ctx.request().getURI()
+        + " after " + reason + " on " + upstream.instance());
+    return backoff(delay).compose(v -> attempt(ctx, others, retry + 1));
+  }
+
+  /** Whether a try after {@code delayMs} of backoff still starts before the request's deadline (if any). */
+  private static boolean beforeDeadline(Attempt attempt, long delayMs) {
+    return attempt.deadlineNanos == 0 || attempt.deadlineNanos - (System.nanoTime() + delayMs * 1_000_000L) > 0;
+  }
+
+  private Future<Void> backoff(long delay) {
     if (delay <= 0) {
       return Future.succeededFuture();
     }
@@ -287,6 +340,14 @@ public final class ProxyHandler implements Terminal, ProxyInterceptor, OriginReq
     RequestOptions options = new RequestOptions()
         .setServer(upstream.address())
         .setConnectTimeout(connectTimeoutMs);
+    io.vertx.core.net.HostAndPort origin = upstream.origin(serverName);
+    if (upstream.instance().tls()) {
+      // SNI and the name the certificate must carry: the configured server name, else the instance's host.
+      options.setSsl(true).setHost(origin.host()).setPort(origin.port());
+    }
+    if (!route.passHost()) {
+      ctx.request().setAuthority(origin);
+    }
     exchange.unsent = false;
     return ctx.client().request(options).onComplete(ar -> {
       if (ar.failed()) {
@@ -300,7 +361,7 @@ public final class ProxyHandler implements Terminal, ProxyInterceptor, OriginReq
       if (ctx.isWebSocket()) {
         upgrade(ctx, request);
       }
-      AnswerDeadlines.Pending deadline = deadlines.watch(request);
+      AnswerDeadlines.Pending deadline = watch(exchange, request);
       request.response().onComplete(answer -> {
         deadline.settled();
         if (answer.succeeded()) {
@@ -309,6 +370,18 @@ public final class ProxyHandler implements Terminal, ProxyInterceptor, OriginReq
         }
       });
     });
+  }
+
+  /**
+   * The try's answer deadline: the route's timeout_ms, or what is left of the request's deadline
+   * when that is sooner (a late retry); the latter takes a timer of its own.
+   */
+  private AnswerDeadlines.Pending watch(Attempt attempt, HttpClientRequest request) {
+    long left = attempt.deadlineNanos == 0 ? Long.MAX_VALUE : attempt.deadlineNanos - System.nanoTime();
+    if (left >= deadlines.timeoutNanos()) {
+      return deadlines.watch(request);
+    }
+    return deadlines.watchFor(request, Math.max(1, left / 1_000_000));
   }
 
   /**
@@ -396,6 +469,8 @@ public final class ProxyHandler implements Terminal, ProxyInterceptor, OriginReq
     boolean tooLarge;
     /** The current try found no connection: nothing was sent, any request may go elsewhere. */
     boolean unsent;
+    /** System.nanoTime() by which the request, all tries together, must have its answer; 0: none. */
+    long deadlineNanos;
 
     Attempt(Exchange exchange) {
       this.exchange = exchange;

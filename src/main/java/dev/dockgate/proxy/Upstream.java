@@ -1,6 +1,7 @@
 package dev.dockgate.proxy;
 
 import dev.dockgate.discovery.Instance;
+import dev.dockgate.resilience.Outliers;
 import io.vertx.circuitbreaker.CircuitBreaker;
 
 /**
@@ -13,13 +14,20 @@ public final class Upstream {
   /** The instance's address, made once: every request to it is sent there. */
   private final io.vertx.core.net.SocketAddress address;
   private final CircuitBreaker breaker;
+  private final Outliers outliers;
   private final long graceEndsNanos;
   private long passOverUntilNanos;
+  private boolean tlsFailureLogged;
+  private io.vertx.core.net.HostAndPort origin;
   private int inFlight;
 
-  /** An instance whose refusals count against its circuit from {@code graceEndsNanos} (System.nanoTime) on. */
-  public Upstream(Instance instance, CircuitBreaker breaker, long graceEndsNanos) {
+  /**
+   * An instance whose refusals count against its circuit from {@code graceEndsNanos} (System.nanoTime)
+   * on; {@code outliers} (null: none) counts its 5xx answers.
+   */
+  public Upstream(Instance instance, CircuitBreaker breaker, long graceEndsNanos, Outliers outliers) {
     this.instance = instance;
+    this.outliers = outliers;
     this.address = instance.socketAddress();
     this.breaker = breaker;
     this.graceEndsNanos = graceEndsNanos;
@@ -27,7 +35,34 @@ public final class Upstream {
   }
 
   public Upstream(Instance instance, CircuitBreaker breaker) {
-    this(instance, breaker, System.nanoTime());
+    this(instance, breaker, System.nanoTime(), null);
+  }
+
+  /** Counts an answer's status for outlier detection, when the backend has it. */
+  void answered(int status, long nowNanos) {
+    if (outliers != null) {
+      outliers.answered(status, nowNanos);
+    }
+  }
+
+  /** Ejected as an outlier: skipped while others can answer. */
+  boolean ejected(long nowNanos) {
+    return outliers != null && outliers.ejected(nowNanos);
+  }
+
+  /** The instance as a Host value: {@code serverName} (when set) or its host, and its port. Made once. */
+  io.vertx.core.net.HostAndPort origin(String serverName) {
+    if (origin == null) {
+      origin = io.vertx.core.net.HostAndPort.create(serverName != null ? serverName : instance.host(), instance.port());
+    }
+    return origin;
+  }
+
+  /** True the first time: a TLS failure of this instance is logged once, not per request. */
+  boolean firstTlsFailure() {
+    boolean first = !tlsFailureLogged;
+    tlsFailureLogged = true;
+    return first;
   }
 
   /** True while the instance is new enough that a refused connection only means "not listening yet". */

@@ -69,7 +69,8 @@ public final class Upstreams {
     String key = key(backend, instance);
     io.vertx.circuitbreaker.CircuitBreaker breaker = breakers.acquire(key, backend.circuitBreaker());
     long graceNanos = backend.circuitBreaker().startupGraceMs() * 1_000_000;
-    return new Upstream(instance, breaker, breakers.since(key) + graceNanos);
+    dev.dockgate.resilience.Outliers outliers = backend.outliers() == null ? null : breakers.outliers(key, backend.outliers());
+    return new Upstream(instance, breaker, breakers.since(key) + graceNanos, outliers);
   }
 
   /** Lets go of every instance's breaker; the router is stopping. */

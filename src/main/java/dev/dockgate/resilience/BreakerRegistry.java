@@ -16,6 +16,8 @@ public final class BreakerRegistry {
   private record Entry(CircuitBreaker breaker, CircuitBreakerConfig config, int users, long sinceNanos) {
   }
 
+  private final ConcurrentHashMap<String, Outliers> outliers = new ConcurrentHashMap<>();
+
   private final Vertx vertx;
   private final ConcurrentHashMap<String, Entry> entries = new ConcurrentHashMap<>();
 
@@ -56,8 +58,14 @@ public final class BreakerRegistry {
         return new Entry(e.breaker(), e.config(), e.users() - 1, e.sinceNanos());
       }
       e.breaker().close();
+      outliers.remove(key);
       return null;
     });
+  }
+
+  /** The outlier detection of {@code key} (an instance held through {@link #acquire}), made with {@code config}. */
+  public Outliers outliers(String key, dev.dockgate.config.OutlierConfig config) {
+    return outliers.compute(key, (k, o) -> o != null && o.config().equals(config) ? o : new Outliers(k, config));
   }
 
   /** The state of every breaker in use, by key (backend/container-name/short-id); safe from any thread. */

@@ -67,6 +67,13 @@ public abstract sealed class UpstreamFailure extends RuntimeException {
     }
   }
 
+  /** The TLS handshake with an HTTPS instance failed: unknown CA, wrong name, no common protocol. */
+  public static final class TlsFailed extends UpstreamFailure {
+    public TlsFailed(String backend, javax.net.ssl.SSLException cause) {
+      super(502, "TLS with backend \"" + backend + "\" failed: " + cause.getMessage(), cause);
+    }
+  }
+
   /** The client went away before the answer: not the backend's fault, never a breaker failure. */
   public static final class ClientGone extends UpstreamFailure {
     public ClientGone(String backend, Throwable cause) {
@@ -92,6 +99,11 @@ public abstract sealed class UpstreamFailure extends RuntimeException {
     }
     if (err instanceof OpenCircuitException) {
       return new CircuitOpen(backend);
+    }
+    for (Throwable t = err; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof javax.net.ssl.SSLException tls) {
+        return new TlsFailed(backend, tls);
+      }
     }
     if (err instanceof ConnectException || err instanceof ConnectionPoolTooBusyException
         || err instanceof io.netty.channel.ConnectTimeoutException) {

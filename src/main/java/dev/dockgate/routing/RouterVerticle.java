@@ -23,6 +23,7 @@ import dev.dockgate.limits.RateLimiters;
 import dev.dockgate.pipeline.Exchange;
 import dev.dockgate.pipeline.Pipeline;
 import dev.dockgate.pipeline.StageContext;
+import dev.dockgate.proxy.BackendClients;
 import dev.dockgate.proxy.InFlightRequests;
 import dev.dockgate.proxy.ProxyHandler;
 import dev.dockgate.proxy.Upstreams;
@@ -66,6 +67,7 @@ public final class RouterVerticle extends VerticleBase {
   private EdgeGuard edge;
   private ServiceDiscovery discovery;
   private HttpClient client;
+  private BackendClients backendClients;
   private HttpServer server;
   /** The admin endpoints' own listener, when server.admin_listener is set. */
   private HttpServer adminServer;
@@ -95,10 +97,10 @@ public final class RouterVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    int poolSize = initial.backends().stream().mapToInt(BackendConfig::maxConnections).max().orElse(1);
     SharedJsonCodec.register(vertx.eventBus());
-    client = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true).setTcpNoDelay(true),
-        new PoolOptions().setHttp1MaxSize(poolSize));
+    // The stages' own calls (JWKS); each backend has its own client and pool (BackendClients).
+    client = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true).setTcpNoDelay(true));
+    backendClients = new BackendClients(vertx);
     routing = routing(initial);
     discovery = ServiceDiscovery.create(vertx, DiscoveryVerticle.discoveryOptions());
     Future<Void> announcements = vertx.eventBus()
@@ -142,12 +144,13 @@ public final class RouterVerticle extends VerticleBase {
 
   private Routing routing(GatewayConfig config) {
     Map<String, BackendConfig> backends = config.backendsByName();
+    Map<String, HttpClient> clients = backendClients.update(config.backends());
     Map<Class<?>, Object> shared = Map.of(RateLimiters.class, rateLimiters);
     List<RouteTable.Entry<Pipeline>> entries = new ArrayList<>();
     List<ProxyHandler> terminals = new ArrayList<>();
     List<Pipeline> pipelines = new ArrayList<>();
     for (RouteConfig route : config.routes()) {
-      ProxyHandler proxy = new ProxyHandler(vertx, client, route, backends.get(route.backend()),
+      ProxyHandler proxy = new ProxyHandler(vertx, clients.get(route.backend()), route, backends.get(route.backend()),
           config.server().limits().maxBodyBytes(), inFlight);
       Pipeline pipeline = Pipeline.compile(route, Features.ALL, new StageContext(vertx, client, route, shared), proxy);
       terminals.add(proxy);
@@ -360,7 +363,7 @@ public final class RouterVerticle extends VerticleBase {
       }
       discovery.close();
       routing.upstreams().close();
-      return client.close();
+      return Future.join(client.close(), backendClients.close());
     });
   }
 }

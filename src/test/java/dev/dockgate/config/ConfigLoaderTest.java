@@ -344,7 +344,7 @@ class ConfigLoaderTest {
                 backend: payment
                 timeout: 5
             """ + PAYMENT_AND_ORDERS,
-            "conf.yml: routes[0].timeout: unknown key (known: auth, backend, cors, host, methods, path_prefix, rate_limit, retries, strip_prefix, timeout_ms)"),
+            "conf.yml: routes[0].timeout: unknown key (known: auth, backend, cors, host, methods, pass_host, path_prefix, rate_limit, retries, strip_prefix, timeout_ms)"),
         bad("unknown key in a backend", """
             backends:
               - name: payment
@@ -352,7 +352,7 @@ class ConfigLoaderTest {
                 max_conns: 5
             """,
             "conf.yml: backends[0].max_conns: unknown key "
-                + "(known: circuit_breaker, connect_timeout_ms, health_check, load_balancer, match_labels, max_connections, name, targets)"),
+                + "(known: circuit_breaker, connect_timeout_ms, health_check, keep_alive_timeout_s, load_balancer, match_labels, max_connections, max_wait_queue, name, outlier_detection, targets, tls)"),
         bad("unknown key in a circuit_breaker", """
             backends:
               - name: payment
@@ -669,12 +669,11 @@ class ConfigLoaderTest {
     return Stream.of(
         bad("neither labels nor targets", "backends:\n  - name: web\n",
             "conf.yml: backends[0].match_labels: is required unless targets are given: a list of key=value labels a container must carry"),
-        bad("bad targets", "backends:\n  - name: web\n    targets: [\"https://a:1\", \"http://a\", \"http://a:1/x\", 7, \"http://a:1\", \"http://a:1\"]\n",
-            "conf.yml: backends[0].targets[0]: expected http://host:port, got \"https://a:1\"",
-            "conf.yml: backends[0].targets[1]: expected http://host:port, got \"http://a\"",
-            "conf.yml: backends[0].targets[2]: expected http://host:port, got \"http://a:1/x\"",
-            "conf.yml: backends[0].targets[3]: expected http://host:port, got 7",
-            "conf.yml: backends[0].targets[5]: duplicate target http://a:1"),
+        bad("bad targets", "backends:\n  - name: web\n    targets: [\"https://a:1\", \"http://a\", \"http://a:1/x\", 7, \"http://a:1\", \"ftp://a:1\", \"http://a:1\"]\n",
+            "conf.yml: backends[0].targets[2]: expected http://host:port or https://host:port, got \"http://a:1/x\"",
+            "conf.yml: backends[0].targets[3]: expected http://host:port or https://host:port, got 7",
+            "conf.yml: backends[0].targets[5]: expected http://host:port or https://host:port, got \"ftp://a:1\"",
+            "conf.yml: backends[0].targets[6]: duplicate target http://a:1"),
         bad("unknown load balancer", "backends:\n  - name: web\n    targets: [\"http://a:1\"]\n    load_balancer: fastest\n",
             "conf.yml: backends[0].load_balancer: unknown load balancer \"fastest\"; known: random, round_robin, least_requests"),
         bad("unknown method and same prefix twice for a method",
@@ -789,6 +788,17 @@ class ConfigLoaderTest {
             "conf.yml: server.tls.key_file: cannot read \"DIR/absent-key.pem\": no such file"),
         bad("h2c is not a boolean", "server:\n  h2c: \"yes\"\n",
             "conf.yml: server.h2c: expected true or false, got \"yes\""),
+        bad("upstream tls, outliers and retries", "routes:\n  - {path_prefix: /a, backend: web, timeout_ms: 1000,"
+                + " retries: {attempts: 1, retry_on: [200, 503], deadline_ms: 500}}\n"
+                + "backends:\n  - name: web\n    targets: [\"https://127.0.0.1:1\"]\n"
+                + "    tls: {ca_file: missing.pem, cert_file: c.pem, server_name: \"a b\"}\n"
+                + "    outlier_detection: {ejection_ms: 10}\n",
+            "conf.yml: backends[0].tls.server_name: expected a host name, got \"a b\"",
+            "conf.yml: backends[0].tls.key_file: is required with cert_file (a client certificate and its key go together)",
+            "conf.yml: backends[0].tls.ca_file: cannot read \"DIR/missing.pem\": no such file",
+            "conf.yml: backends[0].outlier_detection.consecutive_5xx: is required: how many 5xx answers in a row eject an instance",
+            "conf.yml: routes[0].retries.retry_on[0]: expected an HTTP status from 400 to 599, got 200",
+            "conf.yml: routes[0].retries.deadline_ms: must be at least the route's timeout_ms (1000), which bounds each try, got 500"),
         bad("admin listener by default on the main port", "server:\n  port: 9901\n",
             "conf.yml: server.admin_listener.port: defaults to 9901, which must differ from server.port (9901); "
                 + "set it, or admin_listener: false"),

@@ -67,7 +67,7 @@ class AnswerDeadlinesTest {
             assertInstanceOf(UpstreamFailure.Timeout.class, failure, String.valueOf(o.failure()));
             assertEquals(504, failure.status());
             assertTrue(o.elapsedMs() >= TIMEOUT_MS, "timed out early: " + o.elapsedMs() + " ms");
-            assertTrue(o.elapsedMs() < TIMEOUT_MS + 200, "timed out late: " + o.elapsedMs() + " ms");
+            assertTrue(o.elapsedMs() < TIMEOUT_MS + 600, "timed out late (by about a whole period would mean a lost timer): " + o.elapsedMs() + " ms");
           }
         }
         assertEquals(0, deadlines[0].pending());

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Bytes allocated per proxied request, for one or more gateway jars, on the same machine in one run.
+# Each jar runs with the Epsilon collector (it never collects), so the heap used after N requests,
+# minus before, is what N requests allocated: a figure that does not move with the machine's load,
+# unlike req/s or CPU time. The backend is the host's nginx on 127.0.0.1 (a 100-byte body).
+#   bench/alloc.sh target/gateway-fat.jar /tmp/old/gateway-fat.jar
+# Knobs: REQUESTS_SECONDS (10), WARMUP_SECONDS (10), CONNECTIONS (16).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ $# -ge 1 ] || { echo "usage: bench/alloc.sh JAR [JAR...]" >&2; exit 2; }
+SECONDS_RUN=${REQUESTS_SECONDS:-10}
+WARMUP=${WARMUP_SECONDS:-10}
+CONNECTIONS=${CONNECTIONS:-16}
+for tool in wrk nginx jcmd; do
+  command -v "$tool" >/dev/null 2>&1 || { [ "$tool" = jcmd ] && { echo "alloc: jcmd (a JDK) needed" >&2; exit 1; }
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$([ "$tool" = nginx ] && echo nginx-light || echo wrk)" >/dev/null; }
+done
+TMP=$(mktemp -d)
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$TMP"; }
+trap cleanup EXIT
+BACKEND=$(free_port)
+mkdir -p "$TMP/nginx/logs"
+head -c 100 /dev/zero | tr '\0' x >"$TMP/nginx/body"
+cat >"$TMP/nginx/nginx.conf" <<CONF
+worker_processes 1; daemon off; pid $TMP/nginx/nginx.pid; error_log stderr;
+events { worker_connections 1024; }
+http { access_log off; server { listen 127.0.0.1:$BACKEND; location / { alias $TMP/nginx/body; } } }
+CONF
+nginx -p "$TMP/nginx/" -c "$TMP/nginx/nginx.conf" 2>"$TMP/nginx.log" &
+PIDS+=($!)
+# Epsilon's heap is one space, "[start, top, end)": top - start bytes are in use (KB out).
+used() { jcmd "$1" GC.heap_info | sed -n 's/.*space .*\[\(0x[0-9a-f]*\), \(0x[0-9a-f]*\),.*/\1 \2/p' | head -1 \
+  | { read -r start top; echo $(( (top - start) / 1024 )); }; }
+printf '| jar | requests | KB allocated | bytes per request |\n|---|---:|---:|---:|\n'
+for jar in "$@"; do
+  PORT=$(free_port)
+  cat >"$TMP/gw.yml" <<CONF
+server: {host: 127.0.0.1, port: $PORT, instances: 1, admin_listener: {host: 127.0.0.1, port: $(free_port)}}
+docker: {enabled: false}
+routes: [{path_prefix: /bench, backend: bench}]
+backends: [{name: bench, targets: ["http://127.0.0.1:$BACKEND"]}]
+CONF
+  java -XX:+UnlockExperimentalVMOptions -XX:+UseEpsilonGC -Xms12g -Xmx12g -XX:-UseTLAB \
+    -jar "$jar" -conf "$TMP/gw.yml" >"$TMP/gw.log" 2>&1 &
+  GW=$!
+  PIDS+=($GW)
+  for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$PORT/bench" >/dev/null 2>&1 && break; sleep 0.2; done
+  wrk -t1 -c"$CONNECTIONS" -d"${WARMUP}s" "http://127.0.0.1:$PORT/bench" >/dev/null
+  before=$(used "$GW")
+  out=$(wrk -t1 -c"$CONNECTIONS" -d"${SECONDS_RUN}s" "http://127.0.0.1:$PORT/bench")
+  after=$(used "$GW")
+  requests=$(echo "$out" | awk '/requests in/ { print $1 }')
+  kill "$GW"; wait "$GW" 2>/dev/null || true
+  printf '| %s | %s | %s | %s |\n' "$jar" "$requests" "$((after - before))" "$(( (after - before) * 1024 / requests ))"
+done

@@ -1,0 +1,92 @@
+package dev.dockgate.proxy;
+
+import dev.dockgate.config.BackendConfig;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.PoolOptions;
+import io.vertx.core.net.PemKeyCertOptions;
+import io.vertx.core.net.PemTrustOptions;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One HTTP client per backend for one router: its own connection pool (size, wait queue, keep-alive
+ * timeout) and its own TLS settings toward HTTPS instances. A reload keeps the client (and its pooled
+ * connections) of a backend whose pool and TLS settings did not change; the others are shut down
+ * gracefully, letting their requests in flight finish. Confined to the router's event loop.
+ */
+public final class BackendClients {
+
+  /** What a client is made from: a backend whose other settings changed keeps its client. */
+  private record Settings(int maxConnections, int maxWaitQueue, int keepAliveSeconds, BackendConfig.UpstreamTls tls) {
+    static Settings of(BackendConfig backend) {
+      return new Settings(backend.maxConnections(), backend.maxWaitQueue(), backend.keepAliveTimeoutSeconds(), backend.tls());
+    }
+  }
+
+  private record Held(Settings settings, HttpClient client) {
+  }
+
+  private static final long SHUTDOWN_SECONDS = 30;
+
+  private final Vertx vertx;
+  private Map<String, Held> clients = Map.of();
+
+  public BackendClients(Vertx vertx) {
+    this.vertx = vertx;
+  }
+
+  /** The clients for {@code backends}, by name: kept where unchanged, made where new or changed; the rest shut down. */
+  public Map<String, HttpClient> update(List<BackendConfig> backends) {
+    Map<String, Held> next = new HashMap<>();
+    Map<String, HttpClient> result = new HashMap<>();
+    for (BackendConfig backend : backends) {
+      Settings settings = Settings.of(backend);
+      Held held = clients.get(backend.name());
+      if (held == null || !held.settings().equals(settings)) {
+        held = new Held(settings, create(settings));
+      }
+      next.put(backend.name(), held);
+      result.put(backend.name(), held.client());
+    }
+    clients.forEach((name, held) -> {
+      if (next.get(name) != held) {
+        held.client().shutdown(SHUTDOWN_SECONDS, TimeUnit.SECONDS);
+      }
+    });
+    clients = next;
+    return result;
+  }
+
+  private HttpClient create(Settings settings) {
+    HttpClientOptions options = new HttpClientOptions()
+        .setKeepAlive(true)
+        .setKeepAliveTimeout(settings.keepAliveSeconds())
+        .setTcpNoDelay(true);
+    BackendConfig.UpstreamTls tls = settings.tls();
+    if (tls.caFile() != null) {
+      options.setTrustOptions(new PemTrustOptions().addCertPath(tls.caFile()));
+    }
+    if (!tls.verify()) {
+      options.setTrustAll(true).setVerifyHost(false);
+    }
+    if (tls.certFile() != null) {
+      options.setKeyCertOptions(new PemKeyCertOptions().setCertPath(tls.certFile()).setKeyPath(tls.keyFile()));
+    }
+    options.setForceSni(true);
+    PoolOptions pool = new PoolOptions()
+        .setHttp1MaxSize(settings.maxConnections())
+        .setMaxWaitQueueSize(settings.maxWaitQueue());
+    return vertx.createHttpClient(options, pool);
+  }
+
+  /** Closes every client (the router stops, after its drain). */
+  public io.vertx.core.Future<Void> close() {
+    List<io.vertx.core.Future<Void>> closing = clients.values().stream().map(h -> h.client().close()).toList();
+    clients = Map.of();
+    return io.vertx.core.Future.join(closing).mapEmpty();
+  }
+}

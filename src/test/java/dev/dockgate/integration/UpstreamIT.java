@@ -1,0 +1,347 @@
+package dev.dockgate.integration;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.dockgate.testing.GatewayHarness;
+import dev.dockgate.testing.Poll;
+import dev.dockgate.testing.RawHttp;
+import dev.dockgate.testing.TestCerts;
+import io.vertx.core.Handler;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.ClientAuth;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.net.PemKeyCertOptions;
+import io.vertx.core.net.PemTrustOptions;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Toward the backends: HTTPS with a CA, a server name and a client certificate, refused with 502
+ * and one clear log line when the certificate does not check out; the Host header passed or
+ * rewritten; retries on chosen statuses within an overall deadline; passive outlier ejection; a
+ * pool per backend with a bounded wait queue and a short keep-alive; Expect: 100-continue.
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class UpstreamIT {
+
+  @TempDir
+  static Path certs;
+  static TestCerts.Pem server;
+  static TestCerts.Pem other;
+  static TestCerts.Pem client;
+  static final Vertx vertx = Vertx.vertx();
+  static final List<HttpServer> servers = new CopyOnWriteArrayList<>();
+
+  @TempDir
+  Path dir;
+  GatewayHarness gateway;
+
+  @BeforeAll
+  static void makeCertificates() {
+    server = TestCerts.selfSigned(certs, "backend");
+    other = TestCerts.selfSigned(certs, "other-ca");
+    client = TestCerts.selfSigned(certs, "gateway-client");
+  }
+
+  @AfterEach
+  void stopGateway() {
+    if (gateway != null) {
+      gateway.close();
+    }
+  }
+
+  @AfterAll
+  static void stopServers() {
+    vertx.close();
+  }
+
+  static int serve(HttpServerOptions options, Handler<HttpServerRequest> handler) {
+    try {
+      HttpServer s = vertx.createHttpServer(options.setHost("127.0.0.1").setPort(0)).requestHandler(handler)
+          .listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+      servers.add(s);
+      return s.actualPort();
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  static int serve(Handler<HttpServerRequest> handler) {
+    return serve(new HttpServerOptions(), handler);
+  }
+
+  static HttpServerOptions tls(boolean clientAuth) {
+    HttpServerOptions options = new HttpServerOptions().setSsl(true)
+        .setKeyCertOptions(new PemKeyCertOptions().setCertPath(server.cert().toString()).setKeyPath(server.key().toString()));
+    if (clientAuth) {
+      options.setClientAuth(ClientAuth.REQUIRED).setTrustOptions(new PemTrustOptions().addCertPath(client.cert().toString()));
+    }
+    return options;
+  }
+
+  /** Answers with what it saw: TLS or not, and the Host. */
+  static final Handler<HttpServerRequest> WHO = req -> req.response()
+      .end((req.isSSL() ? "tls " : "plain ") + req.getHeader("host"));
+
+  /** The ProxyHandler's log lines while a test runs. */
+  static final class Logged extends java.util.logging.Handler implements AutoCloseable {
+    final List<String> lines = new CopyOnWriteArrayList<>();
+    final Logger logger = Logger.getLogger("dev.dockgate.proxy.ProxyHandler");
+
+    Logged() {
+      logger.addHandler(this);
+    }
+
+    @Override
+    public void publish(LogRecord record) {
+      lines.add(record.getLevel() + " " + record.getMessage());
+    }
+
+    @Override
+    public void flush() {
+    }
+
+    @Override
+    public void close() {
+      logger.removeHandler(this);
+    }
+  }
+
+  @Test
+  void httpsBackendsAreVerifiedAgainstTheirCaAndNameAndMayNeedAClientCertificate() {
+    int plain = serve(tls(false), WHO);
+    int mutual = serve(tls(true), WHO);
+    try (Logged log = new Logged()) {
+      gateway = new GatewayHarness(dir, """
+          docker: {enabled: false}
+          routes:
+            - {path_prefix: /ok, backend: ok}
+            - {path_prefix: /wrong-ca, backend: wrong-ca}
+            - {path_prefix: /wrong-name, backend: wrong-name}
+            - {path_prefix: /mtls, backend: mtls}
+            - {path_prefix: /no-cert, backend: no-cert}
+          backends:
+            - {name: ok, targets: ["https://127.0.0.1:%1$d"], tls: {ca_file: "%3$s"}}
+            - {name: wrong-ca, targets: ["https://127.0.0.1:%1$d"], tls: {ca_file: "%4$s"}}
+            - {name: wrong-name, targets: ["https://127.0.0.1:%1$d"], tls: {ca_file: "%3$s", server_name: api.internal}}
+            - name: mtls
+              targets: ["https://127.0.0.1:%2$d"]
+              tls: {ca_file: "%3$s", cert_file: "%5$s", key_file: "%6$s"}
+            - {name: no-cert, targets: ["https://127.0.0.1:%2$d"], tls: {ca_file: "%3$s"}}
+          """.formatted(plain, mutual, server.cert(), other.cert(), client.cert(), client.key()), 1);
+      HttpResponse<String> ok = gateway.get("/ok/a");
+      assertEquals(200, ok.statusCode());
+      assertEquals("tls 127.0.0.1:" + gateway.port(), ok.body(), "over TLS, with the client's Host");
+
+      HttpResponse<String> wrongCa = gateway.get("/wrong-ca/a");
+      assertEquals(502, wrongCa.statusCode(), "an unknown CA is never accepted");
+      assertTrue(wrongCa.body().contains("TLS with backend \"wrong-ca\" failed"), wrongCa.body());
+      assertEquals(502, gateway.get("/wrong-ca/b").statusCode());
+      assertEquals(502, gateway.get("/wrong-name/a").statusCode(), "a certificate for another name is refused");
+      assertEquals(200, gateway.get("/mtls/a").statusCode(), "the client certificate opens the mutual-TLS backend");
+      assertEquals(502, gateway.get("/no-cert/a").statusCode());
+
+      List<String> caLines = log.lines.stream().filter(l -> l.contains("\"wrong-ca\"")).toList();
+      assertEquals(1, caLines.size(), "one line per instance, not per request: " + log.lines);
+      assertTrue(caLines.get(0).startsWith("WARNING") && caLines.get(0).contains("127.0.0.1:" + plain)
+          && caLines.get(0).contains("ca_file"), caLines.get(0));
+    }
+  }
+
+  @Test
+  void theHostHeaderIsPassedOrRewrittenToTheBackendsAddressPerRoute() {
+    int backend = serve(WHO);
+    int secure = serve(tls(false), WHO);
+    gateway = new GatewayHarness(dir, """
+        docker: {enabled: false}
+        routes:
+          - {path_prefix: /passed, backend: b}
+          - {path_prefix: /own, backend: b, pass_host: false}
+          - {path_prefix: /named, backend: named, pass_host: false}
+        backends:
+          - {name: b, targets: ["http://127.0.0.1:%d"]}
+          - {name: named, targets: ["https://127.0.0.1:%d"], tls: {ca_file: "%s", verify: true, server_name: localhost}}
+        """.formatted(backend, secure, server.cert()), 1);
+    assertEquals("plain 127.0.0.1:" + gateway.port(), gateway.get("/passed/x").body());
+    assertEquals("plain 127.0.0.1:" + backend, gateway.get("/own/x").body());
+    assertEquals("tls localhost:" + secure, gateway.get("/named/x").body(), "the TLS server name is the Host too");
+  }
+
+  @Test
+  void chosenStatusesAreRetriedElsewhereForReplayableRequestsOnly() {
+    AtomicInteger sickCalls = new AtomicInteger();
+    int sick = serve(req -> req.body().onSuccess(b -> {
+      sickCalls.incrementAndGet();
+      req.response().setStatusCode(503).end("sick");
+    }));
+    int well = serve(req -> req.body().onSuccess(b -> req.response().end("well " + b)));
+    gateway = new GatewayHarness(dir, """
+        docker: {enabled: false}
+        routes:
+          - {path_prefix: /r, backend: r, retries: {attempts: 1, backoff_ms: 0, retry_on: [503]}}
+        backends:
+          - {name: r, load_balancer: round_robin, targets: ["http://127.0.0.1:%d", "http://127.0.0.1:%d"]}
+        """.formatted(sick, well), 1);
+    for (int i = 0; i < 6; i++) {
+      HttpResponse<String> r = gateway.get("/r/x");
+      assertEquals(200, r.statusCode(), "a GET that met the sick instance went on to the well one");
+      assertEquals("well ", r.body());
+    }
+    assertTrue(sickCalls.get() >= 2, "the sick instance was tried: " + sickCalls.get());
+    int statuses = 0;
+    for (int i = 0; i < 6; i++) {
+      statuses += gateway.send(HttpRequest.newBuilder(gateway.uri("/r/x"))
+          .POST(HttpRequest.BodyPublishers.ofString("body")).build()).statusCode() == 503 ? 1 : 0;
+    }
+    assertTrue(statuses >= 2, "a POST with a body is not sent twice; its 503 reaches the client: " + statuses);
+  }
+
+  @Test
+  void theDeadlineBoundsAllTriesTogether() {
+    // Each instance answers 503 after 350 ms (a retry_on status); /fast answers at once.
+    Handler<HttpServerRequest> slowly = req -> {
+      if (req.path().endsWith("/fast")) {
+        req.response().end("fast");
+      } else {
+        vertx.setTimer(350, id -> req.response().setStatusCode(503).end("busy"));
+      }
+    };
+    int a = serve(slowly);
+    int b = serve(slowly);
+    int c = serve(slowly);
+    gateway = new GatewayHarness(dir, """
+        docker: {enabled: false}
+        routes:
+          - path_prefix: /bounded
+            backend: slow
+            timeout_ms: 400
+            retries: {attempts: 2, backoff_ms: 0, deadline_ms: 600, retry_on: [503]}
+          - path_prefix: /unbounded
+            backend: slow
+            timeout_ms: 400
+            retries: {attempts: 2, backoff_ms: 0, retry_on: [503]}
+        backends:
+          - {name: slow, targets: ["http://127.0.0.1:%d", "http://127.0.0.1:%d", "http://127.0.0.1:%d"]}
+        """.formatted(a, b, c), 1);
+    for (String route : new String[] {"/bounded", "/unbounded"}) {
+      assertEquals(200, gateway.get(route + "/fast").statusCode()); // warm: the first request loads classes
+    }
+    long start = System.nanoTime();
+    HttpResponse<String> cut = gateway.get("/bounded/x");
+    long cutMs = (System.nanoTime() - start) / 1_000_000;
+    assertEquals(504, cut.statusCode(), "the second try ran into the deadline");
+    assertTrue(cutMs >= 550 && cutMs < 900, "cut at the 600 ms deadline: " + cutMs + " ms");
+    start = System.nanoTime();
+    HttpResponse<String> all = gateway.get("/unbounded/x");
+    long allMs = (System.nanoTime() - start) / 1_000_000;
+    assertEquals(503, all.statusCode(), "without a deadline all three tries ran and the last answer stands");
+    assertTrue(allMs >= 1_000, "three tries of 350 ms: " + allMs + " ms");
+  }
+
+  @Test
+  void anInstanceAnsweringOnly5xxIsEjectedWhileOthersAnswer() {
+    int broken = serve(req -> req.response().setStatusCode(500).end("broken"));
+    int fine = serve(req -> req.response().end("fine"));
+    gateway = new GatewayHarness(dir, """
+        docker: {enabled: false}
+        routes:
+          - {path_prefix: /o, backend: o}
+        backends:
+          - name: o
+            load_balancer: round_robin
+            targets: ["http://127.0.0.1:%d", "http://127.0.0.1:%d"]
+            outlier_detection: {consecutive_5xx: 3, ejection_ms: 30000}
+        """.formatted(broken, fine), 1);
+    int errors = 0;
+    for (int i = 0; i < 6; i++) {
+      errors += gateway.get("/o/x").statusCode() == 500 ? 1 : 0;
+    }
+    assertEquals(3, errors, "three 5xx in a row, then ejected");
+    for (int i = 0; i < 20; i++) {
+      assertEquals(200, gateway.get("/o/x").statusCode(), "the ejected instance is skipped");
+    }
+  }
+
+  @Test
+  void eachBackendHasItsOwnPoolWithABoundedWaitQueueAndAShortKeepAlive() throws Exception {
+    int hanging = serve(req -> { });
+    Map<String, AtomicInteger> closed = new ConcurrentHashMap<>();
+    int counted = serve(req -> {
+      req.connection().closeHandler(v -> closed.computeIfAbsent("closed", k -> new AtomicInteger()).incrementAndGet());
+      req.response().end("ok");
+    });
+    gateway = new GatewayHarness(dir, """
+        docker: {enabled: false}
+        routes:
+          - {path_prefix: /busy, backend: busy, timeout_ms: 5000}
+          - {path_prefix: /other, backend: other}
+        backends:
+          - {name: busy, targets: ["http://127.0.0.1:%d"], max_connections: 1, max_wait_queue: 0}
+          - {name: other, targets: ["http://127.0.0.1:%d"], keep_alive_timeout_s: 1}
+        """.formatted(hanging, counted), 1);
+    CompletableFuture<HttpResponse<String>> held = gateway.http().sendAsync(
+        HttpRequest.newBuilder(gateway.uri("/busy/1")).build(), HttpResponse.BodyHandlers.ofString());
+    Poll.until(Duration.ofSeconds(3), "the one connection taken", () -> {
+      HttpResponse<String> second = gateway.get("/busy/2");
+      return second.statusCode() == 503;
+    });
+    assertEquals(200, gateway.get("/other/x").statusCode(), "another backend's pool is its own");
+    Poll.until(Duration.ofSeconds(4), "the idle pooled connection closed after about 1 s",
+        () -> closed.containsKey("closed"));
+    held.cancel(true);
+  }
+
+  @Test
+  void expectContinueIsAnsweredOnceTheRouteAcceptsTheRequest() throws Exception {
+    List<String> expects = new CopyOnWriteArrayList<>();
+    int backend = serve(req -> {
+      expects.add(String.valueOf(req.getHeader("expect")));
+      req.body().onSuccess(b -> req.response().end("got " + b));
+    });
+    gateway = new GatewayHarness(dir, """
+        docker: {enabled: false}
+        routes:
+          - {path_prefix: /up, backend: up}
+        backends:
+          - {name: up, targets: ["http://127.0.0.1:%d"]}
+        """.formatted(backend), 1);
+    try (Socket socket = new Socket("127.0.0.1", gateway.port())) {
+      OutputStream out = socket.getOutputStream();
+      out.write(("POST /up/load HTTP/1.1\r\nHost: gw\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
+          .getBytes(StandardCharsets.ISO_8859_1));
+      out.flush();
+      long start = System.nanoTime();
+      RawHttp.Exchange interim = RawHttp.read(socket, 1, 50, 2_000);
+      assertTrue(interim.raw().startsWith("HTTP/1.1 100 Continue"), "100 Continue before the body: " + interim.raw());
+      assertTrue(System.nanoTime() - start < 900_000_000L, "at once, not after the client's own wait");
+      out.write("hello".getBytes(StandardCharsets.ISO_8859_1));
+      out.flush();
+      RawHttp.Exchange answer = RawHttp.read(socket, 1, 100, 5_000);
+      assertTrue(answer.raw().contains("200 OK") && answer.raw().endsWith("got hello"), answer.raw());
+    }
+    assertEquals(List.of("null"), expects, "the backend is not asked to continue again");
+  }
+}
