@@ -1,11 +1,7 @@
 package dev.dockgate.auth;
 
 import io.vertx.core.Future;
-import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
-import io.vertx.core.http.HttpClient;
-import io.vertx.core.http.HttpMethod;
-import io.vertx.core.http.RequestOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.auth.JWTOptions;
@@ -19,19 +15,17 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 
 /**
  * Checks a route's bearer tokens with vertx-auth-jwt: signature against the configured keys and the
  * JWKS set, exp/nbf/iat with leeway, issuer, audience, then the route's required claims and scopes.
- * The JWKS set is fetched at start, again when it grows old, and at once when a token names a key it
- * does not hold (at most once per {@code jwks_min_refresh_ms}, so bad tokens cannot make the
- * gateway hammer the key server). One per route per router; used only on that router's event loop.
+ * The JWKS keys come from the process-wide {@link JwksCache}: refreshed when older than {@code jwks_refresh_ms}, and at once when a token
+ * names a key they do not hold (at most once per {@code jwks_min_refresh_ms} for the URL, so bad
+ * tokens cannot make the gateway hammer the key server). One per route per router; used only on
+ * that router's event loop, where it keeps a verifier built from the keys it last saw.
  */
 public final class JwtAuth {
 
-  private static final Logger LOG = Logger.getLogger(JwtAuth.class.getName());
   private static final String REALM = "Bearer realm=\"gateway\"";
 
   /**
@@ -51,6 +45,8 @@ public final class JwtAuth {
       return new Outcome(401, REALM + ", error=\"invalid_token\", error_description=\"" + reason + "\"", reason, null);
     }
 
+    static final Outcome NO_KEYS = new Outcome(503, null, "token signing keys unavailable", null);
+
     public boolean passed() {
       return status == 0;
     }
@@ -62,24 +58,22 @@ public final class JwtAuth {
   }
 
   private final Vertx vertx;
-  private final HttpClient client;
   private final JwtAuthConfig config;
+  /** The route's JWKS keys, or null when it has none. */
+  private final JwksCache.KeySet keySet;
+  /** The JWKS keys {@link #provider} was built from. */
+  private JwksCache.Keys seen = JwksCache.Keys.NONE;
   private JWTAuth provider;
-  private List<JsonObject> jwksKeys = List.of();
-  // System.nanoTime() values; "long ago" until set (nanoTime may be negative, so not 0).
-  private long fetchedAt = Long.MIN_VALUE / 2;
-  private long lastAttempt = Long.MIN_VALUE / 2;
-  private Future<Void> fetching;
-  private boolean failureLogged;
 
-  public JwtAuth(Vertx vertx, HttpClient client, JwtAuthConfig config) {
+  public JwtAuth(Vertx vertx, JwksCache jwks, JwtAuthConfig config) {
     this.vertx = vertx;
-    this.client = client;
     this.config = config;
-    this.provider = build();
-    if (config.jwks() != null) {
-      fetchKeys();
+    this.keySet = config.jwks() == null ? null : jwks.keySet(config.jwks().url());
+    if (keySet != null) {
+      seen = keySet.current();
+      keySet.load();
     }
+    this.provider = build();
   }
 
   public JwtAuthConfig config() {
@@ -99,30 +93,48 @@ public final class JwtAuth {
     if (alg.isEmpty() || alg.equalsIgnoreCase("none")) {
       return Future.succeededFuture(Outcome.invalid("unsigned token"));
     }
-    JwtAuthConfig.Jwks jwks = config.jwks();
-    if (jwks != null && fetching == null && elapsedMs(fetchedAt) >= jwks.refreshMs()
-        && elapsedMs(lastAttempt) >= jwks.minRefreshMs()) {
-      fetchKeys(); // the set is old: refresh it in the background, the current keys still serve
-    }
-    if (provider == null && fetching != null) {
-      return fetching.transform(v -> verify(token, false));
+    if (keySet != null) {
+      JwtAuthConfig.Jwks jwks = config.jwks();
+      JwksCache.Keys keys = sync();
+      if (provider == null) {
+        // no key yet: wait for a fetch under way or allowed now, else answer 503 at once
+        return keySet.worthAsking(jwks.minRefreshMs())
+            ? keySet.refresh(keys, 0, jwks.minRefreshMs()).compose(fetched -> verify(token, false))
+            : Future.succeededFuture(Outcome.NO_KEYS);
+      }
+      if (keys.ageMs() >= jwks.refreshMs() && keySet.mayStart(jwks.minRefreshMs())) {
+        keySet.refresh(keys, jwks.refreshMs(), jwks.minRefreshMs()); // old: refreshed in the background, these keys still serve
+      }
     }
     return verify(token, true);
   }
 
+  /** The set's current keys, with {@link #provider} rebuilt when they are not the ones it was built from. */
+  private JwksCache.Keys sync() {
+    JwksCache.Keys keys = keySet.current();
+    if (keys != seen) {
+      seen = keys;
+      provider = build();
+    }
+    return keys;
+  }
+
   private Future<Outcome> verify(String token, boolean mayRefresh) {
+    if (keySet != null) {
+      sync();
+    }
     if (provider == null) {
-      return Future.succeededFuture(new Outcome(503, null, "token signing keys unavailable", null));
+      return Future.succeededFuture(Outcome.NO_KEYS);
     }
     return provider.authenticate(new TokenCredentials(token)).transform(ar -> {
       if (ar.succeeded()) {
         return Future.succeededFuture(authorize(ar.result().attributes().getJsonObject("accessToken")));
       }
       Throwable err = ar.cause();
-      if (err instanceof NoSuchKeyIdException && mayRefresh && (fetching != null || canRefetch())) {
-        // a fetch under way (the set grew old) may bring the key: wait for it rather than refuse
-        Future<Void> next = fetching != null ? fetching : fetchKeys();
-        return next.transform(v -> verify(token, false));
+      JwtAuthConfig.Jwks jwks = config.jwks();
+      if (err instanceof NoSuchKeyIdException && mayRefresh && keySet != null && keySet.worthAsking(jwks.minRefreshMs())) {
+        // the issuer may have rotated its keys: fetch the set again (or join a fetch under way), then retry once
+        return keySet.refresh(seen, 0, jwks.minRefreshMs()).compose(fetched -> verify(token, false));
       }
       return Future.succeededFuture(Outcome.invalid(reason(err)));
     });
@@ -240,54 +252,9 @@ public final class JwtAuth {
     return "invalid token";
   }
 
-  private boolean canRefetch() {
-    return config.jwks() != null && elapsedMs(lastAttempt) >= config.jwks().minRefreshMs();
-  }
-
-  private Future<Void> fetchKeys() {
-    String url = config.jwks().url();
-    lastAttempt = System.nanoTime();
-    RequestOptions options = new RequestOptions().setMethod(HttpMethod.GET).setAbsoluteURI(url)
-        .setConnectTimeout(5_000).setIdleTimeout(5_000).putHeader("accept", "application/json");
-    Future<Void> fetch = client.request(options)
-        .compose(request -> request.send())
-        .compose(response -> response.statusCode() == 200 ? response.body()
-            : Future.failedFuture("answered " + response.statusCode()))
-        .map(body -> {
-          JsonArray keys = body.toJsonObject().getJsonArray("keys");
-          List<JsonObject> usable = new ArrayList<>();
-          for (int i = 0; keys != null && i < keys.size(); i++) {
-            JsonObject key = keys.getJsonObject(i);
-            String kty = key.getString("kty");
-            // a key set published at a URL holds public keys; a shared secret there is never trusted
-            if (("RSA".equals(kty) || "EC".equals(kty)) && (key.getString("use") == null
-                || "sig".equals(key.getString("use")))) {
-              usable.add(key);
-            }
-          }
-          if (usable.isEmpty()) {
-            throw new IllegalStateException("no RSA or EC signing key in the set");
-          }
-          jwksKeys = usable;
-          fetchedAt = System.nanoTime();
-          provider = build();
-          failureLogged = false;
-          return (Void) null;
-        });
-    fetching = fetch;
-    return fetch.andThen(ar -> {
-      fetching = null;
-      if (ar.failed() && !failureLogged) {
-        failureLogged = true;
-        LOG.log(Level.WARNING, "JWKS " + url + " could not be loaded, keeping "
-            + (provider == null ? "no keys (bearer tokens answered 503)" : "the keys known") + ": "
-            + ar.cause().getMessage());
-      }
-    }).recover(err -> Future.succeededFuture());
-  }
-
   /** A provider over every key known, or null when there is none (never an "unsecured" verifier). */
   private JWTAuth build() {
+    List<JsonObject> jwksKeys = seen.keys();
     if (config.keys().isEmpty() && jwksKeys.isEmpty()) {
       return null;
     }
@@ -301,9 +268,5 @@ public final class JwtAuth {
           .setBuffer(key.material()));
     }
     return JWTAuth.create(vertx, options);
-  }
-
-  private static long elapsedMs(long since) {
-    return (System.nanoTime() - since) / 1_000_000;
   }
 }
