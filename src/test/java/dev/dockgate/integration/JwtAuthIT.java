@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.dockgate.testing.Backends;
 import dev.dockgate.testing.GatewayHarness;
+import dev.dockgate.testing.Poll;
 import dev.dockgate.testing.Ports;
 import dev.dockgate.testing.TestBackend;
 import dev.dockgate.testing.Tokens;
@@ -304,6 +305,58 @@ class JwtAuthIT {
     long seconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - start);
     assertTrue(fetches.get() - after <= 1 + seconds,
         "at most one fetch per second: " + (fetches.get() - after) + " in " + seconds + " s");
+  }
+
+  @Test
+  void signedTokensWithClaimsOfTheWrongTypeGet401WithTheirReasonAndAreCounted() {
+    long now = System.currentTimeMillis() / 1000;
+    Map<String, JsonObject> cases = new LinkedHashMap<>();
+    cases.put("exp", hsClaims("a").put("exp", String.valueOf(now + 3600)));
+    cases.put("nbf", hsClaims("a").put("nbf", String.valueOf(now - 60)));
+    cases.put("iat", hsClaims("a").put("iat", String.valueOf(now)));
+    cases.put("exp ", hsClaims("a").putNull("exp"));
+    cases.put("exp  ", hsClaims("a").put("exp", 1e300));
+    cases.put("aud", hsClaims("a").put("aud", 42));
+    cases.put("aud ", hsClaims("a").put("aud", new JsonObject().put("id", "orders-api")));
+    cases.put("aud  ", hsClaims("a").put("aud", new JsonArray().add("orders-api").add(7)));
+    cases.put("iss", hsClaims("a").put("iss", 1));
+    cases.put("sub", hsClaims("a").put("sub", new JsonArray().add("alice")));
+    long before = gateway.statsTotal();
+    for (Map.Entry<String, JsonObject> c : cases.entrySet()) {
+      String claim = c.getKey().trim();
+      HttpResponse<String> response = bearer("/hs/x", Tokens.hmac("HS256", HS256, c.getValue(), null));
+      assertEquals(401, response.statusCode(), claim + " " + c.getValue() + ": " + response.body());
+      assertTrue(response.body().startsWith("claim " + claim + " "), claim + ": " + response.body());
+      assertTrue(response.headers().firstValue("www-authenticate").orElse("")
+          .startsWith("Bearer realm=\"gateway\", error=\"invalid_token\", error_description=\"claim " + claim), claim);
+    }
+    // a route without audience or issuer rules: the library's own expiry check never sees a string either
+    HttpResponse<String> pk = bearer("/pk/x", Tokens.sign("RS256", RSA.getPrivate(),
+        Tokens.claims("a").put("exp", "tomorrow"), null));
+    assertEquals(401, pk.statusCode(), pk.body());
+    assertEquals(0, backend.count());
+    long answered = cases.size() + 1;
+    Poll.until(Duration.ofSeconds(5), "every refusal counted in /stats", () -> gateway.statsTotal() == before + answered);
+  }
+
+  @Test
+  void aTokenWithACriticalHeaderParameterTheGatewayDoesNotUnderstandIsRefused() {
+    JsonObject claims = hsClaims("alice");
+    assertEquals(200, bearer("/hs/x", Tokens.hmacWithHeader("HS256", HS256,
+        new JsonObject().put("x-tenant-policy", 1), claims)).statusCode(), "an extra parameter alone is fine");
+    backend.clear();
+    for (JsonObject header : new JsonObject[] {
+        new JsonObject().put("crit", new JsonArray().add("x-tenant-policy")).put("x-tenant-policy", 1),
+        new JsonObject().put("crit", new JsonArray().add("b64")).put("b64", true),
+        new JsonObject().put("crit", new JsonArray().add("exp")).put("exp", 1),
+        new JsonObject().put("crit", new JsonArray()),
+        new JsonObject().put("crit", "x-tenant-policy").put("x-tenant-policy", 1)}) {
+      HttpResponse<String> response = bearer("/hs/x", Tokens.hmacWithHeader("HS256", HS256, header, claims));
+      assertEquals(401, response.statusCode(), header + ": " + response.body());
+      assertTrue(response.headers().firstValue("www-authenticate").orElse("")
+          .startsWith("Bearer realm=\"gateway\", error=\"invalid_token\""), header.encode());
+    }
+    assertEquals(0, backend.count());
   }
 
   @Test
