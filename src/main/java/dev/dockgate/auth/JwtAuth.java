@@ -165,27 +165,6 @@ public final class JwtAuth {
     return Outcome.pass(claims);
   }
 
-  /**
-   * Hands each configured claim of a verified token to {@code set} as (header, value); list claims
-   * are joined with commas, objects and values that cannot be header values are left out.
-   */
-  public void forwardClaims(JsonObject claims, java.util.function.BiConsumer<String, String> set) {
-    for (Map.Entry<String, String> forward : config.forwardClaims().entrySet()) {
-      Object value = claims == null ? null : claims.getValue(forward.getKey());
-      if (value instanceof JsonArray array) {
-        List<String> parts = new ArrayList<>();
-        array.forEach(v -> parts.add(String.valueOf(v)));
-        value = String.join(",", parts);
-      }
-      if (value != null && !(value instanceof JsonObject)) {
-        String text = String.valueOf(value);
-        if (text.indexOf('\r') < 0 && text.indexOf('\n') < 0) {
-          set.accept(forward.getValue(), text);
-        }
-      }
-    }
-  }
-
   private static boolean holds(Object actual, Object expected) {
     if (actual instanceof JsonArray array) {
       for (Object item : array) {

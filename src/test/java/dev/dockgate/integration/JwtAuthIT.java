@@ -340,6 +340,32 @@ class JwtAuthIT {
   }
 
   @Test
+  void subjectsAndClaimsArePercentEncodedSoNoTwoSubjectsLookAlike() {
+    Map<String, String> cases = new LinkedHashMap<>();
+    cases.put("bob\u20ac", "bob%E2%82%AC");
+    cases.put("bob?", "bob?");
+    cases.put("bob%E2%82%AC", "bob%25E2%2582%25AC");
+    cases.put("a\u0000b", "a%00b");
+    cases.put("a\u000Bb", "a%0Bb");
+    cases.put("a\u007Fb", "a%7Fb");
+    cases.put("J\u00f6rg Smith", "J%C3%B6rg%20Smith");
+    cases.put("a\r\nX-Injected: 1", "a%0D%0AX-Injected:%201");
+    cases.put("x,y", "x%2Cy");
+    cases.put("alice@example.test", "alice@example.test");
+    for (Map.Entry<String, String> c : cases.entrySet()) {
+      JsonObject claims = hsClaims(c.getKey()).put("email", c.getKey())
+          .put("roles", new JsonArray().add(c.getKey()).add("ops"));
+      HttpResponse<String> response = bearer("/hs/x", Tokens.hmac("HS256", HS256, claims, null));
+      assertEquals(200, response.statusCode(), c.getValue() + ": " + response.body());
+      TestBackend.Received got = backend.take();
+      assertEquals(c.getValue(), got.headers().get("X-Consumer-Name"));
+      assertEquals(c.getValue(), got.headers().get("X-User-Id"));
+      assertEquals(c.getValue(), got.headers().get("X-User-Email"));
+      assertEquals(c.getValue() + ",ops", got.headers().get("X-User-Roles"), "list items are encoded one by one");
+    }
+  }
+
+  @Test
   void aTokenWithACriticalHeaderParameterTheGatewayDoesNotUnderstandIsRefused() {
     JsonObject claims = hsClaims("alice");
     assertEquals(200, bearer("/hs/x", Tokens.hmacWithHeader("HS256", HS256,
