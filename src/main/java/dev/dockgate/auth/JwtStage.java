@@ -14,8 +14,9 @@ import java.util.Set;
 /**
  * JWT bearer tokens: a verified token's subject becomes the consumer (X-Consumer-Name) and its
  * chosen claims go in their headers, both written by {@link HeaderText}; otherwise 401/403 with
- * the reason. While a key set is being fetched the exchange is held, and always answered or
- * continued when the fetch ends, fails or not. One per route and router, on its event loop.
+ * the reason, or 400 when the credentials header is repeated. While a key set is being fetched
+ * the exchange is held, and always answered or continued when the fetch ends, fails or not. One
+ * per route and router, on its event loop.
  */
 final class JwtStage implements Stage {
 
@@ -42,7 +43,7 @@ final class JwtStage implements Stage {
     String presented = headers.get(header);
     if (presented != null && headers.getAll(header).size() > 1) {
       // Which one a backend reads is its own choice: refuse rather than verify one and forward both.
-      exchange.request().response().putHeader("www-authenticate", "Bearer error=\"invalid_request\"");
+      exchange.request().response().putHeader("www-authenticate", "Bearer realm=\"gateway\", error=\"invalid_request\"");
       exchange.answer(400, REPEATED);
       return false;
     }

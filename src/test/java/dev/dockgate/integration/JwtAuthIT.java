@@ -308,6 +308,21 @@ class JwtAuthIT {
   }
 
   @Test
+  void repeatedAuthorizationHeadersAreRefusedAndNeverReachTheBackend() {
+    String valid = Tokens.hmac("HS256", HS256, hsClaims("alice"), null);
+    String forged = Tokens.unsigned(hsClaims("admin"));
+    for (String[] pair : new String[][] {{valid, forged}, {forged, valid}, {valid, valid}}) {
+      HttpResponse<String> response = gateway.send(HttpRequest.newBuilder(gateway.uri("/hs/x"))
+          .timeout(Duration.ofSeconds(10))
+          .header("Authorization", "Bearer " + pair[0]).header("Authorization", "Bearer " + pair[1]).build());
+      assertEquals(400, response.statusCode(), response.body());
+      assertEquals("Bearer realm=\"gateway\", error=\"invalid_request\"",
+          response.headers().firstValue("www-authenticate").orElse(""));
+    }
+    assertEquals(0, backend.count(), "the backend never sees a request with two credentials");
+  }
+
+  @Test
   void signedTokensWithClaimsOfTheWrongTypeGet401WithTheirReasonAndAreCounted() {
     long now = System.currentTimeMillis() / 1000;
     Map<String, JsonObject> cases = new LinkedHashMap<>();
