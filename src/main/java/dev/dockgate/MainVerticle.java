@@ -1,5 +1,6 @@
 package dev.dockgate;
 
+import dev.dockgate.auth.JwksCache;
 import dev.dockgate.config.ConfigLoader;
 import dev.dockgate.config.GatewayConfig;
 import dev.dockgate.discovery.DiscoveryVerticle;
@@ -41,6 +42,7 @@ public final class MainVerticle extends VerticleBase {
   private ConfigWatcher watcher;
   private String accessLogId;
   private dev.dockgate.config.AccessLogConfig accessLogConfig;
+  private JwksCache jwks;
 
   @Override
   public Future<?> start() {
@@ -53,6 +55,9 @@ public final class MainVerticle extends VerticleBase {
     BreakerRegistry breakers = new BreakerRegistry(vertx);
     InFlightRequests inFlight = new InFlightRequests();
     RateLimiters rateLimiters = new RateLimiters();
+    // one key set per JWKS URL for the process, fetched on this verticle's context, kept across reloads
+    jwks = new JwksCache(vertx, context);
+    java.util.Map<Class<?>, Object> shared = java.util.Map.of(RateLimiters.class, rateLimiters, JwksCache.class, jwks);
     OpenConnections connections = new OpenConnections();
     vertx.setPeriodic(10_000, id -> rateLimiters.expire(System.nanoTime()));
     vertx.eventBus().registerDefaultCodec(GatewayConfig.class, new LocalCodec<>(GatewayConfig.class));
@@ -67,7 +72,7 @@ public final class MainVerticle extends VerticleBase {
         .compose(id -> config.tap().bridgeEnabled()
             ? vertx.deployVerticle(new EventBusTapVerticle(config.tap()))
             : Future.succeededFuture(id))
-        .compose(id -> vertx.deployVerticle(() -> new RouterVerticle(config, breakers, inFlight, rateLimiters, connections),
+        .compose(id -> vertx.deployVerticle(() -> new RouterVerticle(config, breakers, inFlight, shared, connections),
             new DeploymentOptions().setInstances(instances)))
         .onSuccess(id -> LOG.info("gateway listening on " + config.server().host() + ":"
             + config.server().port() + protocols(config.server()) + " with " + instances + " router instance(s), "
@@ -113,6 +118,6 @@ public final class MainVerticle extends VerticleBase {
       watcher.stop();
     }
     vertx.eventBus().unregisterDefaultCodec(GatewayConfig.class);
-    return Future.succeededFuture();
+    return jwks == null ? Future.succeededFuture() : jwks.close();
   }
 }

@@ -23,7 +23,7 @@ public final class ApiKeyAuth {
   public ApiKeyAuth(ApiKeyAuthConfig config) {
     this.header = config.header();
     this.entries = config.keys().stream()
-        .map(k -> new Entry(k.name(), HexFormat.of().parseHex(k.sha256())))
+        .map(k -> new Entry(HeaderText.encode(k.name()), HexFormat.of().parseHex(k.sha256())))
         .toList();
   }
 
@@ -31,7 +31,10 @@ public final class ApiKeyAuth {
     return header;
   }
 
-  /** The name of the key presented, or null when it is missing or unknown. */
+  /**
+   * The name of the key presented as it goes in X-Consumer-Name (written by {@link HeaderText}, so
+   * two names never look alike), or null when the key is missing or unknown.
+   */
   public String authenticate(String presented) {
     if (presented == null || presented.isEmpty()) {
       return null;

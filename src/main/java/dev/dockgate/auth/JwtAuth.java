@@ -1,11 +1,7 @@
 package dev.dockgate.auth;
 
 import io.vertx.core.Future;
-import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
-import io.vertx.core.http.HttpClient;
-import io.vertx.core.http.HttpMethod;
-import io.vertx.core.http.RequestOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.auth.JWTOptions;
@@ -14,20 +10,20 @@ import io.vertx.ext.auth.PubSecKeyOptions;
 import io.vertx.ext.auth.authentication.TokenCredentials;
 import io.vertx.ext.auth.jwt.JWTAuth;
 import io.vertx.ext.auth.jwt.JWTAuthOptions;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * Checks a route's bearer tokens with vertx-auth-jwt: signature against the configured keys and the
- * JWKS set, exp/nbf/iat with leeway, issuer, audience, then the route's required claims and scopes.
- * The JWKS set is fetched at start, again when it grows old, and at once when a token names a key it
- * does not hold (at most once per {@code jwks_min_refresh_ms}, so bad tokens cannot make the
- * gateway hammer the key server). One per route per router; used only on that router's event loop.
+ * Checks a route's bearer tokens: their shape first ({@link TokenShape}), then with vertx-auth-jwt
+ * the signature against the configured keys and the JWKS set, exp/nbf/iat with leeway, issuer and
+ * audience, then the route's required claims and scopes. The JWKS keys come from the process-wide
+ * {@link JwksCache}: refreshed when older than {@code jwks_refresh_ms}, and at once when a token
+ * names a key they do not hold (at most once per {@code jwks_min_refresh_ms} for the URL, so bad
+ * tokens cannot make the gateway hammer the key server). One per route per router; used only on
+ * that router's event loop, where it keeps a verifier built from the keys it last saw.
  */
 public final class JwtAuth {
 
@@ -51,35 +47,35 @@ public final class JwtAuth {
       return new Outcome(401, REALM + ", error=\"invalid_token\", error_description=\"" + reason + "\"", reason, null);
     }
 
+    static final Outcome NO_KEYS = new Outcome(503, null, "token signing keys unavailable", null);
+
     public boolean passed() {
       return status == 0;
     }
 
-    /** The subject, the consumer name the gateway logs and rate-limits by. */
+    /** The subject (a string, or null when the token has none). */
     public String subject() {
       return claims == null ? null : claims.getString("sub");
     }
   }
 
   private final Vertx vertx;
-  private final HttpClient client;
   private final JwtAuthConfig config;
+  /** The route's JWKS keys, or null when it has none. */
+  private final JwksCache.KeySet keySet;
+  /** The JWKS keys {@link #provider} was built from. */
+  private JwksCache.Keys seen = JwksCache.Keys.NONE;
   private JWTAuth provider;
-  private List<JsonObject> jwksKeys = List.of();
-  // System.nanoTime() values; "long ago" until set (nanoTime may be negative, so not 0).
-  private long fetchedAt = Long.MIN_VALUE / 2;
-  private long lastAttempt = Long.MIN_VALUE / 2;
-  private Future<Void> fetching;
-  private boolean failureLogged;
 
-  public JwtAuth(Vertx vertx, HttpClient client, JwtAuthConfig config) {
+  public JwtAuth(Vertx vertx, JwksCache jwks, JwtAuthConfig config) {
     this.vertx = vertx;
-    this.client = client;
     this.config = config;
-    this.provider = build();
-    if (config.jwks() != null) {
-      fetchKeys();
+    this.keySet = config.jwks() == null ? null : jwks.keySet(config.jwks().url());
+    if (keySet != null) {
+      seen = keySet.current();
+      keySet.load();
     }
+    this.provider = build();
   }
 
   public JwtAuthConfig config() {
@@ -92,37 +88,60 @@ public final class JwtAuth {
       return Future.succeededFuture(Outcome.missing());
     }
     String token = headerValue.substring(7).trim();
-    String alg = algorithm(token);
-    if (alg == null) {
-      return Future.succeededFuture(Outcome.invalid("malformed token"));
+    String refusal = TokenShape.refusal(token);
+    if (refusal != null) {
+      return Future.succeededFuture(Outcome.invalid(refusal));
     }
-    if (alg.isEmpty() || alg.equalsIgnoreCase("none")) {
-      return Future.succeededFuture(Outcome.invalid("unsigned token"));
-    }
-    JwtAuthConfig.Jwks jwks = config.jwks();
-    if (jwks != null && fetching == null && elapsedMs(fetchedAt) >= jwks.refreshMs()
-        && elapsedMs(lastAttempt) >= jwks.minRefreshMs()) {
-      fetchKeys(); // the set is old: refresh it in the background, the current keys still serve
-    }
-    if (provider == null && fetching != null) {
-      return fetching.transform(v -> verify(token, false));
+    if (keySet != null) {
+      JwtAuthConfig.Jwks jwks = config.jwks();
+      JwksCache.Keys keys = sync();
+      if (provider == null) {
+        // no key yet: wait for a fetch under way or allowed now, else answer 503 at once
+        return keySet.worthAsking(jwks.minRefreshMs())
+            ? keySet.refresh(keys, 0, jwks.minRefreshMs()).compose(fetched -> verify(token, false))
+            : Future.succeededFuture(Outcome.NO_KEYS);
+      }
+      if (keys.ageMs() >= jwks.refreshMs() && keySet.mayStart(jwks.minRefreshMs())) {
+        keySet.refresh(keys, jwks.refreshMs(), jwks.minRefreshMs()); // old: refreshed in the background, these keys still serve
+      }
     }
     return verify(token, true);
   }
 
-  private Future<Outcome> verify(String token, boolean mayRefresh) {
-    if (provider == null) {
-      return Future.succeededFuture(new Outcome(503, null, "token signing keys unavailable", null));
+  /** The set's current keys, with {@link #provider} rebuilt when they are not the ones it was built from. */
+  private JwksCache.Keys sync() {
+    JwksCache.Keys keys = keySet.current();
+    if (keys != seen) {
+      seen = keys;
+      provider = build();
     }
-    return provider.authenticate(new TokenCredentials(token)).transform(ar -> {
+    return keys;
+  }
+
+  private Future<Outcome> verify(String token, boolean mayRefresh) {
+    if (keySet != null) {
+      sync();
+    }
+    if (provider == null) {
+      return Future.succeededFuture(Outcome.NO_KEYS);
+    }
+    Future<io.vertx.ext.auth.User> checked;
+    try {
+      checked = provider.authenticate(new TokenCredentials(token));
+    } catch (RuntimeException e) {
+      // the library's claim checks throw on types TokenShape refuses first: still never a request left unanswered
+      LOG.log(Level.FINE, "token check failed in vertx-auth-jwt", e);
+      return Future.succeededFuture(Outcome.invalid("invalid token"));
+    }
+    return checked.transform(ar -> {
       if (ar.succeeded()) {
         return Future.succeededFuture(authorize(ar.result().attributes().getJsonObject("accessToken")));
       }
       Throwable err = ar.cause();
-      if (err instanceof NoSuchKeyIdException && mayRefresh && (fetching != null || canRefetch())) {
-        // a fetch under way (the set grew old) may bring the key: wait for it rather than refuse
-        Future<Void> next = fetching != null ? fetching : fetchKeys();
-        return next.transform(v -> verify(token, false));
+      JwtAuthConfig.Jwks jwks = config.jwks();
+      if (err instanceof NoSuchKeyIdException && mayRefresh && keySet != null && keySet.worthAsking(jwks.minRefreshMs())) {
+        // the issuer may have rotated its keys: fetch the set again (or join a fetch under way), then retry once
+        return keySet.refresh(seen, 0, jwks.minRefreshMs()).compose(fetched -> verify(token, false));
       }
       return Future.succeededFuture(Outcome.invalid(reason(err)));
     });
@@ -144,27 +163,6 @@ public final class JwtAuth {
       }
     }
     return Outcome.pass(claims);
-  }
-
-  /**
-   * Hands each configured claim of a verified token to {@code set} as (header, value); list claims
-   * are joined with commas, objects and values that cannot be header values are left out.
-   */
-  public void forwardClaims(JsonObject claims, java.util.function.BiConsumer<String, String> set) {
-    for (Map.Entry<String, String> forward : config.forwardClaims().entrySet()) {
-      Object value = claims == null ? null : claims.getValue(forward.getKey());
-      if (value instanceof JsonArray array) {
-        List<String> parts = new ArrayList<>();
-        array.forEach(v -> parts.add(String.valueOf(v)));
-        value = String.join(",", parts);
-      }
-      if (value != null && !(value instanceof JsonObject)) {
-        String text = String.valueOf(value);
-        if (text.indexOf('\r') < 0 && text.indexOf('\n') < 0) {
-          set.accept(forward.getValue(), text);
-        }
-      }
-    }
   }
 
   private static boolean holds(Object actual, Object expected) {
@@ -204,22 +202,6 @@ public final class JwtAuth {
     return scopes;
   }
 
-  /** The JOSE header's alg of a three-part compact token, or null when it is not one. */
-  static String algorithm(String token) {
-    int first = token.indexOf('.');
-    int second = first < 0 ? -1 : token.indexOf('.', first + 1);
-    if (first <= 0 || second < 0 || token.indexOf('.', second + 1) >= 0) {
-      return null;
-    }
-    try {
-      byte[] header = Base64.getUrlDecoder().decode(token.substring(0, first));
-      Object alg = new JsonObject(new String(header, StandardCharsets.UTF_8)).getValue("alg");
-      return alg instanceof String s ? s : "";
-    } catch (RuntimeException e) {
-      return null;
-    }
-  }
-
   private static String reason(Throwable err) {
     String message = String.valueOf(err.getMessage());
     if (err instanceof NoSuchKeyIdException) {
@@ -240,54 +222,9 @@ public final class JwtAuth {
     return "invalid token";
   }
 
-  private boolean canRefetch() {
-    return config.jwks() != null && elapsedMs(lastAttempt) >= config.jwks().minRefreshMs();
-  }
-
-  private Future<Void> fetchKeys() {
-    String url = config.jwks().url();
-    lastAttempt = System.nanoTime();
-    RequestOptions options = new RequestOptions().setMethod(HttpMethod.GET).setAbsoluteURI(url)
-        .setConnectTimeout(5_000).setIdleTimeout(5_000).putHeader("accept", "application/json");
-    Future<Void> fetch = client.request(options)
-        .compose(request -> request.send())
-        .compose(response -> response.statusCode() == 200 ? response.body()
-            : Future.failedFuture("answered " + response.statusCode()))
-        .map(body -> {
-          JsonArray keys = body.toJsonObject().getJsonArray("keys");
-          List<JsonObject> usable = new ArrayList<>();
-          for (int i = 0; keys != null && i < keys.size(); i++) {
-            JsonObject key = keys.getJsonObject(i);
-            String kty = key.getString("kty");
-            // a key set published at a URL holds public keys; a shared secret there is never trusted
-            if (("RSA".equals(kty) || "EC".equals(kty)) && (key.getString("use") == null
-                || "sig".equals(key.getString("use")))) {
-              usable.add(key);
-            }
-          }
-          if (usable.isEmpty()) {
-            throw new IllegalStateException("no RSA or EC signing key in the set");
-          }
-          jwksKeys = usable;
-          fetchedAt = System.nanoTime();
-          provider = build();
-          failureLogged = false;
-          return (Void) null;
-        });
-    fetching = fetch;
-    return fetch.andThen(ar -> {
-      fetching = null;
-      if (ar.failed() && !failureLogged) {
-        failureLogged = true;
-        LOG.log(Level.WARNING, "JWKS " + url + " could not be loaded, keeping "
-            + (provider == null ? "no keys (bearer tokens answered 503)" : "the keys known") + ": "
-            + ar.cause().getMessage());
-      }
-    }).recover(err -> Future.succeededFuture());
-  }
-
   /** A provider over every key known, or null when there is none (never an "unsecured" verifier). */
   private JWTAuth build() {
+    List<JsonObject> jwksKeys = seen.keys();
     if (config.keys().isEmpty() && jwksKeys.isEmpty()) {
       return null;
     }
@@ -301,9 +238,5 @@ public final class JwtAuth {
           .setBuffer(key.material()));
     }
     return JWTAuth.create(vertx, options);
-  }
-
-  private static long elapsedMs(long since) {
-    return (System.nanoTime() - since) / 1_000_000;
   }
 }

@@ -13,20 +13,23 @@ import java.util.Set;
 
 /**
  * JWT bearer tokens: a verified token's subject becomes the consumer (X-Consumer-Name) and its
- * chosen claims go in their headers; otherwise 401/403 with the reason. While a key set is being
- * fetched the exchange is held, and always answered or continued when the fetch ends, fails or not.
- * One per route and router, on its event loop.
+ * chosen claims go in their headers, both written by {@link HeaderText}; otherwise 401/403 with
+ * the reason, or 400 when the credentials header is repeated. While a key set is being fetched
+ * the exchange is held, and always answered or continued when the fetch ends, fails or not. One
+ * per route and router, on its event loop.
  */
 final class JwtStage implements Stage {
 
   private static final Buffer REPEATED = Buffer.buffer("more than one credentials header\n");
 
   private final JwtAuth jwt;
+  private final ClaimHeaders claims;
   private final String header;
   private final Set<String> owned;
 
   JwtStage(JwtAuth jwt) {
     this.jwt = jwt;
+    this.claims = new ClaimHeaders(jwt.config().forwardClaims());
     this.header = jwt.config().header();
     Set<String> names = new HashSet<>();
     names.add(TrafficEvent.CONSUMER);
@@ -40,7 +43,7 @@ final class JwtStage implements Stage {
     String presented = headers.get(header);
     if (presented != null && headers.getAll(header).size() > 1) {
       // Which one a backend reads is its own choice: refuse rather than verify one and forward both.
-      exchange.request().response().putHeader("www-authenticate", "Bearer error=\"invalid_request\"");
+      exchange.request().response().putHeader("www-authenticate", "Bearer realm=\"gateway\", error=\"invalid_request\"");
       exchange.answer(400, REPEATED);
       return false;
     }
@@ -72,11 +75,13 @@ final class JwtStage implements Stage {
       return false;
     }
     String subject = outcome.subject();
-    exchange.consumer(subject);
-    if (subject != null && subject.indexOf('\r') < 0 && subject.indexOf('\n') < 0) {
-      exchange.forward(TrafficEvent.CONSUMER_HEADER, subject);
+    if (subject != null) {
+      // one form everywhere (header, traffic event, access log, jwt_sub limits): distinct subjects stay distinct
+      String consumer = HeaderText.encode(subject);
+      exchange.consumer(consumer);
+      exchange.forward(TrafficEvent.CONSUMER_HEADER, consumer);
     }
-    jwt.forwardClaims(outcome.claims(), exchange::forward);
+    claims.forward(outcome.claims(), exchange::forward);
     return true;
   }
 

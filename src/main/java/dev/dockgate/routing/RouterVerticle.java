@@ -19,7 +19,6 @@ import dev.dockgate.edge.PathNormalizer;
 import dev.dockgate.edge.Protocols;
 import dev.dockgate.edge.RequestIds;
 import dev.dockgate.edge.TrustedProxies;
-import dev.dockgate.limits.RateLimiters;
 import dev.dockgate.pipeline.Exchange;
 import dev.dockgate.pipeline.Pipeline;
 import dev.dockgate.pipeline.StageContext;
@@ -62,7 +61,8 @@ public final class RouterVerticle extends VerticleBase {
 
   private final BreakerRegistry breakers;
   private final InFlightRequests inFlight;
-  private final RateLimiters rateLimiters;
+  /** The process-wide services the wiring shares with every route's stages (rate-limit buckets, JWKS keys). */
+  private final Map<Class<?>, Object> shared;
   private final OpenConnections connections;
   private EdgeGuard edge;
   private ServiceDiscovery discovery;
@@ -87,10 +87,10 @@ public final class RouterVerticle extends VerticleBase {
   private final GatewayConfig initial;
 
   public RouterVerticle(GatewayConfig config, BreakerRegistry breakers, InFlightRequests inFlight,
-      RateLimiters rateLimiters, OpenConnections connections) {
+      Map<Class<?>, Object> shared, OpenConnections connections) {
     this.initial = config;
     this.connections = connections;
-    this.rateLimiters = rateLimiters;
+    this.shared = Map.copyOf(shared);
     this.breakers = breakers;
     this.inFlight = inFlight;
   }
@@ -145,7 +145,6 @@ public final class RouterVerticle extends VerticleBase {
   private Routing routing(GatewayConfig config) {
     Map<String, BackendConfig> backends = config.backendsByName();
     Map<String, HttpClient> clients = backendClients.update(config.backends());
-    Map<Class<?>, Object> shared = Map.of(RateLimiters.class, rateLimiters);
     List<RouteTable.Entry<Pipeline>> entries = new ArrayList<>();
     List<ProxyHandler> terminals = new ArrayList<>();
     List<Pipeline> pipelines = new ArrayList<>();

@@ -15,10 +15,12 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** API keys per route: who gets in, what the backend sees, and a rate limit per key. */
+@Timeout(120)
 class ApiKeyAuthIT {
 
   @RegisterExtension
@@ -94,6 +96,19 @@ class ApiKeyAuthIT {
     assertEquals(200, gateway.send(HttpRequest.newBuilder(gateway.uri("/secure/x"))
         .header("X-API-Key", "ops-secret-2").header("X-Consumer-Name", "ci").build()).statusCode());
     assertEquals("ops", backend.take().headers().get("X-Consumer-Name"));
+  }
+
+  @Test
+  void aRepeatedKeyHeaderIsRefusedAndNeverReachesTheBackend() {
+    for (String[] pair : new String[][] {{"ci-secret-1", "wrong"}, {"wrong", "ci-secret-1"},
+        {"ci-secret-1", "ops-secret-2"}, {"ci-secret-1", "ci-secret-1"}}) {
+      HttpResponse<String> response = gateway.send(HttpRequest.newBuilder(gateway.uri("/secure/x"))
+          .header("X-API-Key", pair[0]).header("X-API-Key", pair[1]).build());
+      assertEquals(401, response.statusCode(), String.join(", ", pair));
+      assertEquals("more than one API key header\n", response.body());
+      assertEquals("ApiKey header=\"X-API-Key\"", response.headers().firstValue("www-authenticate").orElse(""));
+    }
+    assertEquals(0, backend.count());
   }
 
   @Test

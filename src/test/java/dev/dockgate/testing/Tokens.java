@@ -90,14 +90,24 @@ public final class Tokens {
 
   public static String hmac(String alg, byte[] secret, JsonObject claims, String kid) {
     String input = input(alg, claims, kid);
+    return input + "." + b64(mac(alg, secret, input));
+  }
+
+  private static byte[] mac(String alg, byte[] secret, String input) {
     String javaAlg = "Hmac" + "SHA" + alg.substring(2);
     try {
       Mac mac = Mac.getInstance(javaAlg);
       mac.init(new SecretKeySpec(secret, javaAlg));
-      return input + "." + b64(mac.doFinal(input.getBytes(StandardCharsets.US_ASCII)));
+      return mac.doFinal(input.getBytes(StandardCharsets.US_ASCII));
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException(e);
     }
+  }
+
+  /** An HMAC token whose JOSE header also holds {@code extraHeader}'s parameters (crit, say). */
+  public static String hmacWithHeader(String alg, String secret, JsonObject extraHeader, JsonObject claims) {
+    String input = input(new JsonObject().put("alg", alg).put("typ", "JWT").mergeIn(extraHeader), claims);
+    return input + "." + b64(mac(alg, secret.getBytes(StandardCharsets.UTF_8), input));
   }
 
   /** RS256/384/512 (PKCS#1 v1.5) or ES256 (raw R||S as JWS wants). */
@@ -130,6 +140,10 @@ public final class Tokens {
     if (kid != null) {
       header.put("kid", kid);
     }
+    return input(header, claims);
+  }
+
+  private static String input(JsonObject header, JsonObject claims) {
     return b64(header.encode().getBytes(StandardCharsets.UTF_8)) + "." + b64(claims.encode().getBytes(StandardCharsets.UTF_8));
   }
 

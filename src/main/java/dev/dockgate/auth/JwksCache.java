@@ -1,0 +1,199 @@
+package dev.dockgate.auth;
+
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * The process's JWKS key sets, one per URL, shared by every route on every router and kept across
+ * config reloads. A set is fetched and replaced only on the owner context (the wiring's), so a URL
+ * has at most one fetch under way for the whole process; routers read its keys as an immutable
+ * snapshot from their own event loops and ask for fetches, which answer on the asking context.
+ */
+public final class JwksCache {
+
+  private static final Logger LOG = Logger.getLogger(JwksCache.class.getName());
+  /** System.nanoTime() of "never" (nanoTime may be negative, so not 0). */
+  private static final long LONG_AGO = Long.MIN_VALUE / 2;
+  private static final long CONNECT_TIMEOUT_MS = 5_000;
+  /** A key server that trickles its answer cannot hold the requests waiting for it longer than this. */
+  private static final long FETCH_TIMEOUT_MS = 10_000;
+
+  /** The usable keys of one fetch (immutable, shared across event loops) and when they were fetched. */
+  public record Keys(List<JsonObject> keys, long fetchedAtNanos) {
+    static final Keys NONE = new Keys(List.of(), LONG_AGO);
+
+    public long ageMs() {
+      return elapsedMs(fetchedAtNanos);
+    }
+  }
+
+  private final Context owner;
+  private final HttpClient client;
+  private final ConcurrentHashMap<String, KeySet> sets = new ConcurrentHashMap<>();
+
+  /** {@code owner}: the context every fetch runs on and every set's state is changed on. */
+  public JwksCache(Vertx vertx, Context owner) {
+    this.owner = owner;
+    this.client = vertx.createHttpClient(new HttpClientOptions().setConnectTimeout((int) CONNECT_TIMEOUT_MS)
+        .setIdleTimeout((int) CONNECT_TIMEOUT_MS).setIdleTimeoutUnit(TimeUnit.MILLISECONDS));
+  }
+
+  /** The key set of {@code url}: the same object for the process's life, whatever the reloads. Any thread. */
+  public KeySet keySet(String url) {
+    return sets.computeIfAbsent(url, KeySet::new);
+  }
+
+  public Future<Void> close() {
+    return client.close();
+  }
+
+  /** One URL's keys. {@link #current()} and the hints are lock-free reads; changes happen on the owner. */
+  public final class KeySet {
+
+    private final String url;
+    private volatile Keys current = Keys.NONE;
+    private volatile long lastAttempt = LONG_AGO;
+    private volatile boolean fetching;
+    /** Owner context only. */
+    private Future<Keys> inFlight;
+    private boolean failing;
+
+    private KeySet(String url) {
+      this.url = url;
+    }
+
+    public String url() {
+      return url;
+    }
+
+    /** The keys of the last good fetch ({@link Keys#NONE} before one). */
+    public Keys current() {
+      return current;
+    }
+
+    /** Whether a fetch may start or is under way: otherwise asking for one would only return the current keys. */
+    public boolean worthAsking(long minRefreshMs) {
+      return fetching || elapsedMs(lastAttempt) >= minRefreshMs;
+    }
+
+    /** Whether no fetch is under way and one may start now (the keys grew old: refresh in the background). */
+    public boolean mayStart(long minRefreshMs) {
+      return !fetching && elapsedMs(lastAttempt) >= minRefreshMs;
+    }
+
+    /** Starts the first fetch of this URL, unless one was already tried. */
+    public void load() {
+      owner.runOnContext(v -> {
+        if (inFlight == null && lastAttempt == LONG_AGO) {
+          fetch();
+        }
+      });
+    }
+
+    /**
+     * The keys after a fetch, when one is under way (joined) or allowed: the keys are still
+     * {@code seen} (nobody fetched newer ones meanwhile), at least {@code olderThanMs} old, and the
+     * last attempt is {@code minRefreshMs} ago or more; else the current keys at once. Never fails
+     * (a failed fetch keeps the keys known); completes on the calling context.
+     */
+    public Future<Keys> refresh(Keys seen, long olderThanMs, long minRefreshMs) {
+      Context caller = Vertx.currentContext();
+      Promise<Keys> result = Promise.promise();
+      owner.runOnContext(v -> decide(seen, olderThanMs, minRefreshMs).onComplete(ar -> {
+        if (caller == null || caller == owner) {
+          result.handle(ar);
+        } else {
+          caller.runOnContext(again -> result.handle(ar));
+        }
+      }));
+      return result.future();
+    }
+
+    private Future<Keys> decide(Keys seen, long olderThanMs, long minRefreshMs) {
+      if (inFlight != null) {
+        return inFlight;
+      }
+      Keys now = current;
+      if (now != seen || now.ageMs() < olderThanMs || elapsedMs(lastAttempt) < minRefreshMs) {
+        return Future.succeededFuture(now);
+      }
+      return fetch();
+    }
+
+    private Future<Keys> fetch() {
+      lastAttempt = System.nanoTime();
+      fetching = true;
+      RequestOptions options = new RequestOptions().setMethod(HttpMethod.GET).setAbsoluteURI(url)
+          .putHeader("accept", "application/json");
+      Future<Keys> fetch = client.request(options)
+          .compose(request -> request.send())
+          .compose(response -> response.statusCode() == 200 ? response.body()
+              : Future.failedFuture("answered " + response.statusCode()))
+          .timeout(FETCH_TIMEOUT_MS, TimeUnit.MILLISECONDS)
+          .map(this::loaded)
+          .recover(this::failed);
+      inFlight = fetch;
+      return fetch.andThen(ar -> {
+        inFlight = null;
+        fetching = false;
+      });
+    }
+
+    private Keys loaded(Buffer body) {
+      List<JsonObject> usable = usableKeys(body.toJsonObject().getJsonArray("keys"));
+      if (usable.isEmpty()) {
+        throw new IllegalStateException("no RSA or EC signing key in the set");
+      }
+      Keys keys = new Keys(List.copyOf(usable), System.nanoTime());
+      if (failing || current == Keys.NONE) {
+        LOG.info("JWKS " + url + " loaded: " + usable.size() + " signing key(s)" + (failing ? " again" : ""));
+      }
+      failing = false;
+      current = keys;
+      return keys;
+    }
+
+    private Future<Keys> failed(Throwable err) {
+      if (!failing) {
+        failing = true;
+        Keys known = current;
+        LOG.log(Level.WARNING, "JWKS " + url + " could not be loaded, keeping " + (known == Keys.NONE
+            ? "no keys (bearer tokens on its routes answered 503)" : "the " + known.keys().size() + " key(s) known")
+            + ": " + err.getMessage());
+      }
+      return Future.succeededFuture(current);
+    }
+  }
+
+  /** The set's public signing keys: a key set published at a URL holds public keys; a shared secret there is never trusted. */
+  static List<JsonObject> usableKeys(JsonArray keys) {
+    List<JsonObject> usable = new ArrayList<>();
+    for (int i = 0; keys != null && i < keys.size(); i++) {
+      JsonObject key = keys.getJsonObject(i).copy();
+      String kty = key.getString("kty");
+      if (("RSA".equals(kty) || "EC".equals(kty)) && (key.getString("use") == null || "sig".equals(key.getString("use")))) {
+        usable.add(key);
+      }
+    }
+    return usable;
+  }
+
+  static long elapsedMs(long since) {
+    return (System.nanoTime() - since) / 1_000_000;
+  }
+}

@@ -1,0 +1,170 @@
+package dev.dockgate.integration;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+
+import dev.dockgate.testing.Backends;
+import dev.dockgate.testing.GatewayHarness;
+import dev.dockgate.testing.Poll;
+import dev.dockgate.testing.TestBackend;
+import dev.dockgate.testing.Tokens;
+import io.vertx.core.Handler;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.security.KeyPair;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A JWKS key set on a real gateway with two routers: one fetch per URL for the whole process, keys
+ * kept across config reloads even while the key server is down, and a request held for a fetch
+ * that fails still answered and counted.
+ */
+@Timeout(120)
+class JwksIT {
+
+  @RegisterExtension
+  static final Backends backends = new Backends();
+  static TestBackend backend;
+  static final KeyPair KEY = Tokens.rsa();
+
+  @TempDir
+  Path dir;
+  Vertx idp;
+  GatewayHarness gateway;
+  final AtomicInteger fetches = new AtomicInteger();
+  /** Two clients, each with its own connection, which the gateway hands to its two routers in turn. */
+  final HttpClient[] clients = {HttpClient.newHttpClient(), HttpClient.newHttpClient()};
+
+  @BeforeAll
+  static void start() {
+    backend = backends.start("jwks");
+  }
+
+  @BeforeEach
+  void startIdp() {
+    idp = Vertx.vertx();
+    backend.clear();
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    if (gateway != null) {
+      gateway.close();
+    }
+    idp.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+  }
+
+  /** A key server on 127.0.0.1 that counts its requests and answers with {@code answer}. */
+  HttpServer keyServer(Handler<HttpServerRequest> answer) throws Exception {
+    return idp.createHttpServer().requestHandler(request -> {
+      fetches.incrementAndGet();
+      answer.handle(request);
+    }).listen(0, "127.0.0.1").toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+  }
+
+  static Handler<HttpServerRequest> keys() {
+    String set = new JsonObject().put("keys", new JsonArray().add(Tokens.jwk(KEY, "k1", "RS256"))).encode();
+    return request -> request.response().putHeader("content-type", "application/json").end(set);
+  }
+
+  /** Two routes on the same key set; {@code more} adds routes. */
+  static String config(int jwksPort, String more) {
+    return """
+        docker: {enabled: false}
+        routes:
+          - path_prefix: /a
+            backend: app
+            auth: {type: jwt, jwks_url: "http://127.0.0.1:%1$d/keys", jwks_min_refresh_ms: 0}
+          - path_prefix: /b
+            backend: app
+            auth: {type: jwt, jwks_url: "http://127.0.0.1:%1$d/keys"}
+        %2$s
+        backends:
+          - {name: app, targets: ["http://127.0.0.1:%3$d"]}
+        """.formatted(jwksPort, more, backend.port());
+  }
+
+  HttpResponse<String> bearer(int client, String path, String token) {
+    try {
+      return clients[client].send(HttpRequest.newBuilder(gateway.uri(path)).timeout(Duration.ofSeconds(30))
+          .header("Authorization", "Bearer " + token).build(), HttpResponse.BodyHandlers.ofString());
+    } catch (java.io.IOException | InterruptedException e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  @Test
+  void keysAreFetchedOncePerUrlAndKeptAcrossAReloadWhileTheKeyServerIsDown() throws Exception {
+    HttpServer jwks = keyServer(keys());
+    gateway = new GatewayHarness(dir, config(jwks.actualPort(), ""), 2);
+    String token = Tokens.sign("RS256", KEY.getPrivate(), Tokens.claims("alice"), "k1");
+    for (int i = 0; i < 4; i++) {
+      assertEquals(200, bearer(i % 2, "/a/x", token).statusCode());
+      assertEquals(200, bearer(i % 2, "/b/x", token).statusCode());
+    }
+    assertEquals(1, fetches.get(), "one fetch for two routes on two routers");
+
+    jwks.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    gateway.rewriteConfig(config(jwks.actualPort(), "  - {path_prefix: /open, backend: app}"));
+    Poll.until(Duration.ofSeconds(5), "the new config live on both routers",
+        () -> bearer(0, "/open/x", token).statusCode() == 200 && bearer(1, "/open/x", token).statusCode() == 200);
+    for (int i = 0; i < 4; i++) {
+      HttpResponse<String> a = bearer(i % 2, "/a/x", token);
+      assertEquals(200, a.statusCode(), "keys kept across the reload: " + a.body());
+      assertEquals(200, bearer(i % 2, "/b/x", token).statusCode());
+    }
+    assertEquals(1, fetches.get(), "a reload fetches nothing while the keys are fresh");
+  }
+
+  @Test
+  void aRequestHeldForAFetchThatFailsIsAnsweredAndCounted() throws Exception {
+    List<HttpServerRequest> pending = new CopyOnWriteArrayList<>();
+    HttpServer jwks = keyServer(pending::add);
+    gateway = new GatewayHarness(dir, config(jwks.actualPort(), ""), 2);
+    Poll.until(Duration.ofSeconds(5), "the gateway asked for the key set", () -> !pending.isEmpty());
+    long before = gateway.statsTotal();
+    String token = Tokens.sign("RS256", KEY.getPrivate(), Tokens.claims("alice"), "k1");
+    CompletableFuture<HttpResponse<String>> held = clients[0].sendAsync(HttpRequest.newBuilder(gateway.uri("/b/x"))
+        .timeout(Duration.ofSeconds(30)).header("Authorization", "Bearer " + token).build(),
+        HttpResponse.BodyHandlers.ofString());
+    Thread.sleep(300); // the request is now waiting for the fetch
+    assertFalse(held.isDone(), "held while the key set is fetched");
+    pending.forEach(request -> idp.runOnContext(v -> request.response().setStatusCode(500).end("down")));
+    HttpResponse<String> response = held.get(20, TimeUnit.SECONDS);
+    assertEquals(503, response.statusCode());
+    assertEquals("token signing keys unavailable\n", response.body());
+    assertEquals(0, backend.count());
+    Poll.until(Duration.ofSeconds(5), "the 503 counted", () -> gateway.statsTotal() == before + 1);
+  }
+
+  @Test
+  void aRequestHeldForAKeyServerThatNeverAnswersIsAnsweredAndCounted() throws Exception {
+    HttpServer jwks = keyServer(request -> { }); // accepts, never answers
+    gateway = new GatewayHarness(dir, config(jwks.actualPort(), ""), 2);
+    long before = gateway.statsTotal();
+    String token = Tokens.sign("RS256", KEY.getPrivate(), Tokens.claims("alice"), "k1");
+    HttpResponse<String> response = bearer(1, "/a/x", token);
+    assertEquals(503, response.statusCode(), response.body());
+    assertEquals(0, backend.count());
+    Poll.until(Duration.ofSeconds(5), "the 503 counted", () -> gateway.statsTotal() == before + 1);
+  }
+}
