@@ -216,10 +216,11 @@ public final class ProxyHandler implements Terminal, ProxyInterceptor, OriginReq
         LOG.warning("backend \"" + route.backend() + "\" instance " + upstream.instance() + ": " + failure.getMessage()
             + "; answering 502 (check the backend's tls: ca_file, server_name)");
       }
-      // Refused at connect or circuit open: nothing left the gateway, any request may go
-      // elsewhere. Broken after sending: only replayable (bodiless idempotent) ones.
+      // Refused at connect, no connection in time (connect_timeout_ms, pool wait included) or circuit
+      // open: nothing left the gateway, any request may go elsewhere. Broken after sending: only
+      // replayable (bodiless idempotent) ones.
       boolean unsent = failure instanceof UpstreamFailure.CircuitOpen
-          || (failure instanceof UpstreamFailure.Refused && exchange.unsent);
+          || ((failure instanceof UpstreamFailure.Refused || failure instanceof UpstreamFailure.Timeout) && exchange.unsent);
       boolean again = retries.enabled() && !ctx.isWebSocket() && retry < retries.attempts()
           && (unsent || (failure.retryable() && ctx.request().getBody() == null));
       Upstream[] others = again ? without(candidates, upstream) : NONE;

@@ -161,9 +161,9 @@ class LauncherIT {
           return false;
         }
       });
-      String output = readLog(log);
-      assertTrue(output.contains("network transport: nio"), output);
-      assertTrue(output.contains("(nio transport)"), output);
+      // The routers answer a moment before the start-up line is written.
+      Poll.until(Duration.ofSeconds(10), "start-up line written", () -> readLog(log).contains("(nio transport)"));
+      assertTrue(readLog(log).contains("network transport: nio"), readLog(log));
     } finally {
       p.destroy();
       p.waitFor(20, TimeUnit.SECONDS);

@@ -287,7 +287,8 @@ class UpstreamIT {
 
   @Test
   void eachBackendHasItsOwnPoolWithABoundedWaitQueueAndAShortKeepAlive() throws Exception {
-    int hanging = serve(req -> { });
+    AtomicInteger held = new AtomicInteger();
+    int hanging = serve(req -> held.incrementAndGet());
     Map<String, AtomicInteger> closed = new ConcurrentHashMap<>();
     int counted = serve(req -> {
       req.connection().closeHandler(v -> closed.computeIfAbsent("closed", k -> new AtomicInteger()).incrementAndGet());
@@ -302,16 +303,15 @@ class UpstreamIT {
           - {name: busy, targets: ["http://127.0.0.1:%d"], max_connections: 1, max_wait_queue: 0}
           - {name: other, targets: ["http://127.0.0.1:%d"], keep_alive_timeout_s: 1}
         """.formatted(hanging, counted), 1);
-    CompletableFuture<HttpResponse<String>> held = gateway.http().sendAsync(
+    CompletableFuture<HttpResponse<String>> first = gateway.http().sendAsync(
         HttpRequest.newBuilder(gateway.uri("/busy/1")).build(), HttpResponse.BodyHandlers.ofString());
-    Poll.until(Duration.ofSeconds(3), "the one connection taken", () -> {
-      HttpResponse<String> second = gateway.get("/busy/2");
-      return second.statusCode() == 503;
-    });
+    Poll.until(Duration.ofSeconds(5), "the one connection taken", () -> held.get() == 1);
+    HttpResponse<String> second = gateway.get("/busy/2");
+    assertEquals(503, second.statusCode(), "no connection free and no waiting allowed: " + second.body());
     assertEquals(200, gateway.get("/other/x").statusCode(), "another backend's pool is its own");
     Poll.until(Duration.ofSeconds(4), "the idle pooled connection closed after about 1 s",
         () -> closed.containsKey("closed"));
-    held.cancel(true);
+    first.cancel(true);
   }
 
   @Test
