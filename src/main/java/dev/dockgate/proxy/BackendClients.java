@@ -31,6 +31,7 @@ public final class BackendClients {
   }
 
   private static final long SHUTDOWN_SECONDS = 30;
+  private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger(BackendClients.class.getName());
 
   private final Vertx vertx;
   private Map<String, Held> clients = Map.of();
@@ -80,7 +81,42 @@ public final class BackendClients {
     PoolOptions pool = new PoolOptions()
         .setHttp1MaxSize(settings.maxConnections())
         .setMaxWaitQueueSize(settings.maxWaitQueue());
-    return vertx.createHttpClient(options, pool);
+    HttpClientOptions decoder = options;
+    return vertx.httpClientBuilder().with(options).with(pool)
+        .withConnectHandler(connection -> {
+          tolerateBareLf(connection, decoder);
+          // A backend that breaks the protocol (Content-Length with Transfer-Encoding, a bad chunk)
+          // fails its request, which is answered 502 and counted; not a SEVERE line of Vert.x's.
+          connection.exceptionHandler(err -> LOG.fine(() -> "connection to " + connection.remoteAddress() + ": " + err));
+        })
+        .build();
+  }
+
+  /**
+   * Tolerant with backends as nginx, HAProxy and curl are (RFC 9112 §2.2): a response whose lines
+   * end in a bare LF (busybox httpd's CGI output, embedded and legacy servers) is read, where
+   * Netty's strict line parsing would fail it. Only the response decoder of connections to backends
+   * changes; requests from clients keep strict parsing, and the other checks (Content-Length with
+   * Transfer-Encoding, chunk sizes, header validation) stay. Runs when a connection is made, before
+   * its first request is written.
+   */
+  private static void tolerateBareLf(io.vertx.core.http.HttpConnection connection, HttpClientOptions options) {
+    if (!(connection instanceof io.vertx.core.net.impl.ConnectionBase base)) {
+      return;
+    }
+    io.netty.channel.ChannelPipeline pipeline = base.channel().pipeline();
+    if (pipeline.get("codec") instanceof io.netty.handler.codec.http.HttpClientCodec) {
+      io.netty.handler.codec.http.HttpDecoderConfig config = new io.netty.handler.codec.http.HttpDecoderConfig()
+          .setMaxInitialLineLength(options.getMaxInitialLineLength())
+          .setMaxHeaderSize(options.getMaxHeaderSize())
+          .setMaxChunkSize(options.getMaxChunkSize())
+          .setInitialBufferSize(options.getDecoderInitialBufferSize())
+          .setValidateHeaders(true)
+          .setStrictLineParsing(false);
+      pipeline.replace("codec", "codec", new io.netty.handler.codec.http.HttpClientCodec(config,
+          io.netty.handler.codec.http.HttpClientCodec.DEFAULT_PARSE_HTTP_AFTER_CONNECT_REQUEST,
+          io.netty.handler.codec.http.HttpClientCodec.DEFAULT_FAIL_ON_MISSING_RESPONSE));
+    }
   }
 
   /** Closes every client (the router stops, after its drain). */
