@@ -362,15 +362,32 @@ public final class ProxyHandler implements Terminal, ProxyInterceptor, OriginReq
       if (ctx.isWebSocket()) {
         upgrade(ctx, request);
       }
-      AnswerDeadlines.Pending deadline = watch(exchange, request);
-      request.response().onComplete(answer -> {
-        deadline.settled();
-        if (answer.succeeded()) {
-          // A client leaving mid-answer resets the backend stream: expected, not worth an error log.
-          answer.result().exceptionHandler(answerCutShort);
-        }
-      });
+      HttpServerRequest incoming = ctx.request().proxiedRequest();
+      if (incoming.isEnded()) {
+        AnswerDeadlines.Pending deadline = watch(exchange, request);
+        request.response().onComplete(answer -> answered(deadline, answer));
+      } else {
+        // An upload: timeout_ms counts from its last byte, so a large body on a slow link is not
+        // cut while it is still being sent (an answer before that needs no deadline).
+        AnswerDeadlines.Pending[] deadline = new AnswerDeadlines.Pending[1];
+        incoming.end().onComplete(sent -> {
+          if (!request.response().isComplete()) {
+            deadline[0] = watch(exchange, request);
+          }
+        });
+        request.response().onComplete(answer -> answered(deadline[0], answer));
+      }
     });
+  }
+
+  private void answered(AnswerDeadlines.Pending deadline, io.vertx.core.AsyncResult<io.vertx.core.http.HttpClientResponse> answer) {
+    if (deadline != null) {
+      deadline.settled();
+    }
+    if (answer.succeeded()) {
+      // A client leaving mid-answer resets the backend stream: expected, not worth an error log.
+      answer.result().exceptionHandler(answerCutShort);
+    }
   }
 
   /**

@@ -9,8 +9,10 @@ import java.util.TreeSet;
 
 /**
  * Longest-prefix route matching on plain string prefixes, optionally restricted to a host and to
- * some methods. Sorted once at construction (longer prefix first, then host-specific before any
- * host), so a match is a scan of {@code startsWith} calls with no allocation. Immutable.
+ * some methods. The prefixes form a character trie built once at construction, so a match walks
+ * the path's characters once, however many routes there are, with no allocation: the deepest node
+ * whose routes accept the host and method wins (at one node, host-specific routes before any-host
+ * ones, method-specific before any-method ones). Immutable.
  */
 public final class RouteTable<T> {
 
@@ -26,6 +28,38 @@ public final class RouteTable<T> {
   }
 
   private final List<Entry<T>> entries;
+  private final Node<T> root = new Node<>();
+
+  /** A trie node: the routes whose prefix ends here, and the next characters. */
+  private static final class Node<T> {
+    private char[] keys = new char[0];
+    private Object[] children = new Object[0];
+    private Object[] routes = new Object[0];
+
+    @SuppressWarnings("unchecked")
+    Node<T> child(char c) {
+      char[] k = keys;
+      for (int i = 0; i < k.length; i++) {
+        if (k[i] == c) {
+          return (Node<T>) children[i];
+        }
+      }
+      return null;
+    }
+
+    Node<T> childOrNew(char c) {
+      Node<T> existing = child(c);
+      if (existing != null) {
+        return existing;
+      }
+      Node<T> made = new Node<>();
+      keys = java.util.Arrays.copyOf(keys, keys.length + 1);
+      keys[keys.length - 1] = c;
+      children = java.util.Arrays.copyOf(children, children.length + 1);
+      children[children.length - 1] = made;
+      return made;
+    }
+  }
 
   /** Prefix-only routes, as rgate had them. */
   public RouteTable(Map<String, T> routes) {
@@ -39,6 +73,14 @@ public final class RouteTable<T> {
         .thenComparing(e -> e.methods().isEmpty())
         .thenComparing(Entry::prefix));
     entries = List.copyOf(sorted);
+    for (Entry<T> e : entries) { // in the sorted order, so each node's routes keep it
+      Node<T> node = root;
+      for (int i = 0; i < e.prefix().length(); i++) {
+        node = node.childOrNew(e.prefix().charAt(i));
+      }
+      node.routes = java.util.Arrays.copyOf(node.routes, node.routes.length + 1);
+      node.routes[node.routes.length - 1] = e;
+    }
   }
 
   /** The target of the longest prefix of {@code path}, whatever the host and method. */
@@ -59,9 +101,25 @@ public final class RouteTable<T> {
     if (path == null) {
       return null;
     }
-    for (int i = 0, n = entries.size(); i < n; i++) {
-      Entry<T> e = entries.get(i);
-      if (e.matches(host, path) && (e.methods().isEmpty() || e.methods().contains(method))) {
+    return deepest(root, 0, host, method, path);
+  }
+
+  /** The routes of the deepest node on {@code path}'s walk from {@code node} (at {@code depth}) that accept host and method. */
+  @SuppressWarnings("unchecked")
+  private T deepest(Node<T> node, int depth, String host, String method, String path) {
+    if (depth < path.length()) {
+      Node<T> next = node.child(path.charAt(depth));
+      if (next != null) {
+        T deeper = deepest(next, depth + 1, host, method, path);
+        if (deeper != null) {
+          return deeper;
+        }
+      }
+    }
+    Object[] routes = node.routes;
+    for (int i = 0; i < routes.length; i++) {
+      Entry<T> e = (Entry<T>) routes[i];
+      if ((e.host() == null || e.host().equalsIgnoreCase(host)) && (e.methods().isEmpty() || e.methods().contains(method))) {
         return e.target();
       }
     }

@@ -162,4 +162,54 @@ class RouteTableTest {
     assertEquals(java.util.Set.of("GET"), table.allowedMethods("x", "/only-get/1"));
     assertEquals(java.util.Set.of(), table.allowedMethods("x", "/elsewhere"));
   }
+
+  /** The rule the trie must follow, as a plain scan: longest prefix, then host-specific, then method-specific. */
+  static String reference(List<RouteTable.Entry<String>> routes, String host, String method, String path) {
+    return routes.stream()
+        .filter(e -> path.startsWith(e.prefix()) && (e.host() == null || e.host().equalsIgnoreCase(host))
+            && (e.methods().isEmpty() || e.methods().contains(method)))
+        .sorted(java.util.Comparator.comparingInt((RouteTable.Entry<String> e) -> e.prefix().length()).reversed()
+            .thenComparing(e -> e.host() == null)
+            .thenComparing(e -> e.methods().isEmpty())
+            .thenComparing(RouteTable.Entry::prefix))
+        .map(RouteTable.Entry::target).findFirst().orElse(null);
+  }
+
+  @Test
+  void aThousandMixedRoutesMatchAsThePlainRuleSays() {
+    java.util.Random random = new java.util.Random(42);
+    String[] segments = {"api", "v1", "v2", "orders", "o", "users", "u", "x", "pay", "p"};
+    String[] hosts = {null, null, null, "a.example", "b.example"};
+    String[] methods = {"GET", "POST", "PUT"};
+    List<RouteTable.Entry<String>> routes = new java.util.ArrayList<>();
+    java.util.Set<String> seen = new java.util.HashSet<>();
+    while (routes.size() < 1000) {
+      StringBuilder prefix = new StringBuilder();
+      for (int d = random.nextInt(4); d >= 0; d--) {
+        prefix.append('/').append(segments[random.nextInt(segments.length)]);
+        if (random.nextInt(5) == 0) {
+          prefix.append(random.nextInt(10));
+        }
+      }
+      String host = hosts[random.nextInt(hosts.length)];
+      java.util.Set<String> m = random.nextInt(3) == 0 ? java.util.Set.of(methods[random.nextInt(3)]) : java.util.Set.of();
+      if (seen.add(prefix + " " + host + " " + m)) {
+        routes.add(new RouteTable.Entry<>(prefix.toString(), host, m, "r" + routes.size()));
+      }
+    }
+    RouteTable<String> table = new RouteTable<>(routes);
+    for (int i = 0; i < 20_000; i++) {
+      StringBuilder path = new StringBuilder();
+      for (int d = random.nextInt(6); d >= 0; d--) {
+        path.append('/').append(segments[random.nextInt(segments.length)]);
+        if (random.nextInt(4) == 0) {
+          path.append(random.nextInt(10));
+        }
+      }
+      String host = hosts[random.nextInt(hosts.length)];
+      String method = methods[random.nextInt(3)];
+      assertEquals(reference(routes, host, method, path.toString()), table.match(host, method, path.toString()),
+          host + " " + method + " " + path);
+    }
+  }
 }
