@@ -84,8 +84,9 @@ public final class AdminEndpoints {
   }
 
   /**
-   * Server-sent events for the dashboard: every second, the stats (with the median) and the route
-   * report, until the client goes away or the gateway shuts down.
+   * Server-sent events for the dashboard: every second, the stats verticle's detail (the /stats
+   * document, its median, the last 5 s's window) and the route report, until the client goes away
+   * or the gateway shuts down.
    */
   private void dashboardEvents(HttpServerRequest request) {
     HttpServerResponse response = request.response()

@@ -6,6 +6,7 @@ import dev.dockgate.config.RouteConfig;
 import dev.dockgate.discovery.BackendInstances;
 import dev.dockgate.discovery.Instance;
 import dev.dockgate.edge.PathNormalizer;
+import dev.dockgate.proxy.InFlightRequests;
 import dev.dockgate.proxy.Upstream;
 import dev.dockgate.proxy.Upstreams;
 import dev.dockgate.resilience.HealthCheckVerticle;
@@ -14,13 +15,18 @@ import io.vertx.core.json.JsonObject;
 import java.util.Map;
 import java.util.Set;
 
-/** The /admin/routes document: routes, backends, and each instance's address, health and circuit. */
+/**
+ * The /admin/routes document: routes (with their requests in flight), backends, and each instance's
+ * address, health, circuit and requests in flight.
+ */
 public final class RouteReport {
 
   private RouteReport() {
   }
 
-  public static JsonObject describe(GatewayConfig config, Upstreams upstreams, BackendInstances known, Set<String> unhealthy) {
+  /** {@code inFlight}: the requests in flight per route and backend, across the gateway's routers. */
+  public static JsonObject describe(GatewayConfig config, Upstreams upstreams, BackendInstances known, Set<String> unhealthy,
+      Map<InFlightRequests.Key, Integer> inFlight) {
     JsonArray routes = new JsonArray();
     for (RouteConfig r : config.routes()) {
       routes.add(new JsonObject()
@@ -30,7 +36,8 @@ public final class RouteReport {
           .put("strip_prefix", r.stripPrefix())
           .put("timeout_ms", r.timeoutMs())
           .put("retries", r.retries().attempts())
-          .put("backend", r.backend()));
+          .put("backend", r.backend())
+          .put("in_flight", inFlight.getOrDefault(new InFlightRequests.Key(r.pathPrefix(), r.backend()), 0)));
     }
     Map<String, Upstream> inRotation = upstreams.byKey();
     JsonArray backends = new JsonArray();

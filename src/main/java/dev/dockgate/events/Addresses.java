@@ -14,7 +14,11 @@ public final class Addresses {
   /** Request/reply: any body; the reply is the /stats JSON document. */
   public static final String STATS_QUERY = "gateway.stats.query";
 
-  /** Request/reply: any body; the reply is {"stats": the /stats document, "p50": median latency in ms}. */
+  /**
+   * Request/reply (the dashboard's feed): any body; the reply is {"stats": the /stats document, "p50": its
+   * median latency in ms, "window": the last 5 seconds' rates, status classes and p50/p95/p99, gateway-wide and
+   * in "routes" per route prefix}. docs/observability.md gives the window's shape.
+   */
   public static final String STATS_DETAIL = "gateway.stats.detail";
 
   /** Service-discovery announcements (vertx-service-discovery record JSON) of container instances. */

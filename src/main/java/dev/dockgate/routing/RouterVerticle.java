@@ -301,7 +301,7 @@ public final class RouterVerticle extends VerticleBase {
   private JsonObject routeReport() {
     Routing current = routing;
     return RouteReport.describe(current.config(), current.upstreams(),
-        BackendInstances.from(lastRecords, current.config().backends()), unhealthy);
+        BackendInstances.from(lastRecords, current.config().backends()), unhealthy, inFlight.snapshot());
   }
 
   private static boolean tooLong(String contentLength, long max) {

@@ -9,16 +9,22 @@ import io.vertx.core.json.JsonObject;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.BiConsumer;
+import java.util.function.Function;
 
 /**
- * Sole owner of the traffic numbers: consumes {@link Addresses#TRAFFIC} events and answers
- * {@link Addresses#STATS_QUERY} with the /stats document. Runs on its own event loop.
+ * Sole owner of the traffic numbers: consumes {@link Addresses#TRAFFIC} events, answers
+ * {@link Addresses#STATS_QUERY} with the /stats document and {@link Addresses#STATS_DETAIL} with the
+ * dashboard's (all-time and last-seconds numbers). Runs on its own event loop.
  */
 public final class StatsVerticle extends VerticleBase {
 
   private final TrafficStats stats = new TrafficStats();
-  private final Sections byRoute = new Sections();
-  private final Sections byBackend = new Sections();
+  private final Sections<TrafficStats> byRoute = new Sections<>(key -> new TrafficStats(2));
+  private final Sections<TrafficStats> byBackend = new Sections<>(key -> new TrafficStats(2));
+  private final long startMillis = nowMillis();
+  private final RecentTraffic recent = new RecentTraffic(startMillis);
+  private final Sections<RecentTraffic> recentByRoute = new Sections<>(key -> new RecentTraffic(startMillis));
 
   @Override
   public Future<?> start() {
@@ -27,18 +33,27 @@ public final class StatsVerticle extends VerticleBase {
     MessageConsumer<Object> query = vertx.eventBus().consumer(Addresses.STATS_QUERY,
         msg -> msg.reply(document()));
     MessageConsumer<Object> detail = vertx.eventBus().consumer(Addresses.STATS_DETAIL,
-        msg -> msg.reply(new JsonObject().put("stats", document())
-            .put("p50", Math.round(stats.percentileMs(50.0) * 1000.0) / 1000.0)));
+        msg -> msg.reply(detail()));
     return Future.all(traffic.completion(), query.completion(), detail.completion());
   }
 
   private void record(JsonObject json) {
     TrafficEvent event = TrafficEvent.of(json);
     if (event != null) {
-      stats.record(event.status(), event.latencyMs());
-      byRoute.of(event.route()).record(event.status(), event.latencyMs());
-      byBackend.of(event.backend()).record(event.status(), event.latencyMs());
+      int status = event.status();
+      double latencyMs = event.latencyMs();
+      long now = nowMillis();
+      stats.record(status, latencyMs);
+      byRoute.of(event.route()).record(status, latencyMs);
+      byBackend.of(event.backend()).record(status, latencyMs);
+      recent.record(now, status, latencyMs);
+      recentByRoute.of(event.route()).record(now, status, latencyMs);
     }
+  }
+
+  /** Windows follow a monotonic clock, so a wall-clock step cannot empty or stretch them. */
+  private static long nowMillis() {
+    return System.nanoTime() / 1_000_000;
   }
 
   /**
@@ -46,30 +61,56 @@ public final class StatsVerticle extends VerticleBase {
    * section is tried before the map; requests that matched no route (and so reached no backend)
    * are counted under "(none)".
    */
-  private static final class Sections {
-    private final Map<String, TrafficStats> byKey = new HashMap<>();
+  private static final class Sections<T> {
+    private final Map<String, T> byKey = new HashMap<>();
+    private final Function<String, T> create;
     private String lastKey;
-    private TrafficStats last;
+    private T last;
 
-    TrafficStats of(String key) {
+    Sections(Function<String, T> create) {
+      this.create = create;
+    }
+
+    T of(String key) {
       String k = key == null ? "(none)" : key;
       if (!k.equals(lastKey)) {
-        last = byKey.computeIfAbsent(k, x -> new TrafficStats(2));
+        last = byKey.computeIfAbsent(k, create);
         lastKey = k;
       }
       return last;
     }
 
-    /** Each section's document, by key in order. */
-    JsonObject toJson() {
-      JsonObject out = new JsonObject();
-      new TreeMap<>(byKey).forEach((key, s) -> out.put(key, s.toJson()));
-      return out;
+    /** Each section by key in order. */
+    void forEach(BiConsumer<String, T> action) {
+      new TreeMap<>(byKey).forEach(action);
     }
   }
 
   /** rgate's document, with per-route and per-backend sections of the same shape beside its keys. */
   private JsonObject document() {
-    return stats.toJson().put("routes", byRoute.toJson()).put("backends", byBackend.toJson());
+    JsonObject routes = new JsonObject();
+    byRoute.forEach((key, s) -> routes.put(key, s.toJson()));
+    JsonObject backends = new JsonObject();
+    byBackend.forEach((key, s) -> backends.put(key, s.toJson()));
+    return stats.toJson().put("routes", routes).put("backends", backends);
+  }
+
+  /**
+   * The dashboard's document: the /stats document, the all-time median, and the last seconds'
+   * window, gateway-wide and per route (the routes with requests in it).
+   */
+  private JsonObject detail() {
+    long now = nowMillis();
+    JsonObject routes = new JsonObject();
+    recentByRoute.forEach((key, r) -> {
+      RecentTraffic.Window w = r.window(now);
+      if (w.requests() > 0) {
+        routes.put(key, w.toJson());
+      }
+    });
+    return new JsonObject()
+        .put("stats", document())
+        .put("p50", Math.round(stats.percentileMs(50.0) * 1000.0) / 1000.0)
+        .put("window", recent.window(now).toJson().put("routes", routes));
   }
 }

@@ -34,10 +34,13 @@ public final class TrafficStats {
     } else {
       error++;
     }
-    double ms = Math.max(0.0, latencyMs);
-    latencySumMs += ms;
-    long micros = Math.min(MAX_TRACKED_MICROS, Math.max(1L, Math.round(ms * 1000.0)));
-    histogram.recordValue(micros);
+    latencySumMs += Math.max(0.0, latencyMs);
+    histogram.recordValue(micros(latencyMs));
+  }
+
+  /** A latency as histograms record it: whole microseconds, at least 1, at most {@link #MAX_TRACKED_MICROS}. */
+  static long micros(double latencyMs) {
+    return Math.min(MAX_TRACKED_MICROS, Math.max(1L, Math.round(latencyMs * 1000.0)));
   }
 
   public long success() {

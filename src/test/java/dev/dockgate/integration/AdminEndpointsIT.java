@@ -81,6 +81,7 @@ class AdminEndpointsIT {
       assertEquals("/api", route.getString("path_prefix"));
       assertEquals(new JsonArray().add("GET"), route.getJsonArray("methods"));
       assertEquals(1, route.getInteger("retries"));
+      assertEquals(0, route.getInteger("in_flight"));
       JsonObject backendReport = report.getJsonArray("backends").getJsonObject(0);
       assertEquals("round_robin", backendReport.getString("load_balancer"));
       JsonObject instance = backendReport.getJsonArray("instances").getJsonObject(0);
@@ -121,6 +122,9 @@ class AdminEndpointsIT {
           .timeout(java.time.Duration.ofSeconds(20)).build(), HttpResponse.BodyHandlers.ofString());
       dev.dockgate.testing.Poll.until(java.time.Duration.ofSeconds(3), "one request in flight", () -> gw.admin("/metrics").body()
           .contains("gateway_requests_in_flight{backend=\"api\",route=\"/stuck\"} 1.0"));
+      JsonArray routes = new JsonObject(gw.admin("/admin/routes").body()).getJsonArray("routes");
+      assertEquals(0, routes.getJsonObject(0).getInteger("in_flight"), "/api: " + routes.encode());
+      assertEquals(1, routes.getJsonObject(1).getInteger("in_flight"), "/stuck: " + routes.encode());
       parked.cancel(true);
     }
   }

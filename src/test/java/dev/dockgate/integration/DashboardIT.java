@@ -1,7 +1,6 @@
 package dev.dockgate.integration;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.dockgate.testing.Backends;
@@ -11,12 +10,17 @@ import dev.dockgate.testing.TestBackend;
 import io.vertx.core.json.JsonObject;
 import java.io.File;
 import java.io.IOException;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterEach;
@@ -28,7 +32,6 @@ import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.WebDriver;
-import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
 import org.openqa.selenium.chrome.ChromeOptions;
@@ -36,14 +39,19 @@ import org.openqa.selenium.support.ui.WebDriverWait;
 
 /**
  * The live dashboard in a real headless Chromium (Debian's chromium + chromium-driver, driven by
- * Selenium with the system driver, so Selenium Manager never runs): tiles, route table and charts
- * against /stats and /admin/routes, and live updates over the event stream without a reload.
+ * Selenium with the system driver, so Selenium Manager never runs): all-time tiles against /stats,
+ * the last seconds' tiles, status classes, route and instance tables and charts, live over the
+ * event stream without a reload; a latency spike shown within 2 s and gone once the window passes.
  */
 class DashboardIT {
 
   static final String CHROMIUM = "/usr/bin/chromium";
   static final String CHROMEDRIVER = "/usr/bin/chromedriver";
   static final Duration DEADLINE = Duration.ofSeconds(10);
+  /** How soon a spike must show: the page gets an event a second. */
+  static final Duration SPIKE_SHOWN = Duration.ofSeconds(2);
+  /** Long enough for a fresh gateway's cold first requests to leave the 5 s window. */
+  static final Duration WARM_UP = Duration.ofSeconds(20);
 
   @RegisterExtension
   static final Backends backends = new Backends();
@@ -73,62 +81,148 @@ class DashboardIT {
     }
   }
 
-  @Test
-  void tilesRoutesAndChartsFollowTheGatewayLive() throws IOException {
+  void startGateway() {
+    backend.clear();
     gateway = new GatewayHarness(dir, """
         docker: {enabled: false}
         routes:
-          - {path_prefix: /api, backend: api, methods: [GET]}
+          - {path_prefix: /api, backend: api, methods: [GET], timeout_ms: 3000}
+          - {path_prefix: /down, backend: down}
         backends:
           - name: api
             targets: ["http://127.0.0.1:%d"]
+          - name: down
+            match_labels: [app_name=down]
         """.formatted(backend.port()));
-    traffic(7, 3);
-    JsonObject stats = countedStats(7, 3);
+  }
 
+  /** Opens the dashboard on the admin listener and waits until its event stream is live. */
+  void openDashboard() throws IOException {
     driver = chromium();
     driver.get("http://127.0.0.1:" + gateway.adminPort() + "/dashboard");
     assertEquals("dockgate dashboard", driver.getTitle());
-    await("the tiles show /stats " + stats.encode() + " (loading the page counts nothing) and the status is live",
-        d -> showsStats(stats) && text("status").equals("live"));
-    await("the routes table lists /api -> api at 127.0.0.1:" + backend.port() + " with a closed circuit",
-        d -> hasRouteRow("/api", "api", "127.0.0.1:" + backend.port(), "CLOSED"));
-    assertTrue(Double.parseDouble(text("p50")) >= 0, "p50 tile is a number: " + text("p50"));
-
+    await("the event stream is live", d -> text("status").equals("live"));
     js("window.dashboardItLoad = 'first';");
-    traffic(5, 2);
-    JsonObject later = countedStats(12, 5);
-    await("the tiles follow /stats " + later.encode() + " without a reload", d -> showsStats(later));
+  }
+
+  @Test
+  void tilesTablesAndChartsFollowTheGatewayLive() throws Exception {
+    startGateway();
+    openDashboard();
+    await("the instances table lists api at 127.0.0.1:" + backend.port() + " with a closed circuit, down with none",
+        d -> rows("instances").contains(List.of("api", "127.0.0.1:" + backend.port(), "127.0.0.1:" + backend.port(),
+            "healthy", "CLOSED", "0")) && rows("instances").contains(List.of("down", "no instance")));
+
+    traffic(7, 3, 2);
+    JsonObject stats = countedStats(7, 5);
+    await("the all-time tiles show /stats " + stats.encode() + " (the page's own requests count nothing)",
+        d -> showsStats(stats));
+    await("the status classes of the last 5 s: 7 2xx, 3 4xx (no route), 2 5xx (no instance)",
+        d -> text("class-2xx").equals("7") && text("class-3xx").equals("0") && text("class-4xx").equals("3")
+            && text("class-5xx").equals("2"));
+    assertEquals("41.7", text("w-error-pct"), "5 errors in 12 requests");
+    assertTrue(Double.parseDouble(text("w-rate")) > 0, "requests per second: " + text("w-rate"));
+    assertTrue(Double.parseDouble(text("w-p99")) >= 0, "p99 of the last 5 s is a number: " + text("w-p99"));
+
+    await("the routes table: /api without errors, /down and unrouted requests all errors", d -> {
+      Map<String, List<String>> byRoute = routeRows();
+      List<String> api = byRoute.get("/api");
+      List<String> down = byRoute.get("/down");
+      List<String> none = byRoute.get("(no route)");
+      return api != null && api.get(1).equals("api") && isPositive(api.get(2)) && api.get(3).equals("0")
+          && isNumber(api.get(4)) && isNumber(api.get(5)) && api.get(6).equals("0")
+          && down != null && down.get(3).equals("100") && none != null && none.get(3).equals("100");
+    });
+
+    await("the request-rate chart draws requests and errors, the latency chart p50, p95 and p99, with axes", d ->
+        linePoints("rate", "requests") >= 2 && linePoints("rate", "errors") >= 2
+            && linePoints("latency", "p50") >= 1 && linePoints("latency", "p95") >= 1 && linePoints("latency", "p99") >= 1
+            && svgTexts("rate").containsAll(List.of("req/s", "0", "now", "\u221260 s"))
+            && svgTexts("latency").contains("ms"));
+    assertTrue(text("rate-legend").contains("requests") && text("rate-legend").contains("errors"),
+        "legend: " + text("rate-legend"));
+    assertTrue(text("latency-legend").contains("p99"), "legend: " + text("latency-legend"));
+
+    // Two requests the backend never answers (the route gives up after 3 s): in flight meanwhile.
+    List<CompletableFuture<HttpResponse<String>>> parked = List.of(park("/api/never-1"), park("/api/never-2"));
+    await("the /api row shows 2 requests in flight", d -> routeRows().get("/api").get(6).equals("2"));
+    screenshot("dashboard.png");
+    for (CompletableFuture<HttpResponse<String>> request : parked) {
+      assertEquals(504, request.get(10, TimeUnit.SECONDS).statusCode());
+    }
     assertEquals("first", js("return window.dashboardItLoad;"), "the page was reloaded");
     assertEquals("live", text("status"));
 
-    await("the request-rate chart draws a line (two points or more)", d -> {
-      List<String> lines = polylinePoints("rate");
-      return lines.size() == 1 && lines.get(0).trim().split("\\s+").length >= 2;
-    });
-    List<String> latencyLines = polylinePoints("latency");
-    assertEquals(3, latencyLines.size(), "latency chart draws p50, p95 and p99");
-    assertFalse(latencyLines.get(0).isBlank(), "latency lines have points");
+    assertEquals(9, backend.count(), "7 successful requests and the 2 parked ones reached the backend");
+    TestBackend.Received first = backend.take();
+    assertEquals("GET /api/item-0", first.method() + " " + first.uri());
+  }
 
-    Path png = Path.of(System.getProperty("basedir", "."), "target", "dashboard", "dashboard.png");
+  @Test
+  void aLatencySpikeShowsWithinTwoSecondsAndLeavesWithTheWindow() throws Exception {
+    startGateway();
+    openDashboard();
+    // A fresh gateway's first requests are slow (class loading, JIT): a trickle of requests until the
+    // last 5 s hold only warm ones.
+    await("the last 5 s show requests well under a second", WARM_UP, d -> {
+      traffic(3, 0, 0);
+      return atMost(text("w-p99"), 500);
+    });
+
+    // A slow moment: the backend answers after a second; then fast again.
+    backend.delay(1_000);
+    List<CompletableFuture<HttpResponse<String>>> slow = new ArrayList<>();
+    for (int i = 0; i < 10; i++) {
+      slow.add(park("/api/spike-" + i));
+    }
+    try {
+      for (CompletableFuture<HttpResponse<String>> request : slow) {
+        assertEquals(200, request.get(10, TimeUnit.SECONDS).statusCode());
+      }
+    } finally {
+      backend.delay(0);
+    }
+    long answered = System.nanoTime();
+    traffic(20, 0, 0);
+    await("the p99 of the last 5 s reaches 1000 ms within " + SPIKE_SHOWN.toMillis() + " ms of the slow answers"
+        + " (tile, legend and the chart's last point)", SPIKE_SHOWN, d -> atLeast(text("w-p99"), 990)
+            && atLeast(text("latency-p99"), 990)
+            && ((Number) js("return series.p99[series.p99.length - 1] || 0;")).doubleValue() >= 990);
+    long shownAfterMs = (System.nanoTime() - answered) / 1_000_000;
+    assertTrue(shownAfterMs <= SPIKE_SHOWN.toMillis(), "shown after " + shownAfterMs + " ms");
+    await("the median stays fast beside the spike once the 20 fast requests are in",
+        d -> atMost(text("w-p50"), 500) && atLeast(text("w-p99"), 990));
+    screenshot("latency-spike.png");
+
+    await("the window forgets the spike once 5 s pass without requests",
+        d -> text("w-p99").equals("\u2013") && text("w-rate").equals("0") && text("latency-p99").equals("\u2013"));
+  }
+
+  /** A GET sent without waiting for its answer. */
+  CompletableFuture<HttpResponse<String>> park(String path) {
+    return gateway.http().sendAsync(HttpRequest.newBuilder(gateway.uri(path)).timeout(DEADLINE).build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  void screenshot(String name) throws IOException {
+    Path png = Path.of(System.getProperty("basedir", "."), "target", "dashboard", name);
     Files.createDirectories(png.getParent());
     Files.write(png, driver.getScreenshotAs(OutputType.BYTES));
     byte[] written = Files.readAllBytes(png);
     assertTrue(written.length > 8 && written[1] == 'P' && written[2] == 'N' && written[3] == 'G',
         "screenshot is a non-empty PNG: " + png);
-
-    assertEquals(12, backend.count(), "every successful request reached the backend");
-    TestBackend.Received first = backend.take();
-    assertEquals("GET /api/item-0", first.method() + " " + first.uri());
   }
 
-  /** {@code ok} GETs routed to the backend, {@code missing} to no route (the default 404). */
-  void traffic(int ok, int missing) {
+  /** {@code ok} GETs routed to the backend, {@code missing} to no route (404), {@code down} to no instance (503). */
+  void traffic(int ok, int missing, int down) {
     for (int i = 0; i < ok; i++) {
       assertEquals(200, gateway.get("/api/item-" + i).statusCode());
     }
     for (int i = 0; i < missing; i++) {
       assertEquals(404, gateway.get("/nowhere-" + i).statusCode());
+    }
+    for (int i = 0; i < down; i++) {
+      assertEquals(503, gateway.get("/down/x-" + i).statusCode());
     }
   }
 
@@ -170,25 +264,55 @@ class DashboardIT {
     }
   }
 
-  @SuppressWarnings("unchecked")
-  boolean hasRouteRow(String prefix, String backendName, String address, String circuit) {
-    // One script reads the whole table: it is redrawn every second.
-    List<List<String>> rows = (List<List<String>>) js("return Array.from(document.querySelectorAll('#routes tr'))"
-        + ".map(r => Array.from(r.querySelectorAll('td')).map(c => c.textContent));");
-    for (List<String> cells : rows) {
-      if (cells.size() == 7 && cells.get(0).equals(prefix) && cells.get(1).equals(backendName)
-          && cells.get(3).equals(address) && cells.get(5).equals(circuit)) {
-        return true;
-      }
+  static boolean isNumber(String shown) {
+    try {
+      Double.parseDouble(shown);
+      return true;
+    } catch (NumberFormatException e) {
+      return false;
     }
-    return false;
   }
 
-  /** Read in one script: the page redraws its charts every second, so element handles go stale. */
+  static boolean isPositive(String shown) {
+    return isNumber(shown) && Double.parseDouble(shown) > 0;
+  }
+
+  static boolean atLeast(String shown, double least) {
+    return isNumber(shown) && Double.parseDouble(shown) >= least;
+  }
+
+  static boolean atMost(String shown, double most) {
+    return isNumber(shown) && Double.parseDouble(shown) <= most;
+  }
+
+  /** The cells of each row of a table body, read in one script: the page redraws it every second. */
   @SuppressWarnings("unchecked")
-  List<String> polylinePoints(String svgId) {
-    return (List<String>) js("return Array.from(document.querySelectorAll('svg#" + svgId
-        + " polyline')).map(p => p.getAttribute('points'));");
+  List<List<String>> rows(String tbodyId) {
+    return (List<List<String>>) js("return Array.from(document.querySelectorAll('#" + tbodyId + " tr'))"
+        + ".map(r => Array.from(r.querySelectorAll('td')).map(c => c.textContent));");
+  }
+
+  /** The routes table by its first cell: route, backend, req/s, error %, p50, p99, in flight. */
+  Map<String, List<String>> routeRows() {
+    Map<String, List<String>> byRoute = new LinkedHashMap<>();
+    for (List<String> cells : rows("routes")) {
+      byRoute.put(cells.get(0), cells);
+    }
+    return byRoute;
+  }
+
+  /** How many points the line of {@code series} in chart {@code svgId} has. */
+  int linePoints(String svgId, String series) {
+    Object d = js("const p = document.querySelector('svg#" + svgId + " path[data-series=\"" + series + "\"]');"
+        + " return p ? p.getAttribute('d') : '';");
+    String path = String.valueOf(d).trim();
+    return path.isEmpty() ? 0 : path.split("\\s+").length;
+  }
+
+  /** The texts of a chart: axis labels and its unit. */
+  @SuppressWarnings("unchecked")
+  List<String> svgTexts(String svgId) {
+    return (List<String>) js("return Array.from(document.querySelectorAll('svg#" + svgId + " text')).map(t => t.textContent);");
   }
 
   String text(String id) {
@@ -201,14 +325,19 @@ class DashboardIT {
 
   /** Polls the page until {@code condition} holds; on timeout, says what the page showed. */
   void await(String what, Predicate<WebDriver> condition) {
-    new WebDriverWait(driver, DEADLINE, Duration.ofMillis(100))
+    await(what, DEADLINE, condition);
+  }
+
+  void await(String what, Duration deadline, Predicate<WebDriver> condition) {
+    new WebDriverWait(driver, deadline, Duration.ofMillis(100))
         .withMessage(() -> what + "; page shows " + shown())
         .until(d -> condition.test(d));
   }
 
   Map<String, String> shown() {
     Map<String, String> shown = new LinkedHashMap<>();
-    for (String id : List.of("status", "success", "error", "average", "p50", "p95", "p99", "routes")) {
+    for (String id : List.of("status", "w-rate", "w-errors", "w-error-pct", "w-p50", "w-p95", "w-p99", "success", "error",
+        "average", "p50", "p95", "p99", "class-list", "routes", "instances")) {
       try {
         shown.put(id, text(id));
       } catch (RuntimeException e) {
@@ -232,7 +361,7 @@ class DashboardIT {
         .setBinary(CHROMIUM)
         .addArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            "--no-first-run", "--no-proxy-server", "--window-size=1280,800", "--user-data-dir=" + profile);
+            "--no-first-run", "--no-proxy-server", "--window-size=1280,1000", "--user-data-dir=" + profile);
     ChromeDriverService service = new ChromeDriverService.Builder()
         .usingDriverExecutable(new File(CHROMEDRIVER))
         .usingAnyFreePort()

@@ -11,7 +11,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * A real HTTP server on 127.0.0.1 and an ephemeral port that records every request it gets.
- * Paths containing {@code /slow-} are answered after 300 ms; paths containing {@code /never} are never answered ({@code /health} answers 500 while sick); others answer 200 with an
+ * Paths containing {@code /slow-} are answered after 300 ms (all paths after {@link #delay} ms while it is set); paths containing {@code /never} are never answered ({@code /health} answers 500 while sick); others answer 200 with an
  * {@code X-Backend} header, the body echoed, and some hop-by-hop headers that must not reach clients.
  * Requests whose body never completes are not recorded but counted as aborted.
  */
@@ -32,6 +32,7 @@ public final class TestBackend implements AutoCloseable {
   private volatile boolean hang;
   private volatile boolean sick;
   private volatile boolean drop;
+  private volatile long delayMs;
 
   public TestBackend(Vertx vertx, String name) {
     this.vertx = vertx;
@@ -57,8 +58,9 @@ public final class TestBackend implements AutoCloseable {
         request.connection().close();
         return;
       }
-      if (request.path().contains("/slow-")) {
-        vertx.setTimer(300, id -> request.response().putHeader("X-Backend", name).end("echo:" + body));
+      long delay = request.path().contains("/slow-") ? 300 : delayMs;
+      if (delay > 0) {
+        vertx.setTimer(delay, id -> request.response().putHeader("X-Backend", name).end("echo:" + body));
         return;
       }
       if (sick && request.path().startsWith("/health")) {
@@ -103,6 +105,11 @@ public final class TestBackend implements AutoCloseable {
   /** While true, every request's connection is closed without an answer (a crashing instance). */
   public void drop(boolean drop) {
     this.drop = drop;
+  }
+
+  /** While above 0, every request is answered after that many milliseconds (a slow moment). */
+  public void delay(long ms) {
+    this.delayMs = ms;
   }
 
   /** While true, {@code /health...} answers 500. */
