@@ -450,4 +450,47 @@ class UpstreamIT {
       root.removeHandler(capture);
     }
   }
+
+  @Test
+  void theRouteTimeoutOfAnUploadCountsFromItsLastByte() {
+    int backend = serve(req -> req.body().onSuccess(b -> req.response().end("got " + b.length())));
+    gateway = new GatewayHarness(dir, """
+        docker: {enabled: false}
+        routes:
+          - {path_prefix: /upload, backend: up, timeout_ms: 800}
+        backends:
+          - {name: up, targets: ["http://127.0.0.1:%d"]}
+        """.formatted(backend), 1);
+    // 24 pieces of 64 KiB, one every 100 ms: about 2.4 s of sending, three times the route's timeout.
+    java.io.InputStream slow = new java.io.InputStream() {
+      int sent;
+
+      @Override
+      public int read() {
+        byte[] one = new byte[1];
+        return read(one, 0, 1) < 0 ? -1 : one[0];
+      }
+
+      @Override
+      public int read(byte[] b, int off, int len) {
+        if (sent >= 24) {
+          return -1;
+        }
+        try {
+          Thread.sleep(100);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return -1;
+        }
+        sent++;
+        int n = Math.min(len, 65_536);
+        java.util.Arrays.fill(b, off, off + n, (byte) 'u');
+        return n;
+      }
+    };
+    HttpResponse<String> r = gateway.send(HttpRequest.newBuilder(gateway.uri("/upload/big"))
+        .timeout(Duration.ofSeconds(20)).POST(HttpRequest.BodyPublishers.ofInputStream(() -> slow)).build());
+    assertEquals(200, r.statusCode(), "not cut while still uploading: " + r.body());
+    assertTrue(r.body().startsWith("got "), r.body());
+  }
 }
