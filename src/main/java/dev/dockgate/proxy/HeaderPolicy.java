@@ -38,13 +38,39 @@ public final class HeaderPolicy {
    */
   public static void onRequest(ProxyRequest request, Exchange exchange) {
     HttpServerRequest client = request.proxiedRequest();
-    MultiMap headers = request.headers();
+    if (client.authority() != null) {
+      request.setAuthority(client.authority());
+    }
+    apply(request.headers(), client, exchange);
+  }
+
+  /**
+   * The head of an upgrade request (WebSocket) as the gateway writes it to the backend itself: the
+   * client's headers under the same rules, Host as given, and only Upgrade and Connection: Upgrade
+   * of the hop-by-hop ones.
+   */
+  static String upgradeHead(Exchange exchange, String uri, HostAndPort host) {
+    HttpServerRequest client = exchange.request();
+    MultiMap headers = HttpHeaders.headers().addAll(client.headers());
+    apply(headers, client, exchange);
+    StringBuilder head = new StringBuilder(512).append("GET ").append(uri).append(" HTTP/1.1\r\nHost: ")
+        .append(host).append("\r\n");
+    for (java.util.Map.Entry<String, String> header : headers) {
+      String name = header.getKey();
+      if (name.equalsIgnoreCase("host") || (hopByHop(name) && !name.equalsIgnoreCase("upgrade"))) {
+        continue;
+      }
+      head.append(name).append(": ").append(header.getValue()).append("\r\n");
+    }
+    return head.append("Connection: Upgrade\r\n\r\n").toString();
+  }
+
+  private static void apply(MultiMap headers, HttpServerRequest client, Exchange exchange) {
     dropConnectionNamed(headers);
     headers.remove(PROXY_CONNECTION);
     dropOwned(headers, exchange.pipeline().ownedHeaders());
     HostAndPort authority = client.authority();
     if (authority != null) {
-      request.setAuthority(authority);
       headers.set(X_FORWARDED_HOST, authority.toString());
     }
     SocketAddress remote = client.remoteAddress();

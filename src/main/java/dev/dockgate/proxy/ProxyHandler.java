@@ -67,6 +67,7 @@ public final class ProxyHandler implements Terminal, ProxyInterceptor, OriginReq
   private final io.vertx.core.Handler<Throwable> answerCutShort =
       err -> LOG.fine(() -> "answer of backend \"" + backend() + "\" cut short: " + err);
   private final AnswerDeadlines deadlines;
+  private final UpgradeTunnel tunnel;
   /** The exchange being handed to vertx-http-proxy, which calls back into this class synchronously. */
   private Exchange handing;
 
@@ -82,6 +83,7 @@ public final class ProxyHandler implements Terminal, ProxyInterceptor, OriginReq
     this.retries = route.retries();
     this.budget = new RetryBudget(retries);
     this.deadlines = new AnswerDeadlines(vertx, route.timeoutMs());
+    this.tunnel = new UpgradeTunnel(vertx, backend, route.timeoutMs());
     this.proxy = HttpProxy.reverseProxy(client).origin(this).addInterceptor(this, true);
   }
 
@@ -96,6 +98,10 @@ public final class ProxyHandler implements Terminal, ProxyInterceptor, OriginReq
 
   @Override
   public void handle(Exchange exchange) {
+    if (exchange.request().canUpgradeToWebSocket()) {
+      upgrade(exchange);
+      return;
+    }
     handing = exchange;
     try {
       proxy.handle(exchange.request());
@@ -148,6 +154,64 @@ public final class ProxyHandler implements Terminal, ProxyInterceptor, OriginReq
       }, err -> failed(ctx, new UpstreamFailure.ClientGone(route.backend(), err)));
     }
     return dispatch(ctx);
+  }
+
+  /**
+   * A WebSocket upgrade: one try on an available instance through its breaker, then a byte tunnel
+   * or the backend's refusal with its body (see {@link UpgradeTunnel}). Never retried: after the 101
+   * it is a tunnel.
+   */
+  private void upgrade(Exchange exchange) {
+    inFlight.increment();
+    Upstream[] candidates = upstreams;
+    Upstream picked = picker.pick(candidates);
+    if (picked != null && candidates.length > 1 && unavailable(picked)) {
+      Upstream alternative = picker.pick(without(candidates, picked));
+      if (alternative != null && !unavailable(alternative)) {
+        picked = alternative;
+      }
+    }
+    if (picked == null) {
+      inFlight.decrement();
+      UpstreamFailure none = new UpstreamFailure.NoInstance(route.backend());
+      exchange.answer(none.status(), Buffer.buffer(none.getMessage() + "\n"));
+      return;
+    }
+    Upstream upstream = picked;
+    upstream.started();
+    exchange.instance(upstream.instance().name());
+    Runnable done = () -> {
+      upstream.finished();
+      inFlight.decrement();
+    };
+    io.vertx.core.net.HostAndPort origin = upstream.origin(serverName);
+    HttpServerRequest incoming = exchange.request();
+    String path = PathNormalizer.normalize(incoming.path());
+    String uri = incoming.query() == null ? path : path + "?" + incoming.query();
+    if (route.stripPrefix()) {
+      uri = stripPrefix(uri);
+    }
+    io.vertx.core.net.HostAndPort host = route.passHost() && incoming.authority() != null ? incoming.authority() : origin;
+    String head = HeaderPolicy.upgradeHead(exchange, uri, host);
+    upstream.breaker().<UpgradeTunnel.Answer>execute(() -> tunnel.request(upstream, origin, head)).onComplete(ar -> {
+      if (ar.failed()) {
+        UpstreamFailure failure = UpstreamFailure.classify(ar.cause(), route.backend());
+        if (failure instanceof UpstreamFailure.TlsFailed && upstream.firstTlsFailure()) {
+          LOG.warning("backend \"" + route.backend() + "\" instance " + upstream.instance() + ": " + failure.getMessage()
+              + "; answering 502 (check the backend's tls: ca_file, server_name)");
+        }
+        done.run();
+        exchange.answer(failure.status(), Buffer.buffer(failure.getMessage() + "\n"));
+        return;
+      }
+      Breakers.succeeded(upstream.breaker());
+      UpgradeTunnel.Answer answer = ar.result();
+      if (answer.status() == 101) {
+        tunnel.switchProtocols(exchange, answer, done);
+      } else {
+        tunnel.refuse(exchange, answer, done);
+      }
+    });
   }
 
   /** The first try, once the body is settled; bodiless requests become replayable when retries are on. */

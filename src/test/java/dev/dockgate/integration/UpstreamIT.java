@@ -352,15 +352,7 @@ class UpstreamIT {
     Thread thread = new Thread(() -> {
       while (!socket.isClosed()) {
         try (Socket c = socket.accept()) {
-          java.io.InputStream in = c.getInputStream();
-          StringBuilder head = new StringBuilder();
-          while (!head.toString().endsWith("\r\n\r\n")) {
-            int b = in.read();
-            if (b < 0) {
-              break;
-            }
-            head.append((char) b);
-          }
+          String head = dev.dockgate.testing.RawHttp.readHead(c.getInputStream());
           c.getOutputStream().write(answer.getBytes(StandardCharsets.ISO_8859_1));
           c.getOutputStream().flush();
         } catch (java.io.IOException e) {

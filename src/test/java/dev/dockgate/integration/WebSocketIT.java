@@ -240,6 +240,73 @@ class WebSocketIT {
     assertTrue(severe.isEmpty(), severe.toString());
   }
 
+  /**
+   * A raw backend: answers an upgrade with its 101 and a text frame "hello" in the same write, or
+   * (path /refuse) with 403 and a body; then keeps the connection a moment and closes.
+   */
+  static java.net.ServerSocket rawWebSocketBackend() throws java.io.IOException {
+    java.net.ServerSocket server = new java.net.ServerSocket(0, 50, java.net.InetAddress.getByName("127.0.0.1"));
+    Thread thread = new Thread(() -> {
+      while (!server.isClosed()) {
+        try {
+          java.net.Socket c = server.accept();
+          String head = dev.dockgate.testing.RawHttp.readHead(c.getInputStream());
+          String key = head.lines().filter(l -> l.toLowerCase().startsWith("sec-websocket-key:"))
+              .map(l -> l.substring(l.indexOf(':') + 1).trim()).findFirst().orElse("");
+          java.io.OutputStream out = c.getOutputStream();
+          if (head.startsWith("GET /ws/refuse")) {
+            out.write(("HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 12\r\n\r\nnot for you\n")
+                .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+          } else {
+            String accept = java.util.Base64.getEncoder().encodeToString(java.security.MessageDigest.getInstance("SHA-1")
+                .digest((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").getBytes(java.nio.charset.StandardCharsets.ISO_8859_1)));
+            byte[] head101 = ("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                + "Sec-WebSocket-Accept: " + accept + "\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+            byte[] frame = {(byte) 0x81, 5, 'h', 'e', 'l', 'l', 'o'};
+            byte[] both = java.util.Arrays.copyOf(head101, head101.length + frame.length);
+            System.arraycopy(frame, 0, both, head101.length, frame.length);
+            out.write(both); // one write: the greeting travels in the 101's segment
+          }
+          out.flush();
+          Thread.sleep(300);
+          c.close();
+        } catch (Exception e) {
+          return;
+        }
+      }
+    });
+    thread.setDaemon(true);
+    thread.start();
+    return server;
+  }
+
+  @Test
+  void aGreetingSentWithThe101ArrivesAndARefusalKeepsItsBody() throws Exception {
+    try (java.net.ServerSocket raw = rawWebSocketBackend()) {
+      gateway = new GatewayHarness(dir, """
+          docker: {enabled: false}
+          routes:
+            - {path_prefix: /ws, backend: raw}
+          backends:
+            - {name: raw, targets: [http://127.0.0.1:%d]}
+          """.formatted(raw.getLocalPort()), 1);
+      // A raw client: a WebSocket client library may drop a frame that arrives with the 101,
+      // before its handler is set; the bytes on the wire are what the gateway must deliver.
+      String upgrade = "GET /ws/%s HTTP/1.1\r\nHost: gw\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+          + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+      for (int i = 0; i < 10; i++) {
+        dev.dockgate.testing.RawHttp.Exchange greeted = dev.dockgate.testing.RawHttp.exchange(gateway.port(),
+            upgrade.formatted("greet").getBytes(java.nio.charset.StandardCharsets.ISO_8859_1), 1, 300, 5_000);
+        assertTrue(greeted.raw().startsWith("HTTP/1.1 101"), greeted.raw());
+        assertTrue(greeted.raw().endsWith("\r\n\r\n\u0081\u0005hello"), "session " + i + ": the greeting was lost: " + greeted.raw());
+      }
+      dev.dockgate.testing.RawHttp.Exchange refused = dev.dockgate.testing.RawHttp.exchange(gateway.port(),
+          upgrade.formatted("refuse").getBytes(java.nio.charset.StandardCharsets.ISO_8859_1), 1, 300, 5_000);
+      assertEquals(403, refused.status(), refused.raw());
+      assertTrue(refused.raw().endsWith("\r\n\r\nnot for you\n"), "the refusal's body reaches the client: " + refused.raw());
+    }
+  }
+
   private static <T> T await(Future<T> future) throws Exception {
     return future.toCompletionStage().toCompletableFuture().get(TIMEOUT_S, TimeUnit.SECONDS);
   }

@@ -158,4 +158,17 @@ public final class RawHttp {
       pos = bodyEnd;
     }
   }
+
+  /** Reads a request head up to its blank line, byte by byte (for raw test backends). */
+  public static String readHead(InputStream in) throws IOException {
+    StringBuilder head = new StringBuilder();
+    while (!head.toString().endsWith("\r\n\r\n")) {
+      int b = in.read();
+      if (b < 0) {
+        break;
+      }
+      head.append((char) b);
+    }
+    return head.toString();
+  }
 }

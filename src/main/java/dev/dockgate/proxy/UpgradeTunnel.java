@@ -1,0 +1,290 @@
+package dev.dockgate.proxy;
+
+import dev.dockgate.config.BackendConfig;
+import dev.dockgate.events.TrafficEvent;
+import dev.dockgate.pipeline.Exchange;
+import io.vertx.core.Future;
+import io.vertx.core.MultiMap;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.net.ConnectOptions;
+import io.vertx.core.net.NetClient;
+import io.vertx.core.net.NetClientOptions;
+import io.vertx.core.net.NetSocket;
+import io.vertx.core.net.PemKeyCertOptions;
+import io.vertx.core.net.PemTrustOptions;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * HTTP/1.1 upgrades (WebSocket) carried on raw TCP to the backend: the gateway writes the upgrade
+ * request itself, reads the backend's answer head itself, and then either switches both sides to a
+ * byte tunnel — handing the client every byte the backend sent after its 101 head, a greeting or a
+ * ping in the same segment included — or relays a refusal with its body. One per route and router,
+ * on its event loop.
+ */
+final class UpgradeTunnel {
+
+  /** A backend's answer head larger than this is not an HTTP head: 502. */
+  private static final int MAX_HEAD = 64 * 1024;
+
+  private final Vertx vertx;
+  private final NetClient client;
+  private final long connectTimeoutMs;
+  private final long headTimeoutMs;
+
+  UpgradeTunnel(Vertx vertx, BackendConfig backend, long headTimeoutMs) {
+    this.vertx = vertx;
+    this.connectTimeoutMs = backend.connectTimeoutMs();
+    this.headTimeoutMs = headTimeoutMs;
+    NetClientOptions options = new NetClientOptions().setTcpNoDelay(true)
+        .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, backend.connectTimeoutMs()));
+    BackendConfig.UpstreamTls tls = backend.tls();
+    if (tls.verify()) {
+      options.setHostnameVerificationAlgorithm("HTTPS");
+    } else {
+      options.setTrustAll(true);
+    }
+    if (tls.caFile() != null) {
+      options.setTrustOptions(new PemTrustOptions().addCertPath(tls.caFile()));
+    }
+    if (tls.certFile() != null) {
+      options.setKeyCertOptions(new PemKeyCertOptions().setCertPath(tls.certFile()).setKeyPath(tls.keyFile()));
+    }
+    this.client = vertx.createNetClient(options);
+  }
+
+  /** The backend's answer head, and the bytes that came after it in the same reads. */
+  record Answer(int status, MultiMap headers, Buffer rest, NetSocket socket) {
+  }
+
+  /** Connects to {@code upstream}, sends the upgrade request and reads the answer's head (a breaker's operation). */
+  Future<Answer> request(Upstream upstream, io.vertx.core.net.HostAndPort origin, String head) {
+    ConnectOptions connect = new ConnectOptions().setRemoteAddress(upstream.address())
+        .setTimeout((int) Math.min(Integer.MAX_VALUE, connectTimeoutMs));
+    if (upstream.instance().tls()) {
+      connect.setSsl(true).setHost(origin.host()).setPort(origin.port()).setSniServerName(origin.host());
+    }
+    return client.connect(connect).compose(socket -> readHead(socket, head));
+  }
+
+  private Future<Answer> readHead(NetSocket socket, String head) {
+    Promise<Answer> answer = Promise.promise();
+    Buffer received = Buffer.buffer();
+    long timer = vertx.setTimer(headTimeoutMs, id -> {
+      socket.close();
+      answer.tryFail(new TimeoutException("no answer to the upgrade within " + headTimeoutMs + " ms"));
+    });
+    socket.handler(data -> {
+      received.appendBuffer(data);
+      int end = headEnd(received);
+      if (end < 0 && received.length() <= MAX_HEAD) {
+        return;
+      }
+      vertx.cancelTimer(timer);
+      socket.pause();
+      socket.handler(null);
+      if (end < 0) {
+        socket.close();
+        answer.tryFail(new io.vertx.core.VertxException("backend's answer head larger than " + MAX_HEAD + " bytes", true));
+        return;
+      }
+      try {
+        answer.tryComplete(parse(received.getBuffer(0, end), received.getBuffer(end, received.length()), socket));
+      } catch (IllegalArgumentException e) {
+        socket.close();
+        answer.tryFail(new io.vertx.core.VertxException("malformed answer head from the backend: " + e.getMessage(), true));
+      }
+    });
+    socket.closeHandler(v -> {
+      vertx.cancelTimer(timer);
+      answer.tryFail(new io.vertx.core.http.HttpClosedException("connection closed before the answer's head"));
+    });
+    socket.exceptionHandler(err -> answer.tryFail(err));
+    socket.write(head);
+    return answer.future();
+  }
+
+  /** Where the head ends (after its blank line, CRLF or bare LF), or -1. */
+  static int headEnd(Buffer b) {
+    for (int i = 0; i < b.length(); i++) {
+      if (b.getByte(i) == '\n') {
+        if (i + 1 < b.length() && b.getByte(i + 1) == '\n') {
+          return i + 2;
+        }
+        if (i + 2 < b.length() && b.getByte(i + 1) == '\r' && b.getByte(i + 2) == '\n') {
+          return i + 3;
+        }
+      }
+    }
+    return -1;
+  }
+
+  static Answer parse(Buffer head, Buffer rest, NetSocket socket) {
+    String[] lines = head.toString(StandardCharsets.ISO_8859_1).split("\r?\n");
+    String[] status = lines[0].split(" ", 3);
+    if (status.length < 2 || !status[0].startsWith("HTTP/1.")) {
+      throw new IllegalArgumentException("status line \"" + lines[0] + "\"");
+    }
+    int code;
+    try {
+      code = Integer.parseInt(status[1]);
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("status \"" + status[1] + "\"");
+    }
+    MultiMap headers = HttpHeaders.headers();
+    for (int i = 1; i < lines.length; i++) {
+      int colon = lines[i].indexOf(':');
+      if (colon > 0) {
+        headers.add(lines[i].substring(0, colon).trim(), lines[i].substring(colon + 1).trim());
+      } else if (!lines[i].isEmpty()) {
+        throw new IllegalArgumentException("header line \"" + lines[i] + "\"");
+      }
+    }
+    return new Answer(code, headers, rest, socket);
+  }
+
+  /**
+   * Switches to a tunnel after a 101: the client gets the backend's head (less its hop-by-hop
+   * headers but Upgrade and Connection) and then every byte the backend sends, the ones already
+   * read included. {@code closed} runs once, when the tunnel closes.
+   */
+  Future<Void> switchProtocols(Exchange exchange, Answer answer, Runnable closed) {
+    HttpServerRequest request = exchange.request();
+    HttpServerResponse response = request.response().setStatusCode(101);
+    copyHeaders(answer.headers(), response.headers(), true);
+    response.putHeader(TrafficEvent.REQUEST_ID_HEADER, exchange.requestId());
+    NetSocket backend = answer.socket();
+    return request.toNetSocket().map(clientSocket -> {
+      exchange.finish(101);
+      if (answer.rest().length() > 0) {
+        clientSocket.write(answer.rest());
+      }
+      boolean[] once = new boolean[1];
+      Runnable close = () -> {
+        if (!once[0]) {
+          once[0] = true;
+          clientSocket.close();
+          backend.close();
+          closed.run();
+        }
+      };
+      clientSocket.closeHandler(v -> close.run());
+      backend.closeHandler(v -> close.run());
+      clientSocket.exceptionHandler(err -> close.run());
+      backend.exceptionHandler(err -> close.run());
+      clientSocket.pipeTo(backend);
+      backend.pipeTo(clientSocket);
+      backend.resume();
+      return (Void) null;
+    }).onFailure(err -> {
+      backend.close();
+      closed.run();
+    });
+  }
+
+  /** Relays a refused upgrade (any status but 101) with its body, then closes the backend connection. */
+  void refuse(Exchange exchange, Answer answer, Runnable closed) {
+    NetSocket backend = answer.socket();
+    Buffer body = answer.rest().copy();
+    String length = answer.headers().get(HttpHeaders.CONTENT_LENGTH);
+    boolean chunked = "chunked".equalsIgnoreCase(answer.headers().get(HttpHeaders.TRANSFER_ENCODING));
+    long expected = length == null ? -1 : parseLength(length);
+    Promise<Buffer> complete = Promise.promise();
+    Runnable check = () -> {
+      if (expected >= 0 && body.length() >= expected) {
+        complete.tryComplete(body.getBuffer(0, (int) expected));
+      } else if (chunked && dechunk(body) != null) {
+        complete.tryComplete(dechunk(body));
+      }
+    };
+    long timer = vertx.setTimer(headTimeoutMs, id -> complete.tryComplete(body));
+    backend.handler(data -> {
+      if (body.length() < MAX_HEAD) {
+        body.appendBuffer(data);
+      }
+      check.run();
+    });
+    backend.closeHandler(v -> complete.tryComplete(expected < 0 && !chunked ? body : body));
+    check.run();
+    backend.resume();
+    complete.future().onComplete(ar -> {
+      vertx.cancelTimer(timer);
+      backend.close();
+      HttpServerResponse response = exchange.request().response();
+      copyHeaders(answer.headers(), response.headers(), false);
+      response.headers().remove(HttpHeaders.CONTENT_LENGTH).remove(HttpHeaders.TRANSFER_ENCODING);
+      exchange.answer(answer.status(), ar.result(), null);
+      closed.run();
+    });
+  }
+
+  private static long parseLength(String text) {
+    try {
+      return Long.parseLong(text.trim());
+    } catch (NumberFormatException e) {
+      return -1;
+    }
+  }
+
+  /** The body of a complete chunked encoding, or null while it is incomplete. */
+  static Buffer dechunk(Buffer encoded) {
+    Buffer out = Buffer.buffer();
+    int i = 0;
+    while (true) {
+      int lineEnd = indexOf(encoded, i, '\n');
+      if (lineEnd < 0) {
+        return null;
+      }
+      String sizeLine = encoded.getString(i, lineEnd, "ISO-8859-1").trim();
+      int semi = sizeLine.indexOf(';');
+      int size;
+      try {
+        size = Integer.parseInt(semi < 0 ? sizeLine : sizeLine.substring(0, semi), 16);
+      } catch (NumberFormatException e) {
+        return null;
+      }
+      int start = lineEnd + 1;
+      if (size == 0) {
+        return out;
+      }
+      if (encoded.length() < start + size) {
+        return null;
+      }
+      out.appendBuffer(encoded.getBuffer(start, start + size));
+      int next = indexOf(encoded, start + size, '\n');
+      if (next < 0) {
+        return null;
+      }
+      i = next + 1;
+    }
+  }
+
+  private static int indexOf(Buffer b, int from, char c) {
+    for (int i = from; i < b.length(); i++) {
+      if (b.getByte(i) == c) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  /** The backend's headers toward the client: no hop-by-hop ones, but a 101's Upgrade and Connection. */
+  private static void copyHeaders(MultiMap from, MultiMap to, boolean switching) {
+    for (java.util.Map.Entry<String, String> header : from) {
+      String name = header.getKey();
+      boolean keep = switching && (name.equalsIgnoreCase("upgrade") || name.equalsIgnoreCase("connection"));
+      if (keep || !HeaderPolicy.hopByHop(name)) {
+        to.add(name, header.getValue());
+      }
+    }
+  }
+
+  void close() {
+    client.close();
+  }
+}
