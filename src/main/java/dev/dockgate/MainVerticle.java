@@ -59,7 +59,6 @@ public final class MainVerticle extends VerticleBase {
     jwks = new JwksCache(vertx, context);
     java.util.Map<Class<?>, Object> shared = java.util.Map.of(RateLimiters.class, rateLimiters, JwksCache.class, jwks);
     OpenConnections connections = new OpenConnections();
-    vertx.setPeriodic(10_000, id -> rateLimiters.expire(System.nanoTime()));
     vertx.eventBus().registerDefaultCodec(GatewayConfig.class, new LocalCodec<>(GatewayConfig.class));
     return vertx.deployVerticle(new StatsVerticle())
         .compose(id -> vertx.deployVerticle(new MetricsVerticle(config, breakers, inFlight)))

@@ -15,13 +15,4 @@ public final class RateLimiters {
   public RateLimiter forRoute(String routeId, RateLimitConfig config) {
     return limiters.computeIfAbsent(routeId + " " + config, k -> new LocalTokenBuckets(config));
   }
-
-  /** Drops the buckets of idle keys; call periodically. */
-  public int expire(long nowNanos) {
-    int removed = 0;
-    for (RateLimiter limiter : limiters.values()) {
-      removed += limiter.expire(nowNanos);
-    }
-    return removed;
-  }
 }

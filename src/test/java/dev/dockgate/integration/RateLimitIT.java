@@ -98,4 +98,14 @@ class RateLimitIT {
       assertTrue(Math.abs(accepted - expected) <= 0.05 * expected, accepted + " accepted, expected " + expected);
     }
   }
+
+  @Test
+  void headerValuesTooLongToBeAnIdShareOneBudget() {
+    try (GatewayHarness gw = gateway("{requests_per_second: 0.01, burst: 1, key: \"header:X-Client\"}")) {
+      String longId = "x".repeat(129);
+      assertEquals(200, gw.send(request(gw, longId + "a")).statusCode());
+      assertEquals(429, gw.send(request(gw, longId + "b")).statusCode(), "another over-long value, the same budget");
+      assertEquals(200, gw.send(request(gw, "x".repeat(128))).statusCode(), "128 characters are still a key");
+    }
+  }
 }
