@@ -43,6 +43,8 @@ public final class MainVerticle extends VerticleBase {
   private String accessLogId;
   private dev.dockgate.config.AccessLogConfig accessLogConfig;
   private JwksCache jwks;
+  /** Rate-limit buckets of every route, shared by the routers; idle keys expire by themselves. */
+  private final RateLimiters rateLimiters = new RateLimiters();
 
   @Override
   public Future<?> start() {
@@ -54,12 +56,10 @@ public final class MainVerticle extends VerticleBase {
     int instances = config().getInteger(INSTANCES, config.server().effectiveInstances());
     BreakerRegistry breakers = new BreakerRegistry(vertx);
     InFlightRequests inFlight = new InFlightRequests();
-    RateLimiters rateLimiters = new RateLimiters();
     // one key set per JWKS URL for the process, fetched on this verticle's context, kept across reloads
     jwks = new JwksCache(vertx, context);
     java.util.Map<Class<?>, Object> shared = java.util.Map.of(RateLimiters.class, rateLimiters, JwksCache.class, jwks);
     OpenConnections connections = new OpenConnections();
-    vertx.setPeriodic(10_000, id -> rateLimiters.expire(System.nanoTime()));
     vertx.eventBus().registerDefaultCodec(GatewayConfig.class, new LocalCodec<>(GatewayConfig.class));
     return vertx.deployVerticle(new StatsVerticle())
         .compose(id -> vertx.deployVerticle(new MetricsVerticle(config, breakers, inFlight)))
@@ -101,8 +101,11 @@ public final class MainVerticle extends VerticleBase {
   }
 
   private Future<Void> watch(GatewayConfig config) {
-    watcher = new ConfigWatcher(vertx, config,
-        next -> vertx.eventBus().publish(Addresses.CONFIG_APPLY, next));
+    watcher = new ConfigWatcher(vertx, config, next -> {
+      // Before the routers compile it, so they find the kept limiters and none of the dropped ones.
+      rateLimiters.retain(next.routes());
+      vertx.eventBus().publish(Addresses.CONFIG_APPLY, next);
+    });
     vertx.eventBus().consumer(Addresses.CONFIG_RELOAD, msg -> watcher.reload());
     vertx.eventBus().<GatewayConfig>localConsumer(Addresses.CONFIG_APPLY, msg -> {
       if (!msg.body().accessLog().equals(accessLogConfig)) {

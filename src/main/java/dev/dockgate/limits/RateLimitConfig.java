@@ -3,9 +3,22 @@ package dev.dockgate.limits;
 /**
  * A token bucket per client key: {@code requestsPerSecond} sustained, {@code burst} at once. The key
  * is the client address ({@code client_ip}), the authenticated consumer ({@code api_key}: the key's
- * name; {@code jwt_sub}: the token's subject) or a request header ({@code header:NAME}).
+ * name; {@code jwt_sub}: the token's subject) or a request header ({@code header:NAME}). At most
+ * {@code maxKeys} keys are held per route; past that the least used are forgotten.
  */
-public record RateLimitConfig(double requestsPerSecond, int burst, String key) {
+public record RateLimitConfig(double requestsPerSecond, int burst, String key, int maxKeys) {
+
+  /**
+   * Keys held per route unless {@code max_keys} says otherwise: about 20 MB with address keys
+   * (about 200 bytes a key, measured), far more keys than are active within a few seconds on most
+   * gateways.
+   */
+  public static final int DEFAULT_MAX_KEYS = 100_000;
+
+  /** A limit holding up to {@link #DEFAULT_MAX_KEYS} keys. */
+  public RateLimitConfig(double requestsPerSecond, int burst, String key) {
+    this(requestsPerSecond, burst, key, DEFAULT_MAX_KEYS);
+  }
 
   /** True when the key is who the route's authentication found, not something the client sends. */
   public boolean byConsumer() {

@@ -9,8 +9,11 @@ import dev.dockgate.pipeline.StageContext;
 /** A route's {@code rate_limit:} block: a token bucket per client key, one budget across all cores. */
 public final class RateLimitFeature extends AbstractFeature<RateLimitConfig> {
 
+  /** The route key of the block. */
+  public static final String KEY = "rate_limit";
+
   public RateLimitFeature() {
-    super("rate_limit", Phase.LIMITS, RateLimitConfig.class);
+    super(KEY, Phase.LIMITS, RateLimitConfig.class);
   }
 
   @Override
@@ -20,7 +23,6 @@ public final class RateLimitFeature extends AbstractFeature<RateLimitConfig> {
 
   @Override
   public Stage stage(RateLimitConfig config, StageContext context) {
-    String routeId = context.route().pathPrefix() + " " + context.route().host();
-    return new RateLimitStage(config, context.shared(RateLimiters.class).forRoute(routeId, config));
+    return new RateLimitStage(config, context.shared(RateLimiters.class).forRoute(context.route(), config));
   }
 }

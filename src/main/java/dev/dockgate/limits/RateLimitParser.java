@@ -6,6 +6,9 @@ import dev.dockgate.config.RouteBlockParser;
 /** Reads a route's {@code rate_limit} block (see {@link RateLimitConfig}). */
 final class RateLimitParser {
 
+  /** The most keys a route may hold: about 2 GB of buckets with address keys. */
+  static final int MAX_KEYS = 10_000_000;
+
   private RateLimitParser() {
   }
 
@@ -20,6 +23,7 @@ final class RateLimitParser {
     }
     int burst = (int) f.number("burst", Math.max(1, (long) Math.ceil(rps)), 1, 1_000_000);
     String key = f.string("key", "client_ip");
+    int maxKeys = (int) f.number("max_keys", RateLimitConfig.DEFAULT_MAX_KEYS, 1, MAX_KEYS);
     if (key != null && !key.equals("client_ip") && !key.equals("api_key") && !key.equals("jwt_sub")
         && !(key.startsWith("header:") && key.length() > "header:".length())) {
       f.problem(f.at("key"), "expected client_ip, api_key, jwt_sub or header:NAME, got \"" + key + "\"");
@@ -35,6 +39,6 @@ final class RateLimitParser {
           + "so only authenticated clients may be counted by a header); use client_ip on open routes");
     }
     f.rejectUnknown();
-    return new RateLimitConfig(rps, burst, key);
+    return new RateLimitConfig(rps, burst, key, maxKeys);
   }
 }

@@ -1,6 +1,9 @@
 package dev.dockgate.limits;
 
-/** Decides whether one more request of a key fits its budget. Implementations must be thread-safe. */
+/**
+ * Decides whether one more request of a key fits its budget. Implementations must be thread-safe,
+ * must not block, and forget idle keys by themselves (no caller sweeps them).
+ */
 public interface RateLimiter {
 
   /** The answer for one request; the numbers feed the RateLimit-* and Retry-After headers. */
@@ -8,7 +11,4 @@ public interface RateLimiter {
   }
 
   Decision tryAcquire(String key, long nowNanos);
-
-  /** Forgets keys idle long enough that their bucket is full again; returns how many went. */
-  int expire(long nowNanos);
 }

@@ -4,6 +4,7 @@ import dev.dockgate.Features;
 import dev.dockgate.auth.AuthParser;
 import dev.dockgate.auth.JwtAuthConfig;
 import dev.dockgate.cors.CorsConfig;
+import dev.dockgate.limits.RateLimitConfig;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -687,6 +688,53 @@ class ConfigLoaderTest {
   @ParameterizedTest(name = "{0}")
   @MethodSource("trafficKeyProblems")
   void trafficKeysRejectWithExactProblems(Case c, VertxTestContext ctx) throws IOException {
+    rejectsWithExactProblems(c, ctx);
+  }
+
+  // ---------------------------------------------------------------- rate limits
+
+  /** A route with an API key ({@code auth: true}) or none, limited by {@code rateLimit}, to backend web. */
+  static String limitedRoute(boolean auth, String rateLimit) {
+    return "routes:\n  - path_prefix: /api\n    backend: web\n"
+        + (auth ? "    auth: {type: api_key, keys: [{name: ci, sha256: \"" + "ab".repeat(32) + "\"}]}\n" : "")
+        + "    rate_limit: " + rateLimit + "\n"
+        + "backends:\n  - {name: web, targets: [\"http://127.0.0.1:9\"]}\n";
+  }
+
+  @Test
+  @org.junit.jupiter.api.Timeout(30)
+  void rateLimitsParseWithTheirDefaults(VertxTestContext ctx) throws IOException {
+    String path = write("conf.yml", limitedRoute(true, "{requests_per_second: 2.5, key: \"header:X-Client\", max_keys: 5000}")
+        .replace("backends:", "  - {path_prefix: /open, backend: web, rate_limit: {requests_per_second: 10}}\nbackends:"));
+    Features.load(vertx, path).onComplete(ctx.succeeding(config -> ctx.verify(() -> {
+      assertEquals(new RateLimitConfig(2.5, 3, "header:X-Client", 5000),
+          config.routes().get(0).block("rate_limit", RateLimitConfig.class), "burst: the rate rounded up");
+      assertEquals(new RateLimitConfig(10, 10, "client_ip", RateLimitConfig.DEFAULT_MAX_KEYS),
+          config.routes().get(1).block("rate_limit", RateLimitConfig.class));
+      ctx.completeNow();
+    })));
+  }
+
+  static Stream<Case> rateLimitProblems() {
+    return Stream.of(
+        bad("header key on a route without auth", limitedRoute(false, "{requests_per_second: 5, key: \"header:X-Client\"}"),
+            "conf.yml: routes[0].rate_limit.key: header:NAME keys need auth on the route (a client can send any value, "
+                + "so only authenticated clients may be counted by a header); use client_ip on open routes"),
+        bad("api_key key without API-key auth", limitedRoute(false, "{requests_per_second: 5, key: api_key}"),
+            "conf.yml: routes[0].rate_limit.key: api_key needs auth of type api_key on the route"),
+        bad("unknown key kind and an empty header name", limitedRoute(true, "{requests_per_second: 5, key: \"header:\"}"),
+            "conf.yml: routes[0].rate_limit.key: expected client_ip, api_key, jwt_sub or header:NAME, got \"header:\""),
+        bad("max_keys out of range, rate missing", limitedRoute(false, "{max_keys: 0}"),
+            "conf.yml: routes[0].rate_limit.requests_per_second: is required",
+            "conf.yml: routes[0].rate_limit.max_keys: must be between 1 and 10000000, got 0"),
+        bad("unknown key in a rate limit", limitedRoute(false, "{requests_per_second: 5, max_key: 10}"),
+            "conf.yml: routes[0].rate_limit.max_key: unknown key (known: burst, key, max_keys, requests_per_second)"));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("rateLimitProblems")
+  @org.junit.jupiter.api.Timeout(30)
+  void rateLimitsRejectWithExactProblems(Case c, VertxTestContext ctx) throws IOException {
     rejectsWithExactProblems(c, ctx);
   }
 

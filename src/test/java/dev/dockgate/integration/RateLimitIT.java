@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.dockgate.testing.Backends;
 import dev.dockgate.testing.GatewayHarness;
+import dev.dockgate.testing.Poll;
 import dev.dockgate.testing.TestBackend;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -37,16 +38,22 @@ class RateLimitIT {
   }
 
   GatewayHarness gateway(String limit) {
-    return new GatewayHarness(dir, """
+    return new GatewayHarness(dir, config(limit, ""), 2);
+  }
+
+  /** A rate-limited /api and, when given, more routes (YAML list items). */
+  static String config(String limit, String moreRoutes) {
+    return """
         docker: {enabled: false}
         routes:
           - path_prefix: /api
             backend: api
             auth: {type: api_key, keys: [{name: ci, sha256: "%s"}]}
             rate_limit: %s
+        %s
         backends:
           - {name: api, targets: ["http://127.0.0.1:%d"]}
-        """.formatted(KEY_DIGEST, limit, backend.port()), 2);
+        """.formatted(KEY_DIGEST, limit, moreRoutes, backend.port());
   }
 
   HttpRequest request(GatewayHarness gw, String client) {
@@ -96,6 +103,33 @@ class RateLimitIT {
       double expected = rate * seconds + burst;
       System.out.printf("rate limit: %d accepted of %d in %.2f s, expected %.1f%n", accepted, sent, seconds, expected);
       assertTrue(Math.abs(accepted - expected) <= 0.05 * expected, accepted + " accepted, expected " + expected);
+    }
+  }
+
+  @Test
+  void headerValuesTooLongToBeAnIdShareOneBudget() {
+    try (GatewayHarness gw = gateway("{requests_per_second: 0.01, burst: 1, key: \"header:X-Client\"}")) {
+      String longId = "x".repeat(129);
+      assertEquals(200, gw.send(request(gw, longId + "a")).statusCode());
+      assertEquals(429, gw.send(request(gw, longId + "b")).statusCode(), "another over-long value, the same budget");
+      assertEquals(200, gw.send(request(gw, "x".repeat(128))).statusCode(), "128 characters are still a key");
+    }
+  }
+
+  @Test
+  void aReloadKeepsTheBudgetsOfAnUnchangedLimitAndAChangedLimitStartsAfresh() {
+    String slow = "{requests_per_second: 0.01, burst: 2, key: \"header:X-Client\"}";
+    try (GatewayHarness gw = gateway(slow)) {
+      assertEquals(200, gw.send(request(gw, "dave")).statusCode());
+      assertEquals(200, gw.send(request(gw, "dave")).statusCode());
+      assertEquals(429, gw.send(request(gw, "dave")).statusCode());
+      gw.rewriteConfig(config(slow, "  - {path_prefix: /other, backend: api}"));
+      Poll.until(Duration.ofSeconds(2), "new route live", () -> gw.get("/other/x").statusCode() == 200);
+      assertEquals(429, gw.send(request(gw, "dave")).statusCode(), "the unchanged limit kept dave's budget");
+      gw.rewriteConfig(config(slow.replace("burst: 2", "burst: 3"), ""));
+      Poll.until(Duration.ofSeconds(2), "changed limit live",
+          () -> "3".equals(gw.send(request(gw, "erin")).headers().firstValue("ratelimit-limit").orElse("")));
+      assertEquals(200, gw.send(request(gw, "dave")).statusCode(), "a changed limit starts with full buckets");
     }
   }
 }
