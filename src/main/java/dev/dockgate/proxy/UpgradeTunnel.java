@@ -209,7 +209,11 @@ final class UpgradeTunnel {
       }
       check.run();
     });
-    backend.closeHandler(v -> complete.tryComplete(expected < 0 && !chunked ? body : body));
+    // Closed: a close-delimited body is complete; a cut one is relayed as far as it came.
+    backend.closeHandler(v -> {
+      Buffer decoded = chunked ? dechunk(body) : null;
+      complete.tryComplete(decoded != null ? decoded : body);
+    });
     check.run();
     backend.resume();
     complete.future().onComplete(ar -> {
