@@ -2,7 +2,6 @@ package dev.dockgate;
 
 import dev.dockgate.config.ConfigException;
 import dev.dockgate.config.ConfigLoader;
-import dev.dockgate.events.Addresses;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxBuilder;
 import io.vertx.core.VertxOptions;
@@ -14,10 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.logging.Logger;
-import sun.misc.Signal;
 
 /**
  * The gateway's entry point: the Vert.x launcher with its usual options, except that {@code -conf}
@@ -25,11 +21,12 @@ import sun.misc.Signal;
  * deploy with an empty config) and {@code -instances} sets the router instances. An invalid config
  * is reported as one message and exits with status 1 before anything listens.
  *
- * <p>SIGTERM drains: the routers stop listening at once, in-flight requests get up to the drain
- * timeout to finish, then Vert.x closes and the process exits with status 0. The drain timeout, in
- * milliseconds, is the system property {@code gateway.drain.timeout.ms}, else the environment variable
- * {@code GATEWAY_DRAIN_TIMEOUT_MS}, else 30000; 0 closes connections at once. Other ways out (SIGINT,
- * System.exit) go through the launcher's shutdown hook, which also drains but exits 130 or 143.
+ * <p>SIGTERM drains after the drain delay ({@link Signals}): the routers stop listening, in-flight
+ * requests get up to the drain timeout to finish, then Vert.x closes and the process exits with
+ * status 0. The drain timeout, in milliseconds, is the system property {@code gateway.drain.timeout.ms},
+ * else the environment variable {@code GATEWAY_DRAIN_TIMEOUT_MS}, else 30000; 0 closes connections at
+ * once. Other ways out (SIGINT, System.exit) go through the launcher's shutdown hook, which also drains
+ * but exits 130 or 143.
  */
 public final class GatewayApplication extends VertxApplication implements VertxApplicationHooks {
 
@@ -37,8 +34,6 @@ public final class GatewayApplication extends VertxApplication implements VertxA
   public static final String DRAIN_TIMEOUT_PROPERTY = "gateway.drain.timeout.ms";
   public static final String DRAIN_TIMEOUT_ENV = "GATEWAY_DRAIN_TIMEOUT_MS";
   public static final long DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
-  /** After the drain, time left for the rest of Vert.x to close before exiting anyway. */
-  private static final long CLOSE_MARGIN_MS = 10_000;
 
   private static final Logger LOG;
 
@@ -192,61 +187,6 @@ public final class GatewayApplication extends VertxApplication implements VertxA
 
   @Override
   public void afterVerticleDeployed(HookContext context) {
-    drainOnSigterm(context.vertx());
-    reloadOnSighup(context.vertx());
-  }
-
-  /** SIGHUP: re-read and apply the config file now, as operators expect of a daemon. */
-  private static void reloadOnSighup(Vertx vertx) {
-    try {
-      Signal.handle(new Signal("HUP"), signal -> {
-        LOG.info("SIGHUP: reloading the configuration");
-        vertx.eventBus().send(Addresses.CONFIG_RELOAD, null);
-      });
-    } catch (IllegalArgumentException e) {
-      LOG.warning("cannot handle SIGHUP (" + e.getMessage() + "): config changes still apply when the file changes");
-    }
-  }
-
-  /**
-   * Replaces the JVM's SIGTERM action (run the shutdown hooks, exit 143) with a drain and exit 0.
-   * The handler runs on a thread of its own, so it may wait for Vert.x to close.
-   */
-  private void drainOnSigterm(Vertx vertx) {
-    AtomicBoolean draining = new AtomicBoolean();
-    try {
-      Signal.handle(new Signal("TERM"), signal -> {
-        if (draining.compareAndSet(false, true)) {
-          System.exit(drainAndClose(vertx));
-        } else {
-          LOG.info("SIGTERM again: still draining");
-        }
-      });
-      LOG.info("ready; SIGTERM drains in-flight requests for up to " + drainMs + " ms, then exits 0");
-    } catch (IllegalArgumentException e) {
-      LOG.warning("cannot handle SIGTERM (" + e.getMessage() + "): it will stop the gateway with exit status 143");
-    }
-  }
-
-  private int drainAndClose(Vertx vertx) {
-    LOG.info("SIGTERM: draining: no new connections, in-flight requests have up to " + drainMs + " ms to finish");
-    long start = System.nanoTime();
-    try {
-      vertx.close().toCompletionStage().toCompletableFuture().get(drainMs + CLOSE_MARGIN_MS, TimeUnit.MILLISECONDS);
-    } catch (TimeoutException e) {
-      LOG.warning("gateway not stopped " + (drainMs + CLOSE_MARGIN_MS) + " ms after SIGTERM, exiting anyway");
-      return 1;
-    } catch (ExecutionException e) {
-      LOG.warning("stopping the gateway failed, exiting: " + e.getCause());
-      return 1;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return 1;
-    }
-    long ms = (System.nanoTime() - start) / 1_000_000;
-    LOG.info(ms < drainMs
-        ? "drained in " + ms + " ms, stopped; exiting"
-        : "drain timeout reached after " + ms + " ms, unfinished requests were cut; stopped, exiting");
-    return 0;
+    Signals.install(context.vertx(), drainMs);
   }
 }

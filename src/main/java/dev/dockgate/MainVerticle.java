@@ -20,13 +20,15 @@ import dev.dockgate.stats.StatsVerticle;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.json.JsonObject;
 import java.util.logging.Logger;
 
 /**
  * Loads and validates the config file, then deploys stats, discovery and the router instances, in
  * that order; ready when every router listens. Then watches the file: a valid change is applied
  * to the routers without a restart, an invalid one rejected with its problems. Deployment config: {@code config_path} and an
- * optional {@code instances} override of {@code server.instances}.
+ * optional {@code instances} override of {@code server.instances}. On SIGTERM ({@link Addresses#DRAIN_START}) it
+ * turns every router's readiness to 503 and answers with the running config's drain delay.
  */
 public final class MainVerticle extends VerticleBase {
 
@@ -45,6 +47,7 @@ public final class MainVerticle extends VerticleBase {
   private JwksCache jwks;
   /** Rate-limit buckets of every route, shared by the routers; idle keys expire by themselves. */
   private final RateLimiters rateLimiters = new RateLimiters();
+  private GatewayConfig running;
 
   @Override
   public Future<?> start() {
@@ -101,18 +104,32 @@ public final class MainVerticle extends VerticleBase {
   }
 
   private Future<Void> watch(GatewayConfig config) {
+    running = config;
     watcher = new ConfigWatcher(vertx, config, next -> {
       // Before the routers compile it, so they find the kept limiters and none of the dropped ones.
       rateLimiters.retain(next.routes());
       vertx.eventBus().publish(Addresses.CONFIG_APPLY, next);
     });
     vertx.eventBus().consumer(Addresses.CONFIG_RELOAD, msg -> watcher.reload());
+    vertx.eventBus().localConsumer(Addresses.DRAIN_START, msg -> {
+      vertx.eventBus().publish(Addresses.DRAINING, null);
+      msg.reply(drainStart(running.server()));
+    });
     vertx.eventBus().<GatewayConfig>localConsumer(Addresses.CONFIG_APPLY, msg -> {
+      running = msg.body();
       if (!msg.body().accessLog().equals(accessLogConfig)) {
         accessLog(msg.body().accessLog()).onFailure(err -> LOG.warning("access log not restarted: " + err));
       }
     });
     return watcher.start(RELOAD_CHECK_MS);
+  }
+
+  /** The reply to {@link Addresses#DRAIN_START}: the drain delay, and where readiness is served (null: nowhere). */
+  private static JsonObject drainStart(dev.dockgate.config.ServerConfig server) {
+    dev.dockgate.config.ServerConfig.AdminListener admin = server.adminListener();
+    String readiness = admin == null || server.admin().health().isEmpty() ? null
+        : (admin.tls() ? "https://" : "http://") + admin.host() + ":" + admin.port() + server.admin().health();
+    return new JsonObject().put("delay_ms", server.drainDelayMs()).put("readiness", readiness);
   }
 
   @Override

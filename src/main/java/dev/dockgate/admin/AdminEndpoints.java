@@ -29,6 +29,7 @@ public final class AdminEndpoints {
   private final Supplier<JsonObject> routeReport;
   private final Buffer dashboardPage;
   private final HealthChecks readiness;
+  private boolean draining;
 
   public AdminEndpoints(Vertx vertx, Supplier<GatewayConfig> config, Supplier<JsonObject> routeReport, Buffer dashboardPage) {
     this.vertx = vertx;
@@ -70,6 +71,19 @@ public final class AdminEndpoints {
       return false;
     }
     return true;
+  }
+
+  /**
+   * The gateway is stopping (SIGTERM): readiness answers 503 from now on, with a "shutdown" check,
+   * so load balancers stop sending while the listeners still serve. Liveness stays up.
+   */
+  public void draining() {
+    if (draining) {
+      return;
+    }
+    draining = true;
+    readiness.register("shutdown", promise -> promise.complete(Status.KO(new JsonObject()
+        .put("reason", "the gateway is stopping (SIGTERM); the listeners close after server.drain_delay_ms"))));
   }
 
   /** Asks the verticle owning an answer (stats, metrics) and relays its reply; 503 if it does not answer. */

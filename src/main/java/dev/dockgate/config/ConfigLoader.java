@@ -158,8 +158,10 @@ public final class ConfigLoader {
     }
     ServerConfig.AdminListener adminListener = adminListener(f, port, tls != null);
     List<Cidr> trusted = trustedProxies(f);
+    long drainDelay = f.number("drain_delay_ms", ServerConfig.DEFAULT_DRAIN_DELAY_MS, 0, 600_000);
     f.rejectUnknown();
-    return new ServerConfig(host, port, instances, statsPath, limits, admin, tls, http2, h2c, adminListener, trusted);
+    return new ServerConfig(host, port, instances, statsPath, limits, admin, tls, http2, h2c, adminListener, trusted,
+        drainDelay);
   }
 
   /** Networks whose forwarded headers are believed: address literals with an optional prefix length. */

@@ -8,7 +8,8 @@ import java.util.Objects;
  * Which changed settings of a reload need a restart. Everything not named here applies live:
  * routes and their blocks, backends, breakers, health checks, the default response,
  * {@code server.max_body_bytes}, {@code server.stats_path} and the other admin paths,
- * {@code server.trusted_proxies}, {@code access_log}, and turning metrics on or off. What is named
+ * {@code server.trusted_proxies}, {@code server.drain_delay_ms} (read when SIGTERM comes), {@code access_log},
+ * and turning metrics on or off. What is named
  * here is read when the listeners, the edge and the discovery and event-bus verticles start.
  */
 public final class RestartFields {

@@ -6,13 +6,24 @@ package dev.dockgate.config;
  * TLS, offering HTTP/2 through ALPN when {@code http2}; {@code h2c} accepts cleartext HTTP/2 on a
  * plain listener; {@code adminListener} (null: off) serves the admin endpoints on a port of their own
  * (127.0.0.1:9901 unless configured), the main port serving only /stats and liveness;
- * {@code trustedProxies} are the networks whose X-Forwarded-For is believed (see edge.TrustedProxies).
+ * {@code trustedProxies} are the networks whose X-Forwarded-For is believed (see edge.TrustedProxies);
+ * on SIGTERM readiness answers 503 for {@code drainDelayMs} before the listeners close (0: at once).
  */
 public record ServerConfig(String host, int port, int instances, String statsPath, Limits limits, AdminPaths admin,
-    Tls tls, boolean http2, boolean h2c, AdminListener adminListener, java.util.List<Cidr> trustedProxies) {
+    Tls tls, boolean http2, boolean h2c, AdminListener adminListener, java.util.List<Cidr> trustedProxies,
+    long drainDelayMs) {
   public static final String DEFAULT_HOST = "0.0.0.0";
   public static final int DEFAULT_PORT = 8080;
   public static final String DEFAULT_STATS_PATH = "/stats";
+  /** Long enough for a load balancer checking every second or two to see two failed checks. */
+  public static final long DEFAULT_DRAIN_DELAY_MS = 5_000;
+
+  /** With the default drain delay. */
+  public ServerConfig(String host, int port, int instances, String statsPath, Limits limits, AdminPaths admin,
+      Tls tls, boolean http2, boolean h2c, AdminListener adminListener, java.util.List<Cidr> trustedProxies) {
+    this(host, port, instances, statsPath, limits, admin, tls, http2, h2c, adminListener, trustedProxies,
+        DEFAULT_DRAIN_DELAY_MS);
+  }
 
   /**
    * Request body (413), all header lines together (431) and request line (414) sizes in bytes, and

@@ -30,6 +30,16 @@ public final class Addresses {
   /** Any message asks the gateway to re-read its config file now (SIGHUP sends one). */
   public static final String CONFIG_RELOAD = "gateway.config.reload";
 
+  /**
+   * Local request/reply, sent once on SIGTERM: the gateway is about to stop. The reply is the running
+   * config's {@code server.drain_delay_ms} (a Long), for which the listeners stay open while readiness
+   * answers 503 (see {@link #DRAINING}).
+   */
+  public static final String DRAIN_START = "gateway.drain.start";
+
+  /** Local, published on SIGTERM: every router's readiness answers 503 from now on. Any body. */
+  public static final String DRAINING = "gateway.draining";
+
   /** Published on each health change of an actively checked instance: backend, instance, key, healthy. */
   public static final String HEALTH = "gateway.health";
 

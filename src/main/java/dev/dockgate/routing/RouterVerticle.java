@@ -116,7 +116,10 @@ public final class RouterVerticle extends VerticleBase {
       admin = new AdminEndpoints(vertx, () -> routing.config(), this::routeReport, dashboard);
       return null;
     });
-    return Future.all(announcements, reloads, health, page)
+    Future<Void> draining = vertx.eventBus()
+        .localConsumer(Addresses.DRAINING, msg -> admin.draining())
+        .completion();
+    return Future.all(List.of(announcements, reloads, health, page, draining))
         .compose(v -> vertx.eventBus().<JsonArray>request(Addresses.HEALTH_QUERY, null))
         .onSuccess(reply -> unhealthy = keys(reply.body()))
         .compose(v -> refreshNow())

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.dockgate.testing.Poll;
 import dev.dockgate.testing.Ports;
+import dev.dockgate.testing.RawHttp;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClient;
@@ -30,12 +31,14 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * SIGTERM to the real fat jar ({@link Process#destroy()} sends it on Linux) while requests are in
- * flight to a slow backend: listening stops at once, the requests finish, the exit status is 0.
+ * flight to a slow backend: listening stops at once, the requests finish, the exit status is 0. With
+ * a drain delay, readiness answers 503 first while the listener still serves, then it closes.
  */
 @ExtendWith(VertxExtension.class)
 class ShutdownIT {
@@ -109,6 +112,76 @@ class ShutdownIT {
   }
 
   @Test
+  @Timeout(120)
+  void readinessTurns503ForTheDrainDelayWhileRequestsStillSucceedThenTheListenerCloses(Vertx vertx) throws Exception {
+    long delayMs = 2_500;
+    SlowBackend backend = SlowBackend.start(vertx, 1);
+    int admin = Ports.free();
+    int port = startGatewayWith("admin_listener: {port: " + admin + "}, drain_delay_ms: " + delayMs,
+        backend.port(), Map.of(), false);
+    assertEquals(200, status(admin, "/health"), output());
+    assertEquals(200, status(port, "/slow/before"), output());
+
+    long signalled = System.nanoTime();
+    gateway.destroy();
+    Poll.until(Duration.ofSeconds(2), "readiness 503 after SIGTERM", () -> status(admin, "/health") == 503);
+    String health = RawHttp.exchange(admin, request("/health"), 1, 0, 5_000).responses().get(0).body();
+    assertTrue(health.contains("\"id\":\"shutdown\",\"status\":\"DOWN\""), health);
+    assertEquals(200, status(port, "/health/live"), "liveness stays up during the delay");
+    // Until the delay is nearly over, new connections to the main port are accepted and served.
+    int served = 0;
+    while (sinceMs(signalled) < delayMs - 500) {
+      assertEquals(200, status(port, "/slow/" + served), "request " + served + " at " + sinceMs(signalled)
+          + " ms after SIGTERM\n" + output());
+      served++;
+    }
+    assertTrue(served >= 3, "only " + served + " requests in the delay");
+
+    Poll.until(Duration.ofMillis(delayMs + 5_000), "listener closed", () -> refused(port));
+    long closedAfterMs = sinceMs(signalled);
+    assertTrue(closedAfterMs >= delayMs, "the listener closed " + closedAfterMs + " ms after SIGTERM, before the delay");
+    assertTrue(gateway.waitFor(10, TimeUnit.SECONDS), "gateway should exit\n" + output());
+    assertEquals(0, gateway.exitValue(), output());
+    String output = output();
+    assertTrue(output.contains("SIGTERM: readiness (http://127.0.0.1:" + admin + "/health) answers 503 from now on; "
+        + "the listeners keep serving for " + delayMs + " ms (server.drain_delay_ms)"), output);
+    assertTrue(output.matches("(?s).*drained in \\d+ ms, stopped; exiting.*"), output);
+  }
+
+  @Test
+  @Timeout(120)
+  void aSecondSigtermEndsTheDrainDelay(Vertx vertx) throws Exception {
+    SlowBackend backend = SlowBackend.start(vertx, 1);
+    int admin = Ports.free();
+    int port = startGatewayWith("admin_listener: {port: " + admin + "}, drain_delay_ms: 60000", backend.port(), Map.of(), false);
+    gateway.destroy();
+    Poll.until(Duration.ofSeconds(2), "readiness 503 after SIGTERM", () -> status(admin, "/health") == 503);
+    assertEquals(200, status(port, "/slow/during"), output());
+    assertEquals(0, new ProcessBuilder("kill", "-TERM", Long.toString(gateway.pid())).start().waitFor());
+    Poll.until(Duration.ofSeconds(5), "listener closed after the second SIGTERM", () -> refused(port));
+    assertTrue(gateway.waitFor(10, TimeUnit.SECONDS), "gateway should exit\n" + output());
+    assertEquals(0, gateway.exitValue(), output());
+    assertTrue(output().contains("SIGTERM again: draining now"), output());
+  }
+
+  static long sinceMs(long nanos) {
+    return (System.nanoTime() - nanos) / 1_000_000;
+  }
+
+  static byte[] request(String path) {
+    return ("GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
+  }
+
+  /** The status of GET {@code path} on a new connection, or -1 when none is answered. */
+  static int status(int port, String path) {
+    try {
+      return RawHttp.exchange(port, request(path), 1, 0, 5_000).status();
+    } catch (RuntimeException e) {
+      return -1;
+    }
+  }
+
+  @Test
   void aGatewayFollowingDockerStopsWithoutAnError(Vertx vertx) throws Exception {
     // The Docker client may run on a Vert.x of its own (io_uring has no unix sockets): its close
     // must not report back to the gateway's event loops after they have stopped.
@@ -131,14 +204,20 @@ class ShutdownIT {
 
   /** As above, following the Docker engine when {@code docker} is true. */
   int startGateway(int backendPort, Map<String, String> env, boolean docker, String... jvmOptions) throws IOException {
+    return startGatewayWith("admin_listener: false, drain_delay_ms: 0", backendPort, env, docker, jvmOptions);
+  }
+
+  /** As above, with {@code serverKeys} (flow-style YAML keys) in the server section. */
+  int startGatewayWith(String serverKeys, int backendPort, Map<String, String> env, boolean docker, String... jvmOptions)
+      throws IOException {
     int port = Ports.free();
     Path conf = dir.resolve("gateway.yml");
     Files.writeString(conf, """
-        server: {host: 127.0.0.1, port: %d, instances: 2, admin_listener: false}
+        server: {host: 127.0.0.1, port: %d, instances: 2, %s}
         docker: {enabled: %b}
         routes: [{path_prefix: /slow, backend: slow}]
         backends: [{name: slow, targets: ["http://127.0.0.1:%d"]}]
-        """.formatted(port, docker, backendPort));
+        """.formatted(port, serverKeys, docker, backendPort));
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.addAll(List.of(jvmOptions));

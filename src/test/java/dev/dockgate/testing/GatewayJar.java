@@ -30,6 +30,8 @@ public final class GatewayJar implements AutoCloseable {
       Path conf = Files.createTempFile(dir, "gateway-", ".yml");
       Files.writeString(conf, "server:\n  host: 127.0.0.1\n  port: " + port + "\n"
           + (serverLines.contains("admin_listener") ? "" : "  admin_listener: {port: " + Ports.free() + "}\n")
+          // Stopping at once: tests that need the drain delay set it.
+          + (serverLines.contains("drain_delay_ms") ? "" : "  drain_delay_ms: 0\n")
           + serverLines + yamlBody);
       log = Files.createTempFile(dir, "gateway-", ".log");
       List<String> command = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
