@@ -27,6 +27,11 @@ public final class Features {
     return ConfigLoader.load(vertx, file, ALL);
   }
 
+  /** As {@link #load}, with where the values not written in the file came from (for --validate). */
+  public static Future<ConfigLoader.Loaded> check(Vertx vertx, String file) {
+    return ConfigLoader.check(vertx, file, ALL);
+  }
+
   /** Validates raw config JSON with every feature's route blocks. */
   public static GatewayConfig parse(String file, JsonObject json) {
     return ConfigLoader.parse(file, json, ALL);

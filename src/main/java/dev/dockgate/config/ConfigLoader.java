@@ -24,6 +24,8 @@ import org.yaml.snakeyaml.constructor.SafeConstructor;
 /**
  * Turns a YAML (or JSON) config file into a validated {@link GatewayConfig}, reporting every
  * problem at once as {@code file: field: problem}. The only place that reads raw config JSON.
+ * Values come from three layers: the file (its ${NAME} references filled from the environment),
+ * then environment variables DOCKGATE_..., then system properties dockgate.... (see {@link ValueSources}).
  */
 public final class ConfigLoader {
 
@@ -31,14 +33,67 @@ public final class ConfigLoader {
   }
 
   /**
+   * A validated config and where its values came from when not as written in the file: setting
+   * path (server.port, routes[0].backend) to origin ("environment variable DOCKGATE_SERVER_PORT").
+   */
+  public record Loaded(GatewayConfig config, Map<String, String> origins) {
+    public Loaded {
+      origins = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(origins));
+    }
+  }
+
+  /**
    * Reads the file with vertx-config (format by extension) and validates it, on a worker thread:
    * validation reads the files the config names (TLS certificate and key).
    */
   public static Future<GatewayConfig> load(Vertx vertx, String file, List<? extends RouteBlockParser> parsers) {
+    return check(vertx, file, parsers).map(Loaded::config);
+  }
+
+  /** As {@link #load}, with the origins of the values from outside the file. */
+  public static Future<Loaded> check(Vertx vertx, String file, List<? extends RouteBlockParser> parsers) {
+    return environment(vertx).compose(environment -> check(vertx, file, parsers, environment));
+  }
+
+  /** As {@link #check(Vertx, String, List)}, with the given environment instead of the process's. */
+  public static Future<Loaded> check(Vertx vertx, String file, List<? extends RouteBlockParser> parsers,
+      ConfigEnvironment environment) {
     return vertx.fileSystem().exists(file)
         .compose(exists -> exists ? read(vertx, file) : Future.failedFuture(
             new ConfigException(List.of(file + ": cannot read config file: no such file"))))
-        .compose(json -> vertx.executeBlocking(() -> parse(file, json, parsers), false));
+        .compose(json -> vertx.executeBlocking(() -> validate(file, json, parsers, environment), false));
+  }
+
+  /**
+   * The process's environment variables and system properties, through vertx-config's env and sys
+   * stores (as text: raw-data), read again at each load.
+   */
+  public static Future<ConfigEnvironment> environment(Vertx vertx) {
+    ConfigRetriever variables = ConfigRetriever.create(vertx, only(new ConfigStoreOptions().setType("env")
+        .setConfig(new JsonObject().put("raw-data", true))));
+    ConfigRetriever properties = ConfigRetriever.create(vertx, only(new ConfigStoreOptions().setType("sys")
+        .setConfig(new JsonObject().put("raw-data", true).put("cache", false))));
+    return Future.all(variables.getConfig(), properties.getConfig())
+        .map(all -> new ConfigEnvironment(strings(all.resultAt(0)), strings(all.resultAt(1))))
+        .eventually(() -> {
+          variables.close();
+          properties.close();
+          return Future.succeededFuture();
+        });
+  }
+
+  private static ConfigRetrieverOptions only(ConfigStoreOptions store) {
+    return new ConfigRetrieverOptions().setIncludeDefaultStores(false).addStore(store);
+  }
+
+  private static Map<String, String> strings(JsonObject json) {
+    Map<String, String> result = new HashMap<>();
+    json.forEach(e -> {
+      if (e.getValue() != null) {
+        result.put(e.getKey(), String.valueOf(e.getValue()));
+      }
+    });
+    return result;
   }
 
   /** The retriever the gateway reads (and later watches) its file with: that file only, nothing merged in. */
@@ -107,8 +162,18 @@ public final class ConfigLoader {
 
   /** Validates raw config JSON; throws {@link ConfigException} listing every problem. */
   public static GatewayConfig parse(String file, JsonObject json, List<? extends RouteBlockParser> parsers) {
+    return validate(file, json, parsers, ConfigEnvironment.NONE).config();
+  }
+
+  /**
+   * Validates raw config JSON with its ${...} references filled and overrides applied from
+   * {@code environment}; throws {@link ConfigException} listing every problem.
+   */
+  public static Loaded validate(String file, JsonObject json, List<? extends RouteBlockParser> parsers,
+      ConfigEnvironment environment) {
     List<String> problems = new ArrayList<>();
-    Fields root = new Fields(file, "", json, problems);
+    ValueSources sources = new ValueSources(file, environment);
+    Fields root = new Fields(file, "", Substitution.apply(json, environment.variables(), sources), problems, sources);
 
     ServerConfig server = server(root.object("server"));
     DockerConfig docker = docker(root.object("docker"));
@@ -118,11 +183,13 @@ public final class ConfigLoader {
     AccessLogConfig accessLog = accessLog(root.object("access_log"));
     TapConfig tap = tap(root.object("event_bus_bridge"), root.object("alerts"));
     root.rejectUnknown();
+    problems.addAll(0, sources.remainingProblems(root));
 
     if (!problems.isEmpty()) {
       throw new ConfigException(problems);
     }
-    return new GatewayConfig(file, server, docker, routes, defaultResponse, backends, accessLog, tap);
+    return new Loaded(new GatewayConfig(file, server, docker, routes, defaultResponse, backends, accessLog, tap),
+        sources.origins());
   }
 
   private static ServerConfig server(Fields f) {

@@ -11,6 +11,9 @@ import java.util.TreeSet;
 /**
  * Typed reads from one JSON object of the config, remembering which keys were read so the
  * rest can be reported as unknown. Problems go to a shared list as {@code file: path: problem}.
+ * Each key read is first looked up among the load's overrides ({@link ValueSources}); a value that
+ * came from the environment as text is typed as the read asks (a number, true or false, a
+ * comma-separated list).
  */
 public final class Fields {
 
@@ -19,12 +22,35 @@ public final class Fields {
   private final JsonObject json;
   private final List<String> problems;
   private final Set<String> known = new HashSet<>();
+  private final ValueSources sources;
 
   Fields(String file, String path, JsonObject json, List<String> problems) {
+    this(file, path, json, problems, new ValueSources(file, ConfigEnvironment.NONE));
+  }
+
+  Fields(String file, String path, JsonObject json, List<String> problems, ValueSources sources) {
     this.file = file;
     this.path = path;
     this.json = json == null ? new JsonObject() : json;
     this.problems = problems;
+    this.sources = sources;
+    sources.register(this);
+  }
+
+  /** The keys read so far. */
+  Set<String> knownKeys() {
+    return known;
+  }
+
+  /** The key's value: its override if one is set, else the file's (with ${...} filled). */
+  private Object value(String key) {
+    Object override = sources.override(at(key));
+    return override != null ? override : json.getValue(key);
+  }
+
+  /** True when the key's value came from the environment or a system property, as text. */
+  private boolean fromOutside(String key, Object value) {
+    return value instanceof String && sources.fromOutside(at(key));
   }
 
   /** This object's own path, e.g. {@code routes[0].auth.keys[1]}. */
@@ -42,18 +68,24 @@ public final class Fields {
     return path.isEmpty() ? key : path + "." + key;
   }
 
+  /** Reports a problem; one at a value whose ${...} could not be filled is already reported. */
   public void problem(String field, String message) {
-    problems.add(file + ": " + field + ": " + message);
+    if (sources.failedToFill(field)) {
+      return;
+    }
+    String origin = sources.originOf(field);
+    problems.add(file + ": " + field + ": " + message + (origin == null ? "" : " [" + origin + "]"));
   }
 
+  /** True when the key has a value, or overrides set keys inside it. */
   public boolean has(String key) {
     known.add(key);
-    return json.getValue(key) != null;
+    return value(key) != null || sources.overridesInside(at(key));
   }
 
   public String string(String key, String fallback) {
     known.add(key);
-    Object value = json.getValue(key);
+    Object value = value(key);
     if (value == null) {
       return fallback;
     }
@@ -66,7 +98,7 @@ public final class Fields {
 
   public String requiredString(String key) {
     String value = string(key, null);
-    if (value == null && json.getValue(key) == null) {
+    if (value == null && value(key) == null) {
       problem(at(key), "is required");
     } else if (value != null && value.isBlank()) {
       problem(at(key), "must not be empty");
@@ -77,7 +109,7 @@ public final class Fields {
 
   public long number(String key, long fallback, long min, long max) {
     known.add(key);
-    Object value = json.getValue(key);
+    Object value = value(key);
     if (value == null) {
       return fallback;
     }
@@ -104,12 +136,16 @@ public final class Fields {
 
   public boolean bool(String key, boolean fallback) {
     known.add(key);
-    Object value = json.getValue(key);
+    Object value = value(key);
     if (value == null) {
       return fallback;
     }
     if (value instanceof Boolean b) {
       return b;
+    }
+    Boolean text = fromOutside(key, value) ? truth((String) value) : null;
+    if (text != null) {
+      return text;
     }
     problem(at(key), "expected true or false, got " + describe(value));
     return fallback;
@@ -118,20 +154,30 @@ public final class Fields {
   /** A nested object; absent gives an empty one, so defaults apply. */
   public Fields object(String key) {
     known.add(key);
-    Object value = json.getValue(key);
+    Object value = value(key);
     if (value != null && !(value instanceof JsonObject)) {
       problem(at(key), "expected a mapping, got " + describe(value));
       value = null;
     }
-    return new Fields(file, at(key), (JsonObject) value, problems);
+    return new Fields(file, at(key), (JsonObject) value, problems, sources);
   }
 
   /** The elements of a list; absent gives an empty list. */
   public List<Object> list(String key) {
     known.add(key);
-    Object value = json.getValue(key);
+    Object value = value(key);
     if (value == null) {
       return List.of();
+    }
+    if (fromOutside(key, value)) {
+      // From the environment a list is written a,b,c.
+      List<Object> items = new ArrayList<>();
+      for (String item : ((String) value).split(",")) {
+        if (!item.isBlank()) {
+          items.add(item.trim());
+        }
+      }
+      return items;
     }
     if (!(value instanceof JsonArray array)) {
       problem(at(key), "expected a list, got " + describe(value));
@@ -148,11 +194,11 @@ public final class Fields {
       Object item = items.get(i);
       String itemPath = at(key) + "[" + i + "]";
       if (item instanceof JsonObject o) {
-        result.add(new Fields(file, itemPath, o, problems));
+        result.add(new Fields(file, itemPath, o, problems, sources));
       } else if (item instanceof java.util.Map<?, ?> m) {
         @SuppressWarnings("unchecked")
         JsonObject o = new JsonObject((java.util.Map<String, Object>) m);
-        result.add(new Fields(file, itemPath, o, problems));
+        result.add(new Fields(file, itemPath, o, problems, sources));
       } else {
         problem(itemPath, "expected a mapping, got " + describe(item));
       }
@@ -160,9 +206,33 @@ public final class Fields {
     return result;
   }
 
+  /**
+   * The value as it is, for settings of several types. Text from the environment that reads as
+   * true, false or a number is taken as one, as YAML would.
+   */
   public Object raw(String key) {
     known.add(key);
-    return json.getValue(key);
+    Object value = value(key);
+    if (!fromOutside(key, value)) {
+      return value;
+    }
+    String text = ((String) value).trim();
+    Boolean truth = truth(text);
+    if (truth != null) {
+      return truth;
+    }
+    if (text.matches("-?\\d{1,18}")) {
+      return Long.parseLong(text);
+    }
+    if (text.matches("-?\\d+\\.\\d+")) {
+      return Double.parseDouble(text);
+    }
+    return value;
+  }
+
+  private static Boolean truth(String text) {
+    String t = text.trim();
+    return t.equalsIgnoreCase("true") ? Boolean.TRUE : t.equalsIgnoreCase("false") ? Boolean.FALSE : null;
   }
 
   /** Reports every key present but never read. Call once all fields are read. */

@@ -8,7 +8,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -57,6 +59,44 @@ public final class GatewayJar implements AutoCloseable {
 
   public int port() {
     return port;
+  }
+
+  /** What a run to exit printed: its exit status, standard output and standard error. */
+  public record Exit(int status, String out, String err) {
+    @Override
+    public String toString() {
+      return "exit " + status + "\n--- stdout\n" + out + "--- stderr\n" + err;
+    }
+  }
+
+  /**
+   * Runs the jar with {@code args} until it exits (at most 60 s), with these environment variables
+   * (inherited DOCKGATE_ ones removed) and JVM options; for commands and for starts that must fail.
+   */
+  public static Exit run(Path dir, Map<String, String> env, List<String> jvmOptions, String... args) {
+    List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+    command.addAll(jvmOptions);
+    command.add("-jar");
+    command.add(JAR);
+    command.addAll(List.of(args));
+    try {
+      Path out = Files.createTempFile(dir, "run-", ".out");
+      Path err = Files.createTempFile(dir, "run-", ".err");
+      ProcessBuilder builder = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile());
+      builder.environment().keySet().removeIf(name -> name.startsWith("DOCKGATE_"));
+      builder.environment().putAll(env);
+      Process p = builder.start();
+      if (!p.waitFor(60, TimeUnit.SECONDS)) {
+        p.destroyForcibly();
+        throw new AssertionError("gateway did not exit within 60 s: " + command);
+      }
+      return new Exit(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8), Files.readString(err, StandardCharsets.UTF_8));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError("interrupted");
+    }
   }
 
   /** Everything the gateway logged so far. */
