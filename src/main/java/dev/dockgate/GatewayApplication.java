@@ -19,7 +19,8 @@ import java.util.logging.Logger;
  * The gateway's entry point: the Vert.x launcher with its usual options, except that {@code -conf}
  * names a YAML or JSON file the gateway loads itself (the stock launcher reads JSON only and would
  * deploy with an empty config) and {@code -instances} sets the router instances. An invalid config
- * is reported as one message and exits with status 1 before anything listens.
+ * is reported as one message and exits with status 1 before anything listens. {@code --validate}
+ * ({@code -t}) only checks the config ({@link ConfigCheck}); {@code --version} prints the versions.
  *
  * <p>SIGTERM drains after the drain delay ({@link Signals}): the routers stop listening, in-flight
  * requests get up to the drain timeout to finish, then Vert.x closes and the process exits with
@@ -64,16 +65,26 @@ public final class GatewayApplication extends VertxApplication implements VertxA
     List<String> rest = new ArrayList<>();
     String configPath = MainVerticle.DEFAULT_CONFIG_PATH;
     Integer instances = null;
+    boolean validate = false;
     for (int i = 0; i < args.length; i++) {
       String arg = args[i];
       if ((arg.equals("-conf") || arg.equals("--conf")) && i + 1 < args.length) {
         configPath = args[++i];
       } else if ((arg.equals("-instances") || arg.equals("--instances")) && i + 1 < args.length) {
         instances = parseInstances(args[++i]);
+      } else if (arg.equals("--validate") || arg.equals("-validate") || arg.equals("-t")) {
+        validate = true;
+      } else if (arg.equals("--version") || arg.equals("-version")) {
+        System.out.println(Version.describe()); // the command's output, not a log line
+        System.exit(0);
       } else {
         rest.add(arg);
       }
     }
+    if (validate) {
+      System.exit(ConfigCheck.run(configPath));
+    }
+    LOG.info(Version.oneLine());
     long drainMs = drainTimeoutMs();
     System.setProperty(DRAIN_TIMEOUT_PROPERTY, Long.toString(drainMs));
     String transport = NetworkTransport.configured();

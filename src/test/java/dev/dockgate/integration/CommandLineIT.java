@@ -1,0 +1,122 @@
+package dev.dockgate.integration;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.dockgate.testing.GatewayJar;
+import dev.dockgate.testing.Ports;
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The jar's own commands, run as users run them: {@code --version}, and {@code --validate} /
+ * {@code -t}, which loads the config as a start would (file, ${...} references, overrides), prints
+ * "ok" with where the overridden values came from or every problem, and exits 0 or 1 without listening.
+ */
+class CommandLineIT {
+
+  @TempDir
+  Path dir;
+
+  GatewayJar.Exit run(Map<String, String> env, List<String> jvmOptions, String... args) {
+    return GatewayJar.run(dir, env, jvmOptions, args);
+  }
+
+  @Test
+  @Timeout(90)
+  void versionNamesTheGatewayVertxNettyAndJava() throws Exception {
+    GatewayJar.Exit run = run(Map.of(), List.of(), "--version");
+    assertEquals(0, run.status(), run.toString());
+    List<String> lines = run.out().lines().toList();
+    assertEquals(3, lines.size(), run.toString());
+    assertEquals("dockgate " + System.getProperty("gateway.version"), lines.get(0), run.toString());
+    assertTrue(lines.get(1).matches("Vert\\.x " + java.util.regex.Pattern.quote(vertxVersion()) + " \\(Netty 4\\.\\d+\\.\\d+\\.Final\\)"),
+        run.toString());
+    assertTrue(lines.get(2).startsWith("Java " + System.getProperty("java.version") + " ("), run.toString());
+  }
+
+  /** The Vert.x the tests run on, which is the one the jar ships. */
+  static String vertxVersion() throws Exception {
+    try (InputStream in = CommandLineIT.class.getClassLoader().getResourceAsStream("META-INF/vertx/vertx-version.txt")) {
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8).trim();
+    }
+  }
+
+  @Test
+  @Timeout(90)
+  void validateSaysOkWithTheOriginOfEachOverriddenValueAndDoesNotListen() throws Exception {
+    int admin = Ports.free();
+    Path conf = dir.resolve("gateway.yml");
+    Files.writeString(conf, """
+        server:
+          host: 127.0.0.1
+          port: ${GW_PORT}
+          admin_listener: {port: %d}
+        docker: {enabled: false}
+        routes: [{path_prefix: /api, backend: api}]
+        backends: [{name: api, targets: ["http://${GW_API_HOST:-127.0.0.1}:9000"]}]
+        """.formatted(admin));
+    // The port is taken: a start would fail to bind it; a check never tries.
+    try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      GatewayJar.Exit run = run(Map.of("GW_PORT", Integer.toString(taken.getLocalPort()), "DOCKGATE_ROUTES_0_TIMEOUT_MS", "1500",
+              "DOCKGATE_HEALTH_URL", "http://127.0.0.1:1/health/live"),
+          List.of("-Ddockgate.server.drain_delay_ms=0"), "--validate", "-conf", conf.toString());
+      assertEquals(0, run.status(), run.toString());
+      List<String> lines = run.out().lines().toList();
+      assertEquals(conf + ": ok (1 route(s), 1 backend(s))", lines.get(0), run.toString());
+      assertEquals("values not written in the file (every other one is, or is its default):", lines.get(1), run.toString());
+      assertEquals(Set.of(
+          "  server.port: ${GW_PORT} from environment variable GW_PORT",
+          "  backends[0].targets[0]: ${GW_API_HOST:-127.0.0.1} with its default (GW_API_HOST not set)",
+          "  server.drain_delay_ms: system property dockgate.server.drain_delay_ms",
+          "  routes[0].timeout_ms: environment variable DOCKGATE_ROUTES_0_TIMEOUT_MS"),
+          Set.copyOf(lines.subList(2, lines.size())), run.toString());
+      assertEquals(6, lines.size(), run.toString());
+      assertFalse(run.err().contains("listening"), run.toString());
+      assertFalse(run.err().contains("Exception"), run.toString());
+    }
+  }
+
+  @Test
+  @Timeout(90)
+  void validateNamesEveryProblemAndExitsOne() throws Exception {
+    Path conf = dir.resolve("bad.yml");
+    Files.writeString(conf, """
+        server: {host: 127.0.0.1, port: "${GW_PORT}", admin_listener: false}
+        routes: [{path_prefix: /api, backend: pay}]
+        backends: [{name: payment, targets: ["http://127.0.0.1:9000"]}]
+        """);
+    GatewayJar.Exit run = run(Map.of("DOCKGATE_SERVER_PROT", "9000"), List.of(), "-t", "-conf", conf.toString());
+    assertEquals(1, run.status(), run.toString());
+    assertEquals("", run.out(), run.toString());
+    assertEquals(List.of(
+        conf + ": server.port: environment variable GW_PORT is not set",
+        conf + ": DOCKGATE_SERVER_PROT (environment variable): matches no setting; settings in server: admin_listener, "
+            + "body_timeout_ms, dashboard_path, drain_delay_ms, h2c, header_timeout_ms, health_path, host, http2, "
+            + "idle_timeout_ms, instances, max_body_bytes, max_connections, max_header_bytes, max_header_count, "
+            + "max_request_line_bytes, metrics_path, port, routes_path, stats_path, tls, trusted_proxies",
+        conf + ": routes[0].backend: unknown backend \"pay\"; known: payment",
+        conf + ": invalid (3 problems)"), run.err().lines().toList(), run.toString());
+  }
+
+  @Test
+  @Timeout(90)
+  void validatingAMissingFileFails() throws Exception {
+    Path missing = dir.resolve("nope.yml");
+    GatewayJar.Exit run = run(Map.of(), List.of(), "-conf", missing.toString(), "--validate");
+    assertEquals(1, run.status(), run.toString());
+    assertEquals(List.of(missing + ": cannot read config file: no such file", missing + ": invalid (1 problem)"),
+        run.err().lines().toList(), run.toString());
+  }
+}
