@@ -36,14 +36,12 @@ public final class GatewayApplication extends VertxApplication implements VertxA
   public static final String DRAIN_TIMEOUT_ENV = "GATEWAY_DRAIN_TIMEOUT_MS";
   public static final long DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
 
+  /** A bad log format setting, reported by main() once logging works (as text). */
+  private static final String LOG_FORMAT_PROBLEM;
   private static final Logger LOG;
 
   static {
-    if (System.getProperty("java.util.logging.config.file") == null
-        && System.getProperty("java.util.logging.SimpleFormatter.format") == null) {
-      System.setProperty("java.util.logging.SimpleFormatter.format",
-          "%1$tF %1$tT.%1$tL %4$-7s [%3$s] %5$s%6$s%n");
-    }
+    LOG_FORMAT_PROBLEM = LogFormat.setUp();
     LOG = Logger.getLogger(GatewayApplication.class.getName());
   }
 
@@ -62,6 +60,10 @@ public final class GatewayApplication extends VertxApplication implements VertxA
   }
 
   public static void main(String[] args) {
+    if (LOG_FORMAT_PROBLEM != null) {
+      LOG.severe(LOG_FORMAT_PROBLEM);
+      System.exit(2);
+    }
     List<String> rest = new ArrayList<>();
     String configPath = MainVerticle.DEFAULT_CONFIG_PATH;
     Integer instances = null;

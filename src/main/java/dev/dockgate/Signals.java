@@ -16,7 +16,8 @@ import sun.misc.Signal;
  * config's {@code server.drain_delay_ms} while the listeners still serve, so load balancers stop
  * sending; then the drain: the listeners close, in-flight requests get up to the drain timeout,
  * Vert.x closes and the process exits 0 (a second SIGTERM during the delay drains at once). SIGHUP
- * re-reads the config file. The JVM runs each handler on a thread of its own, so a handler may wait.
+ * re-reads the config file; SIGUSR1 reopens the access log file (logrotate's convention). The JVM
+ * runs each handler on a thread of its own, so a handler may wait.
  */
 final class Signals {
 
@@ -34,7 +35,7 @@ final class Signals {
     this.drainMs = drainMs;
   }
 
-  /** Replaces the JVM's actions for SIGTERM (shutdown hooks, exit 143) and SIGHUP (exit). */
+  /** Replaces the JVM's actions for SIGTERM (shutdown hooks, exit 143), SIGHUP and SIGUSR1 (exit). */
   static void install(Vertx vertx, long drainMs) {
     Signals signals = new Signals(vertx, drainMs);
     if (handle("TERM", signals::terminate, "it will stop the gateway with exit status 143, without a drain delay")) {
@@ -44,6 +45,10 @@ final class Signals {
       LOG.info("SIGHUP: reloading the configuration");
       vertx.eventBus().send(Addresses.CONFIG_RELOAD, null);
     }, "config changes still apply when the file changes");
+    handle("USR1", () -> {
+      LOG.info("SIGUSR1: reopening the access log");
+      vertx.eventBus().publish(Addresses.ACCESS_LOG_REOPEN, null);
+    }, "the access log cannot be reopened");
   }
 
   private static boolean handle(String name, Runnable action, String otherwise) {

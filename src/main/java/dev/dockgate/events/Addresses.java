@@ -40,6 +40,9 @@ public final class Addresses {
   /** Local, published on SIGTERM: every router's readiness answers 503 from now on. Any body. */
   public static final String DRAINING = "gateway.draining";
 
+  /** Any message asks the access log to reopen its file at the configured path (SIGUSR1 sends one). */
+  public static final String ACCESS_LOG_REOPEN = "gateway.access_log.reopen";
+
   /** Published on each health change of an actively checked instance: backend, instance, key, healthy. */
   public static final String HEALTH = "gateway.health";
 

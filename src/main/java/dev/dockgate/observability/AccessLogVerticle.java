@@ -19,6 +19,8 @@ import java.util.logging.Logger;
  * Writes one access-log line per traffic event. Lines are formatted on this verticle's event loop
  * into a buffer; the buffer is written by a worker thread (executeBlocking) every 200 ms or once it
  * holds 64 KiB, so the event loop never waits on the disk and there is no thread hand-off per line.
+ * On {@link Addresses#ACCESS_LOG_REOPEN} (SIGUSR1) a file log is reopened at its path, as logrotate
+ * expects after moving the file: lines buffered until then go to the old file, later ones to the new.
  */
 public final class AccessLogVerticle extends VerticleBase {
 
@@ -42,8 +44,34 @@ public final class AccessLogVerticle extends VerticleBase {
         .compose(stream -> {
           out = stream;
           vertx.setPeriodic(FLUSH_MS, id -> flush());
-          return vertx.eventBus().<JsonObject>consumer(Addresses.TRAFFIC, msg -> append(msg.body())).completion();
+          return Future.all(
+              vertx.eventBus().<JsonObject>consumer(Addresses.TRAFFIC, msg -> append(msg.body())).completion(),
+              vertx.eventBus().consumer(Addresses.ACCESS_LOG_REOPEN, msg -> reopen()).completion());
         });
+  }
+
+  /**
+   * Writes out what is buffered, then opens the path anew and closes the old file. Worker tasks of
+   * this verticle run one at a time in order, so no write lands between the two.
+   */
+  private void reopen() {
+    if ("stdout".equals(config.path())) {
+      return;
+    }
+    flush()
+        .compose(v -> vertx.executeBlocking(() -> {
+          OutputStream next = open();
+          OutputStream old = out;
+          out = next;
+          old.close();
+          return null;
+        }))
+        .onSuccess(v -> {
+          failed = false;
+          LOG.info("access log reopened: " + config.path());
+        })
+        .onFailure(err -> LOG.warning("access log " + config.path() + " not reopened, still writing to the old file: "
+            + err.getMessage()));
   }
 
   private OutputStream open() throws IOException {

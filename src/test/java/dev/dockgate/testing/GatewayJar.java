@@ -28,6 +28,12 @@ public final class GatewayJar implements AutoCloseable {
 
   /** {@code serverLines}: more keys of the server section, each indented by two spaces. */
   public GatewayJar(Path dir, String serverLines, String yamlBody, int instances) {
+    this(dir, serverLines, yamlBody, instances, Map.of(), List.of());
+  }
+
+  /** As above, with more environment variables and JVM options ({@code -Dname=value}) for the process. */
+  public GatewayJar(Path dir, String serverLines, String yamlBody, int instances, Map<String, String> env,
+      List<String> jvmOptions) {
     try {
       Path conf = Files.createTempFile(dir, "gateway-", ".yml");
       Files.writeString(conf, "server:\n  host: 127.0.0.1\n  port: " + port + "\n"
@@ -36,10 +42,12 @@ public final class GatewayJar implements AutoCloseable {
           + (serverLines.contains("drain_delay_ms") ? "" : "  drain_delay_ms: 0\n")
           + serverLines + yamlBody);
       log = Files.createTempFile(dir, "gateway-", ".log");
-      List<String> command = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-          "-jar", JAR, "-conf", conf.toString(), "-instances", Integer.toString(instances));
+      List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+      command.addAll(jvmOptions);
+      command.addAll(List.of("-jar", JAR, "-conf", conf.toString(), "-instances", Integer.toString(instances)));
       ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
       builder.environment().put("GATEWAY_DRAIN_TIMEOUT_MS", "2000");
+      builder.environment().putAll(env);
       process = builder.start();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
@@ -97,6 +105,26 @@ public final class GatewayJar implements AutoCloseable {
       Thread.currentThread().interrupt();
       throw new AssertionError("interrupted");
     }
+  }
+
+  /** Sends a signal by name (HUP, USR1, TERM) with kill(1). */
+  public void signal(String name) {
+    try {
+      Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).start();
+      if (!kill.waitFor(10, TimeUnit.SECONDS) || kill.exitValue() != 0) {
+        throw new AssertionError("kill -" + name + " " + process.pid() + " failed");
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError("interrupted");
+    }
+  }
+
+  /** The exit status, once {@link #close()} has stopped the process. */
+  public int exitValue() {
+    return process.exitValue();
   }
 
   /** Everything the gateway logged so far. */
