@@ -83,10 +83,6 @@ public final class GatewayApplication extends VertxApplication implements VertxA
         rest.add(arg);
       }
     }
-    if (validate) {
-      System.exit(ConfigCheck.run(configPath));
-    }
-    LOG.info(Version.oneLine());
     long drainMs = drainTimeoutMs();
     System.setProperty(DRAIN_TIMEOUT_PROPERTY, Long.toString(drainMs));
     String transport = NetworkTransport.configured();
@@ -96,6 +92,10 @@ public final class GatewayApplication extends VertxApplication implements VertxA
       LOG.severe(e.getMessage());
       System.exit(2);
     }
+    if (validate) {
+      System.exit(ConfigCheck.run(configPath));
+    }
+    LOG.info(Version.oneLine());
     int code = new GatewayApplication(rest.toArray(String[]::new), configPath, instances, drainMs, transport)
         .launch();
     if (code != 0) {

@@ -112,6 +112,19 @@ class CommandLineIT {
 
   @Test
   @Timeout(90)
+  void validateChecksTheProcessSettingsAsAStartWould() throws Exception {
+    Path conf = dir.resolve("fine.yml");
+    Files.writeString(conf, "server: {host: 127.0.0.1, admin_listener: false}\n");
+    GatewayJar.Exit transport = run(Map.of(), List.of("-Dgateway.transport=dpdk"), "-t", "-conf", conf.toString());
+    assertEquals(2, transport.status(), transport.toString());
+    assertTrue(transport.err().contains("-Dgateway.transport: unknown transport \"dpdk\""), transport.toString());
+    GatewayJar.Exit drain = run(Map.of("GATEWAY_DRAIN_TIMEOUT_MS", "soon"), List.of(), "-t", "-conf", conf.toString());
+    assertEquals(2, drain.status(), drain.toString());
+    assertTrue(drain.err().contains("GATEWAY_DRAIN_TIMEOUT_MS: expected a whole number of milliseconds"), drain.toString());
+  }
+
+  @Test
+  @Timeout(90)
   void validatingAMissingFileFails() throws Exception {
     Path missing = dir.resolve("nope.yml");
     GatewayJar.Exit run = run(Map.of(), List.of(), "-conf", missing.toString(), "--validate");
