@@ -24,10 +24,6 @@ public final class Fields {
   private final Set<String> known = new HashSet<>();
   private final ValueSources sources;
 
-  Fields(String file, String path, JsonObject json, List<String> problems) {
-    this(file, path, json, problems, new ValueSources(file, ConfigEnvironment.NONE));
-  }
-
   Fields(String file, String path, JsonObject json, List<String> problems, ValueSources sources) {
     this.file = file;
     this.path = path;
