@@ -28,23 +28,53 @@ public record Cidr(byte[] network, int prefix) {
     return new Cidr(bytes, prefix);
   }
 
-  /** The bytes of an IP address literal (never a name: no lookup), or null. */
+  /**
+   * The bytes of an IP address literal, or null: IPv4 as exactly four decimal parts of 0-255 (parsed
+   * here, so nothing like {@code 999.1.1.1} ever reaches a name lookup), IPv6 by the JDK, which never
+   * resolves a string with a colon.
+   */
   public static byte[] literal(String address) {
     if (address == null || address.isEmpty()) {
       return null;
     }
-    boolean v6 = address.indexOf(':') >= 0;
-    if (!v6 && !address.chars().allMatch(c -> c == '.' || (c >= '0' && c <= '9'))) {
-      return null;
+    if (address.indexOf(':') < 0) {
+      return ipv4(address);
     }
-    if (v6 && !address.chars().allMatch(c -> c == ':' || c == '.' || c == '%' || Character.digit(c, 16) >= 0)) {
-      return null;
+    for (int i = 0; i < address.length(); i++) {
+      char c = address.charAt(i);
+      if (c != ':' && c != '.' && c != '%' && Character.digit(c, 16) < 0) {
+        return null;
+      }
     }
     try {
       return InetAddress.getByName(address).getAddress();
     } catch (UnknownHostException | SecurityException e) {
       return null;
     }
+  }
+
+  private static byte[] ipv4(String text) {
+    byte[] bytes = new byte[4];
+    int part = 0;
+    int value = -1;
+    for (int i = 0; i <= text.length(); i++) {
+      char c = i == text.length() ? '.' : text.charAt(i);
+      if (c == '.') {
+        if (value < 0 || part == 4) {
+          return null;
+        }
+        bytes[part++] = (byte) value;
+        value = -1;
+      } else if (c >= '0' && c <= '9' && value < 1000) {
+        value = (value < 0 ? 0 : value * 10) + (c - '0');
+        if (value > 255) {
+          return null;
+        }
+      } else {
+        return null;
+      }
+    }
+    return part == 4 ? bytes : null;
   }
 
   public boolean contains(byte[] address) {

@@ -41,12 +41,22 @@ public final class TrustedProxies {
     return false;
   }
 
+  /** Every X-Forwarded-For line joined, as one list (a proxy may add a line rather than append); null when none. */
+  public static String chain(io.vertx.core.MultiMap headers) {
+    String first = headers.get(X_FORWARDED_FOR);
+    if (first == null) {
+      return null;
+    }
+    java.util.List<String> all = headers.getAll(X_FORWARDED_FOR);
+    return all.size() == 1 ? first : String.join(", ", all);
+  }
+
   /** The client's address: see the class comment. */
   public String client(HttpServerRequest request, String peer, boolean peerTrusted) {
     if (!peerTrusted) {
       return peer;
     }
-    String chain = request.getHeader(X_FORWARDED_FOR);
+    String chain = chain(request.headers());
     if (chain == null) {
       return peer;
     }

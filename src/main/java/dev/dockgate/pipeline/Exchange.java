@@ -41,7 +41,6 @@ public final class Exchange implements Handler<Void> {
   private String consumer;
   private String instance;
   private int status;
-  private Object attachment;
   private io.vertx.core.MultiMap forward;
 
   public Exchange(HttpServerRequest request, long arrivalNanos, String requestId, String client, boolean trustedPeer,
@@ -112,15 +111,6 @@ public final class Exchange implements Handler<Void> {
     return forward;
   }
 
-  /** The terminal's own per-request state, kept here so a request allocates one holder. */
-  public Object attachment() {
-    return attachment;
-  }
-
-  public void attach(Object state) {
-    this.attachment = state;
-  }
-
   /** The edge watches this request's body: an answer marked {@code Connection: close} then closes the connection. */
   public void closeWhenAnswered() {
     this.closeWhenAnswered = true;
@@ -149,9 +139,17 @@ public final class Exchange implements Handler<Void> {
         return;
       }
     }
+    HttpServerResponse response = request.response();
+    if (response.closed() || response.ended()) {
+      return; // the client left, or the edge answered, while a stage held the request
+    }
     // A held request stays paused: the terminal takes its body from where it stopped.
     held = false;
-    pipeline.terminal().handle(this);
+    try {
+      pipeline.terminal().handle(this);
+    } catch (RuntimeException e) {
+      fail(e);
+    }
   }
 
   /** A stage waits before deciding: the request body is held back until it continues or answers. */

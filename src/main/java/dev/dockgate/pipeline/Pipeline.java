@@ -87,7 +87,7 @@ public final class Pipeline {
     }
   }
 
-  /** Releases the terminal's resources once the route is replaced. */
+  /** Tells the terminal its route was replaced (see {@link Terminal#close()}). */
   public void close() {
     terminal.close();
   }

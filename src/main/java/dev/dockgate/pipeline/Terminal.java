@@ -9,7 +9,10 @@ public interface Terminal {
 
   void handle(Exchange exchange);
 
-  /** Releases what the terminal holds (timers, connections) when its config is replaced; in-flight requests finish first. */
+  /**
+   * Releases what the terminal alone holds when its config is replaced (the proxy holds nothing of
+   * its own: its clients are the backend's, kept or shut down gracefully across reloads).
+   */
   default void close() {
   }
 }

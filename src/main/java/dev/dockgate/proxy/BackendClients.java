@@ -27,7 +27,8 @@ public final class BackendClients {
     }
   }
 
-  private record Held(Settings settings, HttpClient client) {
+  /** A backend's clients: HTTP, and raw TCP for upgrade tunnels (same TLS settings). */
+  private record Held(Settings settings, HttpClient client, io.vertx.core.net.NetClient tunnels) {
   }
 
   private static final long SHUTDOWN_SECONDS = 30;
@@ -48,7 +49,7 @@ public final class BackendClients {
       Settings settings = Settings.of(backend);
       Held held = clients.get(backend.name());
       if (held == null || !held.settings().equals(settings)) {
-        held = new Held(settings, create(settings));
+        held = new Held(settings, create(settings), UpgradeTunnel.client(vertx, settings.tls()));
       }
       next.put(backend.name(), held);
       result.put(backend.name(), held.client());
@@ -56,6 +57,7 @@ public final class BackendClients {
     clients.forEach((name, held) -> {
       if (next.get(name) != held) {
         held.client().shutdown(SHUTDOWN_SECONDS, TimeUnit.SECONDS);
+        held.tunnels().close(); // its settings changed: open tunnels of the old ones end
       }
     });
     clients = next;
@@ -119,9 +121,15 @@ public final class BackendClients {
     }
   }
 
+  /** The raw TCP client for {@code backend}'s upgrade tunnels; call after {@link #update}. */
+  public io.vertx.core.net.NetClient tunnels(String backend) {
+    return clients.get(backend).tunnels();
+  }
+
   /** Closes every client (the router stops, after its drain). */
   public io.vertx.core.Future<Void> close() {
-    List<io.vertx.core.Future<Void>> closing = clients.values().stream().map(h -> h.client().close()).toList();
+    List<io.vertx.core.Future<Void>> closing = clients.values().stream()
+        .flatMap(h -> java.util.stream.Stream.of(h.client().close(), h.tunnels().close())).toList();
     clients = Map.of();
     return io.vertx.core.Future.join(closing).mapEmpty();
   }

@@ -23,6 +23,8 @@ public final class HeaderPolicy {
   private static final CharSequence X_FORWARDED_HOST = HttpHeaders.createOptimized("x-forwarded-host");
   private static final CharSequence X_FORWARDED_FOR = HttpHeaders.createOptimized("x-forwarded-for");
   private static final CharSequence X_FORWARDED_PROTO = HttpHeaders.createOptimized("x-forwarded-proto");
+  private static final CharSequence FORWARDED = HttpHeaders.createOptimized("forwarded");
+  private static final CharSequence X_REAL_IP = HttpHeaders.createOptimized("x-real-ip");
 
   /** Headers the gateway sets on every proxied request. */
   private static final java.util.Set<String> GATEWAY_SET = java.util.Set.of(TrafficEvent.CONSUMER,
@@ -77,7 +79,12 @@ public final class HeaderPolicy {
     if (remote != null) {
       String ip = remote.hostAddress();
       // A chain is believed only from a trusted proxy; anyone else's claim is replaced by what the gateway saw.
-      String prior = exchange.trustedPeer() ? headers.get(X_FORWARDED_FOR) : null;
+      String prior = exchange.trustedPeer() ? dev.dockgate.edge.TrustedProxies.chain(headers) : null;
+      if (!exchange.trustedPeer()) {
+        // Other ways of claiming the client's address are the client's word too.
+        headers.remove(FORWARDED);
+        headers.remove(X_REAL_IP);
+      }
       headers.set(X_FORWARDED_FOR, prior == null || prior.isBlank() ? ip : prior + ", " + ip);
     }
     headers.set(X_FORWARDED_PROTO, client.isSSL() ? "https" : "http");

@@ -71,8 +71,8 @@ public final class ProxyHandler implements Terminal, ProxyInterceptor, OriginReq
   /** The exchange being handed to vertx-http-proxy, which calls back into this class synchronously. */
   private Exchange handing;
 
-  public ProxyHandler(Vertx vertx, HttpClient client, RouteConfig route, BackendConfig backend, long maxBodyBytes,
-      InFlightRequests inFlight) {
+  public ProxyHandler(Vertx vertx, HttpClient client, io.vertx.core.net.NetClient tunnels, RouteConfig route,
+      BackendConfig backend, long maxBodyBytes, InFlightRequests inFlight) {
     this.vertx = vertx;
     this.inFlight = inFlight.counter(route.pathPrefix(), route.backend());
     this.maxBodyBytes = maxBodyBytes;
@@ -83,8 +83,10 @@ public final class ProxyHandler implements Terminal, ProxyInterceptor, OriginReq
     this.retries = route.retries();
     this.budget = new RetryBudget(retries);
     this.deadlines = new AnswerDeadlines(vertx, route.timeoutMs());
-    this.tunnel = new UpgradeTunnel(vertx, backend, route.timeoutMs());
-    this.proxy = HttpProxy.reverseProxy(client).origin(this).addInterceptor(this, true);
+    this.tunnel = new UpgradeTunnel(vertx, tunnels, backend, route.timeoutMs());
+    // Upgrades never reach vertx-http-proxy (UpgradeTunnel carries them), so it need not look for them.
+    this.proxy = HttpProxy.reverseProxy(new io.vertx.httpproxy.ProxyOptions().setSupportWebSocket(false), client)
+        .origin(this).addInterceptor(this);
   }
 
   String backend() {
@@ -218,14 +220,15 @@ public final class ProxyHandler implements Terminal, ProxyInterceptor, OriginReq
   private Future<ProxyResponse> dispatch(ProxyContext ctx) {
     HttpServerRequest incoming = ctx.request().proxiedRequest();
     // An upgrade is never replayed: after the 101 it is a tunnel, and vertx-http-proxy streams its body.
-    if (!retries.enabled() || ctx.isWebSocket()) {
+    if (!retries.enabled()) {
       return attempt(ctx, upstreams, 0);
     }
     budget.onRequest(System.currentTimeMillis());
     if (retries.deadlineMs() > 0) {
       exchange(ctx).deadlineNanos = exchange(ctx).exchange.arrivalNanos() + retries.deadlineMs() * 1_000_000L;
     }
-    if (replayable(incoming)) {
+    exchange(ctx).replayable = replayable(incoming);
+    if (exchange(ctx).replayable) {
       // Nothing to stream: each try sends the head alone, so the request can be sent again.
       ctx.request().setBody(null);
       if (!incoming.isEnded()) { // an HTTP/2 request read to its end refuses resume()
@@ -271,6 +274,10 @@ public final class ProxyHandler implements Terminal, ProxyInterceptor, OriginReq
     return exchanged.transform(ar -> {
       if (ar.succeeded()) {
         Breakers.succeeded(upstream.breaker());
+        // vertx-http-proxy answers 501 itself, bypassing this class, to any Transfer-Encoding but
+        // exactly "chunked" (Chunked, gzip, chunked are valid): Netty decoded the body already, and
+        // it is streamed on chunked without the header.
+        ar.result().headers().remove(HttpHeaders.TRANSFER_ENCODING);
         upstream.answered(ar.result().getStatusCode(), System.nanoTime());
         Future<ProxyResponse> again = retryOnStatus(ctx, candidates, upstream, retry, ar.result());
         return again != null ? again : exchanged;
@@ -285,8 +292,8 @@ public final class ProxyHandler implements Terminal, ProxyInterceptor, OriginReq
       // replayable (bodiless idempotent) ones.
       boolean unsent = failure instanceof UpstreamFailure.CircuitOpen
           || ((failure instanceof UpstreamFailure.Refused || failure instanceof UpstreamFailure.Timeout) && exchange.unsent);
-      boolean again = retries.enabled() && !ctx.isWebSocket() && retry < retries.attempts()
-          && (unsent || (failure.retryable() && ctx.request().getBody() == null));
+      boolean again = retries.enabled() && retry < retries.attempts()
+          && (unsent || (failure.retryable() && exchange.replayable));
       Upstream[] others = again ? without(candidates, upstream) : NONE;
       long delay = others.length == 0 ? 0 : budget.backoffMs(retry);
       if (others.length == 0 || !beforeDeadline(exchange, delay) || !budget.tryRetry(System.currentTimeMillis())) {
@@ -303,8 +310,8 @@ public final class ProxyHandler implements Terminal, ProxyInterceptor, OriginReq
    */
   private Future<ProxyResponse> retryOnStatus(ProxyContext ctx, Upstream[] candidates, Upstream upstream, int retry,
       ProxyResponse response) {
-    if (retries.retryOn().isEmpty() || !retries.retryOn().contains(response.getStatusCode()) || ctx.isWebSocket()
-        || retry >= retries.attempts() || ctx.request().getBody() != null) {
+    if (retries.retryOn().isEmpty() || !retries.retryOn().contains(response.getStatusCode())
+        || retry >= retries.attempts() || !exchange(ctx).replayable) {
       return null;
     }
     Upstream[] others = without(candidates, upstream);
@@ -410,7 +417,10 @@ public final class ProxyHandler implements Terminal, ProxyInterceptor, OriginReq
       // SNI and the name the certificate must carry: the configured server name, else the instance's host.
       options.setSsl(true).setHost(origin.host()).setPort(origin.port());
     }
-    if (!route.passHost()) {
+    if (ctx.request().proxiedRequest().authority() == null) {
+      // An HTTP/1.0 request without Host: the backend gets its own address as Host.
+      options.setHost(origin.host()).setPort(origin.port());
+    } else if (!route.passHost()) {
       ctx.request().setAuthority(origin);
     }
     exchange.unsent = false;
@@ -423,9 +433,6 @@ public final class ProxyHandler implements Terminal, ProxyInterceptor, OriginReq
       // The gateway resets this request itself when it gives up on a body (413) or an answer (504),
       // and a WebSocket tunnel closing ends it too: expected, so not the error Vert.x logs without a handler.
       request.exceptionHandler(backendRequestEnded);
-      if (ctx.isWebSocket()) {
-        upgrade(ctx, request);
-      }
       HttpServerRequest incoming = ctx.request().proxiedRequest();
       if (incoming.isEnded()) {
         AnswerDeadlines.Pending deadline = watch(exchange, request);
@@ -466,17 +473,6 @@ public final class ProxyHandler implements Terminal, ProxyInterceptor, OriginReq
     return deadlines.watchFor(request, Math.max(1, left / 1_000_000));
   }
 
-  /**
-   * vertx-http-proxy's upgrade path copies the headers but not the authority, so the client's Host
-   * is set here.
-   */
-  private void upgrade(ProxyContext ctx, HttpClientRequest request) {
-    io.vertx.core.net.HostAndPort authority = ctx.request().getAuthority();
-    if (authority != null) {
-      request.authority(authority);
-    }
-  }
-
   @Override
   public Future<Void> handleProxyResponse(ProxyContext ctx) {
     Attempt exchange = exchange(ctx);
@@ -492,7 +488,6 @@ public final class ProxyHandler implements Terminal, ProxyInterceptor, OriginReq
       response.putHeader("connection", "close");
     }
     response.headers().set(TrafficEvent.REQUEST_ID_HEADER, exchange.exchange.requestId());
-    int status = response.getStatusCode();
     String date = response.headers().get(HttpHeaders.DATE);
     if (date != null) {
       // vertx-http-proxy parses and re-formats the backend's Date on every response (a HashMap per
@@ -502,16 +497,7 @@ public final class ProxyHandler implements Terminal, ProxyInterceptor, OriginReq
       io.vertx.core.http.HttpServerResponse out = ctx.request().proxiedRequest().response();
       out.headersEndHandler(v -> out.putHeader(HttpHeaders.DATE, date));
     }
-    // vertx-http-proxy's WebSocket path can only relay a backend's answer: one the gateway made
-    // (503, 504) has no backend response behind it and is sent as a plain response.
-    if (!ctx.isWebSocket()) {
-      return ctx.sendResponse().onComplete(ar -> finished(exchange)); // the response's end counted the request
-    }
-    Future<Void> sent = response.proxiedResponse() == null ? response.send() : ctx.sendResponse();
-    return sent.onComplete(ar -> {
-      finished(exchange);
-      exchange.exchange.finish(status); // a tunnel's response does not end until the tunnel closes
-    });
+    return ctx.sendResponse().onComplete(ar -> finished(exchange)); // the response's end counted the request
   }
 
   private Future<ProxyResponse> failed(ProxyContext ctx, UpstreamFailure failure) {
@@ -553,6 +539,8 @@ public final class ProxyHandler implements Terminal, ProxyInterceptor, OriginReq
     boolean unsent;
     /** System.nanoTime() by which the request, all tries together, must have its answer; 0: none. */
     long deadlineNanos;
+    /** Idempotent and bodiless as the client sent it: safe to send again after it left the gateway. */
+    boolean replayable;
 
     Attempt(Exchange exchange) {
       this.exchange = exchange;

@@ -37,13 +37,16 @@ final class UpgradeTunnel {
   private final long connectTimeoutMs;
   private final long headTimeoutMs;
 
-  UpgradeTunnel(Vertx vertx, BackendConfig backend, long headTimeoutMs) {
+  UpgradeTunnel(Vertx vertx, NetClient client, BackendConfig backend, long headTimeoutMs) {
     this.vertx = vertx;
+    this.client = client;
     this.connectTimeoutMs = backend.connectTimeoutMs();
     this.headTimeoutMs = headTimeoutMs;
-    NetClientOptions options = new NetClientOptions().setTcpNoDelay(true)
-        .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, backend.connectTimeoutMs()));
-    BackendConfig.UpstreamTls tls = backend.tls();
+  }
+
+  /** The raw client of a backend's tunnels, with its TLS settings (one per backend and router, see BackendClients). */
+  static NetClient client(Vertx vertx, BackendConfig.UpstreamTls tls) {
+    NetClientOptions options = new NetClientOptions().setTcpNoDelay(true);
     if (tls.verify()) {
       options.setHostnameVerificationAlgorithm("HTTPS");
     } else {
@@ -55,7 +58,7 @@ final class UpgradeTunnel {
     if (tls.certFile() != null) {
       options.setKeyCertOptions(new PemKeyCertOptions().setCertPath(tls.certFile()).setKeyPath(tls.keyFile()));
     }
-    this.client = vertx.createNetClient(options);
+    return vertx.createNetClient(options);
   }
 
   /** The backend's answer head, and the bytes that came after it in the same reads. */
@@ -155,6 +158,12 @@ final class UpgradeTunnel {
    */
   Future<Void> switchProtocols(Exchange exchange, Answer answer, Runnable closed) {
     HttpServerRequest request = exchange.request();
+    if (request.response().closed()) {
+      // The client left while the backend was answering (already counted 499): nothing to switch.
+      answer.socket().close();
+      closed.run();
+      return Future.succeededFuture();
+    }
     HttpServerResponse response = request.response().setStatusCode(101);
     copyHeaders(answer.headers(), response.headers(), true);
     response.putHeader(TrafficEvent.REQUEST_ID_HEADER, exchange.requestId());
@@ -286,9 +295,5 @@ final class UpgradeTunnel {
         to.add(name, header.getValue());
       }
     }
-  }
-
-  void close() {
-    client.close();
   }
 }

@@ -117,7 +117,11 @@ public final class RouterVerticle extends VerticleBase {
       return null;
     });
     Future<Void> draining = vertx.eventBus()
-        .localConsumer(Addresses.DRAINING, msg -> admin.draining())
+        .localConsumer(Addresses.DRAINING, msg -> {
+          if (admin != null) { // a SIGTERM during start-up
+            admin.draining();
+          }
+        })
         .completion();
     return Future.all(List.of(announcements, reloads, health, page, draining))
         .compose(v -> vertx.eventBus().<JsonArray>request(Addresses.HEALTH_QUERY, null))
@@ -152,7 +156,8 @@ public final class RouterVerticle extends VerticleBase {
     List<ProxyHandler> terminals = new ArrayList<>();
     List<Pipeline> pipelines = new ArrayList<>();
     for (RouteConfig route : config.routes()) {
-      ProxyHandler proxy = new ProxyHandler(vertx, clients.get(route.backend()), route, backends.get(route.backend()),
+      ProxyHandler proxy = new ProxyHandler(vertx, clients.get(route.backend()), backendClients.tunnels(route.backend()),
+          route, backends.get(route.backend()),
           config.server().limits().maxBodyBytes(), inFlight);
       Pipeline pipeline = Pipeline.compile(route, Features.ALL, new StageContext(vertx, client, route, shared), proxy);
       terminals.add(proxy);
