@@ -10,7 +10,8 @@ import java.util.TreeMap;
 
 /**
  * The few fields of a running container that discovery needs, copied out of one element of the
- * Docker Engine's {@code GET /containers/json} answer. Docker API types go no further than here.
+ * Docker Engine's {@code GET /containers/json} answer, and its HEALTHCHECK status from
+ * {@code GET /containers/{id}/json} ({@link #health}). Docker API types go no further than here.
  */
 public record ContainerInfo(
     String id,
@@ -18,7 +19,14 @@ public record ContainerInfo(
     Map<String, String> labels,
     String networkMode,
     Map<String, String> networkIps,
-    List<Port> ports) {
+    List<Port> ports,
+    String health) {
+
+  /** {@link #health} of a container without a HEALTHCHECK (Docker's {@code State.Health} absent). */
+  public static final String NO_HEALTHCHECK = "none";
+  public static final String STARTING = "starting";
+  public static final String HEALTHY = "healthy";
+  public static final String UNHEALTHY = "unhealthy";
 
   /** One entry of {@code Ports}: a published binding when {@code publicPort > 0}, else only exposed. */
   public record Port(String ip, int privatePort, int publicPort, String type) {
@@ -31,10 +39,31 @@ public record ContainerInfo(
     }
   }
 
+  /** A container whose health is not known yet (the listing does not carry it): {@link #NO_HEALTHCHECK}. */
+  public ContainerInfo(String id, String name, Map<String, String> labels, String networkMode,
+      Map<String, String> networkIps, List<Port> ports) {
+    this(id, name, labels, networkMode, networkIps, ports, NO_HEALTHCHECK);
+  }
+
   public ContainerInfo {
     labels = Map.copyOf(labels);
     networkIps = java.util.Collections.unmodifiableMap(new TreeMap<>(networkIps));
     ports = List.copyOf(ports);
+  }
+
+  /** The same container with the health Docker reports for it. */
+  public ContainerInfo withHealth(String status) {
+    return new ContainerInfo(id, name, labels, networkMode, networkIps, ports, status);
+  }
+
+  /**
+   * The health in an answer of {@code GET /containers/{id}/json}: {@code State.Health.Status}
+   * ({@code starting}, {@code healthy}, {@code unhealthy}), {@link #NO_HEALTHCHECK} without one.
+   */
+  public static String healthOf(JsonObject inspected) {
+    JsonObject health = inspected.getJsonObject("State", new JsonObject()).getJsonObject("Health");
+    String status = health == null ? null : health.getString("Status");
+    return status == null || status.isEmpty() || NO_HEALTHCHECK.equals(status) ? NO_HEALTHCHECK : status;
   }
 
   public String shortId() {

@@ -12,16 +12,19 @@ public final class ContainerRecords {
   public static final String SOURCE_DOCKER = "docker";
   public static final String ID_KEY = "docker.id";
   public static final String NAME_KEY = "docker.name";
+  /** Metadata key of the container's HEALTHCHECK status: none, starting, healthy, unhealthy. */
+  public static final String HEALTH_KEY = "docker.health";
 
   private ContainerRecords() {
   }
 
-  /** One http-endpoint record: container labels plus docker.id and docker.name as metadata. */
+  /** One http-endpoint record: container labels plus docker.id, docker.name and docker.health as metadata. */
   public static Record toRecord(ContainerInfo container, AddressResolver.Address address) {
     JsonObject metadata = new JsonObject();
     container.labels().forEach(metadata::put);
     metadata.put(ID_KEY, container.id())
         .put(NAME_KEY, container.name())
+        .put(HEALTH_KEY, container.health())
         .put(SOURCE_KEY, SOURCE_DOCKER);
     return HttpEndpoint.createRecord(container.name(), address.host(), address.port(), "/", metadata);
   }

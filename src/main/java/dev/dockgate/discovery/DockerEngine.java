@@ -104,6 +104,20 @@ public final class DockerEngine {
   }
 
   /**
+   * A container's HEALTHCHECK status (see {@link ContainerInfo#healthOf}); {@link ContainerInfo#STARTING}
+   * for a container gone meanwhile (404), which the next listing drops.
+   */
+  public Future<String> health(String id) {
+    return onEngineSide(() -> get("/containers/" + URLEncoder.encode(id, StandardCharsets.UTF_8) + "/json")
+        .compose(response -> response.body().compose(body -> switch (response.statusCode()) {
+          case 200 -> Future.succeededFuture(ContainerInfo.healthOf(body.toJsonObject()));
+          case 404 -> Future.succeededFuture(ContainerInfo.STARTING);
+          default -> Future.failedFuture(new IllegalStateException(
+              "GET /containers/" + id + "/json answered " + response.statusCode() + ": " + body));
+        })));
+  }
+
+  /**
    * Opens the container event stream. The returned future completes once the engine accepted the
    * stream; {@code ended} is called once when the stream closes or fails.
    */

@@ -18,7 +18,8 @@ import java.util.Set;
 import java.util.logging.Logger;
 
 /**
- * Publishes one service record per running, addressable container. Lists the containers at start
+ * Publishes one service record per running, addressable container, with its HEALTHCHECK status (a
+ * change of status republishes it). Lists the containers at start
  * and after every container event (whole-state sync, publishing only the difference), follows the
  * event stream, and reconnects with capped backoff when the engine goes away, keeping the last
  * known records meanwhile. Runs on the event loop of the verticle that registered it.
@@ -36,6 +37,7 @@ public final class DockerImporter implements ServiceImporter {
   private final Map<String, Published> published = new HashMap<>();
   private final Set<String> goingAway = new HashSet<>();
   private final Set<String> reportedUnusable = new HashSet<>();
+  private final ContainerHealth health = new ContainerHealth();
 
   private Vertx vertx;
   private ServicePublisher publisher;
@@ -134,6 +136,8 @@ public final class DockerImporter implements ServiceImporter {
       goingAway.add(id);
     } else if ("start".equals(action) || "restart".equals(action)) {
       goingAway.remove(id);
+    } else if (action.startsWith("health_status")) {
+      health.changed(id);
     }
     requestSync();
   }
@@ -151,6 +155,7 @@ public final class DockerImporter implements ServiceImporter {
     syncing = true;
     syncAgain = false;
     return engine.listRunning()
+        .compose(running -> health.annotate(running, engine::health))
         .compose(this::apply)
         .andThen(ar -> {
           syncing = false;
@@ -175,7 +180,9 @@ public final class DockerImporter implements ServiceImporter {
     List<Future<?>> changes = new ArrayList<>();
     for (Published p : List.copyOf(published.values())) {
       ContainerInfo now = wanted.get(p.container().id());
-      if (now == null || !now.equals(p.container())) {
+      if (now != null && !now.equals(p.container()) && now.equals(p.container().withHealth(now.health()))) {
+        changes.add(updateHealth(p, now));
+      } else if (now == null || !now.equals(p.container())) {
         changes.add(unpublish(p));
       }
     }
@@ -201,14 +208,38 @@ public final class DockerImporter implements ServiceImporter {
     published.put(c.id(), new Published(null, c, address));
     return publisher.publish(record)
         .onSuccess(r -> {
-          published.put(c.id(), new Published(r.getRegistration(), c, address));
+          Published reserved = published.get(c.id());
+          Published done = new Published(r.getRegistration(), c, address);
+          published.put(c.id(), done);
+          if (reserved != null && reserved.registration() == null && !reserved.container().equals(c)) {
+            updateHealth(done, reserved.container());
+          }
           LOG.info("instance up: container " + c.name() + " (" + c.shortId() + ") at " + address.host()
-              + ":" + address.port() + " (" + address.reason() + ")");
+              + ":" + address.port() + " (" + address.reason() + ")"
+              + (ContainerInfo.NO_HEALTHCHECK.equals(c.health()) ? "" : ", health " + c.health()));
         })
         .onFailure(err -> {
           published.remove(c.id());
           LOG.warning("cannot publish container " + c.name() + ": " + err.getMessage());
         });
+  }
+
+  /** Only the container's HEALTHCHECK status changed: the same record, updated in place. */
+  private Future<?> updateHealth(Published p, ContainerInfo now) {
+    if (p.registration() == null) {
+      // still being published: noted on the reservation, updated once the record is in
+      published.put(now.id(), new Published(null, now, p.address()));
+      return Future.succeededFuture();
+    }
+    // An update replaces the record whole: without UP it would leave the registry's listings.
+    Record record = ContainerRecords.toRecord(now, p.address()).setRegistration(p.registration())
+        .setStatus(io.vertx.servicediscovery.Status.UP);
+    return publisher.update(record).onSuccess(r -> {
+      if (published.get(now.id()) == p) {
+        published.put(now.id(), new Published(p.registration(), now, p.address()));
+      }
+      LOG.info("container " + now.name() + " (" + now.shortId() + ") is " + now.health());
+    });
   }
 
   private Future<?> unpublish(Published p) {

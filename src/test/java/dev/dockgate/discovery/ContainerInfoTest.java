@@ -116,4 +116,31 @@ class ContainerInfoTest {
 
     assertEquals(new ContainerInfo("bare", "bare", Map.of(), "", Map.of(), List.of()), c);
   }
+
+  static Stream<Arguments> inspections() {
+    return Stream.of(
+        Arguments.of("no HEALTHCHECK: no State.Health", "{\"State\":{\"Status\":\"running\"}}", ContainerInfo.NO_HEALTHCHECK),
+        Arguments.of("first check not run yet", "{\"State\":{\"Health\":{\"Status\":\"starting\",\"FailingStreak\":0}}}",
+            ContainerInfo.STARTING),
+        Arguments.of("healthy", "{\"State\":{\"Health\":{\"Status\":\"healthy\"}}}", ContainerInfo.HEALTHY),
+        Arguments.of("unhealthy", "{\"State\":{\"Health\":{\"Status\":\"unhealthy\"}}}", ContainerInfo.UNHEALTHY),
+        Arguments.of("a check disabled in the image (NONE)", "{\"State\":{\"Health\":{\"Status\":\"none\"}}}",
+            ContainerInfo.NO_HEALTHCHECK),
+        Arguments.of("no State at all", "{}", ContainerInfo.NO_HEALTHCHECK));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("inspections")
+  void healthIsReadFromTheInspectedState(String what, String inspected, String expected) {
+    assertEquals(expected, ContainerInfo.healthOf(new JsonObject(inspected)));
+  }
+
+  @Test
+  void aListedContainerHasNoHealthUntilInspected() {
+    ContainerInfo listed = ContainerInfo.fromListJson(new JsonObject().put("Id", "c1"));
+
+    assertEquals(ContainerInfo.NO_HEALTHCHECK, listed.health());
+    assertEquals(ContainerInfo.HEALTHY, listed.withHealth(ContainerInfo.HEALTHY).health());
+    assertEquals(listed, listed.withHealth(ContainerInfo.HEALTHY).withHealth(ContainerInfo.NO_HEALTHCHECK));
+  }
 }

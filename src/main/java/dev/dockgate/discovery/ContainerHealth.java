@@ -1,0 +1,59 @@
+package dev.dockgate.discovery;
+
+import io.vertx.core.Future;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+
+/**
+ * The HEALTHCHECK status of each running container as last inspected: the container listing does not
+ * carry it, so a container is inspected when first seen and again after each of its
+ * {@code health_status} events. Used on the importer's event loop.
+ */
+final class ContainerHealth {
+
+  private final Map<String, String> known = new HashMap<>();
+  /** Containers with a health event since their last inspection. */
+  private final Set<String> changed = new HashSet<>();
+
+  /** A {@code health_status: ...} event named this container. */
+  void changed(String id) {
+    changed.add(id);
+  }
+
+  /**
+   * The listing with each container's health: the known status, or a fresh inspection for containers
+   * first seen or with an event since. An event arriving during an inspection marks the container again,
+   * and the sync it asks for inspects it again, so the last status Docker reported wins.
+   */
+  Future<List<ContainerInfo>> annotate(List<ContainerInfo> running, Function<String, Future<String>> inspect) {
+    Set<String> ids = new HashSet<>();
+    running.forEach(c -> ids.add(c.id()));
+    known.keySet().retainAll(ids);
+    changed.retainAll(ids);
+    List<Future<ContainerInfo>> annotated = new ArrayList<>(running.size());
+    for (ContainerInfo c : running) {
+      String status = known.get(c.id());
+      if (status != null && !changed.contains(c.id())) {
+        annotated.add(Future.succeededFuture(c.withHealth(status)));
+        continue;
+      }
+      changed.remove(c.id());
+      annotated.add(inspect.apply(c.id()).map(fresh -> {
+        known.put(c.id(), fresh);
+        return c.withHealth(fresh);
+      }));
+    }
+    return Future.all(annotated).map(all -> {
+      List<ContainerInfo> result = new ArrayList<>(running.size());
+      for (int i = 0; i < running.size(); i++) {
+        result.add(all.resultAt(i));
+      }
+      return result;
+    });
+  }
+}
