@@ -66,7 +66,7 @@ public final class MainVerticle extends VerticleBase {
     vertx.eventBus().registerDefaultCodec(GatewayConfig.class, new LocalCodec<>(GatewayConfig.class));
     return vertx.deployVerticle(new StatsVerticle())
         .compose(id -> vertx.deployVerticle(new MetricsVerticle(config, breakers, inFlight)))
-        .compose(id -> vertx.deployVerticle(new DiscoveryVerticle(config.docker())))
+        .compose(id -> vertx.deployVerticle(new DiscoveryVerticle(config)))
         .compose(id -> vertx.deployVerticle(new HealthCheckVerticle(config)))
         .compose(id -> accessLog(config.accessLog()).map(id))
         .compose(id -> config.tap().slowRequestMs() > 0

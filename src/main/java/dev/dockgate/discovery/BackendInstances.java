@@ -2,6 +2,8 @@ package dev.dockgate.discovery;
 
 import dev.dockgate.config.BackendConfig;
 import dev.dockgate.config.Target;
+import dev.dockgate.events.LocalCodec;
+import io.vertx.core.eventbus.EventBus;
 import io.vertx.core.json.JsonObject;
 import io.vertx.servicediscovery.Record;
 import java.util.ArrayList;
@@ -11,18 +13,46 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Which instances serve which backend: its fixed targets, then the discovered containers its label
- * selector matches. An immutable snapshot: a new one replaces the old one whole.
+ * Which instances serve which backend: its fixed targets, then the discovered instances its label
+ * selector matches. An immutable snapshot, numbered: {@link InstanceCatalog} makes one per change and
+ * hands it to the routers, the health checker and metrics, which replace theirs whole. The resolver
+ * ({@link #resolve}) is pure.
  */
 public final class BackendInstances {
 
+  /** A discovered instance (a container today), the labels backends select it by, and its health. */
+  public record Discovered(Instance instance, Map<String, String> labels, String health) {
+    public Discovered {
+      labels = Map.copyOf(labels);
+    }
+  }
+
+  public static final BackendInstances EMPTY = resolve(0, List.of(), List.of());
+
+  private final long version;
+  private final List<Discovered> discovered;
+  private final List<BackendConfig> backends;
   private final Map<String, List<Instance>> byBackend;
 
-  private BackendInstances(Map<String, List<Instance>> byBackend) {
+  private BackendInstances(long version, List<Discovered> discovered, List<BackendConfig> backends,
+      Map<String, List<Instance>> byBackend) {
+    this.version = version;
+    this.discovered = discovered;
+    this.backends = backends;
     this.byBackend = byBackend;
   }
 
-  public static BackendInstances from(List<Record> records, List<BackendConfig> backends) {
+  /** Sends snapshots over the local event bus as they are; registers once per Vert.x instance. */
+  public static void registerCodec(EventBus eventBus) {
+    try {
+      eventBus.registerDefaultCodec(BackendInstances.class, new LocalCodec<>(BackendInstances.class));
+    } catch (IllegalStateException alreadyRegistered) {
+      // another verticle of this Vert.x instance registered it first
+    }
+  }
+
+  /** Each backend's instances: its targets, then the {@code discovered} ones its selector matches, by id. */
+  public static BackendInstances resolve(long version, List<Discovered> discovered, List<BackendConfig> backends) {
     Map<String, List<Instance>> result = new HashMap<>();
     for (BackendConfig backend : backends) {
       List<Instance> matching = new ArrayList<>();
@@ -30,30 +60,66 @@ public final class BackendInstances {
         String address = target.host() + ":" + target.port();
         matching.add(new Instance("static:" + address, address, target.host(), target.port(), target.tls()));
       }
-      for (Record record : records) {
-        JsonObject meta = record.getMetadata();
-        // An empty selector would match every container: such a backend has fixed targets only.
-        if (!backend.matchLabels().isEmpty() && ContainerRecords.fromDocker(record)
-            && backend.matchLabels().matches(labels(meta))) {
-          JsonObject location = record.getLocation();
-          matching.add(new Instance(meta.getString(ContainerRecords.ID_KEY), record.getName(),
-              location.getString("host"), location.getInteger("port"),
-              "https".equalsIgnoreCase(meta.getString(Instance.SCHEME_LABEL))));
+      for (Discovered d : discovered) {
+        if (selects(backend, d)) {
+          matching.add(d.instance());
         }
       }
       matching.sort(Comparator.comparing(Instance::id));
       result.put(backend.name(), List.copyOf(matching));
     }
-    return new BackendInstances(Map.copyOf(result));
+    return new BackendInstances(version, List.copyOf(discovered), List.copyOf(backends), Map.copyOf(result));
+  }
+
+  /** Whether {@code backend} selects {@code d}: an empty selector would match every container, so it selects none. */
+  public static boolean selects(BackendConfig backend, Discovered d) {
+    return !backend.matchLabels().isEmpty() && backend.matchLabels().matches(d.labels());
+  }
+
+  /** The Docker importer's records as discovered instances: labels and health from their metadata. */
+  public static List<Discovered> discovered(List<Record> records) {
+    List<Discovered> result = new ArrayList<>(records.size());
+    for (Record record : records) {
+      if (!ContainerRecords.fromDocker(record)) {
+        continue;
+      }
+      JsonObject meta = record.getMetadata();
+      JsonObject location = record.getLocation();
+      Map<String, String> labels = new HashMap<>();
+      meta.forEach(e -> labels.put(e.getKey(), String.valueOf(e.getValue())));
+      Instance instance = new Instance(meta.getString(ContainerRecords.ID_KEY), record.getName(),
+          location.getString("host"), location.getInteger("port"),
+          "https".equalsIgnoreCase(meta.getString(Instance.SCHEME_LABEL)));
+      result.add(new Discovered(instance, labels,
+          meta.getString(ContainerRecords.HEALTH_KEY, ContainerInfo.NO_HEALTHCHECK)));
+    }
+    return result;
+  }
+
+  /** Every Docker record's instance, ready or not: for tests and tools. */
+  public static BackendInstances from(List<Record> records, List<BackendConfig> backends) {
+    return resolve(0, discovered(records), backends);
+  }
+
+  /**
+   * This snapshot for {@code backends}: itself when it was resolved for them, else resolved again from
+   * the same discovered instances (a reload reached a consumer before the catalog's next snapshot).
+   */
+  public BackendInstances forBackends(List<BackendConfig> backends) {
+    return backends.equals(this.backends) ? this : resolve(version, discovered, backends);
+  }
+
+  /** Whether {@code other} holds the same ready instances, resolved for the same backends. */
+  boolean sameAs(BackendInstances other) {
+    return backends.equals(other.backends) && discovered.equals(other.discovered) && byBackend.equals(other.byBackend);
+  }
+
+  /** Grows with each snapshot the catalog publishes: a consumer keeps the highest it has seen. */
+  public long version() {
+    return version;
   }
 
   public List<Instance> of(String backend) {
     return byBackend.getOrDefault(backend, List.of());
-  }
-
-  private static Map<String, String> labels(JsonObject metadata) {
-    Map<String, String> labels = new HashMap<>();
-    metadata.forEach(e -> labels.put(e.getKey(), String.valueOf(e.getValue())));
-    return labels;
   }
 }

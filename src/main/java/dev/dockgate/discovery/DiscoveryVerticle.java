@@ -1,27 +1,34 @@
 package dev.dockgate.discovery;
 
-import dev.dockgate.config.DockerConfig;
+import dev.dockgate.config.GatewayConfig;
 import dev.dockgate.events.Addresses;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.json.JsonObject;
 import io.vertx.servicediscovery.ServiceDiscovery;
 import io.vertx.servicediscovery.ServiceDiscoveryOptions;
 import java.util.logging.Logger;
 
 /**
- * Owns the service-discovery registry and the Docker importer: the only Docker I/O in the gateway.
- * Started before the routers; ready once the first container listing was attempted.
+ * Owns the service-discovery registry, the Docker importer (the only Docker I/O in the gateway) and
+ * the {@link InstanceCatalog}, which turns the registry's records into one snapshot of instances per
+ * backend on each change and publishes it on {@link Addresses#INSTANCES}. Started before the routers;
+ * ready once the first container listing was attempted.
  */
 public final class DiscoveryVerticle extends VerticleBase {
 
   private static final Logger LOG = Logger.getLogger(DiscoveryVerticle.class.getName());
+  private static final DeliveryOptions LOCAL = new DeliveryOptions().setLocalOnly(true);
 
-  private final DockerConfig docker;
+  private final GatewayConfig config;
   private ServiceDiscovery discovery;
+  private InstanceCatalog catalog;
+  private boolean reading;
+  private boolean readAgain;
 
-  public DiscoveryVerticle(DockerConfig docker) {
-    this.docker = docker;
+  public DiscoveryVerticle(GatewayConfig config) {
+    this.config = config;
   }
 
   /** The options every party to the gateway's registry uses. */
@@ -31,17 +38,61 @@ public final class DiscoveryVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
+    BackendInstances.registerCodec(vertx.eventBus());
     discovery = ServiceDiscovery.create(vertx, discoveryOptions());
-    if (!docker.enabled()) {
+    catalog = new InstanceCatalog(config.backends(),
+        snapshot -> vertx.eventBus().publish(Addresses.INSTANCES, snapshot, LOCAL));
+    Future<Void> query = vertx.eventBus()
+        .localConsumer(Addresses.INSTANCES_QUERY, msg -> msg.reply(catalog.current(), LOCAL))
+        .completion();
+    Future<Void> reload = vertx.eventBus()
+        .<GatewayConfig>localConsumer(Addresses.CONFIG_APPLY, msg -> catalog.backends(msg.body().backends()))
+        .completion();
+    Future<Void> announce = vertx.eventBus().consumer(Addresses.DISCOVERY_ANNOUNCE, msg -> read()).completion();
+    return Future.all(query, reload, announce)
+        .compose(v -> importDocker())
+        .compose(v -> readNow());
+  }
+
+  private Future<?> importDocker() {
+    if (!config.docker().enabled()) {
       LOG.info("docker discovery disabled by config");
       return vertx.eventBus().consumer(Addresses.DISCOVERY_STATUS,
           msg -> msg.reply(new JsonObject().put("enabled", false))).completion();
     }
-    DockerImporter importer = new DockerImporter(docker);
+    DockerImporter importer = new DockerImporter(config.docker());
     return vertx.eventBus()
         .consumer(Addresses.DISCOVERY_STATUS, msg -> msg.reply(importer.status().put("enabled", true)))
         .completion()
         .compose(v -> discovery.registerServiceImporter(importer, new JsonObject()));
+  }
+
+  /** Coalesces announcement bursts: one reading of the registry at a time, and one more after it if needed. */
+  private void read() {
+    if (reading) {
+      readAgain = true;
+      return;
+    }
+    readNow();
+  }
+
+  private Future<Void> readNow() {
+    reading = true;
+    readAgain = false;
+    return discovery.getRecords(record -> true)
+        .map(records -> {
+          catalog.discovered(BackendInstances.discovered(records));
+          return (Void) null;
+        })
+        .andThen(ar -> {
+          reading = false;
+          if (ar.failed()) {
+            LOG.warning("cannot read the discovery registry: " + ar.cause());
+          }
+          if (readAgain) {
+            read();
+          }
+        });
   }
 
   @Override

@@ -24,6 +24,15 @@ public final class Addresses {
   /** Service-discovery announcements (vertx-service-discovery record JSON) of container instances. */
   public static final String DISCOVERY_ANNOUNCE = "gateway.discovery.announce";
 
+  /**
+   * Local only, published: the new snapshot of instances per backend (a {@code BackendInstances}, passed
+   * as is), made once per change by discovery; routers, the health checker and metrics keep the newest.
+   */
+  public static final String INSTANCES = "gateway.instances";
+
+  /** Local request/reply: any body; the reply is the current {@code BackendInstances} snapshot. */
+  public static final String INSTANCES_QUERY = "gateway.instances.query";
+
   /** Local only: a validated {@code GatewayConfig} object for the routers to switch to. */
   public static final String CONFIG_APPLY = "gateway.config.apply";
 

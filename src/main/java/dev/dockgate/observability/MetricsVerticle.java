@@ -3,7 +3,6 @@ package dev.dockgate.observability;
 import dev.dockgate.config.BackendConfig;
 import dev.dockgate.config.GatewayConfig;
 import dev.dockgate.discovery.BackendInstances;
-import dev.dockgate.discovery.DiscoveryVerticle;
 import dev.dockgate.events.Addresses;
 import dev.dockgate.events.TrafficEvent;
 import dev.dockgate.resilience.BreakerRegistry;
@@ -20,7 +19,6 @@ import io.vertx.micrometer.backends.BackendRegistries;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.json.JsonObject;
-import io.vertx.servicediscovery.ServiceDiscovery;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -60,7 +58,8 @@ public final class MetricsVerticle extends VerticleBase {
       .description("Requests being proxied now, per route and backend")
       .register(registry);
   private final InFlightRequests inFlight;
-  private ServiceDiscovery discovery;
+  /** The newest snapshot discovery published ({@link Addresses#INSTANCES}). */
+  private BackendInstances instances = BackendInstances.EMPTY;
   private io.vertx.core.eventbus.MessageConsumer<JsonObject> traffic;
 
   public MetricsVerticle(GatewayConfig config, BreakerRegistry breakers, InFlightRequests inFlight) {
@@ -75,20 +74,24 @@ public final class MetricsVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    discovery = ServiceDiscovery.create(vertx, DiscoveryVerticle.discoveryOptions());
     Future<Void> traffic = follow(!config.server().admin().metrics().isEmpty());
-    Future<Void> announce = vertx.eventBus().<JsonObject>consumer(Addresses.DISCOVERY_ANNOUNCE, msg -> {
-      countAnnouncement(msg.body());
-      refresh();
+    Future<Void> announce = vertx.eventBus().<JsonObject>consumer(Addresses.DISCOVERY_ANNOUNCE,
+        msg -> countAnnouncement(msg.body())).completion();
+    Future<Void> snapshots = vertx.eventBus().<BackendInstances>localConsumer(Addresses.INSTANCES, msg -> {
+      if (msg.body().version() >= instances.version()) {
+        instances = msg.body();
+        gauge();
+      }
     }).completion();
     Future<Void> reload = vertx.eventBus().<GatewayConfig>localConsumer(Addresses.CONFIG_APPLY, msg -> {
       config = msg.body();
       follow(!config.server().admin().metrics().isEmpty());
-      refresh();
+      gauge();
     }).completion();
     Future<Void> scrape = vertx.eventBus().consumer(Addresses.METRICS_SCRAPE, msg -> msg.reply(scrape()))
         .completion();
-    return Future.all(traffic, announce, reload, scrape).compose(v -> refresh());
+    // Deployed before discovery: its first snapshot arrives on INSTANCES.
+    return Future.all(traffic, announce, snapshots, reload, scrape).onSuccess(v -> gauge());
   }
 
   /**
@@ -174,15 +177,12 @@ public final class MetricsVerticle extends VerticleBase {
         .increment();
   }
 
-  private Future<Void> refresh() {
-    return discovery.getRecords(r -> true).map(records -> {
-      List<BackendConfig> backends = config.backends();
-      BackendInstances instances = BackendInstances.from(records, backends);
-      backendInstances.register(backends.stream()
-          .map(b -> MultiGauge.Row.of(Tags.of("backend", b.name()), instances.of(b.name()).size()))
-          .toList(), true);
-      return null;
-    });
+  private void gauge() {
+    List<BackendConfig> backends = config.backends();
+    BackendInstances current = instances.forBackends(backends);
+    backendInstances.register(backends.stream()
+        .map(b -> MultiGauge.Row.of(Tags.of("backend", b.name()), current.of(b.name()).size()))
+        .toList(), true);
   }
 
   private String scrape() {
@@ -215,7 +215,6 @@ public final class MetricsVerticle extends VerticleBase {
 
   @Override
   public Future<?> stop() {
-    discovery.close();
     if (ownRegistry) {
       registry.close();
     }

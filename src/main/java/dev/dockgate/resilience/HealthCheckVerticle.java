@@ -4,7 +4,6 @@ import dev.dockgate.config.BackendConfig;
 import dev.dockgate.config.GatewayConfig;
 import dev.dockgate.config.HealthCheckConfig;
 import dev.dockgate.discovery.BackendInstances;
-import dev.dockgate.discovery.DiscoveryVerticle;
 import dev.dockgate.discovery.Instance;
 import dev.dockgate.events.Addresses;
 import io.vertx.core.Future;
@@ -15,7 +14,6 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import io.vertx.servicediscovery.ServiceDiscovery;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -35,8 +33,8 @@ public final class HealthCheckVerticle extends VerticleBase {
 
   private GatewayConfig config;
   private HttpClient client;
-  private ServiceDiscovery discovery;
-  private BackendInstances instances = BackendInstances.from(List.of(), List.of());
+  /** The newest snapshot discovery published ({@link Addresses#INSTANCES}), for this checker's backends. */
+  private BackendInstances instances = BackendInstances.EMPTY;
   private final Map<String, HealthState> states = new HashMap<>();
   private final List<Long> timers = new ArrayList<>();
 
@@ -52,15 +50,19 @@ public final class HealthCheckVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     client = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(false));
-    discovery = ServiceDiscovery.create(vertx, DiscoveryVerticle.discoveryOptions());
-    Future<Void> announce = vertx.eventBus().consumer(Addresses.DISCOVERY_ANNOUNCE, msg -> refresh()).completion();
+    Future<Void> announce = vertx.eventBus()
+        .<BackendInstances>localConsumer(Addresses.INSTANCES, msg -> follow(msg.body()))
+        .completion();
     Future<Void> query = vertx.eventBus().consumer(Addresses.HEALTH_QUERY, msg -> msg.reply(unhealthy())).completion();
     Future<Void> reload = vertx.eventBus().<GatewayConfig>localConsumer(Addresses.CONFIG_APPLY, msg -> {
       config = msg.body();
       schedule();
-      refresh();
+      follow(instances);
     }).completion();
-    return Future.all(announce, query, reload).compose(v -> refresh()).onSuccess(v -> schedule());
+    return Future.all(announce, query, reload)
+        .compose(v -> vertx.eventBus().<BackendInstances>request(Addresses.INSTANCES_QUERY, null))
+        .onSuccess(reply -> follow(reply.body()))
+        .onSuccess(v -> schedule());
   }
 
   private void schedule() {
@@ -74,18 +76,19 @@ public final class HealthCheckVerticle extends VerticleBase {
     }
   }
 
-  private Future<Void> refresh() {
-    return discovery.getRecords(r -> true).map(records -> {
-      instances = BackendInstances.from(records, config.backends());
-      Set<String> live = new HashSet<>();
-      for (BackendConfig backend : config.backends()) {
-        if (backend.healthCheck() != null) {
-          instances.of(backend.name()).forEach(i -> live.add(key(backend.name(), i)));
-        }
+  /** Checks the instances of {@code snapshot} (unless an older one than held) and forgets the health of the others. */
+  private void follow(BackendInstances snapshot) {
+    if (snapshot.version() < instances.version()) {
+      return;
+    }
+    instances = snapshot.forBackends(config.backends());
+    Set<String> live = new HashSet<>();
+    for (BackendConfig backend : config.backends()) {
+      if (backend.healthCheck() != null) {
+        instances.of(backend.name()).forEach(i -> live.add(key(backend.name(), i)));
       }
-      states.keySet().retainAll(live);
-      return null;
-    });
+    }
+    states.keySet().retainAll(live);
   }
 
   private void probeAll(String backend, HealthCheckConfig check) {
@@ -136,7 +139,6 @@ public final class HealthCheckVerticle extends VerticleBase {
 
   @Override
   public Future<?> stop() {
-    discovery.close();
     return client.close();
   }
 }

@@ -5,7 +5,6 @@ import dev.dockgate.config.BackendConfig;
 import dev.dockgate.config.GatewayConfig;
 import dev.dockgate.config.RouteConfig;
 import dev.dockgate.config.ServerConfig;
-import dev.dockgate.discovery.DiscoveryVerticle;
 import dev.dockgate.events.Addresses;
 import dev.dockgate.events.SharedJsonCodec;
 import dev.dockgate.Features;
@@ -39,8 +38,6 @@ import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import io.vertx.servicediscovery.Record;
-import io.vertx.servicediscovery.ServiceDiscovery;
 import io.vertx.core.net.HostAndPort;
 import java.util.ArrayList;
 import java.util.List;
@@ -51,8 +48,8 @@ import java.util.Set;
  * One HTTP listener instance (one per core): listens, swaps config snapshots, and dispatches each
  * request: normalise the path, admin endpoints, match a route, then the route's {@link Pipeline}
  * (stages, then the proxy). Every counted request has one {@link Exchange}, which publishes its
- * traffic event. Keeps its own snapshot of instances per backend, refreshed from discovery
- * announcements, never from the request path.
+ * traffic event. Keeps the newest snapshot of instances per backend that discovery published
+ * ({@link Addresses#INSTANCES}); the request path never reads discovery.
  */
 public final class RouterVerticle extends VerticleBase {
 
@@ -65,7 +62,6 @@ public final class RouterVerticle extends VerticleBase {
   private final Map<Class<?>, Object> shared;
   private final OpenConnections connections;
   private EdgeGuard edge;
-  private ServiceDiscovery discovery;
   private HttpClient client;
   private BackendClients backendClients;
   private HttpServer server;
@@ -73,7 +69,8 @@ public final class RouterVerticle extends VerticleBase {
   private HttpServer adminServer;
   /** What requests are routed by; replaced whole when the config is reloaded. */
   private Routing routing;
-  private List<Record> lastRecords = List.of();
+  /** The newest snapshot discovery published, for the backends it was resolved for. */
+  private BackendInstances instances = BackendInstances.EMPTY;
   private Set<String> unhealthy = Set.of();
   private AdminEndpoints admin;
   /** Connections still waiting for their first request head, with the timer that closes them. */
@@ -102,9 +99,8 @@ public final class RouterVerticle extends VerticleBase {
     client = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true).setTcpNoDelay(true));
     backendClients = new BackendClients(vertx);
     routing = routing(initial);
-    discovery = ServiceDiscovery.create(vertx, DiscoveryVerticle.discoveryOptions());
     Future<Void> announcements = vertx.eventBus()
-        .consumer(Addresses.DISCOVERY_ANNOUNCE, msg -> refresh())
+        .<BackendInstances>localConsumer(Addresses.INSTANCES, msg -> onInstances(msg.body()))
         .completion();
     Future<Void> reloads = vertx.eventBus()
         .<GatewayConfig>localConsumer(Addresses.CONFIG_APPLY, msg -> apply(msg.body()))
@@ -126,7 +122,8 @@ public final class RouterVerticle extends VerticleBase {
     return Future.all(List.of(announcements, reloads, health, page, draining))
         .compose(v -> vertx.eventBus().<JsonArray>request(Addresses.HEALTH_QUERY, null))
         .onSuccess(reply -> unhealthy = keys(reply.body()))
-        .compose(v -> refreshNow())
+        .compose(v -> vertx.eventBus().<BackendInstances>request(Addresses.INSTANCES_QUERY, null))
+        .onSuccess(reply -> onInstances(reply.body()))
         .compose(v -> listen())
         .compose(v -> listenAdmin());
   }
@@ -146,7 +143,16 @@ public final class RouterVerticle extends VerticleBase {
       next.add(change.getString("key"));
     }
     unhealthy = next;
-    routing.upstreams().apply(BackendInstances.from(lastRecords, routing.config().backends()), unhealthy);
+    routing.upstreams().apply(instances.forBackends(routing.config().backends()), unhealthy);
+  }
+
+  /** Discovery published a new snapshot (or answered the start's query): the rotation follows it. */
+  private void onInstances(BackendInstances snapshot) {
+    if (snapshot.version() < instances.version()) {
+      return; // the start's query was answered after a newer announcement
+    }
+    instances = snapshot;
+    routing.upstreams().apply(instances.forBackends(routing.config().backends()), unhealthy);
   }
 
   private Routing routing(GatewayConfig config) {
@@ -165,7 +171,7 @@ public final class RouterVerticle extends VerticleBase {
       entries.add(new RouteTable.Entry<>(route.pathPrefix(), route.host(), Set.copyOf(route.methods()), pipeline));
     }
     Upstreams upstreams = new Upstreams(breakers, config.backends(), terminals);
-    upstreams.apply(BackendInstances.from(lastRecords, config.backends()), unhealthy);
+    upstreams.apply(instances.forBackends(config.backends()), unhealthy);
     ServerConfig.AdminPaths admin = config.server().admin();
     return new Routing(config, new RouteTable<>(entries), upstreams, Buffer.buffer(config.defaultResponse().body()),
         admin.health().isEmpty() ? "" : admin.health() + "/live",
@@ -309,7 +315,7 @@ public final class RouterVerticle extends VerticleBase {
   private JsonObject routeReport() {
     Routing current = routing;
     return RouteReport.describe(current.config(), current.upstreams(),
-        BackendInstances.from(lastRecords, current.config().backends()), unhealthy, inFlight.snapshot());
+        instances.forBackends(current.config().backends()), unhealthy, inFlight.snapshot());
   }
 
   private static boolean tooLong(String contentLength, long max) {
@@ -318,35 +324,6 @@ public final class RouterVerticle extends VerticleBase {
     } catch (NumberFormatException e) {
       return false; // malformed lengths are the codec's and the proxy's to refuse (400)
     }
-  }
-
-  private boolean refreshing;
-  private boolean refreshAgain;
-
-  /** Coalesces announcement bursts into one snapshot rebuild at a time. */
-  private void refresh() {
-    if (refreshing) {
-      refreshAgain = true;
-      return;
-    }
-    refreshNow();
-  }
-
-  private Future<Void> refreshNow() {
-    refreshing = true;
-    refreshAgain = false;
-    return discovery.getRecords(record -> true)
-        .map(records -> {
-          lastRecords = records;
-          routing.upstreams().apply(BackendInstances.from(records, routing.config().backends()), unhealthy);
-          return (Void) null;
-        })
-        .andThen(ar -> {
-          refreshing = false;
-          if (refreshAgain) {
-            refresh();
-          }
-        });
   }
 
   /**
@@ -368,7 +345,6 @@ public final class RouterVerticle extends VerticleBase {
       if (edge != null) {
         edge.close();
       }
-      discovery.close();
       routing.upstreams().close();
       return Future.join(client.close(), backendClients.close());
     });

@@ -67,7 +67,10 @@ class MetricsVerticleTest {
     GatewayConfig config = config(
         backend("orders", Map.of("app_name", "orders"), new Target("127.0.0.1", 9001), new Target("127.0.0.1", 9002)),
         backend("payment", Map.of("app_name", "payment")));
-    vertx.deployVerticle(new MetricsVerticle(config, breakers)).onComplete(ctx.succeedingThenComplete());
+    // Metrics follow the snapshots discovery publishes (here without Docker: records are published by the test).
+    vertx.deployVerticle(new MetricsVerticle(config, breakers))
+        .compose(id -> vertx.deployVerticle(new DiscoveryVerticle(config)))
+        .onComplete(ctx.succeedingThenComplete());
   }
 
   @Test
@@ -184,9 +187,10 @@ class MetricsVerticleTest {
         BackendConfig.DEFAULT_MAX_CONNECTIONS, null);
   }
 
-  /** A record as the Docker importer publishes it. */
+  /** A record as the Docker importer publishes it, of a container Docker reports healthy (so in rotation at once). */
   private static Record container(String name, String app, int port) {
     JsonObject metadata = new JsonObject().put("app_name", app)
+        .put(ContainerRecords.HEALTH_KEY, dev.dockgate.discovery.ContainerInfo.HEALTHY)
         .put(ContainerRecords.ID_KEY, "id-" + name)
         .put(ContainerRecords.NAME_KEY, name)
         .put(ContainerRecords.SOURCE_KEY, ContainerRecords.SOURCE_DOCKER);
