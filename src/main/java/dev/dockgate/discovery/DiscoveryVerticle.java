@@ -14,15 +14,18 @@ import java.util.logging.Logger;
  * Owns the service-discovery registry, the Docker importer (the only Docker I/O in the gateway) and
  * the {@link InstanceCatalog}, which turns the registry's records into one snapshot of instances per
  * backend on each change and publishes it on {@link Addresses#INSTANCES}. Started before the routers;
- * ready once the first container listing was attempted.
+ * ready once the first container listing was attempted and its new instances probed.
  */
 public final class DiscoveryVerticle extends VerticleBase {
 
   private static final Logger LOG = Logger.getLogger(DiscoveryVerticle.class.getName());
+  /** How long the start waits for the first probes of running containers (each is a local connect). */
+  private static final long FIRST_PROBES_MS = 1_000;
   private static final DeliveryOptions LOCAL = new DeliveryOptions().setLocalOnly(true);
 
   private final GatewayConfig config;
   private ServiceDiscovery discovery;
+  private ConnectProbe probe;
   private InstanceCatalog catalog;
   private boolean reading;
   private boolean readAgain;
@@ -40,7 +43,8 @@ public final class DiscoveryVerticle extends VerticleBase {
   public Future<?> start() {
     BackendInstances.registerCodec(vertx.eventBus());
     discovery = ServiceDiscovery.create(vertx, discoveryOptions());
-    catalog = new InstanceCatalog(config.backends(),
+    probe = new ConnectProbe(vertx);
+    catalog = new InstanceCatalog(config.backends(), probe,
         snapshot -> vertx.eventBus().publish(Addresses.INSTANCES, snapshot, LOCAL));
     Future<Void> query = vertx.eventBus()
         .localConsumer(Addresses.INSTANCES_QUERY, msg -> msg.reply(catalog.current(), LOCAL))
@@ -51,7 +55,9 @@ public final class DiscoveryVerticle extends VerticleBase {
     Future<Void> announce = vertx.eventBus().consumer(Addresses.DISCOVERY_ANNOUNCE, msg -> read()).completion();
     return Future.all(query, reload, announce)
         .compose(v -> importDocker())
-        .compose(v -> readNow());
+        .compose(v -> readNow())
+        .compose(v -> catalog.probed().timeout(FIRST_PROBES_MS, java.util.concurrent.TimeUnit.MILLISECONDS)
+            .otherwiseEmpty());
   }
 
   private Future<?> importDocker() {
@@ -98,6 +104,6 @@ public final class DiscoveryVerticle extends VerticleBase {
   @Override
   public Future<?> stop() {
     discovery.close();
-    return Future.succeededFuture();
+    return probe.close();
   }
 }

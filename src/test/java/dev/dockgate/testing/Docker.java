@@ -53,15 +53,26 @@ public final class Docker implements AutoCloseable {
    * it goes on serving for {@code drainMs} before it stops.
    */
   public String runDrainingCgi(String name, int port, long drainMs, Map<String, String> labels) {
+    return runDrainingCgi(name, port, drainMs, 0, labels, List.of());
+  }
+
+  /**
+   * {@link #runDrainingCgi(String, int, long, Map)} whose server starts listening {@code listenAfterMs}
+   * after the container starts (a service that takes a while to boot), run with extra {@code docker run}
+   * options (e.g. a {@code --health-cmd}).
+   */
+  public String runDrainingCgi(String name, int port, long drainMs, long listenAfterMs, Map<String, String> labels,
+      List<String> runOptions) {
     Map<String, String> all = new java.util.HashMap<>(labels);
     all.put("gateway.port", Integer.toString(port));
-    String script = "mkdir -p /www/cgi-bin"
+    String script = (listenAfterMs > 0 ? "sleep " + (listenAfterMs / 1000.0) + " && " : "")
+        + "mkdir -p /www/cgi-bin"
         + " && printf '#!/bin/sh\\nprintf \"Content-Type: text/plain\\\\r\\\\n\\\\r\\\\n\"\\necho " + fullName(name) + "\\ncat\\n'"
         + " > /www/cgi-bin/echo && busybox chmod +x /www/cgi-bin/echo"
         + " && { busybox httpd -f -p 127.0.0.1:" + port + " -h /www & pid=$!; }"
         + " && trap 'sleep " + (drainMs / 1000.0) + "; kill $pid; exit 0' TERM"
         + " && while true; do wait; done";
-    return run(name, all, List.of("busybox", "sh", "-c", script));
+    return run(name, all, runOptions, List.of("busybox", "sh", "-c", script));
   }
 
   /** A container that serves nothing itself: its gateway.port label can point at a server of the test's own. */
@@ -70,8 +81,14 @@ public final class Docker implements AutoCloseable {
   }
 
   public String run(String name, Map<String, String> labels, List<String> command) {
+    return run(name, labels, List.of(), command);
+  }
+
+  /** {@code runOptions}: more {@code docker run} options, e.g. {@code --health-cmd}; never networks or ports. */
+  public String run(String name, Map<String, String> labels, List<String> runOptions, List<String> command) {
     List<String> args = new ArrayList<>(List.of("docker", "run", "-d", "--network", "host",
         "--name", name + "-" + runId, "--label", RUN_LABEL + "=" + runId));
+    args.addAll(runOptions);
     labels.forEach((k, v) -> {
       args.add("--label");
       args.add(k + "=" + v);
@@ -79,6 +96,18 @@ public final class Docker implements AutoCloseable {
     args.add(IMAGE);
     args.addAll(command);
     return check(args).trim();
+  }
+
+  /** Runs {@code command} inside a running container of this run. */
+  public String execIn(String id, List<String> command) {
+    List<String> args = new ArrayList<>(List.of("docker", "exec", id));
+    args.addAll(command);
+    return check(args);
+  }
+
+  /** Docker's HEALTHCHECK status of a container: starting, healthy, unhealthy (empty without one). */
+  public String health(String id) {
+    return check(List.of("docker", "inspect", "--format", "{{if .State.Health}}{{.State.Health.Status}}{{end}}", id)).trim();
   }
 
   public void stop(String id) {
