@@ -108,11 +108,11 @@ public final class MainVerticle extends VerticleBase {
     watcher = new ConfigWatcher(vertx, config, next -> {
       // Before the routers compile it, so they find the kept limiters and none of the dropped ones.
       rateLimiters.retain(next.routes());
-      vertx.eventBus().publish(Addresses.CONFIG_APPLY, next);
+      vertx.eventBus().publish(Addresses.CONFIG_APPLY, next, Addresses.LOCAL);
     });
-    vertx.eventBus().consumer(Addresses.CONFIG_RELOAD, msg -> watcher.reload());
+    vertx.eventBus().localConsumer(Addresses.CONFIG_RELOAD, msg -> watcher.reload());
     vertx.eventBus().localConsumer(Addresses.DRAIN_START, msg -> {
-      vertx.eventBus().publish(Addresses.DRAINING, null);
+      vertx.eventBus().publish(Addresses.DRAINING, null, Addresses.LOCAL);
       msg.reply(drainStart(running.server()));
     });
     vertx.eventBus().<GatewayConfig>localConsumer(Addresses.CONFIG_APPLY, msg -> {

@@ -34,12 +34,12 @@ public final class DiscoveryVerticle extends VerticleBase {
     discovery = ServiceDiscovery.create(vertx, discoveryOptions());
     if (!docker.enabled()) {
       LOG.info("docker discovery disabled by config");
-      return vertx.eventBus().consumer(Addresses.DISCOVERY_STATUS,
+      return vertx.eventBus().localConsumer(Addresses.DISCOVERY_STATUS,
           msg -> msg.reply(new JsonObject().put("enabled", false))).completion();
     }
     DockerImporter importer = new DockerImporter(docker);
     return vertx.eventBus()
-        .consumer(Addresses.DISCOVERY_STATUS, msg -> msg.reply(importer.status().put("enabled", true)))
+        .localConsumer(Addresses.DISCOVERY_STATUS, msg -> msg.reply(importer.status().put("enabled", true)))
         .completion()
         .compose(v -> discovery.registerServiceImporter(importer, new JsonObject()));
   }

@@ -77,7 +77,7 @@ public final class MetricsVerticle extends VerticleBase {
   public Future<?> start() {
     discovery = ServiceDiscovery.create(vertx, DiscoveryVerticle.discoveryOptions());
     Future<Void> traffic = follow(!config.server().admin().metrics().isEmpty());
-    Future<Void> announce = vertx.eventBus().<JsonObject>consumer(Addresses.DISCOVERY_ANNOUNCE, msg -> {
+    Future<Void> announce = vertx.eventBus().<JsonObject>localConsumer(Addresses.DISCOVERY_ANNOUNCE, msg -> {
       countAnnouncement(msg.body());
       refresh();
     }).completion();
@@ -86,7 +86,7 @@ public final class MetricsVerticle extends VerticleBase {
       follow(!config.server().admin().metrics().isEmpty());
       refresh();
     }).completion();
-    Future<Void> scrape = vertx.eventBus().consumer(Addresses.METRICS_SCRAPE, msg -> msg.reply(scrape()))
+    Future<Void> scrape = vertx.eventBus().localConsumer(Addresses.METRICS_SCRAPE, msg -> msg.reply(scrape()))
         .completion();
     return Future.all(traffic, announce, reload, scrape).compose(v -> refresh());
   }
@@ -97,7 +97,7 @@ public final class MetricsVerticle extends VerticleBase {
    */
   private Future<Void> follow(boolean on) {
     if (on && traffic == null) {
-      traffic = vertx.eventBus().<JsonObject>consumer(Addresses.TRAFFIC, msg -> record(msg.body()));
+      traffic = vertx.eventBus().<JsonObject>localConsumer(Addresses.TRAFFIC, msg -> record(msg.body()));
       return traffic.completion();
     }
     if (!on && traffic != null) {

@@ -53,8 +53,8 @@ public final class HealthCheckVerticle extends VerticleBase {
   public Future<?> start() {
     client = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(false));
     discovery = ServiceDiscovery.create(vertx, DiscoveryVerticle.discoveryOptions());
-    Future<Void> announce = vertx.eventBus().consumer(Addresses.DISCOVERY_ANNOUNCE, msg -> refresh()).completion();
-    Future<Void> query = vertx.eventBus().consumer(Addresses.HEALTH_QUERY, msg -> msg.reply(unhealthy())).completion();
+    Future<Void> announce = vertx.eventBus().localConsumer(Addresses.DISCOVERY_ANNOUNCE, msg -> refresh()).completion();
+    Future<Void> query = vertx.eventBus().localConsumer(Addresses.HEALTH_QUERY, msg -> msg.reply(unhealthy())).completion();
     Future<Void> reload = vertx.eventBus().<GatewayConfig>localConsumer(Addresses.CONFIG_APPLY, msg -> {
       config = msg.body();
       schedule();
@@ -120,7 +120,8 @@ public final class HealthCheckVerticle extends VerticleBase {
           + (state.healthy() ? "healthy: back in rotation" : "unhealthy: out of rotation")
           + " (" + check.path() + ")");
       vertx.eventBus().publish(Addresses.HEALTH, new JsonObject()
-          .put("backend", backend).put("instance", instance.name()).put("key", key).put("healthy", state.healthy()));
+          .put("backend", backend).put("instance", instance.name()).put("key", key).put("healthy", state.healthy()),
+          Addresses.LOCAL);
     }
   }
 

@@ -104,13 +104,13 @@ public final class RouterVerticle extends VerticleBase {
     routing = routing(initial);
     discovery = ServiceDiscovery.create(vertx, DiscoveryVerticle.discoveryOptions());
     Future<Void> announcements = vertx.eventBus()
-        .consumer(Addresses.DISCOVERY_ANNOUNCE, msg -> refresh())
+        .localConsumer(Addresses.DISCOVERY_ANNOUNCE, msg -> refresh())
         .completion();
     Future<Void> reloads = vertx.eventBus()
         .<GatewayConfig>localConsumer(Addresses.CONFIG_APPLY, msg -> apply(msg.body()))
         .completion();
     Future<Void> health = vertx.eventBus()
-        .<JsonObject>consumer(Addresses.HEALTH, msg -> onHealth(msg.body()))
+        .<JsonObject>localConsumer(Addresses.HEALTH, msg -> onHealth(msg.body()))
         .completion();
     Future<Void> page = vertx.fileSystem().readFile("dashboard/index.html").map(dashboard -> {
       admin = new AdminEndpoints(vertx, () -> routing.config(), this::routeReport, dashboard);

@@ -28,11 +28,11 @@ public final class StatsVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    MessageConsumer<JsonObject> traffic = vertx.eventBus().consumer(Addresses.TRAFFIC,
+    MessageConsumer<JsonObject> traffic = vertx.eventBus().localConsumer(Addresses.TRAFFIC,
         msg -> record(msg.body()));
-    MessageConsumer<Object> query = vertx.eventBus().consumer(Addresses.STATS_QUERY,
+    MessageConsumer<Object> query = vertx.eventBus().localConsumer(Addresses.STATS_QUERY,
         msg -> msg.reply(document()));
-    MessageConsumer<Object> detail = vertx.eventBus().consumer(Addresses.STATS_DETAIL,
+    MessageConsumer<Object> detail = vertx.eventBus().localConsumer(Addresses.STATS_DETAIL,
         msg -> msg.reply(detail()));
     return Future.all(traffic.completion(), query.completion(), detail.completion());
   }
