@@ -1,6 +1,7 @@
 package dev.dockgate;
 
 import dev.dockgate.auth.JwksCache;
+import dev.dockgate.cluster.ClusterVerticle;
 import dev.dockgate.config.ConfigLoader;
 import dev.dockgate.config.GatewayConfig;
 import dev.dockgate.discovery.DiscoveryVerticle;
@@ -65,6 +66,8 @@ public final class MainVerticle extends VerticleBase {
     OpenConnections connections = new OpenConnections();
     vertx.eventBus().registerDefaultCodec(GatewayConfig.class, new LocalCodec<>(GatewayConfig.class));
     return vertx.deployVerticle(new StatsVerticle())
+        .compose(id -> vertx.deployVerticle(new ClusterVerticle(config.cluster(),
+            config.server().host() + ":" + config.server().port())))
         .compose(id -> vertx.deployVerticle(new MetricsVerticle(config, breakers, inFlight)))
         .compose(id -> vertx.deployVerticle(new DiscoveryVerticle(config.docker())))
         .compose(id -> vertx.deployVerticle(new HealthCheckVerticle(config)))

@@ -88,11 +88,14 @@ public final class ClusterBuilder implements VertxBuilder {
     return Future.succeededFuture(build());
   }
 
+  /** Every distinct message down the cause chain: Hazelcast names the port at one level, the OS error at another. */
   static String rootMessage(Throwable failure) {
-    Throwable t = failure;
-    while (t.getCause() != null && t.getCause() != t) {
-      t = t.getCause();
+    java.util.LinkedHashSet<String> messages = new java.util.LinkedHashSet<>();
+    for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t.getMessage() != null) {
+        messages.add(t.getMessage().replace('\n', ' ').trim());
+      }
     }
-    return t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage().replace('\n', ' ');
+    return messages.isEmpty() ? failure.getClass().getSimpleName() : String.join("; ", messages);
   }
 }

@@ -32,6 +32,12 @@ public final class Addresses {
    */
   public static final String STATS_DETAIL = "gateway.stats.detail";
 
+  /**
+   * Request/reply, local: any body; the reply is this node's numbers in their mergeable form:
+   * {"totals", "routes": {prefix: ...}, "backends": {name: ...}}, each {@code stats.TrafficStats#toWire}.
+   */
+  public static final String STATS_NODE = "gateway.stats.node";
+
   /** Request/reply, local: any body; the reply is the cluster's /stats document (/stats?scope=cluster). */
   public static final String STATS_CLUSTER_QUERY = "gateway.stats.cluster";
 
