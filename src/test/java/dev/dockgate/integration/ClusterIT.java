@@ -79,6 +79,7 @@ class ClusterIT {
           host: 127.0.0.1
           members: %s
         """.formatted(backend.port(), hazelcast[0], members);
+    long begun = System.nanoTime();
     List<CompletableFuture<Node>> starting = new ArrayList<>();
     for (int port : hazelcast) {
       starting.add(CompletableFuture.supplyAsync(() -> {
@@ -104,6 +105,7 @@ class ClusterIT {
           () -> cluster(node).getJsonArray("members").size() == 3);
       nodes.set(i, new Node(node.jar(), node.admin(), cluster(node).getString("node")));
     }
+    LOG.info("three nodes started and joined in " + (System.nanoTime() - begun) / 1_000_000 + " ms");
   }
 
   @AfterEach
