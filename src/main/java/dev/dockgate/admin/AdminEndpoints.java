@@ -22,7 +22,8 @@ import java.util.function.Supplier;
 public final class AdminEndpoints {
 
   private static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
-  private static final DeliveryOptions QUERY = new DeliveryOptions().setSendTimeout(5_000);
+  /** Every answer is this process's (the cluster view is assembled by this node's cluster verticle). */
+  private static final DeliveryOptions QUERY = new DeliveryOptions().setSendTimeout(5_000).setLocalOnly(true);
 
   private final Vertx vertx;
   private final Supplier<GatewayConfig> config;
@@ -147,7 +148,7 @@ public final class AdminEndpoints {
     return HealthChecks.create(vertx)
         .register("config", promise -> promise.complete(Status.OK(new JsonObject()
             .put("source", config.get().source()).put("routes", config.get().routes().size()))))
-        .register("discovery", 2_000, promise -> vertx.eventBus().<JsonObject>request(Addresses.DISCOVERY_STATUS, null)
+        .register("discovery", 2_000, promise -> vertx.eventBus().<JsonObject>request(Addresses.DISCOVERY_STATUS, null, QUERY)
             .onSuccess(reply -> {
               JsonObject status = reply.body();
               boolean ok = !status.getBoolean("enabled", true) || status.getBoolean("connected", false);
@@ -155,7 +156,7 @@ public final class AdminEndpoints {
             })
             .onFailure(promise::fail))
         // Informational: a node serving alone is still ready.
-        .register("cluster", 2_000, promise -> vertx.eventBus().<JsonObject>request(Addresses.CLUSTER_STATUS, null)
+        .register("cluster", 2_000, promise -> vertx.eventBus().<JsonObject>request(Addresses.CLUSTER_STATUS, null, QUERY)
             .onSuccess(reply -> promise.complete(Status.OK(reply.body())))
             .onFailure(promise::fail));
   }

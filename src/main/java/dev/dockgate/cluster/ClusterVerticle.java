@@ -58,7 +58,7 @@ public final class ClusterVerticle extends VerticleBase {
     }
     // The one consumer peers reach: this node's numbers, from the stats verticle.
     Future<Void> numbers = vertx.eventBus().consumer(Addresses.clusterStats(self),
-        msg -> vertx.eventBus().<JsonObject>request(Addresses.STATS_NODE, null)
+        msg -> vertx.eventBus().<JsonObject>request(Addresses.STATS_NODE, null, Addresses.LOCAL)
             .onComplete(ar -> reply(msg, ar.succeeded() ? ar.result().body() : null))).completion();
     return Future.all(status, query, numbers)
         .compose(v -> vertx.sharedData().<String, JsonObject>getClusterWideMap(ROSTER))
@@ -112,7 +112,7 @@ public final class ClusterVerticle extends VerticleBase {
   /** Asks every node of the roster and of the membership for its numbers, then merges what came back. */
   private Future<JsonObject> clusterStats() {
     if (manager == null) {
-      return vertx.eventBus().<JsonObject>request(Addresses.STATS_NODE, null)
+      return vertx.eventBus().<JsonObject>request(Addresses.STATS_NODE, null, Addresses.LOCAL)
           .map(reply -> new ClusterStats().answered(self, reply.body()).toJson(self));
     }
     Set<String> members = new TreeSet<>(manager.getNodes());

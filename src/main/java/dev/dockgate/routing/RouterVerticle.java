@@ -124,7 +124,7 @@ public final class RouterVerticle extends VerticleBase {
         })
         .completion();
     return Future.all(List.of(announcements, reloads, health, page, draining))
-        .compose(v -> vertx.eventBus().<JsonArray>request(Addresses.HEALTH_QUERY, null))
+        .compose(v -> vertx.eventBus().<JsonArray>request(Addresses.HEALTH_QUERY, null, Addresses.LOCAL))
         .onSuccess(reply -> unhealthy = keys(reply.body()))
         .compose(v -> refreshNow())
         .compose(v -> listen())
