@@ -1,5 +1,7 @@
 package dev.dockgate;
 
+import dev.dockgate.cluster.ClusterBuilder;
+import dev.dockgate.config.ClusterConfig;
 import dev.dockgate.config.ConfigException;
 import dev.dockgate.config.ConfigLoader;
 import io.vertx.core.Vertx;
@@ -49,14 +51,17 @@ public final class GatewayApplication extends VertxApplication implements VertxA
   private final Integer instances;
   private final long drainMs;
   private final String transport;
+  /** The cluster settings when started with -cluster, else null. */
+  private final ClusterConfig cluster;
 
   private GatewayApplication(String[] launcherArgs, String configPath, Integer instances, long drainMs,
-      String transport) {
+      String transport, ClusterConfig cluster) {
     super(launcherArgs);
     this.configPath = configPath;
     this.instances = instances;
     this.drainMs = drainMs;
     this.transport = transport;
+    this.cluster = cluster;
   }
 
   public static void main(String[] args) {
@@ -96,12 +101,38 @@ public final class GatewayApplication extends VertxApplication implements VertxA
       System.exit(ConfigCheck.run(configPath));
     }
     LOG.info(Version.oneLine());
-    int code = new GatewayApplication(rest.toArray(String[]::new), configPath, instances, drainMs, transport)
+    // Each node keeps its own registry of discovered instances (the default in a cluster is one shared map, which
+    // would list every container once per node and keep a dead node's records).
+    System.setProperty("vertx-service-discovery-backend-local", "true");
+    ClusterConfig cluster = rest.contains("-cluster") || rest.contains("--cluster") ? clusterSettings(configPath) : null;
+    int code = new GatewayApplication(rest.toArray(String[]::new), configPath, instances, drainMs, transport, cluster)
         .launch();
     if (code != 0) {
       System.exit(code);
     }
   }
+
+  /**
+   * The cluster block, needed before Vert.x starts: loaded as a start loads it (file, environment, system
+   * properties) with a short-lived Vert.x, as --validate does; an invalid file stops here with the same message.
+   */
+  private static ClusterConfig clusterSettings(String configPath) {
+    Vertx vertx = Vertx.vertx();
+    try {
+      return Features.load(vertx, configPath).toCompletionStage().toCompletableFuture()
+          .get(60, TimeUnit.SECONDS).cluster();
+    } catch (ExecutionException e) {
+      String message = e.getCause() instanceof ConfigException ce ? ce.getMessage() : String.valueOf(e.getCause());
+      LOG.severe("invalid configuration, not starting:\n" + message);
+    } catch (Exception e) {
+      LOG.severe("cannot load configuration " + configPath + ": " + e);
+    } finally {
+      vertx.close();
+    }
+    System.exit(1);
+    return null;
+  }
+
 
   private static Integer parseInstances(String value) {
     try {
@@ -174,6 +205,9 @@ public final class GatewayApplication extends VertxApplication implements VertxA
     io.vertx.core.transport.Transport chosen = NetworkTransport.choose(transport, options.getPreferNativeTransport());
     String skipped = transport.equals("auto") ? NetworkTransport.skipped(chosen) : "";
     LOG.info("network transport: " + chosen.name() + (skipped.isEmpty() ? "" : "; " + skipped));
+    if (cluster != null) {
+      return new ClusterBuilder(cluster, builder -> builder.with(options).withTransport(chosen));
+    }
     return Vertx.builder().with(options).withTransport(chosen);
   }
 

@@ -1,6 +1,7 @@
 package dev.dockgate;
 
 import dev.dockgate.auth.JwksCache;
+import dev.dockgate.cluster.ClusterVerticle;
 import dev.dockgate.config.ConfigLoader;
 import dev.dockgate.config.GatewayConfig;
 import dev.dockgate.discovery.DiscoveryVerticle;
@@ -65,6 +66,8 @@ public final class MainVerticle extends VerticleBase {
     OpenConnections connections = new OpenConnections();
     vertx.eventBus().registerDefaultCodec(GatewayConfig.class, new LocalCodec<>(GatewayConfig.class));
     return vertx.deployVerticle(new StatsVerticle())
+        .compose(id -> vertx.deployVerticle(new ClusterVerticle(config.cluster(),
+            config.server().host() + ":" + config.server().port())))
         .compose(id -> vertx.deployVerticle(new MetricsVerticle(config, breakers, inFlight)))
         .compose(id -> vertx.deployVerticle(new DiscoveryVerticle(config)))
         .compose(id -> vertx.deployVerticle(new HealthCheckVerticle(config)))
@@ -108,11 +111,11 @@ public final class MainVerticle extends VerticleBase {
     watcher = new ConfigWatcher(vertx, config, next -> {
       // Before the routers compile it, so they find the kept limiters and none of the dropped ones.
       rateLimiters.retain(next.routes());
-      vertx.eventBus().publish(Addresses.CONFIG_APPLY, next);
+      vertx.eventBus().publish(Addresses.CONFIG_APPLY, next, Addresses.LOCAL);
     });
-    vertx.eventBus().consumer(Addresses.CONFIG_RELOAD, msg -> watcher.reload());
+    vertx.eventBus().localConsumer(Addresses.CONFIG_RELOAD, msg -> watcher.reload());
     vertx.eventBus().localConsumer(Addresses.DRAIN_START, msg -> {
-      vertx.eventBus().publish(Addresses.DRAINING, null);
+      vertx.eventBus().publish(Addresses.DRAINING, null, Addresses.LOCAL);
       msg.reply(drainStart(running.server()));
     });
     vertx.eventBus().<GatewayConfig>localConsumer(Addresses.CONFIG_APPLY, msg -> {

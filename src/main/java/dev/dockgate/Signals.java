@@ -43,11 +43,11 @@ final class Signals {
     }
     handle("HUP", () -> {
       LOG.info("SIGHUP: reloading the configuration");
-      vertx.eventBus().send(Addresses.CONFIG_RELOAD, null);
+      vertx.eventBus().send(Addresses.CONFIG_RELOAD, null, Addresses.LOCAL);
     }, "config changes still apply when the file changes");
     handle("USR1", () -> {
       LOG.info("SIGUSR1: reopening the access log");
-      vertx.eventBus().publish(Addresses.ACCESS_LOG_REOPEN, null);
+      vertx.eventBus().publish(Addresses.ACCESS_LOG_REOPEN, null, Addresses.LOCAL);
     }, "the access log cannot be reopened");
   }
 
@@ -78,7 +78,7 @@ final class Signals {
   /** Readiness turns 503 on every router; the listeners keep serving for the configured delay. */
   private void holdForLoadBalancers() {
     try {
-      JsonObject reply = vertx.eventBus().<JsonObject>request(Addresses.DRAIN_START, null)
+      JsonObject reply = vertx.eventBus().<JsonObject>request(Addresses.DRAIN_START, null, Addresses.LOCAL)
           .toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS).body();
       long delayMs = reply.getLong("delay_ms", 0L);
       if (delayMs > 0) {

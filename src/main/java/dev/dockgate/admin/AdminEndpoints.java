@@ -22,7 +22,8 @@ import java.util.function.Supplier;
 public final class AdminEndpoints {
 
   private static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
-  private static final DeliveryOptions QUERY = new DeliveryOptions().setSendTimeout(5_000);
+  /** Every answer is this process's (the cluster view is assembled by this node's cluster verticle). */
+  private static final DeliveryOptions QUERY = new DeliveryOptions().setSendTimeout(5_000).setLocalOnly(true);
 
   private final Vertx vertx;
   private final Supplier<GatewayConfig> config;
@@ -48,7 +49,7 @@ public final class AdminEndpoints {
       String dashboardStream, boolean publicOnly) {
     ServerConfig.AdminPaths paths = server.admin();
     if (path.equals(server.statsPath())) {
-      relay(request, Addresses.STATS_QUERY, "application/json");
+      stats(request);
     } else if (path.equals(liveness)) {
       request.response().putHeader("content-type", "application/json").end("{\"status\":\"UP\"}");
     } else if (publicOnly) {
@@ -84,6 +85,19 @@ public final class AdminEndpoints {
     draining = true;
     readiness.register("shutdown", promise -> promise.complete(Status.KO(new JsonObject()
         .put("reason", "the gateway is stopping (SIGTERM); the listeners close after server.drain_delay_ms"))));
+  }
+
+  /** rgate's /stats for this node; {@code ?scope=cluster} the whole cluster's (see docs/observability.md). */
+  private void stats(HttpServerRequest request) {
+    String scope = request.getParam("scope");
+    if (scope == null || scope.equals("node")) {
+      relay(request, Addresses.STATS_QUERY, "application/json");
+    } else if (scope.equals("cluster")) {
+      relay(request, Addresses.STATS_CLUSTER_QUERY, "application/json");
+    } else {
+      request.response().setStatusCode(400).putHeader("content-type", "text/plain; charset=utf-8")
+          .end("scope: expected node or cluster\n");
+    }
   }
 
   /** Asks the verticle owning an answer (stats, metrics) and relays its reply; 503 if it does not answer. */
@@ -126,17 +140,24 @@ public final class AdminEndpoints {
     push.run();
   }
 
-  /** Ready when the config is loaded (it is, if this runs) and Docker discovery, when on, follows the engine. */
+  /**
+   * Ready when the config is loaded (it is, if this runs) and Docker discovery, when on, follows the engine; the
+   * cluster check shows this node's id and the members.
+   */
   private HealthChecks readiness() {
     return HealthChecks.create(vertx)
         .register("config", promise -> promise.complete(Status.OK(new JsonObject()
             .put("source", config.get().source()).put("routes", config.get().routes().size()))))
-        .register("discovery", 2_000, promise -> vertx.eventBus().<JsonObject>request(Addresses.DISCOVERY_STATUS, null)
+        .register("discovery", 2_000, promise -> vertx.eventBus().<JsonObject>request(Addresses.DISCOVERY_STATUS, null, QUERY)
             .onSuccess(reply -> {
               JsonObject status = reply.body();
               boolean ok = !status.getBoolean("enabled", true) || status.getBoolean("connected", false);
               promise.complete(new Status().setOk(ok).setData(status));
             })
+            .onFailure(promise::fail))
+        // Informational: a node serving alone is still ready.
+        .register("cluster", 2_000, promise -> vertx.eventBus().<JsonObject>request(Addresses.CLUSTER_STATUS, null, QUERY)
+            .onSuccess(reply -> promise.complete(Status.OK(reply.body())))
             .onFailure(promise::fail));
   }
 }

@@ -182,14 +182,15 @@ public final class ConfigLoader {
     DefaultResponse defaultResponse = defaultResponse(root.object("default_response"));
     AccessLogConfig accessLog = accessLog(root.object("access_log"));
     TapConfig tap = tap(root.object("event_bus_bridge"), root.object("alerts"));
+    ClusterConfig cluster = ClusterParser.parse(root.object("cluster"));
     root.rejectUnknown();
     problems.addAll(0, sources.remainingProblems(root));
 
     if (!problems.isEmpty()) {
       throw new ConfigException(problems);
     }
-    return new Loaded(new GatewayConfig(file, server, docker, routes, defaultResponse, backends, accessLog, tap),
-        sources.origins());
+    return new Loaded(new GatewayConfig(file, server, docker, routes, defaultResponse, backends, accessLog, tap,
+        cluster), sources.origins());
   }
 
   private static ServerConfig server(Fields f) {

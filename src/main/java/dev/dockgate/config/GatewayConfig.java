@@ -14,11 +14,18 @@ public record GatewayConfig(
     DefaultResponse defaultResponse,
     List<BackendConfig> backends,
     AccessLogConfig accessLog,
-    TapConfig tap) {
+    TapConfig tap,
+    ClusterConfig cluster) {
 
   public GatewayConfig {
     routes = List.copyOf(routes);
     backends = List.copyOf(backends);
+  }
+
+  /** A config without cluster settings (the defaults). */
+  public GatewayConfig(String source, ServerConfig server, DockerConfig docker, List<RouteConfig> routes,
+      DefaultResponse defaultResponse, List<BackendConfig> backends, AccessLogConfig accessLog, TapConfig tap) {
+    this(source, server, docker, routes, defaultResponse, backends, accessLog, tap, ClusterConfig.DEFAULT);
   }
 
   /** A config without an access log (the default). */

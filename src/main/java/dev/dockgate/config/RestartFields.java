@@ -41,6 +41,7 @@ public final class RestartFields {
     check(fields, "docker", running.docker(), next.docker());
     check(fields, "event_bus_bridge", bridge(running.tap()), bridge(next.tap()));
     check(fields, "alerts.slow_request_ms", running.tap().slowRequestMs(), next.tap().slowRequestMs());
+    check(fields, "cluster", running.cluster(), next.cluster());
     return fields;
   }
 

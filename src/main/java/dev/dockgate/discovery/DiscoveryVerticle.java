@@ -52,7 +52,7 @@ public final class DiscoveryVerticle extends VerticleBase {
     Future<Void> reload = vertx.eventBus()
         .<GatewayConfig>localConsumer(Addresses.CONFIG_APPLY, msg -> catalog.backends(msg.body().backends()))
         .completion();
-    Future<Void> announce = vertx.eventBus().consumer(Addresses.DISCOVERY_ANNOUNCE, msg -> read()).completion();
+    Future<Void> announce = vertx.eventBus().localConsumer(Addresses.DISCOVERY_ANNOUNCE, msg -> read()).completion();
     return Future.all(query, reload, announce)
         .compose(v -> importDocker())
         .compose(v -> readNow())
@@ -63,12 +63,12 @@ public final class DiscoveryVerticle extends VerticleBase {
   private Future<?> importDocker() {
     if (!config.docker().enabled()) {
       LOG.info("docker discovery disabled by config");
-      return vertx.eventBus().consumer(Addresses.DISCOVERY_STATUS,
+      return vertx.eventBus().localConsumer(Addresses.DISCOVERY_STATUS,
           msg -> msg.reply(new JsonObject().put("enabled", false))).completion();
     }
     DockerImporter importer = new DockerImporter(config.docker());
     return vertx.eventBus()
-        .consumer(Addresses.DISCOVERY_STATUS, msg -> msg.reply(importer.status().put("enabled", true)))
+        .localConsumer(Addresses.DISCOVERY_STATUS, msg -> msg.reply(importer.status().put("enabled", true)))
         .completion()
         .compose(v -> discovery.registerServiceImporter(importer, new JsonObject()));
   }

@@ -8,8 +8,19 @@ public final class Addresses {
   /** Published once per finished proxied or default-response request: a {@link TrafficEvent} as JSON. */
   public static final String TRAFFIC = "gateway.traffic";
 
-  /** How traffic events are sent: one shared read-only JsonObject for all local consumers. */
-  public static final DeliveryOptions TRAFFIC_DELIVERY = new DeliveryOptions().setCodecName(SharedJsonCodec.NAME);
+  /**
+   * How traffic events are sent: one shared read-only JsonObject for all consumers of this process, and never
+   * to another cluster node (local only: a clustered event bus does not even look the address up in the cluster).
+   */
+  public static final DeliveryOptions TRAFFIC_DELIVERY = new DeliveryOptions().setCodecName(SharedJsonCodec.NAME)
+      .setLocalOnly(true);
+
+  /**
+   * How every other per-process message is sent (config, health changes, alerts). Consumers of the addresses
+   * below register with {@code localConsumer}, so in a cluster a query reaches this process's owner, never a peer's;
+   * only {@link #clusterStats} addresses cross the cluster.
+   */
+  public static final DeliveryOptions LOCAL = new DeliveryOptions().setLocalOnly(true);
 
   /** Request/reply: any body; the reply is the /stats JSON document. */
   public static final String STATS_QUERY = "gateway.stats.query";
@@ -20,6 +31,26 @@ public final class Addresses {
    * in "routes" per route prefix}. docs/observability.md gives the window's shape.
    */
   public static final String STATS_DETAIL = "gateway.stats.detail";
+
+  /**
+   * Request/reply, local: any body; the reply is this node's numbers in their mergeable form:
+   * {"totals", "routes": {prefix: ...}, "backends": {name: ...}}, each {@code stats.TrafficStats#toWire}.
+   */
+  public static final String STATS_NODE = "gateway.stats.node";
+
+  /** Request/reply, local: any body; the reply is the cluster's /stats document (/stats?scope=cluster). */
+  public static final String STATS_CLUSTER_QUERY = "gateway.stats.cluster";
+
+  /** Request/reply, local: any body; the reply is {"enabled", "node", "members", ...}, the cluster part of /health. */
+  public static final String CLUSTER_STATUS = "gateway.cluster.status";
+
+  /**
+   * The one address per node that crosses the cluster: request/reply, any body; the reply is that node's
+   * counts and encoded latency histograms ({@code stats.NodeStats}), from which any node builds the cluster view.
+   */
+  public static String clusterStats(String nodeId) {
+    return "gateway.cluster.stats." + nodeId;
+  }
 
   /** Service-discovery announcements (vertx-service-discovery record JSON) of container instances. */
   public static final String DISCOVERY_ANNOUNCE = "gateway.discovery.announce";

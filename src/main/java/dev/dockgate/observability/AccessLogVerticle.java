@@ -45,8 +45,8 @@ public final class AccessLogVerticle extends VerticleBase {
           out = stream;
           vertx.setPeriodic(FLUSH_MS, id -> flush());
           return Future.all(
-              vertx.eventBus().<JsonObject>consumer(Addresses.TRAFFIC, msg -> append(msg.body())).completion(),
-              vertx.eventBus().consumer(Addresses.ACCESS_LOG_REOPEN, msg -> reopen()).completion());
+              vertx.eventBus().<JsonObject>localConsumer(Addresses.TRAFFIC, msg -> append(msg.body())).completion(),
+              vertx.eventBus().localConsumer(Addresses.ACCESS_LOG_REOPEN, msg -> reopen()).completion());
         });
   }
 

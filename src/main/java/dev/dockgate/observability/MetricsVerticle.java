@@ -75,7 +75,7 @@ public final class MetricsVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     Future<Void> traffic = follow(!config.server().admin().metrics().isEmpty());
-    Future<Void> announce = vertx.eventBus().<JsonObject>consumer(Addresses.DISCOVERY_ANNOUNCE,
+    Future<Void> announce = vertx.eventBus().<JsonObject>localConsumer(Addresses.DISCOVERY_ANNOUNCE,
         msg -> countAnnouncement(msg.body())).completion();
     Future<Void> snapshots = vertx.eventBus().<BackendInstances>localConsumer(Addresses.INSTANCES, msg -> {
       if (msg.body().version() >= instances.version()) {
@@ -88,7 +88,7 @@ public final class MetricsVerticle extends VerticleBase {
       follow(!config.server().admin().metrics().isEmpty());
       gauge();
     }).completion();
-    Future<Void> scrape = vertx.eventBus().consumer(Addresses.METRICS_SCRAPE, msg -> msg.reply(scrape()))
+    Future<Void> scrape = vertx.eventBus().localConsumer(Addresses.METRICS_SCRAPE, msg -> msg.reply(scrape()))
         .completion();
     // Deployed before discovery: its first snapshot arrives on INSTANCES.
     return Future.all(traffic, announce, snapshots, reload, scrape).onSuccess(v -> gauge());
@@ -100,7 +100,7 @@ public final class MetricsVerticle extends VerticleBase {
    */
   private Future<Void> follow(boolean on) {
     if (on && traffic == null) {
-      traffic = vertx.eventBus().<JsonObject>consumer(Addresses.TRAFFIC, msg -> record(msg.body()));
+      traffic = vertx.eventBus().<JsonObject>localConsumer(Addresses.TRAFFIC, msg -> record(msg.body()));
       return traffic.completion();
     }
     if (!on && traffic != null) {

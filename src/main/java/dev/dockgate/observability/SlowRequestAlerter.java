@@ -22,7 +22,7 @@ public final class SlowRequestAlerter extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    return vertx.eventBus().<JsonObject>consumer(Addresses.TRAFFIC, msg -> check(msg.body())).completion();
+    return vertx.eventBus().<JsonObject>localConsumer(Addresses.TRAFFIC, msg -> check(msg.body())).completion();
   }
 
   private void check(JsonObject event) {
@@ -35,6 +35,6 @@ public final class SlowRequestAlerter extends VerticleBase {
         + ", instance " + event.getString("instance") + ", request id " + event.getString("request_id"));
     // The event is read-only: the alert is a copy with the event's fields in their order, then its own.
     JsonObject alert = new JsonObject(new java.util.LinkedHashMap<>(event.getMap()));
-    vertx.eventBus().publish(Addresses.ALERTS, alert.put("type", "slow_request").put("threshold_ms", thresholdMs));
+    vertx.eventBus().publish(Addresses.ALERTS, alert.put("type", "slow_request").put("threshold_ms", thresholdMs), Addresses.LOCAL);
   }
 }

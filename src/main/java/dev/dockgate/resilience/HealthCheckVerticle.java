@@ -53,14 +53,14 @@ public final class HealthCheckVerticle extends VerticleBase {
     Future<Void> announce = vertx.eventBus()
         .<BackendInstances>localConsumer(Addresses.INSTANCES, msg -> follow(msg.body()))
         .completion();
-    Future<Void> query = vertx.eventBus().consumer(Addresses.HEALTH_QUERY, msg -> msg.reply(unhealthy())).completion();
+    Future<Void> query = vertx.eventBus().localConsumer(Addresses.HEALTH_QUERY, msg -> msg.reply(unhealthy())).completion();
     Future<Void> reload = vertx.eventBus().<GatewayConfig>localConsumer(Addresses.CONFIG_APPLY, msg -> {
       config = msg.body();
       schedule();
       follow(instances);
     }).completion();
     return Future.all(announce, query, reload)
-        .compose(v -> vertx.eventBus().<BackendInstances>request(Addresses.INSTANCES_QUERY, null))
+        .compose(v -> vertx.eventBus().<BackendInstances>request(Addresses.INSTANCES_QUERY, null, Addresses.LOCAL))
         .onSuccess(reply -> follow(reply.body()))
         .onSuccess(v -> schedule());
   }
@@ -123,7 +123,8 @@ public final class HealthCheckVerticle extends VerticleBase {
           + (state.healthy() ? "healthy: back in rotation" : "unhealthy: out of rotation")
           + " (" + check.path() + ")");
       vertx.eventBus().publish(Addresses.HEALTH, new JsonObject()
-          .put("backend", backend).put("instance", instance.name()).put("key", key).put("healthy", state.healthy()));
+          .put("backend", backend).put("instance", instance.name()).put("key", key).put("healthy", state.healthy()),
+          Addresses.LOCAL);
     }
   }
 

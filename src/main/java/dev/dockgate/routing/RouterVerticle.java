@@ -106,7 +106,7 @@ public final class RouterVerticle extends VerticleBase {
         .<GatewayConfig>localConsumer(Addresses.CONFIG_APPLY, msg -> apply(msg.body()))
         .completion();
     Future<Void> health = vertx.eventBus()
-        .<JsonObject>consumer(Addresses.HEALTH, msg -> onHealth(msg.body()))
+        .<JsonObject>localConsumer(Addresses.HEALTH, msg -> onHealth(msg.body()))
         .completion();
     Future<Void> page = vertx.fileSystem().readFile("dashboard/index.html").map(dashboard -> {
       admin = new AdminEndpoints(vertx, () -> routing.config(), this::routeReport, dashboard);
@@ -120,9 +120,9 @@ public final class RouterVerticle extends VerticleBase {
         })
         .completion();
     return Future.all(List.of(announcements, reloads, health, page, draining))
-        .compose(v -> vertx.eventBus().<JsonArray>request(Addresses.HEALTH_QUERY, null))
+        .compose(v -> vertx.eventBus().<JsonArray>request(Addresses.HEALTH_QUERY, null, Addresses.LOCAL))
         .onSuccess(reply -> unhealthy = keys(reply.body()))
-        .compose(v -> vertx.eventBus().<BackendInstances>request(Addresses.INSTANCES_QUERY, null))
+        .compose(v -> vertx.eventBus().<BackendInstances>request(Addresses.INSTANCES_QUERY, null, Addresses.LOCAL))
         .onSuccess(reply -> onInstances(reply.body()))
         .compose(v -> listen())
         .compose(v -> listenAdmin());

@@ -15,7 +15,8 @@ import java.util.function.Function;
 /**
  * Sole owner of the traffic numbers: consumes {@link Addresses#TRAFFIC} events, answers
  * {@link Addresses#STATS_QUERY} with the /stats document and {@link Addresses#STATS_DETAIL} with the
- * dashboard's (all-time and last-seconds numbers). Runs on its own event loop.
+ * dashboard's (all-time and last-seconds numbers), and {@link Addresses#STATS_NODE} with its numbers in the
+ * form a cluster view merges. Runs on its own event loop.
  */
 public final class StatsVerticle extends VerticleBase {
 
@@ -28,13 +29,15 @@ public final class StatsVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    MessageConsumer<JsonObject> traffic = vertx.eventBus().consumer(Addresses.TRAFFIC,
+    MessageConsumer<JsonObject> traffic = vertx.eventBus().localConsumer(Addresses.TRAFFIC,
         msg -> record(msg.body()));
-    MessageConsumer<Object> query = vertx.eventBus().consumer(Addresses.STATS_QUERY,
+    MessageConsumer<Object> query = vertx.eventBus().localConsumer(Addresses.STATS_QUERY,
         msg -> msg.reply(document()));
-    MessageConsumer<Object> detail = vertx.eventBus().consumer(Addresses.STATS_DETAIL,
+    MessageConsumer<Object> detail = vertx.eventBus().localConsumer(Addresses.STATS_DETAIL,
         msg -> msg.reply(detail()));
-    return Future.all(traffic.completion(), query.completion(), detail.completion());
+    MessageConsumer<Object> node = vertx.eventBus().localConsumer(Addresses.STATS_NODE,
+        msg -> msg.reply(wire()));
+    return Future.all(traffic.completion(), query.completion(), detail.completion(), node.completion());
   }
 
   private void record(JsonObject json) {
@@ -93,6 +96,15 @@ public final class StatsVerticle extends VerticleBase {
     JsonObject backends = new JsonObject();
     byBackend.forEach((key, s) -> backends.put(key, s.toJson()));
     return stats.toJson().put("routes", routes).put("backends", backends);
+  }
+
+  /** This node's numbers as another node merges them into the cluster's (see {@link ClusterStats}). */
+  private JsonObject wire() {
+    JsonObject routes = new JsonObject();
+    byRoute.forEach((key, s) -> routes.put(key, s.toWire()));
+    JsonObject backends = new JsonObject();
+    byBackend.forEach((key, s) -> backends.put(key, s.toWire()));
+    return new JsonObject().put("totals", stats.toWire()).put("routes", routes).put("backends", backends);
   }
 
   /**

@@ -2,6 +2,11 @@ package dev.dockgate.stats;
 
 import dev.dockgate.events.TrafficEvent;
 import io.vertx.core.json.JsonObject;
+import java.nio.ByteBuffer;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.zip.DataFormatException;
+import java.util.zip.Deflater;
 import org.HdrHistogram.Histogram;
 
 /**
@@ -26,6 +31,13 @@ public final class TrafficStats {
   /** Percentiles to {@code significantDigits} digits: 2 keeps per-route sections small (about 12 KB each). */
   public TrafficStats(int significantDigits) {
     histogram = new Histogram(1, MAX_TRACKED_MICROS, significantDigits);
+  }
+
+  private TrafficStats(Histogram histogram, long success, long error, double latencySumMs) {
+    this.histogram = histogram;
+    this.success = success;
+    this.error = error;
+    this.latencySumMs = latencySumMs;
   }
 
   public void record(int status, double latencyMs) {
@@ -61,6 +73,39 @@ public final class TrafficStats {
 
   public double percentileMs(double percentile) {
     return count() == 0 ? 0.0 : histogram.getValueAtPercentile(percentile) / 1000.0;
+  }
+
+  /**
+   * These numbers as they cross the cluster: exact counts, the exact latency sum (for the average) and the
+   * histogram in HdrHistogram's compressed form, base64, so that a merge gives the percentiles of all the requests.
+   */
+  public JsonObject toWire() {
+    ByteBuffer buffer = ByteBuffer.allocate(histogram.getNeededByteBufferCapacity());
+    int length = histogram.encodeIntoCompressedByteBuffer(buffer, Deflater.BEST_SPEED);
+    return new JsonObject()
+        .put("success", success)
+        .put("error", error)
+        .put("latency_sum_ms", latencySumMs)
+        .put("histogram", Base64.getEncoder().encodeToString(Arrays.copyOf(buffer.array(), length)));
+  }
+
+  /** The numbers {@link #toWire} sent; throws IllegalArgumentException when they are not such numbers. */
+  public static TrafficStats fromWire(JsonObject wire) {
+    try {
+      Histogram histogram = Histogram.decodeFromCompressedByteBuffer(
+          ByteBuffer.wrap(Base64.getDecoder().decode(wire.getString("histogram"))), MAX_TRACKED_MICROS);
+      return new TrafficStats(histogram, wire.getLong("success"), wire.getLong("error"), wire.getDouble("latency_sum_ms"));
+    } catch (DataFormatException | RuntimeException e) {
+      throw new IllegalArgumentException("not traffic numbers: " + e.getMessage(), e);
+    }
+  }
+
+  /** Adds {@code other}'s requests to these: counts and sums exactly, the histograms bucket by bucket. */
+  public void add(TrafficStats other) {
+    success += other.success;
+    error += other.error;
+    latencySumMs += other.latencySumMs;
+    histogram.add(other.histogram);
   }
 
   /** The rgate /stats document. */

@@ -332,7 +332,7 @@ class ConfigLoaderTest {
               - path_prefix: /api
                 backend: orders
             """,
-            "conf.yml: route: unknown key (known: access_log, alerts, backends, default_response, docker, event_bus_bridge, routes, server)"),
+            "conf.yml: route: unknown key (known: access_log, alerts, backends, cluster, default_response, docker, event_bus_bridge, routes, server)"),
         bad("unknown key in server", "server:\n  prot: 8080\n",
             "conf.yml: server.prot: unknown key (known: admin_listener, body_timeout_ms, dashboard_path, drain_delay_ms, h2c, header_timeout_ms, health_path, host, http2, idle_timeout_ms, instances, max_body_bytes, max_connections, max_header_bytes, max_header_count, max_request_line_bytes, metrics_path, port, routes_path, stats_path, tls, trusted_proxies)"),
         bad("unknown key in docker", "docker:\n  socket: /var/run/docker.sock\n",
@@ -522,7 +522,7 @@ class ConfigLoaderTest {
             "conf.yml: routes[0].backend: unknown backend \"pay\"; known: orders",
             "conf.yml: routes[1].path_prefix: is required",
             "conf.yml: default_response.status_code: expected a whole number, got \"abc\"",
-            "conf.yml: extra: unknown key (known: access_log, alerts, backends, default_response, docker, event_bus_bridge, routes, server)"),
+            "conf.yml: extra: unknown key (known: access_log, alerts, backends, cluster, default_response, docker, event_bus_bridge, routes, server)"),
 
         // JSON files get the same validation
         badJson("JSON: unknown backend and bad port", """

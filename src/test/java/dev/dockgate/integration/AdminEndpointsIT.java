@@ -52,10 +52,16 @@ class AdminEndpointsIT {
       JsonObject body = new JsonObject(health.body());
       assertEquals("UP", body.getString("status"));
       JsonArray checks = body.getJsonArray("checks");
-      assertEquals(2, checks.size(), body.encode());
+      assertEquals(3, checks.size(), body.encode());
       JsonObject discovery = checks.stream().map(JsonObject.class::cast)
           .filter(c -> c.getString("id").equals("discovery")).findFirst().orElseThrow();
       assertEquals(true, discovery.getJsonObject("data").getBoolean("connected"), body.encode());
+      // Without -cluster: a cluster of this node alone, informational.
+      JsonObject cluster = checks.stream().map(JsonObject.class::cast)
+          .filter(c -> c.getString("id").equals("cluster")).findFirst().orElseThrow();
+      assertEquals("UP", cluster.getString("status"));
+      assertEquals(false, cluster.getJsonObject("data").getBoolean("enabled"), body.encode());
+      assertEquals("standalone", cluster.getJsonObject("data").getString("node"), body.encode());
       assertEquals(200, gw.get("/health/live").statusCode());
     }
   }

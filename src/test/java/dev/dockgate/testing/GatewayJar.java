@@ -34,6 +34,12 @@ public final class GatewayJar implements AutoCloseable {
   /** As above, with more environment variables and JVM options ({@code -Dname=value}) for the process. */
   public GatewayJar(Path dir, String serverLines, String yamlBody, int instances, Map<String, String> env,
       List<String> jvmOptions) {
+    this(dir, serverLines, yamlBody, instances, env, jvmOptions, List.of(), Duration.ofSeconds(30));
+  }
+
+  /** As above, with launcher options after the config (e.g. {@code -cluster}) and how long the start may take. */
+  public GatewayJar(Path dir, String serverLines, String yamlBody, int instances, Map<String, String> env,
+      List<String> jvmOptions, List<String> launcherArgs, Duration readyWithin) {
     try {
       Path conf = Files.createTempFile(dir, "gateway-", ".yml");
       Files.writeString(conf, "server:\n  host: 127.0.0.1\n  port: " + port + "\n"
@@ -45,6 +51,7 @@ public final class GatewayJar implements AutoCloseable {
       List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
       command.addAll(jvmOptions);
       command.addAll(List.of("-jar", JAR, "-conf", conf.toString(), "-instances", Integer.toString(instances)));
+      command.addAll(launcherArgs);
       ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
       builder.environment().put("GATEWAY_DRAIN_TIMEOUT_MS", "2000");
       builder.environment().putAll(env);
@@ -53,7 +60,7 @@ public final class GatewayJar implements AutoCloseable {
       throw new UncheckedIOException(e);
     }
     try {
-      Poll.until(Duration.ofSeconds(30), "gateway jar ready", () -> {
+      Poll.until(readyWithin, "gateway jar ready", () -> {
         if (!process.isAlive()) {
           throw new AssertionError("gateway exited " + process.exitValue() + ":\n" + output());
         }
@@ -147,6 +154,20 @@ public final class GatewayJar implements AutoCloseable {
   /** success + error of /stats. */
   public long statsTotal() {
     return client.statsTotal();
+  }
+
+  /** SIGKILL: the process ends at once, without draining or saying goodbye to anyone. */
+  public void kill() {
+    process.destroyForcibly();
+    try {
+      process.waitFor(10, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  public boolean isAlive() {
+    return process.isAlive();
   }
 
   /** SIGTERM, then SIGKILL if it has not exited within 15 s. */

@@ -1,0 +1,101 @@
+package dev.dockgate.cluster;
+
+import dev.dockgate.config.ClusterConfig;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxBuilder;
+import io.vertx.core.spi.VertxMetricsFactory;
+import io.vertx.core.spi.VertxTracerFactory;
+import io.vertx.core.spi.cluster.ClusterManager;
+import io.vertx.core.transport.Transport;
+import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
+import java.util.function.UnaryOperator;
+import java.util.logging.Logger;
+
+/**
+ * The Vert.x builder the launcher uses with {@code -cluster}: Hazelcast with the gateway's cluster settings. When
+ * the cluster cannot be formed or joined it says why, then either builds a standalone Vert.x (the node serves
+ * alone) or, with {@code cluster.required: true}, fails the start. Used on the launcher's main thread.
+ */
+public final class ClusterBuilder implements VertxBuilder {
+
+  private static final Logger LOG = Logger.getLogger(ClusterBuilder.class.getName());
+
+  private final ClusterConfig cluster;
+  private final UnaryOperator<VertxBuilder> base;
+  private VertxBuilder clustered;
+
+  /** {@code base} applies the options, transport and the rest to a fresh builder; called once per attempt. */
+  public ClusterBuilder(ClusterConfig cluster, UnaryOperator<VertxBuilder> base) {
+    this.cluster = cluster;
+    this.base = base;
+    this.clustered = base.apply(Vertx.builder());
+  }
+
+  @Override
+  public VertxBuilder with(io.vertx.core.VertxOptions options) {
+    clustered.with(options);
+    return this;
+  }
+
+  @Override
+  public VertxBuilder withMetrics(VertxMetricsFactory factory) {
+    clustered.withMetrics(factory);
+    return this;
+  }
+
+  @Override
+  public VertxBuilder withTracer(VertxTracerFactory factory) {
+    clustered.withTracer(factory);
+    return this;
+  }
+
+  @Override
+  public VertxBuilder withTransport(Transport transport) {
+    clustered.withTransport(transport);
+    return this;
+  }
+
+  @Override
+  public VertxBuilder withClusterManager(ClusterManager clusterManager) {
+    clustered.withClusterManager(clusterManager);
+    return this;
+  }
+
+  @Override
+  public Vertx build() {
+    return base.apply(Vertx.builder()).build();
+  }
+
+  @Override
+  public Future<Vertx> buildClustered() {
+    LOG.info("cluster \"" + cluster.name() + "\": joining by TCP-IP on port " + cluster.port()
+        + (cluster.host() == null ? "" : " of " + cluster.host()) + ", members "
+        + (cluster.members().isEmpty() ? "(none listed)" : String.join(", ", cluster.members())));
+    return clustered.withClusterManager(new HazelcastClusterManager(HazelcastSettings.of(cluster)))
+        .buildClustered()
+        .recover(this::alone);
+  }
+
+  private Future<Vertx> alone(Throwable failure) {
+    String why = rootMessage(failure);
+    if (cluster.required()) {
+      LOG.severe("cluster \"" + cluster.name() + "\": cannot join (" + why + "); cluster.required is true, not starting");
+      return Future.failedFuture(failure);
+    }
+    LOG.warning("cluster \"" + cluster.name() + "\": cannot join (" + why + "); serving alone, /stats?scope=cluster"
+        + " answers for this node only (set cluster.required: true to refuse to start instead)");
+    return Future.succeededFuture(build());
+  }
+
+  /** Every distinct message down the cause chain: Hazelcast names the port at one level, the OS error at another. */
+  static String rootMessage(Throwable failure) {
+    java.util.LinkedHashSet<String> messages = new java.util.LinkedHashSet<>();
+    for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t.getMessage() != null) {
+        messages.add(t.getMessage().replace('\n', ' ').trim());
+      }
+    }
+    return messages.isEmpty() ? failure.getClass().getSimpleName() : String.join("; ", messages);
+  }
+}

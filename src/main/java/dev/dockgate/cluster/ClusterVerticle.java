@@ -1,0 +1,160 @@
+package dev.dockgate.cluster;
+
+import dev.dockgate.config.ClusterConfig;
+import dev.dockgate.events.Addresses;
+import dev.dockgate.stats.ClusterStats;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.internal.VertxInternal;
+import io.vertx.core.json.JsonObject;
+import io.vertx.core.shareddata.AsyncMap;
+import io.vertx.core.spi.cluster.ClusterManager;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.logging.Logger;
+
+/**
+ * This node's part in the cluster: enters itself in the cluster's roster of gateway nodes (a Hazelcast map) and
+ * leaves it on a clean stop, answers peers' requests for its numbers on {@link Addresses#clusterStats}, and
+ * builds /stats?scope=cluster by asking every node of the roster and of the membership, each with a timeout.
+ * Without a cluster it is a cluster of one. Runs on its own event loop; nothing here is on the request path.
+ */
+public final class ClusterVerticle extends VerticleBase {
+
+  /** How long a node has to answer a cluster query before it is reported missing. */
+  public static final long ANSWER_TIMEOUT_MS = 2_000;
+  static final String ROSTER = "gateway.cluster.nodes";
+
+  private static final Logger LOG = Logger.getLogger(ClusterVerticle.class.getName());
+  private static final DeliveryOptions ASK = new DeliveryOptions().setSendTimeout(ANSWER_TIMEOUT_MS);
+
+  private final ClusterConfig config;
+  private final String server;
+  private ClusterManager manager;
+  private String self;
+  private AsyncMap<String, JsonObject> roster;
+
+  /** {@code server}: this node's client listener, host:port, as the roster shows it. */
+  public ClusterVerticle(ClusterConfig config, String server) {
+    this.config = config;
+    this.server = server;
+  }
+
+  @Override
+  public Future<?> start() {
+    manager = vertx.isClustered() ? ((VertxInternal) vertx).clusterManager() : null;
+    self = manager == null ? "standalone" : manager.getNodeId();
+    Future<Void> status = vertx.eventBus().localConsumer(Addresses.CLUSTER_STATUS,
+        msg -> status().onComplete(ar -> reply(msg, ar.succeeded() ? ar.result() : null))).completion();
+    Future<Void> query = vertx.eventBus().localConsumer(Addresses.STATS_CLUSTER_QUERY,
+        msg -> clusterStats().onComplete(ar -> reply(msg, ar.succeeded() ? ar.result() : null))).completion();
+    if (manager == null) {
+      return Future.all(status, query);
+    }
+    // The one consumer peers reach: this node's numbers, from the stats verticle.
+    Future<Void> numbers = vertx.eventBus().consumer(Addresses.clusterStats(self),
+        msg -> vertx.eventBus().<JsonObject>request(Addresses.STATS_NODE, null, Addresses.LOCAL)
+            .onComplete(ar -> reply(msg, ar.succeeded() ? ar.result().body() : null))).completion();
+    return Future.all(status, query, numbers)
+        .compose(v -> vertx.sharedData().<String, JsonObject>getClusterWideMap(ROSTER))
+        .compose(map -> {
+          roster = map;
+          return map.put(self, new JsonObject().put("node", self).put("server", server)
+              .put("joined_at", System.currentTimeMillis()));
+        })
+        .onSuccess(v -> announce());
+  }
+
+  private static void reply(Message<Object> msg, JsonObject body) {
+    if (body == null) {
+      msg.fail(500, "no answer");
+    } else {
+      msg.reply(body);
+    }
+  }
+
+  /** One line on joining: who is in, and a warning when the listed members were not found. */
+  private void announce() {
+    List<String> members = manager.getNodes();
+    LOG.info("cluster \"" + config.name() + "\": node " + self + " joined; " + members.size() + " member(s)");
+    if (members.size() == 1 && config.members().size() > 1) {
+      LOG.warning("cluster \"" + config.name() + "\": no other listed member answered (" + String.join(", ",
+          config.members()) + "): serving alone until one starts and joins this node");
+    }
+  }
+
+  /** The cluster part of /health: enabled, name, this node, the members with their listeners, missing nodes. */
+  private Future<JsonObject> status() {
+    JsonObject base = new JsonObject().put("enabled", manager != null).put("node", self);
+    if (manager == null) {
+      return Future.succeededFuture(base.put("members", List.of(new JsonObject().put("node", self).put("server", server))));
+    }
+    List<String> members = manager.getNodes();
+    return roster.entries().map(known -> {
+      List<JsonObject> list = new ArrayList<>();
+      for (String id : new TreeSet<>(members)) {
+        JsonObject entry = known.get(id);
+        list.add(new JsonObject().put("node", id).put("server", entry == null ? null : entry.getString("server"))
+            .put("self", id.equals(self)));
+      }
+      Set<String> gone = new TreeSet<>(known.keySet());
+      gone.removeAll(members);
+      return base.put("name", config.name()).put("members", list).put("missing", List.copyOf(gone))
+          .put("listed", config.members());
+    });
+  }
+
+  /** Asks every node of the roster and of the membership for its numbers, then merges what came back. */
+  private Future<JsonObject> clusterStats() {
+    if (manager == null) {
+      return vertx.eventBus().<JsonObject>request(Addresses.STATS_NODE, null, Addresses.LOCAL)
+          .map(reply -> new ClusterStats().answered(self, reply.body()).toJson(self));
+    }
+    Set<String> members = new TreeSet<>(manager.getNodes());
+    return roster.entries().compose(known -> {
+      Set<String> nodes = new TreeSet<>(known.keySet());
+      nodes.addAll(members);
+      ClusterStats result = new ClusterStats();
+      List<Future<?>> asked = new ArrayList<>();
+      for (String node : nodes) {
+        asked.add(ask(node, members.contains(node))
+            .onSuccess(wire -> result.answered(node, wire))
+            .onFailure(err -> result.missing(node, err.getMessage())));
+      }
+      // Every node's outcome is in once join completes, whether some failed or not.
+      return Future.join(asked).transform(ar -> Future.succeededFuture(result.toJson(self)));
+    });
+  }
+
+  private Future<JsonObject> ask(String node, boolean member) {
+    if (!member) {
+      return Future.failedFuture("left the cluster (crashed or cut off: it did not leave cleanly)");
+    }
+    return vertx.eventBus().<JsonObject>request(Addresses.clusterStats(node), null, ASK)
+        .map(Message::body)
+        .recover(err -> Future.failedFuture(reason(err)));
+  }
+
+  private static String reason(Throwable err) {
+    if (err instanceof io.vertx.core.eventbus.ReplyException re) {
+      return switch (re.failureType()) {
+        case TIMEOUT -> "no answer within " + ANSWER_TIMEOUT_MS + " ms";
+        case NO_HANDLERS -> "no stats consumer (still starting, or not a gateway)";
+        default -> "failed: " + re.getMessage();
+      };
+    }
+    return "failed: " + err.getMessage();
+  }
+
+  /** A clean stop leaves the roster, so the node is not reported missing; a crash leaves it there. */
+  @Override
+  public Future<?> stop() {
+    return roster == null ? Future.succeededFuture() : roster.remove(self)
+        .onFailure(err -> LOG.warning("cluster: node " + self + " not removed from the roster: " + err.getMessage()));
+  }
+}

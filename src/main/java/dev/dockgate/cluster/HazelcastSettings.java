@@ -1,0 +1,57 @@
+package dev.dockgate.cluster;
+
+import com.hazelcast.config.Config;
+import com.hazelcast.config.JoinConfig;
+import com.hazelcast.config.NetworkConfig;
+import dev.dockgate.config.ClusterConfig;
+import io.vertx.spi.cluster.hazelcast.ConfigUtil;
+import java.util.List;
+
+/**
+ * Turns the {@code cluster} block into Hazelcast's config: Vert.x's own settings for its maps, then TCP-IP join
+ * on the listed members only (no multicast, no cloud auto-detection), the configured port without
+ * auto-increment, and a fast join and failure detection. Pure: called once on the main thread before Vert.x starts.
+ */
+public final class HazelcastSettings {
+
+  /** Heartbeats every second; a member silent for this long is removed (a crash usually closes its sockets sooner). */
+  public static final int HEARTBEAT_SECONDS = 1;
+  public static final int MAX_NO_HEARTBEAT_SECONDS = 5;
+  /** How long a join waits for each listed member's socket; unreachable members cost this much at start. */
+  public static final int CONNECTION_TIMEOUT_SECONDS = 1;
+
+  private HazelcastSettings() {
+  }
+
+  public static Config of(ClusterConfig cluster) {
+    // Keeps the __vertx.* map settings (backups, set-valued subscriptions) the cluster manager relies on.
+    Config config = ConfigUtil.loadConfig();
+    config.setClusterName(cluster.name());
+    config.setProperty("hazelcast.logging.type", "jdk");
+    config.setProperty("hazelcast.phone.home.enabled", "false");
+    // Vert.x leaves the cluster when it closes (SIGTERM drains first); Hazelcast's own hook would leave too early.
+    config.setProperty("hazelcast.shutdownhook.enabled", "false");
+    // The defaults wait 5 s before joining; with a fixed member list there is nothing to wait for.
+    config.setProperty("hazelcast.wait.seconds.before.join", "0");
+    config.setProperty("hazelcast.heartbeat.interval.seconds", Integer.toString(HEARTBEAT_SECONDS));
+    config.setProperty("hazelcast.max.no.heartbeat.seconds", Integer.toString(MAX_NO_HEARTBEAT_SECONDS));
+    NetworkConfig network = config.getNetworkConfig();
+    network.setPort(cluster.port()).setPortAutoIncrement(false);
+    if (cluster.host() != null) {
+      network.getInterfaces().setEnabled(true).setInterfaces(List.of(cluster.host()));
+      config.setProperty("hazelcast.local.localAddress", cluster.host());
+    }
+    JoinConfig join = network.getJoin();
+    join.getMulticastConfig().setEnabled(false);
+    join.getAutoDetectionConfig().setEnabled(false);
+    join.getTcpIpConfig().setEnabled(true)
+        .setConnectionTimeoutSeconds(CONNECTION_TIMEOUT_SECONDS)
+        .setMembers(cluster.members().isEmpty() ? List.of(self(cluster)) : cluster.members());
+    return config;
+  }
+
+  /** This node's own address as a member entry, for a cluster whose list names nobody. */
+  static String self(ClusterConfig cluster) {
+    return (cluster.host() == null ? "127.0.0.1" : cluster.host()) + ":" + cluster.port();
+  }
+}
