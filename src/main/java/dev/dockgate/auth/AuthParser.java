@@ -2,6 +2,7 @@ package dev.dockgate.auth;
 
 import dev.dockgate.config.ApiKeyAuthConfig;
 import dev.dockgate.config.ApiKeyParser;
+import dev.dockgate.config.ConfigLoader;
 import dev.dockgate.config.Fields;
 
 import java.io.ByteArrayInputStream;
@@ -74,7 +75,7 @@ public final class AuthParser {
     long refresh = f.number("jwks_refresh_ms", JwtAuthConfig.Jwks.DEFAULT_REFRESH_MS, 1000, 86_400_000);
     long minRefresh = f.number("jwks_min_refresh_ms", JwtAuthConfig.Jwks.DEFAULT_MIN_REFRESH_MS, 0, 86_400_000);
     if (url != null) {
-      if (!validUrl(url)) {
+      if (!ConfigLoader.httpUrl(url)) {
         f.problem(f.at("jwks_url"), "expected an http:// or https:// URL, got \"" + url + "\"");
       }
       jwks = new JwtAuthConfig.Jwks(url, refresh, minRefresh);
@@ -211,15 +212,6 @@ public final class AuthParser {
       } catch (GeneralSecurityException other) {
         throw e;
       }
-    }
-  }
-
-  private static boolean validUrl(String url) {
-    try {
-      java.net.URI uri = new java.net.URI(url);
-      return ("http".equals(uri.getScheme()) || "https".equals(uri.getScheme())) && uri.getHost() != null;
-    } catch (java.net.URISyntaxException e) {
-      return false;
     }
   }
 

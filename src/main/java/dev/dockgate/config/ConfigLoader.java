@@ -183,6 +183,7 @@ public final class ConfigLoader {
     AccessLogConfig accessLog = accessLog(root.object("access_log"));
     TapConfig tap = tap(root.object("event_bus_bridge"), root.object("alerts"));
     ClusterConfig cluster = ClusterParser.parse(root.object("cluster"));
+    TracingConfig tracing = tracing(root.object("tracing"));
     root.rejectUnknown();
     problems.addAll(0, sources.remainingProblems(root));
 
@@ -190,7 +191,7 @@ public final class ConfigLoader {
       throw new ConfigException(problems);
     }
     return new Loaded(new GatewayConfig(file, server, docker, routes, defaultResponse, backends, accessLog, tap,
-        cluster), sources.origins());
+        cluster, tracing), sources.origins());
   }
 
   private static ServerConfig server(Fields f) {
@@ -626,6 +627,40 @@ public final class ConfigLoader {
     long slow = alerts.number("slow_request_ms", d.slowRequestMs(), 0, 3_600_000);
     alerts.rejectUnknown();
     return new TapConfig(enabled, host, port, addresses, slow);
+  }
+
+  private static TracingConfig tracing(Fields f) {
+    TracingConfig d = TracingConfig.OFF;
+    boolean enabled = f.bool("enabled", d.enabled());
+    String endpoint = f.string("endpoint", d.endpoint());
+    if (endpoint != null && !httpUrl(endpoint)) {
+      f.problem(f.at("endpoint"), "expected an http:// or https:// URL such as " + TracingConfig.DEFAULT_ENDPOINT
+          + ", got \"" + endpoint + "\"");
+    }
+    String service = f.string("service_name", d.serviceName());
+    if (service != null && service.isBlank()) {
+      f.problem(f.at("service_name"), "must not be empty");
+    }
+    double ratio = d.sampleRatio();
+    Object raw = f.raw("sample_ratio");
+    if (raw instanceof Number n && n.doubleValue() >= 0 && n.doubleValue() <= 1) {
+      ratio = n.doubleValue();
+    } else if (raw != null) {
+      f.problem(f.at("sample_ratio"), "expected a number from 0 to 1 (the share of new traces kept), got "
+          + Fields.describe(raw));
+    }
+    f.rejectUnknown();
+    return new TracingConfig(enabled, endpoint, service, ratio);
+  }
+
+  /** Whether {@code text} is an absolute http:// or https:// URL with a host. */
+  public static boolean httpUrl(String text) {
+    try {
+      java.net.URI uri = new java.net.URI(text);
+      return ("http".equals(uri.getScheme()) || "https".equals(uri.getScheme())) && uri.getHost() != null;
+    } catch (java.net.URISyntaxException e) {
+      return false;
+    }
   }
 
   private static AccessLogConfig accessLog(Fields f) {

@@ -15,17 +15,19 @@ public record GatewayConfig(
     List<BackendConfig> backends,
     AccessLogConfig accessLog,
     TapConfig tap,
-    ClusterConfig cluster) {
+    ClusterConfig cluster,
+    TracingConfig tracing) {
 
   public GatewayConfig {
     routes = List.copyOf(routes);
     backends = List.copyOf(backends);
   }
 
-  /** A config without cluster settings (the defaults). */
+  /** A config without cluster settings and without tracing (the defaults). */
   public GatewayConfig(String source, ServerConfig server, DockerConfig docker, List<RouteConfig> routes,
       DefaultResponse defaultResponse, List<BackendConfig> backends, AccessLogConfig accessLog, TapConfig tap) {
-    this(source, server, docker, routes, defaultResponse, backends, accessLog, tap, ClusterConfig.DEFAULT);
+    this(source, server, docker, routes, defaultResponse, backends, accessLog, tap, ClusterConfig.DEFAULT,
+        TracingConfig.OFF);
   }
 
   /** A config without an access log (the default). */

@@ -10,7 +10,8 @@ import java.util.Objects;
  * {@code server.max_body_bytes}, {@code server.stats_path} and the other admin paths,
  * {@code server.trusted_proxies}, {@code server.drain_delay_ms} (read when SIGTERM comes), {@code access_log},
  * and turning metrics on or off. What is named
- * here is read when the listeners, the edge and the discovery and event-bus verticles start.
+ * here is read when the listeners, the edge and the discovery and event-bus verticles start, and the tracer
+ * when the process starts.
  */
 public final class RestartFields {
 
@@ -42,6 +43,7 @@ public final class RestartFields {
     check(fields, "event_bus_bridge", bridge(running.tap()), bridge(next.tap()));
     check(fields, "alerts.slow_request_ms", running.tap().slowRequestMs(), next.tap().slowRequestMs());
     check(fields, "cluster", running.cluster(), next.cluster());
+    check(fields, "tracing", running.tracing(), next.tracing());
     return fields;
   }
 

@@ -332,7 +332,7 @@ class ConfigLoaderTest {
               - path_prefix: /api
                 backend: orders
             """,
-            "conf.yml: route: unknown key (known: access_log, alerts, backends, cluster, default_response, docker, event_bus_bridge, routes, server)"),
+            "conf.yml: route: unknown key (known: access_log, alerts, backends, cluster, default_response, docker, event_bus_bridge, routes, server, tracing)"),
         bad("unknown key in server", "server:\n  prot: 8080\n",
             "conf.yml: server.prot: unknown key (known: admin_listener, body_timeout_ms, dashboard_path, drain_delay_ms, h2c, header_timeout_ms, health_path, host, http2, idle_timeout_ms, instances, max_body_bytes, max_connections, max_header_bytes, max_header_count, max_request_line_bytes, metrics_path, port, routes_path, stats_path, tls, trusted_proxies)"),
         bad("unknown key in docker", "docker:\n  socket: /var/run/docker.sock\n",
@@ -522,7 +522,19 @@ class ConfigLoaderTest {
             "conf.yml: routes[0].backend: unknown backend \"pay\"; known: orders",
             "conf.yml: routes[1].path_prefix: is required",
             "conf.yml: default_response.status_code: expected a whole number, got \"abc\"",
-            "conf.yml: extra: unknown key (known: access_log, alerts, backends, cluster, default_response, docker, event_bus_bridge, routes, server)"),
+            "conf.yml: extra: unknown key (known: access_log, alerts, backends, cluster, default_response, docker, event_bus_bridge, routes, server, tracing)"),
+
+        // tracing
+        bad("tracing endpoint that is not an http URL", "tracing: {enabled: true, endpoint: \"127.0.0.1:4318\"}\n",
+            "conf.yml: tracing.endpoint: expected an http:// or https:// URL such as http://127.0.0.1:4318/v1/traces, got \"127.0.0.1:4318\""),
+        bad("tracing sample ratio out of range", "tracing: {sample_ratio: 1.5}\n",
+            "conf.yml: tracing.sample_ratio: expected a number from 0 to 1 (the share of new traces kept), got 1.5"),
+        bad("tracing sample ratio not a number", "tracing: {sample_ratio: all}\n",
+            "conf.yml: tracing.sample_ratio: expected a number from 0 to 1 (the share of new traces kept), got \"all\""),
+        bad("tracing empty service name", "tracing: {service_name: \" \"}\n",
+            "conf.yml: tracing.service_name: must not be empty"),
+        bad("unknown key in tracing", "tracing: {enabled: true, exporter: otlp}\n",
+            "conf.yml: tracing.exporter: unknown key (known: enabled, endpoint, sample_ratio, service_name)"),
 
         // JSON files get the same validation
         badJson("JSON: unknown backend and bad port", """
@@ -576,6 +588,21 @@ class ConfigLoaderTest {
   void parserShapesRejectWithExactProblems(Case c, VertxTestContext ctx) throws IOException {
     rejectsWithExactProblems(c, ctx);
   }
+
+  @Test
+  void tracingBlockParses(VertxTestContext ctx) throws IOException {
+    String path = write("conf.yml", """
+        tracing:
+          enabled: true
+          endpoint: http://127.0.0.1:4318/v1/traces
+          service_name: edge-gw
+          sample_ratio: 0.25
+        """);
+    expectConfig(path, ctx, new GatewayConfig(path, DEFAULT_SERVER, defaultDocker(), List.of(), DEFAULT_RESPONSE,
+        List.of(), AccessLogConfig.OFF, TapConfig.OFF, ClusterConfig.DEFAULT,
+        new TracingConfig(true, "http://127.0.0.1:4318/v1/traces", "edge-gw", 0.25)));
+  }
+
 
   @Test
   void commentOnlyFileGivesAllDefaultsLikeAnEmptyOne(VertxTestContext ctx) throws IOException {
