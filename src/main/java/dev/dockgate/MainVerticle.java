@@ -18,6 +18,7 @@ import dev.dockgate.proxy.InFlightRequests;
 import dev.dockgate.edge.OpenConnections;
 import dev.dockgate.routing.RouterVerticle;
 import dev.dockgate.stats.StatsVerticle;
+import dev.dockgate.tracing.Tracing;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -46,6 +47,7 @@ public final class MainVerticle extends VerticleBase {
   private String accessLogId;
   private dev.dockgate.config.AccessLogConfig accessLogConfig;
   private JwksCache jwks;
+  private Tracing tracing = Tracing.OFF;
   /** Rate-limit buckets of every route, shared by the routers; idle keys expire by themselves. */
   private final RateLimiters rateLimiters = new RateLimiters();
   private GatewayConfig running;
@@ -62,7 +64,14 @@ public final class MainVerticle extends VerticleBase {
     InFlightRequests inFlight = new InFlightRequests();
     // one key set per JWKS URL for the process, fetched on this verticle's context, kept across reloads
     jwks = new JwksCache(vertx, context);
-    java.util.Map<Class<?>, Object> shared = java.util.Map.of(RateLimiters.class, rateLimiters, JwksCache.class, jwks);
+    // read once: a change of the tracing block applies after a restart (RestartFields)
+    tracing = Tracing.of(config.tracing());
+    if (tracing.enabled()) {
+      LOG.info("tracing: spans to " + config.tracing().endpoint() + " as service \"" + config.tracing().serviceName()
+          + "\", " + config.tracing().sampleRatio() + " of new traces sampled");
+    }
+    java.util.Map<Class<?>, Object> shared = java.util.Map.of(RateLimiters.class, rateLimiters, JwksCache.class, jwks,
+        Tracing.class, tracing);
     OpenConnections connections = new OpenConnections();
     vertx.eventBus().registerDefaultCodec(GatewayConfig.class, new LocalCodec<>(GatewayConfig.class));
     return vertx.deployVerticle(new StatsVerticle())
@@ -141,6 +150,16 @@ public final class MainVerticle extends VerticleBase {
       watcher.stop();
     }
     vertx.eventBus().unregisterDefaultCodec(GatewayConfig.class);
-    return jwks == null ? Future.succeededFuture() : jwks.close();
+    Future<?> keys = jwks == null ? Future.succeededFuture() : jwks.close();
+    return Future.join(keys, flushTraces());
+  }
+
+  /** Sends the spans still buffered (at most 5 s), on a worker: the SDK's shutdown waits. */
+  private Future<?> flushTraces() {
+    Tracing running = tracing;
+    return running.enabled() ? vertx.executeBlocking(() -> {
+      running.close(5_000);
+      return null;
+    }) : Future.succeededFuture();
   }
 }

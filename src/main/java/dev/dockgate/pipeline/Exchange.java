@@ -2,6 +2,8 @@ package dev.dockgate.pipeline;
 
 import dev.dockgate.events.Addresses;
 import dev.dockgate.events.TrafficEvent;
+import dev.dockgate.tracing.RequestTrace;
+import dev.dockgate.tracing.Tracing;
 import io.vertx.core.Handler;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.EventBus;
@@ -32,6 +34,9 @@ public final class Exchange implements Handler<Void> {
   private final String client;
   private final boolean trustedPeer;
   private final EventBus events;
+  private final Tracing tracing;
+  /** The request's spans; null while untracked and whenever tracing is off. */
+  private RequestTrace trace;
   private Pipeline pipeline;
   private int next;
   private boolean held;
@@ -45,6 +50,12 @@ public final class Exchange implements Handler<Void> {
 
   public Exchange(HttpServerRequest request, long arrivalNanos, String requestId, String client, boolean trustedPeer,
       EventBus events) {
+    this(request, arrivalNanos, requestId, client, trustedPeer, events, Tracing.OFF);
+  }
+
+  public Exchange(HttpServerRequest request, long arrivalNanos, String requestId, String client, boolean trustedPeer,
+      EventBus events, Tracing tracing) {
+    this.tracing = tracing;
     this.trustedPeer = trustedPeer;
     this.request = request;
     this.arrivalNanos = arrivalNanos;
@@ -74,6 +85,11 @@ public final class Exchange implements Handler<Void> {
   /** Whether the peer is a trusted proxy, whose X-Forwarded-For the gateway extends rather than replaces. */
   public boolean trustedPeer() {
     return trustedPeer;
+  }
+
+  /** The request's spans, for the terminal's backend tries; null when tracing is off. */
+  public RequestTrace trace() {
+    return trace;
   }
 
   /** The matched route's pipeline; null when no route matched. */
@@ -120,6 +136,9 @@ public final class Exchange implements Handler<Void> {
   public void start(Pipeline route) {
     this.pipeline = route;
     track();
+    if (trace != null) {
+      trace.route(route.route().pathPrefix(), route.route().backend());
+    }
     proceed();
   }
 
@@ -195,11 +214,14 @@ public final class Exchange implements Handler<Void> {
     answer(500, Buffer.buffer("internal gateway error\n"));
   }
 
-  /** Counts the request when its response ends or its client leaves. */
+  /** Counts the request when its response ends or its client leaves; its server span starts (from arrival). */
   public void track() {
     if (!tracked) {
       tracked = true;
       request.response().endHandler(this);
+      if (tracing.enabled()) {
+        trace = tracing.start(request, requestId, arrivalNanos);
+      }
     }
   }
 
@@ -232,5 +254,8 @@ public final class Exchange implements Handler<Void> {
     TrafficEvent event = TrafficEvent.finished(request, requestId, client, consumer, route, backend, instance, code,
         arrivalNanos);
     events.publish(Addresses.TRAFFIC, event.toJson(), Addresses.TRAFFIC_DELIVERY);
+    if (trace != null) {
+      trace.end(code, client, consumer, instance);
+    }
   }
 }

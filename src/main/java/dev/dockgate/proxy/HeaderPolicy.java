@@ -2,6 +2,7 @@ package dev.dockgate.proxy;
 
 import dev.dockgate.events.TrafficEvent;
 import dev.dockgate.pipeline.Exchange;
+import dev.dockgate.tracing.BackendTry;
 import io.vertx.core.MultiMap;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
@@ -49,12 +50,15 @@ public final class HeaderPolicy {
   /**
    * The head of an upgrade request (WebSocket) as the gateway writes it to the backend itself: the
    * client's headers under the same rules, Host as given, and only Upgrade and Connection: Upgrade
-   * of the hop-by-hop ones.
+   * of the hop-by-hop ones; the try's trace context when {@code span} is not null.
    */
-  static String upgradeHead(Exchange exchange, String uri, HostAndPort host) {
+  static String upgradeHead(Exchange exchange, String uri, HostAndPort host, BackendTry span) {
     HttpServerRequest client = exchange.request();
     MultiMap headers = HttpHeaders.headers().addAll(client.headers());
     apply(headers, client, exchange);
+    if (span != null) {
+      span.inject(headers);
+    }
     StringBuilder head = new StringBuilder(512).append("GET ").append(uri).append(" HTTP/1.1\r\nHost: ")
         .append(host).append("\r\n");
     for (java.util.Map.Entry<String, String> header : headers) {

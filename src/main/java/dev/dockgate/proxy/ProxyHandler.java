@@ -10,6 +10,8 @@ import dev.dockgate.pipeline.Terminal;
 import dev.dockgate.resilience.Breakers;
 import dev.dockgate.resilience.RetryBudget;
 import dev.dockgate.resilience.UpstreamFailure;
+import dev.dockgate.tracing.BackendTry;
+import dev.dockgate.tracing.RequestTrace;
 import io.vertx.circuitbreaker.CircuitBreakerState;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -194,10 +196,16 @@ public final class ProxyHandler implements Terminal, ProxyInterceptor, OriginReq
       uri = stripPrefix(uri);
     }
     io.vertx.core.net.HostAndPort host = route.passHost() && incoming.authority() != null ? incoming.authority() : origin;
-    String head = HeaderPolicy.upgradeHead(exchange, uri, host);
+    RequestTrace trace = exchange.trace();
+    BackendTry span = trace == null ? null : trace.backendTry(upstream.instance().name(), upstream.instance().host(),
+        upstream.instance().port(), 0);
+    String head = HeaderPolicy.upgradeHead(exchange, uri, host, span);
     upstream.breaker().<UpgradeTunnel.Answer>execute(() -> tunnel.request(upstream, origin, head)).onComplete(ar -> {
       if (ar.failed()) {
         UpstreamFailure failure = UpstreamFailure.classify(ar.cause(), route.backend());
+        if (span != null) {
+          span.failed(failure.getClass().getSimpleName(), failure.getMessage());
+        }
         if (failure instanceof UpstreamFailure.TlsFailed && upstream.firstTlsFailure()) {
           LOG.warning("backend \"" + route.backend() + "\" instance " + upstream.instance() + ": " + failure.getMessage()
               + "; answering 502 (check the backend's tls: ca_file, server_name)");
@@ -208,6 +216,9 @@ public final class ProxyHandler implements Terminal, ProxyInterceptor, OriginReq
       }
       Breakers.succeeded(upstream.breaker());
       UpgradeTunnel.Answer answer = ar.result();
+      if (span != null) {
+        span.answered(answer.status());
+      }
       if (answer.status() == 101) {
         tunnel.switchProtocols(exchange, answer, done);
       } else {
@@ -267,11 +278,20 @@ public final class ProxyHandler implements Terminal, ProxyInterceptor, OriginReq
     Attempt exchange = exchange(ctx);
     exchange.upstream = upstream;
     exchange.exchange.instance(upstream.instance().name());
+    RequestTrace trace = exchange.exchange.trace();
+    BackendTry span = trace == null ? null : trace.backendTry(upstream.instance().name(), upstream.instance().host(),
+        upstream.instance().port(), retry);
+    if (span != null) {
+      span.inject(ctx.request().headers());
+    }
     Future<ProxyResponse> exchanged = upstream.inStartupGrace(System.nanoTime())
         ? upstream.breaker().<ProxyResponse>execute(() -> exchangeInGrace(ctx, exchange))
             .compose(r -> r != null ? Future.succeededFuture(r) : Future.failedFuture(notListening(upstream)))
         : upstream.breaker().execute(() -> exchange(ctx, exchange));
     return exchanged.transform(ar -> {
+      if (span != null) {
+        ended(span, ar);
+      }
       if (ar.succeeded()) {
         Breakers.succeeded(upstream.breaker());
         // vertx-http-proxy answers 501 itself, bypassing this class, to any Transfer-Encoding but
@@ -301,6 +321,16 @@ public final class ProxyHandler implements Terminal, ProxyInterceptor, OriginReq
       }
       return retry(ctx, others, upstream, retry, delay, failure.getMessage());
     });
+  }
+
+  /** Ends a try's client span with the backend's status or the failure's kind. */
+  private void ended(BackendTry span, io.vertx.core.AsyncResult<ProxyResponse> ar) {
+    if (ar.succeeded()) {
+      span.answered(ar.result().getStatusCode());
+    } else {
+      UpstreamFailure failure = UpstreamFailure.classify(ar.cause(), route.backend());
+      span.failed(failure.getClass().getSimpleName(), failure.getMessage());
+    }
   }
 
   /**

@@ -61,6 +61,8 @@ public final class RouterVerticle extends VerticleBase {
   /** The process-wide services the wiring shares with every route's stages (rate-limit buckets, JWKS keys). */
   private final Map<Class<?>, Object> shared;
   private final OpenConnections connections;
+  /** The process's tracer, from the wiring's shared services; off when it registered none. */
+  private final dev.dockgate.tracing.Tracing tracing;
   private EdgeGuard edge;
   private HttpClient client;
   private BackendClients backendClients;
@@ -88,6 +90,8 @@ public final class RouterVerticle extends VerticleBase {
     this.initial = config;
     this.connections = connections;
     this.shared = Map.copyOf(shared);
+    this.tracing = (dev.dockgate.tracing.Tracing) this.shared.getOrDefault(dev.dockgate.tracing.Tracing.class,
+        dev.dockgate.tracing.Tracing.OFF);
     this.breakers = breakers;
     this.inFlight = inFlight;
   }
@@ -259,7 +263,7 @@ public final class RouterVerticle extends VerticleBase {
     String peer = TrustedProxies.peer(request);
     boolean trusted = routing.trusted().trusts(peer);
     return new Exchange(request, arrival, RequestIds.of(request), routing.trusted().client(request, peer, trusted),
-        trusted, vertx.eventBus());
+        trusted, vertx.eventBus(), tracing);
   }
 
   private void handle(HttpServerRequest request) {
