@@ -10,6 +10,7 @@ import dev.dockgate.testing.Backends;
 import dev.dockgate.testing.GatewayHarness;
 import dev.dockgate.testing.Poll;
 import dev.dockgate.testing.Ports;
+import dev.dockgate.testing.RawHttp;
 import dev.dockgate.testing.TestBackend;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse;
@@ -25,6 +26,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServer;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HexFormat;
@@ -222,6 +224,7 @@ class TracingIT {
 
       // An invalid trace id (all zeros is forbidden) and a garbled header: both replaced by a new trace.
       for (String malformed : new String[] {"00-00000000000000000000000000000000-" + CLIENT_PARENT + "-01",
+          "00-" + CLIENT_TRACE + "-0000000000000000-01", "ff-" + CLIENT_TRACE + "-" + CLIENT_PARENT + "-01",
           "00-not-a-trace-at-all", "zz-" + CLIENT_TRACE + "-" + CLIENT_PARENT + "-01"}) {
         backend.clear();
         assertEquals(200, get(gw, "/traced/b", "traceparent", malformed, "tracestate", "vendor=stale").statusCode());
@@ -233,6 +236,34 @@ class TracingIT {
         Span root = only(trace(fresh[1], 1), Span.SpanKind.SPAN_KIND_SERVER);
         assertTrue(root.getParentSpanId().isEmpty(), malformed + ": the server span starts a new trace");
       }
+    }
+  }
+
+  @Test
+  void aWebSocketUpgradeCarriesTheTryTraceparent() {
+    try (GatewayHarness gw = traced()) {
+      // The test backend answers an upgrade with a plain 200: the gateway relays that refusal.
+      String upgrade = "GET /traced/ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+          + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+      RawHttp.Exchange answer = RawHttp.exchange(gw.port(), upgrade.getBytes(StandardCharsets.ISO_8859_1), 1, 500, 10_000);
+      assertEquals(200, answer.status(), answer.raw());
+      String[] sent = parts(backend.take().headers().get("traceparent"));
+      List<Span> trace = trace(sent[1], 1);
+      Span server = only(trace, Span.SpanKind.SPAN_KIND_SERVER);
+      Span client = only(trace, Span.SpanKind.SPAN_KIND_CLIENT);
+      assertEquals(hex(server.getSpanId().toByteArray()), hex(client.getParentSpanId().toByteArray()));
+      assertEquals(hex(client.getSpanId().toByteArray()), sent[2]);
+      assertEquals("200", attribute(client, "http.response.status_code"));
+    }
+  }
+
+  @Test
+  void anUnsampledNewTraceIsStillPropagated() {
+    try (GatewayHarness gw = gateway("tracing: {enabled: true, endpoint: \"http://127.0.0.1:%d/v1/traces\", sample_ratio: 0}"
+        .formatted(receiver.actualPort()))) {
+      assertEquals(200, get(gw, "/traced/unsampled").statusCode());
+      String[] sent = parts(backend.take().headers().get("traceparent"));
+      assertEquals(0, Integer.parseInt(sent[3], 16) & 1, "sample_ratio 0: not sampled, flags " + sent[3]);
     }
   }
 
