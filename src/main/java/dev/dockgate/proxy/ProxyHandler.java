@@ -289,10 +289,10 @@ public final class ProxyHandler implements Terminal, ProxyInterceptor, OriginReq
             .compose(r -> r != null ? Future.succeededFuture(r) : Future.failedFuture(notListening(upstream)))
         : upstream.breaker().execute(() -> exchange(ctx, exchange));
     return exchanged.transform(ar -> {
-      if (span != null) {
-        ended(span, ar);
-      }
       if (ar.succeeded()) {
+        if (span != null) {
+          span.answered(ar.result().getStatusCode());
+        }
         Breakers.succeeded(upstream.breaker());
         // vertx-http-proxy answers 501 itself, bypassing this class, to any Transfer-Encoding but
         // exactly "chunked" (Chunked, gzip, chunked are valid): Netty decoded the body already, and
@@ -303,6 +303,9 @@ public final class ProxyHandler implements Terminal, ProxyInterceptor, OriginReq
         return again != null ? again : exchanged;
       }
       UpstreamFailure failure = UpstreamFailure.classify(ar.cause(), route.backend());
+      if (span != null) {
+        span.failed(failure.getClass().getSimpleName(), failure.getMessage());
+      }
       if (failure instanceof UpstreamFailure.TlsFailed && upstream.firstTlsFailure()) {
         LOG.warning("backend \"" + route.backend() + "\" instance " + upstream.instance() + ": " + failure.getMessage()
             + "; answering 502 (check the backend's tls: ca_file, server_name)");
@@ -321,16 +324,6 @@ public final class ProxyHandler implements Terminal, ProxyInterceptor, OriginReq
       }
       return retry(ctx, others, upstream, retry, delay, failure.getMessage());
     });
-  }
-
-  /** Ends a try's client span with the backend's status or the failure's kind. */
-  private void ended(BackendTry span, io.vertx.core.AsyncResult<ProxyResponse> ar) {
-    if (ar.succeeded()) {
-      span.answered(ar.result().getStatusCode());
-    } else {
-      UpstreamFailure failure = UpstreamFailure.classify(ar.cause(), route.backend());
-      span.failed(failure.getClass().getSimpleName(), failure.getMessage());
-    }
   }
 
   /**
