@@ -156,9 +156,9 @@ public final class MainVerticle extends VerticleBase {
 
   /** Sends the spans still buffered (at most 5 s), on a worker: the SDK's shutdown waits. */
   private Future<?> flushTraces() {
-    Tracing running = tracing;
-    return running.enabled() ? vertx.executeBlocking(() -> {
-      running.close(5_000);
+    Tracing tracer = tracing;
+    return tracer.enabled() ? vertx.executeBlocking(() -> {
+      tracer.close(5_000);
       return null;
     }) : Future.succeededFuture();
   }
