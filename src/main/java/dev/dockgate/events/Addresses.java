@@ -83,7 +83,10 @@ public final class Addresses {
   /** Any message asks the access log to reopen its file at the configured path (SIGUSR1 sends one). */
   public static final String ACCESS_LOG_REOPEN = "gateway.access_log.reopen";
 
-  /** Published on each health change of an actively checked instance: backend, instance, key, healthy. */
+  /**
+   * Published on each health change of an actively checked instance: backend, instance, key, healthy;
+   * and when an unhealthy instance goes away: backend, instance, key, removed (true).
+   */
   public static final String HEALTH = "gateway.health";
 
   /** Request/reply: any body; the reply is a JSON array of the keys of unhealthy instances. */

@@ -134,10 +134,10 @@ public final class RouterVerticle extends VerticleBase {
     return keys;
   }
 
-  /** An instance's health changed: rebuild the rotation from the instances already known. */
+  /** An instance's health changed, or an unhealthy one went away: rebuild the rotation from the instances already known. */
   private void onHealth(JsonObject change) {
     Set<String> next = new java.util.HashSet<>(unhealthy);
-    if (change.getBoolean("healthy", true)) {
+    if (change.getBoolean("removed", false) || change.getBoolean("healthy", true)) {
       next.remove(change.getString("key"));
     } else {
       next.add(change.getString("key"));
