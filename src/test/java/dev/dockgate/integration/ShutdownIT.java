@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.dockgate.testing.Docker;
 import dev.dockgate.testing.Poll;
 import dev.dockgate.testing.Ports;
 import dev.dockgate.testing.RawHttp;
@@ -195,6 +196,31 @@ class ShutdownIT {
     assertTrue(output.matches("(?s).*drained in \\d+ ms, stopped; exiting.*"), output);
     assertFalse(output.contains("Exception"), output);
     assertFalse(output.contains("\tat "), "a stack trace was printed:\n" + output);
+  }
+
+  @Test
+  @Timeout(180)
+  void aContainerEventArrivingDuringShutdownIsNotAnError(Vertx vertx) throws Exception {
+    // The event makes the importer list containers while the Docker client closes: the listing
+    // must fail quietly, not throw "Client is closed" on the engine's event loop.
+    SlowBackend backend = SlowBackend.start(vertx, 1);
+    String suite = "shutdown-" + java.util.UUID.randomUUID().toString().substring(0, 6);
+    try (Docker docker = new Docker()) {
+      for (long delayMs : new long[] {0, 10, 20, 20, 30, 40, 60}) {
+        startGateway(backend.port(), Map.of(), true);
+        String id = docker.runIdle("event-" + delayMs, Map.of("suite", suite, "gateway.port", "" + backend.port()));
+        Poll.until(Duration.ofSeconds(10), "container published", () -> output().contains("instance up: container"));
+        Process remove = new ProcessBuilder("docker", "rm", "-f", id).redirectErrorStream(true).start();
+        Thread.sleep(delayMs);
+        gateway.destroy();
+        assertTrue(gateway.waitFor(10, TimeUnit.SECONDS), "gateway should exit\n" + output());
+        assertTrue(remove.waitFor(30, TimeUnit.SECONDS), "docker rm -f " + id);
+        String output = output();
+        assertEquals(0, gateway.exitValue(), output);
+        assertFalse(output.contains("Exception"), "SIGTERM " + delayMs + " ms after docker rm -f:\n" + output);
+        assertFalse(output.contains("\tat "), "a stack trace was printed:\n" + output);
+      }
+    }
   }
 
   /** Starts the jar routing everything to the backend; returns its port once it answers. */
