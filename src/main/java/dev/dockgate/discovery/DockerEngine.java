@@ -64,6 +64,24 @@ public final class DockerEngine {
     }
   }
 
+  /** An open event stream: {@link #close} ends its connection to the engine, and nothing more is delivered. */
+  public final class EventStream {
+    private HttpClientResponse response;
+    private boolean closed;
+
+    /** Ends the stream; its handlers are called no more. Safe to call more than once. */
+    public void close() {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      onEngineSide(() -> {
+        response.handler(null).exceptionHandler(null).endHandler(null);
+        return response.request().connection().close();
+      }, true);
+    }
+  }
+
   public DockerEngine(Vertx vertx, String dockerHost) {
     this.description = dockerHost;
     boolean unix = dockerHost.startsWith("unix://");
@@ -130,13 +148,28 @@ public final class DockerEngine {
 
   /**
    * Opens the container event stream. The returned future completes once the engine accepted the
-   * stream; {@code ended} is called once when the stream closes or fails.
+   * stream; {@code ended} is called once when the stream closes or fails, unless the caller closed it.
    */
-  public Future<Void> followEvents(Handler<JsonObject> onEvent, Handler<Throwable> ended) {
-    return onEngineSide(() -> openEvents(toCaller(onEvent), toCaller(ended)));
+  public Future<EventStream> followEvents(Handler<JsonObject> onEvent, Handler<Throwable> ended) {
+    EventStream stream = new EventStream();
+    Handler<JsonObject> events = toCaller(event -> {
+      if (!stream.closed) {
+        onEvent.handle(event);
+      }
+    });
+    Handler<Throwable> end = toCaller(cause -> {
+      if (!stream.closed) {
+        stream.closed = true;
+        ended.handle(cause);
+      }
+    });
+    return onEngineSide(() -> openEvents(events, end)).map(response -> {
+      stream.response = response;
+      return stream;
+    });
   }
 
-  private Future<Void> openEvents(Handler<JsonObject> onEvent, Handler<Throwable> ended) {
+  private Future<HttpClientResponse> openEvents(Handler<JsonObject> onEvent, Handler<Throwable> ended) {
     RequestOptions options = request("/events?filters=" + EVENT_FILTER).setIdleTimeout(0);
     return client.request(options)
         .compose(req -> req.send())
@@ -152,7 +185,7 @@ public final class DockerEngine {
           response.handler(lines);
           response.exceptionHandler(ended::handle);
           response.endHandler(v -> ended.handle(new IllegalStateException("event stream closed by the engine")));
-          return Future.succeededFuture();
+          return Future.succeededFuture(response);
         });
   }
 
