@@ -337,7 +337,7 @@ public final class RouterVerticle extends VerticleBase {
     long drainMs = Long.getLong("gateway.drain.timeout.ms", 30_000L);
     Future<Void> drained = server == null
         ? Future.succeededFuture()
-        : server.shutdown(drainMs, java.util.concurrent.TimeUnit.MILLISECONDS);
+        : edge.stopAccepting(Math.min(drainMs, 500)).compose(v -> server.shutdown(drainMs, java.util.concurrent.TimeUnit.MILLISECONDS));
     if (adminServer != null) {
       drained = Future.join(drained, adminServer.shutdown(drainMs, java.util.concurrent.TimeUnit.MILLISECONDS)).mapEmpty();
     }

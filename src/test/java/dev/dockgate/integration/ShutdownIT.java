@@ -223,6 +223,73 @@ class ShutdownIT {
     }
   }
 
+  @Test
+  @Timeout(180)
+  void connectionsArrivingAroundSigtermAreServedOrRefused(Vertx vertx) throws Exception {
+    // A connection the gateway accepted must be answered; one it does not want must be refused,
+    // never accepted and dropped. epoll is where Netty warned "Failed to register an accepted channel".
+    SlowBackend backend = SlowBackend.start(vertx, 1);
+    for (String transport : List.of("epoll", "epoll", "auto", "auto")) {
+      int port = startGateway(backend.port(), Map.of("GATEWAY_TRANSPORT", transport));
+      for (int i = 0; i < 50; i++) {
+        assertEquals("HTTP/1.1 200", exchange(port, "/slow/warm-up"), "warm-up request " + i);
+      }
+      List<String> unexpected = java.util.Collections.synchronizedList(new ArrayList<>());
+      AtomicInteger served = new AtomicInteger();
+      List<Thread> clients = new ArrayList<>();
+      for (int c = 0; c < 4; c++) {
+        Thread client = new Thread(() -> {
+          long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+          while (System.nanoTime() < until) {
+            String outcome = exchange(port, "/slow/around-sigterm");
+            if (outcome.equals("refused")) {
+              return;
+            }
+            if (outcome.equals("HTTP/1.1 200")) {
+              served.incrementAndGet();
+            } else {
+              unexpected.add(outcome);
+            }
+          }
+          unexpected.add("still connecting 20 s after SIGTERM");
+        });
+        client.start();
+        clients.add(client);
+      }
+      Thread.sleep(30);
+      gateway.destroy();
+      for (Thread client : clients) {
+        client.join(30_000);
+      }
+      assertTrue(gateway.waitFor(10, TimeUnit.SECONDS), "gateway should exit\n" + output());
+      String output = output();
+      assertEquals(List.of(), unexpected, "connections neither served nor refused (" + transport + ", "
+          + served + " served)\n" + output);
+      assertFalse(output.contains("Failed to register"), output);
+      assertFalse(output.contains("\tat "), "a stack trace was printed:\n" + output);
+      assertEquals(0, gateway.exitValue(), output);
+    }
+  }
+
+  /**
+   * GET {@code path} on a new connection: the status line ("HTTP/1.1 200"), "refused" when nothing
+   * listens, else what went wrong (a reset, an end without an answer).
+   */
+  static String exchange(int port, String path) {
+    try (Socket socket = new Socket()) {
+      socket.connect(new InetSocketAddress("127.0.0.1", port), 1_000);
+      socket.setSoTimeout(10_000);
+      socket.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: gateway\r\nConnection: close\r\n\r\n")
+          .getBytes(StandardCharsets.US_ASCII));
+      String answer = new String(socket.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+      return answer.isEmpty() ? "closed without an answer" : answer.substring(0, Math.min(12, answer.length()));
+    } catch (ConnectException e) {
+      return "refused";
+    } catch (IOException e) {
+      return e.toString();
+    }
+  }
+
   /** Starts the jar routing everything to the backend; returns its port once it answers. */
   int startGateway(int backendPort, Map<String, String> env, String... jvmOptions) throws IOException {
     return startGateway(backendPort, env, false, jvmOptions);
