@@ -98,14 +98,7 @@ class ConnectionLossIT {
   void aTapClientResettingItsConnectionIsReportedOnce() throws Exception {
     ResettingBackend backend = ResettingBackend.start(vertx, false);
     int bridgePort = Ports.free();
-    try (GatewayHarness gw = new GatewayHarness(dir, """
-        docker: {enabled: false}
-        event_bus_bridge: {enabled: true, host: 127.0.0.1, port: %d}
-        routes:
-          - {path_prefix: /app, backend: app}
-        backends:
-          - {name: app, targets: ["http://127.0.0.1:%d"]}
-        """.formatted(bridgePort, backend.port()), 1)) {
+    try (GatewayHarness gw = new GatewayHarness(dir, EventTapIT.bridgeConfig(bridgePort, backend.port()), 1)) {
       Socket tap = new Socket("127.0.0.1", bridgePort);
       EventTapIT.writeFrame(new DataOutputStream(tap.getOutputStream()),
           new JsonObject().put("type", "register").put("address", "gateway.traffic").put("replyAddress", "me"));
