@@ -4,6 +4,7 @@ import dev.dockgate.config.ServerConfig;
 import dev.dockgate.pipeline.Exchange;
 import dev.dockgate.events.TrafficEvent;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPipeline;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
@@ -16,6 +17,7 @@ import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.impl.Http1xServerConnection;
 import io.vertx.core.http.impl.VertxHttpRequestDecoder;
 import io.vertx.core.net.impl.ConnectionBase;
 import java.util.Collections;
@@ -102,17 +104,45 @@ public final class EdgeGuard {
     // The channel's own close future: Vert.x keeps a single close handler per connection, which the router uses.
     channel.closeFuture().addListener(f -> closed(connection));
     ChannelPipeline pipeline = channel.pipeline();
-    if (strict && pipeline.get("httpDecoder") instanceof VertxHttpRequestDecoder) {
+    if (strict && connection instanceof Http1xServerConnection) {
+      // Found by type: its name is Vert.x's to choose, and is kept, as Vert.x removes the decoder by name on upgrades.
+      ChannelHandlerContext vertxDecoder = pipeline.context(VertxHttpRequestDecoder.class);
+      if (vertxDecoder == null) {
+        unguarded(pipeline);
+        return true;
+      }
       Context context = vertx.getOrCreateContext();
       StrictRequestDecoder decoder = new StrictRequestDecoder(options, maxHeaderCount,
           () -> context.runOnContext(v -> malformed(connection)));
-      pipeline.replace("httpDecoder", "httpDecoder", decoder);
+      pipeline.replace(vertxDecoder.name(), vertxDecoder.name(), decoder);
       decoders.put(connection, decoder);
       if (sweep < 0 && headerTimeoutMs > 0) {
         sweep = vertx.setPeriodic(Math.max(50, Math.min(1000, headerTimeoutMs / 4)), id -> sweepSlowHeads());
       }
     }
     return true;
+  }
+
+  /**
+   * An HTTP/1.x connection without Vert.x's request decoder, which the strict one replaces: a Vert.x
+   * other than the one the gateway was built for. The connection is served with whatever decoder it
+   * has, but without the strict checks and the slow-head sweep: said once, loudly, and readiness
+   * reports it ({@link #unguarded()}, shared by all router instances) so that the gateway is taken
+   * out of rotation.
+   */
+  private void unguarded(ChannelPipeline pipeline) {
+    if (open.unguarded() == null) {
+      String problem = "no Vert.x HTTP/1.x request decoder in the connection's pipeline " + pipeline.names()
+          + ": the strict request decoder and the slow-head sweep are off";
+      if (open.unguarded(problem)) {
+        LOG.severe(problem + "; readiness reports DOWN (is Vert.x the version the gateway was built with?)");
+      }
+    }
+  }
+
+  /** Null while every HTTP/1.x connection gets the strict decoder; else why not. */
+  public String unguarded() {
+    return open.unguarded();
   }
 
   /**

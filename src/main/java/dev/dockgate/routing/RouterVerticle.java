@@ -109,7 +109,8 @@ public final class RouterVerticle extends VerticleBase {
         .<JsonObject>localConsumer(Addresses.HEALTH, msg -> onHealth(msg.body()))
         .completion();
     Future<Void> page = vertx.fileSystem().readFile("dashboard/index.html").map(dashboard -> {
-      admin = new AdminEndpoints(vertx, () -> routing.config(), this::routeReport, dashboard);
+      admin = new AdminEndpoints(vertx, () -> routing.config(), this::routeReport, dashboard,
+          () -> edge == null ? null : edge.unguarded());
       return null;
     });
     Future<Void> draining = vertx.eventBus()

@@ -52,7 +52,10 @@ class AdminEndpointsIT {
       JsonObject body = new JsonObject(health.body());
       assertEquals("UP", body.getString("status"));
       JsonArray checks = body.getJsonArray("checks");
-      assertEquals(3, checks.size(), body.encode());
+      assertEquals(4, checks.size(), body.encode());
+      JsonObject edge = checks.stream().map(JsonObject.class::cast)
+          .filter(c -> c.getString("id").equals("edge")).findFirst().orElseThrow();
+      assertEquals("UP", edge.getString("status"), "the strict request decoder is in place: " + body.encode());
       JsonObject discovery = checks.stream().map(JsonObject.class::cast)
           .filter(c -> c.getString("id").equals("discovery")).findFirst().orElseThrow();
       assertEquals(true, discovery.getJsonObject("data").getBoolean("connected"), body.encode());
