@@ -84,6 +84,7 @@ public final class MainVerticle extends VerticleBase {
             + config.server().port() + protocols(config.server()) + " with " + instances + " router instance(s), "
             + config.routes().size() + " route(s), " + config.backends().size() + " backend(s) from "
             + config.source() + " (" + NetworkTransport.describe(vertx) + " transport)"))
+        .compose(this::drainOnRequest)
         .compose(id -> watch(config));
   }
 
@@ -104,6 +105,17 @@ public final class MainVerticle extends VerticleBase {
     return stopped.compose(v -> log.enabled()
         ? vertx.deployVerticle(new AccessLogVerticle(log)).onSuccess(id -> accessLogId = id)
         : Future.succeededFuture());
+  }
+
+  /**
+   * Stops the routers first when asked ({@link Addresses#DRAIN_ROUTERS}): undeploying them drains their
+   * requests, whose traffic events the other verticles, still deployed, then take in. Vert.x's own
+   * close undeploys everything at once.
+   */
+  private Future<String> drainOnRequest(String routers) {
+    return vertx.eventBus().localConsumer(Addresses.DRAIN_ROUTERS, msg -> vertx.undeploy(routers)
+            .onComplete(ar -> msg.reply(null)))
+        .completion().map(routers);
   }
 
   private Future<Void> watch(GatewayConfig config) {

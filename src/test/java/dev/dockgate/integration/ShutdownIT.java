@@ -90,6 +90,27 @@ class ShutdownIT {
   }
 
   @Test
+  @Timeout(60)
+  void requestsFinishingDuringTheDrainAreStillLogged(Vertx vertx) throws Exception {
+    // The access log (like stats and metrics) consumes traffic events: it must outlast the routers' drain.
+    SlowBackend backend = SlowBackend.start(vertx, BACKEND_DELAY_MS);
+    Path accessLog = dir.resolve("access.log");
+    int port = startGatewayWith("admin_listener: false, drain_delay_ms: 0",
+        "access_log: {enabled: true, format: json, path: \"" + accessLog + "\"}\n", backend.port(), Map.of(), false);
+    List<Future<Answer>> answers = sendConcurrently(vertx, port, 5);
+    Poll.until(Duration.ofSeconds(10), "5 requests at the backend", () -> backend.received() == 5);
+    gateway.destroy();
+    assertTrue(gateway.waitFor(10, TimeUnit.SECONDS), "gateway should exit\n" + output());
+    for (Future<Answer> answer : answers) {
+      assertEquals(200, answer.toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS).status());
+    }
+    List<String> lines = Files.readAllLines(accessLog);
+    assertEquals(5, lines.stream().filter(line -> line.contains("/slow/")).count(),
+        "access log lines of the drained requests: " + lines + "\n" + output());
+    assertFalse(output().contains("Discarding message"), output());
+  }
+
+  @Test
   void requestsLongerThanTheDrainTimeoutAreCutAndTheExitStatusIsStillZero(Vertx vertx) throws Exception {
     SlowBackend backend = SlowBackend.start(vertx, BACKEND_DELAY_MS);
     int port = startGateway(backend.port(), Map.of(), "-Dgateway.drain.timeout.ms=300");
@@ -303,6 +324,13 @@ class ShutdownIT {
   /** As above, with {@code serverKeys} (flow-style YAML keys) in the server section. */
   int startGatewayWith(String serverKeys, int backendPort, Map<String, String> env, boolean docker, String... jvmOptions)
       throws IOException {
+    return startGatewayWith(serverKeys, "", backendPort, env, docker, jvmOptions);
+  }
+
+  /** As above, with more top-level config ({@code moreYaml}). */
+  int startGatewayWith(String serverKeys, String moreYaml, int backendPort, Map<String, String> env, boolean docker,
+      String... jvmOptions)
+      throws IOException {
     int port = Ports.free();
     Path conf = dir.resolve("gateway.yml");
     Files.writeString(conf, """
@@ -310,7 +338,7 @@ class ShutdownIT {
         docker: {enabled: %b}
         routes: [{path_prefix: /slow, backend: slow}]
         backends: [{name: slow, targets: ["http://127.0.0.1:%d"]}]
-        """.formatted(port, serverKeys, docker, backendPort));
+        """.formatted(port, serverKeys, docker, backendPort) + moreYaml);
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.addAll(List.of(jvmOptions));
