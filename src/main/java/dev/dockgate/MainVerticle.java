@@ -49,6 +49,7 @@ public final class MainVerticle extends VerticleBase {
   /** Rate-limit buckets of every route, shared by the routers; idle keys expire by themselves. */
   private final RateLimiters rateLimiters = new RateLimiters();
   private GatewayConfig running;
+  private String discoveryDeployment;
 
   @Override
   public Future<?> start() {
@@ -70,6 +71,7 @@ public final class MainVerticle extends VerticleBase {
             config.server().host() + ":" + config.server().port())))
         .compose(id -> vertx.deployVerticle(new MetricsVerticle(config, breakers, inFlight)))
         .compose(id -> vertx.deployVerticle(new DiscoveryVerticle(config)))
+        .onSuccess(id -> discoveryDeployment = id)
         .compose(id -> vertx.deployVerticle(new HealthCheckVerticle(config)))
         .compose(id -> accessLog(config.accessLog()).map(id))
         .compose(id -> config.tap().slowRequestMs() > 0
@@ -109,11 +111,13 @@ public final class MainVerticle extends VerticleBase {
 
   /**
    * Stops the routers first when asked ({@link Addresses#DRAIN_ROUTERS}): undeploying them drains their
-   * requests, whose traffic events the other verticles, still deployed, then take in. Vert.x's own
-   * close undeploys everything at once.
+   * requests, whose traffic events the other verticles, still deployed, then take in. Discovery
+   * stops just before, so that no announcement reaches a router's consumer while it unregisters
+   * (the routers drain on the instances they know). Vert.x's own close undeploys everything at once.
    */
   private Future<String> drainOnRequest(String routers) {
-    return vertx.eventBus().localConsumer(Addresses.DRAIN_ROUTERS, msg -> vertx.undeploy(routers)
+    return vertx.eventBus().localConsumer(Addresses.DRAIN_ROUTERS, msg -> vertx.undeploy(discoveryDeployment)
+            .eventually(() -> vertx.undeploy(routers))
             .onComplete(ar -> msg.reply(null)))
         .completion().map(routers);
   }

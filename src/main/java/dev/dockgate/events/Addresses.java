@@ -81,10 +81,10 @@ public final class Addresses {
   public static final String DRAINING = "gateway.draining";
 
   /**
-   * Local request/reply, any body: the routers stop listening, finish their requests in flight
-   * (within the drain timeout) and stop; the reply (empty) comes once they have. SIGTERM asks it
-   * after the drain delay, before closing the rest, so stats, metrics and the access log count the
-   * drained requests.
+   * Local request/reply, any body: Docker discovery stops, then the routers stop listening, finish
+   * their requests in flight (within the drain timeout) and stop; the reply (empty) comes once they
+   * have. SIGTERM asks it after the drain delay, before closing the rest, so stats, metrics and the
+   * access log count the drained requests.
    */
   public static final String DRAIN_ROUTERS = "gateway.drain.routers";
 

@@ -239,6 +239,7 @@ class ShutdownIT {
         String output = output();
         assertEquals(0, gateway.exitValue(), output);
         assertFalse(output.contains("Exception"), "SIGTERM " + delayMs + " ms after docker rm -f:\n" + output);
+        assertFalse(output.contains("Discarding message"), "SIGTERM " + delayMs + " ms after docker rm -f:\n" + output);
         assertFalse(output.contains("\tat "), "a stack trace was printed:\n" + output);
       }
     }
