@@ -51,6 +51,7 @@ public final class MainVerticle extends VerticleBase {
   /** Rate-limit buckets of every route, shared by the routers; idle keys expire by themselves. */
   private final RateLimiters rateLimiters = new RateLimiters();
   private GatewayConfig running;
+  private String discoveryDeployment;
 
   @Override
   public Future<?> start() {
@@ -79,6 +80,7 @@ public final class MainVerticle extends VerticleBase {
             config.server().host() + ":" + config.server().port())))
         .compose(id -> vertx.deployVerticle(new MetricsVerticle(config, breakers, inFlight)))
         .compose(id -> vertx.deployVerticle(new DiscoveryVerticle(config)))
+        .onSuccess(id -> discoveryDeployment = id)
         .compose(id -> vertx.deployVerticle(new HealthCheckVerticle(config)))
         .compose(id -> accessLog(config.accessLog()).map(id))
         .compose(id -> config.tap().slowRequestMs() > 0
@@ -93,6 +95,7 @@ public final class MainVerticle extends VerticleBase {
             + config.server().port() + protocols(config.server()) + " with " + instances + " router instance(s), "
             + config.routes().size() + " route(s), " + config.backends().size() + " backend(s) from "
             + config.source() + " (" + NetworkTransport.describe(vertx) + " transport)"))
+        .compose(this::drainOnRequest)
         .compose(id -> watch(config));
   }
 
@@ -113,6 +116,19 @@ public final class MainVerticle extends VerticleBase {
     return stopped.compose(v -> log.enabled()
         ? vertx.deployVerticle(new AccessLogVerticle(log)).onSuccess(id -> accessLogId = id)
         : Future.succeededFuture());
+  }
+
+  /**
+   * Stops the routers first when asked ({@link Addresses#DRAIN_ROUTERS}): undeploying them drains their
+   * requests, whose traffic events the other verticles, still deployed, then take in. Discovery
+   * stops just before, so that no announcement reaches a router's consumer while it unregisters
+   * (the routers drain on the instances they know). Vert.x's own close undeploys everything at once.
+   */
+  private Future<String> drainOnRequest(String routers) {
+    return vertx.eventBus().localConsumer(Addresses.DRAIN_ROUTERS, msg -> vertx.undeploy(discoveryDeployment)
+            .eventually(() -> vertx.undeploy(routers))
+            .onComplete(ar -> msg.reply(null)))
+        .completion().map(routers);
   }
 
   private Future<Void> watch(GatewayConfig config) {

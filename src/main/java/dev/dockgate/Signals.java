@@ -2,6 +2,7 @@ package dev.dockgate;
 
 import dev.dockgate.events.Addresses;
 import io.vertx.core.Vertx;
+import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.json.JsonObject;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
@@ -15,7 +16,7 @@ import sun.misc.Signal;
  * The process's signals once the gateway is deployed. SIGTERM: readiness turns 503 for the running
  * config's {@code server.drain_delay_ms} while the listeners still serve, so load balancers stop
  * sending; then the drain: the listeners close, in-flight requests get up to the drain timeout,
- * Vert.x closes and the process exits 0 (a second SIGTERM during the delay drains at once). SIGHUP
+ * the routers stop, then the rest of Vert.x closes and the process exits 0 (a second SIGTERM during the delay drains at once). SIGHUP
  * re-reads the config file; SIGUSR1 reopens the access log file (logrotate's convention). The JVM
  * runs each handler on a thread of its own, so a handler may wait.
  */
@@ -97,11 +98,27 @@ final class Signals {
     }
   }
 
+  /**
+   * Stops the routers before the rest ({@link Addresses#DRAIN_ROUTERS}), so that the requests they
+   * drain are still counted and logged; if that fails, Vert.x's close stops everything at once.
+   */
+  private void drainRouters(long limitMs) throws InterruptedException, TimeoutException {
+    try {
+      vertx.eventBus().request(Addresses.DRAIN_ROUTERS, null, new DeliveryOptions().setLocalOnly(true).setSendTimeout(limitMs))
+          .toCompletionStage().toCompletableFuture().get(limitMs, TimeUnit.MILLISECONDS);
+    } catch (ExecutionException e) {
+      LOG.warning("draining the routers failed (" + e.getCause() + "); stopping everything at once");
+    }
+  }
+
   private int drainAndClose() {
     LOG.info("SIGTERM: draining: no new connections, in-flight requests have up to " + drainMs + " ms to finish");
     long start = System.nanoTime();
     try {
-      vertx.close().toCompletionStage().toCompletableFuture().get(drainMs + CLOSE_MARGIN_MS, TimeUnit.MILLISECONDS);
+      long limitMs = drainMs + CLOSE_MARGIN_MS;
+      drainRouters(limitMs);
+      long leftMs = Math.max(1, limitMs - (System.nanoTime() - start) / 1_000_000);
+      vertx.close().toCompletionStage().toCompletableFuture().get(leftMs, TimeUnit.MILLISECONDS);
     } catch (TimeoutException e) {
       LOG.warning("gateway not stopped " + (drainMs + CLOSE_MARGIN_MS) + " ms after SIGTERM, exiting anyway");
       return 1;

@@ -29,14 +29,18 @@ public final class AdminEndpoints {
   private final Supplier<GatewayConfig> config;
   private final Supplier<JsonObject> routeReport;
   private final Buffer dashboardPage;
+  private final Supplier<String> edgeProblem;
   private final HealthChecks readiness;
   private boolean draining;
 
-  public AdminEndpoints(Vertx vertx, Supplier<GatewayConfig> config, Supplier<JsonObject> routeReport, Buffer dashboardPage) {
+  /** {@code edgeProblem}: null while the listener's edge checks are in place, else why not (see EdgeGuard). */
+  public AdminEndpoints(Vertx vertx, Supplier<GatewayConfig> config, Supplier<JsonObject> routeReport, Buffer dashboardPage,
+      Supplier<String> edgeProblem) {
     this.vertx = vertx;
     this.config = config;
     this.routeReport = routeReport;
     this.dashboardPage = dashboardPage;
+    this.edgeProblem = edgeProblem;
     this.readiness = readiness();
   }
 
@@ -141,13 +145,17 @@ public final class AdminEndpoints {
   }
 
   /**
-   * Ready when the config is loaded (it is, if this runs) and Docker discovery, when on, follows the engine; the
-   * cluster check shows this node's id and the members.
+   * Ready when the config is loaded (it is, if this runs), the edge's checks guard the listener, and
+   * Docker discovery, when on, follows the engine; the cluster check shows this node's id and the members.
    */
   private HealthChecks readiness() {
     return HealthChecks.create(vertx)
         .register("config", promise -> promise.complete(Status.OK(new JsonObject()
             .put("source", config.get().source()).put("routes", config.get().routes().size()))))
+        .register("edge", promise -> {
+          String problem = edgeProblem.get();
+          promise.complete(problem == null ? Status.OK() : Status.KO(new JsonObject().put("problem", problem)));
+        })
         .register("discovery", 2_000, promise -> vertx.eventBus().<JsonObject>request(Addresses.DISCOVERY_STATUS, null, QUERY)
             .onSuccess(reply -> {
               JsonObject status = reply.body();

@@ -30,6 +30,7 @@ import java.util.function.Supplier;
  * <p>A gateway on the io_uring transport cannot open unix sockets (Vert.x 5.0's io_uring transport
  * has none), so for a {@code unix://} engine it talks through a one-thread Vert.x of its own on epoll
  * or NIO; results and events are handed back to the caller's context, so callers see no difference.
+ * Once {@link #close} has begun, calls fail with {@link Closed} instead of reaching the closed client.
  */
 public final class DockerEngine {
 
@@ -50,7 +51,35 @@ public final class DockerEngine {
   private final String reachableHost;
   private final String description;
 
+  /** Set by {@link #close}: later calls fail at once (a container event may arrive while the gateway stops). */
+  private volatile boolean closing;
+
   private record Side(Vertx vertx, Context context) {
+  }
+
+  /** The failure of a call made while, or after, the client closes. */
+  public static final class Closed extends IllegalStateException {
+    Closed() {
+      super("docker client closed");
+    }
+  }
+
+  /** An open event stream: {@link #close} ends its connection to the engine, and nothing more is delivered. */
+  public final class EventStream {
+    private HttpClientResponse response;
+    private boolean closed;
+
+    /** Ends the stream; its handlers are called no more. Safe to call more than once. */
+    public void close() {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      onEngineSide(() -> {
+        response.handler(null).exceptionHandler(null).endHandler(null);
+        return response.request().connection().close();
+      }, true);
+    }
   }
 
   public DockerEngine(Vertx vertx, String dockerHost) {
@@ -119,13 +148,28 @@ public final class DockerEngine {
 
   /**
    * Opens the container event stream. The returned future completes once the engine accepted the
-   * stream; {@code ended} is called once when the stream closes or fails.
+   * stream; {@code ended} is called once when the stream closes or fails, unless the caller closed it.
    */
-  public Future<Void> followEvents(Handler<JsonObject> onEvent, Handler<Throwable> ended) {
-    return onEngineSide(() -> openEvents(toCaller(onEvent), toCaller(ended)));
+  public Future<EventStream> followEvents(Handler<JsonObject> onEvent, Handler<Throwable> ended) {
+    EventStream stream = new EventStream();
+    Handler<JsonObject> events = toCaller(event -> {
+      if (!stream.closed) {
+        onEvent.handle(event);
+      }
+    });
+    Handler<Throwable> end = toCaller(cause -> {
+      if (!stream.closed) {
+        stream.closed = true;
+        ended.handle(cause);
+      }
+    });
+    return onEngineSide(() -> openEvents(events, end)).map(response -> {
+      stream.response = response;
+      return stream;
+    });
   }
 
-  private Future<Void> openEvents(Handler<JsonObject> onEvent, Handler<Throwable> ended) {
+  private Future<HttpClientResponse> openEvents(Handler<JsonObject> onEvent, Handler<Throwable> ended) {
     RequestOptions options = request("/events?filters=" + EVENT_FILTER).setIdleTimeout(0);
     return client.request(options)
         .compose(req -> req.send())
@@ -141,16 +185,17 @@ public final class DockerEngine {
           response.handler(lines);
           response.exceptionHandler(ended::handle);
           response.endHandler(v -> ended.handle(new IllegalStateException("event stream closed by the engine")));
-          return Future.succeededFuture();
+          return Future.succeededFuture(response);
         });
   }
 
   public Future<Void> close() {
+    closing = true;
     if (side == null) {
       return client.close();
     }
     return side.transform(ar -> ar.failed() ? Future.succeededFuture()
-        : onEngineSide(() -> client.close()).eventually(() -> closeOwnVertx(ar.result().vertx())));
+        : onEngineSide(() -> client.close(), true).eventually(() -> closeOwnVertx(ar.result().vertx())));
   }
 
   /**
@@ -160,14 +205,21 @@ public final class DockerEngine {
    */
   private Future<Void> closeOwnVertx(Vertx own) {
     Promise<Void> closed = Promise.promise();
-    own.close().onComplete(ar -> {
-      try {
-        caller.runOnContext(v -> closed.complete());
-      } catch (java.util.concurrent.RejectedExecutionException callerStopped) {
-        // the gateway's Vert.x is gone: there is no one left to tell
-      }
-    });
+    own.close().onComplete(ar -> onCaller(closed::complete));
     return closed.future();
+  }
+
+  /**
+   * Runs {@code task} on the caller's context, unless the caller's Vert.x has stopped (the gateway
+   * shutting down closes both at once): then nobody is waiting, and handing work to a stopped event
+   * loop would only print a rejected-task stack trace.
+   */
+  private void onCaller(Runnable task) {
+    try {
+      caller.runOnContext(v -> task.run());
+    } catch (java.util.concurrent.RejectedExecutionException callerStopped) {
+      // the gateway's Vert.x is gone: there is no one left to tell
+    }
   }
 
   /**
@@ -196,18 +248,37 @@ public final class DockerEngine {
 
   /** Runs a call on the engine's own loop, if it has one, and completes on the caller's context. */
   private <T> Future<T> onEngineSide(Supplier<Future<T>> call) {
+    return onEngineSide(call, false);
+  }
+
+  /**
+   * As above; a call made once closing has begun fails with {@link Closed} unless it is part of the
+   * closing ({@code closingCall}), and so does one that reaches the client after it closed.
+   */
+  private <T> Future<T> onEngineSide(Supplier<Future<T>> call, boolean closingCall) {
+    Supplier<Future<T>> guarded = () -> {
+      if (closing && !closingCall) {
+        return Future.failedFuture(new Closed());
+      }
+      try {
+        return call.get();
+      } catch (IllegalStateException clientClosed) {
+        // Vert.x throws instead of failing when the client closed between the check and the call
+        return Future.failedFuture(closing ? new Closed() : clientClosed);
+      }
+    };
     if (side == null) {
-      return call.get();
+      return guarded.get();
     }
     return side.compose(own -> {
       Promise<T> result = Promise.promise();
-      own.context().runOnContext(v -> call.get().onComplete(ar -> caller.runOnContext(back -> result.handle(ar))));
+      own.context().runOnContext(v -> guarded.get().onComplete(ar -> onCaller(() -> result.handle(ar))));
       return result.future();
     });
   }
 
   private <T> Handler<T> toCaller(Handler<T> handler) {
-    return side == null ? handler : value -> caller.runOnContext(v -> handler.handle(value));
+    return side == null ? handler : value -> onCaller(() -> handler.handle(value));
   }
 
   private Future<HttpClientResponse> get(String path) {

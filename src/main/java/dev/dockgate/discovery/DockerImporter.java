@@ -23,6 +23,11 @@ import java.util.logging.Logger;
  * and after every container event (whole-state sync, publishing only the difference), follows the
  * event stream, and reconnects with capped backoff when the engine goes away, keeping the last
  * known records meanwhile. Runs on the event loop of the verticle that registered it.
+ *
+ * <p>One state machine drives the connection: an attempt opens the event stream, then lists; any
+ * failure of either, or of a later listing, or the stream's end, closes that attempt's stream and
+ * schedules the one next attempt. Callbacks of an earlier attempt are ignored, so at most one
+ * stream is open and one retry pending, however often the engine restarts.
  */
 public final class DockerImporter implements ServiceImporter {
 
@@ -44,11 +49,27 @@ public final class DockerImporter implements ServiceImporter {
   private DockerEngine engine;
   private AddressResolver resolver;
   private boolean syncing;
-  private boolean syncAgain;
-  private boolean connected;
+  /** Completed by the sync queued behind the running one (events arrived meanwhile); null when none. */
+  private Promise<Void> queuedSync;
+  private State state = State.WAITING;
+  /** Numbers the connection attempts: a callback of an earlier one finds a higher number here. */
+  private int attempt;
+  /** The current attempt's event stream, once open. */
+  private DockerEngine.EventStream stream;
+  private long retryTimer = -1;
   private boolean degradedReported;
   private long backoffMs = MIN_BACKOFF_MS;
-  private boolean closed;
+
+  /** Where the importer stands with the engine. */
+  private enum State {
+    /** Opening the event stream, then listing. */
+    CONNECTING,
+    /** Following the event stream; the last listing succeeded. */
+    CONNECTED,
+    /** The next attempt is scheduled. */
+    WAITING,
+    CLOSED
+  }
 
   private record Published(String registration, ContainerInfo container, AddressResolver.Address address) {
   }
@@ -67,23 +88,45 @@ public final class DockerImporter implements ServiceImporter {
     connect().onComplete(ar -> ready.complete());
   }
 
-  /** For readiness: whether the engine's event stream is followed now, and how many containers are published. */
+  /**
+   * For readiness: whether the engine's event stream is followed now ({@code state}: connecting,
+   * connected, waiting to retry), and how many containers are published.
+   */
   public JsonObject status() {
     return new JsonObject().put("engine", engine == null ? config.host() : engine.description())
-        .put("connected", connected).put("instances", published.size());
+        .put("connected", state == State.CONNECTED).put("state", state.name().toLowerCase(java.util.Locale.ROOT))
+        .put("instances", published.size());
   }
 
   @Override
   public void close(Handler<Void> done) {
-    closed = true;
+    state = State.CLOSED;
+    if (retryTimer >= 0) {
+      vertx.cancelTimer(retryTimer);
+    }
+    closeStream();
     engine.close().onComplete(ar -> done.handle(null));
   }
 
+  /** One attempt: open the event stream, then list. Completes when the attempt has succeeded or failed. */
   private Future<Void> connect() {
-    return engine.followEvents(this::onEvent, this::onStreamEnded)
-        .compose(v -> sync())
-        .onSuccess(v -> onConnected())
-        .onFailure(this::onUnreachable);
+    int mine = ++attempt;
+    state = State.CONNECTING;
+    return engine.followEvents(this::onEvent, cause -> lost(mine, cause))
+        .compose(opened -> {
+          if (mine != attempt || state != State.CONNECTING) {
+            opened.close(); // this attempt was given up (or the importer closed) while the stream opened
+            return Future.succeededFuture();
+          }
+          stream = opened;
+          return sync().andThen(ar -> {
+            if (mine == attempt && state == State.CONNECTING && ar.succeeded()) {
+              onConnected();
+            }
+          });
+        })
+        .onFailure(cause -> lost(mine, cause))
+        .otherwiseEmpty();
   }
 
   private void onConnected() {
@@ -91,23 +134,24 @@ public final class DockerImporter implements ServiceImporter {
     if (degradedReported) {
       LOG.info("docker engine " + engine.description() + " reachable again; resynchronised, "
           + published.size() + " instance(s) published");
-    } else if (!connected) {
+    } else {
       LOG.info("docker discovery following " + engine.description() + "; " + published.size()
           + " instance(s) published");
     }
-    connected = true;
+    state = State.CONNECTED;
     degradedReported = false;
   }
 
-  private void onStreamEnded(Throwable cause) {
-    connected = false;
-    onUnreachable(cause);
-  }
-
-  private void onUnreachable(Throwable cause) {
-    if (closed) {
+  /**
+   * Attempt {@code which} failed, or its stream ended: unless an earlier report of it already did,
+   * closes its stream and schedules the next attempt.
+   */
+  private void lost(int which, Throwable cause) {
+    if (which != attempt || (state != State.CONNECTING && state != State.CONNECTED)) {
       return;
     }
+    closeStream();
+    state = State.WAITING;
     if (!degradedReported) {
       LOG.warning("docker engine " + engine.description() + " unreachable (" + cause.getMessage()
           + "); keeping " + published.size() + " last known instance(s), retrying with backoff up to "
@@ -116,11 +160,19 @@ public final class DockerImporter implements ServiceImporter {
     }
     long delay = backoffMs;
     backoffMs = Math.min(MAX_BACKOFF_MS, backoffMs * 2);
-    vertx.setTimer(delay, id -> {
-      if (!closed) {
+    retryTimer = vertx.setTimer(delay, id -> {
+      retryTimer = -1;
+      if (state == State.WAITING) {
         connect();
       }
     });
+  }
+
+  private void closeStream() {
+    if (stream != null) {
+      stream.close();
+      stream = null;
+    }
   }
 
   private void onEvent(JsonObject event) {
@@ -139,33 +191,39 @@ public final class DockerImporter implements ServiceImporter {
     } else if (action.startsWith("health_status")) {
       health.changed(id);
     }
-    requestSync();
+    int mine = attempt;
+    sync().onFailure(err -> lost(mine, err));
   }
 
-  private void requestSync() {
-    if (syncing) {
-      syncAgain = true;
-      return;
-    }
-    sync().onFailure(err -> LOG.fine("docker sync failed: " + err.getMessage()));
-  }
-
-  /** Lists running containers and publishes the difference from what is published now. */
+  /**
+   * Lists running containers and publishes the difference from what is published now. One listing
+   * at a time: a request made meanwhile is served by the one listing queued behind it.
+   */
   private Future<Void> sync() {
+    if (syncing) {
+      if (queuedSync == null) {
+        queuedSync = Promise.promise();
+      }
+      return queuedSync.future();
+    }
     syncing = true;
-    syncAgain = false;
     return engine.listRunning()
         .compose(running -> health.annotate(running, engine::health))
         .compose(this::apply)
         .andThen(ar -> {
           syncing = false;
-          if (syncAgain && !closed) {
-            requestSync();
+          Promise<Void> next = queuedSync;
+          queuedSync = null;
+          if (next != null) {
+            sync().onComplete(next);
           }
         });
   }
 
   private Future<Void> apply(List<ContainerInfo> running) {
+    if (state == State.CLOSED) {
+      return Future.succeededFuture();
+    }
     Map<String, ContainerInfo> wanted = new HashMap<>();
     Set<String> runningIds = new HashSet<>();
     for (ContainerInfo c : running) {
@@ -191,7 +249,8 @@ public final class DockerImporter implements ServiceImporter {
         changes.add(publish(c));
       }
     }
-    return Future.join(changes).mapEmpty();
+    // A record the registry refused is logged and retried at the next sync: not the engine's failure.
+    return Future.join(changes).<Void>mapEmpty().otherwiseEmpty();
   }
 
   private Future<?> publish(ContainerInfo c) {

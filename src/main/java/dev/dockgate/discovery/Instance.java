@@ -11,12 +11,37 @@ public record Instance(String id, String name, String host, int port, boolean tl
   /** The container label that makes the gateway speak HTTPS to a discovered container. */
   public static final String SCHEME_LABEL = "gateway.scheme";
 
+  /** The length of Docker's own short container ids. */
+  private static final int SHORT_CONTAINER_ID = 12;
+
   public Instance(String id, String name, String host, int port) {
     this(id, name, host, port, false);
   }
 
   public SocketAddress socketAddress() {
     return SocketAddress.inetSocketAddress(port, host);
+  }
+
+  /**
+   * The id as breaker names and metric labels show it: a Docker container id (64 hex digits) cut to
+   * its 12-character short form, as {@code docker ps} shows it; any other id (a fixed target's
+   * {@code static:host:port}) whole, since cutting it would drop the port that tells targets apart.
+   */
+  public String shortId() {
+    return isContainerId(id) ? id.substring(0, SHORT_CONTAINER_ID) : id;
+  }
+
+  private static boolean isContainerId(String id) {
+    if (id.length() != 64) {
+      return false;
+    }
+    for (int i = 0; i < id.length(); i++) {
+      char c = id.charAt(i);
+      if (!(c >= '0' && c <= '9' || c >= 'a' && c <= 'f')) {
+        return false;
+      }
+    }
+    return true;
   }
 
   @Override

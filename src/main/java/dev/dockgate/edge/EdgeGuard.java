@@ -4,8 +4,11 @@ import dev.dockgate.config.ServerConfig;
 import dev.dockgate.pipeline.Exchange;
 import dev.dockgate.events.TrafficEvent;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPipeline;
 import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxException;
 import io.vertx.core.buffer.Buffer;
@@ -14,10 +17,13 @@ import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.impl.Http1xServerConnection;
 import io.vertx.core.http.impl.VertxHttpRequestDecoder;
 import io.vertx.core.net.impl.ConnectionBase;
+import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.Map;
+import java.util.Set;
 import java.util.logging.Logger;
 
 /**
@@ -52,6 +58,12 @@ public final class EdgeGuard {
   /** False with h2c on (see the constructor). */
   private final boolean strict;
   private boolean full;
+  /** The listening socket all router instances share, known from the first connection this instance accepts. */
+  private Channel listener;
+  /** Open connections whose first request has not arrived yet. */
+  private final Set<HttpConnection> fresh = Collections.newSetFromMap(new IdentityHashMap<>());
+  /** While stopping: completed once no connection waits for its first request. */
+  private Promise<Void> freshServed;
 
   public EdgeGuard(Vertx vertx, HttpServerOptions options, ServerConfig.Limits limits, OpenConnections open) {
     // With h2c on, Vert.x builds the HTTP/1 pipeline only after the first request head is decoded:
@@ -85,20 +97,52 @@ public final class EdgeGuard {
       full = false;
       LOG.info("connections below max_connections (" + maxConnections + ") again");
     }
+    if (listener == null) {
+      listener = channel.parent();
+    }
+    fresh.add(connection);
     // The channel's own close future: Vert.x keeps a single close handler per connection, which the router uses.
     channel.closeFuture().addListener(f -> closed(connection));
     ChannelPipeline pipeline = channel.pipeline();
-    if (strict && pipeline.get("httpDecoder") instanceof VertxHttpRequestDecoder) {
+    if (strict && connection instanceof Http1xServerConnection) {
+      // Found by type: its name is Vert.x's to choose, and is kept, as Vert.x removes the decoder by name on upgrades.
+      ChannelHandlerContext vertxDecoder = pipeline.context(VertxHttpRequestDecoder.class);
+      if (vertxDecoder == null) {
+        unguarded(pipeline);
+        return true;
+      }
       Context context = vertx.getOrCreateContext();
       StrictRequestDecoder decoder = new StrictRequestDecoder(options, maxHeaderCount,
           () -> context.runOnContext(v -> malformed(connection)));
-      pipeline.replace("httpDecoder", "httpDecoder", decoder);
+      pipeline.replace(vertxDecoder.name(), vertxDecoder.name(), decoder);
       decoders.put(connection, decoder);
       if (sweep < 0 && headerTimeoutMs > 0) {
         sweep = vertx.setPeriodic(Math.max(50, Math.min(1000, headerTimeoutMs / 4)), id -> sweepSlowHeads());
       }
     }
     return true;
+  }
+
+  /**
+   * An HTTP/1.x connection without Vert.x's request decoder, which the strict one replaces: a Vert.x
+   * other than the one the gateway was built for. The connection is served with whatever decoder it
+   * has, but without the strict checks and the slow-head sweep: said once, loudly, and readiness
+   * reports it ({@link #unguarded()}, shared by all router instances) so that the gateway is taken
+   * out of rotation.
+   */
+  private void unguarded(ChannelPipeline pipeline) {
+    if (open.unguarded() == null) {
+      String problem = "no Vert.x HTTP/1.x request decoder in the connection's pipeline " + pipeline.names()
+          + ": the strict request decoder and the slow-head sweep are off";
+      if (open.unguarded(problem)) {
+        LOG.severe(problem + "; readiness reports DOWN (is Vert.x the version the gateway was built with?)");
+      }
+    }
+  }
+
+  /** Null while every HTTP/1.x connection gets the strict decoder; else why not. */
+  public String unguarded() {
+    return open.unguarded();
   }
 
   /**
@@ -130,6 +174,42 @@ public final class EdgeGuard {
     }
   }
 
+  /**
+   * The first step of a graceful stop: new connections are refused, and those accepted before get
+   * their first request read, so that the drain that follows serves them instead of closing them
+   * as idle. Closes the listening socket, then waits until no connection of this router is without
+   * its first request, for {@code graceMs} at most; completes on this router's context.
+   *
+   * <p>Vert.x's own shutdown first takes each router instance off the socket and closes it after the
+   * last one: a connection accepted in between found no event loop to run on and was dropped with a
+   * Netty warning ("Failed to register an accepted channel"). Closing it first leaves no such gap.
+   * Before any connection the socket is not known here, and Vert.x's shutdown closes it as before.
+   */
+  public Future<Void> stopAccepting(long graceMs) {
+    Context context = vertx.getOrCreateContext();
+    Promise<Void> closed = Promise.promise();
+    if (listener == null) {
+      closed.complete();
+    } else {
+      listener.close().addListener(f -> context.runOnContext(v -> closed.complete()));
+    }
+    return closed.future().compose(v -> {
+      if (fresh.isEmpty() || graceMs <= 0) {
+        return Future.succeededFuture();
+      }
+      freshServed = Promise.promise();
+      long timer = vertx.setTimer(graceMs, id -> freshServed.tryComplete());
+      return freshServed.future().onComplete(ar -> vertx.cancelTimer(timer));
+    });
+  }
+
+  /** A connection's first request came, or it closed. */
+  private void notFresh(HttpConnection connection) {
+    if (fresh.remove(connection) && freshServed != null && fresh.isEmpty()) {
+      freshServed.tryComplete();
+    }
+  }
+
   /** Stops the sweep; the router is stopping. */
   public void close() {
     if (sweep >= 0) {
@@ -144,6 +224,9 @@ public final class EdgeGuard {
    */
   public void watch(Exchange exchange) {
     HttpServerRequest request = exchange.request();
+    if (!fresh.isEmpty()) {
+      notFresh(request.connection());
+    }
     if (request.isEnded()) {
       return;
     }
@@ -199,6 +282,7 @@ public final class EdgeGuard {
   /** On the connection's event loop, which is this router's. */
   private void closed(HttpConnection connection) {
     open.closed();
+    notFresh(connection);
     decoders.remove(connection);
     Body body = bodies.remove(connection);
     if (body != null) {

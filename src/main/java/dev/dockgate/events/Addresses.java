@@ -80,10 +80,21 @@ public final class Addresses {
   /** Local, published on SIGTERM: every router's readiness answers 503 from now on. Any body. */
   public static final String DRAINING = "gateway.draining";
 
+  /**
+   * Local request/reply, any body: Docker discovery stops, then the routers stop listening, finish
+   * their requests in flight (within the drain timeout) and stop; the reply (empty) comes once they
+   * have. SIGTERM asks it after the drain delay, before closing the rest, so stats, metrics and the
+   * access log count the drained requests.
+   */
+  public static final String DRAIN_ROUTERS = "gateway.drain.routers";
+
   /** Any message asks the access log to reopen its file at the configured path (SIGUSR1 sends one). */
   public static final String ACCESS_LOG_REOPEN = "gateway.access_log.reopen";
 
-  /** Published on each health change of an actively checked instance: backend, instance, key, healthy. */
+  /**
+   * Published on each health change of an actively checked instance: backend, instance, key, healthy;
+   * and when an unhealthy instance goes away: backend, instance, key, removed (true).
+   */
   public static final String HEALTH = "gateway.health";
 
   /** Request/reply: any body; the reply is a JSON array of the keys of unhealthy instances. */
@@ -92,7 +103,7 @@ public final class Addresses {
   /** Request/reply: any body; the reply is the Prometheus text exposition of the gateway's metrics (a String). */
   public static final String METRICS_SCRAPE = "gateway.metrics.scrape";
 
-  /** Request/reply: any body; the reply is {"enabled", "engine", "connected", "instances"} of Docker discovery. */
+  /** Request/reply: any body; the reply is {"enabled", "engine", "connected", "state", "instances"} of Docker discovery. */
   public static final String DISCOVERY_STATUS = "gateway.discovery.status";
 
   /** Published by alerting consumers: the traffic event plus "type" (e.g. slow_request) and its threshold. */

@@ -453,6 +453,8 @@ public final class ProxyHandler implements Terminal, ProxyInterceptor, OriginReq
         return;
       }
       HttpClientRequest request = ar.result();
+      // A pooled connection reset by the backend (a container killed): reported once, not logged by Vert.x as an error.
+      request.connection().exceptionHandler(upstream.connectionLoss(route.backend()));
       // The gateway resets this request itself when it gives up on a body (413) or an answer (504),
       // and a WebSocket tunnel closing ends it too: expected, so not the error Vert.x logs without a handler.
       request.exceptionHandler(backendRequestEnded);

@@ -20,6 +20,7 @@ public final class Upstream {
   private boolean tlsFailureLogged;
   private io.vertx.core.net.HostAndPort origin;
   private int inFlight;
+  private ConnectionLoss connectionLoss;
 
   /**
    * An instance whose refusals count against its circuit from {@code graceEndsNanos} (System.nanoTime)
@@ -90,6 +91,14 @@ public final class Upstream {
 
   public CircuitBreaker breaker() {
     return breaker;
+  }
+
+  /** The handler for failures of connections to this instance, which reports them (see {@link ConnectionLoss}). */
+  ConnectionLoss connectionLoss(String backend) {
+    if (connectionLoss == null) {
+      connectionLoss = new ConnectionLoss(backend, instance);
+    }
+    return connectionLoss;
   }
 
   public int inFlight() {

@@ -84,9 +84,8 @@ public final class Upstreams {
     return live;
   }
 
-  /** Breaker name and key: backend/container-name/short-id. */
+  /** Breaker name and key: backend/instance-name/short-id (see {@link Instance#shortId}). */
   public static String key(BackendConfig backend, Instance instance) {
-    String id = instance.id().length() > 12 ? instance.id().substring(0, 12) : instance.id();
-    return backend.name() + "/" + instance.name() + "/" + id;
+    return backend.name() + "/" + instance.name() + "/" + instance.shortId();
   }
 }

@@ -24,8 +24,9 @@ import java.util.logging.Logger;
 
 /**
  * Probes the instances of backends that have a {@code health_check} and owns their health. Publishes
- * each change on {@link Addresses#HEALTH} and answers {@link Addresses#HEALTH_QUERY} with the keys of
- * the unhealthy instances; routers leave those out of rotation. Runs on its own event loop.
+ * each change on {@link Addresses#HEALTH}, and the removal of an unhealthy instance that went away,
+ * and answers {@link Addresses#HEALTH_QUERY} with the keys of the unhealthy instances; routers leave
+ * those out of rotation. Runs on its own event loop.
  */
 public final class HealthCheckVerticle extends VerticleBase {
 
@@ -35,8 +36,12 @@ public final class HealthCheckVerticle extends VerticleBase {
   private HttpClient client;
   /** The newest snapshot discovery published ({@link Addresses#INSTANCES}), for this checker's backends. */
   private BackendInstances instances = BackendInstances.EMPTY;
-  private final Map<String, HealthState> states = new HashMap<>();
+  private final Map<String, Checked> states = new HashMap<>();
   private final List<Long> timers = new ArrayList<>();
+
+  /** An instance under active checks and its health. */
+  private record Checked(String backend, Instance instance, HealthState state) {
+  }
 
   public HealthCheckVerticle(GatewayConfig config) {
     this.config = config;
@@ -88,7 +93,28 @@ public final class HealthCheckVerticle extends VerticleBase {
         instances.of(backend.name()).forEach(i -> live.add(key(backend.name(), i)));
       }
     }
-    states.keySet().retainAll(live);
+    forgetGone(live);
+  }
+
+  /**
+   * Drops the health of instances no longer checked (gone, or their backend's check removed). Routers
+   * keep the keys of unhealthy instances until told otherwise, so each unhealthy one that goes is
+   * announced as removed; a container that comes back under the same id is then routed again.
+   */
+  private void forgetGone(Set<String> live) {
+    for (var it = states.entrySet().iterator(); it.hasNext(); ) {
+      Map.Entry<String, Checked> entry = it.next();
+      if (live.contains(entry.getKey())) {
+        continue;
+      }
+      it.remove();
+      Checked gone = entry.getValue();
+      if (!gone.state().healthy()) {
+        LOG.info("instance " + gone.instance() + " of backend " + gone.backend() + " gone while unhealthy");
+        vertx.eventBus().publish(Addresses.HEALTH, new JsonObject().put("backend", gone.backend())
+            .put("instance", gone.instance().name()).put("key", entry.getKey()).put("removed", true), Addresses.LOCAL);
+      }
+    }
   }
 
   private void probeAll(String backend, HealthCheckConfig check) {
@@ -117,7 +143,7 @@ public final class HealthCheckVerticle extends VerticleBase {
       return; // gone while the probe ran
     }
     HealthState state = states.computeIfAbsent(key,
-        k -> new HealthState(check.healthyThreshold(), check.unhealthyThreshold()));
+        k -> new Checked(backend, instance, new HealthState(check.healthyThreshold(), check.unhealthyThreshold()))).state();
     if (state.record(passed)) {
       LOG.warning("instance " + instance + " of backend " + backend + " is now "
           + (state.healthy() ? "healthy: back in rotation" : "unhealthy: out of rotation")
@@ -130,8 +156,8 @@ public final class HealthCheckVerticle extends VerticleBase {
 
   private JsonArray unhealthy() {
     JsonArray keys = new JsonArray();
-    states.forEach((key, state) -> {
-      if (!state.healthy()) {
+    states.forEach((key, checked) -> {
+      if (!checked.state().healthy()) {
         keys.add(key);
       }
     });

@@ -113,7 +113,8 @@ public final class RouterVerticle extends VerticleBase {
         .<JsonObject>localConsumer(Addresses.HEALTH, msg -> onHealth(msg.body()))
         .completion();
     Future<Void> page = vertx.fileSystem().readFile("dashboard/index.html").map(dashboard -> {
-      admin = new AdminEndpoints(vertx, () -> routing.config(), this::routeReport, dashboard);
+      admin = new AdminEndpoints(vertx, () -> routing.config(), this::routeReport, dashboard,
+          () -> edge == null ? null : edge.unguarded());
       return null;
     });
     Future<Void> draining = vertx.eventBus()
@@ -138,10 +139,10 @@ public final class RouterVerticle extends VerticleBase {
     return keys;
   }
 
-  /** An instance's health changed: rebuild the rotation from the instances already known. */
+  /** An instance's health changed, or an unhealthy one went away: rebuild the rotation from the instances already known. */
   private void onHealth(JsonObject change) {
     Set<String> next = new java.util.HashSet<>(unhealthy);
-    if (change.getBoolean("healthy", true)) {
+    if (change.getBoolean("removed", false) || change.getBoolean("healthy", true)) {
       next.remove(change.getString("key"));
     } else {
       next.add(change.getString("key"));
@@ -341,7 +342,7 @@ public final class RouterVerticle extends VerticleBase {
     long drainMs = Long.getLong("gateway.drain.timeout.ms", 30_000L);
     Future<Void> drained = server == null
         ? Future.succeededFuture()
-        : server.shutdown(drainMs, java.util.concurrent.TimeUnit.MILLISECONDS);
+        : edge.stopAccepting(Math.min(drainMs, 500)).compose(v -> server.shutdown(drainMs, java.util.concurrent.TimeUnit.MILLISECONDS));
     if (adminServer != null) {
       drained = Future.join(drained, adminServer.shutdown(drainMs, java.util.concurrent.TimeUnit.MILLISECONDS)).mapEmpty();
     }

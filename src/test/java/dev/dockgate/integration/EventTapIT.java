@@ -37,6 +37,18 @@ class EventTapIT {
     backend = backends.start("tapped");
   }
 
+  /** A gateway with the event-bus bridge on {@code bridgePort}, routing /app to the backend. */
+  static String bridgeConfig(int bridgePort, int backendPort) {
+    return """
+        docker: {enabled: false}
+        event_bus_bridge: {enabled: true, host: 127.0.0.1, port: %d}
+        routes:
+          - {path_prefix: /app, backend: app}
+        backends:
+          - {name: app, targets: ["http://127.0.0.1:%d"]}
+        """.formatted(bridgePort, backendPort);
+  }
+
   static void writeFrame(DataOutputStream out, JsonObject frame) throws IOException {
     byte[] bytes = frame.encode().getBytes(StandardCharsets.UTF_8);
     out.writeInt(bytes.length);
@@ -53,14 +65,7 @@ class EventTapIT {
   @Test
   void aTcpClientReceivesTrafficEventsAndCannotSendIn() throws Exception {
     int bridgePort = Ports.free();
-    try (GatewayHarness gw = new GatewayHarness(dir, """
-            docker: {enabled: false}
-            event_bus_bridge: {enabled: true, host: 127.0.0.1, port: %d}
-            routes:
-              - {path_prefix: /app, backend: app}
-            backends:
-              - {name: app, targets: ["http://127.0.0.1:%d"]}
-            """.formatted(bridgePort, backend.port()), 1);
+    try (GatewayHarness gw = new GatewayHarness(dir, bridgeConfig(bridgePort, backend.port()), 1);
          Socket socket = new Socket("127.0.0.1", bridgePort)) {
       socket.setSoTimeout(10_000);
       DataOutputStream out = new DataOutputStream(socket.getOutputStream());

@@ -7,6 +7,8 @@ import dev.dockgate.testing.Docker;
 import dev.dockgate.testing.GatewayHarness;
 import dev.dockgate.testing.Poll;
 import dev.dockgate.testing.TestBackend;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashSet;
@@ -17,6 +19,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -32,6 +35,8 @@ class HealthCheckIT {
   static final Backends backends = new Backends();
   static TestBackend a;
   static TestBackend b;
+  static TestBackend c;
+  static String containerC;
 
   @TempDir
   Path dir;
@@ -42,8 +47,10 @@ class HealthCheckIT {
     docker = new Docker();
     a = backends.start("a");
     b = backends.start("b");
+    c = backends.start("c");
     docker.runIdle("hc-a", Map.of("app_name", "hc", "suite", SUITE, "gateway.port", "" + a.port()));
     docker.runIdle("hc-b", Map.of("app_name", "hc", "suite", SUITE, "gateway.port", "" + b.port()));
+    containerC = docker.runIdle("hc-c", Map.of("app_name", "hc-solo", "suite", SUITE, "gateway.port", "" + c.port()));
   }
 
   @AfterAll
@@ -54,6 +61,7 @@ class HealthCheckIT {
   @AfterEach
   void stopGateway() {
     b.sick(false);
+    c.sick(false);
     if (gateway != null) {
       gateway.close();
     }
@@ -89,5 +97,39 @@ class HealthCheckIT {
     b.sick(false);
     Duration back = Poll.until(Duration.ofSeconds(2), "b back in rotation", () -> servers(gw, 6).contains("b"));
     System.out.printf("health: out after %d ms, back after %d ms%n", out.toMillis(), back.toMillis());
+  }
+
+  @Test
+  @Timeout(60)
+  void anInstanceThatDiesWhileUnhealthyIsRoutedWhenItComesBackHealthy() {
+    GatewayHarness gw = gateway = new GatewayHarness(dir, """
+        routes:
+          - {path_prefix: /solo, backend: solo}
+        backends:
+          - name: solo
+            match_labels: [app_name=hc-solo, suite=%s]
+            health_check: {path: /health, interval_ms: 100, timeout_ms: 100, healthy_threshold: 2, unhealthy_threshold: 2}
+        """.formatted(SUITE));
+    // A cold gateway's first probes may time out (100 ms): wait for c to be in rotation.
+    Poll.until(Duration.ofSeconds(5), "c in rotation", () -> gw.get("/solo/x").statusCode() == 200);
+    c.sick(true);
+    Poll.until(Duration.ofSeconds(3), "c out of rotation", () -> gw.get("/solo/x").statusCode() == 503);
+
+    // Dies while unhealthy: gone from discovery, and the health checker forgets it.
+    docker.kill(containerC);
+    Poll.until(Duration.ofSeconds(5), "c gone from the route report", () -> instances(gw).isEmpty());
+
+    // Back under the same id, healthy: the routers must not keep it out as the unhealthy instance it was.
+    c.sick(false);
+    docker.start(containerC);
+    Poll.until(Duration.ofSeconds(5), "c back in the route report", () -> instances(gw).size() == 1);
+    Poll.until(Duration.ofSeconds(3), "c routed again after coming back healthy",
+        () -> gw.get("/solo/x").statusCode() == 200);
+    assertEquals(true, instances(gw).getJsonObject(0).getBoolean("healthy"), instances(gw).encode());
+  }
+
+  static JsonArray instances(GatewayHarness gw) {
+    return new JsonObject(gw.admin("/admin/routes").body()).getJsonArray("backends").getJsonObject(0)
+        .getJsonArray("instances");
   }
 }

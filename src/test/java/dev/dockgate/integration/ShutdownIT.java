@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.dockgate.testing.Docker;
 import dev.dockgate.testing.Poll;
 import dev.dockgate.testing.Ports;
 import dev.dockgate.testing.RawHttp;
@@ -86,6 +87,27 @@ class ShutdownIT {
     String output = output();
     assertTrue(output.contains("SIGTERM: draining: no new connections, in-flight requests have up to 10000 ms"), output);
     assertTrue(output.matches("(?s).*drained in \\d+ ms, stopped; exiting.*"), output);
+  }
+
+  @Test
+  @Timeout(60)
+  void requestsFinishingDuringTheDrainAreStillLogged(Vertx vertx) throws Exception {
+    // The access log (like stats and metrics) consumes traffic events: it must outlast the routers' drain.
+    SlowBackend backend = SlowBackend.start(vertx, BACKEND_DELAY_MS);
+    Path accessLog = dir.resolve("access.log");
+    int port = startGatewayWith("admin_listener: false, drain_delay_ms: 0",
+        "access_log: {enabled: true, format: json, path: \"" + accessLog + "\"}\n", backend.port(), Map.of(), false);
+    List<Future<Answer>> answers = sendConcurrently(vertx, port, 5);
+    Poll.until(Duration.ofSeconds(10), "5 requests at the backend", () -> backend.received() == 5);
+    gateway.destroy();
+    assertTrue(gateway.waitFor(10, TimeUnit.SECONDS), "gateway should exit\n" + output());
+    for (Future<Answer> answer : answers) {
+      assertEquals(200, answer.toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS).status());
+    }
+    List<String> lines = Files.readAllLines(accessLog);
+    assertEquals(5, lines.stream().filter(line -> line.contains("/slow/")).count(),
+        "access log lines of the drained requests: " + lines + "\n" + output());
+    assertFalse(output().contains("Discarding message"), output());
   }
 
   @Test
@@ -197,6 +219,99 @@ class ShutdownIT {
     assertFalse(output.contains("\tat "), "a stack trace was printed:\n" + output);
   }
 
+  @Test
+  @Timeout(180)
+  void aContainerEventArrivingDuringShutdownIsNotAnError(Vertx vertx) throws Exception {
+    // The event makes the importer list containers while the Docker client closes: the listing
+    // must fail quietly, not throw "Client is closed" on the engine's event loop.
+    SlowBackend backend = SlowBackend.start(vertx, 1);
+    String suite = "shutdown-" + java.util.UUID.randomUUID().toString().substring(0, 6);
+    try (Docker docker = new Docker()) {
+      for (long delayMs : new long[] {0, 10, 20, 20, 30, 40, 60}) {
+        startGateway(backend.port(), Map.of(), true);
+        String id = docker.runIdle("event-" + delayMs, Map.of("suite", suite, "gateway.port", "" + backend.port()));
+        Poll.until(Duration.ofSeconds(10), "container published", () -> output().contains("instance up: container"));
+        Process remove = new ProcessBuilder("docker", "rm", "-f", id).redirectErrorStream(true).start();
+        Thread.sleep(delayMs);
+        gateway.destroy();
+        assertTrue(gateway.waitFor(10, TimeUnit.SECONDS), "gateway should exit\n" + output());
+        assertTrue(remove.waitFor(30, TimeUnit.SECONDS), "docker rm -f " + id);
+        String output = output();
+        assertEquals(0, gateway.exitValue(), output);
+        assertFalse(output.contains("Exception"), "SIGTERM " + delayMs + " ms after docker rm -f:\n" + output);
+        assertFalse(output.contains("Discarding message"), "SIGTERM " + delayMs + " ms after docker rm -f:\n" + output);
+        assertFalse(output.contains("\tat "), "a stack trace was printed:\n" + output);
+      }
+    }
+  }
+
+  @Test
+  @Timeout(180)
+  void connectionsArrivingAroundSigtermAreServedOrRefused(Vertx vertx) throws Exception {
+    // A connection the gateway accepted must be answered; one it does not want must be refused,
+    // never accepted and dropped. epoll is where Netty warned "Failed to register an accepted channel".
+    SlowBackend backend = SlowBackend.start(vertx, 1);
+    for (String transport : List.of("epoll", "epoll", "auto", "auto")) {
+      int port = startGateway(backend.port(), Map.of("GATEWAY_TRANSPORT", transport));
+      for (int i = 0; i < 50; i++) {
+        assertEquals("HTTP/1.1 200", exchange(port, "/slow/warm-up"), "warm-up request " + i);
+      }
+      List<String> unexpected = java.util.Collections.synchronizedList(new ArrayList<>());
+      AtomicInteger served = new AtomicInteger();
+      List<Thread> clients = new ArrayList<>();
+      for (int c = 0; c < 4; c++) {
+        Thread client = new Thread(() -> {
+          long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+          while (System.nanoTime() < until) {
+            String outcome = exchange(port, "/slow/around-sigterm");
+            if (outcome.equals("refused")) {
+              return;
+            }
+            if (outcome.equals("HTTP/1.1 200")) {
+              served.incrementAndGet();
+            } else {
+              unexpected.add(outcome);
+            }
+          }
+          unexpected.add("still connecting 20 s after SIGTERM");
+        });
+        client.start();
+        clients.add(client);
+      }
+      Thread.sleep(30);
+      gateway.destroy();
+      for (Thread client : clients) {
+        client.join(30_000);
+      }
+      assertTrue(gateway.waitFor(10, TimeUnit.SECONDS), "gateway should exit\n" + output());
+      String output = output();
+      assertEquals(List.of(), unexpected, "connections neither served nor refused (" + transport + ", "
+          + served + " served)\n" + output);
+      assertFalse(output.contains("Failed to register"), output);
+      assertFalse(output.contains("\tat "), "a stack trace was printed:\n" + output);
+      assertEquals(0, gateway.exitValue(), output);
+    }
+  }
+
+  /**
+   * GET {@code path} on a new connection: the status line ("HTTP/1.1 200"), "refused" when nothing
+   * listens, else what went wrong (a reset, an end without an answer).
+   */
+  static String exchange(int port, String path) {
+    try (Socket socket = new Socket()) {
+      socket.connect(new InetSocketAddress("127.0.0.1", port), 1_000);
+      socket.setSoTimeout(10_000);
+      socket.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: gateway\r\nConnection: close\r\n\r\n")
+          .getBytes(StandardCharsets.US_ASCII));
+      String answer = new String(socket.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+      return answer.isEmpty() ? "closed without an answer" : answer.substring(0, Math.min(12, answer.length()));
+    } catch (ConnectException e) {
+      return "refused";
+    } catch (IOException e) {
+      return e.toString();
+    }
+  }
+
   /** Starts the jar routing everything to the backend; returns its port once it answers. */
   int startGateway(int backendPort, Map<String, String> env, String... jvmOptions) throws IOException {
     return startGateway(backendPort, env, false, jvmOptions);
@@ -210,6 +325,13 @@ class ShutdownIT {
   /** As above, with {@code serverKeys} (flow-style YAML keys) in the server section. */
   int startGatewayWith(String serverKeys, int backendPort, Map<String, String> env, boolean docker, String... jvmOptions)
       throws IOException {
+    return startGatewayWith(serverKeys, "", backendPort, env, docker, jvmOptions);
+  }
+
+  /** As above, with more top-level config ({@code moreYaml}). */
+  int startGatewayWith(String serverKeys, String moreYaml, int backendPort, Map<String, String> env, boolean docker,
+      String... jvmOptions)
+      throws IOException {
     int port = Ports.free();
     Path conf = dir.resolve("gateway.yml");
     Files.writeString(conf, """
@@ -217,7 +339,7 @@ class ShutdownIT {
         docker: {enabled: %b}
         routes: [{path_prefix: /slow, backend: slow}]
         backends: [{name: slow, targets: ["http://127.0.0.1:%d"]}]
-        """.formatted(port, serverKeys, docker, backendPort));
+        """.formatted(port, serverKeys, docker, backendPort) + moreYaml);
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.addAll(List.of(jvmOptions));

@@ -118,6 +118,11 @@ public final class Docker implements AutoCloseable {
     check(List.of("docker", "kill", "-s", "KILL", id));
   }
 
+  /** Starts a stopped container again: same id, same labels. */
+  public void start(String id) {
+    check(List.of("docker", "start", id));
+  }
+
   /** The name a container of this run was given for {@code name}. */
   public String fullName(String name) {
     return name + "-" + runId;
