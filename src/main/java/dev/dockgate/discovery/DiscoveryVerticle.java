@@ -39,13 +39,20 @@ public final class DiscoveryVerticle extends VerticleBase {
     return new ServiceDiscoveryOptions().setAnnounceAddress(Addresses.DISCOVERY_ANNOUNCE);
   }
 
+  private boolean stopping;
+
   @Override
   public Future<?> start() {
     BackendInstances.registerCodec(vertx.eventBus());
     discovery = ServiceDiscovery.create(vertx, discoveryOptions());
     probe = new ConnectProbe(vertx);
-    catalog = new InstanceCatalog(config.backends(), probe,
-        snapshot -> vertx.eventBus().publish(Addresses.INSTANCES, snapshot, LOCAL));
+    catalog = new InstanceCatalog(config.backends(), probe, snapshot -> {
+      // Stopping (SIGTERM): the routers drain on the instances they know; a last snapshot would
+      // reach consumers that are unregistering.
+      if (!stopping) {
+        vertx.eventBus().publish(Addresses.INSTANCES, snapshot, LOCAL);
+      }
+    });
     Future<Void> query = vertx.eventBus()
         .localConsumer(Addresses.INSTANCES_QUERY, msg -> msg.reply(catalog.current(), LOCAL))
         .completion();
@@ -103,6 +110,7 @@ public final class DiscoveryVerticle extends VerticleBase {
 
   @Override
   public Future<?> stop() {
+    stopping = true;
     discovery.close();
     return probe.close();
   }
