@@ -52,7 +52,7 @@ class PipelineIT {
   static final String KEY = "pipeline-key";
   static final String DIGEST = HexFormat.of().formatHex(ApiKeyAuth.sha256(KEY));
   static final KeyPair RSA = Tokens.rsa();
-  static final long JWKS_DELAY_MS = 1_000;
+  static final long JWKS_DELAY_MS = 3_000; // longer than the gateway takes to start: the key set is fetched from its start
   static final Vertx vertx = Vertx.vertx();
   static HttpServer jwks;
 
