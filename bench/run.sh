@@ -6,6 +6,8 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$HERE")
+# shellcheck source=bench/routes.sh
+. "$HERE/routes.sh"
 JAR="$ROOT/target/gateway-fat.jar"
 RESULTS="$HERE/results"
 IMAGE=gateway-bench-nginx:latest
@@ -23,6 +25,15 @@ ROUTE_RETRIES=${ROUTE_RETRIES:-}       # e.g. "{attempts: 2}": the bench route's
 COMPARE_RETRIES=${COMPARE_RETRIES:-}   # e.g. "{attempts: 2}": a second gateway ("B") with these retries,
                                        # measured in alternation with the first in every round (A/B)
 COMPARE_JAR=${COMPARE_JAR:-}           # a jar for B (e.g. the build before a change); default the same jar
+ROUTES=${ROUTES:-1}                    # routes in the gateway's config: the bench route and ROUTES-1 others
+                                       # (mixed prefixes, hosts and methods; none takes the bench traffic)
+INSTANCES=${INSTANCES:-}               # N: the bench backend as N static targets, the backend container
+                                       # listening on N ports; empty: one instance found by Docker discovery
+COMPARE_ROUTES=${COMPARE_ROUTES:-}     # a second gateway ("B") with this many routes, measured in alternation
+COMPARE_INSTANCES=${COMPARE_INSTANCES:-}  # a second gateway ("B") whose backend has this many static targets
+LOAD_BALANCER=${LOAD_BALANCER:-}       # the bench backend's load_balancer (random, round_robin, least_requests)
+JFR=${JFR:-0}                          # 1: record each gateway's measured rounds with JDK Flight Recorder
+                                       # (settings=profile) into bench/results/<run id>-<gateway|b>.jfr
 METRICS=${METRICS:-on}                 # off: no /metrics (and no metrics verticle)
 ACCESS_LOG=${ACCESS_LOG:-off}          # on: JSON access log to a file in the run's temp dir
 REFERENCES=${REFERENCES:-0}            # 1: also measure three reference proxies in the same run (bench/reference):
@@ -36,6 +47,13 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 log() { echo "bench: $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
+count() { [[ $2 =~ ^[1-9][0-9]*$ ]] || die "$1 must be a whole number of at least 1, got \"$2\""; }
+count ROUTES "$ROUTES"
+[ -z "$INSTANCES" ] || count INSTANCES "$INSTANCES"
+[ -z "$COMPARE_ROUTES" ] || count COMPARE_ROUTES "$COMPARE_ROUTES"
+[ -z "$COMPARE_INSTANCES" ] || count COMPARE_INSTANCES "$COMPARE_INSTANCES"
+# Comparing instance counts: both gateways get static targets, so only the count differs.
+[ -n "$COMPARE_INSTANCES" ] && [ -z "$INSTANCES" ] && INSTANCES=1
 
 # ---------------------------------------------------------------- tools
 apt_updated=0
@@ -71,6 +89,7 @@ cpu_busy() { # percent of all CPUs busy over 2 s: other work on the machine skew
   echo "$a $b" | awk '{printf "%.0f%%", ($4>$2) ? 100*($3-$1)/($4-$2) : 0}'
 }
 BUSY_BEFORE=$(cpu_busy)
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 [ "${BUSY_BEFORE%\%}" -le 10 ] || log "warning: CPUs already $BUSY_BEFORE busy before the run; expect noisy numbers"
 DOCKER="docker"
 docker version >/dev/null 2>&1 || DOCKER="$SUDO docker"
@@ -123,6 +142,19 @@ free_port() { # a TCP port nothing listens on, different from those already hand
     TAKEN_PORTS="${TAKEN_PORTS:-} $p"
     echo "$p"
     return
+  done
+}
+free_ports() { # free_ports N: N more distinct ports nothing listens on, not among TAKEN_PORTS, one per line
+  ss -Htln | awk '{n=split($4, a, ":"); print a[n]}' | sort -u >"$TMP/listening"
+  local n=$1 p
+  declare -A seen=()
+  for p in ${TAKEN_PORTS:-} $(cat "$TMP/listening"); do seen[$p]=1; done
+  while [ "$n" -gt 0 ]; do
+    p=$((20000 + RANDOM % 20000))
+    [ -n "${seen[$p]:-}" ] && continue
+    seen[$p]=1
+    echo "$p"
+    n=$((n - 1))
   done
 }
 wait_200() { # wait_200 URL SECONDS WHAT [PID]: poll until the URL answers 200
@@ -194,7 +226,15 @@ GATEWAY_PORT=$(free_port)
 B_PORT=$(free_port)
 PATH_="/bench"
 
-echo "listen 127.0.0.1:$BACKEND_PORT;" >"$TMP/listen.conf"
+# With INSTANCES (or COMPARE_INSTANCES), the one backend container listens on that many ports, each
+# port one instance of the bench backend; direct and nginx use the first.
+BACKEND_PORTS=("$BACKEND_PORT")
+extra_ports=$(( $(printf '%s\n' "${INSTANCES:-1}" "${COMPARE_INSTANCES:-1}" | sort -n | tail -1) - 1 ))
+if [ "$extra_ports" -gt 0 ]; then
+  TAKEN_PORTS="$BACKEND_PORT $NGINX_PORT $GATEWAY_PORT $B_PORT"
+  mapfile -t -O 1 BACKEND_PORTS < <(free_ports "$extra_ports")
+fi
+printf 'listen 127.0.0.1:%s;\n' "${BACKEND_PORTS[@]}" >"$TMP/listen.conf"
 cpuset=()
 [ "$PIN" = 1 ] && cpuset=(--cpuset-cpus 1)
 log "starting backend container $CONTAINER on 127.0.0.1:$BACKEND_PORT"
@@ -203,6 +243,7 @@ $DOCKER run -d --name "$CONTAINER" --network host "${cpuset[@]}" \
   --label app_name=bench --label "bench.run=$RUN_ID" --label "gateway.port=$BACKEND_PORT" \
   -v "$TMP/listen.conf:/etc/nginx/listen.conf:ro" "$IMAGE" >/dev/null
 wait_200 "http://127.0.0.1:$BACKEND_PORT$PATH_" 20 "backend container"
+wait_200 "http://127.0.0.1:${BACKEND_PORTS[-1]}$PATH_" 20 "backend container (port ${#BACKEND_PORTS[@]})"
 
 mkdir -p "$TMP/nginx"
 cat >"$TMP/nginx/nginx.conf" <<EOF
@@ -240,7 +281,17 @@ log "starting nginx reverse proxy on 127.0.0.1:$NGINX_PORT"
 NGINX_PID=$!
 wait_200 "http://127.0.0.1:$NGINX_PORT$PATH_" 20 "nginx" "$NGINX_PID"
 
-gateway_config() { # gateway_config PORT RETRIES: the gateway's config on stdout
+bench_backend() { # bench_backend INSTANCES: how the bench backend finds its instances (YAML lines)
+  if [ -z "$1" ]; then
+    printf '    match_labels:\n      - app_name=bench\n      - bench.run=%s\n' "$RUN_ID"
+  else
+    printf '    targets: ['
+    printf 'http://127.0.0.1:%s, ' "${BACKEND_PORTS[@]:0:$1}" | sed 's/, $//'
+    printf ']\n'
+  fi
+  [ -z "$LOAD_BALANCER" ] || printf '    load_balancer: %s\n' "$LOAD_BALANCER"
+}
+gateway_config() { # gateway_config PORT RETRIES ROUTES INSTANCES: the gateway's config on stdout
   cat <<EOF
 server:
   host: 127.0.0.1
@@ -255,25 +306,28 @@ routes:
   - path_prefix: $PATH_
     backend: bench${2:+
     retries: $2}
+$(other_routes $(($3 - 1)))
 default_response:
   body: "no route"
   status_code: 404
 backends:
   - name: bench
-    match_labels:
-      - app_name=bench
-      - bench.run=$RUN_ID
+$(bench_backend "$4")
 EOF
 }
-gateway_config "$GATEWAY_PORT" "$ROUTE_RETRIES" >"$TMP/gateway.yml"
+gateway_config "$GATEWAY_PORT" "$ROUTE_RETRIES" "$ROUTES" "$INSTANCES" >"$TMP/gateway.yml"
+# JFR=1: the recorder starts with the JVM, so that its own start-up falls before the warm-up; a second
+# recording, started after the warm-up (a new chunk) and stopped after the last round, is what is kept.
+JFR_FLAGS=()
+[ "$JFR" = 1 ] && JFR_FLAGS=(-XX:FlightRecorderOptions=stackdepth=128 -XX:StartFlightRecording=name=warm-up,settings=profile,maxage=2m)
 log "starting gateway on 127.0.0.1:$GATEWAY_PORT (java ${JAVA_OPTS:-with default flags}, $GATEWAY_INSTANCES instance(s))"
 # shellcheck disable=SC2086  # JAVA_OPTS is a list of flags
-"${ON_CPU0[@]}" java $JAVA_OPTS -jar "$JAR" -conf "$TMP/gateway.yml" >"$TMP/gateway.log" 2>&1 &
+"${ON_CPU0[@]}" java $JAVA_OPTS "${JFR_FLAGS[@]}" -jar "$JAR" -conf "$TMP/gateway.yml" >"$TMP/gateway.log" 2>&1 &
 GATEWAY_PID=$!
 wait_200 "http://127.0.0.1:$GATEWAY_PORT$PATH_" 60 "gateway" "$GATEWAY_PID"
 COMPARE=""
 B_LABEL=""
-if [ -n "$COMPARE_RETRIES$COMPARE_JAR" ]; then
+if [ -n "$COMPARE_RETRIES$COMPARE_JAR$COMPARE_ROUTES$COMPARE_INSTANCES" ]; then
   # B: a second gateway on the same CPU, idle while the other one is measured.
   COMPARE=1
   B_JAR=${COMPARE_JAR:-$JAR}
@@ -281,10 +335,14 @@ if [ -n "$COMPARE_RETRIES$COMPARE_JAR" ]; then
   B_RETRIES=${COMPARE_RETRIES:-$ROUTE_RETRIES}
   [ -n "$COMPARE_RETRIES" ] && B_LABEL="retries $COMPARE_RETRIES"
   [ -n "$COMPARE_JAR" ] && B_LABEL="${B_LABEL:+$B_LABEL, }jar $COMPARE_JAR"
-  gateway_config "$B_PORT" "$B_RETRIES" >"$TMP/b.yml"
+  B_ROUTES=${COMPARE_ROUTES:-$ROUTES}
+  B_INSTANCES=${COMPARE_INSTANCES:-$INSTANCES}
+  [ -n "$COMPARE_ROUTES" ] && B_LABEL="${B_LABEL:+$B_LABEL, }$B_ROUTES routes"
+  [ -n "$COMPARE_INSTANCES" ] && B_LABEL="${B_LABEL:+$B_LABEL, }$B_INSTANCES instances"
+  gateway_config "$B_PORT" "$B_RETRIES" "$B_ROUTES" "$B_INSTANCES" >"$TMP/b.yml"
   log "starting gateway B ($B_LABEL) on 127.0.0.1:$B_PORT"
   # shellcheck disable=SC2086
-  "${ON_CPU0[@]}" java $JAVA_OPTS -jar "$B_JAR" -conf "$TMP/b.yml" >"$TMP/b.log" 2>&1 &
+  "${ON_CPU0[@]}" java $JAVA_OPTS "${JFR_FLAGS[@]}" -jar "$B_JAR" -conf "$TMP/b.yml" >"$TMP/b.log" 2>&1 &
   B_PID=$!
   wait_200 "http://127.0.0.1:$B_PORT$PATH_" 60 "gateway B" "$B_PID"
 fi
@@ -379,6 +437,7 @@ ready_again() { # ready_again WHEN [NAME]: a gateway must answer 200 again befor
   NOTES+=("after $1 the gateway answered $code instead of 200; measured only once it answered 200 again ($((SECONDS - waited)) s later)")
 }
 
+JFR_NAMES=()
 for round in $(seq 1 "$ROUNDS"); do
   order="direct nginx gateway"
   [ "$REFERENCES" = 1 ] && order="direct nginx netty vxcore vxproxy gateway"
@@ -392,6 +451,11 @@ for round in $(seq 1 "$ROUNDS"); do
       warm=$WARMUP; case $name in gateway|b|vxproxy|vxcore|netty) warm=$GATEWAY_WARMUP ;; esac
       log "$name: warm-up $warm"
       wrk_run "$name" warm-up "$warm" "$TMP/$name.warmup.wrk"
+      if [ "$JFR" = 1 ] && [ "$is_gateway" = 1 ]; then
+        # shellcheck disable=SC2046
+        jcmd $(pids_of "$name") JFR.start name=measured settings=profile >/dev/null || die "cannot start JFR in $name"
+        JFR_NAMES+=("$name")
+      fi
     fi
     [ "$is_gateway" = 1 ] && ready_again "the previous wrk run ended" "$name"
     log "$name: round $round/$ROUNDS, $DURATION with $THREADS threads, $CONNECTIONS connections"
@@ -399,9 +463,19 @@ for round in $(seq 1 "$ROUNDS"); do
   done
 done
 
+if [ "$JFR" = 1 ]; then
+  for name in "${JFR_NAMES[@]}"; do
+    # shellcheck disable=SC2046
+    jcmd $(pids_of "$name") JFR.stop name=measured filename="$RESULTS/$STAMP-$name.jfr" >/dev/null \
+      || log "warning: could not save the JFR recording of $name"
+    log "JFR recording of $name's measured rounds: $RESULTS/$STAMP-$name.jfr (java bench/JfrTop.java A.jfr [B.jfr] prints its top frames)"
+  done
+fi
+
 # ---------------------------------------------------------------- report
 # wrk prints the 99th percentile as 812.00us, 3.21ms or 1.02s; these give one number per file, in ms.
 rps_of() { awk '/^Requests\/sec:/{print $2}' "$1"; }
+cpu_of() { awk '{printf "%.2f\n", $1 + $2}' "$1.cpu"; } # CPU µs per request, user + system
 p99_of() {
   awk '$1=="99%"{v=$2; u=v; sub(/[0-9.]+/,"",u); sub(/[a-z]+$/,"",v);
        f=(u=="us")?0.001:(u=="s")?1000:(u=="m")?60000:1; printf "%.3f\n", v*f}' "$1"
@@ -409,9 +483,10 @@ p99_of() {
 median() { # median FORMAT < numbers
   sort -g | awk -v fmt="$1\n" '{a[NR]=$1} END{printf fmt, (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'
 }
-stat() { # stat NAME rps|p99: median over rounds (req/s whole, p99 in ms to 0.01)
+stat() { # stat NAME rps|p99|cpu: median over rounds (req/s whole, p99 in ms to 0.01, CPU µs per request)
   local r fmt=%.0f
   [ "$2" = p99 ] && fmt=%.2f
+  [ "$2" = cpu ] && fmt=%.2f
   for r in $(seq 1 "$ROUNDS"); do "${2}_of" "$TMP/$1.r$r.wrk"; done | median "$fmt"
 }
 errors() { # errors FILE...: requests, non-2xx/3xx and socket errors summed, as one cell
@@ -459,6 +534,11 @@ else
 fi
 median_word=""; [ "$ROUNDS" -gt 1 ] && median_word=" (median of $ROUNDS rounds)"
 
+describe_config() { # describe_config ROUTES INSTANCES: one phrase
+  local how="1 instance found by Docker discovery"
+  [ -n "$2" ] && how="$2 static target(s) on one backend container"
+  echo "$1 route(s), bench backend with $how${LOAD_BALANCER:+, load_balancer $LOAD_BALANCER}"
+}
 TABLE="$RESULTS/$STAMP-table.md"
 {
   echo "## dockgate bench $STAMP"
@@ -491,25 +571,32 @@ TABLE="$RESULTS/$STAMP-table.md"
     echo "| gateway / vertx-http-proxy alone | $(ratio "$R_GW" "$R_VXP") | $(ratio "$P_GW" "$P_VXP") |"
   fi
   if [ -n "$COMPARE" ]; then
+    ratio3() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.3f", (b>0)?a/b:0}'; }
     per_round=$(for r in $(seq 1 "$ROUNDS"); do
-      printf '%s/%s ' "$(ratio "$(rps_of "$TMP/b.r$r.wrk")" "$(rps_of "$TMP/gateway.r$r.wrk")")" \
-        "$(ratio "$(p99_of "$TMP/b.r$r.wrk")" "$(p99_of "$TMP/gateway.r$r.wrk")")"; done)
-    B_RPS=$(ratio "$(stat b rps)" "$R_GW"); B_P99=$(ratio "$(stat b p99)" "$P_GW")
+      printf '%s/%s/%s ' "$(ratio3 "$(rps_of "$TMP/b.r$r.wrk")" "$(rps_of "$TMP/gateway.r$r.wrk")")" \
+        "$(ratio3 "$(p99_of "$TMP/b.r$r.wrk")" "$(p99_of "$TMP/gateway.r$r.wrk")")" \
+        "$(ratio3 "$(cpu_of "$TMP/b.r$r.wrk")" "$(cpu_of "$TMP/gateway.r$r.wrk")")"; done)
+    B_RPS=$(ratio3 "$(stat b rps)" "$R_GW"); B_P99=$(ratio3 "$(stat b p99)" "$P_GW")
+    B_CPU=$(ratio3 "$(stat b cpu)" "$(stat gateway cpu)")
     echo
-    echo "| B/A ($B_LABEL vs the gateway above) | ratio of medians | goal (retries overhead) |"
+    echo "| B/A ($B_LABEL vs the gateway above) | ratio of medians | goal (within 5%) |"
     echo "| --- | ---: | --- |"
     echo "| throughput (req/s) | $B_RPS | >= 0.95: $(verdict "$B_RPS" 0.95 '>=') |"
     echo "| p99 latency | $B_P99 | <= 1.05: $(verdict "$B_P99" 1.05 '<=') |"
+    echo "| CPU µs per request | $B_CPU | <= 1.05: $(verdict "$B_CPU" 1.05 '<=') |"
     echo
-    echo "B/A per round (req/s ratio / p99 ratio): ${per_round% }."
+    echo "B/A per round (req/s ratio / p99 ratio / CPU per request ratio): ${per_round% }."
   fi
   echo
-  echo "Machine: $(nproc) CPUs, $cpu_model, $(uname -sr), $(date -u '+%Y-%m-%d %H:%M:%S UTC'); CPU busy before the run: $BUSY_BEFORE."
+  echo "Machine: $(nproc) CPUs, $cpu_model, $(uname -sr), $(date -u '+%Y-%m-%d %H:%M:%S UTC'); CPU busy before the run: $BUSY_BEFORE;"
+  echo "load average (1, 5, 15 min) at the start: $LOAD_BEFORE, at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
   echo "Software: $("$NGINX" -v 2>&1 | sed 's/^nginx version: //'), $(java -version 2>&1 | head -1), wrk $(wrk -v 2>&1 | awk 'NR==1{print $2}'), gateway $git_rev."
   echo "Method: wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency, GET $PATH_ answered by an nginx container on the"
   echo "host network with a ${BODY_BYTES}-byte body; warm-up $WARMUP per nginx target and $GATEWAY_WARMUP for the gateway, then"
   echo "$ROUNDS round(s) of ${order// /, } in that order. Placement: $placement."
   echo "Gateway: server.instances $GATEWAY_INSTANCES, JVM flags: ${JAVA_OPTS:-(none: JVM defaults)}, $(grep -o 'network transport: .*' "$TMP/gateway.log" | head -1 || echo 'network transport: not logged')."
+  echo "Configuration: $(describe_config "$ROUTES" "$INSTANCES")${COMPARE:+; B: $(describe_config "$B_ROUTES" "$B_INSTANCES")}."
+  [ "$JFR" = 1 ] && echo "JFR on (settings=profile) for every gateway: its figures include the recorder's cost; recordings of the measured rounds in bench/results/$STAMP-*.jfr."
   echo "Warm-up errors: direct $(errors "$TMP/direct.warmup.wrk"); nginx $(errors "$TMP/nginx.warmup.wrk"); gateway $(errors "$TMP/gateway.warmup.wrk")."
   echo "Gateway log: $GW_WARNINGS WARNING/SEVERE line(s)."
   for note in "${NOTES[@]}"; do echo "Note: $note."; done
