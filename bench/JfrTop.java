@@ -17,7 +17,10 @@ import jdk.jfr.consumer.RecordingFile;
  * sampled allocation weight (class, allocating method, the gateway method responsible), as shares
  * of the recording's total, for one recording or two side by side (A, B and B - A in points).
  *
- *   java bench/JfrTop.java [--top N] A.jfr [B.jfr]
+ *   java bench/JfrTop.java [--top N] [--under METHOD] A.jfr [B.jfr]
+ *
+ * With --under, only the samples and allocations whose stack holds a frame whose "class.method"
+ * contains METHOD count (e.g. --under ProxyHandler.create): what that call costs, and where.
  */
 public final class JfrTop {
 
@@ -45,7 +48,12 @@ public final class JfrTop {
     final Tally allocGateway = new Tally();
     long samples;
     double allocBytes;
+    long samplesUnder;
+    double allocBytesUnder;
   }
+
+  /** Only stacks with a frame containing this, when set. */
+  private static String under;
 
   public static void main(String[] args) throws Exception {
     int top = 25;
@@ -53,12 +61,14 @@ public final class JfrTop {
     for (int i = 0; i < args.length; i++) {
       if (args[i].equals("--top")) {
         top = Integer.parseInt(args[++i]);
+      } else if (args[i].equals("--under")) {
+        under = args[++i];
       } else {
         files.add(Path.of(args[i]));
       }
     }
     if (files.isEmpty() || files.size() > 2) {
-      System.err.println("usage: java bench/JfrTop.java [--top N] A.jfr [B.jfr]");
+      System.err.println("usage: java bench/JfrTop.java [--top N] [--under METHOD] A.jfr [B.jfr]");
       System.exit(2);
     }
     List<Profile> profiles = new ArrayList<>();
@@ -67,8 +77,13 @@ public final class JfrTop {
     }
     for (int i = 0; i < files.size(); i++) {
       Profile p = profiles.get(i);
-      System.out.printf("%s: %s: %d CPU samples (jdk.ExecutionSample), %.1f MB of sampled allocation weight%n",
-          i == 0 ? "A" : "B", files.get(i), p.samples, p.allocBytes / 1e6);
+      System.out.printf("%s: %s: %d CPU samples (jdk.ExecutionSample), %.1f MB of sampled allocation weight%s%n",
+          i == 0 ? "A" : "B", files.get(i), p.samples, p.allocBytes / 1e6,
+          under == null ? "" : String.format("; under %s: %.2f%% of the samples, %.2f%% of the weight",
+              under, 100.0 * p.samplesUnder / Math.max(1, p.samples), 100 * p.allocBytesUnder / Math.max(1, p.allocBytes)));
+    }
+    if (under != null) {
+      System.out.println("(shares below are of the samples and weight under " + under + ")");
     }
     section("CPU samples by package of the running method", profiles, p -> p.packageCpu, top);
     section("CPU samples by running method (self)", profiles, p -> p.selfCpu, top);
@@ -89,8 +104,17 @@ public final class JfrTop {
           continue;
         }
         List<RecordedFrame> frames = stack.getFrames();
-        if (type.equals("jdk.ExecutionSample")) {
+        boolean isSample = type.equals("jdk.ExecutionSample");
+        if (isSample) {
           p.samples++;
+        } else if (type.equals("jdk.ObjectAllocationSample")) {
+          p.allocBytes += event.getLong("weight");
+        }
+        if (under != null && frames.stream().noneMatch(f -> method(f).contains(under))) {
+          continue;
+        }
+        if (isSample) {
+          p.samplesUnder++;
           String self = method(frames.get(0));
           p.selfCpu.add(self, 1);
           p.packageCpu.add(group(frames.get(0).getMethod().getType().getName()), 1);
@@ -103,7 +127,7 @@ public final class JfrTop {
           }
         } else if (type.equals("jdk.ObjectAllocationSample")) {
           double weight = event.getLong("weight");
-          p.allocBytes += weight;
+          p.allocBytesUnder += weight;
           p.allocClass.add(type(event.getClass("objectClass").getName()), weight);
           p.allocSite.add(method(frames.get(0)), weight);
           String gateway = "(no gateway method on the stack)";
@@ -119,10 +143,10 @@ public final class JfrTop {
       }
     }
     for (Tally t : List.of(p.selfCpu, p.packageCpu, p.gatewayCpu)) {
-      t.total = p.samples;
+      t.total = p.samplesUnder;
     }
     for (Tally t : List.of(p.allocClass, p.allocSite, p.allocGateway)) {
-      t.total = p.allocBytes;
+      t.total = p.allocBytesUnder;
     }
     return p;
   }

@@ -32,6 +32,10 @@ INSTANCES=${INSTANCES:-}               # N: the bench backend as N static target
 COMPARE_ROUTES=${COMPARE_ROUTES:-}     # a second gateway ("B") with this many routes, measured in alternation
 COMPARE_INSTANCES=${COMPARE_INSTANCES:-}  # a second gateway ("B") whose backend has this many static targets
 LOAD_BALANCER=${LOAD_BALANCER:-}       # the bench backend's load_balancer (random, round_robin, least_requests)
+AB_ONLY=${AB_ONLY:-0}                  # 1 (A/B runs): direct and nginx in the first round only, so that more
+                                       # A/B pairs fit in the same time on a busy machine
+AB_TOGETHER=${AB_TOGETHER:-0}          # 1 (A/B runs): A and B measured at the same time, each by its own wrk,
+                                       # so both meet exactly the same load from the rest of the machine
 JFR=${JFR:-0}                          # 1: record each gateway's measured rounds with JDK Flight Recorder
                                        # (settings=profile) into bench/results/<run id>-<gateway|b>.jfr
 METRICS=${METRICS:-on}                 # off: no /metrics (and no metrics verticle)
@@ -104,7 +108,7 @@ B_PID=""
 VXP_PID=""
 VXC_PID=""
 NETTY_PID=""
-WRK_PID=""
+WRK_PIDS=()
 container_started=0
 
 stop_pid() { # stop_pid PID: TERM, wait up to 10 s, then KILL
@@ -117,7 +121,7 @@ stop_pid() { # stop_pid PID: TERM, wait up to 10 s, then KILL
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
-  stop_pid "$WRK_PID"
+  for p in "${WRK_PIDS[@]}"; do stop_pid "$p"; done
   stop_pid "$GATEWAY_PID"
   stop_pid "$B_PID"
   stop_pid "$VXP_PID"
@@ -408,26 +412,41 @@ cpu_ticks() { # cpu_ticks PID...: user and system clock ticks used so far, summe
     | awk '{u+=$1; s+=$2} END{print u+0, s+0}'
 }
 
-wrk_run() { # wrk_run NAME LABEL DURATION OUTFILE
-  local name=$1 label=$2 dur=$3 out=$4
+tcp_opens() { # TCP connections opened so far on the whole machine (TcpActiveOpens)
+  awk '/^Tcp:/{if (seen) print $6; seen=1}' /proc/net/snmp
+}
+wrk_run() { # wrk_run LABEL DURATION NAME=OUTFILE...: wrk against each named target, all at the same time
+  local label=$1 dur=$2 spec name pids
+  shift 2
+  local -A out=() before=()
+  local opens_before started=$SECONDS
+  for spec in "$@"; do
+    name=${spec%%=*}; out[$name]=${spec#*=}
+    pids=$(pids_of "$name")
+    # shellcheck disable=SC2086
+    [ -z "$pids" ] || before[$name]=$(cpu_ticks $pids)
+  done
+  opens_before=$(tcp_opens)
   # In the background and waited for, so that Ctrl-C or TERM reach the trap at once (wrk itself
   # treats SIGINT as "stop and print", and bash would then carry on with the next run).
-  local pids before after
-  pids=$(pids_of "$name")
-  # shellcheck disable=SC2086
-  [ -n "$pids" ] && before=$(cpu_ticks $pids)
-  "${ON_CPU1[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$dur" --latency "${URL[$name]}" >"$out" &
-  WRK_PID=$!
-  wait "$WRK_PID"
-  WRK_PID=""
-  if [ -n "$pids" ]; then
-    # shellcheck disable=SC2086
-    after=$(cpu_ticks $pids)
-    # The proxy's CPU time per request in µs, user and system: steadier than req/s on a shared machine.
-    echo "$before $after $(awk '/requests in/{print $1}' "$out")" | awk -v hz="$CLK_TCK" \
-      '{n=($5>0)?$5:1; printf "%.1f %.1f\n", ($3-$1)*1e6/hz/n, ($4-$2)*1e6/hz/n}' >"$out.cpu"
-  fi
-  { echo "### $name ($label): ${URL[$name]}"; cat "$out"; echo; } >>"$RAW"
+  for name in "${!out[@]}"; do
+    "${ON_CPU1[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$dur" --latency "${URL[$name]}" >"${out[$name]}" &
+    WRK_PIDS+=($!)
+  done
+  wait "${WRK_PIDS[@]}"
+  WRK_PIDS=()
+  local opened=$(( $(tcp_opens) - opens_before )) took=$((SECONDS - started))
+  for name in "${!out[@]}"; do
+    echo $((opened / (took > 0 ? took : 1))) >"${out[$name]}.opens"
+    if [ -n "${before[$name]:-}" ]; then
+      # shellcheck disable=SC2046
+      # The proxy's CPU time per request in µs, user and system: steadier than req/s on a shared machine.
+      echo "${before[$name]} $(cpu_ticks $(pids_of "$name")) $(awk '/requests in/{print $1}' "${out[$name]}")" \
+        | awk -v hz="$CLK_TCK" '{n=($5>0)?$5:1; printf "%.1f %.1f\n", ($3-$1)*1e6/hz/n, ($4-$2)*1e6/hz/n}' \
+        >"${out[$name]}.cpu"
+    fi
+    { echo "### $name ($label): ${URL[$name]}"; cat "${out[$name]}"; echo; } >>"$RAW"
+  done
 }
 ready_again() { # ready_again WHEN [NAME]: a gateway must answer 200 again before it is measured (README: breaker)
   local code waited=$SECONDS name=${2:-gateway}
@@ -444,22 +463,31 @@ for round in $(seq 1 "$ROUNDS"); do
   if [ -n "$COMPARE" ]; then
     # A/B in alternation, so drift on the shared machine weighs on both alike.
     if [ $((round % 2)) = 1 ]; then order="$order b"; else order="${order% gateway} b gateway"; fi
+    [ "$AB_ONLY" = 1 ] && [ "$round" -gt 1 ] && order=$(printf '%s\n' $order | grep -xE 'gateway|b' | paste -sd' ')
+    # AB_TOGETHER: one step, "gateway+b", measures both at once.
+    [ "$AB_TOGETHER" = 1 ] && order=$(printf '%s\n' $order | grep -vx b | sed 's/^gateway$/gateway+b/' | paste -sd' ')
   fi
-  for name in $order; do
-    is_gateway=0; { [ "$name" = gateway ] || [ "$name" = b ]; } && is_gateway=1
-    if [ "$round" = 1 ]; then
-      warm=$WARMUP; case $name in gateway|b|vxproxy|vxcore|netty) warm=$GATEWAY_WARMUP ;; esac
-      log "$name: warm-up $warm"
-      wrk_run "$name" warm-up "$warm" "$TMP/$name.warmup.wrk"
-      if [ "$JFR" = 1 ] && [ "$is_gateway" = 1 ]; then
-        # shellcheck disable=SC2046
-        jcmd $(pids_of "$name") JFR.start name=measured settings=profile >/dev/null || die "cannot start JFR in $name"
-        JFR_NAMES+=("$name")
+  for step in $order; do
+    names=${step//+/ }
+    for name in $names; do
+      is_gateway=0; { [ "$name" = gateway ] || [ "$name" = b ]; } && is_gateway=1
+      if [ "$round" = 1 ]; then
+        warm=$WARMUP; case $name in gateway|b|vxproxy|vxcore|netty) warm=$GATEWAY_WARMUP ;; esac
+        log "$name: warm-up $warm"
+        wrk_run warm-up "$warm" "$name=$TMP/$name.warmup.wrk"
+        if [ "$JFR" = 1 ] && [ "$is_gateway" = 1 ]; then
+          # shellcheck disable=SC2046
+          jcmd $(pids_of "$name") JFR.start name=measured settings=profile >/dev/null || die "cannot start JFR in $name"
+          JFR_NAMES+=("$name")
+        fi
       fi
-    fi
-    [ "$is_gateway" = 1 ] && ready_again "the previous wrk run ended" "$name"
-    log "$name: round $round/$ROUNDS, $DURATION with $THREADS threads, $CONNECTIONS connections"
-    wrk_run "$name" "round $round" "$DURATION" "$TMP/$name.r$round.wrk"
+    done
+    for name in $names; do
+      { [ "$name" = gateway ] || [ "$name" = b ]; } && ready_again "the previous wrk run ended" "$name"
+    done
+    log "${step//+/ and }: round $round/$ROUNDS, $DURATION with $THREADS threads, $CONNECTIONS connections"
+    # shellcheck disable=SC2046
+    wrk_run "round $round" "$DURATION" $(for name in $names; do echo "$name=$TMP/$name.r$round.wrk"; done)
   done
 done
 
@@ -487,7 +515,7 @@ stat() { # stat NAME rps|p99|cpu: median over rounds (req/s whole, p99 in ms to 
   local r fmt=%.0f
   [ "$2" = p99 ] && fmt=%.2f
   [ "$2" = cpu ] && fmt=%.2f
-  for r in $(seq 1 "$ROUNDS"); do "${2}_of" "$TMP/$1.r$r.wrk"; done | median "$fmt"
+  for f in $(rounds_of "$1"); do "${2}_of" "$f"; done | median "$fmt"
 }
 errors() { # errors FILE...: requests, non-2xx/3xx and socket errors summed, as one cell
   awk '/requests in/{req+=$1}
@@ -498,11 +526,15 @@ errors() { # errors FILE...: requests, non-2xx/3xx and socket errors summed, as 
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", (b>0)?a/b:0}'; }
 verdict() { awk -v v="$1" -v lim="$2" -v op="$3" 'BEGIN{ok=(op==">=")?(v>=lim):(v<=lim); print ok?"met":"NOT met"}'; }
-rounds_of() { local r; for r in $(seq 1 "$ROUNDS"); do echo "$TMP/$1.r$r.wrk"; done; }
+rounds_of() { # rounds_of NAME: the wrk output of each round that measured NAME (AB_ONLY: direct and nginx in round 1)
+  local r
+  for r in $(seq 1 "$ROUNDS"); do [ -f "$TMP/$1.r$r.wrk" ] && echo "$TMP/$1.r$r.wrk"; done
+  return 0
+}
 cpu_cell() { # cpu_cell NAME: median over rounds of the target's CPU µs per request, "total (user + sys)"
   local r
   [ -f "$TMP/$1.r1.wrk.cpu" ] || { echo "-"; return; }
-  for r in $(seq 1 "$ROUNDS"); do awk '{printf "%.1f %.1f %.1f\n", $1+$2, $1, $2}' "$TMP/$1.r$r.wrk.cpu"; done \
+  for f in $(rounds_of "$1"); do awk '{printf "%.1f %.1f %.1f\n", $1+$2, $1, $2}' "$f.cpu"; done \
     | sort -g | awk '{t[NR]=$1; u[NR]=$2; s[NR]=$3}
         END{m=int((NR+1)/2); printf "%.1f (%.1f + %.1f)", t[m], u[m], s[m]}'
 }
@@ -545,8 +577,9 @@ TABLE="$RESULTS/$STAMP-table.md"
   echo
   echo "| target | req/s$median_word | p99 ms$median_word | proxy CPU µs per request: total (user + sys) | errors (all measured rounds) |"
   echo "| --- | ---: | ---: | ---: | --- |"
-  row direct "direct to backend"
-  row nginx "nginx reverse proxy (1 worker)"
+  first_only=""; [ "$AB_ONLY" = 1 ] && [ -n "$COMPARE" ] && [ "$ROUNDS" -gt 1 ] && first_only=" (round 1 only)"
+  row direct "direct to backend$first_only"
+  row nginx "nginx reverse proxy (1 worker)$first_only"
   if [ "$REFERENCES" = 1 ]; then
     row netty "reference: bare Netty proxy ($NETTY_LOOPS event loop(s), no features)"
     row vxcore "reference: Vert.x core HTTP server + client piped by hand ($GATEWAY_INSTANCES instance(s), fixed origin)"
@@ -578,12 +611,15 @@ TABLE="$RESULTS/$STAMP-table.md"
         "$(ratio3 "$(cpu_of "$TMP/b.r$r.wrk")" "$(cpu_of "$TMP/gateway.r$r.wrk")")"; done)
     B_RPS=$(ratio3 "$(stat b rps)" "$R_GW"); B_P99=$(ratio3 "$(stat b p99)" "$P_GW")
     B_CPU=$(ratio3 "$(stat b cpu)" "$(stat gateway cpu)")
+    # The median of the rounds' own ratios: each pairs runs next to each other in time, so it holds
+    # better than the ratio of the medians when the machine's load drifts during the run.
+    paired() { echo "$per_round" | tr ' ' '\n' | awk -F/ -v k="$1" 'NF{print $k}' | median %.3f; }
     echo
-    echo "| B/A ($B_LABEL vs the gateway above) | ratio of medians | goal (within 5%) |"
-    echo "| --- | ---: | --- |"
-    echo "| throughput (req/s) | $B_RPS | >= 0.95: $(verdict "$B_RPS" 0.95 '>=') |"
-    echo "| p99 latency | $B_P99 | <= 1.05: $(verdict "$B_P99" 1.05 '<=') |"
-    echo "| CPU µs per request | $B_CPU | <= 1.05: $(verdict "$B_CPU" 1.05 '<=') |"
+    echo "| B/A ($B_LABEL vs the gateway above) | ratio of medians | median of the rounds' ratios | goal (within 5%) |"
+    echo "| --- | ---: | ---: | --- |"
+    echo "| throughput (req/s) | $B_RPS | $(paired 1) | >= 0.95: $(verdict "$B_RPS" 0.95 '>=') |"
+    echo "| p99 latency | $B_P99 | $(paired 2) | <= 1.05: $(verdict "$B_P99" 1.05 '<=') |"
+    echo "| CPU µs per request | $B_CPU | $(paired 3) | <= 1.05: $(verdict "$B_CPU" 1.05 '<=') |"
     echo
     echo "B/A per round (req/s ratio / p99 ratio / CPU per request ratio): ${per_round% }."
   fi
@@ -593,12 +629,16 @@ TABLE="$RESULTS/$STAMP-table.md"
   echo "Software: $("$NGINX" -v 2>&1 | sed 's/^nginx version: //'), $(java -version 2>&1 | head -1), wrk $(wrk -v 2>&1 | awk 'NR==1{print $2}'), gateway $git_rev."
   echo "Method: wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency, GET $PATH_ answered by an nginx container on the"
   echo "host network with a ${BODY_BYTES}-byte body; warm-up $WARMUP per nginx target and $GATEWAY_WARMUP for the gateway, then"
-  echo "$ROUNDS round(s) of ${order// /, } in that order. Placement: $placement."
+  echo "$ROUNDS round(s) of ${order// /, } in that order${first_only:+ (direct and nginx in round 1 only: AB_ONLY=1)}$( [ "$AB_TOGETHER" = 1 ] && [ -n "$COMPARE" ] && echo '; gateway+b: both measured at the same time, each by its own wrk (AB_TOGETHER=1)'). Placement: $placement."
   echo "Gateway: server.instances $GATEWAY_INSTANCES, JVM flags: ${JAVA_OPTS:-(none: JVM defaults)}, $(grep -o 'network transport: .*' "$TMP/gateway.log" | head -1 || echo 'network transport: not logged')."
   echo "Configuration: $(describe_config "$ROUTES" "$INSTANCES")${COMPARE:+; B: $(describe_config "$B_ROUTES" "$B_INSTANCES")}."
   [ "$JFR" = 1 ] && echo "JFR on (settings=profile) for every gateway: its figures include the recorder's cost; recordings of the measured rounds in bench/results/$STAMP-*.jfr."
   echo "Warm-up errors: direct $(errors "$TMP/direct.warmup.wrk"); nginx $(errors "$TMP/nginx.warmup.wrk"); gateway $(errors "$TMP/gateway.warmup.wrk")."
   echo "Gateway log: $GW_WARNINGS WARNING/SEVERE line(s)."
+  opens_cell() { for f in $(rounds_of "$1"); do cat "$f.opens"; done | median %.0f; }
+  echo "TCP connections opened per second on the whole machine during the measured runs (median over rounds; wrk's own"
+  echo "connections and other processes' count too, so compare with direct): direct $(opens_cell direct), nginx $(opens_cell nginx),"
+  echo "gateway $(opens_cell gateway)${COMPARE:+, B $(opens_cell b)}$( [ "$AB_TOGETHER" = 1 ] && [ -n "$COMPARE" ] && echo ' (A and B together)')."
   for note in "${NOTES[@]}"; do echo "Note: $note."; done
 } >"$TABLE"
 cp "$TMP/gateway.log" "$RESULTS/$STAMP-gateway.log"
