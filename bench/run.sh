@@ -8,7 +8,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$HERE")
 # shellcheck source=bench/routes.sh
 . "$HERE/routes.sh"
-JAR="$ROOT/target/gateway-fat.jar"
+JAR=${GATEWAY_JAR:-"$ROOT/target/gateway-fat.jar"}   # GATEWAY_JAR: A's jar (to swap roles with COMPARE_JAR)
 RESULTS="$HERE/results"
 IMAGE=gateway-bench-nginx:latest
 
@@ -32,6 +32,8 @@ INSTANCES=${INSTANCES:-}               # N: the bench backend as N static target
 COMPARE_ROUTES=${COMPARE_ROUTES:-}     # a second gateway ("B") with this many routes, measured in alternation
 COMPARE_INSTANCES=${COMPARE_INSTANCES:-}  # a second gateway ("B") whose backend has this many static targets
 LOAD_BALANCER=${LOAD_BALANCER:-}       # the bench backend's load_balancer (random, round_robin, least_requests)
+BACKEND_OPTIONS=${BACKEND_OPTIONS:-}   # more settings of the bench backend, YAML flow style, for A and B
+                                       # (e.g. "keep_alive_timeout_s: 10, max_connections: 8")
 AB_ONLY=${AB_ONLY:-0}                  # 1 (A/B runs): direct and nginx in the first round only, so that more
                                        # A/B pairs fit in the same time on a busy machine
 AB_TOGETHER=${AB_TOGETHER:-0}          # 1 (A/B runs): A and B measured at the same time, each by its own wrk,
@@ -82,6 +84,7 @@ need_pkg taskset util-linux
 need_pkg ss iproute2
 "$ROOT/scripts/ensure-docker.sh"
 if [ ! -f "$JAR" ]; then
+  [ -z "${GATEWAY_JAR:-}" ] || die "GATEWAY_JAR $JAR: no such file"
   log "building $JAR"
   (cd "$ROOT" && mvn -q -B package -DskipTests)
 fi
@@ -294,6 +297,7 @@ bench_backend() { # bench_backend INSTANCES: how the bench backend finds its ins
     printf ']\n'
   fi
   [ -z "$LOAD_BALANCER" ] || printf '    load_balancer: %s\n' "$LOAD_BALANCER"
+  [ -z "$BACKEND_OPTIONS" ] || echo "$BACKEND_OPTIONS" | tr ',' '\n' | sed 's/^ */    /'
 }
 gateway_config() { # gateway_config PORT RETRIES ROUTES INSTANCES: the gateway's config on stdout
   cat <<EOF
@@ -556,6 +560,7 @@ cpu_model=$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo)
 git_rev=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 git -C "$ROOT" diff --quiet HEAD -- src pom.xml 2>/dev/null || git_rev="$git_rev (+ uncommitted changes)"
 git_rev="$git_rev, jar built $(date -u -r "$JAR" '+%Y-%m-%d %H:%M UTC')"
+[ -z "${GATEWAY_JAR:-}" ] || git_rev="jar $JAR, built $(date -u -r "$JAR" '+%Y-%m-%d %H:%M UTC')"
 if [ -n "$(find "$ROOT/src/main" "$ROOT/pom.xml" -newer "$JAR" -type f 2>/dev/null | head -1)" ]; then
   git_rev="$git_rev (OLDER than src/main or pom.xml: rebuild to measure the current code)"
 fi
@@ -569,7 +574,7 @@ median_word=""; [ "$ROUNDS" -gt 1 ] && median_word=" (median of $ROUNDS rounds)"
 describe_config() { # describe_config ROUTES INSTANCES: one phrase
   local how="1 instance found by Docker discovery"
   [ -n "$2" ] && how="$2 static target(s) on one backend container"
-  echo "$1 route(s), bench backend with $how${LOAD_BALANCER:+, load_balancer $LOAD_BALANCER}"
+  echo "$1 route(s), bench backend with $how${LOAD_BALANCER:+, load_balancer $LOAD_BALANCER}${BACKEND_OPTIONS:+, $BACKEND_OPTIONS}"
 }
 TABLE="$RESULTS/$STAMP-table.md"
 {
