@@ -481,7 +481,7 @@ for round in $(seq 1 "$ROUNDS"); do
         wrk_run warm-up "$warm" "$name=$TMP/$name.warmup.wrk"
         if [ "$JFR" = 1 ] && [ "$is_gateway" = 1 ]; then
           # shellcheck disable=SC2046
-          jcmd $(pids_of "$name") JFR.start name=measured settings=profile >/dev/null || die "cannot start JFR in $name"
+          jcmd $(pids_of "$name") JFR.start name=measured settings=profile method-profiling=max >/dev/null || die "cannot start JFR in $name"
           JFR_NAMES+=("$name")
         fi
       fi
@@ -637,7 +637,7 @@ TABLE="$RESULTS/$STAMP-table.md"
   echo "$ROUNDS round(s) of ${order// /, } in that order${first_only:+ (direct and nginx in round 1 only: AB_ONLY=1)}$( [ "$AB_TOGETHER" = 1 ] && [ -n "$COMPARE" ] && echo '; gateway+b: both measured at the same time, each by its own wrk (AB_TOGETHER=1)'). Placement: $placement."
   echo "Gateway: server.instances $GATEWAY_INSTANCES, JVM flags: ${JAVA_OPTS:-(none: JVM defaults)}, $(grep -o 'network transport: .*' "$TMP/gateway.log" | head -1 || echo 'network transport: not logged')."
   echo "Configuration: $(describe_config "$ROUTES" "$INSTANCES")${COMPARE:+; B: $(describe_config "$B_ROUTES" "$B_INSTANCES")}."
-  [ "$JFR" = 1 ] && echo "JFR on (settings=profile) for every gateway: its figures include the recorder's cost; recordings of the measured rounds in bench/results/$STAMP-*.jfr."
+  [ "$JFR" = 1 ] && echo "JFR on (settings=profile, method-profiling=max: a CPU sample every 1 ms per thread in the measured rounds) for every gateway: its figures include the recorder's cost; recordings of the measured rounds in bench/results/$STAMP-*.jfr."
   echo "Warm-up errors: direct $(errors "$TMP/direct.warmup.wrk"); nginx $(errors "$TMP/nginx.warmup.wrk"); gateway $(errors "$TMP/gateway.warmup.wrk")."
   echo "Gateway log: $GW_WARNINGS WARNING/SEVERE line(s)."
   opens_cell() { for f in $(rounds_of "$1"); do cat "$f.opens"; done | median %.0f; }
