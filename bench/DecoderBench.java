@@ -1,4 +1,4 @@
-package dev.dockgate.routing;
+package dev.dockgate.edge;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -41,7 +41,8 @@ public final class DecoderBench {
     int heads = args.length > 1 ? Integer.parseInt(args[1]) : 2_000_000;
     HttpServerOptions options = new HttpServerOptions();
     EmbeddedChannel stock = new EmbeddedChannel(new VertxHttpRequestDecoder(options));
-    EmbeddedChannel strict = new EmbeddedChannel(new StrictRequestDecoder(options, () -> { }));
+    int maxHeaders = dev.dockgate.config.ServerConfig.Limits.DEFAULTS.maxHeaderCount();
+    EmbeddedChannel strict = new EmbeddedChannel(new StrictRequestDecoder(options, maxHeaders, () -> { }));
     nsPerHead(stock, heads);
     nsPerHead(strict, heads); // warm-up
     double[] stockNs = new double[rounds];

@@ -4,43 +4,58 @@
 # minus before, is what N requests allocated: a figure that does not move with the machine's load,
 # unlike req/s or CPU time. The backend is the host's nginx on 127.0.0.1 (a 100-byte body).
 #   bench/alloc.sh target/gateway-fat.jar /tmp/old/gateway-fat.jar
-# Knobs: REQUESTS_SECONDS (10), WARMUP_SECONDS (10), CONNECTIONS (16).
+# Knobs: REQUESTS_SECONDS (10), WARMUP_SECONDS (10), CONNECTIONS (16); ROUTES (1): the bench route and
+# ROUTES-1 others (bench/routes.sh, as bench/run.sh makes them); INSTANCES (1): the backend's static
+# targets, the nginx backend listening on that many ports.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/routes.sh
 [ $# -ge 1 ] || { echo "usage: bench/alloc.sh JAR [JAR...]" >&2; exit 2; }
 SECONDS_RUN=${REQUESTS_SECONDS:-10}
 WARMUP=${WARMUP_SECONDS:-10}
 CONNECTIONS=${CONNECTIONS:-16}
+ROUTES=${ROUTES:-1}
+INSTANCES=${INSTANCES:-1}
 for tool in wrk nginx jcmd; do
   command -v "$tool" >/dev/null 2>&1 || { [ "$tool" = jcmd ] && { echo "alloc: jcmd (a JDK) needed" >&2; exit 1; }
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$([ "$tool" = nginx ] && echo nginx-light || echo wrk)" >/dev/null; }
 done
 TMP=$(mktemp -d)
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+free_port() { free_ports 1; }
+free_ports() { # free_ports N: N distinct ports free now (held together while chosen)
+  python3 -c 'import socket, sys
+socks = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in socks: s.bind(("127.0.0.1", 0))
+print("\n".join(str(s.getsockname()[1]) for s in socks))' "$1"
+}
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$TMP"; }
 trap cleanup EXIT
-BACKEND=$(free_port)
+mapfile -t BACKENDS < <(free_ports "$INSTANCES")
+BACKEND=${BACKENDS[0]}
 mkdir -p "$TMP/nginx/logs"
 head -c 100 /dev/zero | tr '\0' x >"$TMP/nginx/body"
 cat >"$TMP/nginx/nginx.conf" <<CONF
 worker_processes 1; daemon off; pid $TMP/nginx/nginx.pid; error_log stderr;
 events { worker_connections 1024; }
-http { access_log off; server { listen 127.0.0.1:$BACKEND; location / { alias $TMP/nginx/body; } } }
+http { access_log off; keepalive_requests 1000000;
+  server { $(printf 'listen 127.0.0.1:%s; ' "${BACKENDS[@]}") location / { alias $TMP/nginx/body; } } }
 CONF
 nginx -p "$TMP/nginx/" -c "$TMP/nginx/nginx.conf" 2>"$TMP/nginx.log" &
 PIDS+=($!)
 # Epsilon's heap is one space, "[start, top, end)": top - start bytes are in use (KB out).
 used() { jcmd "$1" GC.heap_info | sed -n 's/.*space .*\[\(0x[0-9a-f]*\), \(0x[0-9a-f]*\),.*/\1 \2/p' | head -1 \
   | { read -r start top; echo $(( (top - start) / 1024 )); }; }
-printf '| jar | requests | KB allocated | bytes per request |\n|---|---:|---:|---:|\n'
+printf '| jar | routes | instances | requests | KB allocated | bytes per request |\n|---|---:|---:|---:|---:|---:|\n'
 for jar in "$@"; do
   PORT=$(free_port)
   cat >"$TMP/gw.yml" <<CONF
 server: {host: 127.0.0.1, port: $PORT, instances: 1, admin_listener: {host: 127.0.0.1, port: $(free_port)}}
 docker: {enabled: false}
-routes: [{path_prefix: /bench, backend: bench}]
-backends: [{name: bench, targets: ["http://127.0.0.1:$BACKEND"]}]
+routes:
+  - {path_prefix: /bench, backend: bench}
+$(other_routes $((ROUTES - 1)))
+backends: [{name: bench, targets: [$(printf 'http://127.0.0.1:%s, ' "${BACKENDS[@]}" | sed 's/, $//')]}]
 CONF
   java -XX:+UnlockExperimentalVMOptions -XX:+UseEpsilonGC -Xms12g -Xmx12g -XX:-UseTLAB \
     -jar "$jar" -conf "$TMP/gw.yml" >"$TMP/gw.log" 2>&1 &
@@ -53,5 +68,6 @@ CONF
   after=$(used "$GW")
   requests=$(echo "$out" | awk '/requests in/ { print $1 }')
   kill "$GW"; wait "$GW" 2>/dev/null || true
-  printf '| %s | %s | %s | %s |\n' "$jar" "$requests" "$((after - before))" "$(( (after - before) * 1024 / requests ))"
+  printf '| %s | %s | %s | %s | %s | %s |\n' "$jar" "$ROUTES" "$INSTANCES" "$requests" "$((after - before))" \
+    "$(( (after - before) * 1024 / requests ))"
 done

@@ -8,4 +8,4 @@ mvn -q -B dependency:build-classpath -Dmdep.outputFile=target/bench-decoder.cp >
 CP="$(cat target/bench-decoder.cp):target/classes"
 mkdir -p target/bench-decoder
 javac -cp "$CP" -d target/bench-decoder bench/DecoderBench.java
-exec java -cp "$CP:target/bench-decoder" dev.dockgate.routing.DecoderBench "$@"
+exec java -cp "$CP:target/bench-decoder" dev.dockgate.edge.DecoderBench "$@"

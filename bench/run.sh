@@ -6,7 +6,9 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$HERE")
-JAR="$ROOT/target/gateway-fat.jar"
+# shellcheck source=bench/routes.sh
+. "$HERE/routes.sh"
+JAR=${GATEWAY_JAR:-"$ROOT/target/gateway-fat.jar"}   # GATEWAY_JAR: A's jar (to swap roles with COMPARE_JAR)
 RESULTS="$HERE/results"
 IMAGE=gateway-bench-nginx:latest
 
@@ -23,6 +25,21 @@ ROUTE_RETRIES=${ROUTE_RETRIES:-}       # e.g. "{attempts: 2}": the bench route's
 COMPARE_RETRIES=${COMPARE_RETRIES:-}   # e.g. "{attempts: 2}": a second gateway ("B") with these retries,
                                        # measured in alternation with the first in every round (A/B)
 COMPARE_JAR=${COMPARE_JAR:-}           # a jar for B (e.g. the build before a change); default the same jar
+ROUTES=${ROUTES:-1}                    # routes in the gateway's config: the bench route and ROUTES-1 others
+                                       # (mixed prefixes, hosts and methods; none takes the bench traffic)
+INSTANCES=${INSTANCES:-}               # N: the bench backend as N static targets, the backend container
+                                       # listening on N ports; empty: one instance found by Docker discovery
+COMPARE_ROUTES=${COMPARE_ROUTES:-}     # a second gateway ("B") with this many routes, measured in alternation
+COMPARE_INSTANCES=${COMPARE_INSTANCES:-}  # a second gateway ("B") whose backend has this many static targets
+LOAD_BALANCER=${LOAD_BALANCER:-}       # the bench backend's load_balancer (random, round_robin, least_requests)
+BACKEND_OPTIONS=${BACKEND_OPTIONS:-}   # more settings of the bench backend, YAML flow style, for A and B
+                                       # (e.g. "keep_alive_timeout_s: 10, max_connections: 8")
+AB_ONLY=${AB_ONLY:-0}                  # 1 (A/B runs): direct and nginx in the first round only, so that more
+                                       # A/B pairs fit in the same time on a busy machine
+AB_TOGETHER=${AB_TOGETHER:-0}          # 1 (A/B runs): A and B measured at the same time, each by its own wrk,
+                                       # so both meet exactly the same load from the rest of the machine
+JFR=${JFR:-0}                          # 1: record each gateway's measured rounds with JDK Flight Recorder
+                                       # (settings=profile) into bench/results/<run id>-<gateway|b>.jfr
 METRICS=${METRICS:-on}                 # off: no /metrics (and no metrics verticle)
 ACCESS_LOG=${ACCESS_LOG:-off}          # on: JSON access log to a file in the run's temp dir
 REFERENCES=${REFERENCES:-0}            # 1: also measure three reference proxies in the same run (bench/reference):
@@ -36,6 +53,13 @@ log() { echo "bench: $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 # shellcheck source=bench/lib.sh
 . "$HERE/lib.sh"
+count() { [[ $2 =~ ^[1-9][0-9]*$ ]] || die "$1 must be a whole number of at least 1, got \"$2\""; }
+count ROUTES "$ROUTES"
+[ -z "$INSTANCES" ] || count INSTANCES "$INSTANCES"
+[ -z "$COMPARE_ROUTES" ] || count COMPARE_ROUTES "$COMPARE_ROUTES"
+[ -z "$COMPARE_INSTANCES" ] || count COMPARE_INSTANCES "$COMPARE_INSTANCES"
+# Comparing instance counts: both gateways get static targets, so only the count differs.
+[ -n "$COMPARE_INSTANCES" ] && [ -z "$INSTANCES" ] && INSTANCES=1
 
 # ---------------------------------------------------------------- tools
 need_pkg wrk wrk
@@ -45,6 +69,7 @@ need_pkg taskset util-linux
 need_pkg ss iproute2
 "$ROOT/scripts/ensure-docker.sh"
 if [ ! -f "$JAR" ]; then
+  [ -z "${GATEWAY_JAR:-}" ] || die "GATEWAY_JAR $JAR: no such file"
   log "building $JAR"
   (cd "$ROOT" && mvn -q -B package -DskipTests)
 fi
@@ -56,6 +81,7 @@ cpu_busy() { # percent of all CPUs busy over 2 s: other work on the machine skew
   echo "$a $b" | awk '{printf "%.0f%%", ($4>$2) ? 100*($3-$1)/($4-$2) : 0}'
 }
 BUSY_BEFORE=$(cpu_busy)
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 [ "${BUSY_BEFORE%\%}" -le 10 ] || log "warning: CPUs already $BUSY_BEFORE busy before the run; expect noisy numbers"
 DOCKER="docker"
 docker version >/dev/null 2>&1 || DOCKER="$SUDO docker"
@@ -70,13 +96,13 @@ B_PID=""
 VXP_PID=""
 VXC_PID=""
 NETTY_PID=""
-WRK_PID=""
+WRK_PIDS=()
 container_started=0
 
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
-  stop_pid "$WRK_PID"
+  for p in "${WRK_PIDS[@]}"; do stop_pid "$p"; done
   stop_pid "$GATEWAY_PID"
   stop_pid "$B_PID"
   stop_pid "$VXP_PID"
@@ -92,6 +118,19 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # ---------------------------------------------------------------- helpers
+free_ports() { # free_ports N: N more distinct ports nothing listens on, not among TAKEN_PORTS, one per line
+  ss -Htln | awk '{n=split($4, a, ":"); print a[n]}' | sort -u >"$TMP/listening"
+  local n=$1 p
+  declare -A seen=()
+  for p in ${TAKEN_PORTS:-} $(cat "$TMP/listening"); do seen[$p]=1; done
+  while [ "$n" -gt 0 ]; do
+    p=$((20000 + RANDOM % 20000))
+    [ -n "${seen[$p]:-}" ] && continue
+    seen[$p]=1
+    echo "$p"
+    n=$((n - 1))
+  done
+}
 # Command prefixes that pin to one CPU when PIN=1 (taskset execs the command, so $! is its pid).
 ON_CPU0=(); ON_CPU1=()
 if [ "$PIN" = 1 ]; then ON_CPU0=(taskset -c 0); ON_CPU1=(taskset -c 1); fi
@@ -153,7 +192,15 @@ GATEWAY_PORT=$(free_port)
 B_PORT=$(free_port)
 PATH_="/bench"
 
-echo "listen 127.0.0.1:$BACKEND_PORT;" >"$TMP/listen.conf"
+# With INSTANCES (or COMPARE_INSTANCES), the one backend container listens on that many ports, each
+# port one instance of the bench backend; direct and nginx use the first.
+BACKEND_PORTS=("$BACKEND_PORT")
+extra_ports=$(( $(printf '%s\n' "${INSTANCES:-1}" "${COMPARE_INSTANCES:-1}" | sort -n | tail -1) - 1 ))
+if [ "$extra_ports" -gt 0 ]; then
+  TAKEN_PORTS="$BACKEND_PORT $NGINX_PORT $GATEWAY_PORT $B_PORT"
+  mapfile -t -O 1 BACKEND_PORTS < <(free_ports "$extra_ports")
+fi
+printf 'listen 127.0.0.1:%s;\n' "${BACKEND_PORTS[@]}" >"$TMP/listen.conf"
 cpuset=()
 [ "$PIN" = 1 ] && cpuset=(--cpuset-cpus 1)
 log "starting backend container $CONTAINER on 127.0.0.1:$BACKEND_PORT"
@@ -162,6 +209,7 @@ $DOCKER run -d --name "$CONTAINER" --network host "${cpuset[@]}" \
   --label app_name=bench --label "bench.run=$RUN_ID" --label "gateway.port=$BACKEND_PORT" \
   -v "$TMP/listen.conf:/etc/nginx/listen.conf:ro" "$IMAGE" >/dev/null
 wait_200 "http://127.0.0.1:$BACKEND_PORT$PATH_" 20 "backend container"
+wait_200 "http://127.0.0.1:${BACKEND_PORTS[-1]}$PATH_" 20 "backend container (port ${#BACKEND_PORTS[@]})"
 
 mkdir -p "$TMP/nginx"
 cat >"$TMP/nginx/nginx.conf" <<EOF
@@ -199,7 +247,18 @@ log "starting nginx reverse proxy on 127.0.0.1:$NGINX_PORT"
 NGINX_PID=$!
 wait_200 "http://127.0.0.1:$NGINX_PORT$PATH_" 20 "nginx" "$NGINX_PID"
 
-gateway_config() { # gateway_config PORT RETRIES: the gateway's config on stdout
+bench_backend() { # bench_backend INSTANCES: how the bench backend finds its instances (YAML lines)
+  if [ -z "$1" ]; then
+    printf '    match_labels:\n      - app_name=bench\n      - bench.run=%s\n' "$RUN_ID"
+  else
+    printf '    targets: ['
+    printf 'http://127.0.0.1:%s, ' "${BACKEND_PORTS[@]:0:$1}" | sed 's/, $//'
+    printf ']\n'
+  fi
+  [ -z "$LOAD_BALANCER" ] || printf '    load_balancer: %s\n' "$LOAD_BALANCER"
+  [ -z "$BACKEND_OPTIONS" ] || echo "$BACKEND_OPTIONS" | tr ',' '\n' | sed 's/^ */    /'
+}
+gateway_config() { # gateway_config PORT RETRIES ROUTES INSTANCES: the gateway's config on stdout
   cat <<EOF
 server:
   host: 127.0.0.1
@@ -214,25 +273,28 @@ routes:
   - path_prefix: $PATH_
     backend: bench${2:+
     retries: $2}
+$(other_routes $(($3 - 1)))
 default_response:
   body: "no route"
   status_code: 404
 backends:
   - name: bench
-    match_labels:
-      - app_name=bench
-      - bench.run=$RUN_ID
+$(bench_backend "$4")
 EOF
 }
-gateway_config "$GATEWAY_PORT" "$ROUTE_RETRIES" >"$TMP/gateway.yml"
+gateway_config "$GATEWAY_PORT" "$ROUTE_RETRIES" "$ROUTES" "$INSTANCES" >"$TMP/gateway.yml"
+# JFR=1: the recorder starts with the JVM, so that its own start-up falls before the warm-up; a second
+# recording, started after the warm-up (a new chunk) and stopped after the last round, is what is kept.
+JFR_FLAGS=()
+[ "$JFR" = 1 ] && JFR_FLAGS=(-XX:FlightRecorderOptions=stackdepth=128 -XX:StartFlightRecording=name=warm-up,settings=profile,maxage=2m)
 log "starting gateway on 127.0.0.1:$GATEWAY_PORT (java ${JAVA_OPTS:-with default flags}, $GATEWAY_INSTANCES instance(s))"
 # shellcheck disable=SC2086  # JAVA_OPTS is a list of flags
-"${ON_CPU0[@]}" java $JAVA_OPTS -jar "$JAR" -conf "$TMP/gateway.yml" >"$TMP/gateway.log" 2>&1 &
+"${ON_CPU0[@]}" java $JAVA_OPTS "${JFR_FLAGS[@]}" -jar "$JAR" -conf "$TMP/gateway.yml" >"$TMP/gateway.log" 2>&1 &
 GATEWAY_PID=$!
 wait_200 "http://127.0.0.1:$GATEWAY_PORT$PATH_" 60 "gateway" "$GATEWAY_PID"
 COMPARE=""
 B_LABEL=""
-if [ -n "$COMPARE_RETRIES$COMPARE_JAR" ]; then
+if [ -n "$COMPARE_RETRIES$COMPARE_JAR$COMPARE_ROUTES$COMPARE_INSTANCES" ]; then
   # B: a second gateway on the same CPU, idle while the other one is measured.
   COMPARE=1
   B_JAR=${COMPARE_JAR:-$JAR}
@@ -240,10 +302,14 @@ if [ -n "$COMPARE_RETRIES$COMPARE_JAR" ]; then
   B_RETRIES=${COMPARE_RETRIES:-$ROUTE_RETRIES}
   [ -n "$COMPARE_RETRIES" ] && B_LABEL="retries $COMPARE_RETRIES"
   [ -n "$COMPARE_JAR" ] && B_LABEL="${B_LABEL:+$B_LABEL, }jar $COMPARE_JAR"
-  gateway_config "$B_PORT" "$B_RETRIES" >"$TMP/b.yml"
+  B_ROUTES=${COMPARE_ROUTES:-$ROUTES}
+  B_INSTANCES=${COMPARE_INSTANCES:-$INSTANCES}
+  [ -n "$COMPARE_ROUTES" ] && B_LABEL="${B_LABEL:+$B_LABEL, }$B_ROUTES routes"
+  [ -n "$COMPARE_INSTANCES" ] && B_LABEL="${B_LABEL:+$B_LABEL, }$B_INSTANCES instances"
+  gateway_config "$B_PORT" "$B_RETRIES" "$B_ROUTES" "$B_INSTANCES" >"$TMP/b.yml"
   log "starting gateway B ($B_LABEL) on 127.0.0.1:$B_PORT"
   # shellcheck disable=SC2086
-  "${ON_CPU0[@]}" java $JAVA_OPTS -jar "$B_JAR" -conf "$TMP/b.yml" >"$TMP/b.log" 2>&1 &
+  "${ON_CPU0[@]}" java $JAVA_OPTS "${JFR_FLAGS[@]}" -jar "$B_JAR" -conf "$TMP/b.yml" >"$TMP/b.log" 2>&1 &
   B_PID=$!
   wait_200 "http://127.0.0.1:$B_PORT$PATH_" 60 "gateway B" "$B_PID"
 fi
@@ -309,26 +375,41 @@ cpu_ticks() { # cpu_ticks PID...: user and system clock ticks used so far, summe
     | awk '{u+=$1; s+=$2} END{print u+0, s+0}'
 }
 
-wrk_run() { # wrk_run NAME LABEL DURATION OUTFILE
-  local name=$1 label=$2 dur=$3 out=$4
+tcp_opens() { # TCP connections opened so far on the whole machine (TcpActiveOpens)
+  awk '/^Tcp:/{if (seen) print $6; seen=1}' /proc/net/snmp
+}
+wrk_run() { # wrk_run LABEL DURATION NAME=OUTFILE...: wrk against each named target, all at the same time
+  local label=$1 dur=$2 spec name pids
+  shift 2
+  local -A out=() before=()
+  local opens_before started=$SECONDS
+  for spec in "$@"; do
+    name=${spec%%=*}; out[$name]=${spec#*=}
+    pids=$(pids_of "$name")
+    # shellcheck disable=SC2086
+    [ -z "$pids" ] || before[$name]=$(cpu_ticks $pids)
+  done
+  opens_before=$(tcp_opens)
   # In the background and waited for, so that Ctrl-C or TERM reach the trap at once (wrk itself
   # treats SIGINT as "stop and print", and bash would then carry on with the next run).
-  local pids before after
-  pids=$(pids_of "$name")
-  # shellcheck disable=SC2086
-  [ -n "$pids" ] && before=$(cpu_ticks $pids)
-  "${ON_CPU1[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$dur" --latency "${URL[$name]}" >"$out" &
-  WRK_PID=$!
-  wait "$WRK_PID"
-  WRK_PID=""
-  if [ -n "$pids" ]; then
-    # shellcheck disable=SC2086
-    after=$(cpu_ticks $pids)
-    # The proxy's CPU time per request in µs, user and system: steadier than req/s on a shared machine.
-    echo "$before $after $(awk '/requests in/{print $1}' "$out")" | awk -v hz="$CLK_TCK" \
-      '{n=($5>0)?$5:1; printf "%.1f %.1f\n", ($3-$1)*1e6/hz/n, ($4-$2)*1e6/hz/n}' >"$out.cpu"
-  fi
-  { echo "### $name ($label): ${URL[$name]}"; cat "$out"; echo; } >>"$RAW"
+  for name in "${!out[@]}"; do
+    "${ON_CPU1[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$dur" --latency "${URL[$name]}" >"${out[$name]}" &
+    WRK_PIDS+=($!)
+  done
+  wait "${WRK_PIDS[@]}"
+  WRK_PIDS=()
+  local opened=$(( $(tcp_opens) - opens_before )) took=$((SECONDS - started))
+  for name in "${!out[@]}"; do
+    echo $((opened / (took > 0 ? took : 1))) >"${out[$name]}.opens"
+    if [ -n "${before[$name]:-}" ]; then
+      # shellcheck disable=SC2046
+      # The proxy's CPU time per request in µs, user and system: steadier than req/s on a shared machine.
+      echo "${before[$name]} $(cpu_ticks $(pids_of "$name")) $(awk '/requests in/{print $1}' "${out[$name]}")" \
+        | awk -v hz="$CLK_TCK" '{n=($5>0)?$5:1; printf "%.1f %.1f\n", ($3-$1)*1e6/hz/n, ($4-$2)*1e6/hz/n}' \
+        >"${out[$name]}.cpu"
+    fi
+    { echo "### $name ($label): ${URL[$name]}"; cat "${out[$name]}"; echo; } >>"$RAW"
+  done
 }
 ready_again() { # ready_again WHEN [NAME]: a gateway must answer 200 again before it is measured (README: breaker)
   local code waited=$SECONDS name=${2:-gateway}
@@ -338,29 +419,54 @@ ready_again() { # ready_again WHEN [NAME]: a gateway must answer 200 again befor
   NOTES+=("after $1 the gateway answered $code instead of 200; measured only once it answered 200 again ($((SECONDS - waited)) s later)")
 }
 
+JFR_NAMES=()
 for round in $(seq 1 "$ROUNDS"); do
   order="direct nginx gateway"
   [ "$REFERENCES" = 1 ] && order="direct nginx netty vxcore vxproxy gateway"
   if [ -n "$COMPARE" ]; then
     # A/B in alternation, so drift on the shared machine weighs on both alike.
     if [ $((round % 2)) = 1 ]; then order="$order b"; else order="${order% gateway} b gateway"; fi
+    [ "$AB_ONLY" = 1 ] && [ "$round" -gt 1 ] && order=$(printf '%s\n' $order | grep -xE 'gateway|b' | paste -sd' ')
+    # AB_TOGETHER: one step, "gateway+b", measures both at once.
+    [ "$AB_TOGETHER" = 1 ] && order=$(printf '%s\n' $order | grep -vx b | sed 's/^gateway$/gateway+b/' | paste -sd' ')
   fi
-  for name in $order; do
-    is_gateway=0; { [ "$name" = gateway ] || [ "$name" = b ]; } && is_gateway=1
-    if [ "$round" = 1 ]; then
-      warm=$WARMUP; case $name in gateway|b|vxproxy|vxcore|netty) warm=$GATEWAY_WARMUP ;; esac
-      log "$name: warm-up $warm"
-      wrk_run "$name" warm-up "$warm" "$TMP/$name.warmup.wrk"
-    fi
-    [ "$is_gateway" = 1 ] && ready_again "the previous wrk run ended" "$name"
-    log "$name: round $round/$ROUNDS, $DURATION with $THREADS threads, $CONNECTIONS connections"
-    wrk_run "$name" "round $round" "$DURATION" "$TMP/$name.r$round.wrk"
+  for step in $order; do
+    names=${step//+/ }
+    for name in $names; do
+      is_gateway=0; { [ "$name" = gateway ] || [ "$name" = b ]; } && is_gateway=1
+      if [ "$round" = 1 ]; then
+        warm=$WARMUP; case $name in gateway|b|vxproxy|vxcore|netty) warm=$GATEWAY_WARMUP ;; esac
+        log "$name: warm-up $warm"
+        wrk_run warm-up "$warm" "$name=$TMP/$name.warmup.wrk"
+        if [ "$JFR" = 1 ] && [ "$is_gateway" = 1 ]; then
+          # shellcheck disable=SC2046
+          jcmd $(pids_of "$name") JFR.start name=measured settings=profile method-profiling=max >/dev/null || die "cannot start JFR in $name"
+          JFR_NAMES+=("$name")
+        fi
+      fi
+    done
+    for name in $names; do
+      { [ "$name" = gateway ] || [ "$name" = b ]; } && ready_again "the previous wrk run ended" "$name"
+    done
+    log "${step//+/ and }: round $round/$ROUNDS, $DURATION with $THREADS threads, $CONNECTIONS connections"
+    # shellcheck disable=SC2046
+    wrk_run "round $round" "$DURATION" $(for name in $names; do echo "$name=$TMP/$name.r$round.wrk"; done)
   done
 done
+
+if [ "$JFR" = 1 ]; then
+  for name in "${JFR_NAMES[@]}"; do
+    # shellcheck disable=SC2046
+    jcmd $(pids_of "$name") JFR.stop name=measured filename="$RESULTS/$STAMP-$name.jfr" >/dev/null \
+      || log "warning: could not save the JFR recording of $name"
+    log "JFR recording of $name's measured rounds: $RESULTS/$STAMP-$name.jfr (java bench/JfrTop.java A.jfr [B.jfr] prints its top frames)"
+  done
+fi
 
 # ---------------------------------------------------------------- report
 # wrk prints the 99th percentile as 812.00us, 3.21ms or 1.02s; these give one number per file, in ms.
 rps_of() { awk '/^Requests\/sec:/{print $2}' "$1"; }
+cpu_of() { awk '{printf "%.2f\n", $1 + $2}' "$1.cpu"; } # CPU µs per request, user + system
 p99_of() {
   awk '$1=="99%"{v=$2; u=v; sub(/[0-9.]+/,"",u); sub(/[a-z]+$/,"",v);
        f=(u=="us")?0.001:(u=="s")?1000:(u=="m")?60000:1; printf "%.3f\n", v*f}' "$1"
@@ -368,10 +474,11 @@ p99_of() {
 median() { # median FORMAT < numbers
   sort -g | awk -v fmt="$1\n" '{a[NR]=$1} END{printf fmt, (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'
 }
-stat() { # stat NAME rps|p99: median over rounds (req/s whole, p99 in ms to 0.01)
+stat() { # stat NAME rps|p99|cpu: median over rounds (req/s whole, p99 in ms to 0.01, CPU µs per request)
   local r fmt=%.0f
   [ "$2" = p99 ] && fmt=%.2f
-  for r in $(seq 1 "$ROUNDS"); do "${2}_of" "$TMP/$1.r$r.wrk"; done | median "$fmt"
+  [ "$2" = cpu ] && fmt=%.2f
+  for f in $(rounds_of "$1"); do "${2}_of" "$f"; done | median "$fmt"
 }
 errors() { # errors FILE...: requests, non-2xx/3xx and socket errors summed, as one cell
   awk '/requests in/{req+=$1}
@@ -382,11 +489,15 @@ errors() { # errors FILE...: requests, non-2xx/3xx and socket errors summed, as 
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", (b>0)?a/b:0}'; }
 verdict() { awk -v v="$1" -v lim="$2" -v op="$3" 'BEGIN{ok=(op==">=")?(v>=lim):(v<=lim); print ok?"met":"NOT met"}'; }
-rounds_of() { local r; for r in $(seq 1 "$ROUNDS"); do echo "$TMP/$1.r$r.wrk"; done; }
+rounds_of() { # rounds_of NAME: the wrk output of each round that measured NAME (AB_ONLY: direct and nginx in round 1)
+  local r
+  for r in $(seq 1 "$ROUNDS"); do [ -f "$TMP/$1.r$r.wrk" ] && echo "$TMP/$1.r$r.wrk"; done
+  return 0
+}
 cpu_cell() { # cpu_cell NAME: median over rounds of the target's CPU µs per request, "total (user + sys)"
   local r
   [ -f "$TMP/$1.r1.wrk.cpu" ] || { echo "-"; return; }
-  for r in $(seq 1 "$ROUNDS"); do awk '{printf "%.1f %.1f %.1f\n", $1+$2, $1, $2}' "$TMP/$1.r$r.wrk.cpu"; done \
+  for f in $(rounds_of "$1"); do awk '{printf "%.1f %.1f %.1f\n", $1+$2, $1, $2}' "$f.cpu"; done \
     | sort -g | awk '{t[NR]=$1; u[NR]=$2; s[NR]=$3}
         END{m=int((NR+1)/2); printf "%.1f (%.1f + %.1f)", t[m], u[m], s[m]}'
 }
@@ -408,6 +519,7 @@ cpu_model=$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo)
 git_rev=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 git -C "$ROOT" diff --quiet HEAD -- src pom.xml 2>/dev/null || git_rev="$git_rev (+ uncommitted changes)"
 git_rev="$git_rev, jar built $(date -u -r "$JAR" '+%Y-%m-%d %H:%M UTC')"
+[ -z "${GATEWAY_JAR:-}" ] || git_rev="jar $JAR, built $(date -u -r "$JAR" '+%Y-%m-%d %H:%M UTC')"
 if [ -n "$(find "$ROOT/src/main" "$ROOT/pom.xml" -newer "$JAR" -type f 2>/dev/null | head -1)" ]; then
   git_rev="$git_rev (OLDER than src/main or pom.xml: rebuild to measure the current code)"
 fi
@@ -418,14 +530,20 @@ else
 fi
 median_word=""; [ "$ROUNDS" -gt 1 ] && median_word=" (median of $ROUNDS rounds)"
 
+describe_config() { # describe_config ROUTES INSTANCES: one phrase
+  local how="1 instance found by Docker discovery"
+  [ -n "$2" ] && how="$2 static target(s) on one backend container"
+  echo "$1 route(s), bench backend with $how${LOAD_BALANCER:+, load_balancer $LOAD_BALANCER}${BACKEND_OPTIONS:+, $BACKEND_OPTIONS}"
+}
 TABLE="$RESULTS/$STAMP-table.md"
 {
   echo "## dockgate bench $STAMP"
   echo
   echo "| target | req/s$median_word | p99 ms$median_word | proxy CPU µs per request: total (user + sys) | errors (all measured rounds) |"
   echo "| --- | ---: | ---: | ---: | --- |"
-  row direct "direct to backend"
-  row nginx "nginx reverse proxy (1 worker)"
+  first_only=""; [ "$AB_ONLY" = 1 ] && [ -n "$COMPARE" ] && [ "$ROUNDS" -gt 1 ] && first_only=" (round 1 only)"
+  row direct "direct to backend$first_only"
+  row nginx "nginx reverse proxy (1 worker)$first_only"
   if [ "$REFERENCES" = 1 ]; then
     row netty "reference: bare Netty proxy ($NETTY_LOOPS event loop(s), no features)"
     row vxcore "reference: Vert.x core HTTP server + client piped by hand ($GATEWAY_INSTANCES instance(s), fixed origin)"
@@ -450,27 +568,41 @@ TABLE="$RESULTS/$STAMP-table.md"
     echo "| gateway / vertx-http-proxy alone | $(ratio "$R_GW" "$R_VXP") | $(ratio "$P_GW" "$P_VXP") |"
   fi
   if [ -n "$COMPARE" ]; then
+    ratio3() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.3f", (b>0)?a/b:0}'; }
     per_round=$(for r in $(seq 1 "$ROUNDS"); do
-      printf '%s/%s ' "$(ratio "$(rps_of "$TMP/b.r$r.wrk")" "$(rps_of "$TMP/gateway.r$r.wrk")")" \
-        "$(ratio "$(p99_of "$TMP/b.r$r.wrk")" "$(p99_of "$TMP/gateway.r$r.wrk")")"; done)
-    B_RPS=$(ratio "$(stat b rps)" "$R_GW"); B_P99=$(ratio "$(stat b p99)" "$P_GW")
+      printf '%s/%s/%s ' "$(ratio3 "$(rps_of "$TMP/b.r$r.wrk")" "$(rps_of "$TMP/gateway.r$r.wrk")")" \
+        "$(ratio3 "$(p99_of "$TMP/b.r$r.wrk")" "$(p99_of "$TMP/gateway.r$r.wrk")")" \
+        "$(ratio3 "$(cpu_of "$TMP/b.r$r.wrk")" "$(cpu_of "$TMP/gateway.r$r.wrk")")"; done)
+    B_RPS=$(ratio3 "$(stat b rps)" "$R_GW"); B_P99=$(ratio3 "$(stat b p99)" "$P_GW")
+    B_CPU=$(ratio3 "$(stat b cpu)" "$(stat gateway cpu)")
+    # The median of the rounds' own ratios: each pairs runs next to each other in time, so it holds
+    # better than the ratio of the medians when the machine's load drifts during the run.
+    paired() { echo "$per_round" | tr ' ' '\n' | awk -F/ -v k="$1" 'NF{print $k}' | median %.3f; }
     echo
-    echo "| B/A ($B_LABEL vs the gateway above) | ratio of medians | goal (retries overhead) |"
-    echo "| --- | ---: | --- |"
-    echo "| throughput (req/s) | $B_RPS | >= 0.95: $(verdict "$B_RPS" 0.95 '>=') |"
-    echo "| p99 latency | $B_P99 | <= 1.05: $(verdict "$B_P99" 1.05 '<=') |"
+    echo "| B/A ($B_LABEL vs the gateway above) | ratio of medians | median of the rounds' ratios | goal (within 5%) |"
+    echo "| --- | ---: | ---: | --- |"
+    echo "| throughput (req/s) | $B_RPS | $(paired 1) | >= 0.95: $(verdict "$B_RPS" 0.95 '>=') |"
+    echo "| p99 latency | $B_P99 | $(paired 2) | <= 1.05: $(verdict "$B_P99" 1.05 '<=') |"
+    echo "| CPU µs per request | $B_CPU | $(paired 3) | <= 1.05: $(verdict "$B_CPU" 1.05 '<=') |"
     echo
-    echo "B/A per round (req/s ratio / p99 ratio): ${per_round% }."
+    echo "B/A per round (req/s ratio / p99 ratio / CPU per request ratio): ${per_round% }."
   fi
   echo
-  echo "Machine: $(nproc) CPUs, $cpu_model, $(uname -sr), $(date -u '+%Y-%m-%d %H:%M:%S UTC'); CPU busy before the run: $BUSY_BEFORE."
+  echo "Machine: $(nproc) CPUs, $cpu_model, $(uname -sr), $(date -u '+%Y-%m-%d %H:%M:%S UTC'); CPU busy before the run: $BUSY_BEFORE;"
+  echo "load average (1, 5, 15 min) at the start: $LOAD_BEFORE, at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
   echo "Software: $("$NGINX" -v 2>&1 | sed 's/^nginx version: //'), $(java -version 2>&1 | head -1), wrk $(wrk -v 2>&1 | awk 'NR==1{print $2}'), gateway $git_rev."
   echo "Method: wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency, GET $PATH_ answered by an nginx container on the"
   echo "host network with a ${BODY_BYTES}-byte body; warm-up $WARMUP per nginx target and $GATEWAY_WARMUP for the gateway, then"
-  echo "$ROUNDS round(s) of ${order// /, } in that order. Placement: $placement."
+  echo "$ROUNDS round(s) of ${order// /, } in that order${first_only:+ (direct and nginx in round 1 only: AB_ONLY=1)}$( [ "$AB_TOGETHER" = 1 ] && [ -n "$COMPARE" ] && echo '; gateway+b: both measured at the same time, each by its own wrk (AB_TOGETHER=1)'). Placement: $placement."
   echo "Gateway: server.instances $GATEWAY_INSTANCES, JVM flags: ${JAVA_OPTS:-(none: JVM defaults)}, $(grep -o 'network transport: .*' "$TMP/gateway.log" | head -1 || echo 'network transport: not logged')."
+  echo "Configuration: $(describe_config "$ROUTES" "$INSTANCES")${COMPARE:+; B: $(describe_config "$B_ROUTES" "$B_INSTANCES")}."
+  [ "$JFR" = 1 ] && echo "JFR on (settings=profile, method-profiling=max: a CPU sample every 1 ms per thread in the measured rounds) for every gateway: its figures include the recorder's cost; recordings of the measured rounds in bench/results/$STAMP-*.jfr."
   echo "Warm-up errors: direct $(errors "$TMP/direct.warmup.wrk"); nginx $(errors "$TMP/nginx.warmup.wrk"); gateway $(errors "$TMP/gateway.warmup.wrk")."
   echo "Gateway log: $GW_WARNINGS WARNING/SEVERE line(s)."
+  opens_cell() { for f in $(rounds_of "$1"); do cat "$f.opens"; done | median %.0f; }
+  echo "TCP connections opened per second on the whole machine during the measured runs (median over rounds; wrk's own"
+  echo "connections and other processes' count too, so compare with direct): direct $(opens_cell direct), nginx $(opens_cell nginx),"
+  echo "gateway $(opens_cell gateway)${COMPARE:+, B $(opens_cell b)}$( [ "$AB_TOGETHER" = 1 ] && [ -n "$COMPARE" ] && echo ' (A and B together)')."
   for note in "${NOTES[@]}"; do echo "Note: $note."; done
 } >"$TABLE"
 cp "$TMP/gateway.log" "$RESULTS/$STAMP-gateway.log"
