@@ -4,7 +4,8 @@ import java.util.List;
 
 /**
  * A named group of instances: the running containers that carry every label of {@code matchLabels}
- * (none when the selector is empty) plus the fixed {@code targets}. Each backend has its own
+ * (none when the selector is empty), the fixed {@code targets} and the passing instances of a Consul
+ * service ({@code consul}, null when none): all of them together. Each backend has its own
  * connection pool per router instance: {@code maxConnections} pooled connections to each instance,
  * at most {@code maxWaitQueue} requests waiting for one, idle connections closed after
  * {@code keepAliveTimeoutSeconds}. {@code healthCheck} is null when the instances are not actively checked;
@@ -22,7 +23,8 @@ public record BackendConfig(
     UpstreamTls tls,
     int keepAliveTimeoutSeconds,
     int maxWaitQueue,
-    OutlierConfig outliers) {
+    OutlierConfig outliers,
+    ConsulService consul) {
 
   public static final long DEFAULT_CONNECT_TIMEOUT_MS = 2_000;
   public static final int DEFAULT_MAX_CONNECTIONS = 256;
@@ -42,6 +44,14 @@ public record BackendConfig(
    */
   public record UpstreamTls(String caFile, String serverName, boolean verify, String certFile, String keyFile) {
     public static final UpstreamTls DEFAULT = new UpstreamTls(null, null, true, null, null);
+  }
+
+  /** A backend without a Consul service. */
+  public BackendConfig(String name, LabelSelector matchLabels, List<Target> targets, LoadBalancer loadBalancer,
+      CircuitBreakerConfig circuitBreaker, long connectTimeoutMs, int maxConnections, HealthCheckConfig healthCheck,
+      UpstreamTls tls, int keepAliveTimeoutSeconds, int maxWaitQueue, OutlierConfig outliers) {
+    this(name, matchLabels, targets, loadBalancer, circuitBreaker, connectTimeoutMs, maxConnections, healthCheck, tls,
+        keepAliveTimeoutSeconds, maxWaitQueue, outliers, null);
   }
 
   /** A backend with the default TLS, keep-alive and wait-queue settings. */

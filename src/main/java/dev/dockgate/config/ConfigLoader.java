@@ -184,6 +184,7 @@ public final class ConfigLoader {
     TapConfig tap = tap(root.object("event_bus_bridge"), root.object("alerts"));
     ClusterConfig cluster = ClusterParser.parse(root.object("cluster"));
     TracingConfig tracing = tracing(root.object("tracing"));
+    ConsulConfig consul = ConsulParser.parse(root.object("consul"));
     root.rejectUnknown();
     problems.addAll(0, sources.remainingProblems(root));
 
@@ -191,7 +192,7 @@ public final class ConfigLoader {
       throw new ConfigException(problems);
     }
     return new Loaded(new GatewayConfig(file, server, docker, routes, defaultResponse, backends, accessLog, tap,
-        cluster, tracing), sources.origins());
+        cluster, tracing, consul), sources.origins());
   }
 
   private static ServerConfig server(Fields f) {
@@ -329,7 +330,9 @@ public final class ConfigLoader {
         f.problem(f.at("name"), "duplicate backend name \"" + name + "\"");
       }
       boolean hasTargets = f.has("targets");
-      LabelSelector labels = f.has("match_labels") || !hasTargets ? labels(f) : new LabelSelector(Map.of());
+      ConsulService consul = ConsulParser.backend(f);
+      LabelSelector labels = f.has("match_labels") || !hasTargets && !f.has("consul_service") ? labels(f)
+          : new LabelSelector(Map.of());
       List<Target> targets = targets(f);
       LoadBalancer lb = loadBalancer(f);
       CircuitBreakerConfig breaker = breaker(f.object("circuit_breaker"));
@@ -342,7 +345,7 @@ public final class ConfigLoader {
       OutlierConfig outliers = f.has("outlier_detection") ? outliers(f.object("outlier_detection")) : null;
       f.rejectUnknown();
       result.add(new BackendConfig(name, labels, targets, lb, breaker, connectTimeout, maxConnections, health, tls,
-          keepAlive, waitQueue, outliers));
+          keepAlive, waitQueue, outliers, consul));
     }
     return result;
   }
@@ -455,7 +458,7 @@ public final class ConfigLoader {
     Object raw = f.raw("match_labels");
     Map<String, String> labels = new LinkedHashMap<>();
     if (raw == null) {
-      f.problem(f.at("match_labels"), "is required unless targets are given: a list of key=value labels a container must carry");
+      f.problem(f.at("match_labels"), "is required unless targets or consul_service are given: a list of key=value labels a container must carry");
     } else if (raw instanceof JsonObject map) {
       if (map.isEmpty()) {
         f.problem(field, "must list at least one key=value label");

@@ -5,7 +5,7 @@ import java.util.Map;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 
-/** The whole validated configuration, immutable. {@code source} is the file it came from. */
+/** The whole validated configuration, immutable. {@code source} is the file it came from; {@code consul} never null. */
 public record GatewayConfig(
     String source,
     ServerConfig server,
@@ -16,11 +16,20 @@ public record GatewayConfig(
     AccessLogConfig accessLog,
     TapConfig tap,
     ClusterConfig cluster,
-    TracingConfig tracing) {
+    TracingConfig tracing,
+    ConsulConfig consul) {
 
   public GatewayConfig {
     routes = List.copyOf(routes);
     backends = List.copyOf(backends);
+  }
+
+  /** A config with Consul's default agent address. */
+  public GatewayConfig(String source, ServerConfig server, DockerConfig docker, List<RouteConfig> routes,
+      DefaultResponse defaultResponse, List<BackendConfig> backends, AccessLogConfig accessLog, TapConfig tap,
+      ClusterConfig cluster, TracingConfig tracing) {
+    this(source, server, docker, routes, defaultResponse, backends, accessLog, tap, cluster, tracing,
+        ConsulConfig.DEFAULT);
   }
 
   /** A config without cluster settings and without tracing (the defaults). */

@@ -40,6 +40,7 @@ public final class RestartFields {
     check(fields, "server.body_timeout_ms", x.bodyTimeoutMs(), y.bodyTimeoutMs());
     check(fields, "server.max_connections", x.maxConnections(), y.maxConnections());
     check(fields, "docker", running.docker(), next.docker());
+    check(fields, "consul", running.consul(), next.consul());
     check(fields, "event_bus_bridge", bridge(running.tap()), bridge(next.tap()));
     check(fields, "alerts.slow_request_ms", running.tap().slowRequestMs(), next.tap().slowRequestMs());
     check(fields, "cluster", running.cluster(), next.cluster());

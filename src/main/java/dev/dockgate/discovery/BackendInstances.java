@@ -13,14 +13,14 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Which instances serve which backend: its fixed targets, then the discovered instances its label
- * selector matches. An immutable snapshot, numbered: {@link InstanceCatalog} makes one per change and
+ * Which instances serve which backend: its fixed targets, then the discovered instances it selects
+ * (containers by its label selector, Consul instances by its service query), all together. An immutable snapshot, numbered: {@link InstanceCatalog} makes one per change and
  * hands it to the routers, the health checker and metrics, which replace theirs whole. The resolver
  * ({@link #resolve}) is pure.
  */
 public final class BackendInstances {
 
-  /** A discovered instance (a container today), the labels backends select it by, and its health. */
+  /** A discovered instance (a container, a Consul service instance), the labels backends select it by, and its health. */
   public record Discovered(Instance instance, Map<String, String> labels, String health) {
     public Discovered {
       labels = Map.copyOf(labels);
@@ -51,7 +51,7 @@ public final class BackendInstances {
     }
   }
 
-  /** Each backend's instances: its targets, then the {@code discovered} ones its selector matches, by id. */
+  /** Each backend's instances: its targets and the {@code discovered} ones it selects, by id. */
   public static BackendInstances resolve(long version, List<Discovered> discovered, List<BackendConfig> backends) {
     Map<String, List<Instance>> result = new HashMap<>();
     for (BackendConfig backend : backends) {
@@ -71,27 +71,31 @@ public final class BackendInstances {
     return new BackendInstances(version, List.copyOf(discovered), List.copyOf(backends), Map.copyOf(result));
   }
 
-  /** Whether {@code backend} selects {@code d}: an empty selector would match every container, so it selects none. */
+  /** Whether {@code backend} selects {@code d} (by labels, or by Consul query: {@link SourceRecords#selects}). */
   public static boolean selects(BackendConfig backend, Discovered d) {
-    return !backend.matchLabels().isEmpty() && backend.matchLabels().matches(d.labels());
+    return SourceRecords.selects(backend, d);
   }
 
-  /** The Docker importer's records as discovered instances: labels and health from their metadata. */
+  /**
+   * The sources' records (Docker's, Consul's) as discovered instances: metadata as labels; health from
+   * Docker's HEALTHCHECK, while a Consul instance is healthy (only passing ones are published).
+   */
   public static List<Discovered> discovered(List<Record> records) {
     List<Discovered> result = new ArrayList<>(records.size());
     for (Record record : records) {
-      if (!ContainerRecords.fromDocker(record)) {
+      JsonObject meta = record.getMetadata();
+      if (!SourceRecords.known(meta.getString(SourceRecords.SOURCE_KEY))) {
         continue;
       }
-      JsonObject meta = record.getMetadata();
       JsonObject location = record.getLocation();
       Map<String, String> labels = new HashMap<>();
       meta.forEach(e -> labels.put(e.getKey(), String.valueOf(e.getValue())));
-      Instance instance = new Instance(meta.getString(ContainerRecords.ID_KEY), record.getName(),
-          location.getString("host"), location.getInteger("port"),
+      Instance instance = new Instance(meta.getString(SourceRecords.ID_KEY, meta.getString(ContainerRecords.ID_KEY)),
+          record.getName(), location.getString("host"), location.getInteger("port"),
           "https".equalsIgnoreCase(meta.getString(Instance.SCHEME_LABEL)));
-      result.add(new Discovered(instance, labels,
-          meta.getString(ContainerRecords.HEALTH_KEY, ContainerInfo.NO_HEALTHCHECK)));
+      String health = ContainerRecords.fromDocker(record)
+          ? meta.getString(ContainerRecords.HEALTH_KEY, ContainerInfo.NO_HEALTHCHECK) : ContainerInfo.HEALTHY;
+      result.add(new Discovered(instance, labels, health));
     }
     return result;
   }

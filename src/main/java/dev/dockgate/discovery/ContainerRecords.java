@@ -18,14 +18,15 @@ public final class ContainerRecords {
   private ContainerRecords() {
   }
 
-  /** One http-endpoint record: container labels plus docker.id, docker.name and docker.health as metadata. */
+  /** One http-endpoint record: container labels plus docker.id, docker.name, docker.health and the source keys as metadata. */
   public static Record toRecord(ContainerInfo container, AddressResolver.Address address) {
     JsonObject metadata = new JsonObject();
     container.labels().forEach(metadata::put);
     metadata.put(ID_KEY, container.id())
         .put(NAME_KEY, container.name())
         .put(HEALTH_KEY, container.health())
-        .put(SOURCE_KEY, SOURCE_DOCKER);
+        .put(SOURCE_KEY, SOURCE_DOCKER)
+        .put(SourceRecords.ID_KEY, container.id());
     return HttpEndpoint.createRecord(container.name(), address.host(), address.port(), "/", metadata);
   }
 

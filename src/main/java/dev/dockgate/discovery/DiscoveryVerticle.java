@@ -1,6 +1,7 @@
 package dev.dockgate.discovery;
 
 import dev.dockgate.config.GatewayConfig;
+import dev.dockgate.discovery.consul.ConsulImporter;
 import dev.dockgate.events.Addresses;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -11,8 +12,8 @@ import io.vertx.servicediscovery.ServiceDiscoveryOptions;
 import java.util.logging.Logger;
 
 /**
- * Owns the service-discovery registry, the Docker importer (the only Docker I/O in the gateway) and
- * the {@link InstanceCatalog}, which turns the registry's records into one snapshot of instances per
+ * Owns the service-discovery registry, the Docker importer (the only Docker I/O in the gateway), the
+ * Consul importer (idle while no backend names a Consul service) and the {@link InstanceCatalog}, which turns the registry's records into one snapshot of instances per
  * backend on each change and publishes it on {@link Addresses#INSTANCES}. Started before the routers;
  * ready once the first container listing was attempted and its new instances probed.
  */
@@ -27,6 +28,7 @@ public final class DiscoveryVerticle extends VerticleBase {
   private ServiceDiscovery discovery;
   private ConnectProbe probe;
   private InstanceCatalog catalog;
+  private ConsulImporter consul;
   private boolean reading;
   private boolean readAgain;
 
@@ -57,11 +59,17 @@ public final class DiscoveryVerticle extends VerticleBase {
         .localConsumer(Addresses.INSTANCES_QUERY, msg -> msg.reply(catalog.current(), LOCAL))
         .completion();
     Future<Void> reload = vertx.eventBus()
-        .<GatewayConfig>localConsumer(Addresses.CONFIG_APPLY, msg -> catalog.backends(msg.body().backends()))
+        .<GatewayConfig>localConsumer(Addresses.CONFIG_APPLY, msg -> {
+          catalog.backends(msg.body().backends());
+          if (consul != null) {
+            consul.backends(msg.body().backends());
+          }
+        })
         .completion();
     Future<Void> announce = vertx.eventBus().localConsumer(Addresses.DISCOVERY_ANNOUNCE, msg -> read()).completion();
     return Future.all(query, reload, announce)
         .compose(v -> importDocker())
+        .compose(v -> importConsul())
         .compose(v -> readNow())
         .compose(v -> catalog.probed().timeout(FIRST_PROBES_MS, java.util.concurrent.TimeUnit.MILLISECONDS)
             .otherwiseEmpty());
@@ -78,6 +86,11 @@ public final class DiscoveryVerticle extends VerticleBase {
         .localConsumer(Addresses.DISCOVERY_STATUS, msg -> msg.reply(importer.status().put("enabled", true)))
         .completion()
         .compose(v -> discovery.registerServiceImporter(importer, new JsonObject()));
+  }
+
+  private Future<?> importConsul() {
+    consul = new ConsulImporter(config.consul(), config.backends());
+    return discovery.registerServiceImporter(consul, new JsonObject());
   }
 
   /** Coalesces announcement bursts: one reading of the registry at a time, and one more after it if needed. */

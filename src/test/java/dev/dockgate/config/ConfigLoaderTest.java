@@ -332,7 +332,7 @@ class ConfigLoaderTest {
               - path_prefix: /api
                 backend: orders
             """,
-            "conf.yml: route: unknown key (known: access_log, alerts, backends, cluster, default_response, docker, event_bus_bridge, routes, server, tracing)"),
+            "conf.yml: route: unknown key (known: access_log, alerts, backends, cluster, consul, default_response, docker, event_bus_bridge, routes, server, tracing)"),
         bad("unknown key in server", "server:\n  prot: 8080\n",
             "conf.yml: server.prot: unknown key (known: admin_listener, body_timeout_ms, dashboard_path, drain_delay_ms, h2c, header_timeout_ms, health_path, host, http2, idle_timeout_ms, instances, max_body_bytes, max_connections, max_header_bytes, max_header_count, max_request_line_bytes, metrics_path, port, routes_path, stats_path, tls, trusted_proxies)"),
         bad("unknown key in docker", "docker:\n  socket: /var/run/docker.sock\n",
@@ -353,7 +353,7 @@ class ConfigLoaderTest {
                 max_conns: 5
             """,
             "conf.yml: backends[0].max_conns: unknown key "
-                + "(known: circuit_breaker, connect_timeout_ms, health_check, keep_alive_timeout_s, load_balancer, match_labels, max_connections, max_wait_queue, name, outlier_detection, targets, tls)"),
+                + "(known: circuit_breaker, connect_timeout_ms, consul_service, consul_tags, health_check, keep_alive_timeout_s, load_balancer, match_labels, max_connections, max_wait_queue, name, outlier_detection, targets, tls)"),
         bad("unknown key in a circuit_breaker", """
             backends:
               - name: payment
@@ -374,7 +374,37 @@ class ConfigLoaderTest {
         bad("backend with blank name", "backends:\n  - name: \" \"\n    match_labels: [app_name=payment]\n",
             "conf.yml: backends[0].name: must not be empty"),
         bad("backend without match_labels", "backends:\n  - name: payment\n",
-            "conf.yml: backends[0].match_labels: is required unless targets are given: a list of key=value labels a container must carry"),
+            "conf.yml: backends[0].match_labels: is required unless targets or consul_service are given: a list of key=value labels a container must carry"),
+        bad("consul address not a URL", "consul: {address: \"127.0.0.1:8500\"}\n",
+            "conf.yml: consul.address: expected an http:// or https:// URL such as http://127.0.0.1:8500, got \"127.0.0.1:8500\""),
+        bad("consul wait above Consul's 10 minutes", "consul: {wait_ms: 900000}\n",
+            "conf.yml: consul.wait_ms: must be between 1000 and 600000, got 900000"),
+        bad("consul datacenter with a slash", "consul: {datacenter: \"dc1/x\"}\n",
+            "conf.yml: consul.datacenter: expected a datacenter name such as dc1, got \"dc1/x\""),
+        bad("unknown key in consul", "consul: {acl_token: x}\n",
+            "conf.yml: consul.acl_token: unknown key (known: address, datacenter, token, wait_ms)"),
+        bad("consul_tags without consul_service", """
+            backends:
+              - name: payment
+                match_labels: [app_name=payment]
+                consul_tags: [v2]
+            """,
+            "conf.yml: backends[0].consul_tags: applies only with consul_service"),
+        bad("consul_service not a name", """
+            backends:
+              - name: payment
+                consul_service: "a/b"
+                consul_tags: [v2, 3, ""]
+            """,
+            "conf.yml: backends[0].consul_service: expected a Consul service name, got \"a/b\""),
+        bad("consul_tags not strings", """
+            backends:
+              - name: payment
+                consul_service: payment
+                consul_tags: [v2, [x], ""]
+            """,
+            "conf.yml: backends[0].consul_tags[1]: expected a tag, got a list",
+            "conf.yml: backends[0].consul_tags[2]: expected a tag, got \"\""),
 
         // wrong types
         bad("server is not a mapping", "server: 8080\n",
@@ -522,7 +552,7 @@ class ConfigLoaderTest {
             "conf.yml: routes[0].backend: unknown backend \"pay\"; known: orders",
             "conf.yml: routes[1].path_prefix: is required",
             "conf.yml: default_response.status_code: expected a whole number, got \"abc\"",
-            "conf.yml: extra: unknown key (known: access_log, alerts, backends, cluster, default_response, docker, event_bus_bridge, routes, server, tracing)"),
+            "conf.yml: extra: unknown key (known: access_log, alerts, backends, cluster, consul, default_response, docker, event_bus_bridge, routes, server, tracing)"),
 
         // tracing
         bad("tracing endpoint that is not an http URL", "tracing: {enabled: true, endpoint: \"127.0.0.1:4318\"}\n",
@@ -700,7 +730,7 @@ class ConfigLoaderTest {
   static Stream<Case> trafficKeyProblems() {
     return Stream.of(
         bad("neither labels nor targets", "backends:\n  - name: web\n",
-            "conf.yml: backends[0].match_labels: is required unless targets are given: a list of key=value labels a container must carry"),
+            "conf.yml: backends[0].match_labels: is required unless targets or consul_service are given: a list of key=value labels a container must carry"),
         bad("bad targets", "backends:\n  - name: web\n    targets: [\"https://a:1\", \"http://a\", \"http://a:1/x\", 7, \"http://a:1\", \"ftp://a:1\", \"http://a:1\"]\n",
             "conf.yml: backends[0].targets[2]: expected http://host:port or https://host:port, got \"http://a:1/x\"",
             "conf.yml: backends[0].targets[3]: expected http://host:port or https://host:port, got 7",

@@ -1,0 +1,55 @@
+package dev.dockgate.config;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/** Reads the top-level {@code consul} block and a backend's {@code consul_service} / {@code consul_tags}. */
+final class ConsulParser {
+
+  private ConsulParser() {
+  }
+
+  static ConsulConfig parse(Fields f) {
+    String address = f.string("address", ConsulConfig.DEFAULT_ADDRESS);
+    if (address != null && !ConfigLoader.httpUrl(address)) {
+      f.problem(f.at("address"), "expected an http:// or https:// URL such as " + ConsulConfig.DEFAULT_ADDRESS
+          + ", got \"" + address + "\"");
+    }
+    String token = f.string("token", null);
+    if (token != null && token.isBlank()) {
+      token = null; // an unset ${CONSUL_TOKEN:-} means the agent's default token
+    }
+    String datacenter = f.string("datacenter", null);
+    if (datacenter != null && (datacenter.isBlank() || !datacenter.matches("[A-Za-z0-9_.-]+"))) {
+      f.problem(f.at("datacenter"), "expected a datacenter name such as dc1, got \"" + datacenter + "\"");
+    }
+    long wait = f.number("wait_ms", ConsulConfig.DEFAULT_WAIT_MS, 1_000, ConsulConfig.MAX_WAIT_MS);
+    f.rejectUnknown();
+    return new ConsulConfig(address, token, datacenter, wait);
+  }
+
+  /** A backend's {@code consul_service} and {@code consul_tags}, or null when it names no service. */
+  static ConsulService backend(Fields f) {
+    List<Object> items = f.list("consul_tags");
+    if (!f.has("consul_service")) {
+      if (f.has("consul_tags")) {
+        f.problem(f.at("consul_tags"), "applies only with consul_service");
+      }
+      return null;
+    }
+    String service = f.string("consul_service", null);
+    if (service == null || service.isBlank() || service.contains("/") || service.contains("?")) {
+      f.problem(f.at("consul_service"), "expected a Consul service name, got " + Fields.describe(f.raw("consul_service")));
+      return null;
+    }
+    List<String> tags = new ArrayList<>();
+    for (int i = 0; i < items.size(); i++) {
+      if (items.get(i) instanceof String tag && !tag.isBlank()) {
+        tags.add(tag.trim());
+      } else {
+        f.problem(f.at("consul_tags") + "[" + i + "]", "expected a tag, got " + Fields.describe(items.get(i)));
+      }
+    }
+    return new ConsulService(service.trim(), tags);
+  }
+}

@@ -1,0 +1,34 @@
+package dev.dockgate.discovery;
+
+import dev.dockgate.config.BackendConfig;
+import dev.dockgate.discovery.BackendInstances.Discovered;
+
+/**
+ * The record contract shared by every discovery source: {@code gateway.source} (docker, consul) and
+ * {@code gateway.id}, the instance's id across sources; plus how each source's instances are selected
+ * by a backend: Docker's by {@code match_labels}, Consul's by the query ({@code consul.query}) that found them.
+ */
+public final class SourceRecords {
+
+  public static final String SOURCE_KEY = ContainerRecords.SOURCE_KEY;
+  public static final String ID_KEY = "gateway.id";
+  public static final String SOURCE_CONSUL = "consul";
+  /** Metadata key of a Consul instance: the key of the query ({@link dev.dockgate.config.ConsulService#key}) that found it. */
+  public static final String CONSUL_QUERY_KEY = "consul.query";
+
+  private SourceRecords() {
+  }
+
+  /** Whether {@code source} is one whose records become instances. */
+  static boolean known(String source) {
+    return ContainerRecords.SOURCE_DOCKER.equals(source) || SOURCE_CONSUL.equals(source);
+  }
+
+  /** Whether {@code backend} selects {@code d}: an empty label selector would match every container, so it selects none. */
+  static boolean selects(BackendConfig backend, Discovered d) {
+    if (SOURCE_CONSUL.equals(d.labels().get(SOURCE_KEY))) {
+      return backend.consul() != null && backend.consul().key().equals(d.labels().get(CONSUL_QUERY_KEY));
+    }
+    return !backend.matchLabels().isEmpty() && backend.matchLabels().matches(d.labels());
+  }
+}

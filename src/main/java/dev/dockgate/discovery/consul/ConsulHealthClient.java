@@ -1,0 +1,112 @@
+package dev.dockgate.discovery.consul;
+
+import dev.dockgate.config.ConsulConfig;
+import dev.dockgate.config.ConsulService;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.PoolOptions;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.json.JsonArray;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.util.function.Consumer;
+
+/**
+ * The one Consul endpoint the gateway calls, {@code GET /v1/health/service/:service?passing=true}
+ * (with {@code dc}, one {@code tag} per required tag, and {@code index} + {@code wait} for a blocking
+ * query), on Vert.x core's HttpClient. Sends the token as {@code X-Consul-Token}. Each blocking query
+ * holds one pooled connection while it waits.
+ */
+final class ConsulHealthClient {
+
+  static final String TOKEN_HEADER = "X-Consul-Token";
+  static final String INDEX_HEADER = "X-Consul-Index";
+  static final String FILTERED_HEADER = "X-Consul-Results-Filtered-By-ACLs";
+  private static final int CONNECT_TIMEOUT_MS = 2_000;
+  /** How long a plain read, or a blocking query past its wait (plus Consul's jitter of wait/16), may stay silent. */
+  private static final long READ_MARGIN_MS = 10_000;
+
+  /** What Consul answered: its index, the entries, and whether ACLs hid some of them. */
+  record Answer(long index, JsonArray entries, boolean filteredByAcls) {
+  }
+
+  /** Consul answered, but not 200: a 403 is an ACL problem ("ACL not found": an unknown token). */
+  static final class Refused extends RuntimeException {
+    final int status;
+
+    Refused(int status, String body) {
+      super(status + " " + body.trim().replaceAll("\\s+", " "), null, false, false);
+      this.status = status;
+    }
+  }
+
+  private final ConsulConfig config;
+  private final HttpClient client;
+
+  ConsulHealthClient(Vertx vertx, ConsulConfig config) {
+    this.config = config;
+    // One connection per blocking query in flight: the pool must not make a watch wait behind another's.
+    this.client = vertx.createHttpClient(new HttpClientOptions().setConnectTimeout(CONNECT_TIMEOUT_MS)
+        .setKeepAlive(true), new PoolOptions().setHttp1MaxSize(1_024));
+  }
+
+  /**
+   * One request: a plain read when {@code index} is 0, else a blocking query waiting up to {@code waitMs}.
+   * {@code sent} receives the request, so that a watch that stops can reset it.
+   */
+  Future<Answer> query(ConsulService service, long index, long waitMs, Consumer<HttpClientRequest> sent) {
+    RequestOptions options = new RequestOptions().setMethod(HttpMethod.GET)
+        .setAbsoluteURI(config.address().replaceAll("/+$", "") + path(service, index, waitMs))
+        .setIdleTimeout(index > 0 ? waitMs + waitMs / 16 + READ_MARGIN_MS : READ_MARGIN_MS);
+    if (config.token() != null) {
+      options.addHeader(TOKEN_HEADER, config.token());
+    }
+    return client.request(options)
+        .compose(request -> {
+          sent.accept(request);
+          return request.send();
+        })
+        .compose(response -> response.body().map(body -> {
+          if (response.statusCode() != 200) {
+            throw new Refused(response.statusCode(), body.toString(StandardCharsets.UTF_8));
+          }
+          return new Answer(index(response.getHeader(INDEX_HEADER)), body.toJsonArray(),
+              "true".equalsIgnoreCase(response.getHeader(FILTERED_HEADER)));
+        }));
+  }
+
+  /** The request path and query; the wait is in milliseconds, a duration Consul's parser accepts. */
+  String path(ConsulService service, long index, long waitMs) {
+    StringBuilder path = new StringBuilder("/v1/health/service/").append(encode(service.service())).append("?passing=true");
+    if (config.datacenter() != null) {
+      path.append("&dc=").append(encode(config.datacenter()));
+    }
+    for (String tag : service.tags()) {
+      path.append("&tag=").append(encode(tag));
+    }
+    if (index > 0) {
+      path.append("&index=").append(index).append("&wait=").append(waitMs).append("ms");
+    }
+    return path.toString();
+  }
+
+  private static long index(String header) {
+    try {
+      return header == null ? 0 : Long.parseLong(header.trim());
+    } catch (NumberFormatException e) {
+      return 0;
+    }
+  }
+
+  private static String encode(String text) {
+    return URLEncoder.encode(text, StandardCharsets.UTF_8).replace("+", "%20");
+  }
+
+  Future<Void> close() {
+    return client.close();
+  }
+}

@@ -1,0 +1,152 @@
+package dev.dockgate.discovery.consul;
+
+import dev.dockgate.config.ConsulConfig;
+import dev.dockgate.config.ConsulService;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpClientRequest;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.BiConsumer;
+import java.util.logging.Logger;
+
+/**
+ * Follows one Consul query (a service and its tags) with blocking queries, one after the other, and
+ * hands each answer's usable entries on. Consul unreachable or refusing: keeps what was handed on,
+ * retries with backoff (250 ms doubling to 5 s, with jitter) from a plain read, one WARNING per
+ * outage and one INFO line when it answers again. Runs on the importer's event loop.
+ */
+final class ServiceWatch {
+
+  private static final Logger LOG = Logger.getLogger(ServiceWatch.class.getName());
+  static final long MIN_BACKOFF_MS = 250;
+  static final long MAX_BACKOFF_MS = 5_000;
+
+  private final Vertx vertx;
+  private final ConsulHealthClient client;
+  private final ConsulService query;
+  private final ConsulConfig config;
+  private final BiConsumer<ConsulService, List<ConsulEntry>> listener;
+  private final BlockingIndex index = new BlockingIndex(() -> System.nanoTime() / 1_000_000);
+  private final Promise<Void> first = Promise.promise();
+  private final Set<String> reportedUnusable = new HashSet<>();
+  private HttpClientRequest inFlight;
+  private long timer = -1;
+  private boolean stopped;
+  private boolean outage;
+  private boolean filteredReported;
+  private long backoffMs = MIN_BACKOFF_MS;
+  private int known;
+
+  ServiceWatch(Vertx vertx, ConsulHealthClient client, ConsulService query, ConsulConfig config,
+      BiConsumer<ConsulService, List<ConsulEntry>> listener) {
+    this.vertx = vertx;
+    this.client = client;
+    this.query = query;
+    this.config = config;
+    this.listener = listener;
+  }
+
+  /** Starts the loop; the future completes at its first outcome, answer or failure. */
+  Future<Void> start() {
+    next();
+    return first.future();
+  }
+
+  void stop() {
+    stopped = true;
+    if (timer >= 0) {
+      vertx.cancelTimer(timer);
+    }
+    if (inFlight != null) {
+      inFlight.reset();
+    }
+  }
+
+  private String describe() {
+    return "consul " + config.address() + " service " + query.service()
+        + (query.tags().isEmpty() ? "" : " tagged " + String.join(",", query.tags()));
+  }
+
+  /** Sends the next request, at once unless answers have been coming back too fast (rate limit). */
+  private void next() {
+    if (stopped) {
+      return;
+    }
+    long delay = index.delayBeforeNext();
+    if (delay > 0) {
+      timer = vertx.setTimer(delay, id -> {
+        timer = -1;
+        next();
+      });
+      return;
+    }
+    // A little less than the configured wait, so that gateways started together spread their requests.
+    long wait = config.waitMs() - ThreadLocalRandom.current().nextLong(config.waitMs() / 16 + 1);
+    long sentIndex = index.index();
+    client.query(query, sentIndex, wait, request -> inFlight = request).onComplete(ar -> {
+      inFlight = null;
+      if (stopped) {
+        return;
+      }
+      if (ar.succeeded()) {
+        answered(sentIndex, ar.result());
+      } else {
+        failed(ar.cause());
+      }
+    });
+  }
+
+  private void answered(long sentIndex, ConsulHealthClient.Answer answer) {
+    index.answered(answer.index());
+    if (answer.index() < sentIndex) {
+      LOG.info(describe() + ": the index went back from " + sentIndex + " to " + answer.index()
+          + "; reading again from the start");
+    }
+    List<ConsulEntry.Unusable> unusable = new ArrayList<>();
+    List<ConsulEntry> entries = ConsulEntry.parse(answer.entries(), unusable);
+    for (ConsulEntry.Unusable u : unusable) {
+      if (reportedUnusable.add(u.description() + u.reason())) {
+        LOG.info(describe() + ": instance " + u.description() + " skipped: " + u.reason());
+      }
+    }
+    if (answer.filteredByAcls() && !filteredReported) {
+      LOG.warning(describe() + ": the token's ACL policy hides some instances (X-Consul-Results-Filtered-By-ACLs)");
+    }
+    filteredReported = answer.filteredByAcls();
+    backoffMs = MIN_BACKOFF_MS;
+    if (outage) {
+      LOG.info(describe() + " answers again: " + entries.size() + " passing instance(s)");
+    } else if (!first.future().isComplete()) {
+      LOG.info(describe() + ": " + entries.size() + " passing instance(s); following it with blocking queries");
+    }
+    outage = false;
+    known = entries.size();
+    listener.accept(query, entries);
+    first.tryComplete();
+    next();
+  }
+
+  private void failed(Throwable cause) {
+    // Back from an outage with a plain read: the agent may be another one, whose indexes differ.
+    index.reset();
+    if (!outage) {
+      outage = true;
+      String reason = cause instanceof ConsulHealthClient.Refused refused && refused.status == 403
+          ? cause.getMessage() + " (is consul.token right?)" : String.valueOf(cause.getMessage());
+      LOG.warning(describe() + " cannot be queried: " + reason + "; keeping " + known
+          + " last known instance(s), retrying with backoff up to " + MAX_BACKOFF_MS + " ms");
+    }
+    first.tryComplete();
+    long delay = backoffMs + ThreadLocalRandom.current().nextLong(backoffMs / 4 + 1);
+    backoffMs = Math.min(MAX_BACKOFF_MS, backoffMs * 2);
+    timer = vertx.setTimer(delay, id -> {
+      timer = -1;
+      next();
+    });
+  }
+}

@@ -1,0 +1,51 @@
+package dev.dockgate.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+import io.vertx.core.json.JsonObject;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** The consul block and a backend's consul_service / consul_tags, read into records (problems: ConfigLoaderTest). */
+class ConsulConfigTest {
+
+  static GatewayConfig load(String json, Map<String, String> env) {
+    return ConfigLoader.validate("conf.json", new JsonObject(json), List.of(),
+        new ConfigEnvironment(env, Map.of())).config();
+  }
+
+  @Test
+  void theBlockAndABackendCombiningThreeSources() {
+    GatewayConfig config = load("""
+        {"consul": {"address": "https://consul.local:8501", "token": "${CONSUL_TOKEN}", "datacenter": "eu-1",
+                    "wait_ms": 60000},
+         "backends": [{"name": "orders", "match_labels": ["app=orders"], "targets": ["http://127.0.0.1:9000"],
+                       "consul_service": "orders", "consul_tags": ["v2", "primary", "v2"]}]}
+        """, Map.of("CONSUL_TOKEN", "t0ken"));
+    assertEquals(new ConsulConfig("https://consul.local:8501", "t0ken", "eu-1", 60_000), config.consul());
+    BackendConfig orders = config.backends().get(0);
+    assertEquals(new ConsulService("orders", List.of("primary", "v2")), orders.consul());
+    assertEquals("orders+primary+v2", orders.consul().key());
+    assertEquals(List.of(new Target("127.0.0.1", 9000)), orders.targets());
+    assertEquals(Map.of("app", "orders"), orders.matchLabels().required());
+  }
+
+  @Test
+  void defaultsAndAConsulOnlyBackend() {
+    GatewayConfig config = load("""
+        {"consul": {"token": "${CONSUL_TOKEN:-}"}, "backends": [{"name": "orders", "consul_service": "orders"}]}
+        """, Map.of());
+    assertEquals(ConsulConfig.DEFAULT, config.consul(), "an empty token is no token");
+    assertEquals(new ConsulService("orders", List.of()), config.backends().get(0).consul());
+    assertEquals(true, config.backends().get(0).matchLabels().isEmpty(), "selects no container");
+    assertNull(load("{\"backends\": [{\"name\": \"a\", \"match_labels\": [\"x=y\"]}]}", Map.of()).backends().get(0).consul());
+    assertEquals(ConsulConfig.DEFAULT, load("{}", Map.of()).consul());
+  }
+
+  @Test
+  void theTokenStaysOutOfTheTextForm() {
+    assertEquals(false, new ConsulConfig("http://127.0.0.1:8500", "s3cret", null, 1_000).toString().contains("s3cret"));
+  }
+}

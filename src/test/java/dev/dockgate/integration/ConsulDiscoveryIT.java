@@ -1,0 +1,292 @@
+package dev.dockgate.integration;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.dockgate.testing.ConsulTestServer;
+import dev.dockgate.testing.Docker;
+import dev.dockgate.testing.GatewayJar;
+import dev.dockgate.testing.Poll;
+import dev.dockgate.testing.Ports;
+import dev.dockgate.testing.TestBackend;
+import io.vertx.core.Vertx;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Consul discovery with the real jar against {@link ConsulTestServer} (a server following Consul's
+ * documented HTTP API; no Consul can be installed here) and real backend servers on 127.0.0.1:
+ * passing instances routed, a failing check taking one out within about a second through blocking
+ * queries (the gateway sends few requests while nothing changes), tags, the ACL token, Consul going
+ * away and coming back, an index going backwards, loops rate-limited, and a backend combining a
+ * fixed target, a Consul service and Docker labels.
+ */
+class ConsulDiscoveryIT {
+
+  @TempDir
+  Path dir;
+  Vertx vertx;
+  ConsulTestServer consul;
+  TestBackend orders1;
+  TestBackend orders2;
+  TestBackend orders3;
+  GatewayJar gateway;
+
+  @BeforeEach
+  void servers() {
+    vertx = Vertx.vertx();
+    consul = new ConsulTestServer(vertx);
+    orders1 = new TestBackend(vertx, "orders-1");
+    orders2 = new TestBackend(vertx, "orders-2");
+    orders3 = new TestBackend(vertx, "orders-3");
+    // orders-1 registers its own address; orders-2 none, so its node's address is used (as Consul documents).
+    consul.register("node-a", "127.0.0.1", "orders-1", "orders", "127.0.0.1", orders1.port(), "primary", "v2");
+    consul.register("node-b", "127.0.0.1", "orders-2", "orders", "", orders2.port(), "primary");
+    consul.register("node-c", "127.0.0.1", "orders-3", "orders", "127.0.0.1", orders3.port(), "v2", "PRIMARY");
+  }
+
+  @AfterEach
+  void stop() {
+    if (gateway != null) {
+      gateway.close();
+    }
+    consul.close();
+    vertx.close();
+  }
+
+  GatewayJar start(String consulBlock, String backends, Map<String, String> env) {
+    gateway = new GatewayJar(dir, "", consulBlock + """
+        docker: {enabled: false}
+        routes:
+          - path_prefix: /api/orders
+            backend: orders
+          - path_prefix: /api/tagged
+            backend: tagged
+        backends:
+          - name: orders
+            consul_service: orders
+          - name: tagged
+            consul_service: orders
+            consul_tags: [primary, v2]
+        """ + backends, 1, env, List.of());
+    return gateway;
+  }
+
+  /** Starts the gateway with this consul block and checks that it routes to the three passing instances. */
+  void startRoutingAll(String consulBlock) {
+    start(consulBlock, "", Map.of());
+    assertEquals(Set.of("orders-1", "orders-2", "orders-3"), answering("/api/orders/x", 60), gateway.output());
+  }
+
+  /** The backends that answered {@code rounds} requests to {@code path} (503s as "503"). */
+  Set<String> answering(String path, int rounds) {
+    Set<String> names = new HashSet<>();
+    for (int i = 0; i < rounds; i++) {
+      HttpResponse<String> r = gateway.get(path);
+      names.add(r.statusCode() == 200 ? r.headers().firstValue("X-Backend").orElse(r.body().trim()) : "" + r.statusCode());
+    }
+    return names;
+  }
+
+  void until(String what, Duration within, Set<String> expected, String path) {
+    Poll.until(within, what + " (last: " + answering(path, 1) + ")\n" + gateway.output(),
+        () -> answering(path, 30).equals(expected));
+  }
+
+  void noSevere() {
+    assertFalse(gateway.output().contains("SEVERE"), gateway.output());
+  }
+
+  @Test
+  @Timeout(120)
+  void passingInstancesAreRoutedAFailingCheckLeavesWithinASecondAndIdleQueriesBlock() throws Exception {
+    startRoutingAll("consul: {address: \"" + consul.address() + "\"}\n");
+
+    int before = consul.requests();
+    long started = System.nanoTime();
+    consul.check("orders-2", "critical");
+    until("orders-2 out after its check failed", Duration.ofSeconds(5), Set.of("orders-1", "orders-3"), "/api/orders/x");
+    long outMs = (System.nanoTime() - started) / 1_000_000;
+    System.out.println("failing check to out of rotation: " + outMs + " ms");
+    assertTrue(outMs < 2_500, "a failing check took " + outMs + " ms to take the instance out");
+
+    consul.check("orders-2", "warning");
+    assertEquals(Set.of("orders-1", "orders-3"), answering("/api/orders/x", 30), "warning is not passing");
+    consul.check("orders-2", "passing");
+    until("orders-2 back once passing", Duration.ofSeconds(5), Set.of("orders-1", "orders-2", "orders-3"),
+        "/api/orders/x");
+
+    // Idle: the blocking queries (one per distinct query: orders, orders+primary+v2) just wait.
+    Thread.sleep(500);
+    int idleFrom = consul.requests();
+    Thread.sleep(5_000);
+    int idle = consul.requests() - idleFrom;
+    System.out.println("requests to Consul over 5 s idle: " + idle + "; over the changes: " + (idleFrom - before));
+    assertTrue(idle == 0, "the gateway sent " + idle + " requests in 5 idle seconds: polling, not blocking");
+    assertTrue(idleFrom - before <= 3 * 2 + 4, "three changes cost " + (idleFrom - before) + " requests");
+
+    List<ConsulTestServer.Seen> seen = consul.seen();
+    assertTrue(seen.stream().anyMatch(s -> s.query().contains("index=") && s.query().contains("wait=")), seen.toString());
+    assertTrue(seen.stream().allMatch(s -> s.query().contains("passing=true")), seen.toString());
+    noSevere();
+  }
+
+  @Test
+  @Timeout(120)
+  void tagsSelectInstancesCarryingAllOfThem() {
+    start("consul: {address: \"" + consul.address() + "\", datacenter: dc1}\n", "", Map.of());
+    // orders-2 lacks v2; orders-3 carries PRIMARY, which Consul compares without case.
+    assertEquals(Set.of("orders-1", "orders-3"), answering("/api/tagged/x", 60), gateway.output());
+    assertTrue(consul.seen().stream().anyMatch(s -> s.path().equals("/v1/health/service/orders")
+        && s.query().contains("tag=primary") && s.query().contains("tag=v2") && s.query().contains("dc=dc1")),
+        consul.seen().toString());
+    consul.register("node-d", "127.0.0.1", "orders-4", "orders", "127.0.0.1", orders2.port() , "v2");
+    consul.deregister("orders-1");
+    until("orders-1 gone from the tagged backend", Duration.ofSeconds(5), Set.of("orders-3"), "/api/tagged/x");
+    noSevere();
+  }
+
+  @Test
+  @Timeout(180)
+  void theTokenIsSentAndAWrongOneIsReportedOnce() {
+    consul.requireToken("s3cret-token");
+    consul.addTokenWithoutRead("read-nothing");
+    String block = "consul: {address: \"" + consul.address() + "\", token: \"${CONSUL_TOKEN:-}\"}\n";
+
+    start(block, "", Map.of("CONSUL_TOKEN", "s3cret-token"));
+    assertEquals(Set.of("orders-1", "orders-2", "orders-3"), answering("/api/orders/x", 60), gateway.output());
+    assertTrue(consul.seen().stream().allMatch(s -> "s3cret-token".equals(s.token())), consul.seen().toString());
+    assertFalse(gateway.output().contains("s3cret-token"), "the token is never logged");
+    gateway.close();
+
+    start(block, "", Map.of("CONSUL_TOKEN", "wrong"));
+    assertEquals(Set.of("503"), answering("/api/orders/x", 5));
+    Poll.until(Duration.ofSeconds(5), "the refusal logged", () -> gateway.output().contains("403 ACL not found"));
+    assertTrue(gateway.output().contains("WARNING"), gateway.output());
+    noSevere();
+    int refusals = gateway.output().split("403 ACL not found", -1).length - 1;
+    assertEquals(2, refusals, "one warning per query for the whole outage:\n" + gateway.output());
+    gateway.close();
+
+    start(block, "", Map.of("CONSUL_TOKEN", "read-nothing"));
+    assertEquals(Set.of("503"), answering("/api/orders/x", 5));
+    Poll.until(Duration.ofSeconds(5), "the filtering logged", () -> gateway.output().contains("hides some instances"));
+    gateway.close();
+
+    start(block, "", Map.of()); // the anonymous token reads nothing under a deny policy
+    assertEquals(Set.of("503"), answering("/api/orders/x", 5));
+    noSevere();
+  }
+
+  @Test
+  @Timeout(120)
+  void consulGoingAwayKeepsTheInstancesAndItsReturnBringsUpdates() {
+    startRoutingAll("consul: {address: \"" + consul.address() + "\"}\n");
+
+    consul.stop();
+    Poll.until(Duration.ofSeconds(5), "the outage logged", () -> gateway.output().contains("cannot be queried"));
+    for (int i = 0; i < 3; i++) {
+      assertEquals(Set.of("orders-1", "orders-2", "orders-3"), answering("/api/orders/x", 30),
+          "routes keep the last instances while Consul is away");
+    }
+    consul.deregister("orders-3"); // while away: the gateway learns it when Consul is back
+    consul.start();
+    until("the change made while away seen once Consul is back", Duration.ofSeconds(10),
+        Set.of("orders-1", "orders-2"), "/api/orders/x");
+    consul.check("orders-1", "critical");
+    until("updates follow again", Duration.ofSeconds(5), Set.of("orders-2"), "/api/orders/x");
+    String log = gateway.output();
+    assertTrue(log.contains("answers again"), log);
+    long warnings = log.lines().filter(l -> l.contains("cannot be queried")).count();
+    assertEquals(2, warnings, "one warning per query for the outage:\n" + log);
+    noSevere();
+  }
+
+  @Test
+  @Timeout(120)
+  void anIndexGoingBackwardsRestartsTheLoop() {
+    startRoutingAll("consul: {address: \"" + consul.address() + "\", wait_ms: 4000}\n");
+    long high = consul.index("orders");
+    int seenBefore = consul.seen().size();
+    consul.restoreSnapshot(3);
+    // Consul answers the blocked queries at their wait's end with the lower index; the gateway then reads afresh.
+    Poll.until(Duration.ofSeconds(10), "a plain read after the index went back from " + high, () -> consul.seen()
+        .subList(seenBefore, consul.seen().size()).stream().anyMatch(s -> !s.query().contains("index=")));
+    Poll.until(Duration.ofSeconds(3), "blocking on the restored index again", () -> consul.seen()
+        .subList(seenBefore, consul.seen().size()).stream().anyMatch(s -> s.query().contains("index=3&")));
+    long started = System.nanoTime();
+    consul.check("orders-3", "critical"); // index 4: still below the one before the restore
+    until("a change after the restore", Duration.ofSeconds(3), Set.of("orders-1", "orders-2"), "/api/orders/x");
+    System.out.println("change after the restore seen in " + (System.nanoTime() - started) / 1_000_000 + " ms");
+    assertTrue(gateway.output().contains("the index went back"), gateway.output());
+    noSevere();
+  }
+
+  @Test
+  @Timeout(120)
+  void loopsAreRateLimitedWhenAnswersComeBackAtOnce() throws Exception {
+    startRoutingAll("consul: {address: \"" + consul.address() + "\"}\n");
+
+    consul.churn(true);
+    Thread.sleep(300);
+    int from = consul.requests();
+    Thread.sleep(4_000);
+    int churned = consul.requests() - from;
+    consul.churn(false);
+    System.out.println("requests over 4 s of churn (2 queries): " + churned);
+    assertTrue(churned <= 2 * (4 + 2), "a churning service drew " + churned + " requests in 4 s");
+    assertTrue(churned >= 4, "the loops went on under churn: " + churned);
+
+    Thread.sleep(2_000); // the rate-limited loops send their next queries, which block
+    int blockedFrom = consul.seen().size();
+    consul.zeroIndex(true); // answers them with index 0: the gateway must then wait on index 1
+    Thread.sleep(1_500);
+    from = consul.requests();
+    Thread.sleep(4_000);
+    int zero = consul.requests() - from;
+    System.out.println("requests over 4 s with X-Consul-Index 0: " + zero);
+    assertTrue(zero <= 2, "an index of 0 was not replaced by 1: " + zero + " requests in 4 s");
+    List<ConsulTestServer.Seen> after = consul.seen().subList(blockedFrom, consul.seen().size());
+    assertTrue(after.stream().anyMatch(s -> s.query().contains("index=1&")), after.toString());
+    noSevere();
+  }
+
+  @Test
+  @Timeout(180)
+  void aBackendCombinesAFixedTargetAConsulServiceAndDockerLabels() {
+    String app = "consul-mix-" + UUID.randomUUID().toString().substring(0, 6);
+    try (Docker docker = new Docker(); TestBackend fixed = new TestBackend(vertx, "fixed")) {
+      docker.runHttpd("mixed", Ports.free(), "/api/orders/id", Map.of("app_name", app));
+      String container = docker.fullName("mixed");
+      gateway = new GatewayJar(dir, "", "consul: {address: \"" + consul.address() + "\"}\n" + """
+          routes:
+            - path_prefix: /api/orders
+              backend: mixed
+          backends:
+            - name: mixed
+              match_labels: [app_name=%s]
+              consul_service: orders
+              consul_tags: [v2]
+              targets: [http://127.0.0.1:%d]
+          """.formatted(app, fixed.port()), 1);
+      until("all three sources serving", Duration.ofSeconds(10), Set.of("fixed", container, "orders-1", "orders-3"),
+          "/api/orders/id");
+      consul.check("orders-3", "critical");
+      until("the failing Consul instance out, the others kept", Duration.ofSeconds(5),
+          Set.of("fixed", container, "orders-1"), "/api/orders/id");
+      noSevere();
+    }
+  }
+}
