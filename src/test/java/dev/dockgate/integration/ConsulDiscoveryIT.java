@@ -264,6 +264,31 @@ class ConsulDiscoveryIT {
   }
 
   @Test
+  @Timeout(120)
+  void theGatewaysOwnHealthCheckAndBreakersJudgeConsulInstances() {
+    gateway = new GatewayJar(dir, "", "consul: {address: \"" + consul.address() + "\"}\n" + """
+        docker: {enabled: false}
+        routes:
+          - path_prefix: /api/orders
+            backend: orders
+        backends:
+          - name: orders
+            consul_service: orders
+            load_balancer: round_robin
+            health_check: {path: /health, interval_ms: 100, timeout_ms: 100, unhealthy_threshold: 2}
+        """, 1);
+    until("all three routed", Duration.ofSeconds(5), Set.of("orders-1", "orders-2", "orders-3"), "/api/orders/x");
+    orders2.sick(true); // Consul still says passing: the gateway's own check takes it out
+    until("orders-2 out on the gateway's health check", Duration.ofSeconds(5), Set.of("orders-1", "orders-3"),
+        "/api/orders/x");
+    orders2.sick(false);
+    until("orders-2 back", Duration.ofSeconds(5), Set.of("orders-1", "orders-2", "orders-3"), "/api/orders/x");
+    orders3.close(); // refused connections: its breaker opens, the others answer
+    until("orders-3 passed over once refused", Duration.ofSeconds(10), Set.of("orders-1", "orders-2"), "/api/orders/x");
+    noSevere();
+  }
+
+  @Test
   @Timeout(180)
   void aBackendCombinesAFixedTargetAConsulServiceAndDockerLabels() {
     String app = "consul-mix-" + UUID.randomUUID().toString().substring(0, 6);
