@@ -289,6 +289,31 @@ class ConsulDiscoveryIT {
   }
 
   @Test
+  @Timeout(120)
+  void aReloadStartsAndStopsQueries() throws Exception {
+    startRoutingAll("consul: {address: \"" + consul.address() + "\"}\n");
+    consul.register("node-p", "127.0.0.1", "payment-1", "payment", "127.0.0.1", orders1.port());
+    Path conf;
+    try (var files = java.nio.file.Files.list(dir)) {
+      conf = files.filter(f -> f.getFileName().toString().endsWith(".yml")).findFirst().orElseThrow();
+    }
+    String text = java.nio.file.Files.readString(conf);
+    java.nio.file.Files.writeString(conf, text
+        .replace("consul_tags: [primary, v2]", "consul_tags: [primary]")
+        .replace("consul_service: orders\n  - name: tagged", "consul_service: payment\n  - name: tagged"));
+    gateway.signal("HUP");
+    Poll.until(Duration.ofSeconds(10), "reloaded", () -> gateway.output().contains("config reloaded"));
+    until("orders now follows payment", Duration.ofSeconds(5), Set.of("orders-1"), "/api/orders/x");
+    until("tagged now needs primary only", Duration.ofSeconds(5), Set.of("orders-1", "orders-2", "orders-3"),
+        "/api/tagged/x");
+    int before = consul.requests();
+    Thread.sleep(3_000);
+    assertEquals(before, consul.requests(), "the dropped queries are gone, the new ones block");
+    assertTrue(consul.seen().stream().anyMatch(s -> s.path().endsWith("/payment")), consul.seen().toString());
+    noSevere();
+  }
+
+  @Test
   @Timeout(180)
   void aBackendCombinesAFixedTargetAConsulServiceAndDockerLabels() {
     String app = "consul-mix-" + UUID.randomUUID().toString().substring(0, 6);

@@ -77,13 +77,6 @@ public final class ConsulImporter implements ServiceImporter {
     }
   }
 
-  /** For readiness and tools: the queries followed and the instances published. */
-  public JsonObject status() {
-    JsonObject services = new JsonObject();
-    published.forEach((key, instances) -> services.put(key, instances.size()));
-    return new JsonObject().put("address", config.address()).put("services", services);
-  }
-
   private List<Future<Void>> follow(List<BackendConfig> backends) {
     Map<String, ConsulService> wanted = new LinkedHashMap<>();
     for (BackendConfig backend : backends) {
