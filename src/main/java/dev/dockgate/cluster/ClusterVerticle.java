@@ -11,7 +11,10 @@ import io.vertx.core.internal.VertxInternal;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.shareddata.AsyncMap;
 import io.vertx.core.spi.cluster.ClusterManager;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -20,14 +23,27 @@ import java.util.logging.Logger;
 
 /**
  * This node's part in the cluster: enters itself in the cluster's roster of gateway nodes (a Hazelcast map) and
- * leaves it on a clean stop, answers peers' requests for its numbers on {@link Addresses#clusterStats}, and
- * builds /stats?scope=cluster by asking every node of the roster and of the membership, each with a timeout.
- * Without a cluster it is a cluster of one. Runs on its own event loop; nothing here is on the request path.
+ * leaves it on a clean stop, follows the membership (publishing it locally on {@link Addresses#CLUSTER_MEMBERS} and
+ * pruning the roster entries of members that left without a word), answers peers' requests for its numbers on
+ * {@link Addresses#clusterStats}, and builds /stats?scope=cluster by asking every node of the roster and of the
+ * membership, each with a timeout. Without a cluster it is a cluster of one. Runs on its own event loop; nothing
+ * here is on the request path.
  */
 public final class ClusterVerticle extends VerticleBase {
 
   /** How long a node has to answer a cluster query before it is reported missing. */
   public static final long ANSWER_TIMEOUT_MS = 2_000;
+  /** What the nodes of a cluster share, as /health and /admin/routes show it. */
+  static JsonObject shared() {
+    return new JsonObject()
+        .put("stats", "on demand: /stats?scope=cluster asks every node for its aggregates; nothing per request")
+        .put("health_checks", "each checked instance is probed by one node (rendezvous hashing over the members),"
+            + " which publishes what it finds to all")
+        .put("rate_limits", "per node");
+  }
+
+  /** How many departed members /health lists. */
+  static final int DEPARTED_KEPT = 10;
   static final String ROSTER = "gateway.cluster.nodes";
 
   private static final Logger LOG = Logger.getLogger(ClusterVerticle.class.getName());
@@ -38,6 +54,10 @@ public final class ClusterVerticle extends VerticleBase {
   private ClusterManager manager;
   private String self;
   private AsyncMap<String, JsonObject> roster;
+  /** Members seen since start: only those are pruned from the roster once gone (a joiner's entry may precede its news). */
+  private final Set<String> seen = new HashSet<>();
+  private final Deque<JsonObject> departed = new ArrayDeque<>();
+  private MembershipWatch watch;
 
   /** {@code server}: this node's client listener, host:port, as the roster shows it. */
   public ClusterVerticle(ClusterConfig config, String server) {
@@ -53,21 +73,58 @@ public final class ClusterVerticle extends VerticleBase {
         msg -> status().onComplete(ar -> reply(msg, ar.succeeded() ? ar.result() : null))).completion();
     Future<Void> query = vertx.eventBus().localConsumer(Addresses.STATS_CLUSTER_QUERY,
         msg -> clusterStats().onComplete(ar -> reply(msg, ar.succeeded() ? ar.result() : null))).completion();
+    Future<Void> membersQuery = vertx.eventBus().localConsumer(Addresses.CLUSTER_MEMBERS_QUERY,
+        msg -> msg.reply(membership())).completion();
     if (manager == null) {
-      return Future.all(status, query);
+      return Future.all(status, query, membersQuery);
     }
     // The one consumer peers reach: this node's numbers, from the stats verticle.
     Future<Void> numbers = vertx.eventBus().consumer(Addresses.clusterStats(self),
         msg -> vertx.eventBus().<JsonObject>request(Addresses.STATS_NODE, null, Addresses.LOCAL)
             .onComplete(ar -> reply(msg, ar.succeeded() ? ar.result().body() : null))).completion();
-    return Future.all(status, query, numbers)
+    long joinedAt = System.currentTimeMillis();
+    return Future.all(List.of(status, query, membersQuery, numbers))
         .compose(v -> vertx.sharedData().<String, JsonObject>getClusterWideMap(ROSTER))
         .compose(map -> {
           roster = map;
-          return map.put(self, new JsonObject().put("node", self).put("server", server)
-              .put("joined_at", System.currentTimeMillis()));
+          return map.put(self, new JsonObject().put("node", self).put("server", server).put("joined_at", joinedAt));
         })
+        .onSuccess(v -> seen.addAll(manager.getNodes()))
+        .onSuccess(v -> watch = MembershipWatch.start(manager, context, this::membersChanged))
         .onSuccess(v -> announce());
+  }
+
+  /** {"node", "members"}: this node's id and the live members' ids, sorted. */
+  private JsonObject membership() {
+    List<String> members = manager == null ? List.of(self) : List.copyOf(new TreeSet<>(manager.getNodes()));
+    return new JsonObject().put("node", self).put("members", members);
+  }
+
+  /**
+   * A member joined, left or was found dead: tells this node's verticles, drops the roster entries of members gone
+   * (every node does; removing twice is harmless), and puts this node's entry back if a peer pruned it while this
+   * node was cut off.
+   */
+  private void membersChanged() {
+    JsonObject view = membership();
+    vertx.eventBus().publish(Addresses.CLUSTER_MEMBERS, view, Addresses.LOCAL);
+    List<String> members = manager.getNodes();
+    Set<String> gone = new TreeSet<>(seen);
+    gone.removeAll(members);
+    seen.addAll(members);
+    seen.removeAll(gone);
+    LOG.info("cluster \"" + config.name() + "\": " + members.size() + " member(s)"
+        + (gone.isEmpty() ? "" : ", " + String.join(", ", gone) + " gone"));
+    for (String node : gone) {
+      departed.addFirst(new JsonObject().put("node", node).put("left_at", System.currentTimeMillis()));
+      while (departed.size() > DEPARTED_KEPT) {
+        departed.removeLast();
+      }
+      roster.remove(node).onFailure(err -> LOG.warning("cluster: roster entry of " + node + " not removed: " + err.getMessage()));
+    }
+    roster.putIfAbsent(self, new JsonObject().put("node", self).put("server", server)
+        .put("joined_at", System.currentTimeMillis()))
+        .onFailure(err -> LOG.warning("cluster: node " + self + " not back in the roster: " + err.getMessage()));
   }
 
   private static void reply(Message<Object> msg, JsonObject body) {
@@ -92,7 +149,8 @@ public final class ClusterVerticle extends VerticleBase {
   private Future<JsonObject> status() {
     JsonObject base = new JsonObject().put("enabled", manager != null).put("node", self);
     if (manager == null) {
-      return Future.succeededFuture(base.put("members", List.of(new JsonObject().put("node", self).put("server", server))));
+      return Future.succeededFuture(base.put("members", List.of(new JsonObject().put("node", self).put("server", server)
+          .put("self", true))));
     }
     List<String> members = manager.getNodes();
     return roster.entries().map(known -> {
@@ -105,7 +163,7 @@ public final class ClusterVerticle extends VerticleBase {
       Set<String> gone = new TreeSet<>(known.keySet());
       gone.removeAll(members);
       return base.put("name", config.name()).put("members", list).put("missing", List.copyOf(gone))
-          .put("listed", config.members());
+          .put("departed", new ArrayList<>(departed)).put("listed", config.members()).put("shared", shared());
     });
   }
 
@@ -154,6 +212,9 @@ public final class ClusterVerticle extends VerticleBase {
   /** A clean stop leaves the roster, so the node is not reported missing; a crash leaves it there. */
   @Override
   public Future<?> stop() {
+    if (watch != null) {
+      watch.close();
+    }
     return roster == null ? Future.succeededFuture() : roster.remove(self)
         .onFailure(err -> LOG.warning("cluster: node " + self + " not removed from the roster: " + err.getMessage()));
   }
