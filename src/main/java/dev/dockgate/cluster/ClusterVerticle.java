@@ -9,12 +9,8 @@ import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.internal.VertxInternal;
 import io.vertx.core.json.JsonObject;
-import io.vertx.core.shareddata.AsyncMap;
 import io.vertx.core.spi.cluster.ClusterManager;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Deque;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -33,19 +29,6 @@ public final class ClusterVerticle extends VerticleBase {
 
   /** How long a node has to answer a cluster query before it is reported missing. */
   public static final long ANSWER_TIMEOUT_MS = 2_000;
-  /** What the nodes of a cluster share, as /health and /admin/routes show it. */
-  static JsonObject shared() {
-    return new JsonObject()
-        .put("stats", "on demand: /stats?scope=cluster asks every node for its aggregates; nothing per request")
-        .put("health_checks", "each checked instance is probed by one node (rendezvous hashing over the members),"
-            + " which publishes what it finds to all")
-        .put("rate_limits", "per node");
-  }
-
-  /** How many departed members /health lists. */
-  static final int DEPARTED_KEPT = 10;
-  static final String ROSTER = "gateway.cluster.nodes";
-
   private static final Logger LOG = Logger.getLogger(ClusterVerticle.class.getName());
   private static final DeliveryOptions ASK = new DeliveryOptions().setSendTimeout(ANSWER_TIMEOUT_MS);
 
@@ -53,11 +36,10 @@ public final class ClusterVerticle extends VerticleBase {
   private final String server;
   private ClusterManager manager;
   private String self;
-  private AsyncMap<String, JsonObject> roster;
-  /** Members seen since start: only those are pruned from the roster once gone (a joiner's entry may precede its news). */
-  private final Set<String> seen = new HashSet<>();
-  private final Deque<JsonObject> departed = new ArrayDeque<>();
+  private Roster roster;
   private MembershipWatch watch;
+  /** The member count last logged. */
+  private int logged;
 
   /** {@code server}: this node's client listener, host:port, as the roster shows it. */
   public ClusterVerticle(ClusterConfig config, String server) {
@@ -82,16 +64,13 @@ public final class ClusterVerticle extends VerticleBase {
     Future<Void> numbers = vertx.eventBus().consumer(Addresses.clusterStats(self),
         msg -> vertx.eventBus().<JsonObject>request(Addresses.STATS_NODE, null, Addresses.LOCAL)
             .onComplete(ar -> reply(msg, ar.succeeded() ? ar.result().body() : null))).completion();
-    long joinedAt = System.currentTimeMillis();
     return Future.all(List.of(status, query, membersQuery, numbers))
-        .compose(v -> vertx.sharedData().<String, JsonObject>getClusterWideMap(ROSTER))
-        .compose(map -> {
-          roster = map;
-          return map.put(self, new JsonObject().put("node", self).put("server", server).put("joined_at", joinedAt));
-        })
-        .onSuccess(v -> seen.addAll(manager.getNodes()))
+        .compose(v -> Roster.enter(vertx, self, server, manager.getNodes()))
+        .onSuccess(entered -> roster = entered)
         .onSuccess(v -> watch = MembershipWatch.start(manager, context, this::membersChanged))
-        .onSuccess(v -> announce());
+        .onSuccess(v -> announce())
+        // A change between the first look and the listener's registration is not lost.
+        .onSuccess(v -> membersChanged());
   }
 
   /** {"node", "members"}: this node's id and the live members' ids, sorted. */
@@ -101,30 +80,18 @@ public final class ClusterVerticle extends VerticleBase {
   }
 
   /**
-   * A member joined, left or was found dead: tells this node's verticles, drops the roster entries of members gone
-   * (every node does; removing twice is harmless), and puts this node's entry back if a peer pruned it while this
-   * node was cut off.
+   * A member joined, left or was found dead: tells this node's verticles, and prunes the roster entries of the
+   * members gone. Called by the membership listener, and once at start.
    */
   private void membersChanged() {
-    JsonObject view = membership();
-    vertx.eventBus().publish(Addresses.CLUSTER_MEMBERS, view, Addresses.LOCAL);
+    vertx.eventBus().publish(Addresses.CLUSTER_MEMBERS, membership(), Addresses.LOCAL);
     List<String> members = manager.getNodes();
-    Set<String> gone = new TreeSet<>(seen);
-    gone.removeAll(members);
-    seen.addAll(members);
-    seen.removeAll(gone);
-    LOG.info("cluster \"" + config.name() + "\": " + members.size() + " member(s)"
-        + (gone.isEmpty() ? "" : ", " + String.join(", ", gone) + " gone"));
-    for (String node : gone) {
-      departed.addFirst(new JsonObject().put("node", node).put("left_at", System.currentTimeMillis()));
-      while (departed.size() > DEPARTED_KEPT) {
-        departed.removeLast();
-      }
-      roster.remove(node).onFailure(err -> LOG.warning("cluster: roster entry of " + node + " not removed: " + err.getMessage()));
+    Set<String> gone = roster.follow(members);
+    if (members.size() != logged || !gone.isEmpty()) {
+      LOG.info("cluster \"" + config.name() + "\": " + members.size() + " member(s)"
+          + (gone.isEmpty() ? "" : ", " + String.join(", ", gone) + " gone: pruned from the roster"));
     }
-    roster.putIfAbsent(self, new JsonObject().put("node", self).put("server", server)
-        .put("joined_at", System.currentTimeMillis()))
-        .onFailure(err -> LOG.warning("cluster: node " + self + " not back in the roster: " + err.getMessage()));
+    logged = members.size();
   }
 
   private static void reply(Message<Object> msg, JsonObject body) {
@@ -138,6 +105,7 @@ public final class ClusterVerticle extends VerticleBase {
   /** One line on joining: who is in, and a warning when the listed members were not found. */
   private void announce() {
     List<String> members = manager.getNodes();
+    logged = members.size();
     LOG.info("cluster \"" + config.name() + "\": node " + self + " joined; " + members.size() + " member(s)");
     if (members.size() == 1 && config.members().size() > 1) {
       LOG.warning("cluster \"" + config.name() + "\": no other listed member answered (" + String.join(", ",
@@ -163,8 +131,17 @@ public final class ClusterVerticle extends VerticleBase {
       Set<String> gone = new TreeSet<>(known.keySet());
       gone.removeAll(members);
       return base.put("name", config.name()).put("members", list).put("missing", List.copyOf(gone))
-          .put("departed", new ArrayList<>(departed)).put("listed", config.members()).put("shared", shared());
+          .put("departed", roster.departed()).put("listed", config.members()).put("shared", shared());
     });
+  }
+
+  /** What the nodes of a cluster share, as /health and /admin/routes show it. */
+  static JsonObject shared() {
+    return new JsonObject()
+        .put("stats", "on demand: /stats?scope=cluster asks every node for its aggregates; nothing per request")
+        .put("health_checks", "each checked instance is probed by one node (rendezvous hashing over the members),"
+            + " which publishes what it finds to all")
+        .put("rate_limits", "per node");
   }
 
   /** Asks every node of the roster and of the membership for its numbers, then merges what came back. */
@@ -209,13 +186,12 @@ public final class ClusterVerticle extends VerticleBase {
     return "failed: " + err.getMessage();
   }
 
-  /** A clean stop leaves the roster, so the node is not reported missing; a crash leaves it there. */
+  /** A clean stop leaves the roster, so the node is not reported missing; a crash leaves it until the others prune it. */
   @Override
   public Future<?> stop() {
     if (watch != null) {
       watch.close();
     }
-    return roster == null ? Future.succeededFuture() : roster.remove(self)
-        .onFailure(err -> LOG.warning("cluster: node " + self + " not removed from the roster: " + err.getMessage()));
+    return roster == null ? Future.succeededFuture() : roster.leave();
   }
 }
