@@ -3,9 +3,11 @@ package dev.dockgate.admin;
 import dev.dockgate.config.GatewayConfig;
 import dev.dockgate.config.ServerConfig;
 import dev.dockgate.events.Addresses;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.eventbus.Message;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.json.JsonObject;
@@ -71,7 +73,7 @@ public final class AdminEndpoints {
     } else if (path.equals(dashboardStream)) {
       dashboardEvents(request);
     } else if (path.equals(paths.routes())) {
-      request.response().putHeader("content-type", "application/json").end(routeReport.get().toBuffer());
+      routes(request);
     } else {
       return false;
     }
@@ -113,6 +115,21 @@ public final class AdminEndpoints {
               .end(body instanceof JsonObject json ? json.toBuffer() : Buffer.buffer(String.valueOf(body)));
         })
         .onFailure(err -> request.response().setStatusCode(503).end("unavailable: " + address + "\n"));
+  }
+
+  /** The route report, with the cluster this node is in and the node that probes each checked instance. */
+  private void routes(HttpServerRequest request) {
+    Future<Message<JsonObject>> cluster = vertx.eventBus().request(Addresses.CLUSTER_STATUS, null, QUERY);
+    Future<Message<JsonObject>> owners = vertx.eventBus().request(Addresses.HEALTH_OWNERS, null, QUERY);
+    Future.join(cluster, owners).onComplete(ar -> {
+      JsonObject report = RouteReport.withCluster(routeReport.get(), body(cluster), body(owners));
+      request.response().putHeader("content-type", "application/json").end(report.toBuffer());
+    });
+  }
+
+  /** A reply's body, or null when it failed (the report then goes without that part). */
+  private static JsonObject body(Future<Message<JsonObject>> reply) {
+    return reply.succeeded() ? reply.result().body() : null;
   }
 
   /**

@@ -63,4 +63,25 @@ public final class RouteReport {
     }
     return new JsonObject().put("source", config.source()).put("routes", routes).put("backends", backends);
   }
+
+  /**
+   * {@code report} with "cluster" (this node's id, the members, what they share; the /health cluster check's
+   * data) and, on each actively checked instance, "checked_by": the node that probes it. Either part may be
+   * null (its owner did not answer); the report then goes without it.
+   */
+  public static JsonObject withCluster(JsonObject report, JsonObject cluster, JsonObject owners) {
+    report.put("cluster", cluster);
+    JsonObject checkedBy = owners == null ? new JsonObject() : owners.getJsonObject("checked_by");
+    for (Object b : report.getJsonArray("backends")) {
+      JsonObject backend = (JsonObject) b;
+      for (Object i : backend.getJsonArray("instances")) {
+        JsonObject instance = (JsonObject) i;
+        String node = checkedBy.getString(HealthCheckVerticle.key(backend.getString("name"), instance.getString("id")));
+        if (node != null) {
+          instance.put("checked_by", node);
+        }
+      }
+    }
+    return report;
+  }
 }

@@ -9,7 +9,6 @@ import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.internal.VertxInternal;
 import io.vertx.core.json.JsonObject;
-import io.vertx.core.shareddata.AsyncMap;
 import io.vertx.core.spi.cluster.ClusterManager;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,16 +19,16 @@ import java.util.logging.Logger;
 
 /**
  * This node's part in the cluster: enters itself in the cluster's roster of gateway nodes (a Hazelcast map) and
- * leaves it on a clean stop, answers peers' requests for its numbers on {@link Addresses#clusterStats}, and
- * builds /stats?scope=cluster by asking every node of the roster and of the membership, each with a timeout.
- * Without a cluster it is a cluster of one. Runs on its own event loop; nothing here is on the request path.
+ * leaves it on a clean stop, follows the membership (publishing it locally on {@link Addresses#CLUSTER_MEMBERS} and
+ * pruning the roster entries of members that left without a word), answers peers' requests for its numbers on
+ * {@link Addresses#clusterStats}, and builds /stats?scope=cluster by asking every node of the roster and of the
+ * membership, each with a timeout. Without a cluster it is a cluster of one. Runs on its own event loop; nothing
+ * here is on the request path.
  */
 public final class ClusterVerticle extends VerticleBase {
 
   /** How long a node has to answer a cluster query before it is reported missing. */
   public static final long ANSWER_TIMEOUT_MS = 2_000;
-  static final String ROSTER = "gateway.cluster.nodes";
-
   private static final Logger LOG = Logger.getLogger(ClusterVerticle.class.getName());
   private static final DeliveryOptions ASK = new DeliveryOptions().setSendTimeout(ANSWER_TIMEOUT_MS);
 
@@ -37,7 +36,10 @@ public final class ClusterVerticle extends VerticleBase {
   private final String server;
   private ClusterManager manager;
   private String self;
-  private AsyncMap<String, JsonObject> roster;
+  private Roster roster;
+  private MembershipWatch watch;
+  /** The member count last logged. */
+  private int logged;
 
   /** {@code server}: this node's client listener, host:port, as the roster shows it. */
   public ClusterVerticle(ClusterConfig config, String server) {
@@ -53,21 +55,43 @@ public final class ClusterVerticle extends VerticleBase {
         msg -> status().onComplete(ar -> reply(msg, ar.succeeded() ? ar.result() : null))).completion();
     Future<Void> query = vertx.eventBus().localConsumer(Addresses.STATS_CLUSTER_QUERY,
         msg -> clusterStats().onComplete(ar -> reply(msg, ar.succeeded() ? ar.result() : null))).completion();
+    Future<Void> membersQuery = vertx.eventBus().localConsumer(Addresses.CLUSTER_MEMBERS_QUERY,
+        msg -> msg.reply(membership())).completion();
     if (manager == null) {
-      return Future.all(status, query);
+      return Future.all(status, query, membersQuery);
     }
     // The one consumer peers reach: this node's numbers, from the stats verticle.
     Future<Void> numbers = vertx.eventBus().consumer(Addresses.clusterStats(self),
         msg -> vertx.eventBus().<JsonObject>request(Addresses.STATS_NODE, null, Addresses.LOCAL)
             .onComplete(ar -> reply(msg, ar.succeeded() ? ar.result().body() : null))).completion();
-    return Future.all(status, query, numbers)
-        .compose(v -> vertx.sharedData().<String, JsonObject>getClusterWideMap(ROSTER))
-        .compose(map -> {
-          roster = map;
-          return map.put(self, new JsonObject().put("node", self).put("server", server)
-              .put("joined_at", System.currentTimeMillis()));
-        })
-        .onSuccess(v -> announce());
+    return Future.all(List.of(status, query, membersQuery, numbers))
+        .compose(v -> Roster.enter(vertx, self, server, manager.getNodes()))
+        .onSuccess(entered -> roster = entered)
+        .onSuccess(v -> watch = MembershipWatch.start(manager, context, this::membersChanged))
+        .onSuccess(v -> announce())
+        // A change between the first look and the listener's registration is not lost.
+        .onSuccess(v -> membersChanged());
+  }
+
+  /** {"node", "members"}: this node's id and the live members' ids, sorted. */
+  private JsonObject membership() {
+    List<String> members = manager == null ? List.of(self) : List.copyOf(new TreeSet<>(manager.getNodes()));
+    return new JsonObject().put("node", self).put("members", members);
+  }
+
+  /**
+   * A member joined, left or was found dead: tells this node's verticles, and prunes the roster entries of the
+   * members gone. Called by the membership listener, and once at start.
+   */
+  private void membersChanged() {
+    vertx.eventBus().publish(Addresses.CLUSTER_MEMBERS, membership(), Addresses.LOCAL);
+    List<String> members = manager.getNodes();
+    Set<String> gone = roster.follow(members);
+    if (members.size() != logged || !gone.isEmpty()) {
+      LOG.info("cluster \"" + config.name() + "\": " + members.size() + " member(s)"
+          + (gone.isEmpty() ? "" : ", " + String.join(", ", gone) + " gone: pruned from the roster"));
+    }
+    logged = members.size();
   }
 
   private static void reply(Message<Object> msg, JsonObject body) {
@@ -81,6 +105,7 @@ public final class ClusterVerticle extends VerticleBase {
   /** One line on joining: who is in, and a warning when the listed members were not found. */
   private void announce() {
     List<String> members = manager.getNodes();
+    logged = members.size();
     LOG.info("cluster \"" + config.name() + "\": node " + self + " joined; " + members.size() + " member(s)");
     if (members.size() == 1 && config.members().size() > 1) {
       LOG.warning("cluster \"" + config.name() + "\": no other listed member answered (" + String.join(", ",
@@ -92,7 +117,8 @@ public final class ClusterVerticle extends VerticleBase {
   private Future<JsonObject> status() {
     JsonObject base = new JsonObject().put("enabled", manager != null).put("node", self);
     if (manager == null) {
-      return Future.succeededFuture(base.put("members", List.of(new JsonObject().put("node", self).put("server", server))));
+      return Future.succeededFuture(base.put("members", List.of(new JsonObject().put("node", self).put("server", server)
+          .put("self", true))));
     }
     List<String> members = manager.getNodes();
     return roster.entries().map(known -> {
@@ -105,8 +131,17 @@ public final class ClusterVerticle extends VerticleBase {
       Set<String> gone = new TreeSet<>(known.keySet());
       gone.removeAll(members);
       return base.put("name", config.name()).put("members", list).put("missing", List.copyOf(gone))
-          .put("listed", config.members());
+          .put("departed", roster.departed()).put("listed", config.members()).put("shared", shared());
     });
+  }
+
+  /** What the nodes of a cluster share, as /health and /admin/routes show it. */
+  static JsonObject shared() {
+    return new JsonObject()
+        .put("stats", "on demand: /stats?scope=cluster asks every node for its aggregates; nothing per request")
+        .put("health_checks", "each checked instance is probed by one node (rendezvous hashing over the members),"
+            + " which publishes what it finds to all")
+        .put("rate_limits", "per node");
   }
 
   /** Asks every node of the roster and of the membership for its numbers, then merges what came back. */
@@ -151,10 +186,12 @@ public final class ClusterVerticle extends VerticleBase {
     return "failed: " + err.getMessage();
   }
 
-  /** A clean stop leaves the roster, so the node is not reported missing; a crash leaves it there. */
+  /** A clean stop leaves the roster, so the node is not reported missing; a crash leaves it until the others prune it. */
   @Override
   public Future<?> stop() {
-    return roster == null ? Future.succeededFuture() : roster.remove(self)
-        .onFailure(err -> LOG.warning("cluster: node " + self + " not removed from the roster: " + err.getMessage()));
+    if (watch != null) {
+      watch.close();
+    }
+    return roster == null ? Future.succeededFuture() : roster.leave();
   }
 }

@@ -18,7 +18,7 @@ public final class Addresses {
   /**
    * How every other per-process message is sent (config, health changes, alerts). Consumers of the addresses
    * below register with {@code localConsumer}, so in a cluster a query reaches this process's owner, never a peer's;
-   * only {@link #clusterStats} addresses cross the cluster.
+   * only {@link #clusterStats}, {@link #HEALTH_SHARED} and {@link #HEALTH_SYNC} cross the cluster.
    */
   public static final DeliveryOptions LOCAL = new DeliveryOptions().setLocalOnly(true);
 
@@ -43,6 +43,34 @@ public final class Addresses {
 
   /** Request/reply, local: any body; the reply is {"enabled", "node", "members", ...}, the cluster part of /health. */
   public static final String CLUSTER_STATUS = "gateway.cluster.status";
+
+  /**
+   * Local, published by the cluster verticle at start and on each membership change (join, clean leave, crash):
+   * {"node": this node's id, "members": [the live members' node ids]}; without a cluster, this node alone.
+   */
+  public static final String CLUSTER_MEMBERS = "gateway.cluster.members";
+
+  /** Local request/reply: any body; the reply is the current {@link #CLUSTER_MEMBERS} document. */
+  public static final String CLUSTER_MEMBERS_QUERY = "gateway.cluster.members.query";
+
+  /**
+   * Cluster-wide, published by the node that probes the instances concerned (one per instance, see
+   * {@code resilience.ProbeOwners}): {"node": its id, "states": {instance key: healthy}}, one instance at each
+   * health change, and all the instances it probes every {@code HealthCheckVerticle.SHARE_PERIOD_MS}.
+   */
+  public static final String HEALTH_SHARED = "gateway.cluster.health";
+
+  /**
+   * Cluster-wide request/reply, asked once by a starting node's health checker: any body; the reply is
+   * {"node": the answering node, "unhealthy": [instance keys]}, that node's view of the unhealthy instances.
+   */
+  public static final String HEALTH_SYNC = "gateway.cluster.health.sync";
+
+  /**
+   * Local request/reply: any body; the reply is {"node", "members", "checked_by": {instance key: node id}} for the
+   * actively checked instances this node knows.
+   */
+  public static final String HEALTH_OWNERS = "gateway.health.owners";
 
   /**
    * The one address per node that crosses the cluster: request/reply, any body; the reply is that node's

@@ -8,6 +8,7 @@ import dev.dockgate.discovery.Instance;
 import dev.dockgate.events.Addresses;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpMethod;
@@ -16,31 +17,36 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.logging.Logger;
 
 /**
- * Probes the instances of backends that have a {@code health_check} and owns their health. Publishes
- * each change on {@link Addresses#HEALTH}, and the removal of an unhealthy instance that went away,
- * and answers {@link Addresses#HEALTH_QUERY} with the keys of the unhealthy instances; routers leave
- * those out of rotation. Runs on its own event loop.
+ * Probes the instances of backends that have a {@code health_check} and owns their health. In a cluster each
+ * instance is probed by one node ({@link ProbeOwners} over the live members), which publishes its findings on
+ * {@link Addresses#HEALTH_SHARED}; the others take them in. Publishes each change of an instance's health on
+ * {@link Addresses#HEALTH}, and the removal of an unhealthy instance that went away, and answers
+ * {@link Addresses#HEALTH_QUERY} with the keys of the unhealthy instances; routers leave those out of rotation.
+ * Runs on its own event loop.
  */
 public final class HealthCheckVerticle extends VerticleBase {
 
+  /** How often a node republishes the health of every instance it probes, for peers that missed a change. */
+  public static final long SHARE_PERIOD_MS = 5_000;
   private static final Logger LOG = Logger.getLogger(HealthCheckVerticle.class.getName());
+  private static final DeliveryOptions SYNC = new DeliveryOptions().setSendTimeout(2_000);
 
   private GatewayConfig config;
   private HttpClient client;
   /** The newest snapshot discovery published ({@link Addresses#INSTANCES}), for this checker's backends. */
   private BackendInstances instances = BackendInstances.EMPTY;
-  private final Map<String, Checked> states = new HashMap<>();
+  /** The actively checked instances known here, by key. */
+  private Map<String, Checked> live = Map.of();
+  private SharedHealth health = new SharedHealth(ProbeOwners.alone("standalone"));
   private final List<Long> timers = new ArrayList<>();
 
-  /** An instance under active checks and its health. */
-  private record Checked(String backend, Instance instance, HealthState state) {
+  /** An instance under active checks. */
+  private record Checked(String backend, Instance instance) {
   }
 
   public HealthCheckVerticle(GatewayConfig config) {
@@ -49,25 +55,102 @@ public final class HealthCheckVerticle extends VerticleBase {
 
   /** The key routers and the checker share for an instance of a backend. */
   public static String key(String backend, Instance instance) {
-    return backend + "/" + instance.id();
+    return key(backend, instance.id());
+  }
+
+  public static String key(String backend, String instanceId) {
+    return backend + "/" + instanceId;
   }
 
   @Override
   public Future<?> start() {
     client = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(false));
-    Future<Void> announce = vertx.eventBus()
-        .<BackendInstances>localConsumer(Addresses.INSTANCES, msg -> follow(msg.body()))
+    var bus = vertx.eventBus();
+    Future<Void> announce = bus.<BackendInstances>localConsumer(Addresses.INSTANCES, msg -> follow(msg.body())).completion();
+    Future<Void> query = bus.localConsumer(Addresses.HEALTH_QUERY, msg -> msg.reply(new JsonArray(List.copyOf(health.unhealthy()))))
         .completion();
-    Future<Void> query = vertx.eventBus().localConsumer(Addresses.HEALTH_QUERY, msg -> msg.reply(unhealthy())).completion();
-    Future<Void> reload = vertx.eventBus().<GatewayConfig>localConsumer(Addresses.CONFIG_APPLY, msg -> {
+    Future<Void> owners = bus.localConsumer(Addresses.HEALTH_OWNERS, msg -> msg.reply(owners())).completion();
+    Future<Void> members = bus.<JsonObject>localConsumer(Addresses.CLUSTER_MEMBERS, msg -> members(msg.body())).completion();
+    Future<Void> shared = bus.<JsonObject>consumer(Addresses.HEALTH_SHARED, msg -> reported(msg.body())).completion();
+    Future<Void> reload = bus.<GatewayConfig>localConsumer(Addresses.CONFIG_APPLY, msg -> {
       config = msg.body();
       schedule();
       follow(instances);
     }).completion();
-    return Future.all(announce, query, reload)
-        .compose(v -> vertx.eventBus().<BackendInstances>request(Addresses.INSTANCES_QUERY, null, Addresses.LOCAL))
+    return Future.all(List.of(announce, query, owners, members, shared, reload))
+        .compose(v -> bus.<JsonObject>request(Addresses.CLUSTER_MEMBERS_QUERY, null, Addresses.LOCAL)
+            .onSuccess(reply -> members(reply.body()))
+            .recover(err -> Future.succeededFuture())) // no cluster verticle: this node alone
+        .compose(v -> bus.<BackendInstances>request(Addresses.INSTANCES_QUERY, null, Addresses.LOCAL))
         .onSuccess(reply -> follow(reply.body()))
+        // Asked before this node answers such questions itself, so that the answer is a peer's.
+        .compose(v -> sync())
+        .compose(v -> bus.<JsonObject>consumer(Addresses.HEALTH_SYNC, msg -> msg.reply(new JsonObject().put("node", self())
+            .put("unhealthy", new JsonArray(List.copyOf(health.unhealthy()))))).completion())
         .onSuccess(v -> schedule());
+  }
+
+  private String self() {
+    return health.owners().self();
+  }
+
+  /** A node joining a cluster first learns which instances its peers found unhealthy (one peer answers). */
+  private Future<Void> sync() {
+    if (health.owners().members().size() < 2) {
+      return Future.succeededFuture();
+    }
+    return vertx.eventBus().<JsonObject>request(Addresses.HEALTH_SYNC, null, SYNC)
+        .onSuccess(reply -> {
+          JsonObject states = new JsonObject();
+          reply.body().getJsonArray("unhealthy").forEach(key -> states.put((String) key, false));
+          reported(new JsonObject().put("node", reply.body().getString("node")).put("states", states));
+        })
+        .onFailure(err -> LOG.info("health checks: no peer told its view (" + err.getMessage() + "); starting from healthy"))
+        .<Void>mapEmpty()
+        .recover(err -> Future.succeededFuture());
+  }
+
+  /** The cluster's members changed: each instance's prober is recomputed; the others' findings stand. */
+  private void members(JsonObject view) {
+    List<String> ids = new ArrayList<>();
+    view.getJsonArray("members").forEach(id -> ids.add((String) id));
+    ProbeOwners next = new ProbeOwners(view.getString("node"), ids);
+    if (next.members().equals(health.owners().members()) && next.self().equals(self())) {
+      return;
+    }
+    health.members(next);
+    long mine = live.keySet().stream().filter(health::mine).count();
+    LOG.info("health checks: " + next.members().size() + " member(s); this node probes " + mine + " of "
+        + live.size() + " checked instance(s)");
+  }
+
+  /** A peer's findings: each instance whose health changed here is announced to the routers. */
+  private void reported(JsonObject findings) {
+    if (self().equals(findings.getString("node"))) {
+      return;
+    }
+    findings.getJsonObject("states").forEach(entry -> {
+      Checked checked = live.get(entry.getKey());
+      if (checked != null && health.reported(entry.getKey(), (Boolean) entry.getValue())) {
+        LOG.warning("instance " + checked.instance() + " of backend " + checked.backend() + " is now "
+            + rotation(health.healthy(entry.getKey())) + " (found by node " + findings.getString("node") + ")");
+        announce(entry.getKey(), checked);
+      }
+    });
+  }
+
+  private void share(Map<String, Boolean> findings) {
+    if (!findings.isEmpty() && health.owners().members().size() > 1) {
+      vertx.eventBus().publish(Addresses.HEALTH_SHARED, new JsonObject().put("node", self())
+          .put("states", new JsonObject(new HashMap<>(findings))));
+    }
+  }
+
+  private JsonObject owners() {
+    JsonObject checkedBy = new JsonObject();
+    live.keySet().forEach(key -> checkedBy.put(key, health.owners().owner(key)));
+    return new JsonObject().put("node", self()).put("members", new JsonArray(health.owners().members()))
+        .put("checked_by", checkedBy);
   }
 
   private void schedule() {
@@ -79,6 +162,7 @@ public final class HealthCheckVerticle extends VerticleBase {
         timers.add(vertx.setPeriodic(1, check.intervalMs(), id -> probeAll(backend.name(), check)));
       }
     }
+    timers.add(vertx.setPeriodic(SHARE_PERIOD_MS, id -> share(health.ownFindings())));
   }
 
   /** Checks the instances of {@code snapshot} (unless an older one than held) and forgets the health of the others. */
@@ -87,13 +171,15 @@ public final class HealthCheckVerticle extends VerticleBase {
       return;
     }
     instances = snapshot.forBackends(config.backends());
-    Set<String> live = new HashSet<>();
+    Map<String, Checked> previous = live;
+    Map<String, Checked> next = new HashMap<>();
     for (BackendConfig backend : config.backends()) {
       if (backend.healthCheck() != null) {
-        instances.of(backend.name()).forEach(i -> live.add(key(backend.name(), i)));
+        instances.of(backend.name()).forEach(i -> next.put(key(backend.name(), i), new Checked(backend.name(), i)));
       }
     }
-    forgetGone(live);
+    live = next;
+    forgetGone(previous);
   }
 
   /**
@@ -101,25 +187,21 @@ public final class HealthCheckVerticle extends VerticleBase {
    * keep the keys of unhealthy instances until told otherwise, so each unhealthy one that goes is
    * announced as removed; a container that comes back under the same id is then routed again.
    */
-  private void forgetGone(Set<String> live) {
-    for (var it = states.entrySet().iterator(); it.hasNext(); ) {
-      Map.Entry<String, Checked> entry = it.next();
-      if (live.contains(entry.getKey())) {
-        continue;
-      }
-      it.remove();
-      Checked gone = entry.getValue();
-      if (!gone.state().healthy()) {
-        LOG.info("instance " + gone.instance() + " of backend " + gone.backend() + " gone while unhealthy");
-        vertx.eventBus().publish(Addresses.HEALTH, new JsonObject().put("backend", gone.backend())
-            .put("instance", gone.instance().name()).put("key", entry.getKey()).put("removed", true), Addresses.LOCAL);
-      }
+  private void forgetGone(Map<String, Checked> previous) {
+    // Only instances known here are ever unhealthy here, so each one gone was in the previous map.
+    for (String key : health.retain(live.keySet())) {
+      Checked gone = previous.get(key);
+      LOG.info("instance " + gone.instance() + " of backend " + gone.backend() + " gone while unhealthy");
+      vertx.eventBus().publish(Addresses.HEALTH, new JsonObject().put("backend", gone.backend())
+          .put("instance", gone.instance().name()).put("key", key).put("removed", true), Addresses.LOCAL);
     }
   }
 
   private void probeAll(String backend, HealthCheckConfig check) {
     for (Instance instance : instances.of(backend)) {
-      probe(instance, check).onComplete(ar -> record(backend, instance, check, ar.succeeded() && ar.result()));
+      if (health.mine(key(backend, instance))) {
+        probe(instance, check).onComplete(ar -> record(backend, instance, check, ar.succeeded() && ar.result()));
+      }
     }
   }
 
@@ -139,29 +221,26 @@ public final class HealthCheckVerticle extends VerticleBase {
 
   private void record(String backend, Instance instance, HealthCheckConfig check, boolean passed) {
     String key = key(backend, instance);
-    if (!instances.of(backend).contains(instance)) {
-      return; // gone while the probe ran
+    Checked checked = live.get(key);
+    if (checked == null || !checked.instance().equals(instance) || !health.mine(key)) {
+      return; // gone, or its probing moved to another node, while the probe ran
     }
-    HealthState state = states.computeIfAbsent(key,
-        k -> new Checked(backend, instance, new HealthState(check.healthyThreshold(), check.unhealthyThreshold()))).state();
-    if (state.record(passed)) {
-      LOG.warning("instance " + instance + " of backend " + backend + " is now "
-          + (state.healthy() ? "healthy: back in rotation" : "unhealthy: out of rotation")
+    if (health.probed(key, passed, check.healthyThreshold(), check.unhealthyThreshold())) {
+      LOG.warning("instance " + instance + " of backend " + backend + " is now " + rotation(health.healthy(key))
           + " (" + check.path() + ")");
-      vertx.eventBus().publish(Addresses.HEALTH, new JsonObject()
-          .put("backend", backend).put("instance", instance.name()).put("key", key).put("healthy", state.healthy()),
-          Addresses.LOCAL);
+      announce(key, checked);
+      share(Map.of(key, health.healthy(key)));
     }
   }
 
-  private JsonArray unhealthy() {
-    JsonArray keys = new JsonArray();
-    states.forEach((key, checked) -> {
-      if (!checked.state().healthy()) {
-        keys.add(key);
-      }
-    });
-    return keys;
+  private static String rotation(boolean healthy) {
+    return healthy ? "healthy: back in rotation" : "unhealthy: out of rotation";
+  }
+
+  /** Tells this node's routers. */
+  private void announce(String key, Checked checked) {
+    vertx.eventBus().publish(Addresses.HEALTH, new JsonObject().put("backend", checked.backend())
+        .put("instance", checked.instance().name()).put("key", key).put("healthy", health.healthy(key)), Addresses.LOCAL);
   }
 
   @Override

@@ -13,8 +13,14 @@ public final class HealthState {
   private int streak;
 
   public HealthState(int healthyThreshold, int unhealthyThreshold) {
+    this(healthyThreshold, unhealthyThreshold, true);
+  }
+
+  /** Starting from {@code healthy}: an instance whose probing moved here from another node keeps its health. */
+  public HealthState(int healthyThreshold, int unhealthyThreshold, boolean healthy) {
     this.healthyThreshold = healthyThreshold;
     this.unhealthyThreshold = unhealthyThreshold;
+    this.healthy = healthy;
   }
 
   /** Records a probe; true when this result changed the health. */

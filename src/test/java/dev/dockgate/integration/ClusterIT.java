@@ -3,13 +3,11 @@ package dev.dockgate.integration;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.dockgate.testing.GatewayClient;
+import dev.dockgate.testing.GatewayCluster;
 import dev.dockgate.testing.GatewayJar;
 import dev.dockgate.testing.Poll;
-import dev.dockgate.testing.Ports;
 import dev.dockgate.testing.TestBackend;
 import io.vertx.core.Vertx;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
@@ -32,10 +30,11 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Three real gateway JVMs with {@code -cluster} on 127.0.0.1 (Hazelcast TCP-IP join, one port each from
  * DOCKGATE_CLUSTER_PORT): bounded load spread unevenly over them, /stats?scope=cluster equal to what the load
- * generator counted, per node and in total; then one node killed with SIGKILL: reported missing, never counted
- * twice or dropped without a word, while the others keep serving.
+ * generator counted, per node and in total; then one node killed with SIGKILL: reported missing until the
+ * membership drops it, then pruned from the roster (never counted twice), while the others keep serving; started
+ * again, it is a member and counted again.
  */
-@Timeout(value = 170, unit = TimeUnit.SECONDS)
+@Timeout(value = 230, unit = TimeUnit.SECONDS)
 class ClusterIT {
 
   private static final Logger LOG = Logger.getLogger(ClusterIT.class.getName());
@@ -46,11 +45,7 @@ class ClusterIT {
   Path dir;
   Vertx vertx;
   TestBackend backend;
-  final List<Node> nodes = new ArrayList<>();
-
-  /** One gateway process: its client port's client, its admin port, its node id. */
-  record Node(GatewayJar jar, GatewayClient admin, String id) {
-  }
+  GatewayCluster cluster;
 
   /** What the load generator saw from one node. */
   static final class Counted {
@@ -59,13 +54,11 @@ class ClusterIT {
   }
 
   @BeforeEach
-  void start() throws Exception {
+  void start() {
     vertx = Vertx.vertx();
     backend = new TestBackend(vertx, "svc");
-    int[] hazelcast = {Ports.free(), Ports.free(), Ports.free()};
-    String members = "[" + String.join(", ", java.util.Arrays.stream(hazelcast)
-        .mapToObj(p -> "\"127.0.0.1:" + p + "\"").toList()) + "]";
-    String yaml = """
+    long begun = System.nanoTime();
+    cluster = new GatewayCluster(dir, 3, """
         docker: {enabled: false}
         routes:
           - path_prefix: /api
@@ -74,43 +67,17 @@ class ClusterIT {
         backends:
           - name: svc
             targets: [http://127.0.0.1:%d]
-        cluster:
-          name: it-%d
-          host: 127.0.0.1
-          members: %s
-        """.formatted(backend.port(), hazelcast[0], members);
-    long begun = System.nanoTime();
-    List<CompletableFuture<Node>> starting = new ArrayList<>();
-    for (int port : hazelcast) {
-      starting.add(CompletableFuture.supplyAsync(() -> {
-        int adminPort = Ports.free();
-        GatewayJar jar = new GatewayJar(dir, "  admin_listener: {host: 127.0.0.1, port: " + adminPort + "}\n", yaml, 1,
-            Map.of("DOCKGATE_CLUSTER_PORT", Integer.toString(port)),
-            List.of("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"), List.of("-cluster"), Duration.ofSeconds(100));
-        return new Node(jar, new GatewayClient(adminPort), null);
-      }));
-    }
-    for (CompletableFuture<Node> f : starting) {
-      try {
-        nodes.add(f.join());
-      } catch (RuntimeException e) {
-        stop();
-        throw e;
-      }
-    }
+        """.formatted(backend.port()));
     // Every node sees all three members before the load starts (a node may be ready before the last one joined).
-    for (int i = 0; i < nodes.size(); i++) {
-      Node node = nodes.get(i);
-      Poll.until(Duration.ofSeconds(30), "node " + i + " sees 3 members",
-          () -> cluster(node).getJsonArray("members").size() == 3);
-      nodes.set(i, new Node(node.jar(), node.admin(), cluster(node).getString("node")));
-    }
+    cluster.awaitMembers(3, Duration.ofSeconds(30));
     LOG.info("three nodes started and joined in " + (System.nanoTime() - begun) / 1_000_000 + " ms");
   }
 
   @AfterEach
   void stop() throws Exception {
-    nodes.forEach(n -> n.jar().close());
+    if (cluster != null) {
+      cluster.close();
+    }
     if (backend != null) {
       backend.close();
     }
@@ -120,23 +87,23 @@ class ClusterIT {
   }
 
   @Test
-  void clusterStatsEqualWhatTheClientsCountedAndADeadNodeIsReportedMissing() throws Exception {
+  void clusterStatsEqualWhatTheClientsCountedAndADeadNodeIsPrunedThenCountedAgainWhenBack() throws Exception {
     Counted[] counted = {new Counted(), new Counted(), new Counted()};
     load(counted, SENT);
     // Each node's /stats is its own traffic only: nothing per request crossed the cluster.
     for (int i = 0; i < 3; i++) {
-      JsonObject own = nodes.get(i).jar().stats();
+      JsonObject own = cluster.node(i).jar().stats();
       assertEquals(counted[i].success.get(), count(own, "success"), "node " + i + " /stats success");
       assertEquals(counted[i].error.get(), count(own, "error"), "node " + i + " /stats error");
     }
     for (int asked = 0; asked < 3; asked++) {
-      JsonObject view = clusterStats(nodes.get(asked));
+      JsonObject view = clusterStats(cluster.node(asked));
       assertTrue(view.getBoolean("complete"), "complete: " + view.encode());
       assertEquals(3, view.getJsonArray("answered").size());
       long success = 0;
       long error = 0;
       for (int i = 0; i < 3; i++) {
-        JsonObject section = view.getJsonObject("nodes").getJsonObject(nodes.get(i).id());
+        JsonObject section = view.getJsonObject("nodes").getJsonObject(cluster.node(i).id());
         assertEquals(counted[i].success.get(), count(section, "success"), "cluster view of node " + i);
         assertEquals(counted[i].error.get(), count(section, "error"), "cluster view of node " + i);
         success += counted[i].success.get();
@@ -147,37 +114,60 @@ class ClusterIT {
       assertMergedPercentiles(view);
     }
 
-    // SIGKILL the third node: no goodbye, its roster entry stays; the others must report it missing.
-    Node dead = nodes.get(2);
-    dead.jar().kill();
+    // SIGKILL the third node: no goodbye. Until the membership drops it, it is missing (its numbers neither
+    // summed nor dropped silently); then every node prunes its roster entry and the view is the two left.
+    String dead = cluster.node(2).id();
+    cluster.kill(2);
     long killed = System.nanoTime();
-    Node asker = nodes.get(0);
-    Duration reported = Poll.until(Duration.ofSeconds(20), "dead node reported missing",
-        () -> missing(clusterStats(asker)).containsKey(dead.id()));
-    Duration left = Poll.until(Duration.ofSeconds(30), "dead node out of the membership",
-        () -> missing(clusterStats(asker)).getOrDefault(dead.id(), "").startsWith("left the cluster"));
-    long leftMs = (System.nanoTime() - killed) / 1_000_000;
-    LOG.info("SIGKILLed node reported missing after " + reported.toMillis() + " ms, out of the membership after "
-        + leftMs + " ms");
+    GatewayCluster.Node asker = cluster.node(0);
+    AtomicLong seenMissing = new AtomicLong(-1);
+    Duration pruned = Poll.until(Duration.ofSeconds(30), "dead node pruned from the cluster view", () -> {
+      JsonObject view = clusterStats(asker);
+      assertTrue(view.getJsonArray("answered").size() + view.getJsonArray("missing").size() <= 3, view.encode());
+      if (missing(view).containsKey(dead) && seenMissing.get() < 0) {
+        seenMissing.set((System.nanoTime() - killed) / 1_000_000);
+      }
+      return !missing(view).containsKey(dead) && !view.getJsonArray("answered").contains(dead)
+          && GatewayCluster.memberIds(GatewayCluster.clusterCheck(asker)).size() == 2;
+    });
+    LOG.info("SIGKILLed node: reported missing after " + seenMissing.get() + " ms (-1: pruned before a query saw it),"
+        + " pruned from the roster and the cluster view after " + pruned.toMillis() + " ms");
 
-    // The others keep serving; the totals are theirs, the dead node's requests are neither summed nor dropped silently.
+    // The others keep serving; the totals are theirs, the dead node's requests are no longer in the view.
     Counted[] after = {new Counted(), new Counted(), new Counted()};
     load(after, new int[] {20, 20, 0});
-    for (Node n : List.of(nodes.get(0), nodes.get(1))) {
+    for (int i = 0; i < 2; i++) {
+      GatewayCluster.Node n = cluster.node(i);
       JsonObject view = clusterStats(n);
-      assertEquals(false, view.getBoolean("complete"));
-      assertEquals(List.of(dead.id()), List.copyOf(missing(view).keySet()));
-      assertEquals(2, view.getJsonArray("answered").size());
+      assertEquals(true, view.getBoolean("complete"), view.encode());
+      assertEquals(2, view.getJsonArray("answered").size(), view.encode());
       long success = counted[0].success.get() + counted[1].success.get() + after[0].success.get()
           + after[1].success.get();
       long error = counted[0].error.get() + counted[1].error.get() + after[0].error.get() + after[1].error.get();
       assertEquals(success, count(view, "success"), "cluster success after the kill");
       assertEquals(error, count(view, "error"), "cluster error after the kill");
-      JsonArray members = cluster(n).getJsonArray("members");
-      assertEquals(2, members.size(), "members after the kill: " + members.encode());
+      JsonObject check = GatewayCluster.clusterCheck(n);
+      assertEquals(2, check.getJsonArray("members").size(), "members after the kill: " + check.encode());
+      assertEquals(List.of(), check.getJsonArray("missing").getList(), "roster entry pruned: " + check.encode());
+      assertEquals(dead, check.getJsonArray("departed").getJsonObject(0).getString("node"), check.encode());
     }
     // 18 of each 20 reach the backend, the other 2 go where no route is (404): no request failed because a peer died.
     assertEquals(List.of(18L, 18L), List.of(after[0].success.get(), after[1].success.get()), "served after the kill");
+
+    // Started again on its port: a new node, a member, counted again by everyone.
+    cluster.restart(2);
+    cluster.awaitMembers(3, Duration.ofSeconds(60));
+    String back = cluster.node(2).id();
+    assertTrue(!back.equals(dead), "a restarted process is a new node");
+    Counted[] again = {new Counted(), new Counted(), new Counted()};
+    load(again, new int[] {0, 0, 10});
+    for (int i = 0; i < 3; i++) {
+      JsonObject view = clusterStats(cluster.node(i));
+      assertEquals(true, view.getBoolean("complete"), view.encode());
+      assertEquals(3, view.getJsonArray("answered").size(), view.encode());
+      assertEquals(again[2].success.get(), count(view.getJsonObject("nodes").getJsonObject(back), "success"));
+      assertTrue(!view.getJsonObject("nodes").containsKey(dead), "the dead node is not counted again: " + view.encode());
+    }
   }
 
   /** Sends {@code sent[i]} requests to node i from 6 threads; every 10th to a path with no route (a 404, an error). */
@@ -186,7 +176,7 @@ class ClusterIT {
     try {
       List<CompletableFuture<Void>> all = new ArrayList<>();
       for (int i = 0; i < sent.length; i++) {
-        GatewayJar jar = nodes.get(i).jar();
+        GatewayJar jar = cluster.node(i).jar();
         Counted c = counted[i];
         for (int r = 0; r < sent[i]; r++) {
           String path = r % 10 == 9 ? "/nowhere/" + r : "/api/item/" + r;
@@ -223,10 +213,8 @@ class ClusterIT {
     assertTrue(p99 >= low * 0.99 && p99 <= high * 1.01, "cluster p99 " + p99 + " outside the nodes' [" + low + ", " + high + "]");
   }
 
-  private static JsonObject clusterStats(Node node) {
-    HttpResponse<String> response = node.jar().get("/stats?scope=cluster");
-    assertEquals(200, response.statusCode(), response.body());
-    return new JsonObject(response.body());
+  private static JsonObject clusterStats(GatewayCluster.Node node) {
+    return GatewayCluster.clusterStats(node);
   }
 
   private static Map<String, String> missing(JsonObject view) {
@@ -234,16 +222,5 @@ class ClusterIT {
     view.getJsonArray("missing").forEach(m -> result.put(((JsonObject) m).getString("node"),
         ((JsonObject) m).getString("reason")));
     return result;
-  }
-
-  /** The cluster check of the node's /health on its admin listener. */
-  private static JsonObject cluster(Node node) {
-    JsonObject health = new JsonObject(node.admin().get("/health").body());
-    for (Object check : health.getJsonArray("checks")) {
-      if ("cluster".equals(((JsonObject) check).getString("id"))) {
-        return ((JsonObject) check).getJsonObject("data");
-      }
-    }
-    throw new AssertionError("no cluster check in /health: " + health.encode());
   }
 }
