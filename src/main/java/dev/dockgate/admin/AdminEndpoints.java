@@ -146,7 +146,7 @@ public final class AdminEndpoints {
 
   /**
    * Ready when the config is loaded (it is, if this runs), the edge's checks guard the listener, and
-   * Docker discovery, when on, follows the engine; the cluster check shows this node's id and the members.
+   * Docker discovery, when on, follows an engine (at least one of several); the cluster check shows this node's id and the members.
    */
   private HealthChecks readiness() {
     return HealthChecks.create(vertx)
@@ -159,7 +159,8 @@ public final class AdminEndpoints {
         .register("discovery", 2_000, promise -> vertx.eventBus().<JsonObject>request(Addresses.DISCOVERY_STATUS, null, QUERY)
             .onSuccess(reply -> {
               JsonObject status = reply.body();
-              boolean ok = !status.getBoolean("enabled", true) || status.getBoolean("connected", false);
+              // Ready while at least one engine is followed; each engine's state is in the data.
+              boolean ok = !status.getBoolean("enabled", true) || status.getBoolean("ready", false);
               promise.complete(new Status().setOk(ok).setData(status));
             })
             .onFailure(promise::fail))

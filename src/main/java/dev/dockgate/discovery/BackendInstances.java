@@ -87,7 +87,7 @@ public final class BackendInstances {
       JsonObject location = record.getLocation();
       Map<String, String> labels = new HashMap<>();
       meta.forEach(e -> labels.put(e.getKey(), String.valueOf(e.getValue())));
-      Instance instance = new Instance(meta.getString(ContainerRecords.ID_KEY), record.getName(),
+      Instance instance = new Instance(ContainerRecords.instanceId(meta), record.getName(),
           location.getString("host"), location.getInteger("port"),
           "https".equalsIgnoreCase(meta.getString(Instance.SCHEME_LABEL)));
       result.add(new Discovered(instance, labels,

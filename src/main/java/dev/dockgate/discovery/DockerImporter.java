@@ -38,7 +38,8 @@ public final class DockerImporter implements ServiceImporter {
   private static final Set<String> STOP_SIGNALS = Set.of("2", "3", "9", "15", "SIGINT", "SIGQUIT",
       "SIGKILL", "SIGTERM", "INT", "QUIT", "KILL", "TERM");
 
-  private final DockerConfig config;
+  private final DockerConfig.Engine config;
+  private final String network;
   private final Map<String, Published> published = new HashMap<>();
   private final Set<String> goingAway = new HashSet<>();
   private final Set<String> reportedUnusable = new HashSet<>();
@@ -58,6 +59,8 @@ public final class DockerImporter implements ServiceImporter {
   private DockerEngine.EventStream stream;
   private long retryTimer = -1;
   private boolean degradedReported;
+  /** Why the last attempt failed, for the status; null once connected. */
+  private String lastError;
   private long backoffMs = MIN_BACKOFF_MS;
 
   /** Where the importer stands with the engine. */
@@ -74,16 +77,22 @@ public final class DockerImporter implements ServiceImporter {
   private record Published(String registration, ContainerInfo container, AddressResolver.Address address) {
   }
 
-  public DockerImporter(DockerConfig config) {
-    this.config = config;
+  /** Follows {@code engine}; {@code network}: the default network of containers on several (docker.network). */
+  public DockerImporter(DockerConfig.Engine engine, String network) {
+    this.config = engine;
+    this.network = engine.network() != null ? engine.network() : network;
   }
 
   @Override
   public void start(Vertx vertx, ServicePublisher publisher, JsonObject unused, Promise<Void> ready) {
     this.vertx = vertx;
     this.publisher = publisher;
-    this.engine = new DockerEngine(vertx, config.host());
-    this.resolver = new AddressResolver(engine.reachableHost(), config.network());
+    this.engine = new DockerEngine(vertx, config);
+    this.resolver = new AddressResolver(engine.reachableHost(), network);
+    if (!config.unix() && config.tls() == null) {
+      LOG.warning(describe() + " is reached over plain TCP, without TLS: whoever can reach its port controls"
+          + " the engine; give it tls: {ca_file, cert_file, key_file} (dockerd --tlsverify)");
+    }
     // Never hold the gateway's start on Docker: without it, routes answer 503 until it is back.
     connect().onComplete(ar -> ready.complete());
   }
@@ -93,9 +102,45 @@ public final class DockerImporter implements ServiceImporter {
    * connected, waiting to retry), and how many containers are published.
    */
   public JsonObject status() {
-    return new JsonObject().put("engine", engine == null ? config.host() : engine.description())
+    return new JsonObject().put("name", config.name()).put("engine", config.host())
+        .put("tls", config.tls() != null)
         .put("connected", state == State.CONNECTED).put("state", state.name().toLowerCase(java.util.Locale.ROOT))
-        .put("instances", published.size());
+        .put("instances", published.size())
+        .put("last_error", lastError);
+  }
+
+  /**
+   * The discovery status of several engines: each one's {@link #status()} under {@code engines};
+   * {@code connected} when every engine is followed, {@code ready} when at least one is (readiness),
+   * {@code state} the one engine's state, or for several {@code connected}, {@code degraded} (some
+   * followed) or {@code waiting} (none), {@code instances} in all, {@code engine} the URLs.
+   */
+  public static JsonObject status(List<DockerImporter> importers) {
+    io.vertx.core.json.JsonArray engines = new io.vertx.core.json.JsonArray();
+    int connected = 0;
+    int instances = 0;
+    for (DockerImporter importer : importers) {
+      JsonObject one = importer.status();
+      engines.add(one);
+      connected += one.getBoolean("connected") ? 1 : 0;
+      instances += one.getInteger("instances");
+    }
+    String state = importers.size() == 1 ? engines.getJsonObject(0).getString("state")
+        : connected == importers.size() ? "connected" : connected > 0 ? "degraded" : "waiting";
+    return new JsonObject().put("enabled", true)
+        .put("engine", String.join(", ", importers.stream().map(i -> i.config.host()).toList()))
+        .put("connected", connected == importers.size()).put("ready", connected > 0)
+        .put("state", state).put("instances", instances).put("engines", engines);
+  }
+
+  /** How logs name a container: {@code NAME (ENGINE/SHORT-ID)}, as its instance id reads. */
+  private String named(ContainerInfo c) {
+    return c.name() + " (" + config.name() + "/" + c.shortId() + ")";
+  }
+
+  /** How logs name the engine: {@code docker engine NAME (HOST)}. */
+  private String describe() {
+    return "docker engine " + config.name() + " (" + config.host() + ")";
   }
 
   @Override
@@ -131,12 +176,11 @@ public final class DockerImporter implements ServiceImporter {
 
   private void onConnected() {
     backoffMs = MIN_BACKOFF_MS;
+    lastError = null;
     if (degradedReported) {
-      LOG.info("docker engine " + engine.description() + " reachable again; resynchronised, "
-          + published.size() + " instance(s) published");
+      LOG.info(describe() + " reachable again; resynchronised, " + published.size() + " instance(s) published");
     } else {
-      LOG.info("docker discovery following " + engine.description() + "; " + published.size()
-          + " instance(s) published");
+      LOG.info("docker discovery following " + describe() + "; " + published.size() + " instance(s) published");
     }
     state = State.CONNECTED;
     degradedReported = false;
@@ -152,9 +196,14 @@ public final class DockerImporter implements ServiceImporter {
     }
     closeStream();
     state = State.WAITING;
+    String tlsRefusal = DockerEngine.tlsRefusal(cause);
+    lastError = tlsRefusal != null ? "TLS handshake failed: " + tlsRefusal : cause.getMessage();
     if (!degradedReported) {
-      LOG.warning("docker engine " + engine.description() + " unreachable (" + cause.getMessage()
-          + "); keeping " + published.size() + " last known instance(s), retrying with backoff up to "
+      LOG.warning(describe() + (tlsRefusal != null
+          ? " refused: the TLS handshake failed (" + tlsRefusal + "); its certificate must chain to tls.ca_file"
+              + " and name the host of its URL, and it must accept tls.cert_file"
+          : " unreachable (" + cause.getMessage() + ")")
+          + "; keeping " + published.size() + " last known instance(s), retrying with backoff up to "
           + MAX_BACKOFF_MS + " ms");
       degradedReported = true;
     }
@@ -257,12 +306,12 @@ public final class DockerImporter implements ServiceImporter {
     AddressResolver.Resolution resolution = resolver.resolve(c);
     if (resolution instanceof AddressResolver.Unusable unusable) {
       if (reportedUnusable.add(c.id())) {
-        LOG.info("container " + c.name() + " (" + c.shortId() + ") skipped: " + unusable.reason());
+        LOG.info("container " + named(c) + " skipped: " + unusable.reason());
       }
       return Future.succeededFuture();
     }
     AddressResolver.Address address = (AddressResolver.Address) resolution;
-    Record record = ContainerRecords.toRecord(c, address);
+    Record record = ContainerRecords.toRecord(c, address, config.name());
     // Reserve the slot now so a concurrent sync does not publish the same container twice.
     published.put(c.id(), new Published(null, c, address));
     return publisher.publish(record)
@@ -273,7 +322,7 @@ public final class DockerImporter implements ServiceImporter {
           if (reserved != null && reserved.registration() == null && !reserved.container().equals(c)) {
             updateHealth(done, reserved.container());
           }
-          LOG.info("instance up: container " + c.name() + " (" + c.shortId() + ") at " + address.host()
+          LOG.info("instance up: container " + named(c) + " at " + address.host()
               + ":" + address.port() + " (" + address.reason() + ")"
               + (ContainerInfo.NO_HEALTHCHECK.equals(c.health()) ? "" : ", health " + c.health()));
         })
@@ -291,13 +340,13 @@ public final class DockerImporter implements ServiceImporter {
       return Future.succeededFuture();
     }
     // An update replaces the record whole: without UP it would leave the registry's listings.
-    Record record = ContainerRecords.toRecord(now, p.address()).setRegistration(p.registration())
+    Record record = ContainerRecords.toRecord(now, p.address(), config.name()).setRegistration(p.registration())
         .setStatus(io.vertx.servicediscovery.Status.UP);
     return publisher.update(record).onSuccess(r -> {
       if (published.get(now.id()) == p) {
         published.put(now.id(), new Published(p.registration(), now, p.address()));
       }
-      LOG.info("container " + now.name() + " (" + now.shortId() + ") is " + now.health());
+      LOG.info("container " + named(now) + " is " + now.health());
     });
   }
 
@@ -307,7 +356,6 @@ public final class DockerImporter implements ServiceImporter {
       return Future.succeededFuture();
     }
     return publisher.unpublish(p.registration())
-        .onSuccess(v -> LOG.info("instance down: container " + p.container().name() + " ("
-            + p.container().shortId() + ")"));
+        .onSuccess(v -> LOG.info("instance down: container " + named(p.container())));
   }
 }
