@@ -71,7 +71,7 @@ public final class AdminEndpoints {
     } else if (path.equals(dashboardStream)) {
       dashboardEvents(request);
     } else if (path.equals(paths.routes())) {
-      request.response().putHeader("content-type", "application/json").end(routeReport.get().toBuffer());
+      routes(request);
     } else {
       return false;
     }
@@ -89,6 +89,16 @@ public final class AdminEndpoints {
     draining = true;
     readiness.register("shutdown", promise -> promise.complete(Status.KO(new JsonObject()
         .put("reason", "the gateway is stopping (SIGTERM); the listeners close after server.drain_delay_ms"))));
+  }
+
+  /** The route report, and under {@code discovery} the state of each Docker engine (null when it does not answer). */
+  private void routes(HttpServerRequest request) {
+    JsonObject report = routeReport.get();
+    vertx.eventBus().<JsonObject>request(Addresses.DISCOVERY_STATUS, null, QUERY)
+        .map(reply -> reply.body())
+        .otherwise((JsonObject) null)
+        .onSuccess(discovery -> request.response().putHeader("content-type", "application/json")
+            .end(report.put("discovery", discovery).toBuffer()));
   }
 
   /** rgate's /stats for this node; {@code ?scope=cluster} the whole cluster's (see docs/observability.md). */

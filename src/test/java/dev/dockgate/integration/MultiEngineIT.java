@@ -138,10 +138,10 @@ class MultiEngineIT {
         .filter(e -> e.getString("name").equals(name)).findFirst().orElseThrow(() -> new AssertionError(discovery.encode()));
   }
 
-  private JsonArray instances() throws Exception {
+  private JsonObject routeReport() throws Exception {
     HttpResponse<String> routes = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + "/admin/routes"))
         .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
-    return new JsonObject(routes.body()).getJsonArray("backends").getJsonObject(0).getJsonArray("instances");
+    return new JsonObject(routes.body());
   }
 
   @Test
@@ -157,7 +157,8 @@ class MultiEngineIT {
       assertEquals(Set.of("main", "second"), answers(gw, 10));
 
       // Same container name on both engines, told apart by the engine in the instance id.
-      JsonArray instances = instances();
+      JsonObject report = routeReport();
+      JsonArray instances = report.getJsonArray("backends").getJsonObject(0).getJsonArray("instances");
       assertEquals(2, instances.size(), instances.encode());
       Set<String> ids = new TreeSet<>();
       for (Object o : instances) {
@@ -173,6 +174,7 @@ class MultiEngineIT {
       assertEquals(2, both.getInteger("instances"), both.encode());
       assertEquals(true, engine(both, "second").getBoolean("tls"), both.encode());
       assertEquals(second.tcpHost(), engine(both, "second").getString("engine"), both.encode());
+      assertEquals("connected", engine(report.getJsonObject("discovery"), "second").getString("state"), report.encode());
 
       // The second engine goes away: its container runs on, its last instance stays in rotation.
       second.down();
@@ -183,6 +185,7 @@ class MultiEngineIT {
       assertEquals(200, degraded.getInteger("http_status"), "ready while one engine is followed: " + degraded.encode());
       assertEquals(true, engine(degraded, "local").getBoolean("connected"), degraded.encode());
       assertEquals(1, engine(degraded, "second").getInteger("instances"), degraded.encode());
+      assertEquals(false, engine(routeReport().getJsonObject("discovery"), "second").getBoolean("connected"));
       assertTrue(gw.output().contains("docker engine second (" + second.tcpHost() + ") unreachable"), gw.output());
       assertEquals(Set.of("main", "second"), answers(gw, 10));
 
