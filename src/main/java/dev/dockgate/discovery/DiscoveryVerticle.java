@@ -80,7 +80,7 @@ public final class DiscoveryVerticle extends VerticleBase {
         .map(engine -> new DockerImporter(engine, config.docker().network()))
         .toList();
     return vertx.eventBus()
-        .localConsumer(Addresses.DISCOVERY_STATUS, msg -> msg.reply(DockerImporter.status(importers)))
+        .localConsumer(Addresses.DISCOVERY_STATUS, msg -> msg.reply(DockerStatus.combine(importers.stream().map(DockerImporter::status).toList())))
         .completion()
         .compose(v -> Future.all(importers.stream()
             .map(importer -> discovery.registerServiceImporter(importer, new JsonObject()))

@@ -18,8 +18,9 @@ import java.util.Set;
 import java.util.logging.Logger;
 
 /**
- * Publishes one service record per running, addressable container, with its HEALTHCHECK status (a
- * change of status republishes it). Lists the containers at start
+ * Follows one Docker engine (one importer per engine) and publishes one service record per running,
+ * addressable container, with its engine's name and its HEALTHCHECK status (a change of status
+ * republishes it). Lists the containers at start
  * and after every container event (whole-state sync, publishing only the difference), follows the
  * event stream, and reconnects with capped backoff when the engine goes away, keeping the last
  * known records meanwhile. Runs on the event loop of the verticle that registered it.
@@ -98,8 +99,9 @@ public final class DockerImporter implements ServiceImporter {
   }
 
   /**
-   * For readiness: whether the engine's event stream is followed now ({@code state}: connecting,
-   * connected, waiting to retry), and how many containers are published.
+   * For readiness: the engine's name and URL, whether it speaks TLS, whether its event stream is
+   * followed now ({@code state}: connecting, connected, waiting to retry), how many containers are
+   * published, and why the last attempt failed ({@code last_error}, null once connected).
    */
   public JsonObject status() {
     return new JsonObject().put("name", config.name()).put("engine", config.host())
@@ -107,30 +109,6 @@ public final class DockerImporter implements ServiceImporter {
         .put("connected", state == State.CONNECTED).put("state", state.name().toLowerCase(java.util.Locale.ROOT))
         .put("instances", published.size())
         .put("last_error", lastError);
-  }
-
-  /**
-   * The discovery status of several engines: each one's {@link #status()} under {@code engines};
-   * {@code connected} when every engine is followed, {@code ready} when at least one is (readiness),
-   * {@code state} the one engine's state, or for several {@code connected}, {@code degraded} (some
-   * followed) or {@code waiting} (none), {@code instances} in all, {@code engine} the URLs.
-   */
-  public static JsonObject status(List<DockerImporter> importers) {
-    io.vertx.core.json.JsonArray engines = new io.vertx.core.json.JsonArray();
-    int connected = 0;
-    int instances = 0;
-    for (DockerImporter importer : importers) {
-      JsonObject one = importer.status();
-      engines.add(one);
-      connected += one.getBoolean("connected") ? 1 : 0;
-      instances += one.getInteger("instances");
-    }
-    String state = importers.size() == 1 ? engines.getJsonObject(0).getString("state")
-        : connected == importers.size() ? "connected" : connected > 0 ? "degraded" : "waiting";
-    return new JsonObject().put("enabled", true)
-        .put("engine", String.join(", ", importers.stream().map(i -> i.config.host()).toList()))
-        .put("connected", connected == importers.size()).put("ready", connected > 0)
-        .put("state", state).put("instances", instances).put("engines", engines);
   }
 
   /** How logs name a container: {@code NAME (ENGINE/SHORT-ID)}, as its instance id reads. */

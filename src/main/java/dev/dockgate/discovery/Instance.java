@@ -3,7 +3,8 @@ package dev.dockgate.discovery;
 import io.vertx.core.net.SocketAddress;
 
 /**
- * One reachable instance of a backend: a container's id, name and address, and whether it speaks
+ * One reachable instance of a backend: an id ({@code ENGINE/CONTAINER-ID} for a container,
+ * {@code static:host:port} for a fixed target), a name and address, and whether it speaks
  * HTTPS ({@code tls}: an https:// target, or a container labelled {@code gateway.scheme=https}). Immutable.
  */
 public record Instance(String id, String name, String host, int port, boolean tls) {
