@@ -102,13 +102,13 @@ start() {
     --data-root "$DIR/data" --exec-root "$DIR/exec" --pidfile "$PIDFILE" \
     --bridge=none --iptables=false --ip6tables=false --live-restore \
     </dev/null >>"$DIR/dockerd.log" 2>&1 &
-  for _ in $(seq 1 60); do
+  for _ in $(seq 1 150); do
     if answers_unix && answers_tcp; then
       load_image
       report
       return 0
     fi
-    sleep 0.5
+    sleep 0.2
   done
   echo "second-docker: the engine did not answer within 30 s; $DIR/dockerd.log says:" >&2
   tail -20 "$DIR/dockerd.log" >&2 || true
@@ -127,9 +127,9 @@ stop_engine() {
   local pid
   pid=$(cat "$PIDFILE")
   kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 60); do
+  for _ in $(seq 1 300); do
     kill -0 "$pid" 2>/dev/null || return 0
-    sleep 0.5
+    sleep 0.1
   done
   echo "second-docker: engine $pid still running after 30 s; killing it" >&2
   kill -KILL "$pid" 2>/dev/null || true

@@ -9,7 +9,7 @@ import dev.dockgate.testing.GatewayJar;
 import dev.dockgate.testing.Poll;
 import dev.dockgate.testing.Ports;
 import dev.dockgate.testing.TestCerts;
-import dev.dockgate.testing.TlsEngine;
+import dev.dockgate.testing.SecondEngine;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.net.URI;
@@ -32,14 +32,14 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Discovery from two real engines: the main one on its unix socket and a second one of the test's
- * own ({@code scripts/second-docker.sh}) over TCP with TLS, both holding a container of the same
+ * own ({@link SecondEngine}, {@code scripts/second-docker.sh}) over TCP with TLS, both holding a container of the same
  * name and labels. The real jar routes to both; with the second engine down its last instances stay
  * (its container runs on, --live-restore) while the first engine's changes are still followed; once
  * it is back its changes are seen again. A wrong CA is refused, logged, and no instance of it routed.
  */
 class MultiEngineIT {
 
-  static TlsEngine second;
+  static SecondEngine second;
   static Docker main;
   static Docker onSecond;
 
@@ -52,8 +52,8 @@ class MultiEngineIT {
   @BeforeAll
   static void engines() {
     main = new Docker();
-    second = new TlsEngine();
-    onSecond = main.onEngine(second.unixHost());
+    second = new SecondEngine();
+    onSecond = main.onEngine(second.host());
   }
 
   @AfterAll
@@ -177,7 +177,7 @@ class MultiEngineIT {
       assertEquals("connected", engine(report.getJsonObject("discovery"), "second").getString("state"), report.encode());
 
       // The second engine goes away: its container runs on, its last instance stays in rotation.
-      second.down();
+      second.stop();
       Poll.until(Duration.ofSeconds(15), "second engine reported lost",
           () -> !engine(discovery(), "second").getBoolean("connected"));
       JsonObject degraded = discovery();
