@@ -52,7 +52,6 @@ public final class DockerEngine {
   private final SocketAddress server;
   private final String hostHeader;
   private final String reachableHost;
-  private final String description;
 
   /** Set by {@link #close}: later calls fail at once (a container event may arrive while the gateway stops). */
   private volatile boolean closing;
@@ -87,7 +86,6 @@ public final class DockerEngine {
 
   /** A client of {@code engine}; over TLS when it has {@code tls} (its certificate verified against the CA and its host). */
   public DockerEngine(Vertx vertx, DockerConfig.Engine engine) {
-    this.description = engine.host();
     this.reachableHost = engine.reachableHost();
     if (engine.unix() && !NetworkTransport.supportsDomainSockets(vertx)) {
       this.caller = vertx.getOrCreateContext();
@@ -142,10 +140,6 @@ public final class DockerEngine {
   /** The host on which this engine's published ports and host-network containers are reached. */
   public String reachableHost() {
     return reachableHost;
-  }
-
-  public String description() {
-    return description;
   }
 
   /** The running containers. */
