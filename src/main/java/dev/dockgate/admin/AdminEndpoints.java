@@ -117,12 +117,17 @@ public final class AdminEndpoints {
         .onFailure(err -> request.response().setStatusCode(503).end("unavailable: " + address + "\n"));
   }
 
-  /** The route report, with the cluster this node is in and the node that probes each checked instance. */
+  /**
+   * The route report, with the cluster this node is in, the node that probes each checked instance and
+   * under {@code discovery} the state of each discovery source (each part null when its owner does not answer).
+   */
   private void routes(HttpServerRequest request) {
     Future<Message<JsonObject>> cluster = vertx.eventBus().request(Addresses.CLUSTER_STATUS, null, QUERY);
     Future<Message<JsonObject>> owners = vertx.eventBus().request(Addresses.HEALTH_OWNERS, null, QUERY);
-    Future.join(cluster, owners).onComplete(ar -> {
-      JsonObject report = RouteReport.withCluster(routeReport.get(), body(cluster), body(owners));
+    Future<Message<JsonObject>> discovery = vertx.eventBus().request(Addresses.DISCOVERY_STATUS, null, QUERY);
+    Future.join(cluster, owners, discovery).onComplete(ar -> {
+      JsonObject report = RouteReport.withCluster(routeReport.get(), body(cluster), body(owners))
+          .put("discovery", body(discovery));
       request.response().putHeader("content-type", "application/json").end(report.toBuffer());
     });
   }
@@ -163,7 +168,7 @@ public final class AdminEndpoints {
 
   /**
    * Ready when the config is loaded (it is, if this runs), the edge's checks guard the listener, and
-   * Docker discovery, when on, follows the engine; the cluster check shows this node's id and the members.
+   * Docker discovery, when on, follows an engine (at least one of several); the cluster check shows this node's id and the members.
    */
   private HealthChecks readiness() {
     return HealthChecks.create(vertx)
@@ -176,7 +181,8 @@ public final class AdminEndpoints {
         .register("discovery", 2_000, promise -> vertx.eventBus().<JsonObject>request(Addresses.DISCOVERY_STATUS, null, QUERY)
             .onSuccess(reply -> {
               JsonObject status = reply.body();
-              boolean ok = !status.getBoolean("enabled", true) || status.getBoolean("connected", false);
+              // Ready while at least one engine is followed; each engine's state is in the data.
+              boolean ok = !status.getBoolean("enabled", true) || status.getBoolean("ready", false);
               promise.complete(new Status().setOk(ok).setData(status));
             })
             .onFailure(promise::fail))

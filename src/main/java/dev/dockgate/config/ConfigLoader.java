@@ -176,7 +176,7 @@ public final class ConfigLoader {
     Fields root = new Fields(file, "", Substitution.apply(json, environment.variables(), sources), problems, sources);
 
     ServerConfig server = server(root.object("server"));
-    DockerConfig docker = docker(root.object("docker"));
+    DockerConfig docker = DockerParser.parse(root.object("docker"));
     List<BackendConfig> backends = backends(root);
     List<RouteConfig> routes = routes(root, backends, parsers);
     DefaultResponse defaultResponse = defaultResponse(root.object("default_response"));
@@ -310,17 +310,6 @@ public final class ConfigLoader {
     return path == null ? "" : path;
   }
 
-  private static DockerConfig docker(Fields f) {
-    boolean enabled = f.bool("enabled", true);
-    String host = f.string("host", DockerConfig.defaultHost());
-    if (host != null && !host.startsWith("unix://") && !host.startsWith("tcp://")) {
-      f.problem(f.at("host"), "expected unix:///path or tcp://host:port, got \"" + host + "\"");
-    }
-    String network = f.string("network", null);
-    f.rejectUnknown();
-    return new DockerConfig(enabled, host, network);
-  }
-
   private static List<BackendConfig> backends(Fields root) {
     List<BackendConfig> result = new ArrayList<>();
     Set<String> seen = new HashSet<>();
@@ -374,17 +363,7 @@ public final class ConfigLoader {
     if (serverName != null && (serverName.isBlank() || serverName.contains("/") || serverName.contains(" "))) {
       f.problem(f.at("server_name"), "expected a host name, got \"" + serverName + "\"");
     }
-    if ((cert == null) != (key == null)) {
-      f.problem(f.at(cert == null ? "cert_file" : "key_file"), "is required with " + (cert == null ? "key_file" : "cert_file")
-          + " (a client certificate and its key go together)");
-    }
-    f.rejectUnknown();
-    if (ca != null) {
-      TlsFiles.checkCertificates(f, "ca_file", ca);
-    }
-    if (cert != null && key != null) {
-      TlsFiles.check(f, cert, key);
-    }
+    TlsFiles.checkClient(f, ca, cert, key);
     return new BackendConfig.UpstreamTls(ca, serverName, verify, cert, key);
   }
 

@@ -184,6 +184,11 @@ public final class Fields {
 
   /** Elements of a list of mappings, each with its own {@code key[i]} path. */
   public List<Fields> objects(String key) {
+    return objects(key, null);
+  }
+
+  /** As {@link #objects(String)}, where a plain string item stands for the mapping {@code {stringKey: item}}. */
+  public List<Fields> objects(String key, String stringKey) {
     List<Object> items = list(key);
     List<Fields> result = new ArrayList<>(items.size());
     for (int i = 0; i < items.size(); i++) {
@@ -191,12 +196,15 @@ public final class Fields {
       String itemPath = at(key) + "[" + i + "]";
       if (item instanceof JsonObject o) {
         result.add(new Fields(file, itemPath, o, problems, sources));
+      } else if (stringKey != null && item instanceof String text) {
+        result.add(new Fields(file, itemPath, new JsonObject().put(stringKey, text), problems, sources));
       } else if (item instanceof java.util.Map<?, ?> m) {
         @SuppressWarnings("unchecked")
         JsonObject o = new JsonObject((java.util.Map<String, Object>) m);
         result.add(new Fields(file, itemPath, o, problems, sources));
       } else {
-        problem(itemPath, "expected a mapping, got " + describe(item));
+        problem(itemPath, "expected a mapping" + (stringKey == null ? "" : " or a " + stringKey + " string") + ", got "
+            + describe(item));
       }
     }
     return result;

@@ -52,6 +52,24 @@ final class TlsFiles {
     }
   }
 
+  /**
+   * The files of a TLS client block ({@code ca_file}, {@code cert_file}, {@code key_file}; each may be
+   * null): a certificate and its key go together; then unknown keys are reported, then the files checked.
+   */
+  static void checkClient(Fields f, String ca, String cert, String key) {
+    if ((cert == null) != (key == null)) {
+      f.problem(f.at(cert == null ? "cert_file" : "key_file"), "is required with " + (cert == null ? "key_file" : "cert_file")
+          + " (a client certificate and its key go together)");
+    }
+    f.rejectUnknown();
+    if (ca != null) {
+      checkCertificates(f, "ca_file", ca);
+    }
+    if (cert != null && key != null) {
+      check(f, cert, key);
+    }
+  }
+
   /** A bundle of trusted certificates (PEM), checked like a certificate chain. */
   static void checkCertificates(Fields f, String field, String file) {
     Buffer pem = read(f, field, file);

@@ -90,7 +90,7 @@ public final class BackendInstances {
       JsonObject location = record.getLocation();
       Map<String, String> labels = new HashMap<>();
       meta.forEach(e -> labels.put(e.getKey(), String.valueOf(e.getValue())));
-      Instance instance = new Instance(meta.getString(SourceRecords.ID_KEY, meta.getString(ContainerRecords.ID_KEY)),
+      Instance instance = new Instance(meta.getString(SourceRecords.ID_KEY, ContainerRecords.instanceId(meta)),
           record.getName(), location.getString("host"), location.getInteger("port"),
           "https".equalsIgnoreCase(meta.getString(Instance.SCHEME_LABEL)));
       String health = ContainerRecords.fromDocker(record)

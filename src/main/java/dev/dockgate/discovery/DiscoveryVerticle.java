@@ -9,11 +9,13 @@ import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.json.JsonObject;
 import io.vertx.servicediscovery.ServiceDiscovery;
 import io.vertx.servicediscovery.ServiceDiscoveryOptions;
+import java.util.List;
 import java.util.logging.Logger;
 
 /**
- * Owns the service-discovery registry, the Docker importer (the only Docker I/O in the gateway), the
- * Consul importer (idle while no backend names a Consul service) and the {@link InstanceCatalog}, which turns the registry's records into one snapshot of instances per
+ * Owns the service-discovery registry, one Docker importer per engine (the only Docker I/O in the gateway),
+ * the Consul importer (idle while no backend names a Consul service) and the {@link InstanceCatalog}, which
+ * turns the registry's records into one snapshot of instances per
  * backend on each change and publishes it on {@link Addresses#INSTANCES}. Started before the routers;
  * ready once the first container listing was attempted and its new instances probed.
  */
@@ -81,11 +83,17 @@ public final class DiscoveryVerticle extends VerticleBase {
       return vertx.eventBus().localConsumer(Addresses.DISCOVERY_STATUS,
           msg -> msg.reply(new JsonObject().put("enabled", false))).completion();
     }
-    DockerImporter importer = new DockerImporter(config.docker());
+    // One importer per engine, each with its own event stream and reconnection: one engine away
+    // leaves the others' instances alone.
+    List<DockerImporter> importers = config.docker().engines().stream()
+        .map(engine -> new DockerImporter(engine, config.docker().network()))
+        .toList();
     return vertx.eventBus()
-        .localConsumer(Addresses.DISCOVERY_STATUS, msg -> msg.reply(importer.status().put("enabled", true)))
+        .localConsumer(Addresses.DISCOVERY_STATUS, msg -> msg.reply(DockerStatus.combine(importers.stream().map(DockerImporter::status).toList())))
         .completion()
-        .compose(v -> discovery.registerServiceImporter(importer, new JsonObject()));
+        .compose(v -> Future.all(importers.stream()
+            .map(importer -> discovery.registerServiceImporter(importer, new JsonObject()))
+            .toList()));
   }
 
   private Future<?> importConsul() {

@@ -1,6 +1,7 @@
 package dev.dockgate.discovery;
 
 import dev.dockgate.NetworkTransport;
+import dev.dockgate.config.DockerConfig;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
@@ -14,6 +15,8 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.PemKeyCertOptions;
+import io.vertx.core.net.PemTrustOptions;
 import io.vertx.core.net.SocketAddress;
 import io.vertx.core.parsetools.RecordParser;
 import java.net.URI;
@@ -49,7 +52,6 @@ public final class DockerEngine {
   private final SocketAddress server;
   private final String hostHeader;
   private final String reachableHost;
-  private final String description;
 
   /** Set by {@link #close}: later calls fail at once (a container event may arrive while the gateway stops). */
   private volatile boolean closing;
@@ -82,37 +84,62 @@ public final class DockerEngine {
     }
   }
 
-  public DockerEngine(Vertx vertx, String dockerHost) {
-    this.description = dockerHost;
-    boolean unix = dockerHost.startsWith("unix://");
-    if (unix && !NetworkTransport.supportsDomainSockets(vertx)) {
+  /** A client of {@code engine}; over TLS when it has {@code tls} (its certificate verified against the CA and its host). */
+  public DockerEngine(Vertx vertx, DockerConfig.Engine engine) {
+    this.reachableHost = engine.reachableHost();
+    if (engine.unix() && !NetworkTransport.supportsDomainSockets(vertx)) {
       this.caller = vertx.getOrCreateContext();
       this.side = startOwnVertx();
     } else {
       this.caller = null;
       this.side = null;
-      this.client = vertx.createHttpClient(CLIENT_OPTIONS);
+      this.client = vertx.createHttpClient(clientOptions(engine.tls()));
     }
-    if (unix) {
-      this.server = SocketAddress.domainSocketAddress(dockerHost.substring("unix://".length()));
+    if (engine.unix()) {
+      this.server = SocketAddress.domainSocketAddress(engine.host().substring("unix://".length()));
       this.hostHeader = "localhost";
-      this.reachableHost = "127.0.0.1";
     } else {
-      URI uri = URI.create(dockerHost);
-      int port = uri.getPort() > 0 ? uri.getPort() : 2375;
+      URI uri = URI.create(engine.host());
+      int port = uri.getPort() > 0 ? uri.getPort() : DockerConfig.Engine.DEFAULT_TCP_PORT;
       this.server = SocketAddress.inetSocketAddress(port, uri.getHost());
       this.hostHeader = uri.getHost();
-      this.reachableHost = uri.getHost();
     }
+  }
+
+  private static HttpClientOptions clientOptions(DockerConfig.Tls tls) {
+    if (tls == null) {
+      return CLIENT_OPTIONS;
+    }
+    HttpClientOptions options = new HttpClientOptions(CLIENT_OPTIONS)
+        .setSsl(true)
+        .setVerifyHost(true)
+        .setTrustOptions(new PemTrustOptions().addCertPath(tls.caFile()));
+    if (tls.certFile() != null) {
+      options.setKeyCertOptions(new PemKeyCertOptions().setCertPath(tls.certFile()).setKeyPath(tls.keyFile()));
+    }
+    return options;
+  }
+
+  /**
+   * Why the TLS handshake failed when {@code failure} is a refused one (an untrusted or misnamed
+   * certificate, a missing client one): the innermost cause's message, which names the reason; else null.
+   */
+  public static String tlsRefusal(Throwable failure) {
+    boolean tls = false;
+    Throwable innermost = failure;
+    for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      tls |= t instanceof javax.net.ssl.SSLException || t instanceof java.security.cert.CertificateException;
+      innermost = t;
+    }
+    if (!tls) {
+      return null;
+    }
+    return innermost.getMessage() == null ? innermost.getClass().getSimpleName() : innermost.getMessage();
   }
 
   /** The host on which this engine's published ports and host-network containers are reached. */
   public String reachableHost() {
     return reachableHost;
-  }
-
-  public String description() {
-    return description;
   }
 
   /** The running containers. */

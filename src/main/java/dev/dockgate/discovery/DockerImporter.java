@@ -18,8 +18,9 @@ import java.util.Set;
 import java.util.logging.Logger;
 
 /**
- * Publishes one service record per running, addressable container, with its HEALTHCHECK status (a
- * change of status republishes it). Lists the containers at start
+ * Follows one Docker engine (one importer per engine) and publishes one service record per running,
+ * addressable container, with its engine's name and its HEALTHCHECK status (a change of status
+ * republishes it). Lists the containers at start
  * and after every container event (whole-state sync, publishing only the difference), follows the
  * event stream, and reconnects with capped backoff when the engine goes away, keeping the last
  * known records meanwhile. Runs on the event loop of the verticle that registered it.
@@ -38,7 +39,8 @@ public final class DockerImporter implements ServiceImporter {
   private static final Set<String> STOP_SIGNALS = Set.of("2", "3", "9", "15", "SIGINT", "SIGQUIT",
       "SIGKILL", "SIGTERM", "INT", "QUIT", "KILL", "TERM");
 
-  private final DockerConfig config;
+  private final DockerConfig.Engine config;
+  private final String network;
   private final Map<String, Published> published = new HashMap<>();
   private final Set<String> goingAway = new HashSet<>();
   private final Set<String> reportedUnusable = new HashSet<>();
@@ -58,6 +60,8 @@ public final class DockerImporter implements ServiceImporter {
   private DockerEngine.EventStream stream;
   private long retryTimer = -1;
   private boolean degradedReported;
+  /** Why the last attempt failed, for the status; null once connected. */
+  private String lastError;
   private long backoffMs = MIN_BACKOFF_MS;
 
   /** Where the importer stands with the engine. */
@@ -74,28 +78,47 @@ public final class DockerImporter implements ServiceImporter {
   private record Published(String registration, ContainerInfo container, AddressResolver.Address address) {
   }
 
-  public DockerImporter(DockerConfig config) {
-    this.config = config;
+  /** Follows {@code engine}; {@code network}: the default network of containers on several (docker.network). */
+  public DockerImporter(DockerConfig.Engine engine, String network) {
+    this.config = engine;
+    this.network = engine.network() != null ? engine.network() : network;
   }
 
   @Override
   public void start(Vertx vertx, ServicePublisher publisher, JsonObject unused, Promise<Void> ready) {
     this.vertx = vertx;
     this.publisher = publisher;
-    this.engine = new DockerEngine(vertx, config.host());
-    this.resolver = new AddressResolver(engine.reachableHost(), config.network());
+    this.engine = new DockerEngine(vertx, config);
+    this.resolver = new AddressResolver(engine.reachableHost(), network);
+    if (!config.unix() && config.tls() == null) {
+      LOG.warning(describe() + " is reached over plain TCP, without TLS: whoever can reach its port controls"
+          + " the engine; give it tls: {ca_file, cert_file, key_file} (dockerd --tlsverify)");
+    }
     // Never hold the gateway's start on Docker: without it, routes answer 503 until it is back.
     connect().onComplete(ar -> ready.complete());
   }
 
   /**
-   * For readiness: whether the engine's event stream is followed now ({@code state}: connecting,
-   * connected, waiting to retry), and how many containers are published.
+   * For readiness: the engine's name and URL, whether it speaks TLS, whether its event stream is
+   * followed now ({@code state}: connecting, connected, waiting to retry), how many containers are
+   * published, and why the last attempt failed ({@code last_error}, null once connected).
    */
   public JsonObject status() {
-    return new JsonObject().put("engine", engine == null ? config.host() : engine.description())
+    return new JsonObject().put("name", config.name()).put("engine", config.host())
+        .put("tls", config.tls() != null)
         .put("connected", state == State.CONNECTED).put("state", state.name().toLowerCase(java.util.Locale.ROOT))
-        .put("instances", published.size());
+        .put("instances", published.size())
+        .put("last_error", lastError);
+  }
+
+  /** How logs name a container: {@code NAME (ENGINE/SHORT-ID)}, as its instance id reads. */
+  private String named(ContainerInfo c) {
+    return c.name() + " (" + config.name() + "/" + c.shortId() + ")";
+  }
+
+  /** How logs name the engine: {@code docker engine NAME (HOST)}. */
+  private String describe() {
+    return "docker engine " + config.name() + " (" + config.host() + ")";
   }
 
   @Override
@@ -131,12 +154,11 @@ public final class DockerImporter implements ServiceImporter {
 
   private void onConnected() {
     backoffMs = MIN_BACKOFF_MS;
+    lastError = null;
     if (degradedReported) {
-      LOG.info("docker engine " + engine.description() + " reachable again; resynchronised, "
-          + published.size() + " instance(s) published");
+      LOG.info(describe() + " reachable again; resynchronised, " + published.size() + " instance(s) published");
     } else {
-      LOG.info("docker discovery following " + engine.description() + "; " + published.size()
-          + " instance(s) published");
+      LOG.info("docker discovery following " + describe() + "; " + published.size() + " instance(s) published");
     }
     state = State.CONNECTED;
     degradedReported = false;
@@ -152,9 +174,14 @@ public final class DockerImporter implements ServiceImporter {
     }
     closeStream();
     state = State.WAITING;
+    String tlsRefusal = DockerEngine.tlsRefusal(cause);
+    lastError = tlsRefusal != null ? "TLS handshake failed: " + tlsRefusal : cause.getMessage();
     if (!degradedReported) {
-      LOG.warning("docker engine " + engine.description() + " unreachable (" + cause.getMessage()
-          + "); keeping " + published.size() + " last known instance(s), retrying with backoff up to "
+      LOG.warning(describe() + (tlsRefusal != null
+          ? " refused: the TLS handshake failed (" + tlsRefusal + "); its certificate must chain to tls.ca_file"
+              + " and name the host of its URL, and it must accept tls.cert_file"
+          : " unreachable (" + cause.getMessage() + ")")
+          + "; keeping " + published.size() + " last known instance(s), retrying with backoff up to "
           + MAX_BACKOFF_MS + " ms");
       degradedReported = true;
     }
@@ -257,12 +284,12 @@ public final class DockerImporter implements ServiceImporter {
     AddressResolver.Resolution resolution = resolver.resolve(c);
     if (resolution instanceof AddressResolver.Unusable unusable) {
       if (reportedUnusable.add(c.id())) {
-        LOG.info("container " + c.name() + " (" + c.shortId() + ") skipped: " + unusable.reason());
+        LOG.info("container " + named(c) + " skipped: " + unusable.reason());
       }
       return Future.succeededFuture();
     }
     AddressResolver.Address address = (AddressResolver.Address) resolution;
-    Record record = ContainerRecords.toRecord(c, address);
+    Record record = ContainerRecords.toRecord(c, address, config.name());
     // Reserve the slot now so a concurrent sync does not publish the same container twice.
     published.put(c.id(), new Published(null, c, address));
     return publisher.publish(record)
@@ -273,7 +300,7 @@ public final class DockerImporter implements ServiceImporter {
           if (reserved != null && reserved.registration() == null && !reserved.container().equals(c)) {
             updateHealth(done, reserved.container());
           }
-          LOG.info("instance up: container " + c.name() + " (" + c.shortId() + ") at " + address.host()
+          LOG.info("instance up: container " + named(c) + " at " + address.host()
               + ":" + address.port() + " (" + address.reason() + ")"
               + (ContainerInfo.NO_HEALTHCHECK.equals(c.health()) ? "" : ", health " + c.health()));
         })
@@ -291,13 +318,13 @@ public final class DockerImporter implements ServiceImporter {
       return Future.succeededFuture();
     }
     // An update replaces the record whole: without UP it would leave the registry's listings.
-    Record record = ContainerRecords.toRecord(now, p.address()).setRegistration(p.registration())
+    Record record = ContainerRecords.toRecord(now, p.address(), config.name()).setRegistration(p.registration())
         .setStatus(io.vertx.servicediscovery.Status.UP);
     return publisher.update(record).onSuccess(r -> {
       if (published.get(now.id()) == p) {
         published.put(now.id(), new Published(p.registration(), now, p.address()));
       }
-      LOG.info("container " + now.name() + " (" + now.shortId() + ") is " + now.health());
+      LOG.info("container " + named(now) + " is " + now.health());
     });
   }
 
@@ -307,7 +334,6 @@ public final class DockerImporter implements ServiceImporter {
       return Future.succeededFuture();
     }
     return publisher.unpublish(p.registration())
-        .onSuccess(v -> LOG.info("instance down: container " + p.container().name() + " ("
-            + p.container().shortId() + ")"));
+        .onSuccess(v -> LOG.info("instance down: container " + named(p.container())));
   }
 }

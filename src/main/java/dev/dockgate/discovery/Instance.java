@@ -3,7 +3,8 @@ package dev.dockgate.discovery;
 import io.vertx.core.net.SocketAddress;
 
 /**
- * One reachable instance of a backend: a container's id, name and address, and whether it speaks
+ * One reachable instance of a backend: an id ({@code ENGINE/CONTAINER-ID} for a container,
+ * {@code static:host:port} for a fixed target), a name and address, and whether it speaks
  * HTTPS ({@code tls}: an https:// target, or a container labelled {@code gateway.scheme=https}). Immutable.
  */
 public record Instance(String id, String name, String host, int port, boolean tls) {
@@ -23,12 +24,14 @@ public record Instance(String id, String name, String host, int port, boolean tl
   }
 
   /**
-   * The id as breaker names and metric labels show it: a Docker container id (64 hex digits) cut to
-   * its 12-character short form, as {@code docker ps} shows it; any other id (a fixed target's
-   * {@code static:host:port}) whole, since cutting it would drop the port that tells targets apart.
+   * The id as breaker names and metric labels show it: a Docker container id (64 hex digits, after
+   * its engine's name and a slash) cut to its 12-character short form, as {@code docker ps} shows it
+   * ({@code local/3f2a1c4d5e6f}); any other id (a fixed target's {@code static:host:port}) whole,
+   * since cutting it would drop the port that tells targets apart.
    */
   public String shortId() {
-    return isContainerId(id) ? id.substring(0, SHORT_CONTAINER_ID) : id;
+    int container = id.lastIndexOf('/') + 1;
+    return isContainerId(id.substring(container)) ? id.substring(0, container + SHORT_CONTAINER_ID) : id;
   }
 
   private static boolean isContainerId(String id) {

@@ -33,11 +33,11 @@ class BackendInstancesTest {
   private static final String STAGING_ID = "b2000000000000000000000000000000000000000000000000000000000000b2";
   private static final String PAYMENT_ID = "a1000000000000000000000000000000000000000000000000000000000000a1";
 
-  private static final Instance HOST_ORDERS = new Instance(HOST_ID, "dg-host-labelled", "127.0.0.1", 18081);
-  private static final Instance CUSTOM_ORDERS = new Instance(CUSTOM_ID, "dg-custom-labelled", "172.20.0.5", 18081);
+  private static final Instance HOST_ORDERS = new Instance("local/" + HOST_ID, "dg-host-labelled", "127.0.0.1", 18081);
+  private static final Instance CUSTOM_ORDERS = new Instance("local/" + CUSTOM_ID, "dg-custom-labelled", "172.20.0.5", 18081);
   private static final Instance STAGING_ORDERS =
-      new Instance(STAGING_ID, "dg-two-networks-labelled", "172.20.0.5", 18081);
-  private static final Instance PAYMENT = new Instance(PAYMENT_ID, "dg-published-wildcard", "127.0.0.1", 49153);
+      new Instance("local/" + STAGING_ID, "dg-two-networks-labelled", "172.20.0.5", 18081);
+  private static final Instance PAYMENT = new Instance("local/" + PAYMENT_ID, "dg-published-wildcard", "127.0.0.1", 49153);
 
   /** Docker records in an order that is not the id order, plus records from other sources. */
   static List<Record> records() {
@@ -51,8 +51,12 @@ class BackendInstancesTest {
   }
 
   static Record docker(ContainerFixture fixture) {
+    return docker(fixture, "local", RESOLVER);
+  }
+
+  static Record docker(ContainerFixture fixture, String engine, AddressResolver resolver) {
     ContainerInfo info = fixture.info();
-    return ContainerRecords.toRecord(info, (AddressResolver.Address) RESOLVER.resolve(info));
+    return ContainerRecords.toRecord(info, (AddressResolver.Address) resolver.resolve(info), engine);
   }
 
   /** Carries labels that every selector below would accept, but no docker source mark. */
@@ -125,6 +129,16 @@ class BackendInstancesTest {
         List.of(backend("orders", Map.of("app_name", "orders"))));
 
     assertEquals(List.of(), instances.of("orders"));
+  }
+
+  @Test
+  void theSameContainerOnTwoEnginesIsTwoInstances() {
+    // One engine listed twice, or a container id copied between engines: same id, same name.
+    List<Record> records = List.of(docker(load("host-network-labelled.json")),
+        docker(load("host-network-labelled.json"), "edge", new AddressResolver("10.0.0.7", null)));
+
+    assertEquals(List.of(new Instance("edge/" + HOST_ID, "dg-host-labelled", "10.0.0.7", 18081), HOST_ORDERS),
+        BackendInstances.from(records, List.of(backend("orders", Map.of("app_name", "orders")))).of("orders"));
   }
 
   @Test

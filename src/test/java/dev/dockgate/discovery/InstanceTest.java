@@ -12,6 +12,9 @@ class InstanceTest {
   static Stream<Arguments> shortIds() {
     return Stream.of(
         Arguments.of("19a623c437c03256671e3608208149b73980be307ca805762513296c4121bde4", "19a623c437c0"),
+        Arguments.of("local/19a623c437c03256671e3608208149b73980be307ca805762513296c4121bde4", "local/19a623c437c0"),
+        Arguments.of("10.0.0.5:2376/19a623c437c03256671e3608208149b73980be307ca805762513296c4121bde4",
+            "10.0.0.5:2376/19a623c437c0"),
         Arguments.of("static:127.0.0.1:19708", "static:127.0.0.1:19708"),
         Arguments.of("static:[::1]:8080", "static:[::1]:8080"),
         Arguments.of("static:backend.internal.example:443", "static:backend.internal.example:443"),

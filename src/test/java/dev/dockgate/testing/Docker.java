@@ -18,17 +18,40 @@ public final class Docker implements AutoCloseable {
   public static final String IMAGE = System.getProperty("gateway.test.image", "gateway-test-busybox:latest");
   public static final String RUN_LABEL = "dockgate.test.run";
 
-  private final String runId = UUID.randomUUID().toString().substring(0, 8);
+  private final String runId;
+  /** The docker command and its engine options, e.g. {@code docker -H unix:///tmp/x/docker.sock}. */
+  private final List<String> cli;
 
   public Docker() {
-    Result version = exec(List.of("docker", "version", "--format", "{{.Server.Version}}"));
+    this(List.of("docker"), UUID.randomUUID().toString().substring(0, 8));
+  }
+
+  private Docker(List<String> cli, String runId) {
+    this.cli = cli;
+    this.runId = runId;
+    Result version = exec(docker("version", "--format", "{{.Server.Version}}"));
     if (version.code() != 0) {
-      throw new IllegalStateException("no Docker engine answers (" + version.output().trim()
+      throw new IllegalStateException("no Docker engine answers at " + cli + " (" + version.output().trim()
           + "); start one with scripts/ensure-docker.sh");
     }
-    if (exec(List.of("docker", "image", "inspect", IMAGE)).code() != 0) {
+    if (exec(docker("image", "inspect", IMAGE)).code() != 0) {
       throw new IllegalStateException("test image " + IMAGE + " is missing; run scripts/ensure-docker.sh");
     }
+  }
+
+  /**
+   * The same run on another engine ({@code docker -H host}): containers get the same names and run
+   * label as this run's, so two engines can hold containers of one name.
+   */
+  public Docker onEngine(String host) {
+    return new Docker(List.of("docker", "-H", host), runId);
+  }
+
+  /** The docker command line for this engine with {@code args}. */
+  private List<String> docker(String... args) {
+    List<String> command = new ArrayList<>(cli);
+    command.addAll(List.of(args));
+    return command;
   }
 
   public record Result(int code, String output) {
@@ -86,8 +109,8 @@ public final class Docker implements AutoCloseable {
 
   /** {@code runOptions}: more {@code docker run} options, e.g. {@code --health-cmd}; never networks or ports. */
   public String run(String name, Map<String, String> labels, List<String> runOptions, List<String> command) {
-    List<String> args = new ArrayList<>(List.of("docker", "run", "-d", "--network", "host",
-        "--name", name + "-" + runId, "--label", RUN_LABEL + "=" + runId));
+    List<String> args = docker("run", "-d", "--network", "host",
+        "--name", name + "-" + runId, "--label", RUN_LABEL + "=" + runId);
     args.addAll(runOptions);
     labels.forEach((k, v) -> {
       args.add("--label");
@@ -100,27 +123,27 @@ public final class Docker implements AutoCloseable {
 
   /** Runs {@code command} inside a running container of this run. */
   public String execIn(String id, List<String> command) {
-    List<String> args = new ArrayList<>(List.of("docker", "exec", id));
+    List<String> args = docker("exec", id);
     args.addAll(command);
     return check(args);
   }
 
   /** Docker's HEALTHCHECK status of a container: starting, healthy, unhealthy (empty without one). */
   public String health(String id) {
-    return check(List.of("docker", "inspect", "--format", "{{if .State.Health}}{{.State.Health.Status}}{{end}}", id)).trim();
+    return check(docker("inspect", "--format", "{{if .State.Health}}{{.State.Health.Status}}{{end}}", id)).trim();
   }
 
   public void stop(String id) {
-    check(List.of("docker", "stop", "-t", "2", id));
+    check(docker("stop", "-t", "2", id));
   }
 
   public void kill(String id) {
-    check(List.of("docker", "kill", "-s", "KILL", id));
+    check(docker("kill", "-s", "KILL", id));
   }
 
   /** Starts a stopped container again: same id, same labels. */
   public void start(String id) {
-    check(List.of("docker", "start", id));
+    check(docker("start", id));
   }
 
   /** The name a container of this run was given for {@code name}. */
@@ -129,10 +152,10 @@ public final class Docker implements AutoCloseable {
   }
 
   public void removeAll() {
-    Result ids = exec(List.of("docker", "ps", "-aq", "--filter", "label=" + RUN_LABEL + "=" + runId));
+    Result ids = exec(docker("ps", "-aq", "--filter", "label=" + RUN_LABEL + "=" + runId));
     for (String id : ids.output().split("\\s+")) {
       if (!id.isBlank()) {
-        exec(List.of("docker", "rm", "-f", id));
+        exec(docker("rm", "-f", id));
       }
     }
   }

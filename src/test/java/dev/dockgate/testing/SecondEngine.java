@@ -2,87 +2,46 @@ package dev.dockgate.testing;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A Docker engine of the test's own, for tests that stop and start an engine: a second dockerd with
- * its own socket, data root, exec root and pid file, no bridge and no iptables, so the shared engine
- * on /var/run/docker.sock, which other tests use, is never touched. It runs under another process
- * name ({@code dg-test-dockerd}), so whoever stops "the" dockerd by name does not stop this one.
- * Closing stops it and removes its directories.
+ * A Docker engine of the test's own beside the main one, started by {@code scripts/second-docker.sh}:
+ * on its own unix socket and on tcp://127.0.0.1:PORT with TLS ({@code --tlsverify}, certificates the
+ * script makes with openssl), with its own data, exec root and pid file, no bridge, no iptables, and
+ * {@code --live-restore}, so its containers run on while it is stopped; the main engine on
+ * /var/run/docker.sock, which other tests use, is never touched. It runs under another process name
+ * ({@code dg-second-dockerd}), so whoever stops "the" dockerd by name does not stop this one. The
+ * test image is loaded into it. Closing removes its containers, stops it and removes its directory.
  */
 public final class SecondEngine implements AutoCloseable {
 
-  private static final Path DOCKERD = Path.of("/usr/sbin/dockerd");
+  private static final Path SCRIPT = Path.of("scripts", "second-docker.sh").toAbsolutePath();
 
   private final Path dir;
-  private final Path binary;
-  private final Path socket;
-  private final Path log;
-  private Process process;
+  private final int port = Ports.free();
 
   public SecondEngine() {
     try {
-      // A short path: a unix socket path has at most 107 bytes.
+      // A short path: the engine's unix socket goes in it.
       dir = Files.createTempDirectory(Path.of("/tmp"), "dg-engine-");
-      binary = Files.createSymbolicLink(dir.resolve("dg-test-dockerd"), DOCKERD);
-      socket = dir.resolve("docker.sock");
-      log = dir.resolve("dockerd.log");
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
     start();
   }
 
-  /** The engine's socket, as a docker.host value: {@code unix:///tmp/dg-engine-.../docker.sock}. */
-  public String host() {
-    return "unix://" + socket;
-  }
-
-  public Path socket() {
-    return socket;
-  }
-
-  /** Starts the engine and waits until it answers. */
+  /** Starts the engine (again) and waits until it answers on both listeners: the script waits at most 30 s. */
   public void start() {
-    List<String> command = List.of(binary.toString(),
-        "-H", host(),
-        "--data-root", dir.resolve("data").toString(),
-        "--exec-root", dir.resolve("exec").toString(),
-        "--pidfile", dir.resolve("dockerd.pid").toString(),
-        "--bridge=none", "--iptables=false", "--ip6tables=false");
-    try {
-      process = new ProcessBuilder(command).redirectErrorStream(true)
-          .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    Poll.until(Duration.ofSeconds(30), "second engine answering on " + socket, () -> {
-      if (!process.isAlive()) {
-        throw new AssertionError("dockerd exited " + process.exitValue() + ":\n" + log());
-      }
-      return Docker.exec(List.of("docker", "-H", host(), "version", "--format", "{{.Server.Version}}")).code() == 0;
-    });
+    script("start", dir.toString(), Integer.toString(port));
   }
 
-  /** SIGTERM, as an operator's restart does; waits until the engine has exited. */
+  /** SIGTERM, as an operator's restart does; waits until the engine has exited. Its containers run on. */
   public void stop() {
-    if (process == null || !process.isAlive()) {
-      return;
-    }
-    process.destroy();
-    try {
-      if (!process.waitFor(30, TimeUnit.SECONDS)) {
-        process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      process.destroyForcibly();
-    }
+    script("down", dir.toString());
   }
 
   public void restart() {
@@ -90,9 +49,36 @@ public final class SecondEngine implements AutoCloseable {
     start();
   }
 
+  /** The engine's socket, as a docker.host value: {@code unix:///tmp/dg-engine-.../docker.sock}. */
+  public String host() {
+    return "unix://" + socket();
+  }
+
+  public Path socket() {
+    return dir.resolve("docker.sock");
+  }
+
+  /** {@code tcp://127.0.0.1:PORT}, which speaks TLS only. */
+  public String tcpHost() {
+    return "tcp://127.0.0.1:" + port;
+  }
+
+  /** The CA the engine's certificate chains to and its clients' certificates must chain to. */
+  public Path ca() {
+    return dir.resolve("certs/ca.pem");
+  }
+
+  public Path clientCert() {
+    return dir.resolve("certs/client-cert.pem");
+  }
+
+  public Path clientKey() {
+    return dir.resolve("certs/client-key.pem");
+  }
+
   public String log() {
     try {
-      return Files.readString(log);
+      return Files.readString(dir.resolve("dockerd.log"));
     } catch (IOException e) {
       return "(no log: " + e + ")";
     }
@@ -100,7 +86,31 @@ public final class SecondEngine implements AutoCloseable {
 
   @Override
   public void close() {
-    stop();
-    Docker.exec(List.of("rm", "-rf", dir.toString()));
+    script("stop", dir.toString());
+  }
+
+  private static void script(String... args) {
+    List<String> command = new java.util.ArrayList<>(List.of("bash", SCRIPT.toString()));
+    command.addAll(List.of(args));
+    try {
+      Path out = Files.createTempFile("second-docker-", ".out");
+      Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(out.toFile()).start();
+      // The script bounds each of its waits; this bounds the whole.
+      boolean ended = process.waitFor(120, TimeUnit.SECONDS);
+      String output = Files.readString(out, StandardCharsets.UTF_8);
+      Files.deleteIfExists(out);
+      if (!ended) {
+        process.destroyForcibly();
+        throw new IllegalStateException(String.join(" ", command) + " did not finish within 120 s: " + output);
+      }
+      if (process.exitValue() != 0) {
+        throw new IllegalStateException(String.join(" ", command) + " failed (" + process.exitValue() + "): " + output);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted", e);
+    }
   }
 }
