@@ -4,6 +4,7 @@ import dev.dockgate.config.GatewayConfig;
 import dev.dockgate.discovery.consul.ConsulImporter;
 import dev.dockgate.events.Addresses;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.json.JsonObject;
@@ -24,6 +25,8 @@ public final class DiscoveryVerticle extends VerticleBase {
   private static final Logger LOG = Logger.getLogger(DiscoveryVerticle.class.getName());
   /** How long the start waits for the first probes of running containers (each is a local connect). */
   private static final long FIRST_PROBES_MS = 1_000;
+  /** How long a stop waits for registry changes begun before it to complete and be announced. */
+  private static final long SETTLE_MS = 200;
   private static final DeliveryOptions LOCAL = new DeliveryOptions().setLocalOnly(true);
 
   private final GatewayConfig config;
@@ -132,7 +135,13 @@ public final class DiscoveryVerticle extends VerticleBase {
   @Override
   public Future<?> stop() {
     stopping = true;
+    // Closed importers start no registry change, but one begun just before (a container event a
+    // moment before SIGTERM) still completes and announces it. Its announcement must find this
+    // verticle's consumer (and the metrics') registered, not one Vert.x is unregistering: the
+    // verticle stops after it has settled.
     discovery.close();
-    return probe.close();
+    Promise<Void> settled = Promise.promise();
+    vertx.setTimer(SETTLE_MS, id -> settled.complete());
+    return settled.future().compose(v -> probe.close());
   }
 }
