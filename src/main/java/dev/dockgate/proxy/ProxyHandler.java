@@ -7,7 +7,7 @@ import dev.dockgate.edge.PathNormalizer;
 import dev.dockgate.events.TrafficEvent;
 import dev.dockgate.pipeline.Exchange;
 import dev.dockgate.pipeline.Terminal;
-import dev.dockgate.resilience.Breakers;
+import dev.dockgate.resilience.Breaker;
 import dev.dockgate.resilience.RetryBudget;
 import dev.dockgate.resilience.UpstreamFailure;
 import dev.dockgate.tracing.BackendTry;
@@ -218,8 +218,9 @@ public final class ProxyHandler implements Terminal {
     BackendTry span = trace == null ? null : trace.backendTry(upstream.instance().name(), upstream.instance().host(),
         upstream.instance().port(), 0);
     String head = HeaderPolicy.upgradeHead(exchange, uri, host, span);
-    upstream.breaker().<UpgradeTunnel.Answer>execute(() -> tunnel.request(upstream, origin, head)).onComplete(ar -> {
+    upstream.breaker().circuit().<UpgradeTunnel.Answer>execute(() -> tunnel.request(upstream, origin, head)).onComplete(ar -> {
       if (ar.failed()) {
+        upstream.breaker().failed(ar.cause(), false);
         UpstreamFailure failure = UpstreamFailure.classify(ar.cause(), route.backend());
         if (span != null) {
           span.failed(failure.getClass().getSimpleName(), failure.getMessage());
@@ -232,7 +233,7 @@ public final class ProxyHandler implements Terminal {
         exchange.answer(failure.status(), Buffer.buffer(failure.getMessage() + "\n"));
         return;
       }
-      Breakers.succeeded(upstream.breaker());
+      upstream.breaker().succeeded();
       UpgradeTunnel.Answer answer = ar.result();
       if (span != null) {
         span.answered(answer.status());
@@ -300,23 +301,28 @@ public final class ProxyHandler implements Terminal {
     BackendTry span = trace == null ? null : trace.backendTry(upstream.instance().name(), upstream.instance().host(),
         upstream.instance().port(), retry);
     attempt.span = span;
-    Future<HttpClientResponse> exchanged = upstream.inStartupGrace(System.nanoTime())
-        ? upstream.breaker().<HttpClientResponse>execute(() -> exchangeInGrace(attempt))
+    Breaker breaker = upstream.breaker();
+    boolean grace = upstream.inStartupGrace(System.nanoTime());
+    // A closed circuit's try runs unguarded and only a failure is reported to it (see Breaker).
+    boolean direct = !grace && breaker.closed();
+    Future<HttpClientResponse> exchanged = grace
+        ? breaker.circuit().<HttpClientResponse>execute(() -> exchangeInGrace(attempt))
             .compose(r -> r != null ? Future.succeededFuture(r) : Future.failedFuture(notListening(upstream)))
-        : upstream.breaker().execute(() -> exchange(attempt));
+        : breaker.execute(direct, () -> exchange(attempt));
     exchanged.onComplete(ar -> {
       if (ar.succeeded()) {
         HttpClientResponse response = ar.result();
         if (span != null) {
           span.answered(response.statusCode());
         }
-        Breakers.succeeded(upstream.breaker());
+        breaker.succeeded();
         upstream.answered(response.statusCode(), System.nanoTime());
         if (!retryOnStatus(attempt, candidates, upstream, retry, response)) {
           respond(attempt, response);
         }
         return;
       }
+      breaker.failed(ar.cause(), direct);
       UpstreamFailure failure = UpstreamFailure.classify(ar.cause(), route.backend());
       if (span != null) {
         span.failed(failure.getClass().getSimpleName(), failure.getMessage());
