@@ -335,7 +335,7 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
       throw new Refused(400, "Transfer-Encoding other than chunked");
     }
     if (!coding.equals("chunked")) {
-      // Coding names are case-insensitive; vertx-http-proxy compares them exactly.
+      // Coding names are case-insensitive; the proxy terminal compares them exactly.
       headers.set(HttpHeaderNames.TRANSFER_ENCODING, CHUNKED);
     }
   }

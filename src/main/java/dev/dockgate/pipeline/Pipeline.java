@@ -80,6 +80,11 @@ public final class Pipeline {
     return ownedHeaders;
   }
 
+  /** True when a stage edits answers' headers (see {@link #onResponse}). */
+  public boolean seesResponses() {
+    return responseStages.length > 0;
+  }
+
   /** Lets the stages that edit answers see the backend's response headers. */
   public void onResponse(Exchange exchange, io.vertx.core.MultiMap headers) {
     for (Stage stage : responseStages) {

@@ -9,8 +9,6 @@ import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.net.HostAndPort;
 import io.vertx.core.net.SocketAddress;
-import io.vertx.httpproxy.ProxyRequest;
-import io.vertx.httpproxy.ProxyResponse;
 
 /**
  * What the gateway changes in headers on the way through: drops hop-by-hop headers (RFC 9110
@@ -35,16 +33,20 @@ public final class HeaderPolicy {
   }
 
   /**
-   * The request toward the backend. Order matters: first what the client's Connection header names
-   * and other hop-by-hop headers go, then client headers posing as the gateway's own, and only then
-   * the gateway sets its headers, so no client header can remove or shadow them.
+   * The request toward the backend: {@code target} (the backend request's headers) gets the client's
+   * headers but hop-by-hop ones, Host and Expect, then the rules of {@link #apply}. Order matters: first
+   * what the client's Connection header names and other hop-by-hop headers go, then client headers
+   * posing as the gateway's own, and only then the gateway sets its headers, so no client header can
+   * remove or shadow them.
    */
-  public static void onRequest(ProxyRequest request, Exchange exchange) {
-    HttpServerRequest client = request.proxiedRequest();
-    if (client.authority() != null) {
-      request.setAuthority(client.authority());
+  static void toBackend(HttpServerRequest client, MultiMap target, Exchange exchange) {
+    for (java.util.Map.Entry<String, String> header : client.headers()) {
+      String name = header.getKey();
+      if (!hopByHop(name) && !name.equalsIgnoreCase("host") && !name.equalsIgnoreCase("expect")) {
+        target.add(name, header.getValue());
+      }
     }
-    apply(request.headers(), client, exchange);
+    apply(target, client, exchange);
   }
 
   /**
@@ -72,7 +74,7 @@ public final class HeaderPolicy {
   }
 
   private static void apply(MultiMap headers, HttpServerRequest client, Exchange exchange) {
-    dropConnectionNamed(headers);
+    dropConnectionNamed(client.headers(), headers);
     headers.remove(PROXY_CONNECTION);
     dropOwned(headers, exchange.pipeline().ownedHeaders());
     HostAndPort authority = client.authority();
@@ -136,25 +138,50 @@ public final class HeaderPolicy {
     }
   }
 
-  public static void onResponse(ProxyResponse response) {
-    MultiMap headers = response.headers();
-    // One pass over the backend's headers (a handful), instead of a lookup per hop-by-hop name.
-    HopByHop found = new HopByHop(response.getStatusCode() == 101);
-    headers.forEach(found);
-    if (found.names != null) {
-      for (String name : found.names) {
-        headers.remove(name);
+  /**
+   * Copies a backend's answer headers ({@code status}) to {@code to}, without its hop-by-hop headers
+   * and those its Connection header names; a 101 keeps Upgrade and Connection, which switch the
+   * protocol. {@code from} is left as the backend sent it: the HTTP client reads its Connection
+   * header at the answer's end to decide whether the connection can be used again.
+   */
+  static void copyResponse(int status, MultiMap from, MultiMap to) {
+    boolean switching = status == 101;
+    String connection = from.get(HttpHeaders.CONNECTION);
+    java.util.List<String> named = null;
+    if (connection != null) {
+      named = new java.util.ArrayList<>(2);
+      for (String value : from.getAll(HttpHeaders.CONNECTION)) {
+        forEachNamed(value, named::add);
       }
+    }
+    for (java.util.Map.Entry<String, String> header : from) {
+      String name = header.getKey();
+      if (hopByHop(name) && !(switching && (name.equalsIgnoreCase("connection") || name.equalsIgnoreCase("upgrade")))) {
+        continue;
+      }
+      if (named != null && containsIgnoreCase(named, name)) {
+        continue;
+      }
+      to.add(name, header.getValue());
     }
   }
 
-  /** Removes every header listed as a token of the Connection header (the Connection header itself stays for the library). */
-  private static void dropConnectionNamed(MultiMap headers) {
-    if (headers.get(HttpHeaders.CONNECTION) == null) {
+  private static boolean containsIgnoreCase(java.util.List<String> names, String name) {
+    for (String n : names) {
+      if (n.equalsIgnoreCase(name)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Removes from {@code target} every header listed as a token of {@code source}'s Connection header. */
+  private static void dropConnectionNamed(MultiMap source, MultiMap target) {
+    if (source.get(HttpHeaders.CONNECTION) == null) {
       return;
     }
-    for (String value : headers.getAll("connection")) {
-      forEachNamed(value, headers::remove);
+    for (String value : source.getAll("connection")) {
+      forEachNamed(value, target::remove);
     }
   }
 
@@ -183,36 +210,5 @@ public final class HeaderPolicy {
       case 19 -> name.equalsIgnoreCase("proxy-authorization");
       default -> false;
     };
-  }
-
-  /**
-   * Collects the names of a response's hop-by-hop headers and of the headers its Connection
-   * header names; a 101 keeps Upgrade and Connection, which switch the protocol.
-   */
-  private static final class HopByHop implements java.util.function.BiConsumer<String, String> {
-    private final boolean switching;
-    java.util.List<String> names;
-
-    HopByHop(boolean switching) {
-      this.switching = switching;
-    }
-
-    @Override
-    public void accept(String name, String value) {
-      boolean connection = name.equalsIgnoreCase("connection");
-      if (connection) {
-        forEachNamed(value, this::add);
-      }
-      if (hopByHop(name) && !(switching && (connection || name.equalsIgnoreCase("upgrade")))) {
-        add(name);
-      }
-    }
-
-    private void add(String name) {
-      if (names == null) {
-        names = new java.util.ArrayList<>(4);
-      }
-      names.add(name);
-    }
   }
 }

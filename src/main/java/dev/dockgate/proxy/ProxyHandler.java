@@ -7,52 +7,49 @@ import dev.dockgate.edge.PathNormalizer;
 import dev.dockgate.events.TrafficEvent;
 import dev.dockgate.pipeline.Exchange;
 import dev.dockgate.pipeline.Terminal;
-import dev.dockgate.resilience.Breakers;
+import dev.dockgate.resilience.Breaker;
 import dev.dockgate.resilience.RetryBudget;
 import dev.dockgate.resilience.UpstreamFailure;
 import dev.dockgate.tracing.BackendTry;
 import dev.dockgate.tracing.RequestTrace;
 import io.vertx.circuitbreaker.CircuitBreakerState;
 import io.vertx.core.Future;
+import io.vertx.core.MultiMap;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.RequestOptions;
-import io.vertx.httpproxy.Body;
-import io.vertx.httpproxy.HttpProxy;
-import io.vertx.httpproxy.MediaType;
-import io.vertx.httpproxy.OriginRequestProvider;
-import io.vertx.httpproxy.ProxyContext;
-import io.vertx.httpproxy.ProxyInterceptor;
-import io.vertx.httpproxy.ProxyRequest;
-import io.vertx.httpproxy.ProxyResponse;
+import io.vertx.core.streams.ReadStream;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
  * The proxy terminal of one route: pick an instance, run the try through its circuit breaker,
- * stream it with vertx-http-proxy, retry elsewhere when allowed, map any failure to its status.
- * The request's {@link Exchange} counts it. One per route per router instance; called only on
- * that router's event loop.
+ * stream the request and the answer with Vert.x's HTTP client and server (both ways, with
+ * back-pressure), retry elsewhere when allowed, map any failure to its status. The request's
+ * {@link Exchange} counts it. One per route per router instance; called only on that router's event loop.
  */
-public final class ProxyHandler implements Terminal, ProxyInterceptor, OriginRequestProvider {
+public final class ProxyHandler implements Terminal {
 
   private static final Logger LOG = Logger.getLogger(ProxyHandler.class.getName());
-  /** The {@link ProxyContext} attribute holding the request's {@link Exchange}. */
-  private static final String EXCHANGE = "gateway.exchange";
   private static final Upstream[] NONE = new Upstream[0];
   /** How long a starting instance that refused is passed over when another can answer. */
   private static final long PASS_OVER_NANOS = 250_000_000L;
   private static final java.util.Set<io.vertx.core.http.HttpMethod> IDEMPOTENT = java.util.Set.of(
       io.vertx.core.http.HttpMethod.GET, io.vertx.core.http.HttpMethod.HEAD, io.vertx.core.http.HttpMethod.OPTIONS,
       io.vertx.core.http.HttpMethod.PUT, io.vertx.core.http.HttpMethod.DELETE);
-  private static final MediaType TEXT_PLAIN = MediaType.parse("text/plain; charset=utf-8");
+  private static final CharSequence TEXT_PLAIN = HttpHeaders.createOptimized("text/plain; charset=utf-8");
+  private static final CharSequence ZERO = HttpHeaders.createOptimized("0");
 
   private final Vertx vertx;
+  private final HttpClient client;
   private final RouteConfig route;
   private final long connectTimeoutMs;
   /** The name HTTPS instances' certificates must carry, when not their host; also the Host with pass_host: false. */
@@ -62,7 +59,6 @@ public final class ProxyHandler implements Terminal, ProxyInterceptor, OriginReq
   private final long maxBodyBytes;
   private final java.util.concurrent.atomic.LongAdder inFlight;
   private final RetryBudget budget;
-  private final HttpProxy proxy;
   private Upstream[] upstreams = NONE;
   private final io.vertx.core.Handler<Throwable> backendRequestEnded =
       err -> LOG.fine(() -> "request to backend \"" + backend() + "\" ended: " + err);
@@ -70,12 +66,11 @@ public final class ProxyHandler implements Terminal, ProxyInterceptor, OriginReq
       err -> LOG.fine(() -> "answer of backend \"" + backend() + "\" cut short: " + err);
   private final AnswerDeadlines deadlines;
   private final UpgradeTunnel tunnel;
-  /** The exchange being handed to vertx-http-proxy, which calls back into this class synchronously. */
-  private Exchange handing;
 
   public ProxyHandler(Vertx vertx, HttpClient client, io.vertx.core.net.NetClient tunnels, RouteConfig route,
       BackendConfig backend, long maxBodyBytes, InFlightRequests inFlight) {
     this.vertx = vertx;
+    this.client = client;
     this.inFlight = inFlight.counter(route.pathPrefix(), route.backend());
     this.maxBodyBytes = maxBodyBytes;
     this.route = route;
@@ -86,9 +81,6 @@ public final class ProxyHandler implements Terminal, ProxyInterceptor, OriginReq
     this.budget = new RetryBudget(retries);
     this.deadlines = new AnswerDeadlines(vertx, route.timeoutMs());
     this.tunnel = new UpgradeTunnel(vertx, tunnels, backend, route.timeoutMs());
-    // Upgrades never reach vertx-http-proxy (UpgradeTunnel carries them), so it need not look for them.
-    this.proxy = HttpProxy.reverseProxy(new io.vertx.httpproxy.ProxyOptions().setSupportWebSocket(false), client)
-        .origin(this).addInterceptor(this);
   }
 
   String backend() {
@@ -102,62 +94,88 @@ public final class ProxyHandler implements Terminal, ProxyInterceptor, OriginReq
 
   @Override
   public void handle(Exchange exchange) {
-    if (exchange.request().canUpgradeToWebSocket()) {
+    HttpServerRequest incoming = exchange.request();
+    if (incoming.canUpgradeToWebSocket()) {
       upgrade(exchange);
       return;
     }
-    handing = exchange;
+    Boolean chunked = chunked(incoming.headers());
+    if (chunked == null) {
+      // A Transfer-Encoding other than exactly "chunked" that the edge let through: nothing can frame the body.
+      incoming.response().setStatusCode(400).putHeader(HttpHeaders.DATE, now())
+          .putHeader(HttpHeaders.CONTENT_LENGTH, ZERO).end();
+      return;
+    }
+    if (!incoming.isEnded()) {
+      incoming.pause(); // the body waits for its try: the first, or a later one after a refusal
+    }
+    Attempt attempt = new Attempt(exchange, incoming);
+    inFlight.increment();
+    String expect = incoming.getHeader(HttpHeaders.EXPECT);
+    if (expect != null && expect.equalsIgnoreCase("100-continue") && !incoming.isEnded()) {
+      // The route's stages accepted the request: the client may send its body now. The gateway
+      // streams it on (without the Expect header), so the backend is not asked to continue a second time.
+      incoming.response().writeContinue();
+    }
+    String path = PathNormalizer.normalize(incoming.path()); // the router refused the paths it cannot normalize
+    String uri = incoming.uri();
+    if (path != incoming.path() || !uri.startsWith("/")) {
+      // Forward what was matched: the normal path, in origin form even if the client sent absolute form.
+      uri = incoming.query() == null ? path : path + "?" + incoming.query();
+    }
+    attempt.uri = route.stripPrefix() ? stripPrefix(uri) : uri;
+    String length = incoming.getHeader(HttpHeaders.CONTENT_LENGTH);
+    attempt.length = length == null ? -1 : contentLength(length);
+    if (length == null && chunked) {
+      // Announced sizes were checked on arrival; an unannounced one is counted as it streams.
+      attempt.body = new LimitedBody(incoming, maxBodyBytes, () -> attempt.tooLarge = true);
+    }
+    if (incoming.version() == HttpVersion.HTTP_2 && length == null) {
+      // HTTP/2 does not announce a body's size, nor whether there is one: the first frame after the head tells.
+      PeekedBody body = new PeekedBody(incoming);
+      body.peek().onComplete(peeked -> {
+        if (peeked.failed()) {
+          failed(attempt, new UpstreamFailure.ClientGone(route.backend(), peeked.cause()));
+          return;
+        }
+        if (peeked.result()) {
+          // Streamed on chunked; the header also marks the request as not replayable.
+          incoming.headers().set("transfer-encoding", "chunked");
+          attempt.body = new LimitedBody(body, maxBodyBytes, () -> attempt.tooLarge = true);
+        } else {
+          attempt.body = null;
+        }
+        dispatch(attempt);
+      });
+      return;
+    }
+    dispatch(attempt);
+  }
+
+  /** Whether the body is chunked: true, false (no Transfer-Encoding), or null for any other coding. */
+  private static Boolean chunked(MultiMap headers) {
+    String te = headers.get(HttpHeaders.TRANSFER_ENCODING);
+    if (te == null) {
+      return false;
+    }
+    for (String value : headers.getAll(HttpHeaders.TRANSFER_ENCODING)) {
+      if (!value.equals("chunked")) {
+        return null;
+      }
+    }
+    return true;
+  }
+
+  private static long contentLength(String value) {
     try {
-      proxy.handle(exchange.request());
-    } finally {
-      handing = null;
+      return Long.parseLong(value);
+    } catch (NumberFormatException e) {
+      return -1;
     }
   }
 
-  @Override
-  public Future<ProxyResponse> handleProxyRequest(ProxyContext ctx) {
-    Exchange exchange = handing;
-    Attempt attempt = new Attempt(exchange);
-    ctx.set(EXCHANGE, attempt);
-    inFlight.increment();
-    HeaderPolicy.onRequest(ctx.request(), exchange);
-    HttpServerRequest incoming = ctx.request().proxiedRequest();
-    String expect = incoming.getHeader(HttpHeaders.EXPECT);
-    if (expect != null) {
-      // The route's stages accepted the request: the client may send its body now. The gateway
-      // streams it on, so the backend is not asked to continue a second time.
-      ctx.request().headers().remove(HttpHeaders.EXPECT);
-      if (expect.equalsIgnoreCase("100-continue") && !incoming.isEnded()) {
-        incoming.response().writeContinue();
-      }
-    }
-    String path = PathNormalizer.normalize(incoming.path()); // the router refused the paths it cannot normalize
-    if (path != incoming.path() || !ctx.request().getURI().startsWith("/")) {
-      // Forward what was matched: the normal path, in origin form even if the client sent absolute form.
-      ctx.request().setURI(incoming.query() == null ? path : path + "?" + incoming.query());
-    }
-    if (route.stripPrefix()) {
-      ctx.request().setURI(stripPrefix(ctx.request().getURI()));
-    }
-    if (incoming.getHeader(HttpHeaders.CONTENT_LENGTH) == null && incoming.getHeader(HttpHeaders.TRANSFER_ENCODING) != null) {
-      // Announced sizes were checked on arrival; an unannounced one is counted as it streams.
-      ctx.request().setBody(Body.body(new LimitedBody(incoming, maxBodyBytes, () -> attempt.tooLarge = true), -1));
-    }
-    if (incoming.version() == HttpVersion.HTTP_2 && incoming.getHeader(HttpHeaders.CONTENT_LENGTH) == null) {
-      // HTTP/2 does not announce a body's size, nor whether there is one: the first frame after the head tells.
-      PeekedBody body = new PeekedBody(incoming);
-      return body.peek().compose(hasBody -> {
-        if (hasBody) {
-          // vertx-http-proxy streams an unsized body chunked only when this header says so.
-          incoming.headers().set("transfer-encoding", "chunked");
-          ctx.request().setBody(Body.body(new LimitedBody(body, maxBodyBytes, () -> attempt.tooLarge = true), -1));
-        } else {
-          ctx.request().setBody(null);
-        }
-        return dispatch(ctx);
-      }, err -> failed(ctx, new UpstreamFailure.ClientGone(route.backend(), err)));
-    }
-    return dispatch(ctx);
+  private static String now() {
+    return io.netty.handler.codec.DateFormatter.format(new java.util.Date());
   }
 
   /**
@@ -200,8 +218,9 @@ public final class ProxyHandler implements Terminal, ProxyInterceptor, OriginReq
     BackendTry span = trace == null ? null : trace.backendTry(upstream.instance().name(), upstream.instance().host(),
         upstream.instance().port(), 0);
     String head = HeaderPolicy.upgradeHead(exchange, uri, host, span);
-    upstream.breaker().<UpgradeTunnel.Answer>execute(() -> tunnel.request(upstream, origin, head)).onComplete(ar -> {
+    upstream.breaker().circuit().<UpgradeTunnel.Answer>execute(() -> tunnel.request(upstream, origin, head)).onComplete(ar -> {
       if (ar.failed()) {
+        upstream.breaker().failed(ar.cause(), false);
         UpstreamFailure failure = UpstreamFailure.classify(ar.cause(), route.backend());
         if (span != null) {
           span.failed(failure.getClass().getSimpleName(), failure.getMessage());
@@ -214,7 +233,7 @@ public final class ProxyHandler implements Terminal, ProxyInterceptor, OriginReq
         exchange.answer(failure.status(), Buffer.buffer(failure.getMessage() + "\n"));
         return;
       }
-      Breakers.succeeded(upstream.breaker());
+      upstream.breaker().succeeded();
       UpgradeTunnel.Answer answer = ar.result();
       if (span != null) {
         span.answered(answer.status());
@@ -228,29 +247,29 @@ public final class ProxyHandler implements Terminal, ProxyInterceptor, OriginReq
   }
 
   /** The first try, once the body is settled; bodiless requests become replayable when retries are on. */
-  private Future<ProxyResponse> dispatch(ProxyContext ctx) {
-    HttpServerRequest incoming = ctx.request().proxiedRequest();
-    // An upgrade is never replayed: after the 101 it is a tunnel, and vertx-http-proxy streams its body.
+  private void dispatch(Attempt attempt) {
+    HttpServerRequest incoming = attempt.incoming;
     if (!retries.enabled()) {
-      return attempt(ctx, upstreams, 0);
+      attempt(attempt, upstreams, 0);
+      return;
     }
     budget.onRequest(System.currentTimeMillis());
     if (retries.deadlineMs() > 0) {
-      exchange(ctx).deadlineNanos = exchange(ctx).exchange.arrivalNanos() + retries.deadlineMs() * 1_000_000L;
+      attempt.deadlineNanos = attempt.exchange.arrivalNanos() + retries.deadlineMs() * 1_000_000L;
     }
-    exchange(ctx).replayable = replayable(incoming);
-    if (exchange(ctx).replayable) {
+    attempt.replayable = replayable(incoming);
+    if (attempt.replayable) {
       // Nothing to stream: each try sends the head alone, so the request can be sent again.
-      ctx.request().setBody(null);
+      attempt.body = null;
       if (!incoming.isEnded()) { // an HTTP/2 request read to its end refuses resume()
         incoming.resume();
       }
     }
-    return attempt(ctx, upstreams, 0);
+    attempt(attempt, upstreams, 0);
   }
 
   /** One try on an instance picked among {@code candidates}; on a retryable failure, the next try. */
-  private Future<ProxyResponse> attempt(ProxyContext ctx, Upstream[] candidates, int retry) {
+  private void attempt(Attempt attempt, Upstream[] candidates, int retry) {
     Upstream upstream = picker.pick(candidates);
     if (upstream != null && candidates.length > 1 && unavailable(upstream)) {
       // Passive ejection: an instance whose circuit is open, or that is starting and refused a
@@ -263,9 +282,10 @@ public final class ProxyHandler implements Terminal, ProxyInterceptor, OriginReq
       }
     }
     if (upstream == null) {
-      return failed(ctx, new UpstreamFailure.NoInstance(route.backend()));
+      failed(attempt, new UpstreamFailure.NoInstance(route.backend()));
+      return;
     }
-    return send(ctx, candidates, upstream, retry);
+    send(attempt, candidates, upstream, retry);
   }
 
   private static boolean unavailable(Upstream upstream) {
@@ -273,35 +293,36 @@ public final class ProxyHandler implements Terminal, ProxyInterceptor, OriginReq
     return upstream.breaker().state() == CircuitBreakerState.OPEN || upstream.passedOver(now) || upstream.ejected(now);
   }
 
-  private Future<ProxyResponse> send(ProxyContext ctx, Upstream[] candidates, Upstream upstream, int retry) {
+  private void send(Attempt attempt, Upstream[] candidates, Upstream upstream, int retry) {
     upstream.started();
-    Attempt exchange = exchange(ctx);
-    exchange.upstream = upstream;
-    exchange.exchange.instance(upstream.instance().name());
-    RequestTrace trace = exchange.exchange.trace();
+    attempt.upstream = upstream;
+    attempt.exchange.instance(upstream.instance().name());
+    RequestTrace trace = attempt.exchange.trace();
     BackendTry span = trace == null ? null : trace.backendTry(upstream.instance().name(), upstream.instance().host(),
         upstream.instance().port(), retry);
-    if (span != null) {
-      span.inject(ctx.request().headers());
-    }
-    Future<ProxyResponse> exchanged = upstream.inStartupGrace(System.nanoTime())
-        ? upstream.breaker().<ProxyResponse>execute(() -> exchangeInGrace(ctx, exchange))
+    attempt.span = span;
+    Breaker breaker = upstream.breaker();
+    boolean grace = upstream.inStartupGrace(System.nanoTime());
+    // A closed circuit's try runs unguarded and only a failure is reported to it (see Breaker).
+    boolean direct = !grace && breaker.closed();
+    Future<HttpClientResponse> exchanged = grace
+        ? breaker.circuit().<HttpClientResponse>execute(() -> exchangeInGrace(attempt))
             .compose(r -> r != null ? Future.succeededFuture(r) : Future.failedFuture(notListening(upstream)))
-        : upstream.breaker().execute(() -> exchange(ctx, exchange));
-    return exchanged.transform(ar -> {
+        : breaker.execute(direct, () -> exchange(attempt));
+    exchanged.onComplete(ar -> {
       if (ar.succeeded()) {
+        HttpClientResponse response = ar.result();
         if (span != null) {
-          span.answered(ar.result().getStatusCode());
+          span.answered(response.statusCode());
         }
-        Breakers.succeeded(upstream.breaker());
-        // vertx-http-proxy answers 501 itself, bypassing this class, to any Transfer-Encoding but
-        // exactly "chunked" (Chunked, gzip, chunked are valid): Netty decoded the body already, and
-        // it is streamed on chunked without the header.
-        ar.result().headers().remove(HttpHeaders.TRANSFER_ENCODING);
-        upstream.answered(ar.result().getStatusCode(), System.nanoTime());
-        Future<ProxyResponse> again = retryOnStatus(ctx, candidates, upstream, retry, ar.result());
-        return again != null ? again : exchanged;
+        breaker.succeeded();
+        upstream.answered(response.statusCode(), System.nanoTime());
+        if (!retryOnStatus(attempt, candidates, upstream, retry, response)) {
+          respond(attempt, response);
+        }
+        return;
       }
+      breaker.failed(ar.cause(), direct);
       UpstreamFailure failure = UpstreamFailure.classify(ar.cause(), route.backend());
       if (span != null) {
         span.failed(failure.getClass().getSimpleName(), failure.getMessage());
@@ -314,61 +335,56 @@ public final class ProxyHandler implements Terminal, ProxyInterceptor, OriginReq
       // open: nothing left the gateway, any request may go elsewhere. Broken after sending: only
       // replayable (bodiless idempotent) ones.
       boolean unsent = failure instanceof UpstreamFailure.CircuitOpen
-          || ((failure instanceof UpstreamFailure.Refused || failure instanceof UpstreamFailure.Timeout) && exchange.unsent);
+          || ((failure instanceof UpstreamFailure.Refused || failure instanceof UpstreamFailure.Timeout) && attempt.unsent);
       boolean again = retries.enabled() && retry < retries.attempts()
-          && (unsent || (failure.retryable() && exchange.replayable));
+          && (unsent || (failure.retryable() && attempt.replayable));
       Upstream[] others = again ? without(candidates, upstream) : NONE;
       long delay = others.length == 0 ? 0 : budget.backoffMs(retry);
-      if (others.length == 0 || !beforeDeadline(exchange, delay) || !budget.tryRetry(System.currentTimeMillis())) {
-        return failed(ctx, failure);
+      if (others.length == 0 || !beforeDeadline(attempt, delay) || !budget.tryRetry(System.currentTimeMillis())) {
+        failed(attempt, failure);
+        return;
       }
-      return retry(ctx, others, upstream, retry, delay, failure.getMessage());
+      retry(attempt, others, upstream, retry, delay, failure.getMessage());
     });
   }
 
   /**
    * A replayable request whose answer has a status in {@code retry_on} goes to another instance when
    * one is left, the deadline allows and the budget has room; that answer is dropped (its connection
-   * reset). Null when this answer is the one the client gets.
+   * reset). False when this answer is the one the client gets.
    */
-  private Future<ProxyResponse> retryOnStatus(ProxyContext ctx, Upstream[] candidates, Upstream upstream, int retry,
-      ProxyResponse response) {
-    if (retries.retryOn().isEmpty() || !retries.retryOn().contains(response.getStatusCode())
-        || retry >= retries.attempts() || !exchange(ctx).replayable) {
-      return null;
+  private boolean retryOnStatus(Attempt attempt, Upstream[] candidates, Upstream upstream, int retry,
+      HttpClientResponse response) {
+    if (retries.retryOn().isEmpty() || !retries.retryOn().contains(response.statusCode())
+        || retry >= retries.attempts() || !attempt.replayable) {
+      return false;
     }
     Upstream[] others = without(candidates, upstream);
     long delay = others.length == 0 ? 0 : budget.backoffMs(retry);
-    if (others.length == 0 || !beforeDeadline(exchange(ctx), delay) || !budget.tryRetry(System.currentTimeMillis())) {
-      return null;
+    if (others.length == 0 || !beforeDeadline(attempt, delay) || !budget.tryRetry(System.currentTimeMillis())) {
+      return false;
     }
-    response.proxiedResponse().request().reset();
-    return retry(ctx, others, upstream, retry, delay, "status " + response.getStatusCode());
+    response.request().reset();
+    retry(attempt, others, upstream, retry, delay, "status " + response.statusCode());
+    return true;
   }
 
-  private Future<ProxyResponse> retry(ProxyContext ctx, Upstream[] others, Upstream upstream, int retry, long delay,
-      String reason) {
-    Attempt exchange = exchange(ctx);
+  private void retry(Attempt attempt, Upstream[] others, Upstream upstream, int retry, long delay, String reason) {
     upstream.finished();
-    exchange.upstream = null;
-    exchange.exchange.instance(null);
-    LOG.fine(() -> "retry " + (retry + 1) + " of " + ctx.request().getMethod() + " " + ctx.request().getURI()
+    attempt.upstream = null;
+    attempt.exchange.instance(null);
+    LOG.fine(() -> "retry " + (retry + 1) + " of " + attempt.incoming.method() + " " + attempt.uri
         + " after " + reason + " on " + upstream.instance());
-    return backoff(delay).compose(v -> attempt(ctx, others, retry + 1));
+    if (delay <= 0) {
+      attempt(attempt, others, retry + 1);
+    } else {
+      vertx.setTimer(delay, id -> attempt(attempt, others, retry + 1));
+    }
   }
 
   /** Whether a try after {@code delayMs} of backoff still starts before the request's deadline (if any). */
   private static boolean beforeDeadline(Attempt attempt, long delayMs) {
     return attempt.deadlineNanos == 0 || attempt.deadlineNanos - (System.nanoTime() + delayMs * 1_000_000L) > 0;
-  }
-
-  private Future<Void> backoff(long delay) {
-    if (delay <= 0) {
-      return Future.succeededFuture();
-    }
-    io.vertx.core.Promise<Void> promise = io.vertx.core.Promise.promise();
-    vertx.setTimer(delay, id -> promise.complete());
-    return promise.future();
   }
 
   /** Idempotent and bodiless: safe to send again after a failure before any answer. */
@@ -402,8 +418,8 @@ public final class ProxyHandler implements Terminal, ProxyInterceptor, OriginReq
    * the instance failing but its server not listening yet, so the breaker sees no failure (null
    * stands for it) and {@link #notListening} turns it back into a refusal after the breaker.
    */
-  private Future<ProxyResponse> exchangeInGrace(ProxyContext ctx, Attempt exchange) {
-    return exchange(ctx, exchange).recover(err -> err instanceof java.net.ConnectException && exchange.unsent
+  private Future<HttpClientResponse> exchangeInGrace(Attempt attempt) {
+    return exchange(attempt).recover(err -> err instanceof java.net.ConnectException && attempt.unsent
         ? Future.succeededFuture()
         : Future.failedFuture(err));
   }
@@ -414,24 +430,14 @@ public final class ProxyHandler implements Terminal, ProxyInterceptor, OriginReq
         new java.net.ConnectException("refused by " + upstream.instance() + ", which has just started"));
   }
 
-  /** Sends the request; a failure caused by the client leaving is marked so the breaker ignores it. */
-  private Future<ProxyResponse> exchange(ProxyContext ctx, Attempt exchange) {
-    return ctx.sendRequest().recover(err -> Future.failedFuture(
-        exchange.tooLarge ? new UpstreamFailure.BodyTooLarge(maxBodyBytes)
-            : clientLeftOrRefused(ctx) ? new UpstreamFailure.ClientGone(route.backend(), err)
-            : err));
-  }
-
-  /** The client went away, or the edge answered it already (body too slow or malformed) and closes it. */
-  private static boolean clientLeftOrRefused(ProxyContext ctx) {
-    io.vertx.core.http.HttpServerResponse response = ctx.request().proxiedRequest().response();
-    return response.closed() || response.ended();
-  }
-
-  @Override
-  public Future<HttpClientRequest> create(ProxyContext ctx) {
-    Attempt exchange = exchange(ctx);
-    Upstream upstream = exchange.upstream;
+  /**
+   * One try: a connection from the pool, the request's head and body streamed to it, and its
+   * answer's head (paused, so its body waits for the client). A failure caused by the client
+   * leaving is marked so the breaker ignores it.
+   */
+  private Future<HttpClientResponse> exchange(Attempt attempt) {
+    Upstream upstream = attempt.upstream;
+    HttpServerRequest incoming = attempt.incoming;
     RequestOptions options = new RequestOptions()
         .setServer(upstream.address())
         .setConnectTimeout(connectTimeoutMs);
@@ -440,16 +446,16 @@ public final class ProxyHandler implements Terminal, ProxyInterceptor, OriginReq
       // SNI and the name the certificate must carry: the configured server name, else the instance's host.
       options.setSsl(true).setHost(origin.host()).setPort(origin.port());
     }
-    if (ctx.request().proxiedRequest().authority() == null) {
+    if (incoming.authority() == null) {
       // An HTTP/1.0 request without Host: the backend gets its own address as Host.
       options.setHost(origin.host()).setPort(origin.port());
-    } else if (!route.passHost()) {
-      ctx.request().setAuthority(origin);
     }
-    exchange.unsent = false;
-    return ctx.client().request(options).onComplete(ar -> {
+    attempt.unsent = false;
+    Promise<HttpClientResponse> answer = Promise.promise();
+    client.request(options).onComplete(ar -> {
       if (ar.failed()) {
-        exchange.unsent = true;
+        attempt.unsent = true;
+        answer.fail(failure(attempt, ar.cause()));
         return;
       }
       HttpClientRequest request = ar.result();
@@ -458,32 +464,91 @@ public final class ProxyHandler implements Terminal, ProxyInterceptor, OriginReq
       // The gateway resets this request itself when it gives up on a body (413) or an answer (504),
       // and a WebSocket tunnel closing ends it too: expected, so not the error Vert.x logs without a handler.
       request.exceptionHandler(backendRequestEnded);
-      HttpServerRequest incoming = ctx.request().proxiedRequest();
+      AnswerDeadlines.Pending[] deadline = new AnswerDeadlines.Pending[1];
       if (incoming.isEnded()) {
-        AnswerDeadlines.Pending deadline = watch(exchange, request);
-        request.response().onComplete(answer -> answered(deadline, answer));
+        deadline[0] = watch(attempt, request);
       } else {
         // An upload: timeout_ms counts from its last byte, so a large body on a slow link is not
         // cut while it is still being sent (an answer before that needs no deadline).
-        AnswerDeadlines.Pending[] deadline = new AnswerDeadlines.Pending[1];
         incoming.end().onComplete(sent -> {
           if (!request.response().isComplete()) {
-            deadline[0] = watch(exchange, request);
+            deadline[0] = watch(attempt, request);
           }
         });
-        request.response().onComplete(answer -> answered(deadline[0], answer));
       }
+      request.response().onComplete(response -> {
+        if (deadline[0] != null) {
+          deadline[0].settled();
+        }
+        if (response.succeeded()) {
+          HttpClientResponse r = response.result();
+          r.pause(); // its body waits until the client's response is ready
+          // A client leaving mid-answer resets the backend stream: expected, not worth an error log.
+          r.exceptionHandler(answerCutShort);
+          answer.complete(r);
+        } else {
+          answer.fail(failure(attempt, response.cause()));
+        }
+      });
+      sendRequest(attempt, request, origin);
     });
+    return answer.future();
   }
 
-  private void answered(AnswerDeadlines.Pending deadline, io.vertx.core.AsyncResult<io.vertx.core.http.HttpClientResponse> answer) {
-    if (deadline != null) {
-      deadline.settled();
+  /** What a try's failure is: the body over the limit (413), the client gone, or the failure itself. */
+  private Throwable failure(Attempt attempt, Throwable err) {
+    return attempt.tooLarge ? new UpstreamFailure.BodyTooLarge(maxBodyBytes)
+        : clientLeftOrRefused(attempt.incoming) ? new UpstreamFailure.ClientGone(route.backend(), err)
+        : err;
+  }
+
+  /** The client went away, or the edge answered it already (body too slow or malformed) and closes it. */
+  private static boolean clientLeftOrRefused(HttpServerRequest incoming) {
+    HttpServerResponse response = incoming.response();
+    return response.closed() || response.ended();
+  }
+
+  /** Writes the request's head toward the backend, then its body (streamed, with back-pressure) or nothing. */
+  private void sendRequest(Attempt attempt, HttpClientRequest request, io.vertx.core.net.HostAndPort origin) {
+    HttpServerRequest incoming = attempt.incoming;
+    HttpServerResponse out = incoming.response();
+    if (out.ended()) {
+      request.reset(); // the edge answered meanwhile (a body too slow or malformed): the try fails as the client's
+      return;
     }
-    if (answer.succeeded()) {
-      // A client leaving mid-answer resets the backend stream: expected, not worth an error log.
-      answer.result().exceptionHandler(answerCutShort);
+    out.exceptionHandler(err -> request.reset(0L, err)); // the client left: so does the try
+    request.setMethod(incoming.method());
+    request.setURI(attempt.uri);
+    MultiMap headers = request.headers();
+    HeaderPolicy.toBackend(incoming, headers, attempt.exchange);
+    if (attempt.span != null) {
+      attempt.span.inject(headers);
     }
+    if (incoming.authority() != null) {
+      request.authority(route.passHost() ? incoming.authority() : origin);
+    }
+    ReadStream<Buffer> body = attempt.body;
+    if (body == null) {
+      if (incoming.getHeader(HttpHeaders.CONTENT_LENGTH) != null) {
+        headers.set(HttpHeaders.CONTENT_LENGTH, ZERO);
+      }
+      request.end();
+      return;
+    }
+    if (attempt.length >= 0) {
+      headers.set(HttpHeaders.CONTENT_LENGTH, Long.toString(attempt.length));
+    } else {
+      request.setChunked(Boolean.TRUE.equals(chunked(incoming.headers())));
+    }
+    if (body == incoming && incoming.isEnded()) {
+      request.end(); // a bodiless request: nothing to stream
+      return;
+    }
+    body.pipe().endOnComplete(true).endOnFailure(false).to(request).onComplete(sent -> {
+      if (sent.failed()) {
+        request.reset();
+      }
+    });
   }
 
   /**
@@ -498,66 +563,126 @@ public final class ProxyHandler implements Terminal, ProxyInterceptor, OriginReq
     return deadlines.watchFor(request, Math.max(1, left / 1_000_000));
   }
 
-  @Override
-  public Future<Void> handleProxyResponse(ProxyContext ctx) {
-    Attempt exchange = exchange(ctx);
-    if (ctx.request().proxiedRequest().response().ended()) {
-      finished(exchange); // the edge answered and counted this request (EdgeGuard)
-      return Future.succeededFuture();
+  /**
+   * The backend's answer to the client: its status and reason, its headers but hop-by-hop ones (the
+   * route's stages may edit them), its Date (or now), its body streamed with back-pressure, sized
+   * as the backend sized it, else chunked (buffered for an HTTP/1.0 client).
+   */
+  private void respond(Attempt attempt, HttpClientResponse response) {
+    HttpServerResponse out = attempt.incoming.response();
+    if (out.ended()) {
+      finished(attempt); // the edge answered and counted this request (EdgeGuard)
+      return;
     }
-    ProxyResponse response = ctx.response();
-    HeaderPolicy.onResponse(response);
-    exchange.exchange.pipeline().onResponse(exchange.exchange, response.headers());
-    if (exchange.tooLarge && ctx.request().proxiedRequest().version() != HttpVersion.HTTP_2) {
-      // The rest of the body is not read: EdgeGuard closes. HTTP/2 has no Connection header.
-      response.putHeader("connection", "close");
+    // Transfer-Encoding is hop-by-hop: Netty decoded the body, and it is framed anew toward the client.
+    MultiMap headers = response.headers();
+    answerHead(attempt, out, response.statusCode(), headers);
+    String statusMessage = response.statusMessage();
+    if (statusMessage != null) {
+      out.setStatusMessage(statusMessage);
     }
-    response.headers().set(TrafficEvent.REQUEST_ID_HEADER, exchange.exchange.requestId());
-    String date = response.headers().get(HttpHeaders.DATE);
-    if (date != null) {
-      // vertx-http-proxy parses and re-formats the backend's Date on every response (a HashMap per
-      // parse, ~5% of the CPU time): without it the parse is skipped, and the backend's value goes
-      // back in just before the head is written.
-      response.headers().remove(HttpHeaders.DATE);
-      io.vertx.core.http.HttpServerResponse out = ctx.request().proxiedRequest().response();
-      out.headersEndHandler(v -> out.putHeader(HttpHeaders.DATE, date));
+    if (headers.get(HttpHeaders.DATE) == null) {
+      out.putHeader(HttpHeaders.DATE, now());
     }
-    return ctx.sendResponse().onComplete(ar -> finished(exchange)); // the response's end counted the request
+    String length = headers.get(HttpHeaders.CONTENT_LENGTH);
+    if (length == null || contentLength(length) < 0) {
+      if (length != null) {
+        out.headers().remove(HttpHeaders.CONTENT_LENGTH);
+      }
+      if (attempt.incoming.version() == HttpVersion.HTTP_1_0) {
+        // An HTTP/1.0 client cannot read chunked: the body is collected and sent with its length.
+        response.body().onComplete(body -> {
+          if (body.succeeded()) {
+            out.end(body.result()).onComplete(v -> finished(attempt));
+          } else {
+            response.request().reset();
+            out.reset();
+            finished(attempt);
+          }
+        });
+        response.resume();
+        return;
+      }
+      out.setChunked(true);
+    }
+    response.pipe().endOnSuccess(true).endOnFailure(false).to(out).onComplete(sent -> {
+      if (sent.failed()) {
+        response.request().reset();
+        out.reset();
+      }
+      finished(attempt); // the response's end counted the request
+    });
   }
 
-  private Future<ProxyResponse> failed(ProxyContext ctx, UpstreamFailure failure) {
+  /**
+   * The head of any answer through this route, with {@code status}: {@code backend}'s headers but
+   * hop-by-hop ones (none for the gateway's own answers), as the route's stages edit them, the
+   * request id, and Connection: close after a body over the limit.
+   */
+  private static void answerHead(Attempt attempt, HttpServerResponse out, int status, MultiMap backend) {
+    Exchange exchange = attempt.exchange;
+    out.setStatusCode(status);
+    MultiMap target = out.headers();
+    if (exchange.pipeline().seesResponses()) {
+      MultiMap headers = HttpHeaders.headers();
+      if (backend != null) {
+        HeaderPolicy.copyResponse(status, backend, headers);
+      }
+      exchange.pipeline().onResponse(exchange, headers);
+      target.addAll(headers);
+    } else if (backend != null) {
+      HeaderPolicy.copyResponse(status, backend, target);
+    }
+    if (attempt.tooLarge && attempt.incoming.version() != HttpVersion.HTTP_2) {
+      // The rest of the body is not read: EdgeGuard closes. HTTP/2 has no Connection header.
+      target.set(HttpHeaders.CONNECTION, "close");
+    }
+    target.set(TrafficEvent.REQUEST_ID_HEADER, exchange.requestId());
+  }
+
+  /** The gateway's own answer to a request it could not forward: the failure's status and message. */
+  private void failed(Attempt attempt, UpstreamFailure failure) {
+    HttpServerRequest incoming = attempt.incoming;
     if (LOG.isLoggable(Level.FINE)) {
-      LOG.fine(ctx.request().getMethod() + " " + ctx.request().getURI() + ": " + failure.getMessage()
+      LOG.fine(incoming.method() + " " + attempt.uri + ": " + failure.getMessage()
           + (failure.getCause() == null ? "" : " (" + failure.getCause() + ")"));
     }
-    // A replayable request has no body left to drain; others release (drain) theirs first.
-    ProxyRequest request = ctx.request().getBody() == null ? ctx.request() : ctx.request().release();
-    ProxyResponse response = request.response()
-        .setStatusCode(failure.status())
-        .setBody(Body.body(Buffer.buffer(failure.getMessage() + "\n"), TEXT_PLAIN));
-    return Future.succeededFuture(response);
+    if (attempt.body != null && !incoming.isEnded()) {
+      attempt.body.resume(); // the body left unsent is read and dropped
+      attempt.body = null;
+    }
+    HttpServerResponse out = incoming.response();
+    if (out.ended()) {
+      finished(attempt);
+      return;
+    }
+    answerHead(attempt, out, failure.status(), null);
+    out.putHeader(HttpHeaders.DATE, now()).putHeader(HttpHeaders.CONTENT_TYPE, TEXT_PLAIN);
+    out.end(Buffer.buffer(failure.getMessage() + "\n")).onComplete(v -> finished(attempt));
   }
 
-  private void finished(Attempt exchange) {
+  private void finished(Attempt attempt) {
     inFlight.decrement();
-    Upstream upstream = exchange.upstream;
+    Upstream upstream = attempt.upstream;
     if (upstream != null) {
       upstream.finished();
     }
   }
 
-  private static Attempt exchange(ProxyContext ctx) {
-    return ctx.get(EXCHANGE, Attempt.class);
-  }
-
-  /**
-   * The proxy's state of one request across its tries, kept in one context attribute (the
-   * context's map would otherwise take a lookup and a boxed value per field). Event-loop confined.
-   */
+  /** The proxy's state of one request across its tries. Event-loop confined. */
   private static final class Attempt {
     final Exchange exchange;
+    final HttpServerRequest incoming;
+    /** The request's URI toward the backend (normalized path, prefix stripped when the route says so). */
+    String uri;
+    /** The client's Content-Length, or -1 when it announced none. */
+    long length;
+    /** What is streamed to the backend: the client's request, or a wrapper of it; null: nothing (a replayable request). */
+    ReadStream<Buffer> body;
     /** The instance of the current try; null between tries. */
     Upstream upstream;
+    /** The current try's span; null when tracing is off. */
+    BackendTry span;
     /** The client's unannounced body went past the limit (413). */
     boolean tooLarge;
     /** The current try found no connection: nothing was sent, any request may go elsewhere. */
@@ -567,8 +692,10 @@ public final class ProxyHandler implements Terminal, ProxyInterceptor, OriginReq
     /** Idempotent and bodiless as the client sent it: safe to send again after it left the gateway. */
     boolean replayable;
 
-    Attempt(Exchange exchange) {
+    Attempt(Exchange exchange, HttpServerRequest incoming) {
       this.exchange = exchange;
+      this.incoming = incoming;
+      this.body = incoming;
     }
   }
 }

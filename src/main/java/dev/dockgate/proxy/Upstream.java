@@ -2,7 +2,7 @@ package dev.dockgate.proxy;
 
 import dev.dockgate.discovery.Instance;
 import dev.dockgate.resilience.Outliers;
-import io.vertx.circuitbreaker.CircuitBreaker;
+import dev.dockgate.resilience.Breaker;
 
 /**
  * An instance as one router instance uses it: its shared circuit breaker and this router's count of
@@ -13,7 +13,7 @@ public final class Upstream {
   private final Instance instance;
   /** The instance's address, made once: every request to it is sent there. */
   private final io.vertx.core.net.SocketAddress address;
-  private final CircuitBreaker breaker;
+  private final Breaker breaker;
   private final Outliers outliers;
   private final long graceEndsNanos;
   private long passOverUntilNanos;
@@ -26,7 +26,7 @@ public final class Upstream {
    * An instance whose refusals count against its circuit from {@code graceEndsNanos} (System.nanoTime)
    * on; {@code outliers} (null: none) counts its 5xx answers.
    */
-  public Upstream(Instance instance, CircuitBreaker breaker, long graceEndsNanos, Outliers outliers) {
+  public Upstream(Instance instance, Breaker breaker, long graceEndsNanos, Outliers outliers) {
     this.instance = instance;
     this.outliers = outliers;
     this.address = instance.socketAddress();
@@ -35,7 +35,7 @@ public final class Upstream {
     this.passOverUntilNanos = graceEndsNanos - Long.MAX_VALUE / 2;
   }
 
-  public Upstream(Instance instance, CircuitBreaker breaker) {
+  public Upstream(Instance instance, Breaker breaker) {
     this(instance, breaker, System.nanoTime(), null);
   }
 
@@ -89,7 +89,7 @@ public final class Upstream {
     return address;
   }
 
-  public CircuitBreaker breaker() {
+  public Breaker breaker() {
     return breaker;
   }
 

@@ -67,7 +67,7 @@ public final class Upstreams {
 
   private Upstream upstream(BackendConfig backend, Instance instance) {
     String key = key(backend, instance);
-    io.vertx.circuitbreaker.CircuitBreaker breaker = breakers.acquire(key, backend.circuitBreaker());
+    dev.dockgate.resilience.Breaker breaker = breakers.acquire(key, backend.circuitBreaker());
     long graceNanos = backend.circuitBreaker().startupGraceMs() * 1_000_000;
     dev.dockgate.resilience.Outliers outliers = backend.outliers() == null ? null : breakers.outliers(key, backend.outliers());
     return new Upstream(instance, breaker, breakers.since(key) + graceNanos, outliers);

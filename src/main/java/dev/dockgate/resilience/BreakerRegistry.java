@@ -1,7 +1,6 @@
 package dev.dockgate.resilience;
 
 import dev.dockgate.config.CircuitBreakerConfig;
-import io.vertx.circuitbreaker.CircuitBreaker;
 import io.vertx.core.Vertx;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -13,7 +12,7 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class BreakerRegistry {
 
-  private record Entry(CircuitBreaker breaker, CircuitBreakerConfig config, int users, long sinceNanos) {
+  private record Entry(Breaker breaker, CircuitBreakerConfig config, int users, long sinceNanos) {
   }
 
   private final ConcurrentHashMap<String, Outliers> outliers = new ConcurrentHashMap<>();
@@ -30,13 +29,13 @@ public final class BreakerRegistry {
    * settings changed (a reload), the instance gets a new breaker with them, starting closed;
    * requests in flight finish on the old one.
    */
-  public CircuitBreaker acquire(String key, CircuitBreakerConfig config) {
+  public Breaker acquire(String key, CircuitBreakerConfig config) {
     return entries.compute(key, (k, e) -> {
       if (e == null) {
         return new Entry(Breakers.create(vertx, k, config), config, 1, System.nanoTime());
       }
       if (!e.config().equals(config)) {
-        e.breaker().close();
+        e.breaker().circuit().close();
         return new Entry(Breakers.create(vertx, k, config), config, e.users() + 1, e.sinceNanos());
       }
       return new Entry(e.breaker(), config, e.users() + 1, e.sinceNanos());
@@ -57,7 +56,7 @@ public final class BreakerRegistry {
       if (e.users() > 1) {
         return new Entry(e.breaker(), e.config(), e.users() - 1, e.sinceNanos());
       }
-      e.breaker().close();
+      e.breaker().circuit().close();
       outliers.remove(key);
       return null;
     });

@@ -3,10 +3,11 @@ package dev.dockgate.resilience;
 import dev.dockgate.config.CircuitBreakerConfig;
 import io.vertx.circuitbreaker.CircuitBreaker;
 import io.vertx.circuitbreaker.CircuitBreakerOptions;
+import io.vertx.circuitbreaker.CircuitBreakerState;
 import io.vertx.core.Vertx;
 import java.util.logging.Logger;
 
-/** Creates the circuit breaker that guards one instance, logging each state change once. */
+/** Creates the circuit breaker that guards one instance, logging each state change once (see {@link Breaker}). */
 public final class Breakers {
 
   private static final Logger LOG = Logger.getLogger(Breakers.class.getName());
@@ -14,7 +15,7 @@ public final class Breakers {
   private Breakers() {
   }
 
-  public static CircuitBreaker create(Vertx vertx, String name, CircuitBreakerConfig config) {
+  public static Breaker create(Vertx vertx, String name, CircuitBreakerConfig config) {
     CircuitBreakerOptions options = new CircuitBreakerOptions()
         .setMaxFailures(config.maxFailures())
         .setResetTimeout(config.resetTimeoutMs())
@@ -24,20 +25,22 @@ public final class Breakers {
     CircuitBreaker breaker = CircuitBreaker.create(name, vertx, options)
         .failurePolicy(result -> result.failed()
             && !(result.cause() instanceof UpstreamFailure failure && failure.clientFault()));
-    breaker.openHandler(v -> LOG.warning("breaker " + name + " open after " + config.maxFailures()
-        + " consecutive failures; probing again in " + config.resetTimeoutMs() + " ms"));
-    breaker.halfOpenHandler(v -> LOG.info("breaker " + name + " half-open: next request probes"));
-    breaker.closeHandler(v -> LOG.info("breaker " + name + " closed"));
-    return breaker;
+    Breaker guarded = new Breaker(breaker);
+    // The library calls these as it changes state, holding its lock: the copy follows every change.
+    breaker.openHandler(v -> {
+      guarded.changed(CircuitBreakerState.OPEN);
+      LOG.warning("breaker " + name + " open after " + config.maxFailures()
+          + " consecutive failures; probing again in " + config.resetTimeoutMs() + " ms");
+    });
+    breaker.halfOpenHandler(v -> {
+      guarded.changed(CircuitBreakerState.HALF_OPEN);
+      LOG.info("breaker " + name + " half-open: next request probes");
+    });
+    breaker.closeHandler(v -> {
+      guarded.changed(CircuitBreakerState.CLOSED);
+      LOG.info("breaker " + name + " closed");
+    });
+    return guarded;
   }
 
-  /**
-   * Records a success. The library counts failures in a rolling window; resetting on success makes
-   * the threshold count consecutive failures.
-   */
-  public static void succeeded(CircuitBreaker breaker) {
-    if (breaker.failureCount() > 0) {
-      breaker.reset();
-    }
-  }
 }

@@ -63,7 +63,7 @@ class MetricsVerticleTest {
     SharedJsonCodec.register(vertx.eventBus());
     vertx.eventBus().registerDefaultCodec(GatewayConfig.class, new LocalCodec<>(GatewayConfig.class));
     breakers = new BreakerRegistry(vertx);
-    breaker = breakers.acquire(BREAKER_KEY, new CircuitBreakerConfig(5, 60_000));
+    breaker = breakers.acquire(BREAKER_KEY, new CircuitBreakerConfig(5, 60_000)).circuit();
     GatewayConfig config = config(
         backend("orders", Map.of("app_name", "orders"), new Target("127.0.0.1", 9001), new Target("127.0.0.1", 9002)),
         backend("payment", Map.of("app_name", "payment")));
@@ -115,7 +115,7 @@ class MetricsVerticleTest {
     breaker.open();
     assertLines(scrape(), "gateway_circuit_state{backend_instance=\"" + BREAKER_KEY + "\"} 2.0");
 
-    CircuitBreaker probing = breakers.acquire("payment/pay-1/a1b2c3", new CircuitBreakerConfig(1, 50));
+    CircuitBreaker probing = breakers.acquire("payment/pay-1/a1b2c3", new CircuitBreakerConfig(1, 50)).circuit();
     probing.open(); // half-open once the 50 ms reset timeout has passed
     scrapeUntil("gateway_circuit_state{backend_instance=\"payment/pay-1/a1b2c3\"} 1.0");
 

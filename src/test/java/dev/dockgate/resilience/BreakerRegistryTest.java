@@ -1,6 +1,8 @@
 package dev.dockgate.resilience;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertSame;
 
@@ -30,24 +32,24 @@ class BreakerRegistryTest {
 
   @Test
   void routersShareOneBreakerPerInstanceUntilTheLastLetsGo() {
-    CircuitBreaker first = registry.acquire("orders/o1/abc", config);
-    CircuitBreaker second = registry.acquire("orders/o1/abc", config);
+    CircuitBreaker first = registry.acquire("orders/o1/abc", config).circuit();
+    CircuitBreaker second = registry.acquire("orders/o1/abc", config).circuit();
     assertSame(first, second);
-    assertNotSame(first, registry.acquire("orders/o2/def", config));
+    assertNotSame(first, registry.acquire("orders/o2/def", config).circuit());
     assertEquals(2, registry.size());
 
     registry.release("orders/o1/abc");
-    assertSame(first, registry.acquire("orders/o1/abc", config), "still held by one user");
+    assertSame(first, registry.acquire("orders/o1/abc", config).circuit(), "still held by one user");
     registry.release("orders/o1/abc");
     registry.release("orders/o1/abc");
     assertEquals(1, registry.size());
-    assertNotSame(first, registry.acquire("orders/o1/abc", config), "a new breaker after the last release");
+    assertNotSame(first, registry.acquire("orders/o1/abc", config).circuit(), "a new breaker after the last release");
   }
 
   @Test
   void failuresSeenThroughEitherHandleOpenTheSameCircuit() {
-    CircuitBreaker a = registry.acquire("pay/p1/1", config);
-    CircuitBreaker b = registry.acquire("pay/p1/1", config);
+    CircuitBreaker a = registry.acquire("pay/p1/1", config).circuit();
+    CircuitBreaker b = registry.acquire("pay/p1/1", config).circuit();
     await(a.execute(() -> Future.failedFuture("refused")));
     assertEquals(CircuitBreakerState.CLOSED, b.state());
     await(b.execute(() -> Future.failedFuture("refused")));
@@ -56,9 +58,11 @@ class BreakerRegistryTest {
 
   @Test
   void aSuccessResetsTheCountSoOnlyConsecutiveFailuresOpen() {
-    CircuitBreaker breaker = registry.acquire("pay/p1/1", config);
+    Breaker guarded = registry.acquire("pay/p1/1", config);
+    CircuitBreaker breaker = guarded.circuit();
     await(breaker.execute(() -> Future.failedFuture("refused")));
-    await(breaker.execute(() -> Future.succeededFuture()).onSuccess(v -> Breakers.succeeded(breaker)));
+    guarded.failed(new java.net.ConnectException("refused"), false);
+    await(breaker.execute(() -> Future.succeededFuture()).onSuccess(v -> guarded.succeeded()));
     await(breaker.execute(() -> Future.failedFuture("refused")));
     assertEquals(CircuitBreakerState.CLOSED, breaker.state());
     await(breaker.execute(() -> Future.failedFuture("refused")));
@@ -67,15 +71,32 @@ class BreakerRegistryTest {
 
   @Test
   void changedSettingsOnReloadGiveTheInstanceABreakerWithThem() {
-    CircuitBreaker old = registry.acquire("pay/p1/1", config);
+    Breaker old = registry.acquire("pay/p1/1", config);
     long since = registry.since("pay/p1/1");
     // A reload acquires with the new settings before the old routes let go.
-    CircuitBreaker reloaded = registry.acquire("pay/p1/1", new CircuitBreakerConfig(1, 60_000));
+    Breaker reloaded = registry.acquire("pay/p1/1", new CircuitBreakerConfig(1, 60_000));
     assertNotSame(old, reloaded, "max_failures 1 must reach the known instance");
-    await(reloaded.execute(() -> Future.failedFuture("refused")));
+    await(reloaded.circuit().execute(() -> Future.failedFuture("refused")));
     assertEquals(CircuitBreakerState.OPEN, reloaded.state(), "one failure opens it now");
     assertEquals(since, registry.since("pay/p1/1"), "still the same instance, first seen then");
     registry.release("pay/p1/1");
     assertSame(reloaded, registry.acquire("pay/p1/1", new CircuitBreakerConfig(1, 60_000)), "held by the new routes");
+  }
+
+  @Test
+  void aClosedCircuitCountsTheFailuresReportedForTriesRunOutsideIt() {
+    Breaker breaker = registry.acquire("pay/p1/1", config);
+    assertTrue(breaker.closed());
+    await(breaker.failed(new UpstreamFailure.ClientGone("pay", new RuntimeException("left")), true));
+    await(breaker.failed(new java.net.ConnectException("refused"), true));
+    assertEquals(1, breaker.circuit().failureCount(), "a client leaving is not the instance failing");
+    breaker.succeeded();
+    assertEquals(0, breaker.circuit().failureCount(), "a success resets the count");
+    await(breaker.failed(new java.net.ConnectException("refused"), true));
+    await(breaker.failed(new java.net.ConnectException("refused"), true));
+    assertEquals(CircuitBreakerState.OPEN, breaker.circuit().state(), "two in a row open it");
+    assertEquals(CircuitBreakerState.OPEN, breaker.state(), "the copy follows the breaker");
+    assertFalse(breaker.closed(), "tries now go through the breaker, which refuses them");
+    assertTrue(breaker.execute(false, () -> Future.succeededFuture()).failed());
   }
 }

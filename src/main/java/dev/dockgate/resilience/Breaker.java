@@ -1,0 +1,88 @@
+package dev.dockgate.resilience;
+
+import io.vertx.circuitbreaker.CircuitBreaker;
+import io.vertx.circuitbreaker.CircuitBreakerState;
+import io.vertx.core.Future;
+import java.util.function.Supplier;
+
+/**
+ * The circuit breaker of one instance as requests use it, shared by every router instance. The
+ * library's breaker ({@link #circuit()}) keeps the count and the state; this keeps a copy of the
+ * state (updated by the breaker's own state handlers, which it calls as it changes state) and
+ * whether failures may be counted, so that a request to a closed circuit that succeeds takes no
+ * lock: it runs outside the library's {@code execute} and only its failure is reported. Open and
+ * half-open circuits still go through {@code execute}, which refuses or lets the one probe through.
+ * Thread-safe.
+ */
+public final class Breaker {
+
+  private final CircuitBreaker circuit;
+  private volatile CircuitBreakerState state = CircuitBreakerState.CLOSED;
+  /** A failure was counted since the last success that reset the count. */
+  private volatile boolean failures;
+
+  Breaker(CircuitBreaker circuit) {
+    this.circuit = circuit;
+  }
+
+  /** The library's breaker: its count, state, handlers. */
+  public CircuitBreaker circuit() {
+    return circuit;
+  }
+
+  /** The state as of the breaker's last change. */
+  public CircuitBreakerState state() {
+    return state;
+  }
+
+  void changed(CircuitBreakerState now) {
+    state = now;
+  }
+
+  /** True when an operation may run unguarded, reporting its failure through {@link #failed}. */
+  public boolean closed() {
+    return state == CircuitBreakerState.CLOSED;
+  }
+
+  /**
+   * Runs {@code operation}: directly when {@code direct} (the circuit was closed, see {@link #closed()}),
+   * else through the library's breaker.
+   */
+  public <T> Future<T> execute(boolean direct, Supplier<Future<T>> operation) {
+    return direct ? operation.get() : circuit.execute(operation);
+  }
+
+  /**
+   * An operation failed with {@code cause}: counted now when it ran {@code direct}ly (through the
+   * library's breaker it was counted there). A client's fault is never counted. The future
+   * completes once the breaker has counted it.
+   */
+  public Future<Void> failed(Throwable cause, boolean direct) {
+    if (cause instanceof UpstreamFailure failure && failure.clientFault()) {
+      return Future.succeededFuture();
+    }
+    if (!direct) {
+      failures = true;
+      return Future.succeededFuture();
+    }
+    // The library counts when the operation's outcome reaches it; the flag is set after the count,
+    // so that a success in between cannot miss a failure it should reset.
+    return circuit.execute(() -> Future.<Void>failedFuture(cause)).transform(counted -> {
+      failures = true;
+      return Future.succeededFuture();
+    });
+  }
+
+  /**
+   * Records a success. The library counts failures in a rolling window; resetting on success makes
+   * the threshold count consecutive failures.
+   */
+  public void succeeded() {
+    if (failures) {
+      failures = false;
+      if (circuit.failureCount() > 0) {
+        circuit.reset();
+      }
+    }
+  }
+}
