@@ -18,7 +18,7 @@ public final class Addresses {
   /**
    * How every other per-process message is sent (config, health changes, alerts). Consumers of the addresses
    * below register with {@code localConsumer}, so in a cluster a query reaches this process's owner, never a peer's;
-   * only {@link #clusterStats} addresses cross the cluster.
+   * only {@link #clusterStats} addresses and {@link #RATE_LIMIT_DEMAND} cross the cluster.
    */
   public static final DeliveryOptions LOCAL = new DeliveryOptions().setLocalOnly(true);
 
@@ -51,6 +51,13 @@ public final class Addresses {
   public static String clusterStats(String nodeId) {
     return "gateway.cluster.stats." + nodeId;
   }
+
+  /**
+   * Crosses the cluster, published by every node every 250 ms: {"node": id, "limits": {limit id: {key: requests per
+   * second}}}, the node's demand on its cluster-scope rate limits (an empty "limits" is a heartbeat), or
+   * {"node": id, "left": true} when the node stops cleanly. Each node shares the cluster budgets out from these.
+   */
+  public static final String RATE_LIMIT_DEMAND = "gateway.ratelimit.demand";
 
   /** Service-discovery announcements (vertx-service-discovery record JSON) of container instances. */
   public static final String DISCOVERY_ANNOUNCE = "gateway.discovery.announce";

@@ -1,0 +1,299 @@
+package dev.dockgate.limits;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.github.benmanes.caffeine.cache.Scheduler;
+import dev.dockgate.config.RetryConfig;
+import dev.dockgate.config.RouteConfig;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Cluster-scope limits on a clock the test controls: simulated nodes, each with its own limiter and peer table,
+ * exchanging their reports every period as the cluster verticle does, with requests spread over them.
+ */
+@Timeout(60)
+class ClusterTokenBucketsTest {
+
+  static final long SECOND = 1_000_000_000L;
+  static final long MS = 1_000_000L;
+  static final long PERIOD = ClusterLimitsVerticle.PERIOD_MS * MS;
+  static final String LIMIT = "/api";
+
+  final AtomicLong clock = new AtomicLong(1_000 * SECOND);
+  final LocalTokenBuckets.Maintenance inline = new LocalTokenBuckets.Maintenance(clock::get, Runnable::run,
+      Scheduler.disabledScheduler());
+
+  /** One simulated gateway: its limiter, what it heard, whether it still runs, what it accepted. */
+  final class Node {
+    final String name;
+    final ClusterTokenBuckets limiter;
+    final PeerDemand peers = new PeerDemand();
+    boolean alive = true;
+    long accepted;
+    long last = clock.get();
+
+    Node(String name, RateLimitConfig config, int members) {
+      this.name = name;
+      this.limiter = new ClusterTokenBuckets(LIMIT, config, ClusterView.unheard(members), inline);
+    }
+
+    boolean take(String key) {
+      boolean allowed = limiter.tryAcquire(key, clock.get()).allowed();
+      if (allowed) {
+        accepted++;
+      }
+      return allowed;
+    }
+  }
+
+  /** A cluster of simulated nodes; {@code members} is what the cluster manager lists. */
+  final class Cluster {
+    final List<Node> nodes = new ArrayList<>();
+    int members;
+    ClusterView lastView;
+
+    Cluster(int n, RateLimitConfig config) {
+      members = n;
+      for (int i = 0; i < n; i++) {
+        nodes.add(new Node("n" + i, config, n));
+      }
+    }
+
+    /** Every live node closes its period (the first live one keeps its view in lastView), then every report reaches every other live node. */
+    void tick() {
+      long now = clock.get();
+      Map<Node, Map<String, Double>> reports = new java.util.HashMap<>();
+      lastView = null;
+      for (Node node : nodes) {
+        if (node.alive) {
+          ClusterView view = node.peers.view(now, members);
+          if (lastView == null) {
+            lastView = view;
+          }
+          reports.put(node, node.limiter.tick(now, (now - node.last) / 1e9, view));
+          node.last = now;
+        }
+      }
+      reports.forEach((from, report) -> {
+        for (Node to : nodes) {
+          if (to != from && to.alive) {
+            to.peers.heard(from.name, Map.of(LIMIT, report), now);
+          }
+        }
+      });
+    }
+
+    /**
+     * Runs {@code seconds} of traffic: {@code perSecond} requests a second of key {@code key}, node i getting
+     * {@code weights[i]} of them at even spacing, periods closing every {@link #PERIOD}. Returns the accepted count.
+     */
+    long run(double seconds, double perSecond, double[] weights, String key) {
+      long before = accepted();
+      double[] due = new double[nodes.size()];
+      long end = clock.get() + (long) (seconds * SECOND);
+      long nextTick = clock.get() + PERIOD;
+      while (clock.get() < end) {
+        clock.addAndGet(MS);
+        for (int i = 0; i < nodes.size(); i++) {
+          due[i] += perSecond * weights[i] / 1000;
+          while (due[i] >= 1) {
+            due[i] -= 1;
+            if (nodes.get(i).alive) {
+              nodes.get(i).take(key);
+            }
+          }
+        }
+        if (clock.get() >= nextTick) {
+          tick();
+          nextTick += PERIOD;
+        }
+      }
+      return accepted() - before;
+    }
+
+    long accepted() {
+      return nodes.stream().mapToLong(n -> n.accepted).sum();
+    }
+  }
+
+  static RateLimitConfig limit(double rate, int burst) {
+    return new RateLimitConfig(rate, burst, "client_ip", 1_000, RateLimitConfig.Scope.CLUSTER);
+  }
+
+  static final double[] SKEWED = {0.90, 0.05, 0.05};
+
+  @Test
+  void skewedLoadOnThreeNodesGetsTheClusterBudget() {
+    for (double rate : new double[] {50, 400}) {
+      int burst = (int) (rate / 2);
+      Cluster cluster = new Cluster(3, limit(rate, burst));
+      long accepted = cluster.run(10, 2 * rate, SKEWED, "client");
+      double budget = rate * 10 + burst;
+      System.out.printf("cluster limit %.0f/s burst %d, 90/5/5 at twice the rate for 10 s: %d accepted of budget %.0f"
+          + " (%+.1f%%)%n", rate, burst, accepted, budget, 100 * (accepted - budget) / budget);
+      // Under the budget, not over it: the idle nodes' first thirds of the burst are lost when their shares shrink.
+      assertTrue(accepted <= 1.01 * budget && accepted >= 0.90 * budget, accepted + " accepted, budget " + budget);
+    }
+  }
+
+  @Test
+  void evenAndShiftingLoadStaysWithinTheBudget() {
+    Cluster cluster = new Cluster(3, limit(100, 50));
+    long accepted = cluster.run(5, 300, new double[] {1 / 3.0, 1 / 3.0, 1 / 3.0}, "client")
+        + cluster.run(5, 300, new double[] {0.05, 0.05, 0.90}, "client");
+    double budget = 100 * 10 + 50;
+    System.out.printf("even then skewed the other way, 3x the rate: %d accepted of budget %.0f%n", accepted, budget);
+    assertTrue(Math.abs(accepted - budget) <= 0.05 * budget, accepted + " accepted, budget " + budget);
+  }
+
+  @Test
+  void aKeyUsedOnOneNodeOnlyGetsNearlyAllOfItsBudgetThere() {
+    Cluster cluster = new Cluster(3, limit(50, 25));
+    cluster.run(2, 100, new double[] {1, 0, 0}, "sticky");
+    long accepted = cluster.run(10, 100, new double[] {1, 0, 0}, "sticky");
+    assertTrue(accepted >= 0.95 * 500 && accepted <= 1.01 * 500, accepted + " of 500");
+    assertEquals(1 - ClusterView.FLOOR * 2 / 3, cluster.nodes.get(0).limiter.fraction("sticky"), 0.01);
+  }
+
+  @Test
+  void beforeAnyPeerIsHeardEachNodeHoldsOneMembersShare() {
+    Node node = new Node("n0", limit(30, 30), 3);
+    int accepted = 0;
+    for (int i = 0; i < 30; i++) {
+      accepted += node.take("k") ? 1 : 0;
+    }
+    assertEquals(10, accepted, "burst 30 over 3 listed members");
+    assertEquals(1 / 3.0, node.limiter.fraction("k"), 1e-9);
+  }
+
+  /** Three nodes sharing 60/s after 3 s of skewed load, then {@code stopped} gone from the cluster manager's list. */
+  Cluster warmedUpWithout(int... stopped) {
+    Cluster cluster = new Cluster(3, limit(60, 30));
+    cluster.run(3, 120, SKEWED, "client");
+    for (int i : stopped) {
+      cluster.nodes.get(i).alive = false;
+      cluster.members--;
+    }
+    return cluster;
+  }
+
+  @Test
+  void aNodeKilledLeavesTheOthersTwoThirdsUntilTheHoldEndsThenTheWholeBudget() {
+    // The cluster manager drops the dead member; its share is held back all the same.
+    Cluster cluster = warmedUpWithout(0);
+    cluster.run((PeerDemand.STALE_NANOS + 2 * PERIOD) / 1e9, 120, new double[] {0, 0.5, 0.5}, "client");
+    assertEquals(2, cluster.lastView.present());
+    assertEquals(3, cluster.lastView.members());
+    long held = cluster.run(10, 120, new double[] {0, 0.5, 0.5}, "client");
+    assertTrue(Math.abs(held - 400) <= 0.05 * 400, held + " accepted in 10 s, expected 2/3 of 60/s = 400");
+    cluster.run(PeerDemand.HOLD_NANOS / 1e9, 120, new double[] {0, 0.5, 0.5}, "client");
+    assertEquals(2, cluster.lastView.members(), "the dead node is forgotten after the hold");
+    long whole = cluster.run(10, 120, new double[] {0, 0.5, 0.5}, "client");
+    assertTrue(Math.abs(whole - 600) <= 0.05 * 600, whole + " accepted in 10 s, expected 600");
+  }
+
+  @Test
+  void aNodeAloneHoldsBudgetOverTheLastKnownMemberCount() {
+    // A split: the first node hears nobody, and its cluster manager lists only itself.
+    Cluster cluster = warmedUpWithout(1, 2);
+    cluster.run((PeerDemand.STALE_NANOS + 2 * PERIOD) / 1e9, 120, new double[] {1, 0, 0}, "client");
+    long alone = cluster.run(10, 120, new double[] {1, 0, 0}, "client");
+    assertTrue(Math.abs(alone - 200) <= 0.05 * 200, alone + " accepted in 10 s, expected 1/3 of 60/s = 200");
+  }
+
+  @Test
+  void aCleanLeaveFreesTheShareAtOnce() {
+    Cluster cluster = warmedUpWithout(0);
+    cluster.nodes.get(1).peers.left("n0");
+    cluster.nodes.get(2).peers.left("n0");
+    cluster.run(1, 120, new double[] {0, 0.5, 0.5}, "client");
+    long shared = cluster.run(10, 120, new double[] {0, 0.5, 0.5}, "client");
+    assertTrue(Math.abs(shared - 600) <= 0.05 * 600, shared + " accepted in 10 s, expected 600");
+  }
+
+  @Test
+  void aLargerShareKeepsTheTokensTheBucketHadAndCreatesNone() {
+    Node node = new Node("n0", limit(10, 30), 3);
+    for (int i = 0; i < 10; i++) {
+      assertTrue(node.take("k"), "the first third of the burst");
+    }
+    assertFalse(node.take("k"));
+    // The others report no demand for the key: this node's share grows to nearly all of the budget.
+    node.peers.heard("n1", Map.of(), clock.get());
+    node.peers.heard("n2", Map.of(), clock.get());
+    node.limiter.tick(clock.get(), 0.25, node.peers.view(clock.get(), 3));
+    assertTrue(node.limiter.fraction("k") > 0.95);
+    assertFalse(node.take("k"), "an empty bucket stays empty when its share grows");
+    clock.addAndGet(SECOND);
+    int accepted = 0;
+    for (int i = 0; i < 30; i++) {
+      accepted += node.take("k") ? 1 : 0;
+    }
+    assertTrue(accepted >= 9 && accepted <= 10, accepted + ": a second refills about 10 tokens at the larger share");
+  }
+
+  @Test
+  void aSmallShareStillServesOneRequestAtATime() {
+    Node node = new Node("n0", limit(10, 5), 3);
+    node.peers.heard("n1", Map.of(LIMIT, Map.of("k", 1_000.0)), clock.get());
+    node.peers.heard("n2", Map.of(), clock.get());
+    node.limiter.tick(clock.get(), 0.25, node.peers.view(clock.get(), 3));
+    assertTrue(node.take("k"), "a bucket holds at least one token");
+    assertFalse(node.take("k"));
+    assertEquals(ClusterView.FLOOR / 3, node.limiter.fraction("k"), 1e-9);
+  }
+
+  @Test
+  void keysStayWithinMaxKeysAndIdleOnesGo() {
+    Node node = new Node("n0", new RateLimitConfig(10, 5, "client_ip", 500, RateLimitConfig.Scope.CLUSTER), 1);
+    for (int i = 0; i < 5_000; i++) {
+      node.take("10.0." + (i >> 8) + "." + (i & 255));
+    }
+    node.limiter.settle();
+    assertTrue(node.limiter.keys() <= 500, node.limiter.keys() + " keys held");
+    clock.addAndGet(3 * SECOND);
+    node.limiter.settle();
+    assertEquals(0, node.limiter.keys(), "idle keys expire");
+  }
+
+  @Test
+  void reportsNameTheKeysWithDemandAndAreBounded() {
+    Node node = new Node("n0", limit(10, 5), 1);
+    node.take("a");
+    node.take("a");
+    Map<String, Double> report = node.limiter.tick(clock.get(), 0.25, ClusterView.ALONE);
+    assertEquals(Map.of("a", 4.0), report, "2 attempts in 0.25 s, half weight: 4 per second");
+    clock.addAndGet(5 * SECOND);
+    for (int i = 0; i < 12; i++) {
+      report = node.limiter.tick(clock.get(), 0.25, ClusterView.ALONE);
+    }
+    assertTrue(report.isEmpty(), "demand decays below the floor: " + report);
+  }
+
+  @Test
+  void clusterScopeIsLocalOutsideAClusterAndSharedInOne() {
+    RateLimiters limiters = new RateLimiters(inline);
+    RateLimitConfig config = limit(10, 5);
+    RouteConfig route = new RouteConfig("/api", "web", 30_000, false, List.of(), null, RetryConfig.NONE,
+        Map.of(RateLimitFeature.KEY, config));
+    assertInstanceOf(LocalTokenBuckets.class, limiters.forRoute(route, config), "not in a cluster: local");
+    RateLimiters clustered = new RateLimiters(inline);
+    clustered.joinCluster(ClusterView.unheard(2));
+    RateLimiter shared = clustered.forRoute(route, config);
+    assertInstanceOf(ClusterTokenBuckets.class, shared);
+    shared.tryAcquire("k", clock.get());
+    Map<String, Map<String, Double>> report = clustered.tick(clock.get(), 0.25, ClusterView.unheard(2));
+    assertEquals(1, report.size());
+    assertTrue(report.keySet().iterator().next().startsWith("/api "), report.toString());
+    RateLimitConfig local = new RateLimitConfig(10, 5, "client_ip", 1_000);
+    assertInstanceOf(LocalTokenBuckets.class, clustered.forRoute(route, local), "scope local stays local in a cluster");
+  }
+}
