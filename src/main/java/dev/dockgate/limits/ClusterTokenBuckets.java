@@ -20,8 +20,8 @@ final class ClusterTokenBuckets implements RateLimiter {
 
   private static final long SECOND = 1_000_000_000L;
   private static final double MAX_NANOS = 0x1p60;
-  /** Weight of the last period in a key's smoothed demand. */
-  static final double SMOOTHING = 0.5;
+  /** Weight of the last period in a key's smoothed demand: about a second of memory, so arrival jitter moves shares little. */
+  static final double SMOOTHING = 0.2;
   /** Demand (requests per second) below which a key is not reported: it is as good as idle. */
   static final double MIN_DEMAND = 0.01;
   /** The most keys a report names per limit, the busiest first: bounds each report (~30 bytes a key). */
@@ -94,8 +94,8 @@ final class ClusterTokenBuckets implements RateLimiter {
     private volatile State state;
     /** Requests since the last tick, accepted or not. */
     private volatile long attempts;
-    /** Smoothed requests per second; read and written by ticks only. */
-    private double demand;
+    /** Smoothed requests per second, negative until the key's first tick; read and written by ticks only. */
+    private double demand = -1;
 
     Entry(State state) {
       this.state = state;
@@ -139,7 +139,9 @@ final class ClusterTokenBuckets implements RateLimiter {
     for (Map.Entry<String, Entry> item : entries.asMap().entrySet()) {
       Entry entry = item.getValue();
       long attempts = (long) Entry.ATTEMPTS.getAndSet(entry, 0L);
-      entry.demand = entry.demand * (1 - SMOOTHING) + SMOOTHING * attempts / Math.max(elapsedSeconds, 1e-3);
+      double measured = attempts / Math.max(elapsedSeconds, 1e-3);
+      // A key's first period sets its demand outright: a new key's shares settle in one period, not several.
+      entry.demand = entry.demand < 0 ? measured : entry.demand * (1 - SMOOTHING) + SMOOTHING * measured;
       if (entry.demand >= MIN_DEMAND) {
         report.put(item.getKey(), entry.demand);
       }

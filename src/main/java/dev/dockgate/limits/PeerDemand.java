@@ -11,8 +11,11 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 final class PeerDemand {
 
-  /** A peer silent for this long no longer counts as present: its share goes back to the nodes still heard. */
-  static final long STALE_NANOS = 2_000_000_000L;
+  /**
+   * A peer silent for this long no longer counts as present: its share goes back to the nodes still heard. As long
+   * as Hazelcast's own failure detection (5 s without a heartbeat): on a busy machine reports are late by seconds.
+   */
+  static final long STALE_NANOS = 5_000_000_000L;
   /**
    * How long a silent peer (crashed, or cut off by a network split: the two look the same from here) is still
    * counted as a member whose share this part of the cluster holds back; after that it is forgotten.
