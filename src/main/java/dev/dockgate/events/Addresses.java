@@ -53,8 +53,9 @@ public final class Addresses {
   }
 
   /**
-   * Crosses the cluster, published by every node every 250 ms: {"node": id, "limits": {limit id: {key: requests per
-   * second}}}, the node's demand on its cluster-scope rate limits (an empty "limits" is a heartbeat), or
+   * Crosses the cluster, published by every node every 250 ms: {"node": id, "limits": {limit id: {key: [demand,
+   * refused, spare]}}}, the node's load on its cluster-scope rate limits (requests per second demanded and refused,
+   * tokens its bucket let go unused; an empty "limits" is a heartbeat), or
    * {"node": id, "left": true} when the node stops cleanly. Each node shares the cluster budgets out from these.
    */
   public static final String RATE_LIMIT_DEMAND = "gateway.ratelimit.demand";

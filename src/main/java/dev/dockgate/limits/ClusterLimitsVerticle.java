@@ -5,6 +5,7 @@ import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.internal.VertxInternal;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.spi.cluster.ClusterManager;
 import java.util.HashMap;
@@ -13,7 +14,8 @@ import java.util.logging.Logger;
 
 /**
  * Shares cluster-scope rate limits out among the gateway nodes: every {@link #PERIOD_MS} it publishes this node's
- * demand per limit and key on {@link Addresses#RATE_LIMIT_DEMAND}, takes in the peers' reports, and has every
+ * load per limit and key ({@link KeyLoad}: demand, refusals, spare tokens) on {@link Addresses#RATE_LIMIT_DEMAND},
+ * takes in the peers' reports, and has every
  * cluster-scope limiter re-share its keys (on a worker: a tick walks every key held). Deployed only in a cluster,
  * before the routers. Runs on its own event loop; nothing here is on the request path.
  */
@@ -61,14 +63,26 @@ public final class ClusterLimitsVerticle extends VerticleBase {
       LOG.info("cluster rate limits: node " + node + " left; its share of every cluster budget is free");
       return;
     }
-    Map<String, Map<String, Double>> limits = new HashMap<>();
+    Map<String, Map<String, KeyLoad>> limits = new HashMap<>();
     JsonObject reported = body.getJsonObject("limits", new JsonObject());
     for (String limit : reported.fieldNames()) {
-      Map<String, Double> keys = new HashMap<>();
-      reported.getJsonObject(limit).forEach(e -> keys.put(e.getKey(), ((Number) e.getValue()).doubleValue()));
+      Map<String, KeyLoad> keys = new HashMap<>();
+      reported.getJsonObject(limit).forEach(e -> keys.put(e.getKey(), load(e.getValue())));
       limits.put(limit, keys);
     }
     peers.heard(node, limits, System.nanoTime());
+  }
+
+  /** A key's load as sent: {@code [demand, refused, spare]} (a bare number is a demand alone). */
+  private static KeyLoad load(Object sent) {
+    if (sent instanceof JsonArray load && load.size() >= 3) {
+      return new KeyLoad(load.getDouble(0), load.getDouble(1), load.getDouble(2));
+    }
+    return sent instanceof Number demand ? new KeyLoad(demand.doubleValue(), 0, 0) : KeyLoad.NONE;
+  }
+
+  private static JsonArray json(KeyLoad load) {
+    return new JsonArray().add(load.demand()).add(load.refused()).add(load.spare());
   }
 
   /** One period: skipped while the previous one still runs (a busy machine), so ticks never pile up. */
@@ -83,8 +97,13 @@ public final class ClusterLimitsVerticle extends VerticleBase {
     int listed = manager.getNodes().size();
     vertx.executeBlocking(() -> {
       ClusterView view = peers.view(now, listed);
-      Map<String, Object> limits = new HashMap<>(limiters.tick(now, elapsed, view));
-      return Map.entry(view, new JsonObject().put("node", self).put("limits", new JsonObject(limits)));
+      JsonObject limits = new JsonObject();
+      limiters.tick(now, elapsed, view).forEach((limit, keys) -> {
+        JsonObject loads = new JsonObject();
+        keys.forEach((key, load) -> loads.put(key, json(load)));
+        limits.put(limit, loads);
+      });
+      return Map.entry(view, new JsonObject().put("node", self).put("limits", limits));
     }).onComplete(ar -> {
       ticking = false;
       if (ar.failed()) {

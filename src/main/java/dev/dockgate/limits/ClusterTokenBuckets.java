@@ -7,24 +7,31 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 /**
  * This node's part of a cluster-wide budget: per key a token bucket whose rate and burst are this node's share
  * of the route's (see {@link ClusterView#share}), decided without asking anyone on the request path. Each key
- * counts its attempts; every {@link ClusterLimitsVerticle#PERIOD_MS} {@link #tick} turns them into a demand (requests
- * per second, smoothed) that is reported to the peers and re-shares every key from the latest view, keeping the
- * tokens a bucket holds. Requests come on the routers' event loops (one compare-and-set per key, like
- * {@link LocalTokenBuckets}); ticks on one worker at a time. Keys are bounded and expire like the local ones.
+ * counts its attempts, refusals and the tokens its bucket let go unused (it was full); every
+ * {@link ClusterLimitsVerticle#PERIOD_MS} {@link #tick} turns them into the key's {@link KeyLoad} for the peers,
+ * re-shares every key from the latest view keeping the tokens a bucket holds, and hands this node its part of the
+ * peers' spare tokens when it refuses the key. Requests come on the routers' event loops (one compare-and-set per
+ * key, like {@link LocalTokenBuckets}); ticks on one worker at a time. Keys are bounded and expire like the local
+ * ones.
  */
 final class ClusterTokenBuckets implements RateLimiter {
 
+  private static final Logger LOG = Logger.getLogger(ClusterTokenBuckets.class.getName());
   private static final long SECOND = 1_000_000_000L;
   private static final double MAX_NANOS = 0x1p60;
+  /** Spare tokens are counted in thousandths on the request path (a long, added atomically). */
+  private static final double MILLI = 1_000;
   /** Weight of the last period in a key's smoothed demand: about a second of memory, so arrival jitter moves shares little. */
   static final double SMOOTHING = 0.2;
   /** Demand (requests per second) below which a key is not reported: it is as good as idle. */
   static final double MIN_DEMAND = 0.01;
-  /** The most keys a report names per limit, the busiest first: bounds each report (~30 bytes a key). */
+  /** The most keys a report names per limit, the busiest first: bounds each report (~40 bytes a key). */
   static final int MAX_REPORTED = 10_000;
   /** A share change smaller than this fraction of the old one leaves a bucket alone. */
   private static final double RESHARE_THRESHOLD = 0.01;
@@ -71,6 +78,16 @@ final class ClusterTokenBuckets implements RateLimiter {
       this.window = (long) Math.min(capacity * interval, MAX_NANOS);
       this.admitAhead = window - interval;
     }
+
+    /** The tokens a bucket holds when it is full again {@code ahead} nanoseconds from now. */
+    double tokens(long ahead) {
+      return Math.max(0, (window - Math.max(0, ahead)) / (double) interval);
+    }
+
+    /** How far ahead a bucket holding {@code tokens} is full again. */
+    long ahead(double tokens) {
+      return (long) Math.min(Math.max(0, capacity - tokens) * interval, MAX_NANOS);
+    }
   }
 
   /** A bucket in the GCRA form (the time it is full again) with the share it is measured in, swapped whole. */
@@ -80,12 +97,16 @@ final class ClusterTokenBuckets implements RateLimiter {
   private static final class Entry {
     private static final VarHandle STATE;
     private static final VarHandle ATTEMPTS;
+    private static final VarHandle REFUSALS;
+    private static final VarHandle UNUSED;
 
     static {
       try {
         MethodHandles.Lookup lookup = MethodHandles.lookup();
         STATE = lookup.findVarHandle(Entry.class, "state", State.class);
         ATTEMPTS = lookup.findVarHandle(Entry.class, "attempts", long.class);
+        REFUSALS = lookup.findVarHandle(Entry.class, "refusals", long.class);
+        UNUSED = lookup.findVarHandle(Entry.class, "unused", long.class);
       } catch (ReflectiveOperationException e) {
         throw new ExceptionInInitializerError(e);
       }
@@ -94,8 +115,14 @@ final class ClusterTokenBuckets implements RateLimiter {
     private volatile State state;
     /** Requests since the last tick, accepted or not. */
     private volatile long attempts;
+    /** Requests refused since the last tick. */
+    private volatile long refusals;
+    /** Thousandths of tokens the bucket let go while full, counted by the request that found it full. */
+    private volatile long unused;
     /** Smoothed requests per second, negative until the key's first tick; read and written by ticks only. */
     private double demand = -1;
+    /** Smoothed refusals per second; ticks only. */
+    private double refused;
 
     Entry(State state) {
       this.state = state;
@@ -112,13 +139,18 @@ final class ClusterTokenBuckets implements RateLimiter {
     while (true) {
       State state = entry.state;
       Share share = state.share;
-      long ahead = Math.max(0, state.fullAt - nowNanos);
+      long ahead = state.fullAt - nowNanos;
       if (ahead > share.admitAhead) {
+        Entry.REFUSALS.getAndAdd(entry, 1L);
         long retryAfter = Math.max(1, ceilSeconds(ahead - share.admitAhead));
         return new Decision(false, burst, 0, ceilSeconds(ahead), retryAfter);
       }
-      long after = ahead + share.interval;
+      long after = Math.max(0, ahead) + share.interval;
       if (Entry.STATE.compareAndSet(entry, state, new State(nowNanos + after, share))) {
+        if (ahead < 0) {
+          // Full since fullAt: the tokens of that time went unused.
+          Entry.UNUSED.getAndAdd(entry, (long) Math.min(-ahead * MILLI / share.interval, MAX_NANOS));
+        }
         return new Decision(true, burst, (int) (Math.max(0, share.window - after) / share.interval),
             ceilSeconds(after), 0);
       }
@@ -130,50 +162,104 @@ final class ClusterTokenBuckets implements RateLimiter {
   }
 
   /**
-   * Closes a period of {@code elapsedSeconds}: each key's attempts become its demand, each bucket takes its share
-   * from {@code next}, and the keys with demand are returned (at most {@link #MAX_REPORTED}) for the peers.
+   * Closes a period of {@code elapsedSeconds}: each key's attempts and refusals become its smoothed demand and
+   * refusals, each bucket takes its share from {@code next} and its part of the peers' spare tokens, and the keys
+   * with demand (or with spare tokens that peers refusing them can use) are returned, at most
+   * {@link #MAX_REPORTED}, for the peers.
    */
-  Map<String, Double> tick(long nowNanos, double elapsedSeconds, ClusterView next) {
+  Map<String, KeyLoad> tick(long nowNanos, double elapsedSeconds, ClusterView next) {
     view = next;
-    Map<String, Double> report = new HashMap<>();
+    double seconds = Math.max(elapsedSeconds, 1e-3);
+    boolean fine = LOG.isLoggable(Level.FINE);
+    Map<String, KeyLoad> report = new HashMap<>();
     for (Map.Entry<String, Entry> item : entries.asMap().entrySet()) {
+      String key = item.getKey();
       Entry entry = item.getValue();
-      long attempts = (long) Entry.ATTEMPTS.getAndSet(entry, 0L);
-      double measured = attempts / Math.max(elapsedSeconds, 1e-3);
-      // A key's first period sets its demand outright: a new key's shares settle in one period, not several.
-      entry.demand = entry.demand < 0 ? measured : entry.demand * (1 - SMOOTHING) + SMOOTHING * measured;
-      if (entry.demand >= MIN_DEMAND) {
-        report.put(item.getKey(), entry.demand);
+      double attempts = (long) Entry.ATTEMPTS.getAndSet(entry, 0L) / seconds;
+      double refusals = (long) Entry.REFUSALS.getAndSet(entry, 0L) / seconds;
+      // A key's first period sets its figures outright: a new key's shares settle in one period, not several.
+      boolean first = entry.demand < 0;
+      entry.demand = first ? attempts : entry.demand * (1 - SMOOTHING) + SMOOTHING * attempts;
+      entry.refused = first ? refusals : entry.refused * (1 - SMOOTHING) + SMOOTHING * refusals;
+      Share before = entry.state.share;
+      double spare = unusedUntil(entry, nowNanos) + reshare(entry, next.share(id, key, entry.demand), nowNanos);
+      // At most what the bucket could have let go in the period: a late tick hands out no more than it should.
+      spare = Math.min(spare, before.capacity + rate * before.fraction * seconds);
+      double taken = next.spare(id, key, entry.refused);
+      if (taken > 0) {
+        give(entry, taken, nowNanos);
       }
-      reshare(entry, next.share(id, item.getKey(), entry.demand), nowNanos);
+      // A key in use is reported with its spare (the peers that refuse it next take it); an idle one only when
+      // peers refuse it.
+      KeyLoad peers = next.peerLoad(id, key);
+      if (entry.demand >= MIN_DEMAND || spare > 0 && peers.refused() > 0) {
+        report.put(key, new KeyLoad(entry.demand, entry.refused, spare));
+      }
+      if (fine) {
+        State state = entry.state;
+        LOG.fine(String.format("%s %s: demand %.2f/s refused %.2f/s (peers %.2f/s, %.2f/s), share %.4f, %.2f tokens;"
+            + " %.2f spare, %.2f taken of the peers' %.2f (%.3f s)", id, key, entry.demand, entry.refused,
+            peers.demand(), peers.refused(), state.share.fraction, state.share.tokens(state.fullAt - nowNanos), spare,
+            taken, peers.spare(), seconds));
+      }
     }
     return report.size() <= MAX_REPORTED ? report : busiest(report);
   }
 
-  /** Moves a bucket to a new share keeping its tokens (up to the new size), so a change creates no budget. */
-  private void reshare(Entry entry, double fraction, long now) {
+  /** The tokens a bucket let go unused since the last tick; a bucket full now is counted up to now. */
+  private static double unusedUntil(Entry entry, long now) {
+    while (true) {
+      State state = entry.state;
+      long overflow = now - state.fullAt;
+      if (overflow <= 0) {
+        break;
+      }
+      // Still full: it is full from now on, and the requests that find it so count from here.
+      if (Entry.STATE.compareAndSet(entry, state, new State(now, state.share))) {
+        Entry.UNUSED.getAndAdd(entry, (long) Math.min(overflow * MILLI / state.share.interval, MAX_NANOS));
+        break;
+      }
+    }
+    return (long) Entry.UNUSED.getAndSet(entry, 0L) / MILLI;
+  }
+
+  /**
+   * Moves a bucket to a new share keeping its tokens (up to the new size), so a change creates no budget; returns
+   * the tokens it could not keep.
+   */
+  private double reshare(Entry entry, double fraction, long now) {
     while (true) {
       State state = entry.state;
       Share old = state.share;
       if (Math.abs(fraction - old.fraction) <= RESHARE_THRESHOLD * old.fraction) {
-        return;
+        return 0;
       }
       Share next = share(fraction);
-      long ahead = Math.max(0, state.fullAt - now);
-      double tokens = Math.max(0, (old.window - ahead) / (double) old.interval);
+      double tokens = old.tokens(state.fullAt - now);
       double kept = Math.min(tokens, next.capacity);
-      long nextAhead = (long) Math.min((next.capacity - kept) * next.interval, MAX_NANOS);
-      if (Entry.STATE.compareAndSet(entry, state, new State(now + nextAhead, next))) {
+      if (Entry.STATE.compareAndSet(entry, state, new State(now + next.ahead(kept), next))) {
+        return tokens - kept;
+      }
+    }
+  }
+
+  /** Adds peers' spare tokens to a bucket, up to its size. */
+  private static void give(Entry entry, double tokens, long now) {
+    while (true) {
+      State state = entry.state;
+      Share share = state.share;
+      double held = share.tokens(state.fullAt - now);
+      if (Entry.STATE.compareAndSet(entry, state, new State(now + share.ahead(held + tokens), share))) {
         return;
       }
     }
   }
 
-  private static Map<String, Double> busiest(Map<String, Double> report) {
-    List<Map.Entry<String, Double>> all = new ArrayList<>(report.entrySet());
-    all.sort(Map.Entry.<String, Double>comparingByValue().reversed());
-    Map<String, Double> kept = new HashMap<>();
-    for (Map.Entry<String, Double> e : all.subList(0, MAX_REPORTED)) {
+  private static Map<String, KeyLoad> busiest(Map<String, KeyLoad> report) {
+    List<Map.Entry<String, KeyLoad>> all = new ArrayList<>(report.entrySet());
+    all.sort((a, b) -> Double.compare(b.getValue().demand(), a.getValue().demand()));
+    Map<String, KeyLoad> kept = new HashMap<>();
+    for (Map.Entry<String, KeyLoad> e : all.subList(0, MAX_REPORTED)) {
       kept.put(e.getKey(), e.getValue());
     }
     return kept;

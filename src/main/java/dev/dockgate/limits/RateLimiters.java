@@ -93,14 +93,14 @@ public final class RateLimiters {
 
   /**
    * Closes a period for every cluster-scope limit held (see {@link ClusterTokenBuckets#tick}); returns this
-   * node's demand per limit id and key, for the peers.
+   * node's load per limit id and key, for the peers.
    */
-  Map<String, Map<String, Double>> tick(long nowNanos, double elapsedSeconds, ClusterView view) {
+  Map<String, Map<String, KeyLoad>> tick(long nowNanos, double elapsedSeconds, ClusterView view) {
     cluster = view;
-    Map<String, Map<String, Double>> report = new HashMap<>();
+    Map<String, Map<String, KeyLoad>> report = new HashMap<>();
     for (RateLimiter limiter : limiters.values()) {
       if (limiter instanceof ClusterTokenBuckets shared) {
-        Map<String, Double> keys = shared.tick(nowNanos, elapsedSeconds, view);
+        Map<String, KeyLoad> keys = shared.tick(nowNanos, elapsedSeconds, view);
         if (!keys.isEmpty()) {
           report.put(shared.id(), keys);
         }
