@@ -48,3 +48,64 @@ wait_200() { # wait_200 URL SECONDS WHAT [PID]: poll until the URL answers 200
     sleep 0.2
   done
 }
+
+start_watchdog() { # start_watchdog SECONDS: past SECONDS the script stops itself (and, by its trap, all it started); sets WATCHDOG_PID
+  ( sleep "$1" >/dev/null 2>&1 & s=$!; trap 'kill $s; exit 0' TERM; wait $s
+    log "stopping: over $1 s"; kill -TERM $$ ) &
+  WATCHDOG_PID=$!
+}
+
+start_nginx_ok() { # start_nginx_ok PORT DIR: the host's nginx, one worker, answering 200 "ok" on 127.0.0.1:PORT; sets NGINX_PID
+  local port=$1 dir=$2
+  mkdir -p "$dir"
+  cat >"$dir/nginx.conf" <<EOF
+daemon off;
+master_process off;
+worker_processes 1;
+pid $dir/nginx.pid;
+error_log stderr warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  server {
+    listen 127.0.0.1:$port;
+    location / { return 200 "ok\n"; }
+  }
+}
+EOF
+  "$(command -v nginx)" -p "$dir/" -e stderr -c "$dir/nginx.conf" 2>"$dir/nginx.log" &
+  NGINX_PID=$!
+  wait_200 "http://127.0.0.1:$port/" 20 "nginx" "$NGINX_PID"
+}
+
+# bench_setup NAME SECONDS: wrk, nginx, curl and ss installed, the gateway jar built if missing, TMP a new
+# folder, and on exit (or past SECONDS) everything in WATCHDOG_PID, WRK_PID, GATEWAY_PID, NGINX_PID stopped
+# and TMP removed. Needs ROOT and JAR.
+bench_setup() {
+  need_pkg wrk wrk
+  need_pkg nginx nginx-light nginx
+  need_pkg curl curl
+  need_pkg ss iproute2
+  if [ ! -f "$JAR" ]; then
+    log "building $JAR"
+    (cd "$ROOT" && mvn -q -B package -DskipTests)
+  fi
+  TMP=$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX")
+  NGINX_PID=""; GATEWAY_PID=""; WRK_PID=""; WATCHDOG_PID=""
+  trap bench_cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  start_watchdog "$2"
+}
+
+bench_cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  stop_pid "$WATCHDOG_PID"
+  stop_pid "$WRK_PID"
+  stop_pid "$GATEWAY_PID"
+  stop_pid "$NGINX_PID"
+  rm -rf "$TMP"
+  exit "$rc"
+}

@@ -27,60 +27,15 @@ die() { log "ERROR: $*"; exit 1; }
 # shellcheck source=bench/lib.sh
 . "$HERE/lib.sh"
 
-need_pkg wrk wrk
-need_pkg nginx nginx-light nginx
-need_pkg curl curl
-need_pkg ss iproute2
 command -v jcmd >/dev/null 2>&1 || die "jcmd (from the JDK) is needed to count the keys held"
 [ "$KEYS" -le 16777216 ] || die "KEYS at most 16777216 (addresses 10.0.0.0/8)"
-if [ ! -f "$JAR" ]; then
-  log "building $JAR"
-  (cd "$ROOT" && mvn -q -B package -DskipTests)
-fi
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/ratelimit-rss.XXXXXX")
-NGINX_PID=""; GATEWAY_PID=""; WRK_PID=""; WATCHDOG_PID=""
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  stop_pid "$WATCHDOG_PID"
-  stop_pid "$WRK_PID"
-  stop_pid "$GATEWAY_PID"
-  stop_pid "$NGINX_PID"
-  rm -rf "$TMP"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-# A bounded run: past MAX_SECONDS the script stops itself (and, by its trap, all it started).
-( sleep "$MAX_SECONDS" >/dev/null 2>&1 & s=$!; trap 'kill $s; exit 0' TERM; wait $s
-  log "stopping: over $MAX_SECONDS s"; kill -TERM $$ ) &
-WATCHDOG_PID=$!
+# Bounded: past MAX_SECONDS the script stops itself (and, by its trap, all it started).
+bench_setup ratelimit-rss "$MAX_SECONDS"
 
 # ---------------------------------------------------------------- backend: the host's nginx, one worker
 BACKEND_PORT=$(free_port)
 GATEWAY_PORT=$(free_port)
-mkdir -p "$TMP/nginx"
-cat >"$TMP/nginx/nginx.conf" <<EOF
-daemon off;
-master_process off;
-worker_processes 1;
-pid $TMP/nginx/nginx.pid;
-error_log stderr warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  server {
-    listen 127.0.0.1:$BACKEND_PORT;
-    location / { return 200 "ok\n"; }
-  }
-}
-EOF
-"$(command -v nginx)" -p "$TMP/nginx/" -e stderr -c "$TMP/nginx/nginx.conf" 2>"$TMP/nginx.log" &
-NGINX_PID=$!
-wait_200 "http://127.0.0.1:$BACKEND_PORT/" 20 "nginx" "$NGINX_PID"
+start_nginx_ok "$BACKEND_PORT" "$TMP/nginx"
 
 # ---------------------------------------------------------------- gateway: client_ip keys from a trusted proxy's X-Forwarded-For
 cat >"$TMP/gateway.yml" <<EOF

@@ -7,6 +7,7 @@ import dev.dockgate.config.GatewayConfig;
 import dev.dockgate.discovery.DiscoveryVerticle;
 import dev.dockgate.events.Addresses;
 import dev.dockgate.events.LocalCodec;
+import dev.dockgate.limits.ClusterLimitsVerticle;
 import dev.dockgate.limits.RateLimiters;
 import dev.dockgate.observability.AccessLogVerticle;
 import dev.dockgate.observability.EventBusTapVerticle;
@@ -78,6 +79,9 @@ public final class MainVerticle extends VerticleBase {
     return vertx.deployVerticle(new StatsVerticle())
         .compose(id -> vertx.deployVerticle(new ClusterVerticle(config.cluster(),
             config.server().host() + ":" + config.server().port())))
+        // Before the routers: their cluster-scope limits take shares of the cluster's budgets from the start.
+        .compose(id -> vertx.isClustered() ? vertx.deployVerticle(new ClusterLimitsVerticle(rateLimiters))
+            : Future.succeededFuture(id))
         .compose(id -> vertx.deployVerticle(new MetricsVerticle(config, breakers, inFlight)))
         .compose(id -> vertx.deployVerticle(new DiscoveryVerticle(config)))
         .onSuccess(id -> discoveryDeployment = id)

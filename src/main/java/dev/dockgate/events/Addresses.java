@@ -18,7 +18,7 @@ public final class Addresses {
   /**
    * How every other per-process message is sent (config, health changes, alerts). Consumers of the addresses
    * below register with {@code localConsumer}, so in a cluster a query reaches this process's owner, never a peer's;
-   * only {@link #clusterStats}, {@link #HEALTH_SHARED} and {@link #HEALTH_SYNC} cross the cluster.
+   * only {@link #clusterStats}, {@link #HEALTH_SHARED}, {@link #HEALTH_SYNC} and {@link #RATE_LIMIT_DEMAND} cross the cluster.
    */
   public static final DeliveryOptions LOCAL = new DeliveryOptions().setLocalOnly(true);
 
@@ -79,6 +79,14 @@ public final class Addresses {
   public static String clusterStats(String nodeId) {
     return "gateway.cluster.stats." + nodeId;
   }
+
+  /**
+   * Crosses the cluster, published by every node every 250 ms: {"node": id, "limits": {limit id: {key: [demand,
+   * refused, spare]}}}, the node's load on its cluster-scope rate limits (requests per second demanded and refused,
+   * tokens its bucket let go unused; an empty "limits" is a heartbeat), or
+   * {"node": id, "left": true} when the node stops cleanly. Each node shares the cluster budgets out from these.
+   */
+  public static final String RATE_LIMIT_DEMAND = "gateway.ratelimit.demand";
 
   /** Service-discovery announcements (vertx-service-discovery record JSON) of container instances. */
   public static final String DISCOVERY_ANNOUNCE = "gateway.discovery.announce";

@@ -26,6 +26,17 @@ public final class LocalTokenBuckets implements RateLimiter {
     /** The JVM's monotonic clock, the common fork-join pool, and the JVM's shared timer thread. */
     public static final Maintenance SYSTEM =
         new Maintenance(Ticker.systemTicker(), ForkJoinPool.commonPool(), Scheduler.systemScheduler());
+
+    /** A cache of at most {@code maxKeys} keys, each expiring {@code idleNanos} after its last use, run by this. */
+    <V> Cache<String, V> keys(int maxKeys, long idleNanos) {
+      return Caffeine.newBuilder()
+          .maximumSize(maxKeys)
+          .expireAfterAccess(idleNanos, TimeUnit.NANOSECONDS)
+          .ticker(ticker)
+          .executor(executor)
+          .scheduler(scheduler)
+          .build();
+    }
   }
 
   private static final long SECOND = 1_000_000_000L;
@@ -51,13 +62,7 @@ public final class LocalTokenBuckets implements RateLimiter {
     this.interval = Math.max(1, Math.round(perToken));
     this.admitAhead = (long) Math.min((double) (burst - 1) * interval, MAX_NANOS);
     this.window = (long) Math.min((double) burst * interval, MAX_NANOS);
-    this.buckets = Caffeine.newBuilder()
-        .maximumSize(config.maxKeys())
-        .expireAfterAccess(window, TimeUnit.NANOSECONDS)
-        .ticker(maintenance.ticker())
-        .executor(maintenance.executor())
-        .scheduler(maintenance.scheduler())
-        .build();
+    this.buckets = maintenance.keys(config.maxKeys(), window);
   }
 
   /** A key's bucket: the time at which it holds {@code burst} tokens again; at or before now it is full. */

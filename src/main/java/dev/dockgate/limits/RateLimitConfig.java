@@ -4,9 +4,13 @@ package dev.dockgate.limits;
  * A token bucket per client key: {@code requestsPerSecond} sustained, {@code burst} at once. The key
  * is the client address ({@code client_ip}), the authenticated consumer ({@code api_key}: the key's
  * name; {@code jwt_sub}: the token's subject) or a request header ({@code header:NAME}). At most
- * {@code maxKeys} keys are held per route; past that the least used are forgotten.
+ * {@code maxKeys} keys are held per route; past that the least used are forgotten. {@code scope} says
+ * whose budget it is: this process's ({@link Scope#LOCAL}) or the whole cluster's ({@link Scope#CLUSTER}).
  */
-public record RateLimitConfig(double requestsPerSecond, int burst, String key, int maxKeys) {
+public record RateLimitConfig(double requestsPerSecond, int burst, String key, int maxKeys, Scope scope) {
+
+  /** Whose budget a limit is: one process's, or the cluster's, shared out among its nodes. */
+  public enum Scope { LOCAL, CLUSTER }
 
   /**
    * Keys held per route unless {@code max_keys} says otherwise: about 20 MB with address keys
@@ -15,9 +19,14 @@ public record RateLimitConfig(double requestsPerSecond, int burst, String key, i
    */
   public static final int DEFAULT_MAX_KEYS = 100_000;
 
-  /** A limit holding up to {@link #DEFAULT_MAX_KEYS} keys. */
+  /** A local limit holding up to {@link #DEFAULT_MAX_KEYS} keys. */
   public RateLimitConfig(double requestsPerSecond, int burst, String key) {
     this(requestsPerSecond, burst, key, DEFAULT_MAX_KEYS);
+  }
+
+  /** A local limit. */
+  public RateLimitConfig(double requestsPerSecond, int burst, String key, int maxKeys) {
+    this(requestsPerSecond, burst, key, maxKeys, Scope.LOCAL);
   }
 
   /** True when the key is who the route's authentication found, not something the client sends. */

@@ -24,6 +24,10 @@ final class RateLimitParser {
     int burst = (int) f.number("burst", Math.max(1, (long) Math.ceil(rps)), 1, 1_000_000);
     String key = f.string("key", "client_ip");
     int maxKeys = (int) f.number("max_keys", RateLimitConfig.DEFAULT_MAX_KEYS, 1, MAX_KEYS);
+    String scope = f.string("scope", "local");
+    if (scope != null && !scope.equals("local") && !scope.equals("cluster")) {
+      f.problem(f.at("scope"), "expected local or cluster, got \"" + scope + "\"");
+    }
     if (key != null && !key.equals("client_ip") && !key.equals("api_key") && !key.equals("jwt_sub")
         && !(key.startsWith("header:") && key.length() > "header:".length())) {
       f.problem(f.at("key"), "expected client_ip, api_key, jwt_sub or header:NAME, got \"" + key + "\"");
@@ -39,6 +43,7 @@ final class RateLimitParser {
           + "so only authenticated clients may be counted by a header); use client_ip on open routes");
     }
     f.rejectUnknown();
-    return new RateLimitConfig(rps, burst, key, maxKeys);
+    return new RateLimitConfig(rps, burst, key, maxKeys,
+        "cluster".equals(scope) ? RateLimitConfig.Scope.CLUSTER : RateLimitConfig.Scope.LOCAL);
   }
 }

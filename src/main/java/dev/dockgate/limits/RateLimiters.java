@@ -1,19 +1,26 @@
 package dev.dockgate.limits;
 
 import dev.dockgate.config.RouteConfig;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.logging.Logger;
 
 /**
  * One limiter per route and limit settings, shared by every router instance, so a key has one
  * budget per route across all cores; a reload keeps the limiter (and its budgets) of every route
  * whose limit did not change and drops the others. The store behind each limiter is chosen here and
- * can be swapped (a cluster-wide store, say) without touching the request path. Called when routes
- * are compiled (routers' event loops) and when a reload is applied (the main verticle's).
+ * can be swapped without touching the request path: {@code scope: cluster} limits get this node's share of a
+ * cluster-wide budget once {@link #joinCluster} was called, else a local store. Called when routes are compiled
+ * (routers' event loops), when a reload is applied (the main verticle's) and by the cluster ticks (a worker).
  */
 public final class RateLimiters {
+
+  private static final Logger LOG = Logger.getLogger(RateLimiters.class.getName());
 
   /** A route (path prefix, host, methods) with its limit: the same identity shares one limiter. */
   private record Identity(String pathPrefix, String host, Set<String> methods, RateLimitConfig limit) {
@@ -21,12 +28,24 @@ public final class RateLimiters {
     static Identity of(RouteConfig route, RateLimitConfig limit) {
       return new Identity(route.pathPrefix(), route.host(), Set.copyOf(route.methods()), limit);
     }
+
+    /** The same text on every node for the same route and limit: how peers name the limit in their reports. */
+    String clusterId() {
+      return pathPrefix + " " + host + " " + new TreeSet<>(methods) + " " + limit.requestsPerSecond() + "/s burst "
+          + limit.burst() + " by " + limit.key() + " max " + limit.maxKeys();
+    }
+
+    String describe() {
+      return "route " + pathPrefix + (host == null ? "" : " (host " + host + ")");
+    }
   }
 
   private final LocalTokenBuckets.Maintenance maintenance;
   private final ConcurrentHashMap<Identity, RateLimiter> limiters = new ConcurrentHashMap<>();
   /** The identities of the config applied last; null until the first {@link #retain}: then all are kept. */
   private volatile Set<Identity> live;
+  /** The latest cluster view for cluster-scope limits; null when this node is not in a cluster. */
+  private volatile ClusterView cluster;
 
   public RateLimiters() {
     this(LocalTokenBuckets.Maintenance.SYSTEM);
@@ -43,9 +62,51 @@ public final class RateLimiters {
     if (current != null && !current.contains(identity)) {
       // A router still compiling a config that a newer reload has replaced: it is about to be
       // replaced too, and a limiter kept for it would never be dropped.
+      return create(identity, false);
+    }
+    return limiters.computeIfAbsent(identity, id -> create(id, true));
+  }
+
+  private RateLimiter create(Identity identity, boolean kept) {
+    RateLimitConfig config = identity.limit();
+    if (config.scope() != RateLimitConfig.Scope.CLUSTER) {
       return new LocalTokenBuckets(config, maintenance);
     }
-    return limiters.computeIfAbsent(identity, id -> new LocalTokenBuckets(config, maintenance));
+    ClusterView view = cluster;
+    if (view == null) {
+      if (kept) {
+        LOG.info(identity.describe() + ": rate_limit scope cluster acts as local, this node is not in a cluster"
+            + " (started without -cluster, or the cluster could not be joined)");
+      }
+      return new LocalTokenBuckets(config, maintenance);
+    }
+    return new ClusterTokenBuckets(identity.clusterId(), config, view, maintenance);
+  }
+
+  /**
+   * From now on cluster-scope limits made by {@link #forRoute} take shares of cluster budgets, starting from
+   * {@code view}; call before the routers compile their routes.
+   */
+  void joinCluster(ClusterView view) {
+    cluster = view;
+  }
+
+  /**
+   * Closes a period for every cluster-scope limit held (see {@link ClusterTokenBuckets#tick}); returns this
+   * node's load per limit id and key, for the peers.
+   */
+  Map<String, Map<String, KeyLoad>> tick(long nowNanos, double elapsedSeconds, ClusterView view) {
+    cluster = view;
+    Map<String, Map<String, KeyLoad>> report = new HashMap<>();
+    for (RateLimiter limiter : limiters.values()) {
+      if (limiter instanceof ClusterTokenBuckets shared) {
+        Map<String, KeyLoad> keys = shared.tick(nowNanos, elapsedSeconds, view);
+        if (!keys.isEmpty()) {
+          report.put(shared.id(), keys);
+        }
+      }
+    }
+    return report;
   }
 
   /**

@@ -766,12 +766,15 @@ class ConfigLoaderTest {
   @org.junit.jupiter.api.Timeout(30)
   void rateLimitsParseWithTheirDefaults(VertxTestContext ctx) throws IOException {
     String path = write("conf.yml", limitedRoute(true, "{requests_per_second: 2.5, key: \"header:X-Client\", max_keys: 5000}")
-        .replace("backends:", "  - {path_prefix: /open, backend: web, rate_limit: {requests_per_second: 10}}\nbackends:"));
+        .replace("backends:", "  - {path_prefix: /open, backend: web, rate_limit: {requests_per_second: 10}}\n"
+            + "  - {path_prefix: /shared, backend: web, rate_limit: {requests_per_second: 10, scope: cluster}}\nbackends:"));
     Features.load(vertx, path).onComplete(ctx.succeeding(config -> ctx.verify(() -> {
       assertEquals(new RateLimitConfig(2.5, 3, "header:X-Client", 5000),
           config.routes().get(0).block("rate_limit", RateLimitConfig.class), "burst: the rate rounded up");
-      assertEquals(new RateLimitConfig(10, 10, "client_ip", RateLimitConfig.DEFAULT_MAX_KEYS),
-          config.routes().get(1).block("rate_limit", RateLimitConfig.class));
+      assertEquals(new RateLimitConfig(10, 10, "client_ip", RateLimitConfig.DEFAULT_MAX_KEYS, RateLimitConfig.Scope.LOCAL),
+          config.routes().get(1).block("rate_limit", RateLimitConfig.class), "scope: local unless said");
+      assertEquals(new RateLimitConfig(10, 10, "client_ip", RateLimitConfig.DEFAULT_MAX_KEYS, RateLimitConfig.Scope.CLUSTER),
+          config.routes().get(2).block("rate_limit", RateLimitConfig.class));
       ctx.completeNow();
     })));
   }
@@ -789,7 +792,9 @@ class ConfigLoaderTest {
             "conf.yml: routes[0].rate_limit.requests_per_second: is required",
             "conf.yml: routes[0].rate_limit.max_keys: must be between 1 and 10000000, got 0"),
         bad("unknown key in a rate limit", limitedRoute(false, "{requests_per_second: 5, max_key: 10}"),
-            "conf.yml: routes[0].rate_limit.max_key: unknown key (known: burst, key, max_keys, requests_per_second)"));
+            "conf.yml: routes[0].rate_limit.max_key: unknown key (known: burst, key, max_keys, requests_per_second, scope)"),
+        bad("unknown scope", limitedRoute(false, "{requests_per_second: 5, scope: global}"),
+            "conf.yml: routes[0].rate_limit.scope: expected local or cluster, got \"global\""));
   }
 
   @ParameterizedTest(name = "{0}")

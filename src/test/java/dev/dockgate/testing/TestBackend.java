@@ -84,6 +84,11 @@ public final class TestBackend implements AutoCloseable {
     return server.actualPort();
   }
 
+  /** How many requests arrived so far (taken ones included only until {@link #take} removed them). */
+  public int waiting() {
+    return received.size();
+  }
+
   public Received take() {
     try {
       Received r = received.poll(10, TimeUnit.SECONDS);

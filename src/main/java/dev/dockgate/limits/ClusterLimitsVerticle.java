@@ -1,0 +1,140 @@
+package dev.dockgate.limits;
+
+import dev.dockgate.events.Addresses;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.internal.VertxInternal;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.core.spi.cluster.ClusterManager;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.logging.Logger;
+
+/**
+ * Shares cluster-scope rate limits out among the gateway nodes: every {@link #PERIOD_MS} it publishes this node's
+ * load per limit and key ({@link KeyLoad}: demand, refusals, spare tokens) on {@link Addresses#RATE_LIMIT_DEMAND},
+ * takes in the peers' reports, and has every
+ * cluster-scope limiter re-share its keys (on a worker: a tick walks every key held). Deployed only in a cluster,
+ * before the routers. Runs on its own event loop; nothing here is on the request path.
+ */
+public final class ClusterLimitsVerticle extends VerticleBase {
+
+  /** How often demand is reported and shares recomputed. */
+  public static final long PERIOD_MS = 250;
+
+  private static final Logger LOG = Logger.getLogger(ClusterLimitsVerticle.class.getName());
+
+  private final RateLimiters limiters;
+  private final PeerDemand peers = new PeerDemand();
+  private ClusterManager manager;
+  private String self;
+  private long timer = -1;
+  private long last;
+  private boolean ticking;
+  /** The last view's present and member counts, to log each change once. */
+  private int present = 1;
+  private int members;
+
+  public ClusterLimitsVerticle(RateLimiters limiters) {
+    this.limiters = limiters;
+  }
+
+  @Override
+  public Future<?> start() {
+    manager = ((VertxInternal) vertx).clusterManager();
+    self = manager.getNodeId();
+    members = manager.getNodes().size();
+    limiters.joinCluster(ClusterView.unheard(members));
+    last = System.nanoTime();
+    return vertx.eventBus().<JsonObject>consumer(Addresses.RATE_LIMIT_DEMAND, this::receive).completion()
+        .onSuccess(v -> timer = vertx.setPeriodic(PERIOD_MS, id -> tick()));
+  }
+
+  private void receive(Message<JsonObject> msg) {
+    JsonObject body = msg.body();
+    String node = body.getString("node");
+    if (node == null || node.equals(self)) {
+      return;
+    }
+    if (body.getBoolean("left", false)) {
+      peers.left(node);
+      LOG.info("cluster rate limits: node " + node + " left; its share of every cluster budget is free");
+      return;
+    }
+    Map<String, Map<String, KeyLoad>> limits = new HashMap<>();
+    JsonObject reported = body.getJsonObject("limits", new JsonObject());
+    for (String limit : reported.fieldNames()) {
+      Map<String, KeyLoad> keys = new HashMap<>();
+      reported.getJsonObject(limit).forEach(e -> keys.put(e.getKey(), load(e.getValue())));
+      limits.put(limit, keys);
+    }
+    peers.heard(node, limits, System.nanoTime());
+  }
+
+  /** A key's load as sent: {@code [demand, refused, spare]} (a bare number is a demand alone). */
+  private static KeyLoad load(Object sent) {
+    if (sent instanceof JsonArray load && load.size() >= 3) {
+      return new KeyLoad(load.getDouble(0), load.getDouble(1), load.getDouble(2));
+    }
+    return sent instanceof Number demand ? new KeyLoad(demand.doubleValue(), 0, 0) : KeyLoad.NONE;
+  }
+
+  private static JsonArray json(KeyLoad load) {
+    return new JsonArray().add(load.demand()).add(load.refused()).add(load.spare());
+  }
+
+  /** One period: skipped while the previous one still runs (a busy machine), so ticks never pile up. */
+  private void tick() {
+    if (ticking) {
+      return;
+    }
+    ticking = true;
+    long now = System.nanoTime();
+    double elapsed = (now - last) / 1e9;
+    last = now;
+    int listed = manager.getNodes().size();
+    vertx.executeBlocking(() -> {
+      ClusterView view = peers.view(now, listed);
+      JsonObject limits = new JsonObject();
+      limiters.tick(now, elapsed, view).forEach((limit, keys) -> {
+        JsonObject loads = new JsonObject();
+        keys.forEach((key, load) -> loads.put(key, json(load)));
+        limits.put(limit, loads);
+      });
+      return Map.entry(view, new JsonObject().put("node", self).put("limits", limits));
+    }).onComplete(ar -> {
+      ticking = false;
+      if (ar.failed()) {
+        LOG.warning("cluster rate limits: shares not recomputed: " + ar.cause());
+        return;
+      }
+      vertx.eventBus().publish(Addresses.RATE_LIMIT_DEMAND, ar.result().getValue());
+      changed(ar.result().getKey());
+    });
+  }
+
+  private void changed(ClusterView view) {
+    if (view.present() == present && view.members() == members) {
+      return;
+    }
+    present = view.present();
+    members = view.members();
+    if (present < members) {
+      LOG.warning("cluster rate limits: " + present + " of " + members + " nodes heard; the nodes heard hold "
+          + present + "/" + members + " of every cluster budget until the silent ones are back or "
+          + PeerDemand.HOLD_NANOS / 1_000_000_000L + " s have passed");
+    } else {
+      LOG.info("cluster rate limits: " + members + " node(s) share every cluster budget");
+    }
+  }
+
+  /** A clean stop frees this node's share at once (best effort: the message may not leave before the process). */
+  @Override
+  public Future<?> stop() {
+    vertx.cancelTimer(timer);
+    vertx.eventBus().publish(Addresses.RATE_LIMIT_DEMAND, new JsonObject().put("node", self).put("left", true));
+    return Future.succeededFuture();
+  }
+}
