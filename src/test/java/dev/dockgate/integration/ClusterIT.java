@@ -3,6 +3,7 @@ package dev.dockgate.integration;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.dockgate.testing.ClusterNodes;
 import dev.dockgate.testing.GatewayClient;
 import dev.dockgate.testing.GatewayJar;
 import dev.dockgate.testing.Poll;
@@ -63,22 +64,7 @@ class ClusterIT {
     vertx = Vertx.vertx();
     backend = new TestBackend(vertx, "svc");
     int[] hazelcast = {Ports.free(), Ports.free(), Ports.free()};
-    String members = "[" + String.join(", ", java.util.Arrays.stream(hazelcast)
-        .mapToObj(p -> "\"127.0.0.1:" + p + "\"").toList()) + "]";
-    String yaml = """
-        docker: {enabled: false}
-        routes:
-          - path_prefix: /api
-            backend: svc
-        default_response: {status_code: 404, body: none}
-        backends:
-          - name: svc
-            targets: [http://127.0.0.1:%d]
-        cluster:
-          name: it-%d
-          host: 127.0.0.1
-          members: %s
-        """.formatted(backend.port(), hazelcast[0], members);
+    String yaml = ClusterNodes.yaml(backend.port(), "it-" + hazelcast[0], hazelcast);
     long begun = System.nanoTime();
     List<CompletableFuture<Node>> starting = new ArrayList<>();
     for (int port : hazelcast) {
@@ -236,14 +222,7 @@ class ClusterIT {
     return result;
   }
 
-  /** The cluster check of the node's /health on its admin listener. */
   private static JsonObject cluster(Node node) {
-    JsonObject health = new JsonObject(node.admin().get("/health").body());
-    for (Object check : health.getJsonArray("checks")) {
-      if ("cluster".equals(((JsonObject) check).getString("id"))) {
-        return ((JsonObject) check).getJsonObject("data");
-      }
-    }
-    throw new AssertionError("no cluster check in /health: " + health.encode());
+    return ClusterNodes.check(node.admin());
   }
 }
