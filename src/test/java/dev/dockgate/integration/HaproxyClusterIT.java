@@ -115,8 +115,7 @@ class HaproxyClusterIT {
   @Test
   void aGatewayStoppedWithSigtermUnderLoadLosesNoRequestAndExitsZero() throws Exception {
     Load load = new Load(front, false, "POST");
-    CompletableFuture<Void> running = load.startAndWait(HIT_AT);
-    int target = load.keptAliveOn();
+    int target = load.startAndPick();
     Node drained = nodes.get(target);
     long servedBefore = load.served.get(target);
     drained.jar().signal("TERM");
@@ -124,7 +123,7 @@ class HaproxyClusterIT {
     Poll.until(Duration.ofSeconds(40), "SIGTERMed gateway exited", () -> !drained.jar().isAlive());
     long exitedMs = (System.nanoTime() - signalled) / 1_000_000;
     long[] atExit = load.servedNow();
-    running.get(LOAD.toSeconds() + 40, TimeUnit.SECONDS);
+    load.await();
     LOG.info("SIGTERM: exited after " + exitedMs + " ms; " + load.summary() + "; HAProxy:\n" + stateChanges());
 
     assertEquals(List.of(), load.failures(), "failed requests through HAProxy while a gateway drained");
@@ -148,11 +147,10 @@ class HaproxyClusterIT {
   @Test
   void aGatewayKilledUnderLoadLosesNothingForClientsRetryingOnceAndClusterStatsAddUp() throws Exception {
     Load load = new Load(front, true, "PUT");
-    CompletableFuture<Void> running = load.startAndWait(HIT_AT);
-    int target = load.keptAliveOn();
+    int target = load.startAndPick();
     Node dead = nodes.get(target);
     dead.jar().kill();
-    running.get(LOAD.toSeconds() + 40, TimeUnit.SECONDS);
+    load.await();
     LOG.info("SIGKILL: " + load.summary() + "; HAProxy:\n" + stateChanges());
 
     assertEquals(List.of(), load.failures(), "requests failed even after one retry");
@@ -195,6 +193,7 @@ class HaproxyClusterIT {
     final ConcurrentLinkedQueue<String> failed = new ConcurrentLinkedQueue<>();
     /** The node that last answered the first kept-alive thread. */
     volatile int keptAliveNode = -1;
+    CompletableFuture<Void> running;
     final long begun = System.nanoTime();
 
     Load(int port, boolean retryOnce, String bodyMethod) {
@@ -203,11 +202,21 @@ class HaproxyClusterIT {
       this.bodyMethod = bodyMethod;
     }
 
-    /** Starts the load and returns {@code after} it began: the time to hit a gateway. */
-    CompletableFuture<Void> startAndWait(Duration after) throws InterruptedException {
-      CompletableFuture<Void> running = start();
-      Thread.sleep(after.toMillis());
-      return running;
+    /**
+     * Starts the load and, {@link #HIT_AT} later, names the gateway to stop: the one holding the first kept-alive
+     * connection, so that the test always meets kept-alive clients.
+     */
+    int startAndPick() throws InterruptedException {
+      running = start();
+      Thread.sleep(HIT_AT.toMillis());
+      int node = keptAliveNode;
+      assertTrue(node >= 0 && served.get(node) > 0, "a kept-alive connection was served: " + summary());
+      return node;
+    }
+
+    /** Waits for the load's end. */
+    void await() throws Exception {
+      running.get(LOAD.toSeconds() + 40, TimeUnit.SECONDS);
     }
 
     private CompletableFuture<Void> start() {
@@ -266,13 +275,6 @@ class HaproxyClusterIT {
       } catch (IOException | RuntimeException e) {
         return method + " " + path + ": " + e;
       }
-    }
-
-    /** The gateway holding the first kept-alive connection now: the one to stop, so that the test meets kept-alive clients. */
-    int keptAliveOn() {
-      int node = keptAliveNode;
-      assertTrue(node >= 0 && served.get(node) > 0, "a kept-alive connection was served: " + summary());
-      return node;
     }
 
     List<String> failures() {
