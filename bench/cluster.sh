@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # What clustering costs: (A) one gateway against three clustered gateways behind HAProxy (TCP mode,
 # conf/haproxy.cfg.example made local), and (B) one gateway with -cluster (a member of that cluster of
-# three) against the same gateway without it. Each pair is measured in alternation, ROUNDS times, with
-# wrk on 127.0.0.1; CPU per request is read from /proc of the gateway (and HAProxy) processes. The
-# table gives medians of the per-round ratios, with the load average around the run. See docs/benchmarks.md.
+# three) against the same gateway without it. A is measured in alternation, B at the same time (TOGETHER),
+# ROUNDS times, with wrk on 127.0.0.1; CPU per request is read from /proc of the gateway (and HAProxy)
+# processes. The table gives medians of the per-round ratios, with the load average around the run.
+# Method: bench/README.md; figures: docs/benchmarks.md.
 #   bench/cluster.sh                     # about 6 minutes with the defaults
 #   ROUNDS=7 WARMUP=30 bench/cluster.sh   # the figures of docs/benchmarks.md, about 8 minutes
 #   CONTROL=1 bench/cluster.sh           # N1 without -cluster: the error of the method on this machine
