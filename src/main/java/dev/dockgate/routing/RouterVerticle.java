@@ -76,8 +76,8 @@ public final class RouterVerticle extends VerticleBase {
   private Set<String> unhealthy = Set.of();
   private AdminEndpoints admin;
   /**
-   * SIGTERM came (the drain delay): HTTP/1.x answers carry {@code Connection: close} and their connection is
-   * closed after them, so kept-alive clients reconnect, through their load balancer, to another gateway.
+   * In the drain delay after SIGTERM (when it is above 0): HTTP/1.x answers carry {@code Connection: close} and
+   * their connection is closed after them, so kept-alive clients reconnect, through their load balancer, elsewhere.
    */
   private boolean stopping;
   /** Connections still waiting for their first request head, with the timer that closes them. */
@@ -124,7 +124,7 @@ public final class RouterVerticle extends VerticleBase {
     });
     Future<Void> draining = vertx.eventBus()
         .localConsumer(Addresses.DRAINING, msg -> {
-          stopping = true;
+          stopping = routing.config().server().drainDelayMs() > 0;
           if (admin != null) { // a SIGTERM during start-up
             admin.draining();
           }
@@ -359,6 +359,7 @@ public final class RouterVerticle extends VerticleBase {
    */
   @Override
   public Future<?> stop() {
+    stopping = false; // the drain: Vert.x's shutdown closes each connection after its answer, as before
     long drainMs = Long.getLong("gateway.drain.timeout.ms", 30_000L);
     Future<Void> drained = server == null
         ? Future.succeededFuture()
