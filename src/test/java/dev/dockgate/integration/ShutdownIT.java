@@ -173,11 +173,9 @@ class ShutdownIT {
   @Test
   @Timeout(120)
   void aSecondSigtermEndsTheDrainDelay(Vertx vertx) throws Exception {
-    SlowBackend backend = SlowBackend.start(vertx, 1);
     int admin = Ports.free();
-    int port = startGatewayWith("admin_listener: {port: " + admin + "}, drain_delay_ms: 60000", backend.port(), Map.of(), false);
-    gateway.destroy();
-    Poll.until(Duration.ofSeconds(2), "readiness 503 after SIGTERM", () -> status(admin, "/health") == 503);
+    int port = startWithLongDelay(vertx, admin);
+    sigtermUntilNotReady(admin);
     assertEquals(200, status(port, "/slow/during"), output());
     assertEquals(0, new ProcessBuilder("kill", "-TERM", Long.toString(gateway.pid())).start().waitFor());
     Poll.until(Duration.ofSeconds(5), "listener closed after the second SIGTERM", () -> refused(port));
@@ -189,15 +187,13 @@ class ShutdownIT {
   @Test
   @Timeout(120)
   void duringTheDrainDelayAKeptAliveConnectionGetsConnectionCloseAndIsClosed(Vertx vertx) throws Exception {
-    SlowBackend backend = SlowBackend.start(vertx, 1);
     int admin = Ports.free();
-    int port = startGatewayWith("admin_listener: {port: " + admin + "}, drain_delay_ms: 60000", backend.port(), Map.of(), false);
+    int port = startWithLongDelay(vertx, admin);
     try (Socket socket = new Socket("127.0.0.1", port)) {
       RawHttp.Exchange before = keptAlive(socket, "/slow/before");
       assertEquals(200, before.status(), before.raw());
       assertFalse(before.responses().get(0).closes() || before.closed(), "kept alive before SIGTERM: " + before.raw());
-      gateway.destroy();
-      Poll.until(Duration.ofSeconds(2), "readiness 503 after SIGTERM", () -> status(admin, "/health") == 503);
+      sigtermUntilNotReady(admin);
       // The same connection, still open: served, told to close, and closed by the gateway.
       RawHttp.Exchange during = keptAlive(socket, "/slow/during");
       assertEquals(200, during.status(), during.raw());
@@ -207,6 +203,18 @@ class ShutdownIT {
     assertEquals(0, new ProcessBuilder("kill", "-TERM", Long.toString(gateway.pid())).start().waitFor());
     assertTrue(gateway.waitFor(10, TimeUnit.SECONDS), "gateway should exit\n" + output());
     assertEquals(0, gateway.exitValue(), output());
+  }
+
+  /** A gateway (admin listener on {@code admin}) whose drain delay outlasts the test: only a second SIGTERM ends it. */
+  int startWithLongDelay(Vertx vertx, int admin) throws Exception {
+    SlowBackend backend = SlowBackend.start(vertx, 1);
+    return startGatewayWith("admin_listener: {port: " + admin + "}, drain_delay_ms: 60000", backend.port(), Map.of(), false);
+  }
+
+  /** SIGTERM, then waits until readiness answers 503: the drain delay has begun. */
+  void sigtermUntilNotReady(int admin) {
+    gateway.destroy();
+    Poll.until(Duration.ofSeconds(2), "readiness 503 after SIGTERM", () -> status(admin, "/health") == 503);
   }
 
   /** Sends a kept-alive GET on {@code socket} and reads its answer, then up to 2 s more to see whether the server closes. */
