@@ -75,6 +75,11 @@ public final class RouterVerticle extends VerticleBase {
   private BackendInstances instances = BackendInstances.EMPTY;
   private Set<String> unhealthy = Set.of();
   private AdminEndpoints admin;
+  /**
+   * In the drain delay after SIGTERM (when it is above 0): HTTP/1.x answers carry {@code Connection: close} and
+   * their connection is closed after them, so kept-alive clients reconnect, through their load balancer, elsewhere.
+   */
+  private boolean stopping;
   /** Connections still waiting for their first request head, with the timer that closes them. */
   private final java.util.IdentityHashMap<HttpConnection, Long> heads = new java.util.IdentityHashMap<>();
 
@@ -119,6 +124,7 @@ public final class RouterVerticle extends VerticleBase {
     });
     Future<Void> draining = vertx.eventBus()
         .localConsumer(Addresses.DRAINING, msg -> {
+          stopping = routing.config().server().drainDelayMs() > 0;
           if (admin != null) { // a SIGTERM during start-up
             admin.draining();
           }
@@ -277,6 +283,10 @@ public final class RouterVerticle extends VerticleBase {
     Routing routing = this.routing;
     Exchange exchange = exchange(request, routing);
     edge.watch(exchange);
+    if (stopping && request.version() != io.vertx.core.http.HttpVersion.HTTP_2
+        && !request.headers().contains(io.vertx.core.http.HttpHeaders.UPGRADE)) {
+      closeAfterAnswer(request, exchange);
+    }
     String path = PathNormalizer.normalize(request.path());
     if (path == null) {
       exchange.answer(400, BAD_PATH);
@@ -317,6 +327,16 @@ public final class RouterVerticle extends VerticleBase {
     }
   }
 
+  /**
+   * While draining: the answer says {@code Connection: close} and the gateway closes the connection after it
+   * (RFC 9112 §9.6), so a kept-alive client opens its next request on a new connection, which its load balancer
+   * sends elsewhere, rather than meeting the listener's close later with a request already written.
+   */
+  private static void closeAfterAnswer(HttpServerRequest request, Exchange exchange) {
+    request.response().putHeader(io.vertx.core.http.HttpHeaders.CONNECTION, io.vertx.core.http.HttpHeaders.CLOSE);
+    exchange.closeWhenAnswered(); // counted answers close here; the gateway's own endpoints leave it to the client
+  }
+
   private JsonObject routeReport() {
     Routing current = routing;
     return RouteReport.describe(current.config(), current.upstreams(),
@@ -339,6 +359,7 @@ public final class RouterVerticle extends VerticleBase {
    */
   @Override
   public Future<?> stop() {
+    stopping = false; // the drain: Vert.x's shutdown closes each connection after its answer, as before
     long drainMs = Long.getLong("gateway.drain.timeout.ms", 30_000L);
     Future<Void> drained = server == null
         ? Future.succeededFuture()

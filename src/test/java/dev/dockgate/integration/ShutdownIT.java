@@ -173,17 +173,54 @@ class ShutdownIT {
   @Test
   @Timeout(120)
   void aSecondSigtermEndsTheDrainDelay(Vertx vertx) throws Exception {
-    SlowBackend backend = SlowBackend.start(vertx, 1);
     int admin = Ports.free();
-    int port = startGatewayWith("admin_listener: {port: " + admin + "}, drain_delay_ms: 60000", backend.port(), Map.of(), false);
-    gateway.destroy();
-    Poll.until(Duration.ofSeconds(2), "readiness 503 after SIGTERM", () -> status(admin, "/health") == 503);
+    int port = startWithLongDelay(vertx, admin);
+    sigtermUntilNotReady(admin);
     assertEquals(200, status(port, "/slow/during"), output());
     assertEquals(0, new ProcessBuilder("kill", "-TERM", Long.toString(gateway.pid())).start().waitFor());
     Poll.until(Duration.ofSeconds(5), "listener closed after the second SIGTERM", () -> refused(port));
     assertTrue(gateway.waitFor(10, TimeUnit.SECONDS), "gateway should exit\n" + output());
     assertEquals(0, gateway.exitValue(), output());
     assertTrue(output().contains("SIGTERM again: draining now"), output());
+  }
+
+  @Test
+  @Timeout(120)
+  void duringTheDrainDelayAKeptAliveConnectionGetsConnectionCloseAndIsClosed(Vertx vertx) throws Exception {
+    int admin = Ports.free();
+    int port = startWithLongDelay(vertx, admin);
+    try (Socket socket = new Socket("127.0.0.1", port)) {
+      RawHttp.Exchange before = keptAlive(socket, "/slow/before");
+      assertEquals(200, before.status(), before.raw());
+      assertFalse(before.responses().get(0).closes() || before.closed(), "kept alive before SIGTERM: " + before.raw());
+      sigtermUntilNotReady(admin);
+      // The same connection, still open: served, told to close, and closed by the gateway.
+      RawHttp.Exchange during = keptAlive(socket, "/slow/during");
+      assertEquals(200, during.status(), during.raw());
+      assertTrue(during.responses().get(0).closes(), "Connection: close during the delay: " + during.raw());
+      assertTrue(during.closed(), "the gateway closed the connection after the answer: " + during.raw());
+    }
+    assertEquals(0, new ProcessBuilder("kill", "-TERM", Long.toString(gateway.pid())).start().waitFor());
+    assertTrue(gateway.waitFor(10, TimeUnit.SECONDS), "gateway should exit\n" + output());
+    assertEquals(0, gateway.exitValue(), output());
+  }
+
+  /** A gateway (admin listener on {@code admin}) whose drain delay outlasts the test: only a second SIGTERM ends it. */
+  int startWithLongDelay(Vertx vertx, int admin) throws Exception {
+    SlowBackend backend = SlowBackend.start(vertx, 1);
+    return startGatewayWith("admin_listener: {port: " + admin + "}, drain_delay_ms: 60000", backend.port(), Map.of(), false);
+  }
+
+  /** SIGTERM, then waits until readiness answers 503: the drain delay has begun. */
+  void sigtermUntilNotReady(int admin) {
+    gateway.destroy();
+    Poll.until(Duration.ofSeconds(2), "readiness 503 after SIGTERM", () -> status(admin, "/health") == 503);
+  }
+
+  /** Sends a kept-alive GET on {@code socket} and reads its answer, then up to 2 s more to see whether the server closes. */
+  static RawHttp.Exchange keptAlive(Socket socket, String path) throws IOException {
+    socket.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+    return RawHttp.read(socket, 1, 2_000, 10_000);
   }
 
   static long sinceMs(long nanos) {
