@@ -322,30 +322,36 @@ public final class ProxyHandler implements Terminal {
         }
         return;
       }
-      breaker.failed(ar.cause(), direct);
-      UpstreamFailure failure = UpstreamFailure.classify(ar.cause(), route.backend());
-      if (span != null) {
-        span.failed(failure.getClass().getSimpleName(), failure.getMessage());
-      }
-      if (failure instanceof UpstreamFailure.TlsFailed && upstream.firstTlsFailure()) {
-        LOG.warning("backend \"" + route.backend() + "\" instance " + upstream.instance() + ": " + failure.getMessage()
-            + "; answering 502 (check the backend's tls: ca_file, server_name)");
-      }
-      // Refused at connect, no connection in time (connect_timeout_ms, pool wait included) or circuit
-      // open: nothing left the gateway, any request may go elsewhere. Broken after sending: only
-      // replayable (bodiless idempotent) ones.
-      boolean unsent = failure instanceof UpstreamFailure.CircuitOpen
-          || ((failure instanceof UpstreamFailure.Refused || failure instanceof UpstreamFailure.Timeout) && attempt.unsent);
-      boolean again = retries.enabled() && retry < retries.attempts()
-          && (unsent || (failure.retryable() && attempt.replayable));
-      Upstream[] others = again ? without(candidates, upstream) : NONE;
-      long delay = others.length == 0 ? 0 : budget.backoffMs(retry);
-      if (others.length == 0 || !beforeDeadline(attempt, delay) || !budget.tryRetry(System.currentTimeMillis())) {
-        failed(attempt, failure);
-        return;
-      }
-      retry(attempt, others, upstream, retry, delay, failure.getMessage());
+      // The answer (or the next try) waits for the breaker to have counted the failure: a request
+      // on another router's loop right after this answer must find the circuit as it now is.
+      breaker.failed(ar.cause(), direct).onComplete(counted -> afterFailure(attempt, candidates, upstream, retry, span, ar.cause()));
     });
+  }
+
+  private void afterFailure(Attempt attempt, Upstream[] candidates, Upstream upstream, int retry, BackendTry span,
+      Throwable cause) {
+    UpstreamFailure failure = UpstreamFailure.classify(cause, route.backend());
+    if (span != null) {
+      span.failed(failure.getClass().getSimpleName(), failure.getMessage());
+    }
+    if (failure instanceof UpstreamFailure.TlsFailed && upstream.firstTlsFailure()) {
+      LOG.warning("backend \"" + route.backend() + "\" instance " + upstream.instance() + ": " + failure.getMessage()
+          + "; answering 502 (check the backend's tls: ca_file, server_name)");
+    }
+    // Refused at connect, no connection in time (connect_timeout_ms, pool wait included) or circuit
+    // open: nothing left the gateway, any request may go elsewhere. Broken after sending: only
+    // replayable (bodiless idempotent) ones.
+    boolean unsent = failure instanceof UpstreamFailure.CircuitOpen
+        || ((failure instanceof UpstreamFailure.Refused || failure instanceof UpstreamFailure.Timeout) && attempt.unsent);
+    boolean again = retries.enabled() && retry < retries.attempts()
+        && (unsent || (failure.retryable() && attempt.replayable));
+    Upstream[] others = again ? without(candidates, upstream) : NONE;
+    long delay = others.length == 0 ? 0 : budget.backoffMs(retry);
+    if (others.length == 0 || !beforeDeadline(attempt, delay) || !budget.tryRetry(System.currentTimeMillis())) {
+      failed(attempt, failure);
+      return;
+    }
+    retry(attempt, others, upstream, retry, delay, failure.getMessage());
   }
 
   /**
