@@ -1,5 +1,6 @@
 package dev.dockgate.auth;
 
+import dev.dockgate.HttpClients;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -49,8 +50,8 @@ public final class JwksCache {
   /** {@code owner}: the context every fetch runs on and every set's state is changed on. */
   public JwksCache(Vertx vertx, Context owner) {
     this.owner = owner;
-    this.client = vertx.createHttpClient(new HttpClientOptions().setConnectTimeout((int) CONNECT_TIMEOUT_MS)
-        .setIdleTimeout((int) CONNECT_TIMEOUT_MS).setIdleTimeoutUnit(TimeUnit.MILLISECONDS));
+    this.client = HttpClients.create(vertx, new HttpClientOptions().setConnectTimeout((int) CONNECT_TIMEOUT_MS)
+        .setIdleTimeout((int) CONNECT_TIMEOUT_MS).setIdleTimeoutUnit(TimeUnit.MILLISECONDS), LOG);
   }
 
   /** The key set of {@code url}: the same object for the process's life, whatever the reloads. Any thread. */

@@ -1,5 +1,6 @@
 package dev.dockgate.discovery;
 
+import dev.dockgate.HttpClients;
 import dev.dockgate.NetworkTransport;
 import dev.dockgate.config.DockerConfig;
 import io.vertx.core.Context;
@@ -36,6 +37,8 @@ import java.util.function.Supplier;
  * Once {@link #close} has begun, calls fail with {@link Closed} instead of reaching the closed client.
  */
 public final class DockerEngine {
+
+  private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger(DockerEngine.class.getName());
 
   private static final HttpClientOptions CLIENT_OPTIONS = new HttpClientOptions()
       .setConnectTimeout(2_000)
@@ -93,7 +96,7 @@ public final class DockerEngine {
     } else {
       this.caller = null;
       this.side = null;
-      this.client = vertx.createHttpClient(clientOptions(engine.tls()));
+      this.client = HttpClients.create(vertx, clientOptions(engine.tls()), LOG);
     }
     if (engine.unix()) {
       this.server = SocketAddress.domainSocketAddress(engine.host().substring("unix://".length()));
@@ -261,7 +264,7 @@ public final class DockerEngine {
             .with(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(1).setInternalBlockingPoolSize(1))
             .withTransport(NetworkTransport.withDomainSockets())
             .build();
-        client = own.createHttpClient(CLIENT_OPTIONS);
+        client = HttpClients.create(own, CLIENT_OPTIONS, LOG);
         Side ready = new Side(own, own.getOrCreateContext());
         caller.runOnContext(v -> started.complete(ready));
       } catch (RuntimeException e) {

@@ -1,5 +1,6 @@
 package dev.dockgate.resilience;
 
+import dev.dockgate.HttpClients;
 import dev.dockgate.config.BackendConfig;
 import dev.dockgate.config.GatewayConfig;
 import dev.dockgate.config.HealthCheckConfig;
@@ -64,7 +65,7 @@ public final class HealthCheckVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    client = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(false));
+    client = HttpClients.create(vertx, new HttpClientOptions().setKeepAlive(false), LOG);
     var bus = vertx.eventBus();
     Future<Void> announce = bus.<BackendInstances>localConsumer(Addresses.INSTANCES, msg -> follow(msg.body())).completion();
     Future<Void> query = bus.localConsumer(Addresses.HEALTH_QUERY, msg -> msg.reply(new JsonArray(List.copyOf(health.unhealthy()))))

@@ -1,5 +1,6 @@
 package dev.dockgate.discovery.consul;
 
+import dev.dockgate.HttpClients;
 import dev.dockgate.config.ConsulConfig;
 import dev.dockgate.config.ConsulService;
 import io.vertx.core.Future;
@@ -22,6 +23,8 @@ import java.util.function.Consumer;
  * holds one pooled connection while it waits.
  */
 final class ConsulHealthClient {
+
+  private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger(ConsulHealthClient.class.getName());
 
   static final String TOKEN_HEADER = "X-Consul-Token";
   static final String INDEX_HEADER = "X-Consul-Index";
@@ -50,8 +53,8 @@ final class ConsulHealthClient {
   ConsulHealthClient(Vertx vertx, ConsulConfig config) {
     this.config = config;
     // One connection per blocking query in flight: the pool must not make a watch wait behind another's.
-    this.client = vertx.createHttpClient(new HttpClientOptions().setConnectTimeout(CONNECT_TIMEOUT_MS)
-        .setKeepAlive(true), new PoolOptions().setHttp1MaxSize(1_024));
+    this.client = HttpClients.create(vertx, new HttpClientOptions().setConnectTimeout(CONNECT_TIMEOUT_MS)
+        .setKeepAlive(true), new PoolOptions().setHttp1MaxSize(1_024), LOG);
   }
 
   /**
