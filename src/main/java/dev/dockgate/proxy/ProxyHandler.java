@@ -314,7 +314,7 @@ public final class ProxyHandler implements Terminal, ProxyInterceptor, OriginReq
       // open: nothing left the gateway, any request may go elsewhere. Broken after sending: only
       // replayable (bodiless idempotent) ones.
       boolean unsent = failure instanceof UpstreamFailure.CircuitOpen
-          || ((failure instanceof UpstreamFailure.Refused || failure instanceof UpstreamFailure.Timeout) && exchange.unsent);
+          || (failure instanceof UpstreamFailure.Refused && exchange.unsent);
       boolean again = retries.enabled() && retry < retries.attempts()
           && (unsent || (failure.retryable() && exchange.replayable));
       Upstream[] others = again ? without(candidates, upstream) : NONE;
@@ -447,12 +447,14 @@ public final class ProxyHandler implements Terminal, ProxyInterceptor, OriginReq
       ctx.request().setAuthority(origin);
     }
     exchange.unsent = false;
-    return ctx.client().request(options).onComplete(ar -> {
-      if (ar.failed()) {
-        exchange.unsent = true;
-        return;
-      }
-      HttpClientRequest request = ar.result();
+    return ctx.client().request(options).recover(err -> {
+      exchange.unsent = true;
+      // No connection within connect_timeout_ms (the TCP connect or the wait in the pool): Vert.x
+      // fails it with a TimeoutException, but nothing was sent, so it is the instance being
+      // unreachable (503), not a late answer (504).
+      return Future.failedFuture(err instanceof java.util.concurrent.TimeoutException
+          ? new UpstreamFailure.Refused(route.backend(), err) : err);
+    }).onSuccess(request -> {
       // A pooled connection reset by the backend (a container killed): reported once, not logged by Vert.x as an error.
       request.connection().exceptionHandler(upstream.connectionLoss(route.backend()));
       // The gateway resets this request itself when it gives up on a body (413) or an answer (504),
