@@ -342,7 +342,7 @@ public final class ProxyHandler implements Terminal {
     // open: nothing left the gateway, any request may go elsewhere. Broken after sending: only
     // replayable (bodiless idempotent) ones.
     boolean unsent = failure instanceof UpstreamFailure.CircuitOpen
-        || ((failure instanceof UpstreamFailure.Refused || failure instanceof UpstreamFailure.Timeout) && attempt.unsent);
+        || (failure instanceof UpstreamFailure.Refused && attempt.unsent);
     boolean again = retries.enabled() && retry < retries.attempts()
         && (unsent || (failure.retryable() && attempt.replayable));
     Upstream[] others = again ? without(candidates, upstream) : NONE;
@@ -461,7 +461,12 @@ public final class ProxyHandler implements Terminal {
     client.request(options).onComplete(ar -> {
       if (ar.failed()) {
         attempt.unsent = true;
-        answer.fail(failure(attempt, ar.cause()));
+        // No connection within connect_timeout_ms (the TCP connect or the wait in the pool): Vert.x
+        // fails it with a TimeoutException, but nothing was sent, so it is the instance being
+        // unreachable (503), not a late answer (504).
+        Throwable cause = ar.cause() instanceof java.util.concurrent.TimeoutException
+            ? new UpstreamFailure.Refused(route.backend(), ar.cause()) : ar.cause();
+        answer.fail(failure(attempt, cause));
         return;
       }
       HttpClientRequest request = ar.result();

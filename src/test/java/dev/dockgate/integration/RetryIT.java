@@ -157,21 +157,27 @@ class RetryIT {
       long before = gw.statsTotal();
 
       int total = 2000;
-      Semaphore slots = new Semaphore(32);
+      // As many concurrent clients as the surviving container can take alone (see HTTPD_IN_FLIGHT).
+      Semaphore slots = new Semaphore(Docker.HTTPD_IN_FLIGHT);
       Map<Integer, AtomicInteger> statuses = new ConcurrentHashMap<>();
+      Map<String, AtomicInteger> failures = new ConcurrentHashMap<>();
       AtomicInteger transport = new AtomicInteger();
       List<CompletableFuture<?>> all = new ArrayList<>();
       HttpRequest get = HttpRequest.newBuilder(gw.uri("/api/k/id")).timeout(Duration.ofSeconds(10)).build();
       for (int i = 0; i < total; i++) {
         slots.acquire();
         if (i == total / 3) {
-          docker.kill(victim);
+          // From the host, as a crash: Docker tells of it only after the process died.
+          docker.killProcess(victim);
         }
         all.add(gw.http().sendAsync(get, HttpResponse.BodyHandlers.ofString()).whenComplete((r, err) -> {
           if (err != null) {
             transport.incrementAndGet();
           } else {
             statuses.computeIfAbsent(r.statusCode(), k -> new AtomicInteger()).incrementAndGet();
+            if (r.statusCode() != 200) {
+              failures.computeIfAbsent(r.statusCode() + " " + r.body().trim(), k -> new AtomicInteger()).incrementAndGet();
+            }
           }
           slots.release();
         }));
@@ -179,7 +185,7 @@ class RetryIT {
       CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)).join();
       assertEquals(0, transport.get());
       assertEquals(Map.of(200, total), Map.copyOf(statuses.entrySet().stream()
-          .collect(java.util.stream.Collectors.toMap(Map.Entry::getKey, e -> e.getValue().get()))));
+          .collect(java.util.stream.Collectors.toMap(Map.Entry::getKey, e -> e.getValue().get()))), "failed: " + failures);
       Poll.until(Duration.ofSeconds(3), "all counted", () -> gw.statsTotal() == before + total);
       JsonObject counts = gw.stats().getJsonObject("requests_count");
       assertEquals(0L, counts.getLong("error"));

@@ -128,8 +128,8 @@ class StatsIT {
     long errorsBefore = gw.stats().getJsonObject("requests_count").getLong("error");
 
     int total = 1500;
-    int concurrency = 16;
-    Semaphore slots = new Semaphore(concurrency);
+    // As many concurrent clients as the stable container can take alone (see HTTPD_IN_FLIGHT).
+    Semaphore slots = new Semaphore(Docker.HTTPD_IN_FLIGHT);
     Map<Integer, AtomicInteger> statuses = new ConcurrentHashMap<>();
     AtomicInteger transportErrors = new AtomicInteger();
     List<CompletableFuture<?>> inFlight = new ArrayList<>();

@@ -316,6 +316,73 @@ class UpstreamIT {
   }
 
   @Test
+  void aTryThatGetsNoConnectionInTimeIsUnreachableAndGoesElsewhere() throws Exception {
+    // A listener whose accept queue is full: Linux drops every further SYN, so a connect hangs, as
+    // with a server too slow to accept (busybox httpd listens with a backlog of 9).
+    List<java.nio.channels.SocketChannel> queued = new java.util.ArrayList<>();
+    try (java.net.ServerSocket full = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
+      for (int i = 0; i < 4; i++) {
+        java.nio.channels.SocketChannel channel = java.nio.channels.SocketChannel.open();
+        channel.configureBlocking(false);
+        channel.connect(new java.net.InetSocketAddress("127.0.0.1", full.getLocalPort()));
+        queued.add(channel);
+      }
+      try (Socket probe = new Socket()) {
+        probe.connect(new java.net.InetSocketAddress("127.0.0.1", full.getLocalPort()), 500);
+        throw new AssertionError("the accept queue is not full: a connection was made");
+      } catch (java.net.SocketTimeoutException expected) {
+        // The premise holds: no connection to this port in time.
+      }
+      AtomicInteger held = new AtomicInteger();
+      int hanging = serve(req -> held.incrementAndGet());
+      List<String> posted = new CopyOnWriteArrayList<>();
+      int live = serve(req -> req.body().onSuccess(body -> {
+        posted.add(req.method() + " " + body);
+        req.response().end("live");
+      }));
+      gateway = new GatewayHarness(dir, """
+          docker: {enabled: false}
+          routes:
+            - {path_prefix: /full, backend: full}
+            - {path_prefix: /busy, backend: busy, timeout_ms: 10000}
+            - {path_prefix: /pair, backend: pair, retries: {attempts: 1, backoff_ms: 1}}
+          backends:
+            - {name: full, targets: ["http://127.0.0.1:%1$d"], connect_timeout_ms: 300}
+            - {name: busy, targets: ["http://127.0.0.1:%2$d"], max_connections: 1, connect_timeout_ms: 300}
+            - name: pair
+              load_balancer: round_robin
+              targets: ["http://127.0.0.1:%1$d", "http://127.0.0.1:%3$d"]
+              connect_timeout_ms: 300
+          """.formatted(full.getLocalPort(), hanging, live), 1);
+
+      // No TCP connection within connect_timeout_ms: nothing was sent, the instance is unreachable.
+      HttpResponse<String> connect = gateway.get("/full/x");
+      assertEquals(503, connect.statusCode(), connect.body());
+      assertEquals("backend \"full\" is unreachable", connect.body().trim());
+      // No pooled connection free within connect_timeout_ms: the same.
+      CompletableFuture<HttpResponse<String>> first = gateway.http().sendAsync(
+          HttpRequest.newBuilder(gateway.uri("/busy/1")).build(), HttpResponse.BodyHandlers.ofString());
+      Poll.until(Duration.ofSeconds(5), "the one connection taken", () -> held.get() == 1);
+      HttpResponse<String> waited = gateway.get("/busy/2");
+      assertEquals(503, waited.statusCode(), waited.body());
+      assertEquals("backend \"busy\" is unreachable", waited.body().trim());
+      first.cancel(true);
+      // Since nothing was sent, even a POST goes to the other instance: round robin tries the
+      // unreachable one first for every other request.
+      for (int i = 0; i < 4; i++) {
+        HttpResponse<String> post = gateway.send(HttpRequest.newBuilder(gateway.uri("/pair/" + i))
+            .timeout(Duration.ofSeconds(10)).POST(HttpRequest.BodyPublishers.ofString("b" + i)).build());
+        assertEquals(200, post.statusCode(), post.body());
+      }
+      assertEquals(List.of("POST b0", "POST b1", "POST b2", "POST b3"), posted);
+    } finally {
+      for (java.nio.channels.SocketChannel channel : queued) {
+        channel.close();
+      }
+    }
+  }
+
+  @Test
   void expectContinueIsAnsweredOnceTheRouteAcceptsTheRequest() throws Exception {
     List<String> expects = new CopyOnWriteArrayList<>();
     int backend = serve(req -> {

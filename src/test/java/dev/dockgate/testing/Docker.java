@@ -17,6 +17,14 @@ public final class Docker implements AutoCloseable {
 
   public static final String IMAGE = System.getProperty("gateway.test.image", "gateway-test-busybox:latest");
   public static final String RUN_LABEL = "dockgate.test.run";
+  /**
+   * Requests a test may keep in flight toward one {@link #runHttpd} container. busybox httpd listens
+   * with a backlog of 9 and takes one request per connection: with more connections waiting to be
+   * accepted, Linux drops the next SYNs and a connect lasts 1 s, 3 s... (at load average 20, 16
+   * clients saw 6 connects in 16,393 over 1.9 s, past the gateway's 2 s connect timeout; 8 clients
+   * none in 23,315, the slowest 67 ms).
+   */
+  public static final int HTTPD_IN_FLIGHT = 8;
 
   private final String runId;
   /** The docker command and its engine options, e.g. {@code docker -H unix:///tmp/x/docker.sock}. */
@@ -139,6 +147,15 @@ public final class Docker implements AutoCloseable {
 
   public void kill(String id) {
     check(docker("kill", "-s", "KILL", id));
+  }
+
+  /**
+   * SIGKILL to the container's main process from the host, as a crash: unlike {@link #kill}, no
+   * 'kill' event announces it, Docker reports the container only once it has died.
+   */
+  public void killProcess(String id) {
+    String pid = check(docker("inspect", "--format", "{{.State.Pid}}", id)).trim();
+    check(List.of("kill", "-KILL", pid));
   }
 
   /** Starts a stopped container again: same id, same labels. */
