@@ -27,13 +27,14 @@ final class ClaimExchange {
 
   /** How often a node says its claim still stands. */
   static final long PERIOD_MS = 2_000;
-  /** A peer's claim not heard for this long is dropped (its instances fall to the others). */
-  static final long STALE_MS = 4 * PERIOD_MS;
+  /** A peer's claim not heard for this many periods is dropped (its instances fall to the others). */
+  static final int STALE_PERIODS = 4;
   private static final Logger LOG = Logger.getLogger(ClaimExchange.class.getName());
   private static final DeliveryOptions ASK = new DeliveryOptions().setSendTimeout(2_000);
 
   private final Vertx vertx;
   private final Runnable changed;
+  private final long periodMs;
   private final ProbeClaims claims = new ProbeClaims();
   /** Peers whose full set is being asked for. */
   private final Set<String> asking = new HashSet<>();
@@ -45,8 +46,14 @@ final class ClaimExchange {
   private boolean started;
 
   ClaimExchange(Vertx vertx, Runnable changed) {
+    this(vertx, changed, PERIOD_MS);
+  }
+
+  /** With another heartbeat period (tests). */
+  ClaimExchange(Vertx vertx, Runnable changed, long periodMs) {
     this.vertx = vertx;
     this.changed = changed;
+    this.periodMs = periodMs;
   }
 
   /** Answers for this node's set, hears the peers, and asks each member for its full set (those that fail: later). */
@@ -68,7 +75,7 @@ final class ClaimExchange {
     started = true;
     version++;
     vertx.eventBus().publish(Addresses.HEALTH_CLAIMS, fullSet());
-    vertx.setPeriodic(PERIOD_MS, id -> beat());
+    vertx.setPeriodic(periodMs, id -> beat());
   }
 
   /** This node now checks {@code keys}: peers are told the difference (or the whole set, when that is smaller). */
@@ -120,8 +127,9 @@ final class ClaimExchange {
   }
 
   private void beat() {
-    if (claims.expire(System.currentTimeMillis() - STALE_MS)) {
-      LOG.info("health checks: a peer's claim was not heard for " + STALE_MS + " ms; its instances fall to the others");
+    long stale = STALE_PERIODS * periodMs;
+    if (claims.expire(System.currentTimeMillis() - stale)) {
+      LOG.info("health checks: a peer's claim was not heard for " + stale + " ms; its instances fall to the others");
       changed.run();
     }
     vertx.eventBus().publish(Addresses.HEALTH_CLAIMS, header());
