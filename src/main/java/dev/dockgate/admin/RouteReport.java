@@ -66,11 +66,15 @@ public final class RouteReport {
 
   /**
    * {@code report} with "cluster" (this node's id, the members, what they share; the /health cluster check's
-   * data) and, on each actively checked instance, "checked_by": the node that probes it. Either part may be
-   * null (its owner did not answer); the report then goes without it.
+   * data), "probe_claims": how many instances each node announced it checks, and, on each actively checked
+   * instance, "checked_by": the node that probes it. Either part may be null (its owner did not answer); the
+   * report then goes without it.
    */
   public static JsonObject withCluster(JsonObject report, JsonObject cluster, JsonObject owners) {
     report.put("cluster", cluster);
+    if (owners != null && owners.getJsonObject("claims") != null) {
+      report.put("probe_claims", owners.getJsonObject("claims"));
+    }
     JsonObject checkedBy = owners == null ? new JsonObject() : owners.getJsonObject("checked_by");
     for (Object b : report.getJsonArray("backends")) {
       JsonObject backend = (JsonObject) b;

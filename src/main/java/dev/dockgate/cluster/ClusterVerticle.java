@@ -139,8 +139,8 @@ public final class ClusterVerticle extends VerticleBase {
   static JsonObject shared() {
     return new JsonObject()
         .put("stats", "on demand: /stats?scope=cluster asks every node for its aggregates; nothing per request")
-        .put("health_checks", "each checked instance is probed by one node (rendezvous hashing over the members),"
-            + " which publishes what it finds to all")
+        .put("health_checks", "each checked instance is probed by one node (rendezvous hashing over the members"
+            + " that check it), which publishes what it finds to all")
         .put("rate_limits", "per node, except scope: cluster limits: each node holds a share of one budget, re-shared"
             + " every 250 ms from the demand the nodes publish");
   }

@@ -18,7 +18,8 @@ public final class Addresses {
   /**
    * How every other per-process message is sent (config, health changes, alerts). Consumers of the addresses
    * below register with {@code localConsumer}, so in a cluster a query reaches this process's owner, never a peer's;
-   * only {@link #clusterStats}, {@link #HEALTH_SHARED}, {@link #HEALTH_SYNC} and {@link #RATE_LIMIT_DEMAND} cross the cluster.
+   * only {@link #clusterStats}, {@link #HEALTH_SHARED}, {@link #HEALTH_SYNC}, {@link #HEALTH_CLAIMS},
+   * {@link #healthClaims} and {@link #RATE_LIMIT_DEMAND} cross the cluster.
    */
   public static final DeliveryOptions LOCAL = new DeliveryOptions().setLocalOnly(true);
 
@@ -54,8 +55,8 @@ public final class Addresses {
   public static final String CLUSTER_MEMBERS_QUERY = "gateway.cluster.members.query";
 
   /**
-   * Cluster-wide, published by the node that probes the instances concerned (one per instance, see
-   * {@code resilience.ProbeOwners}): {"node": its id, "states": {instance key: healthy}}, one instance at each
+   * Cluster-wide, published by the node that probes the instances concerned (one per instance among the nodes
+   * that know it, see {@code resilience.ProbeOwners}): {"node": its id, "states": {instance key: healthy}}, one instance at each
    * health change, and all the instances it probes every {@code HealthCheckVerticle.SHARE_PERIOD_MS}.
    */
   public static final String HEALTH_SHARED = "gateway.cluster.health";
@@ -67,8 +68,25 @@ public final class Addresses {
   public static final String HEALTH_SYNC = "gateway.cluster.health.sync";
 
   /**
+   * Cluster-wide, published by each node's health checker: which instances it checks, so that each instance is
+   * probed by one of the nodes that know it (see {@code resilience.ClaimExchange}). Every message has {"node",
+   * "version" (counts up per change), "digest" (sum of the keys' 64-bit hashes), "count"}; the node's full set adds
+   * "keys": [instance keys] (once it starts probing, or when most of it changed), a change adds "added" and
+   * "removed" (the keys since the previous version), and a heartbeat every 2 s adds nothing.
+   */
+  public static final String HEALTH_CLAIMS = "gateway.cluster.health.claims";
+
+  /**
+   * Cluster-wide request/reply, one address per node: any body; the reply is that node's full
+   * {@link #HEALTH_CLAIMS} message (with "keys"), asked by a peer that joined or lost track of it.
+   */
+  public static String healthClaims(String nodeId) {
+    return HEALTH_CLAIMS + "." + nodeId;
+  }
+
+  /**
    * Local request/reply: any body; the reply is {"node", "members", "checked_by": {instance key: node id}} for the
-   * actively checked instances this node knows.
+   * actively checked instances this node knows, and "claims": {node id: how many instances it announced it checks}.
    */
   public static final String HEALTH_OWNERS = "gateway.health.owners";
 

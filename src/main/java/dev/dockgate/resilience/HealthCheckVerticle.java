@@ -24,11 +24,11 @@ import java.util.logging.Logger;
 
 /**
  * Probes the instances of backends that have a {@code health_check} and owns their health. In a cluster each
- * instance is probed by one node ({@link ProbeOwners} over the live members), which publishes its findings on
- * {@link Addresses#HEALTH_SHARED}; the others take them in. Publishes each change of an instance's health on
- * {@link Addresses#HEALTH}, and the removal of an unhealthy instance that went away, and answers
- * {@link Addresses#HEALTH_QUERY} with the keys of the unhealthy instances; routers leave those out of rotation.
- * Runs on its own event loop.
+ * instance is probed by one node ({@link ProbeOwners} over the live members that announced they check it, see
+ * {@link ClaimExchange}), which publishes its findings on {@link Addresses#HEALTH_SHARED}; the others take them in.
+ * Publishes each change of an instance's health on {@link Addresses#HEALTH}, and the removal of an unhealthy
+ * instance that went away, and answers {@link Addresses#HEALTH_QUERY} with the keys of the unhealthy instances;
+ * routers leave those out of rotation. Runs on its own event loop.
  */
 public final class HealthCheckVerticle extends VerticleBase {
 
@@ -44,6 +44,8 @@ public final class HealthCheckVerticle extends VerticleBase {
   /** The actively checked instances known here, by key. */
   private Map<String, Checked> live = Map.of();
   private SharedHealth health = new SharedHealth(ProbeOwners.alone("standalone"));
+  /** What the peers check; null without a cluster. */
+  private ClaimExchange claims;
   private final List<Long> timers = new ArrayList<>();
 
   /** An instance under active checks. */
@@ -66,6 +68,7 @@ public final class HealthCheckVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     client = HttpClients.create(vertx, new HttpClientOptions().setKeepAlive(false), LOG);
+    claims = vertx.isClustered() ? new ClaimExchange(vertx, this::claimsChanged) : null;
     var bus = vertx.eventBus();
     Future<Void> announce = bus.<BackendInstances>localConsumer(Addresses.INSTANCES, msg -> follow(msg.body())).completion();
     Future<Void> query = bus.localConsumer(Addresses.HEALTH_QUERY, msg -> msg.reply(new JsonArray(List.copyOf(health.unhealthy()))))
@@ -88,7 +91,14 @@ public final class HealthCheckVerticle extends VerticleBase {
         .compose(v -> sync())
         .compose(v -> bus.<JsonObject>consumer(Addresses.HEALTH_SYNC, msg -> msg.reply(new JsonObject().put("node", self())
             .put("unhealthy", new JsonArray(List.copyOf(health.unhealthy()))))).completion())
-        .onSuccess(v -> schedule());
+        .compose(v -> claims == null ? Future.succeededFuture() : claims.join(self(), health.owners().members()))
+        .onSuccess(v -> schedule())
+        // Peers hand instances over on hearing this node's claim, so it is told once the probing has started.
+        .onSuccess(v -> {
+          if (claims != null) {
+            claims.announce();
+          }
+        });
   }
 
   private String self() {
@@ -115,14 +125,37 @@ public final class HealthCheckVerticle extends VerticleBase {
   private void members(JsonObject view) {
     List<String> ids = new ArrayList<>();
     view.getJsonArray("members").forEach(id -> ids.add((String) id));
-    ProbeOwners next = new ProbeOwners(view.getString("node"), ids);
-    if (next.members().equals(health.owners().members()) && next.self().equals(self())) {
+    ProbeOwners previous = health.owners();
+    ProbeOwners next = owners(view.getString("node"), ids);
+    if (next.members().equals(previous.members()) && next.self().equals(self())) {
       return;
     }
+    if (claims != null) {
+      previous.members().stream().filter(id -> !ids.contains(id)).forEach(claims::left);
+    }
     health.members(next);
-    long mine = live.keySet().stream().filter(health::mine).count();
-    LOG.info("health checks: " + next.members().size() + " member(s); this node probes " + mine + " of "
+    LOG.info("health checks: " + next.members().size() + " member(s); this node probes " + probedHere() + " of "
         + live.size() + " checked instance(s)");
+  }
+
+  /** A peer's claim changed, came or went: each instance's prober is recomputed among the nodes that know it. */
+  private void claimsChanged() {
+    long before = probedHere();
+    health.members(owners(self(), health.owners().members()));
+    long after = probedHere();
+    if (after != before) {
+      // Debug: with containers coming and going on other hosts this changes often.
+      LOG.fine("health checks: peers' claims changed; this node probes " + after + " of " + live.size()
+          + " checked instance(s)");
+    }
+  }
+
+  private ProbeOwners owners(String node, List<String> members) {
+    return claims == null ? new ProbeOwners(node, members) : new ProbeOwners(node, members, claims.keys());
+  }
+
+  private long probedHere() {
+    return live.keySet().stream().filter(health::mine).count();
   }
 
   /** A peer's findings: each instance whose health changed here is announced to the routers. */
@@ -151,7 +184,8 @@ public final class HealthCheckVerticle extends VerticleBase {
     JsonObject checkedBy = new JsonObject();
     live.keySet().forEach(key -> checkedBy.put(key, health.owners().owner(key)));
     return new JsonObject().put("node", self()).put("members", new JsonArray(health.owners().members()))
-        .put("checked_by", checkedBy);
+        .put("checked_by", checkedBy)
+        .put("claims", claims == null ? new JsonObject().put(self(), live.size()) : claims.counts());
   }
 
   private void schedule() {
@@ -181,6 +215,9 @@ public final class HealthCheckVerticle extends VerticleBase {
     }
     live = next;
     forgetGone(previous);
+    if (claims != null) {
+      claims.own(live.keySet());
+    }
   }
 
   /**

@@ -80,6 +80,12 @@ class ClusterHealthIT {
     long probesBetween(long fromNanos, long toNanos) {
       return probes.stream().filter(t -> t >= fromNanos && t < toNanos).count();
     }
+
+    /** Probes per instance per second between the two times, averaged over {@code servers}. */
+    static double rate(List<ProbedServer> servers, long fromNanos, long toNanos) {
+      long probes = servers.stream().mapToLong(s -> s.probesBetween(fromNanos, toNanos)).sum();
+      return probes / (servers.size() * ((toNanos - fromNanos) / 1e9));
+    }
   }
 
   @BeforeEach
@@ -188,9 +194,7 @@ class ClusterHealthIT {
   private double probeRate() throws InterruptedException {
     long from = System.nanoTime();
     Thread.sleep(WINDOW_MS); // a measuring window, not a wait for readiness
-    long to = System.nanoTime();
-    long probes = servers.stream().mapToLong(s -> s.probesBetween(from, to)).sum();
-    return probes / (servers.size() * ((to - from) / 1e9));
+    return ProbedServer.rate(servers, from, System.nanoTime());
   }
 
   /** Waits until the nodes agree on one prober per instance, each a node they count as member; returns it by id. */

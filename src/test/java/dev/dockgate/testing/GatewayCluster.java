@@ -9,13 +9,15 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 
 /**
  * Real gateway JVMs with {@code -cluster} on 127.0.0.1: one config for all (its cluster block lists every node's
- * Hazelcast port), each node's port from DOCKGATE_CLUSTER_PORT, an admin listener each. Started together; a node
+ * Hazelcast port), each node's port from DOCKGATE_CLUSTER_PORT, more DOCKGATE_ overrides per node if given (a node
+ * with settings of its own), an admin listener each. Started together; a node
  * can be killed (SIGKILL) and started again on its port, as a new node.
  */
 public final class GatewayCluster implements AutoCloseable {
@@ -28,10 +30,17 @@ public final class GatewayCluster implements AutoCloseable {
   private final String yaml;
   private final int[] hazelcast;
   private final Node[] nodes;
+  private final Map<Integer, Map<String, String>> env;
 
   /** {@code yamlBody}: the config without server and cluster sections. */
   public GatewayCluster(Path dir, int size, String yamlBody) {
+    this(dir, size, yamlBody, Map.of());
+  }
+
+  /** As above, with environment variables for some nodes, by index (e.g. a DOCKGATE_ override of one setting). */
+  public GatewayCluster(Path dir, int size, String yamlBody, Map<Integer, Map<String, String>> env) {
     this.dir = dir;
+    this.env = env;
     this.hazelcast = new int[size];
     for (int i = 0; i < size; i++) {
       hazelcast[i] = Ports.free();
@@ -65,8 +74,10 @@ public final class GatewayCluster implements AutoCloseable {
 
   private Node launch(int index) {
     int adminPort = Ports.free();
+    Map<String, String> variables = new HashMap<>(env.getOrDefault(index, Map.of()));
+    variables.put("DOCKGATE_CLUSTER_PORT", Integer.toString(hazelcast[index]));
     GatewayJar jar = new GatewayJar(dir, "  admin_listener: {host: 127.0.0.1, port: " + adminPort + "}\n", yaml, 1,
-        Map.of("DOCKGATE_CLUSTER_PORT", Integer.toString(hazelcast[index])),
+        variables,
         List.of("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"), List.of("-cluster"), Duration.ofSeconds(100));
     return new Node(jar, new GatewayClient(adminPort), null);
   }
