@@ -132,8 +132,10 @@ class ConsulDiscoveryIT {
     until("orders-2 back once passing", Duration.ofSeconds(5), Set.of("orders-1", "orders-2", "orders-3"),
         "/api/orders/x");
 
-    // Idle: the blocking queries (one per distinct query: orders, orders+primary+v2) just wait.
-    Thread.sleep(500);
+    // Idle: the blocking queries (one per distinct query: orders, orders+primary+v2) just wait. After
+    // three changes in a row each query's token bucket (burst 3, then one a second) may hold its next
+    // blocking call back by up to a second: it is sent before the idle window starts.
+    Thread.sleep(2_500);
     int idleFrom = consul.requests();
     Thread.sleep(5_000);
     int idle = consul.requests() - idleFrom;
