@@ -14,7 +14,6 @@ public final class ClusterNodes {
    * cluster {@code name} whose members are these Hazelcast ports of 127.0.0.1.
    */
   public static String yaml(int backendPort, String name, int[] hazelcastPorts) {
-    String members = Arrays.stream(hazelcastPorts).mapToObj(p -> "\"127.0.0.1:" + p + "\"").toList().toString();
     return """
         docker: {enabled: false}
         routes:
@@ -24,11 +23,18 @@ public final class ClusterNodes {
         backends:
           - name: svc
             targets: [http://127.0.0.1:%d]
+        """.formatted(backendPort) + clusterBlock(name, hazelcastPorts);
+  }
+
+  /** The {@code cluster} block of cluster {@code name} on 127.0.0.1 whose members are these Hazelcast ports. */
+  public static String clusterBlock(String name, int[] hazelcastPorts) {
+    String members = Arrays.stream(hazelcastPorts).mapToObj(p -> "\"127.0.0.1:" + p + "\"").toList().toString();
+    return """
         cluster:
           name: %s
           host: 127.0.0.1
           members: %s
-        """.formatted(backendPort, name, members);
+        """.formatted(name, members);
   }
 
   /** The data of the cluster check in a node's readiness ({@code /health} on its admin listener): node id, members. */

@@ -8,7 +8,6 @@ import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -45,13 +44,7 @@ public final class GatewayCluster implements AutoCloseable {
     for (int i = 0; i < size; i++) {
       hazelcast[i] = Ports.free();
     }
-    String members = "[" + String.join(", ", Arrays.stream(hazelcast).mapToObj(p -> "\"127.0.0.1:" + p + "\"").toList()) + "]";
-    this.yaml = yamlBody + """
-        cluster:
-          name: it-%d
-          host: 127.0.0.1
-          members: %s
-        """.formatted(hazelcast[0], members);
+    this.yaml = yamlBody + ClusterNodes.clusterBlock("it-" + hazelcast[0], hazelcast);
     this.nodes = new Node[size];
     List<CompletableFuture<Node>> starting = new ArrayList<>();
     for (int i = 0; i < size; i++) {
@@ -126,13 +119,7 @@ public final class GatewayCluster implements AutoCloseable {
 
   /** The cluster check's data in the node's /health on its admin listener. */
   public static JsonObject clusterCheck(Node node) {
-    JsonObject health = new JsonObject(node.admin().get("/health").body());
-    for (Object check : health.getJsonArray("checks")) {
-      if ("cluster".equals(((JsonObject) check).getString("id"))) {
-        return ((JsonObject) check).getJsonObject("data");
-      }
-    }
-    throw new AssertionError("no cluster check in /health: " + health.encode());
+    return ClusterNodes.check(node.admin());
   }
 
   /** The node's /admin/routes document. */
