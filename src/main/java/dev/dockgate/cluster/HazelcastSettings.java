@@ -35,6 +35,7 @@ public final class HazelcastSettings {
     config.setProperty("hazelcast.wait.seconds.before.join", "0");
     config.setProperty("hazelcast.heartbeat.interval.seconds", Integer.toString(HEARTBEAT_SECONDS));
     config.setProperty("hazelcast.max.no.heartbeat.seconds", Integer.toString(MAX_NO_HEARTBEAT_SECONDS));
+    quiet(config);
     NetworkConfig network = config.getNetworkConfig();
     network.setPort(cluster.port()).setPortAutoIncrement(false);
     if (cluster.host() != null) {
@@ -48,6 +49,25 @@ public final class HazelcastSettings {
         .setConnectionTimeoutSeconds(CONNECTION_TIMEOUT_SECONDS)
         .setMembers(cluster.members().isEmpty() ? List.of(self(cluster)) : cluster.members());
     return config;
+  }
+
+  /**
+   * Sizes Hazelcast for what the gateway keeps in it (a handful of small maps, a few operations a second, a few
+   * members) rather than for a data grid, so that it competes as little as it can with the event loops: one thread
+   * for each of partition operations, generic operations, responses, events, and socket input and output (the
+   * defaults are one per core, two, two, five, and three each way), no metrics collection and no health monitor
+   * (samplers whose output nobody reads here), no Jet engine. Heartbeats and failure detection are untouched.
+   */
+  static void quiet(Config config) {
+    config.setProperty("hazelcast.operation.thread.count", "1");
+    config.setProperty("hazelcast.operation.generic.thread.count", "1");
+    config.setProperty("hazelcast.operation.priority.generic.thread.count", "1");
+    config.setProperty("hazelcast.operation.response.thread.count", "1");
+    config.setProperty("hazelcast.event.thread.count", "1");
+    config.setProperty("hazelcast.io.thread.count", "1");
+    config.setProperty("hazelcast.health.monitoring.level", "OFF");
+    config.getMetricsConfig().setEnabled(false);
+    config.getJetConfig().setEnabled(false);
   }
 
   /** This node's own address as a member entry, for a cluster whose list names nobody. */

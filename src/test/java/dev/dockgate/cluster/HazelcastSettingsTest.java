@@ -7,8 +7,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.hazelcast.config.Config;
 import com.hazelcast.config.JoinConfig;
 import dev.dockgate.config.ClusterConfig;
+import com.hazelcast.core.Hazelcast;
+import com.hazelcast.core.HazelcastInstance;
+import java.net.ServerSocket;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /** The Hazelcast config a cluster block gives: TCP-IP on the listed members only, fixed port, fast join. */
 class HazelcastSettingsTest {
@@ -36,5 +42,38 @@ class HazelcastSettingsTest {
     Config config = HazelcastSettings.of(ClusterConfig.DEFAULT);
     assertEquals(List.of("127.0.0.1:5701"), config.getNetworkConfig().getJoin().getTcpIpConfig().getMembers());
     assertFalse(config.getNetworkConfig().getInterfaces().isEnabled());
+  }
+
+  /** A real member started with these settings runs one thread of each kind, and no metrics or health monitor. */
+  @Test
+  @Timeout(60)
+  void aMemberRunsOneThreadOfEachKind() throws Exception {
+    int port;
+    try (ServerSocket socket = new ServerSocket(0)) {
+      port = socket.getLocalPort();
+    }
+    Config config = HazelcastSettings.of(new ClusterConfig("threads-" + port, List.of("127.0.0.1:" + port),
+        "127.0.0.1", port, false));
+    HazelcastInstance member = Hazelcast.newHazelcastInstance(config);
+    try {
+      member.getMap("probe").put("k", "v");
+      String prefix = "hz." + member.getName() + ".";
+      Map<String, Integer> kinds = new TreeMap<>();
+      for (Thread thread : Thread.getAllStackTraces().keySet()) {
+        if (thread.getName().startsWith(prefix)) {
+          kinds.merge(thread.getName().substring(prefix.length()).replaceAll("[0-9]+", "N"), 1, Integer::sum);
+        }
+      }
+      assertEquals(1, kinds.get("partition-operation.thread-N"), kinds.toString());
+      assertEquals(1, kinds.get("generic-operation.thread-N"), kinds.toString());
+      assertEquals(1, kinds.get("response-N"), kinds.toString());
+      assertEquals(1, kinds.get("event-N"), kinds.toString());
+      assertEquals(1, kinds.get("IO.thread-in-N"), kinds.toString());
+      assertEquals(1, kinds.get("IO.thread-out-N"), kinds.toString());
+      assertFalse(kinds.containsKey("HealthMonitor"), kinds.toString());
+      assertFalse(config.getMetricsConfig().isEnabled());
+    } finally {
+      member.shutdown();
+    }
   }
 }
