@@ -17,10 +17,10 @@ import dev.dockgate.resilience.BreakerRegistry;
 import dev.dockgate.resilience.HealthCheckVerticle;
 import dev.dockgate.proxy.InFlightRequests;
 import dev.dockgate.edge.OpenConnections;
+import dev.dockgate.routing.RouterPlacement;
 import dev.dockgate.routing.RouterVerticle;
 import dev.dockgate.stats.StatsVerticle;
 import dev.dockgate.tracing.Tracing;
-import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.json.JsonObject;
@@ -93,8 +93,8 @@ public final class MainVerticle extends VerticleBase {
         .compose(id -> config.tap().bridgeEnabled()
             ? vertx.deployVerticle(new EventBusTapVerticle(config.tap()))
             : Future.succeededFuture(id))
-        .compose(id -> vertx.deployVerticle(() -> new RouterVerticle(config, breakers, inFlight, shared, connections),
-            new DeploymentOptions().setInstances(instances)))
+        .compose(id -> RouterPlacement.deploy(vertx,
+            () -> new RouterVerticle(config, breakers, inFlight, shared, connections), instances))
         .onSuccess(id -> LOG.info("gateway listening on " + config.server().host() + ":"
             + config.server().port() + protocols(config.server()) + " with " + instances + " router instance(s), "
             + config.routes().size() + " route(s), " + config.backends().size() + " backend(s) from "

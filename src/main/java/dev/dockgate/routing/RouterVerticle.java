@@ -139,6 +139,11 @@ public final class RouterVerticle extends VerticleBase {
         .compose(v -> listenAdmin());
   }
 
+  /** The event loop this router runs on, once deployed: each serves the connections it accepts on it. */
+  public io.netty.channel.EventLoop eventLoop() {
+    return ((io.vertx.core.internal.ContextInternal) context).nettyEventLoop();
+  }
+
   private static Set<String> keys(JsonArray array) {
     Set<String> keys = new java.util.HashSet<>();
     array.forEach(k -> keys.add(String.valueOf(k)));
