@@ -32,6 +32,10 @@ INSTANCES=${INSTANCES:-}               # N: the bench backend as N static target
 COMPARE_ROUTES=${COMPARE_ROUTES:-}     # a second gateway ("B") with this many routes, measured in alternation
 COMPARE_INSTANCES=${COMPARE_INSTANCES:-}  # a second gateway ("B") whose backend has this many static targets
 LOAD_BALANCER=${LOAD_BALANCER:-}       # the bench backend's load_balancer (random, round_robin, least_requests)
+ROUTE_OPTIONS=${ROUTE_OPTIONS:-}       # more settings of the bench route, YAML flow style, for A and B
+                                       # (e.g. "rate_limit: {requests_per_second: 1000000, burst: 1000000}")
+CLUSTER=${CLUSTER:-}                   # a or b (A/B runs): that gateway runs with -cluster, in a cluster of two
+                                       # with an idle peer gateway; the other one without -cluster
 BACKEND_OPTIONS=${BACKEND_OPTIONS:-}   # more settings of the bench backend, YAML flow style, for A and B
                                        # (e.g. "keep_alive_timeout_s: 10, max_connections: 8")
 AB_ONLY=${AB_ONLY:-0}                  # 1 (A/B runs): direct and nginx in the first round only, so that more
@@ -93,6 +97,7 @@ CONTAINER="gateway-bench-$RUN_ID"
 NGINX_PID=""
 GATEWAY_PID=""
 B_PID=""
+PEER_PID=""
 VXP_PID=""
 VXC_PID=""
 NETTY_PID=""
@@ -105,6 +110,7 @@ cleanup() {
   for p in "${WRK_PIDS[@]}"; do stop_pid "$p"; done
   stop_pid "$GATEWAY_PID"
   stop_pid "$B_PID"
+  stop_pid "$PEER_PID"
   stop_pid "$VXP_PID"
   stop_pid "$VXC_PID"
   stop_pid "$NETTY_PID"
@@ -258,7 +264,7 @@ bench_backend() { # bench_backend INSTANCES: how the bench backend finds its ins
   [ -z "$LOAD_BALANCER" ] || printf '    load_balancer: %s\n' "$LOAD_BALANCER"
   [ -z "$BACKEND_OPTIONS" ] || echo "$BACKEND_OPTIONS" | tr ',' '\n' | sed 's/^ */    /'
 }
-gateway_config() { # gateway_config PORT RETRIES ROUTES INSTANCES: the gateway's config on stdout
+gateway_config() { # gateway_config PORT RETRIES ROUTES INSTANCES [HAZELCAST_PORT]: the gateway's config on stdout
   cat <<EOF
 server:
   host: 127.0.0.1
@@ -273,6 +279,7 @@ routes:
   - path_prefix: $PATH_
     backend: bench${2:+
     retries: $2}
+$( [ -z "$ROUTE_OPTIONS" ] || echo "    $ROUTE_OPTIONS")
 $(other_routes $(($3 - 1)))
 default_response:
   body: "no route"
@@ -280,21 +287,35 @@ default_response:
 backends:
   - name: bench
 $(bench_backend "$4")
+$( [ -z "${5:-}" ] || printf 'cluster: {name: bench-%s, host: 127.0.0.1, port: %s, members: ["127.0.0.1:%s", "127.0.0.1:%s"]}\n' \
+   "$RUN_ID" "$5" "$HZ_SELF" "$HZ_PEER")
 EOF
 }
-gateway_config "$GATEWAY_PORT" "$ROUTE_RETRIES" "$ROUTES" "$INSTANCES" >"$TMP/gateway.yml"
+case $CLUSTER in
+  ""|a|b) ;;
+  *) die "CLUSTER must be a or b (the gateway that runs with -cluster), got \"$CLUSTER\"" ;;
+esac
+HZ_SELF=""; HZ_PEER=""
+if [ -n "$CLUSTER" ]; then
+  mapfile -t hz_ports < <(free_ports 2)
+  HZ_SELF=${hz_ports[0]}; HZ_PEER=${hz_ports[1]}
+fi
+cluster_args() { # cluster_args a|b: the Hazelcast port of that gateway, if it is the clustered one
+  if [ "$CLUSTER" = "$1" ]; then echo "$HZ_SELF"; fi
+}
+gateway_config "$GATEWAY_PORT" "$ROUTE_RETRIES" "$ROUTES" "$INSTANCES" "$(cluster_args a)" >"$TMP/gateway.yml"
 # JFR=1: the recorder starts with the JVM, so that its own start-up falls before the warm-up; a second
 # recording, started after the warm-up (a new chunk) and stopped after the last round, is what is kept.
 JFR_FLAGS=()
 [ "$JFR" = 1 ] && JFR_FLAGS=(-XX:FlightRecorderOptions=stackdepth=128 -XX:StartFlightRecording=name=warm-up,settings=profile,maxage=2m)
 log "starting gateway on 127.0.0.1:$GATEWAY_PORT (java ${JAVA_OPTS:-with default flags}, $GATEWAY_INSTANCES instance(s))"
 # shellcheck disable=SC2086  # JAVA_OPTS is a list of flags
-"${ON_CPU0[@]}" java $JAVA_OPTS "${JFR_FLAGS[@]}" -jar "$JAR" -conf "$TMP/gateway.yml" >"$TMP/gateway.log" 2>&1 &
+"${ON_CPU0[@]}" java $JAVA_OPTS "${JFR_FLAGS[@]}" -jar "$JAR" -conf "$TMP/gateway.yml" $( [ "$CLUSTER" = a ] && echo -cluster) >"$TMP/gateway.log" 2>&1 &
 GATEWAY_PID=$!
 wait_200 "http://127.0.0.1:$GATEWAY_PORT$PATH_" 60 "gateway" "$GATEWAY_PID"
 COMPARE=""
 B_LABEL=""
-if [ -n "$COMPARE_RETRIES$COMPARE_JAR$COMPARE_ROUTES$COMPARE_INSTANCES" ]; then
+if [ -n "$COMPARE_RETRIES$COMPARE_JAR$COMPARE_ROUTES$COMPARE_INSTANCES$CLUSTER" ]; then
   # B: a second gateway on the same CPU, idle while the other one is measured.
   COMPARE=1
   B_JAR=${COMPARE_JAR:-$JAR}
@@ -306,12 +327,32 @@ if [ -n "$COMPARE_RETRIES$COMPARE_JAR$COMPARE_ROUTES$COMPARE_INSTANCES" ]; then
   B_INSTANCES=${COMPARE_INSTANCES:-$INSTANCES}
   [ -n "$COMPARE_ROUTES" ] && B_LABEL="${B_LABEL:+$B_LABEL, }$B_ROUTES routes"
   [ -n "$COMPARE_INSTANCES" ] && B_LABEL="${B_LABEL:+$B_LABEL, }$B_INSTANCES instances"
-  gateway_config "$B_PORT" "$B_RETRIES" "$B_ROUTES" "$B_INSTANCES" >"$TMP/b.yml"
+  [ "$CLUSTER" = a ] && B_LABEL="${B_LABEL:+$B_LABEL, }without -cluster (A has it)"
+  [ "$CLUSTER" = b ] && B_LABEL="${B_LABEL:+$B_LABEL, }-cluster"
+  gateway_config "$B_PORT" "$B_RETRIES" "$B_ROUTES" "$B_INSTANCES" "$(cluster_args b)" >"$TMP/b.yml"
   log "starting gateway B ($B_LABEL) on 127.0.0.1:$B_PORT"
   # shellcheck disable=SC2086
-  "${ON_CPU0[@]}" java $JAVA_OPTS "${JFR_FLAGS[@]}" -jar "$B_JAR" -conf "$TMP/b.yml" >"$TMP/b.log" 2>&1 &
+  "${ON_CPU0[@]}" java $JAVA_OPTS "${JFR_FLAGS[@]}" -jar "$B_JAR" -conf "$TMP/b.yml" $( [ "$CLUSTER" = b ] && echo -cluster) >"$TMP/b.log" 2>&1 &
   B_PID=$!
   wait_200 "http://127.0.0.1:$B_PORT$PATH_" 60 "gateway B" "$B_PID"
+fi
+if [ -n "$CLUSTER" ]; then
+  # The clustered gateway's peer: the same config on its own ports, idle (no request reaches it), so
+  # the clustered gateway runs in a cluster of two (heartbeats, demand reports, probe claims).
+  PEER_PORT=$(free_port)
+  gateway_config "$PEER_PORT" "$ROUTE_RETRIES" "$ROUTES" "$INSTANCES" "$HZ_PEER" >"$TMP/peer.yml"
+  if [ "$CLUSTER" = a ]; then PEER_JAR=$JAR; CLUSTERED_PID=$GATEWAY_PID; else PEER_JAR=$B_JAR; CLUSTERED_PID=$B_PID; fi
+  log "starting the clustered gateway's idle peer on 127.0.0.1:$PEER_PORT (Hazelcast 127.0.0.1:$HZ_PEER)"
+  # shellcheck disable=SC2086
+  "${ON_CPU0[@]}" java $JAVA_OPTS -jar "$PEER_JAR" -conf "$TMP/peer.yml" -cluster >"$TMP/peer.log" 2>&1 &
+  PEER_PID=$!
+  wait_200 "http://127.0.0.1:$PEER_PORT$PATH_" 90 "the clustered gateway's peer" "$PEER_PID"
+  deadline=$((SECONDS + 90))
+  until grep -q "Members {size:2" "$TMP/peer.log" 2>/dev/null; do
+    [ "$SECONDS" -lt "$deadline" ] || die "the clustered gateway and its peer did not form a cluster of two within 90 s (see $TMP/peer.log)"
+    kill -0 "$CLUSTERED_PID" 2>/dev/null || die "the clustered gateway exited (see $TMP/gateway.log, $TMP/b.log)"
+    sleep 0.5
+  done
 fi
 
 VXP_PORT=""; VXC_PORT=""; NETTY_PORT=""
@@ -596,6 +637,8 @@ TABLE="$RESULTS/$STAMP-table.md"
   echo "$ROUNDS round(s) of ${order// /, } in that order${first_only:+ (direct and nginx in round 1 only: AB_ONLY=1)}$( [ "$AB_TOGETHER" = 1 ] && [ -n "$COMPARE" ] && echo '; gateway+b: both measured at the same time, each by its own wrk (AB_TOGETHER=1)'). Placement: $placement."
   echo "Gateway: server.instances $GATEWAY_INSTANCES, JVM flags: ${JAVA_OPTS:-(none: JVM defaults)}, $(grep -o 'network transport: .*' "$TMP/gateway.log" | head -1 || echo 'network transport: not logged')."
   echo "Configuration: $(describe_config "$ROUTES" "$INSTANCES")${COMPARE:+; B: $(describe_config "$B_ROUTES" "$B_INSTANCES")}."
+  [ -z "$ROUTE_OPTIONS" ] || echo "Bench route (A and B): $ROUTE_OPTIONS."
+  [ -z "$CLUSTER" ] || echo "Cluster: $( [ "$CLUSTER" = a ] && echo the gateway above || echo B) ran with -cluster, in a cluster of two with an idle peer gateway (same config and jar, no requests); the other without -cluster."
   [ "$JFR" = 1 ] && echo "JFR on (settings=profile, method-profiling=max: a CPU sample every 1 ms per thread in the measured rounds) for every gateway: its figures include the recorder's cost; recordings of the measured rounds in bench/results/$STAMP-*.jfr."
   echo "Warm-up errors: direct $(errors "$TMP/direct.warmup.wrk"); nginx $(errors "$TMP/nginx.warmup.wrk"); gateway $(errors "$TMP/gateway.warmup.wrk")."
   echo "Gateway log: $GW_WARNINGS WARNING/SEVERE line(s)."
