@@ -3,6 +3,7 @@ package dev.dockgate.routing;
 import io.netty.channel.EventLoop;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
 import io.vertx.core.Vertx;
 import io.vertx.core.internal.VertxInternal;
 import java.util.ArrayList;
@@ -32,20 +33,31 @@ public final class RouterPlacement {
   private RouterPlacement() {
   }
 
+  /** A verticle that tells the event loop it runs on, once deployed. */
+  public interface OnEventLoop {
+    EventLoop eventLoop();
+  }
+
   /** Deploys {@code instances} routers made by {@code routers}; the deployment id. */
-  public static Future<String> deploy(Vertx vertx, Supplier<RouterVerticle> routers, int instances) {
+  public static <V extends VerticleBase & OnEventLoop> Future<String> deploy(Vertx vertx, Supplier<V> routers,
+      int instances) {
+    return deploy(vertx, routers, instances, eventLoops(vertx), 1);
+  }
+
+  static int eventLoops(Vertx vertx) {
     int loops = 0;
     for (Object ignored : ((VertxInternal) vertx).nettyEventLoopGroup()) {
       loops++;
     }
-    return deploy(vertx, routers, instances, Math.max(1, loops), 1);
+    return Math.max(1, loops);
   }
 
-  private static Future<String> deploy(Vertx vertx, Supplier<RouterVerticle> routers, int instances, int loops,
-      int attempt) {
-    List<RouterVerticle> made = Collections.synchronizedList(new ArrayList<>());
+  /** {@code loops}: how many event loops the routers are spread over (the Vert.x instance's, but in tests). */
+  static <V extends VerticleBase & OnEventLoop> Future<String> deploy(Vertx vertx, Supplier<V> routers, int instances,
+      int loops, int attempt) {
+    List<OnEventLoop> made = Collections.synchronizedList(new ArrayList<>());
     return vertx.deployVerticle(() -> {
-      RouterVerticle router = routers.get();
+      V router = routers.get();
       made.add(router);
       return router;
     }, new DeploymentOptions().setInstances(instances)).compose(id -> {
@@ -66,10 +78,10 @@ public final class RouterPlacement {
   }
 
   /** The largest number of {@code routers} on one event loop. */
-  static int mostOnOneLoop(List<RouterVerticle> routers) {
+  static int mostOnOneLoop(List<? extends OnEventLoop> routers) {
     Map<EventLoop, Integer> perLoop = new HashMap<>();
     synchronized (routers) {
-      for (RouterVerticle router : routers) {
+      for (OnEventLoop router : routers) {
         perLoop.merge(router.eventLoop(), 1, Integer::sum);
       }
     }

@@ -51,7 +51,7 @@ import java.util.Set;
  * traffic event. Keeps the newest snapshot of instances per backend that discovery published
  * ({@link Addresses#INSTANCES}); the request path never reads discovery.
  */
-public final class RouterVerticle extends VerticleBase {
+public final class RouterVerticle extends VerticleBase implements RouterPlacement.OnEventLoop {
 
   private static final Buffer METHOD_NOT_ALLOWED = Buffer.buffer("method not allowed\n");
   private static final Buffer BAD_PATH = Buffer.buffer("bad request path\n");
@@ -140,6 +140,7 @@ public final class RouterVerticle extends VerticleBase {
   }
 
   /** The event loop this router runs on, once deployed: each serves the connections it accepts on it. */
+  @Override
   public io.netty.channel.EventLoop eventLoop() {
     return ((io.vertx.core.internal.ContextInternal) context).nettyEventLoop();
   }
