@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.dockgate.testing.ClusterNodes;
 import dev.dockgate.testing.GatewayCluster;
 import dev.dockgate.testing.GatewayJar;
 import dev.dockgate.testing.Poll;
@@ -107,19 +108,11 @@ class ClusterHealthIT {
   }
 
   private String yaml() {
-    return """
-        docker: {enabled: false}
-        routes:
-          - path_prefix: /api
-            backend: svc
-        default_response: {status_code: 404, body: none}
-        backends:
-          - name: svc
-            targets: [%s]
-            load_balancer: round_robin
-            health_check: {path: /health, interval_ms: %d, timeout_ms: %d, healthy_threshold: 2, unhealthy_threshold: 3}
-        """.formatted(String.join(", ", servers.stream().map(s -> "http://127.0.0.1:" + s.server.actualPort()).toList()),
-        INTERVAL_MS, INTERVAL_MS);
+    return ClusterNodes.routes(String.join(", ", servers.stream().map(s -> "http://127.0.0.1:" + s.server.actualPort()).toList()),
+        """
+        load_balancer: round_robin
+        health_check: {path: /health, interval_ms: %d, timeout_ms: %d, healthy_threshold: 2, unhealthy_threshold: 3}
+        """.formatted(INTERVAL_MS, INTERVAL_MS));
   }
 
   @Test

@@ -3,6 +3,7 @@ package dev.dockgate.integration;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.dockgate.testing.ClusterNodes;
 import dev.dockgate.testing.GatewayCluster;
 import dev.dockgate.testing.GatewayJar;
 import dev.dockgate.testing.Poll;
@@ -58,16 +59,7 @@ class ClusterIT {
     vertx = Vertx.vertx();
     backend = new TestBackend(vertx, "svc");
     long begun = System.nanoTime();
-    cluster = new GatewayCluster(dir, 3, """
-        docker: {enabled: false}
-        routes:
-          - path_prefix: /api
-            backend: svc
-        default_response: {status_code: 404, body: none}
-        backends:
-          - name: svc
-            targets: [http://127.0.0.1:%d]
-        """.formatted(backend.port()));
+    cluster = new GatewayCluster(dir, 3, ClusterNodes.routes("http://127.0.0.1:" + backend.port(), ""));
     // Every node sees all three members before the load starts (a node may be ready before the last one joined).
     cluster.awaitMembers(3, Duration.ofSeconds(30));
     LOG.info("three nodes started and joined in " + (System.nanoTime() - begun) / 1_000_000 + " ms");

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.dockgate.integration.ClusterHealthIT.ProbedServer;
+import dev.dockgate.testing.ClusterNodes;
 import dev.dockgate.testing.GatewayCluster;
 import dev.dockgate.testing.Poll;
 import io.vertx.core.Vertx;
@@ -81,17 +82,9 @@ class ClusterOwnershipIT {
   }
 
   private String yaml() {
-    return """
-        docker: {enabled: false}
-        routes:
-          - path_prefix: /api
-            backend: svc
-        default_response: {status_code: 404, body: none}
-        backends:
-          - name: svc
-            targets: [%s]
-            health_check: {path: /health, interval_ms: %d, timeout_ms: %d, healthy_threshold: 2, unhealthy_threshold: 3}
-        """.formatted(targets(shared).replace(",", ", "), INTERVAL_MS, INTERVAL_MS);
+    return ClusterNodes.routes(targets(shared).replace(",", ", "),
+        "health_check: {path: /health, interval_ms: %d, timeout_ms: %d, healthy_threshold: 2, unhealthy_threshold: 3}"
+            .formatted(INTERVAL_MS, INTERVAL_MS));
   }
 
   @Test

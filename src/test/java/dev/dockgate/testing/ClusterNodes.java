@@ -14,6 +14,16 @@ public final class ClusterNodes {
    * cluster {@code name} whose members are these Hazelcast ports of 127.0.0.1.
    */
   public static String yaml(int backendPort, String name, int[] hazelcastPorts) {
+    return routes("http://127.0.0.1:" + backendPort, "") + clusterBlock(name, hazelcastPorts);
+  }
+
+  /**
+   * A config with Docker off that routes /api to backend svc (404 elsewhere), whose {@code targets} are these
+   * (comma-separated URLs); {@code more}: further settings of svc, one per line, or empty.
+   */
+  public static String routes(String targets, String more) {
+    StringBuilder svc = new StringBuilder();
+    more.lines().forEach(line -> svc.append("    ").append(line).append('\n'));
     return """
         docker: {enabled: false}
         routes:
@@ -22,8 +32,8 @@ public final class ClusterNodes {
         default_response: {status_code: 404, body: none}
         backends:
           - name: svc
-            targets: [http://127.0.0.1:%d]
-        """.formatted(backendPort) + clusterBlock(name, hazelcastPorts);
+            targets: [%s]
+        """.formatted(targets) + svc;
   }
 
   /** The {@code cluster} block of cluster {@code name} on 127.0.0.1 whose members are these Hazelcast ports. */
