@@ -7,7 +7,6 @@ import com.github.benmanes.caffeine.cache.Ticker;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.concurrent.Executor;
-import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -15,17 +14,24 @@ import java.util.concurrent.TimeUnit;
  * key, whichever event loop serves the request). A bucket is one number, the time at which it is
  * full again (the GCRA form of a token bucket), moved by compare-and-set: no lock per request. The
  * keys sit in a Caffeine cache of at most {@code max_keys} entries whose idle keys expire once their
- * bucket is full again; eviction and expiry run in Caffeine's maintenance on its executor, never as
- * a sweep on a router's event loop. Called on the routers' event loops.
+ * bucket is full again; eviction and expiry run in Caffeine's amortized maintenance (a bounded batch
+ * at a time, see {@link Maintenance#SYSTEM}), never as a sweep of all keys on a router's event loop.
+ * Called on the routers' event loops.
  */
 public final class LocalTokenBuckets implements RateLimiter {
 
   /** Where Caffeine's clock, maintenance and expiry timer come from; tests give their own. */
   public record Maintenance(Ticker ticker, Executor executor, Scheduler scheduler) {
 
-    /** The JVM's monotonic clock, the common fork-join pool, and the JVM's shared timer thread. */
+    /**
+     * The JVM's monotonic clock, maintenance on the thread that touched the cache, and the JVM's shared timer
+     * thread. Caffeine's maintenance is amortized (a bounded batch of buffered reads and writes each time a
+     * buffer fills), so running it where it fills costs a request well under a microsecond, where handing
+     * it to a pool woke another thread a thousand times a second under load and took a core's time from
+     * the event loops. Timely expiry runs on the scheduler's thread.
+     */
     public static final Maintenance SYSTEM =
-        new Maintenance(Ticker.systemTicker(), ForkJoinPool.commonPool(), Scheduler.systemScheduler());
+        new Maintenance(Ticker.systemTicker(), Runnable::run, Scheduler.systemScheduler());
 
     /** A cache of at most {@code maxKeys} keys, each expiring {@code idleNanos} after its last use, run by this. */
     <V> Cache<String, V> keys(int maxKeys, long idleNanos) {
