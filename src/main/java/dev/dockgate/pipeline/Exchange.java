@@ -33,6 +33,7 @@ public final class Exchange implements Handler<Void> {
   private final String requestId;
   private final String client;
   private final boolean trustedPeer;
+  private final boolean secure;
   private final EventBus events;
   private final Tracing tracing;
   /** The request's spans; null while untracked and whenever tracing is off. */
@@ -50,12 +51,14 @@ public final class Exchange implements Handler<Void> {
 
   public Exchange(HttpServerRequest request, long arrivalNanos, String requestId, String client, boolean trustedPeer,
       EventBus events) {
-    this(request, arrivalNanos, requestId, client, trustedPeer, events, Tracing.OFF);
+    this(request, arrivalNanos, requestId, client, trustedPeer, request.isSSL(), events, Tracing.OFF);
   }
 
+  /** {@code secure}: the request came over TLS (the listener's setting, known without asking the connection). */
   public Exchange(HttpServerRequest request, long arrivalNanos, String requestId, String client, boolean trustedPeer,
-      EventBus events, Tracing tracing) {
+      boolean secure, EventBus events, Tracing tracing) {
     this.tracing = tracing;
+    this.secure = secure;
     this.trustedPeer = trustedPeer;
     this.request = request;
     this.arrivalNanos = arrivalNanos;
@@ -85,6 +88,11 @@ public final class Exchange implements Handler<Void> {
   /** Whether the peer is a trusted proxy, whose X-Forwarded-For the gateway extends rather than replaces. */
   public boolean trustedPeer() {
     return trustedPeer;
+  }
+
+  /** Whether the request came over TLS (X-Forwarded-Proto: https). */
+  public boolean secure() {
+    return secure;
   }
 
   /** The request's spans, for the terminal's backend tries; null when tracing is off. */

@@ -99,8 +99,9 @@ public final class BackendClients {
    * end in a bare LF (busybox httpd's CGI output, embedded and legacy servers) is read, where
    * Netty's strict line parsing would fail it. Only the response decoder of connections to backends
    * changes; requests from clients keep strict parsing, and the other checks (Content-Length with
-   * Transfer-Encoding, chunk sizes, header validation) stay. Runs when a connection is made, before
-   * its first request is written.
+   * Transfer-Encoding, chunk sizes) stay. Header names and values are checked once, where they are
+   * copied into the client's response, rather than twice: a response with one that cannot be sent on
+   * is answered 502 there. Runs when a connection is made, before its first request is written.
    */
   private static void tolerateBareLf(io.vertx.core.http.HttpConnection connection, HttpClientOptions options) {
     if (!(connection instanceof io.vertx.core.net.impl.ConnectionBase base)) {
@@ -113,7 +114,9 @@ public final class BackendClients {
           .setMaxHeaderSize(options.getMaxHeaderSize())
           .setMaxChunkSize(options.getMaxChunkSize())
           .setInitialBufferSize(options.getDecoderInitialBufferSize())
-          .setValidateHeaders(true)
+          // Names and values are checked once, where they are copied into the client's response (Vert.x
+          // validates every header set there; ProxyHandler answers 502 for one no client may be sent).
+          .setValidateHeaders(false)
           .setStrictLineParsing(false);
       pipeline.replace("codec", "codec", new io.netty.handler.codec.http.HttpClientCodec(config,
           io.netty.handler.codec.http.HttpClientCodec.DEFAULT_PARSE_HTTP_AFTER_CONNECT_REQUEST,

@@ -22,6 +22,8 @@ public final class HeaderPolicy {
   private static final CharSequence X_FORWARDED_HOST = HttpHeaders.createOptimized("x-forwarded-host");
   private static final CharSequence X_FORWARDED_FOR = HttpHeaders.createOptimized("x-forwarded-for");
   private static final CharSequence X_FORWARDED_PROTO = HttpHeaders.createOptimized("x-forwarded-proto");
+  private static final CharSequence HTTPS = HttpHeaders.createOptimized("https");
+  private static final CharSequence HTTP = HttpHeaders.createOptimized("http");
   private static final CharSequence FORWARDED = HttpHeaders.createOptimized("forwarded");
   private static final CharSequence X_REAL_IP = HttpHeaders.createOptimized("x-real-ip");
 
@@ -102,7 +104,8 @@ public final class HeaderPolicy {
     }
     SocketAddress remote = client.remoteAddress();
     if (remote != null) {
-      String ip = remote.hostAddress();
+      // The peer's address; unless the peer is a trusted proxy, the exchange's client is that address already.
+      String ip = exchange.trustedPeer() || exchange.client() == null ? remote.hostAddress() : exchange.client();
       // A chain is believed only from a trusted proxy; anyone else's claim is replaced by what the gateway saw.
       String prior = exchange.trustedPeer() ? dev.dockgate.edge.TrustedProxies.chain(headers) : null;
       if (!exchange.trustedPeer()) {
@@ -112,7 +115,7 @@ public final class HeaderPolicy {
       }
       headers.set(X_FORWARDED_FOR, prior == null || prior.isBlank() ? ip : prior + ", " + ip);
     }
-    headers.set(X_FORWARDED_PROTO, client.isSSL() ? "https" : "http");
+    headers.set(X_FORWARDED_PROTO, exchange.secure() ? HTTPS : HTTP);
     headers.set(TrafficEvent.REQUEST_ID_HEADER, exchange.requestId());
     MultiMap forwarded = exchange.forwarded();
     if (forwarded != null) {

@@ -246,10 +246,19 @@ public final class ProxyHandler implements Terminal {
     });
   }
 
-  /** The first try, once the body is settled; bodiless requests become replayable when retries are on. */
+  /**
+   * The first try, once the body is settled. A request without a body has nothing to stream: each try
+   * sends its head alone (and, when retries are on and its method is idempotent, it may be sent again).
+   */
   private void dispatch(Attempt attempt) {
     HttpServerRequest incoming = attempt.incoming;
     if (!retries.enabled()) {
+      if (attempt.body == incoming && bodiless(incoming)) {
+        attempt.body = null;
+        if (!incoming.isEnded()) {
+          incoming.resume(); // only its end is left to read
+        }
+      }
       attempt(attempt, upstreams, 0);
       return;
     }
@@ -395,9 +404,14 @@ public final class ProxyHandler implements Terminal {
 
   /** Idempotent and bodiless: safe to send again after a failure before any answer. */
   private static boolean replayable(HttpServerRequest request) {
-    if (!IDEMPOTENT.contains(request.method())) {
-      return false;
-    }
+    return IDEMPOTENT.contains(request.method()) && bodiless(request);
+  }
+
+  /**
+   * Without a body by its head: no Transfer-Encoding and no Content-Length, or a zero one (RFC 9112 §6.3;
+   * an HTTP/2 request that has a body without a length was marked chunked when its first frame came).
+   */
+  private static boolean bodiless(HttpServerRequest request) {
     String length = request.getHeader(HttpHeaders.CONTENT_LENGTH);
     return (length == null || length.trim().equals("0")) && request.getHeader(HttpHeaders.TRANSFER_ENCODING) == null;
   }
@@ -476,7 +490,7 @@ public final class ProxyHandler implements Terminal {
       // and a WebSocket tunnel closing ends it too: expected, so not the error Vert.x logs without a handler.
       request.exceptionHandler(backendRequestEnded);
       AnswerDeadlines.Pending[] deadline = new AnswerDeadlines.Pending[1];
-      if (incoming.isEnded()) {
+      if (attempt.body == null || incoming.isEnded()) {
         deadline[0] = watch(attempt, request);
       } else {
         // An upload: timeout_ms counts from its last byte, so a large body on a slow link is not
@@ -587,10 +601,24 @@ public final class ProxyHandler implements Terminal {
     }
     // Transfer-Encoding is hop-by-hop: Netty decoded the body, and it is framed anew toward the client.
     MultiMap headers = response.headers();
-    answerHead(attempt, out, response.statusCode(), headers);
+    int status = response.statusCode();
+    // What the route's stages set already (CORS), kept if the backend's head is refused.
+    MultiMap before = out.headers().isEmpty() ? null : HttpHeaders.headers().addAll(out.headers());
+    try {
+      answerHead(attempt, out, status, headers);
+    } catch (IllegalArgumentException invalid) {
+      // A header name or value no client may be sent (checked here, once: see BackendClients): 502, as nginx answers.
+      out.headers().clear();
+      if (before != null) {
+        out.headers().addAll(before);
+      }
+      response.request().reset();
+      failed(attempt, new UpstreamFailure.BadGateway(route.backend(), invalid));
+      return;
+    }
     String statusMessage = response.statusMessage();
-    if (statusMessage != null) {
-      out.setStatusMessage(statusMessage);
+    if (statusMessage != null && !statusMessage.equals(io.netty.handler.codec.http.HttpResponseStatus.valueOf(status).reasonPhrase())) {
+      out.setStatusMessage(statusMessage); // a reason of the backend's own (the standard one is already set)
     }
     if (headers.get(HttpHeaders.DATE) == null) {
       out.putHeader(HttpHeaders.DATE, now());
@@ -632,7 +660,9 @@ public final class ProxyHandler implements Terminal {
    */
   private static void answerHead(Attempt attempt, HttpServerResponse out, int status, MultiMap backend) {
     Exchange exchange = attempt.exchange;
-    out.setStatusCode(status);
+    if (out.getStatusCode() != status) { // a new response is 200 already
+      out.setStatusCode(status);
+    }
     MultiMap target = out.headers();
     if (exchange.pipeline().seesResponses()) {
       MultiMap headers = HttpHeaders.headers();

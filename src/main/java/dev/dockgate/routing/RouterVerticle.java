@@ -63,6 +63,8 @@ public final class RouterVerticle extends VerticleBase implements RouterPlacemen
   private final OpenConnections connections;
   /** The process's tracer, from the wiring's shared services; off when it registered none. */
   private final dev.dockgate.tracing.Tracing tracing;
+  /** The main listener speaks TLS (a restart-only setting): every request it takes came over TLS. */
+  private boolean secure;
   private EdgeGuard edge;
   private HttpClient client;
   private BackendClients backendClients;
@@ -216,8 +218,13 @@ public final class RouterVerticle extends VerticleBase implements RouterPlacemen
         .setMaxHeaderSize(limits.maxHeaderBytes())
         .setMaxInitialLineLength(limits.maxRequestLineBytes())
         .setIdleTimeout((int) limits.idleTimeoutMs())
-        .setIdleTimeoutUnit(java.util.concurrent.TimeUnit.MILLISECONDS);
+        .setIdleTimeoutUnit(java.util.concurrent.TimeUnit.MILLISECONDS)
+        // WebSocket upgrades are tunnelled as bytes (the backend negotiates any compression), never
+        // served by Vert.x: without these its per-connection extension handler sees every request.
+        .setPerFrameWebSocketCompressionSupported(false)
+        .setPerMessageWebSocketCompressionSupported(false);
     Protocols.apply(options, initial.server());
+    secure = initial.server().tls() != null;
     edge = new EdgeGuard(vertx, options, limits, connections);
     return vertx.createHttpServer(options)
         .connectionHandler(connection -> {
@@ -276,7 +283,7 @@ public final class RouterVerticle extends VerticleBase implements RouterPlacemen
     String peer = TrustedProxies.peer(request);
     boolean trusted = routing.trusted().trusts(peer);
     return new Exchange(request, arrival, RequestIds.of(request), routing.trusted().client(request, peer, trusted),
-        trusted, vertx.eventBus(), tracing);
+        trusted, secure, vertx.eventBus(), tracing);
   }
 
   private void handle(HttpServerRequest request) {

@@ -450,6 +450,8 @@ class UpstreamIT {
         + "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfinal");
     int smuggle = raw("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n");
     int badChunk = raw("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nok\r\n0\r\n\r\n");
+    int badName = raw("HTTP/1.1 200 OK\r\nX-Bad(Name): x\r\nContent-Length: 2\r\n\r\nok");
+    int loneCr = raw("HTTP/1.1 200 OK\r\nX-Odd: a\rb\r\nContent-Length: 2\r\n\r\nok");
     List<String> severe = new CopyOnWriteArrayList<>();
     java.util.logging.Handler capture = new java.util.logging.Handler() {
       @Override
@@ -478,13 +480,17 @@ class UpstreamIT {
             - {path_prefix: /hints, backend: hints}
             - {path_prefix: /smuggle, backend: smuggle}
             - {path_prefix: /chunk, backend: chunk}
+            - {path_prefix: /name, backend: name}
+            - {path_prefix: /cr, backend: cr}
           backends:
             - {name: lf, targets: ["http://127.0.0.1:%d"]}
             - {name: http10, targets: ["http://127.0.0.1:%d"]}
             - {name: hints, targets: ["http://127.0.0.1:%d"]}
             - {name: smuggle, targets: ["http://127.0.0.1:%d"]}
             - {name: chunk, targets: ["http://127.0.0.1:%d"]}
-          """.formatted(lf, http10, hints, smuggle, badChunk), 1);
+            - {name: name, targets: ["http://127.0.0.1:%d"]}
+            - {name: cr, targets: ["http://127.0.0.1:%d"]}
+          """.formatted(lf, http10, hints, smuggle, badChunk, badName, loneCr), 1);
       HttpResponse<String> bare = gateway.get("/lf/x");
       assertEquals(200, bare.statusCode(), "bare-LF line endings are read (RFC 9112 section 2.2)");
       assertEquals("ok", bare.body());
@@ -504,6 +510,13 @@ class UpstreamIT {
         chunk = -1;
       }
       assertTrue(chunk == 502 || chunk == -1, "a bad chunk size is refused: " + chunk);
+      // Header names and values are checked where they are copied toward the client: a head that
+      // could not be sent on is 502, never passed through, never a hang.
+      HttpResponse<String> named = gateway.get("/name/x");
+      assertEquals(502, named.statusCode(), "a header name with '(' is refused");
+      assertTrue(named.headers().firstValue("x-bad(name)").isEmpty());
+      assertEquals(502, gateway.get("/cr/x").statusCode(), "a bare CR inside a header value is refused");
+      assertEquals(200, gateway.get("/lf/x").statusCode(), "the gateway goes on answering");
       assertEquals(List.of(), severe, "a misbehaving backend is no SEVERE line");
     } finally {
       root.removeHandler(capture);
