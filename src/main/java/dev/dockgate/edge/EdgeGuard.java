@@ -60,6 +60,8 @@ public final class EdgeGuard {
   private boolean full;
   /** The listening socket all router instances share, known from the first connection this instance accepts. */
   private Channel listener;
+  /** How long a stopping listener keeps accepting, its queue cut to one, before it closes. */
+  static final long LAST_ACCEPTS_MS = 50;
   /** Open connections whose first request has not arrived yet. */
   private final Set<HttpConnection> fresh = Collections.newSetFromMap(new IdentityHashMap<>());
   /** While stopping: completed once no connection waits for its first request. */
@@ -190,6 +192,12 @@ public final class EdgeGuard {
     Promise<Void> closed = Promise.promise();
     if (listener == null) {
       closed.complete();
+    } else if (shrinkQueue(listener)) {
+      // The kernel resets connections still in the accept queue when the socket closes: first the queue
+      // holds one at most (a SYN finding it full is dropped, and its retry is refused once closed), the
+      // acceptor takes what is queued, then the socket closes.
+      Channel socket = listener;
+      vertx.setTimer(LAST_ACCEPTS_MS, id -> socket.close().addListener(f -> context.runOnContext(v -> closed.complete())));
     } else {
       listener.close().addListener(f -> context.runOnContext(v -> closed.complete()));
     }
@@ -201,6 +209,23 @@ public final class EdgeGuard {
       long timer = vertx.setTimer(graceMs, id -> freshServed.tryComplete());
       return freshServed.future().onComplete(ar -> vertx.cancelTimer(timer));
     });
+  }
+
+  /**
+   * Cuts the listening socket's accept queue to one connection (listen(2) again with a backlog of 0), on the
+   * native transports; false where the socket cannot be reached (NIO) or is closed already.
+   */
+  private static boolean shrinkQueue(Channel socket) {
+    if (socket.isOpen() && socket instanceof io.netty.channel.unix.UnixChannel unix
+        && unix.fd() instanceof io.netty.channel.unix.Socket fd) {
+      try {
+        fd.listen(0);
+        return true;
+      } catch (java.io.IOException | RuntimeException e) {
+        return false;
+      }
+    }
+    return false;
   }
 
   /** A connection's first request came, or it closed. */

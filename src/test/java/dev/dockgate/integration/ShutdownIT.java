@@ -336,7 +336,8 @@ class ShutdownIT {
    */
   static String exchange(int port, String path) {
     try (Socket socket = new Socket()) {
-      socket.connect(new InetSocketAddress("127.0.0.1", port), 1_000);
+      // 5 s: a SYN the closing listener's full queue dropped is sent again after 1 s, and then refused.
+      socket.connect(new InetSocketAddress("127.0.0.1", port), 5_000);
       socket.setSoTimeout(10_000);
       socket.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: gateway\r\nConnection: close\r\n\r\n")
           .getBytes(StandardCharsets.US_ASCII));
