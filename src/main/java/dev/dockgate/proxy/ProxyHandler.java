@@ -644,13 +644,7 @@ public final class ProxyHandler implements Terminal {
       }
       out.setChunked(true);
     }
-    response.pipe().endOnSuccess(true).endOnFailure(false).to(out).onComplete(sent -> {
-      if (sent.failed()) {
-        response.request().reset();
-        out.reset();
-      }
-      finished(attempt); // the response's end counted the request
-    });
+    Relay.start(response, out, () -> finished(attempt)); // the response's end counts the request
   }
 
   /**
