@@ -23,6 +23,8 @@ public final class ClusterLimitsVerticle extends VerticleBase {
 
   /** How often demand is reported and shares recomputed. */
   public static final long PERIOD_MS = 250;
+  /** Without cluster-scope limits, a node reports (its presence alone) every this many periods. */
+  static final int IDLE_EVERY = 4;
 
   private static final Logger LOG = Logger.getLogger(ClusterLimitsVerticle.class.getName());
 
@@ -33,6 +35,8 @@ public final class ClusterLimitsVerticle extends VerticleBase {
   private long timer = -1;
   private long last;
   private boolean ticking;
+  /** Periods passed without a cluster-scope limit (see {@link #tick}). */
+  private long idleTicks;
   /** The last view's present and member counts, to log each change once. */
   private int present = 1;
   private int members;
@@ -85,9 +89,16 @@ public final class ClusterLimitsVerticle extends VerticleBase {
     return new JsonArray().add(load.demand()).add(load.refused()).add(load.spare());
   }
 
-  /** One period: skipped while the previous one still runs (a busy machine), so ticks never pile up. */
+  /**
+   * One period: skipped while the previous one still runs (a busy machine), so ticks never pile up. A node
+   * without any cluster-scope limit has no load to report and no shares to recompute: it only says it is
+   * there, every {@link #IDLE_EVERY}th period (well within {@link PeerDemand#STALE_NANOS}).
+   */
   private void tick() {
     if (ticking) {
+      return;
+    }
+    if (!limiters.anyClusterScope() && ++idleTicks % IDLE_EVERY != 0) {
       return;
     }
     ticking = true;
