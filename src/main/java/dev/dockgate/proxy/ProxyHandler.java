@@ -13,6 +13,7 @@ import dev.dockgate.resilience.UpstreamFailure;
 import dev.dockgate.tracing.BackendTry;
 import dev.dockgate.tracing.RequestTrace;
 import io.vertx.circuitbreaker.CircuitBreakerState;
+import io.vertx.core.Completable;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Promise;
@@ -314,13 +315,8 @@ public final class ProxyHandler implements Terminal {
     boolean grace = upstream.inStartupGrace(System.nanoTime());
     // A closed circuit's try runs unguarded and only a failure is reported to it (see Breaker).
     boolean direct = !grace && breaker.closed();
-    Future<HttpClientResponse> exchanged = grace
-        ? breaker.circuit().<HttpClientResponse>execute(() -> exchangeInGrace(attempt))
-            .compose(r -> r != null ? Future.succeededFuture(r) : Future.failedFuture(notListening(upstream)))
-        : breaker.execute(direct, () -> exchange(attempt));
-    exchanged.onComplete(ar -> {
-      if (ar.succeeded()) {
-        HttpClientResponse response = ar.result();
+    Completable<HttpClientResponse> answered = (response, err) -> {
+      if (err == null) {
         if (span != null) {
           span.answered(response.statusCode());
         }
@@ -333,8 +329,17 @@ public final class ProxyHandler implements Terminal {
       }
       // The answer (or the next try) waits for the breaker to have counted the failure: a request
       // on another router's loop right after this answer must find the circuit as it now is.
-      breaker.failed(ar.cause(), direct).onComplete(counted -> afterFailure(attempt, candidates, upstream, retry, span, ar.cause()));
-    });
+      breaker.failed(err, direct).onComplete(counted -> afterFailure(attempt, candidates, upstream, retry, span, err));
+    };
+    if (direct) {
+      exchange(attempt, answered); // no future between the backend's answer and this callback
+    } else if (grace) {
+      breaker.circuit().<HttpClientResponse>execute(() -> exchangeInGrace(attempt))
+          .compose(r -> r != null ? Future.succeededFuture(r) : Future.failedFuture(notListening(upstream)))
+          .onComplete(answered);
+    } else {
+      breaker.execute(false, () -> exchange(attempt)).onComplete(answered);
+    }
   }
 
   private void afterFailure(Attempt attempt, Upstream[] candidates, Upstream upstream, int retry, BackendTry span,
@@ -456,6 +461,13 @@ public final class ProxyHandler implements Terminal {
    * leaving is marked so the breaker ignores it.
    */
   private Future<HttpClientResponse> exchange(Attempt attempt) {
+    Promise<HttpClientResponse> answer = Promise.promise();
+    exchange(attempt, answer);
+    return answer.future();
+  }
+
+  /** {@link #exchange(Attempt)}, its outcome given to {@code answer}. */
+  private void exchange(Attempt attempt, Completable<HttpClientResponse> answer) {
     Upstream upstream = attempt.upstream;
     HttpServerRequest incoming = attempt.incoming;
     RequestOptions options = new RequestOptions()
@@ -471,7 +483,6 @@ public final class ProxyHandler implements Terminal {
       options.setHost(origin.host()).setPort(origin.port());
     }
     attempt.unsent = false;
-    Promise<HttpClientResponse> answer = Promise.promise();
     client.request(options).onComplete(ar -> {
       if (ar.failed()) {
         attempt.unsent = true;
@@ -510,14 +521,13 @@ public final class ProxyHandler implements Terminal {
           r.pause(); // its body waits until the client's response is ready
           // A client leaving mid-answer resets the backend stream: expected, not worth an error log.
           r.exceptionHandler(answerCutShort);
-          answer.complete(r);
+          answer.succeed(r);
         } else {
           answer.fail(failure(attempt, response.cause()));
         }
       });
       sendRequest(attempt, request, origin);
     });
-    return answer.future();
   }
 
   /** What a try's failure is: the body over the limit (413), the client gone, or the failure itself. */
