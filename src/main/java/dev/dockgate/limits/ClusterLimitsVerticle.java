@@ -98,11 +98,12 @@ public final class ClusterLimitsVerticle extends VerticleBase {
     if (ticking) {
       return;
     }
+    long now = System.nanoTime();
     if (!limiters.anyClusterScope() && ++idleTicks % IDLE_EVERY != 0) {
+      last = now; // a limit made cluster-scope by a reload starts its first period from here
       return;
     }
     ticking = true;
-    long now = System.nanoTime();
     double elapsed = (now - last) / 1e9;
     last = now;
     int listed = manager.getNodes().size();

@@ -91,10 +91,6 @@ public final class RateLimiters {
     cluster = view;
   }
 
-  /**
-   * Closes a period for every cluster-scope limit held (see {@link ClusterTokenBuckets#tick}); returns this
-   * node's load per limit id and key, for the peers.
-   */
   /** Whether any limiter held now has {@code scope: cluster} (only those are shared out by a tick). */
   boolean anyClusterScope() {
     for (RateLimiter limiter : limiters.values()) {
@@ -105,6 +101,10 @@ public final class RateLimiters {
     return false;
   }
 
+  /**
+   * Closes a period for every cluster-scope limit held (see {@link ClusterTokenBuckets#tick}); returns this
+   * node's load per limit id and key, for the peers.
+   */
   Map<String, Map<String, KeyLoad>> tick(long nowNanos, double elapsedSeconds, ClusterView view) {
     cluster = view;
     Map<String, Map<String, KeyLoad>> report = new HashMap<>();

@@ -37,7 +37,12 @@ final class Relay implements Handler<Buffer> {
 
   @Override
   public void handle(Buffer chunk) {
-    to.write(chunk);
+    try {
+      to.write(chunk);
+    } catch (IllegalStateException answered) {
+      failed(answered); // the edge answered meanwhile (408 for a body too slow): the backend's answer is dropped
+      return;
+    }
     if (to.writeQueueFull()) {
       from.pause();
       if (drain == null) {
@@ -52,8 +57,14 @@ final class Relay implements Handler<Buffer> {
       return;
     }
     over = true;
-    to.end().onComplete(sent -> {
-      if (sent.failed()) {
+    io.vertx.core.Future<Void> sent;
+    try {
+      sent = to.end();
+    } catch (IllegalStateException answered) {
+      sent = io.vertx.core.Future.failedFuture(answered); // the edge answered meanwhile
+    }
+    sent.onComplete(ar -> {
+      if (ar.failed()) {
         from.request().reset();
         to.reset();
       }

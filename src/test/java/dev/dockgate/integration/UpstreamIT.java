@@ -452,6 +452,7 @@ class UpstreamIT {
     int badChunk = raw("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nok\r\n0\r\n\r\n");
     int badName = raw("HTTP/1.1 200 OK\r\nX-Bad(Name): x\r\nContent-Length: 2\r\n\r\nok");
     int loneCr = raw("HTTP/1.1 200 OK\r\nX-Odd: a\rb\r\nContent-Length: 2\r\n\r\nok");
+    int noName = raw("HTTP/1.1 200 OK\r\n: x\r\nContent-Length: 2\r\n\r\nok");
     List<String> severe = new CopyOnWriteArrayList<>();
     java.util.logging.Handler capture = new java.util.logging.Handler() {
       @Override
@@ -482,6 +483,7 @@ class UpstreamIT {
             - {path_prefix: /chunk, backend: chunk}
             - {path_prefix: /name, backend: name}
             - {path_prefix: /cr, backend: cr}
+            - {path_prefix: /noname, backend: noname}
           backends:
             - {name: lf, targets: ["http://127.0.0.1:%d"]}
             - {name: http10, targets: ["http://127.0.0.1:%d"]}
@@ -490,7 +492,8 @@ class UpstreamIT {
             - {name: chunk, targets: ["http://127.0.0.1:%d"]}
             - {name: name, targets: ["http://127.0.0.1:%d"]}
             - {name: cr, targets: ["http://127.0.0.1:%d"]}
-          """.formatted(lf, http10, hints, smuggle, badChunk, badName, loneCr), 1);
+            - {name: noname, targets: ["http://127.0.0.1:%d"]}
+          """.formatted(lf, http10, hints, smuggle, badChunk, badName, loneCr, noName), 1);
       HttpResponse<String> bare = gateway.get("/lf/x");
       assertEquals(200, bare.statusCode(), "bare-LF line endings are read (RFC 9112 section 2.2)");
       assertEquals("ok", bare.body());
@@ -516,6 +519,7 @@ class UpstreamIT {
       assertEquals(502, named.statusCode(), "a header name with '(' is refused");
       assertTrue(named.headers().firstValue("x-bad(name)").isEmpty());
       assertEquals(502, gateway.get("/cr/x").statusCode(), "a bare CR inside a header value is refused");
+      assertEquals(502, gateway.get("/noname/x").statusCode(), "a header line with an empty name is refused");
       assertEquals(200, gateway.get("/lf/x").statusCode(), "the gateway goes on answering");
       assertEquals(List.of(), severe, "a misbehaving backend is no SEVERE line");
     } finally {
