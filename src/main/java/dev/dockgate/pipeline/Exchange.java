@@ -49,11 +49,6 @@ public final class Exchange implements Handler<Void> {
   private int status;
   private io.vertx.core.MultiMap forward;
 
-  public Exchange(HttpServerRequest request, long arrivalNanos, String requestId, String client, boolean trustedPeer,
-      EventBus events) {
-    this(request, arrivalNanos, requestId, client, trustedPeer, request.isSSL(), events, Tracing.OFF);
-  }
-
   /** {@code secure}: the request came over TLS (the listener's setting, known without asking the connection). */
   public Exchange(HttpServerRequest request, long arrivalNanos, String requestId, String client, boolean trustedPeer,
       boolean secure, EventBus events, Tracing tracing) {
