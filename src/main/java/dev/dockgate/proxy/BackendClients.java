@@ -94,6 +94,15 @@ public final class BackendClients {
         .build();
   }
 
+  /** Headers of backends' answers as the decoder reads them: only an empty name refused (see {@link #tolerateBareLf}). */
+  private static final io.netty.handler.codec.http.DefaultHttpHeadersFactory BACKEND_HEADERS =
+      io.netty.handler.codec.http.DefaultHttpHeadersFactory.headersFactory().withValidation(false)
+          .withNameValidator(name -> {
+            if (name.length() == 0) {
+              throw new IllegalArgumentException("a header with an empty name");
+            }
+          });
+
   /**
    * Tolerant with backends as nginx, HAProxy and curl are (RFC 9112 §2.2): a response whose lines
    * end in a bare LF (busybox httpd's CGI output, embedded and legacy servers) is read, where
@@ -115,8 +124,10 @@ public final class BackendClients {
           .setMaxChunkSize(options.getMaxChunkSize())
           .setInitialBufferSize(options.getDecoderInitialBufferSize())
           // Names and values are checked once, where they are copied into the client's response (Vert.x
-          // validates every header set there; ProxyHandler answers 502 for one no client may be sent).
-          .setValidateHeaders(false)
+          // validates every header set there; ProxyHandler answers 502 for one no client may be sent),
+          // but for the empty name (": x"), which that check lets through: the answer fails here (502).
+          .setHeadersFactory(BACKEND_HEADERS)
+          .setTrailersFactory(BACKEND_HEADERS)
           .setStrictLineParsing(false);
       pipeline.replace("codec", "codec", new io.netty.handler.codec.http.HttpClientCodec(config,
           io.netty.handler.codec.http.HttpClientCodec.DEFAULT_PARSE_HTTP_AFTER_CONNECT_REQUEST,

@@ -41,7 +41,6 @@ public final class ProxyHandler implements Terminal {
 
   private static final Logger LOG = Logger.getLogger(ProxyHandler.class.getName());
   private static final Upstream[] NONE = new Upstream[0];
-  private static final CharSequence EMPTY_NAME = HttpHeaders.createOptimized("");
   /** How long a starting instance that refused is passed over when another can answer. */
   private static final long PASS_OVER_NANOS = 250_000_000L;
   private static final java.util.Set<io.vertx.core.http.HttpMethod> IDEMPOTENT = java.util.Set.of(
@@ -616,10 +615,6 @@ public final class ProxyHandler implements Terminal {
     // What the route's stages set already (CORS), kept if the backend's head is refused.
     MultiMap before = out.headers().isEmpty() ? null : HttpHeaders.headers().addAll(out.headers());
     try {
-      if (headers.contains(EMPTY_NAME)) {
-        // ": x" or a first header line starting with a space: a name Vert.x's check lets through.
-        throw new IllegalArgumentException("a header with an empty name");
-      }
       answerHead(attempt, out, status, headers);
     } catch (Exception invalid) { // an HTTP/2 client's header map throws Netty's Http2Exception
       // A header name or value no client may be sent (checked here, once: see BackendClients): 502, as nginx answers.
