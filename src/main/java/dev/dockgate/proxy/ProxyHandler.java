@@ -634,7 +634,8 @@ public final class ProxyHandler implements Terminal {
       out.putHeader(HttpHeaders.DATE, now());
     }
     String length = headers.get(HttpHeaders.CONTENT_LENGTH);
-    if (length == null || contentLength(length) < 0) {
+    long declared = length == null ? -1 : contentLength(length);
+    if (declared < 0) {
       if (length != null) {
         out.headers().remove(HttpHeaders.CONTENT_LENGTH);
       }
@@ -654,7 +655,10 @@ public final class ProxyHandler implements Terminal {
       }
       out.setChunked(true);
     }
-    Relay.start(response, out, () -> finished(attempt)); // the response's end counts the request
+    // A HEAD request's or a 304's answer declares a length it has no body for: it ends with the backend's end.
+    boolean bodyFollows = declared > 0 && attempt.incoming.method() != io.vertx.core.http.HttpMethod.HEAD
+        && status != 304 && status != 204;
+    Relay.start(response, out, bodyFollows ? declared : -1, () -> finished(attempt)); // its end counts the request
   }
 
   /**

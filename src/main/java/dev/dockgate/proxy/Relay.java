@@ -10,6 +10,9 @@ import io.vertx.core.http.HttpServerResponse;
  * does, in one object per answer instead of a pipe, its promises and a future per write. The body ends the
  * client's response; a backend that fails mid-body (or a client that leaves, which resets the backend's
  * stream: see {@code ProxyHandler.sendRequest}) resets both sides. {@code done} runs once, either way.
+ * An answer of a known length ends the client's response with the chunk that completes it, so that a
+ * small answer leaves in one write (head, body and end together) rather than one for the head and body
+ * and a second for the end; the backend's own end, read right after its last byte, then only counts.
  * Event-loop confined.
  */
 final class Relay implements Handler<Buffer> {
@@ -17,18 +20,24 @@ final class Relay implements Handler<Buffer> {
   private final HttpClientResponse from;
   private final HttpServerResponse to;
   private final Runnable done;
+  /** Body bytes still to come when the answer declared its length (the decoder reads no more); -1: unknown. */
+  private long left;
   private Handler<Void> drain;
   private boolean over;
 
-  private Relay(HttpClientResponse from, HttpServerResponse to, Runnable done) {
+  private Relay(HttpClientResponse from, HttpServerResponse to, long length, Runnable done) {
     this.from = from;
     this.to = to;
+    this.left = length;
     this.done = done;
   }
 
-  /** Starts the relay of {@code from}'s body (paused until now) into {@code to}, whose head is set. */
-  static void start(HttpClientResponse from, HttpServerResponse to, Runnable done) {
-    Relay relay = new Relay(from, to, done);
+  /**
+   * Starts the relay of {@code from}'s body (paused until now) into {@code to}, whose head is set;
+   * {@code length}: the body's declared length (Content-Length), or -1.
+   */
+  static void start(HttpClientResponse from, HttpServerResponse to, long length, Runnable done) {
+    Relay relay = new Relay(from, to, length, done);
     from.exceptionHandler(relay::failed);
     from.endHandler(relay::ended);
     from.handler(relay);
@@ -37,6 +46,13 @@ final class Relay implements Handler<Buffer> {
 
   @Override
   public void handle(Buffer chunk) {
+    if (over) {
+      return;
+    }
+    if (left > 0 && (left -= chunk.length()) <= 0) {
+      end(chunk); // the last byte of a declared length: nothing else can follow
+      return;
+    }
     try {
       to.write(chunk);
     } catch (IllegalStateException answered) {
@@ -53,13 +69,17 @@ final class Relay implements Handler<Buffer> {
   }
 
   private void ended(Void v) {
-    if (over) {
-      return;
+    if (!over) {
+      end(null);
     }
+  }
+
+  /** Ends the client's response, with {@code last} (the body's last chunk) or without. */
+  private void end(Buffer last) {
     over = true;
     io.vertx.core.Future<Void> sent;
     try {
-      sent = to.end();
+      sent = last == null ? to.end() : to.end(last);
     } catch (IllegalStateException answered) {
       sent = io.vertx.core.Future.failedFuture(answered); // the edge answered meanwhile
     }

@@ -527,6 +527,67 @@ class UpstreamIT {
     }
   }
 
+  /**
+   * An answer of a declared length ends toward the client with its last byte (one write for a small
+   * answer): a large one still arrives whole, an answer that declares a length it has no body for (HEAD,
+   * 304) ends with the backend's end and leaves the connection usable, and a body cut short by the
+   * backend is cut toward the client too, never completed.
+   */
+  @Test
+  void answersOfADeclaredLengthArriveWholeOrVisiblyCut() throws Exception {
+    byte[] big = new byte[3 * 1024 * 1024 + 17];
+    for (int i = 0; i < big.length; i++) {
+      big[i] = (byte) (i * 31 + i / 4096);
+    }
+    int backend = serve(req -> {
+      switch (req.path()) {
+        case "/len/big" -> req.response().end(io.vertx.core.buffer.Buffer.buffer(big));
+        case "/len/head" -> req.response().putHeader("content-length", "1000").end();
+        default -> req.response().end("small");
+      }
+    });
+    int notModified = raw("HTTP/1.1 304 Not Modified\r\nETag: \"v1\"\r\nContent-Length: 1000\r\n\r\n");
+    int cut = raw("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\nonly ten b");
+    gateway = new GatewayHarness(dir, """
+        docker: {enabled: false}
+        routes:
+          - {path_prefix: /len, backend: len}
+          - {path_prefix: /cached, backend: cached}
+          - {path_prefix: /cut, backend: cut}
+        backends:
+          - {name: len, targets: ["http://127.0.0.1:%d"]}
+          - {name: cached, targets: ["http://127.0.0.1:%d"]}
+          - {name: cut, targets: ["http://127.0.0.1:%d"]}
+        """.formatted(backend, notModified, cut), 1);
+    HttpResponse<byte[]> whole = gateway.http().send(HttpRequest.newBuilder(gateway.uri("/len/big"))
+        .timeout(Duration.ofSeconds(20)).build(), HttpResponse.BodyHandlers.ofByteArray());
+    assertEquals(200, whole.statusCode());
+    assertEquals(String.valueOf(big.length), whole.headers().firstValue("content-length").orElse(""));
+    assertTrue(java.util.Arrays.equals(big, whole.body()), "3 MiB of a declared length arrive whole and in order");
+    for (int i = 0; i < 3; i++) { // the same pooled connections each time: a HEAD's answer leaves none half-read
+      HttpResponse<String> head = gateway.send(HttpRequest.newBuilder(gateway.uri("/len/head"))
+          .method("HEAD", HttpRequest.BodyPublishers.noBody()).timeout(Duration.ofSeconds(10)).build());
+      assertEquals(200, head.statusCode());
+      assertEquals("1000", head.headers().firstValue("content-length").orElse(""), "a HEAD's length is the GET's");
+      assertEquals("", head.body());
+      assertEquals("small", gateway.get("/len/small").body(), "the connection after a HEAD answers the next request");
+    }
+    HttpResponse<String> cached = gateway.get("/cached/x");
+    assertEquals(304, cached.statusCode());
+    assertEquals("", cached.body());
+    assertEquals("\"v1\"", cached.headers().firstValue("etag").orElse(""));
+    int status;
+    try {
+      HttpResponse<String> partial = gateway.get("/cut/x");
+      status = partial.statusCode();
+      assertTrue(partial.body().length() < 100, "a body cut short is never completed: " + partial.body().length());
+    } catch (java.io.UncheckedIOException visiblyCut) {
+      status = -1;
+    }
+    assertTrue(status == -1 || status == 502, "a cut answer is cut or refused toward the client: " + status);
+    assertEquals("small", gateway.get("/len/small").body(), "the gateway goes on answering");
+  }
+
   @Test
   void theRouteTimeoutOfAnUploadCountsFromItsLastByte() {
     int backend = serve(req -> req.body().onSuccess(b -> req.response().end("got " + b.length())));
