@@ -103,6 +103,10 @@ public final class BackendClients {
             }
           });
 
+  /** Whether a backend connection came without the decoder this class replaces (warned once). */
+  private static final java.util.concurrent.atomic.AtomicBoolean CODEC_UNCHANGED =
+      new java.util.concurrent.atomic.AtomicBoolean();
+
   /**
    * Tolerant with backends as nginx, HAProxy and curl are (RFC 9112 §2.2): a response whose lines
    * end in a bare LF (busybox httpd's CGI output, embedded and legacy servers) is read, where
@@ -113,26 +117,29 @@ public final class BackendClients {
    * is answered 502 there. Runs when a connection is made, before its first request is written.
    */
   private static void tolerateBareLf(io.vertx.core.http.HttpConnection connection, HttpClientOptions options) {
-    if (!(connection instanceof io.vertx.core.net.impl.ConnectionBase base)) {
+    if (!(connection instanceof io.vertx.core.net.impl.ConnectionBase base)
+        || !(base.channel().pipeline().get("codec") instanceof io.netty.handler.codec.http.HttpClientCodec)) {
+      if (!CODEC_UNCHANGED.getAndSet(true)) {
+        LOG.warning("backend connections keep Vert.x's response decoder (" + connection.getClass().getName()
+            + "): bare-LF answers are refused and header names are not checked for emptiness");
+      }
       return;
     }
     io.netty.channel.ChannelPipeline pipeline = base.channel().pipeline();
-    if (pipeline.get("codec") instanceof io.netty.handler.codec.http.HttpClientCodec) {
-      io.netty.handler.codec.http.HttpDecoderConfig config = new io.netty.handler.codec.http.HttpDecoderConfig()
-          .setMaxInitialLineLength(options.getMaxInitialLineLength())
-          .setMaxHeaderSize(options.getMaxHeaderSize())
-          .setMaxChunkSize(options.getMaxChunkSize())
-          .setInitialBufferSize(options.getDecoderInitialBufferSize())
-          // Names and values are checked once, where they are copied into the client's response (Vert.x
-          // validates every header set there; ProxyHandler answers 502 for one no client may be sent),
-          // but for the empty name (": x"), which that check lets through: the answer fails here (502).
-          .setHeadersFactory(BACKEND_HEADERS)
-          .setTrailersFactory(BACKEND_HEADERS)
-          .setStrictLineParsing(false);
-      pipeline.replace("codec", "codec", new io.netty.handler.codec.http.HttpClientCodec(config,
-          io.netty.handler.codec.http.HttpClientCodec.DEFAULT_PARSE_HTTP_AFTER_CONNECT_REQUEST,
-          io.netty.handler.codec.http.HttpClientCodec.DEFAULT_FAIL_ON_MISSING_RESPONSE));
-    }
+    io.netty.handler.codec.http.HttpDecoderConfig config = new io.netty.handler.codec.http.HttpDecoderConfig()
+        .setMaxInitialLineLength(options.getMaxInitialLineLength())
+        .setMaxHeaderSize(options.getMaxHeaderSize())
+        .setMaxChunkSize(options.getMaxChunkSize())
+        .setInitialBufferSize(options.getDecoderInitialBufferSize())
+        // Names and values are checked once, where they are copied into the client's response (Vert.x
+        // validates every header set there; ProxyHandler answers 502 for one no client may be sent),
+        // but for the empty name (": x"), which that check lets through: the answer fails here (502).
+        .setHeadersFactory(BACKEND_HEADERS)
+        .setTrailersFactory(BACKEND_HEADERS)
+        .setStrictLineParsing(false);
+    pipeline.replace("codec", "codec", new io.netty.handler.codec.http.HttpClientCodec(config,
+        io.netty.handler.codec.http.HttpClientCodec.DEFAULT_PARSE_HTTP_AFTER_CONNECT_REQUEST,
+        io.netty.handler.codec.http.HttpClientCodec.DEFAULT_FAIL_ON_MISSING_RESPONSE));
   }
 
   /** The raw TCP client for {@code backend}'s upgrade tunnels; call after {@link #update}. */

@@ -85,7 +85,9 @@ final class Relay implements Handler<Buffer> {
     }
     sent.onComplete(ar -> {
       if (ar.failed()) {
-        from.request().reset();
+        if (last == null) {
+          from.request().reset();
+        } // else the backend's answer was read whole: its connection goes back to the pool
         to.reset();
       }
       done.run();
