@@ -51,6 +51,8 @@ REFERENCES=${REFERENCES:-0}            # 1: also measure three reference proxies
                                        # Netty proxy, with the gateway's placement
 NETTY_LOOPS=${NETTY_LOOPS:-1}          # event loops of the bare Netty reference (1: its best on 2 CPUs, like nginx's 1 worker)
 BODY_BYTES=${BODY_BYTES:-100}
+UPLOAD_BYTES=${UPLOAD_BYTES:-0}        # N>0: every request is a POST with an N-byte body (Content-Length), which the
+                                       # backend reads and drops before its usual answer; 0: GET
 JAVA_OPTS=${JAVA_OPTS:-}               # JVM flags for the gateway; default none, as the README runs it
 
 log() { echo "bench: $*" >&2; }
@@ -60,6 +62,7 @@ die() { log "ERROR: $*"; exit 1; }
 count() { [[ $2 =~ ^[1-9][0-9]*$ ]] || die "$1 must be a whole number of at least 1, got \"$2\""; }
 count ROUTES "$ROUTES"
 [ -z "$INSTANCES" ] || count INSTANCES "$INSTANCES"
+[ "$UPLOAD_BYTES" = 0 ] || count UPLOAD_BYTES "$UPLOAD_BYTES"
 [ -z "$COMPARE_ROUTES" ] || count COMPARE_ROUTES "$COMPARE_ROUTES"
 [ -z "$COMPARE_INSTANCES" ] || count COMPARE_INSTANCES "$COMPARE_INSTANCES"
 # Comparing instance counts: both gateways get static targets, so only the count differs.
@@ -165,7 +168,7 @@ http {
   server {
     include /etc/nginx/listen.conf;
     root /www;
-    location / { rewrite ^ /body.txt break; }
+    location / { rewrite ^ /body.txt break; client_max_body_size 64m; error_page 405 =200 /body.txt; }
   }
 }'
 mapfile -t LIBS < <(ldd "$NGINX" | awk '/=> \//{print $3} /^\t\//{print $1}')
@@ -419,6 +422,14 @@ cpu_ticks() { # cpu_ticks PID...: user and system clock ticks used so far, summe
 tcp_opens() { # TCP connections opened so far on the whole machine (TcpActiveOpens)
   awk '/^Tcp:/{if (seen) print $6; seen=1}' /proc/net/snmp
 }
+# UPLOAD_BYTES: wrk's script for a POST with a body of that size (the static backend answers a POST
+# with its usual body: nginx's 405 for a file is mapped to 200 with the file, after reading the body).
+WRK_SCRIPT=()
+if [ "$UPLOAD_BYTES" -gt 0 ]; then
+  printf 'wrk.method = "POST"\nwrk.body = string.rep("u", %d)\nwrk.headers["Content-Type"] = "application/octet-stream"\n' \
+    "$UPLOAD_BYTES" >"$TMP/upload.lua"
+  WRK_SCRIPT=(-s "$TMP/upload.lua")
+fi
 wrk_run() { # wrk_run LABEL DURATION NAME=OUTFILE...: wrk against each named target, all at the same time
   local label=$1 dur=$2 spec name pids
   shift 2
@@ -434,7 +445,7 @@ wrk_run() { # wrk_run LABEL DURATION NAME=OUTFILE...: wrk against each named tar
   # In the background and waited for, so that Ctrl-C or TERM reach the trap at once (wrk itself
   # treats SIGINT as "stop and print", and bash would then carry on with the next run).
   for name in "${!out[@]}"; do
-    "${ON_CPU1[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$dur" --latency "${URL[$name]}" >"${out[$name]}" &
+    "${ON_CPU1[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$dur" --latency "${WRK_SCRIPT[@]}" "${URL[$name]}" >"${out[$name]}" &
     WRK_PIDS+=($!)
   done
   wait "${WRK_PIDS[@]}"
@@ -632,7 +643,7 @@ TABLE="$RESULTS/$STAMP-table.md"
   echo "Machine: $(nproc) CPUs, $cpu_model, $(uname -sr), $(date -u '+%Y-%m-%d %H:%M:%S UTC'); CPU busy before the run: $BUSY_BEFORE;"
   echo "load average (1, 5, 15 min) at the start: $LOAD_BEFORE, at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
   echo "Software: $("$NGINX" -v 2>&1 | sed 's/^nginx version: //'), $(java -version 2>&1 | head -1), wrk $(wrk -v 2>&1 | awk 'NR==1{print $2}'), gateway $git_rev."
-  echo "Method: wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency, GET $PATH_ answered by an nginx container on the"
+  echo "Method: wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency, $( [ "$UPLOAD_BYTES" -gt 0 ] && echo "POST of $UPLOAD_BYTES bytes to" || echo GET) $PATH_ answered by an nginx container on the"
   echo "host network with a ${BODY_BYTES}-byte body; warm-up $WARMUP per nginx target and $GATEWAY_WARMUP for the gateway, then"
   echo "$ROUNDS round(s) of ${order// /, } in that order${first_only:+ (direct and nginx in round 1 only: AB_ONLY=1)}$( [ "$AB_TOGETHER" = 1 ] && [ -n "$COMPARE" ] && echo '; gateway+b: both measured at the same time, each by its own wrk (AB_TOGETHER=1)'). Placement: $placement."
   echo "Gateway: server.instances $GATEWAY_INSTANCES, JVM flags: ${JAVA_OPTS:-(none: JVM defaults)}, $(grep -o 'network transport: .*' "$TMP/gateway.log" | head -1 || echo 'network transport: not logged')."

@@ -579,11 +579,7 @@ public final class ProxyHandler implements Terminal {
       request.end(); // a bodiless request: nothing to stream
       return;
     }
-    body.pipe().endOnComplete(true).endOnFailure(false).to(request).onComplete(sent -> {
-      if (sent.failed()) {
-        request.reset();
-      }
-    });
+    attempt.upload = Upload.start(body, request, attempt.length);
   }
 
   /**
@@ -696,6 +692,10 @@ public final class ProxyHandler implements Terminal {
       LOG.fine(incoming.method() + " " + attempt.uri + ": " + failure.getMessage()
           + (failure.getCause() == null ? "" : " (" + failure.getCause() + ")"));
     }
+    if (attempt.upload != null) {
+      attempt.upload.stop(); // a try given up mid-body: the rest of it is read and dropped
+      attempt.upload = null;
+    }
     if (attempt.body != null && !incoming.isEnded()) {
       attempt.body.resume(); // the body left unsent is read and dropped
       attempt.body = null;
@@ -728,6 +728,8 @@ public final class ProxyHandler implements Terminal {
     long length;
     /** What is streamed to the backend: the client's request, or a wrapper of it; null: nothing (a replayable request). */
     ReadStream<Buffer> body;
+    /** The body's stream to the current try's backend request, once started; null: none. */
+    Upload upload;
     /** The instance of the current try; null between tries. */
     Upstream upstream;
     /** The current try's span; null when tracing is off. */

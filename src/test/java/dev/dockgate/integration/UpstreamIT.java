@@ -389,13 +389,7 @@ class UpstreamIT {
       expects.add(String.valueOf(req.getHeader("expect")));
       req.body().onSuccess(b -> req.response().end("got " + b));
     });
-    gateway = new GatewayHarness(dir, """
-        docker: {enabled: false}
-        routes:
-          - {path_prefix: /up, backend: up}
-        backends:
-          - {name: up, targets: ["http://127.0.0.1:%d"]}
-        """.formatted(backend), 1);
+    gateway = upRoute(dir, backend);
     try (Socket socket = new Socket("127.0.0.1", gateway.port())) {
       OutputStream out = socket.getOutputStream();
       out.write(("POST /up/load HTTP/1.1\r\nHost: gw\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
@@ -527,6 +521,26 @@ class UpstreamIT {
     }
   }
 
+  /** A gateway (one router) with one route, /up, to {@code backend}. */
+  static GatewayHarness upRoute(Path dir, int backend) {
+    return new GatewayHarness(dir, """
+        docker: {enabled: false}
+        routes:
+          - {path_prefix: /up, backend: up}
+        backends:
+          - {name: up, targets: ["http://127.0.0.1:%d"]}
+        """.formatted(backend), 1);
+  }
+
+  /** {@code size} bytes that no shift or truncation leaves equal. */
+  static byte[] pattern(int size) {
+    byte[] bytes = new byte[size];
+    for (int i = 0; i < size; i++) {
+      bytes[i] = (byte) (i * 31 + i / 4096);
+    }
+    return bytes;
+  }
+
   /**
    * An answer of a declared length ends toward the client with its last byte (one write for a small
    * answer): a large one still arrives whole, an answer that declares a length it has no body for (HEAD,
@@ -535,10 +549,7 @@ class UpstreamIT {
    */
   @Test
   void answersOfADeclaredLengthArriveWholeOrVisiblyCut() throws Exception {
-    byte[] big = new byte[3 * 1024 * 1024 + 17];
-    for (int i = 0; i < big.length; i++) {
-      big[i] = (byte) (i * 31 + i / 4096);
-    }
+    byte[] big = pattern(3 * 1024 * 1024 + 17);
     int backend = serve(req -> {
       switch (req.path()) {
         case "/len/big" -> req.response().end(io.vertx.core.buffer.Buffer.buffer(big));
@@ -586,6 +597,54 @@ class UpstreamIT {
     }
     assertTrue(status == -1 || status == 502, "a cut answer is cut or refused toward the client: " + status);
     assertEquals("small", gateway.get("/len/small").body(), "the gateway goes on answering");
+  }
+
+  /**
+   * A body of a declared length ends the backend request with its last byte (head, body and end in one
+   * write when small): small and 3 MiB bodies, and a chunked one, arrive whole; a backend that answers
+   * before reading a large body and closes leaves the client answered and the gateway serving.
+   */
+  @Test
+  void uploadsArriveWholeAndABackendThatStopsReadingFreesTheClient() throws Exception {
+    byte[] big = pattern(3 * 1024 * 1024 + 5);
+    int backend = serve(req -> {
+      if (req.path().startsWith("/up/early")) {
+        // Answers at once without reading the body, and closes its connection.
+        req.response().putHeader("connection", "close").end("early");
+        return;
+      }
+      req.body().onSuccess(b -> req.response().end(b.length() + " " + java.util.Arrays.hashCode(b.getBytes())
+          + " " + req.getHeader("content-length") + " " + req.getHeader("transfer-encoding")));
+    });
+    gateway = upRoute(dir, backend);
+    byte[] small = "{\"user\":\"ann\"}".getBytes(StandardCharsets.UTF_8);
+    for (byte[] body : List.of(small, big)) {
+      HttpResponse<String> got = gateway.send(HttpRequest.newBuilder(gateway.uri("/up/x"))
+          .POST(HttpRequest.BodyPublishers.ofByteArray(body)).timeout(Duration.ofSeconds(20)).build());
+      assertEquals(200, got.statusCode());
+      assertEquals(body.length + " " + java.util.Arrays.hashCode(body) + " " + body.length + " null", got.body(),
+          "a body of a declared length arrives whole, with its length");
+    }
+    // No length: the client streams it chunked (an InputStream publisher), and so does the gateway.
+    HttpResponse<String> chunked = gateway.send(HttpRequest.newBuilder(gateway.uri("/up/x"))
+        .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new java.io.ByteArrayInputStream(big)))
+        .timeout(Duration.ofSeconds(20)).build());
+    assertEquals(200, chunked.statusCode());
+    assertEquals(big.length + " " + java.util.Arrays.hashCode(big) + " null chunked", chunked.body());
+    for (int i = 0; i < 3; i++) {
+      int status;
+      try {
+        HttpResponse<String> early = gateway.send(HttpRequest.newBuilder(gateway.uri("/up/early"))
+            .POST(HttpRequest.BodyPublishers.ofByteArray(big)).timeout(Duration.ofSeconds(20)).build());
+        status = early.statusCode();
+      } catch (java.io.UncheckedIOException closedMidUpload) {
+        status = -1; // the gateway may close the client's connection while its body is still coming
+      }
+      assertTrue(status == 200 || status == 502 || status == -1, "an early answer, never a hang: " + status);
+      assertEquals(200, gateway.send(HttpRequest.newBuilder(gateway.uri("/up/x"))
+          .POST(HttpRequest.BodyPublishers.ofByteArray(small)).timeout(Duration.ofSeconds(10)).build()).statusCode(),
+          "the gateway goes on taking uploads");
+    }
   }
 
   @Test
