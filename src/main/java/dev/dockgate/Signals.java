@@ -54,7 +54,11 @@ final class Signals {
 
   private static boolean handle(String name, Runnable action, String otherwise) {
     try {
-      Signal.handle(new Signal(name), signal -> action.run());
+      if (Signal.handle(new Signal(name), signal -> action.run()) == sun.misc.SignalHandler.SIG_IGN) {
+        // The process was started with the signal ignored (nohup does so for SIGHUP): the JVM leaves it ignored.
+        LOG.warning("SIG" + name + " is ignored in this process (started under nohup?): " + otherwise);
+        return false;
+      }
       return true;
     } catch (IllegalArgumentException e) {
       LOG.warning("cannot handle SIG" + name + " (" + e.getMessage() + "): " + otherwise);

@@ -547,8 +547,10 @@ public final class ProxyHandler implements Terminal {
   private void sendRequest(Attempt attempt, HttpClientRequest request, io.vertx.core.net.HostAndPort origin) {
     HttpServerRequest incoming = attempt.incoming;
     HttpServerResponse out = incoming.response();
-    if (out.ended()) {
-      request.reset(); // the edge answered meanwhile (a body too slow or malformed): the try fails as the client's
+    if (out.ended() || out.closed()) {
+      // The edge answered meanwhile (a body too slow or malformed), or the client left (an HTTP/2
+      // stream reset while the try waited for a connection): the try fails as the client's.
+      request.reset();
       return;
     }
     out.exceptionHandler(err -> request.reset(0L, err)); // the client left: so does the try

@@ -1,7 +1,6 @@
 package dev.dockgate.proxy;
 
 import io.vertx.core.AsyncResult;
-import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientRequest;
@@ -51,11 +50,13 @@ final class Upload implements Handler<Buffer> {
       return;
     }
     if (left > 0 && (left -= chunk.length()) <= 0) {
-      finish(to.end(chunk)); // the last byte of a declared length: the head, if still unsent, goes with it
+      over = true;
+      release();
+      to.end(chunk).onComplete(written); // the last byte of a declared length: the head, if unsent, goes with it
       return;
     }
     to.write(chunk).onComplete(written);
-    if (to.writeQueueFull()) {
+    if (!over && to.writeQueueFull()) { // (a write that failed at once has stopped the upload)
       from.pause();
       if (drain == null) {
         drain = v -> from.resume();
@@ -64,15 +65,20 @@ final class Upload implements Handler<Buffer> {
     }
   }
 
+  /** A write or the end failed: the backend's stream is gone; the try fails through the answer it will not give. */
   private void written(AsyncResult<Void> ar) {
     if (ar.failed()) {
-      stop(); // the backend's stream is gone; the try fails through the answer it will not give
+      stop();
+      to.reset();
     }
   }
 
+  /** The body's end: nothing more comes, so its handlers stay as they are. */
   private void ended(Void v) {
     if (!over) {
-      finish(to.end());
+      over = true;
+      to.drainHandler(null);
+      to.end().onComplete(written);
     }
   }
 
@@ -85,16 +91,6 @@ final class Upload implements Handler<Buffer> {
     }
   }
 
-  private void finish(Future<Void> sent) {
-    over = true;
-    release();
-    sent.onComplete(ar -> {
-      if (ar.failed()) {
-        to.reset();
-      }
-    });
-  }
-
   /** Stops streaming: what is left of the body is read and dropped. */
   void stop() {
     if (!over) {
@@ -104,7 +100,10 @@ final class Upload implements Handler<Buffer> {
     }
   }
 
-  /** Unsets this upload's handlers; a request already read whole refuses handlers, and needs none unset. */
+  /**
+   * Unsets this upload's handlers. The body wrappers ({@code LimitedBody}, {@code PeekedBody}) hand the
+   * request a new end handler, which a request already read whole refuses: it needs none unset.
+   */
   private void release() {
     to.drainHandler(null);
     try {
