@@ -98,6 +98,7 @@ RUN_ID="$(date +%s)-$$"
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/gateway-bench.XXXXXX")
 CONTAINER="gateway-bench-$RUN_ID"
 NGINX_PID=""
+NGINXB_PID=""
 GATEWAY_PID=""
 B_PID=""
 PEER_PID=""
@@ -118,6 +119,7 @@ cleanup() {
   stop_pid "$VXC_PID"
   stop_pid "$NETTY_PID"
   stop_pid "$NGINX_PID"
+  stop_pid "$NGINXB_PID"
   if [ "$container_started" = 1 ]; then $DOCKER rm -f "$CONTAINER" >/dev/null 2>&1 || true; fi
   rm -rf "$TMP"
   exit "$rc"
@@ -220,29 +222,28 @@ $DOCKER run -d --name "$CONTAINER" --network host "${cpuset[@]}" \
 wait_200 "http://127.0.0.1:$BACKEND_PORT$PATH_" 20 "backend container"
 wait_200 "http://127.0.0.1:${BACKEND_PORTS[-1]}$PATH_" 20 "backend container (port ${#BACKEND_PORTS[@]})"
 
-mkdir -p "$TMP/nginx"
-cat >"$TMP/nginx/nginx.conf" <<EOF
+nginx_config() { # nginx_config DIR PORT UPSTREAM_LINES: a one-worker reverse proxy's config on stdout
+  cat <<EOF
 daemon off;
 master_process on;
 worker_processes 1;
-pid $TMP/nginx/nginx.pid;
+pid $1/nginx.pid;
 error_log stderr warn;
 events { worker_connections 4096; }
 http {
   access_log off;
-  client_body_temp_path $TMP/nginx/client_body;
-  proxy_temp_path $TMP/nginx/proxy;
-  fastcgi_temp_path $TMP/nginx/fastcgi;
-  uwsgi_temp_path $TMP/nginx/uwsgi;
-  scgi_temp_path $TMP/nginx/scgi;
+  client_body_temp_path $1/client_body;
+  proxy_temp_path $1/proxy;
+  fastcgi_temp_path $1/fastcgi;
+  uwsgi_temp_path $1/uwsgi;
+  scgi_temp_path $1/scgi;
   keepalive_requests 1000000;
   upstream bench_backend {
-    server 127.0.0.1:$BACKEND_PORT;
-    keepalive 64;
+$3
     keepalive_requests 1000000;
   }
   server {
-    listen 127.0.0.1:$NGINX_PORT;
+    listen 127.0.0.1:$2;
     location / {
       proxy_pass http://bench_backend;
       proxy_http_version 1.1;
@@ -251,10 +252,32 @@ http {
   }
 }
 EOF
+}
+mkdir -p "$TMP/nginx"
+nginx_config "$TMP/nginx" "$NGINX_PORT" "    server 127.0.0.1:$BACKEND_PORT;
+    keepalive 64;" >"$TMP/nginx/nginx.conf"
 log "starting nginx reverse proxy on 127.0.0.1:$NGINX_PORT"
 "${ON_CPU0[@]}" "$NGINX" -p "$TMP/nginx/" -e stderr -c "$TMP/nginx/nginx.conf" 2>"$TMP/nginx.log" &
 NGINX_PID=$!
 wait_200 "http://127.0.0.1:$NGINX_PORT$PATH_" 20 "nginx" "$NGINX_PID"
+# COMPARE_INSTANCES: a second nginx, "nginx B", in front of as many instances as gateway B, so that the
+# run shows what the same change costs nginx. Its upstream picks as the gateway's load_balancer does
+# (random by default, else round robin) and keeps up to two idle connections per server (at least 64),
+# as the gateway's pools keep one or more per instance and router.
+NGINXB_PORT=""
+if [ -n "$COMPARE_INSTANCES" ]; then
+  NGINXB_PORT=$(free_port)
+  NGINXB_KEEPALIVE=$(( 2 * COMPARE_INSTANCES > 64 ? 2 * COMPARE_INSTANCES : 64 ))
+  NGINXB_PICK=""; [ "${LOAD_BALANCER:-random}" = random ] && NGINXB_PICK="    random;"
+  mkdir -p "$TMP/nginxb"
+  nginx_config "$TMP/nginxb" "$NGINXB_PORT" "$(printf '    server 127.0.0.1:%s;\n' "${BACKEND_PORTS[@]:0:$COMPARE_INSTANCES}")
+$NGINXB_PICK
+    keepalive $NGINXB_KEEPALIVE;" >"$TMP/nginxb/nginx.conf"
+  log "starting nginx B (an upstream of $COMPARE_INSTANCES servers) on 127.0.0.1:$NGINXB_PORT"
+  "${ON_CPU0[@]}" "$NGINX" -p "$TMP/nginxb/" -e stderr -c "$TMP/nginxb/nginx.conf" 2>"$TMP/nginxb.log" &
+  NGINXB_PID=$!
+  wait_200 "http://127.0.0.1:$NGINXB_PORT$PATH_" 20 "nginx B" "$NGINXB_PID"
+fi
 
 bench_backend() { # bench_backend INSTANCES: how the bench backend finds its instances (YAML lines)
   if [ -z "$1" ]; then
@@ -382,7 +405,7 @@ if [ "$REFERENCES" = 1 ]; then
   wait_200 "http://127.0.0.1:$NETTY_PORT$PATH_" 30 "Netty reference" "$NETTY_PID"
 fi
 
-for port in "$NGINX_PORT" "$GATEWAY_PORT" $VXP_PORT $VXC_PORT $NETTY_PORT; do
+for port in "$NGINX_PORT" $NGINXB_PORT "$GATEWAY_PORT" $VXP_PORT $VXC_PORT $NETTY_PORT; do
   got=$(curl -s --max-time 2 "http://127.0.0.1:$port$PATH_")
   [ "$got" = "$(printf '%s' "$BODY")" ] || die "127.0.0.1:$port$PATH_ did not return the backend's body: $got"
 done
@@ -396,6 +419,7 @@ NOTES=()
 declare -A URL=(
   [direct]="http://127.0.0.1:$BACKEND_PORT$PATH_"
   [nginx]="http://127.0.0.1:$NGINX_PORT$PATH_"
+  [nginxb]="http://127.0.0.1:$NGINXB_PORT$PATH_"
   [gateway]="http://127.0.0.1:$GATEWAY_PORT$PATH_"
   [b]="http://127.0.0.1:$B_PORT$PATH_"
   [vxproxy]="http://127.0.0.1:$VXP_PORT$PATH_"
@@ -406,6 +430,7 @@ CLK_TCK=$(getconf CLK_TCK)
 pids_of() { # pids_of NAME: the processes whose CPU time a target's requests cost (none for direct)
   case $1 in
     nginx) echo "$NGINX_PID" $(pgrep -P "$NGINX_PID") ;;
+    nginxb) echo "$NGINXB_PID" $(pgrep -P "$NGINXB_PID") ;;
     gateway) echo "$GATEWAY_PID" ;;
     b) echo "$B_PID" ;;
     vxproxy) echo "$VXP_PID" ;;
@@ -478,6 +503,10 @@ for round in $(seq 1 "$ROUNDS"); do
   if [ -n "$COMPARE" ]; then
     # A/B in alternation, so drift on the shared machine weighs on both alike.
     if [ $((round % 2)) = 1 ]; then order="$order b"; else order="${order% gateway} b gateway"; fi
+    # COMPARE_INSTANCES: nginx B right after nginx, in alternation too.
+    if [ -n "$NGINXB_PORT" ]; then
+      if [ $((round % 2)) = 1 ]; then order=${order/nginx/nginx nginxb}; else order=${order/nginx/nginxb nginx}; fi
+    fi
     [ "$AB_ONLY" = 1 ] && [ "$round" -gt 1 ] && order=$(printf '%s\n' $order | grep -xE 'gateway|b' | paste -sd' ')
     # AB_TOGETHER: one step, "gateway+b", measures both at once.
     [ "$AB_TOGETHER" = 1 ] && order=$(printf '%s\n' $order | grep -vx b | sed 's/^gateway$/gateway+b/' | paste -sd' ')
@@ -596,6 +625,7 @@ TABLE="$RESULTS/$STAMP-table.md"
   first_only=""; [ "$AB_ONLY" = 1 ] && [ -n "$COMPARE" ] && [ "$ROUNDS" -gt 1 ] && first_only=" (round 1 only)"
   row direct "direct to backend$first_only"
   row nginx "nginx reverse proxy (1 worker)$first_only"
+  [ -z "$NGINXB_PORT" ] || row nginxb "nginx B: the same in front of $COMPARE_INSTANCES servers (${NGINXB_PICK:+random, }keepalive $NGINXB_KEEPALIVE)$first_only"
   if [ "$REFERENCES" = 1 ]; then
     row netty "reference: bare Netty proxy ($NETTY_LOOPS event loop(s), no features)"
     row vxcore "reference: Vert.x core HTTP server + client piped by hand ($GATEWAY_INSTANCES instance(s), fixed origin)"
@@ -636,6 +666,14 @@ TABLE="$RESULTS/$STAMP-table.md"
     echo "| throughput (req/s) | $B_RPS | $(paired 1) | >= 0.95: $(verdict "$B_RPS" 0.95 '>=') |"
     echo "| p99 latency | $B_P99 | $(paired 2) | <= 1.05: $(verdict "$B_P99" 1.05 '<=') |"
     echo "| CPU µs per request | $B_CPU | $(paired 3) | <= 1.05: $(verdict "$B_CPU" 1.05 '<=') |"
+    if [ -n "$NGINXB_PORT" ]; then
+      # The same change made to nginx, in the same rounds: what many upstream servers cost a reference proxy.
+      nb_round=$(for f in $(rounds_of nginxb); do g=${f/nginxb./nginx.}
+        printf '%s/%s ' "$(ratio3 "$(rps_of "$f")" "$(rps_of "$g")")" "$(ratio3 "$(cpu_of "$f")" "$(cpu_of "$g")")"; done)
+      nb_paired() { echo "$nb_round" | tr ' ' '\n' | awk -F/ -v k="$1" 'NF{print $k}' | median %.3f; }
+      echo "| nginx B/nginx ($COMPARE_INSTANCES servers vs 1), throughput | $(ratio3 "$(stat nginxb rps)" "$R_NGINX") | $(nb_paired 1) | (reference) |"
+      echo "| nginx B/nginx, CPU µs per request | $(ratio3 "$(stat nginxb cpu)" "$(stat nginx cpu)") | $(nb_paired 2) | (reference) |"
+    fi
     echo
     echo "B/A per round (req/s ratio / p99 ratio / CPU per request ratio): ${per_round% }."
   fi
@@ -655,7 +693,7 @@ TABLE="$RESULTS/$STAMP-table.md"
   echo "Gateway log: $GW_WARNINGS WARNING/SEVERE line(s)."
   opens_cell() { for f in $(rounds_of "$1"); do cat "$f.opens"; done | median %.0f; }
   echo "TCP connections opened per second on the whole machine during the measured runs (median over rounds; wrk's own"
-  echo "connections and other processes' count too, so compare with direct): direct $(opens_cell direct), nginx $(opens_cell nginx),"
+  echo "connections and other processes' count too, so compare with direct): direct $(opens_cell direct), nginx $(opens_cell nginx),${NGINXB_PORT:+ nginx B $(opens_cell nginxb),}"
   echo "gateway $(opens_cell gateway)${COMPARE:+, B $(opens_cell b)}$( [ "$AB_TOGETHER" = 1 ] && [ -n "$COMPARE" ] && echo ' (A and B together)')."
   for note in "${NOTES[@]}"; do echo "Note: $note."; done
 } >"$TABLE"
