@@ -5,7 +5,8 @@ package dev.dockgate.edge;
  * encoded unreserved characters decoded, other escapes upper-cased, dot-segments removed, repeated
  * slashes collapsed. So {@code /api/public/../admin} or {@code /api/%61dmin} are matched, and
  * forwarded, as {@code /admin} and {@code /api/admin}. Encoded slash, backslash and NUL
- * ({@code %2F %5C %00}), malformed escapes and paths not starting with "/" are refused (null).
+ * ({@code %2F %5C %00}), malformed escapes, a fragment ({@code #}, which HTTP/1 requests cannot carry
+ * past the strict decoder, HTTP/2 ones could) and paths not starting with "/" are refused (null).
  * Pure; allocation-free for paths already in normal form.
  */
 public final class PathNormalizer {
@@ -28,7 +29,7 @@ public final class PathNormalizer {
   private static boolean isNormal(String path) {
     for (int i = 0, n = path.length(); i < n; i++) {
       char c = path.charAt(i);
-      if (c == '%' || c == '\\') {
+      if (c == '%' || c == '\\' || c == '#') {
         return false;
       }
       if (c == '/' && i + 1 < n) {
@@ -49,7 +50,7 @@ public final class PathNormalizer {
     StringBuilder out = new StringBuilder(path.length());
     for (int i = 0, n = path.length(); i < n; i++) {
       char c = path.charAt(i);
-      if (c == '\\') {
+      if (c == '\\' || c == '#') {
         return null;
       }
       if (c != '%') {

@@ -22,7 +22,7 @@ import java.util.List;
  * Vert.x's HTTP/1 request decoder, refusing what Netty 4.2 repairs or lets through: Content-Length
  * beside Transfer-Encoding (Netty drops the length), any transfer coding but a single "chunked",
  * Transfer-Encoding in HTTP/1.0, several Content-Length lines in HTTP/1.0, obs-fold lines (Netty
- * joins them), a missing, repeated or malformed Host, control bytes or non-ASCII in the target,
+ * joins them), a missing, repeated or malformed Host, control bytes, non-ASCII or a fragment in the target,
  * userinfo in an absolute-form target, and malformed versions (400) or other major versions (505).
  * A bad chunk is not passed on (Vert.x would close without an answer) but reported to the edge,
  * which answers 400. One per connection, on its event loop.
@@ -220,7 +220,10 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
     return super.createMessage(initialLine);
   }
 
-  /** RFC 9112 §3.2: a request-target is URI characters only; userinfo is refused (RFC 9110 §4.2.4). */
+  /**
+   * RFC 9112 §3.2: a request-target is URI characters only, without a fragment; userinfo is refused
+   * (RFC 9110 §4.2.4).
+   */
   private static void checkTarget(String target) {
     int n = target.length();
     if (n == 0) {
@@ -230,6 +233,9 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
       char c = target.charAt(i);
       if (c <= ' ' || c >= 0x7f) {
         throw new Refused(400, "control, space or non-ASCII byte in the request target");
+      }
+      if (c == '#') { // no form of request-target has a fragment; a client keeps it to itself
+        throw new Refused(400, "fragment in the request target");
       }
     }
     if (target.charAt(0) != '/') {

@@ -41,6 +41,8 @@ class PathNormalizerTest {
       "/api/%4, REFUSED",
       "api/orders, REFUSED",
       "*, REFUSED",
+      "/api/orders#frag, REFUSED",
+      "/api#/../admin, REFUSED",
   })
   void normalizes(String path, String expected) {
     assertEquals(expected, PathNormalizer.normalize(path));

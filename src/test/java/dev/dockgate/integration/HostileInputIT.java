@@ -211,6 +211,8 @@ class HostileInputIT {
     c.add(Case.of("dots and encoded backslash", get("/up/..%5csecret"), 400, EITHER));
     c.add(Case.of("raw backslashes", get("/up\\..\\secret"), 400, EITHER));
     c.add(Case.of("encoded NUL", get("/up/a%00b"), 400, EITHER));
+    c.add(Case.of("fragment in the target", get("/up/a#/../../secret"), 400, CLOSED));
+    c.add(Case.of("fragment after the query", get("/up/a?q=1#f"), 400, CLOSED));
     c.add(Case.of("double encoding stays literal", get("/up/%252e%252e/secret"), 200, EITHER));
     c.add(Case.of("overlong UTF-8 dots stay literal", get("/up/%c0%ae%c0%ae/secret"), 200, EITHER));
     // Methods and versions.
