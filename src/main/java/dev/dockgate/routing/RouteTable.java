@@ -20,6 +20,7 @@ public final class RouteTable<T> {
   public record Entry<T>(String prefix, String host, Set<String> methods, T target) {
     public Entry {
       methods = Set.copyOf(methods);
+      host = canonicalHost(host);
     }
 
     boolean matches(String requestHost, String path) {
@@ -101,7 +102,21 @@ public final class RouteTable<T> {
     if (path == null) {
       return null;
     }
-    return deepest(root, 0, host, method, path);
+    return deepest(root, 0, canonicalHost(host), method, path);
+  }
+
+  /**
+   * A host as routes compare it (case aside): without the trailing dot(s) of DNS's absolute form, as
+   * {@code admin.example.} names the same host as {@code admin.example} (nginx drops the dot too), so
+   * the dot cannot step past a host's route to an any-host one.
+   */
+  static String canonicalHost(String host) {
+    int n = host == null ? 0 : host.length();
+    int end = n;
+    while (end > 1 && host.charAt(end - 1) == '.') {
+      end--;
+    }
+    return end == n ? host : host.substring(0, end);
   }
 
   /** The routes of the deepest node on {@code path}'s walk from {@code node} (at {@code depth}) that accept host and method. */
@@ -133,8 +148,9 @@ public final class RouteTable<T> {
   public Set<String> allowedMethods(String host, String path) {
     Set<String> allowed = new TreeSet<>();
     if (path != null) {
+      String canonical = canonicalHost(host);
       for (Entry<T> e : entries) {
-        if (e.matches(host, path)) {
+        if (e.matches(canonical, path)) {
           allowed.addAll(e.methods());
         }
       }

@@ -168,6 +168,10 @@ class TrafficManagementIT {
         "GET /admin/x HTTP/1.1\r\nHost: admin.test\r\nConnection: close\r\n\r\n"));
     assertTrue(answer.startsWith("HTTP/1.1 200"), answer);
     assertTrue(answer.contains("X-Backend: c") || answer.toLowerCase().contains("x-backend: c"), answer);
+    // DNS's absolute form names the same host: the dot does not step past the host's route.
+    String dotted = assertDoesNotThrow(() -> ForwardingIT.exchange(gw.port(),
+        "GET /admin/x HTTP/1.1\r\nHost: ADMIN.test.:" + gw.port() + "\r\nConnection: close\r\n\r\n"));
+    assertTrue(dotted.startsWith("HTTP/1.1 200"), dotted);
   }
 
   static <T> T assertDoesNotThrow(java.util.concurrent.Callable<T> call) {
