@@ -140,6 +140,35 @@ public final class BackendClients {
     pipeline.replace("codec", "codec", new io.netty.handler.codec.http.HttpClientCodec(config,
         io.netty.handler.codec.http.HttpClientCodec.DEFAULT_PARSE_HTTP_AFTER_CONNECT_REQUEST,
         io.netty.handler.codec.http.HttpClientCodec.DEFAULT_FAIL_ON_MISSING_RESPONSE));
+    pipeline.addAfter("codec", "interim-answers", new InterimAnswers());
+  }
+
+  /**
+   * Drops the interim (1xx) answers that Vert.x would take for the final one (102 Processing, and
+   * any 1xx it does not know), so that the final answer that follows reaches the client, as nginx
+   * and Envoy do; the client would otherwise be sent a 102 with nothing after it. 100 and 103 pass
+   * (Vert.x handles them), and so does 101, a switch (refused as an answer by ProxyHandler).
+   */
+  static final class InterimAnswers extends io.netty.channel.ChannelInboundHandlerAdapter {
+    /** An interim answer was dropped: its (empty) end follows and is dropped too. */
+    private boolean dropping;
+
+    @Override
+    public void channelRead(io.netty.channel.ChannelHandlerContext ctx, Object msg) {
+      if (msg instanceof io.netty.handler.codec.http.HttpResponse head) {
+        int status = head.status().code();
+        if (status >= 102 && status < 200 && status != 103) {
+          dropping = !(msg instanceof io.netty.handler.codec.http.LastHttpContent);
+          io.netty.util.ReferenceCountUtil.release(msg);
+          return;
+        }
+      } else if (dropping && msg instanceof io.netty.handler.codec.http.HttpContent) {
+        dropping = !(msg instanceof io.netty.handler.codec.http.LastHttpContent);
+        io.netty.util.ReferenceCountUtil.release(msg);
+        return;
+      }
+      ctx.fireChannelRead(msg);
+    }
   }
 
   /** The raw TCP client for {@code backend}'s upgrade tunnels; call after {@link #update}. */

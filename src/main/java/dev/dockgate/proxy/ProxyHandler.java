@@ -315,7 +315,8 @@ public final class ProxyHandler implements Terminal {
     boolean grace = upstream.inStartupGrace(System.nanoTime());
     // A closed circuit's try runs unguarded and only a failure is reported to it (see Breaker).
     boolean direct = !grace && breaker.closed();
-    Completable<HttpClientResponse> answered = (response, err) -> {
+    Completable<HttpClientResponse> answered = (response, failure) -> {
+      Throwable err = failure != null ? failure : unusable(response);
       if (err == null) {
         if (span != null) {
           span.answered(response.statusCode());
@@ -340,6 +341,22 @@ public final class ProxyHandler implements Terminal {
     } else {
       breaker.execute(false, () -> exchange(attempt)).onComplete(answered);
     }
+  }
+
+  /**
+   * Why a backend's answer cannot be given to the client, or null: a status out of HTTP's range
+   * (RFC 9110 §15: one outside 100-599 is to be taken as a server error) or a 101 to a request that
+   * asked for no switch (upgrades take {@link #upgrade}). The answer is reset and the request fails
+   * as for any malformed answer: 502, counted against the instance, retried where it may be.
+   */
+  private Throwable unusable(HttpClientResponse response) {
+    int status = response.statusCode();
+    if (status >= 100 && status <= 599 && status != 101) {
+      return null;
+    }
+    response.request().reset();
+    return new UpstreamFailure.BadGateway(route.backend(), new IllegalStateException(status == 101
+        ? "101 Switching Protocols to a request that asked for no upgrade" : "status " + status + " is out of HTTP's range"));
   }
 
   private void afterFailure(Attempt attempt, Upstream[] candidates, Upstream upstream, int retry, BackendTry span,
@@ -656,7 +673,15 @@ public final class ProxyHandler implements Terminal {
     // A HEAD request's or a 304's answer declares a length it has no body for: it ends with the backend's end.
     boolean bodyFollows = declared > 0 && attempt.incoming.method() != io.vertx.core.http.HttpMethod.HEAD
         && status != 304 && status != 204;
-    Relay.start(response, out, bodyFollows ? declared : -1, () -> finished(attempt)); // its end counts the request
+    Relay.start(response, out, bodyFollows ? declared : -1, () -> finished(attempt), // its end counts the request
+        err -> { // the backend failed before any byte of its answer left: 502 instead of a cut connection
+          out.headers().clear();
+          if (before != null) {
+            out.headers().addAll(before);
+          }
+          out.setStatusCode(502).setStatusMessage(io.netty.handler.codec.http.HttpResponseStatus.BAD_GATEWAY.reasonPhrase());
+          failed(attempt, new UpstreamFailure.BadGateway(route.backend(), err));
+        });
   }
 
   /**

@@ -13,6 +13,8 @@ import io.vertx.core.http.HttpServerResponse;
  * An answer of a known length ends the client's response with the chunk that completes it, so that a
  * small answer leaves in one write (head, body and end together) rather than one for the head and body
  * and a second for the end; the backend's own end, read right after its last byte, then only counts.
+ * A backend that fails before anything of its answer left (a bad first chunk, a close right after the
+ * head) is handed to {@code unanswered} instead, which answers the client itself (502, as nginx does).
  * Event-loop confined.
  */
 final class Relay implements Handler<Buffer> {
@@ -20,24 +22,29 @@ final class Relay implements Handler<Buffer> {
   private final HttpClientResponse from;
   private final HttpServerResponse to;
   private final Runnable done;
+  private final java.util.function.Consumer<Throwable> unanswered;
   /** Body bytes still to come when the answer declared its length (the decoder reads no more); -1: unknown. */
   private long left;
   private Handler<Void> drain;
   private boolean over;
 
-  private Relay(HttpClientResponse from, HttpServerResponse to, long length, Runnable done) {
+  private Relay(HttpClientResponse from, HttpServerResponse to, long length, Runnable done,
+      java.util.function.Consumer<Throwable> unanswered) {
     this.from = from;
     this.to = to;
     this.left = length;
     this.done = done;
+    this.unanswered = unanswered;
   }
 
   /**
    * Starts the relay of {@code from}'s body (paused until now) into {@code to}, whose head is set;
-   * {@code length}: the body's declared length (Content-Length), or -1.
+   * {@code length}: the body's declared length (Content-Length), or -1. {@code done} runs when the
+   * relay is over, but when the backend failed before the head left: then {@code unanswered} runs instead.
    */
-  static void start(HttpClientResponse from, HttpServerResponse to, long length, Runnable done) {
-    Relay relay = new Relay(from, to, length, done);
+  static void start(HttpClientResponse from, HttpServerResponse to, long length, Runnable done,
+      java.util.function.Consumer<Throwable> unanswered) {
+    Relay relay = new Relay(from, to, length, done, unanswered);
     from.exceptionHandler(relay::failed);
     from.endHandler(relay::ended);
     from.handler(relay);
@@ -100,6 +107,10 @@ final class Relay implements Handler<Buffer> {
     }
     over = true;
     from.request().reset();
+    if (!to.headWritten() && !to.ended() && !to.closed()) { // (closed: the client left, nobody to answer)
+      unanswered.accept(err); // nothing of the answer left yet: the client can still be answered
+      return;
+    }
     to.reset();
     done.run();
   }
