@@ -11,9 +11,16 @@ import java.util.Base64;
  * algorithm other than {@code none}, no {@code crit} header (RFC 7515 §4.1.11: the gateway
  * implements no JWS extension, so it understands no critical parameter), and the registered
  * claims of their RFC 7519 types ({@code exp}/{@code nbf}/{@code iat} NumericDates, {@code aud} a
- * string or list of strings, {@code iss}/{@code sub} strings). Pure; any thread.
+ * string or list of strings, {@code iss}/{@code sub} strings). A header or claims object that names a
+ * member twice is refused (RFC 7515 §4 and RFC 7519 §4 allow refusing or taking the last one; taking it
+ * would let a backend that reads the forwarded token with a first-wins parser see another subject than
+ * the one the gateway checked). Pure; any thread.
  */
 final class TokenShape {
+
+  /** Jackson, failing on a member name repeated in one object. */
+  private static final com.fasterxml.jackson.core.JsonFactory STRICT = com.fasterxml.jackson.core.JsonFactory.builder()
+      .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
 
   /** NumericDates beyond ±10^12 s (year ~33700) are refused rather than cut to a long. */
   private static final double MAX_NUMERIC_DATE = 1e12;
@@ -32,6 +39,9 @@ final class TokenShape {
     if (header == null) {
       return "malformed token";
     }
+    if (header == REPEATED) {
+      return "a header parameter named twice";
+    }
     Object alg = header.getValue("alg");
     if (!(alg instanceof String name) || name.isEmpty() || name.equalsIgnoreCase("none")) {
       return "unsigned token";
@@ -44,7 +54,7 @@ final class TokenShape {
       return "malformed token";
     }
     JsonObject claims = json(token.substring(first + 1, second));
-    return claims == null ? "malformed token" : claimRefusal(claims);
+    return claims == null ? "malformed token" : claims == REPEATED ? "a claim named twice" : claimRefusal(claims);
   }
 
   /** Null when the registered claims present have their types, else which one does not. */
@@ -85,12 +95,26 @@ final class TokenShape {
     return true;
   }
 
-  /** A base64url part decoded as a JSON object, or null when it is not one. */
+  /** What {@link #json} gives for an object that names a member twice. */
+  private static final JsonObject REPEATED = new JsonObject();
+
+  /** A base64url part decoded as a JSON object, {@link #REPEATED} when one names a member twice, or null when it is not one. */
   private static JsonObject json(String part) {
+    byte[] text;
+    JsonObject object;
     try {
-      return new JsonObject(new String(Base64.getUrlDecoder().decode(part), StandardCharsets.UTF_8));
+      text = Base64.getUrlDecoder().decode(part);
+      object = new JsonObject(new String(text, StandardCharsets.UTF_8));
     } catch (RuntimeException e) {
       return null;
+    }
+    try (com.fasterxml.jackson.core.JsonParser parser = STRICT.createParser(text)) {
+      while (parser.nextToken() != null) {
+        // read to the end: a repeated name fails the read
+      }
+      return object;
+    } catch (java.io.IOException repeated) { // the text parsed above: only a repeated name fails here
+      return REPEATED;
     }
   }
 }

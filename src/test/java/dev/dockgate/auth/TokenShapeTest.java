@@ -46,6 +46,13 @@ class TokenShapeTest {
     cases.put(token(new JsonObject().put("alg", "none"), claims()), "unsigned token");
     cases.put(token(new JsonObject().put("alg", "NoNe"), claims()), "unsigned token");
     cases.put(token(new JsonObject().put("alg", 256), claims()), "unsigned token");
+    cases.put(part("{\"alg\":\"HS256\",\"alg\":\"HS256\"}") + "." + part(claims().encode()) + ".s",
+        "a header parameter named twice");
+    cases.put(part(hs().encode()) + "." + part("{\"sub\":\"alice\",\"exp\":1,\"sub\":\"admin\"}") + ".s",
+        "a claim named twice");
+    cases.put(part(hs().encode()) + "." + part("{\"ctx\":{\"role\":\"a\",\"role\":\"b\"}}") + ".s",
+        "a claim named twice");
+    cases.put(part(hs().encode()) + "." + part("{\"a\":{\"x\":1},\"b\":{\"x\":2}}") + ".s", null);
     cases.put(token(new JsonObject(), claims()), "unsigned token");
     cases.put(token(hs().put("crit", new JsonArray().add("x-policy")).put("x-policy", 1), claims()),
         "critical header parameter not understood");

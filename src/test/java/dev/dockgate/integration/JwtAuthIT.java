@@ -401,6 +401,25 @@ class JwtAuthIT {
   }
 
   @Test
+  void aTokenNamingAClaimOrHeaderParameterTwiceIsRefused() {
+    String claims = hsClaims("alice").encode(); // {"sub":"alice",...}
+    String twice = claims.substring(0, claims.length() - 1) + ",\"sub\":\"admin\"}";
+    // Validly signed: a backend reading the forwarded token first-wins would see alice, the last-wins
+    // reading admin. Neither is let through.
+    for (String[] parts : new String[][] {
+        {"{\"alg\":\"HS256\",\"typ\":\"JWT\"}", twice},
+        {"{\"alg\":\"HS256\",\"alg\":\"HS256\"}", claims}}) {
+      HttpResponse<String> response = bearer("/hs/x", Tokens.hmacRaw("HS256", HS256, parts[0], parts[1]));
+      assertEquals(401, response.statusCode(), parts[0] + parts[1] + ": " + response.body());
+      assertTrue(response.body().contains("named twice"), response.body());
+    }
+    assertEquals(0, backend.count());
+    assertEquals(200, bearer("/hs/x", Tokens.hmacRaw("HS256", HS256, "{\"alg\":\"HS256\"}", claims)).statusCode(),
+        "the same token, each name once");
+    backend.clear();
+  }
+
+  @Test
   void noKeysMeans503NeverAnUnsignedPass() {
     HttpResponse<String> response = bearer("/nokeys/x", Tokens.hmac("HS256", HS256, Tokens.claims("a"), null));
     assertEquals(503, response.statusCode(), response.body());
