@@ -242,7 +242,7 @@ public final class ProxyHandler implements Terminal {
       if (answer.status() == 101) {
         tunnel.switchProtocols(exchange, answer, done);
       } else {
-        tunnel.refuse(exchange, answer, done);
+        tunnel.refuse(exchange, answer, route.backend(), done);
       }
     });
   }

@@ -3,6 +3,7 @@ package dev.dockgate.proxy;
 import dev.dockgate.config.BackendConfig;
 import dev.dockgate.events.TrafficEvent;
 import dev.dockgate.pipeline.Exchange;
+import dev.dockgate.resilience.UpstreamFailure;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Promise;
@@ -77,14 +78,19 @@ final class UpgradeTunnel {
 
   private Future<Answer> readHead(NetSocket socket, String head) {
     Promise<Answer> answer = Promise.promise();
-    Buffer received = Buffer.buffer();
+    Buffer[] held = {Buffer.buffer()}; // what came of the answer so far, past any interim answer
     long timer = vertx.setTimer(headTimeoutMs, id -> {
       socket.close();
       answer.tryFail(new TimeoutException("no answer to the upgrade within " + headTimeoutMs + " ms"));
     });
     socket.handler(data -> {
-      received.appendBuffer(data);
+      Buffer received = held[0].appendBuffer(data);
       int end = headEnd(received);
+      while (end > 0 && interim(received)) {
+        // 100, 102, 103 or another 1xx before the answer: read past it, as the proxied path does
+        received = held[0] = received.getBuffer(end, received.length());
+        end = headEnd(received);
+      }
       if (end < 0 && received.length() <= MAX_HEAD) {
         return;
       }
@@ -110,6 +116,18 @@ final class UpgradeTunnel {
     socket.exceptionHandler(err -> answer.tryFail(err));
     socket.write(head);
     return answer.future();
+  }
+
+  /** Whether the head at the start of {@code b} is an interim answer (a 1xx status but 101, a switch). */
+  static boolean interim(Buffer b) {
+    String start = b.getString(0, Math.min(b.length(), 16), "ISO-8859-1"); // "HTTP/1.1 102 ..."
+    int space = start.indexOf(' ');
+    if (space < 0 || space + 4 > start.length()) {
+      return false;
+    }
+    String code = start.substring(space + 1, space + 4);
+    return code.charAt(0) == '1' && Character.isDigit(code.charAt(1)) && Character.isDigit(code.charAt(2))
+        && !code.equals("101");
   }
 
   /** Where the head ends (after its blank line, CRLF or bare LF), or -1. */
@@ -138,6 +156,9 @@ final class UpgradeTunnel {
       code = Integer.parseInt(status[1]);
     } catch (NumberFormatException e) {
       throw new IllegalArgumentException("status \"" + status[1] + "\"");
+    }
+    if (code < 100 || code > 599 || status[1].length() != 3) { // RFC 9110 §15
+      throw new IllegalArgumentException("status \"" + status[1] + "\" out of HTTP's range");
     }
     MultiMap headers = HttpHeaders.headers();
     for (int i = 1; i < lines.length; i++) {
@@ -196,14 +217,25 @@ final class UpgradeTunnel {
     });
   }
 
-  /** Relays a refused upgrade (any status but 101) with its body, then closes the backend connection. */
-  void refuse(Exchange exchange, Answer answer, Runnable closed) {
-    NetSocket backend = answer.socket();
+  /**
+   * Relays a refused upgrade (any status but 101) with its body, then closes the backend connection.
+   * A body known to be cut (a declared length not reached, a chunked body without its last chunk, when
+   * the backend closes or the wait ends) or a length that is no length gets 502 instead, never a
+   * shorter body that would look whole; a body delimited by the close is whole when it closes.
+   */
+  void refuse(Exchange exchange, Answer answer, String backend, Runnable closed) {
+    NetSocket backendSocket = answer.socket();
     Buffer body = answer.rest().copy();
     String length = answer.headers().get(HttpHeaders.CONTENT_LENGTH);
     boolean chunked = "chunked".equalsIgnoreCase(answer.headers().get(HttpHeaders.TRANSFER_ENCODING));
-    long expected = length == null ? -1 : parseLength(length);
+    long expected = length == null || chunked ? -1 : parseLength(length);
+    boolean delimitedByClose = !chunked && length == null;
     Promise<Buffer> complete = Promise.promise();
+    if (answer.status() == 204 || answer.status() == 304) {
+      complete.tryComplete(Buffer.buffer()); // no body, whatever the head says
+    } else if (length != null && !chunked && expected < 0) {
+      complete.tryFail(new IllegalArgumentException("Content-Length \"" + length + "\""));
+    }
     Runnable check = () -> {
       if (expected >= 0 && body.length() >= expected) {
         complete.tryComplete(body.getBuffer(0, (int) expected));
@@ -211,23 +243,40 @@ final class UpgradeTunnel {
         complete.tryComplete(dechunk(body));
       }
     };
-    long timer = vertx.setTimer(headTimeoutMs, id -> complete.tryComplete(body));
-    backend.handler(data -> {
+    long timer = vertx.setTimer(headTimeoutMs, id -> {
+      if (delimitedByClose) {
+        complete.tryComplete(body); // no end but the close: what came within the wait
+      } else {
+        complete.tryFail(new TimeoutException("the refusal's body did not end within " + headTimeoutMs + " ms"));
+      }
+    });
+    backendSocket.handler(data -> {
       if (body.length() < MAX_HEAD) {
         body.appendBuffer(data);
       }
       check.run();
     });
-    // Closed: a close-delimited body is complete; a cut one is relayed as far as it came.
-    backend.closeHandler(v -> {
+    backendSocket.closeHandler(v -> {
       Buffer decoded = chunked ? dechunk(body) : null;
-      complete.tryComplete(decoded != null ? decoded : body);
+      if (delimitedByClose) {
+        complete.tryComplete(body);
+      } else if (decoded != null) {
+        complete.tryComplete(decoded);
+      } else {
+        complete.tryFail(new io.vertx.core.http.HttpClosedException("the refusal's body was cut short"));
+      }
     });
     check.run();
-    backend.resume();
+    backendSocket.resume();
     complete.future().onComplete(ar -> {
       vertx.cancelTimer(timer);
-      backend.close();
+      backendSocket.close();
+      if (ar.failed()) {
+        UpstreamFailure failure = new UpstreamFailure.BadGateway(backend, ar.cause());
+        exchange.answer(failure.status(), Buffer.buffer(failure.getMessage() + "\n"), null);
+        closed.run();
+        return;
+      }
       HttpServerResponse response = exchange.request().response();
       copyHeaders(answer.headers(), response.headers(), false);
       response.headers().remove(HttpHeaders.CONTENT_LENGTH).remove(HttpHeaders.TRANSFER_ENCODING);

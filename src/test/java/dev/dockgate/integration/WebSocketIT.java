@@ -241,8 +241,10 @@ class WebSocketIT {
   }
 
   /**
-   * A raw backend: answers an upgrade with its 101 and a text frame "hello" in the same write, or
-   * (path /refuse) with 403 and a body; then keeps the connection a moment and closes.
+   * A raw backend: answers an upgrade with its 101 and a text frame "hello" in the same write (after
+   * a 102 and a 103 for path /interim), or (path /refuse) with 403 and a body, or with a status out of
+   * HTTP's range (/odd), a refusal whose body is cut short (/cut) or whose length is no number
+   * (/overflow); then keeps the connection a moment and closes.
    */
   static java.net.ServerSocket rawWebSocketBackend() throws java.io.IOException {
     java.net.ServerSocket server = new java.net.ServerSocket(0, 50, java.net.InetAddress.getByName("127.0.0.1"));
@@ -254,10 +256,21 @@ class WebSocketIT {
           String key = head.lines().filter(l -> l.toLowerCase().startsWith("sec-websocket-key:"))
               .map(l -> l.substring(l.indexOf(':') + 1).trim()).findFirst().orElse("");
           java.io.OutputStream out = c.getOutputStream();
+          String odd = head.startsWith("GET /ws/odd") ? "HTTP/1.1 099 Odd\r\n\r\nhello"
+              : head.startsWith("GET /ws/cut") ? "HTTP/1.1 403 Forbidden\r\nContent-Length: 100\r\n\r\nonly ten b"
+              : head.startsWith("GET /ws/overflow") ? "HTTP/1.1 403 Forbidden\r\nContent-Length: 99999999999999999999\r\n\r\nx"
+              : null;
           if (head.startsWith("GET /ws/refuse")) {
             out.write(("HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 12\r\n\r\nnot for you\n")
                 .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+          } else if (odd != null) {
+            out.write(odd.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
           } else {
+            if (head.startsWith("GET /ws/interim")) {
+              out.write("HTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a.js>\r\n\r\n"
+                  .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+              out.flush();
+            }
             String accept = java.util.Base64.getEncoder().encodeToString(java.security.MessageDigest.getInstance("SHA-1")
                 .digest((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").getBytes(java.nio.charset.StandardCharsets.ISO_8859_1)));
             byte[] head101 = ("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -304,6 +317,17 @@ class WebSocketIT {
           upgrade.formatted("refuse").getBytes(java.nio.charset.StandardCharsets.ISO_8859_1), 1, 300, 5_000);
       assertEquals(403, refused.status(), refused.raw());
       assertTrue(refused.raw().endsWith("\r\n\r\nnot for you\n"), "the refusal's body reaches the client: " + refused.raw());
+      // Interim answers before the 101 are read past; statuses no client can be given and refusals
+      // known to be cut are 502, never passed on or made to look whole.
+      dev.dockgate.testing.RawHttp.Exchange interim = dev.dockgate.testing.RawHttp.exchange(gateway.port(),
+          upgrade.formatted("interim").getBytes(java.nio.charset.StandardCharsets.ISO_8859_1), 1, 300, 5_000);
+      assertTrue(interim.raw().startsWith("HTTP/1.1 101"), interim.raw());
+      assertTrue(interim.raw().endsWith("\r\n\r\n\u0081\u0005hello") && !interim.raw().contains("Early"), interim.raw());
+      for (String path : new String[] {"odd", "cut", "overflow"}) {
+        dev.dockgate.testing.RawHttp.Exchange bad = dev.dockgate.testing.RawHttp.exchange(gateway.port(),
+            upgrade.formatted(path).getBytes(java.nio.charset.StandardCharsets.ISO_8859_1), 1, 300, 5_000);
+        assertEquals(502, bad.status(), path + ": " + bad.raw());
+      }
     }
   }
 
