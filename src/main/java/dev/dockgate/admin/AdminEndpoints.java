@@ -8,6 +8,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
+import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.json.JsonObject;
@@ -54,28 +55,37 @@ public final class AdminEndpoints {
   public boolean handle(HttpServerRequest request, String path, ServerConfig server, String liveness,
       String dashboardStream, boolean publicOnly) {
     ServerConfig.AdminPaths paths = server.admin();
+    Runnable answer;
     if (path.equals(server.statsPath())) {
-      stats(request);
+      answer = () -> stats(request);
     } else if (path.equals(liveness)) {
-      request.response().putHeader("content-type", "application/json").end("{\"status\":\"UP\"}");
+      answer = () -> request.response().putHeader("content-type", "application/json").end("{\"status\":\"UP\"}");
     } else if (publicOnly) {
       return false;
     } else if (path.equals(paths.metrics())) {
-      relay(request, Addresses.METRICS_SCRAPE, PROMETHEUS_TEXT);
+      answer = () -> relay(request, Addresses.METRICS_SCRAPE, PROMETHEUS_TEXT);
     } else if (path.equals(paths.health())) {
-      readiness.checkStatus().onComplete(ar -> {
+      answer = () -> readiness.checkStatus().onComplete(ar -> {
         JsonObject body = ar.succeeded() ? ar.result().toJson() : new JsonObject().put("status", "DOWN");
         boolean up = ar.succeeded() && CheckResult.isUp(ar.result());
         request.response().setStatusCode(up ? 200 : 503).putHeader("content-type", "application/json").end(body.toBuffer());
       });
     } else if (path.equals(paths.dashboard())) {
-      request.response().putHeader("content-type", "text/html; charset=utf-8").end(dashboardPage);
+      answer = () -> request.response().putHeader("content-type", "text/html; charset=utf-8").end(dashboardPage);
     } else if (path.equals(dashboardStream)) {
-      dashboardEvents(request);
+      answer = () -> dashboardEvents(request);
     } else if (path.equals(paths.routes())) {
-      routes(request);
+      answer = () -> routes(request);
     } else {
       return false;
+    }
+    HttpMethod method = request.method();
+    if (method == HttpMethod.GET || method == HttpMethod.HEAD) {
+      answer.run();
+    } else {
+      // Read-only endpoints: a POST (or any other method) changes nothing and is told so.
+      request.response().setStatusCode(405).putHeader("allow", "GET, HEAD")
+          .putHeader("content-type", "text/plain; charset=utf-8").end(method.name() + " is not allowed here: GET or HEAD\n");
     }
     return true;
   }

@@ -102,6 +102,31 @@ class AdminEndpointsIT {
   }
 
   @Test
+  void theReadOnlyEndpointsRefuseOtherMethodsWith405() throws Exception {
+    try (GatewayHarness gw = new GatewayHarness(dir, config("{enabled: false}"))) {
+      String[][] endpoints = {{"main", "/stats"}, {"main", "/health/live"}, {"admin", "/admin/routes"},
+          {"admin", "/metrics"}, {"admin", "/health"}};
+      for (String[] endpoint : endpoints) {
+        int port = endpoint[0].equals("main") ? gw.port() : gw.adminPort();
+        for (String method : new String[] {"POST", "DELETE", "PUT"}) {
+          HttpResponse<String> refused = gw.http().send(java.net.http.HttpRequest.newBuilder(
+                  java.net.URI.create("http://127.0.0.1:" + port + endpoint[1]))
+              .method(method, java.net.http.HttpRequest.BodyPublishers.ofString("x")).build(),
+              HttpResponse.BodyHandlers.ofString());
+          assertEquals(405, refused.statusCode(), method + " " + endpoint[1]);
+          assertEquals("GET, HEAD", refused.headers().firstValue("allow").orElse(""), method + " " + endpoint[1]);
+        }
+        HttpResponse<Void> head = gw.http().send(java.net.http.HttpRequest.newBuilder(
+                java.net.URI.create("http://127.0.0.1:" + port + endpoint[1]))
+            .method("HEAD", java.net.http.HttpRequest.BodyPublishers.noBody()).build(),
+            HttpResponse.BodyHandlers.discarding());
+        assertTrue(head.statusCode() == 200 || head.statusCode() == 503, "HEAD " + endpoint[1] + ": " + head.statusCode());
+      }
+      assertEquals(200, gw.get("/stats").statusCode());
+    }
+  }
+
+  @Test
   void metricsAreServedInPrometheusTextAfterTraffic() {
     try (GatewayHarness gw = new GatewayHarness(dir, config("{enabled: false}"))) {
       assertEquals(200, gw.get("/api/m").statusCode());
