@@ -98,23 +98,60 @@ final class TokenShape {
   /** What {@link #json} gives for an object that names a member twice. */
   private static final JsonObject REPEATED = new JsonObject();
 
-  /** A base64url part decoded as a JSON object, {@link #REPEATED} when one names a member twice, or null when it is not one. */
+  /**
+   * A base64url part read as one JSON object (strict JSON in UTF-8, read once), {@link #REPEATED} when
+   * an object in it names a member twice, or null when it is not a JSON object.
+   */
   private static JsonObject json(String part) {
-    byte[] text;
-    JsonObject object;
-    try {
-      text = Base64.getUrlDecoder().decode(part);
-      object = new JsonObject(new String(text, StandardCharsets.UTF_8));
-    } catch (RuntimeException e) {
+    try (com.fasterxml.jackson.core.JsonParser parser = STRICT.createParser(Base64.getUrlDecoder().decode(part))) {
+      if (parser.nextToken() != com.fasterxml.jackson.core.JsonToken.START_OBJECT) {
+        return null;
+      }
+      JsonObject object = new JsonObject(members(parser));
+      return parser.nextToken() == null ? object : null;
+    } catch (com.fasterxml.jackson.core.JsonParseException e) {
+      return e.getMessage() != null && e.getMessage().startsWith("Duplicate field") ? REPEATED : null;
+    } catch (java.io.IOException | RuntimeException e) {
       return null;
     }
-    try (com.fasterxml.jackson.core.JsonParser parser = STRICT.createParser(text)) {
-      while (parser.nextToken() != null) {
-        // read to the end: a repeated name fails the read
-      }
-      return object;
-    } catch (java.io.IOException repeated) { // the text parsed above: only a repeated name fails here
-      return REPEATED;
+  }
+
+  /** The members of the object whose start the parser just read, up to its end. */
+  private static java.util.Map<String, Object> members(com.fasterxml.jackson.core.JsonParser parser)
+      throws java.io.IOException {
+    java.util.Map<String, Object> members = new java.util.LinkedHashMap<>();
+    while (parser.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
+      String name = parser.currentName();
+      parser.nextToken();
+      members.put(name, value(parser));
+    }
+    return members;
+  }
+
+  /** The value at the parser's current token, as Vert.x's JsonObject holds values. */
+  private static Object value(com.fasterxml.jackson.core.JsonParser parser) throws java.io.IOException {
+    switch (parser.currentToken()) {
+      case START_OBJECT:
+        return new JsonObject(members(parser));
+      case START_ARRAY:
+        java.util.List<Object> items = new java.util.ArrayList<>();
+        while (parser.nextToken() != com.fasterxml.jackson.core.JsonToken.END_ARRAY) {
+          items.add(value(parser));
+        }
+        return new JsonArray(items);
+      case VALUE_STRING:
+        return parser.getText();
+      case VALUE_NUMBER_INT:
+      case VALUE_NUMBER_FLOAT:
+        return parser.getNumberValue();
+      case VALUE_TRUE:
+        return Boolean.TRUE;
+      case VALUE_FALSE:
+        return Boolean.FALSE;
+      case VALUE_NULL:
+        return null;
+      default:
+        throw new com.fasterxml.jackson.core.JsonParseException(parser, "unexpected " + parser.currentToken());
     }
   }
 }

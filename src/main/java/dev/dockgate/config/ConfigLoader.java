@@ -497,6 +497,9 @@ public final class ConfigLoader {
       String host = f.string("host", null);
       if (host != null) {
         host = host.trim().toLowerCase(java.util.Locale.ROOT);
+        while (host.length() > 1 && host.endsWith(".")) {
+          host = host.substring(0, host.length() - 1); // "a.example." is a.example: as routes match hosts
+        }
         if (host.isEmpty() || host.contains("/") || host.contains(" ")) {
           f.problem(f.at("host"), "expected a host name, got \"" + host + "\"");
         }

@@ -145,9 +145,10 @@ public final class BackendClients {
 
   /**
    * Drops the interim (1xx) answers that Vert.x would take for the final one (102 Processing, and
-   * any 1xx it does not know), so that the final answer that follows reaches the client, as nginx
-   * and Envoy do; the client would otherwise be sent a 102 with nothing after it. 100 and 103 pass
-   * (Vert.x handles them), and so does 101, a switch (refused as an answer by ProxyHandler).
+   * any 1xx it does not know), so that the final answer that follows reaches the client; the client
+   * would otherwise be sent a 102 with nothing after it. 100 and 103 pass (Vert.x handles them, and
+   * does not relay them either), and so does 101, a switch (refused as an answer by ProxyHandler).
+   * RFC 9110 §15.2 asks a proxy to forward 1xx answers; like nginx, the gateway does not.
    */
   static final class InterimAnswers extends io.netty.channel.ChannelInboundHandlerAdapter {
     /** An interim answer was dropped: its (empty) end follows and is dropped too. */
@@ -157,7 +158,8 @@ public final class BackendClients {
     public void channelRead(io.netty.channel.ChannelHandlerContext ctx, Object msg) {
       if (msg instanceof io.netty.handler.codec.http.HttpResponse head) {
         int status = head.status().code();
-        if (status >= 102 && status < 200 && status != 103) {
+        // A head the decoder failed (too large, an empty name) goes on, so that the answer fails at once.
+        if (status >= 102 && status < 200 && status != 103 && head.decoderResult().isSuccess()) {
           dropping = !(msg instanceof io.netty.handler.codec.http.LastHttpContent);
           io.netty.util.ReferenceCountUtil.release(msg);
           return;

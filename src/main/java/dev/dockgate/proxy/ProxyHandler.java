@@ -110,7 +110,7 @@ public final class ProxyHandler implements Terminal {
     if (!incoming.isEnded()) {
       incoming.pause(); // the body waits for its try: the first, or a later one after a refusal
     }
-    Attempt attempt = new Attempt(exchange, incoming);
+    Attempt attempt = new Attempt(this, exchange, incoming);
     inFlight.increment();
     String expect = incoming.getHeader(HttpHeaders.EXPECT);
     if (expect != null && expect.equalsIgnoreCase("100-continue") && !incoming.isEnded()) {
@@ -345,18 +345,20 @@ public final class ProxyHandler implements Terminal {
 
   /**
    * Why a backend's answer cannot be given to the client, or null: a status out of HTTP's range
-   * (RFC 9110 §15: one outside 100-599 is to be taken as a server error) or a 101 to a request that
-   * asked for no switch (upgrades take {@link #upgrade}). The answer is reset and the request fails
+   * (RFC 9110 §15: one outside 100-599 is to be taken as a server error), a 101 to a request that
+   * asked for no switch (upgrades take {@link #upgrade}) or another 1xx taken for the final answer. The answer is reset and the request fails
    * as for any malformed answer: 502, counted against the instance, retried where it may be.
    */
   private Throwable unusable(HttpClientResponse response) {
     int status = response.statusCode();
-    if (status >= 100 && status <= 599 && status != 101) {
+    if (status >= 200 && status <= 599) { // a final 1xx: 101, or one a backend connection's filter did not drop
       return null;
     }
     response.request().reset();
     return new UpstreamFailure.BadGateway(route.backend(), new IllegalStateException(status == 101
-        ? "101 Switching Protocols to a request that asked for no upgrade" : "status " + status + " is out of HTTP's range"));
+        ? "101 Switching Protocols to a request that asked for no upgrade"
+        : status >= 100 && status < 200 ? "interim status " + status + " as the final answer"
+        : "status " + status + " is out of HTTP's range"));
   }
 
   private void afterFailure(Attempt attempt, Upstream[] candidates, Upstream upstream, int retry, BackendTry span,
@@ -479,7 +481,15 @@ public final class ProxyHandler implements Terminal {
    */
   private Future<HttpClientResponse> exchange(Attempt attempt) {
     Promise<HttpClientResponse> answer = Promise.promise();
-    exchange(attempt, answer);
+    // Inside the breaker's operation (half-open, startup grace): an answer no client can be given fails it.
+    exchange(attempt, (response, err) -> {
+      Throwable refused = err != null ? err : unusable(response);
+      if (refused != null) {
+        answer.fail(refused);
+      } else {
+        answer.complete(response);
+      }
+    });
     return answer.future();
   }
 
@@ -570,7 +580,10 @@ public final class ProxyHandler implements Terminal {
       request.reset();
       return;
     }
-    out.exceptionHandler(err -> request.reset(0L, err)); // the client left: so does the try
+    out.exceptionHandler(err -> { // the client left: so does the try
+      attempt.clientGone = true;
+      request.reset(0L, err);
+    });
     request.setMethod(incoming.method());
     request.setURI(attempt.uri);
     MultiMap headers = request.headers();
@@ -629,6 +642,7 @@ public final class ProxyHandler implements Terminal {
     int status = response.statusCode();
     // What the route's stages set already (CORS), kept if the backend's head is refused.
     MultiMap before = out.headers().isEmpty() ? null : HttpHeaders.headers().addAll(out.headers());
+    attempt.before = before;
     try {
       answerHead(attempt, out, status, headers);
     } catch (Exception invalid) { // an HTTP/2 client's header map throws Netty's Http2Exception
@@ -673,15 +687,30 @@ public final class ProxyHandler implements Terminal {
     // A HEAD request's or a 304's answer declares a length it has no body for: it ends with the backend's end.
     boolean bodyFollows = declared > 0 && attempt.incoming.method() != io.vertx.core.http.HttpMethod.HEAD
         && status != 304 && status != 204;
-    Relay.start(response, out, bodyFollows ? declared : -1, () -> finished(attempt), // its end counts the request
-        err -> { // the backend failed before any byte of its answer left: 502 instead of a cut connection
-          out.headers().clear();
-          if (before != null) {
-            out.headers().addAll(before);
-          }
-          out.setStatusCode(502).setStatusMessage(io.netty.handler.codec.http.HttpResponseStatus.BAD_GATEWAY.reasonPhrase());
-          failed(attempt, new UpstreamFailure.BadGateway(route.backend(), err));
-        });
+    Relay.start(response, out, bodyFollows ? declared : -1, attempt, attempt); // its end counts the request
+  }
+
+  /**
+   * The backend failed before any byte of its answer left (a bad first chunk, a close right after the
+   * head): 502 rather than a cut connection, counted against the instance; but for a client that left.
+   */
+  private void unanswered(Attempt attempt, Throwable err) {
+    HttpServerResponse out = attempt.incoming.response();
+    if (attempt.clientGone) { // an HTTP/2 client's reset, seen before the response knows it is closed
+      out.reset();
+      finished(attempt);
+      return;
+    }
+    out.headers().clear();
+    if (attempt.before != null) {
+      out.headers().addAll(attempt.before);
+    }
+    out.setStatusCode(502).setStatusMessage(io.netty.handler.codec.http.HttpResponseStatus.BAD_GATEWAY.reasonPhrase());
+    UpstreamFailure failure = new UpstreamFailure.BadGateway(route.backend(), err);
+    if (attempt.upstream != null) {
+      attempt.upstream.breaker().failed(failure, true);
+    }
+    failed(attempt, failure);
   }
 
   /**
@@ -745,8 +774,12 @@ public final class ProxyHandler implements Terminal {
     }
   }
 
-  /** The proxy's state of one request across its tries. Event-loop confined. */
-  private static final class Attempt {
+  /**
+   * The proxy's state of one request across its tries; also what its answer's {@link Relay} calls back
+   * (done, or failed before anything left), so that no callback is made per answer. Event-loop confined.
+   */
+  private static final class Attempt implements Runnable, java.util.function.Consumer<Throwable> {
+    final ProxyHandler owner;
     final Exchange exchange;
     final HttpServerRequest incoming;
     /** The request's URI toward the backend (normalized path, prefix stripped when the route says so). */
@@ -770,10 +803,28 @@ public final class ProxyHandler implements Terminal {
     /** Idempotent and bodiless as the client sent it: safe to send again after it left the gateway. */
     boolean replayable;
 
-    Attempt(Exchange exchange, HttpServerRequest incoming) {
+    /** What the route's stages had set on the client's response before the backend's head (null: nothing). */
+    MultiMap before;
+    /** The client left (its connection closed or its stream reset) while a try was under way. */
+    boolean clientGone;
+
+    Attempt(ProxyHandler owner, Exchange exchange, HttpServerRequest incoming) {
+      this.owner = owner;
       this.exchange = exchange;
       this.incoming = incoming;
       this.body = incoming;
+    }
+
+    /** The answer's relay is over: the request is counted. */
+    @Override
+    public void run() {
+      owner.finished(this);
+    }
+
+    /** The answer failed before anything of it left. */
+    @Override
+    public void accept(Throwable err) {
+      owner.unanswered(this, err);
     }
   }
 }

@@ -220,8 +220,9 @@ final class UpgradeTunnel {
   /**
    * Relays a refused upgrade (any status but 101) with its body, then closes the backend connection.
    * A body known to be cut (a declared length not reached, a chunked body without its last chunk, when
-   * the backend closes or the wait ends) or a length that is no length gets 502 instead, never a
-   * shorter body that would look whole; a body delimited by the close is whole when it closes.
+   * the backend closes; any body not ended within the wait), a length that is no length and a body
+   * over {@link #MAX_HEAD} get 502 instead, never a shorter body that would look whole; a body
+   * delimited by the close is whole when it closes.
    */
   void refuse(Exchange exchange, Answer answer, String backend, Runnable closed) {
     NetSocket backendSocket = answer.socket();
@@ -243,17 +244,18 @@ final class UpgradeTunnel {
         complete.tryComplete(dechunk(body));
       }
     };
-    long timer = vertx.setTimer(headTimeoutMs, id -> {
-      if (delimitedByClose) {
-        complete.tryComplete(body); // no end but the close: what came within the wait
-      } else {
-        complete.tryFail(new TimeoutException("the refusal's body did not end within " + headTimeoutMs + " ms"));
-      }
-    });
+    if (expected > MAX_HEAD) {
+      complete.tryFail(new IllegalArgumentException("a refusal's body of " + expected + " bytes, over " + MAX_HEAD));
+    }
+    // A body not ended within the wait is cut, whatever delimits it: never sent on as if whole.
+    long timer = vertx.setTimer(headTimeoutMs,
+        id -> complete.tryFail(new TimeoutException("the refusal's body did not end within " + headTimeoutMs + " ms")));
     backendSocket.handler(data -> {
-      if (body.length() < MAX_HEAD) {
-        body.appendBuffer(data);
+      if (body.length() + data.length() > MAX_HEAD + 64) { // (a chunked body's framing beyond MAX_HEAD itself)
+        complete.tryFail(new IllegalArgumentException("a refusal's body over " + MAX_HEAD + " bytes"));
+        return;
       }
+      body.appendBuffer(data);
       check.run();
     });
     backendSocket.closeHandler(v -> {

@@ -301,7 +301,8 @@ public final class RouterVerticle extends VerticleBase implements RouterPlacemen
       closeAfterAnswer(request, exchange);
     }
     String path = PathNormalizer.normalize(request.path());
-    if (path == null) {
+    if (path == null || request.version() == io.vertx.core.http.HttpVersion.HTTP_2 && request.uri().indexOf('#') >= 0) {
+      // (HTTP/1 targets with a fragment never get here: the strict decoder refuses them; an HTTP/2 :path is not checked)
       exchange.answer(400, BAD_PATH);
       return;
     }

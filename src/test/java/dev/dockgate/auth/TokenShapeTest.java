@@ -53,6 +53,8 @@ class TokenShapeTest {
     cases.put(part(hs().encode()) + "." + part("{\"ctx\":{\"role\":\"a\",\"role\":\"b\"}}") + ".s",
         "a claim named twice");
     cases.put(part(hs().encode()) + "." + part("{\"a\":{\"x\":1},\"b\":{\"x\":2}}") + ".s", null);
+    cases.put(part(hs().encode()) + "." + part("{\"sub\":\"a\"/* a comment */}") + ".s", "malformed token");
+    cases.put(part(hs().encode()) + "." + part("{\"sub\":\"a\"} {}") + ".s", "malformed token");
     cases.put(token(new JsonObject(), claims()), "unsigned token");
     cases.put(token(hs().put("crit", new JsonArray().add("x-policy")).put("x-policy", 1), claims()),
         "critical header parameter not understood");

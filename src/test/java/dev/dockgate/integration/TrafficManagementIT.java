@@ -172,6 +172,7 @@ class TrafficManagementIT {
     String dotted = assertDoesNotThrow(() -> ForwardingIT.exchange(gw.port(),
         "GET /admin/x HTTP/1.1\r\nHost: ADMIN.test.:" + gw.port() + "\r\nConnection: close\r\n\r\n"));
     assertTrue(dotted.startsWith("HTTP/1.1 200"), dotted);
+    assertTrue(dotted.toLowerCase().contains("x-backend: c"), dotted);
   }
 
   static <T> T assertDoesNotThrow(java.util.concurrent.Callable<T> call) {
