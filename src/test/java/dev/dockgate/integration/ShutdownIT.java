@@ -287,6 +287,9 @@ class ShutdownIT {
   void connectionsArrivingAroundSigtermAreServedOrRefused(Vertx vertx) throws Exception {
     // A connection the gateway accepted must be answered; one it does not want must be refused,
     // never accepted and dropped. epoll is where Netty warned "Failed to register an accepted channel".
+    // One exception the kernel makes: the accept queue, cut to one slot before the socket closes, may
+    // hold one connection at the close, which the kernel resets; at most one per SIGTERM (before the
+    // queue was cut, every connection in a full queue was reset).
     SlowBackend backend = SlowBackend.start(vertx, 1);
     for (String transport : List.of("epoll", "epoll", "auto", "auto")) {
       int port = startGateway(backend.port(), Map.of("GATEWAY_TRANSPORT", transport));
@@ -295,6 +298,7 @@ class ShutdownIT {
       }
       List<String> unexpected = java.util.Collections.synchronizedList(new ArrayList<>());
       AtomicInteger served = new AtomicInteger();
+      AtomicInteger reset = new AtomicInteger();
       List<Thread> clients = new ArrayList<>();
       for (int c = 0; c < 4; c++) {
         Thread client = new Thread(() -> {
@@ -306,6 +310,8 @@ class ShutdownIT {
             }
             if (outcome.equals("HTTP/1.1 200")) {
               served.incrementAndGet();
+            } else if (outcome.equals("java.net.SocketException: Connection reset")) {
+              reset.incrementAndGet();
             } else {
               unexpected.add(outcome);
             }
@@ -324,6 +330,8 @@ class ShutdownIT {
       String output = output();
       assertEquals(List.of(), unexpected, "connections neither served nor refused (" + transport + ", "
           + served + " served)\n" + output);
+      assertTrue(reset.get() <= 1, reset + " connections reset (" + transport + ", " + served + " served): more than the"
+          + " one the cut accept queue can hold at the close\n" + output);
       assertFalse(output.contains("Failed to register"), output);
       assertFalse(output.contains("\tat "), "a stack trace was printed:\n" + output);
       assertEquals(0, gateway.exitValue(), output);
