@@ -346,8 +346,9 @@ public final class ProxyHandler implements Terminal {
   /**
    * Why a backend's answer cannot be given to the client, or null: a status out of HTTP's range
    * (RFC 9110 §15: one outside 100-599 is to be taken as a server error), a 101 to a request that
-   * asked for no switch (upgrades take {@link #upgrade}) or another 1xx taken for the final answer. The answer is reset and the request fails
-   * as for any malformed answer: 502, counted against the instance, retried where it may be.
+   * asked for no switch (upgrades take {@link #upgrade}) or another 1xx taken for the final answer.
+   * The answer is reset and the request fails as for any malformed answer: 502, counted against the
+   * instance, retried where it may be.
    */
   private Throwable unusable(HttpClientResponse response) {
     int status = response.statusCode();
