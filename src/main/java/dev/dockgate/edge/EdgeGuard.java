@@ -106,6 +106,13 @@ public final class EdgeGuard {
     // The channel's own close future: Vert.x keeps a single close handler per connection, which the router uses.
     channel.closeFuture().addListener(f -> closed(connection));
     ChannelPipeline pipeline = channel.pipeline();
+    if (connection instanceof io.vertx.core.http.impl.Http2ServerConnection) {
+      io.netty.handler.codec.http2.Http2ConnectionHandler h2 =
+          pipeline.get(io.netty.handler.codec.http2.Http2ConnectionHandler.class);
+      if (h2 == null || !Http2MethodCheck.install(h2)) {
+        LOG.fine(() -> "HTTP/2 connection " + connection.remoteAddress() + " without the :method check");
+      }
+    }
     if (strict && connection instanceof Http1xServerConnection) {
       // Found by type: its name is Vert.x's to choose, and is kept, as Vert.x removes the decoder by name on upgrades.
       ChannelHandlerContext vertxDecoder = pipeline.context(VertxHttpRequestDecoder.class);

@@ -1,0 +1,62 @@
+package dev.dockgate.edge;
+
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http.HttpHeaderValidationUtil;
+import io.netty.handler.codec.http2.Http2ConnectionHandler;
+import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.codec.http2.Http2Exception;
+import io.netty.handler.codec.http2.Http2FrameListener;
+import io.netty.handler.codec.http2.Http2FrameListenerDecorator;
+import io.netty.handler.codec.http2.Http2Headers;
+
+/**
+ * Refuses an HTTP/2 request whose {@code :method} is empty or not a token (RFC 9110 §9.1: {@code GET /x},
+ * {@code G(T}) as a malformed request: a stream error of type PROTOCOL_ERROR (RFC 9113 §8.1.1), so the client
+ * gets RST_STREAM for that stream and the connection's other streams go on. Without it, Vert.x parses the
+ * method with Netty's {@code HttpMethod}, which throws on such a name, and closes the whole connection without a
+ * GOAWAY, ending every stream on it (those of other users too, behind a proxy that shares connections), and
+ * without telling the client which of them were processed. An HTTP/1 request line with such a method is
+ * refused by the strict decoder (400).
+ */
+final class Http2MethodCheck extends Http2FrameListenerDecorator {
+
+  private Http2MethodCheck(Http2FrameListener listener) {
+    super(listener);
+  }
+
+  /**
+   * Puts the check in front of the connection's frame listener. Called from the server's connection handler,
+   * which Vert.x runs once the client's first SETTINGS frame is read and its listener set, before any
+   * request's HEADERS frame is decoded.
+   */
+  static boolean install(Http2ConnectionHandler handler) {
+    Http2FrameListener listener = handler.decoder().frameListener();
+    if (listener == null || listener instanceof Http2MethodCheck) {
+      return false;
+    }
+    handler.decoder().frameListener(new Http2MethodCheck(listener));
+    return true;
+  }
+
+  @Override
+  public void onHeadersRead(ChannelHandlerContext ctx, int streamId, Http2Headers headers, int padding,
+      boolean endOfStream) throws Http2Exception {
+    check(streamId, headers);
+    super.onHeadersRead(ctx, streamId, headers, padding, endOfStream);
+  }
+
+  @Override
+  public void onHeadersRead(ChannelHandlerContext ctx, int streamId, Http2Headers headers, int streamDependency,
+      short weight, boolean exclusive, int padding, boolean endOfStream) throws Http2Exception {
+    check(streamId, headers);
+    super.onHeadersRead(ctx, streamId, headers, streamDependency, weight, exclusive, padding, endOfStream);
+  }
+
+  /** A request's head (trailers carry no {@code :method}). */
+  static void check(int streamId, Http2Headers headers) throws Http2Exception {
+    CharSequence method = headers.method();
+    if (method != null && (method.length() == 0 || HttpHeaderValidationUtil.validateToken(method) != -1)) {
+      throw Http2Exception.streamError(streamId, Http2Error.PROTOCOL_ERROR, "the request's :method is not a token");
+    }
+  }
+}

@@ -1,0 +1,35 @@
+package dev.dockgate.edge;
+
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
+import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.codec.http2.Http2Exception;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class Http2MethodCheckTest {
+
+  @ParameterizedTest
+  @ValueSource(strings = {"GET", "get", "PROPFIND", "M-SEARCH", "X!#$%&'*+.^_`|~9"})
+  void tokensPass(String method) {
+    assertDoesNotThrow(() -> Http2MethodCheck.check(1, new DefaultHttp2Headers(false).method(method)));
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"", "GET /x", "G(T", "GET\t", "G\"T", "GÉT", "GET\u0000"})
+  void otherNamesResetTheirStreamOnly(String method) {
+    Http2Exception refused = assertThrows(Http2Exception.class,
+        () -> Http2MethodCheck.check(7, new DefaultHttp2Headers(false).method(method)));
+    assertEquals(Http2Error.PROTOCOL_ERROR, refused.error());
+    assertEquals(7, ((Http2Exception.StreamException) refused).streamId(), "a stream error, not the connection's");
+  }
+
+  @Test
+  void trailersHaveNoMethodAndPass() {
+    assertDoesNotThrow(() -> Http2MethodCheck.check(3, new DefaultHttp2Headers(false).add("grpc-status", "0")));
+  }
+}
