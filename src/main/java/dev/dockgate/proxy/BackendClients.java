@@ -28,7 +28,7 @@ public final class BackendClients {
   }
 
   /** A backend's clients: HTTP, and raw TCP for upgrade tunnels (same TLS settings). */
-  private record Held(Settings settings, HttpClient client, io.vertx.core.net.NetClient tunnels) {
+  private record Held(Settings settings, HttpClient client, ConnectionPool pool, io.vertx.core.net.NetClient tunnels) {
   }
 
   private static final long SHUTDOWN_SECONDS = 30;
@@ -49,13 +49,15 @@ public final class BackendClients {
       Settings settings = Settings.of(backend);
       Held held = clients.get(backend.name());
       if (held == null || !held.settings().equals(settings)) {
-        held = new Held(settings, create(settings), UpgradeTunnel.client(vertx, settings.tls()));
+        HttpClient client = create(settings);
+        held = new Held(settings, client, pool(client, settings), UpgradeTunnel.client(vertx, settings.tls()));
       }
       next.put(backend.name(), held);
       result.put(backend.name(), held.client());
     }
     clients.forEach((name, held) -> {
       if (next.get(name) != held) {
+        held.pool().close(); // its idle connections; those in use finish their requests, then the shutdown closes them
         held.client().shutdown(SHUTDOWN_SECONDS, TimeUnit.SECONDS);
         held.tunnels().close(); // its settings changed: open tunnels of the old ones end
       }
@@ -85,13 +87,51 @@ public final class BackendClients {
         .setMaxWaitQueueSize(settings.maxWaitQueue());
     HttpClientOptions decoder = options;
     return vertx.httpClientBuilder().with(options).with(pool)
-        .withConnectHandler(connection -> {
-          tolerateBareLf(connection, decoder);
-          // A backend that breaks the protocol (Content-Length with Transfer-Encoding, a bad chunk)
-          // fails its request, which is answered 502 and counted; not a SEVERE line of Vert.x's.
-          connection.exceptionHandler(err -> LOG.fine(() -> "connection to " + connection.remoteAddress() + ": " + err));
-        })
+        .withConnectHandler(connection -> prepare(connection, decoder))
         .build();
+  }
+
+  /** The pool for {@code client}'s plain-HTTP instances; its new connections are prepared as Vert.x's pool's are. */
+  private ConnectionPool pool(HttpClient client, Settings settings) {
+    HttpClientOptions decoder = new HttpClientOptions();
+    return new ConnectionPool(vertx, (io.vertx.core.http.HttpClientAgent) client, settings.maxConnections(),
+        settings.maxWaitQueue(), settings.keepAliveSeconds(), connection -> prepare(connection, decoder));
+  }
+
+  /** A new connection to a backend, before its first request. */
+  private static void prepare(io.vertx.core.http.HttpConnection connection, HttpClientOptions decoder) {
+    tolerateBareLf(underlying(connection), decoder);
+    // A backend that breaks the protocol (Content-Length with Transfer-Encoding, a bad chunk)
+    // fails its request, which is answered 502 and counted; not a SEVERE line of Vert.x's.
+    connection.exceptionHandler(err -> LOG.fine(() -> "connection to " + connection.remoteAddress() + ": " + err));
+  }
+
+  /**
+   * The connection a connection made by {@code HttpClientAgent.connect} wraps (Vert.x 5's
+   * {@code UnpooledHttpClientConnection} keeps it in a private field), so that its channel's pipeline can be
+   * changed; the connection itself when it wraps none.
+   */
+  static io.vertx.core.http.HttpConnection underlying(io.vertx.core.http.HttpConnection connection) {
+    if (ACTUAL != null && ACTUAL.getDeclaringClass().isInstance(connection)) {
+      try {
+        return (io.vertx.core.http.HttpConnection) ACTUAL.get(connection);
+      } catch (IllegalAccessException | ClassCastException e) {
+        return connection;
+      }
+    }
+    return connection;
+  }
+
+  private static final java.lang.reflect.Field ACTUAL = actualField();
+
+  private static java.lang.reflect.Field actualField() {
+    try {
+      java.lang.reflect.Field field = io.vertx.core.http.impl.UnpooledHttpClientConnection.class.getDeclaredField("actual");
+      field.setAccessible(true);
+      return field;
+    } catch (ReflectiveOperationException | RuntimeException e) {
+      return null; // tolerateBareLf warns once that the decoder stays Vert.x's
+    }
   }
 
   /** Headers of backends' answers as the decoder reads them: only an empty name refused (see {@link #tolerateBareLf}). */
@@ -173,6 +213,11 @@ public final class BackendClients {
     }
   }
 
+  /** The pool of {@code backend}'s plain-HTTP connections; call after {@link #update}. */
+  public ConnectionPool pool(String backend) {
+    return clients.get(backend).pool();
+  }
+
   /** The raw TCP client for {@code backend}'s upgrade tunnels; call after {@link #update}. */
   public io.vertx.core.net.NetClient tunnels(String backend) {
     return clients.get(backend).tunnels();
@@ -180,6 +225,7 @@ public final class BackendClients {
 
   /** Closes every client (the router stops, after its drain). */
   public io.vertx.core.Future<Void> close() {
+    clients.values().forEach(h -> h.pool().close());
     List<io.vertx.core.Future<Void>> closing = clients.values().stream()
         .flatMap(h -> java.util.stream.Stream.of(h.client().close(), h.tunnels().close())).toList();
     clients = Map.of();

@@ -50,7 +50,10 @@ public final class ProxyHandler implements Terminal {
   private static final CharSequence ZERO = HttpHeaders.createOptimized("0");
 
   private final Vertx vertx;
+  /** Requests to TLS instances (Vert.x's pool: SNI, certificate checks). */
   private final HttpClient client;
+  /** Requests to plain-HTTP instances. */
+  private final ConnectionPool pool;
   private final RouteConfig route;
   private final long connectTimeoutMs;
   /** The name HTTPS instances' certificates must carry, when not their host; also the Host with pass_host: false. */
@@ -68,10 +71,11 @@ public final class ProxyHandler implements Terminal {
   private final AnswerDeadlines deadlines;
   private final UpgradeTunnel tunnel;
 
-  public ProxyHandler(Vertx vertx, HttpClient client, io.vertx.core.net.NetClient tunnels, RouteConfig route,
-      BackendConfig backend, long maxBodyBytes, InFlightRequests inFlight) {
+  public ProxyHandler(Vertx vertx, HttpClient client, ConnectionPool pool, io.vertx.core.net.NetClient tunnels,
+      RouteConfig route, BackendConfig backend, long maxBodyBytes, InFlightRequests inFlight) {
     this.vertx = vertx;
     this.client = client;
+    this.pool = pool;
     this.inFlight = inFlight.counter(route.pathPrefix(), route.backend());
     this.maxBodyBytes = maxBodyBytes;
     this.route = route;
@@ -511,7 +515,9 @@ public final class ProxyHandler implements Terminal {
       options.setHost(origin.host()).setPort(origin.port());
     }
     attempt.unsent = false;
-    client.request(options).onComplete(ar -> {
+    Future<HttpClientRequest> made = upstream.instance().tls() ? client.request(options)
+        : pool.request(upstream.address(), options, connectTimeoutMs);
+    made.onComplete(ar -> {
       if (ar.failed()) {
         attempt.unsent = true;
         // No connection within connect_timeout_ms (the TCP connect or the wait in the pool): Vert.x

@@ -181,7 +181,8 @@ public final class RouterVerticle extends VerticleBase implements RouterPlacemen
     List<ProxyHandler> terminals = new ArrayList<>();
     List<Pipeline> pipelines = new ArrayList<>();
     for (RouteConfig route : config.routes()) {
-      ProxyHandler proxy = new ProxyHandler(vertx, clients.get(route.backend()), backendClients.tunnels(route.backend()),
+      ProxyHandler proxy = new ProxyHandler(vertx, clients.get(route.backend()), backendClients.pool(route.backend()),
+          backendClients.tunnels(route.backend()),
           route, backends.get(route.backend()),
           config.server().limits().maxBodyBytes(), inFlight);
       Pipeline pipeline = Pipeline.compile(route, Features.ALL, new StageContext(vertx, client, route, shared), proxy);
