@@ -23,11 +23,12 @@ import java.util.function.Consumer;
 /**
  * One backend's HTTP/1 connections to its plain-HTTP instances, for one router: at most {@code max_connections}
  * per instance, at most {@code max_wait_queue} requests waiting for one (more: refused as too busy), the wait and
- * the connect together within the request's connect timeout, idle connections reused newest first and closed after
- * {@code keep_alive_timeout_s}. Vert.x's own pool does the same but builds a new context for every request it
- * gives a connection to; this one hands a connection over with no allocation of its own. A connection goes back
- * when its answer has ended; one that failed, or that the backend closed, never does. Confined to the router's
- * event loop.
+ * the connect together within the request's connect timeout, idle connections reused newest first and closed
+ * after {@code keep_alive_timeout_s} (or the backend's {@code Keep-Alive: timeout}, if shorter). Vert.x's own pool
+ * does the same but builds a new context for every request it gives a connection to. A connection goes back when
+ * its answer has ended after all of its request was sent; one that failed, that was answered before its request
+ * was all sent, or that the backend closes ({@code Connection: close}, HTTP/1.0 without keep-alive), never does.
+ * TLS instances keep Vert.x's pool (SNI, certificate checks). Confined to the router's event loop.
  */
 public final class ConnectionPool {
 
@@ -190,7 +191,9 @@ public final class ConnectionPool {
         HttpClientResponse response = head.result();
         long keepAlive = keepAliveNanos(response);
         response.end().onComplete(ended -> {
-          if (ended.failed()) {
+          if (ended.failed() || pooled.connection.activeStreams() > 0) {
+            // Failed; or answered before its request was all sent (an early 401 or 413 during an upload): the
+            // connection is not handed to another request behind that upload.
             pooled.connection.close();
           } else if (keepAlive > 0) {
             release(pooled, keepAlive);

@@ -287,6 +287,53 @@ class UpstreamIT {
   }
 
   @Test
+  void aPooledConnectionIsReusedOnlyAfterAnExchangeThatEndedCleanly() throws Exception {
+    Map<Object, Boolean> connections = new ConcurrentHashMap<>();
+    List<String> seen = new CopyOnWriteArrayList<>();
+    int port = serve(req -> {
+      connections.put(req.connection(), true);
+      seen.add(req.path() + " on " + System.identityHashCode(req.connection()));
+      switch (req.path()) {
+        case "/r/close" -> req.response().putHeader("Connection", "close").end("closing");
+        case "/r/early" -> req.response().setStatusCode(401).end("no"); // answers before the upload is read
+        default -> req.response().end("ok");
+      }
+    });
+    gateway = new GatewayHarness(dir, """
+        docker: {enabled: false}
+        routes:
+          - {path_prefix: /r, backend: r, timeout_ms: 5000}
+        backends:
+          - {name: r, targets: ["http://127.0.0.1:%d"], keep_alive_timeout_s: 30}
+        """.formatted(port), 1);
+    for (int i = 0; i < 5; i++) {
+      assertEquals(200, gateway.get("/r/a" + i).statusCode());
+    }
+    assertEquals(1, connections.size(), "five requests in a row, one kept-alive connection: " + seen);
+
+    assertEquals(200, gateway.get("/r/close").statusCode());
+    assertEquals(200, gateway.get("/r/after-close").statusCode());
+    assertEquals(2, connections.size(), "not reused after the backend's Connection: close: " + seen);
+
+    // An upload the backend answers at once, whose body keeps coming (declared 100000 bytes, 1000 sent): its
+    // connection must not carry the next request, which would wait behind the unfinished upload.
+    try (Socket upload = new Socket("127.0.0.1", gateway.port())) {
+      OutputStream out = upload.getOutputStream();
+      out.write(("POST /r/early HTTP/1.1\r\nHost: gw\r\nContent-Length: 100000\r\n\r\n" + "x".repeat(1000))
+          .getBytes(StandardCharsets.US_ASCII));
+      out.flush();
+      upload.setSoTimeout(5000);
+      String head = new String(upload.getInputStream().readNBytes(12), StandardCharsets.US_ASCII);
+      assertEquals("HTTP/1.1 401", head, "the backend's early answer relayed");
+      long start = System.nanoTime();
+      HttpResponse<String> next = gateway.get("/r/next");
+      long ms = (System.nanoTime() - start) / 1_000_000;
+      assertEquals(200, next.statusCode(), "the next request served: " + seen);
+      assertTrue(ms < 2000, "the next request did not wait behind the upload: " + ms + " ms");
+    }
+  }
+
+  @Test
   void eachBackendHasItsOwnPoolWithABoundedWaitQueueAndAShortKeepAlive() throws Exception {
     AtomicInteger held = new AtomicInteger();
     int hanging = serve(req -> held.incrementAndGet());
