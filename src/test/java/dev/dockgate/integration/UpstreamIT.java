@@ -295,6 +295,7 @@ class UpstreamIT {
       seen.add(req.path() + " on " + System.identityHashCode(req.connection()));
       switch (req.path()) {
         case "/r/close" -> req.response().putHeader("Connection", "close").end("closing");
+        case "/r/short" -> req.response().putHeader("Keep-Alive", "timeout=1").end("short");
         case "/r/early" -> req.response().setStatusCode(401).end("no"); // answers before the upload is read
         default -> req.response().end("ok");
       }
@@ -314,6 +315,15 @@ class UpstreamIT {
     assertEquals(200, gateway.get("/r/close").statusCode());
     assertEquals(200, gateway.get("/r/after-close").statusCode());
     assertEquals(2, connections.size(), "not reused after the backend's Connection: close: " + seen);
+
+    // The backend's Keep-Alive: timeout=1 shortens the pool's 30 s: idle for longer, the connection is not reused.
+    assertEquals(200, gateway.get("/r/short").statusCode());
+    assertEquals(200, gateway.get("/r/within").statusCode());
+    assertEquals(2, connections.size(), "reused within the backend's keep-alive: " + seen);
+    assertEquals(200, gateway.get("/r/short").statusCode());
+    Thread.sleep(1500);
+    assertEquals(200, gateway.get("/r/after-idle").statusCode());
+    assertEquals(3, connections.size(), "not reused after idling past the backend's Keep-Alive timeout: " + seen);
 
     // An upload the backend answers at once, whose body keeps coming (declared 100000 bytes, 1000 sent): its
     // connection must not carry the next request, which would wait behind the unfinished upload.
