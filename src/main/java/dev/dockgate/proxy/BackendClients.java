@@ -21,9 +21,11 @@ import java.util.concurrent.TimeUnit;
 public final class BackendClients {
 
   /** What a client is made from: a backend whose other settings changed keeps its client. */
-  private record Settings(int maxConnections, int maxWaitQueue, int keepAliveSeconds, BackendConfig.UpstreamTls tls) {
+  private record Settings(int maxConnections, int maxWaitQueue, int keepAliveSeconds, long connectTimeoutMs,
+      BackendConfig.UpstreamTls tls) {
     static Settings of(BackendConfig backend) {
-      return new Settings(backend.maxConnections(), backend.maxWaitQueue(), backend.keepAliveTimeoutSeconds(), backend.tls());
+      return new Settings(backend.maxConnections(), backend.maxWaitQueue(), backend.keepAliveTimeoutSeconds(),
+          backend.connectTimeoutMs(), backend.tls());
     }
   }
 
@@ -57,7 +59,7 @@ public final class BackendClients {
     }
     clients.forEach((name, held) -> {
       if (next.get(name) != held) {
-        held.pool().close(); // its idle connections; those in use finish their requests, then the shutdown closes them
+        held.pool().close(false); // its idle connections; those in use finish their requests, then the shutdown closes them
         held.client().shutdown(SHUTDOWN_SECONDS, TimeUnit.SECONDS);
         held.tunnels().close(); // its settings changed: open tunnels of the old ones end
       }
@@ -70,6 +72,8 @@ public final class BackendClients {
     HttpClientOptions options = new HttpClientOptions()
         .setKeepAlive(true)
         .setKeepAliveTimeout(settings.keepAliveSeconds())
+        // The TCP connect of the gateway's own pool (Vert.x's pool bounds it by the request's connect timeout).
+        .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, Math.max(1, settings.connectTimeoutMs())))
         .setTcpNoDelay(true);
     BackendConfig.UpstreamTls tls = settings.tls();
     if (tls.caFile() != null) {
@@ -95,7 +99,10 @@ public final class BackendClients {
   private ConnectionPool pool(HttpClient client, Settings settings) {
     HttpClientOptions decoder = new HttpClientOptions();
     return new ConnectionPool(vertx, (io.vertx.core.http.HttpClientAgent) client, settings.maxConnections(),
-        settings.maxWaitQueue(), settings.keepAliveSeconds(), connection -> prepare(connection, decoder));
+        settings.maxWaitQueue(), settings.keepAliveSeconds(), connection -> {
+          prepare(connection, decoder);
+          return channelOf(connection);
+        });
   }
 
   /** A new connection to a backend, before its first request. */
@@ -120,6 +127,11 @@ public final class BackendClients {
       }
     }
     return connection;
+  }
+
+  /** The channel of a connection made by {@code HttpClientAgent.connect}, or null when not reachable. */
+  static io.netty.channel.Channel channelOf(io.vertx.core.http.HttpConnection connection) {
+    return underlying(connection) instanceof io.vertx.core.net.impl.ConnectionBase base ? base.channel() : null;
   }
 
   private static final java.lang.reflect.Field ACTUAL = actualField();
@@ -225,7 +237,7 @@ public final class BackendClients {
 
   /** Closes every client (the router stops, after its drain). */
   public io.vertx.core.Future<Void> close() {
-    clients.values().forEach(h -> h.pool().close());
+    clients.values().forEach(h -> h.pool().close(true));
     List<io.vertx.core.Future<Void>> closing = clients.values().stream()
         .flatMap(h -> java.util.stream.Stream.of(h.client().close(), h.tunnels().close())).toList();
     clients = Map.of();

@@ -1,6 +1,10 @@
 package dev.dockgate.proxy;
 
+import io.netty.channel.Channel;
+import io.vertx.core.AsyncResult;
 import io.vertx.core.Future;
+import io.vertx.core.Handler;
+import io.vertx.core.MultiMap;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.ConnectionPoolTooBusyException;
@@ -10,6 +14,7 @@ import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpConnectOptions;
 import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.net.SocketAddress;
@@ -18,7 +23,7 @@ import java.util.HashMap;
 import java.util.Iterator;
 import java.util.Map;
 import java.util.concurrent.TimeoutException;
-import java.util.function.Consumer;
+import java.util.function.Function;
 
 /**
  * One backend's HTTP/1 connections to its plain-HTTP instances, for one router: at most {@code max_connections}
@@ -27,22 +32,65 @@ import java.util.function.Consumer;
  * after {@code keep_alive_timeout_s} (or the backend's {@code Keep-Alive: timeout}, if shorter). Vert.x's own pool
  * does the same but builds a new context for every request it gives a connection to. A connection goes back when
  * its answer has ended after all of its request was sent; one that failed, that was answered before its request
- * was all sent, or that the backend closes ({@code Connection: close}, HTTP/1.0 without keep-alive), never does.
- * TLS instances keep Vert.x's pool (SNI, certificate checks). Confined to the router's event loop.
+ * was all sent, whose answer's end was its close (a body without a length), or that the backend closes
+ * ({@code Connection: close}, HTTP/1.0 without keep-alive), never does. TLS instances keep Vert.x's pool (SNI,
+ * certificate checks). Confined to the router's event loop.
  */
 public final class ConnectionPool {
 
-  /** A pooled connection and where it stands. */
-  private static final class Pooled {
+  /** A pooled connection, where it stands, and the handlers of the one exchange it carries at a time. */
+  private final class Pooled implements Handler<AsyncResult<HttpClientRequest>> {
     final Endpoint endpoint;
     final HttpClientConnection connection;
+    /** Its channel, to tell a connection already closing from a live one; null when not reachable. */
+    final Channel channel;
     /** While idle: when it must be closed. */
     long idleUntil;
     boolean closed;
+    /** How long it may idle once the current exchange ends (0: not reused). */
+    long keepAlive;
+    final Handler<AsyncResult<HttpClientResponse>> onHead = this::head;
+    final Handler<AsyncResult<Void>> onEnd = this::ended;
 
-    Pooled(Endpoint endpoint, HttpClientConnection connection) {
+    Pooled(Endpoint endpoint, HttpClientConnection connection, Channel channel) {
       this.endpoint = endpoint;
       this.connection = connection;
+      this.channel = channel;
+    }
+
+    boolean alive() {
+      return !closed && (channel == null || channel.isActive());
+    }
+
+    /** The request made on this connection: its answer is watched to know when the connection is free again. */
+    @Override
+    public void handle(AsyncResult<HttpClientRequest> made) {
+      if (made.failed()) {
+        connection.close();
+      } else {
+        made.result().response().onComplete(onHead);
+      }
+    }
+
+    private void head(AsyncResult<HttpClientResponse> head) {
+      if (head.failed()) {
+        connection.close(); // an answer that failed leaves the connection in no known state
+        return;
+      }
+      HttpClientResponse response = head.result();
+      keepAlive = keepAliveNanos(response);
+      response.end().onComplete(onEnd);
+    }
+
+    private void ended(AsyncResult<Void> end) {
+      if (end.failed() || connection.activeStreams() > 0 || keepAlive <= 0) {
+        // Failed; answered before its request was all sent (an early 401 or 413 during an upload: the connection
+        // is not handed to another request behind that upload); or not reusable (Vert.x closes it too after
+        // `Connection: close`). Its close handler frees the slot.
+        connection.close();
+      } else {
+        release(this, keepAlive);
+      }
     }
   }
 
@@ -76,15 +124,19 @@ public final class ConnectionPool {
   private final int maxConnections;
   private final int maxWaitQueue;
   private final long keepAliveNanos;
-  /** Run on each new connection before its first request (the tolerant decoder, the interim-answer filter). */
-  private final Consumer<HttpClientConnection> prepare;
+  /**
+   * Run on each new connection before its first request (the tolerant decoder, the interim-answer filter); gives
+   * the connection's channel, or null.
+   */
+  private final Function<HttpClientConnection, Channel> prepare;
   private final Map<SocketAddress, Endpoint> endpoints = new HashMap<>();
   private long sweeper = -1;
   private int idleCount;
+  /** Replaced by a reload, or its router stopped: keeps no idle connection. */
   private boolean closed;
 
   ConnectionPool(Vertx vertx, HttpClientAgent client, int maxConnections, int maxWaitQueue, int keepAliveSeconds,
-      Consumer<HttpClientConnection> prepare) {
+      Function<HttpClientConnection, Channel> prepare) {
     this.vertx = vertx;
     this.client = client;
     this.maxConnections = Math.max(1, maxConnections);
@@ -97,11 +149,9 @@ public final class ConnectionPool {
    * A request on a connection to {@code address}: an idle one, a new one, or the first to come back while this
    * request waits. Fails with a {@link TimeoutException} when none came within {@code connectTimeoutMs} (nothing
    * was sent), and with a {@link ConnectionPoolTooBusyException} when {@code max_wait_queue} requests wait already.
+   * {@code options} may be null (the caller sets method, URI and headers on the request).
    */
   public Future<HttpClientRequest> request(SocketAddress address, RequestOptions options, long connectTimeoutMs) {
-    if (closed) {
-      return Future.failedFuture(new IllegalStateException("the backend's connection pool is closed"));
-    }
     Endpoint endpoint = endpoints.get(address);
     if (endpoint == null) {
       endpoint = new Endpoint(address);
@@ -110,25 +160,42 @@ public final class ConnectionPool {
     long now = System.nanoTime();
     Pooled pooled = takeIdle(endpoint, now);
     if (pooled != null) {
-      return use(pooled, options);
+      Future<HttpClientRequest> made = pooled.connection.request(options);
+      if (!made.failed()) {
+        made.onComplete(pooled); // first, so that it watches the answer before the caller sees the request
+        return made;
+      }
+      // Closed by the backend just now (its close not yet seen): nothing was sent; a fresh connection instead.
+      pooled.connection.close();
     }
-    long deadline = now + connectTimeoutMs * 1_000_000L;
+    return fresh(endpoint, options, now + connectTimeoutMs * 1_000_000L, connectTimeoutMs);
+  }
+
+  /** A request on a new connection, or on the first to come back while it waits. */
+  private Future<HttpClientRequest> fresh(Endpoint endpoint, RequestOptions options, long deadline,
+      long connectTimeoutMs) {
     if (endpoint.open < maxConnections) {
       return connect(endpoint, deadline).compose(p -> use(p, options));
     }
     if (endpoint.waiters.size() >= maxWaitQueue) {
       return Future.failedFuture(new ConnectionPoolTooBusyException(
-          "connection pool of " + address + " reached its max wait queue size of " + maxWaitQueue));
+          "connection pool of " + endpoint.address + " reached its max wait queue size of " + maxWaitQueue));
     }
     Waiter waiter = new Waiter(Promise.promise(), deadline);
     endpoint.waiters.add(waiter);
-    Endpoint waitedOn = endpoint;
     waiter.timer = vertx.setTimer(Math.max(1, connectTimeoutMs), id -> {
-      if (waitedOn.waiters.remove(waiter)) {
-        waiter.promise.tryFail(new TimeoutException("no connection to " + address + " within " + connectTimeoutMs + " ms"));
+      if (endpoint.waiters.remove(waiter)) {
+        waiter.promise.tryFail(new TimeoutException(
+            "no connection to " + endpoint.address + " within " + connectTimeoutMs + " ms"));
       }
     });
     return waiter.promise.future().compose(p -> use(p, options));
+  }
+
+  private static Future<HttpClientRequest> use(Pooled pooled, RequestOptions options) {
+    Future<HttpClientRequest> made = pooled.connection.request(options);
+    made.onComplete(pooled);
+    return made;
   }
 
   /** The newest idle connection still open and not idle too long; the others found on the way are closed. */
@@ -136,7 +203,7 @@ public final class ConnectionPool {
     Pooled pooled;
     while ((pooled = endpoint.idle.pollLast()) != null) {
       idleCount--;
-      if (!pooled.closed && now < pooled.idleUntil) {
+      if (pooled.alive() && now < pooled.idleUntil) {
         return pooled;
       }
       pooled.connection.close();
@@ -145,8 +212,9 @@ public final class ConnectionPool {
   }
 
   /**
-   * A new connection to the endpoint, failed with a {@link TimeoutException} at the deadline (the client's
-   * {@code connect} does not take a timeout of its own); one that comes later is closed.
+   * A new connection to the endpoint, failed with a {@link TimeoutException} at the deadline; one that opens
+   * later serves the next waiter or idles (the client's own connect timeout, connect_timeout_ms, bounds the TCP
+   * connect itself).
    */
   private Future<Pooled> connect(Endpoint endpoint, long deadlineNanos) {
     endpoint.open++;
@@ -154,7 +222,7 @@ public final class ConnectionPool {
     Promise<Pooled> made = Promise.promise();
     long timer = vertx.setTimer(left, id -> made.tryFail(
         new TimeoutException("no connection to " + endpoint.address + " within the connect timeout")));
-    client.connect(new HttpConnectOptions().setServer(endpoint.address).setConnectTimeout(left)).onComplete(ar -> {
+    client.connect(new HttpConnectOptions().setServer(endpoint.address)).onComplete(ar -> {
       vertx.cancelTimer(timer);
       if (ar.failed()) {
         endpoint.open--;
@@ -163,92 +231,119 @@ public final class ConnectionPool {
         return;
       }
       HttpClientConnection connection = ar.result();
-      Pooled pooled = new Pooled(endpoint, connection);
-      connection.closeHandler(v -> closed(pooled));
-      if (closed || made.future().isComplete()) {
-        connection.close(); // too late, or the pool closed meanwhile: its close handler frees the slot
+      Channel channel;
+      try {
+        channel = prepare.apply(connection); // before its first request is written
+      } catch (RuntimeException e) {
+        endpoint.open--;
+        connection.close();
+        slotFreed(endpoint);
+        made.tryFail(e);
         return;
       }
-      prepare.accept(connection); // before its first request is written
-      made.complete(pooled);
+      Pooled pooled = new Pooled(endpoint, connection, channel);
+      connection.closeHandler(v -> closed(pooled));
+      if (!made.tryComplete(pooled)) {
+        release(pooled, keepAliveNanos); // its request gave up meanwhile: the next waiter's, or idle
+      }
     });
     return made.future();
   }
 
-  /** The request on {@code pooled}; the connection comes back once its answer has ended. */
-  private Future<HttpClientRequest> use(Pooled pooled, RequestOptions options) {
-    return pooled.connection.request(options).transform(ar -> {
-      if (ar.failed()) {
-        pooled.connection.close();
-        return Future.failedFuture(ar.cause());
-      }
-      HttpClientRequest request = ar.result();
-      request.response().onComplete(head -> {
-        if (head.failed()) {
-          pooled.connection.close(); // an answer that failed leaves the connection in no known state
-          return;
-        }
-        HttpClientResponse response = head.result();
-        long keepAlive = keepAliveNanos(response);
-        response.end().onComplete(ended -> {
-          if (ended.failed() || pooled.connection.activeStreams() > 0) {
-            // Failed; or answered before its request was all sent (an early 401 or 413 during an upload): the
-            // connection is not handed to another request behind that upload.
-            pooled.connection.close();
-          } else if (keepAlive > 0) {
-            release(pooled, keepAlive);
-          } else {
-            pooled.connection.close(); // Vert.x closes it too after `Connection: close`; its close handler frees the slot
-          }
-        });
-      });
-      return Future.succeededFuture(request);
-    });
-  }
-
   /**
-   * How long the connection may idle once this answer ended: 0 when the backend closes it (`Connection: close`,
-   * or HTTP/1.0 without `keep-alive`, as Vert.x decides), else the keep-alive, shortened by a `Keep-Alive:
-   * timeout=N` the backend sent.
+   * How long the connection may idle once this answer ended: 0 when it cannot carry another exchange (the
+   * backend closes it: `Connection: close`, or HTTP/1.0 without exactly `keep-alive`, as Vert.x decides; or the
+   * body ran until the close, having neither a length nor chunks), else the keep-alive, shortened by a
+   * `Keep-Alive: timeout=N` the backend sent.
    */
   private long keepAliveNanos(HttpClientResponse response) {
-    String connection = response.getHeader(HttpHeaders.CONNECTION);
-    boolean close = response.version() == HttpVersion.HTTP_1_0
-        ? connection == null || !hasToken(connection, "keep-alive")
-        : connection != null && hasToken(connection, "close");
-    if (close) {
+    MultiMap headers = response.headers();
+    String connection = headers.get(HttpHeaders.CONNECTION);
+    if (connection != null && hasToken(connection, "close")
+        || response.version() == HttpVersion.HTTP_1_0 && !"keep-alive".equalsIgnoreCase(connection)
+        || closeDelimited(response, headers)) {
       return 0;
     }
-    String keepAlive = response.getHeader(HttpHeaders.KEEP_ALIVE);
+    String keepAlive = headers.get(HttpHeaders.KEEP_ALIVE);
     if (keepAlive != null) {
-      for (String parameter : keepAlive.split(",")) {
-        String p = parameter.trim();
-        if (p.regionMatches(true, 0, "timeout=", 0, 8)) {
-          try {
-            return Math.min(keepAliveNanos, Long.parseLong(p.substring(8).trim()) * 1_000_000_000L);
-          } catch (NumberFormatException ignored) {
-            // not a number: the pool's own keep-alive
-          }
-        }
+      long seconds = timeoutSeconds(keepAlive);
+      if (seconds >= 0) {
+        return Math.min(keepAliveNanos, seconds * 1_000_000_000L);
       }
     }
     return keepAliveNanos;
   }
 
+  /** A body read until the connection closed (RFC 9112 §6.3, rule 8): no length, not chunked, and one is due. */
+  private static boolean closeDelimited(HttpClientResponse response, MultiMap headers) {
+    int status = response.statusCode();
+    if (status < 200 || status == 204 || status == 304 || response.request().getMethod() == HttpMethod.HEAD
+        || headers.contains(HttpHeaders.CONTENT_LENGTH)) {
+      return false;
+    }
+    String encoding = headers.get(HttpHeaders.TRANSFER_ENCODING);
+    return encoding == null || !hasToken(encoding, "chunked");
+  }
+
+  /** N of a {@code timeout=N} parameter, or -1. */
+  static long timeoutSeconds(String keepAlive) {
+    int at = 0;
+    int length = keepAlive.length();
+    while (at < length) {
+      int end = keepAlive.indexOf(',', at);
+      if (end < 0) {
+        end = length;
+      }
+      int from = at;
+      while (from < end && keepAlive.charAt(from) == ' ') {
+        from++;
+      }
+      if (keepAlive.regionMatches(true, from, "timeout=", 0, 8)) {
+        long seconds = 0;
+        int digits = 0;
+        for (int i = from + 8; i < end && keepAlive.charAt(i) != ' '; i++) {
+          char c = keepAlive.charAt(i);
+          if (c < '0' || c > '9' || ++digits > 9) {
+            return -1;
+          }
+          seconds = seconds * 10 + (c - '0');
+        }
+        return digits == 0 ? -1 : seconds;
+      }
+      at = end + 1;
+    }
+    return -1;
+  }
+
   private static boolean hasToken(String list, String token) {
-    for (String t : list.split(",")) {
-      if (t.trim().equalsIgnoreCase(token)) {
+    int at = 0;
+    int length = list.length();
+    while (at <= length) {
+      int end = list.indexOf(',', at);
+      if (end < 0) {
+        end = length;
+      }
+      int from = at;
+      int to = end;
+      while (from < to && (list.charAt(from) == ' ' || list.charAt(from) == '\t')) {
+        from++;
+      }
+      while (to > from && (list.charAt(to - 1) == ' ' || list.charAt(to - 1) == '\t')) {
+        to--;
+      }
+      if (to - from == token.length() && list.regionMatches(true, from, token, 0, token.length())) {
         return true;
       }
+      at = end + 1;
     }
     return false;
   }
 
+  /** A connection free again: to the first waiter, else idle (closed at once when the pool is closed). */
   private void release(Pooled pooled, long keepAlive) {
-    if (pooled.closed) {
-      return;
-    }
-    if (closed) {
+    if (!pooled.alive()) {
+      // Closing already (the backend's close raced the answer's end): its close handler frees the slot, and a
+      // waiter gets a new connection rather than this one.
       pooled.connection.close();
       return;
     }
@@ -257,6 +352,10 @@ public final class ConnectionPool {
     if (waiter != null) {
       vertx.cancelTimer(waiter.timer);
       waiter.promise.tryComplete(pooled);
+      return;
+    }
+    if (closed) {
+      pooled.connection.close();
       return;
     }
     pooled.idleUntil = System.nanoTime() + keepAlive;
@@ -283,7 +382,7 @@ public final class ConnectionPool {
 
   /** A connection closed or failed to open: the first waiter, if any, opens one in its place. */
   private void slotFreed(Endpoint endpoint) {
-    if (closed || endpoint.open >= maxConnections) {
+    if (endpoint.open >= maxConnections) {
       return;
     }
     Waiter waiter = endpoint.waiters.poll();
@@ -301,7 +400,7 @@ public final class ConnectionPool {
       Endpoint endpoint = it.next();
       for (Iterator<Pooled> idle = endpoint.idle.iterator(); idle.hasNext(); ) {
         Pooled pooled = idle.next();
-        if (now >= pooled.idleUntil) {
+        if (now >= pooled.idleUntil || !pooled.alive()) {
           idle.remove();
           idleCount--;
           pooled.connection.close();
@@ -317,8 +416,12 @@ public final class ConnectionPool {
     }
   }
 
-  /** Closes the idle connections and refuses new requests; requests in flight finish on theirs. */
-  void close() {
+  /**
+   * Closes the idle connections and keeps none from now on; requests in flight finish on theirs, and requests
+   * waiting get the connections those give back. With {@code failWaiting} (the router stops), waiting requests
+   * fail at once.
+   */
+  void close(boolean failWaiting) {
     closed = true;
     if (sweeper >= 0) {
       vertx.cancelTimer(sweeper);
@@ -330,7 +433,7 @@ public final class ConnectionPool {
         pooled.connection.close();
       }
       Waiter waiter;
-      while ((waiter = endpoint.waiters.poll()) != null) {
+      while (failWaiting && (waiter = endpoint.waiters.poll()) != null) {
         vertx.cancelTimer(waiter.timer);
         waiter.promise.tryFail(new IllegalStateException("the backend's connection pool is closed"));
       }

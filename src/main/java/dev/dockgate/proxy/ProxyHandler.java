@@ -502,21 +502,16 @@ public final class ProxyHandler implements Terminal {
   private void exchange(Attempt attempt, Completable<HttpClientResponse> answer) {
     Upstream upstream = attempt.upstream;
     HttpServerRequest incoming = attempt.incoming;
-    RequestOptions options = new RequestOptions()
-        .setServer(upstream.address())
-        .setConnectTimeout(connectTimeoutMs);
     io.vertx.core.net.HostAndPort origin = upstream.origin(serverName);
+    attempt.unsent = false;
+    Future<HttpClientRequest> made;
     if (upstream.instance().tls()) {
       // SNI and the name the certificate must carry: the configured server name, else the instance's host.
-      options.setSsl(true).setHost(origin.host()).setPort(origin.port());
+      made = client.request(new RequestOptions().setServer(upstream.address()).setConnectTimeout(connectTimeoutMs)
+          .setSsl(true).setHost(origin.host()).setPort(origin.port()));
+    } else {
+      made = pool.request(upstream.address(), null, connectTimeoutMs); // method, URI and head set in sendRequest
     }
-    if (incoming.authority() == null) {
-      // An HTTP/1.0 request without Host: the backend gets its own address as Host.
-      options.setHost(origin.host()).setPort(origin.port());
-    }
-    attempt.unsent = false;
-    Future<HttpClientRequest> made = upstream.instance().tls() ? client.request(options)
-        : pool.request(upstream.address(), options, connectTimeoutMs);
     made.onComplete(ar -> {
       if (ar.failed()) {
         attempt.unsent = true;
@@ -598,9 +593,8 @@ public final class ProxyHandler implements Terminal {
     if (attempt.span != null) {
       attempt.span.inject(headers);
     }
-    if (incoming.authority() != null) {
-      request.authority(route.passHost() ? incoming.authority() : origin);
-    }
+    // An HTTP/1.0 request without Host: the backend gets its own address (or server_name) as Host.
+    request.authority(incoming.authority() != null && route.passHost() ? incoming.authority() : origin);
     ReadStream<Buffer> body = attempt.body;
     if (body == null) {
       if (incoming.getHeader(HttpHeaders.CONTENT_LENGTH) != null) {
@@ -641,6 +635,7 @@ public final class ProxyHandler implements Terminal {
   private void respond(Attempt attempt, HttpClientResponse response) {
     HttpServerResponse out = attempt.incoming.response();
     if (out.ended()) {
+      response.request().reset(); // its answer is not read: the backend connection is not reused
       finished(attempt); // the edge answered and counted this request (EdgeGuard)
       return;
     }
