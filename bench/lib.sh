@@ -28,12 +28,12 @@ stop_pid() { # stop_pid PID: TERM, wait up to 10 s, then KILL
   kill -KILL "$pid" 2>/dev/null || true
 }
 
-free_port() { # a TCP port nothing listens on, different from those already handed out
+free_port() { # a TCP port no socket uses, different from those already handed out, below the ephemeral range
   local p
   while :; do
-    p=$((20000 + RANDOM % 20000))
+    p=$((20000 + RANDOM % 12000))
     case " ${TAKEN_PORTS:-} " in *" $p "*) continue ;; esac
-    ss -Htln "sport = :$p" | grep -q . && continue
+    ss -Htan "sport = :$p" | grep -q . && continue
     TAKEN_PORTS="${TAKEN_PORTS:-} $p"
     echo "$p"
     return

@@ -129,13 +129,15 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # ---------------------------------------------------------------- helpers
-free_ports() { # free_ports N: N more distinct ports nothing listens on, not among TAKEN_PORTS, one per line
-  ss -Htln | awk '{n=split($4, a, ":"); print a[n]}' | sort -u >"$TMP/listening"
+free_ports() { # free_ports N: N more distinct ports no socket uses, not among TAKEN_PORTS, one per line
+  # Drawn below the kernel's ephemeral range (32768 up): a port handed to an outgoing connection there
+  # made nginx's bind fail, and the backend container with it, in a run with 200 ports.
+  ss -Htan | awk '{n=split($4, a, ":"); print a[n]}' | sort -u >"$TMP/listening"
   local n=$1 p
   declare -A seen=()
   for p in ${TAKEN_PORTS:-} $(cat "$TMP/listening"); do seen[$p]=1; done
   while [ "$n" -gt 0 ]; do
-    p=$((20000 + RANDOM % 20000))
+    p=$((20000 + RANDOM % 12000))
     [ -n "${seen[$p]:-}" ] && continue
     seen[$p]=1
     echo "$p"
