@@ -6,7 +6,10 @@
 #   bench/alloc.sh target/gateway-fat.jar /tmp/old/gateway-fat.jar
 # Knobs: REQUESTS_SECONDS (10), WARMUP_SECONDS (10), CONNECTIONS (16); ROUTES (1): the bench route and
 # ROUTES-1 others (bench/routes.sh, as bench/run.sh makes them); INSTANCES (1): the backend's static
-# targets, the nginx backend listening on that many ports.
+# targets, the nginx backend listening on that many ports; CLUSTER=1: each jar also with -cluster (a
+# cluster of one node, so its event bus is the clustered one). Every gateway is also left without load
+# for as long as it is measured under load: "at rest" is what it allocates meanwhile (Hazelcast, timers),
+# and "net" takes that out of the bytes per request.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/routes.sh
@@ -16,6 +19,7 @@ WARMUP=${WARMUP_SECONDS:-10}
 CONNECTIONS=${CONNECTIONS:-16}
 ROUTES=${ROUTES:-1}
 INSTANCES=${INSTANCES:-1}
+CLUSTER=${CLUSTER:-0}
 for tool in wrk nginx jcmd; do
   command -v "$tool" >/dev/null 2>&1 || { [ "$tool" = jcmd ] && { echo "alloc: jcmd (a JDK) needed" >&2; exit 1; }
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$([ "$tool" = nginx ] && echo nginx-light || echo wrk)" >/dev/null; }
@@ -46,8 +50,10 @@ PIDS+=($!)
 # Epsilon's heap is one space, "[start, top, end)": top - start bytes are in use (KB out).
 used() { jcmd "$1" GC.heap_info | sed -n 's/.*space .*\[\(0x[0-9a-f]*\), \(0x[0-9a-f]*\),.*/\1 \2/p' | head -1 \
   | { read -r start top; echo $(( (top - start) / 1024 )); }; }
-printf '| jar | routes | instances | requests | KB allocated | bytes per request |\n|---|---:|---:|---:|---:|---:|\n'
+printf '| jar | cluster | routes | instances | requests | KB allocated | bytes per request | KB at rest | net bytes per request |\n'
+printf '|---|---|---:|---:|---:|---:|---:|---:|---:|\n'
 for jar in "$@"; do
+  for clustered in $( [ "$CLUSTER" = 1 ] && echo "no yes" || echo no); do
   PORT=$(free_port)
   cat >"$TMP/gw.yml" <<CONF
 server: {host: 127.0.0.1, port: $PORT, instances: 1, admin_listener: {host: 127.0.0.1, port: $(free_port)}}
@@ -57,17 +63,27 @@ routes:
 $(other_routes $((ROUTES - 1)))
 backends: [{name: bench, targets: [$(printf 'http://127.0.0.1:%s, ' "${BACKENDS[@]}" | sed 's/, $//')]}]
 CONF
+  flags=()
+  if [ "$clustered" = yes ]; then
+    hz=$(free_port)
+    echo "cluster: {name: alloc-$hz, host: 127.0.0.1, port: $hz, members: [\"127.0.0.1:$hz\"]}" >>"$TMP/gw.yml"
+    flags=(-cluster)
+  fi
   java -XX:+UnlockExperimentalVMOptions -XX:+UseEpsilonGC -Xms12g -Xmx12g -XX:-UseTLAB \
-    -jar "$jar" -conf "$TMP/gw.yml" >"$TMP/gw.log" 2>&1 &
+    -jar "$jar" -conf "$TMP/gw.yml" "${flags[@]}" >"$TMP/gw.log" 2>&1 &
   GW=$!
   PIDS+=($GW)
-  for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$PORT/bench" >/dev/null 2>&1 && break; sleep 0.2; done
+  for _ in $(seq 1 150); do curl -fs "http://127.0.0.1:$PORT/bench" >/dev/null 2>&1 && break; sleep 0.2; done
   wrk -t1 -c"$CONNECTIONS" -d"${WARMUP}s" "http://127.0.0.1:$PORT/bench" >/dev/null
+  rest_from=$(used "$GW")
+  sleep "$SECONDS_RUN"
   before=$(used "$GW")
   out=$(wrk -t1 -c"$CONNECTIONS" -d"${SECONDS_RUN}s" "http://127.0.0.1:$PORT/bench")
   after=$(used "$GW")
   requests=$(echo "$out" | awk '/requests in/ { print $1 }')
   kill "$GW"; wait "$GW" 2>/dev/null || true
-  printf '| %s | %s | %s | %s | %s | %s |\n' "$jar" "$ROUTES" "$INSTANCES" "$requests" "$((after - before))" \
-    "$(( (after - before) * 1024 / requests ))"
+  rest=$((before - rest_from))
+  printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$jar" "$clustered" "$ROUTES" "$INSTANCES" "$requests" \
+    "$((after - before))" "$(( (after - before) * 1024 / requests ))" "$rest" "$(( (after - before - rest) * 1024 / requests ))"
+  done
 done
