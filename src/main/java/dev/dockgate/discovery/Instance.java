@@ -24,6 +24,19 @@ public record Instance(String id, String name, String host, int port, boolean tl
   }
 
   /**
+   * The host as a Host header or URI writes it: an IPv6 literal (a Consul or Docker address such as
+   * {@code 2001:db8::1}) in square brackets (RFC 3986 §3.2.2), anything else as it is.
+   */
+  public String uriHost() {
+    return uriHost(host);
+  }
+
+  /** {@link #uriHost()} of any host. */
+  public static String uriHost(String host) {
+    return host.indexOf(':') >= 0 && !host.startsWith("[") ? "[" + host + "]" : host;
+  }
+
+  /**
    * The id as breaker names and metric labels show it: a Docker container id (64 hex digits, after
    * its engine's name and a slash) cut to its 12-character short form, as {@code docker ps} shows it
    * ({@code local/3f2a1c4d5e6f}); any other id (a fixed target's {@code static:host:port}) whole,

@@ -218,7 +218,8 @@ public final class ProxyHandler implements Terminal {
     if (route.stripPrefix()) {
       uri = stripPrefix(uri);
     }
-    io.vertx.core.net.HostAndPort host = route.passHost() && incoming.authority() != null ? incoming.authority() : origin;
+    io.vertx.core.net.HostAndPort host = route.passHost() && incoming.authority() != null ? incoming.authority()
+        : upstream.authority(serverName);
     RequestTrace trace = exchange.trace();
     BackendTry span = trace == null ? null : trace.backendTry(upstream.instance().name(), upstream.instance().host(),
         upstream.instance().port(), 0);
@@ -555,7 +556,7 @@ public final class ProxyHandler implements Terminal {
           answer.fail(failure(attempt, response.cause()));
         }
       });
-      sendRequest(attempt, request, origin);
+      sendRequest(attempt, request, upstream.authority(serverName));
     });
   }
 

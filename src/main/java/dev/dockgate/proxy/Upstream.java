@@ -19,6 +19,7 @@ public final class Upstream {
   private long passOverUntilNanos;
   private boolean tlsFailureLogged;
   private io.vertx.core.net.HostAndPort origin;
+  private io.vertx.core.net.HostAndPort authority;
   private int inFlight;
   private ConnectionLoss connectionLoss;
 
@@ -51,12 +52,28 @@ public final class Upstream {
     return outliers != null && outliers.ejected(nowNanos);
   }
 
-  /** The instance as a Host value: {@code serverName} (when set) or its host, and its port. Made once. */
+  /**
+   * The name TLS checks for this instance, and its port: {@code serverName} (when set) or its host, as it is (an
+   * IPv6 literal without brackets). Made once.
+   */
   io.vertx.core.net.HostAndPort origin(String serverName) {
     if (origin == null) {
       origin = io.vertx.core.net.HostAndPort.create(serverName != null ? serverName : instance.host(), instance.port());
     }
     return origin;
+  }
+
+  /**
+   * The instance as a Host value: {@link #origin}, with an IPv6 literal in brackets ({@code [2001:db8::1]:8080}).
+   * Made once.
+   */
+  io.vertx.core.net.HostAndPort authority(String serverName) {
+    if (authority == null) {
+      io.vertx.core.net.HostAndPort tls = origin(serverName);
+      String host = Instance.uriHost(tls.host());
+      authority = host.equals(tls.host()) ? tls : io.vertx.core.net.HostAndPort.create(host, tls.port());
+    }
+    return authority;
   }
 
   /** True the first time: a TLS failure of this instance is logged once, not per request. */

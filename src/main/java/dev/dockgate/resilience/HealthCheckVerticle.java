@@ -16,6 +16,7 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.HostAndPort;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -252,8 +253,10 @@ public final class HealthCheckVerticle extends VerticleBase {
         .setURI(check.path())
         .setConnectTimeout(check.timeoutMs())
         .setIdleTimeout(check.timeoutMs());
+    // Host: the instance's address, an IPv6 literal in brackets (Vert.x would write host:port as it is).
+    HostAndPort authority = HostAndPort.create(instance.uriHost(), instance.port());
     return client.request(options)
-        .compose(req -> req.send())
+        .compose(req -> req.authority(authority).send())
         .compose(resp -> resp.body().map(body -> resp.statusCode() >= 200 && resp.statusCode() < 400));
   }
 

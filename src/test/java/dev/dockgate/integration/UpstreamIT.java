@@ -191,6 +191,32 @@ class UpstreamIT {
   }
 
   @Test
+  void anIpv6InstanceIsWrittenInBracketsInTheHostItIsSent() throws Exception {
+    List<String> probes = new CopyOnWriteArrayList<>();
+    HttpServer six = vertx.createHttpServer().requestHandler(req -> {
+      if (req.path().equals("/health")) {
+        probes.add(req.getHeader("host"));
+        req.response().end("ok");
+      } else {
+        WHO.handle(req);
+      }
+    }).listen(0, "::1").toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    servers.add(six);
+    int port = six.actualPort();
+    gateway = new GatewayHarness(dir, """
+        docker: {enabled: false}
+        routes:
+          - {path_prefix: /own, backend: six, pass_host: false}
+        backends:
+          - {name: six, targets: ["http://[::1]:%d"], health_check: {path: /health, interval_ms: 200, timeout_ms: 200}}
+        """.formatted(port), 1);
+    // RFC 3986 §3.2.2: an IPv6 literal in a Host is bracketed ("::1:PORT" would be a host without a port)
+    assertEquals("plain [::1]:" + port, gateway.get("/own/x").body());
+    Poll.until(Duration.ofSeconds(10), "a health probe", () -> !probes.isEmpty());
+    assertEquals("[::1]:" + port, probes.get(0), "the health probe's Host");
+  }
+
+  @Test
   void chosenStatusesAreRetriedElsewhereForReplayableRequestsOnly() {
     AtomicInteger sickCalls = new AtomicInteger();
     int sick = serve(req -> req.body().onSuccess(b -> {
