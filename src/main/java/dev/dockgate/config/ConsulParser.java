@@ -24,8 +24,9 @@ final class ConsulParser {
       f.problem(f.at("datacenter"), "expected a datacenter name such as dc1, got \"" + datacenter + "\"");
     }
     long wait = f.number("wait_ms", ConsulConfig.DEFAULT_WAIT_MS, 1_000, ConsulConfig.MAX_WAIT_MS);
+    long interval = f.number("min_query_interval_ms", ConsulConfig.DEFAULT_MIN_QUERY_INTERVAL_MS, 100, 600_000);
     f.rejectUnknown();
-    return new ConsulConfig(address, token, datacenter, wait);
+    return new ConsulConfig(address, token, datacenter, wait, interval);
   }
 
   /** A backend's {@code consul_service} and {@code consul_tags}, or null when it names no service. */

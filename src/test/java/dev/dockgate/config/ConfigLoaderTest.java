@@ -379,10 +379,12 @@ class ConfigLoaderTest {
             "conf.yml: consul.address: expected an http:// or https:// URL such as http://127.0.0.1:8500, got \"127.0.0.1:8500\""),
         bad("consul wait above Consul's 10 minutes", "consul: {wait_ms: 900000}\n",
             "conf.yml: consul.wait_ms: must be between 1000 and 600000, got 900000"),
+        bad("consul queries paced below 100 ms", "consul: {min_query_interval_ms: 10}\n",
+            "conf.yml: consul.min_query_interval_ms: must be between 100 and 600000, got 10"),
         bad("consul datacenter with a slash", "consul: {datacenter: \"dc1/x\"}\n",
             "conf.yml: consul.datacenter: expected a datacenter name such as dc1, got \"dc1/x\""),
         bad("unknown key in consul", "consul: {acl_token: x}\n",
-            "conf.yml: consul.acl_token: unknown key (known: address, datacenter, token, wait_ms)"),
+            "conf.yml: consul.acl_token: unknown key (known: address, datacenter, min_query_interval_ms, token, wait_ms)"),
         bad("consul_tags without consul_service", """
             backends:
               - name: payment

@@ -20,11 +20,11 @@ class ConsulConfigTest {
   void theBlockAndABackendCombiningThreeSources() {
     GatewayConfig config = load("""
         {"consul": {"address": "https://consul.local:8501", "token": "${CONSUL_TOKEN}", "datacenter": "eu-1",
-                    "wait_ms": 60000},
+                    "wait_ms": 60000, "min_query_interval_ms": 15000},
          "backends": [{"name": "orders", "match_labels": ["app=orders"], "targets": ["http://127.0.0.1:9000"],
                        "consul_service": "orders", "consul_tags": ["v2", "primary", "v2"]}]}
         """, Map.of("CONSUL_TOKEN", "t0ken"));
-    assertEquals(new ConsulConfig("https://consul.local:8501", "t0ken", "eu-1", 60_000), config.consul());
+    assertEquals(new ConsulConfig("https://consul.local:8501", "t0ken", "eu-1", 60_000, 15_000), config.consul());
     BackendConfig orders = config.backends().get(0);
     assertEquals(new ConsulService("orders", List.of("primary", "v2")), orders.consul());
     assertEquals("orders+primary+v2", orders.consul().key());

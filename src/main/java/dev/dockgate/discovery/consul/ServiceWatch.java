@@ -31,7 +31,7 @@ final class ServiceWatch {
   private final ConsulService query;
   private final ConsulConfig config;
   private final BiConsumer<ConsulService, List<ConsulEntry>> listener;
-  private final BlockingIndex index = new BlockingIndex(() -> System.nanoTime() / 1_000_000);
+  private final BlockingIndex index;
   private final Promise<Void> first = Promise.promise();
   private final Set<String> reportedUnusable = new HashSet<>();
   private HttpClientRequest inFlight;
@@ -49,6 +49,7 @@ final class ServiceWatch {
     this.query = query;
     this.config = config;
     this.listener = listener;
+    this.index = new BlockingIndex(() -> System.nanoTime() / 1_000_000, config.minQueryIntervalMs());
   }
 
   /** Starts the loop; the future completes at its first outcome, answer or failure. */

@@ -26,7 +26,7 @@ class BlockingIndexTest {
   @ParameterizedTest(name = "{0}")
   @MethodSource("answers")
   void indexRules(String name, long sent, long answered, long next) {
-    BlockingIndex index = new BlockingIndex(() -> 0);
+    BlockingIndex index = new BlockingIndex(() -> 0, 1_000);
     if (sent > 0) {
       index.answered(sent);
     }
@@ -38,7 +38,7 @@ class BlockingIndexTest {
   @ParameterizedTest(name = "reset after an outage from {0}")
   @MethodSource("resets")
   void resetStartsFromAPlainRead(long before) {
-    BlockingIndex index = new BlockingIndex(() -> 0);
+    BlockingIndex index = new BlockingIndex(() -> 0, 1_000);
     index.answered(before);
     index.reset();
     assertEquals(0, index.index());
@@ -51,7 +51,7 @@ class BlockingIndexTest {
   @org.junit.jupiter.api.Test
   void aBurstOfThreeThenOneRequestPerSecond() {
     long[] now = {1_000};
-    BlockingIndex index = new BlockingIndex(() -> now[0]);
+    BlockingIndex index = new BlockingIndex(() -> now[0], 1_000);
     assertEquals(0, index.delayBeforeNext());
     assertEquals(0, index.delayBeforeNext());
     assertEquals(0, index.delayBeforeNext());
@@ -64,6 +64,18 @@ class BlockingIndexTest {
     for (int i = 0; i < BlockingIndex.BURST; i++) {
       assertEquals(0, index.delayBeforeNext());
     }
+    assertEquals(1_000, index.delayBeforeNext());
+  }
+
+  @org.junit.jupiter.api.Test
+  void theRefillIsTheConfiguredInterval() {
+    long[] now = {1_000};
+    BlockingIndex index = new BlockingIndex(() -> now[0], 15_000);
+    for (int i = 0; i < BlockingIndex.BURST; i++) {
+      assertEquals(0, index.delayBeforeNext());
+    }
+    assertEquals(15_000, index.delayBeforeNext(), "Consul's suggested pace for a busy cluster");
+    now[0] += 14_000;
     assertEquals(1_000, index.delayBeforeNext());
   }
 }
