@@ -38,8 +38,21 @@ import java.util.function.Supplier;
  * statuses passing, warning or critical. With ACLs on (default policy deny): an unknown token is
  * refused with 403 {@code ACL not found}; the anonymous token (none sent) and a token without
  * {@code service:read} see the results filtered out (the latter with
- * {@code X-Consul-Results-Filtered-By-ACLs: true}). A snapshot restore ({@link #restoreSnapshot})
- * sets the indexes back and wakes every blocking query, as Consul's state store does.
+ * {@code X-Consul-Results-Filtered-By-ACLs: true}).
+ *
+ * <p>Indexes as the state store keeps them: a service's index is that of its last change while it has
+ * instances; a service without any answers (and blocks on) the index at which the last instance of any
+ * service was deregistered, or the catalog's latest index when none ever was
+ * (maxIndexAndWatchChForService). A blocked query wakes only for changes to its own service.
+ *
+ * <p>{@link #restoreSnapshot} is a raft snapshot restore ({@link #snapshot} takes one): the catalog and
+ * its indexes become the snapshot's, so reads report the snapshot's (possibly lower) indexes; every
+ * blocked query is answered at once with what the abandoned store held (blockingquery.go returns on
+ * {@code AbandonCh}); the raft index becomes max(snapshot's, current) + 1, and + 1 for the no-op the
+ * restore applies (hashicorp/raft), so every later write lands above every earlier index.
+ * {@link #rebuiltCluster} is the agent's servers replaced by a cluster rebuilt from scratch: a fresh,
+ * lower raft index, the agents' services registered again; blocked queries, retried on the new servers,
+ * are answered at their wait's end with the lower index.
  *
  * <p>Runs on 127.0.0.1 and an ephemeral port, kept across {@link #stop()} and {@link #start()}.
  * State changes are made on the server's event loop; each raises the raft index by one.
@@ -62,6 +75,67 @@ public final class ConsulTestServer implements AutoCloseable {
   public record Seen(String path, String query, String token) {
   }
 
+  /**
+   * A raft snapshot of the catalog, taken by {@link #snapshot()}, for {@link #restoreSnapshot}.
+   */
+  public static final class Snapshot {
+    private final long raftIndex;
+    private final Map<String, Instance> instances;
+    private final Map<String, Long> serviceIndex;
+    private final long extinctionIndex;
+    private final long catalogIndex;
+
+    private Snapshot(long raftIndex, Map<String, Instance> instances, Map<String, Long> serviceIndex,
+        long extinctionIndex, long catalogIndex) {
+      this.raftIndex = raftIndex;
+      this.instances = copy(instances);
+      this.serviceIndex = new LinkedHashMap<>(serviceIndex);
+      this.extinctionIndex = extinctionIndex;
+      this.catalogIndex = catalogIndex;
+    }
+
+    /** The raft index the snapshot was taken at. */
+    public long index() {
+      return raftIndex;
+    }
+  }
+
+  private static Map<String, Instance> copy(Map<String, Instance> instances) {
+    Map<String, Instance> copy = new LinkedHashMap<>();
+    instances.forEach((id, i) -> copy.put(id, new Instance(i.node(), i.nodeAddress(), i.serviceId(), i.service(),
+        i.address(), i.port(), i.tags(), new LinkedHashMap<>(i.checks()))));
+    return copy;
+  }
+
+  /** A blocked query, its wait, and the timer that answers it at its wait's end. */
+  private final class Blocked {
+    final HttpServerRequest request;
+    final Query query;
+    final long minIndex;
+    final long waitNanos;
+    long deadline;
+    long timer = -1;
+
+    Blocked(HttpServerRequest request, Query query, long minIndex, long waitNanos) {
+      this.request = request;
+      this.query = query;
+      this.minIndex = minIndex;
+      this.waitNanos = waitNanos;
+      this.deadline = System.nanoTime() + waitNanos + jitterNanos(waitNanos);
+    }
+
+    /** Runs the query again: answers it if its index moved past minIndex, else it waits on. */
+    void recheck() {
+      vertx.cancelTimer(timer);
+      answerWhenChanged(this);
+    }
+
+    void answerNow() {
+      vertx.cancelTimer(timer);
+      answer(request, query);
+    }
+  }
+
   /** One health query: the service, {@code passing} as sent (null: absent), the tags, and what ACLs hide. */
   private record Query(String service, String passing, List<String> tags, boolean hideAll, boolean sayFiltered) {
     String key() {
@@ -71,10 +145,14 @@ public final class ConsulTestServer implements AutoCloseable {
 
   private final Vertx vertx;
   private final Context context;
-  private final Map<String, Instance> instances = new LinkedHashMap<>();
-  /** Per service name, the raft index of its last change. */
-  private final Map<String, Long> serviceIndex = new LinkedHashMap<>();
-  private final List<Runnable> blocked = new ArrayList<>();
+  private Map<String, Instance> instances = new LinkedHashMap<>();
+  /** Per service (lower-cased name) with instances, the raft index of its last change ("service.<name>"). */
+  private Map<String, Long> serviceIndex = new LinkedHashMap<>();
+  /** The raft index at which the last instance of a service was deregistered; 0 until one was. */
+  private long extinctionIndex;
+  /** The catalog's latest index (nodes, services, checks). */
+  private long catalogIndex = 10;
+  private final List<Blocked> blocked = new ArrayList<>();
   private final List<Seen> seen = java.util.Collections.synchronizedList(new ArrayList<>());
   private final AtomicInteger requests = new AtomicInteger();
   private final Map<String, Boolean> tokens = new LinkedHashMap<>();
@@ -177,21 +255,55 @@ public final class ConsulTestServer implements AutoCloseable {
     });
   }
 
+  /** A raft snapshot of the catalog as it is now. */
+  public Snapshot snapshot() {
+    return call(() -> CompletableFuture.completedFuture(
+        new Snapshot(raftIndex, instances, serviceIndex, extinctionIndex, catalogIndex)));
+  }
+
   /**
-   * A raft snapshot restored with older data: every index goes back to {@code index} (below the
-   * current ones) and blocking queries are woken, answering the restored state with the lower index.
+   * Restores {@code snapshot} as {@code consul snapshot restore} does: the blocked queries are answered at
+   * once from the abandoned catalog; the catalog and its indexes become the snapshot's; the raft index
+   * moves past both the snapshot's and the current one (the restore's own index, then its no-op).
    */
-  public void restoreSnapshot(long index) {
+  public void restoreSnapshot(Snapshot snapshot) {
     run(() -> {
-      raftIndex = index;
-      serviceIndex.replaceAll((service, was) -> index);
-      wakeAll();
+      List<Blocked> waiting = List.copyOf(blocked);
+      blocked.clear();
+      waiting.forEach(Blocked::answerNow);
+      instances = copy(snapshot.instances);
+      serviceIndex = new LinkedHashMap<>(snapshot.serviceIndex);
+      extinctionIndex = snapshot.extinctionIndex;
+      catalogIndex = snapshot.catalogIndex;
+      raftIndex = Math.max(raftIndex, snapshot.raftIndex) + 2;
     });
   }
 
-  /** The current index of {@code service}. */
+  /**
+   * The agent's servers replaced by a cluster rebuilt from scratch at raft index {@code index} (below the
+   * current ones), the agents' services registered again by anti-entropy: every index is {@code index}.
+   * Blocked queries are retried on the new servers (reads are retried after a lost connection), so
+   * they wait their whole wait again and answer with the lower index, unless a change raises it first.
+   */
+  public void rebuiltCluster(long index) {
+    run(() -> {
+      raftIndex = index;
+      catalogIndex = index;
+      extinctionIndex = 0;
+      serviceIndex.replaceAll((service, was) -> index);
+      List<Blocked> waiting = List.copyOf(blocked);
+      blocked.clear();
+      long now = System.nanoTime();
+      waiting.forEach(b -> {
+        b.deadline = now + b.waitNanos + jitterNanos(b.waitNanos);
+        b.recheck();
+      });
+    });
+  }
+
+  /** The index a query for {@code service} reports and blocks on, as Consul's state store gives it. */
   public long index(String service) {
-    return call(() -> CompletableFuture.completedFuture(serviceIndex.getOrDefault(key(service), 0L)));
+    return call(() -> CompletableFuture.completedFuture(indexOf(key(service))));
   }
 
   /** Requests received on the health endpoint so far. */
@@ -205,16 +317,35 @@ public final class ConsulTestServer implements AutoCloseable {
     }
   }
 
+  /** A catalog write touching {@code service} (a lower-cased name). */
   private void changed(String service) {
     raftIndex++;
-    serviceIndex.put(service, raftIndex);
-    wakeAll();
+    catalogIndex = raftIndex;
+    if (instances.values().stream().anyMatch(i -> key(i.service()).equals(service))) {
+      serviceIndex.put(service, raftIndex);
+    } else if (serviceIndex.remove(service) != null) {
+      extinctionIndex = raftIndex; // its last instance went: "service_last_extinction"
+    }
+    wake(b -> b.query.key().equals(service));
+  }
+
+  /** maxIndexAndWatchChForService: the service's own index, else the last extinction, else the catalog's. */
+  private long indexOf(String service) {
+    Long own = serviceIndex.get(service);
+    if (own != null) {
+      return own;
+    }
+    return extinctionIndex != 0 ? extinctionIndex : catalogIndex;
   }
 
   private void wakeAll() {
-    List<Runnable> waiting = List.copyOf(blocked);
-    blocked.clear();
-    waiting.forEach(Runnable::run);
+    wake(b -> true);
+  }
+
+  private void wake(java.util.function.Predicate<Blocked> which) {
+    List<Blocked> waking = blocked.stream().filter(which).toList();
+    blocked.removeAll(waking);
+    waking.forEach(Blocked::recheck);
   }
 
   // ---- the HTTP API --------------------------------------------------------------------------------
@@ -269,8 +400,7 @@ public final class ConsulTestServer implements AutoCloseable {
     boolean filtered = aclsEnabled && !canRead;
     Query query = new Query(service, request.params().contains("passing") ? request.getParam("passing") : null, tags,
         filtered, filtered && !token.isEmpty());
-    long deadline = System.nanoTime() + waitNanos + jitterNanos(waitNanos);
-    answerWhenChanged(request, query, minIndex, deadline);
+    answerWhenChanged(new Blocked(request, query, minIndex, waitNanos));
   }
 
   /**
@@ -314,33 +444,32 @@ public final class ConsulTestServer implements AutoCloseable {
     response.setStatusCode(status).putHeader("Content-Type", TEXT).end(body);
   }
 
-  /** Blocks while the service's index is not above {@code minIndex} (0: never) and the deadline is ahead. */
-  private void answerWhenChanged(HttpServerRequest request, Query query, long minIndex, long deadline) {
+  /**
+   * Answers the query if its service's index is above its index (0: at once) or its wait has ended;
+   * else it waits until a change to its service, or its wait's end.
+   */
+  private void answerWhenChanged(Blocked query) {
     if (churn) {
-      changed(query.key());
+      changed(query.query.key());
     }
-    long current = zeroIndex ? 0 : serviceIndex.getOrDefault(query.key(), 0L);
-    long remaining = deadline - System.nanoTime();
-    if (minIndex != 0 && Long.compareUnsigned(current, minIndex) <= 0 && remaining > 0 && !answerBlockedNow) {
-      long[] timer = {-1};
-      Runnable wake = () -> {
-        vertx.cancelTimer(timer[0]);
-        answerWhenChanged(request, query, minIndex, deadline);
-      };
-      blocked.add(wake);
-      timer[0] = vertx.setTimer(Math.max(1, TimeUnit.NANOSECONDS.toMillis(remaining)), id -> {
-        if (blocked.remove(wake)) {
-          answer(request, query);
+    long current = zeroIndex ? 0 : indexOf(query.query.key());
+    long remaining = query.deadline - System.nanoTime();
+    if (query.minIndex != 0 && Long.compareUnsigned(current, query.minIndex) <= 0 && remaining > 0
+        && !answerBlockedNow) {
+      blocked.add(query);
+      query.timer = vertx.setTimer(Math.max(1, TimeUnit.NANOSECONDS.toMillis(remaining)), id -> {
+        if (blocked.remove(query)) {
+          answer(query.request, query.query);
         }
       });
-      request.connection().closeHandler(v -> blocked.remove(wake));
+      query.request.connection().closeHandler(v -> blocked.remove(query));
       return;
     }
-    answer(request, query);
+    answer(query.request, query.query);
   }
 
   private void answer(HttpServerRequest request, Query query) {
-    long index = zeroIndex ? 0 : Math.max(1, serviceIndex.getOrDefault(query.key(), raftIndex));
+    long index = zeroIndex ? 0 : Math.max(1, indexOf(query.key()));
     var response = request.response()
         .putHeader("X-Consul-Index", Long.toUnsignedString(index))
         .putHeader("X-Consul-KnownLeader", "true")

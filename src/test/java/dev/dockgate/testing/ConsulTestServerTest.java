@@ -209,4 +209,80 @@ class ConsulTestServerTest {
     assertEquals(3, entries(get("/v1/health/service/oRdErS")));
     assertEquals(consul.index("ORDERS"), index(get("/v1/health/service/orders")));
   }
+
+  java.util.concurrent.CompletableFuture<HttpResponse<String>> later(String pathAndQuery) {
+    return http.sendAsync(HttpRequest.newBuilder(URI.create(consul.address() + pathAndQuery))
+        .timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  @Test
+  void aServiceWithoutInstancesAnswersAndBlocksOnOneIndex() throws Exception {
+    // none ever deregistered: the catalog's latest index, for the answer and for blocking alike
+    long catalog = index(get("/v1/health/service/payment"));
+    assertEquals(consul.index("orders"), catalog, "the last write was to orders");
+    var blocked = later("/v1/health/service/payment?index=" + catalog + "&wait=300ms");
+    consul.register("node-c", "127.0.0.1", "billing-1", "billing", "127.0.0.1", 8003); // not payment: no wake
+    HttpResponse<String> timedOut = blocked.get();
+    assertEquals(catalog + 1, index(timedOut), "read again at the wait's end");
+    assertEquals(catalog + 1, index(get("/v1/health/service/payment?index=" + (catalog - 1))), "a lower index: at once");
+
+    // the last instance of a service deregistered: that index, for every service without instances
+    consul.deregister("billing-1");
+    long extinct = consul.index("billing");
+    assertEquals(catalog + 2, extinct);
+    assertEquals(extinct, index(get("/v1/health/service/payment")));
+    consul.register("node-a", "127.0.0.1", "orders-3", "orders", "127.0.0.1", 8003);
+    assertEquals(extinct, index(get("/v1/health/service/payment")), "not the catalog's newer index");
+    long started = System.nanoTime();
+    assertEquals(extinct, index(get("/v1/health/service/payment?index=" + extinct + "&wait=200ms")));
+    assertTrue(System.nanoTime() - started >= TimeUnit.MILLISECONDS.toNanos(200), "blocked on the index it reports");
+    // and an instance registering ends the wait
+    var waiting = later("/v1/health/service/payment?index=" + extinct + "&wait=20s");
+    Thread.sleep(100);
+    consul.register("node-a", "127.0.0.1", "payment-1", "payment", "127.0.0.1", 8004);
+    assertEquals(consul.index("payment"), index(waiting.get(5, TimeUnit.SECONDS)));
+  }
+
+  @Test
+  void aRestoreAnswersBlockedQueriesAtOnceFromTheOldStoreAndLaterWritesLandAboveEveryIndex() throws Exception {
+    ConsulTestServer.Snapshot snapshot = consul.snapshot();
+    long atSnapshot = consul.index("orders");
+    consul.check("orders-2", "passing");
+    consul.check("orders-2", "critical");
+    consul.check("orders-2", "passing");
+    long high = consul.index("orders");
+    var blocked = later("/v1/health/service/orders?passing&index=" + high + "&wait=20s");
+    Thread.sleep(200);
+    assertTrue(!blocked.isDone());
+    long started = System.nanoTime();
+    consul.restoreSnapshot(snapshot);
+    HttpResponse<String> old = blocked.get(2, TimeUnit.SECONDS);
+    assertTrue(System.nanoTime() - started < TimeUnit.SECONDS.toNanos(1), "answered at once");
+    assertEquals(high, index(old), "the abandoned store's index");
+    assertEquals(2, entries(old), "the abandoned store's instances (orders-2 passing)");
+
+    HttpResponse<String> now = get("/v1/health/service/orders?passing");
+    assertEquals(atSnapshot, index(now), "the snapshot's index: lower than before the restore");
+    assertEquals(1, entries(now), "the snapshot's instances (orders-2 critical)");
+    var next = later("/v1/health/service/orders?index=" + high + "&wait=20s");
+    Thread.sleep(100);
+    consul.check("orders-1", "warning");
+    long after = index(next.get(5, TimeUnit.SECONDS));
+    assertEquals(high + 3, after, "past the restore's own index and its no-op, above every earlier index");
+  }
+
+  @Test
+  void aRebuiltClusterAnswersBlockedQueriesAtTheirWaitsEndWithItsLowerIndex() throws Exception {
+    long high = consul.index("orders");
+    long started = System.nanoTime();
+    var blocked = later("/v1/health/service/orders?index=" + high + "&wait=300ms");
+    Thread.sleep(100);
+    consul.rebuiltCluster(3);
+    HttpResponse<String> answer = blocked.get(5, TimeUnit.SECONDS);
+    assertTrue(System.nanoTime() - started >= TimeUnit.MILLISECONDS.toNanos(400), "waited again on the new servers");
+    assertEquals(3, index(answer));
+    assertEquals(2, entries(answer));
+    consul.check("orders-1", "warning");
+    assertEquals(4, consul.index("orders"));
+  }
 }
