@@ -30,8 +30,8 @@ import org.junit.jupiter.api.io.TempDir;
  * documented HTTP API; no Consul can be installed here) and real backend servers on 127.0.0.1:
  * passing instances routed, a failing check taking one out within about a second through blocking
  * queries (the gateway sends few requests while nothing changes), tags, the ACL token, Consul going
- * away and coming back, an index going backwards, loops rate-limited, and a backend combining a
- * fixed target, a Consul service and Docker labels.
+ * away and coming back, an index going backwards (a rebuilt cluster), a snapshot restore, loops
+ * rate-limited, and a backend combining a fixed target, a Consul service and Docker labels.
  */
 class ConsulDiscoveryIT {
 
@@ -226,17 +226,49 @@ class ConsulDiscoveryIT {
     startRoutingAll("consul: {address: \"" + consul.address() + "\", wait_ms: 4000}\n");
     long high = consul.index("orders");
     int seenBefore = consul.seen().size();
-    consul.restoreSnapshot(3);
-    // Consul answers the blocked queries at their wait's end with the lower index; the gateway then reads afresh.
+    consul.rebuiltCluster(3);
+    // The queries, retried on the new servers, are answered at their wait's end with the lower index;
+    // the gateway then reads afresh.
     Poll.until(Duration.ofSeconds(10), "a plain read after the index went back from " + high, () -> consul.seen()
         .subList(seenBefore, consul.seen().size()).stream().anyMatch(s -> !s.query().contains("index=")));
-    Poll.until(Duration.ofSeconds(3), "blocking on the restored index again", () -> consul.seen()
+    Poll.until(Duration.ofSeconds(3), "blocking on the new cluster's index", () -> consul.seen()
         .subList(seenBefore, consul.seen().size()).stream().anyMatch(s -> s.query().contains("index=3&")));
     long started = System.nanoTime();
-    consul.check("orders-3", "critical"); // index 4: still below the one before the restore
-    until("a change after the restore", Duration.ofSeconds(3), Set.of("orders-1", "orders-2"), "/api/orders/x");
-    System.out.println("change after the restore seen in " + (System.nanoTime() - started) / 1_000_000 + " ms");
+    consul.check("orders-3", "critical"); // index 4: still below the one before the new cluster
+    until("a change on the new cluster", Duration.ofSeconds(3), Set.of("orders-1", "orders-2"), "/api/orders/x");
+    System.out.println("change on the rebuilt cluster seen in " + (System.nanoTime() - started) / 1_000_000 + " ms");
     assertTrue(gateway.output().contains("the index went back"), gateway.output());
+    noSevere();
+  }
+
+  @Test
+  @Timeout(120)
+  void aSnapshotRestoreIsSeenWithinAWaitAndLaterChangesAtOnce() {
+    startRoutingAll("consul: {address: \"" + consul.address() + "\", wait_ms: 4000}\n");
+    ConsulTestServer.Snapshot allPassing = consul.snapshot();
+    consul.check("orders-3", "critical");
+    until("orders-3 out", Duration.ofSeconds(5), Set.of("orders-1", "orders-2"), "/api/orders/x");
+    long high = consul.index("orders");
+    int seenBefore = consul.seen().size();
+    long restored = System.nanoTime();
+    consul.restoreSnapshot(allPassing);
+    // Consul answers the blocked queries at once, from the abandoned store (same index): they are sent again.
+    Duration again = Poll.until(Duration.ofSeconds(3), "the blocked queries answered at once and sent again",
+        () -> consul.seen().subList(seenBefore, consul.seen().size()).stream()
+            .filter(s -> s.query().contains("index=" + high + "&")).count() == 2);
+    // The restored catalog reports the snapshot's lower index: the queries wait it out, then see it went back.
+    until("the restored orders-3 back", Duration.ofSeconds(10), Set.of("orders-1", "orders-2", "orders-3"),
+        "/api/orders/x");
+    long restoredMs = (System.nanoTime() - restored) / 1_000_000;
+    assertTrue(gateway.output().contains("the index went back"), gateway.output());
+    long started = System.nanoTime();
+    consul.check("orders-1", "critical"); // lands above every index before the restore
+    assertTrue(consul.index("orders") > high, consul.index("orders") + " after " + high);
+    until("a change after the restore", Duration.ofSeconds(3), Set.of("orders-2", "orders-3"), "/api/orders/x");
+    long changeMs = (System.nanoTime() - started) / 1_000_000;
+    System.out.println("restore: queries sent again after " + again.toMillis() + " ms, restored state routed after "
+        + restoredMs + " ms (wait 4000 ms), a change after it seen in " + changeMs + " ms");
+    assertTrue(restoredMs < 4_000 + 250 + 3_000, "the restored state took " + restoredMs + " ms");
     noSevere();
   }
 
