@@ -89,24 +89,32 @@ final class ServiceWatch {
     // A little less than the configured wait, so that gateways started together spread their requests.
     long wait = config.waitMs() - ThreadLocalRandom.current().nextLong(config.waitMs() / 16 + 1);
     long sentIndex = index.index();
+    long sentAt = System.nanoTime();
     client.query(query, sentIndex, wait, request -> inFlight = request).onComplete(ar -> {
       inFlight = null;
       if (stopped) {
         return;
       }
       if (ar.succeeded()) {
-        answered(sentIndex, ar.result());
+        answered(sentIndex, ar.result(), System.nanoTime() - sentAt < wait * 500_000L);
       } else {
         failed(ar.cause());
       }
     });
   }
 
-  private void answered(long sentIndex, ConsulHealthClient.Answer answer) {
+  /** {@code early}: it came back in less than half its wait. */
+  private void answered(long sentIndex, ConsulHealthClient.Answer answer, boolean early) {
     index.answered(answer.index());
     if (answer.index() < sentIndex) {
       LOG.info(describe() + ": the index went back from " + sentIndex + " to " + answer.index()
           + "; reading again from the start");
+    } else if (early && sentIndex > 0 && answer.index() == sentIndex) {
+      // Let go well before its wait with nothing new: Consul does that when a snapshot restore abandons the state
+      // store the query watched; the restored store may report a lower index, on which the next blocking query
+      // would sit for a whole wait. A plain read sees the restored state at once.
+      LOG.info(describe() + ": answered early without a change (a snapshot restore?); reading again from the start");
+      index.reset();
     }
     List<ConsulEntry.Unusable> unusable = new ArrayList<>();
     List<ConsulEntry> entries = ConsulEntry.parse(answer.entries(), unusable);
