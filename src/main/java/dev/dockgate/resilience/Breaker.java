@@ -54,11 +54,11 @@ public final class Breaker {
 
   /**
    * An operation failed with {@code cause}: counted now when it ran {@code direct}ly (through the
-   * library's breaker it was counted there). A client's fault is never counted. The future
+   * library's breaker it was counted there). A client's fault, or a full pool, is never counted. The future
    * completes once the breaker has counted it.
    */
   public Future<Void> failed(Throwable cause, boolean direct) {
-    if (cause instanceof UpstreamFailure failure && failure.clientFault()) {
+    if (!UpstreamFailure.countsAgainstInstance(cause)) {
       return Future.succeededFuture();
     }
     if (!direct) {

@@ -23,8 +23,7 @@ public final class Breakers {
         .setFailuresRollingWindow(300_000) // failures older than 5 min no longer count
         .setNotificationAddress(null);
     CircuitBreaker breaker = CircuitBreaker.create(name, vertx, options)
-        .failurePolicy(result -> result.failed()
-            && !(result.cause() instanceof UpstreamFailure failure && failure.clientFault()));
+        .failurePolicy(result -> result.failed() && UpstreamFailure.countsAgainstInstance(result.cause()));
     Breaker guarded = new Breaker(breaker);
     // The library calls these as it changes state, holding its lock: the copy follows every change.
     breaker.openHandler(v -> {

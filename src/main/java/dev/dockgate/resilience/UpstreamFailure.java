@@ -29,7 +29,7 @@ public abstract sealed class UpstreamFailure extends RuntimeException {
    * backend does not receive the same work several times.
    */
   public boolean retryable() {
-    return this instanceof Refused || this instanceof CircuitOpen || this instanceof BadGateway;
+    return this instanceof Refused || this instanceof CircuitOpen || this instanceof BadGateway || this instanceof Busy;
   }
 
   /** No instance of the backend is known or routable. */
@@ -43,6 +43,16 @@ public abstract sealed class UpstreamFailure extends RuntimeException {
   public static final class Refused extends UpstreamFailure {
     public Refused(String backend, Throwable cause) {
       super(503, "backend \"" + backend + "\" is unreachable", cause);
+    }
+  }
+
+  /**
+   * The gateway's own pool for the instance is full: {@code max_connections} in use and {@code max_wait_queue}
+   * requests waiting. Nothing was sent; the instance did nothing wrong.
+   */
+  public static final class Busy extends UpstreamFailure {
+    public Busy(String backend, Throwable cause) {
+      super(503, "backend \"" + backend + "\" is busy (its connections and wait queue are full)", cause);
     }
   }
 
@@ -93,6 +103,16 @@ public abstract sealed class UpstreamFailure extends RuntimeException {
     return this instanceof ClientGone || this instanceof BodyTooLarge;
   }
 
+  /**
+   * Whether a failure says something about the instance, so that its circuit counts it: not when the client
+   * caused it, nor when the gateway's own pool limit refused the request before anything was sent (a full pool
+   * is load, and opening the circuit of a healthy instance would turn it into 503s for everyone).
+   */
+  public static boolean countsAgainstInstance(Throwable err) {
+    return !(err instanceof ConnectionPoolTooBusyException || err instanceof Busy
+        || err instanceof UpstreamFailure failure && failure.clientFault());
+  }
+
   public static UpstreamFailure classify(Throwable err, String backend) {
     if (err instanceof UpstreamFailure failure) {
       return failure;
@@ -105,8 +125,10 @@ public abstract sealed class UpstreamFailure extends RuntimeException {
         return new TlsFailed(backend, tls);
       }
     }
-    if (err instanceof ConnectException || err instanceof ConnectionPoolTooBusyException
-        || err instanceof io.netty.channel.ConnectTimeoutException) {
+    if (err instanceof ConnectionPoolTooBusyException) {
+      return new Busy(backend, err);
+    }
+    if (err instanceof ConnectException || err instanceof io.netty.channel.ConnectTimeoutException) {
       return new Refused(backend, err);
     }
     if (err instanceof TimeoutException || err instanceof io.netty.handler.timeout.TimeoutException

@@ -399,6 +399,39 @@ class UpstreamIT {
   }
 
   @Test
+  void aFullPoolAnswers503BusyWithoutOpeningTheInstancesCircuit() throws Exception {
+    List<HttpServerRequest> held = new CopyOnWriteArrayList<>();
+    int slow = serve(req -> {
+      if (req.path().endsWith("/hold")) {
+        held.add(req);
+      } else {
+        req.response().end("ok");
+      }
+    });
+    gateway = new GatewayHarness(dir, """
+        docker: {enabled: false}
+        routes:
+          - {path_prefix: /p, backend: p, timeout_ms: 10000}
+        backends:
+          - {name: p, targets: ["http://127.0.0.1:%d"], max_connections: 1, max_wait_queue: 0,
+             circuit_breaker: {max_failures: 3, reset_timeout_ms: 60000}}
+        """.formatted(slow), 1);
+    CompletableFuture<HttpResponse<String>> first = gateway.http().sendAsync(
+        HttpRequest.newBuilder(gateway.uri("/p/hold")).build(), HttpResponse.BodyHandlers.ofString());
+    Poll.until(Duration.ofSeconds(5), "the one connection taken", () -> held.size() == 1);
+    for (int i = 0; i < 6; i++) { // twice the breaker's threshold
+      HttpResponse<String> busy = gateway.get("/p/" + i);
+      assertEquals(503, busy.statusCode(), busy.body());
+      assertTrue(busy.body().contains("busy"), "says why: " + busy.body());
+    }
+    held.get(0).response().end("held");
+    assertEquals("held", first.get(10, TimeUnit.SECONDS).body());
+    HttpResponse<String> after = gateway.get("/p/after");
+    assertEquals(200, after.statusCode(), "a full pool is load, not a failing instance: its circuit stays closed, got "
+        + after.body());
+  }
+
+  @Test
   void aTryThatGetsNoConnectionInTimeIsUnreachableAndGoesElsewhere() throws Exception {
     // A listener whose accept queue is full: Linux drops every further SYN, so a connect hangs, as
     // with a server too slow to accept (busybox httpd listens with a backlog of 9).
