@@ -40,6 +40,11 @@ free_port() { # a TCP port no socket uses, different from those already handed o
   done
 }
 
+free_ports() { # free_ports N: N distinct free ports, one per line (one shell, so free_port never repeats itself)
+  local i
+  for ((i = 0; i < $1; i++)); do free_port; done
+}
+
 wait_200() { # wait_200 URL SECONDS WHAT [PID]: poll until the URL answers 200
   local url=$1 deadline=$((SECONDS + $2)) what=$3 pid=${4:-}
   until [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$url" || true)" = 200 ]; do
@@ -55,8 +60,9 @@ start_watchdog() { # start_watchdog SECONDS: past SECONDS the script stops itsel
   WATCHDOG_PID=$!
 }
 
-start_nginx_ok() { # start_nginx_ok PORT DIR: the host's nginx, one worker, answering 200 "ok" on 127.0.0.1:PORT; sets NGINX_PID
-  local port=$1 dir=$2
+start_nginx_ok() { # start_nginx_ok "PORT [PORT...]" DIR: the host's nginx, one worker, answering 200 "ok" on 127.0.0.1:PORT (each); sets NGINX_PID
+  local ports=$1 dir=$2 port
+  port=${ports%% *}
   mkdir -p "$dir"
   cat >"$dir/nginx.conf" <<EOF
 daemon off;
@@ -69,7 +75,7 @@ http {
   access_log off;
   keepalive_requests 1000000;
   server {
-    listen 127.0.0.1:$port;
+$(for p in $ports; do echo "    listen 127.0.0.1:$p;"; done)
     location / { return 200 "ok\n"; }
   }
 }
