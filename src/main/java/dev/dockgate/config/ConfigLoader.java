@@ -502,6 +502,10 @@ public final class ConfigLoader {
         }
         if (host.isEmpty() || host.contains("/") || host.contains(" ")) {
           f.problem(f.at("host"), "expected a host name, got \"" + host + "\"");
+        } else if (host.indexOf(':') >= 0 && !(host.startsWith("[") && host.endsWith("]"))) {
+          // Requests match on their Host's name alone: a route naming a port would never match.
+          f.problem(f.at("host"), "expected a host name without a port (a request on any port matches its name), got \""
+              + host + "\"");
         }
       }
       List<String> methods = methods(f);
