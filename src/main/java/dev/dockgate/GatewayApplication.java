@@ -236,4 +236,14 @@ public final class GatewayApplication extends VertxApplication implements VertxA
   public void afterVerticleDeployed(HookContext context) {
     Signals.install(context.vertx(), drainMs);
   }
+
+  /** A port that cannot be opened is a configuration problem: one line naming it, exit status 1, no stack trace. */
+  @Override
+  public void afterFailureToDeployVerticle(HookContext context, Throwable t) {
+    ListenFailure listen = ListenFailure.in(t);
+    if (listen != null) {
+      LOG.severe("cannot start: " + listen.getMessage());
+      System.exit(1);
+    }
+  }
 }

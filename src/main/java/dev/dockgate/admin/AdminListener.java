@@ -52,7 +52,8 @@ public final class AdminListener {
       options.setSsl(true).setKeyCertOptions(new io.vertx.core.net.PemKeyCertOptions()
           .setCertPath(tls.certFile()).setKeyPath(tls.keyFile()));
     }
-    return vertx.createHttpServer(options).requestHandler(this::handle).listen();
+    return vertx.createHttpServer(options).requestHandler(this::handle).listen().recover(err -> Future.failedFuture(
+        dev.dockgate.ListenFailure.of("server.admin_listener", config.host(), config.port(), err)));
   }
 
   private void handle(HttpServerRequest request) {

@@ -236,6 +236,8 @@ public final class RouterVerticle extends VerticleBase implements RouterPlacemen
         .requestHandler(this::handle)
         .invalidRequestHandler(this::invalid)
         .listen()
+        .recover(err -> Future.failedFuture(
+            dev.dockgate.ListenFailure.of("server", options.getHost(), options.getPort(), err)))
         .onSuccess(s -> server = s);
   }
 

@@ -72,6 +72,31 @@ class LauncherIT {
   }
 
   @Test
+  void aPortInUseStopsTheStartWithOneLineNamingTheListener() throws Exception {
+    try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
+      int port = taken.getLocalPort();
+      Path conf = dir.resolve("taken.yml");
+      Files.writeString(conf, """
+          server: {host: 127.0.0.1, port: %d, admin_listener: false}
+          docker: {enabled: false}
+          """.formatted(port));
+      Run main = runToExit("-conf", conf.toString());
+      assertEquals(1, main.exit(), main.output());
+      assertTrue(main.output().contains("server.port: cannot listen on 127.0.0.1:" + port
+          + ": the address is already in use"), main.output());
+      assertFalse(main.output().contains("Exception"), "one clear message, no stack trace:\n" + main.output());
+      Files.writeString(conf, """
+          server: {host: 127.0.0.1, port: %d, admin_listener: {host: 127.0.0.1, port: %d}}
+          docker: {enabled: false}
+          """.formatted(Ports.free(), port));
+      Run admin = runToExit("-conf", conf.toString());
+      assertEquals(1, admin.exit(), admin.output());
+      assertTrue(admin.output().contains("server.admin_listener.port: cannot listen on 127.0.0.1:" + port), admin.output());
+      assertFalse(admin.output().contains("Exception"), admin.output());
+    }
+  }
+
+  @Test
   void aMissingConfigFileIsAnErrorNotAnEmptyConfig() throws Exception {
     Run run = runToExit("-conf", dir.resolve("nope.yml").toString());
     assertEquals(1, run.exit(), run.output());
