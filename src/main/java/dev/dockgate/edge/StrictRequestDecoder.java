@@ -297,6 +297,9 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
     HttpHeaders headers = message.headers();
     HttpVersion version = message.protocolVersion();
     checkHost(headers, version);
+    if (message instanceof HttpRequest request && request.uri().charAt(0) != '/') {
+      absoluteForm(request.uri(), headers);
+    }
     String coding = headers.get(HttpHeaderNames.TRANSFER_ENCODING);
     if (coding != null) {
       checkChunked(headers, version, coding);
@@ -305,6 +308,28 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
       throw new Refused(400, "more than one Content-Length");
     }
     return super.isContentAlwaysEmpty(message);
+  }
+
+  /**
+   * RFC 9112 §3.2.2: with an absolute-form target ({@code http://a.example/x}) the Host field is ignored and replaced
+   * by the target's authority, so that routes match, and the backend is told, the host the client named in its
+   * target (as nginx does); an empty or malformed authority is refused. Other forms ({@code *}) are left alone.
+   */
+  private static void absoluteForm(String target, HttpHeaders headers) {
+    int scheme = target.indexOf("://");
+    if (scheme <= 0) {
+      return;
+    }
+    int start = scheme + 3;
+    int end = start;
+    while (end < target.length() && target.charAt(end) != '/' && target.charAt(end) != '?') {
+      end++;
+    }
+    String authority = target.substring(start, end);
+    if (authority.isEmpty() || authority.charAt(0) == ':' || !HostAndPortImpl.isValidAuthority(authority)) {
+      throw new Refused(400, "malformed authority in the request target");
+    }
+    headers.set(HttpHeaderNames.HOST, authority);
   }
 
   /** RFC 9112 §3.2: exactly one valid Host in HTTP/1.1, at most one in HTTP/1.0. */

@@ -98,4 +98,27 @@ class PathSecurityIT {
     TestBackend.Received got = publicApi.take();
     assertEquals("/api/public/latest", got.uri(), "forwarded in origin form to the configured backend");
   }
+
+  @Test
+  void anAbsoluteFormTargetsAuthorityReplacesTheHostForMatchingAndForwarding() throws IOException {
+    TestBackend named = backends.start("named");
+    gateway.close();
+    gateway = new GatewayHarness(dir, """
+        docker: {enabled: false}
+        routes:
+          - {path_prefix: /api/public, backend: pub}
+          - {path_prefix: /api/public, backend: named, host: a.example}
+        backends:
+          - {name: pub, targets: ["http://127.0.0.1:%d"]}
+          - {name: named, targets: ["http://127.0.0.1:%d"]}
+        """.formatted(publicApi.port(), named.port()), 1);
+    // RFC 9112 §3.2.2: with an absolute-form target the Host field is ignored and replaced by the target's authority
+    String answer = get("http://A.example/api/public/x", "b.example");
+    assertTrue(answer.startsWith("HTTP/1.1 200"), answer);
+    TestBackend.Received got = named.take();
+    assertEquals("/api/public/x", got.uri());
+    assertEquals("A.example", got.headers().get("host"), "the target's authority, as sent");
+    assertEquals(0, publicApi.count(), "the Host field chose nothing");
+    assertTrue(get("http://:80/api/public/x", "a.example").startsWith("HTTP/1.1 400"), "an empty authority");
+  }
 }
