@@ -74,6 +74,10 @@ public final class MetricsVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
+    // Both series exist from the start at 0 (a scrape then sees every change, and a gateway with fixed targets only
+    // still shows them), as Prometheus advises for known label values.
+    discoveryEvents("UP");
+    discoveryEvents("DOWN");
     Future<Void> traffic = follow(!config.server().admin().metrics().isEmpty());
     Future<Void> announce = vertx.eventBus().<JsonObject>localConsumer(Addresses.DISCOVERY_ANNOUNCE,
         msg -> countAnnouncement(msg.body())).completion();
@@ -170,11 +174,14 @@ public final class MetricsVerticle extends VerticleBase {
 
   private void countAnnouncement(JsonObject announcement) {
     String status = announcement == null ? null : announcement.getString("status");
-    Counter.builder("gateway.discovery.events")
+    discoveryEvents(tag(status)).increment();
+  }
+
+  private Counter discoveryEvents(String status) {
+    return Counter.builder("gateway.discovery.events")
         .description("Service-discovery announcements by record status")
-        .tag("status", tag(status))
-        .register(registry)
-        .increment();
+        .tag("status", status)
+        .register(registry);
   }
 
   private void gauge() {

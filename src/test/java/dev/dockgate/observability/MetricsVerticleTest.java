@@ -128,7 +128,9 @@ class MetricsVerticleTest {
   void backendInstancesFollowDiscoveryAndAnnouncementsAreCounted() {
     assertLines(scrapeUntil("gateway_backend_instances{backend=\"payment\"} 0.0"),
         "# TYPE gateway_backend_instances gauge",
-        "gateway_backend_instances{backend=\"orders\"} 2.0");
+        "gateway_backend_instances{backend=\"orders\"} 2.0",
+        "gateway_discovery_events_total{status=\"UP\"} 0.0",
+        "gateway_discovery_events_total{status=\"DOWN\"} 0.0");
 
     ServiceDiscovery discovery = ServiceDiscovery.create(vertx, DiscoveryVerticle.discoveryOptions());
     try {
