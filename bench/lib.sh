@@ -45,6 +45,11 @@ free_ports() { # free_ports N: N distinct free ports, one per line (one shell, s
   for ((i = 0; i < $1; i++)); do free_port; done
 }
 
+served() { # served STATS_URL: the requests the gateway has counted (success + error of its /stats)
+  curl -s "$1" | python3 -c 'import json, sys; c = json.load(sys.stdin)["requests_count"]; print(c["success"] + c["error"])' \
+    2>/dev/null || echo 0
+}
+
 wait_200() { # wait_200 URL SECONDS WHAT [PID]: poll until the URL answers 200
   local url=$1 deadline=$((SECONDS + $2)) what=$3 pid=${4:-}
   until [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$url" || true)" = 200 ]; do

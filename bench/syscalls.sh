@@ -24,7 +24,7 @@ ROUNDS=${ROUNDS:-2}
 CONNECTIONS=${CONNECTIONS:-64}
 WARMUP=${WARMUP_SECONDS:-25}
 MEASURED=${SECONDS_MEASURED:-10}
-bench_setup syscalls $(( ROUNDS * 2 * (WARMUP + MEASURED + 40) + 60 ))
+bench_setup syscalls $(( ROUNDS * 2 * (WARMUP + 2 * MEASURED + 50) + 60 ))
 need_pkg perf linux-perf
 [ -e /sys/kernel/tracing/events/syscalls/sys_enter_sendto ] || [ -e /sys/kernel/debug/tracing/events/syscalls/sys_enter_sendto ] \
   || die "no syscall tracepoints here (tracefs not mounted?)"
@@ -38,7 +38,7 @@ EVENTS="raw_syscalls:sys_enter,$(printf 'syscalls:sys_enter_%s,' "${CALLS[@]}")"
 TICK=$(getconf CLK_TCK)
 # measure N: one gateway in front of N of the ports; prints one table row
 measure() {
-  local n=$1 port admin gw before after two
+  local n=$1 port admin gw two
   mapfile -t two < <(free_ports 2)
   port=${two[0]}; admin=${two[1]}
   cat >"$TMP/gw.yml" <<CONF
@@ -53,44 +53,42 @@ CONF
   GATEWAY_PID=$!
   gw=$GATEWAY_PID
   wait_200 "http://127.0.0.1:$port/bench" 60 gateway "$gw"
-  wrk -t2 -c"$CONNECTIONS" -d"$((WARMUP + MEASURED + 5))s" "http://127.0.0.1:$port/bench" >"$TMP/wrk.txt" &
+  wrk -t2 -c"$CONNECTIONS" -d"$((WARMUP + 2 * MEASURED + 10))s" "http://127.0.0.1:$port/bench" >"$TMP/wrk.txt" &
   WRK_PID=$!
   sleep "$WARMUP"
-  local served0 served1 opens0 opens1 t0 t1
-  t0=$(date +%s.%N)
-  before=$(awk '{print $14, $15}' "/proc/$gw/stat")
-  served0=$(curl -s "http://127.0.0.1:$port/stats" | python3 -c 'import json,sys; c = json.load(sys.stdin)["requests_count"]; print(c["success"] + c["error"])' 2>/dev/null || echo 0)
+  # Window 1, nothing attached: CPU time, requests and connections opened.
+  local stats="http://127.0.0.1:$port/stats" t0 t1 before after served0 served1 opens0 opens1
+  t0=$(date +%s.%N); before=$(awk '{print $14, $15}' "/proc/$gw/stat"); served0=$(served "$stats")
   opens0=$(awk '/^Tcp:/ && ++n == 2 { print $6 }' /proc/net/snmp)
-  perf stat -x, -e "${EVENTS%,}" -p "$gw" -o "$TMP/stat.csv" -- sleep "$MEASURED" 2>/dev/null
+  sleep "$MEASURED"
   opens1=$(awk '/^Tcp:/ && ++n == 2 { print $6 }' /proc/net/snmp)
-  served1=$(curl -s "http://127.0.0.1:$port/stats" | python3 -c 'import json,sys; c = json.load(sys.stdin)["requests_count"]; print(c["success"] + c["error"])' 2>/dev/null || echo 0)
-  after=$(awk '{print $14, $15}' "/proc/$gw/stat")
-  t1=$(date +%s.%N)
+  served1=$(served "$stats"); after=$(awk '{print $14, $15}' "/proc/$gw/stat"); t1=$(date +%s.%N)
+  # Window 2, perf counting (its tracepoints slow every call a little, so no CPU time is taken here): the
+  # requests are counted inside perf's own run, so calls and requests cover the same span.
+  perf stat -x, -e "${EVENTS%,}" -p "$gw" -o "$TMP/stat.csv" -- \
+    bash -c ". bench/lib.sh; served '$stats' >'$TMP/in0'; sleep $MEASURED; served '$stats' >'$TMP/in1'" 2>/dev/null
   wait "$WRK_PID" || true
   stop_pid "$gw"
-  python3 - "$n" "$before" "$after" "$((served1 - served0))" "$((opens1 - opens0))" "$t0" "$t1" "$TICK" "$TMP/stat.csv" <<'PY'
+  python3 - "$n" "$before" "$after" "$((served1 - served0))" "$((opens1 - opens0))" "$t0" "$t1" "$TICK" "$TMP/stat.csv" \
+    "$(( $(cat "$TMP/in1") - $(cat "$TMP/in0") ))" <<'PY'
 import sys
-n, before, after, served, opens, t0, t1, tick, csv = sys.argv[1:]
+n, before, after, served, opens, t0, t1, tick, csv, counted = sys.argv[1:]
 u0, s0 = map(int, before.split()); u1, s1 = map(int, after.split())
-served = max(1, int(served)); tick = int(tick)
-wall = float(t1) - float(t0)  # the window of the served count, the CPU ticks and the opens (perf's, plus reads)
-rate = served / wall
+served = max(1, int(served)); tick = int(tick); counted = max(1, int(counted))
+wall = float(t1) - float(t0)
 user = (u1 - u0) / tick * 1e6 / served; sys_ = (s1 - s0) / tick * 1e6 / served
 calls = {}
 total = 0
 for line in open(csv):
     parts = line.strip().split(',')
-    if len(parts) < 4 or not parts[3].isdigit():
+    if len(parts) < 3 or not parts[0].isdigit():
         continue
-    # the counters ran for parts[3] ns, inside the window: their requests are the rate times that
-    per = 1 / (rate * int(parts[3]) / 1e9)
-    count = int(parts[0]) if parts[0].isdigit() else 0
     if parts[2] == 'raw_syscalls:sys_enter':
-        total = count * per
+        total = int(parts[0]) / counted
     elif parts[2].startswith('syscalls:sys_enter_'):
-        calls[parts[2][len('syscalls:sys_enter_'):]] = count * per
+        calls[parts[2][len('syscalls:sys_enter_'):]] = int(parts[0]) / counted
 shown = ' '.join(f'{k} {v:.2f}' for k, v in calls.items() if v >= 0.005)
-print(f'| {n} | {rate:.0f} | {user + sys_:.1f} ({user:.1f} + {sys_:.1f}) | {total:.2f} | {shown} | {int(opens) / wall:.0f} |')
+print(f'| {n} | {served / wall:.0f} | {user + sys_:.1f} ({user:.1f} + {sys_:.1f}) | {total:.2f} | {shown} | {int(opens) / wall:.0f} |')
 PY
 }
 
