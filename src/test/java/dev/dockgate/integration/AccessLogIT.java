@@ -144,4 +144,23 @@ class AccessLogIT {
           + "request_id=[0-9a-f]{32} consumer=- route=/app backend=app instance=127\\.0\\.0\\.1:\\d+ latency_ms=[0-9.]+"), line);
     }
   }
+
+  /**
+   * The combined line's request line is the target as the client sent it, query included (nginx's
+   * {@code $request}); a quote or backslash in it is written as {@code \xHH}, so the line cannot be forged.
+   */
+  @Test
+  void combinedFormatKeepsTheQueryEscaped() throws IOException {
+    Path log = dir.resolve("access.log");
+    try (GatewayHarness gw = gateway(log, "combined")) {
+      assertEquals(200, gw.get("/app/q?x=1&y=a%20b").statusCode());
+      String forged = ForwardingIT.exchange(gw.port(),
+          "GET /app/q?say=\"+200+\"+\\ HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+      assertTrue(forged.startsWith("HTTP/1.1 200"), forged);
+      Poll.until(Duration.ofSeconds(3), "two lines logged", () -> lines(log).size() == 2);
+      List<String> lines = lines(log);
+      assertTrue(lines.get(0).contains(" \"GET /app/q?x=1&y=a%20b HTTP/1.1\" 200 "), lines.get(0));
+      assertTrue(lines.get(1).contains(" \"GET /app/q?say=\\x22+200+\\x22+\\x5C HTTP/1.1\" 200 "), lines.get(1));
+    }
+  }
 }
