@@ -140,6 +140,24 @@ public final class DockerEngine {
     return innermost.getMessage() == null ? innermost.getClass().getSimpleName() : innermost.getMessage();
   }
 
+  /**
+   * Why an attempt to reach the engine failed, for the log and {@code last_error}: "no such socket"
+   * for a unix socket path that does not exist (the native transports fail its connect with a bare
+   * FileNotFoundException, whose message is null), else the first message along the causes, else the
+   * exception's class; never null.
+   */
+  public static String reason(Throwable failure) {
+    for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof java.io.FileNotFoundException) {
+        return t.getMessage() == null || t.getMessage().isBlank() ? "no such socket" : "no such socket: " + t.getMessage();
+      }
+      if (t.getMessage() != null && !t.getMessage().isBlank()) {
+        return t.getMessage();
+      }
+    }
+    return failure.getClass().getName();
+  }
+
   /** The host on which this engine's published ports and host-network containers are reached. */
   public String reachableHost() {
     return reachableHost;

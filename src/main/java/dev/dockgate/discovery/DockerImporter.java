@@ -175,12 +175,13 @@ public final class DockerImporter implements ServiceImporter {
     closeStream();
     state = State.WAITING;
     String tlsRefusal = DockerEngine.tlsRefusal(cause);
-    lastError = tlsRefusal != null ? "TLS handshake failed: " + tlsRefusal : cause.getMessage();
+    String reason = DockerEngine.reason(cause);
+    lastError = tlsRefusal != null ? "TLS handshake failed: " + tlsRefusal : reason;
     if (!degradedReported) {
       LOG.warning(describe() + (tlsRefusal != null
           ? " refused: the TLS handshake failed (" + tlsRefusal + "); its certificate must chain to tls.ca_file"
               + " and name the host of its URL, and it must accept tls.cert_file"
-          : " unreachable (" + cause.getMessage() + ")")
+          : " unreachable (" + reason + ")")
           + "; keeping " + published.size() + " last known instance(s), retrying with backoff up to "
           + MAX_BACKOFF_MS + " ms");
       degradedReported = true;

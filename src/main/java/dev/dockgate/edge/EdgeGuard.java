@@ -6,6 +6,7 @@ import dev.dockgate.events.TrafficEvent;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.PrematureChannelClosureException;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -368,6 +369,16 @@ public final class EdgeGuard {
    */
   private static void abort(HttpConnection connection) {
     ((ConnectionBase) connection).fail(REFUSED);
+  }
+
+  /**
+   * Whether the codec's invalid request is a head cut short: the connection's input ended before
+   * the head did (the client left, or closed after a slow head's 408). Netty still hands over what
+   * it read of the head, as a request failing with {@link PrematureChannelClosureException}; it was
+   * never a request, so it is neither answered nor counted.
+   */
+  public static boolean headCutShort(HttpServerRequest request) {
+    return request.decoderResult().cause() instanceof PrematureChannelClosureException;
   }
 
   /** Vert.x's answer to a request the codec refused, with the status the strict decoder chose (505). */

@@ -5,7 +5,8 @@ import io.vertx.core.json.JsonObject;
 
 /**
  * One finished request as published on {@link Addresses#TRAFFIC}. {@code route}, {@code backend} and
- * {@code instance} are null when the request matched no route or reached no instance.
+ * {@code instance} are null when the request matched no route or reached no instance; {@code query} is
+ * the request target's query as the client sent it (after the {@code ?}), null when it had none.
  * Latency is measured from the request's arrival to the end of the response, in milliseconds;
  * {@code bytes} counts the response body bytes sent to the client; {@code consumer} names the API
  * key used or the token's subject (null on open routes); {@code protocol} is HTTP/1.0, HTTP/1.1 or HTTP/2.
@@ -17,6 +18,7 @@ public record TrafficEvent(
     String consumer,
     String method,
     String path,
+    String query,
     String protocol,
     String route,
     String backend,
@@ -39,7 +41,7 @@ public record TrafficEvent(
   public static TrafficEvent finished(HttpServerRequest request, String requestId, String client, String consumer,
       String route, String backend, String instance, int status, long arrivalNanos) {
     return new TrafficEvent(System.currentTimeMillis(), requestId, client, consumer, request.method().name(), request.path(),
-        protocol(request.version()), route, backend, instance, status, request.response().bytesWritten(),
+        request.query(), protocol(request.version()), route, backend, instance, status, request.response().bytesWritten(),
         (System.nanoTime() - arrivalNanos) / 1_000_000.0);
   }
 
@@ -71,6 +73,7 @@ public record TrafficEvent(
         json.getString("consumer"),
         json.getString("method"),
         json.getString("path"),
+        json.getString("query"),
         json.getString("protocol", "HTTP/1.1"),
         json.getString("route"),
         json.getString("backend"),

@@ -10,13 +10,13 @@ import java.util.Set;
  * A {@link TrafficEvent} seen as the map behind its JSON object: read-only, its values read from the
  * event's fields when asked for, in the documented order when iterated (and so when encoded). One
  * event per request is published, and most consumers read a few fields: a view saves building a
- * 13-entry map per request, and lets the gateway's own consumers take the event itself
+ * 14-entry map per request, and lets the gateway's own consumers take the event itself
  * ({@link TrafficEvent#of}). Writing to it throws; {@code copy()} gives a writable JSON object.
  */
 final class TrafficEventView extends AbstractMap<String, Object> {
 
-  static final String[] KEYS = {"timestamp", "request_id", "client", "consumer", "method", "path", "protocol",
-      "route", "backend", "instance", "status", "bytes", "latency_ms"};
+  static final String[] KEYS = {"timestamp", "request_id", "client", "consumer", "method", "path", "query",
+      "protocol", "route", "backend", "instance", "status", "bytes", "latency_ms"};
 
   private final TrafficEvent event;
 
@@ -82,13 +82,14 @@ final class TrafficEventView extends AbstractMap<String, Object> {
       case "consumer" -> 3;
       case "method" -> 4;
       case "path" -> 5;
-      case "protocol" -> 6;
-      case "route" -> 7;
-      case "backend" -> 8;
-      case "instance" -> 9;
-      case "status" -> 10;
-      case "bytes" -> 11;
-      case "latency_ms" -> 12;
+      case "query" -> 6;
+      case "protocol" -> 7;
+      case "route" -> 8;
+      case "backend" -> 9;
+      case "instance" -> 10;
+      case "status" -> 11;
+      case "bytes" -> 12;
+      case "latency_ms" -> 13;
       default -> -1;
     };
   }
@@ -101,13 +102,14 @@ final class TrafficEventView extends AbstractMap<String, Object> {
       case 3 -> event.consumer();
       case 4 -> event.method();
       case 5 -> event.path();
-      case 6 -> event.protocol();
-      case 7 -> event.route();
-      case 8 -> event.backend();
-      case 9 -> event.instance();
-      case 10 -> event.status();
-      case 11 -> event.bytes();
-      case 12 -> event.latencyMs();
+      case 6 -> event.query();
+      case 7 -> event.protocol();
+      case 8 -> event.route();
+      case 9 -> event.backend();
+      case 10 -> event.instance();
+      case 11 -> event.status();
+      case 12 -> event.bytes();
+      case 13 -> event.latencyMs();
       default -> null;
     };
   }

@@ -2,6 +2,7 @@ package dev.dockgate.observability;
 
 import dev.dockgate.config.AccessLogConfig;
 import io.vertx.core.json.JsonObject;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
@@ -12,6 +13,7 @@ public final class AccessLogLine {
 
   private static final DateTimeFormatter CLF_TIME =
       DateTimeFormatter.ofPattern("dd/MMM/yyyy:HH:mm:ss Z", Locale.ROOT).withZone(ZoneOffset.UTC);
+  private static final char[] HEX = "0123456789ABCDEF".toCharArray();
 
   private AccessLogLine() {
   }
@@ -29,15 +31,47 @@ public final class AccessLogLine {
 
   /**
    * The combined log format (client, time, request line, status, bytes, referer and user agent as
-   * "-"), followed by the gateway's own fields as key=value.
+   * "-"), followed by the gateway's own fields as key=value. The request line has the target as the
+   * client sent it, query included (nginx's {@code $request}), escaped as nginx does.
    */
   static String combined(JsonObject e) {
+    String query = e.getString("query");
+    String target = query == null ? e.getString("path") : e.getString("path") + "?" + query;
     return dash(e.getString("client")) + " - - [" + CLF_TIME.format(Instant.ofEpochMilli(e.getLong("timestamp", 0L)))
-        + "] \"" + e.getString("method") + " " + e.getString("path") + " " + e.getString("protocol", "HTTP/1.1") + "\" " + e.getInteger("status")
+        + "] \"" + e.getString("method") + " " + escaped(target) + " " + e.getString("protocol", "HTTP/1.1") + "\" " + e.getInteger("status")
         + " " + e.getLong("bytes", 0L) + " \"-\" \"-\" request_id=" + dash(e.getString("request_id"))
         + " consumer=" + dash(e.getString("consumer"))
         + " route=" + dash(e.getString("route")) + " backend=" + dash(e.getString("backend"))
         + " instance=" + dash(e.getString("instance")) + " latency_ms=" + e.getDouble("latency_ms", 0.0);
+  }
+
+  /**
+   * {@code text} with every byte that could end the quoted request line or the line itself, or
+   * mislead a reader ({@code "}, {@code \}, control bytes, DEL and non-ASCII), written as
+   * {@code \xHH}, as nginx escapes its access log: a request cannot forge a field or a line.
+   */
+  static String escaped(String text) {
+    int i = 0;
+    while (i < text.length() && plain(text.charAt(i))) {
+      i++;
+    }
+    if (i == text.length()) {
+      return text;
+    }
+    StringBuilder out = new StringBuilder(text.length() + 16).append(text, 0, i);
+    for (byte b : text.substring(i).getBytes(StandardCharsets.UTF_8)) {
+      int c = b & 0xff;
+      if (plain((char) c)) {
+        out.append((char) c);
+      } else {
+        out.append("\\x").append(HEX[c >> 4]).append(HEX[c & 0xf]);
+      }
+    }
+    return out.toString();
+  }
+
+  private static boolean plain(char c) {
+    return c > 0x1f && c < 0x7f && c != '"' && c != '\\';
   }
 
   private static String dash(String value) {

@@ -764,6 +764,15 @@ public final class ProxyHandler implements Terminal {
       finished(attempt);
       return;
     }
+    if (out.closed() || attempt.clientGone) {
+      // The client left (the try was reset for it, at once on epoll): nobody to answer. Written
+      // into the closed response, the answer would be counted as sent (its bytes in the traffic event).
+      if (!out.closed()) {
+        out.reset(); // an HTTP/2 stream the client reset, before the response knows it is closed
+      }
+      finished(attempt);
+      return;
+    }
     answerHead(attempt, out, failure.status(), null);
     out.putHeader(HttpHeaders.DATE, now()).putHeader(HttpHeaders.CONTENT_TYPE, TEXT_PLAIN);
     out.end(Buffer.buffer(failure.getMessage() + "\n")).onComplete(v -> finished(attempt));

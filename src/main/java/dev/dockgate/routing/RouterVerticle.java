@@ -273,8 +273,15 @@ public final class RouterVerticle extends VerticleBase implements RouterPlacemen
     });
   }
 
-  /** Requests the HTTP codec refused (414, 431, 400, 505): answered by Vert.x's rules, counted like others. */
+  /**
+   * Requests the HTTP codec refused (414, 431, 400, 505): answered by Vert.x's rules, counted like
+   * others. A head that never completed (its connection closed first) was no request: neither.
+   */
   private void invalid(HttpServerRequest request) {
+    if (EdgeGuard.headCutShort(request)) {
+      request.connection().close();
+      return;
+    }
     Exchange exchange = exchange(request, routing);
     exchange.track();
     request.response().putHeader(dev.dockgate.events.TrafficEvent.REQUEST_ID_HEADER, exchange.requestId());

@@ -16,23 +16,23 @@ import org.junit.jupiter.api.Test;
 class TrafficEventTest {
 
   static final TrafficEvent EVENT = new TrafficEvent(1764022800123L, "req-1", "127.0.0.1", "ci", "GET", "/api/orders/7",
-      "HTTP/1.1", "/api/orders", "orders", "orders-1", 503, 42L, 1.25);
+      "page=2", "HTTP/1.1", "/api/orders", "orders", "orders-1", 503, 42L, 1.25);
 
   @Test
   void encodesEveryFieldInTheDocumentedOrder() {
     assertEquals("{\"timestamp\":1764022800123,\"request_id\":\"req-1\",\"client\":\"127.0.0.1\",\"consumer\":\"ci\","
-        + "\"method\":\"GET\",\"path\":\"/api/orders/7\",\"protocol\":\"HTTP/1.1\",\"route\":\"/api/orders\","
+        + "\"method\":\"GET\",\"path\":\"/api/orders/7\",\"query\":\"page=2\",\"protocol\":\"HTTP/1.1\",\"route\":\"/api/orders\","
         + "\"backend\":\"orders\",\"instance\":\"orders-1\",\"status\":503,\"bytes\":42,\"latency_ms\":1.25}",
         EVENT.toJson().encode());
   }
 
   @Test
   void nullFieldsArePresentAsNull() {
-    TrafficEvent unrouted = new TrafficEvent(1L, null, null, null, "GET", "/x", "HTTP/2", null, null, null, 404, 0L, 0.5);
+    TrafficEvent unrouted = new TrafficEvent(1L, null, null, null, "GET", "/x", null, "HTTP/2", null, null, null, 404, 0L, 0.5);
     JsonObject json = unrouted.toJson();
     assertTrue(json.containsKey("route"));
     assertNull(json.getString("route"));
-    assertEquals(13, json.size());
+    assertEquals(14, json.size());
     assertEquals(unrouted, TrafficEvent.fromJson(new JsonObject(json.encode())));
   }
 

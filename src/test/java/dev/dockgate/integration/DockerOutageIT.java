@@ -1,15 +1,23 @@
 package dev.dockgate.integration;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.dockgate.testing.Docker;
 import dev.dockgate.testing.GatewayHarness;
+import dev.dockgate.testing.GatewayJar;
 import dev.dockgate.testing.Poll;
 import dev.dockgate.testing.Ports;
 import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.NetServer;
 import io.vertx.core.net.NetSocket;
 import io.vertx.core.net.SocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
@@ -130,4 +138,40 @@ class DockerOutageIT {
       assertEquals(200, gw.get("/api/keep/id").statusCode());
     }
   }
+
+  /**
+   * An engine that cannot be reached is named with the reason, in the log and in /health's
+   * {@code last_error}: a missing socket and a refused port, never "null".
+   */
+  @Test
+  void anUnreachableEngineIsReportedWithItsReason() throws Exception {
+    int adminPort = Ports.free();
+    Path missing = dir.resolve("nonexist.sock");
+    String refused = "tcp://127.0.0.1:" + Ports.free();
+    try (GatewayJar gw = new GatewayJar(dir, "  admin_listener: {port: " + adminPort + "}\n", """
+        docker:
+          engines:
+            - {name: missing, host: "unix://%s"}
+            - {name: refused, host: "%s"}
+        routes: [{path_prefix: /api, backend: api}]
+        backends:
+          - {name: api, match_labels: [app_name=api]}
+        """.formatted(missing, refused), 1)) {
+      Poll.until(Duration.ofSeconds(10), "both engines logged unreachable",
+          () -> gw.output().contains("docker engine missing (") && gw.output().contains("docker engine refused ("));
+      assertFalse(gw.output().contains("(null)"), gw.output());
+      HttpResponse<String> health = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+          URI.create("http://127.0.0.1:" + adminPort + "/health")).timeout(Duration.ofSeconds(10)).build(),
+          HttpResponse.BodyHandlers.ofString());
+      JsonObject discovery = new JsonObject(health.body()).getJsonArray("checks").stream().map(JsonObject.class::cast)
+          .filter(c -> c.getString("id").equals("discovery")).findFirst().orElseThrow().getJsonObject("data");
+      for (Object engine : discovery.getJsonArray("engines")) {
+        String error = ((JsonObject) engine).getString("last_error");
+        assertTrue(error != null && !error.contains("null"), discovery.encode());
+      }
+      String line = gw.output().lines().filter(l -> l.contains("docker engine missing (")).findFirst().orElseThrow();
+      assertTrue(line.contains("unreachable (no such socket)"), line);
+    }
+  }
 }
+

@@ -9,12 +9,14 @@ import dev.dockgate.testing.GatewayHarness;
 import dev.dockgate.testing.Poll;
 import dev.dockgate.testing.RawHttp;
 import dev.dockgate.testing.TestBackend;
+import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -161,6 +163,36 @@ class LimitsIT {
       assertTrue(ms >= 550 && ms < 3_000, "answered after " + ms + " ms (header_timeout_ms 600)");
     }
     assertEquals(1, backend.count(), "only the first request was forwarded");
+  }
+
+  @Test
+  void headsNeverCompletedAreNotCountedOrLogged() throws Exception {
+    Path log = dir.resolve("access.json");
+    gateway.close();
+    gateway = new GatewayHarness(dir, "  idle_timeout_ms: 5000\n  header_timeout_ms: 600\n",
+        routes() + "access_log: {enabled: true, format: json, path: \"" + log + "\"}\n", 1);
+    try (Socket socket = new Socket("127.0.0.1", gateway.port())) {
+      socket.setSoTimeout(5_000);
+      socket.getOutputStream().write("GET /up/slow HTTP/1.1\r\nHost: a\r\n".getBytes(StandardCharsets.ISO_8859_1));
+      String answer = new String(socket.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+      assertTrue(answer.startsWith("HTTP/1.1 408 "), answer);
+    }
+    try (Socket socket = new Socket("127.0.0.1", gateway.port())) {
+      socket.getOutputStream().write("GET /up/cut HTTP/1.1\r\nHost: a\r\n".getBytes(StandardCharsets.ISO_8859_1));
+      socket.getOutputStream().flush();
+      Thread.sleep(100); // the partial head read, then the client leaves
+    }
+    assertEquals(200, gateway.get("/up/ok").statusCode());
+    Poll.until(Duration.ofSeconds(3), "the request logged", () -> AccessLogIT.lines(log).size() >= 1);
+    Thread.sleep(500); // anything counted for the two heads would have arrived by now
+    assertEquals(List.of("/up/ok"),
+        AccessLogIT.lines(log).stream().map(line -> new JsonObject(line).getString("path")).toList());
+    JsonObject counts = gateway.stats().getJsonObject("requests_count");
+    assertEquals(1L, counts.getLong("success"), counts.encode());
+    assertEquals(0L, counts.getLong("error"), counts.encode());
+    String metrics = gateway.admin("/metrics").body();
+    assertFalse(metrics.contains("status_class=\"4xx\""), metrics);
+    assertEquals(1, backend.count(), "only the complete request was forwarded");
   }
 
   /** Sends a header byte every 100 ms until the gateway answers (at most 4 s); what it answered. */

@@ -9,27 +9,38 @@ import org.junit.jupiter.api.Test;
 
 class AccessLogLineTest {
 
-  static final TrafficEvent EVENT = new TrafficEvent(1764022800123L, "req-1", "203.0.113.7", "ci", "GET", "/api/orders/7", "HTTP/2",
+  static final TrafficEvent EVENT = new TrafficEvent(1764022800123L, "req-1", "203.0.113.7", "ci", "GET", "/api/orders/7", "page=2&sort=id",
+      "HTTP/2",
       "/api/orders", "orders", "orders-1", 200, 512, 1.482);
-  static final TrafficEvent DEFAULT = new TrafficEvent(1764022800123L, null, "::1", null, "POST", "/nowhere", "HTTP/1.0",
+  static final TrafficEvent DEFAULT = new TrafficEvent(1764022800123L, null, "::1", null, "POST", "/nowhere", null, "HTTP/1.0",
       null, null, null, 404, 9, 0.25);
 
   @Test
   void jsonCarriesEveryFieldWithAnIsoTime() {
     assertEquals("{\"time\":\"2025-11-24T22:20:00.123Z\",\"timestamp\":1764022800123,\"request_id\":\"req-1\",\"client\":\"203.0.113.7\",\"consumer\":\"ci\","
-        + "\"method\":\"GET\",\"path\":\"/api/orders/7\",\"protocol\":\"HTTP/2\",\"route\":\"/api/orders\",\"backend\":\"orders\","
+        + "\"method\":\"GET\",\"path\":\"/api/orders/7\",\"query\":\"page=2&sort=id\",\"protocol\":\"HTTP/2\",\"route\":\"/api/orders\",\"backend\":\"orders\","
         + "\"instance\":\"orders-1\",\"status\":200,\"bytes\":512,\"latency_ms\":1.482}",
         AccessLogLine.format(AccessLogConfig.Format.JSON, EVENT.toJson()));
   }
 
   @Test
   void combinedFormatThenTheGatewaysFields() {
-    assertEquals("203.0.113.7 - - [24/Nov/2025:22:20:00 +0000] \"GET /api/orders/7 HTTP/2\" 200 512 \"-\" \"-\" "
+    assertEquals("203.0.113.7 - - [24/Nov/2025:22:20:00 +0000] \"GET /api/orders/7?page=2&sort=id HTTP/2\" 200 512 \"-\" \"-\" "
         + "request_id=req-1 consumer=ci route=/api/orders backend=orders instance=orders-1 latency_ms=1.482",
         AccessLogLine.format(AccessLogConfig.Format.COMBINED, EVENT.toJson()));
     assertEquals("::1 - - [24/Nov/2025:22:20:00 +0000] \"POST /nowhere HTTP/1.0\" 404 9 \"-\" \"-\" "
         + "request_id=- consumer=- route=- backend=- instance=- latency_ms=0.25",
         AccessLogLine.format(AccessLogConfig.Format.COMBINED, DEFAULT.toJson()));
+  }
+
+  @Test
+  void theRequestLineIsEscapedAsNginxDoes() {
+    TrafficEvent forged = new TrafficEvent(1764022800123L, "req-1", "::1", null, "GET", "/a\"b",
+        "q=\" 200 1 \"-\" \"-\"\nx\\y\u007f\u00e9", "HTTP/1.1", null, null, null, 404, 9, 0.25);
+    assertEquals("::1 - - [24/Nov/2025:22:20:00 +0000] \"GET /a\\x22b?q=\\x22 200 1 \\x22-\\x22 \\x22-\\x22\\x0Ax\\x5Cy\\x7F\\xC3\\xA9 HTTP/1.1\" "
+        + "404 9 \"-\" \"-\" request_id=req-1 consumer=- route=- backend=- instance=- latency_ms=0.25",
+        AccessLogLine.format(AccessLogConfig.Format.COMBINED, forged.toJson()));
+    assertEquals("/plain?a=1&b=%22", AccessLogLine.escaped("/plain?a=1&b=%22"));
   }
 
   @Test

@@ -200,7 +200,7 @@ class MetricsVerticleTest {
   }
 
   private void publish(String route, String backend, int status, long bytes, double latencyMs) {
-    TrafficEvent event = new TrafficEvent(System.currentTimeMillis(), "req", "127.0.0.1", null, "GET", "/x", "HTTP/1.1",
+    TrafficEvent event = new TrafficEvent(System.currentTimeMillis(), "req", "127.0.0.1", null, "GET", "/x", null, "HTTP/1.1",
         route, backend, backend == null ? null : backend + "-1", status, bytes, latencyMs);
     vertx.eventBus().publish(Addresses.TRAFFIC, event.toJson(), Addresses.TRAFFIC_DELIVERY);
   }

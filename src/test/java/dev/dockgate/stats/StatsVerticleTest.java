@@ -88,7 +88,7 @@ class StatsVerticleTest {
   }
 
   void publish(String route, String backend, int status, double latencyMs) {
-    TrafficEvent event = new TrafficEvent(System.currentTimeMillis(), "req", "127.0.0.1", null, "GET", "/x",
+    TrafficEvent event = new TrafficEvent(System.currentTimeMillis(), "req", "127.0.0.1", null, "GET", "/x", null,
         "HTTP/1.1", route, backend, backend == null ? null : backend + "-1", status, 9, latencyMs);
     vertx.eventBus().publish(Addresses.TRAFFIC, event.toJson(), Addresses.TRAFFIC_DELIVERY);
   }
