@@ -307,7 +307,7 @@ public final class DockerImporter implements ServiceImporter {
         })
         .onFailure(err -> {
           published.remove(c.id());
-          LOG.warning("cannot publish container " + c.name() + ": " + err.getMessage());
+          LOG.warning("cannot publish container " + c.name() + ": " + err);
         });
   }
 

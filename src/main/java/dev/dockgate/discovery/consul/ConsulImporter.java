@@ -137,7 +137,7 @@ public final class ConsulImporter implements ServiceImporter {
         })
         .onFailure(err -> {
           mine.remove(entry.id(), p);
-          LOG.warning("cannot publish consul instance " + entry.id() + ": " + err.getMessage());
+          LOG.warning("cannot publish consul instance " + entry.id() + ": " + err);
         });
   }
 
