@@ -80,6 +80,7 @@ public final class AdminEndpoints {
       return false;
     }
     HttpMethod method = request.method();
+    request.response().putHeader(io.vertx.core.http.HttpHeaders.DATE, dev.dockgate.edge.HttpDate.now());
     if (method == HttpMethod.GET || method == HttpMethod.HEAD) {
       answer.run();
     } else {

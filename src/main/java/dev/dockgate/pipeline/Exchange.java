@@ -203,7 +203,8 @@ public final class Exchange implements Handler<Void> {
     if (!request.isEnded()) {
       request.resume();
     }
-    response.setStatusCode(status).putHeader(TrafficEvent.REQUEST_ID_HEADER, requestId);
+    response.setStatusCode(status).putHeader(TrafficEvent.REQUEST_ID_HEADER, requestId)
+        .putHeader(HttpHeaders.DATE, dev.dockgate.edge.HttpDate.now());
     if (body.length() > 0 && contentType != null) {
       response.putHeader(HttpHeaders.CONTENT_TYPE, contentType);
     }

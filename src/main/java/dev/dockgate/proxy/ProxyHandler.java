@@ -180,7 +180,7 @@ public final class ProxyHandler implements Terminal {
   }
 
   private static String now() {
-    return io.netty.handler.codec.DateFormatter.format(new java.util.Date());
+    return dev.dockgate.edge.HttpDate.now();
   }
 
   /**

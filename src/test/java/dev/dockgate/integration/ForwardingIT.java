@@ -130,6 +130,38 @@ class ForwardingIT {
   }
 
   @Test
+  void theGatewaysOwnAnswersCarryADate() throws IOException {
+    backend.clear();
+    gateway = new GatewayHarness(dir, """
+        routes:
+          - {path_prefix: /echo, backend: echo, methods: [GET]}
+          - path_prefix: /keyed
+            backend: echo
+            auth: {type: api_key, keys: [{name: ci, sha256: "%2$s"}]}
+            cors: {allow_origins: ["https://app.example"]}
+        backends:
+          - name: echo
+            match_labels: [app_name=echo, suite=%1$s]
+        """.formatted(SUITE, "0".repeat(64)));
+    GatewayHarness gw = gateway;
+    List<HttpResponse<String>> answers = List.of(
+        gw.get("/nowhere"),                                                            // default response
+        gw.send(HttpRequest.newBuilder(gw.uri("/echo/x")).DELETE().build()),          // 405
+        gw.get("/keyed/x"),                                                            // 401
+        gw.send(HttpRequest.newBuilder(gw.uri("/keyed/x")).method("OPTIONS", HttpRequest.BodyPublishers.noBody())
+            .header("Origin", "https://app.example").header("Access-Control-Request-Method", "GET").build()), // 204
+        gw.get("/echo/a%2Fb"),                                                         // 400
+        gw.get("/stats"));
+    for (HttpResponse<String> answer : answers) {
+      String date = answer.headers().firstValue("date").orElse(null);
+      assertTrue(date != null, answer.statusCode() + " " + answer.uri() + " has no Date (RFC 9110 §6.6.1)");
+      long at = java.time.ZonedDateTime.parse(date, java.time.format.DateTimeFormatter.RFC_1123_DATE_TIME).toEpochSecond();
+      assertTrue(Math.abs(at - System.currentTimeMillis() / 1000) < 60, date);
+    }
+    assertEquals(List.of(404, 405, 401, 204, 400, 200), answers.stream().map(HttpResponse::statusCode).toList());
+  }
+
+  @Test
   void hopByHopRequestHeadersAreDropped() throws IOException {
     GatewayHarness gw = gateway();
     String raw = "GET /echo/hop HTTP/1.1\r\nHost: gw.test\r\nConnection: keep-alive, X-Secret-Hop\r\n"
