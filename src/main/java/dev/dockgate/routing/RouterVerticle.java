@@ -284,7 +284,8 @@ public final class RouterVerticle extends VerticleBase implements RouterPlacemen
     }
     Exchange exchange = exchange(request, routing);
     exchange.track();
-    request.response().putHeader(dev.dockgate.events.TrafficEvent.REQUEST_ID_HEADER, exchange.requestId());
+    request.response().putHeader(dev.dockgate.events.TrafficEvent.REQUEST_ID_HEADER, exchange.requestId())
+        .putHeader(io.vertx.core.http.HttpHeaders.DATE, dev.dockgate.edge.HttpDate.now());
     EdgeGuard.answerInvalid(request);
   }
 

@@ -159,6 +159,9 @@ class ForwardingIT {
       assertTrue(Math.abs(at - System.currentTimeMillis() / 1000) < 60, date);
     }
     assertEquals(List.of(404, 405, 401, 204, 400, 200), answers.stream().map(HttpResponse::statusCode).toList());
+    String malformed = exchange(gw.port(), "GET /echo/x HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n");
+    assertTrue(malformed.startsWith("HTTP/1.1 400") && malformed.toLowerCase(java.util.Locale.ROOT).contains("\r\ndate: "),
+        "the edge's 400 for a malformed head:\n" + malformed);
   }
 
   @Test
