@@ -401,7 +401,7 @@ public final class ConfigLoader {
       Object item = items.get(i);
       Target target = item instanceof String s ? parseTarget(s.trim()) : null;
       if (target == null) {
-        f.problem(field, "expected http://host:port or https://host:port, got " + Fields.describe(item));
+        f.problem(field, "expected http://host[:port] or https://host[:port] (80 and 443 by default), got " + Fields.describe(item));
       } else if (result.contains(target)) {
         f.problem(field, "duplicate target " + target);
       } else {
