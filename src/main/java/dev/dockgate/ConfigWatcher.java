@@ -62,8 +62,35 @@ final class ConfigWatcher {
     }).onFailure(err -> reject(path + ": cannot read config file: " + err.getMessage()));
   }
 
+  /**
+   * The config file's time stamp and size, then those of the API-key files read by the auth blocks
+   * of its routes ({@code keys_file}: a key added there applies like a change to the config itself); a key file that is gone
+   * counts as a change too, and its load then names the problem.
+   */
   private Future<String> fingerprint() {
-    return vertx.fileSystem().props(path).map(ConfigWatcher::fingerprintOf);
+    java.util.List<Future<String>> parts = new java.util.ArrayList<>();
+    parts.add(vertx.fileSystem().props(path).map(ConfigWatcher::fingerprintOf));
+    for (String file : keyFiles(current)) {
+      parts.add(vertx.fileSystem().props(file).map(ConfigWatcher::fingerprintOf).otherwise("missing"));
+    }
+    return Future.all(parts).map(all -> {
+      StringBuilder print = new StringBuilder();
+      for (int i = 0; i < all.size(); i++) {
+        print.append(all.<String>resultAt(i)).append(';');
+      }
+      return print.toString();
+    });
+  }
+
+  static java.util.Set<String> keyFiles(GatewayConfig config) {
+    java.util.Set<String> files = new java.util.TreeSet<>();
+    for (dev.dockgate.config.RouteConfig route : config.routes()) {
+      dev.dockgate.auth.AuthParser.Auth auth = route.block("auth", dev.dockgate.auth.AuthParser.Auth.class);
+      if (auth != null && auth.apiKeys() != null && auth.apiKeys().keysFile() != null) {
+        files.add(auth.apiKeys().keysFile());
+      }
+    }
+    return files;
   }
 
   private static String fingerprintOf(FileProps props) {

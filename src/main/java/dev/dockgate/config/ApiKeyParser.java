@@ -46,7 +46,7 @@ public final class ApiKeyParser {
       f.problem(f.at("keys"), "is required unless keys_file is set: at least one {name, sha256}");
     }
     f.rejectUnknown();
-    return new ApiKeyAuthConfig(header, keys);
+    return new ApiKeyAuthConfig(header, keys, keysFile == null ? null : f.resolve(keysFile).toString());
   }
 
   /** A list of {name, sha256} API keys: names unique (across {@code names}), digests 64 hex digits (lower-cased). */

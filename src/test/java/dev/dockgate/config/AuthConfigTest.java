@@ -101,7 +101,8 @@ class AuthConfigTest {
     Files.writeString(dir.resolve("api.keys"), "# team keys\n\nops " + b + "\n");
     Features.load(vertx, path).onComplete(ctx.succeeding(config -> ctx.verify(() -> {
       assertEquals(new ApiKeyAuthConfig("X-Key", List.of(new ApiKeyAuthConfig.Key("ci", a),
-          new ApiKeyAuthConfig.Key("ops", "b".repeat(64)))), config.routes().get(0).block("auth", AuthParser.Auth.class).apiKeys());
+          new ApiKeyAuthConfig.Key("ops", "b".repeat(64))), dir.resolve("api.keys").toString()),
+          config.routes().get(0).block("auth", AuthParser.Auth.class).apiKeys());
       ctx.completeNow();
     })));
   }

@@ -118,6 +118,32 @@ class ReloadIT {
   }
 
   @Test
+  void aKeyAddedToTheKeysFileAppliesWithoutTouchingTheConfig() throws Exception {
+    String first = sha256("first-key");
+    java.nio.file.Files.writeString(dir.resolve("api.keys"), "ci " + first + "\n");
+    GatewayHarness gw = gateway = new GatewayHarness(dir, """
+        docker: {enabled: false}
+        routes:
+          - {path_prefix: /a, backend: a, auth: {type: api_key, keys_file: api.keys}}
+        backends:
+          - {name: a, targets: ["http://127.0.0.1:%d"]}
+        """.formatted(a.port()));
+    java.util.function.Function<String, Integer> with = key -> gw.send(java.net.http.HttpRequest.newBuilder(gw.uri("/a/x"))
+        .header("X-API-Key", key).build()).statusCode();
+    assertEquals(200, with.apply("first-key"));
+    assertEquals(401, with.apply("second-key"));
+    java.nio.file.Files.writeString(dir.resolve("api.keys"), "ci " + first + "\nops " + sha256("second-key") + "\n");
+    Poll.until(Duration.ofSeconds(3), "the added key accepted", () -> with.apply("second-key") == 200);
+    java.nio.file.Files.writeString(dir.resolve("api.keys"), "ops " + sha256("second-key") + "\n");
+    Poll.until(Duration.ofSeconds(3), "the removed key refused", () -> with.apply("first-key") == 401);
+  }
+
+  static String sha256(String key) throws java.security.NoSuchAlgorithmException {
+    return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+        .digest(key.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+  }
+
+  @Test
   void anInvalidEditIsRejectedReportedAndTheOldRoutesStay() throws Exception {
     Warnings captured = new Warnings();
     List<String> warnings = captured.messages;
