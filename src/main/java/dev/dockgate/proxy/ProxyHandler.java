@@ -3,6 +3,7 @@ package dev.dockgate.proxy;
 import dev.dockgate.config.BackendConfig;
 import dev.dockgate.config.RetryConfig;
 import dev.dockgate.config.RouteConfig;
+import dev.dockgate.edge.HttpDate;
 import dev.dockgate.edge.PathNormalizer;
 import dev.dockgate.events.TrafficEvent;
 import dev.dockgate.pipeline.Exchange;
@@ -107,7 +108,7 @@ public final class ProxyHandler implements Terminal {
     Boolean chunked = chunked(incoming.headers());
     if (chunked == null) {
       // A Transfer-Encoding other than exactly "chunked" that the edge let through: nothing can frame the body.
-      incoming.response().setStatusCode(400).putHeader(HttpHeaders.DATE, now())
+      incoming.response().setStatusCode(400).putHeader(HttpHeaders.DATE, HttpDate.now())
           .putHeader(HttpHeaders.CONTENT_LENGTH, ZERO).end();
       return;
     }
@@ -177,10 +178,6 @@ public final class ProxyHandler implements Terminal {
     } catch (NumberFormatException e) {
       return -1;
     }
-  }
-
-  private static String now() {
-    return dev.dockgate.edge.HttpDate.now();
   }
 
   /**
@@ -663,7 +660,7 @@ public final class ProxyHandler implements Terminal {
       out.setStatusMessage(statusMessage); // a reason of the backend's own (the standard one is already set)
     }
     if (headers.get(HttpHeaders.DATE) == null) {
-      out.putHeader(HttpHeaders.DATE, now());
+      out.putHeader(HttpHeaders.DATE, HttpDate.now());
     }
     String length = headers.get(HttpHeaders.CONTENT_LENGTH);
     long declared = length == null ? -1 : contentLength(length);
@@ -774,7 +771,7 @@ public final class ProxyHandler implements Terminal {
       return;
     }
     answerHead(attempt, out, failure.status(), null);
-    out.putHeader(HttpHeaders.DATE, now()).putHeader(HttpHeaders.CONTENT_TYPE, TEXT_PLAIN);
+    out.putHeader(HttpHeaders.DATE, HttpDate.now()).putHeader(HttpHeaders.CONTENT_TYPE, TEXT_PLAIN);
     out.end(Buffer.buffer(failure.getMessage() + "\n")).onComplete(v -> finished(attempt));
   }
 
