@@ -5,17 +5,20 @@ import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.net.NetServerOptions;
 import io.vertx.core.net.NetSocket;
+import io.vertx.core.net.SocketAddress;
 import io.vertx.ext.bridge.BridgeOptions;
 import io.vertx.ext.bridge.PermittedOptions;
 import io.vertx.ext.eventbus.bridge.tcp.BridgeEvent;
 import io.vertx.ext.eventbus.bridge.tcp.TcpEventBusBridge;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.Set;
 import java.util.logging.Logger;
 
 /**
  * The TCP event-bus bridge for consumers outside the JVM: they may subscribe to the configured
  * addresses (traffic, health, alerts by default); nothing may be sent in. Frames are the Vert.x
- * TCP bridge protocol: a 4-byte big-endian length, then JSON. A client leaving abruptly (a reset)
- * is one INFO line, not the bridge's error log.
+ * TCP bridge protocol: a 4-byte big-endian length, then JSON. A client leaving, abruptly (a reset)
+ * or not, is one INFO line, not the bridge's error log.
  */
 public final class EventBusTapVerticle extends VerticleBase {
 
@@ -23,6 +26,9 @@ public final class EventBusTapVerticle extends VerticleBase {
 
   private final TapConfig config;
   private TcpEventBusBridge bridge;
+  /** Clients whose leaving is watched: one entry per connection that sent a frame. */
+  private final Set<NetSocket> watched = ConcurrentHashMap.newKeySet();
+  private boolean stopping;
 
   public EventBusTapVerticle(TapConfig config) {
     this.config = config;
@@ -39,21 +45,38 @@ public final class EventBusTapVerticle extends VerticleBase {
   }
 
   /**
-   * Every frame a client sends passes here: its socket's failures are reported as a client leaving,
-   * in place of the bridge's handler, which logs them as errors; closing the socket still runs the
-   * bridge's cleanup (its end handler unregisters the client's consumers).
+   * Every frame a client sends passes here. On a client's first, its socket's failures become one
+   * report of the client leaving, in place of the bridge's handler, which logs them as errors;
+   * closing the socket still runs the bridge's cleanup (its end handler unregisters the client's
+   * consumers). A connection that closes without a failure (a client closing cleanly, or a reset
+   * the transport reports as an end) is reported once too, when it closes.
    */
   private void onFrame(BridgeEvent event) {
     NetSocket socket = event.socket();
-    socket.exceptionHandler(err -> {
-      LOG.info("event-bus bridge client " + socket.remoteAddress() + " left: " + err.getMessage());
-      socket.close();
-    });
+    if (socket != null && watched.add(socket)) {
+      SocketAddress client = socket.remoteAddress();
+      boolean[] reported = {false};
+      socket.exceptionHandler(err -> {
+        if (!reported[0]) {
+          reported[0] = true;
+          LOG.info("event-bus bridge client " + client + " left: " + err.getMessage());
+        }
+        socket.close();
+      });
+      socket.closeHandler(v -> {
+        watched.remove(socket);
+        if (!reported[0] && !stopping) {
+          reported[0] = true;
+          LOG.info("event-bus bridge client " + client + " left: connection closed");
+        }
+      });
+    }
     event.complete(true);
   }
 
   @Override
   public Future<?> stop() {
+    stopping = true;
     return bridge.close();
   }
 }
