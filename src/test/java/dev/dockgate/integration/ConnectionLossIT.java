@@ -99,17 +99,7 @@ class ConnectionLossIT {
     ResettingBackend backend = ResettingBackend.start(vertx, false);
     int bridgePort = Ports.free();
     try (GatewayHarness gw = new GatewayHarness(dir, EventTapIT.bridgeConfig(bridgePort, backend.port()), 1)) {
-      Socket tap = new Socket("127.0.0.1", bridgePort);
-      EventTapIT.writeFrame(new DataOutputStream(tap.getOutputStream()),
-          new JsonObject().put("type", "register").put("address", "gateway.traffic").put("replyAddress", "me"));
-      Poll.until(Duration.ofSeconds(5), "traffic events reach the tap client", () -> {
-        assertEquals(200, gw.get("/app/tapped").statusCode());
-        try {
-          return tap.getInputStream().available() > 0;
-        } catch (java.io.IOException e) {
-          throw new java.io.UncheckedIOException(e);
-        }
-      });
+      Socket tap = subscribedTap(gw, bridgePort);
       tap.setSoLinger(true, 0); // close with a reset, unread events and all
       tap.close();
 
@@ -124,8 +114,7 @@ class ConnectionLossIT {
         assertEquals(200, gw.get("/app/after-" + i).statusCode(), "served after the tap client left");
       }
       assertEquals(List.of(), severe(), "SEVERE lines for a tap client leaving");
-      List<String> reports = messages(dev.dockgate.observability.EventBusTapVerticle.class.getName()).stream()
-          .filter(m -> m.startsWith("event-bus bridge client ")).toList();
+      List<String> reports = tapReports();
       assertEquals(1, reports.size(), reports.toString());
       assertTrue(reports.get(0).contains(" left: "), reports.get(0));
     }
@@ -137,17 +126,7 @@ class ConnectionLossIT {
     ResettingBackend backend = ResettingBackend.start(vertx, false);
     int bridgePort = Ports.free();
     try (GatewayHarness gw = new GatewayHarness(dir, EventTapIT.bridgeConfig(bridgePort, backend.port()), 1)) {
-      Socket tap = new Socket("127.0.0.1", bridgePort);
-      EventTapIT.writeFrame(new DataOutputStream(tap.getOutputStream()),
-          new JsonObject().put("type", "register").put("address", "gateway.traffic").put("replyAddress", "me"));
-      Poll.until(Duration.ofSeconds(5), "traffic events reach the tap client", () -> {
-        assertEquals(200, gw.get("/app/tapped").statusCode());
-        try {
-          return tap.getInputStream().available() > 0;
-        } catch (java.io.IOException e) {
-          throw new java.io.UncheckedIOException(e);
-        }
-      });
+      Socket tap = subscribedTap(gw, bridgePort);
       String client = "127.0.0.1:" + tap.getLocalPort();
       tap.setSoTimeout(10_000);
       tap.shutdownOutput(); // a FIN: the client is done
@@ -161,6 +140,22 @@ class ConnectionLossIT {
       assertEquals(List.of(), severe(), "SEVERE lines for a tap client leaving");
       assertEquals(List.of("event-bus bridge client " + client + " left: connection closed"), tapReports());
     }
+  }
+
+  /** A tap client registered for traffic events, once events are seen reaching it. */
+  static Socket subscribedTap(GatewayHarness gw, int bridgePort) throws Exception {
+    Socket tap = new Socket("127.0.0.1", bridgePort);
+    EventTapIT.writeFrame(new DataOutputStream(tap.getOutputStream()),
+        new JsonObject().put("type", "register").put("address", "gateway.traffic").put("replyAddress", "me"));
+    Poll.until(Duration.ofSeconds(5), "traffic events reach the tap client", () -> {
+      assertEquals(200, gw.get("/app/tapped").statusCode());
+      try {
+        return tap.getInputStream().available() > 0;
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    });
+    return tap;
   }
 
   List<String> tapReports() {
