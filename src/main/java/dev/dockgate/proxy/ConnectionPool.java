@@ -1,5 +1,6 @@
 package dev.dockgate.proxy;
 
+import dev.dockgate.resilience.PoolWaitTimeout;
 import io.netty.channel.Channel;
 import io.vertx.core.AsyncResult;
 import io.vertx.core.Future;
@@ -147,8 +148,10 @@ public final class ConnectionPool {
 
   /**
    * A request on a connection to {@code address}: an idle one, a new one, or the first to come back while this
-   * request waits. Fails with a {@link TimeoutException} when none came within {@code connectTimeoutMs} (nothing
-   * was sent), and with a {@link ConnectionPoolTooBusyException} when {@code max_wait_queue} requests wait already.
+   * request waits. Fails with a {@link TimeoutException} when a new connection did not open within
+   * {@code connectTimeoutMs}, with {@link PoolWaitTimeout} when the request waited that long for one of the
+   * {@code max_connections} to come back, and with a {@link ConnectionPoolTooBusyException} when
+   * {@code max_wait_queue} requests wait already: nothing was sent in any of these.
    * {@code options} may be null (the caller sets method, URI and headers on the request).
    */
   public Future<HttpClientRequest> request(SocketAddress address, RequestOptions options, long connectTimeoutMs) {
@@ -185,8 +188,7 @@ public final class ConnectionPool {
     endpoint.waiters.add(waiter);
     waiter.timer = vertx.setTimer(Math.max(1, connectTimeoutMs), id -> {
       if (endpoint.waiters.remove(waiter)) {
-        waiter.promise.tryFail(new TimeoutException(
-            "no connection to " + endpoint.address + " within " + connectTimeoutMs + " ms"));
+        waiter.promise.tryFail(new PoolWaitTimeout(String.valueOf(endpoint.address), connectTimeoutMs));
       }
     });
     return waiter.promise.future().compose(p -> use(p, options));

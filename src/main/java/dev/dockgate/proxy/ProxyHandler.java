@@ -374,10 +374,10 @@ public final class ProxyHandler implements Terminal {
       LOG.warning("backend \"" + route.backend() + "\" instance " + upstream.instance() + ": " + failure.getMessage()
           + "; answering 502 (check the backend's tls: ca_file, server_name)");
     }
-    // Refused at connect, no connection in time (connect_timeout_ms, pool wait included) or circuit
-    // open: nothing left the gateway, any request may go elsewhere. Broken after sending: only
-    // replayable (bodiless idempotent) ones.
-    boolean unsent = failure instanceof UpstreamFailure.CircuitOpen
+    // Refused at connect, no connection in time (connect_timeout_ms), the pool full (its wait queue,
+    // or no connection free within connect_timeout_ms) or circuit open: nothing left the gateway, any
+    // request may go elsewhere. Broken after sending: only replayable (bodiless idempotent) ones.
+    boolean unsent = failure instanceof UpstreamFailure.CircuitOpen || failure instanceof UpstreamFailure.Busy
         || (failure instanceof UpstreamFailure.Refused && attempt.unsent);
     boolean again = retries.enabled() && retry < retries.attempts()
         && (unsent || (failure.retryable() && attempt.replayable));
@@ -513,9 +513,9 @@ public final class ProxyHandler implements Terminal {
     made.onComplete(ar -> {
       if (ar.failed()) {
         attempt.unsent = true;
-        // No connection within connect_timeout_ms (the TCP connect or the wait in the pool): Vert.x
-        // fails it with a TimeoutException, but nothing was sent, so it is the instance being
-        // unreachable (503), not a late answer (504).
+        // No TCP connection within connect_timeout_ms: nothing was sent, so it is the instance being
+        // unreachable (503), not a late answer (504). (The pool's own wait fails with PoolWaitTimeout,
+        // "busy"; for HTTPS instances Vert.x's pool counts its wait in the same TimeoutException.)
         Throwable cause = ar.cause() instanceof java.util.concurrent.TimeoutException
             ? new UpstreamFailure.Refused(route.backend(), ar.cause()) : ar.cause();
         answer.fail(failure(attempt, cause));

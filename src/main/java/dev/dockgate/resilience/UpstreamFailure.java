@@ -48,11 +48,14 @@ public abstract sealed class UpstreamFailure extends RuntimeException {
 
   /**
    * The gateway's own pool for the instance is full: {@code max_connections} in use and {@code max_wait_queue}
-   * requests waiting. Nothing was sent; the instance did nothing wrong.
+   * requests waiting, or none of the connections came free within {@code connect_timeout_ms}. Nothing was sent;
+   * the instance did nothing wrong.
    */
   public static final class Busy extends UpstreamFailure {
     public Busy(String backend, Throwable cause) {
-      super(503, "backend \"" + backend + "\" is busy (its connections and wait queue are full)", cause);
+      super(503, "backend \"" + backend + "\" is busy (" + (cause instanceof PoolWaitTimeout
+          ? "all its connections stayed in use while the request waited" : "its connections and wait queue are full")
+          + ")", cause);
     }
   }
 

@@ -432,6 +432,69 @@ class UpstreamIT {
   }
 
   @Test
+  void aPoolWaitThatTimesOutIsBusyNeverOpensTheCircuitAndAPostGoesElsewhere() throws Exception {
+    List<HttpServerRequest> held = new CopyOnWriteArrayList<>();
+    List<String> posted = new CopyOnWriteArrayList<>();
+    int slow = serve(req -> {
+      if (req.path().endsWith("/hold")) {
+        held.add(req);
+      } else {
+        req.body().onSuccess(body -> {
+          posted.add("slow " + req.method() + " " + body);
+          req.response().end("slow");
+        });
+      }
+    });
+    int other = serve(req -> req.body().onSuccess(body -> {
+      posted.add("other " + req.method() + " " + body);
+      req.response().end("other");
+    }));
+    gateway = new GatewayHarness(dir, """
+        docker: {enabled: false}
+        routes:
+          - {path_prefix: /p, backend: p, timeout_ms: 10000}
+          - {path_prefix: /pair, backend: pair, timeout_ms: 10000, retries: {attempts: 1, backoff_ms: 1}}
+        backends:
+          - {name: p, targets: ["http://127.0.0.1:%1$d"], max_connections: 1, connect_timeout_ms: 150,
+             circuit_breaker: {max_failures: 3, reset_timeout_ms: 60000}}
+          - {name: pair, targets: ["http://127.0.0.1:%1$d", "http://127.0.0.1:%2$d"], load_balancer: round_robin,
+             max_connections: 1, connect_timeout_ms: 150, circuit_breaker: {max_failures: 3, reset_timeout_ms: 60000}}
+        """.formatted(slow, other), 1);
+    CompletableFuture<HttpResponse<String>> first = gateway.http().sendAsync(
+        HttpRequest.newBuilder(gateway.uri("/p/hold")).build(), HttpResponse.BodyHandlers.ofString());
+    Poll.until(Duration.ofSeconds(5), "the one connection taken", () -> held.size() == 1);
+    for (int i = 0; i < 6; i++) { // twice the breaker's threshold, each waiting its 150 ms in the pool
+      HttpResponse<String> busy = gateway.get("/p/" + i);
+      assertEquals(503, busy.statusCode(), busy.body());
+      assertTrue(busy.body().contains("is busy"), "says why: " + busy.body());
+    }
+    // The same instance in a second backend, its one connection held too: a POST waiting for it in vain
+    // was never sent, so it goes to the other instance (round robin tries the held one first every other time).
+    List<CompletableFuture<HttpResponse<String>>> holds = new java.util.ArrayList<>();
+    for (int i = 0; i < 2; i++) { // in turn: one of the two reaches it and is held, the other is answered
+      holds.add(gateway.http().sendAsync(
+          HttpRequest.newBuilder(gateway.uri("/pair/hold")).build(), HttpResponse.BodyHandlers.ofString()));
+      Thread.sleep(100);
+    }
+    Poll.until(Duration.ofSeconds(5), "the pair's connection to it taken", () -> held.size() == 2);
+    posted.clear();
+    for (int i = 0; i < 4; i++) {
+      HttpResponse<String> post = gateway.send(HttpRequest.newBuilder(gateway.uri("/pair/" + i))
+          .timeout(Duration.ofSeconds(10)).POST(HttpRequest.BodyPublishers.ofString("b" + i)).build());
+      assertEquals(200, post.statusCode(), post.body());
+    }
+    assertEquals(List.of("other POST b0", "other POST b1", "other POST b2", "other POST b3"), posted);
+    held.forEach(req -> req.response().end("held"));
+    assertEquals("held", first.get(10, TimeUnit.SECONDS).body());
+    for (CompletableFuture<HttpResponse<String>> hold : holds) {
+      assertEquals(200, hold.get(10, TimeUnit.SECONDS).statusCode());
+    }
+    HttpResponse<String> after = gateway.get("/p/after");
+    assertEquals(200, after.statusCode(), "waiting in a full pool is load: the circuit stays closed, got "
+        + after.body());
+  }
+
+  @Test
   void aTryThatGetsNoConnectionInTimeIsUnreachableAndGoesElsewhere() throws Exception {
     // A listener whose accept queue is full: Linux drops every further SYN, so a connect hangs, as
     // with a server too slow to accept (busybox httpd listens with a backlog of 9).
@@ -475,13 +538,14 @@ class UpstreamIT {
       HttpResponse<String> connect = gateway.get("/full/x");
       assertEquals(503, connect.statusCode(), connect.body());
       assertEquals("backend \"full\" is unreachable", connect.body().trim());
-      // No pooled connection free within connect_timeout_ms: the same.
+      // No pooled connection free within connect_timeout_ms: the pool is full, the instance is busy.
       CompletableFuture<HttpResponse<String>> first = gateway.http().sendAsync(
           HttpRequest.newBuilder(gateway.uri("/busy/1")).build(), HttpResponse.BodyHandlers.ofString());
       Poll.until(Duration.ofSeconds(5), "the one connection taken", () -> held.get() == 1);
       HttpResponse<String> waited = gateway.get("/busy/2");
       assertEquals(503, waited.statusCode(), waited.body());
-      assertEquals("backend \"busy\" is unreachable", waited.body().trim());
+      assertEquals("backend \"busy\" is busy (all its connections stayed in use while the request waited)",
+          waited.body().trim());
       first.cancel(true);
       // Since nothing was sent, even a POST goes to the other instance: round robin tries the
       // unreachable one first for every other request.
