@@ -22,9 +22,12 @@ public final class Breakers {
         .setTimeout(-1) // the route's own timeout applies
         .setFailuresRollingWindow(300_000) // failures older than 5 min no longer count
         .setNotificationAddress(null);
-    CircuitBreaker breaker = CircuitBreaker.create(name, vertx, options)
-        .failurePolicy(result -> result.failed() && UpstreamFailure.countsAgainstInstance(result.cause()));
+    CircuitBreaker breaker = CircuitBreaker.create(name, vertx, options);
     Breaker guarded = new Breaker(breaker);
+    // What the policy does not call a failure the library takes as a success, which closes a half-open circuit: a
+    // probe that ended without the instance answering (a full pool, a client leaving) proves nothing, so it reopens.
+    breaker.failurePolicy(result -> result.failed() && (UpstreamFailure.countsAgainstInstance(result.cause())
+        || guarded.state() == CircuitBreakerState.HALF_OPEN));
     // The library calls these as it changes state, holding its lock: the copy follows every change.
     breaker.openHandler(v -> {
       guarded.changed(CircuitBreakerState.OPEN);

@@ -99,4 +99,32 @@ class BreakerRegistryTest {
     assertFalse(breaker.closed(), "tries now go through the breaker, which refuses them");
     assertTrue(breaker.execute(false, () -> Future.succeededFuture()).failed());
   }
+
+  @Test
+  void aHalfOpenProbeThatEndsWithoutAnAnswerReopensTheCircuit() {
+    Breaker breaker = registry.acquire("pay/p1/1", new CircuitBreakerConfig(1, 50));
+    await(breaker.failed(new java.net.ConnectException("refused"), true));
+    assertEquals(CircuitBreakerState.OPEN, breaker.state());
+    await(breaker.execute(false, () -> Future.failedFuture(
+        new UpstreamFailure.ClientGone("pay", new RuntimeException("left")))));
+    assertEquals(CircuitBreakerState.OPEN, breaker.state(), "refused while open, the client's leaving changes nothing");
+    for (java.util.function.Supplier<Throwable> unanswered : java.util.List.<java.util.function.Supplier<Throwable>>of(
+        () -> new PoolWaitTimeout("127.0.0.1:1", 50),
+        () -> new io.vertx.core.http.ConnectionPoolTooBusyException("wait queue full"),
+        () -> new UpstreamFailure.ClientGone("pay", new RuntimeException("left")))) {
+      halfOpen(breaker);
+      Throwable cause = unanswered.get();
+      await(breaker.execute(false, () -> Future.failedFuture(cause)));
+      assertEquals(CircuitBreakerState.OPEN, breaker.state(),
+          "a probe that got no answer (" + cause.getClass().getSimpleName() + ") proves nothing: open again");
+    }
+    halfOpen(breaker);
+    await(breaker.execute(false, () -> Future.succeededFuture()));
+    assertEquals(CircuitBreakerState.CLOSED, breaker.state(), "an answered probe closes it");
+  }
+
+  static void halfOpen(Breaker breaker) {
+    dev.dockgate.testing.Poll.until(java.time.Duration.ofSeconds(5), "half-open after reset_timeout_ms",
+        () -> breaker.state() == CircuitBreakerState.HALF_OPEN);
+  }
 }
