@@ -212,7 +212,7 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
     hostLines = 0;
     lengthLines = 0;
     fieldLines = 0;
-    checkTarget(initialLine[1]);
+    checkTarget(initialLine[0], initialLine[1]);
     String version = initialLine[2];
     if (!version.equals("HTTP/1.1") && !version.equals("HTTP/1.0")) {
       initialLine[2] = otherVersion(version);
@@ -222,9 +222,11 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
 
   /**
    * RFC 9112 §3.2: a request-target is URI characters only, without a fragment; userinfo is refused
-   * (RFC 9110 §4.2.4).
+   * (RFC 9110 §4.2.4). A target that is not origin-form ({@code /...}) must be absolute-form ({@code scheme://...}),
+   * asterisk-form ({@code *}) or, for CONNECT, authority-form (those two are refused later, by method); anything else
+   * ({@code x?u=http://a.example/}) is malformed, and its query must not pass for an authority.
    */
-  private static void checkTarget(String target) {
+  private static void checkTarget(String method, String target) {
     int n = target.length();
     if (n == 0) {
       throw new Refused(400, "empty request target");
@@ -239,8 +241,14 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
       }
     }
     if (target.charAt(0) != '/') {
-      int authority = target.indexOf("://");
-      if (authority > 0) {
+      if (target.equals("*") || method.equals("CONNECT")) {
+        return;
+      }
+      int authority = schemeEnd(target);
+      if (authority < 0) {
+        throw new Refused(400, "malformed request target");
+      }
+      {
         int end = authority + 3;
         while (end < n && target.charAt(end) != '/' && target.charAt(end) != '?' && target.charAt(end) != '#') {
           if (target.charAt(end) == '@') {
@@ -251,6 +259,21 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
       }
     }
   }
+  /** Where {@code "://"} starts after a leading URI scheme (RFC 3986 §3.1: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )), or -1. */
+  private static int schemeEnd(String target) {
+    int n = target.length();
+    int i = 0;
+    while (i < n) {
+      char c = target.charAt(i);
+      boolean alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+      if (!alpha && (i == 0 || !((c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.'))) {
+        break;
+      }
+      i++;
+    }
+    return i > 0 && target.startsWith("://", i) ? i : -1;
+  }
+
 
   /**
    * A version other than HTTP/1.1 and HTTP/1.0 (Vert.x would answer 501, uncounted): a higher

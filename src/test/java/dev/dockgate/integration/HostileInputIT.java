@@ -203,6 +203,11 @@ class HostileInputIT {
     c.add(Case.of("CONNECT to another host", "CONNECT " + elsewhereHost + " HTTP/1.1\r\nHost: " + elsewhereHost
         + "\r\n\r\n", 400, EITHER));
     c.add(Case.of("asterisk-form GET", "GET * HTTP/1.1\r\nHost: gw\r\n\r\n", 400, EITHER));
+    c.add(Case.of("relative target with a URL in its query", "GET x?u=http://" + elsewhereHost + "/up/abs HTTP/1.1\r\n"
+        + "Host: gw\r\n\r\n", 400, CLOSED));
+    c.add(Case.of("relative target", "GET up/x HTTP/1.1\r\nHost: gw\r\n\r\n", 400, CLOSED));
+    c.add(Case.of("scheme-less authority", "GET ://" + elsewhereHost + "/up/abs HTTP/1.1\r\nHost: gw\r\n\r\n",
+        400, CLOSED));
     // Path tricks: normalised before matching, encoded separators refused.
     c.add(Case.of("%2e%2e out of the route", get("/up/%2e%2e/secret"), 404, EITHER));
     c.add(Case.of(".%2E twice out of the route", get("/up/.%2E/.%2e/secret"), 404, EITHER));
