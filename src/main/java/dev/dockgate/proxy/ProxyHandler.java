@@ -668,21 +668,15 @@ public final class ProxyHandler implements Terminal {
       if (length != null) {
         out.headers().remove(HttpHeaders.CONTENT_LENGTH);
       }
-      if (attempt.incoming.version() == HttpVersion.HTTP_1_0) {
-        // An HTTP/1.0 client cannot read chunked: the body is collected and sent with its length.
-        response.body().onComplete(body -> {
-          if (body.succeeded()) {
-            out.end(body.result()).onComplete(v -> finished(attempt));
-          } else {
-            response.request().reset();
-            out.reset();
-            finished(attempt);
-          }
-        });
-        response.resume();
-        return;
+      if (attempt.incoming.version() != HttpVersion.HTTP_1_0) {
+        out.setChunked(true);
+      } else if (attempt.incoming.method() != io.vertx.core.http.HttpMethod.HEAD && status != 304 && status != 204) {
+        // An HTTP/1.0 client cannot read chunked: the body goes as it comes, unframed, and the connection's
+        // close ends it (RFC 9112 §6.3), as nginx sends it; collecting it first would hold a stream back
+        // and keep any size of answer in memory. Vert.x writes its own Connection header last: replaced here.
+        out.headersEndHandler(v -> out.headers().set(HttpHeaders.CONNECTION, HttpHeaders.CLOSE));
+        attempt.exchange.closeWhenAnswered();
       }
-      out.setChunked(true);
     }
     // A HEAD request's or a 304's answer declares a length it has no body for: it ends with the backend's end.
     boolean bodyFollows = declared > 0 && attempt.incoming.method() != io.vertx.core.http.HttpMethod.HEAD

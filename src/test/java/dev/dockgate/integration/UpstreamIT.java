@@ -784,6 +784,56 @@ class UpstreamIT {
     }
   }
 
+  /**
+   * An answer without a length reaches an HTTP/1.0 client (which cannot read chunked) as it comes, its
+   * end marked by the connection's close, as nginx sends it: never collected whole first, which would
+   * hold back a stream's first bytes until its end and keep any size of answer in memory.
+   */
+  @Test
+  void anHttp10ClientGetsAnAnswerWithoutALengthAsItComesEndedByTheClose() throws Exception {
+    java.util.concurrent.atomic.AtomicReference<CompletableFuture<Void>> release = new java.util.concurrent.atomic.AtomicReference<>();
+    int backend = serve(req -> {
+      io.vertx.core.http.HttpServerResponse res = req.response().setChunked(true);
+      res.write("first;");
+      release.get().whenComplete((v, e) -> vertx.runOnContext(x -> res.end("second")));
+    });
+    gateway = upRoute(dir, backend);
+    for (String connection : List.of("Connection: keep-alive\r\n", "")) {
+      CompletableFuture<Void> firstArrived = new CompletableFuture<>();
+      release.set(firstArrived);
+      try (Socket socket = new Socket("127.0.0.1", gateway.port())) {
+        socket.setSoTimeout(5_000);
+        socket.getOutputStream().write(("GET /up/stream HTTP/1.0\r\n" + connection + "\r\n")
+            .getBytes(StandardCharsets.ISO_8859_1));
+        java.io.InputStream in = socket.getInputStream();
+        StringBuilder got = new StringBuilder();
+        byte[] buf = new byte[4096];
+        while (!got.toString().contains("first;")) {
+          int n;
+          try {
+            n = in.read(buf);
+          } catch (java.net.SocketTimeoutException held) {
+            throw new AssertionError("the first bytes were held back until the backend's end: " + got, held);
+          }
+          assertTrue(n > 0, "closed before the body: " + got);
+          got.append(new String(buf, 0, n, StandardCharsets.ISO_8859_1));
+        }
+        firstArrived.complete(null);
+        int n;
+        while ((n = in.read(buf)) > 0) { // to the close: the gateway ends the answer by closing
+          got.append(new String(buf, 0, n, StandardCharsets.ISO_8859_1));
+        }
+        String text = got.toString();
+        String head = text.substring(0, text.indexOf("\r\n\r\n")).toLowerCase(java.util.Locale.ROOT);
+        assertTrue(text.startsWith("HTTP/1.0 200 OK\r\n"), text);
+        assertTrue(text.endsWith("\r\n\r\nfirst;second"), "the body as it came, unframed: " + text);
+        assertTrue(!head.contains("transfer-encoding") && !head.contains("content-length"), text);
+        assertTrue(head.contains("\r\nconnection: close"), "the client is told its connection ends: " + text);
+      }
+    }
+    Poll.until(Duration.ofSeconds(5), "both counted", () -> gateway.statsTotal() == 2);
+  }
+
   @Test
   void theRouteTimeoutOfAnUploadCountsFromItsLastByte() {
     int backend = serve(req -> req.body().onSuccess(b -> req.response().end("got " + b.length())));
