@@ -118,9 +118,11 @@ public final class ProxyHandler implements Terminal {
     Attempt attempt = new Attempt(this, exchange, incoming);
     inFlight.increment();
     String expect = incoming.getHeader(HttpHeaders.EXPECT);
-    if (expect != null && expect.equalsIgnoreCase("100-continue") && !incoming.isEnded()) {
+    if (expect != null && expect.equalsIgnoreCase("100-continue") && !incoming.isEnded()
+        && incoming.version() != HttpVersion.HTTP_1_0) {
       // The route's stages accepted the request: the client may send its body now. The gateway
       // streams it on (without the Expect header), so the backend is not asked to continue a second time.
+      // An HTTP/1.0 client is sent no 1xx and its expectation ignored (RFC 9110 §10.1.1, §15.2).
       incoming.response().writeContinue();
     }
     String path = PathNormalizer.normalize(incoming.path()); // the router refused the paths it cannot normalize
