@@ -174,6 +174,16 @@ public final class ProxyHandler implements Terminal {
     return true;
   }
 
+  /** Whether a backend's Transfer-Encoding lines name chunked alone (in any case: backends are read tolerantly). */
+  private static boolean onlyChunked(MultiMap headers) {
+    for (String value : headers.getAll(HttpHeaders.TRANSFER_ENCODING)) {
+      if (!value.trim().equalsIgnoreCase("chunked")) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   private static long contentLength(String value) {
     try {
       return Long.parseLong(value);
@@ -642,6 +652,13 @@ public final class ProxyHandler implements Terminal {
     // Transfer-Encoding is hop-by-hop: Netty decoded the body, and it is framed anew toward the client.
     MultiMap headers = response.headers();
     int status = response.statusCode();
+    if (headers.contains(HttpHeaders.TRANSFER_ENCODING) && !onlyChunked(headers)) {
+      // Another coding (gzip, ...) is not undone here: its bytes would reach the client as the content. nginx: 502.
+      response.request().reset();
+      failed(attempt, new UpstreamFailure.BadGateway(route.backend(),
+          new IllegalArgumentException("Transfer-Encoding " + headers.getAll(HttpHeaders.TRANSFER_ENCODING))));
+      return;
+    }
     // What the route's stages set already (CORS), kept if the backend's head is refused.
     MultiMap before = out.headers().isEmpty() ? null : HttpHeaders.headers().addAll(out.headers());
     attempt.before = before;
