@@ -305,6 +305,7 @@ public final class EdgeGuard {
       }
       response.setStatusCode(408)
           .putHeader(TrafficEvent.REQUEST_ID_HEADER, exchange.requestId())
+          .putHeader(HttpHeaders.DATE, HttpDate.now())
           .putHeader("content-type", "text/plain; charset=utf-8")
           .end(TOO_SLOW)
           .onComplete(ar -> response.reset()); // the rest of the body is not wanted: cancel the stream
@@ -356,6 +357,7 @@ public final class EdgeGuard {
     response.setStatusCode(status)
         .putHeader("connection", "close")
         .putHeader(TrafficEvent.REQUEST_ID_HEADER, refused.requestId())
+        .putHeader(HttpHeaders.DATE, HttpDate.now())
         .putHeader("content-type", "text/plain; charset=utf-8")
         .end(body)
         .onComplete(ar -> abort(request.connection()));

@@ -57,9 +57,9 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
 
   private static final AsciiString CHUNKED = AsciiString.cached("chunked");
   private static final String SLOW_HEAD_BODY = "request head not received in time\n";
-  private static final byte[] SLOW_HEAD = ("HTTP/1.1 408 Request Timeout\r\nconnection: close\r\n"
-      + "content-type: text/plain; charset=utf-8\r\ncontent-length: " + SLOW_HEAD_BODY.length() + "\r\n\r\n"
-      + SLOW_HEAD_BODY).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+  private static final String SLOW_HEAD_START = "HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ndate: ";
+  private static final String SLOW_HEAD_END = "\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: "
+      + SLOW_HEAD_BODY.length() + "\r\n\r\n" + SLOW_HEAD_BODY;
 
   private final Runnable onMalformedBody;
   private final int maxHeaderCount;
@@ -149,7 +149,8 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
     discarding = true;
     headStartedNanos = 0;
     io.netty.channel.Channel channel = context.channel();
-    context.writeAndFlush(io.netty.buffer.Unpooled.wrappedBuffer(SLOW_HEAD))
+    byte[] answer = (SLOW_HEAD_START + HttpDate.now() + SLOW_HEAD_END).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    context.writeAndFlush(io.netty.buffer.Unpooled.wrappedBuffer(answer))
         .addListener(written -> lingeringClose(channel));
   }
 

@@ -118,9 +118,11 @@ public final class ProxyHandler implements Terminal {
     Attempt attempt = new Attempt(this, exchange, incoming);
     inFlight.increment();
     String expect = incoming.getHeader(HttpHeaders.EXPECT);
-    if (expect != null && expect.equalsIgnoreCase("100-continue") && !incoming.isEnded()) {
+    if (expect != null && expect.equalsIgnoreCase("100-continue") && !incoming.isEnded()
+        && incoming.version() != HttpVersion.HTTP_1_0) {
       // The route's stages accepted the request: the client may send its body now. The gateway
       // streams it on (without the Expect header), so the backend is not asked to continue a second time.
+      // An HTTP/1.0 client is sent no 1xx and its expectation ignored (RFC 9110 §10.1.1, §15.2).
       incoming.response().writeContinue();
     }
     String path = PathNormalizer.normalize(incoming.path()); // the router refused the paths it cannot normalize
@@ -167,6 +169,16 @@ public final class ProxyHandler implements Terminal {
     for (String value : headers.getAll(HttpHeaders.TRANSFER_ENCODING)) {
       if (!value.equals("chunked")) {
         return null;
+      }
+    }
+    return true;
+  }
+
+  /** Whether a backend's Transfer-Encoding lines name chunked alone (in any case: backends are read tolerantly). */
+  private static boolean onlyChunked(MultiMap headers) {
+    for (String value : headers.getAll(HttpHeaders.TRANSFER_ENCODING)) {
+      if (!value.trim().equalsIgnoreCase("chunked")) {
+        return false;
       }
     }
     return true;
@@ -640,6 +652,13 @@ public final class ProxyHandler implements Terminal {
     // Transfer-Encoding is hop-by-hop: Netty decoded the body, and it is framed anew toward the client.
     MultiMap headers = response.headers();
     int status = response.statusCode();
+    if (headers.contains(HttpHeaders.TRANSFER_ENCODING) && !onlyChunked(headers)) {
+      // Another coding (gzip, ...) is not undone here: its bytes would reach the client as the content. nginx: 502.
+      response.request().reset();
+      failed(attempt, new UpstreamFailure.BadGateway(route.backend(),
+          new IllegalArgumentException("Transfer-Encoding " + headers.getAll(HttpHeaders.TRANSFER_ENCODING))));
+      return;
+    }
     // What the route's stages set already (CORS), kept if the backend's head is refused.
     MultiMap before = out.headers().isEmpty() ? null : HttpHeaders.headers().addAll(out.headers());
     attempt.before = before;
@@ -668,21 +687,15 @@ public final class ProxyHandler implements Terminal {
       if (length != null) {
         out.headers().remove(HttpHeaders.CONTENT_LENGTH);
       }
-      if (attempt.incoming.version() == HttpVersion.HTTP_1_0) {
-        // An HTTP/1.0 client cannot read chunked: the body is collected and sent with its length.
-        response.body().onComplete(body -> {
-          if (body.succeeded()) {
-            out.end(body.result()).onComplete(v -> finished(attempt));
-          } else {
-            response.request().reset();
-            out.reset();
-            finished(attempt);
-          }
-        });
-        response.resume();
-        return;
+      if (attempt.incoming.version() != HttpVersion.HTTP_1_0) {
+        out.setChunked(true);
+      } else if (attempt.incoming.method() != io.vertx.core.http.HttpMethod.HEAD && status != 304 && status != 204) {
+        // An HTTP/1.0 client cannot read chunked: the body goes as it comes, unframed, and the connection's
+        // close ends it (RFC 9112 §6.3), as nginx sends it; collecting it first would hold a stream back
+        // and keep any size of answer in memory. Vert.x writes its own Connection header last: replaced here.
+        out.headersEndHandler(v -> out.headers().set(HttpHeaders.CONNECTION, HttpHeaders.CLOSE));
+        attempt.exchange.closeWhenAnswered();
       }
-      out.setChunked(true);
     }
     // A HEAD request's or a 304's answer declares a length it has no body for: it ends with the backend's end.
     boolean bodyFollows = declared > 0 && attempt.incoming.method() != io.vertx.core.http.HttpMethod.HEAD

@@ -55,6 +55,7 @@ public final class RouterVerticle extends VerticleBase implements RouterPlacemen
 
   private static final Buffer METHOD_NOT_ALLOWED = Buffer.buffer("method not allowed\n");
   private static final Buffer BAD_PATH = Buffer.buffer("bad request path\n");
+  private static final Buffer EXPECTATION_FAILED = Buffer.buffer("expectation not supported: only 100-continue\n");
 
   private final BreakerRegistry breakers;
   private final InFlightRequests inFlight;
@@ -326,6 +327,10 @@ public final class RouterVerticle extends VerticleBase implements RouterPlacemen
       exchange.answer(413, Buffer.buffer("request body larger than " + maxBody + " bytes\n"));
       return;
     }
+    if (unmetExpectation(request)) {
+      exchange.answer(417, EXPECTATION_FAILED);
+      return;
+    }
     if (admin.handle(request, path, routing.config().server(), routing.liveness(), routing.dashboardStream(), true)) {
       return; // the gateway's own endpoints are not counted as traffic
     }
@@ -350,6 +355,28 @@ public final class RouterVerticle extends VerticleBase implements RouterPlacemen
       request.response().putHeader("allow", String.join(", ", allowed));
       exchange.answer(405, METHOD_NOT_ALLOWED);
     }
+  }
+
+  /**
+   * Whether the request expects what the gateway cannot meet: any expectation but {@code 100-continue}
+   * (RFC 9110 §10.1.1 allows 417 for them). The gateway does not pass Expect on, so such a request
+   * would otherwise reach the backend with its expectation silently dropped. HTTP/1.0 defined no
+   * Expect: ignored there, as Apache does.
+   */
+  static boolean unmetExpectation(HttpServerRequest request) {
+    if (request.getHeader(io.vertx.core.http.HttpHeaders.EXPECT) == null
+        || request.version() == io.vertx.core.http.HttpVersion.HTTP_1_0) {
+      return false;
+    }
+    for (String value : request.headers().getAll(io.vertx.core.http.HttpHeaders.EXPECT)) {
+      for (String member : value.split(",", -1)) {
+        String expectation = member.trim();
+        if (!expectation.isEmpty() && !expectation.equalsIgnoreCase("100-continue")) {
+          return true;
+        }
+      }
+    }
+    return false;
   }
 
   /**

@@ -231,6 +231,13 @@ class HostileInputIT {
     c.add(Case.of("version with a leading zero", "GET /up/v HTTP/01.1\r\nHost: gw\r\n\r\n", 400, CLOSED));
     c.add(Case.of("no version (HTTP/0.9)", "GET /up/v\r\n\r\n", 400, CLOSED));
     c.add(Case.of("HTTP/1.1 without Host", "GET /up/v HTTP/1.1\r\nX-A: a\r\n\r\n", 400, CLOSED));
+    // Expectations: only 100-continue is known, and only from HTTP/1.1 on (RFC 9110 section 10.1.1).
+    c.add(Case.of("an expectation other than 100-continue", post("Content-Length: 5\r\nExpect: 200-ok\r\n", "hello"),
+        417, EITHER));
+    c.add(Case.of("100-continue and another expectation", post("Content-Length: 5\r\nExpect: 100-continue, x=1\r\n",
+        "hello"), 417, EITHER));
+    c.add(Case.of("100-continue from an HTTP/1.0 client: no 1xx for it", "POST /up/p HTTP/1.0\r\nHost: gw\r\n"
+        + "Content-Length: 5\r\nExpect: 100-continue\r\n\r\nhello", 200, EITHER));
     c.add(Case.of("two Host headers", "GET /up/v HTTP/1.1\r\nHost: gw\r\nHost: evil\r\n\r\n", 400, CLOSED));
     c.add(Case.of("Host with userinfo", "GET /up/v HTTP/1.1\r\nHost: user@gw\r\n\r\n", 400, CLOSED));
     c.add(Case.of("Host with a space", "GET /up/v HTTP/1.1\r\nHost: g w\r\n\r\n", 400, CLOSED));

@@ -142,6 +142,7 @@ class LimitsIT {
       assertTrue(answer.startsWith("HTTP/1.1 408 "), answer);
       assertTrue(answer.toLowerCase().contains("connection: close"), answer);
       assertTrue(ms >= 550 && ms < 3_000, "answered after " + ms + " ms (header_timeout_ms 600)");
+      assertDated(answer);
     }
     assertEquals(0, backend.count());
   }
@@ -224,10 +225,32 @@ class LimitsIT {
       assertEquals(408, got.status(), got.raw());
       assertTrue(got.closed(), "closed after the 408: " + got.raw());
       assertTrue(ms >= 550 && ms < 3_000, "answered after " + ms + " ms");
+      assertDated(got.raw());
     }
     Poll.until(Duration.ofSeconds(5), "the backend's half request aborted", () -> backend.aborted() == abortedBefore + 1);
     assertEquals(0, backend.count(), "no request completed at the backend");
     Poll.until(Duration.ofSeconds(2), "the 408 counted", () -> gateway.statsTotal() == 1);
+  }
+
+  /** The gateway's own answers carry a Date (RFC 9110 section 6.6.1), as docs/routing-and-security.md says. */
+  static void assertDated(String answer) {
+    java.util.regex.Matcher date = java.util.regex.Pattern.compile("(?i)\r\ndate: ([^\r]+)\r\n").matcher(answer);
+    assertTrue(date.find(), "no Date in the gateway's answer:\n" + answer);
+    long at = java.time.ZonedDateTime.parse(date.group(1), java.time.format.DateTimeFormatter.RFC_1123_DATE_TIME)
+        .toEpochSecond();
+    assertTrue(Math.abs(at - System.currentTimeMillis() / 1000) < 60, date.group(1));
+  }
+
+  @Test
+  void aMalformedChunkGets400WithADate() throws IOException {
+    try (Socket socket = new Socket("127.0.0.1", gateway.port())) {
+      socket.getOutputStream().write(("POST /up/bad HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+          + "zz\r\nhello\r\n0\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+      RawHttp.Exchange got = RawHttp.read(socket, 1, 300, 5_000);
+      assertEquals(400, got.status(), got.raw());
+      assertTrue(got.closed(), got.raw());
+      assertDated(got.raw());
+    }
   }
 
   @Test

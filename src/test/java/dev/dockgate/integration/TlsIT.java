@@ -234,6 +234,7 @@ class TlsIT {
     });
     assertEquals(408, stalled.status(), stalled.body());
     assertEquals(HttpVersion.HTTP_2, stalled.version());
+    assertTrue(stalled.headers().get("date") != null, "the gateway's 408 carries a Date: " + stalled.headers());
     Reply next = send(client, HttpMethod.POST, "/api/next", r -> r.end("whole"));
     assertEquals(200, next.status(), "the same connection still serves: " + next.body());
     assertEquals("echo:whole", next.body());

@@ -633,6 +633,9 @@ class UpstreamIT {
     int sixHundred = raw("HTTP/1.1 600 Odd\r\nContent-Length: 2\r\n\r\nok");
     int unasked = raw("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
     int headOnly = raw("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+    int gzipped = raw("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nnot gzip at all");
+    int gzipChunked = raw("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n");
+    int capitals = raw("HTTP/1.1 200 OK\r\nTransfer-Encoding: Chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n");
     List<String> severe = new CopyOnWriteArrayList<>();
     java.util.logging.Handler capture = new java.util.logging.Handler() {
       @Override
@@ -669,6 +672,9 @@ class UpstreamIT {
             - {path_prefix: /sixhundred, backend: sixhundred}
             - {path_prefix: /unasked, backend: unasked}
             - {path_prefix: /headonly, backend: headonly}
+            - {path_prefix: /gzipped, backend: gzipped}
+            - {path_prefix: /gzipchunked, backend: gzipchunked}
+            - {path_prefix: /capitals, backend: capitals}
           backends:
             - {name: lf, targets: ["http://127.0.0.1:%d"]}
             - {name: http10, targets: ["http://127.0.0.1:%d"]}
@@ -683,8 +689,11 @@ class UpstreamIT {
             - {name: sixhundred, targets: ["http://127.0.0.1:%d"]}
             - {name: unasked, targets: ["http://127.0.0.1:%d"]}
             - {name: headonly, targets: ["http://127.0.0.1:%d"]}
+            - {name: gzipped, targets: ["http://127.0.0.1:%d"]}
+            - {name: gzipchunked, targets: ["http://127.0.0.1:%d"]}
+            - {name: capitals, targets: ["http://127.0.0.1:%d"]}
           """.formatted(lf, http10, hints, smuggle, badChunk, badName, loneCr, noName, processing, twoDigits,
-          sixHundred, unasked, headOnly), 1);
+          sixHundred, unasked, headOnly, gzipped, gzipChunked, capitals), 1);
       HttpResponse<String> bare = gateway.get("/lf/x");
       assertEquals(200, bare.statusCode(), "bare-LF line endings are read (RFC 9112 section 2.2)");
       assertEquals("ok", bare.body());
@@ -699,6 +708,13 @@ class UpstreamIT {
       // (a failure after the first bytes left cuts the client's connection: answersOfADeclaredLength...).
       assertEquals(502, gateway.get("/chunk/x").statusCode(), "a bad chunk size is refused");
       assertEquals(502, gateway.get("/headonly/x").statusCode(), "a close right after the head is 502");
+      // A transfer coding other than chunked cannot be undone here, and Transfer-Encoding is hop-by-hop:
+      // relayed, its bytes would reach the client as if they were the content (nginx answers 502 too).
+      assertEquals(502, gateway.get("/gzipped/x").statusCode(), "Transfer-Encoding: gzip is refused");
+      assertEquals(502, gateway.get("/gzipchunked/x").statusCode(), "Transfer-Encoding: gzip, chunked is refused");
+      HttpResponse<String> capital = gateway.get("/capitals/x");
+      assertEquals(200, capital.statusCode(), "chunked is chunked in any case");
+      assertEquals("ok", capital.body());
       // Interim answers that Vert.x would take for the final one (102, an unknown 1xx) are read past.
       HttpResponse<String> processed = gateway.get("/processing/x");
       assertEquals(200, processed.statusCode(), "102 and 199 before the answer are read past");
@@ -846,6 +862,56 @@ class UpstreamIT {
           .POST(HttpRequest.BodyPublishers.ofByteArray(small)).timeout(Duration.ofSeconds(10)).build()).statusCode(),
           "the gateway goes on taking uploads");
     }
+  }
+
+  /**
+   * An answer without a length reaches an HTTP/1.0 client (which cannot read chunked) as it comes, its
+   * end marked by the connection's close, as nginx sends it: never collected whole first, which would
+   * hold back a stream's first bytes until its end and keep any size of answer in memory.
+   */
+  @Test
+  void anHttp10ClientGetsAnAnswerWithoutALengthAsItComesEndedByTheClose() throws Exception {
+    java.util.concurrent.atomic.AtomicReference<CompletableFuture<Void>> release = new java.util.concurrent.atomic.AtomicReference<>();
+    int backend = serve(req -> {
+      io.vertx.core.http.HttpServerResponse res = req.response().setChunked(true);
+      res.write("first;");
+      release.get().whenComplete((v, e) -> vertx.runOnContext(x -> res.end("second")));
+    });
+    gateway = upRoute(dir, backend);
+    for (String connection : List.of("Connection: keep-alive\r\n", "")) {
+      CompletableFuture<Void> firstArrived = new CompletableFuture<>();
+      release.set(firstArrived);
+      try (Socket socket = new Socket("127.0.0.1", gateway.port())) {
+        socket.setSoTimeout(5_000);
+        socket.getOutputStream().write(("GET /up/stream HTTP/1.0\r\n" + connection + "\r\n")
+            .getBytes(StandardCharsets.ISO_8859_1));
+        java.io.InputStream in = socket.getInputStream();
+        StringBuilder got = new StringBuilder();
+        byte[] buf = new byte[4096];
+        while (!got.toString().contains("first;")) {
+          int n;
+          try {
+            n = in.read(buf);
+          } catch (java.net.SocketTimeoutException held) {
+            throw new AssertionError("the first bytes were held back until the backend's end: " + got, held);
+          }
+          assertTrue(n > 0, "closed before the body: " + got);
+          got.append(new String(buf, 0, n, StandardCharsets.ISO_8859_1));
+        }
+        firstArrived.complete(null);
+        int n;
+        while ((n = in.read(buf)) > 0) { // to the close: the gateway ends the answer by closing
+          got.append(new String(buf, 0, n, StandardCharsets.ISO_8859_1));
+        }
+        String text = got.toString();
+        String head = text.substring(0, text.indexOf("\r\n\r\n")).toLowerCase(java.util.Locale.ROOT);
+        assertTrue(text.startsWith("HTTP/1.0 200 OK\r\n"), text);
+        assertTrue(text.endsWith("\r\n\r\nfirst;second"), "the body as it came, unframed: " + text);
+        assertTrue(!head.contains("transfer-encoding") && !head.contains("content-length"), text);
+        assertTrue(head.contains("\r\nconnection: close"), "the client is told its connection ends: " + text);
+      }
+    }
+    Poll.until(Duration.ofSeconds(5), "both counted", () -> gateway.statsTotal() == 2);
   }
 
   @Test
