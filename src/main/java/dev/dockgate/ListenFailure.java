@@ -12,10 +12,17 @@ public final class ListenFailure extends VertxException {
     super(message, cause, true);
   }
 
-  /** {@code field}: where the address is configured, e.g. {@code server} or {@code server.admin_listener}. */
+  /**
+   * {@code field}: where the address is configured, e.g. {@code server} or {@code server.admin_listener}; the message
+   * names its {@code host} when no interface has that address, else its {@code port}.
+   */
   public static ListenFailure of(String field, String host, int port, Throwable cause) {
-    return new ListenFailure(field + ".port: cannot listen on " + host + ":" + port + ": " + reason(cause), cause);
+    String reason = reason(cause);
+    String key = reason.equals(NO_SUCH_ADDRESS) ? ".host" : ".port";
+    return new ListenFailure(field + key + ": cannot listen on " + host + ":" + port + ": " + reason, cause);
   }
+
+  private static final String NO_SUCH_ADDRESS = "no network interface of this machine has that address";
 
   /** The bind error in words: the three a configuration causes, else the error's own message. */
   static String reason(Throwable cause) {
@@ -27,7 +34,7 @@ public final class ListenFailure extends VertxException {
       return "permission denied (ports below 1024 need privileges)";
     }
     if (message.contains("Cannot assign requested address") || message.contains("(-99)")) {
-      return "no network interface of this machine has that address";
+      return NO_SUCH_ADDRESS;
     }
     return message;
   }

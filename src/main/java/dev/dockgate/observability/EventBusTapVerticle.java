@@ -40,6 +40,8 @@ public final class EventBusTapVerticle extends VerticleBase {
     config.addresses().forEach(a -> options.addOutboundPermitted(new PermittedOptions().setAddress(a)));
     bridge = TcpEventBusBridge.create(vertx, options, new NetServerOptions(), this::onFrame);
     return bridge.listen(config.bridgePort(), config.bridgeHost())
+        .recover(err -> Future.failedFuture(
+            dev.dockgate.ListenFailure.of("event_bus_bridge", config.bridgeHost(), config.bridgePort(), err)))
         .onSuccess(b -> LOG.info("event-bus bridge on " + config.bridgeHost() + ":" + config.bridgePort()
             + ", outbound only: " + config.addresses()));
   }

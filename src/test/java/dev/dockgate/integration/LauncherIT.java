@@ -93,6 +93,25 @@ class LauncherIT {
       assertEquals(1, admin.exit(), admin.output());
       assertTrue(admin.output().contains("server.admin_listener.port: cannot listen on 127.0.0.1:" + port), admin.output());
       assertFalse(admin.output().contains("Exception"), admin.output());
+      Files.writeString(conf, """
+          server: {host: 127.0.0.1, port: %d, admin_listener: false}
+          docker: {enabled: false}
+          event_bus_bridge: {enabled: true, host: 127.0.0.1, port: %d}
+          """.formatted(Ports.free(), port));
+      Run bridge = runToExit("-conf", conf.toString());
+      assertEquals(1, bridge.exit(), bridge.output());
+      assertTrue(bridge.output().contains("event_bus_bridge.port: cannot listen on 127.0.0.1:" + port
+          + ": the address is already in use"), bridge.output());
+      assertFalse(bridge.output().contains("Exception"), bridge.output());
+      // An address no interface has (TEST-NET-1, bound to, never sent to): the host is the field at fault.
+      Files.writeString(conf, """
+          server: {host: 192.0.2.1, port: %d, admin_listener: false}
+          docker: {enabled: false}
+          """.formatted(Ports.free()));
+      Run host = runToExit("-conf", conf.toString());
+      assertEquals(1, host.exit(), host.output());
+      assertTrue(host.output().contains("server.host: cannot listen on 192.0.2.1:"), host.output());
+      assertTrue(host.output().contains("no network interface of this machine has that address"), host.output());
     }
   }
 
