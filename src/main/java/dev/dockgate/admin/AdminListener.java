@@ -57,6 +57,7 @@ public final class AdminListener {
   }
 
   private void handle(HttpServerRequest request) {
+    request.response().putHeader(io.vertx.core.http.HttpHeaders.DATE, dev.dockgate.edge.HttpDate.now());
     if (keys != null && !authorized(request)) {
       // Basic first: a browser then asks for credentials, and sends them with the dashboard's event stream too.
       request.response().setStatusCode(401);

@@ -110,6 +110,7 @@ class AdminListenerIT {
     HttpResponse<String> other = admin("/api/a");
     assertEquals(404, other.statusCode(), "the admin port routes nothing");
     assertEquals("not an admin endpoint\n", other.body());
+    assertTrue(other.headers().firstValue("date").isPresent(), "a 404 carries a Date (RFC 9110 §6.6.1)");
   }
 
   @Test
@@ -120,6 +121,7 @@ class AdminListenerIT {
     assertEquals(401, none.statusCode());
     assertEquals(List.of("Basic realm=\"dockgate admin\", charset=\"UTF-8\"", "ApiKey header=\"X-Admin-Key\""),
         none.headers().allValues("www-authenticate"));
+    assertTrue(none.headers().firstValue("date").isPresent(), "a 401 carries a Date (RFC 9110 §6.6.1)");
     assertEquals(401, admin("/stats", "X-Admin-Key", "ops-secre").statusCode());
     assertEquals(401, admin("/stats", "X-API-Key", "ops-secret").statusCode(), "only the configured header counts");
     assertEquals(401, admin("/nowhere").statusCode(), "nothing is told about paths without a key");
