@@ -243,6 +243,46 @@ class ConsulDiscoveryIT {
 
   @Test
   @Timeout(120)
+  void serversCappingBlockingQueriesBelowTheWaitAreLearnedNotTakenForRestoresEachTime() {
+    consul.maxQueryTime(Duration.ofMillis(300)); // max_query_time far below the gateway's wait
+    startRoutingAll("consul: {address: \"" + consul.address() + "\", wait_ms: 4000, min_query_interval_ms: 100}\n");
+    Poll.until(Duration.ofSeconds(10), "the cap learned\n" + gateway.output(),
+        () -> gateway.output().contains("the servers end blocking queries after about"));
+    // Another service's plain read still under way when the cap was learned is let finish (it follows its early
+    // answer within min_query_interval_ms).
+    sleep(1_000);
+    int early = count(gateway.output(), "answered early without a change");
+    int seenBefore = consul.seen().size();
+    Poll.until(Duration.ofSeconds(10), "blocking queries going on", () -> consul.seen().size() >= seenBefore + 10);
+    List<ConsulTestServer.Seen> after = consul.seen().subList(seenBefore, consul.seen().size());
+    assertEquals(0, after.stream().filter(s -> !s.query().contains("index=")).count(),
+        "every capped answer read again from the start: " + after);
+    assertEquals(early, count(gateway.output(), "answered early without a change"), gateway.output());
+    // Changes still arrive at once.
+    consul.check("orders-3", "critical");
+    until("orders-3 out", Duration.ofSeconds(5), Set.of("orders-1", "orders-2"), "/api/orders/x");
+    noSevere();
+  }
+
+  static void sleep(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  static int count(String text, String part) {
+    int n = 0;
+    for (int i = text.indexOf(part); i >= 0; i = text.indexOf(part, i + 1)) {
+      n++;
+    }
+    return n;
+  }
+
+  @Test
+  @Timeout(120)
   void aSnapshotRestoreIsSeenAtOnceAndLaterChangesToo() {
     startRoutingAll("consul: {address: \"" + consul.address() + "\", wait_ms: 4000}\n");
     ConsulTestServer.Snapshot allPassing = consul.snapshot();

@@ -10,6 +10,7 @@ import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -28,7 +29,7 @@ import java.util.function.Supplier;
  * case; {@code passing} (absent: false, bare: true, else a Go boolean), {@code tag} (repeatable; every
  * one must be present, compared without case), {@code dc}, and blocking queries ({@code index}: wait
  * while the service's index is not above it; {@code wait}: a Go duration, zero or less meaning the
- * default 5m, at most 10m, plus a random [0, wait/16)). The token is {@code ?token=}, else
+ * default 5m, at most 10m or the {@link #maxQueryTime} set, plus a random [0, wait/16)). The token is {@code ?token=}, else
  * {@code X-Consul-Token}, else {@code Authorization: Bearer}. Errors come in Consul's order: 405 for a
  * method other than GET; 400 {@code Invalid wait time}, then {@code Invalid index}, then
  * {@code Missing service name}; 500 {@code No path to datacenter}; 403 {@code ACL not found}; and,
@@ -65,6 +66,7 @@ public final class ConsulTestServer implements AutoCloseable {
   private static final String TEXT = "text/plain; charset=utf-8";
   private static final long DEFAULT_WAIT_NANOS = TimeUnit.MINUTES.toNanos(5);
   private static final long MAX_WAIT_NANOS = TimeUnit.MINUTES.toNanos(10);
+  private volatile long maxQueryTimeNanos = MAX_WAIT_NANOS;
 
   /** One registered service instance on a node, with its service checks (the node's serfHealth is added). */
   private record Instance(String node, String nodeAddress, String serviceId, String service, String address,
@@ -307,6 +309,14 @@ public final class ConsulTestServer implements AutoCloseable {
   }
 
   /** Requests received on the health endpoint so far. */
+  /**
+   * The servers' {@code max_query_time} (Consul's default: 10 minutes): every blocking query's wait is capped at it
+   * before the jitter is added.
+   */
+  public void maxQueryTime(Duration max) {
+    maxQueryTimeNanos = max.toNanos();
+  }
+
   public int requests() {
     return requests.get();
   }
@@ -373,6 +383,9 @@ public final class ConsulTestServer implements AutoCloseable {
     seen.add(new Seen(path, request.query(), token));
     // HTTPHandlers.parse(): only wait and index can fail here, wait first; dc and token are read, not checked.
     Long waitNanos = parsed(request, "wait", ConsulTestServer::queryTimeoutNanos, "Invalid wait time");
+    if (waitNanos != null && waitNanos > maxQueryTimeNanos) {
+      waitNanos = maxQueryTimeNanos; // blockingquery.go: the wait, capped at the servers' max_query_time
+    }
     Long minIndex = waitNanos == null ? null : parsed(request, "index", ConsulTestServer::parseIndex, "Invalid index");
     if (minIndex == null) {
       return;

@@ -48,6 +48,11 @@ final class ConsulHealthClient {
   }
 
   private final ConsulConfig config;
+  /**
+   * How long the servers let a blocking query wait at most (their max_query_time) once seen below the wait asked for,
+   * in nanoseconds; else none. Shared by every service watched through this client, as the servers are.
+   */
+  private volatile long queryCapNanos = Long.MAX_VALUE;
   private final HttpClient client;
 
   ConsulHealthClient(Vertx vertx, ConsulConfig config) {
@@ -111,5 +116,18 @@ final class ConsulHealthClient {
 
   Future<Void> close() {
     return client.close();
+  }
+
+  long queryCapNanos() {
+    return queryCapNanos;
+  }
+
+  /** Records the servers' cap on waits; true when it is news (lower than any seen before). */
+  boolean capSeen(long nanos) {
+    if (nanos >= queryCapNanos) {
+      return false;
+    }
+    queryCapNanos = nanos;
+    return true;
   }
 }

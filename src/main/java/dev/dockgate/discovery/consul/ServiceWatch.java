@@ -41,6 +41,9 @@ final class ServiceWatch {
   private boolean filteredReported;
   private long backoffMs = MIN_BACKOFF_MS;
   private int known;
+  /** An early answer without a change being checked by a plain read: the index it kept (0: none) and its time. */
+  private long suspectedIndex;
+  private long suspectedNanos;
 
   ServiceWatch(Vertx vertx, ConsulHealthClient client, ConsulService query, ConsulConfig config,
       BiConsumer<ConsulService, List<ConsulEntry>> listener) {
@@ -96,15 +99,20 @@ final class ServiceWatch {
         return;
       }
       if (ar.succeeded()) {
-        answered(sentIndex, ar.result(), System.nanoTime() - sentAt < wait * 500_000L);
+        long took = System.nanoTime() - sentAt;
+        long cap = client.queryCapNanos();
+        answered(sentIndex, ar.result(), took, took < wait * 500_000L && took < cap - cap / 8);
       } else {
         failed(ar.cause());
       }
     });
   }
 
-  /** {@code early}: it came back in less than half its wait. */
-  private void answered(long sentIndex, ConsulHealthClient.Answer answer, boolean early) {
+  /**
+   * {@code early}: it came back in less than half its wait, and well before the servers' own cap on waits when one
+   * was seen; {@code took}: how long it was out, in nanoseconds.
+   */
+  private void answered(long sentIndex, ConsulHealthClient.Answer answer, long took, boolean early) {
     index.answered(answer.index());
     if (answer.index() < sentIndex) {
       LOG.info(describe() + ": the index went back from " + sentIndex + " to " + answer.index()
@@ -115,6 +123,17 @@ final class ServiceWatch {
       // would sit for a whole wait. A plain read sees the restored state at once.
       LOG.info(describe() + ": answered early without a change (a snapshot restore?); reading again from the start");
       index.reset();
+      suspectedIndex = sentIndex;
+      suspectedNanos = took;
+    } else if (sentIndex == 0 && suspectedIndex > 0) {
+      if (answer.index() == suspectedIndex && client.capSeen(suspectedNanos)) {
+        // Nothing was restored: the servers end blocking queries sooner than wait_ms (their max_query_time), so
+        // answers after about that long are plain timeouts from now on, for every service.
+        LOG.info(describe() + ": nothing was restored: the servers end blocking queries after about "
+            + suspectedNanos / 1_000_000 + " ms (their max_query_time, below consul.wait_ms " + config.waitMs()
+            + "); answers after that long are taken as timeouts");
+      }
+      suspectedIndex = 0;
     }
     List<ConsulEntry.Unusable> unusable = new ArrayList<>();
     List<ConsulEntry> entries = ConsulEntry.parse(answer.entries(), unusable);
@@ -141,6 +160,7 @@ final class ServiceWatch {
   }
 
   private void failed(Throwable cause) {
+    suspectedIndex = 0;
     // Back from an outage with a plain read: the agent may be another one, whose indexes differ.
     index.reset();
     if (!outage) {
