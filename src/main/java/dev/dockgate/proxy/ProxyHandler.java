@@ -49,6 +49,7 @@ public final class ProxyHandler implements Terminal {
       io.vertx.core.http.HttpMethod.PUT, io.vertx.core.http.HttpMethod.DELETE);
   private static final CharSequence TEXT_PLAIN = HttpHeaders.createOptimized("text/plain; charset=utf-8");
   private static final CharSequence ZERO = HttpHeaders.createOptimized("0");
+  private static final Buffer UPGRADE_WITH_BODY = Buffer.buffer("a WebSocket upgrade request carries no body\n");
 
   private final Vertx vertx;
   /** Requests to TLS instances (Vert.x's pool: SNI, certificate checks). */
@@ -102,6 +103,11 @@ public final class ProxyHandler implements Terminal {
   public void handle(Exchange exchange) {
     HttpServerRequest incoming = exchange.request();
     if (incoming.canUpgradeToWebSocket()) {
+      if (declaresBody(incoming.headers())) {
+        // The tunnel carries frames only after the 101: a body would never reach the backend, which was told of it.
+        exchange.answer(400, UPGRADE_WITH_BODY);
+        return;
+      }
       upgrade(exchange);
       return;
     }
@@ -182,6 +188,23 @@ public final class ProxyHandler implements Terminal {
       }
     }
     return true;
+  }
+
+  /** reason-phrase = 1*( HTAB / SP / VCHAR / obs-text ) (RFC 9112 §4). */
+  static boolean validReason(String reason) {
+    for (int i = 0; i < reason.length(); i++) {
+      char c = reason.charAt(i);
+      if ((c < ' ' && c != '\t') || c == 0x7f) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** A Transfer-Encoding, or a Content-Length other than 0. */
+  private static boolean declaresBody(MultiMap headers) {
+    String length = headers.get(HttpHeaders.CONTENT_LENGTH);
+    return headers.contains(HttpHeaders.TRANSFER_ENCODING) || (length != null && !length.trim().equals("0"));
   }
 
   private static long contentLength(String value) {
@@ -675,8 +698,11 @@ public final class ProxyHandler implements Terminal {
       return;
     }
     String statusMessage = response.statusMessage();
-    if (statusMessage != null && !statusMessage.equals(io.netty.handler.codec.http.HttpResponseStatus.valueOf(status).reasonPhrase())) {
-      out.setStatusMessage(statusMessage); // a reason of the backend's own (the standard one is already set)
+    if (statusMessage != null && !statusMessage.equals(io.netty.handler.codec.http.HttpResponseStatus.valueOf(status).reasonPhrase())
+        && validReason(statusMessage)) {
+      // A reason of the backend's own (the standard one is already set, and stays when the backend's has bytes
+      // RFC 9112 §4 does not allow in a reason: control bytes other than tab).
+      out.setStatusMessage(statusMessage);
     }
     if (headers.get(HttpHeaders.DATE) == null) {
       out.putHeader(HttpHeaders.DATE, HttpDate.now());

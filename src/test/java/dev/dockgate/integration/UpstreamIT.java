@@ -609,6 +609,33 @@ class UpstreamIT {
 
   static final List<java.net.ServerSocket> rawSockets = new CopyOnWriteArrayList<>();
 
+  @Test
+  void aBackendsOwnReasonIsRelayedUnlessItHoldsControlBytes() throws Exception {
+    int own = raw("HTTP/1.1 200 Fine\tIndeed\r\nContent-Length: 2\r\n\r\nok");
+    int nul = raw("HTTP/1.1 200 Fi\u0000ne\r\nContent-Length: 2\r\n\r\nok");
+    int esc = raw("HTTP/1.1 404 Gone\u001b[2J\r\nContent-Length: 2\r\n\r\nno");
+    gateway = new GatewayHarness(dir, """
+        docker: {enabled: false}
+        routes:
+          - {path_prefix: /own, backend: own}
+          - {path_prefix: /nul, backend: nul}
+          - {path_prefix: /esc, backend: esc}
+        backends:
+          - {name: own, targets: ["http://127.0.0.1:%d"]}
+          - {name: nul, targets: ["http://127.0.0.1:%d"]}
+          - {name: esc, targets: ["http://127.0.0.1:%d"]}
+        """.formatted(own, nul, esc), 1);
+    assertEquals("HTTP/1.1 200 Fine\tIndeed", statusLine("/own/x"), "a reason of the backend's own is kept");
+    assertEquals("HTTP/1.1 200 OK", statusLine("/nul/x"), "a NUL never reaches the client");
+    assertEquals("HTTP/1.1 404 Not Found", statusLine("/esc/x"), "nor an escape sequence");
+  }
+
+  String statusLine(String path) {
+    RawHttp.Exchange answer = RawHttp.exchange(gateway.port(), ("GET " + path + " HTTP/1.1\r\nHost: gw\r\n\r\n")
+        .getBytes(StandardCharsets.ISO_8859_1), 1, 100, 5_000);
+    return answer.raw().substring(0, answer.raw().indexOf("\r\n"));
+  }
+
   @AfterAll
   static void closeRaw() throws java.io.IOException {
     for (java.net.ServerSocket s : rawSockets) {
