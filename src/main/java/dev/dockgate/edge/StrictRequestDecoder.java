@@ -225,7 +225,8 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
    * RFC 9112 §3.2: a request-target is URI characters only, without a fragment; userinfo is refused
    * (RFC 9110 §4.2.4). A target that is not origin-form ({@code /...}) must be absolute-form ({@code scheme://...}),
    * asterisk-form ({@code *}) or, for CONNECT, authority-form (those two are refused later, by method); anything else
-   * ({@code x?u=http://a.example/}) is malformed, and its query must not pass for an authority.
+   * ({@code x?u=http://a.example/}) is malformed, and its query must not pass for an authority; a CONNECT target
+   * must be authority-form, nothing but {@code host:port}.
    */
   private static void checkTarget(String method, String target) {
     int n = target.length();
@@ -242,7 +243,17 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
       }
     }
     if (target.charAt(0) != '/') {
-      if (target.equals("*") || method.equals("CONNECT")) {
+      if (target.equals("*")) {
+        return;
+      }
+      if (method.equals("CONNECT")) {
+        // authority-form: host:port and nothing else (RFC 9112 §3.2.3); refused later, as a request not served.
+        for (int i = 0; i < n; i++) {
+          char c = target.charAt(i);
+          if (c == '/' || c == '?' || c == '@') {
+            throw new Refused(400, "malformed request target");
+          }
+        }
         return;
       }
       int authority = schemeEnd(target);
@@ -340,7 +351,7 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
    * target (as nginx does); an empty or malformed authority is refused. Other forms ({@code *}) are left alone.
    */
   private static void absoluteForm(String target, HttpHeaders headers) {
-    int scheme = target.indexOf("://");
+    int scheme = schemeEnd(target);
     if (scheme <= 0) {
       return;
     }

@@ -208,6 +208,8 @@ class HostileInputIT {
     c.add(Case.of("WebSocket upgrade with a body", "GET /up/ws HTTP/1.1\r\nHost: gw\r\nUpgrade: websocket\r\n"
         + "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
         + "Content-Length: 5\r\n\r\nhello", 400, EITHER));
+    c.add(Case.of("CONNECT with a URL in its query", "CONNECT x?u=http://" + elsewhereHost + "/up/abs HTTP/1.1\r\n"
+        + "Host: gw\r\n\r\n", 400, CLOSED));
     c.add(Case.of("relative target", "GET up/x HTTP/1.1\r\nHost: gw\r\n\r\n", 400, CLOSED));
     c.add(Case.of("scheme-less authority", "GET ://" + elsewhereHost + "/up/abs HTTP/1.1\r\nHost: gw\r\n\r\n",
         400, CLOSED));
