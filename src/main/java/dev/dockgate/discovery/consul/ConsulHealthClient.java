@@ -122,12 +122,23 @@ final class ConsulHealthClient {
     return queryCapNanos;
   }
 
-  /** Records the servers' cap on waits; true when it is news (lower than any seen before). */
+  /**
+   * Records the servers' cap on waits; true when it is news: none known, or lower by more than the servers' own
+   * jitter (an eighth), so that services reaching the cap together report it once.
+   */
   boolean capSeen(long nanos) {
-    if (nanos >= queryCapNanos) {
+    long known = queryCapNanos;
+    if (nanos >= known) {
       return false;
     }
     queryCapNanos = nanos;
-    return true;
+    return known == Long.MAX_VALUE || nanos < known - known / 8;
+  }
+
+  /** A query waited past the cap recorded: it was not the servers' limit. True when one was recorded. */
+  boolean capDisproved() {
+    boolean known = queryCapNanos != Long.MAX_VALUE;
+    queryCapNanos = Long.MAX_VALUE;
+    return known;
   }
 }

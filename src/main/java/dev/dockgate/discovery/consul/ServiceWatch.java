@@ -101,6 +101,13 @@ final class ServiceWatch {
       if (ar.succeeded()) {
         long took = System.nanoTime() - sentAt;
         long cap = client.queryCapNanos();
+        if (cap != Long.MAX_VALUE && sentIndex > 0 && took > cap + cap / 8 && client.capDisproved()) {
+          // A query waited longer than the cap taken for the servers' max_query_time: it was not one (an early
+          // answer for another reason, confirmed by chance); early answers are checked for restores again.
+          LOG.info(describe() + ": a blocking query waited " + took / 1_000_000 + " ms, longer than the "
+              + cap / 1_000_000 + " ms taken for the servers' max_query_time; that limit is forgotten");
+          cap = Long.MAX_VALUE;
+        }
         answered(sentIndex, ar.result(), took, took < wait * 500_000L && took < cap - cap / 8);
       } else {
         failed(ar.cause());
