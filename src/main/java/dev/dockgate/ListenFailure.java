@@ -14,11 +14,15 @@ public final class ListenFailure extends VertxException {
 
   /**
    * {@code field}: where the address is configured, e.g. {@code server} or {@code server.admin_listener}; the message
-   * names its {@code host} when no interface has that address, else its {@code port}.
+   * names its {@code host} when no interface has that address or the name does not resolve, else its {@code port}.
    */
   public static ListenFailure of(String field, String host, int port, Throwable cause) {
     String reason = reason(cause);
-    String key = reason.equals(NO_SUCH_ADDRESS) ? ".host" : ".port";
+    boolean unknownHost = false;
+    for (Throwable t = cause; t != null && !unknownHost; t = t.getCause() == t ? null : t.getCause()) {
+      unknownHost = t instanceof java.net.UnknownHostException;
+    }
+    String key = reason.equals(NO_SUCH_ADDRESS) || unknownHost ? ".host" : ".port";
     return new ListenFailure(field + key + ": cannot listen on " + host + ":" + port + ": " + reason, cause);
   }
 
