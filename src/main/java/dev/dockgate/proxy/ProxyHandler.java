@@ -124,8 +124,8 @@ public final class ProxyHandler implements Terminal {
     Attempt attempt = new Attempt(this, exchange, incoming);
     inFlight.increment();
     String expect = incoming.getHeader(HttpHeaders.EXPECT);
-    if (expect != null && expect.equalsIgnoreCase("100-continue") && !incoming.isEnded()
-        && incoming.version() != HttpVersion.HTTP_1_0) {
+    if (expect != null && !incoming.isEnded() && incoming.version() != HttpVersion.HTTP_1_0
+        && (expect.equalsIgnoreCase("100-continue") || expectsContinue(incoming.headers()))) {
       // The route's stages accepted the request: the client may send its body now. The gateway
       // streams it on (without the Expect header), so the backend is not asked to continue a second time.
       // An HTTP/1.0 client is sent no 1xx and its expectation ignored (RFC 9110 §10.1.1, §15.2).
@@ -199,6 +199,21 @@ public final class ProxyHandler implements Terminal {
       }
     }
     return true;
+  }
+
+  /**
+   * Whether an Expect list names 100-continue (the router answered 417 to any other expectation), written as more
+   * than one line or member ({@code 100-continue, 100-continue}).
+   */
+  static boolean expectsContinue(MultiMap headers) {
+    for (String value : headers.getAll(HttpHeaders.EXPECT)) {
+      for (String member : value.split(",", -1)) {
+        if (member.trim().equalsIgnoreCase("100-continue")) {
+          return true;
+        }
+      }
+    }
+    return false;
   }
 
   /** A Transfer-Encoding, or a Content-Length other than 0. */
@@ -383,13 +398,21 @@ public final class ProxyHandler implements Terminal {
   /**
    * Why a backend's answer cannot be given to the client, or null: a status out of HTTP's range
    * (RFC 9110 §15: one outside 100-599 is to be taken as a server error), a 101 to a request that
-   * asked for no switch (upgrades take {@link #upgrade}) or another 1xx taken for the final answer.
+   * asked for no switch (upgrades take {@link #upgrade}), another 1xx taken for the final answer, or a
+   * transfer coding other than chunked, which the gateway does not undo.
    * The answer is reset and the request fails as for any malformed answer: 502, counted against the
    * instance, retried where it may be.
    */
   private Throwable unusable(HttpClientResponse response) {
     int status = response.statusCode();
     if (status >= 200 && status <= 599) { // a final 1xx: 101, or one a backend connection's filter did not drop
+      MultiMap headers = response.headers();
+      if (headers.contains(HttpHeaders.TRANSFER_ENCODING) && !onlyChunked(headers)) {
+        // Another coding (gzip, ...) is not undone here: its bytes would reach the client as the content. nginx: 502.
+        response.request().reset();
+        return new UpstreamFailure.BadGateway(route.backend(),
+            new IllegalArgumentException("Transfer-Encoding " + headers.getAll(HttpHeaders.TRANSFER_ENCODING)));
+      }
       return null;
     }
     response.request().reset();
@@ -675,13 +698,6 @@ public final class ProxyHandler implements Terminal {
     // Transfer-Encoding is hop-by-hop: Netty decoded the body, and it is framed anew toward the client.
     MultiMap headers = response.headers();
     int status = response.statusCode();
-    if (headers.contains(HttpHeaders.TRANSFER_ENCODING) && !onlyChunked(headers)) {
-      // Another coding (gzip, ...) is not undone here: its bytes would reach the client as the content. nginx: 502.
-      response.request().reset();
-      failed(attempt, new UpstreamFailure.BadGateway(route.backend(),
-          new IllegalArgumentException("Transfer-Encoding " + headers.getAll(HttpHeaders.TRANSFER_ENCODING))));
-      return;
-    }
     // What the route's stages set already (CORS), kept if the backend's head is refused.
     MultiMap before = out.headers().isEmpty() ? null : HttpHeaders.headers().addAll(out.headers());
     attempt.before = before;
