@@ -12,7 +12,9 @@ import java.util.logging.Logger;
 /**
  * Watches the config file (modification time and size, every {@code periodMs}) and on a change, or
  * when asked, loads and validates it again. A valid new config goes to {@code onChange}; an invalid
- * one is reported once, with every problem, and the running config stays. Runs on one event loop.
+ * one is reported once, with every problem, and the running config stays. When asked (SIGHUP) the
+ * outcome is logged every time: the rejection again, or that the valid file changed nothing. Runs on
+ * one event loop.
  */
 final class ConfigWatcher {
 
@@ -48,7 +50,7 @@ final class ConfigWatcher {
 
   /** Reloads now, whatever the file's time stamp says (SIGHUP). */
   void reload() {
-    fingerprint().onComplete(ar -> load(ar.succeeded() ? ar.result() : null));
+    fingerprint().onComplete(ar -> load(ar.succeeded() ? ar.result() : null, true));
   }
 
   private void check() {
@@ -57,9 +59,9 @@ final class ConfigWatcher {
     }
     fingerprint().onSuccess(f -> {
       if (!f.equals(fingerprint)) {
-        load(f);
+        load(f, false);
       }
-    }).onFailure(err -> reject(path + ": cannot read config file: " + err.getMessage()));
+    }).onFailure(err -> reject(path + ": cannot read config file: " + err.getMessage(), false));
   }
 
   /**
@@ -97,18 +99,25 @@ final class ConfigWatcher {
     return props.lastModifiedTime() + "/" + props.size();
   }
 
-  private void load(String seen) {
+  /** {@code asked}: on SIGHUP, whose sender is owed an answer in the log whatever it is. */
+  private void load(String seen, boolean asked) {
     loading = true;
     fingerprint = seen;
     Features.load(vertx, path)
-        .onSuccess(this::accept)
-        .onFailure(err -> reject(err instanceof ConfigException ? err.getMessage() : path + ": " + err))
+        .onSuccess(next -> accept(next, asked))
+        .onFailure(err -> reject(err instanceof ConfigException ? err.getMessage() : path + ": " + err, asked))
         .onComplete(ar -> loading = false);
   }
 
-  private void accept(GatewayConfig next) {
+  private void accept(GatewayConfig next, boolean asked) {
+    boolean wasRejected = lastRejection != null;
     lastRejection = null;
     if (next.equals(current)) {
+      if (asked) {
+        LOG.info("config " + path + " read again on SIGHUP: valid, unchanged");
+      } else if (wasRejected) {
+        LOG.info("config " + path + " valid again, the same as the running config");
+      }
       return;
     }
     java.util.List<String> restart = dev.dockgate.config.RestartFields.changed(current, next);
@@ -122,8 +131,8 @@ final class ConfigWatcher {
     onChange.accept(next);
   }
 
-  private void reject(String message) {
-    if (!message.equals(lastRejection)) {
+  private void reject(String message, boolean asked) {
+    if (asked || !message.equals(lastRejection)) {
       lastRejection = message;
       LOG.warning("config change rejected, the running config stays:\n" + message);
     }

@@ -3,7 +3,6 @@ package dev.dockgate;
 import io.vertx.core.json.JsonObject;
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.time.temporal.ChronoUnit;
 import java.util.Locale;
 import java.util.logging.Formatter;
 import java.util.logging.Handler;
@@ -53,7 +52,7 @@ public final class LogFormat {
     @Override
     public String format(LogRecord record) {
       JsonObject line = new JsonObject()
-          .put("time", record.getInstant().truncatedTo(ChronoUnit.MILLIS).toString())
+          .put("time", dev.dockgate.observability.AccessLogLine.ISO_MILLIS.format(record.getInstant()))
           .put("level", record.getLevel().getName())
           .put("logger", record.getLoggerName())
           .put("message", formatMessage(record));

@@ -51,6 +51,8 @@ public final class MainVerticle extends VerticleBase {
   private Tracing tracing = Tracing.OFF;
   /** Rate-limit buckets of every route, shared by the routers; idle keys expire by themselves. */
   private final RateLimiters rateLimiters = new RateLimiters();
+  /** Each route's min_per_second retries, one allowance for all routers. */
+  private final dev.dockgate.resilience.RetryAllowances retryAllowances = new dev.dockgate.resilience.RetryAllowances();
   private GatewayConfig running;
   private String discoveryDeployment;
 
@@ -73,7 +75,7 @@ public final class MainVerticle extends VerticleBase {
           + "\", " + config.tracing().sampleRatio() + " of new traces sampled");
     }
     java.util.Map<Class<?>, Object> shared = java.util.Map.of(RateLimiters.class, rateLimiters, JwksCache.class, jwks,
-        Tracing.class, tracing);
+        Tracing.class, tracing, dev.dockgate.resilience.RetryAllowances.class, retryAllowances);
     OpenConnections connections = new OpenConnections();
     vertx.eventBus().registerDefaultCodec(GatewayConfig.class, new LocalCodec<>(GatewayConfig.class));
     return vertx.deployVerticle(new StatsVerticle())
@@ -140,6 +142,7 @@ public final class MainVerticle extends VerticleBase {
     watcher = new ConfigWatcher(vertx, config, next -> {
       // Before the routers compile it, so they find the kept limiters and none of the dropped ones.
       rateLimiters.retain(next.routes());
+      retryAllowances.retain(next.routes());
       vertx.eventBus().publish(Addresses.CONFIG_APPLY, next, Addresses.LOCAL);
     });
     vertx.eventBus().localConsumer(Addresses.CONFIG_RELOAD, msg -> watcher.reload());

@@ -33,6 +33,13 @@ class LogFormatTest {
   }
 
   @Test
+  void theTimeKeepsItsMillisecondsOnAWholeSecond() {
+    LogRecord record = record(Level.INFO, "on the second", null);
+    record.setInstant(Instant.parse("2025-03-04T05:06:07Z"));
+    assertEquals("2025-03-04T05:06:07.000Z", new JsonObject(new LogFormat.Json().format(record)).getString("time"));
+  }
+
+  @Test
   void anExceptionComesWithItsStackTrace() {
     IllegalStateException failure = new IllegalStateException("broken", new java.io.IOException("disk full"));
     JsonObject json = new JsonObject(new LogFormat.Json().format(record(Level.SEVERE, "write failed", failure)));

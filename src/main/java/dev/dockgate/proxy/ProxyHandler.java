@@ -74,7 +74,8 @@ public final class ProxyHandler implements Terminal {
   private final UpgradeTunnel tunnel;
 
   public ProxyHandler(Vertx vertx, HttpClient client, ConnectionPool pool, io.vertx.core.net.NetClient tunnels,
-      RouteConfig route, BackendConfig backend, long maxBodyBytes, InFlightRequests inFlight) {
+      RouteConfig route, BackendConfig backend, long maxBodyBytes, InFlightRequests inFlight,
+      dev.dockgate.resilience.RetryAllowance retryAllowance) {
     this.vertx = vertx;
     this.client = client;
     this.pool = pool;
@@ -85,7 +86,7 @@ public final class ProxyHandler implements Terminal {
     this.serverName = backend.tls().serverName();
     this.picker = InstancePicker.of(backend.loadBalancer());
     this.retries = route.retries();
-    this.budget = new RetryBudget(retries);
+    this.budget = new RetryBudget(retries, retryAllowance);
     this.deadlines = new AnswerDeadlines(vertx, route.timeoutMs());
     this.tunnel = new UpgradeTunnel(vertx, tunnels, backend, route.timeoutMs());
   }

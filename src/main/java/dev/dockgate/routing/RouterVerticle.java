@@ -79,8 +79,9 @@ public final class RouterVerticle extends VerticleBase implements RouterPlacemen
   private Set<String> unhealthy = Set.of();
   private AdminEndpoints admin;
   /**
-   * In the drain delay after SIGTERM (when it is above 0): HTTP/1.x answers carry {@code Connection: close} and
-   * their connection is closed after them, so kept-alive clients reconnect, through their load balancer, elsewhere.
+   * In the drain delay after SIGTERM (when it is above 0) and in the drain: HTTP/1.x answers carry
+   * {@code Connection: close} and their connection is closed after them, so kept-alive clients reconnect, through
+   * their load balancer, elsewhere, and no connection is left idle for the shutdown to cut under a request.
    */
   private boolean stopping;
   /** Connections still waiting for their first request head, with the timer that closes them. */
@@ -185,7 +186,8 @@ public final class RouterVerticle extends VerticleBase implements RouterPlacemen
       ProxyHandler proxy = new ProxyHandler(vertx, clients.get(route.backend()), backendClients.pool(route.backend()),
           backendClients.tunnels(route.backend()),
           route, backends.get(route.backend()),
-          config.server().limits().maxBodyBytes(), inFlight);
+          config.server().limits().maxBodyBytes(), inFlight,
+          ((dev.dockgate.resilience.RetryAllowances) shared.get(dev.dockgate.resilience.RetryAllowances.class)).of(route));
       Pipeline pipeline = Pipeline.compile(route, Features.ALL, new StageContext(vertx, client, route, shared), proxy);
       terminals.add(proxy);
       pipelines.add(pipeline);
@@ -411,7 +413,10 @@ public final class RouterVerticle extends VerticleBase implements RouterPlacemen
    */
   @Override
   public Future<?> stop() {
-    stopping = false; // the drain: Vert.x's shutdown closes each connection after its answer, as before
+    // The drain: a connection accepted in the delay's last moment (or, without a delay, any kept-alive one) is
+    // served its requests until the listener has closed; each answer from now on is its connection's last, so
+    // none is idle, kept alive, when the shutdown closes it under the client's next request.
+    stopping = true;
     long drainMs = Long.getLong("gateway.drain.timeout.ms", 30_000L);
     Future<Void> drained = server == null
         ? Future.succeededFuture()

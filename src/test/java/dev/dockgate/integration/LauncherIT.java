@@ -228,15 +228,7 @@ class LauncherIT {
     java.nio.file.attribute.FileTime stamp = Files.getLastModifiedTime(conf);
     Process p = start(dir.resolve("hup.log"), "-conf", conf.toString());
     try {
-      HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
-      HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/x")).build();
-      java.util.function.Supplier<String> body = () -> {
-        try {
-          return http.send(request, HttpResponse.BodyHandlers.ofString()).body();
-        } catch (Exception e) {
-          return "";
-        }
-      };
+      java.util.function.Supplier<String> body = bodyOf(port);
       Poll.until(Duration.ofSeconds(30), "gateway answering", () -> body.get().equals("aaaa"));
       Poll.until(Duration.ofSeconds(10), "signal handlers installed",
           () -> readLog(dir.resolve("hup.log")).contains("SIGTERM drains"));
@@ -252,6 +244,57 @@ class LauncherIT {
       p.destroy();
       p.waitFor(20, TimeUnit.SECONDS);
     }
+  }
+
+  @Test
+  @org.junit.jupiter.api.Timeout(90)
+  void sighupSaysWhatBecameOfTheReloadEachTimeEvenWhenNothingChangedSinceTheLastCheck() throws Exception {
+    // An operator who sends SIGHUP (like nginx -s reload) must read the outcome in the log, every time: the
+    // watcher's rejection of the same invalid file a moment earlier is no answer to the signal.
+    int port = Ports.free();
+    Path conf = dir.resolve("gateway.yml");
+    String valid = """
+        server: {host: 127.0.0.1, port: %d, admin_listener: false}
+        docker: {enabled: false}
+        default_response: {status_code: 418, body: "aaaa"}
+        """.formatted(port);
+    Files.writeString(conf, valid);
+    Path log = dir.resolve("hup-outcome.log");
+    Process p = start(log, "-conf", conf.toString());
+    try {
+      java.util.function.Supplier<String> body = bodyOf(port);
+      Poll.until(Duration.ofSeconds(30), "gateway answering", () -> body.get().equals("aaaa"));
+      Poll.until(Duration.ofSeconds(10), "signal handlers installed", () -> readLog(log).contains("SIGTERM drains"));
+      String problem = conf + ": server.prot: unknown key";
+      Files.writeString(conf, valid.replace("port: " + port, "port: " + port + ", prot: 1"));
+      Poll.until(Duration.ofSeconds(5), "invalid edit rejected by the watcher", () -> readLog(log).contains(problem));
+      assertEquals(0, new ProcessBuilder("kill", "-HUP", Long.toString(p.pid())).start().waitFor());
+      Poll.until(Duration.ofSeconds(5), "the rejection said again after SIGHUP",
+          () -> readLog(log).split(java.util.regex.Pattern.quote(problem), -1).length - 1 == 2);
+      assertEquals("aaaa", body.get(), "the running config stays");
+
+      Files.writeString(conf, valid);
+      Poll.until(Duration.ofSeconds(5), "valid file back", () -> readLog(log).contains("config " + conf + " valid again"));
+      assertEquals(0, new ProcessBuilder("kill", "-HUP", Long.toString(p.pid())).start().waitFor());
+      Poll.until(Duration.ofSeconds(5), "SIGHUP of an unchanged config answered",
+          () -> readLog(log).contains("config " + conf + " read again on SIGHUP: valid, unchanged"));
+    } finally {
+      p.destroy();
+      p.waitFor(20, TimeUnit.SECONDS);
+    }
+  }
+
+  /** The body of GET /x on the gateway at {@code port}, or "" when it does not answer. */
+  static java.util.function.Supplier<String> bodyOf(int port) {
+    HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+    HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/x")).build();
+    return () -> {
+      try {
+        return http.send(request, HttpResponse.BodyHandlers.ofString()).body();
+      } catch (Exception e) {
+        return "";
+      }
+    };
   }
 
   static String readLog(Path log) {

@@ -173,14 +173,10 @@ class ShutdownIT {
   @Test
   @Timeout(120)
   void aSecondSigtermEndsTheDrainDelay(Vertx vertx) throws Exception {
-    int admin = Ports.free();
-    int port = startWithLongDelay(vertx, admin);
-    sigtermUntilNotReady(admin);
+    int port = inTheDrainDelay(vertx);
     assertEquals(200, status(port, "/slow/during"), output());
-    assertEquals(0, new ProcessBuilder("kill", "-TERM", Long.toString(gateway.pid())).start().waitFor());
-    Poll.until(Duration.ofSeconds(5), "listener closed after the second SIGTERM", () -> refused(port));
-    assertTrue(gateway.waitFor(10, TimeUnit.SECONDS), "gateway should exit\n" + output());
-    assertEquals(0, gateway.exitValue(), output());
+    drainNow(port, Duration.ofSeconds(5));
+    exitsWithZero();
     assertTrue(output().contains("SIGTERM again: draining now"), output());
   }
 
@@ -196,13 +192,24 @@ class ShutdownIT {
       sigtermUntilNotReady(admin);
       // The same connection, still open: served, told to close, and closed by the gateway.
       RawHttp.Exchange during = keptAlive(socket, "/slow/during");
-      assertEquals(200, during.status(), during.raw());
-      assertTrue(during.responses().get(0).closes(), "Connection: close during the delay: " + during.raw());
-      assertTrue(during.closed(), "the gateway closed the connection after the answer: " + during.raw());
+      servedThenClosed(during, "during the delay");
     }
-    assertEquals(0, new ProcessBuilder("kill", "-TERM", Long.toString(gateway.pid())).start().waitFor());
-    assertTrue(gateway.waitFor(10, TimeUnit.SECONDS), "gateway should exit\n" + output());
-    assertEquals(0, gateway.exitValue(), output());
+    sigtermAgain();
+    exitsWithZero();
+  }
+
+  @Test
+  @Timeout(120)
+  void aConnectionAcceptedJustBeforeTheDrainIsToldToCloseWithItsFirstAnswer(Vertx vertx) throws Exception {
+    // Accepted in the delay's last moment, its first request comes once the listener is closed: served, but
+    // said to be the last (before, it was kept alive, served a few more, then cut by the shutdown with the
+    // client's next request already written: lost).
+    int port = inTheDrainDelay(vertx);
+    try (Socket socket = new Socket("127.0.0.1", port)) {
+      drainNow(port, Duration.ofMillis(400));
+      servedThenClosed(keptAlive(socket, "/slow/in-the-drain"), "in the drain");
+    }
+    exitsWithZero();
   }
 
   /** A gateway (admin listener on {@code admin}) whose drain delay outlasts the test: only a second SIGTERM ends it. */
@@ -215,6 +222,36 @@ class ShutdownIT {
   void sigtermUntilNotReady(int admin) {
     gateway.destroy();
     Poll.until(Duration.ofSeconds(2), "readiness 503 after SIGTERM", () -> status(admin, "/health") == 503);
+  }
+
+  /** A gateway in its drain delay (which outlasts the test): returns its port. */
+  int inTheDrainDelay(Vertx vertx) throws Exception {
+    int admin = Ports.free();
+    int port = startWithLongDelay(vertx, admin);
+    sigtermUntilNotReady(admin);
+    return port;
+  }
+
+  /** The second SIGTERM, then waits until the listener is closed: the drain has begun. */
+  void drainNow(int port, Duration within) throws Exception {
+    sigtermAgain();
+    Poll.until(within, "listener closed after the second SIGTERM", () -> refused(port));
+  }
+
+  void sigtermAgain() throws Exception {
+    assertEquals(0, new ProcessBuilder("kill", "-TERM", Long.toString(gateway.pid())).start().waitFor());
+  }
+
+  void exitsWithZero() throws InterruptedException {
+    assertTrue(gateway.waitFor(10, TimeUnit.SECONDS), "gateway should exit\n" + output());
+    assertEquals(0, gateway.exitValue(), output());
+  }
+
+  /** Answered 200 with {@code Connection: close}, and the gateway closed the connection after it. */
+  void servedThenClosed(RawHttp.Exchange exchange, String when) {
+    assertEquals(200, exchange.status(), exchange.raw() + "\n" + output());
+    assertTrue(exchange.responses().get(0).closes(), "Connection: close " + when + ": " + exchange.raw());
+    assertTrue(exchange.closed(), "the gateway closed the connection after the answer " + when + ": " + exchange.raw());
   }
 
   /** Sends a kept-alive GET on {@code socket} and reads its answer, then up to 2 s more to see whether the server closes. */

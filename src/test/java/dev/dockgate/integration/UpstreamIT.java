@@ -217,6 +217,46 @@ class UpstreamIT {
   }
 
   @Test
+  @org.junit.jupiter.api.Timeout(60)
+  void theRetryBudgetsMinPerSecondIsOneAllowanceForAllRouterInstances() throws Exception {
+    // Both instances sick, budget_percent 0: only min_per_second retries a second may go out, whichever router
+    // instance took the requests (before, each router had its own: with one router per core, cores x that many).
+    AtomicInteger tries = new AtomicInteger();
+    Handler<HttpServerRequest> sick = req -> req.body().onSuccess(b -> {
+      tries.incrementAndGet();
+      req.response().setStatusCode(503).end("sick");
+    });
+    int a = serve(sick);
+    int b = serve(sick);
+    gateway = new GatewayHarness(dir, """
+        docker: {enabled: false}
+        routes:
+          - {path_prefix: /r, backend: r, retries: {attempts: 1, backoff_ms: 0, retry_on: [503], budget_percent: 0, min_per_second: 4}}
+          - {path_prefix: /warm-up, backend: r}
+        backends:
+          - {name: r, load_balancer: round_robin, targets: ["http://127.0.0.1:%d", "http://127.0.0.1:%d"]}
+        """.formatted(a, b), 2);
+    for (int i = 0; i < 20; i++) {
+      gateway.get("/warm-up");
+    }
+    tries.set(0);
+    int requests = 40;
+    long start = System.nanoTime();
+    List<java.util.concurrent.CompletableFuture<HttpResponse<String>>> answers = new java.util.ArrayList<>();
+    for (int i = 0; i < requests; i++) { // at once: many connections, spread over both routers
+      answers.add(gateway.http().sendAsync(HttpRequest.newBuilder(gateway.uri("/r/" + i)).build(),
+          HttpResponse.BodyHandlers.ofString()));
+    }
+    for (var answer : answers) {
+      assertEquals(503, answer.get(20, TimeUnit.SECONDS).statusCode());
+    }
+    long tookMs = (System.nanoTime() - start) / 1_000_000;
+    int retries = tries.get() - requests;
+    assertTrue(retries <= (tookMs < 1_000 ? 4 : 8), retries + " retries of " + requests + " requests in " + tookMs
+        + " ms, over the 4 a second of min_per_second");
+  }
+
+  @Test
   void chosenStatusesAreRetriedElsewhereForReplayableRequestsOnly() {
     AtomicInteger sickCalls = new AtomicInteger();
     int sick = serve(req -> req.body().onSuccess(b -> {

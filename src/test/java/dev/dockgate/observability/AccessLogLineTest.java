@@ -1,6 +1,7 @@
 package dev.dockgate.observability;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.dockgate.config.AccessLogConfig;
 import dev.dockgate.events.TrafficEvent;
@@ -21,6 +22,16 @@ class AccessLogLineTest {
         + "\"method\":\"GET\",\"path\":\"/api/orders/7\",\"query\":\"page=2&sort=id\",\"protocol\":\"HTTP/2\",\"route\":\"/api/orders\",\"backend\":\"orders\","
         + "\"instance\":\"orders-1\",\"status\":200,\"bytes\":512,\"latency_ms\":1.482}",
         AccessLogLine.format(AccessLogConfig.Format.JSON, EVENT.toJson()));
+  }
+
+  @Test
+  void theJsonTimeKeepsItsMillisecondsOnAWholeSecond() {
+    // Instant.toString() writes 22:20:00Z for a whole second: one line in a thousand had another width, failed
+    // fixed-layout parsers (yyyy-MM-dd'T'HH:mm:ss.SSS'Z') and sorted after the lines of the same second.
+    JsonObject event = new TrafficEvent(1764022800000L, "req-1", "::1", null, "GET", "/", null, "HTTP/1.1",
+        null, null, null, 404, 9, 0.25).toJson();
+    String line = AccessLogLine.format(AccessLogConfig.Format.JSON, event);
+    assertTrue(line.startsWith("{\"time\":\"2025-11-24T22:20:00.000Z\",\"timestamp\":1764022800000,"), line);
   }
 
   @Test
