@@ -615,10 +615,13 @@ public final class ProxyHandler implements Terminal {
     });
   }
 
-  /** What a try's failure is: the body over the limit (413), the client gone, or the failure itself. */
+  /**
+   * What a try's failure is: the body over the limit (413), the client gone, or the failure itself.
+   * An HTTP/2 client's RST_STREAM resets the try before the response knows it is closed: clientGone says so.
+   */
   private Throwable failure(Attempt attempt, Throwable err) {
     return attempt.tooLarge ? new UpstreamFailure.BodyTooLarge(maxBodyBytes)
-        : clientLeftOrRefused(attempt.incoming) ? new UpstreamFailure.ClientGone(route.backend(), err)
+        : attempt.clientGone || clientLeftOrRefused(attempt.incoming) ? new UpstreamFailure.ClientGone(route.backend(), err)
         : err;
   }
 

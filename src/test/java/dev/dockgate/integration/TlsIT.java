@@ -299,6 +299,41 @@ class TlsIT {
   }
 
   @Test
+  void http2StreamsResetByTheClientAreCounted499OnceAndNeverOpenTheCircuit() throws Exception {
+    backend.clear();
+    gateway = new GatewayHarness(dir, "  h2c: true\n", """
+        docker: {enabled: false}
+        routes:
+          - {path_prefix: /api, backend: app}
+        backends:
+          - name: app
+            targets: ["http://127.0.0.1:%d"]
+            circuit_breaker: {max_failures: 3, reset_timeout_ms: 60000, startup_grace_ms: 0}
+        """.formatted(backend.port()), 2);
+    HttpClient client = h2cClient(false);
+    for (int i = 0; i < 5; i++) {
+      HttpClientRequest request = client.request(new RequestOptions().setHost("127.0.0.1").setPort(gateway.port())
+          .setURI("/api/never-" + i)).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+      request.end();
+      assertEquals("/api/never-" + i, backend.take().uri(), "the request reached the backend, which never answers");
+      request.reset().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS); // RST_STREAM (CANCEL)
+    }
+    Poll.until(Duration.ofSeconds(5), "the five resets counted, in flight back to 0", () -> {
+      JsonObject routes = new JsonObject(gateway.admin("/admin/routes").body());
+      return gateway.stats().getJsonObject("requests_count").getLong("error") == 5
+          && routes.getJsonArray("routes").getJsonObject(0).getInteger("in_flight") == 0;
+    });
+    JsonObject instance = new JsonObject(gateway.admin("/admin/routes").body()).getJsonArray("backends")
+        .getJsonObject(0).getJsonArray("instances").getJsonObject(0);
+    assertEquals("CLOSED", instance.getString("circuit"), "a client's resets say nothing about the backend: " + instance);
+    Reply next = get(client, "/api/after");
+    assertEquals(200, next.status(), next.body());
+    JsonObject counts = gateway.stats().getJsonObject("requests_count");
+    assertEquals(1, counts.getLong("success"), counts.encode());
+    assertEquals(5, counts.getLong("error"), "each reset stream counted once: " + counts.encode());
+  }
+
+  @Test
   void h2cIsRefusedByDefault() {
     backend.clear();
     gateway = new GatewayHarness(dir, "", routes(), 2);
