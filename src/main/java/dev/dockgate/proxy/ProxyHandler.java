@@ -617,11 +617,13 @@ public final class ProxyHandler implements Terminal {
 
   /**
    * What a try's failure is: the body over the limit (413), the client gone, or the failure itself.
-   * An HTTP/2 client's RST_STREAM resets the try before the response knows it is closed: clientGone says so.
+   * An HTTP/2 client's RST_STREAM resets the try before the response knows it is closed: clientGone says so;
+   * and a body that fails mid-way (an HTTP/2 connection closed mid-upload) resets it before either is known.
    */
   private Throwable failure(Attempt attempt, Throwable err) {
     return attempt.tooLarge ? new UpstreamFailure.BodyTooLarge(maxBodyBytes)
-        : attempt.clientGone || clientLeftOrRefused(attempt.incoming) ? new UpstreamFailure.ClientGone(route.backend(), err)
+        : attempt.clientGone || attempt.upload != null && attempt.upload.bodyFailed()
+            || clientLeftOrRefused(attempt.incoming) ? new UpstreamFailure.ClientGone(route.backend(), err)
         : err;
   }
 
