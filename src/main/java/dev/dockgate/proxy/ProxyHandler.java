@@ -271,7 +271,7 @@ public final class ProxyHandler implements Terminal {
     BackendTry span = trace == null ? null : trace.backendTry(upstream.instance().name(), upstream.instance().host(),
         upstream.instance().port(), 0);
     String head = HeaderPolicy.upgradeHead(exchange, uri, host, span);
-    upstream.breaker().circuit().<UpgradeTunnel.Answer>execute(() -> tunnel.request(upstream, origin, head)).onComplete(ar -> {
+    upstream.breaker().circuit().<UpgradeTunnel.Answer>execute(() -> tunnel.request(upstream, origin, head, incoming.response())).onComplete(ar -> {
       if (ar.failed()) {
         upstream.breaker().failed(ar.cause(), false);
         UpstreamFailure failure = UpstreamFailure.classify(ar.cause(), route.backend());
