@@ -93,13 +93,30 @@ class Http2MethodIT {
       "h2c | GET /up/smuggled", "h2c | G(T", "h2c | ''", "h2c | 'GET\t'",
       "tls | GET /up/smuggled", "tls | G(T", "tls | ''"})
   void aMethodThatIsNotATokenResetsItsStreamOnly(String transport, String method) throws Exception {
+    refusedAloneThenNextAnswered(transport, method, "/up/bad");
+  }
+
+  /**
+   * RFC 9113 §8.3.1: an http(s) request's {@code :path} is the origin form ({@code /...}), or {@code *} for OPTIONS;
+   * an absolute URL or a relative path there makes the request malformed: RST_STREAM, as nginx and Envoy refuse it.
+   * (Before, {@code http://elsewhere.example/up/x} was forwarded as {@code /up/x} and {@code up/x} got a 400 answer.)
+   */
+  @ParameterizedTest(name = "[{index}] {0} :path \"{1}\"")
+  @CsvSource(delimiter = '|', value = {
+      "h2c | http://elsewhere.example/up/abs", "h2c | up/relative", "tls | https://elsewhere.example/up/abs"})
+  void aPathNotInOriginFormResetsItsStreamOnly(String transport, String path) throws Exception {
+    refusedAloneThenNextAnswered(transport, "GET", path);
+  }
+
+  /** Stream 1 ({@code method}, {@code path}) gets RST_STREAM PROTOCOL_ERROR, stream 3 (GET /up/ok) its answer, no GOAWAY. */
+  private void refusedAloneThenNextAnswered(String transport, String method, String path) throws Exception {
     try (Socket socket = "tls".equals(transport) ? tls(tls.port()) : new Socket("127.0.0.1", h2c.port())) {
       socket.setSoTimeout(10_000);
       OutputStream out = socket.getOutputStream();
       ByteArrayOutputStream msg = new ByteArrayOutputStream();
       msg.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
       frame(msg, SETTINGS, 0, 0, new byte[0]);
-      frame(msg, HEADERS, 0x5, 1, headers(method, "/up/bad"));
+      frame(msg, HEADERS, 0x5, 1, headers(method, path));
       frame(msg, HEADERS, 0x5, 3, headers("GET", "/up/ok"));
       out.write(msg.toByteArray());
       out.flush();
