@@ -73,6 +73,7 @@ public final class EdgeGuard {
     // too late to swap the decoder (it may be inside a body). Such a listener keeps Vert.x's own
     // decoder; h2c is for trusted hops (README), and the strict checks guard the default listener.
     this.strict = !options.isHttp2ClearTextEnabled();
+    Http2ConnectionErrors.install();
     this.vertx = vertx;
     this.options = options;
     this.open = open;

@@ -16,7 +16,7 @@ import io.netty.handler.codec.http2.Http2Headers;
  * method with Netty's {@code HttpMethod}, which throws on such a name, and closes the whole connection without a
  * GOAWAY, ending every stream on it (those of other users too, behind a proxy that shares connections), and
  * without telling the client which of them were processed. An HTTP/1 request line with such a method is
- * refused by the strict decoder (400).
+ * refused by the strict decoder (400). A {@code :path} that is neither origin form nor {@code *} is refused alike.
  */
 final class Http2MethodCheck extends Http2FrameListenerDecorator {
 
@@ -52,11 +52,19 @@ final class Http2MethodCheck extends Http2FrameListenerDecorator {
     super.onHeadersRead(ctx, streamId, headers, streamDependency, weight, exclusive, padding, endOfStream);
   }
 
-  /** A request's head (trailers carry no {@code :method}). */
+  /**
+   * A request's head (trailers carry no {@code :method}). Its {@code :path}, when there is one, must be in origin
+   * form ({@code /...}) or {@code *} (RFC 9113 §8.3.1): an absolute URL or a relative path makes the request
+   * malformed, as nginx and Envoy take it (Vert.x would take the path out of a URL, and the gateway route it).
+   */
   static void check(int streamId, Http2Headers headers) throws Http2Exception {
     CharSequence method = headers.method();
     if (method != null && (method.length() == 0 || HttpHeaderValidationUtil.validateToken(method) != -1)) {
       throw Http2Exception.streamError(streamId, Http2Error.PROTOCOL_ERROR, "the request's :method is not a token");
+    }
+    CharSequence path = headers.path();
+    if (path != null && path.length() > 0 && path.charAt(0) != '/' && !(path.length() == 1 && path.charAt(0) == '*')) {
+      throw Http2Exception.streamError(streamId, Http2Error.PROTOCOL_ERROR, "the request's :path is not in origin form");
     }
   }
 }

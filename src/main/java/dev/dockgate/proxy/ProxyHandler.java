@@ -272,7 +272,7 @@ public final class ProxyHandler implements Terminal {
     BackendTry span = trace == null ? null : trace.backendTry(upstream.instance().name(), upstream.instance().host(),
         upstream.instance().port(), 0);
     String head = HeaderPolicy.upgradeHead(exchange, uri, host, span);
-    upstream.breaker().circuit().<UpgradeTunnel.Answer>execute(() -> tunnel.request(upstream, origin, head)).onComplete(ar -> {
+    upstream.breaker().circuit().<UpgradeTunnel.Answer>execute(() -> tunnel.request(upstream, origin, head, incoming.response())).onComplete(ar -> {
       if (ar.failed()) {
         upstream.breaker().failed(ar.cause(), false);
         UpstreamFailure failure = UpstreamFailure.classify(ar.cause(), route.backend());
@@ -616,10 +616,15 @@ public final class ProxyHandler implements Terminal {
     });
   }
 
-  /** What a try's failure is: the body over the limit (413), the client gone, or the failure itself. */
+  /**
+   * What a try's failure is: the body over the limit (413), the client gone, or the failure itself.
+   * An HTTP/2 client's RST_STREAM resets the try before the response knows it is closed: clientGone says so;
+   * and a body that fails mid-way (an HTTP/2 connection closed mid-upload) resets it before either is known.
+   */
   private Throwable failure(Attempt attempt, Throwable err) {
     return attempt.tooLarge ? new UpstreamFailure.BodyTooLarge(maxBodyBytes)
-        : clientLeftOrRefused(attempt.incoming) ? new UpstreamFailure.ClientGone(route.backend(), err)
+        : attempt.clientGone || attempt.upload != null && attempt.upload.bodyFailed()
+            || clientLeftOrRefused(attempt.incoming) ? new UpstreamFailure.ClientGone(route.backend(), err)
         : err;
   }
 

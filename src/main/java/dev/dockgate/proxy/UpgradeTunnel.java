@@ -37,10 +37,12 @@ final class UpgradeTunnel {
   private final NetClient client;
   private final long connectTimeoutMs;
   private final long headTimeoutMs;
+  private final String backend;
 
   UpgradeTunnel(Vertx vertx, NetClient client, BackendConfig backend, long headTimeoutMs) {
     this.vertx = vertx;
     this.client = client;
+    this.backend = backend.name();
     this.connectTimeoutMs = backend.connectTimeoutMs();
     this.headTimeoutMs = headTimeoutMs;
   }
@@ -66,23 +68,39 @@ final class UpgradeTunnel {
   record Answer(int status, MultiMap headers, Buffer rest, NetSocket socket) {
   }
 
-  /** Connects to {@code upstream}, sends the upgrade request and reads the answer's head (a breaker's operation). */
-  Future<Answer> request(Upstream upstream, io.vertx.core.net.HostAndPort origin, String head) {
+  /**
+   * Connects to {@code upstream}, sends the upgrade request and reads the answer's head (a breaker's operation).
+   * When the client leaves first ({@code out} closes), the backend connection is closed at once and the request
+   * fails as the client's ({@link UpstreamFailure.ClientGone}: never counted against the instance).
+   */
+  Future<Answer> request(Upstream upstream, io.vertx.core.net.HostAndPort origin, String head, HttpServerResponse out) {
     ConnectOptions connect = new ConnectOptions().setRemoteAddress(upstream.address())
         .setTimeout((int) Math.min(Integer.MAX_VALUE, connectTimeoutMs));
     if (upstream.instance().tls()) {
       connect.setSsl(true).setHost(origin.host()).setPort(origin.port()).setSniServerName(origin.host());
     }
-    return client.connect(connect).compose(socket -> readHead(socket, head));
+    return client.connect(connect).compose(socket -> {
+      if (out.closed()) {
+        socket.close();
+        return Future.failedFuture(new UpstreamFailure.ClientGone(backend, null));
+      }
+      return readHead(socket, head, out);
+    });
   }
 
-  private Future<Answer> readHead(NetSocket socket, String head) {
+  private Future<Answer> readHead(NetSocket socket, String head, HttpServerResponse out) {
     Promise<Answer> answer = Promise.promise();
     Buffer[] held = {Buffer.buffer()}; // what came of the answer so far, past any interim answer
     long timer = vertx.setTimer(headTimeoutMs, id -> {
       socket.close();
       answer.tryFail(new TimeoutException("no answer to the upgrade within " + headTimeoutMs + " ms"));
     });
+    out.closeHandler(v -> { // the client left while the backend was answering: so does the backend connection
+      vertx.cancelTimer(timer);
+      socket.close();
+      answer.tryFail(new UpstreamFailure.ClientGone(backend, null));
+    });
+    answer.future().onComplete(settled -> out.closeHandler(null));
     socket.handler(data -> {
       Buffer received = held[0].appendBuffer(data);
       int end = headEnd(received);

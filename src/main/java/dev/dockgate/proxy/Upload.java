@@ -24,6 +24,8 @@ final class Upload implements Handler<Buffer> {
   private final Handler<AsyncResult<Void>> written = this::written;
   private Handler<Void> drain;
   private boolean over;
+  /** The client's body failed before its end: the client left, or broke or stalled its body. */
+  private boolean bodyFailed;
 
   private Upload(ReadStream<Buffer> from, HttpClientRequest to, long length) {
     this.from = from;
@@ -86,9 +88,18 @@ final class Upload implements Handler<Buffer> {
   private void failed(Throwable err) {
     if (!over) {
       over = true;
+      bodyFailed = true;
       release();
       to.reset();
     }
+  }
+
+  /**
+   * Whether the try was reset because the client's body failed (its connection closed or its stream reset
+   * mid-body, a body shorter than its length): the client's doing, whatever the backend's answer then says.
+   */
+  boolean bodyFailed() {
+    return bodyFailed;
   }
 
   /** Stops streaming: what is left of the body is read and dropped. */

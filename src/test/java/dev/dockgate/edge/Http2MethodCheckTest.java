@@ -28,6 +28,21 @@ class Http2MethodCheckTest {
     assertEquals(7, ((Http2Exception.StreamException) refused).streamId(), "a stream error, not the connection's");
   }
 
+  @ParameterizedTest
+  @ValueSource(strings = {"/", "/up/x?q=1", "//double", "*"})
+  void originFormPathsAndAsteriskPass(String path) {
+    assertDoesNotThrow(() -> Http2MethodCheck.check(1, new DefaultHttp2Headers(false).method("GET").path(path)));
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"http://elsewhere.example/x", "https://a/", "up/x", "**", "?q"})
+  void otherPathsResetTheirStreamOnly(String path) {
+    Http2Exception refused = assertThrows(Http2Exception.class,
+        () -> Http2MethodCheck.check(5, new DefaultHttp2Headers(false).method("GET").path(path)));
+    assertEquals(Http2Error.PROTOCOL_ERROR, refused.error());
+    assertEquals(5, ((Http2Exception.StreamException) refused).streamId(), "a stream error, not the connection's");
+  }
+
   @Test
   void trailersHaveNoMethodAndPass() {
     assertDoesNotThrow(() -> Http2MethodCheck.check(3, new DefaultHttp2Headers(false).add("grpc-status", "0")));

@@ -93,13 +93,30 @@ class Http2MethodIT {
       "h2c | GET /up/smuggled", "h2c | G(T", "h2c | ''", "h2c | 'GET\t'",
       "tls | GET /up/smuggled", "tls | G(T", "tls | ''"})
   void aMethodThatIsNotATokenResetsItsStreamOnly(String transport, String method) throws Exception {
+    refusedAloneThenNextAnswered(transport, method, "/up/bad");
+  }
+
+  /**
+   * RFC 9113 §8.3.1: an http(s) request's {@code :path} is the origin form ({@code /...}), or {@code *} for OPTIONS;
+   * an absolute URL or a relative path there makes the request malformed: RST_STREAM, as nginx and Envoy refuse it.
+   * (Before, {@code http://elsewhere.example/up/x} was forwarded as {@code /up/x} and {@code up/x} got a 400 answer.)
+   */
+  @ParameterizedTest(name = "[{index}] {0} :path \"{1}\"")
+  @CsvSource(delimiter = '|', value = {
+      "h2c | http://elsewhere.example/up/abs", "h2c | up/relative", "tls | https://elsewhere.example/up/abs"})
+  void aPathNotInOriginFormResetsItsStreamOnly(String transport, String path) throws Exception {
+    refusedAloneThenNextAnswered(transport, "GET", path);
+  }
+
+  /** Stream 1 ({@code method}, {@code path}) gets RST_STREAM PROTOCOL_ERROR, stream 3 (GET /up/ok) its answer, no GOAWAY. */
+  private void refusedAloneThenNextAnswered(String transport, String method, String path) throws Exception {
     try (Socket socket = "tls".equals(transport) ? tls(tls.port()) : new Socket("127.0.0.1", h2c.port())) {
       socket.setSoTimeout(10_000);
       OutputStream out = socket.getOutputStream();
       ByteArrayOutputStream msg = new ByteArrayOutputStream();
       msg.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
       frame(msg, SETTINGS, 0, 0, new byte[0]);
-      frame(msg, HEADERS, 0x5, 1, headers(method, "/up/bad"));
+      frame(msg, HEADERS, 0x5, 1, headers(method, path));
       frame(msg, HEADERS, 0x5, 3, headers("GET", "/up/ok"));
       out.write(msg.toByteArray());
       out.flush();
@@ -120,6 +137,56 @@ class Http2MethodIT {
     assertEquals("/up/ok", backend.take().uri(), "only the valid request reached the backend");
     Thread.sleep(200);
     assertEquals(0, backend.count(), "the refused request never reached the backend");
+  }
+
+  /**
+   * A client that negotiated HTTP/2 (ALPN h2, or an h2c prior-knowledge preface) and then breaks the connection
+   * preface or its first SETTINGS frame gets a GOAWAY and the connection closes; the gateway notes it at FINE, as
+   * it does other HTTP/2 connection errors, never as SEVERE or with a stack trace (before: a SEVERE line from
+   * Vert.x's ConnectionBase for each, and for an HTTP/1 request on an h2 connection a WARNING with a stack trace).
+   */
+  @ParameterizedTest(name = "[{index}] {0} {1}")
+  @CsvSource(delimiter = '|', value = {
+      "tls | newlines instead of the preface", "tls | an HTTP/1.1 request", "h2c | a SETTINGS frame with a bad value",
+      "h2c | a PING before SETTINGS"})
+  void aBrokenConnectionPrefaceGetsAGoawayAndNoSevereLog(String transport, String what) throws Exception {
+    String before = ("tls".equals(transport) ? tls : h2c).output();
+    byte[] preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+    ByteArrayOutputStream msg = new ByteArrayOutputStream();
+    switch (what) {
+      case "newlines instead of the preface" -> msg.write("\n".repeat(30).getBytes(StandardCharsets.US_ASCII));
+      case "an HTTP/1.1 request" ->
+          msg.write("GET /up/x HTTP/1.1\r\nHost: a\r\n\r\n\n\n\n\n\n\n\n\n\n".getBytes(StandardCharsets.US_ASCII));
+      case "a SETTINGS frame with a bad value" -> {
+        msg.write(preface);
+        frame(msg, SETTINGS, 0, 0, new byte[] {0, 5, 0, 0, 0, 10}); // SETTINGS_MAX_FRAME_SIZE 10 (< 16384)
+      }
+      default -> {
+        msg.write(preface);
+        frame(msg, 6, 0, 0, new byte[8]); // PING: the first frame must be SETTINGS
+      }
+    }
+    try (Socket socket = "tls".equals(transport) ? tls(tls.port()) : new Socket("127.0.0.1", h2c.port())) {
+      socket.setSoTimeout(10_000);
+      socket.getOutputStream().write(msg.toByteArray());
+      socket.getOutputStream().flush();
+      List<int[]> seen = new ArrayList<>();
+      DataInputStream in = new DataInputStream(socket.getInputStream());
+      try {
+        while (seen.stream().noneMatch(f -> f[0] == GOAWAY)) {
+          readFrame(in, seen);
+        }
+      } catch (AssertionError closed) {
+        throw new AssertionError("no GOAWAY: " + describe(seen), closed);
+      }
+    }
+    GatewayJar gateway = "tls".equals(transport) ? tls : h2c;
+    Thread.sleep(300); // what the gateway logs about it comes on its event loop, after the GOAWAY
+    String logged = gateway.output().substring(before.length());
+    assertFalse(logged.contains("SEVERE") || logged.contains("WARNING"), "logged as a problem: " + logged);
+    if (gateway == h2c) {
+      assertEquals(200, gateway.get("/up/after").statusCode(), "the gateway serves on");
+    }
   }
 
   /** A request head as HPACK literals without indexing (no Huffman). */

@@ -298,6 +298,70 @@ class TlsIT {
     assertEquals(0, closed.get(), "the connection stayed open");
   }
 
+  /** An h2c gateway whose backend's circuit opens after three failures and stays open a minute. */
+  GatewayHarness h2cGatewayWithATouchyCircuit() {
+    backend.clear();
+    gateway = new GatewayHarness(dir, "  h2c: true\n", """
+        docker: {enabled: false}
+        routes:
+          - {path_prefix: /api, backend: app}
+        backends:
+          - name: app
+            targets: ["http://127.0.0.1:%d"]
+            circuit_breaker: {max_failures: 3, reset_timeout_ms: 60000, startup_grace_ms: 0}
+        """.formatted(backend.port()), 2);
+    return gateway;
+  }
+
+  /** Once {@code errors} requests are counted and none is in flight: the circuit is still closed, and the next request is served. */
+  void circuitStillClosedAfter(int errors, HttpClient client) {
+    Poll.until(Duration.ofSeconds(5), errors + " requests counted, in flight back to 0", () -> {
+      JsonObject routes = new JsonObject(gateway.admin("/admin/routes").body());
+      return gateway.stats().getJsonObject("requests_count").getLong("error") == errors
+          && routes.getJsonArray("routes").getJsonObject(0).getInteger("in_flight") == 0;
+    });
+    JsonObject instance = new JsonObject(gateway.admin("/admin/routes").body()).getJsonArray("backends")
+        .getJsonObject(0).getJsonArray("instances").getJsonObject(0);
+    assertEquals("CLOSED", instance.getString("circuit"), "a client leaving says nothing about the backend: " + instance);
+    Reply next = get(client, "/api/after");
+    assertEquals(200, next.status(), next.body());
+    JsonObject counts = gateway.stats().getJsonObject("requests_count");
+    assertEquals(1, counts.getLong("success"), counts.encode());
+    assertEquals(errors, counts.getLong("error"), "each counted once: " + counts.encode());
+  }
+
+  @Test
+  void http2UploadsCutByTheClientClosingItsConnectionNeverOpenTheCircuit() throws Exception {
+    h2cGatewayWithATouchyCircuit();
+    for (int i = 0; i < 5; i++) {
+      HttpClient client = h2cClient(false); // a connection of its own, closed mid-body
+      HttpClientRequest request = client.request(new RequestOptions().setMethod(HttpMethod.POST).setHost("127.0.0.1")
+          .setPort(gateway.port()).setURI("/api/upload-" + i)).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+      request.putHeader("content-length", "100000");
+      request.write("x".repeat(1000)).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+      Poll.until(Duration.ofSeconds(5), "upload " + i + " in flight", () -> new JsonObject(gateway.admin("/admin/routes").body())
+          .getJsonArray("routes").getJsonObject(0).getInteger("in_flight") == 1);
+      Thread.sleep(100); // its head and first bytes on their way to the backend
+      request.connection().close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+      client.close();
+    }
+    circuitStillClosedAfter(5, h2cClient(false));
+  }
+
+  @Test
+  void http2StreamsResetByTheClientAreCounted499OnceAndNeverOpenTheCircuit() throws Exception {
+    h2cGatewayWithATouchyCircuit();
+    HttpClient client = h2cClient(false);
+    for (int i = 0; i < 5; i++) {
+      HttpClientRequest request = client.request(new RequestOptions().setHost("127.0.0.1").setPort(gateway.port())
+          .setURI("/api/never-" + i)).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+      request.end();
+      assertEquals("/api/never-" + i, backend.take().uri(), "the request reached the backend, which never answers");
+      request.reset().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS); // RST_STREAM (CANCEL)
+    }
+    circuitStillClosedAfter(5, client);
+  }
+
   @Test
   void h2cIsRefusedByDefault() {
     backend.clear();

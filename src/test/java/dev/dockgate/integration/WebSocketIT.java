@@ -331,6 +331,64 @@ class WebSocketIT {
     }
   }
 
+  /**
+   * A client that leaves while its upgrade waits for the backend's answer: the gateway closes the backend
+   * connection at once, as the proxied path resets its try, rather than holding it (and the route's in-flight
+   * count) until {@code timeout_ms} (before: 20 s here, 30 s by default), and counts the request once as 499.
+   */
+  @Test
+  void aClientLeavingBeforeThe101ClosesTheBackendConnectionAtOnce() throws Exception {
+    BlockingQueue<java.net.Socket> held = new LinkedBlockingQueue<>();
+    try (java.net.ServerSocket silent = new java.net.ServerSocket(0, 50, java.net.InetAddress.getByName("127.0.0.1"))) {
+      Thread accepting = new Thread(() -> {
+        while (!silent.isClosed()) {
+          try {
+            java.net.Socket c = silent.accept();
+            dev.dockgate.testing.RawHttp.readHead(c.getInputStream()); // the upgrade request, never answered
+            held.add(c);
+          } catch (Exception e) {
+            return;
+          }
+        }
+      });
+      accepting.setDaemon(true);
+      accepting.start();
+      gateway = new GatewayHarness(dir, """
+          docker: {enabled: false}
+          routes:
+            - {path_prefix: /ws, backend: silent, timeout_ms: 20000}
+          backends:
+            - {name: silent, targets: [http://127.0.0.1:%d]}
+          """.formatted(silent.getLocalPort()), 1);
+      for (int i = 0; i < 3; i++) {
+        try (java.net.Socket c = new java.net.Socket("127.0.0.1", gateway.port())) {
+          c.getOutputStream().write(("GET /ws/wait-" + i + " HTTP/1.1\r\nHost: gw\r\nUpgrade: websocket\r\n"
+              + "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+              .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+          java.net.Socket backendSide = held.poll(TIMEOUT_S, TimeUnit.SECONDS);
+          assertNotNull(backendSide, "the upgrade reached the backend");
+          c.close(); // the client leaves before any answer
+          backendSide.setSoTimeout(5_000);
+          long start = System.nanoTime();
+          int read;
+          try {
+            read = backendSide.getInputStream().read();
+          } catch (java.net.SocketTimeoutException e) {
+            throw new AssertionError("upgrade " + i + ": the backend connection was still open 5 s after the client left");
+          }
+          assertEquals(-1, read, "nothing but the close reaches the backend");
+          assertTrue(System.nanoTime() - start < 5_000_000_000L);
+          backendSide.close();
+        }
+      }
+      dev.dockgate.testing.Poll.until(java.time.Duration.ofSeconds(5), "in flight back to 0, three 499s counted", () ->
+          new io.vertx.core.json.JsonObject(gateway.admin("/admin/routes").body()).getJsonArray("routes")
+              .getJsonObject(0).getInteger("in_flight") == 0
+              && gateway.stats().getJsonObject("requests_count").getLong("error") == 3);
+      assertEquals(0, gateway.stats().getJsonObject("requests_count").getLong("success"));
+    }
+  }
+
   private static <T> T await(Future<T> future) throws Exception {
     return future.toCompletionStage().toCompletableFuture().get(TIMEOUT_S, TimeUnit.SECONDS);
   }
