@@ -261,6 +261,10 @@ class ConsulDiscoveryIT {
     // Changes still arrive at once.
     consul.check("orders-3", "critical");
     until("orders-3 out", Duration.ofSeconds(5), Set.of("orders-1", "orders-2"), "/api/orders/x");
+    // The servers' limit raised again: the first query that waits past the learned one has it forgotten.
+    consul.maxQueryTime(Duration.ofMinutes(10));
+    Poll.until(Duration.ofSeconds(15), "the learned limit forgotten\n" + gateway.output(),
+        () -> gateway.output().contains("that limit is forgotten"));
     noSevere();
   }
 
