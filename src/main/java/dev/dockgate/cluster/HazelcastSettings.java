@@ -56,7 +56,13 @@ public final class HazelcastSettings {
    * members) rather than for a data grid, so that it competes as little as it can with the event loops: one thread
    * for each of partition operations, generic operations, responses, events, and socket input and output (the
    * defaults are one per core, two, two, five, and three each way), no metrics collection and no health monitor
-   * (samplers whose output nobody reads here), no Jet engine. Heartbeats and failure detection are untouched.
+   * (samplers whose output nobody reads here), no Jet engine. Its periodic housekeeping is spaced out where it
+   * serves nothing here: network statistics (read by metrics only) and the IO balancer (one thread each way: nothing
+   * to balance) off, the backup anti-entropy pass over all 271 partitions every 5 minutes instead of 30 s (it
+   * repairs backups a lost message left stale; the maps kept here are a few small ones Vert.x rebuilds on
+   * membership changes), CRDT replication (no CRDT is used) every minute instead of every second. On this
+   * machine a thread wakeup costs about 0.1 ms of CPU, so an idle member's wakeups are most of what it costs (see
+   * bench/idle-cpu.sh). Heartbeats and failure detection are untouched.
    */
   static void quiet(Config config) {
     config.setProperty("hazelcast.operation.thread.count", "1");
@@ -68,6 +74,10 @@ public final class HazelcastSettings {
     config.setProperty("hazelcast.health.monitoring.level", "OFF");
     config.getMetricsConfig().setEnabled(false);
     config.getJetConfig().setEnabled(false);
+    config.setProperty("hazelcast.network.stats.refresh.interval.seconds", "3600");
+    config.setProperty("hazelcast.io.balancer.interval.seconds", "-1");
+    config.setProperty("hazelcast.partition.backup.sync.interval", "300");
+    config.getCRDTReplicationConfig().setReplicationPeriodMillis(60_000);
   }
 
   /** This node's own address as a member entry, for a cluster whose list names nobody. */

@@ -23,7 +23,10 @@ public final class ClusterLimitsVerticle extends VerticleBase {
 
   /** How often demand is reported and shares recomputed. */
   public static final long PERIOD_MS = 250;
-  /** Without cluster-scope limits, a node reports (its presence alone) every this many periods. */
+  /**
+   * Without cluster-scope limits, a node reports (its presence alone) every this many periods, and its timer only
+   * fires then: a wakeup costs a thread switch, and an idle gateway should cost next to nothing.
+   */
   static final int IDLE_EVERY = 4;
 
   private static final Logger LOG = Logger.getLogger(ClusterLimitsVerticle.class.getName());
@@ -35,8 +38,7 @@ public final class ClusterLimitsVerticle extends VerticleBase {
   private long timer = -1;
   private long last;
   private boolean ticking;
-  /** Periods passed without a cluster-scope limit (see {@link #tick}). */
-  private long idleTicks;
+  private boolean stopped;
   /** The last view's present and member counts, to log each change once. */
   private int present = 1;
   private int members;
@@ -53,7 +55,7 @@ public final class ClusterLimitsVerticle extends VerticleBase {
     limiters.joinCluster(ClusterView.unheard(members));
     last = System.nanoTime();
     return vertx.eventBus().<JsonObject>consumer(Addresses.RATE_LIMIT_DEMAND, this::receive).completion()
-        .onSuccess(v -> timer = vertx.setPeriodic(PERIOD_MS, id -> tick()));
+        .onSuccess(v -> schedule());
   }
 
   private void receive(Message<JsonObject> msg) {
@@ -90,17 +92,33 @@ public final class ClusterLimitsVerticle extends VerticleBase {
   }
 
   /**
-   * One period: skipped while the previous one still runs (a busy machine), so ticks never pile up. A node
-   * without any cluster-scope limit has no load to report and no shares to recompute: it only says it is
-   * there, every {@link #IDLE_EVERY}th period (well within {@link PeerDemand#STALE_NANOS}).
+   * The next period in {@link #PERIOD_MS}; a node without any cluster-scope limit has no load to report and no
+   * shares to recompute: it only says it is there, every {@link #IDLE_EVERY}th period (well within
+   * {@link PeerDemand#STALE_NANOS}), so its next tick is that far. A reload that makes a limit cluster-scope is
+   * seen at that tick, and its periods are short from there on.
    */
+  private void schedule() {
+    if (!stopped) {
+      timer = vertx.setTimer(limiters.anyClusterScope() ? PERIOD_MS : PERIOD_MS * IDLE_EVERY, id -> tick());
+    }
+  }
+
+  /** One period: skipped while the previous one still runs (a busy machine), so ticks never pile up. */
   private void tick() {
+    schedule();
     if (ticking) {
       return;
     }
     long now = System.nanoTime();
-    if (!limiters.anyClusterScope() && ++idleTicks % IDLE_EVERY != 0) {
-      last = now; // a limit made cluster-scope by a reload starts its first period from here
+    if (!limiters.anyClusterScope()) {
+      // Nothing to share: the view (where a limit made cluster-scope by a reload starts, and its first period
+      // from here), and this node's presence for the peers.
+      last = now;
+      ClusterView view = peers.view(now, manager.getNodes().size());
+      limiters.joinCluster(view);
+      vertx.eventBus().publish(Addresses.RATE_LIMIT_DEMAND,
+          new JsonObject().put("node", self).put("limits", new JsonObject()));
+      changed(view);
       return;
     }
     ticking = true;
@@ -145,6 +163,7 @@ public final class ClusterLimitsVerticle extends VerticleBase {
   /** A clean stop frees this node's share at once (best effort: the message may not leave before the process). */
   @Override
   public Future<?> stop() {
+    stopped = true;
     vertx.cancelTimer(timer);
     vertx.eventBus().publish(Addresses.RATE_LIMIT_DEMAND, new JsonObject().put("node", self).put("left", true));
     return Future.succeededFuture();
