@@ -31,7 +31,7 @@ public final class HeaderPolicy {
   private static final CharSequence[] HOP_BY_HOP = {HttpHeaders.createOptimized("keep-alive"), PROXY_CONNECTION,
       HttpHeaders.createOptimized("te"), HttpHeaders.createOptimized("trailer"), HttpHeaders.TRANSFER_ENCODING,
       HttpHeaders.createOptimized("proxy-authenticate"), HttpHeaders.createOptimized("proxy-authorization"),
-      HttpHeaders.CONNECTION, HttpHeaders.UPGRADE};
+      HttpHeaders.createOptimized("http2-settings"), HttpHeaders.CONNECTION, HttpHeaders.UPGRADE};
 
   /** Of {@link #HOP_BY_HOP}, those a 101 answer keeps: Connection and Upgrade switch the protocol. */
   private static final int SWITCHING_KEEPS = 2;
@@ -237,13 +237,14 @@ public final class HeaderPolicy {
 
   /**
    * Whether {@code name} is hop-by-hop, in any case: Connection, Keep-Alive, Proxy-Connection,
-   * Proxy-Authenticate, Proxy-Authorization, TE, Trailer, Transfer-Encoding, Upgrade.
+   * Proxy-Authenticate, Proxy-Authorization, TE, Trailer, Transfer-Encoding, Upgrade, HTTP2-Settings.
    */
   static boolean hopByHop(String name) {
     return switch (name.length()) {
       case 2 -> name.equalsIgnoreCase("te");
       case 7 -> name.equalsIgnoreCase("trailer") || name.equalsIgnoreCase("upgrade");
       case 10 -> name.equalsIgnoreCase("connection") || name.equalsIgnoreCase("keep-alive");
+      case 14 -> name.equalsIgnoreCase("http2-settings"); // an h2c upgrade's settings, for one connection only
       case 16 -> name.equalsIgnoreCase("proxy-connection");
       case 17 -> name.equalsIgnoreCase("transfer-encoding");
       case 18 -> name.equalsIgnoreCase("proxy-authenticate");

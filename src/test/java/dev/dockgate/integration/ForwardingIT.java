@@ -169,13 +169,15 @@ class ForwardingIT {
     GatewayHarness gw = gateway();
     String raw = "GET /echo/hop HTTP/1.1\r\nHost: gw.test\r\nConnection: keep-alive, X-Secret-Hop\r\n"
         + "X-Secret-Hop: 1\r\nKeep-Alive: timeout=5\r\nProxy-Connection: keep-alive\r\nTE: trailers\r\n"
-        + "X-Stays: yes\r\n\r\n";
+        // HTTP/2's upgrade settings are for this connection only (RFC 7540 §3.2.1), listed in Connection or not.
+        + "HTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\nX-Stays: yes\r\n\r\n";
     String answer = exchange(gw.port(), raw);
     assertTrue(answer.startsWith("HTTP/1.1 200"), answer);
     TestBackend.Received got = backend.take();
     assertNull(got.headers().get("X-Secret-Hop"));
     assertNull(got.headers().get("Proxy-Connection"));
     assertNull(got.headers().get("TE"));
+    assertNull(got.headers().get("HTTP2-Settings"));
     assertFalse("timeout=5".equals(got.headers().get("Keep-Alive")));
     assertEquals("yes", got.headers().get("X-Stays"));
     assertEquals("gw.test", got.headers().get("X-Forwarded-Host"));
