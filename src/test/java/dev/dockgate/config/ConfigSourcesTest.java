@@ -192,6 +192,10 @@ class ConfigSourcesTest {
             "conf.yml: server.host: expected ${NAME} or ${NAME:-default} in \"${1HOST}\" (NAME: letters, digits, _; $${ for a literal ${)"),
         bad("an unterminated reference", "default_response: {body: \"${BODY\"}\n", Map.of(), Map.of(),
             "conf.yml: default_response.body: expected ${NAME} or ${NAME:-default} in \"${BODY\" (NAME: letters, digits, _; $${ for a literal ${)"),
+        bad("a reference inside a default (it would end the default at its own })",
+            "default_response: {body: \"${BODY:-${FALLBACK}}\"}\n", Map.of("FALLBACK", "x"), Map.of(),
+            "conf.yml: default_response.body: a default cannot hold another reference, in \"${BODY:-${FALLBACK}}\" "
+                + "(a default ends at the first }; $${ for a literal ${)"),
         bad("a filled value of the wrong type says where it came from", "server: {port: \"${PORT}\"}\n",
             Map.of("PORT", "eighty"), Map.of(),
             "conf.yml: server.port: expected a whole number, got \"eighty\" [${PORT} from environment variable PORT]"),
