@@ -132,6 +132,7 @@ public final class ConfigLoader {
     Object doc;
     try {
       if (format.equals("json")) {
+        rejectDuplicateJsonKeys(text);
         doc = text.isBlank() ? null : Json.decodeValue(text);
       } else {
         LoaderOptions options = new LoaderOptions();
@@ -145,6 +146,19 @@ public final class ConfigLoader {
       throw new ConfigException(List.of(file + ": expected a mapping at the top level, got " + Fields.describe(doc)));
     }
     return doc == null;
+  }
+
+  /** As for YAML, a key twice in one JSON object is an error rather than the last value silently winning. */
+  private static void rejectDuplicateJsonKeys(String text) {
+    com.fasterxml.jackson.core.JsonFactory factory = com.fasterxml.jackson.core.JsonFactory.builder()
+        .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
+    try (com.fasterxml.jackson.core.JsonParser parser = factory.createParser(text)) {
+      while (parser.nextToken() != null) {
+        // reading every token is the check
+      }
+    } catch (java.io.IOException e) {
+      throw new io.vertx.core.json.DecodeException(e.getMessage(), e);
+    }
   }
 
   static String formatOf(String file) {
