@@ -157,7 +157,8 @@ public final class ConfigLoader {
         // reading every token is the check
       }
     } catch (java.io.IOException e) {
-      throw new io.vertx.core.json.DecodeException(e.getMessage(), e);
+      // Jackson names the text it was not allowed to show: "[Source: REDACTED (...); line: 1, column: 27]".
+      throw new IllegalArgumentException(e.getMessage().replaceAll("Source: REDACTED \\([^)]*\\); ", ""));
     }
   }
 

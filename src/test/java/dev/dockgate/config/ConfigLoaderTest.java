@@ -656,7 +656,7 @@ class ConfigLoaderTest {
   void duplicateJsonKeyIsAnErrorToo(VertxTestContext ctx) throws IOException {
     // As in YAML: the last value would win silently, so {"port": 8080, ..., "port": 9090} hides a mistake.
     String path = write("conf.json", "{\"server\": {\"port\": 8080, \"port\": 9090}}");
-    expectParseProblem(path, "JSON", "Duplicate field 'port'", ctx);
+    expectParseProblem(path, "JSON", "Duplicate field 'port' at [line: 1, column: 33]", ctx);
   }
 
   /** Loading fails with one problem, {@code FILE: cannot parse FORMAT: ...} holding {@code fragment}. */
