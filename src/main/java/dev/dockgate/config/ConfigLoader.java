@@ -282,11 +282,11 @@ public final class ConfigLoader {
    */
   private static ServerConfig.AdminListener adminListener(Fields server, int mainPort, boolean mainTls) {
     Object raw = server.raw("admin_listener");
-    if (Boolean.FALSE.equals(raw)) {
+    if (Boolean.FALSE.equals(raw) && !server.overridesInside("admin_listener")) {
       server.has("admin_listener"); // marks the key known
       return null;
     }
-    if (raw instanceof Boolean) {
+    if (Boolean.TRUE.equals(raw)) {
       server.problem(server.at("admin_listener"), "expected a mapping, or false to turn the admin listener off");
       return null;
     }
