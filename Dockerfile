@@ -18,7 +18,8 @@ USER 10001:10001
 EXPOSE 8080
 
 # The health check is a second, small JVM (no curl or shell needed in the image). Set
-# DOCKGATE_HEALTH_URL when the config moves the port, the health path or the admin listener.
+# DOCKGATE_HEALTH_URL when the config moves the port or the health path (liveness is <health_path>/live
+# on the main port, whatever the admin listener does).
 ENV DOCKGATE_HEALTH_URL=http://127.0.0.1:8080/health/live
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
   CMD ["java", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xmx32m", "-Xshare:auto", \

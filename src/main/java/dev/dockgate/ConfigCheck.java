@@ -19,13 +19,13 @@ final class ConfigCheck {
   private ConfigCheck() {
   }
 
-  /** The exit status: 0 valid, 1 not. */
-  static int run(String path) {
+  /** The exit status: 0 valid, 1 not; {@code instances}: the command line's -instances, or null. */
+  static int run(String path, Integer instances) {
     Vertx vertx = Vertx.vertx();
     try {
       ConfigLoader.Loaded loaded = Features.check(vertx, path).toCompletionStage().toCompletableFuture()
           .get(60, TimeUnit.SECONDS);
-      System.out.println(report(path, loaded));
+      System.out.println(report(path, loaded, instances));
       return 0;
     } catch (ExecutionException e) {
       Throwable cause = e.getCause();
@@ -44,11 +44,18 @@ final class ConfigCheck {
     }
   }
 
-  /** "FILE: ok (N routes, M backends)", then one line per value from outside the file (never the value: it may be a secret). */
-  static String report(String path, ConfigLoader.Loaded loaded) {
+  /**
+   * "FILE: ok (N routes, M backends)", then one line per value from outside the file (never the value: it
+   * may be a secret); {@code -instances} on the command line wins over every other source of server.instances.
+   */
+  static String report(String path, ConfigLoader.Loaded loaded, Integer instances) {
     StringBuilder out = new StringBuilder(path).append(": ok (").append(loaded.config().routes().size())
         .append(" route(s), ").append(loaded.config().backends().size()).append(" backend(s))");
-    Map<String, String> origins = loaded.origins();
+    Map<String, String> origins = new java.util.LinkedHashMap<>(loaded.origins());
+    if (instances != null) {
+      String under = origins.get("server.instances");
+      origins.put("server.instances", "command line -instances" + (under == null ? "" : " (over " + under + ")"));
+    }
     if (origins.isEmpty()) {
       out.append("\nevery value as written in the file, or its default");
     } else {

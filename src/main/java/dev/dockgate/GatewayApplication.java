@@ -98,7 +98,7 @@ public final class GatewayApplication extends VertxApplication implements VertxA
       System.exit(2);
     }
     if (validate) {
-      System.exit(ConfigCheck.run(configPath));
+      System.exit(ConfigCheck.run(configPath, instances));
     }
     LOG.info(Version.oneLine());
     // Each node keeps its own registry of discovered instances (the default in a cluster is one shared map, which

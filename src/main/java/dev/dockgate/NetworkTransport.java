@@ -86,14 +86,18 @@ public final class NetworkTransport {
         || internal.transport().supportsDomainSockets();
   }
 
-  /** Why each native transport that {@code auto} skipped is unavailable, for the startup log. */
+  /**
+   * Why {@code auto} passed over each native transport before {@code chosen}, for the startup log:
+   * unavailable (and why), or not tried, which only {@code "preferNativeTransport": false} does.
+   */
   public static String skipped(Transport chosen) {
     List<String> reasons = new ArrayList<>();
     for (Transport candidate : nativeCandidates()) {
       if (candidate == chosen) {
         break;
       }
-      reasons.add(candidate.name() + " unavailable (" + cause(candidate) + ")");
+      reasons.add(candidate.name() + (candidate.available() ? " not tried (\"preferNativeTransport\": false in -options)"
+          : " unavailable (" + cause(candidate) + ")"));
     }
     return String.join("; ", reasons);
   }

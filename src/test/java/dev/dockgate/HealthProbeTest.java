@@ -15,6 +15,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 @Timeout(value = 30, unit = TimeUnit.SECONDS)
 class HealthProbeTest {
@@ -22,6 +23,9 @@ class HealthProbeTest {
   private static final Duration TIMEOUT = Duration.ofMillis(500);
 
   private HttpServer server;
+
+  @TempDir
+  java.nio.file.Path dir;
   private final CountDownLatch release = new CountDownLatch(1);
 
   @AfterEach
@@ -54,6 +58,42 @@ class HealthProbeTest {
   @Test
   void aTwoHundredIsHealthy() throws IOException {
     assertEquals(0, HealthProbe.check(serve(200), TIMEOUT));
+  }
+
+  @Test
+  void aTwoHundredOverHttpsIsHealthyWhateverTheCertificate() throws Exception {
+    // With server.tls the main port speaks HTTPS only, with the operator's certificate (often one the
+    // JVM does not trust, for another name than 127.0.0.1): the probe asks whether the process answers.
+    dev.dockgate.testing.TestCerts.Pem pem = dev.dockgate.testing.TestCerts.selfSigned(dir, "probe");
+    java.security.cert.Certificate cert;
+    try (java.io.InputStream in = java.nio.file.Files.newInputStream(pem.cert())) {
+      cert = java.security.cert.CertificateFactory.getInstance("X.509").generateCertificate(in);
+    }
+    String base64 = java.nio.file.Files.readString(pem.key()).replaceAll("-----[A-Z ]+-----|\\s", "");
+    java.security.PrivateKey key = java.security.KeyFactory.getInstance("EC")
+        .generatePrivate(new java.security.spec.PKCS8EncodedKeySpec(java.util.Base64.getDecoder().decode(base64)));
+    java.security.KeyStore store = java.security.KeyStore.getInstance("PKCS12");
+    store.load(null, null);
+    store.setKeyEntry("probe", key, "pw".toCharArray(), new java.security.cert.Certificate[] {cert});
+    javax.net.ssl.KeyManagerFactory keys = javax.net.ssl.KeyManagerFactory.getInstance(
+        javax.net.ssl.KeyManagerFactory.getDefaultAlgorithm());
+    keys.init(store, "pw".toCharArray());
+    javax.net.ssl.SSLContext ssl = javax.net.ssl.SSLContext.getInstance("TLS");
+    ssl.init(keys.getKeyManagers(), null, null);
+    com.sun.net.httpserver.HttpsServer https = com.sun.net.httpserver.HttpsServer.create(
+        new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+    https.setHttpsConfigurator(new com.sun.net.httpserver.HttpsConfigurator(ssl));
+    server = https;
+    server.createContext("/health/live", exchange -> {
+      exchange.sendResponseHeaders(200, -1);
+      exchange.close();
+    });
+    server.start();
+    int port = server.getAddress().getPort();
+    assertEquals(0, HealthProbe.check(URI.create("https://127.0.0.1:" + port + "/health/live"), TIMEOUT));
+    assertEquals(0, HealthProbe.check(URI.create("https://localhost:" + port + "/health/live"), TIMEOUT));
+    assertEquals(1, HealthProbe.check(URI.create("https://127.0.0.1:" + port + "/elsewhere"), TIMEOUT),
+        "still the answer that decides");
   }
 
   @Test

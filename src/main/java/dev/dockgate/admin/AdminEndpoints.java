@@ -158,6 +158,10 @@ public final class AdminEndpoints {
         .setChunked(true)
         .putHeader("content-type", "text/event-stream")
         .putHeader("cache-control", "no-cache");
+    if (request.method() == HttpMethod.HEAD) {
+      response.end(); // the stream's head alone: no event follows, and a kept-alive connection serves on
+      return;
+    }
     Runnable push = () -> vertx.eventBus().<JsonObject>request(Addresses.STATS_DETAIL, null, QUERY)
         .onSuccess(reply -> {
           if (!response.closed()) {

@@ -132,6 +132,7 @@ public final class ConfigLoader {
     Object doc;
     try {
       if (format.equals("json")) {
+        rejectDuplicateJsonKeys(text);
         doc = text.isBlank() ? null : Json.decodeValue(text);
       } else {
         LoaderOptions options = new LoaderOptions();
@@ -145,6 +146,20 @@ public final class ConfigLoader {
       throw new ConfigException(List.of(file + ": expected a mapping at the top level, got " + Fields.describe(doc)));
     }
     return doc == null;
+  }
+
+  /** As for YAML, a key twice in one JSON object is an error rather than the last value silently winning. */
+  private static void rejectDuplicateJsonKeys(String text) {
+    com.fasterxml.jackson.core.JsonFactory factory = com.fasterxml.jackson.core.JsonFactory.builder()
+        .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
+    try (com.fasterxml.jackson.core.JsonParser parser = factory.createParser(text)) {
+      while (parser.nextToken() != null) {
+        // reading every token is the check
+      }
+    } catch (java.io.IOException e) {
+      // Jackson names the text it was not allowed to show: "[Source: REDACTED (...); line: 1, column: 27]".
+      throw new IllegalArgumentException(e.getMessage().replaceAll("Source: REDACTED \\([^)]*\\); ", ""));
+    }
   }
 
   static String formatOf(String file) {
@@ -267,11 +282,11 @@ public final class ConfigLoader {
    */
   private static ServerConfig.AdminListener adminListener(Fields server, int mainPort, boolean mainTls) {
     Object raw = server.raw("admin_listener");
-    if (Boolean.FALSE.equals(raw)) {
+    if (Boolean.FALSE.equals(raw) && !server.overridesInside("admin_listener")) {
       server.has("admin_listener"); // marks the key known
       return null;
     }
-    if (raw instanceof Boolean) {
+    if (Boolean.TRUE.equals(raw)) {
       server.problem(server.at("admin_listener"), "expected a mapping, or false to turn the admin listener off");
       return null;
     }

@@ -74,6 +74,11 @@ public final class Fields {
   }
 
   /** True when the key has a value, or overrides set keys inside it. */
+  /** True when a DOCKGATE_ variable or dockgate. property sets a key inside the mapping at {@code key}. */
+  public boolean overridesInside(String key) {
+    return sources.overridesInside(at(key));
+  }
+
   public boolean has(String key) {
     known.add(key);
     return value(key) != null || sources.overridesInside(at(key));
@@ -151,6 +156,9 @@ public final class Fields {
   public Fields object(String key) {
     known.add(key);
     Object value = value(key);
+    if (Boolean.FALSE.equals(value) && overridesInside(key)) {
+      value = new JsonObject(); // a block the file turned off (admin_listener: false) that an override sets a key in
+    }
     if (value != null && !(value instanceof JsonObject)) {
       problem(at(key), "expected a mapping, got " + describe(value));
       value = null;

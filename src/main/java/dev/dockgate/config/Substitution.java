@@ -76,6 +76,12 @@ final class Substitution {
             + "\" (NAME: letters, digits, _; $${ for a literal ${)");
         return text;
       }
+      if (sep >= 0 && inner.indexOf("${", sep) >= 0) {
+        // ${A:-${B}} would end the default at B's "}" and leave a literal "}": refused, not guessed at.
+        sources.unresolved(path, "a default cannot hold another reference, in \"" + text
+            + "\" (a default ends at the first }; $${ for a literal ${)");
+        return text;
+      }
       String value = variables.get(name);
       if (value == null || value.isEmpty()) {
         if (sep < 0) {

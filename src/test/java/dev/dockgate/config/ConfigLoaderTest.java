@@ -649,11 +649,23 @@ class ConfigLoaderTest {
   @Test
   void duplicateYamlKeyIsAnError(VertxTestContext ctx) throws IOException {
     String path = write("conf.yml", "server:\n  port: 8080\n  port: 9090\n");
+    expectParseProblem(path, "YAML", "duplicate key port", ctx);
+  }
+
+  @Test
+  void duplicateJsonKeyIsAnErrorToo(VertxTestContext ctx) throws IOException {
+    // As in YAML: the last value would win silently, so {"port": 8080, ..., "port": 9090} hides a mistake.
+    String path = write("conf.json", "{\"server\": {\"port\": 8080, \"port\": 9090}}");
+    expectParseProblem(path, "JSON", "Duplicate field 'port' at [line: 1, column: 33]", ctx);
+  }
+
+  /** Loading fails with one problem, {@code FILE: cannot parse FORMAT: ...} holding {@code fragment}. */
+  private void expectParseProblem(String path, String format, String fragment, VertxTestContext ctx) {
     Features.load(vertx, path).onComplete(ctx.failing(err -> ctx.verify(() -> {
       ConfigException e = assertInstanceOf(ConfigException.class, err);
       assertEquals(1, e.problems().size(), e.getMessage());
-      assertTrue(e.problems().get(0).startsWith(path + ": cannot parse YAML: "), e.getMessage());
-      assertTrue(e.problems().get(0).contains("duplicate key port"), e.getMessage());
+      assertTrue(e.problems().get(0).startsWith(path + ": cannot parse " + format + ": "), e.getMessage());
+      assertTrue(e.problems().get(0).contains(fragment), e.getMessage());
       ctx.completeNow();
     })));
   }
@@ -688,12 +700,7 @@ class ConfigLoaderTest {
   @Test
   void invalidJsonNamesFile(VertxTestContext ctx) throws IOException {
     String path = write("conf.json", "{\"routes\": [}");
-    Features.load(vertx, path).onComplete(ctx.failing(err -> ctx.verify(() -> {
-      ConfigException e = assertInstanceOf(ConfigException.class, err);
-      assertEquals(1, e.problems().size(), e.getMessage());
-      assertTrue(e.problems().get(0).startsWith(path + ": cannot parse JSON: "), e.getMessage());
-      ctx.completeNow();
-    })));
+    expectParseProblem(path, "JSON", "", ctx);
   }
 
   // ---------------------------------------------------------------- parse() without a file

@@ -158,6 +158,19 @@ class ConfigSourcesTest {
   }
 
   @Test
+  void anOverrideInsideAnAdminListenerTheFileTurnedOffTurnsItOn() throws Exception {
+    // One file for several nodes, the admin listener off in it: a node's DOCKGATE_SERVER_ADMIN_LISTENER_PORT
+    // sets a key in that block, which then counts as present, as an absent block does.
+    ConfigLoader.Loaded loaded = load("server: {port: 8081, admin_listener: false}\n" + ROUTE,
+        Map.of("DOCKGATE_SERVER_ADMIN_LISTENER_PORT", "9902"), Map.of());
+    assertEquals(new ServerConfig.AdminListener("127.0.0.1", 9902, null, false), loaded.config().server().adminListener());
+    assertEquals(Map.of("server.admin_listener.port", "environment variable DOCKGATE_SERVER_ADMIN_LISTENER_PORT"),
+        loaded.origins());
+    assertNull(load("server: {port: 8081, admin_listener: false}\n" + ROUTE, Map.of(), Map.of())
+        .config().server().adminListener(), "without an override it stays off");
+  }
+
+  @Test
   void anOverrideStandsInForAMissingVariable() throws Exception {
     ConfigLoader.Loaded loaded = load("server: {port: \"${PORT}\"}\n" + ROUTE, Map.of("DOCKGATE_SERVER_PORT", "9003"),
         Map.of());
@@ -192,6 +205,10 @@ class ConfigSourcesTest {
             "conf.yml: server.host: expected ${NAME} or ${NAME:-default} in \"${1HOST}\" (NAME: letters, digits, _; $${ for a literal ${)"),
         bad("an unterminated reference", "default_response: {body: \"${BODY\"}\n", Map.of(), Map.of(),
             "conf.yml: default_response.body: expected ${NAME} or ${NAME:-default} in \"${BODY\" (NAME: letters, digits, _; $${ for a literal ${)"),
+        bad("a reference inside a default (it would end the default at its own })",
+            "default_response: {body: \"${BODY:-${FALLBACK}}\"}\n", Map.of("FALLBACK", "x"), Map.of(),
+            "conf.yml: default_response.body: a default cannot hold another reference, in \"${BODY:-${FALLBACK}}\" "
+                + "(a default ends at the first }; $${ for a literal ${)"),
         bad("a filled value of the wrong type says where it came from", "server: {port: \"${PORT}\"}\n",
             Map.of("PORT", "eighty"), Map.of(),
             "conf.yml: server.port: expected a whole number, got \"eighty\" [${PORT} from environment variable PORT]"),

@@ -114,6 +114,35 @@ class AdminListenerIT {
   }
 
   @Test
+  void aHeadOfTheDashboardStreamIsAnsweredAndTheConnectionServesOn() throws Exception {
+    gateway("");
+    // HEAD is allowed on every admin endpoint; on the event stream it must end after the head, as a GET's
+    // head would begin, rather than leave the connection holding an answer that never ends.
+    try (java.net.Socket socket = new java.net.Socket("127.0.0.1", adminPort)) {
+      socket.setSoTimeout(5_000);
+      socket.getOutputStream().write(("HEAD /dashboard/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+          + "GET /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+      StringBuilder seen = new StringBuilder();
+      byte[] chunk = new byte[4096];
+      while (!seen.toString().contains("{\"status\":\"UP\"}")) {
+        int n;
+        try {
+          n = socket.getInputStream().read(chunk);
+        } catch (java.net.SocketTimeoutException e) {
+          throw new AssertionError("no answer to the request after HEAD /dashboard/events within 5 s; got: " + seen, e);
+        }
+        assertTrue(n > 0, "connection closed after: " + seen);
+        seen.append(new String(chunk, 0, n, StandardCharsets.ISO_8859_1));
+      }
+      String text = seen.toString();
+      assertTrue(text.startsWith("HTTP/1.1 200 OK\r\n"), text);
+      assertTrue(text.toLowerCase(java.util.Locale.ROOT).contains("content-type: text/event-stream"), text);
+      assertTrue(!text.contains("data:"), "no event follows a HEAD: " + text);
+      assertTrue(text.contains("\r\n\r\nHTTP/1.1 200 OK\r\n"), "the next answer follows the head, no body between: " + text);
+    }
+  }
+
+  @Test
   void withKeysEveryAdminRequestNeedsOne() {
     gateway(", api_keys: [{name: ops, sha256: \"%s\"}, {name: ci, sha256: \"%s\"}], api_key_header: X-Admin-Key"
         .formatted(sha("ops-secret"), sha("ci-secret")));
