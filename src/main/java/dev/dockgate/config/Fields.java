@@ -73,12 +73,12 @@ public final class Fields {
     problems.add(file + ": " + field + ": " + message + (origin == null ? "" : " [" + origin + "]"));
   }
 
-  /** True when the key has a value, or overrides set keys inside it. */
   /** True when a DOCKGATE_ variable or dockgate. property sets a key inside the mapping at {@code key}. */
   public boolean overridesInside(String key) {
     return sources.overridesInside(at(key));
   }
 
+  /** True when the key has a value, or overrides set keys inside it. */
   public boolean has(String key) {
     known.add(key);
     return value(key) != null || sources.overridesInside(at(key));
