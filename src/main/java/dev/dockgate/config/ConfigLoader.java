@@ -148,11 +148,13 @@ public final class ConfigLoader {
     return doc == null;
   }
 
-  /** As for YAML, a key twice in one JSON object is an error rather than the last value silently winning. */
+  /**
+   * As for YAML, a key twice in one JSON object is an error rather than the last value silently winning. Read by
+   * Vert.x's own parser (its comments, its {@code vertx.jackson.*} limits), with duplicate detection turned on.
+   */
   private static void rejectDuplicateJsonKeys(String text) {
-    com.fasterxml.jackson.core.JsonFactory factory = com.fasterxml.jackson.core.JsonFactory.builder()
-        .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
-    try (com.fasterxml.jackson.core.JsonParser parser = factory.createParser(text)) {
+    try (com.fasterxml.jackson.core.JsonParser parser = io.vertx.core.json.jackson.JacksonCodec.createParser(text)
+        .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION)) {
       while (parser.nextToken() != null) {
         // reading every token is the check
       }
@@ -284,6 +286,13 @@ public final class ConfigLoader {
     Object raw = server.raw("admin_listener");
     if (Boolean.FALSE.equals(raw) && !server.overridesInside("admin_listener")) {
       server.has("admin_listener"); // marks the key known
+      return null;
+    }
+    if (Boolean.FALSE.equals(raw) && server.fromOutside("admin_listener")) {
+      // Off by an override, on by another one: which was meant cannot be told. (Off in the file, an override
+      // inside turns it on, as for an absent block.)
+      server.problem(server.at("admin_listener"), "turned off while " + server.overrideInside("admin_listener")
+          + " sets a key in it; keep one or the other");
       return null;
     }
     if (Boolean.TRUE.equals(raw)) {

@@ -78,6 +78,16 @@ public final class Fields {
     return sources.overridesInside(at(key));
   }
 
+  /** The first override setting a key inside the mapping at {@code key} ("environment variable NAME"), or null. */
+  public String overrideInside(String key) {
+    return sources.firstInside(at(key));
+  }
+
+  /** True when the value at {@code key} is not as the file has it: overridden, or filled from the environment. */
+  public boolean fromOutside(String key) {
+    return sources.fromOutside(at(key));
+  }
+
   /** True when the key has a value, or overrides set keys inside it. */
   public boolean has(String key) {
     known.add(key);

@@ -78,8 +78,8 @@ final class Substitution {
       }
       if (sep >= 0 && inner.indexOf("${", sep) >= 0) {
         // ${A:-${B}} would end the default at B's "}" and leave a literal "}": refused, not guessed at.
-        sources.unresolved(path, "a default cannot hold another reference, in \"" + text
-            + "\" (a default ends at the first }; $${ for a literal ${)");
+        sources.unresolved(path, "a default cannot hold ${ in any form, in \"" + text
+            + "\" (a default ends at the first })");
         return text;
       }
       String value = variables.get(name);

@@ -108,6 +108,29 @@ final class ValueSources {
         || variables.keySet().stream().anyMatch(n -> n.startsWith(name));
   }
 
+  /**
+   * The first override that sets a key inside the mapping at {@code path}, as "environment variable NAME" or
+   * "system property name" (taken as used: it is reported with the mapping's problem, not as unknown), or null.
+   */
+  String firstInside(String path) {
+    String key = propertyKey(path) + ".";
+    String name = variableName(path) + "_";
+    String found = null;
+    for (Map.Entry<String, String> property : propertyNames.entrySet()) {
+      if (property.getKey().startsWith(key)) {
+        usedProperties.add(property.getKey());
+        found = found != null ? found : "system property " + property.getValue();
+      }
+    }
+    for (String variable : variables.keySet()) {
+      if (variable.startsWith(name)) {
+        usedVariables.add(variable);
+        found = found != null ? found : "environment variable " + variable;
+      }
+    }
+    return found;
+  }
+
   void filled(String path, String origin) {
     origins.put(path, origin);
   }

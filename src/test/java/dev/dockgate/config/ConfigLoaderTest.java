@@ -193,6 +193,15 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void jsonWithCommentsLoadsAsVertxReadsIt(VertxTestContext ctx) throws IOException {
+    // Vert.x's JSON allows C-style comments; the duplicate-key check must read the file the same way.
+    String path = write("conf.json", "// the rgate config\n" + RGATE_JSON.replace("\"routes\": [",
+        "/* longest prefix wins */ \"routes\": ["));
+    expectConfig(path, ctx, new GatewayConfig(path, DEFAULT_SERVER, defaultDocker(), RGATE_ROUTES,
+        new DefaultResponse(403, "This is not reachable"), RGATE_BACKENDS));
+  }
+
+  @Test
   void defaultResponseIs404NotFoundWhenAbsent(VertxTestContext ctx) throws IOException {
     String path = write("conf.yml", """
         routes:
@@ -657,6 +666,12 @@ class ConfigLoaderTest {
     // As in YAML: the last value would win silently, so {"port": 8080, ..., "port": 9090} hides a mistake.
     String path = write("conf.json", "{\"server\": {\"port\": 8080, \"port\": 9090}}");
     expectParseProblem(path, "JSON", "Duplicate field 'port' at [line: 1, column: 33]", ctx);
+  }
+
+  @Test
+  void duplicateJsonKeyAfterACommentIsAnError(VertxTestContext ctx) throws IOException {
+    String path = write("conf.json", "{\"server\": {\"port\": 8080, // the old one\n \"port\": 9090}}");
+    expectParseProblem(path, "JSON", "Duplicate field 'port' at [line: 2, column: 8]", ctx);
   }
 
   /** Loading fails with one problem, {@code FILE: cannot parse FORMAT: ...} holding {@code fragment}. */

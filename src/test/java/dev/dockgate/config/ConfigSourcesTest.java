@@ -207,8 +207,17 @@ class ConfigSourcesTest {
             "conf.yml: default_response.body: expected ${NAME} or ${NAME:-default} in \"${BODY\" (NAME: letters, digits, _; $${ for a literal ${)"),
         bad("a reference inside a default (it would end the default at its own })",
             "default_response: {body: \"${BODY:-${FALLBACK}}\"}\n", Map.of("FALLBACK", "x"), Map.of(),
-            "conf.yml: default_response.body: a default cannot hold another reference, in \"${BODY:-${FALLBACK}}\" "
-                + "(a default ends at the first }; $${ for a literal ${)"),
+            "conf.yml: default_response.body: a default cannot hold ${ in any form, in \"${BODY:-${FALLBACK}}\" "
+                + "(a default ends at the first })"),
+        bad("an escaped reference inside a default is refused with the same words",
+            "default_response: {body: \"${BODY:-$${x}}\"}\n", Map.of(), Map.of(),
+            "conf.yml: default_response.body: a default cannot hold ${ in any form, in \"${BODY:-$${x}}\" "
+                + "(a default ends at the first })"),
+        bad("the admin listener turned off by an override while others set keys in it",
+            "", Map.of("DOCKGATE_SERVER_ADMIN_LISTENER", "false", "DOCKGATE_SERVER_ADMIN_LISTENER_HOST", "0.0.0.0"),
+            Map.of(),
+            "conf.yml: server.admin_listener: turned off while environment variable DOCKGATE_SERVER_ADMIN_LISTENER_HOST "
+                + "sets a key in it; keep one or the other [environment variable DOCKGATE_SERVER_ADMIN_LISTENER]"),
         bad("a filled value of the wrong type says where it came from", "server: {port: \"${PORT}\"}\n",
             Map.of("PORT", "eighty"), Map.of(),
             "conf.yml: server.port: expected a whole number, got \"eighty\" [${PORT} from environment variable PORT]"),
