@@ -62,7 +62,7 @@ snapshot() {
 # names PID: "tid<TAB>full thread name" from the JVM (jcmd), "?<TAB>comm" where it has none
 names() {
   local pid=$1 t
-  jcmd "$pid" Thread.print 2>/dev/null | sed -n 's/^"\([^"]*\)".* nid=\(0x[0-9a-f]*\).*/\2\t\1/p' |
+  { jcmd "$pid" Thread.print 2>/dev/null || true; } | sed -n 's/^"\([^"]*\)".* nid=\(0x[0-9a-f]*\).*/\2\t\1/p' |
     while IFS=$'\t' read -r nid name; do printf '%d\t%s\n' "$nid" "$name"; done
   for t in /proc/"$pid"/task/*; do printf '%s\t%s\n' "${t##*/}" "$(cat "$t/comm" 2>/dev/null)"; done
 }

@@ -19,6 +19,16 @@ public final class HazelcastSettings {
   public static final int MAX_NO_HEARTBEAT_SECONDS = 5;
   /** How long a join waits for each listed member's socket; unreachable members cost this much at start. */
   public static final int CONNECTION_TIMEOUT_SECONDS = 1;
+  /** How often backups are compared with their primaries and repaired (Hazelcast's default: 30 s). */
+  public static final int BACKUP_SYNC_SECONDS = 60;
+
+  /**
+   * Hazelcast warns at every start that its CP data structures (Raft locks, atomics) run in "UNSAFE mode" without CP
+   * members; neither the gateway nor Vert.x's cluster manager uses any (Vert.x's locks are map locks), so the
+   * warning would only alarm an operator. Held here: java.util.logging keeps its loggers, and their levels, weakly.
+   */
+  private static final java.util.logging.Logger CP_SUBSYSTEM_LOG =
+      java.util.logging.Logger.getLogger("com.hazelcast.cp.CPSubsystem");
 
   private HazelcastSettings() {
   }
@@ -29,6 +39,7 @@ public final class HazelcastSettings {
     config.setClusterName(cluster.name());
     config.setProperty("hazelcast.logging.type", "jdk");
     config.setProperty("hazelcast.phone.home.enabled", "false");
+    CP_SUBSYSTEM_LOG.setLevel(java.util.logging.Level.SEVERE);
     // Vert.x leaves the cluster when it closes (SIGTERM drains first); Hazelcast's own hook would leave too early.
     config.setProperty("hazelcast.shutdownhook.enabled", "false");
     // The defaults wait 5 s before joining; with a fixed member list there is nothing to wait for.
@@ -56,13 +67,13 @@ public final class HazelcastSettings {
    * members) rather than for a data grid, so that it competes as little as it can with the event loops: one thread
    * for each of partition operations, generic operations, responses, events, and socket input and output (the
    * defaults are one per core, two, two, five, and three each way), no metrics collection and no health monitor
-   * (samplers whose output nobody reads here), no Jet engine. Its periodic housekeeping is spaced out where it
-   * serves nothing here: network statistics (read by metrics only) and the IO balancer (one thread each way: nothing
-   * to balance) off, the backup anti-entropy pass over all 271 partitions every 5 minutes instead of 30 s (it
-   * repairs backups a lost message left stale; the maps kept here are a few small ones Vert.x rebuilds on
-   * membership changes), CRDT replication (no CRDT is used) every minute instead of every second. On this
-   * machine a thread wakeup costs about 0.1 ms of CPU, so an idle member's wakeups are most of what it costs (see
-   * bench/idle-cpu.sh). Heartbeats and failure detection are untouched.
+   * (samplers whose output nobody reads here), no Jet engine. Two periodic tasks that serve nothing here are spaced
+   * out: the backup anti-entropy pass over all 271 partitions runs every minute instead of every 30 s (it repairs
+   * backups that a dropped replica sync or a lost backup acknowledgement left stale, which happens around membership
+   * changes; a backup stale for longer than the minute matters only if its primary's member dies meanwhile), and CRDT
+   * replication (no CRDT is used) every minute instead of every second. On this machine a thread wakeup costs about
+   * 0.1 ms of CPU, so an idle member's wakeups are most of what it costs (bench/idle-cpu.sh). Heartbeats and failure
+   * detection are untouched.
    */
   static void quiet(Config config) {
     config.setProperty("hazelcast.operation.thread.count", "1");
@@ -74,9 +85,7 @@ public final class HazelcastSettings {
     config.setProperty("hazelcast.health.monitoring.level", "OFF");
     config.getMetricsConfig().setEnabled(false);
     config.getJetConfig().setEnabled(false);
-    config.setProperty("hazelcast.network.stats.refresh.interval.seconds", "3600");
-    config.setProperty("hazelcast.io.balancer.interval.seconds", "-1");
-    config.setProperty("hazelcast.partition.backup.sync.interval", "300");
+    config.setProperty("hazelcast.partition.backup.sync.interval", Integer.toString(BACKUP_SYNC_SECONDS));
     config.getCRDTReplicationConfig().setReplicationPeriodMillis(60_000);
   }
 

@@ -39,6 +39,8 @@ public final class ClusterLimitsVerticle extends VerticleBase {
   private long last;
   private boolean ticking;
   private boolean stopped;
+  /** Timer firings so far (each a thread wakeup when idle): read by tests. */
+  private volatile long ticks;
   /** The last view's present and member counts, to log each change once. */
   private int present = 1;
   private int members;
@@ -105,6 +107,7 @@ public final class ClusterLimitsVerticle extends VerticleBase {
 
   /** One period: skipped while the previous one still runs (a busy machine), so ticks never pile up. */
   private void tick() {
+    ticks++;
     schedule();
     if (ticking) {
       return;
@@ -136,6 +139,9 @@ public final class ClusterLimitsVerticle extends VerticleBase {
       return Map.entry(view, new JsonObject().put("node", self).put("limits", limits));
     }).onComplete(ar -> {
       ticking = false;
+      if (stopped) {
+        return; // a report after the "left" one would have the peers count this node again
+      }
       if (ar.failed()) {
         LOG.warning("cluster rate limits: shares not recomputed: " + ar.cause());
         return;
@@ -143,6 +149,10 @@ public final class ClusterLimitsVerticle extends VerticleBase {
       vertx.eventBus().publish(Addresses.RATE_LIMIT_DEMAND, ar.result().getValue());
       changed(ar.result().getKey());
     });
+  }
+
+  long ticks() {
+    return ticks;
   }
 
   private void changed(ClusterView view) {

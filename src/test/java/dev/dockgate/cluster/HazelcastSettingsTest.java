@@ -54,8 +54,39 @@ class HazelcastSettingsTest {
     }
     Config config = HazelcastSettings.of(new ClusterConfig("threads-" + port, List.of("127.0.0.1:" + port),
         "127.0.0.1", port, false));
-    HazelcastInstance member = Hazelcast.newHazelcastInstance(config);
+    // Whatever Hazelcast logs at WARNING or above while the member starts: a setting it finds odd says so there.
+    List<String> warnings = new java.util.concurrent.CopyOnWriteArrayList<>();
+    java.util.logging.Logger hazelcastLog = java.util.logging.Logger.getLogger("com.hazelcast");
+    java.util.logging.Handler capture = new java.util.logging.Handler() {
+      @Override
+      public void publish(java.util.logging.LogRecord record) {
+        // (The test JVM lacks the jar manifest's Add-Opens, which Hazelcast asks for: not a setting of ours.)
+        if (record.getLevel().intValue() >= java.util.logging.Level.WARNING.intValue()
+            && !String.valueOf(record.getMessage()).contains("Java modular environment")) {
+          warnings.add(record.getLoggerName() + ": " + record.getMessage());
+        }
+      }
+
+      @Override
+      public void flush() {
+      }
+
+      @Override
+      public void close() {
+      }
+    };
+    hazelcastLog.addHandler(capture);
+    HazelcastInstance member;
     try {
+      member = Hazelcast.newHazelcastInstance(config);
+    } finally {
+      hazelcastLog.removeHandler(capture);
+    }
+    try {
+      assertEquals(List.of(), warnings, "Hazelcast's warnings at start");
+      assertEquals(String.valueOf(HazelcastSettings.BACKUP_SYNC_SECONDS),
+          config.getProperty("hazelcast.partition.backup.sync.interval"));
+      assertEquals(60_000, config.getCRDTReplicationConfig().getReplicationPeriodMillis());
       member.getMap("probe").put("k", "v");
       String prefix = "hz." + member.getName() + ".";
       Map<String, Integer> kinds = new TreeMap<>();

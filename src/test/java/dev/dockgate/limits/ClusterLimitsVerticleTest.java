@@ -1,0 +1,94 @@
+package dev.dockgate.limits;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.dockgate.cluster.HazelcastSettings;
+import dev.dockgate.config.ClusterConfig;
+import dev.dockgate.config.RetryConfig;
+import dev.dockgate.config.RouteConfig;
+import dev.dockgate.events.Addresses;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
+import java.net.ServerSocket;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * The cluster rate-limit verticle on a real one-member Hazelcast cluster: what it publishes, and how often, with and
+ * without cluster-scope limits, and after it stops. Each report is one message on {@link Addresses#RATE_LIMIT_DEMAND}.
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class ClusterLimitsVerticleTest {
+
+  private Vertx vertx;
+  private final List<JsonObject> reports = new CopyOnWriteArrayList<>();
+  private final List<Long> times = new CopyOnWriteArrayList<>();
+
+  @BeforeEach
+  void cluster() throws Exception {
+    int port;
+    try (ServerSocket socket = new ServerSocket(0)) {
+      port = socket.getLocalPort();
+    }
+    ClusterConfig config = new ClusterConfig("limits-" + port, List.of("127.0.0.1:" + port), "127.0.0.1", port, false);
+    vertx = Vertx.builder().withClusterManager(new HazelcastClusterManager(HazelcastSettings.of(config)))
+        .buildClustered().await(30, TimeUnit.SECONDS);
+    vertx.eventBus().<JsonObject>consumer(Addresses.RATE_LIMIT_DEMAND, msg -> {
+      reports.add(msg.body());
+      times.add(System.nanoTime());
+    }).completion().await(10, TimeUnit.SECONDS);
+  }
+
+  @AfterEach
+  void close() throws Exception {
+    if (vertx != null) {
+      vertx.close().await(30, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
+  void anIdleNodeSaysItIsThereOnceASecondAndAReloadedClusterLimitIsSharedEveryPeriod() throws Exception {
+    RateLimiters limiters = new RateLimiters();
+    ClusterLimitsVerticle verticle = new ClusterLimitsVerticle(limiters);
+    String id = vertx.deployVerticle(verticle).await(10, TimeUnit.SECONDS);
+    Thread.sleep(3_300);
+    List<JsonObject> idle = List.copyOf(reports);
+    // Its timer fires only when it has something to say: a wakeup costs a thread switch on an idle machine.
+    assertTrue(verticle.ticks() <= 4, verticle.ticks() + " timer firings in 3.3 s without a cluster-scope limit");
+    // No cluster-scope limit: presence alone, about every 4 periods (1 s): 3 in 3.3 s, give or take a late timer.
+    assertTrue(idle.size() >= 2 && idle.size() <= 4, "presence reports in 3.3 s: " + idle);
+    for (JsonObject report : idle) {
+      assertEquals(new JsonObject(), report.getJsonObject("limits"), report.encode());
+    }
+
+    // A reload makes a limit cluster-scope: from the next tick (within a second), one report every period.
+    RateLimitConfig shared = new RateLimitConfig(10, 5, "client_ip", 1_000, RateLimitConfig.Scope.CLUSTER);
+    RouteConfig route = new RouteConfig("/api", "web", 30_000, false, List.of(), null, RetryConfig.NONE,
+        Map.of(RateLimitFeature.KEY, shared));
+    limiters.forRoute(route, shared).tryAcquire("k", System.nanoTime());
+    Thread.sleep(1_200); // the idle tick that sees it, at most a second away
+    int before = reports.size();
+    long from = System.nanoTime();
+    Thread.sleep(2_000);
+    int during = reports.size() - before;
+    assertTrue(during >= 6 && during <= 9, during + " reports in 2 s with a cluster-scope limit (one per "
+        + ClusterLimitsVerticle.PERIOD_MS + " ms: 8)");
+    assertTrue(times.get(times.size() - 1) > from);
+
+    // Stopped: the last message is the node leaving, and nothing follows it.
+    vertx.undeploy(id).await(10, TimeUnit.SECONDS);
+    Thread.sleep(1_000);
+    int after = reports.size();
+    Thread.sleep(1_000);
+    assertEquals(after, reports.size(), "reports after the verticle stopped");
+    assertEquals(true, reports.get(reports.size() - 1).getBoolean("left"), reports.get(reports.size() - 1).encode());
+  }
+}
