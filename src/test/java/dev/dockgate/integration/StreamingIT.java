@@ -1,0 +1,179 @@
+package dev.dockgate.integration;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.dockgate.testing.GatewayHarness;
+import dev.dockgate.testing.LoggedErrors;
+import dev.dockgate.testing.Poll;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.net.NetServer;
+import io.vertx.core.net.NetServerOptions;
+import io.vertx.core.net.NetSocket;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Answers streamed under load: backends resetting their connection mid-answer while many clients wait.
+ * Every client is answered at once (a 502 when nothing of the answer left, else a visibly cut body, never
+ * a complete-looking one), /stats counts each request once, and nothing is logged as an error.
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class StreamingIT {
+
+  @TempDir
+  Path dir;
+
+  /**
+   * 20 clients, 5 requests each on new connections, to a backend that writes an answer's head (and for some
+   * a part of its body, of a declared length or chunked) and then resets its connection: each client has
+   * its 502 or its cut body within 5 s (not after the idle timeout), /stats counts the 100 requests exactly,
+   * and no SEVERE line or stack trace is logged for these expected network events.
+   */
+  @Test
+  void backendsResettingMidAnswerUnderLoadCutEachClientAtOnce() throws Exception {
+    Vertx vertx = Vertx.vertx();
+    NetServer backend = resetting(vertx);
+    LoggedErrors errors = new LoggedErrors();
+    ExecutorService clients = Executors.newFixedThreadPool(20);
+    try (GatewayHarness gateway = new GatewayHarness(dir, """
+          docker: {enabled: false}
+          routes:
+            - {path_prefix: /, backend: cut}
+          backends:
+            - name: cut
+              targets: ["http://127.0.0.1:%d"]
+              circuit_breaker: {max_failures: 1000}
+          """.formatted(backend.actualPort()), 2)) {
+      String[] paths = {"/head-only", "/length-part", "/chunked-part", "/head-only-chunked"};
+      Map<String, AtomicInteger> outcomes = new ConcurrentHashMap<>();
+      AtomicInteger made = new AtomicInteger();
+      List<Future<?>> done = new java.util.ArrayList<>();
+      for (int c = 0; c < 20; c++) {
+        int client = c;
+        done.add(clients.submit(() -> {
+          for (int i = 0; i < 5; i++) {
+            String path = paths[(client + i) % paths.length];
+            made.incrementAndGet();
+            String outcome = path + " " + fetch(gateway.port(), path);
+            outcomes.computeIfAbsent(outcome, k -> new AtomicInteger()).incrementAndGet();
+          }
+          return null;
+        }));
+      }
+      for (Future<?> f : done) {
+        f.get(50, TimeUnit.SECONDS);
+      }
+      for (String outcome : outcomes.keySet()) {
+        assertTrue(outcome.endsWith(" 502") || outcome.endsWith(" cut"),
+            "every client is answered 502 or sees its answer cut, at once: " + outcomes);
+      }
+      Poll.until(Duration.ofSeconds(5), "/stats counts the " + made.get() + " requests: " + outcomes,
+          () -> gateway.statsTotal() == made.get());
+      assertEquals(made.get(), gateway.statsTotal(), "each request counted once");
+      assertEquals(List.of(), errors.lines(), "expected network events are not logged as errors");
+    } finally {
+      clients.shutdownNow();
+      errors.close();
+      vertx.close();
+    }
+  }
+
+  /**
+   * What a raw HTTP/1.1 client makes of one GET: "502", "cut" (the connection ended before the body's end: a
+   * declared length not reached, or no last chunk), "whole" (a complete answer), "empty" (closed without a
+   * byte), or "stuck" when nothing ended within 5 s.
+   */
+  static String fetch(int port, String path) throws IOException {
+    try (Socket socket = new Socket("127.0.0.1", port)) {
+      socket.setSoTimeout(5000);
+      socket.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+          .getBytes(StandardCharsets.ISO_8859_1));
+      ByteArrayOutputStream got = new ByteArrayOutputStream();
+      InputStream in = socket.getInputStream();
+      byte[] buffer = new byte[16384];
+      try {
+        int n;
+        while ((n = in.read(buffer)) > 0) {
+          got.write(buffer, 0, n);
+        }
+      } catch (SocketTimeoutException e) {
+        return "stuck";
+      } catch (IOException reset) {
+        // a reset toward the client: what arrived before it is judged
+      }
+      String text = got.toString(StandardCharsets.ISO_8859_1);
+      int end = text.indexOf("\r\n\r\n");
+      if (end < 0) {
+        return text.isEmpty() ? "empty" : "cut";
+      }
+      String head = text.substring(0, end).toLowerCase(java.util.Locale.ROOT);
+      String body = text.substring(end + 4);
+      if (head.startsWith("http/1.1 502")) {
+        return "502";
+      }
+      java.util.regex.Matcher length = java.util.regex.Pattern.compile("\ncontent-length: *(\\d+)").matcher(head);
+      if (length.find()) {
+        return body.length() < Integer.parseInt(length.group(1)) ? "cut" : "whole";
+      }
+      return body.endsWith("\r\n0\r\n\r\n") || body.startsWith("0\r\n\r\n") ? "whole" : "cut";
+    }
+  }
+
+  /**
+   * A backend that reads a request head and answers by its path: {@code /head-only} (with a length) and
+   * {@code /head-only-chunked} write the head alone, {@code /length-part} and {@code /chunked-part} the head and
+   * 64 KiB of a 1 MiB body; then each resets its connection (SO_LINGER 0).
+   */
+  static NetServer resetting(Vertx vertx) throws Exception {
+    byte[] part = new byte[65536];
+    java.util.Arrays.fill(part, (byte) 'x');
+    return vertx.createNetServer(new NetServerOptions().setHost("127.0.0.1").setPort(0).setSoLinger(0))
+        .connectHandler(socket -> {
+          StringBuilder pending = new StringBuilder();
+          socket.handler(bytes -> {
+            pending.append(bytes.toString(StandardCharsets.ISO_8859_1));
+            int end = pending.indexOf("\r\n\r\n");
+            if (end < 0) {
+              return;
+            }
+            String path = pending.substring(pending.indexOf(" ") + 1, pending.indexOf(" ", pending.indexOf(" ") + 1));
+            boolean chunked = path.contains("chunked");
+            Buffer answer = Buffer.buffer("HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+                + (chunked ? "Transfer-Encoding: chunked\r\n\r\n" : "Content-Length: 1048576\r\n\r\n"));
+            if (path.endsWith("-part")) {
+              if (chunked) {
+                answer.appendString(Integer.toHexString(part.length) + "\r\n").appendBytes(part).appendString("\r\n");
+              } else {
+                answer.appendBytes(part);
+              }
+            }
+            resetAfter(socket, answer);
+          });
+        })
+        .listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+  }
+
+  private static void resetAfter(NetSocket socket, Buffer answer) {
+    socket.handler(null);
+    socket.write(answer).onComplete(v -> socket.close()); // SO_LINGER 0: a reset
+  }
+}
