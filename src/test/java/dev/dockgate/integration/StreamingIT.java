@@ -98,6 +98,101 @@ class StreamingIT {
   }
 
   /**
+   * A client that reads 1 MiB of a 1 GiB answer and then stops reading, its connection left open: the gateway
+   * stops reading the backend (what the backend could write stays within the sockets' buffers and a little
+   * more, and stops growing), and after {@code idle_timeout_ms} it closes the client's connection and the
+   * backend's, and counts the request once. The bytes read before the stall are the backend's, in order.
+   */
+  @Test
+  void aClientThatStopsReadingHoldsTheBackendBackUntilTheIdleTimeout() throws Exception {
+    Vertx vertx = Vertx.vertx();
+    java.util.concurrent.atomic.AtomicLong written = new java.util.concurrent.atomic.AtomicLong();
+    java.util.concurrent.atomic.AtomicBoolean backendClosed = new java.util.concurrent.atomic.AtomicBoolean();
+    NetServer backend = endless(vertx, written, backendClosed);
+    try (GatewayHarness gateway = new GatewayHarness(dir, "  idle_timeout_ms: 2000\n", """
+          docker: {enabled: false}
+          routes:
+            - {path_prefix: /, backend: big}
+          backends:
+            - {name: big, targets: ["http://127.0.0.1:%d"]}
+          """.formatted(backend.actualPort()), 1);
+        Socket client = new Socket()) {
+      client.setReceiveBufferSize(65536);
+      client.connect(new java.net.InetSocketAddress("127.0.0.1", gateway.port()));
+      client.getOutputStream().write("GET /big HTTP/1.1\r\nHost: t\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
+      InputStream in = client.getInputStream();
+      String head = dev.dockgate.testing.RawHttp.readHead(in);
+      assertTrue(head.startsWith("HTTP/1.1 200"), head);
+      byte[] first = in.readNBytes(1 << 20);
+      for (int i = 0; i < first.length; i++) {
+        if (first[i] != (byte) i) {
+          throw new AssertionError("byte " + i + " of the answer differs from the backend's");
+        }
+      }
+      long stalledAt = System.nanoTime();
+      // The client reads no more: the backend is held back once the buffers on the way are full.
+      Poll.until(Duration.ofSeconds(1), "the backend held back", () -> {
+        long before = written.get();
+        sleep(200);
+        return written.get() == before;
+      });
+      long held = written.get();
+      assertTrue(held - first.length < 48L << 20, "what the backend could write beyond what the client read"
+          + " stays within the buffers on the way: " + (held - first.length) + " bytes");
+      Poll.until(Duration.ofSeconds(6), "the backend's connection closed after the idle timeout", backendClosed::get);
+      long closedAfterMs = (System.nanoTime() - stalledAt) / 1_000_000;
+      assertTrue(closedAfterMs >= 1500, "not before the idle timeout: " + closedAfterMs + " ms");
+      Poll.until(Duration.ofSeconds(5), "the request counted", () -> gateway.statsTotal() == 1);
+      sleep(300);
+      assertEquals(1, gateway.statsTotal(), "counted once");
+      System.out.println("stalled client: backend wrote " + held + " bytes for " + first.length + " read; closed "
+          + closedAfterMs + " ms after the stall");
+    } finally {
+      vertx.close();
+    }
+  }
+
+  private static void sleep(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError(e);
+    }
+  }
+
+  /**
+   * A backend answering any request with a 1 GiB body of a declared length (byte i is {@code (byte) i}) as fast
+   * as its connection takes it, counting what it wrote and noting when its connection closes.
+   */
+  static NetServer endless(Vertx vertx, java.util.concurrent.atomic.AtomicLong written,
+      java.util.concurrent.atomic.AtomicBoolean closed) throws Exception {
+    byte[] block = new byte[65536];
+    for (int i = 0; i < block.length; i++) {
+      block[i] = (byte) i;
+    }
+    Buffer chunk = Buffer.buffer(block);
+    return vertx.createNetServer(new NetServerOptions().setHost("127.0.0.1").setPort(0))
+        .connectHandler(socket -> {
+          socket.closeHandler(v -> closed.set(true));
+          socket.handler(bytes -> {
+            socket.handler(null);
+            socket.write("HTTP/1.1 200 OK\r\nContent-Length: " + (1L << 30) + "\r\n\r\n");
+            Runnable[] pump = new Runnable[1];
+            pump[0] = () -> {
+              while (!socket.writeQueueFull() && written.get() < 1L << 30) {
+                socket.write(chunk);
+                written.addAndGet(chunk.length());
+              }
+              socket.drainHandler(v -> pump[0].run());
+            };
+            pump[0].run();
+          });
+        })
+        .listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+  }
+
+  /**
    * What a raw HTTP/1.1 client makes of one GET: "502", "cut" (the connection ended before the body's end: a
    * declared length not reached, or no last chunk), "whole" (a complete answer), "empty" (closed without a
    * byte), or "stuck" when nothing ended within 5 s.
