@@ -54,15 +54,7 @@ class StreamingIT {
     NetServer backend = resetting(vertx);
     LoggedErrors errors = new LoggedErrors();
     ExecutorService clients = Executors.newFixedThreadPool(20);
-    try (GatewayHarness gateway = new GatewayHarness(dir, """
-          docker: {enabled: false}
-          routes:
-            - {path_prefix: /, backend: cut}
-          backends:
-            - name: cut
-              targets: ["http://127.0.0.1:%d"]
-              circuit_breaker: {max_failures: 1000}
-          """.formatted(backend.actualPort()), 2)) {
+    try (GatewayHarness gateway = new GatewayHarness(dir, routedTo(backend), 2)) {
       String[] paths = {"/head-only", "/length-part", "/chunked-part", "/head-only-chunked"};
       Map<String, AtomicInteger> outcomes = new ConcurrentHashMap<>();
       AtomicInteger made = new AtomicInteger();
@@ -93,6 +85,44 @@ class StreamingIT {
     } finally {
       clients.shutdownNow();
       errors.close();
+      vertx.close();
+    }
+  }
+
+  /**
+   * Over HTTP/2 an answer without a length ends with its stream: a backend reset mid-body must reach the client
+   * as a stream error, not as RST_STREAM NO_ERROR, which RFC 9113 (8.1) lets a client take for a normal end (curl
+   * then keeps 64 KiB of the body as the whole answer, exit status 0). Ten h2c streams, chunked and of a
+   * declared length, each cut with INTERNAL_ERROR; counted once each.
+   */
+  @Test
+  void anAnswerCutByItsBackendIsAStreamErrorOverHttp2() throws Exception {
+    Vertx vertx = Vertx.vertx();
+    NetServer backend = resetting(vertx);
+    try (GatewayHarness gateway = new GatewayHarness(dir, "  h2c: true\n", routedTo(backend), 1)) {
+      io.vertx.core.http.HttpClient client = vertx.createHttpClient(new io.vertx.core.http.HttpClientOptions()
+          .setProtocolVersion(io.vertx.core.http.HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false));
+      List<String> ends = new java.util.ArrayList<>();
+      for (int i = 0; i < 10; i++) {
+        String path = i % 2 == 0 ? "/chunked-part" : "/length-part";
+        java.util.concurrent.CompletableFuture<String> end = new java.util.concurrent.CompletableFuture<>();
+        client.request(io.vertx.core.http.HttpMethod.GET, gateway.port(), "127.0.0.1", path)
+            .compose(io.vertx.core.http.HttpClientRequest::send)
+            .onFailure(end::completeExceptionally)
+            .onSuccess(response -> {
+              long[] got = new long[1];
+              response.handler(chunk -> got[0] += chunk.length());
+              response.exceptionHandler(err -> end.complete(response.statusCode() + " after " + got[0] + ": "
+                  + (err instanceof io.vertx.core.http.StreamResetException reset ? "reset " + reset.getCode() : err)));
+              response.endHandler(v -> end.complete(response.statusCode() + " after " + got[0] + ": ended"));
+            });
+        ends.add(path + " " + end.get(10, TimeUnit.SECONDS));
+      }
+      for (String end : ends) {
+        assertTrue(end.endsWith("reset 2"), "a cut answer is reset with INTERNAL_ERROR (2), not ended: " + ends);
+      }
+      Poll.until(Duration.ofSeconds(5), "/stats counts the 10 streams", () -> gateway.statsTotal() == 10);
+    } finally {
       vertx.close();
     }
   }
@@ -190,6 +220,19 @@ class StreamingIT {
           });
         })
         .listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+  }
+
+  /** One route to {@code backend}, whose circuit never opens (its 502s are expected). */
+  static String routedTo(NetServer backend) {
+    return """
+        docker: {enabled: false}
+        routes:
+          - {path_prefix: /, backend: cut}
+        backends:
+          - name: cut
+            targets: ["http://127.0.0.1:%d"]
+            circuit_breaker: {max_failures: 1000}
+        """.formatted(backend.actualPort());
   }
 
   /**
