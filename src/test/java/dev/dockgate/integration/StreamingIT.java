@@ -32,9 +32,10 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Answers streamed under load: backends resetting their connection mid-answer while many clients wait.
- * Every client is answered at once (a 502 when nothing of the answer left, else a visibly cut body, never
- * a complete-looking one), /stats counts each request once, and nothing is logged as an error.
+ * Answers streamed with back-pressure and cut when their backend fails. Backends resetting their connection
+ * mid-answer while many clients wait: every client is answered at once (a 502 when nothing of the answer left,
+ * else a visibly cut body, over HTTP/1.1 and HTTP/2, never a complete-looking one), /stats counts each request
+ * once, nothing is logged as an error. A client that stops reading holds its backend back until the idle timeout.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class StreamingIT {
