@@ -13,11 +13,19 @@ import io.vertx.core.http.HttpServerResponse;
  * An answer of a known length ends the client's response with the chunk that completes it, so that a
  * small answer leaves in one write (head, body and end together) rather than one for the head and body
  * and a second for the end; the backend's own end, read right after its last byte, then only counts.
+ * A body cut mid-way is cut toward the client visibly: its HTTP/1 connection closed, its HTTP/2 stream reset
+ * with INTERNAL_ERROR.
  * A backend that fails before anything of its answer left (a bad first chunk, a close right after the
  * head) is handed to {@code unanswered} instead, which answers the client itself (502, as nginx does).
  * Event-loop confined.
  */
 final class Relay implements Handler<Buffer> {
+
+  /**
+   * The HTTP/2 error code of a stream whose answer is cut: INTERNAL_ERROR. A reset with NO_ERROR (Vert.x's
+   * default) after a part of an answer may be taken by the client for the answer's end (RFC 9113 §8.1; curl does).
+   */
+  private static final long CUT = 0x2;
 
   private final HttpClientResponse from;
   private final HttpServerResponse to;
@@ -111,7 +119,7 @@ final class Relay implements Handler<Buffer> {
       unanswered.accept(err); // nothing of the answer left yet: the client can still be answered
       return;
     }
-    to.reset();
+    to.reset(CUT); // HTTP/1: the connection is closed; HTTP/2: RST_STREAM, which must not say NO_ERROR
     done.run();
   }
 }

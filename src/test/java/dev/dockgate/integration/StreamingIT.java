@@ -1,0 +1,318 @@
+package dev.dockgate.integration;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.dockgate.testing.GatewayHarness;
+import dev.dockgate.testing.LoggedErrors;
+import dev.dockgate.testing.Poll;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.net.NetServer;
+import io.vertx.core.net.NetServerOptions;
+import io.vertx.core.net.NetSocket;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Answers streamed with back-pressure and cut when their backend fails. Backends resetting their connection
+ * mid-answer while many clients wait: every client is answered at once (a 502 when nothing of the answer left,
+ * else a visibly cut body, over HTTP/1.1 and HTTP/2, never a complete-looking one), /stats counts each request
+ * once, nothing is logged as an error. A client that stops reading holds its backend back until the idle timeout.
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class StreamingIT {
+
+  @TempDir
+  Path dir;
+
+  /**
+   * 20 clients, 5 requests each on new connections, to a backend that writes an answer's head (and for some
+   * a part of its body, of a declared length or chunked) and then resets its connection: each client has
+   * its 502 or its cut body within 5 s (not after the idle timeout), /stats counts the 100 requests exactly,
+   * and no SEVERE line or stack trace is logged for these expected network events.
+   */
+  @Test
+  void backendsResettingMidAnswerUnderLoadCutEachClientAtOnce() throws Exception {
+    Vertx vertx = Vertx.vertx();
+    NetServer backend = resetting(vertx);
+    LoggedErrors errors = new LoggedErrors();
+    ExecutorService clients = Executors.newFixedThreadPool(20);
+    try (GatewayHarness gateway = new GatewayHarness(dir, routedTo(backend), 2)) {
+      String[] paths = {"/head-only", "/length-part", "/chunked-part", "/head-only-chunked"};
+      Map<String, AtomicInteger> outcomes = new ConcurrentHashMap<>();
+      AtomicInteger made = new AtomicInteger();
+      List<Future<?>> done = new java.util.ArrayList<>();
+      for (int c = 0; c < 20; c++) {
+        int client = c;
+        done.add(clients.submit(() -> {
+          for (int i = 0; i < 5; i++) {
+            String path = paths[(client + i) % paths.length];
+            made.incrementAndGet();
+            String outcome = path + " " + fetch(gateway.port(), path);
+            outcomes.computeIfAbsent(outcome, k -> new AtomicInteger()).incrementAndGet();
+          }
+          return null;
+        }));
+      }
+      for (Future<?> f : done) {
+        f.get(50, TimeUnit.SECONDS);
+      }
+      for (String outcome : outcomes.keySet()) {
+        assertTrue(outcome.endsWith(" 502") || outcome.endsWith(" cut"),
+            "every client is answered 502 or sees its answer cut, at once: " + outcomes);
+      }
+      Poll.until(Duration.ofSeconds(5), "/stats counts the " + made.get() + " requests: " + outcomes,
+          () -> gateway.statsTotal() == made.get());
+      assertEquals(made.get(), gateway.statsTotal(), "each request counted once");
+      assertEquals(List.of(), errors.lines(), "expected network events are not logged as errors");
+    } finally {
+      clients.shutdownNow();
+      errors.close();
+      vertx.close();
+    }
+  }
+
+  /**
+   * Over HTTP/2 an answer without a length ends with its stream: a backend reset mid-body must reach the client
+   * as a stream error, not as RST_STREAM NO_ERROR, which RFC 9113 (8.1) lets a client take for a normal end (curl
+   * then keeps 64 KiB of the body as the whole answer, exit status 0). Ten h2c streams, chunked and of a
+   * declared length, each cut with INTERNAL_ERROR; counted once each.
+   */
+  @Test
+  void anAnswerCutByItsBackendIsAStreamErrorOverHttp2() throws Exception {
+    Vertx vertx = Vertx.vertx();
+    NetServer backend = resetting(vertx);
+    try (GatewayHarness gateway = new GatewayHarness(dir, "  h2c: true\n", routedTo(backend), 1)) {
+      io.vertx.core.http.HttpClient client = vertx.createHttpClient(new io.vertx.core.http.HttpClientOptions()
+          .setProtocolVersion(io.vertx.core.http.HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false));
+      List<String> ends = new java.util.ArrayList<>();
+      for (int i = 0; i < 10; i++) {
+        String path = i % 2 == 0 ? "/chunked-part" : "/length-part";
+        java.util.concurrent.CompletableFuture<String> end = new java.util.concurrent.CompletableFuture<>();
+        client.request(io.vertx.core.http.HttpMethod.GET, gateway.port(), "127.0.0.1", path)
+            .compose(io.vertx.core.http.HttpClientRequest::send)
+            .onFailure(end::completeExceptionally)
+            .onSuccess(response -> {
+              long[] got = new long[1];
+              response.handler(chunk -> got[0] += chunk.length());
+              response.exceptionHandler(err -> end.complete(response.statusCode() + " after " + got[0] + ": "
+                  + (err instanceof io.vertx.core.http.StreamResetException reset ? "reset " + reset.getCode() : err)));
+              response.endHandler(v -> end.complete(response.statusCode() + " after " + got[0] + ": ended"));
+            });
+        ends.add(path + " " + end.get(10, TimeUnit.SECONDS));
+      }
+      for (String end : ends) {
+        assertTrue(end.endsWith("reset 2"), "a cut answer is reset with INTERNAL_ERROR (2), not ended: " + ends);
+      }
+      Poll.until(Duration.ofSeconds(5), "/stats counts the 10 streams", () -> gateway.statsTotal() == 10);
+    } finally {
+      vertx.close();
+    }
+  }
+
+  /**
+   * A client that reads 1 MiB of a 1 GiB answer and then stops reading, its connection left open: the gateway
+   * stops reading the backend (what the backend could write stays within the sockets' buffers and a little
+   * more, and stops growing), and after {@code idle_timeout_ms} it closes the client's connection and the
+   * backend's, and counts the request once. The bytes read before the stall are the backend's, in order.
+   */
+  @Test
+  void aClientThatStopsReadingHoldsTheBackendBackUntilTheIdleTimeout() throws Exception {
+    Vertx vertx = Vertx.vertx();
+    java.util.concurrent.atomic.AtomicLong written = new java.util.concurrent.atomic.AtomicLong();
+    java.util.concurrent.atomic.AtomicBoolean backendClosed = new java.util.concurrent.atomic.AtomicBoolean();
+    NetServer backend = endless(vertx, written, backendClosed);
+    try (GatewayHarness gateway = new GatewayHarness(dir, "  idle_timeout_ms: 2000\n", """
+          docker: {enabled: false}
+          routes:
+            - {path_prefix: /, backend: big}
+          backends:
+            - {name: big, targets: ["http://127.0.0.1:%d"]}
+          """.formatted(backend.actualPort()), 1);
+        Socket client = new Socket()) {
+      client.setReceiveBufferSize(65536);
+      client.connect(new java.net.InetSocketAddress("127.0.0.1", gateway.port()));
+      client.getOutputStream().write("GET /big HTTP/1.1\r\nHost: t\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
+      InputStream in = client.getInputStream();
+      String head = dev.dockgate.testing.RawHttp.readHead(in);
+      assertTrue(head.startsWith("HTTP/1.1 200"), head);
+      byte[] first = in.readNBytes(1 << 20);
+      for (int i = 0; i < first.length; i++) {
+        if (first[i] != (byte) i) {
+          throw new AssertionError("byte " + i + " of the answer differs from the backend's");
+        }
+      }
+      long stalledAt = System.nanoTime();
+      // The client reads no more: the backend is held back once the buffers on the way are full.
+      Poll.until(Duration.ofSeconds(1), "the backend held back", () -> {
+        long before = written.get();
+        sleep(200);
+        return written.get() == before;
+      });
+      long held = written.get();
+      assertTrue(held - first.length < 48L << 20, "what the backend could write beyond what the client read"
+          + " stays within the buffers on the way: " + (held - first.length) + " bytes");
+      Poll.until(Duration.ofSeconds(6), "the backend's connection closed after the idle timeout", backendClosed::get);
+      long closedAfterMs = (System.nanoTime() - stalledAt) / 1_000_000;
+      assertTrue(closedAfterMs >= 1500, "not before the idle timeout: " + closedAfterMs + " ms");
+      Poll.until(Duration.ofSeconds(5), "the request counted", () -> gateway.statsTotal() == 1);
+      sleep(300);
+      assertEquals(1, gateway.statsTotal(), "counted once");
+      System.out.println("stalled client: backend wrote " + held + " bytes for " + first.length + " read; closed "
+          + closedAfterMs + " ms after the stall");
+    } finally {
+      vertx.close();
+    }
+  }
+
+  private static void sleep(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError(e);
+    }
+  }
+
+  /**
+   * A backend answering any request with a 1 GiB body of a declared length (byte i is {@code (byte) i}) as fast
+   * as its connection takes it, counting what it wrote and noting when its connection closes.
+   */
+  static NetServer endless(Vertx vertx, java.util.concurrent.atomic.AtomicLong written,
+      java.util.concurrent.atomic.AtomicBoolean closed) throws Exception {
+    byte[] block = new byte[65536];
+    for (int i = 0; i < block.length; i++) {
+      block[i] = (byte) i;
+    }
+    Buffer chunk = Buffer.buffer(block);
+    return vertx.createNetServer(new NetServerOptions().setHost("127.0.0.1").setPort(0))
+        .connectHandler(socket -> {
+          socket.closeHandler(v -> closed.set(true));
+          socket.handler(bytes -> {
+            socket.handler(null);
+            socket.write("HTTP/1.1 200 OK\r\nContent-Length: " + (1L << 30) + "\r\n\r\n");
+            Runnable[] pump = new Runnable[1];
+            pump[0] = () -> {
+              while (!socket.writeQueueFull() && written.get() < 1L << 30) {
+                socket.write(chunk);
+                written.addAndGet(chunk.length());
+              }
+              socket.drainHandler(v -> pump[0].run());
+            };
+            pump[0].run();
+          });
+        })
+        .listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+  }
+
+  /** One route to {@code backend}, whose circuit never opens (its 502s are expected). */
+  static String routedTo(NetServer backend) {
+    return """
+        docker: {enabled: false}
+        routes:
+          - {path_prefix: /, backend: cut}
+        backends:
+          - name: cut
+            targets: ["http://127.0.0.1:%d"]
+            circuit_breaker: {max_failures: 1000}
+        """.formatted(backend.actualPort());
+  }
+
+  /**
+   * What a raw HTTP/1.1 client makes of one GET: "502", "cut" (the connection ended before the body's end: a
+   * declared length not reached, or no last chunk), "whole" (a complete answer), "empty" (closed without a
+   * byte), or "stuck" when nothing ended within 5 s.
+   */
+  static String fetch(int port, String path) throws IOException {
+    try (Socket socket = new Socket("127.0.0.1", port)) {
+      socket.setSoTimeout(5000);
+      socket.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+          .getBytes(StandardCharsets.ISO_8859_1));
+      ByteArrayOutputStream got = new ByteArrayOutputStream();
+      InputStream in = socket.getInputStream();
+      byte[] buffer = new byte[16384];
+      try {
+        int n;
+        while ((n = in.read(buffer)) > 0) {
+          got.write(buffer, 0, n);
+        }
+      } catch (SocketTimeoutException e) {
+        return "stuck";
+      } catch (IOException reset) {
+        // a reset toward the client: what arrived before it is judged
+      }
+      String text = got.toString(StandardCharsets.ISO_8859_1);
+      int end = text.indexOf("\r\n\r\n");
+      if (end < 0) {
+        return text.isEmpty() ? "empty" : "cut";
+      }
+      String head = text.substring(0, end).toLowerCase(java.util.Locale.ROOT);
+      String body = text.substring(end + 4);
+      if (head.startsWith("http/1.1 502")) {
+        return "502";
+      }
+      java.util.regex.Matcher length = java.util.regex.Pattern.compile("\ncontent-length: *(\\d+)").matcher(head);
+      if (length.find()) {
+        return body.length() < Integer.parseInt(length.group(1)) ? "cut" : "whole";
+      }
+      return body.endsWith("\r\n0\r\n\r\n") || body.startsWith("0\r\n\r\n") ? "whole" : "cut";
+    }
+  }
+
+  /**
+   * A backend that reads a request head and answers by its path: {@code /head-only} (with a length) and
+   * {@code /head-only-chunked} write the head alone, {@code /length-part} and {@code /chunked-part} the head and
+   * 64 KiB of a 1 MiB body; then each resets its connection (SO_LINGER 0).
+   */
+  static NetServer resetting(Vertx vertx) throws Exception {
+    byte[] part = new byte[65536];
+    java.util.Arrays.fill(part, (byte) 'x');
+    return vertx.createNetServer(new NetServerOptions().setHost("127.0.0.1").setPort(0).setSoLinger(0))
+        .connectHandler(socket -> {
+          StringBuilder pending = new StringBuilder();
+          socket.handler(bytes -> {
+            pending.append(bytes.toString(StandardCharsets.ISO_8859_1));
+            int end = pending.indexOf("\r\n\r\n");
+            if (end < 0) {
+              return;
+            }
+            String path = pending.substring(pending.indexOf(" ") + 1, pending.indexOf(" ", pending.indexOf(" ") + 1));
+            boolean chunked = path.contains("chunked");
+            Buffer answer = Buffer.buffer("HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+                + (chunked ? "Transfer-Encoding: chunked\r\n\r\n" : "Content-Length: 1048576\r\n\r\n"));
+            if (path.endsWith("-part")) {
+              if (chunked) {
+                answer.appendString(Integer.toHexString(part.length) + "\r\n").appendBytes(part).appendString("\r\n");
+              } else {
+                answer.appendBytes(part);
+              }
+            }
+            resetAfter(socket, answer);
+          });
+        })
+        .listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+  }
+
+  private static void resetAfter(NetSocket socket, Buffer answer) {
+    socket.handler(null);
+    socket.write(answer).onComplete(v -> socket.close()); // SO_LINGER 0: a reset
+  }
+}
