@@ -7,17 +7,33 @@ import java.util.Locale;
 
 /**
  * Which network transport the gateway's Vert.x runs on. {@code auto} (the default) takes the first
- * available of epoll, io_uring and the JDK's NIO. io_uring batches the proxy's sends and receives
- * through shared rings instead of one syscall each (on the benchmark about a third less system time
- * per request than epoll), but on Netty 4.2.18 a backend connection reset while its answer streams
- * can leave the client's connection open and silent until the idle timeout (StreamingIT), so it is
- * taken only when asked for ({@code io_uring}) or when epoll is unavailable.
+ * available of io_uring, epoll and the JDK's NIO: io_uring batches the proxy's sends and receives
+ * through shared rings instead of one syscall each, which on the benchmark cut the system time per
+ * request by about a third against epoll. It is often unavailable (kernels before 5.10, or a
+ * container whose seccomp profile denies io_uring, as Docker's default does), hence the fallback.
+ * Netty's multishot readiness polls are turned off for it ({@link #POLL_MULTISHOT}): with them a
+ * backend's reset could go unseen (StreamingIT).
  * An explicit choice that is unavailable is an error, not a silent fallback.
  *
  * <p>Set with the system property {@code gateway.transport} or the environment variable
  * {@code GATEWAY_TRANSPORT}; {@code "preferNativeTransport": false} in {@code -options} means NIO.
  */
 public final class NetworkTransport {
+
+  /**
+   * Netty's io_uring re-arms no readiness poll by itself when this is off. With its multishot polls (the default on
+   * Netty 4.2.18) a backend's reset under concurrent load often never reaches its channel: the gateway waited on
+   * sockets the kernel had already dropped, leaving clients silent until idle_timeout_ms (20 concurrent requests
+   * against a backend that answers a head and resets: 33 of 40 hung; with this off none, as on epoll). Set before
+   * Netty's io_uring classes read it, unless the operator set it.
+   */
+  static final String POLL_MULTISHOT = "io.netty.iouring.pollAddMultishotEnabled";
+
+  static {
+    if (System.getProperty(POLL_MULTISHOT) == null) {
+      System.setProperty(POLL_MULTISHOT, "false");
+    }
+  }
 
   public static final String PROPERTY = "gateway.transport";
   public static final String ENV = "GATEWAY_TRANSPORT";
@@ -103,14 +119,14 @@ public final class NetworkTransport {
     return String.join("; ", reasons);
   }
 
-  /** What {@code auto} tries, in order: epoll first (see the class comment for why not io_uring). */
+  /** What {@code auto} tries, in order. */
   private static List<Transport> nativeCandidates() {
     List<Transport> candidates = new ArrayList<>(2);
-    if (Transport.EPOLL != null) {
-      candidates.add(Transport.EPOLL);
-    }
     if (Transport.IO_URING != null) {
       candidates.add(Transport.IO_URING);
+    }
+    if (Transport.EPOLL != null) {
+      candidates.add(Transport.EPOLL);
     }
     return candidates;
   }

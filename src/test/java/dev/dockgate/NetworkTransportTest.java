@@ -13,9 +13,8 @@ class NetworkTransportTest {
 
   @Test
   void autoTakesTheFirstAvailableNativeTransportInOrder() {
-    // epoll before io_uring: see NetworkTransport (a backend reset mid-answer, StreamingIT).
-    Transport expected = Transport.EPOLL.available() ? Transport.EPOLL
-        : Transport.IO_URING.available() ? Transport.IO_URING : Transport.NIO;
+    Transport expected = Transport.IO_URING.available() ? Transport.IO_URING
+        : Transport.EPOLL.available() ? Transport.EPOLL : Transport.NIO;
     assertSame(expected, NetworkTransport.choose("auto", true));
     assertSame(Transport.NIO, NetworkTransport.choose("auto", false), "preferNativeTransport false means NIO");
   }
@@ -57,10 +56,16 @@ class NetworkTransportTest {
   }
 
   @Test
+  void nettysMultishotPollsAreOffForIoUringUnlessSetByTheOperator() {
+    NetworkTransport.choose("auto", true);
+    assertEquals("false", System.getProperty(NetworkTransport.POLL_MULTISHOT));
+  }
+
+  @Test
   void skippedNamesWhyEachBetterTransportWasPassedOver() {
-    assertEquals("", NetworkTransport.skipped(Transport.EPOLL));
+    assertEquals("", NetworkTransport.skipped(Transport.IO_URING));
     String skipped = NetworkTransport.skipped(Transport.NIO);
-    for (Transport passedOver : new Transport[] {Transport.EPOLL, Transport.IO_URING}) {
+    for (Transport passedOver : new Transport[] {Transport.IO_URING, Transport.EPOLL}) {
       // Available and still passed over: only "preferNativeTransport": false in -options does that.
       String expected = passedOver.available()
           ? passedOver.name() + " not tried (\"preferNativeTransport\": false in -options)"
