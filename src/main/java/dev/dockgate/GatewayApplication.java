@@ -65,7 +65,7 @@ public final class GatewayApplication extends VertxApplication implements VertxA
   }
 
   public static void main(String[] args) {
-    NetworkTransport.class.getName(); // its Netty settings, before anything loads Netty's io_uring classes
+    NetworkTransport.configureNetty(); // before anything loads Netty's io_uring classes
     if (LOG_FORMAT_PROBLEM != null) {
       LOG.severe(LOG_FORMAT_PROBLEM);
       System.exit(2);

@@ -21,7 +21,7 @@ import java.util.Locale;
 public final class NetworkTransport {
 
   /**
-   * Netty's io_uring re-arms no readiness poll by itself when this is off. With its multishot polls (the default on
+   * Netty's switch for io_uring readiness polls that the kernel re-arms itself (multishot). With them (the default on
    * Netty 4.2.18) a backend's reset under concurrent load often never reaches its channel: the gateway waited on
    * sockets the kernel had already dropped, leaving clients silent until idle_timeout_ms (20 concurrent requests
    * against a backend that answers a head and resets: 33 of 40 hung; with this off none, as on epoll). Set before
@@ -29,7 +29,11 @@ public final class NetworkTransport {
    */
   static final String POLL_MULTISHOT = "io.netty.iouring.pollAddMultishotEnabled";
 
-  static {
+  /**
+   * Sets Netty's io_uring options (see {@link #POLL_MULTISHOT}) unless the operator did; idempotent. Called by the
+   * launcher's main before anything else, and by {@link #choose} for gateways started in-process.
+   */
+  public static void configureNetty() {
     if (System.getProperty(POLL_MULTISHOT) == null) {
       System.setProperty(POLL_MULTISHOT, "false");
     }
@@ -56,6 +60,7 @@ public final class NetworkTransport {
    *     or the transport asked for is unavailable here
    */
   public static Transport choose(String setting, boolean preferNative) {
+    configureNetty();
     String name = setting.replace('-', '_');
     switch (name) {
       case "auto":

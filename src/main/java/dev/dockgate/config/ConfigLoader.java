@@ -5,7 +5,6 @@ import io.vertx.config.ConfigRetrieverOptions;
 import io.vertx.config.ConfigStoreOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import io.vertx.core.json.Json;
 import io.vertx.core.json.JsonObject;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -132,15 +131,16 @@ public final class ConfigLoader {
     Object doc;
     try {
       if (format.equals("json")) {
-        rejectDuplicateJsonKeys(text);
-        doc = text.isBlank() ? null : Json.decodeValue(text);
+        doc = text.isBlank() ? null : decodeJson(text);
       } else {
         LoaderOptions options = new LoaderOptions();
         options.setAllowDuplicateKeys(false);
         doc = new Yaml(new SafeConstructor(options)).load(text);
       }
     } catch (RuntimeException e) {
-      throw new ConfigException(List.of(file + ": cannot parse " + format.toUpperCase() + ": " + rootMessage(e)));
+      // Jackson names the text it was not allowed to show: "[Source: REDACTED (...); line: 1, column: 27]".
+      throw new ConfigException(List.of(file + ": cannot parse " + format.toUpperCase() + ": "
+          + rootMessage(e).replaceAll("Source: REDACTED \\([^)]*\\); ", "")));
     }
     if (doc != null && !(doc instanceof Map) && !(doc instanceof JsonObject)) {
       throw new ConfigException(List.of(file + ": expected a mapping at the top level, got " + Fields.describe(doc)));
@@ -149,19 +149,12 @@ public final class ConfigLoader {
   }
 
   /**
-   * As for YAML, a key twice in one JSON object is an error rather than the last value silently winning. Read by
-   * Vert.x's own parser (its comments, its {@code vertx.jackson.*} limits), with duplicate detection turned on.
+   * The JSON document, read by Vert.x's own parser (its comments, its {@code vertx.jackson.*} limits) with duplicate
+   * detection on: as for YAML, a key twice in one object is an error rather than the last value silently winning.
    */
-  private static void rejectDuplicateJsonKeys(String text) {
-    try (com.fasterxml.jackson.core.JsonParser parser = io.vertx.core.json.jackson.JacksonCodec.createParser(text)
-        .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION)) {
-      while (parser.nextToken() != null) {
-        // reading every token is the check
-      }
-    } catch (java.io.IOException e) {
-      // Jackson names the text it was not allowed to show: "[Source: REDACTED (...); line: 1, column: 27]".
-      throw new IllegalArgumentException(e.getMessage().replaceAll("Source: REDACTED \\([^)]*\\); ", ""));
-    }
+  private static Object decodeJson(String text) {
+    return io.vertx.core.json.jackson.JacksonCodec.fromParser(io.vertx.core.json.jackson.JacksonCodec.createParser(text)
+        .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION), Object.class);
   }
 
   static String formatOf(String file) {

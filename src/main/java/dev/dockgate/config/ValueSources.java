@@ -102,10 +102,7 @@ final class ValueSources {
 
   /** True when some override sets a key inside the mapping at {@code path}, which then counts as present. */
   boolean overridesInside(String path) {
-    String key = propertyKey(path) + ".";
-    String name = variableName(path) + "_";
-    return properties.keySet().stream().anyMatch(k -> k.startsWith(key))
-        || variables.keySet().stream().anyMatch(n -> n.startsWith(name));
+    return !inside(path, false).isEmpty();
   }
 
   /**
@@ -113,19 +110,29 @@ final class ValueSources {
    * "system property name" (taken as used: it is reported with the mapping's problem, not as unknown), or null.
    */
   String firstInside(String path) {
+    List<String> found = inside(path, true);
+    return found.isEmpty() ? null : found.get(0);
+  }
+
+  /** The overrides setting keys inside the mapping at {@code path}, properties first; {@code use}: marked used. */
+  private List<String> inside(String path, boolean use) {
     String key = propertyKey(path) + ".";
     String name = variableName(path) + "_";
-    String found = null;
-    for (Map.Entry<String, String> property : propertyNames.entrySet()) {
-      if (property.getKey().startsWith(key)) {
-        usedProperties.add(property.getKey());
-        found = found != null ? found : "system property " + property.getValue();
+    List<String> found = new ArrayList<>();
+    for (String property : properties.keySet()) {
+      if (property.startsWith(key)) {
+        found.add("system property " + propertyNames.get(property));
+        if (use) {
+          usedProperties.add(property);
+        }
       }
     }
     for (String variable : variables.keySet()) {
       if (variable.startsWith(name)) {
-        usedVariables.add(variable);
-        found = found != null ? found : "environment variable " + variable;
+        found.add("environment variable " + variable);
+        if (use) {
+          usedVariables.add(variable);
+        }
       }
     }
     return found;

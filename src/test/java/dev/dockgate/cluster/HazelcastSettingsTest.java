@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.hazelcast.config.Config;
 import com.hazelcast.config.JoinConfig;
 import dev.dockgate.config.ClusterConfig;
+import dev.dockgate.testing.LoggedErrors;
 import com.hazelcast.core.Hazelcast;
 import com.hazelcast.core.HazelcastInstance;
 import java.net.ServerSocket;
@@ -55,32 +56,12 @@ class HazelcastSettingsTest {
     Config config = HazelcastSettings.of(new ClusterConfig("threads-" + port, List.of("127.0.0.1:" + port),
         "127.0.0.1", port, false));
     // Whatever Hazelcast logs at WARNING or above while the member starts: a setting it finds odd says so there.
-    List<String> warnings = new java.util.concurrent.CopyOnWriteArrayList<>();
-    java.util.logging.Logger hazelcastLog = java.util.logging.Logger.getLogger("com.hazelcast");
-    java.util.logging.Handler capture = new java.util.logging.Handler() {
-      @Override
-      public void publish(java.util.logging.LogRecord record) {
-        // (The test JVM lacks the jar manifest's Add-Opens, which Hazelcast asks for: not a setting of ours.)
-        if (record.getLevel().intValue() >= java.util.logging.Level.WARNING.intValue()
-            && !String.valueOf(record.getMessage()).contains("Java modular environment")) {
-          warnings.add(record.getLoggerName() + ": " + record.getMessage());
-        }
-      }
-
-      @Override
-      public void flush() {
-      }
-
-      @Override
-      public void close() {
-      }
-    };
-    hazelcastLog.addHandler(capture);
     HazelcastInstance member;
-    try {
+    List<String> warnings;
+    try (LoggedErrors logged = new LoggedErrors("com.hazelcast", java.util.logging.Level.WARNING)) {
       member = Hazelcast.newHazelcastInstance(config);
-    } finally {
-      hazelcastLog.removeHandler(capture);
+      // (The test JVM lacks the jar manifest's Add-Opens, which Hazelcast asks for: not a setting of ours.)
+      warnings = logged.lines().stream().filter(line -> !line.contains("Java modular environment")).toList();
     }
     try {
       assertEquals(List.of(), warnings, "Hazelcast's warnings at start");

@@ -9,20 +9,30 @@ import java.util.logging.Logger;
 
 /**
  * What an in-process gateway logs as an error while this is open: SEVERE lines, and lines of INFO or above
- * that carry a stack trace (an expected network event must be neither). Listens on the root logger.
+ * that carry a stack trace (an expected network event must be neither). Listens on the root logger, or on the
+ * logger and level given.
  */
 public final class LoggedErrors extends Handler implements AutoCloseable {
 
   private final List<String> lines = new CopyOnWriteArrayList<>();
+  private final Logger logger;
+  private final Level atLeast;
 
   public LoggedErrors() {
-    Logger.getLogger("").addHandler(this);
+    this("", Level.SEVERE);
+  }
+
+  /** Lines of {@code logger} (and the loggers below it) at {@code atLeast} or above, or with a stack trace. */
+  public LoggedErrors(String logger, Level atLeast) {
+    this.logger = Logger.getLogger(logger); // held: java.util.logging keeps loggers weakly
+    this.atLeast = atLeast;
+    this.logger.addHandler(this);
   }
 
   @Override
   public void publish(LogRecord record) {
     int level = record.getLevel().intValue();
-    if (level >= Level.SEVERE.intValue() || record.getThrown() != null && level >= Level.INFO.intValue()) {
+    if (level >= atLeast.intValue() || record.getThrown() != null && level >= Level.INFO.intValue()) {
       lines.add(record.getLevel() + " " + record.getLoggerName() + ": " + record.getMessage()
           + (record.getThrown() == null ? "" : " " + record.getThrown()));
     }
@@ -39,6 +49,6 @@ public final class LoggedErrors extends Handler implements AutoCloseable {
 
   @Override
   public void close() {
-    Logger.getLogger("").removeHandler(this);
+    logger.removeHandler(this);
   }
 }
