@@ -310,7 +310,7 @@ public final class RouterVerticle extends VerticleBase implements RouterPlacemen
     Routing routing = this.routing;
     Exchange exchange = exchange(request, routing);
     edge.watch(exchange);
-    if (stopping && request.version() != io.vertx.core.http.HttpVersion.HTTP_2
+    if ((stopping || asksToClose(request)) && request.version() != io.vertx.core.http.HttpVersion.HTTP_2
         && !request.headers().contains(io.vertx.core.http.HttpHeaders.UPGRADE)) {
       closeAfterAnswer(request, exchange);
     }
@@ -374,6 +374,26 @@ public final class RouterVerticle extends VerticleBase implements RouterPlacemen
       for (String member : value.split(",", -1)) {
         String expectation = member.trim();
         if (!expectation.isEmpty() && !expectation.equalsIgnoreCase("100-continue")) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Whether an HTTP/1.1 request's Connection header lists {@code close} among other options ({@code TE, close}):
+   * the connection closes after the answer (RFC 9112 §9.6). Vert.x closes after a header that is exactly
+   * {@code close}, and kept such a connection open, so a client waiting for the close to end its read waited.
+   */
+  static boolean asksToClose(HttpServerRequest request) {
+    String connection = request.getHeader(io.vertx.core.http.HttpHeaders.CONNECTION);
+    if (connection == null || connection.equalsIgnoreCase("close") || connection.equalsIgnoreCase("keep-alive")) {
+      return false; // none, or what Vert.x itself reads (the usual cases, one lookup)
+    }
+    for (String value : request.headers().getAll(io.vertx.core.http.HttpHeaders.CONNECTION)) {
+      for (String option : value.split(",")) {
+        if (option.trim().equalsIgnoreCase("close")) {
           return true;
         }
       }

@@ -183,6 +183,26 @@ class ForwardingIT {
     assertEquals("gw.test", got.headers().get("X-Forwarded-Host"));
   }
 
+  /**
+   * {@code Connection: TE, close} (close among other options, as a client that sends TE must write it) closes the
+   * connection after the answer, proxied or the gateway's own (RFC 9112 §9.6); it was kept open, so a client
+   * reading to the close waited until the idle timeout.
+   */
+  @Test
+  void closeAmongOtherConnectionOptionsClosesAfterTheAnswer() throws IOException {
+    GatewayHarness gw = gateway();
+    for (String path : List.of("/echo/close", "/nowhere")) {
+      try (Socket socket = new Socket("127.0.0.1", gw.port())) {
+        socket.setSoTimeout(5_000);
+        socket.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: gw.test\r\nTE: trailers\r\n"
+            + "Connection: TE, close\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+        String answer = new String(socket.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1); // to the close
+        assertTrue(answer.startsWith("HTTP/1.1 ") && answer.toLowerCase(java.util.Locale.ROOT).contains("\r\nconnection: close\r\n"),
+            path + " answered with Connection: close, then closed:\n" + answer);
+      }
+    }
+  }
+
   @Test
   void noAnswerWithinTheRouteTimeoutGives504() {
     GatewayHarness gw = gateway();
