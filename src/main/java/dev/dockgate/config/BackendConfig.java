@@ -24,7 +24,8 @@ public record BackendConfig(
     int keepAliveTimeoutSeconds,
     int maxWaitQueue,
     OutlierConfig outliers,
-    ConsulService consul) {
+    ConsulService consul,
+    Protocol protocol) {
 
   public static final long DEFAULT_CONNECT_TIMEOUT_MS = 2_000;
   public static final int DEFAULT_MAX_CONNECTIONS = 256;
@@ -34,6 +35,36 @@ public record BackendConfig(
 
   public BackendConfig {
     targets = List.copyOf(targets);
+  }
+
+  /**
+   * What the gateway speaks to the instances: HTTP/1.1 (the default), or HTTP/2 ({@code protocol: http2}):
+   * cleartext with prior knowledge toward plain instances (h2c, as gRPC servers expect), ALPN toward HTTPS ones.
+   */
+  public enum Protocol {
+    HTTP1("http1"), HTTP2("http2");
+
+    private final String configName;
+
+    Protocol(String configName) {
+      this.configName = configName;
+    }
+
+    public String configName() {
+      return configName;
+    }
+  }
+
+  /** A backend without a Consul service or with one, spoken to in HTTP/1.1. */
+  public BackendConfig(String name, LabelSelector matchLabels, List<Target> targets, LoadBalancer loadBalancer,
+      CircuitBreakerConfig circuitBreaker, long connectTimeoutMs, int maxConnections, HealthCheckConfig healthCheck,
+      UpstreamTls tls, int keepAliveTimeoutSeconds, int maxWaitQueue, OutlierConfig outliers, ConsulService consul) {
+    this(name, matchLabels, targets, loadBalancer, circuitBreaker, connectTimeoutMs, maxConnections, healthCheck, tls,
+        keepAliveTimeoutSeconds, maxWaitQueue, outliers, consul, Protocol.HTTP1);
+  }
+
+  public boolean http2() {
+    return protocol == Protocol.HTTP2;
   }
 
   /**

@@ -349,9 +349,10 @@ public final class ConfigLoader {
       int keepAlive = (int) f.number("keep_alive_timeout_s", BackendConfig.DEFAULT_KEEP_ALIVE_TIMEOUT_S, 1, 3_600);
       int waitQueue = (int) f.number("max_wait_queue", BackendConfig.DEFAULT_MAX_WAIT_QUEUE, 0, 1_000_000);
       OutlierConfig outliers = f.has("outlier_detection") ? outliers(f.object("outlier_detection")) : null;
+      BackendConfig.Protocol protocol = protocol(f);
       f.rejectUnknown();
       result.add(new BackendConfig(name, labels, targets, lb, breaker, connectTimeout, maxConnections, health, tls,
-          keepAlive, waitQueue, outliers, consul));
+          keepAlive, waitQueue, outliers, consul, protocol));
     }
     return result;
   }
@@ -398,6 +399,17 @@ public final class ConfigLoader {
     int unhealthy = (int) f.number("unhealthy_threshold", HealthCheckConfig.DEFAULT_UNHEALTHY_THRESHOLD, 1, 100);
     f.rejectUnknown();
     return new HealthCheckConfig(path, interval, timeout, healthy, unhealthy);
+  }
+
+  private static BackendConfig.Protocol protocol(Fields f) {
+    String name = f.string("protocol", BackendConfig.Protocol.HTTP1.configName());
+    for (BackendConfig.Protocol protocol : BackendConfig.Protocol.values()) {
+      if (protocol.configName().equals(name)) {
+        return protocol;
+      }
+    }
+    f.problem(f.at("protocol"), "unknown protocol \"" + name + "\"; known: http1, http2");
+    return BackendConfig.Protocol.HTTP1;
   }
 
   private static LoadBalancer loadBalancer(Fields f) {

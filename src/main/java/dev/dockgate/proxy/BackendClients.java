@@ -22,10 +22,10 @@ public final class BackendClients {
 
   /** What a client is made from: a backend whose other settings changed keeps its client. */
   private record Settings(int maxConnections, int maxWaitQueue, int keepAliveSeconds, long connectTimeoutMs,
-      BackendConfig.UpstreamTls tls) {
+      BackendConfig.UpstreamTls tls, boolean http2) {
     static Settings of(BackendConfig backend) {
       return new Settings(backend.maxConnections(), backend.maxWaitQueue(), backend.keepAliveTimeoutSeconds(),
-          backend.connectTimeoutMs(), backend.tls());
+          backend.connectTimeoutMs(), backend.tls(), backend.http2());
     }
   }
 
@@ -89,6 +89,13 @@ public final class BackendClients {
     PoolOptions pool = new PoolOptions()
         .setHttp1MaxSize(settings.maxConnections())
         .setMaxWaitQueueSize(settings.maxWaitQueue());
+    if (settings.http2()) {
+      // HTTP/2: plain instances with prior knowledge (h2c, no upgrade round trip: what gRPC servers speak), HTTPS
+      // ones through ALPN. Requests share a connection up to the instance's stream limit; another opens past it.
+      options.setProtocolVersion(io.vertx.core.http.HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false)
+          .setUseAlpn(true).setHttp2KeepAliveTimeout(settings.keepAliveSeconds());
+      pool.setHttp2MaxSize(settings.maxConnections());
+    }
     HttpClientOptions decoder = options;
     return vertx.httpClientBuilder().with(options).with(pool)
         .withConnectHandler(connection -> prepare(connection, decoder))
@@ -169,6 +176,10 @@ public final class BackendClients {
    * is answered 502 there. Runs when a connection is made, before its first request is written.
    */
   private static void tolerateBareLf(io.vertx.core.http.HttpConnection connection, HttpClientOptions options) {
+    if (connection instanceof io.vertx.core.net.impl.ConnectionBase h2
+        && h2.channel().pipeline().get(io.netty.handler.codec.http2.Http2ConnectionHandler.class) != null) {
+      return; // an HTTP/2 connection (protocol: http2): binary frames, no lines to read tolerantly
+    }
     if (!(connection instanceof io.vertx.core.net.impl.ConnectionBase base)
         || !(base.channel().pipeline().get("codec") instanceof io.netty.handler.codec.http.HttpClientCodec)) {
       if (!CODEC_UNCHANGED.getAndSet(true)) {

@@ -36,6 +36,9 @@ public final class HeaderPolicy {
   /** Of {@link #HOP_BY_HOP}, those a 101 answer keeps: Connection and Upgrade switch the protocol. */
   private static final int SWITCHING_KEEPS = 2;
 
+  static final CharSequence TE = HttpHeaders.createOptimized("te");
+  static final CharSequence TRAILERS = HttpHeaders.createOptimized("trailers");
+
   /** Headers the gateway sets on every proxied request. */
   private static final java.util.Set<String> GATEWAY_SET = java.util.Set.of(TrafficEvent.CONSUMER,
       TrafficEvent.REQUEST_ID, "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto");
@@ -196,6 +199,37 @@ public final class HeaderPolicy {
         continue;
       }
       to.add(name, header.getValue());
+    }
+  }
+
+  /** Whether the client's TE header lists {@code trailers} (RFC 9110 §10.1.4): it reads trailer fields. */
+  static boolean acceptsTrailers(MultiMap clientHeaders) {
+    if (clientHeaders.get(TE) == null) {
+      return false;
+    }
+    for (String value : clientHeaders.getAll(TE)) {
+      for (String member : value.split(",")) {
+        int parameters = member.indexOf(';');
+        if ((parameters < 0 ? member : member.substring(0, parameters)).trim().equalsIgnoreCase("trailers")) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Copies a backend's trailer fields to the client's response, but those that may not be trailers (RFC 9110
+   * §6.5.1: framing, routing, the hop-by-hop ones) and pseudo-headers.
+   */
+  static void copyTrailers(MultiMap from, MultiMap to) {
+    for (java.util.Map.Entry<String, String> field : from) {
+      String name = field.getKey();
+      if (name.isEmpty() || name.charAt(0) == ':' || hopByHop(name) || name.equalsIgnoreCase("content-length")
+          || name.equalsIgnoreCase("host")) {
+        continue;
+      }
+      to.add(name, field.getValue());
     }
   }
 

@@ -72,6 +72,8 @@ public final class ProxyHandler implements Terminal {
       err -> LOG.fine(() -> "answer of backend \"" + backend() + "\" cut short: " + err);
   private final AnswerDeadlines deadlines;
   private final UpgradeTunnel tunnel;
+  /** The backend is spoken to in HTTP/2 ({@code protocol: http2}), through {@link #client}. */
+  private final boolean http2;
 
   public ProxyHandler(Vertx vertx, HttpClient client, ConnectionPool pool, io.vertx.core.net.NetClient tunnels,
       RouteConfig route, BackendConfig backend, long maxBodyBytes, InFlightRequests inFlight,
@@ -89,6 +91,7 @@ public final class ProxyHandler implements Terminal {
     this.budget = new RetryBudget(retries, retryAllowance);
     this.deadlines = new AnswerDeadlines(vertx, route.timeoutMs());
     this.tunnel = new UpgradeTunnel(vertx, tunnels, backend, route.timeoutMs());
+    this.http2 = backend.http2();
   }
 
   String backend() {
@@ -144,6 +147,15 @@ public final class ProxyHandler implements Terminal {
     if (length == null && chunked) {
       // Announced sizes were checked on arrival; an unannounced one is counted as it streams.
       attempt.body = new LimitedBody(incoming, maxBodyBytes, () -> attempt.tooLarge = true);
+    }
+    if (incoming.version() == HttpVersion.HTTP_2 && length == null && http2 && !incoming.isEnded()
+        && !IDEMPOTENT.contains(incoming.method())) {
+      // HTTP/2 on both sides needs no framing decided: the stream starts at once, so that a call whose server speaks
+      // first (a gRPC stream the client opens without a message) reaches it. Not replayable, as any body.
+      incoming.headers().set("transfer-encoding", "chunked");
+      attempt.body = new LimitedBody(incoming, maxBodyBytes, () -> attempt.tooLarge = true);
+      dispatch(attempt);
+      return;
     }
     if (incoming.version() == HttpVersion.HTTP_2 && length == null) {
       // HTTP/2 does not announce a body's size, nor whether there is one: the first frame after the head tells.
@@ -562,10 +574,10 @@ public final class ProxyHandler implements Terminal {
     io.vertx.core.net.HostAndPort origin = upstream.origin(serverName);
     attempt.unsent = false;
     Future<HttpClientRequest> made;
-    if (upstream.instance().tls()) {
+    if (upstream.instance().tls() || http2) {
       // SNI and the name the certificate must carry: the configured server name, else the instance's host.
       made = client.request(new RequestOptions().setServer(upstream.address()).setConnectTimeout(connectTimeoutMs)
-          .setSsl(true).setHost(origin.host()).setPort(origin.port()));
+          .setSsl(upstream.instance().tls()).setHost(origin.host()).setPort(origin.port()));
     } else {
       made = pool.request(upstream.address(), null, connectTimeoutMs); // method, URI and head set in sendRequest
     }
@@ -652,6 +664,9 @@ public final class ProxyHandler implements Terminal {
     request.setURI(attempt.uri);
     MultiMap headers = request.headers();
     HeaderPolicy.toBackend(incoming, headers, attempt.exchange);
+    if (http2 && HeaderPolicy.acceptsTrailers(incoming.headers())) {
+      headers.set(HeaderPolicy.TE, HeaderPolicy.TRAILERS); // the one TE HTTP/2 allows; gRPC servers ask for it
+    }
     if (attempt.span != null) {
       attempt.span.inject(headers);
     }
@@ -673,6 +688,9 @@ public final class ProxyHandler implements Terminal {
     if (body == incoming && incoming.isEnded()) {
       request.end(); // a bodiless request: nothing to stream
       return;
+    }
+    if (http2 && attempt.length < 0) {
+      request.sendHead(); // an HTTP/2 stream opens with its head: a server that speaks first need not wait for a body
     }
     attempt.upload = Upload.start(body, request, attempt.length);
   }
@@ -746,9 +764,11 @@ public final class ProxyHandler implements Terminal {
       }
     }
     // A HEAD request's or a 304's answer declares a length it has no body for: it ends with the backend's end.
+    // An HTTP/2 answer may have trailers after its declared length: it ends with the backend's end.
     boolean bodyFollows = declared > 0 && attempt.incoming.method() != io.vertx.core.http.HttpMethod.HEAD
-        && status != 304 && status != 204;
-    Relay.start(response, out, bodyFollows ? declared : -1, attempt, attempt); // its end counts the request
+        && status != 304 && status != 204 && !http2;
+    boolean passTrailers = attempt.incoming.version() == HttpVersion.HTTP_2 || out.isChunked();
+    Relay.start(response, out, bodyFollows ? declared : -1, passTrailers, attempt, attempt); // its end counts the request
   }
 
   /**

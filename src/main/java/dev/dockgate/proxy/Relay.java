@@ -1,6 +1,7 @@
 package dev.dockgate.proxy;
 
 import io.vertx.core.Handler;
+import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpServerResponse;
@@ -13,6 +14,8 @@ import io.vertx.core.http.HttpServerResponse;
  * An answer of a known length ends the client's response with the chunk that completes it, so that a
  * small answer leaves in one write (head, body and end together) rather than one for the head and body
  * and a second for the end; the backend's own end, read right after its last byte, then only counts.
+ * Trailer fields the backend sends after its body (gRPC's status) follow the client's body where its framing carries
+ * them: HTTP/2, and chunked HTTP/1.1.
  * A body cut mid-way is cut toward the client visibly: its HTTP/1 connection closed, its HTTP/2 stream reset
  * with INTERNAL_ERROR.
  * A backend that fails before anything of its answer left (a bad first chunk, a close right after the
@@ -33,14 +36,17 @@ final class Relay implements Handler<Buffer> {
   private final java.util.function.Consumer<Throwable> unanswered;
   /** Body bytes still to come when the answer declared its length (the decoder reads no more); -1: unknown. */
   private long left;
+  /** The client can be sent trailer fields: an HTTP/2 stream, or a chunked HTTP/1.1 answer. */
+  private final boolean passTrailers;
   private Handler<Void> drain;
   private boolean over;
 
-  private Relay(HttpClientResponse from, HttpServerResponse to, long length, Runnable done,
+  private Relay(HttpClientResponse from, HttpServerResponse to, long length, boolean passTrailers, Runnable done,
       java.util.function.Consumer<Throwable> unanswered) {
     this.from = from;
     this.to = to;
     this.left = length;
+    this.passTrailers = passTrailers;
     this.done = done;
     this.unanswered = unanswered;
   }
@@ -49,10 +55,11 @@ final class Relay implements Handler<Buffer> {
    * Starts the relay of {@code from}'s body (paused until now) into {@code to}, whose head is set;
    * {@code length}: the body's declared length (Content-Length), or -1. {@code done} runs when the
    * relay is over, but when the backend failed before the head left: then {@code unanswered} runs instead.
+   * {@code passTrailers}: the backend's trailer fields, if any, follow the body (see {@link HeaderPolicy#copyTrailers}).
    */
-  static void start(HttpClientResponse from, HttpServerResponse to, long length, Runnable done,
+  static void start(HttpClientResponse from, HttpServerResponse to, long length, boolean passTrailers, Runnable done,
       java.util.function.Consumer<Throwable> unanswered) {
-    Relay relay = new Relay(from, to, length, done, unanswered);
+    Relay relay = new Relay(from, to, length, passTrailers, done, unanswered);
     from.exceptionHandler(relay::failed);
     from.endHandler(relay::ended);
     from.handler(relay);
@@ -85,6 +92,15 @@ final class Relay implements Handler<Buffer> {
 
   private void ended(Void v) {
     if (!over) {
+      MultiMap trailers = from.trailers(); // read at the answer's end (no copy made when there were none)
+      if (passTrailers && !trailers.isEmpty()) {
+        try {
+          HeaderPolicy.copyTrailers(trailers, to.trailers()); // gRPC's grpc-status, checksums, ...
+        } catch (RuntimeException invalid) { // a name or value no client may be sent: the answer is cut
+          failed(invalid);
+          return;
+        }
+      }
       end(null);
     }
   }

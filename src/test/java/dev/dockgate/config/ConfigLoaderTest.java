@@ -362,7 +362,7 @@ class ConfigLoaderTest {
                 max_conns: 5
             """,
             "conf.yml: backends[0].max_conns: unknown key "
-                + "(known: circuit_breaker, connect_timeout_ms, consul_service, consul_tags, health_check, keep_alive_timeout_s, load_balancer, match_labels, max_connections, max_wait_queue, name, outlier_detection, targets, tls)"),
+                + "(known: circuit_breaker, connect_timeout_ms, consul_service, consul_tags, health_check, keep_alive_timeout_s, load_balancer, match_labels, max_connections, max_wait_queue, name, outlier_detection, protocol, targets, tls)"),
         bad("unknown key in a circuit_breaker", """
             backends:
               - name: payment
@@ -754,6 +754,20 @@ class ConfigLoaderTest {
             DEFAULT_BREAKER, 2_000, 256, new HealthCheckConfig("/health", 500, 500, 2, 3)))));
   }
 
+  @Test
+  void aBackendsProtocolIsHttp1UnlessSetToHttp2(VertxTestContext ctx) throws IOException {
+    String path = write("conf.yml", """
+        backends:
+          - {name: grpc, protocol: http2, targets: [http://127.0.0.1:9001]}
+          - {name: web, protocol: http1, targets: [http://127.0.0.1:9002]}
+          - {name: plain, targets: [http://127.0.0.1:9003]}
+        """);
+    Features.load(vertx, path).onComplete(ctx.succeeding(config -> ctx.verify(() -> {
+      assertEquals(List.of(true, false, false), config.backends().stream().map(BackendConfig::http2).toList());
+      ctx.completeNow();
+    })));
+  }
+
   static Stream<Case> trafficKeyProblems() {
     return Stream.of(
         bad("neither labels nor targets", "backends:\n  - name: web\n",
@@ -765,6 +779,8 @@ class ConfigLoaderTest {
             "conf.yml: backends[0].targets[6]: duplicate target http://a:1"),
         bad("unknown load balancer", "backends:\n  - name: web\n    targets: [\"http://a:1\"]\n    load_balancer: fastest\n",
             "conf.yml: backends[0].load_balancer: unknown load balancer \"fastest\"; known: random, round_robin, least_requests"),
+        bad("unknown protocol", "backends:\n  - name: web\n    targets: [\"http://a:1\"]\n    protocol: h2c\n",
+            "conf.yml: backends[0].protocol: unknown protocol \"h2c\"; known: http1, http2"),
         bad("unknown method and same prefix twice for a method",
             "routes:\n  - {path_prefix: /a, backend: web, methods: [GET, FETCH]}\n  - {path_prefix: /a, backend: web, methods: [GET]}\n"
                 + "  - {path_prefix: /a, backend: web, methods: [POST]}\n"

@@ -55,6 +55,28 @@ class HeaderPolicyTest {
   }
 
   @Test
+  void teTrailersIsReadAsAListMemberWithOrWithoutParameters() {
+    for (String te : new String[] {"trailers", "TRAILERS", "gzip, trailers", "trailers;q=1", " deflate ,trailers "}) {
+      assertTrue(HeaderPolicy.acceptsTrailers(HttpHeaders.headers().add("TE", te)), te);
+    }
+    for (String te : new String[] {"gzip", "trailersx", "", "chunked, gzip;q=0.5"}) {
+      assertFalse(HeaderPolicy.acceptsTrailers(HttpHeaders.headers().add("TE", te)), te);
+    }
+    assertFalse(HeaderPolicy.acceptsTrailers(HttpHeaders.headers()));
+    assertTrue(HeaderPolicy.acceptsTrailers(HttpHeaders.headers().add("TE", "gzip").add("te", "trailers")));
+  }
+
+  @Test
+  void trailersKeepEndToEndFieldsOnly() {
+    MultiMap from = HttpHeaders.headers().add("grpc-status", "5").add("Content-Length", "9").add("Transfer-Encoding", "chunked")
+        .add("Connection", "close").add("Host", "h").add("x-checksum", "a").add("x-checksum", "b");
+    MultiMap to = HttpHeaders.headers();
+    HeaderPolicy.copyTrailers(from, to);
+    assertEquals(List.of(Map.entry("grpc-status", "5"), Map.entry("x-checksum", "a"), Map.entry("x-checksum", "b")),
+        to.entries());
+  }
+
+  @Test
   void aSwitchingAnswerKeepsConnectionAndUpgrade() {
     List<Map.Entry<String, String>> got = copied(101, backendAnswer("Upgrade"), HttpHeaders.headers());
     assertEquals(List.of(Map.entry("Server", "nginx"), Map.entry("Content-Type", "text/plain"),

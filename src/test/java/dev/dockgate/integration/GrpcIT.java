@@ -1,0 +1,412 @@
+package dev.dockgate.integration;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.dockgate.testing.GatewayHarness;
+import dev.dockgate.testing.LoggedErrors;
+import dev.dockgate.testing.Poll;
+import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.Server;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
+import io.grpc.ServerInterceptors;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.stub.ClientCalls;
+import io.grpc.stub.MetadataUtils;
+import io.grpc.stub.StreamObserver;
+import io.grpc.testing.protobuf.SimpleRequest;
+import io.grpc.testing.protobuf.SimpleResponse;
+import io.grpc.testing.protobuf.SimpleServiceGrpc;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServer;
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * gRPC through the gateway, grpc-java's own Netty server behind it and its own client in front (h2c on both
+ * sides; the backend with {@code protocol: http2}): the four kinds of call, statuses and trailer metadata that
+ * come after the messages or instead of them (trailers-only), a stream whose server speaks first, the gateway's
+ * headers reaching the server, a backend down seen as UNAVAILABLE, /stats counting each call once. Also the
+ * trailer fields of an HTTP/1.1 backend's chunked answer, relayed to HTTP/1.1 and HTTP/2 clients.
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class GrpcIT {
+
+  private static final Metadata.Key<String> CHECKSUM = Metadata.Key.of("x-checksum", Metadata.ASCII_STRING_MARSHALLER);
+
+  @TempDir
+  Path dir;
+
+  private Server backend;
+  private final Map<String, String> seenHeaders = new ConcurrentHashMap<>();
+  private ManagedChannel channel;
+
+  @BeforeEach
+  void startBackend() throws Exception {
+    ServerInterceptor headers = new ServerInterceptor() {
+      @Override
+      public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata metadata,
+          ServerCallHandler<Q, R> next) {
+        for (String key : metadata.keys()) {
+          if (!key.endsWith("-bin")) {
+            seenHeaders.put(key, metadata.get(Metadata.Key.of(key, Metadata.ASCII_STRING_MARSHALLER)));
+          }
+        }
+        return next.startCall(call, metadata);
+      }
+    };
+    backend = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+        .addService(ServerInterceptors.intercept(new Service(), headers))
+        .build().start();
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    if (channel != null) {
+      channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+    backend.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+  }
+
+  private static String config(int port) {
+    return """
+        docker: {enabled: false}
+        routes:
+          - {path_prefix: /grpc.testing.SimpleService/, backend: simple, timeout_ms: 5000}
+        backends:
+          - name: simple
+            protocol: http2
+            targets: ["http://127.0.0.1:%d"]
+        """.formatted(port);
+  }
+
+  /** Every path to one backend on {@code port}, spoken to in {@code protocol}. */
+  private static String everythingTo(int port, String protocol) {
+    return """
+        docker: {enabled: false}
+        routes:
+          - {path_prefix: /, backend: one}
+        backends:
+          - {name: one, protocol: %s, targets: ["http://127.0.0.1:%d"]}
+        """.formatted(protocol, port);
+  }
+
+  private SimpleServiceGrpc.SimpleServiceBlockingStub blocking(GatewayHarness gateway) {
+    channel = NettyChannelBuilder.forAddress("127.0.0.1", gateway.port()).usePlaintext().build();
+    return SimpleServiceGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS);
+  }
+
+  private static SimpleRequest request(String text) {
+    return SimpleRequest.newBuilder().setRequestMessage(text).build();
+  }
+
+  /**
+   * Unary calls answered, and failed with a status the server sets (NOT_FOUND with its message, sent as a
+   * trailers-only answer); the server saw the gateway's X-Forwarded-For and X-Request-Id;
+   * /stats counts both calls (gRPC answers HTTP 200 either way).
+   */
+  @Test
+  void unaryCallsAndTheirStatusesPassThrough() throws Exception {
+    LoggedErrors errors = new LoggedErrors();
+    try (GatewayHarness gateway = new GatewayHarness(dir, "  h2c: true\n", config(backend.getPort()), 1)) {
+      SimpleServiceGrpc.SimpleServiceBlockingStub stub = blocking(gateway);
+      assertEquals("echo: hello", stub.unaryRpc(request("hello")).getResponseMessage());
+      assertEquals("127.0.0.1", seenHeaders.get("x-forwarded-for"));
+      assertNotNull(seenHeaders.get("x-request-id"), "the gateway's request id reaches the server");
+
+      StatusRuntimeException failed = org.junit.jupiter.api.Assertions.assertThrows(StatusRuntimeException.class,
+          () -> stub.unaryRpc(request("missing")));
+      assertEquals(Status.Code.NOT_FOUND, failed.getStatus().getCode());
+      assertEquals("no such thing: missing", failed.getStatus().getDescription());
+      assertEquals("7", failed.getTrailers().get(CHECKSUM), "the server's trailer metadata reaches the client");
+
+      Poll.until(Duration.ofSeconds(5), "/stats counts the 2 calls", () -> gateway.statsTotal() == 2);
+      assertEquals(List.of(), errors.lines());
+    } finally {
+      errors.close();
+    }
+  }
+
+  /**
+   * A server stream of 200 messages ends with its OK status and trailer metadata after the messages; one that
+   * fails after 3 messages delivers the 3, then its status (ABORTED) and message.
+   */
+  @Test
+  void serverStreamsEndWithTheirTrailers() throws Exception {
+    try (GatewayHarness gateway = new GatewayHarness(dir, "  h2c: true\n", config(backend.getPort()), 1)) {
+      SimpleServiceGrpc.SimpleServiceBlockingStub stub = blocking(gateway);
+      List<String> got = new ArrayList<>();
+      stub.serverStreamingRpc(request("200")).forEachRemaining(r -> got.add(r.getResponseMessage()));
+      assertEquals(200, got.size());
+      assertEquals("message 199", got.get(199));
+
+      List<String> partial = new ArrayList<>();
+      Iterator<SimpleResponse> failing = stub.serverStreamingRpc(request("3 then abort"));
+      StatusRuntimeException failed = org.junit.jupiter.api.Assertions.assertThrows(StatusRuntimeException.class,
+          () -> failing.forEachRemaining(r -> partial.add(r.getResponseMessage())));
+      assertEquals(List.of("message 0", "message 1", "message 2"), partial);
+      assertEquals(Status.Code.ABORTED, failed.getStatus().getCode());
+      assertEquals("gave up after 3", failed.getStatus().getDescription());
+      Poll.until(Duration.ofSeconds(5), "/stats counts the 2 calls", () -> gateway.statsTotal() == 2);
+    }
+  }
+
+  /**
+   * A client stream of 50 messages is answered with their count; a bidirectional stream whose server speaks
+   * first (the client sends nothing until it is greeted) reaches the server at once and echoes what follows.
+   */
+  @Test
+  void clientAndBidirectionalStreams() throws Exception {
+    try (GatewayHarness gateway = new GatewayHarness(dir, "  h2c: true\n", config(backend.getPort()), 1)) {
+      blocking(gateway);
+      SimpleServiceGrpc.SimpleServiceStub stub = SimpleServiceGrpc.newStub(channel)
+          .withDeadlineAfter(10, TimeUnit.SECONDS);
+      Collector counted = new Collector();
+      StreamObserver<SimpleRequest> upload = stub.clientStreamingRpc(counted);
+      for (int i = 0; i < 50; i++) {
+        upload.onNext(request("part " + i));
+      }
+      upload.onCompleted();
+      assertEquals("50 messages", counted.next());
+      assertEquals("completed", counted.next());
+
+      Collector greeted = new Collector();
+      StreamObserver<SimpleRequest> chat = stub.bidiStreamingRpc(greeted);
+      assertEquals("hello, who is there?", greeted.next(), "the server's first message arrives before any of ours");
+      chat.onNext(request("one"));
+      assertEquals("echo: one", greeted.next());
+      chat.onNext(request("two"));
+      assertEquals("echo: two", greeted.next());
+      chat.onCompleted();
+      assertEquals("completed", greeted.next());
+      Poll.until(Duration.ofSeconds(5), "/stats counts the 2 calls", () -> gateway.statsTotal() == 2);
+    }
+  }
+
+  /** With the backend gone the gateway's 503 reaches a gRPC client as UNAVAILABLE (gRPC's HTTP status mapping). */
+  @Test
+  void aBackendDownIsUnavailable() throws Exception {
+    int port = backend.getPort();
+    backend.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    try (GatewayHarness gateway = new GatewayHarness(dir, "  h2c: true\n", config(port), 1)) {
+      SimpleServiceGrpc.SimpleServiceBlockingStub stub = blocking(gateway);
+      StatusRuntimeException failed = org.junit.jupiter.api.Assertions.assertThrows(StatusRuntimeException.class,
+          () -> stub.unaryRpc(request("hello")));
+      assertEquals(Status.Code.UNAVAILABLE, failed.getStatus().getCode(), failed.getStatus().toString());
+    }
+  }
+
+  /**
+   * An HTTP/1.1 backend's chunked answer with trailer fields: an HTTP/1.1 client that sent TE: trailers reads
+   * them after the last chunk, an HTTP/2 client as trailing HEADERS; hop-by-hop and framing fields among them
+   * are dropped.
+   */
+  @Test
+  void trailersOfAnHttp1BackendReachHttp1AndHttp2Clients() throws Exception {
+    Vertx vertx = Vertx.vertx();
+    try {
+      HttpServer server = vertx.createHttpServer().requestHandler(req -> req.response().setChunked(true)
+          .putTrailer("x-checksum", "abc123").putTrailer("content-length", "99")
+          .end("body")).listen(0, "127.0.0.1").toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+      String yaml = everythingTo(server.actualPort(), "http1");
+      try (GatewayHarness gateway = new GatewayHarness(dir, "  h2c: true\n", yaml, 1)) {
+        String raw = exchange(gateway.port(),
+            "GET /t HTTP/1.1\r\nHost: x\r\nTE: trailers\r\nConnection: TE, close\r\n\r\n");
+        String lower = raw.toLowerCase(java.util.Locale.ROOT);
+        assertTrue(lower.contains("transfer-encoding: chunked"), raw);
+        assertTrue(lower.endsWith("\r\n4\r\nbody\r\n0\r\nx-checksum: abc123\r\n\r\n"),
+            "the trailer follows the last chunk, content-length among trailers dropped: " + raw);
+
+        io.vertx.core.http.HttpClient h2 = vertx.createHttpClient(new io.vertx.core.http.HttpClientOptions()
+            .setProtocolVersion(io.vertx.core.http.HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false));
+        String trailers = h2.request(io.vertx.core.http.HttpMethod.GET, gateway.port(), "127.0.0.1", "/t")
+            .compose(io.vertx.core.http.HttpClientRequest::send)
+            .compose(r -> r.body().map(b -> b + " " + r.trailers().get("x-checksum") + " " + r.trailers().size()))
+            .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        assertEquals("body abc123 1", trailers);
+      }
+    } finally {
+      vertx.close();
+    }
+  }
+
+  /**
+   * A backend with {@code protocol: http2} that is not gRPC (a Vert.x server, h2c): HTTP/1.1 clients' requests
+   * reach it in HTTP/2, bodies intact, with te: trailers only when the client sent TE: trailers and no hop-by-hop
+   * header; an answer of a declared length with trailer fields reaches an HTTP/2 client whole, trailers included.
+   */
+  @Test
+  void anHttp2BackendIsSpokenToInHttp2() throws Exception {
+    Vertx vertx = Vertx.vertx();
+    BlockingQueue<String> seen = new LinkedBlockingQueue<>();
+    try {
+      HttpServer server = vertx.createHttpServer().requestHandler(req -> req.body().onSuccess(body -> {
+        seen.add(req.version() + " " + req.method() + " " + req.uri() + " te=" + req.getHeader("te") + " keep-alive="
+            + req.getHeader("keep-alive") + " x-stays=" + req.getHeader("x-stays") + " body=" + body);
+        req.response().putHeader("content-length", "5").putTrailer("x-checksum", "c0ffee").end("hello");
+      })).listen(0, "127.0.0.1").toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+      String yaml = everythingTo(server.actualPort(), "http2");
+      try (GatewayHarness gateway = new GatewayHarness(dir, "  h2c: true\n", yaml, 1)) {
+        String answer = exchange(gateway.port(), "POST /up?q=1 HTTP/1.1\r\nHost: x\r\nTE: trailers\r\n"
+            + "Connection: TE, Keep-Alive, close\r\nKeep-Alive: timeout=5\r\nX-Stays: yes\r\nContent-Length: 3\r\n\r\nabc");
+        assertTrue(answer.startsWith("HTTP/1.1 200") && answer.endsWith("hello"), answer);
+        assertEquals("HTTP_2 POST /up?q=1 te=trailers keep-alive=null x-stays=yes body=abc", seen.poll(5, TimeUnit.SECONDS));
+        String plain = exchange(gateway.port(), "GET /plain HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        assertTrue(plain.startsWith("HTTP/1.1 200"), plain);
+        assertEquals("HTTP_2 GET /plain te=null keep-alive=null x-stays=null body=", seen.poll(5, TimeUnit.SECONDS));
+
+        io.vertx.core.http.HttpClient h2 = vertx.createHttpClient(new io.vertx.core.http.HttpClientOptions()
+            .setProtocolVersion(io.vertx.core.http.HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false));
+        String got = h2.request(io.vertx.core.http.HttpMethod.GET, gateway.port(), "127.0.0.1", "/h2")
+            .compose(io.vertx.core.http.HttpClientRequest::send)
+            .compose(r -> r.body().map(b -> b + " " + r.trailers().get("x-checksum")))
+            .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        assertEquals("hello c0ffee", got);
+        Poll.until(Duration.ofSeconds(5), "/stats counts the 3 requests", () -> gateway.statsTotal() == 3);
+      }
+    } finally {
+      vertx.close();
+    }
+  }
+
+
+  private static String exchange(int port, String request) throws Exception {
+    try (Socket socket = new Socket("127.0.0.1", port)) {
+      socket.setSoTimeout(10_000);
+      socket.getOutputStream().write(request.getBytes(StandardCharsets.ISO_8859_1));
+      InputStream in = socket.getInputStream();
+      ByteArrayOutputStream read = new ByteArrayOutputStream();
+      byte[] buffer = new byte[8192];
+      for (int n; (n = in.read(buffer)) >= 0; ) {
+        read.write(buffer, 0, n);
+      }
+      return read.toString(StandardCharsets.ISO_8859_1);
+    }
+  }
+
+  /** What a call's observer receives, one item at a time: messages, then "completed" or the error's status. */
+  private static final class Collector implements StreamObserver<SimpleResponse> {
+    private final BlockingQueue<String> items = new LinkedBlockingQueue<>();
+
+    @Override
+    public void onNext(SimpleResponse value) {
+      items.add(value.getResponseMessage());
+    }
+
+    @Override
+    public void onError(Throwable t) {
+      items.add("error " + Status.fromThrowable(t));
+    }
+
+    @Override
+    public void onCompleted() {
+      items.add("completed");
+    }
+
+    String next() throws InterruptedException {
+      String item = items.poll(10, TimeUnit.SECONDS);
+      assertNotNull(item, "nothing arrived within 10 s");
+      return item;
+    }
+  }
+
+  /** The server's side of the test service. */
+  private static final class Service extends SimpleServiceGrpc.SimpleServiceImplBase {
+    @Override
+    public void unaryRpc(SimpleRequest request, StreamObserver<SimpleResponse> out) {
+      if (request.getRequestMessage().equals("missing")) {
+        Metadata trailers = new Metadata();
+        trailers.put(CHECKSUM, "7");
+        out.onError(Status.NOT_FOUND.withDescription("no such thing: missing").asRuntimeException(trailers));
+        return;
+      }
+      out.onNext(response("echo: " + request.getRequestMessage()));
+      out.onCompleted();
+    }
+
+    @Override
+    public void serverStreamingRpc(SimpleRequest request, StreamObserver<SimpleResponse> out) {
+      String[] words = request.getRequestMessage().split(" ");
+      int count = Integer.parseInt(words[0]);
+      for (int i = 0; i < count; i++) {
+        out.onNext(response("message " + i));
+      }
+      if (words.length > 1) {
+        out.onError(Status.ABORTED.withDescription("gave up after " + count).asRuntimeException());
+      } else {
+        out.onCompleted();
+      }
+    }
+
+    @Override
+    public StreamObserver<SimpleRequest> clientStreamingRpc(StreamObserver<SimpleResponse> out) {
+      return new StreamObserver<>() {
+        int count;
+
+        @Override
+        public void onNext(SimpleRequest value) {
+          count++;
+        }
+
+        @Override
+        public void onError(Throwable t) {
+        }
+
+        @Override
+        public void onCompleted() {
+          out.onNext(response(count + " messages"));
+          out.onCompleted();
+        }
+      };
+    }
+
+    @Override
+    public StreamObserver<SimpleRequest> bidiStreamingRpc(StreamObserver<SimpleResponse> out) {
+      out.onNext(response("hello, who is there?"));
+      return new StreamObserver<>() {
+        @Override
+        public void onNext(SimpleRequest value) {
+          out.onNext(response("echo: " + value.getRequestMessage()));
+        }
+
+        @Override
+        public void onError(Throwable t) {
+        }
+
+        @Override
+        public void onCompleted() {
+          out.onCompleted();
+        }
+      };
+    }
+
+    private static SimpleResponse response(String text) {
+      return SimpleResponse.newBuilder().setResponseMessage(text).build();
+    }
+  }
+}
