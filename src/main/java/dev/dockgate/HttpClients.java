@@ -18,6 +18,30 @@ public final class HttpClients {
   private HttpClients() {
   }
 
+  /**
+   * {@code options} set to speak to a backend's instances as its config says: TLS toward HTTPS ones ({@code tls}: what
+   * to trust, the client certificate; SNI always sent), and HTTP/2 when {@code http2} (plain instances with prior
+   * knowledge, h2c with no upgrade round trip: what gRPC servers speak; HTTPS ones through ALPN).
+   */
+  public static HttpClientOptions towardInstances(HttpClientOptions options, dev.dockgate.config.BackendConfig.UpstreamTls tls,
+      boolean http2) {
+    if (tls.caFile() != null) {
+      options.setTrustOptions(new io.vertx.core.net.PemTrustOptions().addCertPath(tls.caFile()));
+    }
+    if (!tls.verify()) {
+      options.setTrustAll(true).setVerifyHost(false);
+    }
+    if (tls.certFile() != null) {
+      options.setKeyCertOptions(new io.vertx.core.net.PemKeyCertOptions().setCertPath(tls.certFile())
+          .setKeyPath(tls.keyFile()));
+    }
+    options.setForceSni(true);
+    if (http2) {
+      options.setProtocolVersion(io.vertx.core.http.HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false).setUseAlpn(true);
+    }
+    return options;
+  }
+
   public static HttpClient create(Vertx vertx, HttpClientOptions options, Logger owner) {
     return create(vertx, options, new PoolOptions(), owner);
   }

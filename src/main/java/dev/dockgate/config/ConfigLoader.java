@@ -386,9 +386,25 @@ public final class ConfigLoader {
   }
 
   private static HealthCheckConfig healthCheck(Fields f) {
-    String path = f.requiredString("path");
-    if (path != null && !path.startsWith("/")) {
-      f.problem(f.at("path"), "must start with \"/\", got \"" + path + "\"");
+    String type = f.string("type", "http");
+    String path = null;
+    String service = null;
+    if (type.equals("grpc")) {
+      if (f.has("path")) {
+        f.problem(f.at("path"), "is for type: http; a grpc check asks grpc.health.v1.Health/Check about its service");
+      }
+      service = f.string("service", "");
+    } else {
+      if (!type.equals("http")) {
+        f.problem(f.at("type"), "unknown health check type \"" + type + "\"; known: http, grpc");
+      }
+      if (f.has("service")) {
+        f.problem(f.at("service"), "is for type: grpc (the gRPC service whose health is asked)");
+      }
+      path = f.requiredString("path");
+      if (path != null && !path.startsWith("/")) {
+        f.problem(f.at("path"), "must start with \"/\", got \"" + path + "\"");
+      }
     }
     long interval = f.number("interval_ms", HealthCheckConfig.DEFAULT_INTERVAL_MS, 50, 3_600_000);
     long timeout = f.number("timeout_ms", Math.min(HealthCheckConfig.DEFAULT_TIMEOUT_MS, interval), 1, 3_600_000);
@@ -398,7 +414,7 @@ public final class ConfigLoader {
     int healthy = (int) f.number("healthy_threshold", HealthCheckConfig.DEFAULT_HEALTHY_THRESHOLD, 1, 100);
     int unhealthy = (int) f.number("unhealthy_threshold", HealthCheckConfig.DEFAULT_UNHEALTHY_THRESHOLD, 1, 100);
     f.rejectUnknown();
-    return new HealthCheckConfig(path, interval, timeout, healthy, unhealthy);
+    return new HealthCheckConfig(path, interval, timeout, healthy, unhealthy, service);
   }
 
   private static BackendConfig.Protocol protocol(Fields f) {

@@ -5,8 +5,6 @@ import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.PoolOptions;
-import io.vertx.core.net.PemKeyCertOptions;
-import io.vertx.core.net.PemTrustOptions;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -75,25 +73,13 @@ public final class BackendClients {
         // The TCP connect of the gateway's own pool (Vert.x's pool bounds it by the request's connect timeout).
         .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, Math.max(1, settings.connectTimeoutMs())))
         .setTcpNoDelay(true);
-    BackendConfig.UpstreamTls tls = settings.tls();
-    if (tls.caFile() != null) {
-      options.setTrustOptions(new PemTrustOptions().addCertPath(tls.caFile()));
-    }
-    if (!tls.verify()) {
-      options.setTrustAll(true).setVerifyHost(false);
-    }
-    if (tls.certFile() != null) {
-      options.setKeyCertOptions(new PemKeyCertOptions().setCertPath(tls.certFile()).setKeyPath(tls.keyFile()));
-    }
-    options.setForceSni(true);
+    dev.dockgate.HttpClients.towardInstances(options, settings.tls(), settings.http2());
     PoolOptions pool = new PoolOptions()
         .setHttp1MaxSize(settings.maxConnections())
         .setMaxWaitQueueSize(settings.maxWaitQueue());
     if (settings.http2()) {
-      // HTTP/2: plain instances with prior knowledge (h2c, no upgrade round trip: what gRPC servers speak), HTTPS
-      // ones through ALPN. Requests share a connection up to the instance's stream limit; another opens past it.
-      options.setProtocolVersion(io.vertx.core.http.HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false)
-          .setUseAlpn(true).setHttp2KeepAliveTimeout(settings.keepAliveSeconds());
+      // Requests share a connection up to the instance's stream limit; another opens past it.
+      options.setHttp2KeepAliveTimeout(settings.keepAliveSeconds());
       pool.setHttp2MaxSize(settings.maxConnections());
     }
     HttpClientOptions decoder = options;

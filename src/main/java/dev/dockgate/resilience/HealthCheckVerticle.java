@@ -39,7 +39,8 @@ public final class HealthCheckVerticle extends VerticleBase {
   private static final DeliveryOptions SYNC = new DeliveryOptions().setSendTimeout(2_000);
 
   private GatewayConfig config;
-  private HttpClient client;
+  /** The probes' clients, one per way of speaking to instances (HTTP/1.1 or HTTP/2, and each backend TLS). */
+  private Map<ProbeClient, HttpClient> clients = Map.of();
   /** The newest snapshot discovery published ({@link Addresses#INSTANCES}), for this checker's backends. */
   private BackendInstances instances = BackendInstances.EMPTY;
   /** The actively checked instances known here, by key. */
@@ -48,6 +49,13 @@ public final class HealthCheckVerticle extends VerticleBase {
   /** What the peers check; null without a cluster. */
   private ClaimExchange claims;
   private final List<Long> timers = new ArrayList<>();
+
+  /** How a backend's instances are probed: in HTTP/2 (or HTTP/1.1), with its TLS settings toward HTTPS ones. */
+  private record ProbeClient(boolean http2, BackendConfig.UpstreamTls tls) {
+    static ProbeClient of(BackendConfig backend) {
+      return new ProbeClient(backend.http2() || backend.healthCheck().grpc(), backend.tls());
+    }
+  }
 
   /** An instance under active checks. */
   private record Checked(String backend, Instance instance) {
@@ -68,7 +76,6 @@ public final class HealthCheckVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    client = HttpClients.create(vertx, new HttpClientOptions().setKeepAlive(false), LOG);
     claims = vertx.isClustered() ? new ClaimExchange(vertx, this::claimsChanged) : null;
     var bus = vertx.eventBus();
     Future<Void> announce = bus.<BackendInstances>localConsumer(Addresses.INSTANCES, msg -> follow(msg.body())).completion();
@@ -192,12 +199,22 @@ public final class HealthCheckVerticle extends VerticleBase {
   private void schedule() {
     timers.forEach(vertx::cancelTimer);
     timers.clear();
+    Map<ProbeClient, HttpClient> next = new HashMap<>();
     for (BackendConfig backend : config.backends()) {
       HealthCheckConfig check = backend.healthCheck();
       if (check != null) {
-        timers.add(vertx.setPeriodic(1, check.intervalMs(), id -> probeAll(backend.name(), check)));
+        HttpClient client = next.computeIfAbsent(ProbeClient.of(backend),
+            kind -> clients.containsKey(kind) ? clients.get(kind) : probeClient(kind));
+        String serverName = backend.tls().serverName();
+        timers.add(vertx.setPeriodic(1, check.intervalMs(), id -> probeAll(client, backend.name(), check, serverName)));
       }
     }
+    clients.forEach((kind, client) -> {
+      if (next.get(kind) != client) {
+        client.close(); // its backends' checks changed or went
+      }
+    });
+    clients = next;
     timers.add(vertx.setPeriodic(SHARE_PERIOD_MS, id -> share(health.ownFindings())));
   }
 
@@ -236,25 +253,46 @@ public final class HealthCheckVerticle extends VerticleBase {
     }
   }
 
-  private void probeAll(String backend, HealthCheckConfig check) {
+  private void probeAll(HttpClient client, String backend, HealthCheckConfig check, String serverName) {
     for (Instance instance : instances.of(backend)) {
       if (health.mine(key(backend, instance))) {
-        probe(instance, check).onComplete(ar -> record(backend, instance, check, ar.succeeded() && ar.result()));
+        probe(client, instance, check, serverName)
+            .onComplete(ar -> record(backend, instance, check, ar.succeeded() && ar.result()));
       }
     }
   }
 
-  private Future<Boolean> probe(Instance instance, HealthCheckConfig check) {
+  /** A client that speaks to instances as {@code kind} says; its connections are not kept between probes. */
+  private HttpClient probeClient(ProbeClient kind) {
+    HttpClientOptions options = HttpClients.towardInstances(new HttpClientOptions().setKeepAlive(false), kind.tls(),
+        kind.http2());
+    return HttpClients.create(vertx, options, LOG);
+  }
+
+  /**
+   * One probe: GET the check's path (200-399 passes), or ask gRPC's health service (SERVING passes); HTTPS
+   * instances in TLS, checked as the backend's {@code tls} says ({@code serverName}: the name their certificates
+   * carry, else their host).
+   */
+  private Future<Boolean> probe(HttpClient client, Instance instance, HealthCheckConfig check, String serverName) {
     RequestOptions options = new RequestOptions()
-        .setMethod(HttpMethod.GET)
+        .setMethod(check.grpc() ? HttpMethod.POST : HttpMethod.GET)
         .setServer(instance.socketAddress())
-        .setHost(instance.host())
+        .setHost(instance.tls() && serverName != null ? serverName : instance.host())
         .setPort(instance.port())
-        .setURI(check.path())
+        .setSsl(instance.tls())
+        .setURI(check.grpc() ? GrpcHealth.PATH : check.path())
         .setConnectTimeout(check.timeoutMs())
         .setIdleTimeout(check.timeoutMs());
     // Host: the instance's address, an IPv6 literal in brackets (Vert.x would write host:port as it is).
     HostAndPort authority = HostAndPort.create(instance.uriHost(), instance.port());
+    if (check.grpc()) {
+      return client.request(options)
+          .compose(req -> req.authority(authority).putHeader("content-type", "application/grpc")
+              .putHeader("te", "trailers").send(GrpcHealth.request(check.grpcService())))
+          .compose(resp -> resp.body().map(body -> GrpcHealth.serving(resp.statusCode(), resp.headers(),
+              resp.trailers(), body)));
+    }
     return client.request(options)
         .compose(req -> req.authority(authority).send())
         .compose(resp -> resp.body().map(body -> resp.statusCode() >= 200 && resp.statusCode() < 400));
@@ -268,7 +306,7 @@ public final class HealthCheckVerticle extends VerticleBase {
     }
     if (health.probed(key, passed, check.healthyThreshold(), check.unhealthyThreshold())) {
       LOG.warning("instance " + instance + " of backend " + backend + " is now " + rotation(health.healthy(key))
-          + " (" + check.path() + ")");
+          + " (" + check.target() + ")");
       announce(key, checked);
       share(Map.of(key, health.healthy(key)));
     }
@@ -286,6 +324,6 @@ public final class HealthCheckVerticle extends VerticleBase {
 
   @Override
   public Future<?> stop() {
-    return client.close();
+    return Future.join(clients.values().stream().map(HttpClient::close).toList());
   }
 }

@@ -755,6 +755,20 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void aGrpcHealthCheckNamesItsServiceOrNone(VertxTestContext ctx) throws IOException {
+    String path = write("conf.yml", """
+        backends:
+          - {name: a, protocol: http2, targets: [http://127.0.0.1:9001], health_check: {type: grpc, service: orders.v1.Orders}}
+          - {name: b, protocol: http2, targets: [http://127.0.0.1:9002], health_check: {type: grpc, interval_ms: 1000}}
+        """);
+    Features.load(vertx, path).onComplete(ctx.succeeding(config -> ctx.verify(() -> {
+      assertEquals(new HealthCheckConfig(null, 5_000, 2_000, 2, 2, "orders.v1.Orders"), config.backends().get(0).healthCheck());
+      assertEquals(new HealthCheckConfig(null, 1_000, 1_000, 2, 2, ""), config.backends().get(1).healthCheck());
+      ctx.completeNow();
+    })));
+  }
+
+  @Test
   void aBackendsProtocolIsHttp1UnlessSetToHttp2(VertxTestContext ctx) throws IOException {
     String path = write("conf.yml", """
         backends:
@@ -779,6 +793,15 @@ class ConfigLoaderTest {
             "conf.yml: backends[0].targets[6]: duplicate target http://a:1"),
         bad("unknown load balancer", "backends:\n  - name: web\n    targets: [\"http://a:1\"]\n    load_balancer: fastest\n",
             "conf.yml: backends[0].load_balancer: unknown load balancer \"fastest\"; known: random, round_robin, least_requests"),
+        bad("health checks of the wrong type or with the other type's keys",
+            "backends:\n  - name: a\n    targets: [\"http://a:1\"]\n    health_check: {type: grpc, path: /health}\n"
+                + "  - name: b\n    targets: [\"http://a:1\"]\n    health_check: {path: /health, service: x}\n"
+                + "  - name: c\n    targets: [\"http://a:1\"]\n    health_check: {type: tcp, path: /h}\n"
+                + "  - name: d\n    targets: [\"http://a:1\"]\n    health_check: {type: http}\n",
+            "conf.yml: backends[0].health_check.path: is for type: http; a grpc check asks grpc.health.v1.Health/Check about its service",
+            "conf.yml: backends[1].health_check.service: is for type: grpc (the gRPC service whose health is asked)",
+            "conf.yml: backends[2].health_check.type: unknown health check type \"tcp\"; known: http, grpc",
+            "conf.yml: backends[3].health_check.path: is required"),
         bad("unknown protocol", "backends:\n  - name: web\n    targets: [\"http://a:1\"]\n    protocol: h2c\n",
             "conf.yml: backends[0].protocol: unknown protocol \"h2c\"; known: http1, http2"),
         bad("unknown method and same prefix twice for a method",

@@ -295,6 +295,53 @@ class GrpcIT {
   }
 
 
+  /**
+   * Health checks in gRPC's health protocol (type grpc), against grpc-java's own health service: of two
+   * instances, the one whose service is NOT_SERVING gets no call, and the calls move when the two swap; a
+   * server without the health service fails its checks (UNIMPLEMENTED).
+   */
+  @Test
+  void grpcHealthChecksTakeInstancesOutOfRotationAndBack() throws Exception {
+    io.grpc.protobuf.services.HealthStatusManager healthA = new io.grpc.protobuf.services.HealthStatusManager();
+    io.grpc.protobuf.services.HealthStatusManager healthB = new io.grpc.protobuf.services.HealthStatusManager();
+    Server a = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+        .addService(new Service("a")).addService(healthA.getHealthService()).build().start();
+    Server b = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+        .addService(new Service("b")).addService(healthB.getHealthService()).build().start();
+    String service = "grpc.testing.SimpleService";
+    healthA.setStatus(service, io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING);
+    healthB.setStatus(service, io.grpc.health.v1.HealthCheckResponse.ServingStatus.NOT_SERVING);
+    String yaml = """
+        docker: {enabled: false}
+        routes:
+          - {path_prefix: /grpc.testing.SimpleService/, backend: simple}
+        backends:
+          - name: simple
+            protocol: http2
+            load_balancer: round_robin
+            targets: ["http://127.0.0.1:%d", "http://127.0.0.1:%d", "http://127.0.0.1:%d"]
+            health_check: {type: grpc, service: %s, interval_ms: 100, timeout_ms: 100, healthy_threshold: 1, unhealthy_threshold: 1}
+        """.formatted(a.getPort(), b.getPort(), backend.getPort(), service);
+    try (GatewayHarness gateway = new GatewayHarness(dir, "  h2c: true\n", yaml, 1)) {
+      SimpleServiceGrpc.SimpleServiceBlockingStub stub = blocking(gateway);
+      java.util.function.Supplier<java.util.Set<String>> answering = () -> {
+        java.util.Set<String> seen = new java.util.TreeSet<>();
+        for (int i = 0; i < 6; i++) {
+          seen.add(stub.withDeadlineAfter(5, TimeUnit.SECONDS).unaryRpc(request("hi")).getResponseMessage());
+        }
+        return seen;
+      };
+      // The third instance has no health service: it never passes.
+      Poll.until(Duration.ofSeconds(5), "only a passes its checks", () -> answering.get().equals(java.util.Set.of("a echo: hi")));
+      healthA.setStatus(service, io.grpc.health.v1.HealthCheckResponse.ServingStatus.NOT_SERVING);
+      healthB.setStatus(service, io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING);
+      Poll.until(Duration.ofSeconds(5), "the calls move to b", () -> answering.get().equals(java.util.Set.of("b echo: hi")));
+    } finally {
+      a.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      b.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+  }
+
   private static String exchange(int port, String request) throws Exception {
     try (Socket socket = new Socket("127.0.0.1", port)) {
       socket.setSoTimeout(10_000);
@@ -335,8 +382,18 @@ class GrpcIT {
     }
   }
 
-  /** The server's side of the test service. */
+  /** The server's side of the test service; {@code name} prefixes its unary answers when not empty. */
   private static final class Service extends SimpleServiceGrpc.SimpleServiceImplBase {
+    private final String name;
+
+    Service() {
+      this("");
+    }
+
+    Service(String name) {
+      this.name = name;
+    }
+
     @Override
     public void unaryRpc(SimpleRequest request, StreamObserver<SimpleResponse> out) {
       if (request.getRequestMessage().equals("missing")) {
@@ -345,7 +402,7 @@ class GrpcIT {
         out.onError(Status.NOT_FOUND.withDescription("no such thing: missing").asRuntimeException(trailers));
         return;
       }
-      out.onNext(response("echo: " + request.getRequestMessage()));
+      out.onNext(response((name.isEmpty() ? "" : name + " ") + "echo: " + request.getRequestMessage()));
       out.onCompleted();
     }
 

@@ -24,6 +24,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -169,6 +170,44 @@ class UpstreamIT {
       assertTrue(caLines.get(0).startsWith("WARNING") && caLines.get(0).contains("127.0.0.1:" + plain)
           && caLines.get(0).contains("ca_file"), caLines.get(0));
     }
+  }
+
+  /**
+   * HTTPS instances are health-checked over TLS with their backend's settings (CA, client certificate for a
+   * backend that requires one): both instances pass and share the traffic (round robin), and the one whose check
+   * then answers 503 leaves rotation. The probes spoke plain HTTP to them, so every HTTPS instance with a health
+   * check left rotation for good.
+   */
+  @Test
+  void httpsInstancesAreHealthCheckedOverTlsWithTheirBackendsSettings() throws InterruptedException {
+    java.util.concurrent.atomic.AtomicBoolean sick = new java.util.concurrent.atomic.AtomicBoolean();
+    int first = serve(tls(true), req -> req.response().end("tls " + req.isSSL()));
+    int second = serve(tls(true), req -> req.response().setStatusCode(req.path().equals("/health") && sick.get() ? 503 : 200)
+        .end("tls " + req.isSSL() + " second"));
+    gateway = new GatewayHarness(dir, """
+        docker: {enabled: false}
+        routes:
+          - {path_prefix: /, backend: secure}
+        backends:
+          - name: secure
+            targets: ["https://127.0.0.1:%1$d", "https://127.0.0.1:%2$d"]
+            load_balancer: round_robin
+            tls: {ca_file: "%3$s", cert_file: "%4$s", key_file: "%5$s"}
+            health_check: {path: /health, interval_ms: 100, timeout_ms: 100, healthy_threshold: 1, unhealthy_threshold: 1}
+        """.formatted(first, second, server.cert(), client.cert(), client.key()), 1);
+    java.util.function.IntFunction<Set<String>> answering = n -> {
+      Set<String> seen = new java.util.TreeSet<>();
+      for (int i = 0; i < n; i++) {
+        HttpResponse<String> r = gateway.get("/x");
+        seen.add(r.statusCode() + " " + r.body());
+      }
+      return seen;
+    };
+    Thread.sleep(600); // several probes of each instance
+    assertEquals(Set.of("200 tls true", "200 tls true second"), answering.apply(8), "both pass their checks over TLS");
+    sick.set(true);
+    Poll.until(Duration.ofSeconds(3), "the second instance leaves rotation",
+        () -> answering.apply(4).equals(Set.of("200 tls true")));
   }
 
   @Test
