@@ -74,9 +74,11 @@ public final class ProxyHandler implements Terminal {
   private final UpgradeTunnel tunnel;
   /** The backend is spoken to in HTTP/2 ({@code protocol: http2}), through {@link #client}. */
   private final boolean http2;
+  /** How long an HTTP/2 client may take nothing of an answer (server.idle_timeout_ms); null: no limit. */
+  private final Relay.Stalls stalls;
 
   public ProxyHandler(Vertx vertx, HttpClient client, ConnectionPool pool, io.vertx.core.net.NetClient tunnels,
-      RouteConfig route, BackendConfig backend, long maxBodyBytes, InFlightRequests inFlight,
+      RouteConfig route, BackendConfig backend, long maxBodyBytes, long idleTimeoutMs, InFlightRequests inFlight,
       dev.dockgate.resilience.RetryAllowance retryAllowance) {
     this.vertx = vertx;
     this.client = client;
@@ -92,6 +94,7 @@ public final class ProxyHandler implements Terminal {
     this.deadlines = new AnswerDeadlines(vertx, route.timeoutMs());
     this.tunnel = new UpgradeTunnel(vertx, tunnels, backend, route.timeoutMs());
     this.http2 = backend.http2();
+    this.stalls = idleTimeoutMs > 0 ? new Relay.Stalls(vertx, idleTimeoutMs) : null;
   }
 
   String backend() {
@@ -768,7 +771,8 @@ public final class ProxyHandler implements Terminal {
     boolean bodyFollows = declared > 0 && attempt.incoming.method() != io.vertx.core.http.HttpMethod.HEAD
         && status != 304 && status != 204 && !http2;
     boolean passTrailers = attempt.incoming.version() == HttpVersion.HTTP_2 || out.isChunked();
-    Relay.start(response, out, bodyFollows ? declared : -1, passTrailers, attempt, attempt); // its end counts the request
+    Relay.start(response, out, bodyFollows ? declared : -1, passTrailers,
+        attempt.incoming.version() == HttpVersion.HTTP_2 ? stalls : null, attempt, attempt); // its end counts the request
   }
 
   /**

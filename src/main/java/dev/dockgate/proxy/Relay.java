@@ -16,6 +16,10 @@ import io.vertx.core.http.HttpServerResponse;
  * and a second for the end; the backend's own end, read right after its last byte, then only counts.
  * Trailer fields the backend sends after its body (gRPC's status) follow the client's body where its framing carries
  * them: HTTP/2, and chunked HTTP/1.1.
+ * An HTTP/2 stream whose client takes nothing of the answer for {@code idle_timeout_ms} (its flow-control window
+ * closed, while the connection lives on through other streams or PINGs, so the connection's idle timeout never
+ * comes) is cut: the stream reset, the backend's request too. An HTTP/1 connection that stalls so is closed by that
+ * idle timeout.
  * A body cut mid-way is cut toward the client visibly: its HTTP/1 connection closed, its HTTP/2 stream reset
  * with INTERNAL_ERROR.
  * A backend that fails before anything of its answer left (a bad first chunk, a close right after the
@@ -38,15 +42,24 @@ final class Relay implements Handler<Buffer> {
   private long left;
   /** The client can be sent trailer fields: an HTTP/2 stream, or a chunked HTTP/1.1 answer. */
   private final boolean passTrailers;
+  /** How long an HTTP/2 client may take nothing of the answer; null: no limit here (HTTP/1, or none set). */
+  private final Stalls stalls;
   private Handler<Void> drain;
+  /** The timer of a stall under way, or -1. */
+  private long stall = -1;
   private boolean over;
 
-  private Relay(HttpClientResponse from, HttpServerResponse to, long length, boolean passTrailers, Runnable done,
-      java.util.function.Consumer<Throwable> unanswered) {
+  /** The stall limit of a router's HTTP/2 streams: {@code idle_timeout_ms}, on that router's timers. */
+  record Stalls(io.vertx.core.Vertx vertx, long ms) {
+  }
+
+  private Relay(HttpClientResponse from, HttpServerResponse to, long length, boolean passTrailers, Stalls stalls,
+      Runnable done, java.util.function.Consumer<Throwable> unanswered) {
     this.from = from;
     this.to = to;
     this.left = length;
     this.passTrailers = passTrailers;
+    this.stalls = stalls;
     this.done = done;
     this.unanswered = unanswered;
   }
@@ -57,9 +70,9 @@ final class Relay implements Handler<Buffer> {
    * relay is over, but when the backend failed before the head left: then {@code unanswered} runs instead.
    * {@code passTrailers}: the backend's trailer fields, if any, follow the body (see {@link HeaderPolicy#copyTrailers}).
    */
-  static void start(HttpClientResponse from, HttpServerResponse to, long length, boolean passTrailers, Runnable done,
-      java.util.function.Consumer<Throwable> unanswered) {
-    Relay relay = new Relay(from, to, length, passTrailers, done, unanswered);
+  static void start(HttpClientResponse from, HttpServerResponse to, long length, boolean passTrailers, Stalls stalls,
+      Runnable done, java.util.function.Consumer<Throwable> unanswered) {
+    Relay relay = new Relay(from, to, length, passTrailers, stalls, done, unanswered);
     from.exceptionHandler(relay::failed);
     from.endHandler(relay::ended);
     from.handler(relay);
@@ -84,9 +97,22 @@ final class Relay implements Handler<Buffer> {
     if (to.writeQueueFull()) {
       from.pause();
       if (drain == null) {
-        drain = v -> from.resume();
+        drain = v -> {
+          if (stall >= 0) {
+            stalls.vertx().cancelTimer(stall);
+            stall = -1;
+          }
+          from.resume();
+        };
       }
       to.drainHandler(drain);
+      if (stalls != null && stall < 0) {
+        stall = stalls.vertx().setTimer(stalls.ms(), id -> {
+          stall = -1;
+          failed(new java.util.concurrent.TimeoutException("the client took nothing of the answer for " + stalls.ms()
+              + " ms"));
+        });
+      }
     }
   }
 
@@ -108,6 +134,7 @@ final class Relay implements Handler<Buffer> {
   /** Ends the client's response, with {@code last} (the body's last chunk) or without. */
   private void end(Buffer last) {
     over = true;
+    stalled();
     io.vertx.core.Future<Void> sent;
     try {
       sent = last == null ? to.end() : to.end(last);
@@ -125,11 +152,20 @@ final class Relay implements Handler<Buffer> {
     });
   }
 
+  /** The relay is over: a stall's timer goes. */
+  private void stalled() {
+    if (stall >= 0) {
+      stalls.vertx().cancelTimer(stall);
+      stall = -1;
+    }
+  }
+
   private void failed(Throwable err) {
     if (over) {
       return;
     }
     over = true;
+    stalled();
     from.request().reset();
     if (!to.headWritten() && !to.ended() && !to.closed()) { // (closed: the client left, nobody to answer)
       unanswered.accept(err); // nothing of the answer left yet: the client can still be answered

@@ -186,7 +186,7 @@ public final class RouterVerticle extends VerticleBase implements RouterPlacemen
       ProxyHandler proxy = new ProxyHandler(vertx, clients.get(route.backend()), backendClients.pool(route.backend()),
           backendClients.tunnels(route.backend()),
           route, backends.get(route.backend()),
-          config.server().limits().maxBodyBytes(), inFlight,
+          config.server().limits().maxBodyBytes(), initial.server().limits().idleTimeoutMs(), inFlight,
           ((dev.dockgate.resilience.RetryAllowances) shared.get(dev.dockgate.resilience.RetryAllowances.class)).of(route));
       Pipeline pipeline = Pipeline.compile(route, Features.ALL, new StageContext(vertx, client, route, shared), proxy);
       terminals.add(proxy);

@@ -186,6 +186,75 @@ class StreamingIT {
     }
   }
 
+  /**
+   * Over HTTP/2 a client that stops reading one stream while its connection stays busy (a request every 300 ms
+   * on other streams, so the connection's idle timeout never comes): after {@code idle_timeout_ms} of taking
+   * nothing the stalled stream is reset and its backend connection closed, the other streams are answered
+   * throughout, and each request is counted once. The stream and its backend connection were held for as long
+   * as the client kept its connection alive.
+   */
+  @Test
+  void anHttp2StreamWhoseClientStopsReadingIsCutAfterTheIdleTimeoutWhileItsConnectionLivesOn() throws Exception {
+    Vertx vertx = Vertx.vertx();
+    java.util.concurrent.atomic.AtomicBoolean backendClosed = new java.util.concurrent.atomic.AtomicBoolean();
+    NetServer backend = endless(vertx, new java.util.concurrent.atomic.AtomicLong(), backendClosed);
+    io.vertx.core.http.HttpServer small = vertx.createHttpServer().requestHandler(req -> req.response().end("small"))
+        .listen(0, "127.0.0.1").toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    try (GatewayHarness gateway = new GatewayHarness(dir, "  idle_timeout_ms: 2000\n  h2c: true\n", """
+          docker: {enabled: false}
+          routes:
+            - {path_prefix: /big, backend: big}
+            - {path_prefix: /small, backend: small}
+          backends:
+            - {name: big, targets: ["http://127.0.0.1:%d"]}
+            - {name: small, targets: ["http://127.0.0.1:%d"]}
+          """.formatted(backend.actualPort(), small.actualPort()), 1)) {
+      io.vertx.core.http.HttpClient client = vertx.createHttpClient(new io.vertx.core.http.HttpClientOptions()
+          .setProtocolVersion(io.vertx.core.http.HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false)
+          // As browsers and nghttp2 do, the connection's window is granted apart from each stream's: the stalled
+          // stream's window closes, the connection's stays open to the others.
+          .setHttp2ConnectionWindowSize(64 << 20),
+          new io.vertx.core.http.PoolOptions().setHttp2MaxSize(1));
+      java.util.concurrent.CompletableFuture<String> stalled = new java.util.concurrent.CompletableFuture<>();
+      long[] got = new long[1];
+      client.request(io.vertx.core.http.HttpMethod.GET, gateway.port(), "127.0.0.1", "/big")
+          .compose(io.vertx.core.http.HttpClientRequest::send)
+          .onFailure(stalled::completeExceptionally)
+          .onSuccess(response -> {
+            response.handler(chunk -> {
+              got[0] += chunk.length();
+              if (got[0] >= 1 << 20) {
+                response.pause(); // reads no more, and grants the stream no more window
+              }
+            });
+            response.exceptionHandler(err -> stalled.complete(
+                err instanceof io.vertx.core.http.StreamResetException reset ? "reset " + reset.getCode() : err.toString()));
+            response.endHandler(v -> stalled.complete("ended"));
+          });
+      long start = System.nanoTime();
+      int others = 0;
+      while (!stalled.isDone() && System.nanoTime() - start < 8_000_000_000L) {
+        String answer = client.request(io.vertx.core.http.HttpMethod.GET, gateway.port(), "127.0.0.1", "/small")
+            .compose(r -> r.send().compose(io.vertx.core.http.HttpClientResponse::body)).map(Buffer::toString)
+            .toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+        assertEquals("small", answer, "the connection's other streams are answered throughout");
+        others++;
+        sleep(300);
+      }
+      assertEquals("reset 2", stalled.getNow("still open after " + (System.nanoTime() - start) / 1_000_000 + " ms"),
+          "the stalled stream is cut (INTERNAL_ERROR) once it took nothing for idle_timeout_ms");
+      long cutAfterMs = (System.nanoTime() - start) / 1_000_000;
+      assertTrue(cutAfterMs >= 1500, "not before the idle timeout: " + cutAfterMs + " ms");
+      Poll.until(Duration.ofSeconds(3), "the backend's connection closed", backendClosed::get);
+      int expected = others + 1;
+      Poll.until(Duration.ofSeconds(5), "every request counted", () -> gateway.statsTotal() == expected);
+      System.out.println("stalled h2 stream: cut " + cutAfterMs + " ms after it began, " + others
+          + " other requests on its connection meanwhile");
+    } finally {
+      vertx.close();
+    }
+  }
+
   private static void sleep(long ms) {
     try {
       Thread.sleep(ms);
