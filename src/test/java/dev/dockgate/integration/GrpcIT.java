@@ -68,6 +68,7 @@ class GrpcIT {
 
   @BeforeEach
   void startBackend() throws Exception {
+    Service.cancelled.set(0);
     ServerInterceptor headers = new ServerInterceptor() {
       @Override
       public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata metadata,
@@ -205,6 +206,34 @@ class GrpcIT {
       chat.onCompleted();
       assertEquals("completed", greeted.next());
       Poll.until(Duration.ofSeconds(5), "/stats counts the 2 calls", () -> gateway.statsTotal() == 2);
+    }
+  }
+
+  /**
+   * A client that cancels a server stream after 3 messages (RST_STREAM CANCEL) is the client leaving: the
+   * server sees its call cancelled at once, the call is counted once, and ten such cancellations never open the
+   * instance's circuit (five failures would): a unary call still goes through.
+   */
+  @Test
+  void aCancelledCallReachesTheServerAndIsNotTheBackendFailing() throws Exception {
+    try (GatewayHarness gateway = new GatewayHarness(dir, "  h2c: true\n", config(backend.getPort()), 1)) {
+      SimpleServiceGrpc.SimpleServiceBlockingStub stub = blocking(gateway);
+      for (int i = 0; i < 10; i++) {
+        io.grpc.Context.CancellableContext call = io.grpc.Context.current().withCancellation();
+        List<String> got = new ArrayList<>();
+        call.run(() -> {
+          Iterator<SimpleResponse> endless = stub.serverStreamingRpc(request("endless"));
+          for (int m = 0; m < 3; m++) {
+            got.add(endless.next().getResponseMessage());
+          }
+          call.cancel(null);
+        });
+        assertEquals(List.of("message 0", "message 1", "message 2"), got);
+      }
+      Poll.until(Duration.ofSeconds(5), "the server saw the 10 calls cancelled", () -> Service.cancelled.get() == 10);
+      assertEquals("echo: still there", stub.unaryRpc(request("still there")).getResponseMessage(),
+          "the circuit stays closed");
+      Poll.until(Duration.ofSeconds(5), "/stats counts the 11 calls", () -> gateway.statsTotal() == 11);
     }
   }
 
@@ -384,7 +413,25 @@ class GrpcIT {
 
   /** The server's side of the test service; {@code name} prefixes its unary answers when not empty. */
   private static final class Service extends SimpleServiceGrpc.SimpleServiceImplBase {
+    /** Endless streams the server saw cancelled. */
+    static final java.util.concurrent.atomic.AtomicInteger cancelled = new java.util.concurrent.atomic.AtomicInteger();
+    private static final java.util.concurrent.ScheduledExecutorService TICKS =
+        java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+          Thread t = new Thread(r, "grpc-it-ticks");
+          t.setDaemon(true);
+          return t;
+        });
     private final String name;
+
+    /** A message every 50 ms until the call is cancelled. */
+    private static void endless(io.grpc.stub.ServerCallStreamObserver<SimpleResponse> out, int n) {
+      if (out.isCancelled()) {
+        cancelled.incrementAndGet();
+        return;
+      }
+      out.onNext(response("message " + n));
+      TICKS.schedule(() -> endless(out, n + 1), 50, TimeUnit.MILLISECONDS);
+    }
 
     Service() {
       this("");
@@ -408,6 +455,10 @@ class GrpcIT {
 
     @Override
     public void serverStreamingRpc(SimpleRequest request, StreamObserver<SimpleResponse> out) {
+      if (request.getRequestMessage().equals("endless")) {
+        endless((io.grpc.stub.ServerCallStreamObserver<SimpleResponse>) out, 0);
+        return;
+      }
       String[] words = request.getRequestMessage().split(" ");
       int count = Integer.parseInt(words[0]);
       for (int i = 0; i < count; i++) {
