@@ -49,6 +49,7 @@ public final class ProxyHandler implements Terminal {
       io.vertx.core.http.HttpMethod.PUT, io.vertx.core.http.HttpMethod.DELETE);
   private static final CharSequence TEXT_PLAIN = HttpHeaders.createOptimized("text/plain; charset=utf-8");
   private static final CharSequence ZERO = HttpHeaders.createOptimized("0");
+  private static final CharSequence GRPC_TIMEOUT = HttpHeaders.createOptimized("grpc-timeout");
   private static final Buffer UPGRADE_WITH_BODY = Buffer.buffer("a WebSocket upgrade request carries no body\n");
 
   private final Vertx vertx;
@@ -130,6 +131,12 @@ public final class ProxyHandler implements Terminal {
     }
     Attempt attempt = new Attempt(this, exchange, incoming);
     inFlight.increment();
+    if (http2) {
+      long grpcTimeoutNanos = grpcTimeoutNanos(incoming.getHeader(GRPC_TIMEOUT));
+      if (grpcTimeoutNanos > 0) {
+        attempt.grpcDeadlineNanos = exchange.arrivalNanos() + grpcTimeoutNanos;
+      }
+    }
     String expect = incoming.getHeader(HttpHeaders.EXPECT);
     if (expect != null && !incoming.isEnded() && incoming.version() != HttpVersion.HTTP_1_0
         && (expect.equalsIgnoreCase("100-continue") || expectsContinue(incoming.headers()))) {
@@ -180,6 +187,35 @@ public final class ProxyHandler implements Terminal {
       return;
     }
     dispatch(attempt);
+  }
+
+  /**
+   * A gRPC call's timeout (its {@code grpc-timeout} header: at most 8 digits and a unit, H M S m u n), in nanoseconds;
+   * 0 when absent or not of that form (the route's timeout_ms then applies).
+   */
+  static long grpcTimeoutNanos(String value) {
+    if (value == null || value.length() < 2 || value.length() > 9) {
+      return 0;
+    }
+    long amount = 0;
+    for (int i = 0; i < value.length() - 1; i++) {
+      char c = value.charAt(i);
+      if (c < '0' || c > '9') {
+        return 0;
+      }
+      amount = amount * 10 + (c - '0');
+    }
+    long unit = switch (value.charAt(value.length() - 1)) {
+      case 'H' -> 3_600_000_000_000L;
+      case 'M' -> 60_000_000_000L;
+      case 'S' -> 1_000_000_000L;
+      case 'm' -> 1_000_000L;
+      case 'u' -> 1_000L;
+      case 'n' -> 1L;
+      default -> 0;
+    };
+    // At most 2^61 ns (73 years), so that deadlines computed from it never overflow (99999999H would).
+    return Math.min(amount, (Long.MAX_VALUE >> 2) / Math.max(1, unit)) * unit;
   }
 
   /** Whether the body is chunked: true, false (no Transfer-Encoding), or null for any other coding. */
@@ -703,7 +739,13 @@ public final class ProxyHandler implements Terminal {
    * when that is sooner (a late retry); the latter takes a timer of its own.
    */
   private AnswerDeadlines.Pending watch(Attempt attempt, HttpClientRequest request) {
-    long left = attempt.deadlineNanos == 0 ? Long.MAX_VALUE : attempt.deadlineNanos - System.nanoTime();
+    long now = System.nanoTime();
+    long left = attempt.deadlineNanos == 0 ? Long.MAX_VALUE : attempt.deadlineNanos - now;
+    if (attempt.grpcDeadlineNanos != 0) {
+      // A gRPC call waits for its answer as long as its client does, longer or shorter than the route's timeout_ms
+      // (a server stream's first message, which brings its head, may come late).
+      return deadlines.watchFor(request, Math.max(1, Math.min(left, attempt.grpcDeadlineNanos - now) / 1_000_000));
+    }
     if (left >= deadlines.timeoutNanos()) {
       return deadlines.watch(request);
     }
@@ -894,6 +936,8 @@ public final class ProxyHandler implements Terminal {
     boolean unsent;
     /** System.nanoTime() by which the request, all tries together, must have its answer; 0: none. */
     long deadlineNanos;
+    /** A gRPC call's own deadline (its grpc-timeout, from arrival), which replaces the route's timeout; 0: none. */
+    long grpcDeadlineNanos;
     /** Idempotent and bodiless as the client sent it: safe to send again after it left the gateway. */
     boolean replayable;
 

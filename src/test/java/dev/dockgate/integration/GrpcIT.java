@@ -237,6 +237,30 @@ class GrpcIT {
     }
   }
 
+  /**
+   * A gRPC call waits for its answer as long as its own deadline (grpc-timeout), not the route's timeout_ms: a
+   * server stream whose first message (and so its head) comes after 1.5 s, on a route of 1 s, arrives for a
+   * client with a 5 s deadline; a call without a deadline gets the route's 504 (UNAVAILABLE to gRPC).
+   */
+  @Test
+  void aCallsOwnDeadlineReplacesTheRouteTimeout() throws Exception {
+    String yaml = config(backend.getPort()).replace("timeout_ms: 5000", "timeout_ms: 1000");
+    try (GatewayHarness gateway = new GatewayHarness(dir, "  h2c: true\n", yaml, 1)) {
+      blocking(gateway);
+      SimpleServiceGrpc.SimpleServiceBlockingStub patient = SimpleServiceGrpc.newBlockingStub(channel)
+          .withDeadlineAfter(5, TimeUnit.SECONDS);
+      List<String> got = new ArrayList<>();
+      patient.serverStreamingRpc(request("late")).forEachRemaining(r -> got.add(r.getResponseMessage()));
+      assertEquals(List.of("late message"), got);
+
+      SimpleServiceGrpc.SimpleServiceBlockingStub noDeadline = SimpleServiceGrpc.newBlockingStub(channel);
+      StatusRuntimeException failed = org.junit.jupiter.api.Assertions.assertThrows(StatusRuntimeException.class,
+          () -> noDeadline.serverStreamingRpc(request("late")).forEachRemaining(r -> { }));
+      assertEquals(Status.Code.UNAVAILABLE, failed.getStatus().getCode(), failed.getStatus().toString());
+      assertTrue(failed.getStatus().getDescription().contains("504"), failed.getStatus().toString());
+    }
+  }
+
   /** With the backend gone the gateway's 503 reaches a gRPC client as UNAVAILABLE (gRPC's HTTP status mapping). */
   @Test
   void aBackendDownIsUnavailable() throws Exception {
@@ -457,6 +481,13 @@ class GrpcIT {
     public void serverStreamingRpc(SimpleRequest request, StreamObserver<SimpleResponse> out) {
       if (request.getRequestMessage().equals("endless")) {
         endless((io.grpc.stub.ServerCallStreamObserver<SimpleResponse>) out, 0);
+        return;
+      }
+      if (request.getRequestMessage().equals("late")) { // the head goes with the first message, 1.5 s from now
+        TICKS.schedule(() -> {
+          out.onNext(response("late message"));
+          out.onCompleted();
+        }, 1500, TimeUnit.MILLISECONDS);
         return;
       }
       String[] words = request.getRequestMessage().split(" ");
