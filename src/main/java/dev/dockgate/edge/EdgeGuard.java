@@ -114,6 +114,9 @@ public final class EdgeGuard {
       if (h2 == null || !Http2MethodCheck.install(h2)) {
         LOG.fine(() -> "HTTP/2 connection " + connection.remoteAddress() + " without the :method check");
       }
+      if (h2 != null) {
+        Http2BusyConnections.install(pipeline, h2);
+      }
     }
     if (strict && connection instanceof Http1xServerConnection) {
       // Found by type: its name is Vert.x's to choose, and is kept, as Vert.x removes the decoder by name on upgrades.
@@ -288,12 +291,13 @@ public final class EdgeGuard {
 
   /**
    * An HTTP/2 request's body deadline: on expiry the stream alone gets 408 (or is reset when its
-   * answer has begun); the connection and its other streams carry on.
+   * answer has begun); the connection and its other streams carry on. None for gRPC calls, whose
+   * request stream may rightly last as long as the call (client and bidirectional streams).
    */
   private void watchStream(Exchange exchange) {
     HttpServerRequest request = exchange.request();
-    if (bodyTimeoutMs <= 0) {
-      return;
+    if (bodyTimeoutMs <= 0 || Protocols.grpc(request)) {
+      return; // a gRPC call's request stream lasts as long as the call (its client's deadline bounds it)
     }
     long timer = vertx.setTimer(bodyTimeoutMs, id -> {
       if (request.isEnded()) {

@@ -17,6 +17,16 @@ public final class Protocols {
   private Protocols() {
   }
 
+  /**
+   * Whether a request is a gRPC call: its content type is {@code application/grpc}, alone or with a suffix
+   * ({@code +proto}, {@code +json}), in any case (gRPC over HTTP/2's Content-Type rule).
+   */
+  public static boolean grpc(io.vertx.core.http.HttpServerRequest request) {
+    String type = request.getHeader(io.vertx.core.http.HttpHeaders.CONTENT_TYPE);
+    return type != null && type.regionMatches(true, 0, "application/grpc", 0, 16)
+        && (type.length() == 16 || type.charAt(16) == '+' || type.charAt(16) == ';');
+  }
+
   public static HttpServerOptions apply(HttpServerOptions options, ServerConfig server) {
     // HTTP/2 has no header-block limit of HTTP/1.1's kind: announce the same size as its header list limit.
     options.setInitialSettings(new Http2Settings(options.getInitialSettings())

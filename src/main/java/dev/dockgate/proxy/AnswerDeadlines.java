@@ -17,6 +17,12 @@ import java.util.concurrent.TimeoutException;
  */
 final class AnswerDeadlines {
 
+  /**
+   * The HTTP/2 error code of a backend stream given up on: CANCEL, "no longer needed" (RFC 9113 §7), which gRPC servers
+   * report as the call cancelled. An HTTP/1 backend's connection is closed whatever the code.
+   */
+  static final long CANCEL = 0x8;
+
   private final Vertx vertx;
   private final long timeoutMs;
   private final long timeoutNanos;
@@ -57,7 +63,7 @@ final class AnswerDeadlines {
   Pending watchFor(HttpClientRequest request, long ms) {
     Pending p = new Pending(request, System.nanoTime() + ms * 1_000_000L);
     p.settled = true; // never in the queue
-    long own = vertx.setTimer(ms, id -> request.reset(0, new TimeoutException("no answer within the request's deadline")));
+    long own = vertx.setTimer(ms, id -> request.reset(CANCEL, new TimeoutException("no answer within the request's deadline")));
     p.timer = own;
     return p;
   }
@@ -81,7 +87,7 @@ final class AnswerDeadlines {
     while (head != null && head.deadline - now <= 0) {
       Pending late = head;
       late.settled();
-      late.request.reset(0, new TimeoutException("no answer within " + timeoutMs + " ms"));
+      late.request.reset(CANCEL, new TimeoutException("no answer within " + timeoutMs + " ms"));
     }
     if (head != null) {
       // Round up, so the timer never fires just before the deadline and has to be armed again.

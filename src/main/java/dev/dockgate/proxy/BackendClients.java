@@ -78,9 +78,11 @@ public final class BackendClients {
         .setHttp1MaxSize(settings.maxConnections())
         .setMaxWaitQueueSize(settings.maxWaitQueue());
     if (settings.http2()) {
-      // Requests share a connection up to the instance's stream limit; another opens past it.
+      // One connection per instance and router carries all requests, up to the streams the instance allows at once;
+      // more wait for a stream (the wait queue). More connections would open one per request of a burst that finds
+      // none yet (Vert.x's pool counts a connection still being made as full).
       options.setHttp2KeepAliveTimeout(settings.keepAliveSeconds());
-      pool.setHttp2MaxSize(settings.maxConnections());
+      pool.setHttp2MaxSize(1);
     }
     HttpClientOptions decoder = options;
     return vertx.httpClientBuilder().with(options).with(pool)

@@ -50,6 +50,8 @@ public final class ProxyHandler implements Terminal {
   private static final CharSequence TEXT_PLAIN = HttpHeaders.createOptimized("text/plain; charset=utf-8");
   private static final CharSequence ZERO = HttpHeaders.createOptimized("0");
   private static final CharSequence GRPC_TIMEOUT = HttpHeaders.createOptimized("grpc-timeout");
+  /** The longest wait a gRPC call's own deadline buys: an hour, the longest timeout_ms a route may have. */
+  private static final long MAX_GRPC_TIMEOUT_NANOS = 3_600_000L * 1_000_000L;
   private static final Buffer UPGRADE_WITH_BODY = Buffer.buffer("a WebSocket upgrade request carries no body\n");
 
   private final Vertx vertx;
@@ -131,10 +133,10 @@ public final class ProxyHandler implements Terminal {
     }
     Attempt attempt = new Attempt(this, exchange, incoming);
     inFlight.increment();
-    if (http2) {
+    if (http2 && dev.dockgate.edge.Protocols.grpc(incoming)) {
       long grpcTimeoutNanos = grpcTimeoutNanos(incoming.getHeader(GRPC_TIMEOUT));
       if (grpcTimeoutNanos > 0) {
-        attempt.grpcDeadlineNanos = exchange.arrivalNanos() + grpcTimeoutNanos;
+        attempt.grpcDeadlineNanos = exchange.arrivalNanos() + Math.min(grpcTimeoutNanos, MAX_GRPC_TIMEOUT_NANOS);
       }
     }
     String expect = incoming.getHeader(HttpHeaders.EXPECT);
@@ -163,7 +165,10 @@ public final class ProxyHandler implements Terminal {
       // HTTP/2 on both sides needs no framing decided: the stream starts at once, so that a call whose server speaks
       // first (a gRPC stream the client opens without a message) reaches it. Not replayable, as any body.
       incoming.headers().set("transfer-encoding", "chunked");
-      attempt.body = new LimitedBody(incoming, maxBodyBytes, () -> attempt.tooLarge = true);
+      // A gRPC call's request stream is a sequence of messages for the call's whole life, not one body:
+      // max_body_bytes does not add them up (gRPC servers bound each message, 4 MiB by default in grpc-java).
+      attempt.body = dev.dockgate.edge.Protocols.grpc(incoming) ? incoming
+          : new LimitedBody(incoming, maxBodyBytes, () -> attempt.tooLarge = true);
       dispatch(attempt);
       return;
     }
@@ -697,7 +702,7 @@ public final class ProxyHandler implements Terminal {
     }
     out.exceptionHandler(err -> { // the client left: so does the try
       attempt.clientGone = true;
-      request.reset(0L, err);
+      request.reset(AnswerDeadlines.CANCEL, err);
     });
     request.setMethod(incoming.method());
     request.setURI(attempt.uri);
@@ -812,7 +817,9 @@ public final class ProxyHandler implements Terminal {
     // An HTTP/2 answer may have trailers after its declared length: it ends with the backend's end.
     boolean bodyFollows = declared > 0 && attempt.incoming.method() != io.vertx.core.http.HttpMethod.HEAD
         && status != 304 && status != 204 && !http2;
-    boolean passTrailers = attempt.incoming.version() == HttpVersion.HTTP_2 || out.isChunked();
+    // Trailers to HTTP/1.1 clients that say they read them (TE: trailers), as RFC 9110 6.5.1 advises; nginx drops them.
+    boolean passTrailers = attempt.incoming.version() == HttpVersion.HTTP_2
+        || out.isChunked() && HeaderPolicy.acceptsTrailers(attempt.incoming.headers());
     Relay.start(response, out, bodyFollows ? declared : -1, passTrailers,
         attempt.incoming.version() == HttpVersion.HTTP_2 ? stalls : null, attempt, attempt); // its end counts the request
   }

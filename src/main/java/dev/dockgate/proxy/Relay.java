@@ -15,7 +15,7 @@ import io.vertx.core.http.HttpServerResponse;
  * small answer leaves in one write (head, body and end together) rather than one for the head and body
  * and a second for the end; the backend's own end, read right after its last byte, then only counts.
  * Trailer fields the backend sends after its body (gRPC's status) follow the client's body where its framing carries
- * them: HTTP/2, and chunked HTTP/1.1.
+ * them and the client reads them: HTTP/2, and chunked HTTP/1.1 to a client that sent {@code TE: trailers}.
  * An HTTP/2 stream whose client takes nothing of the answer for {@code idle_timeout_ms} (its flow-control window
  * closed, while the connection lives on through other streams or PINGs, so the connection's idle timeout never
  * comes) is cut: the stream reset, the backend's request too. An HTTP/1 connection that stalls so is closed by that
@@ -40,13 +40,15 @@ final class Relay implements Handler<Buffer> {
   private final java.util.function.Consumer<Throwable> unanswered;
   /** Body bytes still to come when the answer declared its length (the decoder reads no more); -1: unknown. */
   private long left;
-  /** The client can be sent trailer fields: an HTTP/2 stream, or a chunked HTTP/1.1 answer. */
+  /** The client is sent trailer fields: an HTTP/2 stream, or a chunked HTTP/1.1 answer to a client asking for them. */
   private final boolean passTrailers;
   /** How long an HTTP/2 client may take nothing of the answer; null: no limit here (HTTP/1, or none set). */
   private final Stalls stalls;
   private Handler<Void> drain;
-  /** The timer of a stall under way, or -1. */
+  /** The stall timer, or -1. */
   private long stall = -1;
+  /** System.nanoTime() (| 1) when the client's side last filled; 0: not stalled. */
+  private long stalledSince;
   private boolean over;
 
   /** The stall limit of a router's HTTP/2 streams: {@code idle_timeout_ms}, on that router's timers. */
@@ -98,31 +100,48 @@ final class Relay implements Handler<Buffer> {
       from.pause();
       if (drain == null) {
         drain = v -> {
-          if (stall >= 0) {
-            stalls.vertx().cancelTimer(stall);
-            stall = -1;
-          }
+          stalledSince = 0; // the timer, if any, finds the stall over and is not renewed
           from.resume();
         };
       }
       to.drainHandler(drain);
-      if (stalls != null && stall < 0) {
-        stall = stalls.vertx().setTimer(stalls.ms(), id -> {
-          stall = -1;
-          failed(new java.util.concurrent.TimeoutException("the client took nothing of the answer for " + stalls.ms()
-              + " ms"));
-        });
+      if (stalls != null) {
+        stalledSince = System.nanoTime() | 1; // (never 0)
+        if (stall < 0) {
+          armStall(stalls.ms());
+        }
       }
     }
   }
 
+  /**
+   * A stall's timer: armed at the first stall and then only moved on (not cancelled and set again at each of the
+   * many pauses and drains of a large answer to a client with a small window); fires at the stall's limit.
+   */
+  private void armStall(long ms) {
+    stall = stalls.vertx().setTimer(Math.max(1, ms), id -> {
+      stall = -1;
+      if (stalledSince == 0 || over) {
+        return; // drained meanwhile: the next stall arms it again
+      }
+      long left = stalls.ms() - (System.nanoTime() - stalledSince) / 1_000_000;
+      if (left > 0) {
+        armStall(left); // stalled again since: the rest of its time
+        return;
+      }
+      failed(new java.util.concurrent.TimeoutException("the client took nothing of the answer for " + stalls.ms()
+          + " ms"));
+    });
+  }
+
   private void ended(Void v) {
     if (!over) {
-      MultiMap trailers = from.trailers(); // read at the answer's end (no copy made when there were none)
-      if (passTrailers && !trailers.isEmpty()) {
+      MultiMap trailers = passTrailers ? from.trailers() : null; // read at the answer's end
+      if (trailers != null && !trailers.isEmpty()) {
         try {
           HeaderPolicy.copyTrailers(trailers, to.trailers()); // gRPC's grpc-status, checksums, ...
         } catch (RuntimeException invalid) { // a name or value no client may be sent: the answer is cut
+          to.trailers().clear(); // (a 502 in its place, when nothing left yet, carries none of them)
           failed(invalid);
           return;
         }
@@ -134,7 +153,7 @@ final class Relay implements Handler<Buffer> {
   /** Ends the client's response, with {@code last} (the body's last chunk) or without. */
   private void end(Buffer last) {
     over = true;
-    stalled();
+    cancelStall();
     io.vertx.core.Future<Void> sent;
     try {
       sent = last == null ? to.end() : to.end(last);
@@ -153,7 +172,7 @@ final class Relay implements Handler<Buffer> {
   }
 
   /** The relay is over: a stall's timer goes. */
-  private void stalled() {
+  private void cancelStall() {
     if (stall >= 0) {
       stalls.vertx().cancelTimer(stall);
       stall = -1;
@@ -165,7 +184,7 @@ final class Relay implements Handler<Buffer> {
       return;
     }
     over = true;
-    stalled();
+    cancelStall();
     from.request().reset();
     if (!to.headWritten() && !to.ended() && !to.closed()) { // (closed: the client left, nobody to answer)
       unanswered.accept(err); // nothing of the answer left yet: the client can still be answered

@@ -203,10 +203,11 @@ public final class HealthCheckVerticle extends VerticleBase {
     for (BackendConfig backend : config.backends()) {
       HealthCheckConfig check = backend.healthCheck();
       if (check != null) {
-        HttpClient client = next.computeIfAbsent(ProbeClient.of(backend),
-            kind -> clients.containsKey(kind) ? clients.get(kind) : probeClient(kind));
+        ProbeClient kind = ProbeClient.of(backend);
+        HttpClient client = next.computeIfAbsent(kind, k -> clients.containsKey(k) ? clients.get(k) : probeClient(k));
         String serverName = backend.tls().serverName();
-        timers.add(vertx.setPeriodic(1, check.intervalMs(), id -> probeAll(client, backend.name(), check, serverName)));
+        timers.add(vertx.setPeriodic(1, check.intervalMs(),
+            id -> probeAll(kind, client, backend.name(), check, serverName)));
       }
     }
     clients.forEach((kind, client) -> {
@@ -253,11 +254,14 @@ public final class HealthCheckVerticle extends VerticleBase {
     }
   }
 
-  private void probeAll(HttpClient client, String backend, HealthCheckConfig check, String serverName) {
+  private void probeAll(ProbeClient kind, HttpClient client, String backend, HealthCheckConfig check, String serverName) {
     for (Instance instance : instances.of(backend)) {
       if (health.mine(key(backend, instance))) {
-        probe(client, instance, check, serverName)
-            .onComplete(ar -> record(backend, instance, check, ar.succeeded() && ar.result()));
+        probe(client, kind.http2(), instance, check, serverName).onComplete(ar -> {
+          if (clients.get(kind) == client) { // else a reload retired the client (closing it failed the probe), or a stop
+            record(backend, instance, check, ar.succeeded() && ar.result());
+          }
+        });
       }
     }
   }
@@ -274,7 +278,8 @@ public final class HealthCheckVerticle extends VerticleBase {
    * instances in TLS, checked as the backend's {@code tls} says ({@code serverName}: the name their certificates
    * carry, else their host).
    */
-  private Future<Boolean> probe(HttpClient client, Instance instance, HealthCheckConfig check, String serverName) {
+  private Future<Boolean> probe(HttpClient client, boolean http2, Instance instance, HealthCheckConfig check,
+      String serverName) {
     RequestOptions options = new RequestOptions()
         .setMethod(check.grpc() ? HttpMethod.POST : HttpMethod.GET)
         .setServer(instance.socketAddress())
@@ -284,18 +289,24 @@ public final class HealthCheckVerticle extends VerticleBase {
         .setURI(check.grpc() ? GrpcHealth.PATH : check.path())
         .setConnectTimeout(check.timeoutMs())
         .setIdleTimeout(check.timeoutMs());
-    // Host: the instance's address, an IPv6 literal in brackets (Vert.x would write host:port as it is).
-    HostAndPort authority = HostAndPort.create(instance.uriHost(), instance.port());
-    if (check.grpc()) {
-      return client.request(options)
-          .compose(req -> req.authority(authority).putHeader("content-type", "application/grpc")
-              .putHeader("te", "trailers").send(GrpcHealth.request(check.grpcService())))
-          .compose(resp -> resp.body().map(body -> GrpcHealth.serving(resp.statusCode(), resp.headers(),
-              resp.trailers(), body)));
-    }
-    return client.request(options)
-        .compose(req -> req.authority(authority).send())
-        .compose(resp -> resp.body().map(body -> resp.statusCode() >= 200 && resp.statusCode() < 400));
+    // Host: the backend's server_name when it has one (as its certificates and virtual hosts know it), else the
+    // instance's address, an IPv6 literal in brackets (Vert.x would write host:port as it is).
+    HostAndPort authority = HostAndPort.create(serverName != null ? serverName : instance.uriHost(), instance.port());
+    return client.request(options).compose(req -> {
+      req.authority(authority);
+      Future<Boolean> verdict = check.grpc()
+          ? req.putHeader("content-type", "application/grpc").putHeader("te", "trailers")
+              .send(GrpcHealth.request(check.grpcService()))
+              .compose(resp -> resp.body().map(body -> GrpcHealth.serving(resp.statusCode(), resp.headers(),
+                  resp.trailers(), body)))
+          : req.send().compose(resp -> resp.body().map(body -> resp.statusCode() >= 200 && resp.statusCode() < 400));
+      if (http2) {
+        // Each probe on a new connection, as in HTTP/1.1 (where keep-alive is off): an HTTP/2 one would be kept, and a
+        // connection gone bad would fail the probes that a new connection would pass.
+        verdict.onComplete(ar -> req.connection().close());
+      }
+      return verdict;
+    });
   }
 
   private void record(String backend, Instance instance, HealthCheckConfig check, boolean passed) {
@@ -324,6 +335,8 @@ public final class HealthCheckVerticle extends VerticleBase {
 
   @Override
   public Future<?> stop() {
-    return Future.join(clients.values().stream().map(HttpClient::close).toList());
+    Map<ProbeClient, HttpClient> closing = clients;
+    clients = Map.of(); // the outcomes of probes under way are not recorded
+    return Future.join(closing.values().stream().map(HttpClient::close).toList());
   }
 }

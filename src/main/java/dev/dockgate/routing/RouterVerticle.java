@@ -310,7 +310,7 @@ public final class RouterVerticle extends VerticleBase implements RouterPlacemen
     Routing routing = this.routing;
     Exchange exchange = exchange(request, routing);
     edge.watch(exchange);
-    if ((stopping || asksToClose(request)) && request.version() != io.vertx.core.http.HttpVersion.HTTP_2
+    if (request.version() != io.vertx.core.http.HttpVersion.HTTP_2 && (stopping || asksToClose(request))
         && !request.headers().contains(io.vertx.core.http.HttpHeaders.UPGRADE)) {
       closeAfterAnswer(request, exchange);
     }

@@ -239,8 +239,8 @@ class GrpcIT {
 
   /**
    * A gRPC call waits for its answer as long as its own deadline (grpc-timeout), not the route's timeout_ms: a
-   * server stream whose first message (and so its head) comes after 1.5 s, on a route of 1 s, arrives for a
-   * client with a 5 s deadline; a call without a deadline gets the route's 504 (UNAVAILABLE to gRPC).
+   * server stream whose first message (and so its head) comes after 2.5 s, on a route of 1 s, arrives for a
+   * client with an 8 s deadline; a call without a deadline gets the route's 504 (UNAVAILABLE to gRPC).
    */
   @Test
   void aCallsOwnDeadlineReplacesTheRouteTimeout() throws Exception {
@@ -248,7 +248,7 @@ class GrpcIT {
     try (GatewayHarness gateway = new GatewayHarness(dir, "  h2c: true\n", yaml, 1)) {
       blocking(gateway);
       SimpleServiceGrpc.SimpleServiceBlockingStub patient = SimpleServiceGrpc.newBlockingStub(channel)
-          .withDeadlineAfter(5, TimeUnit.SECONDS);
+          .withDeadlineAfter(8, TimeUnit.SECONDS);
       List<String> got = new ArrayList<>();
       patient.serverStreamingRpc(request("late")).forEachRemaining(r -> got.add(r.getResponseMessage()));
       assertEquals(List.of("late message"), got);
@@ -258,6 +258,58 @@ class GrpcIT {
           () -> noDeadline.serverStreamingRpc(request("late")).forEachRemaining(r -> { }));
       assertEquals(Status.Code.UNAVAILABLE, failed.getStatus().getCode(), failed.getStatus().toString());
       assertTrue(failed.getStatus().getDescription().contains("504"), failed.getStatus().toString());
+    }
+  }
+
+  /**
+   * A call's streams live as long as the call, whatever the gateway's limits on ordinary requests: with
+   * {@code body_timeout_ms} and {@code idle_timeout_ms} at 1 s and {@code max_body_bytes} at 10,000, a bidirectional
+   * stream of 40 messages of 1,000 bytes over 2.4 s is echoed whole, and a server stream with a message every 1.5 s
+   * (its connection quiet meanwhile) gets all three. Both were cut: at the body's 1 s (RST_STREAM), after 9 messages
+   * (the body limit), and with the connection closed as idle between messages. A connection with no stream open is
+   * still closed after the idle timeout.
+   */
+  @Test
+  void longLargeAndQuietStreamsLiveAsLongAsTheirCall() throws Exception {
+    String server = "  h2c: true\n  body_timeout_ms: 1000\n  idle_timeout_ms: 1000\n  max_body_bytes: 10000\n";
+    try (GatewayHarness gateway = new GatewayHarness(dir, server, config(backend.getPort()), 1)) {
+      blocking(gateway);
+      SimpleServiceGrpc.SimpleServiceStub stub = SimpleServiceGrpc.newStub(channel).withDeadlineAfter(20, TimeUnit.SECONDS);
+      Collector echoes = new Collector();
+      StreamObserver<SimpleRequest> chat = stub.bidiStreamingRpc(echoes);
+      assertEquals("hello, who is there?", echoes.next());
+      String kilobyte = "k".repeat(1000);
+      for (int i = 0; i < 40; i++) {
+        chat.onNext(request(i + kilobyte));
+        Thread.sleep(60);
+      }
+      chat.onCompleted();
+      for (int i = 0; i < 40; i++) {
+        assertEquals("echo: " + i + kilobyte, echoes.next(), "echo " + i);
+      }
+      assertEquals("completed", echoes.next());
+
+      List<String> paced = new ArrayList<>();
+      SimpleServiceGrpc.newBlockingStub(channel).withDeadlineAfter(20, TimeUnit.SECONDS)
+          .serverStreamingRpc(request("paced")).forEachRemaining(r -> paced.add(r.getResponseMessage()));
+      assertEquals(List.of("paced 0", "paced 1", "paced 2"), paced);
+
+      Vertx vertx = Vertx.vertx();
+      try {
+        io.vertx.core.http.HttpClient h2 = vertx.createHttpClient(new io.vertx.core.http.HttpClientOptions()
+            .setProtocolVersion(io.vertx.core.http.HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false));
+        java.util.concurrent.CompletableFuture<Long> closed = new java.util.concurrent.CompletableFuture<>();
+        long start = System.nanoTime();
+        h2.request(io.vertx.core.http.HttpMethod.GET, gateway.port(), "127.0.0.1", "/nowhere")
+            .onSuccess(req -> req.connection().closeHandler(v -> closed.complete((System.nanoTime() - start) / 1_000_000)))
+            .compose(io.vertx.core.http.HttpClientRequest::send)
+            .compose(io.vertx.core.http.HttpClientResponse::body)
+            .toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+        long closedAfterMs = closed.get(5, TimeUnit.SECONDS);
+        assertTrue(closedAfterMs >= 900, "an HTTP/2 connection without streams closed after idle_timeout_ms: " + closedAfterMs);
+      } finally {
+        vertx.close();
+      }
     }
   }
 
@@ -294,6 +346,9 @@ class GrpcIT {
         assertTrue(lower.contains("transfer-encoding: chunked"), raw);
         assertTrue(lower.endsWith("\r\n4\r\nbody\r\n0\r\nx-checksum: abc123\r\n\r\n"),
             "the trailer follows the last chunk, content-length among trailers dropped: " + raw);
+        String without = exchange(gateway.port(), "GET /t HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        assertTrue(without.endsWith("\r\n4\r\nbody\r\n0\r\n\r\n"),
+            "no trailers to an HTTP/1.1 client that did not ask for them (TE: trailers): " + without);
 
         io.vertx.core.http.HttpClient h2 = vertx.createHttpClient(new io.vertx.core.http.HttpClientOptions()
             .setProtocolVersion(io.vertx.core.http.HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false));
@@ -317,8 +372,15 @@ class GrpcIT {
   void anHttp2BackendIsSpokenToInHttp2() throws Exception {
     Vertx vertx = Vertx.vertx();
     BlockingQueue<String> seen = new LinkedBlockingQueue<>();
+    java.util.concurrent.atomic.AtomicInteger connections = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicInteger open = new java.util.concurrent.atomic.AtomicInteger();
     try {
-      HttpServer server = vertx.createHttpServer().requestHandler(req -> req.body().onSuccess(body -> {
+      HttpServer server = vertx.createHttpServer().connectionHandler(c -> {
+            connections.incrementAndGet();
+            open.incrementAndGet();
+            c.closeHandler(v -> open.decrementAndGet());
+          })
+          .requestHandler(req -> req.body().onSuccess(body -> {
         seen.add(req.version() + " " + req.method() + " " + req.uri() + " te=" + req.getHeader("te") + " keep-alive="
             + req.getHeader("keep-alive") + " x-stays=" + req.getHeader("x-stays") + " body=" + body);
         req.response().putHeader("content-length", "5").putTrailer("x-checksum", "c0ffee").end("hello");
@@ -341,6 +403,31 @@ class GrpcIT {
             .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
         assertEquals("hello c0ffee", got);
         Poll.until(Duration.ofSeconds(5), "/stats counts the 3 requests", () -> gateway.statsTotal() == 3);
+
+        // A burst of 40 requests (HTTP/1.1, new connections to the gateway) finding no connection to the instance yet
+        // (its first one idled out): one connection carries them all.
+        Poll.until(Duration.ofSeconds(5), "the backend connection closed after keep_alive_timeout_s (1 s)",
+            () -> open.get() == 0);
+        int before = connections.get();
+        List<java.util.concurrent.CompletableFuture<String>> burst = new ArrayList<>();
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(40);
+        try {
+          for (int i = 0; i < 40; i++) {
+            burst.add(java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+              try {
+                return exchange(gateway.port(), "GET /burst HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+              } catch (Exception e) {
+                throw new IllegalStateException(e);
+              }
+            }, pool));
+          }
+          for (java.util.concurrent.CompletableFuture<String> each : burst) {
+            assertTrue(each.get(10, TimeUnit.SECONDS).startsWith("HTTP/1.1 200"));
+          }
+        } finally {
+          pool.shutdownNow();
+        }
+        assertEquals(1, connections.get() - before, "one backend connection for the burst");
       }
     } finally {
       vertx.close();
@@ -373,7 +460,7 @@ class GrpcIT {
             protocol: http2
             load_balancer: round_robin
             targets: ["http://127.0.0.1:%d", "http://127.0.0.1:%d", "http://127.0.0.1:%d"]
-            health_check: {type: grpc, service: %s, interval_ms: 100, timeout_ms: 100, healthy_threshold: 1, unhealthy_threshold: 1}
+            health_check: {type: grpc, service: %s, interval_ms: 250, timeout_ms: 250, healthy_threshold: 1, unhealthy_threshold: 1}
         """.formatted(a.getPort(), b.getPort(), backend.getPort(), service);
     try (GatewayHarness gateway = new GatewayHarness(dir, "  h2c: true\n", yaml, 1)) {
       SimpleServiceGrpc.SimpleServiceBlockingStub stub = blocking(gateway);
@@ -483,11 +570,23 @@ class GrpcIT {
         endless((io.grpc.stub.ServerCallStreamObserver<SimpleResponse>) out, 0);
         return;
       }
-      if (request.getRequestMessage().equals("late")) { // the head goes with the first message, 1.5 s from now
+      if (request.getRequestMessage().equals("paced")) { // three messages 1.5 s apart, nothing between them
+        for (int i = 0; i < 3; i++) {
+          int n = i;
+          TICKS.schedule(() -> {
+            out.onNext(response("paced " + n));
+            if (n == 2) {
+              out.onCompleted();
+            }
+          }, 1500L * i, TimeUnit.MILLISECONDS);
+        }
+        return;
+      }
+      if (request.getRequestMessage().equals("late")) { // the head goes with the first message, 2.5 s from now
         TICKS.schedule(() -> {
           out.onNext(response("late message"));
           out.onCompleted();
-        }, 1500, TimeUnit.MILLISECONDS);
+        }, 2500, TimeUnit.MILLISECONDS);
         return;
       }
       String[] words = request.getRequestMessage().split(" ");
