@@ -335,6 +335,8 @@ public final class HealthCheckVerticle extends VerticleBase {
 
   @Override
   public Future<?> stop() {
+    timers.forEach(vertx::cancelTimer); // no probe starts on a closed client
+    timers.clear();
     Map<ProbeClient, HttpClient> closing = clients;
     clients = Map.of(); // the outcomes of probes under way are not recorded
     return Future.join(closing.values().stream().map(HttpClient::close).toList());

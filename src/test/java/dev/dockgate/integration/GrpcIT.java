@@ -313,6 +313,52 @@ class GrpcIT {
     }
   }
 
+  /**
+   * A gRPC server behind TLS ({@code https://} target, {@code protocol: http2}): the gateway negotiates h2 through
+   * ALPN, checks the server's certificate against the backend's {@code ca_file}, and the call and a gRPC health
+   * check over TLS both pass.
+   */
+  @Test
+  void aGrpcServerBehindTlsIsReachedThroughAlpn() throws Exception {
+    dev.dockgate.testing.TestCerts.Pem cert = dev.dockgate.testing.TestCerts.selfSigned(dir, "grpc-backend");
+    io.grpc.protobuf.services.HealthStatusManager health = new io.grpc.protobuf.services.HealthStatusManager();
+    Server secure = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+        .useTransportSecurity(cert.cert().toFile(), cert.key().toFile())
+        .addService(new Service("tls")).addService(health.getHealthService()).build().start();
+    String yaml = """
+        docker: {enabled: false}
+        routes:
+          - {path_prefix: /grpc.testing.SimpleService/, backend: secure}
+        backends:
+          - name: secure
+            protocol: http2
+            targets: ["https://127.0.0.1:%d"]
+            tls: {ca_file: "%s"}
+            health_check: {type: grpc, interval_ms: 1000, timeout_ms: 1000, healthy_threshold: 1, unhealthy_threshold: 1}
+        """.formatted(secure.getPort(), cert.cert());
+    try (GatewayHarness gateway = new GatewayHarness(dir, "  h2c: true\n", yaml, 1)) {
+      SimpleServiceGrpc.SimpleServiceBlockingStub stub = blocking(gateway);
+      Poll.until(Duration.ofSeconds(5), "a call through TLS answered", () -> {
+        try {
+          return stub.unaryRpc(request("over tls")).getResponseMessage().equals("tls echo: over tls");
+        } catch (StatusRuntimeException e) {
+          return false; // a first probe slower than its timeout (a cold TLS handshake) took the instance out a moment
+        }
+      });
+      health.setStatus("", io.grpc.health.v1.HealthCheckResponse.ServingStatus.NOT_SERVING);
+      Poll.until(Duration.ofSeconds(5), "the health check over TLS takes the instance out", () -> {
+        try {
+          stub.unaryRpc(request("x"));
+          return false;
+        } catch (StatusRuntimeException e) {
+          return e.getStatus().getCode() == Status.Code.UNAVAILABLE; // 503: no instance available
+        }
+      });
+    } finally {
+      secure.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+  }
+
   /** With the backend gone the gateway's 503 reaches a gRPC client as UNAVAILABLE (gRPC's HTTP status mapping). */
   @Test
   void aBackendDownIsUnavailable() throws Exception {
