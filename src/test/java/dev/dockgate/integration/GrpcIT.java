@@ -95,6 +95,11 @@ class GrpcIT {
   }
 
   private static String config(int port) {
+    return simpleService("    targets: [\"http://127.0.0.1:" + port + "\"]\n");
+  }
+
+  /** The test service's route (timeout_ms 5000) to backend simple, in HTTP/2, with {@code backendLines} added. */
+  private static String simpleService(String backendLines) {
     return """
         docker: {enabled: false}
         routes:
@@ -102,8 +107,7 @@ class GrpcIT {
         backends:
           - name: simple
             protocol: http2
-            targets: ["http://127.0.0.1:%d"]
-        """.formatted(port);
+        """ + backendLines;
   }
 
   /** Every path to one backend on {@code port}, spoken to in {@code protocol}. */
@@ -325,17 +329,11 @@ class GrpcIT {
     Server secure = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
         .useTransportSecurity(cert.cert().toFile(), cert.key().toFile())
         .addService(new Service("tls")).addService(health.getHealthService()).build().start();
-    String yaml = """
-        docker: {enabled: false}
-        routes:
-          - {path_prefix: /grpc.testing.SimpleService/, backend: secure}
-        backends:
-          - name: secure
-            protocol: http2
+    String yaml = simpleService("""
             targets: ["https://127.0.0.1:%d"]
             tls: {ca_file: "%s"}
             health_check: {type: grpc, interval_ms: 1000, timeout_ms: 1000, healthy_threshold: 1, unhealthy_threshold: 1}
-        """.formatted(secure.getPort(), cert.cert());
+        """.formatted(secure.getPort(), cert.cert()));
     try (GatewayHarness gateway = new GatewayHarness(dir, "  h2c: true\n", yaml, 1)) {
       SimpleServiceGrpc.SimpleServiceBlockingStub stub = blocking(gateway);
       Poll.until(Duration.ofSeconds(5), "a call through TLS answered", () -> {
@@ -497,17 +495,11 @@ class GrpcIT {
     String service = "grpc.testing.SimpleService";
     healthA.setStatus(service, io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING);
     healthB.setStatus(service, io.grpc.health.v1.HealthCheckResponse.ServingStatus.NOT_SERVING);
-    String yaml = """
-        docker: {enabled: false}
-        routes:
-          - {path_prefix: /grpc.testing.SimpleService/, backend: simple}
-        backends:
-          - name: simple
-            protocol: http2
+    String yaml = simpleService("""
             load_balancer: round_robin
             targets: ["http://127.0.0.1:%d", "http://127.0.0.1:%d", "http://127.0.0.1:%d"]
             health_check: {type: grpc, service: %s, interval_ms: 250, timeout_ms: 250, healthy_threshold: 1, unhealthy_threshold: 1}
-        """.formatted(a.getPort(), b.getPort(), backend.getPort(), service);
+        """.formatted(a.getPort(), b.getPort(), backend.getPort(), service));
     try (GatewayHarness gateway = new GatewayHarness(dir, "  h2c: true\n", yaml, 1)) {
       SimpleServiceGrpc.SimpleServiceBlockingStub stub = blocking(gateway);
       java.util.function.Supplier<java.util.Set<String>> answering = () -> {
