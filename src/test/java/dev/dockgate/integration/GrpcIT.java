@@ -357,6 +357,60 @@ class GrpcIT {
     }
   }
 
+  /**
+   * Under load: 16 client threads on 4 channels make 2,000 unary calls and 48 server streams of 50 messages
+   * at once through two router instances: every call answered right, /stats counting each once, nothing logged as
+   * an error.
+   */
+  @Test
+  void concurrentCallsAndStreamsUnderLoad() throws Exception {
+    LoggedErrors errors = new LoggedErrors();
+    List<ManagedChannel> channels = new ArrayList<>();
+    java.util.concurrent.ExecutorService threads = java.util.concurrent.Executors.newFixedThreadPool(16);
+    try (GatewayHarness gateway = new GatewayHarness(dir, "  h2c: true\n", config(backend.getPort()), 2)) {
+      for (int c = 0; c < 4; c++) {
+        channels.add(NettyChannelBuilder.forAddress("127.0.0.1", gateway.port()).usePlaintext().build());
+      }
+      java.util.concurrent.atomic.AtomicInteger wrong = new java.util.concurrent.atomic.AtomicInteger();
+      List<java.util.concurrent.Future<?>> work = new ArrayList<>();
+      for (int t = 0; t < 16; t++) {
+        SimpleServiceGrpc.SimpleServiceBlockingStub stub = SimpleServiceGrpc.newBlockingStub(channels.get(t % 4));
+        int thread = t;
+        work.add(threads.submit(() -> {
+          for (int i = 0; i < 125; i++) {
+            String text = thread + "-" + i;
+            if (!stub.withDeadlineAfter(10, TimeUnit.SECONDS).unaryRpc(request(text)).getResponseMessage()
+                .equals("echo: " + text)) {
+              wrong.incrementAndGet();
+            }
+            if (i % 50 == 0) {
+              List<String> got = new ArrayList<>();
+              stub.withDeadlineAfter(10, TimeUnit.SECONDS).serverStreamingRpc(request("50"))
+                  .forEachRemaining(r -> got.add(r.getResponseMessage()));
+              if (got.size() != 50 || !got.get(49).equals("message 49")) {
+                wrong.incrementAndGet();
+              }
+            }
+          }
+          return null;
+        }));
+      }
+      for (java.util.concurrent.Future<?> f : work) {
+        f.get(50, TimeUnit.SECONDS);
+      }
+      assertEquals(0, wrong.get(), "every answer right");
+      Poll.until(Duration.ofSeconds(5), "/stats counts the 2,048 calls", () -> gateway.statsTotal() == 2048);
+      assertEquals(2048, gateway.stats().getJsonObject("requests_count").getLong("success"));
+      assertEquals(List.of(), errors.lines(), "nothing logged as an error");
+    } finally {
+      threads.shutdownNow();
+      for (ManagedChannel channel : channels) {
+        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      }
+      errors.close();
+    }
+  }
+
   /** With the backend gone the gateway's 503 reaches a gRPC client as UNAVAILABLE (gRPC's HTTP status mapping). */
   @Test
   void aBackendDownIsUnavailable() throws Exception {
