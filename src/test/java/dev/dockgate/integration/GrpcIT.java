@@ -132,7 +132,7 @@ class GrpcIT {
 
   /**
    * Unary calls answered, and failed with a status the server sets (NOT_FOUND with its message, sent as a
-   * trailers-only answer); the server saw the gateway's X-Forwarded-For and X-Request-Id;
+   * trailers-only answer); a 3 MiB message each way; the server saw the gateway's X-Forwarded-For and X-Request-Id;
    * /stats counts both calls (gRPC answers HTTP 200 either way).
    */
   @Test
@@ -141,6 +141,8 @@ class GrpcIT {
     try (GatewayHarness gateway = new GatewayHarness(dir, "  h2c: true\n", config(backend.getPort()), 1)) {
       SimpleServiceGrpc.SimpleServiceBlockingStub stub = blocking(gateway);
       assertEquals("echo: hello", stub.unaryRpc(request("hello")).getResponseMessage());
+      String large = "0123456789abcdef".repeat(3 << 16); // 3 MiB each way, past every window on the way
+      assertEquals("echo: " + large, stub.unaryRpc(request(large)).getResponseMessage());
       assertEquals("127.0.0.1", seenHeaders.get("x-forwarded-for"));
       assertNotNull(seenHeaders.get("x-request-id"), "the gateway's request id reaches the server");
 
@@ -150,7 +152,7 @@ class GrpcIT {
       assertEquals("no such thing: missing", failed.getStatus().getDescription());
       assertEquals("7", failed.getTrailers().get(CHECKSUM), "the server's trailer metadata reaches the client");
 
-      Poll.until(Duration.ofSeconds(5), "/stats counts the 2 calls", () -> gateway.statsTotal() == 2);
+      Poll.until(Duration.ofSeconds(5), "/stats counts the 3 calls", () -> gateway.statsTotal() == 3);
       assertEquals(List.of(), errors.lines());
     } finally {
       errors.close();
