@@ -1,0 +1,138 @@
+package dev.dockgate.integration;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.dockgate.testing.GatewayHarness;
+import io.vertx.core.Vertx;
+import io.vertx.core.net.NetServer;
+import io.vertx.core.net.NetServerOptions;
+import io.vertx.core.net.NetSocket;
+import java.net.http.HttpRequest;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Backends as real servers behave, read as nginx reads them: a kept-alive connection the backend closes just as
+ * the gateway reuses it (Node's and gunicorn's short keep-alive timeouts).
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class BackendQuirksIT {
+
+  static final Vertx vertx = Vertx.vertx();
+
+  @TempDir
+  Path dir;
+
+  @AfterAll
+  static void stopServers() {
+    vertx.close();
+  }
+
+  /**
+   * A kept-alive HTTP/1.1 backend that answers the first request of each connection and, on the second, closes
+   * that connection without a byte of answer (with a reset when {@code reset}): what a server closing an idle
+   * connection does to a request already on its way. Counts the requests it read.
+   */
+  record ClosingOnReuse(NetServer server, AtomicInteger heads) {
+
+    static ClosingOnReuse start(boolean reset) throws Exception {
+      AtomicInteger heads = new AtomicInteger();
+      NetServer server = vertx.createNetServer(new NetServerOptions().setHost("127.0.0.1").setPort(0)
+              .setSoLinger(reset ? 0 : -1))
+          .connectHandler(socket -> serve(socket, heads))
+          .listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+      return new ClosingOnReuse(server, heads);
+    }
+
+    private static void serve(NetSocket socket, AtomicInteger heads) {
+      AtomicInteger onThis = new AtomicInteger();
+      StringBuilder pending = new StringBuilder();
+      socket.handler(bytes -> {
+        pending.append(bytes.toString(StandardCharsets.ISO_8859_1));
+        int end;
+        while ((end = pending.indexOf("\r\n\r\n")) >= 0) {
+          String head = pending.substring(0, end);
+          pending.delete(0, end + 4);
+          heads.incrementAndGet();
+          if (onThis.incrementAndGet() >= 2) {
+            socket.close();
+            return;
+          }
+          int length = contentLength(head);
+          pending.delete(0, Math.min(length, pending.length())); // small bodies, in the head's segment
+          socket.write("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n" + (head.startsWith("HEAD ") ? "" : "ok\n"));
+        }
+      });
+    }
+
+    private static int contentLength(String head) {
+      for (String line : head.split("\r\n")) {
+        if (line.regionMatches(true, 0, "content-length:", 0, 15)) {
+          return Integer.parseInt(line.substring(15).trim());
+        }
+      }
+      return 0;
+    }
+
+    int port() {
+      return server.actualPort();
+    }
+  }
+
+  static Map<Integer, Integer> send(GatewayHarness gateway, String method, int n) {
+    Map<Integer, Integer> statuses = new TreeMap<>();
+    for (int i = 0; i < n; i++) {
+      HttpRequest.BodyPublisher body = method.equals("POST") ? HttpRequest.BodyPublishers.ofString("x")
+          : HttpRequest.BodyPublishers.noBody();
+      statuses.merge(gateway.send(HttpRequest.newBuilder(gateway.uri("/app/" + i)).timeout(Duration.ofSeconds(10))
+          .method(method, body).build()).statusCode(), 1, Integer::sum);
+    }
+    return statuses;
+  }
+
+  /**
+   * nginx sends a request again when the kept-alive connection it went out on closes before any byte of answer,
+   * unless it is a POST, LOCK or PATCH. Each GET here meets such a connection every other time: without retries
+   * configured, one instance, a circuit that opens at the first failure.
+   */
+  @Test
+  void aRequestOnAKeptAliveConnectionTheBackendClosesIsSentAgainWhenIdempotent() throws Exception {
+    for (boolean reset : new boolean[] {false, true}) {
+      ClosingOnReuse backend = ClosingOnReuse.start(reset);
+      try (GatewayHarness gateway = new GatewayHarness(dir, """
+          docker: {enabled: false}
+          routes:
+            - {path_prefix: /app, backend: app}
+          backends:
+            - {name: app, targets: ["http://127.0.0.1:%d"], keep_alive_timeout_s: 30,
+               circuit_breaker: {max_failures: 1, reset_timeout_ms: 60000}}
+          """.formatted(backend.port()), 1)) {
+        String how = reset ? "reset" : "closed";
+        assertEquals(Map.of(200, 10), send(gateway, "GET", 10), "GETs on connections " + how + " on reuse");
+        assertEquals(Map.of(200, 4), send(gateway, "HEAD", 4), "HEADs on connections " + how + " on reuse");
+        assertEquals(Map.of(200, 4), send(gateway, "DELETE", 4), "DELETEs on connections " + how + " on reuse");
+        assertEquals(Map.of(200, 18), send(gateway, "GET", 18), "the circuit stayed closed");
+        // A POST is not sent twice (nginx answers 502 too): on the reused connection it gets 502, the next one a new
+        // connection; and the circuit, which opens at one failure, still does not count it.
+        assertEquals(Map.of(200, 1, 502, 1), send(gateway, "POST", 2), "POSTs");
+        assertEquals(Map.of(200, 4), send(gateway, "GET", 4), "the circuit stayed closed after the POST's 502");
+        io.vertx.core.json.JsonObject counts = gateway.stats().getJsonObject("requests_count");
+        assertEquals(10 + 4 + 4 + 18 + 1 + 4, counts.getLong("success"), "/stats: each request counted once");
+        assertEquals(1, counts.getLong("error"), "/stats: the POST's 502");
+        // 42 requests: the first and the second POST on new connections, the first POST on a reused one only,
+        // each of the other 39 on a reused one and then on a new one: never more than twice.
+        assertEquals(3 + 2 * 39, backend.heads().get(), "requests the backend read");
+      }
+      backend.server().close();
+    }
+  }
+}
