@@ -162,7 +162,7 @@ public final class BackendClients {
   /**
    * Tolerant with backends as nginx, HAProxy and curl are (RFC 9112 §2.2): a response whose lines
    * end in a bare LF (busybox httpd's CGI output, embedded and legacy servers) is read, where
-   * Netty's strict line parsing would fail it. Only the response decoder of connections to backends
+   * Netty's strict line parsing would fail it; so is a Content-Length repeated with the same value. Only the response decoder of connections to backends
    * changes; requests from clients keep strict parsing, and the other checks (Content-Length with
    * Transfer-Encoding, chunk sizes) stay. Header names and values are checked once, where they are
    * copied into the client's response, rather than twice: a response with one that cannot be sent on
@@ -188,6 +188,9 @@ public final class BackendClients {
         // but for the empty name (": x"), which that check lets through: the answer fails here (502).
         .setHeadersFactory(BACKEND_HEADERS)
         .setTrailersFactory(BACKEND_HEADERS)
+        // A Content-Length sent twice with one value (two lines, or "2, 2") is that length, as nginx, HAProxy and
+        // Envoy read it (RFC 9110 §8.6); different values still fail the answer (502).
+        .setAllowDuplicateContentLengths(true)
         .setStrictLineParsing(false);
     pipeline.replace("codec", "codec", new io.netty.handler.codec.http.HttpClientCodec(config,
         io.netty.handler.codec.http.HttpClientCodec.DEFAULT_PARSE_HTTP_AFTER_CONNECT_REQUEST,
