@@ -63,7 +63,7 @@ public final class ConnectionPool {
     }
 
     boolean alive() {
-      return !closed && (channel == null || channel.isActive());
+      return !closed && (channel == null || channel.isActive() && !channel.hasAttr(UNUSABLE));
     }
 
     /** The request made on this connection: its answer is watched to know when the connection is free again. */
@@ -123,6 +123,12 @@ public final class ConnectionPool {
       this.address = address;
     }
   }
+
+  /**
+   * Set on a connection's channel when its backend sent bytes that belong to no answer (a body after a 204): it
+   * carries no further request.
+   */
+  static final AttributeKey<Boolean> UNUSABLE = AttributeKey.valueOf(ConnectionPool.class, "unusable");
 
   /** The pooled connection a channel carries, to tell a request on a reused connection from one on a new one. */
   private static final AttributeKey<Pooled> POOLED = AttributeKey.valueOf(ConnectionPool.class, "pooled");

@@ -38,6 +38,35 @@ class BackendQuirksIT {
   }
 
   /**
+   * Calls {@code answer} with each request head read on {@code socket} (a small body, in the head's segment, is
+   * skipped); reading stops when it returns false.
+   */
+  static void onHeads(NetSocket socket, java.util.function.Predicate<String> answer) {
+    StringBuilder pending = new StringBuilder();
+    socket.handler(bytes -> {
+      pending.append(bytes.toString(StandardCharsets.ISO_8859_1));
+      int end;
+      while ((end = pending.indexOf("\r\n\r\n")) >= 0) {
+        String head = pending.substring(0, end);
+        pending.delete(0, end + 4);
+        pending.delete(0, Math.min(contentLength(head), pending.length()));
+        if (!answer.test(head)) {
+          return;
+        }
+      }
+    });
+  }
+
+  private static int contentLength(String head) {
+    for (String line : head.split("\r\n")) {
+      if (line.regionMatches(true, 0, "content-length:", 0, 15)) {
+        return Integer.parseInt(line.substring(15).trim());
+      }
+    }
+    return 0;
+  }
+
+  /**
    * A kept-alive HTTP/1.1 backend that answers the first request of each connection and, on the second, closes
    * that connection without a byte of answer (with a reset when {@code reset}): what a server closing an idle
    * connection does to a request already on its way. Counts the requests it read.
@@ -55,37 +84,32 @@ class BackendQuirksIT {
 
     private static void serve(NetSocket socket, AtomicInteger heads) {
       AtomicInteger onThis = new AtomicInteger();
-      StringBuilder pending = new StringBuilder();
-      socket.handler(bytes -> {
-        pending.append(bytes.toString(StandardCharsets.ISO_8859_1));
-        int end;
-        while ((end = pending.indexOf("\r\n\r\n")) >= 0) {
-          String head = pending.substring(0, end);
-          pending.delete(0, end + 4);
-          heads.incrementAndGet();
-          if (onThis.incrementAndGet() >= 2) {
-            socket.close();
-            return;
-          }
-          int length = contentLength(head);
-          pending.delete(0, Math.min(length, pending.length())); // small bodies, in the head's segment
-          socket.write("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n" + (head.startsWith("HEAD ") ? "" : "ok\n"));
+      onHeads(socket, head -> {
+        heads.incrementAndGet();
+        if (onThis.incrementAndGet() >= 2) {
+          socket.close();
+          return false;
         }
+        socket.write("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n" + (head.startsWith("HEAD ") ? "" : "ok\n"));
+        return true;
       });
-    }
-
-    private static int contentLength(String head) {
-      for (String line : head.split("\r\n")) {
-        if (line.regionMatches(true, 0, "content-length:", 0, 15)) {
-          return Integer.parseInt(line.substring(15).trim());
-        }
-      }
-      return 0;
     }
 
     int port() {
       return server.actualPort();
     }
+  }
+
+  /** A gateway (one router) with one route, /app, to {@code port}: a long keep-alive, a circuit opening at one failure. */
+  GatewayHarness gatewayTo(int port) {
+    return new GatewayHarness(dir, """
+        docker: {enabled: false}
+        routes:
+          - {path_prefix: /app, backend: app}
+        backends:
+          - {name: app, targets: ["http://127.0.0.1:%d"], keep_alive_timeout_s: 30,
+             circuit_breaker: {max_failures: 1, reset_timeout_ms: 60000}}
+        """.formatted(port), 1);
   }
 
   static Map<Integer, Integer> send(GatewayHarness gateway, String method, int n) {
@@ -108,14 +132,7 @@ class BackendQuirksIT {
   void aRequestOnAKeptAliveConnectionTheBackendClosesIsSentAgainWhenIdempotent() throws Exception {
     for (boolean reset : new boolean[] {false, true}) {
       ClosingOnReuse backend = ClosingOnReuse.start(reset);
-      try (GatewayHarness gateway = new GatewayHarness(dir, """
-          docker: {enabled: false}
-          routes:
-            - {path_prefix: /app, backend: app}
-          backends:
-            - {name: app, targets: ["http://127.0.0.1:%d"], keep_alive_timeout_s: 30,
-               circuit_breaker: {max_failures: 1, reset_timeout_ms: 60000}}
-          """.formatted(backend.port()), 1)) {
+      try (GatewayHarness gateway = gatewayTo(backend.port())) {
         String how = reset ? "reset" : "closed";
         assertEquals(Map.of(200, 10), send(gateway, "GET", 10), "GETs on connections " + how + " on reuse");
         assertEquals(Map.of(200, 4), send(gateway, "HEAD", 4), "HEADs on connections " + how + " on reuse");
@@ -133,6 +150,62 @@ class BackendQuirksIT {
         assertEquals(3 + 2 * 39, backend.heads().get(), "requests the backend read");
       }
       backend.server().close();
+    }
+  }
+
+  /**
+   * A kept-alive backend that sends bytes belonging to no answer: a body after a 204, after a 304 or a HEAD answer
+   * of a declared length, and bytes written after a complete answer, while the connection idles. Other requests:
+   * 200 "ok".
+   */
+  static NetServer strayBytes() throws Exception {
+    return vertx.createNetServer(new NetServerOptions().setHost("127.0.0.1").setPort(0))
+        .connectHandler(socket -> onHeads(socket, head -> {
+          switch (head.split(" ")[1]) {
+            case "/app/204" -> socket.write("HTTP/1.1 204 No Content\r\n\r\n{}");
+            case "/app/304" -> socket.write("HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\nhello");
+            case "/app/head" -> socket.write("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello");
+            case "/app/later" -> {
+              socket.write("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n");
+              vertx.setTimer(100, id -> socket.write("{}"));
+            }
+            default -> socket.write("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n");
+          }
+          return true;
+        }))
+        .listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+  }
+
+  /**
+   * Bytes a backend sends beyond an answer's end (a body after a 204, 304 or HEAD answer, or after a complete
+   * answer) are no answer to the next request: nginx closes such a connection rather than reuse it. The next
+   * request on it used to read them as the start of its answer and get 502, counted against the circuit.
+   */
+  @Test
+  void bytesBeyondAnAnswersEndNeverReachTheNextRequest() throws Exception {
+    NetServer backend = strayBytes();
+    try (GatewayHarness gateway = gatewayTo(backend.actualPort())) {
+      for (String quirk : new String[] {"204", "304", "head", "later"}) {
+        for (int i = 0; i < 3; i++) {
+          HttpRequest.Builder request = HttpRequest.newBuilder(gateway.uri("/app/" + quirk))
+              .timeout(Duration.ofSeconds(10));
+          if (quirk.equals("head")) {
+            request.method("HEAD", HttpRequest.BodyPublishers.noBody());
+          }
+          int expected = quirk.equals("204") ? 204 : quirk.equals("304") ? 304 : 200;
+          assertEquals(expected, gateway.send(request.build()).statusCode(), quirk + " " + i);
+          if (quirk.equals("later")) {
+            Thread.sleep(300); // the stray bytes arrive while the connection idles
+          }
+          var next = gateway.get("/app/next");
+          assertEquals(200, next.statusCode(), "the request after " + quirk + " " + i + ": " + next.body());
+          assertEquals("ok\n", next.body());
+        }
+      }
+      io.vertx.core.json.JsonObject counts = gateway.stats().getJsonObject("requests_count");
+      assertEquals(0, counts.getLong("error"), "/stats: " + counts);
+    } finally {
+      backend.close();
     }
   }
 }
