@@ -101,7 +101,14 @@ public final class BackendClients {
     return new ConnectionPool(vertx, (io.vertx.core.http.HttpClientAgent) client, settings.maxConnections(),
         settings.maxWaitQueue(), settings.keepAliveSeconds(), connection -> {
           prepare(connection, decoder);
-          return channelOf(connection);
+          io.netty.channel.Channel channel = channelOf(connection);
+          if (channel != null) {
+            // The backend's close ends its input only: what was read before it is still passed on, at the pace
+            // of the client (see InterimAnswers.userEventTriggered). Closed at once, the connection dropped it on
+            // io_uring, which reads to the close whether or not the gateway reads.
+            channel.config().setOption(io.netty.channel.ChannelOption.ALLOW_HALF_CLOSURE, true);
+          }
+          return channel;
         });
   }
 
@@ -284,6 +291,26 @@ public final class BackendClients {
         idle = false;
       }
       ctx.write(msg, promise);
+    }
+
+    /**
+     * The backend closed its side (connections of the gateway's pool, which allow half-closure). Its close
+     * used to close the connection at once: io_uring reads to the close even while the gateway applies
+     * back-pressure, and Vert.x, closed, dropped the part of the answer it held for a slower client, which was
+     * then cut. Now the decoder has decoded all that came (a body delimited by the close ended with it), and
+     * when that completed the answer the connection is closed once the answer is read (the pool closes a
+     * connection marked unusable); otherwise now: a request without an answer, or an answer cut short, fails
+     * as it did.
+     */
+    @Override
+    public void userEventTriggered(io.netty.channel.ChannelHandlerContext ctx, Object evt) {
+      if (evt instanceof io.netty.channel.socket.ChannelInputShutdownEvent) {
+        unusable();
+        if (!idle) {
+          ctx.close();
+        }
+      }
+      ctx.fireUserEventTriggered(evt);
     }
 
     @Override
