@@ -96,7 +96,14 @@ public final class BackendClients {
     return new ConnectionPool(vertx, (io.vertx.core.http.HttpClientAgent) client, settings.maxConnections(),
         settings.maxWaitQueue(), settings.keepAliveSeconds(), connection -> {
           prepare(connection, decoder);
-          return channelOf(connection);
+          io.netty.channel.Channel channel = channelOf(connection);
+          if (channel != null) {
+            // The backend's close ends its input only: what was read before it is still passed on, at the pace
+            // of the client (see InterimAnswers.userEventTriggered). Closed at once, the connection dropped it on
+            // io_uring, which reads to the close whether or not the gateway reads.
+            channel.config().setOption(io.netty.channel.ChannelOption.ALLOW_HALF_CLOSURE, true);
+          }
+          return channel;
         });
   }
 
@@ -157,7 +164,7 @@ public final class BackendClients {
   /**
    * Tolerant with backends as nginx, HAProxy and curl are (RFC 9112 §2.2): a response whose lines
    * end in a bare LF (busybox httpd's CGI output, embedded and legacy servers) is read, where
-   * Netty's strict line parsing would fail it. Only the response decoder of connections to backends
+   * Netty's strict line parsing would fail it; so is a Content-Length repeated with the same value. Only the response decoder of connections to backends
    * changes; requests from clients keep strict parsing, and the other checks (Content-Length with
    * Transfer-Encoding, chunk sizes) stay. Header names and values are checked once, where they are
    * copied into the client's response, rather than twice: a response with one that cannot be sent on
@@ -187,11 +194,45 @@ public final class BackendClients {
         // but for the empty name (": x"), which that check lets through: the answer fails here (502).
         .setHeadersFactory(BACKEND_HEADERS)
         .setTrailersFactory(BACKEND_HEADERS)
+        // A Content-Length sent twice with one value (two lines, or "2, 2") is that length, as nginx, HAProxy and
+        // Envoy read it (RFC 9110 §8.6); different values still fail the answer (502).
+        .setAllowDuplicateContentLengths(true)
         .setStrictLineParsing(false);
-    pipeline.replace("codec", "codec", new io.netty.handler.codec.http.HttpClientCodec(config,
+    io.netty.handler.codec.http.HttpClientCodec codec = new io.netty.handler.codec.http.HttpClientCodec(config,
         io.netty.handler.codec.http.HttpClientCodec.DEFAULT_PARSE_HTTP_AFTER_CONNECT_REQUEST,
-        io.netty.handler.codec.http.HttpClientCodec.DEFAULT_FAIL_ON_MISSING_RESPONSE));
-    pipeline.addAfter("codec", "interim-answers", new InterimAnswers());
+        io.netty.handler.codec.http.HttpClientCodec.DEFAULT_FAIL_ON_MISSING_RESPONSE);
+    InterimAnswers answers = new InterimAnswers();
+    if (decoderOf(codec) instanceof io.netty.handler.codec.ByteToMessageDecoder decoder) {
+      decoder.setCumulator(answers); // the bytes it reads are gathered by InterimAnswers, which sees what is left
+    }
+    pipeline.replace("codec", "codec", codec);
+    pipeline.addAfter("codec", "interim-answers", answers);
+  }
+
+  /**
+   * The response decoder inside a client codec ({@code CombinedChannelDuplexHandler.inboundHandler()}, protected
+   * in Netty 4.2, and the codec final), or null when not reachable: then bytes a backend sends beyond an answer in
+   * the same read as its end go unnoticed until the next request fails on them.
+   */
+  private static Object decoderOf(io.netty.handler.codec.http.HttpClientCodec codec) {
+    try {
+      return INBOUND == null ? null : INBOUND.invoke(codec);
+    } catch (ReflectiveOperationException | RuntimeException e) {
+      return null;
+    }
+  }
+
+  private static final java.lang.reflect.Method INBOUND = inboundMethod();
+
+  private static java.lang.reflect.Method inboundMethod() {
+    try {
+      java.lang.reflect.Method method = io.netty.channel.CombinedChannelDuplexHandler.class.getDeclaredMethod("inboundHandler");
+      method.setAccessible(true);
+      return method;
+    } catch (ReflectiveOperationException | RuntimeException e) {
+      LOG.fine(() -> "the backend response decoder is not reachable: " + e);
+      return null;
+    }
   }
 
   /**
@@ -200,10 +241,82 @@ public final class BackendClients {
    * would otherwise be sent a 102 with nothing after it. 100 and 103 pass (Vert.x handles them, and
    * does not relay them either), and so does 101, a switch (refused as an answer by ProxyHandler).
    * RFC 9110 §15.2 asks a proxy to forward 1xx answers; like nginx, the gateway does not.
+   *
+   * <p>Also marks the connection {@link ConnectionPool#UNUSABLE} when the backend sends bytes that belong to no
+   * answer: left in the decoder's buffer when a final answer ends (a body after a 204, or after a 304 or a HEAD
+   * answer of a declared length), or arriving after that end, before the next request. The next request would
+   * read them as the start of its answer and fail; nginx closes such a connection too. Bytes arriving while the
+   * connection idles close it at once, unread. It sees the decoder's buffer as the decoder's cumulator.
    */
-  static final class InterimAnswers extends io.netty.channel.ChannelInboundHandlerAdapter {
+  static final class InterimAnswers extends io.netty.channel.ChannelDuplexHandler
+      implements io.netty.handler.codec.ByteToMessageDecoder.Cumulator {
     /** An interim answer was dropped: its (empty) end follows and is dropped too. */
     private boolean dropping;
+    /** A final answer's head came, and its end not yet. */
+    private boolean answering;
+    /** A final answer ended and no request was written since: any byte now belongs to no answer. */
+    private boolean idle;
+    /** What the decoder decodes from during a read; null between reads. */
+    private io.netty.buffer.ByteBuf buffered;
+    private io.netty.channel.ChannelHandlerContext context;
+
+    @Override
+    public void handlerAdded(io.netty.channel.ChannelHandlerContext ctx) {
+      context = ctx;
+    }
+
+    @Override
+    public io.netty.buffer.ByteBuf cumulate(io.netty.buffer.ByteBufAllocator alloc, io.netty.buffer.ByteBuf cumulation,
+        io.netty.buffer.ByteBuf in) {
+      if (idle && in.isReadable() && context != null) {
+        in.release();
+        unusable();
+        context.close();
+        return cumulation;
+      }
+      buffered = io.netty.handler.codec.ByteToMessageDecoder.MERGE_CUMULATOR.cumulate(alloc, cumulation, in);
+      return buffered;
+    }
+
+    private void unusable() {
+      if (context != null) {
+        context.channel().attr(ConnectionPool.UNUSABLE).set(Boolean.TRUE);
+      }
+    }
+
+    @Override
+    public void write(io.netty.channel.ChannelHandlerContext ctx, Object msg, io.netty.channel.ChannelPromise promise) {
+      if (msg instanceof io.netty.handler.codec.http.HttpRequest) {
+        idle = false;
+      }
+      ctx.write(msg, promise);
+    }
+
+    /**
+     * The backend closed its side (connections of the gateway's pool, which allow half-closure). Its close
+     * used to close the connection at once: io_uring reads to the close even while the gateway applies
+     * back-pressure, and Vert.x, closed, dropped the part of the answer it held for a slower client, which was
+     * then cut. Now the decoder has decoded all that came (a body delimited by the close ended with it), and
+     * when that completed the answer the connection is closed once the answer is read (the pool closes a
+     * connection marked unusable); otherwise now: a request without an answer, or an answer cut short, fails
+     * as it did.
+     */
+    @Override
+    public void userEventTriggered(io.netty.channel.ChannelHandlerContext ctx, Object evt) {
+      if (evt instanceof io.netty.channel.socket.ChannelInputShutdownEvent) {
+        unusable();
+        if (!idle) {
+          ctx.close();
+        }
+      }
+      ctx.fireUserEventTriggered(evt);
+    }
+
+    @Override
+    public void channelReadComplete(io.netty.channel.ChannelHandlerContext ctx) {
+      buffered = null; // the decoder may release it now
+      ctx.fireChannelReadComplete();
+    }
 
     @Override
     public void channelRead(io.netty.channel.ChannelHandlerContext ctx, Object msg) {
@@ -215,10 +328,19 @@ public final class BackendClients {
           io.netty.util.ReferenceCountUtil.release(msg);
           return;
         }
+        answering = status >= 200;
       } else if (dropping && msg instanceof io.netty.handler.codec.http.HttpContent) {
         dropping = !(msg instanceof io.netty.handler.codec.http.LastHttpContent);
         io.netty.util.ReferenceCountUtil.release(msg);
         return;
+      }
+      if (answering && msg instanceof io.netty.handler.codec.http.LastHttpContent) {
+        // The final answer's end, decoded from the buffer during this read: what the buffer still holds is no answer's.
+        answering = false;
+        idle = true;
+        if (buffered != null && buffered.refCnt() > 0 && buffered.isReadable()) {
+          unusable();
+        }
       }
       ctx.fireChannelRead(msg);
     }

@@ -2,6 +2,7 @@ package dev.dockgate.proxy;
 
 import dev.dockgate.resilience.PoolWaitTimeout;
 import io.netty.channel.Channel;
+import io.netty.util.AttributeKey;
 import io.vertx.core.AsyncResult;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
@@ -50,6 +51,8 @@ public final class ConnectionPool {
     boolean closed;
     /** How long it may idle once the current exchange ends (0: not reused). */
     long keepAlive;
+    /** Requests made on it so far, the current one included. */
+    int requests;
     final Handler<AsyncResult<HttpClientResponse>> onHead = this::head;
     final Handler<AsyncResult<Void>> onEnd = this::ended;
 
@@ -60,7 +63,7 @@ public final class ConnectionPool {
     }
 
     boolean alive() {
-      return !closed && (channel == null || channel.isActive());
+      return !closed && (channel == null || channel.isActive() && !channel.hasAttr(UNUSABLE));
     }
 
     /** The request made on this connection: its answer is watched to know when the connection is free again. */
@@ -69,6 +72,7 @@ public final class ConnectionPool {
       if (made.failed()) {
         connection.close();
       } else {
+        requests++;
         made.result().response().onComplete(onHead);
       }
     }
@@ -119,6 +123,15 @@ public final class ConnectionPool {
       this.address = address;
     }
   }
+
+  /**
+   * Set on a connection's channel when its backend sent bytes that belong to no answer (a body after a 204): it
+   * carries no further request.
+   */
+  static final AttributeKey<Boolean> UNUSABLE = AttributeKey.valueOf(ConnectionPool.class, "unusable");
+
+  /** The pooled connection a channel carries, to tell a request on a reused connection from one on a new one. */
+  private static final AttributeKey<Pooled> POOLED = AttributeKey.valueOf(ConnectionPool.class, "pooled");
 
   private final Vertx vertx;
   private final HttpClientAgent client;
@@ -172,6 +185,25 @@ public final class ConnectionPool {
       pooled.connection.close();
     }
     return fresh(endpoint, options, now + connectTimeoutMs * 1_000_000L, connectTimeoutMs);
+  }
+
+  /**
+   * As {@link #request}, but never on an idle connection: on a new one, or on the first to come back while it
+   * waits (a connection that has just carried an answer, so one its backend is not closing for idleness).
+   */
+  public Future<HttpClientRequest> fresh(SocketAddress address, RequestOptions options, long connectTimeoutMs) {
+    Endpoint endpoint = endpoints.computeIfAbsent(address, Endpoint::new);
+    return fresh(endpoint, options, System.nanoTime() + connectTimeoutMs * 1_000_000L, connectTimeoutMs);
+  }
+
+  /**
+   * Whether {@code request} went out on a connection that had carried an earlier exchange: one its backend may
+   * have been closing for idleness as the request was written (a server's keep-alive timeout racing the reuse).
+   */
+  public static boolean reused(HttpClientRequest request) {
+    Channel channel = BackendClients.channelOf(request.connection());
+    Pooled pooled = channel == null ? null : channel.attr(POOLED).get();
+    return pooled != null && pooled.requests > 1;
   }
 
   /** A request on a new connection, or on the first to come back while it waits. */
@@ -244,6 +276,9 @@ public final class ConnectionPool {
         return;
       }
       Pooled pooled = new Pooled(endpoint, connection, channel);
+      if (channel != null) {
+        channel.attr(POOLED).set(pooled);
+      }
       connection.closeHandler(v -> closed(pooled));
       if (!made.tryComplete(pooled)) {
         release(pooled, keepAliveNanos); // its request gave up meanwhile: the next waiter's, or idle

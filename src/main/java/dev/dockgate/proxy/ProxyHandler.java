@@ -415,6 +415,7 @@ public final class ProxyHandler implements Terminal {
   private void send(Attempt attempt, Upstream[] candidates, Upstream upstream, int retry) {
     upstream.started();
     attempt.upstream = upstream;
+    attempt.resent = false;
     attempt.exchange.instance(upstream.instance().name());
     RequestTrace trace = attempt.exchange.trace();
     BackendTry span = trace == null ? null : trace.backendTry(upstream.instance().name(), upstream.instance().host(),
@@ -622,6 +623,8 @@ public final class ProxyHandler implements Terminal {
       // SNI and the name the certificate must carry: the configured server name, else the instance's host.
       made = client.request(new RequestOptions().setServer(upstream.address()).setConnectTimeout(connectTimeoutMs)
           .setSsl(upstream.instance().tls()).setHost(origin.host()).setPort(origin.port()));
+    } else if (attempt.resent) {
+      made = pool.fresh(upstream.address(), null, connectTimeoutMs);
     } else {
       made = pool.request(upstream.address(), null, connectTimeoutMs); // method, URI and head set in sendRequest
     }
@@ -664,12 +667,31 @@ public final class ProxyHandler implements Terminal {
           // A client leaving mid-answer resets the backend stream: expected, not worth an error log.
           r.exceptionHandler(answerCutShort);
           answer.succeed(r);
-        } else {
+        } else if (!closedOnReuse(attempt, request, response.cause())) {
           answer.fail(failure(attempt, response.cause()));
+        } else if (!attempt.resent && attempt.body == null && IDEMPOTENT.contains(incoming.method())) {
+          attempt.resent = true;
+          LOG.fine(() -> incoming.method() + " " + attempt.uri + " sent again on a new connection: its kept-alive"
+              + " connection to " + upstream.instance() + " closed before any answer (" + response.cause() + ")");
+          exchange(attempt, answer);
+        } else {
+          answer.fail(new UpstreamFailure.ClosedOnReuse(route.backend(), response.cause()));
         }
       });
       sendRequest(attempt, request, upstream.authority(serverName));
     });
+  }
+
+  /**
+   * Whether a try failed before any answer because the backend closed or reset a connection that had carried an
+   * earlier exchange: a server's keep-alive timeout racing the reuse rather than a failing instance, so its circuit
+   * does not count it. As nginx does, the request is then sent again, once, on a new connection to the same
+   * instance when it is idempotent without a body; anything else (a POST, an upload) is not sent twice and gets
+   * 502. The client still there; plain-HTTP instances only (HTTPS ones use Vert.x's pool).
+   */
+  private boolean closedOnReuse(Attempt attempt, HttpClientRequest request, Throwable err) {
+    return (err instanceof io.vertx.core.http.HttpClosedException || err instanceof java.io.IOException)
+        && !attempt.upstream.instance().tls() && failure(attempt, err) == err && ConnectionPool.reused(request);
   }
 
   /**
@@ -947,6 +969,8 @@ public final class ProxyHandler implements Terminal {
     long grpcDeadlineNanos;
     /** Idempotent and bodiless as the client sent it: safe to send again after it left the gateway. */
     boolean replayable;
+    /** The current try was sent again on a new connection, its reused one closed before any answer. */
+    boolean resent;
 
     /** What the route's stages had set on the client's response before the backend's head (null: nothing). */
     MultiMap before;

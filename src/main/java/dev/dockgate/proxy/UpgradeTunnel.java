@@ -80,6 +80,9 @@ final class UpgradeTunnel {
       connect.setSsl(true).setHost(origin.host()).setPort(origin.port()).setSniServerName(origin.host());
     }
     return client.connect(connect).compose(socket -> {
+      if (!upstream.instance().tls() && socket instanceof io.vertx.core.internal.net.NetSocketInternal internal) {
+        TunnelEnd.install(internal.channelHandlerContext().channel(), socket); // its last bytes before its close, whole
+      }
       if (out.closed()) {
         socket.close();
         return Future.failedFuture(new UpstreamFailure.ClientGone(backend, null));
@@ -222,11 +225,11 @@ final class UpgradeTunnel {
         }
       };
       clientSocket.closeHandler(v -> close.run());
-      backend.closeHandler(v -> close.run());
       clientSocket.exceptionHandler(err -> close.run());
-      backend.exceptionHandler(err -> close.run());
       clientSocket.pipeTo(backend);
-      backend.pipeTo(clientSocket);
+      // The backend's end (or failure) closes the tunnel once what it sent before has been written to the client:
+      // its close handler would run ahead of the bytes the socket still holds for a slower client.
+      backend.pipeTo(clientSocket).onComplete(v -> close.run());
       backend.resume();
       return (Void) null;
     }).onFailure(err -> {

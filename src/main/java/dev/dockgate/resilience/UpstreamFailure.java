@@ -29,7 +29,8 @@ public abstract sealed class UpstreamFailure extends RuntimeException {
    * backend does not receive the same work several times.
    */
   public boolean retryable() {
-    return this instanceof Refused || this instanceof CircuitOpen || this instanceof BadGateway || this instanceof Busy;
+    return this instanceof Refused || this instanceof CircuitOpen || this instanceof BadGateway || this instanceof Busy
+        || this instanceof ClosedOnReuse;
   }
 
   /** No instance of the backend is known or routable. */
@@ -80,6 +81,16 @@ public abstract sealed class UpstreamFailure extends RuntimeException {
     }
   }
 
+  /**
+   * The instance closed or reset a kept-alive connection that had carried an earlier exchange, before any answer
+   * to the request sent on it: its keep-alive timeout racing the reuse, not a sign of a failing instance.
+   */
+  public static final class ClosedOnReuse extends UpstreamFailure {
+    public ClosedOnReuse(String backend, Throwable cause) {
+      super(502, "backend \"" + backend + "\" failed to answer", cause);
+    }
+  }
+
   /** The TLS handshake with an HTTPS instance failed: unknown CA, wrong name, no common protocol. */
   public static final class TlsFailed extends UpstreamFailure {
     public TlsFailed(String backend, javax.net.ssl.SSLException cause) {
@@ -109,10 +120,11 @@ public abstract sealed class UpstreamFailure extends RuntimeException {
   /**
    * Whether a failure says something about the instance, so that its circuit counts it: not when the client
    * caused it, nor when the gateway's own pool limit refused the request before anything was sent (a full pool
-   * is load, and opening the circuit of a healthy instance would turn it into 503s for everyone).
+   * is load, and opening the circuit of a healthy instance would turn it into 503s for everyone), nor when a
+   * kept-alive connection was closed as it was reused.
    */
   public static boolean countsAgainstInstance(Throwable err) {
-    return !(err instanceof ConnectionPoolTooBusyException || err instanceof Busy
+    return !(err instanceof ConnectionPoolTooBusyException || err instanceof Busy || err instanceof ClosedOnReuse
         || err instanceof UpstreamFailure failure && failure.clientFault());
   }
 

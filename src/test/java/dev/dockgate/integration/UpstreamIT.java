@@ -889,6 +889,38 @@ class UpstreamIT {
     }
   }
 
+  /**
+   * A Content-Length sent twice with one value (two lines, or a list: RFC 9110 section 8.6 lets a recipient take
+   * it as one, as nginx, HAProxy and Envoy do) is read as that length; two different values are refused.
+   */
+  @Test
+  void identicalContentLengthsAreReadAsOneAndDifferentOnesRefused() throws Exception {
+    int twoLines = raw("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok");
+    int list = raw("HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\n\r\nok");
+    int different = raw("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok!");
+    gateway = new GatewayHarness(dir, """
+        docker: {enabled: false}
+        routes:
+          - {path_prefix: /lines, backend: lines}
+          - {path_prefix: /list, backend: list}
+          - {path_prefix: /different, backend: different}
+        backends:
+          - {name: lines, targets: ["http://127.0.0.1:%d"]}
+          - {name: list, targets: ["http://127.0.0.1:%d"]}
+          - {name: different, targets: ["http://127.0.0.1:%d"]}
+        """.formatted(twoLines, list, different), 1);
+    for (String path : List.of("/lines/x", "/list/x")) {
+      RawHttp.Exchange answer = RawHttp.exchange(gateway.port(), ("GET " + path + " HTTP/1.1\r\nHost: gw\r\n\r\n")
+          .getBytes(StandardCharsets.ISO_8859_1), 1, 100, 5_000);
+      assertEquals(200, answer.status(), path + ": " + answer.raw());
+      assertEquals("ok", answer.responses().get(0).body(), path);
+      String head = answer.responses().get(0).head().toLowerCase(java.util.Locale.ROOT);
+      assertEquals(head.indexOf("content-length: 2\r\n"), head.lastIndexOf("content-length:"),
+          path + ": one Content-Length toward the client: " + head);
+    }
+    assertEquals(502, gateway.get("/different/x").statusCode(), "Content-Length 2 and 3: refused");
+  }
+
   /** A gateway (one router) with one route, /up, to {@code backend}. */
   static GatewayHarness upRoute(Path dir, int backend) {
     return new GatewayHarness(dir, """

@@ -1,0 +1,336 @@
+package dev.dockgate.integration;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.dockgate.testing.GatewayHarness;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.net.NetServer;
+import io.vertx.core.net.NetServerOptions;
+import io.vertx.core.net.NetSocket;
+import java.net.http.HttpRequest;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Backends as real servers behave, read as nginx reads them: a kept-alive connection the backend closes just as
+ * the gateway reuses it (Node's and gunicorn's short keep-alive timeouts).
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class BackendQuirksIT {
+
+  static final Vertx vertx = Vertx.vertx();
+
+  @TempDir
+  Path dir;
+
+  @AfterAll
+  static void stopServers() {
+    vertx.close();
+  }
+
+  /**
+   * Calls {@code answer} with each request head read on {@code socket} (a small body, in the head's segment, is
+   * skipped); reading stops when it returns false.
+   */
+  static void onHeads(NetSocket socket, java.util.function.Predicate<String> answer) {
+    StringBuilder pending = new StringBuilder();
+    socket.handler(bytes -> {
+      pending.append(bytes.toString(StandardCharsets.ISO_8859_1));
+      int end;
+      while ((end = pending.indexOf("\r\n\r\n")) >= 0) {
+        String head = pending.substring(0, end);
+        pending.delete(0, end + 4);
+        pending.delete(0, Math.min(contentLength(head), pending.length()));
+        if (!answer.test(head)) {
+          return;
+        }
+      }
+    });
+  }
+
+  private static int contentLength(String head) {
+    for (String line : head.split("\r\n")) {
+      if (line.regionMatches(true, 0, "content-length:", 0, 15)) {
+        return Integer.parseInt(line.substring(15).trim());
+      }
+    }
+    return 0;
+  }
+
+  /**
+   * A kept-alive HTTP/1.1 backend that answers the first request of each connection and, on the second, closes
+   * that connection without a byte of answer (with a reset when {@code reset}): what a server closing an idle
+   * connection does to a request already on its way. Counts the requests it read.
+   */
+  record ClosingOnReuse(NetServer server, AtomicInteger heads) {
+
+    static ClosingOnReuse start(boolean reset) throws Exception {
+      AtomicInteger heads = new AtomicInteger();
+      NetServer server = vertx.createNetServer(new NetServerOptions().setHost("127.0.0.1").setPort(0)
+              .setSoLinger(reset ? 0 : -1))
+          .connectHandler(socket -> serve(socket, heads))
+          .listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+      return new ClosingOnReuse(server, heads);
+    }
+
+    private static void serve(NetSocket socket, AtomicInteger heads) {
+      AtomicInteger onThis = new AtomicInteger();
+      onHeads(socket, head -> {
+        heads.incrementAndGet();
+        if (onThis.incrementAndGet() >= 2) {
+          socket.close();
+          return false;
+        }
+        socket.write("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n" + (head.startsWith("HEAD ") ? "" : "ok\n"));
+        return true;
+      });
+    }
+
+    int port() {
+      return server.actualPort();
+    }
+  }
+
+  /** A gateway (one router) with one route, /app, to {@code port}: a long keep-alive, a circuit opening at one failure. */
+  GatewayHarness gatewayTo(int port) {
+    return new GatewayHarness(dir, """
+        docker: {enabled: false}
+        routes:
+          - {path_prefix: /app, backend: app}
+        backends:
+          - {name: app, targets: ["http://127.0.0.1:%d"], keep_alive_timeout_s: 30,
+             circuit_breaker: {max_failures: 1, reset_timeout_ms: 60000}}
+        """.formatted(port), 1);
+  }
+
+  static Map<Integer, Integer> send(GatewayHarness gateway, String method, int n) {
+    Map<Integer, Integer> statuses = new TreeMap<>();
+    for (int i = 0; i < n; i++) {
+      HttpRequest.BodyPublisher body = method.equals("POST") ? HttpRequest.BodyPublishers.ofString("x")
+          : HttpRequest.BodyPublishers.noBody();
+      statuses.merge(gateway.send(HttpRequest.newBuilder(gateway.uri("/app/" + i)).timeout(Duration.ofSeconds(10))
+          .method(method, body).build()).statusCode(), 1, Integer::sum);
+    }
+    return statuses;
+  }
+
+  /**
+   * nginx sends a request again when the kept-alive connection it went out on closes before any byte of answer,
+   * unless it is a POST, LOCK or PATCH. Each GET here meets such a connection every other time: without retries
+   * configured, one instance, a circuit that opens at the first failure.
+   */
+  @Test
+  void aRequestOnAKeptAliveConnectionTheBackendClosesIsSentAgainWhenIdempotent() throws Exception {
+    for (boolean reset : new boolean[] {false, true}) {
+      ClosingOnReuse backend = ClosingOnReuse.start(reset);
+      try (GatewayHarness gateway = gatewayTo(backend.port())) {
+        String how = reset ? "reset" : "closed";
+        assertEquals(Map.of(200, 10), send(gateway, "GET", 10), "GETs on connections " + how + " on reuse");
+        assertEquals(Map.of(200, 4), send(gateway, "HEAD", 4), "HEADs on connections " + how + " on reuse");
+        assertEquals(Map.of(200, 4), send(gateway, "DELETE", 4), "DELETEs on connections " + how + " on reuse");
+        assertEquals(Map.of(200, 18), send(gateway, "GET", 18), "the circuit stayed closed");
+        // A POST is not sent twice (nginx answers 502 too): on the reused connection it gets 502, the next one a new
+        // connection; and the circuit, which opens at one failure, still does not count it.
+        assertEquals(Map.of(200, 1, 502, 1), send(gateway, "POST", 2), "POSTs");
+        assertEquals(Map.of(200, 4), send(gateway, "GET", 4), "the circuit stayed closed after the POST's 502");
+        io.vertx.core.json.JsonObject counts = gateway.stats().getJsonObject("requests_count");
+        assertEquals(10 + 4 + 4 + 18 + 1 + 4, counts.getLong("success"), "/stats: each request counted once");
+        assertEquals(1, counts.getLong("error"), "/stats: the POST's 502");
+        // 42 requests: the first and the second POST on new connections, the first POST on a reused one only,
+        // each of the other 39 on a reused one and then on a new one: never more than twice.
+        assertEquals(3 + 2 * 39, backend.heads().get(), "requests the backend read");
+      }
+      backend.server().close();
+    }
+  }
+
+  /**
+   * A kept-alive backend that sends bytes belonging to no answer: a body after a 204, after a 304 or a HEAD answer
+   * of a declared length, and bytes written after a complete answer, while the connection idles. Other requests:
+   * 200 "ok".
+   */
+  static NetServer strayBytes() throws Exception {
+    return vertx.createNetServer(new NetServerOptions().setHost("127.0.0.1").setPort(0))
+        .connectHandler(socket -> onHeads(socket, head -> {
+          switch (head.split(" ")[1]) {
+            case "/app/204" -> socket.write("HTTP/1.1 204 No Content\r\n\r\n{}");
+            case "/app/304" -> socket.write("HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\nhello");
+            case "/app/head" -> socket.write("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello");
+            case "/app/later" -> {
+              socket.write("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n");
+              vertx.setTimer(100, id -> socket.write("{}"));
+            }
+            default -> socket.write("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n");
+          }
+          return true;
+        }))
+        .listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+  }
+
+  /**
+   * Bytes a backend sends beyond an answer's end (a body after a 204, 304 or HEAD answer, or after a complete
+   * answer) are no answer to the next request: nginx closes such a connection rather than reuse it. The next
+   * request on it used to read them as the start of its answer and get 502, counted against the circuit.
+   */
+  @Test
+  void bytesBeyondAnAnswersEndNeverReachTheNextRequest() throws Exception {
+    NetServer backend = strayBytes();
+    try (GatewayHarness gateway = gatewayTo(backend.actualPort())) {
+      for (String quirk : new String[] {"204", "304", "head", "later"}) {
+        for (int i = 0; i < 3; i++) {
+          HttpRequest.Builder request = HttpRequest.newBuilder(gateway.uri("/app/" + quirk))
+              .timeout(Duration.ofSeconds(10));
+          if (quirk.equals("head")) {
+            request.method("HEAD", HttpRequest.BodyPublishers.noBody());
+          }
+          int expected = quirk.equals("204") ? 204 : quirk.equals("304") ? 304 : 200;
+          assertEquals(expected, gateway.send(request.build()).statusCode(), quirk + " " + i);
+          if (quirk.equals("later")) {
+            Thread.sleep(300); // the stray bytes arrive while the connection idles
+          }
+          var next = gateway.get("/app/next");
+          assertEquals(200, next.statusCode(), "the request after " + quirk + " " + i + ": " + next.body());
+          assertEquals("ok\n", next.body());
+        }
+      }
+      io.vertx.core.json.JsonObject counts = gateway.stats().getJsonObject("requests_count");
+      assertEquals(0, counts.getLong("error"), "/stats: " + counts);
+    } finally {
+      backend.close();
+    }
+  }
+
+  /**
+   * A backend that answers {@code size} bytes and closes its connection at once (as Python's http.server, busybox
+   * httpd's CGI or any HTTP/1.0 server does): with a Content-Length ({@code /app/length}), or delimited by the close
+   * ({@code /app/close}); a chunked one too ({@code /app/chunked}).
+   */
+  static java.net.ServerSocket closingAfter(int size) throws java.io.IOException {
+    java.net.ServerSocket server = new java.net.ServerSocket(0, 50, java.net.InetAddress.getByName("127.0.0.1"));
+    byte[] body = new byte[size];
+    java.util.Arrays.fill(body, (byte) 'a');
+    Thread thread = new Thread(() -> {
+      while (!server.isClosed()) {
+        try (java.net.Socket c = server.accept()) {
+          String head = dev.dockgate.testing.RawHttp.readHead(c.getInputStream());
+          java.io.OutputStream out = c.getOutputStream();
+          if (head.contains(" /app/chunked ")) {
+            out.write(("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + Integer.toHexString(size) + "\r\n")
+                .getBytes(StandardCharsets.US_ASCII));
+            out.write(body);
+            out.write("\r\n0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+          } else {
+            out.write(("HTTP/1.1 200 OK\r\n" + (head.contains(" /app/length ") ? "Content-Length: " + size + "\r\n" : "")
+                + "\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.write(body);
+          }
+          out.flush();
+        } catch (java.io.IOException e) {
+          // the next connection
+        }
+      }
+    });
+    thread.setDaemon(true);
+    thread.start();
+    return server;
+  }
+
+  /**
+   * An answer the backend wrote whole before closing reaches a client that reads it more slowly whole, as nginx
+   * relays it. On io_uring the backend's close was acted on as soon as it came, whatever the gateway had not
+   * yet passed on was dropped, and the client's connection was cut: 0.2 to 2.7 MB of 3 MB arrived.
+   */
+  @Test
+  void anAnswerTheBackendClosesRightAfterArrivesWholeAtASlowerClient() throws Exception {
+    int size = 3_000_000;
+    try (java.net.ServerSocket backend = closingAfter(size); GatewayHarness gateway = gatewayTo(backend.getLocalPort())) {
+      for (String path : new String[] {"/app/length", "/app/close", "/app/chunked"}) {
+        assertEquals(size, slowBody(gateway.port(), "GET " + path + " HTTP/1.1\r\nHost: gw\r\n\r\n"),
+            path + ": body bytes that reached the client");
+      }
+    }
+  }
+
+  /**
+   * The same for an upgrade tunnel whose backend writes its last bytes and closes at once: they reach a slower
+   * client whole, then the tunnel closes. On io_uring 0.1 to 1.1 MB of 3 MB arrived.
+   */
+  @Test
+  void theLastBytesOfATunnelTheBackendClosesArriveWholeAtASlowerClient() throws Exception {
+    int size = 3_000_000;
+    Buffer body = Buffer.buffer(new byte[size]);
+    NetServer upgrading = vertx.createNetServer(new NetServerOptions().setHost("127.0.0.1").setPort(0))
+        .connectHandler(socket -> onHeads(socket, head -> {
+          socket.write(Buffer.buffer("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade"
+              + "\r\n\r\n").appendBuffer(body));
+          socket.close();
+          return false;
+        }))
+        .listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    try (GatewayHarness gateway = gatewayTo(upgrading.actualPort())) {
+      for (int i = 0; i < 3; i++) {
+        assertEquals(size, slowBody(gateway.port(), "GET /app/ws HTTP/1.1\r\nHost: gw\r\nUpgrade: websocket\r\n"
+            + "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13"
+            + "\r\n\r\n"), "tunnel " + i + ": bytes that reached the client before its close");
+      }
+    } finally {
+      upgrading.close();
+    }
+  }
+
+  /**
+   * Sends {@code request} to the gateway, starts reading 300 ms later with a small receive buffer, and gives the
+   * body bytes that arrived: by its length, its chunks, or (a 101) every byte until the close.
+   */
+  static long slowBody(int port, String request) throws Exception {
+    try (java.net.Socket client = new java.net.Socket("127.0.0.1", port)) {
+      client.setReceiveBufferSize(16 * 1024);
+      client.getOutputStream().write(request.getBytes(StandardCharsets.US_ASCII));
+      client.setSoTimeout(10_000);
+      Thread.sleep(300); // the backend has written and closed; the gateway holds what the client has not read
+      java.io.InputStream in = new java.io.BufferedInputStream(client.getInputStream());
+      String head = dev.dockgate.testing.RawHttp.readHead(in);
+      if (head.startsWith("HTTP/1.1 101")) {
+        return in.transferTo(java.io.OutputStream.nullOutputStream());
+      }
+      assertTrue(head.startsWith("HTTP/1.1 200"), head);
+      if (head.toLowerCase(java.util.Locale.ROOT).contains("transfer-encoding: chunked")) {
+        long body = 0;
+        String line;
+        while (!(line = readLine(in)).equals("0")) {
+          body += in.readNBytes(Integer.parseInt(line.trim(), 16)).length;
+          readLine(in);
+        }
+        return body;
+      }
+      java.util.regex.Matcher length = java.util.regex.Pattern.compile("(?i)content-length: *(\\d+)").matcher(head);
+      assertTrue(length.find(), head);
+      return in.readNBytes(Integer.parseInt(length.group(1))).length;
+    }
+  }
+
+  private static String readLine(java.io.InputStream in) throws java.io.IOException {
+    StringBuilder line = new StringBuilder();
+    int b;
+    while ((b = in.read()) != '\n') {
+      if (b < 0) {
+        throw new java.io.EOFException("cut after " + line);
+      }
+      if (b != '\r') {
+        line.append((char) b);
+      }
+    }
+    return line.toString();
+  }
+}
