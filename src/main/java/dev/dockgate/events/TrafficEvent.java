@@ -9,7 +9,9 @@ import io.vertx.core.json.JsonObject;
  * the request target's query as the client sent it (after the {@code ?}), null when it had none.
  * Latency is measured from the request's arrival to the end of the response, in milliseconds;
  * {@code bytes} counts the response body bytes sent to the client; {@code consumer} names the API
- * key used or the token's subject (null on open routes); {@code protocol} is HTTP/1.0, HTTP/1.1 or HTTP/2.
+ * key used or the token's subject (null on open routes); {@code protocol} is HTTP/1.0, HTTP/1.1 or HTTP/2;
+ * {@code grpcStatus} is a gRPC call's status as its backend answered it (its {@code grpc-status}, 0 for OK), -1 for
+ * anything else (not gRPC, or no status came): in JSON {@code grpc_status}, present only when there is one.
  */
 public record TrafficEvent(
     long timestamp,
@@ -25,7 +27,16 @@ public record TrafficEvent(
     String instance,
     int status,
     long bytes,
-    double latencyMs) {
+    double latencyMs,
+    int grpcStatus) {
+
+  /** An event without a gRPC status. */
+  public TrafficEvent(long timestamp, String requestId, String client, String consumer, String method, String path,
+      String query, String protocol, String route, String backend, String instance, int status, long bytes,
+      double latencyMs) {
+    this(timestamp, requestId, client, consumer, method, path, query, protocol, route, backend, instance, status, bytes,
+        latencyMs, -1);
+  }
 
   /** The header carrying the request id, accepted from clients, forwarded and returned. */
   public static final String REQUEST_ID = "x-request-id";
@@ -39,10 +50,10 @@ public record TrafficEvent(
 
   /** The event of {@code request}, whose response has just ended (or whose client left). */
   public static TrafficEvent finished(HttpServerRequest request, String requestId, String client, String consumer,
-      String route, String backend, String instance, int status, long arrivalNanos) {
+      String route, String backend, String instance, int status, long arrivalNanos, int grpcStatus) {
     return new TrafficEvent(System.currentTimeMillis(), requestId, client, consumer, request.method().name(), request.path(),
         request.query(), protocol(request.version()), route, backend, instance, status, request.response().bytesWritten(),
-        (System.nanoTime() - arrivalNanos) / 1_000_000.0);
+        (System.nanoTime() - arrivalNanos) / 1_000_000.0, grpcStatus);
   }
 
   /**
@@ -80,7 +91,8 @@ public record TrafficEvent(
         json.getString("instance"),
         json.getInteger("status", 0),
         json.getLong("bytes", 0L),
-        json.getDouble("latency_ms", 0.0));
+        json.getDouble("latency_ms", 0.0),
+        json.getInteger("grpc_status", -1));
   }
 
   private static String protocol(io.vertx.core.http.HttpVersion version) {

@@ -10,13 +10,15 @@ import java.util.Set;
  * A {@link TrafficEvent} seen as the map behind its JSON object: read-only, its values read from the
  * event's fields when asked for, in the documented order when iterated (and so when encoded). One
  * event per request is published, and most consumers read a few fields: a view saves building a
- * 14-entry map per request, and lets the gateway's own consumers take the event itself
+ * 14-entry map per request (15 with a gRPC status), and lets the gateway's own consumers take the event itself
  * ({@link TrafficEvent#of}). Writing to it throws; {@code copy()} gives a writable JSON object.
  */
 final class TrafficEventView extends AbstractMap<String, Object> {
 
   static final String[] KEYS = {"timestamp", "request_id", "client", "consumer", "method", "path", "query",
-      "protocol", "route", "backend", "instance", "status", "bytes", "latency_ms"};
+      "protocol", "route", "backend", "instance", "status", "bytes", "latency_ms", "grpc_status"};
+  /** The keys of an event without a gRPC status: all but the last. */
+  private static final int PLAIN = KEYS.length - 1;
 
   private final TrafficEvent event;
 
@@ -40,7 +42,7 @@ final class TrafficEventView extends AbstractMap<String, Object> {
 
   @Override
   public int size() {
-    return KEYS.length;
+    return event.grpcStatus() >= 0 ? KEYS.length : PLAIN;
   }
 
   @Override
@@ -53,12 +55,12 @@ final class TrafficEventView extends AbstractMap<String, Object> {
 
           @Override
           public boolean hasNext() {
-            return next < KEYS.length;
+            return next < size();
           }
 
           @Override
           public Entry<String, Object> next() {
-            if (next >= KEYS.length) {
+            if (next >= size()) {
               throw new NoSuchElementException();
             }
             int i = next++;
@@ -69,12 +71,12 @@ final class TrafficEventView extends AbstractMap<String, Object> {
 
       @Override
       public int size() {
-        return KEYS.length;
+        return TrafficEventView.this.size();
       }
     };
   }
 
-  private static int index(String key) {
+  private int index(String key) {
     return switch (key) {
       case "timestamp" -> 0;
       case "request_id" -> 1;
@@ -90,6 +92,7 @@ final class TrafficEventView extends AbstractMap<String, Object> {
       case "status" -> 11;
       case "bytes" -> 12;
       case "latency_ms" -> 13;
+      case "grpc_status" -> event.grpcStatus() >= 0 ? 14 : -1;
       default -> -1;
     };
   }
@@ -110,6 +113,7 @@ final class TrafficEventView extends AbstractMap<String, Object> {
       case 11 -> event.status();
       case 12 -> event.bytes();
       case 13 -> event.latencyMs();
+      case 14 -> event.grpcStatus();
       default -> null;
     };
   }

@@ -48,7 +48,8 @@ public final class AccessLogLine {
         + " " + e.getLong("bytes", 0L) + " \"-\" \"-\" request_id=" + dash(e.getString("request_id"))
         + " consumer=" + dash(e.getString("consumer"))
         + " route=" + dash(e.getString("route")) + " backend=" + dash(e.getString("backend"))
-        + " instance=" + dash(e.getString("instance")) + " latency_ms=" + e.getDouble("latency_ms", 0.0);
+        + " instance=" + dash(e.getString("instance")) + " latency_ms=" + e.getDouble("latency_ms", 0.0)
+        + (e.containsKey("grpc_status") ? " grpc_status=" + e.getValue("grpc_status") : "");
   }
 
   /**

@@ -46,6 +46,8 @@ public final class Exchange implements Handler<Void> {
   private boolean closeWhenAnswered;
   private String consumer;
   private String instance;
+  /** The gRPC status the backend answered, or -1. */
+  private int grpcStatus = -1;
   private int status;
   private io.vertx.core.MultiMap forward;
 
@@ -110,6 +112,13 @@ public final class Exchange implements Handler<Void> {
   }
 
   /** The instance that answered (or was tried last), for the traffic event. */
+  /** The gRPC call's status as its backend answered it ({@code grpc-status}); ignored when not a number. */
+  public void grpcStatus(String value) {
+    if (value != null && !value.isEmpty() && value.length() <= 9 && value.chars().allMatch(c -> c >= '0' && c <= '9')) {
+      grpcStatus = Integer.parseInt(value);
+    }
+  }
+
   public void instance(String name) {
     this.instance = name;
   }
@@ -256,7 +265,7 @@ public final class Exchange implements Handler<Void> {
       backend = pipeline.route().backend();
     }
     TrafficEvent event = TrafficEvent.finished(request, requestId, client, consumer, route, backend, instance, code,
-        arrivalNanos);
+        arrivalNanos, grpcStatus);
     events.publish(Addresses.TRAFFIC, event.toJson(), Addresses.TRAFFIC_DELIVERY);
     if (trace != null) {
       trace.end(code, client, consumer, instance);

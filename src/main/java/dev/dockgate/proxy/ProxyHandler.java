@@ -50,6 +50,7 @@ public final class ProxyHandler implements Terminal {
   private static final CharSequence TEXT_PLAIN = HttpHeaders.createOptimized("text/plain; charset=utf-8");
   private static final CharSequence ZERO = HttpHeaders.createOptimized("0");
   private static final CharSequence GRPC_TIMEOUT = HttpHeaders.createOptimized("grpc-timeout");
+  private static final CharSequence GRPC_STATUS = HttpHeaders.createOptimized("grpc-status");
   /** The longest wait a gRPC call's own deadline buys: an hour, the longest timeout_ms a route may have. */
   private static final long MAX_GRPC_TIMEOUT_NANOS = 3_600_000L * 1_000_000L;
   private static final Buffer UPGRADE_WITH_BODY = Buffer.buffer("a WebSocket upgrade request carries no body\n");
@@ -842,8 +843,12 @@ public final class ProxyHandler implements Terminal {
     // Trailers to HTTP/1.1 clients that say they read them (TE: trailers), as RFC 9110 6.5.1 advises; nginx drops them.
     boolean passTrailers = attempt.incoming.version() == HttpVersion.HTTP_2
         || out.isChunked() && HeaderPolicy.acceptsTrailers(attempt.incoming.headers());
+    if (http2) {
+      attempt.exchange.grpcStatus(headers.get(GRPC_STATUS)); // a trailers-only answer's status is in its head
+    }
     Relay.start(response, out, bodyFollows ? declared : -1, passTrailers,
-        attempt.incoming.version() == HttpVersion.HTTP_2 ? stalls : null, attempt, attempt); // its end counts the request
+        attempt.incoming.version() == HttpVersion.HTTP_2 ? stalls : null, http2 ? attempt : null, attempt,
+        attempt); // its end counts the request
   }
 
   /**
@@ -943,7 +948,8 @@ public final class ProxyHandler implements Terminal {
    * The proxy's state of one request across its tries; also what its answer's {@link Relay} calls back
    * (done, or failed before anything left), so that no callback is made per answer. Event-loop confined.
    */
-  private static final class Attempt implements Runnable, java.util.function.Consumer<Throwable> {
+  private static final class Attempt implements Runnable, java.util.function.Consumer<Throwable>,
+      io.vertx.core.Handler<MultiMap> {
     final ProxyHandler owner;
     final Exchange exchange;
     final HttpServerRequest incoming;
@@ -994,6 +1000,12 @@ public final class ProxyHandler implements Terminal {
     @Override
     public void accept(Throwable err) {
       owner.unanswered(this, err);
+    }
+
+    /** An HTTP/2 backend's trailers, at the answer's end: a gRPC call's status. */
+    @Override
+    public void handle(MultiMap trailers) {
+      exchange.grpcStatus(trailers.get(GRPC_STATUS));
     }
   }
 }

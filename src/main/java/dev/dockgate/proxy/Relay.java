@@ -44,6 +44,8 @@ final class Relay implements Handler<Buffer> {
   private final boolean passTrailers;
   /** How long an HTTP/2 client may take nothing of the answer; null: no limit here (HTTP/1, or none set). */
   private final Stalls stalls;
+  /** Told the backend's trailers at the answer's end (an HTTP/2 backend's: a gRPC status); null: nobody. */
+  private final Handler<MultiMap> trailersRead;
   private Handler<Void> drain;
   /** The stall timer, or -1. */
   private long stall = -1;
@@ -56,12 +58,13 @@ final class Relay implements Handler<Buffer> {
   }
 
   private Relay(HttpClientResponse from, HttpServerResponse to, long length, boolean passTrailers, Stalls stalls,
-      Runnable done, java.util.function.Consumer<Throwable> unanswered) {
+      Handler<MultiMap> trailersRead, Runnable done, java.util.function.Consumer<Throwable> unanswered) {
     this.from = from;
     this.to = to;
     this.left = length;
     this.passTrailers = passTrailers;
     this.stalls = stalls;
+    this.trailersRead = trailersRead;
     this.done = done;
     this.unanswered = unanswered;
   }
@@ -70,11 +73,12 @@ final class Relay implements Handler<Buffer> {
    * Starts the relay of {@code from}'s body (paused until now) into {@code to}, whose head is set;
    * {@code length}: the body's declared length (Content-Length), or -1. {@code done} runs when the
    * relay is over, but when the backend failed before the head left: then {@code unanswered} runs instead.
-   * {@code passTrailers}: the backend's trailer fields, if any, follow the body (see {@link HeaderPolicy#copyTrailers}).
+   * {@code passTrailers}: the backend's trailer fields, if any, follow the body (see {@link HeaderPolicy#copyTrailers});
+   * {@code trailersRead}, if not null, is told them at the end.
    */
   static void start(HttpClientResponse from, HttpServerResponse to, long length, boolean passTrailers, Stalls stalls,
-      Runnable done, java.util.function.Consumer<Throwable> unanswered) {
-    Relay relay = new Relay(from, to, length, passTrailers, stalls, done, unanswered);
+      Handler<MultiMap> trailersRead, Runnable done, java.util.function.Consumer<Throwable> unanswered) {
+    Relay relay = new Relay(from, to, length, passTrailers, stalls, trailersRead, done, unanswered);
     from.exceptionHandler(relay::failed);
     from.endHandler(relay::ended);
     from.handler(relay);
@@ -136,7 +140,10 @@ final class Relay implements Handler<Buffer> {
 
   private void ended(Void v) {
     if (!over) {
-      MultiMap trailers = passTrailers ? from.trailers() : null; // read at the answer's end
+      MultiMap trailers = passTrailers || trailersRead != null ? from.trailers() : null; // read at the answer's end
+      if (trailersRead != null) {
+        trailersRead.handle(trailers);
+      }
       if (trailers != null && !trailers.isEmpty()) {
         try {
           HeaderPolicy.copyTrailers(trailers, to.trailers()); // gRPC's grpc-status, checksums, ...

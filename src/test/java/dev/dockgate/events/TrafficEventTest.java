@@ -47,7 +47,22 @@ class TrafficEventTest {
     assertEquals(7, json.getInteger("no_such_key", 7));
     List<String> keys = new ArrayList<>();
     json.forEach(e -> keys.add(e.getKey()));
-    assertEquals(List.of(TrafficEventView.KEYS), keys);
+    assertEquals(List.of(TrafficEventView.KEYS).subList(0, 14), keys, "all but grpc_status, which it has not");
+  }
+
+  @Test
+  void aGrpcStatusComesLastAndOnlyWhenThereIsOne() {
+    TrafficEvent call = new TrafficEvent(1L, "r", "::1", null, "POST", "/pkg.Svc/Get", null, "HTTP/2", "/pkg.Svc/",
+        "svc", "svc-1", 200, 9L, 0.5, 5);
+    JsonObject json = call.toJson();
+    assertEquals(15, json.size());
+    assertEquals(5, json.getInteger("grpc_status"));
+    assertTrue(json.encode().endsWith(",\"latency_ms\":0.5,\"grpc_status\":5}"), json.encode());
+    assertEquals(call, TrafficEvent.fromJson(new JsonObject(json.encode())));
+    assertEquals(call, TrafficEvent.of(new JsonObject(json.encode())));
+    JsonObject plain = EVENT.toJson();
+    assertTrue(!plain.containsKey("grpc_status") && plain.getValue("grpc_status") == null);
+    assertEquals(-1, TrafficEvent.fromJson(new JsonObject(plain.encode())).grpcStatus());
   }
 
   @Test

@@ -132,13 +132,18 @@ class GrpcIT {
 
   /**
    * Unary calls answered, and failed with a status the server sets (NOT_FOUND with its message, sent as a
-   * trailers-only answer); a 3 MiB message each way; the server saw the gateway's X-Forwarded-For and X-Request-Id;
+   * trailers-only answer); a 3 MiB message each way; each call's gRPC status in its traffic event; the server saw the
+   * gateway's X-Forwarded-For and X-Request-Id;
    * /stats counts both calls (gRPC answers HTTP 200 either way).
    */
   @Test
   void unaryCallsAndTheirStatusesPassThrough() throws Exception {
     LoggedErrors errors = new LoggedErrors();
     try (GatewayHarness gateway = new GatewayHarness(dir, "  h2c: true\n", config(backend.getPort()), 1)) {
+      List<Object> grpcStatuses = new java.util.concurrent.CopyOnWriteArrayList<>();
+      gateway.vertx().eventBus().<io.vertx.core.json.JsonObject>localConsumer(dev.dockgate.events.Addresses.TRAFFIC,
+          m -> grpcStatuses.add(m.body().getValue("grpc_status"))).completion().toCompletionStage().toCompletableFuture()
+          .get(5, TimeUnit.SECONDS);
       SimpleServiceGrpc.SimpleServiceBlockingStub stub = blocking(gateway);
       assertEquals("echo: hello", stub.unaryRpc(request("hello")).getResponseMessage());
       String large = "0123456789abcdef".repeat(3 << 16); // 3 MiB each way, past every window on the way
@@ -153,6 +158,9 @@ class GrpcIT {
       assertEquals("7", failed.getTrailers().get(CHECKSUM), "the server's trailer metadata reaches the client");
 
       Poll.until(Duration.ofSeconds(5), "/stats counts the 3 calls", () -> gateway.statsTotal() == 3);
+      Poll.until(Duration.ofSeconds(5), "3 traffic events", () -> grpcStatuses.size() == 3);
+      assertEquals(List.of(0, 0, 5), grpcStatuses, "each call's gRPC status in its traffic event (NOT_FOUND is 5,"
+          + " from a trailers-only answer)");
       assertEquals(List.of(), errors.lines());
     } finally {
       errors.close();

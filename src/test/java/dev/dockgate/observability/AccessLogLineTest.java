@@ -45,6 +45,15 @@ class AccessLogLineTest {
   }
 
   @Test
+  void aGrpcCallsStatusFollowsInBothFormats() {
+    TrafficEvent call = new TrafficEvent(1764022800123L, "req-2", "::1", null, "POST", "/pkg.Orders/Get", null, "HTTP/2",
+        "/pkg.Orders/", "orders", "orders-1", 200, 7, 0.5, 14);
+    assertTrue(AccessLogLine.format(AccessLogConfig.Format.COMBINED, call.toJson())
+        .endsWith(" instance=orders-1 latency_ms=0.5 grpc_status=14"));
+    assertTrue(AccessLogLine.format(AccessLogConfig.Format.JSON, call.toJson()).endsWith(",\"latency_ms\":0.5,\"grpc_status\":14}"));
+  }
+
+  @Test
   void theRequestLineIsEscapedAsNginxDoes() {
     TrafficEvent forged = new TrafficEvent(1764022800123L, "req-1", "::1", null, "GET", "/a\"b",
         "q=\" 200 1 \"-\" \"-\"\nx\\y\u007f\u00e9", "HTTP/1.1", null, null, null, 404, 9, 0.25);
