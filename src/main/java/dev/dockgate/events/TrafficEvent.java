@@ -92,7 +92,7 @@ public record TrafficEvent(
         json.getInteger("status", 0),
         json.getLong("bytes", 0L),
         json.getDouble("latency_ms", 0.0),
-        json.getInteger("grpc_status", -1));
+        json.getValue("grpc_status") instanceof Number n ? n.intValue() : -1);
   }
 
   private static String protocol(io.vertx.core.http.HttpVersion version) {

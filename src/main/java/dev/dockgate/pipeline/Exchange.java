@@ -111,14 +111,23 @@ public final class Exchange implements Handler<Void> {
     this.consumer = name;
   }
 
-  /** The instance that answered (or was tried last), for the traffic event. */
   /** The gRPC call's status as its backend answered it ({@code grpc-status}); ignored when not a number. */
   public void grpcStatus(String value) {
-    if (value != null && !value.isEmpty() && value.length() <= 9 && value.chars().allMatch(c -> c >= '0' && c <= '9')) {
-      grpcStatus = Integer.parseInt(value);
+    if (value == null || value.isEmpty() || value.length() > 9) {
+      return;
     }
+    int status = 0;
+    for (int i = 0; i < value.length(); i++) {
+      char c = value.charAt(i);
+      if (c < '0' || c > '9') {
+        return;
+      }
+      status = status * 10 + (c - '0');
+    }
+    grpcStatus = status;
   }
 
+  /** The instance that answered (or was tried last), for the traffic event. */
   public void instance(String name) {
     this.instance = name;
   }

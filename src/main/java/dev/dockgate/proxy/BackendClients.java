@@ -211,8 +211,8 @@ public final class BackendClients {
 
   /**
    * The response decoder inside a client codec ({@code CombinedChannelDuplexHandler.inboundHandler()}, protected
-   * in Netty 4.2, and the codec final), or null when not reachable: then bytes a backend sends beyond an answer in
-   * the same read as its end go unnoticed until the next request fails on them.
+   * in Netty 4.2, and the codec final), or null when not reachable: then bytes a backend sends beyond an answer (in
+   * the same read as its end, or while the connection idles) go unnoticed until the next request fails on them.
    */
   private static Object decoderOf(io.netty.handler.codec.http.HttpClientCodec codec) {
     try {
@@ -230,7 +230,8 @@ public final class BackendClients {
       method.setAccessible(true);
       return method;
     } catch (ReflectiveOperationException | RuntimeException e) {
-      LOG.fine(() -> "the backend response decoder is not reachable: " + e);
+      LOG.warning("the backend response decoder is not reachable (" + e + "): bytes a backend sends beyond an"
+          + " answer's end will fail the next request on that connection (502)");
       return null;
     }
   }
@@ -297,15 +298,16 @@ public final class BackendClients {
      * used to close the connection at once: io_uring reads to the close even while the gateway applies
      * back-pressure, and Vert.x, closed, dropped the part of the answer it held for a slower client, which was
      * then cut. Now the decoder has decoded all that came (a body delimited by the close ended with it), and
-     * when that completed the answer the connection is closed once the answer is read (the pool closes a
-     * connection marked unusable); otherwise now: a request without an answer, or an answer cut short, fails
-     * as it did.
+     * when that completed an answer still being handed on, the connection is closed once the answer is read (the
+     * pool closes a connection marked unusable); otherwise now: a request without an answer, or an answer cut
+     * short, fails as it did, and a connection idle in the pool (or handed out, its request not yet written) is
+     * closed, freeing its slot at once.
      */
     @Override
     public void userEventTriggered(io.netty.channel.ChannelHandlerContext ctx, Object evt) {
       if (evt instanceof io.netty.channel.socket.ChannelInputShutdownEvent) {
         unusable();
-        if (!idle) {
+        if (!idle || !ConnectionPool.delivering(ctx.channel())) {
           ctx.close();
         }
       }

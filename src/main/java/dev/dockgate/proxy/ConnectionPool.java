@@ -53,6 +53,8 @@ public final class ConnectionPool {
     long keepAlive;
     /** Requests made on it so far, the current one included. */
     int requests;
+    /** An answer's head came and its end has not yet been read by the client's side: the answer is being handed on. */
+    boolean delivering;
     final Handler<AsyncResult<HttpClientResponse>> onHead = this::head;
     final Handler<AsyncResult<Void>> onEnd = this::ended;
 
@@ -84,10 +86,12 @@ public final class ConnectionPool {
       }
       HttpClientResponse response = head.result();
       keepAlive = keepAliveNanos(response);
+      delivering = true;
       response.end().onComplete(onEnd);
     }
 
     private void ended(AsyncResult<Void> end) {
+      delivering = false;
       if (end.failed() || connection.activeStreams() > 0 || keepAlive <= 0) {
         // Failed; answered before its request was all sent (an early 401 or 413 during an upload: the connection
         // is not handed to another request behind that upload); or not reusable (Vert.x closes it too after
@@ -200,6 +204,15 @@ public final class ConnectionPool {
    * Whether {@code request} went out on a connection that had carried an earlier exchange: one its backend may
    * have been closing for idleness as the request was written (a server's keep-alive timeout racing the reuse).
    */
+  /**
+   * Whether the gateway's pool is handing on an answer read from {@code channel} (its head came, its end not yet
+   * passed to the client's side): only then is a backend's close left to take effect once the answer is read.
+   */
+  static boolean delivering(Channel channel) {
+    Pooled pooled = channel.attr(POOLED).get();
+    return pooled != null && pooled.delivering;
+  }
+
   public static boolean reused(HttpClientRequest request) {
     Channel channel = BackendClients.channelOf(request.connection());
     Pooled pooled = channel == null ? null : channel.attr(POOLED).get();

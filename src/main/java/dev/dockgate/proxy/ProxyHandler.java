@@ -717,9 +717,10 @@ public final class ProxyHandler implements Terminal {
   private void sendRequest(Attempt attempt, HttpClientRequest request, io.vertx.core.net.HostAndPort origin) {
     HttpServerRequest incoming = attempt.incoming;
     HttpServerResponse out = incoming.response();
-    if (out.ended() || out.closed()) {
+    if (out.ended() || out.closed() || attempt.clientGone) {
       // The edge answered meanwhile (a body too slow or malformed), or the client left (an HTTP/2
-      // stream reset while the try waited for a connection): the try fails as the client's.
+      // stream reset while the try waited for a connection, or for the new one of a resend): the try fails as the
+      // client's.
       request.reset();
       return;
     }

@@ -144,7 +144,7 @@ final class Relay implements Handler<Buffer> {
       if (trailersRead != null) {
         trailersRead.handle(trailers);
       }
-      if (trailers != null && !trailers.isEmpty()) {
+      if (passTrailers && !trailers.isEmpty()) {
         try {
           HeaderPolicy.copyTrailers(trailers, to.trailers()); // gRPC's grpc-status, checksums, ...
         } catch (RuntimeException invalid) { // a name or value no client may be sent: the answer is cut

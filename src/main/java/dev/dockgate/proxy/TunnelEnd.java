@@ -71,7 +71,8 @@ final class TunnelEnd extends ChannelInboundHandlerAdapter {
       field.setAccessible(true);
       return field;
     } catch (ReflectiveOperationException | RuntimeException e) {
-      LOG.fine(() -> "Vert.x's connection queue is not reachable: a tunnel's backend close ends it at once (" + e + ")");
+      LOG.warning("Vert.x's connection queue is not reachable: a tunnel's backend close ends it at once, and on"
+          + " io_uring may cut what a slower client has not read yet (" + e + ")");
       return null;
     }
   }

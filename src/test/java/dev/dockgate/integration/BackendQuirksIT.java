@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.dockgate.testing.GatewayHarness;
+import dev.dockgate.testing.Poll;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.net.NetServer;
@@ -160,6 +161,9 @@ class BackendQuirksIT {
    * of a declared length, and bytes written after a complete answer, while the connection idles. Other requests:
    * 200 "ok".
    */
+  /** Stray writes of the "later" case that the backend's socket has taken. */
+  static final AtomicInteger STRAY_WRITTEN = new AtomicInteger();
+
   static NetServer strayBytes() throws Exception {
     return vertx.createNetServer(new NetServerOptions().setHost("127.0.0.1").setPort(0))
         .connectHandler(socket -> onHeads(socket, head -> {
@@ -169,7 +173,7 @@ class BackendQuirksIT {
             case "/app/head" -> socket.write("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello");
             case "/app/later" -> {
               socket.write("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n");
-              vertx.setTimer(100, id -> socket.write("{}"));
+              vertx.setTimer(100, id -> socket.write("{}").onComplete(ar -> STRAY_WRITTEN.incrementAndGet()));
             }
             default -> socket.write("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n");
           }
@@ -186,6 +190,7 @@ class BackendQuirksIT {
   @Test
   void bytesBeyondAnAnswersEndNeverReachTheNextRequest() throws Exception {
     NetServer backend = strayBytes();
+    STRAY_WRITTEN.set(0);
     try (GatewayHarness gateway = gatewayTo(backend.actualPort())) {
       for (String quirk : new String[] {"204", "304", "head", "later"}) {
         for (int i = 0; i < 3; i++) {
@@ -197,7 +202,10 @@ class BackendQuirksIT {
           int expected = quirk.equals("204") ? 204 : quirk.equals("304") ? 304 : 200;
           assertEquals(expected, gateway.send(request.build()).statusCode(), quirk + " " + i);
           if (quirk.equals("later")) {
-            Thread.sleep(300); // the stray bytes arrive while the connection idles
+            int written = i + 1;
+            // The stray bytes leave the backend while the connection idles, and have a moment to reach the gateway.
+            Poll.until(Duration.ofSeconds(5), "the stray bytes written", () -> STRAY_WRITTEN.get() >= written);
+            Thread.sleep(200);
           }
           var next = gateway.get("/app/next");
           assertEquals(200, next.statusCode(), "the request after " + quirk + " " + i + ": " + next.body());

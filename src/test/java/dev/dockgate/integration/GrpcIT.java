@@ -342,7 +342,7 @@ class GrpcIT {
     String yaml = simpleService("""
             targets: ["https://127.0.0.1:%d"]
             tls: {ca_file: "%s"}
-            health_check: {type: grpc, interval_ms: 1000, timeout_ms: 1000, healthy_threshold: 1, unhealthy_threshold: 1}
+            health_check: {type: grpc, interval_ms: 2000, timeout_ms: 2000, healthy_threshold: 1, unhealthy_threshold: 1}
         """.formatted(secure.getPort(), cert.cert()));
     try (GatewayHarness gateway = new GatewayHarness(dir, "  h2c: true\n", yaml, 1)) {
       SimpleServiceGrpc.SimpleServiceBlockingStub stub = blocking(gateway);
@@ -354,7 +354,7 @@ class GrpcIT {
         }
       });
       health.setStatus("", io.grpc.health.v1.HealthCheckResponse.ServingStatus.NOT_SERVING);
-      Poll.until(Duration.ofSeconds(5), "the health check over TLS takes the instance out", () -> {
+      Poll.until(Duration.ofSeconds(15), "the health check over TLS takes the instance out", () -> {
         try {
           stub.unaryRpc(request("x"));
           return false;
@@ -491,6 +491,11 @@ class GrpcIT {
           .requestHandler(req -> req.body().onSuccess(body -> {
         seen.add(req.version() + " " + req.method() + " " + req.uri() + " te=" + req.getHeader("te") + " keep-alive="
             + req.getHeader("keep-alive") + " x-stays=" + req.getHeader("x-stays") + " body=" + body);
+        if (req.path().equals("/chunked")) {
+          req.response().write("hello"); // no length (end(body) would set one): chunked toward HTTP/1.1
+          req.response().putTrailer("x-checksum", "c0ffee").end();
+          return;
+        }
         req.response().putHeader("content-length", "5").putTrailer("x-checksum", "c0ffee").end("hello");
       })).listen(0, "127.0.0.1").toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
       String yaml = everythingTo(server.actualPort(), "http2");
@@ -510,7 +515,14 @@ class GrpcIT {
             .compose(r -> r.body().map(b -> b + " " + r.trailers().get("x-checksum")))
             .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
         assertEquals("hello c0ffee", got);
-        Poll.until(Duration.ofSeconds(5), "/stats counts the 3 requests", () -> gateway.statsTotal() == 3);
+        // Its trailers reach an HTTP/1.1 client after the last chunk only when it asked for them (TE: trailers).
+        String asked = exchange(gateway.port(), "GET /chunked HTTP/1.1\r\nHost: x\r\nTE: trailers\r\n"
+            + "Connection: TE, close\r\n\r\n");
+        assertTrue(asked.endsWith("\r\n0\r\nx-checksum: c0ffee\r\n\r\n"), asked);
+        String notAsked = exchange(gateway.port(), "GET /chunked HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        assertTrue(notAsked.endsWith("\r\nhello\r\n0\r\n\r\n"), notAsked);
+        seen.clear();
+        Poll.until(Duration.ofSeconds(5), "/stats counts the 5 requests", () -> gateway.statsTotal() == 5);
 
         // A burst of 40 requests (HTTP/1.1, new connections to the gateway) finding no connection to the instance yet
         // (its first one idled out): one connection carries them all.
