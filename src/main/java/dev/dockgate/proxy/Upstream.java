@@ -18,6 +18,7 @@ public final class Upstream {
   private final long graceEndsNanos;
   private long passOverUntilNanos;
   private boolean tlsFailureLogged;
+  private boolean headTooLargeLogged;
   private io.vertx.core.net.HostAndPort origin;
   private io.vertx.core.net.HostAndPort authority;
   private int inFlight;
@@ -80,6 +81,13 @@ public final class Upstream {
   boolean firstTlsFailure() {
     boolean first = !tlsFailureLogged;
     tlsFailureLogged = true;
+    return first;
+  }
+
+  /** True the first time only: an answer's head too large for the gateway is logged once per instance. */
+  boolean firstHeadTooLarge() {
+    boolean first = !headTooLargeLogged;
+    headTooLargeLogged = true;
     return first;
   }
 

@@ -131,6 +131,38 @@ class UpstreamIT {
     }
   }
 
+  /**
+   * A backend answering with a head larger than the gateway reads (a 10 KB header; nginx's default limit is 4 or
+   * 8 KB): 502 to each client, and one WARNING line naming the backend, the instance and why (as nginx logs "upstream
+   * sent too big header"). It was logged at FINE only: the operator saw 502s and no reason.
+   */
+  @Test
+  void anAnswerHeadTooLargeIsA502AndOneWarningSayingWhy() throws Exception {
+    io.vertx.core.net.NetServer big = vertx.createNetServer(new io.vertx.core.net.NetServerOptions()
+            .setHost("127.0.0.1").setPort(0))
+        .connectHandler(socket -> socket.handler(bytes -> socket.write("HTTP/1.1 200 OK\r\nX-Big: " + "x".repeat(10_000)
+            + "\r\nContent-Length: 2\r\n\r\nok")))
+        .listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    try (Logged log = new Logged()) {
+      gateway = new GatewayHarness(dir, """
+          docker: {enabled: false}
+          routes:
+            - {path_prefix: /, backend: bloated}
+          backends:
+            - {name: bloated, targets: ["http://127.0.0.1:%d"], circuit_breaker: {max_failures: 100}}
+          """.formatted(big.actualPort()), 1);
+      for (int i = 0; i < 3; i++) {
+        assertEquals(502, gateway.get("/x").statusCode());
+      }
+      List<String> warnings = log.lines.stream().filter(l -> l.startsWith("WARNING")).toList();
+      assertEquals(1, warnings.size(), "one line per instance: " + log.lines);
+      assertTrue(warnings.get(0).contains("\"bloated\"") && warnings.get(0).contains("127.0.0.1:" + big.actualPort())
+          && warnings.get(0).contains("head larger than the gateway reads"), warnings.get(0));
+    } finally {
+      big.close();
+    }
+  }
+
   @Test
   void httpsBackendsAreVerifiedAgainstTheirCaAndNameAndMayNeedAClientCertificate() {
     int plain = serve(tls(false), WHO);
