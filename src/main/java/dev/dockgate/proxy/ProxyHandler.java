@@ -224,12 +224,8 @@ public final class ProxyHandler implements Terminal {
     return Math.min(amount, (Long.MAX_VALUE >> 2) / Math.max(1, unit)) * unit;
   }
 
-  /** Whether a failure comes from an answer's head (its status line or headers) longer than the decoder reads. */
-  private static boolean headTooLarge(Throwable err) {
-    return headTooLargeReason(err) != null;
-  }
-
-  private static String headTooLargeReason(Throwable err) {
+  /** Why an answer's head (its status line or headers) was longer than the decoder reads, or null if not so. */
+  private static String headTooLarge(Throwable err) {
     for (Throwable t = err; t != null; t = t.getCause() == t ? null : t.getCause()) {
       if (t instanceof io.netty.handler.codec.TooLongFrameException) {
         return t.getMessage();
@@ -505,10 +501,11 @@ public final class ProxyHandler implements Terminal {
       LOG.warning("backend \"" + route.backend() + "\" instance " + upstream.instance() + ": " + failure.getMessage()
           + "; answering 502 (check the backend's tls: ca_file, server_name)");
     }
-    if (failure instanceof UpstreamFailure.BadGateway && headTooLarge(cause) && upstream.firstHeadTooLarge()) {
+    String tooLarge = failure instanceof UpstreamFailure.BadGateway ? headTooLarge(cause) : null;
+    if (tooLarge != null && upstream.firstHeadTooLarge()) {
       // As nginx's "upstream sent too big header": the operator is told why once, the clients get 502.
       LOG.warning("backend \"" + route.backend() + "\" instance " + upstream.instance() + " answered with a head"
-          + " larger than the gateway reads (" + headTooLargeReason(cause) + "); answering 502");
+          + " larger than the gateway reads (" + tooLarge + "); answering 502");
     }
     // Refused at connect, no connection in time (connect_timeout_ms), the pool full (its wait queue,
     // or no connection free within connect_timeout_ms) or circuit open: nothing left the gateway, any
