@@ -90,7 +90,7 @@ public final class BackendClients {
         .build();
   }
 
-  /** The pool for {@code client}'s plain-HTTP instances; its new connections are prepared as Vert.x's pool's are. */
+  /** The pool for {@code client}'s HTTP/1 instances (plain and HTTPS); its new connections are prepared as Vert.x's pool's are. */
   private ConnectionPool pool(HttpClient client, Settings settings) {
     HttpClientOptions decoder = new HttpClientOptions();
     return new ConnectionPool(vertx, (io.vertx.core.http.HttpClientAgent) client, settings.maxConnections(),

@@ -19,6 +19,7 @@ import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.RequestOptions;
+import io.vertx.core.net.HostAndPort;
 import io.vertx.core.net.SocketAddress;
 import java.util.ArrayDeque;
 import java.util.HashMap;
@@ -28,15 +29,16 @@ import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 
 /**
- * One backend's HTTP/1 connections to its plain-HTTP instances, for one router: at most {@code max_connections}
+ * One backend's HTTP/1 connections to its instances, for one router: at most {@code max_connections}
  * per instance, at most {@code max_wait_queue} requests waiting for one (more: refused as too busy), the wait and
  * the connect together within the request's connect timeout, idle connections reused newest first and closed
  * after {@code keep_alive_timeout_s} (or the backend's {@code Keep-Alive: timeout}, if shorter). Vert.x's own pool
  * does the same but builds a new context for every request it gives a connection to. A connection goes back when
  * its answer has ended after all of its request was sent; one that failed, that was answered before its request
  * was all sent, whose answer's end was its close (a body without a length), or that the backend closes
- * ({@code Connection: close}, HTTP/1.0 without keep-alive), never does. TLS instances keep Vert.x's pool (SNI,
- * certificate checks). Confined to the router's event loop.
+ * ({@code Connection: close}, HTTP/1.0 without keep-alive), never does. HTTPS instances too (TLS with the
+ * backend's settings, the origin's name for SNI and the certificate check); HTTP/2 ones keep Vert.x's pool (one
+ * multiplexed connection). Confined to the router's event loop.
  */
 public final class ConnectionPool {
 
@@ -118,13 +120,19 @@ public final class ConnectionPool {
   /** One instance's connections. */
   private final class Endpoint {
     final SocketAddress address;
+    /** How its connections are opened: to its address, over TLS with the origin's name (SNI, certificate) if HTTPS. */
+    final HttpConnectOptions connect;
     final ArrayDeque<Pooled> idle = new ArrayDeque<>();
     final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
     /** Connections open or being opened. */
     int open;
 
-    Endpoint(SocketAddress address) {
+    Endpoint(SocketAddress address, HostAndPort tlsOrigin) {
       this.address = address;
+      this.connect = new HttpConnectOptions().setServer(address);
+      if (tlsOrigin != null) {
+        connect.setSsl(true).setHost(tlsOrigin.host()).setPort(tlsOrigin.port());
+      }
     }
   }
 
@@ -148,6 +156,8 @@ public final class ConnectionPool {
    */
   private final Function<HttpClientConnection, Channel> prepare;
   private final Map<SocketAddress, Endpoint> endpoints = new HashMap<>();
+  /** HTTPS instances' endpoints, apart from plain ones (an address is one or the other). */
+  private final Map<SocketAddress, Endpoint> tlsEndpoints = new HashMap<>();
   private long sweeper = -1;
   private int idleCount;
   /** Replaced by a reload, or its router stopped: keeps no idle connection. */
@@ -169,14 +179,12 @@ public final class ConnectionPool {
    * {@code connectTimeoutMs}, with {@link PoolWaitTimeout} when the request waited that long for one of the
    * {@code max_connections} to come back, and with a {@link ConnectionPoolTooBusyException} when
    * {@code max_wait_queue} requests wait already: nothing was sent in any of these.
-   * {@code options} may be null (the caller sets method, URI and headers on the request).
+   * {@code options} may be null (the caller sets method, URI and headers on the request). {@code tlsOrigin}: null for a
+   * plain-HTTP instance; for an HTTPS one, the name its certificate must carry and SNI sends (with its port).
    */
-  public Future<HttpClientRequest> request(SocketAddress address, RequestOptions options, long connectTimeoutMs) {
-    Endpoint endpoint = endpoints.get(address);
-    if (endpoint == null) {
-      endpoint = new Endpoint(address);
-      endpoints.put(address, endpoint);
-    }
+  public Future<HttpClientRequest> request(SocketAddress address, HostAndPort tlsOrigin, RequestOptions options,
+      long connectTimeoutMs) {
+    Endpoint endpoint = endpoint(address, tlsOrigin);
     long now = System.nanoTime();
     Pooled pooled = takeIdle(endpoint, now);
     if (pooled != null) {
@@ -195,9 +203,20 @@ public final class ConnectionPool {
    * As {@link #request}, but never on an idle connection: on a new one, or on the first to come back while it
    * waits (a connection that has just carried an answer, so one its backend is not closing for idleness).
    */
-  public Future<HttpClientRequest> fresh(SocketAddress address, RequestOptions options, long connectTimeoutMs) {
-    Endpoint endpoint = endpoints.computeIfAbsent(address, Endpoint::new);
+  public Future<HttpClientRequest> fresh(SocketAddress address, HostAndPort tlsOrigin, RequestOptions options,
+      long connectTimeoutMs) {
+    Endpoint endpoint = endpoint(address, tlsOrigin);
     return fresh(endpoint, options, System.nanoTime() + connectTimeoutMs * 1_000_000L, connectTimeoutMs);
+  }
+
+  private Endpoint endpoint(SocketAddress address, HostAndPort tlsOrigin) {
+    Map<SocketAddress, Endpoint> map = tlsOrigin == null ? endpoints : tlsEndpoints;
+    Endpoint endpoint = map.get(address);
+    if (endpoint == null) {
+      endpoint = new Endpoint(address, tlsOrigin);
+      map.put(address, endpoint);
+    }
+    return endpoint;
   }
 
   /**
@@ -269,7 +288,7 @@ public final class ConnectionPool {
     Promise<Pooled> made = Promise.promise();
     long timer = vertx.setTimer(left, id -> made.tryFail(
         new TimeoutException("no connection to " + endpoint.address + " within the connect timeout")));
-    client.connect(new HttpConnectOptions().setServer(endpoint.address)).onComplete(ar -> {
+    client.connect(endpoint.connect).onComplete(ar -> {
       vertx.cancelTimer(timer);
       if (ar.failed()) {
         endpoint.open--;
@@ -445,7 +464,15 @@ public final class ConnectionPool {
 
   /** Closes the connections idle for longer than the keep-alive; stops when none is idle. */
   private void sweep() {
-    long now = System.nanoTime();
+    sweep(endpoints, System.nanoTime());
+    sweep(tlsEndpoints, System.nanoTime());
+    if (idleCount <= 0 && sweeper >= 0) {
+      vertx.cancelTimer(sweeper);
+      sweeper = -1;
+    }
+  }
+
+  private void sweep(Map<SocketAddress, Endpoint> endpoints, long now) {
     for (Iterator<Endpoint> it = endpoints.values().iterator(); it.hasNext(); ) {
       Endpoint endpoint = it.next();
       for (Iterator<Pooled> idle = endpoint.idle.iterator(); idle.hasNext(); ) {
@@ -460,10 +487,6 @@ public final class ConnectionPool {
         it.remove(); // an instance gone from rotation leaves nothing behind
       }
     }
-    if (idleCount <= 0 && sweeper >= 0) {
-      vertx.cancelTimer(sweeper);
-      sweeper = -1;
-    }
   }
 
   /**
@@ -477,15 +500,17 @@ public final class ConnectionPool {
       vertx.cancelTimer(sweeper);
       sweeper = -1;
     }
-    for (Endpoint endpoint : endpoints.values()) {
-      Pooled pooled;
-      while ((pooled = endpoint.idle.pollFirst()) != null) {
-        pooled.connection.close();
-      }
-      Waiter waiter;
-      while (failWaiting && (waiter = endpoint.waiters.poll()) != null) {
-        vertx.cancelTimer(waiter.timer);
-        waiter.promise.tryFail(new IllegalStateException("the backend's connection pool is closed"));
+    for (Map<SocketAddress, Endpoint> map : java.util.List.of(endpoints, tlsEndpoints)) {
+      for (Endpoint endpoint : map.values()) {
+        Pooled pooled;
+        while ((pooled = endpoint.idle.pollFirst()) != null) {
+          pooled.connection.close();
+        }
+        Waiter waiter;
+        while (failWaiting && (waiter = endpoint.waiters.poll()) != null) {
+          vertx.cancelTimer(waiter.timer);
+          waiter.promise.tryFail(new IllegalStateException("the backend's connection pool is closed"));
+        }
       }
     }
     idleCount = 0;

@@ -56,9 +56,9 @@ public final class ProxyHandler implements Terminal {
   private static final Buffer UPGRADE_WITH_BODY = Buffer.buffer("a WebSocket upgrade request carries no body\n");
 
   private final Vertx vertx;
-  /** Requests to TLS instances (Vert.x's pool: SNI, certificate checks). */
+  /** Requests to HTTP/2 instances (Vert.x's pool: one multiplexed connection each). */
   private final HttpClient client;
-  /** Requests to plain-HTTP instances. */
+  /** Requests to HTTP/1 instances, plain or HTTPS. */
   private final ConnectionPool pool;
   private final RouteConfig route;
   private final long connectTimeoutMs;
@@ -636,21 +636,22 @@ public final class ProxyHandler implements Terminal {
     io.vertx.core.net.HostAndPort origin = upstream.origin(serverName);
     attempt.unsent = false;
     Future<HttpClientRequest> made;
-    if (upstream.instance().tls() || http2) {
-      // SNI and the name the certificate must carry: the configured server name, else the instance's host.
+    // SNI and the name the certificate must carry: the configured server name, else the instance's host.
+    io.vertx.core.net.HostAndPort tlsOrigin = upstream.instance().tls() ? origin : null;
+    if (http2) {
       made = client.request(new RequestOptions().setServer(upstream.address()).setConnectTimeout(connectTimeoutMs)
           .setSsl(upstream.instance().tls()).setHost(origin.host()).setPort(origin.port()));
     } else if (attempt.resent) {
-      made = pool.fresh(upstream.address(), null, connectTimeoutMs);
+      made = pool.fresh(upstream.address(), tlsOrigin, null, connectTimeoutMs);
     } else {
-      made = pool.request(upstream.address(), null, connectTimeoutMs); // method, URI and head set in sendRequest
+      made = pool.request(upstream.address(), tlsOrigin, null, connectTimeoutMs); // method, URI, head: sendRequest
     }
     made.onComplete(ar -> {
       if (ar.failed()) {
         attempt.unsent = true;
         // No TCP connection within connect_timeout_ms: nothing was sent, so it is the instance being
         // unreachable (503), not a late answer (504). (The pool's own wait fails with PoolWaitTimeout,
-        // "busy"; for HTTPS instances Vert.x's pool counts its wait in the same TimeoutException.)
+        // "busy"; for HTTP/2 instances Vert.x's pool counts its wait in the same TimeoutException.)
         Throwable cause = ar.cause() instanceof java.util.concurrent.TimeoutException
             ? new UpstreamFailure.Refused(route.backend(), ar.cause()) : ar.cause();
         answer.fail(failure(attempt, cause));
@@ -704,11 +705,11 @@ public final class ProxyHandler implements Terminal {
    * earlier exchange: a server's keep-alive timeout racing the reuse rather than a failing instance, so its circuit
    * does not count it. As nginx does, the request is then sent again, once, on a new connection to the same
    * instance when it is idempotent without a body; anything else (a POST, an upload) is not sent twice and gets
-   * 502. The client still there; plain-HTTP instances only (HTTPS ones use Vert.x's pool).
+   * 502. The client still there; HTTP/1 instances (plain or HTTPS) only, those of the gateway's pool.
    */
   private boolean closedOnReuse(Attempt attempt, HttpClientRequest request, Throwable err) {
     return (err instanceof io.vertx.core.http.HttpClosedException || err instanceof java.io.IOException)
-        && !attempt.upstream.instance().tls() && failure(attempt, err) == err && ConnectionPool.reused(request);
+        && !http2 && failure(attempt, err) == err && ConnectionPool.reused(request);
   }
 
   /**

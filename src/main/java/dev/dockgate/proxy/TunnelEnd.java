@@ -10,7 +10,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 
 /**
- * Ends a plain upgrade tunnel's backend connection only after Vert.x has passed on what the backend sent before
+ * Ends an upgrade tunnel's backend connection (plain or TLS) only after Vert.x has passed on what the backend sent before
  * closing it. io_uring reads up to a peer's close even while the tunnel applies back-pressure; Vert.x, paused,
  * keeps those reads in its connection's queue, and the connection's close, had it come at once, would have ended
  * the socket ahead of them: the last bytes were cut toward a slower client. With half-closure allowed, the

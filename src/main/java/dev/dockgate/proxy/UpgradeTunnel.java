@@ -80,7 +80,7 @@ final class UpgradeTunnel {
       connect.setSsl(true).setHost(origin.host()).setPort(origin.port()).setSniServerName(origin.host());
     }
     return client.connect(connect).compose(socket -> {
-      if (!upstream.instance().tls() && socket instanceof io.vertx.core.internal.net.NetSocketInternal internal) {
+      if (socket instanceof io.vertx.core.internal.net.NetSocketInternal internal) {
         TunnelEnd.install(internal.channelHandlerContext().channel(), socket); // its last bytes before its close, whole
       }
       if (out.closed()) {

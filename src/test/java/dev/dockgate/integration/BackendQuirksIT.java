@@ -5,11 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.dockgate.testing.GatewayHarness;
 import dev.dockgate.testing.Poll;
+import dev.dockgate.testing.TestCerts;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.net.NetServer;
 import io.vertx.core.net.NetServerOptions;
 import io.vertx.core.net.NetSocket;
+import io.vertx.core.net.PemKeyCertOptions;
 import java.net.http.HttpRequest;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -76,10 +78,9 @@ class BackendQuirksIT {
    */
   record ClosingOnReuse(NetServer server, AtomicInteger heads) {
 
-    static ClosingOnReuse start(boolean reset) throws Exception {
+    static ClosingOnReuse start(boolean reset, TestCerts.Pem tls) throws Exception {
       AtomicInteger heads = new AtomicInteger();
-      NetServer server = vertx.createNetServer(new NetServerOptions().setHost("127.0.0.1").setPort(0)
-              .setSoLinger(reset ? 0 : -1))
+      NetServer server = vertx.createNetServer(options(tls).setSoLinger(reset ? 0 : -1))
           .connectHandler(socket -> serve(socket, heads))
           .listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
       return new ClosingOnReuse(server, heads);
@@ -105,14 +106,35 @@ class BackendQuirksIT {
 
   /** A gateway (one router) with one route, /app, to {@code port}: a long keep-alive, a circuit opening at one failure. */
   GatewayHarness gatewayTo(int port) {
+    return gatewayTo(port, null);
+  }
+
+  /** The same to an HTTPS backend whose certificate is {@code tls} (checked), or a plain one when null. */
+  GatewayHarness gatewayTo(int port, TestCerts.Pem tls) {
     return new GatewayHarness(dir, """
         docker: {enabled: false}
         routes:
           - {path_prefix: /app, backend: app}
         backends:
-          - {name: app, targets: ["http://127.0.0.1:%d"], keep_alive_timeout_s: 30,
+          - {name: app, targets: ["%s://127.0.0.1:%d"], keep_alive_timeout_s: 30,%s
              circuit_breaker: {max_failures: 1, reset_timeout_ms: 60000}}
-        """.formatted(port), 1);
+        """.formatted(tls == null ? "http" : "https", port,
+        tls == null ? "" : " tls: {ca_file: \"" + tls.cert() + "\"},"), 1);
+  }
+
+  /** A test backend's listening options: 127.0.0.1, an ephemeral port, TLS with {@code tls} unless null. */
+  static NetServerOptions options(TestCerts.Pem tls) {
+    NetServerOptions options = new NetServerOptions().setHost("127.0.0.1").setPort(0);
+    if (tls != null) {
+      options.setSsl(true).setKeyCertOptions(new PemKeyCertOptions().setCertPath(tls.cert().toString())
+          .setKeyPath(tls.key().toString()));
+    }
+    return options;
+  }
+
+  /** Plain HTTP, then HTTPS: the same quirks from a backend behind TLS. */
+  TestCerts.Pem[] bothKinds() {
+    return new TestCerts.Pem[] {null, TestCerts.selfSigned(dir, "backend")};
   }
 
   static Map<Integer, Integer> send(GatewayHarness gateway, String method, int n) {
@@ -133,25 +155,32 @@ class BackendQuirksIT {
    */
   @Test
   void aRequestOnAKeptAliveConnectionTheBackendClosesIsSentAgainWhenIdempotent() throws Exception {
-    for (boolean reset : new boolean[] {false, true}) {
-      ClosingOnReuse backend = ClosingOnReuse.start(reset);
-      try (GatewayHarness gateway = gatewayTo(backend.port())) {
-        String how = reset ? "reset" : "closed";
-        assertEquals(Map.of(200, 10), send(gateway, "GET", 10), "GETs on connections " + how + " on reuse");
-        assertEquals(Map.of(200, 4), send(gateway, "HEAD", 4), "HEADs on connections " + how + " on reuse");
-        assertEquals(Map.of(200, 4), send(gateway, "DELETE", 4), "DELETEs on connections " + how + " on reuse");
-        assertEquals(Map.of(200, 18), send(gateway, "GET", 18), "the circuit stayed closed");
-        // A POST is not sent twice (nginx answers 502 too): on the reused connection it gets 502, the next one a new
-        // connection; and the circuit, which opens at one failure, still does not count it.
-        assertEquals(Map.of(200, 1, 502, 1), send(gateway, "POST", 2), "POSTs");
-        assertEquals(Map.of(200, 4), send(gateway, "GET", 4), "the circuit stayed closed after the POST's 502");
-        io.vertx.core.json.JsonObject counts = gateway.stats().getJsonObject("requests_count");
-        assertEquals(10 + 4 + 4 + 18 + 1 + 4, counts.getLong("success"), "/stats: each request counted once");
-        assertEquals(1, counts.getLong("error"), "/stats: the POST's 502");
-        // 42 requests: the first and the second POST on new connections, the first POST on a reused one only,
-        // each of the other 39 on a reused one and then on a new one: never more than twice.
-        assertEquals(3 + 2 * 39, backend.heads().get(), "requests the backend read");
+    for (TestCerts.Pem tls : bothKinds()) {
+      for (boolean reset : new boolean[] {false, true}) {
+        closedOnReuse(reset, tls);
       }
+    }
+  }
+
+  private void closedOnReuse(boolean reset, TestCerts.Pem tls) throws Exception {
+    ClosingOnReuse backend = ClosingOnReuse.start(reset, tls);
+    try (GatewayHarness gateway = gatewayTo(backend.port(), tls)) {
+      String how = (reset ? "reset" : "closed") + (tls == null ? "" : " (HTTPS)");
+      assertEquals(Map.of(200, 10), send(gateway, "GET", 10), "GETs on connections " + how + " on reuse");
+      assertEquals(Map.of(200, 4), send(gateway, "HEAD", 4), "HEADs on connections " + how + " on reuse");
+      assertEquals(Map.of(200, 4), send(gateway, "DELETE", 4), "DELETEs on connections " + how + " on reuse");
+      assertEquals(Map.of(200, 18), send(gateway, "GET", 18), "the circuit stayed closed");
+      // A POST is not sent twice (nginx answers 502 too): on the reused connection it gets 502, the next one a new
+      // connection; and the circuit, which opens at one failure, still does not count it.
+      assertEquals(Map.of(200, 1, 502, 1), send(gateway, "POST", 2), "POSTs");
+      assertEquals(Map.of(200, 4), send(gateway, "GET", 4), "the circuit stayed closed after the POST's 502");
+      io.vertx.core.json.JsonObject counts = gateway.stats().getJsonObject("requests_count");
+      assertEquals(10 + 4 + 4 + 18 + 1 + 4, counts.getLong("success"), "/stats: each request counted once");
+      assertEquals(1, counts.getLong("error"), "/stats: the POST's 502");
+      // 42 requests: the first and the second POST on new connections, the first POST on a reused one only,
+      // each of the other 39 on a reused one and then on a new one: never more than twice.
+      assertEquals(3 + 2 * 39, backend.heads().get(), "requests the backend read");
+    } finally {
       backend.server().close();
     }
   }
@@ -164,8 +193,8 @@ class BackendQuirksIT {
   /** Stray writes of the "later" case that the backend's socket has taken. */
   static final AtomicInteger STRAY_WRITTEN = new AtomicInteger();
 
-  static NetServer strayBytes() throws Exception {
-    return vertx.createNetServer(new NetServerOptions().setHost("127.0.0.1").setPort(0))
+  static NetServer strayBytes(TestCerts.Pem tls) throws Exception {
+    return vertx.createNetServer(options(tls))
         .connectHandler(socket -> onHeads(socket, head -> {
           switch (head.split(" ")[1]) {
             case "/app/204" -> socket.write("HTTP/1.1 204 No Content\r\n\r\n{}");
@@ -189,9 +218,15 @@ class BackendQuirksIT {
    */
   @Test
   void bytesBeyondAnAnswersEndNeverReachTheNextRequest() throws Exception {
-    NetServer backend = strayBytes();
+    for (TestCerts.Pem tls : bothKinds()) {
+      bytesBeyondAnAnswersEnd(tls);
+    }
+  }
+
+  private void bytesBeyondAnAnswersEnd(TestCerts.Pem tls) throws Exception {
+    NetServer backend = strayBytes(tls);
     STRAY_WRITTEN.set(0);
-    try (GatewayHarness gateway = gatewayTo(backend.actualPort())) {
+    try (GatewayHarness gateway = gatewayTo(backend.actualPort(), tls)) {
       for (String quirk : new String[] {"204", "304", "head", "later"}) {
         for (int i = 0; i < 3; i++) {
           HttpRequest.Builder request = HttpRequest.newBuilder(gateway.uri("/app/" + quirk))
@@ -200,7 +235,8 @@ class BackendQuirksIT {
             request.method("HEAD", HttpRequest.BodyPublishers.noBody());
           }
           int expected = quirk.equals("204") ? 204 : quirk.equals("304") ? 304 : 200;
-          assertEquals(expected, gateway.send(request.build()).statusCode(), quirk + " " + i);
+          String what = quirk + " " + i + (tls == null ? "" : " (HTTPS)");
+          assertEquals(expected, gateway.send(request.build()).statusCode(), what);
           if (quirk.equals("later")) {
             int written = i + 1;
             // The stray bytes leave the backend while the connection idles, and have a moment to reach the gateway.
@@ -208,12 +244,12 @@ class BackendQuirksIT {
             Thread.sleep(200);
           }
           var next = gateway.get("/app/next");
-          assertEquals(200, next.statusCode(), "the request after " + quirk + " " + i + ": " + next.body());
+          assertEquals(200, next.statusCode(), "the request after " + what + ": " + next.body());
           assertEquals("ok\n", next.body());
         }
       }
       io.vertx.core.json.JsonObject counts = gateway.stats().getJsonObject("requests_count");
-      assertEquals(0, counts.getLong("error"), "/stats: " + counts);
+      assertEquals(0, counts.getLong("error"), "/stats" + (tls == null ? "" : " (HTTPS)") + ": " + counts);
     } finally {
       backend.close();
     }
@@ -271,14 +307,58 @@ class BackendQuirksIT {
   }
 
   /**
+   * {@link #closingAfter} behind TLS: the answer written, then the connection closed (close_notify, then FIN).
+   */
+  static NetServer closingAfterTls(int size, TestCerts.Pem tls) throws Exception {
+    Buffer body = Buffer.buffer(new byte[size]);
+    return vertx.createNetServer(options(tls))
+        .connectHandler(socket -> onHeads(socket, head -> {
+          if (head.contains(" /app/chunked ")) {
+            socket.write(Buffer.buffer("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                + Integer.toHexString(size) + "\r\n").appendBuffer(body).appendString("\r\n0\r\n\r\n"));
+          } else {
+            socket.write(Buffer.buffer("HTTP/1.1 200 OK\r\n" + (head.contains(" /app/length ")
+                ? "Content-Length: " + size + "\r\n" : "") + "\r\n").appendBuffer(body));
+          }
+          socket.close();
+          return false;
+        }))
+        .listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+  }
+
+  /** The same from an HTTPS backend. */
+  @Test
+  void anAnswerAnHttpsBackendClosesRightAfterArrivesWholeAtASlowerClient() throws Exception {
+    int size = 3_000_000;
+    TestCerts.Pem tls = TestCerts.selfSigned(dir, "backend");
+    NetServer backend = closingAfterTls(size, tls);
+    try (GatewayHarness gateway = gatewayTo(backend.actualPort(), tls)) {
+      for (String path : new String[] {"/app/length", "/app/close", "/app/chunked"}) {
+        for (int i = 0; i < 2; i++) {
+          assertEquals(size, slowBody(gateway.port(), "GET " + path + " HTTP/1.1\r\nHost: gw\r\n\r\n"),
+              path + " " + i + ": body bytes that reached the client");
+        }
+      }
+    } finally {
+      backend.close();
+    }
+  }
+
+  /**
    * The same for an upgrade tunnel whose backend writes its last bytes and closes at once: they reach a slower
    * client whole, then the tunnel closes. On io_uring 0.1 to 1.1 MB of 3 MB arrived.
    */
   @Test
   void theLastBytesOfATunnelTheBackendClosesArriveWholeAtASlowerClient() throws Exception {
+    for (TestCerts.Pem tls : bothKinds()) {
+      lastBytesOfATunnel(tls);
+    }
+  }
+
+  private void lastBytesOfATunnel(TestCerts.Pem tls) throws Exception {
     int size = 3_000_000;
     Buffer body = Buffer.buffer(new byte[size]);
-    NetServer upgrading = vertx.createNetServer(new NetServerOptions().setHost("127.0.0.1").setPort(0))
+    NetServer upgrading = vertx.createNetServer(options(tls))
         .connectHandler(socket -> onHeads(socket, head -> {
           socket.write(Buffer.buffer("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade"
               + "\r\n\r\n").appendBuffer(body));
@@ -286,11 +366,12 @@ class BackendQuirksIT {
           return false;
         }))
         .listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-    try (GatewayHarness gateway = gatewayTo(upgrading.actualPort())) {
+    try (GatewayHarness gateway = gatewayTo(upgrading.actualPort(), tls)) {
       for (int i = 0; i < 3; i++) {
         assertEquals(size, slowBody(gateway.port(), "GET /app/ws HTTP/1.1\r\nHost: gw\r\nUpgrade: websocket\r\n"
             + "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13"
-            + "\r\n\r\n"), "tunnel " + i + ": bytes that reached the client before its close");
+            + "\r\n\r\n"), "tunnel " + i + (tls == null ? "" : " (HTTPS)")
+            + ": bytes that reached the client before its close");
       }
     } finally {
       upgrading.close();

@@ -41,7 +41,7 @@ class ConnectionPoolTest {
     context.runOnContext(v -> {
       ConnectionPool pool = new ConnectionPool(vertx, client, 4, 10, 30, BackendClients::channelOf);
       Future<HttpClientRequest> made = pool.request(SocketAddress.inetSocketAddress(server.actualPort(), "127.0.0.1"),
-          null, 5000);
+          null, null, 5000);
       pool.close(false); // a reload replaced the pool while the connection was being opened
       made.compose(request -> get(request, "/x")).onComplete(test.succeeding(body -> test.verify(() -> {
         assertEquals("ok", body);
@@ -77,7 +77,7 @@ class ConnectionPoolTest {
       List<Future<String>> bodies = new ArrayList<>();
       for (int i = 0; i < 3; i++) {
         String path = "/" + i;
-        bodies.add(pool.request(address, null, 5000).compose(request -> get(request, path)));
+        bodies.add(pool.request(address, null, null, 5000).compose(request -> get(request, path)));
       }
       Future.all(bodies).onComplete(test.succeeding(all -> test.verify(() -> {
         for (Future<String> body : bodies) {
