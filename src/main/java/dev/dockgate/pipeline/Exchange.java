@@ -46,7 +46,7 @@ public final class Exchange implements Handler<Void> {
   private boolean closeWhenAnswered;
   private String consumer;
   private String instance;
-  /** The gRPC status the backend answered, or -1. */
+  /** The gRPC status the backend answered (or the gateway, for a call it answered itself), or -1. */
   private int grpcStatus = -1;
   private int status;
   private io.vertx.core.MultiMap forward;
@@ -209,7 +209,8 @@ public final class Exchange implements Handler<Void> {
 
   /**
    * Answers the client; any body it is still sending is read and dropped (a held request is
-   * resumed), so the connection stays usable and nothing waits for the body timeout.
+   * resumed), so the connection stays usable and nothing waits for the body timeout. A gRPC call gets the answer as
+   * a gRPC status ({@link GrpcAnswer}); its traffic event keeps {@code status}, the HTTP status it stands for.
    */
   public void answer(int status, Buffer body, CharSequence contentType) {
     track();
@@ -221,12 +222,38 @@ public final class Exchange implements Handler<Void> {
     if (!request.isEnded()) {
       request.resume();
     }
-    response.setStatusCode(status).putHeader(TrafficEvent.REQUEST_ID_HEADER, requestId)
+    response.putHeader(TrafficEvent.REQUEST_ID_HEADER, requestId)
         .putHeader(HttpHeaders.DATE, dev.dockgate.edge.HttpDate.now());
+    if (grpcAnswer(status, body.toString())) {
+      response.end();
+      return;
+    }
+    response.setStatusCode(status);
     if (body.length() > 0 && contentType != null) {
       response.putHeader(HttpHeaders.CONTENT_TYPE, contentType);
     }
     response.end(body);
+  }
+
+  /**
+   * When the request is a gRPC call: makes its response the gRPC form of the gateway's answer {@code status} with
+   * {@code text} ({@link GrpcAnswer}), left for the caller to end without a body, and says so. The traffic event
+   * keeps {@code status} with the gRPC status beside it.
+   */
+  public boolean grpcAnswer(int status, String text) {
+    if (!GrpcAnswer.wanted(request)) {
+      return false;
+    }
+    this.status = status;
+    grpcStatus = GrpcAnswer.statusOf(status);
+    HttpServerResponse response = request.response().setStatusCode(200)
+        .putHeader(HttpHeaders.CONTENT_TYPE, GrpcAnswer.CONTENT_TYPE)
+        .putHeader(GrpcAnswer.GRPC_STATUS, Integer.toString(grpcStatus));
+    String message = GrpcAnswer.message(text);
+    if (!message.isEmpty()) {
+      response.putHeader(GrpcAnswer.GRPC_MESSAGE, message);
+    }
+    return true;
   }
 
   /** A stage or terminal failed unexpectedly: 500, logged with the route; never a request left hanging. */

@@ -950,7 +950,12 @@ public final class ProxyHandler implements Terminal {
       return;
     }
     answerHead(attempt, out, failure.status(), null);
-    out.putHeader(HttpHeaders.DATE, HttpDate.now()).putHeader(HttpHeaders.CONTENT_TYPE, TEXT_PLAIN);
+    out.putHeader(HttpHeaders.DATE, HttpDate.now());
+    if (attempt.exchange.grpcAnswer(failure.status(), failure.getMessage())) {
+      out.end().onComplete(v -> finished(attempt)); // a gRPC call: its status and message in a trailers-only answer
+      return;
+    }
+    out.putHeader(HttpHeaders.CONTENT_TYPE, TEXT_PLAIN);
     out.end(Buffer.buffer(failure.getMessage() + "\n")).onComplete(v -> finished(attempt));
   }
 

@@ -30,13 +30,18 @@ public final class RecentTraffic {
   }
 
   public void record(long nowMillis, int status, double latencyMs) {
+    record(nowMillis, status, TrafficEvent.isSuccess(status), latencyMs);
+  }
+
+  /** {@code status} for its class (2xx, 4xx...), {@code success} for the error rate ({@link TrafficEvent#success()}). */
+  public void record(long nowMillis, int status, boolean success, double latencyMs) {
     long second = Math.floorDiv(nowMillis, 1000);
     Second slot = ring[(int) Math.floorMod(second, (long) ring.length)];
     if (slot.second != second) {
       slot.reset(second);
     }
     slot.requests++;
-    if (!TrafficEvent.isSuccess(status)) {
+    if (!success) {
       slot.errors++;
     }
     slot.classes[classIndex(status)]++;

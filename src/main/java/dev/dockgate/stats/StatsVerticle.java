@@ -44,13 +44,14 @@ public final class StatsVerticle extends VerticleBase {
     TrafficEvent event = TrafficEvent.of(json);
     if (event != null) {
       int status = event.status();
+      boolean success = event.success();
       double latencyMs = event.latencyMs();
       long now = nowMillis();
-      stats.record(status, latencyMs);
-      byRoute.of(event.route()).record(status, latencyMs);
-      byBackend.of(event.backend()).record(status, latencyMs);
-      recent.record(now, status, latencyMs);
-      recentByRoute.of(event.route()).record(now, status, latencyMs);
+      stats.record(success, latencyMs);
+      byRoute.of(event.route()).record(success, latencyMs);
+      byBackend.of(event.backend()).record(success, latencyMs);
+      recent.record(now, status, success, latencyMs);
+      recentByRoute.of(event.route()).record(now, status, success, latencyMs);
     }
   }
 

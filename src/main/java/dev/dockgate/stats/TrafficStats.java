@@ -41,7 +41,12 @@ public final class TrafficStats {
   }
 
   public void record(int status, double latencyMs) {
-    if (TrafficEvent.isSuccess(status)) {
+    record(TrafficEvent.isSuccess(status), latencyMs);
+  }
+
+  /** A request counted as a success or an error ({@link TrafficEvent#success()}). */
+  public void record(boolean succeeded, double latencyMs) {
+    if (succeeded) {
       success++;
     } else {
       error++;

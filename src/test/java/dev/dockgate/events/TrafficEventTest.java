@@ -1,6 +1,7 @@
 package dev.dockgate.events;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -82,5 +83,20 @@ class TrafficEventTest {
     assertEquals(EVENT, TrafficEvent.of(fromAnotherNode));
     assertNull(TrafficEvent.of(new JsonObject(Map.of("latency_ms", 1.0))), "no status: not a traffic event");
     assertNull(TrafficEvent.of(new JsonObject(Map.of("status", 200))), "no latency: not a traffic event");
+  }
+
+  @Test
+  void aGrpcCallSucceedsByItsGrpcStatusAnyOtherRequestByItsHttpStatus() {
+    TrafficEvent ok = new TrafficEvent(1L, "r", "c", null, "POST", "/s/M", null, "HTTP/2", "/s", "b", "i", 200, 5L, 1.0, 0);
+    TrafficEvent notFound = new TrafficEvent(1L, "r", "c", null, "POST", "/s/M", null, "HTTP/2", "/s", "b", "i", 200, 0L,
+        1.0, 5);
+    TrafficEvent gatewayUnavailable = new TrafficEvent(1L, "r", "c", null, "POST", "/s/M", null, "HTTP/2", "/s", "b",
+        null, 503, 0L, 1.0, 14);
+    assertTrue(ok.success());
+    assertFalse(notFound.success(), "NOT_FOUND in an HTTP 200 answer is no success");
+    assertFalse(gatewayUnavailable.success());
+    assertFalse(EVENT.success(), "a 503 without gRPC");
+    assertTrue(new TrafficEvent(1L, "r", "c", null, "GET", "/", null, "HTTP/1.1", null, null, null, 304, 0L, 1.0)
+        .success());
   }
 }

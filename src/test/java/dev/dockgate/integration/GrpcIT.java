@@ -254,7 +254,7 @@ class GrpcIT {
   /**
    * A gRPC call waits for its answer as long as its own deadline (grpc-timeout), not the route's timeout_ms: a
    * server stream whose first message (and so its head) comes after 2.5 s, on a route of 1 s, arrives for a
-   * client with an 8 s deadline; a call without a deadline gets the route's 504 (UNAVAILABLE to gRPC).
+   * client with an 8 s deadline; a call without a deadline gets the route's 504, as DEADLINE_EXCEEDED.
    */
   @Test
   void aCallsOwnDeadlineReplacesTheRouteTimeout() throws Exception {
@@ -270,8 +270,9 @@ class GrpcIT {
       SimpleServiceGrpc.SimpleServiceBlockingStub noDeadline = SimpleServiceGrpc.newBlockingStub(channel);
       StatusRuntimeException failed = org.junit.jupiter.api.Assertions.assertThrows(StatusRuntimeException.class,
           () -> noDeadline.serverStreamingRpc(request("late")).forEachRemaining(r -> { }));
-      assertEquals(Status.Code.UNAVAILABLE, failed.getStatus().getCode(), failed.getStatus().toString());
-      assertTrue(failed.getStatus().getDescription().contains("504"), failed.getStatus().toString());
+      assertEquals(Status.Code.DEADLINE_EXCEEDED, failed.getStatus().getCode(), failed.getStatus().toString());
+      assertEquals("backend \"simple\" did not answer in time", failed.getStatus().getDescription(),
+          "the gateway's reason, where grpc-java said \"HTTP status code 504\" before");
     }
   }
 
@@ -421,17 +422,107 @@ class GrpcIT {
     }
   }
 
-  /** With the backend gone the gateway's 503 reaches a gRPC client as UNAVAILABLE (gRPC's HTTP status mapping). */
+  /**
+   * The gateway's own answers to gRPC calls are gRPC statuses (HTTP 200, trailers-only) with its reason as the
+   * message, where a bare HTTP status left grpc-java to report "HTTP status code 503, invalid content-type:
+   * text/plain": no instance reachable (UNAVAILABLE), no API key (UNAUTHENTICATED), a rate limit (UNAVAILABLE), no
+   * route (the default response: UNIMPLEMENTED, its text percent-encoded on the way and decoded by the client). Each
+   * carries the request id; each is counted once, as an error in /stats, with the HTTP status it stands for and its
+   * gRPC status in its traffic event.
+   */
   @Test
-  void aBackendDownIsUnavailable() throws Exception {
-    int port = backend.getPort();
+  void theGatewaysOwnAnswersAreGrpcStatuses() throws Exception {
+    int down = backend.getPort();
     backend.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
-    try (GatewayHarness gateway = new GatewayHarness(dir, "  h2c: true\n", config(port), 1)) {
+    Server up = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)).addService(new Service()).build()
+        .start();
+    LoggedErrors errors = new LoggedErrors();
+    String key = java.util.HexFormat.of().formatHex(dev.dockgate.auth.ApiKeyAuth.sha256("grpc-key"));
+    String yaml = """
+        docker: {enabled: false}
+        default_response: {status_code: 404, body: "no route: 100%% sûr"}
+        routes:
+          - {path_prefix: /grpc.testing.SimpleService/UnaryRpc, backend: gone}
+          - path_prefix: /grpc.testing.SimpleService/ClientStreamingRpc
+            backend: simple
+            auth: {type: api_key, keys: [{name: ci, sha256: "%s"}]}
+          - path_prefix: /grpc.testing.SimpleService/ServerStreamingRpc
+            backend: simple
+            rate_limit: {requests_per_second: 0.01, burst: 1}
+        backends:
+          - {name: gone, protocol: http2, targets: ["http://127.0.0.1:%d"]}
+          - {name: simple, protocol: http2, targets: ["http://127.0.0.1:%d"]}
+        """.formatted(key, down, up.getPort());
+    try (GatewayHarness gateway = new GatewayHarness(dir, "  h2c: true\n", yaml, 1)) {
+      List<io.vertx.core.json.JsonObject> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+      gateway.vertx().eventBus().<io.vertx.core.json.JsonObject>localConsumer(dev.dockgate.events.Addresses.TRAFFIC,
+          m -> events.add(m.body().copy())).completion().toCompletionStage().toCompletableFuture()
+          .get(5, TimeUnit.SECONDS);
       SimpleServiceGrpc.SimpleServiceBlockingStub stub = blocking(gateway);
-      StatusRuntimeException failed = org.junit.jupiter.api.Assertions.assertThrows(StatusRuntimeException.class,
-          () -> stub.unaryRpc(request("hello")));
-      assertEquals(Status.Code.UNAVAILABLE, failed.getStatus().getCode(), failed.getStatus().toString());
+
+      Status unreachable = failure(() -> stub.unaryRpc(request("hello")));
+      assertEquals(Status.Code.UNAVAILABLE, unreachable.getCode(), unreachable.toString());
+      assertTrue(unreachable.getDescription().startsWith("backend \"gone\""), unreachable.toString());
+
+      SimpleServiceGrpc.SimpleServiceStub async = SimpleServiceGrpc.newStub(channel)
+          .withDeadlineAfter(10, TimeUnit.SECONDS);
+      Status noKey = Status.fromThrowable(streamFailure(async::clientStreamingRpc));
+      assertEquals(Status.Code.UNAUTHENTICATED, noKey.getCode(), noKey.toString());
+
+      List<String> first = new ArrayList<>();
+      stub.serverStreamingRpc(request("2")).forEachRemaining(r -> first.add(r.getResponseMessage()));
+      assertTrue(!first.isEmpty(), "the first stream, within the limit");
+      Status limited = failure(() -> stub.serverStreamingRpc(request("2")).forEachRemaining(r -> { }));
+      assertEquals(Status.Code.UNAVAILABLE, limited.getCode(), limited.toString());
+
+      Throwable noRoute = streamFailure(async::bidiStreamingRpc);
+      assertEquals(Status.Code.UNIMPLEMENTED, Status.fromThrowable(noRoute).getCode(), noRoute.toString());
+      assertEquals("no route: 100% sûr", Status.fromThrowable(noRoute).getDescription(), "the default response's text");
+      assertNotNull(Status.trailersFromThrowable(noRoute).get(Metadata.Key.of("x-request-id",
+          Metadata.ASCII_STRING_MARSHALLER)), "the request id among the trailers");
+
+      Poll.until(Duration.ofSeconds(5), "5 traffic events", () -> events.size() == 5);
+      assertEquals(List.of("503 14", "401 16", "200 0", "429 14", "404 12"),
+          events.stream().map(e -> e.getInteger("status") + " " + e.getInteger("grpc_status")).toList(),
+          "each call's status and gRPC status in its traffic event");
+      io.vertx.core.json.JsonObject counts = gateway.stats().getJsonObject("requests_count");
+      assertEquals(1, counts.getLong("success"), "/stats: " + counts);
+      assertEquals(4, counts.getLong("error"), "/stats: " + counts);
+      assertEquals(List.of(), errors.lines());
+    } finally {
+      errors.close();
+      up.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
     }
+  }
+
+  /** How a streaming call that sends one message and ends failed (it must fail). */
+  private static Throwable streamFailure(
+      java.util.function.Function<io.grpc.stub.StreamObserver<SimpleResponse>, io.grpc.stub.StreamObserver<SimpleRequest>> call)
+      throws Exception {
+    java.util.concurrent.CompletableFuture<Throwable> failed = new java.util.concurrent.CompletableFuture<>();
+    io.grpc.stub.StreamObserver<SimpleRequest> out = call.apply(new io.grpc.stub.StreamObserver<SimpleResponse>() {
+      @Override
+      public void onNext(SimpleResponse value) {
+      }
+
+      @Override
+      public void onError(Throwable t) {
+        failed.complete(t);
+      }
+
+      @Override
+      public void onCompleted() {
+        failed.completeExceptionally(new AssertionError("the call succeeded"));
+      }
+    });
+    out.onNext(request("x"));
+    out.onCompleted();
+    return failed.get(10, TimeUnit.SECONDS);
+  }
+
+  /** The status a call failed with (it must fail). */
+  private static Status failure(org.junit.jupiter.api.function.Executable call) {
+    return org.junit.jupiter.api.Assertions.assertThrows(StatusRuntimeException.class, call).getStatus();
   }
 
   /**
