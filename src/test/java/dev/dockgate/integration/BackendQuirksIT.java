@@ -256,6 +256,61 @@ class BackendQuirksIT {
   }
 
   /**
+   * A backend that closes a kept-alive connection while it idles in the gateway's pool (0.5 s after its answer: its
+   * own keep-alive timeout, a restart) has the gateway's side closed at once, not left half-closed (CLOSE_WAIT)
+   * until the pool's sweep (every 7.5 s with a 30 s keep-alive), and the next request gets a new connection.
+   */
+  @Test
+  void aConnectionTheBackendClosesWhileItIdlesIsClosedAtOnce() throws Exception {
+    for (TestCerts.Pem tls : bothKinds()) {
+      NetServer backend = vertx.createNetServer(options(tls))
+          .connectHandler(socket -> onHeads(socket, head -> {
+            socket.write("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n");
+            vertx.setTimer(500, id -> socket.close());
+            return true;
+          }))
+          .listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+      String kind = tls == null ? "" : " (HTTPS)";
+      try (GatewayHarness gateway = gatewayTo(backend.actualPort(), tls)) {
+        for (int i = 0; i < 3; i++) {
+          assertEquals(200, gateway.get("/app/" + i).statusCode(), "request " + i + kind);
+          assertEquals(1, connectionsTo(backend.actualPort()), "the kept-alive connection, seen" + kind);
+          Poll.until(Duration.ofSeconds(2), "the gateway's side of the connection closed" + kind,
+              () -> closeWaits(backend.actualPort()) == 0 && connectionsTo(backend.actualPort()) == 0);
+        }
+      } finally {
+        backend.close();
+      }
+    }
+  }
+
+  /** This machine's TCP sockets toward 127.0.0.1:{@code port} in CLOSE_WAIT: their peer closed, they did not. */
+  static long closeWaits(int port) {
+    return sockets(port, "08");
+  }
+
+  /** This machine's TCP sockets toward 127.0.0.1:{@code port} still open (ESTABLISHED or CLOSE_WAIT). */
+  static long connectionsTo(int port) {
+    return sockets(port, "01") + sockets(port, "08");
+  }
+
+  private static long sockets(int port, String state) {
+    // Netty's native sockets are IPv6 ones, 127.0.0.1 in them IPv4-mapped (/proc/net/tcp6); Java's may be either.
+    java.util.Set<String> remote = java.util.Set.of(String.format("0100007F:%04X", port),
+        String.format("0000000000000000FFFF00000100007F:%04X", port));
+    long count = 0;
+    for (String table : new String[] {"/proc/net/tcp", "/proc/net/tcp6"}) {
+      try (var lines = java.nio.file.Files.lines(Path.of(table))) {
+        count += lines.skip(1).map(String::trim).map(l -> l.split("\\s+"))
+            .filter(f -> remote.contains(f[2]) && f[3].equals(state)).count();
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    }
+    return count;
+  }
+
+  /**
    * A backend that answers {@code size} bytes and closes its connection at once (as Python's http.server, busybox
    * httpd's CGI or any HTTP/1.0 server does): with a Content-Length ({@code /app/length}), or delimited by the close
    * ({@code /app/close}); a chunked one too ({@code /app/chunked}).
