@@ -103,7 +103,6 @@ public record TrafficEvent(
     };
   }
 
-  /** rgate's rule: 200-399 is a success, everything else an error; a WebSocket upgrade (101) succeeded too. */
   /**
    * Whether this request counts as a success in /stats: a gRPC call by its gRPC status (OK only: its HTTP status is
    * 200 whatever the outcome), any other request by its HTTP status ({@link #isSuccess(int)}).
@@ -112,6 +111,7 @@ public record TrafficEvent(
     return grpcStatus >= 0 ? grpcStatus == 0 : isSuccess(status);
   }
 
+  /** rgate's rule: 200-399 is a success, everything else an error; a WebSocket upgrade (101) succeeded too. */
   public static boolean isSuccess(int status) {
     return status == 101 || (status >= 200 && status < 400);
   }

@@ -127,6 +127,16 @@ public final class Exchange implements Handler<Void> {
     grpcStatus = status;
   }
 
+  /**
+   * The gateway cut a gRPC call's answer after a part of it left (its backend failed mid-answer; the client's stream
+   * is reset with INTERNAL_ERROR, which gRPC clients report as INTERNAL): its status, unless its backend gave one.
+   */
+  public void grpcCut() {
+    if (grpcStatus < 0 && GrpcAnswer.wanted(request)) {
+      grpcStatus = GrpcAnswer.INTERNAL;
+    }
+  }
+
   /** The instance that answered (or was tried last), for the traffic event. */
   public void instance(String name) {
     this.instance = name;
@@ -290,6 +300,12 @@ public final class Exchange implements Handler<Void> {
     HttpServerResponse response = request.response();
     int code = status != 0 ? status
         : response.ended() || response.headWritten() ? response.getStatusCode() : CLIENT_CLOSED;
+    if (grpcStatus < 0 && GrpcAnswer.wanted(request)) {
+      // A gRPC call that ended without a status: its answer ended without one (UNKNOWN, or what its HTTP status
+      // stands for), or its stream ended before its answer did (the client cancelled or left: CANCELLED). Either
+      // way no success.
+      grpcStatus = response.ended() ? GrpcAnswer.statusOf(code) : GrpcAnswer.CANCELLED;
+    }
     if (closeWhenAnswered && request.version() != HttpVersion.HTTP_2
         && "close".equalsIgnoreCase(response.headers().get(HttpHeaders.CONNECTION))) {
       request.connection().close(); // the rest of the body is not read

@@ -3,7 +3,6 @@ package dev.dockgate.pipeline;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpVersion;
-import java.nio.charset.StandardCharsets;
 
 /**
  * How the gateway answers a gRPC call itself (no instance, a deadline passed, a refused credential, a rate limit, no
@@ -19,6 +18,7 @@ public final class GrpcAnswer {
   static final CharSequence GRPC_MESSAGE = HttpHeaders.createOptimized("grpc-message");
 
   /** gRPC's status codes the gateway answers with. */
+  public static final int CANCELLED = 1;
   public static final int UNKNOWN = 2;
   public static final int DEADLINE_EXCEEDED = 4;
   public static final int PERMISSION_DENIED = 7;
@@ -59,23 +59,65 @@ public final class GrpcAnswer {
 
   /**
    * {@code text} (what the gateway answers other clients) as a {@code grpc-message} value: without its final line
-   * break, its UTF-8 bytes outside printable ASCII and {@code %} percent-encoded (gRPC over HTTP/2's rule).
+   * break, its UTF-8 bytes outside printable ASCII and {@code %} percent-encoded (gRPC over HTTP/2's rule), cut at a
+   * character's end to at most {@link #MAX_MESSAGE} characters (a long default response body would otherwise pass
+   * the 8 KiB of metadata gRPC clients accept by default, and the call fail with a protocol error).
    */
   public static String message(String text) {
-    byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
-    int end = bytes.length;
-    while (end > 0 && (bytes[end - 1] == '\n' || bytes[end - 1] == '\r')) {
+    int end = text.length();
+    while (end > 0 && (text.charAt(end - 1) == '\n' || text.charAt(end - 1) == '\r')) {
       end--;
     }
-    StringBuilder out = new StringBuilder(end + 8);
-    for (int i = 0; i < end; i++) {
-      int b = bytes[i] & 0xff;
-      if (b >= 0x20 && b <= 0x7e && b != '%') {
-        out.append((char) b);
-      } else {
-        out.append('%').append(HEX[b >> 4]).append(HEX[b & 0xf]);
+    StringBuilder out = new StringBuilder(Math.min(end, MAX_MESSAGE) + 8);
+    byte[] utf8 = new byte[4];
+    for (int i = 0; i < end; ) {
+      int c = text.codePointAt(i);
+      i += Character.charCount(c);
+      if (c >= 0x20 && c <= 0x7e && c != '%') {
+        if (out.length() + 1 > MAX_MESSAGE) {
+          break;
+        }
+        out.append((char) c);
+        continue;
+      }
+      int n = utf8(c, utf8);
+      if (out.length() + 3 * n > MAX_MESSAGE) {
+        break;
+      }
+      for (int b = 0; b < n; b++) {
+        out.append('%').append(HEX[(utf8[b] >> 4) & 0xf]).append(HEX[utf8[b] & 0xf]);
       }
     }
     return out.toString();
+  }
+
+  /** The longest {@code grpc-message} the gateway sends, in characters (bytes) after encoding. */
+  public static final int MAX_MESSAGE = 1024;
+
+  /** {@code c}'s UTF-8 bytes in {@code out} (a lone surrogate as U+FFFD); gives how many. */
+  private static int utf8(int c, byte[] out) {
+    if (c >= Character.MIN_SURROGATE && c <= Character.MAX_SURROGATE) {
+      c = 0xFFFD;
+    }
+    if (c < 0x80) {
+      out[0] = (byte) c;
+      return 1;
+    }
+    if (c < 0x800) {
+      out[0] = (byte) (0xC0 | c >> 6);
+      out[1] = (byte) (0x80 | c & 0x3F);
+      return 2;
+    }
+    if (c < 0x10000) {
+      out[0] = (byte) (0xE0 | c >> 12);
+      out[1] = (byte) (0x80 | c >> 6 & 0x3F);
+      out[2] = (byte) (0x80 | c & 0x3F);
+      return 3;
+    }
+    out[0] = (byte) (0xF0 | c >> 18);
+    out[1] = (byte) (0x80 | c >> 12 & 0x3F);
+    out[2] = (byte) (0x80 | c >> 6 & 0x3F);
+    out[3] = (byte) (0x80 | c & 0x3F);
+    return 4;
   }
 }

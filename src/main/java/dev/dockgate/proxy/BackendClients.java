@@ -72,6 +72,10 @@ public final class BackendClients {
         .setKeepAliveTimeout(settings.keepAliveSeconds())
         // The TCP connect of the gateway's own pool (Vert.x's pool bounds it by the request's connect timeout).
         .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, Math.max(1, settings.connectTimeoutMs())))
+        // An HTTPS instance's handshake within the same time (Vert.x's default: 10 s), so that one that never
+        // answers it does not keep its socket long after its request gave up on it.
+        .setSslHandshakeTimeout(Math.max(1, settings.connectTimeoutMs()))
+        .setSslHandshakeTimeoutUnit(TimeUnit.MILLISECONDS)
         .setTcpNoDelay(true);
     dev.dockgate.HttpClients.towardInstances(options, settings.tls(), settings.http2());
     PoolOptions pool = new PoolOptions()

@@ -280,21 +280,34 @@ public final class ConnectionPool {
   /**
    * A new connection to the endpoint, failed with a {@link TimeoutException} at the deadline; one that opens
    * later serves the next waiter or idles (the client's own connect timeout, connect_timeout_ms, bounds the TCP
-   * connect itself).
+   * connect itself, and for HTTPS the handshake too). A connect given up at the deadline no longer holds its
+   * slot: the next request may try a connection of its own rather than wait behind a handshake that may never end
+   * (and be refused as busy, which no circuit counts); it takes a slot again if it opens after all.
    */
   private Future<Pooled> connect(Endpoint endpoint, long deadlineNanos) {
     endpoint.open++;
     long left = Math.max(1, (deadlineNanos - System.nanoTime()) / 1_000_000L);
     Promise<Pooled> made = Promise.promise();
-    long timer = vertx.setTimer(left, id -> made.tryFail(
-        new TimeoutException("no connection to " + endpoint.address + " within the connect timeout")));
+    boolean[] abandoned = {false};
+    long timer = vertx.setTimer(left, id -> {
+      if (made.tryFail(new TimeoutException("no connection to " + endpoint.address + " within the connect timeout"))) {
+        abandoned[0] = true;
+        endpoint.open--;
+        slotFreed(endpoint);
+      }
+    });
     client.connect(endpoint.connect).onComplete(ar -> {
       vertx.cancelTimer(timer);
       if (ar.failed()) {
-        endpoint.open--;
-        slotFreed(endpoint);
+        if (!abandoned[0]) {
+          endpoint.open--;
+          slotFreed(endpoint);
+        }
         made.tryFail(ar.cause());
         return;
+      }
+      if (abandoned[0]) {
+        endpoint.open++; // opened after all: it holds a slot again
       }
       HttpClientConnection connection = ar.result();
       Channel channel;

@@ -1025,10 +1025,14 @@ public final class ProxyHandler implements Terminal {
       owner.unanswered(this, err);
     }
 
-    /** An HTTP/2 backend's trailers, at the answer's end: a gRPC call's status. */
+    /** An HTTP/2 backend's trailers, at the answer's end: a gRPC call's status; null: the answer was cut. */
     @Override
     public void handle(MultiMap trailers) {
-      exchange.grpcStatus(trailers.get(GRPC_STATUS));
+      if (trailers == null) {
+        exchange.grpcCut();
+      } else {
+        exchange.grpcStatus(trailers.get(GRPC_STATUS));
+      }
     }
   }
 }

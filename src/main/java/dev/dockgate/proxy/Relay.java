@@ -44,7 +44,10 @@ final class Relay implements Handler<Buffer> {
   private final boolean passTrailers;
   /** How long an HTTP/2 client may take nothing of the answer; null: no limit here (HTTP/1, or none set). */
   private final Stalls stalls;
-  /** Told the backend's trailers at the answer's end (an HTTP/2 backend's: a gRPC status); null: nobody. */
+  /**
+   * Told the backend's trailers at the answer's end (an HTTP/2 backend's: a gRPC status), or null when the gateway
+   * cuts the answer after a part of it left; null: nobody.
+   */
   private final Handler<MultiMap> trailersRead;
   private Handler<Void> drain;
   /** The stall timer, or -1. */
@@ -196,6 +199,9 @@ final class Relay implements Handler<Buffer> {
     if (!to.headWritten() && !to.ended() && !to.closed()) { // (closed: the client left, nobody to answer)
       unanswered.accept(err); // nothing of the answer left yet: the client can still be answered
       return;
+    }
+    if (trailersRead != null) {
+      trailersRead.handle(null); // no trailers: the answer was cut
     }
     to.reset(CUT); // HTTP/1: the connection is closed; HTTP/2: RST_STREAM, which must not say NO_ERROR
     done.run();

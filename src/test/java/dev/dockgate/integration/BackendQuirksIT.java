@@ -16,6 +16,8 @@ import java.net.http.HttpRequest;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
@@ -308,6 +310,38 @@ class BackendQuirksIT {
       }
     }
     return count;
+  }
+
+  /**
+   * An HTTPS instance that accepts TCP connections and never answers the TLS handshake is unreachable, each try as
+   * long as {@code connect_timeout_ms}, and opens its circuit as a refusing one does. The handshake used to hold the
+   * pool's slot for 10 s (Vert.x's handshake limit) past the try's end, so with {@code max_connections: 1} the next
+   * tries waited for that slot and were "busy", which no circuit counts: it never opened.
+   */
+  @Test
+  void anHttpsInstanceThatNeverAnswersTheHandshakeOpensItsCircuit() throws Exception {
+    TestCerts.Pem tls = TestCerts.selfSigned(dir, "backend");
+    NetServer silent = vertx.createNetServer(options(null)).connectHandler(socket -> { })
+        .listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    try (GatewayHarness gateway = new GatewayHarness(dir, """
+        docker: {enabled: false}
+        routes:
+          - {path_prefix: /app, backend: app}
+        backends:
+          - {name: app, targets: ["https://127.0.0.1:%d"], tls: {ca_file: "%s"}, connect_timeout_ms: 500,
+             max_connections: 1, circuit_breaker: {max_failures: 3, reset_timeout_ms: 60000}}
+        """.formatted(silent.actualPort(), tls.cert()), 1)) {
+      List<String> answers = new ArrayList<>();
+      for (int i = 0; i < 5; i++) {
+        var answer = gateway.get("/app/" + i);
+        answers.add(answer.statusCode() + " " + answer.body().trim());
+      }
+      assertEquals(List.of("503 backend \"app\" is unreachable", "503 backend \"app\" is unreachable",
+          "503 backend \"app\" is unreachable", "503 backend \"app\" is unavailable (circuit open)",
+          "503 backend \"app\" is unavailable (circuit open)"), answers);
+    } finally {
+      silent.close();
+    }
   }
 
   /**

@@ -248,6 +248,34 @@ class GrpcIT {
       assertEquals("echo: still there", stub.unaryRpc(request("still there")).getResponseMessage(),
           "the circuit stays closed");
       Poll.until(Duration.ofSeconds(5), "/stats counts the 11 calls", () -> gateway.statsTotal() == 11);
+      io.vertx.core.json.JsonObject counts = gateway.stats().getJsonObject("requests_count");
+      assertEquals(10, counts.getLong("error"), "the cancelled calls are no successes (they were): " + counts);
+    }
+  }
+
+  /**
+   * A server stream whose server goes away after 3 messages: the client's stream is reset (INTERNAL), and the call
+   * is counted as an error, with INTERNAL as its gRPC status (it was a success, for its HTTP 200).
+   */
+  @Test
+  void aStreamCutByItsServerIsAnError() throws Exception {
+    try (GatewayHarness gateway = new GatewayHarness(dir, "  h2c: true\n", config(backend.getPort()), 1)) {
+      List<io.vertx.core.json.JsonObject> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+      gateway.vertx().eventBus().<io.vertx.core.json.JsonObject>localConsumer(dev.dockgate.events.Addresses.TRAFFIC,
+          m -> events.add(m.body().copy())).completion().toCompletionStage().toCompletableFuture()
+          .get(5, TimeUnit.SECONDS);
+      Iterator<SimpleResponse> endless = blocking(gateway).serverStreamingRpc(request("endless"));
+      for (int m = 0; m < 3; m++) {
+        endless.next();
+      }
+      backend.shutdownNow();
+      Status cut = failure(() -> endless.forEachRemaining(r -> { }));
+      assertEquals(Status.Code.INTERNAL, cut.getCode(), cut.toString());
+      Poll.until(Duration.ofSeconds(5), "the call's traffic event", () -> events.size() == 1);
+      assertEquals(13, events.get(0).getInteger("grpc_status"), events.get(0).encode());
+      io.vertx.core.json.JsonObject counts = gateway.stats().getJsonObject("requests_count");
+      assertEquals(0, counts.getLong("success"), "/stats: " + counts);
+      assertEquals(1, counts.getLong("error"), "/stats: " + counts);
     }
   }
 
@@ -426,7 +454,8 @@ class GrpcIT {
    * The gateway's own answers to gRPC calls are gRPC statuses (HTTP 200, trailers-only) with its reason as the
    * message, where a bare HTTP status left grpc-java to report "HTTP status code 503, invalid content-type:
    * text/plain": no instance reachable (UNAVAILABLE), no API key (UNAUTHENTICATED), a rate limit (UNAVAILABLE), no
-   * route (the default response: UNIMPLEMENTED, its text percent-encoded on the way and decoded by the client). Each
+   * route (the default response: UNIMPLEMENTED, its 9 KB text percent-encoded and cut to 1 KB on the way, decoded by
+   * the client; whole, it failed the call with INTERNAL). Each
    * carries the request id; each is counted once, as an error in /stats, with the HTTP status it stands for and its
    * gRPC status in its traffic event.
    */
@@ -440,7 +469,7 @@ class GrpcIT {
     String key = java.util.HexFormat.of().formatHex(dev.dockgate.auth.ApiKeyAuth.sha256("grpc-key"));
     String yaml = """
         docker: {enabled: false}
-        default_response: {status_code: 404, body: "no route: 100%% sûr"}
+        default_response: {status_code: 404, body: "no route: 100%% sûr %s"}
         routes:
           - {path_prefix: /grpc.testing.SimpleService/UnaryRpc, backend: gone}
           - path_prefix: /grpc.testing.SimpleService/ClientStreamingRpc
@@ -452,7 +481,7 @@ class GrpcIT {
         backends:
           - {name: gone, protocol: http2, targets: ["http://127.0.0.1:%d"]}
           - {name: simple, protocol: http2, targets: ["http://127.0.0.1:%d"]}
-        """.formatted(key, down, up.getPort());
+        """.formatted("x".repeat(9000), key, down, up.getPort());
     try (GatewayHarness gateway = new GatewayHarness(dir, "  h2c: true\n", yaml, 1)) {
       List<io.vertx.core.json.JsonObject> events = new java.util.concurrent.CopyOnWriteArrayList<>();
       gateway.vertx().eventBus().<io.vertx.core.json.JsonObject>localConsumer(dev.dockgate.events.Addresses.TRAFFIC,
@@ -477,7 +506,9 @@ class GrpcIT {
 
       Throwable noRoute = streamFailure(async::bidiStreamingRpc);
       assertEquals(Status.Code.UNIMPLEMENTED, Status.fromThrowable(noRoute).getCode(), noRoute.toString());
-      assertEquals("no route: 100% sûr", Status.fromThrowable(noRoute).getDescription(), "the default response's text");
+      String text = Status.fromThrowable(noRoute).getDescription();
+      assertTrue(text.startsWith("no route: 100% sûr xxx") && text.length() < 1024, "the default response's text, cut"
+          + " short of the 8 KiB a client takes: " + text.length() + " characters");
       assertNotNull(Status.trailersFromThrowable(noRoute).get(Metadata.Key.of("x-request-id",
           Metadata.ASCII_STRING_MARSHALLER)), "the request id among the trailers");
 

@@ -28,4 +28,14 @@ class GrpcAnswerTest {
     assertEquals("", GrpcAnswer.message("\n"));
     assertEquals("%7F%00", GrpcAnswer.message("\u007f\u0000"));
   }
+
+  /** A long text is cut to 1,024 characters at a character's end, never inside one's encoding. */
+  @Test
+  void longMessagesAreCutAtACharactersEnd() {
+    assertEquals("a".repeat(1024), GrpcAnswer.message("a".repeat(9000)));
+    String cut = GrpcAnswer.message("é".repeat(400)); // 6 characters each once encoded
+    assertEquals("%C3%A9".repeat(170), cut);
+    assertEquals("%F0%9F%98%80".repeat(85), GrpcAnswer.message("😀".repeat(300)), "4 bytes, 12 characters each");
+    assertEquals("x%EF%BF%BDy", GrpcAnswer.message("x\uD800y"), "a lone surrogate");
+  }
 }
