@@ -58,7 +58,6 @@ public final class EdgeGuard {
   private long sweep = -1;
   /** False with h2c on (see the constructor). */
   private final boolean strict;
-  private boolean full;
   /** The listening socket all router instances share, known from the first connection this instance accepts. */
   private Channel listener;
   /** How long a stopping listener keeps accepting, its queue cut to one, before it closes. */
@@ -84,29 +83,26 @@ public final class EdgeGuard {
   }
 
   /**
-   * A new connection, before any byte of it is read: closed at once when {@code max_connections}
-   * are open, else counted until it closes and given the strict decoder. False when refused.
+   * A connection Vert.x hands over (an HTTP/1.x one before any byte of its request is read, an HTTP/2 one once its
+   * first SETTINGS are): given the strict decoder and the HTTP/2 checks. It was counted in {@code max_connections}
+   * when accepted ({@link AcceptGuard}); one accepted before that guard was in place is counted now, and closed at
+   * once when {@code max_connections} are open. False when refused.
    */
   public boolean admit(HttpConnection connection) {
     Channel channel = ((ConnectionBase) connection).channel();
-    if (!open.tryOpen(maxConnections)) {
-      if (!full) {
-        full = true;
-        LOG.warning("max_connections (" + maxConnections + ") open: new connections are closed until some end");
-      }
+    AcceptGuard.Opening opening = channel.attr(AcceptGuard.OPENING).get();
+    if (opening != null) {
+      opening.admitted(); // counted when accepted
+    } else if (!open.admit(maxConnections)) { // accepted before the listener's guard was in place
       channel.close();
       return false;
-    }
-    if (full) {
-      full = false;
-      LOG.info("connections below max_connections (" + maxConnections + ") again");
     }
     if (listener == null) {
       listener = channel.parent();
     }
     fresh.add(connection);
     // The channel's own close future: Vert.x keeps a single close handler per connection, which the router uses.
-    channel.closeFuture().addListener(f -> closed(connection));
+    channel.closeFuture().addListener(f -> closed(connection, opening == null));
     ChannelPipeline pipeline = channel.pipeline();
     if (connection instanceof io.vertx.core.http.impl.Http2ServerConnection) {
       io.netty.handler.codec.http2.Http2ConnectionHandler h2 =
@@ -146,12 +142,46 @@ public final class EdgeGuard {
    */
   private void unguarded(ChannelPipeline pipeline) {
     if (open.unguarded() == null) {
-      String problem = "no Vert.x HTTP/1.x request decoder in the connection's pipeline " + pipeline.names()
-          + ": the strict request decoder and the slow-head sweep are off";
-      if (open.unguarded(problem)) {
-        LOG.severe(problem + "; readiness reports DOWN (is Vert.x the version the gateway was built with?)");
-      }
+      unguarded("no Vert.x HTTP/1.x request decoder in the connection's pipeline " + pipeline.names()
+          + ": the strict request decoder and the slow-head sweep are off");
     }
+  }
+
+  private void unguarded(String problem) {
+    if (open.unguarded(problem)) {
+      LOG.severe(problem + "; readiness reports DOWN (is Vert.x the version the gateway was built with?)");
+    }
+  }
+
+  /**
+   * Guards the listening socket itself ({@link AcceptGuard}), once the server listens: connections are counted in
+   * {@code max_connections} when accepted, and closed when no router has them {@code header_timeout_ms} later
+   * (HTTP/2 ones before their first SETTINGS, and with h2c on any before its first bytes). Should the socket be out
+   * of reach (a Vert.x built otherwise), said once, loudly, and readiness reports it, as for the strict decoder.
+   */
+  public void guardListener(io.vertx.core.http.HttpServer server) {
+    Channel socket;
+    try {
+      socket = AcceptGuard.listeningSocket(server);
+    } catch (ReflectiveOperationException | RuntimeException e) {
+      unguarded("the listening socket is out of reach (" + e + "): connections are counted in max_connections and "
+          + "timed by header_timeout_ms only once Vert.x hands them over (HTTP/2: after their first SETTINGS)");
+      return;
+    }
+    AcceptGuard.install(socket, open, maxConnections, headerTimeoutMs);
+  }
+
+  /**
+   * How long the connection's first request head may still take, in milliseconds: what is left of
+   * {@code header_timeout_ms} since it was accepted (at least 1), or all of it for a connection accepted before the
+   * listener's guard; 0 without a header timeout.
+   */
+  public long firstHeadTimeLeftMs(HttpConnection connection) {
+    if (headerTimeoutMs <= 0) {
+      return 0;
+    }
+    AcceptGuard.Opening opening = ((ConnectionBase) connection).channel().attr(AcceptGuard.OPENING).get();
+    return opening == null ? headerTimeoutMs : Math.max(1, headerTimeoutMs - opening.ageMs());
   }
 
   /** Null while every HTTP/1.x connection gets the strict decoder; else why not. */
@@ -318,9 +348,11 @@ public final class EdgeGuard {
     request.end().onComplete(ar -> vertx.cancelTimer(timer));
   }
 
-  /** On the connection's event loop, which is this router's. */
-  private void closed(HttpConnection connection) {
-    open.closed();
+  /** On the connection's event loop, which is this router's; {@code counted} here rather than when accepted. */
+  private void closed(HttpConnection connection, boolean counted) {
+    if (counted) {
+      open.closed();
+    }
     notFresh(connection);
     decoders.remove(connection);
     Body body = bodies.remove(connection);

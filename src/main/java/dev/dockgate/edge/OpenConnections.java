@@ -1,7 +1,9 @@
 package dev.dockgate.edge;
 
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.logging.Logger;
 
 /**
  * Client connections open on the listener, across all router instances (each on its own event
@@ -11,11 +13,15 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 public final class OpenConnections {
 
+  private static final Logger LOG = Logger.getLogger(EdgeGuard.class.getName());
+
   private final AtomicInteger open = new AtomicInteger();
+  /** Whether the last connection was refused for the cap: said once when it is reached, once when it is left. */
+  private final AtomicBoolean full = new AtomicBoolean();
   private final AtomicReference<String> unguarded = new AtomicReference<>();
 
   /** Counts a new connection unless {@code max} (0: no limit) are open already. */
-  boolean tryOpen(int max) {
+  private boolean tryOpen(int max) {
     while (true) {
       int now = open.get();
       if (max > 0 && now >= max) {
@@ -25,6 +31,23 @@ public final class OpenConnections {
         return true;
       }
     }
+  }
+
+  /**
+   * Counts a new connection unless {@code max} (0: no limit) are open already, saying so once when the cap is
+   * reached and once when connections are counted again; false: the caller closes the connection.
+   */
+  boolean admit(int max) {
+    if (!tryOpen(max)) {
+      if (full.compareAndSet(false, true)) {
+        LOG.warning("max_connections (" + max + ") open: new connections are closed until some end");
+      }
+      return false;
+    }
+    if (full.get() && full.compareAndSet(true, false)) {
+      LOG.info("connections below max_connections (" + max + ") again");
+    }
+    return true;
   }
 
   void closed() {

@@ -233,7 +233,7 @@ public final class RouterVerticle extends VerticleBase implements RouterPlacemen
     return vertx.createHttpServer(options)
         .connectionHandler(connection -> {
           if (edge.admit(connection)) {
-            limitHeaderTime(connection, limits.headerTimeoutMs());
+            limitHeaderTime(connection, edge.firstHeadTimeLeftMs(connection));
           }
         })
         .requestHandler(this::handle)
@@ -241,7 +241,10 @@ public final class RouterVerticle extends VerticleBase implements RouterPlacemen
         .listen()
         .recover(err -> Future.failedFuture(
             dev.dockgate.ListenFailure.of("server", options.getHost(), options.getPort(), err)))
-        .onSuccess(s -> server = s);
+        .onSuccess(s -> {
+          server = s;
+          edge.guardListener(s);
+        });
   }
 
   /** The admin endpoints on their own port (see {@link AdminListener}), when configured. */
@@ -258,9 +261,9 @@ public final class RouterVerticle extends VerticleBase implements RouterPlacemen
   }
 
   /**
-   * A new connection whose first request head is not complete in time (a slow-header client
-   * holding a connection open) gets 408 or, having sent nothing, is closed; the heads of later
-   * requests are timed by the edge's sweep ({@link EdgeGuard}).
+   * A new connection whose first request head is not complete in time ({@code timeoutMs}: what is left of
+   * {@code header_timeout_ms} since it was accepted; a slow-header client holding a connection open) gets 408 or,
+   * having sent nothing, is closed; the heads of later requests are timed by the edge's sweep ({@link EdgeGuard}).
    */
   private void limitHeaderTime(HttpConnection connection, long timeoutMs) {
     if (timeoutMs <= 0) {

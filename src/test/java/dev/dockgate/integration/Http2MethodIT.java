@@ -3,9 +3,18 @@ package dev.dockgate.integration;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static dev.dockgate.testing.RawHttp2.DATA;
+import static dev.dockgate.testing.RawHttp2.GOAWAY;
+import static dev.dockgate.testing.RawHttp2.HEADERS;
+import static dev.dockgate.testing.RawHttp2.RST_STREAM;
+import static dev.dockgate.testing.RawHttp2.SETTINGS;
+import static dev.dockgate.testing.RawHttp2.describe;
+import static dev.dockgate.testing.RawHttp2.frame;
+import static dev.dockgate.testing.RawHttp2.headers;
 
 import dev.dockgate.testing.Backends;
 import dev.dockgate.testing.GatewayJar;
+import dev.dockgate.testing.RawHttp2;
 import dev.dockgate.testing.TestBackend;
 import dev.dockgate.testing.TestCerts;
 import java.io.ByteArrayOutputStream;
@@ -17,14 +26,9 @@ import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.List;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
-import javax.net.ssl.TrustManager;
-import javax.net.ssl.X509TrustManager;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -51,23 +55,10 @@ class Http2MethodIT {
   static GatewayJar h2c;
   static GatewayJar tls;
 
-  static final int DATA = 0;
-  static final int HEADERS = 1;
-  static final int RST_STREAM = 3;
-  static final int SETTINGS = 4;
-  static final int GOAWAY = 7;
-
   @BeforeAll
   static void start() throws Exception {
     backend = backends.start("up");
-    String routes = """
-        docker: {enabled: false}
-        routes:
-          - {path_prefix: /up, backend: up}
-        backends:
-          - {name: up, targets: ["http://127.0.0.1:%d"]}
-        default_response: {status_code: 404, body: "Not Found"}
-        """.formatted(backend.port());
+    String routes = backend.upRoute() + "default_response: {status_code: 404, body: \"Not Found\"}\n";
     h2c = new GatewayJar(java.nio.file.Files.createDirectories(dir.resolve("h2c")), "  h2c: true\n", routes, 2);
     TestCerts.Pem pem = TestCerts.selfSigned(java.nio.file.Files.createDirectories(dir.resolve("certs")), "gateway");
     tls = new GatewayJar(java.nio.file.Files.createDirectories(dir.resolve("tls")), "  tls: {cert_file: \"%s\", key_file: \"%s\"}\n".formatted(pem.cert(), pem.key()),
@@ -189,81 +180,19 @@ class Http2MethodIT {
     }
   }
 
-  /** A request head as HPACK literals without indexing (no Huffman). */
-  private static byte[] headers(String method, String path) throws IOException {
-    ByteArrayOutputStream b = new ByteArrayOutputStream();
-    for (String[] h : new String[][] {{":method", method}, {":scheme", "https"}, {":authority", "127.0.0.1"},
-        {":path", path}}) {
-      byte[] name = h[0].getBytes(StandardCharsets.ISO_8859_1);
-      byte[] value = h[1].getBytes(StandardCharsets.ISO_8859_1);
-      b.write(0);
-      b.write(name.length); // every name and value here is under 127 bytes: a one-byte length
-      b.write(name);
-      b.write(value.length);
-      b.write(value);
-    }
-    return b.toByteArray();
-  }
-
-  private static void frame(ByteArrayOutputStream out, int type, int flags, int stream, byte[] payload) throws IOException {
-    out.write(new byte[] {(byte) (payload.length >> 16), (byte) (payload.length >> 8), (byte) payload.length,
-        (byte) type, (byte) flags, (byte) (stream >> 24), (byte) (stream >> 16), (byte) (stream >> 8), (byte) stream});
-    out.write(payload);
-  }
-
-  /** The next frame: {type, stream, RST_STREAM's error code or the flags}, also added to {@code seen}. */
+  /** The next frame (see {@link RawHttp2#readFrame}); the connection's end or silence fails the test. */
   private static int[] readFrame(DataInputStream in, List<int[]> seen) throws IOException {
-    byte[] head = new byte[9];
     try {
-      in.readFully(head);
+      return RawHttp2.readFrame(in, seen);
     } catch (EOFException | SocketTimeoutException e) {
       throw new AssertionError("the connection " + (e instanceof EOFException ? "closed" : "went silent")
           + " before stream 3 was answered; frames: " + describe(seen), e);
     }
-    int length = (head[0] & 0xff) << 16 | (head[1] & 0xff) << 8 | head[2] & 0xff;
-    int type = head[3] & 0xff;
-    int flags = head[4] & 0xff;
-    int stream = ((head[5] & 0x7f) << 24) | (head[6] & 0xff) << 16 | (head[7] & 0xff) << 8 | head[8] & 0xff;
-    byte[] payload = new byte[length];
-    in.readFully(payload);
-    int detail = type == RST_STREAM
-        ? (payload[0] & 0xff) << 24 | (payload[1] & 0xff) << 16 | (payload[2] & 0xff) << 8 | payload[3] & 0xff
-        : flags;
-    int[] f = {type, stream, detail};
-    seen.add(f);
-    return f;
   }
 
-  private static String describe(List<int[]> frames) {
-    StringBuilder b = new StringBuilder();
-    for (int[] f : frames) {
-      b.append("[type ").append(f[0]).append(" stream ").append(f[1]).append(' ').append(f[2]).append(']');
-    }
-    return b.toString();
-  }
-
-  /** A TLS socket offering only h2 by ALPN; the test trusts the gateway's self-signed certificate blindly. */
+  /** A TLS socket offering only h2 by ALPN. */
   private static Socket tls(int port) throws Exception {
-    SSLContext context = SSLContext.getInstance("TLS");
-    context.init(null, new TrustManager[] {new X509TrustManager() {
-      @Override
-      public void checkClientTrusted(X509Certificate[] chain, String authType) {
-      }
-
-      @Override
-      public void checkServerTrusted(X509Certificate[] chain, String authType) {
-      }
-
-      @Override
-      public X509Certificate[] getAcceptedIssuers() {
-        return new X509Certificate[0];
-      }
-    }}, null);
-    SSLSocket socket = (SSLSocket) context.getSocketFactory().createSocket("127.0.0.1", port);
-    SSLParameters parameters = socket.getSSLParameters();
-    parameters.setApplicationProtocols(new String[] {"h2"});
-    socket.setSSLParameters(parameters);
-    socket.startHandshake();
+    SSLSocket socket = RawHttp2.tls(port, "h2");
     assertEquals("h2", socket.getApplicationProtocol(), "the gateway chose HTTP/2 by ALPN");
     return socket;
   }

@@ -56,13 +56,7 @@ class LimitsIT {
   }
 
   static String routes() {
-    return """
-        docker: {enabled: false}
-        routes:
-          - {path_prefix: /up, backend: up}
-        backends:
-          - {name: up, targets: ["http://127.0.0.1:%d"]}
-        """.formatted(backend.port());
+    return backend.upRoute();
   }
 
   /** Replaces the gateway by one with two router instances and these server lines. */

@@ -80,6 +80,17 @@ public final class TestBackend implements AutoCloseable {
     });
   }
 
+  /** A gateway's config without its server section: Docker off, one route {@code /up} to this backend alone. */
+  public String upRoute() {
+    return """
+        docker: {enabled: false}
+        routes:
+          - {path_prefix: /up, backend: up}
+        backends:
+          - {name: up, targets: ["http://127.0.0.1:%d"]}
+        """.formatted(port());
+  }
+
   public int port() {
     return server.actualPort();
   }

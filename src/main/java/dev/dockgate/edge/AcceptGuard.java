@@ -1,0 +1,151 @@
+package dev.dockgate.edge;
+
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.util.AttributeKey;
+import io.netty.util.concurrent.ScheduledFuture;
+import io.vertx.core.http.HttpServer;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Logger;
+
+/**
+ * The listening socket's guard, one for all router instances (Vert.x binds the port once and spreads its
+ * connections over them): each client connection is counted in {@code max_connections} the moment it is accepted
+ * (beyond the cap it is closed before anything is read), and one that no router has been handed
+ * {@code header_timeout_ms} after that is closed.
+ *
+ * <p>Vert.x hands an HTTP/2 connection to the server's connection handler ({@link EdgeGuard#admit}) only once the
+ * client's first SETTINGS frame is read, and with h2c on any plain connection only once its first bytes show which
+ * protocol it speaks. Until then such a connection was neither counted nor timed: a client that negotiated h2 by
+ * ALPN and sent nothing more (or the preface alone) held it until {@code idle_timeout_ms}, as many as it liked. The
+ * close goes through the connection's pipeline, so Netty's HTTP/2 codec, where it is in place, sends a GOAWAY
+ * (NO_ERROR) first. Once a router has the connection, the rest of the first head's time is the router's to keep
+ * ({@link EdgeGuard#firstHeadTimeLeftMs}), and so are all the later heads.
+ *
+ * <p>Runs on the acceptor's event loop; each connection's deadline on the connection's own loop, that of the router
+ * it goes to. Per connection it costs one small object and one scheduled task, nothing per request.
+ */
+final class AcceptGuard extends ChannelInboundHandlerAdapter {
+
+  private static final Logger LOG = Logger.getLogger(EdgeGuard.class.getName());
+  static final AttributeKey<Opening> OPENING = AttributeKey.valueOf("dockgate.edge.opening");
+  private static final String NAME = "dockgate-accept-guard";
+
+  private final OpenConnections open;
+  private final int maxConnections;
+  private final long headerTimeoutMs;
+
+  private AcceptGuard(OpenConnections open, int maxConnections, long headerTimeoutMs) {
+    this.open = open;
+    this.maxConnections = maxConnections;
+    this.headerTimeoutMs = headerTimeoutMs;
+  }
+
+  /**
+   * Puts the guard first on the listening socket's pipeline, unless a router put it there already (all share the
+   * socket). Connections accepted before are counted and timed when a router admits them.
+   */
+  static void install(Channel listener, OpenConnections open, int maxConnections, long headerTimeoutMs) {
+    try {
+      listener.pipeline().addFirst(NAME, new AcceptGuard(open, maxConnections, headerTimeoutMs));
+    } catch (IllegalArgumentException alreadyThere) {
+      // another router instance's: the same guard
+    }
+  }
+
+  /**
+   * The socket Vert.x listens on for this server: the one its shared TCP server bound (Vert.x keeps it to itself,
+   * so it is read from its fields).
+   */
+  static Channel listeningSocket(HttpServer server) throws ReflectiveOperationException {
+    java.lang.reflect.Field tcpServer = io.vertx.core.http.impl.HttpServerImpl.class.getDeclaredField("tcpServer");
+    tcpServer.setAccessible(true);
+    java.lang.reflect.Field actualServer = io.vertx.core.net.impl.NetServerImpl.class.getDeclaredField("actualServer");
+    actualServer.setAccessible(true);
+    java.lang.reflect.Field bindFuture = io.vertx.core.net.impl.NetServerImpl.class.getDeclaredField("bindFuture");
+    bindFuture.setAccessible(true);
+    Object bound = bindFuture.get(actualServer.get(tcpServer.get(server)));
+    if (bound instanceof io.vertx.core.Future<?> future && future.result() instanceof Channel socket) {
+      return socket;
+    }
+    throw new NoSuchFieldException("no bound socket in Vert.x's TCP server (" + bound + ")");
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
+    if (msg instanceof Channel child) {
+      if (!open.admit(maxConnections)) {
+        child.unsafe().closeForcibly(); // not registered yet: closed as Netty's acceptor closes a child it cannot take
+        return;
+      }
+      Opening opening = new Opening(open);
+      child.attr(OPENING).set(opening);
+      child.closeFuture().addListener(opening);
+      if (headerTimeoutMs > 0) {
+        child.pipeline().addFirst(new ChannelInitializer<>() {
+          @Override
+          protected void initChannel(Channel channel) {
+            opening.startDeadline(channel, headerTimeoutMs);
+          }
+        });
+      }
+    }
+    ctx.fireChannelRead(msg);
+  }
+
+  /**
+   * A client connection counted at its accept: when it opened, and its deadline for reaching a router. Used on the
+   * connection's event loop only.
+   */
+  static final class Opening implements ChannelFutureListener {
+
+    private final OpenConnections open;
+    private final long openedNanos = System.nanoTime();
+    private ScheduledFuture<?> deadline;
+    private boolean admitted;
+
+    private Opening(OpenConnections open) {
+      this.open = open;
+    }
+
+    private void startDeadline(Channel channel, long timeoutMs) {
+      long left = Math.max(1, timeoutMs - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - openedNanos));
+      deadline = channel.eventLoop().schedule(() -> {
+        if (!admitted && channel.isOpen()) {
+          LOG.fine(() -> "connection " + channel.remoteAddress() + " sent no request within header_timeout_ms ("
+              + timeoutMs + ") of opening: closed");
+          channel.close();
+        }
+      }, left, TimeUnit.MILLISECONDS);
+    }
+
+    /** A router has the connection: the deadline is its own from now on. */
+    void admitted() {
+      admitted = true;
+      cancel();
+    }
+
+    /** How long ago the connection was accepted. */
+    long ageMs() {
+      return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - openedNanos);
+    }
+
+    /** The connection closed. */
+    @Override
+    public void operationComplete(ChannelFuture future) {
+      open.closed();
+      cancel();
+    }
+
+    private void cancel() {
+      if (deadline != null) {
+        deadline.cancel(false);
+        deadline = null;
+      }
+    }
+  }
+}

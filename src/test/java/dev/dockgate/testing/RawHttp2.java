@@ -1,0 +1,114 @@
+package dev.dockgate.testing;
+
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.security.cert.X509Certificate;
+import java.util.List;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.X509TrustManager;
+
+/** HTTP/2 as raw frames over a socket, for tests that need bytes no HTTP/2 client library would send. */
+public final class RawHttp2 {
+
+  public static final int DATA = 0;
+  public static final int HEADERS = 1;
+  public static final int RST_STREAM = 3;
+  public static final int SETTINGS = 4;
+  public static final int PING = 6;
+  public static final int GOAWAY = 7;
+
+  /** The client connection preface's fixed bytes (RFC 9113 §3.4), before its SETTINGS frame. */
+  public static final byte[] PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+
+  private RawHttp2() {
+  }
+
+  /** A request head as HPACK literals without indexing (no Huffman). */
+  public static byte[] headers(String method, String path) throws IOException {
+    ByteArrayOutputStream b = new ByteArrayOutputStream();
+    for (String[] h : new String[][] {{":method", method}, {":scheme", "https"}, {":authority", "127.0.0.1"},
+        {":path", path}}) {
+      byte[] name = h[0].getBytes(StandardCharsets.ISO_8859_1);
+      byte[] value = h[1].getBytes(StandardCharsets.ISO_8859_1);
+      b.write(0);
+      b.write(name.length); // every name and value here is under 127 bytes: a one-byte length
+      b.write(name);
+      b.write(value.length);
+      b.write(value);
+    }
+    return b.toByteArray();
+  }
+
+  public static void frame(ByteArrayOutputStream out, int type, int flags, int stream, byte[] payload) throws IOException {
+    out.write(new byte[] {(byte) (payload.length >> 16), (byte) (payload.length >> 8), (byte) payload.length,
+        (byte) type, (byte) flags, (byte) (stream >> 24), (byte) (stream >> 16), (byte) (stream >> 8), (byte) stream});
+    out.write(payload);
+  }
+
+  /**
+   * The next frame: {type, stream, RST_STREAM's and GOAWAY's error code, or the flags}, also added to {@code seen}.
+   * Throws {@link java.io.EOFException} when the connection ends before a whole frame.
+   */
+  public static int[] readFrame(DataInputStream in, List<int[]> seen) throws IOException {
+    byte[] head = new byte[9];
+    in.readFully(head);
+    int length = (head[0] & 0xff) << 16 | (head[1] & 0xff) << 8 | head[2] & 0xff;
+    int type = head[3] & 0xff;
+    int flags = head[4] & 0xff;
+    int stream = ((head[5] & 0x7f) << 24) | (head[6] & 0xff) << 16 | (head[7] & 0xff) << 8 | head[8] & 0xff;
+    byte[] payload = new byte[length];
+    in.readFully(payload);
+    int at = type == GOAWAY ? 4 : 0; // GOAWAY: last stream id, then the error code
+    int detail = type == RST_STREAM || type == GOAWAY
+        ? (payload[at] & 0xff) << 24 | (payload[at + 1] & 0xff) << 16 | (payload[at + 2] & 0xff) << 8 | payload[at + 3] & 0xff
+        : flags;
+    int[] f = {type, stream, detail};
+    seen.add(f);
+    return f;
+  }
+
+  public static String describe(List<int[]> frames) {
+    StringBuilder b = new StringBuilder();
+    for (int[] f : frames) {
+      b.append("[type ").append(f[0]).append(" stream ").append(f[1]).append(' ').append(f[2]).append(']');
+    }
+    return b.toString();
+  }
+
+  /**
+   * A TLS socket to 127.0.0.1 offering these protocols by ALPN (none: no ALPN), handshake done; the test trusts the
+   * gateway's self-signed certificate blindly.
+   */
+  public static SSLSocket tls(int port, String... protocols) throws Exception {
+    SSLContext context = SSLContext.getInstance("TLS");
+    context.init(null, new TrustManager[] {new X509TrustManager() {
+      @Override
+      public void checkClientTrusted(X509Certificate[] chain, String authType) {
+      }
+
+      @Override
+      public void checkServerTrusted(X509Certificate[] chain, String authType) {
+      }
+
+      @Override
+      public X509Certificate[] getAcceptedIssuers() {
+        return new X509Certificate[0];
+      }
+    }}, null);
+    SSLSocket socket = (SSLSocket) context.getSocketFactory().createSocket("127.0.0.1", port);
+    if (protocols.length > 0) {
+      SSLParameters parameters = socket.getSSLParameters();
+      parameters.setApplicationProtocols(protocols);
+      socket.setSSLParameters(parameters);
+    }
+    socket.setSoTimeout(10_000);
+    socket.startHandshake();
+    return socket;
+  }
+}
