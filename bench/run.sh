@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Throughput and p99 latency of the gateway against a one-worker nginx reverse proxy, both in front of
 # the same nginx backend container, plus the backend reached directly, all measured in one run with wrk.
+# BACKEND_TLS=1 makes the backend HTTPS (a certificate made for the run), reached over TLS by both proxies.
 # Every listener is on 127.0.0.1; everything started here is removed on exit. See bench/README.md.
 set -euo pipefail
 
@@ -38,6 +39,9 @@ CLUSTER=${CLUSTER:-}                   # a or b (A/B runs): that gateway runs wi
                                        # with an idle peer gateway; the other one without -cluster
 BACKEND_OPTIONS=${BACKEND_OPTIONS:-}   # more settings of the bench backend, YAML flow style, for A and B
                                        # (e.g. "keep_alive_timeout_s: 10, max_connections: 8")
+BACKEND_TLS=${BACKEND_TLS:-0}          # 1: the backend serves HTTPS only (TLS 1.2/1.3, an EC P-256 certificate for
+                                       # 127.0.0.1 made at run time with openssl, a shared session cache); the
+                                       # gateway (https:// targets, tls.ca_file) and nginx (proxy_ssl_verify) verify it
 AB_ONLY=${AB_ONLY:-0}                  # 1 (A/B runs): direct and nginx in the first round only, so that more
                                        # A/B pairs fit in the same time on a busy machine
 AB_TOGETHER=${AB_TOGETHER:-0}          # 1 (A/B runs): A and B measured at the same time, each by its own wrk,
@@ -67,6 +71,13 @@ count ROUTES "$ROUTES"
 [ -z "$COMPARE_INSTANCES" ] || count COMPARE_INSTANCES "$COMPARE_INSTANCES"
 # Comparing instance counts: both gateways get static targets, so only the count differs.
 [ -n "$COMPARE_INSTANCES" ] && [ -z "$INSTANCES" ] && INSTANCES=1
+case $BACKEND_TLS in
+  0) BACKEND_SCHEME=http ;;
+  1) BACKEND_SCHEME=https ;;
+  *) die "BACKEND_TLS must be 0 or 1, got \"$BACKEND_TLS\"" ;;
+esac
+[ "$BACKEND_TLS" = 0 ] || [ "$REFERENCES" = 0 ] \
+  || die "BACKEND_TLS=1 and REFERENCES=1 do not go together: the reference proxies speak plain HTTP to the backend"
 
 # ---------------------------------------------------------------- tools
 need_pkg wrk wrk
@@ -74,6 +85,7 @@ need_pkg nginx nginx-light nginx
 need_pkg curl curl
 need_pkg taskset util-linux
 need_pkg ss iproute2
+[ "$BACKEND_TLS" = 0 ] || need_pkg openssl openssl
 "$ROOT/scripts/ensure-docker.sh"
 if [ ! -f "$JAR" ]; then
   [ -z "${GATEWAY_JAR:-}" ] || die "GATEWAY_JAR $JAR: no such file"
@@ -213,17 +225,45 @@ if [ "$extra_ports" -gt 0 ]; then
   TAKEN_PORTS="$BACKEND_PORT $NGINX_PORT $GATEWAY_PORT $B_PORT"
   mapfile -t -O 1 BACKEND_PORTS < <(free_ports "$extra_ports")
 fi
-printf 'listen 127.0.0.1:%s;\n' "${BACKEND_PORTS[@]}" >"$TMP/listen.conf"
+TLS_ARGS=()
+CA=""
+if [ "$BACKEND_TLS" = 1 ]; then
+  # BACKEND_TLS: a certificate made for this run (127.0.0.1, and localhost for nginx's name check), served
+  # as a deployment would: TLS 1.2/1.3, a shared session cache; keep-alive as on the plain backend. The
+  # listen lines and these settings go in listen.conf, so the image stays the same.
+  mkdir -p "$TMP/tls"
+  CA="$TMP/tls/cert.pem"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=127.0.0.1 \
+    -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" -keyout "$TMP/tls/key.pem" -out "$CA" \
+    >"$TMP/openssl.log" 2>&1 || die "openssl could not make the backend's certificate: $(cat "$TMP/openssl.log")"
+  printf 'listen 127.0.0.1:%s ssl;\n' "${BACKEND_PORTS[@]}" >"$TMP/listen.conf"
+  printf '%s\n' 'ssl_certificate /etc/nginx/tls/cert.pem;' 'ssl_certificate_key /etc/nginx/tls/key.pem;' \
+    'ssl_protocols TLSv1.2 TLSv1.3;' 'ssl_session_cache shared:SSL:10m;' 'ssl_session_timeout 1h;' >>"$TMP/listen.conf"
+  TLS_ARGS=(-v "$TMP/tls:/etc/nginx/tls:ro" --label gateway.scheme=https)
+else
+  printf 'listen 127.0.0.1:%s;\n' "${BACKEND_PORTS[@]}" >"$TMP/listen.conf"
+fi
 cpuset=()
 [ "$PIN" = 1 ] && cpuset=(--cpuset-cpus 1)
-log "starting backend container $CONTAINER on 127.0.0.1:$BACKEND_PORT"
+log "starting backend container $CONTAINER on $BACKEND_SCHEME://127.0.0.1:$BACKEND_PORT"
 container_started=1
 $DOCKER run -d --name "$CONTAINER" --network host "${cpuset[@]}" \
-  --label app_name=bench --label "bench.run=$RUN_ID" --label "gateway.port=$BACKEND_PORT" \
+  --label app_name=bench --label "bench.run=$RUN_ID" --label "gateway.port=$BACKEND_PORT" "${TLS_ARGS[@]}" \
   -v "$TMP/listen.conf:/etc/nginx/listen.conf:ro" "$IMAGE" >/dev/null
-wait_200 "http://127.0.0.1:$BACKEND_PORT$PATH_" 20 "backend container"
-wait_200 "http://127.0.0.1:${BACKEND_PORTS[-1]}$PATH_" 20 "backend container (port ${#BACKEND_PORTS[@]})"
+backend_200() { # backend_200 PORT: wait_200 on that port of the backend (BACKEND_TLS: curl trusts the run's certificate)
+  if [ -n "$CA" ]; then CURL_CA_BUNDLE=$CA wait_200 "https://127.0.0.1:$1$PATH_" 20 "backend container (port $1)"
+  else wait_200 "http://127.0.0.1:$1$PATH_" 20 "backend container (port $1)"; fi
+}
+backend_200 "$BACKEND_PORT"
+backend_200 "${BACKEND_PORTS[-1]}"
 
+# BACKEND_TLS: nginx reaches the backend over TLS too, verifying its certificate and reusing sessions.
+NGINX_UPSTREAM_TLS=""
+[ "$BACKEND_TLS" = 0 ] || NGINX_UPSTREAM_TLS="
+      proxy_ssl_verify on;
+      proxy_ssl_trusted_certificate $CA;
+      proxy_ssl_name localhost;
+      proxy_ssl_session_reuse on;"
 nginx_config() { # nginx_config DIR PORT UPSTREAM_LINES: a one-worker reverse proxy's config on stdout
   cat <<EOF
 daemon off;
@@ -247,9 +287,9 @@ $3
   server {
     listen 127.0.0.1:$2;
     location / {
-      proxy_pass http://bench_backend;
+      proxy_pass $BACKEND_SCHEME://bench_backend;
       proxy_http_version 1.1;
-      proxy_set_header Connection "";
+      proxy_set_header Connection "";$NGINX_UPSTREAM_TLS
     }
   }
 }
@@ -286,9 +326,10 @@ bench_backend() { # bench_backend INSTANCES: how the bench backend finds its ins
     printf '    match_labels:\n      - app_name=bench\n      - bench.run=%s\n' "$RUN_ID"
   else
     printf '    targets: ['
-    printf 'http://127.0.0.1:%s, ' "${BACKEND_PORTS[@]:0:$1}" | sed 's/, $//'
+    printf "$BACKEND_SCHEME://127.0.0.1:%s, " "${BACKEND_PORTS[@]:0:$1}" | sed 's/, $//'
     printf ']\n'
   fi
+  [ -z "$CA" ] || printf '    tls: {ca_file: %s}\n' "$CA"
   [ -z "$LOAD_BALANCER" ] || printf '    load_balancer: %s\n' "$LOAD_BALANCER"
   [ -z "$BACKEND_OPTIONS" ] || echo "$BACKEND_OPTIONS" | tr ',' '\n' | sed 's/^ */    /'
 }
@@ -419,7 +460,7 @@ RAW="$RESULTS/$STAMP-wrk.txt"
 : >"$RAW"
 NOTES=()
 declare -A URL=(
-  [direct]="http://127.0.0.1:$BACKEND_PORT$PATH_"
+  [direct]="$BACKEND_SCHEME://127.0.0.1:$BACKEND_PORT$PATH_"
   [nginx]="http://127.0.0.1:$NGINX_PORT$PATH_"
   [nginxb]="http://127.0.0.1:$NGINXB_PORT$PATH_"
   [gateway]="http://127.0.0.1:$GATEWAY_PORT$PATH_"
@@ -684,7 +725,7 @@ TABLE="$RESULTS/$STAMP-table.md"
   echo "load average (1, 5, 15 min) at the start: $LOAD_BEFORE, at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
   echo "Software: $("$NGINX" -v 2>&1 | sed 's/^nginx version: //'), $(java -version 2>&1 | head -1), wrk $(wrk -v 2>&1 | awk 'NR==1{print $2}'), gateway $git_rev."
   echo "Method: wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency, $( [ "$UPLOAD_BYTES" -gt 0 ] && echo "POST of $UPLOAD_BYTES bytes to" || echo GET) $PATH_ answered by an nginx container on the"
-  echo "host network with a ${BODY_BYTES}-byte body; warm-up $WARMUP per nginx target and $GATEWAY_WARMUP for the gateway, then"
+  echo "host network with a ${BODY_BYTES}-byte body$( [ "$BACKEND_TLS" = 1 ] && echo ' over HTTPS (BACKEND_TLS=1: TLS 1.2/1.3, an EC P-256 certificate, a session cache; the gateway and nginx verify it)'); warm-up $WARMUP per nginx target and $GATEWAY_WARMUP for the gateway, then"
   echo "$ROUNDS round(s) of ${order// /, } in that order${first_only:+ (direct and nginx in round 1 only: AB_ONLY=1)}$( [ "$AB_TOGETHER" = 1 ] && [ -n "$COMPARE" ] && echo '; gateway+b: both measured at the same time, each by its own wrk (AB_TOGETHER=1)'). Placement: $placement."
   echo "Gateway: server.instances $GATEWAY_INSTANCES, JVM flags: ${JAVA_OPTS:-(none: JVM defaults)}, $(grep -o 'network transport: .*' "$TMP/gateway.log" | head -1 || echo 'network transport: not logged')."
   echo "Configuration: $(describe_config "$ROUTES" "$INSTANCES")${COMPARE:+; B: $(describe_config "$B_ROUTES" "$B_INSTANCES")}."
