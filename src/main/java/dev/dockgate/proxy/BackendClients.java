@@ -314,6 +314,13 @@ public final class BackendClients {
         if (!idle || !ConnectionPool.delivering(ctx.channel())) {
           ctx.close();
         }
+      } else if (evt instanceof io.netty.handler.ssl.SslCloseCompletionEvent) {
+        // An HTTPS backend's close_notify: it sends nothing more on this connection, whose TCP close may come
+        // later (TLS 1.3 allows the half-close). No request goes on it; idle, it is closed now.
+        unusable();
+        if (idle && !ConnectionPool.delivering(ctx.channel())) {
+          ctx.close();
+        }
       }
       ctx.fireUserEventTriggered(evt);
     }

@@ -286,6 +286,35 @@ class BackendQuirksIT {
     }
   }
 
+  /**
+   * An HTTPS backend that ends a kept-alive connection with its close_notify while keeping TCP open (TLS 1.3's
+   * half-close; its FIN later or never): the gateway takes no further request there. A POST sent on it used to
+   * reach a backend that can no longer answer: 502 (or a wait for the route's timeout).
+   */
+  @Test
+  void anHttpsConnectionItsBackendEndedWithCloseNotifyCarriesNoFurtherRequest() throws Exception {
+    TestCerts.Pem tls = TestCerts.selfSigned(dir, "backend");
+    AtomicInteger heads = new AtomicInteger();
+    NetServer backend = vertx.createNetServer(options(tls))
+        .connectHandler(socket -> onHeads(socket, head -> {
+          heads.incrementAndGet();
+          socket.write("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n");
+          vertx.setTimer(100, id -> ((io.vertx.core.internal.net.NetSocketInternal) socket).channelHandlerContext()
+              .pipeline().get(io.netty.handler.ssl.SslHandler.class).closeOutbound());
+          return true;
+        }))
+        .listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    try (GatewayHarness gateway = gatewayTo(backend.actualPort(), tls)) {
+      for (int i = 0; i < 3; i++) {
+        assertEquals(Map.of(200, 1), send(gateway, "POST", 1), "POST " + i);
+        Thread.sleep(400); // the close_notify has come
+      }
+      assertEquals(3, heads.get(), "requests the backend read: each on a new connection");
+    } finally {
+      backend.close();
+    }
+  }
+
   /** This machine's TCP sockets toward 127.0.0.1:{@code port} in CLOSE_WAIT: their peer closed, they did not. */
   static long closeWaits(int port) {
     return sockets(port, "08");
