@@ -130,6 +130,9 @@ public final class MetricsVerticle extends VerticleBase {
       last = meters;
     }
     meters.requests(event.status()).increment();
+    if (event.grpcStatus() >= 0) {
+      meters.grpcCalls(event.grpcStatus()).increment();
+    }
     meters.duration.record((long) (event.latencyMs() * 1_000_000), TimeUnit.NANOSECONDS);
     meters.bytes.increment(event.bytes());
   }
@@ -142,6 +145,8 @@ public final class MetricsVerticle extends VerticleBase {
     final Counter bytes;
     /** Request counters by status class: [0] for "other", [1] to [5] for 1xx to 5xx. */
     final Counter[] requests = new Counter[6];
+    /** gRPC call counters by gRPC status, 0 (OK) to 16; [17] for a status beyond gRPC's. Made on first use. */
+    final Counter[] grpcCalls = new Counter[GRPC_CODES.size() + 1];
 
     RouteMeters(String route, String backend) {
       this.route = route;
@@ -169,7 +174,26 @@ public final class MetricsVerticle extends VerticleBase {
       }
       return counter;
     }
+
+    /** The counter of gRPC calls that ended with {@code status} (their {@code grpc_status}). */
+    Counter grpcCalls(int status) {
+      int i = Math.min(status, GRPC_CODES.size());
+      Counter counter = grpcCalls[i];
+      if (counter == null) {
+        counter = grpcCalls[i] = Counter.builder("gateway.grpc.calls")
+            .description("Finished gRPC calls by route, backend and gRPC status (the backend's or the gateway's)")
+            .tags("route", route, "backend", backend, "grpc_code", i < GRPC_CODES.size() ? GRPC_CODES.get(i) : "OTHER")
+            .register(registry);
+      }
+      return counter;
+    }
   }
+
+  /** gRPC's status codes by number, as their names (the {@code grpc_code} label). */
+  private static final java.util.List<String> GRPC_CODES = java.util.List.of("OK", "CANCELLED", "UNKNOWN",
+      "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED",
+      "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL",
+      "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED");
 
 
   private void countAnnouncement(JsonObject announcement) {

@@ -519,6 +519,19 @@ class GrpcIT {
       io.vertx.core.json.JsonObject counts = gateway.stats().getJsonObject("requests_count");
       assertEquals(1, counts.getLong("success"), "/stats: " + counts);
       assertEquals(4, counts.getLong("error"), "/stats: " + counts);
+      String metrics = gateway.admin("/metrics").body();
+      for (String line : List.of(
+          "gateway_grpc_calls_total{backend=\"gone\",grpc_code=\"UNAVAILABLE\","
+              + "route=\"/grpc.testing.SimpleService/UnaryRpc\"} 1.0",
+          "gateway_grpc_calls_total{backend=\"simple\",grpc_code=\"UNAUTHENTICATED\","
+              + "route=\"/grpc.testing.SimpleService/ClientStreamingRpc\"} 1.0",
+          "gateway_grpc_calls_total{backend=\"simple\",grpc_code=\"OK\","
+              + "route=\"/grpc.testing.SimpleService/ServerStreamingRpc\"} 1.0",
+          "gateway_grpc_calls_total{backend=\"simple\",grpc_code=\"UNAVAILABLE\","
+              + "route=\"/grpc.testing.SimpleService/ServerStreamingRpc\"} 1.0",
+          "gateway_grpc_calls_total{backend=\"none\",grpc_code=\"UNIMPLEMENTED\",route=\"none\"} 1.0")) {
+        assertTrue(metrics.contains(line), line + " in /metrics:\n" + metrics);
+      }
       assertEquals(List.of(), errors.lines());
     } finally {
       errors.close();
@@ -527,9 +540,8 @@ class GrpcIT {
   }
 
   /** How a streaming call that sends one message and ends failed (it must fail). */
-  private static Throwable streamFailure(
-      java.util.function.Function<io.grpc.stub.StreamObserver<SimpleResponse>, io.grpc.stub.StreamObserver<SimpleRequest>> call)
-      throws Exception {
+  private static Throwable streamFailure(java.util.function.Function<io.grpc.stub.StreamObserver<SimpleResponse>,
+      io.grpc.stub.StreamObserver<SimpleRequest>> call) throws Exception {
     java.util.concurrent.CompletableFuture<Throwable> failed = new java.util.concurrent.CompletableFuture<>();
     io.grpc.stub.StreamObserver<SimpleRequest> out = call.apply(new io.grpc.stub.StreamObserver<SimpleResponse>() {
       @Override
