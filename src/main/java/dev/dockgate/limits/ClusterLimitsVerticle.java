@@ -39,6 +39,8 @@ public final class ClusterLimitsVerticle extends VerticleBase {
   private long last;
   private boolean ticking;
   private boolean stopped;
+  /** This node's consumer of the peers' reports. */
+  private io.vertx.core.eventbus.MessageConsumer<JsonObject> reports;
   /** Timer firings so far (each a thread wakeup when idle): read by tests. */
   private volatile long ticks;
   /** The last view's present and member counts, to log each change once. */
@@ -56,8 +58,8 @@ public final class ClusterLimitsVerticle extends VerticleBase {
     members = manager.getNodes().size();
     limiters.joinCluster(ClusterView.unheard(members));
     last = System.nanoTime();
-    return vertx.eventBus().<JsonObject>consumer(Addresses.RATE_LIMIT_DEMAND, this::receive).completion()
-        .onSuccess(v -> schedule());
+    reports = vertx.eventBus().consumer(Addresses.RATE_LIMIT_DEMAND, this::receive);
+    return reports.completion().onSuccess(v -> schedule());
   }
 
   private void receive(Message<JsonObject> msg) {
@@ -170,12 +172,19 @@ public final class ClusterLimitsVerticle extends VerticleBase {
     }
   }
 
-  /** A clean stop frees this node's share at once (best effort: the message may not leave before the process). */
+  /**
+   * A clean stop frees this node's share at once (best effort: the message may not leave before the process). Its
+   * own consumer goes first: published to it too while it was being unregistered, the message was dropped with a
+   * WARNING ("Discarding message since the consumer is not registered") at every stop.
+   */
   @Override
   public Future<?> stop() {
     stopped = true;
     vertx.cancelTimer(timer);
-    vertx.eventBus().publish(Addresses.RATE_LIMIT_DEMAND, new JsonObject().put("node", self).put("left", true));
-    return Future.succeededFuture();
+    JsonObject left = new JsonObject().put("node", self).put("left", true);
+    return reports.unregister().transform(ar -> {
+      vertx.eventBus().publish(Addresses.RATE_LIMIT_DEMAND, left);
+      return Future.succeededFuture();
+    });
   }
 }
