@@ -95,6 +95,14 @@ final class AcceptGuard extends ChannelInboundHandlerAdapter {
       }
     }
     ctx.fireChannelRead(msg);
+    if (msg instanceof Channel child && !child.isRegistered() && !child.isOpen()) {
+      // Its registration failed at once (no event loop left for the socket: routers stopping), and Netty closed it
+      // without completing its close future: released here, or max_connections would shrink for good.
+      Opening opening = child.attr(OPENING).get();
+      if (opening != null) {
+        opening.release();
+      }
+    }
   }
 
   /**
@@ -107,6 +115,8 @@ final class AcceptGuard extends ChannelInboundHandlerAdapter {
     private final long openedNanos = System.nanoTime();
     private ScheduledFuture<?> deadline;
     private boolean admitted;
+    /** Its count was released: once only, whichever of its close and a failed registration comes first. */
+    private final java.util.concurrent.atomic.AtomicBoolean released = new java.util.concurrent.atomic.AtomicBoolean();
 
     private Opening(OpenConnections open) {
       this.open = open;
@@ -137,8 +147,15 @@ final class AcceptGuard extends ChannelInboundHandlerAdapter {
     /** The connection closed. */
     @Override
     public void operationComplete(ChannelFuture future) {
-      open.closed();
+      release();
       cancel();
+    }
+
+    /** Its place in max_connections is free again. */
+    void release() {
+      if (released.compareAndSet(false, true)) {
+        open.closed();
+      }
     }
 
     private void cancel() {

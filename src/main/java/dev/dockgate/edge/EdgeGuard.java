@@ -160,13 +160,22 @@ public final class EdgeGuard {
    * of reach (a Vert.x built otherwise), said once, loudly, and readiness reports it, as for the strict decoder.
    */
   public void guardListener(io.vertx.core.http.HttpServer server) {
+    if (!options.isSsl() && !options.isHttp2ClearTextEnabled()) {
+      // A plain HTTP/1.x listener: Vert.x hands every connection over as it registers, before any byte is read, so
+      // admit counts and times it from then on; the guard would add work to each connection and nothing else.
+      return;
+    }
     Channel socket;
     try {
       socket = AcceptGuard.listeningSocket(server);
     } catch (ReflectiveOperationException | RuntimeException e) {
       unguarded("the listening socket is out of reach (" + e + "): connections are counted in max_connections and "
-          + "timed by header_timeout_ms only once Vert.x hands them over (HTTP/2: after their first SETTINGS)");
+          + "timed by header_timeout_ms only once Vert.x hands them over (TLS: after the handshake; HTTP/2: after"
+          + " the client's first SETTINGS)");
       return;
+    }
+    if (listener == null) {
+      listener = socket; // known to every router before its first connection: a stop closes it first
     }
     AcceptGuard.install(socket, open, maxConnections, headerTimeoutMs);
   }

@@ -314,12 +314,16 @@ public final class BackendClients {
         if (!idle || !ConnectionPool.delivering(ctx.channel())) {
           ctx.close();
         }
-      } else if (evt instanceof io.netty.handler.ssl.SslCloseCompletionEvent) {
+      } else if (evt instanceof io.netty.handler.ssl.SslCloseCompletionEvent closed && closed.isSuccess()) {
         // An HTTPS backend's close_notify: it sends nothing more on this connection, whose TCP close may come
-        // later (TLS 1.3 allows the half-close). No request goes on it; idle, it is closed now.
-        unusable();
-        if (idle && !ConnectionPool.delivering(ctx.channel())) {
-          ctx.close();
+        // later (TLS 1.3 allows the half-close). Its input has ended: the decoder is told so from the TLS handler
+        // on (a body delimited by the close ends with it), and the branch above then does what a close does:
+        // an exchange waiting for its answer fails at once (and may be sent again), an idle connection closes.
+        io.netty.channel.ChannelHandlerContext tls = ctx.pipeline().context(io.netty.handler.ssl.SslHandler.class);
+        if (tls != null) {
+          ctx.fireUserEventTriggered(evt);
+          tls.fireUserEventTriggered(io.netty.channel.socket.ChannelInputShutdownEvent.INSTANCE);
+          return;
         }
       }
       ctx.fireUserEventTriggered(evt);
