@@ -234,7 +234,8 @@ public final class Exchange implements Handler<Void> {
     }
     response.putHeader(TrafficEvent.REQUEST_ID_HEADER, requestId)
         .putHeader(HttpHeaders.DATE, dev.dockgate.edge.HttpDate.now());
-    if (grpcAnswer(status, body.toString())) {
+    if (GrpcAnswer.wanted(request)) {
+      grpcHead(status, body.toString());
       response.end();
       return;
     }
@@ -254,6 +255,11 @@ public final class Exchange implements Handler<Void> {
     if (!GrpcAnswer.wanted(request)) {
       return false;
     }
+    grpcHead(status, text);
+    return true;
+  }
+
+  private void grpcHead(int status, String text) {
     this.status = status;
     grpcStatus = GrpcAnswer.statusOf(status);
     HttpServerResponse response = request.response().setStatusCode(200)
@@ -263,7 +269,6 @@ public final class Exchange implements Handler<Void> {
     if (!message.isEmpty()) {
       response.putHeader(GrpcAnswer.GRPC_MESSAGE, message);
     }
-    return true;
   }
 
   /** A stage or terminal failed unexpectedly: 500, logged with the route; never a request left hanging. */

@@ -3,6 +3,7 @@ package dev.dockgate.pipeline;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpVersion;
+import java.nio.charset.StandardCharsets;
 
 /**
  * How the gateway answers a gRPC call itself (no instance, a deadline passed, a refused credential, a rate limit, no
@@ -59,34 +60,42 @@ public final class GrpcAnswer {
 
   /**
    * {@code text} (what the gateway answers other clients) as a {@code grpc-message} value: without its final line
-   * break, its UTF-8 bytes outside printable ASCII and {@code %} percent-encoded (gRPC over HTTP/2's rule), cut at a
-   * character's end to at most {@link #MAX_MESSAGE} characters (a long default response body would otherwise pass
-   * the 8 KiB of metadata gRPC clients accept by default, and the call fail with a protocol error).
+   * break, its UTF-8 bytes (a lone surrogate as U+FFFD) outside printable ASCII and {@code %} percent-encoded
+   * (gRPC over HTTP/2's rule), cut at a character's end to at most {@link #MAX_MESSAGE} characters (a long default
+   * response body would otherwise pass the 8 KiB of metadata gRPC clients accept by default, and the call fail with
+   * a protocol error).
    */
   public static String message(String text) {
     int end = text.length();
     while (end > 0 && (text.charAt(end - 1) == '\n' || text.charAt(end - 1) == '\r')) {
       end--;
     }
-    StringBuilder out = new StringBuilder(Math.min(end, MAX_MESSAGE) + 8);
-    byte[] utf8 = new byte[4];
-    for (int i = 0; i < end; ) {
-      int c = text.codePointAt(i);
-      i += Character.charCount(c);
-      if (c >= 0x20 && c <= 0x7e && c != '%') {
-        if (out.length() + 1 > MAX_MESSAGE) {
-          break;
-        }
-        out.append((char) c);
-        continue;
-      }
-      int n = utf8(c, utf8);
-      if (out.length() + 3 * n > MAX_MESSAGE) {
+    java.nio.ByteBuffer encoded;
+    try {
+      encoded = StandardCharsets.UTF_8.newEncoder()
+          .onMalformedInput(java.nio.charset.CodingErrorAction.REPLACE).replaceWith(REPLACEMENT)
+          .encode(java.nio.CharBuffer.wrap(text, 0, end));
+    } catch (java.nio.charset.CharacterCodingException cannot) { // not with REPLACE
+      throw new IllegalStateException(cannot);
+    }
+    byte[] utf8 = new byte[encoded.remaining()];
+    encoded.get(utf8);
+    StringBuilder out = new StringBuilder(Math.min(utf8.length, MAX_MESSAGE) + 8);
+    for (int i = 0; i < utf8.length; ) {
+      int b = utf8[i] & 0xff;
+      int n = b < 0x80 ? 1 : b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : 2; // the character's bytes, from its first
+      boolean plain = b >= 0x20 && b <= 0x7e && b != '%';
+      if (out.length() + (plain ? 1 : 3 * n) > MAX_MESSAGE) {
         break;
       }
-      for (int b = 0; b < n; b++) {
-        out.append('%').append(HEX[(utf8[b] >> 4) & 0xf]).append(HEX[utf8[b] & 0xf]);
+      for (int k = i; k < i + n; k++) {
+        if (plain) {
+          out.append((char) b);
+        } else {
+          out.append('%').append(HEX[(utf8[k] >> 4) & 0xf]).append(HEX[utf8[k] & 0xf]);
+        }
       }
+      i += n;
     }
     return out.toString();
   }
@@ -94,30 +103,6 @@ public final class GrpcAnswer {
   /** The longest {@code grpc-message} the gateway sends, in characters (bytes) after encoding. */
   public static final int MAX_MESSAGE = 1024;
 
-  /** {@code c}'s UTF-8 bytes in {@code out} (a lone surrogate as U+FFFD); gives how many. */
-  private static int utf8(int c, byte[] out) {
-    if (c >= Character.MIN_SURROGATE && c <= Character.MAX_SURROGATE) {
-      c = 0xFFFD;
-    }
-    if (c < 0x80) {
-      out[0] = (byte) c;
-      return 1;
-    }
-    if (c < 0x800) {
-      out[0] = (byte) (0xC0 | c >> 6);
-      out[1] = (byte) (0x80 | c & 0x3F);
-      return 2;
-    }
-    if (c < 0x10000) {
-      out[0] = (byte) (0xE0 | c >> 12);
-      out[1] = (byte) (0x80 | c >> 6 & 0x3F);
-      out[2] = (byte) (0x80 | c & 0x3F);
-      return 3;
-    }
-    out[0] = (byte) (0xF0 | c >> 18);
-    out[1] = (byte) (0x80 | c >> 12 & 0x3F);
-    out[2] = (byte) (0x80 | c >> 6 & 0x3F);
-    out[3] = (byte) (0x80 | c & 0x3F);
-    return 4;
-  }
+  /** U+FFFD in UTF-8: what a lone surrogate becomes. */
+  private static final byte[] REPLACEMENT = {(byte) 0xEF, (byte) 0xBF, (byte) 0xBD};
 }
