@@ -77,6 +77,7 @@ public final class MainVerticle extends VerticleBase {
     java.util.Map<Class<?>, Object> shared = java.util.Map.of(RateLimiters.class, rateLimiters, JwksCache.class, jwks,
         Tracing.class, tracing, dev.dockgate.resilience.RetryAllowances.class, retryAllowances);
     OpenConnections connections = new OpenConnections();
+    OpenConnections adminConnections = new OpenConnections("admin_listener.max_connections");
     vertx.eventBus().registerDefaultCodec(GatewayConfig.class, new LocalCodec<>(GatewayConfig.class));
     return vertx.deployVerticle(new StatsVerticle())
         .compose(id -> vertx.deployVerticle(new ClusterVerticle(config.cluster(),
@@ -96,7 +97,7 @@ public final class MainVerticle extends VerticleBase {
             ? vertx.deployVerticle(new EventBusTapVerticle(config.tap()))
             : Future.succeededFuture(id))
         .compose(id -> RouterPlacement.deploy(vertx,
-            () -> new RouterVerticle(config, breakers, inFlight, shared, connections), instances))
+            () -> new RouterVerticle(config, breakers, inFlight, shared, connections, adminConnections), instances))
         .onSuccess(id -> LOG.info("gateway listening on " + config.server().host() + ":"
             + config.server().port() + protocols(config.server()) + " with " + instances + " router instance(s), "
             + config.routes().size() + " route(s), " + config.backends().size() + " backend(s) from "

@@ -39,7 +39,8 @@ public final class AdminListener {
     this.endpoints = endpoints;
   }
 
-  public Future<HttpServer> listen(Vertx vertx, ServerConfig.Limits limits, ServerConfig.Tls tls) {
+  /** The listener's options, with {@code limits} as {@link ServerConfig.AdminListener#limits} makes them. */
+  public HttpServerOptions options(ServerConfig.Limits limits, ServerConfig.Tls tls) {
     HttpServerOptions options = new HttpServerOptions()
         .setHost(config.host())
         .setPort(config.port())
@@ -52,12 +53,34 @@ public final class AdminListener {
       options.setSsl(true).setKeyCertOptions(new io.vertx.core.net.PemKeyCertOptions()
           .setCertPath(tls.certFile()).setKeyPath(tls.keyFile()));
     }
-    return vertx.createHttpServer(options).requestHandler(this::handle).listen().recover(err -> Future.failedFuture(
-        dev.dockgate.ListenFailure.of("server.admin_listener", config.host(), config.port(), err)));
+    return options;
+  }
+
+  /**
+   * Listens with {@code options}; {@code connections} sees each new connection first (the router's edge guard:
+   * the connection cap and the header timeout), {@code heads} each request before it is answered.
+   */
+  public Future<HttpServer> listen(Vertx vertx, HttpServerOptions options,
+      io.vertx.core.Handler<io.vertx.core.http.HttpConnection> connections, io.vertx.core.Handler<HttpServerRequest> heads) {
+    return vertx.createHttpServer(options)
+        .connectionHandler(connections)
+        .requestHandler(request -> {
+          heads.handle(request);
+          handle(request);
+        })
+        .listen()
+        .recover(err -> Future.failedFuture(
+            dev.dockgate.ListenFailure.of("server.admin_listener", config.host(), config.port(), err)));
   }
 
   private void handle(HttpServerRequest request) {
     request.response().putHeader(io.vertx.core.http.HttpHeaders.DATE, dev.dockgate.edge.HttpDate.now());
+    if (!request.isEnded() && announcesBody(request)) {
+      // Every admin endpoint reads nothing: the answer is the connection's last, so a body that trickles in (or
+      // never comes) does not hold it open.
+      request.response().putHeader(io.vertx.core.http.HttpHeaders.CONNECTION, "close");
+      request.response().endHandler(v -> request.connection().close());
+    }
     if (keys != null && !authorized(request)) {
       // Basic first: a browser then asks for credentials, and sends them with the dashboard's event stream too.
       request.response().setStatusCode(401);
@@ -74,6 +97,11 @@ public final class AdminListener {
     } else if (!endpoints.test(request, path)) {
       request.response().setStatusCode(404).putHeader("content-type", "text/plain; charset=utf-8").end(NOT_FOUND);
     }
+  }
+
+  private static boolean announcesBody(HttpServerRequest request) {
+    String length = request.getHeader(io.vertx.core.http.HttpHeaders.CONTENT_LENGTH);
+    return (length != null && !length.equals("0")) || request.getHeader(io.vertx.core.http.HttpHeaders.TRANSFER_ENCODING) != null;
   }
 
   /** A known key in the key header, or as the password of HTTP Basic credentials (any user name). */

@@ -315,8 +315,10 @@ public final class ConfigLoader {
     if (tls && !mainTls) {
       f.problem(f.at("tls"), "needs server.tls, whose certificate it serves");
     }
+    int maxConnections = (int) f.number("max_connections", ServerConfig.AdminListener.DEFAULT_MAX_CONNECTIONS, 0,
+        1_000_000);
     f.rejectUnknown();
-    return new ServerConfig.AdminListener(host, port, keys, tls);
+    return new ServerConfig.AdminListener(host, port, keys, tls, maxConnections);
   }
 
   private static String adminPath(Fields f, String key, String fallback) {

@@ -56,9 +56,28 @@ public record ServerConfig(String host, int port, int instances, String statsPat
    * one of the keys, in {@code apiKeys.header()} or as the password of HTTP Basic credentials. With
    * {@code tls} it serves HTTPS with the main listener's certificate.
    */
-  public record AdminListener(String host, int port, ApiKeyAuthConfig apiKeys, boolean tls) {
+  public record AdminListener(String host, int port, ApiKeyAuthConfig apiKeys, boolean tls, int maxConnections) {
     public static final String DEFAULT_HOST = "127.0.0.1";
     public static final int DEFAULT_PORT = 9901;
+    /**
+     * Open connections on the admin listener, across router instances: room for dashboards, scrapers, a load
+     * balancer's checks and operators, while a client holding connections cannot take the process's descriptors.
+     */
+    public static final int DEFAULT_MAX_CONNECTIONS = 256;
+
+    /** With the default connection cap. */
+    public AdminListener(String host, int port, ApiKeyAuthConfig apiKeys, boolean tls) {
+      this(host, port, apiKeys, tls, DEFAULT_MAX_CONNECTIONS);
+    }
+
+    /**
+     * The main listener's limits (sizes, header, body and idle timeouts) with this listener's connection cap:
+     * a slow or idle client is let go here as there.
+     */
+    public Limits limits(Limits main) {
+      return new Limits(main.maxBodyBytes(), main.maxHeaderBytes(), main.maxRequestLineBytes(), main.idleTimeoutMs(),
+          main.headerTimeoutMs(), main.bodyTimeoutMs(), maxConnections, main.maxHeaderCount());
+    }
   }
 
   public ServerConfig(String host, int port, int instances, String statsPath) {

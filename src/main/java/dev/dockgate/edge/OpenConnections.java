@@ -19,6 +19,18 @@ public final class OpenConnections {
   /** Whether the last connection was refused for the cap: said once when it is reached, once when it is left. */
   private final AtomicBoolean full = new AtomicBoolean();
   private final AtomicReference<String> unguarded = new AtomicReference<>();
+  /** The setting that caps these connections, as the log names it. */
+  private final String setting;
+
+  /** The main listener's connections ({@code server.max_connections}). */
+  public OpenConnections() {
+    this("max_connections");
+  }
+
+  /** Connections capped by {@code setting}, which the log lines name. */
+  public OpenConnections(String setting) {
+    this.setting = setting;
+  }
 
   /** Counts a new connection unless {@code max} (0: no limit) are open already. */
   private boolean tryOpen(int max) {
@@ -40,12 +52,12 @@ public final class OpenConnections {
   boolean admit(int max) {
     if (!tryOpen(max)) {
       if (full.compareAndSet(false, true)) {
-        LOG.warning("max_connections (" + max + ") open: new connections are closed until some end");
+        LOG.warning(setting + " (" + max + ") open: new connections are closed until some end");
       }
       return false;
     }
     if (full.get() && full.compareAndSet(true, false)) {
-      LOG.info("connections below max_connections (" + max + ") again");
+      LOG.info("connections below " + setting + " (" + max + ") again");
     }
     return true;
   }

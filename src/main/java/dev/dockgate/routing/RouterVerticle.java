@@ -67,6 +67,9 @@ public final class RouterVerticle extends VerticleBase implements RouterPlacemen
   /** The main listener speaks TLS (a restart-only setting): every request it takes came over TLS. */
   private boolean secure;
   private EdgeGuard edge;
+  /** The admin listener's edge: its own connection cap, the main listener's timeouts. */
+  private EdgeGuard adminEdge;
+  private final OpenConnections adminConnections;
   private HttpClient client;
   private BackendClients backendClients;
   private HttpServer server;
@@ -95,9 +98,10 @@ public final class RouterVerticle extends VerticleBase implements RouterPlacemen
   private final GatewayConfig initial;
 
   public RouterVerticle(GatewayConfig config, BreakerRegistry breakers, InFlightRequests inFlight,
-      Map<Class<?>, Object> shared, OpenConnections connections) {
+      Map<Class<?>, Object> shared, OpenConnections connections, OpenConnections adminConnections) {
     this.initial = config;
     this.connections = connections;
+    this.adminConnections = adminConnections;
     this.shared = Map.copyOf(shared);
     this.tracing = (dev.dockgate.tracing.Tracing) this.shared.getOrDefault(dev.dockgate.tracing.Tracing.class,
         dev.dockgate.tracing.Tracing.OFF);
@@ -233,7 +237,7 @@ public final class RouterVerticle extends VerticleBase implements RouterPlacemen
     return vertx.createHttpServer(options)
         .connectionHandler(connection -> {
           if (edge.admit(connection)) {
-            limitHeaderTime(connection, edge.firstHeadTimeLeftMs(connection));
+            limitHeaderTime(connection, edge.firstHeadTimeLeftMs(connection), edge);
           }
         })
         .requestHandler(this::handle)
@@ -257,7 +261,17 @@ public final class RouterVerticle extends VerticleBase implements RouterPlacemen
       Routing current = routing;
       return admin.handle(request, path, current.config().server(), current.liveness(), current.dashboardStream(), false);
     });
-    return listener.listen(vertx, initial.server().limits(), initial.server().tls()).onSuccess(s -> adminServer = s);
+    ServerConfig.Limits limits = config.limits(initial.server().limits());
+    HttpServerOptions options = listener.options(limits, initial.server().tls());
+    adminEdge = new EdgeGuard(vertx, options, limits, adminConnections);
+    return listener.listen(vertx, options, connection -> {
+      if (adminEdge.admit(connection)) {
+        limitHeaderTime(connection, adminEdge.firstHeadTimeLeftMs(connection), adminEdge);
+      }
+    }, this::headArrived).onSuccess(s -> {
+      adminServer = s;
+      adminEdge.guardListener(s);
+    });
   }
 
   /**
@@ -265,11 +279,11 @@ public final class RouterVerticle extends VerticleBase implements RouterPlacemen
    * {@code header_timeout_ms} since it was accepted; a slow-header client holding a connection open) gets 408 or,
    * having sent nothing, is closed; the heads of later requests are timed by the edge's sweep ({@link EdgeGuard}).
    */
-  private void limitHeaderTime(HttpConnection connection, long timeoutMs) {
+  private void limitHeaderTime(HttpConnection connection, long timeoutMs, EdgeGuard guard) {
     if (timeoutMs <= 0) {
       return;
     }
-    long timer = vertx.setTimer(timeoutMs, id -> edge.headTimedOut(connection));
+    long timer = vertx.setTimer(timeoutMs, id -> guard.headTimedOut(connection));
     heads.put(connection, timer);
     connection.closeHandler(v -> {
       Long pending = heads.remove(connection);
@@ -303,13 +317,18 @@ public final class RouterVerticle extends VerticleBase implements RouterPlacemen
         trusted, secure, vertx.eventBus(), tracing);
   }
 
-  private void handle(HttpServerRequest request) {
+  /** A request head arrived: its connection's first-head timer, if it has one, is done. */
+  private void headArrived(HttpServerRequest request) {
     if (!heads.isEmpty()) {
       Long timer = heads.remove(request.connection());
       if (timer != null) {
         vertx.cancelTimer(timer);
       }
     }
+  }
+
+  private void handle(HttpServerRequest request) {
+    headArrived(request);
     Routing routing = this.routing;
     Exchange exchange = exchange(request, routing);
     edge.watch(exchange);
@@ -450,6 +469,9 @@ public final class RouterVerticle extends VerticleBase implements RouterPlacemen
     return drained.eventually(() -> {
       if (edge != null) {
         edge.close();
+      }
+      if (adminEdge != null) {
+        adminEdge.close();
       }
       routing.upstreams().close();
       return Future.join(client.close(), backendClients.close());

@@ -899,6 +899,7 @@ class ConfigLoaderTest {
             port: 9901
             tls: false
             api_keys: [{name: ops, sha256: "%s"}]
+            max_connections: 16
         routes:
           - path_prefix: /api
             backend: web
@@ -919,7 +920,7 @@ class ConfigLoaderTest {
     ServerConfig server = new ServerConfig("0.0.0.0", 8443, 0, "/stats", ServerConfig.Limits.DEFAULTS,
         ServerConfig.AdminPaths.DEFAULTS, new ServerConfig.Tls(rsa.cert().toString(), rsa.key().toString()), false, false,
         new ServerConfig.AdminListener("127.0.0.1", 9901,
-            new ApiKeyAuthConfig("X-API-Key", List.of(new ApiKeyAuthConfig.Key("ops", DIGEST))), false), List.of());
+            new ApiKeyAuthConfig("X-API-Key", List.of(new ApiKeyAuthConfig.Key("ops", DIGEST))), false, 16), List.of());
     CorsConfig api = new CorsConfig(
         List.of("https://app.example.com", "https://*.example.org", "http://localhost:3000", "http://[::1]:8080"),
         List.of("GET", "POST"), List.of("content-type", "x-trace"), List.of("x-request-id"), true, 600);
@@ -948,6 +949,7 @@ class ConfigLoaderTest {
           assertTrue(tls.http2(), "HTTP/2 is on by default with TLS");
           assertEquals(new ServerConfig.AdminListener("0.0.0.0", 9901, null, true), tls.adminListener(),
               "the admin listener serves TLS when the main one does");
+          assertEquals(256, tls.adminListener().maxConnections(), "the admin listener's default connection cap");
           ServerConfig h2c = configs.get(1).server();
           assertTrue(h2c.h2c());
           assertEquals(null, h2c.tls());
@@ -997,7 +999,9 @@ class ConfigLoaderTest {
         bad("admin listener on port 0", "server:\n  admin_listener: {port: 0}\n",
             "conf.yml: server.admin_listener.port: must be between 1 and 65535, got 0"),
         bad("admin listener unknown key", "server:\n  admin_listener: {port: 9901, keys: []}\n",
-            "conf.yml: server.admin_listener.keys: unknown key (known: api_key_header, api_keys, host, port, tls)"),
+            "conf.yml: server.admin_listener.keys: unknown key (known: api_key_header, api_keys, host, max_connections, port, tls)"),
+        bad("admin listener connection cap below 0", "server:\n  admin_listener: {port: 9901, max_connections: -1}\n",
+            "conf.yml: server.admin_listener.max_connections: must be between 0 and 1000000, got -1"),
         bad("admin listener TLS without a certificate", "server:\n  admin_listener: {port: 9901, tls: true}\n",
             "conf.yml: server.admin_listener.tls: needs server.tls, whose certificate it serves"),
         bad("admin listener with an empty key list", "server:\n  admin_listener: {port: 9901, api_keys: []}\n",

@@ -207,4 +207,71 @@ class AdminListenerIT {
             .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString()),
         "no plain HTTP: the key would travel in clear");
   }
+  /**
+   * The admin listener holds clients as the main one does: its own connection cap, and the main listener's
+   * header timeout; a request announcing a body is answered as the connection's last. Before, idle connections
+   * were held until idle_timeout_ms (60 s), a trickled body as long as it trickled, and any number were taken:
+   * enough of them kept a load balancer's readiness checks out.
+   */
+  @Test
+  void connectionsAreCappedAndSlowClientsLetGo() throws Exception {
+    adminPort = Ports.free();
+    gateway = new GatewayHarness(dir, """
+          admin_listener: {host: 127.0.0.1, port: %d, max_connections: 3}
+          header_timeout_ms: 800
+        """.formatted(adminPort), """
+        docker: {enabled: false}
+        backends:
+          - {name: app, targets: ["http://127.0.0.1:%d"]}
+        """.formatted(backend.port()), 2);
+    List<java.net.Socket> idle = new java.util.ArrayList<>();
+    try {
+      for (int i = 0; i < 3; i++) {
+        java.net.Socket socket = new java.net.Socket("127.0.0.1", adminPort);
+        socket.setSoTimeout(5_000);
+        idle.add(socket);
+      }
+      long opened = System.nanoTime();
+      Thread.sleep(200); // the three registered with their routers first
+      try (java.net.Socket fourth = new java.net.Socket("127.0.0.1", adminPort)) {
+        fourth.setSoTimeout(5_000);
+        fourth.getOutputStream().write("GET /health HTTP/1.1\r\nHost: a\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+        assertTrue(closedWithoutAnswer(fourth), "a fourth connection beyond max_connections: 3 is closed unanswered");
+      }
+      for (java.net.Socket socket : idle) {
+        assertTrue(closedWithoutAnswer(socket), "an idle admin connection is closed at header_timeout_ms");
+      }
+      long heldMs = (System.nanoTime() - opened) / 1_000_000;
+      assertTrue(heldMs < 3_000, "idle connections held " + heldMs + " ms, header_timeout_ms is 800");
+    } finally {
+      for (java.net.Socket socket : idle) {
+        socket.close();
+      }
+    }
+    // Released: the cap counts open connections, not those ever opened.
+    Poll.until(Duration.ofSeconds(5), "admin /health answers again", () -> admin("/health").statusCode() == 200);
+
+    try (java.net.Socket slow = new java.net.Socket("127.0.0.1", adminPort)) {
+      slow.setSoTimeout(5_000);
+      slow.getOutputStream().write(("POST /health HTTP/1.1\r\nHost: a\r\nContent-Length: 100000\r\n\r\n" + "x".repeat(10))
+          .getBytes(StandardCharsets.US_ASCII));
+      java.io.InputStream in = slow.getInputStream();
+      String answer = new String(in.readNBytes(12), StandardCharsets.US_ASCII);
+      assertEquals("HTTP/1.1 405", answer, "a POST to a read-only endpoint");
+      long answered = System.nanoTime();
+      byte[] rest = in.readAllBytes(); // until the gateway closes: it reads no more of the body
+      assertTrue(new String(rest, StandardCharsets.US_ASCII).toLowerCase(java.util.Locale.ROOT).contains("connection: close"),
+          new String(rest, StandardCharsets.US_ASCII));
+      assertTrue((System.nanoTime() - answered) / 1_000_000 < 3_000, "closed after the answer, not at a timeout");
+    }
+  }
+
+  /** True when the peer closes (or resets) the connection without sending a byte, within the socket's timeout. */
+  private static boolean closedWithoutAnswer(java.net.Socket socket) throws java.io.IOException {
+    try {
+      return socket.getInputStream().read() < 0;
+    } catch (java.net.SocketException reset) {
+      return true;
+    }
+  }
 }
