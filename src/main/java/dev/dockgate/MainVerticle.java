@@ -77,7 +77,7 @@ public final class MainVerticle extends VerticleBase {
     java.util.Map<Class<?>, Object> shared = java.util.Map.of(RateLimiters.class, rateLimiters, JwksCache.class, jwks,
         Tracing.class, tracing, dev.dockgate.resilience.RetryAllowances.class, retryAllowances);
     OpenConnections connections = new OpenConnections();
-    OpenConnections adminConnections = new OpenConnections("admin_listener.max_connections");
+    OpenConnections adminConnections = new OpenConnections("admin_listener.max_connections", true);
     vertx.eventBus().registerDefaultCodec(GatewayConfig.class, new LocalCodec<>(GatewayConfig.class));
     return vertx.deployVerticle(new StatsVerticle())
         .compose(id -> vertx.deployVerticle(new ClusterVerticle(config.cluster(),

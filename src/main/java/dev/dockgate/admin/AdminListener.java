@@ -1,19 +1,28 @@
 package dev.dockgate.admin;
 
-import dev.dockgate.edge.PathNormalizer;
-import dev.dockgate.edge.Protocols;
-
 import dev.dockgate.auth.ApiKeyAuth;
 import dev.dockgate.config.ServerConfig;
+import dev.dockgate.edge.EdgeGuard;
+import dev.dockgate.edge.HttpDate;
+import dev.dockgate.edge.OpenConnections;
+import dev.dockgate.edge.PathNormalizer;
+import io.netty.channel.Channel;
 import io.vertx.core.Future;
+import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpConnection;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.net.impl.ConnectionBase;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.function.BiPredicate;
+import java.util.function.Supplier;
 
 /**
  * The admin endpoints on a listener of their own ({@code server.admin_listener}), behind API keys
@@ -21,22 +30,37 @@ import java.util.function.BiPredicate;
  * the main port: Vert.x binds the port once and spreads connections over the instances' servers, and
  * each instance answers from its own state (config, instances, circuits), which a verticle apart
  * would have to ask for over the event bus. Called on the owning router's event loop.
+ *
+ * <p>Its connections ({@link OpenConnections}, with eviction) are capped by {@code max_connections}: a connection
+ * between requests makes room for a new one, a request being answered keeps its place, and event streams hold at
+ * most half the places. An answer to a request with a body, or without a valid key, is its connection's last.
  */
 public final class AdminListener {
 
   private static final Buffer UNAUTHORIZED = Buffer.buffer("missing or unknown API key\n");
   private static final Buffer NOT_FOUND = Buffer.buffer("not an admin endpoint\n");
   private static final Buffer BAD_PATH = Buffer.buffer("bad request path\n");
+  private static final Buffer TOO_MANY_STREAMS = Buffer.buffer("too many open event streams on the admin listener\n");
 
   private final ServerConfig.AdminListener config;
   private final ApiKeyAuth keys;
   private final BiPredicate<HttpServerRequest, String> endpoints;
+  private final OpenConnections connections;
+  private final Supplier<String> streamPath;
+  private final int maxStreams;
 
-  /** {@code endpoints} answers a request for a normal path and says true, or says false (not an admin path). */
-  public AdminListener(ServerConfig.AdminListener config, BiPredicate<HttpServerRequest, String> endpoints) {
+  /**
+   * {@code endpoints} answers a request for a normal path and says true, or says false (not an admin path);
+   * {@code streamPath}: the current dashboard event stream's path (empty: none).
+   */
+  public AdminListener(ServerConfig.AdminListener config, BiPredicate<HttpServerRequest, String> endpoints,
+      OpenConnections connections, Supplier<String> streamPath) {
     this.config = config;
     this.keys = config.apiKeys() == null ? null : new ApiKeyAuth(config.apiKeys());
     this.endpoints = endpoints;
+    this.connections = connections;
+    this.streamPath = streamPath;
+    this.maxStreams = config.maxConnections() == 0 ? 0 : Math.max(1, config.maxConnections() / 2);
   }
 
   /** The listener's options, with {@code limits} as {@link ServerConfig.AdminListener#limits} makes them. */
@@ -57,51 +81,87 @@ public final class AdminListener {
   }
 
   /**
-   * Listens with {@code options}; {@code connections} sees each new connection first (the router's edge guard:
-   * the connection cap and the header timeout), {@code heads} each request before it is answered.
+   * Listens with {@code options}; {@code admit} sees each new connection first (the router's edge guard: the
+   * connection cap and the header timeout), {@code heads} each request before it is answered.
    */
-  public Future<HttpServer> listen(Vertx vertx, HttpServerOptions options,
-      io.vertx.core.Handler<io.vertx.core.http.HttpConnection> connections, io.vertx.core.Handler<HttpServerRequest> heads) {
+  public Future<HttpServer> listen(Vertx vertx, HttpServerOptions options, Handler<HttpConnection> admit,
+      Handler<HttpServerRequest> heads) {
     return vertx.createHttpServer(options)
-        .connectionHandler(connections)
+        .connectionHandler(admit)
         .requestHandler(request -> {
           heads.handle(request);
           handle(request);
         })
+        .invalidRequestHandler(AdminListener::invalid)
         .listen()
         .recover(err -> Future.failedFuture(
             dev.dockgate.ListenFailure.of("server.admin_listener", config.host(), config.port(), err)));
   }
 
-  private void handle(HttpServerRequest request) {
-    request.response().putHeader(io.vertx.core.http.HttpHeaders.DATE, dev.dockgate.edge.HttpDate.now());
-    if (!request.isEnded() && announcesBody(request)) {
-      // Every admin endpoint reads nothing: the answer is the connection's last, so a body that trickles in (or
-      // never comes) does not hold it open.
-      request.response().putHeader(io.vertx.core.http.HttpHeaders.CONNECTION, "close");
-      request.response().endHandler(v -> request.connection().close());
+  /** A request the codec refused (400, 414, 431, 505): answered as on the main port; a head cut short is no request. */
+  private static void invalid(HttpServerRequest request) {
+    if (EdgeGuard.headCutShort(request)) {
+      request.connection().close();
+      return;
     }
-    if (keys != null && !authorized(request)) {
+    request.response().putHeader(HttpHeaders.DATE, HttpDate.now());
+    EdgeGuard.answerInvalid(request);
+  }
+
+  private void handle(HttpServerRequest request) {
+    HttpServerResponse response = request.response().putHeader(HttpHeaders.DATE, HttpDate.now());
+    Channel channel = ((ConnectionBase) request.connection()).channel();
+    connections.busy(channel); // answering: it keeps its place
+    boolean authorized = keys == null || authorized(request);
+    // Every admin endpoint is read-only: a body is not read, so its answer is the connection's last, as is one to
+    // a client without a valid key (neither holds a kept-alive connection).
+    boolean last = !authorized || (!request.isEnded() && announcesBody(request));
+    String path = authorized ? PathNormalizer.normalize(request.path()) : null;
+    Runnable release = null;
+    boolean streamRefused = false;
+    if (path != null && request.method() == HttpMethod.GET && path.equals(streamPath.get())) {
+      release = connections.openStream(maxStreams);
+      streamRefused = release == null;
+    }
+    boolean closing = last || streamRefused;
+    if (closing) {
+      response.putHeader(HttpHeaders.CONNECTION, "close");
+    }
+    Runnable stream = release;
+    response.endHandler(v -> {
+      if (stream != null) {
+        stream.run();
+      }
+      if (closing) {
+        request.connection().close();
+      } else {
+        connections.between(channel);
+      }
+    });
+    if (stream != null) {
+      channel.closeFuture().addListener(f -> stream.run()); // a stream mostly ends with its connection
+    }
+    if (!authorized) {
       // Basic first: a browser then asks for credentials, and sends them with the dashboard's event stream too.
-      request.response().setStatusCode(401);
-      request.response().headers()
+      response.setStatusCode(401);
+      response.headers()
           .add("www-authenticate", "Basic realm=\"dockgate admin\", charset=\"UTF-8\"")
           .add("www-authenticate", "ApiKey header=\"" + keys.header() + "\"")
           .add("content-type", "text/plain; charset=utf-8");
-      request.response().end(UNAUTHORIZED);
-      return;
-    }
-    String path = PathNormalizer.normalize(request.path());
-    if (path == null) {
-      request.response().setStatusCode(400).putHeader("content-type", "text/plain; charset=utf-8").end(BAD_PATH);
+      response.end(UNAUTHORIZED);
+    } else if (path == null) {
+      response.setStatusCode(400).putHeader("content-type", "text/plain; charset=utf-8").end(BAD_PATH);
+    } else if (streamRefused) {
+      response.setStatusCode(503).putHeader("retry-after", "10").putHeader("content-type", "text/plain; charset=utf-8")
+          .end(TOO_MANY_STREAMS);
     } else if (!endpoints.test(request, path)) {
-      request.response().setStatusCode(404).putHeader("content-type", "text/plain; charset=utf-8").end(NOT_FOUND);
+      response.setStatusCode(404).putHeader("content-type", "text/plain; charset=utf-8").end(NOT_FOUND);
     }
   }
 
   private static boolean announcesBody(HttpServerRequest request) {
-    String length = request.getHeader(io.vertx.core.http.HttpHeaders.CONTENT_LENGTH);
-    return (length != null && !length.equals("0")) || request.getHeader(io.vertx.core.http.HttpHeaders.TRANSFER_ENCODING) != null;
+    String length = request.getHeader(HttpHeaders.CONTENT_LENGTH);
+    return (length != null && !length.equals("0")) || request.getHeader(HttpHeaders.TRANSFER_ENCODING) != null;
   }
 
   /** A known key in the key header, or as the password of HTTP Basic credentials (any user name). */

@@ -85,11 +85,14 @@ final class AcceptGuard extends ChannelInboundHandlerAdapter {
       Opening opening = new Opening(open);
       child.attr(OPENING).set(opening);
       child.closeFuture().addListener(opening);
-      if (headerTimeoutMs > 0) {
+      if (headerTimeoutMs > 0 || open.evicting()) {
         child.pipeline().addFirst(new ChannelInitializer<>() {
           @Override
           protected void initChannel(Channel channel) {
-            opening.startDeadline(channel, headerTimeoutMs);
+            open.between(channel); // registered: it may be evicted for a newer one (OpenConnections)
+            if (headerTimeoutMs > 0) {
+              opening.startDeadline(channel, headerTimeoutMs);
+            }
           }
         });
       }
@@ -148,6 +151,7 @@ final class AcceptGuard extends ChannelInboundHandlerAdapter {
     @Override
     public void operationComplete(ChannelFuture future) {
       release();
+      open.busy(future.channel());
       cancel();
     }
 

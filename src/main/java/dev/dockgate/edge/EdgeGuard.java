@@ -100,6 +100,7 @@ public final class EdgeGuard {
     if (listener == null) {
       listener = channel.parent();
     }
+    open.between(channel);
     fresh.add(connection);
     // The channel's own close future: Vert.x keeps a single close handler per connection, which the router uses.
     channel.closeFuture().addListener(f -> closed(connection, opening == null));
@@ -169,7 +170,7 @@ public final class EdgeGuard {
     try {
       socket = AcceptGuard.listeningSocket(server);
     } catch (ReflectiveOperationException | RuntimeException e) {
-      unguarded("the listening socket is out of reach (" + e + "): connections are counted in max_connections and "
+      unguarded("the listening socket is out of reach (" + e + "): connections are counted in " + open.setting() + " and "
           + "timed by header_timeout_ms only once Vert.x hands them over (TLS: after the handshake; HTTP/2: after"
           + " the client's first SETTINGS)");
       return;
@@ -362,6 +363,7 @@ public final class EdgeGuard {
     if (counted) {
       open.closed();
     }
+    open.busy(((ConnectionBase) connection).channel());
     notFresh(connection);
     decoders.remove(connection);
     Body body = bodies.remove(connection);

@@ -1,5 +1,8 @@
 package dev.dockgate.edge;
 
+import io.netty.channel.Channel;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
@@ -10,6 +13,12 @@ import java.util.logging.Logger;
  * loop), so {@code server.max_connections} caps the gateway, not each core; and whether the edge's
  * checks guard the listener, which any router may find out and whichever serves readiness reports.
  * Safe from any thread.
+ *
+ * <p>With eviction on (the admin listener), a connection beyond the cap is not refused while another one sits
+ * between requests (idle, or its next head not complete): the one that has been so the longest is closed
+ * instead. So clients holding connections open, idle or sending heads slowly, cannot keep others (a load
+ * balancer's readiness checks) out; only requests being answered, and event streams up to their own cap, hold
+ * a place.
  */
 public final class OpenConnections {
 
@@ -21,15 +30,19 @@ public final class OpenConnections {
   private final AtomicReference<String> unguarded = new AtomicReference<>();
   /** The setting that caps these connections, as the log names it. */
   private final String setting;
+  /** With eviction on: the connections between requests, and since when ({@link System#nanoTime}); else null. */
+  private final Map<Channel, Long> between;
+  private final AtomicInteger streams = new AtomicInteger();
 
-  /** The main listener's connections ({@code server.max_connections}). */
+  /** The main listener's connections ({@code server.max_connections}), refused beyond the cap. */
   public OpenConnections() {
-    this("max_connections");
+    this("max_connections", false);
   }
 
-  /** Connections capped by {@code setting}, which the log lines name. */
-  public OpenConnections(String setting) {
+  /** Connections capped by {@code setting}, which the log lines name; {@code evicting}: see the class. */
+  public OpenConnections(String setting, boolean evicting) {
     this.setting = setting;
+    this.between = evicting ? new ConcurrentHashMap<>() : null;
   }
 
   /** Counts a new connection unless {@code max} (0: no limit) are open already. */
@@ -46,20 +59,88 @@ public final class OpenConnections {
   }
 
   /**
-   * Counts a new connection unless {@code max} (0: no limit) are open already, saying so once when the cap is
-   * reached and once when connections are counted again; false: the caller closes the connection.
+   * Counts a new connection unless {@code max} (0: no limit) are open already and, with eviction on, none is
+   * between requests to make room; says so once when the cap is reached and once when connections are counted
+   * again. False: the caller closes the connection.
    */
   boolean admit(int max) {
     if (!tryOpen(max)) {
-      if (full.compareAndSet(false, true)) {
-        LOG.warning(setting + " (" + max + ") open: new connections are closed until some end");
+      boolean evicted = between != null && evictLongestBetween();
+      if (evicted) {
+        open.incrementAndGet(); // the evicted one is released when its close completes
       }
-      return false;
+      if (full.compareAndSet(false, true)) {
+        LOG.warning(setting + " (" + max + ") open: " + (between == null
+            ? "new connections are closed until some end"
+            : "for each new connection, the one longest between requests is closed (none: the new one is)"));
+      }
+      return evicted;
     }
     if (full.get() && full.compareAndSet(true, false)) {
       LOG.info("connections below " + setting + " (" + max + ") again");
     }
     return true;
+  }
+
+  /** Closes the registered connection that has been between requests the longest; false when there is none. */
+  private boolean evictLongestBetween() {
+    while (true) {
+      Map.Entry<Channel, Long> longest = null;
+      for (Map.Entry<Channel, Long> entry : between.entrySet()) {
+        if (entry.getKey().isRegistered() && (longest == null || entry.getValue() - longest.getValue() < 0)) {
+          longest = entry;
+        }
+      }
+      if (longest == null) {
+        return false;
+      }
+      if (between.remove(longest.getKey(), longest.getValue())) {
+        Channel channel = longest.getKey();
+        LOG.fine(() -> "connection " + channel.remoteAddress() + " closed for a new one (" + setting + ")");
+        channel.close();
+        return true;
+      }
+    }
+  }
+
+  /** With eviction on: the connection waits for a request (just opened, or its last answer ended). */
+  public void between(Channel channel) {
+    if (between != null && channel.isOpen()) {
+      between.put(channel, System.nanoTime());
+    }
+  }
+
+  /** With eviction on: a request arrived on the connection, or it closed; it is no longer evicted. */
+  public void busy(Channel channel) {
+    if (between != null) {
+      between.remove(channel);
+    }
+  }
+
+  /** Whether a connection between requests is closed for a new one at the cap. */
+  public boolean evicting() {
+    return between != null;
+  }
+
+  /**
+   * Counts a long-lived answer (an event stream) unless {@code max} (0: no limit) are open; the returned task,
+   * run any number of times, releases it. Null when at the cap.
+   */
+  public Runnable openStream(int max) {
+    while (true) {
+      int now = streams.get();
+      if (max > 0 && now >= max) {
+        return null;
+      }
+      if (streams.compareAndSet(now, now + 1)) {
+        AtomicBoolean released = new AtomicBoolean();
+        return () -> {
+          if (released.compareAndSet(false, true)) {
+            streams.decrementAndGet();
+          }
+        };
+      }
+    }
   }
 
   void closed() {
@@ -68,6 +149,11 @@ public final class OpenConnections {
 
   public int current() {
     return open.get();
+  }
+
+  /** The setting that caps these connections. */
+  String setting() {
+    return setting;
   }
 
   /** Records why the strict decoder could not be put in place; true for the first report only. */

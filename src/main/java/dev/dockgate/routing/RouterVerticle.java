@@ -127,7 +127,7 @@ public final class RouterVerticle extends VerticleBase implements RouterPlacemen
         .completion();
     Future<Void> page = vertx.fileSystem().readFile("dashboard/index.html").map(dashboard -> {
       admin = new AdminEndpoints(vertx, () -> routing.config(), this::routeReport, dashboard,
-          () -> edge == null ? null : edge.unguarded());
+          this::unguarded);
       return null;
     });
     Future<Void> draining = vertx.eventBus()
@@ -251,6 +251,12 @@ public final class RouterVerticle extends VerticleBase implements RouterPlacemen
         });
   }
 
+  /** Null while the edges' checks guard both listeners; else why not (readiness reports it). */
+  private String unguarded() {
+    String main = edge == null ? null : edge.unguarded();
+    return main != null || adminEdge == null ? main : adminEdge.unguarded();
+  }
+
   /** The admin endpoints on their own port (see {@link AdminListener}), when configured. */
   private Future<?> listenAdmin() {
     ServerConfig.AdminListener config = initial.server().adminListener();
@@ -260,7 +266,7 @@ public final class RouterVerticle extends VerticleBase implements RouterPlacemen
     AdminListener listener = new AdminListener(config, (request, path) -> {
       Routing current = routing;
       return admin.handle(request, path, current.config().server(), current.liveness(), current.dashboardStream(), false);
-    });
+    }, adminConnections, () -> routing.dashboardStream());
     ServerConfig.Limits limits = config.limits(initial.server().limits());
     HttpServerOptions options = listener.options(limits, initial.server().tls());
     adminEdge = new EdgeGuard(vertx, options, limits, adminConnections);

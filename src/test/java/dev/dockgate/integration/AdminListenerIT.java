@@ -183,19 +183,7 @@ class AdminListenerIT {
         backends:
           - {name: app, targets: ["http://127.0.0.1:%d"]}
         """.formatted(backend.port()), 1);
-    java.security.KeyStore trust = java.security.KeyStore.getInstance("PKCS12");
-    trust.load(null, null);
-    try (java.io.InputStream in = java.nio.file.Files.newInputStream(pem.cert())) {
-      trust.setCertificateEntry("gateway", java.security.cert.CertificateFactory.getInstance("X.509")
-          .generateCertificate(in));
-    }
-    javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance(
-        javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
-    tmf.init(trust);
-    javax.net.ssl.SSLContext ssl = javax.net.ssl.SSLContext.getInstance("TLS");
-    ssl.init(null, tmf.getTrustManagers(), null);
-    java.net.http.HttpClient https = java.net.http.HttpClient.newBuilder().sslContext(ssl)
-        .version(java.net.http.HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
+    java.net.http.HttpClient https = https(pem);
     HttpResponse<String> stats = https.send(HttpRequest.newBuilder(URI.create("https://localhost:" + adminPort + "/stats"))
         .header("X-API-Key", "ops-key").build(), HttpResponse.BodyHandlers.ofString());
     assertEquals(200, stats.statusCode(), stats.body());
@@ -208,70 +196,207 @@ class AdminListenerIT {
         "no plain HTTP: the key would travel in clear");
   }
   /**
-   * The admin listener holds clients as the main one does: its own connection cap, and the main listener's
-   * header timeout; a request announcing a body is answered as the connection's last. Before, idle connections
-   * were held until idle_timeout_ms (60 s), a trickled body as long as it trickled, and any number were taken:
-   * enough of them kept a load balancer's readiness checks out.
+   * The admin listener's own connection cap never keeps a keyed readiness check out: a connection between
+   * requests (idle, or its head not complete) is closed to make room for a new one, clients without a key and
+   * requests with a body get no kept-alive connection, event streams hold at most half the places, and idle
+   * connections go at the main listener's header timeout. Before, idle connections were held until
+   * idle_timeout_ms (60 s), a trickled body as long as it trickled, and a 401 kept its connection.
    */
   @Test
-  void connectionsAreCappedAndSlowClientsLetGo() throws Exception {
+  void connectionsAreCappedWithoutLockingChecksOut() throws Exception {
     adminPort = Ports.free();
     gateway = new GatewayHarness(dir, """
-          admin_listener: {host: 127.0.0.1, port: %d, max_connections: 3}
-          header_timeout_ms: 800
-        """.formatted(adminPort), """
+          admin_listener: {host: 127.0.0.1, port: %d, max_connections: 3, api_keys: [{name: ops, sha256: "%s"}]}
+          header_timeout_ms: 2000
+        """.formatted(adminPort, sha("ops-key")), """
         docker: {enabled: false}
         backends:
           - {name: app, targets: ["http://127.0.0.1:%d"]}
         """.formatted(backend.port()), 2);
-    List<java.net.Socket> idle = new java.util.ArrayList<>();
+    String check = "GET /health HTTP/1.1\r\nHost: a\r\nX-API-Key: ops-key\r\n\r\n";
+
+    // Three connections that send nothing fill the cap; a check still gets in, and the oldest of them makes room.
+    List<RawConnection> idle = new java.util.ArrayList<>();
     try {
       for (int i = 0; i < 3; i++) {
-        java.net.Socket socket = new java.net.Socket("127.0.0.1", adminPort);
-        socket.setSoTimeout(5_000);
-        idle.add(socket);
+        idle.add(new RawConnection(adminPort));
+        Thread.sleep(50); // in order: the first is the longest idle
       }
       long opened = System.nanoTime();
-      Thread.sleep(200); // the three registered with their routers first
-      try (java.net.Socket fourth = new java.net.Socket("127.0.0.1", adminPort)) {
-        fourth.setSoTimeout(5_000);
-        fourth.getOutputStream().write("GET /health HTTP/1.1\r\nHost: a\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-        assertTrue(closedWithoutAnswer(fourth), "a fourth connection beyond max_connections: 3 is closed unanswered");
+      try (RawConnection checker = new RawConnection(adminPort)) {
+        assertTrue(checker.exchange(check).startsWith("HTTP/1.1 200"), "a keyed check with three idle connections open");
       }
-      for (java.net.Socket socket : idle) {
-        assertTrue(closedWithoutAnswer(socket), "an idle admin connection is closed at header_timeout_ms");
+      assertTrue(idle.get(0).closedWithoutAnswer(), "the connection idle the longest made room");
+      assertTrue((System.nanoTime() - opened) / 1_000_000 < 1_500, "at once, not at header_timeout_ms (2000)");
+      for (RawConnection other : idle.subList(1, 3)) {
+        assertTrue(other.closedWithoutAnswer(), "an idle admin connection is closed at header_timeout_ms");
       }
       long heldMs = (System.nanoTime() - opened) / 1_000_000;
-      assertTrue(heldMs < 3_000, "idle connections held " + heldMs + " ms, header_timeout_ms is 800");
+      assertTrue(heldMs < 5_000, "idle connections held " + heldMs + " ms, header_timeout_ms is 2000");
     } finally {
-      for (java.net.Socket socket : idle) {
-        socket.close();
+      idle.forEach(RawConnection::close);
+    }
+
+    // Without a key: 401, and the connection is not kept.
+    for (int i = 0; i < 3; i++) {
+      try (RawConnection anonymous = new RawConnection(adminPort)) {
+        String answer = anonymous.exchange("GET /health HTTP/1.1\r\nHost: a\r\n\r\n");
+        assertTrue(answer.startsWith("HTTP/1.1 401"), answer);
+        assertTrue(answer.toLowerCase(java.util.Locale.ROOT).contains("connection: close"), answer);
+        assertTrue(anonymous.closedWithoutAnswer(), "closed after its 401");
       }
     }
-    // Released: the cap counts open connections, not those ever opened.
-    Poll.until(Duration.ofSeconds(5), "admin /health answers again", () -> admin("/health").statusCode() == 200);
 
-    try (java.net.Socket slow = new java.net.Socket("127.0.0.1", adminPort)) {
-      slow.setSoTimeout(5_000);
-      slow.getOutputStream().write(("POST /health HTTP/1.1\r\nHost: a\r\nContent-Length: 100000\r\n\r\n" + "x".repeat(10))
-          .getBytes(StandardCharsets.US_ASCII));
-      java.io.InputStream in = slow.getInputStream();
-      String answer = new String(in.readNBytes(12), StandardCharsets.US_ASCII);
-      assertEquals("HTTP/1.1 405", answer, "a POST to a read-only endpoint");
+    // One event stream (half of three, rounded down); a second is refused; two kept-alive connections idle between
+    // requests; a new check makes room by closing the one idle the longest.
+    String events = "GET /dashboard/events HTTP/1.1\r\nHost: a\r\nX-API-Key: ops-key\r\n\r\n";
+    try (RawConnection stream = new RawConnection(adminPort)) {
+      assertTrue(stream.head(events).startsWith("HTTP/1.1 200"), "the first event stream");
+      try (RawConnection refused = new RawConnection(adminPort)) {
+        String tooMany = refused.exchange(events);
+        assertTrue(tooMany.startsWith("HTTP/1.1 503"), tooMany);
+        assertTrue(tooMany.toLowerCase(java.util.Locale.ROOT).contains("connection: close"), tooMany);
+        assertTrue(refused.closedWithoutAnswer(), "closed after its 503");
+      }
+      try (RawConnection first = new RawConnection(adminPort)) {
+        assertTrue(first.exchange(check).startsWith("HTTP/1.1 200"));
+        Thread.sleep(50);
+        try (RawConnection second = new RawConnection(adminPort)) {
+          assertTrue(second.exchange(check).startsWith("HTTP/1.1 200"));
+          try (RawConnection checker = new RawConnection(adminPort)) {
+            assertTrue(checker.exchange(check).startsWith("HTTP/1.1 200"), "a check with the cap taken");
+          }
+          assertTrue(first.closedWithoutAnswer(), "the kept-alive connection idle the longest made room");
+          assertTrue(second.exchange(check).startsWith("HTTP/1.1 200"), "the other one still serves");
+        }
+      }
+      assertTrue(stream.head("").contains("data:"), "the stream goes on");
+    }
+
+    // A body is not read: its answer is the connection's last.
+    try (RawConnection slow = new RawConnection(adminPort)) {
+      String answer = slow.exchange("POST /health HTTP/1.1\r\nHost: a\r\nX-API-Key: ops-key\r\n"
+          + "Content-Length: 100000\r\n\r\n" + "x".repeat(10));
+      assertTrue(answer.startsWith("HTTP/1.1 405"), "a POST to a read-only endpoint: " + answer);
+      assertTrue(answer.toLowerCase(java.util.Locale.ROOT).contains("connection: close"), answer);
       long answered = System.nanoTime();
-      byte[] rest = in.readAllBytes(); // until the gateway closes: it reads no more of the body
-      assertTrue(new String(rest, StandardCharsets.US_ASCII).toLowerCase(java.util.Locale.ROOT).contains("connection: close"),
-          new String(rest, StandardCharsets.US_ASCII));
-      assertTrue((System.nanoTime() - answered) / 1_000_000 < 3_000, "closed after the answer, not at a timeout");
+      assertTrue(slow.closedWithoutAnswer(), "closed after its answer, the body unread");
+      assertTrue((System.nanoTime() - answered) / 1_000_000 < 1_500, "at once, not at a timeout");
     }
   }
 
-  /** True when the peer closes (or resets) the connection without sending a byte, within the socket's timeout. */
-  private static boolean closedWithoutAnswer(java.net.Socket socket) throws java.io.IOException {
-    try {
-      return socket.getInputStream().read() < 0;
-    } catch (java.net.SocketException reset) {
-      return true;
+  /** Requests the codec refuses get the same answers on the admin port as on the main one, with a Date. */
+  @Test
+  void malformedRequestsAreAnsweredAsOnTheMainPort() throws Exception {
+    gateway("");
+    String manyHeaders = "GET /health HTTP/1.1\r\nHost: a\r\n" + "X-Filler: 1\r\n".repeat(200) + "\r\n";
+    for (String request : List.of("GET /health HTTP/2.0\r\nHost: a\r\n\r\n", manyHeaders,
+        "GET /" + "a".repeat(5_000) + " HTTP/1.1\r\nHost: a\r\n\r\n")) {
+      String main;
+      try (RawConnection connection = new RawConnection(gateway.port())) {
+        main = connection.head(request);
+      }
+      try (RawConnection connection = new RawConnection(adminPort)) {
+        String admin = connection.head(request);
+        assertEquals(main.substring(9, 12), admin.substring(9, 12), "admin: " + admin + "\nmain: " + main);
+        assertTrue(admin.toLowerCase(java.util.Locale.ROOT).contains("\ndate: "), admin);
+      }
+    }
+  }
+
+  /** An HTTP/1.1 client trusting {@code pem}'s certificate. */
+  static java.net.http.HttpClient https(dev.dockgate.testing.TestCerts.Pem pem) throws Exception {
+    java.security.KeyStore trust = java.security.KeyStore.getInstance("PKCS12");
+    trust.load(null, null);
+    try (java.io.InputStream in = java.nio.file.Files.newInputStream(pem.cert())) {
+      trust.setCertificateEntry("gateway", java.security.cert.CertificateFactory.getInstance("X.509")
+          .generateCertificate(in));
+    }
+    javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance(
+        javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+    tmf.init(trust);
+    javax.net.ssl.SSLContext ssl = javax.net.ssl.SSLContext.getInstance("TLS");
+    ssl.init(null, tmf.getTrustManagers(), null);
+    return java.net.http.HttpClient.newBuilder().sslContext(ssl)
+        .version(java.net.http.HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
+  }
+
+  /** Over TLS too, connections that never finish their handshake make room for a check (counted at accept). */
+  @Test
+  void overTlsHandshakesNeverFinishedMakeRoomForACheck() throws Exception {
+    dev.dockgate.testing.TestCerts.Pem pem = dev.dockgate.testing.TestCerts.selfSigned(dir, "admin");
+    adminPort = Ports.free();
+    gateway = new GatewayHarness(dir, """
+          tls: {cert_file: "%s", key_file: "%s"}
+          admin_listener: {port: %d, max_connections: 2}
+          header_timeout_ms: 5000
+        """.formatted(pem.cert(), pem.key(), adminPort), """
+        docker: {enabled: false}
+        backends:
+          - {name: app, targets: ["http://127.0.0.1:%d"]}
+        """.formatted(backend.port()), 2);
+    try (RawConnection first = new RawConnection(adminPort); RawConnection second = new RawConnection(adminPort)) {
+      Thread.sleep(200); // both accepted and counted
+      long asked = System.nanoTime();
+      HttpResponse<String> health = https(pem).send(HttpRequest.newBuilder(
+          URI.create("https://localhost:" + adminPort + "/health")).timeout(Duration.ofSeconds(5)).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertEquals(200, health.statusCode(), health.body());
+      assertTrue((System.nanoTime() - asked) / 1_000_000 < 3_000, "at once, not at header_timeout_ms (5000)");
+      assertTrue(first.closedWithoutAnswer(), "the silent connection accepted first made room");
+    }
+  }
+
+  /** A raw HTTP/1.1 client connection to 127.0.0.1, reads bounded by 5 s. */
+  private static final class RawConnection implements AutoCloseable {
+    private final java.net.Socket socket;
+    private final java.io.InputStream in;
+
+    RawConnection(int port) throws java.io.IOException {
+      socket = new java.net.Socket("127.0.0.1", port);
+      socket.setSoTimeout(5_000);
+      in = new java.io.BufferedInputStream(socket.getInputStream());
+    }
+
+    /** Sends {@code request} and reads one answer with a Content-Length (head and body). */
+    String exchange(String request) throws java.io.IOException {
+      String head = head(request);
+      java.util.regex.Matcher length = java.util.regex.Pattern.compile("(?i)content-length: *(\\d+)").matcher(head);
+      int body = length.find() ? Integer.parseInt(length.group(1)) : 0;
+      return head + new String(in.readNBytes(body), StandardCharsets.UTF_8);
+    }
+
+    /** Sends {@code request} (may be empty) and reads up to the end of a head, or whatever comes next. */
+    String head(String request) throws java.io.IOException {
+      if (!request.isEmpty()) {
+        socket.getOutputStream().write(request.getBytes(StandardCharsets.US_ASCII));
+      }
+      StringBuilder text = new StringBuilder();
+      for (int b = in.read(); b >= 0; b = in.read()) {
+        text.append((char) b);
+        if (text.toString().endsWith("\r\n\r\n") || text.toString().endsWith("\n\n")) {
+          break;
+        }
+      }
+      return text.toString();
+    }
+
+    /** True when the peer closes (or resets) the connection without another byte, within 5 s. */
+    boolean closedWithoutAnswer() throws java.io.IOException {
+      try {
+        return in.read() < 0;
+      } catch (java.net.SocketException reset) {
+        return true;
+      }
+    }
+
+    @Override
+    public void close() {
+      try {
+        socket.close();
+      } catch (java.io.IOException ignored) {
+        // closing anyway
+      }
     }
   }
 }

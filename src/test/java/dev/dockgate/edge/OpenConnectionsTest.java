@@ -1,0 +1,63 @@
+package dev.dockgate.edge;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.netty.channel.embedded.EmbeddedChannel;
+import org.junit.jupiter.api.Test;
+
+/** The connection count's cap: refusal on the main listener, eviction of the longest idle on the admin one. */
+class OpenConnectionsTest {
+
+  @Test
+  void withoutEvictionANewConnectionBeyondTheCapIsRefused() {
+    OpenConnections open = new OpenConnections();
+    EmbeddedChannel idle = new EmbeddedChannel();
+    assertTrue(open.admit(1));
+    open.between(idle); // no effect without eviction
+    assertFalse(open.admit(1), "the cap is reached");
+    assertTrue(idle.isOpen(), "nothing is closed for the newcomer");
+    open.closed();
+    assertTrue(open.admit(1), "a place is free again");
+  }
+
+  @Test
+  void withEvictionTheConnectionLongestBetweenRequestsMakesRoom() throws InterruptedException {
+    OpenConnections open = new OpenConnections("admin_listener.max_connections", true);
+    EmbeddedChannel older = new EmbeddedChannel();
+    EmbeddedChannel newer = new EmbeddedChannel();
+    assertTrue(open.admit(2));
+    open.between(older);
+    Thread.sleep(2); // distinct times, whatever the clock's resolution
+    assertTrue(open.admit(2));
+    open.between(newer);
+    assertTrue(open.admit(2), "a third connection gets in at the cap");
+    assertFalse(older.isOpen(), "the connection between requests the longest is closed for it");
+    assertTrue(newer.isOpen());
+    assertEquals(3, open.current(), "the closed one is released when its close completes (the edge's close listener)");
+    open.closed();
+
+    open.busy(newer); // a request arrived on it: it keeps its place
+    assertFalse(open.admit(2), "none is between requests: the newcomer is refused");
+    assertTrue(newer.isOpen());
+    open.between(newer); // its answer ended
+    assertTrue(open.admit(2));
+    assertFalse(newer.isOpen());
+  }
+
+  @Test
+  void eventStreamsHaveACapOfTheirOwnReleasedOnce() {
+    OpenConnections open = new OpenConnections("admin_listener.max_connections", true);
+    Runnable first = open.openStream(1);
+    assertNotNull(first);
+    assertNull(open.openStream(1), "one stream at most");
+    first.run();
+    first.run(); // its end and its connection's close both release it: counted once
+    Runnable second = open.openStream(1);
+    assertNotNull(second, "a place again");
+    assertNull(open.openStream(1), "released once, not twice");
+  }
+}
