@@ -15,6 +15,11 @@ import java.util.logging.Logger;
  * one is reported once, with every problem, and the running config stays. When asked (SIGHUP) the
  * outcome is logged every time: the rejection again, or that the valid file changed nothing. Runs on
  * one event loop.
+ *
+ * <p>Settings that apply only after a restart ({@link dev.dockgate.config.RestartFields}) are compared
+ * with the config the process started with, which is what its listeners and verticles run with, not
+ * with the last file loaded: every reload whose file differs there names them, and one back to the
+ * running value is named no more (an INFO line says so once).
  */
 final class ConfigWatcher {
 
@@ -23,7 +28,11 @@ final class ConfigWatcher {
   private final Vertx vertx;
   private final String path;
   private final Consumer<GatewayConfig> onChange;
+  /** The config the process started with: what the restart-only settings run with. */
+  private final GatewayConfig started;
   private GatewayConfig current;
+  /** The restart-only settings the last accepted file differed in from {@link #started}. */
+  private java.util.List<String> pendingRestart = java.util.List.of();
   private String fingerprint;
   private String lastRejection;
   private boolean loading;
@@ -32,6 +41,7 @@ final class ConfigWatcher {
   ConfigWatcher(Vertx vertx, GatewayConfig current, Consumer<GatewayConfig> onChange) {
     this.vertx = vertx;
     this.path = current.source();
+    this.started = current;
     this.current = current;
     this.onChange = onChange;
   }
@@ -120,11 +130,18 @@ final class ConfigWatcher {
       }
       return;
     }
-    java.util.List<String> restart = dev.dockgate.config.RestartFields.changed(current, next);
+    java.util.List<String> restart = dev.dockgate.config.RestartFields.changed(started, next);
     if (!restart.isEmpty()) {
       LOG.warning("config " + path + ": " + String.join(", ", restart)
           + " changed and apply after a restart (the running values stay until then); every other change applies now");
     }
+    java.util.List<String> back = new java.util.ArrayList<>(pendingRestart);
+    back.removeAll(restart);
+    if (!back.isEmpty()) {
+      LOG.info("config " + path + ": " + String.join(", ", back)
+          + (back.size() == 1 ? " matches the running value" : " match the running values") + " again (no restart needed)");
+    }
+    pendingRestart = restart;
     current = next;
     LOG.info("config reloaded from " + path + ": " + next.routes().size() + " route(s), "
         + next.backends().size() + " backend(s)");

@@ -400,7 +400,8 @@ public final class ConfigLoader {
       if (!type.equals("http")) {
         f.problem(f.at("type"), "unknown health check type \"" + type + "\"; known: http, grpc");
       }
-      if (f.has("service")) {
+      // "" is the documented default, so it may be written for any type
+      if (!f.string("service", "").isEmpty()) {
         f.problem(f.at("service"), "is for type: grpc (the gRPC service whose health is asked)");
       }
       path = f.requiredString("path");

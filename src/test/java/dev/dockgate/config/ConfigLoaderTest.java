@@ -769,6 +769,20 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void anHttpHealthCheckTakesTheDocumentedEmptyServiceAsIfLeftOut(VertxTestContext ctx) throws IOException {
+    String path = write("conf.yml", """
+        backends:
+          - {name: a, targets: [http://127.0.0.1:9001], health_check: {type: http, path: /health, service: ""}}
+          - {name: b, targets: [http://127.0.0.1:9002], health_check: {path: /health}}
+        """);
+    Features.load(vertx, path).onComplete(ctx.succeeding(config -> ctx.verify(() -> {
+      assertEquals(new HealthCheckConfig("/health", 5_000, 2_000, 2, 2), config.backends().get(0).healthCheck());
+      assertEquals(config.backends().get(1).healthCheck(), config.backends().get(0).healthCheck());
+      ctx.completeNow();
+    })));
+  }
+
+  @Test
   void aBackendsProtocolIsHttp1UnlessSetToHttp2(VertxTestContext ctx) throws IOException {
     String path = write("conf.yml", """
         backends:

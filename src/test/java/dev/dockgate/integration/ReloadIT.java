@@ -242,6 +242,36 @@ class ReloadIT {
     }
   }
 
+  @Test
+  void aRestartOnlySettingIsComparedWithTheRunningValueNotTheLastFile() throws Exception {
+    try (Warnings captured = new Warnings()) {
+      List<String> log = captured.messages;
+      GatewayHarness gw = gateway = new GatewayHarness(dir, config(false));
+      String running = "  port: " + gw.port() + "\n";
+      String other = "  port: " + Ports.free() + "\n";
+      gw.editConfig(text -> text.replace(running, other));
+      Poll.until(Duration.ofSeconds(3), "the port change warned about", () -> count(log, "server.port changed") == 1);
+
+      gw.editConfig(text -> text.replace(other, running)); // the file as the gateway started with it
+      Poll.until(Duration.ofSeconds(3), "the reload back logged", () -> count(log, "config reloaded from") == 2);
+      assertEquals(1, count(log, "apply after a restart"),
+          "the port back to the value the listener runs with needs no restart: " + log);
+      assertEquals(1, count(log, "server.port matches the running value again"), log.toString());
+
+      gw.editConfig(text -> text.replace(running, other));
+      Poll.until(Duration.ofSeconds(3), "the port changed again", () -> count(log, "server.port changed") == 2);
+      gw.editConfig(text -> text.replace("routes:\n", "routes:\n  - {path_prefix: /c, backend: b}\n"));
+      Poll.until(Duration.ofSeconds(3), "route /c live", () -> gw.get("/c/x").statusCode() == 200);
+      Poll.until(Duration.ofSeconds(3), "every reload while the file differs names the port",
+          () -> count(log, "server.port changed") == 3);
+      assertEquals(200, gw.get("/a/x").statusCode(), "still served on the port it started with");
+    }
+  }
+
+  static long count(List<String> messages, String part) {
+    return messages.stream().filter(m -> m.contains(part)).count();
+  }
+
   /** The config watcher's log messages while the test runs. */
   static final class Warnings extends Handler implements AutoCloseable {
     final List<String> messages = new CopyOnWriteArrayList<>();

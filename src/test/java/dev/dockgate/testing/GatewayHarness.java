@@ -76,6 +76,15 @@ public final class GatewayHarness implements AutoCloseable {
     write(serverBase + serverLines + yamlBody);
   }
 
+  /** Rewrites the whole file, server section included: {@code edit} gets the text now in it. */
+  public void editConfig(java.util.function.UnaryOperator<String> edit) {
+    try {
+      write(edit.apply(Files.readString(configFile)));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
   private void write(String text) {
     try {
       Path next = Files.createTempFile(configFile.getParent(), "next-", ".yml");
