@@ -149,7 +149,8 @@ public final class MainVerticle extends VerticleBase {
     vertx.eventBus().localConsumer(Addresses.CONFIG_RELOAD, msg -> watcher.reload());
     vertx.eventBus().localConsumer(Addresses.DRAIN_START, msg -> {
       vertx.eventBus().publish(Addresses.DRAINING, null, Addresses.LOCAL);
-      msg.reply(drainStart(running.server()));
+      // The admin listener runs where it started until a restart; the health path and the delay are live.
+      msg.reply(drainStart(config.server().adminListener(), running.server()));
     });
     vertx.eventBus().<GatewayConfig>localConsumer(Addresses.CONFIG_APPLY, msg -> {
       running = msg.body();
@@ -160,9 +161,12 @@ public final class MainVerticle extends VerticleBase {
     return watcher.start(RELOAD_CHECK_MS);
   }
 
-  /** The reply to {@link Addresses#DRAIN_START}: the drain delay, and where readiness is served (null: nowhere). */
-  private static JsonObject drainStart(dev.dockgate.config.ServerConfig server) {
-    dev.dockgate.config.ServerConfig.AdminListener admin = server.adminListener();
+  /**
+   * The reply to {@link Addresses#DRAIN_START}: the drain delay, and where readiness is served (null: nowhere), on
+   * {@code admin}, the listener the process runs.
+   */
+  private static JsonObject drainStart(dev.dockgate.config.ServerConfig.AdminListener admin,
+      dev.dockgate.config.ServerConfig server) {
     String readiness = admin == null || server.admin().health().isEmpty() ? null
         : (admin.tls() ? "https://" : "http://") + admin.host() + ":" + admin.port() + server.admin().health();
     return new JsonObject().put("delay_ms", server.drainDelayMs()).put("readiness", readiness);

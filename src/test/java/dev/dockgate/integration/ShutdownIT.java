@@ -170,6 +170,23 @@ class ShutdownIT {
     assertTrue(output.matches("(?s).*drained in \\d+ ms, stopped; exiting.*"), output);
   }
 
+  /** The SIGTERM line names the readiness URL the process serves, not one a reload put in the file (needs a restart). */
+  @Test
+  @Timeout(120)
+  void theSigtermLineNamesTheRunningAdminListenerAfterAReloadMovedIt(Vertx vertx) throws Exception {
+    SlowBackend backend = SlowBackend.start(vertx, 1);
+    int admin = Ports.free();
+    int moved = Ports.free();
+    startGatewayWith("admin_listener: {port: " + admin + "}, drain_delay_ms: 300", backend.port(), Map.of(), false);
+    Path conf = dir.resolve("gateway.yml");
+    Files.writeString(conf, Files.readString(conf).replace("port: " + admin + "}", "port: " + moved + "}"));
+    Poll.until(Duration.ofSeconds(15), "the reload's restart warning",
+        () -> output().contains("server.admin_listener changed and apply after a restart"));
+    gateway.destroy();
+    assertTrue(gateway.waitFor(20, TimeUnit.SECONDS), "gateway should exit\n" + output());
+    assertTrue(output().contains("SIGTERM: readiness (http://127.0.0.1:" + admin + "/health) answers 503"), output());
+  }
+
   @Test
   @Timeout(120)
   void aSecondSigtermEndsTheDrainDelay(Vertx vertx) throws Exception {
