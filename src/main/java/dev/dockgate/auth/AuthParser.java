@@ -159,8 +159,7 @@ public final class AuthParser {
           material = material.strip();
         }
       } catch (IOException | RuntimeException e) {
-        k.problem(k.at(field), "cannot read " + path + ": " + e.getClass().getSimpleName()
-            + (e.getMessage() == null ? "" : " " + e.getMessage()));
+        k.problem(k.at(field), dev.dockgate.config.Fields.unreadable(path, e));
         return null;
       }
     }

@@ -80,7 +80,7 @@ public final class ApiKeyParser {
     try {
       lines = Files.readAllLines(path, StandardCharsets.UTF_8);
     } catch (IOException | RuntimeException e) {
-      f.problem(f.at("keys_file"), "cannot read " + path + ": " + e.getClass().getSimpleName());
+      f.problem(f.at("keys_file"), Fields.unreadable(path, e));
       return;
     }
     for (int i = 0; i < lines.size(); i++) {

@@ -279,4 +279,26 @@ public final class Fields {
     }
     return String.valueOf(value);
   }
+
+  /**
+   * The problem for a file a setting names that could not be read, worded alike for every such setting:
+   * {@code cannot read "FILE": no such file} (or permission denied, not UTF-8 text, the system's reason).
+   */
+  public static String unreadable(Object file, Exception e) {
+    String why;
+    if (e instanceof java.nio.file.NoSuchFileException) {
+      why = "no such file";
+    } else if (e instanceof java.nio.file.AccessDeniedException) {
+      why = "permission denied";
+    } else if (e instanceof java.nio.charset.CharacterCodingException) {
+      why = "not UTF-8 text";
+    } else {
+      Throwable root = e;
+      while (root.getCause() != null && root.getCause() != root) {
+        root = root.getCause();
+      }
+      why = (root.getMessage() == null ? root.getClass().getSimpleName() : root.getMessage()).replace('\n', ' ').trim();
+    }
+    return "cannot read \"" + file + "\": " + why;
+  }
 }

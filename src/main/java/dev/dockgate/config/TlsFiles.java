@@ -81,15 +81,12 @@ final class TlsFiles {
   private static Buffer read(Fields f, String field, String file) {
     try {
       return Buffer.buffer(Files.readAllBytes(Path.of(file)));
-    } catch (NoSuchFileException e) {
-      f.problem(f.at(field), "cannot read \"" + file + "\": no such file");
-    } catch (AccessDeniedException e) {
-      f.problem(f.at(field), "cannot read \"" + file + "\": permission denied");
     } catch (IOException | RuntimeException e) {
-      f.problem(f.at(field), "cannot read \"" + file + "\": " + message(e));
+      f.problem(f.at(field), Fields.unreadable(file, e));
     }
     return null;
   }
+
 
   private static final java.util.regex.Pattern CERTIFICATE = java.util.regex.Pattern.compile(
       "-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\\s]*)-----END CERTIFICATE-----");
