@@ -137,6 +137,8 @@ public final class ConfigLoader {
         options.setAllowDuplicateKeys(false);
         doc = new Yaml(new SafeConstructor(options)).load(text);
       }
+    } catch (org.yaml.snakeyaml.error.MarkedYAMLException e) {
+      throw new ConfigException(List.of(file + ": cannot parse YAML: " + yamlProblem(e)));
     } catch (RuntimeException e) {
       // Jackson names the text it was not allowed to show: "[Source: REDACTED (...); line: 1, column: 27]".
       throw new ConfigException(List.of(file + ": cannot parse " + format.toUpperCase() + ": "
@@ -155,6 +157,28 @@ public final class ConfigLoader {
   private static Object decodeJson(String text) {
     return io.vertx.core.json.jackson.JacksonCodec.fromParser(io.vertx.core.json.jackson.JacksonCodec.createParser(text)
         .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION), Object.class);
+  }
+
+  /**
+   * A YAML error by its line: {@code line 3, column 3: found duplicate key port (while constructing a mapping at
+   * line 2, column 3)}, rather than SnakeYAML's text, which quotes the lines with carets across several lines.
+   */
+  static String yamlProblem(org.yaml.snakeyaml.error.MarkedYAMLException e) {
+    org.yaml.snakeyaml.error.Mark at = e.getProblemMark();
+    StringBuilder text = new StringBuilder();
+    if (at != null) {
+      text.append("line ").append(at.getLine() + 1).append(", column ").append(at.getColumn() + 1).append(": ");
+    }
+    text.append(e.getProblem() == null ? "invalid" : e.getProblem().replace('\n', ' ').trim());
+    if (e.getContext() != null) {
+      org.yaml.snakeyaml.error.Mark context = e.getContextMark();
+      text.append(" (").append(e.getContext().replace('\n', ' ').trim());
+      if (context != null && (at == null || context.getLine() != at.getLine())) {
+        text.append(" at line ").append(context.getLine() + 1).append(", column ").append(context.getColumn() + 1);
+      }
+      text.append(')');
+    }
+    return text.toString();
   }
 
   static String formatOf(String file) {

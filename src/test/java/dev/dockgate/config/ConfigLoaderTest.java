@@ -662,6 +662,17 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void aDuplicateYamlKeyNamesBothLinesOnOneLine(VertxTestContext ctx) throws IOException {
+    String path = write("conf.yml", "server:\n  port: 8080\n  port: 9090\n");
+    Features.load(vertx, path).onComplete(ctx.failing(err -> ctx.verify(() -> {
+      ConfigException e = assertInstanceOf(ConfigException.class, err);
+      assertEquals(List.of(path + ": cannot parse YAML: line 3, column 3: found duplicate key port "
+          + "(while constructing a mapping at line 2, column 3)"), e.problems());
+      ctx.completeNow();
+    })));
+  }
+
+  @Test
   void duplicateJsonKeyIsAnErrorToo(VertxTestContext ctx) throws IOException {
     // As in YAML: the last value would win silently, so {"port": 8080, ..., "port": 9090} hides a mistake.
     String path = write("conf.json", "{\"server\": {\"port\": 8080, \"port\": 9090}}");
