@@ -429,10 +429,17 @@ public final class EdgeGuard {
     return request.decoderResult().cause() instanceof PrematureChannelClosureException;
   }
 
-  /** Vert.x's answer to a request the codec refused, with the status the strict decoder chose (505). */
+  /**
+   * Vert.x's answer to a request the codec refused, with the status the strict decoder chose (505), marked
+   * {@code Connection: close} as the connection is closed after it (RFC 9112 §9.6).
+   */
   public static void answerInvalid(HttpServerRequest request) {
+    HttpServerResponse response = request.response();
+    // Set as the head goes out: Vert.x writes its own Connection header first (keep-alive, to an HTTP/1.0 client
+    // asking for it).
+    response.headersEndHandler(v -> response.headers().set(HttpHeaders.CONNECTION, HttpHeaders.CLOSE));
     if (request.decoderResult().cause() instanceof StrictRequestDecoder.Refused refused) {
-      request.response().setStatusCode(refused.status()).end();
+      response.setStatusCode(refused.status()).end();
       request.connection().close();
     } else {
       HttpServerRequest.DEFAULT_INVALID_REQUEST_HANDLER.handle(request);

@@ -200,6 +200,8 @@ class HostileInputIT {
         + "Host: gw\r\n\r\n", 200, EITHER));
     c.add(Case.of("absolute-form with userinfo", "GET http://gw@" + elsewhereHost + "/up/abs HTTP/1.1\r\n"
         + "Host: gw\r\n\r\n", 400, CLOSED));
+    c.add(Case.of("absolute-form with an empty authority", "GET http:///up/abs HTTP/1.1\r\nHost: gw\r\n\r\n",
+        400, CLOSED));
     c.add(Case.of("CONNECT to another host", "CONNECT " + elsewhereHost + " HTTP/1.1\r\nHost: " + elsewhereHost
         + "\r\n\r\n", 400, EITHER));
     c.add(Case.of("asterisk-form GET", "GET * HTTP/1.1\r\nHost: gw\r\n\r\n", 400, EITHER));
@@ -279,6 +281,10 @@ class HostileInputIT {
     assertEquals(c.responses(), got.responses().size(), seen);
     if (c.closed() != null) {
       assertEquals(c.closed(), got.closed(), seen);
+    }
+    if (got.closed() && c.status() >= 400) {
+      // RFC 9112 section 9.6: a refusal after which the gateway closes the connection says so.
+      assertTrue(got.responses().get(got.responses().size() - 1).closes(), "closed without Connection: close: " + seen);
     }
     if (c.status() >= 400) {
       assertEquals(before, backend.count(), "refused, so nothing reached the backend: " + seen);
