@@ -78,7 +78,7 @@ public final class AdminListener {
     if (!request.isEnded() && announcesBody(request)) {
       // Every admin endpoint reads nothing: the answer is the connection's last, so a body that trickles in (or
       // never comes) does not hold it open.
-      request.response().putHeader(io.vertx.core.http.HttpHeaders.CONNECTION, "close");
+      dev.dockgate.edge.EdgeGuard.closing(request.response());
       request.response().endHandler(v -> request.connection().close());
     }
     if (keys != null && !authorized(request)) {

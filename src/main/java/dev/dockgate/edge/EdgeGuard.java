@@ -400,8 +400,7 @@ public final class EdgeGuard {
       abort(request.connection());
       return;
     }
-    response.setStatusCode(status)
-        .putHeader("connection", "close")
+    closing(response).setStatusCode(status)
         .putHeader(TrafficEvent.REQUEST_ID_HEADER, refused.requestId())
         .putHeader(HttpHeaders.DATE, HttpDate.now())
         .putHeader("content-type", "text/plain; charset=utf-8")
@@ -430,14 +429,21 @@ public final class EdgeGuard {
   }
 
   /**
+   * Marks an HTTP/1.x answer after which the gateway closes the connection {@code Connection: close} (RFC 9112 §9.6),
+   * set again as its head goes out: Vert.x writes its own Connection header there, {@code keep-alive} to an HTTP/1.0
+   * client that asked for it, over the one set before. Takes the response's headers-end handler.
+   */
+  public static HttpServerResponse closing(HttpServerResponse response) {
+    response.putHeader(HttpHeaders.CONNECTION, HttpHeaders.CLOSE);
+    return response.headersEndHandler(v -> response.headers().set(HttpHeaders.CONNECTION, HttpHeaders.CLOSE));
+  }
+
+  /**
    * Vert.x's answer to a request the codec refused, with the status the strict decoder chose (505), marked
-   * {@code Connection: close} as the connection is closed after it (RFC 9112 §9.6).
+   * {@code Connection: close} as the connection is closed after it.
    */
   public static void answerInvalid(HttpServerRequest request) {
-    HttpServerResponse response = request.response();
-    // Set as the head goes out: Vert.x writes its own Connection header first (keep-alive, to an HTTP/1.0 client
-    // asking for it).
-    response.headersEndHandler(v -> response.headers().set(HttpHeaders.CONNECTION, HttpHeaders.CLOSE));
+    HttpServerResponse response = closing(request.response());
     if (request.decoderResult().cause() instanceof StrictRequestDecoder.Refused refused) {
       response.setStatusCode(refused.status()).end();
       request.connection().close();

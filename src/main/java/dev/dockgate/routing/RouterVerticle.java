@@ -346,7 +346,7 @@ public final class RouterVerticle extends VerticleBase implements RouterPlacemen
     String length = request.getHeader(io.vertx.core.http.HttpHeaders.CONTENT_LENGTH);
     if (length != null && tooLong(length, maxBody)) {
       if (request.version() != io.vertx.core.http.HttpVersion.HTTP_2) {
-        request.response().putHeader("connection", "close"); // HTTP/2 forbids it; ending the stream suffices
+        EdgeGuard.closing(request.response()); // HTTP/2 forbids it; ending the stream suffices
       }
       exchange.answer(413, Buffer.buffer("request body larger than " + maxBody + " bytes\n"));
       return;
@@ -429,7 +429,7 @@ public final class RouterVerticle extends VerticleBase implements RouterPlacemen
    * sends elsewhere, rather than meeting the listener's close later with a request already written.
    */
   private static void closeAfterAnswer(HttpServerRequest request, Exchange exchange) {
-    request.response().putHeader(io.vertx.core.http.HttpHeaders.CONNECTION, io.vertx.core.http.HttpHeaders.CLOSE);
+    EdgeGuard.closing(request.response());
     exchange.closeWhenAnswered(); // counted answers close here; the gateway's own endpoints leave it to the client
   }
 

@@ -177,6 +177,8 @@ class HostileInputIT {
     c.add(Case.of("absolute-form target too long", get("http://" + elsewhereHost + "/up/" + "u".repeat(600)),
         414, CLOSED));
     c.add(Case.of("announced body too large", post("Content-Length: 1001\r\n", "x".repeat(1001)), 413, CLOSED));
+    c.add(Case.of("announced body too large, HTTP/1.0 kept alive", "POST /up/p HTTP/1.0\r\nHost: gw\r\n"
+        + "Connection: keep-alive\r\nContent-Length: 1001\r\n\r\n" + "x".repeat(1001), 413, CLOSED));
     c.add(Case.of("chunked body too large", post("Transfer-Encoding: chunked\r\n",
         "258\r\n" + "x".repeat(600) + "\r\n258\r\n" + "x".repeat(600) + "\r\n0\r\n\r\n"), 413, CLOSED));
     // Control bytes and other bytes that have no place in a request head.
