@@ -58,7 +58,8 @@ public final class AdminListener {
 
   /**
    * Listens with {@code options}; {@code connections} sees each new connection first (the router's edge guard:
-   * the connection cap and the header timeout), {@code heads} each request before it is answered.
+   * the connection cap and the header timeout), {@code heads} each request before it is answered. A request the codec
+   * refuses is answered as on the main listener ({@link dev.dockgate.edge.EdgeGuard#answerInvalid}).
    */
   public Future<HttpServer> listen(Vertx vertx, HttpServerOptions options,
       io.vertx.core.Handler<io.vertx.core.http.HttpConnection> connections, io.vertx.core.Handler<HttpServerRequest> heads) {
@@ -68,6 +69,7 @@ public final class AdminListener {
           heads.handle(request);
           handle(request);
         })
+        .invalidRequestHandler(dev.dockgate.edge.EdgeGuard::answerInvalid)
         .listen()
         .recover(err -> Future.failedFuture(
             dev.dockgate.ListenFailure.of("server.admin_listener", config.host(), config.port(), err)));

@@ -440,10 +440,14 @@ public final class EdgeGuard {
 
   /**
    * Vert.x's answer to a request the codec refused, with the status the strict decoder chose (505), marked
-   * {@code Connection: close} as the connection is closed after it.
+   * {@code Connection: close} as the connection is closed after it, and dated; a head cut short gets none.
    */
   public static void answerInvalid(HttpServerRequest request) {
-    HttpServerResponse response = closing(request.response());
+    if (headCutShort(request)) {
+      request.connection().close();
+      return;
+    }
+    HttpServerResponse response = closing(request.response()).putHeader(HttpHeaders.DATE, HttpDate.now());
     if (request.decoderResult().cause() instanceof StrictRequestDecoder.Refused refused) {
       response.setStatusCode(refused.status()).end();
       request.connection().close();

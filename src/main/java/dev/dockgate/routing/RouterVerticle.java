@@ -304,8 +304,7 @@ public final class RouterVerticle extends VerticleBase implements RouterPlacemen
     }
     Exchange exchange = exchange(request, routing);
     exchange.track();
-    request.response().putHeader(dev.dockgate.events.TrafficEvent.REQUEST_ID_HEADER, exchange.requestId())
-        .putHeader(io.vertx.core.http.HttpHeaders.DATE, dev.dockgate.edge.HttpDate.now());
+    request.response().putHeader(dev.dockgate.events.TrafficEvent.REQUEST_ID_HEADER, exchange.requestId());
     EdgeGuard.answerInvalid(request);
   }
 
