@@ -303,6 +303,9 @@ public final class RouterVerticle extends VerticleBase implements RouterPlacemen
       return;
     }
     Exchange exchange = exchange(request, routing);
+    if (EdgeGuard.requestLineUnread(request)) {
+      exchange.requestLineUnread();
+    }
     exchange.track();
     request.response().putHeader(dev.dockgate.events.TrafficEvent.REQUEST_ID_HEADER, exchange.requestId());
     EdgeGuard.answerInvalid(request);
