@@ -82,7 +82,8 @@ public final class AdminListener {
 
   /**
    * Listens with {@code options}; {@code admit} sees each new connection first (the router's edge guard: the
-   * connection cap and the header timeout), {@code heads} each request before it is answered.
+   * connection cap and the header timeout), {@code heads} each request before it is answered. A request the codec
+   * refuses is answered as on the main listener ({@link EdgeGuard#answerInvalid}).
    */
   public Future<HttpServer> listen(Vertx vertx, HttpServerOptions options, Handler<HttpConnection> admit,
       Handler<HttpServerRequest> heads) {
@@ -92,20 +93,10 @@ public final class AdminListener {
           heads.handle(request);
           handle(request);
         })
-        .invalidRequestHandler(AdminListener::invalid)
+        .invalidRequestHandler(EdgeGuard::answerInvalid)
         .listen()
         .recover(err -> Future.failedFuture(
             dev.dockgate.ListenFailure.of("server.admin_listener", config.host(), config.port(), err)));
-  }
-
-  /** A request the codec refused (400, 414, 431, 505): answered as on the main port; a head cut short is no request. */
-  private static void invalid(HttpServerRequest request) {
-    if (EdgeGuard.headCutShort(request)) {
-      request.connection().close();
-      return;
-    }
-    request.response().putHeader(HttpHeaders.DATE, HttpDate.now());
-    EdgeGuard.answerInvalid(request);
   }
 
   private void handle(HttpServerRequest request) {
@@ -125,7 +116,7 @@ public final class AdminListener {
     }
     boolean closing = last || streamRefused;
     if (closing) {
-      response.putHeader(HttpHeaders.CONNECTION, "close");
+      EdgeGuard.closing(response);
     }
     Runnable stream = release;
     response.endHandler(v -> {

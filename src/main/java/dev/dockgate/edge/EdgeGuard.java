@@ -402,8 +402,7 @@ public final class EdgeGuard {
       abort(request.connection());
       return;
     }
-    response.setStatusCode(status)
-        .putHeader("connection", "close")
+    closing(response).setStatusCode(status)
         .putHeader(TrafficEvent.REQUEST_ID_HEADER, refused.requestId())
         .putHeader(HttpHeaders.DATE, HttpDate.now())
         .putHeader("content-type", "text/plain; charset=utf-8")
@@ -431,10 +430,45 @@ public final class EdgeGuard {
     return request.decoderResult().cause() instanceof PrematureChannelClosureException;
   }
 
-  /** Vert.x's answer to a request the codec refused, with the status the strict decoder chose (505). */
+  /** The target of the stand-in Netty makes for a head whose request line it could not read. */
+  private static final String STAND_IN_TARGET = "/bad-request";
+
+  /**
+   * Whether the codec's invalid request is the stand-in Netty makes for a head whose request line it could not read
+   * (a malformed or unsupported version, a line too long or ended by a bare LF, a target the strict decoder refused):
+   * {@code GET /bad-request HTTP/1.0} without a header. What the client sent as method, target and version is not
+   * known. A head refused for its header lines keeps its own request line, with the header lines read before the
+   * refusal; one that sent {@code GET /bad-request HTTP/1.0} and failed at its first header line is taken for a
+   * stand-in.
+   */
+  public static boolean requestLineUnread(HttpServerRequest request) {
+    return request.decoderResult().isFailure() && request.method() == io.vertx.core.http.HttpMethod.GET
+        && request.version() == io.vertx.core.http.HttpVersion.HTTP_1_0 && STAND_IN_TARGET.equals(request.uri())
+        && request.headers().isEmpty();
+  }
+
+  /**
+   * Marks an HTTP/1.x answer after which the gateway closes the connection {@code Connection: close} (RFC 9112 §9.6),
+   * set again as its head goes out: Vert.x writes its own Connection header there, {@code keep-alive} to an HTTP/1.0
+   * client that asked for it, over the one set before. Takes the response's headers-end handler.
+   */
+  public static HttpServerResponse closing(HttpServerResponse response) {
+    response.putHeader(HttpHeaders.CONNECTION, HttpHeaders.CLOSE);
+    return response.headersEndHandler(v -> response.headers().set(HttpHeaders.CONNECTION, HttpHeaders.CLOSE));
+  }
+
+  /**
+   * Vert.x's answer to a request the codec refused, with the status the strict decoder chose (505), marked
+   * {@code Connection: close} as the connection is closed after it, and dated; a head cut short gets none.
+   */
   public static void answerInvalid(HttpServerRequest request) {
+    if (headCutShort(request)) {
+      request.connection().close();
+      return;
+    }
+    HttpServerResponse response = closing(request.response()).putHeader(HttpHeaders.DATE, HttpDate.now());
     if (request.decoderResult().cause() instanceof StrictRequestDecoder.Refused refused) {
-      request.response().setStatusCode(refused.status()).end();
+      response.setStatusCode(refused.status()).end();
       request.connection().close();
     } else {
       HttpServerRequest.DEFAULT_INVALID_REQUEST_HANDLER.handle(request);

@@ -10,6 +10,8 @@ import io.vertx.core.json.JsonObject;
  * Latency is measured from the request's arrival to the end of the response, in milliseconds;
  * {@code bytes} counts the response body bytes sent to the client; {@code consumer} names the API
  * key used or the token's subject (null on open routes); {@code protocol} is HTTP/1.0, HTTP/1.1 or HTTP/2;
+ * {@code method}, {@code path}, {@code query} and {@code protocol} are all null for a request whose line the codec
+ * could not read;
  * {@code grpcStatus} is a gRPC call's status as its backend answered it (its {@code grpc-status}, 0 for OK), -1 for
  * anything else (not gRPC, or no status came): in JSON {@code grpc_status}, present only when there is one.
  */
@@ -54,6 +56,12 @@ public record TrafficEvent(
     return new TrafficEvent(System.currentTimeMillis(), requestId, client, consumer, request.method().name(), request.path(),
         request.query(), protocol(request.version()), route, backend, instance, status, request.response().bytesWritten(),
         (System.nanoTime() - arrivalNanos) / 1_000_000.0, grpcStatus);
+  }
+
+  /** This event without a request line (method, path, query, protocol): for a request whose line was not read. */
+  public TrafficEvent withoutRequestLine() {
+    return new TrafficEvent(timestamp, requestId, client, consumer, null, null, null, null, route, backend, instance,
+        status, bytes, latencyMs, grpcStatus);
   }
 
   /**

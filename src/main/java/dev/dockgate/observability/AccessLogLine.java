@@ -38,18 +38,27 @@ public final class AccessLogLine {
   /**
    * The combined log format (client, time, request line, status, bytes, referer and user agent as
    * "-"), followed by the gateway's own fields as key=value. The request line has the target as the
-   * client sent it, query included (nginx's {@code $request}), escaped as nginx does.
+   * client sent it, query included (nginx's {@code $request}), escaped as nginx does; {@code -} when the codec could
+   * not read it (the event has no method).
    */
   static String combined(JsonObject e) {
-    String query = e.getString("query");
-    String target = query == null ? e.getString("path") : e.getString("path") + "?" + query;
     return dash(e.getString("client")) + " - - [" + CLF_TIME.format(Instant.ofEpochMilli(e.getLong("timestamp", 0L)))
-        + "] \"" + e.getString("method") + " " + escaped(target) + " " + e.getString("protocol", "HTTP/1.1") + "\" " + e.getInteger("status")
+        + "] \"" + requestLine(e) + "\" " + e.getInteger("status")
         + " " + e.getLong("bytes", 0L) + " \"-\" \"-\" request_id=" + dash(e.getString("request_id"))
         + " consumer=" + dash(e.getString("consumer"))
         + " route=" + dash(e.getString("route")) + " backend=" + dash(e.getString("backend"))
         + " instance=" + dash(e.getString("instance")) + " latency_ms=" + e.getDouble("latency_ms", 0.0)
         + (e.containsKey("grpc_status") ? " grpc_status=" + e.getValue("grpc_status") : "");
+  }
+
+  private static String requestLine(JsonObject e) {
+    String method = e.getString("method");
+    if (method == null) {
+      return "-";
+    }
+    String query = e.getString("query");
+    String target = query == null ? e.getString("path") : e.getString("path") + "?" + query;
+    return method + " " + escaped(target) + " " + e.getString("protocol", "HTTP/1.1");
   }
 
   /**

@@ -44,6 +44,7 @@ public final class Exchange implements Handler<Void> {
   private boolean tracked;
   private boolean finished;
   private boolean closeWhenAnswered;
+  private boolean lineUnread;
   private String consumer;
   private String instance;
   /** The gRPC status the backend answered (or the gateway, for a call it answered itself), or -1. */
@@ -161,6 +162,14 @@ public final class Exchange implements Handler<Void> {
   /** The edge watches this request's body: an answer marked {@code Connection: close} then closes the connection. */
   public void closeWhenAnswered() {
     this.closeWhenAnswered = true;
+  }
+
+  /**
+   * The codec could not read the request's line: the request is Vert.x's stand-in for it, whose method, target and
+   * version are not the client's. Its event and span have none. Before {@link #track}.
+   */
+  public void requestLineUnread() {
+    this.lineUnread = true;
   }
 
   /** Runs {@code route}'s stages, then its terminal. */
@@ -284,7 +293,7 @@ public final class Exchange implements Handler<Void> {
       tracked = true;
       request.response().endHandler(this);
       if (tracing.enabled()) {
-        trace = tracing.start(request, requestId, arrivalNanos);
+        trace = tracing.start(request, !lineUnread, requestId, arrivalNanos);
       }
     }
   }
@@ -323,6 +332,9 @@ public final class Exchange implements Handler<Void> {
     }
     TrafficEvent event = TrafficEvent.finished(request, requestId, client, consumer, route, backend, instance, code,
         arrivalNanos, grpcStatus);
+    if (lineUnread) {
+      event = event.withoutRequestLine();
+    }
     events.publish(Addresses.TRAFFIC, event.toJson(), Addresses.TRAFFIC_DELIVERY);
     if (trace != null) {
       trace.end(code, client, consumer, instance);

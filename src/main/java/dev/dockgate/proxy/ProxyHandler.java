@@ -3,6 +3,7 @@ package dev.dockgate.proxy;
 import dev.dockgate.config.BackendConfig;
 import dev.dockgate.config.RetryConfig;
 import dev.dockgate.config.RouteConfig;
+import dev.dockgate.edge.EdgeGuard;
 import dev.dockgate.edge.HttpDate;
 import dev.dockgate.edge.PathNormalizer;
 import dev.dockgate.events.TrafficEvent;
@@ -849,8 +850,8 @@ public final class ProxyHandler implements Terminal {
       } else if (attempt.incoming.method() != io.vertx.core.http.HttpMethod.HEAD && status != 304 && status != 204) {
         // An HTTP/1.0 client cannot read chunked: the body goes as it comes, unframed, and the connection's
         // close ends it (RFC 9112 §6.3), as nginx sends it; collecting it first would hold a stream back
-        // and keep any size of answer in memory. Vert.x writes its own Connection header last: replaced here.
-        out.headersEndHandler(v -> out.headers().set(HttpHeaders.CONNECTION, HttpHeaders.CLOSE));
+        // and keep any size of answer in memory.
+        EdgeGuard.closing(out);
         attempt.exchange.closeWhenAnswered();
       }
     }

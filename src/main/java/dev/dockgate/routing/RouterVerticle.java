@@ -309,9 +309,11 @@ public final class RouterVerticle extends VerticleBase implements RouterPlacemen
       return;
     }
     Exchange exchange = exchange(request, routing);
+    if (EdgeGuard.requestLineUnread(request)) {
+      exchange.requestLineUnread();
+    }
     exchange.track();
-    request.response().putHeader(dev.dockgate.events.TrafficEvent.REQUEST_ID_HEADER, exchange.requestId())
-        .putHeader(io.vertx.core.http.HttpHeaders.DATE, dev.dockgate.edge.HttpDate.now());
+    request.response().putHeader(dev.dockgate.events.TrafficEvent.REQUEST_ID_HEADER, exchange.requestId());
     EdgeGuard.answerInvalid(request);
   }
 
@@ -352,7 +354,7 @@ public final class RouterVerticle extends VerticleBase implements RouterPlacemen
     String length = request.getHeader(io.vertx.core.http.HttpHeaders.CONTENT_LENGTH);
     if (length != null && tooLong(length, maxBody)) {
       if (request.version() != io.vertx.core.http.HttpVersion.HTTP_2) {
-        request.response().putHeader("connection", "close"); // HTTP/2 forbids it; ending the stream suffices
+        EdgeGuard.closing(request.response()); // HTTP/2 forbids it; ending the stream suffices
       }
       exchange.answer(413, Buffer.buffer("request body larger than " + maxBody + " bytes\n"));
       return;
@@ -435,7 +437,7 @@ public final class RouterVerticle extends VerticleBase implements RouterPlacemen
    * sends elsewhere, rather than meeting the listener's close later with a request already written.
    */
   private static void closeAfterAnswer(HttpServerRequest request, Exchange exchange) {
-    request.response().putHeader(io.vertx.core.http.HttpHeaders.CONNECTION, io.vertx.core.http.HttpHeaders.CLOSE);
+    EdgeGuard.closing(request.response());
     exchange.closeWhenAnswered(); // counted answers close here; the gateway's own endpoints leave it to the client
   }
 

@@ -2,6 +2,7 @@ package dev.dockgate.tracing;
 
 import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanBuilder;
 import io.opentelemetry.api.trace.SpanKind;
 import io.opentelemetry.api.trace.StatusCode;
 import io.opentelemetry.api.trace.Tracer;
@@ -31,18 +32,24 @@ public final class RequestTrace {
   private final Context context;
   private final String method;
 
-  RequestTrace(Tracer tracer, Context parent, HttpServerRequest request, String requestId, long startEpochNanos) {
+  /**
+   * {@code lineRead}: false for a request whose line the codec could not read, whose span has no path or version and,
+   * as OpenTelemetry names a method it does not know, the method {@code _OTHER} and the name {@code HTTP}.
+   */
+  RequestTrace(Tracer tracer, Context parent, HttpServerRequest request, boolean lineRead, String requestId,
+      long startEpochNanos) {
     this.tracer = tracer;
-    this.method = request.method().name();
-    this.span = tracer.spanBuilder(method)
+    this.method = lineRead ? request.method().name() : "_OTHER";
+    SpanBuilder server = tracer.spanBuilder(lineRead ? method : "HTTP")
         .setParent(parent)
         .setSpanKind(SpanKind.SERVER)
         .setStartTimestamp(startEpochNanos, TimeUnit.NANOSECONDS)
         .setAttribute(METHOD, method)
-        .setAttribute(PATH, request.path())
-        .setAttribute(REQUEST_ID, requestId)
-        .setAttribute(PROTOCOL, protocol(request))
-        .startSpan();
+        .setAttribute(REQUEST_ID, requestId);
+    if (lineRead) {
+      server.setAttribute(PATH, request.path()).setAttribute(PROTOCOL, protocol(request));
+    }
+    this.span = server.startSpan();
     this.context = parent.with(span);
   }
 

@@ -74,12 +74,13 @@ public final class Tracing {
 
   /**
    * The server span of a request that arrived at {@code arrivalNanos} (System.nanoTime), child of
-   * the client's {@code traceparent} when it is valid, else the root of a new trace.
+   * the client's {@code traceparent} when it is valid, else the root of a new trace. {@code lineRead}: false for a
+   * request whose line the codec could not read (its method, target and version are a stand-in's).
    */
-  public RequestTrace start(HttpServerRequest request, String requestId, long arrivalNanos) {
+  public RequestTrace start(HttpServerRequest request, boolean lineRead, String requestId, long arrivalNanos) {
     Context parent = W3C.extract(Context.root(), request.headers(), HEADERS);
     long startEpochNanos = clock.now() - (clock.nanoTime() - arrivalNanos);
-    return new RequestTrace(tracer, parent, request, requestId, startEpochNanos);
+    return new RequestTrace(tracer, parent, request, lineRead, requestId, startEpochNanos);
   }
 
   /** Exports the spans still buffered and stops the exporter; blocks, so call it off the event loop. */

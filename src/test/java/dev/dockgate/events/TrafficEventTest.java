@@ -38,6 +38,14 @@ class TrafficEventTest {
   }
 
   @Test
+  void withoutARequestLineOnlyTheLinesFieldsAreNull() {
+    TrafficEvent unread = EVENT.withoutRequestLine();
+    assertEquals(new TrafficEvent(EVENT.timestamp(), "req-1", "127.0.0.1", "ci", null, null, null, null, "/api/orders",
+        "orders", "orders-1", 503, 42L, 1.25), unread);
+    assertEquals(unread, TrafficEvent.fromJson(new JsonObject(unread.toJson().encode())), "no protocol made up on the way");
+  }
+
+  @Test
   void gettersReadTheEventsFields() {
     JsonObject json = EVENT.toJson();
     assertEquals(503, json.getInteger("status"));

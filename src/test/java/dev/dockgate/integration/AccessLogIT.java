@@ -7,6 +7,7 @@ import dev.dockgate.testing.Backends;
 import dev.dockgate.testing.GatewayHarness;
 import dev.dockgate.testing.GatewayJar;
 import dev.dockgate.testing.Poll;
+import dev.dockgate.testing.RawHttp;
 import dev.dockgate.testing.TestBackend;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
@@ -17,6 +18,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
@@ -162,5 +164,65 @@ class AccessLogIT {
       assertTrue(lines.get(0).contains(" \"GET /app/q?x=1&y=a%20b HTTP/1.1\" 200 "), lines.get(0));
       assertTrue(lines.get(1).contains(" \"GET /app/q?say=\\x22+200+\\x22+\\x5C HTTP/1.1\" 200 "), lines.get(1));
     }
+  }
+
+  /**
+   * A head whose request line the codec could not read (a fragment, a relative target, a malformed or unsupported
+   * version, a target too long, userinfo, bare-LF line endings: 400, 414, 505) reaches the gateway as Vert.x's stand-in,
+   * {@code GET /bad-request HTTP/1.0}: logged with the request line {@code -}, its event without method, path, query
+   * and protocol, and counted in /stats. Before, the stand-in's line was logged as the client's. A head refused for its
+   * header lines keeps the line it was sent with.
+   */
+  @Test
+  void aRequestLineTheCodecCouldNotReadIsLoggedAsADash() {
+    List<String> unread = List.of("GET /app/a#f HTTP/1.1\r\nHost: a\r\n\r\n", "GET x?u=http://a/ HTTP/1.1\r\nHost: a\r\n\r\n",
+        "GET /app/v http/1.1\r\nHost: a\r\n\r\n", "GET /app/v HTTP/2.0\r\nHost: a\r\n\r\n",
+        "GET /app/" + "u".repeat(5000) + " HTTP/1.1\r\nHost: a\r\n\r\n", "GET http://u@a/app/x HTTP/1.1\r\nHost: a\r\n\r\n",
+        "GET /app/lf HTTP/1.1\nHost: a\n\n");
+    String readLine = "POST /app/te?q=1 HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
+    for (String format : List.of("combined", "json")) {
+      Path log = dir.resolve("access-unread." + format);
+      try (GatewayHarness gw = gateway(log, format)) {
+        List<String> ids = new ArrayList<>();
+        List<Integer> statuses = new ArrayList<>();
+        for (String request : unread) {
+          RawHttp.Exchange got = RawHttp.exchange(gw.port(), request.getBytes(StandardCharsets.ISO_8859_1), 1, 300, 5_000);
+          statuses.add(got.status());
+          ids.add(requestId(got));
+        }
+        assertEquals(List.of(400, 400, 400, 505, 414, 400, 400), statuses);
+        RawHttp.Exchange refused = RawHttp.exchange(gw.port(), readLine.getBytes(StandardCharsets.ISO_8859_1), 1, 300, 5_000);
+        assertEquals(400, refused.status(), refused.raw());
+        Poll.until(Duration.ofSeconds(3), "eight lines logged", () -> lines(log).size() == 8);
+        List<String> lines = lines(log);
+        for (int i = 0; i < unread.size(); i++) {
+          String line = line(lines, ids.get(i));
+          if (format.equals("combined")) {
+            assertTrue(line.contains("] \"-\" " + statuses.get(i) + " 0 \"-\" \"-\" request_id="), line);
+          } else {
+            JsonObject entry = new JsonObject(line);
+            for (String key : List.of("method", "path", "query", "protocol")) {
+              assertTrue(entry.containsKey(key) && entry.getValue(key) == null, key + " unknown: " + line);
+            }
+            assertEquals(statuses.get(i), entry.getInteger("status"), line);
+          }
+        }
+        String read = line(lines, requestId(refused));
+        assertTrue(format.equals("json") ? new JsonObject(read).getString("path").equals("/app/te")
+            : read.contains("] \"POST /app/te?q=1 HTTP/1.1\" 400 "), read);
+        assertEquals(8, gw.statsTotal(), "/stats counts each");
+      }
+    }
+  }
+
+  static String requestId(RawHttp.Exchange got) {
+    java.util.regex.Matcher id = java.util.regex.Pattern.compile("(?i)\r\nx-request-id: ([0-9a-f]{32})").matcher(got.raw());
+    assertTrue(id.find(), got.raw());
+    return id.group(1);
+  }
+
+  static String line(List<String> lines, String requestId) {
+    return lines.stream().filter(l -> l.contains(requestId)).findFirst().orElseThrow(() -> new AssertionError(
+        "no line for " + requestId + " in " + lines));
   }
 }

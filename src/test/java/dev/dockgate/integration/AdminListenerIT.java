@@ -8,6 +8,7 @@ import dev.dockgate.testing.Backends;
 import dev.dockgate.testing.GatewayHarness;
 import dev.dockgate.testing.Poll;
 import dev.dockgate.testing.Ports;
+import dev.dockgate.testing.RawHttp;
 import dev.dockgate.testing.TestBackend;
 import io.vertx.core.json.JsonObject;
 import java.net.URI;
@@ -19,6 +20,7 @@ import java.time.Duration;
 import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -302,6 +304,28 @@ class AdminListenerIT {
         assertTrue(admin.toLowerCase(java.util.Locale.ROOT).contains("\ndate: "), admin);
       }
     }
+  }
+
+  /**
+   * A request the codec refuses gets the main listener's answer there too: the strict decoder's status (505 for
+   * another HTTP version) and {@code Connection: close}, as the connection is closed after it. Before, Vert.x's own
+   * answer: 400 for each, without it.
+   */
+  @Test
+  void aRefusedRequestIsAnsweredAsOnTheMainListener() {
+    gateway("");
+    Map<String, Integer> refused = Map.of(
+        "GET /health HTTP/2.0\r\nHost: a\r\n\r\n", 505,
+        "GET /health HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400,
+        "POST /health HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400,
+        "GET /health#top HTTP/1.1\r\nHost: a\r\n\r\n", 400);
+    refused.forEach((request, status) -> {
+      RawHttp.Exchange got = RawHttp.exchange(adminPort, request.getBytes(StandardCharsets.ISO_8859_1), 1, 300, 5_000);
+      assertEquals(status, got.status(), got.raw());
+      assertTrue(got.closed(), "closed after: " + got.raw());
+      assertTrue(got.responses().get(0).closes(), "says Connection: close: " + got.raw());
+      assertTrue(got.responses().get(0).head().toLowerCase(java.util.Locale.ROOT).contains("\r\ndate: "), got.raw());
+    });
   }
 
   /** An HTTP/1.1 client trusting {@code pem}'s certificate. */

@@ -177,6 +177,8 @@ class HostileInputIT {
     c.add(Case.of("absolute-form target too long", get("http://" + elsewhereHost + "/up/" + "u".repeat(600)),
         414, CLOSED));
     c.add(Case.of("announced body too large", post("Content-Length: 1001\r\n", "x".repeat(1001)), 413, CLOSED));
+    c.add(Case.of("announced body too large, HTTP/1.0 kept alive", "POST /up/p HTTP/1.0\r\nHost: gw\r\n"
+        + "Connection: keep-alive\r\nContent-Length: 1001\r\n\r\n" + "x".repeat(1001), 413, CLOSED));
     c.add(Case.of("chunked body too large", post("Transfer-Encoding: chunked\r\n",
         "258\r\n" + "x".repeat(600) + "\r\n258\r\n" + "x".repeat(600) + "\r\n0\r\n\r\n"), 413, CLOSED));
     // Control bytes and other bytes that have no place in a request head.
@@ -200,6 +202,8 @@ class HostileInputIT {
         + "Host: gw\r\n\r\n", 200, EITHER));
     c.add(Case.of("absolute-form with userinfo", "GET http://gw@" + elsewhereHost + "/up/abs HTTP/1.1\r\n"
         + "Host: gw\r\n\r\n", 400, CLOSED));
+    c.add(Case.of("absolute-form with an empty authority", "GET http:///up/abs HTTP/1.1\r\nHost: gw\r\n\r\n",
+        400, CLOSED));
     c.add(Case.of("CONNECT to another host", "CONNECT " + elsewhereHost + " HTTP/1.1\r\nHost: " + elsewhereHost
         + "\r\n\r\n", 400, EITHER));
     c.add(Case.of("asterisk-form GET", "GET * HTTP/1.1\r\nHost: gw\r\n\r\n", 400, EITHER));
@@ -279,6 +283,10 @@ class HostileInputIT {
     assertEquals(c.responses(), got.responses().size(), seen);
     if (c.closed() != null) {
       assertEquals(c.closed(), got.closed(), seen);
+    }
+    if (got.closed() && c.status() >= 400) {
+      // RFC 9112 section 9.6: a refusal after which the gateway closes the connection says so.
+      assertTrue(got.responses().get(got.responses().size() - 1).closes(), "closed without Connection: close: " + seen);
     }
     if (c.status() >= 400) {
       assertEquals(before, backend.count(), "refused, so nothing reached the backend: " + seen);

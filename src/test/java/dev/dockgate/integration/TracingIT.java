@@ -257,6 +257,29 @@ class TracingIT {
     }
   }
 
+  /**
+   * A head whose request line the codec could not read gets a server span without a method, path or version it never
+   * saw: named {@code HTTP}, method {@code _OTHER}. Before, it bore Vert.x's stand-in, {@code GET /bad-request}.
+   */
+  @Test
+  void aRequestLineTheCodecCouldNotReadGetsASpanWithoutOne() {
+    try (GatewayHarness gw = traced()) {
+      RawHttp.Exchange got = RawHttp.exchange(gw.port(), "GET /traced/a#f HTTP/1.1\r\nHost: a\r\n\r\n"
+          .getBytes(StandardCharsets.ISO_8859_1), 1, 300, 5_000);
+      assertEquals(400, got.status(), got.raw());
+      String requestId = AccessLogIT.requestId(got);
+      Poll.until(Duration.ofSeconds(15), "the refused request's span", () -> spans.stream()
+          .anyMatch(s -> requestId.equals(attribute(s, "gateway.request_id"))));
+      Span server = spans.stream().filter(s -> requestId.equals(attribute(s, "gateway.request_id"))).findFirst().orElseThrow();
+      assertEquals(Span.SpanKind.SPAN_KIND_SERVER, server.getKind());
+      assertEquals("HTTP", server.getName());
+      assertEquals("_OTHER", attribute(server, "http.request.method"));
+      assertNull(attribute(server, "url.path"));
+      assertNull(attribute(server, "network.protocol.version"));
+      assertEquals("400", attribute(server, "http.response.status_code"));
+    }
+  }
+
   @Test
   void anUnsampledNewTraceIsStillPropagated() {
     try (GatewayHarness gw = gateway("tracing: {enabled: true, endpoint: \"http://127.0.0.1:%d/v1/traces\", sample_ratio: 0}"

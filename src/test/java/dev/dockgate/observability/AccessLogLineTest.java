@@ -45,6 +45,16 @@ class AccessLogLineTest {
   }
 
   @Test
+  void aRequestLineNotReadIsADashAndNullsInJson() {
+    JsonObject unread = DEFAULT.withoutRequestLine().toJson();
+    assertEquals("::1 - - [24/Nov/2025:22:20:00 +0000] \"-\" 404 9 \"-\" \"-\" "
+        + "request_id=- consumer=- route=- backend=- instance=- latency_ms=0.25",
+        AccessLogLine.format(AccessLogConfig.Format.COMBINED, unread));
+    assertTrue(AccessLogLine.format(AccessLogConfig.Format.JSON, unread)
+        .contains(",\"method\":null,\"path\":null,\"query\":null,\"protocol\":null,"));
+  }
+
+  @Test
   void aGrpcCallsStatusFollowsInBothFormats() {
     TrafficEvent call = new TrafficEvent(1764022800123L, "req-2", "::1", null, "POST", "/pkg.Orders/Get", null, "HTTP/2",
         "/pkg.Orders/", "orders", "orders-1", 200, 7, 0.5, 14);
