@@ -23,6 +23,11 @@ import java.util.logging.Logger;
 public final class OpenConnections {
 
   private static final Logger LOG = Logger.getLogger(EdgeGuard.class.getName());
+  /** Set once a channel's close takes it out of {@link #between}, whichever path put it there. */
+  private static final io.netty.util.AttributeKey<Boolean> WATCHED =
+      io.netty.util.AttributeKey.valueOf("dockgate.edge.between-watched");
+  /** The cap's log lines come at most this often, with how many connections it refused or evicted since. */
+  private static final long SAY_EVERY_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
 
   private final AtomicInteger open = new AtomicInteger();
   /** Whether the last connection was refused for the cap: said once when it is reached, once when it is left. */
@@ -33,6 +38,10 @@ public final class OpenConnections {
   /** With eviction on: the connections between requests, and since when ({@link System#nanoTime}); else null. */
   private final Map<Channel, Long> between;
   private final AtomicInteger streams = new AtomicInteger();
+  /** Connections refused or evicted for the cap since it was last said, and when it was said. */
+  private final java.util.concurrent.atomic.AtomicLong capped = new java.util.concurrent.atomic.AtomicLong();
+  private final java.util.concurrent.atomic.AtomicLong saidNanos = new java.util.concurrent.atomic.AtomicLong(
+      System.nanoTime() - SAY_EVERY_NANOS);
 
   /** The main listener's connections ({@code server.max_connections}), refused beyond the cap. */
   public OpenConnections() {
@@ -69,17 +78,28 @@ public final class OpenConnections {
       if (evicted) {
         open.incrementAndGet(); // the evicted one is released when its close completes
       }
-      if (full.compareAndSet(false, true)) {
+      capped.incrementAndGet();
+      full.set(true);
+      if (maySay()) {
+        // At most once in SAY_EVERY_NANOS: a client churning connections at the cap would flood the log.
         LOG.warning(setting + " (" + max + ") open: " + (between == null
             ? "new connections are closed until some end"
-            : "for each new connection, the one longest between requests is closed (none: the new one is)"));
+            : "for each new connection, the one longest between requests is closed (none: the new one is)")
+            + " (" + capped.getAndSet(0) + " since the last such line)");
       }
       return evicted;
     }
-    if (full.get() && full.compareAndSet(true, false)) {
+    if (full.get() && full.compareAndSet(true, false) && maySay()) {
       LOG.info("connections below " + setting + " (" + max + ") again");
     }
     return true;
+  }
+
+  /** True at most once in {@link #SAY_EVERY_NANOS}, for the cap's log lines. */
+  private boolean maySay() {
+    long now = System.nanoTime();
+    long said = saidNanos.get();
+    return now - said >= SAY_EVERY_NANOS && saidNanos.compareAndSet(said, now);
   }
 
   /** Closes the registered connection that has been between requests the longest; false when there is none. */
@@ -87,7 +107,10 @@ public final class OpenConnections {
     while (true) {
       Map.Entry<Channel, Long> longest = null;
       for (Map.Entry<Channel, Long> entry : between.entrySet()) {
-        if (entry.getKey().isRegistered() && (longest == null || entry.getValue() - longest.getValue() < 0)) {
+        Channel channel = entry.getKey();
+        if (!channel.isOpen()) {
+          between.remove(channel, entry.getValue()); // its close listener is on its way; nothing to evict
+        } else if (channel.isRegistered() && (longest == null || entry.getValue() - longest.getValue() < 0)) {
           longest = entry;
         }
       }
@@ -97,17 +120,34 @@ public final class OpenConnections {
       if (between.remove(longest.getKey(), longest.getValue())) {
         Channel channel = longest.getKey();
         LOG.fine(() -> "connection " + channel.remoteAddress() + " closed for a new one (" + setting + ")");
-        channel.close();
+        if (channel instanceof io.netty.channel.socket.DuplexChannel duplex) {
+          // Both directions shut first: a close alone, asked from another event loop, left io_uring sockets
+          // established without an owner (no FIN to the client, no descriptor, no timeout) under a connect loop.
+          duplex.shutdown().addListener(f -> channel.close());
+        } else {
+          channel.close();
+        }
         return true;
       }
     }
   }
 
-  /** With eviction on: the connection waits for a request (just opened, or its last answer ended). */
+  /**
+   * With eviction on: the connection waits for a request (just opened, or its last answer ended). Its close takes it
+   * out again, whichever path put it here.
+   */
   public void between(Channel channel) {
     if (between != null && channel.isOpen()) {
       between.put(channel, System.nanoTime());
+      if (channel.attr(WATCHED).setIfAbsent(Boolean.TRUE) == null) {
+        channel.closeFuture().addListener(f -> between.remove(channel));
+      }
     }
+  }
+
+  /** How many connections are held as between requests (for tests). */
+  int betweenCount() {
+    return between == null ? 0 : between.size();
   }
 
   /** With eviction on: a request arrived on the connection, or it closed; it is no longer evicted. */
