@@ -15,8 +15,8 @@ import java.util.logging.Logger;
  * Safe from any thread.
  *
  * <p>With eviction on (the admin listener), a connection beyond the cap is not refused while another one sits
- * between requests (idle, or its next head not complete): the one that has been so the longest is closed
- * instead. So clients holding connections open, idle or sending heads slowly, cannot keep others (a load
+ * between requests (idle, or its next head not complete): one of those is closed instead, from the client address
+ * holding the most connections, the one between requests the longest. So clients holding connections open, idle or sending heads slowly, cannot keep others (a load
  * balancer's readiness checks) out; only requests being answered, and event streams up to their own cap, hold
  * a place.
  */
@@ -24,8 +24,8 @@ public final class OpenConnections {
 
   private static final Logger LOG = Logger.getLogger(EdgeGuard.class.getName());
   /** Set once a channel's close takes it out of {@link #between}, whichever path put it there. */
-  private static final io.netty.util.AttributeKey<Boolean> WATCHED =
-      io.netty.util.AttributeKey.valueOf("dockgate.edge.between-watched");
+  private static final io.netty.util.AttributeKey<Object> WATCHED =
+      io.netty.util.AttributeKey.valueOf("dockgate.edge.between-peer");
   /** The cap's log lines come at most this often, with how many connections it refused or evicted since. */
   private static final long SAY_EVERY_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
 
@@ -37,6 +37,8 @@ public final class OpenConnections {
   private final String setting;
   /** With eviction on: the connections between requests, and since when ({@link System#nanoTime}); else null. */
   private final Map<Channel, Long> between;
+  /** With eviction on: open connections per client address (the remote IP), those {@link #between} has seen. */
+  private final Map<Object, AtomicInteger> perPeer;
   private final AtomicInteger streams = new AtomicInteger();
   /** Connections refused or evicted for the cap since it was last said, and when it was said. */
   private final java.util.concurrent.atomic.AtomicLong capped = new java.util.concurrent.atomic.AtomicLong();
@@ -52,6 +54,7 @@ public final class OpenConnections {
   public OpenConnections(String setting, boolean evicting) {
     this.setting = setting;
     this.between = evicting ? new ConcurrentHashMap<>() : null;
+    this.perPeer = evicting ? new ConcurrentHashMap<>() : null;
   }
 
   /** Counts a new connection unless {@code max} (0: no limit) are open already. */
@@ -84,7 +87,8 @@ public final class OpenConnections {
         // At most once in SAY_EVERY_NANOS: a client churning connections at the cap would flood the log.
         LOG.warning(setting + " (" + max + ") open: " + (between == null
             ? "new connections are closed until some end"
-            : "for each new connection, the one longest between requests is closed (none: the new one is)")
+            : "for each new connection, one between requests is closed, from the client address holding the most "
+                + "(none: the new one is)")
             + " (" + capped.getAndSet(0) + " since the last such line)");
       }
       return evicted;
@@ -106,12 +110,25 @@ public final class OpenConnections {
   private boolean evictLongestBetween() {
     while (true) {
       Map.Entry<Channel, Long> longest = null;
+      int longestPeerCount = 0;
       for (Map.Entry<Channel, Long> entry : between.entrySet()) {
         Channel channel = entry.getKey();
         if (!channel.isOpen()) {
           between.remove(channel, entry.getValue()); // its close listener is on its way; nothing to evict
-        } else if (channel.isRegistered() && (longest == null || entry.getValue() - longest.getValue() < 0)) {
+          continue;
+        }
+        if (!channel.isRegistered()) {
+          continue;
+        }
+        // The client holding the most connections gives one up first: one client opening connections in a loop
+        // closes its own, not another client's check.
+        Object address = channel.attr(WATCHED).get(); // null for a moment while another loop puts it
+        AtomicInteger peer = address == null ? null : perPeer.get(address);
+        int peerCount = peer == null ? 0 : peer.get();
+        if (longest == null || peerCount > longestPeerCount
+            || (peerCount == longestPeerCount && entry.getValue() - longest.getValue() < 0)) {
           longest = entry;
+          longestPeerCount = peerCount;
         }
       }
       if (longest == null) {
@@ -138,11 +155,30 @@ public final class OpenConnections {
    */
   public void between(Channel channel) {
     if (between != null && channel.isOpen()) {
+      Object peer = peerOf(channel);
+      boolean first = channel.attr(WATCHED).setIfAbsent(peer) == null;
       between.put(channel, System.nanoTime());
-      if (channel.attr(WATCHED).setIfAbsent(Boolean.TRUE) == null) {
-        channel.closeFuture().addListener(f -> between.remove(channel));
+      if (first) {
+        perPeer.compute(peer, (p, n) -> {
+          AtomicInteger count = n == null ? new AtomicInteger() : n;
+          count.incrementAndGet(); // under the map's lock, as the decrement that may remove it
+          return count;
+        });
+        channel.closeFuture().addListener(f -> {
+          between.remove(channel);
+          perPeer.computeIfPresent(peer, (p, n) -> n.decrementAndGet() <= 0 ? null : n);
+        });
       }
     }
+  }
+
+  /** A connection's client address (its IP, without the port), or its remote address as it is. */
+  private static Object peerOf(Channel channel) {
+    java.net.SocketAddress remote = channel.remoteAddress();
+    if (remote instanceof java.net.InetSocketAddress inet && inet.getAddress() != null) {
+      return inet.getAddress();
+    }
+    return remote == null ? "unknown" : remote.toString();
   }
 
   /** How many connections are held as between requests (for tests). */

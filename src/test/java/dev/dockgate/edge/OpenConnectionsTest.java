@@ -78,4 +78,46 @@ class OpenConnectionsTest {
     open.between(channel);
     assertEquals(0, open.betweenCount(), "a closed connection is not put back");
   }
+
+  /** A channel whose client is {@code ip} (no traffic: an embedded channel with an address). */
+  private static EmbeddedChannel from(String ip, int port) {
+    java.net.InetSocketAddress address = new java.net.InetSocketAddress(ip, port);
+    return new EmbeddedChannel() {
+      @Override
+      protected java.net.SocketAddress remoteAddress0() {
+        return address;
+      }
+    };
+  }
+
+  /**
+   * The client holding the most connections gives one up first: a check from another address keeps its place
+   * though it has waited longest (a review measured checks lost to one client's connect loop).
+   */
+  @Test
+  void theClientHoldingTheMostConnectionsGivesOneUpFirst() throws InterruptedException {
+    OpenConnections open = new OpenConnections("admin_listener.max_connections", true);
+    EmbeddedChannel check = from("192.0.2.1", 40000);
+    EmbeddedChannel loopOlder = from("192.0.2.9", 40001);
+    EmbeddedChannel loopNewer = from("192.0.2.9", 40002);
+    for (EmbeddedChannel channel : java.util.List.of(check, loopOlder, loopNewer)) {
+      assertTrue(open.admit(3));
+      open.between(channel);
+      Thread.sleep(2);
+    }
+    assertTrue(open.admit(3));
+    assertTrue(check.isOpen(), "the check, alone from its address, keeps its place");
+    assertFalse(loopOlder.isOpen(), "the older of the two from one address is closed");
+    assertTrue(loopNewer.isOpen());
+    open.closed();
+    loopNewer.close(); // its address now holds as many as the check's: the longest between goes next
+    open.closed();
+    EmbeddedChannel other = from("192.0.2.7", 40003);
+    assertTrue(open.admit(3));
+    open.between(other);
+    Thread.sleep(2);
+    assertTrue(open.admit(3));
+    assertFalse(check.isOpen(), "one connection per address: the longest between goes");
+    assertTrue(other.isOpen());
+  }
 }
