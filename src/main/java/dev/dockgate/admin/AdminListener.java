@@ -108,17 +108,13 @@ public final class AdminListener {
     // a client without a valid key (neither holds a kept-alive connection).
     boolean last = !authorized || (!request.isEnded() && announcesBody(request));
     String path = authorized ? PathNormalizer.normalize(request.path()) : null;
-    Runnable release = null;
-    boolean streamRefused = false;
-    if (path != null && request.method() == HttpMethod.GET && path.equals(streamPath.get())) {
-      release = connections.openStream(maxStreams);
-      streamRefused = release == null;
-    }
+    boolean asksStream = path != null && request.method() == HttpMethod.GET && path.equals(streamPath.get());
+    Runnable stream = asksStream ? connections.openStream(maxStreams) : null;
+    boolean streamRefused = asksStream && stream == null;
     boolean closing = last || streamRefused;
     if (closing) {
       EdgeGuard.closing(response);
     }
-    Runnable stream = release;
     response.endHandler(v -> {
       if (stream != null) {
         stream.run();

@@ -16,9 +16,9 @@ import java.util.logging.Logger;
  *
  * <p>With eviction on (the admin listener), a connection beyond the cap is not refused while another one sits
  * between requests (idle, or its next head not complete): one of those is closed instead, from the client address
- * holding the most connections, the one between requests the longest. So clients holding connections open, idle or sending heads slowly, cannot keep others (a load
- * balancer's readiness checks) out; only requests being answered, and event streams up to their own cap, hold
- * a place.
+ * holding the most connections, the one between requests the longest. So clients holding connections open, idle
+ * or sending heads slowly, cannot keep others (a load balancer's readiness checks) out; only requests being
+ * answered, and event streams up to their own cap, hold a place.
  */
 public final class OpenConnections {
 
@@ -30,7 +30,7 @@ public final class OpenConnections {
   private static final long SAY_EVERY_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
 
   private final AtomicInteger open = new AtomicInteger();
-  /** Whether the last connection was refused for the cap: said once when it is reached, once when it is left. */
+  /** Whether the last connection met the cap: said when it is reached and when it is left, at most every 10 s. */
   private final AtomicBoolean full = new AtomicBoolean();
   private final AtomicReference<String> unguarded = new AtomicReference<>();
   /** The setting that caps these connections, as the log names it. */
@@ -57,14 +57,14 @@ public final class OpenConnections {
     this.perPeer = evicting ? new ConcurrentHashMap<>() : null;
   }
 
-  /** Counts a new connection unless {@code max} (0: no limit) are open already. */
-  private boolean tryOpen(int max) {
+  /** Adds one to {@code count} unless {@code max} (0: no limit) are counted already. */
+  private static boolean tryCount(AtomicInteger count, int max) {
     while (true) {
-      int now = open.get();
+      int now = count.get();
       if (max > 0 && now >= max) {
         return false;
       }
-      if (open.compareAndSet(now, now + 1)) {
+      if (count.compareAndSet(now, now + 1)) {
         return true;
       }
     }
@@ -72,11 +72,11 @@ public final class OpenConnections {
 
   /**
    * Counts a new connection unless {@code max} (0: no limit) are open already and, with eviction on, none is
-   * between requests to make room; says so once when the cap is reached and once when connections are counted
-   * again. False: the caller closes the connection.
+   * between requests to make room; says so when the cap is reached and when connections are counted again, at
+   * most every 10 s. False: the caller closes the connection.
    */
   boolean admit(int max) {
-    if (!tryOpen(max)) {
+    if (!tryCount(open, max)) {
       boolean evicted = between != null && evictLongestBetween();
       if (evicted) {
         open.incrementAndGet(); // the evicted one is released when its close completes
@@ -106,7 +106,10 @@ public final class OpenConnections {
     return now - said >= SAY_EVERY_NANOS && saidNanos.compareAndSet(said, now);
   }
 
-  /** Closes the registered connection that has been between requests the longest; false when there is none. */
+  /**
+   * Closes a registered connection between requests: from the client address holding the most connections, the one
+   * between requests the longest; false when there is none.
+   */
   private boolean evictLongestBetween() {
     while (true) {
       Map.Entry<Channel, Long> longest = null;
@@ -203,20 +206,15 @@ public final class OpenConnections {
    * run any number of times, releases it. Null when at the cap.
    */
   public Runnable openStream(int max) {
-    while (true) {
-      int now = streams.get();
-      if (max > 0 && now >= max) {
-        return null;
-      }
-      if (streams.compareAndSet(now, now + 1)) {
-        AtomicBoolean released = new AtomicBoolean();
-        return () -> {
-          if (released.compareAndSet(false, true)) {
-            streams.decrementAndGet();
-          }
-        };
-      }
+    if (!tryCount(streams, max)) {
+      return null;
     }
+    AtomicBoolean released = new AtomicBoolean();
+    return () -> {
+      if (released.compareAndSet(false, true)) {
+        streams.decrementAndGet();
+      }
+    };
   }
 
   void closed() {
