@@ -30,11 +30,25 @@ public final class SlowRequestAlerter extends VerticleBase {
     if (latency < thresholdMs) {
       return;
     }
-    LOG.warning("slow request: " + event.getString("method") + " " + event.getString("path") + " took "
-        + latency + " ms (threshold " + thresholdMs + " ms), backend " + event.getString("backend")
-        + ", instance " + event.getString("instance") + ", request id " + event.getString("request_id"));
+    LOG.warning(warning(event, latency, thresholdMs));
     // The event is read-only: the alert is a copy with the event's fields in their order, then its own.
     JsonObject alert = new JsonObject(new java.util.LinkedHashMap<>(event.getMap()));
     vertx.eventBus().publish(Addresses.ALERTS, alert.put("type", "slow_request").put("threshold_ms", thresholdMs), Addresses.LOCAL);
+  }
+
+  /**
+   * The warning's text; what the event lacks reads {@code -}, as in the access log: the request line of a request
+   * the codec could not read, the backend and instance of an answer the gateway gave itself.
+   */
+  static String warning(JsonObject event, double latency, long thresholdMs) {
+    String method = event.getString("method");
+    String request = method == null ? "-" : method + " " + event.getString("path");
+    return "slow request: " + request + " took " + latency + " ms (threshold " + thresholdMs + " ms), backend "
+        + orDash(event.getString("backend")) + ", instance " + orDash(event.getString("instance")) + ", request id "
+        + orDash(event.getString("request_id"));
+  }
+
+  private static String orDash(String value) {
+    return value == null ? "-" : value;
   }
 }
