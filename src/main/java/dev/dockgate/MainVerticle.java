@@ -76,6 +76,10 @@ public final class MainVerticle extends VerticleBase {
     }
     java.util.Map<Class<?>, Object> shared = java.util.Map.of(RateLimiters.class, rateLimiters, JwksCache.class, jwks,
         Tracing.class, tracing, dev.dockgate.resilience.RetryAllowances.class, retryAllowances);
+    String descriptors = dev.dockgate.edge.FileDescriptors.misfit(config.server(), dev.dockgate.edge.FileDescriptors.limit());
+    if (descriptors != null) {
+      LOG.warning(descriptors);
+    }
     OpenConnections connections = new OpenConnections();
     OpenConnections adminConnections = new OpenConnections("admin_listener.max_connections", true);
     vertx.eventBus().registerDefaultCodec(GatewayConfig.class, new LocalCodec<>(GatewayConfig.class));

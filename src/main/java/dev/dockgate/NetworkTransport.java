@@ -12,7 +12,8 @@ import java.util.Locale;
  * request by about a third against epoll. It is often unavailable (kernels before 5.10, or a
  * container whose seccomp profile denies io_uring, as Docker's default does), hence the fallback.
  * Netty's multishot readiness polls are turned off for it ({@link #POLL_MULTISHOT}): with them a
- * backend's reset could go unseen (StreamingIT).
+ * backend's reset could go unseen (StreamingIT); so are its multishot accepts ({@link #ACCEPT_MULTISHOT}): with them
+ * a listener out of file descriptors could not pause.
  * An explicit choice that is unavailable is an error, not a silent fallback.
  *
  * <p>Set with the system property {@code gateway.transport} or the environment variable
@@ -30,12 +31,24 @@ public final class NetworkTransport {
   static final String POLL_MULTISHOT = "io.netty.iouring.pollAddMultishotEnabled";
 
   /**
+   * Netty's switch for io_uring accepts that the kernel re-arms itself (multishot). With them, an accept that failed
+   * because the process was out of file descriptors was re-armed at once whatever the listener asked (Netty 4.2.18
+   * re-arms a multishot the kernel ended without looking at auto-read), so the pause meant to let descriptors free up
+   * never came: the acceptor spun, a million log lines in 8 s of a connection flood with {@code ulimit -n 400}. One
+   * accept submitted per connection instead costs nothing per request. Set as {@link #POLL_MULTISHOT} is.
+   */
+  static final String ACCEPT_MULTISHOT = "io.netty.iouring.acceptMultiShotEnabled";
+
+  /**
    * Sets Netty's io_uring options (see {@link #POLL_MULTISHOT}) unless the operator did; idempotent. Called by the
    * launcher's main before anything else, and by {@link #choose} for gateways started in-process.
    */
   public static void configureNetty() {
     if (System.getProperty(POLL_MULTISHOT) == null) {
       System.setProperty(POLL_MULTISHOT, "false");
+    }
+    if (System.getProperty(ACCEPT_MULTISHOT) == null) {
+      System.setProperty(ACCEPT_MULTISHOT, "false");
     }
   }
 

@@ -26,6 +26,10 @@ import java.util.logging.Logger;
  * (NO_ERROR) first. Once a router has the connection, the rest of the first head's time is the router's to keep
  * ({@link EdgeGuard#firstHeadTimeLeftMs}), and so are all the later heads.
  *
+ * <p>On a plain HTTP/1.x listener, which Vert.x hands each connection as it registers, the guard only counts (so a
+ * connection flood beyond the cap is closed before it costs a registration); on every listener it pauses accepting
+ * while the process has no file descriptor left ({@link #exceptionCaught}).
+ *
  * <p>Runs on the acceptor's event loop; each connection's deadline on the connection's own loop, that of the router
  * it goes to. Per connection it costs one small object and one scheduled task, nothing per request.
  */
@@ -35,23 +39,39 @@ final class AcceptGuard extends ChannelInboundHandlerAdapter {
   static final AttributeKey<Opening> OPENING = AttributeKey.valueOf("dockgate.edge.opening");
   private static final String NAME = "dockgate-accept-guard";
 
+  /** How long accepting pauses when the process is out of file descriptors (nginx: 500 ms; Netty's acceptor: 1 s). */
+  static final long OUT_OF_DESCRIPTORS_PAUSE_MS = 500;
+  /** The out-of-descriptors warning comes at most this often, with how many accepts failed since. */
+  private static final long SAY_EVERY_NANOS = TimeUnit.SECONDS.toNanos(10);
+
   private final OpenConnections open;
   private final int maxConnections;
   private final long headerTimeoutMs;
+  /** Accepts that failed for want of file descriptors since the last warning, and when that was (acceptor's loop). */
+  private long starved;
+  private long saidNanos = System.nanoTime() - SAY_EVERY_NANOS;
 
-  private AcceptGuard(OpenConnections open, int maxConnections, long headerTimeoutMs) {
+  /**
+   * A plain HTTP/1.x listener's: Vert.x hands each connection to a router as it registers, and the router's admit
+   * times it and marks it between requests, so nothing is added to the connection here.
+   */
+  private final boolean handedAtRegistration;
+
+  private AcceptGuard(OpenConnections open, int maxConnections, long headerTimeoutMs, boolean handedAtRegistration) {
     this.open = open;
     this.maxConnections = maxConnections;
     this.headerTimeoutMs = headerTimeoutMs;
+    this.handedAtRegistration = handedAtRegistration;
   }
 
   /**
    * Puts the guard first on the listening socket's pipeline, unless a router put it there already (all share the
    * socket). Connections accepted before are counted and timed when a router admits them.
    */
-  static void install(Channel listener, OpenConnections open, int maxConnections, long headerTimeoutMs) {
+  static void install(Channel listener, OpenConnections open, int maxConnections, long headerTimeoutMs,
+      boolean handedAtRegistration) {
     try {
-      listener.pipeline().addFirst(NAME, new AcceptGuard(open, maxConnections, headerTimeoutMs));
+      listener.pipeline().addFirst(NAME, new AcceptGuard(open, maxConnections, headerTimeoutMs, handedAtRegistration));
     } catch (IllegalArgumentException alreadyThere) {
       // another router instance's: the same guard
     }
@@ -85,7 +105,7 @@ final class AcceptGuard extends ChannelInboundHandlerAdapter {
       Opening opening = new Opening(open);
       child.attr(OPENING).set(opening);
       child.closeFuture().addListener(opening);
-      if (headerTimeoutMs > 0 || open.evicting()) {
+      if (!handedAtRegistration && (headerTimeoutMs > 0 || open.evicting())) {
         child.pipeline().addFirst(new ChannelInitializer<>() {
           @Override
           protected void initChannel(Channel channel) {
@@ -106,6 +126,51 @@ final class AcceptGuard extends ChannelInboundHandlerAdapter {
         opening.release();
       }
     }
+  }
+
+  /**
+   * An accept that failed because the process (EMFILE) or the system (ENFILE) has no file descriptor left: accepting
+   * pauses {@link #OUT_OF_DESCRIPTORS_PAUSE_MS} (connections wait in the kernel's queue meanwhile, and connections
+   * that close free descriptors), as nginx does, and one warning names the limit at most every 10 s. Without the pause
+   * the acceptor retried at once, over and over (on io_uring, a million log lines in 8 s of a connection flood);
+   * without the throttle every retry logged a stack trace. Other failures go on to Netty's acceptor.
+   */
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    if (!outOfDescriptors(cause)) {
+      ctx.fireExceptionCaught(cause);
+      return;
+    }
+    starved++;
+    Channel socket = ctx.channel();
+    if (socket.config().isAutoRead()) {
+      socket.config().setAutoRead(false);
+      ctx.executor().schedule(() -> {
+        if (socket.isOpen()) {
+          socket.config().setAutoRead(true);
+        }
+      }, OUT_OF_DESCRIPTORS_PAUSE_MS, TimeUnit.MILLISECONDS);
+    }
+    long now = System.nanoTime();
+    if (now - saidNanos >= SAY_EVERY_NANOS) {
+      LOG.warning("cannot accept connections on " + socket.localAddress() + ": " + cause.getMessage() + " ("
+          + starved + " time(s) in the last 10 s; " + FileDescriptors.describe() + "); accepting pauses "
+          + OUT_OF_DESCRIPTORS_PAUSE_MS + " ms at a time until descriptors are free. Raise the limit (ulimit -n, "
+          + "systemd LimitNOFILE=, docker run --ulimit nofile=) or lower " + open.setting() + " (" + maxConnections
+          + "): each client connection takes a descriptor, and each request it proxies one more to its backend");
+      saidNanos = now;
+      starved = 0;
+    }
+  }
+
+  /** EMFILE or ENFILE, as each transport words it ("Too many open files" / "... in system"). */
+  static boolean outOfDescriptors(Throwable cause) {
+    for (Throwable t = cause; t != null; t = t.getCause()) {
+      if (t instanceof java.io.IOException && t.getMessage() != null && t.getMessage().contains("Too many open files")) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /**

@@ -161,15 +161,18 @@ public final class EdgeGuard {
    * of reach (a Vert.x built otherwise), said once, loudly, and readiness reports it, as for the strict decoder.
    */
   public void guardListener(io.vertx.core.http.HttpServer server) {
-    if (!options.isSsl() && !options.isHttp2ClearTextEnabled()) {
-      // A plain HTTP/1.x listener: Vert.x hands every connection over as it registers, before any byte is read, so
-      // admit counts and times it from then on; the guard would add work to each connection and nothing else.
-      return;
-    }
+    // A plain HTTP/1.x listener: Vert.x hands every connection over as it registers, before any byte is read, so
+    // admit times it; the guard counts it at its accept all the same (a connection flood beyond max_connections is
+    // closed before it costs a registration) and pauses accepting when no file descriptor is left.
+    boolean plain = !options.isSsl() && !options.isHttp2ClearTextEnabled();
     Channel socket;
     try {
       socket = AcceptGuard.listeningSocket(server);
     } catch (ReflectiveOperationException | RuntimeException e) {
+      if (plain) {
+        LOG.fine(() -> "the listening socket is out of reach (" + e + "): connections are counted as they register");
+        return;
+      }
       unguarded("the listening socket is out of reach (" + e + "): connections are counted in " + open.setting() + " and "
           + "timed by header_timeout_ms only once Vert.x hands them over (TLS: after the handshake; HTTP/2: after"
           + " the client's first SETTINGS)");
@@ -178,7 +181,7 @@ public final class EdgeGuard {
     if (listener == null) {
       listener = socket; // known to every router before its first connection: a stop closes it first
     }
-    AcceptGuard.install(socket, open, maxConnections, headerTimeoutMs);
+    AcceptGuard.install(socket, open, maxConnections, headerTimeoutMs, plain);
   }
 
   /**
