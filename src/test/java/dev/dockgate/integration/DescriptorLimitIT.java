@@ -22,6 +22,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -67,6 +68,8 @@ class DescriptorLimitIT {
   @ParameterizedTest
   @ValueSource(strings = {"io_uring", "epoll"})
   void aConnectionFloodPastTheLimitPausesAcceptingWithOneWarningAndServesAgainAfter(String transport) throws Exception {
+    Assumptions.assumeTrue(transport.equals("epoll") ? io.netty.channel.epoll.Epoll.isAvailable()
+        : io.netty.channel.uring.IoUring.isAvailable(), transport + " is not available here");
     int port = Ports.free();
     Path conf = dir.resolve("gateway.yml");
     Files.writeString(conf, """
