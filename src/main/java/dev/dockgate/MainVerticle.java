@@ -76,11 +76,8 @@ public final class MainVerticle extends VerticleBase {
     }
     java.util.Map<Class<?>, Object> shared = java.util.Map.of(RateLimiters.class, rateLimiters, JwksCache.class, jwks,
         Tracing.class, tracing, dev.dockgate.resilience.RetryAllowances.class, retryAllowances);
-    String descriptors = dev.dockgate.edge.FileDescriptors.misfit(config.server(), dev.dockgate.edge.FileDescriptors.limit());
-    if (descriptors != null) {
-      LOG.warning(descriptors);
-    }
     OpenConnections connections = new OpenConnections();
+    holdToDescriptors(connections, config.server().limits().maxConnections());
     OpenConnections adminConnections = new OpenConnections("admin_listener.max_connections", true);
     vertx.eventBus().registerDefaultCodec(GatewayConfig.class, new LocalCodec<>(GatewayConfig.class));
     return vertx.deployVerticle(new StatsVerticle())
@@ -108,6 +105,25 @@ public final class MainVerticle extends VerticleBase {
             + config.source() + " (" + NetworkTransport.describe(vertx) + " transport)"))
         .compose(this::drainOnRequest)
         .compose(id -> watch(config));
+  }
+
+  /**
+   * Holds {@code server.max_connections} at what the process's file descriptors hold ({@link
+   * dev.dockgate.edge.FileDescriptors}): said as information when the default is lowered, as a warning when the
+   * configured value is.
+   */
+  private static void holdToDescriptors(OpenConnections connections, int configured) {
+    long limit = dev.dockgate.edge.FileDescriptors.limit();
+    int held = dev.dockgate.edge.FileDescriptors.heldAt(configured, limit);
+    if (held > 0) {
+      connections.ceiling(held);
+      String why = dev.dockgate.edge.FileDescriptors.held(configured, held, limit);
+      if (configured == dev.dockgate.config.ServerConfig.Limits.DEFAULTS.maxConnections()) {
+        LOG.info(why);
+      } else {
+        LOG.warning(why);
+      }
+    }
   }
 
   /** How the listeners speak, for the start-up line: TLS, HTTP/2, h2c, where the admin endpoints are. */

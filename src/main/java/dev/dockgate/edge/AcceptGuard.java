@@ -137,7 +137,7 @@ final class AcceptGuard extends ChannelInboundHandlerAdapter {
    */
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-    if (!outOfDescriptors(cause)) {
+    if (!FileDescriptors.exhausted(cause)) {
       ctx.fireExceptionCaught(cause);
       return;
     }
@@ -161,16 +161,6 @@ final class AcceptGuard extends ChannelInboundHandlerAdapter {
       saidNanos = now;
       starved = 0;
     }
-  }
-
-  /** EMFILE or ENFILE, as each transport words it ("Too many open files" / "... in system"). */
-  static boolean outOfDescriptors(Throwable cause) {
-    for (Throwable t = cause; t != null; t = t.getCause()) {
-      if (t instanceof java.io.IOException && t.getMessage() != null && t.getMessage().contains("Too many open files")) {
-        return true;
-      }
-    }
-    return false;
   }
 
   /**

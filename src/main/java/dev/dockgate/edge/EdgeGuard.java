@@ -76,7 +76,7 @@ public final class EdgeGuard {
     this.vertx = vertx;
     this.options = options;
     this.open = open;
-    this.maxConnections = limits.maxConnections();
+    this.maxConnections = open.within(limits.maxConnections());
     this.bodyTimeoutMs = limits.bodyTimeoutMs();
     this.headerTimeoutMs = limits.headerTimeoutMs();
     this.maxHeaderCount = limits.maxHeaderCount();

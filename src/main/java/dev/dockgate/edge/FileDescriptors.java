@@ -5,11 +5,12 @@ import java.lang.management.ManagementFactory;
 
 /**
  * The process's file descriptors: its limit (the JVM raises the soft limit to the hard one at start, so this is what
- * {@code ulimit -Hn} allowed) and how many are open, where the JVM can tell (Unix); and whether the configured
- * connection caps fit the limit. Every client connection takes one descriptor and every request it proxies one more
- * for its backend connection, so a cap that does not fit lets a flood of connections use up the descriptors: then
- * accepts fail (the listener pauses, {@link AcceptGuard}) and so do the gateway's connections to its backends and the
- * Docker engine.
+ * {@code ulimit -Hn} allowed, where the JVM can tell: Unix) and the client connections it holds. Every client
+ * connection takes one descriptor and every request it proxies one more for its backend connection, so a cap the limit
+ * cannot hold lets a flood of connections use up the descriptors: then the gateway's connections to its backends fail
+ * (503) and so do accepts (the listener pauses, {@link AcceptGuard}). So {@code server.max_connections} is held at what
+ * the limit holds, as HAProxy derives its maxconn from {@code ulimit -n} and nginx counts upstream connections in
+ * {@code worker_connections}.
  */
 public final class FileDescriptors {
 
@@ -17,6 +18,20 @@ public final class FileDescriptors {
   static final int BASE = 128;
 
   private FileDescriptors() {
+  }
+
+  /**
+   * Whether a failure is the process (EMFILE) or the system (ENFILE) out of file descriptors, as each transport and
+   * the JDK word it ("Too many open files", "... in system"), anywhere in its causes.
+   */
+  public static boolean exhausted(Throwable failure) {
+    for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      String message = t.getMessage();
+      if (message != null && message.contains("Too many open files")) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** The process's limit, or -1 where the JVM cannot tell. */
@@ -35,35 +50,27 @@ public final class FileDescriptors {
   }
 
   /**
-   * What the connection caps need at most: two descriptors per client connection (its own and its backend's), one
-   * per admin connection, and {@link #BASE}; {@code Long.MAX_VALUE} when a cap is 0 (no limit).
+   * The most client connections the limit holds, two descriptors each (the connection's own and its backend
+   * connection's) after {@link #BASE}; 0 where the limit is unknown.
    */
-  public static long needed(ServerConfig server) {
-    if (server.limits().maxConnections() == 0 || server.adminListener() != null && server.adminListener().maxConnections() == 0) {
-      return Long.MAX_VALUE;
-    }
-    long admin = server.adminListener() == null ? 0 : server.adminListener().maxConnections();
-    return 2L * server.limits().maxConnections() + admin + BASE;
+  public static int fit(long limit) {
+    return limit < 0 ? 0 : (int) Math.max(1, Math.min(Integer.MAX_VALUE, (limit - BASE) / 2));
   }
 
   /**
-   * A warning when the caps do not fit {@code limit}, else null: said at start, before a flood would find out.
+   * The cap {@code server.max_connections} is held at, or 0 when the configured one fits {@code limit} (0 in the
+   * config, no limit, never fits: descriptors are a limit all the same).
    */
-  public static String misfit(ServerConfig server, long limit) {
-    long needed = needed(server);
-    if (limit < 0 || needed <= limit) {
-      return null;
-    }
-    String caps = server.limits().maxConnections() == 0 ? "server.max_connections is 0 (no limit)"
-        : server.adminListener() != null && server.adminListener().maxConnections() == 0
-            ? "admin_listener.max_connections is 0 (no limit)"
-            : "server.max_connections " + server.limits().maxConnections() + (server.adminListener() == null ? ""
-                : " and admin_listener.max_connections " + server.adminListener().maxConnections()) + " need up to "
-                + needed + " (2 per client connection: its own and its backend's)";
-    return "the process may open " + limit + " file descriptors, and " + caps + ": a flood of connections can use them"
-        + " all up, and then connections to backends fail too. Raise the limit (ulimit -n, systemd LimitNOFILE=,"
-        + " docker run --ulimit nofile=) or lower server.max_connections to " + Math.max(1, (limit - BASE
-        - (server.adminListener() == null ? 0 : Math.max(0, server.adminListener().maxConnections()))) / 2)
-        + " or less";
+  public static int heldAt(int configured, long limit) {
+    int fit = fit(limit);
+    return fit > 0 && (configured == 0 || configured > fit) ? fit : 0;
+  }
+
+  /** The log line saying why {@code server.max_connections} is held at {@code held}. */
+  public static String held(int configured, int held, long limit) {
+    return "server.max_connections held at " + held + " (configured: " + (configured == 0 ? "0, no limit" : configured)
+        + "): the process may open " + limit + " file descriptors, and each client connection takes one, and one more"
+        + " for its backend connection, so beyond that a flood of connections would leave none for the backends."
+        + " Raise the limit (ulimit -n, systemd LimitNOFILE=, docker run --ulimit nofile=) for more";
   }
 }

@@ -45,6 +45,9 @@ public final class OpenConnections {
   private final java.util.concurrent.atomic.AtomicLong saidNanos = new java.util.concurrent.atomic.AtomicLong(
       System.nanoTime() - SAY_EVERY_NANOS);
 
+  /** A cap the process's file descriptors set below the configured one (0: none); set before the routers start. */
+  private volatile int ceiling;
+
   /** The main listener's connections ({@code server.max_connections}), refused beyond the cap. */
   public OpenConnections() {
     this("max_connections", false);
@@ -223,6 +226,17 @@ public final class OpenConnections {
 
   public int current() {
     return open.get();
+  }
+
+  /** Holds the cap at {@code ceiling} whatever the setting says ({@link FileDescriptors#heldAt}); 0: no ceiling. */
+  public void ceiling(int ceiling) {
+    this.ceiling = ceiling;
+  }
+
+  /** The cap that holds for a configured one (0: no limit): the configured one, or the ceiling below it. */
+  int within(int configured) {
+    int held = ceiling;
+    return held == 0 ? configured : configured == 0 ? held : Math.min(configured, held);
   }
 
   /** The setting that caps these connections. */

@@ -60,6 +60,17 @@ public abstract sealed class UpstreamFailure extends RuntimeException {
     }
   }
 
+  /**
+   * The gateway could not open a connection to the instance for want of file descriptors (the process's or the
+   * system's): the gateway is overloaded, the instance did nothing wrong, so its circuit does not count it.
+   */
+  public static final class OutOfDescriptors extends UpstreamFailure {
+    public OutOfDescriptors(String backend, Throwable cause) {
+      super(503, "no file descriptor left to connect to backend \"" + backend + "\" (the gateway's open-file limit)",
+          cause);
+    }
+  }
+
   /** The instance's circuit is open: no attempt was made. */
   public static final class CircuitOpen extends UpstreamFailure {
     public CircuitOpen(String backend) {
@@ -121,11 +132,12 @@ public abstract sealed class UpstreamFailure extends RuntimeException {
    * Whether a failure says something about the instance, so that its circuit counts it: not when the client
    * caused it, nor when the gateway's own pool limit refused the request before anything was sent (a full pool
    * is load, and opening the circuit of a healthy instance would turn it into 503s for everyone), nor when a
-   * kept-alive connection was closed as it was reused.
+   * kept-alive connection was closed as it was reused, nor when the gateway had no file descriptor left to connect.
    */
   public static boolean countsAgainstInstance(Throwable err) {
     return !(err instanceof ConnectionPoolTooBusyException || err instanceof Busy || err instanceof ClosedOnReuse
-        || err instanceof UpstreamFailure failure && failure.clientFault());
+        || err instanceof OutOfDescriptors || err instanceof UpstreamFailure failure && failure.clientFault()
+        || dev.dockgate.edge.FileDescriptors.exhausted(err));
   }
 
   public static UpstreamFailure classify(Throwable err, String backend) {
@@ -134,6 +146,9 @@ public abstract sealed class UpstreamFailure extends RuntimeException {
     }
     if (err instanceof OpenCircuitException) {
       return new CircuitOpen(backend);
+    }
+    if (dev.dockgate.edge.FileDescriptors.exhausted(err)) {
+      return new OutOfDescriptors(backend, err);
     }
     for (Throwable t = err; t != null; t = t.getCause() == t ? null : t.getCause()) {
       if (t instanceof javax.net.ssl.SSLException tls) {

@@ -1,53 +1,49 @@
 package dev.dockgate.edge;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.dockgate.config.ServerConfig;
 import java.io.IOException;
 import org.junit.jupiter.api.Test;
 
 class FileDescriptorsTest {
 
-  private static ServerConfig withMaxConnections(int max) {
-    ServerConfig.Limits d = ServerConfig.Limits.DEFAULTS;
-    return new ServerConfig("127.0.0.1", 8080, 0, "/stats", new ServerConfig.Limits(d.maxBodyBytes(),
-        d.maxHeaderBytes(), d.maxRequestLineBytes(), d.idleTimeoutMs(), d.headerTimeoutMs(), d.bodyTimeoutMs(), max,
-        d.maxHeaderCount()), ServerConfig.AdminPaths.DEFAULTS);
+  @Test
+  void twoDescriptorsPerClientConnectionAfterABase() {
+    assertEquals((20_000 - FileDescriptors.BASE) / 2, FileDescriptors.fit(20_000));
+    assertEquals(1, FileDescriptors.fit(64), "never below one connection");
+    assertEquals(0, FileDescriptors.fit(-1), "a limit the JVM cannot tell holds nothing back");
   }
 
   @Test
-  void twoDescriptorsPerClientConnectionOnePerAdminConnectionAndABase() {
-    ServerConfig server = withMaxConnections(10_000);
-    assertEquals(256, server.adminListener().maxConnections(), "the default admin listener");
-    assertEquals(2 * 10_000 + 256 + FileDescriptors.BASE, FileDescriptors.needed(server));
-    assertNull(FileDescriptors.misfit(server, 1_048_576));
-    assertNull(FileDescriptors.misfit(server, 20_384));
-    assertNull(FileDescriptors.misfit(server, -1), "a limit the JVM cannot read is not a misfit");
+  void theCapIsHeldOnlyWhereTheLimitCannotHoldIt() {
+    assertEquals(0, FileDescriptors.heldAt(10_000, 1_048_576));
+    assertEquals(0, FileDescriptors.heldAt(500, 4096));
+    assertEquals(1984, FileDescriptors.heldAt(10_000, 4096));
+    assertEquals(1984, FileDescriptors.heldAt(0, 4096), "no limit in the config is still the descriptors' limit");
+    assertEquals(0, FileDescriptors.heldAt(0, -1));
+    assertTrue(FileDescriptors.held(10_000, 1984, 4096).startsWith("server.max_connections held at 1984 (configured:"
+        + " 10000): the process may open 4096 file descriptors"), FileDescriptors.held(10_000, 1984, 4096));
   }
 
   @Test
-  void aCapThatDoesNotFitIsNamedWithWhatWouldFit() {
-    String warning = FileDescriptors.misfit(withMaxConnections(10_000), 4096);
-    assertTrue(warning.startsWith("the process may open 4096 file descriptors, and server.max_connections 10000 and"
-        + " admin_listener.max_connections 256 need up to 20384"), warning);
-    assertTrue(warning.endsWith("or lower server.max_connections to " + (4096 - FileDescriptors.BASE - 256) / 2
-        + " or less"), warning);
-  }
-
-  @Test
-  void noCapAtAllNeverFits() {
-    String warning = FileDescriptors.misfit(withMaxConnections(0), 1_048_576);
-    assertTrue(warning.contains("server.max_connections is 0 (no limit)"), warning);
+  void aCeilingHoldsEveryConfiguredCapBelowIt() {
+    OpenConnections open = new OpenConnections();
+    assertEquals(10_000, open.within(10_000));
+    assertEquals(0, open.within(0));
+    open.ceiling(86);
+    assertEquals(86, open.within(10_000));
+    assertEquals(50, open.within(50));
+    assertEquals(86, open.within(0));
   }
 
   @Test
   void outOfDescriptorsIsRecognisedAsEachTransportWordsIt() {
-    assertTrue(AcceptGuard.outOfDescriptors(new IOException("io_uring accept(..) failed with error(-24): Too many open"
+    assertTrue(FileDescriptors.exhausted(new IOException("io_uring accept(..) failed with error(-24): Too many open"
         + " files")));
-    assertTrue(AcceptGuard.outOfDescriptors(new IOException("accept(..) failed: Too many open files in system")));
-    assertTrue(AcceptGuard.outOfDescriptors(new RuntimeException(new IOException("Too many open files"))));
-    assertTrue(!AcceptGuard.outOfDescriptors(new IOException("Connection reset by peer")));
+    assertTrue(FileDescriptors.exhausted(new IOException("accept(..) failed: Too many open files in system")));
+    assertTrue(FileDescriptors.exhausted(new RuntimeException(new IOException("Too many open files"))));
+    assertFalse(FileDescriptors.exhausted(new IOException("Connection reset by peer")));
   }
 }
