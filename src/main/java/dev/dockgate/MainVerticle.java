@@ -114,10 +114,11 @@ public final class MainVerticle extends VerticleBase {
    */
   private static void holdToDescriptors(OpenConnections connections, int configured) {
     long limit = dev.dockgate.edge.FileDescriptors.limit();
-    int held = dev.dockgate.edge.FileDescriptors.heldAt(configured, limit);
+    long base = dev.dockgate.edge.FileDescriptors.base();
+    int held = dev.dockgate.edge.FileDescriptors.heldAt(configured, limit, base);
     if (held > 0) {
       connections.ceiling(held);
-      String why = dev.dockgate.edge.FileDescriptors.held(configured, held, limit);
+      String why = dev.dockgate.edge.FileDescriptors.held(configured, held, limit, base);
       if (configured == dev.dockgate.config.ServerConfig.Limits.DEFAULTS.maxConnections()) {
         LOG.info(why);
       } else {

@@ -154,7 +154,7 @@ final class AcceptGuard extends ChannelInboundHandlerAdapter {
     long now = System.nanoTime();
     if (now - saidNanos >= SAY_EVERY_NANOS) {
       LOG.warning("cannot accept connections on " + socket.localAddress() + ": " + cause.getMessage() + " ("
-          + starved + " time(s) in the last 10 s; " + FileDescriptors.describe() + "); accepting pauses "
+          + starved + " time(s) since the last such line; " + FileDescriptors.describe() + "); accepting pauses "
           + OUT_OF_DESCRIPTORS_PAUSE_MS + " ms at a time until descriptors are free. Raise the limit (ulimit -n, "
           + "systemd LimitNOFILE=, docker run --ulimit nofile=) or lower " + open.setting() + " (" + maxConnections
           + "): each client connection takes a descriptor, and each request it proxies one more to its backend");

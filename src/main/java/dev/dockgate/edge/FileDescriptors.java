@@ -1,6 +1,5 @@
 package dev.dockgate.edge;
 
-import dev.dockgate.config.ServerConfig;
 import java.lang.management.ManagementFactory;
 
 /**
@@ -14,10 +13,39 @@ import java.lang.management.ManagementFactory;
  */
 public final class FileDescriptors {
 
-  /** Descriptors a gateway holds besides its connections: jars, event-loop rings, logs, engine and cluster sockets. */
+  /**
+   * The least a gateway holds besides its client and backend connections: jars, event-loop rings, logs, the Docker
+   * engine's and the cluster's sockets, health checks.
+   */
   static final int BASE = 128;
+  /** Beyond what is open at start (jars, event loops: about 2-3 per loop), what the gateway opens later. */
+  static final int MARGIN = 96;
+
+  private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger(FileDescriptors.class.getName());
+  private static final long SAY_EVERY_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+  /** Backend connections that failed for want of descriptors since the last warning, and when it was said. */
+  private static final java.util.concurrent.atomic.AtomicLong BACKEND_FAILURES = new java.util.concurrent.atomic.AtomicLong();
+  private static final java.util.concurrent.atomic.AtomicLong SAID_NANOS =
+      new java.util.concurrent.atomic.AtomicLong(System.nanoTime() - SAY_EVERY_NANOS);
 
   private FileDescriptors() {
+  }
+
+  /**
+   * A connection to a backend instance failed for want of descriptors (its request is answered 503): one warning at
+   * most every 10 s for the process, with how many failed since. Safe from any thread.
+   */
+  public static void backendConnectFailed(String backend, String instance) {
+    long failed = BACKEND_FAILURES.incrementAndGet();
+    long said = SAID_NANOS.get();
+    long now = System.nanoTime();
+    if (now - said >= SAY_EVERY_NANOS && SAID_NANOS.compareAndSet(said, now)) {
+      BACKEND_FAILURES.addAndGet(-failed);
+      LOG.warning("no file descriptor left to connect to backend \"" + backend + "\" instance " + instance + " ("
+          + failed + " backend connection(s) refused so since the last such line; " + describe() + "): their"
+          + " requests got 503, not counted against the instances. Raise the limit (ulimit -n, systemd LimitNOFILE=,"
+          + " docker run --ulimit nofile=)");
+    }
   }
 
   /**
@@ -50,27 +78,44 @@ public final class FileDescriptors {
   }
 
   /**
-   * The most client connections the limit holds, two descriptors each (the connection's own and its backend
-   * connection's) after {@link #BASE}; 0 where the limit is unknown.
+   * What the gateway holds besides its connections: the descriptors open now (called at start, once the event loops
+   * exist: their number grows with the cores) plus {@link #MARGIN}, and at least {@link #BASE}.
    */
-  public static int fit(long limit) {
-    return limit < 0 ? 0 : (int) Math.max(1, Math.min(Integer.MAX_VALUE, (limit - BASE) / 2));
+  public static long base() {
+    long open = -1;
+    try {
+      if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.UnixOperatingSystemMXBean unix) {
+        open = unix.getOpenFileDescriptorCount();
+      }
+    } catch (RuntimeException | InternalError unreadable) {
+      // no descriptor left to list them with: the least
+    }
+    return Math.max(BASE, open + MARGIN);
+  }
+
+  /**
+   * The most client connections the limit holds, two descriptors each (the connection's own and its backend
+   * connection's) after {@code base}; 0 where the limit is unknown.
+   */
+  public static int fit(long limit, long base) {
+    return limit < 0 ? 0 : (int) Math.max(1, Math.min(Integer.MAX_VALUE, (limit - base) / 2));
   }
 
   /**
    * The cap {@code server.max_connections} is held at, or 0 when the configured one fits {@code limit} (0 in the
    * config, no limit, never fits: descriptors are a limit all the same).
    */
-  public static int heldAt(int configured, long limit) {
-    int fit = fit(limit);
+  public static int heldAt(int configured, long limit, long base) {
+    int fit = fit(limit, base);
     return fit > 0 && (configured == 0 || configured > fit) ? fit : 0;
   }
 
   /** The log line saying why {@code server.max_connections} is held at {@code held}. */
-  public static String held(int configured, int held, long limit) {
+  public static String held(int configured, int held, long limit, long base) {
     return "server.max_connections held at " + held + " (configured: " + (configured == 0 ? "0, no limit" : configured)
-        + "): the process may open " + limit + " file descriptors, and each client connection takes one, and one more"
-        + " for its backend connection, so beyond that a flood of connections would leave none for the backends."
-        + " Raise the limit (ulimit -n, systemd LimitNOFILE=, docker run --ulimit nofile=) for more";
+        + "): the process may open " + limit + " file descriptors, holds " + base + " besides its connections, and"
+        + " each client connection takes one, and one more for its backend connection, so beyond that a flood of"
+        + " connections would leave none for the backends. Raise the limit (ulimit -n, systemd LimitNOFILE=,"
+        + " docker run --ulimit nofile=) for more";
   }
 }

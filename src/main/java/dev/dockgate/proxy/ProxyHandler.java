@@ -350,6 +350,8 @@ public final class ProxyHandler implements Terminal {
         if (failure instanceof UpstreamFailure.TlsFailed && upstream.firstTlsFailure()) {
           LOG.warning("backend \"" + route.backend() + "\" instance " + upstream.instance() + ": " + failure.getMessage()
               + "; answering 502 (check the backend's tls: ca_file, server_name)");
+        } else if (failure instanceof UpstreamFailure.OutOfDescriptors) {
+          dev.dockgate.edge.FileDescriptors.backendConnectFailed(route.backend(), upstream.instance().toString());
         }
         done.run();
         exchange.answer(failure.status(), Buffer.buffer(failure.getMessage() + "\n"));
@@ -501,6 +503,9 @@ public final class ProxyHandler implements Terminal {
     if (failure instanceof UpstreamFailure.TlsFailed && upstream.firstTlsFailure()) {
       LOG.warning("backend \"" + route.backend() + "\" instance " + upstream.instance() + ": " + failure.getMessage()
           + "; answering 502 (check the backend's tls: ca_file, server_name)");
+    }
+    if (failure instanceof UpstreamFailure.OutOfDescriptors) {
+      dev.dockgate.edge.FileDescriptors.backendConnectFailed(route.backend(), upstream.instance().toString());
     }
     String tooLarge = failure instanceof UpstreamFailure.BadGateway ? headTooLarge(cause) : null;
     if (tooLarge != null && upstream.firstHeadTooLarge()) {

@@ -11,20 +11,31 @@ class FileDescriptorsTest {
 
   @Test
   void twoDescriptorsPerClientConnectionAfterABase() {
-    assertEquals((20_000 - FileDescriptors.BASE) / 2, FileDescriptors.fit(20_000));
-    assertEquals(1, FileDescriptors.fit(64), "never below one connection");
-    assertEquals(0, FileDescriptors.fit(-1), "a limit the JVM cannot tell holds nothing back");
+    assertEquals((20_000 - 128) / 2, FileDescriptors.fit(20_000, 128));
+    assertEquals((20_000 - 300) / 2, FileDescriptors.fit(20_000, 300));
+    assertEquals(1, FileDescriptors.fit(64, 128), "never below one connection");
+    assertEquals(0, FileDescriptors.fit(-1, 128), "a limit the JVM cannot tell holds nothing back");
+  }
+
+  @Test
+  void theBaseIsWhatIsOpenNowAndAMarginAtLeast128() {
+    long base = FileDescriptors.base();
+    assertTrue(base >= FileDescriptors.BASE, Long.toString(base));
+    long open = ((com.sun.management.UnixOperatingSystemMXBean)
+        java.lang.management.ManagementFactory.getOperatingSystemMXBean()).getOpenFileDescriptorCount();
+    assertTrue(base >= open + FileDescriptors.MARGIN - 16, base + " for " + open + " open");
   }
 
   @Test
   void theCapIsHeldOnlyWhereTheLimitCannotHoldIt() {
-    assertEquals(0, FileDescriptors.heldAt(10_000, 1_048_576));
-    assertEquals(0, FileDescriptors.heldAt(500, 4096));
-    assertEquals(1984, FileDescriptors.heldAt(10_000, 4096));
-    assertEquals(1984, FileDescriptors.heldAt(0, 4096), "no limit in the config is still the descriptors' limit");
-    assertEquals(0, FileDescriptors.heldAt(0, -1));
-    assertTrue(FileDescriptors.held(10_000, 1984, 4096).startsWith("server.max_connections held at 1984 (configured:"
-        + " 10000): the process may open 4096 file descriptors"), FileDescriptors.held(10_000, 1984, 4096));
+    assertEquals(0, FileDescriptors.heldAt(10_000, 1_048_576, 128));
+    assertEquals(0, FileDescriptors.heldAt(500, 4096, 128));
+    assertEquals(1984, FileDescriptors.heldAt(10_000, 4096, 128));
+    assertEquals(1984, FileDescriptors.heldAt(0, 4096, 128), "no limit in the config is still the descriptors' limit");
+    assertEquals(0, FileDescriptors.heldAt(0, -1, 128));
+    String held = FileDescriptors.held(10_000, 1984, 4096, 128);
+    assertTrue(held.startsWith("server.max_connections held at 1984 (configured: 10000): the process may open 4096"
+        + " file descriptors, holds 128 besides its connections"), held);
   }
 
   @Test
