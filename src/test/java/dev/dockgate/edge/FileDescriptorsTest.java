@@ -50,6 +50,37 @@ class FileDescriptorsTest {
   }
 
   @Test
+  void backendConnectsRefusedForWantOfDescriptorsAreSaidOncePerTenSeconds() {
+    java.util.logging.Logger logger = java.util.logging.Logger.getLogger(FileDescriptors.class.getName());
+    java.util.List<String> said = new java.util.concurrent.CopyOnWriteArrayList<>();
+    java.util.logging.Handler handler = new java.util.logging.Handler() {
+      @Override
+      public void publish(java.util.logging.LogRecord record) {
+        said.add(record.getMessage());
+      }
+
+      @Override
+      public void flush() {
+      }
+
+      @Override
+      public void close() {
+      }
+    };
+    logger.addHandler(handler);
+    try {
+      for (int i = 0; i < 5; i++) {
+        FileDescriptors.backendConnectFailed("app", "127.0.0.1:8080");
+      }
+    } finally {
+      logger.removeHandler(handler);
+    }
+    assertEquals(1, said.size(), said.toString());
+    assertTrue(said.get(0).startsWith("no file descriptor left to connect to backend \"app\" instance 127.0.0.1:8080"
+        + " (1 backend connection(s) refused so since the last such line; the process's limit is "), said.get(0));
+  }
+
+  @Test
   void outOfDescriptorsIsRecognisedAsEachTransportWordsIt() {
     assertTrue(FileDescriptors.exhausted(new IOException("io_uring accept(..) failed with error(-24): Too many open"
         + " files")));
