@@ -658,7 +658,12 @@ public final class ProxyHandler implements Terminal {
         // No TCP connection within connect_timeout_ms: nothing was sent, so it is the instance being
         // unreachable (503), not a late answer (504). (The pool's own wait fails with PoolWaitTimeout,
         // "busy"; for HTTP/2 instances Vert.x's pool counts its wait in the same TimeoutException.)
-        Throwable cause = ar.cause() instanceof java.util.concurrent.TimeoutException
+        java.net.UnknownHostException unresolved = UpstreamFailure.unresolved(ar.cause());
+        if (unresolved != null && upstream.resolveFailureToSay(System.nanoTime())) {
+          LOG.warning("backend \"" + route.backend() + "\" instance " + upstream.instance() + ": cannot resolve its"
+              + " host (" + unresolved.getMessage() + "); answering 503 (said at most once a minute per instance)");
+        }
+        Throwable cause = ar.cause() instanceof java.util.concurrent.TimeoutException || unresolved != null
             ? new UpstreamFailure.Refused(route.backend(), ar.cause()) : ar.cause();
         answer.fail(failure(attempt, cause));
         return;

@@ -18,6 +18,9 @@ public final class Upstream {
   private final long graceEndsNanos;
   private long passOverUntilNanos;
   private boolean tlsFailureLogged;
+  private static final long RESOLVE_FAILURE_EVERY_NANOS = java.util.concurrent.TimeUnit.MINUTES.toNanos(1);
+  /** When a failure to resolve the host was last logged (0: never). */
+  private long resolveFailureSaidNanos;
   private boolean headTooLargeLogged;
   private io.vertx.core.net.HostAndPort origin;
   private io.vertx.core.net.HostAndPort authority;
@@ -75,6 +78,18 @@ public final class Upstream {
       authority = host.equals(tls.host()) ? tls : io.vertx.core.net.HostAndPort.create(host, tls.port());
     }
     return authority;
+  }
+
+  /**
+   * True when a failure to resolve this instance's host is to be logged: at most once a minute (a name that stays
+   * unresolvable is said again, a flood of requests to it is not).
+   */
+  boolean resolveFailureToSay(long nowNanos) {
+    if (resolveFailureSaidNanos != 0 && nowNanos - resolveFailureSaidNanos < RESOLVE_FAILURE_EVERY_NANOS) {
+      return false;
+    }
+    resolveFailureSaidNanos = nowNanos;
+    return true;
   }
 
   /** True the first time: a TLS failure of this instance is logged once, not per request. */

@@ -123,6 +123,19 @@ public abstract sealed class UpstreamFailure extends RuntimeException {
     }
   }
 
+  /**
+   * The host name that could not be resolved, where a connection failed for that (no such name, no DNS answer), else
+   * null: nothing was sent, the instance is unreachable (503), as nginx answers a target it cannot resolve.
+   */
+  public static java.net.UnknownHostException unresolved(Throwable err) {
+    for (Throwable t = err; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof java.net.UnknownHostException unknown) {
+        return unknown;
+      }
+    }
+    return null;
+  }
+
   /** True for failures the client caused: they never count against the backend's circuit. */
   public boolean clientFault() {
     return this instanceof ClientGone || this instanceof BodyTooLarge;
@@ -158,7 +171,8 @@ public abstract sealed class UpstreamFailure extends RuntimeException {
     if (err instanceof ConnectionPoolTooBusyException) {
       return new Busy(backend, err);
     }
-    if (err instanceof ConnectException || err instanceof io.netty.channel.ConnectTimeoutException) {
+    if (err instanceof ConnectException || err instanceof io.netty.channel.ConnectTimeoutException
+        || unresolved(err) != null) {
       return new Refused(backend, err);
     }
     if (err instanceof TimeoutException || err instanceof io.netty.handler.timeout.TimeoutException
