@@ -5,14 +5,18 @@ import dev.dockgate.config.ConfigLoader;
 import dev.dockgate.config.GatewayConfig;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import io.vertx.core.file.FileProps;
 import java.util.function.Consumer;
 import java.util.logging.Logger;
 
 /**
- * Watches the config file (modification time and size, every {@code periodMs}) and on a change, or
- * when asked, loads and validates it again. A valid new config goes to {@code onChange}; an invalid
- * one is reported once, with every problem, and the running config stays. When asked (SIGHUP) the
+ * Watches the config file (modification and change times, size and inode, every {@code periodMs}) and on a
+ * change, or when asked, loads and validates it again. A file replaced by another (renamed into place: a new inode,
+ * as editors, {@code kubectl}'s ConfigMap links and careful scripts do) is loaded at the next check; one changed in
+ * place once it was last modified {@link #SETTLE_MS} ago (or, should its clock be ahead of this one's, was seen
+ * unchanged that long): a file being written (truncated, then filled; {@code scp} writing in chunks with pauses
+ * shorter than that) is not applied half-way. On a change, an empty file (nothing but blanks and comments) is refused: a valid config at
+ * start (every default), on a reload it is a file caught while being written. A valid new config goes to
+ * {@code onChange}; an invalid one is reported once, with every problem, and the running config stays. When asked (SIGHUP) the
  * outcome is logged every time: the rejection again, or that the valid file changed nothing. Runs on
  * one event loop.
  *
@@ -24,6 +28,8 @@ import java.util.logging.Logger;
 final class ConfigWatcher {
 
   private static final Logger LOG = Logger.getLogger(ConfigWatcher.class.getName());
+  /** How long a changed file must stay unchanged before it is loaded. */
+  static final long SETTLE_MS = 500;
 
   private final Vertx vertx;
   private final String path;
@@ -34,6 +40,9 @@ final class ConfigWatcher {
   /** The restart-only settings the last accepted file differed in from {@link #started}. */
   private java.util.List<String> pendingRestart = java.util.List.of();
   private String fingerprint;
+  /** A change seen but not loaded yet, and since when it has stayed so ({@link System#nanoTime}). */
+  private String settling;
+  private long settlingSinceNanos;
   private String lastRejection;
   private boolean loading;
   private long timer;
@@ -68,7 +77,17 @@ final class ConfigWatcher {
       return;
     }
     fingerprint().onSuccess(f -> {
-      if (!f.equals(fingerprint)) {
+      if (f.equals(fingerprint)) {
+        settling = null;
+        return;
+      }
+      if (!f.equals(settling)) {
+        settling = f; // changed, or still changing
+        settlingSinceNanos = System.nanoTime();
+      }
+      if (replaced(fingerprint, f) || System.currentTimeMillis() - modifiedMs(f) >= SETTLE_MS
+          || System.nanoTime() - settlingSinceNanos >= SETTLE_MS * 1_000_000) {
+        settling = null;
         load(f, false);
       }
     }).onFailure(err -> reject(path + ": cannot read config file: " + err.getMessage(), false));
@@ -81,9 +100,9 @@ final class ConfigWatcher {
    */
   private Future<String> fingerprint() {
     java.util.List<Future<String>> parts = new java.util.ArrayList<>();
-    parts.add(vertx.fileSystem().props(path).map(ConfigWatcher::fingerprintOf));
+    parts.add(vertx.executeBlocking(() -> fingerprintOf(path)));
     for (String file : keyFiles(current)) {
-      parts.add(vertx.fileSystem().props(file).map(ConfigWatcher::fingerprintOf).otherwise("missing"));
+      parts.add(vertx.executeBlocking(() -> fingerprintOf(file)).otherwise("missing"));
     }
     return Future.all(parts).map(all -> {
       StringBuilder print = new StringBuilder();
@@ -105,15 +124,36 @@ final class ConfigWatcher {
     return files;
   }
 
-  private static String fingerprintOf(FileProps props) {
-    return props.lastModifiedTime() + "/" + props.size();
+  /**
+   * A file's modification time, size, and where the file system tells them, its change time and inode: a file
+   * replaced by one of the same size and modification time ({@code cp -p}, {@code rsync -a}, {@code touch -r}) still
+   * has another change time (which no tool sets) or inode. Symbolic links are followed (a ConfigMap's swapped
+   * {@code ..data} link is a change of the file it leads to).
+   */
+  static String fingerprintOf(String file) throws java.io.IOException {
+    java.nio.file.Path p = java.nio.file.Path.of(file);
+    java.nio.file.attribute.BasicFileAttributes basic =
+        java.nio.file.Files.readAttributes(p, java.nio.file.attribute.BasicFileAttributes.class);
+    String print = basic.lastModifiedTime().toMillis() + "/" + basic.size();
+    try {
+      java.util.Map<String, Object> unix = java.nio.file.Files.readAttributes(p, "unix:ctime,ino");
+      print += "/" + unix.get("ctime") + "/" + unix.get("ino");
+    } catch (UnsupportedOperationException | IllegalArgumentException notUnix) {
+      // modification time and size only
+    }
+    return print;
   }
 
   /** {@code asked}: on SIGHUP, whose sender is owed an answer in the log whatever it is. */
   private void load(String seen, boolean asked) {
     loading = true;
     fingerprint = seen;
-    Features.load(vertx, path)
+    vertx.fileSystem().readFile(path)
+        .compose(text -> blank(text.toString(java.nio.charset.StandardCharsets.UTF_8))
+            ? Future.failedFuture(new ConfigException(java.util.List.of(path + ": the file is empty (nothing but blanks and comments):"
+                + " not applied, taken for a file being written (write the new config beside it and rename it into"
+                + " place)")))
+            : Features.load(vertx, path))
         .onSuccess(next -> accept(next, asked))
         .onFailure(err -> reject(err instanceof ConfigException ? err.getMessage() : path + ": " + err, asked))
         .onComplete(ar -> loading = false);
@@ -146,6 +186,52 @@ final class ConfigWatcher {
     LOG.info("config reloaded from " + path + ": " + next.routes().size() + " route(s), "
         + next.backends().size() + " backend(s)");
     onChange.accept(next);
+  }
+
+  /**
+   * Whether every file that changed between two fingerprints is another file now (another inode), not one written in
+   * place; false where the inode is unknown.
+   */
+  static boolean replaced(String before, String now) {
+    if (before == null) {
+      return false;
+    }
+    String[] was = before.split(";");
+    String[] is = now.split(";");
+    if (was.length != is.length) {
+      return false;
+    }
+    for (int i = 0; i < is.length; i++) {
+      if (!was[i].equals(is[i])) {
+        String[] a = was[i].split("/");
+        String[] b = is[i].split("/");
+        if (a.length < 4 || b.length < 4 || a[3].equals(b[3])) {
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+
+  /** The latest modification time (ms) in a fingerprint: each file's print starts with it. */
+  static long modifiedMs(String fingerprint) {
+    long latest = 0;
+    for (String part : fingerprint.split(";")) {
+      int slash = part.indexOf('/');
+      if (slash > 0) {
+        try {
+          latest = Math.max(latest, Long.parseLong(part.substring(0, slash)));
+        } catch (NumberFormatException missing) {
+          // a key file that is gone
+        }
+      }
+    }
+    return latest;
+  }
+
+  /** Nothing but blank lines and YAML comments. */
+  static boolean blank(String text) {
+    return text.lines().map(String::strip).allMatch(line -> line.isEmpty() || line.startsWith("#"));
   }
 
   private void reject(String message, boolean asked) {

@@ -268,6 +268,62 @@ class ReloadIT {
     }
   }
 
+  @Test
+  void aFileWrittenInPlaceWithPausesIsAppliedOnlyOnceWhole() throws Exception {
+    try (Warnings captured = new Warnings()) {
+      GatewayHarness gw = gateway = new GatewayHarness(dir, config(false));
+      java.nio.file.Path file = gw.configFile();
+      String whole = java.nio.file.Files.readString(file).replace("backends:\n",
+          "  - {path_prefix: /b, backend: b}\nbackends:\n");
+      Load load = new Load(gw, "/a/x");
+      try (load) {
+        Poll.until(Duration.ofSeconds(5), "load running", () -> load.statuses.values().stream().mapToInt(AtomicInteger::get).sum() > 10);
+        // As a writer that truncates, then writes in two chunks 300 ms apart (the same file all along).
+        java.nio.file.Files.writeString(file, "");
+        Thread.sleep(300);
+        java.nio.file.Files.writeString(file, whole.substring(0, whole.indexOf("backends:")));
+        Thread.sleep(300);
+        java.nio.file.Files.writeString(file, whole);
+        Poll.until(Duration.ofSeconds(3), "route /b live", () -> gw.get("/b/x").statusCode() == 200);
+        Thread.sleep(200);
+      }
+      assertEquals(java.util.Set.of(200), load.statuses.keySet(), "only 200s: " + load.statuses);
+      assertEquals(1, count(captured.messages, "config reloaded from"), captured.messages.toString());
+      assertEquals(0, count(captured.messages, "rejected"), "no half of it was even read: " + captured.messages);
+    }
+  }
+
+  @Test
+  void anEmptyFileRenamedIntoPlaceIsRefusedAndTheRunningConfigStays() throws Exception {
+    try (Warnings captured = new Warnings()) {
+      GatewayHarness gw = gateway = new GatewayHarness(dir, config(false));
+      java.nio.file.Path empty = java.nio.file.Files.createTempFile(dir, "empty-", ".yml");
+      java.nio.file.Files.writeString(empty, "# nothing yet\n\n");
+      java.nio.file.Files.move(empty, gw.configFile(), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+          java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+      Poll.until(Duration.ofSeconds(3), "the empty file refused", () -> count(captured.messages, "the file is empty") == 1);
+      assertEquals(200, gw.get("/a/x").statusCode());
+      assertEquals(0, count(captured.messages, "config reloaded from"), captured.messages.toString());
+    }
+  }
+
+  @Test
+  void aFileReplacedByOneOfTheSameSizeAndModificationTimeIsSeen() throws Exception {
+    GatewayHarness gw = gateway = new GatewayHarness(dir, config(false));
+    java.nio.file.Path file = gw.configFile();
+    String text = java.nio.file.Files.readString(file);
+    java.nio.file.attribute.FileTime modified = java.nio.file.Files.getLastModifiedTime(file);
+    // As cp -p, rsync -a or tar would leave it: the same size and time stamp, another file.
+    java.nio.file.Path next = java.nio.file.Files.createTempFile(dir, "next-", ".yml");
+    java.nio.file.Files.writeString(next, text.replace("path_prefix: /a,", "path_prefix: /c,"));
+    java.nio.file.Files.setLastModifiedTime(next, modified);
+    java.nio.file.Files.move(next, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+        java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    assertEquals(modified, java.nio.file.Files.getLastModifiedTime(file));
+    Poll.until(Duration.ofSeconds(3), "route /c live", () -> gw.get("/c/x").statusCode() == 200);
+    assertEquals(404, gw.get("/a/x").statusCode());
+  }
+
   static long count(List<String> messages, String part) {
     return messages.stream().filter(m -> m.contains(part)).count();
   }
