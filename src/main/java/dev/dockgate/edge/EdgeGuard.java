@@ -41,7 +41,7 @@ public final class EdgeGuard {
   private static final VertxException REFUSED = new VertxException("request body refused by the gateway", true);
 
   /** A request whose body is still arriving, with its deadline timer (-1: none). */
-  private record Body(HttpServerRequest request, String requestId, long timer) {
+  private record Body(HttpServerRequest request, String requestId, long timer, Exchange exchange) {
   }
 
   private final Vertx vertx;
@@ -321,7 +321,7 @@ public final class EdgeGuard {
     }
     HttpConnection connection = request.connection();
     long timer = bodyTimeoutMs > 0 ? vertx.setTimer(bodyTimeoutMs, id -> tooSlow(connection)) : -1;
-    bodies.put(connection, new Body(request, exchange.requestId(), timer));
+    bodies.put(connection, new Body(request, exchange.requestId(), timer, exchange));
     exchange.closeWhenAnswered();
     request.end().onComplete(ar -> {
       Body body = bodies.get(connection);
@@ -344,6 +344,11 @@ public final class EdgeGuard {
     }
     long timer = vertx.setTimer(bodyTimeoutMs, id -> {
       if (request.isEnded()) {
+        return;
+      }
+      Runnable backendStalled = exchange.bodyHeldByBackend();
+      if (backendStalled != null) {
+        backendStalled.run(); // the backend's failure (504), not the client's
         return;
       }
       HttpServerResponse response = request.response();
@@ -377,7 +382,13 @@ public final class EdgeGuard {
 
   private void tooSlow(HttpConnection connection) {
     Body body = bodies.remove(connection);
-    if (body != null) {
+    if (body == null) {
+      return;
+    }
+    Runnable backendStalled = body.exchange().bodyHeldByBackend();
+    if (backendStalled != null) {
+      backendStalled.run(); // the backend took none of the body meanwhile: its failure (504), not the client's
+    } else {
       refuse(body, 408, TOO_SLOW);
     }
   }

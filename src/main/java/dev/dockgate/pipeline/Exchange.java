@@ -44,6 +44,7 @@ public final class Exchange implements Handler<Void> {
   private boolean tracked;
   private boolean finished;
   private boolean closeWhenAnswered;
+  private Runnable bodyHeldByBackend;
   private boolean lineUnread;
   private String consumer;
   private String instance;
@@ -160,6 +161,20 @@ public final class Exchange implements Handler<Void> {
   }
 
   /** The edge watches this request's body: an answer marked {@code Connection: close} then closes the connection. */
+  /**
+   * While the request's body waits on its backend (the backend takes none of it: the gateway stopped reading the
+   * client), what gives the try up as the backend's failure; else null. The edge's body deadline, finding it set,
+   * runs it rather than blaming the client with a 408.
+   */
+  public void bodyHeldByBackend(Runnable giveUp) {
+    this.bodyHeldByBackend = giveUp;
+  }
+
+  /** See {@link #bodyHeldByBackend(Runnable)}. */
+  public Runnable bodyHeldByBackend() {
+    return bodyHeldByBackend;
+  }
+
   public void closeWhenAnswered() {
     this.closeWhenAnswered = true;
   }

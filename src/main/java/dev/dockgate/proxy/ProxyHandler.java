@@ -788,7 +788,7 @@ public final class ProxyHandler implements Terminal {
     if (http2 && attempt.length < 0) {
       request.sendHead(); // an HTTP/2 stream opens with its head: a server that speaks first need not wait for a body
     }
-    attempt.upload = Upload.start(body, request, attempt.length);
+    attempt.upload = Upload.start(body, request, attempt.length, attempt.exchange, vertx, route.timeoutMs());
   }
 
   /**

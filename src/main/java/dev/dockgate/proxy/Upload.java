@@ -1,7 +1,9 @@
 package dev.dockgate.proxy;
 
+import dev.dockgate.pipeline.Exchange;
 import io.vertx.core.AsyncResult;
 import io.vertx.core.Handler;
+import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.streams.ReadStream;
@@ -13,7 +15,13 @@ import io.vertx.core.streams.ReadStream;
  * write rather than one for the head and body and a second for the end. A body that fails (the client
  * left, or was too slow) resets the backend request; a backend that stops taking the body (a write
  * fails) or a try that is given up ({@link #stop}) has the rest of the body read and dropped, so the
- * client's connection is never left paused. Event-loop confined.
+ * client's connection is never left paused.
+ *
+ * <p>A backend that takes none of the body for the route's {@code timeout_ms} while the gateway has more of it to
+ * send (the backend stopped reading: its socket buffers full, the client's reading paused) fails the try as a
+ * timeout: 504, counted against the instance, its request reset and so its connection closed (nginx's
+ * {@code proxy_send_timeout}). So does the edge's {@code body_timeout_ms} coming first meanwhile: the body is late
+ * because the backend holds it up, not the client ({@link Exchange#bodyHeldByBackend}). Event-loop confined.
  */
 final class Upload implements Handler<Buffer> {
 
@@ -26,19 +34,31 @@ final class Upload implements Handler<Buffer> {
   private boolean over;
   /** The client's body failed before its end: the client left, or broke or stalled its body. */
   private boolean bodyFailed;
+  private final Exchange exchange;
+  private final Vertx vertx;
+  /** How long the backend may take none of the body while more waits (the route's timeout_ms); 0: no limit here. */
+  private final long stallMs;
+  /** The timer of a wait on the backend, or -1. */
+  private long stall = -1;
+  private final Runnable backendStalled = this::backendStalled;
 
-  private Upload(ReadStream<Buffer> from, HttpClientRequest to, long length) {
+  private Upload(ReadStream<Buffer> from, HttpClientRequest to, long length, Exchange exchange, Vertx vertx,
+      long stallMs) {
     this.from = from;
     this.to = to;
     this.left = length;
+    this.exchange = exchange;
+    this.vertx = vertx;
+    this.stallMs = stallMs;
   }
 
   /**
    * Starts streaming {@code from} (paused until now) into {@code to}, whose head is set; {@code length}:
    * the body's declared length (Content-Length, already checked against the limit), or -1.
    */
-  static Upload start(ReadStream<Buffer> from, HttpClientRequest to, long length) {
-    Upload upload = new Upload(from, to, length);
+  static Upload start(ReadStream<Buffer> from, HttpClientRequest to, long length, Exchange exchange, Vertx vertx,
+      long stallMs) {
+    Upload upload = new Upload(from, to, length, exchange, vertx, stallMs);
     from.exceptionHandler(upload::failed);
     from.endHandler(upload::ended);
     from.handler(upload);
@@ -61,9 +81,37 @@ final class Upload implements Handler<Buffer> {
     if (!over && to.writeQueueFull()) { // (a write that failed at once has stopped the upload)
       from.pause();
       if (drain == null) {
-        drain = v -> from.resume();
+        drain = v -> {
+          unheld();
+          from.resume();
+        };
       }
       to.drainHandler(drain);
+      exchange.bodyHeldByBackend(backendStalled);
+      if (stallMs > 0 && stall < 0) {
+        stall = vertx.setTimer(stallMs, id -> {
+          stall = -1;
+          backendStalled();
+        });
+      }
+    }
+  }
+
+  /** The backend takes the body again (or the upload is over): no longer waiting on it. */
+  private void unheld() {
+    if (stall >= 0) {
+      vertx.cancelTimer(stall);
+      stall = -1;
+    }
+    exchange.bodyHeldByBackend(null);
+  }
+
+  /** The backend took none of the body in time: the try fails as a timeout (504), the rest of the body dropped. */
+  private void backendStalled() {
+    if (!over) {
+      stop();
+      to.reset(AnswerDeadlines.CANCEL, new java.util.concurrent.TimeoutException(
+          "the backend took none of the request body in time"));
     }
   }
 
@@ -116,6 +164,7 @@ final class Upload implements Handler<Buffer> {
    * request a new end handler, which a request already read whole refuses: it needs none unset.
    */
   private void release() {
+    unheld();
     to.drainHandler(null);
     try {
       from.handler(null);

@@ -1,0 +1,150 @@
+package dev.dockgate.integration;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.dockgate.testing.GatewayHarness;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketException;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A backend that accepts connections and never reads (a stuck process, its socket buffers full): an upload larger
+ * than the buffers waits on it, not on the client. The try fails as the backend's timeout (504, counted against its
+ * circuit) and its connection is closed, whether the route's timeout_ms or the edge's body_timeout_ms comes first;
+ * before, the client got 408 after body_timeout_ms (blamed for the backend's stall), the circuit never counted it,
+ * and the backend connection stayed open with megabytes queued.
+ */
+@Timeout(value = 2, unit = TimeUnit.MINUTES)
+class StalledBackendIT {
+
+  static final int BODY = 8 * 1024 * 1024;
+
+  @TempDir
+  Path dir;
+  ServerSocket backend;
+  final List<Socket> accepted = new CopyOnWriteArrayList<>();
+  Thread acceptor;
+  GatewayHarness gateway;
+
+  @BeforeEach
+  void stuckBackend() throws IOException {
+    backend = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+    acceptor = new Thread(() -> {
+      while (!backend.isClosed()) {
+        try {
+          accepted.add(backend.accept()); // and never read
+        } catch (IOException closed) {
+          return;
+        }
+      }
+    }, "stuck-backend");
+    acceptor.start();
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    if (gateway != null) {
+      gateway.close();
+    }
+    backend.close();
+    for (Socket socket : accepted) {
+      socket.close();
+    }
+    acceptor.join(5_000);
+  }
+
+  String config(int timeoutMs) {
+    return """
+        docker: {enabled: false}
+        routes:
+          - {path_prefix: /up, backend: stuck, timeout_ms: %d}
+        backends:
+          - {name: stuck, targets: ["http://127.0.0.1:%d"], circuit_breaker: {max_failures: 2, reset_timeout_ms: 60000}}
+        """.formatted(timeoutMs, backend.getLocalPort());
+  }
+
+  @Test
+  void theRouteTimeoutEndsAnUploadTheBackendTakesNothingOfAs504CountedAgainstIt() throws Exception {
+    gateway = new GatewayHarness(dir, "  body_timeout_ms: 60000\n", config(1500), 1);
+    for (int i = 0; i < 2; i++) {
+      long started = System.nanoTime();
+      String status = upload(gateway.port());
+      long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
+      assertEquals("HTTP/1.1 504 Gateway Timeout", status);
+      assertTrue(ms < 10_000, "answered after " + ms + " ms");
+    }
+    assertEquals(503, gateway.get("/up/after").statusCode(), "two failures open the circuit (max_failures: 2)");
+    assertBackendConnectionsClosed();
+  }
+
+  @Test
+  void theBodyTimeoutComingFirstBlamesTheBackendNotTheClient() throws Exception {
+    gateway = new GatewayHarness(dir, "  body_timeout_ms: 1500\n", config(60_000), 1);
+    String status = upload(gateway.port());
+    assertEquals("HTTP/1.1 504 Gateway Timeout", status);
+    assertBackendConnectionsClosed();
+  }
+
+  /** POSTs an 8 MB body (written from another thread: the writes block) and reads the answer's status line. */
+  static String upload(int port) throws Exception {
+    try (Socket client = new Socket(InetAddress.getLoopbackAddress(), port)) {
+      client.setSoTimeout(20_000);
+      OutputStream out = client.getOutputStream();
+      Thread writer = new Thread(() -> {
+        try {
+          out.write(("POST /up/file HTTP/1.1\r\nHost: gateway\r\nContent-Length: " + BODY + "\r\n\r\n")
+              .getBytes(StandardCharsets.US_ASCII));
+          byte[] chunk = new byte[64 * 1024];
+          for (int sent = 0; sent < BODY; sent += chunk.length) {
+            out.write(chunk);
+          }
+        } catch (IOException closed) {
+          // the gateway answered and closed before the whole body went
+        }
+      });
+      writer.setDaemon(true);
+      writer.start();
+      InputStream in = client.getInputStream();
+      StringBuilder line = new StringBuilder();
+      for (int b = in.read(); b >= 0 && b != '\r'; b = in.read()) {
+        line.append((char) b);
+      }
+      return line.toString();
+    }
+  }
+
+  /** Every connection the gateway opened to the backend ends (EOF or reset) once what it queued is read. */
+  void assertBackendConnectionsClosed() throws IOException {
+    assertTrue(!accepted.isEmpty());
+    byte[] buffer = new byte[256 * 1024];
+    for (Socket socket : accepted) {
+      socket.setSoTimeout(5_000);
+      InputStream in = socket.getInputStream();
+      try {
+        while (in.read(buffer) >= 0) {
+          // what the gateway had queued
+        }
+      } catch (SocketTimeoutException open) {
+        throw new AssertionError("the gateway's connection to the stuck backend is still open", open);
+      } catch (SocketException reset) {
+        // reset: closed too
+      }
+    }
+  }
+}
