@@ -788,7 +788,9 @@ public final class ProxyHandler implements Terminal {
     if (http2 && attempt.length < 0) {
       request.sendHead(); // an HTTP/2 stream opens with its head: a server that speaks first need not wait for a body
     }
-    attempt.upload = Upload.start(body, request, attempt.length, attempt.exchange, vertx, route.timeoutMs());
+    // A gRPC call's request stream may rightly wait on its server for as long as the call lasts: no stall limit.
+    attempt.upload = Upload.start(body, request, attempt.length, attempt.exchange, vertx,
+        dev.dockgate.edge.Protocols.grpc(incoming) ? 0 : route.timeoutMs());
   }
 
   /**
