@@ -174,8 +174,9 @@ public final class HealthCheckVerticle extends VerticleBase {
     findings.getJsonObject("states").forEach(entry -> {
       Checked checked = live.get(entry.getKey());
       if (checked != null && health.reported(entry.getKey(), (Boolean) entry.getValue())) {
-        LOG.warning("instance " + checked.instance() + " of backend " + checked.backend() + " is now "
-            + rotation(health.healthy(entry.getKey())) + " (found by node " + findings.getString("node") + ")");
+        LOG.log(level(health.healthy(entry.getKey())), "instance " + checked.instance() + " of backend "
+            + checked.backend() + " is now " + rotation(health.healthy(entry.getKey())) + " (found by node "
+            + findings.getString("node") + ")");
         announce(entry.getKey(), checked);
       }
     });
@@ -316,8 +317,8 @@ public final class HealthCheckVerticle extends VerticleBase {
       return; // gone, or its probing moved to another node, while the probe ran
     }
     if (health.probed(key, passed, check.healthyThreshold(), check.unhealthyThreshold())) {
-      LOG.warning("instance " + instance + " of backend " + backend + " is now " + rotation(health.healthy(key))
-          + " (" + check.target() + ")");
+      LOG.log(level(health.healthy(key)), "instance " + instance + " of backend " + backend + " is now "
+          + rotation(health.healthy(key)) + " (" + check.target() + ")");
       announce(key, checked);
       share(Map.of(key, health.healthy(key)));
     }
@@ -325,6 +326,11 @@ public final class HealthCheckVerticle extends VerticleBase {
 
   private static String rotation(boolean healthy) {
     return healthy ? "healthy: back in rotation" : "unhealthy: out of rotation";
+  }
+
+  /** An instance leaving rotation is a warning; one coming back is news, not trouble. */
+  private static java.util.logging.Level level(boolean healthy) {
+    return healthy ? java.util.logging.Level.INFO : java.util.logging.Level.WARNING;
   }
 
   /** Tells this node's routers. */
