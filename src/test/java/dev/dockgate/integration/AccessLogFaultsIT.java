@@ -119,12 +119,63 @@ class AccessLogFaultsIT {
     }
   }
 
+  /**
+   * A file that passes the load's check but cannot be created (a tmpfs out of inodes, as root): at start, exit 1
+   * with the config line; on a reload, the running log keeps writing, one warning names file, field and problem,
+   * and SIGHUP with the same config opens it once it can be created.
+   */
+  @Test
+  @Timeout(180)
+  void aFileThatCannotBeCreatedLeavesTheRunningLogAndSighupTriesAgain() throws Exception {
+    Path small = tmpfs("inodes", "size=64k,nr_inodes=2");
+    try {
+      Path filler = Files.writeString(small.resolve("filler"), ""); // the last inode
+      Path later = small.resolve("access.log");
+      Path conf = dir.resolve("gateway.yml");
+      Files.writeString(conf, NO_DOCKER + accessLog(later));
+      GatewayJar.Exit start = GatewayJar.run(dir, Map.of(), List.of(), "-conf", conf.toString());
+      assertEquals(1, start.status(), start.toString());
+      String problem = ": access_log.path: cannot open \"" + later + "\": No space left on device";
+      assertTrue(start.err().contains("invalid configuration, not starting:\n" + conf + problem), start.toString());
+      assertFalse(start.err().contains("\tat "), "no stack trace: " + start);
+
+      Path first = dir.resolve("first.log");
+      try (GatewayJar gateway = new GatewayJar(dir, "", NO_DOCKER + accessLog(first), 1)) {
+        String yaml = Files.readString(gateway.config());
+        Files.writeString(gateway.config(), yaml.replace(first.toString(), later.toString()));
+        String warning = gateway.config() + problem + "; the access log stays writing to \"" + first
+            + "\" (a reload or SIGHUP tries again)";
+        Poll.until(Duration.ofSeconds(10), "open failure warned about", () -> gateway.output().contains(warning));
+        assertEquals(404, gateway.get("/two").statusCode());
+        Poll.until(Duration.ofSeconds(5), "still logged where it was", () -> paths(first).equals(List.of("/two")));
+
+        Files.delete(filler);
+        gateway.signal("HUP");
+        Poll.until(Duration.ofSeconds(10), "moved on SIGHUP", () -> gateway.output().contains("access log writing to \"" + later + "\""));
+        assertEquals(404, gateway.get("/three").statusCode());
+        Poll.until(Duration.ofSeconds(5), "logged at the new path", () -> paths(later).equals(List.of("/three")));
+        assertEquals(List.of("/two"), paths(first));
+        assertEquals(1, count(gateway.output(), problem), gateway.output());
+      }
+    } finally {
+      run("umount", "-l", small.toString());
+    }
+  }
+
   static int count(String text, String part) {
     return ConsulDiscoveryIT.count(text, part);
   }
 
   static int count(LoggedErrors log, String part) {
     return count(String.join("\n", log.lines()), part);
+  }
+
+  /** A tmpfs mounted in the test's directory with these options (the test is skipped unless it runs as root). */
+  Path tmpfs(String name, String options) throws Exception {
+    Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "mounts a tmpfs: needs root");
+    Path mount = Files.createDirectories(dir.resolve(name));
+    run("mount", "-t", "tmpfs", "-o", options, "tmpfs", mount.toString());
+    return mount;
   }
 
   static void run(String... command) throws Exception {
@@ -156,9 +207,7 @@ class AccessLogFaultsIT {
   @Test
   @Timeout(180)
   void aFullDiskLosesWholeLinesCountedAndEachEpisodeIsSaidOnce() throws Exception {
-    Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "mounts a tmpfs: needs root");
-    Path small = Files.createDirectories(dir.resolve("small"));
-    run("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", small.toString());
+    Path small = tmpfs("small", "size=64k");
     try {
       Path log = small.resolve("access.log");
       Path filler = small.resolve("filler");
