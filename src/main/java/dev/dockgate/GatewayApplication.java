@@ -238,13 +238,22 @@ public final class GatewayApplication extends VertxApplication implements VertxA
     Signals.install(context.vertx(), drainMs);
   }
 
-  /** A port that cannot be opened is a configuration problem: one line naming it, exit status 1, no stack trace. */
+  /**
+   * A port that cannot be opened, or a file the config names (the access log's), is a configuration problem: one
+   * line naming its field, exit status 1, no stack trace.
+   */
   @Override
   public void afterFailureToDeployVerticle(HookContext context, Throwable t) {
     ListenFailure listen = ListenFailure.in(t);
     if (listen != null) {
       LOG.severe("cannot start: " + listen.getMessage());
       System.exit(1);
+    }
+    for (Throwable cause = t; cause != null; cause = cause.getCause() == cause ? null : cause.getCause()) {
+      if (cause instanceof ConfigException config) { // a file the config names could not be opened after all
+        LOG.severe("invalid configuration, not starting:\n" + config.getMessage());
+        System.exit(1);
+      }
     }
   }
 }

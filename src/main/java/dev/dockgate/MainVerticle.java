@@ -45,8 +45,11 @@ public final class MainVerticle extends VerticleBase {
   private static final Logger LOG = Logger.getLogger(MainVerticle.class.getName());
 
   private ConfigWatcher watcher;
+  /** The access log running: its deployment (null: none) and its config. */
   private String accessLogId;
-  private dev.dockgate.config.AccessLogConfig accessLogConfig;
+  private dev.dockgate.config.AccessLogConfig accessLogConfig = dev.dockgate.config.AccessLogConfig.OFF;
+  /** The last change of the access log: one at a time. */
+  private Future<?> accessLogChange = Future.succeededFuture();
   private JwksCache jwks;
   private Tracing tracing = Tracing.OFF;
   /** Rate-limit buckets of every route, shared by the routers; idle keys expire by themselves. */
@@ -90,7 +93,7 @@ public final class MainVerticle extends VerticleBase {
         .compose(id -> vertx.deployVerticle(new DiscoveryVerticle(config)))
         .onSuccess(id -> discoveryDeployment = id)
         .compose(id -> vertx.deployVerticle(new HealthCheckVerticle(config)))
-        .compose(id -> accessLog(config.accessLog()).map(id))
+        .compose(id -> accessLog(config.source(), config.accessLog()).map(id))
         .compose(id -> config.tap().slowRequestMs() > 0
             ? vertx.deployVerticle(new SlowRequestAlerter(config.tap().slowRequestMs()))
             : Future.succeededFuture(id))
@@ -136,14 +139,45 @@ public final class MainVerticle extends VerticleBase {
         + (admin.apiKeys() == null ? "" : " (API keys required)");
   }
 
-  /** Starts the access log as configured, replacing the running one (a reload changed it). */
-  private Future<?> accessLog(dev.dockgate.config.AccessLogConfig log) {
-    Future<Void> stopped = accessLogId == null ? Future.succeededFuture() : vertx.undeploy(accessLogId);
-    accessLogId = null;
-    accessLogConfig = log;
-    return stopped.compose(v -> log.enabled()
-        ? vertx.deployVerticle(new AccessLogVerticle(log)).onSuccess(id -> accessLogId = id)
-        : Future.succeededFuture());
+  /**
+   * Starts the access log as configured in place of the running one, opening the new file first: when it
+   * cannot be opened the running log stays as it is and the failure is a {@link dev.dockgate.config.ConfigException}
+   * naming {@code access_log.path} ({@code file}: the config file).
+   */
+  private Future<Void> accessLog(String file, dev.dockgate.config.AccessLogConfig log) {
+    if (log.equals(accessLogConfig)) {
+      return Future.succeededFuture();
+    }
+    Future<String> started = log.enabled() ? vertx.deployVerticle(new AccessLogVerticle(log)) : Future.succeededFuture();
+    return started.<Void>compose(id -> {
+      String old = accessLogId;
+      accessLogId = id;
+      accessLogConfig = log;
+      return old == null ? Future.succeededFuture() : vertx.undeploy(old);
+    }, err -> Future.failedFuture(new dev.dockgate.config.ConfigException(java.util.List.of(
+        file + ": access_log.path: " + dev.dockgate.config.AccessLogFile.openFailed(log.path(), err)))));
+  }
+
+  /**
+   * Brings the access log to the running config's, after a reload and on SIGHUP (so a log that could not be
+   * opened is tried again with the same config), one change at a time; a failure leaves the running log.
+   */
+  private void followAccessLog() {
+    accessLogChange = accessLogChange.eventually(() -> {
+      dev.dockgate.config.AccessLogConfig before = accessLogConfig;
+      return accessLog(running.source(), running.accessLog())
+          .onSuccess(v -> {
+            if (!before.equals(accessLogConfig)) {
+              LOG.info("access log " + where(accessLogConfig));
+            }
+          })
+          .onFailure(err -> LOG.warning(err.getMessage() + "; the access log stays " + where(accessLogConfig)
+              + " (a reload or SIGHUP tries again)"));
+    });
+  }
+
+  private static String where(dev.dockgate.config.AccessLogConfig log) {
+    return log.enabled() ? "writing to " + ("stdout".equals(log.path()) ? "stdout" : "\"" + log.path() + "\"") : "off";
   }
 
   /**
@@ -167,7 +201,10 @@ public final class MainVerticle extends VerticleBase {
       retryAllowances.retain(next.routes());
       vertx.eventBus().publish(Addresses.CONFIG_APPLY, next, Addresses.LOCAL);
     });
-    vertx.eventBus().localConsumer(Addresses.CONFIG_RELOAD, msg -> watcher.reload());
+    vertx.eventBus().localConsumer(Addresses.CONFIG_RELOAD, msg -> {
+      watcher.reload();
+      followAccessLog();
+    });
     vertx.eventBus().localConsumer(Addresses.DRAIN_START, msg -> {
       vertx.eventBus().publish(Addresses.DRAINING, null, Addresses.LOCAL);
       // The admin listener runs where it started until a restart; the health path and the delay are live.
@@ -175,9 +212,7 @@ public final class MainVerticle extends VerticleBase {
     });
     vertx.eventBus().<GatewayConfig>localConsumer(Addresses.CONFIG_APPLY, msg -> {
       running = msg.body();
-      if (!msg.body().accessLog().equals(accessLogConfig)) {
-        accessLog(msg.body().accessLog()).onFailure(err -> LOG.warning("access log not restarted: " + err));
-      }
+      followAccessLog();
     });
     return watcher.start(RELOAD_CHECK_MS);
   }

@@ -738,6 +738,10 @@ public final class ConfigLoader {
     };
     String path = f.string("path", d.path());
     f.rejectUnknown();
+    String unusable = enabled && path != null && !"stdout".equals(path) ? AccessLogFile.problem(path) : null;
+    if (unusable != null) {
+      f.problem(f.at("path"), unusable);
+    }
     return new AccessLogConfig(enabled, parsed, path);
   }
 

@@ -134,6 +134,7 @@ class ConfigSourcesTest {
 
   @Test
   void overridesReachNestedKeysListEntriesAndAbsentBlocks() throws Exception {
+    String accessLog = dir.resolve("access.log").toString(); // its directory must exist: checked at load
     GatewayConfig config = load("""
         server: {port: 8081}
         routes:
@@ -142,7 +143,7 @@ class ConfigSourcesTest {
         """, Map.of(
             "DOCKGATE_ROUTES_0_TIMEOUT_MS", "1500",
             "DOCKGATE_ACCESS_LOG_ENABLED", "true",
-            "DOCKGATE_ACCESS_LOG_PATH", "/var/log/dockgate/access.log",
+            "DOCKGATE_ACCESS_LOG_PATH", accessLog,
             "DOCKGATE_SERVER_ADMIN_LISTENER", "false",
             "DOCKGATE_ROUTES_0_RATE_LIMIT_REQUESTS_PER_SECOND", "2.5",
             "DOCKGATE_BACKENDS_0_TARGETS", "http://127.0.0.1:9001, http://127.0.0.1:9002",
@@ -152,7 +153,7 @@ class ConfigSourcesTest {
     assertEquals(1500, route.timeoutMs());
     assertEquals(true, route.stripPrefix());
     assertEquals(2.5, route.block("rate_limit", RateLimitConfig.class).requestsPerSecond());
-    assertEquals(new AccessLogConfig(true, AccessLogConfig.Format.JSON, "/var/log/dockgate/access.log"), config.accessLog());
+    assertEquals(new AccessLogConfig(true, AccessLogConfig.Format.JSON, accessLog), config.accessLog());
     assertNull(config.server().adminListener());
     assertEquals(List.of(new Target("127.0.0.1", 9001), new Target("127.0.0.1", 9002)), config.backends().get(0).targets());
   }

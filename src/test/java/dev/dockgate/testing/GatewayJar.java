@@ -23,6 +23,7 @@ public final class GatewayJar implements AutoCloseable {
 
   private final int port = Ports.free();
   private final Path log;
+  private final Path conf;
   private final Process process;
   private final GatewayClient client = new GatewayClient(port);
 
@@ -41,7 +42,7 @@ public final class GatewayJar implements AutoCloseable {
   public GatewayJar(Path dir, String serverLines, String yamlBody, int instances, Map<String, String> env,
       List<String> jvmOptions, List<String> launcherArgs, Duration readyWithin) {
     try {
-      Path conf = Files.createTempFile(dir, "gateway-", ".yml");
+      conf = Files.createTempFile(dir, "gateway-", ".yml");
       Files.writeString(conf, "server:\n  host: 127.0.0.1\n  port: " + port + "\n"
           + (serverLines.contains("admin_listener") ? "" : "  admin_listener: {port: " + Ports.free() + "}\n")
           // Stopping at once: tests that need the drain delay set it.
@@ -74,6 +75,11 @@ public final class GatewayJar implements AutoCloseable {
 
   public int port() {
     return port;
+  }
+
+  /** The config file it runs with (to edit for a reload). */
+  public Path config() {
+    return conf;
   }
 
   /** What a run to exit printed: its exit status, standard output and standard error. */
