@@ -11,8 +11,8 @@ import java.util.logging.Logger;
 /**
  * Watches the config file (modification and change times, size and inode, every {@code periodMs}) and on a
  * change, or when asked, loads and validates it again. A file replaced by another (renamed into place: a new inode,
- * as editors, {@code kubectl}'s ConfigMap links and careful scripts do) is loaded at the next check; one changed in
- * place once it was last modified {@link #SETTLE_MS} ago (or, should its clock be ahead of this one's, was seen
+ * as editors, {@code kubectl}'s ConfigMap links and careful scripts do) is loaded once seen unchanged at two checks
+ * in a row; one changed in place once it was last modified {@link #SETTLE_MS} ago (or, should its clock be ahead of this one's, was seen
  * unchanged that long): a file being written (truncated, then filled; {@code scp} writing in chunks with pauses
  * shorter than that) is not applied half-way. On a change, an empty file (nothing but blanks and comments) is refused: a valid config at
  * start (every default), on a reload it is a file caught while being written. A valid new config goes to
@@ -81,11 +81,14 @@ final class ConfigWatcher {
         settling = null;
         return;
       }
-      if (!f.equals(settling)) {
+      boolean seenBefore = f.equals(settling);
+      if (!seenBefore) {
         settling = f; // changed, or still changing
         settlingSinceNanos = System.nanoTime();
       }
-      if (replaced(fingerprint, f) || System.currentTimeMillis() - modifiedMs(f) >= SETTLE_MS
+      // Another file (renamed into place) that was the same at the last check too: an unlinked and recreated file
+      // being written ("rm f; cat > f", install) is a new inode as well, and still changing.
+      if (replaced(fingerprint, f) && seenBefore || System.currentTimeMillis() - modifiedMs(f) >= SETTLE_MS
           || System.nanoTime() - settlingSinceNanos >= SETTLE_MS * 1_000_000) {
         settling = null;
         load(f, false);

@@ -12,7 +12,29 @@ import java.nio.file.Path;
  */
 public final class AccessLogFile {
 
+  /**
+   * The paths access logs of this process have open: a reload keeping one is not refused when its directory has gone
+   * or turned read-only meanwhile (the log writes on to its open file; only a change of path needs a new open).
+   */
+  private static final java.util.concurrent.ConcurrentHashMap<String, Integer> OPEN =
+      new java.util.concurrent.ConcurrentHashMap<>();
+
   private AccessLogFile() {
+  }
+
+  /** An access log opened {@code path}. */
+  public static void opened(String path) {
+    OPEN.merge(path, 1, Integer::sum);
+  }
+
+  /** The access log of {@code path} stopped. */
+  public static void closed(String path) {
+    OPEN.computeIfPresent(path, (p, n) -> n > 1 ? n - 1 : null);
+  }
+
+  /** As {@link #problem}, but null for a path an access log of this process has open. */
+  public static String problemUnlessOpen(String path) {
+    return OPEN.containsKey(path) ? null : problem(path);
   }
 
   /** Null when {@code path} can be appended to, or created; else why not: {@code cannot open "PATH": PROBLEM}. */

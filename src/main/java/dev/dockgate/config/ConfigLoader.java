@@ -738,7 +738,7 @@ public final class ConfigLoader {
     };
     String path = f.string("path", d.path());
     f.rejectUnknown();
-    String unusable = enabled && path != null && !"stdout".equals(path) ? AccessLogFile.problem(path) : null;
+    String unusable = enabled && path != null && !"stdout".equals(path) ? AccessLogFile.problemUnlessOpen(path) : null;
     if (unusable != null) {
       f.problem(f.at("path"), unusable);
     }

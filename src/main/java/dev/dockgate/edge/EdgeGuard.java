@@ -9,6 +9,7 @@ import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.PrematureChannelClosureException;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
+import io.vertx.core.Handler;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxException;
@@ -342,28 +343,37 @@ public final class EdgeGuard {
     if (bodyTimeoutMs <= 0 || Protocols.grpc(request)) {
       return; // a gRPC call's request stream lasts as long as the call (its client's deadline bounds it)
     }
-    long timer = vertx.setTimer(bodyTimeoutMs, id -> {
-      if (request.isEnded()) {
-        return;
+    long[] timer = new long[1];
+    timer[0] = vertx.setTimer(bodyTimeoutMs, new Handler<Long>() {
+      @Override
+      public void handle(Long id) {
+        if (request.isEnded()) {
+          return;
+        }
+        long heldMs = exchange.takeBodyHeldMs();
+        if (heldMs > 0) {
+          timer[0] = vertx.setTimer(heldMs, this); // time the backend held the body up is given back
+          return;
+        }
+        streamTooSlow(exchange);
       }
-      Runnable backendStalled = exchange.bodyHeldByBackend();
-      if (backendStalled != null) {
-        backendStalled.run(); // the backend's failure (504), not the client's
-        return;
-      }
-      HttpServerResponse response = request.response();
-      if (response.headWritten() || response.ended() || response.closed()) {
-        response.reset();
-        return;
-      }
-      response.setStatusCode(408)
-          .putHeader(TrafficEvent.REQUEST_ID_HEADER, exchange.requestId())
-          .putHeader(HttpHeaders.DATE, HttpDate.now())
-          .putHeader("content-type", "text/plain; charset=utf-8")
-          .end(TOO_SLOW)
-          .onComplete(ar -> response.reset()); // the rest of the body is not wanted: cancel the stream
     });
-    request.end().onComplete(ar -> vertx.cancelTimer(timer));
+    request.end().onComplete(ar -> vertx.cancelTimer(timer[0]));
+  }
+
+  /** An HTTP/2 stream's body came too late: 408 on it alone, or its reset when its answer has begun. */
+  private static void streamTooSlow(Exchange exchange) {
+    HttpServerResponse response = exchange.request().response();
+    if (response.headWritten() || response.ended() || response.closed()) {
+      response.reset();
+      return;
+    }
+    response.setStatusCode(408)
+        .putHeader(TrafficEvent.REQUEST_ID_HEADER, exchange.requestId())
+        .putHeader(HttpHeaders.DATE, HttpDate.now())
+        .putHeader("content-type", "text/plain; charset=utf-8")
+        .end(TOO_SLOW)
+        .onComplete(ar -> response.reset()); // the rest of the body is not wanted: cancel the stream
   }
 
   /** On the connection's event loop, which is this router's; {@code counted} here rather than when accepted. */
@@ -385,9 +395,12 @@ public final class EdgeGuard {
     if (body == null) {
       return;
     }
-    Runnable backendStalled = body.exchange().bodyHeldByBackend();
-    if (backendStalled != null) {
-      backendStalled.run(); // the backend took none of the body meanwhile: its failure (504), not the client's
+    long heldMs = body.exchange().takeBodyHeldMs();
+    if (heldMs > 0) {
+      // The gateway did not read the client that long, the backend holding the body up: time given back (a backend
+      // that takes nothing for timeout_ms fails the try itself: Upload).
+      bodies.put(connection, new Body(body.request(), body.requestId(),
+          vertx.setTimer(heldMs, id -> tooSlow(connection)), body.exchange()));
     } else {
       refuse(body, 408, TOO_SLOW);
     }

@@ -76,6 +76,9 @@ public final class AccessLogVerticle extends VerticleBase {
         .onFailure(err -> writer.shutdown())
         .compose(channel -> {
           out = channel;
+          if (!stdout()) {
+            dev.dockgate.config.AccessLogFile.opened(config.path());
+          }
           vertx.setPeriodic(FLUSH_MS, id -> flush());
           return Future.all(
               vertx.eventBus().<JsonObject>localConsumer(Addresses.TRAFFIC, msg -> append(msg.body())).completion(),
@@ -252,6 +255,9 @@ public final class AccessLogVerticle extends VerticleBase {
     return done.future().onComplete(ar -> {
       vertx.cancelTimer(timer);
       writer.shutdown();
+      if (out != null && !stdout()) {
+        dev.dockgate.config.AccessLogFile.closed(config.path());
+      }
     });
   }
 }

@@ -44,7 +44,9 @@ public final class Exchange implements Handler<Void> {
   private boolean tracked;
   private boolean finished;
   private boolean closeWhenAnswered;
-  private Runnable bodyHeldByBackend;
+  /** Time the body waited on its backend not yet given back to the body deadline, and since when it waits (0: not). */
+  private long bodyHeldNanos;
+  private long bodyHeldSinceNanos;
   private boolean lineUnread;
   private String consumer;
   private String instance;
@@ -162,17 +164,30 @@ public final class Exchange implements Handler<Void> {
 
   /** The edge watches this request's body: an answer marked {@code Connection: close} then closes the connection. */
   /**
-   * While the request's body waits on its backend (the backend takes none of it: the gateway stopped reading the
-   * client), what gives the try up as the backend's failure; else null. The edge's body deadline, finding it set,
-   * runs it rather than blaming the client with a 408.
+   * Whether the request's body waits on its backend (the backend's buffers full, so the gateway stopped reading the
+   * client): time so spent is not the client's, and the edge's body deadline gives it back ({@link #takeBodyHeldMs});
+   * a backend that takes nothing of the body for the route's timeout_ms fails the try itself (proxy's Upload).
    */
-  public void bodyHeldByBackend(Runnable giveUp) {
-    this.bodyHeldByBackend = giveUp;
+  public void bodyHeldByBackend(boolean held) {
+    long now = System.nanoTime();
+    if (held && bodyHeldSinceNanos == 0) {
+      bodyHeldSinceNanos = now | 1;
+    } else if (!held && bodyHeldSinceNanos != 0) {
+      bodyHeldNanos += now - bodyHeldSinceNanos;
+      bodyHeldSinceNanos = 0;
+    }
   }
 
-  /** See {@link #bodyHeldByBackend(Runnable)}. */
-  public Runnable bodyHeldByBackend() {
-    return bodyHeldByBackend;
+  /** How long the body waited on its backend since the last call (a wait still going included, in ms), and resets. */
+  public long takeBodyHeldMs() {
+    long held = bodyHeldNanos;
+    if (bodyHeldSinceNanos != 0) {
+      long now = System.nanoTime();
+      held += now - bodyHeldSinceNanos;
+      bodyHeldSinceNanos = now | 1;
+    }
+    bodyHeldNanos = 0;
+    return held / 1_000_000;
   }
 
   public void closeWhenAnswered() {

@@ -675,16 +675,9 @@ public final class ProxyHandler implements Terminal {
       // and a WebSocket tunnel closing ends it too: expected, so not the error Vert.x logs without a handler.
       request.exceptionHandler(backendRequestEnded);
       AnswerDeadlines.Pending[] deadline = new AnswerDeadlines.Pending[1];
-      if (attempt.body == null || incoming.isEnded()) {
+      boolean upload = attempt.body != null && !incoming.isEnded();
+      if (!upload) {
         deadline[0] = watch(attempt, request);
-      } else {
-        // An upload: timeout_ms counts from its last byte, so a large body on a slow link is not
-        // cut while it is still being sent (an answer before that needs no deadline).
-        incoming.end().onComplete(sent -> {
-          if (!request.response().isComplete()) {
-            deadline[0] = watch(attempt, request);
-          }
-        });
       }
       request.response().onComplete(response -> {
         if (deadline[0] != null) {
@@ -707,7 +700,19 @@ public final class ProxyHandler implements Terminal {
           answer.fail(new UpstreamFailure.ClosedOnReuse(route.backend(), response.cause()));
         }
       });
+      attempt.upload = null; // this try's, if it streams a body
       sendRequest(attempt, request, upstream.authority(serverName));
+      if (upload) {
+        // An upload: timeout_ms counts from its last byte written to the backend, so a large body on a slow link,
+        // or to a slow backend that keeps reading, is not cut while it is still being sent (an answer before that
+        // needs no deadline; a backend that takes nothing of it for timeout_ms fails the try: Upload).
+        Future<Void> sent = attempt.upload != null ? attempt.upload.sent() : incoming.end();
+        sent.onSuccess(v -> {
+          if (!request.response().isComplete()) {
+            deadline[0] = watch(attempt, request);
+          }
+        });
+      }
     });
   }
 

@@ -2,6 +2,7 @@ package dev.dockgate.proxy;
 
 import dev.dockgate.pipeline.Exchange;
 import io.vertx.core.AsyncResult;
+import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -20,8 +21,9 @@ import io.vertx.core.streams.ReadStream;
  * <p>A backend that takes none of the body for the route's {@code timeout_ms} while the gateway has more of it to
  * send (the backend stopped reading: its socket buffers full, the client's reading paused) fails the try as a
  * timeout: 504, counted against the instance, its request reset and so its connection closed (nginx's
- * {@code proxy_send_timeout}). So does the edge's {@code body_timeout_ms} coming first meanwhile: the body is late
- * because the backend holds it up, not the client ({@link Exchange#bodyHeldByBackend}). Event-loop confined.
+ * {@code proxy_send_timeout}: the gap between two writes, so a slow backend that keeps reading is waited for).
+ * Meanwhile the edge's {@code body_timeout_ms} does not blame the client for a body the backend holds up
+ * ({@link Exchange#bodyHeldByBackend}). Event-loop confined.
  */
 final class Upload implements Handler<Buffer> {
 
@@ -40,7 +42,10 @@ final class Upload implements Handler<Buffer> {
   private final long stallMs;
   /** The timer of a wait on the backend, or -1. */
   private long stall = -1;
-  private final Runnable backendStalled = this::backendStalled;
+  /** Completed once the body's end is written to the backend; failed when the upload stops short of it. */
+  private final io.vertx.core.Promise<Void> sent = io.vertx.core.Promise.promise();
+  /** When the backend last took some of the body (a write completed), {@link System#nanoTime}. */
+  private long progressNanos = System.nanoTime();
 
   private Upload(ReadStream<Buffer> from, HttpClientRequest to, long length, Exchange exchange, Vertx vertx,
       long stallMs) {
@@ -74,7 +79,7 @@ final class Upload implements Handler<Buffer> {
     if (left > 0 && (left -= chunk.length()) <= 0) {
       over = true;
       release();
-      to.end(chunk).onComplete(written); // the last byte of a declared length: the head, if unsent, goes with it
+      to.end(chunk).onComplete(this::endWritten); // the last byte of a declared length: the head, if unsent, with it
       return;
     }
     to.write(chunk).onComplete(written);
@@ -87,14 +92,28 @@ final class Upload implements Handler<Buffer> {
         };
       }
       to.drainHandler(drain);
-      exchange.bodyHeldByBackend(backendStalled);
+      exchange.bodyHeldByBackend(true);
       if (stallMs > 0 && stall < 0) {
-        stall = vertx.setTimer(stallMs, id -> {
-          stall = -1;
-          backendStalled();
-        });
+        watchStall(stallMs);
       }
     }
+  }
+
+  /**
+   * Checks in {@code ms} whether the backend took any of the body for {@link #stallMs}: a slow backend that keeps
+   * taking it (each completed write) is waited for, as nginx's {@code proxy_send_timeout} times the gap between two
+   * writes, not the whole upload.
+   */
+  private void watchStall(long ms) {
+    stall = vertx.setTimer(Math.max(1, ms), id -> {
+      stall = -1;
+      long idleMs = (System.nanoTime() - progressNanos) / 1_000_000;
+      if (idleMs >= stallMs) {
+        backendStalled();
+      } else if (!over) {
+        watchStall(stallMs - idleMs);
+      }
+    });
   }
 
   /** The backend takes the body again (or the upload is over): no longer waiting on it. */
@@ -103,7 +122,7 @@ final class Upload implements Handler<Buffer> {
       vertx.cancelTimer(stall);
       stall = -1;
     }
-    exchange.bodyHeldByBackend(null);
+    exchange.bodyHeldByBackend(false);
   }
 
   /** The backend took none of the body in time: the try fails as a timeout (504), the rest of the body dropped. */
@@ -115,11 +134,30 @@ final class Upload implements Handler<Buffer> {
     }
   }
 
+  /**
+   * The whole request is written to the backend (or not): when its answer's deadline starts, as nginx's
+   * {@code proxy_read_timeout} follows the request's sending, not the gateway's reading of the client.
+   */
+  Future<Void> sent() {
+    return sent.future();
+  }
+
+  private void endWritten(AsyncResult<Void> ar) {
+    written(ar);
+    if (ar.succeeded()) {
+      sent.tryComplete();
+    } else {
+      sent.tryFail(ar.cause());
+    }
+  }
+
   /** A write or the end failed: the backend's stream is gone; the try fails through the answer it will not give. */
   private void written(AsyncResult<Void> ar) {
     if (ar.failed()) {
       stop();
       to.reset();
+    } else {
+      progressNanos = System.nanoTime();
     }
   }
 
@@ -128,7 +166,7 @@ final class Upload implements Handler<Buffer> {
     if (!over) {
       over = true;
       to.drainHandler(null);
-      to.end().onComplete(written);
+      to.end().onComplete(this::endWritten);
     }
   }
 
@@ -140,6 +178,7 @@ final class Upload implements Handler<Buffer> {
       release();
       to.reset();
     }
+    sent.tryFail(err);
   }
 
   /**
@@ -157,6 +196,7 @@ final class Upload implements Handler<Buffer> {
       release();
       from.resume();
     }
+    sent.tryFail("the upload stopped");
   }
 
   /**

@@ -324,6 +324,19 @@ class ReloadIT {
     assertEquals(404, gw.get("/a/x").statusCode());
   }
 
+  @Test
+  void aReloadKeepingTheAccessLogAppliesThoughItsDirectoryHasGone() throws Exception {
+    java.nio.file.Path logs = java.nio.file.Files.createDirectories(dir.resolve("logs"));
+    String withLog = config(false).replace("docker: {enabled: false}\n",
+        "docker: {enabled: false}\naccess_log: {enabled: true, path: " + logs.resolve("access.log") + "}\n");
+    GatewayHarness gw = gateway = new GatewayHarness(dir, withLog);
+    assertEquals(200, gw.get("/a/x").statusCode());
+    java.nio.file.Files.delete(logs.resolve("access.log"));
+    java.nio.file.Files.delete(logs); // the running log writes on to its open (unlinked) file
+    gw.rewriteConfig(withLog.replace("backends:\n", "  - {path_prefix: /b, backend: b}\nbackends:\n"));
+    Poll.until(Duration.ofSeconds(3), "route /b live", () -> gw.get("/b/x").statusCode() == 200);
+  }
+
   static long count(List<String> messages, String part) {
     return messages.stream().filter(m -> m.contains(part)).count();
   }
