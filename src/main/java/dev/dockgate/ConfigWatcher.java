@@ -39,9 +39,9 @@ final class ConfigWatcher {
   private GatewayConfig current;
   /** The restart-only settings the last accepted file differed in from {@link #started}. */
   private java.util.List<String> pendingRestart = java.util.List.of();
-  private String fingerprint;
+  private java.util.List<Stamp> fingerprint;
   /** A change seen but not loaded yet, and since when it has stayed so ({@link System#nanoTime}). */
-  private String settling;
+  private java.util.List<Stamp> settling;
   private long settlingSinceNanos;
   private String lastRejection;
   private boolean loading;
@@ -101,19 +101,13 @@ final class ConfigWatcher {
    * of its routes ({@code keys_file}: a key added there applies like a change to the config itself); a key file that is gone
    * counts as a change too, and its load then names the problem.
    */
-  private Future<String> fingerprint() {
-    java.util.List<Future<String>> parts = new java.util.ArrayList<>();
-    parts.add(vertx.executeBlocking(() -> fingerprintOf(path)));
+  private Future<java.util.List<Stamp>> fingerprint() {
+    java.util.List<Future<Stamp>> parts = new java.util.ArrayList<>();
+    parts.add(vertx.executeBlocking(() -> Stamp.of(path)));
     for (String file : keyFiles(current)) {
-      parts.add(vertx.executeBlocking(() -> fingerprintOf(file)).otherwise("missing"));
+      parts.add(vertx.executeBlocking(() -> Stamp.of(file)).otherwise(Stamp.MISSING));
     }
-    return Future.all(parts).map(all -> {
-      StringBuilder print = new StringBuilder();
-      for (int i = 0; i < all.size(); i++) {
-        print.append(all.<String>resultAt(i)).append(';');
-      }
-      return print.toString();
-    });
+    return Future.all(parts).map(all -> all.<Stamp>list());
   }
 
   static java.util.Set<String> keyFiles(GatewayConfig config) {
@@ -128,27 +122,30 @@ final class ConfigWatcher {
   }
 
   /**
-   * A file's modification time, size, and where the file system tells them, its change time and inode: a file
-   * replaced by one of the same size and modification time ({@code cp -p}, {@code rsync -a}, {@code touch -r}) still
-   * has another change time (which no tool sets) or inode. Symbolic links are followed (a ConfigMap's swapped
+   * A file's modification time, size, and where the file system tells them (else null), its change time and inode: a
+   * file replaced by one of the same size and modification time ({@code cp -p}, {@code rsync -a}, {@code touch -r})
+   * still has another change time (which no tool sets) or inode. Symbolic links are followed (a ConfigMap's swapped
    * {@code ..data} link is a change of the file it leads to).
    */
-  static String fingerprintOf(String file) throws java.io.IOException {
-    java.nio.file.Path p = java.nio.file.Path.of(file);
-    java.nio.file.attribute.BasicFileAttributes basic =
-        java.nio.file.Files.readAttributes(p, java.nio.file.attribute.BasicFileAttributes.class);
-    String print = basic.lastModifiedTime().toMillis() + "/" + basic.size();
-    try {
-      java.util.Map<String, Object> unix = java.nio.file.Files.readAttributes(p, "unix:ctime,ino");
-      print += "/" + unix.get("ctime") + "/" + unix.get("ino");
-    } catch (UnsupportedOperationException | IllegalArgumentException notUnix) {
-      // modification time and size only
+  record Stamp(long modifiedMs, long size, Object changed, Object inode) {
+    /** A key file that is gone. */
+    static final Stamp MISSING = new Stamp(0, -1, null, null);
+
+    static Stamp of(String file) throws java.io.IOException {
+      java.nio.file.Path p = java.nio.file.Path.of(file);
+      java.nio.file.attribute.BasicFileAttributes basic =
+          java.nio.file.Files.readAttributes(p, java.nio.file.attribute.BasicFileAttributes.class);
+      try {
+        java.util.Map<String, Object> unix = java.nio.file.Files.readAttributes(p, "unix:ctime,ino");
+        return new Stamp(basic.lastModifiedTime().toMillis(), basic.size(), unix.get("ctime"), unix.get("ino"));
+      } catch (UnsupportedOperationException | IllegalArgumentException notUnix) {
+        return new Stamp(basic.lastModifiedTime().toMillis(), basic.size(), null, null);
+      }
     }
-    return print;
   }
 
   /** {@code asked}: on SIGHUP, whose sender is owed an answer in the log whatever it is. */
-  private void load(String seen, boolean asked) {
+  private void load(java.util.List<Stamp> seen, boolean asked) {
     loading = true;
     fingerprint = seen;
     vertx.fileSystem().readFile(path)
@@ -195,41 +192,23 @@ final class ConfigWatcher {
    * Whether every file that changed between two fingerprints is another file now (another inode), not one written in
    * place; false where the inode is unknown.
    */
-  static boolean replaced(String before, String now) {
-    if (before == null) {
+  static boolean replaced(java.util.List<Stamp> before, java.util.List<Stamp> now) {
+    if (before == null || before.size() != now.size()) {
       return false;
     }
-    String[] was = before.split(";");
-    String[] is = now.split(";");
-    if (was.length != is.length) {
-      return false;
-    }
-    for (int i = 0; i < is.length; i++) {
-      if (!was[i].equals(is[i])) {
-        String[] a = was[i].split("/");
-        String[] b = is[i].split("/");
-        if (a.length < 4 || b.length < 4 || a[3].equals(b[3])) {
-          return false;
-        }
+    for (int i = 0; i < now.size(); i++) {
+      Stamp was = before.get(i);
+      Stamp is = now.get(i);
+      if (!was.equals(is) && (was.inode() == null || is.inode() == null || was.inode().equals(is.inode()))) {
+        return false;
       }
     }
     return true;
   }
 
-  /** The latest modification time (ms) in a fingerprint: each file's print starts with it. */
-  static long modifiedMs(String fingerprint) {
-    long latest = 0;
-    for (String part : fingerprint.split(";")) {
-      int slash = part.indexOf('/');
-      if (slash > 0) {
-        try {
-          latest = Math.max(latest, Long.parseLong(part.substring(0, slash)));
-        } catch (NumberFormatException missing) {
-          // a key file that is gone
-        }
-      }
-    }
-    return latest;
+  /** The latest modification time (ms) of the files. */
+  static long modifiedMs(java.util.List<Stamp> fingerprint) {
+    return fingerprint.stream().mapToLong(Stamp::modifiedMs).max().orElse(0);
   }
 
   /** Nothing but blank lines and YAML comments. */

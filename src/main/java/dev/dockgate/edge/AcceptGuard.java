@@ -41,15 +41,12 @@ final class AcceptGuard extends ChannelInboundHandlerAdapter {
 
   /** How long accepting pauses when the process is out of file descriptors (nginx: 500 ms; Netty's acceptor: 1 s). */
   static final long OUT_OF_DESCRIPTORS_PAUSE_MS = 500;
-  /** The out-of-descriptors warning comes at most this often, with how many accepts failed since. */
-  private static final long SAY_EVERY_NANOS = TimeUnit.SECONDS.toNanos(10);
 
   private final OpenConnections open;
   private final int maxConnections;
   private final long headerTimeoutMs;
-  /** Accepts that failed for want of file descriptors since the last warning, and when that was (acceptor's loop). */
-  private long starved;
-  private long saidNanos = System.nanoTime() - SAY_EVERY_NANOS;
+  /** The out-of-descriptors warning: at most one every 10 s, with the accepts that failed since. */
+  private final LogPace starved = new LogPace(10, TimeUnit.SECONDS);
 
   /**
    * A plain HTTP/1.x listener's: Vert.x hands each connection to a router as it registers, and the router's admit
@@ -141,7 +138,7 @@ final class AcceptGuard extends ChannelInboundHandlerAdapter {
       ctx.fireExceptionCaught(cause);
       return;
     }
-    starved++;
+    starved.count();
     Channel socket = ctx.channel();
     if (socket.config().isAutoRead()) {
       socket.config().setAutoRead(false);
@@ -151,15 +148,12 @@ final class AcceptGuard extends ChannelInboundHandlerAdapter {
         }
       }, OUT_OF_DESCRIPTORS_PAUSE_MS, TimeUnit.MILLISECONDS);
     }
-    long now = System.nanoTime();
-    if (now - saidNanos >= SAY_EVERY_NANOS) {
+    if (starved.due()) {
       LOG.warning("cannot accept connections on " + socket.localAddress() + ": " + cause.getMessage() + " ("
-          + starved + " time(s) since the last such line; " + FileDescriptors.describe() + "); accepting pauses "
+          + starved.takeCount() + " time(s) since the last such line; " + FileDescriptors.describe() + "); accepting pauses "
           + OUT_OF_DESCRIPTORS_PAUSE_MS + " ms at a time until descriptors are free. Raise the limit (ulimit -n, "
           + "systemd LimitNOFILE=, docker run --ulimit nofile=) or lower " + open.setting() + " (" + maxConnections
           + "): each client connection takes a descriptor, and each request it proxies one more to its backend");
-      saidNanos = now;
-      starved = 0;
     }
   }
 

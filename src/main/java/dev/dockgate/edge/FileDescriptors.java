@@ -22,11 +22,8 @@ public final class FileDescriptors {
   static final int MARGIN = 96;
 
   private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger(FileDescriptors.class.getName());
-  private static final long SAY_EVERY_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
-  /** Backend connections that failed for want of descriptors since the last warning, and when it was said. */
-  private static final java.util.concurrent.atomic.AtomicLong BACKEND_FAILURES = new java.util.concurrent.atomic.AtomicLong();
-  private static final java.util.concurrent.atomic.AtomicLong SAID_NANOS =
-      new java.util.concurrent.atomic.AtomicLong(System.nanoTime() - SAY_EVERY_NANOS);
+  /** The backend-connect warning: at most one every 10 s for the process, with the connections refused since. */
+  private static final LogPace BACKEND_FAILURES = new LogPace(10, java.util.concurrent.TimeUnit.SECONDS);
 
   private FileDescriptors() {
   }
@@ -36,13 +33,10 @@ public final class FileDescriptors {
    * most every 10 s for the process, with how many failed since. Safe from any thread.
    */
   public static void backendConnectFailed(String backend, String instance) {
-    long failed = BACKEND_FAILURES.incrementAndGet();
-    long said = SAID_NANOS.get();
-    long now = System.nanoTime();
-    if (now - said >= SAY_EVERY_NANOS && SAID_NANOS.compareAndSet(said, now)) {
-      BACKEND_FAILURES.addAndGet(-failed);
+    BACKEND_FAILURES.count();
+    if (BACKEND_FAILURES.due()) {
       LOG.warning("no file descriptor left to connect to backend \"" + backend + "\" instance " + instance + " ("
-          + failed + " backend connection(s) refused so since the last such line; " + describe() + "): their"
+          + BACKEND_FAILURES.takeCount() + " backend connection(s) refused so since the last such line; " + describe() + "): their"
           + " requests got 503, not counted against the instances. Raise the limit (ulimit -n, systemd LimitNOFILE=,"
           + " docker run --ulimit nofile=)");
     }

@@ -26,8 +26,6 @@ public final class OpenConnections {
   /** Set once a channel's close takes it out of {@link #between}, whichever path put it there. */
   private static final io.netty.util.AttributeKey<Object> WATCHED =
       io.netty.util.AttributeKey.valueOf("dockgate.edge.between-peer");
-  /** The cap's log lines come at most this often, with how many connections it refused or evicted since. */
-  private static final long SAY_EVERY_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
 
   private final AtomicInteger open = new AtomicInteger();
   /** Whether the last connection met the cap: said when it is reached and when it is left, at most every 10 s. */
@@ -40,10 +38,8 @@ public final class OpenConnections {
   /** With eviction on: open connections per client address (the remote IP), those {@link #between} has seen. */
   private final Map<Object, AtomicInteger> perPeer;
   private final AtomicInteger streams = new AtomicInteger();
-  /** Connections refused or evicted for the cap since it was last said, and when it was said. */
-  private final java.util.concurrent.atomic.AtomicLong capped = new java.util.concurrent.atomic.AtomicLong();
-  private final java.util.concurrent.atomic.AtomicLong saidNanos = new java.util.concurrent.atomic.AtomicLong(
-      System.nanoTime() - SAY_EVERY_NANOS);
+  /** The cap's log lines: at most one every 10 s, with the connections refused or evicted since. */
+  private final LogPace capped = new LogPace(10, java.util.concurrent.TimeUnit.SECONDS);
 
   /** A cap the process's file descriptors set below the configured one (0: none); set before the routers start. */
   private volatile int ceiling;
@@ -84,29 +80,22 @@ public final class OpenConnections {
       if (evicted) {
         open.incrementAndGet(); // the evicted one is released when its close completes
       }
-      capped.incrementAndGet();
+      capped.count();
       full.set(true);
-      if (maySay()) {
-        // At most once in SAY_EVERY_NANOS: a client churning connections at the cap would flood the log.
+      if (capped.due()) {
+        // At most once in 10 s: a client churning connections at the cap would flood the log.
         LOG.warning(setting + " (" + max + ") open: " + (between == null
             ? "new connections are closed until some end"
             : "for each new connection, one between requests is closed, from the client address holding the most "
                 + "(none: the new one is)")
-            + " (" + capped.getAndSet(0) + " since the last such line)");
+            + " (" + capped.takeCount() + " since the last such line)");
       }
       return evicted;
     }
-    if (full.get() && full.compareAndSet(true, false) && maySay()) {
+    if (full.get() && full.compareAndSet(true, false) && capped.due()) {
       LOG.info("connections below " + setting + " (" + max + ") again");
     }
     return true;
-  }
-
-  /** True at most once in {@link #SAY_EVERY_NANOS}, for the cap's log lines. */
-  private boolean maySay() {
-    long now = System.nanoTime();
-    long said = saidNanos.get();
-    return now - said >= SAY_EVERY_NANOS && saidNanos.compareAndSet(said, now);
   }
 
   /**

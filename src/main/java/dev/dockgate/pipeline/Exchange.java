@@ -44,9 +44,7 @@ public final class Exchange implements Handler<Void> {
   private boolean tracked;
   private boolean finished;
   private boolean closeWhenAnswered;
-  /** Time the body waited on its backend not yet given back to the body deadline, and since when it waits (0: not). */
-  private long bodyHeldNanos;
-  private long bodyHeldSinceNanos;
+  private BodyHold bodyHold;
   private boolean lineUnread;
   private String consumer;
   private String instance;
@@ -164,30 +162,21 @@ public final class Exchange implements Handler<Void> {
 
   /** The edge watches this request's body: an answer marked {@code Connection: close} then closes the connection. */
   /**
-   * Whether the request's body waits on its backend (the backend's buffers full, so the gateway stopped reading the
-   * client): time so spent is not the client's, and the edge's body deadline gives it back ({@link #takeBodyHeldMs});
-   * a backend that takes nothing of the body for the route's timeout_ms fails the try itself (proxy's Upload).
+   * The upload of this request's body to its backend (null: none): it knows how long the body waited on the backend
+   * (the backend's buffers full, so the gateway stopped reading the client), time the edge's body deadline gives back.
    */
-  public void bodyHeldByBackend(boolean held) {
-    long now = System.nanoTime();
-    if (held && bodyHeldSinceNanos == 0) {
-      bodyHeldSinceNanos = now | 1;
-    } else if (!held && bodyHeldSinceNanos != 0) {
-      bodyHeldNanos += now - bodyHeldSinceNanos;
-      bodyHeldSinceNanos = 0;
-    }
+  public void bodyHold(BodyHold upload) {
+    this.bodyHold = upload;
   }
 
-  /** How long the body waited on its backend since the last call (a wait still going included, in ms), and resets. */
+  /** How long the body waited on its backend since the last call, in ms (a wait still going included). */
   public long takeBodyHeldMs() {
-    long held = bodyHeldNanos;
-    if (bodyHeldSinceNanos != 0) {
-      long now = System.nanoTime();
-      held += now - bodyHeldSinceNanos;
-      bodyHeldSinceNanos = now | 1;
-    }
-    bodyHeldNanos = 0;
-    return held / 1_000_000;
+    return bodyHold == null ? 0 : bodyHold.takeHeldMs();
+  }
+
+  /** What {@link #takeBodyHeldMs} asks: the proxy's upload of the body. */
+  public interface BodyHold {
+    long takeHeldMs();
   }
 
   public void closeWhenAnswered() {

@@ -23,9 +23,9 @@ import io.vertx.core.streams.ReadStream;
  * timeout: 504, counted against the instance, its request reset and so its connection closed (nginx's
  * {@code proxy_send_timeout}: the gap between two writes, so a slow backend that keeps reading is waited for).
  * Meanwhile the edge's {@code body_timeout_ms} does not blame the client for a body the backend holds up
- * ({@link Exchange#bodyHeldByBackend}). Event-loop confined.
+ * ({@link Exchange#takeBodyHeldMs}). Event-loop confined.
  */
-final class Upload implements Handler<Buffer> {
+final class Upload implements Handler<Buffer>, Exchange.BodyHold {
 
   private final ReadStream<Buffer> from;
   private final HttpClientRequest to;
@@ -44,6 +44,9 @@ final class Upload implements Handler<Buffer> {
   private long stall = -1;
   /** Completed once the body's end is written to the backend; failed when the upload stops short of it. */
   private final io.vertx.core.Promise<Void> sent = io.vertx.core.Promise.promise();
+  /** Time the body waited on the backend not yet given back to the edge's body deadline, and since when (0: not). */
+  private long heldNanos;
+  private long heldSinceNanos;
   /** When the backend last took some of the body (a write completed), {@link System#nanoTime}. */
   private long progressNanos = System.nanoTime();
 
@@ -64,6 +67,7 @@ final class Upload implements Handler<Buffer> {
   static Upload start(ReadStream<Buffer> from, HttpClientRequest to, long length, Exchange exchange, Vertx vertx,
       long stallMs) {
     Upload upload = new Upload(from, to, length, exchange, vertx, stallMs);
+    exchange.bodyHold(upload);
     from.exceptionHandler(upload::failed);
     from.endHandler(upload::ended);
     from.handler(upload);
@@ -92,7 +96,9 @@ final class Upload implements Handler<Buffer> {
         };
       }
       to.drainHandler(drain);
-      exchange.bodyHeldByBackend(true);
+      if (heldSinceNanos == 0) {
+        heldSinceNanos = System.nanoTime() | 1;
+      }
       if (stallMs > 0 && stall < 0) {
         watchStall(stallMs);
       }
@@ -122,7 +128,22 @@ final class Upload implements Handler<Buffer> {
       vertx.cancelTimer(stall);
       stall = -1;
     }
-    exchange.bodyHeldByBackend(false);
+    if (heldSinceNanos != 0) {
+      heldNanos += System.nanoTime() - heldSinceNanos;
+      heldSinceNanos = 0;
+    }
+  }
+
+  @Override
+  public long takeHeldMs() {
+    long held = heldNanos;
+    if (heldSinceNanos != 0) {
+      long now = System.nanoTime();
+      held += now - heldSinceNanos;
+      heldSinceNanos = now | 1;
+    }
+    heldNanos = 0;
+    return held / 1_000_000;
   }
 
   /** The backend took none of the body in time: the try fails as a timeout (504), the rest of the body dropped. */
