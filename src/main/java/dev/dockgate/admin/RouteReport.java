@@ -48,7 +48,7 @@ public final class RouteReport {
         instances.add(new JsonObject()
             .put("id", i.id())
             .put("name", i.name())
-            .put("address", i.host() + ":" + i.port())
+            .put("address", i.uriHost() + ":" + i.port())
             .put("healthy", !unhealthy.contains(HealthCheckVerticle.key(b.name(), i)))
             .put("in_rotation", upstream != null)
             .put("circuit", upstream == null ? null : upstream.breaker().state().name())
@@ -58,6 +58,7 @@ public final class RouteReport {
           .put("name", b.name())
           .put("match_labels", b.matchLabels().required())
           .put("targets", new JsonArray(b.targets().stream().map(Object::toString).toList()))
+          .put("dns_targets", new JsonArray(b.dnsTargets().stream().map(Object::toString).toList()))
           .put("load_balancer", b.loadBalancer().configName())
           .put("instances", instances));
     }

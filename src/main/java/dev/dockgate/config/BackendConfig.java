@@ -4,8 +4,9 @@ import java.util.List;
 
 /**
  * A named group of instances: the running containers that carry every label of {@code matchLabels}
- * (none when the selector is empty), the fixed {@code targets} and the passing instances of a Consul
- * service ({@code consul}, null when none): all of them together. Each backend has its own
+ * (none when the selector is empty), the fixed {@code targets}, the passing instances of a Consul
+ * service ({@code consul}, null when none) and every address the names of {@code dnsTargets} resolve to
+ * (asked again every {@code dnsRefreshMs}): all of them together. Each backend has its own
  * connection pool per router instance: {@code maxConnections} pooled connections to each instance,
  * at most {@code maxWaitQueue} requests waiting for one, idle connections closed after
  * {@code keepAliveTimeoutSeconds}. {@code healthCheck} is null when the instances are not actively checked;
@@ -25,16 +26,30 @@ public record BackendConfig(
     int maxWaitQueue,
     OutlierConfig outliers,
     ConsulService consul,
-    Protocol protocol) {
+    Protocol protocol,
+    List<Target> dnsTargets,
+    long dnsRefreshMs) {
 
   public static final long DEFAULT_CONNECT_TIMEOUT_MS = 2_000;
   public static final int DEFAULT_MAX_CONNECTIONS = 256;
   /** Below the idle timeouts of common servers (gunicorn 2 s, Node 5 s), so a pooled connection is rarely reused as the server closes it. */
   public static final int DEFAULT_KEEP_ALIVE_TIMEOUT_S = 1;
   public static final int DEFAULT_MAX_WAIT_QUEUE = 1_000;
+  /** How often the names of {@code dns_targets} are asked again (the resolver answers from its cache within a record's TTL). */
+  public static final long DEFAULT_DNS_REFRESH_MS = 5_000;
 
   public BackendConfig {
     targets = List.copyOf(targets);
+    dnsTargets = List.copyOf(dnsTargets);
+  }
+
+  /** A backend without {@code dns_targets}. */
+  public BackendConfig(String name, LabelSelector matchLabels, List<Target> targets, LoadBalancer loadBalancer,
+      CircuitBreakerConfig circuitBreaker, long connectTimeoutMs, int maxConnections, HealthCheckConfig healthCheck,
+      UpstreamTls tls, int keepAliveTimeoutSeconds, int maxWaitQueue, OutlierConfig outliers, ConsulService consul,
+      Protocol protocol) {
+    this(name, matchLabels, targets, loadBalancer, circuitBreaker, connectTimeoutMs, maxConnections, healthCheck, tls,
+        keepAliveTimeoutSeconds, maxWaitQueue, outliers, consul, protocol, List.of(), DEFAULT_DNS_REFRESH_MS);
   }
 
   /**

@@ -361,11 +361,16 @@ public final class ConfigLoader {
       if (name != null && !seen.add(name)) {
         f.problem(f.at("name"), "duplicate backend name \"" + name + "\"");
       }
-      boolean hasTargets = f.has("targets");
+      boolean hasTargets = f.has("targets") || f.has("dns_targets");
       ConsulService consul = ConsulParser.backend(f);
       LabelSelector labels = f.has("match_labels") || !hasTargets && !f.has("consul_service") ? labels(f)
           : new LabelSelector(Map.of());
-      List<Target> targets = targets(f);
+      List<Target> targets = targets(f, "targets");
+      List<Target> dnsTargets = targets(f, "dns_targets");
+      long dnsRefresh = f.number("dns_refresh_ms", BackendConfig.DEFAULT_DNS_REFRESH_MS, 100, 3_600_000);
+      if (f.has("dns_refresh_ms") && !f.has("dns_targets")) {
+        f.problem(f.at("dns_refresh_ms"), "applies only with dns_targets");
+      }
       LoadBalancer lb = loadBalancer(f);
       CircuitBreakerConfig breaker = breaker(f.object("circuit_breaker"));
       long connectTimeout = f.number("connect_timeout_ms", BackendConfig.DEFAULT_CONNECT_TIMEOUT_MS, 1, 600_000);
@@ -378,7 +383,7 @@ public final class ConfigLoader {
       BackendConfig.Protocol protocol = protocol(f);
       f.rejectUnknown();
       result.add(new BackendConfig(name, labels, targets, lb, breaker, connectTimeout, maxConnections, health, tls,
-          keepAlive, waitQueue, outliers, consul, protocol));
+          keepAlive, waitQueue, outliers, consul, protocol, dnsTargets, dnsRefresh));
     }
     return result;
   }
@@ -465,15 +470,23 @@ public final class ConfigLoader {
     return lb;
   }
 
-  private static List<Target> targets(Fields f) {
-    List<Object> items = f.list("targets");
+  /**
+   * A backend's {@code targets} or {@code dns_targets}: URLs; a {@code dns_targets} entry must name its host (its
+   * addresses are the instances), where an address belongs in {@code targets}.
+   */
+  private static List<Target> targets(Fields f, String key) {
+    List<Object> items = f.list(key);
     List<Target> result = new ArrayList<>();
     for (int i = 0; i < items.size(); i++) {
-      String field = f.at("targets") + "[" + i + "]";
+      String field = f.at(key) + "[" + i + "]";
       Object item = items.get(i);
       Target target = item instanceof String s ? parseTarget(s.trim()) : null;
       if (target == null) {
-        f.problem(field, "expected http://host[:port] or https://host[:port] (80 and 443 by default), got " + Fields.describe(item));
+        f.problem(field, "expected http://" + (key.equals("targets") ? "host" : "name") + "[:port] or https://"
+            + (key.equals("targets") ? "host" : "name") + "[:port] (80 and 443 by default), got " + Fields.describe(item));
+      } else if (key.equals("dns_targets") && (io.netty.util.NetUtil.isValidIpV4Address(target.host())
+          || io.netty.util.NetUtil.isValidIpV6Address(target.host()))) {
+        f.problem(field, "names an address, not a host name: list " + target + " under targets");
       } else if (result.contains(target)) {
         f.problem(field, "duplicate target " + target);
       } else {
@@ -509,7 +522,7 @@ public final class ConfigLoader {
     Object raw = f.raw("match_labels");
     Map<String, String> labels = new LinkedHashMap<>();
     if (raw == null) {
-      f.problem(f.at("match_labels"), "is required unless targets or consul_service are given: a list of key=value labels a container must carry");
+      f.problem(f.at("match_labels"), "is required unless targets, dns_targets or consul_service are given: a list of key=value labels a container must carry");
     } else if (raw instanceof JsonObject map) {
       if (map.isEmpty()) {
         f.problem(field, "must list at least one key=value label");

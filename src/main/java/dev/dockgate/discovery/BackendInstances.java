@@ -14,7 +14,7 @@ import java.util.Map;
 
 /**
  * Which instances serve which backend: its fixed targets, then the discovered instances it selects
- * (containers by its label selector, Consul instances by its service query), all together. An immutable snapshot, numbered: {@link InstanceCatalog} makes one per change and
+ * (containers by its label selector, Consul instances by its service query, the addresses of its {@code dns_targets} names), all together. An immutable snapshot, numbered: {@link InstanceCatalog} makes one per change and
  * hands it to the routers, the health checker and metrics, which replace theirs whole. The resolver
  * ({@link #resolve}) is pure.
  */
@@ -77,8 +77,9 @@ public final class BackendInstances {
   }
 
   /**
-   * The sources' records (Docker's, Consul's) as discovered instances: metadata as labels; health from
-   * Docker's HEALTHCHECK, while a Consul instance is healthy (only passing ones are published).
+   * The sources' records (Docker's, Consul's, the addresses of {@code dns_targets} names) as discovered instances:
+   * metadata as labels; health from Docker's HEALTHCHECK, while a Consul instance is healthy (only passing ones are
+   * published), as is an address a name resolves to.
    */
   public static List<Discovered> discovered(List<Record> records) {
     List<Discovered> result = new ArrayList<>(records.size());
@@ -92,7 +93,7 @@ public final class BackendInstances {
       meta.forEach(e -> labels.put(e.getKey(), String.valueOf(e.getValue())));
       Instance instance = new Instance(meta.getString(SourceRecords.ID_KEY, ContainerRecords.instanceId(meta)),
           record.getName(), location.getString("host"), location.getInteger("port"),
-          "https".equalsIgnoreCase(meta.getString(Instance.SCHEME_LABEL)));
+          "https".equalsIgnoreCase(meta.getString(Instance.SCHEME_LABEL)), meta.getString(SourceRecords.DNS_NAME_KEY));
       String health = ContainerRecords.fromDocker(record)
           ? meta.getString(ContainerRecords.HEALTH_KEY, ContainerInfo.NO_HEALTHCHECK) : ContainerInfo.HEALTHY;
       result.add(new Discovered(instance, labels, health));

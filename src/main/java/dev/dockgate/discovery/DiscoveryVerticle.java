@@ -15,7 +15,8 @@ import java.util.logging.Logger;
 
 /**
  * Owns the service-discovery registry, one Docker importer per engine (the only Docker I/O in the gateway),
- * the Consul importer (idle while no backend names a Consul service) and the {@link InstanceCatalog}, which
+ * the Consul importer (idle while no backend names a Consul service), the DNS importer (idle while no backend has
+ * {@code dns_targets}) and the {@link InstanceCatalog}, which
  * turns the registry's records into one snapshot of instances per
  * backend on each change and publishes it on {@link Addresses#INSTANCES}. Started before the routers;
  * ready once the first container listing was attempted and its new instances probed.
@@ -34,6 +35,7 @@ public final class DiscoveryVerticle extends VerticleBase {
   private ConnectProbe probe;
   private InstanceCatalog catalog;
   private ConsulImporter consul;
+  private DnsImporter dns;
   private boolean reading;
   private boolean readAgain;
 
@@ -69,12 +71,16 @@ public final class DiscoveryVerticle extends VerticleBase {
           if (consul != null) {
             consul.backends(msg.body().backends());
           }
+          if (dns != null) {
+            dns.backends(msg.body().backends());
+          }
         })
         .completion();
     Future<Void> announce = vertx.eventBus().localConsumer(Addresses.DISCOVERY_ANNOUNCE, msg -> read()).completion();
     return Future.all(query, reload, announce)
         .compose(v -> importDocker())
         .compose(v -> importConsul())
+        .compose(v -> importDns())
         .compose(v -> readNow())
         .compose(v -> catalog.probed().timeout(FIRST_PROBES_MS, java.util.concurrent.TimeUnit.MILLISECONDS)
             .otherwiseEmpty());
@@ -102,6 +108,11 @@ public final class DiscoveryVerticle extends VerticleBase {
   private Future<?> importConsul() {
     consul = new ConsulImporter(config.consul(), config.backends());
     return discovery.registerServiceImporter(consul, new JsonObject());
+  }
+
+  private Future<?> importDns() {
+    dns = new DnsImporter(config.backends());
+    return discovery.registerServiceImporter(dns, new JsonObject());
   }
 
   /** Coalesces announcement bursts: one reading of the registry at a time, and one more after it if needed. */

@@ -4,10 +4,12 @@ import io.vertx.core.net.SocketAddress;
 
 /**
  * One reachable instance of a backend: an id ({@code ENGINE/CONTAINER-ID} for a container,
- * {@code static:host:port} for a fixed target), a name and address, and whether it speaks
- * HTTPS ({@code tls}: an https:// target, or a container labelled {@code gateway.scheme=https}). Immutable.
+ * {@code static:host:port} for a fixed target, {@code dns:TARGET@ADDRESS} for one address of a {@code dns_targets}
+ * name), a name and address, whether it speaks HTTPS ({@code tls}: an https:// target, or a container labelled
+ * {@code gateway.scheme=https}), and {@code hostName}: the name the address was found under (a {@code dns_targets}
+ * name), which Host, SNI and the certificate check use in place of the address; null for the others. Immutable.
  */
-public record Instance(String id, String name, String host, int port, boolean tls) {
+public record Instance(String id, String name, String host, int port, boolean tls, String hostName) {
 
   /** The container label that makes the gateway speak HTTPS to a discovered container. */
   public static final String SCHEME_LABEL = "gateway.scheme";
@@ -17,6 +19,15 @@ public record Instance(String id, String name, String host, int port, boolean tl
 
   public Instance(String id, String name, String host, int port) {
     this(id, name, host, port, false);
+  }
+
+  public Instance(String id, String name, String host, int port, boolean tls) {
+    this(id, name, host, port, tls, null);
+  }
+
+  /** The host as the backend knows itself (Host, SNI, its certificate): {@link #hostName} when set, else {@link #host}. */
+  public String originHost() {
+    return hostName != null ? hostName : host;
   }
 
   public SocketAddress socketAddress() {

@@ -57,12 +57,13 @@ public final class Upstream {
   }
 
   /**
-   * The name TLS checks for this instance, and its port: {@code serverName} (when set) or its host, as it is (an
-   * IPv6 literal without brackets). Made once.
+   * The name TLS checks for this instance, and its port: {@code serverName} (when set) or its host (the name a
+   * {@code dns_targets} address was found under, else the host as it is: an IPv6 literal without brackets). Made once.
    */
   io.vertx.core.net.HostAndPort origin(String serverName) {
     if (origin == null) {
-      origin = io.vertx.core.net.HostAndPort.create(serverName != null ? serverName : instance.host(), instance.port());
+      origin = io.vertx.core.net.HostAndPort.create(serverName != null ? serverName : instance.originHost(),
+          instance.port());
     }
     return origin;
   }

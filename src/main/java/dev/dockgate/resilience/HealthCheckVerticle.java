@@ -284,15 +284,17 @@ public final class HealthCheckVerticle extends VerticleBase {
     RequestOptions options = new RequestOptions()
         .setMethod(check.grpc() ? HttpMethod.POST : HttpMethod.GET)
         .setServer(instance.socketAddress())
-        .setHost(instance.tls() && serverName != null ? serverName : instance.host())
+        .setHost(instance.tls() && serverName != null ? serverName : instance.originHost())
         .setPort(instance.port())
         .setSsl(instance.tls())
         .setURI(check.grpc() ? GrpcHealth.PATH : check.path())
         .setConnectTimeout(check.timeoutMs())
         .setIdleTimeout(check.timeoutMs());
     // Host: the backend's server_name when it has one (as its certificates and virtual hosts know it), else the
-    // instance's address, an IPv6 literal in brackets (Vert.x would write host:port as it is).
-    HostAndPort authority = HostAndPort.create(serverName != null ? serverName : instance.uriHost(), instance.port());
+    // name a dns_targets address was found under, else the instance's address, an IPv6 literal in brackets (Vert.x
+    // would write host:port as it is).
+    HostAndPort authority = HostAndPort.create(serverName != null ? serverName : Instance.uriHost(instance.originHost()),
+        instance.port());
     return client.request(options).compose(req -> {
       req.authority(authority);
       Future<Boolean> verdict = check.grpc()

@@ -362,7 +362,7 @@ class ConfigLoaderTest {
                 max_conns: 5
             """,
             "conf.yml: backends[0].max_conns: unknown key "
-                + "(known: circuit_breaker, connect_timeout_ms, consul_service, consul_tags, health_check, keep_alive_timeout_s, load_balancer, match_labels, max_connections, max_wait_queue, name, outlier_detection, protocol, targets, tls)"),
+                + "(known: circuit_breaker, connect_timeout_ms, consul_service, consul_tags, dns_refresh_ms, dns_targets, health_check, keep_alive_timeout_s, load_balancer, match_labels, max_connections, max_wait_queue, name, outlier_detection, protocol, targets, tls)"),
         bad("unknown key in a circuit_breaker", """
             backends:
               - name: payment
@@ -383,7 +383,7 @@ class ConfigLoaderTest {
         bad("backend with blank name", "backends:\n  - name: \" \"\n    match_labels: [app_name=payment]\n",
             "conf.yml: backends[0].name: must not be empty"),
         bad("backend without match_labels", "backends:\n  - name: payment\n",
-            "conf.yml: backends[0].match_labels: is required unless targets or consul_service are given: a list of key=value labels a container must carry"),
+            "conf.yml: backends[0].match_labels: is required unless targets, dns_targets or consul_service are given: a list of key=value labels a container must carry"),
         bad("consul address not a URL", "consul: {address: \"127.0.0.1:8500\"}\n",
             "conf.yml: consul.address: expected an http:// or https:// URL such as http://127.0.0.1:8500, got \"127.0.0.1:8500\""),
         bad("consul wait above Consul's 10 minutes", "consul: {wait_ms: 900000}\n",
@@ -404,6 +404,31 @@ class ConfigLoaderTest {
                 consul_tags: [v2]
             """,
             "conf.yml: backends[0].consul_tags: applies only with consul_service"),
+        bad("dns_targets naming an address", """
+            backends:
+              - name: payment
+                dns_targets: ["http://pay.internal:8080", "http://10.0.0.7:8080"]
+            """,
+            "conf.yml: backends[0].dns_targets[1]: names an address, not a host name: list http://10.0.0.7:8080 under targets"),
+        bad("dns_targets naming an IPv6 address", """
+            backends:
+              - name: payment
+                dns_targets: ["https://[2001:db8::1]"]
+            """,
+            "conf.yml: backends[0].dns_targets[0]: names an address, not a host name: list https://[2001:db8::1]:443 under targets"),
+        bad("dns_targets not a URL", """
+            backends:
+              - name: payment
+                dns_targets: ["pay.internal:8080"]
+            """,
+            "conf.yml: backends[0].dns_targets[0]: expected http://name[:port] or https://name[:port] (80 and 443 by default), got \"pay.internal:8080\""),
+        bad("dns_refresh_ms without dns_targets", """
+            backends:
+              - name: payment
+                targets: ["http://127.0.0.1:8080"]
+                dns_refresh_ms: 1000
+            """,
+            "conf.yml: backends[0].dns_refresh_ms: applies only with dns_targets"),
         bad("consul_service not a name", """
             backends:
               - name: payment
@@ -810,7 +835,7 @@ class ConfigLoaderTest {
   static Stream<Case> trafficKeyProblems() {
     return Stream.of(
         bad("neither labels nor targets", "backends:\n  - name: web\n",
-            "conf.yml: backends[0].match_labels: is required unless targets or consul_service are given: a list of key=value labels a container must carry"),
+            "conf.yml: backends[0].match_labels: is required unless targets, dns_targets or consul_service are given: a list of key=value labels a container must carry"),
         bad("bad targets", "backends:\n  - name: web\n    targets: [\"https://a:1\", \"http://a\", \"http://a:1/x\", 7, \"http://a:1\", \"ftp://a:1\", \"http://a:1\"]\n",
             "conf.yml: backends[0].targets[2]: expected http://host[:port] or https://host[:port] (80 and 443 by default), got \"http://a:1/x\"",
             "conf.yml: backends[0].targets[3]: expected http://host[:port] or https://host[:port] (80 and 443 by default), got 7",

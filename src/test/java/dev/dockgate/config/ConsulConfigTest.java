@@ -8,7 +8,7 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** The consul block and a backend's consul_service / consul_tags, read into records (problems: ConfigLoaderTest). */
+/** The consul block, a backend's consul_service / consul_tags and dns_targets, read into records (problems: ConfigLoaderTest). */
 class ConsulConfigTest {
 
   static GatewayConfig load(String json, Map<String, String> env) {
@@ -42,6 +42,23 @@ class ConsulConfigTest {
     assertEquals(true, config.backends().get(0).matchLabels().isEmpty(), "selects no container");
     assertNull(load("{\"backends\": [{\"name\": \"a\", \"match_labels\": [\"x=y\"]}]}", Map.of()).backends().get(0).consul());
     assertEquals(ConsulConfig.DEFAULT, load("{}", Map.of()).consul());
+  }
+
+  @Test
+  void dnsTargetsAreABackendsOnlySourceWithTheirRefresh() {
+    BackendConfig orders = load("""
+        {"backends": [{"name": "orders", "dns_targets": ["http://orders.internal:8080", "https://orders.internal"],
+                       "dns_refresh_ms": 2000}]}
+        """, Map.of()).backends().get(0);
+    assertEquals(List.of(new Target("orders.internal", 8080), new Target("orders.internal", 443, true)),
+        orders.dnsTargets());
+    assertEquals(2_000, orders.dnsRefreshMs());
+    assertEquals(List.of(), orders.targets());
+    assertEquals(true, orders.matchLabels().isEmpty(), "selects no container");
+    BackendConfig plain = load("{\"backends\": [{\"name\": \"a\", \"dns_targets\": [\"http://a.internal\"]}]}", Map.of())
+        .backends().get(0);
+    assertEquals(BackendConfig.DEFAULT_DNS_REFRESH_MS, plain.dnsRefreshMs());
+    assertEquals(List.of(new Target("a.internal", 80)), plain.dnsTargets());
   }
 
   @Test

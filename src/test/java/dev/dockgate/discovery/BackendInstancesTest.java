@@ -142,6 +142,27 @@ class BackendInstancesTest {
   }
 
   @Test
+  void aDnsTargetsAddressIsAnInstanceOfTheBackendsNamingItKnownByItsName() {
+    dev.dockgate.config.Target target = new dev.dockgate.config.Target("orders.internal", 8443, true);
+    BackendConfig named = new BackendConfig("orders", new LabelSelector(Map.of()), List.of(),
+        dev.dockgate.config.LoadBalancer.RANDOM, CircuitBreakerConfig.DEFAULTS, 1_000, 10, null,
+        BackendConfig.UpstreamTls.DEFAULT, 1, 10, null, null, BackendConfig.Protocol.HTTP1, List.of(target), 5_000);
+    BackendConfig other = backend("payment", Map.of("app_name", "payment"));
+    List<Record> records = List.of(DnsImporter.toRecord(target, "::1"), DnsImporter.toRecord(target, "127.0.0.1"));
+
+    BackendInstances instances = BackendInstances.from(records, List.of(named, other));
+
+    assertEquals(List.of(
+        new Instance("dns:https://orders.internal:8443@127.0.0.1", "orders.internal:8443", "127.0.0.1", 8443, true,
+            "orders.internal"),
+        new Instance("dns:https://orders.internal:8443@::1", "orders.internal:8443", "::1", 8443, true,
+            "orders.internal")), instances.of("orders"));
+    assertEquals(List.of(), instances.of("payment"));
+    assertEquals("orders.internal", instances.of("orders").get(1).originHost());
+    assertEquals("[::1]", instances.of("orders").get(1).uriHost());
+  }
+
+  @Test
   void instanceListsAreImmutable() {
     BackendInstances instances = BackendInstances.from(records(),
         List.of(backend("orders", Map.of("app_name", "orders"))));

@@ -4,12 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.sun.net.httpserver.HttpServer;
+import dev.dockgate.testing.FakeDns;
 import dev.dockgate.testing.Poll;
 import dev.dockgate.testing.Ports;
 import java.io.IOException;
-import java.net.DatagramPacket;
-import java.net.DatagramSocket;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -21,7 +19,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -29,7 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A static target whose host name does not resolve, with the jar's DNS pointed at a server on 127.0.0.1 that answers
- * every question "no such name" (nothing leaves the host): the instance is unreachable (503, as nginx answers), nothing
+ * every question "no such name" ({@link FakeDns} told no name; nothing leaves the host): the instance is unreachable (503, as nginx answers), nothing
  * was sent so a POST goes to the other instance, and the log names the name once.
  */
 @Timeout(value = 2, unit = TimeUnit.MINUTES)
@@ -40,10 +37,8 @@ class UnresolvableTargetIT {
   @TempDir
   Path dir;
   HttpServer backend;
-  DatagramSocket dns;
-  Thread dnsThread;
+  FakeDns dns;
   Process gateway;
-  final AtomicInteger questions = new AtomicInteger();
 
   @AfterEach
   void stop() throws InterruptedException {
@@ -55,42 +50,12 @@ class UnresolvableTargetIT {
     }
     if (dns != null) {
       dns.close();
-      dnsThread.join(5_000);
     }
-  }
-
-  /** A DNS server answering every query NXDOMAIN (RFC 1035 §4.1.1: the query echoed, QR set, RCODE 3). */
-  void startDns() throws IOException {
-    dns = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
-    dnsThread = new Thread(() -> {
-      byte[] buffer = new byte[512];
-      while (!dns.isClosed()) {
-        DatagramPacket query = new DatagramPacket(buffer, buffer.length);
-        try {
-          dns.receive(query);
-        } catch (IOException closed) {
-          return;
-        }
-        questions.incrementAndGet();
-        byte[] answer = java.util.Arrays.copyOf(query.getData(), query.getLength());
-        answer[2] = (byte) (0x80 | (answer[2] & 0x79)); // QR, the query's opcode and RD kept
-        answer[3] = (byte) 0x83; // RA, RCODE 3: no such name
-        for (int i = 6; i < 12; i++) {
-          answer[i] = 0; // no answer, authority or additional records
-        }
-        try {
-          dns.send(new DatagramPacket(answer, answer.length, query.getSocketAddress()));
-        } catch (IOException closed) {
-          return;
-        }
-      }
-    }, "nxdomain-dns");
-    dnsThread.start();
   }
 
   @Test
   void anUnresolvableTargetIs503AndARequestNothingWasSentOfGoesToTheOtherInstance() throws Exception {
-    startDns();
+    dns = new FakeDns(); // knows no name: every question "no such name"
     backend = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
     backend.createContext("/", exchange -> {
       exchange.getRequestBody().readAllBytes();
@@ -102,7 +67,7 @@ class UnresolvableTargetIT {
     backend.start();
     int port = Ports.free();
     Path options = dir.resolve("options.json");
-    Files.writeString(options, "{\"addressResolverOptions\": {\"servers\": [\"127.0.0.1:" + dns.getLocalPort()
+    Files.writeString(options, "{\"addressResolverOptions\": {\"servers\": [\"127.0.0.1:" + dns.port()
         + "\"], \"hostsPath\": \"" + dir.resolve("hosts") + "\"}}");
     Files.writeString(dir.resolve("hosts"), "127.0.0.1 localhost\n");
     Path conf = dir.resolve("gateway.yml");
@@ -140,7 +105,7 @@ class UnresolvableTargetIT {
       assertEquals(503, alone.statusCode(), alone.body());
       assertEquals("backend \"nowhere\" is unreachable\n", alone.body());
     }
-    assertTrue(questions.get() > 0, "the gateway asked the test's DNS server");
+    assertTrue(dns.questions() > 0, "the gateway asked the test's DNS server");
     String output = read(log);
     long said = output.lines().filter(l -> l.contains("cannot resolve its host")).count();
     // once per instance and router a minute: the "both" instance and the "nowhere" one

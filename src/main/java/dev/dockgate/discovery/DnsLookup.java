@@ -1,0 +1,58 @@
+package dev.dockgate.discovery;
+
+import io.netty.resolver.ResolvedAddressTypes;
+import io.netty.resolver.dns.DnsNameResolver;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.dns.impl.DnsAddressResolverProvider;
+import io.vertx.core.internal.ContextInternal;
+import io.vertx.core.internal.PromiseInternal;
+import io.vertx.core.internal.VertxInternal;
+import io.vertx.core.spi.dns.AddressResolverProvider;
+import java.net.InetAddress;
+import java.util.List;
+
+/**
+ * Every address of a name, A and AAAA (IPv4 first), with the settings the gateway's connections resolve with
+ * ({@code addressResolverOptions}: servers or {@code /etc/resolv.conf}, hosts file, search domains, cache TTL bounds).
+ * Vert.x's own resolver stops at the first family that answers (IPv4 when there is one): one address is all a
+ * connection needs, where {@code dns_targets} wants them all; so this is a resolver of the same build that waits for
+ * both. Its cache follows the records' TTL. Where Vert.x was told to use the JDK's resolver
+ * ({@code -Dvertx.disableDnsResolver=true}), the JDK's lookup on a worker thread. Used on one context.
+ */
+final class DnsLookup {
+
+  private final ContextInternal context;
+  private final AddressResolverProvider provider;
+  private final DnsNameResolver resolver;
+
+  DnsLookup(Vertx vertx) {
+    VertxInternal internal = (VertxInternal) vertx;
+    this.context = internal.getOrCreateContext();
+    this.provider = AddressResolverProvider.factory(vertx, internal.nameResolver().options());
+    this.resolver = provider instanceof DnsAddressResolverProvider dns
+        ? dns.getDnsNameResolverBuilder().copy()
+            .resolvedAddressTypes(ResolvedAddressTypes.IPV4_PREFERRED)
+            .completeOncePreferredResolved(false)
+            .eventLoop(context.nettyEventLoop())
+            .build()
+        : null;
+  }
+
+  /** The name's addresses; fails when it has none or the lookup fails. Completes on this lookup's context. */
+  Future<List<InetAddress>> addresses(String name) {
+    if (resolver == null) {
+      return context.executeBlocking(() -> List.of(InetAddress.getAllByName(name)), false);
+    }
+    PromiseInternal<List<InetAddress>> promise = context.promise();
+    resolver.resolveAll(name).addListener(promise);
+    return promise.future();
+  }
+
+  void close() {
+    if (resolver != null) {
+      resolver.close();
+    }
+    provider.close();
+  }
+}
