@@ -22,6 +22,7 @@ import dev.dockgate.routing.RouterVerticle;
 import dev.dockgate.stats.StatsVerticle;
 import dev.dockgate.tracing.Tracing;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.json.JsonObject;
 import java.util.logging.Logger;
@@ -47,6 +48,9 @@ public final class MainVerticle extends VerticleBase {
   private ConfigWatcher watcher;
   /** The access log running: its deployment (null: none) and its config. */
   private String accessLogId;
+  private AccessLogVerticle accessLogVerticle;
+  /** How long a replaced access log keeps consuming after the hand-over's cut (see {@link AccessLogVerticle#handOver}). */
+  private static final long ACCESS_LOG_HAND_OVER_MS = 500;
   private dev.dockgate.config.AccessLogConfig accessLogConfig = dev.dockgate.config.AccessLogConfig.OFF;
   /** The last change of the access log: one at a time. */
   private Future<?> accessLogChange = Future.succeededFuture();
@@ -148,12 +152,23 @@ public final class MainVerticle extends VerticleBase {
     if (log.equals(accessLogConfig)) {
       return Future.succeededFuture();
     }
-    Future<String> started = log.enabled() ? vertx.deployVerticle(new AccessLogVerticle(log)) : Future.succeededFuture();
+    AccessLogVerticle next = log.enabled() ? new AccessLogVerticle(log, accessLogId == null ? Long.MIN_VALUE : Long.MAX_VALUE)
+        : null;
+    Future<String> started = next != null ? vertx.deployVerticle(next) : Future.succeededFuture();
     return started.<Void>compose(id -> {
       String old = accessLogId;
+      AccessLogVerticle before = accessLogVerticle;
       accessLogId = id;
+      accessLogVerticle = next;
       accessLogConfig = log;
-      return old == null ? Future.succeededFuture() : vertx.undeploy(old);
+      if (old == null) {
+        return Future.succeededFuture();
+      }
+      AccessLogVerticle.handOver(before, next);
+      // The old log keeps its consumer until the events stamped before the cut have reached it.
+      Promise<Void> handedOver = Promise.promise();
+      vertx.setTimer(ACCESS_LOG_HAND_OVER_MS, t -> handedOver.complete());
+      return handedOver.future().compose(v -> vertx.undeploy(old));
     }, err -> Future.failedFuture(new dev.dockgate.config.ConfigException(java.util.List.of(
         file + ": access_log.path: " + dev.dockgate.config.AccessLogFile.openFailed(log.path(), err)))));
   }

@@ -30,6 +30,9 @@ import java.util.logging.Logger;
  * newline); the lines lost are counted and said at the first write that works again.
  * On {@link Addresses#ACCESS_LOG_REOPEN} (SIGUSR1) a file log is reopened at its path, as logrotate
  * expects after moving the file: lines buffered until then go to the old file, later ones to the new.
+ * A changed {@code access_log} config is a new verticle beside the running one for a moment, both consuming the
+ * events: each logs only the events of its side of one millisecond ({@link #handOver}), so that no request is
+ * logged twice (by both, to one file or two) and none is left out.
  */
 public final class AccessLogVerticle extends VerticleBase {
 
@@ -43,6 +46,12 @@ public final class AccessLogVerticle extends VerticleBase {
   private static final byte[] NEWLINE = {'\n'};
 
   private final AccessLogConfig config;
+  /**
+   * The events this log writes: those stamped (their {@code timestamp}, ms) from {@code from} and before
+   * {@code until}. Set by the verticle that hands the log over, read on this one's event loop.
+   */
+  private volatile long from;
+  private volatile long until = Long.MAX_VALUE;
   /** One thread of its own: a write stuck on a pipe blocks neither an event loop nor Vert.x's worker pool. */
   private final ExecutorService writer = Executors.newSingleThreadExecutor(r -> {
     Thread thread = new Thread(r, "dockgate-access-log");
@@ -63,7 +72,29 @@ public final class AccessLogVerticle extends VerticleBase {
   private boolean partial;
 
   public AccessLogVerticle(AccessLogConfig config) {
+    this(config, Long.MIN_VALUE);
+  }
+
+  /** A log that writes nothing until {@link #handOver} (when {@code from} is {@link Long#MAX_VALUE}). */
+  public AccessLogVerticle(AccessLogConfig config, long from) {
     this.config = config;
+    this.from = from;
+  }
+
+  /**
+   * Hands the log from {@code before} (may be null) to {@code after}, whose consumer is registered: events stamped
+   * from the next millisecond on are {@code after}'s, earlier ones {@code before}'s, whichever of the two receives
+   * them first. {@code before} must stay deployed until the events stamped before that have reached it (they are
+   * published as they are stamped: well within a second).
+   */
+  public static void handOver(AccessLogVerticle before, AccessLogVerticle after) {
+    long cut = System.currentTimeMillis() + 1;
+    if (before != null) {
+      before.until = cut;
+    }
+    if (after != null) {
+      after.from = cut;
+    }
   }
 
   private boolean stdout() {
@@ -134,6 +165,12 @@ public final class AccessLogVerticle extends VerticleBase {
   }
 
   private void append(JsonObject event) {
+    if (from != Long.MIN_VALUE || until != Long.MAX_VALUE) {
+      long stamp = event.getLong("timestamp", 0L);
+      if (stamp < from || stamp >= until) {
+        return; // the other log's, during a hand-over
+      }
+    }
     if (writing != null && pending.length() >= MAX_QUEUED) {
       if (dropped++ == 0) {
         LOG.warning("access log writer stalled: a write to " + config.path() + " has not returned and "

@@ -118,6 +118,34 @@ class ReloadIT {
   }
 
   @Test
+  void anAccessLogMovedUnderLoadLogsEveryRequestExactlyOnce() throws Exception {
+    java.nio.file.Path first = dir.resolve("first.json");
+    java.nio.file.Path second = dir.resolve("second.json");
+    String body = """
+        docker: {enabled: false}
+        access_log: {enabled: true, format: json, path: "%s"}
+        routes:
+          - {path_prefix: /a, backend: a}
+        backends:
+          - {name: a, targets: ["http://127.0.0.1:%d"]}
+        """;
+    GatewayHarness gw = gateway = new GatewayHarness(dir, "", body.formatted(first, a.port()), 2);
+    Load load = new Load(gw, "/a/x");
+    try (load) {
+      Poll.until(Duration.ofSeconds(2), "load running", () -> load.statuses.values().stream().mapToInt(AtomicInteger::get).sum() > 50);
+      gw.rewriteConfig("", body.formatted(second, a.port()));
+      Poll.until(Duration.ofSeconds(3), "the second log in use", () -> read(second).contains("/a/x"));
+      Thread.sleep(300); // the load goes on past the old log's stop
+    }
+    assertEquals(Map.of(200, load.statuses.get(200)), Map.copyOf(load.statuses), load.statuses.toString());
+    int sent = load.statuses.get(200).get();
+    Poll.until(Duration.ofSeconds(3), "every request logged", () -> (read(first) + read(second)).lines().count() >= sent);
+    List<String> ids = (read(first) + read(second)).lines().map(l -> new JsonObject(l).getString("request_id")).toList();
+    assertEquals(sent, ids.size(), "one line per request across the two files");
+    assertEquals(sent, new java.util.HashSet<>(ids).size(), "no request logged twice");
+  }
+
+  @Test
   void aKeyAddedToTheKeysFileAppliesWithoutTouchingTheConfig() throws Exception {
     String first = sha256("first-key");
     java.nio.file.Files.writeString(dir.resolve("api.keys"), "ci " + first + "\n");
