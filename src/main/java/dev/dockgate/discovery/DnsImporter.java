@@ -54,7 +54,6 @@ public final class DnsImporter implements ServiceImporter {
   public void start(Vertx vertx, ServicePublisher publisher, JsonObject unused, Promise<Void> ready) {
     this.vertx = vertx;
     this.publisher = publisher;
-    this.lookup = new DnsLookup(vertx);
     Future.join(follow(backends)).timeout(FIRST_ANSWERS_MS, TimeUnit.MILLISECONDS).onComplete(ar -> ready.complete());
   }
 
@@ -64,6 +63,14 @@ public final class DnsImporter implements ServiceImporter {
     if (vertx != null && !closed) {
       follow(backends);
     }
+  }
+
+  /** The resolver, made at the first name to follow (none, and no socket, while no backend has {@code dns_targets}). */
+  private DnsLookup lookup() {
+    if (lookup == null) {
+      lookup = new DnsLookup(vertx);
+    }
+    return lookup;
   }
 
   /** The refresh period of each target named: the least of the backends naming it. */
@@ -146,7 +153,7 @@ public final class DnsImporter implements ServiceImporter {
     }
 
     private void resolve() {
-      lookup.addresses(target.host()).onComplete(ar -> {
+      lookup().addresses(target.host()).onComplete(ar -> {
         if (stopped || closed) {
           return;
         }
