@@ -8,6 +8,10 @@ import dev.dockgate.testing.FakeDns;
 import dev.dockgate.testing.GatewayJar;
 import dev.dockgate.testing.Poll;
 import dev.dockgate.testing.Ports;
+import dev.dockgate.testing.TestCerts;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.net.PemKeyCertOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
@@ -26,7 +30,10 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -48,11 +55,15 @@ class DnsTargetsIT {
   final List<HttpServer> servers = new ArrayList<>();
   FakeDns dns;
   GatewayJar gateway;
+  Vertx vertx;
 
   @AfterEach
   void stop() throws InterruptedException {
     if (gateway != null) {
       gateway.close();
+    }
+    if (vertx != null) {
+      vertx.close().await();
     }
     servers.forEach(s -> s.stop(0));
     if (dns != null) {
@@ -94,18 +105,22 @@ class DnsTargetsIT {
   }
 
   GatewayJar start(String backends) throws IOException {
-    Path options = dir.resolve("options.json");
-    Files.writeString(dir.resolve("hosts"), "127.0.0.1 localhost\n");
-    Files.writeString(options, "{\"addressResolverOptions\": {\"servers\": [\"127.0.0.1:" + dns.port()
-        + "\"], \"hostsPath\": \"" + dir.resolve("hosts") + "\"}}");
-    return new GatewayJar(dir, "", """
-        docker: {enabled: false}
+    return start("", """
         access_log: {enabled: false}
         routes:
           - {path_prefix: /svc, backend: svc, pass_host: false}
           - {path_prefix: /never, backend: never}
-        backends:
-        """ + backends, 1, Map.of(), List.of(), List.of("-options", options.toString()), Duration.ofSeconds(30));
+        """, backends);
+  }
+
+  /** The jar with its resolver on {@link #dns} and a hosts file of localhost and {@code hosts}; {@code sections}: routes and more. */
+  GatewayJar start(String hosts, String sections, String backends) throws IOException {
+    Path options = dir.resolve("options.json");
+    Files.writeString(dir.resolve("hosts"), "127.0.0.1 localhost\n" + hosts);
+    Files.writeString(options, "{\"addressResolverOptions\": {\"servers\": [\"127.0.0.1:" + dns.port()
+        + "\"], \"hostsPath\": \"" + dir.resolve("hosts") + "\"}}");
+    return new GatewayJar(dir, "", "docker: {enabled: false}\n" + sections + "backends:\n" + backends, 1, Map.of(),
+        List.of(), List.of("-options", options.toString()), Duration.ofSeconds(30));
   }
 
   /** The tags of the servers that answered {@code n} requests (all must be 200). */
@@ -216,5 +231,213 @@ class DnsTargetsIT {
       assertEquals(v6 ? "OPEN" : "CLOSED", instance.getString("circuit"), instances.encode());
     }
     assertEquals(Set.of("v4 " + host), answeredBy(4));
+  }
+
+  static final String OTHER = "other.dockgate.test";
+
+  /**
+   * An HTTPS server with {@code cert} on 127.0.0.1 and one on ::1, same port; each answers "v4|v6 SNI HOST" and keeps
+   * that line for each /health request in {@code checks}. Returns the port.
+   */
+  int tlsServers(TestCerts.Pem cert, List<String> checks) throws Exception {
+    if (vertx == null) {
+      vertx = Vertx.vertx();
+    }
+    for (int tries = 0; ; tries++) {
+      int port = tlsServer("127.0.0.1", 0, "v4", cert, checks);
+      try {
+        tlsServer("::1", port, "v6", cert, checks);
+        return port;
+      } catch (Exception taken) {
+        if (tries == 10) {
+          throw taken;
+        }
+      }
+    }
+  }
+
+  int tlsServer(String host, int port, String tag, TestCerts.Pem cert, List<String> checks) throws Exception {
+    HttpServerOptions options = new HttpServerOptions().setHost(host).setPort(port).setSsl(true).setSni(true)
+        .setKeyCertOptions(new PemKeyCertOptions().setCertPath(cert.cert().toString()).setKeyPath(cert.key().toString()));
+    return vertx.createHttpServer(options).requestHandler(req -> {
+      String line = tag + " " + req.connection().indicatedServerName() + " " + req.getHeader("host");
+      if (req.path().equals("/health")) {
+        checks.add(line);
+      }
+      req.response().end(line);
+    }).listen().await(10, TimeUnit.SECONDS).actualPort();
+  }
+
+  /**
+   * An https dns_target whose certificate names only the DNS name: connections go to each address (127.0.0.1 and
+   * ::1), SNI, the certificate check and Host use the name; health checks too.
+   */
+  @Test
+  void httpsAddressesAreCheckedAgainstTheName() throws Exception {
+    TestCerts.Pem cert = TestCerts.forNames(dir, "svc", "dns:" + NAME);
+    List<String> checks = new CopyOnWriteArrayList<>();
+    dns = new FakeDns();
+    dns.answer(NAME, "127.0.0.1", "::1");
+    int port = tlsServers(cert, checks);
+    String host = NAME + ":" + port;
+    gateway = start("""
+          - {name: svc, load_balancer: round_robin, dns_targets: ["https://%s"], dns_refresh_ms: 200,
+             tls: {ca_file: "%s"}, health_check: {path: /health, interval_ms: 500, healthy_threshold: 1, unhealthy_threshold: 3}}
+          - {name: never, dns_targets: ["http://nowhere.dockgate.test:%d"]}
+        """.formatted(host, cert.cert(), port));
+    try {
+      Poll.until(Duration.ofSeconds(15), "both addresses checked",
+          () -> checks.contains("v4 " + NAME + " " + host) && checks.contains("v6 " + NAME + " " + host));
+      Poll.until(Duration.ofSeconds(15), "both healthy",
+          () -> instances("svc").stream().allMatch(i -> ((JsonObject) i).getBoolean("healthy")));
+    } catch (AssertionError e) {
+      throw new AssertionError(e.getMessage() + ": " + checks + " " + instances("svc").encode() + "\n" + gateway.output(), e);
+    }
+    assertEquals(Set.of("v4 " + NAME + " " + host, "v6 " + NAME + " " + host), answeredBy(6), gateway.output());
+    assertEquals(Set.of("v4 " + NAME + " " + host, "v6 " + NAME + " " + host), Set.copyOf(checks), checks.toString());
+    for (Object i : instances("svc")) {
+      assertEquals(true, ((JsonObject) i).getBoolean("healthy"), instances("svc").encode());
+    }
+    assertTrue(!gateway.output().contains("SEVERE"), gateway.output());
+  }
+
+  /** Records with a TTL of 30 s are not asked for again every dns_refresh_ms (200 ms): the cache answers. */
+  @Test
+  void theRecordsTtlIsKept() throws Exception {
+    int before = twoInstancesWithTtls(30, 30);
+    Thread.sleep(2_000);
+    int during30 = dns.questions(NAME) - before;
+    assertTrue(during30 == 0, "a TTL of 30 s: asked " + during30 + " times in 2 s");
+
+    dns.ttl(0);
+    dns.answer(NAME, "127.0.0.1"); // the cached records (30 s) still answer
+    Thread.sleep(1_000);
+    assertEquals(2, instances("svc").size(), "cached for 30 s");
+    assertEquals(before, dns.questions(NAME));
+  }
+
+  /**
+   * A and AAAA records with different TTLs (a caching server in between gives each what is left of its own): when the
+   * shorter one runs out, both families are asked again; neither leaves rotation meanwhile.
+   */
+  @Test
+  void aAndAaaaWithDifferentTtlsKeepBothFamilies() throws Exception {
+    int before = twoInstancesWithTtls(1, 30);
+    for (int i = 0; i < 25; i++) {
+      Thread.sleep(100);
+      assertEquals(2, instances("svc").size(), "at " + i * 100 + " ms: " + instances("svc").encode());
+    }
+    int asked = dns.questions(NAME) - before;
+    assertTrue(asked >= 2 && asked <= 16, "asked " + asked + " times in 2.5 s (25 refreshes: 50 questions)");
+    System.out.println("A TTL 1 s, AAAA TTL 30 s: asked " + asked + " times in 2.5 s");
+  }
+
+  @Test
+  void aTtlOfZeroIsAskedOncePerRefresh() throws Exception {
+    int before = twoInstancesWithTtls(0, 0);
+    Thread.sleep(2_000);
+    int asked = dns.questions(NAME) - before;
+    // Every 200 ms one lookup, A and AAAA: about 20 in 2 s, never more than one lookup per refresh.
+    assertTrue(asked >= 8 && asked <= 24, "asked " + asked + " times in 2 s");
+    System.out.println("TTL 0, refresh 200 ms: asked " + asked + " times in 2 s");
+  }
+
+  /**
+   * The name on 127.0.0.1 and ::1 with these TTLs (A, AAAA), refreshed every 200 ms, both in rotation; returns how many
+   * questions about it the DNS server had by then.
+   */
+  int twoInstancesWithTtls(int a, int aaaa) throws IOException {
+    dns = new FakeDns();
+    dns.ttl(a, aaaa);
+    dns.answer(NAME, "127.0.0.1", "::1");
+    int port = twoServers();
+    gateway = start("""
+          - {name: svc, load_balancer: round_robin, dns_targets: ["http://%s:%d"], dns_refresh_ms: 200}
+          - {name: never, dns_targets: ["http://nowhere.dockgate.test:%d"]}
+        """.formatted(NAME, port, port));
+    Poll.until(Duration.ofSeconds(10), "two instances", () -> instances("svc").size() == 2);
+    return dns.questions(NAME);
+  }
+
+  /**
+   * A DNS server that stops answering: one lookup in flight per name (no pile-up behind the refresh), the addresses kept
+   * and serving, one warning; a SIGTERM with a lookup in flight stops at once, with no SEVERE line nor stack trace.
+   */
+  @Test
+  void aSilentDnsServerKeepsTheAddressesAndDoesNotPileUpLookups() throws Exception {
+    String host = nameOnBothLoopbacks("");
+    assertEquals(Set.of("v4 " + host, "v6 " + host), answeredBy(4));
+    dns.silent(true);
+    int before = dns.questions(NAME);
+    long end = System.nanoTime() + Duration.ofSeconds(8).toNanos();
+    int requests = 0;
+    while (System.nanoTime() < end && requests < 400) {
+      HttpResponse<String> reply = gateway.get("/svc/" + requests++);
+      assertEquals(200, reply.statusCode(), reply.body());
+      Thread.sleep(20);
+    }
+    int asked = dns.questions(NAME) - before;
+    String output = gateway.output();
+    System.out.println("silent DNS: asked " + asked + " times in 8 s; " + requests + " requests, all 200");
+    assertEquals(2, instances("svc").size());
+    assertTrue(asked <= 24, "one lookup in flight: asked " + asked + " times in 8 s");
+    long stopping = System.nanoTime();
+    gateway.close();
+    long stopMs = (System.nanoTime() - stopping) / 1_000_000;
+    output = gateway.output();
+    assertTrue(stopMs < 5_000, "stopped in " + stopMs + " ms\n" + output);
+    assertTrue(!output.contains("SEVERE") && !output.contains("Exception") && !output.contains("\tat "), output);
+    gateway = null;
+  }
+
+  /**
+   * Reloads while requests flow: changing dns_refresh_ms, adding a dns target (its own name, on 127.0.0.1), then
+   * removing it: no answer but 200 for the unchanged name.
+   */
+  @Test
+  void reloadsWhileRequestsFlowLeaveAnUnchangedNameServing() throws Exception {
+    String host = nameOnBothLoopbacks("");
+    dns.answer(OTHER, "127.0.0.1");
+    HttpServer other = serve("127.0.0.1", 0, "other");
+    String config = Files.readString(gateway.config());
+    AtomicBoolean run = new AtomicBoolean(true);
+    AtomicInteger ok = new AtomicInteger();
+    List<String> bad = new CopyOnWriteArrayList<>();
+    Thread load = new Thread(() -> {
+      for (int i = 0; run.get() && i < 20_000; i++) {
+        HttpResponse<String> reply = gateway.get("/svc/" + i);
+        if (reply.statusCode() == 200) {
+          ok.incrementAndGet();
+        } else {
+          bad.add(reply.statusCode() + " " + reply.body());
+        }
+      }
+    });
+    load.start();
+    try {
+      String[] versions = {
+          config.replace("dns_refresh_ms: 200", "dns_refresh_ms: 300"),
+          config.replace("dns_refresh_ms: 200", "dns_refresh_ms: 300")
+              .replace("dns_targets: [\"http://" + host + "\"]",
+                  "dns_targets: [\"http://" + host + "\", \"http://" + OTHER + ":" + other.getAddress().getPort() + "\"]"),
+          config};
+      for (int v = 0; v < versions.length; v++) {
+        Files.writeString(gateway.config(), versions[v]);
+        gateway.signal("HUP");
+        int reloads = v + 1;
+        Poll.until(Duration.ofSeconds(10), "reload " + reloads, () -> gateway.output().lines()
+            .filter(l -> l.contains("config reloaded from") || l.contains("running config")).count() >= reloads);
+        Thread.sleep(1_000);
+        if (v == 1) {
+          assertEquals(3, instances("svc").size(), instances("svc").encode());
+        }
+      }
+      Poll.until(Duration.ofSeconds(10), "the added name gone", () -> instances("svc").size() == 2);
+    } finally {
+      run.set(false);
+      load.join(20_000);
+    }
+    assertTrue(bad.isEmpty(), bad.size() + " failed of " + (ok.get() + bad.size()) + ": " + bad.subList(0, Math.min(5, bad.size())) + "\n" + gateway.output());
+    assertTrue(ok.get() > 50, "requests: " + ok.get());
   }
 }
