@@ -301,6 +301,32 @@ class DnsTargetsIT {
     assertTrue(!gateway.output().contains("SEVERE"), gateway.output());
   }
 
+  /**
+   * Two names on one address (virtual hosts behind one IP, as an ingress serves them): each name's connections carry
+   * its own SNI, never the other's connection reused.
+   */
+  @Test
+  void twoNamesOnOneAddressKeepTheirOwnTlsConnections() throws Exception {
+    TestCerts.Pem cert = TestCerts.forNames(dir, "both", "dns:" + NAME + ",dns:" + OTHER);
+    dns = new FakeDns();
+    dns.answer(NAME, "127.0.0.1", "::1");
+    dns.answer(OTHER, "127.0.0.1", "::1");
+    int port = tlsServers(cert, new CopyOnWriteArrayList<>());
+    gateway = start("""
+          - {name: svc, load_balancer: round_robin, dns_targets: ["https://%s:%d", "https://%s:%d"], tls: {ca_file: "%s"},
+             connect_timeout_ms: 10000}
+          - {name: never, dns_targets: ["http://nowhere.dockgate.test:%d"]}
+        """.formatted(NAME, port, OTHER, port, cert.cert(), port));
+    Poll.until(Duration.ofSeconds(10), "four instances", () -> instances("svc").size() == 4);
+    // (connect_timeout_ms covers the TLS handshake: a cold JVM's first ones can take seconds on a busy machine.)
+    Set<String> answers = answeredBy(12);
+    for (String answer : answers) {
+      String[] parts = answer.split(" ");
+      assertEquals(parts[1] + ":" + port, parts[2], "SNI and Host name one backend: " + answers);
+    }
+    assertEquals(4, answers.size(), answers.toString());
+  }
+
   /** Records with a TTL of 30 s are not asked for again every dns_refresh_ms (200 ms): the cache answers. */
   @Test
   void theRecordsTtlIsKept() throws Exception {
