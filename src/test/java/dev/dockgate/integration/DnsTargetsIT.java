@@ -327,6 +327,24 @@ class DnsTargetsIT {
     assertEquals(4, answers.size(), answers.toString());
   }
 
+  /** A name in the hosts file with an IPv4 and an IPv6 address is two instances, as a name in DNS is. */
+  @Test
+  void aHostsFileNameWithBothFamiliesIsTwoInstances() throws Exception {
+    dns = new FakeDns();
+    int port = twoServers();
+    String host = "hosts.dockgate.test:" + port;
+    gateway = start("127.0.0.1 hosts.dockgate.test\n::1 hosts.dockgate.test\n", """
+        access_log: {enabled: false}
+        routes:
+          - {path_prefix: /svc, backend: svc, pass_host: false}
+        """, """
+          - {name: svc, load_balancer: round_robin, dns_targets: ["http://%s"], dns_refresh_ms: 200}
+        """.formatted(host));
+    assertEquals(2, instances("svc").size(), instances("svc").encode());
+    assertEquals(Set.of("v4 " + host, "v6 " + host), answeredBy(6));
+    assertEquals(0, dns.questions("hosts.dockgate.test"), "the hosts file answers, not DNS");
+  }
+
   /** Records with a TTL of 30 s are not asked for again every dns_refresh_ms (200 ms): the cache answers. */
   @Test
   void theRecordsTtlIsKept() throws Exception {
