@@ -100,7 +100,7 @@ public final class DnsImporter implements ServiceImporter {
     return started;
   }
 
-  /** The record of one address of {@code target}'s name. */
+  /** The record of one address of {@code target}'s name: named {@code NAME:PORT@ADDRESS}, its id that with the scheme. */
   static Record toRecord(Target target, String address) {
     String id = "dns:" + target + "@" + address;
     JsonObject metadata = new JsonObject()
@@ -111,7 +111,9 @@ public final class DnsImporter implements ServiceImporter {
     if (target.tls()) {
       metadata.put(Instance.SCHEME_LABEL, "https");
     }
-    return HttpEndpoint.createRecord(target.host() + ":" + target.port(), address, target.port(), "/", metadata);
+    // The name (access log's instance=, health and breaker lines) tells the addresses of one name apart.
+    return HttpEndpoint.createRecord(target.host() + ":" + target.port() + "@" + address, address, target.port(), "/",
+        metadata);
   }
 
   /** One name followed: its addresses published, asked again every {@code refreshMs}. */

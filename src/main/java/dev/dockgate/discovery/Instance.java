@@ -73,6 +73,7 @@ public record Instance(String id, String name, String host, int port, boolean tl
 
   @Override
   public String toString() {
-    return name + "@" + host + ":" + port;
+    // A dns_targets address's name says its address already (NAME:PORT@ADDRESS).
+    return hostName != null ? name : name + "@" + host + ":" + port;
   }
 }

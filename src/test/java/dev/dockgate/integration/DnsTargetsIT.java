@@ -484,4 +484,36 @@ class DnsTargetsIT {
     assertTrue(bad.isEmpty(), bad.size() + " failed of " + (ok.get() + bad.size()) + ": " + bad.subList(0, Math.min(5, bad.size())) + "\n" + gateway.output());
     assertTrue(ok.get() > 50, "requests: " + ok.get());
   }
+
+  /** The access log tells the addresses of one name apart (instance=), as Envoy's %UPSTREAM_HOST% does. */
+  @Test
+  void theAccessLogNamesTheAddress() throws Exception {
+    dns = new FakeDns();
+    dns.answer(NAME, "127.0.0.1", "::1");
+    int port = twoServers();
+    gateway = start("", """
+        access_log: {enabled: true, format: combined}
+        routes:
+          - {path_prefix: /svc, backend: svc}
+        """, """
+          - {name: svc, load_balancer: round_robin, dns_targets: ["http://%s:%d"]}
+        """.formatted(NAME, port));
+    answeredBy(4);
+    Poll.until(Duration.ofSeconds(5), "four lines", () -> gateway.output().lines().filter(l -> l.contains(" instance=")).count() >= 4);
+    Set<String> instances = new HashSet<>();
+    gateway.output().lines().filter(l -> l.contains(" instance=")).forEach(l -> instances.add(l.replaceAll(".* instance=(\\S+).*", "$1")));
+    assertEquals(2, instances.size(), instances.toString());
+    assertEquals(Set.of(NAME + ":" + port + "@127.0.0.1", NAME + ":" + port + "@::1"), instances);
+
+    // Metrics: each address its own breaker row, the id's ':', '@' and '/' as they are in a quoted label value.
+    String metrics = admin("/metrics");
+    assertTrue(metrics.contains("backend_instance=\"svc/" + NAME + ":" + port + "@::1/dns:http://" + NAME + ":" + port
+        + "@::1\""), metrics);
+  }
+
+  String admin(String path) throws Exception {
+    String port = Files.readString(gateway.config()).replaceAll("(?s).*admin_listener: \\{port: (\\d+)}.*", "$1");
+    return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+        .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString()).body();
+  }
 }
