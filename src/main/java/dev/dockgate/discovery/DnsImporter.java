@@ -90,7 +90,7 @@ public final class DnsImporter implements ServiceImporter {
     wanted.forEach((key, refreshMs) -> {
       Watch running = watches.get(key);
       if (running != null) {
-        running.refreshMs = refreshMs; // from its next lookup on; its addresses stay in rotation meanwhile
+        running.refresh(refreshMs); // its addresses stay in rotation meanwhile
       } else {
         Watch watch = new Watch(targets.get(key), refreshMs);
         watches.put(key, watch);
@@ -125,6 +125,8 @@ public final class DnsImporter implements ServiceImporter {
     final Map<String, String> published = new LinkedHashMap<>();
     final Set<String> gone = new LinkedHashSet<>();
     long timer = -1;
+    /** When the last lookup ended (System.nanoTime): the next is due {@code refreshMs} later. */
+    long lastEndedNanos;
     boolean stopped;
     boolean failing;
     boolean everResolved;
@@ -137,6 +139,27 @@ public final class DnsImporter implements ServiceImporter {
     Future<Void> start() {
       resolve();
       return first.future();
+    }
+
+    /**
+     * A reload's period: the next lookup is due {@code refreshMs} after the last one ended, so a shorter period
+     * brings a pending one forward (an hour's wait does not outlast a reload to 1 s).
+     */
+    void refresh(long next) {
+      boolean sooner = next < refreshMs;
+      refreshMs = next;
+      if (sooner && timer >= 0) {
+        vertx.cancelTimer(timer);
+        long waited = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - lastEndedNanos);
+        schedule(Math.max(1, next - waited));
+      }
+    }
+
+    private void schedule(long delayMs) {
+      timer = vertx.setTimer(delayMs, id -> {
+        timer = -1;
+        resolve();
+      });
     }
 
     void stop() {
@@ -171,10 +194,8 @@ public final class DnsImporter implements ServiceImporter {
               : "it has no instance") + " until it does; asked again every " + refreshMs + " ms");
         }
         first.tryComplete();
-        timer = vertx.setTimer(refreshMs, id -> {
-          timer = -1;
-          resolve();
-        });
+        lastEndedNanos = System.nanoTime();
+        schedule(refreshMs);
       });
     }
 

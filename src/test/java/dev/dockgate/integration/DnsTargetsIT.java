@@ -485,6 +485,28 @@ class DnsTargetsIT {
     assertTrue(ok.get() > 50, "requests: " + ok.get());
   }
 
+  /** A reload making dns_refresh_ms shorter asks the name again by the new period, not after the old one. */
+  @Test
+  void aReloadShorteningTheRefreshTakesEffectAtOnce() throws Exception {
+    dns = new FakeDns();
+    dns.answer(NAME, "127.0.0.1", "::1");
+    int port = twoServers();
+    gateway = start("""
+          - {name: svc, load_balancer: round_robin, dns_targets: ["http://%s:%d"], dns_refresh_ms: 3600000}
+          - {name: never, dns_targets: ["http://nowhere.dockgate.test:%d"]}
+        """.formatted(NAME, port, port));
+    Poll.until(Duration.ofSeconds(10), "two instances", () -> instances("svc").size() == 2);
+    dns.answer(NAME, "127.0.0.1");
+    Thread.sleep(1_500); // the records' TTL (1 s) ran out; the next lookup is an hour away
+    assertEquals(2, instances("svc").size());
+
+    Files.writeString(gateway.config(), Files.readString(gateway.config())
+        .replace("dns_refresh_ms: 3600000", "dns_refresh_ms: 200"));
+    gateway.signal("HUP");
+    Poll.until(Duration.ofSeconds(10), "reloaded", () -> gateway.output().contains("config reloaded from"));
+    Poll.until(Duration.ofSeconds(3), "::1 out within the new refresh", () -> instances("svc").size() == 1);
+  }
+
   /** The access log tells the addresses of one name apart (instance=), as Envoy's %UPSTREAM_HOST% does. */
   @Test
   void theAccessLogNamesTheAddress() throws Exception {
