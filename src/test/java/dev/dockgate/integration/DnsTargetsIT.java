@@ -348,7 +348,7 @@ class DnsTargetsIT {
   /** Records with a TTL of 30 s are not asked for again every dns_refresh_ms (200 ms): the cache answers. */
   @Test
   void theRecordsTtlIsKept() throws Exception {
-    int before = twoInstancesWithTtls(30, 30);
+    int before = twoInstances(30, 30, 200);
     Thread.sleep(2_000);
     int during30 = dns.questions(NAME) - before;
     assertTrue(during30 == 0, "a TTL of 30 s: asked " + during30 + " times in 2 s");
@@ -366,7 +366,7 @@ class DnsTargetsIT {
    */
   @Test
   void aAndAaaaWithDifferentTtlsKeepBothFamilies() throws Exception {
-    int before = twoInstancesWithTtls(1, 30);
+    int before = twoInstances(1, 30, 200);
     for (int i = 0; i < 25; i++) {
       Thread.sleep(100);
       assertEquals(2, instances("svc").size(), "at " + i * 100 + " ms: " + instances("svc").encode());
@@ -378,7 +378,7 @@ class DnsTargetsIT {
 
   @Test
   void aTtlOfZeroIsAskedOncePerRefresh() throws Exception {
-    int before = twoInstancesWithTtls(0, 0);
+    int before = twoInstances(0, 0, 200);
     Thread.sleep(2_000);
     int asked = dns.questions(NAME) - before;
     // Every 200 ms one lookup, A and AAAA: about 20 in 2 s, never more than one lookup per refresh.
@@ -387,18 +387,18 @@ class DnsTargetsIT {
   }
 
   /**
-   * The name on 127.0.0.1 and ::1 with these TTLs (A, AAAA), refreshed every 200 ms, both in rotation; returns how many
-   * questions about it the DNS server had by then.
+   * The name on 127.0.0.1 and ::1 with these TTLs (A, AAAA), asked again every {@code refreshMs}, both in rotation;
+   * returns how many questions about it the DNS server had by then.
    */
-  int twoInstancesWithTtls(int a, int aaaa) throws IOException {
+  int twoInstances(int a, int aaaa, long refreshMs) throws IOException {
     dns = new FakeDns();
     dns.ttl(a, aaaa);
     dns.answer(NAME, "127.0.0.1", "::1");
     int port = twoServers();
     gateway = start("""
-          - {name: svc, load_balancer: round_robin, dns_targets: ["http://%s:%d"], dns_refresh_ms: 200}
+          - {name: svc, load_balancer: round_robin, dns_targets: ["http://%s:%d"], dns_refresh_ms: %d}
           - {name: never, dns_targets: ["http://nowhere.dockgate.test:%d"]}
-        """.formatted(NAME, port, port));
+        """.formatted(NAME, port, refreshMs, port));
     Poll.until(Duration.ofSeconds(10), "two instances", () -> instances("svc").size() == 2);
     return dns.questions(NAME);
   }
@@ -488,14 +488,7 @@ class DnsTargetsIT {
   /** A reload making dns_refresh_ms shorter asks the name again by the new period, not after the old one. */
   @Test
   void aReloadShorteningTheRefreshTakesEffectAtOnce() throws Exception {
-    dns = new FakeDns();
-    dns.answer(NAME, "127.0.0.1", "::1");
-    int port = twoServers();
-    gateway = start("""
-          - {name: svc, load_balancer: round_robin, dns_targets: ["http://%s:%d"], dns_refresh_ms: 3600000}
-          - {name: never, dns_targets: ["http://nowhere.dockgate.test:%d"]}
-        """.formatted(NAME, port, port));
-    Poll.until(Duration.ofSeconds(10), "two instances", () -> instances("svc").size() == 2);
+    twoInstances(1, 1, 3_600_000);
     dns.answer(NAME, "127.0.0.1");
     Thread.sleep(1_500); // the records' TTL (1 s) ran out; the next lookup is an hour away
     assertEquals(2, instances("svc").size());
