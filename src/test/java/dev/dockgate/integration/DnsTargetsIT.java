@@ -302,6 +302,28 @@ class DnsTargetsIT {
   }
 
   /**
+   * A name written as a fully qualified one, with its trailing dot (no search domain tried, as Kubernetes users write
+   * them): looked up as written; SNI, the certificate check and Host take it without the dot (an SNI host name may not
+   * end with one: every TLS connection failed, 502 and a stack trace each).
+   */
+  @Test
+  void aFullyQualifiedNameIsSentWithoutItsTrailingDot() throws Exception {
+    TestCerts.Pem cert = TestCerts.forNames(dir, "svc", "dns:" + NAME);
+    dns = new FakeDns();
+    dns.answer(NAME, "127.0.0.1", "::1");
+    int port = tlsServers(cert, new CopyOnWriteArrayList<>());
+    gateway = start("""
+          - {name: svc, load_balancer: round_robin, dns_targets: ["https://%s.:%d"], tls: {ca_file: "%s"},
+             connect_timeout_ms: 10000}
+          - {name: never, dns_targets: ["http://nowhere.dockgate.test:%d"]}
+        """.formatted(NAME, port, cert.cert(), port));
+    Poll.until(Duration.ofSeconds(10), "two instances", () -> instances("svc").size() == 2);
+    String host = NAME + ":" + port;
+    assertEquals(Set.of("v4 " + NAME + " " + host, "v6 " + NAME + " " + host), answeredBy(4), gateway.output());
+    assertTrue(!gateway.output().contains("trailing dot"), gateway.output());
+  }
+
+  /**
    * Two names on one address (virtual hosts behind one IP, as an ingress serves them): each name's connections carry
    * its own SNI, never the other's connection reused.
    */
