@@ -31,7 +31,8 @@ import java.util.logging.Logger;
  * {@code dns_refresh_ms} (the least of the backends naming it); the resolver answers from its cache while the records'
  * TTL lasts, so a change is seen within TTL + refresh. A failed resolution keeps the addresses last found (one WARNING
  * per outage, one INFO line when it answers again): a DNS server away does not empty a backend. Runs on the event
- * loop of the verticle that registered it; does nothing while no backend has {@code dns_targets}.
+ * loop of the verticle that registered it; does nothing, and holds no resolver nor socket, while no backend has
+ * {@code dns_targets}.
  */
 public final class DnsImporter implements ServiceImporter {
 
@@ -42,6 +43,8 @@ public final class DnsImporter implements ServiceImporter {
   private List<BackendConfig> backends;
   private Vertx vertx;
   private ServicePublisher publisher;
+  private io.vertx.core.Context context;
+  /** Open while a name is followed (its resolver holds a UDP socket on the wildcard address): null otherwise. */
   private DnsLookup lookup;
   private final Map<String, Watch> watches = new HashMap<>();
   private boolean closed;
@@ -54,7 +57,7 @@ public final class DnsImporter implements ServiceImporter {
   public void start(Vertx vertx, ServicePublisher publisher, JsonObject unused, Promise<Void> ready) {
     this.vertx = vertx;
     this.publisher = publisher;
-    this.lookup = new DnsLookup(vertx);
+    this.context = vertx.getOrCreateContext();
     Future.join(follow(backends)).timeout(FIRST_ANSWERS_MS, TimeUnit.MILLISECONDS).onComplete(ar -> ready.complete());
   }
 
@@ -86,6 +89,13 @@ public final class DnsImporter implements ServiceImporter {
       if (!wanted.containsKey(key)) {
         watches.remove(key).stop();
       }
+    }
+    if (wanted.isEmpty()) {
+      closeLookup(); // a lookup under way fails, its stopped watch ignores it
+      return started;
+    }
+    if (lookup == null) {
+      lookup = new DnsLookup(vertx, context);
     }
     wanted.forEach((key, refreshMs) -> {
       Watch running = watches.get(key);
@@ -251,9 +261,14 @@ public final class DnsImporter implements ServiceImporter {
       }
     });
     watches.clear();
+    closeLookup();
+    done.handle(null);
+  }
+
+  private void closeLookup() {
     if (lookup != null) {
       lookup.close();
+      lookup = null;
     }
-    done.handle(null);
   }
 }

@@ -28,15 +28,16 @@ final class DnsLookup {
   private final AddressResolverProvider provider;
   private final DnsNameResolver resolver;
 
-  DnsLookup(Vertx vertx) {
+  /** Completes its lookups on {@code context}, whose event loop its resolver's socket is on. */
+  DnsLookup(Vertx vertx, io.vertx.core.Context context) {
     VertxInternal internal = (VertxInternal) vertx;
-    this.context = internal.getOrCreateContext();
+    this.context = (ContextInternal) context;
     this.provider = AddressResolverProvider.factory(vertx, internal.nameResolver().options());
     this.resolver = provider instanceof DnsAddressResolverProvider dns
         ? dns.getDnsNameResolverBuilder().copy()
             .resolvedAddressTypes(ResolvedAddressTypes.IPV4_PREFERRED)
             .completeOncePreferredResolved(false)
-            .eventLoop(context.nettyEventLoop())
+            .eventLoop(this.context.nettyEventLoop())
             .build()
         : null;
   }

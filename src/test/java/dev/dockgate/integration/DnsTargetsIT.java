@@ -522,6 +522,59 @@ class DnsTargetsIT {
     Poll.until(Duration.ofSeconds(3), "::1 out within the new refresh", () -> instances("svc").size() == 1);
   }
 
+  /**
+   * No UDP socket for DNS while no backend has dns_targets (the lookup's resolver binds one on the wildcard address: an
+   * unexplained open port to whoever lists them); a reload adding a name opens one, one removing the last closes it.
+   * (Vert.x opens one per router event loop at the first proxied request, literal addresses included: counted apart.)
+   */
+  @Test
+  void theDnsSocketIsOpenOnlyWhileANameIsFollowed() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(Path.of("/proc/self/fd")), "Linux /proc");
+    dns = new FakeDns();
+    dns.answer(NAME, "127.0.0.1");
+    HttpServer server = serve("127.0.0.1", 0, "v4");
+    String fixed = "targets: [\"http://127.0.0.1:" + server.getAddress().getPort() + "\"]";
+    String named = "dns_targets: [\"http://" + NAME + ":" + server.getAddress().getPort() + "\"]";
+    gateway = start("  - {name: svc, " + fixed + "}\n  - {name: never, " + fixed + "}\n");
+    assertEquals(0, udpSockets(gateway.pid()), "no dns_targets, no request yet: no UDP socket");
+    answeredBy(2);
+    long routers = udpSockets(gateway.pid());
+
+    String config = Files.readString(gateway.config());
+    Files.writeString(gateway.config(), config.replace("{name: svc, " + fixed, "{name: svc, " + named));
+    gateway.signal("HUP");
+    Poll.until(Duration.ofSeconds(10), "the name's instance", () -> instances("svc").size() == 1
+        && ((JsonObject) instances("svc").getValue(0)).getString("id").startsWith("dns:"));
+    assertEquals(Set.of("v4 " + NAME + ":" + server.getAddress().getPort()), answeredBy(2));
+    assertEquals(routers + 1, udpSockets(gateway.pid()), "a name followed: the lookup's socket");
+
+    Files.writeString(gateway.config(), config);
+    gateway.signal("HUP");
+    Poll.until(Duration.ofSeconds(10), "the lookup's socket closed", () -> udpSockets(gateway.pid()) == routers);
+  }
+
+  /** How many UDP sockets process {@code pid} holds: its socket descriptors found in /proc/net/udp and udp6. */
+  static long udpSockets(long pid) {
+    try {
+      Set<String> udp = new HashSet<>();
+      for (String table : List.of("/proc/net/udp", "/proc/net/udp6")) {
+        Files.readAllLines(Path.of(table)).stream().skip(1).map(l -> l.trim().split("\\s+"))
+            .filter(f -> f.length > 9).forEach(f -> udp.add(f[9]));
+      }
+      try (var fds = Files.list(Path.of("/proc/" + pid + "/fd"))) {
+        return fds.map(fd -> {
+          try {
+            return Files.readSymbolicLink(fd).toString();
+          } catch (IOException gone) {
+            return "";
+          }
+        }).filter(link -> link.startsWith("socket:[") && udp.contains(link.substring(8, link.length() - 1))).count();
+      }
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
   /** The access log tells the addresses of one name apart (instance=), as Envoy's %UPSTREAM_HOST% does. */
   @Test
   void theAccessLogNamesTheAddress() throws Exception {
