@@ -31,7 +31,8 @@ import java.util.logging.Logger;
  * {@code dns_refresh_ms} (the least of the backends naming it); the resolver answers from its cache while the records'
  * TTL lasts, so a change is seen within TTL + refresh. A failed resolution keeps the addresses last found (one WARNING
  * per outage, one INFO line when it answers again): a DNS server away does not empty a backend. Runs on the event
- * loop of the verticle that registered it; does nothing while no backend has {@code dns_targets}.
+ * loop of the verticle that registered it; does nothing, and holds no resolver nor socket, while no backend has
+ * {@code dns_targets}.
  */
 public final class DnsImporter implements ServiceImporter {
 
@@ -42,6 +43,8 @@ public final class DnsImporter implements ServiceImporter {
   private List<BackendConfig> backends;
   private Vertx vertx;
   private ServicePublisher publisher;
+  private io.vertx.core.Context context;
+  /** Open while a name is followed (its resolver holds a UDP socket on the wildcard address): null otherwise. */
   private DnsLookup lookup;
   private final Map<String, Watch> watches = new HashMap<>();
   private boolean closed;
@@ -54,6 +57,7 @@ public final class DnsImporter implements ServiceImporter {
   public void start(Vertx vertx, ServicePublisher publisher, JsonObject unused, Promise<Void> ready) {
     this.vertx = vertx;
     this.publisher = publisher;
+    this.context = vertx.getOrCreateContext();
     Future.join(follow(backends)).timeout(FIRST_ANSWERS_MS, TimeUnit.MILLISECONDS).onComplete(ar -> ready.complete());
   }
 
@@ -63,14 +67,6 @@ public final class DnsImporter implements ServiceImporter {
     if (vertx != null && !closed) {
       follow(backends);
     }
-  }
-
-  /** The resolver, made at the first name to follow (none, and no socket, while no backend has {@code dns_targets}). */
-  private DnsLookup lookup() {
-    if (lookup == null) {
-      lookup = new DnsLookup(vertx);
-    }
-    return lookup;
   }
 
   /** The refresh period of each target named: the least of the backends naming it. */
@@ -94,10 +90,17 @@ public final class DnsImporter implements ServiceImporter {
         watches.remove(key).stop();
       }
     }
+    if (wanted.isEmpty()) {
+      closeLookup(); // a lookup under way fails, its stopped watch ignores it
+      return started;
+    }
+    if (lookup == null) {
+      lookup = new DnsLookup(vertx, context);
+    }
     wanted.forEach((key, refreshMs) -> {
       Watch running = watches.get(key);
       if (running != null) {
-        running.refreshMs = refreshMs; // from its next lookup on; its addresses stay in rotation meanwhile
+        running.refresh(refreshMs); // its addresses stay in rotation meanwhile
       } else {
         Watch watch = new Watch(targets.get(key), refreshMs);
         watches.put(key, watch);
@@ -107,7 +110,7 @@ public final class DnsImporter implements ServiceImporter {
     return started;
   }
 
-  /** The record of one address of {@code target}'s name. */
+  /** The record of one address of {@code target}'s name: named {@code NAME:PORT@ADDRESS}, its id that with the scheme. */
   static Record toRecord(Target target, String address) {
     String id = "dns:" + target + "@" + address;
     JsonObject metadata = new JsonObject()
@@ -118,7 +121,9 @@ public final class DnsImporter implements ServiceImporter {
     if (target.tls()) {
       metadata.put(Instance.SCHEME_LABEL, "https");
     }
-    return HttpEndpoint.createRecord(target.host() + ":" + target.port(), address, target.port(), "/", metadata);
+    // The name (access log's instance=, health and breaker lines) tells the addresses of one name apart.
+    return HttpEndpoint.createRecord(target.host() + ":" + target.port() + "@" + address, address, target.port(), "/",
+        metadata);
   }
 
   /** One name followed: its addresses published, asked again every {@code refreshMs}. */
@@ -130,6 +135,8 @@ public final class DnsImporter implements ServiceImporter {
     final Map<String, String> published = new LinkedHashMap<>();
     final Set<String> gone = new LinkedHashSet<>();
     long timer = -1;
+    /** When the last lookup ended (System.nanoTime): the next is due {@code refreshMs} later. */
+    long lastEndedNanos;
     boolean stopped;
     boolean failing;
     boolean everResolved;
@@ -144,6 +151,27 @@ public final class DnsImporter implements ServiceImporter {
       return first.future();
     }
 
+    /**
+     * A reload's period: the next lookup is due {@code refreshMs} after the last one ended, so a shorter period
+     * brings a pending one forward (an hour's wait does not outlast a reload to 1 s).
+     */
+    void refresh(long next) {
+      boolean sooner = next < refreshMs;
+      refreshMs = next;
+      if (sooner && timer >= 0) {
+        vertx.cancelTimer(timer);
+        long waited = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - lastEndedNanos);
+        schedule(Math.max(1, next - waited));
+      }
+    }
+
+    private void schedule(long delayMs) {
+      timer = vertx.setTimer(delayMs, id -> {
+        timer = -1;
+        resolve();
+      });
+    }
+
     void stop() {
       stopped = true;
       if (timer >= 0) {
@@ -153,7 +181,7 @@ public final class DnsImporter implements ServiceImporter {
     }
 
     private void resolve() {
-      lookup().addresses(target.host()).onComplete(ar -> {
+      lookup.addresses(target.host()).onComplete(ar -> {
         if (stopped || closed) {
           return;
         }
@@ -176,10 +204,8 @@ public final class DnsImporter implements ServiceImporter {
               : "it has no instance") + " until it does; asked again every " + refreshMs + " ms");
         }
         first.tryComplete();
-        timer = vertx.setTimer(refreshMs, id -> {
-          timer = -1;
-          resolve();
-        });
+        lastEndedNanos = System.nanoTime();
+        schedule(refreshMs);
       });
     }
 
@@ -235,9 +261,14 @@ public final class DnsImporter implements ServiceImporter {
       }
     });
     watches.clear();
+    closeLookup();
+    done.handle(null);
+  }
+
+  private void closeLookup() {
     if (lookup != null) {
       lookup.close();
+      lookup = null;
     }
-    done.handle(null);
   }
 }

@@ -1,5 +1,6 @@
 package dev.dockgate.discovery;
 
+import io.netty.resolver.HostsFileEntriesResolver;
 import io.netty.resolver.ResolvedAddressTypes;
 import io.netty.resolver.dns.DnsNameResolver;
 import io.vertx.core.Future;
@@ -10,6 +11,7 @@ import io.vertx.core.internal.PromiseInternal;
 import io.vertx.core.internal.VertxInternal;
 import io.vertx.core.spi.dns.AddressResolverProvider;
 import java.net.InetAddress;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -26,15 +28,16 @@ final class DnsLookup {
   private final AddressResolverProvider provider;
   private final DnsNameResolver resolver;
 
-  DnsLookup(Vertx vertx) {
+  /** Completes its lookups on {@code context}, whose event loop its resolver's socket is on. */
+  DnsLookup(Vertx vertx, io.vertx.core.Context context) {
     VertxInternal internal = (VertxInternal) vertx;
-    this.context = internal.getOrCreateContext();
+    this.context = (ContextInternal) context;
     this.provider = AddressResolverProvider.factory(vertx, internal.nameResolver().options());
     this.resolver = provider instanceof DnsAddressResolverProvider dns
         ? dns.getDnsNameResolverBuilder().copy()
             .resolvedAddressTypes(ResolvedAddressTypes.IPV4_PREFERRED)
             .completeOncePreferredResolved(false)
-            .eventLoop(context.nettyEventLoop())
+            .eventLoop(this.context.nettyEventLoop())
             .build()
         : null;
   }
@@ -44,9 +47,33 @@ final class DnsLookup {
     if (resolver == null) {
       return context.executeBlocking(() -> List.of(InetAddress.getAllByName(name)), false);
     }
+    List<InetAddress> hosts = fromHostsFile(name);
+    if (!hosts.isEmpty()) {
+      return context.succeededFuture(hosts);
+    }
     PromiseInternal<List<InetAddress>> promise = context.promise();
     resolver.resolveAll(name).addListener(promise);
     return promise.future();
+  }
+
+  /**
+   * The name's addresses in the hosts file, IPv4 then IPv6 (empty when it is not there: then DNS is asked), as
+   * getaddrinfo gives both. Netty's resolver asks Vert.x's hosts file for one address of the preferred family only,
+   * so a name written there with 127.0.0.1 and ::1 would be one instance.
+   */
+  private List<InetAddress> fromHostsFile(String name) {
+    HostsFileEntriesResolver hosts = resolver.hostsFileEntriesResolver();
+    if (hosts == null) {
+      return List.of();
+    }
+    List<InetAddress> found = new ArrayList<>(2);
+    for (ResolvedAddressTypes family : List.of(ResolvedAddressTypes.IPV4_ONLY, ResolvedAddressTypes.IPV6_ONLY)) {
+      InetAddress address = hosts.address(name, family);
+      if (address != null) {
+        found.add(address);
+      }
+    }
+    return found;
   }
 
   void close() {

@@ -25,9 +25,14 @@ public record Instance(String id, String name, String host, int port, boolean tl
     this(id, name, host, port, tls, null);
   }
 
-  /** The host as the backend knows itself (Host, SNI, its certificate): {@link #hostName} when set, else {@link #host}. */
+  /**
+   * The host as the backend knows itself (Host, SNI, its certificate): {@link #hostName} when set, else {@link #host};
+   * a fully qualified name without its trailing dot ({@code orders.internal.}: looked up as written, but an SNI host
+   * name may not end with a dot, and certificates and virtual hosts name it without).
+   */
   public String originHost() {
-    return hostName != null ? hostName : host;
+    String origin = hostName != null ? hostName : host;
+    return origin.length() > 1 && origin.endsWith(".") ? origin.substring(0, origin.length() - 1) : origin;
   }
 
   public SocketAddress socketAddress() {
@@ -73,6 +78,7 @@ public record Instance(String id, String name, String host, int port, boolean tl
 
   @Override
   public String toString() {
-    return name + "@" + host + ":" + port;
+    // A dns_targets address's name says its address already (NAME:PORT@ADDRESS).
+    return hostName != null ? name : name + "@" + host + ":" + port;
   }
 }

@@ -156,8 +156,15 @@ public final class ConnectionPool {
    */
   private final Function<HttpClientConnection, Channel> prepare;
   private final Map<SocketAddress, Endpoint> endpoints = new HashMap<>();
-  /** HTTPS instances' endpoints, apart from plain ones (an address is one or the other). */
-  private final Map<SocketAddress, Endpoint> tlsEndpoints = new HashMap<>();
+  /**
+   * HTTPS instances' endpoints, apart from plain ones (an address is one or the other), by address and origin: two
+   * names on one address (virtual hosts behind one IP, found through {@code dns_targets}) each have their own
+   * connections, with their own SNI and certificate check.
+   */
+  private final Map<TlsEndpointKey, Endpoint> tlsEndpoints = new HashMap<>();
+
+  private record TlsEndpointKey(SocketAddress address, HostAndPort origin) {
+  }
   private long sweeper = -1;
   private int idleCount;
   /** Replaced by a reload, or its router stopped: keeps no idle connection. */
@@ -210,13 +217,10 @@ public final class ConnectionPool {
   }
 
   private Endpoint endpoint(SocketAddress address, HostAndPort tlsOrigin) {
-    Map<SocketAddress, Endpoint> map = tlsOrigin == null ? endpoints : tlsEndpoints;
-    Endpoint endpoint = map.get(address);
-    if (endpoint == null) {
-      endpoint = new Endpoint(address, tlsOrigin);
-      map.put(address, endpoint);
+    if (tlsOrigin == null) {
+      return endpoints.computeIfAbsent(address, a -> new Endpoint(a, null));
     }
-    return endpoint;
+    return tlsEndpoints.computeIfAbsent(new TlsEndpointKey(address, tlsOrigin), k -> new Endpoint(address, tlsOrigin));
   }
 
   /**
@@ -485,7 +489,7 @@ public final class ConnectionPool {
     }
   }
 
-  private void sweep(Map<SocketAddress, Endpoint> endpoints, long now) {
+  private void sweep(Map<?, Endpoint> endpoints, long now) {
     for (Iterator<Endpoint> it = endpoints.values().iterator(); it.hasNext(); ) {
       Endpoint endpoint = it.next();
       for (Iterator<Pooled> idle = endpoint.idle.iterator(); idle.hasNext(); ) {
@@ -513,7 +517,7 @@ public final class ConnectionPool {
       vertx.cancelTimer(sweeper);
       sweeper = -1;
     }
-    for (Map<SocketAddress, Endpoint> map : java.util.List.of(endpoints, tlsEndpoints)) {
+    for (Map<?, Endpoint> map : java.util.List.of(endpoints, tlsEndpoints)) {
       for (Endpoint endpoint : map.values()) {
         Pooled pooled;
         while ((pooled = endpoint.idle.pollFirst()) != null) {

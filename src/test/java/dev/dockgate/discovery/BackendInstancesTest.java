@@ -153,13 +153,15 @@ class BackendInstancesTest {
     BackendInstances instances = BackendInstances.from(records, List.of(named, other));
 
     assertEquals(List.of(
-        new Instance("dns:https://orders.internal:8443@127.0.0.1", "orders.internal:8443", "127.0.0.1", 8443, true,
+        new Instance("dns:https://orders.internal:8443@127.0.0.1", "orders.internal:8443@127.0.0.1", "127.0.0.1", 8443, true,
             "orders.internal"),
-        new Instance("dns:https://orders.internal:8443@::1", "orders.internal:8443", "::1", 8443, true,
+        new Instance("dns:https://orders.internal:8443@::1", "orders.internal:8443@::1", "::1", 8443, true,
             "orders.internal")), instances.of("orders"));
     assertEquals(List.of(), instances.of("payment"));
     assertEquals("orders.internal", instances.of("orders").get(1).originHost());
     assertEquals("[::1]", instances.of("orders").get(1).uriHost());
+    // Each address its own name (the access log's instance=, health lines), which says the address already.
+    assertEquals("orders.internal:8443@::1", instances.of("orders").get(1).toString());
   }
 
   @Test

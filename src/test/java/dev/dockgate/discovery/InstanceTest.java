@@ -29,4 +29,13 @@ class InstanceTest {
   void onlyContainerIdsAreShortened(String id, String shortId) {
     assertEquals(shortId, new Instance(id, "name", "127.0.0.1", 80).shortId());
   }
+
+  @org.junit.jupiter.api.Test
+  void theOriginHostOfAFullyQualifiedNameHasNoTrailingDot() {
+    assertEquals("orders.internal", new Instance("dns:https://orders.internal.:443@::1", "n", "::1", 443, true,
+        "orders.internal.").originHost());
+    assertEquals("orders.internal", new Instance("static:orders.internal.:443", "n", "orders.internal.", 443, true)
+        .originHost());
+    assertEquals("::1", new Instance("static:[::1]:443", "n", "::1", 443, true).originHost());
+  }
 }

@@ -17,7 +17,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * A DNS server on 127.0.0.1 (UDP, an ephemeral port) for tests, so that no lookup leaves the host: it answers A and
  * AAAA questions for the names it was given with their addresses (RFC 1035 §4.1: the question echoed, QR and RA set,
  * one answer record per address of the asked type, with {@link #ttl} seconds), a name it does not know "no such name"
- * (RCODE 3), and every question SERVFAIL (RCODE 2) while {@link #failing} is set. Point the gateway at it with
+ * (RCODE 3), every question SERVFAIL (RCODE 2) while {@link #failing} is set, and none at all while {@link #silent} is
+ * (a server that is away: the asker waits for its query timeout). Point the gateway at it with
  * {@code -options} {@code {"addressResolverOptions": {"servers": ["127.0.0.1:PORT"], "hostsPath": ...}}}.
  */
 public final class FakeDns implements AutoCloseable {
@@ -29,8 +30,12 @@ public final class FakeDns implements AutoCloseable {
   private final Thread thread;
   private final Map<String, List<InetAddress>> names = new ConcurrentHashMap<>();
   private final AtomicInteger questions = new AtomicInteger();
+  private final Map<String, AtomicInteger> asked = new ConcurrentHashMap<>();
   private volatile int ttl = 1;
+  /** The AAAA records' TTL when not {@link #ttl}'s (-1): a caching server in between gives each family its own. */
+  private volatile int aaaaTtl = -1;
   private volatile boolean failing;
+  private volatile boolean silent;
 
   public FakeDns() throws IOException {
     socket = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
@@ -62,6 +67,13 @@ public final class FakeDns implements AutoCloseable {
 
   public void ttl(int seconds) {
     ttl = seconds;
+    aaaaTtl = -1;
+  }
+
+  /** The A records' TTL and the AAAA records' one. */
+  public void ttl(int a, int aaaa) {
+    ttl = a;
+    aaaaTtl = aaaa;
   }
 
   /** While set, every question gets SERVFAIL (a server that cannot answer). */
@@ -69,9 +81,20 @@ public final class FakeDns implements AutoCloseable {
     this.failing = failing;
   }
 
+  /** While set, no question is answered (a server away, or a firewall dropping its packets). */
+  public void silent(boolean silent) {
+    this.silent = silent;
+  }
+
   /** How many questions arrived. */
   public int questions() {
     return questions.get();
+  }
+
+  /** How many questions (A and AAAA alike) about {@code name} arrived. */
+  public int questions(String name) {
+    AtomicInteger n = asked.get(name.toLowerCase(Locale.ROOT));
+    return n == null ? 0 : n.get();
   }
 
   private void serve() {
@@ -111,6 +134,7 @@ public final class FakeDns implements AutoCloseable {
       return null;
     }
     int type = (q[at + 1] & 0xff) << 8 | q[at + 2] & 0xff;
+    asked.computeIfAbsent(name.toString().toLowerCase(Locale.ROOT), n -> new AtomicInteger()).incrementAndGet();
     List<InetAddress> known = names.get(name.toString().toLowerCase(Locale.ROOT));
     List<InetAddress> records = new ArrayList<>();
     if (known != null) {
@@ -119,6 +143,9 @@ public final class FakeDns implements AutoCloseable {
           records.add(address);
         }
       }
+    }
+    if (silent) {
+      return null;
     }
     int rcode = failing ? 2 : known == null ? 3 : 0;
     ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -131,7 +158,7 @@ public final class FakeDns implements AutoCloseable {
     out.write(q, 12, questionEnd - 12);
     for (int i = 0; i < answers; i++) {
       byte[] address = records.get(i).getAddress();
-      int seconds = ttl;
+      int seconds = type == TYPE_AAAA && aaaaTtl >= 0 ? aaaaTtl : ttl;
       out.write(new byte[] {(byte) 0xc0, 12, 0, (byte) type, 0, 1,
           (byte) (seconds >> 24), (byte) (seconds >> 16), (byte) (seconds >> 8), (byte) seconds,
           0, (byte) address.length}, 0, 12);

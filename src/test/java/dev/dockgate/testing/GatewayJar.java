@@ -77,6 +77,11 @@ public final class GatewayJar implements AutoCloseable {
     return port;
   }
 
+  /** The process id (to look at its open files in /proc). */
+  public long pid() {
+    return process.pid();
+  }
+
   /** The config file it runs with (to edit for a reload). */
   public Path config() {
     return conf;

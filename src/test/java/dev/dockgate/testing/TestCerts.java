@@ -34,11 +34,23 @@ public final class TestCerts {
 
   /** {@code keyAlgorithm}: EC (P-256) or RSA (2048 bits). */
   public static Pem selfSigned(Path dir, String name, String keyAlgorithm) {
+    return selfSigned(dir, name, keyAlgorithm, "ip:127.0.0.1,dns:localhost");
+  }
+
+  /**
+   * An EC P-256 certificate naming only {@code san} (keytool's SAN syntax: {@code dns:orders.internal,ip:10.0.0.7}),
+   * as a backend known by a DNS name has: a client checking it against an address fails.
+   */
+  public static Pem forNames(Path dir, String name, String san) {
+    return selfSigned(dir, name, "EC", san);
+  }
+
+  private static Pem selfSigned(Path dir, String name, String keyAlgorithm, String san) {
     try {
       Path store = dir.resolve(name + ".p12");
       keytool(List.of("-genkeypair", "-alias", name, "-keyalg", keyAlgorithm,
           "-keysize", keyAlgorithm.equals("EC") ? "256" : "2048", "-validity", "2",
-          "-dname", "CN=localhost", "-ext", "SAN=ip:127.0.0.1,dns:localhost",
+          "-dname", san.startsWith("ip:127.0.0.1,") ? "CN=localhost" : "CN=" + name, "-ext", "SAN=" + san,
           "-storetype", "PKCS12", "-keystore", store.toString(), "-storepass", PASSWORD, "-keypass", PASSWORD));
       KeyStore keyStore = KeyStore.getInstance("PKCS12");
       try (InputStream in = Files.newInputStream(store)) {
