@@ -8,23 +8,30 @@ import io.vertx.core.shareddata.AsyncMap;
 import java.util.ArrayDeque;
 import java.util.Collection;
 import java.util.Deque;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 
 /**
  * The cluster's roster of gateway nodes (a Hazelcast map: node id, client listener, join time) as one node keeps
  * it: enters its own entry, prunes the entries of members gone (only members once seen here: a joiner's entry
  * may come before the news of its joining), puts its own back if a peer pruned it while it was cut off, and leaves
- * on a clean stop. Remembers the last members gone. Used on the cluster verticle's event loop.
+ * on a clean stop. Remembers the last members gone, and the entries as last read: a read waits on every member that
+ * holds a part of the map, so one that hangs (a long GC pause, SIGSTOP, a frozen VM) holds it up until it answers or
+ * is found dead (up to Hazelcast's 5 s heartbeat timeout and more), and a read not done in {@link #READ_WAIT_MS} is
+ * answered from the last one. Used on the cluster verticle's event loop.
  */
 final class Roster {
 
   static final String MAP = "gateway.cluster.nodes";
   /** How many departed members are remembered. */
   static final int DEPARTED_KEPT = 10;
+  /** How long a read of the roster may take before the last one read stands in for it. */
+  static final long READ_WAIT_MS = 1_000;
   private static final Logger LOG = Logger.getLogger(Roster.class.getName());
 
   private final AsyncMap<String, JsonObject> map;
@@ -32,11 +39,18 @@ final class Roster {
   private final JsonObject entry;
   private final Set<String> seen = new HashSet<>();
   private final Deque<JsonObject> departed = new ArrayDeque<>();
+  /** The entries as last read (this node's own from the start), less the members pruned since. */
+  private final Map<String, JsonObject> lastRead = new HashMap<>();
+
+  /** The roster's entries, and whether they are the last ones read rather than a read just done. */
+  record Entries(Map<String, JsonObject> nodes, boolean stale) {
+  }
 
   private Roster(AsyncMap<String, JsonObject> map, String self, JsonObject entry) {
     this.map = map;
     this.self = self;
     this.entry = entry;
+    lastRead.put(self, entry);
   }
 
   /** Enters this node ({@code server}: its client listener, host:port) with the members seen now. */
@@ -59,6 +73,7 @@ final class Roster {
       while (departed.size() > DEPARTED_KEPT) {
         departed.removeLast();
       }
+      lastRead.remove(node);
       // Every node prunes; a second removal is harmless.
       map.remove(node).onFailure(err -> LOG.warning("cluster: roster entry of " + node + " not removed: " + err.getMessage()));
     }
@@ -67,8 +82,15 @@ final class Roster {
     return gone;
   }
 
-  Future<Map<String, JsonObject>> entries() {
-    return map.entries();
+  /** The entries, read within {@link #READ_WAIT_MS}, else the last ones read (never a failure). */
+  Future<Entries> entries() {
+    return map.entries().timeout(READ_WAIT_MS, TimeUnit.MILLISECONDS)
+        .map(read -> {
+          lastRead.clear();
+          lastRead.putAll(read);
+          return new Entries(Map.copyOf(read), false);
+        })
+        .otherwise(err -> new Entries(Map.copyOf(lastRead), true));
   }
 
   /** The last members gone, newest first: {"node", "left_at"}. */

@@ -6,7 +6,6 @@ import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.shareddata.AsyncMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
@@ -60,8 +59,9 @@ class RosterTest {
     Roster roster = Roster.enter(vertx, "a", "127.0.0.1:8080", List.of("a", "b")).await(5, TimeUnit.SECONDS);
     map.remove("a").await(5, TimeUnit.SECONDS); // a peer's view: a was gone
     roster.follow(List.of("a", "b"));
-    Map<String, JsonObject> entries = roster.entries().await(5, TimeUnit.SECONDS);
-    assertEquals("127.0.0.1:8080", entries.get("a").getString("server"));
+    Roster.Entries entries = roster.entries().await(5, TimeUnit.SECONDS);
+    assertEquals("127.0.0.1:8080", entries.nodes().get("a").getString("server"));
+    assertEquals(false, entries.stale());
     roster.leave().await(5, TimeUnit.SECONDS);
     assertEquals(Set.of(), ids());
   }

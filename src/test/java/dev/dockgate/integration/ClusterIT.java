@@ -33,7 +33,8 @@ import org.junit.jupiter.api.io.TempDir;
  * DOCKGATE_CLUSTER_PORT): bounded load spread unevenly over them, /stats?scope=cluster equal to what the load
  * generator counted, per node and in total; then one node killed with SIGKILL: reported missing until the
  * membership drops it, then pruned from the roster (never counted twice), while the others keep serving; started
- * again, it is a member and counted again.
+ * again, it is a member and counted again. A node hung with SIGSTOP (a long GC pause, a frozen VM: its sockets stay
+ * open, it answers nothing) leaves the others ready, and is resumed with SIGCONT.
  */
 @Timeout(value = 230, unit = TimeUnit.SECONDS)
 class ClusterIT {
@@ -160,6 +161,46 @@ class ClusterIT {
       assertEquals(again[2].success.get(), count(view.getJsonObject("nodes").getJsonObject(back), "success"));
       assertTrue(!view.getJsonObject("nodes").containsKey(dead), "the dead node is not counted again: " + view.encode());
     }
+  }
+
+  /**
+   * While a peer hangs (for less than the heartbeat timeout: still a member), the others stay ready and answer
+   * /stats?scope=cluster in time, the hung peer reported missing. Before, their readiness waited on a read of the
+   * cluster's roster that the hung member held up, failed at the check's 2 s, and answered 503: a load balancer
+   * checking /health took every gateway out of rotation because one hung (HAProxy logged "backend 'gateways' has no
+   * server available!" during an 8 s SIGSTOP of one of three); and /stats?scope=cluster took 3-5 s, then 503.
+   */
+  @Test
+  void aHungPeerLeavesTheOthersReadyAndTheirClusterViewPrompt() {
+    String hung = cluster.node(2).id();
+    cluster.node(2).jar().signal("STOP");
+    long stopped = System.nanoTime();
+    List<String> seen = new ArrayList<>();
+    boolean reportedMissing = false;
+    try {
+      // 4 s: below Hazelcast's 5 s heartbeat timeout, so the hung node stays a member throughout.
+      while (System.nanoTime() - stopped < TimeUnit.SECONDS.toNanos(4)) {
+        long asked = System.nanoTime();
+        HttpResponse<String> health = cluster.node(0).admin().get("/health");
+        long healthMs = (System.nanoTime() - asked) / 1_000_000;
+        asked = System.nanoTime();
+        HttpResponse<String> stats = cluster.node(1).jar().get("/stats?scope=cluster");
+        long statsMs = (System.nanoTime() - asked) / 1_000_000;
+        seen.add("health " + health.statusCode() + " in " + healthMs + " ms, cluster stats " + stats.statusCode()
+            + " in " + statsMs + " ms");
+        assertEquals(200, health.statusCode(), "readiness of a node whose peer hangs: " + health.body() + " " + seen);
+        assertEquals(200, stats.statusCode(), "cluster stats while a peer hangs: " + stats.body() + " " + seen);
+        // The peer's 2 s to answer, and the roster read's 1 s at most, on a loaded machine.
+        assertTrue(statsMs < 4_000, "cluster stats took " + statsMs + " ms: " + seen);
+        JsonObject view = new JsonObject(stats.body());
+        reportedMissing |= view.getJsonArray("missing").stream()
+            .anyMatch(m -> hung.equals(((JsonObject) m).getString("node")));
+      }
+    } finally {
+      cluster.node(2).jar().signal("CONT");
+    }
+    LOG.info("while node 2 hung: " + seen);
+    assertTrue(reportedMissing, "the hung node reported missing: " + seen);
   }
 
   /** Sends {@code sent[i]} requests to node i from 6 threads; every 10th to a path with no route (a 404, an error). */
