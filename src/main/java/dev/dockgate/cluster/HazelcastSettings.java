@@ -10,7 +10,8 @@ import java.util.List;
 /**
  * Turns the {@code cluster} block into Hazelcast's config: Vert.x's own settings for its maps, then TCP-IP join
  * on the listed members only (no multicast, no cloud auto-detection), the configured port without
- * auto-increment, and a fast join and failure detection. Pure: called once on the main thread before Vert.x starts.
+ * auto-increment, a fast join and failure detection, and a split healed within seconds. Pure: called once on the
+ * main thread before Vert.x starts.
  */
 public final class HazelcastSettings {
 
@@ -19,6 +20,14 @@ public final class HazelcastSettings {
   public static final int MAX_NO_HEARTBEAT_SECONDS = 5;
   /** How long a join waits for each listed member's socket; unreachable members cost this much at start. */
   public static final int CONNECTION_TIMEOUT_SECONDS = 1;
+  /**
+   * How soon after start, and how often, the master of each cluster looks for another cluster of the same name on
+   * the listed members and merges the smaller into the larger (Hazelcast's defaults: 300 s, then every 120 s). A
+   * member that hung past the heartbeat timeout is removed by the others and, resumed, finds itself alone: it is
+   * back at the next look, so a short hang is not a split of minutes. A look connects to the listed members that
+   * are not in the cluster (none, when all are), on a Hazelcast thread.
+   */
+  public static final int MERGE_SECONDS = 5;
   /** How often backups are compared with their primaries and repaired (Hazelcast's default: 30 s). */
   public static final int BACKUP_SYNC_SECONDS = 60;
 
@@ -46,6 +55,8 @@ public final class HazelcastSettings {
     config.setProperty("hazelcast.wait.seconds.before.join", "0");
     config.setProperty("hazelcast.heartbeat.interval.seconds", Integer.toString(HEARTBEAT_SECONDS));
     config.setProperty("hazelcast.max.no.heartbeat.seconds", Integer.toString(MAX_NO_HEARTBEAT_SECONDS));
+    config.setProperty("hazelcast.merge.first.run.delay.seconds", Integer.toString(MERGE_SECONDS));
+    config.setProperty("hazelcast.merge.next.run.delay.seconds", Integer.toString(MERGE_SECONDS));
     quiet(config);
     NetworkConfig network = config.getNetworkConfig();
     network.setPort(cluster.port()).setPortAutoIncrement(false);

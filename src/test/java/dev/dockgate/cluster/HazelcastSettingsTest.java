@@ -34,6 +34,9 @@ class HazelcastSettingsTest {
     assertTrue(join.getTcpIpConfig().isEnabled());
     assertEquals(List.of("127.0.0.1:6001", "127.0.0.1:6002"), join.getTcpIpConfig().getMembers());
     assertEquals("0", config.getProperty("hazelcast.wait.seconds.before.join"));
+    // A member cut off (hung past the heartbeat timeout, a network split) is merged back within seconds, not minutes.
+    assertEquals("5", config.getProperty("hazelcast.merge.first.run.delay.seconds"));
+    assertEquals("5", config.getProperty("hazelcast.merge.next.run.delay.seconds"));
     // Vert.x's own maps keep their settings.
     assertEquals(1, config.getMapConfig("__vertx.nodeInfo").getBackupCount());
   }

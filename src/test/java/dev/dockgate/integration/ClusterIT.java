@@ -203,6 +203,47 @@ class ClusterIT {
     assertTrue(reportedMissing, "the hung node reported missing: " + seen);
   }
 
+  /**
+   * A peer hung for longer than the heartbeat timeout is removed by the others; resumed, it finds itself alone (the
+   * others suspect it) and is a cluster of one until Hazelcast's split-brain handler merges it back. That handler
+   * ran 300 s after start and every 120 s (Hazelcast's defaults): the resumed node stayed alone for up to five minutes,
+   * in which its cluster-scope rate limits and the others' each took the whole budget (twice it in all, once the 60 s
+   * hold was over) and it probed every instance the others probed too. Now it is back within seconds.
+   */
+  @Test
+  void aPeerHungPastTheHeartbeatTimeoutIsBackInTheClusterWithinSeconds() throws Exception {
+    String hung = cluster.node(2).id();
+    cluster.node(2).jar().signal("STOP");
+    try {
+      // Past the 5 s heartbeat timeout: the others remove it meanwhile.
+      Thread.sleep(9_000);
+    } finally {
+      cluster.node(2).jar().signal("CONT");
+    }
+    long resumed = System.nanoTime();
+    Duration back = Poll.until(Duration.ofSeconds(40), "three members again on every node, the resumed one too", () -> {
+      for (int i = 0; i < 3; i++) {
+        if (GatewayCluster.memberIds(GatewayCluster.clusterCheck(cluster.node(i))).size() != 3) {
+          return false;
+        }
+      }
+      return true;
+    });
+    LOG.info("node hung past the heartbeat timeout: back in the cluster " + (System.nanoTime() - resumed) / 1_000_000
+        + " ms after SIGCONT");
+    for (int i = 0; i < 3; i++) {
+      JsonObject check = GatewayCluster.clusterCheck(cluster.node(i));
+      assertTrue(GatewayCluster.memberIds(check).contains(hung), "the same node, back: " + check.encode());
+    }
+    // Its roster entry is back (put back at the membership change that brought it), so it is counted once again.
+    Poll.until(Duration.ofSeconds(15), "cluster stats complete with the three nodes", () -> {
+      JsonObject view = GatewayCluster.clusterStats(cluster.node(0));
+      return view.getBoolean("complete") && view.getJsonArray("answered").size() == 3
+          && view.getJsonArray("answered").contains(hung);
+    });
+    assertTrue(back.toSeconds() < 40);
+  }
+
   /** Sends {@code sent[i]} requests to node i from 6 threads; every 10th to a path with no route (a 404, an error). */
   private void load(Counted[] counted, int[] sent) throws Exception {
     ExecutorService pool = Executors.newFixedThreadPool(6);
