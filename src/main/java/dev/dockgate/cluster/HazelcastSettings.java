@@ -21,6 +21,14 @@ public final class HazelcastSettings {
   /** How long a join waits for each listed member's socket; unreachable members cost this much at start. */
   public static final int CONNECTION_TIMEOUT_SECONDS = 1;
   /**
+   * How long a join may take before Hazelcast gives up (its default: 300 s) and the node serves alone, or refuses
+   * to start with {@code required: true}. A join takes a second or two; it waits this long only when a listed
+   * member accepts the connection and never answers (a peer that hangs, or another server on that port): no
+   * member can then be master without that member's vote, and Hazelcast asks it again every 10 s. With the
+   * default, the launcher gave up first (2 minutes) and the process exited without serving.
+   */
+  public static final int MAX_JOIN_SECONDS = 20;
+  /**
    * How soon after start, and how often, the master of each cluster looks for another cluster of the same name on
    * the listed members and merges the smaller into the larger (Hazelcast's defaults: 300 s, then every 120 s). A
    * member that hung past the heartbeat timeout is removed by the others and, resumed, finds itself alone: it is
@@ -55,6 +63,7 @@ public final class HazelcastSettings {
     config.setProperty("hazelcast.wait.seconds.before.join", "0");
     config.setProperty("hazelcast.heartbeat.interval.seconds", Integer.toString(HEARTBEAT_SECONDS));
     config.setProperty("hazelcast.max.no.heartbeat.seconds", Integer.toString(MAX_NO_HEARTBEAT_SECONDS));
+    config.setProperty("hazelcast.max.join.seconds", Integer.toString(MAX_JOIN_SECONDS));
     config.setProperty("hazelcast.merge.first.run.delay.seconds", Integer.toString(MERGE_SECONDS));
     config.setProperty("hazelcast.merge.next.run.delay.seconds", Integer.toString(MERGE_SECONDS));
     quiet(config);

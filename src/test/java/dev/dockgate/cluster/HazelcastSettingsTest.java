@@ -34,6 +34,8 @@ class HazelcastSettingsTest {
     assertTrue(join.getTcpIpConfig().isEnabled());
     assertEquals(List.of("127.0.0.1:6001", "127.0.0.1:6002"), join.getTcpIpConfig().getMembers());
     assertEquals("0", config.getProperty("hazelcast.wait.seconds.before.join"));
+    // A join a silent listed member holds up ends in time for the node to serve alone (or stop: required).
+    assertEquals("20", config.getProperty("hazelcast.max.join.seconds"));
     // A member cut off (hung past the heartbeat timeout, a network split) is merged back within seconds, not minutes.
     assertEquals("5", config.getProperty("hazelcast.merge.first.run.delay.seconds"));
     assertEquals("5", config.getProperty("hazelcast.merge.next.run.delay.seconds"));
