@@ -41,6 +41,8 @@ final class Roster {
   private final Deque<JsonObject> departed = new ArrayDeque<>();
   /** The entries as last read (this node's own from the start), less the members pruned since. */
   private final Map<String, JsonObject> lastRead = new HashMap<>();
+  /** The read under way, if any. */
+  private Future<Map<String, JsonObject>> reading;
 
   /** The roster's entries, and whether they are the last ones read rather than a read just done. */
   record Entries(Map<String, JsonObject> nodes, boolean stale) {
@@ -57,9 +59,12 @@ final class Roster {
   static Future<Roster> enter(Vertx vertx, String self, String server, Collection<String> members) {
     JsonObject entry = new JsonObject().put("node", self).put("server", server).put("joined_at", System.currentTimeMillis());
     // Cluster-wide in a clustered Vert.x (the only place the gateway uses it), this process's own otherwise.
-    return vertx.sharedData().<String, JsonObject>getAsyncMap(MAP)
-        .compose(map -> map.put(self, entry).map(v -> new Roster(map, self, entry)))
-        .onSuccess(roster -> roster.seen.addAll(members));
+    return vertx.sharedData().<String, JsonObject>getAsyncMap(MAP).compose(map -> enter(map, self, entry, members));
+  }
+
+  /** Enters this node's {@code entry} in {@code map}, the roster's map. */
+  static Future<Roster> enter(AsyncMap<String, JsonObject> map, String self, JsonObject entry, Collection<String> members) {
+    return map.put(self, entry).map(v -> new Roster(map, self, entry)).onSuccess(roster -> roster.seen.addAll(members));
   }
 
   /** The membership changed: prunes the members gone since the last call and returns them (none: nothing changed). */
@@ -82,14 +87,24 @@ final class Roster {
     return gone;
   }
 
-  /** The entries, read within {@link #READ_WAIT_MS}, else the last ones read (never a failure). */
+  /**
+   * The entries, read within {@link #READ_WAIT_MS}, else the last ones read (never a failure). A read holds a worker
+   * thread until it ends, so while one is under way the next questions wait on it rather than start another.
+   */
   Future<Entries> entries() {
-    return map.entries().timeout(READ_WAIT_MS, TimeUnit.MILLISECONDS)
-        .map(read -> {
+    if (reading == null) {
+      Future<Map<String, JsonObject>> read = map.entries();
+      reading = read;
+      read.onComplete(ar -> {
+        reading = null;
+        if (ar.succeeded()) {
           lastRead.clear();
-          lastRead.putAll(read);
-          return new Entries(Map.copyOf(read), false);
-        })
+          lastRead.putAll(ar.result());
+        }
+      });
+    }
+    return reading.timeout(READ_WAIT_MS, TimeUnit.MILLISECONDS)
+        .map(read -> new Entries(Map.copyOf(read), false))
         .otherwise(err -> new Entries(Map.copyOf(lastRead), true));
   }
 
