@@ -20,6 +20,8 @@ public final class HazelcastSettings {
   public static final int MAX_NO_HEARTBEAT_SECONDS = 5;
   /** How long a join waits for each listed member's socket; unreachable members cost this much at start. */
   public static final int CONNECTION_TIMEOUT_SECONDS = 1;
+  /** Threads writing to the other members' sockets (see {@link #quiet}). */
+  static final int OUTPUT_THREADS = 3;
   /**
    * How long a join may take before Hazelcast gives up (its default: 300 s) and the node serves alone, or refuses
    * to start with {@code required: true}. A join takes a second or two; it waits this long only when a listed
@@ -85,8 +87,11 @@ public final class HazelcastSettings {
   /**
    * Sizes Hazelcast for what the gateway keeps in it (a handful of small maps, a few operations a second, a few
    * members) rather than for a data grid, so that it competes as little as it can with the event loops: one thread
-   * for each of partition operations, generic operations, responses, events, and socket input and output (the
-   * defaults are one per core, two, two, five, and three each way), no metrics collection and no health monitor
+   * for each of partition operations, generic operations, responses, events, and socket input (the defaults are one
+   * per core, two, two, five, and three), and Hazelcast's three for socket output: a connection to a member that
+   * hangs (opened once the others removed it, to tell it so) spins on its output thread while its handshake goes
+   * unanswered, and with one output thread the heartbeats between the healthy members waited behind it until they
+   * took each other for dead; no metrics collection and no health monitor
    * (samplers whose output nobody reads here), no Jet engine. Two periodic tasks that serve nothing here are spaced
    * out: the backup anti-entropy pass over all 271 partitions runs every minute instead of every 30 s (it repairs
    * backups that a dropped replica sync or a lost backup acknowledgement left stale, which happens around membership
@@ -102,6 +107,7 @@ public final class HazelcastSettings {
     config.setProperty("hazelcast.operation.response.thread.count", "1");
     config.setProperty("hazelcast.event.thread.count", "1");
     config.setProperty("hazelcast.io.thread.count", "1");
+    config.setProperty("hazelcast.io.output.thread.count", Integer.toString(OUTPUT_THREADS));
     config.setProperty("hazelcast.health.monitoring.level", "OFF");
     config.getMetricsConfig().setEnabled(false);
     config.getJetConfig().setEnabled(false);

@@ -244,6 +244,39 @@ class ClusterIT {
     assertTrue(back.toSeconds() < 40);
   }
 
+  /**
+   * The two others stay one cluster through a 20 s hang of the third. Once they removed it, Hazelcast connects to it
+   * again (to tell it it was removed) and, with the handshake unanswered, that connection's outbound pipeline spins
+   * on its IO thread. With one output thread for all connections (the gateway's setting before), the heartbeats
+   * between the two healthy nodes waited behind it: about 10 s into the hang they lost each other (three runs of
+   * three) and each was a cluster of one.
+   */
+  @Test
+  void theOthersStayTogetherWhileAPeerHangsLong() throws Exception {
+    cluster.node(2).jar().signal("STOP");
+    long stopped = System.nanoTime();
+    List<String> views = new ArrayList<>();
+    try {
+      Poll.until(Duration.ofSeconds(15), "the hung node removed by the others",
+          () -> GatewayCluster.memberIds(GatewayCluster.clusterCheck(cluster.node(0))).size() == 2);
+      while (System.nanoTime() - stopped < TimeUnit.SECONDS.toNanos(20)) {
+        for (int i = 0; i < 2; i++) {
+          JsonObject check = GatewayCluster.clusterCheck(cluster.node(i));
+          // A status that did not come in time says so ("problem"): no view of the members, not a wrong one.
+          String members = check.containsKey("members") ? "" + GatewayCluster.memberIds(check).size() : "?";
+          views.add((System.nanoTime() - stopped) / 100_000_000 / 10.0 + " s: node " + i + " sees " + members);
+          assertTrue(!members.equals("1"), "the two healthy nodes, one cluster: " + views);
+        }
+        Thread.sleep(250);
+      }
+    } finally {
+      cluster.node(2).jar().signal("CONT");
+    }
+    LOG.info("while node 2 hung for 20 s, the others saw: " + views);
+    assertTrue(views.stream().filter(v -> v.endsWith(" 2")).count() > views.size() / 2, "mostly seen: " + views);
+    cluster.awaitMembers(3, Duration.ofSeconds(40));
+  }
+
   /** Sends {@code sent[i]} requests to node i from 6 threads; every 10th to a path with no route (a 404, an error). */
   private void load(Counted[] counted, int[] sent) throws Exception {
     ExecutorService pool = Executors.newFixedThreadPool(6);
