@@ -20,6 +20,8 @@ import java.util.logging.Logger;
 public final class ClusterBuilder implements VertxBuilder {
 
   private static final Logger LOG = Logger.getLogger(ClusterBuilder.class.getName());
+  /** All Hazelcast says when it gave up joining ({@link HazelcastSettings#MAX_JOIN_SECONDS}). */
+  private static final String JOIN_GAVE_UP = "Node failed to start!";
 
   private final ClusterConfig cluster;
   private final UnaryOperator<VertxBuilder> base;
@@ -79,6 +81,10 @@ public final class ClusterBuilder implements VertxBuilder {
 
   private Future<Vertx> alone(Throwable failure) {
     String why = rootMessage(failure);
+    if (why.equals(JOIN_GAVE_UP)) {
+      why += " no cluster formed within " + HazelcastSettings.MAX_JOIN_SECONDS + " s: a listed member accepts"
+          + " connections but does not answer as one (hung, or another server on its port)";
+    }
     if (cluster.required()) {
       LOG.severe("cluster \"" + cluster.name() + "\": cannot join (" + why + "); cluster.required is true, not starting");
       return Future.failedFuture(failure);

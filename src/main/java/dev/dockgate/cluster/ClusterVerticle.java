@@ -31,6 +31,9 @@ public final class ClusterVerticle extends VerticleBase {
   public static final long ANSWER_TIMEOUT_MS = 2_000;
   private static final Logger LOG = Logger.getLogger(ClusterVerticle.class.getName());
   private static final DeliveryOptions ASK = new DeliveryOptions().setSendTimeout(ANSWER_TIMEOUT_MS);
+  /** What /health says when the roster was not read in time and its servers and missing nodes are as last read. */
+  static final String STALE = "not read within " + Roster.READ_WAIT_MS + " ms (a member is not answering): servers and"
+      + " missing as last read";
 
   private final ClusterConfig config;
   private final String server;
@@ -121,7 +124,8 @@ public final class ClusterVerticle extends VerticleBase {
           .put("self", true))));
     }
     List<String> members = manager.getNodes();
-    return roster.entries().map(known -> {
+    return roster.entries().map(read -> {
+      Map<String, JsonObject> known = read.nodes();
       List<JsonObject> list = new ArrayList<>();
       for (String id : new TreeSet<>(members)) {
         JsonObject entry = known.get(id);
@@ -130,8 +134,9 @@ public final class ClusterVerticle extends VerticleBase {
       }
       Set<String> gone = new TreeSet<>(known.keySet());
       gone.removeAll(members);
-      return base.put("name", config.name()).put("members", list).put("missing", List.copyOf(gone))
+      base.put("name", config.name()).put("members", list).put("missing", List.copyOf(gone))
           .put("departed", roster.departed()).put("listed", config.members()).put("shared", shared());
+      return read.stale() ? base.put("roster_stale", STALE) : base;
     });
   }
 
@@ -152,8 +157,8 @@ public final class ClusterVerticle extends VerticleBase {
           .map(reply -> new ClusterStats().answered(self, reply.body()).toJson(self));
     }
     Set<String> members = new TreeSet<>(manager.getNodes());
-    return roster.entries().compose(known -> {
-      Set<String> nodes = new TreeSet<>(known.keySet());
+    return roster.entries().compose(read -> {
+      Set<String> nodes = new TreeSet<>(read.nodes().keySet());
       nodes.addAll(members);
       ClusterStats result = new ClusterStats();
       List<Future<?>> asked = new ArrayList<>();

@@ -10,7 +10,8 @@ import java.util.List;
 /**
  * Turns the {@code cluster} block into Hazelcast's config: Vert.x's own settings for its maps, then TCP-IP join
  * on the listed members only (no multicast, no cloud auto-detection), the configured port without
- * auto-increment, and a fast join and failure detection. Pure: called once on the main thread before Vert.x starts.
+ * auto-increment, a fast join and failure detection, and a split healed within seconds. Pure: called once on the
+ * main thread before Vert.x starts.
  */
 public final class HazelcastSettings {
 
@@ -19,6 +20,24 @@ public final class HazelcastSettings {
   public static final int MAX_NO_HEARTBEAT_SECONDS = 5;
   /** How long a join waits for each listed member's socket; unreachable members cost this much at start. */
   public static final int CONNECTION_TIMEOUT_SECONDS = 1;
+  /** Threads writing to the other members' sockets (see {@link #quiet}). */
+  static final int OUTPUT_THREADS = 3;
+  /**
+   * How long a join may take before Hazelcast gives up (its default: 300 s) and the node serves alone, or refuses
+   * to start with {@code required: true}. A join takes a second or two; it waits this long only when a listed
+   * member accepts the connection and never answers (a peer that hangs, or another server on that port): no
+   * member can then be master without that member's vote, and Hazelcast asks it again every 10 s. With the
+   * default, the launcher gave up first (2 minutes) and the process exited without serving.
+   */
+  public static final int MAX_JOIN_SECONDS = 20;
+  /**
+   * How soon after start, and how often, the master of each cluster looks for another cluster of the same name on
+   * the listed members and merges the smaller into the larger (Hazelcast's defaults: 300 s, then every 120 s). A
+   * member that hung past the heartbeat timeout is removed by the others and, resumed, finds itself alone: it is
+   * back at the next look, so a short hang is not a split of minutes. A look connects to the listed members that
+   * are not in the cluster (none, when all are), on a Hazelcast thread.
+   */
+  public static final int MERGE_SECONDS = 5;
   /** How often backups are compared with their primaries and repaired (Hazelcast's default: 30 s). */
   public static final int BACKUP_SYNC_SECONDS = 60;
 
@@ -46,6 +65,9 @@ public final class HazelcastSettings {
     config.setProperty("hazelcast.wait.seconds.before.join", "0");
     config.setProperty("hazelcast.heartbeat.interval.seconds", Integer.toString(HEARTBEAT_SECONDS));
     config.setProperty("hazelcast.max.no.heartbeat.seconds", Integer.toString(MAX_NO_HEARTBEAT_SECONDS));
+    config.setProperty("hazelcast.max.join.seconds", Integer.toString(MAX_JOIN_SECONDS));
+    config.setProperty("hazelcast.merge.first.run.delay.seconds", Integer.toString(MERGE_SECONDS));
+    config.setProperty("hazelcast.merge.next.run.delay.seconds", Integer.toString(MERGE_SECONDS));
     quiet(config);
     NetworkConfig network = config.getNetworkConfig();
     network.setPort(cluster.port()).setPortAutoIncrement(false);
@@ -65,8 +87,11 @@ public final class HazelcastSettings {
   /**
    * Sizes Hazelcast for what the gateway keeps in it (a handful of small maps, a few operations a second, a few
    * members) rather than for a data grid, so that it competes as little as it can with the event loops: one thread
-   * for each of partition operations, generic operations, responses, events, and socket input and output (the
-   * defaults are one per core, two, two, five, and three each way), no metrics collection and no health monitor
+   * for each of partition operations, generic operations, responses, events, and socket input (the defaults are one
+   * per core, two, two, five, and three), and Hazelcast's three for socket output: a connection to a member that
+   * hangs (opened once the others removed it, to tell it so) spins on its output thread while its handshake goes
+   * unanswered, and with one output thread the heartbeats between the healthy members waited behind it until they
+   * took each other for dead; no metrics collection and no health monitor
    * (samplers whose output nobody reads here), no Jet engine. Two periodic tasks that serve nothing here are spaced
    * out: the backup anti-entropy pass over all 271 partitions runs every minute instead of every 30 s (it repairs
    * backups that a dropped replica sync or a lost backup acknowledgement left stale, which happens around membership
@@ -82,6 +107,7 @@ public final class HazelcastSettings {
     config.setProperty("hazelcast.operation.response.thread.count", "1");
     config.setProperty("hazelcast.event.thread.count", "1");
     config.setProperty("hazelcast.io.thread.count", "1");
+    config.setProperty("hazelcast.io.output.thread.count", Integer.toString(OUTPUT_THREADS));
     config.setProperty("hazelcast.health.monitoring.level", "OFF");
     config.getMetricsConfig().setEnabled(false);
     config.getJetConfig().setEnabled(false);

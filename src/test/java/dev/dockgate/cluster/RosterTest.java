@@ -2,14 +2,18 @@ package dev.dockgate.cluster;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.shareddata.AsyncMap;
+import java.lang.reflect.Proxy;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -60,10 +64,46 @@ class RosterTest {
     Roster roster = Roster.enter(vertx, "a", "127.0.0.1:8080", List.of("a", "b")).await(5, TimeUnit.SECONDS);
     map.remove("a").await(5, TimeUnit.SECONDS); // a peer's view: a was gone
     roster.follow(List.of("a", "b"));
-    Map<String, JsonObject> entries = roster.entries().await(5, TimeUnit.SECONDS);
-    assertEquals("127.0.0.1:8080", entries.get("a").getString("server"));
+    Roster.Entries entries = roster.entries().await(5, TimeUnit.SECONDS);
+    assertEquals("127.0.0.1:8080", entries.nodes().get("a").getString("server"));
+    assertEquals(false, entries.stale());
     roster.leave().await(5, TimeUnit.SECONDS);
     assertEquals(Set.of(), ids());
+  }
+
+  /**
+   * A read that a hung member holds up is shared: the questions asked meanwhile (each /health, /admin/routes and
+   * /stats?scope=cluster) are answered from the last read after 1 s, and start no read of their own. Each read
+   * holds a worker thread until it ends: before, a load balancer checking /health a few times a second during a
+   * 20 s hang held 14 of the 20 workers, which every blocking task of the gateway shares.
+   */
+  @Test
+  void aReadHeldUpIsAnsweredFromTheLastOneAndNotStartedAgain() throws Exception {
+    AtomicInteger reads = new AtomicInteger();
+    Promise<Map<String, JsonObject>> never = Promise.promise();
+    @SuppressWarnings("unchecked")
+    AsyncMap<String, JsonObject> hung = (AsyncMap<String, JsonObject>) Proxy.newProxyInstance(
+        getClass().getClassLoader(), new Class<?>[] {AsyncMap.class}, (proxy, method, args) -> switch (method.getName()) {
+          case "entries" -> {
+            reads.incrementAndGet();
+            yield never.future();
+          }
+          case "put", "putIfAbsent", "remove" -> Future.succeededFuture();
+          default -> throw new UnsupportedOperationException(method.getName());
+        });
+    JsonObject entry = new JsonObject().put("node", "a").put("server", "127.0.0.1:8080");
+    Roster roster = vertx.<Roster>executeBlocking(() -> null) // on a Vert.x context, as the cluster verticle uses it
+        .compose(v -> Roster.enter(hung, "a", entry, List.of("a", "b"))).await(5, TimeUnit.SECONDS);
+    List<Roster.Entries> answers = new java.util.ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      answers.add(vertx.getOrCreateContext().<Roster.Entries>executeBlocking(() -> null)
+          .compose(v -> roster.entries()).await(5, TimeUnit.SECONDS));
+    }
+    for (Roster.Entries answer : answers) {
+      assertEquals(true, answer.stale(), "answered from the last read");
+      assertEquals("127.0.0.1:8080", answer.nodes().get("a").getString("server"));
+    }
+    assertEquals(1, reads.get(), "one read under way at a time");
   }
 
   @Test

@@ -33,7 +33,8 @@ import org.junit.jupiter.api.io.TempDir;
  * DOCKGATE_CLUSTER_PORT): bounded load spread unevenly over them, /stats?scope=cluster equal to what the load
  * generator counted, per node and in total; then one node killed with SIGKILL: reported missing until the
  * membership drops it, then pruned from the roster (never counted twice), while the others keep serving; started
- * again, it is a member and counted again.
+ * again, it is a member and counted again. A node hung with SIGSTOP (a long GC pause, a frozen VM: its sockets stay
+ * open, it answers nothing) leaves the others ready, and is resumed with SIGCONT.
  */
 @Timeout(value = 230, unit = TimeUnit.SECONDS)
 class ClusterIT {
@@ -160,6 +161,120 @@ class ClusterIT {
       assertEquals(again[2].success.get(), count(view.getJsonObject("nodes").getJsonObject(back), "success"));
       assertTrue(!view.getJsonObject("nodes").containsKey(dead), "the dead node is not counted again: " + view.encode());
     }
+  }
+
+  /**
+   * While a peer hangs (for less than the heartbeat timeout: still a member), the others stay ready and answer
+   * /stats?scope=cluster in time, the hung peer reported missing. Before, their readiness waited on a read of the
+   * cluster's roster that the hung member held up, failed at the check's 2 s, and answered 503: a load balancer
+   * checking /health took every gateway out of rotation because one hung (HAProxy logged "backend 'gateways' has no
+   * server available!" during an 8 s SIGSTOP of one of three); and /stats?scope=cluster took 3-5 s, then 503.
+   */
+  @Test
+  void aHungPeerLeavesTheOthersReadyAndTheirClusterViewPrompt() {
+    String hung = cluster.node(2).id();
+    cluster.node(2).jar().signal("STOP");
+    long stopped = System.nanoTime();
+    List<String> seen = new ArrayList<>();
+    boolean reportedMissing = false;
+    try {
+      // 4 s: below Hazelcast's 5 s heartbeat timeout, so the hung node stays a member throughout.
+      while (System.nanoTime() - stopped < TimeUnit.SECONDS.toNanos(4)) {
+        long asked = System.nanoTime();
+        HttpResponse<String> health = cluster.node(0).admin().get("/health");
+        long healthMs = (System.nanoTime() - asked) / 1_000_000;
+        asked = System.nanoTime();
+        HttpResponse<String> stats = cluster.node(1).jar().get("/stats?scope=cluster");
+        long statsMs = (System.nanoTime() - asked) / 1_000_000;
+        seen.add("health " + health.statusCode() + " in " + healthMs + " ms, cluster stats " + stats.statusCode()
+            + " in " + statsMs + " ms");
+        assertEquals(200, health.statusCode(), "readiness of a node whose peer hangs: " + health.body() + " " + seen);
+        assertEquals(200, stats.statusCode(), "cluster stats while a peer hangs: " + stats.body() + " " + seen);
+        // The peer's 2 s to answer, and the roster read's 1 s at most, on a loaded machine.
+        assertTrue(statsMs < 4_000, "cluster stats took " + statsMs + " ms: " + seen);
+        JsonObject view = new JsonObject(stats.body());
+        reportedMissing |= view.getJsonArray("missing").stream()
+            .anyMatch(m -> hung.equals(((JsonObject) m).getString("node")));
+      }
+    } finally {
+      cluster.node(2).jar().signal("CONT");
+    }
+    LOG.info("while node 2 hung: " + seen);
+    assertTrue(reportedMissing, "the hung node reported missing: " + seen);
+  }
+
+  /**
+   * A peer hung for longer than the heartbeat timeout is removed by the others; resumed, it finds itself alone (the
+   * others suspect it) and is a cluster of one until Hazelcast's split-brain handler merges it back. That handler
+   * ran 300 s after start and every 120 s (Hazelcast's defaults): the resumed node stayed alone for up to five minutes,
+   * in which its cluster-scope rate limits and the others' each took the whole budget (twice it in all, once the 60 s
+   * hold was over) and it probed every instance the others probed too. Now it is back within seconds.
+   */
+  @Test
+  void aPeerHungPastTheHeartbeatTimeoutIsBackInTheClusterWithinSeconds() throws Exception {
+    String hung = cluster.node(2).id();
+    cluster.node(2).jar().signal("STOP");
+    try {
+      // Past the 5 s heartbeat timeout: the others remove it meanwhile.
+      Thread.sleep(9_000);
+    } finally {
+      cluster.node(2).jar().signal("CONT");
+    }
+    long resumed = System.nanoTime();
+    Duration back = Poll.until(Duration.ofSeconds(40), "three members again on every node, the resumed one too", () -> {
+      for (int i = 0; i < 3; i++) {
+        if (GatewayCluster.memberIds(GatewayCluster.clusterCheck(cluster.node(i))).size() != 3) {
+          return false;
+        }
+      }
+      return true;
+    });
+    LOG.info("node hung past the heartbeat timeout: back in the cluster " + (System.nanoTime() - resumed) / 1_000_000
+        + " ms after SIGCONT");
+    for (int i = 0; i < 3; i++) {
+      JsonObject check = GatewayCluster.clusterCheck(cluster.node(i));
+      assertTrue(GatewayCluster.memberIds(check).contains(hung), "the same node, back: " + check.encode());
+    }
+    // Its roster entry is back (put back at the membership change that brought it), so it is counted once again.
+    Poll.until(Duration.ofSeconds(15), "cluster stats complete with the three nodes", () -> {
+      JsonObject view = GatewayCluster.clusterStats(cluster.node(0));
+      return view.getBoolean("complete") && view.getJsonArray("answered").size() == 3
+          && view.getJsonArray("answered").contains(hung);
+    });
+    assertTrue(back.toSeconds() < 40);
+  }
+
+  /**
+   * The two others stay one cluster through a 20 s hang of the third. Once they removed it, Hazelcast connects to it
+   * again (to tell it it was removed) and, with the handshake unanswered, that connection's outbound pipeline spins
+   * on its IO thread. With one output thread for all connections (the gateway's setting before), the heartbeats
+   * between the two healthy nodes waited behind it: about 10 s into the hang they lost each other (three runs of
+   * three) and each was a cluster of one.
+   */
+  @Test
+  void theOthersStayTogetherWhileAPeerHangsLong() throws Exception {
+    cluster.node(2).jar().signal("STOP");
+    long stopped = System.nanoTime();
+    List<String> views = new ArrayList<>();
+    try {
+      Poll.until(Duration.ofSeconds(15), "the hung node removed by the others",
+          () -> GatewayCluster.memberIds(GatewayCluster.clusterCheck(cluster.node(0))).size() == 2);
+      while (System.nanoTime() - stopped < TimeUnit.SECONDS.toNanos(20)) {
+        for (int i = 0; i < 2; i++) {
+          JsonObject check = GatewayCluster.clusterCheck(cluster.node(i));
+          // A status that did not come in time says so ("problem"): no view of the members, not a wrong one.
+          String members = check.containsKey("members") ? "" + GatewayCluster.memberIds(check).size() : "?";
+          views.add((System.nanoTime() - stopped) / 100_000_000 / 10.0 + " s: node " + i + " sees " + members);
+          assertTrue(!members.equals("1"), "the two healthy nodes, one cluster: " + views);
+        }
+        Thread.sleep(250);
+      }
+    } finally {
+      cluster.node(2).jar().signal("CONT");
+    }
+    LOG.info("while node 2 hung for 20 s, the others saw: " + views);
+    assertTrue(views.stream().filter(v -> v.endsWith(" 2")).count() > views.size() / 2, "mostly seen: " + views);
+    cluster.awaitMembers(3, Duration.ofSeconds(40));
   }
 
   /** Sends {@code sent[i]} requests to node i from 6 threads; every 10th to a path with no route (a 404, an error). */

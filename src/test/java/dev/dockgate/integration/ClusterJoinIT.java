@@ -1,0 +1,114 @@
+package dev.dockgate.integration;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.dockgate.testing.ClusterNodes;
+import dev.dockgate.testing.GatewayJar;
+import dev.dockgate.testing.Ports;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Logger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A gateway JVM with {@code -cluster} whose members list names, besides itself, an address where something accepts
+ * TCP connections and never answers (a peer that hangs: its kernel still accepts; or another server on that port).
+ */
+@Timeout(value = 200, unit = TimeUnit.SECONDS)
+class ClusterJoinIT {
+
+  private static final Logger LOG = Logger.getLogger(ClusterJoinIT.class.getName());
+
+  @TempDir
+  Path dir;
+  ServerSocket silent;
+  final List<Socket> held = new CopyOnWriteArrayList<>();
+
+  @BeforeEach
+  void listen() throws IOException {
+    silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+    Thread accepting = new Thread(() -> {
+      while (!silent.isClosed()) {
+        try {
+          Socket socket = silent.accept();
+          held.add(socket);
+          Thread reading = new Thread(() -> drain(socket));
+          reading.setDaemon(true);
+          reading.start();
+        } catch (IOException e) {
+          return; // closed
+        }
+      }
+    });
+    accepting.setDaemon(true);
+    accepting.start();
+  }
+
+  /** Reads and drops whatever comes, answering nothing. */
+  private static void drain(Socket socket) {
+    try (InputStream in = socket.getInputStream()) {
+      while (in.read(new byte[4096]) >= 0) {
+        // nothing said back
+      }
+    } catch (IOException e) {
+      // closed
+    }
+  }
+
+  @AfterEach
+  void close() throws IOException {
+    silent.close();
+    for (Socket socket : held) {
+      socket.close();
+    }
+  }
+
+  /**
+   * It serves, alone, within about 20 s of joining, and says why. Before, no member could become master without the
+   * silent one's vote and Hazelcast kept asking it for its 300 s: the launcher gave up at 2 minutes ("Timed out in
+   * startup") and the process exited without ever serving, {@code required: false} or not.
+   */
+  @Test
+  void aListedMemberThatNeverAnswersLeavesTheNodeServingAloneSoon() {
+    int self = Ports.free();
+    String yaml = ClusterNodes.routes("http://127.0.0.1:" + Ports.free(), "")
+        + ClusterNodes.clusterBlock("join-" + self, new int[] {self, silent.getLocalPort()});
+    long begun = System.nanoTime();
+    try (GatewayJar jar = new GatewayJar(dir, "", yaml, 1, Map.of("DOCKGATE_CLUSTER_PORT", Integer.toString(self)),
+        List.of("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"), List.of("-cluster"),
+        Duration.ofSeconds(100))) {
+      LOG.info("serving alone " + (System.nanoTime() - begun) / 1_000_000 + " ms after the start");
+      assertTrue(jar.output().contains("cannot join (Node failed to start! no cluster formed within 20 s"),
+          jar.output());
+      assertEquals(200, jar.get("/health/live").statusCode());
+      assertTrue(held.size() > 0, "the silent member was asked");
+    }
+  }
+
+  /** With {@code required: true} it refuses to start, with exit status 11, instead of being killed by the launcher. */
+  @Test
+  void aListedMemberThatNeverAnswersStopsARequiredNodeWithStatus11() throws IOException {
+    int self = Ports.free();
+    Path conf = dir.resolve("required.yml");
+    java.nio.file.Files.writeString(conf, "server: {host: 127.0.0.1, port: " + Ports.free() + ", admin_listener: false}\n"
+        + ClusterNodes.routes("http://127.0.0.1:" + Ports.free(), "")
+        + ClusterNodes.clusterBlock("join-" + self, new int[] {self, silent.getLocalPort()}) + "  required: true\n");
+    GatewayJar.Exit exit = GatewayJar.run(dir, Map.of("DOCKGATE_CLUSTER_PORT", Integer.toString(self)),
+        List.of("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"), "-conf", conf.toString(), "-cluster");
+    assertEquals(11, exit.status(), exit.toString());
+  }
+}
