@@ -218,7 +218,12 @@ public final class ConnectionPool {
 
   private Endpoint endpoint(SocketAddress address, HostAndPort tlsOrigin) {
     if (tlsOrigin == null) {
-      return endpoints.computeIfAbsent(address, a -> new Endpoint(a, null));
+      Endpoint endpoint = endpoints.get(address); // (get and put: the request path's own shape, kept small to inline)
+      if (endpoint == null) {
+        endpoint = new Endpoint(address, null);
+        endpoints.put(address, endpoint);
+      }
+      return endpoint;
     }
     return tlsEndpoints.computeIfAbsent(new TlsEndpointKey(address, tlsOrigin), k -> new Endpoint(address, tlsOrigin));
   }
