@@ -217,14 +217,19 @@ public final class ConnectionPool {
   }
 
   private Endpoint endpoint(SocketAddress address, HostAndPort tlsOrigin) {
-    if (tlsOrigin == null) {
-      Endpoint endpoint = endpoints.get(address); // (get and put: the request path's own shape, kept small to inline)
-      if (endpoint == null) {
-        endpoint = new Endpoint(address, null);
-        endpoints.put(address, endpoint);
-      }
-      return endpoint;
+    if (tlsOrigin != null) {
+      return tlsEndpoint(address, tlsOrigin);
     }
+    Endpoint endpoint = endpoints.get(address);
+    if (endpoint == null) {
+      endpoint = new Endpoint(address, null);
+      endpoints.put(address, endpoint);
+    }
+    return endpoint;
+  }
+
+  /** Apart, so that the plain instances' lookup stays as small as it was (it is inlined on the request path). */
+  private Endpoint tlsEndpoint(SocketAddress address, HostAndPort tlsOrigin) {
     return tlsEndpoints.computeIfAbsent(new TlsEndpointKey(address, tlsOrigin), k -> new Endpoint(address, tlsOrigin));
   }
 
