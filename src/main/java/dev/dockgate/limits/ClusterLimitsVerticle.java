@@ -43,6 +43,8 @@ public final class ClusterLimitsVerticle extends VerticleBase {
   private io.vertx.core.eventbus.MessageConsumer<JsonObject> reports;
   /** Timer firings so far (each a thread wakeup when idle): read by tests. */
   private volatile long ticks;
+  /** Peer, its limit and this node's, of each difference of settings already warned about. */
+  private final java.util.Set<String> differing = new java.util.HashSet<>();
   /** The last view's present and member counts, to log each change once. */
   private int present = 1;
   private int members;
@@ -81,6 +83,36 @@ public final class ClusterLimitsVerticle extends VerticleBase {
       limits.put(limit, keys);
     }
     peers.heard(node, limits, System.nanoTime());
+    compareSettings(node, reported.fieldNames());
+  }
+
+  /**
+   * Warns, once per peer and pair of settings, when a peer limits a route this node limits too, with other settings
+   * (a reload on one node only, or configs that differ): nodes share a budget only with nodes of the same settings,
+   * so the route's cluster budget is not one any more, and nothing else would say so.
+   */
+  private void compareSettings(String node, java.util.Set<String> theirs) {
+    java.util.Set<String> mine = null;
+    for (String id : theirs) {
+      String route = RateLimiters.routeOf(id);
+      if (route == null) {
+        continue;
+      }
+      if (mine == null) {
+        mine = limiters.clusterIds();
+      }
+      if (mine.contains(id)) {
+        continue;
+      }
+      for (String own : mine) {
+        if (route.equals(RateLimiters.routeOf(own)) && differing.add(node + " " + id + " " + own)) {
+          LOG.warning("cluster rate limits: node " + node + " limits route " + route + " at"
+              + id.substring(route.length()) + ", this node at" + own.substring(route.length())
+              + ": only nodes with the same settings share a budget, so this route's cluster budget is not one;"
+              + " give every node the same rate_limit");
+        }
+      }
+    }
   }
 
   /** A key's load as sent: {@code [demand, refused, spare]} (a bare number is a demand alone). */

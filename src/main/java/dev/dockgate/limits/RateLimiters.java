@@ -40,6 +40,26 @@ public final class RateLimiters {
     }
   }
 
+  /**
+   * The route part of a {@code clusterId} (path prefix, host, methods), or null when it is not one: two ids with the
+   * same route and different settings are one route limited differently on two nodes.
+   */
+  static String routeOf(String clusterId) {
+    int end = clusterId.lastIndexOf("] ");
+    return end < 0 ? null : clusterId.substring(0, end + 1);
+  }
+
+  /** The ids of the cluster-scope limits held (see {@code clusterId}). */
+  Set<String> clusterIds() {
+    Set<String> ids = new HashSet<>();
+    for (RateLimiter limiter : limiters.values()) {
+      if (limiter instanceof ClusterTokenBuckets shared) {
+        ids.add(shared.id());
+      }
+    }
+    return ids;
+  }
+
   private final LocalTokenBuckets.Maintenance maintenance;
   private final ConcurrentHashMap<Identity, RateLimiter> limiters = new ConcurrentHashMap<>();
   /** The identities of the config applied last; null until the first {@link #retain}: then all are kept. */

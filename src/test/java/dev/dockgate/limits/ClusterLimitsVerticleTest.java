@@ -96,4 +96,38 @@ class ClusterLimitsVerticleTest {
     assertEquals(after, reports.size(), "reports after the verticle stopped");
     assertEquals(true, reports.get(reports.size() - 1).getBoolean("left"), reports.get(reports.size() - 1).encode());
   }
+
+  @Test
+  void aPeerLimitingTheSameRouteWithOtherSettingsIsWarnedAboutOnce() throws Exception {
+    RateLimiters limiters = new RateLimiters();
+    ClusterLimitsVerticle verticle = new ClusterLimitsVerticle(limiters);
+    vertx.deployVerticle(verticle).await(10, TimeUnit.SECONDS);
+    RateLimitConfig mine = new RateLimitConfig(40, 20, "client_ip", 1_000, RateLimitConfig.Scope.CLUSTER);
+    RouteConfig route = new RouteConfig("/api", "web", 30_000, false, List.of(), null, RetryConfig.NONE,
+        Map.of(RateLimitFeature.KEY, mine));
+    limiters.forRoute(route, mine).tryAcquire("k", System.nanoTime());
+    String own = limiters.clusterIds().iterator().next();
+    String same = own;
+    String other = own.replace("40.0/s", "80.0/s").replace("40/s", "80/s");
+    assertTrue(!other.equals(own), own);
+    JsonObject load = new JsonObject().put("k", new io.vertx.core.json.JsonArray().add(1).add(0).add(0));
+    try (dev.dockgate.testing.LoggedErrors warnings = new dev.dockgate.testing.LoggedErrors("dev.dockgate.limits",
+        java.util.logging.Level.WARNING)) {
+      // A peer with the same settings: nothing to say.
+      vertx.eventBus().publish(Addresses.RATE_LIMIT_DEMAND, new JsonObject().put("node", "peer-a")
+          .put("limits", new JsonObject().put(same, load)));
+      // A peer limiting the same route at 80/s, reported four times: one warning.
+      for (int i = 0; i < 4; i++) {
+        vertx.eventBus().publish(Addresses.RATE_LIMIT_DEMAND, new JsonObject().put("node", "peer-b")
+            .put("limits", new JsonObject().put(other, load)));
+      }
+      dev.dockgate.testing.Poll.until(java.time.Duration.ofSeconds(5), "the warning",
+          () -> warnings.lines().stream().anyMatch(l -> l.contains("peer-b")));
+      Thread.sleep(300);
+      List<String> said = warnings.lines().stream().filter(l -> l.contains("cluster rate limits: node")).toList();
+      assertEquals(1, said.size(), said.toString());
+      assertTrue(said.get(0).contains("node peer-b limits route " + RateLimiters.routeOf(own) + " at 80"), said.get(0));
+      assertTrue(said.get(0).contains("this node at 40"), said.get(0));
+    }
+  }
 }
