@@ -92,18 +92,23 @@ final class Roster {
    * thread until it ends, so while one is under way the next questions wait on it rather than start another.
    */
   Future<Entries> entries() {
-    if (reading == null) {
-      Future<Map<String, JsonObject>> read = map.entries();
-      reading = read;
-      read.onComplete(ar -> {
-        reading = null;
+    Future<Map<String, JsonObject>> read = reading;
+    if (read == null) {
+      Future<Map<String, JsonObject>> started = map.entries();
+      read = started;
+      reading = started;
+      // (may run at once, when the read completed already: the local variable, not the field, is waited on)
+      started.onComplete(ar -> {
+        if (reading == started) {
+          reading = null;
+        }
         if (ar.succeeded()) {
           lastRead.clear();
           lastRead.putAll(ar.result());
         }
       });
     }
-    return reading.timeout(READ_WAIT_MS, TimeUnit.MILLISECONDS)
+    return read.timeout(READ_WAIT_MS, TimeUnit.MILLISECONDS)
         .map(read -> new Entries(Map.copyOf(read), false))
         .otherwise(err -> new Entries(Map.copyOf(lastRead), true));
   }
