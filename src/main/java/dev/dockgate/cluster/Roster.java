@@ -92,10 +92,10 @@ final class Roster {
    * thread until it ends, so while one is under way the next questions wait on it rather than start another.
    */
   Future<Entries> entries() {
-    Future<Map<String, JsonObject>> read = reading;
-    if (read == null) {
+    Future<Map<String, JsonObject>> pending = reading;
+    if (pending == null) {
       Future<Map<String, JsonObject>> started = map.entries();
-      read = started;
+      pending = started;
       reading = started;
       // (may run at once, when the read completed already: the local variable, not the field, is waited on)
       started.onComplete(ar -> {
@@ -108,7 +108,7 @@ final class Roster {
         }
       });
     }
-    return read.timeout(READ_WAIT_MS, TimeUnit.MILLISECONDS)
+    return pending.timeout(READ_WAIT_MS, TimeUnit.MILLISECONDS)
         .map(read -> new Entries(Map.copyOf(read), false))
         .otherwise(err -> new Entries(Map.copyOf(lastRead), true));
   }
