@@ -38,8 +38,9 @@ public final class TestCerts {
   }
 
   /**
-   * An EC P-256 certificate naming only {@code san} (keytool's SAN syntax: {@code dns:orders.internal,ip:10.0.0.7}),
-   * as a backend known by a DNS name has: a client checking it against an address fails.
+   * An EC P-256 certificate naming only {@code san} (keytool's SAN syntax, e.g. {@code dns:svc.dockgate.test}; the
+   * tests name only test names and loopback addresses), as a backend known by a DNS name has: a client checking it
+   * against an address fails.
    */
   public static Pem forNames(Path dir, String name, String san) {
     return selfSigned(dir, name, "EC", san);
