@@ -1,8 +1,9 @@
 package dev.dockgate.cluster;
 
+import com.hazelcast.config.AdvancedNetworkConfig;
 import com.hazelcast.config.Config;
 import com.hazelcast.config.JoinConfig;
-import com.hazelcast.config.NetworkConfig;
+import com.hazelcast.config.ServerSocketEndpointConfig;
 import dev.dockgate.config.ClusterConfig;
 import io.vertx.spi.cluster.hazelcast.ConfigUtil;
 import java.util.List;
@@ -69,18 +70,30 @@ public final class HazelcastSettings {
     config.setProperty("hazelcast.merge.first.run.delay.seconds", Integer.toString(MERGE_SECONDS));
     config.setProperty("hazelcast.merge.next.run.delay.seconds", Integer.toString(MERGE_SECONDS));
     quiet(config);
-    NetworkConfig network = config.getNetworkConfig();
-    network.setPort(cluster.port()).setPortAutoIncrement(false);
+    // The advanced network's member endpoint rather than the unified port: members only (no Hazelcast client, REST or
+    // memcache protocol is spoken there), and its outbound pipeline waits for a peer's protocol bytes instead of
+    // polling for them. On the unified port, a connection to a member that accepts and never answers (a hung
+    // process: its kernel still completes the handshake) re-ran its pipeline in a loop on a socket output thread
+    // until it closed: a full core on each of the others, for as long as the hang lasted, enough on two busy
+    // cores to starve the heartbeats between the healthy members until they took each other for dead.
+    AdvancedNetworkConfig network = config.getAdvancedNetworkConfig().setEnabled(true);
+    ServerSocketEndpointConfig member = new ServerSocketEndpointConfig();
+    member.setPort(cluster.port()).setPortAutoIncrement(false);
     if (cluster.host() != null) {
-      network.getInterfaces().setEnabled(true).setInterfaces(List.of(cluster.host()));
+      member.getInterfaces().setEnabled(true).setInterfaces(List.of(cluster.host()));
       config.setProperty("hazelcast.local.localAddress", cluster.host());
     }
+    network.setMemberEndpointConfig(member);
     JoinConfig join = network.getJoin();
     join.getMulticastConfig().setEnabled(false);
     join.getAutoDetectionConfig().setEnabled(false);
     join.getTcpIpConfig().setEnabled(true)
         .setConnectionTimeoutSeconds(CONNECTION_TIMEOUT_SECONDS)
         .setMembers(cluster.members().isEmpty() ? List.of(self(cluster)) : cluster.members());
+    // The plain network block is not used with the advanced one; its join is switched off so that nothing reads
+    // a multicast join that does not run.
+    config.getNetworkConfig().getJoin().getMulticastConfig().setEnabled(false);
+    config.getNetworkConfig().getJoin().getAutoDetectionConfig().setEnabled(false);
     return config;
   }
 
@@ -88,10 +101,9 @@ public final class HazelcastSettings {
    * Sizes Hazelcast for what the gateway keeps in it (a handful of small maps, a few operations a second, a few
    * members) rather than for a data grid, so that it competes as little as it can with the event loops: one thread
    * for each of partition operations, generic operations, responses, events, and socket input (the defaults are one
-   * per core, two, two, five, and three), and Hazelcast's three for socket output: a connection to a member that
-   * hangs (opened once the others removed it, to tell it so) spins on its output thread while its handshake goes
-   * unanswered, and with one output thread the heartbeats between the healthy members waited behind it until they
-   * took each other for dead; no metrics collection and no health monitor
+   * per core, two, two, five, and three), and Hazelcast's three for socket output (one would do since the member
+   * endpoint no longer spins on a hung peer, see {@link #of}; three keep a slow peer's writes apart from the
+   * healthy ones'); no metrics collection and no health monitor
    * (samplers whose output nobody reads here), no Jet engine. Two periodic tasks that serve nothing here are spaced
    * out: the backup anti-entropy pass over all 271 partitions runs every minute instead of every 30 s (it repairs
    * backups that a dropped replica sync or a lost backup acknowledgement left stale, which happens around membership

@@ -6,13 +6,23 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.hazelcast.config.Config;
 import com.hazelcast.config.JoinConfig;
+import com.hazelcast.config.ServerSocketEndpointConfig;
+import com.hazelcast.instance.EndpointQualifier;
 import dev.dockgate.config.ClusterConfig;
 import dev.dockgate.testing.LoggedErrors;
 import com.hazelcast.core.Hazelcast;
 import com.hazelcast.core.HazelcastInstance;
+import dev.dockgate.testing.Poll;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
+import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -25,10 +35,14 @@ class HazelcastSettingsTest {
     Config config = HazelcastSettings.of(new ClusterConfig("edge", List.of("127.0.0.1:6001", "127.0.0.1:6002"),
         "127.0.0.1", 6002, false));
     assertEquals("edge", config.getClusterName());
-    assertEquals(6002, config.getNetworkConfig().getPort());
-    assertFalse(config.getNetworkConfig().isPortAutoIncrement());
-    assertEquals(List.of("127.0.0.1"), List.copyOf(config.getNetworkConfig().getInterfaces().getInterfaces()));
-    JoinConfig join = config.getNetworkConfig().getJoin();
+    // The member endpoint alone (no unified port for clients and text protocols).
+    assertTrue(config.getAdvancedNetworkConfig().isEnabled());
+    assertEquals(Set.of(EndpointQualifier.MEMBER), config.getAdvancedNetworkConfig().getEndpointConfigs().keySet());
+    ServerSocketEndpointConfig member = member(config);
+    assertEquals(6002, member.getPort());
+    assertFalse(member.isPortAutoIncrement());
+    assertEquals(List.of("127.0.0.1"), List.copyOf(member.getInterfaces().getInterfaces()));
+    JoinConfig join = config.getAdvancedNetworkConfig().getJoin();
     assertFalse(join.getMulticastConfig().isEnabled());
     assertFalse(join.getAutoDetectionConfig().isEnabled());
     assertTrue(join.getTcpIpConfig().isEnabled());
@@ -46,8 +60,14 @@ class HazelcastSettingsTest {
   @Test
   void noListedMembersMeansAClusterOfThisNode() {
     Config config = HazelcastSettings.of(ClusterConfig.DEFAULT);
-    assertEquals(List.of("127.0.0.1:5701"), config.getNetworkConfig().getJoin().getTcpIpConfig().getMembers());
-    assertFalse(config.getNetworkConfig().getInterfaces().isEnabled());
+    assertEquals(List.of("127.0.0.1:5701"), config.getAdvancedNetworkConfig().getJoin().getTcpIpConfig().getMembers());
+    assertEquals(5701, member(config).getPort());
+    assertFalse(member(config).getInterfaces().isEnabled());
+  }
+
+  private static ServerSocketEndpointConfig member(Config config) {
+    return (ServerSocketEndpointConfig) config.getAdvancedNetworkConfig().getEndpointConfigs()
+        .get(EndpointQualifier.MEMBER);
   }
 
   /**
@@ -89,12 +109,73 @@ class HazelcastSettingsTest {
       assertEquals(1, kinds.get("response-N"), kinds.toString());
       assertEquals(1, kinds.get("event-N"), kinds.toString());
       assertEquals(1, kinds.get("IO.thread-in-N"), kinds.toString());
-      // Three writing threads: a connection spinning toward a member that hangs holds up only one of them.
+      // Three writing threads: a slow peer's writes wait apart from the others'.
       assertEquals(HazelcastSettings.OUTPUT_THREADS, kinds.get("IO.thread-out-N"), kinds.toString());
       assertFalse(kinds.containsKey("HealthMonitor"), kinds.toString());
       assertFalse(config.getMetricsConfig().isEnabled());
     } finally {
       member.shutdown();
     }
+  }
+
+  /**
+   * A listed member that accepts connections and never answers (a hung process: its kernel completes the TCP
+   * handshake) costs the others no CPU while they wait for its protocol bytes. On Hazelcast's unified port the
+   * connection's outbound pipeline re-ran itself in a loop on a socket output thread for as long as it stayed open: a
+   * full core for each such connection, which on two busy cores starved the heartbeats between healthy members.
+   */
+  @Test
+  @Timeout(60)
+  void aListedMemberThatNeverAnswersCostsNoCpu() throws Exception {
+    int port;
+    try (ServerSocket socket = new ServerSocket(0)) {
+      port = socket.getLocalPort();
+    }
+    // Listening, never accepting nor reading: the kernel completes the handshakes, as a stopped process's does.
+    try (ServerSocket hung = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+      Config config = HazelcastSettings.of(new ClusterConfig("hung-" + port,
+          List.of("127.0.0.1:" + port, "127.0.0.1:" + hung.getLocalPort()), "127.0.0.1", port, false));
+      config.setInstanceName("hung-" + port);
+      // The join waits for the silent member's answer this long, then the member serves alone.
+      config.setProperty("hazelcast.max.join.seconds", "8");
+      CompletableFuture<HazelcastInstance> started =
+          CompletableFuture.supplyAsync(() -> Hazelcast.newHazelcastInstance(config));
+      try {
+        String prefix = "hz.hung-" + port + ".IO.thread-out-";
+        // The join connects to the silent member within a second of the member's networking starting.
+        Poll.until(Duration.ofSeconds(20), "the member's networking started",
+            () -> outputThreads(prefix).length > 0);
+        Thread.sleep(2_000);
+        long before = cpuNanos(outputThreads(prefix));
+        long wall = System.nanoTime();
+        Thread.sleep(3_000);
+        long cpu = cpuNanos(outputThreads(prefix)) - before;
+        long elapsed = System.nanoTime() - wall;
+        assertTrue(cpu < elapsed / 10, "socket output threads busy " + cpu / 1_000_000 + " ms of "
+            + elapsed / 1_000_000 + " ms while a listed member never answers");
+      } finally {
+        // With the silent member never voting, the join gives up (max.join.seconds) and the start fails.
+        started.handle((member, failure) -> {
+          if (member != null) {
+            member.shutdown();
+          }
+          return null;
+        }).get(50, TimeUnit.SECONDS);
+      }
+    }
+  }
+
+  private static long[] outputThreads(String prefix) {
+    return Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().startsWith(prefix))
+        .mapToLong(Thread::getId).toArray();
+  }
+
+  private static long cpuNanos(long[] threads) {
+    ThreadMXBean mx = ManagementFactory.getThreadMXBean();
+    long sum = 0;
+    for (long id : threads) {
+      sum += Math.max(0, mx.getThreadCpuTime(id));
+    }
+    return sum;
   }
 }
