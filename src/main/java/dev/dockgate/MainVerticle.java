@@ -46,6 +46,10 @@ public final class MainVerticle extends VerticleBase {
   private static final Logger LOG = Logger.getLogger(MainVerticle.class.getName());
 
   private ConfigWatcher watcher;
+  /** How long a reload waits for discovery to find what it adds: its importers wait 3 s at most for first answers. */
+  static final long PREPARE_MS = 5_000;
+  /** The reload being applied, if any: the next one applies after it. */
+  private Future<Void> applying = Future.succeededFuture();
   /** The access log running: its deployment (null: none) and its config. */
   private String accessLogId;
   private AccessLogVerticle accessLogVerticle;
@@ -208,14 +212,27 @@ public final class MainVerticle extends VerticleBase {
         .completion().map(routers);
   }
 
+  /**
+   * Applies a reloaded config once discovery has found what it adds (a DNS name's or a Consul service's first
+   * answer, {@link #PREPARE_MS} at most), so that a new route is live with its instances rather than answering 503
+   * until they come; reloads apply one after the other, in the order they were read.
+   */
+  private Future<Void> apply(GatewayConfig next) {
+    return vertx.eventBus().request(Addresses.DISCOVERY_PREPARE, next,
+            new io.vertx.core.eventbus.DeliveryOptions(Addresses.LOCAL).setSendTimeout(PREPARE_MS))
+        .otherwiseEmpty() // discovery stopped (a drain), or slower than allowed: the config applies all the same
+        .map(answered -> {
+          // Before the routers compile it, so they find the kept limiters and none of the dropped ones.
+          rateLimiters.retain(next.routes());
+          retryAllowances.retain(next.routes());
+          vertx.eventBus().publish(Addresses.CONFIG_APPLY, next, Addresses.LOCAL);
+          return null;
+        });
+  }
+
   private Future<Void> watch(GatewayConfig config) {
     running = config;
-    watcher = new ConfigWatcher(vertx, config, next -> {
-      // Before the routers compile it, so they find the kept limiters and none of the dropped ones.
-      rateLimiters.retain(next.routes());
-      retryAllowances.retain(next.routes());
-      vertx.eventBus().publish(Addresses.CONFIG_APPLY, next, Addresses.LOCAL);
-    });
+    watcher = new ConfigWatcher(vertx, config, next -> applying = applying.eventually(() -> apply(next)));
     vertx.eventBus().localConsumer(Addresses.CONFIG_RELOAD, msg -> {
       watcher.reload();
       followAccessLog();

@@ -38,6 +38,8 @@ public final class DiscoveryVerticle extends VerticleBase {
   private DnsImporter dns;
   private boolean reading;
   private boolean readAgain;
+  /** Waiting for a reading of the registry that starts after they asked ({@link #readFresh}). */
+  private final List<Promise<Void>> readWaiters = new java.util.ArrayList<>();
 
   public DiscoveryVerticle(GatewayConfig config) {
     this.config = config;
@@ -76,8 +78,17 @@ public final class DiscoveryVerticle extends VerticleBase {
           }
         })
         .completion();
+    Future<Void> prepare = vertx.eventBus()
+        .<GatewayConfig>localConsumer(Addresses.DISCOVERY_PREPARE, msg -> {
+          List<dev.dockgate.config.BackendConfig> next = msg.body().backends();
+          Future.join(consul != null ? consul.prepare(next) : Future.succeededFuture(),
+                  dns != null ? dns.prepare(next) : Future.succeededFuture())
+              .eventually(this::readFresh)
+              .onComplete(ar -> msg.reply(null, LOCAL));
+        })
+        .completion();
     Future<Void> announce = vertx.eventBus().localConsumer(Addresses.DISCOVERY_ANNOUNCE, msg -> read()).completion();
-    return Future.all(query, reload, announce)
+    return Future.all(List.of(query, reload, prepare, announce))
         .compose(v -> importDocker())
         .compose(v -> importConsul())
         .compose(v -> importDns())
@@ -124,9 +135,19 @@ public final class DiscoveryVerticle extends VerticleBase {
     readNow();
   }
 
+  /** Completes after a reading of the registry that started after this call (the catalog then has what it held). */
+  private Future<Void> readFresh() {
+    Promise<Void> read = Promise.promise();
+    readWaiters.add(read);
+    read();
+    return read.future();
+  }
+
   private Future<Void> readNow() {
     reading = true;
     readAgain = false;
+    List<Promise<Void>> served = List.copyOf(readWaiters);
+    readWaiters.clear();
     return discovery.getRecords(record -> true)
         .map(records -> {
           catalog.discovered(BackendInstances.discovered(records));
@@ -134,6 +155,7 @@ public final class DiscoveryVerticle extends VerticleBase {
         })
         .andThen(ar -> {
           reading = false;
+          served.forEach(Promise::tryComplete);
           if (ar.failed()) {
             LOG.warning("cannot read the discovery registry: " + ar.cause());
           }

@@ -48,6 +48,7 @@ public final class DnsImporter implements ServiceImporter {
   private DnsLookup lookup;
   private final Map<String, Watch> watches = new HashMap<>();
   private boolean closed;
+  private final Publications publications = new Publications();
 
   public DnsImporter(List<BackendConfig> backends) {
     this.backends = List.copyOf(backends);
@@ -58,7 +59,25 @@ public final class DnsImporter implements ServiceImporter {
     this.vertx = vertx;
     this.publisher = publisher;
     this.context = vertx.getOrCreateContext();
-    Future.join(follow(backends)).timeout(FIRST_ANSWERS_MS, TimeUnit.MILLISECONDS).onComplete(ar -> ready.complete());
+    firstAnswers(follow(backends)).onComplete(ar -> ready.complete());
+  }
+
+  /**
+   * A reload about to apply {@code next}: follows the names it adds now, beside those followed, and completes once
+   * their first answers are in the registry ({@link #FIRST_ANSWERS_MS} at most), so that a route the reload adds has
+   * its instances from its first request. Names only the running config has are followed until {@link #backends}.
+   */
+  public Future<Void> prepare(List<BackendConfig> next) {
+    if (vertx == null || closed) {
+      return Future.succeededFuture();
+    }
+    List<BackendConfig> both = new ArrayList<>(backends);
+    both.addAll(next);
+    return firstAnswers(follow(both));
+  }
+
+  private Future<Void> firstAnswers(List<Future<Void>> started) {
+    return publications.afterFirstAnswers(started, FIRST_ANSWERS_MS);
   }
 
   /** A reload: follows the names the new backends list, and only those. */
@@ -235,7 +254,7 @@ public final class DnsImporter implements ServiceImporter {
 
     private void publish(String address) {
       published.put(address, null);
-      publisher.publish(toRecord(target, address))
+      publications.track(publisher.publish(toRecord(target, address)))
           .onSuccess(record -> {
             if (gone.remove(address) || closed) {
               publisher.unpublish(record.getRegistration());

@@ -106,6 +106,14 @@ public final class Addresses {
    */
   public static final String RATE_LIMIT_DEMAND = "gateway.ratelimit.demand";
 
+  /**
+   * Local only, request/reply: a config about to apply (a {@code GatewayConfig}, passed as is). Discovery starts
+   * following the DNS names and Consul services it adds, beside those followed, and answers once their first answers
+   * are in its catalog (3 s at most), so that a route the reload adds is live with its instances; the reload applies
+   * ({@link #CONFIG_APPLY}) after the answer.
+   */
+  public static final String DISCOVERY_PREPARE = "gateway.discovery.prepare";
+
   /** Service-discovery announcements (vertx-service-discovery record JSON) of container instances. */
   public static final String DISCOVERY_ANNOUNCE = "gateway.discovery.announce";
 

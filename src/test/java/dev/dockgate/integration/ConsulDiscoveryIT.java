@@ -14,11 +14,13 @@ import io.vertx.core.Vertx;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -369,6 +371,41 @@ class ConsulDiscoveryIT {
     until("orders-2 back", Duration.ofSeconds(5), Set.of("orders-1", "orders-2", "orders-3"), "/api/orders/x");
     orders3.close(); // refused connections: its breaker opens, the others answer
     until("orders-3 passed over once refused", Duration.ofSeconds(10), Set.of("orders-1", "orders-2"), "/api/orders/x");
+    noSevere();
+  }
+
+  /**
+   * A reload moving a backend to another Consul service keeps it serving throughout: the new config applies once the
+   * new service's first answer is in (3 s at most), so the backend is never without instances. Before, it answered
+   * 503 from the reload until that answer came (here 400 ms: a slow agent).
+   */
+  @Test
+  @Timeout(120)
+  void aReloadMovingABackendToAnotherServiceServesThroughout() throws Exception {
+    startRoutingAll("consul: {address: \"" + consul.address() + "\"}\n");
+    consul.register("node-p", "127.0.0.1", "payment-1", "payment", "127.0.0.1", orders1.port());
+    consul.latency(Duration.ofMillis(400));
+    Path conf;
+    try (var files = java.nio.file.Files.list(dir)) {
+      conf = files.filter(f -> f.getFileName().toString().endsWith(".yml")).findFirst().orElseThrow();
+    }
+    String text = java.nio.file.Files.readString(conf);
+    java.nio.file.Files.writeString(conf, text
+        .replace("consul_service: orders\n  - name: tagged", "consul_service: payment\n  - name: tagged"));
+    gateway.signal("HUP");
+    List<String> seen = new ArrayList<>();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+    // Until payment's instance (orders-1's server) alone answers ten in a row.
+    int onlyPayment = 0;
+    while (onlyPayment < 10) {
+      assertTrue(System.nanoTime() < deadline, "not moved within 15 s: " + seen + "\n" + gateway.output());
+      HttpResponse<String> r = gateway.get("/api/orders/x");
+      String who = r.statusCode() == 200 ? r.headers().firstValue("X-Backend").orElse(r.body().trim()) : "" + r.statusCode();
+      seen.add(who);
+      onlyPayment = who.equals("orders-1") && gateway.output().contains("config reloaded") ? onlyPayment + 1 : 0;
+    }
+    assertEquals(List.of(), seen.stream().filter(w -> !w.startsWith("orders-")).toList(),
+        "answers other than the instances' during the move: " + seen + "\n" + gateway.output());
     noSevere();
   }
 

@@ -507,6 +507,40 @@ class DnsTargetsIT {
     assertTrue(ok.get() > 50, "requests: " + ok.get());
   }
 
+  /**
+   * A reload adding a route on a name serves it from its first request: the new config applies once the name's first
+   * answer is in (3 s at most), as at start, so the route is never live without its instances. Before, the route
+   * answered 503 until the lookup came back (here 400 ms, the DNS server slow).
+   */
+  @Test
+  void aReloadAddingANameServesItFromItsFirstRequest() throws Exception {
+    dns = new FakeDns();
+    HttpServer server = serve("127.0.0.1", 0, "v4");
+    int port = server.getAddress().getPort();
+    String svc = "  - {name: svc, targets: [\"http://127.0.0.1:" + port + "\"]}\n";
+    gateway = start("", "access_log: {enabled: false}\nroutes:\n  - {path_prefix: /svc, backend: svc}\n", svc);
+    assertEquals(404, gateway.get("/late/0").statusCode());
+    dns.answer(NAME, "127.0.0.1");
+    dns.delay(400);
+
+    String config = Files.readString(gateway.config());
+    Files.writeString(gateway.config(), config
+        .replace("routes:\n", "routes:\n  - {path_prefix: /late, backend: late, pass_host: false}\n")
+        .replace(svc, svc + "  - {name: late, dns_targets: [\"http://" + NAME + ":" + port + "\"]}\n"));
+    gateway.signal("HUP");
+    List<Integer> seen = new ArrayList<>();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+    while (seen.isEmpty() || seen.get(seen.size() - 1) != 200) {
+      assertTrue(System.nanoTime() < deadline, "no 200 within 15 s: " + seen + "\n" + gateway.output());
+      int status = gateway.get("/late/1").statusCode();
+      if (seen.isEmpty() || seen.get(seen.size() - 1) != status) {
+        seen.add(status);
+      }
+    }
+    assertEquals(List.of(404, 200), seen, "the new route's answers, each change once\n" + gateway.output());
+    assertEquals("v4 " + NAME + ":" + port, gateway.get("/late/2").body());
+  }
+
   /** A reload making dns_refresh_ms shorter asks the name again by the new period, not after the old one. */
   @Test
   void aReloadShorteningTheRefreshTakesEffectAtOnce() throws Exception {

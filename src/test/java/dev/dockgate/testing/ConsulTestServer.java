@@ -67,6 +67,7 @@ public final class ConsulTestServer implements AutoCloseable {
   private static final long DEFAULT_WAIT_NANOS = TimeUnit.MINUTES.toNanos(5);
   private static final long MAX_WAIT_NANOS = TimeUnit.MINUTES.toNanos(10);
   private volatile long maxQueryTimeNanos = MAX_WAIT_NANOS;
+  private volatile long latencyMs;
 
   /** One registered service instance on a node, with its service checks (the node's serfHealth is added). */
   private record Instance(String node, String nodeAddress, String serviceId, String service, String address,
@@ -317,6 +318,14 @@ public final class ConsulTestServer implements AutoCloseable {
     maxQueryTimeNanos = max.toNanos();
   }
 
+  /**
+   * From now on every request is handled {@code latency} after it arrived (0: at once), as by an agent whose servers
+   * are far away; a blocking query's wait starts after it.
+   */
+  public void latency(Duration latency) {
+    latencyMs = latency.toMillis();
+  }
+
   public int requests() {
     return requests.get();
   }
@@ -361,6 +370,19 @@ public final class ConsulTestServer implements AutoCloseable {
   // ---- the HTTP API --------------------------------------------------------------------------------
 
   private void handle(HttpServerRequest request) {
+    long latency = latencyMs;
+    if (latency > 0) {
+      request.pause(); // a GET's empty body: nothing is lost meanwhile
+      vertx.setTimer(latency, id -> {
+        request.resume();
+        serve(request);
+      });
+      return;
+    }
+    serve(request);
+  }
+
+  private void serve(HttpServerRequest request) {
     String path = request.path();
     if (!path.startsWith(PREFIX)) {
       // Consul's index handler: any other path under /v1/ is not an endpoint.

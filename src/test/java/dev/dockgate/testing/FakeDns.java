@@ -36,6 +36,13 @@ public final class FakeDns implements AutoCloseable {
   private volatile int aaaaTtl = -1;
   private volatile boolean failing;
   private volatile boolean silent;
+  private volatile long delayMs;
+  private final java.util.concurrent.ScheduledExecutorService late =
+      java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "fake-dns-late");
+        t.setDaemon(true);
+        return t;
+      });
 
   public FakeDns() throws IOException {
     socket = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
@@ -81,6 +88,11 @@ public final class FakeDns implements AutoCloseable {
     this.failing = failing;
   }
 
+  /** From now on every answer is sent {@code ms} milliseconds after its question came (0: at once), each on its own. */
+  public void delay(long ms) {
+    this.delayMs = ms;
+  }
+
   /** While set, no question is answered (a server away, or a firewall dropping its packets). */
   public void silent(boolean silent) {
     this.silent = silent;
@@ -105,7 +117,17 @@ public final class FakeDns implements AutoCloseable {
         socket.receive(query);
         questions.incrementAndGet();
         byte[] answer = answer(query.getData(), query.getLength());
-        if (answer != null) {
+        long delay = delayMs;
+        if (answer != null && delay > 0) {
+          java.net.SocketAddress to = query.getSocketAddress();
+          late.schedule(() -> {
+            try {
+              socket.send(new DatagramPacket(answer, answer.length, to));
+            } catch (IOException closed) {
+              // the server closed meanwhile
+            }
+          }, delay, java.util.concurrent.TimeUnit.MILLISECONDS);
+        } else if (answer != null) {
           socket.send(new DatagramPacket(answer, answer.length, query.getSocketAddress()));
         }
       } catch (IOException closed) {
@@ -169,6 +191,7 @@ public final class FakeDns implements AutoCloseable {
 
   @Override
   public void close() throws InterruptedException {
+    late.shutdownNow();
     socket.close();
     thread.join(5_000);
   }

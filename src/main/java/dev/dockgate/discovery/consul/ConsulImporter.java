@@ -3,6 +3,7 @@ package dev.dockgate.discovery.consul;
 import dev.dockgate.config.BackendConfig;
 import dev.dockgate.config.ConsulConfig;
 import dev.dockgate.config.ConsulService;
+import dev.dockgate.discovery.Publications;
 import dev.dockgate.discovery.SourceRecords;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
@@ -39,6 +40,7 @@ public final class ConsulImporter implements ServiceImporter {
   private ServicePublisher publisher;
   private ConsulHealthClient client;
   private final Map<String, ServiceWatch> watches = new HashMap<>();
+  private final Publications publications = new Publications();
   /** Per query key, the instances published, by instance id. */
   private final Map<String, Map<String, Published>> published = new HashMap<>();
   private boolean closed;
@@ -65,8 +67,22 @@ public final class ConsulImporter implements ServiceImporter {
     this.publisher = publisher;
     this.client = new ConsulHealthClient(vertx, config);
     // Never hold the gateway's start on Consul for long: without it, Consul-backed routes answer 503 until it answers.
-    Future.join(follow(backends)).timeout(FIRST_ANSWERS_MS, TimeUnit.MILLISECONDS)
-        .onComplete(ar -> ready.complete());
+    publications.afterFirstAnswers(follow(backends), FIRST_ANSWERS_MS).onComplete(ar -> ready.complete());
+  }
+
+  /**
+   * A reload about to apply {@code next}: follows the services it adds now, beside those followed, and completes
+   * once their first answers are in the registry ({@link #FIRST_ANSWERS_MS} at most), so that a route the reload adds
+   * has its instances from its first request. Services only the running config names are followed until
+   * {@link #backends}.
+   */
+  public Future<Void> prepare(List<BackendConfig> next) {
+    if (client == null || closed) {
+      return Future.succeededFuture();
+    }
+    List<BackendConfig> both = new ArrayList<>(backends);
+    both.addAll(next);
+    return publications.afterFirstAnswers(follow(both), FIRST_ANSWERS_MS);
   }
 
   /** A reload: follows the queries the new backends name, and only those. */
@@ -125,7 +141,7 @@ public final class ConsulImporter implements ServiceImporter {
   private void publish(String key, Map<String, Published> mine, ConsulEntry entry) {
     Published p = new Published(entry);
     mine.put(entry.id(), p);
-    publisher.publish(toRecord(key, entry))
+    publications.track(publisher.publish(toRecord(key, entry)))
         .onSuccess(record -> {
           p.registration = record.getRegistration();
           if (p.gone) {
