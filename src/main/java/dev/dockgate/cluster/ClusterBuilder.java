@@ -9,6 +9,7 @@ import io.vertx.core.spi.VertxTracerFactory;
 import io.vertx.core.spi.cluster.ClusterManager;
 import io.vertx.core.transport.Transport;
 import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
+import java.util.List;
 import java.util.function.UnaryOperator;
 import java.util.logging.Logger;
 
@@ -23,9 +24,15 @@ public final class ClusterBuilder implements VertxBuilder {
   /** All Hazelcast says when it gave up joining ({@link HazelcastSettings#MAX_JOIN_SECONDS}). */
   private static final String JOIN_GAVE_UP = "Node failed to start!";
 
+  /** How long each listed member is given to connect and to answer the member protocol, after a join gave up. */
+  static final int PROBE_TIMEOUT_MS = 1_000;
+
   private final ClusterConfig cluster;
   private final UnaryOperator<VertxBuilder> base;
   private VertxBuilder clustered;
+  /** What the launcher set beside the options, for a second attempt. */
+  private VertxMetricsFactory metrics;
+  private VertxTracerFactory tracer;
 
   /** {@code base} applies the options, transport and the rest to a fresh builder; called once per attempt. */
   public ClusterBuilder(ClusterConfig cluster, UnaryOperator<VertxBuilder> base) {
@@ -42,12 +49,14 @@ public final class ClusterBuilder implements VertxBuilder {
 
   @Override
   public VertxBuilder withMetrics(VertxMetricsFactory factory) {
+    metrics = factory;
     clustered.withMetrics(factory);
     return this;
   }
 
   @Override
   public VertxBuilder withTracer(VertxTracerFactory factory) {
+    tracer = factory;
     clustered.withTracer(factory);
     return this;
   }
@@ -76,7 +85,49 @@ public final class ClusterBuilder implements VertxBuilder {
         + (cluster.members().isEmpty() ? "(none listed)" : String.join(", ", cluster.members())));
     return clustered.withClusterManager(new HazelcastClusterManager(HazelcastSettings.of(cluster)))
         .buildClustered()
-        .recover(this::alone);
+        .recover(failure -> rootMessage(failure).equals(JOIN_GAVE_UP) ? withoutSilentMembers(failure) : alone(failure));
+  }
+
+  /**
+   * The join gave up: a listed member accepts connections and never answers (no member can become master without
+   * its vote). Asks each listed member whether it answers as one ({@link MemberProbe}) and joins again without those
+   * that stay silent: this node is then in a cluster that the others, and the silent ones once they answer (they
+   * list this node), can join or merge with, rather than alone until a restart. With {@code required: true} that
+   * second join is made only when some listed member answered, so that it is a join, not a cluster of one.
+   */
+  private Future<Vertx> withoutSilentMembers(Throwable failure) {
+    java.util.concurrent.CompletableFuture<java.util.Map<String, MemberProbe.Answer>> asked =
+        java.util.concurrent.CompletableFuture.supplyAsync(() -> MemberProbe.ask(cluster.members(), PROBE_TIMEOUT_MS),
+            task -> {
+              Thread thread = new Thread(task, "dockgate-cluster-probe");
+              thread.setDaemon(true);
+              thread.start();
+            });
+    return Future.fromCompletionStage(asked).compose(answers -> {
+      List<String> silent = answers.entrySet().stream()
+          .filter(e -> e.getValue() == MemberProbe.Answer.SILENT).map(java.util.Map.Entry::getKey).toList();
+      boolean anyMember = answers.containsValue(MemberProbe.Answer.MEMBER);
+      if (silent.isEmpty() || cluster.required() && !anyMember) {
+        return alone(failure);
+      }
+      List<String> kept = cluster.members().stream().filter(m -> !silent.contains(m)).toList();
+      LOG.warning("cluster \"" + cluster.name() + "\": no cluster formed within " + HazelcastSettings.MAX_JOIN_SECONDS
+          + " s: " + String.join(", ", silent) + (silent.size() == 1 ? " accepts" : " accept")
+          + " connections but does not answer as a member (hung, or another server on the port); joining again"
+          + " without " + (silent.size() == 1 ? "it" : "them") + " (" + (kept.isEmpty() ? "none other listed"
+          : "members " + String.join(", ", kept)) + "); " + (silent.size() == 1 ? "it joins" : "they join")
+          + " this node's cluster once " + (silent.size() == 1 ? "it answers" : "they answer"));
+      ClusterConfig without = new ClusterConfig(cluster.name(), kept, cluster.host(), cluster.port(), cluster.required());
+      VertxBuilder again = base.apply(Vertx.builder());
+      if (metrics != null) {
+        again.withMetrics(metrics);
+      }
+      if (tracer != null) {
+        again.withTracer(tracer);
+      }
+      return again.withClusterManager(new HazelcastClusterManager(HazelcastSettings.of(without))).buildClustered()
+          .recover(this::alone);
+    });
   }
 
   private Future<Vertx> alone(Throwable failure) {

@@ -4,7 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.dockgate.testing.ClusterNodes;
+import dev.dockgate.testing.GatewayClient;
+import dev.dockgate.testing.GatewayCluster;
 import dev.dockgate.testing.GatewayJar;
+import dev.dockgate.testing.Poll;
 import dev.dockgate.testing.Ports;
 import java.io.IOException;
 import java.io.InputStream;
@@ -92,10 +95,42 @@ class ClusterJoinIT {
         List.of("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"), List.of("-cluster"),
         Duration.ofSeconds(100))) {
       LOG.info("serving alone " + (System.nanoTime() - begun) / 1_000_000 + " ms after the start");
-      assertTrue(jar.output().contains("cannot join (Node failed to start! no cluster formed within 20 s"),
-          jar.output());
+      assertTrue(jar.output().contains("no cluster formed within 20 s: 127.0.0.1:" + silent.getLocalPort()
+          + " accepts connections but does not answer as a member"), jar.output());
       assertEquals(200, jar.get("/health/live").statusCode());
       assertTrue(held.size() > 0, "the silent member was asked");
+    }
+  }
+
+  /**
+   * Once the join gave up on the silent member, the node joins again without it, so it is a cluster that others can
+   * join: a second node started after it (listing it) forms one cluster of two with it. Before, it was a standalone
+   * process until restarted, and every node that listed it formed a cluster without it.
+   */
+  @Test
+  void aNodeThatGaveUpOnASilentMemberCanBeJoinedLater() {
+    int first = Ports.free();
+    int second = Ports.free();
+    String routes = ClusterNodes.routes("http://127.0.0.1:" + Ports.free(), "");
+    List<String> jvm = List.of("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1");
+    int firstAdmin = Ports.free();
+    try (GatewayJar one = new GatewayJar(dir, "  admin_listener: {host: 127.0.0.1, port: " + firstAdmin + "}\n",
+        routes + ClusterNodes.clusterBlock("later-" + first, new int[] {first, silent.getLocalPort()}), 1,
+        Map.of("DOCKGATE_CLUSTER_PORT", Integer.toString(first)), jvm, List.of("-cluster"), Duration.ofSeconds(100))) {
+      int secondAdmin = Ports.free();
+      try (GatewayJar two = new GatewayJar(dir, "  admin_listener: {host: 127.0.0.1, port: " + secondAdmin + "}\n",
+          routes + ClusterNodes.clusterBlock("later-" + first, new int[] {first, second}), 1,
+          Map.of("DOCKGATE_CLUSTER_PORT", Integer.toString(second)), jvm, List.of("-cluster"),
+          Duration.ofSeconds(100))) {
+        GatewayClient oneAdmin = new GatewayClient(firstAdmin);
+        GatewayClient twoAdmin = new GatewayClient(secondAdmin);
+        Poll.until(Duration.ofSeconds(30), "both nodes in one cluster of two\n" + one.output() + "\n" + two.output(),
+            () -> ClusterNodes.check(oneAdmin).getJsonArray("members").size() == 2
+                && ClusterNodes.check(twoAdmin).getJsonArray("members").size() == 2);
+        assertEquals(GatewayCluster.memberIds(ClusterNodes.check(oneAdmin)),
+            GatewayCluster.memberIds(ClusterNodes.check(twoAdmin)));
+        assertTrue(one.output().contains("joining again without it"), one.output());
+      }
     }
   }
 
