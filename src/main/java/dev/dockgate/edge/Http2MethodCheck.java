@@ -16,7 +16,9 @@ import io.netty.handler.codec.http2.Http2Headers;
  * method with Netty's {@code HttpMethod}, which throws on such a name, and closes the whole connection without a
  * GOAWAY, ending every stream on it (those of other users too, behind a proxy that shares connections), and
  * without telling the client which of them were processed. An HTTP/1 request line with such a method is
- * refused by the strict decoder (400). A {@code :path} that is neither origin form nor {@code *} is refused alike.
+ * refused by the strict decoder (400). A {@code :path} that is neither origin form nor {@code *} is refused alike, and
+ * so is one holding a space, a control byte or a byte outside ASCII: no URI holds them, and the backend's HTTP/1
+ * encoder throws on a space (the request then hung until {@code timeout_ms}, its 504 counted against the instance).
  */
 final class Http2MethodCheck extends Http2FrameListenerDecorator {
 
@@ -55,7 +57,8 @@ final class Http2MethodCheck extends Http2FrameListenerDecorator {
   /**
    * A request's head (trailers carry no {@code :method}). Its {@code :path}, when there is one, must be in origin
    * form ({@code /...}) or {@code *} (RFC 9113 §8.3.1): an absolute URL or a relative path makes the request
-   * malformed, as nginx and Envoy take it (Vert.x would take the path out of a URL, and the gateway route it).
+   * malformed, as nginx and Envoy take it (Vert.x would take the path out of a URL, and the gateway route it); so
+   * does a byte the strict HTTP/1 decoder refuses in a request target (a space, a control byte, non-ASCII).
    */
   static void check(int streamId, Http2Headers headers) throws Http2Exception {
     CharSequence method = headers.method();
@@ -63,8 +66,17 @@ final class Http2MethodCheck extends Http2FrameListenerDecorator {
       throw Http2Exception.streamError(streamId, Http2Error.PROTOCOL_ERROR, "the request's :method is not a token");
     }
     CharSequence path = headers.path();
-    if (path != null && path.length() > 0 && path.charAt(0) != '/' && !(path.length() == 1 && path.charAt(0) == '*')) {
+    if (path == null) {
+      return;
+    }
+    if (path.length() > 0 && path.charAt(0) != '/' && !(path.length() == 1 && path.charAt(0) == '*')) {
       throw Http2Exception.streamError(streamId, Http2Error.PROTOCOL_ERROR, "the request's :path is not in origin form");
+    }
+    for (int i = 0; i < path.length(); i++) {
+      if (!StrictRequestDecoder.targetChar(path.charAt(i))) {
+        throw Http2Exception.streamError(streamId, Http2Error.PROTOCOL_ERROR,
+            "the request's :path holds a control, space or non-ASCII byte");
+      }
     }
   }
 }

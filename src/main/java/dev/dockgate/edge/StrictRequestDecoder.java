@@ -235,7 +235,7 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
     }
     for (int i = 0; i < n; i++) {
       char c = target.charAt(i);
-      if (c <= ' ' || c >= 0x7f) {
+      if (!targetChar(c)) {
         throw new Refused(400, "control, space or non-ASCII byte in the request target");
       }
       if (c == '#') { // no form of request-target has a fragment; a client keeps it to itself
@@ -272,6 +272,11 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
     }
   }
   /** Where {@code "://"} starts after a leading URI scheme (RFC 3986 §3.1: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )), or -1. */
+  /** Whether a request target may hold {@code c}: visible ASCII only (RFC 3986 has no other character). */
+  static boolean targetChar(char c) {
+    return c > ' ' && c < 0x7f;
+  }
+
   private static int schemeEnd(String target) {
     int n = target.length();
     int i = 0;

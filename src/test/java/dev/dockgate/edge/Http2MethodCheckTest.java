@@ -35,7 +35,8 @@ class Http2MethodCheckTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"http://elsewhere.example/x", "https://a/", "up/x", "**", "?q"})
+  @ValueSource(strings = {"http://elsewhere.example/x", "https://a/", "up/x", "**", "?q", "/a b", "/x?q=1 HTTP/1.1",
+      "/caf\u00e9", "/a\tb", "/a\u007fb"})
   void otherPathsResetTheirStreamOnly(String path) {
     Http2Exception refused = assertThrows(Http2Exception.class,
         () -> Http2MethodCheck.check(5, new DefaultHttp2Headers(false).method("GET").path(path)));
