@@ -58,9 +58,19 @@ final class Http2MethodCheck extends Http2FrameListenerDecorator {
    * A request's head (trailers carry no {@code :method}). Its {@code :path}, when there is one, must be in origin
    * form ({@code /...}) or {@code *} (RFC 9113 §8.3.1): an absolute URL or a relative path makes the request
    * malformed, as nginx and Envoy take it (Vert.x would take the path out of a URL, and the gateway route it); so
-   * does a byte the strict HTTP/1 decoder refuses in a request target (a space, a control byte, non-ASCII).
+   * does a byte the strict HTTP/1 decoder refuses in a request target (a space, a control byte, non-ASCII). A field
+   * value ending with a space or a tab makes the request (or its trailers) malformed too (RFC 9113 §8.2.1).
    */
   static void check(int streamId, Http2Headers headers) throws Http2Exception {
+    // RFC 9113 §8.2.1: no field value starts or ends with a space or a tab (Netty refuses the leading ones).
+    for (java.util.Map.Entry<CharSequence, CharSequence> field : headers) {
+      CharSequence value = field.getValue();
+      int last = value.length() - 1;
+      if (last >= 0 && (value.charAt(last) == ' ' || value.charAt(last) == '\t')) {
+        throw Http2Exception.streamError(streamId, Http2Error.PROTOCOL_ERROR,
+            "a field value ends with a space or a tab");
+      }
+    }
     CharSequence method = headers.method();
     if (method != null && (method.length() == 0 || HttpHeaderValidationUtil.validateToken(method) != -1)) {
       throw Http2Exception.streamError(streamId, Http2Error.PROTOCOL_ERROR, "the request's :method is not a token");

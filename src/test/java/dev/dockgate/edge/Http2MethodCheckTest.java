@@ -44,6 +44,23 @@ class Http2MethodCheckTest {
     assertEquals(5, ((Http2Exception.StreamException) refused).streamId(), "a stream error, not the connection's");
   }
 
+  @ParameterizedTest
+  @ValueSource(strings = {"a ", "a\t", "a b  ", " "})
+  void aValueEndingWithWhitespaceResetsItsStreamOnlyInTrailersToo(String value) {
+    Http2Exception refused = assertThrows(Http2Exception.class,
+        () -> Http2MethodCheck.check(9, new DefaultHttp2Headers(false).method("GET").path("/x").add("x-note", value)));
+    assertEquals(Http2Error.PROTOCOL_ERROR, refused.error());
+    assertEquals(9, ((Http2Exception.StreamException) refused).streamId(), "a stream error, not the connection's");
+    assertThrows(Http2Exception.class, () -> Http2MethodCheck.check(9, new DefaultHttp2Headers(false).add("x-note", value)));
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"", "a", "a b", "a\tb"})
+  void valuesWithinPass(String value) {
+    assertDoesNotThrow(() -> Http2MethodCheck.check(1, new DefaultHttp2Headers(false).method("GET").path("/x")
+        .add("x-note", value)));
+  }
+
   @Test
   void trailersHaveNoMethodAndPass() {
     assertDoesNotThrow(() -> Http2MethodCheck.check(3, new DefaultHttp2Headers(false).add("grpc-status", "0")));

@@ -29,11 +29,18 @@ public final class RawHttp2 {
   private RawHttp2() {
   }
 
-  /** A request head as HPACK literals without indexing (no Huffman). */
-  public static byte[] headers(String method, String path) throws IOException {
+  /**
+   * A request head as HPACK literals without indexing (no Huffman); {@code more}: further fields, name then value
+   * (each name and value under 127 bytes).
+   */
+  public static byte[] headers(String method, String path, String... more) throws IOException {
     ByteArrayOutputStream b = new ByteArrayOutputStream();
-    for (String[] h : new String[][] {{":method", method}, {":scheme", "https"}, {":authority", "127.0.0.1"},
-        {":path", path}}) {
+    List<String[]> fields = new java.util.ArrayList<>(List.of(new String[][] {{":method", method}, {":scheme", "https"},
+        {":authority", "127.0.0.1"}, {":path", path}}));
+    for (int i = 0; i + 1 < more.length; i += 2) {
+      fields.add(new String[] {more[i], more[i + 1]});
+    }
+    for (String[] h : fields) {
       byte[] name = h[0].getBytes(StandardCharsets.ISO_8859_1);
       byte[] value = h[1].getBytes(StandardCharsets.ISO_8859_1);
       b.write(0);
