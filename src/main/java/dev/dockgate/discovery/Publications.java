@@ -2,6 +2,7 @@ package dev.dockgate.discovery;
 
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
+import io.vertx.core.internal.ContextInternal;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -40,16 +41,36 @@ public final class Publications {
 
   /**
    * Completes when every watch in {@code started} has had its first outcome and what they found is published, or
-   * after {@code limitMs} in all, whichever comes first; never fails.
+   * after {@code limitMs} in all, whichever comes first; never fails. Completes on the importer's context, the one it
+   * is called on, whichever way it ends: a plain future's {@code timeout} fires on a thread of no context (Netty's
+   * global executor), and the discovery verticle goes on with its own state (a reading of the registry) from here.
    */
   public Future<Void> afterFirstAnswers(List<Future<Void>> started, long limitMs) {
+    ContextInternal context = ContextInternal.current();
     if (started.isEmpty()) {
-      return Future.succeededFuture();
+      return context != null ? context.succeededFuture() : Future.succeededFuture();
     }
     long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(limitMs);
-    return Future.join(started).timeout(limitMs, TimeUnit.MILLISECONDS)
-        .compose(v -> settled().timeout(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())),
-            TimeUnit.MILLISECONDS))
+    Future<Void> answered = Future.join(started).mapEmpty();
+    if (context != null) {
+      // Its timeout then fires on the context's event loop, and what follows runs on the context.
+      Promise<Void> onContext = context.promise();
+      answered.onComplete(onContext);
+      answered = onContext.future();
+    }
+    return answered.timeout(limitMs, TimeUnit.MILLISECONDS)
+        .compose(v -> settledOn(context)
+            .timeout(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())), TimeUnit.MILLISECONDS))
         .otherwiseEmpty();
+  }
+
+  private Future<Void> settledOn(ContextInternal context) {
+    Future<Void> settled = settled();
+    if (context == null) {
+      return settled;
+    }
+    Promise<Void> onContext = context.promise();
+    settled.onComplete(onContext);
+    return onContext.future();
   }
 }
