@@ -78,8 +78,7 @@ public final class HazelcastSettings {
     // cores to starve the heartbeats between the healthy members until they took each other for dead.
     AdvancedNetworkConfig network = config.getAdvancedNetworkConfig().setEnabled(true);
     ServerSocketEndpointConfig member = new ServerSocketEndpointConfig();
-    // Reuse: a second join right after a first that gave up (ClusterBuilder) binds the port again at once.
-    member.setPort(cluster.port()).setPortAutoIncrement(false).setReuseAddress(true);
+    member.setPort(cluster.port()).setPortAutoIncrement(false);
     if (cluster.host() != null) {
       member.getInterfaces().setEnabled(true).setInterfaces(List.of(cluster.host()));
       config.setProperty("hazelcast.local.localAddress", cluster.host());
