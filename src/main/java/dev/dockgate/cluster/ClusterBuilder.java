@@ -107,7 +107,13 @@ public final class ClusterBuilder implements VertxBuilder {
       List<String> silent = answers.entrySet().stream()
           .filter(e -> e.getValue() == MemberProbe.Answer.SILENT).map(java.util.Map.Entry::getKey).toList();
       boolean anyMember = answers.containsValue(MemberProbe.Answer.MEMBER);
-      if (silent.isEmpty() || cluster.required() && !anyMember) {
+      if (silent.isEmpty()) {
+        // The silent member answers again (or is gone): one more join with every listed member.
+        LOG.warning("cluster \"" + cluster.name() + "\": no cluster formed within " + HazelcastSettings.MAX_JOIN_SECONDS
+            + " s, and no listed member is silent now: joining again");
+        return joinAgain(cluster);
+      }
+      if (cluster.required() && !anyMember) {
         return alone(failure);
       }
       List<String> kept = cluster.members().stream().filter(m -> !silent.contains(m)).toList();
@@ -117,17 +123,21 @@ public final class ClusterBuilder implements VertxBuilder {
           + " without " + (silent.size() == 1 ? "it" : "them") + " (" + (kept.isEmpty() ? "none other listed"
           : "members " + String.join(", ", kept)) + "); " + (silent.size() == 1 ? "it joins" : "they join")
           + " this node's cluster once " + (silent.size() == 1 ? "it answers" : "they answer"));
-      ClusterConfig without = new ClusterConfig(cluster.name(), kept, cluster.host(), cluster.port(), cluster.required());
-      VertxBuilder again = base.apply(Vertx.builder());
-      if (metrics != null) {
-        again.withMetrics(metrics);
-      }
-      if (tracer != null) {
-        again.withTracer(tracer);
-      }
-      return again.withClusterManager(new HazelcastClusterManager(HazelcastSettings.of(without))).buildClustered()
-          .recover(this::alone);
+      return joinAgain(new ClusterConfig(cluster.name(), kept, cluster.host(), cluster.port(), cluster.required()));
     });
+  }
+
+  /** A second and last join, with these settings; failing, the node serves alone (or, required, stops). */
+  private Future<Vertx> joinAgain(ClusterConfig settings) {
+    VertxBuilder again = base.apply(Vertx.builder());
+    if (metrics != null) {
+      again.withMetrics(metrics);
+    }
+    if (tracer != null) {
+      again.withTracer(tracer);
+    }
+    return again.withClusterManager(new HazelcastClusterManager(HazelcastSettings.of(settings))).buildClustered()
+        .recover(this::alone);
   }
 
   private Future<Vertx> alone(Throwable failure) {
