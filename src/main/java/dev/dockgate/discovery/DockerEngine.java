@@ -163,7 +163,11 @@ public final class DockerEngine {
     return reachableHost;
   }
 
-  /** The running containers. */
+  /**
+   * The running containers, less those paused ({@code docker pause}: processes frozen while their sockets still
+   * accept, so a request sent there waits for its timeout) and those restarting, which the engine lists too. A
+   * container's {@code pause} and {@code unpause} events bring a new listing, so it leaves and rejoins at once.
+   */
   public Future<List<ContainerInfo>> listRunning() {
     return onEngineSide(() -> get("/containers/json")
         .compose(response -> response.statusCode() == 200
@@ -174,7 +178,11 @@ public final class DockerEngine {
           JsonArray array = body.toJsonArray();
           List<ContainerInfo> result = new ArrayList<>(array.size());
           for (int i = 0; i < array.size(); i++) {
-            result.add(ContainerInfo.fromListJson(array.getJsonObject(i)));
+            JsonObject container = array.getJsonObject(i);
+            String state = container.getString("State", "running");
+            if ("running".equals(state)) {
+              result.add(ContainerInfo.fromListJson(container));
+            }
           }
           return result;
         }));

@@ -10,8 +10,12 @@ import dev.dockgate.testing.Ports;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -171,5 +175,62 @@ class DockerRoutingIT {
     }
     assertEquals(503, gw.get("/api/payment/id").statusCode());
     System.out.printf("discovery latency: up %d ms, down %d ms%n", up.toMillis(), down.toMillis());
+  }
+
+  /**
+   * A paused container ({@code docker pause}: its processes frozen, its sockets still accepting) leaves rotation at its
+   * pause and is back at its unpause: requests go to the other instance meanwhile. Before, it stayed in rotation (the
+   * engine lists a paused container among the running ones, {@code State: paused}) and each request sent there waited
+   * for the route's timeout (504) until its circuit opened.
+   */
+  @Test
+  void aPausedContainerLeavesRotationUntilUnpaused() {
+    String paused = docker.runHttpd("billing-paused", Ports.free(), "/api/billing/id", labels("billing", "production"));
+    docker.runHttpd("billing-other", Ports.free(), "/api/billing/id", labels("billing", "production"));
+    gateway = new GatewayHarness(dir, """
+        routes:
+          - {path_prefix: /api/billing, backend: billing, timeout_ms: 2000}
+        backends:
+          - name: billing
+            match_labels: [app_name=billing, env=production, suite=%s]
+        """.formatted(APP));
+    Poll.until(Duration.ofSeconds(5), "both instances answering", () -> {
+      Set<String> seen = new HashSet<>();
+      for (int i = 0; i < 20; i++) {
+        seen.add(gateway.get("/api/billing/id").body().trim());
+      }
+      return seen.size() == 2;
+    });
+    docker.pause(paused);
+    try {
+      Poll.until(Duration.ofSeconds(2), "the paused instance out of the route's instances", () -> instanceCount(gateway) == 1);
+      List<String> answers = new ArrayList<>();
+      for (int i = 0; i < 20; i++) {
+        HttpResponse<String> r = gateway.get("/api/billing/id");
+        answers.add(r.statusCode() + " " + r.body().trim());
+      }
+      assertEquals(List.of(), answers.stream().filter(a -> !a.equals("200 " + docker.fullName("billing-other"))).toList(),
+          "answers while one instance is paused: " + answers);
+    } finally {
+      docker.unpause(paused);
+    }
+    Poll.until(Duration.ofSeconds(5), "the unpaused instance back", () -> {
+      for (int i = 0; i < 20; i++) {
+        if (gateway.get("/api/billing/id").body().trim().equals(docker.fullName("billing-paused"))) {
+          return true;
+        }
+      }
+      return false;
+    });
+  }
+
+  /** How many instances the billing backend has, from the admin listener's route report. */
+  static int instanceCount(GatewayHarness gateway) {
+    for (Object b : new io.vertx.core.json.JsonObject(gateway.admin("/admin/routes").body()).getJsonArray("backends")) {
+      if (((io.vertx.core.json.JsonObject) b).getString("name").equals("billing")) {
+        return ((io.vertx.core.json.JsonObject) b).getJsonArray("instances").size();
+      }
+    }
+    throw new AssertionError("no backend billing");
   }
 }

@@ -158,6 +158,15 @@ public final class Docker implements AutoCloseable {
     check(List.of("kill", "-KILL", pid));
   }
 
+  /** Freezes the container's processes (the cgroup freezer); its sockets still accept connections. */
+  public void pause(String id) {
+    check(docker("pause", id));
+  }
+
+  public void unpause(String id) {
+    check(docker("unpause", id));
+  }
+
   /** Starts a stopped container again: same id, same labels. */
   public void start(String id) {
     check(docker("start", id));
