@@ -323,7 +323,7 @@ public final class EdgeGuard {
     HttpConnection connection = request.connection();
     long timer = bodyTimeoutMs > 0 ? vertx.setTimer(bodyTimeoutMs, id -> tooSlow(connection)) : -1;
     bodies.put(connection, new Body(request, exchange.requestId(), timer, exchange));
-    exchange.closeWhenAnswered();
+    exchange.closeWhenAnswered(EdgeGuard::closeAfterAnswer);
     request.end().onComplete(ar -> {
       Body body = bodies.get(connection);
       if (body != null && body.request() == request) {
@@ -472,6 +472,23 @@ public final class EdgeGuard {
     return request.decoderResult().isFailure() && request.method() == io.vertx.core.http.HttpMethod.GET
         && request.version() == io.vertx.core.http.HttpVersion.HTTP_1_0 && STAND_IN_TARGET.equals(request.uri())
         && request.headers().isEmpty();
+  }
+
+  /**
+   * Closes the connection of a request just answered {@code Connection: close}: at once when its body has all come,
+   * else lingering ({@link StrictRequestDecoder#lingerAfterAnswer}), as the client may still be writing the body
+   * (a 413 for an announced length, an early answer during an upload) and a close with its bytes unread would
+   * reset the answer before it is read.
+   */
+  public static void closeAfterAnswer(HttpServerRequest request) {
+    HttpConnection connection = request.connection();
+    StrictRequestDecoder decoder = request.isEnded() || !(connection instanceof ConnectionBase base) ? null
+        : base.channel().pipeline().get(StrictRequestDecoder.class);
+    if (decoder == null) {
+      connection.close();
+    } else {
+      decoder.lingerAfterAnswer();
+    }
   }
 
   /**

@@ -154,6 +154,20 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
         .addListener(written -> lingeringClose(channel));
   }
 
+  /**
+   * An answer was written to a request whose body the gateway will not read (413 for its announced length, an
+   * answer that came before the body did): whatever the client still sends is dropped, and the connection closes
+   * lingering once the answer is out. Vert.x may have stopped reading for a body nobody took: reading resumes, so
+   * that the client's FIN is seen.
+   */
+  void lingerAfterAnswer() {
+    discarding = true;
+    headStartedNanos = 0;
+    io.netty.channel.Channel channel = context.channel();
+    channel.config().setAutoRead(true);
+    context.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER).addListener(written -> lingeringClose(channel));
+  }
+
   /** How long a refused connection may keep sending (dropped unread) before it is closed anyway. */
   private static final long LINGER_MS = 2_000;
 

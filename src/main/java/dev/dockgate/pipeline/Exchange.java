@@ -43,7 +43,8 @@ public final class Exchange implements Handler<Void> {
   private boolean held;
   private boolean tracked;
   private boolean finished;
-  private boolean closeWhenAnswered;
+  /** How the connection is closed after an answer marked {@code Connection: close}; null: it is left to Vert.x. */
+  private Handler<HttpServerRequest> closeWhenAnswered;
   private BodyHold bodyHold;
   private boolean lineUnread;
   private String consumer;
@@ -179,9 +180,22 @@ public final class Exchange implements Handler<Void> {
     long takeHeldMs();
   }
 
+  /** Closes the connection once an answer marked {@code Connection: close} has been written (at once). */
   public void closeWhenAnswered() {
-    this.closeWhenAnswered = true;
+    if (closeWhenAnswered == null) {
+      closeWhenAnswered = CLOSE;
+    }
   }
+
+  /**
+   * As {@link #closeWhenAnswered()}, with {@code close} doing the close: for a request whose body may still be on its
+   * way when it is answered, which the edge closes without resetting the answer. Kept over the plain close.
+   */
+  public void closeWhenAnswered(Handler<HttpServerRequest> close) {
+    closeWhenAnswered = close;
+  }
+
+  private static final Handler<HttpServerRequest> CLOSE = request -> request.connection().close();
 
   /**
    * The codec could not read the request's line: the request is Vert.x's stand-in for it, whose method, target and
@@ -339,9 +353,9 @@ public final class Exchange implements Handler<Void> {
       // way no success.
       grpcStatus = response.ended() ? GrpcAnswer.statusOf(code) : GrpcAnswer.CANCELLED;
     }
-    if (closeWhenAnswered && request.version() != HttpVersion.HTTP_2
+    if (closeWhenAnswered != null && request.version() != HttpVersion.HTTP_2
         && "close".equalsIgnoreCase(response.headers().get(HttpHeaders.CONNECTION))) {
-      request.connection().close(); // the rest of the body is not read
+      closeWhenAnswered.handle(request); // the rest of the body is not read
     }
     String route = null;
     String backend = null;
