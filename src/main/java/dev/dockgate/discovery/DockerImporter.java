@@ -39,10 +39,15 @@ public final class DockerImporter implements ServiceImporter {
   private static final Set<String> STOP_SIGNALS = Set.of("2", "3", "9", "15", "SIGINT", "SIGQUIT",
       "SIGKILL", "SIGTERM", "INT", "QUIT", "KILL", "TERM");
 
+  /** How long after a pause or unpause event the engine's listing is read again (it shows the change a moment late). */
+  static final long LISTING_LAG_MS = 250;
+
   private final DockerConfig.Engine config;
   private final String network;
   private final Map<String, Published> published = new HashMap<>();
   private final Set<String> goingAway = new HashSet<>();
+  /** Containers paused by their last event, left out even where a listing made just after still shows them running. */
+  private final Set<String> paused = new HashSet<>();
   private final Set<String> reportedUnusable = new HashSet<>();
   private final ContainerHealth health = new ContainerHealth();
 
@@ -218,9 +223,21 @@ public final class DockerImporter implements ServiceImporter {
       goingAway.remove(id);
     } else if (action.startsWith("health_status")) {
       health.changed(id);
+    } else if ("pause".equals(action)) {
+      paused.add(id);
+    } else if ("unpause".equals(action)) {
+      paused.remove(id);
     }
     int mine = attempt;
     sync().onFailure(err -> lost(mine, err));
+    if ("pause".equals(action) || "unpause".equals(action)) {
+      // The engine announces a pause or unpause a moment before its listing shows it: list again shortly after.
+      vertx.setTimer(LISTING_LAG_MS, t -> {
+        if (mine == attempt && state != State.CLOSED) {
+          sync().onFailure(err -> lost(mine, err));
+        }
+      });
+    }
   }
 
   /**
@@ -256,11 +273,12 @@ public final class DockerImporter implements ServiceImporter {
     Set<String> runningIds = new HashSet<>();
     for (ContainerInfo c : running) {
       runningIds.add(c.id());
-      if (!goingAway.contains(c.id())) {
+      if (!goingAway.contains(c.id()) && !paused.contains(c.id())) {
         wanted.put(c.id(), c);
       }
     }
     goingAway.retainAll(runningIds);
+    paused.retainAll(runningIds); // once listed as paused, the listing leaves it out by itself
     reportedUnusable.retainAll(runningIds);
 
     List<Future<?>> changes = new ArrayList<>();
