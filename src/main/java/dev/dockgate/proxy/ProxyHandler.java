@@ -259,6 +259,13 @@ public final class ProxyHandler implements Terminal {
     return true;
   }
 
+  /** Whether an answer is an event stream (Server-Sent Events): {@code Content-Type: text/event-stream}, any parameters. */
+  static boolean eventStream(MultiMap headers) {
+    String type = headers.get(HttpHeaders.CONTENT_TYPE);
+    return type != null && type.regionMatches(true, 0, "text/event-stream", 0, 17)
+        && (type.length() == 17 || type.charAt(17) == ';' || type.charAt(17) == ' ');
+  }
+
   /** reason-phrase = 1*( HTAB / SP / VCHAR / obs-text ) (RFC 9112 §4). */
   static boolean validReason(String reason) {
     for (int i = 0; i < reason.length(); i++) {
@@ -881,6 +888,11 @@ public final class ProxyHandler implements Terminal {
         || out.isChunked() && HeaderPolicy.acceptsTrailers(attempt.incoming.headers());
     if (http2) {
       attempt.exchange.grpcStatus(headers.get(GRPC_STATUS)); // a trailers-only answer's status is in its head
+    }
+    if (out.isChunked() && eventStream(headers) && !out.headWritten() && !out.closed()) {
+      // An event stream opens on its head (EventSource's open), and its first event may come much later: the head
+      // leaves now rather than with the first chunk. A failure after this cuts the stream instead of answering 502.
+      out.writeHead();
     }
     Relay.start(response, out, bodyFollows ? declared : -1, passTrailers,
         attempt.incoming.version() == HttpVersion.HTTP_2 ? stalls : null, http2 ? attempt : null, attempt,

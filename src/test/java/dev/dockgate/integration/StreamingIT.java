@@ -254,6 +254,83 @@ class StreamingIT {
     }
   }
 
+  /**
+   * An event stream (Server-Sent Events) whose backend sends its head at once and its first event 1.5 s later, over
+   * HTTP/1.1 and over h2c: the client has the head (200, {@code text/event-stream}) before that event, as EventSource
+   * opens on the head, then the event and the stream's end; counted once each. Before, the head waited for the first
+   * event (1.5 s), and a stream whose first event came after {@code idle_timeout_ms} reached its client as nothing,
+   * the connection closed by the idle timeout and logged 499.
+   */
+  @Test
+  void anEventStreamsHeadReachesTheClientBeforeItsFirstEvent() throws Exception {
+    Vertx vertx = Vertx.vertx();
+    NetServer backend = vertx.createNetServer(new NetServerOptions().setHost("127.0.0.1").setPort(0))
+        .connectHandler(socket -> {
+          StringBuilder pending = new StringBuilder();
+          socket.handler(bytes -> {
+            pending.append(bytes.toString(StandardCharsets.ISO_8859_1));
+            if (pending.indexOf("\r\n\r\n") < 0) {
+              return;
+            }
+            pending.setLength(0); // a GET: its head alone; the connection may carry the next one
+            socket.write("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+                + "Transfer-Encoding: chunked\r\n\r\n");
+            String event = "data: first\n\n";
+            vertx.setTimer(1500, id -> socket.write(Integer.toHexString(event.length()) + "\r\n" + event + "\r\n0\r\n\r\n"));
+          });
+        })
+        .listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    try (GatewayHarness gateway = new GatewayHarness(dir, "  h2c: true\n", """
+          docker: {enabled: false}
+          routes:
+            - {path_prefix: /, backend: events}
+          backends:
+            - {name: events, targets: ["http://127.0.0.1:%d"]}
+          """.formatted(backend.actualPort()), 1);
+        Socket client = new Socket("127.0.0.1", gateway.port())) {
+      client.setSoTimeout(5000);
+      long start = System.nanoTime();
+      client.getOutputStream().write("GET /events HTTP/1.1\r\nHost: t\r\nAccept: text/event-stream\r\n\r\n"
+          .getBytes(StandardCharsets.ISO_8859_1));
+      InputStream in = client.getInputStream();
+      String head = dev.dockgate.testing.RawHttp.readHead(in);
+      long headMs = (System.nanoTime() - start) / 1_000_000;
+      assertTrue(head.startsWith("HTTP/1.1 200"), head);
+      assertTrue(head.toLowerCase(java.util.Locale.ROOT).contains("content-type: text/event-stream"), head);
+      assertTrue(headMs < 1000, "HTTP/1.1: the head arrives before the first event (1.5 s): after " + headMs + " ms");
+      String expected = "d\r\ndata: first\n\n\r\n0\r\n\r\n"; // one chunk of 13 bytes, then the last chunk
+      String rest = new String(in.readNBytes(expected.length()), StandardCharsets.ISO_8859_1);
+      assertEquals(expected, rest, "the event, then the stream's end");
+
+      io.vertx.core.http.HttpClient h2 = vertx.createHttpClient(new io.vertx.core.http.HttpClientOptions()
+          .setProtocolVersion(io.vertx.core.http.HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false));
+      java.util.concurrent.CompletableFuture<Long> h2Head = new java.util.concurrent.CompletableFuture<>();
+      java.util.concurrent.CompletableFuture<String> h2Body = new java.util.concurrent.CompletableFuture<>();
+      long h2Start = System.nanoTime();
+      h2.request(io.vertx.core.http.HttpMethod.GET, gateway.port(), "127.0.0.1", "/events")
+          .compose(req -> req.send().onSuccess(response -> { // the handlers set in the callback that sends
+            h2Head.complete((System.nanoTime() - h2Start) / 1_000_000);
+            response.body().onComplete(body -> {
+              if (body.succeeded()) {
+                h2Body.complete(body.result().toString());
+              } else {
+                h2Body.completeExceptionally(body.cause());
+              }
+            });
+          }))
+          .onFailure(h2Head::completeExceptionally);
+      long h2HeadMs = h2Head.get(5, TimeUnit.SECONDS);
+      assertTrue(h2HeadMs < 1000, "HTTP/2: the head arrives before the first event (1.5 s): after " + h2HeadMs + " ms");
+      assertEquals("data: first\n\n", h2Body.get(5, TimeUnit.SECONDS));
+      Poll.until(Duration.ofSeconds(5), "both streams counted", () -> gateway.statsTotal() == 2);
+      sleep(300);
+      assertEquals(2, gateway.stats().getJsonObject("requests_count").getLong("success"), "both successes, counted once");
+      System.out.println("event stream: head after " + headMs + " ms (HTTP/1.1), " + h2HeadMs + " ms (h2c)");
+    } finally {
+      vertx.close();
+    }
+  }
+
   private static void sleep(long ms) {
     try {
       Thread.sleep(ms);
