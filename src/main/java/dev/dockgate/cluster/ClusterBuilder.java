@@ -30,9 +30,6 @@ public final class ClusterBuilder implements VertxBuilder {
   private final ClusterConfig cluster;
   private final UnaryOperator<VertxBuilder> base;
   private VertxBuilder clustered;
-  /** What the launcher set beside the options, for a second attempt. */
-  private VertxMetricsFactory metrics;
-  private VertxTracerFactory tracer;
 
   /** {@code base} applies the options, transport and the rest to a fresh builder; called once per attempt. */
   public ClusterBuilder(ClusterConfig cluster, UnaryOperator<VertxBuilder> base) {
@@ -49,14 +46,12 @@ public final class ClusterBuilder implements VertxBuilder {
 
   @Override
   public VertxBuilder withMetrics(VertxMetricsFactory factory) {
-    metrics = factory;
     clustered.withMetrics(factory);
     return this;
   }
 
   @Override
   public VertxBuilder withTracer(VertxTracerFactory factory) {
-    tracer = factory;
     clustered.withTracer(factory);
     return this;
   }
@@ -127,16 +122,13 @@ public final class ClusterBuilder implements VertxBuilder {
     });
   }
 
-  /** A second and last join, with these settings; failing, the node serves alone (or, required, stops). */
+  /**
+   * A second and last join, with these settings, on a fresh builder as {@link #build} makes one (metrics and tracing
+   * come from the options); failing, the node serves alone (or, required, stops).
+   */
   private Future<Vertx> joinAgain(ClusterConfig settings) {
-    VertxBuilder again = base.apply(Vertx.builder());
-    if (metrics != null) {
-      again.withMetrics(metrics);
-    }
-    if (tracer != null) {
-      again.withTracer(tracer);
-    }
-    return again.withClusterManager(new HazelcastClusterManager(HazelcastSettings.of(settings))).buildClustered()
+    return base.apply(Vertx.builder()).withClusterManager(new HazelcastClusterManager(HazelcastSettings.of(settings)))
+        .buildClustered()
         .recover(this::alone);
   }
 
