@@ -41,7 +41,7 @@ for i in $(seq 1 "$RUNS"); do
 done
 python3 - "${tables[@]}" <<'EOF'
 import math, re, statistics, sys
-cpu, rps = [], []
+cpu, rps, loop = [], [], []
 print("| run | Y as | rounds' Y/X CPU per request | median | rounds' Y/X req/s | median |")
 print("| ---: | --- | --- | ---: | --- | ---: |")
 for arg in sys.argv[1:]:
@@ -54,10 +54,16 @@ for arg in sys.argv[1:]:
     r = [t[0] if y_is_b else 1 / t[0] for t in triples]
     cpu += c
     rps += r
+    m = re.search(r"event-loop threads' CPU per request \(the request path alone\): (.*)\.", text)
+    if m:
+        loop += [float(v) if y_is_b else 1 / float(v) for v in m.group(1).split()]
     print("| %s | %s | %s | %.3f | %s | %.3f |" % (run, "B" if y_is_b else "A", " ".join("%.3f" % v for v in c),
           statistics.median(c), " ".join("%.3f" % v for v in r), statistics.median(r)))
 geo = lambda v: math.exp(sum(math.log(x) for x in v) / len(v))
 print()
 print("Y/X over %d rounds: CPU per request geometric mean %.3f, median %.3f; req/s geometric mean %.3f, median %.3f"
       % (len(cpu), geo(cpu), statistics.median(cpu), geo(rps), statistics.median(rps)))
+if loop:
+    print("Y/X over %d rounds, the event-loop threads alone (the request path): CPU per request geometric mean %.3f, "
+          "median %.3f (rounds %s)" % (len(loop), geo(loop), statistics.median(loop), " ".join("%.3f" % v for v in loop)))
 EOF

@@ -487,6 +487,15 @@ cpu_ticks() { # cpu_ticks PID...: user and system clock ticks used so far, summe
     | awk '{u+=$1; s+=$2} END{print u+0, s+0}'
 }
 
+loop_ns() { # loop_ns PID: nanoseconds on a CPU so far of the JVM's Vert.x event-loop threads (the request path)
+  local t sum=0 comm ns
+  for t in /proc/"$1"/task/*; do
+    read -r comm <"$t/comm" 2>/dev/null || continue
+    case $comm in vert.x-eventloo*) ns=$(cut -d' ' -f1 "$t/schedstat" 2>/dev/null); sum=$((sum + ${ns:-0})) ;; esac
+  done
+  echo "$sum"
+}
+
 tcp_opens() { # TCP connections opened so far on the whole machine (TcpActiveOpens)
   awk '/^Tcp:/{if (seen) print $6; seen=1}' /proc/net/snmp
 }
@@ -501,13 +510,14 @@ fi
 wrk_run() { # wrk_run LABEL DURATION NAME=OUTFILE...: wrk against each named target, all at the same time
   local label=$1 dur=$2 spec name pids
   shift 2
-  local -A out=() before=()
+  local -A out=() before=() loops=()
   local opens_before started=$SECONDS
   for spec in "$@"; do
     name=${spec%%=*}; out[$name]=${spec#*=}
     pids=$(pids_of "$name")
     # shellcheck disable=SC2086
     [ -z "$pids" ] || before[$name]=$(cpu_ticks $pids)
+    case $name in gateway|b) loops[$name]=$(loop_ns "$pids") ;; esac
   done
   opens_before=$(tcp_opens)
   # In the background and waited for, so that Ctrl-C or TERM reach the trap at once (wrk itself
@@ -527,6 +537,12 @@ wrk_run() { # wrk_run LABEL DURATION NAME=OUTFILE...: wrk against each named tar
       echo "${before[$name]} $(cpu_ticks $(pids_of "$name")) $(awk '/requests in/{print $1}' "${out[$name]}")" \
         | awk -v hz="$CLK_TCK" '{n=($5>0)?$5:1; printf "%.1f %.1f\n", ($3-$1)*1e6/hz/n, ($4-$2)*1e6/hz/n}' \
         >"${out[$name]}.cpu"
+    fi
+    if [ -n "${loops[$name]:-}" ]; then
+      # The event-loop threads' share alone: the request path without the JVM's and the cluster's background
+      # threads (compilers, collectors, Hazelcast), in µs per request.
+      echo "${loops[$name]} $(loop_ns "$(pids_of "$name")") $(awk '/requests in/{print $1}' "${out[$name]}")" \
+        | awk '{n=($3>0)?$3:1; printf "%.2f\n", ($2-$1)/1e3/n}' >"${out[$name]}.loop"
     fi
     { echo "### $name ($label): ${URL[$name]}"; cat "${out[$name]}"; echo; } >>"$RAW"
   done
@@ -717,8 +733,11 @@ TABLE="$RESULTS/$STAMP-table.md"
       echo "| nginx B/nginx ($COMPARE_INSTANCES servers vs 1), throughput | $(ratio3 "$(stat nginxb rps)" "$R_NGINX") | $(nb_paired 1) | (reference) |"
       echo "| nginx B/nginx, CPU µs per request | $(ratio3 "$(stat nginxb cpu)" "$(stat nginx cpu)") | $(nb_paired 2) | (reference) |"
     fi
+    loop_round=$(for r in $(seq 1 "$ROUNDS"); do
+      [ -f "$TMP/b.r$r.wrk.loop" ] && printf '%s ' "$(ratio3 "$(cat "$TMP/b.r$r.wrk.loop")" "$(cat "$TMP/gateway.r$r.wrk.loop")")"; done)
     echo
     echo "B/A per round (req/s ratio / p99 ratio / CPU per request ratio): ${per_round% }."
+    [ -z "$loop_round" ] || echo "B/A per round, event-loop threads' CPU per request (the request path alone): ${loop_round% }."
   fi
   echo
   echo "Machine: $(nproc) CPUs, $cpu_model, $(uname -sr), $(date -u '+%Y-%m-%d %H:%M:%S UTC'); CPU busy before the run: $BUSY_BEFORE;"
