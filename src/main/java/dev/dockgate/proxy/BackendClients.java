@@ -243,9 +243,10 @@ public final class BackendClients {
   /**
    * Drops the interim (1xx) answers that Vert.x would take for the final one (102 Processing, and
    * any 1xx it does not know), so that the final answer that follows reaches the client; the client
-   * would otherwise be sent a 102 with nothing after it. 100 and 103 pass (Vert.x handles them, and
-   * does not relay them either), and so does 101, a switch (refused as an answer by ProxyHandler).
-   * RFC 9110 §15.2 asks a proxy to forward 1xx answers; like nginx, the gateway does not.
+   * would otherwise be sent a 102 with nothing after it. 100 and 103 pass (Vert.x handles them: a 103 reaches
+   * the request's early-hints handler, which ProxyHandler passes on to the client), and so does 101, a switch
+   * (refused as an answer by ProxyHandler). RFC 9110 §15.2 asks a proxy to forward 1xx answers; the gateway
+   * forwards 103 Early Hints and, like nginx, reads past the others.
    *
    * <p>Also marks the connection {@link ConnectionPool#UNUSABLE} when the backend sends bytes that belong to no
    * answer: left in the decoder's buffer when a final answer ends (a body after a 204, or after a 304 or a HEAD

@@ -53,6 +53,8 @@ public final class ProxyHandler implements Terminal {
   private static final CharSequence GRPC_TIMEOUT = HttpHeaders.createOptimized("grpc-timeout");
   private static final CharSequence GRPC_STATUS = HttpHeaders.createOptimized("grpc-status");
   /** The longest wait a gRPC call's own deadline buys: an hour, the longest timeout_ms a route may have. */
+  /** 103 Early Hints passed on per request at most: a backend's further ones are read past. */
+  static final int MAX_EARLY_HINTS = 4;
   private static final long MAX_GRPC_TIMEOUT_NANOS = 3_600_000L * 1_000_000L;
   private static final Buffer UPGRADE_WITH_BODY = Buffer.buffer("a WebSocket upgrade request carries no body\n");
 
@@ -681,6 +683,7 @@ public final class ProxyHandler implements Terminal {
       // The gateway resets this request itself when it gives up on a body (413) or an answer (504),
       // and a WebSocket tunnel closing ends it too: expected, so not the error Vert.x logs without a handler.
       request.exceptionHandler(backendRequestEnded);
+      request.earlyHintsHandler(attempt); // a 103 before the answer is passed on (earlyHints)
       AnswerDeadlines.Pending[] deadline = new AnswerDeadlines.Pending[1];
       boolean upload = attempt.body != null && !incoming.isEnded();
       if (!upload) {
@@ -894,9 +897,34 @@ public final class ProxyHandler implements Terminal {
       // leaves now rather than with the first chunk. A failure after this cuts the stream instead of answering 502.
       out.writeHead();
     }
+    attempt.relaying = true; // from now on a MultiMap the attempt is handed is the answer's trailers
     Relay.start(response, out, bodyFollows ? declared : -1, passTrailers,
         attempt.incoming.version() == HttpVersion.HTTP_2 ? stalls : null, http2 ? attempt : null, attempt,
         attempt); // its end counts the request
+  }
+
+  /**
+   * Passes a backend's 103 Early Hints on to the client before the answer (RFC 8297; RFC 9110 §15.2 asks a proxy to
+   * forward 1xx answers), without hop-by-hop headers: a browser can start loading what its Link headers name while
+   * the backend still works. Not to an HTTP/1.0 client (RFC 9110 §15: no 1xx to it), not once the client's answer
+   * has started (a gateway answer after an earlier try, or the client gone), and at most {@link #MAX_EARLY_HINTS}
+   * per request: more are read past.
+   */
+  void earlyHints(Attempt attempt, MultiMap hints) {
+    HttpServerResponse out = attempt.incoming.response();
+    if (hints == null || attempt.hints >= MAX_EARLY_HINTS || attempt.incoming.version() == HttpVersion.HTTP_1_0
+        || out.headWritten() || out.ended() || out.closed() || attempt.clientGone) {
+      return;
+    }
+    attempt.hints++;
+    MultiMap forwarded = HttpHeaders.headers();
+    HeaderPolicy.copyResponse(103, hints, forwarded);
+    if (attempt.incoming.version() == HttpVersion.HTTP_2) { // HTTP/2 field names are lower case (RFC 9113 §8.2.1)
+      MultiMap lower = HttpHeaders.headers();
+      forwarded.forEach((name, value) -> lower.add(name.toLowerCase(java.util.Locale.ROOT), value));
+      forwarded = lower;
+    }
+    out.writeEarlyHints(forwarded);
   }
 
   /**
@@ -1035,6 +1063,10 @@ public final class ProxyHandler implements Terminal {
     MultiMap before;
     /** The client left (its connection closed or its stream reset) while a try was under way. */
     boolean clientGone;
+    /** The answer's relay has started: what {@link #handle} is given is trailers, no longer early hints. */
+    boolean relaying;
+    /** 103 Early Hints passed on to the client so far. */
+    int hints;
 
     Attempt(ProxyHandler owner, Exchange exchange, HttpServerRequest incoming) {
       this.owner = owner;
@@ -1055,10 +1087,15 @@ public final class ProxyHandler implements Terminal {
       owner.unanswered(this, err);
     }
 
-    /** An HTTP/2 backend's trailers, at the answer's end: a gRPC call's status; null: the answer was cut. */
+    /**
+     * Before the relay: a 103 Early Hints from the backend, passed on. During it: an HTTP/2 backend's trailers, at
+     * the answer's end: a gRPC call's status; null: the answer was cut.
+     */
     @Override
     public void handle(MultiMap trailers) {
-      if (trailers == null) {
+      if (!relaying) {
+        owner.earlyHints(this, trailers);
+      } else if (trailers == null) {
         exchange.grpcCut();
       } else {
         exchange.grpcStatus(trailers.get(GRPC_STATUS));
