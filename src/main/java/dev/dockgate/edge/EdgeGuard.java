@@ -475,6 +475,18 @@ public final class EdgeGuard {
   }
 
   /**
+   * What the client of a WebSocket tunnel sent after its upgrade request and before the 101 (held by the strict
+   * decoder), to be written to the backend before anything else; null: nothing.
+   */
+  public static io.vertx.core.buffer.Buffer heldBeforeSwitch(io.vertx.core.net.NetSocket client) {
+    if (!(client instanceof io.vertx.core.internal.net.NetSocketInternal internal)) {
+      return null;
+    }
+    io.netty.buffer.ByteBuf held = StrictRequestDecoder.takeHeld(internal.channelHandlerContext().channel());
+    return held == null ? null : io.vertx.core.internal.buffer.BufferInternal.buffer(held);
+  }
+
+  /**
    * Closes the connection of a request just answered {@code Connection: close}: at once when its body has all come,
    * else lingering ({@link StrictRequestDecoder#lingerAfterAnswer}), as the client may still be writing the body
    * (a 413 for an announced length, an early answer during an upload) and a close with its bytes unread would

@@ -78,6 +78,21 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
   /** When the head being received began (System.nanoTime), 0 between heads. */
   private long headStartedNanos;
   private ChannelHandlerContext context;
+  /** The request just decoded asks for a WebSocket upgrade: once it has ended, what follows is held. */
+  private boolean upgradeAsked;
+  /** NOT_HOLDING, HOLDING (an upgrade request's answer not out yet) or SWITCHED (its 101 is). */
+  private int upgrade = NOT_HOLDING;
+  /** What the client sent behind its upgrade request before the answer, not decoded; null: nothing. */
+  private ByteBuf held;
+
+  private static final int NOT_HOLDING = 0;
+  private static final int HOLDING = 1;
+  private static final int SWITCHED = 2;
+  /** A client sending more than this before its upgrade is answered is cut off. */
+  static final int MAX_HELD = 64 * 1024;
+  /** Where the bytes held before a 101 wait for the tunnel once this decoder is gone (see {@link #takeHeld}). */
+  private static final io.netty.util.AttributeKey<ByteBuf> HELD_BEFORE_SWITCH =
+      io.netty.util.AttributeKey.valueOf("dockgate.heldBeforeSwitch");
 
   /** {@code maxHeaderCount}: more header lines than this get 431 (0: no limit). */
   StrictRequestDecoder(HttpServerOptions options, int maxHeaderCount, Runnable onMalformedBody) {
@@ -90,6 +105,10 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
   protected void decode(ChannelHandlerContext ctx, ByteBuf buffer, List<Object> out) throws Exception {
     if (discarding) {
       buffer.skipBytes(buffer.readableBytes());
+      return;
+    }
+    if (upgrade != NOT_HOLDING) {
+      hold(ctx, buffer);
       return;
     }
     int from = buffer.readerIndex();
@@ -115,6 +134,7 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
         lineBegun = false;
         headStartedNanos = 0;
         headBytes = 0;
+        upgradeAsked = request.decoderResult().isSuccess() && webSocketUpgrade(request);
       } else if (message instanceof HttpContent content && !content.decoderResult().isSuccess()) {
         // A malformed chunk: Vert.x would close the connection without an answer, and the proxy
         // would count the broken upload against the backend. The edge answers 400 instead.
@@ -125,8 +145,114 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
         return;
       } else if (message instanceof LastHttpContent) {
         inHead = true;
+        if (upgradeAsked) {
+          upgradeAsked = false;
+          holdUntilAnswered(ctx);
+        }
       }
     }
+    if (upgrade != NOT_HOLDING) {
+      hold(ctx, buffer);
+    }
+  }
+
+  /**
+   * Vert.x's test for a WebSocket upgrade ({@code HttpServerRequest.canUpgradeToWebSocket}), on Netty's request: a GET
+   * in HTTP/1.1 whose Connection names upgrade and whose Upgrade names websocket. The gateway tunnels those.
+   */
+  private static boolean webSocketUpgrade(HttpRequest request) {
+    if (request.protocolVersion() != HttpVersion.HTTP_1_1 || !io.netty.handler.codec.http.HttpMethod.GET.equals(request.method())) {
+      return false;
+    }
+    HttpHeaders headers = request.headers();
+    for (String connection : headers.getAll(HttpHeaderNames.CONNECTION)) {
+      if (AsciiString.containsIgnoreCase(connection, HttpHeaderNames.UPGRADE)) {
+        for (String value : headers.getAll(HttpHeaderNames.UPGRADE)) {
+          if (AsciiString.containsIgnoreCase(value, io.netty.handler.codec.http.HttpHeaderValues.WEBSOCKET)) {
+            return true;
+          }
+        }
+      }
+    }
+    return false;
+  }
+
+  /**
+   * A WebSocket upgrade request has been read whole: what the client sends behind it is held, not decoded, until its
+   * answer leaves. A client may write its first frame before the 101 (RFC 6455 §4.1 asks it to wait; nginx passes
+   * such bytes on): decoded as HTTP, the frame would be taken for the start of a next request and lost with the
+   * decoder when the connection switches. After a 101 the tunnel sends the held bytes to the backend first
+   * ({@link #takeHeld}); after any other answer they are decoded as the requests that follow ({@link #resume}).
+   */
+  private void holdUntilAnswered(ChannelHandlerContext ctx) {
+    if (ctx.pipeline().get(VERTX_HANDLER) == null) {
+      return; // not the pipeline of Vert.x's HTTP/1 connection this was written for: decoded as before
+    }
+    upgrade = HOLDING;
+    ctx.pipeline().addBefore(VERTX_HANDLER, null, new UpgradeAnswerWatch(this));
+  }
+
+  /** The name of Vert.x's connection handler in the pipeline (the one its upgrade to a NetSocket replaces). */
+  private static final String VERTX_HANDLER = "handler";
+
+  private void hold(ChannelHandlerContext ctx, ByteBuf buffer) {
+    int n = buffer.readableBytes();
+    if (n == 0) {
+      return;
+    }
+    if ((held == null ? 0 : held.readableBytes()) + n > MAX_HELD) {
+      buffer.skipBytes(n);
+      held = null;
+      discarding = true;
+      ctx.close(); // a client sending this much before its upgrade is answered is not waiting for it
+      return;
+    }
+    if (held == null) {
+      held = io.netty.buffer.Unpooled.buffer(n); // on the heap: dropped with the connection, nothing to release
+    }
+    held.writeBytes(buffer);
+  }
+
+  /** The upgrade's 101 is on its way: the bytes held go to the tunnel once Vert.x removes this decoder. */
+  void switched() {
+    if (upgrade == HOLDING) {
+      upgrade = SWITCHED;
+    }
+  }
+
+  /**
+   * The upgrade was answered with something other than a 101 (a refusal, the gateway's own answer): the bytes held,
+   * if any, are decoded now as what follows that request. Runs on the connection's event loop, outside any read.
+   */
+  void resume() {
+    if (upgrade != HOLDING) {
+      return;
+    }
+    upgrade = NOT_HOLDING;
+    ByteBuf bytes = held;
+    held = null;
+    if (bytes != null && context != null && !context.isRemoved() && context.channel().isActive()) {
+      try {
+        channelRead(context, bytes);
+        channelReadComplete(context); // Vert.x flushes what it wrote at the read's end
+      } catch (Exception e) {
+        context.fireExceptionCaught(e);
+      }
+    }
+  }
+
+  @Override
+  protected void handlerRemoved0(ChannelHandlerContext ctx) throws Exception {
+    if (held != null && upgrade == SWITCHED && ctx.channel().isActive()) {
+      ctx.channel().attr(HELD_BEFORE_SWITCH).set(held); // Vert.x removes the decoder as it switches to the tunnel
+    }
+    held = null;
+    super.handlerRemoved0(ctx);
+  }
+
+  /** The bytes a client sent after its upgrade request and before the 101, for the tunnel; null: none. */
+  static ByteBuf takeHeld(io.netty.channel.Channel channel) {
+    return channel.hasAttr(HELD_BEFORE_SWITCH) ? channel.attr(HELD_BEFORE_SWITCH).getAndSet(null) : null;
   }
 
   @Override

@@ -226,6 +226,10 @@ final class UpgradeTunnel {
       };
       clientSocket.closeHandler(v -> close.run());
       clientSocket.exceptionHandler(err -> close.run());
+      Buffer early = dev.dockgate.edge.EdgeGuard.heldBeforeSwitch(clientSocket);
+      if (early != null) {
+        backend.write(early); // what the client sent before the 101, ahead of what it sends after
+      }
       clientSocket.pipeTo(backend);
       // The backend's end (or failure) closes the tunnel once what it sent before has been written to the client:
       // its close handler would run ahead of the bytes the socket still holds for a slower client.

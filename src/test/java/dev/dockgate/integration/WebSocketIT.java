@@ -332,6 +332,43 @@ class WebSocketIT {
   }
 
   /**
+   * A client that writes its first frame right behind its upgrade request, before the 101 (RFC 6455 asks clients
+   * to wait; nginx passes such bytes on): the frame reaches the backend once the tunnel opens, as the first bytes
+   * after the handshake (before: dropped, the client's first message lost). A request pipelined behind an upgrade
+   * that is refused is still answered as a request, in turn.
+   */
+  @Test
+  void bytesSentBeforeThe101ReachTheBackendAndRequestsBehindARefusalAreAnswered() throws Exception {
+    GatewayHarness gw = gateway(1, 30_000);
+    String upgrade = "GET /ws/%s HTTP/1.1\r\nHost: gw\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    byte[] mask = {1, 2, 3, 4};
+    byte[] text = "early".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    java.io.ByteArrayOutputStream wire = new java.io.ByteArrayOutputStream();
+    wire.write(upgrade.formatted("echo").getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+    wire.write(new byte[] {(byte) 0x81, (byte) (0x80 | text.length)});
+    wire.write(mask);
+    for (int i = 0; i < text.length; i++) {
+      wire.write(text[i] ^ mask[i % 4]);
+    }
+    for (int i = 0; i < 5; i++) {
+      dev.dockgate.testing.RawHttp.Exchange early = dev.dockgate.testing.RawHttp.exchange(gw.port(), wire.toByteArray(),
+          1, 500, 5_000);
+      assertTrue(early.raw().startsWith("HTTP/1.1 101"), early.raw());
+      assertTrue(early.raw().endsWith("\r\n\r\n\u0081\necho:early"),
+          "session " + i + ": the frame sent before the 101 never reached the backend: " + early.raw());
+    }
+    // An upgrade no route takes (the gateway's 404), then a plain request behind it on the same connection.
+    String refusedThenPlain = upgrade.formatted("x").replace("GET /ws/x", "GET /nothing/x")
+        + "GET /stats HTTP/1.1\r\nHost: gw\r\n\r\n";
+    dev.dockgate.testing.RawHttp.Exchange both = dev.dockgate.testing.RawHttp.exchange(gw.port(),
+        refusedThenPlain.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1), 2, 300, 5_000);
+    assertEquals(2, both.responses().size(), both.raw());
+    assertEquals(404, both.responses().get(0).status(), both.raw());
+    assertEquals(200, both.responses().get(1).status(), both.raw());
+  }
+
+  /**
    * A client that leaves while its upgrade waits for the backend's answer: the gateway closes the backend
    * connection at once, as the proxied path resets its try, rather than holding it (and the route's in-flight
    * count) until {@code timeout_ms} (before: 20 s here, 30 s by default), and counts the request once as 499.
