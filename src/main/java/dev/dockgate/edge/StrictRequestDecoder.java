@@ -165,6 +165,9 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
       return false;
     }
     HttpHeaders headers = request.headers();
+    if (!headers.contains(HttpHeaderNames.UPGRADE)) {
+      return false; // the usual request: one lookup, nothing allocated
+    }
     for (String connection : headers.getAll(HttpHeaderNames.CONNECTION)) {
       if (AsciiString.containsIgnoreCase(connection, HttpHeaderNames.UPGRADE)) {
         for (String value : headers.getAll(HttpHeaderNames.UPGRADE)) {
