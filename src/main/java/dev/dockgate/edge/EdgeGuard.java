@@ -300,11 +300,18 @@ public final class EdgeGuard {
   }
 
   /**
-   * Watches a request that announces a body: its deadline starts now; a response the gateway marks
-   * {@code Connection: close} (413) is followed by closing, as the rest of the body is not read.
+   * Watches a request as the gateway is handed it, before any answer: its HTTP/1.x connection's strict decoder counts
+   * it ({@link StrictRequestDecoder#handedOn}); for one that announces a body, its deadline starts now, and a response
+   * the gateway marks {@code Connection: close} (413) is followed by closing, as the rest of the body is not read.
    */
   public void watch(Exchange exchange) {
     HttpServerRequest request = exchange.request();
+    if (request.version() != io.vertx.core.http.HttpVersion.HTTP_2) {
+      StrictRequestDecoder decoder = decoders.get(request.connection());
+      if (decoder != null) {
+        decoder.handedOn(); // tells a held WebSocket upgrade's answer from those of requests pipelined before it
+      }
+    }
     if (!fresh.isEmpty()) {
       notFresh(request.connection());
     }

@@ -84,6 +84,9 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
   private int upgrade = NOT_HOLDING;
   /** What the client sent behind its upgrade request before the answer, not decoded; null: nothing. */
   private ByteBuf held;
+  /** Requests passed on to Vert.x as valid, and those of them Vert.x has handed to the gateway ({@link #handedOn}). */
+  private int decoded;
+  private int handedOn;
 
   private static final int NOT_HOLDING = 0;
   private static final int HOLDING = 1;
@@ -134,7 +137,10 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
         lineBegun = false;
         headStartedNanos = 0;
         headBytes = 0;
-        upgradeAsked = request.decoderResult().isSuccess() && webSocketUpgrade(request);
+        if (request.decoderResult().isSuccess()) {
+          decoded++;
+          upgradeAsked = webSocketUpgrade(request);
+        }
       } else if (message instanceof HttpContent content && !content.decoderResult().isSuccess()) {
         // A malformed chunk: Vert.x would close the connection without an answer, and the proxy
         // would count the broken upload against the backend. The edge answers 400 instead.
@@ -214,6 +220,22 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
       held = io.netty.buffer.Unpooled.buffer(n); // on the heap: dropped with the connection, nothing to release
     }
     held.writeBytes(buffer);
+  }
+
+  /**
+   * Vert.x has handed the gateway the next request this decoder passed on: Vert.x hands a pipelined request on only
+   * once the answers before it have gone, so while one is held back an answer is not its.
+   */
+  void handedOn() {
+    handedOn++;
+  }
+
+  /**
+   * Whether a final answer now leaving is the upgrade request's: the upgrade is the last request passed on (nothing
+   * is decoded behind it) and the gateway has been handed it, rather than an earlier one pipelined before it.
+   */
+  boolean answeringTheUpgrade() {
+    return handedOn == decoded;
   }
 
   /** The upgrade's 101 is on its way: the bytes held go to the tunnel once Vert.x removes this decoder. */

@@ -8,7 +8,7 @@ import io.netty.handler.codec.http.HttpResponse;
 /**
  * Watches the answer to a WebSocket upgrade request while the {@link StrictRequestDecoder} holds what the client sent
  * behind it: a 101 switches (the held bytes go to the tunnel), any other final answer lets the decoder read them as
- * the next requests; interim answers pass. Added in front of Vert.x's connection handler for that one answer, where
+ * the next requests; interim answers, and the answers to requests pipelined before the upgrade, pass. Added in front of Vert.x's connection handler for that one answer, where
  * the response is still an object, and removed by it.
  */
 final class UpgradeAnswerWatch extends ChannelOutboundHandlerAdapter {
@@ -22,6 +22,9 @@ final class UpgradeAnswerWatch extends ChannelOutboundHandlerAdapter {
   @Override
   public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
     int status = msg instanceof HttpResponse response ? response.status().code() : 0;
+    if (status >= 200 && !decoder.answeringTheUpgrade()) {
+      status = 0; // the answer to a request pipelined before the upgrade: the upgrade's is still to come
+    }
     if (status == 101) {
       decoder.switched();
     }

@@ -369,6 +369,35 @@ class WebSocketIT {
   }
 
   /**
+   * An upgrade pipelined behind a plain request, its first frame right behind it: the plain request's answer is not
+   * the upgrade's, so the frame stays held until the 101 and reaches the backend (before: the plain answer was taken
+   * for a refusal of the upgrade, the frame read as a next request, and the client got a 400 instead of its echo).
+   */
+  @Test
+  @org.junit.jupiter.api.Timeout(30)
+  void aFrameBehindAnUpgradePipelinedAfterARequestWaitsForTheUpgradesAnswer() throws Exception {
+    GatewayHarness gw = gateway(1, 30_000);
+    byte[] mask = {1, 2, 3, 4};
+    byte[] text = "early".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    java.io.ByteArrayOutputStream wire = new java.io.ByteArrayOutputStream();
+    wire.write(("GET /stats HTTP/1.1\r\nHost: gw\r\n\r\n"
+        + "GET /ws/echo HTTP/1.1\r\nHost: gw\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+    wire.write(new byte[] {(byte) 0x81, (byte) (0x80 | text.length)});
+    wire.write(mask);
+    for (int i = 0; i < text.length; i++) {
+      wire.write(text[i] ^ mask[i % 4]);
+    }
+    dev.dockgate.testing.RawHttp.Exchange both = dev.dockgate.testing.RawHttp.exchange(gw.port(), wire.toByteArray(),
+        2, 500, 5_000);
+    assertTrue(both.raw().startsWith("HTTP/1.1 200"), both.raw());
+    assertTrue(both.raw().contains("}HTTP/1.1 101"), both.raw()); // behind the 200's JSON body
+    assertTrue(both.raw().endsWith("\r\n\r\n\u0081\necho:early"),
+        "the frame sent before the 101 never reached the backend: " + both.raw());
+  }
+
+  /**
    * A client that leaves while its upgrade waits for the backend's answer: the gateway closes the backend
    * connection at once, as the proxied path resets its try, rather than holding it (and the route's in-flight
    * count) until {@code timeout_ms} (before: 20 s here, 30 s by default), and counts the request once as 499.
