@@ -52,9 +52,9 @@ public final class ProxyHandler implements Terminal {
   private static final CharSequence ZERO = HttpHeaders.createOptimized("0");
   private static final CharSequence GRPC_TIMEOUT = HttpHeaders.createOptimized("grpc-timeout");
   private static final CharSequence GRPC_STATUS = HttpHeaders.createOptimized("grpc-status");
-  /** The longest wait a gRPC call's own deadline buys: an hour, the longest timeout_ms a route may have. */
   /** 103 Early Hints passed on per request at most: a backend's further ones are read past. */
   static final int MAX_EARLY_HINTS = 4;
+  /** The longest wait a gRPC call's own deadline buys: an hour, the longest timeout_ms a route may have. */
   private static final long MAX_GRPC_TIMEOUT_NANOS = 3_600_000L * 1_000_000L;
   private static final Buffer UPGRADE_WITH_BODY = Buffer.buffer("a WebSocket upgrade request carries no body\n");
 
