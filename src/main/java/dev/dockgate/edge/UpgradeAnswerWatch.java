@@ -8,8 +8,8 @@ import io.netty.handler.codec.http.HttpResponse;
 /**
  * Watches the answer to a WebSocket upgrade request while the {@link StrictRequestDecoder} holds what the client sent
  * behind it: a 101 switches (the held bytes go to the tunnel), any other final answer lets the decoder read them as
- * the next requests; interim answers, and the answers to requests pipelined before the upgrade, pass. Added in front of Vert.x's connection handler for that one answer, where
- * the response is still an object, and removed by it.
+ * the next requests; interim answers, and the answers to requests pipelined before the upgrade, pass. Added in front
+ * of Vert.x's connection handler for that one answer, where the response is still an object, and removed by it.
  */
 final class UpgradeAnswerWatch extends ChannelOutboundHandlerAdapter {
 
