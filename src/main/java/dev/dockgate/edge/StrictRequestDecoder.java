@@ -78,7 +78,10 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
   /** When the head being received began (System.nanoTime), 0 between heads. */
   private long headStartedNanos;
   private ChannelHandlerContext context;
-  /** The request just decoded asks for a WebSocket upgrade: once it has ended, what follows is held. */
+  /**
+   * The request being decoded asks for a WebSocket upgrade, not answered yet (its answer is watched): once it has
+   * ended, what follows is held.
+   */
   private boolean upgradeAsked;
   /** NOT_HOLDING, HOLDING (an upgrade request's answer not out yet) or SWITCHED (its 101 is). */
   private int upgrade = NOT_HOLDING;
@@ -139,7 +142,7 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
         headBytes = 0;
         if (request.decoderResult().isSuccess()) {
           decoded++;
-          upgradeAsked = webSocketUpgrade(request);
+          upgradeAsked = webSocketUpgrade(request) && watchAnswer(ctx);
         }
       } else if (message instanceof HttpContent content && !content.decoderResult().isSuccess()) {
         // A malformed chunk: Vert.x would close the connection without an answer, and the proxy
@@ -151,9 +154,9 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
         return;
       } else if (message instanceof LastHttpContent) {
         inHead = true;
-        if (upgradeAsked) {
+        if (upgradeAsked) { // not answered while its body came
           upgradeAsked = false;
-          holdUntilAnswered(ctx);
+          upgrade = HOLDING;
         }
       }
     }
@@ -187,18 +190,19 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
   }
 
   /**
-   * A WebSocket upgrade request has been read whole: what the client sends behind it is held, not decoded, until its
-   * answer leaves. A client may write its first frame before the 101 (RFC 6455 §4.1 asks it to wait; nginx passes
-   * such bytes on): decoded as HTTP, the frame would be taken for the start of a next request and lost with the
-   * decoder when the connection switches. After a 101 the tunnel sends the held bytes to the backend first
-   * ({@link #takeHeld}); after any other answer they are decoded as the requests that follow ({@link #resume}).
+   * A WebSocket upgrade request's head has been read: its answer is watched from now on, as it may leave before the
+   * request's body (if any) has come. Once the request has been read whole, what the client sends behind it is held,
+   * not decoded, until that answer leaves. A client may write its first frame before the 101 (RFC 6455 §4.1 asks it
+   * to wait; nginx passes such bytes on): decoded as HTTP, the frame would be taken for the start of a next request and
+   * lost with the decoder when the connection switches. After a 101 the tunnel sends the held bytes to the backend
+   * first ({@link #takeHeld}); after any other answer they are decoded as the requests that follow ({@link #resume}).
    */
-  private void holdUntilAnswered(ChannelHandlerContext ctx) {
+  private boolean watchAnswer(ChannelHandlerContext ctx) {
     if (ctx.pipeline().get(VERTX_HANDLER) == null) {
-      return; // not the pipeline of Vert.x's HTTP/1 connection this was written for: decoded as before
+      return false; // not the pipeline of Vert.x's HTTP/1 connection this was written for: decoded as before
     }
-    upgrade = HOLDING;
     ctx.pipeline().addBefore(VERTX_HANDLER, null, new UpgradeAnswerWatch(this));
+    return true;
   }
 
   /** The name of Vert.x's connection handler in the pipeline (the one its upgrade to a NetSocket replaces). */
@@ -240,8 +244,21 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
 
   /** The upgrade's 101 is on its way: the bytes held go to the tunnel once Vert.x removes this decoder. */
   void switched() {
-    if (upgrade == HOLDING) {
+    if (upgrade == HOLDING || upgradeAsked) {
+      upgradeAsked = false;
       upgrade = SWITCHED;
+    }
+  }
+
+  /**
+   * The upgrade was answered with something other than a 101: nothing more is held for it (the request's body may
+   * still be on its way: what follows it is then decoded as usual), and what was held is decoded ({@link #resume}) on
+   * a later event-loop tick, outside the read that may have brought the answer.
+   */
+  void refused(ChannelHandlerContext ctx) {
+    upgradeAsked = false;
+    if (upgrade == HOLDING) {
+      ctx.executor().execute(this::resume);
     }
   }
 

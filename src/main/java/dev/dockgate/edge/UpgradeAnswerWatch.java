@@ -32,7 +32,7 @@ final class UpgradeAnswerWatch extends ChannelOutboundHandlerAdapter {
     if (status == 101 || status >= 200) {
       ctx.pipeline().remove(this);
       if (status != 101) {
-        ctx.executor().execute(decoder::resume); // after this write, outside the read that may have brought it
+        decoder.refused(ctx);
       }
     }
   }

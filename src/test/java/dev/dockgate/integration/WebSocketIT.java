@@ -398,6 +398,25 @@ class WebSocketIT {
   }
 
   /**
+   * An upgrade request with a body, answered (400: an upgrade carries no body) before its body has been read, then a
+   * plain request behind it on the same connection: the plain request is answered in turn (before: the bytes behind
+   * the body were held for an answer that had already gone, and the connection hung).
+   */
+  @Test
+  @org.junit.jupiter.api.Timeout(30)
+  void aRequestBehindAnUpgradeAnsweredBeforeItsBodyEndedIsAnswered() throws Exception {
+    GatewayHarness gw = gateway(1, 30_000);
+    String both = "GET /ws/echo HTTP/1.1\r\nHost: gw\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nContent-Length: 5\r\n\r\nhello"
+        + "GET /stats HTTP/1.1\r\nHost: gw\r\n\r\n";
+    dev.dockgate.testing.RawHttp.Exchange answers = dev.dockgate.testing.RawHttp.exchange(gw.port(),
+        both.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1), 2, 300, 5_000);
+    assertEquals(2, answers.responses().size(), "the request behind the upgrade got no answer: " + answers.raw());
+    assertEquals(400, answers.responses().get(0).status(), answers.raw());
+    assertEquals(200, answers.responses().get(1).status(), answers.raw());
+  }
+
+  /**
    * A client that leaves while its upgrade waits for the backend's answer: the gateway closes the backend
    * connection at once, as the proxied path resets its try, rather than holding it (and the route's in-flight
    * count) until {@code timeout_ms} (before: 20 s here, 30 s by default), and counts the request once as 499.
