@@ -229,14 +229,14 @@ public final class Fields {
   }
 
   /**
-   * The value as it is, for settings of several types. Text from the environment that reads as
-   * true, false or a number is taken as one, as YAML would.
+   * The value as it is, for settings of several types (a number as Long, BigInteger or Double). Text from the
+   * environment that reads as true, false or a number is taken as one, as YAML would.
    */
   public Object raw(String key) {
     known.add(key);
     Object value = value(key);
     if (!fromOutside(key, value)) {
-      return value;
+      return value instanceof ConfigNumber n ? n.value() : value;
     }
     String text = ((String) value).trim();
     Boolean truth = truth(text);
