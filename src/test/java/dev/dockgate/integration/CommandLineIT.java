@@ -125,6 +125,30 @@ class CommandLineIT {
 
   @Test
   @Timeout(90)
+  void aConfOptionWithoutAFileIsAnErrorNotTheDefaultFile() throws Exception {
+    GatewayJar.Exit run = run(Map.of(), List.of(), "-t", "-conf");
+    assertEquals(2, run.status(), run.toString());
+    assertTrue(run.err().contains("-conf: expected the config file's path, got nothing"), run.toString());
+    assertFalse(run.out().contains("ok"), "the default file was not checked instead: " + run);
+    GatewayJar.Exit empty = run(Map.of(), List.of(), "-conf", "", "-t");
+    assertEquals(2, empty.status(), empty.toString());
+    assertTrue(empty.err().contains("-conf: expected the config file's path, got \"\""), empty.toString());
+  }
+
+  @Test
+  @Timeout(90)
+  void anEndlessConfigFileStopsTheStartInOneLineWithinTheLimit() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue(Files.isReadable(Path.of("/dev/zero")), "a Unix system");
+    // A small heap: the file is read no further than 16 MiB, not until memory runs out.
+    GatewayJar.Exit run = run(Map.of(), List.of("-Xmx128m"), "-conf", "/dev/zero");
+    assertEquals(1, run.status(), run.toString());
+    assertTrue(run.err().contains("invalid configuration, not starting:\n/dev/zero: cannot read config file: larger than "
+        + "16777216 bytes"), run.toString());
+    assertFalse(run.err().contains("\tat "), "no stack trace: " + run);
+  }
+
+  @Test
+  @Timeout(90)
   void validatingAMissingFileFails() throws Exception {
     Path missing = dir.resolve("nope.yml");
     GatewayJar.Exit run = run(Map.of(), List.of(), "-conf", missing.toString(), "--validate");
