@@ -169,7 +169,7 @@ public final class ConfigLoader {
   }
 
   private static ServerConfig server(Fields f) {
-    String host = f.string("host", ServerConfig.DEFAULT_HOST);
+    String host = listenHost(f, ServerConfig.DEFAULT_HOST);
     int port = (int) f.number("port", ServerConfig.DEFAULT_PORT, 0, 65535);
     int instances = (int) f.number("instances", 0, 0, 1024);
     String statsPath = f.string("stats_path", ServerConfig.DEFAULT_STATS_PATH);
@@ -256,7 +256,7 @@ public final class ConfigLoader {
       return null;
     }
     Fields f = server.object("admin_listener");
-    String host = f.string("host", ServerConfig.AdminListener.DEFAULT_HOST);
+    String host = listenHost(f, ServerConfig.AdminListener.DEFAULT_HOST);
     Object rawPort = f.raw("port");
     int port = (int) f.number("port", ServerConfig.AdminListener.DEFAULT_PORT, 1, 65535);
     if (port == mainPort) {
@@ -282,6 +282,16 @@ public final class ConfigLoader {
         1_000_000);
     f.rejectUnknown();
     return new ServerConfig.AdminListener(host, port, keys, tls, maxConnections);
+  }
+
+  /** The address a listener binds: an empty one would pass here and fail the start with a stack trace. */
+  private static String listenHost(Fields f, String fallback) {
+    String host = f.string("host", fallback);
+    if (host != null && host.isBlank()) {
+      f.problem(f.at("host"), "must not be empty: an address to listen on, such as 0.0.0.0 (all) or 127.0.0.1");
+      return fallback;
+    }
+    return host;
   }
 
   private static String adminPath(Fields f, String key, String fallback) {
@@ -623,7 +633,7 @@ public final class ConfigLoader {
   private static TapConfig tap(Fields bridge, Fields alerts) {
     TapConfig d = TapConfig.OFF;
     boolean enabled = bridge.bool("enabled", d.bridgeEnabled());
-    String host = bridge.string("host", d.bridgeHost());
+    String host = listenHost(bridge, d.bridgeHost());
     int port = (int) bridge.number("port", d.bridgePort(), 0, 65535);
     List<String> addresses = new ArrayList<>();
     if (bridge.has("addresses")) {

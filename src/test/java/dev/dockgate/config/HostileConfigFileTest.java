@@ -205,4 +205,15 @@ class HostileConfigFileTest {
     String path = write("conf.yml", "backends:\n  - {name: a, match_labels: {'': x}}\n");
     expectProblem(path, "backends[0].match_labels: a label name must not be empty", ctx);
   }
+
+  @Test
+  void anEmptyListenAddressIsAnErrorNotAFailedStart(VertxTestContext ctx) throws IOException {
+    String path = write("conf.yml", "server: {host: '', admin_listener: {host: ' '}}\nevent_bus_bridge: {host: ''}\n");
+    Features.load(vertx, path).onComplete(ctx.failing(err -> ctx.verify(() -> {
+      String problem = ": must not be empty: an address to listen on, such as 0.0.0.0 (all) or 127.0.0.1";
+      assertEquals(List.of(path + ": server.host" + problem, path + ": server.admin_listener.host" + problem,
+          path + ": event_bus_bridge.host" + problem), assertInstanceOf(ConfigException.class, err).problems());
+      ctx.completeNow();
+    })));
+  }
 }
