@@ -18,8 +18,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Reads a config file into raw config JSON, bounded whatever the file is: at most {@link #MAX_BYTES} read (a
- * {@code /dev/zero} or a runaway file is refused, not loaded into memory), strict UTF-8 (an optional byte-order mark;
+ * Reads a config file into raw config JSON, bounded whatever the file is: a regular file (a pipe would read empty
+ * the second time, {@code /dev/zero} never ends), at most {@link #MAX_BYTES} read (a runaway file is refused, not
+ * loaded into memory), strict UTF-8 (an optional byte-order mark;
  * a byte that is not UTF-8 is an error by line and column, never a replacement character), one YAML document in the
  * safe schema ({@link ConfigYaml}: scalars keep their text, no Java or binary tags, a key twice is an error), and
  * anchors whose aliases expand past {@link #MAX_ALIASED_VALUES} values refused. Blocking: a worker thread calls it.
@@ -42,8 +43,19 @@ public final class ConfigText {
   /** The file's text, decoded as UTF-8 without its byte-order mark; at most {@code maxBytes} read. */
   public static String text(String file, int maxBytes) {
     Path path = Path.of(file);
-    if (Files.isDirectory(path)) {
+    java.nio.file.attribute.BasicFileAttributes attributes;
+    try {
+      attributes = Files.readAttributes(path, java.nio.file.attribute.BasicFileAttributes.class);
+    } catch (IOException e) {
+      throw problem(file, "cannot read config file: " + reason(e));
+    }
+    if (attributes.isDirectory()) {
       throw problem(file, "cannot read config file: is a directory");
+    }
+    if (!attributes.isRegularFile()) {
+      // A pipe (-conf <(...)) would read empty the second time, which is every default; a device may never end.
+      throw problem(file, "cannot read config file: not a regular file (a pipe or a device); the config is read "
+          + "again at each change, so it must be a file");
     }
     byte[] bytes;
     try (InputStream in = Files.newInputStream(path)) {

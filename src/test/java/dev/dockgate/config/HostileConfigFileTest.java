@@ -95,9 +95,23 @@ class HostileConfigFileTest {
   }
 
   @Test
-  void anEndlessFileIsReadNoFurtherThanTheLimit(VertxTestContext ctx) {
+  void anEndlessDeviceIsRefusedUnread(VertxTestContext ctx) {
     assumeTrue(Files.isReadable(Path.of("/dev/zero")), "a Unix system");
-    expectProblem("/dev/zero", "cannot read config file: larger than 16777216 bytes", ctx);
+    expectProblem("/dev/zero", "cannot read config file: not a regular file (a pipe or a device); the config is read again at each change, so it must be a file", ctx);
+  }
+
+  @Test
+  void aNamedPipeIsRefusedNotWaitedOnNorReadEmptyAtTheNextLoad(VertxTestContext ctx) throws Exception {
+    Path fifo = dir.resolve("conf.yml");
+    Process mkfifo;
+    try {
+      mkfifo = new ProcessBuilder("mkfifo", fifo.toString()).start();
+    } catch (IOException e) {
+      org.junit.jupiter.api.Assumptions.abort("no mkfifo: " + e.getMessage());
+      return;
+    }
+    assumeTrue(mkfifo.waitFor() == 0, "mkfifo made a pipe");
+    expectProblem(fifo.toString(), "cannot read config file: not a regular file (a pipe or a device); the config is read again at each change, so it must be a file", ctx);
   }
 
   @Test
