@@ -38,7 +38,7 @@ public final class ConfigLoader {
   }
 
   /**
-   * Reads the file with vertx-config (format by extension) and validates it, on a worker thread:
+   * Reads the file ({@link ConfigText}: YAML, or JSON by its extension) and validates it, on a worker thread:
    * validation reads the files the config names (TLS certificate and key).
    */
   public static Future<GatewayConfig> load(Vertx vertx, String file, List<? extends RouteBlockParser> parsers) {
