@@ -93,7 +93,8 @@ final class ConfigWatcher {
         settling = null;
         load(f, false);
       }
-    }).onFailure(err -> reject(path + ": cannot read config file: " + err.getMessage(), false));
+    }).onFailure(err -> reject(path + ": cannot read config file: " + (err instanceof java.io.IOException io
+        ? dev.dockgate.config.ConfigText.reason(io) : String.valueOf(err.getMessage())), false));
   }
 
   /**
@@ -148,8 +149,10 @@ final class ConfigWatcher {
   private void load(java.util.List<Stamp> seen, boolean asked) {
     loading = true;
     fingerprint = seen;
-    vertx.fileSystem().readFile(path)
-        .compose(text -> blank(text.toString(java.nio.charset.StandardCharsets.UTF_8))
+    // Read on a worker, bounded as a load reads it: the file may be anything (huge, /dev/zero, not UTF-8).
+    vertx.executeBlocking(() -> blank(dev.dockgate.config.ConfigText.text(path, dev.dockgate.config.ConfigText.MAX_BYTES)),
+            false)
+        .compose(blank -> blank
             ? Future.failedFuture(new ConfigException(java.util.List.of(path + ": the file is empty (nothing but blanks and comments):"
                 + " not applied, taken for a file being written (write the new config beside it and rename it into"
                 + " place)")))

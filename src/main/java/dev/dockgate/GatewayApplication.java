@@ -76,7 +76,12 @@ public final class GatewayApplication extends VertxApplication implements VertxA
     boolean validate = false;
     for (int i = 0; i < args.length; i++) {
       String arg = args[i];
-      if ((arg.equals("-conf") || arg.equals("--conf")) && i + 1 < args.length) {
+      if (arg.equals("-conf") || arg.equals("--conf")) {
+        if (i + 1 >= args.length || args[i + 1].isBlank()) {
+          // Else a -conf at the end would fall to the launcher, and --validate would check the default file instead.
+          LOG.severe(arg + ": expected the config file's path, got " + (i + 1 >= args.length ? "nothing" : "\"\""));
+          System.exit(2);
+        }
         configPath = args[++i];
       } else if ((arg.equals("-instances") || arg.equals("--instances")) && i + 1 < args.length) {
         instances = parseInstances(args[++i]);

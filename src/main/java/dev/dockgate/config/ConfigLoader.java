@@ -6,7 +6,6 @@ import io.vertx.config.ConfigStoreOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -16,9 +15,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
-import org.yaml.snakeyaml.LoaderOptions;
-import org.yaml.snakeyaml.Yaml;
-import org.yaml.snakeyaml.constructor.SafeConstructor;
 
 /**
  * Turns a YAML (or JSON) config file into a validated {@link GatewayConfig}, reporting every
@@ -42,7 +38,7 @@ public final class ConfigLoader {
   }
 
   /**
-   * Reads the file with vertx-config (format by extension) and validates it, on a worker thread:
+   * Reads the file ({@link ConfigText}: YAML, or JSON by its extension) and validates it, on a worker thread:
    * validation reads the files the config names (TLS certificate and key).
    */
   public static Future<GatewayConfig> load(Vertx vertx, String file, List<? extends RouteBlockParser> parsers) {
@@ -57,10 +53,8 @@ public final class ConfigLoader {
   /** As {@link #check(Vertx, String, List)}, with the given environment instead of the process's. */
   public static Future<Loaded> check(Vertx vertx, String file, List<? extends RouteBlockParser> parsers,
       ConfigEnvironment environment) {
-    return vertx.fileSystem().exists(file)
-        .compose(exists -> exists ? read(vertx, file) : Future.failedFuture(
-            new ConfigException(List.of(file + ": cannot read config file: no such file"))))
-        .compose(json -> vertx.executeBlocking(() -> validate(file, json, parsers, environment), false));
+    // Read, parsed and checked on a worker: a big file or one that expands through aliases never holds an event loop.
+    return vertx.executeBlocking(() -> validate(file, ConfigText.read(file), parsers, environment), false);
   }
 
   /**
@@ -95,66 +89,11 @@ public final class ConfigLoader {
     return result;
   }
 
-  /** The retriever the gateway reads (and later watches) its file with: that file only, nothing merged in. */
-  public static ConfigRetrieverOptions retrieverOptions(String file) {
-    ConfigStoreOptions store = new ConfigStoreOptions()
-        .setType("file")
-        .setFormat(formatOf(file))
-        .setConfig(new JsonObject().put("path", file));
-    return new ConfigRetrieverOptions().setIncludeDefaultStores(false).addStore(store);
-  }
-
-  private static Future<JsonObject> read(Vertx vertx, String file) {
-    return vertx.fileSystem().readFile(file)
-        .recover(err -> Future.failedFuture(new ConfigException(
-            List.of(file + ": cannot read config file: " + rootMessage(err)))))
-        .compose(text -> isEmpty(file, text.toString(StandardCharsets.UTF_8))
-            ? Future.succeededFuture(new JsonObject())
-            : retrieve(vertx, file));
-  }
-
-  private static Future<JsonObject> retrieve(Vertx vertx, String file) {
-    ConfigRetriever retriever = ConfigRetriever.create(vertx, retrieverOptions(file));
-    return retriever.getConfig()
-        .eventually(retriever::close)
-        .recover(err -> Future.failedFuture(new ConfigException(
-            List.of(file + ": cannot parse " + formatOf(file).toUpperCase() + ": " + rootMessage(err)))));
-  }
-
-  /**
-   * Checks what vertx-config lets through: duplicate YAML keys (last would silently win) and a top
-   * level that is not a mapping are errors. True when the file holds nothing (blank or only
-   * comments), which means all defaults; vertx-config fails on such a file.
-   */
-  static boolean isEmpty(String file, String text) {
-    String format = formatOf(file);
-    Object doc;
-    try {
-      if (format.equals("json")) {
-        doc = text.isBlank() ? null : decodeJson(text);
-      } else {
-        LoaderOptions options = new LoaderOptions();
-        options.setAllowDuplicateKeys(false);
-        doc = new Yaml(new SafeConstructor(options)).load(text);
-      }
-    } catch (org.yaml.snakeyaml.error.MarkedYAMLException e) {
-      throw new ConfigException(List.of(file + ": cannot parse YAML: " + yamlProblem(e)));
-    } catch (RuntimeException e) {
-      // Jackson names the text it was not allowed to show: "[Source: REDACTED (...); line: 1, column: 27]".
-      throw new ConfigException(List.of(file + ": cannot parse " + format.toUpperCase() + ": "
-          + rootMessage(e).replaceAll("Source: REDACTED \\([^)]*\\); ", "")));
-    }
-    if (doc != null && !(doc instanceof Map) && !(doc instanceof JsonObject)) {
-      throw new ConfigException(List.of(file + ": expected a mapping at the top level, got " + Fields.describe(doc)));
-    }
-    return doc == null;
-  }
-
   /**
    * The JSON document, read by Vert.x's own parser (its comments, its {@code vertx.jackson.*} limits) with duplicate
    * detection on: as for YAML, a key twice in one object is an error rather than the last value silently winning.
    */
-  private static Object decodeJson(String text) {
+  static Object decodeJson(String text) {
     return io.vertx.core.json.jackson.JacksonCodec.fromParser(io.vertx.core.json.jackson.JacksonCodec.createParser(text)
         .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION), Object.class);
   }
@@ -185,7 +124,7 @@ public final class ConfigLoader {
     return Path.of(file).getFileName().toString().toLowerCase().endsWith(".json") ? "json" : "yaml";
   }
 
-  private static String rootMessage(Throwable err) {
+  static String rootMessage(Throwable err) {
     Throwable t = err;
     while (t.getCause() != null && t.getCause() != t) {
       t = t.getCause();
@@ -230,7 +169,7 @@ public final class ConfigLoader {
   }
 
   private static ServerConfig server(Fields f) {
-    String host = f.string("host", ServerConfig.DEFAULT_HOST);
+    String host = listenHost(f, ServerConfig.DEFAULT_HOST);
     int port = (int) f.number("port", ServerConfig.DEFAULT_PORT, 0, 65535);
     int instances = (int) f.number("instances", 0, 0, 1024);
     String statsPath = f.string("stats_path", ServerConfig.DEFAULT_STATS_PATH);
@@ -317,7 +256,7 @@ public final class ConfigLoader {
       return null;
     }
     Fields f = server.object("admin_listener");
-    String host = f.string("host", ServerConfig.AdminListener.DEFAULT_HOST);
+    String host = listenHost(f, ServerConfig.AdminListener.DEFAULT_HOST);
     Object rawPort = f.raw("port");
     int port = (int) f.number("port", ServerConfig.AdminListener.DEFAULT_PORT, 1, 65535);
     if (port == mainPort) {
@@ -343,6 +282,16 @@ public final class ConfigLoader {
         1_000_000);
     f.rejectUnknown();
     return new ServerConfig.AdminListener(host, port, keys, tls, maxConnections);
+  }
+
+  /** The address a listener binds: an empty one would pass here and fail the start with a stack trace. */
+  private static String listenHost(Fields f, String fallback) {
+    String host = f.string("host", fallback);
+    if (host != null && host.isBlank()) {
+      f.problem(f.at("host"), "must not be empty: an address to listen on, such as 0.0.0.0 (all) or 127.0.0.1");
+      return fallback;
+    }
+    return host;
   }
 
   private static String adminPath(Fields f, String key, String fallback) {
@@ -529,7 +478,9 @@ public final class ConfigLoader {
       }
       map.forEach(e -> {
         Object value = e.getValue();
-        if (value instanceof String || value instanceof Number || value instanceof Boolean) {
+        if (e.getKey().isBlank()) {
+          f.problem(field, "a label name must not be empty");
+        } else if (value instanceof String || value instanceof Number || value instanceof Boolean) {
           labels.put(e.getKey(), value.toString());
         } else {
           f.problem(field + "." + e.getKey(), "expected a string, got " + Fields.describe(value));
@@ -682,7 +633,7 @@ public final class ConfigLoader {
   private static TapConfig tap(Fields bridge, Fields alerts) {
     TapConfig d = TapConfig.OFF;
     boolean enabled = bridge.bool("enabled", d.bridgeEnabled());
-    String host = bridge.string("host", d.bridgeHost());
+    String host = listenHost(bridge, d.bridgeHost());
     int port = (int) bridge.number("port", d.bridgePort(), 0, 65535);
     List<String> addresses = new ArrayList<>();
     if (bridge.has("addresses")) {

@@ -229,14 +229,14 @@ public final class Fields {
   }
 
   /**
-   * The value as it is, for settings of several types. Text from the environment that reads as
-   * true, false or a number is taken as one, as YAML would.
+   * The value as it is, for settings of several types (a number as Long, BigInteger or Double). Text from the
+   * environment that reads as true, false or a number is taken as one, as YAML would.
    */
   public Object raw(String key) {
     known.add(key);
     Object value = value(key);
     if (!fromOutside(key, value)) {
-      return value;
+      return value instanceof ConfigNumber n ? n.value() : value;
     }
     String text = ((String) value).trim();
     Boolean truth = truth(text);
@@ -262,8 +262,55 @@ public final class Fields {
     Set<String> unknown = new TreeSet<>(json.fieldNames());
     unknown.removeAll(known);
     for (String key : unknown) {
-      problem(at(key), "unknown key (known: " + String.join(", ", new TreeSet<>(known)) + ")");
+      String near = nearest(key, known);
+      problem(at(key), "unknown key" + (near == null ? "" : ", did you mean \"" + near + "\"?") + " (known: "
+          + String.join(", ", new TreeSet<>(known)) + ")");
     }
+  }
+
+  /**
+   * The known key a typo of {@code key} most likely meant (a few edits away, case aside; or the key with its unit,
+   * timeout for timeout_ms), or null.
+   */
+  static String nearest(String key, java.util.Collection<String> known) {
+    String best = null;
+    int bestDistance = Math.min(3, Math.max(1, key.length() / 2));
+    for (String candidate : new TreeSet<>(known)) {
+      int d = distance(key.toLowerCase(java.util.Locale.ROOT), candidate.toLowerCase(java.util.Locale.ROOT));
+      if (d < bestDistance || d == 0) {
+        best = candidate;
+        bestDistance = d;
+      }
+    }
+    if (best == null) {
+      for (String candidate : new TreeSet<>(known)) {
+        if (candidate.startsWith(key + "_") && candidate.indexOf('_', key.length() + 1) < 0) {
+          return candidate;
+        }
+      }
+    }
+    return best;
+  }
+
+  /** Edits (insert, delete, replace, swap of neighbours) from {@code a} to {@code b}. */
+  private static int distance(String a, String b) {
+    int[][] d = new int[a.length() + 1][b.length() + 1];
+    for (int i = 0; i <= a.length(); i++) {
+      d[i][0] = i;
+    }
+    for (int j = 0; j <= b.length(); j++) {
+      d[0][j] = j;
+    }
+    for (int i = 1; i <= a.length(); i++) {
+      for (int j = 1; j <= b.length(); j++) {
+        int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
+        d[i][j] = Math.min(Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1), d[i - 1][j - 1] + cost);
+        if (i > 1 && j > 1 && a.charAt(i - 1) == b.charAt(j - 2) && a.charAt(i - 2) == b.charAt(j - 1)) {
+          d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+        }
+      }
+    }
+    return d[a.length()][b.length()];
   }
 
   public static String describe(Object value) {

@@ -341,20 +341,20 @@ class ConfigLoaderTest {
               - path_prefix: /api
                 backend: orders
             """,
-            "conf.yml: route: unknown key (known: access_log, alerts, backends, cluster, consul, default_response, docker, event_bus_bridge, routes, server, tracing)"),
+            "conf.yml: route: unknown key, did you mean \"routes\"? (known: access_log, alerts, backends, cluster, consul, default_response, docker, event_bus_bridge, routes, server, tracing)"),
         bad("unknown key in server", "server:\n  prot: 8080\n",
-            "conf.yml: server.prot: unknown key (known: admin_listener, body_timeout_ms, dashboard_path, drain_delay_ms, h2c, header_timeout_ms, health_path, host, http2, idle_timeout_ms, instances, max_body_bytes, max_connections, max_header_bytes, max_header_count, max_request_line_bytes, metrics_path, port, routes_path, stats_path, tls, trusted_proxies)"),
+            "conf.yml: server.prot: unknown key, did you mean \"port\"? (known: admin_listener, body_timeout_ms, dashboard_path, drain_delay_ms, h2c, header_timeout_ms, health_path, host, http2, idle_timeout_ms, instances, max_body_bytes, max_connections, max_header_bytes, max_header_count, max_request_line_bytes, metrics_path, port, routes_path, stats_path, tls, trusted_proxies)"),
         bad("unknown key in docker", "docker:\n  socket: /var/run/docker.sock\n",
             "conf.yml: docker.socket: unknown key (known: enabled, engines, host, network)"),
         bad("unknown key in default_response", "default_response:\n  status: 403\n",
-            "conf.yml: default_response.status: unknown key (known: body, status_code)"),
+            "conf.yml: default_response.status: unknown key, did you mean \"status_code\"? (known: body, status_code)"),
         bad("unknown key in a route", """
             routes:
               - path_prefix: /api
                 backend: payment
                 timeout: 5
             """ + PAYMENT_AND_ORDERS,
-            "conf.yml: routes[0].timeout: unknown key (known: auth, backend, cors, host, methods, pass_host, path_prefix, rate_limit, retries, strip_prefix, timeout_ms)"),
+            "conf.yml: routes[0].timeout: unknown key, did you mean \"timeout_ms\"? (known: auth, backend, cors, host, methods, pass_host, path_prefix, rate_limit, retries, strip_prefix, timeout_ms)"),
         bad("unknown key in a backend", """
             backends:
               - name: payment
@@ -908,7 +908,7 @@ class ConfigLoaderTest {
             "conf.yml: routes[0].rate_limit.requests_per_second: is required",
             "conf.yml: routes[0].rate_limit.max_keys: must be between 1 and 10000000, got 0"),
         bad("unknown key in a rate limit", limitedRoute(false, "{requests_per_second: 5, max_key: 10}"),
-            "conf.yml: routes[0].rate_limit.max_key: unknown key (known: burst, key, max_keys, requests_per_second, scope)"),
+            "conf.yml: routes[0].rate_limit.max_key: unknown key, did you mean \"max_keys\"? (known: burst, key, max_keys, requests_per_second, scope)"),
         bad("unknown scope", limitedRoute(false, "{requests_per_second: 5, scope: global}"),
             "conf.yml: routes[0].rate_limit.scope: expected local or cluster, got \"global\""));
   }
@@ -1120,7 +1120,7 @@ class ConfigLoaderTest {
             "conf.yml: routes[0].cors.expose_headers[0]: expected a header name, got a mapping",
             "conf.yml: routes[0].cors.allow_credentials: expected true or false, got \"yes\"",
             "conf.yml: routes[0].cors.max_age_s: must be between 0 and 86400, got 86401",
-            "conf.yml: routes[0].cors.allow_origin: unknown key (known: allow_credentials, allow_headers, allow_methods, allow_origins, expose_headers, max_age_s)"),
+            "conf.yml: routes[0].cors.allow_origin: unknown key, did you mean \"allow_origins\"? (known: allow_credentials, allow_headers, allow_methods, allow_origins, expose_headers, max_age_s)"),
         bad("cors with an empty method list", "routes:\n  - {path_prefix: /a, backend: web, cors: {allow_origins: [\"*\"], allow_methods: []}}\n" + WEB,
             "conf.yml: routes[0].cors.allow_methods: must list at least one method; leave it out for the default"));
   }

@@ -132,7 +132,7 @@ class DockerConfigTest {
         "gw.yml: docker.engines[1].tls.ca_file: no PEM certificate (-----BEGIN CERTIFICATE-----) in \"" + ca.key() + "\"",
         "gw.yml: docker.engines[2].tls.key_file: \"" + ca.key() + "\" is not the private key of the first certificate in cert_file",
         "gw.yml: docker.engines[3].tls.key_file: is required with cert_file (a client certificate and its key go together)",
-        "gw.yml: docker.engines[3].tls.ca: unknown key (known: ca_file, cert_file, key_file)",
+        "gw.yml: docker.engines[3].tls.ca: unknown key, did you mean \"ca_file\"? (known: ca_file, cert_file, key_file)",
         "gw.yml: docker.engines[4].tls.cert_file: cannot read \"" + dir + "\": Is a directory"),
         problems("{\"engines\":["
             + "{\"host\":\"tcp://127.0.0.1:1\",\"tls\":{\"ca_file\":\"" + missing + "\"}},"

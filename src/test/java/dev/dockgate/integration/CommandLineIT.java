@@ -125,6 +125,31 @@ class CommandLineIT {
 
   @Test
   @Timeout(90)
+  void aConfOptionWithoutAFileIsAnErrorNotTheDefaultFile() throws Exception {
+    GatewayJar.Exit run = run(Map.of(), List.of(), "-t", "-conf");
+    assertEquals(2, run.status(), run.toString());
+    assertTrue(run.err().contains("-conf: expected the config file's path, got nothing"), run.toString());
+    assertFalse(run.out().contains("ok"), "the default file was not checked instead: " + run);
+    GatewayJar.Exit empty = run(Map.of(), List.of(), "-conf", "", "-t");
+    assertEquals(2, empty.status(), empty.toString());
+    assertTrue(empty.err().contains("-conf: expected the config file's path, got \"\""), empty.toString());
+  }
+
+  @Test
+  @Timeout(90)
+  void anEndlessDeviceAsConfigStopsTheStartInOneLine() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue(Files.isReadable(Path.of("/dev/zero")), "a Unix system");
+    // A small heap: the device is refused unread, where it was read until memory ran out.
+    GatewayJar.Exit run = run(Map.of(), List.of("-Xmx128m"), "-conf", "/dev/zero");
+    assertEquals(1, run.status(), run.toString());
+    assertTrue(run.err().contains("invalid configuration, not starting:\n/dev/zero: cannot read config file: not a "
+        + "regular file (a pipe or a device); the config is read again at each change, so it must be a file"),
+        run.toString());
+    assertFalse(run.err().contains("\tat "), "no stack trace: " + run);
+  }
+
+  @Test
+  @Timeout(90)
   void validatingAMissingFileFails() throws Exception {
     Path missing = dir.resolve("nope.yml");
     GatewayJar.Exit run = run(Map.of(), List.of(), "-conf", missing.toString(), "--validate");

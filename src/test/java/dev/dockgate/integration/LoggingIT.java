@@ -83,7 +83,7 @@ class LoggingIT {
         .orElseThrow(() -> new AssertionError("no SEVERE line:\n" + output));
     assertEquals("invalid configuration, not starting:\n"
         + conf + ": server.port: must be between 0 and 65535, got 70000\n"
-        + conf + ": server.prot: unknown key (known: admin_listener, body_timeout_ms, dashboard_path, drain_delay_ms, h2c, "
+        + conf + ": server.prot: unknown key, did you mean \"port\"? (known: admin_listener, body_timeout_ms, dashboard_path, drain_delay_ms, h2c, "
         + "header_timeout_ms, health_path, host, http2, idle_timeout_ms, instances, max_body_bytes, max_connections, "
         + "max_header_bytes, max_header_count, max_request_line_bytes, metrics_path, port, routes_path, stats_path, tls, "
         + "trusted_proxies)", severe.getString("message"));

@@ -28,6 +28,7 @@ import java.util.logging.Logger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -332,6 +333,39 @@ class ReloadIT {
       Poll.until(Duration.ofSeconds(3), "the empty file refused", () -> count(captured.messages, "the file is empty") == 1);
       assertEquals(200, gw.get("/a/x").statusCode());
       assertEquals(0, count(captured.messages, "config reloaded from"), captured.messages.toString());
+    }
+  }
+
+  @Test
+  @Timeout(90)
+  void filesThatCannotBeAConfigAreRefusedInOneLineEachWhileTheRoutesKeepAnswering() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isReadable(Path.of("/dev/zero")), "a Unix system");
+    try (Warnings captured = new Warnings()) {
+      GatewayHarness gw = gateway = new GatewayHarness(dir, config(false));
+      Path file = gw.configFile();
+      String running = java.nio.file.Files.readString(file);
+      // A device (endless) in place of the file: refused unread, while requests go on being answered.
+      Path link = dir.resolve("zero-link");
+      java.nio.file.Files.createSymbolicLink(link, Path.of("/dev/zero"));
+      java.nio.file.Files.move(link, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+          java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+      Poll.until(Duration.ofSeconds(10), "the device refused", () -> {
+        assertEquals(200, gw.get("/a/x").statusCode());
+        return count(captured.messages, file + ": cannot read config file: not a regular file (a pipe or a device)") == 1;
+      });
+      // Not UTF-8: refused by its place rather than read with a replacement character.
+      java.nio.file.Files.delete(file);
+      java.nio.file.Files.write(file, (running.replace(config(false), config(true)) + "default_response: {body: \"caf\u00e9\"}\n")
+          .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+      Poll.until(Duration.ofSeconds(10), "the Latin-1 file refused", () ->
+          count(captured.messages, file + ": cannot read config file: not UTF-8 text: line ") == 1);
+      assertEquals(200, gw.get("/a/x").statusCode());
+      assertEquals(404, gw.get("/b/x").statusCode(), "nothing of the refused file applied");
+      assertEquals(0, count(captured.messages, "OutOfMemoryError"), captured.messages.toString());
+      gw.rewriteConfig(config(true));
+      Poll.until(Duration.ofSeconds(5), "the fixed file live", () -> gw.get("/b/x").statusCode() == 200);
+      assertEquals(2, count(captured.messages, "config change rejected"), "one report per bad file: " + captured.messages);
+      assertTrue(gw.stats().containsKey("requests_count"), "/stats answers");
     }
   }
 
