@@ -216,7 +216,8 @@ public final class BackendClients {
   /**
    * The response decoder inside a client codec ({@code CombinedChannelDuplexHandler.inboundHandler()}, protected
    * in Netty 4.2, and the codec final), or null when not reachable: then bytes a backend sends beyond an answer (in
-   * the same read as its end, or while the connection idles) go unnoticed until the next request fails on them.
+   * the same read as its end, or while the connection idles) go unnoticed until the next request fails on them, and
+   * so does a head line that is no field ({@link HeadLines}).
    */
   private static Object decoderOf(io.netty.handler.codec.http.HttpClientCodec codec) {
     try {
@@ -252,6 +253,9 @@ public final class BackendClients {
    * answer of a declared length), or arriving after that end, before the next request. The next request would
    * read them as the start of its answer and fail; nginx closes such a connection too. Bytes arriving while the
    * connection idles close it at once, unread. It sees the decoder's buffer as the decoder's cumulator.
+   *
+   * <p>And it fails a head with a line that is no field (see {@link HeadLines}), as nginx does: Vert.x fails the
+   * request (502, counted against the instance) and closes the connection.
    */
   static final class InterimAnswers extends io.netty.channel.ChannelDuplexHandler
       implements io.netty.handler.codec.ByteToMessageDecoder.Cumulator {
@@ -264,6 +268,10 @@ public final class BackendClients {
     /** What the decoder decodes from during a read; null between reads. */
     private io.netty.buffer.ByteBuf buffered;
     private io.netty.channel.ChannelHandlerContext context;
+    /** The lines of the head being read, a line that is no field failing it when the decoder passes it on. */
+    private final HeadLines lines = new HeadLines();
+    /** A head failed here: what the decoder reads after it goes nowhere (Vert.x closes the connection). */
+    private boolean refused;
 
     @Override
     public void handlerAdded(io.netty.channel.ChannelHandlerContext ctx) {
@@ -279,6 +287,7 @@ public final class BackendClients {
         context.close();
         return cumulation;
       }
+      lines.read(in, in.readerIndex(), in.writerIndex());
       buffered = io.netty.handler.codec.ByteToMessageDecoder.MERGE_CUMULATOR.cumulate(alloc, cumulation, in);
       return buffered;
     }
@@ -293,6 +302,7 @@ public final class BackendClients {
     public void write(io.netty.channel.ChannelHandlerContext ctx, Object msg, io.netty.channel.ChannelPromise promise) {
       if (msg instanceof io.netty.handler.codec.http.HttpRequest) {
         idle = false;
+        lines.expectHead(); // its answer's
       }
       ctx.write(msg, promise);
     }
@@ -337,8 +347,30 @@ public final class BackendClients {
 
     @Override
     public void channelRead(io.netty.channel.ChannelHandlerContext ctx, Object msg) {
+      if (refused) {
+        // As the decoder drops what follows a head it failed itself; passed on, a final answer after a refused
+        // interim one would complete a request that failed already.
+        io.netty.util.ReferenceCountUtil.release(msg);
+        return;
+      }
       if (msg instanceof io.netty.handler.codec.http.HttpResponse head) {
         int status = head.status().code();
+        if (lines.takeNoField()) {
+          if (head.decoderResult().isSuccess()) {
+            // Vert.x fails the request (502, counted against the instance) and closes the connection.
+            refused = true;
+            unusable();
+            head.setDecoderResult(io.netty.handler.codec.DecoderResult.failure(
+                new IllegalArgumentException("a line of the answer's head is no header field")));
+          }
+        } else if (status < 200 && status != 101 && head.decoderResult().isSuccess()) {
+          // An interim answer: the next head follows, maybe in the bytes the decoder holds already (it has read
+          // this head's, and no further).
+          lines.expectHead();
+          if (buffered != null && buffered.refCnt() > 0) {
+            lines.read(buffered, buffered.readerIndex(), buffered.writerIndex());
+          }
+        }
         // A head the decoder failed (too large, an empty name) goes on, so that the answer fails at once.
         if (status >= 102 && status < 200 && status != 103 && head.decoderResult().isSuccess()) {
           dropping = !(msg instanceof io.netty.handler.codec.http.LastHttpContent);
