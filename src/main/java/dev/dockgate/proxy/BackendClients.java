@@ -272,6 +272,10 @@ public final class BackendClients {
     private final HeadLines lines = new HeadLines();
     /** A head failed here: what the decoder reads after it goes nowhere (Vert.x closes the connection). */
     private boolean refused;
+    /** The request written last is a HEAD: its answer has no body, whatever its head says. */
+    private boolean headRequest;
+    /** The body bytes of the current answer the decoder has passed on. */
+    private long bodyBytes;
 
     @Override
     public void handlerAdded(io.netty.channel.ChannelHandlerContext ctx) {
@@ -300,9 +304,10 @@ public final class BackendClients {
 
     @Override
     public void write(io.netty.channel.ChannelHandlerContext ctx, Object msg, io.netty.channel.ChannelPromise promise) {
-      if (msg instanceof io.netty.handler.codec.http.HttpRequest) {
+      if (msg instanceof io.netty.handler.codec.http.HttpRequest request) {
         idle = false;
         lines.expectHead(); // its answer's
+        headRequest = request.method() == io.netty.handler.codec.http.HttpMethod.HEAD;
       }
       ctx.write(msg, promise);
     }
@@ -339,6 +344,43 @@ public final class BackendClients {
       ctx.fireUserEventTriggered(evt);
     }
 
+    /** What the decoder holds already after the head just read: the next head's, or the body's first bytes. */
+    private void readOn() {
+      if (buffered != null && buffered.refCnt() > 0) {
+        lines.read(buffered, buffered.readerIndex(), buffered.writerIndex());
+      }
+    }
+
+    /**
+     * The end of a chunked answer whose body has all come, but whose trailer section cannot be passed on (a line that
+     * is no field; or the decoder failed it: a line without a colon, more than it reads): without its trailers, as
+     * nginx, which drops every trailer, relays it, rather than with a bad one, or cut. A trailer section the decoder
+     * failed leaves the connection unusable (the decoder reads nothing more on it). Only once the decoder has passed
+     * on all the data of the chunks read here, up to the last one: a decoder that failed before (a size line or a
+     * chunk's end it refuses) still cuts the answer.
+     */
+    private Object withoutBadTrailers(io.netty.handler.codec.http.LastHttpContent last) {
+      boolean noField = lines.takeNoField();
+      boolean failed = last.decoderResult().isFailure();
+      if (!lines.bodyEnded() || !noField && !failed || failed && bodyBytes != lines.data()) {
+        // A good trailer section; or a bad chunk, cut toward the client: the decoder failed before the last chunk's
+        // size line (its body's bytes fewer than the chunks' data read here; or no last chunk found).
+        return last;
+      }
+      if (failed) {
+        unusable();
+        if (context != null && !ConnectionPool.pooled(context.channel())) {
+          context.executor().execute(context::close); // Vert.x's own pool would hand it out again: closed once read
+        }
+      }
+      io.netty.buffer.ByteBuf content = last.content();
+      if (content.isReadable()) {
+        return new io.netty.handler.codec.http.DefaultLastHttpContent(content); // (no data after the last chunk)
+      }
+      last.release();
+      return io.netty.handler.codec.http.LastHttpContent.EMPTY_LAST_CONTENT;
+    }
+
     @Override
     public void channelReadComplete(io.netty.channel.ChannelHandlerContext ctx) {
       buffered = null; // the decoder may release it now
@@ -367,10 +409,13 @@ public final class BackendClients {
           // An interim answer: the next head follows, maybe in the bytes the decoder holds already (it has read
           // this head's, and no further).
           lines.expectHead();
-          if (buffered != null && buffered.refCnt() > 0) {
-            lines.read(buffered, buffered.readerIndex(), buffered.writerIndex());
-          }
+          readOn();
+        } else if (status != 204 && status != 304 && status >= 200 && !headRequest
+            && head.decoderResult().isSuccess() && io.netty.handler.codec.http.HttpUtil.isTransferEncodingChunked(head)) {
+          lines.expectChunks(); // to find the trailer section
+          readOn();
         }
+        bodyBytes = 0;
         // A head the decoder failed (too large, an empty name) goes on, so that the answer fails at once.
         if (status >= 102 && status < 200 && status != 103 && head.decoderResult().isSuccess()) {
           dropping = !(msg instanceof io.netty.handler.codec.http.LastHttpContent);
@@ -383,7 +428,11 @@ public final class BackendClients {
         io.netty.util.ReferenceCountUtil.release(msg);
         return;
       }
-      if (answering && msg instanceof io.netty.handler.codec.http.LastHttpContent) {
+      if (answering && msg instanceof io.netty.handler.codec.http.HttpContent content) {
+        bodyBytes += content.content().readableBytes();
+      }
+      if (answering && msg instanceof io.netty.handler.codec.http.LastHttpContent last) {
+        msg = withoutBadTrailers(last);
         // The final answer's end, decoded from the buffer during this read: what the buffer still holds is no answer's.
         answering = false;
         idle = true;

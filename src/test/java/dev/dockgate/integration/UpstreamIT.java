@@ -1042,6 +1042,87 @@ class UpstreamIT {
     assertEquals(2 * refused.size(), counts.getLong("error"), "/stats: " + counts);
   }
 
+  /**
+   * A chunked answer's trailer section the gateway cannot pass on (a line that is no field, one without a colon, or
+   * more than it reads) costs the answer its trailers, not its body: the body has all come, and nginx, which drops
+   * every trailer, relays it whole. Before, "Bogus Line" reached a client asking for trailers as "Bogus:", and the
+   * other two cut the answer after its body (no last chunk). A chunk the decoder refuses (its end, its size line
+   * ending in a bare LF, a bad extension) is still a 502 or a cut answer, never one that looks whole, whatever follows
+   * it; and good trailers still reach a client that asks for them.
+   */
+  @Test
+  void aTrailerSectionThatCannotBePassedOnCostsTheAnswerItsTrailersNotItsBody() throws Exception {
+    String chunked = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n3;x=y\r\n!!!\r\n0\r\n";
+    Map<String, String> answers = new java.util.LinkedHashMap<>();
+    answers.put("spaced", chunked + "Bogus Line\r\nX-T: v\r\n\r\n");
+    answers.put("between", chunked + "X-T b: c\r\n\r\n");
+    answers.put("nocolon", chunked + "BogusLine\r\n\r\n");
+    answers.put("large", chunked + "X-Big: " + "t".repeat(10_000) + "\r\n\r\n");
+    answers.put("slowly", "slow");
+    answers.put("good", chunked + "X-T: v\r\n\r\n");
+    // What the decoder refuses before the last chunk, though what follows looks like one with a bad trailer section.
+    String badTrailers = "0\r\nBogusLine\r\n\r\n";
+    answers.put("badchunk", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n3\r\n!!!XX\r\n" + badTrailers);
+    answers.put("lfsize", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n3\n!!!\r\n" + badTrailers);
+    answers.put("badext", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n3;\u0001\r\n!!!\r\n" + badTrailers);
+    int slowly = raw(chunked.replace("3;x=y", "0003") + "Bogus Line\r\n\r\n", true);
+    Set<String> refused = Set.of("badchunk", "lfsize", "badext");
+    StringBuilder routes = new StringBuilder();
+    StringBuilder backends = new StringBuilder();
+    for (Map.Entry<String, String> answer : answers.entrySet()) {
+      routes.append("  - {path_prefix: /").append(answer.getKey()).append(", backend: ").append(answer.getKey()).append("}\n");
+      backends.append("  - {name: ").append(answer.getKey()).append(", targets: [\"http://127.0.0.1:")
+          .append(answer.getValue().equals("slow") ? slowly : raw(answer.getValue())).append("\"]}\n");
+    }
+    try (dev.dockgate.testing.LoggedErrors errors = new dev.dockgate.testing.LoggedErrors()) {
+      gateway = new GatewayHarness(dir, """
+          docker: {enabled: false}
+          routes:
+          %sbackends:
+          %s""".formatted(routes, backends), 1);
+      for (String path : answers.keySet()) {
+        RawHttp.Exchange answer = RawHttp.exchange(gateway.port(), ("GET /" + path + "/x HTTP/1.1\r\nHost: gw\r\n"
+            + "TE: trailers\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1), 1, 300, 5_000);
+        String body = answer.raw().substring(answer.raw().indexOf("\r\n\r\n") + 4);
+        if (refused.contains(path)) {
+          assertTrue(answer.raw().startsWith("HTTP/1.1 502 ") || dechunked(body).equals("cut"),
+              path + ": 502, or the answer cut: " + answer.raw());
+          continue;
+        }
+        assertTrue(answer.raw().startsWith("HTTP/1.1 200 "), path + ": " + answer.raw());
+        if (path.equals("good")) {
+          assertEquals("ok!!!|X-T: v\r\n", dechunked(body), path);
+        } else {
+          assertEquals("ok!!!|", dechunked(body), path + ": the body whole, no trailer: " + body);
+        }
+      }
+      for (String path : answers.keySet()) {
+        assertEquals(refused.contains(path) ? 502 : 200, gateway.get("/" + path + "/x").statusCode(),
+            path + ": the next request answered");
+      }
+      assertEquals(List.of(), errors.lines(), "a misbehaving backend is no SEVERE line");
+    }
+  }
+
+  /** A whole chunked body's data, "|" and its trailer section; "cut" when its last chunk or its end is missing. */
+  static String dechunked(String body) {
+    StringBuilder data = new StringBuilder();
+    int at = 0;
+    while (true) {
+      int eol = body.indexOf("\r\n", at);
+      if (eol < 0) {
+        return "cut";
+      }
+      int size = Integer.parseInt(body.substring(at, eol), 16);
+      if (size == 0) {
+        int end = body.indexOf("\r\n\r\n", eol);
+        return end < 0 || end + 4 != body.length() ? "cut" : data + "|" + body.substring(eol + 2, end + 2);
+      }
+      data.append(body, eol + 2, eol + 2 + size);
+      at = eol + 2 + size + 2;
+    }
+  }
+
   /** A gateway (one router) with one route, /up, to {@code backend}. */
   static GatewayHarness upRoute(Path dir, int backend) {
     return new GatewayHarness(dir, """

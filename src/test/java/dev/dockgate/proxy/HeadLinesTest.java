@@ -50,4 +50,60 @@ class HeadLinesTest {
       }
     }
   }
+
+  /**
+   * A chunked body, and whether its last chunk is found (its trailer section follows) after {@code data} bytes of
+   * chunk data, and a trailer line is no field.
+   */
+  record Chunked(String body, boolean ended, long data, boolean noField) {
+    Chunked(String body, boolean ended, boolean noField) {
+      this(body, ended, -1, noField);
+    }
+  }
+
+  static final List<Chunked> BODIES = List.of(
+      new Chunked("2\r\nok\r\n0\r\n\r\n", true, 2, false),
+      new Chunked("2\r\nok\r\n0\r\nX-T: v\r\n\r\n", true, 2, false),
+      new Chunked("2;a=b\r\nok\r\n0003\r\n!!!\r\n0;c=\"d\"\r\nBogus Line\r\nX-T: v\r\n\r\n", true, 5, true),
+      new Chunked("A\r\n0123456789\r\n0\r\nX-T b: c\r\n\r\n", true, 10, true),
+      // Data that looks like a last chunk and a bad trailer line is skipped, not read.
+      new Chunked("13\r\n\r\n0\r\nBogus Line\r\n\r\n\r\n0\r\n\r\n", true, 19, false),
+      new Chunked("2710\r\n" + "x".repeat(10_000) + "\r\n0\r\n\r\n", true, 10_000, false),
+      new Chunked("2\r\nok\r\n0\r\n\n", true, 2, false), // a bare LF after the last chunk's size line only
+      // What the decoder refuses is not followed: nothing is said of the answer.
+      new Chunked("2\r\nokXX\r\n0\r\nBogus Line\r\n\r\n", false, false),
+      new Chunked("2\r\nok\n0\r\nBogus Line\r\n\r\n", false, false),
+      new Chunked("2\nok\r\n0\r\nBogus Line\r\n\r\n", false, false),
+      new Chunked("2;a\nok\r\n0\r\nBogus Line\r\n\r\n", false, false),
+      new Chunked(" 2\r\nok\r\n0\r\nBogus Line\r\n\r\n", false, false),
+      new Chunked("2 \r\nok\r\n0\r\nBogus Line\r\n\r\n", false, false),
+      new Chunked("1000000000000000\r\nok\r\n0\r\nBogus Line\r\n\r\n", false, false));
+
+  @Test
+  void theTrailerSectionIsFoundByFollowingTheChunks() {
+    byte[] head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1);
+    for (Chunked c : BODIES) {
+      byte[] bytes = c.body().getBytes(StandardCharsets.ISO_8859_1);
+      for (int piece : new int[] {bytes.length, 1, 2, 7}) {
+        String what = c.body().replace("\r", "\\r").replace("\n", "\\n") + " in pieces of " + piece;
+        HeadLines lines = new HeadLines();
+        lines.expectHead();
+        lines.read(Unpooled.wrappedBuffer(head), 0, head.length);
+        assertEquals(false, lines.inHead(), what + ": the head's end");
+        lines.expectChunks();
+        ByteBuf buf = Unpooled.wrappedBuffer(bytes);
+        for (int at = 0; at < bytes.length; at += piece) {
+          lines.read(buf, at, Math.min(bytes.length, at + piece));
+        }
+        assertEquals(c.ended(), lines.bodyEnded(), what + ": the last chunk");
+        if (c.ended()) {
+          assertEquals(c.data(), lines.data(), what + ": the chunks' data");
+        }
+        assertEquals(c.noField(), lines.takeNoField(), what + ": a trailer line that is no field");
+        assertEquals(false, lines.inHead(), what + ": followed to the end, or not followed");
+        lines.expectHead();
+        assertEquals(false, lines.bodyEnded(), what + ": the next answer's own");
+      }
+    }
+  }
 }
