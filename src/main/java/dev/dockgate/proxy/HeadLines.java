@@ -71,7 +71,7 @@ final class HeadLines implements ByteProcessor {
   }
 
   /** Whether the bytes read next are followed (within a head, a chunked body or its trailer section). */
-  boolean inHead() {
+  boolean following() {
     return state != OFF;
   }
 
@@ -80,7 +80,7 @@ final class HeadLines implements ByteProcessor {
     return trailers;
   }
 
-  /** Reads {@code bytes} from {@code from} (inclusive) to {@code to} (exclusive), or up to the head's end. */
+  /** Reads {@code bytes} from {@code from} (inclusive) to {@code to} (exclusive), as far as it follows them. */
   void read(ByteBuf bytes, int from, int to) {
     while (state != OFF && from < to) {
       if (state == DATA) {

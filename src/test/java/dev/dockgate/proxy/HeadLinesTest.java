@@ -40,13 +40,13 @@ class HeadLinesTest {
         HeadLines lines = new HeadLines();
         lines.expectHead();
         ByteBuf buf = Unpooled.wrappedBuffer(bytes);
-        for (int at = 0; at < bytes.length && lines.inHead(); at += piece) {
+        for (int at = 0; at < bytes.length && lines.following(); at += piece) {
           lines.read(buf, at, Math.min(bytes.length, at + piece));
         }
         String what = c.head().replace("\r", "\\r").replace("\n", "\\n") + " in pieces of " + piece;
         assertEquals(c.noField(), lines.takeNoField(), what);
         assertEquals(false, lines.takeNoField(), what + ": said once");
-        assertEquals(false, lines.inHead(), what + ": the head's end, or its bad line, is found");
+        assertEquals(false, lines.following(), what + ": the head's end, or its bad line, is found");
       }
     }
   }
@@ -89,7 +89,7 @@ class HeadLinesTest {
         HeadLines lines = new HeadLines();
         lines.expectHead();
         lines.read(Unpooled.wrappedBuffer(head), 0, head.length);
-        assertEquals(false, lines.inHead(), what + ": the head's end");
+        assertEquals(false, lines.following(), what + ": the head's end");
         lines.expectChunks();
         ByteBuf buf = Unpooled.wrappedBuffer(bytes);
         for (int at = 0; at < bytes.length; at += piece) {
@@ -100,7 +100,7 @@ class HeadLinesTest {
           assertEquals(c.data(), lines.data(), what + ": the chunks' data");
         }
         assertEquals(c.noField(), lines.takeNoField(), what + ": a trailer line that is no field");
-        assertEquals(false, lines.inHead(), what + ": followed to the end, or not followed");
+        assertEquals(false, lines.following(), what + ": followed to the end, or not followed");
         lines.expectHead();
         assertEquals(false, lines.bodyEnded(), what + ": the next answer's own");
       }
