@@ -216,7 +216,8 @@ public final class BackendClients {
   /**
    * The response decoder inside a client codec ({@code CombinedChannelDuplexHandler.inboundHandler()}, protected
    * in Netty 4.2, and the codec final), or null when not reachable: then bytes a backend sends beyond an answer (in
-   * the same read as its end, or while the connection idles) go unnoticed until the next request fails on them.
+   * the same read as its end, or while the connection idles) go unnoticed until the next request fails on them, and
+   * so does a head line that is no field ({@link HeadLines}).
    */
   private static Object decoderOf(io.netty.handler.codec.http.HttpClientCodec codec) {
     try {
@@ -253,6 +254,9 @@ public final class BackendClients {
    * answer of a declared length), or arriving after that end, before the next request. The next request would
    * read them as the start of its answer and fail; nginx closes such a connection too. Bytes arriving while the
    * connection idles close it at once, unread. It sees the decoder's buffer as the decoder's cumulator.
+   *
+   * <p>And it fails a head with a line that is no field (see {@link HeadLines}), as nginx does: Vert.x fails the
+   * request (502, counted against the instance) and closes the connection.
    */
   static final class InterimAnswers extends io.netty.channel.ChannelDuplexHandler
       implements io.netty.handler.codec.ByteToMessageDecoder.Cumulator {
@@ -265,6 +269,14 @@ public final class BackendClients {
     /** What the decoder decodes from during a read; null between reads. */
     private io.netty.buffer.ByteBuf buffered;
     private io.netty.channel.ChannelHandlerContext context;
+    /** The lines of the head being read, a line that is no field failing it when the decoder passes it on. */
+    private final HeadLines lines = new HeadLines();
+    /** A head failed here: what the decoder reads after it goes nowhere (Vert.x closes the connection). */
+    private boolean refused;
+    /** The request written last is a HEAD: its answer has no body, whatever its head says. */
+    private boolean headRequest;
+    /** The body bytes of the current answer the decoder has passed on. */
+    private long bodyBytes;
 
     @Override
     public void handlerAdded(io.netty.channel.ChannelHandlerContext ctx) {
@@ -280,6 +292,7 @@ public final class BackendClients {
         context.close();
         return cumulation;
       }
+      lines.read(in, in.readerIndex(), in.writerIndex());
       buffered = io.netty.handler.codec.ByteToMessageDecoder.MERGE_CUMULATOR.cumulate(alloc, cumulation, in);
       return buffered;
     }
@@ -292,8 +305,10 @@ public final class BackendClients {
 
     @Override
     public void write(io.netty.channel.ChannelHandlerContext ctx, Object msg, io.netty.channel.ChannelPromise promise) {
-      if (msg instanceof io.netty.handler.codec.http.HttpRequest) {
+      if (msg instanceof io.netty.handler.codec.http.HttpRequest request) {
         idle = false;
+        lines.expectHead(); // its answer's
+        headRequest = request.method() == io.netty.handler.codec.http.HttpMethod.HEAD;
       }
       ctx.write(msg, promise);
     }
@@ -330,6 +345,43 @@ public final class BackendClients {
       ctx.fireUserEventTriggered(evt);
     }
 
+    /** What the decoder holds already after the head just read: the next head's, or the body's first bytes. */
+    private void readOn() {
+      if (buffered != null && buffered.refCnt() > 0) {
+        lines.read(buffered, buffered.readerIndex(), buffered.writerIndex());
+      }
+    }
+
+    /**
+     * The end of a chunked answer whose body has all come, but whose trailer section cannot be passed on (a line that
+     * is no field; or the decoder failed it: a line without a colon, more than it reads): without its trailers, as
+     * nginx, which drops every trailer, relays it, rather than with a bad one, or cut. A trailer section the decoder
+     * failed leaves the connection unusable (the decoder reads nothing more on it). Only once the decoder has passed
+     * on all the data of the chunks read here, up to the last one: a decoder that failed before (a size line or a
+     * chunk's end it refuses) still cuts the answer.
+     */
+    private Object withoutBadTrailers(io.netty.handler.codec.http.LastHttpContent last) {
+      boolean noField = lines.takeNoField();
+      boolean failed = last.decoderResult().isFailure();
+      if (!lines.bodyEnded() || !noField && !failed || failed && bodyBytes != lines.data()) {
+        // A good trailer section; or a bad chunk, cut toward the client: the decoder failed before the last chunk's
+        // size line (its body's bytes fewer than the chunks' data read here; or no last chunk found).
+        return last;
+      }
+      if (failed) {
+        unusable();
+        if (context != null && !ConnectionPool.pooled(context.channel())) {
+          context.executor().execute(context::close); // Vert.x's own pool would hand it out again: closed once read
+        }
+      }
+      io.netty.buffer.ByteBuf content = last.content();
+      if (content.isReadable()) {
+        return new io.netty.handler.codec.http.DefaultLastHttpContent(content); // (no data after the last chunk)
+      }
+      last.release();
+      return io.netty.handler.codec.http.LastHttpContent.EMPTY_LAST_CONTENT;
+    }
+
     @Override
     public void channelReadComplete(io.netty.channel.ChannelHandlerContext ctx) {
       buffered = null; // the decoder may release it now
@@ -338,8 +390,33 @@ public final class BackendClients {
 
     @Override
     public void channelRead(io.netty.channel.ChannelHandlerContext ctx, Object msg) {
+      if (refused) {
+        // As the decoder drops what follows a head it failed itself; passed on, a final answer after a refused
+        // interim one would complete a request that failed already.
+        io.netty.util.ReferenceCountUtil.release(msg);
+        return;
+      }
       if (msg instanceof io.netty.handler.codec.http.HttpResponse head) {
         int status = head.status().code();
+        if (lines.takeNoField()) {
+          if (head.decoderResult().isSuccess()) {
+            // Vert.x fails the request (502, counted against the instance) and closes the connection.
+            refused = true;
+            unusable();
+            head.setDecoderResult(io.netty.handler.codec.DecoderResult.failure(
+                new IllegalArgumentException("a line of the answer's head is no header field")));
+          }
+        } else if (status < 200 && status != 101 && head.decoderResult().isSuccess()) {
+          // An interim answer: the next head follows, maybe in the bytes the decoder holds already (it has read
+          // this head's, and no further).
+          lines.expectHead();
+          readOn();
+        } else if (status != 204 && status != 304 && status >= 200 && !headRequest
+            && head.decoderResult().isSuccess() && io.netty.handler.codec.http.HttpUtil.isTransferEncodingChunked(head)) {
+          lines.expectChunks(); // to find the trailer section
+          readOn();
+        }
+        bodyBytes = 0;
         // A head the decoder failed (too large, an empty name) goes on, so that the answer fails at once.
         if (status >= 102 && status < 200 && status != 103 && head.decoderResult().isSuccess()) {
           dropping = !(msg instanceof io.netty.handler.codec.http.LastHttpContent);
@@ -352,7 +429,11 @@ public final class BackendClients {
         io.netty.util.ReferenceCountUtil.release(msg);
         return;
       }
-      if (answering && msg instanceof io.netty.handler.codec.http.LastHttpContent) {
+      if (answering && msg instanceof io.netty.handler.codec.http.HttpContent content) {
+        bodyBytes += content.content().readableBytes();
+      }
+      if (answering && msg instanceof io.netty.handler.codec.http.LastHttpContent last) {
+        msg = withoutBadTrailers(last);
         // The final answer's end, decoded from the buffer during this read: what the buffer still holds is no answer's.
         answering = false;
         idle = true;

@@ -246,6 +246,11 @@ public final class ConnectionPool {
     return pooled != null && pooled.delivering;
   }
 
+  /** Whether {@code channel} is a connection of a gateway's pool (which closes it once marked {@link #UNUSABLE}). */
+  static boolean pooled(Channel channel) {
+    return channel.hasAttr(POOLED);
+  }
+
   public static boolean reused(HttpClientRequest request) {
     Channel channel = BackendClients.channelOf(request.connection());
     Pooled pooled = channel == null ? null : channel.attr(POOLED).get();

@@ -745,14 +745,26 @@ class UpstreamIT {
 
   /** A raw backend: answers every request head it reads with {@code answer}'s bytes, then closes. */
   static int raw(String answer) throws java.io.IOException {
+    return raw(answer, false);
+  }
+
+  /** As {@link #raw(String)}, but {@code slowly}: a byte at a time, each sent on its own (many reads at the gateway). */
+  static int raw(String answer, boolean slowly) throws java.io.IOException {
     java.net.ServerSocket socket = new java.net.ServerSocket(0, 50, java.net.InetAddress.getByName("127.0.0.1"));
     Thread thread = new Thread(() -> {
       while (!socket.isClosed()) {
         try (Socket c = socket.accept()) {
           String head = dev.dockgate.testing.RawHttp.readHead(c.getInputStream());
-          c.getOutputStream().write(answer.getBytes(StandardCharsets.ISO_8859_1));
-          c.getOutputStream().flush();
-        } catch (java.io.IOException e) {
+          byte[] bytes = answer.getBytes(StandardCharsets.ISO_8859_1);
+          c.setTcpNoDelay(true);
+          for (int at = 0; at < bytes.length; at += slowly ? 1 : bytes.length) {
+            c.getOutputStream().write(bytes, at, slowly ? 1 : bytes.length);
+            c.getOutputStream().flush();
+            if (slowly) {
+              Thread.sleep(2);
+            }
+          }
+        } catch (java.io.IOException | InterruptedException e) {
           return;
         }
       }
@@ -951,6 +963,164 @@ class UpstreamIT {
           path + ": one Content-Length toward the client: " + head);
     }
     assertEquals(502, gateway.get("/different/x").statusCode(), "Content-Length 2 and 3: refused");
+  }
+
+  /**
+   * A line of an answer's head that is no field (no colon, or something other than whitespace between a name and
+   * its colon) is refused, 502 and counted against the instance, as nginx refuses it ("upstream sent invalid
+   * header"): Netty, reading an answer, ends a name at its first space and takes whatever follows up to a colon,
+   * if any, for nothing, so "Bogus Line" reached the client as "Bogus:" and "X-A b: c" as "X-A: c". Whitespace
+   * alone before the colon is removed and a folded line is joined, as RFC 9112 (sections 5.1 and 5.2) asks of a proxy.
+   */
+  @Test
+  void aHeadLineThatIsNoFieldIsRefusedAndCountedAgainstTheInstance() throws Exception {
+    Map<String, String> refused = new java.util.LinkedHashMap<>();
+    refused.put("bogus", "HTTP/1.1 200 OK\r\nBogus Line\r\nContent-Length: 2\r\n\r\nok");
+    refused.put("between", "HTTP/1.1 200 OK\r\nX-A b: c\r\nContent-Length: 2\r\n\r\nok");
+    refused.put("trailing", "HTTP/1.1 200 OK\r\nX-A \r\nContent-Length: 2\r\n\r\nok");
+    refused.put("nocolon", "HTTP/1.1 200 OK\r\nBogusLine\r\nContent-Length: 2\r\n\r\nok");
+    refused.put("barelf", "HTTP/1.1 200 OK\nBogus Line\nContent-Length: 2\n\nok");
+    refused.put("interim", "HTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 200 OK\r\nBogus Line\r\nContent-Length: 2\r\n\r\nok");
+    refused.put("ininterim", "HTTP/1.1 103 Early Hints\r\nLink </a.css>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    int spaced = raw("HTTP/1.1 200 OK\r\nX-A : b\r\nX-B:\tc \r\nContent-Length: 2\r\n\r\nok");
+    int folded = raw("HTTP/1.1 200 OK\r\nX-A: b\r\n c\r\nContent-Length: 2\r\n\r\nok");
+    // A head read a byte at a time is read as one read at once: a bad line refused, good ones all passed.
+    refused.put("slowly", "slow");
+    int slowBad = raw("HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\nHTTP/1.1 200 OK\r\nX-A b: c\r\n"
+        + "Content-Length: 2\r\n\r\nok", true);
+    int slowGood = raw("\r\nHTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nX-A : b\r\nX-B: c:d \r\n e\r\n"
+        + "Content-Length: 2\r\n\r\nok", true);
+    try (dev.dockgate.testing.LoggedErrors errors = new dev.dockgate.testing.LoggedErrors()) {
+      headLinesThatAreNoField(refused, spaced, folded, slowBad, slowGood);
+      assertEquals(List.of(), errors.lines(), "a misbehaving backend is no SEVERE line");
+    }
+  }
+
+  private void headLinesThatAreNoField(Map<String, String> refused, int spaced, int folded, int slowBad, int slowGood)
+      throws Exception {
+    StringBuilder routes = new StringBuilder();
+    StringBuilder backends = new StringBuilder();
+    for (Map.Entry<String, String> quirk : refused.entrySet()) {
+      routes.append("  - {path_prefix: /").append(quirk.getKey()).append(", backend: ").append(quirk.getKey()).append("}\n");
+      backends.append("  - {name: ").append(quirk.getKey()).append(", targets: [\"http://127.0.0.1:")
+          .append(quirk.getValue().equals("slow") ? slowBad : raw(quirk.getValue()))
+          .append("\"], circuit_breaker: {max_failures: 1, reset_timeout_ms: 60000}}\n");
+    }
+    gateway = new GatewayHarness(dir, """
+        docker: {enabled: false}
+        routes:
+        %s  - {path_prefix: /spaced, backend: spacedname}
+          - {path_prefix: /folded, backend: folded}
+          - {path_prefix: /good, backend: good}
+        backends:
+        %s  - {name: spacedname, targets: ["http://127.0.0.1:%d"]}
+          - {name: folded, targets: ["http://127.0.0.1:%d"]}
+          - {name: good, targets: ["http://127.0.0.1:%d"]}
+        """.formatted(routes, backends, spaced, folded, slowGood), 1);
+    for (String quirk : refused.keySet()) {
+      HttpResponse<String> answer = gateway.get("/" + quirk + "/x");
+      assertEquals(502, answer.statusCode(), quirk + ": " + answer.headers().map() + " " + answer.body());
+      assertTrue(answer.headers().firstValue("bogus").isEmpty() && answer.headers().firstValue("x-a").isEmpty(), quirk);
+      // The failed try opened the instance's circuit (max_failures: 1): it was counted against the instance.
+      assertEquals(503, gateway.get("/" + quirk + "/y").statusCode(), quirk + ": counted against its instance");
+    }
+    RawHttp.Exchange stripped = RawHttp.exchange(gateway.port(), "GET /spaced/x HTTP/1.1\r\nHost: gw\r\n\r\n"
+        .getBytes(StandardCharsets.ISO_8859_1), 1, 100, 5_000);
+    assertEquals(200, stripped.status(), stripped.raw());
+    assertTrue(stripped.raw().contains("\r\nX-A: b\r\n") && stripped.raw().contains("\r\nX-B: c\r\n"),
+        "whitespace before a colon is removed: " + stripped.raw());
+    HttpResponse<String> joined = gateway.get("/folded/x");
+    assertEquals(200, joined.statusCode());
+    assertEquals("b c", joined.headers().firstValue("x-a").orElse(""), "a folded line is joined with a space");
+    assertEquals("ok", joined.body());
+    HttpResponse<String> good = gateway.get("/good/x");
+    assertEquals(200, good.statusCode(), "read a byte at a time: " + good.body());
+    assertEquals("b", good.headers().firstValue("x-a").orElse(""));
+    assertEquals("c:d e", good.headers().firstValue("x-b").orElse(""));
+    assertEquals("ok", good.body());
+    io.vertx.core.json.JsonObject counts = gateway.stats().getJsonObject("requests_count");
+    assertEquals(2 * refused.size(), counts.getLong("error"), "/stats: " + counts);
+  }
+
+  /**
+   * A chunked answer's trailer section the gateway cannot pass on (a line that is no field, one without a colon, or
+   * more than it reads) costs the answer its trailers, not its body: the body has all come, and nginx, which drops
+   * every trailer, relays it whole. Before, "Bogus Line" reached a client asking for trailers as "Bogus:", and the
+   * other two cut the answer after its body (no last chunk). A chunk the decoder refuses (its end, its size line
+   * ending in a bare LF, a bad extension) is still a 502 or a cut answer, never one that looks whole, whatever follows
+   * it; and good trailers still reach a client that asks for them.
+   */
+  @Test
+  void aTrailerSectionThatCannotBePassedOnCostsTheAnswerItsTrailersNotItsBody() throws Exception {
+    String chunked = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n3;x=y\r\n!!!\r\n0\r\n";
+    Map<String, String> answers = new java.util.LinkedHashMap<>();
+    answers.put("spaced", chunked + "Bogus Line\r\nX-T: v\r\n\r\n");
+    answers.put("between", chunked + "X-T b: c\r\n\r\n");
+    answers.put("nocolon", chunked + "BogusLine\r\n\r\n");
+    answers.put("large", chunked + "X-Big: " + "t".repeat(10_000) + "\r\n\r\n");
+    answers.put("slowly", "slow");
+    answers.put("good", chunked + "X-T: v\r\n\r\n");
+    // What the decoder refuses before the last chunk, though what follows looks like one with a bad trailer section.
+    String badTrailers = "0\r\nBogusLine\r\n\r\n";
+    answers.put("badchunk", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n3\r\n!!!XX\r\n" + badTrailers);
+    answers.put("lfsize", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n3\n!!!\r\n" + badTrailers);
+    answers.put("badext", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n3;\u0001\r\n!!!\r\n" + badTrailers);
+    int slowly = raw(chunked.replace("3;x=y", "0003") + "Bogus Line\r\n\r\n", true);
+    Set<String> refused = Set.of("badchunk", "lfsize", "badext");
+    StringBuilder routes = new StringBuilder();
+    StringBuilder backends = new StringBuilder();
+    for (Map.Entry<String, String> answer : answers.entrySet()) {
+      routes.append("  - {path_prefix: /").append(answer.getKey()).append(", backend: ").append(answer.getKey()).append("}\n");
+      backends.append("  - {name: ").append(answer.getKey()).append(", targets: [\"http://127.0.0.1:")
+          .append(answer.getValue().equals("slow") ? slowly : raw(answer.getValue())).append("\"]}\n");
+    }
+    try (dev.dockgate.testing.LoggedErrors errors = new dev.dockgate.testing.LoggedErrors()) {
+      gateway = new GatewayHarness(dir, """
+          docker: {enabled: false}
+          routes:
+          %sbackends:
+          %s""".formatted(routes, backends), 1);
+      for (String path : answers.keySet()) {
+        RawHttp.Exchange answer = RawHttp.exchange(gateway.port(), ("GET /" + path + "/x HTTP/1.1\r\nHost: gw\r\n"
+            + "TE: trailers\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1), 1, 300, 5_000);
+        String body = answer.raw().substring(answer.raw().indexOf("\r\n\r\n") + 4);
+        if (refused.contains(path)) {
+          assertTrue(answer.raw().startsWith("HTTP/1.1 502 ") || dechunked(body).equals("cut"),
+              path + ": 502, or the answer cut: " + answer.raw());
+          continue;
+        }
+        assertTrue(answer.raw().startsWith("HTTP/1.1 200 "), path + ": " + answer.raw());
+        if (path.equals("good")) {
+          assertEquals("ok!!!|X-T: v\r\n", dechunked(body), path);
+        } else {
+          assertEquals("ok!!!|", dechunked(body), path + ": the body whole, no trailer: " + body);
+        }
+      }
+      for (String path : answers.keySet()) {
+        assertEquals(refused.contains(path) ? 502 : 200, gateway.get("/" + path + "/x").statusCode(),
+            path + ": the next request answered");
+      }
+      assertEquals(List.of(), errors.lines(), "a misbehaving backend is no SEVERE line");
+    }
+  }
+
+  /** A whole chunked body's data, "|" and its trailer section; "cut" when its last chunk or its end is missing. */
+  static String dechunked(String body) {
+    StringBuilder data = new StringBuilder();
+    int at = 0;
+    while (true) {
+      int eol = body.indexOf("\r\n", at);
+      if (eol < 0) {
+        return "cut";
+      }
+      int size = Integer.parseInt(body.substring(at, eol), 16);
+      if (size == 0) {
+        int end = body.indexOf("\r\n\r\n", eol);
+        return end < 0 || end + 4 != body.length() ? "cut" : data + "|" + body.substring(eol + 2, end + 2);
+      }
+      data.append(body, eol + 2, eol + 2 + size);
+      at = eol + 2 + size + 2;
+    }
   }
 
   /** A gateway (one router) with one route, /up, to {@code backend}. */
