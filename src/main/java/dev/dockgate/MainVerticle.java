@@ -64,6 +64,8 @@ public final class MainVerticle extends VerticleBase {
   private final RateLimiters rateLimiters = new RateLimiters();
   /** Each route's min_per_second retries, one allowance for all routers. */
   private final dev.dockgate.resilience.RetryAllowances retryAllowances = new dev.dockgate.resilience.RetryAllowances();
+  /** Requests in flight per route and backend, shared by the routers; counters of routes gone are dropped on reload. */
+  private final InFlightRequests inFlight = new InFlightRequests();
   private GatewayConfig running;
   private String discoveryDeployment;
 
@@ -76,7 +78,6 @@ public final class MainVerticle extends VerticleBase {
   private Future<?> deployAll(GatewayConfig config) {
     int instances = config().getInteger(INSTANCES, config.server().effectiveInstances());
     BreakerRegistry breakers = new BreakerRegistry(vertx);
-    InFlightRequests inFlight = new InFlightRequests();
     // one key set per JWKS URL for the process, fetched on this verticle's context, kept across reloads
     jwks = new JwksCache(vertx, context);
     // read once: a change of the tracing block applies after a restart (RestartFields)
@@ -225,6 +226,7 @@ public final class MainVerticle extends VerticleBase {
           // Before the routers compile it, so they find the kept limiters and none of the dropped ones.
           rateLimiters.retain(next.routes());
           retryAllowances.retain(next.routes());
+          inFlight.retain(next.routes());
           vertx.eventBus().publish(Addresses.CONFIG_APPLY, next, Addresses.LOCAL);
           return null;
         });

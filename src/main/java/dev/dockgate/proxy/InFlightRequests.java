@@ -23,6 +23,17 @@ public final class InFlightRequests {
     return counters.computeIfAbsent(new Key(route, backend), k -> new LongAdder());
   }
 
+  /**
+   * Drops the counters of route and backend pairs that none of {@code routes} has and that have nothing in flight,
+   * so that reloads renaming routes leave no counter (nor {@code gateway_requests_in_flight} series) behind; one
+   * with requests still in flight is dropped by a later reload. Safe from any thread.
+   */
+  public void retain(java.util.List<dev.dockgate.config.RouteConfig> routes) {
+    java.util.Set<Key> live = new java.util.HashSet<>();
+    routes.forEach(r -> live.add(new Key(r.pathPrefix(), r.backend())));
+    counters.entrySet().removeIf(e -> !live.contains(e.getKey()) && e.getValue().sum() == 0);
+  }
+
   /** A snapshot of every counter; safe from any thread. */
   public Map<Key, Integer> snapshot() {
     Map<Key, Integer> copy = new TreeMap<>(java.util.Comparator.comparing(Key::route).thenComparing(Key::backend));

@@ -1,6 +1,7 @@
 package dev.dockgate.integration;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.dockgate.testing.Backends;
@@ -148,6 +149,23 @@ class AdminEndpointsIT {
         assertTrue(line.startsWith("# HELP ") || line.startsWith("# TYPE ")
             || line.matches("[a-zA-Z_:][a-zA-Z0-9_:]*(\\{.*\\})? [-+0-9.eE]+|.* (NaN|[+-]Inf)"), "bad exposition line: " + line);
       }
+    }
+  }
+
+  /**
+   * A reload that renames a route leaves no in-flight series (nor counter) of the old name behind: before, every
+   * route prefix ever configured stayed in {@code gateway_requests_in_flight} (at 0) and in the process, for good.
+   */
+  @Test
+  void aRouteRenamedByAReloadLeavesNoInFlightSeriesBehind() throws Exception {
+    try (GatewayHarness gw = new GatewayHarness(dir, config("{enabled: false}"))) {
+      assertTrue(gw.admin("/metrics").body().contains("gateway_requests_in_flight{backend=\"api\",route=\"/stuck\"} 0.0"));
+      gw.editConfig(yaml -> yaml.replace("path_prefix: /stuck,", "path_prefix: /parked,"));
+      dev.dockgate.testing.Poll.until(java.time.Duration.ofSeconds(10), "the renamed route gauged",
+          () -> gw.admin("/metrics").body().contains("gateway_requests_in_flight{backend=\"api\",route=\"/parked\"} 0.0"));
+      String text = gw.admin("/metrics").body();
+      assertFalse(text.contains("gateway_requests_in_flight{backend=\"api\",route=\"/stuck\"}"),
+          "the old route's in-flight series is gone: " + text);
     }
   }
 
