@@ -102,10 +102,18 @@ final class ConfigWatcher {
    * of its routes ({@code keys_file}: a key added there applies like a change to the config itself); a key file that is gone
    * counts as a change too, and its load then names the problem.
    */
+  /** The config {@link #keyFiles} were last listed for (a walk over every route: once per config, not per check). */
+  private GatewayConfig keyFilesOf;
+  private java.util.Set<String> keyFiles = java.util.Set.of();
+
   private Future<java.util.List<Stamp>> fingerprint() {
     java.util.List<Future<Stamp>> parts = new java.util.ArrayList<>();
     parts.add(vertx.executeBlocking(() -> Stamp.of(path)));
-    for (String file : keyFiles(current)) {
+    if (keyFilesOf != current) {
+      keyFiles = keyFiles(current);
+      keyFilesOf = current;
+    }
+    for (String file : keyFiles) {
       parts.add(vertx.executeBlocking(() -> Stamp.of(file)).otherwise(Stamp.MISSING));
     }
     return Future.all(parts).map(all -> all.<Stamp>list());
