@@ -373,6 +373,22 @@ public final class EdgeGuard {
     request.end().onComplete(ar -> vertx.cancelTimer(timer[0]));
   }
 
+  /**
+   * A stream error Netty's HTTP/2 codec found in what the client sent on a request's stream (a WINDOW_UPDATE past
+   * 2^31-1, DATA beyond its content-length): the stream is reset at once with the error's code (RFC 9113 §5.4.2), before
+   * the codec's own reset, so that the gateway's reset of its answer, which follows as the request is given up, does
+   * not go first saying NO_ERROR. False for any other failure.
+   */
+  public static boolean streamError(HttpServerResponse response, Throwable err) {
+    if (!(err instanceof io.netty.handler.codec.http2.Http2Exception.StreamException refused)) {
+      return false;
+    }
+    if (!response.closed()) {
+      response.reset(refused.error().code());
+    }
+    return true;
+  }
+
   /** An HTTP/2 stream's body came too late: 408 on it alone, or its reset when its answer has begun. */
   private static void streamTooSlow(Exchange exchange) {
     HttpServerResponse response = exchange.request().response();

@@ -21,6 +21,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.dockgate.testing.Backends;
 import dev.dockgate.testing.GatewayHarness;
+import dev.dockgate.testing.GatewayJar;
 import dev.dockgate.testing.Poll;
 import dev.dockgate.testing.RawHttp2;
 import dev.dockgate.testing.TestBackend;
@@ -76,14 +77,16 @@ class Http2FloodIT {
     volatile java.util.function.Consumer<int[]> onFrame = f -> { };
 
     Connection(int port, byte[] settings) throws IOException {
-      this(new Socket("127.0.0.1", port), settings);
+      this(new Socket("127.0.0.1", port), settings, new byte[0]);
     }
 
-    Connection(Socket socket, byte[] settings) throws IOException {
+    /** {@code first}: frames sent with the preface and SETTINGS, in the same write. */
+    Connection(Socket socket, byte[] settings, byte[] first) throws IOException {
       this.socket = socket;
       ByteArrayOutputStream msg = new ByteArrayOutputStream();
       msg.write(PREFACE);
       frame(msg, SETTINGS, 0, 0, settings);
+      msg.write(first);
       send(msg);
       Thread reader = new Thread(() -> {
         try {
@@ -242,10 +245,14 @@ class Http2FloodIT {
    * A stream WINDOW_UPDATE that takes the stream's window past 2^31-1 while its request waits on the backend: the
    * stream is reset with FLOW_CONTROL_ERROR (RFC 9113 §6.9.1), the connection goes on, the backend's request is
    * cancelled (when it had left), and the request is counted once in /stats and the access log: over h2c and TLS,
-   * with the request at the backend, just sent, or its body still open.
+   * with the request at the backend (one that answers later, one that never reads), just sent, or its body still
+   * open; the real jar, the tries outside the circuit breaker (as they run once an instance's startup grace is over).
+   * Before, with the request at the backend, the stream's RST_STREAM said NO_ERROR: the gateway's own reset of its
+   * answer, the try given up for the client, went before the codec's.
    */
   @ParameterizedTest
-  @ValueSource(strings = {"at the backend", "at once", "its body open", "tls at the backend"})
+  @ValueSource(strings = {"at the backend", "at once", "its body open", "tls at the backend", "at a backend that never answers",
+      "tls at a backend that never answers"})
   void aStreamWindowOverflowResetsTheStreamWithFlowControlError(String how) throws Exception {
     Path log = dir.resolve("access.json");
     boolean tls = how.startsWith("tls ");
@@ -256,19 +263,30 @@ class Http2FloodIT {
       listener = "  tls: {cert_file: \"%s\", key_file: \"%s\"}\n".formatted(pem.cert(), pem.key());
     }
     backend.clear();
-    try (GatewayHarness gateway = new GatewayHarness(dir, tls ? listener : "  h2c: true\n", backend.upRoute()
-            + "access_log: {enabled: true, format: json, path: \"%s\"}\n".formatted(log), 2);
+    boolean silent = when.endsWith("never answers");
+    String routes = """
+        docker: {enabled: false}
+        access_log: {enabled: true, format: json, path: "%s"}
+        routes:
+          - {path_prefix: /up, backend: up}
+          - {path_prefix: /silent, backend: silent}
+        backends:
+          - {name: up, targets: ["http://127.0.0.1:%d"], circuit_breaker: {startup_grace_ms: 0}}
+          - {name: silent, targets: ["http://127.0.0.1:%d"], circuit_breaker: {startup_grace_ms: 0}}
+        """; // (no grace: the try runs outside the breaker, as it does for good once the grace is over)
+    try (java.net.ServerSocket quiet = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
+        GatewayJar gateway = new GatewayJar(dir, tls ? listener : "  h2c: true\n",
+            routes.formatted(log, backend.port(), quiet.getLocalPort()), 2);
         Connection c = new Connection(tls ? RawHttp2.tls(gateway.port(), "h2") : new Socket("127.0.0.1", gateway.port()),
-            new byte[0])) {
+            new byte[0], first(when, silent))) {
       ByteArrayOutputStream msg = new ByteArrayOutputStream();
-      boolean body = when.startsWith("its body");
-      frame(msg, HEADERS, body ? 0x4 : 0x5, 1, headers(body ? "POST" : "GET", "/up/never"));
-      if (body) {
-        frame(msg, DATA, when.equals("its body sent") ? 0x1 : 0, 1, new byte[10]);
-      }
       int cutBefore = backend.unanswered();
-      c.send(msg);
-      if (!when.equals("at once")) {
+      Socket held = null;
+      if (silent) {
+        quiet.setSoTimeout(5_000);
+        held = quiet.accept(); // the backend takes the connection, the request comes, nothing ever answers it
+        Thread.sleep(300);
+      } else if (!when.equals("at once")) {
         Poll.until(Duration.ofSeconds(5), "the request at the backend", () -> when.equals("its body open")
             || backend.waiting() == 1);
         Thread.sleep(200);
@@ -286,9 +304,17 @@ class Http2FloodIT {
           "no other reset of stream 1; " + c.frames());
       assertFalse(c.any(f -> f[0] == GOAWAY), "no GOAWAY; " + c.frames());
       Thread.sleep(300);
-      boolean reached = backend.waiting() == 2; // /up/never (unless refused before it left) and /up/after
-      Poll.until(Duration.ofSeconds(5), "the backend's request cancelled (" + backend.waiting() + " at the backend)",
-          () -> !reached || backend.unanswered() > cutBefore);
+      if (held != null) {
+        held.setSoTimeout(5_000);
+        java.io.InputStream in = held.getInputStream();
+        while (in.read(new byte[4096]) >= 0) { // the request's bytes, then the close: the request was cancelled
+        }
+        held.close();
+      } else {
+        boolean reached = backend.waiting() == 2; // /up/never (unless refused before it left) and /up/after
+        Poll.until(Duration.ofSeconds(5), "the backend's request cancelled (" + backend.waiting() + " at the backend)",
+            () -> !reached || backend.unanswered() > cutBefore);
+      }
       Poll.until(Duration.ofSeconds(5), "two lines logged", () -> lines(log).size() == 2);
       Thread.sleep(300);
       if (!tls) { // (the test's client asks /stats over plain HTTP)
@@ -296,7 +322,8 @@ class Http2FloodIT {
       }
       List<String> lines = lines(log);
       assertEquals(2, lines.size(), "one line each: " + lines);
-      assertTrue(lines.stream().anyMatch(l -> new JsonObject(l).getString("path").equals("/up/never")), lines.toString());
+      String path = silent ? "/silent/x" : "/up/never";
+      assertTrue(lines.stream().anyMatch(l -> path.equals(new JsonObject(l).getString("path"))), lines.toString());
     }
   }
 
@@ -331,6 +358,17 @@ class Http2FloodIT {
       assertEquals("/up/after", backend.take().uri());
       assertEquals(0, backend.count(), "the refused request never reached the backend");
     }
+  }
+
+  /** The request on stream 1, sent with the connection's preface. */
+  private static byte[] first(String when, boolean silent) throws IOException {
+    ByteArrayOutputStream msg = new ByteArrayOutputStream();
+    boolean body = when.startsWith("its body");
+    frame(msg, HEADERS, body ? 0x4 : 0x5, 1, headers(body ? "POST" : "GET", silent ? "/silent/x" : "/up/never"));
+    if (body) {
+      frame(msg, DATA, 0, 1, new byte[10]);
+    }
+    return msg.toByteArray();
   }
 
   static List<String> lines(Path log) {
