@@ -15,7 +15,8 @@ import io.netty.handler.codec.http2.Http2Stream;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Bounds the frames an HTTP/2 client sends that ask the gateway for no work (CVE-2019-9512, -9515, -9516 and kin):
+ * Bounds the frames an HTTP/2 client sends that ask the gateway for no work (CVE-2019-9512 ping flood, -9513
+ * resource loop, -9515 settings flood):
  * PING, SETTINGS (and their ACKs), PRIORITY, unknown frame types, and WINDOW_UPDATEs that grant more than the
  * gateway has sent. Each costs a little (an ACK written, Vert.x's handlers run) and nothing else limits them: Netty's
  * own rules cover RST_STREAM, empty DATA, CONTINUATION and the control frames queued unread. More than
@@ -23,7 +24,8 @@ import java.util.concurrent.TimeUnit;
  * Netty's rule for RST_STREAM does. A frame that follows the gateway's sending is not counted: a WINDOW_UPDATE that
  * gives back window the gateway used, a PING after DATA went out (a client probing its bandwidth sends one per burst).
  * One per HTTP/2 client connection, called on its event loop; O(1) per frame, allocating nothing but for a stream
- * whose client raises its window past the initial size (one small array).
+ * whose client raises its window past the initial size (one small array). It also marks each stream whose request
+ * head it saw, so that {@link Http2ConnectionEvents} knows Netty's 431 streams from requests.
  */
 final class Http2Floods extends Http2FrameListenerDecorator {
 
