@@ -63,6 +63,8 @@ public final class EdgeGuard {
   private Channel listener;
   /** How long a stopping listener keeps accepting, its queue cut to one, before it closes. */
   static final long LAST_ACCEPTS_MS = 50;
+  /** Told of each 431 Netty's HTTP/2 codec answers on its own (null: nobody). */
+  private Handler<HttpConnection> headerListTooLarge;
   /** Open connections whose first request has not arrived yet. */
   private final Set<HttpConnection> fresh = Collections.newSetFromMap(new IdentityHashMap<>());
   /** While stopping: completed once no connection waits for its first request. */
@@ -81,6 +83,14 @@ public final class EdgeGuard {
     this.bodyTimeoutMs = limits.bodyTimeoutMs();
     this.headerTimeoutMs = limits.headerTimeoutMs();
     this.maxHeaderCount = limits.maxHeaderCount();
+  }
+
+  /**
+   * {@code handler} is told of each HTTP/2 header list over the limit, which Netty's codec answers 431 before any
+   * request exists (the HTTP/1 one is a request the codec refused): the router counts it.
+   */
+  public void onHeaderListTooLarge(Handler<HttpConnection> handler) {
+    this.headerListTooLarge = handler;
   }
 
   /**
@@ -109,11 +119,13 @@ public final class EdgeGuard {
     if (connection instanceof io.vertx.core.http.impl.Http2ServerConnection) {
       io.netty.handler.codec.http2.Http2ConnectionHandler h2 =
           pipeline.get(io.netty.handler.codec.http2.Http2ConnectionHandler.class);
-      if (h2 == null || !Http2MethodCheck.install(h2)) {
-        LOG.fine(() -> "HTTP/2 connection " + connection.remoteAddress() + " without the :method check");
+      Http2Floods floods = h2 != null && Http2MethodCheck.install(h2) ? Http2Floods.install(h2) : null;
+      if (floods == null) {
+        LOG.fine(() -> "HTTP/2 connection " + connection.remoteAddress() + " without the :method check or flood count");
       }
       if (h2 != null) {
         Http2BusyConnections.install(pipeline, h2);
+        Http2ConnectionEvents.install(connection, h2.connection(), floods, headerListTooLarge);
       }
     }
     if (strict && connection instanceof Http1xServerConnection) {
@@ -366,6 +378,22 @@ public final class EdgeGuard {
       }
     });
     request.end().onComplete(ar -> vertx.cancelTimer(timer[0]));
+  }
+
+  /**
+   * A stream error Netty's HTTP/2 codec found in what the client sent on a request's stream (a WINDOW_UPDATE past
+   * 2^31-1, DATA beyond its content-length): the stream is reset at once with the error's code (RFC 9113 §5.4.2), before
+   * the codec's own reset, so that the gateway's reset of its answer, which follows as the request is given up, does
+   * not go first saying NO_ERROR. False for any other failure.
+   */
+  public static boolean streamError(HttpServerResponse response, Throwable err) {
+    if (!(err instanceof io.netty.handler.codec.http2.Http2Exception.StreamException refused)) {
+      return false;
+    }
+    if (!response.closed()) {
+      response.reset(refused.error().code());
+    }
+    return true;
   }
 
   /** An HTTP/2 stream's body came too late: 408 on it alone, or its reset when its answer has begun. */

@@ -39,7 +39,8 @@ public final class RequestIds {
     return true;
   }
 
-  static String generate() {
+  /** A new id: 32 random hex digits. */
+  public static String generate() {
     ThreadLocalRandom random = ThreadLocalRandom.current();
     long hi = random.nextLong();
     long lo = random.nextLong();

@@ -767,7 +767,8 @@ public final class ProxyHandler implements Terminal {
       request.reset();
       return;
     }
-    out.exceptionHandler(err -> { // the client left: so does the try
+    out.exceptionHandler(err -> { // the client left, or broke the stream: so does the try
+      EdgeGuard.streamError(out, err);
       attempt.clientGone = true;
       request.reset(AnswerDeadlines.CANCEL, err);
     });

@@ -234,6 +234,7 @@ public final class RouterVerticle extends VerticleBase implements RouterPlacemen
     Protocols.apply(options, initial.server());
     secure = initial.server().tls() != null;
     edge = new EdgeGuard(vertx, options, limits, connections);
+    edge.onHeaderListTooLarge(this::headerListTooLarge);
     return vertx.createHttpServer(options)
         .connectionHandler(connection -> {
           if (edge.admit(connection)) {
@@ -315,6 +316,18 @@ public final class RouterVerticle extends VerticleBase implements RouterPlacemen
     exchange.track();
     request.response().putHeader(dev.dockgate.events.TrafficEvent.REQUEST_ID_HEADER, exchange.requestId());
     EdgeGuard.answerInvalid(request);
+  }
+
+  /**
+   * Netty's 431 to an HTTP/2 header list over {@code max_header_bytes}, answered before a request exists: counted and
+   * logged as the HTTP/1 431 is, without a request line (it was not read) and from the connection's peer.
+   */
+  private void headerListTooLarge(HttpConnection connection) {
+    io.vertx.core.net.SocketAddress remote = connection.remoteAddress();
+    dev.dockgate.events.TrafficEvent event = new dev.dockgate.events.TrafficEvent(System.currentTimeMillis(),
+        RequestIds.generate(), remote == null ? null : remote.hostAddress(), null, null, null, null, "HTTP/2", null, null,
+        null, 431, 0, 0.0);
+    vertx.eventBus().publish(Addresses.TRAFFIC, event.toJson(), Addresses.TRAFFIC_DELIVERY);
   }
 
   private Exchange exchange(HttpServerRequest request, Routing routing) {

@@ -18,10 +18,17 @@ public final class RawHttp2 {
 
   public static final int DATA = 0;
   public static final int HEADERS = 1;
+  public static final int PRIORITY = 2;
   public static final int RST_STREAM = 3;
   public static final int SETTINGS = 4;
   public static final int PING = 6;
   public static final int GOAWAY = 7;
+  public static final int WINDOW_UPDATE = 8;
+
+  /** Error codes (RFC 9113 §7). */
+  public static final int PROTOCOL_ERROR = 0x1;
+  public static final int FLOW_CONTROL_ERROR = 0x3;
+  public static final int ENHANCE_YOUR_CALM = 0xb;
 
   /** The client connection preface's fixed bytes (RFC 9113 §3.4), before its SETTINGS frame. */
   public static final byte[] PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
@@ -52,6 +59,32 @@ public final class RawHttp2 {
     return b.toByteArray();
   }
 
+  /** One field as an HPACK literal without indexing (no Huffman), of any length (RFC 7541 §5.1 integers). */
+  public static byte[] literal(String name, String value) {
+    ByteArrayOutputStream b = new ByteArrayOutputStream();
+    b.write(0);
+    for (String s : new String[] {name, value}) {
+      byte[] bytes = s.getBytes(StandardCharsets.ISO_8859_1);
+      int n = bytes.length;
+      if (n < 127) {
+        b.write(n);
+      } else {
+        b.write(127);
+        for (n -= 127; n >= 128; n >>= 7) {
+          b.write(n & 0x7f | 0x80);
+        }
+        b.write(n);
+      }
+      b.write(bytes, 0, bytes.length);
+    }
+    return b.toByteArray();
+  }
+
+  /** A WINDOW_UPDATE frame's payload: the increment. */
+  public static byte[] increment(int increment) {
+    return new byte[] {(byte) (increment >> 24), (byte) (increment >> 16), (byte) (increment >> 8), (byte) increment};
+  }
+
   public static void frame(ByteArrayOutputStream out, int type, int flags, int stream, byte[] payload) throws IOException {
     out.write(new byte[] {(byte) (payload.length >> 16), (byte) (payload.length >> 8), (byte) payload.length,
         (byte) type, (byte) flags, (byte) (stream >> 24), (byte) (stream >> 16), (byte) (stream >> 8), (byte) stream});
@@ -59,7 +92,8 @@ public final class RawHttp2 {
   }
 
   /**
-   * The next frame: {type, stream, RST_STREAM's and GOAWAY's error code, or the flags}, also added to {@code seen}.
+   * The next frame: {type, stream, RST_STREAM's and GOAWAY's error code, or the flags, payload length}, also added
+   * to {@code seen}.
    * Throws {@link java.io.EOFException} when the connection ends before a whole frame.
    */
   public static int[] readFrame(DataInputStream in, List<int[]> seen) throws IOException {
@@ -75,7 +109,7 @@ public final class RawHttp2 {
     int detail = type == RST_STREAM || type == GOAWAY
         ? (payload[at] & 0xff) << 24 | (payload[at + 1] & 0xff) << 16 | (payload[at + 2] & 0xff) << 8 | payload[at + 3] & 0xff
         : flags;
-    int[] f = {type, stream, detail};
+    int[] f = {type, stream, detail, length};
     seen.add(f);
     return f;
   }

@@ -29,6 +29,7 @@ public final class TestBackend implements AutoCloseable {
   private final String name;
   private final BlockingQueue<Received> received = new LinkedBlockingQueue<>();
   private final java.util.concurrent.atomic.AtomicInteger aborted = new java.util.concurrent.atomic.AtomicInteger();
+  private final java.util.concurrent.atomic.AtomicInteger unanswered = new java.util.concurrent.atomic.AtomicInteger();
   private volatile boolean hang;
   private volatile boolean sick;
   private volatile boolean drop;
@@ -48,6 +49,11 @@ public final class TestBackend implements AutoCloseable {
   }
 
   private void handle(HttpServerRequest request) {
+    request.response().closeHandler(v -> {
+      if (!request.response().ended()) {
+        unanswered.incrementAndGet();
+      }
+    });
     request.body().onFailure(err -> aborted.incrementAndGet()).onSuccess(body -> {
       received.add(new Received(request.method().name(), request.uri(),
           MultiMap.caseInsensitiveMultiMap().addAll(request.headers()), body.toString()));
@@ -145,6 +151,11 @@ public final class TestBackend implements AutoCloseable {
   /** Requests whose body never completed: the sender reset or closed the exchange midway. */
   public int aborted() {
     return aborted.get();
+  }
+
+  /** Requests whose connection closed before their answer ended: the sender gave up on them (a reset, a close). */
+  public int unanswered() {
+    return unanswered.get();
   }
 
   @Override
