@@ -256,7 +256,8 @@ public final class BackendClients {
    * connection idles close it at once, unread. It sees the decoder's buffer as the decoder's cumulator.
    *
    * <p>And it fails a head with a line that is no field (see {@link HeadLines}), as nginx does: Vert.x fails the
-   * request (502, counted against the instance) and closes the connection.
+   * request (502, counted against the instance) and closes the connection; a line of one word and no colon, which
+   * nginx passes as a field with no value, reaches the decoder with its colon.
    */
   static final class InterimAnswers extends io.netty.channel.ChannelDuplexHandler
       implements io.netty.handler.codec.ByteToMessageDecoder.Cumulator {
@@ -292,9 +293,33 @@ public final class BackendClients {
         context.close();
         return cumulation;
       }
-      lines.read(in, in.readerIndex(), in.writerIndex());
+      int colon = lines.read(in, in.readerIndex(), in.writerIndex());
+      if (colon >= 0) {
+        in = withColons(alloc, in, colon);
+      }
       buffered = io.netty.handler.codec.ByteToMessageDecoder.MERGE_CUMULATOR.cumulate(alloc, cumulation, in);
       return buffered;
+    }
+
+    /**
+     * {@code in} (released) as a copy with a colon where each head line of one word and no colon needs one (the
+     * first at {@code colon}): nginx passes such a line as a field with no value, and so does the gateway, but
+     * Netty's decoder refuses it. Rare: a backend's mistake.
+     */
+    private io.netty.buffer.ByteBuf withColons(io.netty.buffer.ByteBufAllocator alloc, io.netty.buffer.ByteBuf in,
+        int colon) {
+      io.netty.buffer.ByteBuf fixed = alloc.buffer(in.readableBytes() + 8);
+      int from = in.readerIndex();
+      int to = in.writerIndex();
+      while (colon >= 0) {
+        fixed.writeBytes(in, from, colon - from).writeByte(':');
+        from = colon;
+        int lineEnd = in.getByte(colon) == '\r' ? colon + 1 : colon; // the LF the line ended at
+        colon = lines.read(in, lineEnd + 1, to);
+      }
+      fixed.writeBytes(in, from, to - from);
+      in.release();
+      return fixed;
     }
 
     private void unusable() {
@@ -348,7 +373,9 @@ public final class BackendClients {
     /** What the decoder holds already after the head just read: the next head's, or the body's first bytes. */
     private void readOn() {
       if (buffered != null && buffered.refCnt() > 0) {
-        lines.read(buffered, buffered.readerIndex(), buffered.writerIndex());
+        if (lines.read(buffered, buffered.readerIndex(), buffered.writerIndex()) >= 0) {
+          lines.noFieldHere(); // a line of one word in the decoder's buffer: no colon can go in now, refused
+        }
       }
     }
 

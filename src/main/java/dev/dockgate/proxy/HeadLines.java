@@ -5,8 +5,9 @@ import io.netty.util.ByteProcessor;
 
 /**
  * Reads the field lines of a backend answer's head, and of a chunked answer's trailer section, as their bytes come,
- * before Netty's decoder does, to find one that is no field: without a colon, or with anything but whitespace between
- * a name and its colon. Netty, decoding an answer, ends a name at its first space and skips whatever follows up to a
+ * before Netty's decoder does, to find one that is no field: with anything but whitespace between a name and its
+ * colon, or, in a trailer section, without a colon. A head's line of one word and no colon is a field with no value,
+ * as nginx passes it: {@link #read} says where its colon goes, for the decoder, which refuses such a line. Netty, decoding an answer, ends a name at its first space and skips whatever follows up to a
  * colon, if there is one: "Bogus Line" would reach the client as "Bogus:", "X-A b: c" as "X-A: c"; nginx refuses
  * both ("upstream sent invalid header"). Whitespace alone before the colon is let through (RFC 9112 §5.1 asks a proxy
  * to remove it, as the decoder does), and so is a folded line (§5.2: joined with a space). To find the trailer
@@ -49,10 +50,15 @@ final class HeadLines implements ByteProcessor {
   /** The chunks' data so far, in bytes. */
   private long data;
   private int digits;
+  /** The line just ended is a head's line of one word and no colon. */
+  private boolean colonless;
+  /** The last byte of a name read was a CR. */
+  private boolean crLast;
 
   /** A head comes next (a request was written, or an interim answer's head was read). */
   void expectHead() {
     state = BEFORE_STATUS;
+    crLast = false;
     noField = false;
     trailers = false;
   }
@@ -80,8 +86,14 @@ final class HeadLines implements ByteProcessor {
     return trailers;
   }
 
-  /** Reads {@code bytes} from {@code from} (inclusive) to {@code to} (exclusive), as far as it follows them. */
-  void read(ByteBuf bytes, int from, int to) {
+  /**
+   * Reads {@code bytes} from {@code from} (inclusive) to {@code to} (exclusive), as far as it follows them; stops
+   * at the end of a head's line of one word and no colon, and returns where its colon goes (before its CRLF or LF),
+   * to be read on from the returned index's line end; else -1. Such a line whose CR came in an earlier read is no
+   * field (its colon cannot go before it).
+   */
+  int read(ByteBuf bytes, int from, int to) {
+    int first = from;
     while (state != OFF && from < to) {
       if (state == DATA) {
         long skipped = Math.min(size, to - from);
@@ -95,10 +107,23 @@ final class HeadLines implements ByteProcessor {
       }
       int stop = bytes.forEachByte(from, to - from, this);
       if (stop < 0) {
-        return;
+        return -1;
+      }
+      if (colonless) {
+        colonless = false;
+        if (!crLast) {
+          return stop;
+        }
+        crLast = false;
+        if (stop > first) {
+          return stop - 1;
+        }
+        noField();
+        return -1;
       }
       from = stop + 1;
     }
+    return -1;
   }
 
   /** Whether a field line read since {@link #expectHead} (or since last asked) was no field; true once, then false. */
@@ -129,6 +154,7 @@ final class HeadLines implements ByteProcessor {
           return false;
         }
         state = b == '\r' ? LINE_START_CR : b == ' ' || b == '\t' || b == ':' ? REST : NAME;
+        crLast = false;
         return true;
       case LINE_START_CR:
         if (b == '\n') {
@@ -143,8 +169,17 @@ final class HeadLines implements ByteProcessor {
         } else if (b == ' ' || b == '\t') {
           state = AFTER_NAME;
         } else if (b == '\n') {
-          return noField();
+          // A head's line of one word and no colon: a field with no value, as nginx passes it; the decoder, which
+          // refuses it, is handed it with a colon (see read). In a trailer section it costs the answer its
+          // trailers only, as any line that is no field.
+          if (trailers) {
+            return noField();
+          }
+          state = LINE_START;
+          colonless = true;
+          return false;
         }
+        crLast = b == '\r';
         return true;
       case AFTER_NAME:
         if (b == ':') {
@@ -212,6 +247,11 @@ final class HeadLines implements ByteProcessor {
   private boolean off() {
     state = OFF;
     return false;
+  }
+
+  /** The line just read (see {@link #read}) is taken for no field. */
+  void noFieldHere() {
+    noField();
   }
 
   private boolean noField() {

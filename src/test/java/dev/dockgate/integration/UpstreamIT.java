@@ -24,6 +24,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -966,11 +967,12 @@ class UpstreamIT {
   }
 
   /**
-   * A line of an answer's head that is no field (no colon, or something other than whitespace between a name and
-   * its colon) is refused, 502 and counted against the instance, as nginx refuses it ("upstream sent invalid
+   * A line of an answer's head that is no field (something other than whitespace between a name and its colon, or
+   * a space or tab in a line with no colon) is refused, 502 and counted against the instance, as nginx refuses it ("upstream sent invalid
    * header"): Netty, reading an answer, ends a name at its first space and takes whatever follows up to a colon,
    * if any, for nothing, so "Bogus Line" reached the client as "Bogus:" and "X-A b: c" as "X-A: c". Whitespace
-   * alone before the colon is removed and a folded line is joined, as RFC 9112 (sections 5.1 and 5.2) asks of a proxy.
+   * alone before the colon is removed and a folded line is joined, as RFC 9112 (sections 5.1 and 5.2) asks of a proxy;
+   * a line of one word and no colon is a field with no value, as nginx passes it.
    */
   @Test
   void aHeadLineThatIsNoFieldIsRefusedAndCountedAgainstTheInstance() throws Exception {
@@ -978,12 +980,11 @@ class UpstreamIT {
     refused.put("bogus", "HTTP/1.1 200 OK\r\nBogus Line\r\nContent-Length: 2\r\n\r\nok");
     refused.put("between", "HTTP/1.1 200 OK\r\nX-A b: c\r\nContent-Length: 2\r\n\r\nok");
     refused.put("trailing", "HTTP/1.1 200 OK\r\nX-A \r\nContent-Length: 2\r\n\r\nok");
-    refused.put("nocolon", "HTTP/1.1 200 OK\r\nBogusLine\r\nContent-Length: 2\r\n\r\nok");
     refused.put("barelf", "HTTP/1.1 200 OK\nBogus Line\nContent-Length: 2\n\nok");
     refused.put("interim", "HTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 200 OK\r\nBogus Line\r\nContent-Length: 2\r\n\r\nok");
     refused.put("ininterim", "HTTP/1.1 103 Early Hints\r\nLink </a.css>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
     int spaced = raw("HTTP/1.1 200 OK\r\nX-A : b\r\nX-B:\tc \r\nContent-Length: 2\r\n\r\nok");
-    int folded = raw("HTTP/1.1 200 OK\r\nX-A: b\r\n c\r\nContent-Length: 2\r\n\r\nok");
+    int folded = raw("HTTP/1.1 200 OK\r\nX-A: b\r\n c\r\nBogusLine\r\nContent-Length: 2\r\n\r\nok");
     // A head read a byte at a time is read as one read at once: a bad line refused, good ones all passed.
     refused.put("slowly", "slow");
     int slowBad = raw("HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\nHTTP/1.1 200 OK\r\nX-A b: c\r\n"
@@ -1032,6 +1033,9 @@ class UpstreamIT {
     HttpResponse<String> joined = gateway.get("/folded/x");
     assertEquals(200, joined.statusCode());
     assertEquals("b c", joined.headers().firstValue("x-a").orElse(""), "a folded line is joined with a space");
+    // A line of one word and no colon is a field with no value, as nginx passes it ("upstream sent invalid header"
+    // is only for a name with a space or a control byte in it).
+    assertEquals(Optional.of(""), joined.headers().firstValue("bogusline"), "one word, no colon: " + joined.headers().map());
     assertEquals("ok", joined.body());
     HttpResponse<String> good = gateway.get("/good/x");
     assertEquals(200, good.statusCode(), "read a byte at a time: " + good.body());
@@ -1097,8 +1101,16 @@ class UpstreamIT {
         }
       }
       for (String path : answers.keySet()) {
-        assertEquals(refused.contains(path) ? 502 : 200, gateway.get("/" + path + "/x").statusCode(),
-            path + ": the next request answered");
+        if (refused.contains(path)) {
+          // 502, or cut when the decoder's failure came in a later read than the first chunk (a loaded machine).
+          RawHttp.Exchange again = RawHttp.exchange(gateway.port(), ("GET /" + path + "/x HTTP/1.1\r\nHost: gw\r\n\r\n")
+              .getBytes(StandardCharsets.ISO_8859_1), 1, 300, 5_000);
+          String body = again.raw().substring(again.raw().indexOf("\r\n\r\n") + 4);
+          assertTrue(again.raw().startsWith("HTTP/1.1 502 ") || dechunked(body).equals("cut"),
+              path + ": the next request answered, 502 or cut: " + again.raw());
+          continue;
+        }
+        assertEquals(200, gateway.get("/" + path + "/x").statusCode(), path + ": the next request answered");
       }
       assertEquals(List.of(), errors.lines(), "a misbehaving backend is no SEVERE line");
     }
