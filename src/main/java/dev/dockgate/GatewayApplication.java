@@ -189,8 +189,8 @@ public final class GatewayApplication extends VertxApplication implements VertxA
       options.put("eventLoopPoolSize", Runtime.getRuntime().availableProcessors());
     }
     if (!options.containsKey("metricsOptions")) {
-      // vertx-micrometer-metrics with the Prometheus registry /metrics serves: JVM, pool and verticle
-      // meters; the per-request domains stay off (the gateway's own metrics cover requests).
+      // vertx-micrometer-metrics with the Prometheus registry /metrics serves: JVM, process, system and
+      // worker-pool meters; the per-request domains stay off (the gateway's own metrics cover requests).
       options.put("metricsOptions", new JsonObject()
           .put("enabled", true)
           .put("jvmMetricsEnabled", true)
