@@ -203,8 +203,8 @@ public final class GatewayApplication extends VertxApplication implements VertxA
   }
 
   /**
-   * Vert.x on the transport {@link NetworkTransport} picks: epoll where the kernel has it, else
-   * io_uring, else NIO (io_uring when asked for). The setting was checked in main(), so the choice cannot fail here.
+   * Vert.x on the transport {@link NetworkTransport} picks: io_uring where the kernel has it, else
+   * epoll, else NIO (or the one asked for). The setting was checked in main(), so the choice cannot fail here.
    */
   @Override
   public VertxBuilder createVertxBuilder(VertxOptions options) {
