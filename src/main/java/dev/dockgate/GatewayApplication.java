@@ -189,8 +189,8 @@ public final class GatewayApplication extends VertxApplication implements VertxA
       options.put("eventLoopPoolSize", Runtime.getRuntime().availableProcessors());
     }
     if (!options.containsKey("metricsOptions")) {
-      // vertx-micrometer-metrics with the Prometheus registry /metrics serves: JVM, pool and verticle
-      // meters; the per-request domains stay off (the gateway's own metrics cover requests).
+      // vertx-micrometer-metrics with the Prometheus registry /metrics serves: JVM, process, system and
+      // worker-pool meters; the per-request domains stay off (the gateway's own metrics cover requests).
       options.put("metricsOptions", new JsonObject()
           .put("enabled", true)
           .put("jvmMetricsEnabled", true)
@@ -203,8 +203,8 @@ public final class GatewayApplication extends VertxApplication implements VertxA
   }
 
   /**
-   * Vert.x on the transport {@link NetworkTransport} picks: epoll where the kernel has it, else
-   * io_uring, else NIO (io_uring when asked for). The setting was checked in main(), so the choice cannot fail here.
+   * Vert.x on the transport {@link NetworkTransport} picks: io_uring where the kernel has it, else
+   * epoll, else NIO (or the one asked for). The setting was checked in main(), so the choice cannot fail here.
    */
   @Override
   public VertxBuilder createVertxBuilder(VertxOptions options) {

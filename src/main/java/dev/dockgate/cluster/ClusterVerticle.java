@@ -76,6 +76,48 @@ public final class ClusterVerticle extends VerticleBase {
         .onSuccess(v -> membersChanged());
   }
 
+  /** This node's member address, host:port, as Hazelcast announces it to the others. */
+  private String localMember() {
+    com.hazelcast.cluster.Address address = ((io.vertx.spi.cluster.hazelcast.HazelcastClusterManager) manager)
+        .getHazelcastInstance().getCluster().getLocalMember().getAddress();
+    return address.getHost() + ":" + address.getPort();
+  }
+
+  /**
+   * The listed members that are not this node ({@code self}, host:port; {@code host}: cluster.host, or null): an
+   * entry is this node when it has its port and its host is the announced one or cluster.host (addresses compared
+   * as addresses, names as text). A list may name this node or not, so its size alone does not tell.
+   */
+  static List<String> peers(List<String> listed, String self, String host) {
+    int colon = self.lastIndexOf(':');
+    String selfHost = self.substring(0, colon);
+    String selfPort = self.substring(colon + 1);
+    List<String> peers = new ArrayList<>();
+    for (String member : listed) {
+      int at = member.lastIndexOf(':');
+      String memberHost = at < 0 ? member : member.substring(0, at);
+      boolean itself = at >= 0 && member.substring(at + 1).equals(selfPort)
+          && (sameHost(memberHost, selfHost) || host != null && sameHost(memberHost, host));
+      if (!itself) {
+        peers.add(member);
+      }
+    }
+    return peers;
+  }
+
+  private static boolean sameHost(String a, String b) {
+    byte[] x = io.netty.util.NetUtil.createByteArrayFromIpAddressString(bare(a));
+    byte[] y = io.netty.util.NetUtil.createByteArrayFromIpAddressString(bare(b));
+    return x != null && y != null ? java.util.Arrays.equals(x, y) : a.equalsIgnoreCase(b);
+  }
+
+  /** An IPv6 literal without its brackets and zone ({@code [fe80::1%eth0]}: fe80::1); anything else as it is. */
+  private static String bare(String host) {
+    String h = host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
+    int zone = h.indexOf('%');
+    return zone > 0 && h.indexOf(':') >= 0 ? h.substring(0, zone) : h;
+  }
+
   /** {"node", "members"}: this node's id and the live members' ids, sorted. */
   private JsonObject membership() {
     List<String> members = manager == null ? List.of(self) : List.copyOf(new TreeSet<>(manager.getNodes()));
@@ -110,9 +152,10 @@ public final class ClusterVerticle extends VerticleBase {
     List<String> members = manager.getNodes();
     logged = members.size();
     LOG.info("cluster \"" + config.name() + "\": node " + self + " joined; " + members.size() + " member(s)");
-    if (members.size() == 1 && config.members().size() > 1) {
-      LOG.warning("cluster \"" + config.name() + "\": no other listed member answered (" + String.join(", ",
-          config.members()) + "): serving alone until one starts and joins this node");
+    List<String> peers = members.size() == 1 ? peers(config.members(), localMember(), config.host()) : List.of();
+    if (!peers.isEmpty()) {
+      LOG.warning("cluster \"" + config.name() + "\": no other listed member answered (" + String.join(", ", peers)
+          + "): serving alone until one starts and joins this node");
     }
   }
 

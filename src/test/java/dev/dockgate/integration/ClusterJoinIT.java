@@ -134,6 +134,27 @@ class ClusterJoinIT {
     }
   }
 
+  /**
+   * A node whose members list names only its peer (each of two nodes listing the other), started while the peer is
+   * down, says that it serves alone, as it does when the list names itself too. Before, the warning came only with two
+   * or more members listed, so such a node formed a cluster of one without a word.
+   */
+  @Test
+  void aNodeListingOnlyAPeerThatIsDownSaysItServesAlone() {
+    int self = Ports.free();
+    int peer = Ports.free(); // nothing listens there
+    String yaml = ClusterNodes.routes("http://127.0.0.1:" + Ports.free(), "")
+        + ClusterNodes.clusterBlock("alone-" + self, new int[] {peer});
+    try (GatewayJar jar = new GatewayJar(dir, "", yaml, 1, Map.of("DOCKGATE_CLUSTER_PORT", Integer.toString(self)),
+        List.of("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"), List.of("-cluster"),
+        Duration.ofSeconds(100))) {
+      Poll.until(Duration.ofSeconds(10), "the warning that no listed member answered\n" + jar.output(),
+          () -> jar.output().contains("no other listed member answered (127.0.0.1:" + peer
+              + "): serving alone until one starts and joins this node"));
+      assertEquals(200, jar.get("/health/live").statusCode());
+    }
+  }
+
   /** With {@code required: true} it refuses to start, with exit status 11, instead of being killed by the launcher. */
   @Test
   void aListedMemberThatNeverAnswersStopsARequiredNodeWithStatus11() throws IOException {
