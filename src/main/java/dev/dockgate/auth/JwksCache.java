@@ -33,6 +33,8 @@ public final class JwksCache {
   private static final long CONNECT_TIMEOUT_MS = 5_000;
   /** A key server that trickles its answer cannot hold the requests waiting for it longer than this. */
   private static final long FETCH_TIMEOUT_MS = 10_000;
+  /** A longer answer is refused unread (a set of 100 RSA-4096 keys with certificate chains is about 600 KB). */
+  static final int MAX_BODY_BYTES = 1024 * 1024;
 
   /** The usable keys of one fetch (immutable, shared across event loops) and when they were fetched. */
   public record Keys(List<JsonObject> keys, long fetchedAtNanos) {
@@ -143,7 +145,7 @@ public final class JwksCache {
           .putHeader("accept", "application/json");
       Future<Keys> fetch = client.request(options)
           .compose(request -> request.send())
-          .compose(response -> response.statusCode() == 200 ? response.body()
+          .compose(response -> response.statusCode() == 200 ? HttpClients.body(response, MAX_BODY_BYTES)
               : Future.failedFuture("answered " + response.statusCode()))
           .timeout(FETCH_TIMEOUT_MS, TimeUnit.MILLISECONDS)
           .map(this::loaded)

@@ -167,4 +167,49 @@ class JwksIT {
     assertEquals(0, backend.count());
     Poll.until(Duration.ofSeconds(5), "the 503 counted", () -> gateway.statsTotal() == before + 1);
   }
+
+  /** One route per key server path: /NAME on http://127.0.0.1:PORT/NAME. */
+  static String routes(int jwksPort, String... names) {
+    StringBuilder routes = new StringBuilder("docker: {enabled: false}\nroutes:\n");
+    for (String name : names) {
+      routes.append("  - path_prefix: /").append(name).append("\n    backend: app\n")
+          .append("    auth: {type: jwt, jwks_url: \"http://127.0.0.1:").append(jwksPort).append('/').append(name).append("\"}\n");
+    }
+    return routes + "backends:\n  - {name: app, targets: [\"http://127.0.0.1:" + backend.port() + "\"]}\n";
+  }
+
+  /** A key set holding KEY as k1, padded with a member of {@code padding} characters. */
+  static String paddedKeySet(int padding) {
+    return new JsonObject().put("keys", new JsonArray().add(Tokens.jwk(KEY, "k1", "RS256")))
+        .put("padding", "x".repeat(padding)).encode();
+  }
+
+  @Test
+  void aKeySetAnswerOfMoreThanOneMebibyteIsRefusedWhetherItsLengthIsAnnouncedOrNot() throws Exception {
+    String small = paddedKeySet(900 * 1024);
+    String large = paddedKeySet(1024 * 1024);
+    HttpServer jwks = keyServer(request -> {
+      io.vertx.core.http.HttpServerResponse response = request.response().putHeader("content-type", "application/json");
+      switch (request.path()) {
+        case "/small" -> response.end(small);
+        case "/announced" -> response.end(large);
+        default -> { // chunked, so only the bytes that come tell its size
+          response.setChunked(true);
+          for (int at = 0; at < large.length(); at += 64 * 1024) {
+            response.write(large.substring(at, Math.min(large.length(), at + 64 * 1024)));
+          }
+          response.end();
+        }
+      }
+    });
+    gateway = new GatewayHarness(dir, routes(jwks.actualPort(), "small", "announced", "chunked"), 2);
+    String token = Tokens.sign("RS256", KEY.getPrivate(), Tokens.claims("alice"), "k1");
+    assertEquals(200, bearer(0, "/small/x", token).statusCode(), "a set under the bound loads");
+    for (String path : new String[] {"/announced/x", "/chunked/x"}) {
+      HttpResponse<String> response = bearer(1, path, token);
+      assertEquals(503, response.statusCode(), path + ": " + response.body());
+      assertEquals("token signing keys unavailable\n", response.body());
+    }
+    assertEquals(1, backend.count());
+  }
 }
