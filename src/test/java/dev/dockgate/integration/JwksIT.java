@@ -212,4 +212,56 @@ class JwksIT {
     }
     assertEquals(1, backend.count());
   }
+
+  @Test
+  void onlyTheFirstHundredSigningKeysOfASetAreKept() throws Exception {
+    // each key of a set is parsed by every router and tried by every token without a kid: a set of thousands
+    // held every event loop for seconds
+    KeyPair decoy = Tokens.rsa();
+    JsonArray keys = new JsonArray();
+    for (int i = 0; i < 100; i++) {
+      keys.add(Tokens.jwk(decoy, "d" + i, "RS256"));
+    }
+    keys.add(Tokens.jwk(KEY, "k1", "RS256"));
+    String set = new JsonObject().put("keys", keys).encode();
+    HttpServer jwks = keyServer(request -> request.response().putHeader("content-type", "application/json").end(set));
+    gateway = new GatewayHarness(dir, routes(jwks.actualPort(), "many"), 2);
+    HttpResponse<String> beyond = bearer(0, "/many/x", Tokens.sign("RS256", KEY.getPrivate(), Tokens.claims("alice"), "k1"));
+    assertEquals(401, beyond.statusCode(), beyond.body());
+    assertEquals("no key for this token\n", beyond.body());
+    assertEquals(200, bearer(1, "/many/x", Tokens.sign("RS256", decoy.getPrivate(), Tokens.claims("bob"), "d99"))
+        .statusCode());
+  }
+
+  @Test
+  void keysWhoseCurveTypeOrOperationsDoNotFitTheirAlgorithmAreLeftOutQuietly() throws Exception {
+    KeyPair p384 = Tokens.ec("secp384r1");
+    KeyPair p256 = Tokens.ec();
+    String set = new JsonObject().put("keys", new JsonArray()
+        .add(Tokens.jwk(p384, "p384-as-es256", "ES256"))          // ES256 is P-256 (RFC 7518 3.4)
+        .add(Tokens.jwk(KEY, "rsa-as-es256", "ES256"))
+        .add(Tokens.jwk(KEY, "rsa-as-hs256", "HS256"))
+        .add(Tokens.jwk(KEY, "encrypt-only", "RS256").put("key_ops", new JsonArray().add("encrypt")))
+        .add(new JsonObject().put("kty", "RSA").put("kid", "broken").put("alg", "RS256").put("n", "AQAB").put("e", "AQAB"))
+        .add("not a key")
+        .add(Tokens.jwk(p256, "e1", "ES256"))
+        .add(Tokens.jwk(KEY, "k1", "RS256"))).encode();
+    HttpServer jwks = keyServer(request -> request.response().putHeader("content-type", "application/json").end(set));
+    try (dev.dockgate.testing.LoggedErrors errors = new dev.dockgate.testing.LoggedErrors()) {
+      gateway = new GatewayHarness(dir, routes(jwks.actualPort(), "mixed"), 2);
+      for (int client = 0; client < 2; client++) {
+        assertEquals(200, bearer(client, "/mixed/x", Tokens.sign("RS256", KEY.getPrivate(), Tokens.claims("a"), "k1"))
+            .statusCode());
+        assertEquals(200, bearer(client, "/mixed/x", Tokens.sign("ES256", p256.getPrivate(), Tokens.claims("a"), "e1"))
+            .statusCode());
+        HttpResponse<String> curve = bearer(client, "/mixed/x",
+            Tokens.sign("ES256", p384.getPrivate(), Tokens.claims("a"), "p384-as-es256"));
+        assertEquals(401, curve.statusCode(), "a P-384 key is no ES256 key: " + curve.body());
+        HttpResponse<String> encrypt = bearer(client, "/mixed/x",
+            Tokens.sign("RS256", KEY.getPrivate(), Tokens.claims("a"), "encrypt-only"));
+        assertEquals(401, encrypt.statusCode(), "a key only for encryption: " + encrypt.body());
+      }
+      assertEquals(List.of(), errors.lines(), "keys left out are no error with a stack trace");
+    }
+  }
 }
