@@ -194,7 +194,7 @@ public final class AuthParser {
       if (!key.getAlgorithm().equals(family)) {
         return alg + " needs an " + family + " key, got " + key.getAlgorithm();
       }
-      return null;
+      return key instanceof java.security.interfaces.ECPublicKey ec ? JwkCheck.curveProblem(alg, ec.getParams()) : null;
     } catch (GeneralSecurityException | IllegalArgumentException e) {
       Throwable root = e.getCause() != null ? e.getCause() : e;
       return "not a valid " + family + " public key for " + alg + ": " + root.getMessage();

@@ -29,11 +29,12 @@ final class JwkCheck {
   /** RFC 7518 3.1's digital signature and MAC algorithms (and EdDSA, ES256K): an alg of none of them is JWE's. */
   private static final Set<String> JWS_ALGORITHMS = Set.of("HS256", "HS384", "HS512", "RS256", "RS384", "RS512",
       "ES256", "ES384", "ES512", "PS256", "PS384", "PS512", "EdDSA", "ES256K");
-  /** JWK curve name: {the algorithm it serves, the JDK's name}. */
-  private static final Map<String, String[]> CURVES = Map.of(
-      "P-256", new String[] {"ES256", "secp256r1"},
-      "P-384", new String[] {"ES384", "secp384r1"},
-      "P-521", new String[] {"ES512", "secp521r1"});
+  /** JWK curve name: the algorithm it serves. */
+  private static final Map<String, String> ALGORITHM_OF_CURVE = Map.of("P-256", "ES256", "P-384", "ES384",
+      "P-521", "ES512");
+  /** JWK curve name: its parameters. */
+  private static final Map<String, ECParameterSpec> CURVES = Map.of("P-256", parameters("secp256r1"),
+      "P-384", parameters("secp384r1"), "P-521", parameters("secp521r1"));
 
   private JwkCheck() {
   }
@@ -73,23 +74,50 @@ final class JwkCheck {
         return null;
       }
       if ("EC".equals(kty)) {
-        String[] curve = key.getValue("crv") instanceof String crv ? CURVES.get(crv) : null;
+        ECParameterSpec curve = key.getValue("crv") instanceof String crv ? CURVES.get(crv) : null;
         if (curve == null) {
           return "crv is not P-256, P-384 or P-521";
         }
-        if (alg != null && !curve[0].equals(alg)) {
+        if (alg != null && !alg.equals(ALGORITHM_OF_CURVE.get(key.getString("crv")))) {
           return "alg " + alg + " is not for curve " + key.getValue("crv");
         }
-        AlgorithmParameters params = AlgorithmParameters.getInstance("EC");
-        params.init(new ECGenParameterSpec(curve[1]));
         KeyFactory.getInstance("EC").generatePublic(new ECPublicKeySpec(new ECPoint(number(key, "x"), number(key, "y")),
-            params.getParameterSpec(ECParameterSpec.class)));
+            curve));
         return null;
       }
     } catch (GeneralSecurityException | IllegalArgumentException e) {
       return "not a valid " + kty + " key: " + e.getMessage();
     }
     return "oct".equals(kty) ? "a shared secret, never trusted from a published set" : "kty is not RSA or EC";
+  }
+
+  /**
+   * Null when an EC key of {@code params} serves {@code alg} (ES256, ES384, ES512), else what is wrong: the
+   * algorithms name their curves (RFC 7518 3.4), so a P-384 key is no ES256 key.
+   */
+  static String curveProblem(String alg, ECParameterSpec params) {
+    String curve = null;
+    for (Map.Entry<String, ECParameterSpec> known : CURVES.entrySet()) {
+      if (known.getValue().getCurve().equals(params.getCurve()) && known.getValue().getGenerator().equals(params.getGenerator())) {
+        curve = known.getKey();
+      }
+    }
+    if (alg.equals(ALGORITHM_OF_CURVE.get(curve))) {
+      return null;
+    }
+    String needed = ALGORITHM_OF_CURVE.entrySet().stream().filter(e -> e.getValue().equals(alg)).map(Map.Entry::getKey)
+        .findFirst().orElse("?");
+    return alg + " needs a key on curve " + needed + ", got " + (curve == null ? "another curve" : curve);
+  }
+
+  private static ECParameterSpec parameters(String jdkName) {
+    try {
+      AlgorithmParameters params = AlgorithmParameters.getInstance("EC");
+      params.init(new ECGenParameterSpec(jdkName));
+      return params.getParameterSpec(ECParameterSpec.class);
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException(jdkName + " is required of every JVM", e);
+    }
   }
 
   /** The unsigned big-endian number a base64url member holds. */

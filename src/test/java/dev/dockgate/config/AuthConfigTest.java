@@ -130,6 +130,8 @@ class AuthConfigTest {
             "conf.yml: routes[0].auth.keys[0].secret: RS256 takes a public key, not a secret"),
         bad("EC key for RS256", "{type: jwt, keys: [{algorithm: RS256, public_key_file: ec.pem}]}",
             "conf.yml: routes[0].auth.keys[0].public_key_file: RS256 needs an RSA key, got EC"),
+        bad("EC key on another curve", "{type: jwt, keys: [{algorithm: ES384, public_key_file: ec.pem}]}",
+            "conf.yml: routes[0].auth.keys[0].public_key_file: ES384 needs a key on curve P-384, got P-256"),
         bad("garbled PEM", "{type: jwt, keys: [{algorithm: ES256, public_key: \"-----BEGIN PUBLIC KEY-----\\nAAAA\\n-----END PUBLIC KEY-----\"}]}",
             "conf.yml: routes[0].auth.keys[0].public_key: not a valid EC public key for ES256: invalid key format"),
         bad("not PEM", "{type: jwt, keys: [{algorithm: ES256, public_key: \"hello\"}]}",
