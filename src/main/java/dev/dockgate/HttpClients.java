@@ -53,14 +53,15 @@ public final class HttpClients {
    * answers is never held in memory past the bound.
    */
   public static Future<Buffer> body(HttpClientResponse response, int maxBytes) {
+    Promise<Buffer> body = Promise.promise();
+    response.exceptionHandler(body::tryFail); // the reset below is reported here too, not logged as SEVERE
     String length = response.getHeader(HttpHeaders.CONTENT_LENGTH);
     if (length != null && announced(length) > maxBytes) {
+      body.fail("answered " + length.strip() + " bytes, more than " + maxBytes);
       response.request().reset();
-      return Future.failedFuture("answered " + length.strip() + " bytes, more than " + maxBytes);
+      return body.future();
     }
-    Promise<Buffer> body = Promise.promise();
     Buffer collected = Buffer.buffer();
-    response.exceptionHandler(body::tryFail);
     response.handler(chunk -> {
       if (collected.length() + chunk.length() > maxBytes) {
         if (body.tryFail("answered more than " + maxBytes + " bytes")) {
