@@ -120,6 +120,20 @@ final class JwkCheck {
     }
   }
 
+  /**
+   * A copy of a usable {@code key} without its certificate members (x5c, x5t, x5t#S256, x5u): the key is its numbers
+   * (RFC 7517 6.3.1 and 6.2.1 make n/e and crv/x/y required, x5c optional), while vertx-auth-jwt takes it from the
+   * x5c chain when there is one, and refuses a key whose certificate has expired.
+   */
+  static JsonObject withoutCertificates(JsonObject key) {
+    JsonObject copy = key.copy();
+    copy.remove("x5c");
+    copy.remove("x5t");
+    copy.remove("x5t#S256");
+    copy.remove("x5u");
+    return copy;
+  }
+
   /** The unsigned big-endian number a base64url member holds. */
   private static BigInteger number(JsonObject key, String member) {
     if (!(key.getValue(member) instanceof String text) || text.isEmpty()) {

@@ -214,7 +214,7 @@ public final class JwksCache {
       Object key = keys.getValue(i);
       String problem = JwkCheck.problem(key);
       if (problem == null) {
-        usable.add(((JsonObject) key).copy());
+        usable.add(JwkCheck.withoutCertificates((JsonObject) key));
       } else if (!problem.equals(JwkCheck.ENCRYPTION)) {
         Object kid = key instanceof JsonObject o ? o.getValue("kid") : null;
         leftOut.add((kid instanceof String name ? "kid \"" + name + "\"" : "keys[" + i + "]") + " (" + problem + ")");

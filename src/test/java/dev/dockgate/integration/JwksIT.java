@@ -268,4 +268,31 @@ class JwksIT {
       assertEquals(List.of(), errors.lines(), "keys left out are no error with a stack trace");
     }
   }
+
+  @Test
+  void aKeyIsTakenFromItsNumbersNotFromACertificateChainBesideThem() throws Exception {
+    // RFC 7517: n and e are the RSA key, x5c optional; a chain whose certificate has expired (or whose key is
+    // another) cost the key: vertx-auth-jwt takes the key from the chain and refuses an expired one
+    dev.dockgate.testing.TestCerts.Pem pem = dev.dockgate.testing.TestCerts.expiredRsa(dir, "issuer");
+    java.security.cert.X509Certificate cert = (java.security.cert.X509Certificate) java.security.cert.CertificateFactory
+        .getInstance("X.509").generateCertificate(new java.io.ByteArrayInputStream(java.nio.file.Files.readAllBytes(pem.cert())));
+    String key = java.nio.file.Files.readString(pem.key()).replaceAll("-----[A-Z ]+-----|\\s", "");
+    java.security.PrivateKey signing = java.security.KeyFactory.getInstance("RSA")
+        .generatePrivate(new java.security.spec.PKCS8EncodedKeySpec(java.util.Base64.getDecoder().decode(key)));
+    String chain = java.util.Base64.getEncoder().encodeToString(cert.getEncoded());
+    String set = new JsonObject().put("keys", new JsonArray()
+        .add(Tokens.jwk(new KeyPair(cert.getPublicKey(), signing), "expired-chain", "RS256").put("x5c", new JsonArray().add(chain)))
+        .add(Tokens.jwk(KEY, "other-chain", "RS256").put("x5c", new JsonArray().add(chain)))).encode();
+    HttpServer jwks = keyServer(request -> request.response().putHeader("content-type", "application/json").end(set));
+    try (dev.dockgate.testing.LoggedErrors errors = new dev.dockgate.testing.LoggedErrors()) {
+      gateway = new GatewayHarness(dir, routes(jwks.actualPort(), "chains"), 2);
+      for (int client = 0; client < 2; client++) {
+        HttpResponse<String> expired = bearer(client, "/chains/x", Tokens.sign("RS256", signing, Tokens.claims("a"), "expired-chain"));
+        assertEquals(200, expired.statusCode(), "the key of a JWK whose certificate expired: " + expired.body());
+        HttpResponse<String> other = bearer(client, "/chains/x", Tokens.sign("RS256", KEY.getPrivate(), Tokens.claims("a"), "other-chain"));
+        assertEquals(200, other.statusCode(), "n and e, not the chain's key: " + other.body());
+      }
+      assertEquals(List.of(), errors.lines());
+    }
+  }
 }
