@@ -244,6 +244,32 @@ class JwtAuthIT {
   }
 
   @Test
+  void onlyTheOneEncodingOfASignatureIsAccepted() throws Exception {
+    // RFC 7515 2 and 7518 3.4: base64url without padding, an ECDSA signature as R || S (64 bytes for ES256); the
+    // same claims and signature written otherwise made another token that passed here, and that a backend or a
+    // revocation list that knows the token by its text, or a strict verifier of the forwarded token, disagreed on
+    String hs = Tokens.hmac("HS256", HS256, hsClaims("a"), null);
+    String es = Tokens.sign("ES256", EC.getPrivate(), Tokens.claims("a"), null);
+    String input = es.substring(0, es.lastIndexOf('.'));
+    java.security.Signature der = java.security.Signature.getInstance("SHA256withECDSA");
+    der.initSign(EC.getPrivate());
+    der.update(input.getBytes(StandardCharsets.US_ASCII));
+    String derSigned = input + "." + java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(der.sign());
+    assertEquals(200, bearer("/hs/x", hs).statusCode());
+    assertEquals(200, bearer("/pk/x", es).statusCode());
+    backend.clear();
+    Map<String, String[]> cases = new LinkedHashMap<>();
+    cases.put("padded signature", new String[] {"/hs", hs + "="});
+    cases.put("DER-encoded ECDSA signature", new String[] {"/pk", derSigned});
+    for (Map.Entry<String, String[]> c : cases.entrySet()) {
+      HttpResponse<String> response = bearer(c.getValue()[0] + "/x", c.getValue()[1]);
+      assertEquals(401, response.statusCode(), c.getKey() + ": " + response.body());
+      assertTrue(response.headers().firstValue("www-authenticate").orElse("").contains("error=\"invalid_token\""));
+    }
+    assertEquals(0, backend.count(), "no other encoding reaches the backend");
+  }
+
+  @Test
   void missingOrNonBearerCredentialsGetABareChallenge() {
     for (String authorization : new String[] {null, "Basic YWxpY2U6c2VjcmV0", "Bearer", "Token abc"}) {
       HttpResponse<String> response = get("/hs/x", authorization);
