@@ -100,6 +100,12 @@ public final class AuthParser {
       }
     }
     List<String> scopes = strings(f, "scopes");
+    for (String scope : scopes) {
+      if (!scope.chars().allMatch(c -> c > 0x20 && c < 0x7F && c != '"' && c != '\\')) {
+        // RFC 6749 3.3: what a token's scope can grant, and what the 403's WWW-Authenticate can quote
+        f.problem(f.at("scopes"), "expected scope tokens (visible ASCII but \" and \\), got \"" + scope + "\"");
+      }
+    }
     Map<String, String> forward = new LinkedHashMap<>();
     Fields forwards = f.object("forward_claims");
     if (f.has("forward_claims")) {

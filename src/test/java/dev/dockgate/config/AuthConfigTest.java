@@ -148,6 +148,9 @@ class AuthConfigTest {
             "conf.yml: routes[0].auth.scopes: expected a list of non-empty strings, got \"\"",
             "conf.yml: routes[0].auth.forward_claims.sub: expected a header name, got \"X User\"",
             "conf.yml: routes[0].auth.forward_claims.name: header \"x-a\" is already used by another claim"),
+        bad("scopes that are no scope tokens", "{type: jwt, jwks_url: \"http://127.0.0.1:1/k\", scopes: [\"a\\\"b\", \"orders read\", ok]}",
+            "conf.yml: routes[0].auth.scopes: expected scope tokens (visible ASCII but \" and \\), got \"a\"b\"",
+            "conf.yml: routes[0].auth.scopes: expected scope tokens (visible ASCII but \" and \\), got \"orders read\""),
         bad("unknown jwt key", "{type: jwt, jwks_url: \"http://127.0.0.1:1/k\", audiences: [a]}",
             "conf.yml: routes[0].auth.audiences: unknown key, did you mean \"audience\"? (known: audience, forward_claims, header, issuer, jwks_min_refresh_ms, jwks_refresh_ms, jwks_url, keys, leeway_s, required_claims, scopes, type)"));
   }

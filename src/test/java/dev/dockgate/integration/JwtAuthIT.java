@@ -114,12 +114,15 @@ class JwtAuthIT {
             backend: app
             auth: {type: jwt, keys: [{algorithm: HS256, secret: "%s"}]}
             rate_limit: {requests_per_second: 0.1, burst: 2, key: jwt_sub}
+          - path_prefix: /claimed
+            backend: app
+            auth: {type: jwt, keys: [{algorithm: HS256, secret: "%s"}], required_claims: {"r\u00f4le \\"x": admin}}
           - path_prefix: /nokeys
             backend: app
             auth: {type: jwt, jwks_url: "http://127.0.0.1:%d/keys"}
         backends:
           - {name: app, targets: ["http://127.0.0.1:%d"]}
-        """.formatted(HS256, HS384, HS512, ISSUER, ecPem, HS256, jwks.actualPort(), HS256, Ports.free(),
+        """.formatted(HS256, HS384, HS512, ISSUER, ecPem, HS256, jwks.actualPort(), HS256, HS256, Ports.free(),
         backend.port()), 2);
   }
 
@@ -267,6 +270,19 @@ class JwtAuthIT {
       assertTrue(response.headers().firstValue("www-authenticate").orElse("").contains("error=\"invalid_token\""));
     }
     assertEquals(0, backend.count(), "no other encoding reaches the backend");
+  }
+
+  @Test
+  void aRequiredClaimWhoseNameCannotBeQuotedIsLeftOutOfTheChallenge() {
+    // RFC 6750 3: error_description is visible ASCII without " and \; a claim name with either (or beyond ASCII)
+    // broke the quoted string of WWW-Authenticate
+    HttpResponse<String> response = bearer("/claimed/x", Tokens.hmac("HS256", HS256, Tokens.claims("a"), null));
+    assertEquals(401, response.statusCode());
+    assertEquals("Bearer realm=\"gateway\", error=\"invalid_token\", error_description=\"required claim not accepted\"",
+        response.headers().firstValue("www-authenticate").orElse(""));
+    assertEquals("required claim not accepted\n", response.body());
+    assertEquals(200, bearer("/claimed/x", Tokens.hmac("HS256", HS256, Tokens.claims("a").put("r\u00f4le \"x", "admin"), null))
+        .statusCode());
   }
 
   @Test
