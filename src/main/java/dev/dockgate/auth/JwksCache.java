@@ -43,7 +43,10 @@ public final class JwksCache {
   /** Left-out keys named in one log line at most. */
   private static final int NAMED = 10;
 
-  /** The usable keys of one fetch (immutable, shared across event loops) and when they were fetched. */
+  /**
+   * The usable keys of one fetch (immutable, shared across event loops; the same list as the fetch before when the
+   * set did not change) and when they were fetched.
+   */
   public record Keys(List<JsonObject> keys, long fetchedAtNanos) {
     static final Keys NONE = new Keys(List.of(), LONG_AGO);
 
@@ -175,7 +178,8 @@ public final class JwksCache {
         throw new IllegalStateException("no RSA or EC signing key in the set" + (leftOut.isEmpty() ? "" : ": " + named(leftOut)));
       }
       boolean changed = !usable.equals(current.keys());
-      Keys keys = new Keys(List.copyOf(usable), System.nanoTime());
+      // the same list when the set is unchanged: the routers rebuild their verifiers only for other keys
+      Keys keys = new Keys(changed ? List.copyOf(usable) : current.keys(), System.nanoTime());
       if (failing || current == Keys.NONE) {
         LOG.info("JWKS " + url + " loaded: " + usable.size() + " signing key(s)" + (failing ? " again" : ""));
       }

@@ -119,12 +119,15 @@ public final class JwtAuth {
     return verify(token, true);
   }
 
-  /** The set's current keys, with {@link #provider} rebuilt when they are not the ones it was built from. */
+  /** The set's current keys, with {@link #provider} rebuilt when they hold other keys than it was built from. */
   private JwksCache.Keys sync() {
     JwksCache.Keys keys = keySet.current();
     if (keys != seen) {
+      boolean other = keys.keys() != seen.keys(); // a set fetched again unchanged keeps its list
       seen = keys;
-      provider = build();
+      if (other) {
+        provider = build();
+      }
     }
     return keys;
   }
