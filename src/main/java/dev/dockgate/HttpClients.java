@@ -1,6 +1,11 @@
 package dev.dockgate;
 
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.PoolOptions;
@@ -40,6 +45,43 @@ public final class HttpClients {
       options.setProtocolVersion(io.vertx.core.http.HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false).setUseAlpn(true);
     }
     return options;
+  }
+
+  /**
+   * The body of {@code response}, refused unread when it announces more than {@code maxBytes} and failed with the
+   * connection reset once more than that has come (a body that never ends is the caller's timeout's): what a server
+   * answers is never held in memory past the bound.
+   */
+  public static Future<Buffer> body(HttpClientResponse response, int maxBytes) {
+    Promise<Buffer> body = Promise.promise();
+    response.exceptionHandler(body::tryFail); // the reset below is reported here too, not logged as SEVERE
+    String length = response.getHeader(HttpHeaders.CONTENT_LENGTH);
+    if (length != null && announced(length) > maxBytes) {
+      body.fail("answered " + length.strip() + " bytes, more than " + maxBytes);
+      response.request().reset();
+      return body.future();
+    }
+    Buffer collected = Buffer.buffer();
+    response.handler(chunk -> {
+      if (collected.length() + chunk.length() > maxBytes) {
+        if (body.tryFail("answered more than " + maxBytes + " bytes")) {
+          response.request().reset();
+        }
+      } else if (!body.future().isComplete()) {
+        collected.appendBuffer(chunk);
+      }
+    });
+    response.endHandler(v -> body.tryComplete(collected));
+    return body.future();
+  }
+
+  /** A Content-Length value, or -1 when it is not a number a long holds (then the bytes that come are counted). */
+  private static long announced(String length) {
+    try {
+      return Long.parseLong(length.strip());
+    } catch (NumberFormatException e) {
+      return -1;
+    }
   }
 
   public static HttpClient create(Vertx vertx, HttpClientOptions options, Logger owner) {

@@ -100,6 +100,12 @@ public final class AuthParser {
       }
     }
     List<String> scopes = strings(f, "scopes");
+    for (String scope : scopes) {
+      if (!scope.chars().allMatch(c -> c > 0x20 && c < 0x7F && c != '"' && c != '\\')) {
+        // RFC 6749 3.3: what a token's scope can grant, and what the 403's WWW-Authenticate can quote
+        f.problem(f.at("scopes"), "expected scope tokens (visible ASCII but \" and \\), got \"" + scope + "\"");
+      }
+    }
     Map<String, String> forward = new LinkedHashMap<>();
     Fields forwards = f.object("forward_claims");
     if (f.has("forward_claims")) {
@@ -194,7 +200,7 @@ public final class AuthParser {
       if (!key.getAlgorithm().equals(family)) {
         return alg + " needs an " + family + " key, got " + key.getAlgorithm();
       }
-      return null;
+      return key instanceof java.security.interfaces.ECPublicKey ec ? JwkCheck.curveProblem(alg, ec.getParams()) : null;
     } catch (GeneralSecurityException | IllegalArgumentException e) {
       Throwable root = e.getCause() != null ? e.getCause() : e;
       return "not a valid " + family + " public key for " + alg + ": " + root.getMessage();

@@ -33,8 +33,20 @@ public final class JwksCache {
   private static final long CONNECT_TIMEOUT_MS = 5_000;
   /** A key server that trickles its answer cannot hold the requests waiting for it longer than this. */
   private static final long FETCH_TIMEOUT_MS = 10_000;
+  /** A longer answer is refused unread (a set of 100 RSA-4096 keys with certificate chains is about 600 KB). */
+  static final int MAX_BODY_BYTES = 1024 * 1024;
+  /**
+   * Signing keys kept of one set: every router parses them all, and a token without a kid is tried against each
+   * key of its algorithm, so a set of thousands would hold the event loops for seconds.
+   */
+  static final int MAX_KEYS = 100;
+  /** Left-out keys named in one log line at most. */
+  private static final int NAMED = 10;
 
-  /** The usable keys of one fetch (immutable, shared across event loops) and when they were fetched. */
+  /**
+   * The usable keys of one fetch (immutable, shared across event loops; the same list as the fetch before when the
+   * set did not change) and when they were fetched.
+   */
   public record Keys(List<JsonObject> keys, long fetchedAtNanos) {
     static final Keys NONE = new Keys(List.of(), LONG_AGO);
 
@@ -143,7 +155,7 @@ public final class JwksCache {
           .putHeader("accept", "application/json");
       Future<Keys> fetch = client.request(options)
           .compose(request -> request.send())
-          .compose(response -> response.statusCode() == 200 ? response.body()
+          .compose(response -> response.statusCode() == 200 ? HttpClients.body(response, MAX_BODY_BYTES)
               : Future.failedFuture("answered " + response.statusCode()))
           .timeout(FETCH_TIMEOUT_MS, TimeUnit.MILLISECONDS)
           .map(this::loaded)
@@ -156,13 +168,23 @@ public final class JwksCache {
     }
 
     private Keys loaded(Buffer body) {
-      List<JsonObject> usable = usableKeys(body.toJsonObject().getJsonArray("keys"));
-      if (usable.isEmpty()) {
-        throw new IllegalStateException("no RSA or EC signing key in the set");
+      Object members = body.toJsonObject().getValue("keys");
+      if (!(members instanceof JsonArray list)) {
+        throw new IllegalStateException("no \"keys\" list in the answer");
       }
-      Keys keys = new Keys(List.copyOf(usable), System.nanoTime());
+      List<String> leftOut = new ArrayList<>();
+      List<JsonObject> usable = usableKeys(list, leftOut);
+      if (usable.isEmpty()) {
+        throw new IllegalStateException("no RSA or EC signing key in the set" + (leftOut.isEmpty() ? "" : ": " + named(leftOut)));
+      }
+      boolean changed = !usable.equals(current.keys());
+      // the same list when the set is unchanged: the routers rebuild their verifiers only for other keys
+      Keys keys = new Keys(changed ? List.copyOf(usable) : current.keys(), System.nanoTime());
       if (failing || current == Keys.NONE) {
         LOG.info("JWKS " + url + " loaded: " + usable.size() + " signing key(s)" + (failing ? " again" : ""));
+      }
+      if (changed && !leftOut.isEmpty()) {
+        LOG.warning("JWKS " + url + " keys left out: " + named(leftOut));
       }
       failing = false;
       current = keys;
@@ -181,17 +203,33 @@ public final class JwksCache {
     }
   }
 
-  /** The set's public signing keys: a key set published at a URL holds public keys; a shared secret there is never trusted. */
-  static List<JsonObject> usableKeys(JsonArray keys) {
+  /**
+   * The set's public signing keys ({@link JwkCheck}: a key set published at a URL holds public keys; a shared secret
+   * there is never trusted), the first {@link #MAX_KEYS} of them; each member left out but an encryption key goes in
+   * {@code leftOut} with why (the ones past the bound as one entry).
+   */
+  static List<JsonObject> usableKeys(JsonArray keys, List<String> leftOut) {
     List<JsonObject> usable = new ArrayList<>();
-    for (int i = 0; keys != null && i < keys.size(); i++) {
-      JsonObject key = keys.getJsonObject(i).copy();
-      String kty = key.getString("kty");
-      if (("RSA".equals(kty) || "EC".equals(kty)) && (key.getString("use") == null || "sig".equals(key.getString("use")))) {
-        usable.add(key);
+    for (int i = 0; i < keys.size(); i++) {
+      if (usable.size() == MAX_KEYS) {
+        leftOut.add((keys.size() - i) + " member(s) past the first " + MAX_KEYS + " signing keys");
+        break;
+      }
+      Object key = keys.getValue(i);
+      String problem = JwkCheck.problem(key);
+      if (problem == null) {
+        usable.add(JwkCheck.withoutCertificates((JsonObject) key));
+      } else if (!problem.equals(JwkCheck.ENCRYPTION)) {
+        Object kid = key instanceof JsonObject o ? o.getValue("kid") : null;
+        leftOut.add((kid instanceof String name ? "kid \"" + name + "\"" : "keys[" + i + "]") + " (" + problem + ")");
       }
     }
     return usable;
+  }
+
+  private static String named(List<String> leftOut) {
+    return String.join("; ", leftOut.subList(0, Math.min(NAMED, leftOut.size())))
+        + (leftOut.size() > NAMED ? "; and " + (leftOut.size() - NAMED) + " more" : "");
   }
 
   static long elapsedMs(long since) {

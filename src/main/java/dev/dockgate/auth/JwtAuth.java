@@ -12,7 +12,6 @@ import io.vertx.ext.auth.jwt.JWTAuth;
 import io.vertx.ext.auth.jwt.JWTAuthOptions;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -66,10 +65,22 @@ public final class JwtAuth {
   /** The JWKS keys {@link #provider} was built from. */
   private JwksCache.Keys seen = JwksCache.Keys.NONE;
   private JWTAuth provider;
+  /** Each required claim's name, and the answer to a token without it, made once. */
+  private final String[] requiredNames;
+  private final Object[] requiredValues;
+  private final Outcome[] requiredRefusals;
 
   public JwtAuth(Vertx vertx, JwksCache jwks, JwtAuthConfig config) {
     this.vertx = vertx;
     this.config = config;
+    this.requiredNames = config.requiredClaims().keySet().toArray(new String[0]);
+    this.requiredValues = new Object[requiredNames.length];
+    this.requiredRefusals = new Outcome[requiredNames.length];
+    for (int i = 0; i < requiredNames.length; i++) {
+      requiredValues[i] = config.requiredClaims().get(requiredNames[i]);
+      requiredRefusals[i] = Outcome.invalid(quotable(requiredNames[i]) ? "claim " + requiredNames[i] + " not accepted"
+          : "required claim not accepted");
+    }
     this.keySet = config.jwks() == null ? null : jwks.keySet(config.jwks().url());
     if (keySet != null) {
       seen = keySet.current();
@@ -108,12 +119,15 @@ public final class JwtAuth {
     return verify(token, true);
   }
 
-  /** The set's current keys, with {@link #provider} rebuilt when they are not the ones it was built from. */
+  /** The set's current keys, with {@link #provider} rebuilt when they hold other keys than it was built from. */
   private JwksCache.Keys sync() {
     JwksCache.Keys keys = keySet.current();
     if (keys != seen) {
+      boolean other = keys.keys() != seen.keys(); // a set fetched again unchanged keeps its list
       seen = keys;
-      provider = build();
+      if (other) {
+        provider = build();
+      }
     }
     return keys;
   }
@@ -149,9 +163,9 @@ public final class JwtAuth {
 
   /** The route's own rules on a token whose signature and times are good. */
   private Outcome authorize(JsonObject claims) {
-    for (Map.Entry<String, Object> required : config.requiredClaims().entrySet()) {
-      if (!holds(claims.getValue(required.getKey()), required.getValue())) {
-        return Outcome.invalid("claim " + required.getKey() + " not accepted");
+    for (int i = 0; i < requiredNames.length; i++) {
+      if (!holds(claims.getValue(requiredNames[i]), requiredValues[i])) {
+        return requiredRefusals[i];
       }
     }
     if (!config.scopes().isEmpty()) {
@@ -163,6 +177,17 @@ public final class JwtAuth {
       }
     }
     return Outcome.pass(claims);
+  }
+
+  /** Whether {@code text} may stand in an error_description: visible ASCII and space, but " and \ (RFC 6750 3). */
+  private static boolean quotable(String text) {
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      if (c < 0x20 || c > 0x7E || c == '"' || c == '\\') {
+        return false;
+      }
+    }
+    return true;
   }
 
   private static boolean holds(Object actual, Object expected) {

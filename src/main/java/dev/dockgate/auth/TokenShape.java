@@ -8,7 +8,9 @@ import java.util.Base64;
 /**
  * What a compact JWS must look like before its signature is checked, for the rules vertx-auth-jwt
  * leaves out or trips on: three parts, JSON objects for the JOSE header and the claims, an
- * algorithm other than {@code none}, no {@code crit} header (RFC 7515 §4.1.11: the gateway
+ * algorithm other than {@code none}, base64url without padding, an ECDSA signature of its curve's
+ * R || S length (RFC 7518 3.4; a DER sequence, which the library would take, is another text for the same
+ * signature), no {@code crit} header (RFC 7515 §4.1.11: the gateway
  * implements no JWS extension, so it understands no critical parameter), and the registered
  * claims of their RFC 7519 types ({@code exp}/{@code nbf}/{@code iat} NumericDates, {@code aud} a
  * string or list of strings, {@code iss}/{@code sub} strings). A header or claims object that names a
@@ -49,12 +51,29 @@ final class TokenShape {
     if (header.containsKey("crit")) {
       return "critical header parameter not understood";
     }
+    if (token.indexOf('=') >= 0) {
+      return "malformed token"; // base64url without padding (RFC 7515 2): one token, one text
+    }
+    int rs = ecdsaSignatureBytes(name);
+    if (rs > 0 && token.length() - second - 1 != (rs * 4 + 2) / 3) {
+      return "invalid signature"; // R || S of the curve's size (RFC 7518 3.4), not a DER sequence
+    }
     Object kid = header.getValue("kid");
     if (kid != null && !(kid instanceof String)) {
       return "malformed token";
     }
     JsonObject claims = json(token.substring(first + 1, second));
     return claims == null ? "malformed token" : claims == REPEATED ? "a claim named twice" : claimRefusal(claims);
+  }
+
+  /** The length of an ECDSA signature of {@code alg} (R and S, each the curve's size), or 0 for another algorithm. */
+  private static int ecdsaSignatureBytes(String alg) {
+    return switch (alg) {
+      case "ES256" -> 64;
+      case "ES384" -> 96;
+      case "ES512" -> 132;
+      default -> 0;
+    };
   }
 
   /** Null when the registered claims present have their types, else which one does not. */

@@ -74,6 +74,11 @@ class TokenShapeTest {
     cases.put(token(hs(), claims().put("iss", 1)), "claim iss is not a string");
     cases.put(token(hs(), claims().put("sub", 7)), "claim sub is not a string");
     cases.put(token(hs(), claims().putNull("sub")), "claim sub is not a string");
+    cases.put(token(hs(), claims()) + "=", "malformed token");
+    String es = part(new JsonObject().put("alg", "ES256").encode()) + "." + part(claims().encode()) + ".";
+    cases.put(es + "A".repeat(86), null);
+    cases.put(es + "A".repeat(94), "invalid signature"); // a DER sequence's 70 bytes
+    cases.put(es.replace(part("{\"alg\":\"ES256\"}"), part("{\"alg\":\"ES512\"}")) + "A".repeat(176), null);
     cases.forEach((token, reason) -> assertEquals(reason, TokenShape.refusal(token), token));
   }
 }

@@ -130,6 +130,8 @@ class AuthConfigTest {
             "conf.yml: routes[0].auth.keys[0].secret: RS256 takes a public key, not a secret"),
         bad("EC key for RS256", "{type: jwt, keys: [{algorithm: RS256, public_key_file: ec.pem}]}",
             "conf.yml: routes[0].auth.keys[0].public_key_file: RS256 needs an RSA key, got EC"),
+        bad("EC key on another curve", "{type: jwt, keys: [{algorithm: ES384, public_key_file: ec.pem}]}",
+            "conf.yml: routes[0].auth.keys[0].public_key_file: ES384 needs a key on curve P-384, got P-256"),
         bad("garbled PEM", "{type: jwt, keys: [{algorithm: ES256, public_key: \"-----BEGIN PUBLIC KEY-----\\nAAAA\\n-----END PUBLIC KEY-----\"}]}",
             "conf.yml: routes[0].auth.keys[0].public_key: not a valid EC public key for ES256: invalid key format"),
         bad("not PEM", "{type: jwt, keys: [{algorithm: ES256, public_key: \"hello\"}]}",
@@ -146,6 +148,9 @@ class AuthConfigTest {
             "conf.yml: routes[0].auth.scopes: expected a list of non-empty strings, got \"\"",
             "conf.yml: routes[0].auth.forward_claims.sub: expected a header name, got \"X User\"",
             "conf.yml: routes[0].auth.forward_claims.name: header \"x-a\" is already used by another claim"),
+        bad("scopes that are no scope tokens", "{type: jwt, jwks_url: \"http://127.0.0.1:1/k\", scopes: [\"a\\\"b\", \"orders read\", ok]}",
+            "conf.yml: routes[0].auth.scopes: expected scope tokens (visible ASCII but \" and \\), got \"a\"b\"",
+            "conf.yml: routes[0].auth.scopes: expected scope tokens (visible ASCII but \" and \\), got \"orders read\""),
         bad("unknown jwt key", "{type: jwt, jwks_url: \"http://127.0.0.1:1/k\", audiences: [a]}",
             "conf.yml: routes[0].auth.audiences: unknown key, did you mean \"audience\"? (known: audience, forward_claims, header, issuer, jwks_min_refresh_ms, jwks_refresh_ms, jwks_url, keys, leeway_s, required_claims, scopes, type)"));
   }

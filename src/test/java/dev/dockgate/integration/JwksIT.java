@@ -167,4 +167,132 @@ class JwksIT {
     assertEquals(0, backend.count());
     Poll.until(Duration.ofSeconds(5), "the 503 counted", () -> gateway.statsTotal() == before + 1);
   }
+
+  /** One route per key server path: /NAME on http://127.0.0.1:PORT/NAME. */
+  static String routes(int jwksPort, String... names) {
+    StringBuilder routes = new StringBuilder("docker: {enabled: false}\nroutes:\n");
+    for (String name : names) {
+      routes.append("  - path_prefix: /").append(name).append("\n    backend: app\n")
+          .append("    auth: {type: jwt, jwks_url: \"http://127.0.0.1:").append(jwksPort).append('/').append(name).append("\"}\n");
+    }
+    return routes + "backends:\n  - {name: app, targets: [\"http://127.0.0.1:" + backend.port() + "\"]}\n";
+  }
+
+  /** A key set holding KEY as k1, padded with a member of {@code padding} characters. */
+  static String paddedKeySet(int padding) {
+    return new JsonObject().put("keys", new JsonArray().add(Tokens.jwk(KEY, "k1", "RS256")))
+        .put("padding", "x".repeat(padding)).encode();
+  }
+
+  @Test
+  void aKeySetAnswerOfMoreThanOneMebibyteIsRefusedWhetherItsLengthIsAnnouncedOrNot() throws Exception {
+    String small = paddedKeySet(900 * 1024);
+    String large = paddedKeySet(1024 * 1024);
+    HttpServer jwks = keyServer(request -> {
+      io.vertx.core.http.HttpServerResponse response = request.response().putHeader("content-type", "application/json");
+      switch (request.path()) {
+        case "/small" -> response.end(small);
+        case "/announced" -> response.end(large);
+        default -> { // chunked, so only the bytes that come tell its size
+          response.setChunked(true);
+          for (int at = 0; at < large.length(); at += 64 * 1024) {
+            response.write(large.substring(at, Math.min(large.length(), at + 64 * 1024)));
+          }
+          response.end();
+        }
+      }
+    });
+    try (dev.dockgate.testing.LoggedErrors errors = new dev.dockgate.testing.LoggedErrors()) {
+      gateway = new GatewayHarness(dir, routes(jwks.actualPort(), "small", "announced", "chunked"), 2);
+      String token = Tokens.sign("RS256", KEY.getPrivate(), Tokens.claims("alice"), "k1");
+      assertEquals(200, bearer(0, "/small/x", token).statusCode(), "a set under the bound loads");
+      for (String path : new String[] {"/announced/x", "/chunked/x"}) {
+        HttpResponse<String> response = bearer(1, path, token);
+        assertEquals(503, response.statusCode(), path + ": " + response.body());
+        assertEquals("token signing keys unavailable\n", response.body());
+      }
+      assertEquals(1, backend.count());
+      Thread.sleep(200); // what the connections cut report comes after the fetches failed
+      assertEquals(List.of(), errors.lines(), "a refused answer is no error");
+    }
+  }
+
+  @Test
+  void onlyTheFirstHundredSigningKeysOfASetAreKept() throws Exception {
+    // each key of a set is parsed by every router and tried by every token without a kid: a set of thousands
+    // held every event loop for seconds
+    KeyPair decoy = Tokens.rsa();
+    JsonArray keys = new JsonArray();
+    for (int i = 0; i < 100; i++) {
+      keys.add(Tokens.jwk(decoy, "d" + i, "RS256"));
+    }
+    keys.add(Tokens.jwk(KEY, "k1", "RS256"));
+    String set = new JsonObject().put("keys", keys).encode();
+    HttpServer jwks = keyServer(request -> request.response().putHeader("content-type", "application/json").end(set));
+    gateway = new GatewayHarness(dir, routes(jwks.actualPort(), "many"), 2);
+    HttpResponse<String> beyond = bearer(0, "/many/x", Tokens.sign("RS256", KEY.getPrivate(), Tokens.claims("alice"), "k1"));
+    assertEquals(401, beyond.statusCode(), beyond.body());
+    assertEquals("no key for this token\n", beyond.body());
+    assertEquals(200, bearer(1, "/many/x", Tokens.sign("RS256", decoy.getPrivate(), Tokens.claims("bob"), "d99"))
+        .statusCode());
+  }
+
+  @Test
+  void keysWhoseCurveTypeOrOperationsDoNotFitTheirAlgorithmAreLeftOutQuietly() throws Exception {
+    KeyPair p384 = Tokens.ec("secp384r1");
+    KeyPair p256 = Tokens.ec();
+    String set = new JsonObject().put("keys", new JsonArray()
+        .add(Tokens.jwk(p384, "p384-as-es256", "ES256"))          // ES256 is P-256 (RFC 7518 3.4)
+        .add(Tokens.jwk(KEY, "rsa-as-es256", "ES256"))
+        .add(Tokens.jwk(KEY, "rsa-as-hs256", "HS256"))
+        .add(Tokens.jwk(KEY, "encrypt-only", "RS256").put("key_ops", new JsonArray().add("encrypt")))
+        .add(new JsonObject().put("kty", "RSA").put("kid", "broken").put("alg", "RS256").put("n", "AQAB").put("e", "AQAB"))
+        .add("not a key")
+        .add(Tokens.jwk(p256, "e1", "ES256"))
+        .add(Tokens.jwk(KEY, "k1", "RS256"))).encode();
+    HttpServer jwks = keyServer(request -> request.response().putHeader("content-type", "application/json").end(set));
+    try (dev.dockgate.testing.LoggedErrors errors = new dev.dockgate.testing.LoggedErrors()) {
+      gateway = new GatewayHarness(dir, routes(jwks.actualPort(), "mixed"), 2);
+      for (int client = 0; client < 2; client++) {
+        assertEquals(200, bearer(client, "/mixed/x", Tokens.sign("RS256", KEY.getPrivate(), Tokens.claims("a"), "k1"))
+            .statusCode());
+        assertEquals(200, bearer(client, "/mixed/x", Tokens.sign("ES256", p256.getPrivate(), Tokens.claims("a"), "e1"))
+            .statusCode());
+        HttpResponse<String> curve = bearer(client, "/mixed/x",
+            Tokens.sign("ES256", p384.getPrivate(), Tokens.claims("a"), "p384-as-es256"));
+        assertEquals(401, curve.statusCode(), "a P-384 key is no ES256 key: " + curve.body());
+        HttpResponse<String> encrypt = bearer(client, "/mixed/x",
+            Tokens.sign("RS256", KEY.getPrivate(), Tokens.claims("a"), "encrypt-only"));
+        assertEquals(401, encrypt.statusCode(), "a key only for encryption: " + encrypt.body());
+      }
+      assertEquals(List.of(), errors.lines(), "keys left out are no error with a stack trace");
+    }
+  }
+
+  @Test
+  void aKeyIsTakenFromItsNumbersNotFromACertificateChainBesideThem() throws Exception {
+    // RFC 7517: n and e are the RSA key, x5c optional; a chain whose certificate has expired (or whose key is
+    // another) cost the key: vertx-auth-jwt takes the key from the chain and refuses an expired one
+    dev.dockgate.testing.TestCerts.Pem pem = dev.dockgate.testing.TestCerts.expiredRsa(dir, "issuer");
+    java.security.cert.X509Certificate cert = (java.security.cert.X509Certificate) java.security.cert.CertificateFactory
+        .getInstance("X.509").generateCertificate(new java.io.ByteArrayInputStream(java.nio.file.Files.readAllBytes(pem.cert())));
+    String key = java.nio.file.Files.readString(pem.key()).replaceAll("-----[A-Z ]+-----|\\s", "");
+    java.security.PrivateKey signing = java.security.KeyFactory.getInstance("RSA")
+        .generatePrivate(new java.security.spec.PKCS8EncodedKeySpec(java.util.Base64.getDecoder().decode(key)));
+    String chain = java.util.Base64.getEncoder().encodeToString(cert.getEncoded());
+    String set = new JsonObject().put("keys", new JsonArray()
+        .add(Tokens.jwk(new KeyPair(cert.getPublicKey(), signing), "expired-chain", "RS256").put("x5c", new JsonArray().add(chain)))
+        .add(Tokens.jwk(KEY, "other-chain", "RS256").put("x5c", new JsonArray().add(chain)))).encode();
+    HttpServer jwks = keyServer(request -> request.response().putHeader("content-type", "application/json").end(set));
+    try (dev.dockgate.testing.LoggedErrors errors = new dev.dockgate.testing.LoggedErrors()) {
+      gateway = new GatewayHarness(dir, routes(jwks.actualPort(), "chains"), 2);
+      for (int client = 0; client < 2; client++) {
+        HttpResponse<String> expired = bearer(client, "/chains/x", Tokens.sign("RS256", signing, Tokens.claims("a"), "expired-chain"));
+        assertEquals(200, expired.statusCode(), "the key of a JWK whose certificate expired: " + expired.body());
+        HttpResponse<String> other = bearer(client, "/chains/x", Tokens.sign("RS256", KEY.getPrivate(), Tokens.claims("a"), "other-chain"));
+        assertEquals(200, other.statusCode(), "n and e, not the chain's key: " + other.body());
+      }
+      assertEquals(List.of(), errors.lines());
+    }
+  }
 }

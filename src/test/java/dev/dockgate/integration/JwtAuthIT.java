@@ -114,12 +114,15 @@ class JwtAuthIT {
             backend: app
             auth: {type: jwt, keys: [{algorithm: HS256, secret: "%s"}]}
             rate_limit: {requests_per_second: 0.1, burst: 2, key: jwt_sub}
+          - path_prefix: /claimed
+            backend: app
+            auth: {type: jwt, keys: [{algorithm: HS256, secret: "%s"}], required_claims: {"r\u00f4le \\"x": admin}}
           - path_prefix: /nokeys
             backend: app
             auth: {type: jwt, jwks_url: "http://127.0.0.1:%d/keys"}
         backends:
           - {name: app, targets: ["http://127.0.0.1:%d"]}
-        """.formatted(HS256, HS384, HS512, ISSUER, ecPem, HS256, jwks.actualPort(), HS256, Ports.free(),
+        """.formatted(HS256, HS384, HS512, ISSUER, ecPem, HS256, jwks.actualPort(), HS256, HS256, Ports.free(),
         backend.port()), 2);
   }
 
@@ -241,6 +244,45 @@ class JwtAuthIT {
       assertTrue(challenge.startsWith("Bearer realm=\"gateway\", error=\"invalid_token\""), c.getKey() + ": " + challenge);
     }
     assertEquals(0, backend.count(), "no refused request reaches the backend");
+  }
+
+  @Test
+  void onlyTheOneEncodingOfASignatureIsAccepted() throws Exception {
+    // RFC 7515 2 and 7518 3.4: base64url without padding, an ECDSA signature as R || S (64 bytes for ES256); the
+    // same claims and signature written otherwise made another token that passed here, and that a backend or a
+    // revocation list that knows the token by its text, or a strict verifier of the forwarded token, disagreed on
+    String hs = Tokens.hmac("HS256", HS256, hsClaims("a"), null);
+    String es = Tokens.sign("ES256", EC.getPrivate(), Tokens.claims("a"), null);
+    String input = es.substring(0, es.lastIndexOf('.'));
+    java.security.Signature der = java.security.Signature.getInstance("SHA256withECDSA");
+    der.initSign(EC.getPrivate());
+    der.update(input.getBytes(StandardCharsets.US_ASCII));
+    String derSigned = input + "." + java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(der.sign());
+    assertEquals(200, bearer("/hs/x", hs).statusCode());
+    assertEquals(200, bearer("/pk/x", es).statusCode());
+    backend.clear();
+    Map<String, String[]> cases = new LinkedHashMap<>();
+    cases.put("padded signature", new String[] {"/hs", hs + "="});
+    cases.put("DER-encoded ECDSA signature", new String[] {"/pk", derSigned});
+    for (Map.Entry<String, String[]> c : cases.entrySet()) {
+      HttpResponse<String> response = bearer(c.getValue()[0] + "/x", c.getValue()[1]);
+      assertEquals(401, response.statusCode(), c.getKey() + ": " + response.body());
+      assertTrue(response.headers().firstValue("www-authenticate").orElse("").contains("error=\"invalid_token\""));
+    }
+    assertEquals(0, backend.count(), "no other encoding reaches the backend");
+  }
+
+  @Test
+  void aRequiredClaimWhoseNameCannotBeQuotedIsLeftOutOfTheChallenge() {
+    // RFC 6750 3: error_description is visible ASCII without " and \; a claim name with either (or beyond ASCII)
+    // broke the quoted string of WWW-Authenticate
+    HttpResponse<String> response = bearer("/claimed/x", Tokens.hmac("HS256", HS256, Tokens.claims("a"), null));
+    assertEquals(401, response.statusCode());
+    assertEquals("Bearer realm=\"gateway\", error=\"invalid_token\", error_description=\"required claim not accepted\"",
+        response.headers().firstValue("www-authenticate").orElse(""));
+    assertEquals("required claim not accepted\n", response.body());
+    assertEquals(200, bearer("/claimed/x", Tokens.hmac("HS256", HS256, Tokens.claims("a").put("r\u00f4le \"x", "admin"), null))
+        .statusCode());
   }
 
   @Test

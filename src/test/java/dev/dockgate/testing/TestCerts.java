@@ -46,13 +46,24 @@ public final class TestCerts {
     return selfSigned(dir, name, "EC", san);
   }
 
+  /** An RSA certificate that expired yesterday (valid for one day from three days ago), as a careless issuer's. */
+  public static Pem expiredRsa(Path dir, String name) {
+    return selfSigned(dir, name, "RSA", "dns:" + name, "-3d", "1");
+  }
+
   private static Pem selfSigned(Path dir, String name, String keyAlgorithm, String san) {
+    return selfSigned(dir, name, keyAlgorithm, san, null, "2");
+  }
+
+  private static Pem selfSigned(Path dir, String name, String keyAlgorithm, String san, String start, String days) {
     try {
       Path store = dir.resolve(name + ".p12");
-      keytool(List.of("-genkeypair", "-alias", name, "-keyalg", keyAlgorithm,
-          "-keysize", keyAlgorithm.equals("EC") ? "256" : "2048", "-validity", "2",
+      List<String> since = start == null ? List.of() : List.of("-startdate", start);
+      keytool(java.util.stream.Stream.concat(since.stream(), List.of("-genkeypair", "-alias", name, "-keyalg", keyAlgorithm,
+          "-keysize", keyAlgorithm.equals("EC") ? "256" : "2048", "-validity", days,
           "-dname", san.startsWith("ip:127.0.0.1,") ? "CN=localhost" : "CN=" + name, "-ext", "SAN=" + san,
-          "-storetype", "PKCS12", "-keystore", store.toString(), "-storepass", PASSWORD, "-keypass", PASSWORD));
+          "-storetype", "PKCS12", "-keystore", store.toString(), "-storepass", PASSWORD, "-keypass", PASSWORD).stream())
+          .toList());
       KeyStore keyStore = KeyStore.getInstance("PKCS12");
       try (InputStream in = Files.newInputStream(store)) {
         keyStore.load(in, PASSWORD.toCharArray());

@@ -30,7 +30,12 @@ public final class Tokens {
   }
 
   public static KeyPair ec() {
-    return generate("EC", new ECGenParameterSpec("secp256r1"));
+    return ec("secp256r1");
+  }
+
+  /** An EC key pair on the named curve (secp256r1, secp384r1, secp521r1). */
+  public static KeyPair ec(String curve) {
+    return generate("EC", new ECGenParameterSpec(curve));
   }
 
   private static KeyPair generate(String type, ECGenParameterSpec spec) {
@@ -61,8 +66,10 @@ public final class Tokens {
       return jwk.put("kty", "RSA").put("n", unsigned(rsa.getModulus(), 0)).put("e", unsigned(rsa.getPublicExponent(), 0));
     }
     ECPublicKey ec = (ECPublicKey) pair.getPublic();
-    return jwk.put("kty", "EC").put("crv", "P-256")
-        .put("x", unsigned(ec.getW().getAffineX(), 32)).put("y", unsigned(ec.getW().getAffineY(), 32));
+    int bits = ec.getParams().getCurve().getField().getFieldSize();
+    int length = (bits + 7) / 8;
+    return jwk.put("kty", "EC").put("crv", "P-" + bits)
+        .put("x", unsigned(ec.getW().getAffineX(), length)).put("y", unsigned(ec.getW().getAffineY(), length));
   }
 
   private static String unsigned(BigInteger n, int length) {
