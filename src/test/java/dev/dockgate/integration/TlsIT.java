@@ -396,4 +396,49 @@ class TlsIT {
     assertTrue(message.endsWith(": server.tls.cert_file: cannot read \"" + absent + "\": no such file"), message);
     assertFalse(message.contains("key_file"), message);
   }
+
+  /** Starts a gateway whose {@code server.tls} names these files, and returns why it refused to start. */
+  String refusal(Path certFile, Path keyFile) {
+    IllegalStateException e = assertThrows(IllegalStateException.class, () -> new GatewayHarness(dir,
+        "  tls: {cert_file: \"%s\", key_file: \"%s\"}\n".formatted(certFile, keyFile), routes(), 1));
+    Throwable cause = e.getCause() instanceof ExecutionException ee ? ee.getCause() : e.getCause();
+    return String.valueOf(cause.getMessage());
+  }
+
+  /**
+   * A device or a pipe named as a certificate or key is refused at once, naming the field. /dev/zero was read until
+   * the heap ran out (the gateway hung at start; {@code -t} said "not checked within 60 s"), and a named pipe with no
+   * writer would block the loader forever.
+   */
+  @Test
+  @org.junit.jupiter.api.Timeout(value = 60, unit = TimeUnit.SECONDS)
+  void aCertificateOrKeyPathThatIsNotAFileIsRefusedAtOnce() {
+    String cert = refusal(Path.of("/dev/zero"), pem.key());
+    assertTrue(cert.endsWith(": server.tls.cert_file: cannot read \"/dev/zero\": not a regular file"), cert);
+    String key = refusal(pem.cert(), Path.of("/dev/zero"));
+    assertTrue(key.endsWith(": server.tls.key_file: cannot read \"/dev/zero\": not a regular file"), key);
+  }
+
+  /**
+   * Certificates out of order (the CA before the server's own, as a careless concatenation leaves them) are reported
+   * under cert_file, saying which does not issue which; it was reported under key_file as "no usable PEM private key
+   * (Certificate chain is not valid)". A passphrase-protected key is named as such rather than as a missing
+   * delimiter.
+   */
+  @Test
+  @org.junit.jupiter.api.Timeout(value = 60, unit = TimeUnit.SECONDS)
+  void certificatesOutOfOrderAndEncryptedKeysAreReportedForWhatTheyAre() throws Exception {
+    TestCerts.Pem ca = TestCerts.forNames(dir, "other", "dns:other.test");
+    Path reversed = dir.resolve("reversed.pem");
+    java.nio.file.Files.writeString(reversed, java.nio.file.Files.readString(ca.cert()) + java.nio.file.Files.readString(pem.cert()));
+    String order = refusal(reversed, pem.key());
+    assertTrue(order.contains(": server.tls.cert_file: the certificates in \"" + reversed + "\" are not a chain:"
+        + " certificate 1 (CN=other) was not issued by certificate 2 (CN=localhost)"), order);
+    assertFalse(order.contains("key_file"), order);
+
+    Path encrypted = TestCerts.encryptedKey(pem, dir.resolve("encrypted-key.pem"));
+    String key = refusal(pem.cert(), encrypted);
+    assertTrue(key.endsWith(": server.tls.key_file: \"" + encrypted + "\" is encrypted (ENCRYPTED PRIVATE KEY): the"
+        + " gateway reads unencrypted keys only (openssl pkey -in FILE -out PLAIN)"), key);
+  }
 }

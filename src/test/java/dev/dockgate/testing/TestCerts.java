@@ -69,6 +69,33 @@ public final class TestCerts {
     }
   }
 
+  /**
+   * {@code pem}'s key encrypted with a passphrase (PKCS#8, PBES2 with AES-256), as {@code openssl pkcs8 -topk8}
+   * writes it: an ENCRYPTED PRIVATE KEY block.
+   */
+  public static Path encryptedKey(Pem pem, Path file) {
+    try {
+      String text = Files.readString(pem.key()).replaceAll("-----[A-Z ]+-----|\\s", "");
+      byte[] der = Base64.getDecoder().decode(text);
+      String algorithm = "PBEWithHmacSHA256AndAES_256";
+      javax.crypto.SecretKey secret = javax.crypto.SecretKeyFactory.getInstance(algorithm)
+          .generateSecret(new javax.crypto.spec.PBEKeySpec(PASSWORD.toCharArray()));
+      javax.crypto.Cipher cipher = javax.crypto.Cipher.getInstance(algorithm);
+      cipher.init(javax.crypto.Cipher.ENCRYPT_MODE, secret, new javax.crypto.spec.PBEParameterSpec(new byte[16], 10_000,
+          new javax.crypto.spec.IvParameterSpec(new byte[16])));
+      // Named PBES2, as openssl names it (the JDK cannot write its own name for these parameters).
+      java.security.AlgorithmParameters pbes2 = java.security.AlgorithmParameters.getInstance("PBES2");
+      pbes2.init(cipher.getParameters().getEncoded());
+      byte[] encrypted = new javax.crypto.EncryptedPrivateKeyInfo(pbes2, cipher.doFinal(der)).getEncoded();
+      Files.writeString(file, pem("ENCRYPTED PRIVATE KEY", encrypted));
+      return file;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (Exception e) {
+      throw new IllegalStateException("cannot encrypt a test key", e);
+    }
+  }
+
   private static String pem(String type, byte[] der) {
     return "-----BEGIN " + type + "-----\n" + Base64.getMimeEncoder(64, "\n".getBytes()).encodeToString(der)
         + "\n-----END " + type + "-----\n";
