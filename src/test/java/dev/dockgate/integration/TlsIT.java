@@ -441,4 +441,54 @@ class TlsIT {
     assertTrue(key.endsWith(": server.tls.key_file: \"" + encrypted + "\" is encrypted (ENCRYPTED PRIVATE KEY): the"
         + " gateway reads unencrypted keys only (openssl pkey -in FILE -out PLAIN)"), key);
   }
+
+  /**
+   * A client may not renegotiate a TLS 1.2 connection: each renegotiation costs the server a full handshake for the
+   * client's one record (THC-SSL-DOS, CVE-2011-1473); nginx, HAProxy and Envoy refuse it. The JDK accepted it by
+   * default and the gateway answered on the renegotiated connection.
+   */
+  @Test
+  @org.junit.jupiter.api.Timeout(value = 60, unit = TimeUnit.SECONDS)
+  void clientInitiatedRenegotiationIsRefused() throws Exception {
+    tlsGateway("");
+    java.security.KeyStore trust = java.security.KeyStore.getInstance("PKCS12");
+    trust.load(null, null);
+    try (java.io.InputStream in = java.nio.file.Files.newInputStream(pem.cert())) {
+      trust.setCertificateEntry("gateway", java.security.cert.CertificateFactory.getInstance("X.509").generateCertificate(in));
+    }
+    javax.net.ssl.TrustManagerFactory trusted = javax.net.ssl.TrustManagerFactory.getInstance("PKIX");
+    trusted.init(trust);
+    javax.net.ssl.SSLContext context = javax.net.ssl.SSLContext.getInstance("TLSv1.2");
+    context.init(null, trusted.getTrustManagers(), null);
+    try (javax.net.ssl.SSLSocket socket = (javax.net.ssl.SSLSocket) context.getSocketFactory()
+        .createSocket("127.0.0.1", gateway.port())) {
+      socket.setSoTimeout(10_000);
+      socket.setEnabledProtocols(new String[] {"TLSv1.2"});
+      socket.startHandshake();
+      java.io.OutputStream out = socket.getOutputStream();
+      java.io.InputStream in = socket.getInputStream();
+      String request = "GET /api/before HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+      out.write(request.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      out.flush();
+      byte[] head = new byte[12];
+      assertEquals(12, in.readNBytes(head, 0, 12));
+      assertEquals("HTTP/1.1 200", new String(head, java.nio.charset.StandardCharsets.US_ASCII));
+      assertEquals("/api/before", backend.take().uri());
+      socket.startHandshake(); // over TLS 1.2, a renegotiation: a new ClientHello on the open connection
+      java.io.ByteArrayOutputStream answer = new java.io.ByteArrayOutputStream();
+      try {
+        out.write(request.replace("before", "after").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        out.flush();
+        for (int b = in.read(); b >= 0; b = in.read()) {
+          answer.write(b);
+        }
+      } catch (java.net.SocketTimeoutException e) {
+        throw new AssertionError("the connection neither answered nor ended: " + answer, e);
+      } catch (java.io.IOException refused) {
+        answer.writeBytes(("\nrefused: " + refused).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      }
+      assertFalse(answer.toString(java.nio.charset.StandardCharsets.UTF_8).contains("HTTP/1.1"), answer.toString());
+    }
+    assertEquals(0, backend.waiting(), "nothing after the renegotiation reached the backend");
+  }
 }
