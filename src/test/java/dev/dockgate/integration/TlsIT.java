@@ -491,4 +491,25 @@ class TlsIT {
     }
     assertEquals(0, backend.waiting(), "nothing after the renegotiation reached the backend");
   }
+
+  /**
+   * A plain HTTP request on the TLS port (http:// typed for https://) is answered 400 in plain text saying so, and the
+   * connection closed, as nginx answers; the client got an empty reply. Nothing reaches a backend.
+   */
+  @Test
+  @org.junit.jupiter.api.Timeout(value = 60, unit = TimeUnit.SECONDS)
+  void aPlainHttpRequestOnTheTlsPortIsAnswered400SayingSo() throws Exception {
+    tlsGateway("");
+    try (java.net.Socket socket = new java.net.Socket("127.0.0.1", gateway.port())) {
+      socket.setSoTimeout(10_000);
+      socket.getOutputStream().write("GET /api/plain HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+          .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      String answer = new String(socket.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII);
+      assertTrue(answer.startsWith("HTTP/1.1 400 Bad Request\r\n"), answer);
+      assertTrue(answer.contains("\r\nConnection: close\r\n"), answer);
+      assertTrue(answer.endsWith("\r\n\r\nThe plain HTTP request was sent to the HTTPS port\n"), answer);
+    }
+    assertEquals(200, get(tlsClient(HttpVersion.HTTP_2, true), "/api/tls").status(), "TLS clients are served as before");
+    assertEquals("/api/tls", backend.take().uri(), "the plain request reached no backend");
+  }
 }
