@@ -3,7 +3,6 @@ package dev.dockgate.config;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.net.PemKeyCertOptions;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.PrivateKey;
 import java.security.PublicKey;
@@ -82,22 +81,9 @@ final class TlsFiles {
     }
   }
 
-  /** More than any PEM certificate chain, key or CA bundle holds: such a file is not one. */
-  private static final long MAX_BYTES = 16 << 20;
-
   private static Buffer read(Fields f, String field, String file) {
     try {
-      Path path = Path.of(file);
-      // A device (/dev/zero) or a pipe would be read forever, or until the heap runs out.
-      if (Files.exists(path) && !Files.isDirectory(path) && !Files.isRegularFile(path)) {
-        f.problem(f.at(field), "cannot read \"" + file + "\": not a regular file");
-        return null;
-      }
-      if (Files.isRegularFile(path) && Files.size(path) > MAX_BYTES) {
-        f.problem(f.at(field), "cannot read \"" + file + "\": larger than " + (MAX_BYTES >> 20) + " MiB, not a PEM file");
-        return null;
-      }
-      return Buffer.buffer(Files.readAllBytes(path));
+      return Buffer.buffer(Fields.readFile(Path.of(file)));
     } catch (IOException | RuntimeException e) {
       f.problem(f.at(field), Fields.unreadable(file, e));
     }
