@@ -512,4 +512,41 @@ class TlsIT {
     assertEquals(200, get(tlsClient(HttpVersion.HTTP_2, true), "/api/tls").status(), "TLS clients are served as before");
     assertEquals("/api/tls", backend.take().uri(), "the plain request reached no backend");
   }
+
+  /**
+   * A certificate that has expired is served (as nginx serves one) but said once at start, naming the field and the
+   * date: every client refuses it, and nothing told the operator why.
+   */
+  @Test
+  @org.junit.jupiter.api.Timeout(value = 60, unit = TimeUnit.SECONDS)
+  void anExpiredCertificateIsSaidAtStart() throws Exception {
+    TestCerts.Pem expired = TestCerts.expired(dir, "expired");
+    java.util.List<String> warnings = new java.util.concurrent.CopyOnWriteArrayList<>();
+    java.util.logging.Logger logger = java.util.logging.Logger.getLogger("dev.dockgate.edge.CertificateDates");
+    java.util.logging.Handler handler = new java.util.logging.Handler() {
+      @Override
+      public void publish(java.util.logging.LogRecord record) {
+        warnings.add(record.getLevel() + " " + record.getMessage());
+      }
+
+      @Override
+      public void flush() {
+      }
+
+      @Override
+      public void close() {
+      }
+    };
+    logger.addHandler(handler);
+    try {
+      gateway = new GatewayHarness(dir, "  tls: {cert_file: \"%s\", key_file: \"%s\"}\n".formatted(expired.cert(),
+          expired.key()), routes(), 1);
+      Poll.until(Duration.ofSeconds(10), "the expired certificate said", () -> !warnings.isEmpty());
+      assertEquals(1, warnings.size(), warnings.toString());
+      assertTrue(warnings.get(0).startsWith("WARNING server.tls.cert_file: the certificate in \"" + expired.cert()
+          + "\" (CN=localhost) expired on "), warnings.get(0));
+    } finally {
+      logger.removeHandler(handler);
+    }
+  }
 }

@@ -46,13 +46,25 @@ public final class TestCerts {
     return selfSigned(dir, name, "EC", san);
   }
 
+  /** Like {@link #selfSigned(Path, String)}, but valid for one day only, ten days ago. */
+  public static Pem expired(Path dir, String name) {
+    return selfSigned(dir, name, "EC", "ip:127.0.0.1,dns:localhost", List.of("-startdate", "-10d", "-validity", "1"));
+  }
+
   private static Pem selfSigned(Path dir, String name, String keyAlgorithm, String san) {
+    return selfSigned(dir, name, keyAlgorithm, san, List.of("-validity", "2"));
+  }
+
+  private static Pem selfSigned(Path dir, String name, String keyAlgorithm, String san, List<String> dates) {
     try {
       Path store = dir.resolve(name + ".p12");
-      keytool(List.of("-genkeypair", "-alias", name, "-keyalg", keyAlgorithm,
-          "-keysize", keyAlgorithm.equals("EC") ? "256" : "2048", "-validity", "2",
+      List<String> args = new java.util.ArrayList<>(List.of("-genkeypair", "-alias", name, "-keyalg", keyAlgorithm,
+          "-keysize", keyAlgorithm.equals("EC") ? "256" : "2048"));
+      args.addAll(dates);
+      args.addAll(List.of(
           "-dname", san.startsWith("ip:127.0.0.1,") ? "CN=localhost" : "CN=" + name, "-ext", "SAN=" + san,
           "-storetype", "PKCS12", "-keystore", store.toString(), "-storepass", PASSWORD, "-keypass", PASSWORD));
+      keytool(args);
       KeyStore keyStore = KeyStore.getInstance("PKCS12");
       try (InputStream in = Files.newInputStream(store)) {
         keyStore.load(in, PASSWORD.toCharArray());
