@@ -460,7 +460,8 @@ class TlsIT {
     trusted.init(trust);
     javax.net.ssl.SSLContext context = javax.net.ssl.SSLContext.getInstance("TLSv1.2");
     context.init(null, trusted.getTrustManagers(), null);
-    try (javax.net.ssl.SSLSocket socket = (javax.net.ssl.SSLSocket) context.getSocketFactory()
+    try (dev.dockgate.testing.LoggedErrors errors = new dev.dockgate.testing.LoggedErrors();
+        javax.net.ssl.SSLSocket socket = (javax.net.ssl.SSLSocket) context.getSocketFactory()
         .createSocket("127.0.0.1", gateway.port())) {
       socket.setSoTimeout(10_000);
       socket.setEnabledProtocols(new String[] {"TLSv1.2"});
@@ -488,6 +489,7 @@ class TlsIT {
         answer.writeBytes(("\nrefused: " + refused).getBytes(java.nio.charset.StandardCharsets.UTF_8));
       }
       assertFalse(answer.toString(java.nio.charset.StandardCharsets.UTF_8).contains("HTTP/1.1"), answer.toString());
+      assertEquals(java.util.List.of(), errors.lines(), "a refused renegotiation is no error of the gateway's");
     }
     assertEquals(0, backend.waiting(), "nothing after the renegotiation reached the backend");
   }
@@ -500,7 +502,8 @@ class TlsIT {
   @org.junit.jupiter.api.Timeout(value = 60, unit = TimeUnit.SECONDS)
   void aPlainHttpRequestOnTheTlsPortIsAnswered400SayingSo() throws Exception {
     tlsGateway("");
-    try (java.net.Socket socket = new java.net.Socket("127.0.0.1", gateway.port())) {
+    try (dev.dockgate.testing.LoggedErrors errors = new dev.dockgate.testing.LoggedErrors();
+        java.net.Socket socket = new java.net.Socket("127.0.0.1", gateway.port())) {
       socket.setSoTimeout(10_000);
       socket.getOutputStream().write("GET /api/plain HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
           .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
@@ -508,6 +511,7 @@ class TlsIT {
       assertTrue(answer.startsWith("HTTP/1.1 400 Bad Request\r\n"), answer);
       assertTrue(answer.contains("\r\nConnection: close\r\n"), answer);
       assertTrue(answer.endsWith("\r\n\r\nThe plain HTTP request was sent to the HTTPS port\n"), answer);
+      assertEquals(java.util.List.of(), errors.lines(), "a client's mistake is no error of the gateway's");
     }
     assertEquals(200, get(tlsClient(HttpVersion.HTTP_2, true), "/api/tls").status(), "TLS clients are served as before");
     assertEquals("/api/tls", backend.take().uri(), "the plain request reached no backend");
@@ -521,32 +525,14 @@ class TlsIT {
   @org.junit.jupiter.api.Timeout(value = 60, unit = TimeUnit.SECONDS)
   void anExpiredCertificateIsSaidAtStart() throws Exception {
     TestCerts.Pem expired = TestCerts.expired(dir, "expired");
-    java.util.List<String> warnings = new java.util.concurrent.CopyOnWriteArrayList<>();
-    java.util.logging.Logger logger = java.util.logging.Logger.getLogger("dev.dockgate.edge.CertificateDates");
-    java.util.logging.Handler handler = new java.util.logging.Handler() {
-      @Override
-      public void publish(java.util.logging.LogRecord record) {
-        warnings.add(record.getLevel() + " " + record.getMessage());
-      }
-
-      @Override
-      public void flush() {
-      }
-
-      @Override
-      public void close() {
-      }
-    };
-    logger.addHandler(handler);
-    try {
+    try (dev.dockgate.testing.LoggedErrors warnings = new dev.dockgate.testing.LoggedErrors(
+        "dev.dockgate.edge.CertificateDates", java.util.logging.Level.WARNING)) {
       gateway = new GatewayHarness(dir, "  tls: {cert_file: \"%s\", key_file: \"%s\"}\n".formatted(expired.cert(),
           expired.key()), routes(), 1);
-      Poll.until(Duration.ofSeconds(10), "the expired certificate said", () -> !warnings.isEmpty());
-      assertEquals(1, warnings.size(), warnings.toString());
-      assertTrue(warnings.get(0).startsWith("WARNING server.tls.cert_file: the certificate in \"" + expired.cert()
-          + "\" (CN=localhost) expired on "), warnings.get(0));
-    } finally {
-      logger.removeHandler(handler);
+      Poll.until(Duration.ofSeconds(10), "the expired certificate said", () -> !warnings.lines().isEmpty());
+      assertEquals(1, warnings.lines().size(), warnings.lines().toString());
+      assertTrue(warnings.lines().get(0).startsWith("WARNING dev.dockgate.edge.CertificateDates: server.tls.cert_file:"
+          + " the certificate in \"" + expired.cert() + "\" (CN=localhost) expired on "), warnings.lines().get(0));
     }
   }
 }
