@@ -115,6 +115,7 @@ public final class MainVerticle extends VerticleBase {
             + config.server().port() + protocols(config.server()) + " with " + instances + " router instance(s), "
             + config.routes().size() + " route(s), " + config.backends().size() + " backend(s) from "
             + config.source() + " (" + NetworkTransport.describe(vertx) + " transport)"))
+        .onSuccess(id -> dev.dockgate.edge.CertificateDates.check(vertx, config.server().tls()))
         .compose(this::drainOnRequest)
         .compose(id -> watch(config));
   }

@@ -8,7 +8,6 @@ import dev.dockgate.config.Fields;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
@@ -160,7 +159,7 @@ public final class AuthParser {
     if (file != null) {
       Path path = k.resolve(file);
       try {
-        material = Files.readString(path, StandardCharsets.UTF_8);
+        material = dev.dockgate.config.Fields.readText(path);
         if (secretFile != null) {
           material = material.strip();
         }

@@ -2,8 +2,6 @@ package dev.dockgate.config;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
@@ -78,7 +76,7 @@ public final class ApiKeyParser {
     Path path = f.resolve(name);
     List<String> lines;
     try {
-      lines = Files.readAllLines(path, StandardCharsets.UTF_8);
+      lines = Fields.readText(path).lines().toList();
     } catch (IOException | RuntimeException e) {
       f.problem(f.at("keys_file"), Fields.unreadable(path, e));
       return;

@@ -327,6 +327,31 @@ public final class Fields {
     return String.valueOf(value);
   }
 
+  /** The most a file a setting names (a certificate, a key, a secret, a keys file) may hold: more is not such a file. */
+  static final long MAX_FILE_BYTES = 16 << 20;
+
+  /**
+   * A file a setting names, read whole. A device ({@code /dev/zero}) or a named pipe is refused rather than read
+   * forever or until the heap runs out, and so is a file over {@link #MAX_FILE_BYTES}: the exception says which, for
+   * {@link #unreadable}. Blocking: off the event loop, as the loader is.
+   */
+  public static byte[] readFile(java.nio.file.Path path) throws java.io.IOException {
+    if (java.nio.file.Files.exists(path) && !java.nio.file.Files.isDirectory(path)
+        && !java.nio.file.Files.isRegularFile(path)) {
+      throw new java.io.IOException("not a regular file");
+    }
+    if (java.nio.file.Files.isRegularFile(path) && java.nio.file.Files.size(path) > MAX_FILE_BYTES) {
+      throw new java.io.IOException("larger than " + (MAX_FILE_BYTES >> 20) + " MiB");
+    }
+    return java.nio.file.Files.readAllBytes(path);
+  }
+
+  /** {@link #readFile} as UTF-8 text; bytes that are not UTF-8 throw a CharacterCodingException. */
+  public static String readText(java.nio.file.Path path) throws java.io.IOException {
+    return java.nio.charset.StandardCharsets.UTF_8.newDecoder()
+        .decode(java.nio.ByteBuffer.wrap(readFile(path))).toString();
+  }
+
   /**
    * The problem for a file a setting names that could not be read, worded alike for every such setting:
    * {@code cannot read "FILE": no such file} (or permission denied, not UTF-8 text, the system's reason).

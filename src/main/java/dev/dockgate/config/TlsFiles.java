@@ -3,7 +3,6 @@ package dev.dockgate.config;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.net.PemKeyCertOptions;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.PrivateKey;
 import java.security.PublicKey;
@@ -28,8 +27,14 @@ final class TlsFiles {
   static void check(Fields f, String certFile, String keyFile) {
     Buffer cert = certFile == null ? null : read(f, "cert_file", certFile);
     Buffer key = keyFile == null ? null : read(f, "key_file", keyFile);
-    if (cert == null || !certificates(f, "cert_file", certFile, cert) || key == null) {
+    if (cert == null || !certificates(f, "cert_file", certFile, cert, true) || key == null) {
       return; // Vert.x reads a key only together with its certificate
+    }
+    String encrypted = encrypted(key);
+    if (encrypted != null) {
+      f.problem(f.at("key_file"), "\"" + keyFile + "\" is encrypted (" + encrypted
+          + "): the gateway reads unencrypted keys only (openssl pkey -in FILE -out PLAIN)");
+      return;
     }
     X509KeyManager manager;
     try {
@@ -72,41 +77,63 @@ final class TlsFiles {
   static void checkCertificates(Fields f, String field, String file) {
     Buffer pem = read(f, field, file);
     if (pem != null) {
-      certificates(f, field, file, pem);
+      certificates(f, field, file, pem, false);
     }
   }
 
   private static Buffer read(Fields f, String field, String file) {
     try {
-      return Buffer.buffer(Files.readAllBytes(Path.of(file)));
+      return Buffer.buffer(Fields.readFile(Path.of(file)));
     } catch (IOException | RuntimeException e) {
       f.problem(f.at(field), Fields.unreadable(file, e));
     }
     return null;
   }
 
+  /** How a PEM key says it is encrypted, or null: Vert.x reads neither form (and has no passphrase to give). */
+  private static String encrypted(Buffer key) {
+    String text = key.toString(java.nio.charset.StandardCharsets.US_ASCII);
+    if (text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----")) {
+      return "ENCRYPTED PRIVATE KEY";
+    }
+    return text.contains("Proc-Type: 4,ENCRYPTED") ? "Proc-Type: 4,ENCRYPTED" : null;
+  }
+
 
   private static final java.util.regex.Pattern CERTIFICATE = java.util.regex.Pattern.compile(
       "-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\\s]*)-----END CERTIFICATE-----");
 
-  /** At least one PEM block of an X.509 certificate, each one parseable. */
-  private static boolean certificates(Fields f, String field, String file, Buffer pem) {
+  /**
+   * At least one PEM block of an X.509 certificate, each one parseable; for a {@code chain} (a certificate and its
+   * issuers, not a CA bundle), each one issued by the next, as the key store Vert.x builds requires.
+   */
+  private static boolean certificates(Fields f, String field, String file, Buffer pem, boolean chain) {
     java.util.regex.Matcher blocks = CERTIFICATE.matcher(pem.toString(java.nio.charset.StandardCharsets.US_ASCII));
-    int count = 0;
+    java.util.List<X509Certificate> found = new java.util.ArrayList<>();
     try {
       CertificateFactory factory = CertificateFactory.getInstance("X.509");
       while (blocks.find()) {
-        factory.generateCertificate(new java.io.ByteArrayInputStream(Base64.getMimeDecoder().decode(blocks.group(1))));
-        count++;
+        found.add((X509Certificate) factory.generateCertificate(
+            new java.io.ByteArrayInputStream(Base64.getMimeDecoder().decode(blocks.group(1)))));
       }
     } catch (java.security.cert.CertificateException | IllegalArgumentException e) {
       f.problem(f.at(field), "no usable PEM certificate in \"" + file + "\" (" + message(e) + ")");
       return false;
     }
-    if (count == 0) {
+    if (found.isEmpty()) {
       f.problem(f.at(field), "no PEM certificate (-----BEGIN CERTIFICATE-----) in \"" + file + "\"");
+      return false;
     }
-    return count > 0;
+    for (int i = 0; chain && i + 1 < found.size(); i++) {
+      if (!found.get(i).getIssuerX500Principal().equals(found.get(i + 1).getSubjectX500Principal())) {
+        f.problem(f.at(field), "the certificates in \"" + file + "\" are not a chain: certificate " + (i + 1) + " ("
+            + found.get(i).getSubjectX500Principal().getName() + ") was not issued by certificate " + (i + 2) + " ("
+            + found.get(i + 1).getSubjectX500Principal().getName() + "); the server's own certificate comes first, then"
+            + " each one's issuer in turn");
+        return false;
+      }
+    }
+    return true;
   }
 
   private static X509KeyManager keyManager(PemKeyCertOptions options) throws Exception {

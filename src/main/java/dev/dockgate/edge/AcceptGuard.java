@@ -54,11 +54,16 @@ final class AcceptGuard extends ChannelInboundHandlerAdapter {
    */
   private final boolean handedAtRegistration;
 
-  private AcceptGuard(OpenConnections open, int maxConnections, long headerTimeoutMs, boolean handedAtRegistration) {
+  /** A TLS listener's: a plain HTTP request on it is answered 400 ({@link PlainHttpOnTls}). */
+  private final boolean tls;
+
+  private AcceptGuard(OpenConnections open, int maxConnections, long headerTimeoutMs, boolean handedAtRegistration,
+      boolean tls) {
     this.open = open;
     this.maxConnections = maxConnections;
     this.headerTimeoutMs = headerTimeoutMs;
     this.handedAtRegistration = handedAtRegistration;
+    this.tls = tls;
   }
 
   /**
@@ -66,9 +71,9 @@ final class AcceptGuard extends ChannelInboundHandlerAdapter {
    * socket). Connections accepted before are counted and timed when a router admits them.
    */
   static void install(Channel listener, OpenConnections open, int maxConnections, long headerTimeoutMs,
-      boolean handedAtRegistration) {
+      boolean handedAtRegistration, boolean tls) {
     try {
-      listener.pipeline().addFirst(NAME, new AcceptGuard(open, maxConnections, headerTimeoutMs, handedAtRegistration));
+      listener.pipeline().addFirst(NAME, new AcceptGuard(open, maxConnections, headerTimeoutMs, handedAtRegistration, tls));
     } catch (IllegalArgumentException alreadyThere) {
       // another router instance's: the same guard
     }
@@ -102,10 +107,13 @@ final class AcceptGuard extends ChannelInboundHandlerAdapter {
       Opening opening = new Opening(open);
       child.attr(OPENING).set(opening);
       child.closeFuture().addListener(opening);
-      if (!handedAtRegistration && (headerTimeoutMs > 0 || open.evicting())) {
+      if (!handedAtRegistration && (headerTimeoutMs > 0 || open.evicting() || tls)) {
         child.pipeline().addFirst(new ChannelInitializer<>() {
           @Override
           protected void initChannel(Channel channel) {
+            if (tls) {
+              channel.pipeline().addFirst(PlainHttpOnTls.INSTANCE); // ahead of the TLS handler Vert.x adds next
+            }
             open.between(channel); // registered: it may be evicted for a newer one (OpenConnections)
             if (headerTimeoutMs > 0) {
               opening.startDeadline(channel, headerTimeoutMs);

@@ -194,7 +194,7 @@ public final class EdgeGuard {
     if (listener == null) {
       listener = socket; // known to every router before its first connection: a stop closes it first
     }
-    AcceptGuard.install(socket, open, maxConnections, headerTimeoutMs, plain);
+    AcceptGuard.install(socket, open, maxConnections, headerTimeoutMs, plain, options.isSsl());
   }
 
   /**

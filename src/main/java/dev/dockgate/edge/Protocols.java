@@ -27,7 +27,22 @@ public final class Protocols {
         && (type.length() == 16 || type.charAt(16) == '+' || type.charAt(16) == ';');
   }
 
+  /** The JDK's switch refusing a client's TLS 1.2 renegotiation, read once, at the process's first TLS handshake. */
+  static final String REFUSE_RENEGOTIATION = "jdk.tls.rejectClientInitiatedRenegotiation";
+
+  /**
+   * Refuses client-initiated renegotiation (TLS 1.2; TLS 1.3 has none), unless the operator set the switch: each one
+   * costs the server a full handshake for a client's few bytes (THC-SSL-DOS, CVE-2011-1473), and nginx, HAProxy and
+   * Envoy refuse it too; the JDK accepts it by default. Idempotent; called at start, before any handshake.
+   */
+  public static void refuseRenegotiation() {
+    if (System.getProperty(REFUSE_RENEGOTIATION) == null) {
+      System.setProperty(REFUSE_RENEGOTIATION, "true");
+    }
+  }
+
   public static HttpServerOptions apply(HttpServerOptions options, ServerConfig server) {
+    refuseRenegotiation(); // a gateway started without main() (embedded, tests) too
     // HTTP/2 has no header-block limit of HTTP/1.1's kind: announce the same size as its header list limit.
     options.setInitialSettings(new Http2Settings(options.getInitialSettings())
         .setMaxHeaderListSize(server.limits().maxHeaderBytes()));

@@ -356,9 +356,8 @@ public final class ProxyHandler implements Terminal {
         if (span != null) {
           span.failed(failure.getClass().getSimpleName(), failure.getMessage());
         }
-        if (failure instanceof UpstreamFailure.TlsFailed && upstream.firstTlsFailure()) {
-          LOG.warning("backend \"" + route.backend() + "\" instance " + upstream.instance() + ": " + failure.getMessage()
-              + "; answering 502 (check the backend's tls: ca_file, server_name)");
+        if (failure instanceof UpstreamFailure.TlsFailed tls && upstream.firstTlsFailure()) {
+          LOG.warning(tls.logLine(upstream.instance().toString()));
         } else if (failure instanceof UpstreamFailure.OutOfDescriptors) {
           dev.dockgate.edge.FileDescriptors.backendConnectFailed(route.backend(), upstream.instance().toString());
         }
@@ -509,9 +508,8 @@ public final class ProxyHandler implements Terminal {
     if (span != null) {
       span.failed(failure.getClass().getSimpleName(), failure.getMessage());
     }
-    if (failure instanceof UpstreamFailure.TlsFailed && upstream.firstTlsFailure()) {
-      LOG.warning("backend \"" + route.backend() + "\" instance " + upstream.instance() + ": " + failure.getMessage()
-          + "; answering 502 (check the backend's tls: ca_file, server_name)");
+    if (failure instanceof UpstreamFailure.TlsFailed tls && upstream.firstTlsFailure()) {
+      LOG.warning(tls.logLine(upstream.instance().toString()));
     }
     if (failure instanceof UpstreamFailure.OutOfDescriptors) {
       dev.dockgate.edge.FileDescriptors.backendConnectFailed(route.backend(), upstream.instance().toString());

@@ -102,10 +102,29 @@ public abstract sealed class UpstreamFailure extends RuntimeException {
     }
   }
 
-  /** The TLS handshake with an HTTPS instance failed: unknown CA, wrong name, no common protocol. */
+  /**
+   * The TLS handshake with an HTTPS instance failed: unknown CA, wrong name, expired certificate, an instance that
+   * does not speak TLS or closed the connection, no common protocol. The message (the client's answer) says which in
+   * a few words; {@link #logLine} adds the library's detail and what to check.
+   */
   public static final class TlsFailed extends UpstreamFailure {
+    private final String backend;
+    private final TlsFailure.Why why;
+
     public TlsFailed(String backend, javax.net.ssl.SSLException cause) {
-      super(502, "TLS with backend \"" + backend + "\" failed: " + cause.getMessage(), cause);
+      this(backend, TlsFailure.why(cause), cause);
+    }
+
+    private TlsFailed(String backend, TlsFailure.Why why, javax.net.ssl.SSLException cause) {
+      super(502, "TLS with backend \"" + backend + "\" failed: " + why.reason(), cause);
+      this.backend = backend;
+      this.why = why;
+    }
+
+    /** The instance's WARNING line: the message, the detail, what to check. */
+    public String logLine(String instance) {
+      return "backend \"" + backend + "\" instance " + instance + ": " + getMessage()
+          + (why.detail().isEmpty() ? "" : " (" + why.detail() + ")") + "; answering 502 (check " + why.check() + ")";
     }
   }
 

@@ -114,6 +114,11 @@ class AuthConfigTest {
             "conf.yml: routes[0].auth.keys_file (secret.txt line 1): expected NAME SHA256 (64 hex digits)"),
         bad("api keys without keys", "{type: api_key, keys_file: nope.keys}",
             "conf.yml: routes[0].auth.keys_file: cannot read \"DIR/nope.keys\": no such file"),
+        // A device or a pipe was read forever (until the heap ran out, for /dev/zero): the load never ended.
+        bad("api keys file that is a device", "{type: api_key, keys_file: /dev/zero}",
+            "conf.yml: routes[0].auth.keys_file: cannot read \"/dev/zero\": not a regular file"),
+        bad("jwt secret file that is a device", "{type: jwt, keys: [{algorithm: HS256, secret_file: /dev/zero}]}",
+            "conf.yml: routes[0].auth.keys[0].secret_file: cannot read \"/dev/zero\": not a regular file"),
         bad("unknown auth type", "{type: oauth}",
             "conf.yml: routes[0].auth.type: unknown auth type \"oauth\"; known: api_key, jwt"),
         bad("jwt without any key", "{type: jwt}",

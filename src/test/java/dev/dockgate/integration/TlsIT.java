@@ -396,4 +396,143 @@ class TlsIT {
     assertTrue(message.endsWith(": server.tls.cert_file: cannot read \"" + absent + "\": no such file"), message);
     assertFalse(message.contains("key_file"), message);
   }
+
+  /** Starts a gateway whose {@code server.tls} names these files, and returns why it refused to start. */
+  String refusal(Path certFile, Path keyFile) {
+    IllegalStateException e = assertThrows(IllegalStateException.class, () -> new GatewayHarness(dir,
+        "  tls: {cert_file: \"%s\", key_file: \"%s\"}\n".formatted(certFile, keyFile), routes(), 1));
+    Throwable cause = e.getCause() instanceof ExecutionException ee ? ee.getCause() : e.getCause();
+    return String.valueOf(cause.getMessage());
+  }
+
+  /**
+   * A device or a pipe named as a certificate or key is refused at once, naming the field. /dev/zero was read until
+   * the heap ran out (the gateway hung at start; {@code -t} said "not checked within 60 s"), and a named pipe with no
+   * writer would block the loader forever.
+   */
+  @Test
+  @org.junit.jupiter.api.Timeout(value = 60, unit = TimeUnit.SECONDS)
+  void aCertificateOrKeyPathThatIsNotAFileIsRefusedAtOnce() {
+    String cert = refusal(Path.of("/dev/zero"), pem.key());
+    assertTrue(cert.endsWith(": server.tls.cert_file: cannot read \"/dev/zero\": not a regular file"), cert);
+    String key = refusal(pem.cert(), Path.of("/dev/zero"));
+    assertTrue(key.endsWith(": server.tls.key_file: cannot read \"/dev/zero\": not a regular file"), key);
+  }
+
+  /**
+   * Certificates out of order (the CA before the server's own, as a careless concatenation leaves them) are reported
+   * under cert_file, saying which does not issue which; it was reported under key_file as "no usable PEM private key
+   * (Certificate chain is not valid)". A passphrase-protected key is named as such rather than as a missing
+   * delimiter.
+   */
+  @Test
+  @org.junit.jupiter.api.Timeout(value = 60, unit = TimeUnit.SECONDS)
+  void certificatesOutOfOrderAndEncryptedKeysAreReportedForWhatTheyAre() throws Exception {
+    TestCerts.Pem ca = TestCerts.forNames(dir, "other", "dns:other.test");
+    Path reversed = dir.resolve("reversed.pem");
+    java.nio.file.Files.writeString(reversed, java.nio.file.Files.readString(ca.cert()) + java.nio.file.Files.readString(pem.cert()));
+    String order = refusal(reversed, pem.key());
+    assertTrue(order.contains(": server.tls.cert_file: the certificates in \"" + reversed + "\" are not a chain:"
+        + " certificate 1 (CN=other) was not issued by certificate 2 (CN=localhost)"), order);
+    assertFalse(order.contains("key_file"), order);
+
+    Path encrypted = TestCerts.encryptedKey(pem, dir.resolve("encrypted-key.pem"));
+    String key = refusal(pem.cert(), encrypted);
+    assertTrue(key.endsWith(": server.tls.key_file: \"" + encrypted + "\" is encrypted (ENCRYPTED PRIVATE KEY): the"
+        + " gateway reads unencrypted keys only (openssl pkey -in FILE -out PLAIN)"), key);
+  }
+
+  /**
+   * A client may not renegotiate a TLS 1.2 connection: each renegotiation costs the server a full handshake for the
+   * client's one record (THC-SSL-DOS, CVE-2011-1473); nginx, HAProxy and Envoy refuse it. The JDK accepted it by
+   * default and the gateway answered on the renegotiated connection.
+   */
+  @Test
+  @org.junit.jupiter.api.Timeout(value = 60, unit = TimeUnit.SECONDS)
+  void clientInitiatedRenegotiationIsRefused() throws Exception {
+    tlsGateway("");
+    java.security.KeyStore trust = java.security.KeyStore.getInstance("PKCS12");
+    trust.load(null, null);
+    try (java.io.InputStream in = java.nio.file.Files.newInputStream(pem.cert())) {
+      trust.setCertificateEntry("gateway", java.security.cert.CertificateFactory.getInstance("X.509").generateCertificate(in));
+    }
+    javax.net.ssl.TrustManagerFactory trusted = javax.net.ssl.TrustManagerFactory.getInstance("PKIX");
+    trusted.init(trust);
+    javax.net.ssl.SSLContext context = javax.net.ssl.SSLContext.getInstance("TLSv1.2");
+    context.init(null, trusted.getTrustManagers(), null);
+    try (dev.dockgate.testing.LoggedErrors errors = new dev.dockgate.testing.LoggedErrors();
+        javax.net.ssl.SSLSocket socket = (javax.net.ssl.SSLSocket) context.getSocketFactory()
+        .createSocket("127.0.0.1", gateway.port())) {
+      socket.setSoTimeout(10_000);
+      socket.setEnabledProtocols(new String[] {"TLSv1.2"});
+      socket.startHandshake();
+      java.io.OutputStream out = socket.getOutputStream();
+      java.io.InputStream in = socket.getInputStream();
+      String request = "GET /api/before HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+      out.write(request.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      out.flush();
+      byte[] head = new byte[12];
+      assertEquals(12, in.readNBytes(head, 0, 12));
+      assertEquals("HTTP/1.1 200", new String(head, java.nio.charset.StandardCharsets.US_ASCII));
+      assertEquals("/api/before", backend.take().uri());
+      socket.startHandshake(); // over TLS 1.2, a renegotiation: a new ClientHello on the open connection
+      java.io.ByteArrayOutputStream answer = new java.io.ByteArrayOutputStream();
+      try {
+        out.write(request.replace("before", "after").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        out.flush();
+        for (int b = in.read(); b >= 0; b = in.read()) {
+          answer.write(b);
+        }
+      } catch (java.net.SocketTimeoutException e) {
+        throw new AssertionError("the connection neither answered nor ended: " + answer, e);
+      } catch (java.io.IOException refused) {
+        answer.writeBytes(("\nrefused: " + refused).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      }
+      assertFalse(answer.toString(java.nio.charset.StandardCharsets.UTF_8).contains("HTTP/1.1"), answer.toString());
+      assertEquals(java.util.List.of(), errors.lines(), "a refused renegotiation is no error of the gateway's");
+    }
+    assertEquals(0, backend.waiting(), "nothing after the renegotiation reached the backend");
+  }
+
+  /**
+   * A plain HTTP request on the TLS port (http:// typed for https://) is answered 400 in plain text saying so, and the
+   * connection closed, as nginx answers; the client got an empty reply. Nothing reaches a backend.
+   */
+  @Test
+  @org.junit.jupiter.api.Timeout(value = 60, unit = TimeUnit.SECONDS)
+  void aPlainHttpRequestOnTheTlsPortIsAnswered400SayingSo() throws Exception {
+    tlsGateway("");
+    try (dev.dockgate.testing.LoggedErrors errors = new dev.dockgate.testing.LoggedErrors();
+        java.net.Socket socket = new java.net.Socket("127.0.0.1", gateway.port())) {
+      socket.setSoTimeout(10_000);
+      socket.getOutputStream().write("GET /api/plain HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+          .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      String answer = new String(socket.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII);
+      assertTrue(answer.startsWith("HTTP/1.1 400 Bad Request\r\n"), answer);
+      assertTrue(answer.contains("\r\nConnection: close\r\n"), answer);
+      assertTrue(answer.endsWith("\r\n\r\nThe plain HTTP request was sent to the HTTPS port\n"), answer);
+      assertEquals(java.util.List.of(), errors.lines(), "a client's mistake is no error of the gateway's");
+    }
+    assertEquals(200, get(tlsClient(HttpVersion.HTTP_2, true), "/api/tls").status(), "TLS clients are served as before");
+    assertEquals("/api/tls", backend.take().uri(), "the plain request reached no backend");
+  }
+
+  /**
+   * A certificate that has expired is served (as nginx serves one) but said once at start, naming the field and the
+   * date: every client refuses it, and nothing told the operator why.
+   */
+  @Test
+  @org.junit.jupiter.api.Timeout(value = 60, unit = TimeUnit.SECONDS)
+  void anExpiredCertificateIsSaidAtStart() throws Exception {
+    TestCerts.Pem expired = TestCerts.expired(dir, "expired");
+    try (dev.dockgate.testing.LoggedErrors warnings = new dev.dockgate.testing.LoggedErrors(
+        "dev.dockgate.edge.CertificateDates", java.util.logging.Level.WARNING)) {
+      gateway = new GatewayHarness(dir, "  tls: {cert_file: \"%s\", key_file: \"%s\"}\n".formatted(expired.cert(),
+          expired.key()), routes(), 1);
+      Poll.until(Duration.ofSeconds(10), "the expired certificate said", () -> !warnings.lines().isEmpty());
+      assertEquals(1, warnings.lines().size(), warnings.lines().toString());
+      assertTrue(warnings.lines().get(0).startsWith("WARNING dev.dockgate.edge.CertificateDates: server.tls.cert_file:"
+          + " the certificate in \"" + expired.cert() + "\" (CN=localhost) expired on "), warnings.lines().get(0));
+    }
+  }
 }

@@ -206,6 +206,60 @@ class UpstreamIT {
   }
 
   /**
+   * A failed handshake with an HTTPS instance says why: in a few words to the client, in full in the instance's one
+   * WARNING line, with what to check. An untrusted certificate, one for another name, an instance that speaks plain
+   * HTTP and one that closes the connection during the handshake all said "Failed to create SSL connection" (Vert.x's
+   * wrapper of the cause) and "check the backend's tls: ca_file, server_name", so the operator could not tell a
+   * missing ca_file from an http port.
+   */
+  @Test
+  void aFailedHandshakeWithAnHttpsInstanceSaysWhy() throws Exception {
+    int https = serve(tls(false), WHO);
+    int plain = serve(WHO);
+    TestCerts.Pem stranger = TestCerts.forNames(dir, "stranger", "dns:stranger.test"); // no CA of the backend's name
+    io.vertx.core.net.NetServer closer = vertx.createNetServer(new io.vertx.core.net.NetServerOptions()
+            .setHost("127.0.0.1").setPort(0))
+        .connectHandler(socket -> socket.handler(hello -> socket.close()))
+        .listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    try (Logged log = new Logged()) {
+      gateway = new GatewayHarness(dir, """
+          docker: {enabled: false}
+          routes:
+            - {path_prefix: /untrusted, backend: untrusted}
+            - {path_prefix: /named, backend: named}
+            - {path_prefix: /plain, backend: plain}
+            - {path_prefix: /closer, backend: closer}
+          backends:
+            - {name: untrusted, targets: ["https://127.0.0.1:%1$d"], tls: {ca_file: "%4$s"}, connect_timeout_ms: 10000}
+            - name: named
+              targets: ["https://127.0.0.1:%1$d"]
+              tls: {ca_file: "%5$s", server_name: api.internal}
+              connect_timeout_ms: 10000
+            - {name: plain, targets: ["https://127.0.0.1:%2$d"], tls: {ca_file: "%5$s"}, connect_timeout_ms: 10000}
+            - {name: closer, targets: ["https://127.0.0.1:%3$d"], tls: {ca_file: "%5$s"}, connect_timeout_ms: 10000}
+          """.formatted(https, plain, closer.actualPort(), stranger.cert(), server.cert()), 1);
+      Map<String, List<String>> expected = Map.of(
+          "untrusted", List.of("certificate not trusted", "unable to find valid certification path", "tls.ca_file"),
+          "named", List.of("certificate for another name", "api.internal", "tls.server_name"),
+          "plain", List.of("not a TLS server", "not a TLS record", "http://"),
+          "closer", List.of("connection closed during the handshake", "closed", "protocol versions"));
+      for (Map.Entry<String, List<String>> each : expected.entrySet()) {
+        String backend = each.getKey();
+        HttpResponse<String> answer = gateway.get("/" + backend + "/a");
+        assertEquals(502, answer.statusCode(), backend + ": " + answer.body() + " " + log.lines);
+        assertEquals("TLS with backend \"" + backend + "\" failed: " + each.getValue().get(0), answer.body().strip());
+        List<String> lines = log.lines.stream().filter(l -> l.contains("\"" + backend + "\"")).toList();
+        assertEquals(1, lines.size(), "one line per instance: " + log.lines);
+        for (String said : each.getValue()) {
+          assertTrue(lines.get(0).startsWith("WARNING") && lines.get(0).contains(said), said + " in " + lines.get(0));
+        }
+      }
+    } finally {
+      closer.close();
+    }
+  }
+
+  /**
    * HTTPS instances are health-checked over TLS with their backend's settings (CA, client certificate for a
    * backend that requires one): both instances pass and share the traffic (round robin), and the one whose check
    * then answers 503 leaves rotation. The probes spoke plain HTTP to them, so every HTTPS instance with a health

@@ -48,22 +48,28 @@ public final class TestCerts {
 
   /** An RSA certificate that expired yesterday (valid for one day from three days ago), as a careless issuer's. */
   public static Pem expiredRsa(Path dir, String name) {
-    return selfSigned(dir, name, "RSA", "dns:" + name, "-3d", "1");
+    return selfSigned(dir, name, "RSA", "dns:" + name, List.of("-startdate", "-3d", "-validity", "1"));
+  }
+
+  /** Like {@link #selfSigned(Path, String)}, but valid for one day only, ten days ago. */
+  public static Pem expired(Path dir, String name) {
+    return selfSigned(dir, name, "EC", "ip:127.0.0.1,dns:localhost", List.of("-startdate", "-10d", "-validity", "1"));
   }
 
   private static Pem selfSigned(Path dir, String name, String keyAlgorithm, String san) {
-    return selfSigned(dir, name, keyAlgorithm, san, null, "2");
+    return selfSigned(dir, name, keyAlgorithm, san, List.of("-validity", "2"));
   }
 
-  private static Pem selfSigned(Path dir, String name, String keyAlgorithm, String san, String start, String days) {
+  private static Pem selfSigned(Path dir, String name, String keyAlgorithm, String san, List<String> dates) {
     try {
       Path store = dir.resolve(name + ".p12");
-      List<String> since = start == null ? List.of() : List.of("-startdate", start);
-      keytool(java.util.stream.Stream.concat(since.stream(), List.of("-genkeypair", "-alias", name, "-keyalg", keyAlgorithm,
-          "-keysize", keyAlgorithm.equals("EC") ? "256" : "2048", "-validity", days,
+      List<String> args = new java.util.ArrayList<>(List.of("-genkeypair", "-alias", name, "-keyalg", keyAlgorithm,
+          "-keysize", keyAlgorithm.equals("EC") ? "256" : "2048"));
+      args.addAll(dates);
+      args.addAll(List.of(
           "-dname", san.startsWith("ip:127.0.0.1,") ? "CN=localhost" : "CN=" + name, "-ext", "SAN=" + san,
-          "-storetype", "PKCS12", "-keystore", store.toString(), "-storepass", PASSWORD, "-keypass", PASSWORD).stream())
-          .toList());
+          "-storetype", "PKCS12", "-keystore", store.toString(), "-storepass", PASSWORD, "-keypass", PASSWORD));
+      keytool(args);
       KeyStore keyStore = KeyStore.getInstance("PKCS12");
       try (InputStream in = Files.newInputStream(store)) {
         keyStore.load(in, PASSWORD.toCharArray());
@@ -77,6 +83,33 @@ public final class TestCerts {
       throw new UncheckedIOException(e);
     } catch (Exception e) {
       throw new IllegalStateException("cannot make a test certificate", e);
+    }
+  }
+
+  /**
+   * {@code pem}'s key encrypted with a passphrase (PKCS#8, PBES2 with AES-256), as {@code openssl pkcs8 -topk8}
+   * writes it: an ENCRYPTED PRIVATE KEY block.
+   */
+  public static Path encryptedKey(Pem pem, Path file) {
+    try {
+      String text = Files.readString(pem.key()).replaceAll("-----[A-Z ]+-----|\\s", "");
+      byte[] der = Base64.getDecoder().decode(text);
+      String algorithm = "PBEWithHmacSHA256AndAES_256";
+      javax.crypto.SecretKey secret = javax.crypto.SecretKeyFactory.getInstance(algorithm)
+          .generateSecret(new javax.crypto.spec.PBEKeySpec(PASSWORD.toCharArray()));
+      javax.crypto.Cipher cipher = javax.crypto.Cipher.getInstance(algorithm);
+      cipher.init(javax.crypto.Cipher.ENCRYPT_MODE, secret, new javax.crypto.spec.PBEParameterSpec(new byte[16], 10_000,
+          new javax.crypto.spec.IvParameterSpec(new byte[16])));
+      // Named PBES2, as openssl names it (the JDK cannot write its own name for these parameters).
+      java.security.AlgorithmParameters pbes2 = java.security.AlgorithmParameters.getInstance("PBES2");
+      pbes2.init(cipher.getParameters().getEncoded());
+      byte[] encrypted = new javax.crypto.EncryptedPrivateKeyInfo(pbes2, cipher.doFinal(der)).getEncoded();
+      Files.writeString(file, pem("ENCRYPTED PRIVATE KEY", encrypted));
+      return file;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (Exception e) {
+      throw new IllegalStateException("cannot encrypt a test key", e);
     }
   }
 
