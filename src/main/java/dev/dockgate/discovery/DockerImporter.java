@@ -39,6 +39,9 @@ public final class DockerImporter implements ServiceImporter {
   private static final Set<String> STOP_SIGNALS = Set.of("2", "3", "9", "15", "SIGINT", "SIGQUIT",
       "SIGKILL", "SIGTERM", "INT", "QUIT", "KILL", "TERM");
 
+  /** How long the start waits for the engine's first listing, as it waits for Consul's and DNS's first answers. */
+  static final long START_WAIT_MS = 3_000;
+
   /** How long after a pause or unpause event the engine's listing is read again (it shows the change a moment late). */
   static final long LISTING_LAG_MS = 250;
 
@@ -99,8 +102,10 @@ public final class DockerImporter implements ServiceImporter {
       LOG.warning(describe() + " is reached over plain TCP, without TLS: whoever can reach its port controls"
           + " the engine; give it tls: {ca_file, cert_file, key_file} (dockerd --tlsverify)");
     }
-    // Never hold the gateway's start on Docker: without it, routes answer 503 until it is back.
-    connect().onComplete(ar -> ready.complete());
+    // Never hold the gateway's start on Docker: without it, routes answer 503 until it is back. An engine that
+    // accepts connections but does not answer (hung, or stopped with SIGSTOP) is waited for START_WAIT_MS at most.
+    connect().onComplete(ar -> ready.tryComplete());
+    vertx.setTimer(START_WAIT_MS, id -> ready.tryComplete());
   }
 
   /**

@@ -28,6 +28,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -55,11 +56,16 @@ class DockerOutageIT {
     relayVertx.close();
   }
 
-  /** Relays TCP connections on a local port to the engine's unix socket until closed. */
+  /**
+   * Relays TCP connections on a local port to the engine's unix socket until closed. While
+   * {@link #silent}, it accepts connections and holds them open unanswered, as a hung engine (or one
+   * stopped with SIGSTOP) does; those stay unanswered after it speaks again.
+   */
   static final class EngineRelay implements AutoCloseable {
     private final int port;
     private final Set<NetSocket> sockets = ConcurrentHashMap.newKeySet();
     private NetServer server;
+    volatile boolean silent;
 
     EngineRelay(int port) {
       this.port = port;
@@ -69,6 +75,9 @@ class DockerOutageIT {
       server = relayVertx.createNetServer().connectHandler(client -> {
         client.pause();
         sockets.add(client);
+        if (silent) {
+          return;
+        }
         relayVertx.createNetClient().connect(SocketAddress.domainSocketAddress("/var/run/docker.sock"))
             .onSuccess(engine -> {
               sockets.add(engine);
@@ -160,11 +169,7 @@ class DockerOutageIT {
       Poll.until(Duration.ofSeconds(10), "both engines logged unreachable",
           () -> gw.output().contains("docker engine missing (") && gw.output().contains("docker engine refused ("));
       assertFalse(gw.output().contains("(null)"), gw.output());
-      HttpResponse<String> health = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-          URI.create("http://127.0.0.1:" + adminPort + "/health")).timeout(Duration.ofSeconds(10)).build(),
-          HttpResponse.BodyHandlers.ofString());
-      JsonObject discovery = new JsonObject(health.body()).getJsonArray("checks").stream().map(JsonObject.class::cast)
-          .filter(c -> c.getString("id").equals("discovery")).findFirst().orElseThrow().getJsonObject("data");
+      JsonObject discovery = discovery(adminPort);
       for (Object engine : discovery.getJsonArray("engines")) {
         String error = ((JsonObject) engine).getString("last_error");
         assertTrue(error != null && !error.contains("null"), discovery.encode());
@@ -173,5 +178,54 @@ class DockerOutageIT {
       assertTrue(line.contains("unreachable (no such socket)"), line);
     }
   }
-}
 
+  /**
+   * An engine that accepts connections but does not answer (hung, or stopped with SIGSTOP) neither holds
+   * the gateway's start nor keeps it waiting on that attempt once the engine answers again.
+   */
+  @Test
+  @Timeout(120)
+  void anEngineThatAcceptsButDoesNotAnswerHoldsNeitherTheStartNorTheNextAttempt() throws Exception {
+    int relayPort = Ports.free();
+    int adminPort = Ports.free();
+    String suite = SUITE + "-silent";
+    try (EngineRelay relay = new EngineRelay(relayPort)) {
+      relay.silent = true;
+      relay.open();
+      // Before: the start waited for the engine's answer, forever.
+      try (GatewayJar gw = new GatewayJar(dir, "  admin_listener: {port: " + adminPort + "}\n", """
+          docker: {host: "tcp://127.0.0.1:%d"}
+          routes: [{path_prefix: /api/silent, backend: silent}]
+          backends: [{name: silent, match_labels: [app_name=silent, suite=%s]}]
+          """.formatted(relayPort, suite), 1)) {
+        assertEquals(503, gw.get("/api/silent/id").statusCode());
+        // Before: the attempt on the silent engine never ended, so the engine was never asked again.
+        Poll.until(Duration.ofSeconds(30), "the unanswered attempt given up",
+            () -> String.valueOf(discovery(adminPort).getJsonArray("engines").getJsonObject(0).getString("last_error"))
+                .contains("not answered within"));
+        relay.silent = false; // the engine answers again; the connections it held stay unanswered
+        docker.runHttpd("silent", Ports.free(), "/api/silent/id", Map.of("app_name", "silent", "suite", suite));
+        Poll.until(Duration.ofSeconds(30), "following the engine once it answers",
+            () -> gw.get("/api/silent/id").statusCode() == 200);
+        assertEquals("connected", discovery(adminPort).getString("state"), discovery(adminPort).encode());
+      }
+    }
+  }
+
+  /** The discovery check of the readiness on the admin listener at {@code adminPort}. */
+  static JsonObject discovery(int adminPort) {
+    HttpResponse<String> health;
+    try {
+      health = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+          URI.create("http://127.0.0.1:" + adminPort + "/health")).timeout(Duration.ofSeconds(10)).build(),
+          HttpResponse.BodyHandlers.ofString());
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted", e);
+    }
+    return new JsonObject(health.body()).getJsonArray("checks").stream().map(JsonObject.class::cast)
+        .filter(c -> c.getString("id").equals("discovery")).findFirst().orElseThrow().getJsonObject("data");
+  }
+}
