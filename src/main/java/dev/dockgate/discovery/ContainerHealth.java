@@ -10,15 +10,22 @@ import java.util.Set;
 import java.util.function.Function;
 
 /**
- * The HEALTHCHECK status of each running container as last inspected: the container listing does not
- * carry it, so a container is inspected when first seen and again after each of its
+ * The HEALTHCHECK status of each running container as last inspected, and the signal that stops it: the
+ * container listing carries neither, so a container is inspected when first seen and again after each of its
  * {@code health_status} events. Used on the importer's event loop.
  */
 final class ContainerHealth {
 
   private final Map<String, String> known = new HashMap<>();
+  /** The number of the signal {@code docker stop} sends each inspected container. */
+  private final Map<String, Integer> stopSignals = new HashMap<>();
   /** Containers with a health event since their last inspection. */
   private final Set<String> changed = new HashSet<>();
+
+  /** The number of the signal {@code docker stop} sends the container, or -1 before it is inspected. */
+  int stopSignal(String id) {
+    return stopSignals.getOrDefault(id, -1);
+  }
 
   /** A {@code health_status: ...} event named this container. */
   void changed(String id) {
@@ -30,10 +37,11 @@ final class ContainerHealth {
    * first seen or with an event since. An event arriving during an inspection marks the container again,
    * and the sync it asks for inspects it again, so the last status Docker reported wins.
    */
-  Future<List<ContainerInfo>> annotate(List<ContainerInfo> running, Function<String, Future<String>> inspect) {
+  Future<List<ContainerInfo>> annotate(List<ContainerInfo> running, Function<String, Future<ContainerInfo.Inspected>> inspect) {
     Set<String> ids = new HashSet<>();
     running.forEach(c -> ids.add(c.id()));
     known.keySet().retainAll(ids);
+    stopSignals.keySet().retainAll(ids);
     changed.retainAll(ids);
     List<Future<ContainerInfo>> annotated = new ArrayList<>(running.size());
     for (ContainerInfo c : running) {
@@ -44,8 +52,9 @@ final class ContainerHealth {
       }
       changed.remove(c.id());
       annotated.add(inspect.apply(c.id()).map(fresh -> {
-        known.put(c.id(), fresh);
-        return c.withHealth(fresh);
+        known.put(c.id(), fresh.health());
+        stopSignals.put(c.id(), fresh.stopSignal());
+        return c.withHealth(fresh.health());
       }));
     }
     return Future.all(annotated).map(all -> {

@@ -57,6 +57,19 @@ public record ContainerInfo(
   }
 
   /**
+   * What {@code GET /containers/{id}/json} tells beyond the listing: the HEALTHCHECK status ({@link #healthOf})
+   * and the number of the signal {@code docker stop} sends it ({@code Config.StopSignal}, SIGTERM when it names none;
+   * -1 when it names no known signal).
+   */
+  public record Inspected(String health, int stopSignal) {
+    public static Inspected of(JsonObject inspected) {
+      String named = inspected.getJsonObject("Config", new JsonObject()).getString("StopSignal");
+      return new Inspected(healthOf(inspected),
+          named == null || named.isBlank() ? StopSignals.SIGTERM : StopSignals.number(named));
+    }
+  }
+
+  /**
    * The health in an answer of {@code GET /containers/{id}/json}: {@code State.Health.Status}
    * ({@code starting}, {@code healthy}, {@code unhealthy}), {@link #NO_HEALTHCHECK} without one.
    */

@@ -195,14 +195,15 @@ public final class DockerEngine {
   }
 
   /**
-   * A container's HEALTHCHECK status (see {@link ContainerInfo#healthOf}); {@link ContainerInfo#STARTING}
-   * for a container gone meanwhile (404), which the next listing drops.
+   * What inspecting a container tells (its HEALTHCHECK status, see {@link ContainerInfo#healthOf}, and its stop
+   * signal); {@link ContainerInfo#STARTING} and no stop signal for a container gone meanwhile (404), which the
+   * next listing drops.
    */
-  public Future<String> health(String id) {
+  public Future<ContainerInfo.Inspected> inspect(String id) {
     return onEngineSide(() -> get("/containers/" + URLEncoder.encode(id, StandardCharsets.UTF_8) + "/json")
         .compose(response -> response.body().compose(body -> switch (response.statusCode()) {
-          case 200 -> Future.succeededFuture(ContainerInfo.healthOf(body.toJsonObject()));
-          case 404 -> Future.succeededFuture(ContainerInfo.STARTING);
+          case 200 -> Future.succeededFuture(ContainerInfo.Inspected.of(body.toJsonObject()));
+          case 404 -> Future.succeededFuture(new ContainerInfo.Inspected(ContainerInfo.STARTING, -1));
           default -> Future.failedFuture(new IllegalStateException(
               "GET /containers/" + id + "/json answered " + response.statusCode() + ": " + body));
         })));

@@ -35,9 +35,8 @@ public final class DockerImporter implements ServiceImporter {
   private static final Logger LOG = Logger.getLogger(DockerImporter.class.getName());
   private static final long MIN_BACKOFF_MS = 250;
   private static final long MAX_BACKOFF_MS = 5_000;
-  /** Signals after which a container is about to go away: SIGINT, SIGQUIT, SIGKILL, SIGTERM. */
-  private static final Set<String> STOP_SIGNALS = Set.of("2", "3", "9", "15", "SIGINT", "SIGQUIT",
-      "SIGKILL", "SIGTERM", "INT", "QUIT", "KILL", "TERM");
+  /** Signals after which a container is about to go away, whatever its own stop signal: SIGINT, SIGQUIT, SIGKILL, SIGTERM. */
+  private static final Set<Integer> STOP_SIGNALS = Set.of(2, 3, 9, 15);
 
   /** How long the start waits for the engine's first listing, as it waits for Consul's and DNS's first answers. */
   static final long START_WAIT_MS = 3_000;
@@ -218,8 +217,10 @@ public final class DockerImporter implements ServiceImporter {
     JsonObject actor = event.getJsonObject("Actor", new JsonObject());
     String id = actor.getString("ID", event.getString("id", ""));
     if ("kill".equals(action)) {
-      String signal = actor.getJsonObject("Attributes", new JsonObject()).getString("signal", "");
-      if (STOP_SIGNALS.contains(signal)) {
+      // docker stop sends the container's own stop signal (STOPSIGNAL SIGWINCH, --stop-signal) before its stop event,
+      // which Docker 20.10 sends only once the container has died.
+      int signal = StopSignals.number(actor.getJsonObject("Attributes", new JsonObject()).getString("signal", ""));
+      if (STOP_SIGNALS.contains(signal) || (signal > 0 && signal == health.stopSignal(id))) {
         goingAway.add(id);
       }
     } else if ("stop".equals(action)) {
@@ -258,7 +259,7 @@ public final class DockerImporter implements ServiceImporter {
     }
     syncing = true;
     return engine.listRunning()
-        .compose(running -> health.annotate(running, engine::health))
+        .compose(running -> health.annotate(running, engine::inspect))
         .compose(this::apply)
         .andThen(ar -> {
           syncing = false;
