@@ -234,6 +234,9 @@ public final class DockerImporter implements ServiceImporter {
     } else if ("unpause".equals(action)) {
       paused.remove(id);
     }
+    if (goingAway.contains(id) || paused.contains(id)) {
+      leaveNow(id);
+    }
     int mine = attempt;
     sync().onFailure(err -> lost(mine, err));
     if ("pause".equals(action) || "unpause".equals(action)) {
@@ -243,6 +246,18 @@ public final class DockerImporter implements ServiceImporter {
           sync().onFailure(err -> lost(mine, err));
         }
       });
+    }
+  }
+
+  /**
+   * A container stopping or paused leaves at its event, not at the listing that follows: that listing may be
+   * slow, or fail as the engine stops, which would keep it with the last known instances. One still being
+   * published is left to that listing, which finds it going away.
+   */
+  private void leaveNow(String id) {
+    Published p = published.get(id);
+    if (p != null && p.registration() != null && state != State.CLOSED) {
+      unpublish(p).onFailure(err -> LOG.warning("cannot unpublish container " + named(p.container()) + ": " + err));
     }
   }
 
