@@ -16,15 +16,14 @@ import java.util.function.Function;
  */
 final class ContainerHealth {
 
-  private final Map<String, String> known = new HashMap<>();
-  /** The number of the signal {@code docker stop} sends each inspected container. */
-  private final Map<String, Integer> stopSignals = new HashMap<>();
+  private final Map<String, ContainerInfo.Inspected> known = new HashMap<>();
   /** Containers with a health event since their last inspection. */
   private final Set<String> changed = new HashSet<>();
 
   /** The number of the signal {@code docker stop} sends the container, or -1 before it is inspected. */
   int stopSignal(String id) {
-    return stopSignals.getOrDefault(id, -1);
+    ContainerInfo.Inspected inspected = known.get(id);
+    return inspected == null ? -1 : inspected.stopSignal();
   }
 
   /** A {@code health_status: ...} event named this container. */
@@ -33,7 +32,8 @@ final class ContainerHealth {
   }
 
   /**
-   * The listing with each container's health: the known status, or a fresh inspection for containers
+   * The listing with each container's health (and, on the host network, its exposed ports, which the listing
+   * leaves out there): as last inspected, or from a fresh inspection for containers
    * first seen or with an event since. An event arriving during an inspection marks the container again,
    * and the sync it asks for inspects it again, so the last status Docker reported wins.
    */
@@ -41,20 +41,18 @@ final class ContainerHealth {
     Set<String> ids = new HashSet<>();
     running.forEach(c -> ids.add(c.id()));
     known.keySet().retainAll(ids);
-    stopSignals.keySet().retainAll(ids);
     changed.retainAll(ids);
     List<Future<ContainerInfo>> annotated = new ArrayList<>(running.size());
     for (ContainerInfo c : running) {
-      String status = known.get(c.id());
-      if (status != null && !changed.contains(c.id())) {
-        annotated.add(Future.succeededFuture(c.withHealth(status)));
+      ContainerInfo.Inspected last = known.get(c.id());
+      if (last != null && !changed.contains(c.id())) {
+        annotated.add(Future.succeededFuture(c.with(last)));
         continue;
       }
       changed.remove(c.id());
       annotated.add(inspect.apply(c.id()).map(fresh -> {
-        known.put(c.id(), fresh.health());
-        stopSignals.put(c.id(), fresh.stopSignal());
-        return c.withHealth(fresh.health());
+        known.put(c.id(), fresh);
+        return c.with(fresh);
       }));
     }
     return Future.all(annotated).map(all -> {

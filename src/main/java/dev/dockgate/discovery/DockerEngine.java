@@ -203,7 +203,7 @@ public final class DockerEngine {
     return onEngineSide(() -> get("/containers/" + URLEncoder.encode(id, StandardCharsets.UTF_8) + "/json")
         .compose(response -> response.body().compose(body -> switch (response.statusCode()) {
           case 200 -> Future.succeededFuture(ContainerInfo.Inspected.of(body.toJsonObject()));
-          case 404 -> Future.succeededFuture(new ContainerInfo.Inspected(ContainerInfo.STARTING, -1));
+          case 404 -> Future.succeededFuture(new ContainerInfo.Inspected(ContainerInfo.STARTING, -1, List.of()));
           default -> Future.failedFuture(new IllegalStateException(
               "GET /containers/" + id + "/json answered " + response.statusCode() + ": " + body));
         })));

@@ -177,4 +177,16 @@ class ContainerInfoTest {
     assertEquals(-1, StopSignals.number("SIG"));
     assertEquals(-1, StopSignals.number("-1"));
   }
+
+  @Test
+  void onTheHostNetworkTheInspectedExposedTcpPortsStandForTheListedOnes() {
+    ContainerInfo.Inspected inspected = ContainerInfo.Inspected.of(new JsonObject(
+        "{\"Config\":{\"ExposedPorts\":{\"8080/tcp\":{},\"53/udp\":{},\"bad/tcp\":{}}}}"));
+    assertEquals(List.of(8080), inspected.exposedTcp());
+
+    ContainerInfo host = new ContainerInfo("h1", "h", Map.of(), "host", Map.of(), List.of());
+    assertEquals(List.of(new Port("", 8080, 0, "tcp")), host.with(inspected).ports());
+    ContainerInfo bridge = new ContainerInfo("b1", "b", Map.of(), "bridge", Map.of("bridge", "172.17.0.2"), List.of());
+    assertEquals(List.of(), bridge.with(inspected).ports(), "elsewhere the listing shows the exposed ports itself");
+  }
 }

@@ -275,4 +275,30 @@ class DockerRoutingIT {
       stopper.join(30_000);
     }
   }
+
+  /**
+   * A container on the host network without a {@code gateway.port} label whose image (or {@code --expose})
+   * exposes one TCP port is reached on the engine's host at that port, as Traefik's Docker provider does. The
+   * listing shows no port for a host-network container, so the port comes from its inspection. Before, it was
+   * skipped as having "no exposed port".
+   */
+  @Test
+  @Timeout(60)
+  void aHostNetworkContainerWithOneExposedPortAndNoLabelIsRouted() {
+    int port = Ports.free();
+    String script = "mkdir -p /www/api/exposed && echo " + docker.fullName("exposed") + " > /www/api/exposed/id"
+        + " && exec busybox httpd -f -p 127.0.0.1:" + port + " -h /www";
+    docker.run("exposed", labels("exposed", "production"), List.of("--expose", Integer.toString(port)),
+        List.of("busybox", "sh", "-c", script));
+    gateway = new GatewayHarness(dir, """
+        routes:
+          - {path_prefix: /api/exposed, backend: exposed}
+        backends:
+          - name: exposed
+            match_labels: [app_name=exposed, env=production, suite=%s]
+        """.formatted(APP));
+    Poll.until(Duration.ofSeconds(5), "the container routed at its exposed port",
+        () -> gateway.get("/api/exposed/id").statusCode() == 200);
+    assertEquals(docker.fullName("exposed"), gateway.get("/api/exposed/id").body().trim());
+  }
 }
