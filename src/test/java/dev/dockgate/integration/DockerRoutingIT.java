@@ -225,6 +225,18 @@ class DockerRoutingIT {
     });
   }
 
+  /** A gateway with one route, /api/NAME, to backend NAME: the containers labelled app_name=NAME, env=production. */
+  GatewayHarness oneBackend(String name) {
+    gateway = new GatewayHarness(dir, """
+        routes:
+          - {path_prefix: /api/%1$s, backend: %1$s}
+        backends:
+          - name: %1$s
+            match_labels: [app_name=%1$s, env=production, suite=%2$s]
+        """.formatted(name, APP));
+    return gateway;
+  }
+
   /** How many instances the billing backend has, from the admin listener's route report. */
   static int instanceCount(GatewayHarness gateway) {
     return instanceCount(gateway, "billing");
@@ -257,13 +269,7 @@ class DockerRoutingIT {
         + " && { busybox httpd -f -p 127.0.0.1:" + port + " -h /www & pid=$!; }"
         + " && trap 'sleep 4; kill $pid; exit 0' WINCH && while true; do wait; done";
     String id = docker.run("shop-winch", labels, List.of("--stop-signal", "WINCH"), List.of("busybox", "sh", "-c", script));
-    gateway = new GatewayHarness(dir, """
-        routes:
-          - {path_prefix: /api/shop, backend: shop}
-        backends:
-          - name: shop
-            match_labels: [app_name=shop, env=production, suite=%s]
-        """.formatted(APP));
+    gateway = oneBackend("shop");
     Poll.until(Duration.ofSeconds(5), "the container routed", () -> gateway.get("/api/shop/id").statusCode() == 200);
     Thread stopper = new Thread(() -> Docker.exec(List.of("docker", "stop", "-t", "20", id)));
     stopper.start();
@@ -290,13 +296,7 @@ class DockerRoutingIT {
         + " && exec busybox httpd -f -p 127.0.0.1:" + port + " -h /www";
     docker.run("exposed", labels("exposed", "production"), List.of("--expose", Integer.toString(port)),
         List.of("busybox", "sh", "-c", script));
-    gateway = new GatewayHarness(dir, """
-        routes:
-          - {path_prefix: /api/exposed, backend: exposed}
-        backends:
-          - name: exposed
-            match_labels: [app_name=exposed, env=production, suite=%s]
-        """.formatted(APP));
+    gateway = oneBackend("exposed");
     Poll.until(Duration.ofSeconds(5), "the container routed at its exposed port",
         () -> gateway.get("/api/exposed/id").statusCode() == 200);
     assertEquals(docker.fullName("exposed"), gateway.get("/api/exposed/id").body().trim());
