@@ -63,6 +63,9 @@ public final class AddressResolver {
     if (published.size() > 1) {
       return new Unusable("several published ports " + published + "; set label " + PORT_LABEL);
     }
+    if (exposed.size() == 1 && c.hostNetwork()) {
+      return new Address(engineHost, exposed.first(), "single exposed port " + exposed.first() + " on the host network");
+    }
     if (exposed.size() == 1) {
       return onNetwork(c, exposed.first(), "single exposed port " + exposed.first());
     }

@@ -10,15 +10,21 @@ import java.util.Set;
 import java.util.function.Function;
 
 /**
- * The HEALTHCHECK status of each running container as last inspected: the container listing does not
- * carry it, so a container is inspected when first seen and again after each of its
+ * The HEALTHCHECK status of each running container as last inspected, and the signal that stops it: the
+ * container listing carries neither, so a container is inspected when first seen and again after each of its
  * {@code health_status} events. Used on the importer's event loop.
  */
 final class ContainerHealth {
 
-  private final Map<String, String> known = new HashMap<>();
+  private final Map<String, ContainerInfo.Inspected> known = new HashMap<>();
   /** Containers with a health event since their last inspection. */
   private final Set<String> changed = new HashSet<>();
+
+  /** The number of the signal {@code docker stop} sends the container, or -1 before it is inspected. */
+  int stopSignal(String id) {
+    ContainerInfo.Inspected inspected = known.get(id);
+    return inspected == null ? -1 : inspected.stopSignal();
+  }
 
   /** A {@code health_status: ...} event named this container. */
   void changed(String id) {
@@ -26,26 +32,27 @@ final class ContainerHealth {
   }
 
   /**
-   * The listing with each container's health: the known status, or a fresh inspection for containers
+   * The listing with each container's health (and, on the host network, its exposed ports, which the listing
+   * leaves out there): as last inspected, or from a fresh inspection for containers
    * first seen or with an event since. An event arriving during an inspection marks the container again,
    * and the sync it asks for inspects it again, so the last status Docker reported wins.
    */
-  Future<List<ContainerInfo>> annotate(List<ContainerInfo> running, Function<String, Future<String>> inspect) {
+  Future<List<ContainerInfo>> annotate(List<ContainerInfo> running, Function<String, Future<ContainerInfo.Inspected>> inspect) {
     Set<String> ids = new HashSet<>();
     running.forEach(c -> ids.add(c.id()));
     known.keySet().retainAll(ids);
     changed.retainAll(ids);
     List<Future<ContainerInfo>> annotated = new ArrayList<>(running.size());
     for (ContainerInfo c : running) {
-      String status = known.get(c.id());
-      if (status != null && !changed.contains(c.id())) {
-        annotated.add(Future.succeededFuture(c.withHealth(status)));
+      ContainerInfo.Inspected last = known.get(c.id());
+      if (last != null && !changed.contains(c.id())) {
+        annotated.add(Future.succeededFuture(c.with(last)));
         continue;
       }
       changed.remove(c.id());
       annotated.add(inspect.apply(c.id()).map(fresh -> {
         known.put(c.id(), fresh);
-        return c.withHealth(fresh);
+        return c.with(fresh);
       }));
     }
     return Future.all(annotated).map(all -> {

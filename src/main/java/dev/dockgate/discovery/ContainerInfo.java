@@ -57,6 +57,50 @@ public record ContainerInfo(
   }
 
   /**
+   * What {@code GET /containers/{id}/json} tells beyond the listing: the HEALTHCHECK status ({@link #healthOf})
+   * and the number of the signal {@code docker stop} sends it ({@code Config.StopSignal}, SIGTERM when it names none;
+   * -1 when it names no known signal).
+   */
+  public record Inspected(String health, int stopSignal, List<Integer> exposedTcp) {
+    public Inspected {
+      exposedTcp = List.copyOf(exposedTcp);
+    }
+
+    /** What an inspection tells; {@code exposedTcp}: the TCP ports of {@code Config.ExposedPorts} ({@code "8080/tcp": {}}). */
+    public static Inspected of(JsonObject inspected) {
+      JsonObject config = inspected.getJsonObject("Config", new JsonObject());
+      String named = config.getString("StopSignal");
+      List<Integer> exposed = new ArrayList<>();
+      JsonObject ports = config.getJsonObject("ExposedPorts");
+      if (ports != null) {
+        for (String port : ports.fieldNames()) {
+          int slash = port.indexOf('/');
+          String number = slash < 0 ? port : port.substring(0, slash);
+          if ((slash < 0 || port.substring(slash + 1).equals("tcp")) && !number.isEmpty() && number.length() <= 5
+              && number.chars().allMatch(Character::isDigit)) {
+            exposed.add(Integer.parseInt(number));
+          }
+        }
+      }
+      return new Inspected(healthOf(inspected),
+          named == null || named.isBlank() ? StopSignals.SIGTERM : StopSignals.number(named), exposed);
+    }
+  }
+
+  /**
+   * The same container with what its inspection tells: its health and, on the host network (where the listing
+   * shows no ports), the ports its image or {@code docker run --expose} exposes.
+   */
+  public ContainerInfo with(Inspected inspected) {
+    if (!hostNetwork() || !ports.isEmpty() || inspected.exposedTcp().isEmpty()) {
+      return withHealth(inspected.health());
+    }
+    List<Port> exposed = new ArrayList<>();
+    inspected.exposedTcp().forEach(p -> exposed.add(new Port("", p, 0, "tcp")));
+    return new ContainerInfo(id, name, labels, networkMode, networkIps, exposed, inspected.health());
+  }
+
+  /**
    * The health in an answer of {@code GET /containers/{id}/json}: {@code State.Health.Status}
    * ({@code starting}, {@code healthy}, {@code unhealthy}), {@link #NO_HEALTHCHECK} without one.
    */

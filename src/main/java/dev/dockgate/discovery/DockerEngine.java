@@ -47,8 +47,13 @@ public final class DockerEngine {
   private static final String EVENT_FILTER = URLEncoder.encode(
       "{\"type\":[\"container\"]}", StandardCharsets.UTF_8);
 
+  /** How long the engine may take to answer the opening of the event stream (a hung engine accepts and stays silent). */
+  static final long EVENTS_ANSWER_MS = 10_000;
+
   /** Set at once when the caller's Vert.x reaches the engine, else once the engine's own Vert.x is up. */
   private volatile HttpClient client;
+  /** The Vert.x {@link #client} runs on, for the timer bounding the event stream's answer. */
+  private volatile Vertx clientVertx;
   /** The engine's own Vert.x and its context; null when the caller's Vert.x reaches the engine. */
   private final Future<Side> side;
   private final Context caller;
@@ -97,6 +102,7 @@ public final class DockerEngine {
       this.caller = null;
       this.side = null;
       this.client = HttpClients.create(vertx, clientOptions(engine.tls()), LOG);
+      this.clientVertx = vertx;
     }
     if (engine.unix()) {
       this.server = SocketAddress.domainSocketAddress(engine.host().substring("unix://".length()));
@@ -189,14 +195,15 @@ public final class DockerEngine {
   }
 
   /**
-   * A container's HEALTHCHECK status (see {@link ContainerInfo#healthOf}); {@link ContainerInfo#STARTING}
-   * for a container gone meanwhile (404), which the next listing drops.
+   * What inspecting a container tells (its HEALTHCHECK status, see {@link ContainerInfo#healthOf}, and its stop
+   * signal); {@link ContainerInfo#STARTING} and no stop signal for a container gone meanwhile (404), which the
+   * next listing drops.
    */
-  public Future<String> health(String id) {
+  public Future<ContainerInfo.Inspected> inspect(String id) {
     return onEngineSide(() -> get("/containers/" + URLEncoder.encode(id, StandardCharsets.UTF_8) + "/json")
         .compose(response -> response.body().compose(body -> switch (response.statusCode()) {
-          case 200 -> Future.succeededFuture(ContainerInfo.healthOf(body.toJsonObject()));
-          case 404 -> Future.succeededFuture(ContainerInfo.STARTING);
+          case 200 -> Future.succeededFuture(ContainerInfo.Inspected.of(body.toJsonObject()));
+          case 404 -> Future.succeededFuture(new ContainerInfo.Inspected(ContainerInfo.STARTING, -1, List.of()));
           default -> Future.failedFuture(new IllegalStateException(
               "GET /containers/" + id + "/json answered " + response.statusCode() + ": " + body));
         })));
@@ -226,9 +233,27 @@ public final class DockerEngine {
   }
 
   private Future<HttpClientResponse> openEvents(Handler<JsonObject> onEvent, Handler<Throwable> ended) {
+    // No idle timeout: the stream may stay quiet for hours. Its answer is bounded, so that an attempt on an
+    // engine that accepts connections but does not answer (hung, or stopped with SIGSTOP) fails and is retried.
     RequestOptions options = request("/events?filters=" + EVENT_FILTER).setIdleTimeout(0);
     return client.request(options)
-        .compose(req -> req.send())
+        .compose(req -> {
+          Promise<HttpClientResponse> answered = Promise.promise();
+          long timer = clientVertx.setTimer(EVENTS_ANSWER_MS, id -> {
+            answered.tryFail(new java.util.concurrent.TimeoutException(
+                "GET /events not answered within " + EVENTS_ANSWER_MS + " ms"));
+            req.reset(); // closes the connection
+          });
+          req.send().onComplete(ar -> {
+            clientVertx.cancelTimer(timer);
+            if (ar.succeeded()) {
+              answered.tryComplete(ar.result());
+            } else {
+              answered.tryFail(ar.cause());
+            }
+          });
+          return answered.future();
+        })
         .compose(response -> {
           if (response.statusCode() != 200) {
             return Future.failedFuture(new IllegalStateException("GET /events answered " + response.statusCode()));
@@ -291,6 +316,7 @@ public final class DockerEngine {
             .withTransport(NetworkTransport.withDomainSockets())
             .build();
         client = HttpClients.create(own, CLIENT_OPTIONS, LOG);
+        clientVertx = own;
         Side ready = new Side(own, own.getOrCreateContext());
         caller.runOnContext(v -> started.complete(ready));
       } catch (RuntimeException e) {

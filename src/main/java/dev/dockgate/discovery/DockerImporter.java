@@ -35,9 +35,11 @@ public final class DockerImporter implements ServiceImporter {
   private static final Logger LOG = Logger.getLogger(DockerImporter.class.getName());
   private static final long MIN_BACKOFF_MS = 250;
   private static final long MAX_BACKOFF_MS = 5_000;
-  /** Signals after which a container is about to go away: SIGINT, SIGQUIT, SIGKILL, SIGTERM. */
-  private static final Set<String> STOP_SIGNALS = Set.of("2", "3", "9", "15", "SIGINT", "SIGQUIT",
-      "SIGKILL", "SIGTERM", "INT", "QUIT", "KILL", "TERM");
+  /** Signals after which a container is about to go away, whatever its own stop signal: SIGINT, SIGQUIT, SIGKILL, SIGTERM. */
+  private static final Set<Integer> STOP_SIGNALS = Set.of(2, 3, 9, 15);
+
+  /** How long the start waits for the engine's first listing, as it waits for Consul's and DNS's first answers. */
+  static final long START_WAIT_MS = 3_000;
 
   /** How long after a pause or unpause event the engine's listing is read again (it shows the change a moment late). */
   static final long LISTING_LAG_MS = 250;
@@ -99,8 +101,10 @@ public final class DockerImporter implements ServiceImporter {
       LOG.warning(describe() + " is reached over plain TCP, without TLS: whoever can reach its port controls"
           + " the engine; give it tls: {ca_file, cert_file, key_file} (dockerd --tlsverify)");
     }
-    // Never hold the gateway's start on Docker: without it, routes answer 503 until it is back.
-    connect().onComplete(ar -> ready.complete());
+    // Never hold the gateway's start on Docker: without it, routes answer 503 until it is back. An engine that
+    // accepts connections but does not answer (hung, or stopped with SIGSTOP) is waited for START_WAIT_MS at most.
+    connect().onComplete(ar -> ready.tryComplete());
+    vertx.setTimer(START_WAIT_MS, id -> ready.tryComplete());
   }
 
   /**
@@ -213,8 +217,10 @@ public final class DockerImporter implements ServiceImporter {
     JsonObject actor = event.getJsonObject("Actor", new JsonObject());
     String id = actor.getString("ID", event.getString("id", ""));
     if ("kill".equals(action)) {
-      String signal = actor.getJsonObject("Attributes", new JsonObject()).getString("signal", "");
-      if (STOP_SIGNALS.contains(signal)) {
+      // docker stop sends the container's own stop signal (STOPSIGNAL SIGWINCH, --stop-signal) before its stop event,
+      // which Docker 20.10 sends only once the container has died.
+      int signal = StopSignals.number(actor.getJsonObject("Attributes", new JsonObject()).getString("signal", ""));
+      if (STOP_SIGNALS.contains(signal) || (signal > 0 && signal == health.stopSignal(id))) {
         goingAway.add(id);
       }
     } else if ("stop".equals(action)) {
@@ -228,6 +234,9 @@ public final class DockerImporter implements ServiceImporter {
     } else if ("unpause".equals(action)) {
       paused.remove(id);
     }
+    if (goingAway.contains(id) || paused.contains(id)) {
+      leaveNow(id);
+    }
     int mine = attempt;
     sync().onFailure(err -> lost(mine, err));
     if ("pause".equals(action) || "unpause".equals(action)) {
@@ -237,6 +246,18 @@ public final class DockerImporter implements ServiceImporter {
           sync().onFailure(err -> lost(mine, err));
         }
       });
+    }
+  }
+
+  /**
+   * A container stopping or paused leaves at its event, not at the listing that follows: that listing may be
+   * slow, or fail as the engine stops, which would keep it with the last known instances. One still being
+   * published is left to that listing, which finds it going away.
+   */
+  private void leaveNow(String id) {
+    Published p = published.get(id);
+    if (p != null && p.registration() != null && state != State.CLOSED) {
+      unpublish(p).onFailure(err -> LOG.warning("cannot unpublish container " + named(p.container()) + ": " + err));
     }
   }
 
@@ -253,7 +274,7 @@ public final class DockerImporter implements ServiceImporter {
     }
     syncing = true;
     return engine.listRunning()
-        .compose(running -> health.annotate(running, engine::health))
+        .compose(running -> health.annotate(running, engine::inspect))
         .compose(this::apply)
         .andThen(ar -> {
           syncing = false;

@@ -136,6 +136,13 @@ class AddressResolverTest {
         unusable("several exposed ports", container("many", "bridge").network("bridge", "172.17.0.8")
             .exposed(9090).exposed(8080), null,
             "several exposed ports [8080, 9090]", "set label gateway.port"),
+        // on the host network the listing shows no port: the importer adds those Config.ExposedPorts names
+        address("single exposed port on the host network: the engine's host", container("hostexp", "host")
+            .exposed(8080), null,
+            ENGINE, 8080, "single exposed port 8080 on the host network"),
+        unusable("several exposed ports on the host network", container("hostexp2", "host")
+            .exposed(8080).exposed(9090), null,
+            "several exposed ports [8080, 9090]", "set label gateway.port"),
 
         // nothing to go on
         unusable("captured host network without label", load("host-network-unlabelled.json"), null,

@@ -143,4 +143,50 @@ class ContainerInfoTest {
     assertEquals(ContainerInfo.HEALTHY, listed.withHealth(ContainerInfo.HEALTHY).health());
     assertEquals(listed, listed.withHealth(ContainerInfo.HEALTHY).withHealth(ContainerInfo.NO_HEALTHCHECK));
   }
+
+  static Stream<Arguments> stopSignals() {
+    return Stream.of(
+        Arguments.of("none named: SIGTERM", "{\"Config\":{}}", 15),
+        Arguments.of("empty: SIGTERM", "{\"Config\":{\"StopSignal\":\"\"}}", 15),
+        Arguments.of("Apache httpd's image", "{\"Config\":{\"StopSignal\":\"SIGWINCH\"}}", 28),
+        Arguments.of("docker run --stop-signal WINCH", "{\"Config\":{\"StopSignal\":\"WINCH\"}}", 28),
+        Arguments.of("nginx's image", "{\"Config\":{\"StopSignal\":\"SIGQUIT\"}}", 3),
+        Arguments.of("systemd in a container", "{\"Config\":{\"StopSignal\":\"SIGRTMIN+3\"}}", 37),
+        Arguments.of("RTMAX-2", "{\"Config\":{\"StopSignal\":\"RTMAX-2\"}}", 62),
+        Arguments.of("a number", "{\"Config\":{\"StopSignal\":\"10\"}}", 10),
+        Arguments.of("lower case", "{\"Config\":{\"StopSignal\":\"sigusr1\"}}", 10),
+        Arguments.of("unknown name", "{\"Config\":{\"StopSignal\":\"SIGNOPE\"}}", -1),
+        Arguments.of("out of range", "{\"Config\":{\"StopSignal\":\"65\"}}", -1),
+        Arguments.of("RTMIN beyond RTMAX", "{\"Config\":{\"StopSignal\":\"SIGRTMIN+31\"}}", -1),
+        Arguments.of("no Config at all", "{}", 15));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("stopSignals")
+  void theStopSignalIsReadFromTheInspectedConfig(String what, String inspected, int expected) {
+    assertEquals(expected, ContainerInfo.Inspected.of(new JsonObject(inspected)).stopSignal());
+  }
+
+  @Test
+  void killEventSignalsAreNumbersOrNames() {
+    assertEquals(28, StopSignals.number("28"));
+    assertEquals(15, StopSignals.number("SIGTERM"));
+    assertEquals(9, StopSignals.number("KILL"));
+    assertEquals(-1, StopSignals.number(""));
+    assertEquals(-1, StopSignals.number(null));
+    assertEquals(-1, StopSignals.number("SIG"));
+    assertEquals(-1, StopSignals.number("-1"));
+  }
+
+  @Test
+  void onTheHostNetworkTheInspectedExposedTcpPortsStandForTheListedOnes() {
+    ContainerInfo.Inspected inspected = ContainerInfo.Inspected.of(new JsonObject(
+        "{\"Config\":{\"ExposedPorts\":{\"8080/tcp\":{},\"53/udp\":{},\"bad/tcp\":{}}}}"));
+    assertEquals(List.of(8080), inspected.exposedTcp());
+
+    ContainerInfo host = new ContainerInfo("h1", "h", Map.of(), "host", Map.of(), List.of());
+    assertEquals(List.of(new Port("", 8080, 0, "tcp")), host.with(inspected).ports());
+    ContainerInfo bridge = new ContainerInfo("b1", "b", Map.of(), "bridge", Map.of("bridge", "172.17.0.2"), List.of());
+    assertEquals(List.of(), bridge.with(inspected).ports(), "elsewhere the listing shows the exposed ports itself");
+  }
 }

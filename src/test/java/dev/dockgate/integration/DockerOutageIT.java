@@ -20,6 +20,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
@@ -28,6 +29,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -55,11 +57,22 @@ class DockerOutageIT {
     relayVertx.close();
   }
 
-  /** Relays TCP connections on a local port to the engine's unix socket until closed. */
+  /**
+   * Relays TCP connections on a local port to the engine's unix socket until closed. While
+   * {@link #silent}, it accepts connections and holds them open unanswered, as a hung engine (or one
+   * stopped with SIGSTOP) does; those stay unanswered after it speaks again.
+   */
   static final class EngineRelay implements AutoCloseable {
     private final int port;
     private final Set<NetSocket> sockets = ConcurrentHashMap.newKeySet();
     private NetServer server;
+    volatile boolean silent;
+    /** While set, a connection whose request lists the containers is closed before the engine sees it. */
+    volatile boolean failListings;
+    /** Once the engine sends the gateway a kill event of this container, {@link #failListings} is set. */
+    volatile String failListingsAfterKillOf;
+    /** While above 0, a request listing the containers reaches the engine this long after it was sent (a slow engine). */
+    volatile long delayListingsMs;
 
     EngineRelay(int port) {
       this.port = port;
@@ -69,11 +82,31 @@ class DockerOutageIT {
       server = relayVertx.createNetServer().connectHandler(client -> {
         client.pause();
         sockets.add(client);
+        if (silent) {
+          return;
+        }
         relayVertx.createNetClient().connect(SocketAddress.domainSocketAddress("/var/run/docker.sock"))
             .onSuccess(engine -> {
               sockets.add(engine);
-              client.handler(engine::write);
-              engine.handler(client::write);
+              client.handler(bytes -> {
+                boolean listing = bytes.getString(0, Math.min(bytes.length(), 32)).startsWith("GET /containers/json");
+                long delay = delayListingsMs;
+                if (listing && failListings) {
+                  client.close();
+                  engine.close();
+                } else if (listing && delay > 0) {
+                  relayVertx.setTimer(delay, t -> engine.write(bytes));
+                } else {
+                  engine.write(bytes);
+                }
+              });
+              engine.handler(bytes -> {
+                String killed = failListingsAfterKillOf;
+                if (killed != null && bytes.toString().contains("\"Action\":\"kill\"") && bytes.toString().contains(killed)) {
+                  failListings = true;
+                }
+                client.write(bytes);
+              });
               client.closeHandler(v -> engine.close());
               engine.closeHandler(v -> client.close());
               client.resume();
@@ -160,11 +193,7 @@ class DockerOutageIT {
       Poll.until(Duration.ofSeconds(10), "both engines logged unreachable",
           () -> gw.output().contains("docker engine missing (") && gw.output().contains("docker engine refused ("));
       assertFalse(gw.output().contains("(null)"), gw.output());
-      HttpResponse<String> health = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-          URI.create("http://127.0.0.1:" + adminPort + "/health")).timeout(Duration.ofSeconds(10)).build(),
-          HttpResponse.BodyHandlers.ofString());
-      JsonObject discovery = new JsonObject(health.body()).getJsonArray("checks").stream().map(JsonObject.class::cast)
-          .filter(c -> c.getString("id").equals("discovery")).findFirst().orElseThrow().getJsonObject("data");
+      JsonObject discovery = discovery(adminPort);
       for (Object engine : discovery.getJsonArray("engines")) {
         String error = ((JsonObject) engine).getString("last_error");
         assertTrue(error != null && !error.contains("null"), discovery.encode());
@@ -173,5 +202,104 @@ class DockerOutageIT {
       assertTrue(line.contains("unreachable (no such socket)"), line);
     }
   }
-}
 
+  /**
+   * An engine that accepts connections but does not answer (hung, or stopped with SIGSTOP) neither holds
+   * the gateway's start nor keeps it waiting on that attempt once the engine answers again.
+   */
+  @Test
+  @Timeout(120)
+  void anEngineThatAcceptsButDoesNotAnswerHoldsNeitherTheStartNorTheNextAttempt() throws Exception {
+    int relayPort = Ports.free();
+    int adminPort = Ports.free();
+    String suite = SUITE + "-silent";
+    try (EngineRelay relay = new EngineRelay(relayPort)) {
+      relay.silent = true;
+      relay.open();
+      // Before: the start waited for the engine's answer, forever.
+      try (GatewayJar gw = new GatewayJar(dir, "  admin_listener: {port: " + adminPort + "}\n", """
+          docker: {host: "tcp://127.0.0.1:%d"}
+          routes: [{path_prefix: /api/silent, backend: silent}]
+          backends: [{name: silent, match_labels: [app_name=silent, suite=%s]}]
+          """.formatted(relayPort, suite), 1)) {
+        assertEquals(503, gw.get("/api/silent/id").statusCode());
+        // Before: the attempt on the silent engine never ended, so the engine was never asked again.
+        Poll.until(Duration.ofSeconds(30), "the unanswered attempt given up",
+            () -> String.valueOf(discovery(adminPort).getJsonArray("engines").getJsonObject(0).getString("last_error"))
+                .contains("not answered within"));
+        relay.silent = false; // the engine answers again; the connections it held stay unanswered
+        docker.runHttpd("silent", Ports.free(), "/api/silent/id", Map.of("app_name", "silent", "suite", suite));
+        Poll.until(Duration.ofSeconds(30), "following the engine once it answers",
+            () -> gw.get("/api/silent/id").statusCode() == 200);
+        assertEquals("connected", discovery(adminPort).getString("state"), discovery(adminPort).encode());
+      }
+    }
+  }
+
+  /**
+   * A container stopped (its {@code kill} event) or paused leaves rotation at its event, even when the listing
+   * that follows fails, as it may while the engine stops or restarts, or is slow. Before, it left only with a
+   * listing that succeeded: a failed one kept it, with every last known instance, for as long as the engine
+   * was away, and a slow one kept a paused container (each request sent there waiting) until it answered.
+   */
+  @Test
+  @Timeout(90)
+  void aStoppingOrPausedContainerLeavesRotationAtItsEventWhateverTheListing() throws Exception {
+    int relayPort = Ports.free();
+    String suite = SUITE + "-event";
+    Map<String, String> labels = Map.of("app_name", "event", "suite", suite);
+    String stopping = docker.runHttpd("event-stopping", Ports.free(), "/api/event/id", labels);
+    String paused = docker.runHttpd("event-paused", Ports.free(), "/api/event/id", labels);
+    try (EngineRelay relay = new EngineRelay(relayPort);
+         GatewayHarness gw = new GatewayHarness(dir, """
+             docker: {host: "tcp://127.0.0.1:%d"}
+             routes: [{path_prefix: /api/event, backend: event}]
+             backends: [{name: event, match_labels: [app_name=event, suite=%s]}]
+             """.formatted(relayPort, suite))) {
+      relay.open();
+      Poll.until(Duration.ofSeconds(10), "both containers routed", () -> DockerRoutingIT.instanceCount(gw, "event") == 2);
+
+      // Listings fail from the kill event on (the engine emits other containers' events meanwhile, whose listings pass).
+      relay.failListingsAfterKillOf = stopping;
+      // SIGTERM, which busybox httpd as the container's first process ignores: it runs on, as one draining does.
+      Docker.Result kill = Docker.exec(List.of("docker", "kill", "-s", "TERM", stopping));
+      assertEquals(0, kill.code(), kill.output());
+      Poll.until(Duration.ofSeconds(3), "the stopping container out at its kill event while listings fail",
+          () -> DockerRoutingIT.instanceCount(gw, "event") == 1);
+      assertTrue(relay.failListings, "the kill event passed the relay");
+      relay.failListingsAfterKillOf = null;
+      relay.failListings = false;
+      Poll.until(Duration.ofSeconds(15), "following the engine again",
+          () -> discovery(gw.adminPort()).getBoolean("connected", false));
+
+      relay.delayListingsMs = 6_000;
+      docker.pause(paused);
+      try {
+        Poll.until(Duration.ofSeconds(2), "the paused container out at its pause event while listings are slow",
+            () -> DockerRoutingIT.instanceCount(gw, "event") == 0);
+      } finally {
+        docker.unpause(paused);
+        relay.delayListingsMs = 0;
+      }
+      Poll.until(Duration.ofSeconds(20), "the unpaused container back",
+          () -> gw.get("/api/event/id").body().trim().equals(docker.fullName("event-paused")));
+    }
+  }
+
+  /** The discovery check of the readiness on the admin listener at {@code adminPort}. */
+  static JsonObject discovery(int adminPort) {
+    HttpResponse<String> health;
+    try {
+      health = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+          URI.create("http://127.0.0.1:" + adminPort + "/health")).timeout(Duration.ofSeconds(10)).build(),
+          HttpResponse.BodyHandlers.ofString());
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted", e);
+    }
+    return new JsonObject(health.body()).getJsonArray("checks").stream().map(JsonObject.class::cast)
+        .filter(c -> c.getString("id").equals("discovery")).findFirst().orElseThrow().getJsonObject("data");
+  }
+}

@@ -21,6 +21,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -224,13 +225,80 @@ class DockerRoutingIT {
     });
   }
 
+  /** A gateway with one route, /api/NAME, to backend NAME: the containers labelled app_name=NAME, env=production. */
+  GatewayHarness oneBackend(String name) {
+    gateway = new GatewayHarness(dir, """
+        routes:
+          - {path_prefix: /api/%1$s, backend: %1$s}
+        backends:
+          - name: %1$s
+            match_labels: [app_name=%1$s, env=production, suite=%2$s]
+        """.formatted(name, APP));
+    return gateway;
+  }
+
   /** How many instances the billing backend has, from the admin listener's route report. */
   static int instanceCount(GatewayHarness gateway) {
+    return instanceCount(gateway, "billing");
+  }
+
+  /** How many instances {@code backend} has, from the admin listener's route report. */
+  static int instanceCount(GatewayHarness gateway, String backend) {
     for (Object b : new io.vertx.core.json.JsonObject(gateway.admin("/admin/routes").body()).getJsonArray("backends")) {
-      if (((io.vertx.core.json.JsonObject) b).getString("name").equals("billing")) {
+      if (((io.vertx.core.json.JsonObject) b).getString("name").equals(backend)) {
         return ((io.vertx.core.json.JsonObject) b).getJsonArray("instances").size();
       }
     }
-    throw new AssertionError("no backend billing");
+    throw new AssertionError("no backend " + backend);
+  }
+
+  /**
+   * A container stopped with a stop signal of its own ({@code STOPSIGNAL SIGWINCH}, as the official Apache
+   * httpd image has, or {@code docker run --stop-signal}) leaves rotation at its stop's {@code kill} event,
+   * while it drains, as one stopped with SIGTERM does. Before, only SIGTERM, SIGINT, SIGQUIT and SIGKILL
+   * were taken for a stop: it stayed in rotation until it died (Docker 20.10 sends its {@code stop} event
+   * only then), and a server that closes its listener at the signal refused every request meanwhile.
+   */
+  @Test
+  @Timeout(60)
+  void aContainerWithItsOwnStopSignalLeavesRotationWhenItIsStopped() throws Exception {
+    int port = Ports.free();
+    Map<String, String> labels = new HashMap<>(labels("shop", "production"));
+    labels.put("gateway.port", Integer.toString(port));
+    String script = "mkdir -p /www/api/shop && echo " + docker.fullName("shop-winch") + " > /www/api/shop/id"
+        + " && { busybox httpd -f -p 127.0.0.1:" + port + " -h /www & pid=$!; }"
+        + " && trap 'sleep 4; kill $pid; exit 0' WINCH && while true; do wait; done";
+    String id = docker.run("shop-winch", labels, List.of("--stop-signal", "WINCH"), List.of("busybox", "sh", "-c", script));
+    gateway = oneBackend("shop");
+    Poll.until(Duration.ofSeconds(5), "the container routed", () -> gateway.get("/api/shop/id").statusCode() == 200);
+    Thread stopper = new Thread(() -> Docker.exec(List.of("docker", "stop", "-t", "20", id)));
+    stopper.start();
+    try {
+      Poll.until(Duration.ofSeconds(3), "the stopping container out of rotation", () -> instanceCount(gateway, "shop") == 0);
+      assertEquals("true", Docker.exec(List.of("docker", "inspect", "--format", "{{.State.Running}}", id)).output().trim(),
+          "left rotation while it drains, before it exits");
+    } finally {
+      stopper.join(30_000);
+    }
+  }
+
+  /**
+   * A container on the host network without a {@code gateway.port} label whose image (or {@code --expose})
+   * exposes one TCP port is reached on the engine's host at that port, as Traefik's Docker provider does. The
+   * listing shows no port for a host-network container, so the port comes from its inspection. Before, it was
+   * skipped as having "no exposed port".
+   */
+  @Test
+  @Timeout(60)
+  void aHostNetworkContainerWithOneExposedPortAndNoLabelIsRouted() {
+    int port = Ports.free();
+    String script = "mkdir -p /www/api/exposed && echo " + docker.fullName("exposed") + " > /www/api/exposed/id"
+        + " && exec busybox httpd -f -p 127.0.0.1:" + port + " -h /www";
+    docker.run("exposed", labels("exposed", "production"), List.of("--expose", Integer.toString(port)),
+        List.of("busybox", "sh", "-c", script));
+    gateway = oneBackend("exposed");
+    Poll.until(Duration.ofSeconds(5), "the container routed at its exposed port",
+        () -> gateway.get("/api/exposed/id").statusCode() == 200);
+    assertEquals(docker.fullName("exposed"), gateway.get("/api/exposed/id").body().trim());
   }
 }
