@@ -180,6 +180,23 @@ class HostileConfigFileTest {
   }
 
   @Test
+  void jsonNumbersKeepTheTextWrittenWhereAStringIsExpected(VertxTestContext ctx) throws IOException {
+    // Read as doubles, 1.10 became 1.1 and 1e3 1000.0: a container labelled version=1.10 would never match.
+    String path = write("conf.json", """
+        {"server": {"port": 8.08e3, "idle_timeout_ms": 1e3},
+         "default_response": {"body": 1.50},
+         "backends": [{"name": "a", "match_labels": {"version": 1.10, "big": 1e3, "n": -0.0, "huge": 123456789012345678901}}]}
+        """);
+    expectConfig(path, ctx, config -> {
+      assertEquals("1.50", config.defaultResponse().body());
+      assertEquals(Map.of("version", "1.10", "big", "1e3", "n", "-0.0", "huge", "123456789012345678901"),
+          config.backends().get(0).matchLabels().required());
+      assertEquals(8080, config.server().port());
+      assertEquals(1000, config.server().limits().idleTimeoutMs());
+    });
+  }
+
+  @Test
   void numbersWrittenOtherwiseStillReadAsNumbers(VertxTestContext ctx) throws IOException {
     String path = write("conf.yml", "server: {port: 0x1F90, idle_timeout_ms: 1e3, instances: +2}\n");
     expectConfig(path, ctx, config -> {
