@@ -2,6 +2,7 @@ package dev.dockgate.config;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.dockgate.Features;
@@ -193,6 +194,23 @@ class HostileConfigFileTest {
           config.backends().get(0).matchLabels().required());
       assertEquals(8080, config.server().port());
       assertEquals(1000, config.server().limits().idleTimeoutMs());
+    });
+  }
+
+  @Test
+  void anEmptyValueIsNoneWhereTheSettingHasNoDefault(VertxTestContext ctx) throws IOException {
+    // As the reference in docs/configuration.md writes them (host: null): the setting is not set.
+    String path = write("conf.yml", """
+        docker: {enabled: false, network: null}
+        routes:
+          - {path_prefix: /a, host: ~, backend: a}
+        backends:
+          - {name: a, targets: ["http://127.0.0.1:9"], tls: {server_name: null}}
+        """);
+    expectConfig(path, ctx, config -> {
+      assertNull(config.routes().get(0).host());
+      assertNull(config.docker().network());
+      assertNull(config.backends().get(0).tls().serverName());
     });
   }
 
