@@ -165,15 +165,29 @@ final class ConfigWatcher {
                 + " not applied, taken for a file being written (write the new config beside it and rename it into"
                 + " place)")))
             : Features.load(vertx, path))
-        .onSuccess(next -> accept(next, asked))
+        .compose(this::compare)
+        .onSuccess(compared -> accept(compared, asked))
         .onFailure(err -> reject(err instanceof ConfigException ? err.getMessage() : path + ": " + err, asked))
         .onComplete(ar -> loading = false);
   }
 
-  private void accept(GatewayConfig next, boolean asked) {
+  /** A loaded config, compared with the one running when it was loaded ({@code running}). */
+  private record Compared(GatewayConfig next, GatewayConfig running, boolean same, java.util.List<String> restart) {
+  }
+
+  /** Compares {@code next} with the running config on a worker: with every route, a deep comparison. */
+  private Future<Compared> compare(GatewayConfig next) {
+    GatewayConfig running = current;
+    return vertx.executeBlocking(() -> new Compared(next, running, next.equals(running),
+        dev.dockgate.config.RestartFields.changed(started, next)), false);
+  }
+
+  private void accept(Compared compared, boolean asked) {
+    GatewayConfig next = compared.next();
     boolean wasRejected = lastRejection != null;
     lastRejection = null;
-    if (next.equals(current)) {
+    // (another load, on SIGHUP, may have changed the running config meanwhile)
+    if (compared.running() == current ? compared.same() : next.equals(current)) {
       if (asked) {
         LOG.info("config " + path + " read again on SIGHUP: valid, unchanged");
       } else if (wasRejected) {
@@ -181,7 +195,7 @@ final class ConfigWatcher {
       }
       return;
     }
-    java.util.List<String> restart = dev.dockgate.config.RestartFields.changed(started, next);
+    java.util.List<String> restart = compared.restart();
     if (!restart.isEmpty()) {
       LOG.warning("config " + path + ": " + String.join(", ", restart)
           + " changed and apply after a restart (the running values stay until then); every other change applies now");

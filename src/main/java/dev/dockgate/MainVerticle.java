@@ -223,11 +223,15 @@ public final class MainVerticle extends VerticleBase {
     return vertx.eventBus().request(Addresses.DISCOVERY_PREPARE, next,
             new io.vertx.core.eventbus.DeliveryOptions(Addresses.LOCAL).setSendTimeout(PREPARE_MS))
         .otherwiseEmpty() // discovery stopped (a drain), or slower than allowed: the config applies all the same
-        .map(answered -> {
-          // Before the routers compile it, so they find the kept limiters and none of the dropped ones.
+        // Before the routers compile it, so they find the kept limiters and none of the dropped ones; on a worker,
+        // as it hashes every route (all three are safe from any thread).
+        .compose(answered -> vertx.executeBlocking(() -> {
           rateLimiters.retain(next.routes());
           retryAllowances.retain(next.routes());
           inFlight.retain(next.routes());
+          return null;
+        }, false))
+        .map(retained -> {
           vertx.eventBus().publish(Addresses.CONFIG_APPLY, next, Addresses.LOCAL);
           return null;
         });

@@ -92,10 +92,64 @@ public final class ConfigLoader {
   /**
    * The JSON document, read by Vert.x's own parser (its comments, its {@code vertx.jackson.*} limits) with duplicate
    * detection on: as for YAML, a key twice in one object is an error rather than the last value silently winning.
+   * A number keeps its text, as in YAML ({@link ConfigNumber}): {@code "version": 1.10} is the label value
+   * {@code 1.10}, not {@code 1.1}.
    */
   static Object decodeJson(String text) {
-    return io.vertx.core.json.jackson.JacksonCodec.fromParser(io.vertx.core.json.jackson.JacksonCodec.createParser(text)
-        .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION), Object.class);
+    com.fasterxml.jackson.core.JsonParser parser = io.vertx.core.json.jackson.JacksonCodec.createParser(text)
+        .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+    try (parser) {
+      parser.nextToken();
+      Object document = jsonValue(parser);
+      if (parser.nextToken() != null) {
+        throw new io.vertx.core.json.DecodeException("Unexpected trailing token");
+      }
+      return document;
+    } catch (java.io.IOException e) {
+      throw new io.vertx.core.json.DecodeException(e.getMessage(), e);
+    }
+  }
+
+  /** The value at the parser's current token, as Vert.x's parser reads it but for numbers. */
+  private static Object jsonValue(com.fasterxml.jackson.core.JsonParser parser) throws java.io.IOException {
+    com.fasterxml.jackson.core.JsonToken token = parser.currentToken();
+    if (token == null) {
+      return null;
+    }
+    switch (token) {
+      case START_OBJECT -> {
+        Map<String, Object> object = new java.util.LinkedHashMap<>();
+        while (parser.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
+          String name = parser.currentName();
+          parser.nextToken();
+          object.put(name, jsonValue(parser));
+        }
+        return object;
+      }
+      case START_ARRAY -> {
+        List<Object> array = new java.util.ArrayList<>();
+        while (parser.nextToken() != com.fasterxml.jackson.core.JsonToken.END_ARRAY) {
+          array.add(jsonValue(parser));
+        }
+        return array;
+      }
+      case VALUE_NUMBER_INT, VALUE_NUMBER_FLOAT -> {
+        return new ConfigNumber(parser.getText(), parser.getNumberValue());
+      }
+      case VALUE_STRING -> {
+        return parser.getText();
+      }
+      case VALUE_TRUE -> {
+        return Boolean.TRUE;
+      }
+      case VALUE_FALSE -> {
+        return Boolean.FALSE;
+      }
+      case VALUE_NULL -> {
+        return null;
+      }
+      default -> throw new io.vertx.core.json.DecodeException("Unexpected token " + token);
+    }
   }
 
   /**

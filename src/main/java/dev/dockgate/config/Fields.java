@@ -44,6 +44,19 @@ public final class Fields {
     return override != null ? override : json.getValue(key);
   }
 
+  /**
+   * True, with the problem reported, when the file writes {@code key} with no value ({@code port:}, {@code port: ~},
+   * JSON {@code null}) and nothing overrides it: for a setting with a default that is an error, not the default
+   * taken silently (a value lost in an edit, or written on the wrong line). {@code expected}: what to write instead.
+   */
+  private boolean writtenEmpty(String key, Object value, String expected) {
+    if (value != null || !json.containsKey(key)) {
+      return false;
+    }
+    problem(at(key), "has no value; write " + expected + ", or leave the key out for the default");
+    return true;
+  }
+
   /** True when the key's value came from the environment or a system property, as text. */
   private boolean fromOutside(String key, Object value) {
     return value instanceof String && sources.fromOutside(at(key));
@@ -94,10 +107,14 @@ public final class Fields {
     return value(key) != null || sources.overridesInside(at(key));
   }
 
+  /** A text setting; null {@code fallback}: none by default, which an empty value ({@code key: ~}) writes too. */
   public String string(String key, String fallback) {
     known.add(key);
     Object value = value(key);
     if (value == null) {
+      if (fallback != null) {
+        writtenEmpty(key, null, "a text");
+      }
       return fallback;
     }
     if (value instanceof String || value instanceof Number || value instanceof Boolean) {
@@ -122,6 +139,7 @@ public final class Fields {
     known.add(key);
     Object value = value(key);
     if (value == null) {
+      writtenEmpty(key, null, "a number");
       return fallback;
     }
     long n;
@@ -149,6 +167,7 @@ public final class Fields {
     known.add(key);
     Object value = value(key);
     if (value == null) {
+      writtenEmpty(key, null, "true or false");
       return fallback;
     }
     if (value instanceof Boolean b) {
@@ -169,6 +188,9 @@ public final class Fields {
     if (Boolean.FALSE.equals(value) && overridesInside(key)) {
       value = new JsonObject(); // a block the file turned off (admin_listener: false) that an override sets a key in
     }
+    if (value == null && !overridesInside(key)) {
+      writtenEmpty(key, null, "a mapping ({} for every default)");
+    }
     if (value != null && !(value instanceof JsonObject)) {
       problem(at(key), "expected a mapping, got " + describe(value));
       value = null;
@@ -181,6 +203,7 @@ public final class Fields {
     known.add(key);
     Object value = value(key);
     if (value == null) {
+      writtenEmpty(key, null, "a list ([] for none)");
       return List.of();
     }
     if (fromOutside(key, value)) {

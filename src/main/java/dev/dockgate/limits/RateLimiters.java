@@ -142,7 +142,7 @@ public final class RateLimiters {
   /**
    * Keeps the limiters of {@code routes} and drops every other one; call with a new config before
    * the routers compile it. A dropped limiter serves the requests still on the old routes, then
-   * goes with them (its buckets are garbage, not swept).
+   * goes with them (its buckets are garbage, not swept). Safe from any thread.
    */
   public void retain(List<RouteConfig> routes) {
     Set<Identity> next = new HashSet<>();

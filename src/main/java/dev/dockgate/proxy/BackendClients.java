@@ -41,10 +41,38 @@ public final class BackendClients {
     this.vertx = vertx;
   }
 
-  /** The clients for {@code backends}, by name: kept where unchanged, made where new or changed; the rest shut down. */
-  public Map<String, HttpClient> update(List<BackendConfig> backends) {
+  /**
+   * The clients of one config's backends, by name: made on the router's event loop by {@link #prepare}, then
+   * read by any thread (a worker compiling the config's routes); immutable.
+   */
+  public static final class Prepared {
+    private final Map<String, Held> held;
+
+    private Prepared(Map<String, Held> held) {
+      this.held = Map.copyOf(held);
+    }
+
+    public HttpClient client(String backend) {
+      return held.get(backend).client();
+    }
+
+    /** The pool of {@code backend}'s plain-HTTP connections. */
+    public ConnectionPool pool(String backend) {
+      return held.get(backend).pool();
+    }
+
+    /** The raw TCP client for {@code backend}'s upgrade tunnels. */
+    public io.vertx.core.net.NetClient tunnels(String backend) {
+      return held.get(backend).tunnels();
+    }
+  }
+
+  /**
+   * The clients for {@code backends}: those in use kept where unchanged, new ones made where new or changed; nothing
+   * is shut down until {@link #commit} (the routes in use keep theirs while the new routes are compiled).
+   */
+  public Prepared prepare(List<BackendConfig> backends) {
     Map<String, Held> next = new HashMap<>();
-    Map<String, HttpClient> result = new HashMap<>();
     for (BackendConfig backend : backends) {
       Settings settings = Settings.of(backend);
       Held held = clients.get(backend.name());
@@ -53,17 +81,30 @@ public final class BackendClients {
         held = new Held(settings, client, pool(client, settings), UpgradeTunnel.client(vertx, settings.tls()));
       }
       next.put(backend.name(), held);
-      result.put(backend.name(), held.client());
     }
-    clients.forEach((name, held) -> {
-      if (next.get(name) != held) {
+    return new Prepared(next);
+  }
+
+  /** Makes {@code next} the clients in use; those it does not keep are shut down gracefully. */
+  public void commit(Prepared next) {
+    shutDown(clients, next.held);
+    clients = next.held;
+  }
+
+  /** Lets go of what {@code unused} made, as it will not be committed (the router stops, or a newer config came). */
+  public void discard(Prepared unused) {
+    shutDown(unused.held, clients);
+  }
+
+  /** Shuts down the clients of {@code from} that {@code kept} does not hold. */
+  private static void shutDown(Map<String, Held> from, Map<String, Held> kept) {
+    from.forEach((name, held) -> {
+      if (kept.get(name) != held) {
         held.pool().close(false); // its idle connections; those in use finish their requests, then the shutdown closes them
         held.client().shutdown(SHUTDOWN_SECONDS, TimeUnit.SECONDS);
         held.tunnels().close(); // its settings changed: open tunnels of the old ones end
       }
     });
-    clients = next;
-    return result;
   }
 
   private HttpClient create(Settings settings) {
@@ -470,16 +511,6 @@ public final class BackendClients {
       }
       ctx.fireChannelRead(msg);
     }
-  }
-
-  /** The pool of {@code backend}'s plain-HTTP connections; call after {@link #update}. */
-  public ConnectionPool pool(String backend) {
-    return clients.get(backend).pool();
-  }
-
-  /** The raw TCP client for {@code backend}'s upgrade tunnels; call after {@link #update}. */
-  public io.vertx.core.net.NetClient tunnels(String backend) {
-    return clients.get(backend).tunnels();
   }
 
   /** Closes every client (the router stops, after its drain). */

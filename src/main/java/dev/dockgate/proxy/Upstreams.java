@@ -20,14 +20,19 @@ public final class Upstreams {
 
   private final BreakerRegistry breakers;
   private final Map<String, BackendConfig> backends;
-  private final Collection<ProxyHandler> handlers;
+  /** The route handlers of each backend. */
+  private final Map<String, ProxyHandler[]> handlers;
   private Map<String, Upstream> live = Map.of();
 
+  /** May be made on any thread (a worker compiling a config); used afterwards on the router's event loop only. */
   public Upstreams(BreakerRegistry breakers, List<BackendConfig> backends, Collection<ProxyHandler> handlers) {
     this.breakers = breakers;
     this.backends = new HashMap<>();
     backends.forEach(b -> this.backends.put(b.name(), b));
-    this.handlers = handlers;
+    Map<String, List<ProxyHandler>> grouped = new HashMap<>();
+    handlers.forEach(h -> grouped.computeIfAbsent(h.backend(), k -> new java.util.ArrayList<>()).add(h));
+    this.handlers = new HashMap<>();
+    grouped.forEach((backend, list) -> this.handlers.put(backend, list.toArray(new ProxyHandler[0])));
   }
 
   /** Hands out the snapshot's instances, leaving out those whose health-check key is in {@code unhealthy}. */
@@ -60,8 +65,11 @@ public final class Upstreams {
       }
     }
     live = next;
-    for (ProxyHandler handler : handlers) {
-      handler.upstreams(byBackend.get(handler.backend()));
+    for (Map.Entry<String, ProxyHandler[]> backend : handlers.entrySet()) {
+      Upstream[] rotation = byBackend.get(backend.getKey());
+      for (ProxyHandler handler : backend.getValue()) {
+        handler.upstreams(rotation);
+      }
     }
   }
 

@@ -17,7 +17,7 @@ public final class RetryAllowances {
     return allowances.computeIfAbsent(route, r -> new RetryAllowance(r.retries().minPerSecond()));
   }
 
-  /** Keeps the allowances of these routes only; before the routers compile them. */
+  /** Keeps the allowances of these routes only; before the routers compile them. Safe from any thread. */
   public void retain(List<RouteConfig> routes) {
     allowances.keySet().retainAll(new HashSet<>(routes));
   }

@@ -53,6 +53,8 @@ import java.util.Set;
  */
 public final class RouterVerticle extends VerticleBase implements RouterPlacement.OnEventLoop {
 
+  private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger(RouterVerticle.class.getName());
+
   private static final Buffer METHOD_NOT_ALLOWED = Buffer.buffer("method not allowed\n");
   private static final Buffer BAD_PATH = Buffer.buffer("bad request path\n");
   private static final Buffer EXPECTATION_FAILED = Buffer.buffer("expectation not supported: only 100-continue\n");
@@ -90,10 +92,21 @@ public final class RouterVerticle extends VerticleBase implements RouterPlacemen
   /** Connections still waiting for their first request head, with the timer that closes them. */
   private final java.util.IdentityHashMap<HttpConnection, Long> heads = new java.util.IdentityHashMap<>();
 
-  /** One config's routing: swapped by reference, so a request sees one config from start to end. */
+  /**
+   * One config's routing: swapped by reference, so a request sees one config from start to end. Compiled on a
+   * worker ({@link #compile}); published to the event loop by the completion of that work, used only there after.
+   */
   private record Routing(GatewayConfig config, RouteTable<Pipeline> routes, Upstreams upstreams, Buffer defaultBody,
-      String liveness, String dashboardStream, TrustedProxies trusted, List<Pipeline> pipelines) {
+      String liveness, String dashboardStream, TrustedProxies trusted, List<Pipeline> pipelines,
+      BackendClients.Prepared clients) {
   }
+
+  /** The reloads received, applied one after the other on this event loop. */
+  private Future<Void> applying = Future.succeededFuture();
+  /** The newest config received: a queued one older than it is skipped. */
+  private GatewayConfig latest;
+  /** Set when the router stops: a config compiled after that is not swapped in. */
+  private boolean closed;
 
   private final GatewayConfig initial;
 
@@ -115,7 +128,12 @@ public final class RouterVerticle extends VerticleBase implements RouterPlacemen
     // The stages' own calls (JWKS); each backend has its own client and pool (BackendClients).
     client = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true).setTcpNoDelay(true));
     backendClients = new BackendClients(vertx);
-    routing = routing(initial);
+    return compile(initial).compose(this::start);
+  }
+
+  /** Starts serving {@code first}, the compiled initial config. */
+  private Future<?> start(Routing first) {
+    install(first);
     Future<Void> announcements = vertx.eventBus()
         .<BackendInstances>localConsumer(Addresses.INSTANCES, msg -> onInstances(msg.body()))
         .completion();
@@ -180,15 +198,27 @@ public final class RouterVerticle extends VerticleBase implements RouterPlacemen
     routing.upstreams().apply(instances.forBackends(routing.config().backends()), unhealthy);
   }
 
-  private Routing routing(GatewayConfig config) {
+  /**
+   * The routing of {@code config}. The backends' clients are made here, on the event loop (each backend's, only where
+   * new or changed: bounded by the backends, not the routes); the routes' handlers, stages and route table are built
+   * on a worker, which no request waits for. Nothing built there is shared with another router, and what it reads
+   * of the process-wide services is thread-safe (see {@link StageContext}).
+   */
+  private Future<Routing> compile(GatewayConfig config) {
+    BackendClients.Prepared clients = backendClients.prepare(config.backends());
+    return vertx.<Routing>executeBlocking(() -> routing(config, clients), false)
+        .onFailure(err -> backendClients.discard(clients));
+  }
+
+  /** Builds the routing of {@code config} with {@code clients}; runs on a worker. */
+  private Routing routing(GatewayConfig config, BackendClients.Prepared clients) {
     Map<String, BackendConfig> backends = config.backendsByName();
-    Map<String, HttpClient> clients = backendClients.update(config.backends());
     List<RouteTable.Entry<Pipeline>> entries = new ArrayList<>();
     List<ProxyHandler> terminals = new ArrayList<>();
     List<Pipeline> pipelines = new ArrayList<>();
     for (RouteConfig route : config.routes()) {
-      ProxyHandler proxy = new ProxyHandler(vertx, clients.get(route.backend()), backendClients.pool(route.backend()),
-          backendClients.tunnels(route.backend()),
+      ProxyHandler proxy = new ProxyHandler(vertx, clients.client(route.backend()), clients.pool(route.backend()),
+          clients.tunnels(route.backend()),
           route, backends.get(route.backend()),
           config.server().limits().maxBodyBytes(), initial.server().limits().idleTimeoutMs(), inFlight,
           ((dev.dockgate.resilience.RetryAllowances) shared.get(dev.dockgate.resilience.RetryAllowances.class)).of(route));
@@ -198,23 +228,50 @@ public final class RouterVerticle extends VerticleBase implements RouterPlacemen
       entries.add(new RouteTable.Entry<>(route.pathPrefix(), route.host(), Set.copyOf(route.methods()), pipeline));
     }
     Upstreams upstreams = new Upstreams(breakers, config.backends(), terminals);
-    upstreams.apply(instances.forBackends(config.backends()), unhealthy);
     ServerConfig.AdminPaths admin = config.server().admin();
     return new Routing(config, new RouteTable<>(entries), upstreams, Buffer.buffer(config.defaultResponse().body()),
         admin.health().isEmpty() ? "" : admin.health() + "/live",
         admin.dashboard().isEmpty() ? "" : admin.dashboard() + "/events",
-        new TrustedProxies(config.server().trustedProxies()), pipelines);
+        new TrustedProxies(config.server().trustedProxies()), pipelines, clients);
   }
 
   /**
-   * Switches to a new config. Requests in flight finish on the handlers they started with; the new
-   * routes see the instances known now, so nothing answers 503 while discovery catches up.
+   * Switches to a new config, after the configs received before it (one a newer config replaced while it waited is
+   * skipped). Its routing is compiled off the event loop; requests go on meanwhile on the config they have. Requests
+   * in flight finish on the handlers they started with; the new routes see the instances known at the switch, so
+   * nothing answers 503 while discovery catches up.
    */
   private void apply(GatewayConfig next) {
+    latest = next;
+    applying = applying.eventually(() -> next != latest || closed ? Future.succeededFuture()
+        : compile(next).<Void>map(compiled -> {
+          if (closed) {
+            backendClients.discard(compiled.clients());
+          } else {
+            install(compiled);
+          }
+          return null;
+        }).onFailure(err -> {
+          if (!closed) {
+            LOG.log(java.util.logging.Level.SEVERE, "routes of the reloaded config " + next.source()
+                + " not applied; the running config stays", err);
+          }
+        }));
+  }
+
+  /**
+   * Swaps {@code next} in, on the event loop: its backends' clients become those in use, its handlers get the
+   * instances known now, and the routing is replaced by reference; what the previous routing held is let go.
+   */
+  private void install(Routing next) {
+    backendClients.commit(next.clients());
+    next.upstreams().apply(instances.forBackends(next.config().backends()), unhealthy);
     Routing previous = routing;
-    routing = routing(next);
-    previous.upstreams().close();
-    previous.pipelines().forEach(Pipeline::close);
+    routing = next;
+    if (previous != null) {
+      previous.upstreams().close();
+      previous.pipelines().forEach(Pipeline::close);
+    }
   }
 
   private Future<HttpServer> listen() {
@@ -480,6 +537,7 @@ public final class RouterVerticle extends VerticleBase implements RouterPlacemen
     // served its requests until the listener has closed; each answer from now on is its connection's last, so
     // none is idle, kept alive, when the shutdown closes it under the client's next request.
     stopping = true;
+    closed = true;
     long drainMs = Long.getLong("gateway.drain.timeout.ms", 30_000L);
     Future<Void> drained = server == null
         ? Future.succeededFuture()

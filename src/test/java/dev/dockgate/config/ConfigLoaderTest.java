@@ -335,6 +335,23 @@ class ConfigLoaderTest {
             """,
             "conf.yml: routes[0].backend: unknown backend \"orders\"; known: (none defined)"),
 
+        // written with no value: an error where the setting has a default, not that default taken silently
+        bad("a port with no value", "server:\n  port:\n",
+            "conf.yml: server.port: has no value; write a number, or leave the key out for the default"),
+        bad("settings of each kind with no value", """
+            server: {host: ~, http2: , trusted_proxies: , admin_listener: }
+            docker: ~
+            default_response: {body: null}
+            """,
+            "conf.yml: server.host: has no value; write a text, or leave the key out for the default",
+            "conf.yml: server.http2: has no value; write true or false, or leave the key out for the default",
+            "conf.yml: server.admin_listener: has no value; write a mapping ({} for every default), or leave the key out for the default",
+            "conf.yml: server.trusted_proxies: has no value; write a list ([] for none), or leave the key out for the default",
+            "conf.yml: docker: has no value; write a mapping ({} for every default), or leave the key out for the default",
+            "conf.yml: default_response.body: has no value; write a text, or leave the key out for the default"),
+        badJson("a JSON null port", "{\"server\": {\"port\": null}}",
+            "conf.json: server.port: has no value; write a number, or leave the key out for the default"),
+
         // unknown keys
         bad("unknown top-level key", """
             route:

@@ -2,6 +2,7 @@ package dev.dockgate.config;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.dockgate.Features;
@@ -176,6 +177,40 @@ class HostileConfigFileTest {
       assertEquals("1:30", config.defaultResponse().body());
       assertEquals(Map.of("env", "no", "version", "1.10", "build", "010", "day", "2024-01-02", "on", "on", "big", "1e3"),
           config.backends().get(0).matchLabels().required());
+    });
+  }
+
+  @Test
+  void jsonNumbersKeepTheTextWrittenWhereAStringIsExpected(VertxTestContext ctx) throws IOException {
+    // Read as doubles, 1.10 became 1.1 and 1e3 1000.0: a container labelled version=1.10 would never match.
+    String path = write("conf.json", """
+        {"server": {"port": 8.08e3, "idle_timeout_ms": 1e3},
+         "default_response": {"body": 1.50},
+         "backends": [{"name": "a", "match_labels": {"version": 1.10, "big": 1e3, "n": -0.0, "huge": 123456789012345678901}}]}
+        """);
+    expectConfig(path, ctx, config -> {
+      assertEquals("1.50", config.defaultResponse().body());
+      assertEquals(Map.of("version", "1.10", "big", "1e3", "n", "-0.0", "huge", "123456789012345678901"),
+          config.backends().get(0).matchLabels().required());
+      assertEquals(8080, config.server().port());
+      assertEquals(1000, config.server().limits().idleTimeoutMs());
+    });
+  }
+
+  @Test
+  void anEmptyValueIsNoneWhereTheSettingHasNoDefault(VertxTestContext ctx) throws IOException {
+    // As the reference in docs/configuration.md writes them (host: null): the setting is not set.
+    String path = write("conf.yml", """
+        docker: {enabled: false, network: null}
+        routes:
+          - {path_prefix: /a, host: ~, backend: a}
+        backends:
+          - {name: a, targets: ["http://127.0.0.1:9"], tls: {server_name: null}}
+        """);
+    expectConfig(path, ctx, config -> {
+      assertNull(config.routes().get(0).host());
+      assertNull(config.docker().network());
+      assertNull(config.backends().get(0).tls().serverName());
     });
   }
 

@@ -112,6 +112,18 @@ class CommandLineIT {
 
   @Test
   @Timeout(90)
+  void aPortWithNoValueIsAnErrorNotTheDefaultPort() throws Exception {
+    Path conf = dir.resolve("empty-port.yml");
+    Files.writeString(conf, "server:\n  host: 127.0.0.1\n  port:\n  admin_listener: false\n");
+    GatewayJar.Exit run = run(Map.of(), List.of(), "-t", "-conf", conf.toString());
+    assertEquals(1, run.status(), run.toString());
+    assertEquals(List.of(
+        conf + ": server.port: has no value; write a number, or leave the key out for the default",
+        conf + ": invalid (1 problem)"), run.err().lines().toList(), run.toString());
+  }
+
+  @Test
+  @Timeout(90)
   void validateChecksTheProcessSettingsAsAStartWould() throws Exception {
     Path conf = dir.resolve("fine.yml");
     Files.writeString(conf, "server: {host: 127.0.0.1, admin_listener: false}\n");

@@ -118,6 +118,89 @@ class ReloadIT {
     assertTrue(load.statuses.containsKey(200), load.statuses.toString());
   }
 
+  /** Routes besides /a, for a config big enough that compiling its routes takes a measurable time. */
+  static final int LARGE_ROUTES = Integer.getInteger("reload.large.routes", 30_000);
+  /**
+   * The slowest liveness answer allowed while such a config is applied, garbage collection pauses left out (the
+   * gateway answers in a few ms; compiling the routes on the event loop held it 0.6-1 s on a loaded 2-core machine).
+   */
+  static final long LARGE_RELOAD_BOUND_MS = 300;
+
+  String largeConfig(String body) {
+    StringBuilder yaml = new StringBuilder("""
+        docker: {enabled: false}
+        default_response: {body: "%s"}
+        backends:
+          - {name: a, targets: ["http://127.0.0.1:%d"]}
+          - {name: b, targets: ["http://127.0.0.1:%d"]}
+        routes:
+          - {path_prefix: /a, backend: a}
+        """.formatted(body, a.port(), b.port()));
+    for (int i = 0; i < LARGE_ROUTES; i++) {
+      yaml.append(i % 3 == 0 ? "  - {path_prefix: /svc" + i + "/api, methods: [GET], backend: b}\n"
+          : "  - {path_prefix: /r" + i + ", host: h" + i + ".example.com, backend: a}\n");
+    }
+    return yaml.toString();
+  }
+
+  /** Milliseconds this JVM has spent in garbage collection pauses so far (young and mixed collections, full ones). */
+  static long gcMillis() {
+    long total = 0;
+    for (java.lang.management.GarbageCollectorMXBean gc : java.lang.management.ManagementFactory.getGarbageCollectorMXBeans()) {
+      total += Math.max(0, gc.getCollectionTime());
+    }
+    return total;
+  }
+
+  @Test
+  @Timeout(180)
+  void aLargeConfigIsAppliedWhileTheRouterKeepsAnsweringWithinMilliseconds() throws Exception {
+    // One router: every probe lands on the event loop that applies the reload.
+    GatewayHarness gw = gateway = new GatewayHarness(dir, config(false), 1);
+    assertEquals(404, gw.get("/r1").statusCode());
+    java.util.concurrent.atomic.AtomicLong slowestMs = new java.util.concurrent.atomic.AtomicLong();
+    AtomicBoolean measuring = new AtomicBoolean();
+    AtomicBoolean probing = new AtomicBoolean(true);
+    AtomicInteger probes = new AtomicInteger();
+    Thread probe = new Thread(() -> {
+      while (probing.get()) {
+        long gcBefore = gcMillis();
+        long start = System.nanoTime();
+        int status = gw.get("/health/live").statusCode();
+        // The whole JVM stops in a pause, the test's client too: time the gateway itself held the answer.
+        long took = (System.nanoTime() - start) / 1_000_000 - (gcMillis() - gcBefore);
+        if (status == 200 && measuring.get()) {
+          probes.incrementAndGet();
+          slowestMs.accumulateAndGet(took, Math::max);
+        }
+        try {
+          Thread.sleep(10);
+        } catch (InterruptedException e) {
+          return;
+        }
+      }
+    });
+    probe.start();
+    try (Warnings log = new Warnings()) {
+      gw.rewriteConfig(largeConfig("second"));
+      // From the end of the file's parsing (on a worker, as before) to the new config in use: the apply.
+      Poll.until(Duration.ofSeconds(120), "the config read", () -> count(log.messages, "config reloaded from") == 1);
+      measuring.set(true);
+      long read = System.nanoTime();
+      Poll.until(Duration.ofSeconds(60), "the reloaded config live", () -> "second".equals(gw.get("/nowhere").body()));
+      System.out.println(LARGE_ROUTES + " routes applied " + (System.nanoTime() - read) / 1_000_000
+          + " ms after they were read; slowest liveness answer meanwhile " + slowestMs.get() + " ms (GC pauses left out)");
+      Thread.sleep(200); // and just after the switch
+    } finally {
+      probing.set(false);
+      probe.join(20_000);
+    }
+    assertTrue(probes.get() > 0, "probes answered during the apply");
+    assertEquals(200, gw.get("/a/x").statusCode());
+    assertEquals(200, gw.get("/svc3/api/x").statusCode());
+    assertTrue(slowestMs.get() < LARGE_RELOAD_BOUND_MS, "a liveness probe waited " + slowestMs.get() + " ms during the apply");
+  }
+
   @Test
   void anAccessLogMovedUnderLoadLogsEveryRequestExactlyOnce() throws Exception {
     java.nio.file.Path first = dir.resolve("first.json");
