@@ -34,6 +34,7 @@ public final class AdminEndpoints {
   private final Supplier<GatewayConfig> config;
   private final Supplier<JsonObject> routeReport;
   private final Buffer dashboardPage;
+  private final String dashboardPolicy;
   private final Supplier<String> edgeProblem;
   private final HealthChecks readiness;
   private boolean draining;
@@ -45,6 +46,7 @@ public final class AdminEndpoints {
     this.config = config;
     this.routeReport = routeReport;
     this.dashboardPage = dashboardPage;
+    this.dashboardPolicy = dashboardPolicy(dashboardPage.toString(java.nio.charset.StandardCharsets.UTF_8));
     this.edgeProblem = edgeProblem;
     this.readiness = readiness();
   }
@@ -73,7 +75,8 @@ public final class AdminEndpoints {
         request.response().setStatusCode(up ? 200 : 503).putHeader("content-type", "application/json").end(body.toBuffer());
       });
     } else if (path.equals(paths.dashboard())) {
-      answer = () -> request.response().putHeader("content-type", "text/html; charset=utf-8").end(dashboardPage);
+      answer = () -> request.response().putHeader("content-type", "text/html; charset=utf-8")
+          .putHeader("content-security-policy", dashboardPolicy).end(dashboardPage);
     } else if (path.equals(dashboardStream)) {
       answer = () -> dashboardEvents(request);
     } else if (path.equals(paths.routes())) {
@@ -91,6 +94,20 @@ public final class AdminEndpoints {
           .putHeader("content-type", "text/plain; charset=utf-8").end(method.name() + " is not allowed here: GET or HEAD\n");
     }
     return true;
+  }
+
+  /**
+   * The dashboard's Content-Security-Policy: its own inline script (by hash) and styles, its own event stream, nothing
+   * else; no frame may hold it. Were a name it shows ever written as markup, no script injected there would run.
+   */
+  static String dashboardPolicy(String page) {
+    int open = page.indexOf("<script>");
+    int close = page.indexOf("</script>", open);
+    String script = open < 0 || close < 0 ? "" : page.substring(open + "<script>".length(), close);
+    return "default-src 'none'; script-src 'sha256-"
+        + java.util.Base64.getEncoder().encodeToString(dev.dockgate.auth.ApiKeyAuth.sha256(script)) + "'; "
+        + "style-src 'unsafe-inline'; connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'; "
+        + "frame-ancestors 'none'";
   }
 
   /**

@@ -41,6 +41,10 @@ public final class AdminListener {
   private static final Buffer NOT_FOUND = Buffer.buffer("not an admin endpoint\n");
   private static final Buffer BAD_PATH = Buffer.buffer("bad request path\n");
   private static final Buffer TOO_MANY_STREAMS = Buffer.buffer("too many open event streams on the admin listener\n");
+  private static final Buffer MISDIRECTED = Buffer.buffer(
+      "this admin listener answers Host: localhost or an IP address only (a name resolving to it is refused)\n");
+  /** Every admin answer: never sniffed as another type, never framed, and no content of its own may load anything. */
+  static final String CSP_NONE = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
   private final ServerConfig.AdminListener config;
   private final ApiKeyAuth keys;
@@ -48,6 +52,8 @@ public final class AdminListener {
   private final OpenConnections connections;
   private final Supplier<String> streamPath;
   private final int maxStreams;
+  /** Bound to a loopback address: only loopback names and address literals are this listener's hosts. */
+  private final boolean loopback;
 
   /**
    * {@code endpoints} answers a request for a normal path and says true, or says false (not an admin path);
@@ -61,6 +67,47 @@ public final class AdminListener {
     this.connections = connections;
     this.streamPath = streamPath;
     this.maxStreams = config.maxConnections() == 0 ? 0 : Math.max(1, config.maxConnections() / 2);
+    this.loopback = loopback(config.host());
+  }
+
+  /** Whether {@code host} (the listener's) is a loopback address or {@code localhost}. */
+  static boolean loopback(String host) {
+    if (localName(host)) {
+      return true;
+    }
+    byte[] bytes = dev.dockgate.config.Cidr.literal(host);
+    try {
+      return bytes != null && java.net.InetAddress.getByAddress(bytes).isLoopbackAddress();
+    } catch (java.net.UnknownHostException notAnAddress) {
+      return false;
+    }
+  }
+
+  /** {@code localhost} and its subdomains (RFC 6761: resolved to loopback by the browser itself), any case, a final dot. */
+  private static boolean localName(String name) {
+    String n = name.endsWith(".") ? name.substring(0, name.length() - 1) : name;
+    return n.equalsIgnoreCase("localhost") || (n.length() > 10 && n.regionMatches(true, n.length() - 10, ".localhost", 0, 10));
+  }
+
+  /**
+   * Whether a request with this Host (or HTTP/2 authority) may be answered on a loopback listener: none, an IP
+   * literal (IPv6 in brackets), or a loopback name, with or without a port. A page of another site whose name an
+   * attacker re-points at 127.0.0.1 (DNS rebinding) sends its own name, and the browser would let it read the answer.
+   */
+  static boolean loopbackHost(String host) {
+    if (host == null || host.isEmpty()) {
+      return true; // HTTP/1.0 without Host: no browser sends that
+    }
+    if (host.charAt(0) == '[') {
+      int close = host.indexOf(']');
+      if (close < 0 || (close + 1 < host.length() && host.charAt(close + 1) != ':')) {
+        return false;
+      }
+      return dev.dockgate.config.Cidr.literal(host.substring(1, close)) != null;
+    }
+    int colon = host.indexOf(':');
+    String name = colon < 0 ? host : host.substring(0, colon);
+    return localName(name) || dev.dockgate.config.Cidr.literal(name) != null;
   }
 
   /** The listener's options, with {@code limits} as {@link ServerConfig.AdminListener#limits} makes them. */
@@ -103,7 +150,9 @@ public final class AdminListener {
     HttpServerResponse response = request.response().putHeader(HttpHeaders.DATE, HttpDate.now());
     Channel channel = ((ConnectionBase) request.connection()).channel();
     connections.busy(channel); // answering: it keeps its place
-    boolean authorized = keys == null || authorized(request);
+    response.putHeader("x-content-type-options", "nosniff").putHeader("content-security-policy", CSP_NONE);
+    boolean misdirected = loopback && !loopbackHost(request.getHeader(HttpHeaders.HOST));
+    boolean authorized = !misdirected && (keys == null || authorized(request));
     // Every admin endpoint is read-only: a body is not read, so its answer is the connection's last, as is one to
     // a client without a valid key (neither holds a kept-alive connection).
     boolean last = !authorized || (!request.isEnded() && announcesBody(request));
@@ -128,7 +177,9 @@ public final class AdminListener {
     if (stream != null) {
       channel.closeFuture().addListener(f -> stream.run()); // a stream mostly ends with its connection
     }
-    if (!authorized) {
+    if (misdirected) {
+      response.setStatusCode(421).putHeader("content-type", "text/plain; charset=utf-8").end(MISDIRECTED);
+    } else if (!authorized) {
       // Basic first: a browser then asks for credentials, and sends them with the dashboard's event stream too.
       response.setStatusCode(401);
       response.headers()

@@ -1,5 +1,6 @@
 package dev.dockgate.discovery;
 
+import dev.dockgate.observability.AccessLogLine;
 import java.util.Map;
 import java.util.TreeSet;
 
@@ -83,7 +84,7 @@ public final class AddressResolver {
       port = -1;
     }
     if (port < 1 || port > 65535) {
-      return new Unusable("label " + PORT_LABEL + "=\"" + value + "\" is not a port number");
+      return new Unusable("label " + PORT_LABEL + "=\"" + AccessLogLine.escaped(value) + "\" is not a port number");
     }
     if (c.hostNetwork()) {
       return new Address(engineHost, port, "label " + PORT_LABEL + " on the host network");
@@ -97,7 +98,8 @@ public final class AddressResolver {
     if (labelled != null) {
       String ip = ips.get(labelled);
       return ip == null
-          ? new Unusable(why + ", but no IP on network \"" + labelled + "\" (networks: " + ips.keySet() + ")")
+          ? new Unusable(why + ", but no IP on network \"" + AccessLogLine.escaped(labelled) + "\" (networks: "
+              + ips.keySet() + ")")
           : new Address(ip, port, why + " on network " + labelled);
     }
     // The configured network only chooses among several; a container elsewhere keeps its own.

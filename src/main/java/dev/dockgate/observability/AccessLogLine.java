@@ -64,9 +64,10 @@ public final class AccessLogLine {
   /**
    * {@code text} with every byte that could end the quoted request line or the line itself, or
    * mislead a reader ({@code "}, {@code \}, control bytes, DEL and non-ASCII), written as
-   * {@code \xHH}, as nginx escapes its access log: a request cannot forge a field or a line.
+   * {@code \xHH}, as nginx escapes its access log: a request cannot forge a field or a line. Also for outside
+   * values quoted in the gateway's own log (a container's labels).
    */
-  static String escaped(String text) {
+  public static String escaped(String text) {
     int i = 0;
     while (i < text.length() && plain(text.charAt(i))) {
       i++;

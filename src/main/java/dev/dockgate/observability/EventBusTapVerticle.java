@@ -10,8 +10,11 @@ import io.vertx.ext.bridge.BridgeOptions;
 import io.vertx.ext.bridge.PermittedOptions;
 import io.vertx.ext.eventbus.bridge.tcp.BridgeEvent;
 import io.vertx.ext.eventbus.bridge.tcp.TcpEventBusBridge;
-import java.util.concurrent.ConcurrentHashMap;
+import io.vertx.ext.bridge.BridgeEventType;
+import java.util.HashSet;
+import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.logging.Logger;
 
 /**
@@ -26,8 +29,12 @@ public final class EventBusTapVerticle extends VerticleBase {
 
   private final TapConfig config;
   private TcpEventBusBridge bridge;
-  /** Clients whose leaving is watched: one entry per connection that sent a frame. */
-  private final Set<NetSocket> watched = ConcurrentHashMap.newKeySet();
+  /**
+   * Clients whose leaving is watched: one entry per connection that sent a frame, with the addresses it is registered
+   * on. A second registration on one address is refused: the bridge keeps one consumer per client and address, so
+   * another would send each event once more, and stay on the event bus after the client left.
+   */
+  private final Map<NetSocket, Set<String>> watched = new ConcurrentHashMap<>();
   private boolean stopping;
 
   public EventBusTapVerticle(TapConfig config) {
@@ -51,11 +58,19 @@ public final class EventBusTapVerticle extends VerticleBase {
    * report of the client leaving, in place of the bridge's handler, which logs them as errors;
    * closing the socket still runs the bridge's cleanup (its end handler unregisters the client's
    * consumers). A connection that closes without a failure (a client closing cleanly, or a reset
-   * the transport reports as an end) is reported once too, when it closes.
+   * the transport reports as an end) is reported once too, when it closes. A client registers at most once per
+   * permitted address (see {@link #watched}).
    */
   private void onFrame(BridgeEvent event) {
     NetSocket socket = event.socket();
-    if (socket != null && watched.add(socket)) {
+    if (socket == null) {
+      event.complete(true);
+      return;
+    }
+    Set<String> registered = watched.get(socket);
+    if (registered == null) {
+      registered = new HashSet<>();
+      watched.put(socket, registered);
       SocketAddress client = socket.remoteAddress();
       boolean[] reported = {false};
       socket.exceptionHandler(err -> {
@@ -73,7 +88,15 @@ public final class EventBusTapVerticle extends VerticleBase {
         }
       });
     }
-    event.complete(true);
+    String address = event.getRawMessage() == null ? null : event.getRawMessage().getString("address");
+    if (event.type() == BridgeEventType.REGISTER && config.addresses().contains(address)) {
+      event.complete(registered.add(address)); // another address is refused by the bridge (access_denied)
+    } else {
+      if (event.type() == BridgeEventType.UNREGISTER && address != null) {
+        registered.remove(address);
+      }
+      event.complete(true);
+    }
   }
 
   @Override

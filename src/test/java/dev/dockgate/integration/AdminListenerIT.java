@@ -144,6 +144,53 @@ class AdminListenerIT {
     }
   }
 
+  /**
+   * DNS rebinding: a page of evil.example whose name is re-pointed at 127.0.0.1 reaches the loopback admin listener
+   * as its own origin, so the browser lets it read the answer; it sends its own name as Host. Before, /admin/routes
+   * (addresses, labels) was answered 200 to it.
+   */
+  @Test
+  @org.junit.jupiter.api.Timeout(60)
+  void onLoopbackOnlyLoopbackNamesAndAddressesAreAnswered() {
+    gateway("");
+    for (String host : List.of("evil.example", "evil.example:" + adminPort, "localhost.evil.example", "127.0.0.1.nip.io")) {
+      RawHttp.Exchange refused = RawHttp.exchange(adminPort,
+          ("GET /admin/routes HTTP/1.1\r\nHost: " + host + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII), 1, 200, 5_000);
+      assertEquals(421, refused.status(), "Host: " + host + "\n" + refused.raw());
+      assertTrue(!refused.raw().contains("path_prefix"), refused.raw());
+      assertTrue(refused.closed() || refused.responses().get(0).closes(), "its connection ends: " + refused.raw());
+    }
+    for (String host : List.of("127.0.0.1:" + adminPort, "localhost", "LOCALHOST.:" + adminPort, "ops.localhost",
+        "[::1]:" + adminPort, "10.1.2.3")) {
+      RawHttp.Exchange answered = RawHttp.exchange(adminPort,
+          ("GET /admin/routes HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n")
+              .getBytes(StandardCharsets.US_ASCII), 1, 200, 5_000);
+      assertEquals(200, answered.status(), "Host: " + host + "\n" + answered.raw());
+    }
+  }
+
+  /** Admin answers are never sniffed nor framed; the dashboard may run its own script only and reach its own stream. */
+  @Test
+  @org.junit.jupiter.api.Timeout(60)
+  void answersForbidFramingSniffingAndForeignScripts() {
+    gateway("");
+    for (String path : List.of("/admin/routes", "/metrics", "/health", "/stats", "/nothing")) {
+      HttpResponse<String> r = admin(path);
+      assertEquals("nosniff", r.headers().firstValue("x-content-type-options").orElse(null), path);
+      String csp = r.headers().firstValue("content-security-policy").orElse("");
+      assertTrue(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"), path + ": " + csp);
+    }
+    HttpResponse<String> page = admin("/dashboard");
+    String csp = page.headers().firstValue("content-security-policy").orElse("");
+    String body = page.body();
+    String script = body.substring(body.indexOf("<script>") + 8, body.indexOf("</script>"));
+    String hash = Base64.getEncoder().encodeToString(ApiKeyAuth.sha256(script));
+    assertTrue(csp.contains("script-src 'sha256-" + hash + "'"), csp);
+    assertTrue(csp.contains("connect-src 'self'") && csp.contains("frame-ancestors 'none'")
+        && csp.contains("default-src 'none'") && !csp.contains("unsafe-eval"), csp);
+    assertEquals("nosniff", page.headers().firstValue("x-content-type-options").orElse(null));
+  }
+
   @Test
   void withKeysEveryAdminRequestNeedsOne() {
     gateway(", api_keys: [{name: ops, sha256: \"%s\"}, {name: ci, sha256: \"%s\"}], api_key_header: X-Admin-Key"
@@ -216,7 +263,7 @@ class AdminListenerIT {
         backends:
           - {name: app, targets: ["http://127.0.0.1:%d"]}
         """.formatted(backend.port()), 2);
-    String check = "GET /health HTTP/1.1\r\nHost: a\r\nX-API-Key: ops-key\r\n\r\n";
+    String check = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-API-Key: ops-key\r\n\r\n";
 
     // Three connections that send nothing fill the cap; a check still gets in, and the oldest of them makes room.
     List<RawConnection> idle = new java.util.ArrayList<>();
@@ -243,7 +290,7 @@ class AdminListenerIT {
     // Without a key: 401, and the connection is not kept.
     for (int i = 0; i < 3; i++) {
       try (RawConnection anonymous = new RawConnection(adminPort)) {
-        String answer = anonymous.exchange("GET /health HTTP/1.1\r\nHost: a\r\n\r\n");
+        String answer = anonymous.exchange("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
         assertTrue(answer.startsWith("HTTP/1.1 401"), answer);
         assertTrue(answer.toLowerCase(java.util.Locale.ROOT).contains("connection: close"), answer);
         assertTrue(anonymous.closedWithoutAnswer(), "closed after its 401");
@@ -252,7 +299,7 @@ class AdminListenerIT {
 
     // One event stream (half of three, rounded down); a second is refused; two kept-alive connections idle between
     // requests; a new check makes room by closing the one idle the longest.
-    String events = "GET /dashboard/events HTTP/1.1\r\nHost: a\r\nX-API-Key: ops-key\r\n\r\n";
+    String events = "GET /dashboard/events HTTP/1.1\r\nHost: 127.0.0.1\r\nX-API-Key: ops-key\r\n\r\n";
     try (RawConnection stream = new RawConnection(adminPort)) {
       assertTrue(stream.head(events).startsWith("HTTP/1.1 200"), "the first event stream");
       try (RawConnection refused = new RawConnection(adminPort)) {
@@ -278,7 +325,7 @@ class AdminListenerIT {
 
     // A body is not read: its answer is the connection's last.
     try (RawConnection slow = new RawConnection(adminPort)) {
-      String answer = slow.exchange("POST /health HTTP/1.1\r\nHost: a\r\nX-API-Key: ops-key\r\n"
+      String answer = slow.exchange("POST /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-API-Key: ops-key\r\n"
           + "Content-Length: 100000\r\n\r\n" + "x".repeat(10));
       assertTrue(answer.startsWith("HTTP/1.1 405"), "a POST to a read-only endpoint: " + answer);
       assertTrue(answer.toLowerCase(java.util.Locale.ROOT).contains("connection: close"), answer);

@@ -225,7 +225,7 @@ class DescriptorLimitIT {
   /** One GET on a kept-alive connection: the answer's status line, its head and 2-byte body read. */
   static String exchange(Socket socket, String path) throws IOException {
     OutputStream out = socket.getOutputStream();
-    out.write(("GET " + path + " HTTP/1.1\r\nHost: gateway\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+    out.write(("GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
     out.flush();
     InputStream input = socket.getInputStream();
     StringBuilder head = new StringBuilder();

@@ -96,6 +96,30 @@ class DockerRoutingIT {
     return gateway;
   }
 
+  /**
+   * A container's labels are written by whoever starts it: a gateway.port label holding a line break and terminal
+   * escapes must not forge a line of the gateway's log nor color it. Before, the skipped container's line held the
+   * label as it was: a second line "... SEVERE [...] forged" and a raw ESC.
+   */
+  @Test
+  @org.junit.jupiter.api.Timeout(120)
+  void aLabelCannotForgeALogLine() {
+    String forged = "2026-01-01 00:00:00.000 SEVERE  [dev.dockgate.MainVerticle] forged";
+    Map<String, String> labels = labels("orders", "production");
+    labels.put("gateway.port", "80\r\n" + forged + " \u001b[31mred");
+    docker.runIdle("forged-label", labels);
+    try (dev.dockgate.testing.GatewayJar jar = new dev.dockgate.testing.GatewayJar(dir, "", config(), 1)) {
+      Poll.until(Duration.ofSeconds(20), "the container with the bad label skipped and logged",
+          () -> jar.output().contains("forged-label-"));
+      Poll.until(Duration.ofSeconds(5), "its whole line logged", () -> jar.output().contains("is not a port number"));
+      String output = jar.output();
+      assertTrue(output.lines().noneMatch(l -> l.startsWith(forged)), output);
+      assertTrue(output.indexOf('\u001b') < 0 && output.indexOf('\r') < 0, output);
+      assertTrue(output.contains("label gateway.port=\"80\\x0D\\x0A" + forged + " \\x1B[31mred\" is not a port number"),
+          output);
+    }
+  }
+
   @Test
   void routesByPrefixToAMatchingContainer() {
     GatewayHarness gw = gateway();

@@ -105,6 +105,50 @@ class EventTapIT {
     }
   }
 
+  /**
+   * A client registering on one address again and again gets each event once: the repeats are refused. Before, each
+   * registration added a consumer (2,000 registrations: 2,000 copies of every event to that client), and only the
+   * last was removed when the client left, so the others stayed on the event bus for good.
+   */
+  @Test
+  @org.junit.jupiter.api.Timeout(60)
+  void aRepeatedRegistrationIsRefusedAndEachEventComesOnce() throws Exception {
+    int bridgePort = Ports.free();
+    try (GatewayHarness gw = new GatewayHarness(dir, bridgeConfig(bridgePort, backend.port()), 1);
+         Socket socket = new Socket("127.0.0.1", bridgePort)) {
+      DataOutputStream out = new DataOutputStream(socket.getOutputStream());
+      DataInputStream in = new DataInputStream(socket.getInputStream());
+      JsonObject register = new JsonObject().put("type", "register").put("address", "gateway.traffic");
+      int repeats = 200;
+      for (int i = 0; i < repeats; i++) {
+        writeFrame(out, register);
+      }
+      // The bridge answers frames in order: once its pong is in, every registration was handled.
+      writeFrame(out, new JsonObject().put("type", "ping"));
+      socket.setSoTimeout(10_000);
+      int refused = 0;
+      for (JsonObject frame = readFrame(in); !"pong".equals(frame.getString("type")); frame = readFrame(in)) {
+        assertEquals("err", frame.getString("type"), frame.encode());
+        refused++;
+      }
+      assertEquals(200, gw.get("/app/once").statusCode());
+      socket.setSoTimeout(1_500);
+      int copies = 0;
+      try {
+        while (true) {
+          JsonObject frame = readFrame(in);
+          assertEquals("message", frame.getString("type"), frame.encode());
+          assertEquals("/app/once", frame.getJsonObject("body").getString("path"), frame.encode());
+          copies++;
+        }
+      } catch (java.net.SocketTimeoutException quiet) {
+        // nothing more came
+      }
+      assertEquals(1, copies, "copies of one traffic event sent to a client that registered " + repeats + " times");
+      assertEquals(repeats - 1, refused, "each repeated registration is refused");
+    }
+  }
+
   @Test
   void slowRequestsRaiseAnAlert() throws Exception {
     try (GatewayHarness gw = new GatewayHarness(dir, """
