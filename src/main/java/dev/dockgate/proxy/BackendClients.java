@@ -318,9 +318,13 @@ public final class BackendClients {
       }
     }
 
-    /** Puts a colon in {@code buffer} at {@code at}, the bytes from there one further; false when it cannot grow. */
+    /**
+     * Puts a colon in {@code buffer} at {@code at}, the bytes from there one further; false when it cannot grow, or
+     * only by a reallocation while shared (a slice of it held), which the decoder's own cumulator avoids too.
+     */
     private static boolean insertColon(io.netty.buffer.ByteBuf buffer, int at) {
-      if (buffer.isReadOnly() || (buffer.ensureWritable(1, true) & 1) != 0) {
+      boolean grows = buffer.maxFastWritableBytes() < 1;
+      if (buffer.isReadOnly() || grows && buffer.refCnt() > 1 || (buffer.ensureWritable(1, true) & 1) != 0) {
         return false;
       }
       io.netty.buffer.ByteBuf moved = buffer.copy(at, buffer.writerIndex() - at);
