@@ -95,6 +95,28 @@ class JwksCacheTest {
     }
   }
 
+  /**
+   * An EC key whose point is not on its curve makes no key: left out, as a key that cannot verify anything. Before,
+   * the JDK's key factory took it (it checks no point), and the set kept it.
+   */
+  @Test
+  void anEcKeyWhosePointIsNotOnItsCurveIsLeftOut() throws Exception {
+    Vertx vertx = Vertx.vertx();
+    try {
+      JsonObject good = Tokens.jwk(Tokens.ec(), "good", "ES256");
+      JsonObject off = good.copy().put("kid", "off").put("y", good.getString("x"));
+      String body = new JsonObject().put("keys", new JsonArray().add(off).add(good)).encode();
+      HttpServer server = vertx.createHttpServer().requestHandler(request -> request.response().end(body))
+          .listen(0, "127.0.0.1").toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+      JwksCache cache = new JwksCache(vertx, vertx.getOrCreateContext());
+      JwksCache.KeySet keySet = cache.keySet("http://127.0.0.1:" + server.actualPort() + "/keys");
+      JwksCache.Keys keys = refresh(keySet, JwksCache.Keys.NONE);
+      assertEquals(java.util.List.of("good"), keys.keys().stream().map(k -> k.getString("kid")).toList());
+    } finally {
+      vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    }
+  }
+
   private static JwksCache.Keys refresh(JwksCache.KeySet keySet, JwksCache.Keys seen) throws Exception {
     return keySet.refresh(seen, 0, 0).toCompletionStage().toCompletableFuture().get(15, TimeUnit.SECONDS);
   }
