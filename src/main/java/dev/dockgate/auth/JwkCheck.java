@@ -19,7 +19,8 @@ import java.util.Set;
  * Whether one member of a published key set (RFC 7517) is a public key the gateway verifies signatures with:
  * an RSA key (for RS/PS algorithms) or an EC key on P-256, P-384 or P-521, whose {@code alg}, when given,
  * fits its type and curve (RFC 7518 3.4: ES256 is P-256 with SHA-256, ES384 P-384, ES512 P-521), whose
- * {@code use} and {@code key_ops}, when given, allow verifying, and whose numbers make a key. Checked once
+ * {@code use} and {@code key_ops}, when given, allow verifying, and whose numbers make a key (an EC point on its
+ * curve). Checked once
  * per fetch, so a key that cannot serve is left out with its reason rather than found by each router's
  * verifier (and logged there with a stack trace each time). Pure; any thread.
  */
@@ -81,8 +82,11 @@ final class JwkCheck {
         if (alg != null && !alg.equals(ALGORITHM_OF_CURVE.get(key.getString("crv")))) {
           return "alg " + alg + " is not for curve " + key.getValue("crv");
         }
-        KeyFactory.getInstance("EC").generatePublic(new ECPublicKeySpec(new ECPoint(number(key, "x"), number(key, "y")),
-            curve));
+        ECPoint point = new ECPoint(number(key, "x"), number(key, "y"));
+        if (!onCurve(point, curve)) {
+          return "not a valid EC key: its point is not on curve " + key.getValue("crv");
+        }
+        KeyFactory.getInstance("EC").generatePublic(new ECPublicKeySpec(point, curve));
         return null;
       }
     } catch (GeneralSecurityException | IllegalArgumentException e) {
@@ -108,6 +112,18 @@ final class JwkCheck {
     String needed = ALGORITHM_OF_CURVE.entrySet().stream().filter(e -> e.getValue().equals(alg)).map(Map.Entry::getKey)
         .findFirst().orElse("?");
     return alg + " needs a key on curve " + needed + ", got " + (curve == null ? "another curve" : curve);
+  }
+
+  /** Whether {@code point} is on {@code curve}: y^2 = x^3 + ax + b mod p, x and y below p (the key factory checks not). */
+  private static boolean onCurve(ECPoint point, ECParameterSpec curve) {
+    BigInteger p = ((java.security.spec.ECFieldFp) curve.getCurve().getField()).getP();
+    BigInteger x = point.getAffineX();
+    BigInteger y = point.getAffineY();
+    if (x.compareTo(p) >= 0 || y.compareTo(p) >= 0) {
+      return false;
+    }
+    BigInteger right = x.pow(3).add(curve.getCurve().getA().multiply(x)).add(curve.getCurve().getB()).mod(p);
+    return y.multiply(y).mod(p).equals(right);
   }
 
   private static ECParameterSpec parameters(String jdkName) {

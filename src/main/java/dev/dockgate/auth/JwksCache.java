@@ -158,6 +158,8 @@ public final class JwksCache {
           .compose(response -> response.statusCode() == 200 ? HttpClients.body(response, MAX_BODY_BYTES)
               : Future.failedFuture("answered " + response.statusCode()))
           .timeout(FETCH_TIMEOUT_MS, TimeUnit.MILLISECONDS)
+          // a megabyte of members takes seconds to check: not on the owner, an event loop that may serve requests
+          .compose(body -> owner.executeBlocking(() -> checked(body), false))
           .map(this::loaded)
           .recover(this::failed);
       inFlight = fetch;
@@ -167,16 +169,9 @@ public final class JwksCache {
       });
     }
 
-    private Keys loaded(Buffer body) {
-      Object members = body.toJsonObject().getValue("keys");
-      if (!(members instanceof JsonArray list)) {
-        throw new IllegalStateException("no \"keys\" list in the answer");
-      }
-      List<String> leftOut = new ArrayList<>();
-      List<JsonObject> usable = usableKeys(list, leftOut);
-      if (usable.isEmpty()) {
-        throw new IllegalStateException("no RSA or EC signing key in the set" + (leftOut.isEmpty() ? "" : ": " + named(leftOut)));
-      }
+    private Keys loaded(Checked checked) {
+      List<JsonObject> usable = checked.usable();
+      List<String> leftOut = checked.leftOut();
       boolean changed = !usable.equals(current.keys());
       // the same list when the set is unchanged: the routers rebuild their verifiers only for other keys
       Keys keys = new Keys(changed ? List.copyOf(usable) : current.keys(), System.nanoTime());
@@ -201,6 +196,24 @@ public final class JwksCache {
       }
       return Future.succeededFuture(current);
     }
+  }
+
+  /** A set's usable keys, and the members left out with why. */
+  private record Checked(List<JsonObject> usable, List<String> leftOut) {
+  }
+
+  /** A key server's answer, parsed and its members checked; fails when it holds no usable key. Worker thread. */
+  private static Checked checked(Buffer body) {
+    Object members = body.toJsonObject().getValue("keys");
+    if (!(members instanceof JsonArray list)) {
+      throw new IllegalStateException("no \"keys\" list in the answer");
+    }
+    List<String> leftOut = new ArrayList<>();
+    List<JsonObject> usable = usableKeys(list, leftOut);
+    if (usable.isEmpty()) {
+      throw new IllegalStateException("no RSA or EC signing key in the set" + (leftOut.isEmpty() ? "" : ": " + named(leftOut)));
+    }
+    return new Checked(usable, leftOut);
   }
 
   /**

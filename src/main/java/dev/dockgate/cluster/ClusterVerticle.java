@@ -86,7 +86,7 @@ public final class ClusterVerticle extends VerticleBase {
   /**
    * The listed members that are not this node ({@code self}, host:port; {@code host}: cluster.host, or null): an
    * entry is this node when it has its port and its host is the announced one or cluster.host (addresses compared
-   * as addresses, names as text). A list may name this node or not, so its size alone does not tell.
+   * as addresses, names as text, a localhost name as any loopback address). A list may name this node or not, so its size alone does not tell.
    */
   static List<String> peers(List<String> listed, String self, String host) {
     int colon = self.lastIndexOf(':');
@@ -105,10 +105,35 @@ public final class ClusterVerticle extends VerticleBase {
     return peers;
   }
 
+  /** Addresses compared as addresses, names as text, but that a localhost name (RFC 6761) is any loopback address. */
   private static boolean sameHost(String a, String b) {
     byte[] x = io.netty.util.NetUtil.createByteArrayFromIpAddressString(bare(a));
     byte[] y = io.netty.util.NetUtil.createByteArrayFromIpAddressString(bare(b));
-    return x != null && y != null ? java.util.Arrays.equals(x, y) : a.equalsIgnoreCase(b);
+    if (x != null && y != null) {
+      return java.util.Arrays.equals(x, y);
+    }
+    if (x == null && y == null) {
+      return a.equalsIgnoreCase(b) || localhost(a) && localhost(b);
+    }
+    return x == null ? localhost(a) && loopback(y) : localhost(b) && loopback(x);
+  }
+
+  private static boolean localhost(String name) {
+    String h = name.toLowerCase(java.util.Locale.ROOT);
+    return h.equals("localhost") || h.endsWith(".localhost");
+  }
+
+  /** 127.0.0.0/8 or ::1. */
+  private static boolean loopback(byte[] address) {
+    if (address.length == 4) {
+      return address[0] == 127;
+    }
+    for (int i = 0; i < 15; i++) {
+      if (address[i] != 0) {
+        return false;
+      }
+    }
+    return address[15] == 1;
   }
 
   /** An IPv6 literal without its brackets and zone ({@code [fe80::1%eth0]}: fe80::1); anything else as it is. */

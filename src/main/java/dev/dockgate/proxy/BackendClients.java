@@ -334,33 +334,49 @@ public final class BackendClients {
         context.close();
         return cumulation;
       }
-      int colon = lines.read(in, in.readerIndex(), in.writerIndex());
-      if (colon >= 0) {
-        in = withColons(alloc, in, colon);
-      }
+      int arrived = in.readableBytes();
       buffered = io.netty.handler.codec.ByteToMessageDecoder.MERGE_CUMULATOR.cumulate(alloc, cumulation, in);
+      // Read in the merged bytes: a line's CR may have come in an earlier read (still there, its line not decoded).
+      readLines(buffered, buffered.writerIndex() - arrived);
       return buffered;
     }
 
     /**
-     * {@code in} (released) as a copy with a colon where each head line of one word and no colon needs one (the
-     * first at {@code colon}): nginx passes such a line as a field with no value, and so does the gateway, but
-     * Netty's decoder refuses it. Rare: a backend's mistake.
+     * Reads {@code buffer}'s lines from {@code from}, with a colon put where each head line of one word and no colon
+     * needs one: nginx passes such a line as a field with no value, and so does the gateway, but Netty's decoder
+     * refuses it. Put in place (the decoder decodes from this very buffer, in a read or after an interim answer),
+     * before the decoder reads the line: its bytes are left in the buffer until its LF has come. Rare: a backend's
+     * mistake.
      */
-    private io.netty.buffer.ByteBuf withColons(io.netty.buffer.ByteBufAllocator alloc, io.netty.buffer.ByteBuf in,
-        int colon) {
-      io.netty.buffer.ByteBuf fixed = alloc.buffer(in.readableBytes() + 8);
-      int from = in.readerIndex();
-      int to = in.writerIndex();
-      while (colon >= 0) {
-        fixed.writeBytes(in, from, colon - from).writeByte(':');
-        from = colon;
-        int lineEnd = in.getByte(colon) == '\r' ? colon + 1 : colon; // the LF the line ended at
-        colon = lines.read(in, lineEnd + 1, to);
+    private void readLines(io.netty.buffer.ByteBuf buffer, int from) {
+      for (int colon = lines.read(buffer, from, buffer.writerIndex()); colon >= 0; ) {
+        if (colon < buffer.readerIndex() || !insertColon(buffer, colon)) {
+          lines.noFieldHere(); // (not seen: the decoder keeps a line until its end, and its buffer grows)
+          return;
+        }
+        int lineEnd = buffer.getByte(colon + 1) == '\r' ? colon + 2 : colon + 1; // the LF the line ended at
+        colon = lines.read(buffer, lineEnd + 1, buffer.writerIndex());
       }
-      fixed.writeBytes(in, from, to - from);
-      in.release();
-      return fixed;
+    }
+
+    /**
+     * Puts a colon in {@code buffer} at {@code at}, the bytes from there one further; false when it cannot grow, or
+     * only by a reallocation while shared (a slice of it held), which the decoder's own cumulator avoids too.
+     */
+    private static boolean insertColon(io.netty.buffer.ByteBuf buffer, int at) {
+      boolean grows = buffer.maxFastWritableBytes() < 1;
+      if (buffer.isReadOnly() || grows && buffer.refCnt() > 1 || (buffer.ensureWritable(1, true) & 1) != 0) {
+        return false;
+      }
+      io.netty.buffer.ByteBuf moved = buffer.copy(at, buffer.writerIndex() - at);
+      try {
+        buffer.setByte(at, ':');
+        buffer.setBytes(at + 1, moved);
+        buffer.writerIndex(buffer.writerIndex() + 1);
+      } finally {
+        moved.release();
+      }
+      return true;
     }
 
     private void unusable() {
@@ -414,9 +430,7 @@ public final class BackendClients {
     /** What the decoder holds already after the head just read: the next head's, or the body's first bytes. */
     private void readOn() {
       if (buffered != null && buffered.refCnt() > 0) {
-        if (lines.read(buffered, buffered.readerIndex(), buffered.writerIndex()) >= 0) {
-          lines.noFieldHere(); // a line of one word in the decoder's buffer: no colon can go in now, refused
-        }
+        readLines(buffered, buffered.readerIndex());
       }
     }
 

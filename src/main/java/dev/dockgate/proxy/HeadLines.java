@@ -88,12 +88,11 @@ final class HeadLines implements ByteProcessor {
 
   /**
    * Reads {@code bytes} from {@code from} (inclusive) to {@code to} (exclusive), as far as it follows them; stops
-   * at the end of a head's line of one word and no colon, and returns where its colon goes (before its CRLF or LF),
-   * to be read on from the returned index's line end; else -1. Such a line whose CR came in an earlier read is no
-   * field (its colon cannot go before it).
+   * at the end of a head's line of one word and no colon, and returns where its colon goes (before its CRLF or LF,
+   * so one before {@code from} when its CR came in an earlier read), to be read on from the returned index's line
+   * end; else -1.
    */
   int read(ByteBuf bytes, int from, int to) {
-    int first = from;
     while (state != OFF && from < to) {
       if (state == DATA) {
         long skipped = Math.min(size, to - from);
@@ -111,15 +110,9 @@ final class HeadLines implements ByteProcessor {
       }
       if (colonless) {
         colonless = false;
-        if (!crLast) {
-          return stop;
-        }
+        boolean cr = crLast;
         crLast = false;
-        if (stop > first) {
-          return stop - 1;
-        }
-        noField();
-        return -1;
+        return cr ? stop - 1 : stop;
       }
       from = stop + 1;
     }

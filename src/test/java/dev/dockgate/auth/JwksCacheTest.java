@@ -54,6 +54,69 @@ class JwksCacheTest {
     }
   }
 
+  /**
+   * A key set of a megabyte, its members all checked (and each refused: an RSA modulus of one), is read and checked
+   * off the owner's event loop: it is one of the process's event loops, which may also serve requests. Before, the
+   * owner spent a second or more on each fetch, checking 30,000 members.
+   */
+  @Test
+  void aLargeSetIsCheckedOffTheEventLoop() throws Exception {
+    Vertx vertx = Vertx.vertx();
+    try {
+      JsonArray keys = new JsonArray().add(Tokens.jwk(KEY, "good", "RS256"));
+      for (int i = 0; keys.encode().length() < JwksCache.MAX_BODY_BYTES - 100_000; i++) {
+        for (int j = 0; j < 1000; j++) {
+          keys.add(new JsonObject().put("kty", "RSA").put("kid", "k" + i + "." + j).put("n", "AQ").put("e", "AQ"));
+        }
+      }
+      String body = new JsonObject().put("keys", keys).encode();
+      HttpServer server = vertx.createHttpServer().requestHandler(request -> request.response().end(body))
+          .listen(0, "127.0.0.1").toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+      io.vertx.core.Context owner = vertx.getOrCreateContext();
+      JwksCache cache = new JwksCache(vertx, owner);
+      JwksCache.KeySet keySet = cache.keySet("http://127.0.0.1:" + server.actualPort() + "/keys");
+      refresh(keySet, JwksCache.Keys.NONE); // warmed up: the JIT compiles the check
+      // The owner's thread's CPU time, not the wall time of its tasks: the machine's load does not count.
+      java.util.concurrent.CompletableFuture<Thread> thread = new java.util.concurrent.CompletableFuture<>();
+      owner.runOnContext(v -> thread.complete(Thread.currentThread()));
+      java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
+      long id = thread.get(10, TimeUnit.SECONDS).getId();
+      long before = threads.getThreadCpuTime(id);
+      JwksCache.Keys seen = keySet.current();
+      for (int round = 0; round < 3; round++) {
+        seen = refresh(keySet, seen);
+        assertEquals(1, seen.keys().size());
+      }
+      long ms = (threads.getThreadCpuTime(id) - before) / 1_000_000;
+      org.junit.jupiter.api.Assertions.assertTrue(ms < 300, "the owner's event loop spent " + ms
+          + " ms of CPU time on three fetches");
+    } finally {
+      vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    }
+  }
+
+  /**
+   * An EC key whose point is not on its curve makes no key: left out, as a key that cannot verify anything. Before,
+   * the JDK's key factory took it (it checks no point), and the set kept it.
+   */
+  @Test
+  void anEcKeyWhosePointIsNotOnItsCurveIsLeftOut() throws Exception {
+    Vertx vertx = Vertx.vertx();
+    try {
+      JsonObject good = Tokens.jwk(Tokens.ec(), "good", "ES256");
+      JsonObject off = good.copy().put("kid", "off").put("y", good.getString("x"));
+      String body = new JsonObject().put("keys", new JsonArray().add(off).add(good)).encode();
+      HttpServer server = vertx.createHttpServer().requestHandler(request -> request.response().end(body))
+          .listen(0, "127.0.0.1").toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+      JwksCache cache = new JwksCache(vertx, vertx.getOrCreateContext());
+      JwksCache.KeySet keySet = cache.keySet("http://127.0.0.1:" + server.actualPort() + "/keys");
+      JwksCache.Keys keys = refresh(keySet, JwksCache.Keys.NONE);
+      assertEquals(java.util.List.of("good"), keys.keys().stream().map(k -> k.getString("kid")).toList());
+    } finally {
+      vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    }
+  }
+
   private static JwksCache.Keys refresh(JwksCache.KeySet keySet, JwksCache.Keys seen) throws Exception {
     return keySet.refresh(seen, 0, 0).toCompletionStage().toCompletableFuture().get(15, TimeUnit.SECONDS);
   }

@@ -26,5 +26,9 @@ class ClusterPeersTest {
     assertEquals(List.of(), ClusterVerticle.peers(List.of("gw1.internal:5701"), "10.0.0.1:5701", "gw1.internal"));
     assertEquals(List.of(), ClusterVerticle.peers(List.of("[0:0:0:0:0:0:0:1]:5701"), "::1:5701", null));
     assertEquals(List.of(), ClusterVerticle.peers(List.of(), "10.0.0.1:5701", null));
+    assertEquals(List.of(), ClusterVerticle.peers(List.of("localhost:5701", "LOCALHOST:5701"), "127.0.0.1:5701", null));
+    assertEquals(List.of(), ClusterVerticle.peers(List.of("localhost:5701"), "[::1]:5701", null));
+    assertEquals(List.of("localhost:5702"), ClusterVerticle.peers(List.of("localhost:5702"), "127.0.0.1:5701", null));
+    assertEquals(List.of("localhost:5701"), ClusterVerticle.peers(List.of("localhost:5701"), "10.0.0.1:5701", null));
   }
 }

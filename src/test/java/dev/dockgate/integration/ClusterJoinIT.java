@@ -1,6 +1,7 @@
 package dev.dockgate.integration;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.dockgate.testing.ClusterNodes;
@@ -152,6 +153,29 @@ class ClusterJoinIT {
           () -> jar.output().contains("no other listed member answered (127.0.0.1:" + peer
               + "): serving alone until one starts and joins this node"));
       assertEquals(200, jar.get("/health/live").statusCode());
+    }
+  }
+
+  /**
+   * A node whose members list names it as localhost (RFC 6761: a loopback name) while it announces 127.0.0.1 knows
+   * its own entry: alone, with no peer listed, it gives no warning. Before, it warned that "localhost:PORT", itself,
+   * had not answered.
+   */
+  @Test
+  void aNodeListedAsLocalhostKnowsItsOwnEntry() {
+    int self = Ports.free();
+    String yaml = ClusterNodes.routes("http://127.0.0.1:" + Ports.free(), "") + """
+        cluster:
+          name: self-%d
+          host: 127.0.0.1
+          members: ["localhost:%d"]
+        """.formatted(self, self);
+    try (GatewayJar jar = new GatewayJar(dir, "", yaml, 1, Map.of("DOCKGATE_CLUSTER_PORT", Integer.toString(self)),
+        List.of("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"), List.of("-cluster"),
+        Duration.ofSeconds(100))) {
+      Poll.until(Duration.ofSeconds(30), "the node joined\n" + jar.output(), () -> jar.output().contains("joined; 1 member(s)"));
+      assertEquals(200, jar.get("/health/live").statusCode());
+      assertFalse(jar.output().contains("no other listed member answered"), jar.output());
     }
   }
 

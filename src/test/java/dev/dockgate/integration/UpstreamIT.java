@@ -1101,6 +1101,43 @@ class UpstreamIT {
   }
 
   /**
+   * A head's line of one word and no colon is a field with no value however the answer's bytes come: read a byte at a
+   * time (its CR and its LF in two reads), and in the same read as an early hints answer before it. Before, both
+   * were refused (502), while the same answer in one read passed.
+   */
+  @Test
+  void aLineOfOneWordIsAFieldWithNoValueHoweverItsBytesCome() throws Exception {
+    String answer = "HTTP/1.1 200 OK\r\nBogusLine\r\nX-Other\nContent-Length: 2\r\n\r\nok";
+    int slowly = raw(answer, true);
+    int hinted = raw("HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n" + answer);
+    try (dev.dockgate.testing.LoggedErrors errors = new dev.dockgate.testing.LoggedErrors()) {
+      gateway = new GatewayHarness(dir, """
+          docker: {enabled: false}
+          routes:
+            - {path_prefix: /slowly, backend: slowly}
+            - {path_prefix: /hinted, backend: hinted}
+          backends:
+            - {name: slowly, targets: ["http://127.0.0.1:%d"]}
+            - {name: hinted, targets: ["http://127.0.0.1:%d"]}
+          """.formatted(slowly, hinted), 1);
+      Map<String, HttpResponse<String>> got = new java.util.TreeMap<>();
+      Map<String, Integer> statuses = new java.util.TreeMap<>();
+      for (String path : List.of("slowly", "hinted")) {
+        got.put(path, gateway.get("/" + path + "/x"));
+        statuses.put(path, got.get(path).statusCode());
+      }
+      assertEquals(Map.of("hinted", 200, "slowly", 200), statuses);
+      for (String path : got.keySet()) {
+        java.net.http.HttpHeaders headers = got.get(path).headers();
+        assertEquals(Optional.of(""), headers.firstValue("bogusline"), path + ": " + headers.map());
+        assertEquals(Optional.of(""), headers.firstValue("x-other"), path + ": " + headers.map());
+        assertEquals("ok", got.get(path).body(), path);
+      }
+      assertEquals(List.of(), errors.lines(), "no SEVERE line");
+    }
+  }
+
+  /**
    * A chunked answer's trailer section the gateway cannot pass on (a line that is no field, one without a colon, or
    * more than it reads) costs the answer its trailers, not its body: the body has all come, and nginx, which drops
    * every trailer, relays it whole. Before, "Bogus Line" reached a client asking for trailers as "Bogus:", and the

@@ -64,7 +64,7 @@ class HeadLinesTest {
 
   /**
    * A head's line of one word and no colon is a field with no value, as nginx passes it: its colon goes before its
-   * CRLF or LF. When its CR came in an earlier read than its LF, no colon can go before it: it is no field.
+   * CRLF or LF, also when its CR came in an earlier read than its LF (the caller puts it in the bytes it keeps).
    */
   @Test
   void aLineOfOneWordGetsItsColonBeforeItsLineEnd() {
@@ -79,8 +79,9 @@ class HeadLinesTest {
     int lf = head.indexOf("\nX-B");
     lines.expectHead();
     assertEquals(List.of(), readAll(lines, buf, 0, lf), "up to the CR");
-    assertEquals(List.of(), readAll(lines, buf, lf, bytes.length), "the LF in a later read");
-    assertEquals(true, lines.takeNoField(), "a colon cannot go before a CR read earlier");
+    assertEquals(List.of(lf - 1, head.indexOf("\nContent")), readAll(lines, buf, lf, bytes.length),
+        "the LF in a later read: the colon goes before the CR read earlier");
+    assertEquals(false, lines.takeNoField());
     HeadLines trailer = new HeadLines();
     trailer.expectChunks();
     ByteBuf chunks = Unpooled.wrappedBuffer("0\r\nBogusLine\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
