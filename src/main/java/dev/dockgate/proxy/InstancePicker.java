@@ -10,10 +10,17 @@ public interface InstancePicker {
   /** Returns one of {@code candidates}, or null when there is none. */
   Upstream pick(Upstream[] candidates);
 
+  /**
+   * A candidate at random; one with requests of this router in flight yields to a second random draw that has
+   * fewer. Each candidate still gets an equal share, and below saturation the first draw is nearly always taken;
+   * but a request is not stacked on a busy instance while another is free, which with many instances would need
+   * an extra connection to it that then idles (in front of 200 instances a plain random choice held three times the
+   * connections round robin does, and opened some 100 a second).
+   */
   InstancePicker RANDOM = candidates -> switch (candidates.length) {
     case 0 -> null;
     case 1 -> candidates[0];
-    default -> candidates[ThreadLocalRandom.current().nextInt(candidates.length)];
+    default -> random(candidates);
   };
 
   static InstancePicker of(LoadBalancer lb) {
@@ -22,6 +29,20 @@ public interface InstancePicker {
       case ROUND_ROBIN -> new RoundRobin();
       case LEAST_REQUESTS -> InstancePicker::leastRequests;
     };
+  }
+
+  private static Upstream random(Upstream[] candidates) {
+    ThreadLocalRandom random = ThreadLocalRandom.current();
+    int n = candidates.length;
+    int a = random.nextInt(n);
+    Upstream first = candidates[a];
+    int busy = first.inFlight();
+    if (busy == 0) {
+      return first;
+    }
+    int b = random.nextInt(n - 1);
+    Upstream second = candidates[b >= a ? b + 1 : b];
+    return second.inFlight() < busy ? second : first;
   }
 
   /** Power of two choices: the less busy of two distinct random candidates. */

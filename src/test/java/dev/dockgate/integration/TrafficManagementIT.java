@@ -59,7 +59,7 @@ class TrafficManagementIT {
         docker: {enabled: false}
         routes:
           - {path_prefix: /rr, backend: rr}
-          - {path_prefix: /random, backend: random}
+          - {path_prefix: /random, backend: random, timeout_ms: 1000}
           - {path_prefix: /least, backend: least, timeout_ms: 1000}
           - {path_prefix: /svc, backend: rr, strip_prefix: true}
           - {path_prefix: /items, backend: single, methods: [GET, HEAD]}
@@ -110,6 +110,16 @@ class TrafficManagementIT {
 
   @Test
   void leastRequestsSendsNewRequestsAwayFromAStuckTarget() {
+    awayFromAStuckTarget("/least/x");
+  }
+
+  @Test
+  void randomSendsNewRequestsAwayFromAStuckTarget() {
+    // At random too: a first draw that falls on the instance holding a request yields to the free one.
+    awayFromAStuckTarget("/random/x");
+  }
+
+  private void awayFromAStuckTarget(String path) {
     GatewayHarness gw = gateway(1);
     b.hang(true);
     try {
@@ -118,7 +128,7 @@ class TrafficManagementIT {
       List<CompletableFuture<HttpResponse<String>>> all = new ArrayList<>();
       for (int i = 0; i < 40; i++) {
         CompletableFuture<HttpResponse<String>> f = gw.http().sendAsync(
-            HttpRequest.newBuilder(gw.uri("/least/x")).timeout(Duration.ofSeconds(20)).build(),
+            HttpRequest.newBuilder(gw.uri(path)).timeout(Duration.ofSeconds(20)).build(),
             HttpResponse.BodyHandlers.ofString());
         all.add(f);
         try {

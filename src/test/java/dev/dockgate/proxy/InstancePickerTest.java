@@ -61,6 +61,32 @@ class InstancePickerTest {
   }
 
   @Test
+  void randomLetsABusyFirstDrawYieldToAFreeOne() {
+    InstancePicker picker = InstancePicker.of(LoadBalancer.RANDOM);
+    Upstream[] two = upstreams(2);
+    two[0].started();
+    // A draw of the busy one is followed by a second, which can only be the free one.
+    assertEquals(Map.of(two[1], 1_000), draw(picker, two, 1_000));
+
+    // Among four with one busy: the busy one only when both draws are busy, never here; the others share evenly.
+    Upstream[] four = upstreams(4);
+    four[2].started();
+    Map<Upstream, Integer> hits = draw(picker, four, 30_000);
+    assertNull(hits.get(four[2]), hits.toString());
+    for (int i : new int[] {0, 1, 3}) {
+      assertTrue(Math.abs(hits.get(four[i]) - 10_000) < 600, hits.toString());
+    }
+
+    // Equally busy: no preference, still uniform.
+    Upstream[] busy = upstreams(4);
+    for (Upstream u : busy) {
+      u.started();
+    }
+    Map<Upstream, Integer> even = draw(picker, busy, 40_000);
+    even.values().forEach(h -> assertTrue(Math.abs(h - 10_000) < 600, even.toString()));
+  }
+
+  @Test
   void leastRequestsAvoidsTheBusiestAndSpreadsEqualLoad() {
     Upstream[] c = upstreams(3);
     InstancePicker picker = InstancePicker.of(LoadBalancer.LEAST_REQUESTS);
