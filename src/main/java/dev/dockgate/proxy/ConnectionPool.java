@@ -118,14 +118,20 @@ public final class ConnectionPool {
   }
 
   /** One instance's connections. */
-  private final class Endpoint {
+  final class Endpoint {
     final SocketAddress address;
+    /** Taken out of the pool's map by its sweep (no connection left): not to be used from a cache again. */
+    boolean dropped;
     /** How its connections are opened: to its address, over TLS with the origin's name (SNI, certificate) if HTTPS. */
     final HttpConnectOptions connect;
     final ArrayDeque<Pooled> idle = new ArrayDeque<>();
     final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
     /** Connections open or being opened. */
     int open;
+
+    ConnectionPool pool() {
+      return ConnectionPool.this;
+    }
 
     Endpoint(SocketAddress address, HostAndPort tlsOrigin) {
       this.address = address;
@@ -191,7 +197,24 @@ public final class ConnectionPool {
    */
   public Future<HttpClientRequest> request(SocketAddress address, HostAndPort tlsOrigin, RequestOptions options,
       long connectTimeoutMs) {
-    Endpoint endpoint = endpoint(address, tlsOrigin);
+    return request(endpoint(address, tlsOrigin), options, connectTimeoutMs);
+  }
+
+  /**
+   * As {@link #request(SocketAddress, HostAndPort, RequestOptions, long)} to {@code upstream}'s address, its
+   * endpoint kept on it: no lookup among the backend's instances per request.
+   */
+  Future<HttpClientRequest> request(Upstream upstream, HostAndPort tlsOrigin, long connectTimeoutMs) {
+    return request(endpoint(upstream, tlsOrigin), null, connectTimeoutMs);
+  }
+
+  /** As {@link #fresh(SocketAddress, HostAndPort, RequestOptions, long)} to {@code upstream}'s address. */
+  Future<HttpClientRequest> fresh(Upstream upstream, HostAndPort tlsOrigin, long connectTimeoutMs) {
+    return fresh(endpoint(upstream, tlsOrigin), null, System.nanoTime() + connectTimeoutMs * 1_000_000L,
+        connectTimeoutMs);
+  }
+
+  private Future<HttpClientRequest> request(Endpoint endpoint, RequestOptions options, long connectTimeoutMs) {
     long now = System.nanoTime();
     Pooled pooled = takeIdle(endpoint, now);
     if (pooled != null) {
@@ -214,6 +237,19 @@ public final class ConnectionPool {
       long connectTimeoutMs) {
     Endpoint endpoint = endpoint(address, tlsOrigin);
     return fresh(endpoint, options, System.nanoTime() + connectTimeoutMs * 1_000_000L, connectTimeoutMs);
+  }
+
+  /** {@code upstream}'s plain endpoint in this pool, kept on it; HTTPS ones looked up by address and origin. */
+  private Endpoint endpoint(Upstream upstream, HostAndPort tlsOrigin) {
+    if (tlsOrigin != null) {
+      return tlsEndpoint(upstream.address(), tlsOrigin);
+    }
+    Endpoint kept = upstream.endpoint;
+    if (kept == null || kept.dropped || kept.pool() != this) {
+      kept = endpoint(upstream.address(), null);
+      upstream.endpoint = kept;
+    }
+    return kept;
   }
 
   private Endpoint endpoint(SocketAddress address, HostAndPort tlsOrigin) {
@@ -517,6 +553,7 @@ public final class ConnectionPool {
       }
       if (endpoint.open == 0 && endpoint.waiters.isEmpty()) {
         it.remove(); // an instance gone from rotation leaves nothing behind
+        endpoint.dropped = true;
       }
     }
   }

@@ -655,9 +655,9 @@ public final class ProxyHandler implements Terminal {
       made = client.request(new RequestOptions().setServer(upstream.address()).setConnectTimeout(connectTimeoutMs)
           .setSsl(upstream.instance().tls()).setHost(origin.host()).setPort(origin.port()));
     } else if (attempt.resent) {
-      made = pool.fresh(upstream.address(), tlsOrigin, null, connectTimeoutMs);
+      made = pool.fresh(upstream, tlsOrigin, connectTimeoutMs);
     } else {
-      made = pool.request(upstream.address(), tlsOrigin, null, connectTimeoutMs); // method, URI, head: sendRequest
+      made = pool.request(upstream, tlsOrigin, connectTimeoutMs); // method, URI, head: sendRequest
     }
     made.onComplete(ar -> {
       if (ar.failed()) {

@@ -26,6 +26,8 @@ public final class Upstream {
   private io.vertx.core.net.HostAndPort authority;
   private int inFlight;
   private ConnectionLoss connectionLoss;
+  /** Its plain-HTTP connections in the router's pool of its backend, once a request looked them up. */
+  ConnectionPool.Endpoint endpoint;
 
   /**
    * An instance whose refusals count against its circuit from {@code graceEndsNanos} (System.nanoTime)

@@ -91,6 +91,47 @@ class ConnectionPoolTest {
   }
 
   @Test
+  void anInstanceWhoseConnectionsAllClosedStillHasItsNextOnesClosedWithThePool(Vertx vertx, VertxTestContext test)
+      throws Exception {
+    // Its endpoint, kept on the instance for the request path, is swept from the pool once no connection is left;
+    // the next request's connection must belong to the pool again, or a reload's close would leave it open.
+    AtomicInteger open = new AtomicInteger();
+    List<HttpServer> servers = new ArrayList<>();
+    for (int i = 0; i < 2; i++) {
+      servers.add(vertx.createHttpServer().connectionHandler(c -> {
+        open.incrementAndGet();
+        c.closeHandler(v -> open.decrementAndGet());
+      }).requestHandler(req -> req.response().end("ok")).listen(0, "127.0.0.1").await(10, TimeUnit.SECONDS));
+    }
+    HttpClientAgent client = vertx.createHttpClient();
+    Upstream kept = new Upstream(new dev.dockgate.discovery.Instance("a", "a", "127.0.0.1",
+        servers.get(0).actualPort()), null);
+    Upstream other = new Upstream(new dev.dockgate.discovery.Instance("b", "b", "127.0.0.1",
+        servers.get(1).actualPort()), null);
+    Context context = vertx.getOrCreateContext();
+    ConnectionPool[] pool = new ConnectionPool[1];
+    Future<String> first = Future.future(p -> context.runOnContext(v -> {
+      pool[0] = new ConnectionPool(vertx, client, 4, 10, 1, BackendClients::channelOf);
+      pool[0].request(kept, null, 5000).compose(request -> get(request, "/")).onComplete(p);
+    }));
+    assertEquals("ok", first.await(10, TimeUnit.SECONDS));
+    // Idle past the 1 s keep-alive: closed, and swept on a later pass that another instance's idle connection runs.
+    dev.dockgate.testing.Poll.until(java.time.Duration.ofSeconds(10), "first connection closed", () -> open.get() == 0);
+    Future<String> second = Future.future(p -> context.runOnContext(v ->
+        pool[0].request(other, null, 5000).compose(request -> get(request, "/")).onComplete(p)));
+    assertEquals("ok", second.await(10, TimeUnit.SECONDS));
+    dev.dockgate.testing.Poll.until(java.time.Duration.ofSeconds(10), "second connection closed", () -> open.get() == 0);
+    Future<String> third = Future.future(p -> context.runOnContext(v ->
+        pool[0].request(kept, null, 5000).compose(request -> get(request, "/")).onComplete(p)));
+    assertEquals("ok", third.await(10, TimeUnit.SECONDS));
+    assertEquals(1, open.get());
+    context.runOnContext(v -> pool[0].close(false));
+    // Before the keep-alive could close it: the pool's close did.
+    dev.dockgate.testing.Poll.until(java.time.Duration.ofMillis(500), "the pool's close closed it", () -> open.get() == 0);
+    test.completeNow();
+  }
+
+  @Test
   void keepAliveTimeoutsAreReadAsTheBackendWroteThem() {
     assertEquals(5, ConnectionPool.timeoutSeconds("timeout=5"));
     assertEquals(9, ConnectionPool.timeoutSeconds("timeout=9, max=1000"));
