@@ -43,6 +43,8 @@ public final class ClusterVerticle extends VerticleBase {
   private MembershipWatch watch;
   /** The member count last logged. */
   private int logged;
+  /** The cluster query being answered, shared by those that come meanwhile; null when none is. */
+  private Future<JsonObject> asking;
 
   /** {@code server}: this node's client listener, host:port, as the roster shows it. */
   public ClusterVerticle(ClusterConfig config, String server) {
@@ -57,7 +59,7 @@ public final class ClusterVerticle extends VerticleBase {
     Future<Void> status = vertx.eventBus().localConsumer(Addresses.CLUSTER_STATUS,
         msg -> status().onComplete(ar -> reply(msg, ar.succeeded() ? ar.result() : null))).completion();
     Future<Void> query = vertx.eventBus().localConsumer(Addresses.STATS_CLUSTER_QUERY,
-        msg -> clusterStats().onComplete(ar -> reply(msg, ar.succeeded() ? ar.result() : null))).completion();
+        msg -> sharedClusterStats().onComplete(ar -> reply(msg, ar.succeeded() ? ar.result() : null))).completion();
     Future<Void> membersQuery = vertx.eventBus().localConsumer(Addresses.CLUSTER_MEMBERS_QUERY,
         msg -> msg.reply(membership())).completion();
     if (manager == null) {
@@ -216,6 +218,23 @@ public final class ClusterVerticle extends VerticleBase {
             + " that check it), which publishes what it finds to all")
         .put("rate_limits", "per node, except scope: cluster limits: each node holds a share of one budget, re-shared"
             + " every 250 ms from the demand the nodes publish");
+  }
+
+  /**
+   * {@link #clusterStats()}, one at a time: a query that comes while one is being answered shares its answer. The
+   * cluster view is on the public port (rgate's /stats), so a flood of it asks each peer one question at a time,
+   * not one per call.
+   */
+  private Future<JsonObject> sharedClusterStats() {
+    if (asking != null) {
+      return asking;
+    }
+    Future<JsonObject> answer = clusterStats();
+    if (!answer.isComplete()) {
+      asking = answer;
+      answer.onComplete(ar -> asking = null);
+    }
+    return answer;
   }
 
   /** Asks every node of the roster and of the membership for its numbers, then merges what came back. */
