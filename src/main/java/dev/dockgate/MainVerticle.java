@@ -68,6 +68,19 @@ public final class MainVerticle extends VerticleBase {
   private final InFlightRequests inFlight = new InFlightRequests();
   private GatewayConfig running;
   private String discoveryDeployment;
+  /** Reloaded configs not yet live on every router, in the order read. */
+  private final java.util.ArrayDeque<Reload> reloads = new java.util.ArrayDeque<>();
+
+  /** A reloaded config, when it was read, and how many routers run it so far. */
+  private static final class Reload {
+    final GatewayConfig config;
+    final long readNanos = System.nanoTime();
+    int routers;
+
+    Reload(GatewayConfig config) {
+      this.config = config;
+    }
+  }
 
   @Override
   public Future<?> start() {
@@ -117,7 +130,7 @@ public final class MainVerticle extends VerticleBase {
             + config.source() + " (" + NetworkTransport.describe(vertx) + " transport)"))
         .onSuccess(id -> dev.dockgate.edge.CertificateDates.check(vertx, config.server().tls()))
         .compose(this::drainOnRequest)
-        .compose(id -> watch(config));
+        .compose(id -> watch(config, instances));
   }
 
   /**
@@ -237,9 +250,13 @@ public final class MainVerticle extends VerticleBase {
         });
   }
 
-  private Future<Void> watch(GatewayConfig config) {
+  private Future<Void> watch(GatewayConfig config, int routers) {
     running = config;
-    watcher = new ConfigWatcher(vertx, config, next -> applying = applying.eventually(() -> apply(next)));
+    watcher = new ConfigWatcher(vertx, config, next -> {
+      reloads.add(new Reload(next));
+      applying = applying.eventually(() -> apply(next));
+    });
+    vertx.eventBus().<GatewayConfig>localConsumer(Addresses.CONFIG_LIVE, msg -> live(msg.body(), routers));
     vertx.eventBus().localConsumer(Addresses.CONFIG_RELOAD, msg -> {
       watcher.reload();
       followAccessLog();
@@ -254,6 +271,29 @@ public final class MainVerticle extends VerticleBase {
       followAccessLog();
     });
     return watcher.start(RELOAD_CHECK_MS);
+  }
+
+  /**
+   * A router runs {@code config} now: once all {@code routers} do, says so with the time since the file was read.
+   * Reloads read before it and never applied (a newer one replaced them before their turn) are forgotten.
+   */
+  private void live(GatewayConfig config, int routers) {
+    Reload reload = null;
+    for (Reload r : reloads) {
+      if (r.config == config) { // by identity: a deep comparison of every route is not needed
+        reload = r;
+        break;
+      }
+    }
+    if (reload == null || ++reload.routers < routers) {
+      return;
+    }
+    while (reloads.poll() != reload) {
+      // read before it, and replaced before their turn
+    }
+    long ms = (System.nanoTime() - reload.readNanos) / 1_000_000;
+    LOG.info("config from " + config.source() + " live on " + (routers == 1 ? "the router" : "all " + routers
+        + " routers") + ", " + ms + " ms after it was read");
   }
 
   /**

@@ -129,6 +129,12 @@ public final class Addresses {
   /** Local only: a validated {@code GatewayConfig} object for the routers to switch to. */
   public static final String CONFIG_APPLY = "gateway.config.apply";
 
+  /**
+   * Local only, sent by each router once its routing is that of a reloaded config (the {@code GatewayConfig}, passed
+   * as is): once every router has said so, the config is live and the log says so.
+   */
+  public static final String CONFIG_LIVE = "gateway.config.live";
+
   /** Any message asks the gateway to re-read its config file now (SIGHUP sends one). */
   public static final String CONFIG_RELOAD = "gateway.config.reload";
 

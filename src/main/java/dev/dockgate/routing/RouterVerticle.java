@@ -271,6 +271,7 @@ public final class RouterVerticle extends VerticleBase implements RouterPlacemen
     if (previous != null) {
       previous.upstreams().close();
       previous.pipelines().forEach(Pipeline::close);
+      vertx.eventBus().send(Addresses.CONFIG_LIVE, next.config(), Addresses.LOCAL);
     }
   }
 

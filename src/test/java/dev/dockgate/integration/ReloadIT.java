@@ -354,6 +354,35 @@ class ReloadIT {
     }
   }
 
+  /**
+   * "config reloaded" says the file was read and accepted; the routers build the new routes after it, on workers. The
+   * log says when every router runs them: from that line on, a route the reload adds answers.
+   */
+  @Test
+  void theLogSaysWhenAReloadIsLiveOnEveryRouter() throws Exception {
+    try (Warnings captured = new Warnings("dev.dockgate")) {
+      List<String> log = captured.messages;
+      GatewayHarness gw = gateway = new GatewayHarness(dir, config(false), 2);
+      gw.editConfig(text -> text.replace("routes:\n", "routes:\n  - {path_prefix: /b, backend: b}\n"));
+      Poll.until(Duration.ofSeconds(10), "the reload said live", () -> count(log, "live on all 2 routers") == 1);
+      assertEquals(200, gw.get("/b/x").statusCode(), "live once said so, on whichever router the request reaches");
+      assertEquals(200, gw.get("/b/y").statusCode());
+      int read = indexOf(log, "config reloaded from");
+      int live = indexOf(log, "live on all 2 routers");
+      assertTrue(read >= 0 && read < live, log.toString());
+      assertTrue(log.get(live).matches("config from .* live on all 2 routers, \\d+ ms after it was read"), log.get(live));
+    }
+  }
+
+  static int indexOf(List<String> log, String part) {
+    for (int i = 0; i < log.size(); i++) {
+      if (log.get(i).contains(part)) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
   @Test
   void aRestartOnlySettingIsComparedWithTheRunningValueNotTheLastFile() throws Exception {
     try (Warnings captured = new Warnings()) {
@@ -489,9 +518,15 @@ class ReloadIT {
   /** The config watcher's log messages while the test runs. */
   static final class Warnings extends Handler implements AutoCloseable {
     final List<String> messages = new CopyOnWriteArrayList<>();
-    final Logger logger = Logger.getLogger("dev.dockgate.ConfigWatcher");
+    final Logger logger;
 
     Warnings() {
+      this("dev.dockgate.ConfigWatcher");
+    }
+
+    /** What {@code name} and the loggers under it say, in order. */
+    Warnings(String name) {
+      logger = Logger.getLogger(name);
       logger.addHandler(this);
     }
 
