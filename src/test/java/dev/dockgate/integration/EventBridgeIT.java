@@ -19,6 +19,7 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
@@ -131,13 +132,16 @@ class EventBridgeIT {
   /**
    * The frames of the Vert.x TCP bridge protocol, answered as that bridge answers them: register and unregister on
    * a permitted address (nothing back), message frames while registered, pong for ping, and an err frame naming the
-   * problem for everything else, the connection staying open.
+   * problem for everything else, the connection staying open. None of it is logged as an error: before, a frame
+   * that was not JSON was a SEVERE line (and no answer), and a register frame without an address a SEVERE
+   * NullPointerException (and no answer).
    */
   @Test
   @Timeout(60)
   void theBridgeProtocolFramesAreAnsweredAsBefore() throws Exception {
     int bridgePort = Ports.free();
-    try (GatewayHarness gw = gateway(bridgePort); Client client = Client.connect(bridgePort, 0)) {
+    try (LoggedErrors errors = new LoggedErrors();
+         GatewayHarness gw = gateway(bridgePort); Client client = Client.connect(bridgePort, 0)) {
       client.pingPong("pong for a ping");
       client.send("register", "gateway.alerts");
       client.pingPong("a registration has no answer");
@@ -163,6 +167,13 @@ class EventBridgeIT {
             refused.get(i).encode());
       }
 
+      for (String notAnObject : List.of("{\"type\":", "[1,2]", "")) {
+        byte[] bytes = notAnObject.getBytes(StandardCharsets.UTF_8);
+        client.out().writeInt(bytes.length);
+        client.out().write(bytes);
+        assertEquals(new JsonObject().put("type", "err").put("message", "invalid_json"), client.read(), notAnObject);
+      }
+
       client.send("unregister", "gateway.alerts");
       client.pingPong("an unregistration has no answer");
       gw.vertx().eventBus().publish("gateway.alerts", alert);
@@ -171,6 +182,7 @@ class EventBridgeIT {
       JsonObject health = new JsonObject().put("backend", "app").put("healthy", false);
       gw.vertx().eventBus().publish("gateway.health", health);
       assertEquals(health, client.read().getJsonObject("body"), "health events come");
+      assertEquals(List.of(), errors.lines(), "a client's refused frames are not errors of the gateway");
     }
   }
 
