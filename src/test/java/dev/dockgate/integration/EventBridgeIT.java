@@ -1,0 +1,300 @@
+package dev.dockgate.integration;
+
+import static dev.dockgate.integration.EventTapIT.bridgeConfig;
+import static dev.dockgate.integration.EventTapIT.readFrame;
+import static dev.dockgate.integration.EventTapIT.writeFrame;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.dockgate.observability.EventBusTapVerticle;
+import dev.dockgate.testing.GatewayHarness;
+import dev.dockgate.testing.LoggedErrors;
+import dev.dockgate.testing.Poll;
+import dev.dockgate.testing.Ports;
+import io.vertx.core.json.JsonObject;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.logging.Level;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The TCP event-bus bridge's own limits and protocol, over real sockets: an announced frame over the bound is
+ * refused before its body is read, the frames of the Vert.x bridge protocol are answered as that bridge does, and
+ * a client that stops reading loses events instead of making the gateway queue them.
+ */
+class EventBridgeIT {
+
+  @TempDir
+  Path dir;
+
+  /** A gateway with the bridge on {@code bridgePort}; its one route's backend is never called. */
+  GatewayHarness gateway(int bridgePort) {
+    return new GatewayHarness(dir, bridgeConfig(bridgePort, Ports.free()), 1);
+  }
+
+  /** A bridge client on a plain socket; {@code buffers} > 0 sets its kernel buffers to that many bytes. */
+  record Client(Socket socket, DataOutputStream out, DataInputStream in) implements AutoCloseable {
+
+    static Client connect(int port, int buffers) throws IOException {
+      Socket socket = new Socket();
+      if (buffers > 0) {
+        socket.setSendBufferSize(buffers);
+        socket.setReceiveBufferSize(buffers);
+      }
+      socket.connect(new InetSocketAddress("127.0.0.1", port));
+      socket.setSoTimeout(10_000);
+      return new Client(socket, new DataOutputStream(socket.getOutputStream()),
+          new DataInputStream(socket.getInputStream()));
+    }
+
+    void send(String type, String address) throws IOException {
+      writeFrame(out, address == null ? new JsonObject().put("type", type)
+          : new JsonObject().put("type", type).put("address", address));
+    }
+
+    JsonObject read() throws IOException {
+      return readFrame(in);
+    }
+
+    /** Pings and reads the pong: every frame sent before it has been handled, with no answer. */
+    void pingPong(String what) throws IOException {
+      send("ping", null);
+      assertEquals(new JsonObject().put("type", "pong"), read(), what);
+    }
+
+    @Override
+    public void close() throws IOException {
+      socket.close();
+    }
+  }
+
+  /**
+   * A length prefix announcing 300 MiB is answered with an err frame and the connection closes at once, without
+   * the gateway waiting for (and buffering) the body. Before, the bridge waited for the whole frame, holding
+   * every byte of it: 300 MiB sent after such a prefix took the gateway to 1.78 GB of heap.
+   */
+  @Test
+  @Timeout(30)
+  void anOversizedLengthPrefixIsRefusedAndClosedWithoutItsBody() throws Exception {
+    int bridgePort = Ports.free();
+    try (GatewayHarness gw = gateway(bridgePort); Client client = Client.connect(bridgePort, 0)) {
+      client.socket().setSoTimeout(5_000);
+      client.out().writeInt(300 * 1024 * 1024);
+      client.out().flush();
+      JsonObject refusal;
+      try {
+        refusal = client.read();
+      } catch (SocketTimeoutException e) {
+        throw new AssertionError("no answer within 5 s to a 300 MiB length prefix: the bridge waits for the body", e);
+      }
+      assertEquals(new JsonObject().put("type", "err").put("message", "frame_too_large"), refusal);
+      assertEquals(-1, client.in().read(), "the connection is closed after the refusal");
+    }
+  }
+
+  /** The body that follows an oversized prefix is never taken in: the connection is gone long before its end. */
+  @Test
+  @Timeout(60)
+  void theBodyOfAnOversizedFrameIsNotTakenIn() throws Exception {
+    int bridgePort = Ports.free();
+    try (GatewayHarness gw = gateway(bridgePort); Client client = Client.connect(bridgePort, 0)) {
+      client.out().writeInt(300 * 1024 * 1024);
+      byte[] chunk = new byte[1024 * 1024];
+      Arrays.fill(chunk, (byte) ' ');
+      int limit = 32;
+      int sent = 0;
+      try {
+        for (; sent < limit; sent++) {
+          client.out().write(chunk);
+        }
+      } catch (IOException closed) {
+        // the gateway closed the connection: what it had not read is gone with it
+      }
+      assertTrue(sent < limit, "the gateway took " + sent + " MiB of a frame announced as 300 MiB");
+    }
+  }
+
+  /**
+   * The frames of the Vert.x TCP bridge protocol, answered as that bridge answers them: register and unregister on
+   * a permitted address (nothing back), message frames while registered, pong for ping, and an err frame naming the
+   * problem for everything else, the connection staying open. None of it is logged as an error: before, a frame
+   * that was not JSON was a SEVERE line (and no answer), and a register frame without an address a SEVERE
+   * NullPointerException (and no answer).
+   */
+  @Test
+  @Timeout(60)
+  void theBridgeProtocolFramesAreAnsweredAsBefore() throws Exception {
+    int bridgePort = Ports.free();
+    try (LoggedErrors errors = new LoggedErrors();
+         GatewayHarness gw = gateway(bridgePort); Client client = Client.connect(bridgePort, 0)) {
+      client.pingPong("pong for a ping");
+      client.send("register", "gateway.alerts");
+      client.pingPong("a registration has no answer");
+      JsonObject alert = new JsonObject().put("type", "test").put("n", 1);
+      gw.vertx().eventBus().publish("gateway.alerts", alert);
+      assertEquals(new JsonObject().put("type", "message").put("address", "gateway.alerts")
+          .put("headers", new JsonObject()).put("body", alert).put("send", false), client.read());
+
+      List<JsonObject> refused = List.of(
+          new JsonObject().put("type", "register").put("address", "gateway.stats.query"),
+          new JsonObject().put("type", "unregister").put("address", "gateway.stats.query"),
+          new JsonObject().put("type", "send").put("address", "gateway.stats.query").put("body", new JsonObject()),
+          new JsonObject().put("type", "publish").put("address", "gateway.alerts").put("body", new JsonObject()),
+          new JsonObject().put("type", "send").put("address", "gateway.alerts").put("replyAddress", "me"),
+          new JsonObject().put("type", "unregister").put("address", "gateway.health"),
+          new JsonObject().put("type", "register"),
+          new JsonObject().put("type", "subscribe").put("address", "gateway.alerts"));
+      List<String> expected = List.of("access_denied", "access_denied", "access_denied", "access_denied",
+          "access_denied", "unknown_address", "missing_address", "unknown_type");
+      for (int i = 0; i < refused.size(); i++) {
+        writeFrame(client.out(), refused.get(i));
+        assertEquals(new JsonObject().put("type", "err").put("message", expected.get(i)), client.read(),
+            refused.get(i).encode());
+      }
+
+      for (String notAnObject : List.of("{\"type\":", "[1,2]", "")) {
+        byte[] bytes = notAnObject.getBytes(StandardCharsets.UTF_8);
+        client.out().writeInt(bytes.length);
+        client.out().write(bytes);
+        assertEquals(new JsonObject().put("type", "err").put("message", "invalid_json"), client.read(), notAnObject);
+      }
+
+      client.send("unregister", "gateway.alerts");
+      client.pingPong("an unregistration has no answer");
+      gw.vertx().eventBus().publish("gateway.alerts", alert);
+      client.send("register", "gateway.health");
+      client.pingPong("no alert after unregistering");
+      JsonObject health = new JsonObject().put("backend", "app").put("healthy", false);
+      gw.vertx().eventBus().publish("gateway.health", health);
+      assertEquals(health, client.read().getJsonObject("body"), "health events come");
+      assertEquals(List.of(), errors.lines(), "a client's refused frames are not errors of the gateway");
+    }
+  }
+
+  /**
+   * A client sending pings without reading the pongs is not read either once its answers fill its queue: its writes
+   * stall, and the gateway holds a bounded amount of its frames and answers. Before, the gateway read all of them
+   * and queued every pong for a client that took none.
+   */
+  @Test
+  @Timeout(120)
+  void aClientThatDoesNotReadItsAnswersIsNotReadEither() throws Exception {
+    int bridgePort = Ports.free();
+    ByteArrayOutputStream thousand = new ByteArrayOutputStream();
+    DataOutputStream frames = new DataOutputStream(thousand);
+    for (int i = 0; i < 1_000; i++) {
+      writeFrame(frames, new JsonObject().put("type", "ping"));
+    }
+    byte[] batch = thousand.toByteArray();
+    int rounds = 2_000; // two million pings, 38 MB
+    try (GatewayHarness gw = gateway(bridgePort); Client client = Client.connect(bridgePort, 64 * 1024)) {
+      AtomicInteger written = new AtomicInteger();
+      Thread writer = new Thread(() -> {
+        try {
+          for (int i = 0; i < rounds; i++) {
+            client.out().write(batch);
+            written.incrementAndGet();
+          }
+        } catch (IOException closed) {
+          // the test closed the socket under a stalled write
+        }
+      });
+      writer.start();
+      // Wait until the writes are done or have not moved for 2 s.
+      int[] last = {-1};
+      long[] since = {System.nanoTime()};
+      Poll.until(Duration.ofSeconds(60), "the pings written or stalled", () -> {
+        int now = written.get();
+        if (now != last[0]) {
+          last[0] = now;
+          since[0] = System.nanoTime();
+        }
+        return !writer.isAlive() || System.nanoTime() - since[0] > 2_000_000_000L;
+      });
+      // What the kernel's buffers hold (the gateway's send buffer grows to 4 MiB here: 220 thousand pongs) aside.
+      assertTrue(written.get() < rounds / 4, "the gateway read " + written.get() + " thousand pings of a client that"
+          + " read none of their pongs (of " + rounds + " thousand sent)");
+      try (Client other = Client.connect(bridgePort, 0)) {
+        other.pingPong("another client is served");
+      }
+      client.close();
+      writer.join(10_000);
+    }
+  }
+
+  /**
+   * A client that registers and then stops reading has the events it cannot take dropped (counted, and said in the
+   * log) once a bounded queue is full, instead of the gateway queuing every event for it. Before, the gateway queued
+   * them all: 2,000 events of 32 KiB (62.5 MiB) waited in its memory and reached the client when it read again.
+   */
+  @Test
+  @Timeout(120)
+  void aClientThatDoesNotReadLosesEventsInsteadOfQueuingThem() throws Exception {
+    int bridgePort = Ports.free();
+    int events = 2_000;
+    String filler = " ".repeat(32 * 1024);
+    try (GatewayHarness gw = gateway(bridgePort);
+         LoggedErrors log = new LoggedErrors(EventBusTapVerticle.class.getName(), Level.INFO);
+         Client stalled = Client.connect(bridgePort, 64 * 1024);
+         Client watcher = Client.connect(bridgePort, 0)) {
+      stalled.send("register", "gateway.alerts");
+      stalled.pingPong("registered");
+      watcher.send("register", "gateway.health");
+      watcher.pingPong("registered");
+
+      for (int i = 0; i < events; i++) {
+        gw.vertx().eventBus().publish("gateway.alerts", new JsonObject().put("n", i).put("filler", filler));
+      }
+      // Both clients are served by one event loop in the order things were published: once the watcher has this
+      // marker, the gateway has written or dropped every one of the stalled client's events.
+      gw.vertx().eventBus().publish("gateway.health", new JsonObject().put("marker", true));
+      watcher.socket().setSoTimeout(30_000);
+      assertEquals(true, watcher.read().getJsonObject("body").getBoolean("marker"));
+
+      stalled.send("ping", null);
+      int received = 0;
+      for (JsonObject frame = stalled.read(); !"pong".equals(frame.getString("type")); frame = stalled.read()) {
+        assertEquals("message", frame.getString("type"), frame.getString("message"));
+        received++;
+      }
+      assertTrue(received < events / 2, "the gateway queued " + received + " of " + events + " events of 32 KiB ("
+          + received / 32 + " MiB) for a client that did not read");
+      // Every drop is counted in a line: when the client's queue drains (which the kernel taking bytes in may do
+      // before the client reads) and, for those not said yet, when it leaves.
+      String name = "event-bus bridge client 127.0.0.1:" + stalled.socket().getLocalPort();
+      stalled.close();
+      Poll.until(Duration.ofSeconds(10), "the stalled client's leaving logged",
+          () -> log.lines().stream().anyMatch(l -> l.contains(name + " left: ")));
+      Pattern caughtUp = Pattern.compile(".*: " + Pattern.quote(name)
+          + " catches up: (\\d+) events? dropped while its queue was full");
+      Pattern left = Pattern.compile(".*: " + Pattern.quote(name) + " left: .* \\((\\d+) more of its events dropped\\)");
+      long dropped = 0;
+      for (String line : log.lines()) {
+        for (Pattern p : List.of(caughtUp, left)) {
+          Matcher m = p.matcher(line);
+          if (m.matches()) {
+            dropped += Long.parseLong(m.group(1));
+          }
+        }
+      }
+      assertEquals(events, received + dropped, "received and dropped: " + log.lines());
+      assertTrue(log.lines().stream().anyMatch(l -> l.startsWith("WARNING ") && l.contains(" falls behind:")),
+          log.lines().toString());
+    }
+  }
+}
