@@ -30,7 +30,7 @@ import java.util.logging.Logger;
 /**
  * Loads and validates the config file, then deploys stats, discovery and the router instances, in
  * that order; ready when every router listens. Then watches the file: a valid change is applied
- * to the routers without a restart, an invalid one rejected with its problems. Deployment config: {@code config_path} and an
+ * to the routers without a restart, an invalid one rejected with its problems; so are changed TLS certificates. Deployment config: {@code config_path} and an
  * optional {@code instances} override of {@code server.instances}. On SIGTERM ({@link Addresses#DRAIN_START}) it
  * turns every router's readiness to 503 and answers with the running config's drain delay.
  */
@@ -68,6 +68,9 @@ public final class MainVerticle extends VerticleBase {
   private final InFlightRequests inFlight = new InFlightRequests();
   private GatewayConfig running;
   private String discoveryDeployment;
+  /** The routers' TLS listeners, given changed certificates one after the other. */
+  private final dev.dockgate.edge.TlsListeners tlsListeners = new dev.dockgate.edge.TlsListeners();
+  private Future<Void> serving = Future.succeededFuture();
 
   @Override
   public Future<?> start() {
@@ -87,7 +90,8 @@ public final class MainVerticle extends VerticleBase {
           + "\", " + config.tracing().sampleRatio() + " of new traces sampled");
     }
     java.util.Map<Class<?>, Object> shared = java.util.Map.of(RateLimiters.class, rateLimiters, JwksCache.class, jwks,
-        Tracing.class, tracing, dev.dockgate.resilience.RetryAllowances.class, retryAllowances);
+        Tracing.class, tracing, dev.dockgate.resilience.RetryAllowances.class, retryAllowances,
+        dev.dockgate.edge.TlsListeners.class, tlsListeners);
     OpenConnections connections = new OpenConnections();
     holdToDescriptors(connections, config.server().limits().maxConnections());
     OpenConnections adminConnections = new OpenConnections("admin_listener.max_connections", true);
@@ -239,7 +243,8 @@ public final class MainVerticle extends VerticleBase {
 
   private Future<Void> watch(GatewayConfig config) {
     running = config;
-    watcher = new ConfigWatcher(vertx, config, next -> applying = applying.eventually(() -> apply(next)));
+    watcher = new ConfigWatcher(vertx, config, next -> applying = applying.eventually(() -> apply(next)),
+        tls -> serving = serving.eventually(() -> tlsListeners.serve(vertx, tls)));
     vertx.eventBus().localConsumer(Addresses.CONFIG_RELOAD, msg -> {
       watcher.reload();
       followAccessLog();
