@@ -20,6 +20,11 @@ import java.util.logging.Logger;
  * outcome is logged every time: the rejection again, or that the valid file changed nothing. Runs on
  * one event loop.
  *
+ * <p>The files of {@code server.tls} are watched the same way: when they change (written in place, renamed into
+ * place as certbot and cert-manager do, or behind a swapped link as in a Kubernetes secret), the config is loaded
+ * again, which checks them, and, valid, they go to {@code onCertificates} to be served; a config that names other
+ * files does too. A pair that fails the checks is reported once and the served certificate stays.
+ *
  * <p>Settings that apply only after a restart ({@link dev.dockgate.config.RestartFields}) are compared
  * with the config the process started with, which is what its listeners and verticles run with, not
  * with the last file loaded: every reload whose file differs there names them, and one back to the
@@ -34,6 +39,10 @@ final class ConfigWatcher {
   private final Vertx vertx;
   private final String path;
   private final Consumer<GatewayConfig> onChange;
+  private final Consumer<dev.dockgate.config.ServerConfig.Tls> onCertificates;
+  /** The TLS files served and their stamps when they were last handed on (null: plain HTTP). */
+  private dev.dockgate.config.ServerConfig.Tls servedTls;
+  private java.util.List<Stamp> servedStamps;
   /** The config the process started with: what the restart-only settings run with. */
   private final GatewayConfig started;
   private GatewayConfig current;
@@ -47,16 +56,22 @@ final class ConfigWatcher {
   private boolean loading;
   private long timer;
 
-  ConfigWatcher(Vertx vertx, GatewayConfig current, Consumer<GatewayConfig> onChange) {
+  ConfigWatcher(Vertx vertx, GatewayConfig current, Consumer<GatewayConfig> onChange,
+      Consumer<dev.dockgate.config.ServerConfig.Tls> onCertificates) {
     this.vertx = vertx;
     this.path = current.source();
     this.started = current;
     this.current = current;
     this.onChange = onChange;
+    this.onCertificates = onCertificates;
+    this.servedTls = current.server().tls();
   }
 
   Future<Void> start(long periodMs) {
-    return fingerprint().map(f -> {
+    return vertx.executeBlocking(() -> tlsStamps(servedTls), false).compose(stamps -> {
+      servedStamps = stamps;
+      return fingerprint();
+    }).map(f -> {
       fingerprint = f;
       timer = vertx.setPeriodic(periodMs, id -> check());
       return null;
@@ -99,8 +114,9 @@ final class ConfigWatcher {
 
   /**
    * The config file's time stamp and size, then those of the API-key files read by the auth blocks
-   * of its routes ({@code keys_file}: a key added there applies like a change to the config itself); a key file that is gone
-   * counts as a change too, and its load then names the problem.
+   * of its routes ({@code keys_file}: a key added there applies like a change to the config itself), then those of
+   * the certificate and key of {@code server.tls}; a file that is gone counts as a change too, and its load then
+   * names the problem.
    */
   /** The config {@link #keyFiles} were last listed for (a walk over every route: once per config, not per check). */
   private GatewayConfig keyFilesOf;
@@ -116,7 +132,28 @@ final class ConfigWatcher {
     for (String file : keyFiles) {
       parts.add(vertx.executeBlocking(() -> Stamp.of(file)).otherwise(Stamp.MISSING));
     }
+    dev.dockgate.config.ServerConfig.Tls tls = current.server().tls();
+    if (tls != null) {
+      parts.add(vertx.executeBlocking(() -> Stamp.of(tls.certFile())).otherwise(Stamp.MISSING));
+      parts.add(vertx.executeBlocking(() -> Stamp.of(tls.keyFile())).otherwise(Stamp.MISSING));
+    }
     return Future.all(parts).map(all -> all.<Stamp>list());
+  }
+
+  /** The stamps of the certificate and key files (none without TLS); a file that is gone is {@link Stamp#MISSING}. */
+  static java.util.List<Stamp> tlsStamps(dev.dockgate.config.ServerConfig.Tls tls) {
+    if (tls == null) {
+      return java.util.List.of();
+    }
+    java.util.List<Stamp> stamps = new java.util.ArrayList<>(2);
+    for (String file : new String[] {tls.certFile(), tls.keyFile()}) {
+      try {
+        stamps.add(Stamp.of(file));
+      } catch (java.io.IOException gone) {
+        stamps.add(Stamp.MISSING);
+      }
+    }
+    return stamps;
   }
 
   static java.util.Set<String> keyFiles(GatewayConfig config) {
@@ -156,6 +193,10 @@ final class ConfigWatcher {
   /** {@code asked}: on SIGHUP, whose sender is owed an answer in the log whatever it is. */
   private void load(java.util.List<Stamp> seen, boolean asked) {
     loading = true;
+    String rejected = !asked && seen != null && onlyCertificates(fingerprint, seen)
+        ? "TLS certificate change rejected, the served certificate and the running config stay (tried again at the"
+            + " files' next change):\n"
+        : "config change rejected, the running config stays:\n";
     fingerprint = seen;
     // Read on a worker, bounded as a load reads it: the file may be anything (huge, /dev/zero, not UTF-8).
     vertx.executeBlocking(() -> blank(dev.dockgate.config.ConfigText.text(path, dev.dockgate.config.ConfigText.MAX_BYTES)),
@@ -167,25 +208,44 @@ final class ConfigWatcher {
             : Features.load(vertx, path))
         .compose(this::compare)
         .onSuccess(compared -> accept(compared, asked))
-        .onFailure(err -> reject(err instanceof ConfigException ? err.getMessage() : path + ": " + err, asked))
+        .onFailure(err -> reject(rejected, err instanceof ConfigException ? err.getMessage() : path + ": " + err, asked))
         .onComplete(ar -> loading = false);
   }
 
-  /** A loaded config, compared with the one running when it was loaded ({@code running}). */
-  private record Compared(GatewayConfig next, GatewayConfig running, boolean same, java.util.List<String> restart) {
+  /**
+   * A loaded config, compared with the one running when it was loaded ({@code running}), with the stamps of its TLS
+   * files taken then (after the load checked them: a change after that is another change).
+   */
+  private record Compared(GatewayConfig next, GatewayConfig running, boolean same, java.util.List<String> restart,
+      java.util.List<Stamp> tlsStamps) {
   }
 
   /** Compares {@code next} with the running config on a worker: with every route, a deep comparison. */
   private Future<Compared> compare(GatewayConfig next) {
     GatewayConfig running = current;
     return vertx.executeBlocking(() -> new Compared(next, running, next.equals(running),
-        dev.dockgate.config.RestartFields.changed(started, next)), false);
+        dev.dockgate.config.RestartFields.changed(started, next), tlsStamps(next.server().tls())), false);
+  }
+
+  /**
+   * Hands the loaded config's TLS files on when they are other files than those served, or changed since: only while
+   * the listeners speak TLS (turning it on or off is a restart).
+   */
+  private void certificates(Compared compared) {
+    dev.dockgate.config.ServerConfig.Tls tls = compared.next().server().tls();
+    if (tls == null || servedTls == null || tls.equals(servedTls) && compared.tlsStamps().equals(servedStamps)) {
+      return;
+    }
+    servedTls = tls;
+    servedStamps = compared.tlsStamps();
+    onCertificates.accept(tls);
   }
 
   private void accept(Compared compared, boolean asked) {
     GatewayConfig next = compared.next();
     boolean wasRejected = lastRejection != null;
     lastRejection = null;
+    certificates(compared);
     // (another load, on SIGHUP, may have changed the running config meanwhile)
     if (compared.running() == current ? compared.same() : next.equals(current)) {
       if (asked) {
@@ -242,9 +302,23 @@ final class ConfigWatcher {
   }
 
   private void reject(String message, boolean asked) {
+    reject("config change rejected, the running config stays:\n", message, asked);
+  }
+
+  private void reject(String what, String message, boolean asked) {
     if (asked || !message.equals(lastRejection)) {
       lastRejection = message;
-      LOG.warning("config change rejected, the running config stays:\n" + message);
+      LOG.warning(what + message);
     }
+  }
+
+  /**
+   * Whether, of the running config's files, only the certificate or key of {@code server.tls} (the fingerprint's last
+   * two) changed between two fingerprints.
+   */
+  private boolean onlyCertificates(java.util.List<Stamp> before, java.util.List<Stamp> now) {
+    int tls = current.server().tls() == null ? 0 : 2;
+    return tls > 0 && before != null && before.size() == now.size()
+        && before.subList(0, now.size() - tls).equals(now.subList(0, now.size() - tls));
   }
 }

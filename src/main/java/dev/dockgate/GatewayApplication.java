@@ -67,6 +67,7 @@ public final class GatewayApplication extends VertxApplication implements VertxA
   public static void main(String[] args) {
     NetworkTransport.configureNetty(); // before anything loads Netty's io_uring classes
     dev.dockgate.edge.Protocols.refuseRenegotiation(); // before the JDK's first TLS handshake reads it
+    dev.dockgate.edge.Protocols.ignoreServerNames(); // before the JDK's first TLS use reads it
     if (LOG_FORMAT_PROBLEM != null) {
       LOG.severe(LOG_FORMAT_PROBLEM);
       System.exit(2);

@@ -30,7 +30,7 @@ import java.util.logging.Logger;
 /**
  * Loads and validates the config file, then deploys stats, discovery and the router instances, in
  * that order; ready when every router listens. Then watches the file: a valid change is applied
- * to the routers without a restart, an invalid one rejected with its problems. Deployment config: {@code config_path} and an
+ * to the routers without a restart, an invalid one rejected with its problems; so are changed TLS certificates. Deployment config: {@code config_path} and an
  * optional {@code instances} override of {@code server.instances}. On SIGTERM ({@link Addresses#DRAIN_START}) it
  * turns every router's readiness to 503 and answers with the running config's drain delay.
  */
@@ -82,6 +82,10 @@ public final class MainVerticle extends VerticleBase {
     }
   }
 
+  /** The routers' TLS listeners, given changed certificates one after the other. */
+  private final dev.dockgate.edge.TlsListeners tlsListeners = new dev.dockgate.edge.TlsListeners();
+  private Future<Void> serving = Future.succeededFuture();
+
   @Override
   public Future<?> start() {
     String path = config().getString(CONFIG_PATH, DEFAULT_CONFIG_PATH);
@@ -100,7 +104,8 @@ public final class MainVerticle extends VerticleBase {
           + "\", " + config.tracing().sampleRatio() + " of new traces sampled");
     }
     java.util.Map<Class<?>, Object> shared = java.util.Map.of(RateLimiters.class, rateLimiters, JwksCache.class, jwks,
-        Tracing.class, tracing, dev.dockgate.resilience.RetryAllowances.class, retryAllowances);
+        Tracing.class, tracing, dev.dockgate.resilience.RetryAllowances.class, retryAllowances,
+        dev.dockgate.edge.TlsListeners.class, tlsListeners);
     OpenConnections connections = new OpenConnections();
     holdToDescriptors(connections, config.server().limits().maxConnections());
     OpenConnections adminConnections = new OpenConnections("admin_listener.max_connections", true);
@@ -255,7 +260,7 @@ public final class MainVerticle extends VerticleBase {
     watcher = new ConfigWatcher(vertx, config, next -> {
       reloads.add(new Reload(next));
       applying = applying.eventually(() -> apply(next));
-    });
+    }, tls -> serving = serving.eventually(() -> tlsListeners.serve(vertx, tls)));
     vertx.eventBus().<GatewayConfig>localConsumer(Addresses.CONFIG_LIVE, msg -> live(msg.body(), routers));
     vertx.eventBus().localConsumer(Addresses.CONFIG_RELOAD, msg -> {
       watcher.reload();

@@ -16,43 +16,73 @@ import javax.net.ssl.X509KeyManager;
 /**
  * Checks the PEM files of {@code server.tls} when the config is loaded, with the parser Vert.x will
  * use for the listener, so that a wrong path, a file without a certificate or key, or a key that
- * belongs to another certificate is reported under its field rather than as a failed listen.
- * Reads files: the loader calls it off the event loop.
+ * belongs to another certificate is reported under its field rather than as a failed listen; and
+ * again when changed files are to be served ({@link #serving}). Reads files: called off the event loop.
  */
-final class TlsFiles {
+public final class TlsFiles {
 
   private TlsFiles() {
   }
 
   static void check(Fields f, String certFile, String keyFile) {
-    Buffer cert = certFile == null ? null : read(f, "cert_file", certFile);
-    Buffer key = keyFile == null ? null : read(f, "key_file", keyFile);
-    if (cert == null || !certificates(f, "cert_file", certFile, cert, true) || key == null) {
-      return; // Vert.x reads a key only together with its certificate
+    pair((field, message) -> f.problem(f.at(field), message), certFile, keyFile);
+  }
+
+  /** A certificate chain and its private key, as read and checked: what a listener is given to serve. */
+  public record Pair(Buffer cert, Buffer key, X509Certificate leaf) {
+  }
+
+  /**
+   * Reads and checks the files of {@code server.tls} again, for a listener to serve what was checked (not what the
+   * files hold a moment later); fails with every problem, each as {@code server.tls.key_file: problem}. Blocking.
+   */
+  public static Pair serving(ServerConfig.Tls tls) {
+    java.util.List<String> problems = new java.util.ArrayList<>();
+    Pair pair = pair((field, message) -> problems.add("server.tls." + field + ": " + message), tls.certFile(), tls.keyFile());
+    if (pair == null) {
+      throw new ConfigException(problems.isEmpty() ? java.util.List.of("server.tls: no certificate") : problems);
+    }
+    return pair;
+  }
+
+  /** The pair read and checked, or null, each problem given to {@code problem} (field, message). */
+  private static Pair pair(Problems problem, String certFile, String keyFile) {
+    Buffer cert = certFile == null ? null : read(problem, "cert_file", certFile);
+    Buffer key = keyFile == null ? null : read(problem, "key_file", keyFile);
+    java.util.List<X509Certificate> chain = cert == null ? null : certificates(problem, "cert_file", certFile, cert, true);
+    if (chain == null || key == null) {
+      return null; // Vert.x reads a key only together with its certificate
     }
     String encrypted = encrypted(key);
     if (encrypted != null) {
-      f.problem(f.at("key_file"), "\"" + keyFile + "\" is encrypted (" + encrypted
+      problem.add("key_file", "\"" + keyFile + "\" is encrypted (" + encrypted
           + "): the gateway reads unencrypted keys only (openssl pkey -in FILE -out PLAIN)");
-      return;
+      return null;
     }
     X509KeyManager manager;
     try {
       manager = keyManager(new PemKeyCertOptions().setKeyValue(key).setCertValue(cert));
     } catch (Exception e) {
-      f.problem(f.at("key_file"), "no usable PEM private key in \"" + keyFile + "\" (" + message(e) + ")");
-      return;
+      problem.add("key_file", "no usable PEM private key in \"" + keyFile + "\" (" + message(e) + ")");
+      return null;
     }
     for (String type : new String[] {"RSA", "EC"}) {
       String[] aliases = manager.getServerAliases(type, null);
       if (aliases != null && aliases.length > 0) {
-        X509Certificate[] chain = manager.getCertificateChain(aliases[0]);
-        if (!belongTogether(manager.getPrivateKey(aliases[0]), chain[0].getPublicKey())) {
-          f.problem(f.at("key_file"), "\"" + keyFile + "\" is not the private key of the first certificate in cert_file");
+        X509Certificate[] served = manager.getCertificateChain(aliases[0]);
+        if (!belongTogether(manager.getPrivateKey(aliases[0]), served[0].getPublicKey())) {
+          problem.add("key_file", "\"" + keyFile + "\" is not the private key of the first certificate in cert_file");
+          return null;
         }
-        return;
+        return new Pair(cert, key, served[0]);
       }
     }
+    return new Pair(cert, key, chain.get(0));
+  }
+
+  /** Where the checks report: the field (cert_file, key_file, ca_file) and the problem. */
+  private interface Problems {
+    void add(String field, String message);
   }
 
   /**
@@ -75,17 +105,18 @@ final class TlsFiles {
 
   /** A bundle of trusted certificates (PEM), checked like a certificate chain. */
   static void checkCertificates(Fields f, String field, String file) {
-    Buffer pem = read(f, field, file);
+    Problems problem = (key, message) -> f.problem(f.at(key), message);
+    Buffer pem = read(problem, field, file);
     if (pem != null) {
-      certificates(f, field, file, pem, false);
+      certificates(problem, field, file, pem, false);
     }
   }
 
-  private static Buffer read(Fields f, String field, String file) {
+  private static Buffer read(Problems problem, String field, String file) {
     try {
       return Buffer.buffer(Fields.readFile(Path.of(file)));
     } catch (IOException | RuntimeException e) {
-      f.problem(f.at(field), Fields.unreadable(file, e));
+      problem.add(field, Fields.unreadable(file, e));
     }
     return null;
   }
@@ -105,9 +136,10 @@ final class TlsFiles {
 
   /**
    * At least one PEM block of an X.509 certificate, each one parseable; for a {@code chain} (a certificate and its
-   * issuers, not a CA bundle), each one issued by the next, as the key store Vert.x builds requires.
+   * issuers, not a CA bundle), each one issued by the next, as the key store Vert.x builds requires. Null when not.
    */
-  private static boolean certificates(Fields f, String field, String file, Buffer pem, boolean chain) {
+  private static java.util.List<X509Certificate> certificates(Problems problem, String field, String file, Buffer pem,
+      boolean chain) {
     java.util.regex.Matcher blocks = CERTIFICATE.matcher(pem.toString(java.nio.charset.StandardCharsets.US_ASCII));
     java.util.List<X509Certificate> found = new java.util.ArrayList<>();
     try {
@@ -117,23 +149,23 @@ final class TlsFiles {
             new java.io.ByteArrayInputStream(Base64.getMimeDecoder().decode(blocks.group(1)))));
       }
     } catch (java.security.cert.CertificateException | IllegalArgumentException e) {
-      f.problem(f.at(field), "no usable PEM certificate in \"" + file + "\" (" + message(e) + ")");
-      return false;
+      problem.add(field, "no usable PEM certificate in \"" + file + "\" (" + message(e) + ")");
+      return null;
     }
     if (found.isEmpty()) {
-      f.problem(f.at(field), "no PEM certificate (-----BEGIN CERTIFICATE-----) in \"" + file + "\"");
-      return false;
+      problem.add(field, "no PEM certificate (-----BEGIN CERTIFICATE-----) in \"" + file + "\"");
+      return null;
     }
     for (int i = 0; chain && i + 1 < found.size(); i++) {
       if (!found.get(i).getIssuerX500Principal().equals(found.get(i + 1).getSubjectX500Principal())) {
-        f.problem(f.at(field), "the certificates in \"" + file + "\" are not a chain: certificate " + (i + 1) + " ("
+        problem.add(field, "the certificates in \"" + file + "\" are not a chain: certificate " + (i + 1) + " ("
             + found.get(i).getSubjectX500Principal().getName() + ") was not issued by certificate " + (i + 2) + " ("
             + found.get(i + 1).getSubjectX500Principal().getName() + "); the server's own certificate comes first, then"
             + " each one's issuer in turn");
-        return false;
+        return null;
       }
     }
-    return true;
+    return found;
   }
 
   private static X509KeyManager keyManager(PemKeyCertOptions options) throws Exception {

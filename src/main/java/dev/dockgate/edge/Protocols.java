@@ -41,6 +41,22 @@ public final class Protocols {
     }
   }
 
+  /** The JDK's list of TLS extensions its servers ignore, read once, at the process's first TLS use. */
+  static final String SERVER_DISABLED_EXTENSIONS = "jdk.tls.server.disableExtensions";
+
+  /**
+   * Has the JDK's TLS servers ignore the server name a client sends (SNI), unless the operator set the switch: the
+   * listeners serve their one certificate whatever the name, and the JDK refuses a name that is not a valid host name
+   * (a fully qualified one with its trailing dot, {@code localhost.}; a label starting with {@code -}) with an
+   * illegal_parameter alert, where nginx ignores it. Called by the process's main, before any TLS use; not by an
+   * embedded gateway, whose JVM's other TLS servers may want the names.
+   */
+  public static void ignoreServerNames() {
+    if (System.getProperty(SERVER_DISABLED_EXTENSIONS) == null) {
+      System.setProperty(SERVER_DISABLED_EXTENSIONS, "server_name");
+    }
+  }
+
   public static HttpServerOptions apply(HttpServerOptions options, ServerConfig server) {
     refuseRenegotiation(); // a gateway started without main() (embedded, tests) too
     // HTTP/2 has no header-block limit of HTTP/1.1's kind: announce the same size as its header list limit.

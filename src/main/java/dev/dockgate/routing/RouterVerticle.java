@@ -77,6 +77,8 @@ public final class RouterVerticle extends VerticleBase implements RouterPlacemen
   private HttpServer server;
   /** The admin endpoints' own listener, when server.admin_listener is set. */
   private HttpServer adminServer;
+  /** The process's TLS listeners, which a changed certificate is handed to (null: none registered). */
+  private final dev.dockgate.edge.TlsListeners tlsListeners;
   /** What requests are routed by; replaced whole when the config is reloaded. */
   private Routing routing;
   /** The newest snapshot discovery published, for the backends it was resolved for. */
@@ -120,6 +122,7 @@ public final class RouterVerticle extends VerticleBase implements RouterPlacemen
         dev.dockgate.tracing.Tracing.OFF);
     this.breakers = breakers;
     this.inFlight = inFlight;
+    this.tlsListeners = (dev.dockgate.edge.TlsListeners) this.shared.get(dev.dockgate.edge.TlsListeners.class);
   }
 
   @Override
@@ -307,6 +310,9 @@ public final class RouterVerticle extends VerticleBase implements RouterPlacemen
         .onSuccess(s -> {
           server = s;
           edge.guardListener(s);
+          if (secure && tlsListeners != null) {
+            tlsListeners.add(s, options);
+          }
         });
   }
 
@@ -336,6 +342,9 @@ public final class RouterVerticle extends VerticleBase implements RouterPlacemen
     }, this::headArrived).onSuccess(s -> {
       adminServer = s;
       adminEdge.guardListener(s);
+      if (config.tls() && tlsListeners != null) {
+        tlsListeners.add(s, options);
+      }
     });
   }
 
@@ -539,6 +548,10 @@ public final class RouterVerticle extends VerticleBase implements RouterPlacemen
     // none is idle, kept alive, when the shutdown closes it under the client's next request.
     stopping = true;
     closed = true;
+    if (tlsListeners != null) {
+      tlsListeners.remove(server);
+      tlsListeners.remove(adminServer);
+    }
     long drainMs = Long.getLong("gateway.drain.timeout.ms", 30_000L);
     Future<Void> drained = server == null
         ? Future.succeededFuture()

@@ -535,4 +535,27 @@ class TlsIT {
           + " the certificate in \"" + expired.cert() + "\" (CN=localhost) expired on "), warnings.lines().get(0));
     }
   }
+
+  /**
+   * A server name (SNI) with its trailing dot, as a client given a fully qualified name sends it ({@code localhost.}),
+   * is ignored as nginx ignores it, and the one certificate served: the JDK refused the handshake with an
+   * illegal_parameter alert. The gateway runs as the jar: the JDK reads its switch once per process.
+   */
+  @Test
+  @org.junit.jupiter.api.Timeout(value = 120, unit = TimeUnit.SECONDS)
+  void aServerNameWithATrailingDotIsServedTheCertificate() throws Exception {
+    backend.clear();
+    try (dev.dockgate.testing.GatewayJar jar = new dev.dockgate.testing.GatewayJar(dir,
+        "  tls: {cert_file: \"%s\", key_file: \"%s\"}\n".formatted(pem.cert(), pem.key()), routes(), 1)) {
+      for (String name : java.util.List.of("localhost.", "localhost", "-bad-.localhost")) {
+        try (javax.net.ssl.SSLSocket socket = dev.dockgate.testing.RawHttp2.tlsNamed(jar.port(), name)) {
+          socket.getOutputStream().write("GET /api/sni HTTP/1.1\r\nHost: localhost\r\n\r\n"
+              .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+          String head = dev.dockgate.testing.RawHttp.readHead(socket.getInputStream());
+          assertTrue(head.startsWith("HTTP/1.1 200 "), name + ": " + head);
+        }
+        assertEquals("/api/sni", backend.take().uri(), name);
+      }
+    }
+  }
 }

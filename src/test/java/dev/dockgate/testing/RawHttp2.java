@@ -127,6 +127,15 @@ public final class RawHttp2 {
    * gateway's self-signed certificate blindly.
    */
   public static SSLSocket tls(int port, String... protocols) throws Exception {
+    return open(port, null, protocols);
+  }
+
+  /** Like {@link #tls(int, String...)} without ALPN, sending {@code serverName} (any bytes, as a host name) as SNI. */
+  public static SSLSocket tlsNamed(int port, String serverName) throws Exception {
+    return open(port, serverName);
+  }
+
+  private static SSLSocket open(int port, String serverName, String... protocols) throws Exception {
     SSLContext context = SSLContext.getInstance("TLS");
     context.init(null, new TrustManager[] {new X509TrustManager() {
       @Override
@@ -143,11 +152,16 @@ public final class RawHttp2 {
       }
     }}, null);
     SSLSocket socket = (SSLSocket) context.getSocketFactory().createSocket("127.0.0.1", port);
+    SSLParameters parameters = socket.getSSLParameters();
     if (protocols.length > 0) {
-      SSLParameters parameters = socket.getSSLParameters();
       parameters.setApplicationProtocols(protocols);
-      socket.setSSLParameters(parameters);
     }
+    if (serverName != null) {
+      // not an SNIHostName, which refuses what a valid host name may not be (a trailing dot): sent as given
+      parameters.setServerNames(List.of(new javax.net.ssl.SNIServerName(javax.net.ssl.StandardConstants.SNI_HOST_NAME,
+          serverName.getBytes(java.nio.charset.StandardCharsets.US_ASCII)) { }));
+    }
+    socket.setSSLParameters(parameters);
     socket.setSoTimeout(10_000);
     socket.startHandshake();
     return socket;
