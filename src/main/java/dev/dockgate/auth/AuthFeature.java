@@ -9,8 +9,10 @@ import dev.dockgate.pipeline.StageContext;
 /** A route's {@code auth:} block: API keys or JWT bearer tokens (see {@link AuthParser}). */
 public final class AuthFeature extends AbstractFeature<AuthParser.Auth> {
 
+  public static final String KEY = "auth";
+
   public AuthFeature() {
-    super("auth", Phase.AUTH, AuthParser.Auth.class);
+    super(KEY, Phase.AUTH, AuthParser.Auth.class);
   }
 
   @Override

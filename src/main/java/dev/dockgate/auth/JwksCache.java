@@ -13,7 +13,9 @@ import io.vertx.core.http.RequestOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Level;
@@ -69,6 +71,27 @@ public final class JwksCache {
   /** The key set of {@code url}: the same object for the process's life, whatever the reloads. Any thread. */
   public KeySet keySet(String url) {
     return sets.computeIfAbsent(url, KeySet::new);
+  }
+
+  /**
+   * Drops the sets of the URLs no route of {@code routes} names (after a reload): their keys are not kept for good, and
+   * a later config naming the URL again fetches it anew. Routers still on the old config keep using the set they hold
+   * until they swap. Any thread.
+   */
+  public void retain(List<dev.dockgate.config.RouteConfig> routes) {
+    Set<String> urls = new HashSet<>();
+    for (dev.dockgate.config.RouteConfig route : routes) {
+      AuthParser.Auth auth = route.block(AuthFeature.KEY, AuthParser.Auth.class);
+      if (auth != null && auth.jwt() != null && auth.jwt().jwks() != null) {
+        urls.add(auth.jwt().jwks().url());
+      }
+    }
+    sets.keySet().retainAll(urls);
+  }
+
+  /** The URLs whose sets are held; for tests. */
+  Set<String> urls() {
+    return Set.copyOf(sets.keySet());
   }
 
   public Future<Void> close() {

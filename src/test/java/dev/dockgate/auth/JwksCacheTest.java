@@ -54,6 +54,32 @@ class JwksCacheTest {
     }
   }
 
+  static dev.dockgate.config.RouteConfig jwtRoute(String prefix, String url) {
+    JwtAuthConfig jwt = new JwtAuthConfig("Authorization", java.util.List.of(),
+        new JwtAuthConfig.Jwks(url, 300_000, 10_000), null, java.util.List.of(), 30, java.util.Map.of(),
+        java.util.List.of(), java.util.Map.of());
+    return new dev.dockgate.config.RouteConfig(prefix, "app", 30_000, false, java.util.List.of(), null,
+        dev.dockgate.config.RetryConfig.NONE, java.util.Map.of(AuthFeature.KEY, new AuthParser.Auth(null, jwt)));
+  }
+
+  @Test
+  void aReloadDropsTheSetsNoRouteNamesAnyMore() throws Exception {
+    Vertx vertx = Vertx.vertx();
+    try {
+      JwksCache cache = new JwksCache(vertx, vertx.getOrCreateContext());
+      JwksCache.KeySet kept = cache.keySet("http://127.0.0.1:1/kept");
+      cache.keySet("http://127.0.0.1:1/gone");
+      cache.retain(java.util.List.of(jwtRoute("/a", "http://127.0.0.1:1/kept"), jwtRoute("/b", "http://127.0.0.1:1/kept"),
+          new dev.dockgate.config.RouteConfig("/open", "app", 30_000)));
+      assertEquals(java.util.Set.of("http://127.0.0.1:1/kept"), cache.urls());
+      assertSame(kept, cache.keySet("http://127.0.0.1:1/kept"), "a set still named is the same set");
+      cache.retain(java.util.List.of());
+      assertEquals(java.util.Set.of(), cache.urls());
+    } finally {
+      vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    }
+  }
+
   /**
    * A key set of a megabyte, its members all checked (and each refused: an RSA modulus of one), is read and checked
    * off the owner's event loop: it is one of the process's event loops, which may also serve requests. Before, the
