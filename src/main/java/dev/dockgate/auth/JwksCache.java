@@ -45,15 +45,31 @@ public final class JwksCache {
   /** Left-out keys named in one log line at most. */
   private static final int NAMED = 10;
 
+  /** The least time the key server's max-age may keep a set before it is fetched again (and jwks_min_refresh_ms). */
+  static final long MIN_MAX_AGE_MS = 1_000;
+  /** The most: a longer max-age is cut to a day (an unknown kid still has the set fetched at once). */
+  static final long MAX_MAX_AGE_MS = 86_400_000;
+
   /**
    * The usable keys of one fetch (immutable, shared across event loops; the same list as the fetch before when the
-   * set did not change) and when they were fetched.
+   * set did not change), when they were fetched, and how long the key server said they stay fresh
+   * ({@code Cache-Control: max-age}, in ms; -1 when it did not say).
    */
-  public record Keys(List<JsonObject> keys, long fetchedAtNanos) {
-    static final Keys NONE = new Keys(List.of(), LONG_AGO);
+  public record Keys(List<JsonObject> keys, long fetchedAtNanos, long maxAgeMs) {
+    static final Keys NONE = new Keys(List.of(), LONG_AGO, -1);
 
     public long ageMs() {
       return elapsedMs(fetchedAtNanos);
+    }
+
+    /**
+     * How old these keys may grow before they are fetched again: the key server's max-age, bounded below by
+     * {@code minRefreshMs} and {@link #MIN_MAX_AGE_MS} and above by {@link #MAX_MAX_AGE_MS}; without one the route's
+     * {@code refreshMs}.
+     */
+    public long refreshAfterMs(long refreshMs, long minRefreshMs) {
+      return maxAgeMs < 0 ? refreshMs
+          : Math.min(MAX_MAX_AGE_MS, Math.max(maxAgeMs, Math.max(minRefreshMs, MIN_MAX_AGE_MS)));
     }
   }
 
@@ -176,14 +192,20 @@ public final class JwksCache {
       fetching = true;
       RequestOptions options = new RequestOptions().setMethod(HttpMethod.GET).setAbsoluteURI(url)
           .putHeader("accept", "application/json");
+      long[] maxAge = {-1};
       Future<Keys> fetch = client.request(options)
           .compose(request -> request.send())
-          .compose(response -> response.statusCode() == 200 ? HttpClients.body(response, MAX_BODY_BYTES)
-              : Future.failedFuture("answered " + response.statusCode()))
+          .compose(response -> {
+            if (response.statusCode() != 200) {
+              return Future.failedFuture("answered " + response.statusCode());
+            }
+            maxAge[0] = maxAgeMs(response.getHeader("cache-control"), response.getHeader("age"));
+            return HttpClients.body(response, MAX_BODY_BYTES);
+          })
           .timeout(FETCH_TIMEOUT_MS, TimeUnit.MILLISECONDS)
           // a megabyte of members takes seconds to check: not on the owner, an event loop that may serve requests
           .compose(body -> owner.executeBlocking(() -> checked(body), false))
-          .map(this::loaded)
+          .map(checked -> loaded(checked, maxAge[0]))
           .recover(this::failed);
       inFlight = fetch;
       return fetch.andThen(ar -> {
@@ -192,12 +214,12 @@ public final class JwksCache {
       });
     }
 
-    private Keys loaded(Checked checked) {
+    private Keys loaded(Checked checked, long maxAgeMs) {
       List<JsonObject> usable = checked.usable();
       List<String> leftOut = checked.leftOut();
       boolean changed = !usable.equals(current.keys());
       // the same list when the set is unchanged: the routers rebuild their verifiers only for other keys
-      Keys keys = new Keys(changed ? List.copyOf(usable) : current.keys(), System.nanoTime());
+      Keys keys = new Keys(changed ? List.copyOf(usable) : current.keys(), System.nanoTime(), maxAgeMs);
       if (failing || current == Keys.NONE) {
         LOG.info("JWKS " + url + " loaded: " + usable.size() + " signing key(s)" + (failing ? " again" : ""));
       }
@@ -266,6 +288,45 @@ public final class JwksCache {
   private static String named(List<String> leftOut) {
     return String.join("; ", leftOut.subList(0, Math.min(NAMED, leftOut.size())))
         + (leftOut.size() > NAMED ? "; and " + (leftOut.size() - NAMED) + " more" : "");
+  }
+
+  /**
+   * How long an answer stays fresh by its {@code Cache-Control} (RFC 9111 5.2.2): {@code max-age} less its
+   * {@code Age} in ms, 0 for {@code no-cache} or {@code no-store} (then the floor of {@link Keys#refreshAfterMs}
+   * applies), -1 when it says neither (or says it in a form not understood).
+   */
+  static long maxAgeMs(String cacheControl, String age) {
+    if (cacheControl == null) {
+      return -1;
+    }
+    long maxAge = -1;
+    for (String directive : cacheControl.split(",")) {
+      String d = directive.trim().toLowerCase(java.util.Locale.ROOT);
+      if (d.equals("no-cache") || d.equals("no-store")) {
+        return 0;
+      }
+      if (d.startsWith("max-age=")) {
+        long seconds = seconds(d.substring(8));
+        if (seconds >= 0) {
+          maxAge = seconds;
+        }
+      }
+    }
+    if (maxAge < 0) {
+      return -1;
+    }
+    long aged = age == null ? 0 : Math.max(0, seconds(age.trim()));
+    return Math.max(0, Math.min(maxAge, MAX_MAX_AGE_MS / 1000) - aged) * 1000;
+  }
+
+  /** A delta-seconds value (digits, quoted or not), capped at a day and more; -1 when it is none. */
+  private static long seconds(String text) {
+    String digits = text.length() > 1 && text.startsWith("\"") && text.endsWith("\"")
+        ? text.substring(1, text.length() - 1) : text;
+    if (digits.isEmpty() || digits.length() > 12 || !digits.chars().allMatch(c -> c >= '0' && c <= '9')) {
+      return -1;
+    }
+    return Long.parseLong(digits);
   }
 
   static long elapsedMs(long since) {

@@ -19,7 +19,8 @@ import java.util.logging.Logger;
  * Checks a route's bearer tokens: their shape first ({@link TokenShape}), then with vertx-auth-jwt
  * the signature against the configured keys and the JWKS set, exp/nbf/iat with leeway, issuer and
  * audience, then the route's required claims and scopes. The JWKS keys come from the process-wide
- * {@link JwksCache}: refreshed when older than {@code jwks_refresh_ms}, and at once when a token
+ * {@link JwksCache}: refreshed when older than the key server's {@code max-age} (within bounds) or else
+ * {@code jwks_refresh_ms}, and at once when a token
  * names a key they do not hold (at most once per {@code jwks_min_refresh_ms} for the URL, so bad
  * tokens cannot make the gateway hammer the key server). One per route per router; used only on
  * that router's event loop, where it keeps a verifier built from the keys it last saw.
@@ -112,8 +113,9 @@ public final class JwtAuth {
             ? keySet.refresh(keys, 0, jwks.minRefreshMs()).compose(fetched -> verify(token, false))
             : Future.succeededFuture(Outcome.NO_KEYS);
       }
-      if (keys.ageMs() >= jwks.refreshMs() && keySet.mayStart(jwks.minRefreshMs())) {
-        keySet.refresh(keys, jwks.refreshMs(), jwks.minRefreshMs()); // old: refreshed in the background, these keys still serve
+      long refreshAfter = keys.refreshAfterMs(jwks.refreshMs(), jwks.minRefreshMs());
+      if (keys.ageMs() >= refreshAfter && keySet.mayStart(jwks.minRefreshMs())) {
+        keySet.refresh(keys, refreshAfter, jwks.minRefreshMs()); // old: refreshed in the background, these keys still serve
       }
     }
     return verify(token, true);

@@ -164,6 +164,24 @@ class JwksIT {
     assertEquals(2, fetches.get(), "the set dropped with its last route is fetched anew");
   }
 
+  /**
+   * A key set answered with {@code Cache-Control: max-age=1} is fetched again once a second old (the floor is
+   * jwks_min_refresh_ms, 0 here, and one second), although jwks_refresh_ms (5 minutes by default) has not passed.
+   * Before, the gateway's own period was the only one: the second fetch never came.
+   */
+  @Test
+  void theKeyServersMaxAgeSetsWhenTheSetIsFetchedAgain() throws Exception {
+    String set = new JsonObject().put("keys", new JsonArray().add(Tokens.jwk(KEY, "k1", "RS256"))).encode();
+    HttpServer jwks = keyServer(request -> request.response().putHeader("content-type", "application/json")
+        .putHeader("cache-control", "public, max-age=1").end(set));
+    gateway = new GatewayHarness(dir, config(jwks.actualPort(), ""), 2);
+    String token = Tokens.sign("RS256", KEY.getPrivate(), Tokens.claims("alice"), "k1");
+    assertEquals(200, bearer(0, "/a/x", token).statusCode());
+    assertEquals(1, fetches.get());
+    Poll.until(Duration.ofSeconds(8), "the set fetched again after its max-age",
+        () -> bearer(1, "/a/x", token).statusCode() == 200 && fetches.get() >= 2);
+  }
+
   @Test
   void aRequestHeldForAFetchThatFailsIsAnsweredAndCounted() throws Exception {
     List<HttpServerRequest> pending = new CopyOnWriteArrayList<>();
