@@ -23,7 +23,7 @@ public final class AuthFeature extends AbstractFeature<AuthParser.Auth> {
   @Override
   public Stage stage(AuthParser.Auth config, StageContext context) {
     if (config.jwt() != null) {
-      return new JwtStage(new JwtAuth(context.vertx(), context.shared(JwksCache.class), config.jwt()));
+      return new JwtStage(new JwtAuth(context.shared(JwksCache.class), config.jwt()));
     }
     return new ApiKeyStage(new ApiKeyAuth(config.apiKeys()));
   }

@@ -12,6 +12,7 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import io.vertx.ext.auth.impl.jose.JWK;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -52,11 +53,13 @@ public final class JwksCache {
 
   /**
    * The usable keys of one fetch (immutable, shared across event loops; the same list as the fetch before when the
-   * set did not change), when they were fetched, and how long the key server said they stay fresh
+   * set did not change), the same keys parsed ({@code parsed}, in the same order: parsed once per set on a worker and
+   * shared by every route on every router, which only make their own signature objects of them; a parsed key is never
+   * changed after it is made), when they were fetched, and how long the key server said they stay fresh
    * ({@code Cache-Control: max-age}, in ms; -1 when it did not say).
    */
-  public record Keys(List<JsonObject> keys, long fetchedAtNanos, long maxAgeMs) {
-    static final Keys NONE = new Keys(List.of(), LONG_AGO, -1);
+  public record Keys(List<JsonObject> keys, List<JWK> parsed, long fetchedAtNanos, long maxAgeMs) {
+    static final Keys NONE = new Keys(List.of(), List.of(), LONG_AGO, -1);
 
     public long ageMs() {
       return elapsedMs(fetchedAtNanos);
@@ -219,7 +222,8 @@ public final class JwksCache {
       List<String> leftOut = checked.leftOut();
       boolean changed = !usable.equals(current.keys());
       // the same list when the set is unchanged: the routers rebuild their verifiers only for other keys
-      Keys keys = new Keys(changed ? List.copyOf(usable) : current.keys(), System.nanoTime(), maxAgeMs);
+      Keys keys = changed ? new Keys(List.copyOf(usable), List.copyOf(checked.parsed()), System.nanoTime(), maxAgeMs)
+          : new Keys(current.keys(), current.parsed(), System.nanoTime(), maxAgeMs);
       if (failing || current == Keys.NONE) {
         LOG.info("JWKS " + url + " loaded: " + usable.size() + " signing key(s)" + (failing ? " again" : ""));
       }
@@ -243,8 +247,8 @@ public final class JwksCache {
     }
   }
 
-  /** A set's usable keys, and the members left out with why. */
-  private record Checked(List<JsonObject> usable, List<String> leftOut) {
+  /** A set's usable keys, the same parsed, and the members left out with why. */
+  private record Checked(List<JsonObject> usable, List<JWK> parsed, List<String> leftOut) {
   }
 
   /** A key server's answer, parsed and its members checked; fails when it holds no usable key. Worker thread. */
@@ -255,10 +259,22 @@ public final class JwksCache {
     }
     List<String> leftOut = new ArrayList<>();
     List<JsonObject> usable = usableKeys(list, leftOut);
+    List<JWK> parsed = new ArrayList<>(usable.size());
+    for (java.util.Iterator<JsonObject> keys = usable.iterator(); keys.hasNext(); ) {
+      JsonObject key = keys.next();
+      try {
+        parsed.add(new JWK(key));
+      } catch (RuntimeException e) {
+        keys.remove(); // JwkCheck passes what the library takes: a key it refuses all the same is left out, named
+        Object kid = key.getValue("kid");
+        leftOut.add((kid instanceof String name ? "kid \"" + name + "\"" : "a key") + " (not taken by the verifier: "
+            + e.getMessage() + ")");
+      }
+    }
     if (usable.isEmpty()) {
       throw new IllegalStateException("no RSA or EC signing key in the set" + (leftOut.isEmpty() ? "" : ": " + named(leftOut)));
     }
-    return new Checked(usable, leftOut);
+    return new Checked(usable, parsed, leftOut);
   }
 
   /**

@@ -64,11 +64,11 @@ class JwksCacheTest {
     for (Object[] c : cases) {
       assertEquals(c[2], JwksCache.maxAgeMs((String) c[0], (String) c[1]), c[0] + " / " + c[1]);
     }
-    assertEquals(300_000, new JwksCache.Keys(java.util.List.of(), 0, -1).refreshAfterMs(300_000, 10_000), "none: refresh_ms");
-    assertEquals(600_000, new JwksCache.Keys(java.util.List.of(), 0, 600_000).refreshAfterMs(300_000, 10_000));
-    assertEquals(10_000, new JwksCache.Keys(java.util.List.of(), 0, 0).refreshAfterMs(300_000, 10_000), "floor: min_refresh");
-    assertEquals(1_000, new JwksCache.Keys(java.util.List.of(), 0, 0).refreshAfterMs(300_000, 0), "floor: a second");
-    assertEquals(86_400_000, new JwksCache.Keys(java.util.List.of(), 0, Long.MAX_VALUE).refreshAfterMs(300_000, 0));
+    assertEquals(300_000, new JwksCache.Keys(java.util.List.of(), java.util.List.of(), 0, -1).refreshAfterMs(300_000, 10_000), "none: refresh_ms");
+    assertEquals(600_000, new JwksCache.Keys(java.util.List.of(), java.util.List.of(), 0, 600_000).refreshAfterMs(300_000, 10_000));
+    assertEquals(10_000, new JwksCache.Keys(java.util.List.of(), java.util.List.of(), 0, 0).refreshAfterMs(300_000, 10_000), "floor: min_refresh");
+    assertEquals(1_000, new JwksCache.Keys(java.util.List.of(), java.util.List.of(), 0, 0).refreshAfterMs(300_000, 0), "floor: a second");
+    assertEquals(86_400_000, new JwksCache.Keys(java.util.List.of(), java.util.List.of(), 0, Long.MAX_VALUE).refreshAfterMs(300_000, 0));
   }
 
   static dev.dockgate.config.RouteConfig jwtRoute(String prefix, String url) {
