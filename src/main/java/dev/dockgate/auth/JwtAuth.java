@@ -60,6 +60,7 @@ public final class JwtAuth {
   private static final Outcome AUDIENCE = Outcome.invalid("audience not accepted");
   private static final Outcome ISSUER = Outcome.invalid("issuer not accepted");
   private static final Outcome EXPIRED = Outcome.invalid("token expired or not yet valid");
+  private static final Outcome NO_EXPIRY = Outcome.invalid("token without exp not accepted");
 
   private final JwtAuthConfig config;
   /** The route's JWKS keys, or null when it has none. */
@@ -169,7 +170,7 @@ public final class JwtAuth {
 
   /**
    * What vertx-auth-jwt's provider checks after the signature, in its order (audience, issuer, then exp, iat, nbf with
-   * the leeway): null when they hold, else the refusal. TokenShape has made sure the
+   * the leeway), and {@code require_exp}: null when they hold, else the refusal. TokenShape has made sure the
    * claims checked have their types (NumericDates are numbers, aud a string or a list of strings, iss a string).
    */
   Outcome checkedClaims(JsonObject claims, long nowSeconds) {
@@ -178,6 +179,9 @@ public final class JwtAuth {
     }
     if (config.issuer() != null && !config.issuer().equals(claims.getValue("iss"))) {
       return ISSUER;
+    }
+    if (config.requireExp() && !(claims.getValue("exp") instanceof Number)) {
+      return NO_EXPIRY;
     }
     int leeway = config.leewaySeconds();
     if (claims.getValue("exp") instanceof Number exp && nowSeconds - leeway >= exp.longValue()
