@@ -277,15 +277,6 @@ public final class JwtAuth {
     if (err instanceof NoSuchKeyIdException) {
       return "no key for this token";
     }
-    if (message.contains("expired")) {
-      return "token expired or not yet valid";
-    }
-    if (message.contains("audience")) {
-      return "audience not accepted";
-    }
-    if (message.contains("issuer")) {
-      return "issuer not accepted";
-    }
     if (err instanceof java.security.SignatureException || message.contains("ignature")) {
       return "invalid signature";
     }

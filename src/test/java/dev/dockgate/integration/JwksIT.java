@@ -75,13 +75,13 @@ class JwksIT {
     idp.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
   }
 
-  /** A key server on 127.0.0.1 that counts its requests and answers with {@code answer}. */
+  /** A key server on 127.0.0.1 that counts its requests and closed connections and answers with {@code answer}. */
   HttpServer keyServer(Handler<HttpServerRequest> answer) throws Exception {
     return idp.createHttpServer().connectionHandler(connection -> connection.closeHandler(v -> closed.incrementAndGet()))
         .requestHandler(request -> {
-      fetches.incrementAndGet();
-      answer.handle(request);
-    }).listen(0, "127.0.0.1").toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+          fetches.incrementAndGet();
+          answer.handle(request);
+        }).listen(0, "127.0.0.1").toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
   }
 
   static Handler<HttpServerRequest> keys() {
