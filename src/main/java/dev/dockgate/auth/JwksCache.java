@@ -263,7 +263,9 @@ public final class JwksCache {
     for (java.util.Iterator<JsonObject> keys = usable.iterator(); keys.hasNext(); ) {
       JsonObject key = keys.next();
       try {
-        parsed.add(new JWK(key));
+        JWK jwk = new JWK(key);
+        new io.vertx.ext.auth.impl.jose.JWS(jwk); // what each route makes of it: made once here, it cannot fail there
+        parsed.add(jwk);
       } catch (RuntimeException e) {
         keys.remove(); // JwkCheck passes what the library takes: a key it refuses all the same is left out, named
         Object kid = key.getValue("kid");

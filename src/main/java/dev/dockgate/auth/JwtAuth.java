@@ -173,7 +173,7 @@ public final class JwtAuth {
    * the leeway), and {@code require_exp}: null when they hold, else the refusal. TokenShape has made sure the
    * claims checked have their types (NumericDates are numbers, aud a string or a list of strings, iss a string).
    */
-  Outcome checkedClaims(JsonObject claims, long nowSeconds) {
+  private Outcome checkedClaims(JsonObject claims, long nowSeconds) {
     if (!config.audience().isEmpty() && !audienceAccepted(claims.getValue("aud"))) {
       return AUDIENCE;
     }
