@@ -14,7 +14,7 @@ import java.util.logging.Logger;
 
 /**
  * Checks a route's bearer tokens: their shape first ({@link TokenShape}), then the signature against the configured
- * keys and the JWKS set with vertx-auth-jwt's {@link JWT} (the JOSE part of its JWTAuth provider, which would parse
+ * keys and the JWKS set with vertx-auth-common's {@link JWT} (the JOSE core of vertx-auth-jwt's provider, which would parse
  * every key for every route: a JWKS set's keys are parsed once per set, in {@link JwksCache}, and shared), then
  * audience, issuer, exp/nbf/iat with leeway as the provider checks them, then the route's required claims and scopes.
  * The JWKS keys come from the process-wide {@link JwksCache}: refreshed when older than the key server's
