@@ -247,6 +247,7 @@ public final class MainVerticle extends VerticleBase {
           rateLimiters.retain(next.routes());
           retryAllowances.retain(next.routes());
           inFlight.retain(next.routes());
+          jwks.retain(next.routes());
           return null;
         }, false))
         .map(retained -> {

@@ -9,8 +9,10 @@ import dev.dockgate.pipeline.StageContext;
 /** A route's {@code auth:} block: API keys or JWT bearer tokens (see {@link AuthParser}). */
 public final class AuthFeature extends AbstractFeature<AuthParser.Auth> {
 
+  public static final String KEY = "auth";
+
   public AuthFeature() {
-    super("auth", Phase.AUTH, AuthParser.Auth.class);
+    super(KEY, Phase.AUTH, AuthParser.Auth.class);
   }
 
   @Override
@@ -21,7 +23,7 @@ public final class AuthFeature extends AbstractFeature<AuthParser.Auth> {
   @Override
   public Stage stage(AuthParser.Auth config, StageContext context) {
     if (config.jwt() != null) {
-      return new JwtStage(new JwtAuth(context.vertx(), context.shared(JwksCache.class), config.jwt()));
+      return new JwtStage(new JwtAuth(context.shared(JwksCache.class), config.jwt()));
     }
     return new ApiKeyStage(new ApiKeyAuth(config.apiKeys()));
   }

@@ -86,6 +86,7 @@ public final class AuthParser {
     String issuer = f.string("issuer", null);
     List<String> audience = strings(f, "audience");
     int leeway = (int) f.number("leeway_s", JwtAuthConfig.DEFAULT_LEEWAY_SECONDS, 0, 3600);
+    boolean requireExp = f.bool("require_exp", false);
     Map<String, Object> required = new LinkedHashMap<>();
     Fields claims = f.object("required_claims");
     if (f.has("required_claims")) {
@@ -119,7 +120,7 @@ public final class AuthParser {
       }
     }
     f.rejectUnknown();
-    return new JwtAuthConfig(header, keys, jwks, issuer, audience, leeway, required, scopes, forward);
+    return new JwtAuthConfig(header, keys, jwks, issuer, audience, leeway, required, scopes, forward, requireExp);
   }
 
   private static JwtAuthConfig.Key key(Fields k) {

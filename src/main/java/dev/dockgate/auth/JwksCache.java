@@ -12,8 +12,11 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import io.vertx.ext.auth.impl.jose.JWK;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Level;
@@ -43,15 +46,33 @@ public final class JwksCache {
   /** Left-out keys named in one log line at most. */
   private static final int NAMED = 10;
 
+  /** The least time the key server's max-age may keep a set before it is fetched again (and jwks_min_refresh_ms). */
+  static final long MIN_MAX_AGE_MS = 1_000;
+  /** The most: a longer max-age is cut to a day (an unknown kid still has the set fetched at once). */
+  static final long MAX_MAX_AGE_MS = 86_400_000;
+
   /**
    * The usable keys of one fetch (immutable, shared across event loops; the same list as the fetch before when the
-   * set did not change) and when they were fetched.
+   * set did not change), the same keys parsed ({@code parsed}, in the same order: parsed once per set on a worker and
+   * shared by every route on every router, which only make their own signature objects of them; a parsed key is never
+   * changed after it is made), when they were fetched, and how long the key server said they stay fresh
+   * ({@code Cache-Control: max-age}, in ms; -1 when it did not say).
    */
-  public record Keys(List<JsonObject> keys, long fetchedAtNanos) {
-    static final Keys NONE = new Keys(List.of(), LONG_AGO);
+  public record Keys(List<JsonObject> keys, List<JWK> parsed, long fetchedAtNanos, long maxAgeMs) {
+    static final Keys NONE = new Keys(List.of(), List.of(), LONG_AGO, -1);
 
     public long ageMs() {
       return elapsedMs(fetchedAtNanos);
+    }
+
+    /**
+     * How old these keys may grow before they are fetched again: the key server's max-age, bounded below by
+     * {@code minRefreshMs} and {@link #MIN_MAX_AGE_MS} and above by {@link #MAX_MAX_AGE_MS}; without one the route's
+     * {@code refreshMs}.
+     */
+    public long refreshAfterMs(long refreshMs, long minRefreshMs) {
+      return maxAgeMs < 0 ? refreshMs
+          : Math.min(MAX_MAX_AGE_MS, Math.max(maxAgeMs, Math.max(minRefreshMs, MIN_MAX_AGE_MS)));
     }
   }
 
@@ -69,6 +90,27 @@ public final class JwksCache {
   /** The key set of {@code url}: the same object for the process's life, whatever the reloads. Any thread. */
   public KeySet keySet(String url) {
     return sets.computeIfAbsent(url, KeySet::new);
+  }
+
+  /**
+   * Drops the sets of the URLs no route of {@code routes} names (after a reload): their keys are not kept for good, and
+   * a later config naming the URL again fetches it anew. Routers still on the old config keep using the set they hold
+   * until they swap. Any thread.
+   */
+  public void retain(List<dev.dockgate.config.RouteConfig> routes) {
+    Set<String> urls = new HashSet<>();
+    for (dev.dockgate.config.RouteConfig route : routes) {
+      AuthParser.Auth auth = route.block(AuthFeature.KEY, AuthParser.Auth.class);
+      if (auth != null && auth.jwt() != null && auth.jwt().jwks() != null) {
+        urls.add(auth.jwt().jwks().url());
+      }
+    }
+    sets.keySet().retainAll(urls);
+  }
+
+  /** The URLs whose sets are held; for tests. */
+  Set<String> urls() {
+    return Set.copyOf(sets.keySet());
   }
 
   public Future<Void> close() {
@@ -153,14 +195,20 @@ public final class JwksCache {
       fetching = true;
       RequestOptions options = new RequestOptions().setMethod(HttpMethod.GET).setAbsoluteURI(url)
           .putHeader("accept", "application/json");
+      long[] maxAge = {-1};
       Future<Keys> fetch = client.request(options)
           .compose(request -> request.send())
-          .compose(response -> response.statusCode() == 200 ? HttpClients.body(response, MAX_BODY_BYTES)
-              : Future.failedFuture("answered " + response.statusCode()))
+          .compose(response -> {
+            if (response.statusCode() != 200) {
+              return Future.failedFuture("answered " + response.statusCode());
+            }
+            maxAge[0] = maxAgeMs(response.getHeader("cache-control"), response.getHeader("age"));
+            return HttpClients.body(response, MAX_BODY_BYTES);
+          })
           .timeout(FETCH_TIMEOUT_MS, TimeUnit.MILLISECONDS)
           // a megabyte of members takes seconds to check: not on the owner, an event loop that may serve requests
           .compose(body -> owner.executeBlocking(() -> checked(body), false))
-          .map(this::loaded)
+          .map(checked -> loaded(checked, maxAge[0]))
           .recover(this::failed);
       inFlight = fetch;
       return fetch.andThen(ar -> {
@@ -169,12 +217,13 @@ public final class JwksCache {
       });
     }
 
-    private Keys loaded(Checked checked) {
+    private Keys loaded(Checked checked, long maxAgeMs) {
       List<JsonObject> usable = checked.usable();
       List<String> leftOut = checked.leftOut();
       boolean changed = !usable.equals(current.keys());
       // the same list when the set is unchanged: the routers rebuild their verifiers only for other keys
-      Keys keys = new Keys(changed ? List.copyOf(usable) : current.keys(), System.nanoTime());
+      Keys keys = changed ? new Keys(List.copyOf(usable), List.copyOf(checked.parsed()), System.nanoTime(), maxAgeMs)
+          : new Keys(current.keys(), current.parsed(), System.nanoTime(), maxAgeMs);
       if (failing || current == Keys.NONE) {
         LOG.info("JWKS " + url + " loaded: " + usable.size() + " signing key(s)" + (failing ? " again" : ""));
       }
@@ -198,8 +247,8 @@ public final class JwksCache {
     }
   }
 
-  /** A set's usable keys, and the members left out with why. */
-  private record Checked(List<JsonObject> usable, List<String> leftOut) {
+  /** A set's usable keys, the same parsed, and the members left out with why. */
+  private record Checked(List<JsonObject> usable, List<JWK> parsed, List<String> leftOut) {
   }
 
   /** A key server's answer, parsed and its members checked; fails when it holds no usable key. Worker thread. */
@@ -210,10 +259,24 @@ public final class JwksCache {
     }
     List<String> leftOut = new ArrayList<>();
     List<JsonObject> usable = usableKeys(list, leftOut);
+    List<JWK> parsed = new ArrayList<>(usable.size());
+    for (java.util.Iterator<JsonObject> keys = usable.iterator(); keys.hasNext(); ) {
+      JsonObject key = keys.next();
+      try {
+        JWK jwk = new JWK(key);
+        new io.vertx.ext.auth.impl.jose.JWS(jwk); // what each route makes of it: made once here, it cannot fail there
+        parsed.add(jwk);
+      } catch (RuntimeException e) {
+        keys.remove(); // JwkCheck passes what the library takes: a key it refuses all the same is left out, named
+        Object kid = key.getValue("kid");
+        leftOut.add((kid instanceof String name ? "kid \"" + name + "\"" : "a key") + " (not taken by the verifier: "
+            + e.getMessage() + ")");
+      }
+    }
     if (usable.isEmpty()) {
       throw new IllegalStateException("no RSA or EC signing key in the set" + (leftOut.isEmpty() ? "" : ": " + named(leftOut)));
     }
-    return new Checked(usable, leftOut);
+    return new Checked(usable, parsed, leftOut);
   }
 
   /**
@@ -243,6 +306,45 @@ public final class JwksCache {
   private static String named(List<String> leftOut) {
     return String.join("; ", leftOut.subList(0, Math.min(NAMED, leftOut.size())))
         + (leftOut.size() > NAMED ? "; and " + (leftOut.size() - NAMED) + " more" : "");
+  }
+
+  /**
+   * How long an answer stays fresh by its {@code Cache-Control} (RFC 9111 5.2.2): {@code max-age} less its
+   * {@code Age} in ms, 0 for {@code no-cache} or {@code no-store} (then the floor of {@link Keys#refreshAfterMs}
+   * applies), -1 when it says neither (or says it in a form not understood).
+   */
+  static long maxAgeMs(String cacheControl, String age) {
+    if (cacheControl == null) {
+      return -1;
+    }
+    long maxAge = -1;
+    for (String directive : cacheControl.split(",")) {
+      String d = directive.trim().toLowerCase(java.util.Locale.ROOT);
+      if (d.equals("no-cache") || d.equals("no-store")) {
+        return 0;
+      }
+      if (d.startsWith("max-age=")) {
+        long seconds = seconds(d.substring(8));
+        if (seconds >= 0) {
+          maxAge = seconds;
+        }
+      }
+    }
+    if (maxAge < 0) {
+      return -1;
+    }
+    long aged = age == null ? 0 : Math.max(0, seconds(age.trim()));
+    return Math.max(0, Math.min(maxAge, MAX_MAX_AGE_MS / 1000) - aged) * 1000;
+  }
+
+  /** A delta-seconds value (digits, quoted or not), capped at a day and more; -1 when it is none. */
+  private static long seconds(String text) {
+    String digits = text.length() > 1 && text.startsWith("\"") && text.endsWith("\"")
+        ? text.substring(1, text.length() - 1) : text;
+    if (digits.isEmpty() || digits.length() > 12 || !digits.chars().allMatch(c -> c >= '0' && c <= '9')) {
+      return -1;
+    }
+    return Long.parseLong(digits);
   }
 
   static long elapsedMs(long since) {

@@ -1,28 +1,27 @@
 package dev.dockgate.auth;
 
 import io.vertx.core.Future;
-import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import io.vertx.ext.auth.JWTOptions;
 import io.vertx.ext.auth.NoSuchKeyIdException;
 import io.vertx.ext.auth.PubSecKeyOptions;
-import io.vertx.ext.auth.authentication.TokenCredentials;
-import io.vertx.ext.auth.jwt.JWTAuth;
-import io.vertx.ext.auth.jwt.JWTAuthOptions;
+import io.vertx.ext.auth.impl.jose.JWK;
+import io.vertx.ext.auth.impl.jose.JWT;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * Checks a route's bearer tokens: their shape first ({@link TokenShape}), then with vertx-auth-jwt
- * the signature against the configured keys and the JWKS set, exp/nbf/iat with leeway, issuer and
- * audience, then the route's required claims and scopes. The JWKS keys come from the process-wide
- * {@link JwksCache}: refreshed when older than {@code jwks_refresh_ms}, and at once when a token
- * names a key they do not hold (at most once per {@code jwks_min_refresh_ms} for the URL, so bad
+ * Checks a route's bearer tokens: their shape first ({@link TokenShape}), then the signature against the configured
+ * keys and the JWKS set with vertx-auth-common's {@link JWT} (the JOSE core of vertx-auth-jwt's provider, which would parse
+ * every key for every route: a JWKS set's keys are parsed once per set, in {@link JwksCache}, and shared), then
+ * audience, issuer, exp/nbf/iat with leeway as the provider checks them, then the route's required claims and scopes.
+ * The JWKS keys come from the process-wide {@link JwksCache}: refreshed when older than the key server's
+ * {@code max-age} (within bounds) or else {@code jwks_refresh_ms}, and at once when a token names a key they do not hold (at most once per {@code jwks_min_refresh_ms} for the URL, so bad
  * tokens cannot make the gateway hammer the key server). One per route per router; used only on
- * that router's event loop, where it keeps a verifier built from the keys it last saw.
+ * that router's event loop, where it keeps a verifier made of the keys it last saw (its own signature objects over
+ * the shared parsed keys: a JWS's Signature is not for two threads at once).
  */
 public final class JwtAuth {
 
@@ -58,21 +57,32 @@ public final class JwtAuth {
     }
   }
 
-  private final Vertx vertx;
+  private static final Outcome AUDIENCE = Outcome.invalid("audience not accepted");
+  private static final Outcome ISSUER = Outcome.invalid("issuer not accepted");
+  private static final Outcome EXPIRED = Outcome.invalid("token expired or not yet valid");
+  private static final Outcome NO_EXPIRY = Outcome.invalid("token without exp not accepted");
+
   private final JwtAuthConfig config;
   /** The route's JWKS keys, or null when it has none. */
   private final JwksCache.KeySet keySet;
-  /** The JWKS keys {@link #provider} was built from. */
+  /** The route's own keys, parsed once. */
+  private final List<JWK> ownKeys;
+  /** The JWKS keys {@link #verifier} was made from. */
   private JwksCache.Keys seen = JwksCache.Keys.NONE;
-  private JWTAuth provider;
+  /** Null when no key is known: never an "unsecured" verifier, which would take unsigned tokens. */
+  private JWT verifier;
   /** Each required claim's name, and the answer to a token without it, made once. */
   private final String[] requiredNames;
   private final Object[] requiredValues;
   private final Outcome[] requiredRefusals;
 
-  public JwtAuth(Vertx vertx, JwksCache jwks, JwtAuthConfig config) {
-    this.vertx = vertx;
+  public JwtAuth(JwksCache jwks, JwtAuthConfig config) {
     this.config = config;
+    List<JWK> own = new ArrayList<>();
+    for (JwtAuthConfig.Key key : config.keys()) {
+      own.add(new JWK(new PubSecKeyOptions().setAlgorithm(key.algorithm()).setId(key.kid()).setBuffer(key.material())));
+    }
+    this.ownKeys = List.copyOf(own);
     this.requiredNames = config.requiredClaims().keySet().toArray(new String[0]);
     this.requiredValues = new Object[requiredNames.length];
     this.requiredRefusals = new Outcome[requiredNames.length];
@@ -86,7 +96,7 @@ public final class JwtAuth {
       seen = keySet.current();
       keySet.load();
     }
-    this.provider = build();
+    this.verifier = build();
   }
 
   public JwtAuthConfig config() {
@@ -106,27 +116,28 @@ public final class JwtAuth {
     if (keySet != null) {
       JwtAuthConfig.Jwks jwks = config.jwks();
       JwksCache.Keys keys = sync();
-      if (provider == null) {
+      if (verifier == null) {
         // no key yet: wait for a fetch under way or allowed now, else answer 503 at once
         return keySet.worthAsking(jwks.minRefreshMs())
             ? keySet.refresh(keys, 0, jwks.minRefreshMs()).compose(fetched -> verify(token, false))
             : Future.succeededFuture(Outcome.NO_KEYS);
       }
-      if (keys.ageMs() >= jwks.refreshMs() && keySet.mayStart(jwks.minRefreshMs())) {
-        keySet.refresh(keys, jwks.refreshMs(), jwks.minRefreshMs()); // old: refreshed in the background, these keys still serve
+      long refreshAfter = keys.refreshAfterMs(jwks.refreshMs(), jwks.minRefreshMs());
+      if (keys.ageMs() >= refreshAfter && keySet.mayStart(jwks.minRefreshMs())) {
+        keySet.refresh(keys, refreshAfter, jwks.minRefreshMs()); // old: refreshed in the background, these keys still serve
       }
     }
     return verify(token, true);
   }
 
-  /** The set's current keys, with {@link #provider} rebuilt when they hold other keys than it was built from. */
+  /** The set's current keys, with {@link #verifier} made anew when they hold other keys than it was made of. */
   private JwksCache.Keys sync() {
     JwksCache.Keys keys = keySet.current();
     if (keys != seen) {
       boolean other = keys.keys() != seen.keys(); // a set fetched again unchanged keeps its list
       seen = keys;
       if (other) {
-        provider = build();
+        verifier = build();
       }
     }
     return keys;
@@ -136,29 +147,63 @@ public final class JwtAuth {
     if (keySet != null) {
       sync();
     }
-    if (provider == null) {
+    if (verifier == null) {
       return Future.succeededFuture(Outcome.NO_KEYS);
     }
-    Future<io.vertx.ext.auth.User> checked;
+    JsonObject claims;
     try {
-      checked = provider.authenticate(new TokenCredentials(token));
-    } catch (RuntimeException e) {
-      // the library's claim checks throw on types TokenShape refuses first: still never a request left unanswered
-      LOG.log(Level.FINE, "token check failed in vertx-auth-jwt", e);
-      return Future.succeededFuture(Outcome.invalid("invalid token"));
-    }
-    return checked.transform(ar -> {
-      if (ar.succeeded()) {
-        return Future.succeededFuture(authorize(ar.result().attributes().getJsonObject("accessToken")));
-      }
-      Throwable err = ar.cause();
+      claims = verifier.decode(token);
+    } catch (NoSuchKeyIdException e) {
       JwtAuthConfig.Jwks jwks = config.jwks();
-      if (err instanceof NoSuchKeyIdException && mayRefresh && keySet != null && keySet.worthAsking(jwks.minRefreshMs())) {
+      if (mayRefresh && keySet != null && keySet.worthAsking(jwks.minRefreshMs())) {
         // the issuer may have rotated its keys: fetch the set again (or join a fetch under way), then retry once
         return keySet.refresh(seen, 0, jwks.minRefreshMs()).compose(fetched -> verify(token, false));
       }
-      return Future.succeededFuture(Outcome.invalid(reason(err)));
-    });
+      return Future.succeededFuture(Outcome.invalid(reason(e)));
+    } catch (java.security.SignatureException | RuntimeException e) {
+      LOG.log(Level.FINE, "token refused by vertx-auth-jwt", e);
+      return Future.succeededFuture(Outcome.invalid(reason(e)));
+    }
+    Outcome refused = checkedClaims(claims, System.currentTimeMillis() / 1000);
+    return Future.succeededFuture(refused != null ? refused : authorize(claims));
+  }
+
+  /**
+   * What vertx-auth-jwt's provider checks after the signature, in its order (audience, issuer, then exp, iat, nbf with
+   * the leeway), and {@code require_exp}: null when they hold, else the refusal. TokenShape has made sure the
+   * claims checked have their types (NumericDates are numbers, aud a string or a list of strings, iss a string).
+   */
+  private Outcome checkedClaims(JsonObject claims, long nowSeconds) {
+    if (!config.audience().isEmpty() && !audienceAccepted(claims.getValue("aud"))) {
+      return AUDIENCE;
+    }
+    if (config.issuer() != null && !config.issuer().equals(claims.getValue("iss"))) {
+      return ISSUER;
+    }
+    if (config.requireExp() && !(claims.getValue("exp") instanceof Number)) {
+      return NO_EXPIRY;
+    }
+    int leeway = config.leewaySeconds();
+    if (claims.getValue("exp") instanceof Number exp && nowSeconds - leeway >= exp.longValue()
+        || claims.getValue("iat") instanceof Number iat && iat.longValue() > nowSeconds + leeway
+        || claims.getValue("nbf") instanceof Number nbf && nbf.longValue() > nowSeconds + leeway) {
+      return EXPIRED;
+    }
+    return null;
+  }
+
+  private boolean audienceAccepted(Object aud) {
+    if (aud instanceof String one) {
+      return config.audience().contains(one);
+    }
+    if (aud instanceof JsonArray list) {
+      for (Object item : list) {
+        if (config.audience().contains(item)) {
+          return true;
+        }
+      }
+    }
+    return false;
   }
 
   /** The route's own rules on a token whose signature and times are good. */
@@ -232,36 +277,25 @@ public final class JwtAuth {
     if (err instanceof NoSuchKeyIdException) {
       return "no key for this token";
     }
-    if (message.contains("expired")) {
-      return "token expired or not yet valid";
-    }
-    if (message.contains("audience")) {
-      return "audience not accepted";
-    }
-    if (message.contains("issuer")) {
-      return "issuer not accepted";
-    }
     if (err instanceof java.security.SignatureException || message.contains("ignature")) {
       return "invalid signature";
     }
     return "invalid token";
   }
 
-  /** A provider over every key known, or null when there is none (never an "unsecured" verifier). */
-  private JWTAuth build() {
-    List<JsonObject> jwksKeys = seen.keys();
-    if (config.keys().isEmpty() && jwksKeys.isEmpty()) {
+  /** A verifier over every key known (the route's and the set's), or null when there is none. */
+  private JWT build() {
+    List<JWK> setKeys = seen.parsed();
+    if (ownKeys.isEmpty() && setKeys.isEmpty()) {
       return null;
     }
-    JWTOptions jwt = new JWTOptions().setLeeway(config.leewaySeconds()).setIssuer(config.issuer());
-    if (!config.audience().isEmpty()) {
-      jwt.setAudience(config.audience());
+    JWT jwt = new JWT();
+    for (JWK key : ownKeys) {
+      jwt.addJWK(key);
     }
-    JWTAuthOptions options = new JWTAuthOptions().setJWTOptions(jwt).setJwks(new ArrayList<>(jwksKeys));
-    for (JwtAuthConfig.Key key : config.keys()) {
-      options.addPubSecKey(new PubSecKeyOptions().setAlgorithm(key.algorithm()).setId(key.kid())
-          .setBuffer(key.material()));
+    for (JWK key : setKeys) {
+      jwt.addJWK(key);
     }
-    return JWTAuth.create(vertx, options);
+    return jwt;
   }
 }

@@ -8,7 +8,8 @@ import java.util.Map;
  * must be signed by one of {@code keys} or a key of the {@code jwks} set; the JOSE header's
  * {@code alg} picks the key, so a token can never choose how it is checked ({@code none} and
  * algorithms without a configured key are refused). {@code exp}/{@code nbf}/{@code iat} are checked
- * with {@code leewaySeconds}; {@code issuer} and {@code audience} when set; every
+ * with {@code leewaySeconds} (a token without {@code exp} never expires, as RFC 7519 and Envoy have it, unless
+ * {@code requireExp}); {@code issuer} and {@code audience} when set; every
  * {@code requiredClaims} entry must equal the claim (or be among its values); every {@code scopes}
  * entry must be granted by {@code scope} (space-separated) or {@code scp}. {@code forwardClaims}
  * maps claim names to the request headers they are sent to the backend in; client-sent headers of
@@ -23,7 +24,8 @@ public record JwtAuthConfig(
     int leewaySeconds,
     Map<String, Object> requiredClaims,
     List<String> scopes,
-    Map<String, String> forwardClaims) {
+    Map<String, String> forwardClaims,
+    boolean requireExp) {
 
   public static final String DEFAULT_HEADER = "Authorization";
   public static final int DEFAULT_LEEWAY_SECONDS = 30;
@@ -46,6 +48,12 @@ public record JwtAuthConfig(
   public record Jwks(String url, long refreshMs, long minRefreshMs) {
     public static final long DEFAULT_REFRESH_MS = 300_000;
     public static final long DEFAULT_MIN_REFRESH_MS = 10_000;
+  }
+
+  /** A config that takes a token without {@code exp} (the default). */
+  public JwtAuthConfig(String header, List<Key> keys, Jwks jwks, String issuer, List<String> audience, int leewaySeconds,
+      Map<String, Object> requiredClaims, List<String> scopes, Map<String, String> forwardClaims) {
+    this(header, keys, jwks, issuer, audience, leewaySeconds, requiredClaims, scopes, forwardClaims, false);
   }
 
   public JwtAuthConfig {

@@ -6,7 +6,8 @@ import io.vertx.core.json.JsonObject;
 /**
  * One finished request as published on {@link Addresses#TRAFFIC}. {@code route}, {@code backend} and
  * {@code instance} are null when the request matched no route or reached no instance; {@code query} is
- * the request target's query as the client sent it (after the {@code ?}), null when it had none.
+ * the request target's query as the client sent it (after the {@code ?}), null when it had none, but with the values
+ * of credential parameters ({@link QueryRedaction}) replaced, so that no consumer of the event logs a secret.
  * Latency is measured from the request's arrival to the end of the response, in milliseconds;
  * {@code bytes} counts the response body bytes sent to the client; {@code consumer} names the API
  * key used or the token's subject (null on open routes); {@code protocol} is HTTP/1.0, HTTP/1.1 or HTTP/2;
@@ -54,7 +55,7 @@ public record TrafficEvent(
   public static TrafficEvent finished(HttpServerRequest request, String requestId, String client, String consumer,
       String route, String backend, String instance, int status, long arrivalNanos, int grpcStatus) {
     return new TrafficEvent(System.currentTimeMillis(), requestId, client, consumer, request.method().name(), request.path(),
-        request.query(), protocol(request.version()), route, backend, instance, status, request.response().bytesWritten(),
+        QueryRedaction.redacted(request.query()), protocol(request.version()), route, backend, instance, status, request.response().bytesWritten(),
         (System.nanoTime() - arrivalNanos) / 1_000_000.0, grpcStatus);
   }
 

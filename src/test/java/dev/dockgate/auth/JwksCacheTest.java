@@ -54,6 +54,49 @@ class JwksCacheTest {
     }
   }
 
+  @Test
+  void theKeyServersMaxAgeIsReadAndBounded() {
+    Object[][] cases = { // Cache-Control, Age, fresh for (ms; -1 when not said)
+        {null, null, -1L}, {"public", null, -1L}, {"max-age=600", null, 600_000L}, {"Public, Max-Age=600", null, 600_000L},
+        {"max-age=\"60\"", null, 60_000L}, {"max-age=600", "100", 500_000L}, {"max-age=60", "100", 0L},
+        {"max-age=600, no-cache", null, 0L}, {"no-store", null, 0L}, {"max-age=-1", null, -1L}, {"max-age=abc", null, -1L},
+        {"max-age=99999999999", null, 86_400_000L}, {"s-maxage=60", null, -1L}};
+    for (Object[] c : cases) {
+      assertEquals(c[2], JwksCache.maxAgeMs((String) c[0], (String) c[1]), c[0] + " / " + c[1]);
+    }
+    assertEquals(300_000, new JwksCache.Keys(java.util.List.of(), java.util.List.of(), 0, -1).refreshAfterMs(300_000, 10_000), "none: refresh_ms");
+    assertEquals(600_000, new JwksCache.Keys(java.util.List.of(), java.util.List.of(), 0, 600_000).refreshAfterMs(300_000, 10_000));
+    assertEquals(10_000, new JwksCache.Keys(java.util.List.of(), java.util.List.of(), 0, 0).refreshAfterMs(300_000, 10_000), "floor: min_refresh");
+    assertEquals(1_000, new JwksCache.Keys(java.util.List.of(), java.util.List.of(), 0, 0).refreshAfterMs(300_000, 0), "floor: a second");
+    assertEquals(86_400_000, new JwksCache.Keys(java.util.List.of(), java.util.List.of(), 0, Long.MAX_VALUE).refreshAfterMs(300_000, 0));
+  }
+
+  static dev.dockgate.config.RouteConfig jwtRoute(String prefix, String url) {
+    JwtAuthConfig jwt = new JwtAuthConfig("Authorization", java.util.List.of(),
+        new JwtAuthConfig.Jwks(url, 300_000, 10_000), null, java.util.List.of(), 30, java.util.Map.of(),
+        java.util.List.of(), java.util.Map.of());
+    return new dev.dockgate.config.RouteConfig(prefix, "app", 30_000, false, java.util.List.of(), null,
+        dev.dockgate.config.RetryConfig.NONE, java.util.Map.of(AuthFeature.KEY, new AuthParser.Auth(null, jwt)));
+  }
+
+  @Test
+  void aReloadDropsTheSetsNoRouteNamesAnyMore() throws Exception {
+    Vertx vertx = Vertx.vertx();
+    try {
+      JwksCache cache = new JwksCache(vertx, vertx.getOrCreateContext());
+      JwksCache.KeySet kept = cache.keySet("http://127.0.0.1:1/kept");
+      cache.keySet("http://127.0.0.1:1/gone");
+      cache.retain(java.util.List.of(jwtRoute("/a", "http://127.0.0.1:1/kept"), jwtRoute("/b", "http://127.0.0.1:1/kept"),
+          new dev.dockgate.config.RouteConfig("/open", "app", 30_000)));
+      assertEquals(java.util.Set.of("http://127.0.0.1:1/kept"), cache.urls());
+      assertSame(kept, cache.keySet("http://127.0.0.1:1/kept"), "a set still named is the same set");
+      cache.retain(java.util.List.of());
+      assertEquals(java.util.Set.of(), cache.urls());
+    } finally {
+      vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    }
+  }
+
   /**
    * A key set of a megabyte, its members all checked (and each refused: an RSA modulus of one), is read and checked
    * off the owner's event loop: it is one of the process's event loops, which may also serve requests. Before, the

@@ -8,6 +8,7 @@ import dev.dockgate.cors.CorsConfig;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.dockgate.testing.Tokens;
 import io.vertx.core.Vertx;
@@ -74,7 +75,7 @@ class AuthConfigTest {
                             {algorithm: HS256, secret_file: secret.txt}],
                      jwks_url: "https://id.test/jwks", jwks_refresh_ms: 60000, jwks_min_refresh_ms: 500,
                      required_claims: {tenant: acme, level: 3}, scopes: [read],
-                     forward_claims: {sub: X-User-Id}}""");
+                     forward_claims: {sub: X-User-Id}, require_exp: true}""");
     Features.load(vertx, path).onComplete(ctx.succeeding(config -> ctx.verify(() -> {
       RouteConfig route = config.routes().get(0);
       assertNull(route.block("auth", AuthParser.Auth.class).apiKeys());
@@ -89,6 +90,7 @@ class AuthConfigTest {
       assertEquals(Map.of("tenant", "acme", "level", 3), jwt.requiredClaims());
       assertEquals(List.of("read"), jwt.scopes());
       assertEquals(Map.of("sub", "X-User-Id"), jwt.forwardClaims());
+      assertTrue(jwt.requireExp());
       ctx.completeNow();
     })));
   }
@@ -157,7 +159,9 @@ class AuthConfigTest {
             "conf.yml: routes[0].auth.scopes: expected scope tokens (visible ASCII but \" and \\), got \"a\"b\"",
             "conf.yml: routes[0].auth.scopes: expected scope tokens (visible ASCII but \" and \\), got \"orders read\""),
         bad("unknown jwt key", "{type: jwt, jwks_url: \"http://127.0.0.1:1/k\", audiences: [a]}",
-            "conf.yml: routes[0].auth.audiences: unknown key, did you mean \"audience\"? (known: audience, forward_claims, header, issuer, jwks_min_refresh_ms, jwks_refresh_ms, jwks_url, keys, leeway_s, required_claims, scopes, type)"));
+            "conf.yml: routes[0].auth.audiences: unknown key, did you mean \"audience\"? (known: audience, forward_claims, header, issuer, jwks_min_refresh_ms, jwks_refresh_ms, jwks_url, keys, leeway_s, require_exp, required_claims, scopes, type)"),
+        bad("require_exp not a boolean", "{type: jwt, jwks_url: \"http://127.0.0.1:1/k\", require_exp: yes please}",
+            "conf.yml: routes[0].auth.require_exp: expected true or false, got \"yes please\""));
   }
 
   @ParameterizedTest(name = "{0}")

@@ -51,6 +51,8 @@ class JwksIT {
   Vertx idp;
   GatewayHarness gateway;
   final AtomicInteger fetches = new AtomicInteger();
+  /** Connections to the key server closed (by either side). */
+  final AtomicInteger closed = new AtomicInteger();
   /** Two clients, each with its own connection, which the gateway hands to its two routers in turn. */
   final HttpClient[] clients = {HttpClient.newHttpClient(), HttpClient.newHttpClient()};
 
@@ -73,12 +75,13 @@ class JwksIT {
     idp.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
   }
 
-  /** A key server on 127.0.0.1 that counts its requests and answers with {@code answer}. */
+  /** A key server on 127.0.0.1 that counts its requests and closed connections and answers with {@code answer}. */
   HttpServer keyServer(Handler<HttpServerRequest> answer) throws Exception {
-    return idp.createHttpServer().requestHandler(request -> {
-      fetches.incrementAndGet();
-      answer.handle(request);
-    }).listen(0, "127.0.0.1").toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    return idp.createHttpServer().connectionHandler(connection -> connection.closeHandler(v -> closed.incrementAndGet()))
+        .requestHandler(request -> {
+          fetches.incrementAndGet();
+          answer.handle(request);
+        }).listen(0, "127.0.0.1").toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
   }
 
   static Handler<HttpServerRequest> keys() {
@@ -133,6 +136,50 @@ class JwksIT {
       assertEquals(200, bearer(i % 2, "/b/x", token).statusCode());
     }
     assertEquals(1, fetches.get(), "a reload fetches nothing while the keys are fresh");
+  }
+
+  /**
+   * A reload that leaves no route on a key set's URL drops the set: a later config that uses the URL again fetches it
+   * anew. Before, the process kept every URL's set (and its keys) it had ever been given, for good.
+   */
+  @Test
+  void aKeySetNoRouteUsesAfterAReloadIsDropped() throws Exception {
+    HttpServer jwks = keyServer(keys());
+    gateway = new GatewayHarness(dir, config(jwks.actualPort(), ""), 2);
+    String token = Tokens.sign("RS256", KEY.getPrivate(), Tokens.claims("alice"), "k1");
+    assertEquals(200, bearer(0, "/a/x", token).statusCode());
+    assertEquals(1, fetches.get());
+    gateway.rewriteConfig("""
+        docker: {enabled: false}
+        routes:
+          - {path_prefix: /open, backend: app}
+        backends:
+          - {name: app, targets: ["http://127.0.0.1:%d"]}
+        """.formatted(backend.port()));
+    Poll.until(Duration.ofSeconds(5), "the config without key sets live on both routers",
+        () -> bearer(0, "/a/x", token).statusCode() == 404 && bearer(1, "/a/x", token).statusCode() == 404);
+    gateway.rewriteConfig(config(jwks.actualPort(), "  - {path_prefix: /open, backend: app}"));
+    Poll.until(Duration.ofSeconds(5), "the key set's routes back on both routers",
+        () -> bearer(0, "/a/x", token).statusCode() == 200 && bearer(1, "/b/x", token).statusCode() == 200);
+    assertEquals(2, fetches.get(), "the set dropped with its last route is fetched anew");
+  }
+
+  /**
+   * A key set answered with {@code Cache-Control: max-age=1} is fetched again once a second old (the floor is
+   * jwks_min_refresh_ms, 0 here, and one second), although jwks_refresh_ms (5 minutes by default) has not passed.
+   * Before, the gateway's own period was the only one: the second fetch never came.
+   */
+  @Test
+  void theKeyServersMaxAgeSetsWhenTheSetIsFetchedAgain() throws Exception {
+    String set = new JsonObject().put("keys", new JsonArray().add(Tokens.jwk(KEY, "k1", "RS256"))).encode();
+    HttpServer jwks = keyServer(request -> request.response().putHeader("content-type", "application/json")
+        .putHeader("cache-control", "public, max-age=1").end(set));
+    gateway = new GatewayHarness(dir, config(jwks.actualPort(), ""), 2);
+    String token = Tokens.sign("RS256", KEY.getPrivate(), Tokens.claims("alice"), "k1");
+    assertEquals(200, bearer(0, "/a/x", token).statusCode());
+    assertEquals(1, fetches.get());
+    Poll.until(Duration.ofSeconds(8), "the set fetched again after its max-age",
+        () -> bearer(1, "/a/x", token).statusCode() == 200 && fetches.get() >= 2);
   }
 
   @Test
@@ -212,7 +259,8 @@ class JwksIT {
         assertEquals("token signing keys unavailable\n", response.body());
       }
       assertEquals(1, backend.count());
-      Thread.sleep(200); // what the connections cut report comes after the fetches failed
+      // what the connections cut report comes after the fetches failed: wait until the key server saw both closed
+      Poll.until(Duration.ofSeconds(5), "the two refused answers' connections closed", () -> closed.get() >= 2);
       assertEquals(List.of(), errors.lines(), "a refused answer is no error");
     }
   }

@@ -120,10 +120,13 @@ class JwtAuthIT {
           - path_prefix: /nokeys
             backend: app
             auth: {type: jwt, jwks_url: "http://127.0.0.1:%d/keys"}
+          - path_prefix: /expiring
+            backend: app
+            auth: {type: jwt, keys: [{algorithm: HS256, secret: "%s"}], require_exp: true}
         backends:
           - {name: app, targets: ["http://127.0.0.1:%d"]}
         """.formatted(HS256, HS384, HS512, ISSUER, ecPem, HS256, jwks.actualPort(), HS256, HS256, Ports.free(),
-        backend.port()), 2);
+        HS256, backend.port()), 2);
   }
 
   @AfterAll
@@ -193,6 +196,24 @@ class JwtAuthIT {
         "X-User-Email", "forged@x");
     assertEquals(200, noEmail.statusCode());
     assertNull(backend.take().headers().get("X-User-Email"));
+  }
+
+  /**
+   * A token without {@code exp} never expires by default (RFC 7519 makes exp optional; Envoy takes such tokens too), so
+   * a route may ask for one with {@code require_exp: true}: then a token without it gets 401. Before, no setting did.
+   */
+  @Test
+  void aRouteWithRequireExpRefusesATokenWithoutExp() {
+    JsonObject forever = new JsonObject().put("sub", "forever");
+    HttpResponse<String> refused = bearer("/expiring/x", Tokens.hmac("HS256", HS256, forever, null));
+    assertEquals(401, refused.statusCode(), refused.body());
+    assertEquals("token without exp not accepted\n", refused.body());
+    assertEquals("Bearer realm=\"gateway\", error=\"invalid_token\", error_description=\"token without exp not accepted\"",
+        refused.headers().firstValue("www-authenticate").orElse(""));
+    assertEquals(200, bearer("/expiring/x", Tokens.hmac("HS256", HS256, Tokens.claims("bounded"), null)).statusCode());
+    assertEquals(200, bearer("/limited/x", Tokens.hmac("HS256", HS256, forever, null)).statusCode(),
+        "without require_exp a token without exp passes, as before");
+    assertEquals(2, backend.count());
   }
 
   @Test
