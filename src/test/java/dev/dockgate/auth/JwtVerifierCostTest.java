@@ -74,7 +74,9 @@ class JwtVerifierCostTest {
       System.out.printf("JwtVerifierCostTest: %d routes took a rotated set of %d RSA-4096 keys in %d ms of their event"
           + " loop's CPU time; one parse of the set takes %.1f ms%n", ROUTES, JwksCache.MAX_KEYS, rotated[0], parse);
       assertEquals(0, rotated[1], "every route passes the token signed with a key of the new set");
-      assertTrue(rotated[0] < ROUTES * parse / 2, ROUTES + " routes took the rotated set in " + rotated[0]
+      // Less than the routes' parses alone would take (each route parsing the set: 82-94 ms against 66 here before;
+      // 16-24 ms since), with room for a loaded machine: a bound on a ratio of CPU times on one thread, not a timing.
+      assertTrue(rotated[0] < ROUTES * parse, ROUTES + " routes took the rotated set in " + rotated[0]
           + " ms of event-loop CPU time, one parse of the set takes " + parse + " ms");
     } finally {
       vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
