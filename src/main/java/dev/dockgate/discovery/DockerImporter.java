@@ -151,6 +151,8 @@ public final class DockerImporter implements ServiceImporter {
             return Future.succeededFuture();
           }
           stream = opened;
+          // The listing shows what runs now, but not the health events missed while no stream was open.
+          health.eventsMissed();
           return sync().andThen(ar -> {
             if (mine == attempt && state == State.CONNECTING && ar.succeeded()) {
               onConnected();
