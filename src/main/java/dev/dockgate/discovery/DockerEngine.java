@@ -9,6 +9,7 @@ import io.vertx.core.Handler;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpClientResponse;
@@ -49,6 +50,15 @@ public final class DockerEngine {
 
   /** How long the engine may take to answer the opening of the event stream (a hung engine accepts and stays silent). */
   static final long EVENTS_ANSWER_MS = 10_000;
+
+  /** How long the engine may stay silent in the answer to a listing or an inspection, its head or its body. */
+  static final long ANSWER_IDLE_MS = 10_000;
+
+  /** The largest body of a listing or an inspection the gateway reads: an engine sending more must not fill the heap. */
+  static final int MAX_BODY_BYTES = 32 << 20;
+
+  /** The longest line of the event stream the gateway reads (an event is well under 10 KB). */
+  static final int MAX_EVENT_BYTES = 1 << 20;
 
   /** Set at once when the caller's Vert.x reaches the engine, else once the engine's own Vert.x is up. */
   private volatile HttpClient client;
@@ -177,8 +187,8 @@ public final class DockerEngine {
   public Future<List<ContainerInfo>> listRunning() {
     return onEngineSide(() -> get("/containers/json")
         .compose(response -> response.statusCode() == 200
-            ? response.body()
-            : response.body().compose(body -> Future.failedFuture(
+            ? body(response)
+            : body(response).compose(body -> Future.failedFuture(
                 new IllegalStateException("GET /containers/json answered " + response.statusCode() + ": " + body))))
         .map(body -> {
           JsonArray array = body.toJsonArray();
@@ -201,7 +211,7 @@ public final class DockerEngine {
    */
   public Future<ContainerInfo.Inspected> inspect(String id) {
     return onEngineSide(() -> get("/containers/" + URLEncoder.encode(id, StandardCharsets.UTF_8) + "/json")
-        .compose(response -> response.body().compose(body -> switch (response.statusCode()) {
+        .compose(response -> body(response).compose(body -> switch (response.statusCode()) {
           case 200 -> Future.succeededFuture(ContainerInfo.Inspected.of(body.toJsonObject()));
           case 404 -> Future.succeededFuture(new ContainerInfo.Inspected(ContainerInfo.STARTING, -1, List.of()));
           default -> Future.failedFuture(new IllegalStateException(
@@ -262,6 +272,10 @@ public final class DockerEngine {
             if (line.length() > 0) {
               onEvent.handle(line.toJsonObject());
             }
+          }).maxRecordSize(MAX_EVENT_BYTES);
+          lines.exceptionHandler(tooLong -> {
+            ended.handle(new IllegalStateException("GET /events sent a line longer than " + MAX_EVENT_BYTES + " bytes"));
+            response.request().reset(); // closes the connection
           });
           response.handler(lines);
           response.exceptionHandler(ended::handle);
@@ -363,6 +377,74 @@ public final class DockerEngine {
     return side == null ? handler : value -> onCaller(() -> handler.handle(value));
   }
 
+  /**
+   * The body of {@code response}, failed when the engine stays silent {@link #ANSWER_IDLE_MS} in it (its head came,
+   * then nothing: the request's idle timeout no longer runs) or sends more than {@link #MAX_BODY_BYTES}; either
+   * closes the connection.
+   */
+  private Future<Buffer> body(HttpClientResponse response) {
+    return new BodyReader(response).read.future();
+  }
+
+  /** Reads one answer's body on the client's context, bounded in idle time and size. */
+  private final class BodyReader {
+    private final HttpClientResponse response;
+    private final Promise<Buffer> read = Promise.promise();
+    private final Buffer body = Buffer.buffer();
+    private long lastData = System.nanoTime();
+    private long timer;
+
+    BodyReader(HttpClientResponse response) {
+      this.response = response;
+      response.handler(this::chunk).exceptionHandler(this::failed).endHandler(v -> {
+        clientVertx.cancelTimer(timer);
+        read.tryComplete(body);
+      });
+      timer = clientVertx.setTimer(ANSWER_IDLE_MS, this::checkIdle);
+    }
+
+    private void chunk(Buffer chunk) {
+      if (read.future().isComplete()) {
+        return;
+      }
+      lastData = System.nanoTime();
+      if (body.length() + chunk.length() > MAX_BODY_BYTES) {
+        giveUp(new IllegalStateException(call() + " answered a body larger than " + MAX_BODY_BYTES + " bytes"));
+      } else {
+        body.appendBuffer(chunk);
+      }
+    }
+
+    private void checkIdle(long id) {
+      long quietMs = (System.nanoTime() - lastData) / 1_000_000;
+      if (read.future().isComplete()) {
+        return;
+      }
+      if (quietMs >= ANSWER_IDLE_MS) {
+        giveUp(new java.util.concurrent.TimeoutException(
+            call() + ": the rest of the answer not received within " + ANSWER_IDLE_MS + " ms"));
+      } else {
+        timer = clientVertx.setTimer(ANSWER_IDLE_MS - quietMs, this::checkIdle);
+      }
+    }
+
+    private void giveUp(Throwable why) {
+      clientVertx.cancelTimer(timer);
+      if (read.tryFail(why)) {
+        response.request().reset(); // closes the connection
+      }
+    }
+
+    private void failed(Throwable cause) {
+      clientVertx.cancelTimer(timer);
+      read.tryFail(cause);
+    }
+
+    private String call() {
+      return "GET " + response.request().getURI();
+    }
+  }
+
   private Future<HttpClientResponse> get(String path) {
     return client.request(request(path)).compose(req -> req.send());
   }
@@ -373,7 +455,7 @@ public final class DockerEngine {
         .setServer(server)
         .setHost(hostHeader)
         .setURI(path)
-        .setIdleTimeout(10_000);
+        .setIdleTimeout(ANSWER_IDLE_MS);
   }
 
 }
