@@ -180,11 +180,19 @@ public final class DockerEngine {
   }
 
   /**
-   * The running containers, less those paused ({@code docker pause}: processes frozen while their sockets still
-   * accept, so a request sent there waits for its timeout) and those restarting, which the engine lists too. A
-   * container's {@code pause} and {@code unpause} events bring a new listing, so it leaves and rejoins at once.
+   * One listing: the running containers ({@code running}), less those paused ({@code docker pause}: processes
+   * frozen while their sockets still accept, so a request sent there waits for its timeout) and those restarting,
+   * which the engine lists too; {@code listed}: the ids of every container listed, those included (a container
+   * restarting in a loop stays listed between its runs).
    */
-  public Future<List<ContainerInfo>> listRunning() {
+  public record Listing(List<ContainerInfo> running, java.util.Set<String> listed) {
+  }
+
+  /**
+   * The engine's {@link Listing}. A container's {@code pause} and {@code unpause} events bring a new listing, so it
+   * leaves and rejoins at once.
+   */
+  public Future<Listing> listRunning() {
     return onEngineSide(() -> get("/containers/json")
         .compose(response -> response.statusCode() == 200
             ? body(response)
@@ -192,15 +200,17 @@ public final class DockerEngine {
                 new IllegalStateException("GET /containers/json answered " + response.statusCode() + ": " + body))))
         .map(body -> {
           JsonArray array = body.toJsonArray();
-          List<ContainerInfo> result = new ArrayList<>(array.size());
+          List<ContainerInfo> running = new ArrayList<>(array.size());
+          java.util.Set<String> listed = new java.util.HashSet<>();
           for (int i = 0; i < array.size(); i++) {
             JsonObject container = array.getJsonObject(i);
+            listed.add(container.getString("Id", ""));
             String state = container.getString("State", "running");
             if ("running".equals(state)) {
-              result.add(ContainerInfo.fromListJson(container));
+              running.add(ContainerInfo.fromListJson(container));
             }
           }
-          return result;
+          return new Listing(running, listed);
         }));
   }
 

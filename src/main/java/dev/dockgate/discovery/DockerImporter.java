@@ -51,6 +51,7 @@ public final class DockerImporter implements ServiceImporter {
   /** Containers paused by their last event, left out even where a listing made just after still shows them running. */
   private final Set<String> paused = new HashSet<>();
   private final Set<String> reportedUnusable = new HashSet<>();
+  private final Set<String> reportedMisspelt = new HashSet<>();
   private final ContainerHealth health = new ContainerHealth();
 
   private Vertx vertx;
@@ -276,7 +277,8 @@ public final class DockerImporter implements ServiceImporter {
     }
     syncing = true;
     return engine.listRunning()
-        .compose(running -> health.annotate(running, engine::inspect))
+        .compose(listing -> health.annotate(listing.running(), engine::inspect)
+            .map(running -> new DockerEngine.Listing(running, listing.listed())))
         .compose(this::apply)
         .andThen(ar -> {
           syncing = false;
@@ -288,21 +290,24 @@ public final class DockerImporter implements ServiceImporter {
         });
   }
 
-  private Future<Void> apply(List<ContainerInfo> running) {
+  private Future<Void> apply(DockerEngine.Listing listing) {
     if (state == State.CLOSED) {
       return Future.succeededFuture();
     }
     Map<String, ContainerInfo> wanted = new HashMap<>();
     Set<String> runningIds = new HashSet<>();
-    for (ContainerInfo c : running) {
+    // Said once per container while the engine lists it, restarting in a loop or not; said again only after it stopped.
+    reportedUnusable.retainAll(listing.listed());
+    reportedMisspelt.retainAll(listing.listed());
+    for (ContainerInfo c : listing.running()) {
       runningIds.add(c.id());
+      reportMisspeltLabels(c);
       if (!goingAway.contains(c.id()) && !paused.contains(c.id())) {
         wanted.put(c.id(), c);
       }
     }
     goingAway.retainAll(runningIds);
     paused.retainAll(runningIds); // once listed as paused, the listing leaves it out by itself
-    reportedUnusable.retainAll(runningIds);
 
     List<Future<?>> changes = new ArrayList<>();
     for (Published p : List.copyOf(published.values())) {
@@ -320,6 +325,20 @@ public final class DockerImporter implements ServiceImporter {
     }
     // A record the registry refused is logged and retried at the next sync: not the engine's failure.
     return Future.join(changes).<Void>mapEmpty().otherwiseEmpty();
+  }
+
+  /** A gateway label in other letter case ({@code Gateway.Port}) is not read: one WARNING per container says so. */
+  private void reportMisspeltLabels(ContainerInfo c) {
+    if (reportedMisspelt.contains(c.id())) {
+      return;
+    }
+    List<String> misspelt = AddressResolver.misspelledLabels(c.labels());
+    if (!misspelt.isEmpty()) {
+      reportedMisspelt.add(c.id());
+      LOG.warning("container " + named(c) + ": label " + String.join(", ", misspelt)
+          + " ignored: Docker labels are case-sensitive, the gateway reads " + AddressResolver.GATEWAY_LABELS
+          + " as written");
+    }
   }
 
   private Future<?> publish(ContainerInfo c) {
