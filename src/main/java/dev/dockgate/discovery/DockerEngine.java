@@ -230,10 +230,11 @@ public final class DockerEngine {
   }
 
   /**
-   * Opens the container event stream. The returned future completes once the engine accepted the
+   * Opens the container event stream, from the events the engine still holds since {@code sinceNanos} (an event's
+   * {@code timeNano}) when above 0. The returned future completes once the engine accepted the
    * stream; {@code ended} is called once when the stream closes or fails, unless the caller closed it.
    */
-  public Future<EventStream> followEvents(Handler<JsonObject> onEvent, Handler<Throwable> ended) {
+  public Future<EventStream> followEvents(long sinceNanos, Handler<JsonObject> onEvent, Handler<Throwable> ended) {
     EventStream stream = new EventStream();
     Handler<JsonObject> events = toCaller(event -> {
       if (!stream.closed) {
@@ -246,16 +247,18 @@ public final class DockerEngine {
         ended.handle(cause);
       }
     });
-    return onEngineSide(() -> openEvents(events, end)).map(response -> {
+    return onEngineSide(() -> openEvents(sinceNanos, events, end)).map(response -> {
       stream.response = response;
       return stream;
     });
   }
 
-  private Future<HttpClientResponse> openEvents(Handler<JsonObject> onEvent, Handler<Throwable> ended) {
+  private Future<HttpClientResponse> openEvents(long sinceNanos, Handler<JsonObject> onEvent, Handler<Throwable> ended) {
     // No idle timeout: the stream may stay quiet for hours. Its answer is bounded, so that an attempt on an
     // engine that accepts connections but does not answer (hung, or stopped with SIGSTOP) fails and is retried.
-    RequestOptions options = request("/events?filters=" + EVENT_FILTER).setIdleTimeout(0);
+    String since = sinceNanos <= 0 ? ""
+        : "&since=" + sinceNanos / 1_000_000_000 + "." + String.format("%09d", sinceNanos % 1_000_000_000);
+    RequestOptions options = request("/events?filters=" + EVENT_FILTER + since).setIdleTimeout(0);
     return client.request(options)
         .compose(req -> {
           Promise<HttpClientResponse> answered = Promise.promise();

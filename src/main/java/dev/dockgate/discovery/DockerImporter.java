@@ -71,6 +71,12 @@ public final class DockerImporter implements ServiceImporter {
   /** Why the last attempt failed, for the status; null once connected. */
   private String lastError;
   private long backoffMs = MIN_BACKOFF_MS;
+  /**
+   * The engine's time of the last event seen ({@code timeNano}), from which a reopened stream asks the events the
+   * engine still holds: a {@code kill} missed while the stream was cut (a container draining, still listed as
+   * running) takes its container out as it would have; 0 before the first event.
+   */
+  private long lastEventNanos;
 
   /** Where the importer stands with the engine. */
   private enum State {
@@ -145,7 +151,7 @@ public final class DockerImporter implements ServiceImporter {
   private Future<Void> connect() {
     int mine = ++attempt;
     state = State.CONNECTING;
-    return engine.followEvents(this::onEvent, cause -> lost(mine, cause))
+    return engine.followEvents(lastEventNanos, this::onEvent, cause -> lost(mine, cause))
         .compose(opened -> {
           if (mine != attempt || state != State.CONNECTING) {
             opened.close(); // this attempt was given up (or the importer closed) while the stream opened
@@ -216,6 +222,9 @@ public final class DockerImporter implements ServiceImporter {
   }
 
   private void onEvent(JsonObject event) {
+    if (event.getValue("timeNano") instanceof Number time) {
+      lastEventNanos = Math.max(lastEventNanos, time.longValue());
+    }
     String action = event.getString("Action", event.getString("status", ""));
     JsonObject actor = event.getJsonObject("Actor", new JsonObject());
     String id = actor.getString("ID", event.getString("id", ""));

@@ -283,10 +283,11 @@ class DockerOutageIT {
   }
 
   /**
-   * While the event stream is cut, a container turns unhealthy, another starts and a third stops: once the
-   * engine answers again, the first listing shows each as it is now. Before, the health of a container was
-   * taken from its inspection before the cut (the listing does not carry it, and its health_status event was
-   * missed), so a container that turned unhealthy meanwhile stayed in rotation until its next health event.
+   * While the event stream is cut, a container turns unhealthy, another starts, a third stops and a fourth gets
+   * SIGTERM and drains: once the engine answers again, each is in or out as it is now. Before, the health of a
+   * container was taken from its inspection before the cut (the listing does not carry it, and its health_status
+   * event was missed), so a container that turned unhealthy meanwhile stayed in rotation until its next health
+   * event; and the draining one, listed running, stayed until it exited (its kill event was missed).
    */
   @Test
   @Timeout(120)
@@ -301,15 +302,18 @@ class DockerOutageIT {
           List.of("--health-cmd", "test -e /tmp/ok", "--health-interval", "200ms", "--health-retries", "1"));
       docker.execIn(flaky, List.of("busybox", "touch", "/tmp/ok"));
       String stopped = docker.runHttpd("gap-stopped", Ports.free(), "/api/gap/id", labels);
-      Poll.until(Duration.ofSeconds(15), "both containers routed, the flaky one healthy",
-          () -> DockerRoutingIT.instanceCount(gw, "gap") == 2);
+      String draining = docker.runDrainingCgi("gap-draining", Ports.free(), 60_000, labels);
+      Poll.until(Duration.ofSeconds(15), "the three containers routed, the flaky one healthy",
+          () -> DockerRoutingIT.instanceCount(gw, "gap") == 3);
 
       relay.close(); // the stream drops; the gateway retries with backoff
       docker.execIn(flaky, List.of("busybox", "rm", "/tmp/ok"));
       Poll.until(Duration.ofSeconds(10), "flaky reported unhealthy", () -> docker.health(flaky).equals("unhealthy"));
       docker.runHttpd("gap-started", Ports.free(), "/api/gap/id", labels);
       docker.stop(stopped);
-      assertEquals(2, DockerRoutingIT.instanceCount(gw, "gap"), "last known instances kept while the engine is away");
+      Docker.Result term = Docker.exec(List.of("docker", "kill", "-s", "TERM", draining)); // drains for 60 s, listed running
+      assertEquals(0, term.code(), term.output());
+      assertEquals(3, DockerRoutingIT.instanceCount(gw, "gap"), "last known instances kept while the engine is away");
 
       relay.open();
       Duration seen = Poll.until(Duration.ofSeconds(10), "only the container started meanwhile routed",
