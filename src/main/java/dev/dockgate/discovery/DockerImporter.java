@@ -38,6 +38,14 @@ public final class DockerImporter implements ServiceImporter {
   /** Signals after which a container is about to go away, whatever its own stop signal: SIGINT, SIGQUIT, SIGKILL, SIGTERM. */
   private static final Set<Integer> STOP_SIGNALS = Set.of(2, 3, 9, 15);
 
+  /**
+   * Container events after which nothing discovery reads can have changed: a HEALTHCHECK runs as an exec, so each
+   * run sends {@code exec_create}, {@code exec_start} and {@code exec_die} (prefix {@code exec_}), which would bring
+   * a listing per event; {@code create} comes before a {@code start}, which the listing follows.
+   */
+  private static final Set<String> UNCHANGING = Set.of("attach", "detach", "resize", "top", "commit", "copy", "export",
+      "archive-path", "extract-to-dir", "create");
+
   /** How long the start waits for the engine's first listing, as it waits for Consul's and DNS's first answers. */
   static final long START_WAIT_MS = 3_000;
 
@@ -226,6 +234,9 @@ public final class DockerImporter implements ServiceImporter {
       lastEventNanos = Math.max(lastEventNanos, time.longValue());
     }
     String action = event.getString("Action", event.getString("status", ""));
+    if (action.startsWith("exec_") || UNCHANGING.contains(action)) {
+      return;
+    }
     JsonObject actor = event.getJsonObject("Actor", new JsonObject());
     String id = actor.getString("ID", event.getString("id", ""));
     if ("kill".equals(action)) {
