@@ -21,9 +21,10 @@ import java.util.logging.Logger;
  * Follows one Docker engine (one importer per engine) and publishes one service record per running,
  * addressable container, with its engine's name and its HEALTHCHECK status (a change of status
  * republishes it). Lists the containers at start
- * and after every container event (whole-state sync, publishing only the difference), follows the
- * event stream, and reconnects with capped backoff when the engine goes away, keeping the last
- * known records meanwhile. Runs on the event loop of the verticle that registered it.
+ * and after every container event that can change them (whole-state sync, publishing only the difference),
+ * follows the event stream, and reconnects with capped backoff when the engine goes away, keeping the last
+ * known records meanwhile; a reconnection asks the events since the last one seen and inspects every
+ * container again. Runs on the event loop of the verticle that registered it.
  *
  * <p>One state machine drives the connection: an attempt opens the event stream, then lists; any
  * failure of either, or of a later listing, or the stream's end, closes that attempt's stream and
