@@ -1,6 +1,7 @@
 package dev.dockgate.discovery;
 
 import dev.dockgate.observability.AccessLogLine;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
 
@@ -13,6 +14,26 @@ public final class AddressResolver {
 
   public static final String PORT_LABEL = "gateway.port";
   public static final String NETWORK_LABEL = "gateway.network";
+  /** The labels the gateway reads on a container; Docker labels are case-sensitive, so these spellings only. */
+  static final List<String> GATEWAY_LABELS = List.of(PORT_LABEL, NETWORK_LABEL, Instance.SCHEME_LABEL);
+
+  /**
+   * The labels of {@code labels} that spell one of {@link #GATEWAY_LABELS} in other letter case or with surrounding
+   * blanks ({@code Gateway.Port}, {@code GATEWAY.PORT}), which the gateway does not read: each as
+   * {@code "Gateway.Port" (read: gateway.port)}, label text escaped as in the access log; empty when none.
+   */
+  public static List<String> misspelledLabels(Map<String, String> labels) {
+    List<String> found = new java.util.ArrayList<>(0);
+    for (String key : labels.keySet()) {
+      for (String label : GATEWAY_LABELS) {
+        if (!key.equals(label) && key.strip().equalsIgnoreCase(label)) {
+          found.add("\"" + AccessLogLine.escaped(key) + "\" (read: " + label + ")");
+        }
+      }
+    }
+    found.sort(null);
+    return found;
+  }
 
   /** Where to connect, or why there is nowhere. */
   public sealed interface Resolution {

@@ -32,6 +32,14 @@ final class ContainerHealth {
   }
 
   /**
+   * The event stream was cut: health events may have been missed meanwhile, so every container is inspected
+   * again by the next {@link #annotate}.
+   */
+  void eventsMissed() {
+    changed.addAll(known.keySet());
+  }
+
+  /**
    * The listing with each container's health (and, on the host network, its exposed ports, which the listing
    * leaves out there): as last inspected, or from a fresh inspection for containers
    * first seen or with an event since. An event arriving during an inspection marks the container again,

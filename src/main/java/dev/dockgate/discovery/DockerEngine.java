@@ -9,6 +9,7 @@ import io.vertx.core.Handler;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpClientResponse;
@@ -49,6 +50,15 @@ public final class DockerEngine {
 
   /** How long the engine may take to answer the opening of the event stream (a hung engine accepts and stays silent). */
   static final long EVENTS_ANSWER_MS = 10_000;
+
+  /** How long the engine may stay silent in the answer to a listing or an inspection, its head or its body. */
+  static final long ANSWER_IDLE_MS = 10_000;
+
+  /** The largest body of a listing or an inspection the gateway reads: an engine sending more must not fill the heap. */
+  static final int MAX_BODY_BYTES = 32 << 20;
+
+  /** The longest line of the event stream the gateway reads (an event is well under 10 KB). */
+  static final int MAX_EVENT_BYTES = 1 << 20;
 
   /** Set at once when the caller's Vert.x reaches the engine, else once the engine's own Vert.x is up. */
   private volatile HttpClient client;
@@ -170,27 +180,37 @@ public final class DockerEngine {
   }
 
   /**
-   * The running containers, less those paused ({@code docker pause}: processes frozen while their sockets still
-   * accept, so a request sent there waits for its timeout) and those restarting, which the engine lists too. A
-   * container's {@code pause} and {@code unpause} events bring a new listing, so it leaves and rejoins at once.
+   * One listing: the running containers ({@code running}), less those paused ({@code docker pause}: processes
+   * frozen while their sockets still accept, so a request sent there waits for its timeout) and those restarting,
+   * which the engine lists too; {@code listed}: the ids of every container listed, those included (a container
+   * restarting in a loop stays listed between its runs).
    */
-  public Future<List<ContainerInfo>> listRunning() {
+  public record Listing(List<ContainerInfo> running, java.util.Set<String> listed) {
+  }
+
+  /**
+   * The engine's {@link Listing}. A container's {@code pause} and {@code unpause} events bring a new listing, so it
+   * leaves and rejoins at once.
+   */
+  public Future<Listing> listRunning() {
     return onEngineSide(() -> get("/containers/json")
         .compose(response -> response.statusCode() == 200
-            ? response.body()
-            : response.body().compose(body -> Future.failedFuture(
+            ? body(response)
+            : body(response).compose(body -> Future.failedFuture(
                 new IllegalStateException("GET /containers/json answered " + response.statusCode() + ": " + body))))
         .map(body -> {
           JsonArray array = body.toJsonArray();
-          List<ContainerInfo> result = new ArrayList<>(array.size());
+          List<ContainerInfo> running = new ArrayList<>(array.size());
+          java.util.Set<String> listed = new java.util.HashSet<>();
           for (int i = 0; i < array.size(); i++) {
             JsonObject container = array.getJsonObject(i);
+            listed.add(container.getString("Id", ""));
             String state = container.getString("State", "running");
             if ("running".equals(state)) {
-              result.add(ContainerInfo.fromListJson(container));
+              running.add(ContainerInfo.fromListJson(container));
             }
           }
-          return result;
+          return new Listing(running, listed);
         }));
   }
 
@@ -201,7 +221,7 @@ public final class DockerEngine {
    */
   public Future<ContainerInfo.Inspected> inspect(String id) {
     return onEngineSide(() -> get("/containers/" + URLEncoder.encode(id, StandardCharsets.UTF_8) + "/json")
-        .compose(response -> response.body().compose(body -> switch (response.statusCode()) {
+        .compose(response -> body(response).compose(body -> switch (response.statusCode()) {
           case 200 -> Future.succeededFuture(ContainerInfo.Inspected.of(body.toJsonObject()));
           case 404 -> Future.succeededFuture(new ContainerInfo.Inspected(ContainerInfo.STARTING, -1, List.of()));
           default -> Future.failedFuture(new IllegalStateException(
@@ -210,10 +230,11 @@ public final class DockerEngine {
   }
 
   /**
-   * Opens the container event stream. The returned future completes once the engine accepted the
+   * Opens the container event stream, from the events the engine still holds since {@code sinceNanos} (an event's
+   * {@code timeNano}) when above 0. The returned future completes once the engine accepted the
    * stream; {@code ended} is called once when the stream closes or fails, unless the caller closed it.
    */
-  public Future<EventStream> followEvents(Handler<JsonObject> onEvent, Handler<Throwable> ended) {
+  public Future<EventStream> followEvents(long sinceNanos, Handler<JsonObject> onEvent, Handler<Throwable> ended) {
     EventStream stream = new EventStream();
     Handler<JsonObject> events = toCaller(event -> {
       if (!stream.closed) {
@@ -226,16 +247,18 @@ public final class DockerEngine {
         ended.handle(cause);
       }
     });
-    return onEngineSide(() -> openEvents(events, end)).map(response -> {
+    return onEngineSide(() -> openEvents(sinceNanos, events, end)).map(response -> {
       stream.response = response;
       return stream;
     });
   }
 
-  private Future<HttpClientResponse> openEvents(Handler<JsonObject> onEvent, Handler<Throwable> ended) {
+  private Future<HttpClientResponse> openEvents(long sinceNanos, Handler<JsonObject> onEvent, Handler<Throwable> ended) {
     // No idle timeout: the stream may stay quiet for hours. Its answer is bounded, so that an attempt on an
     // engine that accepts connections but does not answer (hung, or stopped with SIGSTOP) fails and is retried.
-    RequestOptions options = request("/events?filters=" + EVENT_FILTER).setIdleTimeout(0);
+    String since = sinceNanos <= 0 ? ""
+        : "&since=" + sinceNanos / 1_000_000_000 + "." + String.format("%09d", sinceNanos % 1_000_000_000);
+    RequestOptions options = request("/events?filters=" + EVENT_FILTER + since).setIdleTimeout(0);
     return client.request(options)
         .compose(req -> {
           Promise<HttpClientResponse> answered = Promise.promise();
@@ -262,6 +285,10 @@ public final class DockerEngine {
             if (line.length() > 0) {
               onEvent.handle(line.toJsonObject());
             }
+          }).maxRecordSize(MAX_EVENT_BYTES);
+          lines.exceptionHandler(tooLong -> {
+            ended.handle(new IllegalStateException("GET /events sent a line longer than " + MAX_EVENT_BYTES + " bytes"));
+            response.request().reset(); // closes the connection
           });
           response.handler(lines);
           response.exceptionHandler(ended::handle);
@@ -363,6 +390,74 @@ public final class DockerEngine {
     return side == null ? handler : value -> onCaller(() -> handler.handle(value));
   }
 
+  /**
+   * The body of {@code response}, failed when the engine stays silent {@link #ANSWER_IDLE_MS} in it (its head came,
+   * then nothing: the request's idle timeout no longer runs) or sends more than {@link #MAX_BODY_BYTES}; either
+   * closes the connection.
+   */
+  private Future<Buffer> body(HttpClientResponse response) {
+    return new BodyReader(response).read.future();
+  }
+
+  /** Reads one answer's body on the client's context, bounded in idle time and size. */
+  private final class BodyReader {
+    private final HttpClientResponse response;
+    private final Promise<Buffer> read = Promise.promise();
+    private final Buffer body = Buffer.buffer();
+    private long lastData = System.nanoTime();
+    private long timer;
+
+    BodyReader(HttpClientResponse response) {
+      this.response = response;
+      response.handler(this::chunk).exceptionHandler(this::failed).endHandler(v -> {
+        clientVertx.cancelTimer(timer);
+        read.tryComplete(body);
+      });
+      timer = clientVertx.setTimer(ANSWER_IDLE_MS, this::checkIdle);
+    }
+
+    private void chunk(Buffer chunk) {
+      if (read.future().isComplete()) {
+        return;
+      }
+      lastData = System.nanoTime();
+      if (body.length() + chunk.length() > MAX_BODY_BYTES) {
+        giveUp(new IllegalStateException(call() + " answered a body larger than " + MAX_BODY_BYTES + " bytes"));
+      } else {
+        body.appendBuffer(chunk);
+      }
+    }
+
+    private void checkIdle(long id) {
+      long quietMs = (System.nanoTime() - lastData) / 1_000_000;
+      if (read.future().isComplete()) {
+        return;
+      }
+      if (quietMs >= ANSWER_IDLE_MS) {
+        giveUp(new java.util.concurrent.TimeoutException(
+            call() + ": the rest of the answer not received within " + ANSWER_IDLE_MS + " ms"));
+      } else {
+        timer = clientVertx.setTimer(ANSWER_IDLE_MS - quietMs, this::checkIdle);
+      }
+    }
+
+    private void giveUp(Throwable why) {
+      clientVertx.cancelTimer(timer);
+      if (read.tryFail(why)) {
+        response.request().reset(); // closes the connection
+      }
+    }
+
+    private void failed(Throwable cause) {
+      clientVertx.cancelTimer(timer);
+      read.tryFail(cause);
+    }
+
+    private String call() {
+      return "GET " + response.request().getURI();
+    }
+  }
+
   private Future<HttpClientResponse> get(String path) {
     return client.request(request(path)).compose(req -> req.send());
   }
@@ -373,7 +468,7 @@ public final class DockerEngine {
         .setServer(server)
         .setHost(hostHeader)
         .setURI(path)
-        .setIdleTimeout(10_000);
+        .setIdleTimeout(ANSWER_IDLE_MS);
   }
 
 }

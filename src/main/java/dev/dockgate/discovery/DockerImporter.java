@@ -21,9 +21,10 @@ import java.util.logging.Logger;
  * Follows one Docker engine (one importer per engine) and publishes one service record per running,
  * addressable container, with its engine's name and its HEALTHCHECK status (a change of status
  * republishes it). Lists the containers at start
- * and after every container event (whole-state sync, publishing only the difference), follows the
- * event stream, and reconnects with capped backoff when the engine goes away, keeping the last
- * known records meanwhile. Runs on the event loop of the verticle that registered it.
+ * and after every container event that can change them (whole-state sync, publishing only the difference),
+ * follows the event stream, and reconnects with capped backoff when the engine goes away, keeping the last
+ * known records meanwhile; a reconnection asks the events since the last one seen and inspects every
+ * container again. Runs on the event loop of the verticle that registered it.
  *
  * <p>One state machine drives the connection: an attempt opens the event stream, then lists; any
  * failure of either, or of a later listing, or the stream's end, closes that attempt's stream and
@@ -38,6 +39,14 @@ public final class DockerImporter implements ServiceImporter {
   /** Signals after which a container is about to go away, whatever its own stop signal: SIGINT, SIGQUIT, SIGKILL, SIGTERM. */
   private static final Set<Integer> STOP_SIGNALS = Set.of(2, 3, 9, 15);
 
+  /**
+   * Container events after which nothing discovery reads can have changed: a HEALTHCHECK runs as an exec, so each
+   * run sends {@code exec_create}, {@code exec_start} and {@code exec_die} (prefix {@code exec_}), which would bring
+   * a listing per event; {@code create} comes before a {@code start}, which the listing follows.
+   */
+  private static final Set<String> UNCHANGING = Set.of("attach", "detach", "resize", "top", "commit", "copy", "export",
+      "archive-path", "extract-to-dir", "create");
+
   /** How long the start waits for the engine's first listing, as it waits for Consul's and DNS's first answers. */
   static final long START_WAIT_MS = 3_000;
 
@@ -51,6 +60,7 @@ public final class DockerImporter implements ServiceImporter {
   /** Containers paused by their last event, left out even where a listing made just after still shows them running. */
   private final Set<String> paused = new HashSet<>();
   private final Set<String> reportedUnusable = new HashSet<>();
+  private final Set<String> reportedMisspelt = new HashSet<>();
   private final ContainerHealth health = new ContainerHealth();
 
   private Vertx vertx;
@@ -70,6 +80,12 @@ public final class DockerImporter implements ServiceImporter {
   /** Why the last attempt failed, for the status; null once connected. */
   private String lastError;
   private long backoffMs = MIN_BACKOFF_MS;
+  /**
+   * The engine's time of the last event seen ({@code timeNano}), from which a reopened stream asks the events the
+   * engine still holds: a {@code kill} missed while the stream was cut (a container draining, still listed as
+   * running) takes its container out as it would have; 0 before the first event.
+   */
+  private long lastEventNanos;
 
   /** Where the importer stands with the engine. */
   private enum State {
@@ -144,13 +160,15 @@ public final class DockerImporter implements ServiceImporter {
   private Future<Void> connect() {
     int mine = ++attempt;
     state = State.CONNECTING;
-    return engine.followEvents(this::onEvent, cause -> lost(mine, cause))
+    return engine.followEvents(lastEventNanos, this::onEvent, cause -> lost(mine, cause))
         .compose(opened -> {
           if (mine != attempt || state != State.CONNECTING) {
             opened.close(); // this attempt was given up (or the importer closed) while the stream opened
             return Future.succeededFuture();
           }
           stream = opened;
+          // The listing shows what runs now, but not the health events missed while no stream was open.
+          health.eventsMissed();
           return sync().andThen(ar -> {
             if (mine == attempt && state == State.CONNECTING && ar.succeeded()) {
               onConnected();
@@ -213,7 +231,13 @@ public final class DockerImporter implements ServiceImporter {
   }
 
   private void onEvent(JsonObject event) {
+    if (event.getValue("timeNano") instanceof Number time) {
+      lastEventNanos = Math.max(lastEventNanos, time.longValue());
+    }
     String action = event.getString("Action", event.getString("status", ""));
+    if (action.startsWith("exec_") || UNCHANGING.contains(action)) {
+      return;
+    }
     JsonObject actor = event.getJsonObject("Actor", new JsonObject());
     String id = actor.getString("ID", event.getString("id", ""));
     if ("kill".equals(action)) {
@@ -274,7 +298,8 @@ public final class DockerImporter implements ServiceImporter {
     }
     syncing = true;
     return engine.listRunning()
-        .compose(running -> health.annotate(running, engine::inspect))
+        .compose(listing -> health.annotate(listing.running(), engine::inspect)
+            .map(running -> new DockerEngine.Listing(running, listing.listed())))
         .compose(this::apply)
         .andThen(ar -> {
           syncing = false;
@@ -286,21 +311,24 @@ public final class DockerImporter implements ServiceImporter {
         });
   }
 
-  private Future<Void> apply(List<ContainerInfo> running) {
+  private Future<Void> apply(DockerEngine.Listing listing) {
     if (state == State.CLOSED) {
       return Future.succeededFuture();
     }
     Map<String, ContainerInfo> wanted = new HashMap<>();
     Set<String> runningIds = new HashSet<>();
-    for (ContainerInfo c : running) {
+    // Said once per container while the engine lists it, restarting in a loop or not; said again only after it stopped.
+    reportedUnusable.retainAll(listing.listed());
+    reportedMisspelt.retainAll(listing.listed());
+    for (ContainerInfo c : listing.running()) {
       runningIds.add(c.id());
+      reportMisspeltLabels(c);
       if (!goingAway.contains(c.id()) && !paused.contains(c.id())) {
         wanted.put(c.id(), c);
       }
     }
     goingAway.retainAll(runningIds);
     paused.retainAll(runningIds); // once listed as paused, the listing leaves it out by itself
-    reportedUnusable.retainAll(runningIds);
 
     List<Future<?>> changes = new ArrayList<>();
     for (Published p : List.copyOf(published.values())) {
@@ -318,6 +346,20 @@ public final class DockerImporter implements ServiceImporter {
     }
     // A record the registry refused is logged and retried at the next sync: not the engine's failure.
     return Future.join(changes).<Void>mapEmpty().otherwiseEmpty();
+  }
+
+  /** A gateway label in other letter case ({@code Gateway.Port}) is not read: one WARNING per container says so. */
+  private void reportMisspeltLabels(ContainerInfo c) {
+    if (reportedMisspelt.contains(c.id())) {
+      return;
+    }
+    List<String> misspelt = AddressResolver.misspelledLabels(c.labels());
+    if (!misspelt.isEmpty()) {
+      reportedMisspelt.add(c.id());
+      LOG.warning("container " + named(c) + ": label " + String.join(", ", misspelt)
+          + " ignored: Docker labels are case-sensitive, the gateway reads " + AddressResolver.GATEWAY_LABELS
+          + " as written");
+    }
   }
 
   private Future<?> publish(ContainerInfo c) {

@@ -10,8 +10,10 @@ import dev.dockgate.discovery.AddressResolver.Address;
 import dev.dockgate.discovery.AddressResolver.Resolution;
 import dev.dockgate.discovery.AddressResolver.Unusable;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 class AddressResolverTest {
@@ -170,5 +172,24 @@ class AddressResolverTest {
       assertTrue(resolution.reason().contains(mention),
           () -> c.what() + ": reason \"" + resolution.reason() + "\" should mention \"" + mention + "\"");
     }
+  }
+
+  /** Gateway labels in another letter case or with blanks, which the gateway does not read; exact spellings are fine. */
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("misspellings")
+  void namesMisspelledGatewayLabels(Map<String, String> labels, List<String> expected) {
+    assertEquals(expected, AddressResolver.misspelledLabels(labels));
+  }
+
+  static Stream<Arguments> misspellings() {
+    return Stream.of(
+        Arguments.of(Map.of("gateway.port", "80", "gateway.network", "n", "gateway.scheme", "https", "app", "x"),
+            List.of()),
+        Arguments.of(Map.of("Gateway.Port", "80"), List.of("\"Gateway.Port\" (read: gateway.port)")),
+        Arguments.of(Map.of("GATEWAY.PORT", "80", "gateway.port", "81"), List.of("\"GATEWAY.PORT\" (read: gateway.port)")),
+        Arguments.of(Map.of("Gateway.Network", "n", "gateway.SCHEME", "https"),
+            List.of("\"Gateway.Network\" (read: gateway.network)", "\"gateway.SCHEME\" (read: gateway.scheme)")),
+        Arguments.of(Map.of(" gateway.port", "80"), List.of("\" gateway.port\" (read: gateway.port)")),
+        Arguments.of(Map.of("gateway.ports", "80", "gateway_port", "80", "app.gateway.port", "80"), List.of()));
   }
 }

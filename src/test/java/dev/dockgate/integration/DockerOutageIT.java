@@ -251,11 +251,7 @@ class DockerOutageIT {
     String stopping = docker.runHttpd("event-stopping", Ports.free(), "/api/event/id", labels);
     String paused = docker.runHttpd("event-paused", Ports.free(), "/api/event/id", labels);
     try (EngineRelay relay = new EngineRelay(relayPort);
-         GatewayHarness gw = new GatewayHarness(dir, """
-             docker: {host: "tcp://127.0.0.1:%d"}
-             routes: [{path_prefix: /api/event, backend: event}]
-             backends: [{name: event, match_labels: [app_name=event, suite=%s]}]
-             """.formatted(relayPort, suite))) {
+         GatewayHarness gw = throughRelay(relayPort, "event", suite)) {
       relay.open();
       Poll.until(Duration.ofSeconds(10), "both containers routed", () -> DockerRoutingIT.instanceCount(gw, "event") == 2);
 
@@ -284,6 +280,56 @@ class DockerOutageIT {
       Poll.until(Duration.ofSeconds(20), "the unpaused container back",
           () -> gw.get("/api/event/id").body().trim().equals(docker.fullName("event-paused")));
     }
+  }
+
+  /**
+   * While the event stream is cut, a container turns unhealthy, another starts, a third stops and a fourth gets
+   * SIGTERM and drains: once the engine answers again, each is in or out as it is now. Before, the health of a
+   * container was taken from its inspection before the cut (the listing does not carry it, and its health_status
+   * event was missed), so a container that turned unhealthy meanwhile stayed in rotation until its next health
+   * event; and the draining one, listed running, stayed until it exited (its kill event was missed).
+   */
+  @Test
+  @Timeout(120)
+  void whatChangedWhileTheStreamWasCutIsSeenOnceItIsBack() throws Exception {
+    int relayPort = Ports.free();
+    String suite = SUITE + "-gap";
+    Map<String, String> labels = Map.of("app_name", "gap", "suite", suite);
+    try (EngineRelay relay = new EngineRelay(relayPort);
+         GatewayHarness gw = throughRelay(relayPort, "gap", suite)) {
+      relay.open();
+      String flaky = docker.runHttpd("gap-flaky", Ports.free(), "/api/gap/id", labels,
+          List.of("--health-cmd", "test -e /tmp/ok", "--health-interval", "200ms", "--health-retries", "1"));
+      docker.execIn(flaky, List.of("busybox", "touch", "/tmp/ok"));
+      String stopped = docker.runHttpd("gap-stopped", Ports.free(), "/api/gap/id", labels);
+      String draining = docker.runDrainingCgi("gap-draining", Ports.free(), 60_000, labels);
+      Poll.until(Duration.ofSeconds(15), "the three containers routed, the flaky one healthy",
+          () -> DockerRoutingIT.instanceCount(gw, "gap") == 3);
+
+      relay.close(); // the stream drops; the gateway retries with backoff
+      docker.execIn(flaky, List.of("busybox", "rm", "/tmp/ok"));
+      Poll.until(Duration.ofSeconds(10), "flaky reported unhealthy", () -> docker.health(flaky).equals("unhealthy"));
+      docker.runHttpd("gap-started", Ports.free(), "/api/gap/id", labels);
+      docker.stop(stopped);
+      Docker.Result term = Docker.exec(List.of("docker", "kill", "-s", "TERM", draining)); // drains for 60 s, listed running
+      assertEquals(0, term.code(), term.output());
+      assertEquals(3, DockerRoutingIT.instanceCount(gw, "gap"), "last known instances kept while the engine is away");
+
+      relay.open();
+      Duration seen = Poll.until(Duration.ofSeconds(10), "only the container started meanwhile routed",
+          () -> gw.get("/api/gap/id").body().trim().equals(docker.fullName("gap-started"))
+              && DockerRoutingIT.instanceCount(gw, "gap") == 1);
+      System.out.printf("after the cut: the engine's state routed %d ms after it answered again%n", seen.toMillis());
+    }
+  }
+
+  /** A gateway following the engine through the relay on {@code relayPort}: route /api/NAME to the containers of the suite. */
+  private GatewayHarness throughRelay(int relayPort, String name, String suite) {
+    return new GatewayHarness(dir, """
+        docker: {host: "tcp://127.0.0.1:%1$d"}
+        routes: [{path_prefix: /api/%2$s, backend: %2$s}]
+        backends: [{name: %2$s, match_labels: [app_name=%2$s, suite=%3$s]}]
+        """.formatted(relayPort, name, suite));
   }
 
   /** The discovery check of the readiness on the admin listener at {@code adminPort}. */

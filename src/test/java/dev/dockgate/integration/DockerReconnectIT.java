@@ -1,10 +1,13 @@
 package dev.dockgate.integration;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.dockgate.NetworkTransport;
+import dev.dockgate.testing.Docker;
 import dev.dockgate.testing.GatewayHarness;
 import dev.dockgate.testing.Poll;
+import dev.dockgate.testing.Ports;
 import dev.dockgate.testing.SecondEngine;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -15,6 +18,8 @@ import io.vertx.core.net.SocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -39,15 +44,10 @@ class DockerReconnectIT {
   @Test
   @Timeout(180)
   void oneEventStreamAfterRepeatedEngineRestarts() throws Exception {
-    Vertx relayVertx = Vertx.builder().withTransport(NetworkTransport.withDomainSockets()).build();
-    Path relaySocket = Files.createTempDirectory(Path.of("/tmp"), "dg-relay-").resolve("docker.sock");
-    try (SecondEngine engine = new SecondEngine();
-         EngineRelay relay = new EngineRelay(relayVertx, relaySocket, engine.socket());
-         GatewayHarness gw = new GatewayHarness(dir, """
-             docker: {host: "unix://%s"}
-             routes: [{path_prefix: /api, backend: api}]
-             backends: [{name: api, match_labels: [app_name=reconnect]}]
-             """.formatted(relaySocket))) {
+    try (Relayed relayed = new Relayed(dir, "reconnect")) {
+      SecondEngine engine = relayed.engine;
+      EngineRelay relay = relayed.relay;
+      GatewayHarness gw = relayed.gw;
       Poll.until(Duration.ofSeconds(10), "following the engine", () -> following(gw) && relay.openStreams() == 1);
 
       for (int i = 0; i < RESTARTS; i++) {
@@ -68,10 +68,74 @@ class DockerReconnectIT {
       }
       assertEquals(opened, relay.openedStreams(), "event streams opened while the gateway followed the engine");
       assertEquals("connected", discovery(gw).getString("state"), discovery(gw).encode());
-    } finally {
-      relayVertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-      Files.deleteIfExists(relaySocket);
-      Files.deleteIfExists(relaySocket.getParent());
+    }
+  }
+
+  /**
+   * A HEALTHCHECK runs as an exec, and each run sends three container events (exec_create, exec_start,
+   * exec_die): on the engine of the test's own, where nothing else happens, a container checked every 200 ms
+   * brings no listing while its health stays the same. Before, each run brought one or two listings.
+   */
+  @Test
+  @Timeout(120)
+  void healthCheckRunsBringNoListing() throws Exception {
+    try (Relayed relayed = new Relayed(dir, "checked")) {
+      EngineRelay relay = relayed.relay;
+      GatewayHarness gw = relayed.gw;
+      Docker docker = new Docker().onEngine("unix://" + relayed.engine.socket());
+      String checked = docker.runHttpd("checked", Ports.free(), "/api/id", Map.of("app_name", "checked"),
+          List.of("--health-cmd", "true", "--health-interval", "200ms"));
+      Poll.until(Duration.ofSeconds(15), "the checked container routed", () -> gw.get("/api/id").statusCode() == 200);
+      Poll.until(Duration.ofSeconds(10), "healthy", () -> docker.health(checked).equals("healthy"));
+      int listings = relay.listings();
+      int runs = relay.execsEnded();
+      Poll.until(Duration.ofSeconds(20), "ten more check runs", () -> relay.execsEnded() >= runs + 10);
+      int during = relay.listings() - listings;
+      assertEquals("healthy", docker.health(checked));
+      assertTrue(during <= 1, "listings while ten health checks ran and nothing changed: " + during);
+    }
+  }
+
+  /**
+   * An engine of the test's own, the relay in front of it on a unix socket and a gateway following the relay,
+   * routing /api to the containers labelled {@code app_name=APP}; closed in the reverse order.
+   */
+  static final class Relayed implements AutoCloseable {
+    final Vertx relayVertx = Vertx.builder().withTransport(NetworkTransport.withDomainSockets()).build();
+    final Path relaySocket;
+    final SecondEngine engine;
+    final EngineRelay relay;
+    final GatewayHarness gw;
+
+    Relayed(Path dir, String app) throws Exception {
+      relaySocket = Files.createTempDirectory(Path.of("/tmp"), "dg-relay-").resolve("docker.sock");
+      engine = new SecondEngine();
+      EngineRelay opened = null;
+      try {
+        opened = new EngineRelay(relayVertx, relaySocket, engine.socket());
+        gw = new GatewayHarness(dir, """
+            docker: {host: "unix://%s"}
+            routes: [{path_prefix: /api, backend: api}]
+            backends: [{name: api, match_labels: [app_name=%s]}]
+            """.formatted(relaySocket, app));
+      } catch (Exception | Error e) {
+        try (SecondEngine stop = engine; EngineRelay r = opened) {
+          relayVertx.close();
+        }
+        throw e;
+      }
+      relay = opened;
+    }
+
+    @Override
+    public void close() throws Exception {
+      try (SecondEngine e = engine; EngineRelay r = relay; GatewayHarness g = gw) {
+        // closed by the try, gateway first
+      } finally {
+        relayVertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        Files.deleteIfExists(relaySocket);
+        Files.deleteIfExists(relaySocket.getParent());
+      }
     }
   }
 
@@ -99,6 +163,8 @@ class DockerReconnectIT {
     private final Set<NetSocket> streams = ConcurrentHashMap.newKeySet();
     private final AtomicInteger opened = new AtomicInteger();
     private final AtomicInteger failing = new AtomicInteger();
+    private final AtomicInteger listings = new AtomicInteger();
+    private final AtomicInteger execsEnded = new AtomicInteger();
 
     EngineRelay(Vertx vertx, Path socket, Path engineSocket) throws Exception {
       this.vertx = vertx;
@@ -120,6 +186,16 @@ class DockerReconnectIT {
       failing.set(n);
     }
 
+    /** Container listings the gateway asked for. */
+    int listings() {
+      return listings.get();
+    }
+
+    /** exec_die events the engine sent the gateway (a HEALTHCHECK run ends with one). */
+    int execsEnded() {
+      return execsEnded.get();
+    }
+
     int listingsToFail() {
       return failing.get();
     }
@@ -133,7 +209,13 @@ class DockerReconnectIT {
         }
         NetSocket upstream = ar.result();
         client.handler(bytes -> fromGateway(client, upstream, bytes));
-        upstream.handler(client::write);
+        upstream.handler(bytes -> {
+          String text = bytes.toString();
+          for (int at = text.indexOf("\"Action\":\"exec_die"); at >= 0; at = text.indexOf("\"Action\":\"exec_die", at + 1)) {
+            execsEnded.incrementAndGet();
+          }
+          client.write(bytes);
+        });
         client.closeHandler(v -> {
           streams.remove(client);
           upstream.close();
@@ -147,6 +229,9 @@ class DockerReconnectIT {
       String start = bytes.getString(0, Math.min(bytes.length(), 32));
       if (start.startsWith("GET /events") && streams.add(client)) {
         opened.incrementAndGet();
+      }
+      if (start.startsWith("GET /containers/json")) {
+        listings.incrementAndGet();
       }
       if (start.startsWith("GET /containers/json") && failing.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
         upstream.close();

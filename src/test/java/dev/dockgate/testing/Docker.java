@@ -70,12 +70,17 @@ public final class Docker implements AutoCloseable {
    * {@code <idPath>} holds its full name, labelled {@code gateway.port=port}. Returns the container id.
    */
   public String runHttpd(String name, int port, String idPath, Map<String, String> labels) {
+    return runHttpd(name, port, idPath, labels, List.of());
+  }
+
+  /** {@link #runHttpd(String, int, String, Map)} run with extra {@code docker run} options (e.g. a {@code --health-cmd}). */
+  public String runHttpd(String name, int port, String idPath, Map<String, String> labels, List<String> runOptions) {
     Map<String, String> all = new java.util.HashMap<>(labels);
     all.put("gateway.port", Integer.toString(port));
     String dir = idPath.substring(0, idPath.lastIndexOf('/'));
     String script = "mkdir -p /www" + dir + " && echo " + fullName(name) + " > /www" + idPath
         + " && exec busybox httpd -f -p 127.0.0.1:" + port + " -h /www";
-    return run(name, all, List.of("busybox", "sh", "-c", script));
+    return run(name, all, runOptions, List.of("busybox", "sh", "-c", script));
   }
 
   /**

@@ -1,0 +1,183 @@
+package dev.dockgate.integration;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.dockgate.discovery.DockerImporter;
+import dev.dockgate.testing.GatewayHarness;
+import dev.dockgate.testing.LoggedErrors;
+import dev.dockgate.testing.Poll;
+import dev.dockgate.testing.TestBackend;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.logging.Level;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The gateway against an engine of the test's own on 127.0.0.1 that answers the head of a listing or an
+ * inspection, then stalls or sends a body without end: the call fails with a WARNING and is retried, and
+ * the gateway follows the engine once it answers well again.
+ */
+class MisbehavingEngineIT {
+
+  @TempDir
+  Path dir;
+
+  /** What the fake engine does after the head of a container listing or inspection. */
+  enum Body { WELL, STALL, ENDLESS }
+
+  /**
+   * Answers {@code /events} with a head and then nothing (a quiet engine), {@code /containers/json} with one
+   * running host-network container, {@code /containers/ID/json} with its inspection; while a call is set to
+   * {@link Body#STALL} or {@link Body#ENDLESS}, its head comes and its body stalls or never ends (up to
+   * {@link #ENDLESS_CAP} bytes, so that a gateway without a bound fails the test rather than its heap).
+   */
+  static final class FakeEngine implements AutoCloseable {
+    static final long ENDLESS_CAP = 200L << 20;
+    static final String LISTING = "[{\"Id\":\"c0ffee\",\"Names\":[\"/fake\"],\"State\":\"running\","
+        + "\"Labels\":{\"app_name\":\"fake\",\"gateway.port\":\"%d\"},\"HostConfig\":{\"NetworkMode\":\"host\"},"
+        + "\"NetworkSettings\":{\"Networks\":{}},\"Ports\":[]}]";
+    final Vertx vertx = Vertx.vertx();
+    final HttpServer server;
+    final AtomicInteger listings = new AtomicInteger();
+    final AtomicInteger inspections = new AtomicInteger();
+    final AtomicInteger eventStreams = new AtomicInteger();
+    final AtomicLong endlessBytes = new AtomicLong();
+    final TestBackend backend = new TestBackend(vertx, "fake");
+    volatile Body listing = Body.WELL;
+    volatile Body inspection = Body.WELL;
+    /** {@link Body#ENDLESS}: the event stream sends one line without end. */
+    volatile Body events = Body.WELL;
+
+    FakeEngine() throws Exception {
+      server = vertx.createHttpServer().requestHandler(this::handle).listen(0, "127.0.0.1")
+          .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    }
+
+    int port() {
+      return server.actualPort();
+    }
+
+    private void handle(HttpServerRequest req) {
+      HttpServerResponse response = req.response().putHeader("Content-Type", "application/json");
+      if (req.path().equals("/events")) {
+        eventStreams.incrementAndGet();
+        response.setChunked(true).writeHead();
+        if (events == Body.ENDLESS) {
+          pump(response, Buffer.buffer("{\"Type\":\"container\",\"Action\":\"x\"}".repeat(2_000)));
+        }
+      } else if (req.path().equals("/containers/json")) {
+        listings.incrementAndGet();
+        answer(response, listing, LISTING.formatted(backend.port()));
+      } else if (req.path().startsWith("/containers/")) {
+        inspections.incrementAndGet();
+        answer(response, inspection, "{\"State\":{},\"Config\":{}}");
+      } else {
+        response.setStatusCode(404).end("{\"message\":\"page not found\"}");
+      }
+    }
+
+    private void answer(HttpServerResponse response, Body body, String well) {
+      switch (body) {
+        case WELL -> response.end(well);
+        case STALL -> response.setChunked(true).write(well.substring(0, well.length() / 2));
+        case ENDLESS -> {
+          response.setChunked(true).write("[");
+          pump(response, Buffer.buffer("{\"Id\":\"x\",\"State\":\"exited\"},".repeat(2_000)));
+        }
+      }
+    }
+
+    private void pump(HttpServerResponse response, Buffer chunk) {
+      while (!response.writeQueueFull() && !response.closed() && endlessBytes.get() < ENDLESS_CAP) {
+        response.write(chunk);
+        endlessBytes.addAndGet(chunk.length());
+      }
+      if (!response.closed() && endlessBytes.get() < ENDLESS_CAP) {
+        response.drainHandler(v -> pump(response, chunk));
+      }
+    }
+
+    @Override
+    public void close() throws Exception {
+      vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    }
+  }
+
+  /** Which call of the gateway the fake engine answers badly. */
+  enum Call { LISTING, INSPECTION, EVENTS }
+
+  @Test
+  @Timeout(120)
+  void aListingWhoseBodyStallsFailsWithAWarningAndIsRetried() throws Exception {
+    misanswered(Call.LISTING, Body.STALL, "not received within");
+  }
+
+  @Test
+  @Timeout(120)
+  void anInspectionWhoseBodyStallsFailsWithAWarningAndIsRetried() throws Exception {
+    misanswered(Call.INSPECTION, Body.STALL, "not received within");
+  }
+
+  @Test
+  @Timeout(120)
+  void aListingWithoutEndFailsAtItsBoundWithAWarningAndIsRetried() throws Exception {
+    misanswered(Call.LISTING, Body.ENDLESS, "larger than");
+  }
+
+  @Test
+  @Timeout(120)
+  void anEventLineWithoutEndFailsAtItsBoundWithAWarningAndIsRetried() throws Exception {
+    misanswered(Call.EVENTS, Body.ENDLESS, "longer than");
+  }
+
+  private void misanswered(Call call, Body body, String reason) throws Exception {
+    try (FakeEngine engine = new FakeEngine();
+         LoggedErrors warnings = new LoggedErrors(DockerImporter.class.getName(), Level.WARNING)) {
+      switch (call) {
+        case LISTING -> engine.listing = body;
+        case INSPECTION -> engine.inspection = body;
+        case EVENTS -> engine.events = body;
+      }
+      try (GatewayHarness gw = new GatewayHarness(dir, """
+          docker: {host: "tcp://127.0.0.1:%d"}
+          routes: [{path_prefix: /api/fake, backend: fake}]
+          backends: [{name: fake, match_labels: [app_name=fake]}]
+          """.formatted(engine.port()))) {
+        AtomicInteger calls = switch (call) {
+          case LISTING -> engine.listings;
+          case INSPECTION -> engine.inspections;
+          case EVENTS -> engine.eventStreams;
+        };
+        Duration failed = Poll.until(Duration.ofSeconds(30), "a WARNING naming why the engine's answer was given up",
+            () -> warnings.lines().stream().anyMatch(l -> l.contains("unreachable") && l.contains(reason)));
+        Poll.until(Duration.ofSeconds(15), "the call made again", () -> calls.get() >= 2);
+        if (call != Call.EVENTS) {
+          assertEquals(503, gw.get("/api/fake/id").statusCode()); // not listed yet (an event stream's fault comes later)
+        }
+        System.out.printf("%s %s: given up after %d ms, %d bytes sent%n", call, body, failed.toMillis(),
+            engine.endlessBytes.get());
+
+        engine.listing = Body.WELL;
+        engine.inspection = Body.WELL;
+        engine.events = Body.WELL;
+        Poll.until(Duration.ofSeconds(20), "routed once the engine answers well",
+            () -> gw.get("/api/fake/id").statusCode() == 200);
+        List<String> unreachable = warnings.lines().stream().filter(l -> l.contains("unreachable")).toList();
+        assertEquals(1, unreachable.size(), "one WARNING per outage: " + unreachable);
+        assertTrue(engine.endlessBytes.get() < FakeEngine.ENDLESS_CAP, "the endless body was given up before its cap");
+      }
+    }
+  }
+}
