@@ -5,7 +5,8 @@ package dev.dockgate.events;
  * log, the TCP tap or any other consumer sees it): the value of every parameter named in {@link #NAMES} is replaced by
  * {@link #REDACTED}. Names are matched case-insensitively and percent-decoded ({@code access%5Ftoken} is
  * {@code access_token}), as a backend would read them. A query holding none of them is returned as it is, with
- * nothing allocated. Pure; any thread.
+ * nothing allocated; each byte of the query is looked at a bounded number of times (a query of a thousand bare
+ * {@code &} is not scanned a thousand times for its {@code =}). Pure; any thread.
  */
 public final class QueryRedaction {
 
@@ -29,13 +30,19 @@ public final class QueryRedaction {
     int copied = 0;
     int start = 0;
     int length = query.length();
+    int equals = -1; // the first '=' at or after start, looked for again only once start has passed it
     while (start <= length) {
       int end = query.indexOf('&', start);
       if (end < 0) {
         end = length;
       }
-      int equals = query.indexOf('=', start);
-      if (equals >= 0 && equals < end - 1 && credential(query, start, equals)) {
+      if (equals < start) {
+        equals = query.indexOf('=', start);
+        if (equals < 0) {
+          break; // no value in the rest of the query: nothing more to redact
+        }
+      }
+      if (equals < end - 1 && credential(query, start, equals)) {
         if (out == null) {
           out = new StringBuilder(length + 16);
         }

@@ -24,6 +24,9 @@ class QueryRedactionTest {
         {"tokens=a&keyword=b&mykey=c&tok=d", "tokens=a&keyword=b&mykey=c&tok=d"},
         {"x=token=a", "x=token=a"},
         {"", ""},
+        {"a&b&token=s&c&key=t", "a&b&token=REDACTED&c&key=REDACTED"},
+        {"token&x=1&token=s", "token&x=1&token=REDACTED"},
+        {"a&b&c", "a&b&c"},
     };
     for (String[] c : cases) {
       assertEquals(c[1], QueryRedaction.redacted(c[0]), c[0]);
