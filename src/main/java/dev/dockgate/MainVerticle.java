@@ -259,6 +259,9 @@ public final class MainVerticle extends VerticleBase {
   private Future<Void> watch(GatewayConfig config, int routers) {
     running = config;
     watcher = new ConfigWatcher(vertx, config, next -> {
+      if (reloads.size() >= 16) {
+        reloads.poll(); // never live on every router (a router that could not build it): not kept for good
+      }
       reloads.add(new Reload(next));
       applying = applying.eventually(() -> apply(next));
     }, tls -> serving = serving.eventually(() -> tlsListeners.serve(vertx, tls)));
