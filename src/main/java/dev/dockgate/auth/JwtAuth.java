@@ -284,6 +284,11 @@ public final class JwtAuth {
   }
 
   /** A verifier over every key known (the route's and the set's), or null when there is none. */
+  /** The set's parsed keys the verifier was made of (for tests: the very objects the cache parsed, not copies). */
+  List<JWK> setKeysInUse() {
+    return seen.parsed();
+  }
+
   private JWT build() {
     List<JWK> setKeys = seen.parsed();
     if (ownKeys.isEmpty() && setKeys.isEmpty()) {
