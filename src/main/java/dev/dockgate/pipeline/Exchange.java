@@ -207,12 +207,27 @@ public final class Exchange implements Handler<Void> {
 
   /** Runs {@code route}'s stages, then its terminal. */
   public void start(Pipeline route) {
+    routed(route);
+    proceed();
+  }
+
+  /**
+   * Answers a request that matched {@code route} (null: none did) before its stages run, such as a body announced
+   * over the limit: its traffic event and span name the route, as when the route's own stages refuse it.
+   */
+  public void answer(Pipeline route, int status, Buffer body) {
+    if (route != null) {
+      routed(route);
+    }
+    answer(status, body);
+  }
+
+  private void routed(Pipeline route) {
     this.pipeline = route;
     track();
     if (trace != null) {
       trace.route(route.route().pathPrefix(), route.route().backend());
     }
-    proceed();
   }
 
   /** Goes on with the next stage (after a stage that held the exchange), then the terminal. */

@@ -2,6 +2,7 @@ package dev.dockgate.proxy;
 
 import dev.dockgate.discovery.Instance;
 import io.vertx.core.Handler;
+import java.nio.channels.ClosedChannelException;
 import java.util.logging.Logger;
 
 /**
@@ -41,10 +42,23 @@ final class ConnectionLoss implements Handler<Throwable> {
       LOG.fine(() -> "connection to backend \"" + backend + "\" instance " + instance + " lost: " + cause);
       return;
     }
-    LOG.info("connection to backend \"" + backend + "\" instance " + instance + " lost: " + cause.getMessage()
+    LOG.info("connection to backend \"" + backend + "\" instance " + instance + " lost: " + describe(cause)
         + (unreported > 0 ? " (and " + unreported + " more since the last report)" : ""));
     reported = true;
     reportedAtNanos = now;
     unreported = 0;
+  }
+
+  /**
+   * The cause in words: its message, or for a connection closed under a request without one (an HTTP/2
+   * backend closing its socket with no GOAWAY, as a Node.js server destroying its session does, gives a
+   * {@link ClosedChannelException} without a message) "connection closed", else the exception's name.
+   */
+  static String describe(Throwable cause) {
+    String message = cause.getMessage();
+    if (message != null && !message.isBlank()) {
+      return message;
+    }
+    return cause instanceof ClosedChannelException ? "connection closed" : cause.getClass().getSimpleName();
   }
 }

@@ -43,6 +43,8 @@ public final class ProxyHandler implements Terminal {
 
   private static final Logger LOG = Logger.getLogger(ProxyHandler.class.getName());
   private static final Upstream[] NONE = new Upstream[0];
+  /** How Netty's HPACK decoder words HEADERS larger than the connection's SETTINGS_MAX_HEADER_LIST_SIZE. */
+  private static final String HTTP2_HEAD_TOO_LARGE = "Header size exceeded max allowed size";
   /** How long a starting instance that refused is passed over when another can answer. */
   private static final long PASS_OVER_NANOS = 250_000_000L;
   private static final java.util.Set<io.vertx.core.http.HttpMethod> IDEMPOTENT = java.util.Set.of(
@@ -227,10 +229,16 @@ public final class ProxyHandler implements Terminal {
     return Math.min(amount, (Long.MAX_VALUE >> 2) / Math.max(1, unit)) * unit;
   }
 
-  /** Why an answer's head (its status line or headers) was longer than the decoder reads, or null if not so. */
+  /**
+   * Why an answer's head (its status line or headers) was longer than the decoder reads, or null if not so. HTTP/2
+   * HEADERS over the limit fail with an {@link io.netty.handler.codec.http2.Http2Exception} of Netty's own wording
+   * (a stream error, or past 1.25 times the limit a connection error), which has no type of its own.
+   */
   private static String headTooLarge(Throwable err) {
     for (Throwable t = err; t != null; t = t.getCause() == t ? null : t.getCause()) {
-      if (t instanceof io.netty.handler.codec.TooLongFrameException) {
+      if (t instanceof io.netty.handler.codec.TooLongFrameException
+          || t instanceof io.netty.handler.codec.http2.Http2Exception && t.getMessage() != null
+              && t.getMessage().startsWith(HTTP2_HEAD_TOO_LARGE)) {
         return t.getMessage();
       }
     }

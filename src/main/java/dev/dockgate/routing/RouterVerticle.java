@@ -415,6 +415,12 @@ public final class RouterVerticle extends VerticleBase implements RouterPlacemen
     }
   }
 
+  /** The host the request names (its authority's, without the port), or null. */
+  private static String host(HttpServerRequest request) {
+    HostAndPort authority = request.authority();
+    return authority == null ? null : authority.host();
+  }
+
   private void handle(HttpServerRequest request) {
     headArrived(request);
     Routing routing = this.routing;
@@ -436,7 +442,9 @@ public final class RouterVerticle extends VerticleBase implements RouterPlacemen
       if (request.version() != io.vertx.core.http.HttpVersion.HTTP_2) {
         EdgeGuard.closing(request.response()); // HTTP/2 forbids it; ending the stream suffices
       }
-      exchange.answer(413, Buffer.buffer("request body larger than " + maxBody + " bytes\n"));
+      // Counted on the route it matched, as a body found too large while streaming is.
+      exchange.answer(routing.routes().match(host(request), request.method().name(), path), 413,
+          Buffer.buffer("request body larger than " + maxBody + " bytes\n"));
       return;
     }
     if (unmetExpectation(request)) {
@@ -446,8 +454,7 @@ public final class RouterVerticle extends VerticleBase implements RouterPlacemen
     if (admin.handle(request, path, routing.config().server(), routing.liveness(), routing.dashboardStream(), true)) {
       return; // the gateway's own endpoints are not counted as traffic
     }
-    HostAndPort authority = request.authority();
-    String host = authority == null ? null : authority.host();
+    String host = host(request);
     Pipeline route = routing.routes().match(host, request.method().name(), path);
     if ((route == null || !route.answersPreflight()) && Cors.isPreflight(request.method(), request.headers())) {
       // A preflight asks for the method it announces: the route for that method answers it.

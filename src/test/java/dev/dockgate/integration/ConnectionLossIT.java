@@ -93,6 +93,39 @@ class ConnectionLossIT {
     }
   }
 
+  /**
+   * An HTTP/2 backend whose connection closes mid-answer, without a GOAWAY (a Node.js server destroying its
+   * session, a killed process): the client gets the part sent, and the report names the cause (the transport
+   * gives none: it read "lost: null").
+   */
+  @Test
+  @Timeout(60)
+  void anHttp2BackendClosingItsConnectionMidAnswerIsReportedWithACause() throws Exception {
+    io.vertx.core.http.HttpServer backend = vertx.createHttpServer(new io.vertx.core.http.HttpServerOptions()
+            .setHost("127.0.0.1").setPort(0))
+        .requestHandler(req -> {
+          req.response().putHeader("content-length", "100000").write("x".repeat(5000));
+          vertx.setTimer(100, t -> ((io.vertx.core.net.impl.ConnectionBase) req.connection()).channel().close());
+        })
+        .listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    try (GatewayHarness gw = new GatewayHarness(dir, """
+        docker: {enabled: false}
+        routes:
+          - {path_prefix: /app, backend: app}
+        backends:
+          - {name: app, protocol: http2, targets: ["http://127.0.0.1:%d"]}
+        """.formatted(backend.actualPort()), 1)) {
+      // The answer is cut: the client's connection ends before the announced length.
+      org.junit.jupiter.api.Assertions.assertThrows(java.io.UncheckedIOException.class, () -> gw.get("/app/cut"));
+      String module = dev.dockgate.proxy.Upstream.class.getPackageName() + ".ConnectionLoss";
+      Poll.until(Duration.ofSeconds(10), "the loss reported", () -> !messages(module).isEmpty());
+      String target = "127.0.0.1:" + backend.actualPort();
+      assertEquals(List.of("connection to backend \"app\" instance " + target + "@" + target + " lost: connection closed"),
+          messages(module));
+      assertEquals(List.of(), severe(), "SEVERE lines for a backend's connection closing");
+    }
+  }
+
   @Test
   @Timeout(60)
   void aTapClientResettingItsConnectionIsReportedOnce() throws Exception {

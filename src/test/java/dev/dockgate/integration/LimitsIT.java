@@ -97,6 +97,27 @@ class LimitsIT {
     assertTrue(exchange(small).startsWith("HTTP/1.1 200"));
   }
 
+  /**
+   * A body over the limit is the route's refusal whether its length was announced (refused before the route's
+   * stages run) or counted while it streamed: both count on the route's stats, neither as a request no route
+   * matched (the announced one counted under "(none)").
+   */
+  @Test
+  @org.junit.jupiter.api.Timeout(30)
+  void bodiesOverTheLimitCountOnTheirRoute() throws Exception {
+    assertTrue(exchange("POST /up/x HTTP/1.1\r\nHost: a\r\nContent-Length: 1001\r\n\r\n" + "x".repeat(1001))
+        .startsWith("HTTP/1.1 413"));
+    String chunk = "x".repeat(600);
+    assertTrue(exchange("POST /up/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + Integer.toHexString(600) + "\r\n" + chunk + "\r\n" + Integer.toHexString(600) + "\r\n" + chunk + "\r\n0\r\n\r\n")
+        .startsWith("HTTP/1.1 413"));
+    Poll.until(Duration.ofSeconds(5), "both refusals counted", () -> gateway.statsTotal() == 2);
+    JsonObject routes = gateway.stats().getJsonObject("routes");
+    assertEquals(new JsonObject().put("success", 0L).put("error", 2L),
+        routes.getJsonObject("/up").getJsonObject("requests_count"), routes.encode());
+    assertFalse(routes.containsKey("(none)"), routes.encode());
+  }
+
   @Test
   void oversizeHeadersGet431AndAnOversizeRequestLine414() throws IOException {
     String headers = exchange("GET /up/x HTTP/1.1\r\nHost: a\r\nX-Big: " + "h".repeat(2000) + "\r\n\r\n");

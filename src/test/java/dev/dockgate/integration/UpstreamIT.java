@@ -144,24 +144,107 @@ class UpstreamIT {
         .connectHandler(socket -> socket.handler(bytes -> socket.write("HTTP/1.1 200 OK\r\nX-Big: " + "x".repeat(10_000)
             + "\r\nContent-Length: 2\r\n\r\nok")))
         .listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    try {
+      assertHeadTooLargeIsA502AndOneWarning(big.actualPort(), "http1");
+    } finally {
+      big.close();
+    }
+  }
+
+  /** Three requests to the bloated backend at {@code port}: 502 each, and one WARNING naming it and why. */
+  void assertHeadTooLargeIsA502AndOneWarning(int port, String protocol) {
     try (Logged log = new Logged()) {
       gateway = new GatewayHarness(dir, """
           docker: {enabled: false}
           routes:
             - {path_prefix: /, backend: bloated}
           backends:
-            - {name: bloated, targets: ["http://127.0.0.1:%d"], circuit_breaker: {max_failures: 100}}
-          """.formatted(big.actualPort()), 1);
+            - {name: bloated, protocol: %s, targets: ["http://127.0.0.1:%d"], circuit_breaker: {max_failures: 100}}
+          """.formatted(protocol, port), 1);
       for (int i = 0; i < 3; i++) {
         assertEquals(502, gateway.get("/x").statusCode());
       }
       List<String> warnings = log.lines.stream().filter(l -> l.startsWith("WARNING")).toList();
       assertEquals(1, warnings.size(), "one line per instance: " + log.lines);
-      assertTrue(warnings.get(0).contains("\"bloated\"") && warnings.get(0).contains("127.0.0.1:" + big.actualPort())
+      assertTrue(warnings.get(0).contains("\"bloated\"") && warnings.get(0).contains("127.0.0.1:" + port)
           && warnings.get(0).contains("head larger than the gateway reads"), warnings.get(0));
+    }
+  }
+
+  /**
+   * The same from an HTTP/2 backend (protocol: http2) whose HEADERS hold more than the gateway reads (a Node.js
+   * http2 server sends what it is given): 502 to each client and the one WARNING saying why. It was a 502 with no
+   * line at all.
+   */
+  @Test
+  void anHttp2AnswerHeadTooLargeIsA502AndOneWarningSayingWhy() throws Exception {
+    io.vertx.core.net.NetServer big = vertx.createNetServer(new io.vertx.core.net.NetServerOptions()
+            .setHost("127.0.0.1").setPort(0))
+        .connectHandler(UpstreamIT::bloatedHttp2)
+        .listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    try {
+      assertHeadTooLargeIsA502AndOneWarning(big.actualPort(), "http2");
     } finally {
       big.close();
     }
+  }
+
+  /** A cleartext HTTP/2 server answering every stream with a 12,000-byte header, then "ok". */
+  private static void bloatedHttp2(io.vertx.core.net.NetSocket socket) {
+    io.vertx.core.buffer.Buffer pending = io.vertx.core.buffer.Buffer.buffer();
+    int[] read = {0};
+    boolean[] preface = {false};
+    socket.write(frame(4, 0, 0, io.vertx.core.buffer.Buffer.buffer())); // our SETTINGS: none
+    socket.handler(bytes -> {
+      pending.appendBuffer(bytes);
+      if (!preface[0]) {
+        if (pending.length() < 24) {
+          return;
+        }
+        preface[0] = true;
+        read[0] = 24;
+      }
+      while (pending.length() - read[0] >= 9) {
+        int at = read[0];
+        int length = pending.getMedium(at);
+        if (pending.length() - at < 9 + length) {
+          return;
+        }
+        int type = pending.getByte(at + 3);
+        int flags = pending.getByte(at + 4);
+        int stream = pending.getInt(at + 5) & 0x7fffffff;
+        read[0] = at + 9 + length;
+        if (type == 4 && (flags & 1) == 0) {
+          socket.write(frame(4, 1, 0, io.vertx.core.buffer.Buffer.buffer())); // SETTINGS ACK
+        } else if (type == 1) {
+          io.vertx.core.buffer.Buffer block = io.vertx.core.buffer.Buffer.buffer().appendByte((byte) 0x88); // :status 200
+          block.appendByte((byte) 0); // a literal, new name, not indexed
+          hpackLength(block, 5).appendString("x-big");
+          hpackLength(block, 12_000).appendString("x".repeat(12_000));
+          socket.write(frame(1, 4, stream, block)); // END_HEADERS
+          socket.write(frame(0, 1, stream, io.vertx.core.buffer.Buffer.buffer("ok"))); // END_STREAM
+        }
+      }
+    });
+  }
+
+  private static io.vertx.core.buffer.Buffer frame(int type, int flags, int stream, io.vertx.core.buffer.Buffer payload) {
+    return io.vertx.core.buffer.Buffer.buffer().appendMedium(payload.length()).appendByte((byte) type)
+        .appendByte((byte) flags).appendInt(stream).appendBuffer(payload);
+  }
+
+  /** An HPACK string length (7-bit prefix, no Huffman coding). */
+  private static io.vertx.core.buffer.Buffer hpackLength(io.vertx.core.buffer.Buffer block, int length) {
+    if (length < 127) {
+      return block.appendByte((byte) length);
+    }
+    block.appendByte((byte) 127);
+    int rest = length - 127;
+    while (rest >= 128) {
+      block.appendByte((byte) (rest % 128 + 128));
+      rest /= 128;
+    }
+    return block.appendByte((byte) rest);
   }
 
   @Test
