@@ -258,7 +258,10 @@ public final class DockerImporter implements ServiceImporter {
     } else if ("unpause".equals(action)) {
       paused.remove(id);
     }
-    if (goingAway.contains(id) || paused.contains(id)) {
+    // While connecting, the events come from the engine's replay since the last one seen, older than the listing
+    // under way, which leaves out what is going away or paused by then: a container killed and started again
+    // meanwhile must not leave at its replayed kill.
+    if (state != State.CONNECTING && (goingAway.contains(id) || paused.contains(id))) {
       leaveNow(id);
     }
     int mine = attempt;

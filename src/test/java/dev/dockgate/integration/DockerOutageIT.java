@@ -4,9 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.dockgate.discovery.DockerImporter;
 import dev.dockgate.testing.Docker;
 import dev.dockgate.testing.GatewayHarness;
 import dev.dockgate.testing.GatewayJar;
+import dev.dockgate.testing.LoggedErrors;
 import dev.dockgate.testing.Poll;
 import dev.dockgate.testing.Ports;
 import io.vertx.core.Vertx;
@@ -26,6 +28,7 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.logging.Level;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -320,6 +323,37 @@ class DockerOutageIT {
           () -> gw.get("/api/gap/id").body().trim().equals(docker.fullName("gap-started"))
               && DockerRoutingIT.instanceCount(gw, "gap") == 1);
       System.out.printf("after the cut: the engine's state routed %d ms after it answered again%n", seen.toMillis());
+    }
+  }
+
+  /**
+   * A container restarted while the event stream was cut runs again when the stream is back: the kill the reopened
+   * stream replays (since=) must not take it out of rotation until the listing finds it running. Before, the replayed
+   * kill unpublished it ("instance down") and the listing after its replayed start published it again.
+   */
+  @Test
+  @Timeout(90)
+  void aContainerRestartedWhileTheStreamWasCutStaysInRotation() throws Exception {
+    int relayPort = Ports.free();
+    String suite = SUITE + "-restarted";
+    Map<String, String> labels = Map.of("app_name", "restarted", "suite", suite);
+    try (EngineRelay relay = new EngineRelay(relayPort);
+         GatewayHarness gw = throughRelay(relayPort, "restarted", suite);
+         LoggedErrors importer = new LoggedErrors(DockerImporter.class.getName(), Level.INFO)) {
+      relay.open();
+      String restarted = docker.runHttpd("restarted", Ports.free(), "/api/restarted/id", labels);
+      Poll.until(Duration.ofSeconds(15), "the container routed", () -> DockerRoutingIT.instanceCount(gw, "restarted") == 1);
+
+      relay.close(); // the stream drops; the gateway retries with backoff
+      Docker.Result restart = Docker.exec(List.of("docker", "restart", "-t", "1", restarted));
+      assertEquals(0, restart.code(), restart.output());
+      long followed = importer.lines().stream().filter(line -> line.contains("reachable again")).count();
+      relay.open();
+      Poll.until(Duration.ofSeconds(15), "the engine followed again",
+          () -> importer.lines().stream().filter(line -> line.contains("reachable again")).count() > followed);
+      assertEquals(200, gw.get("/api/restarted/id").statusCode());
+      assertTrue(importer.lines().stream().noneMatch(line -> line.contains("instance down")),
+          "left rotation at a replayed event: " + importer.lines());
     }
   }
 
