@@ -208,7 +208,11 @@ public final class ConnectionPool {
     return request(endpoint(upstream, tlsOrigin), null, connectTimeoutMs);
   }
 
-  /** As {@link #fresh(SocketAddress, HostAndPort, RequestOptions, long)} to {@code upstream}'s address. */
+  /**
+   * As {@link #request(Upstream, HostAndPort, long)}, but never on an idle connection: on a new one, or on the first
+   * to come back while it waits (a connection that has just carried an answer, so one its backend is not closing for
+   * idleness).
+   */
   Future<HttpClientRequest> fresh(Upstream upstream, HostAndPort tlsOrigin, long connectTimeoutMs) {
     return fresh(endpoint(upstream, tlsOrigin), null, System.nanoTime() + connectTimeoutMs * 1_000_000L,
         connectTimeoutMs);
@@ -227,16 +231,6 @@ public final class ConnectionPool {
       pooled.connection.close();
     }
     return fresh(endpoint, options, now + connectTimeoutMs * 1_000_000L, connectTimeoutMs);
-  }
-
-  /**
-   * As {@link #request}, but never on an idle connection: on a new one, or on the first to come back while it
-   * waits (a connection that has just carried an answer, so one its backend is not closing for idleness).
-   */
-  public Future<HttpClientRequest> fresh(SocketAddress address, HostAndPort tlsOrigin, RequestOptions options,
-      long connectTimeoutMs) {
-    Endpoint endpoint = endpoint(address, tlsOrigin);
-    return fresh(endpoint, options, System.nanoTime() + connectTimeoutMs * 1_000_000L, connectTimeoutMs);
   }
 
   /** {@code upstream}'s plain endpoint in this pool, kept on it; HTTPS ones looked up by address and origin. */
@@ -270,10 +264,6 @@ public final class ConnectionPool {
   }
 
   /**
-   * Whether {@code request} went out on a connection that had carried an earlier exchange: one its backend may
-   * have been closing for idleness as the request was written (a server's keep-alive timeout racing the reuse).
-   */
-  /**
    * Whether the gateway's pool is handing on an answer read from {@code channel} (its head came, its end not yet
    * passed to the client's side): only then is a backend's close left to take effect once the answer is read.
    */
@@ -287,6 +277,10 @@ public final class ConnectionPool {
     return channel.hasAttr(POOLED);
   }
 
+  /**
+   * Whether {@code request} went out on a connection that had carried an earlier exchange: one its backend may
+   * have been closing for idleness as the request was written (a server's keep-alive timeout racing the reuse).
+   */
   public static boolean reused(HttpClientRequest request) {
     Channel channel = BackendClients.channelOf(request.connection());
     Pooled pooled = channel == null ? null : channel.attr(POOLED).get();
