@@ -300,6 +300,7 @@ public final class MainVerticle extends VerticleBase {
     while (reloads.poll() != reload) {
       // read before it, and replaced before their turn
     }
+    vertx.eventBus().publish(Addresses.CONFIG_EVERYWHERE, config, Addresses.LOCAL);
     long ms = (System.nanoTime() - reload.readNanos) / 1_000_000;
     LOG.info("config from " + config.source() + " live on " + (routers == 1 ? "the router" : "all " + routers
         + " routers") + ", " + ms + " ms after it was read");

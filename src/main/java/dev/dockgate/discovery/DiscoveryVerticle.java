@@ -68,13 +68,15 @@ public final class DiscoveryVerticle extends VerticleBase {
         .localConsumer(Addresses.INSTANCES_QUERY, msg -> msg.reply(catalog.current(), LOCAL))
         .completion();
     Future<Void> reload = vertx.eventBus()
-        .<GatewayConfig>localConsumer(Addresses.CONFIG_APPLY, msg -> {
-          catalog.backends(msg.body().backends());
+        .<GatewayConfig>localConsumer(Addresses.CONFIG_APPLY, msg -> catalog.backends(msg.body().backends()))
+        .completion();
+    Future<Void> everywhere = vertx.eventBus()
+        .<GatewayConfig>localConsumer(Addresses.CONFIG_EVERYWHERE, msg -> {
           if (consul != null) {
-            consul.backends(msg.body().backends());
+            consul.live(msg.body().backends());
           }
           if (dns != null) {
-            dns.backends(msg.body().backends());
+            dns.live(msg.body().backends());
           }
         })
         .completion();
@@ -88,7 +90,7 @@ public final class DiscoveryVerticle extends VerticleBase {
         })
         .completion();
     Future<Void> announce = vertx.eventBus().localConsumer(Addresses.DISCOVERY_ANNOUNCE, msg -> read()).completion();
-    return Future.all(List.of(query, reload, prepare, announce))
+    return Future.all(List.of(query, reload, everywhere, prepare, announce))
         .compose(v -> importDocker())
         .compose(v -> importConsul())
         .compose(v -> importDns())

@@ -65,23 +65,25 @@ public final class DnsImporter implements ServiceImporter {
   /**
    * A reload about to apply {@code next}: follows the names it adds now, beside those followed, and completes once
    * their first answers are in the registry ({@link #FIRST_ANSWERS_MS} at most), so that a route the reload adds has
-   * its instances from its first request. Names only the running config has are followed until {@link #backends}.
+   * its instances from its first request. Names only earlier configs have are followed until {@link #live}.
    */
   public Future<Void> prepare(List<BackendConfig> next) {
     if (vertx == null || closed) {
       return Future.succeededFuture();
     }
-    List<BackendConfig> both = new ArrayList<>(backends);
-    both.addAll(next);
-    return firstAnswers(follow(both));
+    backends = Publications.union(backends, next);
+    return firstAnswers(follow(backends));
   }
 
   private Future<Void> firstAnswers(List<Future<Void>> started) {
     return publications.afterFirstAnswers(started, FIRST_ANSWERS_MS);
   }
 
-  /** A reload: follows the names the new backends list, and only those. */
-  public void backends(List<BackendConfig> next) {
+  /**
+   * Every router runs {@code next}: follows the names its backends list, and only those. Not before: a router still
+   * on the previous config resolves its backends from the previous names' addresses.
+   */
+  public void live(List<BackendConfig> next) {
     backends = List.copyOf(next);
     if (vertx != null && !closed) {
       follow(backends);

@@ -15,6 +15,17 @@ import java.util.concurrent.TimeUnit;
 public final class Publications {
 
   private int inFlight;
+
+  /**
+   * What an importer follows while a reload to {@code next} is under way: the backends it followed and {@code next}'s,
+   * each once (a router still on an earlier config resolves its backends from what those name).
+   */
+  public static List<dev.dockgate.config.BackendConfig> union(List<dev.dockgate.config.BackendConfig> followed,
+      List<dev.dockgate.config.BackendConfig> next) {
+    java.util.LinkedHashSet<dev.dockgate.config.BackendConfig> both = new java.util.LinkedHashSet<>(followed);
+    both.addAll(next);
+    return List.copyOf(both);
+  }
   private final List<Promise<Void>> waiting = new ArrayList<>();
 
   /** Counts {@code publication} in flight until it completes, either way; returns it. */

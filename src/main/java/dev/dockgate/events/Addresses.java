@@ -135,6 +135,13 @@ public final class Addresses {
    */
   public static final String CONFIG_LIVE = "gateway.config.live";
 
+  /**
+   * Local only, published once every router runs a reloaded config (the {@code GatewayConfig}, passed as is):
+   * discovery stops following the DNS names and Consul services only earlier configs named (until then a router on
+   * an earlier config still resolves its backends from them).
+   */
+  public static final String CONFIG_EVERYWHERE = "gateway.config.everywhere";
+
   /** Any message asks the gateway to re-read its config file now (SIGHUP sends one). */
   public static final String CONFIG_RELOAD = "gateway.config.reload";
 

@@ -390,8 +390,15 @@ class ConsulDiscoveryIT {
       conf = files.filter(f -> f.getFileName().toString().endsWith(".yml")).findFirst().orElseThrow();
     }
     String text = java.nio.file.Files.readString(conf);
+    // Routes enough that the router builds the new routing for a while: meanwhile it serves the old config, whose
+    // backend follows orders, so orders' instances must stay until the new routing is live.
+    StringBuilder more = new StringBuilder();
+    for (int i = 0; i < 5_000; i++) {
+      more.append("  - path_prefix: /filler/").append(i).append("\n    backend: tagged\n");
+    }
     java.nio.file.Files.writeString(conf, text
-        .replace("consul_service: orders\n  - name: tagged", "consul_service: payment\n  - name: tagged"));
+        .replace("consul_service: orders\n  - name: tagged", "consul_service: payment\n  - name: tagged")
+        .replace("routes:\n", "routes:\n" + more));
     gateway.signal("HUP");
     List<String> seen = new ArrayList<>();
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
@@ -402,7 +409,7 @@ class ConsulDiscoveryIT {
       HttpResponse<String> r = gateway.get("/api/orders/x");
       String who = r.statusCode() == 200 ? r.headers().firstValue("X-Backend").orElse(r.body().trim()) : "" + r.statusCode();
       seen.add(who);
-      onlyPayment = who.equals("orders-1") && gateway.output().contains("config reloaded") ? onlyPayment + 1 : 0;
+      onlyPayment = who.equals("orders-1") && gateway.output().contains(" live on the router") ? onlyPayment + 1 : 0;
     }
     assertEquals(List.of(), seen.stream().filter(w -> !w.startsWith("orders-")).toList(),
         "answers other than the instances' during the move: " + seen + "\n" + gateway.output());

@@ -541,6 +541,48 @@ class DnsTargetsIT {
     assertEquals("v4 " + NAME + ":" + port, gateway.get("/late/2").body());
   }
 
+  /**
+   * A reload moving a backend to another name serves throughout: the old name stays followed until every router runs
+   * the new config. Here the reload also adds 5,000 routes, so the router serves the old config while it builds the
+   * new one; before, the old name's addresses left at the reload and the old config's backend had none: 503s.
+   */
+  @Test
+  void aReloadMovingABackendToAnotherNameServesThroughout() throws Exception {
+    dns = new FakeDns();
+    int first = serve("127.0.0.1", 0, "first").getAddress().getPort();
+    int second = serve("127.0.0.1", 0, "second").getAddress().getPort();
+    dns.answer(NAME, "127.0.0.1");
+    dns.answer(OTHER, "127.0.0.1");
+    String svc = "  - {name: svc, dns_targets: [\"http://" + NAME + ":" + first + "\"]}\n";
+    gateway = start("", "access_log: {enabled: false}\nroutes:\n  - {path_prefix: /svc, backend: svc, pass_host: false}\n",
+        svc);
+    assertEquals(Set.of("first " + NAME + ":" + first), answeredBy(5));
+    dns.delay(400);
+
+    StringBuilder more = new StringBuilder();
+    for (int i = 0; i < 5_000; i++) {
+      more.append("  - {path_prefix: /filler/").append(i).append(", backend: svc}\n");
+    }
+    String config = Files.readString(gateway.config());
+    Files.writeString(gateway.config(), config
+        .replace("routes:\n", "routes:\n" + more)
+        .replace(svc, "  - {name: svc, dns_targets: [\"http://" + OTHER + ":" + second + "\"]}\n"));
+    gateway.signal("HUP");
+    List<String> seen = new ArrayList<>();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    int onlySecond = 0;
+    while (onlySecond < 10) {
+      assertTrue(System.nanoTime() < deadline, "not moved within 20 s: " + seen + "\n" + gateway.output());
+      HttpResponse<String> reply = gateway.get("/svc/x");
+      String who = reply.statusCode() == 200 ? reply.body().split(" ")[0] : "" + reply.statusCode();
+      if (seen.isEmpty() || !seen.get(seen.size() - 1).equals(who)) {
+        seen.add(who);
+      }
+      onlySecond = who.equals("second") && gateway.output().contains(" live on the router") ? onlySecond + 1 : 0;
+    }
+    assertEquals(List.of("first", "second"), seen, "the answers during the move, each change once\n" + gateway.output());
+  }
+
   /** A reload making dns_refresh_ms shorter asks the name again by the new period, not after the old one. */
   @Test
   void aReloadShorteningTheRefreshTakesEffectAtOnce() throws Exception {

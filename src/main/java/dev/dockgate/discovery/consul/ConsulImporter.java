@@ -25,7 +25,8 @@ import java.util.logging.Logger;
 /**
  * Publishes one service record per passing instance of each Consul query the backends name
  * ({@code consul_service} + {@code consul_tags}), one {@link ServiceWatch} per distinct query, and the
- * difference on each answer. A reload starts and stops watches to match the backends. Runs on the
+ * difference on each answer. A reload starts the watches it adds before it applies, and stops those it drops once
+ * every router runs it. Runs on the
  * event loop of the verticle that registered it; does nothing while no backend names a service.
  */
 public final class ConsulImporter implements ServiceImporter {
@@ -73,20 +74,21 @@ public final class ConsulImporter implements ServiceImporter {
   /**
    * A reload about to apply {@code next}: follows the services it adds now, beside those followed, and completes
    * once their first answers are in the registry ({@link #FIRST_ANSWERS_MS} at most), so that a route the reload adds
-   * has its instances from its first request. Services only the running config names are followed until
-   * {@link #backends}.
+   * has its instances from its first request. Services only earlier configs name are followed until {@link #live}.
    */
   public Future<Void> prepare(List<BackendConfig> next) {
     if (client == null || closed) {
       return Future.succeededFuture();
     }
-    List<BackendConfig> both = new ArrayList<>(backends);
-    both.addAll(next);
-    return publications.afterFirstAnswers(follow(both), FIRST_ANSWERS_MS);
+    backends = Publications.union(backends, next);
+    return publications.afterFirstAnswers(follow(backends), FIRST_ANSWERS_MS);
   }
 
-  /** A reload: follows the queries the new backends name, and only those. */
-  public void backends(List<BackendConfig> next) {
+  /**
+   * Every router runs {@code next}: follows the queries its backends name, and only those. Not before: a router
+   * still on the previous config resolves its backends from the previous queries' instances.
+   */
+  public void live(List<BackendConfig> next) {
     backends = List.copyOf(next);
     if (client != null && !closed) {
       follow(backends);
