@@ -520,6 +520,13 @@ wrk_run() { # wrk_run LABEL DURATION NAME=OUTFILE...: wrk against each named tar
     case $name in gateway|b) loops[$name]=$(loop_ns "$pids") ;; esac
   done
   opens_before=$(tcp_opens)
+  # Halfway through, the established TCP connections each proxy holds (its wrk clients' included).
+  local secs=${dur%s}
+  for name in "${!out[@]}"; do
+    pids=$(pids_of "$name")
+    [ -n "$pids" ] && [[ $secs =~ ^[0-9]+$ ]] || continue
+    ( sleep $((secs / 2)); ss -Htnp state established | grep -cE "pid=(${pids// /|})," >"${out[$name]}.held" || true ) &
+  done
   # In the background and waited for, so that Ctrl-C or TERM reach the trap at once (wrk itself
   # treats SIGINT as "stop and print", and bash would then carry on with the next run).
   for name in "${!out[@]}"; do
@@ -757,6 +764,9 @@ TABLE="$RESULTS/$STAMP-table.md"
   echo "TCP connections opened per second on the whole machine during the measured runs (median over rounds; wrk's own"
   echo "connections and other processes' count too, so compare with direct): direct $(opens_cell direct), nginx $(opens_cell nginx),${NGINXB_PORT:+ nginx B $(opens_cell nginxb),}"
   echo "gateway $(opens_cell gateway)${COMPARE:+, B $(opens_cell b)}$( [ "$AB_TOGETHER" = 1 ] && [ -n "$COMPARE" ] && echo ' (A and B together)')."
+  held_cell() { for f in $(rounds_of "$1"); do cat "$f.held" 2>/dev/null; done | median %.0f; }
+  echo "TCP connections each proxy held halfway through its measured runs (median over rounds; its $CONNECTIONS wrk connections"
+  echo "included): nginx $(held_cell nginx),${NGINXB_PORT:+ nginx B $(held_cell nginxb),} gateway $(held_cell gateway)${COMPARE:+, B $(held_cell b)}."
   for note in "${NOTES[@]}"; do echo "Note: $note."; done
 } >"$TABLE"
 cp "$TMP/gateway.log" "$RESULTS/$STAMP-gateway.log"
