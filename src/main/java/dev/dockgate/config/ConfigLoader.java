@@ -702,10 +702,12 @@ public final class ConfigLoader {
     } else {
       addresses.addAll(d.addresses());
     }
+    int maxClients = (int) bridge.number("max_clients", d.maxClients(), 0, 100_000);
+    long idleTimeoutMs = bridge.number("idle_timeout_ms", d.idleTimeoutMs(), 0, 86_400_000);
     bridge.rejectUnknown();
     long slow = alerts.number("slow_request_ms", d.slowRequestMs(), 0, 3_600_000);
     alerts.rejectUnknown();
-    return new TapConfig(enabled, host, port, addresses, slow);
+    return new TapConfig(enabled, host, port, addresses, maxClients, idleTimeoutMs, slow);
   }
 
   private static TracingConfig tracing(Fields f) {

@@ -50,7 +50,8 @@ public final class RestartFields {
   }
 
   private static List<Object> bridge(TapConfig tap) {
-    return List.of(tap.bridgeEnabled(), String.valueOf(tap.bridgeHost()), tap.bridgePort(), tap.addresses());
+    return List.of(tap.bridgeEnabled(), String.valueOf(tap.bridgeHost()), tap.bridgePort(), tap.addresses(),
+        tap.maxClients(), tap.idleTimeoutMs());
   }
 
   private static void check(List<String> fields, String name, Object was, Object now) {

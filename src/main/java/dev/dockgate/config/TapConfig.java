@@ -4,14 +4,18 @@ import java.util.List;
 
 /**
  * Ways to tap the gateway's events from outside: a TCP event-bus bridge that lets clients subscribe
- * to {@code addresses} (outbound only, nothing inbound), and a slow-request alert threshold
+ * to {@code addresses} (outbound only, nothing inbound), at most {@code maxClients} at once (0 = no limit), each
+ * closed after {@code idleTimeoutMs} without a frame from it (0 = never); and a slow-request alert threshold
  * ({@code slowRequestMs}, 0 = off) for the example consumer that publishes on gateway.alerts.
  */
 public record TapConfig(boolean bridgeEnabled, String bridgeHost, int bridgePort, List<String> addresses,
-    long slowRequestMs) {
+    int maxClients, long idleTimeoutMs, long slowRequestMs) {
 
   public static final List<String> DEFAULT_ADDRESSES = List.of("gateway.traffic", "gateway.health", "gateway.alerts");
-  public static final TapConfig OFF = new TapConfig(false, "127.0.0.1", 7000, DEFAULT_ADDRESSES, 0);
+  public static final int DEFAULT_MAX_CLIENTS = 64;
+  public static final long DEFAULT_IDLE_TIMEOUT_MS = 60_000;
+  public static final TapConfig OFF = new TapConfig(false, "127.0.0.1", 7000, DEFAULT_ADDRESSES, DEFAULT_MAX_CLIENTS,
+      DEFAULT_IDLE_TIMEOUT_MS, 0);
 
   public TapConfig {
     addresses = List.copyOf(addresses);

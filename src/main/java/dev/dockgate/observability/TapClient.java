@@ -1,5 +1,7 @@
 package dev.dockgate.observability;
 
+import dev.dockgate.config.TapConfig;
+import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.Message;
@@ -11,16 +13,19 @@ import io.vertx.core.net.NetSocket;
 import io.vertx.core.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.function.BooleanSupplier;
+import java.util.Set;
 import java.util.logging.Logger;
 
 /**
  * One client of the event-bus bridge: reads its frames (at most {@link #MAX_FRAME} bytes each), answers them as the
  * Vert.x TCP bridge does for an outbound-only bridge, and writes the events of the addresses it registered on. Its
  * outbound queue is bounded ({@link #MAX_QUEUE}): while it is full, events for the client are dropped and counted,
- * and its own frames are not read. Called on the bridge's event loop.
+ * and its own frames are not read. A client that sends no frame for {@code idle_timeout_ms} is told
+ * {@code idle_timeout} and closed (a {@code ping} keeps it). Events whose body is not JSON are dropped, the client
+ * told once per address. Called on the bridge's event loop.
  */
 final class TapClient {
 
@@ -29,9 +34,9 @@ final class TapClient {
   static final int MAX_FRAME = 64 * 1024;
   /** Bytes queued for a client beyond what its socket takes, past which its events are dropped. */
   static final int MAX_QUEUE = 256 * 1024;
-  /** How often a client's falling behind may be said in the log (the drops are counted in between). */
-  private static final long REPORT_EVERY_NANOS = 60_000_000_000L;
   private static final byte[] PONG = frame(new JsonObject().put("type", "pong")).getBytes();
+  private static final byte[] IDLE = frame(new JsonObject().put("type", "err").put("message", "idle_timeout"))
+      .getBytes();
   /** The pieces of a message frame after its type and address, in the Vert.x bridge's order. */
   private static final byte[] REPLY_ADDRESS = bytes(",\"replyAddress\":");
   private static final byte[] HEADERS = bytes(",\"headers\":");
@@ -45,7 +50,8 @@ final class TapClient {
   private final Vertx vertx;
   private final NetSocket socket;
   private final List<String> permitted;
-  private final BooleanSupplier stopping;
+  private final TapClients clients;
+  private final long idleTimeoutMs;
   private final SocketAddress client;
   private final TapFrameReader reader = new TapFrameReader(MAX_FRAME, new TapFrameReader.Frames() {
     @Override
@@ -60,21 +66,31 @@ final class TapClient {
   });
   /** One consumer per address: a second would send each event once more. */
   private final Map<String, MessageConsumer<Object>> registered = new HashMap<>();
+  /** The addresses whose bodies were not JSON, the client told (null until one is). */
+  private Set<String> toldNotJson;
+  /** When the client's last frame came (its connection's start before one), and the idle check's timer (-1: none). */
+  private long lastFrame;
+  private long idleTimer = -1;
+  private final Handler<Long> checkIdle = id -> checkIdle();
   private boolean reported;
   private boolean paused;
   private boolean dropping;
-  /** Events dropped since the last report of them, and when a falling behind was last said. */
+  /** Events dropped since the last report of them, and when a falling behind may be said again. */
   private long dropped;
   private boolean episodeReported;
-  private long lastReport;
+  private final ReportClock reports = new ReportClock();
 
-  TapClient(Vertx vertx, NetSocket socket, List<String> permitted, BooleanSupplier stopping) {
+  TapClient(Vertx vertx, NetSocket socket, TapConfig config, TapClients clients) {
     this.vertx = vertx;
     this.socket = socket;
-    this.permitted = permitted;
-    this.stopping = stopping;
+    this.permitted = config.addresses();
+    this.clients = clients;
+    this.idleTimeoutMs = config.idleTimeoutMs();
     this.client = socket.remoteAddress();
-    lastReport = System.nanoTime() - REPORT_EVERY_NANOS;
+    lastFrame = System.nanoTime();
+    if (idleTimeoutMs > 0) {
+      idleTimer = vertx.setTimer(idleTimeoutMs, checkIdle);
+    }
     socket.setWriteQueueMaxSize(MAX_QUEUE);
     socket.handler(reader);
     socket.drainHandler(v -> onDrain());
@@ -85,13 +101,19 @@ final class TapClient {
     socket.closeHandler(v -> {
       registered.values().forEach(MessageConsumer::unregister);
       registered.clear();
-      if (!stopping.getAsBoolean()) {
+      if (idleTimer >= 0) {
+        vertx.cancelTimer(idleTimer);
+        idleTimer = -1;
+      }
+      clients.left();
+      if (!clients.stopping()) {
         leave("connection closed");
       }
     });
   }
 
   private void onFrame(Buffer json) {
+    lastFrame = System.nanoTime();
     JsonObject frame;
     try {
       frame = new JsonObject(json);
@@ -142,17 +164,21 @@ final class TapClient {
       dropped++;
       if (!dropping) {
         dropping = true;
-        long now = System.nanoTime();
-        episodeReported = now - lastReport >= REPORT_EVERY_NANOS;
+        episodeReported = reports.due();
         if (episodeReported) {
-          lastReport = now;
           LOG.warning("event-bus bridge client " + client + " falls behind: its events are dropped while over "
               + MAX_QUEUE / 1024 + " KiB wait for it");
         }
       }
       return;
     }
-    Buffer body = msg.body() == null ? null : Json.encodeToBuffer(msg.body());
+    Buffer body;
+    try {
+      body = msg.body() == null ? null : Json.encodeToBuffer(msg.body());
+    } catch (RuntimeException notJson) { // EncodeException: a local-only address's object (no Jackson Databind here)
+      notJson(msg);
+      return;
+    }
     Buffer frame = Buffer.buffer(head.length() + (body == null ? 0 : body.length()) + 64).appendInt(0).appendBuffer(head);
     if (msg.replyAddress() != null) {
       frame.appendBytes(REPLY_ADDRESS).appendBuffer(Json.encodeToBuffer(msg.replyAddress()));
@@ -169,6 +195,33 @@ final class TapClient {
     }
     frame.appendBytes(msg.isSend() ? SENT : PUBLISHED);
     socket.write(frame.setInt(0, frame.length() - 4));
+  }
+
+  /** An event whose body has no JSON form: dropped, the log and the client told once for its address. */
+  private void notJson(Message<Object> msg) {
+    clients.notJson(msg.address(), msg.body());
+    if (toldNotJson == null) {
+      toldNotJson = new HashSet<>();
+    }
+    if (toldNotJson.add(msg.address())) {
+      socket.write(frame(new JsonObject().put("type", "err").put("message", "body_not_json")
+          .put("address", msg.address())));
+    }
+  }
+
+  /** The idle timer: the client is closed if no frame came for idle_timeout_ms, else checked again then. */
+  private void checkIdle() {
+    long idleMs = (System.nanoTime() - lastFrame) / 1_000_000;
+    if (idleMs < idleTimeoutMs) {
+      idleTimer = vertx.setTimer(idleTimeoutMs - idleMs, checkIdle);
+      return;
+    }
+    idleTimer = -1;
+    leave("it sent no frame for " + idleTimeoutMs + " ms (idle_timeout_ms)");
+    if (!socket.writeQueueFull()) {
+      socket.write(Buffer.buffer(IDLE));
+    }
+    socket.close();
   }
 
   private void onDrain() {

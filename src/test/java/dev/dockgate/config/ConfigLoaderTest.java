@@ -622,6 +622,18 @@ class ConfigLoaderTest {
         bad("unknown key in tracing", "tracing: {enabled: true, exporter: otlp}\n",
             "conf.yml: tracing.exporter: unknown key (known: enabled, endpoint, sample_ratio, service_name)"),
 
+        // event-bus bridge
+        bad("bridge max_clients below 0", "event_bus_bridge: {enabled: true, max_clients: -1}\n",
+            "conf.yml: event_bus_bridge.max_clients: must be between 0 and 100000, got -1"),
+        bad("bridge max_clients not a number", "event_bus_bridge: {max_clients: many}\n",
+            "conf.yml: event_bus_bridge.max_clients: expected a whole number, got \"many\""),
+        bad("bridge idle timeout as a duration", "event_bus_bridge: {idle_timeout_ms: 60s}\n",
+            "conf.yml: event_bus_bridge.idle_timeout_ms: expected a whole number, got \"60s\""),
+        bad("bridge idle timeout over a day", "event_bus_bridge: {idle_timeout_ms: 86400001}\n",
+            "conf.yml: event_bus_bridge.idle_timeout_ms: must be between 0 and 86400000, got 86400001"),
+        bad("bridge max_connections for max_clients", "event_bus_bridge: {max_connections: 10}\n",
+            "conf.yml: event_bus_bridge.max_connections: unknown key (known: addresses, enabled, host, idle_timeout_ms, max_clients, port)"),
+
         // JSON files get the same validation
         badJson("JSON: unknown backend and bad port", """
             {"server": {"port": "http"},

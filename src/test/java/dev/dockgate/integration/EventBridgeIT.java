@@ -6,6 +6,7 @@ import static dev.dockgate.integration.EventTapIT.writeFrame;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.dockgate.discovery.BackendInstances;
 import dev.dockgate.observability.EventBusTapVerticle;
 import dev.dockgate.testing.GatewayHarness;
 import dev.dockgate.testing.LoggedErrors;
@@ -22,6 +23,7 @@ import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -45,6 +47,14 @@ class EventBridgeIT {
   /** A gateway with the bridge on {@code bridgePort}; its one route's backend is never called. */
   GatewayHarness gateway(int bridgePort) {
     return new GatewayHarness(dir, bridgeConfig(bridgePort, Ports.free()), 1);
+  }
+
+  /** The same, with more keys of the bridge's block ({@code "max_clients: 2"}). */
+  GatewayHarness gateway(int bridgePort, String bridgeKeys) {
+    String config = bridgeConfig(bridgePort, Ports.free());
+    String block = "port: " + bridgePort + "}";
+    assertTrue(config.contains(block), config);
+    return new GatewayHarness(dir, config.replace(block, "port: " + bridgePort + ", " + bridgeKeys + "}"), 1);
   }
 
   /** A bridge client on a plain socket; {@code buffers} > 0 sets its kernel buffers to that many bytes. */
@@ -295,6 +305,171 @@ class EventBridgeIT {
       assertEquals(events, received + dropped, "received and dropped: " + log.lines());
       assertTrue(log.lines().stream().anyMatch(l -> l.startsWith("WARNING ") && l.contains(" falls behind:")),
           log.lines().toString());
+    }
+  }
+
+  /**
+   * With {@code max_clients: 2} and two clients connected, 20 more connections are each answered
+   * {@code {"type":"err","message":"too_many_clients"}} and closed, unserved; the burst is one WARNING line, not
+   * one per connection, and its count is said once a client leaves and a new one is served again. Before, there
+   * was no cap: every connection was served (and could hold a registration on every address).
+   */
+  @Test
+  @Timeout(60)
+  void connectionsOverMaxClientsAreRefusedWithOneWarningPerBurst() throws Exception {
+    int bridgePort = Ports.free();
+    int extra = 20;
+    try (GatewayHarness gw = gateway(bridgePort, "max_clients: 2");
+         LoggedErrors log = new LoggedErrors(EventBusTapVerticle.class.getName(), Level.INFO);
+         LoggedErrors errors = new LoggedErrors();
+         Client first = Client.connect(bridgePort, 0);
+         Client second = Client.connect(bridgePort, 0)) {
+      first.pingPong("the first client is served");
+      second.send("register", "gateway.alerts");
+      second.pingPong("the second client is served");
+      for (int i = 0; i < extra; i++) {
+        try (Client refused = Client.connect(bridgePort, 0)) {
+          refused.socket().setSoTimeout(3_000);
+          JsonObject answer; // told at once, before it sends anything (its first frame would be taken in and dropped)
+          try {
+            answer = refused.read();
+          } catch (SocketTimeoutException e) {
+            throw new AssertionError("connection " + (i + 3) + " with max_clients: 2 is not refused", e);
+          }
+          assertEquals(new JsonObject().put("type", "err").put("message", "too_many_clients"), answer,
+              "connection " + (i + 3) + " with max_clients: 2");
+          assertEquals(-1, refused.in().read(), "a refused connection is closed");
+        }
+      }
+      second.pingPong("the clients in place are still served");
+      List<String> warnings = log.lines().stream().filter(l -> l.startsWith("WARNING ")).toList();
+      assertEquals(1, warnings.size(), "one WARNING for the burst: " + log.lines());
+      assertTrue(warnings.get(0).contains("max_clients (2)"), warnings.get(0));
+
+      String firstName = "event-bus bridge client 127.0.0.1:" + first.socket().getLocalPort() + " left: ";
+      first.close();
+      Poll.until(Duration.ofSeconds(5), "the first client's leaving logged",
+          () -> log.lines().stream().anyMatch(l -> l.contains(firstName)));
+      assertTrue(log.lines().stream().anyMatch(l -> l.startsWith("INFO ")
+          && l.contains("takes clients again: " + extra + " connections refused while max_clients (2)")),
+          "the burst's count, once a client left: " + log.lines());
+      assertEquals(1, log.lines().stream().filter(l -> l.contains(" left: ")).count(),
+          "refused connections are not clients that left: " + log.lines());
+      try (Client next = Client.connect(bridgePort, 0)) {
+        next.pingPong("a new client is served once one left");
+      }
+      assertEquals(1, log.lines().stream().filter(l -> l.startsWith("WARNING ")).count(), log.lines().toString());
+      assertEquals(List.of(), errors.lines());
+    }
+  }
+
+  /**
+   * With {@code idle_timeout_ms: 1000}: a client that sends nothing is told {@code idle_timeout} and closed about
+   * a second after it connected, and so is one that registered, stopped reading and never pinged, its queue full
+   * (with {@code max_clients: 3}, both places are free again though it read nothing); a client that pings every
+   * 300 ms stays. Before, a client that sent nothing was held for as long as it kept its connection open.
+   */
+  @Test
+  @Timeout(60)
+  void clientsThatSendNothingForTheIdleTimeoutAreClosedAndPingersStay() throws Exception {
+    int bridgePort = Ports.free();
+    String filler = " ".repeat(32 * 1024);
+    try (GatewayHarness gw = gateway(bridgePort, "idle_timeout_ms: 1000, max_clients: 3");
+         LoggedErrors log = new LoggedErrors(EventBusTapVerticle.class.getName(), Level.INFO);
+         LoggedErrors errors = new LoggedErrors();
+         Client stalled = Client.connect(bridgePort, 64 * 1024);
+         Client pinger = Client.connect(bridgePort, 0);
+         Client silent = Client.connect(bridgePort, 0)) {
+      long connected = System.nanoTime();
+      stalled.send("register", "gateway.alerts");
+      stalled.pingPong("registered");
+      for (int i = 0; i < 200; i++) {
+        gw.vertx().eventBus().publish("gateway.alerts", new JsonObject().put("n", i).put("filler", filler));
+      }
+      silent.socket().setSoTimeout(5_000);
+      List<Object> seen = new ArrayList<>(); // what the silent client read, then when its connection closed
+      Thread reader = new Thread(() -> {
+        try {
+          seen.add(silent.read());
+          seen.add(silent.in().read());
+        } catch (IOException e) {
+          seen.add(e);
+        }
+        seen.add((System.nanoTime() - connected) / 1_000_000);
+      });
+      reader.start();
+      for (int i = 0; i < 10; i++) {
+        pinger.pingPong("a client pinging every 300 ms stays, ping " + i);
+        Thread.sleep(300);
+      }
+      reader.join(10_000);
+      assertEquals(List.of(new JsonObject().put("type", "err").put("message", "idle_timeout"), -1),
+          seen.subList(0, 2), "a client that sent nothing for 5 s with idle_timeout_ms: 1000: " + seen);
+      long closedAfterMs = (Long) seen.get(2);
+      assertTrue(closedAfterMs >= 900 && closedAfterMs < 3_000, "closed " + closedAfterMs + " ms after it connected");
+      String stalledName = "event-bus bridge client 127.0.0.1:" + stalled.socket().getLocalPort() + " left: ";
+      Poll.until(Duration.ofSeconds(5), "the stalled client closed", () -> log.lines().stream()
+          .anyMatch(l -> l.contains(stalledName) && l.contains("idle_timeout_ms")));
+      // Their places (max_clients: 3) are free again, though the stalled client read none of its queued events:
+      // its close did not wait for them.
+      Poll.until(Duration.ofSeconds(5), "two more clients served beside the pinger", () -> {
+        try (Client a = Client.connect(bridgePort, 0); Client b = Client.connect(bridgePort, 0)) {
+          a.send("ping", null);
+          b.send("ping", null);
+          return "pong".equals(a.read().getString("type")) && "pong".equals(b.read().getString("type"));
+        } catch (IOException e) {
+          return false;
+        }
+      });
+      assertEquals(List.of(), errors.lines());
+    }
+  }
+
+  /**
+   * A local-only address carrying Java objects ({@code gateway.instances}, a {@code BackendInstances} snapshot)
+   * reached through {@code event_bus_bridge.addresses}: its messages are dropped, each client registered on it is
+   * told once ({@code {"type":"err","message":"body_not_json","address":"gateway.instances"}}), the gateway says
+   * so in one WARNING line for the address, however many messages and clients, and the clients' other events
+   * still come. Before, each message was a SEVERE line with a stack trace, and the client was told nothing.
+   */
+  @Test
+  @Timeout(60)
+  void messagesThatAreNotJsonAreDroppedWithOneWarningPerAddress() throws Exception {
+    int bridgePort = Ports.free();
+    try (GatewayHarness gw = gateway(bridgePort, "addresses: [gateway.alerts, gateway.instances]");
+         LoggedErrors log = new LoggedErrors("", Level.WARNING);
+         Client first = Client.connect(bridgePort, 0);
+         Client second = Client.connect(bridgePort, 0)) {
+      JsonObject notJson = new JsonObject().put("type", "err").put("message", "body_not_json")
+          .put("address", "gateway.instances");
+      JsonObject alert = new JsonObject().put("type", "test");
+      JsonObject alertFrame = new JsonObject().put("type", "message").put("address", "gateway.alerts")
+          .put("headers", new JsonObject()).put("body", alert).put("send", false);
+      first.send("register", "gateway.instances");
+      first.send("register", "gateway.alerts");
+      first.pingPong("registered");
+      for (int i = 0; i < 3; i++) {
+        gw.vertx().eventBus().publish("gateway.instances", BackendInstances.EMPTY);
+      }
+      gw.vertx().eventBus().publish("gateway.alerts", alert);
+      assertEquals(notJson, first.read(), "the client is told once");
+      assertEquals(alertFrame, first.read(), "then its other events come");
+
+      second.send("register", "gateway.instances");
+      second.pingPong("registered");
+      for (int i = 0; i < 3; i++) {
+        gw.vertx().eventBus().publish("gateway.instances", BackendInstances.EMPTY);
+      }
+      gw.vertx().eventBus().publish("gateway.alerts", alert);
+      assertEquals(notJson, second.read(), "another client is told too");
+      assertEquals(alertFrame, first.read(), "the first is not told again");
+      first.pingPong("nothing more for the first client");
+      second.pingPong("nothing more for the second client");
+
+      List<String> lines = new ArrayList<>(log.lines());
+      assertEquals(1, lines.size(), "one WARNING for the address, nothing else: " + lines);
+      assertTrue(lines.get(0).startsWith("WARNING ") && lines.get(0).contains("gateway.instances")
+          && lines.get(0).contains("BackendInstances"), lines.get(0));
     }
   }
 }
