@@ -181,6 +181,18 @@ public final class BackendClients {
     return underlying(connection) instanceof io.vertx.core.net.impl.ConnectionBase base ? base.channel() : null;
   }
 
+  /**
+   * The last-stream-id of the GOAWAY an HTTP/2 connection received, or -1 when it received none (or its channel is
+   * gone): Netty's own record of it. (Vert.x's {@code HttpClosedException.goAway()} copies the frame's debug data,
+   * released once the frame was read: it fails for a stream closed later than that.) On the connection's event loop.
+   */
+  static int goAwayLastStreamId(io.vertx.core.http.HttpConnection connection) {
+    io.netty.channel.Channel channel = channelOf(connection);
+    io.netty.handler.codec.http2.Http2ConnectionHandler h2 = channel == null ? null
+        : channel.pipeline().get(io.netty.handler.codec.http2.Http2ConnectionHandler.class);
+    return h2 != null && h2.connection().goAwayReceived() ? h2.connection().local().lastStreamKnownByPeer() : -1;
+  }
+
   private static final java.lang.reflect.Field ACTUAL = actualField();
 
   private static java.lang.reflect.Field actualField() {

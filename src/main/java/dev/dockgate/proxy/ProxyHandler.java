@@ -58,6 +58,12 @@ public final class ProxyHandler implements Terminal {
   static final int MAX_EARLY_HINTS = 4;
   /** The longest wait a gRPC call's own deadline buys: an hour, the longest timeout_ms a route may have. */
   private static final long MAX_GRPC_TIMEOUT_NANOS = 3_600_000L * 1_000_000L;
+  /**
+   * The largest body, of a declared length, read whole before the first try to an HTTP/2 backend and kept, so that a
+   * stream the backend refuses unprocessed can be sent again with it (Envoy keeps up to 1 MiB for its retries, nginx
+   * reads bodies whole by default). Larger ones stream as they come.
+   */
+  static final int HELD_BODY_BYTES = 64 * 1024;
   private static final Buffer UPGRADE_WITH_BODY = Buffer.buffer("a WebSocket upgrade request carries no body\n");
 
   private final Vertx vertx;
@@ -197,7 +203,31 @@ public final class ProxyHandler implements Terminal {
       });
       return;
     }
+    if (http2 && attempt.length > 0 && attempt.length <= HELD_BODY_BYTES && !incoming.isEnded()
+        && !dev.dockgate.edge.Protocols.grpc(incoming)) {
+      hold(attempt);
+      return;
+    }
     dispatch(attempt);
+  }
+
+  /**
+   * Reads a small body whole before the first try to an HTTP/2 backend, and keeps it: a stream the backend refuses
+   * unprocessed (RFC 9113 §8.7) is sent again with it, as Go's and OkHttp's HTTP/2 clients send such a request again.
+   * The body of a declared length goes with its head in one write either way (see {@link Upload}).
+   */
+  private void hold(Attempt attempt) {
+    HttpServerRequest incoming = attempt.incoming;
+    incoming.body().onComplete(read -> {
+      if (read.failed()) { // the client left, or the edge gave up on its body (and answered it)
+        failed(attempt, new UpstreamFailure.ClientGone(route.backend(), read.cause()));
+        return;
+      }
+      attempt.held = read.result();
+      attempt.body = null;
+      dispatch(attempt);
+    });
+    incoming.resume();
   }
 
   /**
@@ -530,14 +560,23 @@ public final class ProxyHandler implements Terminal {
     }
     // Refused at connect, no connection in time (connect_timeout_ms), the pool full (its wait queue,
     // or no connection free within connect_timeout_ms) or circuit open: nothing left the gateway, any
-    // request may go elsewhere. Broken after sending: only replayable (bodiless idempotent) ones.
+    // request may go elsewhere; so may one whose HTTP/2 stream the instance refused unprocessed, when it can be sent
+    // again. Broken after sending: only replayable (bodiless idempotent) ones.
     boolean unsent = failure instanceof UpstreamFailure.CircuitOpen || failure instanceof UpstreamFailure.Busy
-        || (failure instanceof UpstreamFailure.Refused && attempt.unsent);
+        || (failure instanceof UpstreamFailure.Refused && attempt.unsent)
+        || (failure instanceof UpstreamFailure.RefusedStream && resendable(attempt));
     boolean again = retries.enabled() && retry < retries.attempts()
         && (unsent || (failure.retryable() && attempt.replayable));
     Upstream[] others = again ? without(candidates, upstream) : NONE;
     long delay = others.length == 0 ? 0 : budget.backoffMs(retry);
     if (others.length == 0 || !beforeDeadline(attempt, delay) || !budget.tryRetry(System.currentTimeMillis())) {
+      if (failure instanceof UpstreamFailure.RefusedStream && upstream.refusalToSay(System.nanoTime())) {
+        LOG.info("backend \"" + route.backend() + "\" instance " + upstream.instance() + " refused "
+            + attempt.incoming.method() + " " + attempt.uri + " unprocessed (" + failure.getMessage() + ")"
+            + (resendable(attempt) ? " and no try is left to send it to"
+                : ": its body was streamed as it came and cannot be sent again")
+            + "; answering 503 (said at most once a minute per instance)");
+      }
       failed(attempt, failure);
       return;
     }
@@ -705,6 +744,8 @@ public final class ProxyHandler implements Terminal {
           // A client leaving mid-answer resets the backend stream: expected, not worth an error log.
           r.exceptionHandler(answerCutShort);
           answer.succeed(r);
+        } else if (http2 && refused(attempt, request, response.cause(), answer)) {
+          // sent again on a new stream, or failed as refused
         } else if (!closedOnReuse(attempt, request, response.cause())) {
           answer.fail(failure(attempt, response.cause()));
         } else if (!attempt.resent && attempt.body == null && IDEMPOTENT.contains(incoming.method())) {
@@ -730,6 +771,38 @@ public final class ProxyHandler implements Terminal {
         });
       }
     });
+  }
+
+  /**
+   * Whether a try to an HTTP/2 instance failed because the instance refused its stream unprocessed (RST_STREAM
+   * REFUSED_STREAM, a GOAWAY below it: RFC 9113 §8.7), the client still there. Such a request, whatever its method,
+   * is sent again once on a new stream to the same instance (a GOAWAY's connection is out of the pool: a new one) when
+   * it can be: no body, or its body held whole ({@link #hold}); as Go's and OkHttp's HTTP/2 clients do, with or without
+   * {@code retries}. Refused again, or not sendable again, the try fails as {@link UpstreamFailure.RefusedStream}: the
+   * route's retries may take it elsewhere, else 503.
+   */
+  private boolean refused(Attempt attempt, HttpClientRequest request, Throwable err,
+      Completable<HttpClientResponse> answer) {
+    String how = failure(attempt, err) == err
+        ? UpstreamFailure.refusedStream(err, request.streamId(), BackendClients.goAwayLastStreamId(request.connection()))
+        : null;
+    if (how == null) {
+      return false;
+    }
+    if (!attempt.resent && resendable(attempt)) {
+      attempt.resent = true;
+      LOG.fine(() -> attempt.incoming.method() + " " + attempt.uri + " sent again on a new stream: "
+          + attempt.upstream.instance() + " refused it unprocessed (" + how + ")");
+      exchange(attempt, answer);
+    } else {
+      answer.fail(new UpstreamFailure.RefusedStream(route.backend(), how, err));
+    }
+    return true;
+  }
+
+  /** Whether the request can be sent again as the client sent it: it has no body, or its body is held whole. */
+  private static boolean resendable(Attempt attempt) {
+    return attempt.body == null || attempt.body == attempt.incoming && bodiless(attempt.incoming);
   }
 
   /**
@@ -792,6 +865,11 @@ public final class ProxyHandler implements Terminal {
     request.authority(incoming.authority() != null && route.passHost() ? incoming.authority() : origin);
     ReadStream<Buffer> body = attempt.body;
     if (body == null) {
+      if (attempt.held != null) { // read whole before the first try: each try sends it
+        headers.set(HttpHeaders.CONTENT_LENGTH, Long.toString(attempt.length));
+        request.end(attempt.held);
+        return;
+      }
       if (incoming.getHeader(HttpHeaders.CONTENT_LENGTH) != null) {
         headers.set(HttpHeaders.CONTENT_LENGTH, ZERO);
       }
@@ -1045,8 +1123,13 @@ public final class ProxyHandler implements Terminal {
     String uri;
     /** The client's Content-Length, or -1 when it announced none. */
     long length;
-    /** What is streamed to the backend: the client's request, or a wrapper of it; null: nothing (a replayable request). */
+    /**
+     * What is streamed to the backend: the client's request, or a wrapper of it; null: nothing to stream (a bodiless
+     * request, or one whose body is {@link #held}).
+     */
     ReadStream<Buffer> body;
+    /** The body read whole before the first try, which each try sends (HTTP/2 backends: {@link #hold}); null: none. */
+    Buffer held;
     /** The body's stream to the current try's backend request, once started; null: none. */
     Upload upload;
     /** The instance of the current try; null between tries. */
@@ -1063,7 +1146,10 @@ public final class ProxyHandler implements Terminal {
     long grpcDeadlineNanos;
     /** Idempotent and bodiless as the client sent it: safe to send again after it left the gateway. */
     boolean replayable;
-    /** The current try was sent again on a new connection, its reused one closed before any answer. */
+    /**
+     * The current try was sent again: on a new connection, its reused one closed before any answer; or on a new HTTP/2
+     * stream, the instance having refused the first unprocessed.
+     */
     boolean resent;
 
     /** What the route's stages had set on the client's response before the backend's head (null: nothing). */

@@ -18,9 +18,11 @@ public final class Upstream {
   private final long graceEndsNanos;
   private long passOverUntilNanos;
   private boolean tlsFailureLogged;
-  private static final long RESOLVE_FAILURE_EVERY_NANOS = java.util.concurrent.TimeUnit.MINUTES.toNanos(1);
+  private static final long SAY_EVERY_NANOS = java.util.concurrent.TimeUnit.MINUTES.toNanos(1);
   /** When a failure to resolve the host was last logged (0: never). */
   private long resolveFailureSaidNanos;
+  /** When a refused stream answered with 503 was last logged (0: never). */
+  private long refusalSaidNanos;
   private boolean headTooLargeLogged;
   private io.vertx.core.net.HostAndPort origin;
   private io.vertx.core.net.HostAndPort authority;
@@ -88,11 +90,28 @@ public final class Upstream {
    * unresolvable is said again, a flood of requests to it is not).
    */
   boolean resolveFailureToSay(long nowNanos) {
-    if (resolveFailureSaidNanos != 0 && nowNanos - resolveFailureSaidNanos < RESOLVE_FAILURE_EVERY_NANOS) {
+    if (!dueToSay(resolveFailureSaidNanos, nowNanos)) {
       return false;
     }
     resolveFailureSaidNanos = nowNanos;
     return true;
+  }
+
+  /**
+   * True when a request this HTTP/2 instance refused unprocessed, answered 503 for want of a try that could take it,
+   * is to be logged: at most once a minute (an instance shedding load under a flood is said, not each request).
+   */
+  boolean refusalToSay(long nowNanos) {
+    if (!dueToSay(refusalSaidNanos, nowNanos)) {
+      return false;
+    }
+    refusalSaidNanos = nowNanos;
+    return true;
+  }
+
+  /** Whether a minute has passed since {@code saidNanos} (0: never said). */
+  private static boolean dueToSay(long saidNanos, long nowNanos) {
+    return saidNanos == 0 || nowNanos - saidNanos >= SAY_EVERY_NANOS;
   }
 
   /** True the first time: a TLS failure of this instance is logged once, not per request. */

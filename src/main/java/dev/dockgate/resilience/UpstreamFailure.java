@@ -103,6 +103,42 @@ public abstract sealed class UpstreamFailure extends RuntimeException {
   }
 
   /**
+   * The HTTP/2 instance refused the request's stream unprocessed: RST_STREAM REFUSED_STREAM, or a GOAWAY whose
+   * last-stream-id is below the stream's (RFC 9113 §8.7). Nothing of the request was processed, whatever its method,
+   * so it may be sent again wherever its body can be. It is the instance's backpressure (at its stream limit, or
+   * shutting down), not a fault: its circuit does not count it, and the client gets 503, as from Envoy.
+   */
+  public static final class RefusedStream extends UpstreamFailure {
+    public RefusedStream(String backend, String how, Throwable cause) {
+      super(503, "backend \"" + backend + "\" refused the request unprocessed (" + how + ")", cause);
+    }
+  }
+
+  /**
+   * How an HTTP/2 instance refused a request's stream unprocessed (RFC 9113 §8.7), or null when {@code err} is no such
+   * refusal: RST_STREAM REFUSED_STREAM; a GOAWAY received on the connection ({@code goAwayLastStreamId}, -1: none)
+   * whose last-stream-id is below {@code streamId} (-1: the stream was never opened); Netty declining to open the
+   * stream (past a GOAWAY's last-stream-id, or past the instance's SETTINGS_MAX_CONCURRENT_STREAMS), nothing sent.
+   * The gateway's own resets say CANCEL, never REFUSED_STREAM.
+   */
+  public static String refusedStream(Throwable err, int streamId, int goAwayLastStreamId) {
+    if (err instanceof io.vertx.core.http.StreamResetException reset) {
+      return reset.getCode() == io.netty.handler.codec.http2.Http2Error.REFUSED_STREAM.code()
+          ? "HTTP/2 REFUSED_STREAM" : null;
+    }
+    if (goAwayLastStreamId >= 0 && streamId > goAwayLastStreamId) {
+      return "HTTP/2 GOAWAY with last-stream-id " + goAwayLastStreamId + " below its stream " + streamId;
+    }
+    for (Throwable t = err; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof io.netty.handler.codec.http2.Http2Exception h2
+          && h2.error() == io.netty.handler.codec.http2.Http2Error.REFUSED_STREAM) {
+        return "HTTP/2 stream not opened: " + h2.getMessage();
+      }
+    }
+    return null;
+  }
+
+  /**
    * The TLS handshake with an HTTPS instance failed: unknown CA, wrong name, expired certificate, an instance that
    * does not speak TLS or closed the connection, no common protocol. The message (the client's answer) says which in
    * a few words; {@link #logLine} adds the library's detail and what to check.
@@ -164,10 +200,12 @@ public abstract sealed class UpstreamFailure extends RuntimeException {
    * Whether a failure says something about the instance, so that its circuit counts it: not when the client
    * caused it, nor when the gateway's own pool limit refused the request before anything was sent (a full pool
    * is load, and opening the circuit of a healthy instance would turn it into 503s for everyone), nor when a
-   * kept-alive connection was closed as it was reused, nor when the gateway had no file descriptor left to connect.
+   * kept-alive connection was closed as it was reused, nor when the gateway had no file descriptor left to connect,
+   * nor when an HTTP/2 instance refused a stream unprocessed (its backpressure: it answers, but not this many at once).
    */
   public static boolean countsAgainstInstance(Throwable err) {
     return !(err instanceof ConnectionPoolTooBusyException || err instanceof Busy || err instanceof ClosedOnReuse
+        || err instanceof RefusedStream
         || err instanceof OutOfDescriptors || err instanceof UpstreamFailure failure && failure.clientFault()
         || dev.dockgate.edge.FileDescriptors.exhausted(err));
   }

@@ -1,0 +1,290 @@
+package dev.dockgate.integration;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.dockgate.events.Addresses;
+import dev.dockgate.testing.GatewayHarness;
+import dev.dockgate.testing.LoggedErrors;
+import dev.dockgate.testing.Poll;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpConnection;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.json.JsonObject;
+import java.io.ByteArrayInputStream;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.logging.Level;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * HTTP/2 backends (protocol: http2, h2c on 127.0.0.1) that refuse a stream unprocessed, with RST_STREAM REFUSED_STREAM
+ * or a GOAWAY whose last-stream-id is below the stream's (RFC 9113 §8.7: such a request may be sent again, whatever
+ * its method): the gateway sends it again, with its body when it still holds it, and counts one request. Before, the
+ * client got 502 and the refusal counted against the instance's circuit.
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class RefusedStreamIT {
+
+  static final long REFUSED_STREAM = 0x7;
+
+  @TempDir
+  Path dir;
+  final Vertx vertx = Vertx.vertx();
+  GatewayHarness gateway;
+  final List<JsonObject> events = new CopyOnWriteArrayList<>();
+
+  @AfterEach
+  void stop() throws Exception {
+    if (gateway != null) {
+      gateway.close();
+    }
+    vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+  }
+
+  /**
+   * An h2c server that refuses its first {@code refusals} streams with RST_STREAM REFUSED_STREAM (or, with
+   * {@code goAway}, answers its first stream with a GOAWAY whose last-stream-id is below it), then echoes each
+   * request's method and body.
+   */
+  final class RefusingBackend {
+    final AtomicInteger refusals;
+    final boolean goAway;
+    final AtomicInteger streams = new AtomicInteger();
+    final AtomicInteger answered = new AtomicInteger();
+    final Set<HttpConnection> connections = ConcurrentHashMap.newKeySet();
+    final List<String> bodies = new CopyOnWriteArrayList<>();
+    final HttpServer server;
+
+    RefusingBackend(int refusals, boolean goAway) throws Exception {
+      this.refusals = new AtomicInteger(refusals);
+      this.goAway = goAway;
+      server = vertx.createHttpServer(new HttpServerOptions().setHost("127.0.0.1").setPort(0))
+          .requestHandler(this::handle)
+          .listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    }
+
+    void handle(HttpServerRequest request) {
+      streams.incrementAndGet();
+      connections.add(request.connection());
+      if (refusals.getAndDecrement() > 0) {
+        if (goAway) {
+          // The stream is above the last one the server says it will process: not processed, the client may send
+          // it again on another connection.
+          request.connection().goAway(0, Math.max(0, request.streamId() - 2));
+        } else {
+          request.response().reset(REFUSED_STREAM);
+        }
+        return;
+      }
+      request.body().onSuccess(body -> {
+        bodies.add(body.toString(StandardCharsets.UTF_8));
+        answered.incrementAndGet();
+        request.response().end(request.method() + " " + body);
+      });
+    }
+
+    int port() {
+      return server.actualPort();
+    }
+  }
+
+  GatewayHarness gateway(String route, RefusingBackend... backends) {
+    StringBuilder targets = new StringBuilder();
+    for (RefusingBackend b : backends) {
+      targets.append(targets.isEmpty() ? "" : ", ").append("\"http://127.0.0.1:").append(b.port()).append('"');
+    }
+    gateway = new GatewayHarness(dir, "  h2c: true\n", """
+        docker: {enabled: false}
+        routes:
+          - {path_prefix: /app, backend: app%s}
+        backends:
+          - {name: app, protocol: http2, targets: [%s], load_balancer: round_robin, circuit_breaker: {max_failures: 2}}
+        """.formatted(route, targets), 1);
+    Poll.until(Duration.ofSeconds(10), "the instances routed",
+        () -> DockerRoutingIT.instanceCount(gateway, "app") == backends.length);
+    gateway.vertx().eventBus().<JsonObject>localConsumer(Addresses.TRAFFIC, message -> events.add(message.body()));
+    return gateway;
+  }
+
+  /** The request was counted once: one traffic event, with {@code status}, and one request in /stats. */
+  void countedOnce(int status) {
+    Poll.until(Duration.ofSeconds(5), "the request counted", () -> gateway.statsTotal() >= 1 && !events.isEmpty());
+    assertEquals(1, gateway.statsTotal(), "/stats: " + gateway.stats());
+    assertEquals(1, events.size(), "one traffic event: " + events);
+    assertEquals(status, events.get(0).getInteger("status"), events.toString());
+  }
+
+  /** The answer ({@code status}, {@code answer}) came from the second stream, {@code expected}, counted once. */
+  void answeredOnTheSecondStream(RefusingBackend backend, int status, String answer, String expected) {
+    assertEquals(200, status, answer);
+    assertEquals(expected, answer, "the request sent again intact");
+    assertEquals(2, backend.streams.get(), "refused, then sent again");
+    countedOnce(200);
+  }
+
+  HttpResponse<String> post(String path, HttpRequest.BodyPublisher body) {
+    return gateway.send(HttpRequest.newBuilder(gateway.uri(path)).timeout(Duration.ofSeconds(10))
+        .POST(body).build());
+  }
+
+  @Test
+  void aGetWhoseStreamIsRefusedIsSentAgain() throws Exception {
+    RefusingBackend backend = new RefusingBackend(1, false);
+    try (LoggedErrors errors = new LoggedErrors()) {
+      gateway("", backend); // retries off: the refused stream is sent again all the same, once
+      HttpResponse<String> response = gateway.get("/app/get");
+      answeredOnTheSecondStream(backend, response.statusCode(), response.body(), "GET ");
+      assertEquals(List.of(), errors.lines());
+    }
+  }
+
+  @Test
+  void aPostWithASmallBodyWhoseStreamIsRefusedIsSentAgainWithItsBody() throws Exception {
+    RefusingBackend backend = new RefusingBackend(1, false);
+    String body = "{\"order\": 42, \"items\": [\"" + "x".repeat(3000) + "\"]}";
+    try (LoggedErrors errors = new LoggedErrors()) {
+      gateway("", backend);
+      HttpResponse<String> response = post("/app/orders", HttpRequest.BodyPublishers.ofString(body));
+      answeredOnTheSecondStream(backend, response.statusCode(), response.body(), "POST " + body);
+      assertEquals(List.of(body), backend.bodies);
+      assertEquals(List.of(), errors.lines());
+    }
+  }
+
+  /** The same from an HTTP/2 client (h2c): its body, of a declared content-length, is held and sent again. */
+  @Test
+  void anHttp2ClientsPostWhoseStreamIsRefusedIsSentAgainWithItsBody() throws Exception {
+    RefusingBackend backend = new RefusingBackend(1, false);
+    String body = "x".repeat(20_000);
+    try (LoggedErrors errors = new LoggedErrors()) {
+      gateway("", backend);
+      io.vertx.core.http.HttpClient h2 = vertx.createHttpClient(new io.vertx.core.http.HttpClientOptions()
+          .setProtocolVersion(io.vertx.core.http.HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false));
+      io.vertx.core.http.HttpClientResponse response = h2.request(io.vertx.core.http.HttpMethod.POST, gateway.port(),
+              "127.0.0.1", "/app/orders")
+          .compose(request -> request.putHeader("content-length", Integer.toString(body.length())).send(body))
+          .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+      String answer = response.body().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS).toString();
+      assertEquals(io.vertx.core.http.HttpVersion.HTTP_2, response.version());
+      answeredOnTheSecondStream(backend, response.statusCode(), answer, "POST " + body);
+      assertEquals(List.of(), errors.lines());
+    }
+  }
+
+  @Test
+  void aPostAboveTheLastStreamOfAGoAwayIsSentAgainOnANewConnection() throws Exception {
+    RefusingBackend backend = new RefusingBackend(1, true);
+    try (LoggedErrors errors = new LoggedErrors()) {
+      gateway("", backend);
+      HttpResponse<String> response = post("/app/orders", HttpRequest.BodyPublishers.ofString("pay=1"));
+      answeredOnTheSecondStream(backend, response.statusCode(), response.body(), "POST pay=1");
+      assertEquals(2, backend.connections.size(), "the connection that went away is not used again");
+      assertEquals(List.of(), errors.lines());
+    }
+  }
+
+  /**
+   * A GOAWAY whose last-stream-id is the request's own stream says the instance may have processed it: when the
+   * connection then closes without an answer, the POST is not sent again (502, as for any broken exchange).
+   */
+  @Test
+  void aPostAtTheLastStreamOfAGoAwayIsNotSentAgain() throws Exception {
+    AtomicInteger streams = new AtomicInteger();
+    HttpServer closing = vertx.createHttpServer(new HttpServerOptions().setHost("127.0.0.1").setPort(0))
+        .requestHandler(request -> {
+          streams.incrementAndGet();
+          request.connection().goAway(0, request.streamId());
+          vertx.setTimer(50, t -> ((io.vertx.core.net.impl.ConnectionBase) request.connection()).channel().close());
+        })
+        .listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    try (LoggedErrors errors = new LoggedErrors()) {
+      gateway = new GatewayHarness(dir, """
+          docker: {enabled: false}
+          routes:
+            - {path_prefix: /app, backend: app}
+          backends:
+            - {name: app, protocol: http2, targets: ["http://127.0.0.1:%d"]}
+          """.formatted(closing.actualPort()), 1);
+      Poll.until(Duration.ofSeconds(10), "the instance routed", () -> DockerRoutingIT.instanceCount(gateway, "app") == 1);
+      HttpResponse<String> response = post("/app/orders", HttpRequest.BodyPublishers.ofString("pay=1"));
+      assertEquals(502, response.statusCode(), response.body());
+      assertEquals(1, streams.get(), "possibly processed: not sent again");
+      assertEquals(List.of(), errors.lines());
+    }
+  }
+
+  /**
+   * With retries on, a stream refused on every try: each instance is tried (its refused stream sent again once),
+   * then 503 saying why; nothing loops, and the refusals do not open the instances' circuits.
+   */
+  @Test
+  void aRequestRefusedOnEveryTryEndsIn503() throws Exception {
+    RefusingBackend one = new RefusingBackend(Integer.MAX_VALUE, false);
+    RefusingBackend two = new RefusingBackend(Integer.MAX_VALUE, true);
+    try (LoggedErrors errors = new LoggedErrors()) {
+      gateway(", retries: {attempts: 2}", one, two);
+      HttpResponse<String> response = post("/app/orders", HttpRequest.BodyPublishers.ofString("pay=1"));
+      assertEquals(503, response.statusCode(), response.body());
+      assertTrue(response.body().startsWith("backend \"app\" refused the request"), response.body());
+      assertEquals(2, one.streams.get(), "its stream sent again once");
+      assertEquals(2, two.streams.get(), "its stream sent again once");
+      countedOnce(503);
+      assertEquals(List.of(), errors.lines());
+    }
+  }
+
+  /**
+   * A refusal is the instance's backpressure, not its failure: with max_failures: 2, three requests refused on
+   * every stream (503 each) leave its circuit closed, and the next is answered. Before, the second 502 opened it.
+   */
+  @Test
+  void refusalsDoNotOpenTheCircuit() throws Exception {
+    RefusingBackend backend = new RefusingBackend(6, false);
+    gateway("", backend);
+    for (int i = 0; i < 3; i++) {
+      HttpResponse<String> refused = gateway.get("/app/" + i);
+      assertEquals(503, refused.statusCode(), refused.body());
+      assertTrue(refused.body().contains("REFUSED_STREAM"), refused.body());
+    }
+    HttpResponse<String> answered = gateway.get("/app/after");
+    assertEquals(200, answered.statusCode(), answered.body());
+    assertEquals(7, backend.streams.get());
+  }
+
+  /**
+   * A body the gateway streamed as it came (chunked, of no declared size) is gone once sent: the refused request
+   * is not sent again, and the client gets 503 with the reason, said in the log.
+   */
+  @Test
+  void aStreamedBodyIsNotSentAgain() throws Exception {
+    RefusingBackend backend = new RefusingBackend(1, false);
+    try (LoggedErrors errors = new LoggedErrors();
+        LoggedErrors info = new LoggedErrors("dev.dockgate.proxy", Level.INFO)) {
+      gateway("", backend);
+      HttpResponse<String> response = post("/app/upload", HttpRequest.BodyPublishers.ofInputStream(
+          () -> new ByteArrayInputStream("a streamed body".getBytes(StandardCharsets.UTF_8))));
+      assertEquals(503, response.statusCode(), response.body());
+      assertTrue(response.body().contains("REFUSED_STREAM"), response.body());
+      assertEquals(1, backend.streams.get(), "not sent again");
+      countedOnce(503);
+      assertEquals(List.of(), errors.lines());
+      assertTrue(info.lines().stream().anyMatch(l -> l.contains("refused") && l.contains("cannot be sent again")),
+          info.lines().toString());
+    }
+  }
+}
