@@ -51,6 +51,11 @@ public final class AdminEndpoints {
     this.readiness = readiness();
   }
 
+  /** Whether {@code path} is one of the endpoints the main port serves (/stats, liveness): the gateway's, not counted. */
+  public static boolean publicPath(String path, ServerConfig server, String liveness) {
+    return path.equals(server.statsPath()) || path.equals(liveness);
+  }
+
   /**
    * Answers {@code request} when {@code path} is one of the admin paths; false otherwise. With
    * {@code publicOnly} (the main port) only /stats, rgate's contract, and liveness are served: the

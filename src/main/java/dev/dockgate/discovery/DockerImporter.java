@@ -62,6 +62,7 @@ public final class DockerImporter implements ServiceImporter {
   private final Set<String> reportedUnusable = new HashSet<>();
   private final Set<String> reportedMisspelt = new HashSet<>();
   private final ContainerHealth health = new ContainerHealth();
+  private final HealthLines healthLines = new HealthLines(HealthLines.configuredPeriodMs());
 
   private Vertx vertx;
   private ServicePublisher publisher;
@@ -409,12 +410,32 @@ public final class DockerImporter implements ServiceImporter {
       if (published.get(now.id()) == p) {
         published.put(now.id(), new Published(p.registration(), now, p.address()));
       }
-      LOG.info("container " + named(now) + " is " + now.health());
+      sayHealth(now);
     });
+  }
+
+  /** Says a container's new health, at most once a period per container (a flapping HEALTHCHECK: a summary). */
+  private void sayHealth(ContainerInfo c) {
+    long nowNanos = System.nanoTime();
+    String line = healthLines.changed(c.id(), named(c), c.health(), nowNanos);
+    if (line != null) {
+      LOG.info(line);
+      return;
+    }
+    long dueMs = healthLines.summaryInMs(c.id(), nowNanos);
+    if (dueMs > 0) {
+      vertx.setTimer(dueMs, t -> {
+        String summary = healthLines.summary(c.id(), System.nanoTime());
+        if (summary != null) {
+          LOG.info(summary);
+        }
+      });
+    }
   }
 
   private Future<?> unpublish(Published p) {
     published.remove(p.container().id());
+    healthLines.forget(p.container().id());
     if (p.registration() == null) {
       return Future.succeededFuture();
     }

@@ -43,6 +43,8 @@ public final class Exchange implements Handler<Void> {
   private boolean held;
   private boolean tracked;
   private boolean finished;
+  /** An answer for the gateway's own endpoints (/stats): no traffic event, no span. */
+  private boolean uncounted;
   /** How the connection is closed after an answer marked {@code Connection: close}; null: it is left to Vert.x. */
   private Handler<HttpServerRequest> closeWhenAnswered;
   private BodyHold bodyHold;
@@ -335,12 +337,20 @@ public final class Exchange implements Handler<Void> {
     answer(500, Buffer.buffer("internal gateway error\n"));
   }
 
+  /**
+   * The request was for the gateway's own endpoints (/stats, liveness), refused before they saw it (413, 417): counted
+   * as their answers are, not at all (no traffic event, no span). Before {@link #track}.
+   */
+  public void uncounted() {
+    this.uncounted = true;
+  }
+
   /** Counts the request when its response ends or its client leaves; its server span starts (from arrival). */
   public void track() {
     if (!tracked) {
       tracked = true;
       request.response().endHandler(this);
-      if (tracing.enabled()) {
+      if (tracing.enabled() && !uncounted) {
         trace = tracing.start(request, !lineUnread, requestId, arrivalNanos);
       }
     }
@@ -371,6 +381,9 @@ public final class Exchange implements Handler<Void> {
     if (closeWhenAnswered != null && request.version() != HttpVersion.HTTP_2
         && "close".equalsIgnoreCase(response.headers().get(HttpHeaders.CONNECTION))) {
       closeWhenAnswered.handle(request); // the rest of the body is not read
+    }
+    if (uncounted) {
+      return;
     }
     String route = null;
     String backend = null;

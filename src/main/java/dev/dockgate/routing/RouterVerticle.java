@@ -442,12 +442,14 @@ public final class RouterVerticle extends VerticleBase implements RouterPlacemen
       if (request.version() != io.vertx.core.http.HttpVersion.HTTP_2) {
         EdgeGuard.closing(request.response()); // HTTP/2 forbids it; ending the stream suffices
       }
-      // Counted on the route it matched, as a body found too large while streaming is.
-      exchange.answer(routing.routes().match(host(request), request.method().name(), path), 413,
-          Buffer.buffer("request body larger than " + maxBody + " bytes\n"));
+      // Counted on the route it matched, as a body found too large while streaming is; on /stats, not at all.
+      Pipeline route = ownEndpoint(exchange, path, routing) ? null
+          : routing.routes().match(host(request), request.method().name(), path);
+      exchange.answer(route, 413, Buffer.buffer("request body larger than " + maxBody + " bytes\n"));
       return;
     }
     if (unmetExpectation(request)) {
+      ownEndpoint(exchange, path, routing);
       exchange.answer(417, EXPECTATION_FAILED);
       return;
     }
@@ -474,6 +476,18 @@ public final class RouterVerticle extends VerticleBase implements RouterPlacemen
       request.response().putHeader("allow", String.join(", ", allowed));
       exchange.answer(405, METHOD_NOT_ALLOWED);
     }
+  }
+
+  /**
+   * Whether {@code path} is one of the gateway's own endpoints on this port (/stats, liveness): then the exchange's
+   * answer, refused before the endpoint saw it, is not counted as traffic, as the endpoint's own answers are not.
+   */
+  private static boolean ownEndpoint(Exchange exchange, String path, Routing routing) {
+    if (!AdminEndpoints.publicPath(path, routing.config().server(), routing.liveness())) {
+      return false;
+    }
+    exchange.uncounted();
+    return true;
   }
 
   /**

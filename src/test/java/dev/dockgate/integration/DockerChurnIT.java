@@ -88,6 +88,47 @@ class DockerChurnIT {
     }
   }
 
+  /**
+   * A HEALTHCHECK that flaps every second: the container still goes in and out of rotation at each change, but its
+   * health is said once, then in at most one summary a period ({@code gateway.docker.health.log.period.ms}, 4 s here)
+   * with how many changes it counted and the health now. Before, every change was one INFO line, forever.
+   */
+  @Test
+  @Timeout(90)
+  void aFlappingHealthcheckIsSaidAtMostOnceAPeriod() throws Exception {
+    System.setProperty("gateway.docker.health.log.period.ms", "4000");
+    try (LoggedErrors log = new LoggedErrors(DockerImporter.class.getName(), Level.INFO);
+         GatewayHarness gw = new GatewayHarness(dir, """
+             routes: [{path_prefix: /api/flap, backend: flap}]
+             backends: [{name: flap, match_labels: [app_name=flap, suite=%s]}]
+             """.formatted(suite))) {
+      docker.runHttpd("flap", Ports.free(), "/api/flap/id", labels("app_name", "flap"),
+          List.of("--health-cmd", "test $(( $(date +%s) % 2 )) -eq 0", "--health-interval", "200ms",
+              "--health-retries", "1"));
+      String name = docker.fullName("flap");
+      Poll.until(Duration.ofSeconds(15), "the first change said", () -> healthLines(log, name).size() >= 1);
+      java.util.Set<Integer> counts = new java.util.HashSet<>();
+      long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (System.nanoTime() < until) {
+        counts.add(DockerRoutingIT.instanceCount(gw, "flap"));
+        Thread.sleep(100);
+      }
+      List<String> lines = healthLines(log, name);
+      assertEquals(java.util.Set.of(0, 1), counts, "in and out of rotation as its health changes");
+      assertTrue(lines.size() <= 5, "the first change, then at most one line every 4 s: " + lines);
+      assertTrue(lines.stream().anyMatch(l -> l.matches(".*changed health \\d+ times in the last [3-5] s, now (un)?healthy")),
+          lines.toString());
+    } finally {
+      System.clearProperty("gateway.docker.health.log.period.ms");
+    }
+  }
+
+  /** The lines saying container {@code name}'s health (its first one, when published, apart). */
+  private static List<String> healthLines(LoggedErrors log, String name) {
+    return log.lines().stream().filter(l -> l.contains("container " + name + " (") && !l.contains("instance up")
+        && (l.contains(" is ") || l.contains("changed health"))).toList();
+  }
+
   /** Warnings about misspelt labels of container {@code name}. */
   private long misspelt(LoggedErrors warnings, String name) {
     return warnings.lines().stream().filter(l -> l.contains("case-sensitive") && l.contains(docker.fullName(name) + " "))

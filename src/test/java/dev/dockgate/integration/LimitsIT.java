@@ -118,6 +118,44 @@ class LimitsIT {
     assertFalse(routes.containsKey("(none)"), routes.encode());
   }
 
+  /**
+   * A body over the limit sent to the gateway's own endpoints (/stats and /health/live on the main port, any admin
+   * path on the admin listener) is refused, and counted as their other answers are: not at all. It was counted on the
+   * catch-all route (or under "(none)" without one), as if the route had refused it.
+   */
+  @Test
+  @org.junit.jupiter.api.Timeout(30)
+  void bodiesOverTheLimitToAdminEndpointsAreNotCounted() throws Exception {
+    gateway.close();
+    gateway = new GatewayHarness(dir, "  max_body_bytes: 1000\n", """
+        docker: {enabled: false}
+        routes:
+          - {path_prefix: /, backend: up}
+        backends:
+          - {name: up, targets: ["http://127.0.0.1:%d"]}
+        """.formatted(backend.port()), 1);
+    String body = "x".repeat(1001);
+    for (String path : List.of("/stats", "/health/live")) {
+      String answer = exchange("POST " + path + " HTTP/1.1\r\nHost: a\r\nContent-Length: 1001\r\n\r\n" + body);
+      assertTrue(answer.startsWith("HTTP/1.1 413"), path + ": " + answer);
+    }
+    String unmet = exchange("GET /stats HTTP/1.1\r\nHost: a\r\nExpect: something\r\n\r\n");
+    assertTrue(unmet.startsWith("HTTP/1.1 417"), unmet);
+    for (String path : List.of("/stats", "/metrics", "/admin/routes")) {
+      String answer = ForwardingIT.exchange(gateway.adminPort(),
+          "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1001\r\n\r\n" + body);
+      assertTrue(answer.startsWith("HTTP/1.1 4"), path + ": " + answer);
+    }
+    assertTrue(exchange("GET /x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n").startsWith("HTTP/1.1 200"));
+    // The routed request's event follows the refusals' (one router instance): counted, it shows they were not.
+    Poll.until(Duration.ofSeconds(5), "the routed request counted", () -> gateway.statsTotal() >= 1);
+    JsonObject stats = gateway.stats();
+    assertEquals(1, gateway.statsTotal(), stats.encode());
+    assertEquals(new JsonObject().put("success", 1L).put("error", 0L),
+        stats.getJsonObject("routes").getJsonObject("/").getJsonObject("requests_count"), stats.encode());
+    assertFalse(stats.getJsonObject("routes").containsKey("(none)"), stats.encode());
+  }
+
   @Test
   void oversizeHeadersGet431AndAnOversizeRequestLine414() throws IOException {
     String headers = exchange("GET /up/x HTTP/1.1\r\nHost: a\r\nX-Big: " + "h".repeat(2000) + "\r\n\r\n");
