@@ -22,7 +22,8 @@ import java.util.logging.Logger;
  * names a YAML or JSON file the gateway loads itself (the stock launcher reads JSON only and would
  * deploy with an empty config) and {@code -instances} sets the router instances. An invalid config
  * is reported as one message and exits with status 1 before anything listens. {@code --validate}
- * ({@code -t}) only checks the config ({@link ConfigCheck}); {@code --version} prints the versions.
+ * ({@code -t}) only checks the config ({@link ConfigCheck}); {@code --version} prints the versions, {@code --help}
+ * the gateway's own options.
  *
  * <p>SIGTERM drains after the drain delay ({@link Signals}): the routers stop listening, in-flight
  * requests get up to the drain timeout to finish, then Vert.x closes and the process exits with
@@ -37,6 +38,24 @@ public final class GatewayApplication extends VertxApplication implements VertxA
   public static final String DRAIN_TIMEOUT_PROPERTY = "gateway.drain.timeout.ms";
   public static final String DRAIN_TIMEOUT_ENV = "GATEWAY_DRAIN_TIMEOUT_MS";
   public static final long DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
+
+  /** What --help prints: the gateway's command line (docs/operations.md#command-line says more). */
+  static final String USAGE = """
+      Usage: java -jar gateway-fat.jar [-conf FILE] [-instances N] [-t | --validate] [--version] [-cluster]
+                                       [other Vert.x launcher options]
+      An API gateway for Docker containers; the config is one YAML (.yml, .yaml) or JSON (.json) file.
+        -conf FILE       the config file (default conf/gateway.yml); a missing or invalid file stops the start
+        -t, --validate   check the config as a start would (environment overrides included) and exit:
+                         0 valid, 1 invalid; nothing listens
+        --version        print the versions of the gateway, Vert.x, Netty and Java and exit
+        -instances N     router instances (overrides server.instances; default one per core)
+        -cluster         join the gateways named in the config's cluster block
+        -h, --help       print this help and exit
+      Settings also come from DOCKGATE_<PATH> variables (DOCKGATE_SERVER_PORT=9000) and -Ddockgate.<path>
+      properties. The Vert.x launcher's -options, -deployment-options and -cluster-host/-port keep their meaning.
+      Signals: SIGTERM drains and exits 0, SIGHUP reloads the config, SIGUSR1 reopens the access log.
+      Documentation: docs/operations.md (command line), docs/configuration.md (every key).
+      """;
 
   /** A bad log format setting, reported by main() once logging works (as text). */
   private static final String LOG_FORMAT_PROBLEM;
@@ -91,6 +110,9 @@ public final class GatewayApplication extends VertxApplication implements VertxA
         validate = true;
       } else if (arg.equals("--version") || arg.equals("-version")) {
         System.out.println(Version.describe()); // the command's output, not a log line
+        System.exit(0);
+      } else if (arg.equals("--help") || arg.equals("-help") || arg.equals("-h")) {
+        System.out.print(USAGE); // the stock launcher's would ask for a main verticle and a JSON -conf
         System.exit(0);
       } else {
         rest.add(arg);

@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The jar's own commands, run as users run them: {@code --version}, and {@code --validate} /
+ * The jar's own commands, run as users run them: {@code --help}, {@code --version}, and {@code --validate} /
  * {@code -t}, which loads the config as a start would (file, ${...} references, overrides), prints
  * "ok" with where the overridden values came from or every problem, and exits 0 or 1 without listening.
  */
@@ -44,6 +44,25 @@ class CommandLineIT {
     assertTrue(lines.get(1).matches("Vert\\.x " + java.util.regex.Pattern.quote(vertxVersion()) + " \\(Netty 4\\.\\d+\\.\\d+\\.Final\\)"),
         run.toString());
     assertTrue(lines.get(2).startsWith("Java " + System.getProperty("java.version") + " ("), run.toString());
+  }
+
+  /**
+   * --help describes the gateway's own command line (a YAML or JSON -conf, -t, --version), not the stock
+   * Vert.x launcher's, which asks for a main verticle and a JSON config and knows neither -t nor --version.
+   */
+  @Test
+  @Timeout(90)
+  void helpDescribesTheGatewaysCommandLine() throws Exception {
+    for (String flag : List.of("--help", "-h")) {
+      GatewayJar.Exit run = run(Map.of(), List.of(), flag);
+      assertEquals(0, run.status(), run.toString());
+      assertTrue(run.out().startsWith("Usage: java -jar gateway-fat.jar [-conf FILE]"), run.toString());
+      for (String option : List.of("-conf FILE", "-t, --validate", "--version", "-instances N", "-cluster", "-h, --help")) {
+        assertTrue(run.out().contains("\n  " + option), option + " is not described:\n" + run);
+      }
+      assertFalse(run.out().contains("mainVerticle"), run.toString());
+      assertEquals("", run.err(), run.toString());
+    }
   }
 
   /** The Vert.x the tests run on, which is the one the jar ships. */
