@@ -13,6 +13,7 @@ import io.vertx.launcher.application.VertxApplication;
 import io.vertx.launcher.application.VertxApplicationHooks;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
@@ -44,7 +45,8 @@ public final class GatewayApplication extends VertxApplication implements VertxA
       Usage: java -jar gateway-fat.jar [-conf FILE] [-instances N] [-t | --validate] [--version] [-cluster]
                                        [other Vert.x launcher options]
       An API gateway for Docker containers; the config is one YAML (.yml, .yaml) or JSON (.json) file.
-        -conf FILE       the config file (default conf/gateway.yml); a missing or invalid file stops the start
+        -conf FILE       the config file (default conf/gateway.yml; also -conf=FILE); a missing or invalid file
+                         stops the start
         -t, --validate   check the config as a start would (environment overrides included) and exit:
                          0 valid, 1 invalid; nothing listens
         --version        print the versions of the gateway, Vert.x, Netty and Java and exit
@@ -56,6 +58,16 @@ public final class GatewayApplication extends VertxApplication implements VertxA
       Signals: SIGTERM drains and exits 0, SIGHUP reloads the config, SIGUSR1 reopens the access log.
       Documentation: docs/operations.md (command line), docs/configuration.md (every key).
       """;
+
+  /** The gateway's own options that take a value, also written -conf=FILE. */
+  private static final Set<String> OWN_VALUE_OPTIONS = Set.of("-conf", "--conf", "-instances", "--instances");
+  /** The stock launcher's options the gateway passes on: with a value (also written -options=...), and flags. */
+  private static final Set<String> LAUNCHER_VALUE_OPTIONS = Set.of("-options", "--options", "-vertx-options",
+      "--vertx-options", "-deployment-options", "--deployment-options", "-cluster-host", "--cluster-host",
+      "-cluster-port", "--cluster-port", "-cluster-public-host", "--cluster-public-host", "-cluster-public-port",
+      "--cluster-public-port");
+  private static final Set<String> LAUNCHER_FLAGS = Set.of("-c", "-cluster", "--cluster", "-w", "-worker", "--worker",
+      "-vt", "-virtual-thread", "--virtual-thread");
 
   /** A bad log format setting, reported by main() once logging works (as text). */
   private static final String LOG_FORMAT_PROBLEM;
@@ -95,8 +107,10 @@ public final class GatewayApplication extends VertxApplication implements VertxA
     String configPath = MainVerticle.DEFAULT_CONFIG_PATH;
     Integer instances = null;
     boolean validate = false;
+    args = splitOwnOptions(args);
     for (int i = 0; i < args.length; i++) {
       String arg = args[i];
+      int equals = arg.indexOf('=');
       if (arg.equals("-conf") || arg.equals("--conf")) {
         if (i + 1 >= args.length || args[i + 1].isBlank()) {
           // Else a -conf at the end would fall to the launcher, and --validate would check the default file instead.
@@ -104,8 +118,8 @@ public final class GatewayApplication extends VertxApplication implements VertxA
           System.exit(2);
         }
         configPath = args[++i];
-      } else if ((arg.equals("-instances") || arg.equals("--instances")) && i + 1 < args.length) {
-        instances = parseInstances(args[++i]);
+      } else if (arg.equals("-instances") || arg.equals("--instances")) {
+        instances = parseInstances(i + 1 < args.length ? args[++i] : "");
       } else if (arg.equals("--validate") || arg.equals("-validate") || arg.equals("-t")) {
         validate = true;
       } else if (arg.equals("--version") || arg.equals("-version")) {
@@ -114,8 +128,21 @@ public final class GatewayApplication extends VertxApplication implements VertxA
       } else if (arg.equals("--help") || arg.equals("-help") || arg.equals("-h")) {
         System.out.print(USAGE); // the stock launcher's would ask for a main verticle and a JSON -conf
         System.exit(0);
-      } else {
+      } else if (LAUNCHER_FLAGS.contains(arg) || (arg.startsWith("-") && equals > 0
+          && LAUNCHER_VALUE_OPTIONS.contains(arg.substring(0, equals)))) {
         rest.add(arg);
+      } else if (LAUNCHER_VALUE_OPTIONS.contains(arg)) {
+        rest.add(arg);
+        if (i + 1 < args.length) {
+          rest.add(args[++i]);
+        }
+      } else {
+        // The launcher would take a path for the main verticle's class name, and answer an unknown option with its own
+        // usage, which asks for a main verticle and a JSON config.
+        LOG.severe((arg.startsWith("-") ? "unknown option \"" + arg + "\""
+            : "unexpected argument \"" + arg + "\": give the config file with -conf FILE")
+            + " (java -jar gateway-fat.jar --help lists the options)");
+        System.exit(2);
       }
     }
     long drainMs = drainTimeoutMs();
@@ -163,6 +190,21 @@ public final class GatewayApplication extends VertxApplication implements VertxA
     return null;
   }
 
+
+  /** -conf=FILE and -instances=N (also with --) as two arguments: else the launcher took them, the file unread. */
+  private static String[] splitOwnOptions(String[] args) {
+    List<String> split = new ArrayList<>();
+    for (String arg : args) {
+      int equals = arg.indexOf('=');
+      if (equals > 0 && OWN_VALUE_OPTIONS.contains(arg.substring(0, equals))) {
+        split.add(arg.substring(0, equals));
+        split.add(arg.substring(equals + 1));
+      } else {
+        split.add(arg);
+      }
+    }
+    return split.toArray(String[]::new);
+  }
 
   private static Integer parseInstances(String value) {
     try {

@@ -166,6 +166,45 @@ class CommandLineIT {
     assertTrue(empty.err().contains("-conf: expected the config file's path, got \"\""), empty.toString());
   }
 
+  /** --conf=FILE, the form the launcher's usage showed, is that file (it was ignored for conf/gateway.yml). */
+  @Test
+  @Timeout(90)
+  void aConfOptionWithAnEqualsSignNamesTheFile() throws Exception {
+    Path conf = dir.resolve("typo.yml");
+    Files.writeString(conf, "server:\n  prot: 8080\n");
+    for (String form : List.of("--conf=", "-conf=")) {
+      GatewayJar.Exit run = run(Map.of(), List.of(), "-t", form + conf);
+      assertEquals(1, run.status(), run.toString());
+      assertTrue(run.err().startsWith(conf + ": server.prot: unknown key, did you mean \"port\"?"), run.toString());
+    }
+    GatewayJar.Exit instances = run(Map.of(), List.of(), "-t", "--instances=0", "-conf", conf.toString());
+    assertEquals(2, instances.status(), instances.toString());
+    assertTrue(instances.err().contains("-instances: expected a whole number of at least 1, got \"0\""), instances.toString());
+  }
+
+  /**
+   * A config path without -conf (java -jar gateway-fat.jar gateway.yml) or a misspelt option is named with a pointer
+   * to --help: the launcher took the path for a verticle class (ClassNotFoundException, exit 15) and printed its own
+   * usage for an unknown option.
+   */
+  @Test
+  @Timeout(90)
+  void aStrayArgumentOrAnUnknownOptionIsNamed() throws Exception {
+    Map<String, String> loopback = Map.of("DOCKGATE_SERVER_HOST", "127.0.0.1", "DOCKGATE_SERVER_PORT", "0",
+        "DOCKGATE_SERVER_ADMIN_LISTENER", "false");
+    GatewayJar.Exit stray = run(loopback, List.of(), "gateway.yml");
+    assertEquals(2, stray.status(), stray.toString());
+    assertTrue(stray.err().contains("unexpected argument \"gateway.yml\": give the config file with -conf FILE"
+        + " (java -jar gateway-fat.jar --help lists the options)"), stray.toString());
+    GatewayJar.Exit unknown = run(loopback, List.of(), "--valdate", "-conf", "conf/gateway.yml");
+    assertEquals(2, unknown.status(), unknown.toString());
+    assertTrue(unknown.err().contains("unknown option \"--valdate\" (java -jar gateway-fat.jar --help lists the options)"),
+        unknown.toString());
+    for (GatewayJar.Exit run : List.of(stray, unknown)) {
+      assertFalse(run.err().contains("Exception") || run.err().contains("Usage: VertxApplication"), run.toString());
+    }
+  }
+
   @Test
   @Timeout(90)
   void anEndlessDeviceAsConfigStopsTheStartInOneLine() throws Exception {
