@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v mvn >/dev/null 2>&1 || ! command -v java >/dev/null 2>&1; then
+# javac, not java: with a JRE alone Maven cannot compile (and scripts/jre-image.sh needs jlink).
+if ! command -v mvn >/dev/null 2>&1 || ! command -v javac >/dev/null 2>&1; then
   [ "$(id -u)" -eq 0 ] && SUDO="" || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq openjdk-17-jdk-headless maven >/dev/null

@@ -13,6 +13,7 @@ import io.vertx.launcher.application.VertxApplication;
 import io.vertx.launcher.application.VertxApplicationHooks;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
@@ -22,7 +23,8 @@ import java.util.logging.Logger;
  * names a YAML or JSON file the gateway loads itself (the stock launcher reads JSON only and would
  * deploy with an empty config) and {@code -instances} sets the router instances. An invalid config
  * is reported as one message and exits with status 1 before anything listens. {@code --validate}
- * ({@code -t}) only checks the config ({@link ConfigCheck}); {@code --version} prints the versions.
+ * ({@code -t}) only checks the config ({@link ConfigCheck}); {@code --version} prints the versions, {@code --help}
+ * the gateway's own options.
  *
  * <p>SIGTERM drains after the drain delay ({@link Signals}): the routers stop listening, in-flight
  * requests get up to the drain timeout to finish, then Vert.x closes and the process exits with
@@ -37,6 +39,35 @@ public final class GatewayApplication extends VertxApplication implements VertxA
   public static final String DRAIN_TIMEOUT_PROPERTY = "gateway.drain.timeout.ms";
   public static final String DRAIN_TIMEOUT_ENV = "GATEWAY_DRAIN_TIMEOUT_MS";
   public static final long DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
+
+  /** What --help prints: the gateway's command line (docs/operations.md#command-line says more). */
+  static final String USAGE = """
+      Usage: java -jar gateway-fat.jar [-conf FILE] [-instances N] [-t | --validate] [--version] [-cluster]
+                                       [other Vert.x launcher options]
+      An API gateway for Docker containers; the config is one YAML (.yml, .yaml) or JSON (.json) file.
+        -conf FILE       the config file (default conf/gateway.yml; also -conf=FILE); a missing or invalid file
+                         stops the start
+        -t, --validate   check the config as a start would (environment overrides included) and exit:
+                         0 valid, 1 invalid; nothing listens
+        --version        print the versions of the gateway, Vert.x, Netty and Java and exit
+        -instances N     router instances (overrides server.instances; default one per core)
+        -cluster         join the gateways named in the config's cluster block
+        -h, --help       print this help and exit
+      Settings also come from DOCKGATE_<PATH> variables (DOCKGATE_SERVER_PORT=9000) and -Ddockgate.<path>
+      properties. The Vert.x launcher's -options, -deployment-options and -cluster-host/-port keep their meaning.
+      Signals: SIGTERM drains and exits 0, SIGHUP reloads the config, SIGUSR1 reopens the access log.
+      Documentation: docs/operations.md (command line), docs/configuration.md (every key).
+      """;
+
+  /** The gateway's own options that take a value, also written -conf=FILE. */
+  private static final Set<String> OWN_VALUE_OPTIONS = Set.of("-conf", "--conf", "-instances", "--instances");
+  /** The stock launcher's options the gateway passes on: with a value (also written -options=...), and flags. */
+  private static final Set<String> LAUNCHER_VALUE_OPTIONS = Set.of("-options", "--options", "-vertx-options",
+      "--vertx-options", "-deployment-options", "--deployment-options", "-cluster-host", "--cluster-host",
+      "-cluster-port", "--cluster-port", "-cluster-public-host", "--cluster-public-host", "-cluster-public-port",
+      "--cluster-public-port");
+  private static final Set<String> LAUNCHER_FLAGS = Set.of("-c", "-cluster", "--cluster", "-w", "-worker", "--worker",
+      "-vt", "-virtual-thread", "--virtual-thread");
 
   /** A bad log format setting, reported by main() once logging works (as text). */
   private static final String LOG_FORMAT_PROBLEM;
@@ -76,8 +107,10 @@ public final class GatewayApplication extends VertxApplication implements VertxA
     String configPath = MainVerticle.DEFAULT_CONFIG_PATH;
     Integer instances = null;
     boolean validate = false;
+    args = splitOwnOptions(args);
     for (int i = 0; i < args.length; i++) {
       String arg = args[i];
+      int equals = arg.indexOf('=');
       if (arg.equals("-conf") || arg.equals("--conf")) {
         if (i + 1 >= args.length || args[i + 1].isBlank()) {
           // Else a -conf at the end would fall to the launcher, and --validate would check the default file instead.
@@ -85,15 +118,31 @@ public final class GatewayApplication extends VertxApplication implements VertxA
           System.exit(2);
         }
         configPath = args[++i];
-      } else if ((arg.equals("-instances") || arg.equals("--instances")) && i + 1 < args.length) {
-        instances = parseInstances(args[++i]);
+      } else if (arg.equals("-instances") || arg.equals("--instances")) {
+        instances = parseInstances(i + 1 < args.length ? args[++i] : "");
       } else if (arg.equals("--validate") || arg.equals("-validate") || arg.equals("-t")) {
         validate = true;
       } else if (arg.equals("--version") || arg.equals("-version")) {
         System.out.println(Version.describe()); // the command's output, not a log line
         System.exit(0);
-      } else {
+      } else if (arg.equals("--help") || arg.equals("-help") || arg.equals("-h")) {
+        System.out.print(USAGE); // the stock launcher's would ask for a main verticle and a JSON -conf
+        System.exit(0);
+      } else if (LAUNCHER_FLAGS.contains(arg) || (arg.startsWith("-") && equals > 0
+          && LAUNCHER_VALUE_OPTIONS.contains(arg.substring(0, equals)))) {
         rest.add(arg);
+      } else if (LAUNCHER_VALUE_OPTIONS.contains(arg)) {
+        rest.add(arg);
+        if (i + 1 < args.length) {
+          rest.add(args[++i]);
+        }
+      } else {
+        // The launcher would take a path for the main verticle's class name, and answer an unknown option with its own
+        // usage, which asks for a main verticle and a JSON config.
+        LOG.severe((arg.startsWith("-") ? "unknown option \"" + arg + "\""
+            : "unexpected argument \"" + arg + "\": give the config file with -conf FILE")
+            + " (java -jar gateway-fat.jar --help lists the options)");
+        System.exit(2);
       }
     }
     long drainMs = drainTimeoutMs();
@@ -141,6 +190,21 @@ public final class GatewayApplication extends VertxApplication implements VertxA
     return null;
   }
 
+
+  /** -conf=FILE and -instances=N (also with --) as two arguments: else the launcher took them, the file unread. */
+  private static String[] splitOwnOptions(String[] args) {
+    List<String> split = new ArrayList<>();
+    for (String arg : args) {
+      int equals = arg.indexOf('=');
+      if (equals > 0 && OWN_VALUE_OPTIONS.contains(arg.substring(0, equals))) {
+        split.add(arg.substring(0, equals));
+        split.add(arg.substring(equals + 1));
+      } else {
+        split.add(arg);
+      }
+    }
+    return split.toArray(String[]::new);
+  }
 
   private static Integer parseInstances(String value) {
     try {

@@ -212,7 +212,12 @@ public final class ConfigLoader {
     ClusterConfig cluster = ClusterParser.parse(root.object("cluster"));
     TracingConfig tracing = tracing(root.object("tracing"));
     ConsulConfig consul = ConsulParser.parse(root.object("consul"));
+    int sectionProblems = problems.size();
     root.rejectUnknown();
+    // A misspelt top-level key first (backend: for backends:): the problems it causes above follow from it.
+    List<String> misspelt = new ArrayList<>(problems.subList(sectionProblems, problems.size()));
+    problems.subList(sectionProblems, problems.size()).clear();
+    problems.addAll(0, misspelt);
     problems.addAll(0, sources.remainingProblems(root));
 
     if (!problems.isEmpty()) {

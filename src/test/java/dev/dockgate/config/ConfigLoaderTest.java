@@ -359,6 +359,17 @@ class ConfigLoaderTest {
                 backend: orders
             """,
             "conf.yml: route: unknown key, did you mean \"routes\"? (known: access_log, alerts, backends, cluster, consul, default_response, docker, event_bus_bridge, routes, server, tracing)"),
+        // the misspelt block first: the problems after it follow from it
+        bad("a misspelt top-level key before the problems it causes", """
+            routes:
+              - path_prefix: /api
+                backend: orders
+            backend:
+              - name: orders
+                match_labels: [app_name=orders]
+            """,
+            "conf.yml: backend: unknown key, did you mean \"backends\"? (known: access_log, alerts, backends, cluster, consul, default_response, docker, event_bus_bridge, routes, server, tracing)",
+            "conf.yml: routes[0].backend: unknown backend \"orders\"; known: (none defined)"),
         bad("unknown key in server", "server:\n  prot: 8080\n",
             "conf.yml: server.prot: unknown key, did you mean \"port\"? (known: admin_listener, body_timeout_ms, dashboard_path, drain_delay_ms, h2c, header_timeout_ms, health_path, host, http2, idle_timeout_ms, instances, max_body_bytes, max_connections, max_header_bytes, max_header_count, max_request_line_bytes, metrics_path, port, routes_path, stats_path, tls, trusted_proxies)"),
         bad("unknown key in docker", "docker:\n  socket: /var/run/docker.sock\n",
@@ -579,7 +590,7 @@ class ConfigLoaderTest {
         bad("stats_path without slash", "server:\n  stats_path: stats\n",
             "conf.yml: server.stats_path: must start with \"/\", got \"stats\""),
 
-        // everything at once, in the loader's order: server, docker, backends, routes, default_response, top level
+        // everything at once: unknown top-level keys, then the loader's order: server, docker, backends, routes, default_response
         bad("several problems reported at once", """
             server:
               port: 70000
@@ -599,6 +610,7 @@ class ConfigLoaderTest {
                 match_labels: [app_name=orders]
             extra: 1
             """,
+            "conf.yml: extra: unknown key (known: access_log, alerts, backends, cluster, consul, default_response, docker, event_bus_bridge, routes, server, tracing)",
             "conf.yml: server.port: must be between 0 and 65535, got 70000",
             "conf.yml: server.stats_path: must start with \"/\", got \"stats\"",
             "conf.yml: docker.host: expected unix:///path or tcp://host:port, got \"http://localhost:2375\"",
@@ -607,8 +619,7 @@ class ConfigLoaderTest {
             "conf.yml: routes[0].path_prefix: must start with \"/\", got \"api\"",
             "conf.yml: routes[0].backend: unknown backend \"pay\"; known: orders",
             "conf.yml: routes[1].path_prefix: is required",
-            "conf.yml: default_response.status_code: expected a whole number, got \"abc\"",
-            "conf.yml: extra: unknown key (known: access_log, alerts, backends, cluster, consul, default_response, docker, event_bus_bridge, routes, server, tracing)"),
+            "conf.yml: default_response.status_code: expected a whole number, got \"abc\""),
 
         // tracing
         bad("tracing endpoint that is not an http URL", "tracing: {enabled: true, endpoint: \"127.0.0.1:4318\"}\n",

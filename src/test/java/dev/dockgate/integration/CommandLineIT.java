@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The jar's own commands, run as users run them: {@code --version}, and {@code --validate} /
+ * The jar's own commands, run as users run them: {@code --help}, {@code --version}, and {@code --validate} /
  * {@code -t}, which loads the config as a start would (file, ${...} references, overrides), prints
  * "ok" with where the overridden values came from or every problem, and exits 0 or 1 without listening.
  */
@@ -44,6 +44,25 @@ class CommandLineIT {
     assertTrue(lines.get(1).matches("Vert\\.x " + java.util.regex.Pattern.quote(vertxVersion()) + " \\(Netty 4\\.\\d+\\.\\d+\\.Final\\)"),
         run.toString());
     assertTrue(lines.get(2).startsWith("Java " + System.getProperty("java.version") + " ("), run.toString());
+  }
+
+  /**
+   * --help describes the gateway's own command line (a YAML or JSON -conf, -t, --version), not the stock
+   * Vert.x launcher's, which asks for a main verticle and a JSON config and knows neither -t nor --version.
+   */
+  @Test
+  @Timeout(90)
+  void helpDescribesTheGatewaysCommandLine() throws Exception {
+    for (String flag : List.of("--help", "-h")) {
+      GatewayJar.Exit run = run(Map.of(), List.of(), flag);
+      assertEquals(0, run.status(), run.toString());
+      assertTrue(run.out().startsWith("Usage: java -jar gateway-fat.jar [-conf FILE]"), run.toString());
+      for (String option : List.of("-conf FILE", "-t, --validate", "--version", "-instances N", "-cluster", "-h, --help")) {
+        assertTrue(run.out().contains("\n  " + option), option + " is not described:\n" + run);
+      }
+      assertFalse(run.out().contains("mainVerticle"), run.toString());
+      assertEquals("", run.err(), run.toString());
+    }
   }
 
   /** The Vert.x the tests run on, which is the one the jar ships. */
@@ -145,6 +164,45 @@ class CommandLineIT {
     GatewayJar.Exit empty = run(Map.of(), List.of(), "-conf", "", "-t");
     assertEquals(2, empty.status(), empty.toString());
     assertTrue(empty.err().contains("-conf: expected the config file's path, got \"\""), empty.toString());
+  }
+
+  /** --conf=FILE, the form the launcher's usage showed, is that file (it was ignored for conf/gateway.yml). */
+  @Test
+  @Timeout(90)
+  void aConfOptionWithAnEqualsSignNamesTheFile() throws Exception {
+    Path conf = dir.resolve("typo.yml");
+    Files.writeString(conf, "server:\n  prot: 8080\n");
+    for (String form : List.of("--conf=", "-conf=")) {
+      GatewayJar.Exit run = run(Map.of(), List.of(), "-t", form + conf);
+      assertEquals(1, run.status(), run.toString());
+      assertTrue(run.err().startsWith(conf + ": server.prot: unknown key, did you mean \"port\"?"), run.toString());
+    }
+    GatewayJar.Exit instances = run(Map.of(), List.of(), "-t", "--instances=0", "-conf", conf.toString());
+    assertEquals(2, instances.status(), instances.toString());
+    assertTrue(instances.err().contains("-instances: expected a whole number of at least 1, got \"0\""), instances.toString());
+  }
+
+  /**
+   * A config path without -conf (java -jar gateway-fat.jar gateway.yml) or a misspelt option is named with a pointer
+   * to --help: the launcher took the path for a verticle class (ClassNotFoundException, exit 15) and printed its own
+   * usage for an unknown option.
+   */
+  @Test
+  @Timeout(90)
+  void aStrayArgumentOrAnUnknownOptionIsNamed() throws Exception {
+    Map<String, String> loopback = Map.of("DOCKGATE_SERVER_HOST", "127.0.0.1", "DOCKGATE_SERVER_PORT", "0",
+        "DOCKGATE_SERVER_ADMIN_LISTENER", "false");
+    GatewayJar.Exit stray = run(loopback, List.of(), "gateway.yml");
+    assertEquals(2, stray.status(), stray.toString());
+    assertTrue(stray.err().contains("unexpected argument \"gateway.yml\": give the config file with -conf FILE"
+        + " (java -jar gateway-fat.jar --help lists the options)"), stray.toString());
+    GatewayJar.Exit unknown = run(loopback, List.of(), "--valdate", "-conf", "conf/gateway.yml");
+    assertEquals(2, unknown.status(), unknown.toString());
+    assertTrue(unknown.err().contains("unknown option \"--valdate\" (java -jar gateway-fat.jar --help lists the options)"),
+        unknown.toString());
+    for (GatewayJar.Exit run : List.of(stray, unknown)) {
+      assertFalse(run.err().contains("Exception") || run.err().contains("Usage: VertxApplication"), run.toString());
+    }
   }
 
   @Test

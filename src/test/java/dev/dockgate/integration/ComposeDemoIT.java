@@ -27,13 +27,13 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The Dockerfile, the demo services and docker-compose.yml as a user runs them, offline: a local
  * base image (scripts/jre-image.sh, cached by tag), the gateway and demo images built from their
- * Dockerfiles on it, and the compose file run with the host-network override, every container on
- * 127.0.0.1 and ports picked now. The demo routes must answer through the gateway container, which
+ * Dockerfiles on it, and the compose file run with the README's host-network override
+ * (docker-compose.host-network.yml) and conf/demo.yml as they are, every container on 127.0.0.1 and ports
+ * picked now. The demo routes must answer through the gateway container, which
  * runs as a non-root user and turns healthy. Everything the run made carries its id and is removed.
  */
 @Timeout(value = 4, unit = TimeUnit.MINUTES)
@@ -49,9 +49,6 @@ class ComposeDemoIT {
   private static final String DEMO_BUILD_IMAGE = "dockgate-demo-it:" + RUN + "-build";
   private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
       .connectTimeout(Duration.ofSeconds(2)).build();
-
-  @TempDir
-  static Path dir;
 
   private static final Map<String, String> env = new HashMap<>();
   private static int gatewayPort;
@@ -99,8 +96,9 @@ class ComposeDemoIT {
     }
     env.put("DOCKGATE_IMAGE", GATEWAY_IMAGE);
     env.put("DEMO_IMAGE", DEMO_IMAGE);
-    env.put("DOCKGATE_CONFIG", demoConfigOnPort(gatewayPort).toString());
+    // conf/demo.yml as it is: docker-compose.host-network.yml moves both listeners to 127.0.0.1 and these ports.
     env.put("DOCKGATE_PORT", Integer.toString(gatewayPort));
+    env.put("DOCKGATE_ADMIN_PORT", Integer.toString(adminPort));
     env.put("DOCKGATE_TEST_RUN", RUN);
     env.put("DOCKER_GID", Files.getAttribute(Path.of("/var/run/docker.sock"), "unix:gid").toString());
     servicePorts.forEach((service, port) -> env.put(service.toUpperCase() + "_PORT", Integer.toString(port)));
@@ -181,19 +179,6 @@ class ComposeDemoIT {
     assertTrue(status.contains("\nUid:\t10001\t10001\t10001\t10001\n"), status);
   }
 
-  /** conf/demo.yml as it is, except that the gateway listens on 127.0.0.1:{@code port}. */
-  private static Path demoConfigOnPort(int port) throws IOException {
-    String demo = Files.readString(ROOT.resolve("conf/demo.yml"));
-    String server = "server:\n  host: 0.0.0.0\n  port: 8080\n";
-    String admin = "  admin_listener: {host: 0.0.0.0, port: 9901}\n";
-    assertTrue(demo.contains(admin), "conf/demo.yml should set its admin listener with:\n" + admin);
-    demo = demo.replace(admin, "  admin_listener: {host: 127.0.0.1, port: " + adminPort + "}\n");
-    assertTrue(demo.contains(server), "conf/demo.yml should start its server block with:\n" + server);
-    Path config = dir.resolve("demo.yml");
-    Files.writeString(config, demo.replace(server, "server:\n  host: 127.0.0.1\n  port: " + port + "\n"));
-    return config;
-  }
-
   private static String containerOf(String service) {
     String id = check(Duration.ofSeconds(30), Map.of(), "docker", "ps", "-q",
         "--filter", "label=com.docker.compose.project=" + PROJECT,
@@ -209,6 +194,7 @@ class ComposeDemoIT {
   private static Result compose(Duration timeout, String... args) {
     List<String> command = new ArrayList<>(List.of("docker-compose", "-p", PROJECT,
         "-f", ROOT.resolve("docker-compose.yml").toString(),
+        "-f", ROOT.resolve("docker-compose.host-network.yml").toString(),
         "-f", ROOT.resolve("src/test/resources/compose/host-network.yml").toString()));
     command.addAll(List.of(args));
     Result result = run(timeout, env, command.toArray(String[]::new));
