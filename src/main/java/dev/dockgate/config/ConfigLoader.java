@@ -1,5 +1,6 @@
 package dev.dockgate.config;
 
+import dev.dockgate.events.TapAddresses;
 import io.vertx.config.ConfigRetriever;
 import io.vertx.config.ConfigRetrieverOptions;
 import io.vertx.config.ConfigStoreOptions;
@@ -698,10 +699,15 @@ public final class ConfigLoader {
     if (bridge.has("addresses")) {
       List<Object> items = bridge.list("addresses");
       for (int i = 0; i < items.size(); i++) {
-        if (items.get(i) instanceof String a && !a.isBlank()) {
-          addresses.add(a.trim());
+        String at = bridge.at("addresses") + "[" + i + "]";
+        String address = items.get(i) instanceof String a && !a.isBlank() ? a.trim() : null;
+        String refusal = address == null ? null : TapAddresses.refusal(address);
+        if (address == null) {
+          bridge.problem(at, "expected an event-bus address, got " + Fields.describe(items.get(i)));
+        } else if (refusal != null) {
+          bridge.problem(at, refusal); // only published events: a client on another address may take its messages
         } else {
-          bridge.problem(bridge.at("addresses") + "[" + i + "]", "expected an event-bus address, got " + Fields.describe(items.get(i)));
+          addresses.add(address);
         }
       }
     } else {

@@ -1,10 +1,12 @@
 package dev.dockgate.config;
 
+import dev.dockgate.events.TapAddresses;
 import java.util.List;
 
 /**
  * Ways to tap the gateway's events from outside: a TCP event-bus bridge that lets clients subscribe
- * to {@code addresses} (outbound only, nothing inbound), at most {@code maxClients} at once (0 = no limit), each
+ * to {@code addresses} (outbound only, nothing inbound; only {@link TapAddresses#TAPPABLE} ones, never an address
+ * the gateway sends requests or commands on), at most {@code maxClients} at once (0 = no limit), each
  * closed after {@code idleTimeoutMs} without a frame from it (0 = never); and a slow-request alert threshold
  * ({@code slowRequestMs}, 0 = off) for the example consumer that publishes on gateway.alerts.
  */
@@ -19,5 +21,10 @@ public record TapConfig(boolean bridgeEnabled, String bridgeHost, int bridgePort
 
   public TapConfig {
     addresses = List.copyOf(addresses);
+    for (String address : addresses) {
+      if (TapAddresses.refusal(address) != null) {
+        throw new IllegalArgumentException(TapAddresses.refusal(address));
+      }
+    }
   }
 }

@@ -10,7 +10,8 @@ import java.util.logging.Logger;
 
 /**
  * The TCP event-bus bridge for consumers outside the JVM: they may subscribe to the configured addresses (traffic,
- * health, alerts by default); nothing may be sent in. It speaks the Vert.x TCP bridge protocol (a 4-byte big-endian
+ * health, alerts by default; the config allows only published events, {@code events.TapAddresses}, never an address
+ * the gateway sends requests or commands on, whose messages a client's consumer would take); nothing may be sent in. It speaks the Vert.x TCP bridge protocol (a 4-byte big-endian
  * length, then JSON) on a server of its own, each connection a {@link TapClient} with bounded frames and a bounded
  * outbound queue, closed after {@code idle_timeout_ms} without a frame from it; at most {@code max_clients} at once
  * ({@link TapClients}). A client leaving, abruptly (a reset) or not, is one INFO line.

@@ -74,8 +74,7 @@ final class TapClients {
     if (notJson.add(address)) {
       LOG.warning("event-bus bridge cannot pass on the messages of " + address + ": their body ("
           + body.getClass().getName() + ") is not JSON. They are dropped, and each client registered on " + address
-          + " is told once ({\"type\":\"err\",\"message\":\"body_not_json\"}); leave it out of"
-          + " event_bus_bridge.addresses");
+          + " is told once ({\"type\":\"err\",\"message\":\"body_not_json\"})");
     }
   }
 

@@ -67,6 +67,13 @@ class ConfigLoaderTest {
     return new Case(name, "conf.json", json, List.of(problems));
   }
 
+  /** Why a request/reply address is refused in {@code event_bus_bridge.addresses}, and the list that ends each refusal. */
+  static final String REQUEST_REPLY = "is a request/reply address of the gateway: a bridge client registered on it"
+      + " would be handed a share of its requests and answer none, so they would time out (/stats, /metrics, the admin"
+      + " endpoints, a reload, a drain)";
+  static final String TAPPABLE = "; the bridge taps only gateway.traffic, gateway.health, gateway.alerts,"
+      + " gateway.discovery.announce, gateway.cluster.members";
+
   /** Two valid backends, for cases whose problem lies elsewhere. */
   static final String PAYMENT_AND_ORDERS = """
       backends:
@@ -644,6 +651,36 @@ class ConfigLoaderTest {
             "conf.yml: event_bus_bridge.idle_timeout_ms: must be between 0 and 86400000, got 86400001"),
         bad("bridge max_connections for max_clients", "event_bus_bridge: {max_connections: 10}\n",
             "conf.yml: event_bus_bridge.max_connections: unknown key (known: addresses, enabled, host, idle_timeout_ms, max_clients, port)"),
+        // A client registered on an address of the gateway's own is one more consumer of it: each address the
+        // gateway sends requests or commands on, or that is not a published JSON event, is refused with its reason.
+        bad("bridge addresses that are the gateway's own", """
+            event_bus_bridge:
+              addresses:
+                - gateway.traffic
+                - gateway.stats.query
+                - gateway.config.reload
+                - gateway.instances
+                - gateway.cluster.stats.node-1
+                - gateway.ratelimit.demand
+                - __vertx.reply.1
+                - gateway.trafic
+            """,
+            "conf.yml: event_bus_bridge.addresses[1]: gateway.stats.query " + REQUEST_REPLY + TAPPABLE,
+            "conf.yml: event_bus_bridge.addresses[2]: gateway.config.reload is a command address of the gateway, each"
+                + " message sent to one consumer: a bridge client registered on it would be handed a share of them,"
+                + " and they would be lost (a reload, a config going live)" + TAPPABLE,
+            "conf.yml: event_bus_bridge.addresses[3]: gateway.instances carries Java objects between the gateway's own"
+                + " verticles, not JSON: no client could read them" + TAPPABLE,
+            "conf.yml: event_bus_bridge.addresses[4]: gateway.cluster.stats.node-1 " + REQUEST_REPLY + TAPPABLE,
+            "conf.yml: event_bus_bridge.addresses[5]: gateway.ratelimit.demand is the gateway's internal coordination"
+                + " (between its verticles or cluster nodes), not one of its events" + TAPPABLE,
+            "conf.yml: event_bus_bridge.addresses[6]: __vertx.reply.1 is one of Vert.x's own addresses (replies,"
+                + " cluster internals): a bridge client registered on it could be handed replies meant for the gateway"
+                + TAPPABLE,
+            "conf.yml: event_bus_bridge.addresses[7]: gateway.trafic is not an address the gateway publishes events on"
+                + TAPPABLE),
+        bad("bridge address with spaces around an internal one", "event_bus_bridge: {addresses: [\" gateway.metrics.scrape \"]}\n",
+            "conf.yml: event_bus_bridge.addresses[0]: gateway.metrics.scrape " + REQUEST_REPLY + TAPPABLE),
 
         // JSON files get the same validation
         badJson("JSON: unknown backend and bad port", """
@@ -696,6 +733,22 @@ class ConfigLoaderTest {
   @MethodSource("parserShapes")
   void parserShapesRejectWithExactProblems(Case c, VertxTestContext ctx) throws IOException {
     rejectsWithExactProblems(c, ctx);
+  }
+
+  /** Every address the bridge may tap loads, spaces around it trimmed; the rest of the block keeps its defaults. */
+  @Test
+  void everyTappableBridgeAddressLoads(VertxTestContext ctx) throws IOException {
+    String path = write("conf.yml", """
+        event_bus_bridge:
+          enabled: true
+          addresses: [gateway.traffic, " gateway.health", gateway.alerts, gateway.discovery.announce, gateway.cluster.members]
+        """);
+    Features.load(vertx, path).onComplete(ctx.succeeding(config -> ctx.verify(() -> {
+      assertEquals(new TapConfig(true, "127.0.0.1", 7000, List.of("gateway.traffic", "gateway.health",
+          "gateway.alerts", "gateway.discovery.announce", "gateway.cluster.members"), TapConfig.DEFAULT_MAX_CLIENTS,
+          TapConfig.DEFAULT_IDLE_TIMEOUT_MS, 0), config.tap());
+      ctx.completeNow();
+    })));
   }
 
   @Test

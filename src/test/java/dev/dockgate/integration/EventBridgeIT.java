@@ -4,9 +4,11 @@ import static dev.dockgate.integration.EventTapIT.bridgeConfig;
 import static dev.dockgate.integration.EventTapIT.readFrame;
 import static dev.dockgate.integration.EventTapIT.writeFrame;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.dockgate.discovery.BackendInstances;
+import dev.dockgate.events.TapAddresses;
 import dev.dockgate.observability.EventBusTapVerticle;
 import dev.dockgate.testing.GatewayHarness;
 import dev.dockgate.testing.LoggedErrors;
@@ -20,12 +22,14 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.logging.Level;
 import java.util.regex.Matcher;
@@ -426,50 +430,114 @@ class EventBridgeIT {
   }
 
   /**
-   * A local-only address carrying Java objects ({@code gateway.instances}, a {@code BackendInstances} snapshot)
-   * reached through {@code event_bus_bridge.addresses}: its messages are dropped, each client registered on it is
-   * told once ({@code {"type":"err","message":"body_not_json","address":"gateway.instances"}}), the gateway says
-   * so in one WARNING line for the address, however many messages and clients, and the clients' other events
-   * still come. Before, each message was a SEVERE line with a stack trace, and the client was told nothing.
+   * Should an event's body not be JSON (none of the tappable addresses carries such bodies: a Java object published
+   * on {@code gateway.alerts} here), it is dropped, each client registered on its address is told once
+   * ({@code {"type":"err","message":"body_not_json","address":"gateway.alerts"}}), the gateway says so in one WARNING
+   * line for the address, however many messages and clients, and the clients' other events still come. Before, each
+   * message was a SEVERE line with a stack trace, and the client was told nothing.
    */
   @Test
   @Timeout(60)
   void messagesThatAreNotJsonAreDroppedWithOneWarningPerAddress() throws Exception {
     int bridgePort = Ports.free();
-    try (GatewayHarness gw = gateway(bridgePort, "addresses: [gateway.alerts, gateway.instances]");
+    try (GatewayHarness gw = gateway(bridgePort);
          LoggedErrors log = new LoggedErrors("", Level.WARNING);
          Client first = Client.connect(bridgePort, 0);
          Client second = Client.connect(bridgePort, 0)) {
       JsonObject notJson = new JsonObject().put("type", "err").put("message", "body_not_json")
-          .put("address", "gateway.instances");
+          .put("address", "gateway.alerts");
       JsonObject alert = new JsonObject().put("type", "test");
       JsonObject alertFrame = new JsonObject().put("type", "message").put("address", "gateway.alerts")
           .put("headers", new JsonObject()).put("body", alert).put("send", false);
-      first.send("register", "gateway.instances");
       first.send("register", "gateway.alerts");
       first.pingPong("registered");
       for (int i = 0; i < 3; i++) {
-        gw.vertx().eventBus().publish("gateway.instances", BackendInstances.EMPTY);
+        gw.vertx().eventBus().publish("gateway.alerts", BackendInstances.EMPTY);
       }
       gw.vertx().eventBus().publish("gateway.alerts", alert);
       assertEquals(notJson, first.read(), "the client is told once");
       assertEquals(alertFrame, first.read(), "then its other events come");
 
-      second.send("register", "gateway.instances");
+      second.send("register", "gateway.alerts");
       second.pingPong("registered");
       for (int i = 0; i < 3; i++) {
-        gw.vertx().eventBus().publish("gateway.instances", BackendInstances.EMPTY);
+        gw.vertx().eventBus().publish("gateway.alerts", BackendInstances.EMPTY);
       }
       gw.vertx().eventBus().publish("gateway.alerts", alert);
       assertEquals(notJson, second.read(), "another client is told too");
+      assertEquals(alertFrame, second.read(), "then its other events come");
       assertEquals(alertFrame, first.read(), "the first is not told again");
       first.pingPong("nothing more for the first client");
       second.pingPong("nothing more for the second client");
 
       List<String> lines = new ArrayList<>(log.lines());
       assertEquals(1, lines.size(), "one WARNING for the address, nothing else: " + lines);
-      assertTrue(lines.get(0).startsWith("WARNING ") && lines.get(0).contains("gateway.instances")
+      assertTrue(lines.get(0).startsWith("WARNING ") && lines.get(0).contains("gateway.alerts")
           && lines.get(0).contains("BackendInstances"), lines.get(0));
+    }
+  }
+
+  /**
+   * A config whose {@code event_bus_bridge.addresses} names {@code gateway.stats.query}, the address /stats asks, is
+   * refused at start, naming the entry and why. Before, the gateway started, and a bridge client registered there
+   * was one more consumer of it, handed every other /stats question and answering none: those /stats answered 503
+   * ({@code unavailable: gateway.stats.query}) after 5 s, and the client got the questions as message frames.
+   */
+  @Test
+  @Timeout(60)
+  void aBridgeListingTheStatsQueryAddressIsRefusedAtStart() {
+    int bridgePort = Ports.free();
+    IllegalStateException e = assertThrows(IllegalStateException.class,
+        () -> gateway(bridgePort, "addresses: [gateway.alerts, gateway.stats.query]").close(),
+        "a bridge listing gateway.stats.query starts");
+    Throwable cause = e.getCause() instanceof ExecutionException ee ? ee.getCause() : e.getCause();
+    String message = String.valueOf(cause.getMessage());
+    assertTrue(message.endsWith(": event_bus_bridge.addresses[1]: gateway.stats.query is a request/reply address of"
+        + " the gateway: a bridge client registered on it would be handed a share of its requests and answer none, so"
+        + " they would time out (/stats, /metrics, the admin endpoints, a reload, a drain); the bridge taps only"
+        + " gateway.traffic, gateway.health, gateway.alerts, gateway.discovery.announce, gateway.cluster.members"),
+        message);
+  }
+
+  /**
+   * A client registered on every address the bridge may tap takes none of the gateway's questions: /stats and
+   * /metrics each answer at once, again and again, and its registering on {@code gateway.stats.query} or sending
+   * there is denied.
+   */
+  @Test
+  @Timeout(60)
+  void aClientOnEveryTappableAddressTakesNoneOfTheGatewaysQuestions() throws Exception {
+    int bridgePort = Ports.free();
+    try (GatewayHarness gw = gateway(bridgePort, "addresses: [" + String.join(", ", TapAddresses.TAPPABLE) + "]");
+         Client client = Client.connect(bridgePort, 0)) {
+      for (String address : TapAddresses.TAPPABLE) {
+        client.send("register", address);
+      }
+      client.pingPong("registered on " + TapAddresses.TAPPABLE);
+      for (String type : List.of("register", "send")) {
+        client.send(type, "gateway.stats.query");
+        assertEquals(new JsonObject().put("type", "err").put("message", "access_denied"), client.read(), type);
+      }
+      for (int i = 0; i < 4; i++) {
+        for (String path : List.of("/stats", "/metrics")) {
+          long start = System.nanoTime();
+          HttpResponse<String> answer = path.equals("/stats") ? gw.get(path) : gw.admin(path);
+          long tookMs = (System.nanoTime() - start) / 1_000_000;
+          assertEquals(200, answer.statusCode(), path + " #" + i + ": " + answer.body());
+          assertTrue(tookMs < 2_000, path + " #" + i + " took " + tookMs + " ms");
+        }
+      }
+      client.socket().setSoTimeout(500);
+      List<JsonObject> frames = new ArrayList<>();
+      try {
+        for (;;) {
+          frames.add(client.read());
+        }
+      } catch (SocketTimeoutException quiet) {
+        // nothing more came
+      }
+      assertTrue(frames.stream().noneMatch(f -> f.containsKey("replyAddress")),
+          "the client was handed a request: " + frames);
     }
   }
 }
