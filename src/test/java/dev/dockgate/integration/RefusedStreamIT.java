@@ -121,6 +121,20 @@ class RefusedStreamIT {
     return gateway;
   }
 
+  /** A gateway (more {@code serverLines}) with one route to an HTTP/2 backend of one instance on {@code port}. */
+  GatewayHarness oneInstance(String serverLines, int port) {
+    gateway = new GatewayHarness(dir, serverLines, """
+        docker: {enabled: false}
+        routes:
+          - {path_prefix: /app, backend: app}
+        backends:
+          - {name: app, protocol: http2, targets: ["http://127.0.0.1:%d"]}
+        """.formatted(port), 1);
+    Poll.until(Duration.ofSeconds(10), "the instance routed", () -> DockerRoutingIT.instanceCount(gateway, "app") == 1);
+    gateway.vertx().eventBus().<JsonObject>localConsumer(Addresses.TRAFFIC, message -> events.add(message.body()));
+    return gateway;
+  }
+
   /** The request was counted once: one traffic event, with {@code status}, and one request in /stats. */
   void countedOnce(int status) {
     Poll.until(Duration.ofSeconds(5), "the request counted", () -> gateway.statsTotal() >= 1 && !events.isEmpty());
@@ -214,14 +228,7 @@ class RefusedStreamIT {
         })
         .listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
     try (LoggedErrors errors = new LoggedErrors()) {
-      gateway = new GatewayHarness(dir, """
-          docker: {enabled: false}
-          routes:
-            - {path_prefix: /app, backend: app}
-          backends:
-            - {name: app, protocol: http2, targets: ["http://127.0.0.1:%d"]}
-          """.formatted(closing.actualPort()), 1);
-      Poll.until(Duration.ofSeconds(10), "the instance routed", () -> DockerRoutingIT.instanceCount(gateway, "app") == 1);
+      oneInstance("", closing.actualPort());
       HttpResponse<String> response = post("/app/orders", HttpRequest.BodyPublishers.ofString("pay=1"));
       assertEquals(502, response.statusCode(), response.body());
       assertEquals(1, streams.get(), "possibly processed: not sent again");
@@ -286,6 +293,117 @@ class RefusedStreamIT {
       assertEquals(List.of(), errors.lines());
       assertTrue(info.lines().stream().anyMatch(l -> l.contains("refused") && l.contains("cannot be sent again")),
           info.lines().toString());
+    }
+  }
+
+  /** A raw HTTP/1.1 connection to the gateway: {@code head} then {@code body} written; the socket returned. */
+  java.net.Socket rawPost(String head, String body) throws Exception {
+    java.net.Socket socket = new java.net.Socket("127.0.0.1", gateway.port());
+    socket.setSoTimeout(10_000);
+    socket.getOutputStream().write((head + body).getBytes(StandardCharsets.ISO_8859_1));
+    socket.getOutputStream().flush();
+    return socket;
+  }
+
+  /** What the gateway wrote on {@code socket} until it closed it, or until {@code until} was read. */
+  static String readUntil(java.net.Socket socket, String until) throws Exception {
+    StringBuilder read = new StringBuilder();
+    java.io.InputStream in = socket.getInputStream();
+    byte[] chunk = new byte[4096];
+    while (until == null || !read.toString().contains(until)) {
+      int n = in.read(chunk);
+      if (n < 0) {
+        break;
+      }
+      read.append(new String(chunk, 0, n, StandardCharsets.ISO_8859_1));
+    }
+    return read.toString();
+  }
+
+  /**
+   * A client that leaves while the gateway reads its small body whole: nothing reaches the backend, the request is
+   * finished and counted once, and nothing is logged as an error.
+   */
+  @Test
+  void aClientLeavingMidHeldBodyIsFinished() throws Exception {
+    RefusingBackend backend = new RefusingBackend(0, false);
+    try (LoggedErrors errors = new LoggedErrors()) {
+      gateway("", backend);
+      try (java.net.Socket socket = rawPost("POST /app/orders HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n",
+          "only ten b")) {
+        Thread.sleep(200);
+      }
+      Poll.until(Duration.ofSeconds(5), "the request finished", () -> !events.isEmpty());
+      assertEquals(1, events.size(), events.toString());
+      assertEquals(0, backend.streams.get(), "nothing sent");
+      assertEquals(List.of(), errors.lines());
+    }
+  }
+
+  /** Expect: 100-continue with a body the gateway holds: 100 first, then the body, sent whole to the backend. */
+  @Test
+  void anExpectContinueBodyIsHeldAfterThe100() throws Exception {
+    RefusingBackend backend = new RefusingBackend(1, false);
+    try (LoggedErrors errors = new LoggedErrors()) {
+      gateway("", backend);
+      try (java.net.Socket socket = rawPost("POST /app/orders HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n"
+          + "Expect: 100-continue\r\nConnection: close\r\n\r\n", "")) {
+        assertTrue(readUntil(socket, "\r\n\r\n").startsWith("HTTP/1.1 100 Continue"));
+        socket.getOutputStream().write("pay=1".getBytes(StandardCharsets.ISO_8859_1));
+        String answer = readUntil(socket, null);
+        assertTrue(answer.startsWith("HTTP/1.1 200") && answer.endsWith("POST pay=1"), answer);
+      }
+      assertEquals(List.of("pay=1"), backend.bodies);
+      countedOnce(200);
+      assertEquals(List.of(), errors.lines());
+    }
+  }
+
+  /** A small body not complete within body_timeout_ms while the gateway reads it whole: 408, counted once. */
+  @Test
+  void aHeldBodyTooSlowGets408() throws Exception {
+    RefusingBackend backend = new RefusingBackend(0, false);
+    try (LoggedErrors errors = new LoggedErrors()) {
+      oneInstance("  h2c: true\n  body_timeout_ms: 500\n", backend.port());
+      try (java.net.Socket socket = rawPost("POST /app/orders HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n",
+          "part")) {
+        String answer = readUntil(socket, null);
+        assertTrue(answer.startsWith("HTTP/1.1 408"), answer);
+      }
+      countedOnce(408);
+      assertEquals(0, backend.streams.get(), "nothing sent");
+      assertEquals(List.of(), errors.lines());
+    }
+  }
+
+  /**
+   * A server that sends a GOAWAY below the request's stream and closes its connection at once (as one shutting down
+   * with no stream below it in progress): the stream was not processed, the POST is sent again on a new connection.
+   */
+  @Test
+  void aPostAboveTheLastStreamOfAGoAwayWhoseConnectionClosesIsSentAgain() throws Exception {
+    AtomicInteger streams = new AtomicInteger();
+    List<String> bodies = new CopyOnWriteArrayList<>();
+    HttpServer closing = vertx.createHttpServer(new HttpServerOptions().setHost("127.0.0.1").setPort(0))
+        .requestHandler(request -> {
+          if (streams.incrementAndGet() == 1) {
+            request.connection().goAway(0, 0);
+            ((io.vertx.core.net.impl.ConnectionBase) request.connection()).channel().close();
+            return;
+          }
+          request.body().onSuccess(body -> {
+            bodies.add(body.toString());
+            request.response().end("POST " + body);
+          });
+        })
+        .listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    try (LoggedErrors errors = new LoggedErrors()) {
+      oneInstance("", closing.actualPort());
+      HttpResponse<String> response = post("/app/orders", HttpRequest.BodyPublishers.ofString("pay=1"));
+      assertEquals(200, response.statusCode(), response.body());
+      assertEquals("POST pay=1", response.body());
+      assertEquals(2, streams.get());
+      assertEquals(List.of(), errors.lines());
     }
   }
 }
