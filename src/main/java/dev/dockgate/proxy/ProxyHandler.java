@@ -64,6 +64,13 @@ public final class ProxyHandler implements Terminal {
    * reads bodies whole by default). Larger ones stream as they come.
    */
   static final int HELD_BODY_BYTES = 64 * 1024;
+  /**
+   * The bytes of the bodies held whole at this moment, all routers together (a held body's declared length, from the
+   * start of its read to its answer's head or its end). Bounded ({@link #heldBodiesBytes}): each one read whole gives
+   * its client's HTTP/2 flow-control credit back at once, so that a client's 100 streams could otherwise hold 6.4 MiB
+   * per connection where a body streamed on takes at most the connection's window.
+   */
+  private static final java.util.concurrent.atomic.AtomicLong HELD = new java.util.concurrent.atomic.AtomicLong();
   private static final Buffer UPGRADE_WITH_BODY = Buffer.buffer("a WebSocket upgrade request carries no body\n");
 
   private final Vertx vertx;
@@ -89,6 +96,8 @@ public final class ProxyHandler implements Terminal {
   private final UpgradeTunnel tunnel;
   /** The backend is spoken to in HTTP/2 ({@code protocol: http2}), through {@link #client}. */
   private final boolean http2;
+  /** The most bytes of bodies held whole at once, all routers together (see {@link #HELD}). */
+  private final long heldBodiesBytes;
   /** How long an HTTP/2 client may take nothing of an answer (server.idle_timeout_ms); null: no limit. */
   private final Relay.Stalls stalls;
 
@@ -110,6 +119,8 @@ public final class ProxyHandler implements Terminal {
     this.tunnel = new UpgradeTunnel(vertx, tunnels, backend, route.timeoutMs());
     this.http2 = backend.http2();
     this.stalls = idleTimeoutMs > 0 ? new Relay.Stalls(vertx, idleTimeoutMs) : null;
+    // A sixteenth of the heap by default (8 MiB of a 128 MiB heap: 128 bodies of 64 KiB); past it, bodies stream.
+    this.heldBodiesBytes = Long.getLong("gateway.held.bodies.bytes", Runtime.getRuntime().maxMemory() / 16);
   }
 
   String backend() {
@@ -204,7 +215,7 @@ public final class ProxyHandler implements Terminal {
       return;
     }
     if (http2 && attempt.length > 0 && attempt.length <= HELD_BODY_BYTES && !incoming.isEnded()
-        && !dev.dockgate.edge.Protocols.grpc(incoming)) {
+        && !dev.dockgate.edge.Protocols.grpc(incoming) && reserve(attempt)) {
       hold(attempt);
       return;
     }
@@ -228,6 +239,29 @@ public final class ProxyHandler implements Terminal {
       dispatch(attempt);
     });
     incoming.resume();
+  }
+
+  /**
+   * Counts the body of {@code attempt} among those held whole, unless that would take them past
+   * {@link #heldBodiesBytes}: then false, and the body streams as it comes (a refusal of its stream is then final).
+   */
+  private boolean reserve(Attempt attempt) {
+    long held = HELD.addAndGet(attempt.length);
+    if (held > heldBodiesBytes) {
+      HELD.addAndGet(-attempt.length);
+      return false;
+    }
+    attempt.heldBytes = attempt.length;
+    return true;
+  }
+
+  /** The held body of {@code attempt} is no longer needed (its answer came, or it ended): given back. */
+  private static void release(Attempt attempt) {
+    if (attempt.heldBytes != 0) {
+      HELD.addAndGet(-attempt.heldBytes);
+      attempt.heldBytes = 0;
+      attempt.held = null;
+    }
   }
 
   /**
@@ -917,6 +951,7 @@ public final class ProxyHandler implements Terminal {
    * as the backend sized it, else chunked (buffered for an HTTP/1.0 client).
    */
   private void respond(Attempt attempt, HttpClientResponse response) {
+    release(attempt); // an answer came: the stream was not refused, its body is not sent again
     HttpServerResponse out = attempt.incoming.response();
     if (out.ended()) {
       response.request().reset(); // its answer is not read: the backend connection is not reused
@@ -1104,6 +1139,7 @@ public final class ProxyHandler implements Terminal {
 
   private void finished(Attempt attempt) {
     inFlight.decrement();
+    release(attempt);
     Upstream upstream = attempt.upstream;
     if (upstream != null) {
       upstream.finished();
@@ -1130,6 +1166,8 @@ public final class ProxyHandler implements Terminal {
     ReadStream<Buffer> body;
     /** The body read whole before the first try, which each try sends (HTTP/2 backends: {@link #hold}); null: none. */
     Buffer held;
+    /** The bytes this request counts among those held whole ({@link #reserve}); 0: none, or given back. */
+    long heldBytes;
     /** The body's stream to the current try's backend request, once started; null: none. */
     Upload upload;
     /** The instance of the current try; null between tries. */

@@ -406,4 +406,38 @@ class RefusedStreamIT {
       assertEquals(List.of(), errors.lines());
     }
   }
+
+  /**
+   * The bodies held whole at once are bounded (here gateway.held.bodies.bytes: 100000): a POST whose body would take
+   * them past the bound streams as it comes, as before bodies were held; both arrive intact, and what was held is
+   * given back with the answer (a body of 50000 is held again after, and sent again when refused). Before, every
+   * small body was held, however many: an HTTP/2 client's 100 streams of 64 KiB each, 6.4 MiB per connection.
+   */
+  @Test
+  void heldBodiesAreBounded() throws Exception {
+    RefusingBackend backend = new RefusingBackend(0, false);
+    System.setProperty("gateway.held.bodies.bytes", "100000");
+    try (LoggedErrors errors = new LoggedErrors()) {
+      gateway("", backend);
+      String head = "POST /app/orders HTTP/1.1\r\nHost: a\r\nContent-Length: 60000\r\nConnection: close\r\n\r\n";
+      try (java.net.Socket one = rawPost(head, "a".repeat(1000));
+          java.net.Socket two = rawPost(head, "b".repeat(1000))) {
+        Poll.until(Duration.ofSeconds(5), "one body streamed past the bound", () -> backend.streams.get() == 1);
+        Thread.sleep(300);
+        assertEquals(1, backend.streams.get(), "the other held");
+        one.getOutputStream().write("a".repeat(59_000).getBytes(StandardCharsets.ISO_8859_1));
+        two.getOutputStream().write("b".repeat(59_000).getBytes(StandardCharsets.ISO_8859_1));
+        assertTrue(readUntil(one, null).endsWith("POST " + "a".repeat(60_000)));
+        assertTrue(readUntil(two, null).endsWith("POST " + "b".repeat(60_000)));
+      }
+      backend.refusals.set(1);
+      String body = "c".repeat(50_000);
+      HttpResponse<String> response = post("/app/orders", HttpRequest.BodyPublishers.ofString(body));
+      assertEquals(200, response.statusCode(), response.body());
+      assertEquals("POST " + body, response.body(), "held, then sent again when refused");
+      assertEquals(List.of(), errors.lines());
+    } finally {
+      System.clearProperty("gateway.held.bodies.bytes");
+    }
+  }
 }
