@@ -359,18 +359,27 @@ class RefusedStreamIT {
     }
   }
 
-  /** A small body not complete within body_timeout_ms while the gateway reads it whole: 408, counted once. */
+  /**
+   * A small body not complete within body_timeout_ms while the gateway reads it whole: 408, counted once; one over
+   * max_body_bytes: 413 as before.
+   */
   @Test
   void aHeldBodyTooSlowGets408() throws Exception {
     RefusingBackend backend = new RefusingBackend(0, false);
     try (LoggedErrors errors = new LoggedErrors()) {
-      oneInstance("  h2c: true\n  body_timeout_ms: 500\n", backend.port());
+      oneInstance("  h2c: true\n  body_timeout_ms: 500\n  max_body_bytes: 1000\n", backend.port());
       try (java.net.Socket socket = rawPost("POST /app/orders HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n",
           "part")) {
         String answer = readUntil(socket, null);
         assertTrue(answer.startsWith("HTTP/1.1 408"), answer);
       }
       countedOnce(408);
+      // Under the held size but over max_body_bytes: 413 from its announced length, before anything is read.
+      try (java.net.Socket socket = rawPost("POST /app/orders HTTP/1.1\r\nHost: a\r\nContent-Length: 2000\r\n\r\n",
+          "x".repeat(2000))) {
+        String answer = readUntil(socket, "\r\n\r\n");
+        assertTrue(answer.startsWith("HTTP/1.1 413"), answer);
+      }
       assertEquals(0, backend.streams.get(), "nothing sent");
       assertEquals(List.of(), errors.lines());
     }
@@ -438,6 +447,41 @@ class RefusedStreamIT {
       assertEquals(List.of(), errors.lines());
     } finally {
       System.clearProperty("gateway.held.bodies.bytes");
+    }
+  }
+
+  /**
+   * An HTTP/2 client's body shorter or longer than its content-length, while the gateway reads it whole: the stream
+   * fails (RFC 9113 §8.1.1: malformed), nothing reaches the backend, each request is counted once, nothing logged.
+   */
+  @Test
+  void anHttp2BodyNotOfItsContentLengthIsNotSent() throws Exception {
+    RefusingBackend backend = new RefusingBackend(0, false);
+    try (LoggedErrors errors = new LoggedErrors()) {
+      gateway("", backend);
+      io.vertx.core.http.HttpClient h2 = vertx.createHttpClient(new io.vertx.core.http.HttpClientOptions()
+          .setProtocolVersion(io.vertx.core.http.HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false));
+      for (int declared : new int[] {10, 3}) {
+        java.util.concurrent.CompletableFuture<String> outcome = new java.util.concurrent.CompletableFuture<>();
+        h2.request(io.vertx.core.http.HttpMethod.POST, gateway.port(), "127.0.0.1", "/app/orders")
+            .compose(request -> {
+              request.exceptionHandler(err -> outcome.complete("failed: " + err));
+              request.response().onComplete(ar -> {
+                if (ar.failed()) {
+                  outcome.complete("failed: " + ar.cause());
+                } else {
+                  ar.result().body().onComplete(b -> outcome.complete(ar.result().statusCode() + " "
+                      + (b.succeeded() ? b.result() : b.cause())));
+                }
+              });
+              return request.putHeader("content-length", Integer.toString(declared)).end("12345");
+            });
+        String got = outcome.get(10, TimeUnit.SECONDS);
+        assertTrue(got.startsWith("failed") || got.startsWith("400"), got);
+      }
+      Thread.sleep(300);
+      assertEquals(0, backend.streams.get(), "nothing sent");
+      assertEquals(List.of(), errors.lines());
     }
   }
 }
