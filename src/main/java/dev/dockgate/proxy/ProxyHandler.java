@@ -65,8 +65,8 @@ public final class ProxyHandler implements Terminal {
    */
   static final int HELD_BODY_BYTES = 64 * 1024;
   /**
-   * The bytes of the bodies held whole at this moment, all routers together (a held body's declared length, from the
-   * start of its read to its answer's head or its end). Bounded ({@link #heldBodiesBytes}): each one read whole gives
+   * The heap the bodies held whole take at this moment, all routers together (see {@link #heapOfBody}), from the start
+   * of a body's read to its answer's head or its end. Bounded ({@link #heldBodiesBytes}): each one read whole gives
    * its client's HTTP/2 flow-control credit back at once, so that a client's 100 streams could otherwise hold 6.4 MiB
    * per connection where a body streamed on takes at most the connection's window.
    */
@@ -246,13 +246,22 @@ public final class ProxyHandler implements Terminal {
    * {@link #heldBodiesBytes}: then false, and the body streams as it comes (a refusal of its stream is then final).
    */
   private boolean reserve(Attempt attempt) {
-    long held = HELD.addAndGet(attempt.length);
+    long heap = heapOfBody(attempt.length);
+    long held = HELD.addAndGet(heap);
     if (held > heldBodiesBytes) {
-      HELD.addAndGet(-attempt.length);
+      HELD.addAndGet(-heap);
       return false;
     }
-    attempt.heldBytes = attempt.length;
+    attempt.heldBytes = heap;
     return true;
+  }
+
+  /**
+   * The heap a body of {@code length} bytes takes once read whole: Vert.x's {@code body()} appends to a buffer of 256
+   * bytes that doubles as it fills, so the next power of two (a body of 33000 bytes takes 65536).
+   */
+  static long heapOfBody(long length) {
+    return Math.max(256, Long.highestOneBit(length - 1) << 1);
   }
 
   /** The held body of {@code attempt} is no longer needed (its answer came, or it ended): given back. */
@@ -1166,7 +1175,7 @@ public final class ProxyHandler implements Terminal {
     ReadStream<Buffer> body;
     /** The body read whole before the first try, which each try sends (HTTP/2 backends: {@link #hold}); null: none. */
     Buffer held;
-    /** The bytes this request counts among those held whole ({@link #reserve}); 0: none, or given back. */
+    /** The heap this request's body counts among those held whole ({@link #reserve}); 0: none, or given back. */
     long heldBytes;
     /** The body's stream to the current try's backend request, once started; null: none. */
     Upload upload;
