@@ -525,17 +525,24 @@ public final class EdgeGuard {
    * Closes the connection of a request just answered {@code Connection: close}: at once when its body has all come,
    * else lingering ({@link StrictRequestDecoder#lingerAfterAnswer}), as the client may still be writing the body
    * (a 413 for an announced length, an early answer during an upload) and a close with its bytes unread would
-   * reset the answer before it is read.
+   * reset the answer before it is read. Without the strict decoder (a port with h2c on) the rest of the body is read
+   * through Vert.x and dropped: Vert.x's own close waits for the request to end, which a body it no longer reads
+   * never does (the connection stayed open until the idle timeout, and a large body got a reset).
    */
   public static void closeAfterAnswer(HttpServerRequest request) {
     HttpConnection connection = request.connection();
-    StrictRequestDecoder decoder = request.isEnded() || !(connection instanceof ConnectionBase base) ? null
-        : base.channel().pipeline().get(StrictRequestDecoder.class);
-    if (decoder == null) {
+    if (request.isEnded() || !(connection instanceof ConnectionBase base)) {
       connection.close();
-    } else {
-      decoder.lingerAfterAnswer();
+      return;
     }
+    StrictRequestDecoder decoder = base.channel().pipeline().get(StrictRequestDecoder.class);
+    if (decoder != null) {
+      decoder.lingerAfterAnswer();
+      return;
+    }
+    request.handler(null).resume(); // what the client still sends is dropped
+    base.channel().writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER)
+        .addListener(written -> StrictRequestDecoder.lingeringClose(base.channel()));
   }
 
   /**

@@ -346,7 +346,7 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
    * with a reset, which can destroy the answer before the client reads it (seen on io_uring, where
    * reads complete later than on epoll, with a client trickling its head).
    */
-  private static void lingeringClose(io.netty.channel.Channel channel) {
+  static void lingeringClose(io.netty.channel.Channel channel) {
     if (!(channel instanceof io.netty.channel.socket.DuplexChannel duplex) || !channel.isActive()) {
       channel.close();
       return;
