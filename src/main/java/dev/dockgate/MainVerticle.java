@@ -284,7 +284,8 @@ public final class MainVerticle extends VerticleBase {
 
   /**
    * A router runs {@code config} now: once all {@code routers} do, says so with the time since the file was read.
-   * Reloads read before it and never applied (a newer one replaced them before their turn) are forgotten.
+   * Reloads read before it and never applied (a newer one replaced them before their turn) are forgotten. Discovery
+   * is told ({@link Addresses#CONFIG_EVERYWHERE}) only when no reload was read after it.
    */
   private void live(GatewayConfig config, int routers) {
     Reload reload = null;
@@ -300,7 +301,11 @@ public final class MainVerticle extends VerticleBase {
     while (reloads.poll() != reload) {
       // read before it, and replaced before their turn
     }
-    vertx.eventBus().publish(Addresses.CONFIG_EVERYWHERE, config, Addresses.LOCAL);
+    if (reloads.isEmpty()) {
+      // None read after it: discovery stops what only earlier configs follow. Else a later one may be prepared
+      // already (its names followed, about to apply): its own turn stops them, as it keeps what it prepared.
+      vertx.eventBus().publish(Addresses.CONFIG_EVERYWHERE, config, Addresses.LOCAL);
+    }
     long ms = (System.nanoTime() - reload.readNanos) / 1_000_000;
     LOG.info("config from " + config.source() + " live on " + (routers == 1 ? "the router" : "all " + routers
         + " routers") + ", " + ms + " ms after it was read");

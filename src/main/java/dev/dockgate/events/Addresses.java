@@ -136,7 +136,8 @@ public final class Addresses {
   public static final String CONFIG_LIVE = "gateway.config.live";
 
   /**
-   * Local only, published once every router runs a reloaded config (the {@code GatewayConfig}, passed as is):
+   * Local only, published once every router runs a reloaded config and none was read after it (the
+   * {@code GatewayConfig}, passed as is):
    * discovery stops following the DNS names and Consul services only earlier configs named (until then a router on
    * an earlier config still resolves its backends from them).
    */

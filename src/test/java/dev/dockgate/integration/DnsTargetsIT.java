@@ -548,6 +548,47 @@ class DnsTargetsIT {
    */
   @Test
   void aReloadMovingABackendToAnotherNameServesThroughout() throws Exception {
+    Move move = startMove();
+    Files.writeString(gateway.config(), move.config().replace("routes:\n", "routes:\n" + move.filler("filler"))
+        .replace(move.from(), move.to()));
+    gateway.signal("HUP");
+    assertEquals(List.of("first", "second"), answersDuringTheMove(),
+        "the answers during the move, each change once\n" + gateway.output());
+  }
+
+  /**
+   * Two reloads in quick succession: the first (B) adds many routes, so the router builds it for a while; the second
+   * (C) moves the backend to another name, whose first answer it waits for before it applies. B then running
+   * everywhere must not stop following C's name, prepared meanwhile: C would apply with no instance (503s).
+   */
+  @Test
+  void aReloadLiveEverywhereKeepsTheNameOfTheReloadPreparedAfterIt() throws Exception {
+    Move move = startMove();
+    String b = move.config().replace("routes:\n", "routes:\n" + move.filler("filler"));
+    Files.writeString(gateway.config(), b);
+    gateway.signal("HUP");
+    Thread.sleep(150); // read while the router builds B
+    Files.writeString(gateway.config(), move.config().replace("routes:\n", "routes:\n" + move.filler("other"))
+        .replace(move.from(), move.to()));
+    gateway.signal("HUP");
+    assertEquals(List.of("first", "second"), answersDuringTheMove(),
+        "the answers during the moves, each change once\n" + gateway.output());
+  }
+
+  /** A backend {@code svc} on {@code from} (NAME, server "first"), moved by a test to {@code to} (OTHER, "second"). */
+  private record Move(String config, String from, String to) {
+    /** 5,000 routes under {@code /prefix/}: a router builds them for a while, serving the previous routes. */
+    String filler(String prefix) {
+      StringBuilder more = new StringBuilder();
+      for (int i = 0; i < 5_000; i++) {
+        more.append("  - {path_prefix: /").append(prefix).append('/').append(i).append(", backend: svc}\n");
+      }
+      return more.toString();
+    }
+  }
+
+  /** Starts the gateway with {@code svc} on NAME; OTHER answers too, both after 400 ms from now on. */
+  private Move startMove() throws Exception {
     dns = new FakeDns();
     int first = serve("127.0.0.1", 0, "first").getAddress().getPort();
     int second = serve("127.0.0.1", 0, "second").getAddress().getPort();
@@ -558,16 +599,12 @@ class DnsTargetsIT {
         svc);
     assertEquals(Set.of("first " + NAME + ":" + first), answeredBy(5));
     dns.delay(400);
+    return new Move(Files.readString(gateway.config()), svc,
+        "  - {name: svc, dns_targets: [\"http://" + OTHER + ":" + second + "\"]}\n");
+  }
 
-    StringBuilder more = new StringBuilder();
-    for (int i = 0; i < 5_000; i++) {
-      more.append("  - {path_prefix: /filler/").append(i).append(", backend: svc}\n");
-    }
-    String config = Files.readString(gateway.config());
-    Files.writeString(gateway.config(), config
-        .replace("routes:\n", "routes:\n" + more)
-        .replace(svc, "  - {name: svc, dns_targets: [\"http://" + OTHER + ":" + second + "\"]}\n"));
-    gateway.signal("HUP");
+  /** Who answers /svc/x (or the status), each change once, until "second" answers ten times in a row after a reload. */
+  private List<String> answersDuringTheMove() throws Exception {
     List<String> seen = new ArrayList<>();
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
     int onlySecond = 0;
@@ -580,7 +617,7 @@ class DnsTargetsIT {
       }
       onlySecond = who.equals("second") && gateway.output().contains(" live on the router") ? onlySecond + 1 : 0;
     }
-    assertEquals(List.of("first", "second"), seen, "the answers during the move, each change once\n" + gateway.output());
+    return seen;
   }
 
   /** A reload making dns_refresh_ms shorter asks the name again by the new period, not after the old one. */
