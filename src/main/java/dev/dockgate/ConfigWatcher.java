@@ -190,16 +190,33 @@ final class ConfigWatcher {
     }
   }
 
-  /** {@code asked}: on SIGHUP, whose sender is owed an answer in the log whatever it is. */
+  /** Loads under way or waiting: they run one after the other, in the order asked. */
+  private int loads;
+  private Future<Void> loaded = Future.succeededFuture();
+
+  /**
+   * {@code asked}: on SIGHUP, whose sender is owed an answer in the log whatever it is. After the loads asked before
+   * it: two read at once (a SIGHUP during a load of 5,000 routes) could end in the other order, the older file's
+   * config applied last and running while the file said otherwise.
+   */
   private void load(java.util.List<Stamp> seen, boolean asked) {
     loading = true;
+    loads++;
+    loaded = loaded.eventually(() -> loadNow(seen, asked)).andThen(ar -> {
+      if (--loads == 0) {
+        loading = false;
+      }
+    });
+  }
+
+  private Future<Void> loadNow(java.util.List<Stamp> seen, boolean asked) {
     String rejected = !asked && seen != null && onlyCertificates(fingerprint, seen)
         ? "TLS certificate change rejected, the served certificate and the running config stay (tried again at the"
             + " files' next change):\n"
         : "config change rejected, the running config stays:\n";
     fingerprint = seen;
     // Read on a worker, bounded as a load reads it: the file may be anything (huge, /dev/zero, not UTF-8).
-    vertx.executeBlocking(() -> blank(dev.dockgate.config.ConfigText.text(path, dev.dockgate.config.ConfigText.MAX_BYTES)),
+    return vertx.executeBlocking(() -> blank(dev.dockgate.config.ConfigText.text(path, dev.dockgate.config.ConfigText.MAX_BYTES)),
             false)
         .compose(blank -> blank
             ? Future.failedFuture(new ConfigException(java.util.List.of(path + ": the file is empty (nothing but blanks and comments):"
@@ -209,7 +226,8 @@ final class ConfigWatcher {
         .compose(this::compare)
         .onSuccess(compared -> accept(compared, asked))
         .onFailure(err -> reject(rejected, err instanceof ConfigException ? err.getMessage() : path + ": " + err, asked))
-        .onComplete(ar -> loading = false);
+        .<Void>mapEmpty()
+        .otherwiseEmpty();
   }
 
   /**

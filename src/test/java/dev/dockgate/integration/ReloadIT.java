@@ -118,6 +118,30 @@ class ReloadIT {
     assertTrue(load.statuses.containsKey(200), load.statuses.toString());
   }
 
+  /**
+   * Two reloads asked at once (SIGHUP twice), the first reading a large file, the second the small one written right
+   * after it: the file's last content runs. Loaded at the same time, the small file was read first and the large one
+   * applied after it: the older content ran while the file said otherwise, and nothing read the file again.
+   */
+  @Test
+  void reloadsAskedAtOnceApplyTheFilesLastContent() throws Exception {
+    GatewayHarness gw = gateway = new GatewayHarness(dir, config(false), 1);
+    assertEquals(404, gw.get("/b/x").statusCode());
+    StringBuilder more = new StringBuilder();
+    for (int i = 0; i < 20_000; i++) {
+      more.append("  - {path_prefix: /many/").append(i).append(", backend: a}\n");
+    }
+    java.nio.file.Files.writeString(gw.configFile(), config(false).replace("routes:\n", "routes:\n" + more));
+    gw.vertx().eventBus().send(dev.dockgate.events.Addresses.CONFIG_RELOAD, null);
+    Thread.sleep(50); // its read under way
+    java.nio.file.Files.writeString(gw.configFile(), config(true));
+    gw.vertx().eventBus().send(dev.dockgate.events.Addresses.CONFIG_RELOAD, null);
+    Poll.until(Duration.ofSeconds(30), "the file's last content live", () -> gw.get("/b/x").statusCode() == 200);
+    Thread.sleep(3_000); // a load of the large file ending after it would have applied it meanwhile
+    assertEquals(200, gw.get("/b/x").statusCode(), "the file's last content still runs");
+    assertEquals(404, gw.get("/many/1/x").statusCode(), "the older, large content is not running");
+  }
+
   /** Routes besides /a, for a config big enough that compiling its routes takes a measurable time. */
   static final int LARGE_ROUTES = Integer.getInteger("reload.large.routes", 30_000);
   /**
