@@ -14,8 +14,8 @@ import java.util.logging.Logger;
  * as editors, {@code kubectl}'s ConfigMap links and careful scripts do) is loaded once seen unchanged at two checks
  * in a row; one changed in place once it was last modified {@link #SETTLE_MS} ago (or, should its clock be ahead of this one's, was seen
  * unchanged that long): a file being written (truncated, then filled; {@code scp} writing in chunks with pauses
- * shorter than that) is not applied half-way. On a change, an empty file (nothing but blanks and comments) is refused: a valid config at
- * start (every default), on a reload it is a file caught while being written. A valid new config goes to
+ * shorter than that) is not applied half-way. An empty file (nothing but blanks and comments) is refused, as at start
+ * (often a file caught while being written, or a wrong mount). A valid new config goes to
  * {@code onChange}; an invalid one is reported once, with every problem, and the running config stays. When asked (SIGHUP) the
  * outcome is logged every time: the rejection again, or that the valid file changed nothing. Runs on
  * one event loop.
@@ -215,14 +215,8 @@ final class ConfigWatcher {
             + " files' next change):\n"
         : "config change rejected, the running config stays:\n";
     fingerprint = seen;
-    // Read on a worker, bounded as a load reads it: the file may be anything (huge, /dev/zero, not UTF-8).
-    return vertx.executeBlocking(() -> blank(dev.dockgate.config.ConfigText.text(path, dev.dockgate.config.ConfigText.MAX_BYTES)),
-            false)
-        .compose(blank -> blank
-            ? Future.failedFuture(new ConfigException(java.util.List.of(path + ": the file is empty (nothing but blanks and comments):"
-                + " not applied, taken for a file being written (write the new config beside it and rename it into"
-                + " place)")))
-            : Features.load(vertx, path))
+    // An empty file (nothing but blanks and comments: often one caught being written) is refused by the load.
+    return Features.load(vertx, path)
         .compose(this::compare)
         .onSuccess(compared -> accept(compared, asked))
         .onFailure(err -> reject(rejected, err instanceof ConfigException ? err.getMessage() : path + ": " + err, asked))
@@ -312,11 +306,6 @@ final class ConfigWatcher {
   /** The latest modification time (ms) of the files. */
   static long modifiedMs(java.util.List<Stamp> fingerprint) {
     return fingerprint.stream().mapToLong(Stamp::modifiedMs).max().orElse(0);
-  }
-
-  /** Nothing but blank lines and YAML comments. */
-  static boolean blank(String text) {
-    return text.lines().map(String::strip).allMatch(line -> line.isEmpty() || line.startsWith("#"));
   }
 
   private void reject(String message, boolean asked) {

@@ -35,7 +35,10 @@ public final class ConfigText {
   private ConfigText() {
   }
 
-  /** The file's top-level mapping; empty for a file of nothing but blanks and comments (every default). */
+  /**
+   * The file's top-level mapping. A file with no document (nothing but blanks and comments) is an error, at start as
+   * on a reload: {@code routes: []} or {@code {}} says "every default" on purpose.
+   */
   public static JsonObject read(String file) {
     return parse(file, text(file, MAX_BYTES));
   }
@@ -120,7 +123,12 @@ public final class ConfigText {
     return "line " + line + ", column " + column + ": ";
   }
 
-  /** The text's top-level mapping (YAML, or JSON for a {@code .json} file); empty when it holds no document. */
+  /** Nothing but blank lines and comments ({@code #}, as YAML writes them). */
+  static boolean blank(String text) {
+    return text.lines().map(String::strip).allMatch(line -> line.isEmpty() || line.startsWith("#"));
+  }
+
+  /** The text's top-level mapping (YAML, or JSON for a {@code .json} file); an error when it holds no document. */
   static JsonObject parse(String file, String text) {
     boolean json = ConfigLoader.formatOf(file).equals("json");
     Object doc;
@@ -142,7 +150,10 @@ public final class ConfigText {
       doc = object.getMap(); // Vert.x's JSON parser gives its own types
     }
     if (doc == null) {
-      return new JsonObject();
+      // A wrong mount or a truncated file, far more often than a wish for every default (port 8080, Docker).
+      throw problem(file, (blank(text) ? "the file is empty (nothing but blanks and comments)"
+          : "the file holds no settings (an empty document)") + "; for a gateway with no routes, answering every"
+          + " request with the default response, write \"routes: []\"");
     }
     if (!(doc instanceof Map)) {
       throw problem(file, "expected a mapping at the top level, got " + Fields.describe(doc));

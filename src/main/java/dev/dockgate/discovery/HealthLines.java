@@ -1,5 +1,6 @@
 package dev.dockgate.discovery;
 
+import dev.dockgate.observability.LogPace;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -17,13 +18,17 @@ final class HealthLines {
   private final long periodNanos;
   private final Map<String, Said> containers = new HashMap<>();
 
-  /** Where a container's lines stand: when the last was said, what changed since, whether its summary is awaited. */
+  /** Where a container's lines stand: the pace of its lines, what changed since the last, whether its summary is awaited. */
   private static final class Said {
-    long atNanos;
+    final LogPace pace;
     int changes;
     String name;
     String health;
     boolean summaryAwaited;
+
+    Said(long periodNanos) {
+      pace = new LogPace(periodNanos);
+    }
   }
 
   HealthLines(long periodMs) {
@@ -42,15 +47,15 @@ final class HealthLines {
   String changed(String id, String name, String health, long nowNanos) {
     Said said = containers.get(id);
     if (said == null) {
-      said = new Said();
+      said = new Said(periodNanos);
       containers.put(id, said);
-    } else if (said.changes > 0 || nowNanos - said.atNanos < periodNanos) {
+    }
+    if (said.changes > 0 || !said.pace.due(nowNanos)) {
       said.changes++;
       said.name = name;
       said.health = health;
       return null;
     }
-    said.atNanos = nowNanos;
     return "container " + name + " is " + health;
   }
 
@@ -61,7 +66,7 @@ final class HealthLines {
       return -1;
     }
     said.summaryAwaited = true;
-    return Math.max(1, (said.atNanos + periodNanos - nowNanos) / 1_000_000);
+    return Math.max(1, said.pace.dueInNanos(nowNanos) / 1_000_000);
   }
 
   /** The summary of {@code id}'s changes counted since its last line (null when none was, or it is gone). */
@@ -71,8 +76,8 @@ final class HealthLines {
       return null;
     }
     String line = "container " + said.name + " changed health " + said.changes + " time" + (said.changes == 1 ? "" : "s")
-        + " in the last " + Math.round((nowNanos - said.atNanos) / 1e9) + " s, now " + said.health;
-    said.atNanos = nowNanos;
+        + " in the last " + Math.round(said.pace.sinceNanos(nowNanos) / 1e9) + " s, now " + said.health;
+    said.pace.said(nowNanos);
     said.changes = 0;
     said.summaryAwaited = false;
     return line;

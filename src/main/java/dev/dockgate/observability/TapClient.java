@@ -78,7 +78,7 @@ final class TapClient {
   /** Events dropped since the last report of them, and when a falling behind may be said again. */
   private long dropped;
   private boolean episodeReported;
-  private final ReportClock reports = new ReportClock();
+  private final LogPace reports = LogPace.perMinute();
 
   TapClient(Vertx vertx, NetSocket socket, TapConfig config, TapClients clients) {
     this.vertx = vertx;
@@ -164,7 +164,7 @@ final class TapClient {
       dropped++;
       if (!dropping) {
         dropping = true;
-        episodeReported = reports.due();
+        episodeReported = reports.due(System.nanoTime());
         if (episodeReported) {
           LOG.warning("event-bus bridge client " + client + " falls behind: its events are dropped while over "
               + MAX_QUEUE / 1024 + " KiB wait for it");

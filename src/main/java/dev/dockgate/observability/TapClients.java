@@ -27,7 +27,7 @@ final class TapClients {
   private long refused;
   private boolean refusing;
   private boolean burstReported;
-  private final ReportClock reports = new ReportClock();
+  private final LogPace reports = LogPace.perMinute();
 
   /** {@code max}: {@code max_clients}, 0 for no limit. */
   TapClients(int max) {
@@ -43,7 +43,7 @@ final class TapClients {
     refused++;
     if (!refusing) {
       refusing = true;
-      burstReported = reports.due();
+      burstReported = reports.due(System.nanoTime());
       if (burstReported) {
         LOG.warning("event-bus bridge refuses new clients, " + socket.remoteAddress() + " the first: max_clients ("
             + max + ") are connected; connections are refused (and counted) until one leaves");

@@ -1,6 +1,7 @@
 package dev.dockgate.proxy;
 
 import dev.dockgate.discovery.Instance;
+import dev.dockgate.observability.LogPace;
 import dev.dockgate.resilience.Outliers;
 import dev.dockgate.resilience.Breaker;
 
@@ -18,11 +19,10 @@ public final class Upstream {
   private final long graceEndsNanos;
   private long passOverUntilNanos;
   private boolean tlsFailureLogged;
-  private static final long SAY_EVERY_NANOS = java.util.concurrent.TimeUnit.MINUTES.toNanos(1);
-  /** When a failure to resolve the host was last logged (0: never). */
-  private long resolveFailureSaidNanos;
-  /** When a refused stream answered with 503 was last logged (0: never). */
-  private long refusalSaidNanos;
+  /** A failure to resolve the host, logged at most once a minute. */
+  private final LogPace resolveFailures = LogPace.perMinute();
+  /** A refused stream answered with 503, logged at most once a minute. */
+  private final LogPace refusals = LogPace.perMinute();
   private boolean headTooLargeLogged;
   private io.vertx.core.net.HostAndPort origin;
   private io.vertx.core.net.HostAndPort authority;
@@ -90,11 +90,7 @@ public final class Upstream {
    * unresolvable is said again, a flood of requests to it is not).
    */
   boolean resolveFailureToSay(long nowNanos) {
-    if (!dueToSay(resolveFailureSaidNanos, nowNanos)) {
-      return false;
-    }
-    resolveFailureSaidNanos = nowNanos;
-    return true;
+    return resolveFailures.due(nowNanos);
   }
 
   /**
@@ -102,16 +98,7 @@ public final class Upstream {
    * is to be logged: at most once a minute (an instance shedding load under a flood is said, not each request).
    */
   boolean refusalToSay(long nowNanos) {
-    if (!dueToSay(refusalSaidNanos, nowNanos)) {
-      return false;
-    }
-    refusalSaidNanos = nowNanos;
-    return true;
-  }
-
-  /** Whether a minute has passed since {@code saidNanos} (0: never said). */
-  private static boolean dueToSay(long saidNanos, long nowNanos) {
-    return saidNanos == 0 || nowNanos - saidNanos >= SAY_EVERY_NANOS;
+    return refusals.due(nowNanos);
   }
 
   /** True the first time: a TLS failure of this instance is logged once, not per request. */

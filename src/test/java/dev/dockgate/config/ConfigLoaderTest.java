@@ -305,9 +305,18 @@ class ConfigLoaderTest {
         defaultDocker(), List.of(), DEFAULT_RESPONSE, List.of()));
   }
 
+  /** Every default, said on purpose ({@code {}}); a file of no document is refused (see {@link #rejected}). */
   @Test
-  void emptyFileGivesAllDefaults(VertxTestContext ctx) throws IOException {
-    String path = write("conf.yml", "");
+  void anEmptyMappingGivesAllDefaults(VertxTestContext ctx) throws IOException {
+    String path = write("conf.yml", "# every default\n{}\n");
+    expectConfig(path, ctx, new GatewayConfig(path, DEFAULT_SERVER, defaultDocker(), List.of(), DEFAULT_RESPONSE,
+        List.of()));
+  }
+
+  /** What the refusal of an empty file says to write: a gateway that answers everything with the default response. */
+  @Test
+  void noRoutesWrittenAsTheEmptyFileRefusalSaysLoads(VertxTestContext ctx) throws IOException {
+    String path = write("conf.yml", "routes: []\n");
     expectConfig(path, ctx, new GatewayConfig(path, DEFAULT_SERVER, defaultDocker(), List.of(), DEFAULT_RESPONSE,
         List.of()));
   }
@@ -324,8 +333,18 @@ class ConfigLoaderTest {
 
   // ---------------------------------------------------------------- rejected files
 
+  static final String NO_ROUTES_HINT = "; for a gateway with no routes, answering every request with the default"
+      + " response, write \"routes: []\"";
+
   static Stream<Case> rejected() {
     return Stream.of(
+        // a file with no document: a wrong mount or a truncated file, never every default (it was, at start only)
+        bad("an empty file", "", "conf.yml: the file is empty (nothing but blanks and comments)" + NO_ROUTES_HINT),
+        bad("a file of blanks and comments", "# everything commented out\n# server:\n#   port: 8080\n  \n",
+            "conf.yml: the file is empty (nothing but blanks and comments)" + NO_ROUTES_HINT),
+        bad("a document of null", "---\n~\n", "conf.yml: the file holds no settings (an empty document)" + NO_ROUTES_HINT),
+        badJson("an empty JSON file", " \n", "conf.json: the file is empty (nothing but blanks and comments)"
+            + NO_ROUTES_HINT),
         // references
         bad("unknown backend lists the known ones", """
             routes:
@@ -763,14 +782,6 @@ class ConfigLoaderTest {
     expectConfig(path, ctx, new GatewayConfig(path, DEFAULT_SERVER, defaultDocker(), List.of(), DEFAULT_RESPONSE,
         List.of(), AccessLogConfig.OFF, TapConfig.OFF, ClusterConfig.DEFAULT,
         new TracingConfig(true, "http://127.0.0.1:4318/v1/traces", "edge-gw", 0.25)));
-  }
-
-
-  @Test
-  void commentOnlyFileGivesAllDefaultsLikeAnEmptyOne(VertxTestContext ctx) throws IOException {
-    String path = write("conf.yml", "# everything commented out\n# server:\n#   port: 8080\n");
-    expectConfig(path, ctx, new GatewayConfig(path, DEFAULT_SERVER, defaultDocker(), List.of(), DEFAULT_RESPONSE,
-        List.of()));
   }
 
   @Test

@@ -218,6 +218,34 @@ class CommandLineIT {
     assertFalse(run.err().contains("\tat "), "no stack trace: " + run);
   }
 
+  /**
+   * A file of nothing but blanks and comments (a wrong mount, a truncated file) stops the start and fails the check,
+   * naming the file and what to write for no routes: it started with every default (port 8080 of every address,
+   * Docker discovery), while a reload refused the same file.
+   */
+  @Test
+  @Timeout(150)
+  void anEmptyConfigFileIsRefusedAtStartAndByTheCheck() throws Exception {
+    Path conf = dir.resolve("empty.yml");
+    Files.writeString(conf, "# routes to come\n\n   \n");
+    String refused = conf + ": the file is empty (nothing but blanks and comments); for a gateway with no routes,"
+        + " answering every request with the default response, write \"routes: []\"";
+    GatewayJar.Exit check = run(Map.of(), List.of(), "-t", "-conf", conf.toString());
+    assertEquals(1, check.status(), check.toString());
+    assertEquals("", check.out(), check.toString());
+    assertEquals(List.of(refused, conf + ": invalid (1 problem)"), check.err().lines().toList(), check.toString());
+    // Loopback, no admin listener, no Docker: a start that wrongly went ahead listens nowhere else (and times out).
+    Map<String, String> loopback = Map.of("DOCKGATE_SERVER_HOST", "127.0.0.1", "DOCKGATE_SERVER_PORT", "0",
+        "DOCKGATE_SERVER_ADMIN_LISTENER", "false", "DOCKGATE_DOCKER_ENABLED", "false");
+    GatewayJar.Exit start = run(loopback, List.of(), "-conf", conf.toString());
+    assertEquals(1, start.status(), start.toString());
+    assertTrue(start.err().contains("invalid configuration, not starting:\n" + refused), start.toString());
+    assertFalse(start.err().contains("\tat "), "no stack trace: " + start);
+    Files.writeString(conf, "routes: []\n");
+    GatewayJar.Exit fixed = run(loopback, List.of(), "-t", "-conf", conf.toString());
+    assertEquals(0, fixed.status(), fixed.toString());
+  }
+
   @Test
   @Timeout(90)
   void validatingAMissingFileFails() throws Exception {

@@ -466,7 +466,10 @@ class ReloadIT {
       java.nio.file.Files.writeString(empty, "# nothing yet\n\n");
       java.nio.file.Files.move(empty, gw.configFile(), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
           java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-      Poll.until(Duration.ofSeconds(3), "the empty file refused", () -> count(captured.messages, "the file is empty") == 1);
+      // Refused as at start, in the same words, saying what to write for no routes.
+      Poll.until(Duration.ofSeconds(3), "the empty file refused", () -> count(captured.messages, gw.configFile()
+          + ": the file is empty (nothing but blanks and comments); for a gateway with no routes, answering every"
+          + " request with the default response, write \"routes: []\"") == 1);
       assertEquals(200, gw.get("/a/x").statusCode());
       assertEquals(0, count(captured.messages, "config reloaded from"), captured.messages.toString());
     }
