@@ -260,6 +260,16 @@ class ConsulDiscoveryIT {
     assertEquals(0, after.stream().filter(s -> !s.query().contains("index=")).count(),
         "every capped answer read again from the start: " + after);
     assertEquals(early, count(gateway.output(), "answered early without a change"), gateway.output());
+    // A busy host: the servers' timeouts reach the gateway 150 ms late (half their cap): still timeouts, not a sign
+    // that the cap was not one (before, an eighth late had it forgotten and every timeout read afresh).
+    consul.latency(Duration.ofMillis(150));
+    int seenSlow = consul.seen().size();
+    Poll.until(Duration.ofSeconds(15), "blocking queries going on late", () -> consul.seen().size() >= seenSlow + 10);
+    List<ConsulTestServer.Seen> slow = consul.seen().subList(seenSlow, consul.seen().size());
+    assertEquals(0, slow.stream().filter(s -> !s.query().contains("index=")).count(),
+        "every late timeout read again from the start: " + slow);
+    assertFalse(gateway.output().contains("that limit is forgotten"), gateway.output());
+    consul.latency(Duration.ZERO);
     // Changes still arrive at once.
     consul.check("orders-3", "critical");
     until("orders-3 out", Duration.ofSeconds(5), Set.of("orders-1", "orders-2"), "/api/orders/x");

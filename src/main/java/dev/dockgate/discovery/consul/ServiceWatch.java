@@ -41,6 +41,14 @@ final class ServiceWatch {
   private boolean filteredReported;
   private long backoffMs = MIN_BACKOFF_MS;
   private int known;
+  /**
+   * How much later than the servers' cap on waits (and their jitter, an eighth) an answer must come to disprove the
+   * cap: an answer capped by the servers can arrive that much later on a busy host, and a cap wrongly forgotten makes
+   * every later timeout a suspected restore, read afresh (with a 300 ms cap an eighth is 38 ms, which a busy host's
+   * scheduling exceeds).
+   */
+  private static final long LATE_SLACK_NANOS = 500_000_000L;
+
   /** An early answer without a change being checked by a plain read: the index it kept (0: none) and its time. */
   private long suspectedIndex;
   private long suspectedNanos;
@@ -101,9 +109,10 @@ final class ServiceWatch {
       if (ar.succeeded()) {
         long took = System.nanoTime() - sentAt;
         long cap = client.queryCapNanos();
-        if (cap != Long.MAX_VALUE && sentIndex > 0 && took > cap + cap / 8 && client.capDisproved()) {
-          // A query waited longer than the cap taken for the servers' max_query_time: it was not one (an early
-          // answer for another reason, confirmed by chance); early answers are checked for restores again.
+        if (cap != Long.MAX_VALUE && sentIndex > 0 && took > cap + cap / 8 + LATE_SLACK_NANOS && client.capDisproved()) {
+          // A query waited longer than the cap taken for the servers' max_query_time (beyond their jitter and a
+          // busy host's delays): it was not one (an early answer for another reason, confirmed by chance); early
+          // answers are checked for restores again.
           LOG.info(describe() + ": a blocking query waited " + took / 1_000_000 + " ms, longer than the "
               + cap / 1_000_000 + " ms taken for the servers' max_query_time; that limit is forgotten");
           cap = Long.MAX_VALUE;
