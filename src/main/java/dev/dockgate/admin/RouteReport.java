@@ -34,6 +34,7 @@ public final class RouteReport {
           .put("host", r.host())
           .put("methods", new JsonArray(r.methods()))
           .put("strip_prefix", r.stripPrefix())
+          .put("rewrite_location", r.rewriteLocation())
           .put("timeout_ms", r.timeoutMs())
           .put("retries", r.retries().attempts())
           .put("backend", r.backend())

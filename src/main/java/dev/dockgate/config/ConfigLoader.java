@@ -625,6 +625,12 @@ public final class ConfigLoader {
       long timeout = f.number("timeout_ms", RouteConfig.DEFAULT_TIMEOUT_MS, 1, 3_600_000);
       boolean strip = f.bool("strip_prefix", false);
       boolean passHost = f.bool("pass_host", true);
+      boolean rewriteLocation = f.bool("rewrite_location", strip);
+      if (f.has("rewrite_location") && !strip) {
+        // Nothing is taken away from the path, so nothing is put back: a switch that would do nothing.
+        f.problem(f.at("rewrite_location"), "applies only with strip_prefix: true (the prefix put back into the"
+            + " backend's redirects)");
+      }
       RetryConfig retries = retries(f.object("retries"), timeout);
       Map<String, Object> blocks = new LinkedHashMap<>();
       for (RouteBlockParser parser : parsers) {
@@ -633,7 +639,8 @@ public final class ConfigLoader {
         }
       }
       f.rejectUnknown();
-      result.add(new RouteConfig(prefix, backend, timeout, strip, methods, host, retries, passHost, blocks));
+      result.add(new RouteConfig(prefix, backend, timeout, strip, methods, host, retries, passHost, rewriteLocation,
+          blocks));
     }
     return result;
   }

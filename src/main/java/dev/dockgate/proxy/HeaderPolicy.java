@@ -13,7 +13,8 @@ import io.vertx.core.net.SocketAddress;
 /**
  * What the gateway changes in headers on the way through: drops hop-by-hop headers (RFC 9110
  * §7.6.1, including those the Connection header names), keeps the client's Host, and sets
- * X-Forwarded-For/-Proto/-Host; folds HTTP/2 cookie fields into one header. Stateless; called on the request's event loop.
+ * X-Forwarded-For/-Proto/-Host (and X-Forwarded-Prefix on routes that strip one); folds HTTP/2 cookie fields into one
+ * header. Stateless; called on the request's event loop.
  */
 public final class HeaderPolicy {
 
@@ -41,7 +42,7 @@ public final class HeaderPolicy {
 
   /** Headers the gateway sets on every proxied request. */
   private static final java.util.Set<String> GATEWAY_SET = java.util.Set.of(TrafficEvent.CONSUMER,
-      TrafficEvent.REQUEST_ID, "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto");
+      TrafficEvent.REQUEST_ID, "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-forwarded-prefix");
 
   private HeaderPolicy() {
   }
@@ -51,9 +52,10 @@ public final class HeaderPolicy {
    * headers but hop-by-hop ones, Host and Expect, then the rules of {@link #apply}. Order matters: first
    * what the client's Connection header names and other hop-by-hop headers go, then client headers
    * posing as the gateway's own, and only then the gateway sets its headers, so no client header can
-   * remove or shadow them.
+   * remove or shadow them. {@code prefix}: the X-Forwarded-Prefix to send (see {@link StrippedPrefix#forwarded}), or
+   * null on a route that strips none.
    */
-  static void toBackend(HttpServerRequest client, MultiMap target, Exchange exchange) {
+  static void toBackend(HttpServerRequest client, MultiMap target, Exchange exchange, String prefix) {
     if (target.isEmpty()) {
       // The usual case, and the cheaper one: all of them in one pass over the client's headers, then
       // the few that do not go removed by name (same result and order as the loop below).
@@ -61,7 +63,7 @@ public final class HeaderPolicy {
       dropHopByHop(target, HOP_BY_HOP.length);
       target.remove(HttpHeaders.HOST);
       target.remove(HttpHeaders.EXPECT);
-      apply(target, client, exchange);
+      apply(target, client, exchange, prefix);
       return;
     }
     for (java.util.Map.Entry<String, String> header : client.headers()) {
@@ -70,18 +72,19 @@ public final class HeaderPolicy {
         target.add(name, header.getValue());
       }
     }
-    apply(target, client, exchange);
+    apply(target, client, exchange, prefix);
   }
 
   /**
    * The head of an upgrade request (WebSocket) as the gateway writes it to the backend itself: the
    * client's headers under the same rules, Host as given, and only Upgrade and Connection: Upgrade
-   * of the hop-by-hop ones; the try's trace context when {@code span} is not null.
+   * of the hop-by-hop ones; the try's trace context when {@code span} is not null; {@code prefix} as in
+   * {@link #toBackend}.
    */
-  static String upgradeHead(Exchange exchange, String uri, HostAndPort host, BackendTry span) {
+  static String upgradeHead(Exchange exchange, String uri, HostAndPort host, BackendTry span, String prefix) {
     HttpServerRequest client = exchange.request();
     MultiMap headers = HttpHeaders.headers().addAll(client.headers());
-    apply(headers, client, exchange);
+    apply(headers, client, exchange, prefix);
     if (span != null) {
       span.inject(headers);
     }
@@ -97,7 +100,7 @@ public final class HeaderPolicy {
     return head.append("Connection: Upgrade\r\n\r\n").toString();
   }
 
-  private static void apply(MultiMap headers, HttpServerRequest client, Exchange exchange) {
+  private static void apply(MultiMap headers, HttpServerRequest client, Exchange exchange, String prefix) {
     dropConnectionNamed(client.headers(), headers);
     headers.remove(PROXY_CONNECTION);
     dropOwned(headers, exchange.pipeline().ownedHeaders());
@@ -117,6 +120,12 @@ public final class HeaderPolicy {
         headers.remove(X_REAL_IP);
       }
       headers.set(X_FORWARDED_FOR, prior == null || prior.isBlank() ? ip : prior + ", " + ip);
+    }
+    if (prefix != null) {
+      headers.set(StrippedPrefix.X_FORWARDED_PREFIX, prefix);
+    } else if (!exchange.trustedPeer()) {
+      // Where the path was not cut, only a trusted proxy in front can have cut it (Traefik drops it too).
+      headers.remove(StrippedPrefix.X_FORWARDED_PREFIX);
     }
     headers.set(X_FORWARDED_PROTO, exchange.secure() ? HTTPS : HTTP);
     headers.set(TrafficEvent.REQUEST_ID_HEADER, exchange.requestId());

@@ -100,6 +100,8 @@ public final class ProxyHandler implements Terminal {
   private final long heldBodiesBytes;
   /** How long an HTTP/2 client may take nothing of an answer (server.idle_timeout_ms); null: no limit. */
   private final Relay.Stalls stalls;
+  /** The prefix this route strips, said to the backend and put back into its redirects; null: none stripped. */
+  private final StrippedPrefix prefix;
 
   public ProxyHandler(Vertx vertx, HttpClient client, ConnectionPool pool, io.vertx.core.net.NetClient tunnels,
       RouteConfig route, BackendConfig backend, long maxBodyBytes, long idleTimeoutMs, InFlightRequests inFlight,
@@ -119,6 +121,7 @@ public final class ProxyHandler implements Terminal {
     this.tunnel = new UpgradeTunnel(vertx, tunnels, backend, route.timeoutMs());
     this.http2 = backend.http2();
     this.stalls = idleTimeoutMs > 0 ? new Relay.Stalls(vertx, idleTimeoutMs) : null;
+    this.prefix = StrippedPrefix.of(route);
     // A sixteenth of the heap by default (8 MiB of a 128 MiB heap: 128 bodies of 64 KiB); past it, bodies stream.
     this.heldBodiesBytes = Long.getLong("gateway.held.bodies.bytes", Runtime.getRuntime().maxMemory() / 16);
   }
@@ -177,6 +180,9 @@ public final class ProxyHandler implements Terminal {
       uri = incoming.query() == null ? path : path + "?" + incoming.query();
     }
     attempt.uri = route.stripPrefix() ? stripPrefix(uri) : uri;
+    if (prefix != null) {
+      attempt.prefix = prefix.forwarded(incoming.headers(), exchange.trustedPeer());
+    }
     String length = incoming.getHeader(HttpHeaders.CONTENT_LENGTH);
     attempt.length = length == null ? -1 : contentLength(length);
     if (length == null && chunked) {
@@ -429,7 +435,8 @@ public final class ProxyHandler implements Terminal {
     RequestTrace trace = exchange.trace();
     BackendTry span = trace == null ? null : trace.backendTry(upstream.instance().name(), upstream.instance().host(),
         upstream.instance().port(), 0);
-    String head = HeaderPolicy.upgradeHead(exchange, uri, host, span);
+    String forwardedPrefix = prefix == null ? null : prefix.forwarded(incoming.headers(), exchange.trustedPeer());
+    String head = HeaderPolicy.upgradeHead(exchange, uri, host, span, forwardedPrefix);
     upstream.breaker().circuit().<UpgradeTunnel.Answer>execute(() -> tunnel.request(upstream, origin, head, incoming.response())).onComplete(ar -> {
       if (ar.failed()) {
         upstream.breaker().failed(ar.cause(), false);
@@ -454,6 +461,10 @@ public final class ProxyHandler implements Terminal {
       if (answer.status() == 101) {
         tunnel.switchProtocols(exchange, answer, done);
       } else {
+        if (prefix != null && prefix.rewrites()) {
+          prefix.rewrite(answer.status(), answer.headers(), forwardedPrefix, incoming.authority(), host,
+              upstream.instance().host(), upstream.instance().port());
+        }
         tunnel.refuse(exchange, answer, route.backend(), done);
       }
     });
@@ -897,7 +908,7 @@ public final class ProxyHandler implements Terminal {
     request.setMethod(incoming.method());
     request.setURI(attempt.uri);
     MultiMap headers = request.headers();
-    HeaderPolicy.toBackend(incoming, headers, attempt.exchange);
+    HeaderPolicy.toBackend(incoming, headers, attempt.exchange, attempt.prefix);
     if (http2 && HeaderPolicy.acceptsTrailers(incoming.headers())) {
       headers.set(HeaderPolicy.TE, HeaderPolicy.TRAILERS); // the one TE HTTP/2 allows; gRPC servers ask for it
     }
@@ -1090,21 +1101,42 @@ public final class ProxyHandler implements Terminal {
       out.setStatusCode(status);
     }
     MultiMap target = out.headers();
+    StrippedPrefix prefix = attempt.owner.prefix;
     if (exchange.pipeline().seesResponses()) {
       MultiMap headers = HttpHeaders.headers();
       if (backend != null) {
         HeaderPolicy.copyResponse(status, backend, headers);
+        if (prefix != null && prefix.rewrites()) {
+          attempt.owner.putPrefixBack(attempt, status, headers);
+        }
       }
       exchange.pipeline().onResponse(exchange, headers);
       target.addAll(headers);
     } else if (backend != null) {
       HeaderPolicy.copyResponse(status, backend, target);
+      if (prefix != null && prefix.rewrites()) {
+        attempt.owner.putPrefixBack(attempt, status, target);
+      }
     }
     if (attempt.tooLarge && attempt.incoming.version() != HttpVersion.HTTP_2) {
       // The rest of the body is not read: EdgeGuard closes. HTTP/2 has no Connection header.
       target.set(HttpHeaders.CONNECTION, "close");
     }
     target.set(TrafficEvent.REQUEST_ID_HEADER, exchange.requestId());
+  }
+
+  /**
+   * The route's prefix put back into the backend's redirects in {@code answer} (see {@link StrippedPrefix#rewrite}):
+   * the Host the client sent, the one the backend was sent (as {@link #sendRequest} chose it) and the instance's
+   * address are the hosts of the backend's own URLs.
+   */
+  private void putPrefixBack(Attempt attempt, int status, MultiMap answer) {
+    io.vertx.core.net.HostAndPort client = attempt.incoming.authority();
+    Upstream upstream = attempt.upstream;
+    io.vertx.core.net.HostAndPort sent = client != null && route.passHost() ? client
+        : upstream == null ? null : upstream.authority(serverName);
+    prefix.rewrite(status, answer, attempt.prefix, client, sent, upstream == null ? null : upstream.instance().host(),
+        upstream == null ? -1 : upstream.instance().port());
   }
 
   /** The gateway's own answer to a request it could not forward: the failure's status and message. */
@@ -1166,6 +1198,8 @@ public final class ProxyHandler implements Terminal {
     final HttpServerRequest incoming;
     /** The request's URI toward the backend (normalized path, prefix stripped when the route says so). */
     String uri;
+    /** The X-Forwarded-Prefix the backend is sent (see {@link StrippedPrefix#forwarded}); null: none stripped. */
+    String prefix;
     /** The client's Content-Length, or -1 when it announced none. */
     long length;
     /**

@@ -408,7 +408,26 @@ class ConfigLoaderTest {
                 backend: payment
                 timeout: 5
             """ + PAYMENT_AND_ORDERS,
-            "conf.yml: routes[0].timeout: unknown key, did you mean \"timeout_ms\"? (known: auth, backend, cors, host, methods, pass_host, path_prefix, rate_limit, retries, strip_prefix, timeout_ms)"),
+            "conf.yml: routes[0].timeout: unknown key, did you mean \"timeout_ms\"? (known: auth, backend, cors, host, methods, pass_host, path_prefix, rate_limit, retries, rewrite_location, strip_prefix, timeout_ms)"),
+        bad("rewrite_location on a route that strips no prefix", """
+            routes:
+              - {path_prefix: /api, backend: payment, rewrite_location: false}
+              - {path_prefix: /web, backend: payment, strip_prefix: false, rewrite_location: true}
+            """ + PAYMENT_AND_ORDERS,
+            "conf.yml: routes[0].rewrite_location: applies only with strip_prefix: true (the prefix put back into the"
+                + " backend's redirects)",
+            "conf.yml: routes[1].rewrite_location: applies only with strip_prefix: true (the prefix put back into the"
+                + " backend's redirects)"),
+        bad("rewrite_location not a boolean", """
+            routes:
+              - {path_prefix: /api, backend: payment, strip_prefix: true, rewrite_location: sometimes}
+            """ + PAYMENT_AND_ORDERS,
+            "conf.yml: routes[0].rewrite_location: expected true or false, got \"sometimes\""),
+        bad("a misspelt rewrite_location", """
+            routes:
+              - {path_prefix: /api, backend: payment, strip_prefix: true, rewrite_locations: false}
+            """ + PAYMENT_AND_ORDERS,
+            "conf.yml: routes[0].rewrite_locations: unknown key, did you mean \"rewrite_location\"? (known: auth, backend, cors, host, methods, pass_host, path_prefix, rate_limit, retries, rewrite_location, strip_prefix, timeout_ms)"),
         bad("unknown key in a backend", """
             backends:
               - name: payment
@@ -892,6 +911,24 @@ class ConfigLoaderTest {
         List.of(new BackendConfig("web", new LabelSelector(Map.of()),
             List.of(new Target("127.0.0.1", 9001), new Target("::1", 9002)), LoadBalancer.LEAST_REQUESTS,
             DEFAULT_BREAKER, 2_000, 256, new HealthCheckConfig("/health", 500, 500, 2, 3)))));
+  }
+
+  @Test
+  void rewriteLocationIsOnWithStripPrefixUnlessTurnedOff(VertxTestContext ctx) throws IOException {
+    String path = write("conf.yml", """
+        routes:
+          - {path_prefix: /a, backend: web, strip_prefix: true}
+          - {path_prefix: /b, backend: web, strip_prefix: true, rewrite_location: false}
+          - {path_prefix: /c, backend: web, strip_prefix: true, rewrite_location: true}
+          - {path_prefix: /d, backend: web}
+        backends:
+          - {name: web, targets: [http://127.0.0.1:9001]}
+        """);
+    Features.load(vertx, path).onComplete(ctx.succeeding(config -> ctx.verify(() -> {
+      assertEquals(List.of(true, false, true, false),
+          config.routes().stream().map(RouteConfig::rewriteLocation).toList());
+      ctx.completeNow();
+    })));
   }
 
   @Test

@@ -1,0 +1,263 @@
+package dev.dockgate.proxy;
+
+import dev.dockgate.config.RouteConfig;
+import io.vertx.core.MultiMap;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.net.HostAndPort;
+
+/**
+ * The prefix a {@code strip_prefix} route takes off the path: said to the backend as {@code X-Forwarded-Prefix}
+ * (Traefik's StripPrefix, Spring Cloud Gateway), and, unless {@code rewrite_location: false}, put back into the
+ * backend's answer where it names one of its own paths: {@code Location} of a 3xx or 201, {@code Content-Location},
+ * {@code Refresh}'s URL (nginx's {@code proxy_redirect default} covers Location and Refresh; Apache's ProxyPassReverse
+ * Content-Location too). Immutable, one per route; called on the request's event loop, allocating only for a value
+ * it rewrites.
+ */
+final class StrippedPrefix {
+
+  static final CharSequence X_FORWARDED_PREFIX = HttpHeaders.createOptimized("x-forwarded-prefix");
+  private static final CharSequence REFRESH = HttpHeaders.createOptimized("refresh");
+
+  /** The path the route takes away, without a trailing slash: {@code /api/payment} (of /api/payment or /api/payment/). */
+  private final String prefix;
+  private final boolean rewrites;
+
+  private StrippedPrefix(String prefix, boolean rewrites) {
+    this.prefix = prefix;
+    this.rewrites = rewrites;
+  }
+
+  /** The prefix {@code route} strips, or null: it keeps the path, or strips nothing of it (a prefix of "/"). */
+  static StrippedPrefix of(RouteConfig route) {
+    if (!route.stripPrefix()) {
+      return null;
+    }
+    String prefix = route.pathPrefix();
+    int end = prefix.length();
+    while (end > 0 && prefix.charAt(end - 1) == '/') {
+      end--;
+    }
+    return end == 0 ? null : new StrippedPrefix(prefix.substring(0, end), route.rewriteLocation());
+  }
+
+  String prefix() {
+    return prefix;
+  }
+
+  /** Whether the backend's redirects get the prefix back (rewrite_location). */
+  boolean rewrites() {
+    return rewrites;
+  }
+
+  /**
+   * The X-Forwarded-Prefix the backend gets: the prefix; from a trusted proxy that sent one (it stripped a prefix of
+   * its own first), that one, without its trailing slashes, then this prefix ({@code /outer/api/payment}), one value,
+   * as Spring's ForwardedHeaderFilter reads a list of them. Any other client's is not believed.
+   */
+  String forwarded(MultiMap client, boolean trustedPeer) {
+    if (!trustedPeer || client.get(X_FORWARDED_PREFIX) == null) {
+      return prefix;
+    }
+    String outer = String.join(",", client.getAll(X_FORWARDED_PREFIX)).trim();
+    int end = outer.length();
+    while (end > 0 && outer.charAt(end - 1) == '/') {
+      end--;
+    }
+    return end == 0 ? prefix : outer.substring(0, end) + prefix;
+  }
+
+  /**
+   * Puts the prefix back into {@code answer}'s headers (status {@code status}) where they name a path of the backend:
+   * Location (3xx and 201 only), Content-Location and Refresh. {@code forwarded}: the X-Forwarded-Prefix the backend
+   * was sent; {@code client}: the Host the client sent (null: none); {@code sent}: the Host the backend was sent;
+   * {@code instanceHost} and {@code instancePort}: the instance's address.
+   */
+  void rewrite(int status, MultiMap answer, String forwarded, HostAndPort client, HostAndPort sent,
+      String instanceHost, int instancePort) {
+    if (status >= 300 && status <= 399 || status == 201) {
+      String location = answer.get(HttpHeaders.LOCATION);
+      if (location != null) {
+        String rewritten = url(location, forwarded, client, sent, instanceHost, instancePort);
+        if (rewritten != null) {
+          answer.set(HttpHeaders.LOCATION, rewritten);
+        }
+      }
+    }
+    String contentLocation = answer.get(HttpHeaders.CONTENT_LOCATION);
+    if (contentLocation != null) {
+      String rewritten = url(contentLocation, forwarded, client, sent, instanceHost, instancePort);
+      if (rewritten != null) {
+        answer.set(HttpHeaders.CONTENT_LOCATION, rewritten);
+      }
+    }
+    String refresh = answer.get(REFRESH);
+    if (refresh != null) {
+      String rewritten = refresh(refresh, forwarded, client, sent, instanceHost, instancePort);
+      if (rewritten != null) {
+        answer.set(REFRESH, rewritten);
+      }
+    }
+  }
+
+  /**
+   * {@code url} with the prefix put back, or null to leave it as it is. A path-absolute reference ({@code /login})
+   * gets the prefix in front. An http(s) URL naming the client's Host keeps its scheme and authority and gets the
+   * prefix before its path; one naming the Host the backend was sent (pass_host: false) or the instance's address,
+   * which the client cannot reach, becomes the path under the prefix ({@code /api/payment/login}), as nginx's
+   * proxy_redirect default replaces the proxied URL with the location's prefix. A path already under the prefix (or
+   * under {@code forwarded}: a backend that reads X-Forwarded-Prefix), a relative reference, a network-path one
+   * ({@code //host/x}) and any other host are left alone.
+   */
+  String url(String url, String forwarded, HostAndPort client, HostAndPort sent, String instanceHost,
+      int instancePort) {
+    int n = url.length();
+    if (n == 0) {
+      return null;
+    }
+    if (url.charAt(0) == '/') {
+      if (n > 1 && (url.charAt(1) == '/' || url.charAt(1) == '\\')) {
+        return null; // another host, as browsers read "//" and "/\"
+      }
+      return under(url, 0, forwarded) ? null : prefix + url;
+    }
+    int start = url.regionMatches(true, 0, "http://", 0, 7) ? 7 : url.regionMatches(true, 0, "https://", 0, 8) ? 8 : 0;
+    if (start == 0) {
+      return null; // relative (resolved against the client's URL, which has the prefix), or another scheme
+    }
+    int end = start;
+    while (end < n && url.charAt(end) != '/' && url.charAt(end) != '?' && url.charAt(end) != '#') {
+      if (url.charAt(end) == '@') {
+        return null; // user information: not a URL a backend redirects its own clients to
+      }
+      end++;
+    }
+    int defaultPort = start == 8 ? 443 : 80;
+    boolean keepAuthority;
+    if (client != null && names(url, start, end, defaultPort, client.host(), client.port())) {
+      keepAuthority = true;
+    } else if (sent != null && names(url, start, end, defaultPort, sent.host(), sent.port())
+        || names(url, start, end, defaultPort, instanceHost, instancePort)) {
+      keepAuthority = false;
+    } else {
+      return null;
+    }
+    boolean rooted = end < n && url.charAt(end) == '/';
+    if (under(url, end, forwarded)) {
+      return keepAuthority ? null : url.substring(end);
+    }
+    String path = rooted ? url.substring(end) : "/" + url.substring(end);
+    return keepAuthority ? url.substring(0, end) + prefix + path : prefix + path;
+  }
+
+  /** Whether the path of {@code url} from {@code at} is the prefix or {@code forwarded}, or a path below either. */
+  private boolean under(String url, int at, String forwarded) {
+    return startsWithSegment(url, at, prefix)
+        || forwarded != null && forwarded != prefix && startsWithSegment(url, at, forwarded);
+  }
+
+  private static boolean startsWithSegment(String url, int at, String path) {
+    if (!url.startsWith(path, at)) {
+      return false;
+    }
+    int next = at + path.length();
+    if (next == url.length()) {
+      return true;
+    }
+    char c = url.charAt(next);
+    return c == '/' || c == '?' || c == '#';
+  }
+
+  /**
+   * Whether the authority {@code url[start, end)} of a URL whose scheme's port is {@code defaultPort} names
+   * {@code host} (any case, brackets of an IPv6 literal or not) and {@code port}: the same port, or, for a Host
+   * without one ({@code port} below 0), 80 or 443 (a backend behind a TLS gateway may say http for https).
+   */
+  static boolean names(String url, int start, int end, int defaultPort, String host, int port) {
+    if (host == null) {
+      return false;
+    }
+    int hostEnd = end;
+    int colon = -1;
+    if (start < end && url.charAt(start) == '[') {
+      int close = url.indexOf(']', start);
+      if (close < 0 || close >= end) {
+        return false;
+      }
+      hostEnd = close + 1;
+      colon = hostEnd < end && url.charAt(hostEnd) == ':' ? hostEnd : -1;
+    } else {
+      for (int i = start; i < end; i++) {
+        if (url.charAt(i) == ':') {
+          colon = i;
+          hostEnd = i;
+          break;
+        }
+      }
+    }
+    int urlPort = defaultPort;
+    if (colon >= 0 && colon + 1 < end) {
+      urlPort = 0;
+      for (int i = colon + 1; i < end; i++) {
+        char c = url.charAt(i);
+        if (c < '0' || c > '9' || urlPort > 65535) {
+          return false;
+        }
+        urlPort = urlPort * 10 + (c - '0');
+      }
+    }
+    if (port >= 0 ? urlPort != port : urlPort != 80 && urlPort != 443) {
+      return false;
+    }
+    int hs = start;
+    int he = hostEnd;
+    if (he - hs >= 2 && url.charAt(hs) == '[') {
+      hs++;
+      he--;
+    }
+    int cs = 0;
+    int ce = host.length();
+    if (ce >= 2 && host.charAt(0) == '[' && host.charAt(ce - 1) == ']') {
+      cs++;
+      ce--;
+    }
+    return he - hs == ce - cs && url.regionMatches(true, hs, host, cs, ce - cs);
+  }
+
+  /**
+   * A Refresh value ({@code 5; url=/login}, the URL quoted or not, after ';' or ',', with or without
+   * {@code url=}) with its URL rewritten as {@link #url} does, or null to leave it.
+   */
+  String refresh(String value, String forwarded, HostAndPort client, HostAndPort sent, String instanceHost,
+      int instancePort) {
+    int n = value.length();
+    int i = 0;
+    while (i < n && value.charAt(i) != ';' && value.charAt(i) != ',') {
+      i++;
+    }
+    i = skipSpaces(value, i + 1);
+    if (i >= n) {
+      return null;
+    }
+    if (value.regionMatches(true, i, "url", 0, 3)) {
+      int j = skipSpaces(value, i + 3);
+      if (j < n && value.charAt(j) == '=') {
+        i = skipSpaces(value, j + 1);
+      }
+    }
+    int end = n;
+    if (i < n && (value.charAt(i) == '\'' || value.charAt(i) == '"')) {
+      int close = value.indexOf(value.charAt(i), i + 1);
+      i++;
+      end = close < 0 ? n : close;
+    }
+    String rewritten = url(value.substring(i, end), forwarded, client, sent, instanceHost, instancePort);
+    return rewritten == null ? null : value.substring(0, i) + rewritten + value.substring(end);
+  }
+
+  private static int skipSpaces(String value, int i) {
+    while (i < value.length() && (value.charAt(i) == ' ' || value.charAt(i) == '\t')) {
+      i++;
+    }
+    return i;
+  }
+}

@@ -1,0 +1,244 @@
+package dev.dockgate.integration;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.dockgate.testing.GatewayHarness;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpServerRequest;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A route with {@code strip_prefix}: the prefix it took away reaches the backend as {@code X-Forwarded-Prefix}
+ * (a client's own replaced, a trusted proxy's extended), and the backend's redirects ({@code Location} of a 3xx or
+ * 201, {@code Content-Location}, {@code Refresh}) that point into its own paths get the prefix back; other hosts,
+ * relative references and routes without the prefix stripped (or with {@code rewrite_location: false}) are left
+ * alone. A real backend on 127.0.0.1 answers as each request's {@code X-Answer-*} headers ask, naming what it got.
+ */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class StripPrefixIT {
+
+  static Vertx vertx;
+  static HttpServer backend;
+
+  @TempDir
+  Path dir;
+  GatewayHarness gateway;
+
+  @BeforeAll
+  static void start() throws Exception {
+    vertx = Vertx.vertx();
+    backend = vertx.createHttpServer(new HttpServerOptions().setHost("127.0.0.1").setPort(0))
+        .requestHandler(StripPrefixIT::answer)
+        .listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+  }
+
+  @AfterEach
+  void stopGateway() {
+    if (gateway != null) {
+      gateway.close();
+    }
+  }
+
+  /**
+   * Answers with the status, Location, Content-Location and Refresh the request's X-Answer-* headers ask for
+   * ({@code {host}} in them: the Host this backend was sent), and says what it got: X-Got-Uri, X-Got-Prefix (every
+   * X-Forwarded-Prefix line, joined by " | "; "none" without), X-Got-Host.
+   */
+  static void answer(HttpServerRequest request) {
+    String host = request.getHeader("Host");
+    var out = request.response();
+    out.putHeader("X-Got-Uri", request.uri());
+    out.putHeader("X-Got-Host", String.valueOf(host));
+    java.util.List<String> prefixes = request.headers().getAll("X-Forwarded-Prefix");
+    out.putHeader("X-Got-Prefix", prefixes.isEmpty() ? "none" : String.join(" | ", prefixes));
+    out.putHeader("X-Got-Underscored", String.valueOf(request.getHeader("X_Forwarded_Prefix")));
+    String status = request.getHeader("X-Answer-Status");
+    out.setStatusCode(status == null ? 200 : Integer.parseInt(status));
+    for (String name : new String[] {"Location", "Content-Location", "Refresh"}) {
+      String value = request.getHeader("X-Answer-" + name);
+      if (value != null) {
+        out.putHeader(name, value.replace("{host}", String.valueOf(host)));
+      }
+    }
+    out.end("ok");
+  }
+
+  GatewayHarness gateway(String serverLines) {
+    int port = backend.actualPort();
+    gateway = new GatewayHarness(dir, serverLines, """
+        docker: {enabled: false}
+        routes:
+          - {path_prefix: /api/payment, backend: b, strip_prefix: true}
+          - {path_prefix: /v2/, backend: b, strip_prefix: true}
+          - {path_prefix: /internal, backend: b, strip_prefix: true, pass_host: false}
+          - {path_prefix: /kept, backend: b, strip_prefix: true, rewrite_location: false}
+          - {path_prefix: /plain, backend: b}
+          - path_prefix: /cors
+            backend: b
+            strip_prefix: true
+            cors: {allow_origins: ["https://app.example"]}
+        backends:
+          - {name: b, targets: ["http://127.0.0.1:%d"]}
+        """.formatted(port), 1);
+    return gateway;
+  }
+
+  /** A GET through the gateway with {@code headers} (name, value, ...); redirects are not followed. */
+  HttpResponse<String> get(String path, String... headers) {
+    HttpRequest.Builder request = HttpRequest.newBuilder(gateway.uri(path)).timeout(Duration.ofSeconds(10));
+    for (int i = 0; i < headers.length; i += 2) {
+      request.header(headers[i], headers[i + 1]);
+    }
+    return gateway.send(request.build());
+  }
+
+  static String header(HttpResponse<String> response, String name) {
+    return response.headers().firstValue(name).orElse("none");
+  }
+
+  /** The Location a 302 of the backend naming {@code location} reaches the client with, through {@code path}. */
+  String redirected(String path, String location) {
+    HttpResponse<String> response = get(path, "X-Answer-Status", "302", "X-Answer-Location", location);
+    assertEquals(302, response.statusCode());
+    return header(response, "Location");
+  }
+
+  @Test
+  void theStrippedPrefixReachesTheBackendAndAClientsOwnIsReplaced() {
+    gateway("");
+    HttpResponse<String> response = get("/api/payment/x?q=1");
+    assertEquals("/x?q=1", header(response, "X-Got-Uri"));
+    assertEquals("/api/payment", header(response, "X-Got-Prefix"));
+    // A client's claim (and its underscore look-alike, which CGI backends read as the same variable) is not believed.
+    HttpResponse<String> forged = get("/api/payment/x", "X-Forwarded-Prefix", "/evil", "X_Forwarded_Prefix", "/evil2");
+    assertEquals("/api/payment", header(forged, "X-Got-Prefix"));
+    assertEquals("null", header(forged, "X-Got-Underscored"));
+    // The part of the path taken away, without the prefix's trailing slash: /v2/x reaches the backend as /x.
+    HttpResponse<String> slash = get("/v2/x");
+    assertEquals("/x", header(slash, "X-Got-Uri"));
+    assertEquals("/v2", header(slash, "X-Got-Prefix"));
+    // A route that strips nothing sends none, and drops a client's.
+    HttpResponse<String> plain = get("/plain/x", "X-Forwarded-Prefix", "/evil");
+    assertEquals("/plain/x", header(plain, "X-Got-Uri"));
+    assertEquals("none", header(plain, "X-Got-Prefix"));
+  }
+
+  @Test
+  void aTrustedProxysPrefixIsExtended() {
+    gateway("  trusted_proxies: [127.0.0.1]\n");
+    assertEquals("/outer/api/payment", header(get("/api/payment/x", "X-Forwarded-Prefix", "/outer/"), "X-Got-Prefix"));
+    assertEquals("/api/payment", header(get("/api/payment/x"), "X-Got-Prefix"));
+    assertEquals("/outer", header(get("/plain/x", "X-Forwarded-Prefix", "/outer"), "X-Got-Prefix"));
+  }
+
+  @Test
+  void aPathAbsoluteLocationGetsThePrefixBack() {
+    gateway("");
+    assertEquals("/api/payment/login", redirected("/api/payment/x", "/login"));
+    assertEquals("/api/payment/", redirected("/api/payment/x", "/"));
+    assertEquals("/api/payment/a/b?c=d#e", redirected("/api/payment/x", "/a/b?c=d#e"));
+    assertEquals("/v2/login", redirected("/v2/x", "/login"));
+    HttpResponse<String> created = get("/api/payment/items", "X-Answer-Status", "201", "X-Answer-Location", "/items/7");
+    assertEquals(201, created.statusCode());
+    assertEquals("/api/payment/items/7", header(created, "Location"));
+    HttpResponse<String> moved = get("/api/payment/x", "X-Answer-Status", "301", "X-Answer-Location", "/new");
+    assertEquals("/api/payment/new", header(moved, "Location"));
+    // Already under the prefix (a backend that reads X-Forwarded-Prefix), relative, or another host: as sent.
+    assertEquals("/api/payment/login", redirected("/api/payment/x", "/api/payment/login"));
+    assertEquals("login", redirected("/api/payment/x", "login"));
+    assertEquals("?page=2", redirected("/api/payment/x", "?page=2"));
+    assertEquals("//other.example/login", redirected("/api/payment/x", "//other.example/login"));
+    assertEquals("https://other.example/login", redirected("/api/payment/x", "https://other.example/login"));
+    // Content-Location and Refresh, on any status; Location only where it redirects (3xx, 201).
+    HttpResponse<String> ok = get("/api/payment/doc", "X-Answer-Location", "/ignored",
+        "X-Answer-Content-Location", "/doc.en", "X-Answer-Refresh", "5; url=/login");
+    assertEquals(200, ok.statusCode());
+    assertEquals("/ignored", header(ok, "Location"));
+    assertEquals("/api/payment/doc.en", header(ok, "Content-Location"));
+    assertEquals("5; url=/api/payment/login", header(ok, "Refresh"));
+    // Through a route whose stages see the answer (CORS) too.
+    assertEquals("/cors/login", redirected("/cors/x", "/login"));
+  }
+
+  @Test
+  void anAbsoluteUrlToTheForwardedHostGetsThePrefixBack() {
+    gateway("");
+    String self = "127.0.0.1:" + gateway.port();
+    // The backend was sent the client's Host (pass_host): a URL naming it stays absolute, with the prefix.
+    assertEquals("http://" + self + "/api/payment/login", redirected("/api/payment/x", "http://{host}/login"));
+    assertEquals("https://" + self + "/api/payment/", redirected("/api/payment/x", "https://{host}"));
+    assertEquals("http://" + self.toUpperCase(Locale.ROOT) + "/api/payment/a",
+        redirected("/api/payment/x", "http://" + self.toUpperCase(Locale.ROOT) + "/a"));
+    // Another host, or this host on another port: untouched.
+    assertEquals("http://other.example/login", redirected("/api/payment/x", "http://other.example/login"));
+    assertEquals("http://127.0.0.1:1/login", redirected("/api/payment/x", "http://127.0.0.1:1/login"));
+    // pass_host: false sent the instance's own address, which the client cannot reach: a path under the prefix,
+    // as nginx's proxy_redirect default makes it.
+    HttpResponse<String> internal = get("/internal/x", "X-Answer-Status", "302", "X-Answer-Location",
+        "http://{host}/login");
+    assertEquals("127.0.0.1:" + backend.actualPort(), header(internal, "X-Got-Host"));
+    assertEquals("/internal/login", header(internal, "Location"));
+    // ...while a URL naming the client's Host (a backend reading X-Forwarded-Host) keeps it.
+    assertEquals("http://" + self + "/internal/login", redirected("/internal/x", "http://" + self + "/login"));
+  }
+
+  @Test
+  void anHttp2ClientGetsTheRewrittenLocation() throws Exception {
+    gateway("  h2c: true\n");
+    java.net.http.HttpClient h2 = java.net.http.HttpClient.newBuilder().version(java.net.http.HttpClient.Version.HTTP_2)
+        .connectTimeout(Duration.ofSeconds(5)).build();
+    for (int i = 0; i < 2; i++) { // the first over the h2c upgrade, the second on the HTTP/2 connection
+      HttpResponse<String> response = h2.send(HttpRequest.newBuilder(gateway.uri("/api/payment/x"))
+          .header("X-Answer-Status", "303").header("X-Answer-Location", "/done").timeout(Duration.ofSeconds(10))
+          .build(), HttpResponse.BodyHandlers.ofString());
+      assertEquals(java.net.http.HttpClient.Version.HTTP_2, response.version());
+      assertEquals(303, response.statusCode());
+      assertEquals("/api/payment/done", header(response, "Location"));
+    }
+  }
+
+  @Test
+  void rewritingOffOrNoPrefixStrippedLeavesLocationsAlone() {
+    gateway("");
+    HttpResponse<String> kept = get("/kept/x", "X-Answer-Status", "302", "X-Answer-Location", "/login",
+        "X-Answer-Refresh", "0; url=/login");
+    assertEquals("/login", header(kept, "Location"));
+    assertEquals("0; url=/login", header(kept, "Refresh"));
+    assertEquals("/kept", header(kept, "X-Got-Prefix"), "the prefix is still said");
+    assertEquals("/login", redirected("/plain/x", "/login"));
+    assertEquals("http://127.0.0.1:" + gateway.port() + "/login", redirected("/plain/x", "http://{host}/login"));
+  }
+
+  @Test
+  void aRefusedWebSocketUpgradeIsRewrittenToo() throws Exception {
+    gateway("");
+    String answer = ForwardingIT.exchange(gateway.port(), "GET /api/payment/ws HTTP/1.1\r\nHost: gw.test\r\n"
+        + "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+        + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nX-Forwarded-Prefix: /evil\r\n"
+        + "X-Answer-Status: 302\r\nX-Answer-Location: /login\r\n\r\n");
+    assertTrue(answer.startsWith("HTTP/1.1 302"), answer);
+    String lower = answer.toLowerCase(Locale.ROOT);
+    assertTrue(lower.contains("\r\nlocation: /api/payment/login\r\n"), answer);
+    assertTrue(lower.contains("\r\nx-got-prefix: /api/payment\r\n"), answer);
+    assertTrue(lower.contains("\r\nx-got-uri: /ws\r\n"), answer);
+  }
+}

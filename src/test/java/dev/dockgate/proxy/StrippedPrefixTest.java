@@ -1,0 +1,148 @@
+package dev.dockgate.proxy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+import dev.dockgate.config.RetryConfig;
+import dev.dockgate.config.RouteConfig;
+import io.vertx.core.MultiMap;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.net.HostAndPort;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The prefix a strip_prefix route says (X-Forwarded-Prefix) and puts back into a backend's redirects, as a table
+ * (StripPrefixIT checks the whole path over real sockets).
+ */
+class StrippedPrefixTest {
+
+  static StrippedPrefix of(String pathPrefix, boolean strip) {
+    return StrippedPrefix.of(new RouteConfig(pathPrefix, "web", 1000, strip, List.of(), null, RetryConfig.NONE, true,
+        strip, Map.of()));
+  }
+
+  static final StrippedPrefix PAYMENT = of("/api/payment", true);
+  /** The client's Host, on the gateway's port; the instance's address (pass_host: false sends it as Host too). */
+  static final HostAndPort CLIENT = HostAndPort.create("gw.example", 8080);
+  static final HostAndPort INSTANCE = HostAndPort.create("10.0.0.5", 9000);
+
+  static String url(String location) {
+    return PAYMENT.url(location, PAYMENT.prefix(), CLIENT, CLIENT, "10.0.0.5", 9000);
+  }
+
+  @Test
+  void thePrefixIsThePathTakenAwayWithoutItsTrailingSlash() {
+    assertEquals("/api/payment", PAYMENT.prefix());
+    assertEquals("/v2", of("/v2/", true).prefix());
+    assertNull(of("/", true), "a route of / strips nothing");
+    assertNull(of("/api", false));
+  }
+
+  @Test
+  void locationsTable() {
+    String[][] table = {
+        // path-absolute: the prefix in front
+        {"/login", "/api/payment/login"},
+        {"/", "/api/payment/"},
+        {"/a/b?c=/d#e", "/api/payment/a/b?c=/d#e"},
+        {"/api/paymentx", "/api/payment/api/paymentx"},
+        // already under the prefix: as sent
+        {"/api/payment", null},
+        {"/api/payment/login", null},
+        {"/api/payment?x=1", null},
+        // relative, network-path, other schemes: as sent
+        {"", null}, {"login", null}, {"./login", null}, {"?page=2", null}, {"#top", null},
+        {"//gw.example:8080/login", null}, {"/\\evil.example/x", null}, {"mailto:a@example.com", null},
+        // the client's Host: absolute, the prefix before the path
+        {"http://gw.example:8080/login", "http://gw.example:8080/api/payment/login"},
+        {"HTTP://GW.Example:8080/login", "HTTP://GW.Example:8080/api/payment/login"},
+        {"http://gw.example:8080", "http://gw.example:8080/api/payment/"},
+        {"http://gw.example:8080?x", "http://gw.example:8080/api/payment/?x"},
+        {"http://gw.example:8080/api/payment/x", null},
+        // another port or host, user information: as sent
+        {"http://gw.example/login", null},
+        {"http://gw.example:8081/login", null},
+        {"http://other.example:8080/login", null},
+        {"http://gw.example.evil:8080/login", null},
+        {"http://user@gw.example:8080/login", null},
+        // the instance's address: the path under the prefix (the client cannot reach that address)
+        {"http://10.0.0.5:9000/login", "/api/payment/login"},
+        {"http://10.0.0.5:9000", "/api/payment/"},
+        {"http://10.0.0.5:9000/api/payment/login", "/api/payment/login"},
+        {"http://10.0.0.5:9001/login", null},
+    };
+    for (String[] row : table) {
+      assertEquals(row[1], url(row[0]), row[0]);
+    }
+  }
+
+  @Test
+  void aHostWithoutPortMatchesTheDefaultPortsOfBothSchemes() {
+    HostAndPort bare = HostAndPort.create("gw.example", -1);
+    assertEquals("https://gw.example/api/payment/x", PAYMENT.url("https://gw.example/x", "/api/payment", bare, bare, null, -1));
+    assertEquals("http://gw.example:80/api/payment/x", PAYMENT.url("http://gw.example:80/x", "/api/payment", bare, bare, null, -1));
+    assertEquals("http://gw.example:443/api/payment/x", PAYMENT.url("http://gw.example:443/x", "/api/payment", bare, bare, null, -1));
+    assertNull(PAYMENT.url("http://gw.example:8080/x", "/api/payment", bare, bare, null, -1));
+  }
+
+  @Test
+  void anIpv6InstanceMatchesWithOrWithoutBrackets() {
+    assertEquals("/api/payment/x", PAYMENT.url("http://[::1]:9000/x", "/api/payment", null, null, "::1", 9000));
+    HostAndPort bracketed = HostAndPort.create("[::1]", 9000);
+    assertEquals("/api/payment/x", PAYMENT.url("http://[::1]:9000/x", "/api/payment", null, bracketed, null, -1));
+    assertNull(PAYMENT.url("http://[::2]:9000/x", "/api/payment", null, bracketed, "::1", 9000));
+  }
+
+  @Test
+  void aLocationUnderTheWholeForwardedPrefixIsLeftAlone() {
+    // Behind a trusted proxy that stripped /outer: a backend reading X-Forwarded-Prefix already says it all.
+    assertNull(PAYMENT.url("/outer/api/payment/login", "/outer/api/payment", CLIENT, CLIENT, null, -1));
+    assertEquals("/api/payment/login", PAYMENT.url("/login", "/outer/api/payment", CLIENT, CLIENT, null, -1));
+  }
+
+  @Test
+  void refreshTable() {
+    String[][] table = {
+        {"5; url=/login", "5; url=/api/payment/login"},
+        {"0;URL='/login'", "0;URL='/api/payment/login'"},
+        {"0; url = \"/login\"", "0; url = \"/api/payment/login\""},
+        {"3, /login", "3, /api/payment/login"},
+        {"0; url=http://gw.example:8080/x", "0; url=http://gw.example:8080/api/payment/x"},
+        {"5", null},
+        {"5;", null},
+        {"5; url=login", null},
+        {"5; url=https://other.example/", null},
+        {"5; url=/api/payment/x", null},
+    };
+    for (String[] row : table) {
+      assertEquals(row[1], PAYMENT.refresh(row[0], "/api/payment", CLIENT, CLIENT, null, -1), row[0]);
+    }
+  }
+
+  @Test
+  void locationOnlyWhereItRedirectsContentLocationAndRefreshAlways() {
+    for (int status : new int[] {200, 201, 301, 302, 303, 307, 308, 404}) {
+      MultiMap answer = HttpHeaders.headers().add("Location", "/a").add("Content-Location", "/b")
+          .add("Refresh", "1; url=/c").add("Link", "</d>; rel=next");
+      PAYMENT.rewrite(status, answer, "/api/payment", CLIENT, CLIENT, null, -1);
+      boolean redirects = status == 201 || status / 100 == 3;
+      assertEquals(redirects ? "/api/payment/a" : "/a", answer.get("location"), "status " + status);
+      assertEquals("/api/payment/b", answer.get("content-location"), "status " + status);
+      assertEquals("1; url=/api/payment/c", answer.get("refresh"), "status " + status);
+      assertEquals("</d>; rel=next", answer.get("link"), "not a header the rewrite covers");
+    }
+  }
+
+  @Test
+  void theForwardedPrefixIsTheRoutesUnlessATrustedProxySentOne() {
+    MultiMap client = HttpHeaders.headers().add("X-Forwarded-Prefix", "/outer/");
+    assertEquals("/api/payment", PAYMENT.forwarded(client, false));
+    assertEquals("/outer/api/payment", PAYMENT.forwarded(client, true));
+    assertEquals("/api/payment", PAYMENT.forwarded(HttpHeaders.headers(), true));
+    assertEquals("/api/payment", PAYMENT.forwarded(HttpHeaders.headers().add("X-Forwarded-Prefix", "/"), true));
+    assertEquals("/a,/b/api/payment",
+        PAYMENT.forwarded(HttpHeaders.headers().add("X-Forwarded-Prefix", "/a").add("X-Forwarded-Prefix", "/b"), true));
+  }
+}
