@@ -11,17 +11,20 @@ public interface InstancePicker {
   Upstream pick(Upstream[] candidates);
 
   /**
-   * A candidate at random; one with requests of this router in flight yields to a second random draw that has
-   * fewer. Each candidate still gets an equal share, and below saturation the first draw is nearly always taken;
-   * but a request is not stacked on a busy instance while another is free, which with many instances would need
-   * an extra connection to it that then idles (in front of 200 instances a plain random choice held three times the
-   * connections round robin does, and opened some 100 a second).
+   * A candidate at random among those without requests of this router in flight (found by up to {@link #IDLE_DRAWS}
+   * random draws, or among all when there are no more); when none is free, the less busy of two random draws. Equally
+   * fast candidates still get equal shares; but a request is not stacked on a busy instance while another is free,
+   * which with many instances would need an extra connection to it that then idles (in front of 200 instances a plain
+   * random choice held three times the connections round robin does, and opened some 100 a second).
    */
   InstancePicker RANDOM = candidates -> switch (candidates.length) {
     case 0 -> null;
     case 1 -> candidates[0];
     default -> random(candidates);
   };
+
+  /** How many random draws look for an instance without requests of this router in flight. */
+  int IDLE_DRAWS = 8;
 
   static InstancePicker of(LoadBalancer lb) {
     return switch (lb) {
@@ -34,15 +37,44 @@ public interface InstancePicker {
   private static Upstream random(Upstream[] candidates) {
     ThreadLocalRandom random = ThreadLocalRandom.current();
     int n = candidates.length;
-    int a = random.nextInt(n);
-    Upstream first = candidates[a];
-    int busy = first.inFlight();
-    if (busy == 0) {
-      return first;
+    if (n <= IDLE_DRAWS) {
+      int idle = 0;
+      for (Upstream u : candidates) {
+        if (u.inFlight() == 0) {
+          idle++;
+        }
+      }
+      if (idle == n) {
+        return candidates[random.nextInt(n)];
+      }
+      if (idle > 0) {
+        int k = random.nextInt(idle);
+        for (Upstream u : candidates) {
+          if (u.inFlight() == 0 && k-- == 0) {
+            return u;
+          }
+        }
+      }
+      return lessBusyOfTwo(candidates, random);
     }
+    for (int draw = 0; draw < IDLE_DRAWS; draw++) {
+      Upstream u = candidates[random.nextInt(n)];
+      if (u.inFlight() == 0) {
+        return u;
+      }
+    }
+    return lessBusyOfTwo(candidates, random);
+  }
+
+  /** The less busy of two distinct random candidates, the first drawn when they are equally busy. */
+  private static Upstream lessBusyOfTwo(Upstream[] candidates, ThreadLocalRandom random) {
+    int n = candidates.length;
+    int a = random.nextInt(n);
     int b = random.nextInt(n - 1);
-    Upstream second = candidates[b >= a ? b + 1 : b];
-    return second.inFlight() < busy ? second : first;
+    if (b >= a) {
+      b++;
+    }
+    return candidates[b].inFlight() < candidates[a].inFlight() ? candidates[b] : candidates[a];
   }
 
   /** Power of two choices: the less busy of two distinct random candidates. */
@@ -51,13 +83,7 @@ public interface InstancePicker {
     if (n < 2) {
       return n == 0 ? null : candidates[0];
     }
-    ThreadLocalRandom random = ThreadLocalRandom.current();
-    int a = random.nextInt(n);
-    int b = random.nextInt(n - 1);
-    if (b >= a) {
-      b++;
-    }
-    return candidates[a].inFlight() <= candidates[b].inFlight() ? candidates[a] : candidates[b];
+    return lessBusyOfTwo(candidates, ThreadLocalRandom.current());
   }
 
   /** Each candidate in turn. */

@@ -87,6 +87,27 @@ class InstancePickerTest {
   }
 
   @Test
+  void randomAmongManyLooksFurtherForAFreeOne() {
+    InstancePicker picker = InstancePicker.of(LoadBalancer.RANDOM);
+    Upstream[] twenty = upstreams(20);
+    for (int i = 0; i < 10; i++) {
+      twenty[2 * i].started();
+    }
+    // Half busy: a busy one only when all 8 draws are busy (1 in 256: some 40 of 10,000); the free ones share evenly.
+    Map<Upstream, Integer> hits = draw(picker, twenty, 10_000);
+    int onBusy = 0;
+    for (int i = 0; i < 20; i++) {
+      int h = hits.getOrDefault(twenty[i], 0);
+      if (i % 2 == 0) {
+        onBusy += h;
+      } else {
+        assertTrue(Math.abs(h - 1_000) < 200, hits.toString());
+      }
+    }
+    assertTrue(onBusy < 120, "requests on busy instances: " + onBusy);
+  }
+
+  @Test
   void leastRequestsAvoidsTheBusiestAndSpreadsEqualLoad() {
     Upstream[] c = upstreams(3);
     InstancePicker picker = InstancePicker.of(LoadBalancer.LEAST_REQUESTS);
