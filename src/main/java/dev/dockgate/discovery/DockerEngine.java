@@ -111,7 +111,7 @@ public final class DockerEngine {
     } else {
       this.caller = null;
       this.side = null;
-      this.client = HttpClients.create(vertx, clientOptions(engine.tls()), LOG);
+      this.client = HttpClients.create(vertx, clientOptions(engine), LOG);
       this.clientVertx = vertx;
     }
     if (engine.unix()) {
@@ -125,11 +125,21 @@ public final class DockerEngine {
     }
   }
 
-  private static HttpClientOptions clientOptions(DockerConfig.Tls tls) {
-    if (tls == null) {
+  /**
+   * Over TCP, with keep-alive probes (SO_KEEPALIVE, at the system's timing: Vert.x 5.0 sets no other), which keep
+   * the quiet event stream's connection known to firewalls and NAT on the way and end it once its peer is gone for
+   * the kernel; the importer's liveness check is what bounds how long a silent engine goes unnoticed.
+   */
+  private static HttpClientOptions clientOptions(DockerConfig.Engine engine) {
+    if (engine.unix()) {
       return CLIENT_OPTIONS;
     }
-    HttpClientOptions options = new HttpClientOptions(CLIENT_OPTIONS)
+    HttpClientOptions options = new HttpClientOptions(CLIENT_OPTIONS).setTcpKeepAlive(true);
+    DockerConfig.Tls tls = engine.tls();
+    if (tls == null) {
+      return options;
+    }
+    options
         .setSsl(true)
         .setVerifyHost(true)
         .setTrustOptions(new PemTrustOptions().addCertPath(tls.caFile()));
@@ -147,6 +157,9 @@ public final class DockerEngine {
     boolean tls = false;
     Throwable innermost = failure;
     for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof io.netty.handler.ssl.SslHandshakeTimeoutException) {
+        return null; // no answer to the handshake: a silent engine (frozen, its host gone), not a refusal
+      }
       tls |= t instanceof javax.net.ssl.SSLException || t instanceof java.security.cert.CertificateException;
       innermost = t;
     }
@@ -230,6 +243,18 @@ public final class DockerEngine {
   }
 
   /**
+   * The engine's liveness: {@code GET /_ping}, the lightest call of its API, failed when not answered within the
+   * bounds of every call ({@link #ANSWER_IDLE_MS} for its head, as long for its body) or answered with a 5xx (a proxy
+   * before an engine that is gone); any other answer, a proxy's 403 included, shows the engine there.
+   */
+  public Future<Void> ping() {
+    return onEngineSide(() -> get("/_ping")
+        .compose(response -> body(response).compose(body -> response.statusCode() >= 500
+            ? Future.failedFuture(new IllegalStateException("GET /_ping answered " + response.statusCode()))
+            : Future.succeededFuture())));
+  }
+
+  /**
    * Opens the container event stream, from the events the engine still holds since {@code sinceNanos} (an event's
    * {@code timeNano}) when above 0. The returned future completes once the engine accepted the
    * stream; {@code ended} is called once when the stream closes or fails, unless the caller closed it.
@@ -254,7 +279,8 @@ public final class DockerEngine {
   }
 
   private Future<HttpClientResponse> openEvents(long sinceNanos, Handler<JsonObject> onEvent, Handler<Throwable> ended) {
-    // No idle timeout: the stream may stay quiet for hours. Its answer is bounded, so that an attempt on an
+    // No idle timeout: the stream may stay quiet for hours (the importer's liveness check notices a silent engine,
+    // in another connection). Its answer is bounded, so that an attempt on an
     // engine that accepts connections but does not answer (hung, or stopped with SIGSTOP) fails and is retried.
     String since = sinceNanos <= 0 ? ""
         : "&since=" + sinceNanos / 1_000_000_000 + "." + String.format("%09d", sinceNanos % 1_000_000_000);

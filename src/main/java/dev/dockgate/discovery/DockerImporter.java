@@ -27,8 +27,9 @@ import java.util.logging.Logger;
  * container again. Runs on the event loop of the verticle that registered it.
  *
  * <p>One state machine drives the connection: an attempt opens the event stream, then lists; any
- * failure of either, or of a later listing, or the stream's end, closes that attempt's stream and
- * schedules the one next attempt. Callbacks of an earlier attempt are ignored, so at most one
+ * failure of either, or of a later listing, or of a liveness check (every {@link #LIVENESS_PERIOD_MS} while
+ * connected: a frozen engine leaves the stream open and silent), or the stream's end, closes that attempt's
+ * stream and schedules the one next attempt. Callbacks of an earlier attempt are ignored, so at most one
  * stream is open and one retry pending, however often the engine restarts.
  */
 public final class DockerImporter implements ServiceImporter {
@@ -49,6 +50,14 @@ public final class DockerImporter implements ServiceImporter {
 
   /** How long the start waits for the engine's first listing, as it waits for Consul's and DNS's first answers. */
   static final long START_WAIT_MS = 3_000;
+
+  /**
+   * How often a followed engine is asked whether it is there ({@link DockerEngine#ping}): its event stream stays
+   * silent while nothing happens, and an engine frozen (SIGSTOP) or whose host vanished without a reset leaves it open
+   * and silent for ever. An unanswered check counts as the stream lost, so such an engine is noticed within this
+   * period, the connect timeout and the answer's bound (15 + 2 + 10 s). Traefik polls a Swarm every 15 s by default.
+   */
+  static final long LIVENESS_PERIOD_MS = 15_000;
 
   /** How long after a pause or unpause event the engine's listing is read again (it shows the change a moment late). */
   static final long LISTING_LAG_MS = 250;
@@ -77,6 +86,7 @@ public final class DockerImporter implements ServiceImporter {
   /** The current attempt's event stream, once open. */
   private DockerEngine.EventStream stream;
   private long retryTimer = -1;
+  private long livenessTimer = -1;
   private boolean degradedReported;
   /** Why the last attempt failed, for the status; null once connected. */
   private String lastError;
@@ -153,6 +163,7 @@ public final class DockerImporter implements ServiceImporter {
     if (retryTimer >= 0) {
       vertx.cancelTimer(retryTimer);
     }
+    stopLivenessChecks();
     closeStream();
     engine.close().onComplete(ar -> done.handle(null));
   }
@@ -190,6 +201,32 @@ public final class DockerImporter implements ServiceImporter {
     }
     state = State.CONNECTED;
     degradedReported = false;
+    checkLivenessLater(attempt);
+  }
+
+  /** Schedules the next liveness check of attempt {@code which}: a failed one counts as its stream lost. */
+  private void checkLivenessLater(int which) {
+    livenessTimer = vertx.setTimer(LIVENESS_PERIOD_MS, id -> {
+      livenessTimer = -1;
+      if (which != attempt || state != State.CONNECTED) {
+        return;
+      }
+      engine.ping().onComplete(ar -> {
+        if (ar.failed()) {
+          lost(which, new IllegalStateException("the liveness check GET /_ping failed: "
+              + DockerEngine.reason(ar.cause()), ar.cause()));
+        } else if (which == attempt && state == State.CONNECTED) {
+          checkLivenessLater(which);
+        }
+      });
+    });
+  }
+
+  private void stopLivenessChecks() {
+    if (livenessTimer >= 0) {
+      vertx.cancelTimer(livenessTimer);
+      livenessTimer = -1;
+    }
   }
 
   /**
@@ -200,6 +237,7 @@ public final class DockerImporter implements ServiceImporter {
     if (which != attempt || (state != State.CONNECTING && state != State.CONNECTED)) {
       return;
     }
+    stopLivenessChecks();
     closeStream();
     state = State.WAITING;
     String tlsRefusal = DockerEngine.tlsRefusal(cause);

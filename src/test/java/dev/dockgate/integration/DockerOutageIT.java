@@ -240,6 +240,34 @@ class DockerOutageIT {
   }
 
   /**
+   * An engine over TLS that accepts connections and then answers nothing (stopped with SIGSTOP, hung) leaves the TLS
+   * handshake unanswered until its timeout: that is an engine unreachable, not one that refused the gateway's
+   * certificate or showed a wrong one. Before, the WARNING said "refused: the TLS handshake failed (handshake timed
+   * out ...); its certificate must chain to tls.ca_file", sending the operator after certificates.
+   */
+  @Test
+  @Timeout(60)
+  void aTlsHandshakeLeftUnansweredIsAnEngineUnreachableNotARefusal() throws Exception {
+    int relayPort = Ports.free();
+    Path ca = dev.dockgate.testing.TestCerts.selfSigned(dir, "silent-ca").cert();
+    try (EngineRelay relay = new EngineRelay(relayPort);
+         LoggedErrors warnings = new LoggedErrors(DockerImporter.class.getName(), Level.WARNING)) {
+      relay.silent = true;
+      relay.open();
+      try (GatewayHarness gw = new GatewayHarness(dir, """
+          docker: {engines: [{name: silent, host: "tcp://127.0.0.1:%d", tls: {ca_file: "%s"}}]}
+          routes: [{path_prefix: /api/silent, backend: silent}]
+          backends: [{name: silent, match_labels: [app_name=silent]}]
+          """.formatted(relayPort, ca))) {
+        Poll.until(Duration.ofSeconds(25), "the silent engine reported",
+            () -> warnings.lines().stream().anyMatch(l -> l.contains("docker engine")));
+        String line = warnings.lines().stream().filter(l -> l.contains("docker engine")).findFirst().orElseThrow();
+        assertTrue(line.contains("unreachable") && !line.contains("refused"), line);
+      }
+    }
+  }
+
+  /**
    * A container stopped (its {@code kill} event) or paused leaves rotation at its event, even when the listing
    * that follows fails, as it may while the engine stops or restarts, or is slow. Before, it left only with a
    * listing that succeeded: a failed one kept it, with every last known instance, for as long as the engine

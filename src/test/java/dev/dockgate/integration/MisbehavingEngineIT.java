@@ -13,6 +13,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.json.JsonObject;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -26,8 +27,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The gateway against an engine of the test's own on 127.0.0.1 that answers the head of a listing or an
- * inspection, then stalls or sends a body without end: the call fails with a WARNING and is retried, and
- * the gateway follows the engine once it answers well again.
+ * inspection, then stalls or sends a body without end, or freezes while followed: the call fails (or the
+ * liveness check does) with a WARNING and is retried, and the gateway follows the engine once it answers well
+ * again.
  */
 class MisbehavingEngineIT {
 
@@ -38,10 +40,12 @@ class MisbehavingEngineIT {
   enum Body { WELL, STALL, ENDLESS }
 
   /**
-   * Answers {@code /events} with a head and then nothing (a quiet engine), {@code /containers/json} with one
-   * running host-network container, {@code /containers/ID/json} with its inspection; while a call is set to
+   * Answers {@code /events} with a head and then nothing (a quiet engine) but the lines {@link #event} sends,
+   * {@code /containers/json} with {@link #containers} (at first one running host-network container),
+   * {@code /containers/ID/json} with its inspection, {@code /_ping} with OK; while a call is set to
    * {@link Body#STALL} or {@link Body#ENDLESS}, its head comes and its body stalls or never ends (up to
    * {@link #ENDLESS_CAP} bytes per answer, so that a gateway without a bound fails the test rather than its heap).
+   * While {@link #frozen}, as an engine stopped with SIGSTOP, it answers nothing more, its sockets held open.
    */
   static final class FakeEngine implements AutoCloseable {
     static final long ENDLESS_CAP = 200L << 20;
@@ -53,6 +57,9 @@ class MisbehavingEngineIT {
     final AtomicInteger listings = new AtomicInteger();
     final AtomicInteger inspections = new AtomicInteger();
     final AtomicInteger eventStreams = new AtomicInteger();
+    final AtomicInteger pings = new AtomicInteger();
+    /** The event streams open now, to which {@link #event} writes, with the event types each asked (empty: all). */
+    final java.util.Map<HttpServerResponse, List<Object>> streams = new java.util.concurrent.ConcurrentHashMap<>();
     /** The most bytes one endless answer wrote to its socket (each attempt of the gateway's gets its own answer). */
     final AtomicLong endlessBytes = new AtomicLong();
     final TestBackend backend = new TestBackend(vertx, "fake");
@@ -60,10 +67,25 @@ class MisbehavingEngineIT {
     volatile Body inspection = Body.WELL;
     /** {@link Body#ENDLESS}: the event stream sends one line without end. */
     volatile Body events = Body.WELL;
+    /** What the listing answers when well: a JSON array of containers. */
+    volatile String containers;
+    /** Requests held unanswered while set, new ones too; the open event streams stay silent. */
+    volatile boolean frozen;
 
     FakeEngine() throws Exception {
       server = vertx.createHttpServer().requestHandler(this::handle).listen(0, "127.0.0.1")
           .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+      containers = LISTING.formatted(backend.port());
+    }
+
+    /** Sends {@code json} as one event line on every open event stream whose filters ask its type, as Docker does. */
+    void event(String json) {
+      Object type = new JsonObject(json).getValue("Type");
+      streams.forEach((stream, types) -> {
+        if (types.isEmpty() || types.contains(type)) {
+          stream.write(json + "\n");
+        }
+      });
     }
 
     int port() {
@@ -71,16 +93,26 @@ class MisbehavingEngineIT {
     }
 
     private void handle(HttpServerRequest req) {
+      if (frozen) {
+        return;
+      }
       HttpServerResponse response = req.response().putHeader("Content-Type", "application/json");
-      if (req.path().equals("/events")) {
+      if (req.path().equals("/_ping")) {
+        pings.incrementAndGet();
+        response.putHeader("Content-Type", "text/plain").end("OK");
+      } else if (req.path().equals("/events")) {
         eventStreams.incrementAndGet();
+        String filters = req.getParam("filters");
+        streams.put(response, filters == null ? List.of()
+            : new JsonObject(filters).getJsonArray("type", new io.vertx.core.json.JsonArray()).getList());
+        response.closeHandler(v -> streams.remove(response));
         response.setChunked(true).writeHead();
         if (events == Body.ENDLESS) {
           pump(response, Buffer.buffer("{\"Type\":\"container\",\"Action\":\"x\"}".repeat(2_000)));
         }
       } else if (req.path().equals("/containers/json")) {
         listings.incrementAndGet();
-        answer(response, listing, LISTING.formatted(backend.port()));
+        answer(response, listing, containers);
       } else if (req.path().startsWith("/containers/")) {
         inspections.incrementAndGet();
         answer(response, inspection, "{\"State\":{},\"Config\":{}}");
@@ -163,11 +195,7 @@ class MisbehavingEngineIT {
         case INSPECTION -> engine.inspection = body;
         case EVENTS -> engine.events = body;
       }
-      try (GatewayHarness gw = new GatewayHarness(dir, """
-          docker: {host: "tcp://127.0.0.1:%d"}
-          routes: [{path_prefix: /api/fake, backend: fake}]
-          backends: [{name: fake, match_labels: [app_name=fake]}]
-          """.formatted(engine.port()))) {
+      try (GatewayHarness gw = following(engine)) {
         AtomicInteger calls = switch (call) {
           case LISTING -> engine.listings;
           case INSPECTION -> engine.inspections;
@@ -194,6 +222,50 @@ class MisbehavingEngineIT {
         assertTrue(engine.endlessBytes.get() < 64L << 20,
             "each endless body was given up at the gateway's bound: " + engine.endlessBytes.get() + " bytes");
       }
+    }
+  }
+
+  /** A gateway following {@code engine} over TCP, routing /api/fake to its containers labelled app_name=fake. */
+  private GatewayHarness following(FakeEngine engine) {
+    return new GatewayHarness(dir, """
+        docker: {host: "tcp://127.0.0.1:%d"}
+        routes: [{path_prefix: /api/fake, backend: fake}]
+        backends: [{name: fake, match_labels: [app_name=fake]}]
+        """.formatted(engine.port()));
+  }
+
+  /**
+   * An engine that freezes while followed (stopped with SIGSTOP, or its host gone without a reset) holds the event
+   * stream open and silent: the liveness check, unanswered, has it reported unreachable within its bound
+   * (docs/discovery.md: 15 s to the next check, 2 s to connect, 10 s to answer), its last known instance serving
+   * meanwhile; once it answers again, what it lists is followed. Before, the gateway waited on the silent stream for
+   * ever: no WARNING, and a container the engine listed afterwards was never routed.
+   */
+  @Test
+  @Timeout(150)
+  void anEngineThatFreezesWhileFollowedIsReportedWithinItsBoundAndFollowedOnceItAnswers() throws Exception {
+    try (FakeEngine engine = new FakeEngine();
+         TestBackend next = new TestBackend(engine.vertx, "fake-next");
+         LoggedErrors warnings = new LoggedErrors(DockerImporter.class.getName(), Level.WARNING);
+         GatewayHarness gw = following(engine)) {
+      long started = System.nanoTime();
+      Poll.until(Duration.ofSeconds(15), "the engine's container routed", () -> gw.get("/api/fake/id").statusCode() == 200);
+
+      engine.frozen = true;
+      Duration noticed = Poll.until(Duration.ofSeconds(32), "the frozen engine reported unreachable",
+          () -> warnings.lines().stream().anyMatch(l -> l.contains("unreachable")));
+      System.out.printf("frozen engine reported after %d ms: %s%n", noticed.toMillis(), warnings.lines());
+      assertEquals(200, gw.get("/api/fake/id").statusCode(), "the last known instance kept while the engine is away");
+
+      engine.containers = FakeEngine.LISTING.formatted(next.port()).replace("c0ffee", "decaf"); // another container now
+      engine.frozen = false;
+      Poll.until(Duration.ofSeconds(20), "the container the engine lists once it answers again routed",
+          () -> gw.get("/api/fake/id").headers().firstValue("X-Backend").orElse("").equals("fake-next"));
+      List<String> unreachable = warnings.lines().stream().filter(l -> l.contains("unreachable")).toList();
+      assertEquals(1, unreachable.size(), "one WARNING per outage: " + unreachable);
+      long seconds = (System.nanoTime() - started) / 1_000_000_000L;
+      assertTrue(engine.pings.get() <= seconds / 15 + 3,
+          "a healthy engine is checked every 15 s: " + engine.pings.get() + " checks in " + seconds + " s");
     }
   }
 }

@@ -216,6 +216,39 @@ class MultiEngineIT {
     }
   }
 
+  /**
+   * The second engine stopped with SIGSTOP while followed over TLS: the kernel keeps its sockets open and the event
+   * stream stays silent, so only the liveness check tells; the gateway reports it unreachable within its bound
+   * (docs/discovery.md), keeps its last instance, and once the engine runs again follows its changes. Before, the
+   * gateway waited on the silent stream for ever: no WARNING, and nothing the engine did afterwards was seen.
+   */
+  @Test
+  @Timeout(180)
+  void anEngineFrozenWithSigstopIsReportedWithinItsBoundAndFollowedOnceItRuns() throws Exception {
+    String secondId = serve(onSecond, "multi", Ports.free(), "second");
+    try (GatewayJar gw = gateway(tls(second.ca()))) {
+      Poll.until(Duration.ofSeconds(15), "the second engine's container routed", () -> answers(gw, 3, false).contains("second"));
+      String unreachable = "docker engine second (" + second.tcpHost() + ") unreachable";
+      second.freeze();
+      try {
+        Duration noticed = Poll.until(Duration.ofSeconds(32), "the frozen engine reported unreachable",
+            () -> gw.output().contains(unreachable));
+        System.out.printf("engine stopped with SIGSTOP reported after %d ms%n", noticed.toMillis());
+        assertEquals(Set.of("second"), answers(gw, 5), "its last instance kept");
+      } finally {
+        second.thaw();
+      }
+      Poll.until(Duration.ofSeconds(30), "the second engine followed again",
+          () -> engine(discovery(), "second").getBoolean("connected"));
+      serve(onSecond, "multi-next", Ports.free(), "second-next");
+      onSecond.kill(secondId);
+      Poll.until(Duration.ofSeconds(15), "its new container routed and its killed one dropped",
+          () -> answers(gw, 6, false).equals(Set.of("second-next")));
+      assertEquals(1, gw.output().lines().filter(l -> l.contains(unreachable)).count(), gw.output());
+      assertFalse(gw.output().contains("SEVERE"), gw.output());
+    }
+  }
+
   @Test
   @Timeout(120)
   void anEngineWhoseCertificateTheCaDoesNotSignIsRefused() throws Exception {

@@ -23,6 +23,7 @@ public final class SecondEngine implements AutoCloseable {
 
   private final Path dir;
   private final int port = Ports.free();
+  private volatile boolean frozen;
 
   public SecondEngine() {
     try {
@@ -42,6 +43,37 @@ public final class SecondEngine implements AutoCloseable {
   /** SIGTERM, as an operator's restart does; waits until the engine has exited. Its containers run on. */
   public void stop() {
     script("down", dir.toString());
+  }
+
+  /**
+   * SIGSTOP to the engine's process (its containerd and containers run on): it still accepts connections, the
+   * kernel's, and answers nothing, its open event streams silent, as an engine frozen or whose host is gone.
+   * {@link #thaw} (or {@link #close}) resumes it.
+   */
+  public void freeze() {
+    signal("STOP");
+    frozen = true;
+  }
+
+  /** SIGCONT to the engine's process: it answers again, the requests it held first. */
+  public void thaw() {
+    signal("CONT");
+    frozen = false;
+  }
+
+  private void signal(String name) {
+    try {
+      String pid = Files.readString(dir.resolve("dockerd.pid")).trim();
+      Process kill = new ProcessBuilder("kill", "-" + name, pid).redirectErrorStream(true).start();
+      if (!kill.waitFor(10, TimeUnit.SECONDS) || kill.exitValue() != 0) {
+        throw new IllegalStateException("kill -" + name + " " + pid + " failed: " + new String(kill.getInputStream().readAllBytes()));
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted", e);
+    }
   }
 
   public void restart() {
@@ -86,6 +118,9 @@ public final class SecondEngine implements AutoCloseable {
 
   @Override
   public void close() {
+    if (frozen) {
+      thaw();
+    }
     script("stop", dir.toString());
   }
 
