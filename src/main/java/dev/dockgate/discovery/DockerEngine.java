@@ -45,8 +45,12 @@ public final class DockerEngine {
       .setConnectTimeout(2_000)
       .setKeepAlive(true);
 
+  /**
+   * Container events, and network events: {@code docker network connect} and {@code disconnect} change a running
+   * container's addresses and send no container event.
+   */
   private static final String EVENT_FILTER = URLEncoder.encode(
-      "{\"type\":[\"container\"]}", StandardCharsets.UTF_8);
+      "{\"type\":[\"container\",\"network\"]}", StandardCharsets.UTF_8);
 
   /** How long the engine may take to answer the opening of the event stream (a hung engine accepts and stays silent). */
   static final long EVENTS_ANSWER_MS = 10_000;

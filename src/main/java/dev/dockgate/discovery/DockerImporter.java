@@ -20,9 +20,9 @@ import java.util.logging.Logger;
 /**
  * Follows one Docker engine (one importer per engine) and publishes one service record per running,
  * addressable container, with its engine's name and its HEALTHCHECK status (a change of status
- * republishes it). Lists the containers at start
- * and after every container event that can change them (whole-state sync, publishing only the difference),
- * follows the event stream, and reconnects with capped backoff when the engine goes away, keeping the last
+ * republishes it). Lists the containers at start, after every container event that can change them and after
+ * every network connect or disconnect (whole-state sync, publishing only the difference), follows the event stream,
+ * and reconnects with capped backoff when the engine goes away, keeping the last
  * known records meanwhile; a reconnection asks the events since the last one seen and inspects every
  * container again. Runs on the event loop of the verticle that registered it.
  *
@@ -58,6 +58,9 @@ public final class DockerImporter implements ServiceImporter {
    * period, the connect timeout and the answer's bound (15 + 2 + 10 s). Traefik polls a Swarm every 15 s by default.
    */
   static final long LIVENESS_PERIOD_MS = 15_000;
+
+  /** Network events that change a running container's addresses (docker network connect, disconnect). */
+  private static final Set<String> NETWORK_CHANGES = Set.of("connect", "disconnect");
 
   /** How long after a pause or unpause event the engine's listing is read again (it shows the change a moment late). */
   static final long LISTING_LAG_MS = 250;
@@ -274,6 +277,13 @@ public final class DockerImporter implements ServiceImporter {
       lastEventNanos = Math.max(lastEventNanos, time.longValue());
     }
     String action = event.getString("Action", event.getString("status", ""));
+    if ("network".equals(event.getString("Type"))) {
+      // Its actor is the network (the container: Attributes.container); what changed shows in the listing.
+      if (NETWORK_CHANGES.contains(action)) {
+        resync();
+      }
+      return;
+    }
     if (action.startsWith("exec_") || UNCHANGING.contains(action)) {
       return;
     }
@@ -303,8 +313,8 @@ public final class DockerImporter implements ServiceImporter {
     if (state != State.CONNECTING && (goingAway.contains(id) || paused.contains(id))) {
       leaveNow(id);
     }
+    resync();
     int mine = attempt;
-    sync().onFailure(err -> lost(mine, err));
     if ("pause".equals(action) || "unpause".equals(action)) {
       // The engine announces a pause or unpause a moment before its listing shows it: list again shortly after.
       vertx.setTimer(LISTING_LAG_MS, t -> {
@@ -313,6 +323,12 @@ public final class DockerImporter implements ServiceImporter {
         }
       });
     }
+  }
+
+  /** Lists again; a failure counts as the current attempt's stream lost. */
+  private void resync() {
+    int mine = attempt;
+    sync().onFailure(err -> lost(mine, err));
   }
 
   /**

@@ -82,7 +82,7 @@ class DockerReconnectIT {
     try (Relayed relayed = new Relayed(dir, "checked")) {
       EngineRelay relay = relayed.relay;
       GatewayHarness gw = relayed.gw;
-      Docker docker = new Docker().onEngine("unix://" + relayed.engine.socket());
+      Docker docker = relayed.docker();
       String checked = docker.runHttpd("checked", Ports.free(), "/api/id", Map.of("app_name", "checked"),
           List.of("--health-cmd", "true", "--health-interval", "200ms"));
       Poll.until(Duration.ofSeconds(15), "the checked container routed", () -> gw.get("/api/id").statusCode() == 200);
@@ -93,6 +93,29 @@ class DockerReconnectIT {
       int during = relay.listings() - listings;
       assertEquals("healthy", docker.health(checked));
       assertTrue(during <= 1, "listings while ten health checks ran and nothing changed: " + during);
+    }
+  }
+
+  /**
+   * A running container disconnected from a network, then connected to it again ({@code docker network disconnect}
+   * and {@code connect}, here on the none network: no network may be created on this machine): each brings a
+   * listing, the real engine's network events read as the gateway expects. Before, the gateway asked for container
+   * events only, and neither brought one.
+   */
+  @Test
+  @Timeout(120)
+  void aNetworkDisconnectOrConnectBringsAListing() throws Exception {
+    try (Relayed relayed = new Relayed(dir, "wired")) {
+      Docker docker = relayed.docker();
+      String wired = docker.runOnNoNetwork("wired", Map.of("app_name", "wired"));
+      Poll.until(Duration.ofSeconds(15), "following the engine", () -> following(relayed.gw));
+      Thread.sleep(500); // the container's own events and their listings done
+      for (String action : List.of("disconnect", "connect")) {
+        int listings = relayed.relay.listings();
+        docker.network(action, "none", wired);
+        Poll.until(Duration.ofSeconds(5), "a listing after docker network " + action,
+            () -> relayed.relay.listings() > listings);
+      }
     }
   }
 
@@ -125,6 +148,11 @@ class DockerReconnectIT {
         throw e;
       }
       relay = opened;
+    }
+
+    /** The docker CLI on the engine's own socket, not through the relay. */
+    Docker docker() {
+      return new Docker().onEngine("unix://" + engine.socket());
     }
 
     @Override

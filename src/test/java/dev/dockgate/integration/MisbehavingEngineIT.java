@@ -29,7 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
  * The gateway against an engine of the test's own on 127.0.0.1 that answers the head of a listing or an
  * inspection, then stalls or sends a body without end, or freezes while followed: the call fails (or the
  * liveness check does) with a WARNING and is retried, and the gateway follows the engine once it answers well
- * again.
+ * again. The same engine sends network events, which real engines here cannot (no network but host and none).
  */
 class MisbehavingEngineIT {
 
@@ -267,5 +267,53 @@ class MisbehavingEngineIT {
       assertTrue(engine.pings.get() <= seconds / 15 + 3,
           "a healthy engine is checked every 15 s: " + engine.pings.get() + " checks in " + seconds + " s");
     }
+  }
+
+  /**
+   * A running container connected to a network, then disconnected from it ({@code docker network connect} and
+   * {@code disconnect}, which send a network event and no container event): its address follows at once. It is
+   * labelled gateway.network=front, so it is reached only while it has an IP there. Real engines here cannot send
+   * these events (no network may be created; the none network gives no address), hence this engine. Before, the
+   * gateway asked the engine for container events only: the connected container stayed unrouted (503) until some
+   * container event came.
+   */
+  @Test
+  @Timeout(90)
+  void aContainerConnectedToOrDisconnectedFromANetworkIsFollowedAtItsEvent() throws Exception {
+    try (FakeEngine engine = new FakeEngine();
+         LoggedErrors info = new LoggedErrors(DockerImporter.class.getName(), Level.INFO)) {
+      String back = "\"back\":{\"IPAddress\":\"\"}";
+      engine.containers = onNetworks(engine, back);
+      try (GatewayHarness gw = following(engine)) {
+        Poll.until(Duration.ofSeconds(15), "the container listed and skipped: no IP on network front",
+            () -> info.lines().stream().anyMatch(l -> l.contains("skipped") && l.contains("\"front\"")));
+        assertEquals(503, gw.get("/api/fake/id").statusCode());
+
+        engine.containers = onNetworks(engine, back + ",\"front\":{\"IPAddress\":\"127.0.0.1\"}");
+        engine.event(networkEvent("connect"));
+        Poll.until(Duration.ofSeconds(10), "routed on the network it was connected to",
+            () -> gw.get("/api/fake/id").statusCode() == 200);
+
+        engine.containers = onNetworks(engine, back);
+        engine.event(networkEvent("disconnect"));
+        Poll.until(Duration.ofSeconds(10), "out of rotation once disconnected from it",
+            () -> gw.get("/api/fake/id").statusCode() == 503);
+      }
+    }
+  }
+
+  /** The fake engine's container c0ffee on {@code networks} (JSON members), reached on network front. */
+  private static String onNetworks(FakeEngine engine, String networks) {
+    return ("[{\"Id\":\"c0ffee\",\"Names\":[\"/fake\"],\"State\":\"running\",\"Labels\":{\"app_name\":\"fake\","
+        + "\"gateway.port\":\"%d\",\"gateway.network\":\"front\"},\"HostConfig\":{\"NetworkMode\":\"back\"},"
+        + "\"NetworkSettings\":{\"Networks\":{%s}},\"Ports\":[]}]").formatted(engine.backend.port(), networks);
+  }
+
+  /** A network event of container c0ffee on network front, as Docker sends it. */
+  private static String networkEvent(String action) {
+    long nanos = System.currentTimeMillis() * 1_000_000L;
+    return ("{\"Type\":\"network\",\"Action\":\"%s\",\"Actor\":{\"ID\":\"f00d\",\"Attributes\":{\"container\":"
+        + "\"c0ffee\",\"name\":\"front\",\"type\":\"bridge\"}},\"scope\":\"local\",\"time\":%d,\"timeNano\":%d}")
+        .formatted(action, nanos / 1_000_000_000L, nanos);
   }
 }

@@ -122,7 +122,11 @@ public final class Docker implements AutoCloseable {
 
   /** {@code runOptions}: more {@code docker run} options, e.g. {@code --health-cmd}; never networks or ports. */
   public String run(String name, Map<String, String> labels, List<String> runOptions, List<String> command) {
-    List<String> args = docker("run", "-d", "--network", "host",
+    return run("host", name, labels, runOptions, command);
+  }
+
+  private String run(String network, String name, Map<String, String> labels, List<String> runOptions, List<String> command) {
+    List<String> args = docker("run", "-d", "--network", network,
         "--name", name + "-" + runId, "--label", RUN_LABEL + "=" + runId);
     args.addAll(runOptions);
     labels.forEach((k, v) -> {
@@ -132,6 +136,19 @@ public final class Docker implements AutoCloseable {
     args.add(IMAGE);
     args.addAll(command);
     return check(args).trim();
+  }
+
+  /**
+   * A container of this run that sleeps on the {@code none} network (no address, no traffic): {@link #network} can
+   * disconnect it from that network and connect it again, which sends network events, without creating a network.
+   */
+  public String runOnNoNetwork(String name, Map<String, String> labels) {
+    return run("none", name, labels, List.of(), List.of("busybox", "sleep", "3600"));
+  }
+
+  /** {@code docker network ACTION NETWORK ID}: connect or disconnect. */
+  public void network(String action, String network, String id) {
+    check(docker("network", action, network, id));
   }
 
   /** Runs {@code command} inside a running container of this run. */
