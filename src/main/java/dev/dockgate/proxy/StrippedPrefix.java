@@ -51,19 +51,42 @@ final class StrippedPrefix {
 
   /**
    * The X-Forwarded-Prefix the backend gets: the prefix; from a trusted proxy that sent one (it stripped a prefix of
-   * its own first), that one, without its trailing slashes, then this prefix ({@code /outer/api/payment}), one value,
-   * as Spring's ForwardedHeaderFilter reads a list of them. Any other client's is not believed.
+   * its own first), that one, then this prefix ({@code /outer/api/payment}). Several (header lines, or a list in one:
+   * proxies in a row) make one path, each without its blanks and slashes at either end ({@code /a/, /b} and this
+   * prefix: {@code /a/b/api/payment}), as Spring's ForwardedHeaderFilter reads such a list: a backend that takes the
+   * value as it comes (or its last element) builds the same links, and {@link #url} sees a redirect under it as such.
+   * Any other client's is not believed. Allocates only for a trusted proxy's.
    */
   String forwarded(MultiMap client, boolean trustedPeer) {
     if (!trustedPeer || client.get(X_FORWARDED_PREFIX) == null) {
       return prefix;
     }
-    String outer = String.join(",", client.getAll(X_FORWARDED_PREFIX)).trim();
-    int end = outer.length();
-    while (end > 0 && outer.charAt(end - 1) == '/') {
-      end--;
+    StringBuilder path = new StringBuilder(64);
+    for (String value : client.getAll(X_FORWARDED_PREFIX)) {
+      int n = value.length();
+      for (int start = 0; start < n; ) {
+        int comma = value.indexOf(',', start);
+        int end = comma < 0 ? n : comma;
+        int from = start;
+        int to = end;
+        while (from < to && trimmed(value.charAt(from))) {
+          from++;
+        }
+        while (to > from && trimmed(value.charAt(to - 1))) {
+          to--;
+        }
+        if (from < to) {
+          path.append('/').append(value, from, to);
+        }
+        start = end + 1;
+      }
     }
-    return end == 0 ? prefix : outer.substring(0, end) + prefix;
+    return path.length() == 0 ? prefix : path.append(prefix).toString();
+  }
+
+  /** A character an element of X-Forwarded-Prefix loses at either end: a blank, or a slash (one is put back). */
+  private static boolean trimmed(char c) {
+    return c == ' ' || c == '\t' || c == '/';
   }
 
   /**
