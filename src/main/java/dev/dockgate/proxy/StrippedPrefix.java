@@ -192,8 +192,9 @@ final class StrippedPrefix {
 
   /**
    * Whether the authority {@code url[start, end)} of a URL whose scheme's port is {@code defaultPort} names
-   * {@code host} (any case, brackets of an IPv6 literal or not) and {@code port}: the same port, or, for a Host
-   * without one ({@code port} below 0), 80 or 443 (a backend behind a TLS gateway may say http for https).
+   * {@code host} (any case, brackets of an IPv6 literal or not, a root dot or not) and {@code port}: the same
+   * port, or, for a Host without one ({@code port} below 0), 80 or 443 (a backend behind a TLS gateway may say http
+   * for https).
    */
   static boolean names(String url, int start, int end, int defaultPort, String host, int port) {
     if (host == null) {
@@ -207,7 +208,10 @@ final class StrippedPrefix {
         return false;
       }
       hostEnd = close + 1;
-      colon = hostEnd < end && url.charAt(hostEnd) == ':' ? hostEnd : -1;
+      if (hostEnd < end && url.charAt(hostEnd) != ':') {
+        return false; // "[::1]evil": not an address, nor a name
+      }
+      colon = hostEnd < end ? hostEnd : -1;
     } else {
       for (int i = start; i < end; i++) {
         if (url.charAt(i) == ':') {
@@ -241,6 +245,13 @@ final class StrippedPrefix {
     int ce = host.length();
     if (ce >= 2 && host.charAt(0) == '[' && host.charAt(ce - 1) == ']') {
       cs++;
+      ce--;
+    }
+    // A name with its root dot ("gw.example.") is the same name, as routes match hosts.
+    if (he - hs > 1 && url.charAt(he - 1) == '.') {
+      he--;
+    }
+    if (ce - cs > 1 && host.charAt(ce - 1) == '.') {
       ce--;
     }
     return he - hs == ce - cs && url.regionMatches(true, hs, host, cs, ce - cs);

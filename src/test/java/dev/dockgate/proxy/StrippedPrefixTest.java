@@ -167,4 +167,24 @@ class StrippedPrefixTest {
   static String trusted(String forwardedPrefix) {
     return PAYMENT.forwarded(HttpHeaders.headers().add("X-Forwarded-Prefix", forwardedPrefix), true);
   }
+
+  /** An IPv6 literal with something after its bracket but a port is not that address. */
+  @Test
+  void anIpv6LiteralFollowedByOtherTextIsNotTheAddress() {
+    assertNull(PAYMENT.url("http://[::1]evil.example/x", "/api/payment", null, null, "::1", 80));
+    assertNull(PAYMENT.url("http://[::1]evil.example:9000/x", "/api/payment", null, null, "::1", 9000));
+    assertEquals("/api/payment/x", PAYMENT.url("http://[::1]:9000/x", "/api/payment", null, null, "::1", 9000));
+  }
+
+  /** A fully qualified name ("gw.example.") is the same host as without its root dot, on either side. */
+  @Test
+  void aHostWithItsRootDotIsTheSameHost() {
+    HostAndPort dotted = HostAndPort.create("gw.example.", 8080);
+    assertEquals("http://gw.example:8080/api/payment/x",
+        PAYMENT.url("http://gw.example:8080/x", "/api/payment", dotted, dotted, null, -1));
+    assertEquals("http://gw.example.:8080/api/payment/x",
+        PAYMENT.url("http://gw.example.:8080/x", "/api/payment", CLIENT, CLIENT, null, -1));
+    assertNull(PAYMENT.url("http://gw.example..:8080/x", "/api/payment", CLIENT, CLIENT, null, -1));
+    assertNull(PAYMENT.url("http://.:8080/x", "/api/payment", HostAndPort.create("", 8080), null, null, -1));
+  }
 }
