@@ -98,27 +98,37 @@ final class StrippedPrefix {
   void rewrite(int status, MultiMap answer, String forwarded, HostAndPort client, HostAndPort sent,
       String instanceHost, int instancePort) {
     if (status >= 300 && status <= 399 || status == 201) {
-      String location = answer.get(HttpHeaders.LOCATION);
-      if (location != null) {
-        String rewritten = url(location, forwarded, client, sent, instanceHost, instancePort);
-        if (rewritten != null) {
-          answer.set(HttpHeaders.LOCATION, rewritten);
-        }
-      }
+      rewriteLines(answer, HttpHeaders.LOCATION, false, forwarded, client, sent, instanceHost, instancePort);
     }
-    String contentLocation = answer.get(HttpHeaders.CONTENT_LOCATION);
-    if (contentLocation != null) {
-      String rewritten = url(contentLocation, forwarded, client, sent, instanceHost, instancePort);
-      if (rewritten != null) {
-        answer.set(HttpHeaders.CONTENT_LOCATION, rewritten);
-      }
+    rewriteLines(answer, HttpHeaders.CONTENT_LOCATION, false, forwarded, client, sent, instanceHost, instancePort);
+    rewriteLines(answer, REFRESH, true, forwarded, client, sent, instanceHost, instancePort);
+  }
+
+  /**
+   * The header {@code name} of {@code answer} (a Refresh when {@code refresh}) with the prefix put back, judged by its
+   * first line; should the backend have sent several, each is rewritten in turn and none is dropped.
+   */
+  private void rewriteLines(MultiMap answer, CharSequence name, boolean refresh, String forwarded, HostAndPort client,
+      HostAndPort sent, String instanceHost, int instancePort) {
+    String value = answer.get(name);
+    if (value == null) {
+      return;
     }
-    String refresh = answer.get(REFRESH);
-    if (refresh != null) {
-      String rewritten = refresh(refresh, forwarded, client, sent, instanceHost, instancePort);
-      if (rewritten != null) {
-        answer.set(REFRESH, rewritten);
-      }
+    String rewritten = refresh ? refresh(value, forwarded, client, sent, instanceHost, instancePort)
+        : url(value, forwarded, client, sent, instanceHost, instancePort);
+    if (rewritten == null) {
+      return;
+    }
+    java.util.List<String> lines = answer.getAll(name);
+    if (lines.size() == 1) {
+      answer.set(name, rewritten);
+      return;
+    }
+    answer.remove(name);
+    for (String line : lines) {
+      String each = refresh ? refresh(line, forwarded, client, sent, instanceHost, instancePort)
+          : url(line, forwarded, client, sent, instanceHost, instancePort);
+      answer.add(name, each == null ? line : each);
     }
   }
 

@@ -187,4 +187,19 @@ class StrippedPrefixTest {
     assertNull(PAYMENT.url("http://gw.example..:8080/x", "/api/payment", CLIENT, CLIENT, null, -1));
     assertNull(PAYMENT.url("http://.:8080/x", "/api/payment", HostAndPort.create("", 8080), null, null, -1));
   }
+
+  /**
+   * Several Location (or Content-Location, Refresh) lines of one answer each get the prefix back, none dropped: a
+   * browser refuses an answer with two different Locations, and the gateway does not choose one for it.
+   */
+  @Test
+  void everyLineOfARewrittenHeaderIsKept() {
+    MultiMap answer = HttpHeaders.headers().add("Location", "/a").add("Location", "/b")
+        .add("Content-Location", "/c").add("Content-Location", "https://other.example/d")
+        .add("Refresh", "1; url=/e").add("Refresh", "2; url=/f");
+    PAYMENT.rewrite(302, answer, "/api/payment", CLIENT, CLIENT, null, -1);
+    assertEquals(List.of("/api/payment/a", "/api/payment/b"), answer.getAll("location"));
+    assertEquals(List.of("/api/payment/c", "https://other.example/d"), answer.getAll("content-location"));
+    assertEquals(List.of("1; url=/api/payment/e", "2; url=/api/payment/f"), answer.getAll("refresh"));
+  }
 }
