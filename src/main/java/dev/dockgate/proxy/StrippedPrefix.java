@@ -197,7 +197,7 @@ final class StrippedPrefix {
       return true;
     }
     char c = url.charAt(next);
-    return c == '/' || c == '?' || c == '#';
+    return c == '/' || c == '?' || c == '#' || c == ';'; // ';': path parameters (;jsessionid=) of its last segment
   }
 
   /**

@@ -189,6 +189,18 @@ class StrippedPrefixTest {
   }
 
   /**
+   * A path under the prefix with path parameters (a servlet container's {@code ;jsessionid=}, sent before its cookie
+   * is known) is under it: the route takes the prefix as a string, so the client's next request reaches the backend
+   * as {@code /;jsessionid=...}; it was given the prefix a second time.
+   */
+  @Test
+  void aPathParameterAfterThePrefixIsUnderIt() {
+    assertNull(url("/api/payment;jsessionid=A1B2"));
+    assertEquals("/api/payment;jsessionid=A1B2", url("http://10.0.0.5:9000/api/payment;jsessionid=A1B2"));
+    assertEquals("/api/payment/api/paymentx;a", url("/api/paymentx;a"));
+  }
+
+  /**
    * Several Location (or Content-Location, Refresh) lines of one answer each get the prefix back, none dropped: a
    * browser refuses an answer with two different Locations, and the gateway does not choose one for it.
    */
