@@ -52,7 +52,7 @@ final class StrippedPrefix {
   /**
    * The X-Forwarded-Prefix the backend gets: the prefix; from a trusted proxy that sent one (it stripped a prefix of
    * its own first), that one, then this prefix ({@code /outer/api/payment}). Several (header lines, or a list in one:
-   * proxies in a row) make one path, each without its blanks and slashes at either end ({@code /a/, /b} and this
+   * proxies in a row) make one path, each without its blanks and (back)slashes at either end ({@code /a/, /b} and this
    * prefix: {@code /a/b/api/payment}), as Spring's ForwardedHeaderFilter reads such a list: a backend that takes the
    * value as it comes (or its last element) builds the same links, and {@link #url} sees a redirect under it as such.
    * Any other client's is not believed. Allocates only for a trusted proxy's.
@@ -84,9 +84,13 @@ final class StrippedPrefix {
     return path.length() == 0 ? prefix : path.append(prefix).toString();
   }
 
-  /** A character an element of X-Forwarded-Prefix loses at either end: a blank, or a slash (one is put back). */
+  /**
+   * A character an element of X-Forwarded-Prefix loses at either end: a blank, or a slash (one is put back), or a
+   * backslash, which browsers read as one: {@code /\evil.example} would make every path under it leave for another
+   * host.
+   */
   private static boolean trimmed(char c) {
-    return c == ' ' || c == '\t' || c == '/';
+    return c == ' ' || c == '\t' || c == '/' || c == '\\';
   }
 
   /**

@@ -166,6 +166,9 @@ class StripPrefixIT {
         "X-Answer-Status", "302", "X-Answer-Location", "/login");
     assertEquals("/a/b/api/payment", header(list, "X-Got-Prefix"));
     assertEquals("/api/payment/login", header(list, "Location"), "the backend's own path: the route's prefix back");
+    // A backslash is a slash to browsers: "/\\evil.example/..." under the header would leave for another host.
+    assertEquals("/evil.example/api/payment", header(get("/api/payment/x", "X-Forwarded-Prefix", "\\evil.example"),
+        "X-Got-Prefix"));
   }
 
   @Test

@@ -160,6 +160,13 @@ class StrippedPrefixTest {
     assertEquals("/api/payment", trusted(" , / "));
     assertEquals("/outer/api/payment", trusted("outer"), "a path: from its root");
     assertEquals("/outer/api/payment", trusted("//outer"), "never a network-path reference (//host)");
+    // "/\" is "//" to a browser: a backend building its redirects under the header, or the gateway making a URL of
+    // the instance's path-absolute, would send the client to evil.example.
+    String backslashed = trusted("\\evil.example");
+    assertEquals("/evil.example/api/payment", backslashed);
+    assertEquals("/api/payment/\\evil.example/api/payment/x", PAYMENT.url(
+        "http://10.0.0.5:9000/\\evil.example/api/payment/x", backslashed, CLIENT, CLIENT, "10.0.0.5", 9000));
+    assertEquals("/a/b/api/payment", trusted("/\\a\\, \\b"));
     // The backend read it and redirects under it: left as it is, not /api/payment/a/b/api/payment/login.
     assertNull(PAYMENT.url("/a/b/api/payment/login", two, CLIENT, CLIENT, null, -1));
   }
