@@ -123,6 +123,10 @@ public final class ConfigText {
     return "line " + line + ", column " + column + ": ";
   }
 
+  /** What an empty file's refusal says to write instead. */
+  private static final String NO_ROUTES = "; for a gateway with no routes, answering every request with the default"
+      + " response, write \"routes: []\"";
+
   /** Nothing but blank lines and comments ({@code #}, as YAML writes them). */
   static boolean blank(String text) {
     return text.lines().map(String::strip).allMatch(line -> line.isEmpty() || line.startsWith("#"));
@@ -130,10 +134,14 @@ public final class ConfigText {
 
   /** The text's top-level mapping (YAML, or JSON for a {@code .json} file); an error when it holds no document. */
   static JsonObject parse(String file, String text) {
+    if (blank(text)) {
+      // Before parsing: blanks with a tab are blanks, though YAML refuses a tab where a token could start.
+      throw problem(file, "the file is empty (nothing but blanks and comments)" + NO_ROUTES);
+    }
     boolean json = ConfigLoader.formatOf(file).equals("json");
     Object doc;
     try {
-      doc = json ? (text.isBlank() ? null : ConfigLoader.decodeJson(text)) : ConfigYaml.load(text, MAX_BYTES);
+      doc = json ? ConfigLoader.decodeJson(text) : ConfigYaml.load(text, MAX_BYTES);
     } catch (org.yaml.snakeyaml.error.MarkedYAMLException e) {
       throw problem(file, "cannot parse YAML: " + ConfigLoader.yamlProblem(e));
     } catch (org.yaml.snakeyaml.reader.ReaderException e) {
@@ -151,9 +159,7 @@ public final class ConfigText {
     }
     if (doc == null) {
       // A wrong mount or a truncated file, far more often than a wish for every default (port 8080, Docker).
-      throw problem(file, (blank(text) ? "the file is empty (nothing but blanks and comments)"
-          : "the file holds no settings (an empty document)") + "; for a gateway with no routes, answering every"
-          + " request with the default response, write \"routes: []\"");
+      throw problem(file, "the file holds no settings (an empty document)" + NO_ROUTES);
     }
     if (!(doc instanceof Map)) {
       throw problem(file, "expected a mapping at the top level, got " + Fields.describe(doc));

@@ -51,19 +51,46 @@ final class StrippedPrefix {
 
   /**
    * The X-Forwarded-Prefix the backend gets: the prefix; from a trusted proxy that sent one (it stripped a prefix of
-   * its own first), that one, without its trailing slashes, then this prefix ({@code /outer/api/payment}), one value,
-   * as Spring's ForwardedHeaderFilter reads a list of them. Any other client's is not believed.
+   * its own first), that one, then this prefix ({@code /outer/api/payment}). Several (header lines, or a list in one:
+   * proxies in a row) make one path, each without its blanks and (back)slashes at either end ({@code /a/, /b} and this
+   * prefix: {@code /a/b/api/payment}), as Spring's ForwardedHeaderFilter reads such a list: a backend that takes the
+   * value as it comes (or its last element) builds the same links, and {@link #url} sees a redirect under it as such.
+   * Any other client's is not believed. Allocates only for a trusted proxy's.
    */
   String forwarded(MultiMap client, boolean trustedPeer) {
     if (!trustedPeer || client.get(X_FORWARDED_PREFIX) == null) {
       return prefix;
     }
-    String outer = String.join(",", client.getAll(X_FORWARDED_PREFIX)).trim();
-    int end = outer.length();
-    while (end > 0 && outer.charAt(end - 1) == '/') {
-      end--;
+    StringBuilder path = new StringBuilder(64);
+    for (String value : client.getAll(X_FORWARDED_PREFIX)) {
+      int n = value.length();
+      for (int start = 0; start < n; ) {
+        int comma = value.indexOf(',', start);
+        int end = comma < 0 ? n : comma;
+        int from = start;
+        int to = end;
+        while (from < to && trimmed(value.charAt(from))) {
+          from++;
+        }
+        while (to > from && trimmed(value.charAt(to - 1))) {
+          to--;
+        }
+        if (from < to) {
+          path.append('/').append(value, from, to);
+        }
+        start = end + 1;
+      }
     }
-    return end == 0 ? prefix : outer.substring(0, end) + prefix;
+    return path.length() == 0 ? prefix : path.append(prefix).toString();
+  }
+
+  /**
+   * A character an element of X-Forwarded-Prefix loses at either end: a blank, or a slash (one is put back), or a
+   * backslash, which browsers read as one: {@code /\evil.example} would make every path under it leave for another
+   * host.
+   */
+  private static boolean trimmed(char c) {
+    return c == ' ' || c == '\t' || c == '/' || c == '\\';
   }
 
   /**
@@ -75,27 +102,37 @@ final class StrippedPrefix {
   void rewrite(int status, MultiMap answer, String forwarded, HostAndPort client, HostAndPort sent,
       String instanceHost, int instancePort) {
     if (status >= 300 && status <= 399 || status == 201) {
-      String location = answer.get(HttpHeaders.LOCATION);
-      if (location != null) {
-        String rewritten = url(location, forwarded, client, sent, instanceHost, instancePort);
-        if (rewritten != null) {
-          answer.set(HttpHeaders.LOCATION, rewritten);
-        }
-      }
+      rewriteLines(answer, HttpHeaders.LOCATION, false, forwarded, client, sent, instanceHost, instancePort);
     }
-    String contentLocation = answer.get(HttpHeaders.CONTENT_LOCATION);
-    if (contentLocation != null) {
-      String rewritten = url(contentLocation, forwarded, client, sent, instanceHost, instancePort);
-      if (rewritten != null) {
-        answer.set(HttpHeaders.CONTENT_LOCATION, rewritten);
-      }
+    rewriteLines(answer, HttpHeaders.CONTENT_LOCATION, false, forwarded, client, sent, instanceHost, instancePort);
+    rewriteLines(answer, REFRESH, true, forwarded, client, sent, instanceHost, instancePort);
+  }
+
+  /**
+   * The header {@code name} of {@code answer} (a Refresh when {@code refresh}) with the prefix put back, judged by its
+   * first line; should the backend have sent several, each is rewritten in turn and none is dropped.
+   */
+  private void rewriteLines(MultiMap answer, CharSequence name, boolean refresh, String forwarded, HostAndPort client,
+      HostAndPort sent, String instanceHost, int instancePort) {
+    String value = answer.get(name);
+    if (value == null) {
+      return;
     }
-    String refresh = answer.get(REFRESH);
-    if (refresh != null) {
-      String rewritten = refresh(refresh, forwarded, client, sent, instanceHost, instancePort);
-      if (rewritten != null) {
-        answer.set(REFRESH, rewritten);
-      }
+    String rewritten = refresh ? refresh(value, forwarded, client, sent, instanceHost, instancePort)
+        : url(value, forwarded, client, sent, instanceHost, instancePort);
+    if (rewritten == null) {
+      return;
+    }
+    java.util.List<String> lines = answer.getAll(name);
+    if (lines.size() == 1) {
+      answer.set(name, rewritten);
+      return;
+    }
+    answer.remove(name);
+    for (String line : lines) {
+      String each = refresh ? refresh(line, forwarded, client, sent, instanceHost, instancePort)
+          : url(line, forwarded, client, sent, instanceHost, instancePort);
+      answer.add(name, each == null ? line : each);
     }
   }
 
@@ -164,13 +201,14 @@ final class StrippedPrefix {
       return true;
     }
     char c = url.charAt(next);
-    return c == '/' || c == '?' || c == '#';
+    return c == '/' || c == '?' || c == '#' || c == ';'; // ';': path parameters (;jsessionid=) of its last segment
   }
 
   /**
    * Whether the authority {@code url[start, end)} of a URL whose scheme's port is {@code defaultPort} names
-   * {@code host} (any case, brackets of an IPv6 literal or not) and {@code port}: the same port, or, for a Host
-   * without one ({@code port} below 0), 80 or 443 (a backend behind a TLS gateway may say http for https).
+   * {@code host} (any case, brackets of an IPv6 literal or not, a root dot or not) and {@code port}: the same
+   * port, or, for a Host without one ({@code port} below 0), 80 or 443 (a backend behind a TLS gateway may say http
+   * for https).
    */
   static boolean names(String url, int start, int end, int defaultPort, String host, int port) {
     if (host == null) {
@@ -184,7 +222,10 @@ final class StrippedPrefix {
         return false;
       }
       hostEnd = close + 1;
-      colon = hostEnd < end && url.charAt(hostEnd) == ':' ? hostEnd : -1;
+      if (hostEnd < end && url.charAt(hostEnd) != ':') {
+        return false; // "[::1]evil": not an address, nor a name
+      }
+      colon = hostEnd < end ? hostEnd : -1;
     } else {
       for (int i = start; i < end; i++) {
         if (url.charAt(i) == ':') {
@@ -218,6 +259,13 @@ final class StrippedPrefix {
     int ce = host.length();
     if (ce >= 2 && host.charAt(0) == '[' && host.charAt(ce - 1) == ']') {
       cs++;
+      ce--;
+    }
+    // A name with its root dot ("gw.example.") is the same name, as routes match hosts.
+    if (he - hs > 1 && url.charAt(he - 1) == '.') {
+      he--;
+    }
+    if (ce - cs > 1 && host.charAt(ce - 1) == '.') {
       ce--;
     }
     return he - hs == ce - cs && url.regionMatches(true, hs, host, cs, ce - cs);

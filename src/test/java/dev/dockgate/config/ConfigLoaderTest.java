@@ -343,6 +343,11 @@ class ConfigLoaderTest {
         bad("a file of blanks and comments", "# everything commented out\n# server:\n#   port: 8080\n  \n",
             "conf.yml: the file is empty (nothing but blanks and comments)" + NO_ROUTES_HINT),
         bad("a document of null", "---\n~\n", "conf.yml: the file holds no settings (an empty document)" + NO_ROUTES_HINT),
+        // blanks with a tab (which YAML does not allow to start a token) are blanks too, as on a reload before
+        bad("a file of blanks with a tab", " \t\n\n", "conf.yml: the file is empty (nothing but blanks and comments)"
+            + NO_ROUTES_HINT),
+        bad("a comment indented by a tab", "# routes to come\n\t# - {path_prefix: /a}\n",
+            "conf.yml: the file is empty (nothing but blanks and comments)" + NO_ROUTES_HINT),
         badJson("an empty JSON file", " \n", "conf.json: the file is empty (nothing but blanks and comments)"
             + NO_ROUTES_HINT),
         // references

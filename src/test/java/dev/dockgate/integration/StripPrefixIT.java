@@ -150,6 +150,27 @@ class StripPrefixIT {
     assertEquals("/outer", header(get("/plain/x", "X-Forwarded-Prefix", "/outer"), "X-Got-Prefix"));
   }
 
+  /**
+   * Proxies in a row that each stripped a prefix (two header lines, or a list in one): one path, which a backend
+   * reading the header as it comes uses whole; its redirect under that path is left as it said it (it was given the
+   * route's prefix a second time: /api/payment/a/b/api/payment/login).
+   */
+  @Test
+  void severalTrustedPrefixesMakeOnePathAndARedirectUnderItIsLeftAlone() {
+    gateway("  trusted_proxies: [127.0.0.1]\n");
+    HttpResponse<String> lines = get("/api/payment/x", "X-Forwarded-Prefix", "/a/", "X-Forwarded-Prefix", "/b",
+        "X-Answer-Status", "302", "X-Answer-Location", "/a/b/api/payment/login");
+    assertEquals("/a/b/api/payment/login", header(lines, "Location"));
+    assertEquals("/a/b/api/payment", header(lines, "X-Got-Prefix"));
+    HttpResponse<String> list = get("/api/payment/x", "X-Forwarded-Prefix", "/a, /b/",
+        "X-Answer-Status", "302", "X-Answer-Location", "/login");
+    assertEquals("/a/b/api/payment", header(list, "X-Got-Prefix"));
+    assertEquals("/api/payment/login", header(list, "Location"), "the backend's own path: the route's prefix back");
+    // A backslash is a slash to browsers: "/\\evil.example/..." under the header would leave for another host.
+    assertEquals("/evil.example/api/payment", header(get("/api/payment/x", "X-Forwarded-Prefix", "\\evil.example"),
+        "X-Got-Prefix"));
+  }
+
   @Test
   void aPathAbsoluteLocationGetsThePrefixBack() {
     gateway("");

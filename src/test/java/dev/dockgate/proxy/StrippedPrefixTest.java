@@ -142,7 +142,83 @@ class StrippedPrefixTest {
     assertEquals("/outer/api/payment", PAYMENT.forwarded(client, true));
     assertEquals("/api/payment", PAYMENT.forwarded(HttpHeaders.headers(), true));
     assertEquals("/api/payment", PAYMENT.forwarded(HttpHeaders.headers().add("X-Forwarded-Prefix", "/"), true));
-    assertEquals("/a,/b/api/payment",
-        PAYMENT.forwarded(HttpHeaders.headers().add("X-Forwarded-Prefix", "/a").add("X-Forwarded-Prefix", "/b"), true));
+  }
+
+  /**
+   * Several prefixes from trusted proxies (one header each, or a list in one) are joined into the one path they make
+   * together, as Spring reads such a list (each without its trailing slashes): a backend that takes the header as it
+   * comes (Werkzeug's ProxyFix, ASP.NET take its last element) builds the same links, and a redirect under it is seen
+   * as under it, not given the route's prefix a second time.
+   */
+  @Test
+  void severalTrustedPrefixesMakeOnePath() {
+    String two = PAYMENT.forwarded(HttpHeaders.headers().add("X-Forwarded-Prefix", "/a/")
+        .add("X-Forwarded-Prefix", "/b"), true);
+    assertEquals("/a/b/api/payment", two);
+    assertEquals("/a/b/api/payment", trusted(" /a/ , /b/ "));
+    assertEquals("/a/api/payment", trusted("/a,,/,"));
+    assertEquals("/api/payment", trusted(" , / "));
+    assertEquals("/outer/api/payment", trusted("outer"), "a path: from its root");
+    assertEquals("/outer/api/payment", trusted("//outer"), "never a network-path reference (//host)");
+    // "/\" is "//" to a browser: a backend building its redirects under the header, or the gateway making a URL of
+    // the instance's path-absolute, would send the client to evil.example.
+    String backslashed = trusted("\\evil.example");
+    assertEquals("/evil.example/api/payment", backslashed);
+    assertEquals("/api/payment/\\evil.example/api/payment/x", PAYMENT.url(
+        "http://10.0.0.5:9000/\\evil.example/api/payment/x", backslashed, CLIENT, CLIENT, "10.0.0.5", 9000));
+    assertEquals("/a/b/api/payment", trusted("/\\a\\, \\b"));
+    // The backend read it and redirects under it: left as it is, not /api/payment/a/b/api/payment/login.
+    assertNull(PAYMENT.url("/a/b/api/payment/login", two, CLIENT, CLIENT, null, -1));
+  }
+
+  static String trusted(String forwardedPrefix) {
+    return PAYMENT.forwarded(HttpHeaders.headers().add("X-Forwarded-Prefix", forwardedPrefix), true);
+  }
+
+  /** An IPv6 literal with something after its bracket but a port is not that address. */
+  @Test
+  void anIpv6LiteralFollowedByOtherTextIsNotTheAddress() {
+    assertNull(PAYMENT.url("http://[::1]evil.example/x", "/api/payment", null, null, "::1", 80));
+    assertNull(PAYMENT.url("http://[::1]evil.example:9000/x", "/api/payment", null, null, "::1", 9000));
+    assertEquals("/api/payment/x", PAYMENT.url("http://[::1]:9000/x", "/api/payment", null, null, "::1", 9000));
+  }
+
+  /** A fully qualified name ("gw.example.") is the same host as without its root dot, on either side. */
+  @Test
+  void aHostWithItsRootDotIsTheSameHost() {
+    HostAndPort dotted = HostAndPort.create("gw.example.", 8080);
+    assertEquals("http://gw.example:8080/api/payment/x",
+        PAYMENT.url("http://gw.example:8080/x", "/api/payment", dotted, dotted, null, -1));
+    assertEquals("http://gw.example.:8080/api/payment/x",
+        PAYMENT.url("http://gw.example.:8080/x", "/api/payment", CLIENT, CLIENT, null, -1));
+    assertNull(PAYMENT.url("http://gw.example..:8080/x", "/api/payment", CLIENT, CLIENT, null, -1));
+    assertNull(PAYMENT.url("http://.:8080/x", "/api/payment", HostAndPort.create("", 8080), null, null, -1));
+  }
+
+  /**
+   * A path under the prefix with path parameters (a servlet container's {@code ;jsessionid=}, sent before its cookie
+   * is known) is under it: the route takes the prefix as a string, so the client's next request reaches the backend
+   * as {@code /;jsessionid=...}; it was given the prefix a second time.
+   */
+  @Test
+  void aPathParameterAfterThePrefixIsUnderIt() {
+    assertNull(url("/api/payment;jsessionid=A1B2"));
+    assertEquals("/api/payment;jsessionid=A1B2", url("http://10.0.0.5:9000/api/payment;jsessionid=A1B2"));
+    assertEquals("/api/payment/api/paymentx;a", url("/api/paymentx;a"));
+  }
+
+  /**
+   * Several Location (or Content-Location, Refresh) lines of one answer each get the prefix back, none dropped: a
+   * browser refuses an answer with two different Locations, and the gateway does not choose one for it.
+   */
+  @Test
+  void everyLineOfARewrittenHeaderIsKept() {
+    MultiMap answer = HttpHeaders.headers().add("Location", "/a").add("Location", "/b")
+        .add("Content-Location", "/c").add("Content-Location", "https://other.example/d")
+        .add("Refresh", "1; url=/e").add("Refresh", "2; url=/f");
+    PAYMENT.rewrite(302, answer, "/api/payment", CLIENT, CLIENT, null, -1);
+    assertEquals(List.of("/api/payment/a", "/api/payment/b"), answer.getAll("location"));
+    assertEquals(List.of("/api/payment/c", "https://other.example/d"), answer.getAll("content-location"));
+    assertEquals(List.of("1; url=/api/payment/e", "2; url=/api/payment/f"), answer.getAll("refresh"));
   }
 }
