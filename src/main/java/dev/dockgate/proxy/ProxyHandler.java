@@ -45,7 +45,7 @@ public final class ProxyHandler implements Terminal {
   private static final Upstream[] NONE = new Upstream[0];
   /** How Netty's HPACK decoder words HEADERS larger than the connection's SETTINGS_MAX_HEADER_LIST_SIZE. */
   private static final String HTTP2_HEAD_TOO_LARGE = "Header size exceeded max allowed size";
-  /** How long a starting instance that refused is passed over when another can answer. */
+  /** How long a starting instance that refused, or an HTTP/2 instance that refused a stream twice, is passed over. */
   private static final long PASS_OVER_NANOS = 250_000_000L;
   private static final java.util.Set<io.vertx.core.http.HttpMethod> IDEMPOTENT = java.util.Set.of(
       io.vertx.core.http.HttpMethod.GET, io.vertx.core.http.HttpMethod.HEAD, io.vertx.core.http.HttpMethod.OPTIONS,
@@ -506,7 +506,7 @@ public final class ProxyHandler implements Terminal {
     Upstream upstream = picker.pick(candidates);
     if (upstream != null && candidates.length > 1 && unavailable(upstream)) {
       // Passive ejection: an instance whose circuit is open, or that is starting and refused a
-      // moment ago, is skipped while others may answer.
+      // moment ago, or refused an HTTP/2 stream twice, is skipped while others may answer.
       Upstream[] others = without(candidates, upstream);
       Upstream alternative = picker.pick(others);
       if (alternative != null && !unavailable(alternative)) {
@@ -605,6 +605,11 @@ public final class ProxyHandler implements Terminal {
     }
     if (failure instanceof UpstreamFailure.OutOfDescriptors) {
       dev.dockgate.edge.FileDescriptors.backendConnectFailed(route.backend(), upstream.instance().toString());
+    }
+    if (failure instanceof UpstreamFailure.RefusedStream) {
+      // Refused again on the new stream: the instance sheds load (its stream limit, or going away); the next
+      // requests go to others while they can answer, as after a starting instance's refused connection.
+      upstream.passOver(System.nanoTime(), PASS_OVER_NANOS);
     }
     String tooLarge = failure instanceof UpstreamFailure.BadGateway ? headTooLarge(cause) : null;
     if (tooLarge != null && upstream.firstHeadTooLarge()) {
