@@ -109,7 +109,12 @@ class DockerReconnectIT {
       Docker docker = relayed.docker();
       String wired = docker.runOnNoNetwork("wired", Map.of("app_name", "wired"));
       Poll.until(Duration.ofSeconds(15), "following the engine", () -> following(relayed.gw));
-      Thread.sleep(500); // the container's own events and their listings done
+      // The container's own events and their listings done: none for a second (else a late one would pass for one
+      // the network event brought).
+      for (int last = -1; relayed.relay.listings() != last; ) {
+        last = relayed.relay.listings();
+        Thread.sleep(1_000);
+      }
       for (String action : List.of("disconnect", "connect")) {
         int listings = relayed.relay.listings();
         docker.network(action, "none", wired);

@@ -298,6 +298,16 @@ class MisbehavingEngineIT {
         engine.event(networkEvent("disconnect"));
         Poll.until(Duration.ofSeconds(10), "out of rotation once disconnected from it",
             () -> gw.get("/api/fake/id").statusCode() == 503);
+
+        // A busy host: every container started or stopped connects or disconnects; its events share listings.
+        int before = engine.listings.get();
+        for (int i = 0; i < 200; i++) {
+          engine.event(networkEvent(i % 2 == 0 ? "connect" : "disconnect").replace("c0ffee", "other" + i));
+        }
+        Poll.until(Duration.ofSeconds(10), "a listing after the burst", () -> engine.listings.get() > before);
+        Thread.sleep(1_000);
+        int listings = engine.listings.get() - before;
+        assertTrue(listings <= 20, "200 network events brought " + listings + " listings: one runs, one waits");
       }
     }
   }

@@ -11,12 +11,22 @@ import java.util.concurrent.TimeUnit;
 /**
  * Test containers on the real Docker engine, driven through the docker CLI. Every container runs
  * with {@code --network host}, binds 127.0.0.1 only, and carries this run's label so
- * {@link #removeAll()} removes exactly what the run created. No engine: tests fail loudly.
+ * {@link #removeAll()} removes exactly what the run created, and the JVM that created it: the containers of a run
+ * killed before its cleanup are removed by the next ({@link #removeDeadRuns}). No engine: tests fail loudly.
  */
 public final class Docker implements AutoCloseable {
 
   public static final String IMAGE = System.getProperty("gateway.test.image", "gateway-test-busybox:latest");
   public static final String RUN_LABEL = "dockgate.test.run";
+  /**
+   * The JVM that created a container, {@code PID@START_MILLIS} (a pid is reused, not with the same start time):
+   * {@link #removeDeadRuns} removes the containers of runs whose JVM is gone.
+   */
+  public static final String OWNER_LABEL = "dockgate.test.owner";
+  private static final String OWNER = ProcessHandle.current().pid() + "@"
+      + ProcessHandle.current().info().startInstant().map(java.time.Instant::toEpochMilli).orElse(0L);
+  /** Whether this JVM has swept the dead runs' containers and set its own removal at exit. */
+  private static final java.util.concurrent.atomic.AtomicBoolean SWEPT = new java.util.concurrent.atomic.AtomicBoolean();
   /**
    * Requests a test may keep in flight toward one {@link #runHttpd} container. busybox httpd listens
    * with a backlog of 9 and takes one request per connection: with more connections waiting to be
@@ -30,8 +40,17 @@ public final class Docker implements AutoCloseable {
   /** The docker command and its engine options, e.g. {@code docker -H unix:///tmp/x/docker.sock}. */
   private final List<String> cli;
 
+  /**
+   * The main engine. The first in a JVM removes the containers of dead runs ({@link #removeDeadRuns}) and has this
+   * JVM's own removed when it exits (a fork stopped with SIGTERM, or exiting with tests still running).
+   */
   public Docker() {
     this(List.of("docker"), UUID.randomUUID().toString().substring(0, 8));
+    if (SWEPT.compareAndSet(false, true)) {
+      removeDeadRuns();
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> removeLabelled(List.of("docker"), OWNER_LABEL + "=" + OWNER),
+          "docker-test-cleanup"));
+    }
   }
 
   private Docker(List<String> cli, String runId) {
@@ -127,7 +146,7 @@ public final class Docker implements AutoCloseable {
 
   private String run(String network, String name, Map<String, String> labels, List<String> runOptions, List<String> command) {
     List<String> args = docker("run", "-d", "--network", network,
-        "--name", name + "-" + runId, "--label", RUN_LABEL + "=" + runId);
+        "--name", name + "-" + runId, "--label", RUN_LABEL + "=" + runId, "--label", OWNER_LABEL + "=" + OWNER);
     args.addAll(runOptions);
     labels.forEach((k, v) -> {
       args.add("--label");
@@ -199,13 +218,73 @@ public final class Docker implements AutoCloseable {
     return name + "-" + runId;
   }
 
+  /**
+   * Removes the containers of this run. A test past its {@code @Timeout} (JUnit interrupts its thread) closes its
+   * containers with its thread interrupted: they are removed all the same, the interrupt kept for the caller.
+   * Before, every docker command then failed at once as "interrupted", and the containers stayed.
+   */
   public void removeAll() {
-    Result ids = exec(docker("ps", "-aq", "--filter", "label=" + RUN_LABEL + "=" + runId));
-    for (String id : ids.output().split("\\s+")) {
-      if (!id.isBlank()) {
-        exec(docker("rm", "-f", id));
+    boolean interrupted = Thread.interrupted();
+    try {
+      removeLabelled(cli, RUN_LABEL + "=" + runId);
+    } finally {
+      if (interrupted) {
+        Thread.currentThread().interrupt();
       }
     }
+  }
+
+  /** Removes the containers on engine {@code cli} carrying {@code label} ({@code key=value}). */
+  private static void removeLabelled(List<String> cli, String label) {
+    List<String> ps = new ArrayList<>(cli);
+    ps.addAll(List.of("ps", "-aq", "--filter", "label=" + label));
+    Result ids = exec(ps);
+    if (ids.code() != 0) {
+      return; // the engine gone: nothing to remove there
+    }
+    for (String id : ids.output().split("\\s+")) {
+      if (!id.isBlank()) {
+        List<String> rm = new ArrayList<>(cli);
+        rm.addAll(List.of("rm", "-f", id));
+        exec(rm);
+      }
+    }
+  }
+
+  /**
+   * Removes the containers on the main engine of runs whose JVM is gone ({@link #OWNER_LABEL} names a process
+   * that no longer runs): a run killed before its cleanup (a fork killed with SIGKILL) leaves them, some with
+   * {@code --restart always}. A concurrent run's JVM runs, so its containers are kept, and so are those without
+   * the owner label (runs older than it: whose they are cannot be told).
+   */
+  public static void removeDeadRuns() {
+    Result listed = exec(List.of("docker", "ps", "-a", "--filter", "label=" + OWNER_LABEL,
+        "--format", "{{.ID}} {{.Label \"" + OWNER_LABEL + "\"}}"));
+    if (listed.code() != 0) {
+      return;
+    }
+    for (String line : listed.output().split("\n")) {
+      String[] idOwner = line.trim().split(" ", 2);
+      if (idOwner.length == 2 && !alive(idOwner[1].trim())) {
+        exec(List.of("docker", "rm", "-f", idOwner[0]));
+      }
+    }
+  }
+
+  /** Whether the process an {@link #OWNER_LABEL} value names ({@code PID@START_MILLIS}) runs; unreadable: yes. */
+  private static boolean alive(String owner) {
+    int at = owner.indexOf('@');
+    long pid;
+    long startMillis;
+    try {
+      pid = Long.parseLong(owner.substring(0, at));
+      startMillis = Long.parseLong(owner.substring(at + 1));
+    } catch (RuntimeException unreadable) {
+      return true;
+    }
+    return ProcessHandle.of(pid)
+        .map(p -> p.info().startInstant().map(started -> started.toEpochMilli() == startMillis).orElse(true))
+        .orElse(false);
   }
 
   @Override
@@ -221,20 +300,29 @@ public final class Docker implements AutoCloseable {
     return r.output();
   }
 
+  /**
+   * Runs {@code args}, its output (stderr with it) read once it has exited; given up after 60 s (a docker command
+   * on an engine stopped with SIGSTOP waits for ever; before, reading its output first waited with it).
+   */
   public static Result exec(List<String> args) {
+    java.nio.file.Path out = null;
     try {
-      Process p = new ProcessBuilder(args).redirectErrorStream(true).start();
-      byte[] out = p.getInputStream().readAllBytes();
+      out = java.nio.file.Files.createTempFile("docker-cli", ".out");
+      Process p = new ProcessBuilder(args).redirectErrorStream(true).redirectOutput(out.toFile()).start();
       if (!p.waitFor(60, TimeUnit.SECONDS)) {
         p.destroyForcibly();
-        return new Result(-1, "timed out");
+        return new Result(-1, "timed out: " + new String(java.nio.file.Files.readAllBytes(out), StandardCharsets.UTF_8));
       }
-      return new Result(p.exitValue(), new String(out, StandardCharsets.UTF_8));
+      return new Result(p.exitValue(), new String(java.nio.file.Files.readAllBytes(out), StandardCharsets.UTF_8));
     } catch (IOException e) {
       return new Result(-1, e.toString());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return new Result(-1, "interrupted");
+    } finally {
+      if (out != null) {
+        out.toFile().delete();
+      }
     }
   }
 }
