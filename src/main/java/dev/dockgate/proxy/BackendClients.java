@@ -147,6 +147,10 @@ public final class BackendClients {
             // of the client (see InterimAnswers.userEventTriggered). Closed at once, the connection dropped it on
             // io_uring, which reads to the close whether or not the gateway reads.
             channel.config().setOption(io.netty.channel.ChannelOption.ALLOW_HALF_CLOSURE, true);
+            // A write that fails (the backend reset the connection: it answered an upload from its head, a 401 or
+            // 413, and closed with the body unread) shuts the output only: the answer it wrote first is still read
+            // (the kernel keeps it ahead of the reset), where Netty's close at the failed write dropped it (502).
+            channel.config().setOption(io.netty.channel.ChannelOption.AUTO_CLOSE, false);
           }
           return channel;
         });
@@ -419,7 +423,11 @@ public final class BackendClients {
      */
     @Override
     public void userEventTriggered(io.netty.channel.ChannelHandlerContext ctx, Object evt) {
-      if (evt instanceof io.netty.channel.socket.ChannelInputShutdownEvent) {
+      if (evt instanceof io.netty.channel.socket.ChannelOutputShutdownEvent && ctx.channel().hasAttr(ConnectionPool.CLOSING)) {
+        // A write failed (the backend reset the connection) after the pool closed it, its answer read: Vert.x's
+        // close waits for the rest of the upload, which can no longer leave. Closed from here, below Vert.x's handler.
+        ctx.close();
+      } else if (evt instanceof io.netty.channel.socket.ChannelInputShutdownEvent) {
         unusable();
         if (!idle || !ConnectionPool.delivering(ctx.channel())) {
           ctx.close();

@@ -83,7 +83,7 @@ public final class ConnectionPool {
 
     private void head(AsyncResult<HttpClientResponse> head) {
       if (head.failed()) {
-        connection.close(); // an answer that failed leaves the connection in no known state
+        close(); // an answer that failed leaves the connection in no known state
         return;
       }
       HttpClientResponse response = head.result();
@@ -98,10 +98,28 @@ public final class ConnectionPool {
         // Failed; answered before its request was all sent (an early 401 or 413 during an upload: the connection
         // is not handed to another request behind that upload); or not reusable (Vert.x closes it too after
         // `Connection: close`). Its close handler frees the slot.
-        connection.close();
+        close();
       } else {
         release(this, keepAlive);
       }
+    }
+
+    /**
+     * Closes the connection. Vert.x's close waits to flush the writes it still queues (the rest of an upload the
+     * backend answered early): one whose output is shut, its write having failed (the backend reset the connection),
+     * never sends them, so it is closed under Vert.x's handler, now or when its output is shut later
+     * ({@link BackendClients}); Vert.x's close would keep it open (its descriptor, its client's connection) until the
+     * gateway stopped.
+     */
+    void close() {
+      if (channel != null) {
+        if (channel instanceof io.netty.channel.socket.DuplexChannel duplex && duplex.isOutputShutdown()) {
+          closeUnderVertx(channel);
+          return;
+        }
+        channel.attr(CLOSING).set(Boolean.TRUE);
+      }
+      connection.close();
     }
   }
 
@@ -147,6 +165,19 @@ public final class ConnectionPool {
    * carries no further request.
    */
   static final AttributeKey<Boolean> UNUSABLE = AttributeKey.valueOf(ConnectionPool.class, "unusable");
+
+  /** Set on a connection's channel when the pool closes it: a write that fails later closes it at once. */
+  static final AttributeKey<Boolean> CLOSING = AttributeKey.valueOf(ConnectionPool.class, "closing");
+
+  /** Closes {@code channel} below Vert.x's handler, whose own close would wait for writes that can no longer leave. */
+  static void closeUnderVertx(Channel channel) {
+    io.netty.channel.ChannelHandlerContext first = channel.pipeline().firstContext();
+    if (first != null) {
+      first.close();
+    } else {
+      channel.close();
+    }
+  }
 
   /** The pooled connection a channel carries, to tell a request on a reused connection from one on a new one. */
   private static final AttributeKey<Pooled> POOLED = AttributeKey.valueOf(ConnectionPool.class, "pooled");

@@ -822,9 +822,11 @@ public final class ProxyHandler implements Terminal {
         // An upload: timeout_ms counts from its last byte written to the backend, so a large body on a slow link,
         // or to a slow backend that keeps reading, is not cut while it is still being sent (an answer before that
         // needs no deadline; a backend that takes nothing of it for timeout_ms fails the try: Upload).
-        Future<Void> sent = attempt.upload != null ? attempt.upload.sent() : incoming.end();
-        sent.onSuccess(v -> {
-          if (!request.response().isComplete()) {
+        // A backend that stopped taking the body (a write failed) may have answered first: its answer is waited for.
+        Upload streaming = attempt.upload;
+        Future<Void> sent = streaming != null ? streaming.sent() : incoming.end();
+        sent.onComplete(v -> {
+          if (!request.response().isComplete() && (v.succeeded() || streaming != null && streaming.writeFailed())) {
             deadline[0] = watch(attempt, request);
           }
         });

@@ -34,6 +34,8 @@ final class Upload implements Handler<Buffer>, Exchange.BodyHold {
   private final Handler<AsyncResult<Void>> written = this::written;
   private Handler<Void> drain;
   private boolean over;
+  /** A write failed on a connection whose output it shut: the answer may still come, the request is not reset. */
+  private boolean writeFailed;
   /** The client's body failed before its end: the client left, or broke or stalled its body. */
   private boolean bodyFailed;
   private final Exchange exchange;
@@ -172,11 +174,22 @@ final class Upload implements Handler<Buffer>, Exchange.BodyHold {
     }
   }
 
-  /** A write or the end failed: the backend's stream is gone; the try fails through the answer it will not give. */
+  /**
+   * A write or the end failed: the backend takes no more of the body, the rest is dropped. On a connection of the
+   * gateway's pool, whose output the failed write shut, the request is not reset: an answer the backend sent before
+   * it stopped reading (a 401 or 413 from the head alone, then the reset its kernel sends for the body left unread)
+   * is still read, where a reset at once dropped it (502); the connection is closed once that answer has ended
+   * ({@link ConnectionPool}). Without an answer its close fails the try, and the answer's deadline starts here.
+   */
   private void written(AsyncResult<Void> ar) {
     if (ar.failed()) {
       stop();
-      to.reset();
+      io.netty.channel.Channel channel = BackendClients.channelOf(to.connection());
+      if (channel instanceof io.netty.channel.socket.DuplexChannel duplex && duplex.isOutputShutdown()) {
+        writeFailed = true;
+      } else {
+        to.reset(); // (an HTTP/2 stream, a closed connection): the try fails through the answer it will not give
+      }
     } else {
       progressNanos = System.nanoTime();
     }
@@ -208,6 +221,11 @@ final class Upload implements Handler<Buffer>, Exchange.BodyHold {
    */
   boolean bodyFailed() {
     return bodyFailed;
+  }
+
+  /** Whether the backend stopped taking the body (a write failed, its connection's output shut): its answer may come. */
+  boolean writeFailed() {
+    return writeFailed;
   }
 
   /** Stops streaming: what is left of the body is read and dropped. */

@@ -420,6 +420,94 @@ class BackendQuirksIT {
   }
 
   /**
+   * A backend that refuses an upload from its head alone (a 401 or 413 before reading the body, as a Python
+   * http.server handler that checks credentials first does) and closes: the body bytes it never read make its kernel
+   * reset the connection while the gateway is still writing them. Its answer is in the gateway's receive buffer ahead
+   * of the reset (a client that reads after its failed write gets it: 20 times in 20 straight to such a backend), but
+   * the failed write closed the connection and the gateway answered 502 (5 uploads in 12 on io_uring, each on epoll;
+   * nginx 1.22 answered 502 14 times in 15), each counted against the instance's circuit: then 503, circuit open,
+   * for a backend that answered every request. Now the failed write shuts the connection's output only; such a
+   * connection is closed once its answer is read, and none is left for the stop to wait for (Vert.x's own close
+   * would flush the rest of the upload first, which it never sends).
+   */
+  @Test
+  void anAnswerTheBackendSendsBeforeResettingAnUploadReachesTheClient() throws Exception {
+    try (java.net.ServerSocket backend = refusingUploads(); dev.dockgate.testing.GatewayJar gateway =
+        new dev.dockgate.testing.GatewayJar(dir, "  drain_delay_ms: 0\n", """
+        docker: {enabled: false}
+        routes:
+          - {path_prefix: /app, backend: app}
+        backends:
+          - {name: app, targets: ["http://127.0.0.1:%d"], keep_alive_timeout_s: 30,
+             circuit_breaker: {max_failures: 1, reset_timeout_ms: 60000}}
+        """.formatted(backend.getLocalPort()), 1)) {
+      Map<String, Integer> statuses = new TreeMap<>();
+      for (int i = 0; i < 10; i++) {
+        statuses.merge(upload(gateway.port(), 4 << 20), 1, Integer::sum);
+      }
+      assertEquals(Map.of("401 no!\n", 10), statuses, "answers to 10 uploads of 4 MiB the backend refused");
+      // Each such connection, its output shut by the failed write, is closed once its answer is read: none is left
+      // for the stop to wait for (Vert.x's close waited to flush writes such a connection never sends).
+      long stopping = System.nanoTime();
+      gateway.close();
+      long stopMs = (System.nanoTime() - stopping) / 1_000_000;
+      assertTrue(stopMs < 5_000 && !gateway.output().contains("not stopped"),
+          "stopped " + stopMs + " ms after SIGTERM: " + gateway.output().lines().filter(l -> l.contains("stop")).toList());
+    }
+  }
+
+  /** A backend that answers each request 401 once its head is read and closes, its body unread. */
+  static java.net.ServerSocket refusingUploads() throws java.io.IOException {
+    java.net.ServerSocket server = new java.net.ServerSocket(0, 50, java.net.InetAddress.getByName("127.0.0.1"));
+    Thread thread = new Thread(() -> {
+      while (!server.isClosed()) {
+        try (java.net.Socket c = server.accept()) {
+          dev.dockgate.testing.RawHttp.readHead(c.getInputStream());
+          Thread.sleep(50); // looks the credentials up, while the body fills the socket's buffers
+          c.getOutputStream().write("HTTP/1.1 401 Unauthorized\r\nContent-Length: 4\r\nConnection: close\r\n\r\nno!\n"
+              .getBytes(StandardCharsets.US_ASCII));
+        } catch (java.io.IOException e) {
+          // the next connection
+        } catch (InterruptedException e) {
+          return;
+        }
+      }
+    });
+    thread.setDaemon(true);
+    thread.start();
+    return server;
+  }
+
+  /** POSTs {@code size} bytes (written beside the reading) and returns the answer's status and body. */
+  static String upload(int port, int size) throws Exception {
+    try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
+      socket.setSoTimeout(10_000);
+      Thread writer = new Thread(() -> {
+        try {
+          java.io.OutputStream out = socket.getOutputStream();
+          out.write(("POST /app/upload HTTP/1.1\r\nHost: gw\r\nContent-Length: " + size + "\r\n\r\n")
+              .getBytes(StandardCharsets.US_ASCII));
+          byte[] block = new byte[64 << 10];
+          for (int sent = 0; sent < size; sent += block.length) {
+            out.write(block);
+          }
+        } catch (java.io.IOException e) {
+          // the answer says what happened
+        }
+      });
+      writer.setDaemon(true);
+      writer.start();
+      java.io.InputStream in = socket.getInputStream();
+      String head = dev.dockgate.testing.RawHttp.readHead(in);
+      java.util.regex.Matcher length = java.util.regex.Pattern.compile("(?i)\r\ncontent-length: *(\\d+)").matcher(head);
+      String body = length.find() ? new String(in.readNBytes(Integer.parseInt(length.group(1))), StandardCharsets.ISO_8859_1)
+          : "";
+      writer.join(10_000); // the gateway reads and drops the rest of the body
+      return head.substring(9, 12) + " " + body;
+    }
+  }
+
+  /**
    * An answer the backend wrote whole before closing reaches a client that reads it more slowly whole, as nginx
    * relays it. On io_uring the backend's close was acted on as soon as it came, whatever the gateway had not
    * yet passed on was dropped, and the client's connection was cut: 0.2 to 2.7 MB of 3 MB arrived.
