@@ -39,6 +39,8 @@ public final class ClusterLimitsVerticle extends VerticleBase {
   private long last;
   private boolean ticking;
   private boolean stopped;
+  /** Completed when this node's own "left" message has come back to its consumer, at the stop. */
+  private io.vertx.core.Promise<Void> leftSeen;
   /** This node's consumer of the peers' reports. */
   private io.vertx.core.eventbus.MessageConsumer<JsonObject> reports;
   /** Timer firings so far (each a thread wakeup when idle): read by tests. */
@@ -68,6 +70,9 @@ public final class ClusterLimitsVerticle extends VerticleBase {
     JsonObject body = msg.body();
     String node = body.getString("node");
     if (node == null || node.equals(self)) {
+      if (leftSeen != null && body.getBoolean("left", false)) {
+        leftSeen.tryComplete();
+      }
       return;
     }
     if (body.getBoolean("left", false)) {
@@ -206,17 +211,21 @@ public final class ClusterLimitsVerticle extends VerticleBase {
 
   /**
    * A clean stop frees this node's share at once (best effort: the message may not leave before the process). Its
-   * own consumer goes first: published to it too while it was being unregistered, the message was dropped with a
-   * WARNING ("Discarding message since the consumer is not registered") at every stop.
+   * own consumer goes only once its own "left" has come back to it (or after a second): a report published a moment
+   * before the stop (a tick's) is still on its way to it meanwhile (a clustered publish looks its consumers up first),
+   * and reaching it unregistered, it was dropped with a WARNING ("Discarding message since the consumer is not
+   * registered").
    */
   @Override
   public Future<?> stop() {
     stopped = true;
     vertx.cancelTimer(timer);
-    JsonObject left = new JsonObject().put("node", self).put("left", true);
-    return reports.unregister().transform(ar -> {
-      vertx.eventBus().publish(Addresses.RATE_LIMIT_DEMAND, left);
-      return Future.succeededFuture();
+    leftSeen = io.vertx.core.Promise.promise();
+    long guard = vertx.setTimer(1_000, id -> leftSeen.tryComplete());
+    vertx.eventBus().publish(Addresses.RATE_LIMIT_DEMAND, new JsonObject().put("node", self).put("left", true));
+    return leftSeen.future().compose(v -> {
+      vertx.cancelTimer(guard);
+      return reports.unregister();
     });
   }
 }
