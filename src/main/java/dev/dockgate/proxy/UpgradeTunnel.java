@@ -73,7 +73,8 @@ final class UpgradeTunnel {
    * When the client leaves first ({@code out} closes), the backend connection is closed at once and the request
    * fails as the client's ({@link UpstreamFailure.ClientGone}: never counted against the instance).
    */
-  Future<Answer> request(Upstream upstream, io.vertx.core.net.HostAndPort origin, String head, HttpServerResponse out) {
+  Future<Answer> request(Upstream upstream, io.vertx.core.net.HostAndPort origin, String head, String key,
+      HttpServerResponse out) {
     ConnectOptions connect = new ConnectOptions().setRemoteAddress(upstream.address())
         .setTimeout((int) Math.min(Integer.MAX_VALUE, connectTimeoutMs));
     if (upstream.instance().tls()) {
@@ -87,11 +88,11 @@ final class UpgradeTunnel {
         socket.close();
         return Future.failedFuture(new UpstreamFailure.ClientGone(backend, null));
       }
-      return readHead(socket, head, out);
+      return readHead(socket, head, key, out);
     });
   }
 
-  private Future<Answer> readHead(NetSocket socket, String head, HttpServerResponse out) {
+  private Future<Answer> readHead(NetSocket socket, String head, String key, HttpServerResponse out) {
     Promise<Answer> answer = Promise.promise();
     Buffer[] held = {Buffer.buffer()}; // what came of the answer so far, past any interim answer
     long timer = vertx.setTimer(headTimeoutMs, id -> {
@@ -124,7 +125,14 @@ final class UpgradeTunnel {
         return;
       }
       try {
-        answer.tryComplete(parse(received.getBuffer(0, end), received.getBuffer(end, received.length()), socket));
+        Answer parsed = parse(received.getBuffer(0, end), received.getBuffer(end, received.length()), socket);
+        String refused = parsed.status() == 101 ? notWebSocket(parsed.headers(), key) : null;
+        if (refused != null) {
+          socket.close();
+          answer.tryFail(new io.vertx.core.VertxException("101 Switching Protocols " + refused, true));
+          return;
+        }
+        answer.tryComplete(parsed);
       } catch (IllegalArgumentException e) {
         socket.close();
         answer.tryFail(new io.vertx.core.VertxException("malformed answer head from the backend: " + e.getMessage(), true));
@@ -137,6 +145,36 @@ final class UpgradeTunnel {
     socket.exceptionHandler(err -> answer.tryFail(err));
     socket.write(head);
     return answer.future();
+  }
+
+  /**
+   * Why a backend's 101 is no switch to the WebSocket the client asked for, or null: its {@code Upgrade} must name
+   * {@code websocket} (RFC 9110 §7.8: the protocol switched to, one the client offered) and its
+   * {@code Sec-WebSocket-Accept} must answer the client's key (RFC 6455 §4.2.2). Otherwise the tunnel would give the
+   * client a raw connection to whatever answered 101 (an endpoint that echoes a status, another protocol), past the
+   * gateway's routing: the smuggling that proxies checking the status alone allowed. A client fails such a
+   * handshake itself (RFC 6455 §4.1), so no working WebSocket is refused.
+   */
+  static String notWebSocket(MultiMap headers, String key) {
+    String upgrade = headers.get(HttpHeaders.UPGRADE);
+    if (upgrade == null || !upgrade.trim().equalsIgnoreCase("websocket")) {
+      return upgrade == null ? "without Upgrade" : "to \"" + upgrade + "\", not the websocket asked for";
+    }
+    String accept = headers.get("Sec-WebSocket-Accept");
+    if (key == null || accept == null || !accept.trim().equals(accept(key.trim()))) {
+      return "without the Sec-WebSocket-Accept of the client's key";
+    }
+    return null;
+  }
+
+  /** The Sec-WebSocket-Accept that answers {@code key} (RFC 6455 §4.2.2). */
+  static String accept(String key) {
+    try {
+      return java.util.Base64.getEncoder().encodeToString(java.security.MessageDigest.getInstance("SHA-1")
+          .digest((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").getBytes(StandardCharsets.ISO_8859_1)));
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-1 is required of every JDK", e);
+    }
   }
 
   /** Whether the head at the start of {@code b} is an interim answer (a 1xx status but 101, a switch). */
