@@ -33,6 +33,9 @@ final class UpgradeTunnel {
   /** A backend's answer head larger than this is not an HTTP head: 502. */
   private static final int MAX_HEAD = 64 * 1024;
 
+  /** How long a tunnel's end may take to write what it is still owed once the tunnel closes (see {@link #closeWithin}). */
+  static final long CLOSE_GRACE_MS = 2_000;
+
   private final Vertx vertx;
   private final NetClient client;
   private final long connectTimeoutMs;
@@ -257,8 +260,8 @@ final class UpgradeTunnel {
       Runnable close = () -> {
         if (!once[0]) {
           once[0] = true;
-          clientSocket.close();
-          backend.close();
+          closeWithin(clientSocket);
+          closeWithin(backend);
           closed.run();
         }
       };
@@ -278,6 +281,24 @@ final class UpgradeTunnel {
       backend.close();
       closed.run();
     });
+  }
+
+  /**
+   * Closes one end of a tunnel once what it is still owed has been written, or after {@link #CLOSE_GRACE_MS} in any
+   * case: Vert.x's close waits for those bytes, so a peer that reads nothing (a backend stuck, a client gone silent)
+   * kept its connection, and the bytes queued for it, for as long as it stayed connected; at SIGTERM the process then
+   * waited for it until its watchdog and exited 1. Once the grace is over the socket is closed, its unwritten bytes
+   * dropped, as nginx drops a timed-out peer's.
+   */
+  private static void closeWithin(NetSocket socket) {
+    socket.close();
+    if (socket instanceof io.vertx.core.internal.net.NetSocketInternal internal && internal.channelHandlerContext()
+        .channel().isOpen()) {
+      // From Vert.x's own handler on: a close through the whole pipeline would wait behind those bytes again.
+      io.netty.channel.ChannelHandlerContext vertx = internal.channelHandlerContext();
+      vertx.executor().schedule(() -> vertx.channel().isOpen() ? vertx.close() : null, CLOSE_GRACE_MS,
+          java.util.concurrent.TimeUnit.MILLISECONDS);
+    }
   }
 
   /**
