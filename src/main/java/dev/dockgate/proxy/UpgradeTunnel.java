@@ -33,7 +33,7 @@ final class UpgradeTunnel {
   /** A backend's answer head larger than this is not an HTTP head: 502. */
   private static final int MAX_HEAD = 64 * 1024;
 
-  /** How long a tunnel's end may take to write what it is still owed once the tunnel closes (see {@link #closeWithin}). */
+  /** How long a tunnel's end may take none of what it is still owed once the tunnel closes (see {@link #closeWithin}). */
   static final long CLOSE_GRACE_MS = 2_000;
 
   private final Vertx vertx;
@@ -284,21 +284,40 @@ final class UpgradeTunnel {
   }
 
   /**
-   * Closes one end of a tunnel once what it is still owed has been written, or after {@link #CLOSE_GRACE_MS} in any
-   * case: Vert.x's close waits for those bytes, so a peer that reads nothing (a backend stuck, a client gone silent)
-   * kept its connection, and the bytes queued for it, for as long as it stayed connected; at SIGTERM the process then
-   * waited for it until its watchdog and exited 1. Once the grace is over the socket is closed, its unwritten bytes
-   * dropped, as nginx drops a timed-out peer's.
+   * Closes one end of a tunnel once what it is still owed has been written, or once it has taken none of it for
+   * {@link #CLOSE_GRACE_MS}: Vert.x's close waits for those bytes, so a peer that reads nothing (a backend stuck, a
+   * client gone silent) kept its connection, and the bytes queued for it, for as long as it stayed connected; at
+   * SIGTERM the process then waited for it until its watchdog and exited 1. A slow peer still taking them keeps its
+   * connection until they are all written; one that takes nothing has it closed, the rest dropped.
    */
   private static void closeWithin(NetSocket socket) {
     socket.close();
-    if (socket instanceof io.vertx.core.internal.net.NetSocketInternal internal && internal.channelHandlerContext()
-        .channel().isOpen()) {
-      // From Vert.x's own handler on: a close through the whole pipeline would wait behind those bytes again.
+    if (socket instanceof io.vertx.core.internal.net.NetSocketInternal internal) {
       io.netty.channel.ChannelHandlerContext vertx = internal.channelHandlerContext();
-      vertx.executor().schedule(() -> vertx.channel().isOpen() ? vertx.close() : null, CLOSE_GRACE_MS,
-          java.util.concurrent.TimeUnit.MILLISECONDS);
+      vertx.executor().execute(() -> closeIfStalled(vertx, pending(vertx.channel())));
     }
+  }
+
+  /** Closes the channel if, {@link #CLOSE_GRACE_MS} from now, what it owes has not moved from {@code before} bytes. */
+  private static void closeIfStalled(io.netty.channel.ChannelHandlerContext vertx, long before) {
+    if (!vertx.channel().isOpen()) {
+      return;
+    }
+    vertx.executor().schedule(() -> {
+      long now = pending(vertx.channel());
+      if (now == before) {
+        // From Vert.x's own handler on: a close through the whole pipeline would wait behind those bytes again.
+        vertx.close();
+      } else {
+        closeIfStalled(vertx, now);
+      }
+    }, CLOSE_GRACE_MS, java.util.concurrent.TimeUnit.MILLISECONDS);
+  }
+
+  /** The bytes queued in {@code channel} and not yet written, or -1 once it is closed. */
+  private static long pending(io.netty.channel.Channel channel) {
+    io.netty.channel.ChannelOutboundBuffer out = channel.unsafe().outboundBuffer();
+    return out == null ? -1 : out.totalPendingWriteBytes();
   }
 
   /**
