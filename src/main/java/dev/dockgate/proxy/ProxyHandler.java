@@ -437,7 +437,8 @@ public final class ProxyHandler implements Terminal {
         upstream.instance().port(), 0);
     String forwardedPrefix = prefix == null ? null : prefix.forwarded(incoming.headers(), exchange.trustedPeer());
     String head = HeaderPolicy.upgradeHead(exchange, uri, host, span, forwardedPrefix);
-    upstream.breaker().circuit().<UpgradeTunnel.Answer>execute(() -> tunnel.request(upstream, origin, head, incoming.response())).onComplete(ar -> {
+    upstream.breaker().circuit().<UpgradeTunnel.Answer>execute(() -> tunnel.request(upstream, origin, head,
+        incoming.getHeader("Sec-WebSocket-Key"), incoming.response())).onComplete(ar -> {
       if (ar.failed()) {
         upstream.breaker().failed(ar.cause(), false);
         UpstreamFailure failure = UpstreamFailure.classify(ar.cause(), route.backend());

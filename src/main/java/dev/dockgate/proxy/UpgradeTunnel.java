@@ -33,6 +33,9 @@ final class UpgradeTunnel {
   /** A backend's answer head larger than this is not an HTTP head: 502. */
   private static final int MAX_HEAD = 64 * 1024;
 
+  /** How long a tunnel's end may take none of what it is still owed once the tunnel closes (see {@link #closeWithin}). */
+  static final long CLOSE_GRACE_MS = 2_000;
+
   private final Vertx vertx;
   private final NetClient client;
   private final long connectTimeoutMs;
@@ -73,7 +76,8 @@ final class UpgradeTunnel {
    * When the client leaves first ({@code out} closes), the backend connection is closed at once and the request
    * fails as the client's ({@link UpstreamFailure.ClientGone}: never counted against the instance).
    */
-  Future<Answer> request(Upstream upstream, io.vertx.core.net.HostAndPort origin, String head, HttpServerResponse out) {
+  Future<Answer> request(Upstream upstream, io.vertx.core.net.HostAndPort origin, String head, String key,
+      HttpServerResponse out) {
     ConnectOptions connect = new ConnectOptions().setRemoteAddress(upstream.address())
         .setTimeout((int) Math.min(Integer.MAX_VALUE, connectTimeoutMs));
     if (upstream.instance().tls()) {
@@ -87,11 +91,11 @@ final class UpgradeTunnel {
         socket.close();
         return Future.failedFuture(new UpstreamFailure.ClientGone(backend, null));
       }
-      return readHead(socket, head, out);
+      return readHead(socket, head, key, out);
     });
   }
 
-  private Future<Answer> readHead(NetSocket socket, String head, HttpServerResponse out) {
+  private Future<Answer> readHead(NetSocket socket, String head, String key, HttpServerResponse out) {
     Promise<Answer> answer = Promise.promise();
     Buffer[] held = {Buffer.buffer()}; // what came of the answer so far, past any interim answer
     long timer = vertx.setTimer(headTimeoutMs, id -> {
@@ -124,7 +128,14 @@ final class UpgradeTunnel {
         return;
       }
       try {
-        answer.tryComplete(parse(received.getBuffer(0, end), received.getBuffer(end, received.length()), socket));
+        Answer parsed = parse(received.getBuffer(0, end), received.getBuffer(end, received.length()), socket);
+        String refused = parsed.status() == 101 ? notWebSocket(parsed.headers(), key) : null;
+        if (refused != null) {
+          socket.close();
+          answer.tryFail(new io.vertx.core.VertxException("101 Switching Protocols " + refused, true));
+          return;
+        }
+        answer.tryComplete(parsed);
       } catch (IllegalArgumentException e) {
         socket.close();
         answer.tryFail(new io.vertx.core.VertxException("malformed answer head from the backend: " + e.getMessage(), true));
@@ -137,6 +148,36 @@ final class UpgradeTunnel {
     socket.exceptionHandler(err -> answer.tryFail(err));
     socket.write(head);
     return answer.future();
+  }
+
+  /**
+   * Why a backend's 101 is no switch to the WebSocket the client asked for, or null: its {@code Upgrade} must name
+   * {@code websocket} (RFC 9110 §7.8: the protocol switched to, one the client offered) and its
+   * {@code Sec-WebSocket-Accept} must answer the client's key (RFC 6455 §4.2.2). Otherwise the tunnel would give the
+   * client a raw connection to whatever answered 101 (an endpoint that echoes a status, another protocol), past the
+   * gateway's routing: the smuggling that proxies checking the status alone allowed. A client fails such a
+   * handshake itself (RFC 6455 §4.1), so no working WebSocket is refused.
+   */
+  static String notWebSocket(MultiMap headers, String key) {
+    String upgrade = headers.get(HttpHeaders.UPGRADE);
+    if (upgrade == null || !upgrade.trim().equalsIgnoreCase("websocket")) {
+      return upgrade == null ? "without Upgrade" : "to \"" + upgrade + "\", not the websocket asked for";
+    }
+    String accept = headers.get("Sec-WebSocket-Accept");
+    if (key == null || accept == null || !accept.trim().equals(accept(key.trim()))) {
+      return "without the Sec-WebSocket-Accept of the client's key";
+    }
+    return null;
+  }
+
+  /** The Sec-WebSocket-Accept that answers {@code key} (RFC 6455 §4.2.2). */
+  static String accept(String key) {
+    try {
+      return java.util.Base64.getEncoder().encodeToString(java.security.MessageDigest.getInstance("SHA-1")
+          .digest((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").getBytes(StandardCharsets.ISO_8859_1)));
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-1 is required of every JDK", e);
+    }
   }
 
   /** Whether the head at the start of {@code b} is an interim answer (a 1xx status but 101, a switch). */
@@ -219,8 +260,8 @@ final class UpgradeTunnel {
       Runnable close = () -> {
         if (!once[0]) {
           once[0] = true;
-          clientSocket.close();
-          backend.close();
+          closeWithin(clientSocket);
+          closeWithin(backend);
           closed.run();
         }
       };
@@ -240,6 +281,43 @@ final class UpgradeTunnel {
       backend.close();
       closed.run();
     });
+  }
+
+  /**
+   * Closes one end of a tunnel once what it is still owed has been written, or once it has taken none of it for
+   * {@link #CLOSE_GRACE_MS}: Vert.x's close waits for those bytes, so a peer that reads nothing (a backend stuck, a
+   * client gone silent) kept its connection, and the bytes queued for it, for as long as it stayed connected; at
+   * SIGTERM the process then waited for it until its watchdog and exited 1. A slow peer still taking them keeps its
+   * connection until they are all written; one that takes nothing has it closed, the rest dropped.
+   */
+  private static void closeWithin(NetSocket socket) {
+    socket.close();
+    if (socket instanceof io.vertx.core.internal.net.NetSocketInternal internal) {
+      io.netty.channel.ChannelHandlerContext vertx = internal.channelHandlerContext();
+      vertx.executor().execute(() -> closeIfStalled(vertx, pending(vertx.channel())));
+    }
+  }
+
+  /** Closes the channel if, {@link #CLOSE_GRACE_MS} from now, what it owes has not moved from {@code before} bytes. */
+  private static void closeIfStalled(io.netty.channel.ChannelHandlerContext vertx, long before) {
+    if (!vertx.channel().isOpen()) {
+      return;
+    }
+    vertx.executor().schedule(() -> {
+      long now = pending(vertx.channel());
+      if (now == before) {
+        // From Vert.x's own handler on: a close through the whole pipeline would wait behind those bytes again.
+        vertx.close();
+      } else {
+        closeIfStalled(vertx, now);
+      }
+    }, CLOSE_GRACE_MS, java.util.concurrent.TimeUnit.MILLISECONDS);
+  }
+
+  /** The bytes queued in {@code channel} and not yet written, or -1 once it is closed. */
+  private static long pending(io.netty.channel.Channel channel) {
+    io.netty.channel.ChannelOutboundBuffer out = channel.unsafe().outboundBuffer();
+    return out == null ? -1 : out.totalPendingWriteBytes();
   }
 
   /**

@@ -578,7 +578,7 @@ class BackendQuirksIT {
     NetServer upgrading = vertx.createNetServer(options(tls))
         .connectHandler(socket -> onHeads(socket, head -> {
           socket.write(Buffer.buffer("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade"
-              + "\r\n\r\n").appendBuffer(body));
+              + "\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n").appendBuffer(body)); // the sample key: RFC 6455
           socket.close();
           return false;
         }))

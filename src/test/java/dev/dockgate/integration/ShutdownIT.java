@@ -133,6 +133,68 @@ class ShutdownIT {
     assertTrue(output.contains("unfinished requests were cut"), output);
   }
 
+  /**
+   * A WebSocket tunnel whose backend reads nothing, the client writing into it: at the drain timeout the tunnel is
+   * cut and the gateway exits 0, in time. The backend connection, owed bytes it never read, used to wait for them
+   * to be written whatever its close; the process then hung until its watchdog, 10 s later, and exited 1.
+   */
+  @Test
+  @Timeout(60)
+  void aTunnelToABackendThatReadsNothingIsCutAtTheDrainTimeoutAndTheExitIsZero() throws Exception {
+    try (java.net.ServerSocket deaf = new java.net.ServerSocket(0, 50, java.net.InetAddress.getByName("127.0.0.1"));
+        Socket held = new Socket()) {
+      java.util.concurrent.BlockingQueue<Socket> backendSide = new java.util.concurrent.LinkedBlockingQueue<>();
+      Thread accepting = new Thread(() -> {
+        try {
+          Socket c = deaf.accept();
+          RawHttp.readHead(c.getInputStream());
+          c.getOutputStream().write(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+              + "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+          backendSide.add(c); // and never reads again
+        } catch (IOException e) {
+          // the test ended
+        }
+      });
+      accepting.setDaemon(true);
+      accepting.start();
+      int port = startGateway(deaf.getLocalPort(), Map.of(), "-Dgateway.drain.timeout.ms=1000");
+      held.connect(new InetSocketAddress("127.0.0.1", port), 5_000);
+      held.getOutputStream().write(("GET /slow/ws HTTP/1.1\r\nHost: gw\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+          + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+          .getBytes(StandardCharsets.ISO_8859_1)); // the RFC 6455 sample key, whose accept the backend sends
+      assertTrue(RawHttp.readHead(held.getInputStream()).startsWith("HTTP/1.1 101"), "the tunnel opened");
+      AtomicInteger chunks = new AtomicInteger();
+      Thread writing = new Thread(() -> {
+        byte[] chunk = new byte[64 * 1024];
+        try {
+          while (true) {
+            held.getOutputStream().write(chunk); // blocks once the backend's, the gateway's and our buffers are full
+            chunks.incrementAndGet();
+          }
+        } catch (IOException e) {
+          // the tunnel was cut
+        }
+      });
+      writing.setDaemon(true);
+      writing.start();
+      int[] last = {-1, 0}; // the count last seen, and for how many polls (10 ms apart) it has not moved
+      Poll.until(Duration.ofSeconds(20), "the client's writes stalled behind the backend that reads nothing", () -> {
+        int now = chunks.get();
+        last[1] = now > 0 && now == last[0] ? last[1] + 1 : 0;
+        last[0] = now;
+        return last[1] >= 30;
+      });
+
+      long signalled = System.nanoTime();
+      gateway.destroy();
+      assertTrue(gateway.waitFor(8, TimeUnit.SECONDS),
+          "not exited 8 s after SIGTERM, with a 1 s drain timeout\n" + output());
+      assertEquals(0, gateway.exitValue(), output());
+      assertTrue(sinceMs(signalled) >= 1_000, "exited " + sinceMs(signalled) + " ms after SIGTERM, before the drain timeout");
+      assertTrue(output().contains("unfinished requests were cut"), output());
+    }
+  }
+
   @Test
   @Timeout(120)
   void readinessTurns503ForTheDrainDelayWhileRequestsStillSucceedThenTheListenerCloses(Vertx vertx) throws Exception {

@@ -296,13 +296,7 @@ class WebSocketIT {
   @Test
   void aGreetingSentWithThe101ArrivesAndARefusalKeepsItsBody() throws Exception {
     try (java.net.ServerSocket raw = rawWebSocketBackend()) {
-      gateway = new GatewayHarness(dir, """
-          docker: {enabled: false}
-          routes:
-            - {path_prefix: /ws, backend: raw}
-          backends:
-            - {name: raw, targets: [http://127.0.0.1:%d]}
-          """.formatted(raw.getLocalPort()), 1);
+      gateway = gatewayToRaw(raw.getLocalPort());
       // A raw client: a WebSocket client library may drop a frame that arrives with the 101,
       // before its handler is set; the bytes on the wire are what the gateway must deliver.
       String upgrade = "GET /ws/%s HTTP/1.1\r\nHost: gw\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -425,19 +419,10 @@ class WebSocketIT {
   void aClientLeavingBeforeThe101ClosesTheBackendConnectionAtOnce() throws Exception {
     BlockingQueue<java.net.Socket> held = new LinkedBlockingQueue<>();
     try (java.net.ServerSocket silent = new java.net.ServerSocket(0, 50, java.net.InetAddress.getByName("127.0.0.1"))) {
-      Thread accepting = new Thread(() -> {
-        while (!silent.isClosed()) {
-          try {
-            java.net.Socket c = silent.accept();
-            dev.dockgate.testing.RawHttp.readHead(c.getInputStream()); // the upgrade request, never answered
-            held.add(c);
-          } catch (Exception e) {
-            return;
-          }
-        }
+      acceptEach(silent, c -> {
+        dev.dockgate.testing.RawHttp.readHead(c.getInputStream()); // the upgrade request, never answered
+        held.add(c);
       });
-      accepting.setDaemon(true);
-      accepting.start();
       gateway = new GatewayHarness(dir, """
           docker: {enabled: false}
           routes:
@@ -472,6 +457,73 @@ class WebSocketIT {
               && gateway.stats().getJsonObject("requests_count").getLong("error") == 3);
       assertEquals(0, gateway.stats().getJsonObject("requests_count").getLong("success"));
     }
+  }
+
+  /**
+   * A backend whose 101 is no WebSocket handshake (no Upgrade, another protocol than the websocket asked for, a
+   * Sec-WebSocket-Accept that does not answer the key) gets its client 502, never a tunnel: through one, the client
+   * would speak raw HTTP to the backend past the gateway's routes (here, the backend's "internal" answer behind its 101).
+   */
+  @Test
+  @org.junit.jupiter.api.Timeout(60)
+  void a101ThatIsNoWebSocketHandshakeIsA502NotATunnel() throws Exception {
+    try (java.net.ServerSocket raw = new java.net.ServerSocket(0, 50, java.net.InetAddress.getByName("127.0.0.1"))) {
+      acceptEach(raw, c -> {
+        String head = dev.dockgate.testing.RawHttp.readHead(c.getInputStream());
+        String switched = head.startsWith("GET /ws/bare") ? "HTTP/1.1 101 Switching Protocols\r\n\r\n"
+            : head.startsWith("GET /ws/h2c") ? "HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n"
+            : "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                + "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"; // the accept of another key
+        c.getOutputStream().write((switched + "HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\ninternal")
+            .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+        Thread.sleep(300);
+        c.close();
+      });
+      gateway = gatewayToRaw(raw.getLocalPort());
+      String[] paths = {"/ws/bare", "/ws/h2c", "/ws/wrong-accept"};
+      for (String path : paths) {
+        dev.dockgate.testing.RawHttp.Exchange got = dev.dockgate.testing.RawHttp.exchange(gateway.port(),
+            ("GET " + path + " HTTP/1.1\r\nHost: gw\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                + "Sec-WebSocket-Key: AQIDBAUGBwgJCgsMDQ4PEA==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+                .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1), 1, 1_000, 5_000);
+        assertEquals(502, got.status(), path + ": " + got.raw());
+        assertTrue(!got.raw().contains("internal"), path + ": the backend's bytes reached the client: " + got.raw());
+      }
+      Poll.until(Duration.ofSeconds(5), "three 502s counted", () ->
+          gateway.stats().getJsonObject("requests_count").getLong("error") == paths.length);
+      assertEquals(0L, gateway.stats().getJsonObject("requests_count").getLong("success"), gateway.stats().encode());
+    }
+  }
+
+  /** One router, its /ws route to the raw backend on {@code port}. */
+  private GatewayHarness gatewayToRaw(int port) {
+    return new GatewayHarness(dir, """
+        docker: {enabled: false}
+        routes:
+          - {path_prefix: /ws, backend: raw}
+        backends:
+          - {name: raw, targets: [http://127.0.0.1:%d]}
+        """.formatted(port), 1);
+  }
+
+  /** What a raw backend does with each connection it accepts. */
+  interface Accepted {
+    void handle(java.net.Socket connection) throws Exception;
+  }
+
+  /** Accepts connections on {@code server} until it closes, each handed to {@code each} on a daemon thread. */
+  static void acceptEach(java.net.ServerSocket server, Accepted each) {
+    Thread accepting = new Thread(() -> {
+      while (!server.isClosed()) {
+        try {
+          each.handle(server.accept());
+        } catch (Exception e) {
+          return;
+        }
+      }
+    });
+    accepting.setDaemon(true);
+    accepting.start();
   }
 
   private static <T> T await(Future<T> future) throws Exception {
