@@ -41,11 +41,22 @@ public record DockerConfig(boolean enabled, List<Engine> engines, String network
    * One engine: its {@code name} (part of its containers' instance ids, so that two engines' containers
    * never share one), where it listens ({@code unix:///path} or {@code tcp://host:port}), the host its
    * host-network containers and published ports are reached on ({@code address}; null: 127.0.0.1 for
-   * a socket, the URL's host for tcp), its default network (null: {@link DockerConfig#network}), and
-   * its TLS (null: none; tcp only).
+   * a socket, the URL's host for tcp), its default network (null: {@link DockerConfig#network}),
+   * its TLS (null: none; tcp only), and how often its containers are listed again whatever its event stream
+   * says ({@code resyncIntervalMs}: a stream that stays open but delivers nothing misses every change).
    */
-  public record Engine(String name, String host, String address, String network, Tls tls) {
+  public record Engine(String name, String host, String address, String network, Tls tls, long resyncIntervalMs) {
     public static final int DEFAULT_TCP_PORT = 2375;
+    /** Listing again once a minute: a change missed by the event stream is routed within a minute. */
+    public static final long DEFAULT_RESYNC_INTERVAL_MS = 60_000;
+    /** The bounds of {@code resync_interval_ms}: a listing a second at most, one a day at least. */
+    public static final long MIN_RESYNC_INTERVAL_MS = 1_000;
+    public static final long MAX_RESYNC_INTERVAL_MS = 86_400_000;
+
+    /** An engine listed again every {@link #DEFAULT_RESYNC_INTERVAL_MS}. */
+    public Engine(String name, String host, String address, String network, Tls tls) {
+      this(name, host, address, network, tls, DEFAULT_RESYNC_INTERVAL_MS);
+    }
 
     public boolean unix() {
       return host.startsWith("unix://");

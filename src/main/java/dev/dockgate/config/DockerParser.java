@@ -11,7 +11,8 @@ import java.util.regex.Pattern;
 /**
  * Reads the {@code docker} block: one engine ({@code host}, else DOCKER_HOST, else the local socket)
  * or a list of {@code engines}, each a {@code unix://} or {@code tcp://} URL or a mapping with its
- * name, address, network and TLS files (read and checked here, so the loader runs off the event loop).
+ * name, address, network, resync interval and TLS files (read and checked here, so the loader runs off the
+ * event loop); the block's {@code resync_interval_ms} is every engine's unless it sets its own.
  */
 final class DockerParser {
 
@@ -23,12 +24,13 @@ final class DockerParser {
   static DockerConfig parse(Fields f) {
     boolean enabled = f.bool("enabled", true);
     String network = f.string("network", null);
+    long resyncMs = resyncInterval(f, DockerConfig.Engine.DEFAULT_RESYNC_INTERVAL_MS);
     List<DockerConfig.Engine> engines;
     if (f.has("engines")) {
       if (f.has("host")) {
         f.problem(f.at("host"), "cannot be combined with docker.engines; list this engine there");
       }
-      engines = engines(f);
+      engines = engines(f, resyncMs);
     } else {
       String host = f.string("host", DockerConfig.defaultHost());
       String problem = host == null ? null : hostProblem(host);
@@ -36,13 +38,19 @@ final class DockerParser {
         f.problem(f.at("host"), problem + ", got \"" + host + "\"");
       }
       engines = host == null || problem != null ? List.of()
-          : List.of(new DockerConfig.Engine(DockerConfig.defaultName(host), host, null, null, null));
+          : List.of(new DockerConfig.Engine(DockerConfig.defaultName(host), host, null, null, null, resyncMs));
     }
     f.rejectUnknown();
     return new DockerConfig(enabled, engines, network);
   }
 
-  private static List<DockerConfig.Engine> engines(Fields f) {
+  /** How often an engine's containers are listed again ({@code resync_interval_ms}), {@code fallback} unless set. */
+  private static long resyncInterval(Fields f, long fallback) {
+    return f.number("resync_interval_ms", fallback, DockerConfig.Engine.MIN_RESYNC_INTERVAL_MS,
+        DockerConfig.Engine.MAX_RESYNC_INTERVAL_MS);
+  }
+
+  private static List<DockerConfig.Engine> engines(Fields f, long resyncMs) {
     List<Fields> items = f.objects("engines", "host");
     if (items.isEmpty() && f.list("engines").isEmpty()) {
       f.problem(f.at("engines"), "must list at least one engine (leave it out to follow docker.host or DOCKER_HOST)");
@@ -51,7 +59,7 @@ final class DockerParser {
     Map<String, String> names = new HashMap<>();
     Map<String, String> hosts = new HashMap<>();
     for (Fields item : items) {
-      DockerConfig.Engine engine = engine(item);
+      DockerConfig.Engine engine = engine(item, resyncMs);
       if (engine == null) {
         continue;
       }
@@ -69,8 +77,8 @@ final class DockerParser {
     return result;
   }
 
-  /** One engine, or null when its host is unusable (reported). */
-  private static DockerConfig.Engine engine(Fields f) {
+  /** One engine, or null when its host is unusable (reported); listed again every {@code resyncMs} unless it says. */
+  private static DockerConfig.Engine engine(Fields f, long resyncMs) {
     String host = f.requiredString("host");
     String problem = host == null ? null : hostProblem(host);
     if (problem != null) {
@@ -85,6 +93,7 @@ final class DockerParser {
       f.problem(f.at("address"), "expected a host name or IP address, got \"" + address + "\"");
     }
     String network = f.string("network", null);
+    long engineResyncMs = resyncInterval(f, resyncMs);
     DockerConfig.Tls tls = null;
     if (f.has("tls")) {
       if (host != null && host.startsWith("unix://")) {
@@ -96,7 +105,8 @@ final class DockerParser {
     if (host == null || problem != null) {
       return null;
     }
-    return new DockerConfig.Engine(name == null ? DockerConfig.defaultName(host) : name, host, address, network, tls);
+    return new DockerConfig.Engine(name == null ? DockerConfig.defaultName(host) : name, host, address, network, tls,
+        engineResyncMs);
   }
 
   /** The CA is required: a TLS engine is verified, never trusted blindly. Files are read and checked here. */

@@ -404,7 +404,7 @@ class ConfigLoaderTest {
         bad("unknown key in server", "server:\n  prot: 8080\n",
             "conf.yml: server.prot: unknown key, did you mean \"port\"? (known: admin_listener, body_timeout_ms, dashboard_path, drain_delay_ms, h2c, header_timeout_ms, health_path, host, http2, idle_timeout_ms, instances, max_body_bytes, max_connections, max_header_bytes, max_header_count, max_request_line_bytes, metrics_path, port, routes_path, stats_path, tls, trusted_proxies)"),
         bad("unknown key in docker", "docker:\n  socket: /var/run/docker.sock\n",
-            "conf.yml: docker.socket: unknown key (known: enabled, engines, host, network)"),
+            "conf.yml: docker.socket: unknown key (known: enabled, engines, host, network, resync_interval_ms)"),
         bad("unknown key in default_response", "default_response:\n  status: 403\n",
             "conf.yml: default_response.status: unknown key, did you mean \"status_code\"? (known: body, status_code)"),
         bad("unknown key in a route", """

@@ -105,7 +105,7 @@ class DockerConfigTest {
         "gw.yml: docker.engines[3].address: expected a host name or IP address, got \"10.0.0.5/24\"",
         "gw.yml: docker.engines[3].tls: applies only to a tcp:// engine",
         "gw.yml: docker.engines[3].tls.ca_file: is required",
-        "gw.yml: docker.engines[3].port: unknown key (known: address, host, name, network, tls)",
+        "gw.yml: docker.engines[3].port: unknown key (known: address, host, name, network, resync_interval_ms, tls)",
         "gw.yml: docker.engines[5].host: is required"),
         problems("{\"host\":\"unix:///var/run/docker.sock\",\"engines\":[\"http://localhost:2375\",\"unix://docker.sock\","
             + "\"tcp://10.0.0.5:2376/v1.41\","
@@ -113,6 +113,39 @@ class DockerConfigTest {
             + "7,{\"name\":\"nameless\"}]}"));
     assertEquals(List.of("gw.yml: docker.engines: must list at least one engine (leave it out to follow docker.host or DOCKER_HOST)"),
         problems("{\"engines\":[]}"));
+  }
+
+  /**
+   * How often each engine's containers are listed again whatever its event stream says ({@code resync_interval_ms}):
+   * a minute unless set, on the block for every engine (and the one {@code docker.host}), on an engine for itself.
+   */
+  @Test
+  void resyncIntervalDefaultsToAMinuteAndIsSetOnTheBlockOrPerEngine() {
+    assertEquals(60_000, DockerConfig.Engine.DEFAULT_RESYNC_INTERVAL_MS);
+    assertEquals(60_000, parse("{\"host\":\"unix:///run/docker.sock\"}").engines().get(0).resyncIntervalMs());
+    assertEquals(5_000, parse("{\"host\":\"unix:///run/docker.sock\",\"resync_interval_ms\":5000}")
+        .engines().get(0).resyncIntervalMs());
+    DockerConfig several = parse("{\"resync_interval_ms\":\"30000\",\"engines\":[\"unix:///var/run/docker.sock\","
+        + "{\"name\":\"edge\",\"host\":\"tcp://10.0.0.5:2376\",\"resync_interval_ms\":1000}]}");
+    assertEquals(List.of(30_000L, 1_000L),
+        several.engines().stream().map(DockerConfig.Engine::resyncIntervalMs).toList());
+    assertEquals(new DockerConfig.Engine("edge", "tcp://10.0.0.5:2376", null, null, null, 1_000),
+        several.engines().get(1));
+  }
+
+  @Test
+  void aResyncIntervalOutOfBoundsOrNotANumberIsRefused() {
+    assertEquals(List.of(
+        "gw.yml: docker.resync_interval_ms: must be between 1000 and 86400000, got 0",
+        "gw.yml: docker.engines[0].resync_interval_ms: must be between 1000 and 86400000, got 999",
+        "gw.yml: docker.engines[1].resync_interval_ms: expected a whole number, got \"1m\"",
+        "gw.yml: docker.engines[2].resync_interval_ms: must be between 1000 and 86400000, got 86400001"),
+        problems("{\"resync_interval_ms\":0,\"engines\":["
+            + "{\"name\":\"a\",\"host\":\"unix:///a.sock\",\"resync_interval_ms\":999},"
+            + "{\"name\":\"b\",\"host\":\"unix:///b.sock\",\"resync_interval_ms\":\"1m\"},"
+            + "{\"name\":\"c\",\"host\":\"unix:///c.sock\",\"resync_interval_ms\":86400001}]}"));
+    assertEquals(List.of("gw.yml: docker.resync_interval_ms: must be between 1000 and 86400000, got -5"),
+        problems("{\"host\":\"unix:///run/docker.sock\",\"resync_interval_ms\":-5}"));
   }
 
   @Test
