@@ -1,6 +1,7 @@
 package dev.dockgate.discovery;
 
 import dev.dockgate.config.DockerConfig;
+import dev.dockgate.observability.LogPace;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.Promise;
@@ -24,7 +25,10 @@ import java.util.logging.Logger;
  * every network connect or disconnect (whole-state sync, publishing only the difference), follows the event stream,
  * and reconnects with capped backoff when the engine goes away, keeping the last
  * known records meanwhile; a reconnection asks the events since the last one seen and inspects every
- * container again. Runs on the event loop of the verticle that registered it.
+ * container again. Lists again every {@code resync_interval_ms} while followed, whatever the stream says: a stream
+ * that stays open and delivers nothing (dropped on the way, the engine's events stuck) would miss every change, so
+ * changes such a listing finds with no event around them are applied, said in one paced WARNING, and the stream is
+ * opened again. Runs on the event loop of the verticle that registered it.
  *
  * <p>One state machine drives the connection: an attempt opens the event stream, then lists; any
  * failure of either, or of a later listing, or of a liveness check (every {@link #LIVENESS_PERIOD_MS} while
@@ -65,6 +69,16 @@ public final class DockerImporter implements ServiceImporter {
   /** How long after a pause or unpause event the engine's listing is read again (it shows the change a moment late). */
   static final long LISTING_LAG_MS = 250;
 
+  /**
+   * How far apart a change's event and a listing that shows it may come (the engine sends the event about when its
+   * listing shows the change, either first): a periodic listing's changes count as missed by the stream only when no
+   * event came from this long before the listing before it until this long after it.
+   */
+  static final long EVENT_GRACE_MS = 1_000;
+
+  /** How often the WARNING about changes the event stream missed is said at most (those held back are counted). */
+  static final long MISSED_WARNING_PERIOD_NANOS = 10 * LogPace.MINUTE_NANOS;
+
   private final DockerConfig.Engine config;
   private final String network;
   private final Map<String, Published> published = new HashMap<>();
@@ -82,7 +96,7 @@ public final class DockerImporter implements ServiceImporter {
   private AddressResolver resolver;
   private boolean syncing;
   /** Completed by the sync queued behind the running one (events arrived meanwhile); null when none. */
-  private Promise<Void> queuedSync;
+  private Promise<Found> queuedSync;
   private State state = State.WAITING;
   /** Numbers the connection attempts: a callback of an earlier one finds a higher number here. */
   private int attempt;
@@ -90,6 +104,20 @@ public final class DockerImporter implements ServiceImporter {
   private DockerEngine.EventStream stream;
   private long retryTimer = -1;
   private long livenessTimer = -1;
+  /** The next periodic listing, or the wait for late events after one that found changes. */
+  private long resyncTimer = -1;
+  /** When the last event arrived ({@link System#nanoTime}), if {@link #anyEvent}. */
+  private long lastEventArrived;
+  private boolean anyEvent;
+  /** When the listing under way, and the one before it, began ({@link System#nanoTime}). */
+  private long listingStarted;
+  private long previousListingStarted;
+  private final LogPace missedPace = new LogPace(MISSED_WARNING_PERIOD_NANOS);
+  /** Changes the stream missed that no WARNING has said yet (held back by {@link #missedPace}), and in how many listings. */
+  private int missedUnsaid;
+  private int missedListingsUnsaid;
+  /** The stream is being opened again after it missed changes (not after a loss): said as such once connected. */
+  private boolean reopening;
   private boolean degradedReported;
   /** Why the last attempt failed, for the status; null once connected. */
   private String lastError;
@@ -113,6 +141,13 @@ public final class DockerImporter implements ServiceImporter {
   }
 
   private record Published(String registration, ContainerInfo container, AddressResolver.Address address) {
+  }
+
+  /**
+   * What a listing changed: how many containers were published, unpublished or updated, and when the listing before
+   * it began ({@link System#nanoTime}), after which those changes happened.
+   */
+  private record Found(int changes, long previousListingStarted) {
   }
 
   /** Follows {@code engine}; {@code network}: the default network of containers on several (docker.network). */
@@ -166,7 +201,7 @@ public final class DockerImporter implements ServiceImporter {
     if (retryTimer >= 0) {
       vertx.cancelTimer(retryTimer);
     }
-    stopLivenessChecks();
+    stopTimers();
     closeStream();
     engine.close().onComplete(ar -> done.handle(null));
   }
@@ -184,7 +219,7 @@ public final class DockerImporter implements ServiceImporter {
           stream = opened;
           // The listing shows what runs now, but not the health events missed while no stream was open.
           health.eventsMissed();
-          return sync().andThen(ar -> {
+          return sync().<Void>mapEmpty().andThen(ar -> {
             if (mine == attempt && state == State.CONNECTING && ar.succeeded()) {
               onConnected();
             }
@@ -199,12 +234,80 @@ public final class DockerImporter implements ServiceImporter {
     lastError = null;
     if (degradedReported) {
       LOG.info(describe() + " reachable again; resynchronised, " + published.size() + " instance(s) published");
+    } else if (reopening) {
+      LOG.info(describe() + ": event stream opened again; " + published.size() + " instance(s) published");
     } else {
       LOG.info("docker discovery following " + describe() + "; " + published.size() + " instance(s) published");
     }
     state = State.CONNECTED;
     degradedReported = false;
+    reopening = false;
     checkLivenessLater(attempt);
+    resyncLater(attempt);
+  }
+
+  /**
+   * Schedules the next periodic listing of attempt {@code which}, {@code resync_interval_ms} after the last one ended.
+   * It is one more sync (queued behind one under way, bounded as every listing); its failure counts as the stream
+   * lost. Changes it found with no event around them, once {@link #EVENT_GRACE_MS} has passed without one, were
+   * missed by the stream: see {@link #missed}.
+   */
+  private void resyncLater(int which) {
+    resyncTimer = vertx.setTimer(config.resyncIntervalMs(), id -> {
+      resyncTimer = -1;
+      if (which != attempt || state != State.CONNECTED) {
+        return;
+      }
+      sync().onComplete(ar -> {
+        if (ar.failed()) {
+          lost(which, ar.cause());
+        } else if (which == attempt && state == State.CONNECTED) {
+          Found found = ar.result();
+          if (found.changes() == 0 || !quietSince(found.previousListingStarted())) {
+            resyncLater(which);
+            return;
+          }
+          // A change's event may come a moment after the listing that showed it.
+          resyncTimer = vertx.setTimer(EVENT_GRACE_MS, t -> {
+            resyncTimer = -1;
+            if (which != attempt || state != State.CONNECTED) {
+              return;
+            }
+            if (quietSince(found.previousListingStarted())) {
+              missed(found.changes());
+            } else {
+              resyncLater(which);
+            }
+          });
+        }
+      });
+    });
+  }
+
+  /** No event came from {@link #EVENT_GRACE_MS} before {@code listingStarted} until now. */
+  private boolean quietSince(long listingStarted) {
+    return !anyEvent || lastEventArrived - (listingStarted - EVENT_GRACE_MS * 1_000_000) < 0;
+  }
+
+  /**
+   * A periodic listing found {@code changes} the event stream did not tell (already applied): the stream is evidently
+   * not delivering, so it is opened again (from the last event seen); one WARNING says so, at most once per
+   * {@link #MISSED_WARNING_PERIOD_NANOS}, with the misses held back since the last one.
+   */
+  private void missed(int changes) {
+    missedUnsaid += changes;
+    missedListingsUnsaid++;
+    if (missedPace.due(System.nanoTime())) {
+      LOG.warning(describe() + ": the periodic listing found " + missedUnsaid + " change(s) its event stream missed"
+          + (missedListingsUnsaid > 1 ? " (over " + missedListingsUnsaid + " listings since the last such warning)" : "")
+          + " (containers started, stopped or changed without an event); applied, and opening the event stream again");
+      missedUnsaid = 0;
+      missedListingsUnsaid = 0;
+    }
+    stopTimers();
+    closeStream();
+    reopening = true;
+    connect();
   }
 
   /** Schedules the next liveness check of attempt {@code which}: a failed one counts as its stream lost. */
@@ -225,10 +328,15 @@ public final class DockerImporter implements ServiceImporter {
     });
   }
 
-  private void stopLivenessChecks() {
+  /** Cancels the liveness check and the periodic listing. */
+  private void stopTimers() {
     if (livenessTimer >= 0) {
       vertx.cancelTimer(livenessTimer);
       livenessTimer = -1;
+    }
+    if (resyncTimer >= 0) {
+      vertx.cancelTimer(resyncTimer);
+      resyncTimer = -1;
     }
   }
 
@@ -240,9 +348,10 @@ public final class DockerImporter implements ServiceImporter {
     if (which != attempt || (state != State.CONNECTING && state != State.CONNECTED)) {
       return;
     }
-    stopLivenessChecks();
+    stopTimers();
     closeStream();
     state = State.WAITING;
+    reopening = false;
     String tlsRefusal = DockerEngine.tlsRefusal(cause);
     String reason = DockerEngine.reason(cause);
     lastError = tlsRefusal != null ? "TLS handshake failed: " + tlsRefusal : reason;
@@ -273,6 +382,8 @@ public final class DockerImporter implements ServiceImporter {
   }
 
   private void onEvent(JsonObject event) {
+    lastEventArrived = System.nanoTime();
+    anyEvent = true;
     if (event.getValue("timeNano") instanceof Number time) {
       lastEventNanos = Math.max(lastEventNanos, time.longValue());
     }
@@ -347,7 +458,7 @@ public final class DockerImporter implements ServiceImporter {
    * Lists running containers and publishes the difference from what is published now. One listing
    * at a time: a request made meanwhile is served by the one listing queued behind it.
    */
-  private Future<Void> sync() {
+  private Future<Found> sync() {
     if (syncing) {
       if (queuedSync == null) {
         queuedSync = Promise.promise();
@@ -355,13 +466,17 @@ public final class DockerImporter implements ServiceImporter {
       return queuedSync.future();
     }
     syncing = true;
+    previousListingStarted = listingStarted;
+    listingStarted = System.nanoTime();
+    long since = previousListingStarted;
     return engine.listRunning()
         .compose(listing -> health.annotate(listing.running(), engine::inspect)
             .map(running -> new DockerEngine.Listing(running, listing.listed())))
         .compose(this::apply)
+        .map(changes -> new Found(changes, since))
         .andThen(ar -> {
           syncing = false;
-          Promise<Void> next = queuedSync;
+          Promise<Found> next = queuedSync;
           queuedSync = null;
           if (next != null) {
             sync().onComplete(next);
@@ -369,9 +484,10 @@ public final class DockerImporter implements ServiceImporter {
         });
   }
 
-  private Future<Void> apply(DockerEngine.Listing listing) {
+  /** Publishes the difference; completes with how many containers it published, unpublished or updated. */
+  private Future<Integer> apply(DockerEngine.Listing listing) {
     if (state == State.CLOSED) {
-      return Future.succeededFuture();
+      return Future.succeededFuture(0);
     }
     Map<String, ContainerInfo> wanted = new HashMap<>();
     Set<String> runningIds = new HashSet<>();
@@ -389,21 +505,28 @@ public final class DockerImporter implements ServiceImporter {
     paused.retainAll(runningIds); // once listed as paused, the listing leaves it out by itself
 
     List<Future<?>> changes = new ArrayList<>();
+    Set<String> changed = new HashSet<>();
     for (Published p : List.copyOf(published.values())) {
       ContainerInfo now = wanted.get(p.container().id());
       if (now != null && !now.equals(p.container()) && now.equals(p.container().withHealth(now.health()))) {
         changes.add(updateHealth(p, now));
+        changed.add(p.container().id());
       } else if (now == null || !now.equals(p.container())) {
         changes.add(unpublish(p));
+        changed.add(p.container().id());
       }
     }
     for (ContainerInfo c : wanted.values()) {
       if (!published.containsKey(c.id())) {
         changes.add(publish(c));
+        if (published.containsKey(c.id())) { // not skipped as unusable
+          changed.add(c.id());
+        }
       }
     }
     // A record the registry refused is logged and retried at the next sync: not the engine's failure.
-    return Future.join(changes).<Void>mapEmpty().otherwiseEmpty();
+    int count = changed.size();
+    return Future.join(changes).transform(ar -> Future.succeededFuture(count));
   }
 
   /** A gateway label in other letter case ({@code Gateway.Port}) is not read: one WARNING per container says so. */

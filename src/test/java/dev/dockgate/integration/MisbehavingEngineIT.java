@@ -29,7 +29,8 @@ import org.junit.jupiter.api.io.TempDir;
  * The gateway against an engine of the test's own on 127.0.0.1 that answers the head of a listing or an
  * inspection, then stalls or sends a body without end, or freezes while followed: the call fails (or the
  * liveness check does) with a WARNING and is retried, and the gateway follows the engine once it answers well
- * again. The same engine sends network events, which real engines here cannot (no network but host and none).
+ * again. The same engine sends network events, which real engines here cannot (no network but host and none),
+ * and keeps its event stream open and silent while its listing changes (a stream dropped on the way).
  */
 class MisbehavingEngineIT {
 
@@ -227,11 +228,76 @@ class MisbehavingEngineIT {
 
   /** A gateway following {@code engine} over TCP, routing /api/fake to its containers labelled app_name=fake. */
   private GatewayHarness following(FakeEngine engine) {
+    return following(engine, "");
+  }
+
+  /** As above, with more settings of the docker block ({@code extra}: ", key: value" pairs). */
+  private GatewayHarness following(FakeEngine engine, String extra) {
     return new GatewayHarness(dir, """
-        docker: {host: "tcp://127.0.0.1:%d"}
+        docker: {host: "tcp://127.0.0.1:%d"%s}
         routes: [{path_prefix: /api/fake, backend: fake}]
         backends: [{name: fake, match_labels: [app_name=fake]}]
-        """.formatted(engine.port()));
+        """.formatted(engine.port(), extra));
+  }
+
+  /**
+   * An event stream that stays open and delivers nothing (a socket proxy or middlebox that dropped it, the engine's
+   * events stuck) while the engine answers its liveness checks and lists its containers: the periodic listing
+   * (resync_interval_ms, 1 s here) stops routing a container gone and routes one that appeared, each within the
+   * interval and a listing; one WARNING names the engine and the changes missed (paced: the second miss, within
+   * minutes, is not said again), and the stream is opened again after each. A listing that finds nothing new, or
+   * changes whose event came, says nothing and keeps the stream. Before, the gateway waited on the silent stream:
+   * the container gone stayed routed and the one started was never routed.
+   */
+  @Test
+  @Timeout(90)
+  void changesTheEventStreamDoesNotDeliverAreFoundByThePeriodicListing() throws Exception {
+    try (FakeEngine engine = new FakeEngine();
+         LoggedErrors warnings = new LoggedErrors(DockerImporter.class.getName(), Level.WARNING)) {
+      engine.containers = "[]";
+      try (GatewayHarness gw = following(engine, ", resync_interval_ms: 1000")) {
+        Poll.until(Duration.ofSeconds(15), "the engine followed", () -> engine.eventStreams.get() == 1
+            && engine.listings.get() >= 1);
+        int listed = engine.listings.get();
+        Poll.until(Duration.ofSeconds(10), "listed again by the periodic listing", () -> engine.listings.get() >= listed + 2);
+        assertEquals(List.of(), unlessPlainTcp(warnings), "listings that find nothing new say nothing");
+        assertEquals(503, gw.get("/api/fake/id").statusCode());
+
+        engine.containers = FakeEngine.LISTING.formatted(engine.backend.port()); // started, and its event comes
+        engine.event(containerEvent("start"));
+        Poll.until(Duration.ofSeconds(5), "the container started routed", () -> gw.get("/api/fake/id").statusCode() == 200);
+        Thread.sleep(2_500); // periodic listings, and the wait for late events of one that raced the event
+        assertEquals(List.of(), unlessPlainTcp(warnings), "a change whose event came was not missed");
+        assertEquals(1, engine.eventStreams.get(), "a stream that missed nothing is kept");
+
+        engine.containers = "[]"; // gone: no event comes
+        Duration out = Poll.until(Duration.ofSeconds(5), "the container gone unrouted",
+            () -> gw.get("/api/fake/id").statusCode() == 503);
+        Poll.until(Duration.ofSeconds(5), "one WARNING naming the engine and the change missed",
+            () -> unlessPlainTcp(warnings).stream().anyMatch(l -> l.contains("docker engine 127.0.0.1:" + engine.port())
+                && l.contains("1 change(s) its event stream missed")));
+        Poll.until(Duration.ofSeconds(5), "the event stream opened again", () -> engine.eventStreams.get() == 2);
+
+        engine.containers = FakeEngine.LISTING.formatted(engine.backend.port()); // started again: no event comes
+        Duration in = Poll.until(Duration.ofSeconds(5), "the container the stream did not tell routed",
+            () -> gw.get("/api/fake/id").statusCode() == 200);
+        Poll.until(Duration.ofSeconds(5), "the event stream opened again", () -> engine.eventStreams.get() == 3);
+        Thread.sleep(2_500); // more listings, finding nothing new
+        System.out.printf("missed stop unrouted after %d ms, missed start routed after %d ms: %s%n", out.toMillis(),
+            in.toMillis(), warnings.lines());
+        List<String> said = unlessPlainTcp(warnings);
+        assertEquals(1, said.size(), "one WARNING, the second miss held back by its pace: " + said);
+        assertTrue(said.get(0).contains("missed"), "nothing else warned (the engine was never unreachable): " + said);
+        assertEquals(3, engine.eventStreams.get(), "the stream opened again once per listing that found changes");
+      }
+    }
+  }
+
+  /** An event of container c0ffee, as Docker sends it. */
+  private static String containerEvent(String action) {
+    long nanos = System.currentTimeMillis() * 1_000_000L;
+    return ("{\"Type\":\"container\",\"Action\":\"%s\",\"Actor\":{\"ID\":\"c0ffee\",\"Attributes\":{\"name\":"
+        + "\"fake\"}},\"scope\":\"local\",\"time\":%d,\"timeNano\":%d}").formatted(action, nanos / 1_000_000_000L, nanos);
   }
 
   /**
@@ -310,6 +376,11 @@ class MisbehavingEngineIT {
         assertTrue(listings <= 20, "200 network events brought " + listings + " listings: one runs, one waits");
       }
     }
+  }
+
+  /** The WARNINGs caught, but the one at start saying that the engine is reached over plain TCP. */
+  private static List<String> unlessPlainTcp(LoggedErrors warnings) {
+    return warnings.lines().stream().filter(l -> !l.contains("plain TCP")).toList();
   }
 
   /** The fake engine's container c0ffee on {@code networks} (JSON members), reached on network front. */
