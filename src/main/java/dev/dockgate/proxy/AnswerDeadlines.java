@@ -29,6 +29,14 @@ final class AnswerDeadlines {
   private Pending head;
   private Pending tail;
   private long timer = -1;
+  /**
+   * Uploads whose end is written toward the backend but not yet taken by it, oldest first ({@link #sending}): linked
+   * through the uploads themselves, checked by one sweep while any is here.
+   */
+  private Upload sendingHead;
+  private Upload sendingTail;
+  private long sweep = -1;
+  private final io.vertx.core.Handler<Long> sweeper = id -> sweepSending();
 
   AnswerDeadlines(Vertx vertx, long timeoutMs) {
     this.vertx = vertx;
@@ -66,6 +74,75 @@ final class AnswerDeadlines {
     long own = vertx.setTimer(ms, id -> request.reset(CANCEL, new TimeoutException("no answer within the request's deadline")));
     p.timer = own;
     return p;
+  }
+
+  /**
+   * Watches {@code upload}, whose end is written but queued behind what its backend has not taken: the body's last
+   * bytes may fit below the write queue's limit, so no full queue ever arms the upload's own stall timer, and the
+   * answer's deadline starts only once the end has left. A backend that takes none of it for the route's timeout
+   * fails the try ({@link Upload#endStalled}), found by a sweep every quarter of the timeout (so within 1.25 times
+   * it); no timer per upload. The upload leaves at its end's write or its failure ({@link #sent}).
+   */
+  void sending(Upload upload) {
+    if (upload.sendingLinked) {
+      return;
+    }
+    upload.sendingLinked = true;
+    if (sendingTail == null) {
+      sendingHead = upload;
+    } else {
+      sendingTail.sendingNext = upload;
+      upload.sendingPrev = sendingTail;
+    }
+    sendingTail = upload;
+    if (sweep == -1) {
+      sweep = vertx.setTimer(Math.max(10, timeoutMs / 4), sweeper);
+    }
+  }
+
+  /** {@code upload} no longer waits on its backend for its end (written, or failed); later calls do nothing. */
+  void sent(Upload upload) {
+    if (!upload.sendingLinked) {
+      return;
+    }
+    upload.sendingLinked = false;
+    if (upload.sendingPrev == null) {
+      sendingHead = upload.sendingNext;
+    } else {
+      upload.sendingPrev.sendingNext = upload.sendingNext;
+    }
+    if (upload.sendingNext == null) {
+      sendingTail = upload.sendingPrev;
+    } else {
+      upload.sendingNext.sendingPrev = upload.sendingPrev;
+    }
+    upload.sendingPrev = null;
+    upload.sendingNext = null;
+  }
+
+  private void sweepSending() {
+    sweep = -1;
+    long now = System.nanoTime();
+    for (Upload upload = sendingHead; upload != null; ) {
+      Upload next = upload.sendingNext;
+      if (now - upload.progressNanos() >= timeoutNanos) {
+        sent(upload);
+        upload.endStalled();
+      }
+      upload = next;
+    }
+    if (sendingHead != null) {
+      sweep = vertx.setTimer(Math.max(10, timeoutMs / 4), sweeper);
+    }
+  }
+
+  /** The number of uploads whose end waits on their backend (for tests). */
+  int sending() {
+    int n = 0;
+    for (Upload upload = sendingHead; upload != null; upload = upload.sendingNext) {
+      n++;
+    }
+    return n;
   }
 
   /** The number of requests waiting for an answer (for tests). */

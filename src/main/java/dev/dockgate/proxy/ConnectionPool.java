@@ -106,14 +106,17 @@ public final class ConnectionPool {
 
     /**
      * Closes the connection. Vert.x's close waits to flush the writes it still queues (the rest of an upload the
-     * backend answered early): one whose output is shut, its write having failed (the backend reset the connection),
-     * never sends them, so it is closed under Vert.x's handler, now or when its output is shut later
-     * ({@link BackendClients}); Vert.x's close would keep it open (its descriptor, its client's connection) until the
-     * gateway stopped.
+     * backend answered early, or stopped reading): one whose output is shut, its write having failed (the backend
+     * reset the connection), never sends them, nor does one whose backend takes nothing more (its handler hung after
+     * the request's head: the try given up at the route's timeout), so a connection with writes still queued is
+     * closed under Vert.x's handler, what it queued dropped (nobody reads the exchange's rest), and one closing
+     * gracefully is closed so when its output is shut later ({@link BackendClients}); Vert.x's close would keep it
+     * open (its descriptor, its pool slot, its client's connection) until the gateway stopped.
      */
     void close() {
       if (channel != null) {
-        if (channel instanceof io.netty.channel.socket.DuplexChannel duplex && duplex.isOutputShutdown()) {
+        if (channel instanceof io.netty.channel.socket.DuplexChannel duplex && duplex.isOutputShutdown()
+            || unsent(channel)) {
           closeUnderVertx(channel);
           return;
         }
@@ -168,6 +171,12 @@ public final class ConnectionPool {
 
   /** Set on a connection's channel when the pool closes it: a write that fails later closes it at once. */
   static final AttributeKey<Boolean> CLOSING = AttributeKey.valueOf(ConnectionPool.class, "closing");
+
+  /** Whether {@code channel} holds writes its peer has not taken yet (in the gateway, not its kernel's buffers). */
+  private static boolean unsent(Channel channel) {
+    io.netty.channel.ChannelOutboundBuffer queued = channel.unsafe().outboundBuffer();
+    return queued != null && queued.totalPendingWriteBytes() > 0;
+  }
 
   /** Closes {@code channel} below Vert.x's handler, whose own close would wait for writes that can no longer leave. */
   static void closeUnderVertx(Channel channel) {

@@ -883,11 +883,14 @@ public final class ProxyHandler implements Terminal {
    * What a try's failure is: the body over the limit (413), the client gone, or the failure itself.
    * An HTTP/2 client's RST_STREAM resets the try before the response knows it is closed: clientGone says so;
    * and a body that fails mid-way (an HTTP/2 connection closed mid-upload) resets it before either is known.
+   * An upload its backend stopped taking is the backend's timeout, whatever failure came first (an HTTP/2 stream's
+   * reset fails the DATA it still queued, and that failure reaches the answer before the reset's own).
    */
   private Throwable failure(Attempt attempt, Throwable err) {
     return attempt.tooLarge ? new UpstreamFailure.BodyTooLarge(maxBodyBytes)
         : attempt.clientGone || attempt.upload != null && attempt.upload.bodyFailed()
             || clientLeftOrRefused(attempt.incoming) ? new UpstreamFailure.ClientGone(route.backend(), err)
+        : attempt.upload != null && attempt.upload.stalled() != null ? attempt.upload.stalled()
         : err;
   }
 
@@ -952,7 +955,7 @@ public final class ProxyHandler implements Terminal {
     }
     // A gRPC call's request stream may rightly wait on its server for as long as the call lasts: no stall limit.
     attempt.upload = Upload.start(body, request, attempt.length, attempt.exchange, vertx,
-        dev.dockgate.edge.Protocols.grpc(incoming) ? 0 : route.timeoutMs());
+        dev.dockgate.edge.Protocols.grpc(incoming) ? 0 : route.timeoutMs(), deadlines);
   }
 
   /**

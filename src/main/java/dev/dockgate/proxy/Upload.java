@@ -21,9 +21,13 @@ import io.vertx.core.streams.ReadStream;
  * <p>A backend that takes none of the body for the route's {@code timeout_ms} while the gateway has more of it to
  * send (the backend stopped reading: its socket buffers full, the client's reading paused) fails the try as a
  * timeout: 504, counted against the instance, its request reset and so its connection closed (nginx's
- * {@code proxy_send_timeout}: the gap between two writes, so a slow backend that keeps reading is waited for).
- * Meanwhile the edge's {@code body_timeout_ms} does not blame the client for a body the backend holds up
- * ({@link Exchange#takeBodyHeldMs}). Event-loop confined.
+ * {@code proxy_send_timeout}: the gap between two writes, so a slow backend that keeps reading is waited for). The
+ * body's end, once written but still queued behind what the backend has not taken, is watched so by the route's
+ * {@link AnswerDeadlines} (one sweep, no timer per upload): its last bytes may fit below the write queue's limit, and
+ * the answer's deadline starts only once the end has left. An HTTP/1 connection so given up on is closed at once, what
+ * it still queued dropped ({@link ConnectionPool}); an HTTP/2 stream is reset (CANCEL). Meanwhile the edge's
+ * {@code body_timeout_ms} does not blame the client for a body the backend holds up ({@link Exchange#takeBodyHeldMs}).
+ * Event-loop confined.
  */
 final class Upload implements Handler<Buffer>, Exchange.BodyHold {
 
@@ -38,6 +42,8 @@ final class Upload implements Handler<Buffer>, Exchange.BodyHold {
   private boolean writeFailed;
   /** The client's body failed before its end: the client left, or broke or stalled its body. */
   private boolean bodyFailed;
+  /** Set when the backend took none of the body in time ({@link #endStalled}). */
+  private java.util.concurrent.TimeoutException stalled;
   private final Exchange exchange;
   private final Vertx vertx;
   /** How long the backend may take none of the body while more waits (the route's timeout_ms); 0: no limit here. */
@@ -51,15 +57,22 @@ final class Upload implements Handler<Buffer>, Exchange.BodyHold {
   private long heldSinceNanos;
   /** When the backend last took some of the body (a write completed), {@link System#nanoTime}. */
   private long progressNanos = System.nanoTime();
+  /** The route's deadlines, which watch the body's end while the backend has not taken it ({@link #ending}). */
+  private final AnswerDeadlines deadlines;
+  /** Links of {@link AnswerDeadlines}' uploads whose end waits on their backend (owned by it). */
+  Upload sendingPrev;
+  Upload sendingNext;
+  boolean sendingLinked;
 
   private Upload(ReadStream<Buffer> from, HttpClientRequest to, long length, Exchange exchange, Vertx vertx,
-      long stallMs) {
+      long stallMs, AnswerDeadlines deadlines) {
     this.from = from;
     this.to = to;
     this.left = length;
     this.exchange = exchange;
     this.vertx = vertx;
     this.stallMs = stallMs;
+    this.deadlines = deadlines;
   }
 
   /**
@@ -67,8 +80,8 @@ final class Upload implements Handler<Buffer>, Exchange.BodyHold {
    * the body's declared length (Content-Length, already checked against the limit), or -1.
    */
   static Upload start(ReadStream<Buffer> from, HttpClientRequest to, long length, Exchange exchange, Vertx vertx,
-      long stallMs) {
-    Upload upload = new Upload(from, to, length, exchange, vertx, stallMs);
+      long stallMs, AnswerDeadlines deadlines) {
+    Upload upload = new Upload(from, to, length, exchange, vertx, stallMs, deadlines);
     exchange.bodyHold(upload);
     from.exceptionHandler(upload::failed);
     from.endHandler(upload::ended);
@@ -86,6 +99,7 @@ final class Upload implements Handler<Buffer>, Exchange.BodyHold {
       over = true;
       release();
       to.end(chunk).onComplete(this::endWritten); // the last byte of a declared length: the head, if unsent, with it
+      ending();
       return;
     }
     to.write(chunk).onComplete(written);
@@ -151,10 +165,34 @@ final class Upload implements Handler<Buffer>, Exchange.BodyHold {
   /** The backend took none of the body in time: the try fails as a timeout (504), the rest of the body dropped. */
   private void backendStalled() {
     if (!over) {
-      stop();
-      to.reset(AnswerDeadlines.CANCEL, new java.util.concurrent.TimeoutException(
-          "the backend took none of the request body in time"));
+      endStalled();
     }
+  }
+
+  /**
+   * The body's end is written, not yet taken by the backend (queued behind what it has not read): watched by the
+   * route's deadlines until it leaves, the upload's own stall timer being gone with the body's last chunk.
+   */
+  private void ending() {
+    if (stallMs > 0 && !sent.future().isComplete()) {
+      deadlines.sending(this);
+    }
+  }
+
+  long progressNanos() {
+    return progressNanos;
+  }
+
+  /** The backend took none of the body, nor its end, in time: the try fails as a timeout (504). */
+  void endStalled() {
+    stop();
+    stalled = new java.util.concurrent.TimeoutException("the backend took none of the request body in time");
+    to.reset(AnswerDeadlines.CANCEL, stalled);
+  }
+
+  /** Why the try was given up on a backend that stopped taking the body (a timeout), or null. */
+  java.util.concurrent.TimeoutException stalled() {
+    return stalled;
   }
 
   /**
@@ -166,6 +204,9 @@ final class Upload implements Handler<Buffer>, Exchange.BodyHold {
   }
 
   private void endWritten(AsyncResult<Void> ar) {
+    if (sendingLinked) {
+      deadlines.sent(this);
+    }
     written(ar);
     if (ar.succeeded()) {
       sent.tryComplete();
@@ -201,11 +242,15 @@ final class Upload implements Handler<Buffer>, Exchange.BodyHold {
       over = true;
       to.drainHandler(null);
       to.end().onComplete(this::endWritten);
+      ending();
     }
   }
 
   /** The client's body failed (the client left, or the edge gave up on it): so does the try. */
   private void failed(Throwable err) {
+    if (sendingLinked) {
+      deadlines.sent(this);
+    }
     if (!over) {
       over = true;
       bodyFailed = true;
@@ -230,6 +275,9 @@ final class Upload implements Handler<Buffer>, Exchange.BodyHold {
 
   /** Stops streaming: what is left of the body is read and dropped. */
   void stop() {
+    if (sendingLinked) {
+      deadlines.sent(this);
+    }
     if (!over) {
       over = true;
       release();

@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.dockgate.testing.GatewayHarness;
+import dev.dockgate.testing.Poll;
+import dev.dockgate.testing.RawHttp;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -15,6 +17,7 @@ import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
@@ -151,18 +154,171 @@ class StalledBackendIT {
     }
   }
 
+  /**
+   * A backend that reads each request's head and then nothing (its handler hung: it neither reads the body, nor
+   * answers, nor closes). Each upload of 4 MB to it is answered 504 at the route's timeout, and the gateway's
+   * connection to it is closed within 2 s of that answer, without the backend reading anything more (the writes the
+   * gateway still queued for it cannot hold the close up): after 20 such uploads the gateway holds no connection to
+   * it. Before, each stayed open (ESTABLISHED, its descriptor and its pool slot) until the gateway stopped.
+   */
+  @Test
+  void theConnectionOfAnUploadGivenUpAt504IsClosedWithoutTheBackendReadingMore() throws Exception {
+    List<Socket> held = new CopyOnWriteArrayList<>();
+    try (ServerSocket hung = headReader(held)) {
+      gateway = hungGateway("  body_timeout_ms: 60000\n", hung, 500);
+      assertEquals(0, BackendQuirksIT.connectionsTo(hung.getLocalPort()));
+      for (int i = 0; i < 20; i++) {
+        String status;
+        try {
+          status = upload(gateway.port(), 4 * 1024 * 1024);
+        } catch (SocketTimeoutException none) {
+          throw new AssertionError("upload " + i + ": no answer within 20 s", none);
+        }
+        assertEquals("HTTP/1.1 504 Gateway Timeout", status, "upload " + i);
+        int n = i;
+        Poll.until(Duration.ofSeconds(2), "upload " + n + "'s backend connection closed after its 504 (open: "
+            + BackendQuirksIT.connectionsTo(hung.getLocalPort()) + ")",
+            () -> BackendQuirksIT.connectionsTo(hung.getLocalPort()) == 0);
+      }
+      assertEquals(20, held.size(), "each upload on a connection of its own");
+      assertSeeEnd(held);
+    }
+  }
+
+  /**
+   * The same for a GET the backend never answers: the 504 closes its connection (an answer may still come on it,
+   * so it can never carry another request), within 2 s, 20 times over.
+   */
+  @Test
+  void theConnectionOfAGetGivenUpAt504IsClosed() throws Exception {
+    List<Socket> held = new CopyOnWriteArrayList<>();
+    try (ServerSocket hung = headReader(held)) {
+      gateway = hungGateway("", hung, 300);
+      for (int i = 0; i < 20; i++) {
+        assertEquals(504, gateway.get("/up/" + i).statusCode(), "GET " + i);
+        int n = i;
+        Poll.until(Duration.ofSeconds(2), "GET " + n + "'s backend connection closed after its 504",
+            () -> BackendQuirksIT.connectionsTo(hung.getLocalPort()) == 0);
+      }
+      assertEquals(20, held.size(), "each GET on a connection of its own");
+      assertSeeEnd(held);
+    }
+  }
+
+  /**
+   * An HTTP/2 backend whose handler takes none of an upload's body and never answers: the 504 resets the stream
+   * (CANCEL), not the connection, which carries the next request; no connection is opened again.
+   */
+  @Test
+  void anHttp2UploadGivenUpAt504ResetsItsStreamAndKeepsTheConnection() throws Exception {
+    io.vertx.core.Vertx vertx = io.vertx.core.Vertx.vertx();
+    try {
+      java.util.concurrent.atomic.AtomicInteger connections = new java.util.concurrent.atomic.AtomicInteger();
+      java.util.concurrent.CompletableFuture<String> stuckEnd = new java.util.concurrent.CompletableFuture<>();
+      io.vertx.core.http.HttpServer h2 = vertx.createHttpServer(new io.vertx.core.http.HttpServerOptions()
+              .setHost("127.0.0.1").setPort(0))
+          .connectionHandler(c -> connections.incrementAndGet())
+          .requestHandler(req -> {
+            if (req.path().startsWith("/up/stuck")) {
+              req.pause(); // takes none of the body, never answers
+              req.exceptionHandler(err -> stuckEnd.complete(err instanceof io.vertx.core.http.StreamResetException reset
+                  ? "reset " + reset.getCode() : err.toString()));
+            } else {
+              req.body().onSuccess(body -> req.response().end("ok " + body.length()));
+            }
+          })
+          .listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+      gateway = new GatewayHarness(dir, "  body_timeout_ms: 60000\n", """
+          docker: {enabled: false}
+          routes:
+            - {path_prefix: /up, backend: h2, timeout_ms: 500}
+          backends:
+            - {name: h2, protocol: http2, targets: ["http://127.0.0.1:%d"]}
+          """.formatted(h2.actualPort()), 1);
+      assertEquals("ok 0", gateway.get("/up/first").body());
+      assertEquals("HTTP/1.1 504 Gateway Timeout", upload(gateway.port(), 4 * 1024 * 1024, "/up/stuck"),
+          "the backend's timeout (before: 502, the failed DATA frames taken for the cause)");
+      assertEquals("reset 8", stuckEnd.get(2, TimeUnit.SECONDS), "the stream reset with CANCEL");
+      assertEquals("ok 0", gateway.get("/up/after").body());
+      assertEquals(1, connections.get(), "one connection to the backend throughout");
+    } finally {
+      vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    }
+  }
+
+  /** A gateway routing /up to {@code hung} with {@code timeoutMs}, its circuit never opening in these tests. */
+  GatewayHarness hungGateway(String serverLines, ServerSocket hung, int timeoutMs) {
+    return new GatewayHarness(dir, serverLines, """
+        docker: {enabled: false}
+        routes:
+          - {path_prefix: /up, backend: hung, timeout_ms: %d}
+        backends:
+          - {name: hung, targets: ["http://127.0.0.1:%d"], max_connections: 100,
+             circuit_breaker: {max_failures: 1000}}
+        """.formatted(timeoutMs, hung.getLocalPort()), 1);
+  }
+
+  /** A backend reading each connection's first head, then nothing more, its sockets kept open in {@code held}. */
+  static ServerSocket headReader(List<Socket> held) throws IOException {
+    ServerSocket server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+    Thread thread = new Thread(() -> {
+      while (!server.isClosed()) {
+        try {
+          Socket socket = server.accept();
+          held.add(socket);
+          RawHttp.readHead(socket.getInputStream()); // (the accept loop's thread: one head at a time is enough)
+        } catch (IOException closed) {
+          if (server.isClosed()) {
+            for (Socket socket : held) {
+              try {
+                socket.close();
+              } catch (IOException ignored) {
+                // closing anyway
+              }
+            }
+            return;
+          }
+        }
+      }
+    }, "head-reading-backend");
+    thread.setDaemon(true);
+    thread.start();
+    return server;
+  }
+
+  /** Each socket, read now, ends (EOF or reset) within 2 s once what the gateway had queued is read. */
+  static void assertSeeEnd(List<Socket> sockets) throws IOException {
+    byte[] buffer = new byte[256 * 1024];
+    for (Socket socket : sockets) {
+      socket.setSoTimeout(2_000);
+      try {
+        while (socket.getInputStream().read(buffer) >= 0) {
+          // what the gateway had queued
+        }
+      } catch (SocketTimeoutException open) {
+        throw new AssertionError("a backend connection the gateway gave up on is still open", open);
+      } catch (SocketException reset) {
+        // reset: closed too
+      }
+    }
+  }
+
   /** POSTs an 8 MB body (written from another thread: the writes block) and reads the answer's status line. */
   static String upload(int port) throws Exception {
     return upload(port, BODY);
   }
 
   static String upload(int port, int size) throws Exception {
+    return upload(port, size, "/up/file");
+  }
+
+  static String upload(int port, int size, String path) throws Exception {
     try (Socket client = new Socket(InetAddress.getLoopbackAddress(), port)) {
       client.setSoTimeout(20_000);
       OutputStream out = client.getOutputStream();
       Thread writer = new Thread(() -> {
         try {
-          out.write(("POST /up/file HTTP/1.1\r\nHost: gateway\r\nContent-Length: " + size + "\r\n\r\n")
+          out.write(("POST " + path + " HTTP/1.1\r\nHost: gateway\r\nContent-Length: " + size + "\r\n\r\n")
               .getBytes(StandardCharsets.US_ASCII));
           byte[] chunk = new byte[64 * 1024];
           for (int sent = 0; sent < size; sent += chunk.length) {
