@@ -6,9 +6,12 @@ package dev.dockgate.config;
  * (null: the agent's own), the longest a blocking query may wait ({@code waitMs}, Consul's default
  * 5 minutes, at most its 10), and how often a query may be sent again once its burst is spent
  * ({@code minQueryIntervalMs}: a service that changes faster is read at that pace, as Consul's docs ask of
- * clients). Used only when a backend names a {@code consul_service}.
+ * clients), and for an {@code https://} agent the CA its certificate must chain to and the client certificate its
+ * {@code verify_incoming} asks for ({@code tls}, null: the JVM's trusted CAs, no client certificate). Used only when a
+ * backend names a {@code consul_service}.
  */
-public record ConsulConfig(String address, String token, String datacenter, long waitMs, long minQueryIntervalMs) {
+public record ConsulConfig(String address, String token, String datacenter, long waitMs, long minQueryIntervalMs,
+    DockerConfig.Tls tls) {
 
   public static final String DEFAULT_ADDRESS = "http://127.0.0.1:8500";
   public static final long DEFAULT_WAIT_MS = 300_000;
@@ -23,10 +26,14 @@ public record ConsulConfig(String address, String token, String datacenter, long
     this(address, token, datacenter, waitMs, DEFAULT_MIN_QUERY_INTERVAL_MS);
   }
 
+  public ConsulConfig(String address, String token, String datacenter, long waitMs, long minQueryIntervalMs) {
+    this(address, token, datacenter, waitMs, minQueryIntervalMs, null);
+  }
+
   @Override
   public String toString() {
     // The token stays out of logs and reload messages.
     return "ConsulConfig[address=" + address + ", token=" + (token == null ? "none" : "(set)") + ", datacenter="
-        + datacenter + ", waitMs=" + waitMs + ", minQueryIntervalMs=" + minQueryIntervalMs + "]";
+        + datacenter + ", waitMs=" + waitMs + ", minQueryIntervalMs=" + minQueryIntervalMs + ", tls=" + tls + "]";
   }
 }

@@ -25,8 +25,17 @@ final class ConsulParser {
     }
     long wait = f.number("wait_ms", ConsulConfig.DEFAULT_WAIT_MS, 1_000, ConsulConfig.MAX_WAIT_MS);
     long interval = f.number("min_query_interval_ms", ConsulConfig.DEFAULT_MIN_QUERY_INTERVAL_MS, 100, 600_000);
+    DockerConfig.Tls tls = null;
+    if (f.has("tls")) {
+      if (address != null && !address.regionMatches(true, 0, "https://", 0, 8)) {
+        f.problem(f.at("tls"), "applies only to an https:// address (Consul's HTTPS port, 8501 by default)");
+      }
+      // Consul's CONSUL_CACERT, CONSUL_CLIENT_CERT and CONSUL_CLIENT_KEY: the agent's private CA, and the client
+      // certificate an agent with tls.https.verify_incoming asks for
+      tls = DockerParser.tls(f.object("tls"));
+    }
     f.rejectUnknown();
-    return new ConsulConfig(address, token, datacenter, wait, interval);
+    return new ConsulConfig(address, token, datacenter, wait, interval, tls);
   }
 
   /** A backend's {@code consul_service} and {@code consul_tags}, or null when it names no service. */

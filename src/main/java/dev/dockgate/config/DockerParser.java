@@ -109,8 +109,11 @@ final class DockerParser {
         engineResyncMs);
   }
 
-  /** The CA is required: a TLS engine is verified, never trusted blindly. Files are read and checked here. */
-  private static DockerConfig.Tls tls(Fields f) {
+  /**
+   * A {@code tls} block (a tcp engine's, or the Consul agent's): the CA is required, a TLS peer is verified, never
+   * trusted blindly. Files are read and checked here.
+   */
+  static DockerConfig.Tls tls(Fields f) {
     String ca = f.requiredString("ca_file");
     String cert = f.string("cert_file", null);
     String key = f.string("key_file", null);

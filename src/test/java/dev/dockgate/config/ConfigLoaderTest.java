@@ -474,7 +474,11 @@ class ConfigLoaderTest {
         bad("consul datacenter with a slash", "consul: {datacenter: \"dc1/x\"}\n",
             "conf.yml: consul.datacenter: expected a datacenter name such as dc1, got \"dc1/x\""),
         bad("unknown key in consul", "consul: {acl_token: x}\n",
-            "conf.yml: consul.acl_token: unknown key (known: address, datacenter, min_query_interval_ms, token, wait_ms)"),
+            "conf.yml: consul.acl_token: unknown key (known: address, datacenter, min_query_interval_ms, tls, token, wait_ms)"),
+        bad("consul tls toward a plain http agent, without its CA", "consul: {tls: {cert_file: /x.pem}}\n",
+            "conf.yml: consul.tls: applies only to an https:// address (Consul's HTTPS port, 8501 by default)",
+            "conf.yml: consul.tls.ca_file: is required",
+            "conf.yml: consul.tls.key_file: is required with cert_file (a client certificate and its key go together)"),
         bad("consul_tags without consul_service", """
             backends:
               - name: payment

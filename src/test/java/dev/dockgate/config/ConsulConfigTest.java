@@ -62,6 +62,18 @@ class ConsulConfigTest {
   }
 
   @Test
+  void anHttpsAgentsCaAndClientCertificate(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+    dev.dockgate.testing.TestCerts.Pem ca = dev.dockgate.testing.TestCerts.selfSigned(dir, "consul-ca");
+    dev.dockgate.testing.TestCerts.Pem client = dev.dockgate.testing.TestCerts.selfSigned(dir, "client");
+    GatewayConfig config = load("""
+        {"consul": {"address": "https://127.0.0.1:8501", "tls": {"ca_file": "%s", "cert_file": "%s", "key_file": "%s"}}}
+        """.formatted(ca.cert(), client.cert(), client.key()), Map.of());
+    assertEquals(new DockerConfig.Tls(ca.cert().toString(), client.cert().toString(), client.key().toString()),
+        config.consul().tls());
+    assertNull(ConsulConfig.DEFAULT.tls(), "none by default: an https:// agent is checked against the JVM's CAs");
+  }
+
+  @Test
   void theTokenStaysOutOfTheTextForm() {
     assertEquals(false, new ConsulConfig("http://127.0.0.1:8500", "s3cret", null, 1_000).toString().contains("s3cret"));
   }

@@ -10,6 +10,7 @@ import dev.dockgate.testing.GatewayJar;
 import dev.dockgate.testing.Poll;
 import dev.dockgate.testing.Ports;
 import dev.dockgate.testing.TestBackend;
+import dev.dockgate.testing.TestCerts;
 import io.vertx.core.Vertx;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
@@ -196,6 +197,30 @@ class ConsulDiscoveryIT {
     start(block, "", Map.of()); // the anonymous token reads nothing under a deny policy
     assertEquals(Set.of("503"), answering("/api/orders/x", 5));
     noSevere();
+  }
+
+  @Test
+  @Timeout(120)
+  void anHttpsAgentWithItsOwnCaAndVerifyIncomingIsReadWithTheCaAndClientCertificateOfConsulTls() {
+    // Consul's HTTPS port serves a certificate of the cluster's private CA and, with tls.https.verify_incoming,
+    // wants a client certificate (CONSUL_CACERT, CONSUL_CLIENT_CERT and CONSUL_CLIENT_KEY for Consul's own CLI)
+    TestCerts.Pem agent = TestCerts.selfSigned(dir, "consul-agent");
+    TestCerts.Pem client = TestCerts.selfSigned(dir, "gateway-client");
+    ConsulTestServer https = new ConsulTestServer(vertx, agent, client.cert());
+    try {
+      https.register("node-a", "127.0.0.1", "orders-1", "orders", "127.0.0.1", orders1.port(), "primary", "v2");
+      https.register("node-b", "127.0.0.1", "orders-2", "orders", "", orders2.port(), "primary");
+      start("consul:\n  address: \"" + https.address() + "\"\n  tls: {ca_file: \"" + agent.cert() + "\", cert_file: \""
+          + client.cert() + "\", key_file: \"" + client.key() + "\"}\n", "", Map.of());
+      until("the instances read over HTTPS routed", Duration.ofSeconds(20), Set.of("orders-1", "orders-2"),
+          "/api/orders/x");
+      https.check("orders-1", "critical");
+      until("blocking queries over HTTPS follow changes", Duration.ofSeconds(5), Set.of("orders-2"), "/api/orders/x");
+      assertTrue(https.requests() > 0);
+      noSevere();
+    } finally {
+      https.close();
+    }
   }
 
   @Test

@@ -166,10 +166,22 @@ public final class ConsulTestServer implements AutoCloseable {
   private boolean answerBlockedNow;
   private int port;
   private HttpServer server;
+  private final TestCerts.Pem tls;
+  private final java.nio.file.Path clientCa;
 
   public ConsulTestServer(Vertx vertx) {
+    this(vertx, null, null);
+  }
+
+  /**
+   * An agent serving its HTTPS port ({@code ports.https}) with {@code tls}; with {@code clientCa}, one with
+   * {@code tls.https.verify_incoming}: the TLS handshake fails without a client certificate that chains to it.
+   */
+  public ConsulTestServer(Vertx vertx, TestCerts.Pem tls, java.nio.file.Path clientCa) {
     this.vertx = vertx;
     this.context = vertx.getOrCreateContext();
+    this.tls = tls;
+    this.clientCa = clientCa;
     start();
   }
 
@@ -178,12 +190,21 @@ public final class ConsulTestServer implements AutoCloseable {
   }
 
   public String address() {
-    return "http://127.0.0.1:" + port;
+    return (tls == null ? "http" : "https") + "://127.0.0.1:" + port;
   }
 
   /** Listens (again) on its port: 0 the first time, the same one after {@link #stop()}. */
   public void start() {
-    server = call(() -> vertx.createHttpServer(new HttpServerOptions().setHost("127.0.0.1").setPort(port))
+    HttpServerOptions options = new HttpServerOptions().setHost("127.0.0.1").setPort(port);
+    if (tls != null) {
+      options.setSsl(true).setKeyCertOptions(new io.vertx.core.net.PemKeyCertOptions()
+          .setCertPath(tls.cert().toString()).setKeyPath(tls.key().toString()));
+    }
+    if (clientCa != null) {
+      options.setClientAuth(io.vertx.core.http.ClientAuth.REQUIRED)
+          .setTrustOptions(new io.vertx.core.net.PemTrustOptions().addCertPath(clientCa.toString()));
+    }
+    server = call(() -> vertx.createHttpServer(options)
         .requestHandler(this::handle)
         .listen()
         .toCompletionStage().toCompletableFuture());

@@ -3,6 +3,7 @@ package dev.dockgate.discovery.consul;
 import dev.dockgate.HttpClients;
 import dev.dockgate.config.ConsulConfig;
 import dev.dockgate.config.ConsulService;
+import dev.dockgate.config.DockerConfig;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClient;
@@ -12,6 +13,8 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.json.JsonArray;
+import io.vertx.core.net.PemKeyCertOptions;
+import io.vertx.core.net.PemTrustOptions;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.util.function.Consumer;
@@ -58,8 +61,20 @@ final class ConsulHealthClient {
   ConsulHealthClient(Vertx vertx, ConsulConfig config) {
     this.config = config;
     // One connection per blocking query in flight: the pool must not make a watch wait behind another's.
-    this.client = HttpClients.create(vertx, new HttpClientOptions().setConnectTimeout(CONNECT_TIMEOUT_MS)
-        .setKeepAlive(true), new PoolOptions().setHttp1MaxSize(1_024), LOG);
+    this.client = HttpClients.create(vertx, options(config), new PoolOptions().setHttp1MaxSize(1_024), LOG);
+  }
+
+  /** Toward an https:// agent: its CA and the client certificate of {@code consul.tls}, the host name verified. */
+  static HttpClientOptions options(ConsulConfig config) {
+    HttpClientOptions options = new HttpClientOptions().setConnectTimeout(CONNECT_TIMEOUT_MS).setKeepAlive(true);
+    DockerConfig.Tls tls = config.tls();
+    if (tls != null) {
+      options.setVerifyHost(true).setTrustOptions(new PemTrustOptions().addCertPath(tls.caFile()));
+      if (tls.certFile() != null) {
+        options.setKeyCertOptions(new PemKeyCertOptions().setCertPath(tls.certFile()).setKeyPath(tls.keyFile()));
+      }
+    }
+    return options;
   }
 
   /**
