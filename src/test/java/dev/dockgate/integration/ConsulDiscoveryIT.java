@@ -225,6 +225,23 @@ class ConsulDiscoveryIT {
 
   @Test
   @Timeout(120)
+  void queriesBeyondTheAgentsConnectionLimitPerClientAreReportedWithTheirCause() {
+    // limits.http_max_conns_per_client (200 by default) counts the connections of a client IP; each query holds one.
+    // The two queries share the pool: the one whose answer frees the connection may lose it to the other, so each
+    // can be refused (one WARNING per outage) and answered in turn
+    consul.maxConnsPerClient(1);
+    start("consul: {address: \"" + consul.address() + "\"}\n", "", Map.of());
+    Poll.until(Duration.ofSeconds(10), "the refusal logged", () -> gateway.output().contains("429 Your IP is issuing"));
+    String log = gateway.output();
+    assertTrue(log.contains("limits.http_max_conns_per_client"), log);
+    noSevere();
+    consul.maxConnsPerClient(200); // raised (the agent reloaded): the query held back is answered on its next retry
+    until("both queries answered", Duration.ofSeconds(15), Set.of("orders-1", "orders-3"), "/api/tagged/x");
+    assertEquals(Set.of("orders-1", "orders-2", "orders-3"), answering("/api/orders/x", 30));
+  }
+
+  @Test
+  @Timeout(120)
   void consulGoingAwayKeepsTheInstancesAndItsReturnBringsUpdates() {
     startRoutingAll("consul: {address: \"" + consul.address() + "\"}\n");
 

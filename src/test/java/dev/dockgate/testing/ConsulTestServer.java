@@ -55,6 +55,11 @@ import java.util.function.Supplier;
  * lower raft index, the agents' services registered again; blocked queries, retried on the new servers,
  * are answered at their wait's end with the lower index.
  *
+ * <p>As an agent's HTTP server (Go's net/http): HTTP/1.1 only on the plain port (no h2c); HTTPS with a certificate
+ * and, with a client CA, {@code tls.https.verify_incoming}; {@code limits.http_max_conns_per_client} (200 by default)
+ * applied as go-connlimit does, on accept: a connection over its client IP's limit gets 429 {@code Your IP is issuing
+ * too many concurrent connections, please rate limit your calls} with {@code Connection: close}, then is closed.
+ *
  * <p>Runs on 127.0.0.1 and an ephemeral port, kept across {@link #stop()} and {@link #start()}.
  * State changes are made on the server's event loop; each raises the raft index by one.
  */
@@ -68,6 +73,11 @@ public final class ConsulTestServer implements AutoCloseable {
   private static final long MAX_WAIT_NANOS = TimeUnit.MINUTES.toNanos(10);
   private volatile long maxQueryTimeNanos = MAX_WAIT_NANOS;
   private volatile long latencyMs;
+  private static final String TOO_MANY_CONNS =
+      "Your IP is issuing too many concurrent connections, please rate limit your calls\n";
+  private volatile int maxConnsPerClient = 200;
+  private final Map<String, Integer> openPerIp = new java.util.concurrent.ConcurrentHashMap<>();
+  private final java.util.Set<io.vertx.core.http.HttpConnection> overLimit = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   /** One registered service instance on a node, with its service checks (the node's serfHealth is added). */
   private record Instance(String node, String nodeAddress, String serviceId, String service, String address,
@@ -195,7 +205,9 @@ public final class ConsulTestServer implements AutoCloseable {
 
   /** Listens (again) on its port: 0 the first time, the same one after {@link #stop()}. */
   public void start() {
-    HttpServerOptions options = new HttpServerOptions().setHost("127.0.0.1").setPort(port);
+    // No h2c sniffing (Consul's plain port speaks HTTP/1.1 only): a connection is counted when accepted, not at its
+    // first bytes
+    HttpServerOptions options = new HttpServerOptions().setHost("127.0.0.1").setPort(port).setHttp2ClearTextEnabled(false);
     if (tls != null) {
       options.setSsl(true).setKeyCertOptions(new io.vertx.core.net.PemKeyCertOptions()
           .setCertPath(tls.cert().toString()).setKeyPath(tls.key().toString()));
@@ -205,6 +217,7 @@ public final class ConsulTestServer implements AutoCloseable {
           .setTrustOptions(new io.vertx.core.net.PemTrustOptions().addCertPath(clientCa.toString()));
     }
     server = call(() -> vertx.createHttpServer(options)
+        .connectionHandler(this::connected)
         .requestHandler(this::handle)
         .listen()
         .toCompletionStage().toCompletableFuture());
@@ -390,7 +403,33 @@ public final class ConsulTestServer implements AutoCloseable {
 
   // ---- the HTTP API --------------------------------------------------------------------------------
 
+  /**
+   * go-connlimit's limiter as the agent loads it (limits.http_max_conns_per_client): a connection beyond the limit of
+   * its client IP is not counted and gets the 429 below, then is closed; a counted one is freed when it closes.
+   */
+  private void connected(io.vertx.core.http.HttpConnection connection) {
+    String ip = connection.remoteAddress().hostAddress();
+    if (openPerIp.merge(ip, 1, Integer::sum) > maxConnsPerClient) {
+      openPerIp.merge(ip, -1, Integer::sum);
+      overLimit.add(connection);
+      connection.closeHandler(v -> overLimit.remove(connection));
+      return;
+    }
+    connection.closeHandler(v -> openPerIp.merge(ip, -1, Integer::sum));
+  }
+
+  /** The agent's limits.http_max_conns_per_client (Consul's default 200); applies to connections opened later. */
+  public void maxConnsPerClient(int max) {
+    maxConnsPerClient = max;
+  }
+
   private void handle(HttpServerRequest request) {
+    if (overLimit.contains(request.connection())) {
+      // go-connlimit's tooManyRequestsResponse, written on accept (before the request is read), then the close
+      request.response().setStatusCode(429).putHeader("Content-Type", "text/plain").putHeader("Connection", "close")
+          .end(TOO_MANY_CONNS).onComplete(v -> request.connection().close());
+      return;
+    }
     long latency = latencyMs;
     if (latency > 0) {
       request.pause(); // a GET's empty body: nothing is lost meanwhile
@@ -518,7 +557,8 @@ public final class ConsulTestServer implements AutoCloseable {
           answer(query.request, query.query);
         }
       });
-      query.request.connection().closeHandler(v -> blocked.remove(query));
+      // the response's: the connection's one handler counts it for the limit per client IP
+      query.request.response().closeHandler(v -> blocked.remove(query));
       return;
     }
     answer(query.request, query.query);

@@ -177,6 +177,32 @@ class ConsulTestServerTest {
     assertEquals(404, get("/v1/health/node/node-a").statusCode());
   }
 
+  /** One request on a connection of its own; what came back until the server closed it. */
+  String onItsOwnConnection(java.net.Socket socket) throws Exception {
+    socket.setSoTimeout(5_000);
+    socket.getOutputStream().write("GET /v1/health/service/orders HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+    return new String(socket.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII);
+  }
+
+  @Test
+  void connectionsBeyondTheLimitPerClientIpGetGoConnlimitsAnswerAndAreClosed() throws Exception {
+    consul.maxConnsPerClient(1);
+    try (java.net.Socket held = new java.net.Socket("127.0.0.1", consul.port())) {
+      Thread.sleep(200); // accepted and counted
+      try (java.net.Socket over = new java.net.Socket("127.0.0.1", consul.port())) {
+        String answer = onItsOwnConnection(over);
+        assertTrue(answer.startsWith("HTTP/1.1 429 Too Many Requests\r\n"), answer);
+        assertTrue(answer.contains("\r\n\r\nYour IP is issuing too many concurrent connections, please rate limit your"
+            + " calls\n"), answer);
+      }
+    }
+    Thread.sleep(200); // the held connection freed
+    try (java.net.Socket next = new java.net.Socket("127.0.0.1", consul.port())) {
+      assertTrue(onItsOwnConnection(next).startsWith("HTTP/1.1 200 OK"), "a connection closed frees its place");
+    }
+  }
+
   @Test
   void theTokenComesFromTheQueryThenXConsulTokenThenABearerAuthorization() throws Exception {
     assertEquals("q", ConsulTestServer.token("q", "h", "Bearer b"));

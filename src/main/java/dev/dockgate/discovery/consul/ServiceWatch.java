@@ -181,8 +181,16 @@ final class ServiceWatch {
     index.reset();
     if (!outage) {
       outage = true;
-      String reason = cause instanceof ConsulHealthClient.Refused refused && refused.status == 403
-          ? cause.getMessage() + " (is consul.token right?)" : String.valueOf(cause.getMessage());
+      String reason = String.valueOf(cause.getMessage());
+      if (cause instanceof ConsulHealthClient.Refused refused && refused.status == 403) {
+        reason += " (is consul.token right?)";
+      } else if (cause instanceof ConsulHealthClient.Refused refused && refused.status == 429
+          && reason.contains("too many concurrent connections")) {
+        // go-connlimit's answer to a connection over the agent's limit per client IP (not the 429 of its rate limits)
+        reason += " (every distinct consul_service/consul_tags query holds one connection to the agent while it"
+            + " waits, and the agent's limits.http_max_conns_per_client, 200 by default, counts those of every client"
+            + " on this IP: raise it, or query fewer distinct services from this host)";
+      }
       LOG.warning(describe() + " cannot be queried: " + reason + "; keeping " + known
           + " last known instance(s), retrying with backoff up to " + MAX_BACKOFF_MS + " ms");
     }
