@@ -17,7 +17,7 @@ final class ConsulParser {
     }
     String token = f.string("token", null);
     if (token != null && token.isBlank()) {
-      token = null; // an unset ${CONSUL_TOKEN:-} means the agent's default token
+      token = null; // an unset ${CONSUL_HTTP_TOKEN:-} means the agent's default token
     }
     String datacenter = f.string("datacenter", null);
     if (datacenter != null && (datacenter.isBlank() || !datacenter.matches("[A-Za-z0-9_.-]+"))) {

@@ -242,6 +242,25 @@ class ConsulDiscoveryIT {
 
   @Test
   @Timeout(120)
+  void ipv6AddressesOfServicesAndNodesAreRouted() throws Exception {
+    // Consul stores an IPv6 Service.Address or Node.Address as written, without brackets
+    io.vertx.core.http.HttpServer v6 = vertx.createHttpServer(new io.vertx.core.http.HttpServerOptions().setHost("::1"))
+        .requestHandler(r -> r.response().putHeader("X-Backend", "v6").end("v6"))
+        .listen(0).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    consul.deregister("orders-1");
+    consul.deregister("orders-2");
+    consul.deregister("orders-3");
+    consul.register("node-6", "::1", "orders-6", "orders", "", v6.actualPort());
+    consul.register("node-7", "127.0.0.1", "orders-7", "orders", "::1", v6.actualPort());
+    start("consul: {address: \"" + consul.address() + "\"}\n", "", Map.of());
+    until("the IPv6 instances routed", Duration.ofSeconds(20), Set.of("v6"), "/api/orders/x");
+    assertTrue(gateway.output().contains("orders-6 on node node-6 at [::1]:" + v6.actualPort()), gateway.output());
+    assertTrue(gateway.output().contains("orders-7 on node node-7 at [::1]:" + v6.actualPort()), gateway.output());
+    noSevere();
+  }
+
+  @Test
+  @Timeout(120)
   void consulGoingAwayKeepsTheInstancesAndItsReturnBringsUpdates() {
     startRoutingAll("consul: {address: \"" + consul.address() + "\"}\n");
 

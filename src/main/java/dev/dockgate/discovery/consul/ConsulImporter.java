@@ -151,7 +151,7 @@ public final class ConsulImporter implements ServiceImporter {
             return;
           }
           LOG.info("instance up: consul service " + entry.service() + " " + entry.serviceId() + " on node "
-              + entry.node() + " at " + entry.address() + ":" + entry.port());
+              + entry.node() + " at " + dev.dockgate.discovery.Instance.uriHost(entry.address()) + ":" + entry.port());
         })
         .onFailure(err -> {
           mine.remove(entry.id(), p);
