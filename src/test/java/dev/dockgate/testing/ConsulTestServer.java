@@ -338,6 +338,16 @@ public final class ConsulTestServer implements AutoCloseable {
     });
   }
 
+  /** How many queries are blocked now, waiting for a change or their wait's end. */
+  public int blockedQueries() {
+    return call(() -> CompletableFuture.completedFuture(blocked.size()));
+  }
+
+  /** How many connections are counted now against their client IP's limit. */
+  public int countedConnections() {
+    return openPerIp.values().stream().mapToInt(Integer::intValue).sum();
+  }
+
   /** The index a query for {@code service} reports and blocks on, as Consul's state store gives it. */
   public long index(String service) {
     return call(() -> CompletableFuture.completedFuture(indexOf(key(service))));

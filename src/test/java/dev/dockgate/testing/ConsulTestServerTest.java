@@ -177,6 +177,15 @@ class ConsulTestServerTest {
     assertEquals(404, get("/v1/health/node/node-a").statusCode());
   }
 
+  /** Waits up to 5 s for {@code condition}, polling every 10 ms. */
+  private static void await(java.util.function.BooleanSupplier condition, String what) throws InterruptedException {
+    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+    while (!condition.getAsBoolean()) {
+      assertTrue(System.nanoTime() < end, "not within 5 s: " + what);
+      Thread.sleep(10);
+    }
+  }
+
   /** One request on a connection of its own; what came back until the server closed it. */
   String onItsOwnConnection(java.net.Socket socket) throws Exception {
     socket.setSoTimeout(5_000);
@@ -189,7 +198,7 @@ class ConsulTestServerTest {
   void connectionsBeyondTheLimitPerClientIpGetGoConnlimitsAnswerAndAreClosed() throws Exception {
     consul.maxConnsPerClient(1);
     try (java.net.Socket held = new java.net.Socket("127.0.0.1", consul.port())) {
-      Thread.sleep(200); // accepted and counted
+      await(() -> consul.countedConnections() == 1, "the held connection accepted and counted");
       try (java.net.Socket over = new java.net.Socket("127.0.0.1", consul.port())) {
         String answer = onItsOwnConnection(over);
         assertTrue(answer.startsWith("HTTP/1.1 429 Too Many Requests\r\n"), answer);
@@ -197,7 +206,7 @@ class ConsulTestServerTest {
             + " calls\n"), answer);
       }
     }
-    Thread.sleep(200); // the held connection freed
+    await(() -> consul.countedConnections() == 0, "the held connection freed");
     try (java.net.Socket next = new java.net.Socket("127.0.0.1", consul.port())) {
       assertTrue(onItsOwnConnection(next).startsWith("HTTP/1.1 200 OK"), "a connection closed frees its place");
     }
@@ -264,7 +273,7 @@ class ConsulTestServerTest {
     assertTrue(System.nanoTime() - started >= TimeUnit.MILLISECONDS.toNanos(200), "blocked on the index it reports");
     // and an instance registering ends the wait
     var waiting = later("/v1/health/service/payment?index=" + extinct + "&wait=20s");
-    Thread.sleep(100);
+    await(() -> consul.blockedQueries() == 1, "the query blocked");
     consul.register("node-a", "127.0.0.1", "payment-1", "payment", "127.0.0.1", 8004);
     assertEquals(consul.index("payment"), index(waiting.get(5, TimeUnit.SECONDS)));
   }
@@ -278,7 +287,7 @@ class ConsulTestServerTest {
     consul.check("orders-2", "passing");
     long high = consul.index("orders");
     var blocked = later("/v1/health/service/orders?passing&index=" + high + "&wait=20s");
-    Thread.sleep(200);
+    await(() -> consul.blockedQueries() == 1, "the query blocked");
     assertTrue(!blocked.isDone());
     long started = System.nanoTime();
     consul.restoreSnapshot(snapshot);
@@ -291,7 +300,7 @@ class ConsulTestServerTest {
     assertEquals(atSnapshot, index(now), "the snapshot's index: lower than before the restore");
     assertEquals(1, entries(now), "the snapshot's instances (orders-2 critical)");
     var next = later("/v1/health/service/orders?index=" + high + "&wait=20s");
-    Thread.sleep(100);
+    await(() -> consul.blockedQueries() == 1, "the query blocked");
     consul.check("orders-1", "warning");
     long after = index(next.get(5, TimeUnit.SECONDS));
     assertEquals(high + 3, after, "past the restore's own index and its no-op, above every earlier index");
@@ -300,12 +309,13 @@ class ConsulTestServerTest {
   @Test
   void aRebuiltClusterAnswersBlockedQueriesAtTheirWaitsEndWithItsLowerIndex() throws Exception {
     long high = consul.index("orders");
-    long started = System.nanoTime();
-    var blocked = later("/v1/health/service/orders?index=" + high + "&wait=300ms");
-    Thread.sleep(100);
+    var blocked = later("/v1/health/service/orders?index=" + high + "&wait=1s");
+    await(() -> consul.blockedQueries() == 1, "the query blocked");
+    long rebuilt = System.nanoTime();
     consul.rebuiltCluster(3);
     HttpResponse<String> answer = blocked.get(5, TimeUnit.SECONDS);
-    assertTrue(System.nanoTime() - started >= TimeUnit.MILLISECONDS.toNanos(400), "waited again on the new servers");
+    assertTrue(System.nanoTime() - rebuilt >= TimeUnit.MILLISECONDS.toNanos(1000), "waited its whole wait again on"
+        + " the new servers");
     assertEquals(3, index(answer));
     assertEquals(2, entries(answer));
     consul.check("orders-1", "warning");
