@@ -262,7 +262,7 @@ public final class BackendClients {
     io.netty.handler.codec.http.HttpClientCodec codec = new io.netty.handler.codec.http.HttpClientCodec(config,
         io.netty.handler.codec.http.HttpClientCodec.DEFAULT_PARSE_HTTP_AFTER_CONNECT_REQUEST,
         io.netty.handler.codec.http.HttpClientCodec.DEFAULT_FAIL_ON_MISSING_RESPONSE);
-    InterimAnswers answers = new InterimAnswers();
+    InterimAnswers answers = new InterimAnswers(base);
     if (decoderOf(codec) instanceof io.netty.handler.codec.ByteToMessageDecoder decoder) {
       decoder.setCumulator(answers); // the bytes it reads are gathered by InterimAnswers, which sees what is left
     }
@@ -335,10 +335,26 @@ public final class BackendClients {
     private boolean headRequest;
     /** The body bytes of the current answer the decoder has passed on. */
     private long bodyBytes;
+    /** Vert.x's connection of the channel, whose reads still queued at its close are released then. */
+    private final Object connection;
+
+    InterimAnswers(Object connection) {
+      this.connection = connection;
+    }
 
     @Override
     public void handlerAdded(io.netty.channel.ChannelHandlerContext ctx) {
       context = ctx;
+    }
+
+    /**
+     * The connection closed: what Vert.x had read ahead of a paused answer (a client that left mid-answer, a
+     * timeout) and will never hand on is released, not left to the garbage collector with its pooled memory.
+     */
+    @Override
+    public void channelInactive(io.netty.channel.ChannelHandlerContext ctx) {
+      ctx.fireChannelInactive();
+      UnreadReads.release(connection);
     }
 
     @Override

@@ -5,9 +5,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
-import java.util.Collection;
 import java.util.concurrent.TimeUnit;
-import java.util.logging.Logger;
 
 /**
  * Ends an upgrade tunnel's backend connection (plain or TLS) only after Vert.x has passed on what the backend sent before
@@ -19,9 +17,7 @@ import java.util.logging.Logger;
  */
 final class TunnelEnd extends ChannelInboundHandlerAdapter {
 
-  private static final Logger LOG = Logger.getLogger(TunnelEnd.class.getName());
   private static final long CHECK_MS = 10;
-  private static final java.lang.reflect.Field QUEUE = queueField();
 
   /** Vert.x's connection of the channel, whose private queue holds the reads not yet handed on. */
   private final Object connection;
@@ -32,7 +28,7 @@ final class TunnelEnd extends ChannelInboundHandlerAdapter {
 
   /** On {@code channel} (Vert.x's {@code connection}): half-closure, and this handler before Vert.x's. */
   static void install(Channel channel, Object connection) {
-    if (QUEUE != null && QUEUE.getDeclaringClass().isInstance(connection) && channel.pipeline().get("handler") != null) {
+    if (UnreadReads.reachable(connection) && channel.pipeline().get("handler") != null) {
       channel.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
       channel.pipeline().addBefore("handler", "tunnel-end", new TunnelEnd(connection));
     }
@@ -50,30 +46,10 @@ final class TunnelEnd extends ChannelInboundHandlerAdapter {
     if (!ctx.channel().isOpen()) {
       return;
     }
-    if (queued()) {
+    if (UnreadReads.queued(connection)) {
       ctx.executor().schedule(() -> closeWhenPassedOn(ctx), CHECK_MS, TimeUnit.MILLISECONDS);
     } else {
       ctx.close();
-    }
-  }
-
-  private boolean queued() {
-    try {
-      return QUEUE.get(connection) instanceof Collection<?> reads && !reads.isEmpty();
-    } catch (IllegalAccessException e) {
-      return false;
-    }
-  }
-
-  private static java.lang.reflect.Field queueField() {
-    try {
-      java.lang.reflect.Field field = io.vertx.core.net.impl.VertxConnection.class.getDeclaredField("pending");
-      field.setAccessible(true);
-      return field;
-    } catch (ReflectiveOperationException | RuntimeException e) {
-      LOG.warning("Vert.x's connection queue is not reachable: a tunnel's backend close ends it at once, and on"
-          + " io_uring may cut what a slower client has not read yet (" + e + ")");
-      return null;
     }
   }
 }
