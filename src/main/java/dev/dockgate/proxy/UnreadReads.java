@@ -7,7 +7,8 @@ import java.util.logging.Logger;
 /**
  * What a Vert.x connection has read from its socket and not handed on yet: while paused (back-pressure), Vert.x keeps
  * the decoded reads in its connection's private queue ({@code VertxConnection.pending}). Vert.x 5.0 drops that queue
- * when the connection closes without releasing the pooled buffers in it; this releases them (see
+ * when the connection closes without releasing the buffers in it (left to the garbage collector, not given back
+ * to Netty's pool); this releases them (see
  * {@link BackendClients}: a client that leaves in the middle of a large answer closes a paused backend connection).
  * Event-loop confined, as the queue is.
  */
@@ -53,8 +54,8 @@ final class UnreadReads {
       return field;
     } catch (ReflectiveOperationException | RuntimeException e) {
       LOG.warning("Vert.x's connection queue is not reachable: the reads a closed backend connection held unread"
-          + " are not released (pooled memory grows with each client that leaves mid-answer), a tunnel's backend"
-          + " close ends it at once, and on io_uring may cut what a slower client has not read yet (" + e + ")");
+          + " are left to the garbage collector unreleased, a tunnel's backend close ends it at once, and on"
+          + " io_uring may cut what a slower client has not read yet (" + e + ")");
       return null;
     }
   }

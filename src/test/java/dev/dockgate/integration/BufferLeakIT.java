@@ -24,9 +24,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Pooled buffers are given back when a client leaves in the middle of a large answer (found by a soak: every such
- * client left the bytes the backend connection had read ahead, while paused, in a pooled buffer never released, so
- * the gateway's direct memory grew with each one). Netty's leak detector, at its paranoid level, tracks every
- * buffer the gateway allocates meanwhile and logs each one collected unreleased.
+ * client left the bytes its backend connection had read ahead, while paused, in buffers never released, left to the
+ * garbage collector rather than given back to Netty's pool). Netty's leak detector, at its paranoid level, tracks
+ * every buffer the gateway allocates meanwhile and logs each one collected unreleased.
  */
 @Timeout(90)
 class BufferLeakIT {
