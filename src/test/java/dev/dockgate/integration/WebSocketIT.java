@@ -495,6 +495,231 @@ class WebSocketIT {
     }
   }
 
+  /**
+   * A tunnel paused by back-pressure (one side floods the other, which reads nothing, so the gateway stops reading the
+   * flooding side) whose client resets its connection, whichever side floods: the gateway closes the backend
+   * connection within 3 s (the reset seen at once, then the 2 s a side that takes nothing is given), with
+   * {@code idle_timeout_ms} 0 (never) as with a long one. Before, when the client was the side not read (it flooded),
+   * the backend connection stayed open until the idle timeout, for ever at 0 (still open after 20 s). A FIN is not
+   * tested: sent behind bytes the gateway does not read, it cannot leave the client's kernel (the window is shut).
+   */
+  @Test
+  @org.junit.jupiter.api.Timeout(180)
+  void aClientLeavingATunnelPausedByBackPressureClosesTheBackendConnection() throws Exception {
+    leaveAPausedTunnel(true);
+  }
+
+  /**
+   * The mirror: the backend resets its connection to a paused tunnel; the gateway closes the client's connection within
+   * 3 s. Before, when the backend was the side not read, the client's stayed open for ever at idle_timeout_ms 0: the
+   * tunnel closes once what the backend sent is written to the client, which took nothing.
+   */
+  @Test
+  @org.junit.jupiter.api.Timeout(180)
+  void aBackendLeavingATunnelPausedByBackPressureClosesTheClientConnection() throws Exception {
+    leaveAPausedTunnel(false);
+  }
+
+  /**
+   * A slow reader keeps its tunnel: a backend floods a client that reads 8 KiB every 100 ms (so the tunnel stays paused);
+   * after 6 s, idle_timeout_ms 0, its tunnel is still open and the backend still writing. (A stall rule that closed an
+   * open tunnel whose side took nothing of the gateway's buffer for 2 s cut it within 6 s: the kernel takes a
+   * slow reader's bytes in large steps.)
+   */
+  @Test
+  @org.junit.jupiter.api.Timeout(60)
+  void aSlowReaderKeepsItsPausedTunnel() throws Exception {
+    try (java.net.ServerSocket raw = new java.net.ServerSocket(0, 50, java.net.InetAddress.getByName("127.0.0.1"))) {
+      BlockingQueue<java.net.Socket> backends = new LinkedBlockingQueue<>();
+      acceptEach(raw, c -> {
+        dev.dockgate.testing.RawHttp.readHead(c.getInputStream());
+        c.getOutputStream().write(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+        backends.add(c);
+      });
+      gateway = new GatewayHarness(dir, "  idle_timeout_ms: 0\n", raw(raw.getLocalPort()), 1);
+      try (java.net.Socket client = new java.net.Socket()) {
+        client.setReceiveBufferSize(16 * 1024);
+        client.connect(new java.net.InetSocketAddress("127.0.0.1", gateway.port()));
+        client.getOutputStream().write(("GET /ws/flood HTTP/1.1\r\nHost: gw\r\nUpgrade: websocket\r\n"
+            + "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+            .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+        java.net.Socket backendSide = backends.poll(TIMEOUT_S, TimeUnit.SECONDS);
+        assertNotNull(backendSide, "the upgrade reached the backend");
+        Peer flooding = new Peer(backendSide);
+        flooding.flood();
+        long read = 0;
+        byte[] into = new byte[8 * 1024];
+        long start = System.nanoTime();
+        while (System.nanoTime() - start < 6_000_000_000L) {
+          int n = client.getInputStream().read(into);
+          assertTrue(n > 0, "the tunnel closed after " + read + " bytes read, " + (System.nanoTime() - start) / 1_000_000
+              + " ms: " + flooding.how);
+          read += n;
+          Thread.sleep(100);
+        }
+        assertTrue(gatewayHolds(backendSide) && gatewayHolds(client) && flooding.ended.getCount() == 1,
+            "the slow reader's tunnel was closed: " + flooding.how);
+        assertTrue(flooding.written.get() > read + (1 << 20), "the tunnel was not paused: the backend wrote "
+            + flooding.written.get() + " bytes, the client read " + read);
+        backendSide.close();
+      }
+    }
+  }
+
+  private void leaveAPausedTunnel(boolean clientLeaves) throws Exception {
+    java.util.List<String> open = new java.util.ArrayList<>();
+    for (long idle : new long[] {0, 600_000}) {
+      try (java.net.ServerSocket raw = new java.net.ServerSocket(0, 50, java.net.InetAddress.getByName("127.0.0.1"))) {
+        BlockingQueue<java.net.Socket> backends = new LinkedBlockingQueue<>();
+        acceptEach(raw, c -> {
+          dev.dockgate.testing.RawHttp.readHead(c.getInputStream());
+          c.getOutputStream().write(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+              + "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n") // the accept of the RFC 6455 sample key
+              .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+          backends.add(c);
+        });
+        gateway = new GatewayHarness(dir, "  idle_timeout_ms: " + idle + "\n", raw(raw.getLocalPort()), 1);
+        for (boolean backendFloods : new boolean[] {true, false}) {
+          String what = "idle_timeout_ms " + idle + ", the " + (backendFloods ? "backend" : "client") + " flooding, the "
+              + (clientLeaves ? "client" : "backend") + " resetting its connection";
+          try (java.net.Socket client = new java.net.Socket("127.0.0.1", gateway.port())) {
+            client.getOutputStream().write(("GET /ws/flood HTTP/1.1\r\nHost: gw\r\nUpgrade: websocket\r\n"
+                + "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+                .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+            java.net.Socket backendSide = backends.poll(TIMEOUT_S, TimeUnit.SECONDS);
+            assertNotNull(backendSide, what + ": the upgrade reached the backend");
+            if (!backendFloods) {
+              String head = dev.dockgate.testing.RawHttp.readHead(client.getInputStream());
+              assertTrue(head.startsWith("HTTP/1.1 101"), head);
+            }
+            Peer flooding = new Peer(backendFloods ? backendSide : client); // the other reads nothing
+            flooding.flood();
+            flooding.watch();
+            flooding.awaitStalled(what);
+            java.net.Socket leaving = clientLeaves ? client : backendSide;
+            java.net.Socket staying = clientLeaves ? backendSide : client;
+            assertTrue(gatewayHolds(staying), what + ": the gateway's end is not seen before the other side left");
+            leaving.setSoLinger(true, 0);
+            leaving.close();
+            long left = System.nanoTime();
+            while (gatewayHolds(staying) && System.nanoTime() - left < 3_000_000_000L) {
+              Thread.sleep(10);
+            }
+            if (gatewayHolds(staying)) {
+              open.add(what);
+            }
+            backendSide.close();
+          }
+        }
+        gateway.close();
+        gateway = null;
+      }
+    }
+    assertTrue(open.isEmpty(), "the gateway still held the " + (clientLeaves ? "backend" : "client")
+        + " connection 3 s after the other side left: " + open);
+  }
+
+  /**
+   * Whether the gateway still holds its end of the connection whose other end is {@code peer} (established, or its
+   * input ended but the socket not closed), as the kernel shows it in /proc/net/tcp: a side that reads nothing sees
+   * no close of the gateway's, which stays behind the bytes it has not read.
+   */
+  private static boolean gatewayHolds(java.net.Socket peer) throws java.io.IOException {
+    String local = ":%04X".formatted(peer.getPort()); // the gateway's end
+    String remote = ":%04X".formatted(peer.getLocalPort());
+    for (String table : new String[] {"/proc/net/tcp", "/proc/net/tcp6"}) { // 127.0.0.1 on a dual-stack socket: tcp6
+      for (String line : java.nio.file.Files.readAllLines(Path.of(table))) {
+        String[] field = line.trim().split("\\s+"); // sl, local address, remote address, state...
+        if (field.length > 3 && field[1].endsWith(local) && field[2].endsWith(remote) && field[1].contains("0100007F")) {
+          return field[3].equals("01") || field[3].equals("08"); // ESTABLISHED, CLOSE_WAIT
+        }
+      }
+    }
+    return false;
+  }
+
+
+  /** The routes and backends of a gateway whose /ws route goes to the raw backend on {@code port}. */
+  private static String raw(int port) {
+    return """
+        docker: {enabled: false}
+        routes:
+          - {path_prefix: /ws, backend: raw}
+        backends:
+          - {name: raw, targets: [http://127.0.0.1:%d]}
+        """.formatted(port);
+  }
+
+  /**
+   * One end of a tunnel seen from outside the gateway: it may write as fast as it can ({@link #flood}) and read until
+   * its connection ends ({@link #watch}); either seeing the connection end (a read's end, a reset, a failed write)
+   * counts as its end.
+   */
+  static final class Peer {
+    final java.net.Socket socket;
+    final java.util.concurrent.atomic.AtomicLong written = new java.util.concurrent.atomic.AtomicLong();
+    final java.util.concurrent.CountDownLatch ended = new java.util.concurrent.CountDownLatch(1);
+    volatile String how = "";
+
+    Peer(java.net.Socket socket) {
+      this.socket = socket;
+    }
+
+    void flood() {
+      daemon(() -> {
+        byte[] chunk = new byte[64 * 1024];
+        try {
+          while (true) {
+            socket.getOutputStream().write(chunk); // blocks once the buffers on the way are full
+            written.addAndGet(chunk.length);
+          }
+        } catch (java.io.IOException e) {
+          end("a write failed: " + e);
+        }
+      });
+    }
+
+    void watch() {
+      daemon(() -> {
+        byte[] into = new byte[64 * 1024];
+        try {
+          while (socket.getInputStream().read(into) >= 0) {
+            // what the other side sends: not the point
+          }
+          end("its input ended");
+        } catch (java.io.IOException e) {
+          end("a read failed: " + e);
+        }
+      });
+    }
+
+    private void end(String how) {
+      if (ended.getCount() > 0) {
+        this.how = how;
+        ended.countDown();
+      }
+    }
+
+    /** Until its writes have not moved for 300 ms: the gateway stopped reading it. */
+    void awaitStalled(String what) {
+      long[] last = {-1, 0};
+      Poll.until(Duration.ofSeconds(20), what + ": the flood stalled", () -> {
+        long now = written.get();
+        last[1] = now > 0 && now == last[0] ? last[1] + 1 : 0;
+        last[0] = now;
+        return last[1] >= 30;
+      });
+      assertEquals(1, ended.getCount(), what + ": the tunnel ended before the other side left: " + how);
+    }
+
+    private static void daemon(Runnable run) {
+      Thread thread = new Thread(run);
+      thread.setDaemon(true);
+      thread.start();
+    }
+  }
+
   /** One router, its /ws route to the raw backend on {@code port}. */
   private GatewayHarness gatewayToRaw(int port) {
     return new GatewayHarness(dir, """
