@@ -267,6 +267,16 @@ final class UpgradeTunnel {
       };
       clientSocket.closeHandler(v -> close.run());
       clientSocket.exceptionHandler(err -> close.run());
+      if (clientSocket instanceof io.vertx.core.internal.net.NetSocketInternal client
+          && backend instanceof io.vertx.core.internal.net.NetSocketInternal server) {
+        // A side the tunnel stops reading (back-pressure from the other) is still seen to reset its connection.
+        io.vertx.core.Context context = vertx.getOrCreateContext();
+        Runnable gone = () -> context.runOnContext(v -> close.run());
+        io.netty.channel.Channel toClient = client.channelHandlerContext().channel();
+        io.netty.channel.Channel toBackend = server.channelHandlerContext().channel();
+        PausedSide.install(toClient, toBackend, gone);
+        PausedSide.install(toBackend, toClient, gone);
+      }
       Buffer early = dev.dockgate.edge.EdgeGuard.heldBeforeSwitch(clientSocket);
       if (early != null) {
         backend.write(early); // what the client sent before the 101, ahead of what it sends after
