@@ -568,6 +568,8 @@ class WebSocketIT {
   }
 
   private void leaveAPausedTunnel(boolean clientLeaves) throws Exception {
+    // NIO shows no TCP state: a reset of the side not read goes unseen there until idle_timeout_ms.
+    org.junit.jupiter.api.Assumptions.assumeFalse(dev.dockgate.NetworkTransport.configured().equals("nio"));
     java.util.List<String> open = new java.util.ArrayList<>();
     for (long idle : new long[] {0, 600_000}) {
       try (java.net.ServerSocket raw = new java.net.ServerSocket(0, 50, java.net.InetAddress.getByName("127.0.0.1"))) {
