@@ -8,14 +8,16 @@ import java.util.concurrent.TimeUnit;
 /**
  * Notices that the side of an upgrade tunnel the gateway has stopped reading reset its connection. The tunnel stops
  * reading one side while the other takes nothing of what it is sent (this handler's channel unwritable); on io_uring
- * and NIO a reset of the side not read then went unseen, so the tunnel, and the other side's connection (a backend's
- * session), stayed until {@code idle_timeout_ms}, for ever at 0. While its channel is unwritable this handler asks the
- * kernel, every {@link #CHECK_MS} ms, for the state of the other side's connection (TCP_INFO, io_uring and epoll) and
- * closes the tunnel once it was reset: the stall rule of {@link UpgradeTunnel#CLOSE_GRACE_MS} then bounds the side that
- * takes nothing. Closing the reset side alone was not enough when it was the backend: the tunnel closes once what the
- * backend sent has been written to the client, which took nothing. Nothing per byte: one check scheduled
- * every {@link #CHECK_MS} ms only while the channel is unwritable. A FIN sent behind bytes the gateway does not read
- * cannot be seen at all (the window is shut: it has not left the peer's kernel); nor is anything on NIO.
+ * a reset of the side not read then went unseen, and on epoll, where it is read, the tunnel's close still waited for
+ * what Vert.x had read of that side to reach the other, which took nothing: the tunnel, and the other side's
+ * connection (a backend's session), stayed until {@code idle_timeout_ms}, for ever at 0. While its channel is
+ * unwritable this handler asks the kernel, every {@link #CHECK_MS} ms, for the state of the other side's connection
+ * (TCP_INFO, io_uring and epoll) and closes the tunnel once it was reset or closed: the stall rule of
+ * {@link UpgradeTunnel#CLOSE_GRACE_MS} then bounds the side that takes nothing. That rule itself only runs once the
+ * tunnel closes: on an open tunnel it would cut slow readers, whose kernel takes bytes in large steps. Nothing per
+ * byte: one check scheduled every {@link #CHECK_MS} ms, only while the channel is unwritable. A FIN sent behind bytes
+ * the gateway does not read cannot be seen at all (the window is shut: it has not left the peer's kernel), nor a reset
+ * on NIO (no TCP state): such a side is noticed when the tunnel idles out.
  */
 final class PausedSide extends ChannelInboundHandlerAdapter {
 
