@@ -23,7 +23,8 @@ import java.util.logging.Logger;
  * protocol it speaks. Until then such a connection was neither counted nor timed: a client that negotiated h2 by
  * ALPN and sent nothing more (or the preface alone) held it until {@code idle_timeout_ms}, as many as it liked. The
  * close goes through the connection's pipeline, so Netty's HTTP/2 codec, where it is in place, sends a GOAWAY
- * (NO_ERROR) first. Once a router has the connection, the rest of the first head's time is the router's to keep
+ * (NO_ERROR) first. On an h2c listener a client that has begun an HTTP/1.x request head by then gets the 408 a
+ * listener without h2c answers ({@link FirstBytes}). Once a router has the connection, the rest of the first head's time is the router's to keep
  * ({@link EdgeGuard#firstHeadTimeLeftMs}), and so are all the later heads.
  *
  * <p>On a plain HTTP/1.x listener, which Vert.x hands each connection as it registers, the guard only counts (so a
@@ -31,7 +32,8 @@ import java.util.logging.Logger;
  * while the process has no file descriptor left ({@link #exceptionCaught}).
  *
  * <p>Runs on the acceptor's event loop; each connection's deadline on the connection's own loop, that of the router
- * it goes to. Per connection it costs one small object and one scheduled task, nothing per request.
+ * it goes to. Per connection it costs one small object and one scheduled task (on an h2c listener one handler more,
+ * until a router has the connection), nothing per request.
  */
 final class AcceptGuard extends ChannelInboundHandlerAdapter {
 
@@ -116,6 +118,10 @@ final class AcceptGuard extends ChannelInboundHandlerAdapter {
             }
             open.between(channel); // registered: it may be evicted for a newer one (OpenConnections)
             if (headerTimeoutMs > 0) {
+              if (!tls) { // h2c: what the client sent so far decides how a late first head is refused
+                opening.firstBytes = new FirstBytes();
+                channel.pipeline().addFirst(opening.firstBytes);
+              }
               opening.startDeadline(channel, headerTimeoutMs);
             }
           }
@@ -175,6 +181,8 @@ final class AcceptGuard extends ChannelInboundHandlerAdapter {
     private final long openedNanos = System.nanoTime();
     private ScheduledFuture<?> deadline;
     private boolean admitted;
+    /** On an h2c listener, what the client has sent before a router has the connection; else null. */
+    private FirstBytes firstBytes;
     /** Its count was released: once only, whichever of its close and a failed registration comes first. */
     private final java.util.concurrent.atomic.AtomicBoolean released = new java.util.concurrent.atomic.AtomicBoolean();
 
@@ -186,6 +194,11 @@ final class AcceptGuard extends ChannelInboundHandlerAdapter {
       long left = Math.max(1, timeoutMs - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - openedNanos));
       deadline = channel.eventLoop().schedule(() -> {
         if (!admitted && channel.isOpen()) {
+          if (firstBytes != null && firstBytes.refuseHttp1Head()) {
+            LOG.fine(() -> "connection " + channel.remoteAddress() + " did not complete its request head within "
+                + "header_timeout_ms (" + timeoutMs + ") of opening: 408");
+            return;
+          }
           LOG.fine(() -> "connection " + channel.remoteAddress() + " sent no request within header_timeout_ms ("
               + timeoutMs + ") of opening: closed");
           channel.close();
@@ -197,6 +210,10 @@ final class AcceptGuard extends ChannelInboundHandlerAdapter {
     void admitted() {
       admitted = true;
       cancel();
+      if (firstBytes != null) {
+        firstBytes.leave();
+        firstBytes = null;
+      }
     }
 
     /** How long ago the connection was accepted. */
@@ -223,6 +240,90 @@ final class AcceptGuard extends ChannelInboundHandlerAdapter {
       if (deadline != null) {
         deadline.cancel(false);
         deadline = null;
+      }
+    }
+  }
+
+  /**
+   * On an h2c listener, where Vert.x decides from a connection's first bytes whether it speaks HTTP/2 (the connection
+   * preface) or HTTP/1.x, and hands an HTTP/1.x one to a router only once its first head is decoded: tells, until a
+   * router has the connection, whether the client has begun an HTTP/1.x request head, so that a late one gets the
+   * same 408 as on a listener without h2c ({@link StrictRequestDecoder#refuseSlowHead}) rather than a plain close.
+   * A client that sent nothing (or only the blanks a request line may follow), or the preface or part of it, is
+   * closed plainly: HTTP/2 has no 408 before a stream exists. Looks at the bytes before a router has the connection
+   * only, then leaves the pipeline: nothing per request.
+   */
+  static final class FirstBytes extends ChannelInboundHandlerAdapter {
+
+    private static final byte[] PREFACE =
+        "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+
+    /** Bytes of the preface the client's first bytes match so far; -1 once they cannot be the preface. */
+    private int preface;
+    /** An HTTP/1.x request head has begun (a byte past the blanks that is not the preface's). */
+    private boolean http1;
+    /** Decided (an HTTP/1.x head, or the whole preface): later bytes are not looked at. */
+    private boolean decided;
+    /** The 408 is out: whatever the client still sends is dropped. */
+    private boolean refused;
+    private ChannelHandlerContext context;
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+      context = ctx;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      if (refused) {
+        io.netty.util.ReferenceCountUtil.release(msg);
+        return;
+      }
+      if (!decided && msg instanceof io.netty.buffer.ByteBuf bytes) {
+        look(bytes);
+      }
+      ctx.fireChannelRead(msg);
+    }
+
+    private void look(io.netty.buffer.ByteBuf bytes) {
+      for (int i = bytes.readerIndex(), end = bytes.writerIndex(); i < end && !decided; i++) {
+        byte b = bytes.getByte(i);
+        if (preface >= 0) {
+          if (b == PREFACE[preface]) {
+            decided = ++preface == PREFACE.length;
+            continue;
+          }
+          if (preface > 0) { // "PR" then another byte: an HTTP/1.x request line begun
+            http1 = decided = true;
+            continue;
+          }
+          preface = -1;
+        }
+        if ((b & 0xff) > ' ') { // Netty's HTTP/1.x decoder skips 0x00-0x20 before a request line
+          http1 = decided = true;
+        }
+      }
+    }
+
+    /**
+     * The first head is late: when the client has begun an HTTP/1.x one, answers 408 and closes lingering (what
+     * the client still sends is dropped), and says true; else false, for the caller to close plainly.
+     */
+    boolean refuseHttp1Head() {
+      if (!http1 || context == null || context.isRemoved()) {
+        return false;
+      }
+      refused = true;
+      Channel channel = context.channel();
+      context.writeAndFlush(StrictRequestDecoder.slowHeadAnswer())
+          .addListener(written -> StrictRequestDecoder.lingeringClose(channel));
+      return true;
+    }
+
+    /** A router has the connection: the bytes are no longer looked at. */
+    void leave() {
+      if (context != null && !context.isRemoved()) {
+        context.pipeline().remove(this);
       }
     }
   }

@@ -317,9 +317,16 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
     discarding = true;
     headStartedNanos = 0;
     io.netty.channel.Channel channel = context.channel();
+    context.writeAndFlush(slowHeadAnswer()).addListener(written -> lingeringClose(channel));
+  }
+
+  /**
+   * The 408 a head not complete in time gets, as bytes (no response object exists for a head never decoded): also
+   * what {@link AcceptGuard} answers on an h2c listener, where no strict decoder is in place.
+   */
+  static ByteBuf slowHeadAnswer() {
     byte[] answer = (SLOW_HEAD_START + HttpDate.now() + SLOW_HEAD_END).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-    context.writeAndFlush(io.netty.buffer.Unpooled.wrappedBuffer(answer))
-        .addListener(written -> lingeringClose(channel));
+    return io.netty.buffer.Unpooled.wrappedBuffer(answer);
   }
 
   /**

@@ -253,6 +253,74 @@ class LimitsIT {
     assertEquals(0, backend.count());
   }
 
+  /**
+   * The same on a listener with h2c on, which keeps Vert.x's own HTTP/1 decoder: a head trickled past
+   * {@code header_timeout_ms} is answered 408 there too (found by a soak: the connection was closed with no answer).
+   */
+  @Test
+  @org.junit.jupiter.api.Timeout(30)
+  void aClientTricklingItsHeadersGets408WithH2cOn() throws Exception {
+    restart("  h2c: true\n  idle_timeout_ms: 5000\n  header_timeout_ms: 600\n");
+    try (Socket socket = new Socket("127.0.0.1", gateway.port())) {
+      socket.setSoTimeout(5_000);
+      long start = System.nanoTime();
+      socket.getOutputStream().write("GET /up/x HTTP/1.1\r\nHost: a\r\n".getBytes(StandardCharsets.ISO_8859_1));
+      String answer;
+      try {
+        answer = trickleUntilAnswered(socket);
+      } catch (java.net.SocketException reset) {
+        answer = "(" + reset.getMessage() + ")";
+      }
+      long ms = Duration.ofNanos(System.nanoTime() - start).toMillis();
+      assertTrue(answer.startsWith("HTTP/1.1 408 "), "after " + ms + " ms: [" + answer + "]");
+      assertTrue(answer.toLowerCase().contains("connection: close"), answer);
+      assertTrue(ms >= 550 && ms < 3_000, "answered after " + ms + " ms (header_timeout_ms 600)");
+      assertDated(answer);
+    }
+    assertEquals(0, backend.count());
+    // Not counted, as on a listener without h2c: no request was read.
+    JsonObject counts = gateway.stats().getJsonObject("requests_count");
+    assertEquals(0L, counts.getLong("error"), counts.encode());
+    assertFalse(gateway.admin("/metrics").body().contains("status_class=\"4xx\""));
+  }
+
+  /**
+   * On a listener with h2c on, a connection that sent nothing, or trickled the HTTP/2 connection preface, is closed
+   * after {@code header_timeout_ms} without an answer: no 408 (HTTP/2 has none before a stream exists).
+   */
+  @Test
+  @org.junit.jupiter.api.Timeout(30)
+  void anH2cListenerClosesAConnectionWithoutAnHttp1HeadUnanswered() throws Exception {
+    restart("  h2c: true\n  idle_timeout_ms: 5000\n  header_timeout_ms: 600\n");
+    byte[] preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1);
+    for (int sent : new int[] {0, 8}) { // nothing at all; "PRI * HT", then a byte of the rest every 100 ms
+      try (Socket socket = new Socket("127.0.0.1", gateway.port())) {
+        socket.setSoTimeout(5_000);
+        long start = System.nanoTime();
+        socket.getOutputStream().write(preface, 0, sent);
+        InputStream in = socket.getInputStream();
+        for (int i = sent; sent > 0 && i < preface.length - 1 && in.available() == 0; i++) {
+          Thread.sleep(100);
+          try {
+            socket.getOutputStream().write(preface[i]);
+          } catch (java.net.SocketException closed) {
+            break;
+          }
+        }
+        String answer;
+        try {
+          answer = new String(in.readAllBytes(), StandardCharsets.ISO_8859_1);
+        } catch (java.net.SocketException reset) {
+          answer = "";
+        }
+        long ms = Duration.ofNanos(System.nanoTime() - start).toMillis();
+        assertEquals("", answer, sent + " bytes sent first");
+        assertTrue(ms >= 550 && ms < 3_000, "closed after " + ms + " ms (header_timeout_ms 600)");
+      }
+    }
+    assertEquals(0, backend.count());
+  }
+
   @Test
   void laterHeadsOnAKeptAliveConnectionAreTimedToo() throws Exception {
     restart("  idle_timeout_ms: 5000\n  header_timeout_ms: 600\n");
