@@ -23,7 +23,8 @@ public final class Upstream {
   private final LogPace resolveFailures = LogPace.perMinute();
   /** A refused stream answered with 503, logged at most once a minute. */
   private final LogPace refusals = LogPace.perMinute();
-  private boolean headTooLargeLogged;
+  /** Shared by every router's upstream of the instance (see {@link dev.dockgate.resilience.BreakerRegistry}). */
+  private final java.util.concurrent.atomic.AtomicBoolean headTooLargeSaid;
   private io.vertx.core.net.HostAndPort origin;
   private io.vertx.core.net.HostAndPort authority;
   private int inFlight;
@@ -36,6 +37,13 @@ public final class Upstream {
    * on; {@code outliers} (null: none) counts its 5xx answers.
    */
   public Upstream(Instance instance, Breaker breaker, long graceEndsNanos, Outliers outliers) {
+    this(instance, breaker, graceEndsNanos, outliers, new java.util.concurrent.atomic.AtomicBoolean());
+  }
+
+  /** The same, {@code headTooLargeSaid} shared with the instance's other upstreams ({@link #firstHeadTooLarge}). */
+  public Upstream(Instance instance, Breaker breaker, long graceEndsNanos, Outliers outliers,
+      java.util.concurrent.atomic.AtomicBoolean headTooLargeSaid) {
+    this.headTooLargeSaid = headTooLargeSaid;
     this.instance = instance;
     this.outliers = outliers;
     this.address = instance.socketAddress();
@@ -108,11 +116,12 @@ public final class Upstream {
     return first;
   }
 
-  /** True the first time only: an answer's head too large for the gateway is logged once per instance. */
+  /**
+   * True the first time only: an answer's head too large for the gateway is logged once per instance, whichever
+   * router saw it, across reloads (the flag is the instance's, shared by every router while the instance is known).
+   */
   boolean firstHeadTooLarge() {
-    boolean first = !headTooLargeLogged;
-    headTooLargeLogged = true;
-    return first;
+    return !headTooLargeSaid.get() && headTooLargeSaid.compareAndSet(false, true);
   }
 
   /** True while the instance is new enough that a refused connection only means "not listening yet". */

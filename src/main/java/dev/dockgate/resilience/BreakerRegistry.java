@@ -3,6 +3,7 @@ package dev.dockgate.resilience;
 import dev.dockgate.config.CircuitBreakerConfig;
 import io.vertx.core.Vertx;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * One circuit breaker per backend instance, shared by every router instance, so that "open after
@@ -12,7 +13,12 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class BreakerRegistry {
 
-  private record Entry(Breaker breaker, CircuitBreakerConfig config, int users, long sinceNanos) {
+  /**
+   * {@code headTooLargeSaid}: the instance's WARNING about an answer head too large for the gateway is out; one per
+   * instance for the process, whichever router saw it, across reloads (kept while the instance is known).
+   */
+  private record Entry(Breaker breaker, CircuitBreakerConfig config, int users, long sinceNanos,
+      AtomicBoolean headTooLargeSaid) {
   }
 
   private final ConcurrentHashMap<String, Outliers> outliers = new ConcurrentHashMap<>();
@@ -32,13 +38,13 @@ public final class BreakerRegistry {
   public Breaker acquire(String key, CircuitBreakerConfig config) {
     return entries.compute(key, (k, e) -> {
       if (e == null) {
-        return new Entry(Breakers.create(vertx, k, config), config, 1, System.nanoTime());
+        return new Entry(Breakers.create(vertx, k, config), config, 1, System.nanoTime(), new AtomicBoolean());
       }
       if (!e.config().equals(config)) {
         e.breaker().circuit().close();
-        return new Entry(Breakers.create(vertx, k, config), config, e.users() + 1, e.sinceNanos());
+        return new Entry(Breakers.create(vertx, k, config), config, e.users() + 1, e.sinceNanos(), e.headTooLargeSaid());
       }
-      return new Entry(e.breaker(), config, e.users() + 1, e.sinceNanos());
+      return new Entry(e.breaker(), config, e.users() + 1, e.sinceNanos(), e.headTooLargeSaid());
     }).breaker();
   }
 
@@ -51,10 +57,20 @@ public final class BreakerRegistry {
     return entry == null ? System.nanoTime() : entry.sinceNanos();
   }
 
+  /**
+   * Set once the WARNING about an answer head too large for the gateway has been said for {@code key} (an instance
+   * held through {@link #acquire}): shared by every router instance and kept across reloads, so the line is said
+   * once per instance while the gateway knows it, not once per router and again after each reload.
+   */
+  public AtomicBoolean headTooLargeSaid(String key) {
+    Entry entry = entries.get(key);
+    return entry == null ? new AtomicBoolean() : entry.headTooLargeSaid();
+  }
+
   public void release(String key) {
     entries.computeIfPresent(key, (k, e) -> {
       if (e.users() > 1) {
-        return new Entry(e.breaker(), e.config(), e.users() - 1, e.sinceNanos());
+        return new Entry(e.breaker(), e.config(), e.users() - 1, e.sinceNanos(), e.headTooLargeSaid());
       }
       e.breaker().circuit().close();
       outliers.remove(key);

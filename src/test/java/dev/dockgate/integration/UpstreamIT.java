@@ -139,16 +139,20 @@ class UpstreamIT {
    */
   @Test
   void anAnswerHeadTooLargeIsA502AndOneWarningSayingWhy() throws Exception {
-    io.vertx.core.net.NetServer big = vertx.createNetServer(new io.vertx.core.net.NetServerOptions()
-            .setHost("127.0.0.1").setPort(0))
-        .connectHandler(socket -> socket.handler(bytes -> socket.write("HTTP/1.1 200 OK\r\nX-Big: " + "x".repeat(10_000)
-            + "\r\nContent-Length: 2\r\n\r\nok")))
-        .listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    io.vertx.core.net.NetServer big = bloatedHttp1();
     try {
       assertHeadTooLargeIsA502AndOneWarning(big.actualPort(), "http1");
     } finally {
       big.close();
     }
+  }
+
+  /** An HTTP/1.1 server answering every read with a 10 KB header, then "ok". */
+  private io.vertx.core.net.NetServer bloatedHttp1() throws Exception {
+    return vertx.createNetServer(new io.vertx.core.net.NetServerOptions().setHost("127.0.0.1").setPort(0))
+        .connectHandler(socket -> socket.handler(bytes -> socket.write("HTTP/1.1 200 OK\r\nX-Big: " + "x".repeat(10_000)
+            + "\r\nContent-Length: 2\r\n\r\nok")))
+        .listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
   }
 
   /** Three requests to the bloated backend at {@code port}: 502 each, and one WARNING naming it and why. */
@@ -169,6 +173,49 @@ class UpstreamIT {
       assertTrue(warnings.get(0).contains("\"bloated\"") && warnings.get(0).contains("127.0.0.1:" + port)
           && warnings.get(0).contains("head larger than the gateway reads"), warnings.get(0));
     }
+  }
+
+  /**
+   * The WARNING is the instance's, not each router's: with two router instances, requests on new connections (so
+   * that both routers see the bloated answers), then a reload that adds a route to the same backend and more
+   * requests through both routes, one WARNING in all. Before, each router said it, and again after the reload (4).
+   */
+  @Test
+  void anAnswerHeadTooLargeIsSaidOncePerInstanceAcrossRoutersAndReloads() throws Exception {
+    io.vertx.core.net.NetServer big = bloatedHttp1();
+    String yaml = """
+        docker: {enabled: false}
+        routes:
+          - {path_prefix: /a, backend: bloated}
+        %s
+        backends:
+          - {name: bloated, targets: ["http://127.0.0.1:%d"], circuit_breaker: {max_failures: 100}}
+        """;
+    try (Logged log = new Logged()) {
+      gateway = new GatewayHarness(dir, yaml.formatted("", big.actualPort()), 2);
+      for (int i = 0; i < 6; i++) {
+        assertEquals(502, newConnectionStatus("/a/x"), "request " + i);
+      }
+      gateway.rewriteConfig(yaml.formatted("  - {path_prefix: /b, backend: bloated}", big.actualPort()));
+      Poll.until(Duration.ofSeconds(10), "the reload applied",
+          () -> newConnectionStatus("/b/x") == 502);
+      for (int i = 0; i < 6; i++) {
+        assertEquals(502, newConnectionStatus(i % 2 == 0 ? "/a/x" : "/b/x"), "request " + i + " after the reload");
+      }
+      List<String> warnings = log.lines.stream().filter(l -> l.startsWith("WARNING")).toList();
+      assertEquals(1, warnings.size(), "one line per instance: " + warnings);
+      assertTrue(warnings.get(0).contains("head larger than the gateway reads"), warnings.get(0));
+    } finally {
+      big.close();
+    }
+  }
+
+  /** The status of a GET of {@code path} sent on a connection of its own (each may go to another router). */
+  private int newConnectionStatus(String path) {
+    RawHttp.Exchange got = RawHttp.exchange(gateway.port(),
+        ("GET " + path + " HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1),
+        1, 200, 5_000);
+    return got.status();
   }
 
   /**
