@@ -18,13 +18,17 @@ public final class Upstream {
   private final Outliers outliers;
   private final long graceEndsNanos;
   private long passOverUntilNanos;
-  private boolean tlsFailureLogged;
   /** A failure to resolve the host, logged at most once a minute. */
   private final LogPace resolveFailures = LogPace.perMinute();
   /** A refused stream answered with 503, logged at most once a minute. */
   private final LogPace refusals = LogPace.perMinute();
-  /** Shared by every router's upstream of the instance (see {@link dev.dockgate.resilience.BreakerRegistry}). */
-  private final java.util.concurrent.atomic.AtomicBoolean headTooLargeSaid;
+  /**
+   * Which once-only WARNINGs of the instance are out ({@link #TLS_FAILURE_SAID}, {@link #HEAD_TOO_LARGE_SAID}): shared
+   * by every router's upstream of the instance (see {@link dev.dockgate.resilience.BreakerRegistry#said}).
+   */
+  private final java.util.concurrent.atomic.AtomicInteger said;
+  private static final int TLS_FAILURE_SAID = 1;
+  private static final int HEAD_TOO_LARGE_SAID = 2;
   private io.vertx.core.net.HostAndPort origin;
   private io.vertx.core.net.HostAndPort authority;
   private int inFlight;
@@ -37,13 +41,13 @@ public final class Upstream {
    * on; {@code outliers} (null: none) counts its 5xx answers.
    */
   public Upstream(Instance instance, Breaker breaker, long graceEndsNanos, Outliers outliers) {
-    this(instance, breaker, graceEndsNanos, outliers, new java.util.concurrent.atomic.AtomicBoolean());
+    this(instance, breaker, graceEndsNanos, outliers, new java.util.concurrent.atomic.AtomicInteger());
   }
 
-  /** The same, {@code headTooLargeSaid} shared with the instance's other upstreams ({@link #firstHeadTooLarge}). */
+  /** The same, {@code said} shared with the instance's other upstreams ({@link #firstTlsFailure}). */
   public Upstream(Instance instance, Breaker breaker, long graceEndsNanos, Outliers outliers,
-      java.util.concurrent.atomic.AtomicBoolean headTooLargeSaid) {
-    this.headTooLargeSaid = headTooLargeSaid;
+      java.util.concurrent.atomic.AtomicInteger said) {
+    this.said = said;
     this.instance = instance;
     this.outliers = outliers;
     this.address = instance.socketAddress();
@@ -109,11 +113,12 @@ public final class Upstream {
     return refusals.due(nowNanos);
   }
 
-  /** True the first time: a TLS failure of this instance is logged once, not per request. */
+  /**
+   * True the first time only: a TLS failure of this instance is logged once, not per request, whichever router saw
+   * it, across reloads (as {@link #firstHeadTooLarge}).
+   */
   boolean firstTlsFailure() {
-    boolean first = !tlsFailureLogged;
-    tlsFailureLogged = true;
-    return first;
+    return firstSaid(TLS_FAILURE_SAID);
   }
 
   /**
@@ -121,7 +126,17 @@ public final class Upstream {
    * router saw it, across reloads (the flag is the instance's, shared by every router while the instance is known).
    */
   boolean firstHeadTooLarge() {
-    return !headTooLargeSaid.get() && headTooLargeSaid.compareAndSet(false, true);
+    return firstSaid(HEAD_TOO_LARGE_SAID);
+  }
+
+  /** Sets {@code bit} in {@link #said}: true if this call set it. */
+  private boolean firstSaid(int bit) {
+    for (int was = said.get(); (was & bit) == 0; was = said.get()) {
+      if (said.compareAndSet(was, was | bit)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** True while the instance is new enough that a refused connection only means "not listening yet". */

@@ -78,7 +78,7 @@ public final class Upstreams {
     dev.dockgate.resilience.Breaker breaker = breakers.acquire(key, backend.circuitBreaker());
     long graceNanos = backend.circuitBreaker().startupGraceMs() * 1_000_000;
     dev.dockgate.resilience.Outliers outliers = backend.outliers() == null ? null : breakers.outliers(key, backend.outliers());
-    return new Upstream(instance, breaker, breakers.since(key) + graceNanos, outliers, breakers.headTooLargeSaid(key));
+    return new Upstream(instance, breaker, breakers.since(key) + graceNanos, outliers, breakers.said(key));
   }
 
   /** Lets go of every instance's breaker; the router is stopping. */

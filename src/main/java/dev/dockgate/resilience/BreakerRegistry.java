@@ -3,7 +3,7 @@ package dev.dockgate.resilience;
 import dev.dockgate.config.CircuitBreakerConfig;
 import io.vertx.core.Vertx;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * One circuit breaker per backend instance, shared by every router instance, so that "open after
@@ -14,11 +14,12 @@ import java.util.concurrent.atomic.AtomicBoolean;
 public final class BreakerRegistry {
 
   /**
-   * {@code headTooLargeSaid}: the instance's WARNING about an answer head too large for the gateway is out; one per
-   * instance for the process, whichever router saw it, across reloads (kept while the instance is known).
+   * {@code said}: which of the instance's once-only WARNINGs are out (an answer head too large for the gateway, a failed
+   * TLS handshake: bits the proxy defines); one each per instance for the process, whichever router saw it, across
+   * reloads (kept while the instance is known).
    */
   private record Entry(Breaker breaker, CircuitBreakerConfig config, int users, long sinceNanos,
-      AtomicBoolean headTooLargeSaid) {
+      AtomicInteger said) {
   }
 
   private final ConcurrentHashMap<String, Outliers> outliers = new ConcurrentHashMap<>();
@@ -38,13 +39,13 @@ public final class BreakerRegistry {
   public Breaker acquire(String key, CircuitBreakerConfig config) {
     return entries.compute(key, (k, e) -> {
       if (e == null) {
-        return new Entry(Breakers.create(vertx, k, config), config, 1, System.nanoTime(), new AtomicBoolean());
+        return new Entry(Breakers.create(vertx, k, config), config, 1, System.nanoTime(), new AtomicInteger());
       }
       if (!e.config().equals(config)) {
         e.breaker().circuit().close();
-        return new Entry(Breakers.create(vertx, k, config), config, e.users() + 1, e.sinceNanos(), e.headTooLargeSaid());
+        return new Entry(Breakers.create(vertx, k, config), config, e.users() + 1, e.sinceNanos(), e.said());
       }
-      return new Entry(e.breaker(), config, e.users() + 1, e.sinceNanos(), e.headTooLargeSaid());
+      return new Entry(e.breaker(), config, e.users() + 1, e.sinceNanos(), e.said());
     }).breaker();
   }
 
@@ -58,19 +59,19 @@ public final class BreakerRegistry {
   }
 
   /**
-   * Set once the WARNING about an answer head too large for the gateway has been said for {@code key} (an instance
-   * held through {@link #acquire}): shared by every router instance and kept across reloads, so the line is said
-   * once per instance while the gateway knows it, not once per router and again after each reload.
+   * Which once-only WARNINGs have been said for {@code key} (an instance held through {@link #acquire}; bits the
+   * proxy defines): shared by every router instance and kept across reloads, so each line is said once per instance
+   * while the gateway knows it, not once per router and again after each reload.
    */
-  public AtomicBoolean headTooLargeSaid(String key) {
+  public AtomicInteger said(String key) {
     Entry entry = entries.get(key);
-    return entry == null ? new AtomicBoolean() : entry.headTooLargeSaid();
+    return entry == null ? new AtomicInteger() : entry.said();
   }
 
   public void release(String key) {
     entries.computeIfPresent(key, (k, e) -> {
       if (e.users() > 1) {
-        return new Entry(e.breaker(), e.config(), e.users() - 1, e.sinceNanos(), e.headTooLargeSaid());
+        return new Entry(e.breaker(), e.config(), e.users() - 1, e.sinceNanos(), e.said());
       }
       e.breaker().circuit().close();
       outliers.remove(key);

@@ -210,6 +210,42 @@ class UpstreamIT {
     }
   }
 
+  /**
+   * A failed TLS handshake with an HTTPS instance (a certificate its CA file does not trust) is said in one WARNING for
+   * the process, as a head too large is: with two router instances and a reload, each router said it, and again after
+   * the reload.
+   */
+  @Test
+  void aFailedHandshakeIsSaidOncePerInstanceAcrossRoutersAndReloads() throws Exception {
+    int https = serve(tls(false), WHO);
+    TestCerts.Pem stranger = TestCerts.forNames(dir, "stranger", "dns:stranger.test");
+    String yaml = """
+        docker: {enabled: false}
+        routes:
+          - {path_prefix: /a, backend: untrusted}
+        %s
+        backends:
+          - name: untrusted
+            targets: ["https://127.0.0.1:%d"]
+            tls: {ca_file: "%s"}
+            circuit_breaker: {max_failures: 100}
+        """;
+    try (Logged log = new Logged()) {
+      gateway = new GatewayHarness(dir, yaml.formatted("", https, stranger.cert()), 2);
+      for (int i = 0; i < 6; i++) {
+        assertEquals(502, newConnectionStatus("/a/x"), "request " + i);
+      }
+      gateway.rewriteConfig(yaml.formatted("  - {path_prefix: /b, backend: untrusted}", https, stranger.cert()));
+      Poll.until(Duration.ofSeconds(10), "the reload applied", () -> newConnectionStatus("/b/x") == 502);
+      for (int i = 0; i < 6; i++) {
+        assertEquals(502, newConnectionStatus(i % 2 == 0 ? "/a/x" : "/b/x"), "request " + i + " after the reload");
+      }
+      List<String> warnings = log.lines.stream().filter(l -> l.startsWith("WARNING")).toList();
+      assertEquals(1, warnings.size(), "one line per instance: " + warnings);
+      assertTrue(warnings.get(0).contains("certificate not trusted"), warnings.get(0));
+    }
+  }
+
   /** The status of a GET of {@code path} sent on a connection of its own (each may go to another router). */
   private int newConnectionStatus(String path) {
     RawHttp.Exchange got = RawHttp.exchange(gateway.port(),
