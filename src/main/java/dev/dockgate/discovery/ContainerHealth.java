@@ -10,9 +10,10 @@ import java.util.Set;
 import java.util.function.Function;
 
 /**
- * The HEALTHCHECK status of each running container as last inspected, and the signal that stops it: the
- * container listing carries neither, so a container is inspected when first seen and again after each of its
- * {@code health_status} events. Used on the importer's event loop.
+ * The HEALTHCHECK status of each running container as last inspected, and the signal that stops it: a container is
+ * inspected when first seen, again after each of its {@code health_status} events, and again when the listing shows
+ * another status than the one last inspected (a change whose event the stream did not deliver; the listing's text is
+ * no record of it, the inspection is). Used on the importer's event loop.
  */
 final class ContainerHealth {
 
@@ -41,11 +42,14 @@ final class ContainerHealth {
 
   /**
    * The listing with each container's health (and, on the host network, its exposed ports, which the listing
-   * leaves out there): as last inspected, or from a fresh inspection for containers
-   * first seen or with an event since. An event arriving during an inspection marks the container again,
-   * and the sync it asks for inspects it again, so the last status Docker reported wins.
+   * leaves out there): as last inspected, or from a fresh inspection for containers first seen, with an event
+   * since, or whose status in the listing ({@code listed}, by id; absent where it shows none) is not the one last
+   * inspected. No inspection where they agree: a listing of hundreds of containers stays one call. An event
+   * arriving during an inspection marks the container again, and the sync it asks for inspects it again, so the
+   * last status Docker reported wins.
    */
-  Future<List<ContainerInfo>> annotate(List<ContainerInfo> running, Function<String, Future<ContainerInfo.Inspected>> inspect) {
+  Future<List<ContainerInfo>> annotate(List<ContainerInfo> running, Map<String, String> listed,
+      Function<String, Future<ContainerInfo.Inspected>> inspect) {
     Set<String> ids = new HashSet<>();
     running.forEach(c -> ids.add(c.id()));
     known.keySet().retainAll(ids);
@@ -53,7 +57,8 @@ final class ContainerHealth {
     List<Future<ContainerInfo>> annotated = new ArrayList<>(running.size());
     for (ContainerInfo c : running) {
       ContainerInfo.Inspected last = known.get(c.id());
-      if (last != null && !changed.contains(c.id())) {
+      String shown = listed.get(c.id());
+      if (last != null && !changed.contains(c.id()) && (shown == null || shown.equals(last.health()))) {
         annotated.add(Future.succeededFuture(c.with(last)));
         continue;
       }

@@ -110,6 +110,37 @@ public record ContainerInfo(
     return status == null || status.isEmpty() || NO_HEALTHCHECK.equals(status) ? NO_HEALTHCHECK : status;
   }
 
+  /**
+   * The HEALTHCHECK status one element of {@code GET /containers/json} shows, to be compared with the one last
+   * inspected, or null when it shows none that can be read. Engines of API 1.52 and later (Docker 29) give
+   * {@code Health.Status}; every engine gives {@code Status}, the daemon's {@code State.String()}: {@code "Up 2 minutes
+   * (healthy)"}, {@code "Up 3 minutes (unhealthy)"}, {@code "Up 5 seconds (health: starting)"}, and for a running
+   * container without a HEALTHCHECK {@code "Up 2 minutes"} ({@link #NO_HEALTHCHECK}). Anything else (paused,
+   * restarting, another engine's text) tells nothing: null.
+   */
+  public static String listedHealth(JsonObject listed) {
+    if (listed.getValue("Health") instanceof JsonObject health && health.getValue("Status") instanceof String status
+        && isHealth(status)) {
+      return status;
+    }
+    if (!(listed.getValue("Status") instanceof String text) || !text.startsWith("Up ")) {
+      return null;
+    }
+    if (!text.endsWith(")")) {
+      return text.indexOf('(') < 0 ? NO_HEALTHCHECK : null;
+    }
+    int open = text.lastIndexOf('(');
+    String word = open < 0 ? "" : text.substring(open + 1, text.length() - 1);
+    if (word.equals("health: " + STARTING)) {
+      return STARTING;
+    }
+    return word.equals(HEALTHY) || word.equals(UNHEALTHY) ? word : null;
+  }
+
+  private static boolean isHealth(String status) {
+    return status.equals(NO_HEALTHCHECK) || status.equals(STARTING) || status.equals(HEALTHY) || status.equals(UNHEALTHY);
+  }
+
   public String shortId() {
     return id.length() > 12 ? id.substring(0, 12) : id;
   }

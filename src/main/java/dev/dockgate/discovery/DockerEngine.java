@@ -200,9 +200,10 @@ public final class DockerEngine {
    * One listing: the running containers ({@code running}), less those paused ({@code docker pause}: processes
    * frozen while their sockets still accept, so a request sent there waits for its timeout) and those restarting,
    * which the engine lists too; {@code listed}: the ids of every container listed, those included (a container
-   * restarting in a loop stays listed between its runs).
+   * restarting in a loop stays listed between its runs); {@code health}: the HEALTHCHECK status the listing shows for
+   * each running container ({@link ContainerInfo#listedHealth}), none for one it shows no readable status of.
    */
-  public record Listing(List<ContainerInfo> running, java.util.Set<String> listed) {
+  public record Listing(List<ContainerInfo> running, java.util.Set<String> listed, java.util.Map<String, String> health) {
   }
 
   /**
@@ -219,15 +220,21 @@ public final class DockerEngine {
           JsonArray array = body.toJsonArray();
           List<ContainerInfo> running = new ArrayList<>(array.size());
           java.util.Set<String> listed = new java.util.HashSet<>();
+          java.util.Map<String, String> health = new java.util.HashMap<>();
           for (int i = 0; i < array.size(); i++) {
             JsonObject container = array.getJsonObject(i);
             listed.add(container.getString("Id", ""));
             String state = container.getString("State", "running");
             if ("running".equals(state)) {
-              running.add(ContainerInfo.fromListJson(container));
+              ContainerInfo c = ContainerInfo.fromListJson(container);
+              running.add(c);
+              String shown = ContainerInfo.listedHealth(container);
+              if (shown != null) {
+                health.put(c.id(), shown);
+              }
             }
           }
-          return new Listing(running, listed);
+          return new Listing(running, listed, health);
         }));
   }
 

@@ -27,8 +27,10 @@ import java.util.logging.Logger;
  * known records meanwhile; a reconnection asks the events since the last one seen and inspects every
  * container again. Lists again every {@code resync_interval_ms} while followed, whatever the stream says: a stream
  * that stays open and delivers nothing (dropped on the way, the engine's events stuck) would miss every change, so
- * changes such a listing finds with no event around them are applied, said in one paced WARNING, and the stream is
- * opened again. Runs on the event loop of the verticle that registered it.
+ * changes such a listing finds with no event around them (a HEALTHCHECK status included: a container whose listed
+ * status differs from the one last inspected is inspected again) are applied, said in one paced WARNING (the misses
+ * it held back said once its pace allows), and the stream is opened again. Runs on the event loop of the verticle
+ * that registered it.
  *
  * <p>One state machine drives the connection: an attempt opens the event stream, then lists; any
  * failure of either, or of a later listing, or of a liveness check (every {@link #LIVENESS_PERIOD_MS} while
@@ -76,8 +78,11 @@ public final class DockerImporter implements ServiceImporter {
    */
   static final long EVENT_GRACE_MS = 1_000;
 
-  /** How often the WARNING about changes the event stream missed is said at most (those held back are counted). */
-  static final long MISSED_WARNING_PERIOD_NANOS = 10 * LogPace.MINUTE_NANOS;
+  /**
+   * How often the WARNING about changes the event stream missed is said at most, in ms, unless system property
+   * {@code gateway.docker.missed.warning.period.ms} sets another: those held back are said once it allows again.
+   */
+  static final long MISSED_WARNING_PERIOD_MS = 10 * 60_000;
 
   private final DockerConfig.Engine config;
   private final String network;
@@ -112,10 +117,14 @@ public final class DockerImporter implements ServiceImporter {
   /** When the listing under way, and the one before it, began ({@link System#nanoTime}). */
   private long listingStarted;
   private long previousListingStarted;
-  private final LogPace missedPace = new LogPace(MISSED_WARNING_PERIOD_NANOS);
+  private final long missedWarningPeriodMs =
+      Math.max(0, Long.getLong("gateway.docker.missed.warning.period.ms", MISSED_WARNING_PERIOD_MS));
+  private final LogPace missedPace = new LogPace(missedWarningPeriodMs * 1_000_000);
   /** Changes the stream missed that no WARNING has said yet (held back by {@link #missedPace}), and in how many listings. */
   private int missedUnsaid;
   private int missedListingsUnsaid;
+  /** Says the misses held back once {@link #missedPace} allows; -1 when none waits. */
+  private long missedWarningTimer = -1;
   /** The stream is being opened again after it missed changes (not after a loss): said as such once connected. */
   private boolean reopening;
   private boolean degradedReported;
@@ -200,6 +209,9 @@ public final class DockerImporter implements ServiceImporter {
     state = State.CLOSED;
     if (retryTimer >= 0) {
       vertx.cancelTimer(retryTimer);
+    }
+    if (missedWarningTimer >= 0) {
+      vertx.cancelTimer(missedWarningTimer);
     }
     stopTimers();
     closeStream();
@@ -292,22 +304,45 @@ public final class DockerImporter implements ServiceImporter {
   /**
    * A periodic listing found {@code changes} the event stream did not tell (already applied): the stream is evidently
    * not delivering, so it is opened again (from the last event seen); one WARNING says so, at most once per
-   * {@link #MISSED_WARNING_PERIOD_NANOS}, with the misses held back since the last one.
+   * {@link #missedWarningPeriodMs}. Misses within that period are held back and said in one WARNING as soon as it
+   * is over (one timer, set by the first miss held back), whether or not another miss comes.
    */
   private void missed(int changes) {
     missedUnsaid += changes;
     missedListingsUnsaid++;
-    if (missedPace.due(System.nanoTime())) {
-      LOG.warning(describe() + ": the periodic listing found " + missedUnsaid + " change(s) its event stream missed"
-          + (missedListingsUnsaid > 1 ? " (over " + missedListingsUnsaid + " listings since the last such warning)" : "")
-          + " (containers started, stopped or changed without an event); applied, and opening the event stream again");
-      missedUnsaid = 0;
-      missedListingsUnsaid = 0;
+    long now = System.nanoTime();
+    if (missedPace.due(now)) {
+      if (missedWarningTimer >= 0) { // late: this WARNING says what it held
+        vertx.cancelTimer(missedWarningTimer);
+        missedWarningTimer = -1;
+      }
+      sayMissed(false);
+    } else if (missedWarningTimer < 0) {
+      long dueMs = Math.max(1, (missedPace.dueInNanos(now) + 999_999) / 1_000_000);
+      missedWarningTimer = vertx.setTimer(dueMs, id -> {
+        missedWarningTimer = -1;
+        if (state != State.CLOSED && missedUnsaid > 0) {
+          missedPace.said(System.nanoTime());
+          sayMissed(true);
+        }
+      });
     }
     stopTimers();
     closeStream();
     reopening = true;
     connect();
+  }
+
+  /** Says the misses not said yet; {@code heldBack}: after the pace held them, each stream already opened again. */
+  private void sayMissed(boolean heldBack) {
+    LOG.warning(describe() + ": the periodic listing found " + missedUnsaid + " change(s) its event stream missed"
+        + (heldBack ? " (over " + missedListingsUnsaid + " listing(s) since the last such warning, held back by its pace"
+            + " of one every " + missedWarningPeriodMs / 1000 + " s)"
+            : missedListingsUnsaid > 1 ? " (over " + missedListingsUnsaid + " listings since the last such warning)" : "")
+        + " (containers started, stopped or whose health changed without an event); applied, and "
+        + (heldBack ? "the event stream opened again after each" : "opening the event stream again"));
+    missedUnsaid = 0;
+    missedListingsUnsaid = 0;
   }
 
   /** Schedules the next liveness check of attempt {@code which}: a failed one counts as its stream lost. */
@@ -470,8 +505,8 @@ public final class DockerImporter implements ServiceImporter {
     listingStarted = System.nanoTime();
     long since = previousListingStarted;
     return engine.listRunning()
-        .compose(listing -> health.annotate(listing.running(), engine::inspect)
-            .map(running -> new DockerEngine.Listing(running, listing.listed())))
+        .compose(listing -> health.annotate(listing.running(), listing.health(), engine::inspect)
+            .map(running -> new DockerEngine.Listing(running, listing.listed(), listing.health())))
         .compose(this::apply)
         .map(changes -> new Found(changes, since))
         .andThen(ar -> {

@@ -135,6 +135,36 @@ class ContainerInfoTest {
     assertEquals(expected, ContainerInfo.healthOf(new JsonObject(inspected)));
   }
 
+  /**
+   * The listing's {@code Status} as Docker 20.10.24 (API 1.41) wrote it for a container whose HEALTHCHECK flipped
+   * (captured here), and the {@code Health} object of API 1.52 and later, which wins where present.
+   */
+  static Stream<Arguments> listings() {
+    return Stream.of(
+        Arguments.of("no HEALTHCHECK", "{\"Status\":\"Up 37 seconds\"}", ContainerInfo.NO_HEALTHCHECK),
+        Arguments.of("first check not run yet", "{\"Status\":\"Up Less than a second (health: starting)\"}",
+            ContainerInfo.STARTING),
+        Arguments.of("healthy", "{\"Status\":\"Up 5 seconds (healthy)\"}", ContainerInfo.HEALTHY),
+        Arguments.of("unhealthy", "{\"Status\":\"Up 3 seconds (unhealthy)\"}", ContainerInfo.UNHEALTHY),
+        Arguments.of("API 1.52: Health.Status wins", "{\"Status\":\"Up 2 hours (healthy)\","
+            + "\"Health\":{\"Status\":\"unhealthy\",\"FailingStreak\":3}}", ContainerInfo.UNHEALTHY),
+        Arguments.of("API 1.52: none", "{\"Status\":\"Up 2 hours\",\"Health\":{\"Status\":\"none\"}}",
+            ContainerInfo.NO_HEALTHCHECK),
+        Arguments.of("API 1.52: an unknown word, Status read", "{\"Status\":\"Up 2 hours (healthy)\","
+            + "\"Health\":{\"Status\":\"\"}}", ContainerInfo.HEALTHY),
+        Arguments.of("paused: tells nothing", "{\"Status\":\"Up 2 minutes (Paused)\"}", null),
+        Arguments.of("restarting: tells nothing", "{\"Status\":\"Restarting (1) 2 seconds ago\"}", null),
+        Arguments.of("an empty status word", "{\"Status\":\"Up 2 minutes ()\"}", null),
+        Arguments.of("no Status", "{}", null),
+        Arguments.of("Status not a string", "{\"Status\":3}", null));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("listings")
+  void healthIsReadFromTheListingsStatus(String what, String listed, String expected) {
+    assertEquals(expected, ContainerInfo.listedHealth(new JsonObject(listed)));
+  }
+
   @Test
   void aListedContainerHasNoHealthUntilInspected() {
     ContainerInfo listed = ContainerInfo.fromListJson(new JsonObject().put("Id", "c1"));

@@ -72,6 +72,8 @@ class MisbehavingEngineIT {
     volatile String containers;
     /** Requests held unanswered while set, new ones too; the open event streams stay silent. */
     volatile boolean frozen;
+    /** What an inspection answers when well (no HEALTHCHECK unless set otherwise). */
+    volatile String inspected = "{\"State\":{},\"Config\":{}}";
 
     FakeEngine() throws Exception {
       server = vertx.createHttpServer().requestHandler(this::handle).listen(0, "127.0.0.1")
@@ -116,7 +118,7 @@ class MisbehavingEngineIT {
         answer(response, listing, containers);
       } else if (req.path().startsWith("/containers/")) {
         inspections.incrementAndGet();
-        answer(response, inspection, "{\"State\":{},\"Config\":{}}");
+        answer(response, inspection, inspected);
       } else {
         response.setStatusCode(404).end("{\"message\":\"page not found\"}");
       }
@@ -277,6 +279,7 @@ class MisbehavingEngineIT {
             () -> unlessPlainTcp(warnings).stream().anyMatch(l -> l.contains("docker engine 127.0.0.1:" + engine.port())
                 && l.contains("1 change(s) its event stream missed")));
         Poll.until(Duration.ofSeconds(5), "the event stream opened again", () -> engine.eventStreams.get() == 2);
+        afterTheReopeningListing(engine);
 
         engine.containers = FakeEngine.LISTING.formatted(engine.backend.port()); // started again: no event comes
         Duration in = Poll.until(Duration.ofSeconds(5), "the container the stream did not tell routed",
@@ -291,6 +294,96 @@ class MisbehavingEngineIT {
         assertEquals(3, engine.eventStreams.get(), "the stream opened again once per listing that found changes");
       }
     }
+  }
+
+  /**
+   * A HEALTHCHECK status the stream does not deliver (no health_status event comes) is read in the listing's
+   * {@code Status} ("Up 2 minutes (unhealthy)", as Docker formats it): where it disagrees with the health last
+   * inspected, the container is inspected again, so it leaves rotation within the interval and a listing, and comes
+   * back once healthy again; each counts as a change the stream missed. The WARNING's pace (6 s here, system property
+   * {@code gateway.docker.missed.warning.period.ms}) holds the second back: it is said once the pace allows, with no
+   * further miss to carry it. While the listing agrees, no container is inspected again. Before, the unhealthy
+   * container stayed in rotation (the listing's health was not read), and a miss held back was said only by a next
+   * WARNING, if ever.
+   */
+  @Test
+  @Timeout(90)
+  void aHealthChangeTheEventStreamDoesNotDeliverIsFoundInTheListingsStatus() throws Exception {
+    System.setProperty("gateway.docker.missed.warning.period.ms", "6000");
+    try (FakeEngine engine = new FakeEngine();
+         LoggedErrors warnings = new LoggedErrors(DockerImporter.class.getName(), Level.WARNING)) {
+      engine.containers = withStatus(engine, "Up 2 minutes (healthy)");
+      engine.inspected = inspectedHealth("healthy");
+      try (GatewayHarness gw = following(engine, ", resync_interval_ms: 1000")) {
+        Poll.until(Duration.ofSeconds(15), "the healthy container routed", () -> gw.get("/api/fake/id").statusCode() == 200);
+        int inspections = engine.inspections.get();
+        int listed = engine.listings.get();
+        Poll.until(Duration.ofSeconds(10), "listed again by the periodic listing", () -> engine.listings.get() >= listed + 2);
+        assertEquals(inspections, engine.inspections.get(), "a listing whose health agrees brings no inspection");
+
+        engine.inspected = inspectedHealth("unhealthy"); // the HEALTHCHECK fails: no health_status event comes
+        engine.containers = withStatus(engine, "Up 3 minutes (unhealthy)");
+        Duration out = Poll.until(Duration.ofSeconds(5), "the unhealthy container out of rotation",
+            () -> gw.get("/api/fake/id").statusCode() == 503);
+        Duration firstSaid = Poll.until(Duration.ofSeconds(5), "one WARNING naming the engine and the change missed",
+            () -> unlessPlainTcp(warnings).stream().anyMatch(l -> l.contains("docker engine 127.0.0.1:" + engine.port())
+                && l.contains("1 change(s) its event stream missed")));
+        long firstAt = System.nanoTime();
+        Poll.until(Duration.ofSeconds(5), "the event stream opened again", () -> engine.eventStreams.get() == 2);
+        afterTheReopeningListing(engine);
+
+        engine.inspected = inspectedHealth("healthy"); // healthy again, no event either
+        engine.containers = withStatus(engine, "Up 3 minutes (healthy)");
+        Duration in = Poll.until(Duration.ofSeconds(5), "the container healthy again routed",
+            () -> gw.get("/api/fake/id").statusCode() == 200);
+        Poll.until(Duration.ofSeconds(5), "the event stream opened again", () -> engine.eventStreams.get() == 3);
+        assertTrue(out.toMillis() < 3_500 && in.toMillis() < 3_500,
+            "within the interval (1 s) and a listing: out after " + out.toMillis() + " ms, in after " + in.toMillis()
+                + " ms");
+
+        Poll.until(Duration.ofSeconds(12), "the miss held back by the pace said once it allows",
+            () -> unlessPlainTcp(warnings).size() >= 2);
+        long secondAfterMs = (System.nanoTime() - firstAt) / 1_000_000;
+        List<String> said = unlessPlainTcp(warnings);
+        System.out.printf("missed unhealthy out after %d ms (said after %d ms), healthy in after %d ms; held-back"
+            + " miss said %d ms after the first: %s%n", out.toMillis(), firstSaid.toMillis(), in.toMillis(), secondAfterMs,
+            said);
+        assertEquals(2, said.size(), "the first miss, then the one held back: " + said);
+        assertTrue(said.get(1).contains("1 change(s) its event stream missed") && said.get(1).contains("held back"),
+            said.get(1));
+        assertTrue(secondAfterMs >= 5_000, "not before the pace allows: " + secondAfterMs + " ms after the first");
+
+        int reinspected = engine.inspections.get();
+        int now = engine.listings.get();
+        Poll.until(Duration.ofSeconds(10), "listed again", () -> engine.listings.get() >= now + 2);
+        assertEquals(reinspected, engine.inspections.get(), "listings whose health agrees bring no inspection");
+        assertEquals(3, engine.eventStreams.get(), "nothing more missed");
+        assertEquals(2, unlessPlainTcp(warnings).size(), "nothing more said: " + unlessPlainTcp(warnings));
+      }
+    } finally {
+      System.clearProperty("gateway.docker.missed.warning.period.ms");
+    }
+  }
+
+  /**
+   * Waits until the listing that follows the reopening of the stream is over: a change made before would be found by
+   * it, which is no periodic listing (and, its stream just opened, counts nothing as missed).
+   */
+  private static void afterTheReopeningListing(FakeEngine engine) {
+    int listed = engine.listings.get();
+    Poll.until(Duration.ofSeconds(5), "a listing begun after the reopening one ended",
+        () -> engine.listings.get() >= listed + 2);
+  }
+
+  /** The fake engine's container c0ffee, its listing's {@code Status} {@code status} (as Docker's State.String()). */
+  private static String withStatus(FakeEngine engine, String status) {
+    return FakeEngine.LISTING.formatted(engine.backend.port())
+        .replace("\"State\":\"running\",", "\"State\":\"running\",\"Status\":\"" + status + "\",");
+  }
+
+  /** An inspection of a container whose HEALTHCHECK status is {@code status}. */
+  private static String inspectedHealth(String status) {
+    return "{\"State\":{\"Health\":{\"Status\":\"" + status + "\",\"FailingStreak\":0}},\"Config\":{}}";
   }
 
   /** An event of container c0ffee, as Docker sends it. */
