@@ -76,6 +76,9 @@ class DockerOutageIT {
     volatile String failListingsAfterKillOf;
     /** While above 0, a request listing the containers reaches the engine this long after it was sent (a slow engine). */
     volatile long delayListingsMs;
+    /** The client connections that asked for the event stream, and those of them muted by {@link #muteEventStreams}. */
+    private final Set<NetSocket> eventStreams = ConcurrentHashMap.newKeySet();
+    private final Set<NetSocket> muted = ConcurrentHashMap.newKeySet();
 
     EngineRelay(int port) {
       this.port = port;
@@ -92,6 +95,9 @@ class DockerOutageIT {
             .onSuccess(engine -> {
               sockets.add(engine);
               client.handler(bytes -> {
+                if (bytes.getString(0, Math.min(bytes.length(), 32)).startsWith("GET /events")) {
+                  eventStreams.add(client);
+                }
                 boolean listing = bytes.getString(0, Math.min(bytes.length(), 32)).startsWith("GET /containers/json");
                 long delay = delayListingsMs;
                 if (listing && failListings) {
@@ -104,6 +110,9 @@ class DockerOutageIT {
                 }
               });
               engine.handler(bytes -> {
+                if (muted.contains(client)) {
+                  return;
+                }
                 String killed = failListingsAfterKillOf;
                 if (killed != null && bytes.toString().contains("\"Action\":\"kill\"") && bytes.toString().contains(killed)) {
                   failListings = true;
@@ -116,6 +125,14 @@ class DockerOutageIT {
             })
             .onFailure(err -> client.close());
       }).listen(port, "127.0.0.1").toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+    }
+
+    /**
+     * What the engine sends on the event streams open now is dropped from now on: they stay open and silent, as a
+     * stream a proxy on the way dropped; one opened later passes.
+     */
+    void muteEventStreams() {
+      muted.addAll(eventStreams);
     }
 
     @Override
@@ -351,6 +368,52 @@ class DockerOutageIT {
           () -> gw.get("/api/gap/id").body().trim().equals(docker.fullName("gap-started"))
               && DockerRoutingIT.instanceCount(gw, "gap") == 1);
       System.out.printf("after the cut: the engine's state routed %d ms after it answered again%n", seen.toMillis());
+    }
+  }
+
+  /**
+   * The event stream kept open and silent by the relay (a proxy on the way that dropped it) while a container's
+   * HEALTHCHECK fails: the real engine's listing says "(unhealthy)", so the periodic listing (every 1 s here) inspects
+   * it again and it leaves rotation within the interval and a few health checks; the change is said missed and the
+   * stream opened again, which delivers the container's return to health. Before, the gateway knew health only from
+   * inspections its events asked for: the unhealthy container stayed in rotation.
+   */
+  @Test
+  @Timeout(90)
+  void aHealthChangeTheSilentStreamMissedIsFoundByThePeriodicListing() throws Exception {
+    int relayPort = Ports.free();
+    String suite = SUITE + "-muted";
+    try (EngineRelay relay = new EngineRelay(relayPort);
+         LoggedErrors warnings = new LoggedErrors(DockerImporter.class.getName(), Level.WARNING);
+         LoggedErrors info = new LoggedErrors(DockerImporter.class.getName(), Level.INFO);
+         GatewayHarness gw = new GatewayHarness(dir, """
+             docker: {host: "tcp://127.0.0.1:%d", resync_interval_ms: 1000}
+             routes: [{path_prefix: /api/muted, backend: muted}]
+             backends: [{name: muted, match_labels: [app_name=muted, suite=%s]}]
+             """.formatted(relayPort, suite))) {
+      relay.open();
+      String flaky = docker.runHttpd("muted", Ports.free(), "/api/muted/id", Map.of("app_name", "muted", "suite", suite),
+          List.of("--health-cmd", "test ! -e /tmp/sick", "--health-interval", "200ms", "--health-retries", "1"));
+      Poll.until(Duration.ofSeconds(15), "the container routed, healthy", () -> gw.get("/api/muted/id").statusCode() == 200);
+
+      relay.muteEventStreams();
+      // Its health checks' exec events came until now: a change that near them would not count as missed.
+      Thread.sleep(2_500);
+      docker.execIn(flaky, List.of("busybox", "touch", "/tmp/sick"));
+      Duration out = Poll.until(Duration.ofSeconds(6), "the container turned unhealthy out of rotation, no event delivered",
+          () -> gw.get("/api/muted/id").statusCode() == 503);
+      assertEquals("unhealthy", docker.health(flaky));
+      Poll.until(Duration.ofSeconds(5), "the change said missed by the stream",
+          () -> warnings.lines().stream().anyMatch(l -> l.contains("1 change(s) its event stream missed")));
+      Poll.until(Duration.ofSeconds(5), "the event stream opened again", () -> info.lines().stream()
+          .anyMatch(l -> l.contains("event stream opened again")));
+
+      docker.execIn(flaky, List.of("busybox", "rm", "/tmp/sick"));
+      Duration in = Poll.until(Duration.ofSeconds(6), "the container healthy again back in rotation, its event delivered",
+          () -> gw.get("/api/muted/id").statusCode() == 200);
+      System.out.printf("health missed by a silent stream: out after %d ms, back after %d ms%n", out.toMillis(),
+          in.toMillis());
+      docker.kill(flaky);
     }
   }
 
