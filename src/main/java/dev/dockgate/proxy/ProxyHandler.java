@@ -801,6 +801,9 @@ public final class ProxyHandler implements Terminal {
         if (response.succeeded()) {
           HttpClientResponse r = response.result();
           r.pause(); // its body waits until the client's response is ready
+          if (attempt.upload != null) {
+            attempt.upload.answered(); // its rest, if the backend leaves it unread, no longer a stall (Upload)
+          }
           // A client leaving mid-answer resets the backend stream: expected, not worth an error log.
           r.exceptionHandler(answerCutShort);
           answer.succeed(r);

@@ -25,7 +25,8 @@ import io.vertx.core.streams.ReadStream;
  * body's end, once written but still queued behind what the backend has not taken, is watched so by the route's
  * {@link AnswerDeadlines} (one sweep, no timer per upload): its last bytes may fit below the write queue's limit, and
  * the answer's deadline starts only once the end has left. An HTTP/1 connection so given up on is closed at once, what
- * it still queued dropped ({@link ConnectionPool}); an HTTP/2 stream is reset (CANCEL). Meanwhile the edge's
+ * it still queued dropped ({@link ConnectionPool}); an HTTP/2 stream is reset (CANCEL). Once the backend has answered,
+ * nothing of that applies ({@link #answered}): its answer is passed on, not cut as a stall. Meanwhile the edge's
  * {@code body_timeout_ms} does not blame the client for a body the backend holds up ({@link Exchange#takeBodyHeldMs}).
  * Event-loop confined.
  */
@@ -42,6 +43,8 @@ final class Upload implements Handler<Buffer>, Exchange.BodyHold {
   private boolean writeFailed;
   /** The client's body failed before its end: the client left, or broke or stalled its body. */
   private boolean bodyFailed;
+  /** The backend's answer has come: what it leaves of the body unread is no longer a stall ({@link #answered}). */
+  private boolean answered;
   /** Set when the backend took none of the body in time ({@link #endStalled}). */
   private java.util.concurrent.TimeoutException stalled;
   private final Exchange exchange;
@@ -115,7 +118,7 @@ final class Upload implements Handler<Buffer>, Exchange.BodyHold {
       if (heldSinceNanos == 0) {
         heldSinceNanos = System.nanoTime() | 1;
       }
-      if (stallMs > 0 && stall < 0) {
+      if (stallMs > 0 && stall < 0 && !answered) {
         watchStall(stallMs);
       }
     }
@@ -164,7 +167,7 @@ final class Upload implements Handler<Buffer>, Exchange.BodyHold {
 
   /** The backend took none of the body in time: the try fails as a timeout (504), the rest of the body dropped. */
   private void backendStalled() {
-    if (!over) {
+    if (!over && !answered) {
       endStalled();
     }
   }
@@ -174,8 +177,25 @@ final class Upload implements Handler<Buffer>, Exchange.BodyHold {
    * route's deadlines until it leaves, the upload's own stall timer being gone with the body's last chunk.
    */
   private void ending() {
-    if (stallMs > 0 && !sent.future().isComplete()) {
+    if (stallMs > 0 && !answered && !sent.future().isComplete()) {
       deadlines.sending(this);
+    }
+  }
+
+  /**
+   * The backend's answer has come while the body was still being sent (an early answer: a 401, a 413, or one it
+   * streams without reading on): the backend may leave the rest unread, the answer is what the try waits on, and a
+   * stall cut it mid-way, so neither the stall timer nor the end's watch fails the try any more. The connection is
+   * closed at the answer's end ({@link ConnectionPool}), which ends the upload.
+   */
+  void answered() {
+    answered = true;
+    if (stall >= 0) {
+      vertx.cancelTimer(stall);
+      stall = -1;
+    }
+    if (sendingLinked) {
+      deadlines.sent(this);
     }
   }
 

@@ -246,6 +246,115 @@ class StalledBackendIT {
     }
   }
 
+  /**
+   * A backend that answers an upload at once, its answer streamed over 2.5 s (five times the route's timeout), and
+   * never reads the body (its receive buffer small): the client gets that answer whole, for a body whose end is
+   * queued in the gateway behind what the backend leaves unread (a little over what the kernel takes) as for one
+   * that fills the gateway's write queue (4 MB). Once the answer has come, the rest of the body left unread is no
+   * longer the backend's stall; before, the try was reset at the route's timeout and the answer cut.
+   */
+  @Test
+  void anAnswerStreamedBeforeTheUploadWasTakenIsPassedOnWhole() throws Exception {
+    try (ServerSocket early = new ServerSocket()) {
+      early.setReceiveBufferSize(4 * 1024);
+      early.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 50);
+      List<Socket> held = new CopyOnWriteArrayList<>();
+      Thread answerer = new Thread(() -> {
+        while (!early.isClosed()) {
+          try {
+            Socket socket = early.accept();
+            held.add(socket);
+            RawHttp.readHead(socket.getInputStream()); // and none of the body
+            OutputStream out = socket.getOutputStream();
+            out.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            for (int i = 0; i < 25; i++) {
+              out.write("6\r\npart%02d\r\n".formatted(i).getBytes(StandardCharsets.US_ASCII));
+              out.flush();
+              Thread.sleep(100);
+            }
+            out.write("0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+          } catch (IOException | InterruptedException e) {
+            // cut by the gateway, or the test's own end
+          }
+        }
+      }, "early-answering-backend");
+      answerer.setDaemon(true);
+      answerer.start();
+      gateway = new GatewayHarness(dir, "  body_timeout_ms: 60000\n", """
+          docker: {enabled: false}
+          routes:
+            - {path_prefix: /up, backend: early, timeout_ms: 500}
+          backends:
+            - {name: early, targets: ["http://127.0.0.1:%d"]}
+          """.formatted(early.getLocalPort()), 1);
+      for (int size : new int[] {sendCapacity(4 * 1024) + 16 * 1024, 4 * 1024 * 1024}) {
+        try (Socket client = new Socket(InetAddress.getLoopbackAddress(), gateway.port())) {
+          client.setSoTimeout(10_000);
+          Thread writer = new Thread(() -> {
+            try {
+              OutputStream out = client.getOutputStream();
+              out.write(("POST /up/file HTTP/1.1\r\nHost: gateway\r\nContent-Length: " + size + "\r\n\r\n")
+                  .getBytes(StandardCharsets.US_ASCII));
+              out.write(new byte[size]);
+            } catch (IOException closed) {
+              // the gateway closed before the whole body went
+            }
+          });
+          writer.setDaemon(true);
+          writer.start();
+          InputStream in = client.getInputStream();
+          StringBuilder answer = new StringBuilder();
+          try {
+            while (!answer.toString().endsWith("\r\n0\r\n\r\n")) {
+              int b = in.read();
+              if (b < 0) {
+                break;
+              }
+              answer.append((char) b);
+            }
+          } catch (SocketTimeoutException | SocketException cut) {
+            answer.append("[").append(cut).append("]");
+          }
+          assertTrue(answer.toString().startsWith("HTTP/1.1 200 OK") && answer.toString().contains("part24\r\n0\r\n"),
+              "the whole answer (" + size + " bytes sent): " + answer);
+        }
+      }
+      for (Socket socket : held) {
+        socket.close();
+      }
+    }
+  }
+
+  /**
+   * What a connection's kernel buffers hold toward a peer that reads nothing, its receive buffer {@code receive}
+   * bytes (measured: the gateway's own connection to such a backend holds about as much before its writes queue).
+   */
+  static int sendCapacity(int receive) throws IOException {
+    try (java.nio.channels.ServerSocketChannel server = java.nio.channels.ServerSocketChannel.open()) {
+      server.setOption(java.net.StandardSocketOptions.SO_RCVBUF, receive);
+      server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+      try (java.nio.channels.SocketChannel sender = java.nio.channels.SocketChannel.open(server.getLocalAddress());
+          java.nio.channels.SocketChannel taker = server.accept()) {
+        sender.configureBlocking(false);
+        java.nio.ByteBuffer chunk = java.nio.ByteBuffer.allocate(16 * 1024);
+        int total = 0;
+        long quietSince = System.nanoTime();
+        while (System.nanoTime() - quietSince < 200_000_000L) {
+          chunk.clear();
+          int n = sender.write(chunk);
+          if (n > 0) {
+            total += n;
+            quietSince = System.nanoTime();
+          } else {
+            Thread.onSpinWait();
+          }
+        }
+        return total;
+      }
+    }
+  }
+
   /** A gateway routing /up to {@code hung} with {@code timeoutMs}, its circuit never opening in these tests. */
   GatewayHarness hungGateway(String serverLines, ServerSocket hung, int timeoutMs) {
     return new GatewayHarness(dir, serverLines, """
