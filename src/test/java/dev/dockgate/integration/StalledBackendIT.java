@@ -167,6 +167,7 @@ class StalledBackendIT {
     try (ServerSocket hung = headReader(held)) {
       gateway = hungGateway("  body_timeout_ms: 60000\n", hung, 500);
       assertEquals(0, BackendQuirksIT.connectionsTo(hung.getLocalPort()));
+      long descriptors = openDescriptors();
       for (int i = 0; i < 20; i++) {
         String status;
         try {
@@ -181,6 +182,11 @@ class StalledBackendIT {
             () -> BackendQuirksIT.connectionsTo(hung.getLocalPort()) == 0);
       }
       assertEquals(20, held.size(), "each upload on a connection of its own");
+      // (the backend's 20 sockets are this process's too, held open: the gateway's 20 would make 40 more)
+      assertTrue(openDescriptors() <= descriptors + held.size() + 5, "descriptors " + descriptors + " before, after: "
+          + openDescriptors());
+      assertTrue(gateway.admin("/metrics").body().contains("gateway_requests_in_flight{backend=\"hung\",route=\"/up\"} 0.0"),
+          "none in flight");
       assertSeeEnd(held);
     }
   }
@@ -266,7 +272,9 @@ class StalledBackendIT {
             held.add(socket);
             RawHttp.readHead(socket.getInputStream()); // and none of the body
             OutputStream out = socket.getOutputStream();
-            out.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            // (Connection: close: when the kernel took the whole body, the connection is not reused for the next)
+            out.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+                .getBytes(StandardCharsets.US_ASCII));
             for (int i = 0; i < 25; i++) {
               out.write("6\r\npart%02d\r\n".formatted(i).getBytes(StandardCharsets.US_ASCII));
               out.flush();
@@ -355,14 +363,17 @@ class StalledBackendIT {
     }
   }
 
-  /** A gateway routing /up to {@code hung} with {@code timeoutMs}, its circuit never opening in these tests. */
+  /**
+   * A gateway routing /up to {@code hung} with {@code timeoutMs}, its circuit never opening in these tests; one
+   * connection at most to it, so that a pool slot not freed when its connection closes fails the next request (503).
+   */
   GatewayHarness hungGateway(String serverLines, ServerSocket hung, int timeoutMs) {
     return new GatewayHarness(dir, serverLines, """
         docker: {enabled: false}
         routes:
           - {path_prefix: /up, backend: hung, timeout_ms: %d}
         backends:
-          - {name: hung, targets: ["http://127.0.0.1:%d"], max_connections: 100,
+          - {name: hung, targets: ["http://127.0.0.1:%d"], max_connections: 1,
              circuit_breaker: {max_failures: 1000}}
         """.formatted(timeoutMs, hung.getLocalPort()), 1);
   }
@@ -393,6 +404,13 @@ class StalledBackendIT {
     thread.setDaemon(true);
     thread.start();
     return server;
+  }
+
+  /** The descriptors this process (the tests' and the gateway's) holds open. */
+  static long openDescriptors() throws IOException {
+    try (var fds = java.nio.file.Files.list(Path.of("/proc/self/fd"))) {
+      return fds.count();
+    }
   }
 
   /** Each socket, read now, ends (EOF or reset) within 2 s once what the gateway had queued is read. */
