@@ -1195,6 +1195,9 @@ public final class ProxyHandler implements Terminal {
   private void finished(Attempt attempt) {
     inFlight.decrement();
     release(attempt);
+    if (attempt.upload != null) {
+      attempt.upload.relayed(); // a body its backend still leaves unread is watched again (Upload)
+    }
     Upstream upstream = attempt.upstream;
     if (upstream != null) {
       upstream.finished();

@@ -185,8 +185,9 @@ final class Upload implements Handler<Buffer>, Exchange.BodyHold {
   /**
    * The backend's answer has come while the body was still being sent (an early answer: a 401, a 413, or one it
    * streams without reading on): the backend may leave the rest unread, the answer is what the try waits on, and a
-   * stall cut it mid-way, so neither the stall timer nor the end's watch fails the try any more. The connection is
-   * closed at the answer's end ({@link ConnectionPool}), which ends the upload.
+   * stall cut it mid-way, so neither the stall timer nor the end's watch fails the try while it is passed on. An
+   * HTTP/1 connection is closed at the answer's end ({@link ConnectionPool}), which ends the upload; an HTTP/2 backend
+   * may still read the rest (RFC 9113 §8.1), watched again from then on ({@link #relayed}).
    */
   void answered() {
     answered = true;
@@ -196,6 +197,23 @@ final class Upload implements Handler<Buffer>, Exchange.BodyHold {
     }
     if (sendingLinked) {
       deadlines.sent(this);
+    }
+  }
+
+  /**
+   * The answer has been passed on (or given up): a body its backend still leaves unread is watched again, so that an
+   * HTTP/2 stream whose backend never takes the rest is reset at the route's timeout rather than kept for ever; no
+   * answer is left to cut.
+   */
+  void relayed() {
+    if (!answered || sent.future().isComplete()) {
+      return;
+    }
+    answered = false;
+    if (over) {
+      ending();
+    } else if (heldSinceNanos != 0 && stallMs > 0 && stall < 0) {
+      watchStall(stallMs);
     }
   }
 

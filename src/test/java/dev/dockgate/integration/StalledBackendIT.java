@@ -364,6 +364,39 @@ class StalledBackendIT {
   }
 
   /**
+   * An HTTP/2 backend that fails an upload itself (its stream reset mid-body, or its connection closed) is still the
+   * backend's failure, 502, not the stall's 504: only a stall the gateway gave up on is a timeout.
+   */
+  @Test
+  void anHttp2BackendFailingAnUploadItselfIs502() throws Exception {
+    io.vertx.core.Vertx vertx = io.vertx.core.Vertx.vertx();
+    try {
+      io.vertx.core.http.HttpServer h2 = vertx.createHttpServer(new io.vertx.core.http.HttpServerOptions()
+              .setHost("127.0.0.1").setPort(0))
+          .requestHandler(req -> {
+            req.pause(); // takes none of the body
+            if (req.path().startsWith("/up/reset")) {
+              vertx.setTimer(200, id -> req.response().reset(2)); // INTERNAL_ERROR
+            } else {
+              vertx.setTimer(200, id -> req.connection().close());
+            }
+          })
+          .listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+      gateway = new GatewayHarness(dir, "  body_timeout_ms: 60000\n", """
+          docker: {enabled: false}
+          routes:
+            - {path_prefix: /up, backend: h2, timeout_ms: 3000}
+          backends:
+            - {name: h2, protocol: http2, targets: ["http://127.0.0.1:%d"], circuit_breaker: {max_failures: 1000}}
+          """.formatted(h2.actualPort()), 1);
+      assertEquals("HTTP/1.1 502 Bad Gateway", upload(gateway.port(), 4 * 1024 * 1024, "/up/reset"), "stream reset");
+      assertEquals("HTTP/1.1 502 Bad Gateway", upload(gateway.port(), 4 * 1024 * 1024, "/up/close"), "connection closed");
+    } finally {
+      vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    }
+  }
+
+  /**
    * A gateway routing /up to {@code hung} with {@code timeoutMs}, its circuit never opening in these tests; one
    * connection at most to it, so that a pool slot not freed when its connection closes fails the next request (503).
    */
