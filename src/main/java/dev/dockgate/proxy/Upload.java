@@ -210,6 +210,7 @@ final class Upload implements Handler<Buffer>, Exchange.BodyHold {
       return;
     }
     answered = false;
+    progressNanos = System.nanoTime(); // the time the answer took is not the backend's stall
     if (over) {
       ending();
     } else if (heldSinceNanos != 0 && stallMs > 0 && stall < 0) {
