@@ -337,6 +337,10 @@ public final class BackendClients {
     private long bodyBytes;
     /** Vert.x's connection of the channel, whose reads still queued at its close are released then. */
     private final Object connection;
+    /** The gateway closed the connection: nothing will take what Vert.x still holds of it. */
+    private boolean abandoned;
+    /** A failure is being passed on (Vert.x closes the connection on it). */
+    private boolean failing;
 
     InterimAnswers(Object connection) {
       this.connection = connection;
@@ -348,13 +352,37 @@ public final class BackendClients {
     }
 
     /**
-     * The connection closed: what Vert.x had read ahead of a paused answer (a client that left mid-answer, a
-     * timeout) and will never hand on is released, not left to the garbage collector with its pooled memory.
+     * The connection closed: when the gateway closed it (a client that left mid-answer, a timeout: Vert.x's reset), what
+     * Vert.x had read ahead of a paused answer and will never hand on is released, not left to the garbage collector
+     * with its pooled memory. Not when the backend ended it (its reset; its close, where the connection does not allow
+     * half-closure): Vert.x still hands those reads, the answer's last bytes, to the slower client as it resumes.
      */
     @Override
     public void channelInactive(io.netty.channel.ChannelHandlerContext ctx) {
       ctx.fireChannelInactive();
-      UnreadReads.release(connection);
+      if (abandoned) {
+        UnreadReads.release(connection);
+      }
+    }
+
+    /** A close asked for from above (Vert.x: a reset, a timeout, the pool), not in answer to a failed read. */
+    @Override
+    public void close(io.netty.channel.ChannelHandlerContext ctx, io.netty.channel.ChannelPromise promise) {
+      if (!failing) {
+        abandoned = true;
+      }
+      ctx.close(promise);
+    }
+
+    /** Vert.x closes the connection on any failure it is passed (a reset read): that close is the backend's doing. */
+    @Override
+    public void exceptionCaught(io.netty.channel.ChannelHandlerContext ctx, Throwable cause) {
+      failing = true;
+      try {
+        ctx.fireExceptionCaught(cause);
+      } finally {
+        failing = false;
+      }
     }
 
     @Override

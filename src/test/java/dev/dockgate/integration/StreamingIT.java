@@ -331,6 +331,150 @@ class StreamingIT {
     }
   }
 
+  /**
+   * A backend answers 2 MiB without a length (its close ends the body), all written at once, and closes: with a FIN,
+   * and with a reset once every byte has reached the gateway's kernel (the backend's send queue empty). The client reads
+   * slowly (8 KiB every 10 ms, a 16 KiB receive buffer), so the gateway holds the backend connection back (paused)
+   * while the close comes: the client still gets every byte, in order, and a complete answer (its end, chunked or
+   * by the close; after a reset, its bytes all there). The gateway's connection closes, on io_uring, with reads Vert.x
+   * holds not yet handed on: they still reach the client as it reads (released at the close, they were cut, 123 KiB).
+   */
+  @Test
+  void aBodyEndedByItsBackendsCloseReachesASlowClientWhole() throws Exception {
+    readUntilClose(false);
+  }
+
+  /** As above, the backend resetting its connection once the gateway's kernel has acknowledged every byte. */
+  @Test
+  void aBodyFollowedByItsBackendsResetReachesASlowClientWhole() throws Exception {
+    readUntilClose(true);
+  }
+
+  private void readUntilClose(boolean reset) throws Exception {
+    byte[] body = new byte[2 << 20];
+    for (int i = 0; i < body.length; i++) {
+      body[i] = (byte) (i * 31 + (i >> 16));
+    }
+    java.util.concurrent.CompletableFuture<String> backendDone = new java.util.concurrent.CompletableFuture<>();
+    try (java.net.ServerSocket server = new java.net.ServerSocket(0, 50, java.net.InetAddress.getByName("127.0.0.1"))) {
+      Thread backend = new Thread(() -> {
+        try (Socket socket = server.accept()) {
+          dev.dockgate.testing.RawHttp.readHead(socket.getInputStream());
+          java.io.OutputStream out = socket.getOutputStream();
+          out.write("HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n\r\n"
+              .getBytes(StandardCharsets.ISO_8859_1));
+          out.write(body);
+          out.flush();
+          if (reset) {
+            long deadline = System.nanoTime() + 20_000_000_000L;
+            while (unacknowledged(socket) != 0) { // the rest still in this kernel would be dropped by the reset
+              if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("the gateway never took the whole body");
+              }
+              Thread.sleep(5);
+            }
+            socket.setSoLinger(true, 0);
+          }
+          backendDone.complete(reset ? "reset" : "closed");
+        } catch (Exception e) {
+          backendDone.completeExceptionally(e);
+        }
+      });
+      backend.setDaemon(true);
+      backend.start();
+      try (GatewayHarness gateway = new GatewayHarness(dir, """
+            docker: {enabled: false}
+            routes:
+              - {path_prefix: /, backend: plain}
+            backends:
+              - {name: plain, targets: ["http://127.0.0.1:%d"]}
+            """.formatted(server.getLocalPort()), 1);
+          Socket client = new Socket()) {
+        client.setReceiveBufferSize(16 * 1024);
+        client.connect(new java.net.InetSocketAddress("127.0.0.1", gateway.port()));
+        client.setSoTimeout(15_000);
+        client.getOutputStream().write("GET /big HTTP/1.1\r\nHost: t\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
+        InputStream in = client.getInputStream();
+        String head = dev.dockgate.testing.RawHttp.readHead(in);
+        assertTrue(head.startsWith("HTTP/1.1 200"), head);
+        boolean chunked = head.toLowerCase(java.util.Locale.ROOT).contains("transfer-encoding: chunked");
+        ByteArrayOutputStream got = new ByteArrayOutputStream();
+        byte[] into = new byte[8 * 1024];
+        String end = "the connection closed";
+        try {
+          for (int n; (n = in.read(into)) > 0; ) {
+            got.write(into, 0, n);
+            if (chunked && endsWithLastChunk(got.toByteArray())) {
+              end = "its last chunk";
+              break;
+            }
+            Thread.sleep(10);
+          }
+        } catch (IOException e) {
+          end = "a reset: " + e;
+        }
+        String how = backendDone.get(20, TimeUnit.SECONDS);
+        byte[] raw = got.toByteArray();
+        byte[] bytes = chunked ? dechunk(raw) : raw;
+        int same = 0;
+        while (same < Math.min(bytes.length, body.length) && bytes[same] == body[same]) {
+          same++;
+        }
+        String what = "backend " + how + ", " + (chunked ? "chunked" : "close-delimited") + " toward the client, "
+            + end + ": " + bytes.length + " body bytes of " + body.length + ", the first " + same + " the backend's";
+        System.out.println("read until close: " + what);
+        assertEquals(body.length, same, what);
+        assertEquals(body.length, bytes.length, what);
+        if (chunked && !reset) { // a reset is no end: the answer may be cut toward the client, its bytes all there
+          assertTrue(endsWithLastChunk(raw), "the answer's end (its last chunk): " + what);
+        }
+      }
+    }
+  }
+
+  /** The bytes {@code socket} has sent and its peer's kernel not yet acknowledged (or not sent yet), as Linux shows. */
+  private static long unacknowledged(Socket socket) throws IOException {
+    String local = ":%04X".formatted(socket.getLocalPort());
+    String remote = ":%04X".formatted(socket.getPort());
+    for (String table : new String[] {"/proc/net/tcp", "/proc/net/tcp6"}) {
+      for (String line : java.nio.file.Files.readAllLines(Path.of(table))) {
+        String[] field = line.trim().split("\\s+"); // sl, local, remote, state, tx_queue:rx_queue...
+        if (field.length > 4 && field[1].endsWith(local) && field[2].endsWith(remote)) {
+          return Long.parseLong(field[4].substring(0, field[4].indexOf(':')), 16);
+        }
+      }
+    }
+    return -1;
+  }
+
+  private static byte[] dechunk(byte[] raw) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    int at = 0;
+    while (at < raw.length) {
+      int eol = at;
+      while (eol + 1 < raw.length && !(raw[eol] == '\r' && raw[eol + 1] == '\n')) {
+        eol++;
+      }
+      if (eol + 1 >= raw.length) {
+        break; // a size line cut
+      }
+      String size = new String(raw, at, eol - at, StandardCharsets.ISO_8859_1).split(";")[0].trim();
+      int n = Integer.parseInt(size, 16);
+      if (n == 0) {
+        break;
+      }
+      int from = eol + 2;
+      out.write(raw, from, Math.min(n, raw.length - from));
+      at = from + n + 2;
+    }
+    return out.toByteArray();
+  }
+
+  private static boolean endsWithLastChunk(byte[] raw) {
+    String tail = new String(raw, Math.max(0, raw.length - 7), Math.min(7, raw.length), StandardCharsets.ISO_8859_1);
+    return tail.endsWith("\r\n0\r\n\r\n") || tail.equals("0\r\n\r\n");
+  }
+
   private static void sleep(long ms) {
     try {
       Thread.sleep(ms);
