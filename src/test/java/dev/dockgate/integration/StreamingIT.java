@@ -35,7 +35,8 @@ import org.junit.jupiter.api.io.TempDir;
  * Answers streamed with back-pressure and cut when their backend fails. Backends resetting their connection
  * mid-answer while many clients wait: every client is answered at once (a 502 when nothing of the answer left,
  * else a visibly cut body, over HTTP/1.1 and HTTP/2, never a complete-looking one), /stats counts each request
- * once, nothing is logged as an error. A client that stops reading holds its backend back until the idle timeout.
+ * once, nothing is logged as an error. A client that stops reading holds its backend back until the idle timeout. A
+ * body its backend ends by closing (a FIN, or a reset once all was sent) reaches a slow client whole.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class StreamingIT {
