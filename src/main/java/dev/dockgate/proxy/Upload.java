@@ -58,8 +58,13 @@ final class Upload implements Handler<Buffer>, Exchange.BodyHold {
   /** Time the body waited on the backend not yet given back to the edge's body deadline, and since when (0: not). */
   private long heldNanos;
   private long heldSinceNanos;
-  /** When the backend last took some of the body (a write completed), {@link System#nanoTime}. */
+  /**
+   * Since when the backend has taken none of the body while some waited on it, {@link System#nanoTime}: the last
+   * completed write, or the write issued when none was left in flight (a client's pause is not the backend's stall).
+   */
   private long progressNanos = System.nanoTime();
+  /** Writes (and the end) handed to the backend request, not yet completed. */
+  private int inFlight;
   /** The route's deadlines, which watch the body's end while the backend has not taken it ({@link #ending}). */
   private final AnswerDeadlines deadlines;
   /** Links of {@link AnswerDeadlines}' uploads whose end waits on their backend (owned by it). */
@@ -101,10 +106,12 @@ final class Upload implements Handler<Buffer>, Exchange.BodyHold {
     if (left > 0 && (left -= chunk.length()) <= 0) {
       over = true;
       release();
+      issuing();
       to.end(chunk).onComplete(this::endWritten); // the last byte of a declared length: the head, if unsent, with it
       ending();
       return;
     }
+    issuing();
     to.write(chunk).onComplete(written);
     if (!over && to.writeQueueFull()) { // (a write that failed at once has stopped the upload)
       from.pause();
@@ -121,6 +128,16 @@ final class Upload implements Handler<Buffer>, Exchange.BodyHold {
       if (stallMs > 0 && stall < 0 && !answered) {
         watchStall(stallMs);
       }
+    }
+  }
+
+  /**
+   * A write is handed to the backend: one issued with none left in flight starts the wait on the backend, which
+   * before had nothing of the body to take (the client had sent nothing more), so cannot have stalled on it.
+   */
+  private void issuing() {
+    if (inFlight++ == 0) {
+      progressNanos = System.nanoTime();
     }
   }
 
@@ -262,6 +279,7 @@ final class Upload implements Handler<Buffer>, Exchange.BodyHold {
    * ({@link ConnectionPool}). Without an answer its close fails the try, and the answer's deadline starts here.
    */
   private void written(AsyncResult<Void> ar) {
+    inFlight--;
     if (ar.failed()) {
       stop();
       io.netty.channel.Channel channel = BackendClients.channelOf(to.connection());
@@ -280,6 +298,7 @@ final class Upload implements Handler<Buffer>, Exchange.BodyHold {
     if (!over) {
       over = true;
       to.drainHandler(null);
+      issuing();
       to.end().onComplete(this::endWritten);
       ending();
     }

@@ -155,6 +155,59 @@ class StalledBackendIT {
   }
 
   /**
+   * A client that pauses mid-body longer than the route's timeout_ms (body_timeout_ms allows it), then sends the rest
+   * while its HTTP/2 backend has stopped taking the body (its stream window, 64 KB, filled by what came before the
+   * pause), for 400 ms only, well under the 1 s timeout: the gateway waited on the backend those 400 ms, and the
+   * upload is answered 200. Before, the stall was timed from the backend's last completed write, before the client's
+   * pause, so the sweep of queued ends answered 504 within 250 ms of the rest's coming.
+   */
+  @Test
+  void aClientsPauseIsNotTheBackendsStall() throws Exception {
+    int first = 65_535; // the backend stream's initial window (RFC 9113 §6.9.2): all written, none of it taken
+    int rest = 48 * 1024; // waits on the backend, below the write queue's limit: the body's end is queued
+    io.vertx.core.Vertx vertx = io.vertx.core.Vertx.vertx();
+    try {
+      java.util.concurrent.CompletableFuture<io.vertx.core.http.HttpServerRequest> upload =
+          new java.util.concurrent.CompletableFuture<>();
+      io.vertx.core.http.HttpServer h2 = vertx.createHttpServer(new io.vertx.core.http.HttpServerOptions()
+              .setHost("127.0.0.1").setPort(0))
+          .requestHandler(req -> {
+            req.pause(); // takes none of the body until the test resumes it
+            req.body().onSuccess(body -> req.response().end("ok " + body.length()));
+            upload.complete(req);
+          })
+          .listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+      gateway = new GatewayHarness(dir, "  body_timeout_ms: 60000\n", """
+          docker: {enabled: false}
+          routes:
+            - {path_prefix: /up, backend: h2, timeout_ms: 1000}
+          backends:
+            - {name: h2, protocol: http2, targets: ["http://127.0.0.1:%d"]}
+          """.formatted(h2.actualPort()), 1);
+      try (Socket client = new Socket(InetAddress.getLoopbackAddress(), gateway.port())) {
+        client.setSoTimeout(10_000);
+        OutputStream out = client.getOutputStream();
+        out.write(("POST /up/file HTTP/1.1\r\nHost: gateway\r\nContent-Length: " + (first + rest) + "\r\n\r\n")
+            .getBytes(StandardCharsets.US_ASCII));
+        out.write(new byte[first]);
+        out.flush();
+        io.vertx.core.http.HttpServerRequest req = upload.get(5, TimeUnit.SECONDS);
+        Thread.sleep(1_500);
+        long started = System.nanoTime();
+        out.write(new byte[rest]);
+        out.flush();
+        Thread.sleep(400);
+        vertx.runOnContext(v -> req.resume());
+        String head = RawHttp.readHead(client.getInputStream());
+        assertEquals("HTTP/1.1 200 OK", head.lines().findFirst().orElse(""),
+            "answered " + head + " " + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started) + " ms after the rest");
+      }
+    } finally {
+      vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    }
+  }
+
+  /**
    * A backend that reads each request's head and then nothing (its handler hung: it neither reads the body, nor
    * answers, nor closes). Each upload of 4 MB to it is answered 504 at the route's timeout, and the gateway's
    * connection to it is closed within 2 s of that answer, without the backend reading anything more (the writes the
