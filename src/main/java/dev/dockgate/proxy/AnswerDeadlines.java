@@ -128,6 +128,11 @@ final class AnswerDeadlines {
       if (now - upload.progressNanos() >= timeoutNanos) {
         sent(upload);
         upload.endStalled();
+        if (next != null && !next.sendingLinked) {
+          // The reset ended the next one too (its end written or failed, synchronously): it left the list, no longer
+          // to judge, and what follows it is found again from the head.
+          next = sendingHead;
+        }
       }
       upload = next;
     }

@@ -23,7 +23,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /**
  * Answer deadlines against a real HTTP server on an ephemeral port that answers /fast at once and
  * never answers /slow: late requests fail as timeouts no earlier than their deadline and soon
- * after it, answered ones are never touched, and the queue ends empty.
+ * after it, answered ones are never touched, and the queue ends empty. The sweep of uploads whose end waits on their
+ * backend is checked with stand-in requests (a cascade of one reset into another upload's end, which real sockets do
+ * not produce on demand).
  */
 @ExtendWith(VertxExtension.class)
 class AnswerDeadlinesTest {
@@ -78,6 +80,77 @@ class AnswerDeadlinesTest {
     if (test.failed()) {
       throw new AssertionError(test.causeOfFailure());
     }
+  }
+
+  /**
+   * The sweep of queued ends fails a stalled upload whose reset, synchronously, ends the next one in the list (here
+   * the next one's end write fails, as when they share an HTTP/2 connection that closes): that one, no longer waiting
+   * on its backend, is not then judged stalled as well, a timeout it never had.
+   */
+  @Test
+  void anUploadEndedWhileTheSweepFailsAnotherIsNotJudged(Vertx vertx, VertxTestContext test) throws Exception {
+    List<String> resets = new ArrayList<>();
+    Context context = vertx.getOrCreateContext();
+    context.runOnContext(v -> {
+      AnswerDeadlines deadlines = new AnswerDeadlines(vertx, 40);
+      List<io.vertx.core.Promise<Void>> ends = new ArrayList<>();
+      Upload[] uploads = new Upload[2];
+      for (int i = 0; i < 2; i++) {
+        int n = i;
+        io.vertx.core.Promise<Void> end = io.vertx.core.Promise.promise();
+        ends.add(end);
+        List<io.vertx.core.Handler<io.vertx.core.buffer.Buffer>> data = new ArrayList<>();
+        @SuppressWarnings("unchecked")
+        io.vertx.core.streams.ReadStream<io.vertx.core.buffer.Buffer> from = fake(io.vertx.core.streams.ReadStream.class,
+            null, (name, args) -> {
+              if (name.equals("handler") && args[0] != null) {
+                data.add((io.vertx.core.Handler<io.vertx.core.buffer.Buffer>) args[0]);
+              }
+            });
+        io.vertx.core.http.HttpClientRequest to = fake(io.vertx.core.http.HttpClientRequest.class, end.future(),
+            (name, args) -> {
+              if (name.equals("reset")) {
+                resets.add(n + (args != null && args.length == 2 ? " timeout" : " reset"));
+                if (n == 0) {
+                  ends.get(1).tryFail("the connection closed"); // the next upload's end fails with it
+                }
+              }
+            });
+        uploads[i] = Upload.start(from, to, 1, new dev.dockgate.pipeline.Exchange(null, 0, "id", "client", false,
+            false, null, null), vertx, 40, deadlines);
+        data.get(0).handle(io.vertx.core.buffer.Buffer.buffer("x")); // the whole body: its end written, never taken
+      }
+      assertEquals(2, deadlines.sending());
+      vertx.setTimer(300, t -> test.verify(() -> {
+        assertTrue(uploads[0].stalled() != null, "the first upload stalled: " + resets);
+        assertEquals(null, uploads[1].stalled(), "the second's end failed before it was judged: " + resets);
+        assertEquals(List.of("0 timeout", "1 reset"), resets);
+        assertEquals(0, deadlines.sending());
+        test.completeNow();
+      }));
+    });
+    assertTrue(test.awaitCompletion(10, TimeUnit.SECONDS));
+    if (test.failed()) {
+      throw new AssertionError(test.causeOfFailure());
+    }
+  }
+
+  /** A stand-in for {@code type}: calls are told to {@code calls}; {@code end()} returns {@code end}. */
+  @SuppressWarnings("unchecked")
+  private static <T> T fake(Class<?> type, Future<Void> end, java.util.function.BiConsumer<String, Object[]> calls) {
+    return (T) java.lang.reflect.Proxy.newProxyInstance(type.getClassLoader(), new Class<?>[] {type},
+        (proxy, method, args) -> {
+          calls.accept(method.getName(), args);
+          Class<?> returns = method.getReturnType();
+          if (returns == Future.class) {
+            return method.getName().equals("end") ? end : Future.succeededFuture();
+          } else if (returns == boolean.class) {
+            return false;
+          } else if (returns.isInstance(proxy)) {
+            return proxy;
+          }
+          return null;
+        });
   }
 
   private static Future<HttpClientResponse> send(HttpClient client, int port, String path, AnswerDeadlines deadlines,
