@@ -227,9 +227,9 @@ class ConfigSourcesTest {
         bad("an override that is not a boolean", "", Map.of("DOCKGATE_DOCKER_ENABLED", "yes"), Map.of(),
             "conf.yml: docker.enabled: expected true or false, got \"yes\" [environment variable DOCKGATE_DOCKER_ENABLED]"),
         bad("a misspelt override variable", "", Map.of("DOCKGATE_DOCKER_ENABLE", "true"), Map.of(),
-            "conf.yml: DOCKGATE_DOCKER_ENABLE (environment variable): matches no setting; settings in docker: enabled, engines, host, network"),
+            "conf.yml: DOCKGATE_DOCKER_ENABLE (environment variable): matches no setting; settings in docker: enabled, engines, host, network, resync_interval_ms"),
         bad("a misspelt override property", "", Map.of(), Map.of("dockgate.docker.hots", "tcp://127.0.0.1:2375"),
-            "conf.yml: dockgate.docker.hots (system property): matches no setting; settings in docker: enabled, engines, host, network"),
+            "conf.yml: dockgate.docker.hots (system property): matches no setting; settings in docker: enabled, engines, host, network, resync_interval_ms"),
         bad("an override of a list entry the file does not have", "", Map.of("DOCKGATE_ROUTES_3_TIMEOUT_MS", "100"), Map.of(),
             "conf.yml: DOCKGATE_ROUTES_3_TIMEOUT_MS (environment variable): matches no setting; names are DOCKGATE_ and the "
                 + "setting's path in capitals, with _ for . and [ ] (server.port: DOCKGATE_SERVER_PORT)"));
