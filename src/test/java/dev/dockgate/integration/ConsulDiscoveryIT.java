@@ -422,6 +422,44 @@ class ConsulDiscoveryIT {
 
   @Test
   @Timeout(120)
+  void answersWithoutAnIndexArePolledAtTheMinimumIntervalWithOneWarning() throws Exception {
+    startRoutingAll("consul: {address: \"" + consul.address() + "\", min_query_interval_ms: 500}\n");
+
+    int seenFrom = consul.seen().size();
+    consul.dropIndexHeader(true); // a proxy between passes no X-Consul-Index
+    consul.check("orders-2", "critical"); // wakes the blocked queries, answered without an index
+    until("orders-2 out while the index is missing", Duration.ofSeconds(5), Set.of("orders-1", "orders-3"),
+        "/api/orders/x");
+    Thread.sleep(1_000);
+    int from = consul.seen().size();
+    Thread.sleep(4_000);
+    List<ConsulTestServer.Seen> polled = consul.seen().subList(from, consul.seen().size());
+    System.out.println("requests over 4 s without X-Consul-Index (2 queries): " + polled.size());
+    // Plain reads at min_query_interval_ms (two queries, 500 ms): about 16, not a blocking query that cannot block.
+    assertTrue(polled.size() >= 8 && polled.size() <= 2 * (8 + 2), polled.size() + " requests: " + polled);
+    assertEquals(0, polled.stream().filter(s -> s.query().contains("index=")).count(), polled.toString());
+    consul.check("orders-2", "passing");
+    until("orders-2 back while polled", Duration.ofSeconds(5), Set.of("orders-1", "orders-2", "orders-3"),
+        "/api/orders/x");
+    String output = gateway.output();
+    assertEquals(2, count(output, "without X-Consul-Index"), output); // once per query, not per answer
+    assertFalse(output.contains("the index went back"), output);
+
+    consul.dropIndexHeader(false);
+    Poll.until(Duration.ofSeconds(5), "blocking queries again\n" + gateway.output(), () -> consul.seen()
+        .subList(seenFrom, consul.seen().size()).stream().anyMatch(s -> s.query().contains("index=")));
+    Poll.until(Duration.ofSeconds(5), "said once the index is back\n" + gateway.output(),
+        () -> count(gateway.output(), "X-Consul-Index again") == 2);
+    Thread.sleep(1_500);
+    int idleFrom = consul.seen().size();
+    Thread.sleep(3_000);
+    assertTrue(consul.seen().size() - idleFrom <= 2, "blocking again: " + consul.seen().subList(idleFrom,
+        consul.seen().size()));
+    noSevere();
+  }
+
+  @Test
+  @Timeout(120)
   void theGatewaysOwnHealthCheckAndBreakersJudgeConsulInstances() {
     gateway = new GatewayJar(dir, "", "consul: {address: \"" + consul.address() + "\"}\n" + """
         docker: {enabled: false}

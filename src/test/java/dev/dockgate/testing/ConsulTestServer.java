@@ -173,6 +173,7 @@ public final class ConsulTestServer implements AutoCloseable {
   private boolean aclsEnabled;
   private boolean churn;
   private boolean zeroIndex;
+  private boolean dropIndex;
   private boolean answerBlockedNow;
   private int port;
   private HttpServer server;
@@ -290,6 +291,14 @@ public final class ConsulTestServer implements AutoCloseable {
       wakeAll();
       answerBlockedNow = false;
     });
+  }
+
+  /**
+   * Answers without the {@code X-Consul-Index} header, as a proxy between the gateway and the agent does when it
+   * passes only the headers it knows; the blocking itself is the agent's, as before.
+   */
+  public void dropIndexHeader(boolean on) {
+    run(() -> dropIndex = on);
   }
 
   /** A raft snapshot of the catalog as it is now. */
@@ -576,9 +585,11 @@ public final class ConsulTestServer implements AutoCloseable {
 
   private void answer(HttpServerRequest request, Query query) {
     long index = zeroIndex ? 0 : Math.max(1, indexOf(query.key()));
-    var response = request.response()
-        .putHeader("X-Consul-Index", Long.toUnsignedString(index))
-        .putHeader("X-Consul-KnownLeader", "true")
+    var response = request.response();
+    if (!dropIndex) {
+      response.putHeader("X-Consul-Index", Long.toUnsignedString(index));
+    }
+    response.putHeader("X-Consul-KnownLeader", "true")
         .putHeader("X-Consul-LastContact", "0")
         .putHeader("X-Consul-Default-ACL-Policy", aclsEnabled ? "deny" : "allow");
     if (query.sayFiltered()) {

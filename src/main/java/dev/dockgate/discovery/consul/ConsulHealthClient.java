@@ -36,7 +36,10 @@ final class ConsulHealthClient {
   /** How long a plain read, or a blocking query past its wait (plus Consul's jitter of wait/16), may stay silent. */
   private static final long READ_MARGIN_MS = 10_000;
 
-  /** What Consul answered: its index, the entries, and whether ACLs hid some of them. */
+  /** An answer's index when it came without a usable X-Consul-Index header. */
+  static final long NO_INDEX = -1;
+
+  /** What Consul answered: its index ({@link #NO_INDEX}: none), the entries, and whether ACLs hid some of them. */
   record Answer(long index, JsonArray entries, boolean filteredByAcls) {
   }
 
@@ -117,11 +120,12 @@ final class ConsulHealthClient {
     return path.toString();
   }
 
+  /** The answer's X-Consul-Index; {@link #NO_INDEX} when it has none, or none that is a number. */
   private static long index(String header) {
     try {
-      return header == null ? 0 : Long.parseLong(header.trim());
+      return header == null ? NO_INDEX : Math.max(0, Long.parseLong(header.trim()));
     } catch (NumberFormatException e) {
-      return 0;
+      return NO_INDEX;
     }
   }
 

@@ -39,6 +39,8 @@ final class ServiceWatch {
   private boolean stopped;
   private boolean outage;
   private boolean filteredReported;
+  /** The last answer came without X-Consul-Index (said once until one comes with it again). */
+  private boolean noIndex;
   private long backoffMs = MIN_BACKOFF_MS;
   private int known;
   /**
@@ -129,6 +131,29 @@ final class ServiceWatch {
    * was seen; {@code took}: how long it was out, in nanoseconds.
    */
   private void answered(long sentIndex, ConsulHealthClient.Answer answer, long took, boolean early) {
+    if (answer.index() == ConsulHealthClient.NO_INDEX) {
+      // Nothing to block on (a proxy between that passes only the headers it knows): a query sent with any index
+      // would come back at once, and each answer would look like an index going back. Plain reads instead, paced
+      // by the token bucket at min_query_interval_ms.
+      index.reset();
+      if (!noIndex) {
+        noIndex = true;
+        LOG.warning(describe() + ": answers come without X-Consul-Index (a proxy between the gateway and the agent"
+            + " dropping it?); reading it every consul.min_query_interval_ms (" + config.minQueryIntervalMs()
+            + " ms) instead of with blocking queries");
+      }
+    } else if (noIndex) {
+      noIndex = false;
+      index.answered(answer.index());
+      LOG.info(describe() + ": answers carry X-Consul-Index again; following it with blocking queries");
+    } else {
+      blockingAnswer(sentIndex, answer, took, early);
+    }
+    handOn(answer);
+  }
+
+  /** An answer with an index: Consul's index rules, and the checks for a restore and for the servers' cap. */
+  private void blockingAnswer(long sentIndex, ConsulHealthClient.Answer answer, long took, boolean early) {
     index.answered(answer.index());
     if (answer.index() < sentIndex) {
       LOG.info(describe() + ": the index went back from " + sentIndex + " to " + answer.index()
@@ -151,6 +176,10 @@ final class ServiceWatch {
       }
       suspectedIndex = 0;
     }
+  }
+
+  /** The answer's usable entries to the listener, its ACL and outage news said, and the next request. */
+  private void handOn(ConsulHealthClient.Answer answer) {
     List<ConsulEntry.Unusable> unusable = new ArrayList<>();
     List<ConsulEntry> entries = ConsulEntry.parse(answer.entries(), unusable);
     for (ConsulEntry.Unusable u : unusable) {
@@ -166,7 +195,8 @@ final class ServiceWatch {
     if (outage) {
       LOG.info(describe() + " answers again: " + entries.size() + " passing instance(s)");
     } else if (!first.future().isComplete()) {
-      LOG.info(describe() + ": " + entries.size() + " passing instance(s); following it with blocking queries");
+      LOG.info(describe() + ": " + entries.size() + " passing instance(s)"
+          + (noIndex ? "" : "; following it with blocking queries"));
     }
     outage = false;
     known = entries.size();
