@@ -26,9 +26,9 @@ final class ValueSources {
 
   private final String file;
   /** DOCKGATE_... name to value. */
-  private final Map<String, String> variables = new TreeMap<>();
+  private final TreeMap<String, String> variables = new TreeMap<>();
   /** Path key (server.port, routes.0.backend) to value, and to the property's name as given. */
-  private final Map<String, String> properties = new TreeMap<>();
+  private final TreeMap<String, String> properties = new TreeMap<>();
   private final Map<String, String> propertyNames = new HashMap<>();
   private final Set<String> usedVariables = new HashSet<>();
   private final Set<String> usedProperties = new HashSet<>();
@@ -61,6 +61,32 @@ final class ValueSources {
 
   /** The environment variable that overrides a setting: {@code routes[0].timeout_ms} is DOCKGATE_ROUTES_0_TIMEOUT_MS. */
   static String variableName(String path) {
+    StringBuilder name = new StringBuilder(VARIABLE_PREFIX.length() + path.length()).append(VARIABLE_PREFIX);
+    boolean run = false;
+    for (int i = 0; i < path.length(); i++) {
+      char c = path.charAt(i);
+      if (c >= 0x80) {
+        return slowVariableName(path); // upper-casing may change the length (ß is SS): the general rule
+      }
+      if (c >= 'a' && c <= 'z') {
+        c = (char) (c - ('a' - 'A'));
+      }
+      if ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
+        name.append(c);
+        run = false;
+      } else if (!run) {
+        name.append('_');
+        run = true;
+      }
+    }
+    if (run) {
+      name.setLength(name.length() - 1);
+    }
+    return name.toString();
+  }
+
+  /** {@link #variableName} by its definition: upper-cased, every run of other characters one _, none at the end. */
+  static String slowVariableName(String path) {
     String upper = path.toUpperCase(Locale.ROOT).replaceAll("[^A-Z0-9]+", "_");
     return VARIABLE_PREFIX + (upper.endsWith("_") ? upper.substring(0, upper.length() - 1) : upper);
   }
@@ -79,6 +105,9 @@ final class ValueSources {
    * a system property wins over an environment variable.
    */
   String override(String path) {
+    if (properties.isEmpty() && variables.isEmpty()) {
+      return null; // the common case, asked for every key of every route: no name built
+    }
     String key = propertyKey(path);
     String name = variableName(path);
     String property = properties.get(key);
@@ -116,23 +145,29 @@ final class ValueSources {
 
   /** The overrides setting keys inside the mapping at {@code path}, properties first; {@code use}: marked used. */
   private List<String> inside(String path, boolean use) {
+    if (properties.isEmpty() && variables.isEmpty()) {
+      return List.of();
+    }
     String key = propertyKey(path) + ".";
     String name = variableName(path) + "_";
     List<String> found = new ArrayList<>();
-    for (String property : properties.keySet()) {
-      if (property.startsWith(key)) {
-        found.add("system property " + propertyNames.get(property));
-        if (use) {
-          usedProperties.add(property);
-        }
+    // Sorted maps: the names starting with the prefix come together, from the prefix on.
+    for (String property : properties.tailMap(key).keySet()) {
+      if (!property.startsWith(key)) {
+        break;
+      }
+      found.add("system property " + propertyNames.get(property));
+      if (use) {
+        usedProperties.add(property);
       }
     }
-    for (String variable : variables.keySet()) {
-      if (variable.startsWith(name)) {
-        found.add("environment variable " + variable);
-        if (use) {
-          usedVariables.add(variable);
-        }
+    for (String variable : variables.tailMap(name).keySet()) {
+      if (!variable.startsWith(name)) {
+        break;
+      }
+      found.add("environment variable " + variable);
+      if (use) {
+        usedVariables.add(variable);
       }
     }
     return found;

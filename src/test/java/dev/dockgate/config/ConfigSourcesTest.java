@@ -240,4 +240,24 @@ class ConfigSourcesTest {
   void rejectedWithExactProblems(Case c) throws Exception {
     assertEquals(c.problems(), problems(c.yaml(), c.variables(), c.properties()));
   }
+
+  @ParameterizedTest
+  @MethodSource("overridePaths")
+  void anOverridesVariableNameIsTheDefinitionsForEveryPath(String path, String expected) {
+    assertEquals(expected, ValueSources.variableName(path));
+    assertEquals(ValueSources.slowVariableName(path), ValueSources.variableName(path));
+  }
+
+  static Stream<org.junit.jupiter.params.provider.Arguments> overridePaths() {
+    return Stream.of(
+        org.junit.jupiter.params.provider.Arguments.of("server.port", "DOCKGATE_SERVER_PORT"),
+        org.junit.jupiter.params.provider.Arguments.of("routes[0].timeout_ms", "DOCKGATE_ROUTES_0_TIMEOUT_MS"),
+        org.junit.jupiter.params.provider.Arguments.of("routes[12]", "DOCKGATE_ROUTES_12"),
+        org.junit.jupiter.params.provider.Arguments.of("[0]..a--b", "DOCKGATE__0_A_B"),
+        org.junit.jupiter.params.provider.Arguments.of("backends[1].match_labels.com.example/app",
+            "DOCKGATE_BACKENDS_1_MATCH_LABELS_COM_EXAMPLE_APP"),
+        org.junit.jupiter.params.provider.Arguments.of("a.Straße", "DOCKGATE_A_STRASSE"),
+        org.junit.jupiter.params.provider.Arguments.of("a.é", "DOCKGATE_A"),
+        org.junit.jupiter.params.provider.Arguments.of("", "DOCKGATE_"));
+  }
 }
