@@ -785,7 +785,9 @@ public final class ConfigLoader {
 
   private static DefaultResponse defaultResponse(Fields f) {
     DefaultResponse d = DefaultResponse.NOT_FOUND;
-    int status = (int) f.number("status_code", d.statusCode(), 100, 599);
+    // A final status: a 1xx is an interim answer, after which a client waits for another (100) or takes the connection
+    // as switched to another protocol (101).
+    int status = (int) f.number("status_code", d.statusCode(), 200, 599);
     String body = f.string("body", d.body());
     f.rejectUnknown();
     return new DefaultResponse(status, body);

@@ -601,9 +601,15 @@ class ConfigLoaderTest {
             "conf.yml: backends[0].connect_timeout_ms: must be between 1 and 600000, got 0",
             "conf.yml: backends[0].max_connections: must be between 1 and 100000, got 0"),
         bad("status_code below 100", "default_response:\n  status_code: 99\n",
-            "conf.yml: default_response.status_code: must be between 100 and 599, got 99"),
+            "conf.yml: default_response.status_code: must be between 200 and 599, got 99"),
         bad("status_code above 599", "default_response:\n  status_code: 600\n",
-            "conf.yml: default_response.status_code: must be between 100 and 599, got 600"),
+            "conf.yml: default_response.status_code: must be between 200 and 599, got 600"),
+        // A 1xx is an interim answer: sent as the final one, 100 left the client waiting for another answer and 101
+        // told it the connection had switched protocols (with "body" bytes after it).
+        bad("status_code 100, an interim status", "default_response:\n  status_code: 100\n",
+            "conf.yml: default_response.status_code: must be between 200 and 599, got 100"),
+        bad("status_code 101, an interim status", "default_response:\n  status_code: 101\n",
+            "conf.yml: default_response.status_code: must be between 200 and 599, got 101"),
 
         // match_labels entries
         bad("label without =", "backends:\n  - name: payment\n    match_labels: [app_name]\n",
