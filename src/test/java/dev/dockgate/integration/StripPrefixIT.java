@@ -25,9 +25,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A route with {@code strip_prefix}: the prefix it took away reaches the backend as {@code X-Forwarded-Prefix}
  * (a client's own replaced, a trusted proxy's extended), and the backend's redirects ({@code Location} of a 3xx or
- * 201, {@code Content-Location}, {@code Refresh}) that point into its own paths get the prefix back; other hosts,
- * relative references and routes without the prefix stripped (or with {@code rewrite_location: false}) are left
- * alone. A real backend on 127.0.0.1 answers as each request's {@code X-Answer-*} headers ask, naming what it got.
+ * 201, {@code Content-Location}, {@code Refresh}) that point into its own paths get the prefix back, as do its
+ * cookies' {@code Path}; other hosts, relative references and routes without the prefix stripped (or with
+ * {@code rewrite_location: false}, {@code rewrite_cookie_path: false}) are left alone. A real backend on 127.0.0.1 answers as each request's {@code X-Answer-*} headers ask, naming what it got.
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class StripPrefixIT {
