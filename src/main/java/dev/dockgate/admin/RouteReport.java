@@ -35,6 +35,7 @@ public final class RouteReport {
           .put("methods", new JsonArray(r.methods()))
           .put("strip_prefix", r.stripPrefix())
           .put("rewrite_location", r.rewriteLocation())
+          .put("rewrite_cookie_path", r.rewriteCookiePath())
           .put("timeout_ms", r.timeoutMs())
           .put("retries", r.retries().attempts())
           .put("backend", r.backend())

@@ -631,6 +631,13 @@ public final class ConfigLoader {
         f.problem(f.at("rewrite_location"), "applies only with strip_prefix: true (the prefix put back into the"
             + " backend's redirects)");
       }
+      // Apart from rewrite_location (whose value it takes unless set): a backend's Path=/ may mean the whole site (a
+      // session cookie shared with other routes), where its redirects still want the prefix back.
+      boolean rewriteCookiePath = f.bool("rewrite_cookie_path", rewriteLocation);
+      if (f.has("rewrite_cookie_path") && !strip) {
+        f.problem(f.at("rewrite_cookie_path"), "applies only with strip_prefix: true (the prefix put back into the"
+            + " Path of the backend's cookies)");
+      }
       RetryConfig retries = retries(f.object("retries"), timeout);
       Map<String, Object> blocks = new LinkedHashMap<>();
       for (RouteBlockParser parser : parsers) {
@@ -640,7 +647,7 @@ public final class ConfigLoader {
       }
       f.rejectUnknown();
       result.add(new RouteConfig(prefix, backend, timeout, strip, methods, host, retries, passHost, rewriteLocation,
-          blocks));
+          rewriteCookiePath, blocks));
     }
     return result;
   }

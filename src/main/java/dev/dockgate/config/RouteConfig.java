@@ -7,7 +7,8 @@ import java.util.Map;
  * One route: requests whose path starts with {@code pathPrefix} (and, when set, whose Host is
  * {@code host} and whose method is one of {@code methods}) go to {@code backend}. With
  * {@code stripPrefix} the prefix is removed from the forwarded path, said to the backend in X-Forwarded-Prefix, and, with
- * {@code rewriteLocation} (the default then), put back into the backend's redirects. Failed idempotent requests
+ * {@code rewriteLocation} (the default then), put back into the backend's redirects; with {@code rewriteCookiePath}
+ * (rewriteLocation's value unless set), into the Path of its cookies. Failed idempotent requests
  * without a body are retried as {@code retries} says. With {@code passHost} the client's Host goes to
  * the backend; without, the backend's own address (or TLS server name) does. {@code blocks} holds the route's feature
  * blocks by config key ({@code cors}, {@code auth}, {@code rate_limit}, ...), each parsed by its
@@ -23,12 +24,14 @@ public record RouteConfig(
     RetryConfig retries,
     boolean passHost,
     boolean rewriteLocation,
+    boolean rewriteCookiePath,
     Map<String, Object> blocks) {
 
   public static final long DEFAULT_TIMEOUT_MS = 30_000;
 
   public RouteConfig {
     rewriteLocation = rewriteLocation && stripPrefix; // nothing to put back when nothing is taken away
+    rewriteCookiePath = rewriteCookiePath && stripPrefix;
     methods = List.copyOf(methods);
     blocks = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(blocks));
   }
@@ -41,13 +44,13 @@ public record RouteConfig(
   /** A route without feature blocks. */
   public RouteConfig(String pathPrefix, String backend, long timeoutMs, boolean stripPrefix, List<String> methods,
       String host, RetryConfig retries) {
-    this(pathPrefix, backend, timeoutMs, stripPrefix, methods, host, retries, true, stripPrefix, Map.of());
+    this(pathPrefix, backend, timeoutMs, stripPrefix, methods, host, retries, true, stripPrefix, stripPrefix, Map.of());
   }
 
   /** A route with feature blocks, passing the client's Host to the backend. */
   public RouteConfig(String pathPrefix, String backend, long timeoutMs, boolean stripPrefix, List<String> methods,
       String host, RetryConfig retries, Map<String, Object> blocks) {
-    this(pathPrefix, backend, timeoutMs, stripPrefix, methods, host, retries, true, stripPrefix, blocks);
+    this(pathPrefix, backend, timeoutMs, stripPrefix, methods, host, retries, true, stripPrefix, stripPrefix, blocks);
   }
 
   /** The block under {@code key} when it is a {@code type}, else null. */

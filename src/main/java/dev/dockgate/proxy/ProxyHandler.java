@@ -459,13 +459,14 @@ public final class ProxyHandler implements Terminal {
       if (span != null) {
         span.answered(answer.status());
       }
+      if (prefix != null && prefix.rewrites()) {
+        // A refusal's redirects; the cookies of a 101 too (a session or sticky cookie set on the handshake).
+        prefix.rewrite(answer.status(), answer.headers(), forwardedPrefix, incoming.authority(), host,
+            upstream.instance().host(), upstream.instance().port());
+      }
       if (answer.status() == 101) {
         tunnel.switchProtocols(exchange, answer, done);
       } else {
-        if (prefix != null && prefix.rewrites()) {
-          prefix.rewrite(answer.status(), answer.headers(), forwardedPrefix, incoming.authority(), host,
-              upstream.instance().host(), upstream.instance().port());
-        }
         tunnel.refuse(exchange, answer, route.backend(), done);
       }
     });

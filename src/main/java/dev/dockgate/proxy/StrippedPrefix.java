@@ -10,21 +10,30 @@ import io.vertx.core.net.HostAndPort;
  * (Traefik's StripPrefix, Spring Cloud Gateway), and, unless {@code rewrite_location: false}, put back into the
  * backend's answer where it names one of its own paths: {@code Location} of a 3xx or 201, {@code Content-Location},
  * {@code Refresh}'s URL (nginx's {@code proxy_redirect default} covers Location and Refresh; Apache's ProxyPassReverse
- * Content-Location too). Immutable, one per route; called on the request's event loop, allocating only for a value
- * it rewrites.
+ * Content-Location too); unless {@code rewrite_cookie_path: false}, the {@code Path} of each {@code Set-Cookie}
+ * (nginx's {@code proxy_cookie_path}, Apache's {@code ProxyPassReverseCookiePath}). Immutable, one per route; called
+ * on the request's event loop, allocating only for a value it rewrites (and for the lines of an answer's Set-Cookie).
  */
 final class StrippedPrefix {
 
   static final CharSequence X_FORWARDED_PREFIX = HttpHeaders.createOptimized("x-forwarded-prefix");
   private static final CharSequence REFRESH = HttpHeaders.createOptimized("refresh");
+  /** What {@link #rewriteLines} rewrites in a header: a URL, a Refresh value, a Set-Cookie's Path. */
+  private static final int URL = 0;
+  private static final int REFRESH_URL = 1;
+  private static final int COOKIE_PATH = 2;
 
   /** The path the route takes away, without a trailing slash: {@code /api/payment} (of /api/payment or /api/payment/). */
   private final String prefix;
-  private final boolean rewrites;
+  /** Redirects get the prefix back (rewrite_location). */
+  private final boolean locations;
+  /** Cookies' Path gets the prefix back (rewrite_cookie_path). */
+  private final boolean cookies;
 
-  private StrippedPrefix(String prefix, boolean rewrites) {
+  private StrippedPrefix(String prefix, boolean locations, boolean cookies) {
     this.prefix = prefix;
-    this.rewrites = rewrites;
+    this.locations = locations;
+    this.cookies = cookies;
   }
 
   /** The prefix {@code route} strips, or null: it keeps the path, or strips nothing of it (a prefix of "/"). */
@@ -37,16 +46,17 @@ final class StrippedPrefix {
     while (end > 0 && prefix.charAt(end - 1) == '/') {
       end--;
     }
-    return end == 0 ? null : new StrippedPrefix(prefix.substring(0, end), route.rewriteLocation());
+    return end == 0 ? null
+        : new StrippedPrefix(prefix.substring(0, end), route.rewriteLocation(), route.rewriteCookiePath());
   }
 
   String prefix() {
     return prefix;
   }
 
-  /** Whether the backend's redirects get the prefix back (rewrite_location). */
+  /** Whether the backend's answers get the prefix back somewhere: its redirects, or its cookies' Path. */
   boolean rewrites() {
-    return rewrites;
+    return locations || cookies;
   }
 
   /**
@@ -95,45 +105,74 @@ final class StrippedPrefix {
 
   /**
    * Puts the prefix back into {@code answer}'s headers (status {@code status}) where they name a path of the backend:
-   * Location (3xx and 201 only), Content-Location and Refresh. {@code forwarded}: the X-Forwarded-Prefix the backend
-   * was sent; {@code client}: the Host the client sent (null: none); {@code sent}: the Host the backend was sent;
-   * {@code instanceHost} and {@code instancePort}: the instance's address.
+   * Location (3xx and 201 only), Content-Location and Refresh (with rewrite_location), the Path of each Set-Cookie
+   * (with rewrite_cookie_path). {@code forwarded}: the X-Forwarded-Prefix the backend was sent; {@code client}: the
+   * Host the client sent (null: none); {@code sent}: the Host the backend was sent; {@code instanceHost} and
+   * {@code instancePort}: the instance's address.
    */
   void rewrite(int status, MultiMap answer, String forwarded, HostAndPort client, HostAndPort sent,
       String instanceHost, int instancePort) {
-    if (status >= 300 && status <= 399 || status == 201) {
-      rewriteLines(answer, HttpHeaders.LOCATION, false, forwarded, client, sent, instanceHost, instancePort);
+    if (locations) {
+      if (status >= 300 && status <= 399 || status == 201) {
+        rewriteLines(answer, HttpHeaders.LOCATION, URL, forwarded, client, sent, instanceHost, instancePort);
+      }
+      rewriteLines(answer, HttpHeaders.CONTENT_LOCATION, URL, forwarded, client, sent, instanceHost, instancePort);
+      rewriteLines(answer, REFRESH, REFRESH_URL, forwarded, client, sent, instanceHost, instancePort);
     }
-    rewriteLines(answer, HttpHeaders.CONTENT_LOCATION, false, forwarded, client, sent, instanceHost, instancePort);
-    rewriteLines(answer, REFRESH, true, forwarded, client, sent, instanceHost, instancePort);
+    if (cookies) {
+      rewriteLines(answer, HttpHeaders.SET_COOKIE, COOKIE_PATH, forwarded, client, sent, instanceHost, instancePort);
+    }
   }
 
   /**
-   * The header {@code name} of {@code answer} (a Refresh when {@code refresh}) with the prefix put back, judged by its
-   * first line; should the backend have sent several, each is rewritten in turn and none is dropped.
+   * The header {@code name} of {@code answer} with the prefix put back as {@code kind} says; should the backend have
+   * sent several lines, each is rewritten in turn and none is dropped. A URL or Refresh is judged by its first line
+   * (left alone, so are the others: one lookup for an answer that needs nothing); every Set-Cookie line on its own,
+   * being a cookie of its own.
    */
-  private void rewriteLines(MultiMap answer, CharSequence name, boolean refresh, String forwarded, HostAndPort client,
+  private void rewriteLines(MultiMap answer, CharSequence name, int kind, String forwarded, HostAndPort client,
       HostAndPort sent, String instanceHost, int instancePort) {
     String value = answer.get(name);
     if (value == null) {
       return;
     }
-    String rewritten = refresh ? refresh(value, forwarded, client, sent, instanceHost, instancePort)
-        : url(value, forwarded, client, sent, instanceHost, instancePort);
-    if (rewritten == null) {
+    String rewritten = rewritten(kind, value, forwarded, client, sent, instanceHost, instancePort);
+    if (rewritten == null && kind != COOKIE_PATH) {
       return;
     }
     java.util.List<String> lines = answer.getAll(name);
-    if (lines.size() == 1) {
-      answer.set(name, rewritten);
+    int n = lines.size();
+    if (n == 1) {
+      if (rewritten != null) {
+        answer.set(name, rewritten);
+      }
+      return;
+    }
+    String[] each = null;
+    for (int i = 0; i < n; i++) {
+      String line = i == 0 ? rewritten : rewritten(kind, lines.get(i), forwarded, client, sent, instanceHost,
+          instancePort);
+      if (line != null) {
+        if (each == null) {
+          each = new String[n];
+        }
+        each[i] = line;
+      }
+    }
+    if (each == null) {
       return;
     }
     answer.remove(name);
-    for (String line : lines) {
-      String each = refresh ? refresh(line, forwarded, client, sent, instanceHost, instancePort)
-          : url(line, forwarded, client, sent, instanceHost, instancePort);
-      answer.add(name, each == null ? line : each);
+    for (int i = 0; i < n; i++) {
+      answer.add(name, each[i] == null ? lines.get(i) : each[i]);
     }
+  }
+
+  private String rewritten(int kind, String value, String forwarded, HostAndPort client, HostAndPort sent,
+      String instanceHost, int instancePort) {
+    return kind == COOKIE_PATH ? cookiePath(value, forwarded)
+        : kind == REFRESH_URL ? refresh(value, forwarded, client, sent, instanceHost, instancePort)
+        : url(value, forwarded, client, sent, instanceHost, instancePort);
   }
 
   /**
@@ -155,7 +194,7 @@ final class StrippedPrefix {
       if (n > 1 && (url.charAt(1) == '/' || url.charAt(1) == '\\')) {
         return null; // another host, as browsers read "//" and "/\"
       }
-      return under(url, 0, forwarded) ? null : prefix + url;
+      return under(url, 0, n, forwarded) ? null : prefix + url;
     }
     int start = url.regionMatches(true, 0, "http://", 0, 7) ? 7 : url.regionMatches(true, 0, "https://", 0, 8) ? 8 : 0;
     if (start == 0) {
@@ -179,25 +218,28 @@ final class StrippedPrefix {
       return null;
     }
     boolean rooted = end < n && url.charAt(end) == '/';
-    if (under(url, end, forwarded)) {
+    if (under(url, end, n, forwarded)) {
       return keepAuthority ? null : url.substring(end);
     }
     String path = rooted ? url.substring(end) : "/" + url.substring(end);
     return keepAuthority ? url.substring(0, end) + prefix + path : prefix + path;
   }
 
-  /** Whether the path of {@code url} from {@code at} is the prefix or {@code forwarded}, or a path below either. */
-  private boolean under(String url, int at, String forwarded) {
-    return startsWithSegment(url, at, prefix)
-        || forwarded != null && forwarded != prefix && startsWithSegment(url, at, forwarded);
+  /**
+   * Whether the path {@code url[at, end)} is the prefix or {@code forwarded}, or a path below either (followed by
+   * a query or fragment in a URL).
+   */
+  private boolean under(String url, int at, int end, String forwarded) {
+    return startsWithSegment(url, at, end, prefix)
+        || forwarded != null && forwarded != prefix && startsWithSegment(url, at, end, forwarded);
   }
 
-  private static boolean startsWithSegment(String url, int at, String path) {
-    if (!url.startsWith(path, at)) {
+  private static boolean startsWithSegment(String url, int at, int end, String path) {
+    int next = at + path.length();
+    if (next > end || !url.startsWith(path, at)) {
       return false;
     }
-    int next = at + path.length();
-    if (next == url.length()) {
+    if (next == end) {
       return true;
     }
     char c = url.charAt(next);
@@ -300,6 +342,72 @@ final class StrippedPrefix {
     }
     String rewritten = url(value.substring(i, end), forwarded, client, sent, instanceHost, instancePort);
     return rewritten == null ? null : value.substring(0, i) + rewritten + value.substring(end);
+  }
+
+  /**
+   * A Set-Cookie value with the prefix put before the path of each absolute {@code Path} attribute, or null to leave
+   * it as it is. Read as RFC 6265 (5.2) has browsers read it: the name=value pair up to the first ';' is not looked
+   * into ({@code a=Path=/x}), then each attribute up to the next ';' (quotes mean nothing there), named without case,
+   * blanks around its name, '=' and value ignored. Only the path changes; every other byte stays as sent.
+   * <ul>
+   * <li>{@code Path=/} becomes the prefix itself, {@code /api}, not {@code /api/}: a request path path-matches
+   *     {@code /api} (6265, 5.1.4) when it is {@code /api} or goes on with a '/' ({@code /api/x}, not {@code /apix}),
+   *     while {@code /api/} would miss {@code /api} itself. Any other path gets the prefix in front, as a Location
+   *     does ({@code /account} becomes {@code /api/account}, {@code /account/} {@code /api/account/}).
+   * <li>A path already under the prefix or under {@code forwarded} (a backend that reads X-Forwarded-Prefix) stays, as
+   *     a Location does.
+   * <li>No Path, or an empty or relative one (a quoted one too: browsers do not unquote it): the browser takes the
+   *     default-path of the URL it asked for (5.1.4), which has the prefix already, so it stays.
+   * <li>A cookie browsers ignore whole (RFC 6265bis: a control character, no name and no value) stays, unread.
+   * </ul>
+   */
+  String cookiePath(String value, String forwarded) {
+    int first = value.indexOf(';');
+    if (first < 0) {
+      return null; // no attributes
+    }
+    int n = value.length();
+    for (int i = 0; i < n; i++) {
+      char c = value.charAt(i);
+      if (c < ' ' && c != '\t' || c == 0x7f) {
+        return null;
+      }
+    }
+    int pair = skipSpaces(value, 0);
+    if (pair < n && value.charAt(pair) == '=') {
+      pair = skipSpaces(value, pair + 1);
+    }
+    if (pair == first) {
+      return null;
+    }
+    StringBuilder out = null;
+    int copied = 0;
+    for (int at = first; at < n; ) {
+      int end = value.indexOf(';', at + 1);
+      if (end < 0) {
+        end = n;
+      }
+      int name = skipSpaces(value, at + 1);
+      if (value.regionMatches(true, name, "path", 0, 4)) {
+        int eq = skipSpaces(value, name + 4);
+        if (eq < end && value.charAt(eq) == '=') {
+          int from = skipSpaces(value, eq + 1);
+          int to = end;
+          while (to > from && (value.charAt(to - 1) == ' ' || value.charAt(to - 1) == '\t')) {
+            to--;
+          }
+          if (from < to && value.charAt(from) == '/' && !under(value, from, to, forwarded)) {
+            if (out == null) {
+              out = new StringBuilder(n + 2 * prefix.length());
+            }
+            out.append(value, copied, from).append(prefix);
+            copied = to - from == 1 ? to : from; // "/": the prefix alone (see above)
+          }
+        }
+      }
+      at = end;
+    }
+    return out == null ? null : out.append(value, copied, n).toString();
   }
 
   private static int skipSpaces(String value, int i) {

@@ -413,7 +413,7 @@ class ConfigLoaderTest {
                 backend: payment
                 timeout: 5
             """ + PAYMENT_AND_ORDERS,
-            "conf.yml: routes[0].timeout: unknown key, did you mean \"timeout_ms\"? (known: auth, backend, cors, host, methods, pass_host, path_prefix, rate_limit, retries, rewrite_location, strip_prefix, timeout_ms)"),
+            "conf.yml: routes[0].timeout: unknown key, did you mean \"timeout_ms\"? (known: auth, backend, cors, host, methods, pass_host, path_prefix, rate_limit, retries, rewrite_cookie_path, rewrite_location, strip_prefix, timeout_ms)"),
         bad("rewrite_location on a route that strips no prefix", """
             routes:
               - {path_prefix: /api, backend: payment, rewrite_location: false}
@@ -428,11 +428,30 @@ class ConfigLoaderTest {
               - {path_prefix: /api, backend: payment, strip_prefix: true, rewrite_location: sometimes}
             """ + PAYMENT_AND_ORDERS,
             "conf.yml: routes[0].rewrite_location: expected true or false, got \"sometimes\""),
+        bad("rewrite_cookie_path on a route that strips no prefix", """
+            routes:
+              - {path_prefix: /api, backend: payment, rewrite_cookie_path: false}
+              - {path_prefix: /web, backend: payment, strip_prefix: false, rewrite_cookie_path: true}
+            """ + PAYMENT_AND_ORDERS,
+            "conf.yml: routes[0].rewrite_cookie_path: applies only with strip_prefix: true (the prefix put back into"
+                + " the Path of the backend's cookies)",
+            "conf.yml: routes[1].rewrite_cookie_path: applies only with strip_prefix: true (the prefix put back into"
+                + " the Path of the backend's cookies)"),
+        bad("rewrite_cookie_path not a boolean", """
+            routes:
+              - {path_prefix: /api, backend: payment, strip_prefix: true, rewrite_cookie_path: "/"}
+            """ + PAYMENT_AND_ORDERS,
+            "conf.yml: routes[0].rewrite_cookie_path: expected true or false, got \"/\""),
+        bad("a misspelt rewrite_cookie_path", """
+            routes:
+              - {path_prefix: /api, backend: payment, strip_prefix: true, rewrite_cookie_paths: false}
+            """ + PAYMENT_AND_ORDERS,
+            "conf.yml: routes[0].rewrite_cookie_paths: unknown key, did you mean \"rewrite_cookie_path\"? (known: auth, backend, cors, host, methods, pass_host, path_prefix, rate_limit, retries, rewrite_cookie_path, rewrite_location, strip_prefix, timeout_ms)"),
         bad("a misspelt rewrite_location", """
             routes:
               - {path_prefix: /api, backend: payment, strip_prefix: true, rewrite_locations: false}
             """ + PAYMENT_AND_ORDERS,
-            "conf.yml: routes[0].rewrite_locations: unknown key, did you mean \"rewrite_location\"? (known: auth, backend, cors, host, methods, pass_host, path_prefix, rate_limit, retries, rewrite_location, strip_prefix, timeout_ms)"),
+            "conf.yml: routes[0].rewrite_locations: unknown key, did you mean \"rewrite_location\"? (known: auth, backend, cors, host, methods, pass_host, path_prefix, rate_limit, retries, rewrite_cookie_path, rewrite_location, strip_prefix, timeout_ms)"),
         bad("unknown key in a backend", """
             backends:
               - name: payment
@@ -942,6 +961,27 @@ class ConfigLoaderTest {
     Features.load(vertx, path).onComplete(ctx.succeeding(config -> ctx.verify(() -> {
       assertEquals(List.of(true, false, true, false),
           config.routes().stream().map(RouteConfig::rewriteLocation).toList());
+      ctx.completeNow();
+    })));
+  }
+
+  @Test
+  void rewriteCookiePathFollowsRewriteLocationUnlessSet(VertxTestContext ctx) throws IOException {
+    String path = write("conf.yml", """
+        routes:
+          - {path_prefix: /a, backend: web, strip_prefix: true}
+          - {path_prefix: /b, backend: web, strip_prefix: true, rewrite_location: false}
+          - {path_prefix: /c, backend: web, strip_prefix: true, rewrite_cookie_path: false}
+          - {path_prefix: /d, backend: web, strip_prefix: true, rewrite_location: false, rewrite_cookie_path: true}
+          - {path_prefix: /e, backend: web}
+        backends:
+          - {name: web, targets: [http://127.0.0.1:9001]}
+        """);
+    Features.load(vertx, path).onComplete(ctx.succeeding(config -> ctx.verify(() -> {
+      assertEquals(List.of(true, false, true, false, false),
+          config.routes().stream().map(RouteConfig::rewriteLocation).toList());
+      assertEquals(List.of(true, false, false, true, false),
+          config.routes().stream().map(RouteConfig::rewriteCookiePath).toList());
       ctx.completeNow();
     })));
   }

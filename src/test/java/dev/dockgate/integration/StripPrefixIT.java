@@ -12,6 +12,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
@@ -24,9 +25,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A route with {@code strip_prefix}: the prefix it took away reaches the backend as {@code X-Forwarded-Prefix}
  * (a client's own replaced, a trusted proxy's extended), and the backend's redirects ({@code Location} of a 3xx or
- * 201, {@code Content-Location}, {@code Refresh}) that point into its own paths get the prefix back; other hosts,
- * relative references and routes without the prefix stripped (or with {@code rewrite_location: false}) are left
- * alone. A real backend on 127.0.0.1 answers as each request's {@code X-Answer-*} headers ask, naming what it got.
+ * 201, {@code Content-Location}, {@code Refresh}) that point into its own paths get the prefix back, as do its
+ * cookies' {@code Path}; other hosts, relative references and routes without the prefix stripped (or with
+ * {@code rewrite_location: false}, {@code rewrite_cookie_path: false}) are left alone. A real backend on 127.0.0.1 answers as each request's {@code X-Answer-*} headers ask, naming what it got.
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class StripPrefixIT {
@@ -59,9 +60,10 @@ class StripPrefixIT {
   }
 
   /**
-   * Answers with the status, Location, Content-Location and Refresh the request's X-Answer-* headers ask for
-   * ({@code {host}} in them: the Host this backend was sent), and says what it got: X-Got-Uri, X-Got-Prefix (every
-   * X-Forwarded-Prefix line, joined by " | "; "none" without), X-Got-Host.
+   * Answers with the status, Location, Content-Location, Refresh and Set-Cookie lines (each X-Answer-Set-Cookie one)
+   * the request's X-Answer-* headers ask for ({@code {host}} in them: the Host this backend was sent), and says what
+   * it got: X-Got-Uri, X-Got-Prefix (every X-Forwarded-Prefix line, joined by " | "; "none" without), X-Got-Host,
+   * X-Got-Cookie ("null" without).
    */
   static void answer(HttpServerRequest request) {
     String host = request.getHeader("Host");
@@ -71,6 +73,7 @@ class StripPrefixIT {
     java.util.List<String> prefixes = request.headers().getAll("X-Forwarded-Prefix");
     out.putHeader("X-Got-Prefix", prefixes.isEmpty() ? "none" : String.join(" | ", prefixes));
     out.putHeader("X-Got-Underscored", String.valueOf(request.getHeader("X_Forwarded_Prefix")));
+    out.putHeader("X-Got-Cookie", String.valueOf(request.getHeader("Cookie")));
     String status = request.getHeader("X-Answer-Status");
     out.setStatusCode(status == null ? 200 : Integer.parseInt(status));
     for (String name : new String[] {"Location", "Content-Location", "Refresh"}) {
@@ -79,15 +82,23 @@ class StripPrefixIT {
         out.putHeader(name, value.replace("{host}", String.valueOf(host)));
       }
     }
+    for (String cookie : request.headers().getAll("X-Answer-Set-Cookie")) {
+      out.headers().add("Set-Cookie", cookie);
+    }
     out.end("ok");
   }
 
   GatewayHarness gateway(String serverLines) {
+    return gateway(serverLines, "");
+  }
+
+  /** The gateway with {@code routeLines} (YAML list items, indented as the routes) before the usual routes. */
+  GatewayHarness gateway(String serverLines, String routeLines) {
     int port = backend.actualPort();
     gateway = new GatewayHarness(dir, serverLines, """
         docker: {enabled: false}
         routes:
-          - {path_prefix: /api/payment, backend: b, strip_prefix: true}
+        %s  - {path_prefix: /api/payment, backend: b, strip_prefix: true}
           - {path_prefix: /v2/, backend: b, strip_prefix: true}
           - {path_prefix: /internal, backend: b, strip_prefix: true, pass_host: false}
           - {path_prefix: /kept, backend: b, strip_prefix: true, rewrite_location: false}
@@ -98,7 +109,7 @@ class StripPrefixIT {
             cors: {allow_origins: ["https://app.example"]}
         backends:
           - {name: b, targets: ["http://127.0.0.1:%d"]}
-        """.formatted(port), 1);
+        """.formatted(routeLines, port), 1);
     return gateway;
   }
 
@@ -200,6 +211,94 @@ class StripPrefixIT {
     assertEquals("/cors/login", redirected("/cors/x", "/login"));
   }
 
+  /** The Set-Cookie lines the client gets, in order, when the backend answers {@code path} with {@code cookies}. */
+  List<String> cookies(String path, String... cookies) {
+    String[] headers = new String[cookies.length * 2];
+    for (int i = 0; i < cookies.length; i++) {
+      headers[2 * i] = "X-Answer-Set-Cookie";
+      headers[2 * i + 1] = cookies[i];
+    }
+    HttpResponse<String> response = get(path, headers);
+    assertEquals(200, response.statusCode());
+    return response.headers().allValues("Set-Cookie");
+  }
+
+  /**
+   * A cookie's absolute Path gets the prefix (Path=/ the prefix itself, which RFC 6265 path-matches /api/payment and
+   * /api/payment/x, not /api/paymentx); every other attribute, the value, a cookie without Path, one already under
+   * the prefix and a relative Path stay as sent; each Set-Cookie line on its own.
+   */
+  @Test
+  void aCookiesPathGetsThePrefixBack() {
+    gateway("");
+    assertEquals(List.of(
+            "lang=en; Max-Age=60",
+            "sid=1; Path=/api/payment/account; HttpOnly; SameSite=Lax",
+            "theme=dark; path = /api/payment ; Secure",
+            "a=Path=/x; Path=/api/payment/y",
+            "kept=1; Path=/api/payment/z",
+            "rel=1; Path=account",
+            "q=\"v; w\"; Path=/api/payment"),
+        cookies("/api/payment/login",
+            "lang=en; Max-Age=60",
+            "sid=1; Path=/account; HttpOnly; SameSite=Lax",
+            "theme=dark; path = / ; Secure",
+            "a=Path=/x; Path=/y",
+            "kept=1; Path=/api/payment/z",
+            "rel=1; Path=account",
+            "q=\"v; w\"; Path=/"));
+    assertEquals(List.of("v=2; Path=/v2/s"), cookies("/v2/x", "v=2; Path=/s"));
+    // Through a route whose stages see the answer (CORS) too.
+    assertEquals(List.of("c=1; Path=/cors/s"), cookies("/cors/x", "c=1; Path=/s"));
+  }
+
+  /** What the fix is for: a login behind the prefix whose session cookie a client sends back under the prefix. */
+  @Test
+  void aClientSendsTheBackendsCookieBackUnderThePrefix() throws Exception {
+    gateway("");
+    java.net.http.HttpClient browser = java.net.http.HttpClient.newBuilder().cookieHandler(new java.net.CookieManager())
+        .connectTimeout(Duration.ofSeconds(5)).build();
+    HttpResponse<String> login = browser.send(HttpRequest.newBuilder(gateway.uri("/api/payment/login"))
+        .header("X-Answer-Set-Cookie", "sid=s3cret; Path=/account").timeout(Duration.ofSeconds(10)).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, login.statusCode());
+    HttpResponse<String> account = browser.send(HttpRequest.newBuilder(gateway.uri("/api/payment/account/me"))
+        .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+    assertEquals("sid=s3cret", header(account, "X-Got-Cookie"));
+    assertEquals("/account/me", header(account, "X-Got-Uri"));
+  }
+
+  /**
+   * Behind a trusted proxy that stripped /outer, a backend reading X-Forwarded-Prefix sets its cookies under the
+   * whole prefix already: left alone. One that does not gets the route's prefix (the outer proxy puts back its own).
+   */
+  @Test
+  void aCookieUnderTheWholeForwardedPrefixIsLeftAlone() {
+    gateway("  trusted_proxies: [127.0.0.1]\n");
+    HttpResponse<String> response = get("/api/payment/x", "X-Forwarded-Prefix", "/outer",
+        "X-Answer-Set-Cookie", "a=1; Path=/outer/api/payment/s", "X-Answer-Set-Cookie", "b=2; Path=/s");
+    assertEquals(List.of("a=1; Path=/outer/api/payment/s", "b=2; Path=/api/payment/s"),
+        response.headers().allValues("Set-Cookie"));
+  }
+
+  /**
+   * rewrite_cookie_path follows rewrite_location unless set: off with it (/kept), off alone (a backend whose Path=/
+   * means the whole site), on alone; routes that strip nothing leave cookies alone.
+   */
+  @Test
+  void cookieRewritingFollowsRewriteLocationUnlessSetApart() {
+    gateway("", """
+          - {path_prefix: /site, backend: b, strip_prefix: true, rewrite_cookie_path: false}
+          - {path_prefix: /only, backend: b, strip_prefix: true, rewrite_location: false, rewrite_cookie_path: true}
+        """);
+    assertEquals(List.of("k=1; Path=/s"), cookies("/kept/x", "k=1; Path=/s"));
+    assertEquals(List.of("k=1; Path=/"), cookies("/site/x", "k=1; Path=/"));
+    assertEquals("/site/login", redirected("/site/x", "/login"), "the redirects still rewritten");
+    assertEquals(List.of("k=1; Path=/only"), cookies("/only/x", "k=1; Path=/"));
+    assertEquals("/login", redirected("/only/x", "/login"), "the redirects left alone");
+    assertEquals(List.of("k=1; Path=/s"), cookies("/plain/x", "k=1; Path=/s"));
+  }
+
   @Test
   void anAbsoluteUrlToTheForwardedHostGetsThePrefixBack() {
     gateway("");
@@ -223,7 +322,7 @@ class StripPrefixIT {
   }
 
   @Test
-  void anHttp2ClientGetsTheRewrittenLocation() throws Exception {
+  void anHttp2ClientGetsTheRewrittenLocationAndCookies() throws Exception {
     gateway("  h2c: true\n");
     java.net.http.HttpClient h2 = java.net.http.HttpClient.newBuilder().version(java.net.http.HttpClient.Version.HTTP_2)
         .connectTimeout(Duration.ofSeconds(5)).build();
@@ -235,6 +334,12 @@ class StripPrefixIT {
       assertEquals(303, response.statusCode());
       assertEquals("/api/payment/done", header(response, "Location"));
     }
+    HttpResponse<String> cookies = h2.send(HttpRequest.newBuilder(gateway.uri("/api/payment/x"))
+        .header("X-Answer-Set-Cookie", "a=1; Path=/").header("X-Answer-Set-Cookie", "b=2; Secure; PATH=/s")
+        .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+    assertEquals(java.net.http.HttpClient.Version.HTTP_2, cookies.version());
+    assertEquals(List.of("a=1; Path=/api/payment", "b=2; Secure; PATH=/api/payment/s"),
+        cookies.headers().allValues("Set-Cookie"));
   }
 
   @Test
@@ -249,17 +354,40 @@ class StripPrefixIT {
     assertEquals("http://127.0.0.1:" + gateway.port() + "/login", redirected("/plain/x", "http://{host}/login"));
   }
 
+  /** The cookies of a backend's 101 (a session or sticky cookie set on the WebSocket handshake) get the prefix too. */
+  @Test
+  void theCookiesOfAWebSocketsSwitchGetThePrefix() throws Exception {
+    try (java.net.ServerSocket raw = WebSocketIT.rawWebSocketBackend()) {
+      gateway = new GatewayHarness(dir, """
+          docker: {enabled: false}
+          routes:
+            - {path_prefix: /sock, backend: raw, strip_prefix: true}
+          backends:
+            - {name: raw, targets: ["http://127.0.0.1:%d"]}
+          """.formatted(raw.getLocalPort()), 1);
+      dev.dockgate.testing.RawHttp.Exchange switched = dev.dockgate.testing.RawHttp.exchange(gateway.port(),
+          ("GET /sock/cookie HTTP/1.1\r\nHost: gw\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+              + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+              .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1), 1, 300, 5_000);
+      assertTrue(switched.raw().startsWith("HTTP/1.1 101"), switched.raw());
+      String lower = switched.raw().toLowerCase(Locale.ROOT);
+      assertTrue(lower.contains("\r\nset-cookie: ws=1; path=/sock\r\n"), switched.raw());
+      assertTrue(lower.contains("\r\nset-cookie: sticky=a; path=/sock/live\r\n"), switched.raw());
+    }
+  }
+
   @Test
   void aRefusedWebSocketUpgradeIsRewrittenToo() throws Exception {
     gateway("");
     String answer = ForwardingIT.exchange(gateway.port(), "GET /api/payment/ws HTTP/1.1\r\nHost: gw.test\r\n"
         + "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
         + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nX-Forwarded-Prefix: /evil\r\n"
-        + "X-Answer-Status: 302\r\nX-Answer-Location: /login\r\n\r\n");
+        + "X-Answer-Status: 302\r\nX-Answer-Location: /login\r\nX-Answer-Set-Cookie: s=1; Path=/ws\r\n\r\n");
     assertTrue(answer.startsWith("HTTP/1.1 302"), answer);
     String lower = answer.toLowerCase(Locale.ROOT);
     assertTrue(lower.contains("\r\nlocation: /api/payment/login\r\n"), answer);
     assertTrue(lower.contains("\r\nx-got-prefix: /api/payment\r\n"), answer);
     assertTrue(lower.contains("\r\nx-got-uri: /ws\r\n"), answer);
+    assertTrue(lower.contains("\r\nset-cookie: s=1; path=/api/payment/ws\r\n"), answer);
   }
 }

@@ -244,7 +244,8 @@ class WebSocketIT {
    * A raw backend: answers an upgrade with its 101 and a text frame "hello" in the same write (after
    * a 102 and a 103 for path /interim), or (path /refuse) with 403 and a body, or with a status out of
    * HTTP's range (/odd), a refusal whose body is cut short (/cut) or whose length is no number
-   * (/overflow); then keeps the connection a moment and closes.
+   * (/overflow); a 101 to a path starting /cookie sets two cookies (Path=/ and Path=/live); then keeps the
+   * connection a moment and closes.
    */
   static java.net.ServerSocket rawWebSocketBackend() throws java.io.IOException {
     java.net.ServerSocket server = new java.net.ServerSocket(0, 50, java.net.InetAddress.getByName("127.0.0.1"));
@@ -273,8 +274,11 @@ class WebSocketIT {
             }
             String accept = java.util.Base64.getEncoder().encodeToString(java.security.MessageDigest.getInstance("SHA-1")
                 .digest((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").getBytes(java.nio.charset.StandardCharsets.ISO_8859_1)));
+            String cookies = head.startsWith("GET /cookie") ? "Set-Cookie: ws=1; Path=/\r\nSet-Cookie: sticky=a; Path=/live\r\n"
+                : "";
             byte[] head101 = ("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                + "Sec-WebSocket-Accept: " + accept + "\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+                + cookies + "Sec-WebSocket-Accept: " + accept + "\r\n\r\n")
+                .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
             byte[] frame = {(byte) 0x81, 5, 'h', 'e', 'l', 'l', 'o'};
             byte[] both = java.util.Arrays.copyOf(head101, head101.length + frame.length);
             System.arraycopy(frame, 0, both, head101.length, frame.length);

@@ -19,8 +19,12 @@ import org.junit.jupiter.api.Test;
 class StrippedPrefixTest {
 
   static StrippedPrefix of(String pathPrefix, boolean strip) {
+    return of(pathPrefix, strip, strip, strip);
+  }
+
+  static StrippedPrefix of(String pathPrefix, boolean strip, boolean locations, boolean cookies) {
     return StrippedPrefix.of(new RouteConfig(pathPrefix, "web", 1000, strip, List.of(), null, RetryConfig.NONE, true,
-        strip, Map.of()));
+        locations, cookies, Map.of()));
   }
 
   static final StrippedPrefix PAYMENT = of("/api/payment", true);
@@ -220,5 +224,106 @@ class StrippedPrefixTest {
     assertEquals(List.of("/api/payment/a", "/api/payment/b"), answer.getAll("location"));
     assertEquals(List.of("/api/payment/c", "https://other.example/d"), answer.getAll("content-location"));
     assertEquals(List.of("1; url=/api/payment/e", "2; url=/api/payment/f"), answer.getAll("refresh"));
+  }
+
+  @Test
+  void cookiePathsTable() {
+    String[][] table = {
+        // an absolute Path: the prefix in front; "/" the prefix alone (path-matches /api/payment and /api/payment/x,
+        // not /api/paymentx)
+        {"sid=1; Path=/account", "sid=1; Path=/api/payment/account"},
+        {"sid=1; Path=/", "sid=1; Path=/api/payment"},
+        {"sid=1; Path=/account/", "sid=1; Path=/api/payment/account/"},
+        {"sid=1; Path=//x", "sid=1; Path=/api/payment//x"},
+        {"sid=1; Path=/api/paymentx", "sid=1; Path=/api/payment/api/paymentx"},
+        // the attribute's name in any case, blanks around its name, '=' and value kept as they were
+        {"sid=1; path=/a", "sid=1; path=/api/payment/a"},
+        {"sid=1; PATH=/a", "sid=1; PATH=/api/payment/a"},
+        {"sid=1;Path=/a;Secure", "sid=1;Path=/api/payment/a;Secure"},
+        {"sid=1;  Path \t=  /a  ; Secure", "sid=1;  Path \t=  /api/payment/a  ; Secure"},
+        {"sid=1; Path = / ", "sid=1; Path = /api/payment "},
+        // every other attribute and the value byte for byte, in their order; each Path (the last one counts)
+        {"sid=\"a b\"; Expires=Wed, 09 Jun 2027 10:18:14 GMT; Path=/a; Domain=gw.example; Secure; HttpOnly;"
+            + " SameSite=None; Partitioned", "sid=\"a b\"; Expires=Wed, 09 Jun 2027 10:18:14 GMT; Path=/api/payment/a;"
+            + " Domain=gw.example; Secure; HttpOnly; SameSite=None; Partitioned"},
+        {"sid=1; Path=/a; Max-Age=5; Path=/b", "sid=1; Path=/api/payment/a; Max-Age=5; Path=/api/payment/b"},
+        // "Path" in the cookie's name or value, or in another attribute: not a Path attribute
+        {"a=Path=/x", null},
+        {"Path=/x", null},
+        {"Path=/x; Secure", null},
+        {"a=Path=/x; Secure", null},
+        {"a=1; Comment=Path=/x", null},
+        {"a=1; Paths=/x", null},
+        {"a=1; Pat h=/x", null},
+        {"a=1; xPath=/x", null},
+        // a quoted value means nothing to a browser: it splits at every ';' and takes the Path as it stands
+        {"q=\"v; w\"; Path=/", "q=\"v; w\"; Path=/api/payment"},
+        {"q=\"a; Path=/x\"", "q=\"a; Path=/api/payment/x\""},
+        {"q=1; Path=\"/x\"", null},
+        // no Path, an empty or relative one: the browser's default-path, from the URL it asked (with the prefix)
+        {"sid=1", null},
+        {"sid=1; HttpOnly", null},
+        {"sid=1; Path=", null},
+        {"sid=1; Path=  ; Secure", null},
+        {"sid=1; Path", null},
+        {"sid=1; Path=account", null},
+        {"sid=1; Path=./a", null},
+        // already under the prefix (a backend that reads X-Forwarded-Prefix)
+        {"sid=1; Path=/api/payment", null},
+        {"sid=1; Path=/api/payment/", null},
+        {"sid=1; Path=/api/payment/a", null},
+        // what a browser drops whole stays as it is: no name and no value, a control character
+        {"; Path=/x", null},
+        {" = ; Path=/x", null},
+        {"=v; Path=/x", "=v; Path=/api/payment/x"},
+        {"a=1; Path=/x\u0001", null},
+        {"a=1; Path=/x\u007f", null},
+        {"", null},
+        {";", null},
+        {"a=1;", null},
+    };
+    for (String[] row : table) {
+      assertEquals(row[1], PAYMENT.cookiePath(row[0], PAYMENT.prefix()), row[0]);
+    }
+  }
+
+  @Test
+  void aCookieUnderTheWholeForwardedPrefixIsLeftAlone() {
+    assertNull(PAYMENT.cookiePath("a=1; Path=/outer/api/payment/x", "/outer/api/payment"));
+    assertNull(PAYMENT.cookiePath("a=1; Path=/outer/api/payment", "/outer/api/payment"));
+    assertEquals("a=1; Path=/api/payment/outer", PAYMENT.cookiePath("a=1; Path=/outer", "/outer/api/payment"));
+    assertEquals("a=1; Path=/api/payment/x", PAYMENT.cookiePath("a=1; Path=/x", "/outer/api/payment"));
+    assertEquals("a=1; Path=/v2", of("/v2/", true).cookiePath("a=1; Path=/", "/v2"));
+  }
+
+  /** Each Set-Cookie line is a cookie of its own: each rewritten or kept, in order, on any status. */
+  @Test
+  void everySetCookieLineIsRewrittenOnItsOwn() {
+    for (int status : new int[] {200, 204, 302, 404, 500}) {
+      MultiMap answer = HttpHeaders.headers().add("Set-Cookie", "a=1").add("set-cookie", "b=2; Path=/")
+          .add("Set-Cookie", "c=3; Path=/api/payment/c").add("SET-COOKIE", "d=4; path=/d; HttpOnly");
+      PAYMENT.rewrite(status, answer, "/api/payment", CLIENT, CLIENT, null, -1);
+      assertEquals(List.of("a=1", "b=2; Path=/api/payment", "c=3; Path=/api/payment/c",
+          "d=4; path=/api/payment/d; HttpOnly"), answer.getAll("set-cookie"), "status " + status);
+    }
+    MultiMap untouched = HttpHeaders.headers().add("Set-Cookie", "a=1").add("Set-Cookie", "b=2; Path=account");
+    PAYMENT.rewrite(200, untouched, "/api/payment", CLIENT, CLIENT, null, -1);
+    assertEquals(List.of("a=1", "b=2; Path=account"), untouched.getAll("set-cookie"));
+  }
+
+  /** rewrite_location and rewrite_cookie_path each switch their own headers. */
+  @Test
+  void eachSwitchRewritesItsOwnHeaders() {
+    MultiMap answer = HttpHeaders.headers().add("Location", "/a").add("Set-Cookie", "s=1; Path=/b");
+    of("/api", true, true, false).rewrite(302, answer, "/api", CLIENT, CLIENT, null, -1);
+    assertEquals("/api/a", answer.get("location"));
+    assertEquals("s=1; Path=/b", answer.get("set-cookie"));
+    answer = HttpHeaders.headers().add("Location", "/a").add("Set-Cookie", "s=1; Path=/b");
+    StrippedPrefix cookiesOnly = of("/api", true, false, true);
+    assertEquals(true, cookiesOnly.rewrites());
+    cookiesOnly.rewrite(302, answer, "/api", CLIENT, CLIENT, null, -1);
+    assertEquals("/a", answer.get("location"));
+    assertEquals("s=1; Path=/api/b", answer.get("set-cookie"));
+    assertEquals(false, of("/api", true, false, false).rewrites());
   }
 }
