@@ -212,6 +212,10 @@ public final class DockerImporter implements ServiceImporter {
     }
     if (missedWarningTimer >= 0) {
       vertx.cancelTimer(missedWarningTimer);
+      missedWarningTimer = -1;
+      if (missedUnsaid > 0) {
+        sayMissed(true); // held back by the pace: said as the importer goes (a stop, a reload), not lost
+      }
     }
     stopTimers();
     closeStream();

@@ -247,7 +247,7 @@ class MisbehavingEngineIT {
    * events stuck) while the engine answers its liveness checks and lists its containers: the periodic listing
    * (resync_interval_ms, 1 s here) stops routing a container gone and routes one that appeared, each within the
    * interval and a listing; one WARNING names the engine and the changes missed (paced: the second miss, within
-   * minutes, is not said again), and the stream is opened again after each. A listing that finds nothing new, or
+   * minutes, is not said again, until the gateway stops), and the stream is opened again after each. A listing that finds nothing new, or
    * changes whose event came, says nothing and keeps the stream. Before, the gateway waited on the silent stream:
    * the container gone stayed routed and the one started was never routed.
    */
@@ -293,6 +293,11 @@ class MisbehavingEngineIT {
         assertTrue(said.get(0).contains("missed"), "nothing else warned (the engine was never unreachable): " + said);
         assertEquals(3, engine.eventStreams.get(), "the stream opened again once per listing that found changes");
       }
+      // The gateway stopped within the pace: the miss it held back is said as the importer closes, not lost.
+      Poll.until(Duration.ofSeconds(5), "the miss held back said at the stop: " + warnings.lines(),
+          () -> unlessPlainTcp(warnings).size() == 2);
+      String atStop = unlessPlainTcp(warnings).get(1);
+      assertTrue(atStop.contains("1 change(s) its event stream missed") && atStop.contains("held back"), atStop);
     }
   }
 
