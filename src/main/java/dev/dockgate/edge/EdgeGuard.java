@@ -71,9 +71,10 @@ public final class EdgeGuard {
   private Promise<Void> freshServed;
 
   public EdgeGuard(Vertx vertx, HttpServerOptions options, ServerConfig.Limits limits, OpenConnections open) {
-    // With h2c on, Vert.x builds the HTTP/1 pipeline only after the first request head is decoded:
-    // too late to swap the decoder (it may be inside a body). Such a listener keeps Vert.x's own
-    // decoder; h2c is for trusted hops (README), and the strict checks guard the default listener.
+    // With h2c on, Vert.x hands an HTTP/1 connection over only after its first request head is decoded:
+    // too late to swap the decoder (it may be inside a body). Such a listener keeps Vert.x's parsing;
+    // h2c is for trusted hops (README), and the strict checks guard the default listener. Its heads are
+    // timed all the same, by the decoder the listener's guard put in place (AcceptGuard.Http1Branch).
     this.strict = !options.isHttp2ClearTextEnabled();
     Http2ConnectionErrors.install();
     this.vertx = vertx;
@@ -139,12 +140,23 @@ public final class EdgeGuard {
       StrictRequestDecoder decoder = new StrictRequestDecoder(options, maxHeaderCount,
           () -> context.runOnContext(v -> malformed(connection)));
       pipeline.replace(vertxDecoder.name(), vertxDecoder.name(), decoder);
-      decoders.put(connection, decoder);
-      if (sweep < 0 && headerTimeoutMs > 0) {
-        sweep = vertx.setPeriodic(Math.max(50, Math.min(1000, headerTimeoutMs / 4)), id -> sweepSlowHeads());
+      timeHeads(connection, decoder);
+    } else if (connection instanceof Http1xServerConnection && headerTimeoutMs > 0) {
+      // h2c: the decoder that times heads was put in place before the first byte (AcceptGuard.Http1Branch), if at all.
+      StrictRequestDecoder decoder = pipeline.get(StrictRequestDecoder.class);
+      if (decoder != null) {
+        timeHeads(connection, decoder);
       }
     }
     return true;
+  }
+
+  /** The connection's heads are timed by the sweep from now on. */
+  private void timeHeads(HttpConnection connection, StrictRequestDecoder decoder) {
+    decoders.put(connection, decoder);
+    if (sweep < 0 && headerTimeoutMs > 0) {
+      sweep = vertx.setPeriodic(Math.max(50, Math.min(1000, headerTimeoutMs / 4)), id -> sweepSlowHeads());
+    }
   }
 
   /**
@@ -194,7 +206,7 @@ public final class EdgeGuard {
     if (listener == null) {
       listener = socket; // known to every router before its first connection: a stop closes it first
     }
-    AcceptGuard.install(socket, open, maxConnections, headerTimeoutMs, plain, options.isSsl());
+    AcceptGuard.install(socket, open, maxConnections, headerTimeoutMs, plain, options.isSsl(), options);
   }
 
   /**
@@ -525,9 +537,10 @@ public final class EdgeGuard {
    * Closes the connection of a request just answered {@code Connection: close}: at once when its body has all come,
    * else lingering ({@link StrictRequestDecoder#lingerAfterAnswer}), as the client may still be writing the body
    * (a 413 for an announced length, an early answer during an upload) and a close with its bytes unread would
-   * reset the answer before it is read. Without the strict decoder (a port with h2c on) the rest of the body is read
-   * through Vert.x and dropped: Vert.x's own close waits for the request to end, which a body it no longer reads
-   * never does (the connection stayed open until the idle timeout, and a large body got a reset).
+   * reset the answer before it is read. Without the gateway's decoder (a port with h2c on and no header_timeout_ms)
+   * the rest of the body is read through Vert.x and dropped: Vert.x's own close waits for the request to end, which a
+   * body it no longer reads never does (the connection stayed open until the idle timeout, and a large body got a
+   * reset).
    */
   public static void closeAfterAnswer(HttpServerRequest request) {
     HttpConnection connection = request.connection();

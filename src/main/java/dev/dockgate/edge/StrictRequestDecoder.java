@@ -25,7 +25,8 @@ import java.util.List;
  * joins them), a missing, repeated or malformed Host, control bytes, non-ASCII or a fragment in the target,
  * userinfo in an absolute-form target, and malformed versions (400) or other major versions (505).
  * A bad chunk is not passed on (Vert.x would close without an answer) but reported to the edge,
- * which answers 400. One per connection, on its event loop.
+ * which answers 400. One per connection, on its event loop. On an h2c listener it times heads and checks nothing
+ * ({@link #headsTimedOnly}).
  *
  * <p>Cost on the hot path: no second pass over the head's bytes. The head checks read headers
  * Netty has already parsed (a few map lookups) and count field lines as Netty names them; obs-fold
@@ -63,6 +64,8 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
 
   private final Runnable onMalformedBody;
   private final int maxHeaderCount;
+  /** False on an h2c listener: heads timed only, parsed as Vert.x's decoder parses them ({@link #headsTimedOnly}). */
+  private final boolean checks;
   private int hostLines;
   private int lengthLines;
   /** Header lines Netty started a field with (not continuations). */
@@ -102,9 +105,24 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
 
   /** {@code maxHeaderCount}: more header lines than this get 431 (0: no limit). */
   StrictRequestDecoder(HttpServerOptions options, int maxHeaderCount, Runnable onMalformedBody) {
+    this(options, maxHeaderCount, onMalformedBody, true);
+  }
+
+  private StrictRequestDecoder(HttpServerOptions options, int maxHeaderCount, Runnable onMalformedBody, boolean checks) {
     super(options);
     this.maxHeaderCount = maxHeaderCount;
     this.onMalformedBody = onMalformedBody;
+    this.checks = checks;
+  }
+
+  /**
+   * The decoder of an HTTP/1.x connection on an h2c listener ({@link AcceptGuard.Http1Branch}): every head timed as on
+   * any listener ({@link #headStartedNanos}, {@link #refuseSlowHead}), {@link #lingerAfterAnswer} as on any listener,
+   * and otherwise Vert.x's decoder as it is: none of the checks above, no hold behind a WebSocket upgrade, a malformed
+   * chunk left to Vert.x.
+   */
+  static StrictRequestDecoder headsTimedOnly(HttpServerOptions options) {
+    return new StrictRequestDecoder(options, 0, null, false);
   }
 
   @Override
@@ -131,7 +149,7 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
     for (int i = produced; i < out.size(); i++) {
       Object message = out.get(i);
       if (message instanceof HttpRequest request) {
-        if (request.decoderResult() instanceof HttpMessageDecoderResult sizes && folded(sizes)) {
+        if (checks && request.decoderResult() instanceof HttpMessageDecoderResult sizes && folded(sizes)) {
           // RFC 9112 §5.2: a server may replace obs-fold with SP (Netty does) or refuse with 400.
           request.setDecoderResult(DecoderResult.failure(new Refused(400, "obs-fold header line")));
           discarding = true;
@@ -142,9 +160,9 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
         headBytes = 0;
         if (request.decoderResult().isSuccess()) {
           decoded++;
-          upgradeAsked = webSocketUpgrade(request) && watchAnswer(ctx);
+          upgradeAsked = checks && webSocketUpgrade(request) && watchAnswer(ctx);
         }
-      } else if (message instanceof HttpContent content && !content.decoderResult().isSuccess()) {
+      } else if (checks && message instanceof HttpContent content && !content.decoderResult().isSuccess()) {
         // A malformed chunk: Vert.x would close the connection without an answer, and the proxy
         // would count the broken upload against the backend. The edge answers 400 instead.
         out.remove(i);
@@ -322,7 +340,7 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
 
   /**
    * The 408 a head not complete in time gets, as bytes (no response object exists for a head never decoded): also
-   * what {@link AcceptGuard} answers on an h2c listener, where no strict decoder is in place.
+   * what {@link AcceptGuard} answers on an h2c listener to a first head late before a router has the connection.
    */
   static ByteBuf slowHeadAnswer() {
     byte[] answer = (SLOW_HEAD_START + HttpDate.now() + SLOW_HEAD_END).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
@@ -402,6 +420,9 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
     hostLines = 0;
     lengthLines = 0;
     fieldLines = 0;
+    if (!checks) {
+      return super.createMessage(initialLine);
+    }
     checkTarget(initialLine[0], initialLine[1]);
     String version = initialLine[2];
     if (!version.equals("HTTP/1.1") && !version.equals("HTTP/1.0")) {
@@ -520,6 +541,9 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
    */
   @Override
   protected boolean isContentAlwaysEmpty(HttpMessage message) {
+    if (!checks) {
+      return super.isContentAlwaysEmpty(message);
+    }
     if (maxHeaderCount > 0 && fieldLines > maxHeaderCount) {
       throw new Refused(431, "more than " + maxHeaderCount + " header lines");
     }

@@ -69,6 +69,29 @@ class StrictRequestDecoderTest {
     }
   }
 
+  /**
+   * The decoder of an h2c listener's HTTP/1.x connections: heads the strict one refuses (obs-fold, no Host) pass as
+   * Vert.x's decoder passes them, and every head of the connection is timed from its first byte to its end.
+   */
+  @Test
+  void theH2cListenersDecoderTimesEveryHeadAndRefusesNothing() {
+    EmbeddedChannel channel = new EmbeddedChannel(StrictRequestDecoder.headsTimedOnly(new HttpServerOptions()));
+    StrictRequestDecoder decoder = channel.pipeline().get(StrictRequestDecoder.class);
+    for (String request : new String[] {FOLDED, "GET /up/b HTTP/1.1\r\n\r\n"}) {
+      String head = request.substring(0, 10);
+      channel.writeInbound(Unpooled.copiedBuffer("\r\n", StandardCharsets.ISO_8859_1)); // blanks before a head
+      assertEquals(0, decoder.headStartedNanos(), "no head begun");
+      channel.writeInbound(Unpooled.copiedBuffer(head, StandardCharsets.ISO_8859_1));
+      assertTrue(decoder.headStartedNanos() != 0, "a head on its way: timed");
+      channel.writeInbound(Unpooled.copiedBuffer(request.substring(10), StandardCharsets.ISO_8859_1));
+      assertEquals(0, decoder.headStartedNanos(), "the head complete");
+      HttpRequest decoded = assertInstanceOf(HttpRequest.class, channel.readInbound());
+      assertTrue(decoded.decoderResult().isSuccess(), request + ": " + decoded.decoderResult());
+      assertInstanceOf(LastHttpContent.class, channel.readInbound());
+    }
+    channel.finishAndReleaseAll();
+  }
+
   @Test
   void obsFoldIsRefusedHoweverTheHeadIsSplitIntoReads() {
     for (int i = 1; i < FOLDED.length(); i++) {

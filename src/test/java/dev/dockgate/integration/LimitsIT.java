@@ -263,19 +263,7 @@ class LimitsIT {
     restart("  h2c: true\n  idle_timeout_ms: 5000\n  header_timeout_ms: 600\n");
     try (Socket socket = new Socket("127.0.0.1", gateway.port())) {
       socket.setSoTimeout(5_000);
-      long start = System.nanoTime();
-      socket.getOutputStream().write("GET /up/x HTTP/1.1\r\nHost: a\r\n".getBytes(StandardCharsets.ISO_8859_1));
-      String answer;
-      try {
-        answer = trickleUntilAnswered(socket);
-      } catch (java.net.SocketException reset) {
-        answer = "(" + reset.getMessage() + ")";
-      }
-      long ms = Duration.ofNanos(System.nanoTime() - start).toMillis();
-      assertTrue(answer.startsWith("HTTP/1.1 408 "), "after " + ms + " ms: [" + answer + "]");
-      assertTrue(answer.toLowerCase().contains("connection: close"), answer);
-      assertTrue(ms >= 550 && ms < 3_000, "answered after " + ms + " ms (header_timeout_ms 600)");
-      assertDated(answer);
+      assertLateHeadRefused(socket, "GET /up/x HTTP/1.1\r\nHost: a\r\n");
     }
     assertEquals(0, backend.count());
     // Not counted, as on a listener without h2c: no request was read.
@@ -340,12 +328,57 @@ class LimitsIT {
     assertEquals(1, backend.count(), "only the first request was forwarded");
   }
 
+  /**
+   * The same on a listener with h2c on: the second head of a kept-alive HTTP/1.1 connection, trickled past
+   * {@code header_timeout_ms}, gets the dated 408 and the connection's end, uncounted (before: only the first head
+   * was timed there, and each trickled byte restarted the idle timeout, so the connection was kept as long as the
+   * client liked).
+   */
   @Test
-  void headsNeverCompletedAreNotCountedOrLogged() throws Exception {
+  @org.junit.jupiter.api.Timeout(30)
+  void laterHeadsOnAKeptAliveConnectionAreTimedTooWithH2cOn() throws Exception {
+    Path log = restartLogging("  h2c: true\n  idle_timeout_ms: 5000\n  header_timeout_ms: 600\n", 2);
+    try (Socket socket = new Socket("127.0.0.1", gateway.port())) {
+      socket.setSoTimeout(8_000);
+      socket.getOutputStream().write("GET /up/first HTTP/1.1\r\nHost: a\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
+      RawHttp.Exchange first = RawHttp.read(socket, 1, 300, 5_000);
+      assertEquals(200, first.status(), first.raw());
+      assertFalse(first.closed(), "kept alive: " + first.raw());
+      socket.setSoTimeout(8_000); // the read above left its own
+      assertLateHeadRefused(socket, "GET /up/second HTTP/1.1\r\nHost: a\r\n");
+    }
+    assertEquals(1, backend.count(), "only the first request was forwarded");
+    assertOnlyCounted(log, "/up/first");
+  }
+
+  /** Replaces the gateway by one with these server lines that logs requests (JSON); the log's path. */
+  Path restartLogging(String serverLines, int instances) {
     Path log = dir.resolve("access.json");
     gateway.close();
-    gateway = new GatewayHarness(dir, "  idle_timeout_ms: 5000\n  header_timeout_ms: 600\n",
-        routes() + "access_log: {enabled: true, format: json, path: \"" + log + "\"}\n", 1);
+    gateway = new GatewayHarness(dir, serverLines,
+        routes() + "access_log: {enabled: true, format: json, path: \"" + log + "\"}\n", instances);
+    return log;
+  }
+
+  /**
+   * The request to {@code path} alone was counted and logged, a success: nothing in /stats, metrics or the access log
+   * for the heads never completed.
+   */
+  void assertOnlyCounted(Path log, String path) throws Exception {
+    Poll.until(Duration.ofSeconds(3), "the request logged", () -> AccessLogIT.lines(log).size() >= 1);
+    Thread.sleep(500); // anything counted for the heads would have arrived by now
+    assertEquals(List.of(path),
+        AccessLogIT.lines(log).stream().map(line -> new JsonObject(line).getString("path")).toList());
+    JsonObject counts = gateway.stats().getJsonObject("requests_count");
+    assertEquals(1L, counts.getLong("success"), counts.encode());
+    assertEquals(0L, counts.getLong("error"), counts.encode());
+    String metrics = gateway.admin("/metrics").body();
+    assertFalse(metrics.contains("status_class=\"4xx\""), metrics);
+  }
+
+  @Test
+  void headsNeverCompletedAreNotCountedOrLogged() throws Exception {
+    Path log = restartLogging("  idle_timeout_ms: 5000\n  header_timeout_ms: 600\n", 1);
     try (Socket socket = new Socket("127.0.0.1", gateway.port())) {
       socket.setSoTimeout(5_000);
       socket.getOutputStream().write("GET /up/slow HTTP/1.1\r\nHost: a\r\n".getBytes(StandardCharsets.ISO_8859_1));
@@ -358,16 +391,29 @@ class LimitsIT {
       Thread.sleep(100); // the partial head read, then the client leaves
     }
     assertEquals(200, gateway.get("/up/ok").statusCode());
-    Poll.until(Duration.ofSeconds(3), "the request logged", () -> AccessLogIT.lines(log).size() >= 1);
-    Thread.sleep(500); // anything counted for the two heads would have arrived by now
-    assertEquals(List.of("/up/ok"),
-        AccessLogIT.lines(log).stream().map(line -> new JsonObject(line).getString("path")).toList());
-    JsonObject counts = gateway.stats().getJsonObject("requests_count");
-    assertEquals(1L, counts.getLong("success"), counts.encode());
-    assertEquals(0L, counts.getLong("error"), counts.encode());
-    String metrics = gateway.admin("/metrics").body();
-    assertFalse(metrics.contains("status_class=\"4xx\""), metrics);
+    assertOnlyCounted(log, "/up/ok");
     assertEquals(1, backend.count(), "only the complete request was forwarded");
+  }
+
+  /**
+   * Writes {@code head}, then trickles it on ({@link #trickleUntilAnswered}): the answer must be the dated 408 of a head
+   * late by {@code header_timeout_ms} (600), with the connection's end.
+   */
+  static void assertLateHeadRefused(Socket socket, String head) throws Exception {
+    long start = System.nanoTime();
+    socket.getOutputStream().write(head.getBytes(StandardCharsets.ISO_8859_1));
+    String answer;
+    try {
+      answer = trickleUntilAnswered(socket);
+    } catch (java.io.IOException noAnswer) { // a reset, or no answer in time
+      answer = "(" + noAnswer + ")";
+    }
+    long ms = Duration.ofNanos(System.nanoTime() - start).toMillis();
+    assertTrue(answer.startsWith("HTTP/1.1 408 "), "after " + ms + " ms: [" + answer + "]");
+    assertTrue(answer.toLowerCase().contains("connection: close"), answer);
+    assertTrue(answer.endsWith("request head not received in time\n"), answer);
+    assertTrue(ms >= 550 && ms < 3_000, "answered after " + ms + " ms (header_timeout_ms 600)");
+    assertDated(answer);
   }
 
   /** Sends a header byte every 100 ms until the gateway answers (at most 4 s); what it answered. */
