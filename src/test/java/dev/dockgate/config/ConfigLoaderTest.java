@@ -442,6 +442,12 @@ class ConfigLoaderTest {
               - {path_prefix: /api, backend: payment, strip_prefix: true, rewrite_cookie_path: "/"}
             """ + PAYMENT_AND_ORDERS,
             "conf.yml: routes[0].rewrite_cookie_path: expected true or false, got \"/\""),
+        bad("rewrite_cookie_path on a prefix a cookie's Path cannot hold", """
+            routes:
+              - {path_prefix: "/api;v2", backend: payment, strip_prefix: true, rewrite_cookie_path: true}
+            """ + PAYMENT_AND_ORDERS,
+            "conf.yml: routes[0].rewrite_cookie_path: the path_prefix \"/api;v2\" cannot be a cookie's Path (a"
+                + " browser ends the attribute at the ';' and reads Path=/api); leave rewrite_cookie_path out"),
         bad("a misspelt rewrite_cookie_path", """
             routes:
               - {path_prefix: /api, backend: payment, strip_prefix: true, rewrite_cookie_paths: false}
@@ -974,13 +980,15 @@ class ConfigLoaderTest {
           - {path_prefix: /c, backend: web, strip_prefix: true, rewrite_cookie_path: false}
           - {path_prefix: /d, backend: web, strip_prefix: true, rewrite_location: false, rewrite_cookie_path: true}
           - {path_prefix: /e, backend: web}
+          - {path_prefix: "/f;v2", backend: web, strip_prefix: true}
         backends:
           - {name: web, targets: [http://127.0.0.1:9001]}
         """);
     Features.load(vertx, path).onComplete(ctx.succeeding(config -> ctx.verify(() -> {
-      assertEquals(List.of(true, false, true, false, false),
+      assertEquals(List.of(true, false, true, false, false, true),
           config.routes().stream().map(RouteConfig::rewriteLocation).toList());
-      assertEquals(List.of(true, false, false, true, false),
+      // /f;v2: a cookie's Path ends at a ';', so such a prefix cannot be put into one.
+      assertEquals(List.of(true, false, false, true, false, false),
           config.routes().stream().map(RouteConfig::rewriteCookiePath).toList());
       ctx.completeNow();
     })));

@@ -311,6 +311,21 @@ class StrippedPrefixTest {
     assertEquals(List.of("a=1", "b=2; Path=account"), untouched.getAll("set-cookie"));
   }
 
+  /**
+   * A prefix a cookie's Path cannot hold (';' ends the attribute: Path=/app;v2 is read as Path=/app, another route's
+   * and not this one's) leaves the cookies as sent, while the redirects get the prefix.
+   */
+  @Test
+  void aPrefixWithASemicolonLeavesTheCookiesAsSent() {
+    StrippedPrefix semicolon = of("/app;v2", true);
+    MultiMap answer = HttpHeaders.headers().add("Location", "/a").add("Set-Cookie", "s=1; Path=/")
+        .add("Set-Cookie", "t=2; Path=/b");
+    semicolon.rewrite(302, answer, "/app;v2", CLIENT, CLIENT, null, -1);
+    assertEquals("/app;v2/a", answer.get("location"));
+    assertEquals(List.of("s=1; Path=/", "t=2; Path=/b"), answer.getAll("set-cookie"));
+    assertEquals(false, of("/app;v2", true, false, true).rewrites());
+  }
+
   /** rewrite_location and rewrite_cookie_path each switch their own headers. */
   @Test
   void eachSwitchRewritesItsOwnHeaders() {
