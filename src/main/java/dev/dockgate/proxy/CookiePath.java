@@ -25,6 +25,8 @@ final class CookiePath {
    * <li>No Path, or an empty or relative one (a quoted one too: browsers do not unquote it): the browser takes the
    *     default-path of the URL it asked for (5.1.4), which has the prefix already, so it stays.
    * <li>A cookie browsers ignore whole (RFC 6265bis: a control character, no name and no value) stays, unread.
+   * <li>A {@code __Host-} cookie (its name in any case, as 6265bis 5.7 matches it) stays: browsers keep one only with
+   *     {@code Path=/}, the whole host, which is what its backend asked for.
    * </ul>
    */
   static String withPrefix(String value, String prefix, String forwarded) {
@@ -43,7 +45,7 @@ final class CookiePath {
     if (pair < n && value.charAt(pair) == '=') {
       pair = StrippedPrefix.skipSpaces(value, pair + 1);
     }
-    if (pair == first) {
+    if (pair == first || value.regionMatches(true, pair, "__Host-", 0, 7)) {
       return null;
     }
     StringBuilder out = null;

@@ -319,6 +319,17 @@ class StripPrefixIT {
     assertEquals("/app;v2/login", redirected("/app;v2/x", "/login"), "the redirects still rewritten");
   }
 
+  /**
+   * A {@code __Host-} cookie is the host's whole: browsers keep one only with Path=/ (RFC 6265bis 5.7), so given the
+   * prefix it would be dropped and the login behind it lost. It reaches the client as sent; the others get the prefix.
+   */
+  @Test
+  void aHostPrefixedCookieKeepsItsPathOfSlash() {
+    gateway("");
+    assertEquals(List.of("__Host-sid=1; Path=/; Secure; HttpOnly", "__Secure-t=2; Path=/api/payment; Secure"),
+        cookies("/api/payment/login", "__Host-sid=1; Path=/; Secure; HttpOnly", "__Secure-t=2; Path=/; Secure"));
+  }
+
   @Test
   void anAbsoluteUrlToTheForwardedHostGetsThePrefixBack() {
     gateway("");

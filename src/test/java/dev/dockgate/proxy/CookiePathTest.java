@@ -59,6 +59,14 @@ class CookiePathTest {
         {"sid=1; Path=/api/payment", null},
         {"sid=1; Path=/api/payment/", null},
         {"sid=1; Path=/api/payment/a", null},
+        // a __Host- cookie (its name in any case) must keep Path=/, or browsers drop it (RFC 6265bis 5.7): it stays;
+        // __Secure- asks for Secure alone
+        {"__Host-sid=1; Path=/; Secure", null},
+        {" __host-sid=1; Secure; path=/", null},
+        {"__HOST-Http-sid=1; Secure; HttpOnly; Path=/", null},
+        {"__Secure-sid=1; Path=/; Secure", "__Secure-sid=1; Path=/api/payment; Secure"},
+        {"x__Host-sid=1; Path=/", "x__Host-sid=1; Path=/api/payment"},
+        {"sid=__Host-1; Path=/", "sid=__Host-1; Path=/api/payment"},
         // what a browser drops whole stays as it is: no name and no value, a control character
         {"; Path=/x", null},
         {" = ; Path=/x", null},
