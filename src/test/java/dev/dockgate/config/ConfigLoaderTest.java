@@ -625,8 +625,8 @@ class ConfigLoaderTest {
             """,
             "conf.yml: backends[0].connect_timeout_ms: must be between 1 and 600000, got 0",
             "conf.yml: backends[0].max_connections: must be between 1 and 100000, got 0"),
-        bad("status_code below 100", "default_response:\n  status_code: 99\n",
-            "conf.yml: default_response.status_code: must be between 200 and 599, got 99"),
+        bad("status_code below 200, the lowest final status", "default_response:\n  status_code: 199\n",
+            "conf.yml: default_response.status_code: must be between 200 and 599, got 199"),
         bad("status_code above 599", "default_response:\n  status_code: 600\n",
             "conf.yml: default_response.status_code: must be between 200 and 599, got 600"),
         // A 1xx is an interim answer: sent as the final one, 100 left the client waiting for another answer and 101
