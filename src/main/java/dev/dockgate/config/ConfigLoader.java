@@ -637,6 +637,15 @@ public final class ConfigLoader {
       if (f.has("rewrite_cookie_path") && !strip) {
         f.problem(f.at("rewrite_cookie_path"), "applies only with strip_prefix: true (the prefix put back into the"
             + " Path of the backend's cookies)");
+      } else if (f.has("rewrite_cookie_path") && rewriteCookiePath && prefix != null
+          && !RouteConfig.cookiePathCanHold(prefix)) {
+        // Left out, such a route keeps its cookies as sent (see RouteConfig).
+        int semicolon = prefix.indexOf(';');
+        f.problem(f.at("rewrite_cookie_path"), "the path_prefix \"" + prefix + "\" cannot be a cookie's Path ("
+            + (semicolon >= 0
+                ? "a browser ends the attribute at the ';' and reads Path=" + prefix.substring(0, semicolon)
+                : "a browser drops a cookie with a control character")
+            + "); leave rewrite_cookie_path out");
       }
       RetryConfig retries = retries(f.object("retries"), timeout);
       Map<String, Object> blocks = new LinkedHashMap<>();

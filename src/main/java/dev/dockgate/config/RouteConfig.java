@@ -8,8 +8,8 @@ import java.util.Map;
  * {@code host} and whose method is one of {@code methods}) go to {@code backend}. With
  * {@code stripPrefix} the prefix is removed from the forwarded path, said to the backend in X-Forwarded-Prefix, and, with
  * {@code rewriteLocation} (the default then), put back into the backend's redirects; with {@code rewriteCookiePath}
- * (rewriteLocation's value unless set), into the Path of its cookies. Failed idempotent requests
- * without a body are retried as {@code retries} says. With {@code passHost} the client's Host goes to
+ * (rewriteLocation's value unless set; never for a prefix a cookie's Path cannot hold), into the Path of its
+ * cookies. Failed idempotent requests without a body are retried as {@code retries} says. With {@code passHost} the client's Host goes to
  * the backend; without, the backend's own address (or TLS server name) does. {@code blocks} holds the route's feature
  * blocks by config key ({@code cors}, {@code auth}, {@code rate_limit}, ...), each parsed by its
  * feature's {@link RouteBlockParser}; a route without a block has no such feature.
@@ -31,7 +31,7 @@ public record RouteConfig(
 
   public RouteConfig {
     rewriteLocation = rewriteLocation && stripPrefix; // nothing to put back when nothing is taken away
-    rewriteCookiePath = rewriteCookiePath && stripPrefix;
+    rewriteCookiePath = rewriteCookiePath && stripPrefix && cookiePathCanHold(pathPrefix);
     methods = List.copyOf(methods);
     blocks = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(blocks));
   }
@@ -51,6 +51,21 @@ public record RouteConfig(
   public RouteConfig(String pathPrefix, String backend, long timeoutMs, boolean stripPrefix, List<String> methods,
       String host, RetryConfig retries, Map<String, Object> blocks) {
     this(pathPrefix, backend, timeoutMs, stripPrefix, methods, host, retries, true, stripPrefix, stripPrefix, blocks);
+  }
+
+  /**
+   * Whether {@code path} can be a cookie's Path (RFC 6265's path-value: no ';', no control character): a browser ends
+   * the attribute at a ';' ({@code Path=/app;v2} is read as /app, which /app;v2/x does not path-match) and drops a
+   * cookie with a control character.
+   */
+  public static boolean cookiePathCanHold(String path) {
+    for (int i = 0; i < path.length(); i++) {
+      char c = path.charAt(i);
+      if (c == ';' || c < ' ' || c == 0x7f) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** The block under {@code key} when it is a {@code type}, else null. */

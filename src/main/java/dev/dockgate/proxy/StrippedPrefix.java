@@ -11,8 +11,9 @@ import io.vertx.core.net.HostAndPort;
  * backend's answer where it names one of its own paths: {@code Location} of a 3xx or 201, {@code Content-Location},
  * {@code Refresh}'s URL (nginx's {@code proxy_redirect default} covers Location and Refresh; Apache's ProxyPassReverse
  * Content-Location too); unless {@code rewrite_cookie_path: false}, the {@code Path} of each {@code Set-Cookie}
- * (nginx's {@code proxy_cookie_path}, Apache's {@code ProxyPassReverseCookiePath}). Immutable, one per route; called
- * on the request's event loop, allocating only for a value it rewrites (and for the lines of an answer's Set-Cookie).
+ * (nginx's {@code proxy_cookie_path}, Apache's {@code ProxyPassReverseCookiePath}; read by {@link CookiePath}).
+ * Immutable, one per route; called on the request's event loop, allocating only for a value it rewrites (and for the
+ * lines of an answer's Set-Cookie).
  */
 final class StrippedPrefix {
 
@@ -170,7 +171,7 @@ final class StrippedPrefix {
 
   private String rewritten(int kind, String value, String forwarded, HostAndPort client, HostAndPort sent,
       String instanceHost, int instancePort) {
-    return kind == COOKIE_PATH ? cookiePath(value, forwarded)
+    return kind == COOKIE_PATH ? CookiePath.withPrefix(value, prefix, forwarded)
         : kind == REFRESH_URL ? refresh(value, forwarded, client, sent, instanceHost, instancePort)
         : url(value, forwarded, client, sent, instanceHost, instancePort);
   }
@@ -194,7 +195,7 @@ final class StrippedPrefix {
       if (n > 1 && (url.charAt(1) == '/' || url.charAt(1) == '\\')) {
         return null; // another host, as browsers read "//" and "/\"
       }
-      return under(url, 0, n, forwarded) ? null : prefix + url;
+      return under(url, 0, n, prefix, forwarded) ? null : prefix + url;
     }
     int start = url.regionMatches(true, 0, "http://", 0, 7) ? 7 : url.regionMatches(true, 0, "https://", 0, 8) ? 8 : 0;
     if (start == 0) {
@@ -218,7 +219,7 @@ final class StrippedPrefix {
       return null;
     }
     boolean rooted = end < n && url.charAt(end) == '/';
-    if (under(url, end, n, forwarded)) {
+    if (under(url, end, n, prefix, forwarded)) {
       return keepAuthority ? null : url.substring(end);
     }
     String path = rooted ? url.substring(end) : "/" + url.substring(end);
@@ -226,10 +227,10 @@ final class StrippedPrefix {
   }
 
   /**
-   * Whether the path {@code url[at, end)} is the prefix or {@code forwarded}, or a path below either (followed by
+   * Whether the path {@code url[at, end)} is {@code prefix} or {@code forwarded}, or a path below either (followed by
    * a query or fragment in a URL).
    */
-  private boolean under(String url, int at, int end, String forwarded) {
+  static boolean under(String url, int at, int end, String prefix, String forwarded) {
     return startsWithSegment(url, at, end, prefix)
         || forwarded != null && forwarded != prefix && startsWithSegment(url, at, end, forwarded);
   }
@@ -344,73 +345,7 @@ final class StrippedPrefix {
     return rewritten == null ? null : value.substring(0, i) + rewritten + value.substring(end);
   }
 
-  /**
-   * A Set-Cookie value with the prefix put before the path of each absolute {@code Path} attribute, or null to leave
-   * it as it is. Read as RFC 6265 (5.2) has browsers read it: the name=value pair up to the first ';' is not looked
-   * into ({@code a=Path=/x}), then each attribute up to the next ';' (quotes mean nothing there), named without case,
-   * blanks around its name, '=' and value ignored. Only the path changes; every other byte stays as sent.
-   * <ul>
-   * <li>{@code Path=/} becomes the prefix itself, {@code /api}, not {@code /api/}: a request path path-matches
-   *     {@code /api} (6265, 5.1.4) when it is {@code /api} or goes on with a '/' ({@code /api/x}, not {@code /apix}),
-   *     while {@code /api/} would miss {@code /api} itself. Any other path gets the prefix in front, as a Location
-   *     does ({@code /account} becomes {@code /api/account}, {@code /account/} {@code /api/account/}).
-   * <li>A path already under the prefix or under {@code forwarded} (a backend that reads X-Forwarded-Prefix) stays, as
-   *     a Location does.
-   * <li>No Path, or an empty or relative one (a quoted one too: browsers do not unquote it): the browser takes the
-   *     default-path of the URL it asked for (5.1.4), which has the prefix already, so it stays.
-   * <li>A cookie browsers ignore whole (RFC 6265bis: a control character, no name and no value) stays, unread.
-   * </ul>
-   */
-  String cookiePath(String value, String forwarded) {
-    int first = value.indexOf(';');
-    if (first < 0) {
-      return null; // no attributes
-    }
-    int n = value.length();
-    for (int i = 0; i < n; i++) {
-      char c = value.charAt(i);
-      if (c < ' ' && c != '\t' || c == 0x7f) {
-        return null;
-      }
-    }
-    int pair = skipSpaces(value, 0);
-    if (pair < n && value.charAt(pair) == '=') {
-      pair = skipSpaces(value, pair + 1);
-    }
-    if (pair == first) {
-      return null;
-    }
-    StringBuilder out = null;
-    int copied = 0;
-    for (int at = first; at < n; ) {
-      int end = value.indexOf(';', at + 1);
-      if (end < 0) {
-        end = n;
-      }
-      int name = skipSpaces(value, at + 1);
-      if (value.regionMatches(true, name, "path", 0, 4)) {
-        int eq = skipSpaces(value, name + 4);
-        if (eq < end && value.charAt(eq) == '=') {
-          int from = skipSpaces(value, eq + 1);
-          int to = end;
-          while (to > from && (value.charAt(to - 1) == ' ' || value.charAt(to - 1) == '\t')) {
-            to--;
-          }
-          if (from < to && value.charAt(from) == '/' && !under(value, from, to, forwarded)) {
-            if (out == null) {
-              out = new StringBuilder(n + 2 * prefix.length());
-            }
-            out.append(value, copied, from).append(prefix);
-            copied = to - from == 1 ? to : from; // "/": the prefix alone (see above)
-          }
-        }
-      }
-      at = end;
-    }
-    return out == null ? null : out.append(value, copied, n).toString();
-  }
-
-  private static int skipSpaces(String value, int i) {
+  static int skipSpaces(String value, int i) {
     while (i < value.length() && (value.charAt(i) == ' ' || value.charAt(i) == '\t')) {
       i++;
     }

@@ -442,6 +442,12 @@ class ConfigLoaderTest {
               - {path_prefix: /api, backend: payment, strip_prefix: true, rewrite_cookie_path: "/"}
             """ + PAYMENT_AND_ORDERS,
             "conf.yml: routes[0].rewrite_cookie_path: expected true or false, got \"/\""),
+        bad("rewrite_cookie_path on a prefix a cookie's Path cannot hold", """
+            routes:
+              - {path_prefix: "/api;v2", backend: payment, strip_prefix: true, rewrite_cookie_path: true}
+            """ + PAYMENT_AND_ORDERS,
+            "conf.yml: routes[0].rewrite_cookie_path: the path_prefix \"/api;v2\" cannot be a cookie's Path (a"
+                + " browser ends the attribute at the ';' and reads Path=/api); leave rewrite_cookie_path out"),
         bad("a misspelt rewrite_cookie_path", """
             routes:
               - {path_prefix: /api, backend: payment, strip_prefix: true, rewrite_cookie_paths: false}
@@ -619,8 +625,8 @@ class ConfigLoaderTest {
             """,
             "conf.yml: backends[0].connect_timeout_ms: must be between 1 and 600000, got 0",
             "conf.yml: backends[0].max_connections: must be between 1 and 100000, got 0"),
-        bad("status_code below 100", "default_response:\n  status_code: 99\n",
-            "conf.yml: default_response.status_code: must be between 200 and 599, got 99"),
+        bad("status_code below 200, the lowest final status", "default_response:\n  status_code: 199\n",
+            "conf.yml: default_response.status_code: must be between 200 and 599, got 199"),
         bad("status_code above 599", "default_response:\n  status_code: 600\n",
             "conf.yml: default_response.status_code: must be between 200 and 599, got 600"),
         // A 1xx is an interim answer: sent as the final one, 100 left the client waiting for another answer and 101
@@ -974,13 +980,15 @@ class ConfigLoaderTest {
           - {path_prefix: /c, backend: web, strip_prefix: true, rewrite_cookie_path: false}
           - {path_prefix: /d, backend: web, strip_prefix: true, rewrite_location: false, rewrite_cookie_path: true}
           - {path_prefix: /e, backend: web}
+          - {path_prefix: "/f;v2", backend: web, strip_prefix: true}
         backends:
           - {name: web, targets: [http://127.0.0.1:9001]}
         """);
     Features.load(vertx, path).onComplete(ctx.succeeding(config -> ctx.verify(() -> {
-      assertEquals(List.of(true, false, true, false, false),
+      assertEquals(List.of(true, false, true, false, false, true),
           config.routes().stream().map(RouteConfig::rewriteLocation).toList());
-      assertEquals(List.of(true, false, false, true, false),
+      // /f;v2: a cookie's Path ends at a ';', so such a prefix cannot be put into one.
+      assertEquals(List.of(true, false, false, true, false, false),
           config.routes().stream().map(RouteConfig::rewriteCookiePath).toList());
       ctx.completeNow();
     })));

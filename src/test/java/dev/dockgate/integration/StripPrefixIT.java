@@ -299,6 +299,37 @@ class StripPrefixIT {
     assertEquals(List.of("k=1; Path=/s"), cookies("/plain/x", "k=1; Path=/s"));
   }
 
+  /**
+   * A prefix holding ';' (a path parameter, /app;v2) cannot be a cookie's Path: a browser ends the attribute at the
+   * ';' and reads Path=/app, which sends the cookie to another route's /app/x and not back to /app;v2/x (the request
+   * path goes on with ';', not '/'). Such a route leaves its cookies as sent; its redirects still get the prefix.
+   */
+  @Test
+  void aPrefixACookiesPathCannotHoldLeavesTheCookiesAsSent() {
+    gateway("", """
+          - {path_prefix: "/app;v2", backend: b, strip_prefix: true}
+        """);
+    HttpResponse<String> response = get("/app;v2/login", "X-Answer-Set-Cookie", "sid=1; Path=/",
+        "X-Answer-Set-Cookie", "theme=dark; Path=/account; Secure");
+    assertEquals("/login", header(response, "X-Got-Uri"));
+    List<String> cookies = response.headers().allValues("Set-Cookie");
+    assertEquals(List.of("sid=1; Path=/", "theme=dark; Path=/account; Secure"), cookies,
+        "as a browser reads them, Path=" + cookies.stream().map(c -> java.net.HttpCookie.parse(c).get(0).getPath())
+            .toList());
+    assertEquals("/app;v2/login", redirected("/app;v2/x", "/login"), "the redirects still rewritten");
+  }
+
+  /**
+   * A {@code __Host-} cookie is the host's whole: browsers keep one only with Path=/ (RFC 6265bis 5.7), so given the
+   * prefix it would be dropped and the login behind it lost. It reaches the client as sent; the others get the prefix.
+   */
+  @Test
+  void aHostPrefixedCookieKeepsItsPathOfSlash() {
+    gateway("");
+    assertEquals(List.of("__Host-sid=1; Path=/; Secure; HttpOnly", "__Secure-t=2; Path=/api/payment; Secure"),
+        cookies("/api/payment/login", "__Host-sid=1; Path=/; Secure; HttpOnly", "__Secure-t=2; Path=/; Secure"));
+  }
+
   @Test
   void anAbsoluteUrlToTheForwardedHostGetsThePrefixBack() {
     gateway("");
