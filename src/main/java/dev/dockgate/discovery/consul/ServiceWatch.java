@@ -134,8 +134,9 @@ final class ServiceWatch {
     if (answer.index() == ConsulHealthClient.NO_INDEX) {
       // Nothing to block on (a proxy between that passes only the headers it knows): a query sent with any index
       // would come back at once, and each answer would look like an index going back. Plain reads instead, paced
-      // by the token bucket at min_query_interval_ms.
+      // by the token bucket at min_query_interval_ms; a suspected restore cannot be checked without an index.
       index.reset();
+      suspectedIndex = 0;
       if (!noIndex) {
         noIndex = true;
         LOG.warning(describe() + ": answers come without X-Consul-Index (a proxy between the gateway and the agent"
