@@ -6,7 +6,13 @@ package dev.dockgate.edge;
  * slashes collapsed. So {@code /api/public/../admin} or {@code /api/%61dmin} are matched, and
  * forwarded, as {@code /admin} and {@code /api/admin}. Encoded slash, backslash and NUL
  * ({@code %2F %5C %00}), malformed escapes, a fragment ({@code #}, which HTTP/1 requests cannot carry
- * past the strict decoder, HTTP/2 ones could) and paths not starting with "/" are refused (null).
+ * past the strict decoder, HTTP/2 ones could), a raw control byte, space or non-ASCII byte (which the strict HTTP/1
+ * decoder and the HTTP/2 check refuse, but an HTTP/1 request on an h2c listener, read by Vert.x's own decoder, could
+ * carry) and paths not starting with "/" are refused (null). So are {@code ;} parameters where a backend that strips
+ * them (Tomcat, Jetty, Spring) would read another path than the one matched: on a segment that is then empty,
+ * {@code .} or {@code ..} ({@code /public/..;/admin} is {@code /admin} to Tomcat), or on any segment but the last
+ * ({@code /admin;x/users} is {@code /admin/users} to Tomcat, and matches no {@code /admin/} route here); a last
+ * segment's own ({@code /app/page;jsessionid=A1}) is kept.
  * Pure; allocation-free for paths already in normal form.
  */
 public final class PathNormalizer {
@@ -29,7 +35,7 @@ public final class PathNormalizer {
   private static boolean isNormal(String path) {
     for (int i = 0, n = path.length(); i < n; i++) {
       char c = path.charAt(i);
-      if (c == '%' || c == '\\' || c == '#') {
+      if (c == '%' || c == '\\' || c == '#' || c == ';' || c <= ' ' || c >= 0x7f) {
         return false;
       }
       if (c == '/' && i + 1 < n) {
@@ -50,7 +56,7 @@ public final class PathNormalizer {
     StringBuilder out = new StringBuilder(path.length());
     for (int i = 0, n = path.length(); i < n; i++) {
       char c = path.charAt(i);
-      if (c == '\\' || c == '#') {
+      if (c == '\\' || c == '#' || c <= ' ' || c >= 0x7f) {
         return null;
       }
       if (c != '%') {
@@ -84,6 +90,11 @@ public final class PathNormalizer {
         || c == '-' || c == '.' || c == '_' || c == '~';
   }
 
+  /** The segment's name before its parameters is {@code .} or {@code ..}. */
+  private static boolean isDots(String segment, int parameters) {
+    return segment.charAt(0) == '.' && (parameters == 1 || parameters == 2 && segment.charAt(1) == '.');
+  }
+
   /** RFC 3986 §5.2.4 on an absolute path, also collapsing empty segments. */
   private static String removeDotSegments(String path) {
     String[] segments = path.split("/", -1);
@@ -91,6 +102,10 @@ public final class PathNormalizer {
     for (int i = 1; i < segments.length; i++) {
       String s = segments[i];
       boolean last = i == segments.length - 1;
+      int parameters = s.indexOf(';');
+      if (parameters >= 0 && (!last || parameters == 0 || isDots(s, parameters))) {
+        return null; // read by a parameter-stripping backend as another path than the one matched
+      }
       if (s.equals("..")) {
         out.pollLast();
         if (last) {

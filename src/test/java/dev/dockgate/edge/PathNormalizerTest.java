@@ -43,6 +43,23 @@ class PathNormalizerTest {
       "*, REFUSED",
       "/api/orders#frag, REFUSED",
       "/api#/../admin, REFUSED",
+      "/api/..;/admin, REFUSED",
+      "/api/..;x=1/admin, REFUSED",
+      "/api/.;/admin, REFUSED",
+      "/;/admin, REFUSED",
+      "/api/;x/admin, REFUSED",
+      "/api/%2e%2e;/admin, REFUSED",
+      "/api;v=1/admin, REFUSED",
+      "/api/..;, REFUSED",
+      "/api/page;jsessionid=A1, /api/page;jsessionid=A1",
+      "/api//page;a=b, /api/page;a=b",
+      "/api/a%3Bb/c, /api/a%3Bb/c",
+      "/api/..%3B/admin, /api/..%3B/admin",
+      "/api/a\u0001b, REFUSED",
+      "/api/a\u0000b, REFUSED",
+      "/api/a\u007fb, REFUSED",
+      "/api/caf\u00e9, REFUSED",
+      "/api/a b, REFUSED",
   })
   void normalizes(String path, String expected) {
     assertEquals(expected, PathNormalizer.normalize(path));
