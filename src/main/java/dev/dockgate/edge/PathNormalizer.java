@@ -9,10 +9,11 @@ package dev.dockgate.edge;
  * past the strict decoder, HTTP/2 ones could), a raw control byte, space or non-ASCII byte (which the strict HTTP/1
  * decoder and the HTTP/2 check refuse, but an HTTP/1 request on an h2c listener, read by Vert.x's own decoder, could
  * carry) and paths not starting with "/" are refused (null). So are {@code ;} parameters where a backend that strips
- * them (Tomcat, Jetty, Spring) would read another path than the one matched: on a segment that is then empty,
- * {@code .} or {@code ..} ({@code /public/..;/admin} is {@code /admin} to Tomcat), or on any segment but the last
- * ({@code /admin;x/users} is {@code /admin/users} to Tomcat, and matches no {@code /admin/} route here); a last
- * segment's own ({@code /app/page;jsessionid=A1}) is kept.
+ * them (Tomcat, Jetty, Spring) would read another path than the one matched: on any segment but the last
+ * ({@code /public/..;/admin} and {@code /;/admin} are {@code /admin} to Tomcat, {@code /admin;x/users} is
+ * {@code /admin/users}, which matches no {@code /admin/} route here), or on a last segment named {@code .} or
+ * {@code ..} ({@code /public/..;} is {@code /} to Tomcat); a last segment's own ({@code /app/page;jsessionid=A1},
+ * {@code /app/;jsessionid=A1}) are kept.
  * Pure; allocation-free for paths already in normal form.
  */
 public final class PathNormalizer {
@@ -103,7 +104,7 @@ public final class PathNormalizer {
       String s = segments[i];
       boolean last = i == segments.length - 1;
       int parameters = s.indexOf(';');
-      if (parameters >= 0 && (!last || parameters == 0 || isDots(s, parameters))) {
+      if (parameters >= 0 && (!last || isDots(s, parameters))) {
         return null; // read by a parameter-stripping backend as another path than the one matched
       }
       if (s.equals("..")) {

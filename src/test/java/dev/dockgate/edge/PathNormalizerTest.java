@@ -52,6 +52,8 @@ class PathNormalizerTest {
       "/api;v=1/admin, REFUSED",
       "/api/..;, REFUSED",
       "/api/page;jsessionid=A1, /api/page;jsessionid=A1",
+      "/api/;jsessionid=A1, /api/;jsessionid=A1",
+      "/api/.;, REFUSED",
       "/api//page;a=b, /api/page;a=b",
       "/api/a%3Bb/c, /api/a%3Bb/c",
       "/api/..%3B/admin, /api/..%3B/admin",

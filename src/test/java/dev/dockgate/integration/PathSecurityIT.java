@@ -139,6 +139,7 @@ class PathSecurityIT {
       "/x/%2e%2e;/admin",
       "/api;v=1/admin/users",
       "/admin;x/..;/users",
+      "/public/..;",
   })
   void segmentParametersThatAParameterStrippingBackendReadsAsAnotherPathAreRefused(String target) throws IOException {
     keyedAdminRoutes();
@@ -149,7 +150,7 @@ class PathSecurityIT {
   }
 
   @ParameterizedTest(name = "{0}")
-  @CsvSource({"/app/page;jsessionid=A1", "/app;", "/admin;x"})
+  @CsvSource({"/app/page;jsessionid=A1", "/app/;jsessionid=A1", "/app;", "/admin;x"})
   void aLastSegmentsOwnParametersAreKept(String target) throws IOException {
     keyedAdminRoutes();
     String answer = get(target, "gw.test");
