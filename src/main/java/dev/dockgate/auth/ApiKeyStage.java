@@ -19,10 +19,13 @@ final class ApiKeyStage implements Stage {
 
   private final ApiKeyAuth keys;
   private final String challenge;
+  private final Set<String> owned;
 
   ApiKeyStage(ApiKeyAuth keys) {
     this.keys = keys;
     this.challenge = "ApiKey header=\"" + keys.header() + "\"";
+    String keyHeader = keys.header().toLowerCase(java.util.Locale.ROOT);
+    this.owned = keyHeader.equals(TrafficEvent.CONSUMER) ? Set.of(keyHeader) : Set.of(TrafficEvent.CONSUMER, keyHeader);
   }
 
   @Override
@@ -42,8 +45,12 @@ final class ApiKeyStage implements Stage {
     return true;
   }
 
+  /**
+   * The consumer header it sets, and the key header it takes away: CGI, WSGI, PHP and Rack backends read a client's
+   * {@code X-API_Key} as {@code X-API-Key}, so its look-alikes are dropped too (see {@link Stage#ownedHeaders()}).
+   */
   @Override
   public Set<String> ownedHeaders() {
-    return Set.of(TrafficEvent.CONSUMER);
+    return owned;
   }
 }

@@ -6,7 +6,14 @@ package dev.dockgate.edge;
  * slashes collapsed. So {@code /api/public/../admin} or {@code /api/%61dmin} are matched, and
  * forwarded, as {@code /admin} and {@code /api/admin}. Encoded slash, backslash and NUL
  * ({@code %2F %5C %00}), malformed escapes, a fragment ({@code #}, which HTTP/1 requests cannot carry
- * past the strict decoder, HTTP/2 ones could) and paths not starting with "/" are refused (null).
+ * past the strict decoder, HTTP/2 ones could), a raw control byte, space or non-ASCII byte (which the strict HTTP/1
+ * decoder and the HTTP/2 check refuse, but an HTTP/1 request on an h2c listener, read by Vert.x's own decoder, could
+ * carry) and paths not starting with "/" are refused (null). So are {@code ;} parameters where a backend that strips
+ * them (Tomcat, Jetty, Spring) would read another path than the one matched: on any segment but the last
+ * ({@code /public/..;/admin} and {@code /;/admin} are {@code /admin} to Tomcat, {@code /admin;x/users} is
+ * {@code /admin/users}, which matches no {@code /admin/} route here), or on a last segment named {@code .} or
+ * {@code ..} ({@code /public/..;} is {@code /} to Tomcat); a last segment's own ({@code /app/page;jsessionid=A1},
+ * {@code /app/;jsessionid=A1}) are kept.
  * Pure; allocation-free for paths already in normal form.
  */
 public final class PathNormalizer {
@@ -29,7 +36,7 @@ public final class PathNormalizer {
   private static boolean isNormal(String path) {
     for (int i = 0, n = path.length(); i < n; i++) {
       char c = path.charAt(i);
-      if (c == '%' || c == '\\' || c == '#') {
+      if (c == '%' || c == '\\' || c == '#' || c == ';' || c <= ' ' || c >= 0x7f) {
         return false;
       }
       if (c == '/' && i + 1 < n) {
@@ -50,7 +57,7 @@ public final class PathNormalizer {
     StringBuilder out = new StringBuilder(path.length());
     for (int i = 0, n = path.length(); i < n; i++) {
       char c = path.charAt(i);
-      if (c == '\\' || c == '#') {
+      if (c == '\\' || c == '#' || c <= ' ' || c >= 0x7f) {
         return null;
       }
       if (c != '%') {
@@ -84,6 +91,11 @@ public final class PathNormalizer {
         || c == '-' || c == '.' || c == '_' || c == '~';
   }
 
+  /** The segment's name before its parameters is {@code .} or {@code ..}. */
+  private static boolean isDots(String segment, int parameters) {
+    return segment.charAt(0) == '.' && (parameters == 1 || parameters == 2 && segment.charAt(1) == '.');
+  }
+
   /** RFC 3986 §5.2.4 on an absolute path, also collapsing empty segments. */
   private static String removeDotSegments(String path) {
     String[] segments = path.split("/", -1);
@@ -91,6 +103,10 @@ public final class PathNormalizer {
     for (int i = 1; i < segments.length; i++) {
       String s = segments[i];
       boolean last = i == segments.length - 1;
+      int parameters = s.indexOf(';');
+      if (parameters >= 0 && (!last || isDots(s, parameters))) {
+        return null; // read by a parameter-stripping backend as another path than the one matched
+      }
       if (s.equals("..")) {
         out.pollLast();
         if (last) {

@@ -22,7 +22,8 @@ import java.util.List;
  * Vert.x's HTTP/1 request decoder, refusing what Netty 4.2 repairs or lets through: Content-Length
  * beside Transfer-Encoding (Netty drops the length), any transfer coding but a single "chunked",
  * Transfer-Encoding in HTTP/1.0, several Content-Length lines in HTTP/1.0, obs-fold lines (Netty
- * joins them), a missing, repeated or malformed Host, control bytes, non-ASCII or a fragment in the target,
+ * joins them), a header line without a field name ({@code : x}, which Netty keeps as a field named ""), a missing,
+ * repeated or malformed Host, control bytes, non-ASCII or a fragment in the target,
  * userinfo in an absolute-form target, and malformed versions (400) or other major versions (505).
  * A bad chunk is not passed on (Vert.x would close without an answer) but reported to the edge,
  * which answers 400. One per connection, on its event loop. On an h2c listener it times heads and checks nothing
@@ -68,6 +69,8 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
   private final boolean checks;
   private int hostLines;
   private int lengthLines;
+  /** A header line of the head had no name before its colon ({@code : x}), which Netty takes as a field. */
+  private boolean emptyName;
   /** Header lines Netty started a field with (not continuations). */
   private int fieldLines;
   /** Between requests or inside a head: the bytes the parser consumes are head bytes. */
@@ -420,6 +423,7 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
     hostLines = 0;
     lengthLines = 0;
     fieldLines = 0;
+    emptyName = false;
     if (!checks) {
       return super.createMessage(initialLine);
     }
@@ -526,7 +530,9 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
   protected AsciiString splitHeaderName(byte[] sb, int start, int length) {
     AsciiString name = super.splitHeaderName(sb, start, length);
     fieldLines++;
-    if (length == 4 && name.contentEqualsIgnoreCase(HttpHeaderNames.HOST)) {
+    if (length == 0) {
+      emptyName = true;
+    } else if (length == 4 && name.contentEqualsIgnoreCase(HttpHeaderNames.HOST)) {
       hostLines++;
     } else if (length == 14 && name.contentEqualsIgnoreCase(HttpHeaderNames.CONTENT_LENGTH)) {
       lengthLines++;
@@ -546,6 +552,11 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
     }
     if (maxHeaderCount > 0 && fieldLines > maxHeaderCount) {
       throw new Refused(431, "more than " + maxHeaderCount + " header lines");
+    }
+    if (emptyName) {
+      // RFC 9110 §5.1: a field name is a token, at least one character. Netty keeps ": x" as a field named "",
+      // which the backend would get as it came.
+      throw new Refused(400, "header line without a field name");
     }
     HttpHeaders headers = message.headers();
     HttpVersion version = message.protocolVersion();

@@ -26,8 +26,9 @@ public interface Stage {
   }
 
   /**
-   * Header names (lower case) this stage sets toward the backend: a client's own headers of these
-   * names, or names that differ only by {@code _} for {@code -}, never reach the backend on its route.
+   * Header names (lower case) this stage sets toward the backend, or takes away from the request (an API key's
+   * header): a client's own headers of these names, or names that differ only by {@code _} for {@code -}, never
+   * reach the backend on its route.
    */
   default java.util.Set<String> ownedHeaders() {
     return java.util.Set.of();

@@ -118,4 +118,20 @@ class ApiKeyAuthIT {
     assertEquals(429, get("/secure/c", "ci-secret-1").statusCode());
     assertEquals(200, get("/secure/d", "ops-secret-2").statusCode());
   }
+
+  /**
+   * CGI, WSGI, PHP and Rack backends read {@code X-API_Key} as {@code X-API-Key} (both {@code HTTP_X_API_KEY}): a
+   * client's look-alike must not stand, at the backend, where the key the gateway took away stood. Before: forwarded
+   * as the client sent it, beside the consumer name of another key.
+   */
+  @Test
+  void theKeyHeadersUnderscoreLookAlikesNeverReachTheBackend() {
+    assertEquals(200, gateway.send(HttpRequest.newBuilder(gateway.uri("/secure/x")).header("X-API-Key", "ci-secret-1")
+        .header("X-API_Key", "ops-secret-2").header("x_api_key", "forged").build()).statusCode());
+    TestBackend.Received got = backend.take();
+    assertEquals("ci", got.headers().get("X-Consumer-Name"));
+    assertNull(got.headers().get("X-API_Key"), got.headers().toString());
+    assertNull(got.headers().get("x_api_key"), got.headers().toString());
+    assertNull(got.headers().get("X-API-Key"));
+  }
 }

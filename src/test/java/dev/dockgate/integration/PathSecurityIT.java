@@ -121,4 +121,97 @@ class PathSecurityIT {
     assertEquals(0, publicApi.count(), "the Host field chose nothing");
     assertTrue(get("http://:80/api/public/x", "a.example").startsWith("HTTP/1.1 400"), "an empty authority");
   }
+
+  /**
+   * Tomcat, Jetty and Spring strip {@code ;} parameters from each segment before they resolve dot-segments: to them
+   * {@code /x/..;/admin} and {@code /;/admin} are {@code /admin}, and {@code /api;v=1/admin/users} is
+   * {@code /api/admin/users}. Here a public route on {@code /} and a keyed one on {@code /admin} and
+   * {@code /api/admin} share one backend: such paths must not reach it through the public route, past the key.
+   * Before: each was forwarded as it came on the public route, 200 with no key.
+   */
+  @ParameterizedTest(name = "{0}")
+  @CsvSource({
+      "/x/..;/admin",
+      "/x/..;jsessionid=1/admin",
+      "/x/.;/../admin",
+      "/;/admin",
+      "/;jsessionid=1/admin",
+      "/x/%2e%2e;/admin",
+      "/api;v=1/admin/users",
+      "/admin;x/..;/users",
+      "/public/..;",
+  })
+  void segmentParametersThatAParameterStrippingBackendReadsAsAnotherPathAreRefused(String target) throws IOException {
+    keyedAdminRoutes();
+    String answer = get(target, "gw.test");
+    assertTrue(answer.startsWith("HTTP/1.1 400"), target + " -> " + answer);
+    assertTrue(answer.endsWith("bad request path\n"), answer);
+    assertEquals(0, publicApi.count(), "the backend got nothing");
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource({"/app/page;jsessionid=A1", "/app/;jsessionid=A1", "/app;", "/admin;x"})
+  void aLastSegmentsOwnParametersAreKept(String target) throws IOException {
+    keyedAdminRoutes();
+    String answer = get(target, "gw.test");
+    if (target.startsWith("/admin")) { // the keyed route's prefix, as a plain string
+      assertTrue(answer.startsWith("HTTP/1.1 401"), answer);
+      return;
+    }
+    assertTrue(answer.startsWith("HTTP/1.1 200"), target + " -> " + answer);
+    assertEquals(target, publicApi.take().uri());
+  }
+
+  /**
+   * With {@code h2c: true} an HTTP/1 request is read by Vert.x's own decoder, not the strict one, which lets a raw
+   * control byte, DEL or a byte outside ASCII through in the target. The router refuses it. Before: a NUL or
+   * U+0001 in the path reached the backend byte for byte.
+   */
+  @ParameterizedTest(name = "{0}")
+  @CsvSource({"/api/public/a\\u0000b", "/api/public/a\\u0001b", "/api/public/a\\u007fb", "/api/public/caf\\u00e9"})
+  void rawControlBytesInThePathOfAnH2cListenerAreRefused(String escaped) throws IOException {
+    gateway.close();
+    gateway = new GatewayHarness(dir, "  h2c: true\n", """
+        docker: {enabled: false}
+        routes:
+          - {path_prefix: /api/public, backend: pub}
+        backends:
+          - {name: pub, targets: ["http://127.0.0.1:%d"]}
+        """.formatted(publicApi.port()), 1);
+    String target = unescape(escaped);
+    String answer = get(target, "gw.test");
+    assertTrue(answer.startsWith("HTTP/1.1 400"), escaped + " -> " + answer);
+    assertEquals(0, publicApi.count(), "the backend got nothing");
+    assertTrue(get("/api/public/ok", "gw.test").startsWith("HTTP/1.1 200"));
+  }
+
+  private static String unescape(String escaped) {
+    StringBuilder out = new StringBuilder();
+    for (int i = 0; i < escaped.length(); i++) {
+      if (escaped.startsWith("\\u", i)) {
+        out.append((char) Integer.parseInt(escaped.substring(i + 2, i + 6), 16));
+        i += 5;
+      } else {
+        out.append(escaped.charAt(i));
+      }
+    }
+    return out.toString();
+  }
+
+  private void keyedAdminRoutes() {
+    gateway.close();
+    gateway = new GatewayHarness(dir, """
+        docker: {enabled: false}
+        routes:
+          - {path_prefix: /, backend: pub}
+          - path_prefix: /admin
+            backend: pub
+            auth: {type: api_key, keys: [{name: ops, sha256: "%s"}]}
+          - path_prefix: /api/admin
+            backend: pub
+            auth: {type: api_key, keys: [{name: ops, sha256: "%<s"}]}
+        backends:
+          - {name: pub, targets: ["http://127.0.0.1:%d"]}
+        """.formatted("e2e6ac0635117a5952b19c8982f86dcf3f32bd182df606cda27b974ff3b094c2", publicApi.port()), 1);
+  }
 }
