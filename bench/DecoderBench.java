@@ -42,7 +42,7 @@ public final class DecoderBench {
     HttpServerOptions options = new HttpServerOptions();
     EmbeddedChannel stock = new EmbeddedChannel(new VertxHttpRequestDecoder(options));
     int maxHeaders = dev.dockgate.config.ServerConfig.Limits.DEFAULTS.maxHeaderCount();
-    EmbeddedChannel strict = new EmbeddedChannel(new StrictRequestDecoder(options, maxHeaders, () -> { }));
+    EmbeddedChannel strict = new EmbeddedChannel(new StrictRequestDecoder(options, maxHeaders));
     nsPerHead(stock, heads);
     nsPerHead(strict, heads); // warm-up
     double[] stockNs = new double[rounds];

@@ -27,8 +27,9 @@ import java.util.logging.Logger;
  * close goes through the connection's pipeline, so Netty's HTTP/2 codec, where it is in place, sends a GOAWAY
  * (NO_ERROR) first. On an h2c listener a client that has begun an HTTP/1.x request head by then gets the 408 a
  * listener without h2c answers ({@link FirstBytes}). Once a router has the connection, the rest of the first head's time is the router's to keep
- * ({@link EdgeGuard#firstHeadTimeLeftMs}), and so are all the later heads: on an h2c listener, an HTTP/1.x
- * connection's are timed by the decoder {@link Http1Branch} gives it once Vert.x has chosen HTTP/1.x for it.
+ * ({@link EdgeGuard#firstHeadTimeLeftMs}), and so are all the later heads. On an h2c listener an HTTP/1.x connection
+ * gets the gateway's decoder from {@link Http1Branch} once Vert.x has chosen HTTP/1.x for it, before its first byte is
+ * decoded (a router could only put it in place after the first head).
  *
  * <p>On a plain HTTP/1.x listener, which Vert.x hands each connection as it registers, the guard only counts (so a
  * connection flood beyond the cap is closed before it costs a registration); on every listener it pauses accepting
@@ -63,30 +64,31 @@ final class AcceptGuard extends ChannelInboundHandlerAdapter {
   /** A TLS listener's: a plain HTTP request on it is answered 400 ({@link PlainHttpOnTls}). */
   private final boolean tls;
 
-  /** An h2c listener's with a header timeout: times the heads of its HTTP/1.x connections; else null. */
+  /** An h2c listener's: gives its HTTP/1.x connections the gateway's decoder; else null. */
   private final Http1Branch http1Branch;
 
   private AcceptGuard(OpenConnections open, int maxConnections, long headerTimeoutMs, boolean handedAtRegistration,
-      boolean tls, HttpServerOptions options) {
+      boolean tls, HttpServerOptions options, int maxHeaderCount) {
     this.open = open;
     this.maxConnections = maxConnections;
     this.headerTimeoutMs = headerTimeoutMs;
     this.handedAtRegistration = handedAtRegistration;
     this.tls = tls;
     boolean h2c = options != null && options.isHttp2ClearTextEnabled() && !options.isSsl();
-    this.http1Branch = h2c && headerTimeoutMs > 0 && !handedAtRegistration && !tls ? new Http1Branch(options) : null;
+    this.http1Branch = h2c && !handedAtRegistration && !tls ? new Http1Branch(options, maxHeaderCount, open) : null;
   }
 
   /**
    * Puts the guard first on the listening socket's pipeline, unless a router put it there already (all share the
-   * socket). Connections accepted before are counted and timed when a router admits them. {@code options}: the
-   * server's, for the decoder of an h2c listener's HTTP/1.x connections ({@link Http1Branch}); null: none.
+   * socket). Connections accepted before are counted and timed when a router admits them. {@code options} and
+   * {@code maxHeaderCount}: the server's, for the decoder of an h2c listener's HTTP/1.x connections
+   * ({@link Http1Branch}); null options: none.
    */
   static void install(Channel listener, OpenConnections open, int maxConnections, long headerTimeoutMs,
-      boolean handedAtRegistration, boolean tls, HttpServerOptions options) {
+      boolean handedAtRegistration, boolean tls, HttpServerOptions options, int maxHeaderCount) {
     try {
       listener.pipeline().addFirst(NAME,
-          new AcceptGuard(open, maxConnections, headerTimeoutMs, handedAtRegistration, tls, options));
+          new AcceptGuard(open, maxConnections, headerTimeoutMs, handedAtRegistration, tls, options, maxHeaderCount));
     } catch (IllegalArgumentException alreadyThere) {
       // another router instance's: the same guard
     }
@@ -120,7 +122,7 @@ final class AcceptGuard extends ChannelInboundHandlerAdapter {
       Opening opening = new Opening(open);
       child.attr(OPENING).set(opening);
       child.closeFuture().addListener(opening);
-      if (!handedAtRegistration && (headerTimeoutMs > 0 || open.evicting() || tls)) {
+      if (!handedAtRegistration && (headerTimeoutMs > 0 || open.evicting() || tls || http1Branch != null)) {
         child.pipeline().addFirst(new ChannelInitializer<>() {
           @Override
           protected void initChannel(Channel channel) {
@@ -128,11 +130,11 @@ final class AcceptGuard extends ChannelInboundHandlerAdapter {
               channel.pipeline().addFirst(PlainHttpOnTls.INSTANCE); // ahead of the TLS handler Vert.x adds next
             }
             open.between(channel); // registered: it may be evicted for a newer one (OpenConnections)
+            if (http1Branch != null) { // h2c: what the client sent so far decides how a late first head is refused
+              opening.firstBytes = new FirstBytes(http1Branch);
+              channel.pipeline().addFirst(opening.firstBytes);
+            }
             if (headerTimeoutMs > 0) {
-              if (!tls) { // h2c: what the client sent so far decides how a late first head is refused
-                opening.firstBytes = new FirstBytes(http1Branch);
-                channel.pipeline().addFirst(opening.firstBytes);
-              }
               opening.startDeadline(channel, headerTimeoutMs);
             }
           }
@@ -263,7 +265,7 @@ final class AcceptGuard extends ChannelInboundHandlerAdapter {
    * A client that sent nothing (or only the blanks a request line may follow), or the preface or part of it, is
    * closed plainly: HTTP/2 has no 408 before a stream exists. Looks at the bytes before a router has the connection
    * only, then leaves the pipeline: nothing per request. At the first bytes, before Vert.x reads them, it puts the
-   * listener's {@link Http1Branch} in place.
+   * listener's {@link Http1Branch} in place (with or without a header timeout).
    */
   static final class FirstBytes extends ChannelInboundHandlerAdapter {
 
@@ -279,7 +281,7 @@ final class AcceptGuard extends ChannelInboundHandlerAdapter {
     /** The 408 is out: whatever the client still sends is dropped. */
     private boolean refused;
     private ChannelHandlerContext context;
-    /** Put in place at the first bytes, then null; null from the start where heads are not timed. */
+    /** Put in place at the first bytes, then null. */
     private Http1Branch http1Branch;
 
     FirstBytes(Http1Branch http1Branch) {
@@ -352,37 +354,40 @@ final class AcceptGuard extends ChannelInboundHandlerAdapter {
 
   /**
    * On an h2c listener, where Vert.x picks a connection's protocol from its first bytes ({@code Http1xOrH2CHandler}) and
-   * hands an HTTP/1.x connection to a router only once its first head is decoded, so that the router cannot put the
-   * gateway's decoder in place as it does on other listeners: every HTTP/1.x head is timed all the same. Put right
-   * behind Vert.x's protocol detector before the first bytes reach it ({@link FirstBytes}); the detector installs the
-   * HTTP/1.x decoder it chooses behind this hook, so the hook sees the bytes before that decoder does, and gives the
-   * connection a decoder that times every head ({@link StrictRequestDecoder#headsTimedOnly}) in place of Vert.x's, under
-   * the same name (Vert.x removes it by name for an h2c upgrade). The router's guard finds it when it admits the
-   * connection ({@link EdgeGuard#admit}), and its sweep then times the later heads. An HTTP/2 connection (prior
-   * knowledge) is left as it is. The hook leaves at the first bytes the detector passes on. One for the listener; per
-   * connection it costs a pipeline entry until then and, on HTTP/1.x, a decoder in place of the one Vert.x made;
-   * nothing per request.
+   * hands an HTTP/1.x connection to a router only once its first head is decoded, too late for the router to put the
+   * gateway's decoder in place as it does on other listeners: the connection gets it all the same, before its first
+   * byte is decoded, so that every check, the malformed-chunk 400, the hold behind a WebSocket upgrade and the timing
+   * of every head apply on every listener. Put right behind Vert.x's protocol detector before the first bytes reach
+   * it ({@link FirstBytes}); the detector installs the HTTP/1.x decoder it chooses behind this hook, so the hook sees the
+   * bytes before that decoder does, and puts a {@link StrictRequestDecoder} in its place under the same name (Vert.x
+   * removes it by name when a client upgrades to h2c, which then works as before). The router's guard finds it when it
+   * admits the connection ({@link EdgeGuard#admit}), which the decoder then reports a malformed chunk to, and its sweep
+   * times the later heads. An HTTP/2 connection (prior knowledge) is left as it is. The hook leaves at the first bytes
+   * the detector passes on. One for the listener; per connection it costs a pipeline entry until then and, on
+   * HTTP/1.x, a decoder in place of the one Vert.x made; nothing per request.
    *
-   * <p>Should Vert.x's pipeline not be as expected (no detector, or its decoder ahead of the hook), said once and the
-   * connection goes on untimed after its first head, as before.
+   * <p>Should Vert.x's pipeline not be as expected (no detector, or its decoder ahead of the hook), said once, loudly,
+   * and readiness reports it, as when a router finds no Vert.x decoder to replace: the connection goes on with
+   * Vert.x's decoder.
    */
   @io.netty.channel.ChannelHandler.Sharable
   static final class Http1Branch extends ChannelInboundHandlerAdapter {
 
-    /** Said once for the process: every h2c listener's connections meet the same Vert.x. */
-    private static final java.util.concurrent.atomic.AtomicBoolean WARNED =
-        new java.util.concurrent.atomic.AtomicBoolean();
     private final HttpServerOptions options;
+    private final int maxHeaderCount;
+    private final OpenConnections open;
 
-    private Http1Branch(HttpServerOptions options) {
+    private Http1Branch(HttpServerOptions options, int maxHeaderCount, OpenConnections open) {
       this.options = options;
+      this.maxHeaderCount = maxHeaderCount;
+      this.open = open;
     }
 
     /** Puts the hook right behind Vert.x's protocol detector, before it has read anything. */
     void hook(ChannelPipeline pipeline) {
       ChannelHandlerContext detector = pipeline.context(io.vertx.core.http.impl.Http1xOrH2CHandler.class);
       if (detector == null) {
-        untimed("no Vert.x h2c protocol detector in the connection's pipeline " + pipeline.names());
+        unguarded("no Vert.x h2c protocol detector in the connection's pipeline " + pipeline.names());
         return;
       }
       pipeline.addAfter(detector.name(), null, this);
@@ -394,20 +399,18 @@ final class AcceptGuard extends ChannelInboundHandlerAdapter {
       ChannelHandlerContext vertxDecoder = pipeline.context(io.vertx.core.http.impl.VertxHttpRequestDecoder.class);
       if (vertxDecoder != null) { // HTTP/1.x: nothing decoded yet, as the bytes are still on their way to it
         if (msg instanceof io.netty.buffer.ByteBuf) {
-          pipeline.replace(vertxDecoder.name(), vertxDecoder.name(), StrictRequestDecoder.headsTimedOnly(options));
+          pipeline.replace(vertxDecoder.name(), vertxDecoder.name(), new StrictRequestDecoder(options, maxHeaderCount));
         } else {
-          untimed("Vert.x's HTTP/1.x decoder is ahead of the gateway's hook in " + pipeline.names());
+          unguarded("Vert.x's HTTP/1.x decoder is ahead of the gateway's hook in " + pipeline.names());
         }
       }
       pipeline.remove(ctx.name());
       ctx.fireChannelRead(msg);
     }
 
-    private static void untimed(String problem) {
-      if (WARNED.compareAndSet(false, true)) {
-        LOG.warning(problem + ": on this h2c listener an HTTP/1.x connection's heads after its first are not timed by "
-            + "header_timeout_ms (is Vert.x the version the gateway was built with?)");
-      }
+    private void unguarded(String problem) {
+      EdgeGuard.unguarded(open, problem + ": on this h2c listener HTTP/1.x connections keep Vert.x's decoder, without "
+          + "the strict checks and with only their first head timed");
     }
   }
 }

@@ -30,7 +30,8 @@ import java.util.logging.Logger;
 
 /**
  * The listener's edge for one router instance: caps open connections (one count for all
- * instances), puts the {@link StrictRequestDecoder} on each new connection, and bounds how long a
+ * instances), puts the {@link StrictRequestDecoder} on each new connection (on an h2c listener the listening socket's
+ * guard has put it there: {@link AcceptGuard.Http1Branch}), and bounds how long a
  * request body may take to arrive (408) or be malformed (400) before the connection is closed.
  * Called on the router's event loop.
  */
@@ -57,8 +58,8 @@ public final class EdgeGuard {
   private final Map<HttpConnection, StrictRequestDecoder> decoders = new IdentityHashMap<>();
   private final long headerTimeoutMs;
   private long sweep = -1;
-  /** False with h2c on (see the constructor). */
-  private final boolean strict;
+  /** With h2c on, an HTTP/1.x connection has the strict decoder before a router has it (see the constructor). */
+  private final boolean h2c;
   /** The listening socket all router instances share, known from the first connection this instance accepts. */
   private Channel listener;
   /** How long a stopping listener keeps accepting, its queue cut to one, before it closes. */
@@ -72,10 +73,9 @@ public final class EdgeGuard {
 
   public EdgeGuard(Vertx vertx, HttpServerOptions options, ServerConfig.Limits limits, OpenConnections open) {
     // With h2c on, Vert.x hands an HTTP/1 connection over only after its first request head is decoded:
-    // too late to swap the decoder (it may be inside a body). Such a listener keeps Vert.x's parsing;
-    // h2c is for trusted hops (README), and the strict checks guard the default listener. Its heads are
-    // timed all the same, by the decoder the listener's guard put in place (AcceptGuard.Http1Branch).
-    this.strict = !options.isHttp2ClearTextEnabled();
+    // too late to swap the decoder (it may be inside a body). The listener's guard put the strict decoder
+    // in place before the first byte was decoded (AcceptGuard.Http1Branch); admit finds it there.
+    this.h2c = options.isHttp2ClearTextEnabled() && !options.isSsl();
     Http2ConnectionErrors.install();
     this.vertx = vertx;
     this.options = options;
@@ -95,8 +95,9 @@ public final class EdgeGuard {
   }
 
   /**
-   * A connection Vert.x hands over (an HTTP/1.x one before any byte of its request is read, an HTTP/2 one once its
-   * first SETTINGS are): given the strict decoder and the HTTP/2 checks. It was counted in {@code max_connections}
+   * A connection Vert.x hands over (an HTTP/1.x one before any byte of its request is read, on an h2c listener once
+   * its first head is, an HTTP/2 one once its first SETTINGS are): given the strict decoder (on an h2c listener found
+   * in place, {@link AcceptGuard.Http1Branch}) and the HTTP/2 checks. It was counted in {@code max_connections}
    * when accepted ({@link AcceptGuard}); one accepted before that guard was in place is counted now, and closed at
    * once when {@code max_connections} are open. False when refused.
    */
@@ -129,29 +130,40 @@ public final class EdgeGuard {
         Http2ConnectionEvents.install(connection, h2.connection(), floods, headerListTooLarge);
       }
     }
-    if (strict && connection instanceof Http1xServerConnection) {
-      // Found by type: its name is Vert.x's to choose, and is kept, as Vert.x removes the decoder by name on upgrades.
-      ChannelHandlerContext vertxDecoder = pipeline.context(VertxHttpRequestDecoder.class);
-      if (vertxDecoder == null) {
-        unguarded(pipeline);
-        return true;
-      }
-      Context context = vertx.getOrCreateContext();
-      StrictRequestDecoder decoder = new StrictRequestDecoder(options, maxHeaderCount,
-          () -> context.runOnContext(v -> malformed(connection)));
-      pipeline.replace(vertxDecoder.name(), vertxDecoder.name(), decoder);
-      timeHeads(connection, decoder);
-    } else if (connection instanceof Http1xServerConnection && headerTimeoutMs > 0) {
-      // h2c: the decoder that times heads was put in place before the first byte (AcceptGuard.Http1Branch), if at all.
-      StrictRequestDecoder decoder = pipeline.get(StrictRequestDecoder.class);
+    if (connection instanceof Http1xServerConnection) {
+      StrictRequestDecoder decoder = h2c ? pipeline.get(StrictRequestDecoder.class) : strictDecoder(pipeline);
       if (decoder != null) {
+        Context context = vertx.getOrCreateContext();
+        decoder.reportMalformedBodyTo(() -> context.runOnContext(v -> malformed(connection)));
         timeHeads(connection, decoder);
+      } else if (h2c) {
+        // Accepted before the listener's guard was in place (or its hook failed, which it reported).
+        LOG.fine(() -> "HTTP/1.x connection " + connection.remoteAddress() + " without the strict request decoder");
       }
     }
     return true;
   }
 
-  /** The connection's heads are timed by the sweep from now on. */
+  /**
+   * Puts the strict decoder in place of Vert.x's on a connection Vert.x hands over before any byte is read; null (said
+   * once, loudly) when there is no Vert.x decoder to replace.
+   */
+  private StrictRequestDecoder strictDecoder(ChannelPipeline pipeline) {
+    // Found by type: its name is Vert.x's to choose, and is kept, as Vert.x removes the decoder by name on upgrades.
+    ChannelHandlerContext vertxDecoder = pipeline.context(VertxHttpRequestDecoder.class);
+    if (vertxDecoder == null) {
+      unguarded(pipeline);
+      return null;
+    }
+    StrictRequestDecoder decoder = new StrictRequestDecoder(options, maxHeaderCount);
+    pipeline.replace(vertxDecoder.name(), vertxDecoder.name(), decoder);
+    return decoder;
+  }
+
+  /**
+   * The connection's heads are timed by the sweep from now on, and the requests Vert.x hands over counted for the
+   * decoder ({@link #watch}).
+   */
   private void timeHeads(HttpConnection connection, StrictRequestDecoder decoder) {
     decoders.put(connection, decoder);
     if (sweep < 0 && headerTimeoutMs > 0) {
@@ -174,6 +186,11 @@ public final class EdgeGuard {
   }
 
   private void unguarded(String problem) {
+    unguarded(open, problem);
+  }
+
+  /** Said once for the listener's connections, loudly, and readiness reports it ({@link #unguarded()}). */
+  static void unguarded(OpenConnections open, String problem) {
     if (open.unguarded(problem)) {
       LOG.severe(problem + "; readiness reports DOWN (is Vert.x the version the gateway was built with?)");
     }
@@ -206,7 +223,7 @@ public final class EdgeGuard {
     if (listener == null) {
       listener = socket; // known to every router before its first connection: a stop closes it first
     }
-    AcceptGuard.install(socket, open, maxConnections, headerTimeoutMs, plain, options.isSsl(), options);
+    AcceptGuard.install(socket, open, maxConnections, headerTimeoutMs, plain, options.isSsl(), options, maxHeaderCount);
   }
 
   /**
@@ -537,10 +554,10 @@ public final class EdgeGuard {
    * Closes the connection of a request just answered {@code Connection: close}: at once when its body has all come,
    * else lingering ({@link StrictRequestDecoder#lingerAfterAnswer}), as the client may still be writing the body
    * (a 413 for an announced length, an early answer during an upload) and a close with its bytes unread would
-   * reset the answer before it is read. Without the gateway's decoder (a port with h2c on and no header_timeout_ms)
-   * the rest of the body is read through Vert.x and dropped: Vert.x's own close waits for the request to end, which a
-   * body it no longer reads never does (the connection stayed open until the idle timeout, and a large body got a
-   * reset).
+   * reset the answer before it is read. Without the gateway's decoder (a connection of a port with h2c on accepted
+   * before the port's guard was in place) the rest of the body is read through Vert.x and dropped: Vert.x's own close
+   * waits for the request to end, which a body it no longer reads never does (the connection stayed open until the
+   * idle timeout, and a large body got a reset).
    */
   public static void closeAfterAnswer(HttpServerRequest request) {
     HttpConnection connection = request.connection();

@@ -26,8 +26,9 @@ import java.util.List;
  * repeated or malformed Host, control bytes, non-ASCII or a fragment in the target,
  * userinfo in an absolute-form target, and malformed versions (400) or other major versions (505).
  * A bad chunk is not passed on (Vert.x would close without an answer) but reported to the edge,
- * which answers 400. One per connection, on its event loop. On an h2c listener it times heads and checks nothing
- * ({@link #headsTimedOnly}).
+ * which answers 400. A refused head loses its {@code Upgrade} field, so that no protocol switch (Vert.x's h2c upgrade)
+ * takes it for an offer. One per connection, on its event loop; on an h2c listener put in place before the
+ * connection's first byte is decoded ({@link AcceptGuard.Http1Branch}), elsewhere when a router admits the connection.
  *
  * <p>Cost on the hot path: no second pass over the head's bytes. The head checks read headers
  * Netty has already parsed (a few map lookups) and count field lines as Netty names them; obs-fold
@@ -63,10 +64,11 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
   private static final String SLOW_HEAD_END = "\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: "
       + SLOW_HEAD_BODY.length() + "\r\n\r\n" + SLOW_HEAD_BODY;
 
-  private final Runnable onMalformedBody;
+  /** Told of a malformed chunk; null until the edge knows the connection ({@link #reportMalformedBodyTo}). */
+  private Runnable onMalformedBody;
+  /** A malformed chunk came before the edge knew the connection: told as soon as it does. */
+  private boolean malformedUntold;
   private final int maxHeaderCount;
-  /** False on an h2c listener: heads timed only, parsed as Vert.x's decoder parses them ({@link #headsTimedOnly}). */
-  private final boolean checks;
   private int hostLines;
   private int lengthLines;
   /** A header line of the head had no name before its colon ({@code : x}), which Netty takes as a field. */
@@ -107,25 +109,22 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
       io.netty.util.AttributeKey.valueOf("dockgate.heldBeforeSwitch");
 
   /** {@code maxHeaderCount}: more header lines than this get 431 (0: no limit). */
-  StrictRequestDecoder(HttpServerOptions options, int maxHeaderCount, Runnable onMalformedBody) {
-    this(options, maxHeaderCount, onMalformedBody, true);
-  }
-
-  private StrictRequestDecoder(HttpServerOptions options, int maxHeaderCount, Runnable onMalformedBody, boolean checks) {
+  StrictRequestDecoder(HttpServerOptions options, int maxHeaderCount) {
     super(options);
     this.maxHeaderCount = maxHeaderCount;
-    this.onMalformedBody = onMalformedBody;
-    this.checks = checks;
   }
 
   /**
-   * The decoder of an HTTP/1.x connection on an h2c listener ({@link AcceptGuard.Http1Branch}): every head timed as on
-   * any listener ({@link #headStartedNanos}, {@link #refuseSlowHead}), {@link #lingerAfterAnswer} as on any listener,
-   * and otherwise Vert.x's decoder as it is: none of the checks above, no hold behind a WebSocket upgrade, a malformed
-   * chunk left to Vert.x.
+   * Whom a malformed chunk is reported to, once the edge knows the connection ({@link EdgeGuard#admit}): on an h2c
+   * listener the decoder reads the first request before Vert.x hands the connection over, so a malformed chunk in the
+   * first bytes is reported here, late.
    */
-  static StrictRequestDecoder headsTimedOnly(HttpServerOptions options) {
-    return new StrictRequestDecoder(options, 0, null, false);
+  void reportMalformedBodyTo(Runnable onMalformedBody) {
+    this.onMalformedBody = onMalformedBody;
+    if (malformedUntold) {
+      malformedUntold = false;
+      onMalformedBody.run();
+    }
   }
 
   @Override
@@ -152,7 +151,7 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
     for (int i = produced; i < out.size(); i++) {
       Object message = out.get(i);
       if (message instanceof HttpRequest request) {
-        if (checks && request.decoderResult() instanceof HttpMessageDecoderResult sizes && folded(sizes)) {
+        if (request.decoderResult() instanceof HttpMessageDecoderResult sizes && folded(sizes)) {
           // RFC 9112 §5.2: a server may replace obs-fold with SP (Netty does) or refuse with 400.
           request.setDecoderResult(DecoderResult.failure(new Refused(400, "obs-fold header line")));
           discarding = true;
@@ -163,15 +162,24 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
         headBytes = 0;
         if (request.decoderResult().isSuccess()) {
           decoded++;
-          upgradeAsked = checks && webSocketUpgrade(request) && watchAnswer(ctx);
+          upgradeAsked = webSocketUpgrade(request) && watchAnswer(ctx);
+        } else {
+          // Refused (400, 431, 505...), then closed. On an h2c listener Vert.x's upgrade handler, which reads the
+          // first request before the connection is handed over, would switch to HTTP/2 on an Upgrade: h2c field,
+          // refused or not.
+          request.headers().remove(HttpHeaderNames.UPGRADE);
         }
-      } else if (checks && message instanceof HttpContent content && !content.decoderResult().isSuccess()) {
+      } else if (message instanceof HttpContent content && !content.decoderResult().isSuccess()) {
         // A malformed chunk: Vert.x would close the connection without an answer, and the proxy
         // would count the broken upload against the backend. The edge answers 400 instead.
         out.remove(i);
         ReferenceCountUtil.release(content);
         discarding = true;
-        onMalformedBody.run();
+        if (onMalformedBody != null) {
+          onMalformedBody.run();
+        } else {
+          malformedUntold = true;
+        }
         return;
       } else if (message instanceof LastHttpContent) {
         inHead = true;
@@ -424,9 +432,6 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
     lengthLines = 0;
     fieldLines = 0;
     emptyName = false;
-    if (!checks) {
-      return super.createMessage(initialLine);
-    }
     checkTarget(initialLine[0], initialLine[1]);
     String version = initialLine[2];
     if (!version.equals("HTTP/1.1") && !version.equals("HTTP/1.0")) {
@@ -547,9 +552,6 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
    */
   @Override
   protected boolean isContentAlwaysEmpty(HttpMessage message) {
-    if (!checks) {
-      return super.isContentAlwaysEmpty(message);
-    }
     if (maxHeaderCount > 0 && fieldLines > maxHeaderCount) {
       throw new Refused(431, "more than " + maxHeaderCount + " header lines");
     }

@@ -56,7 +56,7 @@ class AcceptGuardTest {
                     .setKeyPath(pem.key().toString())))
             .requestHandler(request -> request.response().end())
             .listen().await(10, TimeUnit.SECONDS);
-        AcceptGuard.install(AcceptGuard.listeningSocket(server), open, 0, 10_000, false, false, null);
+        AcceptGuard.install(AcceptGuard.listeningSocket(server), open, 0, 10_000, false, false, null, 0);
         int port = server.actualPort();
         AtomicBoolean connecting = new AtomicBoolean(true);
         Thread clients = new Thread(() -> {

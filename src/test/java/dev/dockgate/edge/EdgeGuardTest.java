@@ -117,7 +117,7 @@ class EdgeGuardTest {
     GatewayConfig config = ConfigLoader.parse("edge.yml", new JsonObject().put("docker", new JsonObject().put("enabled", false)), List.of());
     ServerConfig server = config.server();
     vertx.eventBus().consumer(Addresses.DISCOVERY_STATUS, msg -> msg.reply(new JsonObject().put("enabled", false)));
-    // h2c off, as the gateway's listener has it by default (with h2c on, Vert.x's own decoder stays).
+    // h2c off, as the gateway's listener has it by default (with h2c on, the listener's guard puts the decoder in place).
     HttpServerOptions options = new HttpServerOptions().setHost("127.0.0.1").setPort(0).setHttp2ClearTextEnabled(false);
     edge = new EdgeGuard(vertx, options, server.limits(), new OpenConnections());
     AdminEndpoints admin = new AdminEndpoints(vertx, () -> config, JsonObject::new, Buffer.buffer(), edge::unguarded);

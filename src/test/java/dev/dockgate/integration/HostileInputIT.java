@@ -17,8 +17,11 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DynamicContainer;
+import org.junit.jupiter.api.DynamicNode;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -27,8 +30,11 @@ import org.junit.jupiter.api.io.TempDir;
  * smuggling variants, oversize heads, control bytes, absolute-form targets, path tricks, bad
  * methods and versions. One table; each case names its bytes, the status it must get and whether
  * the gateway must close the connection. Afterwards the gateway still serves, /stats counted every
- * answer once, no smuggled request reached the backend, and no absolute-form target was connected to.
+ * answer once, no smuggled request reached the backend, and no absolute-form target was connected to. The table runs
+ * against two listeners, one with {@code h2c: true} (cleartext HTTP/2 beside HTTP/1.1), whose HTTP/1.x connections
+ * must be held to the same rules.
  */
+@Timeout(300)
 class HostileInputIT {
 
   /** The request a smuggling case hides behind its first one; the backend must never see it. */
@@ -42,35 +48,38 @@ class HostileInputIT {
 
   @TempDir
   static Path dir;
-  static GatewayJar gateway;
-  /** Responses the suite received: each is one request the gateway answered and must have counted. */
-  static final AtomicLong answered = new AtomicLong();
+  /** A gateway the table is sent to, and the responses it sent: each one request it answered and must have counted. */
+  record Listener(String name, GatewayJar gateway, AtomicLong answered) {
+  }
+
+  static final List<Listener> listeners = new ArrayList<>();
 
   @BeforeAll
   static void start() {
     backend = backends.start("up");
     elsewhere = backends.start("elsewhere");
-    gateway = new GatewayJar(dir, """
-          max_body_bytes: 1000
-          max_header_bytes: 2048
-          max_header_count: 50
-          max_request_line_bytes: 512
-          body_timeout_ms: 1000
-        """, """
-        docker: {enabled: false}
-        routes:
-          - {path_prefix: /up, backend: up}
-        backends:
-          - {name: up, targets: ["http://127.0.0.1:%d"]}
-        default_response: {status_code: 404, body: "Not Found"}
-        """.formatted(backend.port()), 2);
+    for (String h2c : List.of("", "  h2c: true\n")) {
+      GatewayJar gateway = new GatewayJar(dir, """
+            max_body_bytes: 1000
+            max_header_bytes: 2048
+            max_header_count: 50
+            max_request_line_bytes: 512
+            body_timeout_ms: 1000
+          """ + h2c, """
+          docker: {enabled: false}
+          routes:
+            - {path_prefix: /up, backend: up}
+          backends:
+            - {name: up, targets: ["http://127.0.0.1:%d"]}
+          default_response: {status_code: 404, body: "Not Found"}
+          """.formatted(backend.port()), 2);
+      listeners.add(new Listener(h2c.isEmpty() ? "h2c off" : "h2c on", gateway, new AtomicLong()));
+    }
   }
 
   @AfterAll
   static void stop() {
-    if (gateway != null) {
-      gateway.close();
-    }
+    listeners.forEach(l -> l.gateway().close());
   }
 
   /**
@@ -92,6 +101,10 @@ class HostileInputIT {
   static final Boolean CLOSED = true;
   static final Boolean OPEN = false;
   static final Boolean EITHER = null;
+
+  /** The header lines of an h2c upgrade offer (RFC 7540 §3.2), with a client's settings (streams 100, window 65535). */
+  static final String H2C_UPGRADE =
+      "Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n";
 
   static String post(String headers, String body) {
     return "POST /up/p HTTP/1.1\r\nHost: gw\r\n" + headers + "\r\n" + body;
@@ -252,6 +265,10 @@ class HostileInputIT {
         "hello"), 417, EITHER));
     c.add(Case.of("100-continue from an HTTP/1.0 client: no 1xx for it", "POST /up/p HTTP/1.0\r\nHost: gw\r\n"
         + "Content-Length: 5\r\nExpect: 100-continue\r\n\r\nhello", 200, EITHER));
+    // An h2c upgrade offer the rules refuse is refused, not upgraded (on a listener with h2c on as on one without).
+    c.add(Case.of("h2c upgrade with obs-fold", "GET /up/h2c HTTP/1.1\r\nHost: gw\r\n" + H2C_UPGRADE
+        + "X-A: one\r\n two\r\n\r\n", 400, CLOSED));
+    c.add(Case.of("h2c upgrade without Host", "GET /up/h2c HTTP/1.1\r\n" + H2C_UPGRADE + "\r\n", 400, CLOSED));
     c.add(Case.of("two Host headers", "GET /up/v HTTP/1.1\r\nHost: gw\r\nHost: evil\r\n\r\n", 400, CLOSED));
     c.add(Case.of("Host with userinfo", "GET /up/v HTTP/1.1\r\nHost: user@gw\r\n\r\n", 400, CLOSED));
     c.add(Case.of("Host with a space", "GET /up/v HTTP/1.1\r\nHost: g w\r\n\r\n", 400, CLOSED));
@@ -271,18 +288,19 @@ class HostileInputIT {
   }
 
   @TestFactory
-  Stream<DynamicTest> hostileRequests() {
+  Stream<DynamicNode> hostileRequests() {
     List<Case> cases = cases();
-    Stream<DynamicTest> each = cases.stream().map(c -> DynamicTest.dynamicTest(c.name(), () -> check(c)));
-    return Stream.concat(each, Stream.of(DynamicTest.dynamicTest("afterwards", this::afterwards)));
+    return listeners.stream().map(listener -> DynamicContainer.dynamicContainer(listener.name(), Stream.concat(
+        cases.stream().map(c -> DynamicTest.dynamicTest(c.name(), () -> check(listener, c))),
+        Stream.of(DynamicTest.dynamicTest("afterwards", () -> afterwards(listener))))));
   }
 
-  void check(Case c) {
+  void check(Listener listener, Case c) {
     int before = backend.count();
-    RawHttp.Exchange got = RawHttp.exchange(gateway.port(), c.request().getBytes(StandardCharsets.ISO_8859_1),
+    RawHttp.Exchange got = RawHttp.exchange(listener.gateway().port(), c.request().getBytes(StandardCharsets.ISO_8859_1),
         c.pieceSize(), Math.max(1, c.responses()), 300, 5_000);
-    answered.addAndGet(got.responses().size());
-    String seen = c.name() + ": got " + got.responses().stream().map(RawHttp.Response::status).toList()
+    listener.answered().addAndGet(got.responses().size());
+    String seen = listener.name() + ", " + c.name() + ": got " + got.responses().stream().map(RawHttp.Response::status).toList()
         + (got.closed() ? " closed" : " open") + "\n" + got.raw();
     assertEquals(c.status(), got.status(), seen);
     assertEquals(c.responses(), got.responses().size(), seen);
@@ -298,9 +316,10 @@ class HostileInputIT {
     }
   }
 
-  void afterwards() {
+  void afterwards(Listener listener) {
+    GatewayJar gateway = listener.gateway();
     assertEquals(200, gateway.get("/up/after").statusCode(), "still serves");
-    long expected = answered.get() + 1;
+    long expected = listener.answered().get() + 1;
     Poll.until(Duration.ofSeconds(5), "/stats counts " + expected, () -> gateway.statsTotal() == expected);
     List<TestBackend.Received> received = new ArrayList<>();
     while (backend.count() > 0) {

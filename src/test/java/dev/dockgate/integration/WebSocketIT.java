@@ -25,6 +25,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * WebSocket upgrades through the gateway: a real echo server on 127.0.0.1, a real WebSocket client
@@ -95,9 +97,14 @@ class WebSocketIT {
   }
 
   private GatewayHarness gateway(int routers, long timeoutMs) {
+    return gateway(routers, timeoutMs, false);
+  }
+
+  /** {@code h2c}: the listener accepts cleartext HTTP/2 too, and must treat HTTP/1.1 clients as one without it. */
+  private GatewayHarness gateway(int routers, long timeoutMs, boolean h2c) {
     upgrades.clear();
     closes.clear();
-    gateway = new GatewayHarness(dir, """
+    gateway = new GatewayHarness(dir, h2c ? "  h2c: true\n" : "", """
         docker: {enabled: false}
         routes:
           - {path_prefix: /ws, backend: echo, timeout_ms: %d}
@@ -333,11 +340,14 @@ class WebSocketIT {
    * A client that writes its first frame right behind its upgrade request, before the 101 (RFC 6455 asks clients
    * to wait; nginx passes such bytes on): the frame reaches the backend once the tunnel opens, as the first bytes
    * after the handshake (before: dropped, the client's first message lost). A request pipelined behind an upgrade
-   * that is refused is still answered as a request, in turn.
+   * that is refused is still answered as a request, in turn. The same on a listener with h2c on (before: the frame
+   * was lost there, read as HTTP by Vert.x's decoder).
    */
-  @Test
-  void bytesSentBeforeThe101ReachTheBackendAndRequestsBehindARefusalAreAnswered() throws Exception {
-    GatewayHarness gw = gateway(1, 30_000);
+  @ParameterizedTest(name = "h2c {0}")
+  @ValueSource(booleans = {false, true})
+  @org.junit.jupiter.api.Timeout(60)
+  void bytesSentBeforeThe101ReachTheBackendAndRequestsBehindARefusalAreAnswered(boolean h2c) throws Exception {
+    GatewayHarness gw = gateway(1, 30_000, h2c);
     String upgrade = "GET /ws/%s HTTP/1.1\r\nHost: gw\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
         + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
     byte[] mask = {1, 2, 3, 4};
@@ -370,11 +380,13 @@ class WebSocketIT {
    * An upgrade pipelined behind a plain request, its first frame right behind it: the plain request's answer is not
    * the upgrade's, so the frame stays held until the 101 and reaches the backend (before: the plain answer was taken
    * for a refusal of the upgrade, the frame read as a next request, and the client got a 400 instead of its echo).
+   * The same on a listener with h2c on (before: the client got no echo there).
    */
-  @Test
+  @ParameterizedTest(name = "h2c {0}")
+  @ValueSource(booleans = {false, true})
   @org.junit.jupiter.api.Timeout(30)
-  void aFrameBehindAnUpgradePipelinedAfterARequestWaitsForTheUpgradesAnswer() throws Exception {
-    GatewayHarness gw = gateway(1, 30_000);
+  void aFrameBehindAnUpgradePipelinedAfterARequestWaitsForTheUpgradesAnswer(boolean h2c) throws Exception {
+    GatewayHarness gw = gateway(1, 30_000, h2c);
     byte[] mask = {1, 2, 3, 4};
     byte[] text = "early".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
     java.io.ByteArrayOutputStream wire = new java.io.ByteArrayOutputStream();
