@@ -17,10 +17,22 @@ import java.util.TreeSet;
 public final class RouteTable<T> {
 
   /** One route: {@code host} null means any host, empty {@code methods} any method. */
+  /** The Allow header's methods for a route that lists none: every method it takes that the gateway serves. */
+  static final Set<String> ANY_BUT_TRACE = Set.of("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT");
+
   public record Entry<T>(String prefix, String host, Set<String> methods, T target) {
     public Entry {
       methods = Set.copyOf(methods);
       host = canonicalHost(host);
+    }
+
+    /**
+     * Whether the route takes requests of this method: those its {@code methods} lists, else any but TRACE, which a
+     * route takes only when it lists it (a backend echoing a TRACE would show the headers the gateway adds; nginx
+     * refuses it too).
+     */
+    boolean accepts(String method) {
+      return methods.isEmpty() ? !"TRACE".equals(method) : methods.contains(method);
     }
 
     boolean matches(String requestHost, String path) {
@@ -134,7 +146,7 @@ public final class RouteTable<T> {
     Object[] routes = node.routes;
     for (int i = 0; i < routes.length; i++) {
       Entry<T> e = (Entry<T>) routes[i];
-      if ((e.host() == null || e.host().equalsIgnoreCase(host)) && (e.methods().isEmpty() || e.methods().contains(method))) {
+      if ((e.host() == null || e.host().equalsIgnoreCase(host)) && e.accepts(method)) {
         return e.target();
       }
     }
@@ -151,7 +163,7 @@ public final class RouteTable<T> {
       String canonical = canonicalHost(host);
       for (Entry<T> e : entries) {
         if (e.matches(canonical, path)) {
-          allowed.addAll(e.methods());
+          allowed.addAll(e.methods().isEmpty() ? ANY_BUT_TRACE : e.methods());
         }
       }
     }

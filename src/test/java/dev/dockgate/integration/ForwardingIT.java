@@ -164,6 +164,34 @@ class ForwardingIT {
         "the edge's 400 for a malformed head:\n" + malformed);
   }
 
+  /**
+   * A route without {@code methods} takes any method but TRACE (a backend echoing it would show the headers the gateway
+   * adds): 405 with the methods it takes, the backend getting nothing; a route listing TRACE gets it. Before, every
+   * route forwarded TRACE.
+   */
+  @Test
+  void traceReachesOnlyARouteThatListsIt() throws IOException {
+    backend.clear();
+    gateway = new GatewayHarness(dir, """
+        routes:
+          - {path_prefix: /echo, backend: echo}
+          - {path_prefix: /echo/traced, backend: echo, methods: [GET, TRACE]}
+        backends:
+          - name: echo
+            match_labels: [app_name=echo, suite=%1$s]
+        """.formatted(SUITE));
+    String refused = exchange(gateway.port(), "TRACE /echo/x HTTP/1.1\r\nHost: gw.test\r\n\r\n");
+    assertTrue(refused.startsWith("HTTP/1.1 405"), refused);
+    assertTrue(refused.toLowerCase(java.util.Locale.ROOT)
+        .contains("\r\nallow: delete, get, head, options, patch, post, put\r\n"), refused);
+    assertEquals(0, backend.count(), "TRACE refused before the backend");
+    String listed = exchange(gateway.port(), "TRACE /echo/traced/x HTTP/1.1\r\nHost: gw.test\r\n\r\n");
+    assertTrue(listed.startsWith("HTTP/1.1 200"), listed);
+    assertEquals("TRACE", backend.take().method());
+    String other = exchange(gateway.port(), "PROPFIND /echo/x HTTP/1.1\r\nHost: gw.test\r\n\r\n");
+    assertTrue(other.startsWith("HTTP/1.1 200"), "any other method still reaches the route: " + other);
+  }
+
   @Test
   void hopByHopRequestHeadersAreDropped() throws IOException {
     GatewayHarness gw = gateway();

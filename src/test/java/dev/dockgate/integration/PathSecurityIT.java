@@ -163,9 +163,9 @@ class PathSecurityIT {
   }
 
   /**
-   * With {@code h2c: true} an HTTP/1 request is read by Vert.x's own decoder, not the strict one, which lets a raw
-   * control byte, DEL or a byte outside ASCII through in the target. The router refuses it. Before: a NUL or
-   * U+0001 in the path reached the backend byte for byte.
+   * With {@code h2c: true} a raw control byte, DEL or a byte outside ASCII in the target is refused as on other
+   * listeners (the strict decoder, put in place of Vert.x's on that listener too, answers 400; the router would
+   * refuse it as well). Before: a NUL or U+0001 in the path reached the backend byte for byte.
    */
   @ParameterizedTest(name = "{0}")
   @CsvSource({"/api/public/a\\u0000b", "/api/public/a\\u0001b", "/api/public/a\\u007fb", "/api/public/caf\\u00e9"})
@@ -180,7 +180,7 @@ class PathSecurityIT {
         """.formatted(publicApi.port()), 1);
     String target = unescape(escaped);
     String answer = get(target, "gw.test");
-    assertTrue(answer.startsWith("HTTP/1.1 400"), escaped + " -> " + answer);
+    assertTrue(answer.matches("(?s)HTTP/1\\.[01] 400 .*"), escaped + " -> " + answer);
     assertEquals(0, publicApi.count(), "the backend got nothing");
     assertTrue(get("/api/public/ok", "gw.test").startsWith("HTTP/1.1 200"));
   }

@@ -166,11 +166,23 @@ class RouteTableTest {
     assertEquals(java.util.Set.of(), table.allowedMethods("x", "/elsewhere"));
   }
 
+  @Test
+  void traceReachesOnlyARouteThatListsIt() {
+    RouteTable<String> table = new RouteTable<>(List.of(
+        new RouteTable.Entry<>("/", null, java.util.Set.of(), "any"),
+        new RouteTable.Entry<>("/debug", null, java.util.Set.of("TRACE", "GET"), "debug")));
+    assertNull(table.match("x", "TRACE", "/api"));
+    assertEquals("any", table.match("x", "PROPFIND", "/api"));
+    assertEquals("debug", table.match("x", "TRACE", "/debug/x"));
+    assertEquals(java.util.Set.of("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"),
+        table.allowedMethods("x", "/api"));
+  }
+
   /** The rule the trie must follow, as a plain scan: longest prefix, then host-specific, then method-specific. */
   static String reference(List<RouteTable.Entry<String>> routes, String host, String method, String path) {
     return routes.stream()
         .filter(e -> path.startsWith(e.prefix()) && (e.host() == null || e.host().equalsIgnoreCase(host))
-            && (e.methods().isEmpty() || e.methods().contains(method)))
+            && (e.methods().isEmpty() ? !method.equals("TRACE") : e.methods().contains(method)))
         .sorted(java.util.Comparator.comparingInt((RouteTable.Entry<String> e) -> e.prefix().length()).reversed()
             .thenComparing(e -> e.host() == null)
             .thenComparing(e -> e.methods().isEmpty())
