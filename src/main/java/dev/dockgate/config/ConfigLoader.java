@@ -607,6 +607,12 @@ public final class ConfigLoader {
       List<String> methods = methods(f);
       if (prefix != null && !prefix.startsWith("/")) {
         f.problem(f.at("path_prefix"), "must start with \"/\", got \"" + prefix + "\"");
+      } else if (prefix != null && !dev.dockgate.edge.PathNormalizer.canMatch(prefix)) {
+        String normal = dev.dockgate.edge.PathNormalizer.normalize(prefix);
+        f.problem(f.at("path_prefix"), "\"" + prefix + "\" can never match: request paths are matched in normal form"
+            + " (repeated slashes and dot-segments removed, escapes of letters, digits and -._~ decoded, others in"
+            + " capitals, ; parameters on the last segment only, no spaces or control bytes)"
+            + (normal != null ? "; write \"" + normal + "\"" : ""));
       } else if (prefix != null) {
         for (String method : methods.isEmpty() ? List.of("*") : methods) {
           String key = prefix + " " + host + " " + method;

@@ -33,6 +33,22 @@ public final class PathNormalizer {
     return decoded == null ? null : removeDotSegments(decoded);
   }
 
+  /**
+   * Whether a route's prefix can match some request path: paths are matched in normal form, so a prefix no normal path
+   * starts with ({@code /a//b}, {@code /a/./b}, {@code /a;v=1/b}, {@code /%61}, {@code /%3a}) would never be chosen.
+   * Tried on the prefix itself and on a few continuations (a prefix may end inside a segment or an escape:
+   * {@code /api/.} matches {@code /api/.well-known}, {@code /api/%} matches {@code /api/%3A}).
+   */
+  public static boolean canMatch(String prefix) {
+    for (String rest : new String[] {"", "x", "/x", "A", "3A"}) {
+      String normal = normalize(prefix + rest);
+      if (normal != null && normal.startsWith(prefix)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   private static boolean isNormal(String path) {
     for (int i = 0, n = path.length(); i < n; i++) {
       char c = path.charAt(i);

@@ -665,6 +665,15 @@ class ConfigLoaderTest {
                 backend: orders
             """ + PAYMENT_AND_ORDERS,
             "conf.yml: routes[2].path_prefix: duplicate prefix \"/api/payment\" (also routes[0].path_prefix)"),
+        bad("prefix no normal path starts with", "routes:\n  - path_prefix: /api//payment\n    backend: payment\n"
+                + "  - path_prefix: /a;v=1/b\n    backend: orders\n" + PAYMENT_AND_ORDERS,
+            "conf.yml: routes[0].path_prefix: \"/api//payment\" can never match: request paths are matched in normal"
+                + " form (repeated slashes and dot-segments removed, escapes of letters, digits and -._~ decoded, others"
+                + " in capitals, ; parameters on the last segment only, no spaces or control bytes); write"
+                + " \"/api/payment\"",
+            "conf.yml: routes[1].path_prefix: \"/a;v=1/b\" can never match: request paths are matched in normal"
+                + " form (repeated slashes and dot-segments removed, escapes of letters, digits and -._~ decoded, others"
+                + " in capitals, ; parameters on the last segment only, no spaces or control bytes)"),
         bad("prefix without leading slash", "routes:\n  - path_prefix: api/payment\n    backend: payment\n"
                 + PAYMENT_AND_ORDERS,
             "conf.yml: routes[0].path_prefix: must start with \"/\", got \"api/payment\""),

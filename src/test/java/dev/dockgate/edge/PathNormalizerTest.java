@@ -72,4 +72,12 @@ class PathNormalizerTest {
   void normalPathsAreReturnedAsTheyAre(String path) {
     assertSame(path, PathNormalizer.normalize(path));
   }
+
+  @ParameterizedTest(name = "{0} can match: {1}")
+  @CsvSource({"/, true", "/api, true", "/api/, true", "/api/., true", "/api/%, true", "/api/%3, true",
+      "/api/%3A, true", "/app;v2, true", "/a;, true", "/api//x, false", "/a/./b, false", "/a/../b, false",
+      "/a;v=1/b, false", "/%61, false", "/api/%3a, false", "/a b, false", "/a\\b, false", "/a#b, false"})
+  void aPrefixCanMatchWhenSomeNormalPathStartsWithIt(String prefix, boolean expected) {
+    assertEquals(expected, PathNormalizer.canMatch(prefix));
+  }
 }
