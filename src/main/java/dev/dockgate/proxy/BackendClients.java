@@ -365,11 +365,29 @@ public final class BackendClients {
       }
     }
 
-    /** A close asked for from above (Vert.x: a reset, a timeout, the pool), not in answer to a failed read. */
+    /**
+     * A close asked for from above (Vert.x: a reset, a timeout, the pool; or Vert.x's own close after a failed read).
+     * A plain connection's native socket is shut both ways first: on io_uring, a close made while an answer was being
+     * read (a 502, `Connection: close`, bytes beyond the answer) left the socket established with no descriptor, no
+     * FIN sent, until the backend closed it (for ever if it never does). The shutdown wakes the read still pending
+     * on it. Made on the socket itself, not through the channel, whose shutdown of a socket the backend reset has
+     * Netty log the failure. An HTTPS connection closes as it did: its close_notify goes first, and such sockets
+     * were not left behind.
+     */
     @Override
     public void close(io.netty.channel.ChannelHandlerContext ctx, io.netty.channel.ChannelPromise promise) {
       if (!failing) {
         abandoned = true;
+      }
+      io.netty.channel.Channel channel = ctx.channel();
+      if (channel.isOpen() && channel instanceof io.netty.channel.unix.UnixChannel unix
+          && unix.fd() instanceof io.netty.channel.unix.Socket socket
+          && ctx.pipeline().get(io.netty.handler.ssl.SslHandler.class) == null) {
+        try {
+          socket.shutdown(true, true);
+        } catch (java.io.IOException e) {
+          // Not connected any more (the backend reset it): nothing left to shut.
+        }
       }
       ctx.close(promise);
     }

@@ -326,6 +326,49 @@ class BackendQuirksIT {
     }
   }
 
+  /**
+   * A connection the gateway gives up on while its backend keeps it open (the backend said {@code Connection: close}
+   * and waits for the gateway's FIN, as servers with a lingering close do; it sent bytes beyond the answer's length;
+   * its answer was refused, 502) is closed toward the backend, as nginx closes it. On io_uring the gateway's close,
+   * made while the answer was being read, used to leave the socket established with no descriptor: the backend never
+   * saw a FIN and held every such connection for as long as it kept idle ones (for ever without a timeout).
+   */
+  @Test
+  void aConnectionTheGatewayGivesUpOnIsClosedTowardItsBackend() throws Exception {
+    for (TestCerts.Pem tls : bothKinds()) {
+      AtomicInteger open = new AtomicInteger();
+      NetServer backend = vertx.createNetServer(options(tls))
+          .connectHandler(socket -> {
+            open.incrementAndGet();
+            socket.closeHandler(v -> open.decrementAndGet());
+            onHeads(socket, head -> {
+              if (head.contains(" /app/close")) {
+                socket.write("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 3\r\n\r\nok\n");
+              } else if (head.contains(" /app/longer")) {
+                socket.write("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\nHTTP/1.1 200 OK\r\n\r\nstray");
+              } else {
+                socket.write("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    + "3\r\nok\n\r\n0\r\n\r\n");
+              }
+              return true;
+            });
+          })
+          .listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+      String kind = tls == null ? "" : " (HTTPS)";
+      try (GatewayHarness gateway = gatewayTo(backend.actualPort(), tls)) {
+        // The refused answer last: it opens the circuit (max_failures: 1).
+        for (String quirk : new String[] {"close", "close", "longer", "longer", "both"}) {
+          var answer = gateway.get("/app/" + quirk);
+          assertEquals(quirk.equals("both") ? 502 : 200, answer.statusCode(), quirk + kind + ": " + answer.body());
+          Poll.until(Duration.ofSeconds(2), "the backend sees the connection of " + quirk + kind + " closed",
+              () -> open.get() == 0);
+        }
+      } finally {
+        backend.close();
+      }
+    }
+  }
+
   /** This machine's TCP sockets toward 127.0.0.1:{@code port} in CLOSE_WAIT: their peer closed, they did not. */
   static long closeWaits(int port) {
     return sockets(port, "08");
