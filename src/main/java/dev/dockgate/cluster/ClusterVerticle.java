@@ -180,10 +180,41 @@ public final class ClusterVerticle extends VerticleBase {
     logged = members.size();
     LOG.info("cluster \"" + config.name() + "\": node " + self + " joined; " + members.size() + " member(s)");
     List<String> peers = members.size() == 1 ? peers(config.members(), localMember(), config.host()) : List.of();
-    if (!peers.isEmpty()) {
-      LOG.warning("cluster \"" + config.name() + "\": no other listed member answered (" + String.join(", ", peers)
-          + "): serving alone until one starts and joins this node");
+    if (peers.isEmpty()) {
+      return;
     }
+    // A peer that is up but of another cluster (another name) answers as a member and still leaves this node alone:
+    // asked, off the event loop, so that the warning sends the operator to the right problem.
+    vertx.executeBlocking(() -> MemberProbe.ask(peers, ClusterBuilder.PROBE_TIMEOUT_MS), false).onComplete(asked -> {
+      List<String> answering = new ArrayList<>();
+      List<String> silent = new ArrayList<>(peers);
+      if (asked.succeeded()) {
+        asked.result().forEach((member, answer) -> {
+          if (answer == MemberProbe.Answer.MEMBER) {
+            answering.add(member);
+            silent.remove(member);
+          }
+        });
+      }
+      LOG.warning(alone(config.name(), answering, silent));
+    });
+  }
+
+  /** The warning of a node alone although it lists peers: those that answered as members, and the others. */
+  static String alone(String name, List<String> answering, List<String> silent) {
+    StringBuilder text = new StringBuilder("cluster \"" + name + "\": ");
+    if (answering.isEmpty()) {
+      return text.append("no other listed member answered (").append(String.join(", ", silent))
+          .append("): serving alone until one starts and joins this node").toString();
+    }
+    text.append(String.join(", ", answering)).append(answering.size() == 1 ? " answered" : " answered each")
+        .append(" as a Hazelcast member but did not take this node in (another cluster.name, as Hazelcast's warning")
+        .append(" above says; or a cluster formed at the same moment, merged with this one within ")
+        .append(HazelcastSettings.MERGE_SECONDS).append(" s if the names match)");
+    if (!silent.isEmpty()) {
+      text.append("; no answer from ").append(String.join(", ", silent));
+    }
+    return text.append(": serving alone").toString();
   }
 
   /** The cluster part of /health: enabled, name, this node, the members with their listeners, missing nodes. */

@@ -82,6 +82,9 @@ public final class HazelcastSettings {
     if (cluster.host() != null) {
       member.getInterfaces().setEnabled(true).setInterfaces(List.of(cluster.host()));
       config.setProperty("hazelcast.local.localAddress", cluster.host());
+      // The interface only names the address announced: Hazelcast still listens on every address of the machine
+      // unless told not to. The member port is unauthenticated and unencrypted, so it listens on this one only.
+      config.setProperty("hazelcast.socket.server.bind.any", "false");
     }
     network.setMemberEndpointConfig(member);
     JoinConfig join = network.getJoin();

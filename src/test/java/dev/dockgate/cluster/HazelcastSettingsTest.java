@@ -16,7 +16,9 @@ import dev.dockgate.testing.Poll;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.net.Socket;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -63,6 +65,8 @@ class HazelcastSettingsTest {
     assertEquals(List.of("127.0.0.1:5701"), config.getAdvancedNetworkConfig().getJoin().getTcpIpConfig().getMembers());
     assertEquals(5701, member(config).getPort());
     assertFalse(member(config).getInterfaces().isEnabled());
+    // No host given: Hazelcast's default, every address (the one it announces is its pick).
+    assertEquals(null, config.getProperty("hazelcast.socket.server.bind.any"));
   }
 
   private static ServerSocketEndpointConfig member(Config config) {
@@ -113,6 +117,44 @@ class HazelcastSettingsTest {
       assertEquals(HazelcastSettings.OUTPUT_THREADS, kinds.get("IO.thread-out-N"), kinds.toString());
       assertFalse(kinds.containsKey("HealthMonitor"), kinds.toString());
       assertFalse(config.getMetricsConfig().isEnabled());
+    } finally {
+      member.shutdown();
+    }
+  }
+
+  /**
+   * A member given {@code cluster.host} listens on that address only: its member port (unauthenticated, unencrypted)
+   * is not reachable on the machine's other addresses. Hazelcast binds every interface by default and uses the
+   * configured one only as the address it announces, so a node set to {@code host: 127.0.0.1} took member connections
+   * on ::1 and on every other interface of the machine too. Checked on ::1, the other loopback address.
+   */
+  @Test
+  @Timeout(60)
+  void aMemberWithAHostListensOnThatAddressOnly() throws Exception {
+    InetAddress ipv6Loopback = InetAddress.getByName("::1");
+    try (ServerSocket probe = new ServerSocket(0, 1, ipv6Loopback)) {
+      // ::1 is configured on this machine (else nothing could be told apart).
+    } catch (java.io.IOException e) {
+      org.junit.jupiter.api.Assumptions.abort("no ::1 on this machine: " + e);
+    }
+    int port;
+    try (ServerSocket socket = new ServerSocket(0)) {
+      port = socket.getLocalPort();
+    }
+    Config config = HazelcastSettings.of(new ClusterConfig("bind-" + port, List.of("127.0.0.1:" + port),
+        "127.0.0.1", port, false));
+    HazelcastInstance member = Hazelcast.newHazelcastInstance(config);
+    try {
+      try (Socket own = new Socket()) {
+        own.connect(new InetSocketAddress("127.0.0.1", port), 2_000);
+      }
+      try (Socket other = new Socket()) {
+        other.connect(new InetSocketAddress(ipv6Loopback, port), 2_000);
+        org.junit.jupiter.api.Assertions.fail("the member port of a node with host 127.0.0.1 accepted a connection on "
+            + other.getRemoteSocketAddress() + ": it listens on every address, not on 127.0.0.1 alone");
+      } catch (java.net.ConnectException expected) {
+        // Refused: nothing listens on ::1 at that port.
+      }
     } finally {
       member.shutdown();
     }

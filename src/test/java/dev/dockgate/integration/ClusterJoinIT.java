@@ -157,6 +157,34 @@ class ClusterJoinIT {
   }
 
   /**
+   * A node whose listed peer is up but a member of another cluster (another {@code cluster.name}: a typo, or a file of
+   * another environment) serves alone and says that the peer answered as a member and did not take it in. Before, it
+   * said that no listed member answered, sending the operator to look for a peer that is down.
+   */
+  @Test
+  void aNodeListingAMemberOfAnotherClusterSaysItAnsweredButDidNotTakeItIn() {
+    int self = Ports.free();
+    int peer = Ports.free();
+    // The peer: a member with the gateway's own Hazelcast settings, of a cluster with another name.
+    com.hazelcast.core.HazelcastInstance other = com.hazelcast.core.Hazelcast.newHazelcastInstance(
+        dev.dockgate.cluster.HazelcastSettings.of(new dev.dockgate.config.ClusterConfig("other-" + peer,
+            List.of("127.0.0.1:" + peer), "127.0.0.1", peer, false)));
+    String yaml = ClusterNodes.routes("http://127.0.0.1:" + Ports.free(), "")
+        + ClusterNodes.clusterBlock("mine-" + self, new int[] {self, peer});
+    try (GatewayJar jar = new GatewayJar(dir, "", yaml, 1, Map.of("DOCKGATE_CLUSTER_PORT", Integer.toString(self)),
+        List.of("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"), List.of("-cluster"),
+        Duration.ofSeconds(100))) {
+      Poll.until(Duration.ofSeconds(20), "the warning that the listed member answered but did not take it in\n"
+          + jar.output(), () -> jar.output().contains("127.0.0.1:" + peer
+              + " answered as a Hazelcast member but did not take this node in"));
+      assertFalse(jar.output().contains("no other listed member answered"), jar.output());
+      assertEquals(200, jar.get("/health/live").statusCode());
+    } finally {
+      other.shutdown();
+    }
+  }
+
+  /**
    * A node whose members list names it as localhost (RFC 6761: a loopback name) while it announces 127.0.0.1 knows
    * its own entry: alone, with no peer listed, it gives no warning. Before, it warned that "localhost:PORT", itself,
    * had not answered.
