@@ -465,7 +465,7 @@ public final class ProxyHandler implements Terminal {
       if (prefix != null && prefix.rewrites()) {
         // A refusal's redirects; the cookies of a 101 too (a session or sticky cookie set on the handshake).
         prefix.rewrite(answer.status(), answer.headers(), forwardedPrefix, incoming.authority(), exchange.secure(),
-            host, upstream.instance().host(), upstream.instance().port());
+            host, upstream.instance());
       }
       if (answer.status() == 101) {
         tunnel.switchProtocols(exchange, answer, done);
@@ -1156,7 +1156,7 @@ public final class ProxyHandler implements Terminal {
     io.vertx.core.net.HostAndPort sent = client != null && route.passHost() ? client
         : upstream == null ? null : upstream.authority(serverName);
     prefix.rewrite(status, answer, attempt.prefix, client, attempt.exchange.secure(), sent,
-        upstream == null ? null : upstream.instance().host(), upstream == null ? -1 : upstream.instance().port());
+        upstream == null ? null : upstream.instance());
   }
 
   /** The gateway's own answer to a request it could not forward: the failure's status and message. */

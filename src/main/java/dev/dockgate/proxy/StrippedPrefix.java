@@ -1,6 +1,7 @@
 package dev.dockgate.proxy;
 
 import dev.dockgate.config.RouteConfig;
+import dev.dockgate.discovery.Instance;
 import io.vertx.core.MultiMap;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.net.HostAndPort;
@@ -124,22 +125,20 @@ final class StrippedPrefix {
    * Location (3xx and 201 only), Content-Location and Refresh (with rewrite_location), the Path of each Set-Cookie
    * (with rewrite_cookie_path). {@code forwarded}: the X-Forwarded-Prefix the backend was sent (null: none);
    * {@code client}: the Host the client sent (null: none); {@code secure}: the client came over TLS; {@code sent}: the
-   * Host the backend was sent; {@code instanceHost} and {@code instancePort}: the instance's address. An answer
+   * Host the backend was sent; {@code instance}: the instance that answered (null: none). An answer
    * without Location (or not a redirect), Content-Location and Refresh costs their lookups, nothing more.
    */
   void rewrite(int status, MultiMap answer, String forwarded, HostAndPort client, boolean secure, HostAndPort sent,
-      String instanceHost, int instancePort) {
+      Instance instance) {
     if (locations) {
       if (status >= 300 && status <= 399 || status == 201) {
-        rewriteLines(answer, HttpHeaders.LOCATION, URL, forwarded, client, secure, sent, instanceHost, instancePort);
+        rewriteLines(answer, HttpHeaders.LOCATION, URL, forwarded, client, secure, sent, instance);
       }
-      rewriteLines(answer, HttpHeaders.CONTENT_LOCATION, URL, forwarded, client, secure, sent, instanceHost,
-          instancePort);
-      rewriteLines(answer, REFRESH, REFRESH_URL, forwarded, client, secure, sent, instanceHost, instancePort);
+      rewriteLines(answer, HttpHeaders.CONTENT_LOCATION, URL, forwarded, client, secure, sent, instance);
+      rewriteLines(answer, REFRESH, REFRESH_URL, forwarded, client, secure, sent, instance);
     }
     if (cookies) {
-      rewriteLines(answer, HttpHeaders.SET_COOKIE, COOKIE_PATH, forwarded, client, secure, sent, instanceHost,
-          instancePort);
+      rewriteLines(answer, HttpHeaders.SET_COOKIE, COOKIE_PATH, forwarded, client, secure, sent, instance);
     }
   }
 
@@ -150,12 +149,12 @@ final class StrippedPrefix {
    * being a cookie of its own.
    */
   private void rewriteLines(MultiMap answer, CharSequence name, int kind, String forwarded, HostAndPort client,
-      boolean secure, HostAndPort sent, String instanceHost, int instancePort) {
+      boolean secure, HostAndPort sent, Instance instance) {
     String value = answer.get(name);
     if (value == null) {
       return;
     }
-    String rewritten = rewritten(kind, value, forwarded, client, secure, sent, instanceHost, instancePort);
+    String rewritten = rewritten(kind, value, forwarded, client, secure, sent, instance);
     if (rewritten == null && kind != COOKIE_PATH) {
       return;
     }
@@ -169,8 +168,7 @@ final class StrippedPrefix {
     }
     String[] each = null;
     for (int i = 0; i < n; i++) {
-      String line = i == 0 ? rewritten : rewritten(kind, lines.get(i), forwarded, client, secure, sent,
-          instanceHost, instancePort);
+      String line = i == 0 ? rewritten : rewritten(kind, lines.get(i), forwarded, client, secure, sent, instance);
       if (line != null) {
         if (each == null) {
           each = new String[n];
@@ -188,10 +186,10 @@ final class StrippedPrefix {
   }
 
   private String rewritten(int kind, String value, String forwarded, HostAndPort client, boolean secure,
-      HostAndPort sent, String instanceHost, int instancePort) {
+      HostAndPort sent, Instance instance) {
     return kind == COOKIE_PATH ? CookiePath.withPrefix(value, prefix, forwarded)
-        : kind == REFRESH_URL ? refresh(value, forwarded, client, secure, sent, instanceHost, instancePort)
-        : url(value, forwarded, client, secure, sent, instanceHost, instancePort);
+        : kind == REFRESH_URL ? refresh(value, forwarded, client, secure, sent, instance)
+        : url(value, forwarded, client, secure, sent, instance);
   }
 
   /**
@@ -199,16 +197,13 @@ final class StrippedPrefix {
    * gets the prefix in front. An http(s) URL naming the client's Host keeps its scheme and authority and gets the
    * prefix before its path. One naming the instance, which the client cannot reach, gets the client's origin (the
    * scheme it used, the Host it sent) and the path under the prefix ({@code http://gw.example/api/payment/login}), as
-   * nginx's proxy_redirect default replaces the proxied URL with the location's: the instance's address as the
-   * gateway connected to it, the Host the backend was sent (pass_host: false), or that Host's name on the instance's
-   * port (nginx's own redirects, port_in_redirect). Without a Host from the client, it becomes the path alone, unless
-   * a browser would read that as another host ({@code //evil.example/x}). A path already under the prefix (or under
-   * {@code forwarded}: a backend that reads X-Forwarded-Prefix), a relative reference, a network-path one
-   * ({@code //host/x}) and any other host are left alone: with the empty prefix (a route that strips none), all but
-   * those naming the instance.
+   * nginx's proxy_redirect default replaces the proxied URL with the location's (see {@link #namesInstance}).
+   * Without a Host from the client, it becomes the path alone, unless a browser would read that as another host
+   * ({@code //evil.example/x}). A path already under the prefix (or under {@code forwarded}: a backend that reads
+   * X-Forwarded-Prefix), a relative reference, a network-path one ({@code //host/x}) and any other host are left
+   * alone: with the empty prefix (a route that strips none), all but those naming the instance.
    */
-  String url(String url, String forwarded, HostAndPort client, boolean secure, HostAndPort sent, String instanceHost,
-      int instancePort) {
+  String url(String url, String forwarded, HostAndPort client, boolean secure, HostAndPort sent, Instance instance) {
     int n = url.length();
     if (n == 0) {
       return null;
@@ -236,9 +231,7 @@ final class StrippedPrefix {
       return under(url, end, n, prefix, forwarded) ? null
           : url.substring(0, end) + prefix + (end < n && url.charAt(end) == '/' ? "" : "/") + url.substring(end);
     }
-    if (!names(url, start, end, defaultPort, instanceHost, instancePort)
-        && !(sent != null && (names(url, start, end, defaultPort, sent.host(), sent.port())
-            || instancePort >= 0 && names(url, start, end, defaultPort, sent.host(), instancePort)))) {
+    if (!namesInstance(url, start, end, defaultPort, sent, instance)) {
       return null;
     }
     String path = end < n && url.charAt(end) == '/' ? url.substring(end) : "/" + url.substring(end);
@@ -249,6 +242,27 @@ final class StrippedPrefix {
       return (secure ? "https://" : "http://") + client + path;
     }
     return path.length() > 1 && (path.charAt(1) == '/' || path.charAt(1) == '\\') ? null : path;
+  }
+
+  /**
+   * Whether the authority {@code url[start, end)} certainly names {@code instance}: the Host the backend was sent
+   * (pass_host: false: the instance's address or TLS server name), the instance's address as the gateway connected to
+   * it or the name it was found under (a dns_targets name) on its port, or the sent Host's name on the instance's port
+   * in the scheme the gateway speaks to it (nginx's own redirects, port_in_redirect; an https URL there from a
+   * plain-HTTP instance is a redirect to HTTPS meant for another listener, which rewritten would loop).
+   */
+  private static boolean namesInstance(String url, int start, int end, int defaultPort, HostAndPort sent,
+      Instance instance) {
+    if (sent != null && names(url, start, end, defaultPort, sent.host(), sent.port())) {
+      return true;
+    }
+    if (instance == null) {
+      return false;
+    }
+    int port = instance.port();
+    return names(url, start, end, defaultPort, instance.host(), port)
+        || names(url, start, end, defaultPort, instance.hostName(), port)
+        || sent != null && (start == 8) == instance.tls() && names(url, start, end, defaultPort, sent.host(), port);
   }
 
   /**
@@ -344,7 +358,7 @@ final class StrippedPrefix {
    * {@code url=}) with its URL rewritten as {@link #url} does, or null to leave it.
    */
   String refresh(String value, String forwarded, HostAndPort client, boolean secure, HostAndPort sent,
-      String instanceHost, int instancePort) {
+      Instance instance) {
     int n = value.length();
     int i = 0;
     while (i < n && value.charAt(i) != ';' && value.charAt(i) != ',') {
@@ -366,7 +380,7 @@ final class StrippedPrefix {
       i++;
       end = close < 0 ? n : close;
     }
-    String rewritten = url(value.substring(i, end), forwarded, client, secure, sent, instanceHost, instancePort);
+    String rewritten = url(value.substring(i, end), forwarded, client, secure, sent, instance);
     return rewritten == null ? null : value.substring(0, i) + rewritten + value.substring(end);
   }
 

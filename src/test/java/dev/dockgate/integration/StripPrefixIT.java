@@ -462,6 +462,10 @@ class StripPrefixIT {
     assertEquals("https://other.example/login", redirected("/plain/x", "https://other.example/login"));
     assertEquals("http://127.0.0.1:1/login", redirected("/plain/x", "http://127.0.0.1:1/login"));
     assertEquals("http://gw.test:1/x", rawRedirect("/plain/x", 302, "http://gw.test:1/x", false));
+    // ...and the Host's name on the instance's port in https, which this plain-HTTP instance does not speak: a
+    // redirect to an HTTPS listener elsewhere (rewritten to the client's origin, it would loop).
+    assertEquals("https://gw.test:" + backend.actualPort() + "/x",
+        rawRedirect("/plain/x", 302, "https://gw.test:" + backend.actualPort() + "/x", false));
     assertEquals("http://other.example:" + backend.actualPort() + "/x",
         rawRedirect("/plain/x", 302, "http://other.example:" + backend.actualPort() + "/x", false));
     assertEquals("http://u@" + instance + "/x", redirected("/plain/x", "http://u@" + instance + "/x"));
