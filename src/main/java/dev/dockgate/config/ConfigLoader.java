@@ -631,14 +631,11 @@ public final class ConfigLoader {
       long timeout = f.number("timeout_ms", RouteConfig.DEFAULT_TIMEOUT_MS, 1, 3_600_000);
       boolean strip = f.bool("strip_prefix", false);
       boolean passHost = f.bool("pass_host", true);
-      boolean rewriteLocation = f.bool("rewrite_location", strip);
-      if (f.has("rewrite_location") && !strip) {
-        // Nothing is taken away from the path, so nothing is put back: a switch that would do nothing.
-        f.problem(f.at("rewrite_location"), "applies only with strip_prefix: true (the prefix put back into the"
-            + " backend's redirects)");
-      }
+      // On every route: a redirect naming the instance's own address gets the client's origin (and the prefix back).
+      boolean rewriteLocation = f.bool("rewrite_location", true);
       // Apart from rewrite_location (whose value it takes unless set): a backend's Path=/ may mean the whole site (a
-      // session cookie shared with other routes), where its redirects still want the prefix back.
+      // session cookie shared with other routes), where its redirects still want the prefix back. Without
+      // strip_prefix there is nothing to put into a Path: left off (RouteConfig), refused when set.
       boolean rewriteCookiePath = f.bool("rewrite_cookie_path", rewriteLocation);
       if (f.has("rewrite_cookie_path") && !strip) {
         f.problem(f.at("rewrite_cookie_path"), "applies only with strip_prefix: true (the prefix put back into the"

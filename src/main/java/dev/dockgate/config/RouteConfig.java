@@ -5,14 +5,16 @@ import java.util.Map;
 
 /**
  * One route: requests whose path starts with {@code pathPrefix} (and, when set, whose Host is
- * {@code host} and whose method is one of {@code methods}) go to {@code backend}. With
- * {@code stripPrefix} the prefix is removed from the forwarded path, said to the backend in X-Forwarded-Prefix, and, with
- * {@code rewriteLocation} (the default then), put back into the backend's redirects; with {@code rewriteCookiePath}
- * (rewriteLocation's value unless set; never for a prefix a cookie's Path cannot hold), into the Path of its
- * cookies. Failed idempotent requests without a body are retried as {@code retries} says. With {@code passHost} the client's Host goes to
- * the backend; without, the backend's own address (or TLS server name) does. {@code blocks} holds the route's feature
- * blocks by config key ({@code cors}, {@code auth}, {@code rate_limit}, ...), each parsed by its
- * feature's {@link RouteBlockParser}; a route without a block has no such feature.
+ * {@code host} and whose method is one of {@code methods}) go to {@code backend}. With {@code rewriteLocation} (the
+ * default), the backend's redirects naming the instance's own address get the client's origin. With
+ * {@code stripPrefix} the prefix is removed from the forwarded path, said to the backend in X-Forwarded-Prefix, and,
+ * with {@code rewriteLocation}, put back into the backend's redirects; with {@code rewriteCookiePath}
+ * (rewriteLocation's value unless set; never without stripPrefix, nor for a prefix a cookie's Path cannot hold), into
+ * the Path of its cookies. Failed idempotent requests without a body are retried as {@code retries} says. With
+ * {@code passHost} the client's Host goes to the backend; without, the backend's own address (or TLS server name)
+ * does. {@code blocks} holds the route's feature blocks by config key ({@code cors}, {@code auth},
+ * {@code rate_limit}, ...), each parsed by its feature's {@link RouteBlockParser}; a route without a block has no
+ * such feature.
  */
 public record RouteConfig(
     String pathPrefix,
@@ -30,8 +32,7 @@ public record RouteConfig(
   public static final long DEFAULT_TIMEOUT_MS = 30_000;
 
   public RouteConfig {
-    rewriteLocation = rewriteLocation && stripPrefix; // nothing to put back when nothing is taken away
-    rewriteCookiePath = rewriteCookiePath && stripPrefix && cookiePathCanHold(pathPrefix);
+    rewriteCookiePath = rewriteCookiePath && stripPrefix && cookiePathCanHold(pathPrefix); // nothing taken away
     methods = List.copyOf(methods);
     blocks = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(blocks));
   }
@@ -44,13 +45,13 @@ public record RouteConfig(
   /** A route without feature blocks. */
   public RouteConfig(String pathPrefix, String backend, long timeoutMs, boolean stripPrefix, List<String> methods,
       String host, RetryConfig retries) {
-    this(pathPrefix, backend, timeoutMs, stripPrefix, methods, host, retries, true, stripPrefix, stripPrefix, Map.of());
+    this(pathPrefix, backend, timeoutMs, stripPrefix, methods, host, retries, true, true, true, Map.of());
   }
 
   /** A route with feature blocks, passing the client's Host to the backend. */
   public RouteConfig(String pathPrefix, String backend, long timeoutMs, boolean stripPrefix, List<String> methods,
       String host, RetryConfig retries, Map<String, Object> blocks) {
-    this(pathPrefix, backend, timeoutMs, stripPrefix, methods, host, retries, true, stripPrefix, stripPrefix, blocks);
+    this(pathPrefix, backend, timeoutMs, stripPrefix, methods, host, retries, true, true, true, blocks);
   }
 
   /**

@@ -100,7 +100,10 @@ public final class ProxyHandler implements Terminal {
   private final long heldBodiesBytes;
   /** How long an HTTP/2 client may take nothing of an answer (server.idle_timeout_ms); null: no limit. */
   private final Relay.Stalls stalls;
-  /** The prefix this route strips, said to the backend and put back into its redirects; null: none stripped. */
+  /**
+   * The prefix this route strips (said to the backend and put back into its redirects), and its rewriting of the
+   * redirects naming the instance; null: neither (no prefix stripped, rewrite_location: false).
+   */
   private final StrippedPrefix prefix;
 
   public ProxyHandler(Vertx vertx, HttpClient client, ConnectionPool pool, io.vertx.core.net.NetClient tunnels,
@@ -461,8 +464,8 @@ public final class ProxyHandler implements Terminal {
       }
       if (prefix != null && prefix.rewrites()) {
         // A refusal's redirects; the cookies of a 101 too (a session or sticky cookie set on the handshake).
-        prefix.rewrite(answer.status(), answer.headers(), forwardedPrefix, incoming.authority(), host,
-            upstream.instance().host(), upstream.instance().port());
+        prefix.rewrite(answer.status(), answer.headers(), forwardedPrefix, incoming.authority(), exchange.secure(),
+            host, upstream.instance());
       }
       if (answer.status() == 101) {
         tunnel.switchProtocols(exchange, answer, done);
@@ -1141,17 +1144,19 @@ public final class ProxyHandler implements Terminal {
   }
 
   /**
-   * The route's prefix put back into the backend's redirects in {@code answer} (see {@link StrippedPrefix#rewrite}):
-   * the Host the client sent, the one the backend was sent (as {@link #sendRequest} chose it) and the instance's
-   * address are the hosts of the backend's own URLs.
+   * The backend's redirects in {@code answer} with the route's prefix put back and the client's origin for the
+   * instance's (see {@link StrippedPrefix#rewrite}): the Host the client sent, the one the backend was sent (as
+   * {@link #sendRequest} chose it) and the instance's address are the hosts of the backend's own URLs. Allocates
+   * nothing for an answer without Location, Content-Location and Refresh (the authorities are kept by the request and
+   * the instance).
    */
   private void putPrefixBack(Attempt attempt, int status, MultiMap answer) {
     io.vertx.core.net.HostAndPort client = attempt.incoming.authority();
     Upstream upstream = attempt.upstream;
     io.vertx.core.net.HostAndPort sent = client != null && route.passHost() ? client
         : upstream == null ? null : upstream.authority(serverName);
-    prefix.rewrite(status, answer, attempt.prefix, client, sent, upstream == null ? null : upstream.instance().host(),
-        upstream == null ? -1 : upstream.instance().port());
+    prefix.rewrite(status, answer, attempt.prefix, client, attempt.exchange.secure(), sent,
+        upstream == null ? null : upstream.instance());
   }
 
   /** The gateway's own answer to a request it could not forward: the failure's status and message. */

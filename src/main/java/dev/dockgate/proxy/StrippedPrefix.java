@@ -1,6 +1,7 @@
 package dev.dockgate.proxy;
 
 import dev.dockgate.config.RouteConfig;
+import dev.dockgate.discovery.Instance;
 import io.vertx.core.MultiMap;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.net.HostAndPort;
@@ -12,6 +13,8 @@ import io.vertx.core.net.HostAndPort;
  * {@code Refresh}'s URL (nginx's {@code proxy_redirect default} covers Location and Refresh; Apache's ProxyPassReverse
  * Content-Location too); unless {@code rewrite_cookie_path: false}, the {@code Path} of each {@code Set-Cookie}
  * (nginx's {@code proxy_cookie_path}, Apache's {@code ProxyPassReverseCookiePath}; read by {@link CookiePath}).
+ * A route that strips nothing (or only "/") has the empty prefix: no X-Forwarded-Prefix, no cookie's Path, and of
+ * those URLs only the ones naming the instance's own address are rewritten (to the client's origin), as on every route.
  * Immutable, one per route; called on the request's event loop, allocating only for a value it rewrites (and for the
  * lines of an answer's Set-Cookie).
  */
@@ -24,11 +27,14 @@ final class StrippedPrefix {
   private static final int REFRESH_URL = 1;
   private static final int COOKIE_PATH = 2;
 
-  /** The path the route takes away, without a trailing slash: {@code /api/payment} (of /api/payment or /api/payment/). */
+  /**
+   * The path the route takes away, without a trailing slash: {@code /api/payment} (of /api/payment or /api/payment/);
+   * empty on a route that strips none.
+   */
   private final String prefix;
-  /** Redirects get the prefix back (rewrite_location). */
+  /** Redirects get the prefix back, and those naming the instance the client's origin (rewrite_location). */
   private final boolean locations;
-  /** Cookies' Path gets the prefix back (rewrite_cookie_path). */
+  /** Cookies' Path gets the prefix back (rewrite_cookie_path); never with the empty prefix. */
   private final boolean cookies;
 
   private StrippedPrefix(String prefix, boolean locations, boolean cookies) {
@@ -37,20 +43,26 @@ final class StrippedPrefix {
     this.cookies = cookies;
   }
 
-  /** The prefix {@code route} strips, or null: it keeps the path, or strips nothing of it (a prefix of "/"). */
+  /**
+   * What {@code route} strips and rewrites, or null: nothing (it strips no prefix, nor rewrites any redirect,
+   * {@code rewrite_location: false}).
+   */
   static StrippedPrefix of(RouteConfig route) {
-    if (!route.stripPrefix()) {
-      return null;
-    }
     String prefix = route.pathPrefix();
-    int end = prefix.length();
-    while (end > 0 && prefix.charAt(end - 1) == '/') {
-      end--;
+    int end = 0;
+    if (route.stripPrefix()) {
+      end = prefix.length();
+      while (end > 0 && prefix.charAt(end - 1) == '/') {
+        end--;
+      }
     }
-    return end == 0 ? null
-        : new StrippedPrefix(prefix.substring(0, end), route.rewriteLocation(), route.rewriteCookiePath());
+    if (end == 0) {
+      return route.rewriteLocation() ? new StrippedPrefix("", true, false) : null;
+    }
+    return new StrippedPrefix(prefix.substring(0, end), route.rewriteLocation(), route.rewriteCookiePath());
   }
 
+  /** The path the route takes away; empty: none. */
   String prefix() {
     return prefix;
   }
@@ -66,9 +78,13 @@ final class StrippedPrefix {
    * proxies in a row) make one path, each without its blanks and (back)slashes at either end ({@code /a/, /b} and this
    * prefix: {@code /a/b/api/payment}), as Spring's ForwardedHeaderFilter reads such a list: a backend that takes the
    * value as it comes (or its last element) builds the same links, and {@link #url} sees a redirect under it as such.
-   * Any other client's is not believed. Allocates only for a trusted proxy's.
+   * Any other client's is not believed. Allocates only for a trusted proxy's. Null on a route that strips none (a
+   * trusted proxy's goes on as it sent it, see HeaderPolicy).
    */
   String forwarded(MultiMap client, boolean trustedPeer) {
+    if (prefix.isEmpty()) {
+      return null;
+    }
     if (!trustedPeer || client.get(X_FORWARDED_PREFIX) == null) {
       return prefix;
     }
@@ -107,21 +123,22 @@ final class StrippedPrefix {
   /**
    * Puts the prefix back into {@code answer}'s headers (status {@code status}) where they name a path of the backend:
    * Location (3xx and 201 only), Content-Location and Refresh (with rewrite_location), the Path of each Set-Cookie
-   * (with rewrite_cookie_path). {@code forwarded}: the X-Forwarded-Prefix the backend was sent; {@code client}: the
-   * Host the client sent (null: none); {@code sent}: the Host the backend was sent; {@code instanceHost} and
-   * {@code instancePort}: the instance's address.
+   * (with rewrite_cookie_path). {@code forwarded}: the X-Forwarded-Prefix the backend was sent (null: none);
+   * {@code client}: the Host the client sent (null: none); {@code secure}: the client came over TLS; {@code sent}: the
+   * Host the backend was sent; {@code instance}: the instance that answered (null: none). An answer
+   * without Location (or not a redirect), Content-Location and Refresh costs their lookups, nothing more.
    */
-  void rewrite(int status, MultiMap answer, String forwarded, HostAndPort client, HostAndPort sent,
-      String instanceHost, int instancePort) {
+  void rewrite(int status, MultiMap answer, String forwarded, HostAndPort client, boolean secure, HostAndPort sent,
+      Instance instance) {
     if (locations) {
       if (status >= 300 && status <= 399 || status == 201) {
-        rewriteLines(answer, HttpHeaders.LOCATION, URL, forwarded, client, sent, instanceHost, instancePort);
+        rewriteLines(answer, HttpHeaders.LOCATION, URL, forwarded, client, secure, sent, instance);
       }
-      rewriteLines(answer, HttpHeaders.CONTENT_LOCATION, URL, forwarded, client, sent, instanceHost, instancePort);
-      rewriteLines(answer, REFRESH, REFRESH_URL, forwarded, client, sent, instanceHost, instancePort);
+      rewriteLines(answer, HttpHeaders.CONTENT_LOCATION, URL, forwarded, client, secure, sent, instance);
+      rewriteLines(answer, REFRESH, REFRESH_URL, forwarded, client, secure, sent, instance);
     }
     if (cookies) {
-      rewriteLines(answer, HttpHeaders.SET_COOKIE, COOKIE_PATH, forwarded, client, sent, instanceHost, instancePort);
+      rewriteLines(answer, HttpHeaders.SET_COOKIE, COOKIE_PATH, forwarded, client, secure, sent, instance);
     }
   }
 
@@ -132,12 +149,12 @@ final class StrippedPrefix {
    * being a cookie of its own.
    */
   private void rewriteLines(MultiMap answer, CharSequence name, int kind, String forwarded, HostAndPort client,
-      HostAndPort sent, String instanceHost, int instancePort) {
+      boolean secure, HostAndPort sent, Instance instance) {
     String value = answer.get(name);
     if (value == null) {
       return;
     }
-    String rewritten = rewritten(kind, value, forwarded, client, sent, instanceHost, instancePort);
+    String rewritten = rewritten(kind, value, forwarded, client, secure, sent, instance);
     if (rewritten == null && kind != COOKIE_PATH) {
       return;
     }
@@ -151,8 +168,7 @@ final class StrippedPrefix {
     }
     String[] each = null;
     for (int i = 0; i < n; i++) {
-      String line = i == 0 ? rewritten : rewritten(kind, lines.get(i), forwarded, client, sent, instanceHost,
-          instancePort);
+      String line = i == 0 ? rewritten : rewritten(kind, lines.get(i), forwarded, client, secure, sent, instance);
       if (line != null) {
         if (each == null) {
           each = new String[n];
@@ -169,24 +185,25 @@ final class StrippedPrefix {
     }
   }
 
-  private String rewritten(int kind, String value, String forwarded, HostAndPort client, HostAndPort sent,
-      String instanceHost, int instancePort) {
+  private String rewritten(int kind, String value, String forwarded, HostAndPort client, boolean secure,
+      HostAndPort sent, Instance instance) {
     return kind == COOKIE_PATH ? CookiePath.withPrefix(value, prefix, forwarded)
-        : kind == REFRESH_URL ? refresh(value, forwarded, client, sent, instanceHost, instancePort)
-        : url(value, forwarded, client, sent, instanceHost, instancePort);
+        : kind == REFRESH_URL ? refresh(value, forwarded, client, secure, sent, instance)
+        : url(value, forwarded, client, secure, sent, instance);
   }
 
   /**
    * {@code url} with the prefix put back, or null to leave it as it is. A path-absolute reference ({@code /login})
    * gets the prefix in front. An http(s) URL naming the client's Host keeps its scheme and authority and gets the
-   * prefix before its path; one naming the Host the backend was sent (pass_host: false) or the instance's address,
-   * which the client cannot reach, becomes the path under the prefix ({@code /api/payment/login}), as nginx's
-   * proxy_redirect default replaces the proxied URL with the location's prefix. A path already under the prefix (or
-   * under {@code forwarded}: a backend that reads X-Forwarded-Prefix), a relative reference, a network-path one
-   * ({@code //host/x}) and any other host are left alone.
+   * prefix before its path. One naming the instance, which the client cannot reach, gets the client's origin (the
+   * scheme it used, the Host it sent) and the path under the prefix ({@code http://gw.example/api/payment/login}), as
+   * nginx's proxy_redirect default replaces the proxied URL with the location's (see {@link #namesInstance}).
+   * Without a Host from the client, it becomes the path alone, unless a browser would read that as another host
+   * ({@code //evil.example/x}). A path already under the prefix (or under {@code forwarded}: a backend that reads
+   * X-Forwarded-Prefix), a relative reference, a network-path one ({@code //host/x}) and any other host are left
+   * alone: with the empty prefix (a route that strips none), all but those naming the instance.
    */
-  String url(String url, String forwarded, HostAndPort client, HostAndPort sent, String instanceHost,
-      int instancePort) {
+  String url(String url, String forwarded, HostAndPort client, boolean secure, HostAndPort sent, Instance instance) {
     int n = url.length();
     if (n == 0) {
       return null;
@@ -209,21 +226,43 @@ final class StrippedPrefix {
       end++;
     }
     int defaultPort = start == 8 ? 443 : 80;
-    boolean keepAuthority;
     if (client != null && names(url, start, end, defaultPort, client.host(), client.port())) {
-      keepAuthority = true;
-    } else if (sent != null && names(url, start, end, defaultPort, sent.host(), sent.port())
-        || names(url, start, end, defaultPort, instanceHost, instancePort)) {
-      keepAuthority = false;
-    } else {
+      // The client's own origin: the prefix before the path, unless it is there already.
+      return under(url, end, n, prefix, forwarded) ? null
+          : url.substring(0, end) + prefix + (end < n && url.charAt(end) == '/' ? "" : "/") + url.substring(end);
+    }
+    if (!namesInstance(url, start, end, defaultPort, sent, instance)) {
       return null;
     }
-    boolean rooted = end < n && url.charAt(end) == '/';
-    if (under(url, end, n, prefix, forwarded)) {
-      return keepAuthority ? null : url.substring(end);
+    String path = end < n && url.charAt(end) == '/' ? url.substring(end) : "/" + url.substring(end);
+    if (!under(path, 0, path.length(), prefix, forwarded)) {
+      path = prefix + path;
     }
-    String path = rooted ? url.substring(end) : "/" + url.substring(end);
-    return keepAuthority ? url.substring(0, end) + prefix + path : prefix + path;
+    if (client != null) {
+      return (secure ? "https://" : "http://") + client + path;
+    }
+    return path.length() > 1 && (path.charAt(1) == '/' || path.charAt(1) == '\\') ? null : path;
+  }
+
+  /**
+   * Whether the authority {@code url[start, end)} certainly names {@code instance}: the Host the backend was sent
+   * (pass_host: false: the instance's address or TLS server name), the instance's address as the gateway connected to
+   * it or the name it was found under (a dns_targets name) on its port, or the sent Host's name on the instance's port
+   * in the scheme the gateway speaks to it (nginx's own redirects, port_in_redirect; an https URL there from a
+   * plain-HTTP instance is a redirect to HTTPS meant for another listener, which rewritten would loop).
+   */
+  private static boolean namesInstance(String url, int start, int end, int defaultPort, HostAndPort sent,
+      Instance instance) {
+    if (sent != null && names(url, start, end, defaultPort, sent.host(), sent.port())) {
+      return true;
+    }
+    if (instance == null) {
+      return false;
+    }
+    int port = instance.port();
+    return names(url, start, end, defaultPort, instance.host(), port)
+        || names(url, start, end, defaultPort, instance.hostName(), port)
+        || sent != null && (start == 8) == instance.tls() && names(url, start, end, defaultPort, sent.host(), port);
   }
 
   /**
@@ -318,8 +357,8 @@ final class StrippedPrefix {
    * A Refresh value ({@code 5; url=/login}, the URL quoted or not, after ';' or ',', with or without
    * {@code url=}) with its URL rewritten as {@link #url} does, or null to leave it.
    */
-  String refresh(String value, String forwarded, HostAndPort client, HostAndPort sent, String instanceHost,
-      int instancePort) {
+  String refresh(String value, String forwarded, HostAndPort client, boolean secure, HostAndPort sent,
+      Instance instance) {
     int n = value.length();
     int i = 0;
     while (i < n && value.charAt(i) != ';' && value.charAt(i) != ',') {
@@ -341,7 +380,7 @@ final class StrippedPrefix {
       i++;
       end = close < 0 ? n : close;
     }
-    String rewritten = url(value.substring(i, end), forwarded, client, sent, instanceHost, instancePort);
+    String rewritten = url(value.substring(i, end), forwarded, client, secure, sent, instance);
     return rewritten == null ? null : value.substring(0, i) + rewritten + value.substring(end);
   }
 

@@ -414,20 +414,17 @@ class ConfigLoaderTest {
                 timeout: 5
             """ + PAYMENT_AND_ORDERS,
             "conf.yml: routes[0].timeout: unknown key, did you mean \"timeout_ms\"? (known: auth, backend, cors, host, methods, pass_host, path_prefix, rate_limit, retries, rewrite_cookie_path, rewrite_location, strip_prefix, timeout_ms)"),
-        bad("rewrite_location on a route that strips no prefix", """
-            routes:
-              - {path_prefix: /api, backend: payment, rewrite_location: false}
-              - {path_prefix: /web, backend: payment, strip_prefix: false, rewrite_location: true}
-            """ + PAYMENT_AND_ORDERS,
-            "conf.yml: routes[0].rewrite_location: applies only with strip_prefix: true (the prefix put back into the"
-                + " backend's redirects)",
-            "conf.yml: routes[1].rewrite_location: applies only with strip_prefix: true (the prefix put back into the"
-                + " backend's redirects)"),
         bad("rewrite_location not a boolean", """
             routes:
-              - {path_prefix: /api, backend: payment, strip_prefix: true, rewrite_location: sometimes}
+              - {path_prefix: /api, backend: payment, rewrite_location: sometimes}
             """ + PAYMENT_AND_ORDERS,
             "conf.yml: routes[0].rewrite_location: expected true or false, got \"sometimes\""),
+        bad("rewrite_cookie_path on a route that strips no prefix, beside a rewrite_location that is fine there", """
+            routes:
+              - {path_prefix: /api, backend: payment, rewrite_location: true, rewrite_cookie_path: true}
+            """ + PAYMENT_AND_ORDERS,
+            "conf.yml: routes[0].rewrite_cookie_path: applies only with strip_prefix: true (the prefix put back into"
+                + " the Path of the backend's cookies)"),
         bad("rewrite_cookie_path on a route that strips no prefix", """
             routes:
               - {path_prefix: /api, backend: payment, rewrite_cookie_path: false}
@@ -963,19 +960,25 @@ class ConfigLoaderTest {
   }
 
   @Test
-  void rewriteLocationIsOnWithStripPrefixUnlessTurnedOff(VertxTestContext ctx) throws IOException {
+  void rewriteLocationIsOnOnEveryRouteUnlessTurnedOff(VertxTestContext ctx) throws IOException {
+    // A route that strips nothing still rewrites its backend's redirects to the instance's own address.
     String path = write("conf.yml", """
         routes:
           - {path_prefix: /a, backend: web, strip_prefix: true}
           - {path_prefix: /b, backend: web, strip_prefix: true, rewrite_location: false}
           - {path_prefix: /c, backend: web, strip_prefix: true, rewrite_location: true}
           - {path_prefix: /d, backend: web}
+          - {path_prefix: /e, backend: web, rewrite_location: false}
+          - {path_prefix: /f, backend: web, strip_prefix: false, rewrite_location: true}
         backends:
           - {name: web, targets: [http://127.0.0.1:9001]}
         """);
     Features.load(vertx, path).onComplete(ctx.succeeding(config -> ctx.verify(() -> {
-      assertEquals(List.of(true, false, true, false),
+      assertEquals(List.of(true, false, true, true, false, true),
           config.routes().stream().map(RouteConfig::rewriteLocation).toList());
+      // Cookies' Path: only where a prefix is taken away.
+      assertEquals(List.of(true, false, true, false, false, false),
+          config.routes().stream().map(RouteConfig::rewriteCookiePath).toList());
       ctx.completeNow();
     })));
   }
@@ -994,7 +997,7 @@ class ConfigLoaderTest {
           - {name: web, targets: [http://127.0.0.1:9001]}
         """);
     Features.load(vertx, path).onComplete(ctx.succeeding(config -> ctx.verify(() -> {
-      assertEquals(List.of(true, false, true, false, false, true),
+      assertEquals(List.of(true, false, true, false, true, true),
           config.routes().stream().map(RouteConfig::rewriteLocation).toList());
       // /f;v2: a cookie's Path ends at a ';', so such a prefix cannot be put into one.
       assertEquals(List.of(true, false, false, true, false, false),

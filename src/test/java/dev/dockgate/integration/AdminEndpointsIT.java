@@ -89,8 +89,8 @@ class AdminEndpointsIT {
       JsonObject report = new JsonObject(response.body());
       JsonObject route = report.getJsonArray("routes").getJsonObject(0);
       assertEquals("/api", route.getString("path_prefix"));
-      assertEquals(false, route.getBoolean("rewrite_location"), "nothing stripped, nothing put back");
-      assertEquals(false, route.getBoolean("rewrite_cookie_path"));
+      assertEquals(true, route.getBoolean("rewrite_location"), "redirects to the instance rewritten on every route");
+      assertEquals(false, route.getBoolean("rewrite_cookie_path"), "nothing stripped, no Path to put it back into");
       assertEquals(new JsonArray().add("GET"), route.getJsonArray("methods"));
       assertEquals(1, route.getInteger("retries"));
       assertEquals(0, route.getInteger("in_flight"));

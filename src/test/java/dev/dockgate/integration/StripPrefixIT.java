@@ -26,8 +26,11 @@ import org.junit.jupiter.api.io.TempDir;
  * A route with {@code strip_prefix}: the prefix it took away reaches the backend as {@code X-Forwarded-Prefix}
  * (a client's own replaced, a trusted proxy's extended), and the backend's redirects ({@code Location} of a 3xx or
  * 201, {@code Content-Location}, {@code Refresh}) that point into its own paths get the prefix back, as do its
- * cookies' {@code Path}; other hosts, relative references and routes without the prefix stripped (or with
- * {@code rewrite_location: false}, {@code rewrite_cookie_path: false}) are left alone. A real backend on 127.0.0.1 answers as each request's {@code X-Answer-*} headers ask, naming what it got.
+ * cookies' {@code Path}; other hosts, relative references and routes with {@code rewrite_location: false} or
+ * {@code rewrite_cookie_path: false} are left alone. On every route, one that strips nothing too, a redirect naming
+ * the instance's own address (which the client cannot reach) is given the client's origin; a route that strips
+ * nothing leaves any other URL, and every cookie, as sent. A real backend on 127.0.0.1 answers as each request's
+ * {@code X-Answer-*} headers ask, naming what it got.
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class StripPrefixIT {
@@ -342,12 +345,12 @@ class StripPrefixIT {
     // Another host, or this host on another port: untouched.
     assertEquals("http://other.example/login", redirected("/api/payment/x", "http://other.example/login"));
     assertEquals("http://127.0.0.1:1/login", redirected("/api/payment/x", "http://127.0.0.1:1/login"));
-    // pass_host: false sent the instance's own address, which the client cannot reach: a path under the prefix,
-    // as nginx's proxy_redirect default makes it.
+    // pass_host: false sent the instance's own address, which the client cannot reach: the client's origin, the path
+    // under the prefix, as nginx's proxy_redirect default makes it.
     HttpResponse<String> internal = get("/internal/x", "X-Answer-Status", "302", "X-Answer-Location",
         "http://{host}/login");
     assertEquals("127.0.0.1:" + backend.actualPort(), header(internal, "X-Got-Host"));
-    assertEquals("/internal/login", header(internal, "Location"));
+    assertEquals("http://" + self + "/internal/login", header(internal, "Location"));
     // ...while a URL naming the client's Host (a backend reading X-Forwarded-Host) keeps it.
     assertEquals("http://" + self + "/internal/login", redirected("/internal/x", "http://" + self + "/login"));
   }
@@ -355,6 +358,7 @@ class StripPrefixIT {
   @Test
   void anHttp2ClientGetsTheRewrittenLocationAndCookies() throws Exception {
     gateway("  h2c: true\n");
+    String instance = "127.0.0.1:" + backend.actualPort();
     java.net.http.HttpClient h2 = java.net.http.HttpClient.newBuilder().version(java.net.http.HttpClient.Version.HTTP_2)
         .connectTimeout(Duration.ofSeconds(5)).build();
     for (int i = 0; i < 2; i++) { // the first over the h2c upgrade, the second on the HTTP/2 connection
@@ -364,6 +368,12 @@ class StripPrefixIT {
       assertEquals(java.net.http.HttpClient.Version.HTTP_2, response.version());
       assertEquals(303, response.statusCode());
       assertEquals("/api/payment/done", header(response, "Location"));
+      // A route that strips nothing: a redirect naming the instance gets the client's origin.
+      HttpResponse<String> plain = h2.send(HttpRequest.newBuilder(gateway.uri("/plain/dir"))
+          .header("X-Answer-Status", "301").header("X-Answer-Location", "http://" + instance + "/plain/dir/")
+          .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+      assertEquals(java.net.http.HttpClient.Version.HTTP_2, plain.version());
+      assertEquals("http://127.0.0.1:" + gateway.port() + "/plain/dir/", header(plain, "Location"));
     }
     HttpResponse<String> cookies = h2.send(HttpRequest.newBuilder(gateway.uri("/api/payment/x"))
         .header("X-Answer-Set-Cookie", "a=1; Path=/").header("X-Answer-Set-Cookie", "b=2; Secure; PATH=/s")
@@ -373,6 +383,7 @@ class StripPrefixIT {
         cookies.headers().allValues("Set-Cookie"));
   }
 
+  /** Off, or on a route that strips nothing: a path, or a URL naming the client's own Host, is left as sent. */
   @Test
   void rewritingOffOrNoPrefixStrippedLeavesLocationsAlone() {
     gateway("");
@@ -383,6 +394,97 @@ class StripPrefixIT {
     assertEquals("/kept", header(kept, "X-Got-Prefix"), "the prefix is still said");
     assertEquals("/login", redirected("/plain/x", "/login"));
     assertEquals("http://127.0.0.1:" + gateway.port() + "/login", redirected("/plain/x", "http://{host}/login"));
+  }
+
+  /** The header {@code name} of a raw HTTP/1.1 answer (names in any case), or "none". */
+  static String rawHeader(String answer, String name) {
+    for (String line : answer.substring(0, answer.indexOf("\r\n\r\n") + 2).split("\r\n")) {
+      int colon = line.indexOf(':');
+      if (colon > 0 && line.substring(0, colon).equalsIgnoreCase(name)) {
+        return line.substring(colon + 1).trim();
+      }
+    }
+    return "none";
+  }
+
+  /**
+   * The Location a client sending {@code Host: gw.test:<the gateway's port>} gets through {@code path} when the
+   * backend answers {@code status} with {@code location}; {@code upgrade}: the request asks for a WebSocket.
+   */
+  String rawRedirect(String path, int status, String location, boolean upgrade) throws Exception {
+    String answer = ForwardingIT.exchange(gateway.port(), "GET " + path + " HTTP/1.1\r\nHost: gw.test:" + gateway.port()
+        + "\r\n" + (upgrade ? "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" : "")
+        + "X-Answer-Status: " + status + "\r\nX-Answer-Location: " + location + "\r\n"
+        + (upgrade ? "" : "Connection: close\r\n") + "\r\n");
+    assertTrue(answer.startsWith("HTTP/1.1 " + status), answer);
+    return rawHeader(answer, "Location");
+  }
+
+  /**
+   * What the trial found: nginx as a backend (absolute_redirect and port_in_redirect on, its defaults) answers
+   * {@code GET /ngx/dir} with {@code Location: http://<the Host it was sent, or its address>:<its own port>/ngx/dir/},
+   * an address the client cannot reach. On a route that strips nothing it now reaches the client with the client's
+   * origin (its scheme and Host), path and query kept, as nginx's proxy_redirect default gives it; a URL naming
+   * anything else (another host, another port, the gateway's own public URL of another route) is left alone.
+   */
+  @Test
+  void aRedirectNamingTheInstanceGetsTheClientsOriginOnARouteThatStripsNothing() throws Exception {
+    gateway("", """
+          - {path_prefix: /inner, backend: b, pass_host: false}
+          - {path_prefix: /asis, backend: b, rewrite_location: false}
+        """);
+    String self = "127.0.0.1:" + gateway.port();
+    String instance = "127.0.0.1:" + backend.actualPort();
+    // The instance's address, as the gateway connected to it.
+    assertEquals("http://" + self + "/plain/dir/?a=1&b=%2F#top",
+        redirected("/plain/dir?a=1&b=%2F", "http://" + instance + "/plain/dir/?a=1&b=%2F#top"));
+    assertEquals("http://" + self + "/", redirected("/plain/x", "http://" + instance));
+    assertEquals("http://" + self + "/?q", redirected("/plain/x", "HTTP://" + instance + "?q"));
+    HttpResponse<String> created = get("/plain/items", "X-Answer-Status", "201", "X-Answer-Location",
+        "http://" + instance + "/plain/items/7");
+    assertEquals("http://" + self + "/plain/items/7", header(created, "Location"));
+    // nginx's form: the name of the Host it was sent, on the instance's port.
+    String named = "gw.test:" + gateway.port();
+    assertEquals("http://" + named + "/plain/dir/",
+        rawRedirect("/plain/dir", 301, "http://gw.test:" + backend.actualPort() + "/plain/dir/", false));
+    assertEquals("http://" + named + "/plain/x",
+        rawRedirect("/plain/x", 302, "http://" + instance + "/plain/x", false));
+    // pass_host: false sent the instance's address as Host: a URL naming it, on any route.
+    assertEquals("http://" + named + "/inner/dir/", rawRedirect("/inner/dir", 301, "http://{host}/inner/dir/", false));
+    // A refused WebSocket upgrade's redirect too.
+    assertEquals("http://" + named + "/plain/login",
+        rawRedirect("/plain/ws", 302, "http://" + instance + "/plain/login", true));
+    // Anything else as sent: the client's own origin, another route's public URL, another host, another port, the
+    // client's Host name on a port that is not the instance's, another host on the instance's port, user information.
+    assertEquals("http://" + self + "/plain/login", redirected("/plain/x", "http://{host}/plain/login"));
+    assertEquals("http://" + self + "/api/payment/x", redirected("/plain/x", "http://" + self + "/api/payment/x"));
+    assertEquals("https://other.example/login", redirected("/plain/x", "https://other.example/login"));
+    assertEquals("http://127.0.0.1:1/login", redirected("/plain/x", "http://127.0.0.1:1/login"));
+    assertEquals("http://gw.test:1/x", rawRedirect("/plain/x", 302, "http://gw.test:1/x", false));
+    // ...and the Host's name on the instance's port in https, which this plain-HTTP instance does not speak: a
+    // redirect to an HTTPS listener elsewhere (rewritten to the client's origin, it would loop).
+    assertEquals("https://gw.test:" + backend.actualPort() + "/x",
+        rawRedirect("/plain/x", 302, "https://gw.test:" + backend.actualPort() + "/x", false));
+    assertEquals("http://other.example:" + backend.actualPort() + "/x",
+        rawRedirect("/plain/x", 302, "http://other.example:" + backend.actualPort() + "/x", false));
+    assertEquals("http://u@" + instance + "/x", redirected("/plain/x", "http://u@" + instance + "/x"));
+    assertEquals("/login", redirected("/plain/x", "/login"));
+    assertEquals("login", redirected("/plain/x", "login"));
+    // Content-Location and Refresh, on any status; Location only where it redirects.
+    HttpResponse<String> ok = get("/plain/doc", "X-Answer-Location", "http://" + instance + "/ignored",
+        "X-Answer-Content-Location", "http://" + instance + "/plain/doc.en",
+        "X-Answer-Refresh", "5; url=http://" + instance + "/plain/login");
+    assertEquals(200, ok.statusCode());
+    assertEquals("http://" + instance + "/ignored", header(ok, "Location"));
+    assertEquals("http://" + self + "/plain/doc.en", header(ok, "Content-Location"));
+    assertEquals("5; url=http://" + self + "/plain/login", header(ok, "Refresh"));
+    // Cookies are left alone where nothing was stripped.
+    assertEquals(List.of("k=1; Path=/s"), cookies("/plain/x", "k=1; Path=/s"));
+    // Through a route whose stages see the answer (CORS) too, and on a strip route: the prefix back as well.
+    assertEquals("http://" + self + "/cors/login", redirected("/cors/x", "http://" + instance + "/login"));
+    // rewrite_location: false turns it off on a route that strips nothing.
+    assertEquals("http://" + instance + "/asis/dir/", redirected("/asis/dir", "http://" + instance + "/asis/dir/"));
   }
 
   /** The cookies of a backend's 101 (a session or sticky cookie set on the WebSocket handshake) get the prefix too. */
