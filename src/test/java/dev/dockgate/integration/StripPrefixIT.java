@@ -312,14 +312,15 @@ class StripPrefixIT {
     gateway("", """
           - {path_prefix: "/app;v2", backend: b, strip_prefix: true}
         """);
-    HttpResponse<String> response = get("/app;v2/login", "X-Answer-Set-Cookie", "sid=1; Path=/",
+    // Parameters are taken on a path's last segment only (PathNormalizer), so such a prefix serves that one path.
+    HttpResponse<String> response = get("/app;v2", "X-Answer-Set-Cookie", "sid=1; Path=/",
         "X-Answer-Set-Cookie", "theme=dark; Path=/account; Secure");
-    assertEquals("/login", header(response, "X-Got-Uri"));
+    assertEquals("/", header(response, "X-Got-Uri"));
     List<String> cookies = response.headers().allValues("Set-Cookie");
     assertEquals(List.of("sid=1; Path=/", "theme=dark; Path=/account; Secure"), cookies,
         "as a browser reads them, Path=" + cookies.stream().map(c -> java.net.HttpCookie.parse(c).get(0).getPath())
             .toList());
-    assertEquals("/app;v2/login", redirected("/app;v2/x", "/login"), "the redirects still rewritten");
+    assertEquals("/app;v2/login", redirected("/app;v2", "/login"), "the redirects still rewritten");
   }
 
   /**
