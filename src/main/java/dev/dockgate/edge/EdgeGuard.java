@@ -127,6 +127,12 @@ public final class EdgeGuard {
         Http2BusyConnections.install(pipeline, h2);
         Http2ConnectionEvents.install(connection, h2.connection(), floods, headerListTooLarge);
       }
+      StrictRequestDecoder upgradeBody = h2c ? pipeline.get(StrictRequestDecoder.class) : null;
+      if (upgradeBody != null) {
+        // Switched by an Upgrade: h2c request whose body the HTTP/1 decoder still reads: a malformed chunk there leaves
+        // the request's stream waiting for a body end that never comes (and every later byte dropped): closed instead.
+        upgradeBody.reportMalformedBodyTo(() -> channel.eventLoop().execute(channel::close));
+      }
     }
     if (connection instanceof Http1xServerConnection) {
       StrictRequestDecoder decoder = h2c ? pipeline.get(StrictRequestDecoder.class) : strictDecoder(pipeline);
