@@ -26,6 +26,8 @@ final class JwtStage implements Stage {
   private final ClaimHeaders claims;
   private final String header;
   private final Set<String> owned;
+  /** The token's header, forwarded once checked: its {@code _} look-alikes are not. */
+  private final Set<String> checked;
 
   JwtStage(JwtAuth jwt) {
     this.jwt = jwt;
@@ -35,6 +37,7 @@ final class JwtStage implements Stage {
     names.add(TrafficEvent.CONSUMER);
     jwt.config().forwardClaims().values().forEach(name -> names.add(name.toLowerCase(Locale.ROOT)));
     this.owned = Set.copyOf(names);
+    this.checked = Set.of(header.toLowerCase(Locale.ROOT));
   }
 
   @Override
@@ -88,5 +91,15 @@ final class JwtStage implements Stage {
   @Override
   public Set<String> ownedHeaders() {
     return owned;
+  }
+
+  /**
+   * The token's header, which goes on to the backend as the client sent it once checked: CGI, WSGI, PHP and Rack
+   * backends read a client's {@code X_Auth_Token} as {@code X-Auth-Token}, so a forged token beside the checked one
+   * would stand where the backend reads it.
+   */
+  @Override
+  public Set<String> checkedHeaders() {
+    return checked;
   }
 }

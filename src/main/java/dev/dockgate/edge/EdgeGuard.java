@@ -115,8 +115,6 @@ public final class EdgeGuard {
     }
     open.between(channel);
     fresh.add(connection);
-    // The channel's own close future: Vert.x keeps a single close handler per connection, which the router uses.
-    channel.closeFuture().addListener(f -> closed(connection, opening == null));
     ChannelPipeline pipeline = channel.pipeline();
     if (connection instanceof io.vertx.core.http.impl.Http2ServerConnection) {
       io.netty.handler.codec.http2.Http2ConnectionHandler h2 =
@@ -128,6 +126,12 @@ public final class EdgeGuard {
       if (h2 != null) {
         Http2BusyConnections.install(pipeline, h2);
         Http2ConnectionEvents.install(connection, h2.connection(), floods, headerListTooLarge);
+      }
+      StrictRequestDecoder upgradeBody = h2c ? pipeline.get(StrictRequestDecoder.class) : null;
+      if (upgradeBody != null) {
+        // Switched by an Upgrade: h2c request whose body the HTTP/1 decoder still reads: a malformed chunk there leaves
+        // the request's stream waiting for a body end that never comes (and every later byte dropped): closed instead.
+        upgradeBody.reportMalformedBodyTo(() -> channel.eventLoop().execute(channel::close));
       }
     }
     if (connection instanceof Http1xServerConnection) {
@@ -141,6 +145,10 @@ public final class EdgeGuard {
         LOG.fine(() -> "HTTP/1.x connection " + connection.remoteAddress() + " without the strict request decoder");
       }
     }
+    // The channel's own close future: Vert.x keeps a single close handler per connection, which the router uses.
+    // Added last: on an h2c listener a head cut short by the client's close is handed over as an invalid request on a
+    // connection already closed, whose close future calls this at once; it must find the connection's entries made.
+    channel.closeFuture().addListener(f -> closed(connection, opening == null));
     return true;
   }
 
@@ -169,6 +177,11 @@ public final class EdgeGuard {
     if (sweep < 0 && headerTimeoutMs > 0) {
       sweep = vertx.setPeriodic(Math.max(50, Math.min(1000, headerTimeoutMs / 4)), id -> sweepSlowHeads());
     }
+  }
+
+  /** How many connections' heads are timed now (a snapshot, for tests: the map is the event loop's). */
+  int connectionsWatched() {
+    return decoders.size();
   }
 
   /**

@@ -19,6 +19,8 @@ public final class Pipeline {
   private final Terminal terminal;
   private final boolean answersPreflight;
   private final java.util.Set<String> ownedHeaders;
+  /** The owned and the checked header names: a client's {@code _} look-alikes of them are dropped. */
+  private final java.util.Set<String> lookAlikeGuarded;
 
   private Pipeline(RouteConfig route, Stage[] stages, Terminal terminal) {
     this.route = route;
@@ -27,8 +29,10 @@ public final class Pipeline {
     List<Stage> responding = new ArrayList<>();
     boolean preflight = false;
     java.util.Set<String> owned = new java.util.HashSet<>();
+    java.util.Set<String> guarded = new java.util.HashSet<>();
     for (Stage stage : stages) {
       owned.addAll(stage.ownedHeaders());
+      guarded.addAll(stage.checkedHeaders());
       if (stage.seesResponse()) {
         responding.add(stage);
       }
@@ -37,6 +41,8 @@ public final class Pipeline {
     this.responseStages = responding.isEmpty() ? NONE : responding.toArray(NONE);
     this.answersPreflight = preflight;
     this.ownedHeaders = java.util.Set.copyOf(owned);
+    guarded.addAll(owned);
+    this.lookAlikeGuarded = java.util.Set.copyOf(guarded);
   }
 
   /** The route's stages from its config blocks, ordered by phase, in front of {@code terminal}. */
@@ -78,6 +84,14 @@ public final class Pipeline {
   /** The header names this route's stages set toward the backend (see {@link Stage#ownedHeaders()}). */
   public java.util.Set<String> ownedHeaders() {
     return ownedHeaders;
+  }
+
+  /**
+   * The names whose {@code _} look-alikes a client sends are dropped: the owned ones and those a stage checked and
+   * lets through (see {@link Stage#checkedHeaders()}).
+   */
+  public java.util.Set<String> lookAlikeGuarded() {
+    return lookAlikeGuarded;
   }
 
   /** True when a stage edits answers' headers (see {@link #onResponse}). */

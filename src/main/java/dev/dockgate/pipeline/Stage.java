@@ -35,6 +35,15 @@ public interface Stage {
   }
 
   /**
+   * Header names (lower case) this stage checked and lets through to the backend (a JWT route's token header): a
+   * client's own headers whose names differ from them only by {@code _} for {@code -} never reach the backend on its
+   * route, as CGI-style backends read them as the checked one; the names themselves do.
+   */
+  default java.util.Set<String> checkedHeaders() {
+    return java.util.Set.of();
+  }
+
+  /**
    * Whether the stage answers CORS preflights itself: a preflight is then matched to this route by
    * the method it announces, as browsers send it before the real request.
    */

@@ -103,7 +103,7 @@ public final class HeaderPolicy {
   private static void apply(MultiMap headers, HttpServerRequest client, Exchange exchange, String prefix) {
     dropConnectionNamed(client.headers(), headers);
     headers.remove(PROXY_CONNECTION);
-    dropOwned(headers, exchange.pipeline().ownedHeaders());
+    dropOwned(headers, exchange.pipeline().ownedHeaders(), exchange.pipeline().lookAlikeGuarded());
     HostAndPort authority = client.authority();
     if (authority != null) {
       headers.set(X_FORWARDED_HOST, authority.toString());
@@ -147,9 +147,10 @@ public final class HeaderPolicy {
   /**
    * Removes client headers the gateway sets itself on this route (the consumer, forwarded claims),
    * and any header whose name differs from one the gateway sets only by {@code _} for {@code -}:
-   * CGI and WSGI backends read both as the same variable (HTTP_X_CONSUMER_NAME).
+   * CGI and WSGI backends read both as the same variable (HTTP_X_CONSUMER_NAME), or from one of {@code guarded}
+   * (a superset of {@code owned}: also the headers a stage checked and lets through, such as a JWT route's token).
    */
-  static void dropOwned(MultiMap headers, java.util.Set<String> owned) {
+  static void dropOwned(MultiMap headers, java.util.Set<String> owned, java.util.Set<String> guarded) {
     headers.remove(TrafficEvent.CONSUMER_HEADER);
     for (String name : owned) {
       headers.remove(name);
@@ -159,7 +160,7 @@ public final class HeaderPolicy {
       String name = header.getKey();
       if (name.indexOf('_') >= 0) {
         String dashed = name.replace('_', '-').toLowerCase(java.util.Locale.ROOT);
-        if (GATEWAY_SET.contains(dashed) || owned.contains(dashed)) {
+        if (GATEWAY_SET.contains(dashed) || guarded.contains(dashed)) {
           if (lookalikes == null) {
             lookalikes = new java.util.ArrayList<>(2);
           }

@@ -16,10 +16,10 @@ import java.util.TreeSet;
  */
 public final class RouteTable<T> {
 
-  /** One route: {@code host} null means any host, empty {@code methods} any method. */
   /** The Allow header's methods for a route that lists none: every method it takes that the gateway serves. */
   static final Set<String> ANY_BUT_TRACE = Set.of("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT");
 
+  /** One route: {@code host} null means any host, empty {@code methods} any method but TRACE. */
   public record Entry<T>(String prefix, String host, Set<String> methods, T target) {
     public Entry {
       methods = Set.copyOf(methods);

@@ -109,16 +109,42 @@ class EdgeGuardTest {
   }
 
   /**
+   * On an h2c listener Vert.x hands an HTTP/1.x connection over only once its first head is decoded, and Netty
+   * decodes a head cut short by the client's close as an invalid request: the edge is handed a connection already
+   * closed. It must keep nothing of it (it kept each one, with its decoder, channel and buffers, for the process's
+   * life: a client closing mid-head, a scanner or a slow-header client answered 408, grew the heap for good).
+   */
+  @Test
+  @Timeout(30)
+  void anH2cConnectionClosedInItsFirstHeadLeavesNothingBehind() throws Exception {
+    int port = listen(true, pipeline -> { });
+    for (int i = 0; i < 20; i++) {
+      try (Socket socket = new Socket("127.0.0.1", port)) {
+        socket.getOutputStream().write("GET / HTTP/1.1\r\nHo".getBytes(StandardCharsets.US_ASCII));
+      }
+    }
+    assertEquals("HTTP/1.1 200", get(port));
+    dev.dockgate.testing.Poll.until(java.time.Duration.ofSeconds(5),
+        "no closed connection kept by the edge (" + edge.connectionsWatched() + " kept)", () -> edge.connectionsWatched() == 0);
+  }
+
+  /**
    * A listener with the edge, as the router has it: {@code beforeAdmit} changes each new pipeline
    * first. Requests get 200, and /health the readiness document.
    */
   int listen(Consumer<ChannelPipeline> beforeAdmit) throws Exception {
+    return listen(false, beforeAdmit);
+  }
+
+  /** The same, with h2c on or off; with it on, the listening socket's guard is put in place as the router does. */
+  int listen(boolean h2c, Consumer<ChannelPipeline> beforeAdmit) throws Exception {
     edgeLog.addHandler(capture);
     GatewayConfig config = ConfigLoader.parse("edge.yml", new JsonObject().put("docker", new JsonObject().put("enabled", false)), List.of());
     ServerConfig server = config.server();
     vertx.eventBus().consumer(Addresses.DISCOVERY_STATUS, msg -> msg.reply(new JsonObject().put("enabled", false)));
-    // h2c off, as the gateway's listener has it by default (with h2c on, the listener's guard puts the decoder in place).
-    HttpServerOptions options = new HttpServerOptions().setHost("127.0.0.1").setPort(0).setHttp2ClearTextEnabled(false);
+    // h2c off unless asked, as the gateway's listener has it by default (with h2c on, the listener's guard puts the
+    // decoder in place).
+    HttpServerOptions options = new HttpServerOptions().setHost("127.0.0.1").setPort(0).setHttp2ClearTextEnabled(h2c);
     edge = new EdgeGuard(vertx, options, server.limits(), new OpenConnections());
     AdminEndpoints admin = new AdminEndpoints(vertx, () -> config, JsonObject::new, Buffer.buffer(), edge::unguarded);
     HttpServer listener = vertx.createHttpServer(options)
@@ -134,6 +160,7 @@ class EdgeGuardTest {
           }
         })
         .listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    edge.guardListener(listener);
     return listener.actualPort();
   }
 

@@ -123,10 +123,13 @@ class JwtAuthIT {
           - path_prefix: /expiring
             backend: app
             auth: {type: jwt, keys: [{algorithm: HS256, secret: "%s"}], require_exp: true}
+          - path_prefix: /custom
+            backend: app
+            auth: {type: jwt, header: X-Auth-Token, keys: [{algorithm: HS256, secret: "%s"}]}
         backends:
           - {name: app, targets: ["http://127.0.0.1:%d"]}
         """.formatted(HS256, HS384, HS512, ISSUER, ecPem, HS256, jwks.actualPort(), HS256, HS256, Ports.free(),
-        HS256, backend.port()), 2);
+        HS256, HS256, backend.port()), 2);
   }
 
   @AfterAll
@@ -383,6 +386,27 @@ class JwtAuthIT {
           response.headers().firstValue("www-authenticate").orElse(""));
     }
     assertEquals(0, backend.count(), "the backend never sees a request with two credentials");
+  }
+
+  /**
+   * A route whose token comes in a header with a {@code -} ({@code header: X-Auth-Token}): CGI, WSGI, PHP and Rack
+   * backends read a client's {@code X_Auth_Token} as that header (both {@code HTTP_X_AUTH_TOKEN}), so a forged token
+   * beside the one the gateway verified must not reach the backend, which would read either. The verified header goes
+   * on as before. Before: the look-alike was forwarded as the client sent it.
+   */
+  @Test
+  void theTokenHeadersUnderscoreLookAlikesNeverReachTheBackend() {
+    String valid = Tokens.hmac("HS256", HS256, hsClaims("alice"), null);
+    String forged = Tokens.unsigned(hsClaims("admin"));
+    HttpResponse<String> response = gateway.send(HttpRequest.newBuilder(gateway.uri("/custom/x"))
+        .timeout(Duration.ofSeconds(10)).header("X-Auth-Token", "Bearer " + valid)
+        .header("X_Auth_Token", "Bearer " + forged).header("x-auth_token", "Bearer " + forged).build());
+    assertEquals(200, response.statusCode(), response.body());
+    TestBackend.Received got = backend.take();
+    assertEquals("Bearer " + valid, got.headers().get("X-Auth-Token"));
+    assertEquals(1, got.headers().getAll("X-Auth-Token").size(), got.headers().toString());
+    assertNull(got.headers().get("X_Auth_Token"), got.headers().toString());
+    assertNull(got.headers().get("x-auth_token"), got.headers().toString());
   }
 
   @Test

@@ -499,6 +499,44 @@ class LimitsIT {
     }
   }
 
+  /**
+   * On an h2c listener, a malformed chunk in the body of an {@code Upgrade: h2c} request, which Vert.x switched to
+   * HTTP/2 at its head (its 101 is out), ends the connection and resets the backend's half request. Before, the
+   * request's stream waited for a body end that never came (every later byte, the client's HTTP/2 frames too, dropped)
+   * until the body or idle timeout, holding the backend's request as long.
+   */
+  @Test
+  @org.junit.jupiter.api.Timeout(60)
+  void aMalformedChunkInAnH2cUpgradesBodyEndsTheConnection() throws Exception {
+    restart("  h2c: true\n  idle_timeout_ms: 20000\n");
+    int abortedBefore = backend.aborted();
+    try (Socket socket = new Socket("127.0.0.1", gateway.port())) {
+      var out = socket.getOutputStream();
+      out.write(("POST /up/h2c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n"
+          + "Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n"
+          + "5\r\nhello\r\n").getBytes(StandardCharsets.ISO_8859_1));
+      out.flush();
+      Thread.sleep(300); // the request and its first chunk on their way to the backend
+      out.write("zz\r\n".getBytes(StandardCharsets.ISO_8859_1));
+      out.flush();
+      socket.setSoTimeout(5_000);
+      java.io.ByteArrayOutputStream got = new java.io.ByteArrayOutputStream();
+      long start = System.nanoTime();
+      try {
+        socket.getInputStream().transferTo(got);
+      } catch (java.net.SocketTimeoutException open) {
+        throw new AssertionError("still open 5 s after the malformed chunk: "
+            + got.toString(StandardCharsets.ISO_8859_1).lines().findFirst().orElse(""));
+      } catch (java.net.SocketException reset) {
+        // ended: a reset is an end too
+      }
+      assertTrue(got.toString(StandardCharsets.ISO_8859_1).startsWith("HTTP/1.1 101"), got.toString(StandardCharsets.ISO_8859_1));
+      assertTrue(Duration.ofNanos(System.nanoTime() - start).toMillis() < 3_000, "ended late");
+    }
+    Poll.until(Duration.ofSeconds(5), "the backend's half request aborted", () -> backend.aborted() == abortedBefore + 1);
+    assertEquals(0, backend.count(), "no request completed at the backend");
+  }
+
   @Test
   void aDribbledBodyGets408() throws Exception {
     restart(SLOW_BODY_LIMITS);
