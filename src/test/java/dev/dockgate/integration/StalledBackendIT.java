@@ -177,13 +177,7 @@ class StalledBackendIT {
             upload.complete(req);
           })
           .listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-      gateway = new GatewayHarness(dir, "  body_timeout_ms: 60000\n", """
-          docker: {enabled: false}
-          routes:
-            - {path_prefix: /up, backend: h2, timeout_ms: 1000}
-          backends:
-            - {name: h2, protocol: http2, targets: ["http://127.0.0.1:%d"]}
-          """.formatted(h2.actualPort()), 1);
+      gateway = h2Gateway(h2.actualPort(), 1000, "");
       try (Socket client = new Socket(InetAddress.getLoopbackAddress(), gateway.port())) {
         client.setSoTimeout(10_000);
         OutputStream out = client.getOutputStream();
@@ -287,13 +281,7 @@ class StalledBackendIT {
             }
           })
           .listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-      gateway = new GatewayHarness(dir, "  body_timeout_ms: 60000\n", """
-          docker: {enabled: false}
-          routes:
-            - {path_prefix: /up, backend: h2, timeout_ms: 500}
-          backends:
-            - {name: h2, protocol: http2, targets: ["http://127.0.0.1:%d"]}
-          """.formatted(h2.actualPort()), 1);
+      gateway = h2Gateway(h2.actualPort(), 500, "");
       assertEquals("ok 0", gateway.get("/up/first").body());
       assertEquals("HTTP/1.1 504 Gateway Timeout", upload(gateway.port(), 4 * 1024 * 1024, "/up/stuck"),
           "the backend's timeout (before: 502, the failed DATA frames taken for the cause)");
@@ -435,18 +423,26 @@ class StalledBackendIT {
             }
           })
           .listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-      gateway = new GatewayHarness(dir, "  body_timeout_ms: 60000\n", """
-          docker: {enabled: false}
-          routes:
-            - {path_prefix: /up, backend: h2, timeout_ms: 3000}
-          backends:
-            - {name: h2, protocol: http2, targets: ["http://127.0.0.1:%d"], circuit_breaker: {max_failures: 1000}}
-          """.formatted(h2.actualPort()), 1);
+      gateway = h2Gateway(h2.actualPort(), 3000, ", circuit_breaker: {max_failures: 1000}");
       assertEquals("HTTP/1.1 502 Bad Gateway", upload(gateway.port(), 4 * 1024 * 1024, "/up/reset"), "stream reset");
       assertEquals("HTTP/1.1 502 Bad Gateway", upload(gateway.port(), 4 * 1024 * 1024, "/up/close"), "connection closed");
     } finally {
       vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
     }
+  }
+
+  /**
+   * A gateway routing /up to the HTTP/2 backend on {@code port} with {@code timeoutMs}; {@code backendExtra}: more of
+   * the backend's settings (", circuit_breaker: {...}"), or empty.
+   */
+  GatewayHarness h2Gateway(int port, int timeoutMs, String backendExtra) {
+    return new GatewayHarness(dir, "  body_timeout_ms: 60000\n", """
+        docker: {enabled: false}
+        routes:
+          - {path_prefix: /up, backend: h2, timeout_ms: %d}
+        backends:
+          - {name: h2, protocol: http2, targets: ["http://127.0.0.1:%d"]%s}
+        """.formatted(timeoutMs, port, backendExtra), 1);
   }
 
   /**
