@@ -11,12 +11,12 @@ import io.vertx.core.net.HostAndPort;
  * (Traefik's StripPrefix, Spring Cloud Gateway), and, unless {@code rewrite_location: false}, put back into the
  * backend's answer where it names one of its own paths: {@code Location} of a 3xx or 201, {@code Content-Location},
  * {@code Refresh}'s URL (nginx's {@code proxy_redirect default} covers Location and Refresh; Apache's ProxyPassReverse
- * Content-Location too); unless {@code rewrite_cookie_path: false}, the {@code Path} of each {@code Set-Cookie}
- * (nginx's {@code proxy_cookie_path}, Apache's {@code ProxyPassReverseCookiePath}; read by {@link CookiePath}).
- * A route that strips nothing (or only "/") has the empty prefix: no X-Forwarded-Prefix, no cookie's Path, and of
- * those URLs only the ones naming the instance's own address are rewritten (to the client's origin), as on every route.
- * Immutable, one per route; called on the request's event loop, allocating only for a value it rewrites (and for the
- * lines of an answer's Set-Cookie).
+ * Content-Location too; read by {@link RedirectUrl}); unless {@code rewrite_cookie_path: false}, the {@code Path} of
+ * each {@code Set-Cookie} (nginx's {@code proxy_cookie_path}, Apache's {@code ProxyPassReverseCookiePath}; read by
+ * {@link CookiePath}). A route that strips nothing (or only "/") has the empty prefix: no X-Forwarded-Prefix, no
+ * cookie's Path, and of those URLs only the ones naming the instance's own address are rewritten (to the client's
+ * origin), as on every route. Immutable, one per route; called on the request's event loop, allocating only for a value
+ * it rewrites (and for the lines of an answer's Set-Cookie).
  */
 final class StrippedPrefix {
 
@@ -77,9 +77,9 @@ final class StrippedPrefix {
    * its own first), that one, then this prefix ({@code /outer/api/payment}). Several (header lines, or a list in one:
    * proxies in a row) make one path, each without its blanks and (back)slashes at either end ({@code /a/, /b} and this
    * prefix: {@code /a/b/api/payment}), as Spring's ForwardedHeaderFilter reads such a list: a backend that takes the
-   * value as it comes (or its last element) builds the same links, and {@link #url} sees a redirect under it as such.
-   * Any other client's is not believed. Allocates only for a trusted proxy's. Null on a route that strips none (a
-   * trusted proxy's goes on as it sent it, see HeaderPolicy).
+   * value as it comes (or its last element) builds the same links, and {@link RedirectUrl#withPrefix} sees a redirect
+   * under it as such. Any other client's is not believed. Allocates only for a trusted proxy's. Null on a route that
+   * strips none (a trusted proxy's goes on as it sent it, see HeaderPolicy).
    */
   String forwarded(MultiMap client, boolean trustedPeer) {
     if (prefix.isEmpty()) {
@@ -188,81 +188,8 @@ final class StrippedPrefix {
   private String rewritten(int kind, String value, String forwarded, HostAndPort client, boolean secure,
       HostAndPort sent, Instance instance) {
     return kind == COOKIE_PATH ? CookiePath.withPrefix(value, prefix, forwarded)
-        : kind == REFRESH_URL ? refresh(value, forwarded, client, secure, sent, instance)
-        : url(value, forwarded, client, secure, sent, instance);
-  }
-
-  /**
-   * {@code url} with the prefix put back, or null to leave it as it is. A path-absolute reference ({@code /login})
-   * gets the prefix in front. An http(s) URL naming the client's Host keeps its scheme and authority and gets the
-   * prefix before its path. One naming the instance, which the client cannot reach, gets the client's origin (the
-   * scheme it used, the Host it sent) and the path under the prefix ({@code http://gw.example/api/payment/login}), as
-   * nginx's proxy_redirect default replaces the proxied URL with the location's (see {@link #namesInstance}).
-   * Without a Host from the client, it becomes the path alone, unless a browser would read that as another host
-   * ({@code //evil.example/x}). A path already under the prefix (or under {@code forwarded}: a backend that reads
-   * X-Forwarded-Prefix), a relative reference, a network-path one ({@code //host/x}) and any other host are left
-   * alone: with the empty prefix (a route that strips none), all but those naming the instance.
-   */
-  String url(String url, String forwarded, HostAndPort client, boolean secure, HostAndPort sent, Instance instance) {
-    int n = url.length();
-    if (n == 0) {
-      return null;
-    }
-    if (url.charAt(0) == '/') {
-      if (n > 1 && (url.charAt(1) == '/' || url.charAt(1) == '\\')) {
-        return null; // another host, as browsers read "//" and "/\"
-      }
-      return under(url, 0, n, prefix, forwarded) ? null : prefix + url;
-    }
-    int start = url.regionMatches(true, 0, "http://", 0, 7) ? 7 : url.regionMatches(true, 0, "https://", 0, 8) ? 8 : 0;
-    if (start == 0) {
-      return null; // relative (resolved against the client's URL, which has the prefix), or another scheme
-    }
-    int end = start;
-    while (end < n && url.charAt(end) != '/' && url.charAt(end) != '?' && url.charAt(end) != '#') {
-      if (url.charAt(end) == '@') {
-        return null; // user information: not a URL a backend redirects its own clients to
-      }
-      end++;
-    }
-    int defaultPort = start == 8 ? 443 : 80;
-    if (client != null && names(url, start, end, defaultPort, client.host(), client.port())) {
-      // The client's own origin: the prefix before the path, unless it is there already.
-      return under(url, end, n, prefix, forwarded) ? null
-          : url.substring(0, end) + prefix + (end < n && url.charAt(end) == '/' ? "" : "/") + url.substring(end);
-    }
-    if (!namesInstance(url, start, end, defaultPort, sent, instance)) {
-      return null;
-    }
-    String path = end < n && url.charAt(end) == '/' ? url.substring(end) : "/" + url.substring(end);
-    if (!under(path, 0, path.length(), prefix, forwarded)) {
-      path = prefix + path;
-    }
-    if (client != null) {
-      return (secure ? "https://" : "http://") + client + path;
-    }
-    return path.length() > 1 && (path.charAt(1) == '/' || path.charAt(1) == '\\') ? null : path;
-  }
-
-  /**
-   * Whether the authority {@code url[start, end)} certainly names {@code instance}: the Host the backend was sent
-   * (pass_host: false: the instance's address or TLS server name), the instance's address as the gateway connected to
-   * it or the name it was found under (a dns_targets name) on its port, or the sent Host's name on the instance's port
-   * in the scheme the gateway speaks to it (nginx's own redirects, port_in_redirect; an https URL there from a
-   * plain-HTTP instance is a redirect to HTTPS meant for another listener, which rewritten would loop).
-   */
-  private static boolean namesInstance(String url, int start, int end, int defaultPort, HostAndPort sent,
-      Instance instance) {
-    if (sent != null && names(url, start, end, defaultPort, sent.host(), sent.port())) {
-      return true;
-    }
-    if (instance == null) {
-      return false;
-    }
-    int port = instance.port();
-    return names(url, start, end, defaultPort, instance.host(), port)
-        || names(url, start, end, defaultPort, instance.hostName(), port)
-        || sent != null && (start == 8) == instance.tls() && names(url, start, end, defaultPort, sent.host(), port);
+        : kind == REFRESH_URL ? RedirectUrl.refresh(value, prefix, forwarded, client, secure, sent, instance)
+        : RedirectUrl.withPrefix(value, prefix, forwarded, client, secure, sent, instance);
   }
 
   /**
@@ -284,104 +211,6 @@ final class StrippedPrefix {
     }
     char c = url.charAt(next);
     return c == '/' || c == '?' || c == '#' || c == ';'; // ';': path parameters (;jsessionid=) of its last segment
-  }
-
-  /**
-   * Whether the authority {@code url[start, end)} of a URL whose scheme's port is {@code defaultPort} names
-   * {@code host} (any case, brackets of an IPv6 literal or not, a root dot or not) and {@code port}: the same
-   * port, or, for a Host without one ({@code port} below 0), 80 or 443 (a backend behind a TLS gateway may say http
-   * for https).
-   */
-  static boolean names(String url, int start, int end, int defaultPort, String host, int port) {
-    if (host == null) {
-      return false;
-    }
-    int hostEnd = end;
-    int colon = -1;
-    if (start < end && url.charAt(start) == '[') {
-      int close = url.indexOf(']', start);
-      if (close < 0 || close >= end) {
-        return false;
-      }
-      hostEnd = close + 1;
-      if (hostEnd < end && url.charAt(hostEnd) != ':') {
-        return false; // "[::1]evil": not an address, nor a name
-      }
-      colon = hostEnd < end ? hostEnd : -1;
-    } else {
-      for (int i = start; i < end; i++) {
-        if (url.charAt(i) == ':') {
-          colon = i;
-          hostEnd = i;
-          break;
-        }
-      }
-    }
-    int urlPort = defaultPort;
-    if (colon >= 0 && colon + 1 < end) {
-      urlPort = 0;
-      for (int i = colon + 1; i < end; i++) {
-        char c = url.charAt(i);
-        if (c < '0' || c > '9' || urlPort > 65535) {
-          return false;
-        }
-        urlPort = urlPort * 10 + (c - '0');
-      }
-    }
-    if (port >= 0 ? urlPort != port : urlPort != 80 && urlPort != 443) {
-      return false;
-    }
-    int hs = start;
-    int he = hostEnd;
-    if (he - hs >= 2 && url.charAt(hs) == '[') {
-      hs++;
-      he--;
-    }
-    int cs = 0;
-    int ce = host.length();
-    if (ce >= 2 && host.charAt(0) == '[' && host.charAt(ce - 1) == ']') {
-      cs++;
-      ce--;
-    }
-    // A name with its root dot ("gw.example.") is the same name, as routes match hosts.
-    if (he - hs > 1 && url.charAt(he - 1) == '.') {
-      he--;
-    }
-    if (ce - cs > 1 && host.charAt(ce - 1) == '.') {
-      ce--;
-    }
-    return he - hs == ce - cs && url.regionMatches(true, hs, host, cs, ce - cs);
-  }
-
-  /**
-   * A Refresh value ({@code 5; url=/login}, the URL quoted or not, after ';' or ',', with or without
-   * {@code url=}) with its URL rewritten as {@link #url} does, or null to leave it.
-   */
-  String refresh(String value, String forwarded, HostAndPort client, boolean secure, HostAndPort sent,
-      Instance instance) {
-    int n = value.length();
-    int i = 0;
-    while (i < n && value.charAt(i) != ';' && value.charAt(i) != ',') {
-      i++;
-    }
-    i = skipSpaces(value, i + 1);
-    if (i >= n) {
-      return null;
-    }
-    if (value.regionMatches(true, i, "url", 0, 3)) {
-      int j = skipSpaces(value, i + 3);
-      if (j < n && value.charAt(j) == '=') {
-        i = skipSpaces(value, j + 1);
-      }
-    }
-    int end = n;
-    if (i < n && (value.charAt(i) == '\'' || value.charAt(i) == '"')) {
-      int close = value.indexOf(value.charAt(i), i + 1);
-      i++;
-      end = close < 0 ? n : close;
-    }
-    String rewritten = url(value.substring(i, end), forwarded, client, secure, sent, instance);
-    return rewritten == null ? null : value.substring(0, i) + rewritten + value.substring(end);
   }
 
   static int skipSpaces(String value, int i) {
