@@ -53,7 +53,7 @@ public final class ProxyHandler implements Terminal {
   private static final CharSequence TEXT_PLAIN = HttpHeaders.createOptimized("text/plain; charset=utf-8");
   private static final CharSequence ZERO = HttpHeaders.createOptimized("0");
   private static final CharSequence GRPC_TIMEOUT = HttpHeaders.createOptimized("grpc-timeout");
-  private static final CharSequence GRPC_STATUS = HttpHeaders.createOptimized("grpc-status");
+  static final CharSequence GRPC_STATUS = HttpHeaders.createOptimized("grpc-status");
   /** 103 Early Hints passed on per request at most: a backend's further ones are read past. */
   static final int MAX_EARLY_HINTS = 4;
   /** The longest wait a gRPC call's own deadline buys: an hour, the longest timeout_ms a route may have. */
@@ -1089,7 +1089,7 @@ public final class ProxyHandler implements Terminal {
    * The backend failed before any byte of its answer left (a bad first chunk, a close right after the
    * head): 502 rather than a cut connection, counted against the instance; but for a client that left.
    */
-  private void unanswered(Attempt attempt, Throwable err) {
+  void unanswered(Attempt attempt, Throwable err) {
     HttpServerResponse out = attempt.incoming.response();
     if (attempt.clientGone) { // an HTTP/2 client's reset, seen before the response knows it is closed
       out.reset();
@@ -1198,7 +1198,7 @@ public final class ProxyHandler implements Terminal {
     out.end(Buffer.buffer(failure.getMessage() + "\n")).onComplete(v -> finished(attempt));
   }
 
-  private void finished(Attempt attempt) {
+  void finished(Attempt attempt) {
     inFlight.decrement();
     release(attempt);
     if (attempt.upload != null) {
@@ -1207,96 +1207,6 @@ public final class ProxyHandler implements Terminal {
     Upstream upstream = attempt.upstream;
     if (upstream != null) {
       upstream.finished();
-    }
-  }
-
-  /**
-   * The proxy's state of one request across its tries; also what its answer's {@link Relay} calls back
-   * (done, or failed before anything left), so that no callback is made per answer. Event-loop confined.
-   */
-  private static final class Attempt implements Runnable, java.util.function.Consumer<Throwable>,
-      io.vertx.core.Handler<MultiMap> {
-    final ProxyHandler owner;
-    final Exchange exchange;
-    final HttpServerRequest incoming;
-    /** The request's URI toward the backend (normalized path, prefix stripped when the route says so). */
-    String uri;
-    /** The X-Forwarded-Prefix the backend is sent (see {@link StrippedPrefix#forwarded}); null: none stripped. */
-    String prefix;
-    /** The client's Content-Length, or -1 when it announced none. */
-    long length;
-    /**
-     * What is streamed to the backend: the client's request, or a wrapper of it; null: nothing to stream (a bodiless
-     * request, or one whose body is {@link #held}).
-     */
-    ReadStream<Buffer> body;
-    /** The body read whole before the first try, which each try sends (HTTP/2 backends: {@link #hold}); null: none. */
-    Buffer held;
-    /** The heap this request's body counts among those held whole ({@link #reserve}); 0: none, or given back. */
-    long heldBytes;
-    /** The body's stream to the current try's backend request, once started; null: none. */
-    Upload upload;
-    /** The instance of the current try; null between tries. */
-    Upstream upstream;
-    /** The current try's span; null when tracing is off. */
-    BackendTry span;
-    /** The client's unannounced body went past the limit (413). */
-    boolean tooLarge;
-    /** The current try found no connection: nothing was sent, any request may go elsewhere. */
-    boolean unsent;
-    /** System.nanoTime() by which the request, all tries together, must have its answer; 0: none. */
-    long deadlineNanos;
-    /** A gRPC call's own deadline (its grpc-timeout, from arrival), which replaces the route's timeout; 0: none. */
-    long grpcDeadlineNanos;
-    /** Idempotent and bodiless as the client sent it: safe to send again after it left the gateway. */
-    boolean replayable;
-    /**
-     * The current try was sent again: on a new connection, its reused one closed before any answer; or on a new HTTP/2
-     * stream, the instance having refused the first unprocessed.
-     */
-    boolean resent;
-
-    /** What the route's stages had set on the client's response before the backend's head (null: nothing). */
-    MultiMap before;
-    /** The client left (its connection closed or its stream reset) while a try was under way. */
-    boolean clientGone;
-    /** The answer's relay has started: what {@link #handle} is given is trailers, no longer early hints. */
-    boolean relaying;
-    /** 103 Early Hints passed on to the client so far. */
-    int hints;
-
-    Attempt(ProxyHandler owner, Exchange exchange, HttpServerRequest incoming) {
-      this.owner = owner;
-      this.exchange = exchange;
-      this.incoming = incoming;
-      this.body = incoming;
-    }
-
-    /** The answer's relay is over: the request is counted. */
-    @Override
-    public void run() {
-      owner.finished(this);
-    }
-
-    /** The answer failed before anything of it left. */
-    @Override
-    public void accept(Throwable err) {
-      owner.unanswered(this, err);
-    }
-
-    /**
-     * Before the relay: a 103 Early Hints from the backend, passed on. During it: an HTTP/2 backend's trailers, at
-     * the answer's end: a gRPC call's status; null: the answer was cut.
-     */
-    @Override
-    public void handle(MultiMap trailers) {
-      if (!relaying) {
-        owner.earlyHints(this, trailers);
-      } else if (trailers == null) {
-        exchange.grpcCut();
-      } else {
-        exchange.grpcStatus(trailers.get(GRPC_STATUS));
-      }
     }
   }
 }
