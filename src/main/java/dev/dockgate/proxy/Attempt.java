@@ -29,7 +29,7 @@ final class Attempt implements Runnable, java.util.function.Consumer<Throwable>,
   ReadStream<Buffer> body;
   /** The body read whole before the first try, which each try sends (HTTP/2 backends: {@link ProxyHandler#hold}); null: none. */
   Buffer held;
-  /** The heap this request's body counts among those held whole ({@link ProxyHandler#reserve}); 0: none, or given back. */
+  /** The heap this request's body counts among those held whole ({@link HeldBodies#reserve}); 0: none, or given back. */
   long heldBytes;
   /** The body's stream to the current try's backend request, once started; null: none. */
   Upload upload;

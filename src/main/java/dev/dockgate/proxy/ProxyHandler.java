@@ -58,19 +58,6 @@ public final class ProxyHandler implements Terminal {
   static final int MAX_EARLY_HINTS = 4;
   /** The longest wait a gRPC call's own deadline buys: an hour, the longest timeout_ms a route may have. */
   private static final long MAX_GRPC_TIMEOUT_NANOS = 3_600_000L * 1_000_000L;
-  /**
-   * The largest body, of a declared length, read whole before the first try to an HTTP/2 backend and kept, so that a
-   * stream the backend refuses unprocessed can be sent again with it (Envoy keeps up to 1 MiB for its retries, nginx
-   * reads bodies whole by default). Larger ones stream as they come.
-   */
-  static final int HELD_BODY_BYTES = 64 * 1024;
-  /**
-   * The heap the bodies held whole take at this moment, all routers together (see {@link #heapOfBody}), from the start
-   * of a body's read to its answer's head or its end. Bounded ({@link #heldBodiesBytes}): each one read whole gives
-   * its client's HTTP/2 flow-control credit back at once, so that a client's 100 streams could otherwise hold 6.4 MiB
-   * per connection where a body streamed on takes at most the connection's window.
-   */
-  private static final java.util.concurrent.atomic.AtomicLong HELD = new java.util.concurrent.atomic.AtomicLong();
   private static final Buffer UPGRADE_WITH_BODY = Buffer.buffer("a WebSocket upgrade request carries no body\n");
 
   private final Vertx vertx;
@@ -96,10 +83,10 @@ public final class ProxyHandler implements Terminal {
   private final UpgradeTunnel tunnel;
   /** The backend is spoken to in HTTP/2 ({@code protocol: http2}), through {@link #client}. */
   private final boolean http2;
-  /** The most bytes of bodies held whole at once, all routers together (see {@link #HELD}). */
-  private final long heldBodiesBytes;
   /** How long an HTTP/2 client may take nothing of an answer (server.idle_timeout_ms); null: no limit. */
   private final Relay.Stalls stalls;
+  /** The bodies read whole before the first try to an HTTP/2 backend. */
+  private final HeldBodies held;
   /**
    * The prefix this route strips (said to the backend and put back into its redirects), and its rewriting of the
    * redirects naming the instance; null: neither (no prefix stripped, rewrite_location: false).
@@ -125,8 +112,7 @@ public final class ProxyHandler implements Terminal {
     this.http2 = backend.http2();
     this.stalls = idleTimeoutMs > 0 ? new Relay.Stalls(vertx, idleTimeoutMs) : null;
     this.prefix = StrippedPrefix.of(route);
-    // A sixteenth of the heap by default (8 MiB of a 128 MiB heap: 128 bodies of 64 KiB); past it, bodies stream.
-    this.heldBodiesBytes = Long.getLong("gateway.held.bodies.bytes", Runtime.getRuntime().maxMemory() / 16);
+    this.held = new HeldBodies();
   }
 
   String backend() {
@@ -223,8 +209,8 @@ public final class ProxyHandler implements Terminal {
       });
       return;
     }
-    if (http2 && attempt.length > 0 && attempt.length <= HELD_BODY_BYTES && !incoming.isEnded()
-        && !dev.dockgate.edge.Protocols.grpc(incoming) && reserve(attempt)) {
+    if (http2 && attempt.length > 0 && attempt.length <= HeldBodies.HELD_BODY_BYTES && !incoming.isEnded()
+        && !dev.dockgate.edge.Protocols.grpc(incoming) && held.reserve(attempt)) {
       hold(attempt);
       return;
     }
@@ -248,38 +234,6 @@ public final class ProxyHandler implements Terminal {
       dispatch(attempt);
     });
     incoming.resume();
-  }
-
-  /**
-   * Counts the body of {@code attempt} among those held whole, unless that would take them past
-   * {@link #heldBodiesBytes}: then false, and the body streams as it comes (a refusal of its stream is then final).
-   */
-  private boolean reserve(Attempt attempt) {
-    long heap = heapOfBody(attempt.length);
-    long held = HELD.addAndGet(heap);
-    if (held > heldBodiesBytes) {
-      HELD.addAndGet(-heap);
-      return false;
-    }
-    attempt.heldBytes = heap;
-    return true;
-  }
-
-  /**
-   * The heap a body of {@code length} bytes takes once read whole: Vert.x's {@code body()} appends to a buffer of 256
-   * bytes that doubles as it fills, so the next power of two (a body of 33000 bytes takes 65536).
-   */
-  static long heapOfBody(long length) {
-    return Math.max(256, Long.highestOneBit(length - 1) << 1);
-  }
-
-  /** The held body of {@code attempt} is no longer needed (its answer came, or it ended): given back. */
-  private static void release(Attempt attempt) {
-    if (attempt.heldBytes != 0) {
-      HELD.addAndGet(-attempt.heldBytes);
-      attempt.heldBytes = 0;
-      attempt.held = null;
-    }
   }
 
   /**
@@ -989,7 +943,7 @@ public final class ProxyHandler implements Terminal {
    * as the backend sized it, else chunked (buffered for an HTTP/1.0 client).
    */
   private void respond(Attempt attempt, HttpClientResponse response) {
-    release(attempt); // an answer came: the stream was not refused, its body is not sent again
+    HeldBodies.release(attempt); // an answer came: the stream was not refused, its body is not sent again
     HttpServerResponse out = attempt.incoming.response();
     if (out.ended()) {
       response.request().reset(); // its answer is not read: the backend connection is not reused
@@ -1200,7 +1154,7 @@ public final class ProxyHandler implements Terminal {
 
   void finished(Attempt attempt) {
     inFlight.decrement();
-    release(attempt);
+    HeldBodies.release(attempt);
     if (attempt.upload != null) {
       attempt.upload.relayed(); // a body its backend still leaves unread is watched again (Upload)
     }
