@@ -92,6 +92,8 @@ public final class ProxyHandler implements Terminal {
    * redirects naming the instance; null: neither (no prefix stripped, rewrite_location: false).
    */
   private final StrippedPrefix prefix;
+  /** The head of every answer through this route. */
+  private final AnswerHead heads;
 
   public ProxyHandler(Vertx vertx, HttpClient client, ConnectionPool pool, io.vertx.core.net.NetClient tunnels,
       RouteConfig route, BackendConfig backend, long maxBodyBytes, long idleTimeoutMs, InFlightRequests inFlight,
@@ -112,6 +114,7 @@ public final class ProxyHandler implements Terminal {
     this.http2 = backend.http2();
     this.stalls = idleTimeoutMs > 0 ? new Relay.Stalls(vertx, idleTimeoutMs) : null;
     this.prefix = StrippedPrefix.of(route);
+    this.heads = new AnswerHead(route, serverName, prefix);
     this.held = new HeldBodies();
   }
 
@@ -957,7 +960,7 @@ public final class ProxyHandler implements Terminal {
     MultiMap before = out.headers().isEmpty() ? null : HttpHeaders.headers().addAll(out.headers());
     attempt.before = before;
     try {
-      answerHead(attempt, out, status, headers);
+      heads.answerHead(attempt, out, status, headers);
     } catch (Exception invalid) { // an HTTP/2 client's header map throws Netty's Http2Exception
       // A header name or value no client may be sent (checked here, once: see BackendClients): 502, as nginx answers.
       out.headers().clear();
@@ -1062,57 +1065,6 @@ public final class ProxyHandler implements Terminal {
     failed(attempt, failure);
   }
 
-  /**
-   * The head of any answer through this route, with {@code status}: {@code backend}'s headers but
-   * hop-by-hop ones (none for the gateway's own answers), as the route's stages edit them, the
-   * request id, and Connection: close after a body over the limit.
-   */
-  private static void answerHead(Attempt attempt, HttpServerResponse out, int status, MultiMap backend) {
-    Exchange exchange = attempt.exchange;
-    if (out.getStatusCode() != status) { // a new response is 200 already
-      out.setStatusCode(status);
-    }
-    MultiMap target = out.headers();
-    StrippedPrefix prefix = attempt.owner.prefix;
-    if (exchange.pipeline().seesResponses()) {
-      MultiMap headers = HttpHeaders.headers();
-      if (backend != null) {
-        HeaderPolicy.copyResponse(status, backend, headers);
-        if (prefix != null && prefix.rewrites()) {
-          attempt.owner.putPrefixBack(attempt, status, headers);
-        }
-      }
-      exchange.pipeline().onResponse(exchange, headers);
-      target.addAll(headers);
-    } else if (backend != null) {
-      HeaderPolicy.copyResponse(status, backend, target);
-      if (prefix != null && prefix.rewrites()) {
-        attempt.owner.putPrefixBack(attempt, status, target);
-      }
-    }
-    if (attempt.tooLarge && attempt.incoming.version() != HttpVersion.HTTP_2) {
-      // The rest of the body is not read: EdgeGuard closes. HTTP/2 has no Connection header.
-      target.set(HttpHeaders.CONNECTION, "close");
-    }
-    target.set(TrafficEvent.REQUEST_ID_HEADER, exchange.requestId());
-  }
-
-  /**
-   * The backend's redirects in {@code answer} with the route's prefix put back and the client's origin for the
-   * instance's (see {@link StrippedPrefix#rewrite}): the Host the client sent, the one the backend was sent (as
-   * {@link #sendRequest} chose it) and the instance's address are the hosts of the backend's own URLs. Allocates
-   * nothing for an answer without Location, Content-Location and Refresh (the authorities are kept by the request and
-   * the instance).
-   */
-  private void putPrefixBack(Attempt attempt, int status, MultiMap answer) {
-    io.vertx.core.net.HostAndPort client = attempt.incoming.authority();
-    Upstream upstream = attempt.upstream;
-    io.vertx.core.net.HostAndPort sent = client != null && route.passHost() ? client
-        : upstream == null ? null : upstream.authority(serverName);
-    prefix.rewrite(status, answer, attempt.prefix, client, attempt.exchange.secure(), sent,
-        upstream == null ? null : upstream.instance());
-  }
-
   /** The gateway's own answer to a request it could not forward: the failure's status and message. */
   private void failed(Attempt attempt, UpstreamFailure failure) {
     HttpServerRequest incoming = attempt.incoming;
@@ -1142,7 +1094,7 @@ public final class ProxyHandler implements Terminal {
       finished(attempt);
       return;
     }
-    answerHead(attempt, out, failure.status(), null);
+    heads.answerHead(attempt, out, failure.status(), null);
     out.putHeader(HttpHeaders.DATE, HttpDate.now());
     if (attempt.exchange.grpcAnswer(failure.status(), failure.getMessage())) {
       out.end().onComplete(v -> finished(attempt)); // a gRPC call: its status and message in a trailers-only answer
