@@ -13,7 +13,7 @@ import io.vertx.core.streams.ReadStream;
  */
 final class Attempt implements Runnable, java.util.function.Consumer<Throwable>,
     io.vertx.core.Handler<MultiMap> {
-  final ProxyHandler owner;
+  final Failures owner;
   final Exchange exchange;
   final HttpServerRequest incoming;
   /** The request's URI toward the backend (normalized path, prefix stripped when the route says so). */
@@ -27,9 +27,9 @@ final class Attempt implements Runnable, java.util.function.Consumer<Throwable>,
    * request, or one whose body is {@link #held}).
    */
   ReadStream<Buffer> body;
-  /** The body read whole before the first try, which each try sends (HTTP/2 backends: {@link ProxyHandler#hold}); null: none. */
+  /** The body read whole before the first try, sent by each try (HTTP/2: {@link ProxyHandler#hold}); null: none. */
   Buffer held;
-  /** The heap this request's body counts among those held whole ({@link HeldBodies#reserve}); 0: none, or given back. */
+  /** The heap its body counts among those held whole ({@link HeldBodies#reserve}); 0: none, or given back. */
   long heldBytes;
   /** The body's stream to the current try's backend request, once started; null: none. */
   Upload upload;
@@ -62,7 +62,7 @@ final class Attempt implements Runnable, java.util.function.Consumer<Throwable>,
   /** 103 Early Hints passed on to the client so far. */
   int hints;
 
-  Attempt(ProxyHandler owner, Exchange exchange, HttpServerRequest incoming) {
+  Attempt(Failures owner, Exchange exchange, HttpServerRequest incoming) {
     this.owner = owner;
     this.exchange = exchange;
     this.incoming = incoming;
@@ -88,7 +88,7 @@ final class Attempt implements Runnable, java.util.function.Consumer<Throwable>,
   @Override
   public void handle(MultiMap trailers) {
     if (!relaying) {
-      owner.earlyHints(this, trailers);
+      ProxyHandler.earlyHints(this, trailers);
     } else if (trailers == null) {
       exchange.grpcCut();
     } else {

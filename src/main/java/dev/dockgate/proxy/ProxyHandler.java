@@ -43,14 +43,9 @@ public final class ProxyHandler implements Terminal {
 
   private static final Logger LOG = Logger.getLogger(ProxyHandler.class.getName());
   private static final Upstream[] NONE = new Upstream[0];
-  /** How Netty's HPACK decoder words HEADERS larger than the connection's SETTINGS_MAX_HEADER_LIST_SIZE. */
-  private static final String HTTP2_HEAD_TOO_LARGE = "Header size exceeded max allowed size";
-  /** How long a starting instance that refused, or an HTTP/2 instance that refused a stream twice, is passed over. */
-  private static final long PASS_OVER_NANOS = 250_000_000L;
   private static final java.util.Set<io.vertx.core.http.HttpMethod> IDEMPOTENT = java.util.Set.of(
       io.vertx.core.http.HttpMethod.GET, io.vertx.core.http.HttpMethod.HEAD, io.vertx.core.http.HttpMethod.OPTIONS,
       io.vertx.core.http.HttpMethod.PUT, io.vertx.core.http.HttpMethod.DELETE);
-  private static final CharSequence TEXT_PLAIN = HttpHeaders.createOptimized("text/plain; charset=utf-8");
   private static final CharSequence ZERO = HttpHeaders.createOptimized("0");
   private static final CharSequence GRPC_TIMEOUT = HttpHeaders.createOptimized("grpc-timeout");
   static final CharSequence GRPC_STATUS = HttpHeaders.createOptimized("grpc-status");
@@ -94,6 +89,8 @@ public final class ProxyHandler implements Terminal {
   private final StrippedPrefix prefix;
   /** The head of every answer through this route. */
   private final AnswerHead heads;
+  /** The failures of its tries, the gateway's own answers, and each request's end. */
+  private final Failures failures;
 
   public ProxyHandler(Vertx vertx, HttpClient client, ConnectionPool pool, io.vertx.core.net.NetClient tunnels,
       RouteConfig route, BackendConfig backend, long maxBodyBytes, long idleTimeoutMs, InFlightRequests inFlight,
@@ -115,6 +112,7 @@ public final class ProxyHandler implements Terminal {
     this.stalls = idleTimeoutMs > 0 ? new Relay.Stalls(vertx, idleTimeoutMs) : null;
     this.prefix = StrippedPrefix.of(route);
     this.heads = new AnswerHead(route, serverName, prefix);
+    this.failures = new Failures(route, maxBodyBytes, this.inFlight, heads);
     this.held = new HeldBodies();
   }
 
@@ -149,7 +147,7 @@ public final class ProxyHandler implements Terminal {
     if (!incoming.isEnded()) {
       incoming.pause(); // the body waits for its try: the first, or a later one after a refusal
     }
-    Attempt attempt = new Attempt(this, exchange, incoming);
+    Attempt attempt = new Attempt(failures, exchange, incoming);
     inFlight.increment();
     if (http2 && dev.dockgate.edge.Protocols.grpc(incoming)) {
       long grpcTimeoutNanos = grpcTimeoutNanos(incoming.getHeader(GRPC_TIMEOUT));
@@ -198,7 +196,7 @@ public final class ProxyHandler implements Terminal {
       PeekedBody body = new PeekedBody(incoming);
       body.peek().onComplete(peeked -> {
         if (peeked.failed()) {
-          failed(attempt, new UpstreamFailure.ClientGone(route.backend(), peeked.cause()));
+          failures.failed(attempt, new UpstreamFailure.ClientGone(route.backend(), peeked.cause()));
           return;
         }
         if (peeked.result()) {
@@ -229,7 +227,7 @@ public final class ProxyHandler implements Terminal {
     HttpServerRequest incoming = attempt.incoming;
     incoming.body().onComplete(read -> {
       if (read.failed()) { // the client left, or the edge gave up on its body (and answered it)
-        failed(attempt, new UpstreamFailure.ClientGone(route.backend(), read.cause()));
+        failures.failed(attempt, new UpstreamFailure.ClientGone(route.backend(), read.cause()));
         return;
       }
       attempt.held = read.result();
@@ -268,22 +266,6 @@ public final class ProxyHandler implements Terminal {
     return Math.min(amount, (Long.MAX_VALUE >> 2) / Math.max(1, unit)) * unit;
   }
 
-  /**
-   * Why an answer's head (its status line or headers) was longer than the decoder reads, or null if not so. HTTP/2
-   * HEADERS over the limit fail with an {@link io.netty.handler.codec.http2.Http2Exception} of Netty's own wording
-   * (a stream error, or past 1.25 times the limit a connection error), which has no type of its own.
-   */
-  private static String headTooLarge(Throwable err) {
-    for (Throwable t = err; t != null; t = t.getCause() == t ? null : t.getCause()) {
-      if (t instanceof io.netty.handler.codec.TooLongFrameException
-          || t instanceof io.netty.handler.codec.http2.Http2Exception && t.getMessage() != null
-              && t.getMessage().startsWith(HTTP2_HEAD_TOO_LARGE)) {
-        return t.getMessage();
-      }
-    }
-    return null;
-  }
-
   /** Whether the body is chunked: true, false (no Transfer-Encoding), or null for any other coding. */
   private static Boolean chunked(MultiMap headers) {
     String te = headers.get(HttpHeaders.TRANSFER_ENCODING);
@@ -293,16 +275,6 @@ public final class ProxyHandler implements Terminal {
     for (String value : headers.getAll(HttpHeaders.TRANSFER_ENCODING)) {
       if (!value.equals("chunked")) {
         return null;
-      }
-    }
-    return true;
-  }
-
-  /** Whether a backend's Transfer-Encoding lines name chunked alone (in any case: backends are read tolerantly). */
-  private static boolean onlyChunked(MultiMap headers) {
-    for (String value : headers.getAll(HttpHeaders.TRANSFER_ENCODING)) {
-      if (!value.trim().equalsIgnoreCase("chunked")) {
-        return false;
       }
     }
     return true;
@@ -477,7 +449,7 @@ public final class ProxyHandler implements Terminal {
       }
     }
     if (upstream == null) {
-      failed(attempt, new UpstreamFailure.NoInstance(route.backend()));
+      failures.failed(attempt, new UpstreamFailure.NoInstance(route.backend()));
       return;
     }
     send(attempt, candidates, upstream, retry);
@@ -502,7 +474,7 @@ public final class ProxyHandler implements Terminal {
     // A closed circuit's try runs unguarded and only a failure is reported to it (see Breaker).
     boolean direct = !grace && breaker.closed();
     Completable<HttpClientResponse> answered = (response, failure) -> {
-      Throwable err = failure != null ? failure : unusable(response);
+      Throwable err = failure != null ? failure : failures.unusable(response);
       if (err == null) {
         if (span != null) {
           span.answered(response.statusCode());
@@ -522,63 +494,16 @@ public final class ProxyHandler implements Terminal {
       exchange(attempt, answered); // no future between the backend's answer and this callback
     } else if (grace) {
       breaker.circuit().<HttpClientResponse>execute(() -> exchangeInGrace(attempt))
-          .compose(r -> r != null ? Future.succeededFuture(r) : Future.failedFuture(notListening(upstream)))
+          .compose(r -> r != null ? Future.succeededFuture(r) : Future.failedFuture(failures.notListening(upstream)))
           .onComplete(answered);
     } else {
       breaker.execute(false, () -> exchange(attempt)).onComplete(answered);
     }
   }
 
-  /**
-   * Why a backend's answer cannot be given to the client, or null: a status out of HTTP's range
-   * (RFC 9110 §15: one outside 100-599 is to be taken as a server error), a 101 to a request that
-   * asked for no switch (upgrades take {@link #upgrade}), another 1xx taken for the final answer, or a
-   * transfer coding other than chunked, which the gateway does not undo.
-   * The answer is reset and the request fails as for any malformed answer: 502, counted against the
-   * instance, retried where it may be.
-   */
-  private Throwable unusable(HttpClientResponse response) {
-    int status = response.statusCode();
-    if (status >= 200 && status <= 599) { // a final 1xx: 101, or one a backend connection's filter did not drop
-      MultiMap headers = response.headers();
-      if (headers.contains(HttpHeaders.TRANSFER_ENCODING) && !onlyChunked(headers)) {
-        // Another coding (gzip, ...) is not undone here: its bytes would reach the client as the content. nginx: 502.
-        response.request().reset();
-        return new UpstreamFailure.BadGateway(route.backend(),
-            new IllegalArgumentException("Transfer-Encoding " + headers.getAll(HttpHeaders.TRANSFER_ENCODING)));
-      }
-      return null;
-    }
-    response.request().reset();
-    return new UpstreamFailure.BadGateway(route.backend(), new IllegalStateException(status == 101
-        ? "101 Switching Protocols to a request that asked for no upgrade"
-        : status >= 100 && status < 200 ? "interim status " + status + " as the final answer"
-        : "status " + status + " is out of HTTP's range"));
-  }
-
   private void afterFailure(Attempt attempt, Upstream[] candidates, Upstream upstream, int retry, BackendTry span,
       Throwable cause) {
-    UpstreamFailure failure = UpstreamFailure.classify(cause, route.backend());
-    if (span != null) {
-      span.failed(failure.getClass().getSimpleName(), failure.getMessage());
-    }
-    if (failure instanceof UpstreamFailure.TlsFailed tls && upstream.firstTlsFailure()) {
-      LOG.warning(tls.logLine(upstream.instance().toString()));
-    }
-    if (failure instanceof UpstreamFailure.OutOfDescriptors) {
-      dev.dockgate.edge.FileDescriptors.backendConnectFailed(route.backend(), upstream.instance().toString());
-    }
-    if (failure instanceof UpstreamFailure.RefusedStream) {
-      // Refused again on the new stream: the instance sheds load (its stream limit, or going away); the next
-      // requests go to others while they can answer, as after a starting instance's refused connection.
-      upstream.passOver(System.nanoTime(), PASS_OVER_NANOS);
-    }
-    String tooLarge = failure instanceof UpstreamFailure.BadGateway ? headTooLarge(cause) : null;
-    if (tooLarge != null && upstream.firstHeadTooLarge()) {
-      // As nginx's "upstream sent too big header": the operator is told why once, the clients get 502.
-      LOG.warning("backend \"" + route.backend() + "\" instance " + upstream.instance() + " answered with a head"
-          + " larger than the gateway reads (" + tooLarge + "); answering 502");
-    }
+    UpstreamFailure failure = failures.classify(upstream, span, cause);
     // Refused at connect, no connection in time (connect_timeout_ms), the pool full (its wait queue,
     // or no connection free within connect_timeout_ms) or circuit open: nothing left the gateway, any
     // request may go elsewhere; so may one whose HTTP/2 stream the instance refused unprocessed, when it can be sent
@@ -598,7 +523,7 @@ public final class ProxyHandler implements Terminal {
                 : ": its body was streamed as it came and cannot be sent again")
             + "; answering 503 (said at most once a minute per instance)");
       }
-      failed(attempt, failure);
+      failures.failed(attempt, failure);
       return;
     }
     retry(attempt, others, upstream, retry, delay, failure.getMessage());
@@ -685,12 +610,6 @@ public final class ProxyHandler implements Terminal {
         : Future.failedFuture(err));
   }
 
-  private UpstreamFailure notListening(Upstream upstream) {
-    upstream.passOver(System.nanoTime(), PASS_OVER_NANOS);
-    return new UpstreamFailure.Refused(route.backend(),
-        new java.net.ConnectException("refused by " + upstream.instance() + ", which has just started"));
-  }
-
   /**
    * One try: a connection from the pool, the request's head and body streamed to it, and its
    * answer's head (paused, so its body waits for the client). A failure caused by the client
@@ -700,7 +619,7 @@ public final class ProxyHandler implements Terminal {
     Promise<HttpClientResponse> answer = Promise.promise();
     // Inside the breaker's operation (half-open, startup grace): an answer no client can be given fails it.
     exchange(attempt, (response, err) -> {
-      Throwable refused = err != null ? err : unusable(response);
+      Throwable refused = err != null ? err : failures.unusable(response);
       if (refused != null) {
         answer.fail(refused);
       } else {
@@ -740,7 +659,7 @@ public final class ProxyHandler implements Terminal {
         }
         Throwable cause = ar.cause() instanceof java.util.concurrent.TimeoutException || unresolved != null
             ? new UpstreamFailure.Refused(route.backend(), ar.cause()) : ar.cause();
-        answer.fail(failure(attempt, cause));
+        answer.fail(failures.failure(attempt, cause));
         return;
       }
       HttpClientRequest request = ar.result();
@@ -771,7 +690,7 @@ public final class ProxyHandler implements Terminal {
         } else if (http2 && refused(attempt, request, response.cause(), answer)) {
           // sent again on a new stream, or failed as refused
         } else if (!closedOnReuse(attempt, request, response.cause())) {
-          answer.fail(failure(attempt, response.cause()));
+          answer.fail(failures.failure(attempt, response.cause()));
         } else if (!attempt.resent && attempt.body == null && IDEMPOTENT.contains(incoming.method())) {
           attempt.resent = true;
           LOG.fine(() -> incoming.method() + " " + attempt.uri + " sent again on a new connection: its kept-alive"
@@ -809,7 +728,7 @@ public final class ProxyHandler implements Terminal {
    */
   private boolean refused(Attempt attempt, HttpClientRequest request, Throwable err,
       Completable<HttpClientResponse> answer) {
-    String how = failure(attempt, err) == err
+    String how = failures.failure(attempt, err) == err
         ? UpstreamFailure.refusedStream(err, request.streamId(), BackendClients.goAwayLastStreamId(request.connection()))
         : null;
     if (how == null) {
@@ -840,28 +759,7 @@ public final class ProxyHandler implements Terminal {
    */
   private boolean closedOnReuse(Attempt attempt, HttpClientRequest request, Throwable err) {
     return (err instanceof io.vertx.core.http.HttpClosedException || err instanceof java.io.IOException)
-        && !http2 && failure(attempt, err) == err && ConnectionPool.reused(request);
-  }
-
-  /**
-   * What a try's failure is: the body over the limit (413), the client gone, or the failure itself.
-   * An HTTP/2 client's RST_STREAM resets the try before the response knows it is closed: clientGone says so;
-   * and a body that fails mid-way (an HTTP/2 connection closed mid-upload) resets it before either is known.
-   * An upload its backend stopped taking is the backend's timeout, whatever failure came first (an HTTP/2 stream's
-   * reset fails the DATA it still queued, and that failure reaches the answer before the reset's own).
-   */
-  private Throwable failure(Attempt attempt, Throwable err) {
-    return attempt.tooLarge ? new UpstreamFailure.BodyTooLarge(maxBodyBytes)
-        : attempt.clientGone || attempt.upload != null && attempt.upload.bodyFailed()
-            || clientLeftOrRefused(attempt.incoming) ? new UpstreamFailure.ClientGone(route.backend(), err)
-        : attempt.upload != null && attempt.upload.stalled() != null ? attempt.upload.stalled()
-        : err;
-  }
-
-  /** The client went away, or the edge answered it already (body too slow or malformed) and closes it. */
-  private static boolean clientLeftOrRefused(HttpServerRequest incoming) {
-    HttpServerResponse response = incoming.response();
-    return response.closed() || response.ended();
+        && !http2 && failures.failure(attempt, err) == err && ConnectionPool.reused(request);
   }
 
   /** Writes the request's head toward the backend, then its body (streamed, with back-pressure) or nothing. */
@@ -950,7 +848,7 @@ public final class ProxyHandler implements Terminal {
     HttpServerResponse out = attempt.incoming.response();
     if (out.ended()) {
       response.request().reset(); // its answer is not read: the backend connection is not reused
-      finished(attempt); // the edge answered and counted this request (EdgeGuard)
+      failures.finished(attempt); // the edge answered and counted this request (EdgeGuard)
       return;
     }
     // Transfer-Encoding is hop-by-hop: Netty decoded the body, and it is framed anew toward the client.
@@ -968,7 +866,7 @@ public final class ProxyHandler implements Terminal {
         out.headers().addAll(before);
       }
       response.request().reset();
-      failed(attempt, new UpstreamFailure.BadGateway(route.backend(), invalid));
+      failures.failed(attempt, new UpstreamFailure.BadGateway(route.backend(), invalid));
       return;
     }
     String statusMessage = response.statusMessage();
@@ -1025,7 +923,7 @@ public final class ProxyHandler implements Terminal {
    * has started (a gateway answer after an earlier try, or the client gone), and at most {@link #MAX_EARLY_HINTS}
    * per request: more are read past.
    */
-  void earlyHints(Attempt attempt, MultiMap hints) {
+  static void earlyHints(Attempt attempt, MultiMap hints) {
     HttpServerResponse out = attempt.incoming.response();
     if (hints == null || attempt.hints >= MAX_EARLY_HINTS || attempt.incoming.version() == HttpVersion.HTTP_1_0
         || out.headWritten() || out.ended() || out.closed() || attempt.clientGone) {
@@ -1042,77 +940,4 @@ public final class ProxyHandler implements Terminal {
     out.writeEarlyHints(forwarded);
   }
 
-  /**
-   * The backend failed before any byte of its answer left (a bad first chunk, a close right after the
-   * head): 502 rather than a cut connection, counted against the instance; but for a client that left.
-   */
-  void unanswered(Attempt attempt, Throwable err) {
-    HttpServerResponse out = attempt.incoming.response();
-    if (attempt.clientGone) { // an HTTP/2 client's reset, seen before the response knows it is closed
-      out.reset();
-      finished(attempt);
-      return;
-    }
-    out.headers().clear();
-    if (attempt.before != null) {
-      out.headers().addAll(attempt.before);
-    }
-    out.setStatusCode(502).setStatusMessage(io.netty.handler.codec.http.HttpResponseStatus.BAD_GATEWAY.reasonPhrase());
-    UpstreamFailure failure = new UpstreamFailure.BadGateway(route.backend(), err);
-    if (attempt.upstream != null) {
-      attempt.upstream.breaker().failed(failure, true);
-    }
-    failed(attempt, failure);
-  }
-
-  /** The gateway's own answer to a request it could not forward: the failure's status and message. */
-  private void failed(Attempt attempt, UpstreamFailure failure) {
-    HttpServerRequest incoming = attempt.incoming;
-    if (LOG.isLoggable(Level.FINE)) {
-      LOG.fine(incoming.method() + " " + attempt.uri + ": " + failure.getMessage()
-          + (failure.getCause() == null ? "" : " (" + failure.getCause() + ")"));
-    }
-    if (attempt.upload != null) {
-      attempt.upload.stop(); // a try given up mid-body: the rest of it is read and dropped
-      attempt.upload = null;
-    }
-    if (attempt.body != null && !incoming.isEnded()) {
-      attempt.body.resume(); // the body left unsent is read and dropped
-      attempt.body = null;
-    }
-    HttpServerResponse out = incoming.response();
-    if (out.ended()) {
-      finished(attempt);
-      return;
-    }
-    if (out.closed() || attempt.clientGone) {
-      // The client left (the try was reset for it, at once on epoll): nobody to answer. Written
-      // into the closed response, the answer would be counted as sent (its bytes in the traffic event).
-      if (!out.closed()) {
-        out.reset(); // an HTTP/2 stream the client reset, before the response knows it is closed
-      }
-      finished(attempt);
-      return;
-    }
-    heads.answerHead(attempt, out, failure.status(), null);
-    out.putHeader(HttpHeaders.DATE, HttpDate.now());
-    if (attempt.exchange.grpcAnswer(failure.status(), failure.getMessage())) {
-      out.end().onComplete(v -> finished(attempt)); // a gRPC call: its status and message in a trailers-only answer
-      return;
-    }
-    out.putHeader(HttpHeaders.CONTENT_TYPE, TEXT_PLAIN);
-    out.end(Buffer.buffer(failure.getMessage() + "\n")).onComplete(v -> finished(attempt));
-  }
-
-  void finished(Attempt attempt) {
-    inFlight.decrement();
-    HeldBodies.release(attempt);
-    if (attempt.upload != null) {
-      attempt.upload.relayed(); // a body its backend still leaves unread is watched again (Upload)
-    }
-    Upstream upstream = attempt.upstream;
-    if (upstream != null) {
-      upstream.finished();
-    }
-  }
 }
