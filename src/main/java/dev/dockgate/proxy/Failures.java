@@ -100,7 +100,7 @@ final class Failures {
     int status = response.statusCode();
     if (status >= 200 && status <= 599) { // a final 1xx: 101, or one a backend connection's filter did not drop
       MultiMap headers = response.headers();
-      if (headers.contains(HttpHeaders.TRANSFER_ENCODING) && !onlyChunked(headers)) {
+      if (headers.contains(HttpHeaders.TRANSFER_ENCODING) && !Framing.onlyChunked(headers)) {
         // Another coding (gzip, ...) is not undone here: its bytes would reach the client as the content. nginx: 502.
         response.request().reset();
         return new UpstreamFailure.BadGateway(route.backend(),
@@ -113,16 +113,6 @@ final class Failures {
         ? "101 Switching Protocols to a request that asked for no upgrade"
         : status >= 100 && status < 200 ? "interim status " + status + " as the final answer"
         : "status " + status + " is out of HTTP's range"));
-  }
-
-  /** Whether a backend's Transfer-Encoding lines name chunked alone (in any case: backends are read tolerantly). */
-  private static boolean onlyChunked(MultiMap headers) {
-    for (String value : headers.getAll(HttpHeaders.TRANSFER_ENCODING)) {
-      if (!value.trim().equalsIgnoreCase("chunked")) {
-        return false;
-      }
-    }
-    return true;
   }
 
   UpstreamFailure notListening(Upstream upstream) {

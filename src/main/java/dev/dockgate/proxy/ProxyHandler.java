@@ -46,7 +46,6 @@ public final class ProxyHandler implements Terminal {
   private static final java.util.Set<io.vertx.core.http.HttpMethod> IDEMPOTENT = java.util.Set.of(
       io.vertx.core.http.HttpMethod.GET, io.vertx.core.http.HttpMethod.HEAD, io.vertx.core.http.HttpMethod.OPTIONS,
       io.vertx.core.http.HttpMethod.PUT, io.vertx.core.http.HttpMethod.DELETE);
-  private static final CharSequence ZERO = HttpHeaders.createOptimized("0");
   private static final CharSequence GRPC_TIMEOUT = HttpHeaders.createOptimized("grpc-timeout");
   static final CharSequence GRPC_STATUS = HttpHeaders.createOptimized("grpc-status");
   /** 103 Early Hints passed on per request at most: a backend's further ones are read past. */
@@ -129,7 +128,7 @@ public final class ProxyHandler implements Terminal {
   public void handle(Exchange exchange) {
     HttpServerRequest incoming = exchange.request();
     if (incoming.canUpgradeToWebSocket()) {
-      if (declaresBody(incoming.headers())) {
+      if (Framing.declaresBody(incoming.headers())) {
         // The tunnel carries frames only after the 101: a body would never reach the backend, which was told of it.
         exchange.answer(400, UPGRADE_WITH_BODY);
         return;
@@ -137,11 +136,11 @@ public final class ProxyHandler implements Terminal {
       upgrade(exchange);
       return;
     }
-    Boolean chunked = chunked(incoming.headers());
+    Boolean chunked = Framing.chunked(incoming.headers());
     if (chunked == null) {
       // A Transfer-Encoding other than exactly "chunked" that the edge let through: nothing can frame the body.
       incoming.response().setStatusCode(400).putHeader(HttpHeaders.DATE, HttpDate.now())
-          .putHeader(HttpHeaders.CONTENT_LENGTH, ZERO).end();
+          .putHeader(HttpHeaders.CONTENT_LENGTH, Framing.ZERO).end();
       return;
     }
     if (!incoming.isEnded()) {
@@ -174,7 +173,7 @@ public final class ProxyHandler implements Terminal {
       attempt.prefix = prefix.forwarded(incoming.headers(), exchange.trustedPeer());
     }
     String length = incoming.getHeader(HttpHeaders.CONTENT_LENGTH);
-    attempt.length = length == null ? -1 : contentLength(length);
+    attempt.length = length == null ? -1 : Framing.contentLength(length);
     if (length == null && chunked) {
       // Announced sizes were checked on arrival; an unannounced one is counted as it streams.
       attempt.body = new LimitedBody(incoming, maxBodyBytes, () -> attempt.tooLarge = true);
@@ -266,20 +265,6 @@ public final class ProxyHandler implements Terminal {
     return Math.min(amount, (Long.MAX_VALUE >> 2) / Math.max(1, unit)) * unit;
   }
 
-  /** Whether the body is chunked: true, false (no Transfer-Encoding), or null for any other coding. */
-  private static Boolean chunked(MultiMap headers) {
-    String te = headers.get(HttpHeaders.TRANSFER_ENCODING);
-    if (te == null) {
-      return false;
-    }
-    for (String value : headers.getAll(HttpHeaders.TRANSFER_ENCODING)) {
-      if (!value.equals("chunked")) {
-        return null;
-      }
-    }
-    return true;
-  }
-
   /** Whether an answer is an event stream (Server-Sent Events): {@code Content-Type: text/event-stream}, any parameters. */
   static boolean eventStream(MultiMap headers) {
     String type = headers.get(HttpHeaders.CONTENT_TYPE);
@@ -311,20 +296,6 @@ public final class ProxyHandler implements Terminal {
       }
     }
     return false;
-  }
-
-  /** A Transfer-Encoding, or a Content-Length other than 0. */
-  private static boolean declaresBody(MultiMap headers) {
-    String length = headers.get(HttpHeaders.CONTENT_LENGTH);
-    return headers.contains(HttpHeaders.TRANSFER_ENCODING) || (length != null && !length.trim().equals("0"));
-  }
-
-  private static long contentLength(String value) {
-    try {
-      return Long.parseLong(value);
-    } catch (NumberFormatException e) {
-      return -1;
-    }
   }
 
   /**
@@ -411,7 +382,7 @@ public final class ProxyHandler implements Terminal {
   private void dispatch(Attempt attempt) {
     HttpServerRequest incoming = attempt.incoming;
     if (!retries.enabled()) {
-      if (attempt.body == incoming && bodiless(incoming)) {
+      if (attempt.body == incoming && Framing.bodiless(incoming)) {
         attempt.body = null;
         if (!incoming.isEnded()) {
           incoming.resume(); // only its end is left to read
@@ -570,16 +541,7 @@ public final class ProxyHandler implements Terminal {
 
   /** Idempotent and bodiless: safe to send again after a failure before any answer. */
   private static boolean replayable(HttpServerRequest request) {
-    return IDEMPOTENT.contains(request.method()) && bodiless(request);
-  }
-
-  /**
-   * Without a body by its head: no Transfer-Encoding and no Content-Length, or a zero one (RFC 9112 §6.3;
-   * an HTTP/2 request that has a body without a length was marked chunked when its first frame came).
-   */
-  private static boolean bodiless(HttpServerRequest request) {
-    String length = request.getHeader(HttpHeaders.CONTENT_LENGTH);
-    return (length == null || length.trim().equals("0")) && request.getHeader(HttpHeaders.TRANSFER_ENCODING) == null;
+    return IDEMPOTENT.contains(request.method()) && Framing.bodiless(request);
   }
 
   private static Upstream[] without(Upstream[] candidates, Upstream tried) {
@@ -747,7 +709,7 @@ public final class ProxyHandler implements Terminal {
 
   /** Whether the request can be sent again as the client sent it: it has no body, or its body is held whole. */
   private static boolean resendable(Attempt attempt) {
-    return attempt.body == null || attempt.body == attempt.incoming && bodiless(attempt.incoming);
+    return attempt.body == null || attempt.body == attempt.incoming && Framing.bodiless(attempt.incoming);
   }
 
   /**
@@ -798,7 +760,7 @@ public final class ProxyHandler implements Terminal {
         return;
       }
       if (incoming.getHeader(HttpHeaders.CONTENT_LENGTH) != null) {
-        headers.set(HttpHeaders.CONTENT_LENGTH, ZERO);
+        headers.set(HttpHeaders.CONTENT_LENGTH, Framing.ZERO);
       }
       request.end();
       return;
@@ -806,7 +768,7 @@ public final class ProxyHandler implements Terminal {
     if (attempt.length >= 0) {
       headers.set(HttpHeaders.CONTENT_LENGTH, Long.toString(attempt.length));
     } else {
-      request.setChunked(Boolean.TRUE.equals(chunked(incoming.headers())));
+      request.setChunked(Boolean.TRUE.equals(Framing.chunked(incoming.headers())));
     }
     if (body == incoming && incoming.isEnded()) {
       request.end(); // a bodiless request: nothing to stream
@@ -880,7 +842,7 @@ public final class ProxyHandler implements Terminal {
       out.putHeader(HttpHeaders.DATE, HttpDate.now());
     }
     String length = headers.get(HttpHeaders.CONTENT_LENGTH);
-    long declared = length == null ? -1 : contentLength(length);
+    long declared = length == null ? -1 : Framing.contentLength(length);
     if (declared < 0) {
       if (length != null) {
         out.headers().remove(HttpHeaders.CONTENT_LENGTH);
