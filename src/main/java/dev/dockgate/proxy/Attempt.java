@@ -88,11 +88,11 @@ final class Attempt implements Runnable, java.util.function.Consumer<Throwable>,
   @Override
   public void handle(MultiMap trailers) {
     if (!relaying) {
-      ProxyHandler.earlyHints(this, trailers);
+      BackendAnswer.earlyHints(this, trailers);
     } else if (trailers == null) {
       exchange.grpcCut();
     } else {
-      exchange.grpcStatus(trailers.get(ProxyHandler.GRPC_STATUS));
+      exchange.grpcStatus(trailers.get(BackendAnswer.GRPC_STATUS));
     }
   }
 }

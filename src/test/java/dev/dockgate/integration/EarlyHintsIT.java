@@ -32,7 +32,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The real jar passing a backend's 103 Early Hints on (RFC 8297; RFC 9110 §15.2 asks a proxy to forward 1xx
  * answers) to HTTP/1.1 and HTTP/2 clients, without hop-by-hop headers, never to an HTTP/1.0 client, at most
- * {@code ProxyHandler.MAX_EARLY_HINTS} per request; the request counted once, as the final answer's status.
+ * {@code BackendAnswer.MAX_EARLY_HINTS} per request; the request counted once, as the final answer's status.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class EarlyHintsIT {
