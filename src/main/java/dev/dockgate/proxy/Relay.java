@@ -10,7 +10,7 @@ import io.vertx.core.http.HttpServerResponse;
  * A backend's answer body streamed to the client with back-pressure: what {@code response.pipe().to(out)}
  * does, in one object per answer instead of a pipe, its promises and a future per write. The body ends the
  * client's response; a backend that fails mid-body (or a client that leaves, which resets the backend's
- * stream: see {@code ProxyHandler.sendRequest}) resets both sides. {@code done} runs once, either way.
+ * stream: see {@code BackendRequest.sendRequest}) resets both sides. {@code done} runs once, either way.
  * An answer of a known length ends the client's response with the chunk that completes it, so that a
  * small answer leaves in one write (head, body and end together) rather than one for the head and body
  * and a second for the end; the backend's own end, read right after its last byte, then only counts.
