@@ -144,7 +144,7 @@ final class BackendRequest {
           // sent again on a new stream, or failed as refused
         } else if (!closedOnReuse(attempt, request, response.cause())) {
           answer.fail(failures.failure(attempt, response.cause()));
-        } else if (!attempt.resent && attempt.body == null && ProxyHandler.IDEMPOTENT.contains(incoming.method())) {
+        } else if (!attempt.resent && attempt.body == null && Tries.IDEMPOTENT.contains(incoming.method())) {
           attempt.resent = true;
           LOG.fine(() -> incoming.method() + " " + attempt.uri + " sent again on a new connection: its kept-alive"
               + " connection to " + upstream.instance() + " closed before any answer (" + response.cause() + ")");
