@@ -64,9 +64,9 @@ final class AnswerHead {
   /**
    * The backend's redirects in {@code answer} with the route's prefix put back and the client's origin for the
    * instance's (see {@link StrippedPrefix#rewrite}): the Host the client sent, the one the backend was sent (as
-   * {@link BackendRequest#sendRequest} chose it) and the instance's address are the hosts of the backend's own URLs. Allocates
-   * nothing for an answer without Location, Content-Location and Refresh (the authorities are kept by the request and
-   * the instance).
+   * {@link BackendRequest#sendRequest} chose it) and the instance's address are the hosts of the backend's own URLs.
+   * Allocates nothing for an answer without Location, Content-Location and Refresh (the authorities are kept by the
+   * request and the instance).
    */
   private void putPrefixBack(Attempt attempt, int status, MultiMap answer) {
     io.vertx.core.net.HostAndPort client = attempt.incoming.authority();

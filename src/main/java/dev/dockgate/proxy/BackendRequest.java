@@ -175,9 +175,9 @@ final class BackendRequest {
    * Whether a try to an HTTP/2 instance failed because the instance refused its stream unprocessed (RST_STREAM
    * REFUSED_STREAM, a GOAWAY below it: RFC 9113 §8.7), the client still there. Such a request, whatever its method,
    * is sent again once on a new stream to the same instance (a GOAWAY's connection is out of the pool: a new one) when
-   * it can be: no body, or its body held whole ({@link ProxyHandler#hold}); as Go's and OkHttp's HTTP/2 clients do, with or without
-   * {@code retries}. Refused again, or not sendable again, the try fails as {@link UpstreamFailure.RefusedStream}: the
-   * route's retries may take it elsewhere, else 503.
+   * it can be: no body, or its body held whole ({@link ProxyHandler#hold}); as Go's and OkHttp's HTTP/2 clients do,
+   * with or without {@code retries}. Refused again, or not sendable again, the try fails as
+   * {@link UpstreamFailure.RefusedStream}: the route's retries may take it elsewhere, else 503.
    */
   private boolean refused(Attempt attempt, HttpClientRequest request, Throwable err,
       Completable<HttpClientResponse> answer) {

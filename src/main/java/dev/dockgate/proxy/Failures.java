@@ -91,8 +91,8 @@ final class Failures {
   /**
    * Why a backend's answer cannot be given to the client, or null: a status out of HTTP's range
    * (RFC 9110 §15: one outside 100-599 is to be taken as a server error), a 101 to a request that
-   * asked for no switch (upgrades take {@link ProxyHandler#upgrade}), another 1xx taken for the final answer, or a
-   * transfer coding other than chunked, which the gateway does not undo.
+   * asked for no switch (upgrades take {@link WebSocketUpgrade#upgrade}), another 1xx taken for the final answer, or
+   * a transfer coding other than chunked, which the gateway does not undo.
    * The answer is reset and the request fails as for any malformed answer: 502, counted against the
    * instance, retried where it may be.
    */

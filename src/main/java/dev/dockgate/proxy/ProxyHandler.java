@@ -1,73 +1,42 @@
 package dev.dockgate.proxy;
 
 import dev.dockgate.config.BackendConfig;
-import dev.dockgate.config.RetryConfig;
 import dev.dockgate.config.RouteConfig;
-import dev.dockgate.edge.EdgeGuard;
 import dev.dockgate.edge.HttpDate;
 import dev.dockgate.edge.PathNormalizer;
-import dev.dockgate.events.TrafficEvent;
 import dev.dockgate.pipeline.Exchange;
 import dev.dockgate.pipeline.Terminal;
-import dev.dockgate.resilience.Breaker;
 import dev.dockgate.resilience.RetryBudget;
 import dev.dockgate.resilience.UpstreamFailure;
-import dev.dockgate.tracing.BackendTry;
-import dev.dockgate.tracing.RequestTrace;
-import io.vertx.circuitbreaker.CircuitBreakerState;
-import io.vertx.core.Completable;
-import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
-import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
-import io.vertx.core.http.HttpClientRequest;
-import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
-import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.http.HttpVersion;
-import io.vertx.core.http.RequestOptions;
-import io.vertx.core.streams.ReadStream;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 
 /**
- * The proxy terminal of one route: pick an instance, run the try through its circuit breaker,
- * stream the request and the answer with Vert.x's HTTP client and server (both ways, with
- * back-pressure), retry elsewhere when allowed, map any failure to its status. The request's
- * {@link Exchange} counts it. One per route per router instance; called only on that router's event loop.
+ * The proxy terminal of one route: a request the route's stages let through has its body's framing settled (read
+ * whole, peeked at, or streamed as it comes), then {@link Tries} runs its tries (an instance, its circuit breaker,
+ * {@link BackendRequest}, a retry elsewhere when allowed); {@link BackendAnswer} relays the backend's answer to the
+ * client, {@link Failures} answers for it with the failure's status when there is none; a WebSocket upgrade takes
+ * {@link WebSocketUpgrade}. The request's {@link Exchange} counts it. One per route per router instance; called only
+ * on that router's event loop.
  */
 public final class ProxyHandler implements Terminal {
 
-  private static final Logger LOG = Logger.getLogger(ProxyHandler.class.getName());
   private static final CharSequence GRPC_TIMEOUT = HttpHeaders.createOptimized("grpc-timeout");
   /** The longest wait a gRPC call's own deadline buys: an hour, the longest timeout_ms a route may have. */
   private static final long MAX_GRPC_TIMEOUT_NANOS = 3_600_000L * 1_000_000L;
   private static final Buffer UPGRADE_WITH_BODY = Buffer.buffer("a WebSocket upgrade request carries no body\n");
 
-  private final Vertx vertx;
-  /** Requests to HTTP/2 instances (Vert.x's pool: one multiplexed connection each). */
-  private final HttpClient client;
-  /** Requests to HTTP/1 instances, plain or HTTPS. */
-  private final ConnectionPool pool;
   private final RouteConfig route;
-  private final long connectTimeoutMs;
-  /** The name HTTPS instances' certificates must carry, when not their host; also the Host with pass_host: false. */
-  private final String serverName;
-  private final InstancePicker picker;
-  private final RetryConfig retries;
   private final long maxBodyBytes;
   private final java.util.concurrent.atomic.LongAdder inFlight;
-  private final RetryBudget budget;
   private Upstream[] upstreams = Tries.NONE;
-  private final AnswerDeadlines deadlines;
-  private final UpgradeTunnel tunnel;
-  /** The backend is spoken to in HTTP/2 ({@code protocol: http2}), through {@link #client}. */
+  /** The backend is spoken to in HTTP/2 ({@code protocol: http2}). */
   private final boolean http2;
-  /** How long an HTTP/2 client may take nothing of an answer (server.idle_timeout_ms); null: no limit. */
-  private final Relay.Stalls stalls;
   /** The bodies read whole before the first try to an HTTP/2 backend. */
   private final HeldBodies held;
   /**
@@ -75,39 +44,32 @@ public final class ProxyHandler implements Terminal {
    * redirects naming the instance; null: neither (no prefix stripped, rewrite_location: false).
    */
   private final StrippedPrefix prefix;
-  /** The head of every answer through this route. */
-  private final AnswerHead heads;
   /** The failures of its tries, the gateway's own answers, and each request's end. */
   private final Failures failures;
-  /** The backend's answers relayed to the client. */
-  private final BackendAnswer answers;
-  /** The tries of each request: instance, breaker, retries. */
+  /** The tries of each request: instance, breaker, request, retries. */
   private final Tries tries;
+  private final WebSocketUpgrade upgrades;
 
   public ProxyHandler(Vertx vertx, HttpClient client, ConnectionPool pool, io.vertx.core.net.NetClient tunnels,
       RouteConfig route, BackendConfig backend, long maxBodyBytes, long idleTimeoutMs, InFlightRequests inFlight,
       dev.dockgate.resilience.RetryAllowance retryAllowance) {
-    this.vertx = vertx;
-    this.client = client;
-    this.pool = pool;
     this.inFlight = inFlight.counter(route.pathPrefix(), route.backend());
     this.maxBodyBytes = maxBodyBytes;
     this.route = route;
-    this.connectTimeoutMs = backend.connectTimeoutMs();
-    this.serverName = backend.tls().serverName();
-    this.picker = InstancePicker.of(backend.loadBalancer());
-    this.retries = route.retries();
-    this.budget = new RetryBudget(retries, retryAllowance);
-    this.deadlines = new AnswerDeadlines(vertx, route.timeoutMs());
-    this.tunnel = new UpgradeTunnel(vertx, tunnels, backend, route.timeoutMs());
+    String serverName = backend.tls().serverName();
+    InstancePicker picker = InstancePicker.of(backend.loadBalancer());
+    RetryBudget budget = new RetryBudget(route.retries(), retryAllowance);
+    AnswerDeadlines deadlines = new AnswerDeadlines(vertx, route.timeoutMs());
+    UpgradeTunnel tunnel = new UpgradeTunnel(vertx, tunnels, backend, route.timeoutMs());
     this.http2 = backend.http2();
-    this.stalls = idleTimeoutMs > 0 ? new Relay.Stalls(vertx, idleTimeoutMs) : null;
+    Relay.Stalls stalls = idleTimeoutMs > 0 ? new Relay.Stalls(vertx, idleTimeoutMs) : null;
     this.prefix = StrippedPrefix.of(route);
-    this.heads = new AnswerHead(route, serverName, prefix);
+    AnswerHead heads = new AnswerHead(route, serverName, prefix);
     this.failures = new Failures(route, maxBodyBytes, this.inFlight, heads);
-    this.answers = new BackendAnswer(route, http2, stalls, heads, failures);
+    BackendAnswer answers = new BackendAnswer(route, http2, stalls, heads, failures);
     BackendRequest requests = new BackendRequest(vertx, client, pool, route, backend, deadlines, failures);
     this.tries = new Tries(vertx, route, picker, budget, requests, answers, failures);
+    this.upgrades = new WebSocketUpgrade(route, serverName, picker, this.inFlight, tunnel, prefix);
     this.held = new HeldBodies();
   }
 
@@ -129,7 +91,7 @@ public final class ProxyHandler implements Terminal {
         exchange.answer(400, UPGRADE_WITH_BODY);
         return;
       }
-      upgrade(exchange);
+      upgrades.upgrade(exchange, upstreams);
       return;
     }
     Boolean chunked = Framing.chunked(incoming.headers());
@@ -164,7 +126,7 @@ public final class ProxyHandler implements Terminal {
       // Forward what was matched: the normal path, in origin form even if the client sent absolute form.
       uri = incoming.query() == null ? path : path + "?" + incoming.query();
     }
-    attempt.uri = route.stripPrefix() ? stripPrefix(uri) : uri;
+    attempt.uri = route.stripPrefix() ? StrippedPrefix.strip(uri, route.pathPrefix()) : uri;
     if (prefix != null) {
       attempt.prefix = prefix.forwarded(incoming.headers(), exchange.trustedPeer());
     }
@@ -274,89 +236,6 @@ public final class ProxyHandler implements Terminal {
       }
     }
     return false;
-  }
-
-  /**
-   * A WebSocket upgrade: one try on an available instance through its breaker, then a byte tunnel
-   * or the backend's refusal with its body (see {@link UpgradeTunnel}). Never retried: after the 101
-   * it is a tunnel.
-   */
-  private void upgrade(Exchange exchange) {
-    inFlight.increment();
-    Upstream[] candidates = upstreams;
-    Upstream picked = picker.pick(candidates);
-    if (picked != null && candidates.length > 1 && Tries.unavailable(picked)) {
-      Upstream alternative = picker.pick(Tries.without(candidates, picked));
-      if (alternative != null && !Tries.unavailable(alternative)) {
-        picked = alternative;
-      }
-    }
-    if (picked == null) {
-      inFlight.decrement();
-      UpstreamFailure none = new UpstreamFailure.NoInstance(route.backend());
-      exchange.answer(none.status(), Buffer.buffer(none.getMessage() + "\n"));
-      return;
-    }
-    Upstream upstream = picked;
-    upstream.started();
-    exchange.instance(upstream.instance().name());
-    Runnable done = () -> {
-      upstream.finished();
-      inFlight.decrement();
-    };
-    io.vertx.core.net.HostAndPort origin = upstream.origin(serverName);
-    HttpServerRequest incoming = exchange.request();
-    String path = PathNormalizer.normalize(incoming.path());
-    String uri = incoming.query() == null ? path : path + "?" + incoming.query();
-    if (route.stripPrefix()) {
-      uri = stripPrefix(uri);
-    }
-    io.vertx.core.net.HostAndPort host = route.passHost() && incoming.authority() != null ? incoming.authority()
-        : upstream.authority(serverName);
-    RequestTrace trace = exchange.trace();
-    BackendTry span = trace == null ? null : trace.backendTry(upstream.instance().name(), upstream.instance().host(),
-        upstream.instance().port(), 0);
-    String forwardedPrefix = prefix == null ? null : prefix.forwarded(incoming.headers(), exchange.trustedPeer());
-    String head = HeaderPolicy.upgradeHead(exchange, uri, host, span, forwardedPrefix);
-    upstream.breaker().circuit().<UpgradeTunnel.Answer>execute(() -> tunnel.request(upstream, origin, head,
-        incoming.getHeader("Sec-WebSocket-Key"), incoming.response())).onComplete(ar -> {
-      if (ar.failed()) {
-        upstream.breaker().failed(ar.cause(), false);
-        UpstreamFailure failure = UpstreamFailure.classify(ar.cause(), route.backend());
-        if (span != null) {
-          span.failed(failure.getClass().getSimpleName(), failure.getMessage());
-        }
-        if (failure instanceof UpstreamFailure.TlsFailed tls && upstream.firstTlsFailure()) {
-          LOG.warning(tls.logLine(upstream.instance().toString()));
-        } else if (failure instanceof UpstreamFailure.OutOfDescriptors) {
-          dev.dockgate.edge.FileDescriptors.backendConnectFailed(route.backend(), upstream.instance().toString());
-        }
-        done.run();
-        exchange.answer(failure.status(), Buffer.buffer(failure.getMessage() + "\n"));
-        return;
-      }
-      upstream.breaker().succeeded();
-      UpgradeTunnel.Answer answer = ar.result();
-      if (span != null) {
-        span.answered(answer.status());
-      }
-      if (prefix != null && prefix.rewrites()) {
-        // A refusal's redirects; the cookies of a 101 too (a session or sticky cookie set on the handshake).
-        prefix.rewrite(answer.status(), answer.headers(), forwardedPrefix, incoming.authority(), exchange.secure(),
-            host, upstream.instance());
-      }
-      if (answer.status() == 101) {
-        tunnel.switchProtocols(exchange, answer, done);
-      } else {
-        tunnel.refuse(exchange, answer, route.backend(), done);
-      }
-    });
-  }
-
-  /** The URI without the route's prefix; what remains always starts with "/". */
-  private String stripPrefix(String uri) {
-    String rest = uri.length() >= route.pathPrefix().length() ? uri.substring(route.pathPrefix().length()) : "";
-    return rest.startsWith("/") ? rest : "/" + rest;
   }
 
 }

@@ -62,6 +62,12 @@ final class StrippedPrefix {
     return new StrippedPrefix(prefix.substring(0, end), route.rewriteLocation(), route.rewriteCookiePath());
   }
 
+  /** {@code uri} without the route's {@code pathPrefix}; what remains always starts with "/". */
+  static String strip(String uri, String pathPrefix) {
+    String rest = uri.length() >= pathPrefix.length() ? uri.substring(pathPrefix.length()) : "";
+    return rest.startsWith("/") ? rest : "/" + rest;
+  }
+
   /** The path the route takes away; empty: none. */
   String prefix() {
     return prefix;
