@@ -82,6 +82,11 @@ public final class ProxyHandler implements Terminal {
     this.upstreams = upstreams;
   }
 
+  /**
+   * A request the route's stages let through: a WebSocket upgrade goes to {@link WebSocketUpgrade}; any other has its
+   * framing checked, its tries' common ground set ({@link #begin}) and its body settled ({@link #settleBody}), then
+   * goes to {@link Tries}.
+   */
   @Override
   public void handle(Exchange exchange) {
     HttpServerRequest incoming = exchange.request();
@@ -106,6 +111,19 @@ public final class ProxyHandler implements Terminal {
     }
     Attempt attempt = new Attempt(failures, exchange, incoming);
     inFlight.increment();
+    begin(attempt);
+    String length = incoming.getHeader(HttpHeaders.CONTENT_LENGTH);
+    attempt.length = length == null ? -1 : Framing.contentLength(length);
+    settleBody(attempt, length == null, chunked);
+  }
+
+  /**
+   * What the tries share, set before the first: a gRPC call's own deadline, the client told to send its body
+   * (100-continue), the URI and X-Forwarded-Prefix the backend is sent.
+   */
+  private void begin(Attempt attempt) {
+    Exchange exchange = attempt.exchange;
+    HttpServerRequest incoming = attempt.incoming;
     if (http2 && dev.dockgate.edge.Protocols.grpc(incoming)) {
       long grpcTimeoutNanos = grpcTimeoutNanos(incoming.getHeader(GRPC_TIMEOUT));
       if (grpcTimeoutNanos > 0) {
@@ -130,13 +148,20 @@ public final class ProxyHandler implements Terminal {
     if (prefix != null) {
       attempt.prefix = prefix.forwarded(incoming.headers(), exchange.trustedPeer());
     }
-    String length = incoming.getHeader(HttpHeaders.CONTENT_LENGTH);
-    attempt.length = length == null ? -1 : Framing.contentLength(length);
-    if (length == null && chunked) {
+  }
+
+  /**
+   * How the body goes to the backend, then the first try: streamed as it comes (counted against max_body_bytes when
+   * its size is not announced), peeked at first (HTTP/2 announces no size, nor whether there is one), or read whole
+   * and kept (a small one to an HTTP/2 backend: {@link #hold}).
+   */
+  private void settleBody(Attempt attempt, boolean unannounced, boolean chunked) {
+    HttpServerRequest incoming = attempt.incoming;
+    if (unannounced && chunked) {
       // Announced sizes were checked on arrival; an unannounced one is counted as it streams.
       attempt.body = new LimitedBody(incoming, maxBodyBytes, () -> attempt.tooLarge = true);
     }
-    if (incoming.version() == HttpVersion.HTTP_2 && length == null && http2 && !incoming.isEnded()
+    if (incoming.version() == HttpVersion.HTTP_2 && unannounced && http2 && !incoming.isEnded()
         && !Tries.IDEMPOTENT.contains(incoming.method())) {
       // HTTP/2 on both sides needs no framing decided: the stream starts at once, so that a call whose server speaks
       // first (a gRPC stream the client opens without a message) reaches it. Not replayable, as any body.
@@ -148,23 +173,8 @@ public final class ProxyHandler implements Terminal {
       tries.dispatch(attempt, upstreams);
       return;
     }
-    if (incoming.version() == HttpVersion.HTTP_2 && length == null) {
-      // HTTP/2 does not announce a body's size, nor whether there is one: the first frame after the head tells.
-      PeekedBody body = new PeekedBody(incoming);
-      body.peek().onComplete(peeked -> {
-        if (peeked.failed()) {
-          failures.failed(attempt, new UpstreamFailure.ClientGone(route.backend(), peeked.cause()));
-          return;
-        }
-        if (peeked.result()) {
-          // Streamed on chunked; the header also marks the request as not replayable.
-          incoming.headers().set("transfer-encoding", "chunked");
-          attempt.body = new LimitedBody(body, maxBodyBytes, () -> attempt.tooLarge = true);
-        } else {
-          attempt.body = null;
-        }
-        tries.dispatch(attempt, upstreams);
-      });
+    if (incoming.version() == HttpVersion.HTTP_2 && unannounced) {
+      peek(attempt);
       return;
     }
     if (http2 && attempt.length > 0 && attempt.length <= HeldBodies.HELD_BODY_BYTES && !incoming.isEnded()
@@ -173,6 +183,26 @@ public final class ProxyHandler implements Terminal {
       return;
     }
     tries.dispatch(attempt, upstreams);
+  }
+
+  /** HTTP/2 does not announce a body's size, nor whether there is one: the first frame after the head tells. */
+  private void peek(Attempt attempt) {
+    HttpServerRequest incoming = attempt.incoming;
+    PeekedBody body = new PeekedBody(incoming);
+    body.peek().onComplete(peeked -> {
+      if (peeked.failed()) {
+        failures.failed(attempt, new UpstreamFailure.ClientGone(route.backend(), peeked.cause()));
+        return;
+      }
+      if (peeked.result()) {
+        // Streamed on chunked; the header also marks the request as not replayable.
+        incoming.headers().set("transfer-encoding", "chunked");
+        attempt.body = new LimitedBody(body, maxBodyBytes, () -> attempt.tooLarge = true);
+      } else {
+        attempt.body = null;
+      }
+      tries.dispatch(attempt, upstreams);
+    });
   }
 
   /**
@@ -237,5 +267,4 @@ public final class ProxyHandler implements Terminal {
     }
     return false;
   }
-
 }
