@@ -251,7 +251,7 @@ public final class BackendClients {
         .setMaxChunkSize(options.getMaxChunkSize())
         .setInitialBufferSize(options.getDecoderInitialBufferSize())
         // Names and values are checked once, where they are copied into the client's response (Vert.x
-        // validates every header set there; ProxyHandler answers 502 for one no client may be sent),
+        // validates every header set there; BackendAnswer answers 502 for one no client may be sent),
         // but for the empty name (": x"), which that check lets through: the answer fails here (502).
         .setHeadersFactory(BACKEND_HEADERS)
         .setTrailersFactory(BACKEND_HEADERS)
@@ -302,8 +302,8 @@ public final class BackendClients {
    * Drops the interim (1xx) answers that Vert.x would take for the final one (102 Processing, and
    * any 1xx it does not know), so that the final answer that follows reaches the client; the client
    * would otherwise be sent a 102 with nothing after it. 100 and 103 pass (Vert.x handles them: a 103 reaches
-   * the request's early-hints handler, which ProxyHandler passes on to the client), and so does 101, a switch
-   * (refused as an answer by ProxyHandler). RFC 9110 §15.2 asks a proxy to forward 1xx answers; the gateway
+   * the request's early-hints handler, which BackendAnswer passes on to the client), and so does 101, a switch
+   * (refused as an answer: Failures.unusable). RFC 9110 §15.2 asks a proxy to forward 1xx answers; the gateway
    * forwards 103 Early Hints and, like nginx, reads past the others.
    *
    * <p>Also marks the connection {@link ConnectionPool#UNUSABLE} when the backend sends bytes that belong to no
