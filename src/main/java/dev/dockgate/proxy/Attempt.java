@@ -13,7 +13,7 @@ import io.vertx.core.streams.ReadStream;
  */
 final class Attempt implements Runnable, java.util.function.Consumer<Throwable>,
     io.vertx.core.Handler<MultiMap> {
-  final Failures owner;
+  final TryFailures owner;
   final Exchange exchange;
   final HttpServerRequest incoming;
   /** The request's URI toward the backend (normalized path, prefix stripped when the route says so). */
@@ -62,7 +62,7 @@ final class Attempt implements Runnable, java.util.function.Consumer<Throwable>,
   /** 103 Early Hints passed on to the client so far. */
   int hints;
 
-  Attempt(Failures owner, Exchange exchange, HttpServerRequest incoming) {
+  Attempt(TryFailures owner, Exchange exchange, HttpServerRequest incoming) {
     this.owner = owner;
     this.exchange = exchange;
     this.incoming = incoming;

@@ -29,9 +29,9 @@ final class BackendAnswer {
   /** The head of every answer through this route. */
   private final AnswerHead heads;
   /** The failures of its tries, the gateway's own answers, and each request's end. */
-  private final Failures failures;
+  private final TryFailures failures;
 
-  BackendAnswer(RouteConfig route, boolean http2, Relay.Stalls stalls, AnswerHead heads, Failures failures) {
+  BackendAnswer(RouteConfig route, boolean http2, Relay.Stalls stalls, AnswerHead heads, TryFailures failures) {
     this.route = route;
     this.http2 = http2;
     this.stalls = stalls;

@@ -303,7 +303,7 @@ public final class BackendClients {
    * any 1xx it does not know), so that the final answer that follows reaches the client; the client
    * would otherwise be sent a 102 with nothing after it. 100 and 103 pass (Vert.x handles them: a 103 reaches
    * the request's early-hints handler, which BackendAnswer passes on to the client), and so does 101, a switch
-   * (refused as an answer: Failures.unusable). RFC 9110 §15.2 asks a proxy to forward 1xx answers; the gateway
+   * (refused as an answer: TryFailures.unusable). RFC 9110 §15.2 asks a proxy to forward 1xx answers; the gateway
    * forwards 103 Early Hints and, like nginx, reads past the others.
    *
    * <p>Also marks the connection {@link ConnectionPool#UNUSABLE} when the backend sends bytes that belong to no

@@ -44,12 +44,12 @@ final class BackendRequest {
   private final boolean http2;
   private final AnswerDeadlines deadlines;
   /** The failures of the route's tries. */
-  private final Failures failures;
+  private final TryFailures failures;
   private final io.vertx.core.Handler<Throwable> backendRequestEnded;
   private final io.vertx.core.Handler<Throwable> answerCutShort;
 
   BackendRequest(Vertx vertx, HttpClient client, ConnectionPool pool, RouteConfig route, BackendConfig backend,
-      AnswerDeadlines deadlines, Failures failures) {
+      AnswerDeadlines deadlines, TryFailures failures) {
     this.vertx = vertx;
     this.client = client;
     this.pool = pool;

@@ -20,7 +20,7 @@ import io.vertx.core.http.HttpVersion;
  * The proxy terminal of one route: a request the route's stages let through has its body's framing settled (read
  * whole, peeked at, or streamed as it comes), then {@link Tries} runs its tries (an instance, its circuit breaker,
  * {@link BackendRequest}, a retry elsewhere when allowed); {@link BackendAnswer} relays the backend's answer to the
- * client, {@link Failures} answers for it with the failure's status when there is none; a WebSocket upgrade takes
+ * client, {@link TryFailures} answers for it with the failure's status when there is none; a WebSocket upgrade takes
  * {@link WebSocketUpgrade}. The request's {@link Exchange} counts it. One per route per router instance; called only
  * on that router's event loop.
  */
@@ -45,7 +45,7 @@ public final class ProxyHandler implements Terminal {
    */
   private final StrippedPrefix prefix;
   /** The failures of its tries, the gateway's own answers, and each request's end. */
-  private final Failures failures;
+  private final TryFailures failures;
   /** The tries of each request: instance, breaker, request, retries. */
   private final Tries tries;
   private final WebSocketUpgrade upgrades;
@@ -65,7 +65,7 @@ public final class ProxyHandler implements Terminal {
     Relay.Stalls stalls = idleTimeoutMs > 0 ? new Relay.Stalls(vertx, idleTimeoutMs) : null;
     this.prefix = StrippedPrefix.of(route);
     AnswerHead heads = new AnswerHead(route, serverName, prefix);
-    this.failures = new Failures(route, maxBodyBytes, this.inFlight, heads);
+    this.failures = new TryFailures(route, maxBodyBytes, this.inFlight, heads);
     BackendAnswer answers = new BackendAnswer(route, http2, stalls, heads, failures);
     BackendRequest requests = new BackendRequest(vertx, client, pool, route, backend, deadlines, failures);
     this.tries = new Tries(vertx, route, picker, budget, requests, answers, failures);

@@ -40,10 +40,10 @@ final class Tries {
   /** The backend's answers relayed to the client. */
   private final BackendAnswer answers;
   /** The failures of the tries, the gateway's own answers, and each request's end. */
-  private final Failures failures;
+  private final TryFailures failures;
 
   Tries(Vertx vertx, RouteConfig route, InstancePicker picker, RetryBudget budget, BackendRequest requests,
-      BackendAnswer answers, Failures failures) {
+      BackendAnswer answers, TryFailures failures) {
     this.vertx = vertx;
     this.route = route;
     this.picker = picker;
@@ -237,7 +237,7 @@ final class Tries {
   /**
    * The exchange with an instance in its startup grace: a refused connection (nothing sent) is not
    * the instance failing but its server not listening yet, so the breaker sees no failure (null
-   * stands for it) and {@link Failures#notListening} turns it back into a refusal after the breaker.
+   * stands for it) and {@link TryFailures#notListening} turns it back into a refusal after the breaker.
    */
   private Future<HttpClientResponse> exchangeInGrace(Attempt attempt) {
     return requests.exchange(attempt).recover(err -> err instanceof java.net.ConnectException && attempt.unsent

@@ -19,7 +19,7 @@ import java.util.logging.Logger;
  * answer with its status (413, 502, 503, 504) when nothing of the backend's left; the request counted out of flight
  * however it ended. One per route per router; called on its event loop.
  */
-final class Failures {
+final class TryFailures {
 
   /** The proxy terminal's lines keep its one logger name (log configurations and formats name it). */
   private static final Logger LOG = Logger.getLogger(ProxyHandler.class.getName());
@@ -35,7 +35,7 @@ final class Failures {
   /** The head of every answer through this route. */
   private final AnswerHead heads;
 
-  Failures(RouteConfig route, long maxBodyBytes, java.util.concurrent.atomic.LongAdder inFlight, AnswerHead heads) {
+  TryFailures(RouteConfig route, long maxBodyBytes, java.util.concurrent.atomic.LongAdder inFlight, AnswerHead heads) {
     this.route = route;
     this.maxBodyBytes = maxBodyBytes;
     this.inFlight = inFlight;
