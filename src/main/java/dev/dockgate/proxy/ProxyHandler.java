@@ -1124,11 +1124,12 @@ public final class ProxyHandler implements Terminal {
    * connection" and Envoy's UPE, the exchange says so (its traffic event's {@code cut}: an error in /stats, marked in
    * the access log, counted in the metrics), the instance's circuit counts a failure as for a 502, and an INFO line
    * names the route, backend, instance and bytes (one per instance and router every 10 s at most, the others counted
-   * in it). Not when the client left first: its going resets the backend's side too.
+   * in it). Not when the backend's side was reset for the client ({@link #failure}): the client left first, its body
+   * failed or went over the limit while the answer streamed.
    */
   private void cutByBackend(Attempt attempt, Throwable err, long relayed) {
     Upstream upstream = attempt.upstream;
-    if (attempt.clientGone || attempt.incoming.response().closed() || upstream == null) {
+    if (upstream == null || failure(attempt, err) != err) {
       return;
     }
     attempt.cut = true;

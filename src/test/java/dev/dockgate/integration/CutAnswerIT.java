@@ -137,6 +137,51 @@ class CutAnswerIT {
     }
   }
 
+  /**
+   * A client whose chunked upload goes over {@code max_body_bytes} while its answer streams: the gateway resets the
+   * backend's side for the client, which is no backend's cut (no {@code cut}, nothing said, the circuit closed).
+   */
+  @Test
+  void anAnswerCutForItsClientsBodyOverTheLimitIsNotABackendCut() throws Exception {
+    AtomicInteger requests = new AtomicInteger();
+    NetServer a = cutting(false, null, requests);
+    NetServer b = cutting(false, null, requests);
+    List<JsonObject> events = new CopyOnWriteArrayList<>();
+    try (Said said = new Said(); GatewayHarness gateway = gateway("  max_body_bytes: 4096\n", a.actualPort(),
+        b.actualPort(), "", null, dir.resolve("access-limit.log"))) {
+      gateway.vertx().eventBus().<JsonObject>localConsumer(Addresses.TRAFFIC, m -> events.add(m.body()));
+      try (Socket socket = new Socket("127.0.0.1", gateway.port())) {
+        socket.setSoTimeout(10_000);
+        java.io.OutputStream out = socket.getOutputStream();
+        out.write(("POST /cut/slow HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n400\r\n" + "x".repeat(1024)
+            + "\r\n").getBytes(StandardCharsets.US_ASCII));
+        InputStream in = socket.getInputStream();
+        byte[] buffer = new byte[65536];
+        int got = 0;
+        while (got < 1000) {
+          int n = in.read(buffer);
+          assertTrue(n > 0, "the answer's start arrives");
+          got += n;
+        }
+        try {
+          out.write(("2000\r\n" + "y".repeat(8192) + "\r\n").getBytes(StandardCharsets.US_ASCII));
+          while (in.read(buffer) > 0) {
+            // the rest of what was relayed, until the gateway closes
+          }
+        } catch (java.io.IOException closed) {
+          // closed by the gateway
+        }
+      }
+      Poll.until(Duration.ofSeconds(5), "counted", () -> gateway.statsTotal() == 1 && events.size() == 1);
+      assertFalse(events.get(0).containsKey("cut"), "the client's body, not the backend: " + events.get(0).encode());
+      assertEquals(List.of(), said.cuts(), "nothing said of the backend");
+      assertEquals(List.of("CLOSED", "CLOSED"), circuits(gateway));
+    } finally {
+      a.close();
+      b.close();
+    }
+  }
+
   private void cutByHttp1Backends(boolean reset, TestCerts.Pem tls, String path) throws Exception {
     AtomicInteger requests = new AtomicInteger();
     NetServer a = cutting(reset, tls, requests);
