@@ -133,6 +133,9 @@ public final class MetricsVerticle extends VerticleBase {
     if (event.grpcStatus() >= 0) {
       meters.grpcCalls(event.grpcStatus()).increment();
     }
+    if (event.cut()) {
+      meters.cutAnswers().increment();
+    }
     meters.duration.record((long) (event.latencyMs() * 1_000_000), TimeUnit.NANOSECONDS);
     meters.bytes.increment(event.bytes());
   }
@@ -147,6 +150,8 @@ public final class MetricsVerticle extends VerticleBase {
     final Counter[] requests = new Counter[6];
     /** gRPC call counters by gRPC status, 0 (OK) to 16; [17] for a status beyond gRPC's. Made on first use. */
     final Counter[] grpcCalls = new Counter[GRPC_CODES.size() + 1];
+    /** Answers their backend cut mid-body; made on first use. */
+    Counter cutAnswers;
 
     RouteMeters(String route, String backend) {
       this.route = route;
@@ -186,6 +191,17 @@ public final class MetricsVerticle extends VerticleBase {
             .register(registry);
       }
       return counter;
+    }
+
+    /** The counter of answers their backend cut after a part of them was sent (the traffic event's {@code cut}). */
+    Counter cutAnswers() {
+      if (cutAnswers == null) {
+        cutAnswers = Counter.builder("gateway.backend.cut.answers")
+            .description("Answers their backend cut mid-body (closed or reset), the client's answer cut with them")
+            .tags("route", route, "backend", backend)
+            .register(registry);
+      }
+      return cutAnswers;
     }
   }
 

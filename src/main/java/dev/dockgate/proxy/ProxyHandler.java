@@ -550,11 +550,9 @@ public final class ProxyHandler implements Terminal {
         if (span != null) {
           span.answered(response.statusCode());
         }
-        breaker.succeeded();
-        upstream.answered(response.statusCode(), System.nanoTime());
-        if (!retryOnStatus(attempt, candidates, upstream, retry, response)) {
-          respond(attempt, response);
-        }
+        if (retryOnStatus(attempt, candidates, upstream, retry, response) || !respond(attempt, response)) {
+          answered(upstream, response.statusCode()); // not relayed: the answer counts for the instance now
+        } // relayed: its end counts it (Attempt.run), unless its backend cut it (cutByBackend)
         return;
       }
       // The answer (or the next try) waits for the breaker to have counted the failure: a request
@@ -984,17 +982,28 @@ public final class ProxyHandler implements Terminal {
   }
 
   /**
+   * An answer of {@code upstream}'s instance with {@code status} went well: a success for its circuit (which counts
+   * failures in a row), and the status for its outlier detection. Counted at the answer's end when it is relayed, so
+   * that an answer its backend cuts mid-body counts as a failure alone (as a 502 does), not as a success and a failure.
+   */
+  private static void answered(Upstream upstream, int status) {
+    upstream.breaker().succeeded();
+    upstream.answered(status, System.nanoTime());
+  }
+
+  /**
    * The backend's answer to the client: its status and reason, its headers but hop-by-hop ones (the
    * route's stages may edit them), its Date (or now), its body streamed with back-pressure, sized
-   * as the backend sized it, else chunked (buffered for an HTTP/1.0 client).
+   * as the backend sized it, else chunked (buffered for an HTTP/1.0 client). True when its body is relayed (its
+   * {@link Relay}'s end then counts it for the instance); false when it was dropped.
    */
-  private void respond(Attempt attempt, HttpClientResponse response) {
+  private boolean respond(Attempt attempt, HttpClientResponse response) {
     release(attempt); // an answer came: the stream was not refused, its body is not sent again
     HttpServerResponse out = attempt.incoming.response();
     if (out.ended()) {
       response.request().reset(); // its answer is not read: the backend connection is not reused
       finished(attempt); // the edge answered and counted this request (EdgeGuard)
-      return;
+      return false;
     }
     // Transfer-Encoding is hop-by-hop: Netty decoded the body, and it is framed anew toward the client.
     MultiMap headers = response.headers();
@@ -1012,7 +1021,7 @@ public final class ProxyHandler implements Terminal {
       }
       response.request().reset();
       failed(attempt, new UpstreamFailure.BadGateway(route.backend(), invalid));
-      return;
+      return false;
     }
     String statusMessage = response.statusMessage();
     if (statusMessage != null && !statusMessage.equals(io.netty.handler.codec.http.HttpResponseStatus.valueOf(status).reasonPhrase())
@@ -1059,6 +1068,7 @@ public final class ProxyHandler implements Terminal {
     Relay.start(response, out, bodyFollows ? declared : -1, passTrailers,
         attempt.incoming.version() == HttpVersion.HTTP_2 ? stalls : null, http2 ? attempt : null, attempt,
         attempt); // its end counts the request
+    return true;
   }
 
   /**
@@ -1106,6 +1116,35 @@ public final class ProxyHandler implements Terminal {
       attempt.upstream.breaker().failed(failure, true);
     }
     failed(attempt, failure);
+  }
+
+  /**
+   * The backend cut its answer after {@code relayed} bytes of it left (its connection closed or reset, its stream
+   * reset, mid-body; see {@link Relay}), and the client's answer is cut: as nginx's "upstream prematurely closed
+   * connection" and Envoy's UPE, the exchange says so (its traffic event's {@code cut}: an error in /stats, marked in
+   * the access log, counted in the metrics), the instance's circuit counts a failure as for a 502, and an INFO line
+   * names the route, backend, instance and bytes (one per instance and router every 10 s at most, the others counted
+   * in it). Not when the backend's side was reset for the client ({@link #failure}): the client left first, its body
+   * failed or went over the limit while the answer streamed.
+   */
+  private void cutByBackend(Attempt attempt, Throwable err, long relayed) {
+    Upstream upstream = attempt.upstream;
+    if (upstream == null || failure(attempt, err) != err) {
+      return;
+    }
+    attempt.cut = true;
+    attempt.exchange.cutByBackend();
+    upstream.breaker().failed(new UpstreamFailure.BadGateway(route.backend(), err), true);
+    int unsaid = upstream.cutToSay(System.nanoTime());
+    if (unsaid >= 0) {
+      LOG.info("backend \"" + route.backend() + "\" instance " + upstream.instance() + " cut its answer to "
+          + attempt.incoming.method() + " " + dev.dockgate.observability.AccessLogLine.escaped(attempt.incoming.path())
+          + " on route " + route.pathPrefix() + " after " + relayed + " bytes (" + ConnectionLoss.describe(err)
+          + "); the client's answer is cut" + (unsaid > 0 ? " (and " + unsaid + " more since the last report)" : ""));
+    } else if (LOG.isLoggable(Level.FINE)) {
+      LOG.fine("backend \"" + route.backend() + "\" instance " + upstream.instance() + " cut its answer to "
+          + attempt.incoming.method() + " after " + relayed + " bytes: " + err);
+    }
   }
 
   /**
@@ -1212,10 +1251,10 @@ public final class ProxyHandler implements Terminal {
 
   /**
    * The proxy's state of one request across its tries; also what its answer's {@link Relay} calls back
-   * (done, or failed before anything left), so that no callback is made per answer. Event-loop confined.
+   * (done, failed before anything left, or cut by its backend), so that no callback is made per answer. Event-loop
+   * confined.
    */
-  private static final class Attempt implements Runnable, java.util.function.Consumer<Throwable>,
-      io.vertx.core.Handler<MultiMap> {
+  private static final class Attempt implements Runnable, Relay.Failures, io.vertx.core.Handler<MultiMap> {
     final ProxyHandler owner;
     final Exchange exchange;
     final HttpServerRequest incoming;
@@ -1264,6 +1303,8 @@ public final class ProxyHandler implements Terminal {
     boolean relaying;
     /** 103 Early Hints passed on to the client so far. */
     int hints;
+    /** The backend cut the answer after a part of it left ({@link #cutByBackend}). */
+    boolean cut;
 
     Attempt(ProxyHandler owner, Exchange exchange, HttpServerRequest incoming) {
       this.owner = owner;
@@ -1272,16 +1313,25 @@ public final class ProxyHandler implements Terminal {
       this.body = incoming;
     }
 
-    /** The answer's relay is over: the request is counted. */
+    /** The answer's relay is over: the request is counted, and the answer for its instance unless its backend cut it. */
     @Override
     public void run() {
+      if (!cut && upstream != null) {
+        answered(upstream, incoming.response().getStatusCode());
+      }
       owner.finished(this);
     }
 
     /** The answer failed before anything of it left. */
     @Override
-    public void accept(Throwable err) {
+    public void unanswered(Throwable err) {
       owner.unanswered(this, err);
+    }
+
+    /** The backend cut the answer after {@code relayed} bytes of it left. */
+    @Override
+    public void cut(Throwable err, long relayed) {
+      owner.cutByBackend(this, err, relayed);
     }
 
     /**
