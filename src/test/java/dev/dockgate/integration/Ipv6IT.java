@@ -195,7 +195,8 @@ class Ipv6IT {
 
   /**
    * A fixed target {@code http://[::1]:PORT} is named {@code [::1]:PORT} in /admin/routes and the access log (it was
-   * {@code ::1:PORT}, which reads as the address ::1:PORT with no port), its id {@code static:[::1]:PORT}.
+   * {@code ::1:PORT}, which reads as the address ::1:PORT with no port), its id {@code static:[::1]:PORT}; the
+   * listeners are said to listen on {@code [::]:PORT} and {@code [::1]:PORT} (they were {@code :::PORT}).
    */
   @Test
   void anIpv6TargetIsNamedWithBrackets() throws Exception {
@@ -209,6 +210,8 @@ class Ipv6IT {
       assertEquals(named, instance.getString("name"));
       assertEquals("static:" + named, instance.getString("id"));
       assertEquals(named, instance.getString("address"));
+      String said = "gateway listening on [::]:" + gw.port() + ", admin endpoints on [::1]:" + admin + " ";
+      org.junit.jupiter.api.Assertions.assertTrue(gw.output().contains(said), gw.output());
     }
   }
 }
