@@ -185,6 +185,18 @@ class ConfigLoaderTest {
 
   // ---------------------------------------------------------------- valid files
 
+  /** A route's host given as a bare IPv6 literal is the bracketed Host it matches (it was refused as "with a port"). */
+  @Test
+  void anIpv6RouteHostIsWrittenInBrackets() {
+    io.vertx.core.json.JsonObject json = new io.vertx.core.json.JsonObject("{\"docker\":{\"enabled\":false},\"routes\":["
+        + "{\"path_prefix\":\"/a\",\"backend\":\"b\",\"host\":\"::1\"},"
+        + "{\"path_prefix\":\"/b\",\"backend\":\"b\",\"host\":\"[2001:DB8::1]\"},"
+        + "{\"path_prefix\":\"/c\",\"backend\":\"b\",\"host\":\"2001:db8::1\"}],"
+        + "\"backends\":[{\"name\":\"b\",\"targets\":[\"http://127.0.0.1:1\"]}]}");
+    assertEquals(java.util.Arrays.asList("[::1]", "[2001:db8::1]", "[2001:db8::1]"),
+        ConfigLoader.parse("gw.yml", json, List.of()).routes().stream().map(RouteConfig::host).toList());
+  }
+
   @Test
   void rgateExampleParsesWithDefaults(VertxTestContext ctx) throws IOException {
     String path = write("conf.yml", RGATE_YAML);
