@@ -71,6 +71,7 @@ class Ipv6IT {
         access_log: {enabled: true, format: json, path: "%s"}
         routes:
           - {path_prefix: /, backend: v6}
+          - {path_prefix: /hosted, backend: v6, host: "::1", strip_prefix: true}
           - path_prefix: /limited
             backend: v6
             rate_limit: {requests_per_second: 0.001, burst: 1}
@@ -212,6 +213,20 @@ class Ipv6IT {
       assertEquals(named, instance.getString("address"));
       String said = "gateway listening on [::]:" + gw.port() + ", admin endpoints on [::1]:" + admin + " ";
       org.junit.jupiter.api.Assertions.assertTrue(gw.output().contains(said), gw.output());
+    }
+  }
+
+  /**
+   * A route whose host is {@code ::1} (it was refused: "a host name with a port") takes {@code Host: [::1]} alone
+   * (its strip_prefix says so in X-Forwarded-Prefix); 127.0.0.1 goes to the host-less route.
+   */
+  @Test
+  void aRouteForAnIpv6HostTakesThatHostAlone() throws Exception {
+    try (GatewayJar gw = gateway("", Ports.free())) {
+      assertEquals(200, get("[::1]", gw.port(), "/hosted/x").statusCode());
+      assertEquals("/hosted", backendGot().get("X-Forwarded-Prefix"));
+      assertEquals(200, get("127.0.0.1", gw.port(), "/hosted/x").statusCode());
+      assertEquals(null, backendGot().get("X-Forwarded-Prefix"));
     }
   }
 }
