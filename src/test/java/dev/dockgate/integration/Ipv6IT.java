@@ -72,6 +72,7 @@ class Ipv6IT {
         routes:
           - {path_prefix: /, backend: v6}
           - {path_prefix: /hosted, backend: v6, host: "::1", strip_prefix: true}
+          - {path_prefix: /cors, backend: v6, cors: {allow_origins: ["http://[0:0:0:0:0:0:0:1]:3000"]}}
           - path_prefix: /limited
             backend: v6
             rate_limit: {requests_per_second: 0.001, burst: 1}
@@ -227,6 +228,23 @@ class Ipv6IT {
       assertEquals("/hosted", backendGot().get("X-Forwarded-Prefix"));
       assertEquals(200, get("127.0.0.1", gw.port(), "/hosted/x").statusCode());
       assertEquals(null, backendGot().get("X-Forwarded-Prefix"));
+    }
+  }
+
+  /**
+   * An allowed origin written {@code http://[0:0:0:0:0:0:0:1]:3000} is the one a browser sends for that page,
+   * {@code http://[::1]:3000} (the WHATWG URL serializer compresses IPv6): its preflight was refused (403), as the
+   * origins were compared as written.
+   */
+  @Test
+  void anIpv6OriginIsAllowedHoweverTheConfigSpellsIt() throws Exception {
+    try (GatewayJar gw = gateway("", Ports.free())) {
+      HttpResponse<String> preflight = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+              URI.create("http://[::1]:" + gw.port() + "/cors/x")).method("OPTIONS", HttpRequest.BodyPublishers.noBody())
+          .header("Origin", "http://[::1]:3000").header("Access-Control-Request-Method", "GET")
+          .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+      assertEquals(204, preflight.statusCode(), preflight.body());
+      assertEquals("http://[::1]:3000", preflight.headers().firstValue("Access-Control-Allow-Origin").orElse(null));
     }
   }
 }
