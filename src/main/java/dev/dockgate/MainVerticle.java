@@ -116,7 +116,7 @@ public final class MainVerticle extends VerticleBase {
         // Before the routers: their cluster-scope limits take shares of the cluster's budgets from the start.
         .compose(id -> vertx.isClustered() ? vertx.deployVerticle(new ClusterLimitsVerticle(rateLimiters))
             : Future.succeededFuture(id))
-        .compose(id -> vertx.deployVerticle(new MetricsVerticle(config, breakers, inFlight)))
+        .compose(id -> vertx.deployVerticle(new MetricsVerticle(config, breakers, inFlight, connections, adminConnections)))
         .compose(id -> vertx.deployVerticle(new DiscoveryVerticle(config)))
         .onSuccess(id -> discoveryDeployment = id)
         .compose(id -> vertx.deployVerticle(new HealthCheckVerticle(config)))

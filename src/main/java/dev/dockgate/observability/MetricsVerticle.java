@@ -3,6 +3,7 @@ package dev.dockgate.observability;
 import dev.dockgate.config.BackendConfig;
 import dev.dockgate.config.GatewayConfig;
 import dev.dockgate.discovery.BackendInstances;
+import dev.dockgate.edge.OpenConnections;
 import dev.dockgate.events.Addresses;
 import dev.dockgate.events.TrafficEvent;
 import dev.dockgate.resilience.BreakerRegistry;
@@ -62,14 +63,37 @@ public final class MetricsVerticle extends VerticleBase {
   private BackendInstances instances = BackendInstances.EMPTY;
   private io.vertx.core.eventbus.MessageConsumer<JsonObject> traffic;
 
-  public MetricsVerticle(GatewayConfig config, BreakerRegistry breakers, InFlightRequests inFlight) {
+  /** The client connections of the main listener and of the admin listener, and their meters (removed at stop). */
+  private final OpenConnections connections;
+  private final OpenConnections adminConnections;
+  private final List<io.micrometer.core.instrument.Meter> connectionMeters = new java.util.ArrayList<>();
+
+  public MetricsVerticle(GatewayConfig config, BreakerRegistry breakers, InFlightRequests inFlight,
+      OpenConnections connections, OpenConnections adminConnections) {
     this.config = config;
     this.breakers = breakers;
     this.inFlight = inFlight;
+    this.connections = connections;
+    this.adminConnections = adminConnections;
   }
 
   public MetricsVerticle(GatewayConfig config, BreakerRegistry breakers) {
-    this(config, breakers, new InFlightRequests());
+    this(config, breakers, new InFlightRequests(), new OpenConnections(), new OpenConnections());
+  }
+
+  /** {@code gateway_connections_open} and {@code gateway_connections_refused_total} of a listener, read at scrape. */
+  private void connectionMeters(String listener, OpenConnections open) {
+    connectionMeters.add(io.micrometer.core.instrument.Gauge.builder("gateway.connections.open", open,
+            OpenConnections::current)
+        .description("Client connections open on the listener, as its max_connections counts them")
+        .tag("listener", listener)
+        .register(registry));
+    connectionMeters.add(io.micrometer.core.instrument.FunctionCounter.builder("gateway.connections.refused", open,
+            OpenConnections::refused)
+        .description("Client connections closed at the listener's max_connections: the new one, or on the admin "
+            + "listener one between requests closed for it")
+        .tag("listener", listener)
+        .register(registry));
   }
 
   @Override
@@ -78,6 +102,8 @@ public final class MetricsVerticle extends VerticleBase {
     // still shows them), as Prometheus advises for known label values.
     discoveryEvents("UP");
     discoveryEvents("DOWN");
+    connectionMeters("main", connections);
+    connectionMeters("admin", adminConnections);
     Future<Void> traffic = follow(!config.server().admin().metrics().isEmpty());
     Future<Void> announce = vertx.eventBus().<JsonObject>localConsumer(Addresses.DISCOVERY_ANNOUNCE,
         msg -> countAnnouncement(msg.body())).completion();
@@ -264,6 +290,8 @@ public final class MetricsVerticle extends VerticleBase {
   public Future<?> stop() {
     if (ownRegistry) {
       registry.close();
+    } else {
+      connectionMeters.forEach(registry::remove); // a shared registry outlives this gateway's listeners
     }
     return Future.succeededFuture();
   }
