@@ -116,7 +116,7 @@ public final class MainVerticle extends VerticleBase {
         // Before the routers: their cluster-scope limits take shares of the cluster's budgets from the start.
         .compose(id -> vertx.isClustered() ? vertx.deployVerticle(new ClusterLimitsVerticle(rateLimiters))
             : Future.succeededFuture(id))
-        .compose(id -> vertx.deployVerticle(new MetricsVerticle(config, breakers, inFlight)))
+        .compose(id -> vertx.deployVerticle(new MetricsVerticle(config, breakers, inFlight, connections, adminConnections)))
         .compose(id -> vertx.deployVerticle(new DiscoveryVerticle(config)))
         .onSuccess(id -> discoveryDeployment = id)
         .compose(id -> vertx.deployVerticle(new HealthCheckVerticle(config)))
@@ -129,7 +129,8 @@ public final class MainVerticle extends VerticleBase {
             : Future.succeededFuture(id))
         .compose(id -> RouterPlacement.deploy(vertx,
             () -> new RouterVerticle(config, breakers, inFlight, shared, connections, adminConnections), instances))
-        .onSuccess(id -> LOG.info("gateway listening on " + config.server().host() + ":"
+        .onSuccess(id -> LOG.info("gateway listening on "
+            + dev.dockgate.discovery.Instance.uriHost(config.server().host()) + ":"
             + config.server().port() + protocols(config.server()) + " with " + instances + " router instance(s), "
             + config.routes().size() + " route(s), " + config.backends().size() + " backend(s) from "
             + config.source() + " (" + NetworkTransport.describe(vertx) + " transport)"))
@@ -163,7 +164,8 @@ public final class MainVerticle extends VerticleBase {
     String main = server.tls() != null ? (server.http2() ? " (TLS, HTTP/2 and HTTP/1.1)" : " (TLS, HTTP/1.1)")
         : server.h2c() ? " (HTTP/1.1 and h2c)" : "";
     dev.dockgate.config.ServerConfig.AdminListener admin = server.adminListener();
-    return admin == null ? main : main + ", admin endpoints on " + admin.host() + ":" + admin.port()
+    return admin == null ? main : main + ", admin endpoints on " + dev.dockgate.discovery.Instance.uriHost(admin.host())
+        + ":" + admin.port()
         + (admin.apiKeys() == null ? "" : " (API keys required)");
   }
 

@@ -78,6 +78,10 @@ public final class ClusterBuilder implements VertxBuilder {
     LOG.info("cluster \"" + cluster.name() + "\": joining by TCP-IP on port " + cluster.port()
         + (cluster.host() == null ? "" : " of " + cluster.host()) + ", members "
         + (cluster.members().isEmpty() ? "(none listed)" : String.join(", ", cluster.members())));
+    String foreign = foreignHost(cluster.host());
+    if (foreign != null) {
+      return alone(new IllegalArgumentException(foreign));
+    }
     return clustered.withClusterManager(new HazelcastClusterManager(HazelcastSettings.of(cluster)))
         .buildClustered()
         .recover(failure -> rootMessage(failure).equals(JOIN_GAVE_UP) ? withoutSilentMembers(failure) : alone(failure));
@@ -145,6 +149,30 @@ public final class ClusterBuilder implements VertxBuilder {
     LOG.warning("cluster \"" + cluster.name() + "\": cannot join (" + why + "); serving alone, /stats?scope=cluster"
         + " answers for this node only (set cluster.required: true to refuse to start instead)");
     return Future.succeededFuture(build());
+  }
+
+  /**
+   * Why {@code host} cannot be this node's cluster address, or null when it can (or is not set): Hazelcast, given an
+   * address of another machine (a file copied from another host), only says that its port is "already in use".
+   */
+  static String foreignHost(String host) {
+    if (host == null) {
+      return null;
+    }
+    try {
+      java.net.InetAddress address = java.net.InetAddress.getByName(host);
+      if (address.isAnyLocalAddress() || java.net.NetworkInterface.getByInetAddress(address) != null) {
+        return null;
+      }
+      List<String> own = java.net.NetworkInterface.networkInterfaces()
+          .flatMap(java.net.NetworkInterface::inetAddresses)
+          .map(a -> a.getHostAddress().replaceFirst("%.*", "").replaceFirst("(^|:)(0(:|$)){2,}", "::"))
+          .distinct().limit(8).toList();
+      return "cluster.host " + host + " is not an address of this machine (its addresses: " + String.join(", ", own)
+          + "): set one of them, or leave cluster.host out";
+    } catch (java.io.IOException e) {
+      return "cluster.host " + host + " cannot be resolved (" + e.getMessage() + ")";
+    }
   }
 
   /** Every distinct message down the cause chain: Hazelcast names the port at one level, the OS error at another. */

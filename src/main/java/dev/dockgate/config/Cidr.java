@@ -6,7 +6,14 @@ import java.net.UnknownHostException;
 /** An IPv4 or IPv6 network, {@code 10.0.0.0/8} or {@code ::1/128}; a bare address is a /32 or /128. */
 public record Cidr(byte[] network, int prefix) {
 
-  /** The network {@code text} names, or null when it is not an address literal with a valid prefix. */
+  /** IPv6's prefix of the IPv4-mapped addresses, {@code ::ffff:0:0/96}. */
+  private static final int MAPPED_PREFIX = 96;
+
+  /**
+   * The network {@code text} names, or null when it is not an address literal with a valid prefix. An IPv4-mapped
+   * network ({@code ::ffff:127.0.0.0/104}, {@code ::ffff:10.0.0.1/128}) is its IPv4 network ({@code 127.0.0.0/8},
+   * {@code 10.0.0.1/32}): the JDK hands a dual-stack listener's IPv4 peers over as IPv4 addresses, never mapped ones.
+   */
   public static Cidr parse(String text) {
     int slash = text.indexOf('/');
     String address = slash < 0 ? text : text.substring(0, slash);
@@ -21,11 +28,81 @@ public record Cidr(byte[] network, int prefix) {
       } catch (NumberFormatException e) {
         return null;
       }
+      if (bytes.length == 4 && address.indexOf(':') >= 0) {
+        // Written in IPv6 (mapped), so the prefix counts IPv6 bits: below 96 it would take in other IPv6 addresses.
+        prefix -= MAPPED_PREFIX;
+      }
       if (prefix < 0 || prefix > bytes.length * 8) {
         return null;
       }
     }
     return new Cidr(bytes, prefix);
+  }
+
+  /**
+   * An address literal as RFC 5952 writes it: IPv6 in lower case, leading zeros dropped, the longest run of two or
+   * more zero groups as {@code ::}, no zone ({@code 0:0:0:0:0:0:0:1%0}, {@code 0::1} and {@code ::1%lo} are all
+   * {@code ::1}, as nginx writes its peers); an IPv4-mapped address as IPv4; IPv4 as four plain decimal parts. Text
+   * that is not an address literal comes back as it is.
+   */
+  public static String canonical(String address) {
+    int zone = address.indexOf('%');
+    byte[] bytes = literal(zone < 0 ? address : address.substring(0, zone));
+    return bytes == null ? address : text(bytes);
+  }
+
+  /** {@link #canonical} of an address given by its bytes (4 or 16). */
+  public static String text(byte[] bytes) {
+    StringBuilder text = new StringBuilder(39);
+    if (bytes.length == 4) {
+      for (int i = 0; i < 4; i++) {
+        text.append(i == 0 ? "" : ".").append(bytes[i] & 0xff);
+      }
+      return text.toString();
+    }
+    int gapStart = -1;
+    int gapLength = 1; // a single zero group is written as 0 (RFC 5952 §4.2.2)
+    for (int i = 0; i < 8; ) {
+      int end = i;
+      while (end < 8 && bytes[2 * end] == 0 && bytes[2 * end + 1] == 0) {
+        end++;
+      }
+      if (end - i > gapLength) {
+        gapStart = i;
+        gapLength = end - i;
+      }
+      i = Math.max(end, i + 1);
+    }
+    boolean colon = false;
+    for (int i = 0; i < 8; ) {
+      if (i == gapStart) {
+        text.append("::");
+        i += gapLength;
+        colon = false;
+        continue;
+      }
+      if (colon) {
+        text.append(':');
+      }
+      text.append(Integer.toHexString((bytes[2 * i] & 0xff) << 8 | bytes[2 * i + 1] & 0xff));
+      colon = true;
+      i++;
+    }
+    return text.toString();
+  }
+
+  /** Whether {@code text}, a literal whose bytes are {@code bytes}, is written as {@link #text} writes them. */
+  public static boolean isCanonical(String text, byte[] bytes) {
+    if (bytes.length != 4) {
+      return text.equals(text(bytes));
+    }
+    // Four decimal parts of 0-255 without a leading zero have exactly these many digits (no allocation).
+    int length = 3;
+    for (byte b : bytes) {
+      int v = b & 0xff;
+      length += v >= 100 ? 3 : v >= 10 ? 2 : 1;
+    }
+    return text.length() == length && text.indexOf(':') < 0;
   }
 
   /**

@@ -596,6 +596,9 @@ public final class ConfigLoader {
         while (host.length() > 1 && host.endsWith(".")) {
           host = host.substring(0, host.length() - 1); // "a.example." is a.example: as routes match hosts
         }
+        if (host.indexOf(':') >= 0 && host.indexOf('%') < 0 && Cidr.literal(host) != null) {
+          host = "[" + host + "]"; // an IPv6 literal (::1), as a Host field writes it
+        }
         if (host.isEmpty() || host.contains("/") || host.contains(" ")) {
           f.problem(f.at("host"), "expected a host name, got \"" + host + "\"");
         } else if (host.indexOf(':') >= 0 && !(host.startsWith("[") && host.endsWith("]"))) {

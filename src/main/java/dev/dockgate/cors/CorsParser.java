@@ -39,6 +39,32 @@ final class CorsParser {
   private static final java.util.regex.Pattern ORIGIN = java.util.regex.Pattern.compile(
       "[a-z][a-z0-9+.-]*://(\\*\\.)?([a-z0-9-]+(\\.[a-z0-9-]+)*|\\[[0-9a-f:.]+\\])(:[0-9]{1,5})?");
 
+  /**
+   * {@code origin} with its IPv6 host as browsers send it (the WHATWG URL serializer: RFC 5952's compression, lower
+   * case, a mapped address in hex, {@code http://[::ffff:7f00:1]}), since origins are compared as text; {@code origin}
+   * itself when its host is no IPv6 literal; null when the brackets hold no IPv6 address.
+   */
+  static String ipv6AsBrowsersWriteIt(String origin) {
+    int open = origin.indexOf("://[") + 3;
+    if (open < 3) {
+      return origin;
+    }
+    int close = origin.indexOf(']', open);
+    String literal = origin.substring(open + 1, close);
+    byte[] address = literal.indexOf(':') < 0 ? null : dev.dockgate.config.Cidr.literal(literal);
+    if (address == null) {
+      return null;
+    }
+    if (address.length == 4) { // ::ffff:127.0.0.1, which the JDK reads as IPv4
+      byte[] mapped = new byte[16];
+      mapped[10] = (byte) 0xff;
+      mapped[11] = (byte) 0xff;
+      System.arraycopy(address, 0, mapped, 12, 4);
+      address = mapped;
+    }
+    return origin.substring(0, open + 1) + dev.dockgate.config.Cidr.text(address) + origin.substring(close);
+  }
+
   private static List<String> corsOrigins(Fields f) {
     String field = f.at("allow_origins");
     if (!f.has("allow_origins")) {
@@ -61,7 +87,7 @@ final class CorsParser {
       } else if ("null".equals(origin)) {
         f.problem(field + "[" + i + "]", "\"null\" is not allowed: sandboxed pages and local files all send it");
         continue;
-      } else if (origin == null || !ORIGIN.matcher(origin).matches()) {
+      } else if (origin == null || !ORIGIN.matcher(origin).matches() || (origin = ipv6AsBrowsersWriteIt(origin)) == null) {
         f.problem(field + "[" + i + "]", "expected an origin such as https://app.example.com (scheme://host[:port], "
             + "no path), https://*.example.com or \"*\", got " + Fields.describe(item));
         continue;

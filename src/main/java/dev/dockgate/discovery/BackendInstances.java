@@ -57,7 +57,7 @@ public final class BackendInstances {
     for (BackendConfig backend : backends) {
       List<Instance> matching = new ArrayList<>();
       for (Target target : backend.targets()) {
-        String address = target.host() + ":" + target.port();
+        String address = Instance.uriHost(target.host()) + ":" + target.port(); // [::1]:8080, not ::1:8080
         matching.add(new Instance("static:" + address, address, target.host(), target.port(), target.tls()));
       }
       for (Discovered d : discovered) {

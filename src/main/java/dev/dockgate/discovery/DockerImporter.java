@@ -602,7 +602,7 @@ public final class DockerImporter implements ServiceImporter {
           if (reserved != null && reserved.registration() == null && !reserved.container().equals(c)) {
             updateHealth(done, reserved.container());
           }
-          LOG.info("instance up: container " + named(c) + " at " + address.host()
+          LOG.info("instance up: container " + named(c) + " at " + Instance.uriHost(address.host())
               + ":" + address.port() + " (" + address.reason() + ")"
               + (ContainerInfo.NO_HEALTHCHECK.equals(c.health()) ? "" : ", health " + c.health()));
         })

@@ -79,6 +79,6 @@ public record Instance(String id, String name, String host, int port, boolean tl
   @Override
   public String toString() {
     // A dns_targets address's name says its address already (NAME:PORT@ADDRESS).
-    return hostName != null ? name : name + "@" + host + ":" + port;
+    return hostName != null ? name : name + "@" + uriHost() + ":" + port;
   }
 }

@@ -19,6 +19,7 @@ import io.netty.handler.codec.http2.Http2Headers;
  * refused by the strict decoder (400). A {@code :path} that is neither origin form nor {@code *} is refused alike, and
  * so is one holding a space, a control byte or a byte outside ASCII: no URI holds them, and the backend's HTTP/1
  * encoder throws on a space (the request then hung until {@code timeout_ms}, its 504 counted against the instance).
+ * An {@code :authority} with an empty port ({@code a.example:}) loses its {@code :}, as HTTP/1's Host does.
  */
 final class Http2MethodCheck extends Http2FrameListenerDecorator {
 
@@ -70,6 +71,11 @@ final class Http2MethodCheck extends Http2FrameListenerDecorator {
         throw Http2Exception.streamError(streamId, Http2Error.PROTOCOL_ERROR,
             "a field value ends with a space or a tab");
       }
+    }
+    CharSequence authority = headers.authority();
+    if (authority != null && authority.length() > 1 && authority.charAt(authority.length() - 1) == ':') {
+      // An empty port is no port (StrictRequestDecoder.withoutEmptyPort): Vert.x would read port 0.
+      headers.authority(authority.subSequence(0, authority.length() - 1));
     }
     CharSequence method = headers.method();
     if (method != null && (method.length() == 0 || HttpHeaderValidationUtil.validateToken(method) != -1)) {

@@ -40,6 +40,10 @@ public final class OpenConnections {
   private final AtomicInteger streams = new AtomicInteger();
   /** The cap's log lines: at most one every 10 s, with the connections refused or evicted since. */
   private final LogPace capped = new LogPace(10, java.util.concurrent.TimeUnit.SECONDS);
+  /** A warning about the cap was said and the line saying it is left is still to come (with the count since). */
+  private final AtomicBoolean warned = new AtomicBoolean();
+  /** Connections closed at the cap since the start (the new one, or with eviction one between requests). */
+  private final java.util.concurrent.atomic.AtomicLong refused = new java.util.concurrent.atomic.AtomicLong();
 
   /** A cap the process's file descriptors set below the configured one (0: none); set before the routers start. */
   private volatile int ceiling;
@@ -80,6 +84,7 @@ public final class OpenConnections {
       if (evicted) {
         open.incrementAndGet(); // the evicted one is released when its close completes
       }
+      refused.incrementAndGet();
       capped.count();
       full.set(true);
       if (capped.due()) {
@@ -89,11 +94,16 @@ public final class OpenConnections {
             : "for each new connection, one between requests is closed, from the client address holding the most "
                 + "(none: the new one is)")
             + " (" + capped.takeCount() + " since the last such line)");
+        warned.set(true);
       }
       return evicted;
     }
-    if (full.get() && full.compareAndSet(true, false) && capped.due()) {
-      LOG.info("connections below " + setting + " (" + max + ") again");
+    if (full.get() && full.compareAndSet(true, false) && warned.compareAndSet(true, false)) {
+      // Once per warning (so at most two lines in 10 s), however soon: what was closed after the warning is said
+      // here rather than lost, and the operator learns the cap was left.
+      long since = capped.takeCount();
+      LOG.info("connections below " + setting + " (" + max + ") again"
+          + (since > 0 ? "; " + since + " more closed since the last such line" : ""));
     }
     return true;
   }
@@ -215,6 +225,11 @@ public final class OpenConnections {
 
   public int current() {
     return open.get();
+  }
+
+  /** Connections closed at the cap since the start: refused, or with eviction, closed between requests for a new one. */
+  public long refused() {
+    return refused.get();
   }
 
   /** Holds the cap at {@code ceiling} whatever the setting says ({@link FileDescriptors#heldAt}); 0: no ceiling. */

@@ -595,7 +595,17 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
     if (authority.isEmpty() || authority.charAt(0) == ':' || !HostAndPortImpl.isValidAuthority(authority)) {
       throw new Refused(400, "malformed authority in the request target");
     }
-    headers.set(HttpHeaderNames.HOST, authority);
+    headers.set(HttpHeaderNames.HOST, withoutEmptyPort(authority));
+  }
+
+  /**
+   * {@code authority} without the {@code :} of an empty port ({@code a.example:}, {@code [::1]:}): RFC 3986's port
+   * may be empty, and then there is none (nginx's {@code $host}). Vert.x parses it as port 0, which the backend was
+   * sent ({@code Host: a.example:0}) and a rewritten redirect pointed at. Allocates only for such a value.
+   */
+  static String withoutEmptyPort(String authority) {
+    int last = authority.length() - 1;
+    return last > 0 && authority.charAt(last) == ':' ? authority.substring(0, last) : authority;
   }
 
   /** RFC 9112 §3.2: exactly one valid Host in HTTP/1.1, at most one in HTTP/1.0. */
@@ -610,8 +620,13 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
       return;
     }
     // Allocation-free form of the parse Vert.x does for request.authority().
-    if (!HostAndPortImpl.isValidAuthority(headers.get(HttpHeaderNames.HOST))) {
+    String host = headers.get(HttpHeaderNames.HOST);
+    if (!HostAndPortImpl.isValidAuthority(host)) {
       throw new Refused(400, "malformed Host");
+    }
+    String portless = withoutEmptyPort(host);
+    if (portless != host) {
+      headers.set(HttpHeaderNames.HOST, portless);
     }
   }
 

@@ -21,10 +21,22 @@ public final class TrustedProxies {
     this.networks = networks.toArray(new Cidr[0]);
   }
 
-  /** The peer's address literal, or null when the request came over a unix socket. */
+  /** The peer's address literal ({@link #address}), or null when the request came over a unix socket. */
   public static String peer(HttpServerRequest request) {
     SocketAddress remote = request.remoteAddress();
-    return remote == null ? null : remote.hostAddress();
+    return remote == null ? null : address(remote);
+  }
+
+  /**
+   * A peer's address as the gateway writes it (X-Forwarded-For, the access log, traffic events, {@code client_ip}
+   * keys): IPv4 as the socket gives it, IPv6 as RFC 5952 writes it ({@code ::1}), as nginx does. The JDK's text
+   * is the full form, {@code 0:0:0:0:0:0:0:1}, and on io_uring with the zone Netty sets, {@code 0:0:0:0:0:0:0:1%0},
+   * which nginx's and Go's address parsers refuse: a backend reading X-Forwarded-For took the gateway for the
+   * client. Allocates only for IPv6.
+   */
+  public static String address(SocketAddress remote) {
+    String host = remote.hostAddress();
+    return host == null || host.indexOf(':') < 0 ? host : Cidr.canonical(host);
   }
 
   /** Whether {@code address} (a literal) is a trusted proxy. */
@@ -32,7 +44,10 @@ public final class TrustedProxies {
     if (networks.length == 0 || address == null) {
       return false;
     }
-    byte[] bytes = Cidr.literal(address.trim());
+    return trusts(Cidr.literal(address.trim()));
+  }
+
+  private boolean trusts(byte[] bytes) {
     for (Cidr network : networks) {
       if (network.contains(bytes)) {
         return true;
@@ -63,11 +78,13 @@ public final class TrustedProxies {
     String[] hops = chain.split(",");
     for (int i = hops.length - 1; i >= 0; i--) {
       String hop = hops[i].trim();
-      if (Cidr.literal(hop) == null) {
+      byte[] address = Cidr.literal(hop);
+      if (address == null) {
         return peer; // a chain the gateway cannot read names nobody it can trust
       }
-      if (!trusts(hop) || i == 0) {
-        return hop;
+      if (!trusts(address) || i == 0) {
+        // One address, one client (its rate-limit budget, its log lines), however a proxy spelt it.
+        return Cidr.isCanonical(hop, address) ? hop : Cidr.text(address);
       }
     }
     return peer;

@@ -14,7 +14,9 @@ import io.vertx.core.json.JsonObject;
  * {@code method}, {@code path}, {@code query} and {@code protocol} are all null for a request whose line the codec
  * could not read;
  * {@code grpcStatus} is a gRPC call's status as its backend answered it (its {@code grpc-status}, 0 for OK), -1 for
- * anything else (not gRPC, or no status came): in JSON {@code grpc_status}, present only when there is one.
+ * anything else (not gRPC, or no status came): in JSON {@code grpc_status}, present only when there is one;
+ * {@code cut} is true when the backend cut its answer after a part of it had left (a close or reset mid-body, which
+ * cuts the client's answer too): in JSON {@code "cut":"backend"}, present only then.
  */
 public record TrafficEvent(
     long timestamp,
@@ -31,15 +33,27 @@ public record TrafficEvent(
     int status,
     long bytes,
     double latencyMs,
-    int grpcStatus) {
+    int grpcStatus,
+    boolean cut) {
+
+  /** An event its backend did not cut. */
+  public TrafficEvent(long timestamp, String requestId, String client, String consumer, String method, String path,
+      String query, String protocol, String route, String backend, String instance, int status, long bytes,
+      double latencyMs, int grpcStatus) {
+    this(timestamp, requestId, client, consumer, method, path, query, protocol, route, backend, instance, status, bytes,
+        latencyMs, grpcStatus, false);
+  }
 
   /** An event without a gRPC status. */
   public TrafficEvent(long timestamp, String requestId, String client, String consumer, String method, String path,
       String query, String protocol, String route, String backend, String instance, int status, long bytes,
       double latencyMs) {
     this(timestamp, requestId, client, consumer, method, path, query, protocol, route, backend, instance, status, bytes,
-        latencyMs, -1);
+        latencyMs, -1, false);
   }
+
+  /** The {@code cut} value in JSON of an answer its backend cut. */
+  public static final String CUT_BY_BACKEND = "backend";
 
   /** The header carrying the request id, accepted from clients, forwarded and returned. */
   public static final String REQUEST_ID = "x-request-id";
@@ -51,18 +65,21 @@ public record TrafficEvent(
   public static final CharSequence REQUEST_ID_HEADER = io.vertx.core.http.HttpHeaders.createOptimized(REQUEST_ID);
   public static final CharSequence CONSUMER_HEADER = io.vertx.core.http.HttpHeaders.createOptimized(CONSUMER);
 
-  /** The event of {@code request}, whose response has just ended (or whose client left). */
+  /**
+   * The event of {@code request}, whose response has just ended (or whose client left, or whose answer was cut:
+   * by its backend when {@code cut}).
+   */
   public static TrafficEvent finished(HttpServerRequest request, String requestId, String client, String consumer,
-      String route, String backend, String instance, int status, long arrivalNanos, int grpcStatus) {
+      String route, String backend, String instance, int status, long arrivalNanos, int grpcStatus, boolean cut) {
     return new TrafficEvent(System.currentTimeMillis(), requestId, client, consumer, request.method().name(), request.path(),
         QueryRedaction.redacted(request.query()), protocol(request.version()), route, backend, instance, status, request.response().bytesWritten(),
-        (System.nanoTime() - arrivalNanos) / 1_000_000.0, grpcStatus);
+        (System.nanoTime() - arrivalNanos) / 1_000_000.0, grpcStatus, cut);
   }
 
   /** This event without a request line (method, path, query, protocol): for a request whose line was not read. */
   public TrafficEvent withoutRequestLine() {
     return new TrafficEvent(timestamp, requestId, client, consumer, null, null, null, null, route, backend, instance,
-        status, bytes, latencyMs, grpcStatus);
+        status, bytes, latencyMs, grpcStatus, cut);
   }
 
   /**
@@ -101,7 +118,8 @@ public record TrafficEvent(
         json.getInteger("status", 0),
         json.getLong("bytes", 0L),
         json.getDouble("latency_ms", 0.0),
-        json.getValue("grpc_status") instanceof Number n ? n.intValue() : -1);
+        json.getValue("grpc_status") instanceof Number n ? n.intValue() : -1,
+        CUT_BY_BACKEND.equals(json.getValue("cut")));
   }
 
   private static String protocol(io.vertx.core.http.HttpVersion version) {
@@ -113,11 +131,12 @@ public record TrafficEvent(
   }
 
   /**
-   * Whether this request counts as a success in /stats: a gRPC call by its gRPC status (OK only: its HTTP status is
-   * 200 whatever the outcome), any other request by its HTTP status ({@link #isSuccess(int)}).
+   * Whether this request counts as a success in /stats: never when its backend cut its answer (whatever the status
+   * sent); else a gRPC call by its gRPC status (OK only: its HTTP status is 200 whatever the outcome), any other request
+   * by its HTTP status ({@link #isSuccess(int)}).
    */
   public boolean success() {
-    return grpcStatus >= 0 ? grpcStatus == 0 : isSuccess(status);
+    return !cut && (grpcStatus >= 0 ? grpcStatus == 0 : isSuccess(status));
   }
 
   /** rgate's rule: 200-399 is a success, everything else an error; a WebSocket upgrade (101) succeeded too. */

@@ -10,15 +10,17 @@ import java.util.Set;
  * A {@link TrafficEvent} seen as the map behind its JSON object: read-only, its values read from the
  * event's fields when asked for, in the documented order when iterated (and so when encoded). One
  * event per request is published, and most consumers read a few fields: a view saves building a
- * 14-entry map per request (15 with a gRPC status), and lets the gateway's own consumers take the event itself
+ * 14-entry map per request (one more with a gRPC status, one more when cut by its backend), and lets the gateway's own consumers take the event itself
  * ({@link TrafficEvent#of}). Writing to it throws; {@code copy()} gives a writable JSON object.
  */
 final class TrafficEventView extends AbstractMap<String, Object> {
 
   static final String[] KEYS = {"timestamp", "request_id", "client", "consumer", "method", "path", "query",
-      "protocol", "route", "backend", "instance", "status", "bytes", "latency_ms", "grpc_status"};
-  /** The keys of an event without a gRPC status: all but the last. */
-  private static final int PLAIN = KEYS.length - 1;
+      "protocol", "route", "backend", "instance", "status", "bytes", "latency_ms", "grpc_status", "cut"};
+  /** The keys every event has: all but the last two, which are there only with a value. */
+  private static final int PLAIN = 14;
+  private static final int GRPC_STATUS = 14;
+  private static final int CUT = 15;
 
   private final TrafficEvent event;
 
@@ -42,7 +44,12 @@ final class TrafficEventView extends AbstractMap<String, Object> {
 
   @Override
   public int size() {
-    return event.grpcStatus() >= 0 ? KEYS.length : PLAIN;
+    return PLAIN + (event.grpcStatus() >= 0 ? 1 : 0) + (event.cut() ? 1 : 0);
+  }
+
+  /** Whether the key at {@code index} is in this event: the optional ones only when they have a value. */
+  private boolean present(int index) {
+    return index < PLAIN || index == GRPC_STATUS && event.grpcStatus() >= 0 || index == CUT && event.cut();
   }
 
   @Override
@@ -55,12 +62,15 @@ final class TrafficEventView extends AbstractMap<String, Object> {
 
           @Override
           public boolean hasNext() {
-            return next < size();
+            while (next < KEYS.length && !present(next)) {
+              next++;
+            }
+            return next < KEYS.length;
           }
 
           @Override
           public Entry<String, Object> next() {
-            if (next >= size()) {
+            if (!hasNext()) {
               throw new NoSuchElementException();
             }
             int i = next++;
@@ -92,7 +102,8 @@ final class TrafficEventView extends AbstractMap<String, Object> {
       case "status" -> 11;
       case "bytes" -> 12;
       case "latency_ms" -> 13;
-      case "grpc_status" -> event.grpcStatus() >= 0 ? 14 : -1;
+      case "grpc_status" -> event.grpcStatus() >= 0 ? GRPC_STATUS : -1;
+      case "cut" -> event.cut() ? CUT : -1;
       default -> -1;
     };
   }
@@ -113,7 +124,8 @@ final class TrafficEventView extends AbstractMap<String, Object> {
       case 11 -> event.status();
       case 12 -> event.bytes();
       case 13 -> event.latencyMs();
-      case 14 -> event.grpcStatus();
+      case GRPC_STATUS -> event.grpcStatus();
+      case CUT -> TrafficEvent.CUT_BY_BACKEND;
       default -> null;
     };
   }

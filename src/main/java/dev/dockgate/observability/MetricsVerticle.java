@@ -3,6 +3,7 @@ package dev.dockgate.observability;
 import dev.dockgate.config.BackendConfig;
 import dev.dockgate.config.GatewayConfig;
 import dev.dockgate.discovery.BackendInstances;
+import dev.dockgate.edge.OpenConnections;
 import dev.dockgate.events.Addresses;
 import dev.dockgate.events.TrafficEvent;
 import dev.dockgate.resilience.BreakerRegistry;
@@ -62,14 +63,37 @@ public final class MetricsVerticle extends VerticleBase {
   private BackendInstances instances = BackendInstances.EMPTY;
   private io.vertx.core.eventbus.MessageConsumer<JsonObject> traffic;
 
-  public MetricsVerticle(GatewayConfig config, BreakerRegistry breakers, InFlightRequests inFlight) {
+  /** The client connections of the main listener and of the admin listener, and their meters (removed at stop). */
+  private final OpenConnections connections;
+  private final OpenConnections adminConnections;
+  private final List<io.micrometer.core.instrument.Meter> connectionMeters = new java.util.ArrayList<>();
+
+  public MetricsVerticle(GatewayConfig config, BreakerRegistry breakers, InFlightRequests inFlight,
+      OpenConnections connections, OpenConnections adminConnections) {
     this.config = config;
     this.breakers = breakers;
     this.inFlight = inFlight;
+    this.connections = connections;
+    this.adminConnections = adminConnections;
   }
 
   public MetricsVerticle(GatewayConfig config, BreakerRegistry breakers) {
-    this(config, breakers, new InFlightRequests());
+    this(config, breakers, new InFlightRequests(), new OpenConnections(), new OpenConnections());
+  }
+
+  /** {@code gateway_connections_open} and {@code gateway_connections_refused_total} of a listener, read at scrape. */
+  private void connectionMeters(String listener, OpenConnections open) {
+    connectionMeters.add(io.micrometer.core.instrument.Gauge.builder("gateway.connections.open", open,
+            OpenConnections::current)
+        .description("Client connections open on the listener, as its max_connections counts them")
+        .tag("listener", listener)
+        .register(registry));
+    connectionMeters.add(io.micrometer.core.instrument.FunctionCounter.builder("gateway.connections.refused", open,
+            OpenConnections::refused)
+        .description("Client connections closed at the listener's max_connections: the new one, or on the admin "
+            + "listener one between requests closed for it")
+        .tag("listener", listener)
+        .register(registry));
   }
 
   @Override
@@ -78,6 +102,8 @@ public final class MetricsVerticle extends VerticleBase {
     // still shows them), as Prometheus advises for known label values.
     discoveryEvents("UP");
     discoveryEvents("DOWN");
+    connectionMeters("main", connections);
+    connectionMeters("admin", adminConnections);
     Future<Void> traffic = follow(!config.server().admin().metrics().isEmpty());
     Future<Void> announce = vertx.eventBus().<JsonObject>localConsumer(Addresses.DISCOVERY_ANNOUNCE,
         msg -> countAnnouncement(msg.body())).completion();
@@ -133,6 +159,9 @@ public final class MetricsVerticle extends VerticleBase {
     if (event.grpcStatus() >= 0) {
       meters.grpcCalls(event.grpcStatus()).increment();
     }
+    if (event.cut()) {
+      meters.cutAnswers().increment();
+    }
     meters.duration.record((long) (event.latencyMs() * 1_000_000), TimeUnit.NANOSECONDS);
     meters.bytes.increment(event.bytes());
   }
@@ -147,6 +176,8 @@ public final class MetricsVerticle extends VerticleBase {
     final Counter[] requests = new Counter[6];
     /** gRPC call counters by gRPC status, 0 (OK) to 16; [17] for a status beyond gRPC's. Made on first use. */
     final Counter[] grpcCalls = new Counter[GRPC_CODES.size() + 1];
+    /** Answers their backend cut mid-body; made on first use. */
+    Counter cutAnswers;
 
     RouteMeters(String route, String backend) {
       this.route = route;
@@ -186,6 +217,17 @@ public final class MetricsVerticle extends VerticleBase {
             .register(registry);
       }
       return counter;
+    }
+
+    /** The counter of answers their backend cut after a part of them was sent (the traffic event's {@code cut}). */
+    Counter cutAnswers() {
+      if (cutAnswers == null) {
+        cutAnswers = Counter.builder("gateway.backend.cut.answers")
+            .description("Answers their backend cut mid-body (closed or reset), the client's answer cut with them")
+            .tags("route", route, "backend", backend)
+            .register(registry);
+      }
+      return cutAnswers;
     }
   }
 
@@ -248,6 +290,8 @@ public final class MetricsVerticle extends VerticleBase {
   public Future<?> stop() {
     if (ownRegistry) {
       registry.close();
+    } else {
+      connectionMeters.forEach(registry::remove); // a shared registry outlives this gateway's listeners
     }
     return Future.succeededFuture();
   }

@@ -49,6 +49,8 @@ public final class Exchange implements Handler<Void> {
   private Handler<HttpServerRequest> closeWhenAnswered;
   private BodyHold bodyHold;
   private boolean lineUnread;
+  /** The backend cut its answer after a part of it left (see {@link #cutByBackend}). */
+  private boolean cut;
   private String consumer;
   private String instance;
   /** The gRPC status the backend answered (or the gateway, for a call it answered itself), or -1. */
@@ -140,6 +142,14 @@ public final class Exchange implements Handler<Void> {
     if (grpcStatus < 0 && GrpcAnswer.wanted(request)) {
       grpcStatus = GrpcAnswer.INTERNAL;
     }
+  }
+
+  /**
+   * The backend cut its answer after a part of it left (a close or reset mid-body): the client's answer is cut, and
+   * the traffic event says so ({@code "cut":"backend"}), its status and bytes those sent. Before the response ends.
+   */
+  public void cutByBackend() {
+    cut = true;
   }
 
   /** The instance that answered (or was tried last), for the traffic event. */
@@ -392,7 +402,7 @@ public final class Exchange implements Handler<Void> {
       backend = pipeline.route().backend();
     }
     TrafficEvent event = TrafficEvent.finished(request, requestId, client, consumer, route, backend, instance, code,
-        arrivalNanos, grpcStatus);
+        arrivalNanos, grpcStatus, cut);
     if (lineUnread) {
       event = event.withoutRequestLine();
     }

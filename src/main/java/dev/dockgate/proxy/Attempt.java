@@ -9,10 +9,10 @@ import io.vertx.core.streams.ReadStream;
 
 /**
  * The proxy's state of one request across its tries; also what its answer's {@link Relay} calls back
- * (done, or failed before anything left), so that no callback is made per answer. Event-loop confined.
+ * (done, failed before anything left, or cut by its backend), so that no callback is made per answer. Event-loop
+ * confined.
  */
-final class Attempt implements Runnable, java.util.function.Consumer<Throwable>,
-    io.vertx.core.Handler<MultiMap> {
+final class Attempt implements Runnable, Relay.Failures, io.vertx.core.Handler<MultiMap> {
   final TryFailures owner;
   final Exchange exchange;
   final HttpServerRequest incoming;
@@ -61,6 +61,8 @@ final class Attempt implements Runnable, java.util.function.Consumer<Throwable>,
   boolean relaying;
   /** 103 Early Hints passed on to the client so far. */
   int hints;
+  /** The backend cut the answer after a part of it left ({@link TryFailures#cutByBackend}). */
+  boolean cut;
 
   Attempt(TryFailures owner, Exchange exchange, HttpServerRequest incoming) {
     this.owner = owner;
@@ -69,16 +71,25 @@ final class Attempt implements Runnable, java.util.function.Consumer<Throwable>,
     this.body = incoming;
   }
 
-  /** The answer's relay is over: the request is counted. */
+  /** The answer's relay is over: the request is counted, and the answer for its instance unless its backend cut it. */
   @Override
   public void run() {
+    if (!cut && upstream != null) {
+      Tries.answered(upstream, incoming.response().getStatusCode());
+    }
     owner.finished(this);
   }
 
   /** The answer failed before anything of it left. */
   @Override
-  public void accept(Throwable err) {
+  public void unanswered(Throwable err) {
     owner.unanswered(this, err);
+  }
+
+  /** The backend cut the answer after {@code relayed} bytes of it left. */
+  @Override
+  public void cut(Throwable err, long relayed) {
+    owner.cutByBackend(this, err, relayed);
   }
 
   /**

@@ -42,15 +42,16 @@ final class BackendAnswer {
   /**
    * The backend's answer to the client: its status and reason, its headers but hop-by-hop ones (the
    * route's stages may edit them), its Date (or now), its body streamed with back-pressure, sized
-   * as the backend sized it, else chunked (buffered for an HTTP/1.0 client).
+   * as the backend sized it, else chunked (buffered for an HTTP/1.0 client). True when its body is relayed (its
+   * {@link Relay}'s end then counts it for the instance); false when it was dropped.
    */
-  void respond(Attempt attempt, HttpClientResponse response) {
+  boolean respond(Attempt attempt, HttpClientResponse response) {
     HeldBodies.release(attempt); // an answer came: the stream was not refused, its body is not sent again
     HttpServerResponse out = attempt.incoming.response();
     if (out.ended()) {
       response.request().reset(); // its answer is not read: the backend connection is not reused
       failures.finished(attempt); // the edge answered and counted this request (EdgeGuard)
-      return;
+      return false;
     }
     // Transfer-Encoding is hop-by-hop: Netty decoded the body, and it is framed anew toward the client.
     MultiMap headers = response.headers();
@@ -68,7 +69,7 @@ final class BackendAnswer {
       }
       response.request().reset();
       failures.failed(attempt, new UpstreamFailure.BadGateway(route.backend(), invalid));
-      return;
+      return false;
     }
     String statusMessage = response.statusMessage();
     if (statusMessage != null && !statusMessage.equals(io.netty.handler.codec.http.HttpResponseStatus.valueOf(status).reasonPhrase())
@@ -115,6 +116,7 @@ final class BackendAnswer {
     Relay.start(response, out, bodyFollows ? declared : -1, passTrailers,
         attempt.incoming.version() == HttpVersion.HTTP_2 ? stalls : null, http2 ? attempt : null, attempt,
         attempt); // its end counts the request
+    return true;
   }
 
   /**

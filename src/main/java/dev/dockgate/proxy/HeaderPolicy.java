@@ -111,7 +111,8 @@ public final class HeaderPolicy {
     SocketAddress remote = client.remoteAddress();
     if (remote != null) {
       // The peer's address; unless the peer is a trusted proxy, the exchange's client is that address already.
-      String ip = exchange.trustedPeer() || exchange.client() == null ? remote.hostAddress() : exchange.client();
+      String ip = exchange.trustedPeer() || exchange.client() == null
+          ? dev.dockgate.edge.TrustedProxies.address(remote) : exchange.client();
       // A chain is believed only from a trusted proxy; anyone else's claim is replaced by what the gateway saw.
       String prior = exchange.trustedPeer() ? dev.dockgate.edge.TrustedProxies.chain(headers) : null;
       if (!exchange.trustedPeer()) {

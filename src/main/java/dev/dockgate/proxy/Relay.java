@@ -21,9 +21,10 @@ import io.vertx.core.http.HttpServerResponse;
  * comes) is cut: the stream reset, the backend's request too. An HTTP/1 connection that stalls so is closed by that
  * idle timeout.
  * A body cut mid-way is cut toward the client visibly: its HTTP/1 connection closed, its HTTP/2 stream reset
- * with INTERNAL_ERROR.
+ * with INTERNAL_ERROR; when the backend's side failed (its connection closed or reset, its stream reset, trailers no
+ * client may be sent), {@link Failures#cut} is told first, with the bytes relayed.
  * A backend that fails before anything of its answer left (a bad first chunk, a close right after the
- * head) is handed to {@code unanswered} instead, which answers the client itself (502, as nginx does).
+ * head) is handed to {@link Failures#unanswered} instead, which answers the client itself (502, as nginx does).
  * Event-loop confined.
  */
 final class Relay implements Handler<Buffer> {
@@ -37,7 +38,7 @@ final class Relay implements Handler<Buffer> {
   private final HttpClientResponse from;
   private final HttpServerResponse to;
   private final Runnable done;
-  private final java.util.function.Consumer<Throwable> unanswered;
+  private final Failures failures;
   /** Body bytes still to come when the answer declared its length (the decoder reads no more); -1: unknown. */
   private long left;
   /** The client is sent trailer fields: an HTTP/2 stream, or a chunked HTTP/1.1 answer to a client asking for them. */
@@ -56,12 +57,26 @@ final class Relay implements Handler<Buffer> {
   private long stalledSince;
   private boolean over;
 
+  /** What the relay's owner is told of a failure of the backend's answer. */
+  interface Failures {
+
+    /** The answer failed before anything of it left: the client can still be answered. */
+    void unanswered(Throwable err);
+
+    /**
+     * The answer failed on the backend's side after {@code relayed} bytes of its body had left (its connection closed
+     * or reset, or its stream reset, mid-body; or a trailer no client may be sent). Told before the client's answer is
+     * cut; the backend's failure may also be the echo of a client that left first (its owner knows).
+     */
+    void cut(Throwable err, long relayed);
+  }
+
   /** The stall limit of a router's HTTP/2 streams: {@code idle_timeout_ms}, on that router's timers. */
   record Stalls(io.vertx.core.Vertx vertx, long ms) {
   }
 
   private Relay(HttpClientResponse from, HttpServerResponse to, long length, boolean passTrailers, Stalls stalls,
-      Handler<MultiMap> trailersRead, Runnable done, java.util.function.Consumer<Throwable> unanswered) {
+      Handler<MultiMap> trailersRead, Runnable done, Failures failures) {
     this.from = from;
     this.to = to;
     this.left = length;
@@ -69,20 +84,20 @@ final class Relay implements Handler<Buffer> {
     this.stalls = stalls;
     this.trailersRead = trailersRead;
     this.done = done;
-    this.unanswered = unanswered;
+    this.failures = failures;
   }
 
   /**
    * Starts the relay of {@code from}'s body (paused until now) into {@code to}, whose head is set;
    * {@code length}: the body's declared length (Content-Length), or -1. {@code done} runs when the
-   * relay is over, but when the backend failed before the head left: then {@code unanswered} runs instead.
+   * relay is over, but when the backend failed before the head left: then {@code failures} is told instead.
    * {@code passTrailers}: the backend's trailer fields, if any, follow the body (see {@link HeaderPolicy#copyTrailers});
    * {@code trailersRead}, if not null, is told them at the end.
    */
   static void start(HttpClientResponse from, HttpServerResponse to, long length, boolean passTrailers, Stalls stalls,
-      Handler<MultiMap> trailersRead, Runnable done, java.util.function.Consumer<Throwable> unanswered) {
-    Relay relay = new Relay(from, to, length, passTrailers, stalls, trailersRead, done, unanswered);
-    from.exceptionHandler(relay::failed);
+      Handler<MultiMap> trailersRead, Runnable done, Failures failures) {
+    Relay relay = new Relay(from, to, length, passTrailers, stalls, trailersRead, done, failures);
+    from.exceptionHandler(relay::backendFailed);
     from.endHandler(relay::ended);
     from.handler(relay);
     from.resume();
@@ -100,7 +115,7 @@ final class Relay implements Handler<Buffer> {
     try {
       to.write(chunk);
     } catch (IllegalStateException answered) {
-      failed(answered); // the edge answered meanwhile (408 for a body too slow): the backend's answer is dropped
+      failed(answered, false); // the edge answered meanwhile (408 for a body too slow): the backend's answer is dropped
       return;
     }
     if (to.writeQueueFull()) {
@@ -137,7 +152,7 @@ final class Relay implements Handler<Buffer> {
         return;
       }
       failed(new java.util.concurrent.TimeoutException("the client took nothing of the answer for " + stalls.ms()
-          + " ms"));
+          + " ms"), false);
     });
   }
 
@@ -152,7 +167,7 @@ final class Relay implements Handler<Buffer> {
           HeaderPolicy.copyTrailers(trailers, to.trailers()); // gRPC's grpc-status, checksums, ...
         } catch (RuntimeException invalid) { // a name or value no client may be sent: the answer is cut
           to.trailers().clear(); // (a 502 in its place, when nothing left yet, carries none of them)
-          failed(invalid);
+          failed(invalid, true);
           return;
         }
       }
@@ -189,7 +204,13 @@ final class Relay implements Handler<Buffer> {
     }
   }
 
-  private void failed(Throwable err) {
+  /** The backend's answer failed (its connection or stream): a client leaving resets it too. */
+  private void backendFailed(Throwable err) {
+    failed(err, true);
+  }
+
+  /** The relay fails: on the backend's side ({@code backends}), or on the client's (a stall, the edge's answer). */
+  private void failed(Throwable err, boolean backends) {
     if (over) {
       return;
     }
@@ -197,11 +218,14 @@ final class Relay implements Handler<Buffer> {
     cancelStall();
     from.request().reset();
     if (!to.headWritten() && !to.ended() && !to.closed()) { // (closed: the client left, nobody to answer)
-      unanswered.accept(err); // nothing of the answer left yet: the client can still be answered
+      failures.unanswered(err); // nothing of the answer left yet: the client can still be answered
       return;
     }
     if (trailersRead != null) {
       trailersRead.handle(null); // no trailers: the answer was cut
+    }
+    if (backends) {
+      failures.cut(err, to.bytesWritten()); // before the reset, which may end the exchange (its event) at once
     }
     to.reset(CUT); // HTTP/1: the connection is closed; HTTP/2: RST_STREAM, which must not say NO_ERROR
     done.run();

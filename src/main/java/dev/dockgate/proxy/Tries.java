@@ -129,11 +129,9 @@ final class Tries {
         if (span != null) {
           span.answered(response.statusCode());
         }
-        breaker.succeeded();
-        upstream.answered(response.statusCode(), System.nanoTime());
-        if (!retryOnStatus(attempt, candidates, upstream, retry, response)) {
-          answers.respond(attempt, response);
-        }
+        if (retryOnStatus(attempt, candidates, upstream, retry, response) || !answers.respond(attempt, response)) {
+          answered(upstream, response.statusCode()); // not relayed: the answer counts for the instance now
+        } // relayed: its end counts it (Attempt.run), unless its backend cut it (cutByBackend)
         return;
       }
       // The answer (or the next try) waits for the breaker to have counted the failure: a request
@@ -149,6 +147,16 @@ final class Tries {
     } else {
       breaker.execute(false, () -> requests.exchange(attempt)).onComplete(answered);
     }
+  }
+
+  /**
+   * An answer of {@code upstream}'s instance with {@code status} went well: a success for its circuit (which counts
+   * failures in a row), and the status for its outlier detection. Counted at the answer's end when it is relayed, so
+   * that an answer its backend cuts mid-body counts as a failure alone (as a 502 does), not as a success and a failure.
+   */
+  static void answered(Upstream upstream, int status) {
+    upstream.breaker().succeeded();
+    upstream.answered(status, System.nanoTime());
   }
 
   private void afterFailure(Attempt attempt, Upstream[] candidates, Upstream upstream, int retry, BackendTry span,

@@ -16,8 +16,9 @@ import java.util.logging.Logger;
 /**
  * The failures of the tries of one route and the end of each request: what a try's failure is (the body over the
  * limit, the client gone, a refused stream, a head too large...), said to the span and the operator; the gateway's own
- * answer with its status (413, 502, 503, 504) when nothing of the backend's left; the request counted out of flight
- * however it ended. One per route per router; called on its event loop.
+ * answer with its status (413, 502, 503, 504) when nothing of the backend's left; an answer its backend cut mid-body,
+ * counted and said; the request counted out of flight however it ended. One per route per router; called on its event
+ * loop.
  */
 final class TryFailures {
 
@@ -163,6 +164,35 @@ final class TryFailures {
       attempt.upstream.breaker().failed(failure, true);
     }
     failed(attempt, failure);
+  }
+
+  /**
+   * The backend cut its answer after {@code relayed} bytes of it left (its connection closed or reset, its stream
+   * reset, mid-body; see {@link Relay}), and the client's answer is cut: as nginx's "upstream prematurely closed
+   * connection" and Envoy's UPE, the exchange says so (its traffic event's {@code cut}: an error in /stats, marked in
+   * the access log, counted in the metrics), the instance's circuit counts a failure as for a 502, and an INFO line
+   * names the route, backend, instance and bytes (one per instance and router every 10 s at most, the others counted
+   * in it). Not when the backend's side was reset for the client ({@link #failure}): the client left first, its body
+   * failed or went over the limit while the answer streamed.
+   */
+  void cutByBackend(Attempt attempt, Throwable err, long relayed) {
+    Upstream upstream = attempt.upstream;
+    if (upstream == null || failure(attempt, err) != err) {
+      return;
+    }
+    attempt.cut = true;
+    attempt.exchange.cutByBackend();
+    upstream.breaker().failed(new UpstreamFailure.BadGateway(route.backend(), err), true);
+    int unsaid = upstream.cutToSay(System.nanoTime());
+    if (unsaid >= 0) {
+      LOG.info("backend \"" + route.backend() + "\" instance " + upstream.instance() + " cut its answer to "
+          + attempt.incoming.method() + " " + dev.dockgate.observability.AccessLogLine.escaped(attempt.incoming.path())
+          + " on route " + route.pathPrefix() + " after " + relayed + " bytes (" + ConnectionLoss.describe(err)
+          + "); the client's answer is cut" + (unsaid > 0 ? " (and " + unsaid + " more since the last report)" : ""));
+    } else if (LOG.isLoggable(Level.FINE)) {
+      LOG.fine("backend \"" + route.backend() + "\" instance " + upstream.instance() + " cut its answer to "
+          + attempt.incoming.method() + " after " + relayed + " bytes: " + err);
+    }
   }
 
   /** The gateway's own answer to a request it could not forward: the failure's status and message. */

@@ -22,6 +22,9 @@ public final class Upstream {
   private final LogPace resolveFailures = LogPace.perMinute();
   /** A refused stream answered with 503, logged at most once a minute. */
   private final LogPace refusals = LogPace.perMinute();
+  /** An answer cut by the instance mid-body, logged at most once every 10 s; those not logged since are counted. */
+  private final LogPace cuts = new LogPace(ConnectionLoss.QUIET_NANOS);
+  private int cutsUnsaid;
   /**
    * Which once-only WARNINGs of the instance are out ({@link #TLS_FAILURE_SAID}, {@link #HEAD_TOO_LARGE_SAID}): shared
    * by every router's upstream of the instance (see {@link dev.dockgate.resilience.BreakerRegistry#said}).
@@ -111,6 +114,20 @@ public final class Upstream {
    */
   boolean refusalToSay(long nowNanos) {
     return refusals.due(nowNanos);
+  }
+
+  /**
+   * When an answer this instance cut mid-body is to be logged (at most once every 10 s, as {@link ConnectionLoss}
+   * paces its lines): how many were not since the last that was; -1 when not now (this one is counted).
+   */
+  int cutToSay(long nowNanos) {
+    if (!cuts.due(nowNanos)) {
+      cutsUnsaid++;
+      return -1;
+    }
+    int unsaid = cutsUnsaid;
+    cutsUnsaid = 0;
+    return unsaid;
   }
 
   /**

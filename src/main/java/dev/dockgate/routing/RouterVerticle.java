@@ -392,7 +392,7 @@ public final class RouterVerticle extends VerticleBase implements RouterPlacemen
   private void headerListTooLarge(HttpConnection connection) {
     io.vertx.core.net.SocketAddress remote = connection.remoteAddress();
     dev.dockgate.events.TrafficEvent event = new dev.dockgate.events.TrafficEvent(System.currentTimeMillis(),
-        RequestIds.generate(), remote == null ? null : remote.hostAddress(), null, null, null, null, "HTTP/2", null, null,
+        RequestIds.generate(), remote == null ? null : TrustedProxies.address(remote), null, null, null, null, "HTTP/2", null, null,
         null, 431, 0, 0.0);
     vertx.eventBus().publish(Addresses.TRAFFIC, event.toJson(), Addresses.TRAFFIC_DELIVERY);
   }

@@ -185,6 +185,36 @@ class ConfigLoaderTest {
 
   // ---------------------------------------------------------------- valid files
 
+  /**
+   * An IPv6 origin is kept as browsers serialize it (compressed, lower case, a mapped address in hex), so that the
+   * Origin they send matches; a bracketed host that is no IPv6 address is refused (it was kept, matching nothing).
+   */
+  @Test
+  void ipv6OriginsAreKeptAsBrowsersWriteThem() {
+    io.vertx.core.json.JsonObject json = new io.vertx.core.json.JsonObject("{\"docker\":{\"enabled\":false},\"routes\":["
+        + "{\"path_prefix\":\"/a\",\"backend\":\"b\",\"cors\":{\"allow_origins\":[\"http://[0:0:0:0:0:0:0:1]:3000\","
+        + "\"http://[::FFFF:127.0.0.1]:3000\",\"https://[2001:DB8:0::1]\"]}}],"
+        + "\"backends\":[{\"name\":\"b\",\"targets\":[\"http://127.0.0.1:1\"]}]}");
+    assertEquals(List.of("http://[::1]:3000", "http://[::ffff:7f00:1]:3000", "https://[2001:db8::1]"),
+        ((dev.dockgate.cors.CorsConfig) Features.parse("gw.yml", json).routes().get(0).blocks().get("cors"))
+            .allowOrigins());
+    ConfigException refused = assertThrows(ConfigException.class, () -> Features.parse("gw.yml",
+        new io.vertx.core.json.JsonObject(json.encode().replace("[0:0:0:0:0:0:0:1]", "[1.2.3.4]"))));
+    assertTrue(refused.getMessage().contains("allow_origins[0]"), refused.getMessage());
+  }
+
+  /** A route's host given as a bare IPv6 literal is the bracketed Host it matches (it was refused as "with a port"). */
+  @Test
+  void anIpv6RouteHostIsWrittenInBrackets() {
+    io.vertx.core.json.JsonObject json = new io.vertx.core.json.JsonObject("{\"docker\":{\"enabled\":false},\"routes\":["
+        + "{\"path_prefix\":\"/a\",\"backend\":\"b\",\"host\":\"::1\"},"
+        + "{\"path_prefix\":\"/b\",\"backend\":\"b\",\"host\":\"[2001:DB8::1]\"},"
+        + "{\"path_prefix\":\"/c\",\"backend\":\"b\",\"host\":\"2001:db8::1\"}],"
+        + "\"backends\":[{\"name\":\"b\",\"targets\":[\"http://127.0.0.1:1\"]}]}");
+    assertEquals(java.util.Arrays.asList("[::1]", "[2001:db8::1]", "[2001:db8::1]"),
+        ConfigLoader.parse("gw.yml", json, List.of()).routes().stream().map(RouteConfig::host).toList());
+  }
+
   @Test
   void rgateExampleParsesWithDefaults(VertxTestContext ctx) throws IOException {
     String path = write("conf.yml", RGATE_YAML);

@@ -141,6 +141,19 @@ class BackendInstancesTest {
         BackendInstances.from(records, List.of(backend("orders", Map.of("app_name", "orders")))).of("orders"));
   }
 
+  /** An IPv6 fixed target is named as a URL writes it, [::1]:8080: ::1:8080 read as the address ::1:8080. */
+  @Test
+  void anIpv6FixedTargetIsNamedWithBrackets() {
+    BackendConfig fixed = new BackendConfig("v6", new LabelSelector(Map.of()),
+        List.of(new dev.dockgate.config.Target("::1", 8080), new dev.dockgate.config.Target("127.0.0.1", 8080)),
+        dev.dockgate.config.LoadBalancer.RANDOM, CircuitBreakerConfig.DEFAULTS, 1_000, 10, null,
+        BackendConfig.UpstreamTls.DEFAULT, 1, 10, null, null, BackendConfig.Protocol.HTTP1, List.of(), 5_000);
+
+    assertEquals(List.of(new Instance("static:127.0.0.1:8080", "127.0.0.1:8080", "127.0.0.1", 8080),
+        new Instance("static:[::1]:8080", "[::1]:8080", "::1", 8080)),
+        BackendInstances.resolve(1, List.of(), List.of(fixed)).of("v6"));
+  }
+
   @Test
   void aDnsTargetsAddressIsAnInstanceOfTheBackendsNamingItKnownByItsName() {
     dev.dockgate.config.Target target = new dev.dockgate.config.Target("orders.internal", 8443, true);

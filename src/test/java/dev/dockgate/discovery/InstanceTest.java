@@ -30,6 +30,13 @@ class InstanceTest {
     assertEquals(shortId, new Instance(id, "name", "127.0.0.1", 80).shortId());
   }
 
+  /** As log lines name an instance: an IPv6 address in brackets, so that its port reads as one. */
+  @org.junit.jupiter.api.Test
+  void anInstanceIsNamedWithItsAddressAsAUrlWritesIt() {
+    assertEquals("web@[::1]:8080", new Instance("local/abc", "web", "::1", 8080).toString());
+    assertEquals("web@127.0.0.1:8080", new Instance("local/abc", "web", "127.0.0.1", 8080).toString());
+  }
+
   @org.junit.jupiter.api.Test
   void theOriginHostOfAFullyQualifiedNameHasNoTrailingDot() {
     assertEquals("orders.internal", new Instance("dns:https://orders.internal.:443@::1", "n", "::1", 443, true,

@@ -65,4 +65,14 @@ class Http2MethodCheckTest {
   void trailersHaveNoMethodAndPass() {
     assertDoesNotThrow(() -> Http2MethodCheck.check(3, new DefaultHttp2Headers(false).add("grpc-status", "0")));
   }
+
+  /** An empty port is no port, as with HTTP/1's Host: Vert.x read {@code a.example:} as port 0. */
+  @ParameterizedTest
+  @org.junit.jupiter.params.provider.CsvSource(delimiter = '|', value = {
+      "a.example:|a.example", "[::1]:|[::1]", "[::1]:8080|[::1]:8080", "a.example|a.example", "a.example:0|a.example:0"})
+  void anEmptyPortInTheAuthorityIsDropped(String sent, String read) throws Http2Exception {
+    io.netty.handler.codec.http2.Http2Headers headers = new DefaultHttp2Headers(false).method("GET").path("/x").authority(sent);
+    Http2MethodCheck.check(1, headers);
+    assertEquals(read, headers.authority().toString());
+  }
 }

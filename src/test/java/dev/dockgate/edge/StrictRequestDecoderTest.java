@@ -182,4 +182,18 @@ class StrictRequestDecoderTest {
     }
     assertEquals(1, out.stream().filter(HttpRequest.class::isInstance).count(), "nothing after the bad chunk is decoded");
   }
+
+  /** An empty port is no port (RFC 3986 allows it; nginx reads it so): Vert.x read it as port 0. */
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.CsvSource(delimiter = '|', value = {
+      "GET /a HTTP/1.1\\r\\nHost: a.example:\\r\\n\\r\\n|a.example",
+      "GET /a HTTP/1.1\\r\\nHost: [::1]:\\r\\n\\r\\n|[::1]",
+      "GET http://[::1]:/a HTTP/1.1\\r\\nHost: b.example\\r\\n\\r\\n|[::1]",
+      "GET /a HTTP/1.1\\r\\nHost: [::1]:8080\\r\\n\\r\\n|[::1]:8080",
+      "GET /a HTTP/1.1\\r\\nHost: a.example:0\\r\\n\\r\\n|a.example:0"})
+  void anEmptyPortInHostIsNoPort(String request, String host) {
+    HttpRequest head = (HttpRequest) decode(request.replace("\\r\\n", "\r\n")).get(0);
+    assertTrue(head.decoderResult().isSuccess());
+    assertEquals(host, head.headers().get("host"));
+  }
 }

@@ -56,7 +56,7 @@ class TrafficEventTest {
     assertEquals(7, json.getInteger("no_such_key", 7));
     List<String> keys = new ArrayList<>();
     json.forEach(e -> keys.add(e.getKey()));
-    assertEquals(List.of(TrafficEventView.KEYS).subList(0, 14), keys, "all but grpc_status, which it has not");
+    assertEquals(List.of(TrafficEventView.KEYS).subList(0, 14), keys, "all but grpc_status and cut, which it has not");
   }
 
   @Test
@@ -72,6 +72,28 @@ class TrafficEventTest {
     JsonObject plain = EVENT.toJson();
     assertTrue(!plain.containsKey("grpc_status") && plain.getValue("grpc_status") == null);
     assertEquals(-1, TrafficEvent.fromJson(new JsonObject(plain.encode())).grpcStatus());
+  }
+
+  @Test
+  void aCutByItsBackendComesLastAndOnlyThenAndIsNoSuccess() {
+    TrafficEvent cut = new TrafficEvent(1L, "r", "::1", null, "GET", "/big", null, "HTTP/1.1", "/", "svc", "svc-1", 200,
+        32768L, 0.5, -1, true);
+    JsonObject json = cut.toJson();
+    assertEquals(15, json.size());
+    assertEquals("backend", json.getString("cut"));
+    assertTrue(json.encode().endsWith(",\"status\":200,\"bytes\":32768,\"latency_ms\":0.5,\"cut\":\"backend\"}"),
+        json.encode());
+    assertEquals(cut, TrafficEvent.fromJson(new JsonObject(json.encode())));
+    assertFalse(cut.success(), "a 200 its backend cut is an error");
+    TrafficEvent call = new TrafficEvent(1L, "r", "::1", null, "POST", "/s/M", null, "HTTP/2", "/s", "svc", "svc-1", 200,
+        9L, 0.5, 13, true);
+    assertEquals(16, call.toJson().size());
+    assertTrue(call.toJson().encode().endsWith(",\"grpc_status\":13,\"cut\":\"backend\"}"), call.toJson().encode());
+    List<String> keys = new ArrayList<>();
+    call.toJson().forEach(e -> keys.add(e.getKey()));
+    assertEquals(List.of(TrafficEventView.KEYS), keys);
+    assertTrue(!EVENT.toJson().containsKey("cut") && EVENT.toJson().getValue("cut") == null);
+    assertFalse(TrafficEvent.fromJson(new JsonObject(EVENT.toJson().encode())).cut());
   }
 
   @Test

@@ -207,6 +207,31 @@ class ClusterJoinIT {
     }
   }
 
+  /**
+   * A node whose {@code cluster.host} is no address of this machine (a file copied from another host) says so, and
+   * serves alone without a line from Hazelcast. Before, Hazelcast's own SEVERE lines said that the port was "already in
+   * use", and a third SEVERE came from Vert.x leaving the cluster it never joined. 192.0.2.10 (TEST-NET-1) is only
+   * bound to, which the kernel refuses; nothing is sent to it.
+   */
+  @Test
+  void aClusterHostThatIsNoAddressOfThisMachineIsNamedAsSuch() {
+    int self = Ports.free();
+    String yaml = ClusterNodes.routes("http://127.0.0.1:" + Ports.free(), "") + """
+        cluster:
+          name: elsewhere-%d
+          host: 192.0.2.10
+        """.formatted(self);
+    try (GatewayJar jar = new GatewayJar(dir, "", yaml, 1, Map.of("DOCKGATE_CLUSTER_PORT", Integer.toString(self)),
+        List.of("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"), List.of("-cluster"),
+        Duration.ofSeconds(100))) {
+      Poll.until(Duration.ofSeconds(30), "the warning naming cluster.host\n" + jar.output(),
+          () -> jar.output().contains("cluster.host 192.0.2.10 is not an address of this machine"));
+      assertEquals(200, jar.get("/health/live").statusCode());
+      assertFalse(jar.output().contains("SEVERE"), jar.output());
+      assertFalse(jar.output().contains("already in use"), jar.output());
+    }
+  }
+
   /** With {@code required: true} it refuses to start, with exit status 11, instead of being killed by the launcher. */
   @Test
   void aListedMemberThatNeverAnswersStopsARequiredNodeWithStatus11() throws IOException {

@@ -64,6 +64,16 @@ class AccessLogLineTest {
   }
 
   @Test
+  void anAnswerCutByItsBackendEndsWithCutBackendAfterTheCombinedFields() {
+    TrafficEvent cut = new TrafficEvent(1764022800123L, "req-3", "::1", null, "GET", "/big", null, "HTTP/1.1",
+        "/", "svc", "svc-1", 200, 32768, 0.5, -1, true);
+    assertEquals("::1 - - [24/Nov/2025:22:20:00 +0000] \"GET /big HTTP/1.1\" 200 32768 \"-\" \"-\" "
+        + "request_id=req-3 consumer=- route=/ backend=svc instance=svc-1 latency_ms=0.5 cut=backend",
+        AccessLogLine.format(AccessLogConfig.Format.COMBINED, cut.toJson()));
+    assertTrue(AccessLogLine.format(AccessLogConfig.Format.JSON, cut.toJson()).endsWith(",\"cut\":\"backend\"}"));
+  }
+
+  @Test
   void theRequestLineIsEscapedAsNginxDoes() {
     TrafficEvent forged = new TrafficEvent(1764022800123L, "req-1", "::1", null, "GET", "/a\"b",
         "q=\" 200 1 \"-\" \"-\"\nx\\y\u007f\u00e9", "HTTP/1.1", null, null, null, 404, 9, 0.25);

@@ -162,6 +162,22 @@ class MetricsVerticleTest {
   }
 
   @Test
+  void answersCutByTheirBackendAreCountedOnFirstUse() {
+    publish("/api/cut", "orders", 200, 5, 1.0);
+    String before = scrapeUntil("gateway_requests_total{backend=\"orders\",route=\"/api/cut\",status_class=\"2xx\"} 1.0");
+    assertFalse(before.contains("gateway_backend_cut_answers_total{backend=\"orders\",route=\"/api/cut\""),
+        "none before the first cut:\n" + before);
+    for (int i = 0; i < 2; i++) {
+      vertx.eventBus().publish(Addresses.TRAFFIC, new TrafficEvent(System.currentTimeMillis(), "req", "127.0.0.1", null,
+          "GET", "/x", null, "HTTP/1.1", "/api/cut", "orders", "orders-1", 200, 7, 1.0, -1, true).toJson(),
+          Addresses.TRAFFIC_DELIVERY);
+    }
+    String text = scrapeUntil("gateway_backend_cut_answers_total{backend=\"orders\",route=\"/api/cut\"} 2.0");
+    assertLines(text, "# TYPE gateway_backend_cut_answers_total counter",
+        "gateway_requests_total{backend=\"orders\",route=\"/api/cut\",status_class=\"2xx\"} 3.0");
+  }
+
+  @Test
   void statusClassesAndTagFallbacks() {
     assertEquals("1xx", MetricsVerticle.statusClass(101));
     assertEquals("2xx", MetricsVerticle.statusClass(204));

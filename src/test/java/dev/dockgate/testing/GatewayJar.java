@@ -15,7 +15,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The real fat jar ({@code java -jar target/gateway-fat.jar -conf FILE}) in its own process on a free
- * 127.0.0.1 port, ready once it logs that it drains on SIGTERM (after every router listens).
+ * 127.0.0.1 port (or the {@code host} of the server lines given), ready once it logs that it drains on SIGTERM (after every router listens).
  */
 public final class GatewayJar implements AutoCloseable {
 
@@ -43,7 +43,9 @@ public final class GatewayJar implements AutoCloseable {
       List<String> jvmOptions, List<String> launcherArgs, Duration readyWithin) {
     try {
       conf = Files.createTempFile(dir, "gateway-", ".yml");
-      Files.writeString(conf, "server:\n  host: 127.0.0.1\n  port: " + port + "\n"
+      // A host line of the test's own (an IPv6 listener) replaces 127.0.0.1.
+      boolean host = java.util.regex.Pattern.compile("(?m)^  host:").matcher(serverLines).find();
+      Files.writeString(conf, "server:\n" + (host ? "" : "  host: 127.0.0.1\n") + "  port: " + port + "\n"
           + (serverLines.contains("admin_listener") ? "" : "  admin_listener: {port: " + Ports.free() + "}\n")
           // Stopping at once: tests that need the drain delay set it.
           + (serverLines.contains("drain_delay_ms") ? "" : "  drain_delay_ms: 0\n")

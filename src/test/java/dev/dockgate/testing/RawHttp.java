@@ -45,9 +45,19 @@ public final class RawHttp {
     return exchange(port, request, 0, responses, quietMs, deadlineMs);
   }
 
+  /** As {@link #exchange(int, byte[], int, long, long)}, to {@code host} ({@code ::1}) rather than 127.0.0.1. */
+  public static Exchange exchange(String host, int port, byte[] request, int responses, long quietMs, long deadlineMs) {
+    return exchange(host, port, request, 0, responses, quietMs, deadlineMs);
+  }
+
   /** As {@link #exchange(int, byte[], int, long, long)}, written {@code pieceSize} bytes at a time, 5 ms apart (0: at once). */
   public static Exchange exchange(int port, byte[] request, int pieceSize, int responses, long quietMs, long deadlineMs) {
-    try (Socket socket = new Socket("127.0.0.1", port)) {
+    return exchange("127.0.0.1", port, request, pieceSize, responses, quietMs, deadlineMs);
+  }
+
+  private static Exchange exchange(String host, int port, byte[] request, int pieceSize, int responses, long quietMs,
+      long deadlineMs) {
+    try (Socket socket = new Socket(host, port)) {
       socket.setTcpNoDelay(true);
       int step = pieceSize <= 0 ? request.length : pieceSize;
       for (int at = 0; at < request.length; at += step) {
