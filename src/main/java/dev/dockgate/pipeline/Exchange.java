@@ -302,21 +302,7 @@ public final class Exchange implements Handler<Void> {
     if (body.length() > 0 && contentType != null) {
       response.putHeader(HttpHeaders.CONTENT_TYPE, contentType);
     }
-    if (body.length() > 0 && request.version() == HttpVersion.HTTP_2 && withoutContent(status)) {
-      // Vert.x's HTTP/1 response leaves the body of these out itself; its HTTP/2 one sends it, which makes the
-      // response malformed (RFC 9113 §8.1.1): clients reset the stream instead of reading the answer.
-      if (status != 204 && status != 304) {
-        response.putHeader(HttpHeaders.CONTENT_LENGTH, Integer.toString(body.length())); // what a GET would get
-      }
-      response.end();
-      return;
-    }
-    response.end(body);
-  }
-
-  /** An answer with this status to this request carries no content: a HEAD request's, a 204 or a 304. */
-  private boolean withoutContent(int status) {
-    return status == 204 || status == 304 || request.method() == io.vertx.core.http.HttpMethod.HEAD;
+    dev.dockgate.edge.AnswerBodies.end(request, body); // none on HEAD, 204 or 304, over HTTP/2 too
   }
 
   /**

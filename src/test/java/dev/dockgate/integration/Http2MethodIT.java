@@ -133,7 +133,8 @@ class Http2MethodIT {
   }
 
   /**
-   * An answer the gateway makes itself (here the default response, "Not Found") to a HEAD request, or with a status
+   * An answer the gateway makes itself (the default response, "Not Found"; /stats and liveness, the gateway's own
+   * endpoints on the main port) to a HEAD request, or with a status
    * that has no content (a {@code default_response} of 204), goes as a head alone, its stream ended with it or by an
    * empty DATA frame (RFC 9110 §9.3.2, §15.3.5; RFC 9113 §8.1.1: content there makes the response malformed).
    * Before, HTTP/2 streams got the body's DATA frame after the head: clients reset the stream with PROTOCOL_ERROR
@@ -142,7 +143,7 @@ class Http2MethodIT {
    */
   @ParameterizedTest(name = "[{index}] {0} {1} {2}")
   @CsvSource(delimiter = '|', value = {"h2c | HEAD | /nowhere", "tls | HEAD | /nowhere", "h2c204 | GET | /nowhere",
-      "h2c204 | HEAD | /nowhere"})
+      "h2c204 | HEAD | /nowhere", "h2c | HEAD | /stats", "tls | HEAD | /health/live", "h2c | HEAD | /stats?scope=x"})
   void aGatewaysOwnAnswerWithoutContentSendsNoData(String transport, String method, String path) throws Exception {
     if ("h2c204".equals(transport) && noContent == null) {
       noContent = new GatewayJar(java.nio.file.Files.createDirectories(dir.resolve("h2c204")), "  h2c: true\n",
