@@ -1,5 +1,6 @@
 package dev.dockgate.edge;
 
+import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
@@ -18,16 +19,15 @@ public final class AnswerBodies {
   }
 
   /** Ends {@code request}'s response, its status set, with {@code body} unless the answer has no content. */
-  public static void end(HttpServerRequest request, Buffer body) {
+  public static Future<Void> end(HttpServerRequest request, Buffer body) {
     int status = request.response().getStatusCode();
     if (body.length() > 0 && request.version() == HttpVersion.HTTP_2
         && (status == 204 || status == 304 || request.method() == HttpMethod.HEAD)) {
       if (status != 204 && status != 304) {
         request.response().putHeader(HttpHeaders.CONTENT_LENGTH, Integer.toString(body.length())); // a GET's length
       }
-      request.response().end();
-    } else {
-      request.response().end(body);
+      return request.response().end();
     }
+    return request.response().end(body);
   }
 }

@@ -134,7 +134,7 @@ class Http2MethodIT {
 
   /**
    * An answer the gateway makes itself (the default response, "Not Found"; /stats and liveness, the gateway's own
-   * endpoints on the main port) to a HEAD request, or with a status
+   * endpoints on the main port; a 503 for a backend that cannot be reached) to a HEAD request, or with a status
    * that has no content (a {@code default_response} of 204), goes as a head alone, its stream ended with it or by an
    * empty DATA frame (RFC 9110 §9.3.2, §15.3.5; RFC 9113 §8.1.1: content there makes the response malformed).
    * Before, HTTP/2 streams got the body's DATA frame after the head: clients reset the stream with PROTOCOL_ERROR
@@ -143,11 +143,20 @@ class Http2MethodIT {
    */
   @ParameterizedTest(name = "[{index}] {0} {1} {2}")
   @CsvSource(delimiter = '|', value = {"h2c | HEAD | /nowhere", "tls | HEAD | /nowhere", "h2c204 | GET | /nowhere",
-      "h2c204 | HEAD | /nowhere", "h2c | HEAD | /stats", "tls | HEAD | /health/live", "h2c | HEAD | /stats?scope=x"})
+      "h2c204 | HEAD | /nowhere", "h2c | HEAD | /stats", "tls | HEAD | /health/live", "h2c | HEAD | /stats?scope=x",
+      "h2c204 | HEAD | /down/x"})
   void aGatewaysOwnAnswerWithoutContentSendsNoData(String transport, String method, String path) throws Exception {
     if ("h2c204".equals(transport) && noContent == null) {
-      noContent = new GatewayJar(java.nio.file.Files.createDirectories(dir.resolve("h2c204")), "  h2c: true\n",
-          backend.upRoute() + "default_response: {status_code: 204, body: \"Not Found\"}\n", 1);
+      noContent = new GatewayJar(java.nio.file.Files.createDirectories(dir.resolve("h2c204")), "  h2c: true\n", """
+          docker: {enabled: false}
+          routes:
+            - {path_prefix: /up, backend: up}
+            - {path_prefix: /down, backend: down}
+          backends:
+            - {name: up, targets: ["http://127.0.0.1:%d"]}
+            - {name: down, targets: ["http://127.0.0.1:%d"]}
+          default_response: {status_code: 204, body: "Not Found"}
+          """.formatted(backend.port(), dev.dockgate.testing.Ports.free()), 1);
     }
     GatewayJar gateway = "tls".equals(transport) ? tls : "h2c".equals(transport) ? h2c : noContent;
     try (Socket socket = "tls".equals(transport) ? tls(tls.port()) : new Socket("127.0.0.1", gateway.port())) {
