@@ -1234,7 +1234,8 @@ public final class ProxyHandler implements Terminal {
       return;
     }
     out.putHeader(HttpHeaders.CONTENT_TYPE, TEXT_PLAIN);
-    out.end(Buffer.buffer(failure.getMessage() + "\n")).onComplete(v -> finished(attempt));
+    dev.dockgate.edge.AnswerBodies.end(incoming, Buffer.buffer(failure.getMessage() + "\n"))
+        .onComplete(v -> finished(attempt)); // none to HEAD, over HTTP/2 too
   }
 
   private void finished(Attempt attempt) {
