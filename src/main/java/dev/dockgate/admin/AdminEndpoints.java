@@ -2,6 +2,7 @@ package dev.dockgate.admin;
 
 import dev.dockgate.config.GatewayConfig;
 import dev.dockgate.config.ServerConfig;
+import dev.dockgate.edge.AnswerBodies;
 import dev.dockgate.events.Addresses;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -68,7 +69,10 @@ public final class AdminEndpoints {
     if (path.equals(server.statsPath())) {
       answer = () -> stats(request);
     } else if (path.equals(liveness)) {
-      answer = () -> request.response().putHeader("content-type", "application/json").end("{\"status\":\"UP\"}");
+      answer = () -> {
+        request.response().putHeader("content-type", "application/json");
+        AnswerBodies.end(request, Buffer.buffer("{\"status\":\"UP\"}"));
+      };
     } else if (publicOnly) {
       return false;
     } else if (path.equals(paths.metrics())) {
@@ -136,8 +140,8 @@ public final class AdminEndpoints {
     } else if (scope.equals("cluster")) {
       relay(request, Addresses.STATS_CLUSTER_QUERY, "application/json");
     } else {
-      request.response().setStatusCode(400).putHeader("content-type", "text/plain; charset=utf-8")
-          .end("scope: expected node or cluster\n");
+      request.response().setStatusCode(400).putHeader("content-type", "text/plain; charset=utf-8");
+      AnswerBodies.end(request, Buffer.buffer("scope: expected node or cluster\n"));
     }
   }
 
@@ -146,10 +150,14 @@ public final class AdminEndpoints {
     vertx.eventBus().request(address, null, QUERY)
         .onSuccess(reply -> {
           Object body = reply.body();
-          request.response().putHeader("content-type", contentType)
-              .end(body instanceof JsonObject json ? json.toBuffer() : Buffer.buffer(String.valueOf(body)));
+          request.response().putHeader("content-type", contentType);
+          AnswerBodies.end(request,
+              body instanceof JsonObject json ? json.toBuffer() : Buffer.buffer(String.valueOf(body)));
         })
-        .onFailure(err -> request.response().setStatusCode(503).end("unavailable: " + address + "\n"));
+        .onFailure(err -> {
+          request.response().setStatusCode(503);
+          AnswerBodies.end(request, Buffer.buffer("unavailable: " + address + "\n"));
+        });
   }
 
   /**

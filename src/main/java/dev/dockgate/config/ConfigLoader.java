@@ -611,10 +611,10 @@ public final class ConfigLoader {
       if (prefix != null && !prefix.startsWith("/")) {
         f.problem(f.at("path_prefix"), "must start with \"/\", got \"" + prefix + "\"");
       } else if (prefix != null && !dev.dockgate.edge.PathNormalizer.canMatch(prefix)) {
-        String normal = dev.dockgate.edge.PathNormalizer.normalize(prefix);
+        String normal = dev.dockgate.edge.PathNormalizer.normalize(escapeRaw(prefix));
         f.problem(f.at("path_prefix"), "\"" + prefix + "\" can never match: request paths are matched in normal form"
             + " (repeated slashes and dot-segments removed, escapes of letters, digits and -._~ decoded, others in"
-            + " capitals, ; parameters on the last segment only, no spaces or control bytes)"
+            + " capitals, ; parameters on the last segment only, spaces, control bytes and non-ASCII as escapes)"
             + (normal != null ? "; write \"" + normal + "\"" : ""));
       } else if (prefix != null) {
         for (String method : methods.isEmpty() ? List.of("*") : methods) {
@@ -697,6 +697,25 @@ public final class ConfigLoader {
 
   private static final Set<String> HTTP_METHODS = Set.of(
       "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT");
+
+  /**
+   * {@code prefix} with its spaces, control characters and characters outside ASCII as the UTF-8 escapes a client
+   * sends for them ({@code /café}: {@code /caf%C3%A9}); the others as written.
+   */
+  static String escapeRaw(String prefix) {
+    StringBuilder out = new StringBuilder(prefix.length() + 8);
+    prefix.codePoints().forEach(c -> {
+      if (c > ' ' && c < 0x7f) {
+        out.append((char) c);
+      } else {
+        for (byte b : new String(Character.toChars(c)).getBytes(java.nio.charset.StandardCharsets.UTF_8)) {
+          out.append('%').append(Character.toUpperCase(Character.forDigit((b >> 4) & 0xf, 16)))
+              .append(Character.toUpperCase(Character.forDigit(b & 0xf, 16)));
+        }
+      }
+    });
+    return out.toString();
+  }
 
   private static List<String> methods(Fields f) {
     return methods(f, "methods");

@@ -37,10 +37,11 @@ public final class PathNormalizer {
    * Whether a route's prefix can match some request path: paths are matched in normal form, so a prefix no normal path
    * starts with ({@code /a//b}, {@code /a/./b}, {@code /a;v=1/b}, {@code /%61}, {@code /%3a}) would never be chosen.
    * Tried on the prefix itself and on a few continuations (a prefix may end inside a segment or an escape:
-   * {@code /api/.} matches {@code /api/.well-known}, {@code /api/%} matches {@code /api/%3A}).
+   * {@code /api/.} matches {@code /api/.well-known}, {@code /api/%} matches {@code /api/%3A}, {@code /api/%4} matches
+   * {@code /api/%40}, {@code /api/%5} matches {@code /api/%5B}: second digits that leave the escape undecoded).
    */
   public static boolean canMatch(String prefix) {
-    for (String rest : new String[] {"", "x", "/x", "A", "3A"}) {
+    for (String rest : new String[] {"", "x", "/x", "A", "3A", "0", "B"}) {
       String normal = normalize(prefix + rest);
       if (normal != null && normal.startsWith(prefix)) {
         return true;

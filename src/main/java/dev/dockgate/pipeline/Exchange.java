@@ -312,7 +312,7 @@ public final class Exchange implements Handler<Void> {
     if (body.length() > 0 && contentType != null) {
       response.putHeader(HttpHeaders.CONTENT_TYPE, contentType);
     }
-    response.end(body);
+    dev.dockgate.edge.AnswerBodies.end(request, body); // none on HEAD, 204 or 304, over HTTP/2 too
   }
 
   /**

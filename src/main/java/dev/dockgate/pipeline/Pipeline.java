@@ -21,6 +21,11 @@ public final class Pipeline {
   private final java.util.Set<String> ownedHeaders;
   /** The owned and the checked header names: a client's {@code _} look-alikes of them are dropped. */
   private final java.util.Set<String> lookAlikeGuarded;
+  /**
+   * Those of {@link #lookAlikeGuarded} holding a {@code _}, with {@code -} for it ({@code header: X_Auth_Token} gives
+   * {@code x-auth-token}): a client's header of such a name is their look-alike too. Empty on nearly every route.
+   */
+  private final java.util.Set<String> dashedLookAlikes;
 
   private Pipeline(RouteConfig route, Stage[] stages, Terminal terminal) {
     this.route = route;
@@ -43,6 +48,8 @@ public final class Pipeline {
     this.ownedHeaders = java.util.Set.copyOf(owned);
     guarded.addAll(owned);
     this.lookAlikeGuarded = java.util.Set.copyOf(guarded);
+    this.dashedLookAlikes = java.util.Set.copyOf(guarded.stream().filter(name -> name.indexOf('_') >= 0)
+        .map(name -> name.replace('_', '-')).toList());
   }
 
   /** The route's stages from its config blocks, ordered by phase, in front of {@code terminal}. */
@@ -92,6 +99,11 @@ public final class Pipeline {
    */
   public java.util.Set<String> lookAlikeGuarded() {
     return lookAlikeGuarded;
+  }
+
+  /** The guarded names holding a {@code _}, with {@code -} for it: their look-alikes without {@code _}. */
+  public java.util.Set<String> dashedLookAlikes() {
+    return dashedLookAlikes;
   }
 
   /** True when a stage edits answers' headers (see {@link #onResponse}). */

@@ -103,7 +103,8 @@ public final class HeaderPolicy {
   private static void apply(MultiMap headers, HttpServerRequest client, Exchange exchange, String prefix) {
     dropConnectionNamed(client.headers(), headers);
     headers.remove(PROXY_CONNECTION);
-    dropOwned(headers, exchange.pipeline().ownedHeaders(), exchange.pipeline().lookAlikeGuarded());
+    dropOwned(headers, exchange.pipeline().ownedHeaders(), exchange.pipeline().lookAlikeGuarded(),
+        exchange.pipeline().dashedLookAlikes());
     HostAndPort authority = client.authority();
     if (authority != null) {
       headers.set(X_FORWARDED_HOST, authority.toString());
@@ -149,9 +150,13 @@ public final class HeaderPolicy {
    * Removes client headers the gateway sets itself on this route (the consumer, forwarded claims),
    * and any header whose name differs from one the gateway sets only by {@code _} for {@code -}:
    * CGI and WSGI backends read both as the same variable (HTTP_X_CONSUMER_NAME), or from one of {@code guarded}
-   * (a superset of {@code owned}: also the headers a stage checked and lets through, such as a JWT route's token).
+   * (a superset of {@code owned}: also the headers a stage checked and lets through, such as a JWT route's token);
+   * and, for a guarded name holding a {@code _} ({@code dashed}: those names with {@code -} for it), any other name
+   * that reads the same with {@code -} for {@code _} ({@code X-Auth-Token} beside a checked {@code X_Auth_Token}), the
+   * guarded name itself going on.
    */
-  static void dropOwned(MultiMap headers, java.util.Set<String> owned, java.util.Set<String> guarded) {
+  static void dropOwned(MultiMap headers, java.util.Set<String> owned, java.util.Set<String> guarded,
+      java.util.Set<String> dashed) {
     headers.remove(TrafficEvent.CONSUMER_HEADER);
     for (String name : owned) {
       headers.remove(name);
@@ -159,14 +164,20 @@ public final class HeaderPolicy {
     java.util.List<String> lookalikes = null;
     for (java.util.Map.Entry<String, String> header : headers) {
       String name = header.getKey();
+      boolean lookalike;
       if (name.indexOf('_') >= 0) {
-        String dashed = name.replace('_', '-').toLowerCase(java.util.Locale.ROOT);
-        if (GATEWAY_SET.contains(dashed) || guarded.contains(dashed)) {
-          if (lookalikes == null) {
-            lookalikes = new java.util.ArrayList<>(2);
-          }
-          lookalikes.add(name);
+        String lower = name.toLowerCase(java.util.Locale.ROOT);
+        String asDashed = lower.replace('_', '-');
+        lookalike = GATEWAY_SET.contains(asDashed) || guarded.contains(asDashed)
+            || dashed.contains(asDashed) && !guarded.contains(lower);
+      } else {
+        lookalike = !dashed.isEmpty() && dashed.contains(name.toLowerCase(java.util.Locale.ROOT));
+      }
+      if (lookalike) {
+        if (lookalikes == null) {
+          lookalikes = new java.util.ArrayList<>(2);
         }
+        lookalikes.add(name);
       }
     }
     if (lookalikes != null) {

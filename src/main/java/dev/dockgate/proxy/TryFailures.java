@@ -231,7 +231,8 @@ final class TryFailures {
       return;
     }
     out.putHeader(HttpHeaders.CONTENT_TYPE, TEXT_PLAIN);
-    out.end(Buffer.buffer(failure.getMessage() + "\n")).onComplete(v -> finished(attempt));
+    dev.dockgate.edge.AnswerBodies.end(incoming, Buffer.buffer(failure.getMessage() + "\n"))
+        .onComplete(v -> finished(attempt)); // none to HEAD, over HTTP/2 too
   }
 
   void finished(Attempt attempt) {

@@ -16,7 +16,10 @@ import java.util.TreeSet;
  */
 public final class RouteTable<T> {
 
-  /** The Allow header's methods for a route that lists none: every method it takes that the gateway serves. */
+  /**
+   * The Allow header's methods for a route that lists none: the standard methods it takes (it takes extension methods,
+   * PROPFIND and the like, too; an Allow field advertises methods and cannot name every one).
+   */
   static final Set<String> ANY_BUT_TRACE = Set.of("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT");
 
   /** One route: {@code host} null means any host, empty {@code methods} any method but TRACE. */
@@ -29,10 +32,10 @@ public final class RouteTable<T> {
     /**
      * Whether the route takes requests of this method: those its {@code methods} lists, else any but TRACE, which a
      * route takes only when it lists it (a backend echoing a TRACE would show the headers the gateway adds; nginx
-     * refuses it too).
+     * refuses it too), in any case: methods are case-sensitive, but some backends take {@code trace} as TRACE.
      */
     boolean accepts(String method) {
-      return methods.isEmpty() ? !"TRACE".equals(method) : methods.contains(method);
+      return methods.isEmpty() ? !"TRACE".equalsIgnoreCase(method) : methods.contains(method);
     }
 
     boolean matches(String requestHost, String path) {

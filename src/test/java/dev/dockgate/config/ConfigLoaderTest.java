@@ -696,11 +696,18 @@ class ConfigLoaderTest {
                 + "  - path_prefix: /a;v=1/b\n    backend: orders\n" + PAYMENT_AND_ORDERS,
             "conf.yml: routes[0].path_prefix: \"/api//payment\" can never match: request paths are matched in normal"
                 + " form (repeated slashes and dot-segments removed, escapes of letters, digits and -._~ decoded, others"
-                + " in capitals, ; parameters on the last segment only, no spaces or control bytes); write"
-                + " \"/api/payment\"",
+                + " in capitals, ; parameters on the last segment only, spaces, control bytes and non-ASCII as escapes);"
+                + " write \"/api/payment\"",
             "conf.yml: routes[1].path_prefix: \"/a;v=1/b\" can never match: request paths are matched in normal"
                 + " form (repeated slashes and dot-segments removed, escapes of letters, digits and -._~ decoded, others"
-                + " in capitals, ; parameters on the last segment only, no spaces or control bytes)"),
+                + " in capitals, ; parameters on the last segment only, spaces, control bytes and non-ASCII as escapes)"),
+        // Clients send a path's non-ASCII characters and spaces as UTF-8 escapes: the error names the prefix they match.
+        bad("prefix with non-ASCII and a space", "routes:\n  - path_prefix: /caf\u00e9/a b\n    backend: payment\n"
+                + PAYMENT_AND_ORDERS,
+            "conf.yml: routes[0].path_prefix: \"/caf\u00e9/a b\" can never match: request paths are matched in normal"
+                + " form (repeated slashes and dot-segments removed, escapes of letters, digits and -._~ decoded, others"
+                + " in capitals, ; parameters on the last segment only, spaces, control bytes and non-ASCII as escapes);"
+                + " write \"/caf%C3%A9/a%20b\""),
         bad("prefix without leading slash", "routes:\n  - path_prefix: api/payment\n    backend: payment\n"
                 + PAYMENT_AND_ORDERS,
             "conf.yml: routes[0].path_prefix: must start with \"/\", got \"api/payment\""),

@@ -54,6 +54,8 @@ class Http2MethodIT {
   static Path dir;
   static GatewayJar h2c;
   static GatewayJar tls;
+  /** Started by the first test that needs it: a default_response of 204. */
+  static GatewayJar noContent;
 
   @BeforeAll
   static void start() throws Exception {
@@ -67,7 +69,7 @@ class Http2MethodIT {
 
   @AfterAll
   static void stop() {
-    for (GatewayJar g : new GatewayJar[] {h2c, tls}) {
+    for (GatewayJar g : new GatewayJar[] {h2c, tls, noContent}) {
       if (g != null) {
         g.close();
       }
@@ -128,6 +130,55 @@ class Http2MethodIT {
   @CsvSource(delimiter = '|', value = {"h2c | 'a b '", "h2c | 'a\tb\t'", "tls | 'trailing '"})
   void aFieldValueEndingWithWhitespaceResetsItsStreamOnly(String transport, String value) throws Exception {
     refusedAloneThenNextAnswered(transport, headers("GET", "/up/x", "x-note", value));
+  }
+
+  /**
+   * An answer the gateway makes itself (the default response, "Not Found"; /stats and liveness, the gateway's own
+   * endpoints on the main port; a 503 for a backend that cannot be reached) to a HEAD request, or with a status
+   * that has no content (a {@code default_response} of 204), goes as a head alone, its stream ended with it or by an
+   * empty DATA frame (RFC 9110 §9.3.2, §15.3.5; RFC 9113 §8.1.1: content there makes the response malformed).
+   * Before, HTTP/2 streams got the body's DATA frame after the head: clients reset the stream with PROTOCOL_ERROR
+   * (curl: "stream 1 was not closed cleanly"), so {@code curl -I} of an unrouted path failed over h2 (HTTP/1 answers
+   * were right: Vert.x's HTTP/1 response leaves such bodies out itself).
+   */
+  @ParameterizedTest(name = "[{index}] {0} {1} {2}")
+  @CsvSource(delimiter = '|', value = {"h2c | HEAD | /nowhere", "tls | HEAD | /nowhere", "h2c204 | GET | /nowhere",
+      "h2c204 | HEAD | /nowhere", "h2c | HEAD | /stats", "tls | HEAD | /health/live", "h2c | HEAD | /stats?scope=x",
+      "h2c204 | HEAD | /down/x"})
+  void aGatewaysOwnAnswerWithoutContentSendsNoData(String transport, String method, String path) throws Exception {
+    if ("h2c204".equals(transport) && noContent == null) {
+      noContent = new GatewayJar(java.nio.file.Files.createDirectories(dir.resolve("h2c204")), "  h2c: true\n", """
+          docker: {enabled: false}
+          routes:
+            - {path_prefix: /up, backend: up}
+            - {path_prefix: /down, backend: down}
+          backends:
+            - {name: up, targets: ["http://127.0.0.1:%d"]}
+            - {name: down, targets: ["http://127.0.0.1:%d"]}
+          default_response: {status_code: 204, body: "Not Found"}
+          """.formatted(backend.port(), dev.dockgate.testing.Ports.free()), 1);
+    }
+    GatewayJar gateway = "tls".equals(transport) ? tls : "h2c".equals(transport) ? h2c : noContent;
+    try (Socket socket = "tls".equals(transport) ? tls(tls.port()) : new Socket("127.0.0.1", gateway.port())) {
+      socket.setSoTimeout(10_000);
+      ByteArrayOutputStream msg = new ByteArrayOutputStream();
+      msg.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      frame(msg, SETTINGS, 0, 0, new byte[0]);
+      frame(msg, HEADERS, 0x5, 1, headers(method, path));
+      frame(msg, HEADERS, 0x5, 3, headers("GET", "/up/ok"));
+      socket.getOutputStream().write(msg.toByteArray());
+      socket.getOutputStream().flush();
+      List<int[]> seen = new ArrayList<>();
+      DataInputStream in = new DataInputStream(socket.getInputStream());
+      while (seen.stream().noneMatch(f -> f[0] == DATA && f[1] == 3 && (f[2] & 0x1) != 0)) {
+        readFrame(in, seen);
+      }
+      assertTrue(seen.stream().anyMatch(f -> f[0] == HEADERS && f[1] == 1), "stream 1 answered: " + describe(seen));
+      assertTrue(seen.stream().anyMatch(f -> (f[0] == HEADERS || f[0] == DATA) && f[1] == 1 && (f[2] & 0x1) != 0),
+          "stream 1 ended: " + describe(seen));
+      assertFalse(seen.stream().anyMatch(f -> f[0] == DATA && f[1] == 1 && f[3] > 0),
+          "no content on stream 1: " + describe(seen));
+    }
   }
 
   /** Stream 1 ({@code method}, {@code path}) gets RST_STREAM PROTOCOL_ERROR, stream 3 (GET /up/ok) its answer, no GOAWAY. */

@@ -34,6 +34,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * Bearer tokens per route on a real gateway: tokens are signed in the test with the JDK (HS256/384/512,
@@ -126,10 +128,13 @@ class JwtAuthIT {
           - path_prefix: /custom
             backend: app
             auth: {type: jwt, header: X-Auth-Token, keys: [{algorithm: HS256, secret: "%s"}]}
+          - path_prefix: /underscored
+            backend: app
+            auth: {type: jwt, header: X_Auth_Token, keys: [{algorithm: HS256, secret: "%s"}]}
         backends:
           - {name: app, targets: ["http://127.0.0.1:%d"]}
         """.formatted(HS256, HS384, HS512, ISSUER, ecPem, HS256, jwks.actualPort(), HS256, HS256, Ports.free(),
-        HS256, HS256, backend.port()), 2);
+        HS256, HS256, HS256, backend.port()), 2);
   }
 
   @AfterAll
@@ -392,20 +397,23 @@ class JwtAuthIT {
    * A route whose token comes in a header with a {@code -} ({@code header: X-Auth-Token}): CGI, WSGI, PHP and Rack
    * backends read a client's {@code X_Auth_Token} as that header (both {@code HTTP_X_AUTH_TOKEN}), so a forged token
    * beside the one the gateway verified must not reach the backend, which would read either. The verified header goes
-   * on as before. Before: the look-alike was forwarded as the client sent it.
+   * on as before. The same the other way round for a header with a {@code _} ({@code header: X_Auth_Token}): a client's
+   * {@code X-Auth-Token} is its look-alike, and the only one left where the server in front drops names with
+   * {@code _} (nginx by default, Apache for CGI). Before: the look-alikes were forwarded as the client sent them
+   * (the dashed one beside a checked {@code X_Auth_Token} until this stop's review).
    */
-  @Test
-  void theTokenHeadersUnderscoreLookAlikesNeverReachTheBackend() {
+  @ParameterizedTest(name = "{1} checked on {0}")
+  @CsvSource({"/custom/x, X-Auth-Token, X_Auth_Token", "/underscored/x, X_Auth_Token, X-Auth-Token"})
+  void theTokenHeadersLookAlikesNeverReachTheBackend(String path, String checked, String lookAlike) {
     String valid = Tokens.hmac("HS256", HS256, hsClaims("alice"), null);
     String forged = Tokens.unsigned(hsClaims("admin"));
-    HttpResponse<String> response = gateway.send(HttpRequest.newBuilder(gateway.uri("/custom/x"))
-        .timeout(Duration.ofSeconds(10)).header("X-Auth-Token", "Bearer " + valid)
-        .header("X_Auth_Token", "Bearer " + forged).header("x-auth_token", "Bearer " + forged).build());
+    HttpResponse<String> response = gateway.send(HttpRequest.newBuilder(gateway.uri(path))
+        .timeout(Duration.ofSeconds(10)).header(checked, "Bearer " + valid)
+        .header(lookAlike, "Bearer " + forged).header("x-auth_token", "Bearer " + forged).build());
     assertEquals(200, response.statusCode(), response.body());
     TestBackend.Received got = backend.take();
-    assertEquals("Bearer " + valid, got.headers().get("X-Auth-Token"));
-    assertEquals(1, got.headers().getAll("X-Auth-Token").size(), got.headers().toString());
-    assertNull(got.headers().get("X_Auth_Token"), got.headers().toString());
+    assertEquals(java.util.List.of("Bearer " + valid), got.headers().getAll(checked), got.headers().toString());
+    assertNull(got.headers().get(lookAlike), got.headers().toString());
     assertNull(got.headers().get("x-auth_token"), got.headers().toString());
   }
 

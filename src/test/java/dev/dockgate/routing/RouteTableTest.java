@@ -172,6 +172,7 @@ class RouteTableTest {
         new RouteTable.Entry<>("/", null, java.util.Set.of(), "any"),
         new RouteTable.Entry<>("/debug", null, java.util.Set.of("TRACE", "GET"), "debug")));
     assertNull(table.match("x", "TRACE", "/api"));
+    assertNull(table.match("x", "trace", "/api"));
     assertEquals("any", table.match("x", "PROPFIND", "/api"));
     assertEquals("debug", table.match("x", "TRACE", "/debug/x"));
     assertEquals(java.util.Set.of("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"),
@@ -182,7 +183,7 @@ class RouteTableTest {
   static String reference(List<RouteTable.Entry<String>> routes, String host, String method, String path) {
     return routes.stream()
         .filter(e -> path.startsWith(e.prefix()) && (e.host() == null || e.host().equalsIgnoreCase(host))
-            && (e.methods().isEmpty() ? !method.equals("TRACE") : e.methods().contains(method)))
+            && (e.methods().isEmpty() ? !method.equalsIgnoreCase("TRACE") : e.methods().contains(method)))
         .sorted(java.util.Comparator.comparingInt((RouteTable.Entry<String> e) -> e.prefix().length()).reversed()
             .thenComparing(e -> e.host() == null)
             .thenComparing(e -> e.methods().isEmpty())

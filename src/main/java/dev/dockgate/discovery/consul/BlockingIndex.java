@@ -30,7 +30,7 @@ public final class BlockingIndex {
     return index;
   }
 
-  /** An answer came with {@code returned} as its X-Consul-Index (0 when the header was missing). */
+  /** An answer came with {@code returned} as its X-Consul-Index (one without the header resets the loop instead). */
   public void answered(long returned) {
     if (returned < index) {
       index = 0; // went backwards: restart the loop with a plain read
