@@ -196,6 +196,9 @@ public final class ClusterVerticle extends VerticleBase {
           }
         });
       }
+      if (manager.getNodes().size() > 1) {
+        return; // a peer joined while they were asked (nodes started together): not alone, its join said so
+      }
       LOG.warning(alone(config.name(), answering, silent));
     });
   }
