@@ -696,7 +696,7 @@ public final class ConfigLoader {
   }
 
   private static final Set<String> HTTP_METHODS = Set.of(
-      "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT");
+      "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE");
 
   /**
    * {@code prefix} with its spaces, control characters and characters outside ASCII as the UTF-8 escapes a client
@@ -728,7 +728,10 @@ public final class ConfigLoader {
     for (int i = 0; i < items.size(); i++) {
       Object item = items.get(i);
       String method = item instanceof String s ? s.trim().toUpperCase(java.util.Locale.ROOT) : null;
-      if (method == null || !HTTP_METHODS.contains(method)) {
+      if ("CONNECT".equals(method)) {
+        f.problem(f.at(key) + "[" + i + "]", "CONNECT is not proxied: the gateway opens no tunnels (a CONNECT request"
+            + " gets 405 on every route)");
+      } else if (method == null || !HTTP_METHODS.contains(method)) {
         f.problem(f.at(key) + "[" + i + "]", "unknown HTTP method " + Fields.describe(item)
             + "; known: " + String.join(", ", new TreeSet<>(HTTP_METHODS)));
       } else if (!result.contains(method)) {

@@ -22,7 +22,7 @@ public final class RouteTable<T> {
    */
   static final Set<String> ANY_BUT_TRACE = Set.of("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT");
 
-  /** One route: {@code host} null means any host, empty {@code methods} any method but TRACE. */
+  /** One route: {@code host} null means any host, empty {@code methods} any method but TRACE and CONNECT. */
   public record Entry<T>(String prefix, String host, Set<String> methods, T target) {
     public Entry {
       methods = Set.copyOf(methods);
@@ -33,9 +33,12 @@ public final class RouteTable<T> {
      * Whether the route takes requests of this method: those its {@code methods} lists, else any but TRACE, which a
      * route takes only when it lists it (a backend echoing a TRACE would show the headers the gateway adds; nginx
      * refuses it too), in any case: methods are case-sensitive, but some backends take {@code trace} as TRACE.
+     * CONNECT in no case and on no route (the config refuses to list it): the gateway opens no tunnels, and a backend
+     * answering one 2xx would take its pooled connection for a tunnel, another client's request sent down it next.
      */
     boolean accepts(String method) {
-      return methods.isEmpty() ? !"TRACE".equalsIgnoreCase(method) : methods.contains(method);
+      return methods.isEmpty() ? !"TRACE".equalsIgnoreCase(method) && !"CONNECT".equalsIgnoreCase(method)
+          : methods.contains(method);
     }
 
     boolean matches(String requestHost, String path) {

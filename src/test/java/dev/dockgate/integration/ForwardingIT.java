@@ -199,6 +199,27 @@ class ForwardingIT {
     assertTrue(other.startsWith("HTTP/1.1 200"), "any other method still reaches the route: " + other);
   }
 
+  /**
+   * CONNECT never reaches a backend, in any spelling and with any target: the gateway opens no tunnels, and a
+   * backend that answered 2xx would take its connection for a tunnel while the gateway's pool gave it the next
+   * client's request. Before, {@code CONNECT /echo/x} (origin-form, which RFC 9112 §3.2.3 does not allow) was
+   * forwarded like any method. nginx refuses CONNECT too.
+   */
+  @Test
+  void connectNeverReachesABackend() throws IOException {
+    backend.clear();
+    GatewayHarness gw = gateway();
+    for (String method : new String[] {"CONNECT", "connect", "Connect"}) {
+      String refused = exchange(gw.port(), method + " /echo/x HTTP/1.1\r\nHost: gw.test\r\n\r\n");
+      assertTrue(refused.startsWith("HTTP/1.1 405"), method + ": " + refused);
+      assertTrue(refused.toLowerCase(java.util.Locale.ROOT)
+          .contains("\r\nallow: delete, get, head, options, patch, post, put\r\n"), refused);
+    }
+    String authority = exchange(gw.port(), "CONNECT 127.0.0.1:9 HTTP/1.1\r\nHost: 127.0.0.1:9\r\n\r\n");
+    assertTrue(authority.startsWith("HTTP/1.1 4"), authority);
+    assertEquals(0, backend.count(), "no CONNECT reaches the backend");
+  }
+
   @Test
   void hopByHopRequestHeadersAreDropped() throws IOException {
     GatewayHarness gw = gateway();

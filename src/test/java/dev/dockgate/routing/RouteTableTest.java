@@ -175,6 +175,8 @@ class RouteTableTest {
     assertNull(table.match("x", "trace", "/api"));
     assertEquals("any", table.match("x", "PROPFIND", "/api"));
     assertEquals("debug", table.match("x", "TRACE", "/debug/x"));
+    assertNull(table.match("x", "CONNECT", "/api"));
+    assertNull(table.match("x", "connect", "/api"));
     assertEquals(java.util.Set.of("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"),
         table.allowedMethods("x", "/api"));
   }
@@ -183,7 +185,8 @@ class RouteTableTest {
   static String reference(List<RouteTable.Entry<String>> routes, String host, String method, String path) {
     return routes.stream()
         .filter(e -> path.startsWith(e.prefix()) && (e.host() == null || e.host().equalsIgnoreCase(host))
-            && (e.methods().isEmpty() ? !method.equalsIgnoreCase("TRACE") : e.methods().contains(method)))
+            && (e.methods().isEmpty() ? !method.equalsIgnoreCase("TRACE") && !method.equalsIgnoreCase("CONNECT")
+                : e.methods().contains(method)))
         .sorted(java.util.Comparator.comparingInt((RouteTable.Entry<String> e) -> e.prefix().length()).reversed()
             .thenComparing(e -> e.host() == null)
             .thenComparing(e -> e.methods().isEmpty())
