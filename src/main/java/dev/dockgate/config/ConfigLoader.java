@@ -695,8 +695,18 @@ public final class ConfigLoader {
     return new RetryConfig(attempts, backoff, maxBackoff, budget, minPerSecond, retryOn, deadline);
   }
 
-  private static final Set<String> HTTP_METHODS = Set.of(
+  /** RFC 9110's methods and PATCH, which a route without {@code methods} takes (TRACE only where listed). */
+  private static final Set<String> STANDARD_METHODS = Set.of(
       "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE");
+  /**
+   * The methods a route may list: the standard ones, those of IANA's HTTP Method Registry (WebDAV's, CalDAV's,
+   * versioning's, QUERY) but CONNECT (no tunnels) and PRI (HTTP/2's preface), and PURGE, which caches take.
+   */
+  private static final Set<String> HTTP_METHODS = java.util.stream.Stream.concat(STANDARD_METHODS.stream(),
+      java.util.stream.Stream.of("ACL", "BASELINE-CONTROL", "BIND", "CHECKIN", "CHECKOUT", "COPY", "LABEL", "LINK",
+          "LOCK", "MERGE", "MKACTIVITY", "MKCALENDAR", "MKCOL", "MKREDIRECTREF", "MKWORKSPACE", "MOVE", "ORDERPATCH",
+          "PROPFIND", "PROPPATCH", "PURGE", "QUERY", "REBIND", "REPORT", "SEARCH", "UNBIND", "UNCHECKOUT", "UNLINK",
+          "UNLOCK", "UPDATE", "UPDATEREDIRECTREF", "VERSION-CONTROL")).collect(java.util.stream.Collectors.toUnmodifiableSet());
 
   /**
    * {@code prefix} with its spaces, control characters and characters outside ASCII as the UTF-8 escapes a client
@@ -733,7 +743,8 @@ public final class ConfigLoader {
             + " gets 405 on every route)");
       } else if (method == null || !HTTP_METHODS.contains(method)) {
         f.problem(f.at(key) + "[" + i + "]", "unknown HTTP method " + Fields.describe(item)
-            + "; known: " + String.join(", ", new TreeSet<>(HTTP_METHODS)));
+            + "; known: " + String.join(", ", new TreeSet<>(STANDARD_METHODS)) + ", PURGE, and the other methods of"
+            + " IANA's HTTP Method Registry (PROPFIND, MKCOL, REPORT, QUERY...)");
       } else if (!result.contains(method)) {
         result.add(method);
       }

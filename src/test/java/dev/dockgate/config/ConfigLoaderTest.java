@@ -1111,7 +1111,7 @@ class ConfigLoaderTest {
             "routes:\n  - {path_prefix: /a, backend: web, methods: [GET, FETCH]}\n  - {path_prefix: /a, backend: web, methods: [GET]}\n"
                 + "  - {path_prefix: /a, backend: web, methods: [POST]}\n"
                 + "backends:\n  - {name: web, targets: [\"http://a:1\"]}\n",
-            "conf.yml: routes[0].methods[1]: unknown HTTP method \"FETCH\"; known: DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT, TRACE",
+            "conf.yml: routes[0].methods[1]: unknown HTTP method \"FETCH\"; known: DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT, TRACE, PURGE, and the other methods of IANA's HTTP Method Registry (PROPFIND, MKCOL, REPORT, QUERY...)",
             "conf.yml: routes[1].path_prefix: duplicate prefix \"/a\" (also routes[0].path_prefix)"),
         bad("CONNECT listed", "routes:\n  - {path_prefix: /t, backend: web, methods: [GET, connect]}\n"
                 + "backends:\n  - {name: web, targets: [\"http://a:1\"]}\n",
@@ -1371,7 +1371,7 @@ class ConfigLoaderTest {
                   max_age_s: 86401
                   allow_origin: [https://b.example]
             """ + WEB,
-            "conf.yml: routes[0].cors.allow_methods[1]: unknown HTTP method \"FETCH\"; known: DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT, TRACE",
+            "conf.yml: routes[0].cors.allow_methods[1]: unknown HTTP method \"FETCH\"; known: DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT, TRACE, PURGE, and the other methods of IANA's HTTP Method Registry (PROPFIND, MKCOL, REPORT, QUERY...)",
             "conf.yml: routes[0].cors.allow_headers[0]: expected a header name, got \"x trace\"",
             "conf.yml: routes[0].cors.allow_headers[1]: \"*\" stands for every header and must be the only entry",
             "conf.yml: routes[0].cors.expose_headers[0]: expected a header name, got a mapping",

@@ -200,6 +200,32 @@ class ForwardingIT {
   }
 
   /**
+   * A route may list registered extension methods (WebDAV's PROPFIND, MKCOL...): they reach its backend, other
+   * methods get 405 naming them. Before, the config refused any method but RFC 9110's and PATCH.
+   */
+  @Test
+  void aRouteListingWebDavMethodsTakesThemAlone() throws IOException {
+    backend.clear();
+    gateway = new GatewayHarness(dir, """
+        routes:
+          - {path_prefix: /echo/dav, backend: echo, methods: [GET, propfind, MKCOL]}
+        backends:
+          - name: echo
+            match_labels: [app_name=echo, suite=%1$s]
+        """.formatted(SUITE));
+    for (String method : new String[] {"PROPFIND", "MKCOL"}) {
+      String taken = exchange(gateway.port(), method + " /echo/dav/x HTTP/1.1\r\nHost: gw.test\r\n\r\n");
+      assertTrue(taken.startsWith("HTTP/1.1 200"), method + ": " + taken);
+      assertEquals(method, backend.take().method());
+    }
+    String refused = exchange(gateway.port(), "PUT /echo/dav/x HTTP/1.1\r\nHost: gw.test\r\nContent-Length: 0\r\n\r\n");
+    assertTrue(refused.startsWith("HTTP/1.1 405"), refused);
+    String allow = refused.toLowerCase(java.util.Locale.ROOT);
+    assertTrue(allow.contains("propfind") && allow.contains("mkcol") && allow.contains("get"), refused);
+    assertEquals(0, backend.count(), "PUT refused before the backend");
+  }
+
+  /**
    * CONNECT never reaches a backend, in any spelling and with any target: the gateway opens no tunnels, and a
    * backend that answered 2xx would take its connection for a tunnel while the gateway's pool gave it the next
    * client's request. Before, {@code CONNECT /echo/x} (origin-form, which RFC 9112 §3.2.3 does not allow) was
