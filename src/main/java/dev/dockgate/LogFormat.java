@@ -30,6 +30,7 @@ public final class LogFormat {
         && System.getProperty("java.util.logging.SimpleFormatter.format") == null) {
       System.setProperty("java.util.logging.SimpleFormatter.format", "%1$tF %1$tT.%1$tL %4$-7s [%3$s] %5$s%6$s%n");
     }
+    NettyLogPace.install();
     String property = System.getProperty(PROPERTY);
     String value = property != null ? property : System.getenv(ENV);
     String format = value == null || value.isBlank() ? "text" : value.trim().toLowerCase(Locale.ROOT);
