@@ -66,6 +66,34 @@ public final class TrustedProxies {
     return all.size() == 1 ? first : String.join(", ", all);
   }
 
+  /**
+   * An entry's address without the port some proxies write beside it (Azure Application Gateway, IIS ARR:
+   * {@code 192.0.2.5:4711}; RFC 7239's node form {@code [2001:db8::7]:4711}, or {@code [2001:db8::7]}), as nginx's
+   * {@code real_ip} reads them; null when the entry has no such form.
+   */
+  static String withoutPort(String hop) {
+    if (hop.startsWith("[")) {
+      int close = hop.indexOf(']');
+      return close > 1 && (close == hop.length() - 1 || port(hop, close + 1)) ? hop.substring(1, close) : null;
+    }
+    int colon = hop.indexOf(':');
+    return colon > 0 && colon == hop.lastIndexOf(':') && port(hop, colon) ? hop.substring(0, colon) : null;
+  }
+
+  /** Whether {@code text} from {@code colon} on is {@code :} and a port, 1 to 5 digits. */
+  private static boolean port(String text, int colon) {
+    int digits = text.length() - colon - 1;
+    if (text.charAt(colon) != ':' || digits < 1 || digits > 5) {
+      return false;
+    }
+    for (int i = colon + 1; i < text.length(); i++) {
+      if (text.charAt(i) < '0' || text.charAt(i) > '9') {
+        return false;
+      }
+    }
+    return true;
+  }
+
   /** The client's address: see the class comment. */
   public String client(HttpServerRequest request, String peer, boolean peerTrusted) {
     if (!peerTrusted) {
@@ -79,6 +107,9 @@ public final class TrustedProxies {
     for (int i = hops.length - 1; i >= 0; i--) {
       String hop = hops[i].trim();
       byte[] address = Cidr.literal(hop);
+      if (address == null && (hop = withoutPort(hop)) != null) {
+        address = Cidr.literal(hop);
+      }
       if (address == null) {
         return peer; // a chain the gateway cannot read names nobody it can trust
       }

@@ -174,6 +174,28 @@ class Ipv6IT {
   }
 
   /**
+   * A forwarded address written with its port, as Azure Application Gateway and IIS ARR write X-Forwarded-For
+   * ({@code 192.0.2.5:4711}), or in RFC 7239's node form ({@code [2001:db8::9]:4711}, {@code [2001:db8::9]}), is that
+   * address, as nginx's real_ip reads it: before, such an entry ended the walk at the peer, so every client behind
+   * such a proxy was the proxy, one rate-limit budget for all. A zone or any other text still ends it at the peer.
+   */
+  @Test
+  void aForwardedAddressWithItsPortIsThatAddress() throws Exception {
+    try (GatewayJar gw = gateway("  trusted_proxies: [127.0.0.1]\n", Ports.free())) {
+      // documentation addresses (2001:db8::/32, 192.0.2.0/24), header values only
+      assertEquals(200, get("127.0.0.1", gw.port(), "/limited", "X-Forwarded-For", "192.0.2.5:4711").statusCode());
+      assertEquals(429, get("127.0.0.1", gw.port(), "/limited", "X-Forwarded-For", "192.0.2.5").statusCode());
+      assertEquals(200, get("127.0.0.1", gw.port(), "/limited", "X-Forwarded-For", "[2001:db8::9]:4711").statusCode());
+      assertEquals(429, get("127.0.0.1", gw.port(), "/limited", "X-Forwarded-For", "[2001:DB8::9]").statusCode());
+      assertEquals(200, get("127.0.0.1", gw.port(), "/limited", "X-Forwarded-For", "fe80::1%eth0").statusCode());
+      assertEquals(429, get("127.0.0.1", gw.port(), "/limited", "X-Forwarded-For", "192.0.2.6:x").statusCode());
+      List<JsonObject> lines = logged(6);
+      assertEquals(List.of("192.0.2.5", "192.0.2.5", "2001:db8::9", "2001:db8::9", "127.0.0.1", "127.0.0.1"),
+          lines.stream().map(line -> line.getString("client")).toList());
+    }
+  }
+
+  /**
    * {@code Host: [::1]:} (an empty port, which RFC 3986 allows) is the host without a port, as nginx takes it: the
    * backend was sent {@code Host: [::1]:0} and X-Forwarded-Host {@code [::1]:0}, and a redirect rewritten to the
    * client's origin pointed at port 0. The same for a name, and for an absolute-form target.
