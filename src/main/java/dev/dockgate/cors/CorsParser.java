@@ -65,6 +65,17 @@ final class CorsParser {
     return origin.substring(0, open + 1) + dev.dockgate.config.Cidr.text(address) + origin.substring(close);
   }
 
+  /**
+   * {@code origin} without its scheme's default port ({@code https://app.example.com:443} is
+   * {@code https://app.example.com}): browsers leave it out of the Origin they send, and origins are compared as text,
+   * so such an entry never matched.
+   */
+  static String withoutDefaultPort(String origin) {
+    String port = origin.startsWith("https://") ? ":443" : origin.startsWith("http://") ? ":80" : null;
+    return port != null && origin.endsWith(port) && origin.lastIndexOf(':') == origin.length() - port.length()
+        ? origin.substring(0, origin.length() - port.length()) : origin;
+  }
+
   private static List<String> corsOrigins(Fields f) {
     String field = f.at("allow_origins");
     if (!f.has("allow_origins")) {
@@ -91,6 +102,9 @@ final class CorsParser {
         f.problem(field + "[" + i + "]", "expected an origin such as https://app.example.com (scheme://host[:port], "
             + "no path), https://*.example.com or \"*\", got " + Fields.describe(item));
         continue;
+      }
+      if (!"*".equals(origin)) {
+        origin = withoutDefaultPort(origin);
       }
       if (result.contains(origin)) {
         f.problem(field + "[" + i + "]", "duplicate origin \"" + origin + "\"");

@@ -203,6 +203,22 @@ class ConfigLoaderTest {
     assertTrue(refused.getMessage().contains("allow_origins[0]"), refused.getMessage());
   }
 
+  /**
+   * An origin written with its scheme's default port is the origin browsers send, without it (it was kept with the
+   * port and never matched: browsers leave a default port out of Origin); another port is kept.
+   */
+  @Test
+  void originsWithTheirDefaultPortAreThoseBrowsersSend() {
+    io.vertx.core.json.JsonObject json = new io.vertx.core.json.JsonObject("{\"docker\":{\"enabled\":false},\"routes\":["
+        + "{\"path_prefix\":\"/a\",\"backend\":\"b\",\"cors\":{\"allow_origins\":[\"https://app.example.com:443\","
+        + "\"http://[::1]:80\",\"https://*.example.org:443\",\"http://app.example.com:443\",\"https://x.example:8443\"]}}],"
+        + "\"backends\":[{\"name\":\"b\",\"targets\":[\"http://127.0.0.1:1\"]}]}");
+    assertEquals(List.of("https://app.example.com", "http://[::1]", "https://*.example.org", "http://app.example.com:443",
+        "https://x.example:8443"),
+        ((dev.dockgate.cors.CorsConfig) Features.parse("gw.yml", json).routes().get(0).blocks().get("cors"))
+            .allowOrigins());
+  }
+
   /** A route's host given as a bare IPv6 literal is the bracketed Host it matches (it was refused as "with a port"). */
   @Test
   void anIpv6RouteHostIsWrittenInBrackets() {
