@@ -281,28 +281,9 @@ class CutAnswerIT {
    */
   private void streamsBetween(String path, int status, List<String> ejections,
       java.util.function.Consumer<GatewayHarness> check) throws Exception {
-    HttpServer backend = vertx.createHttpServer(new HttpServerOptions().setHost("127.0.0.1").setPort(0))
-        .requestHandler(request -> {
-          if (request.path().endsWith("/fail")) {
-            request.connection().close(); // no answer: a failure of the instance
-          } else if (request.path().endsWith("/err")) {
-            request.response().setStatusCode(500).end("no\n");
-          } else {
-            request.response().setChunked(true).putHeader("content-type", "text/event-stream")
-                .write("data: open\n\n"); // and nothing more while the client reads
-          }
-        })
-        .listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    HttpServer backend = streamer();
     try (LoggedErrors outliers = new LoggedErrors("dev.dockgate.resilience.Outliers", Level.WARNING);
-        GatewayHarness gateway = new GatewayHarness(dir, """
-            docker: {enabled: false}
-            routes:
-              - {path_prefix: /sse, backend: streamer}
-            backends:
-              - {name: streamer, targets: ["http://127.0.0.1:%d"],
-                 circuit_breaker: {max_failures: 2, reset_timeout_ms: 60000, startup_grace_ms: 0},
-                 outlier_detection: {consecutive_5xx: 2, ejection_ms: 60000}}
-            """.formatted(backend.actualPort()), 1)) {
+        GatewayHarness gateway = toStreamer(backend)) {
       assertEquals(status, gateway.get(path).statusCode());
       try (Socket stream = openStream(gateway.port())) { // closed before the gateway stops, whose drain waits for it
         assertEquals(status, gateway.get(path).statusCode());
@@ -314,6 +295,70 @@ class CutAnswerIT {
     } finally {
       backend.close();
     }
+  }
+
+  /**
+   * Answers without a body (a HEAD's, a 204, a 304) end at once, and their end counts them for their instance: each
+   * between two failures leaves the circuit (open at 2 failures in a row) closed.
+   */
+  @Test
+  void bodilessAnswersEndAndCountForTheirInstanceBetweenTwoFailures() throws Exception {
+    HttpServer backend = streamer();
+    try (GatewayHarness gateway = toStreamer(backend)) {
+      java.net.http.HttpClient client = java.net.http.HttpClient.newHttpClient();
+      assertEquals(502, gateway.get("/sse/fail").statusCode());
+      for (String[] ask : new String[][] {{"HEAD", "/sse/head", "200"}, {"GET", "/sse/204", "204"},
+          {"GET", "/sse/304", "304"}}) {
+        java.net.http.HttpResponse<String> answer = client.send(java.net.http.HttpRequest.newBuilder(
+            java.net.URI.create("http://127.0.0.1:" + gateway.port() + ask[1]))
+            .method(ask[0], java.net.http.HttpRequest.BodyPublishers.noBody()).build(),
+            java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertEquals(Integer.parseInt(ask[2]), answer.statusCode(), ask[0] + " " + ask[1]);
+        Thread.sleep(100); // its end counted right after its last write
+        assertEquals(502, gateway.get("/sse/fail").statusCode());
+        assertEquals(List.of("CLOSED"), circuits(gateway), ask[0] + " " + ask[1] + " between two failures");
+      }
+    } finally {
+      backend.close();
+    }
+  }
+
+  /**
+   * A backend: {@code .../fail} closes its connection without an answer, {@code .../err} answers 500, {@code .../head}
+   * 200 with 10 bytes (none to HEAD), {@code .../204} and {@code .../304} those, anything else opens an event stream
+   * that stays open.
+   */
+  private static HttpServer streamer() throws Exception {
+    return vertx.createHttpServer(new HttpServerOptions().setHost("127.0.0.1").setPort(0))
+        .requestHandler(request -> {
+          if (request.path().endsWith("/fail")) {
+            request.connection().close(); // no answer: a failure of the instance
+          } else if (request.path().endsWith("/err")) {
+            request.response().setStatusCode(500).end("no\n");
+          } else if (request.path().endsWith("/head")) {
+            request.response().end("0123456789");
+          } else if (request.path().endsWith("/204") || request.path().endsWith("/304")) {
+            request.response().setStatusCode(Integer.parseInt(request.path().substring(request.path().length() - 3)))
+                .end();
+          } else {
+            request.response().setChunked(true).putHeader("content-type", "text/event-stream")
+                .write("data: open\n\n"); // and nothing more while the client reads
+          }
+        })
+        .listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+  }
+
+  /** A gateway routing /sse to {@code backend} alone: circuit open at 2 failures in a row, ejected at 2 5xx in a row. */
+  private GatewayHarness toStreamer(HttpServer backend) {
+    return new GatewayHarness(dir, """
+        docker: {enabled: false}
+        routes:
+          - {path_prefix: /sse, backend: streamer}
+        backends:
+          - {name: streamer, targets: ["http://127.0.0.1:%d"],
+             circuit_breaker: {max_failures: 2, reset_timeout_ms: 60000, startup_grace_ms: 0},
+             outlier_detection: {consecutive_5xx: 2, ejection_ms: 60000}}
+        """.formatted(backend.actualPort()), 1);
   }
 
   /** An event stream opened through the gateway on port {@code port}: once its head and first event are in. */
