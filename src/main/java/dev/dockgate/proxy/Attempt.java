@@ -63,6 +63,8 @@ final class Attempt implements Runnable, Relay.Failures, io.vertx.core.Handler<M
   int hints;
   /** The backend cut the answer after a part of it left ({@link TryFailures#cutByBackend}). */
   boolean cut;
+  /** The answer, a stream that may never end, was counted for its instance at its head ({@link BackendAnswer}). */
+  boolean countedAtHead;
 
   Attempt(TryFailures owner, Exchange exchange, HttpServerRequest incoming) {
     this.owner = owner;
@@ -71,10 +73,13 @@ final class Attempt implements Runnable, Relay.Failures, io.vertx.core.Handler<M
     this.body = incoming;
   }
 
-  /** The answer's relay is over: the request is counted, and the answer for its instance unless its backend cut it. */
+  /**
+   * The answer's relay is over: the request is counted, and the answer for its instance unless its backend cut it or
+   * it was counted at its head.
+   */
   @Override
   public void run() {
-    if (!cut && upstream != null) {
+    if (!cut && !countedAtHead && upstream != null) {
       Tries.answered(upstream, incoming.response().getStatusCode());
     }
     owner.finished(this);

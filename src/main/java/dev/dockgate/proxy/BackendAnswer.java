@@ -43,7 +43,8 @@ final class BackendAnswer {
    * The backend's answer to the client: its status and reason, its headers but hop-by-hop ones (the
    * route's stages may edit them), its Date (or now), its body streamed with back-pressure, sized
    * as the backend sized it, else chunked (buffered for an HTTP/1.0 client). True when its body is relayed (its
-   * {@link Relay}'s end then counts it for the instance); false when it was dropped.
+   * {@link Relay}'s end then counts it for the instance, but an event stream's or a gRPC call's, counted at its head);
+   * false when it was dropped.
    */
   boolean respond(Attempt attempt, HttpClientResponse response) {
     HeldBodies.release(attempt); // an answer came: the stream was not refused, its body is not sent again
@@ -107,10 +108,17 @@ final class BackendAnswer {
     if (http2) {
       attempt.exchange.grpcStatus(headers.get(GRPC_STATUS)); // a trailers-only answer's status is in its head
     }
-    if (out.isChunked() && eventStream(headers) && !out.headWritten() && !out.closed()) {
+    boolean events = declared < 0 && eventStream(headers);
+    if (out.isChunked() && events && !out.headWritten() && !out.closed()) {
       // An event stream opens on its head (EventSource's open), and its first event may come much later: the head
       // leaves now rather than with the first chunk. A failure after this cuts the stream instead of answering 502.
       out.writeHead();
+    }
+    if (events || declared < 0 && http2 && dev.dockgate.edge.Protocols.grpc(attempt.incoming)) {
+      // An event stream or a gRPC call lasts as long as its client wants, its end maybe never: its instance counts it
+      // now (a success, its status), so that its failures while it streams are not "in a row" (its cut still counts).
+      attempt.countedAtHead = true;
+      Tries.answered(attempt.upstream, status);
     }
     attempt.relaying = true; // from now on a MultiMap the attempt is handed is the answer's trailers
     Relay.start(response, out, bodyFollows ? declared : -1, passTrailers,

@@ -131,7 +131,7 @@ final class Tries {
         }
         if (retryOnStatus(attempt, candidates, upstream, retry, response) || !answers.respond(attempt, response)) {
           answered(upstream, response.statusCode()); // not relayed: the answer counts for the instance now
-        } // relayed: its end counts it (Attempt.run), unless its backend cut it (cutByBackend)
+        } // relayed: its end counts it (Attempt.run), unless cut by its backend (cutByBackend) or a stream (respond)
         return;
       }
       // The answer (or the next try) waits for the breaker to have counted the failure: a request

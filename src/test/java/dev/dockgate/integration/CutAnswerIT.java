@@ -182,6 +182,203 @@ class CutAnswerIT {
     }
   }
 
+  /**
+   * An event stream lasts as long as its client reads it: its instance counts it a success at its head, not only at
+   * its end, so that failures between streams still open are not "in a row". One instance, its circuit open at 2
+   * failures in a row: a failure, an event stream opened and kept, a failure leave the circuit closed.
+   */
+  @Test
+  void anEventStreamStillOpenIsASuccessBetweenTwoFailuresOfItsInstance() throws Exception {
+    streamsBetween("/sse/fail", 502, new ArrayList<>(), gateway -> assertEquals(List.of("CLOSED"), circuits(gateway),
+        "the stream the instance answered between the two failures: not 2 failures in a row"));
+  }
+
+  /**
+   * The same for outlier detection (ejected at 2 5xx in a row): a 500, an event stream opened and kept, a 500 leave
+   * the instance in rotation (its stream's 200 counted at its head).
+   */
+  @Test
+  void anEventStreamStillOpenCountsItsStatusBetweenTwo5xxOfItsInstance() throws Exception {
+    List<String> ejections = new CopyOnWriteArrayList<>();
+    streamsBetween("/sse/err", 500, ejections, gateway -> assertEquals(List.of(), ejections,
+        "the stream's 200 between the two 500s: not 2 5xx in a row"));
+  }
+
+  /**
+   * A gRPC call (a server stream, say) lasts as long as its client wants: the same over h2c on both sides, an HTTP/2
+   * backend resetting a call before its head (a failure), then answering one whose stream stays open, then resetting
+   * another: the circuit stays closed.
+   */
+  @Test
+  void aGrpcCallStillOpenIsASuccessBetweenTwoFailuresOfItsInstance() throws Exception {
+    HttpServer backend = vertx.createHttpServer(new HttpServerOptions().setHost("127.0.0.1").setPort(0))
+        .requestHandler(request -> {
+          if (request.path().endsWith("/Fail")) {
+            request.response().reset(2); // INTERNAL_ERROR before any head: a failure of the instance
+          } else {
+            request.response().putHeader("content-type", "application/grpc")
+                .write(Buffer.buffer(new byte[] {0, 0, 0, 0, 0})); // one empty message, and the call goes on
+          }
+        })
+        .listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    io.vertx.core.http.HttpClient client = vertx.createHttpClient(new io.vertx.core.http.HttpClientOptions()
+        .setProtocolVersion(io.vertx.core.http.HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false));
+    try (GatewayHarness gateway = new GatewayHarness(dir, "  h2c: true\n", """
+            docker: {enabled: false}
+            routes:
+              - {path_prefix: /g.S/, backend: caller}
+            backends:
+              - {name: caller, protocol: http2, targets: ["http://127.0.0.1:%d"],
+                 circuit_breaker: {max_failures: 2, reset_timeout_ms: 60000, startup_grace_ms: 0}}
+            """.formatted(backend.actualPort()), 1)) {
+      try {
+        assertEquals("14", grpcCall(client, gateway.port(), "/g.S/Fail", true), "UNAVAILABLE, from the gateway");
+        assertEquals("open", grpcCall(client, gateway.port(), "/g.S/Stream", false));
+        assertEquals("14", grpcCall(client, gateway.port(), "/g.S/Fail", true));
+        assertEquals(List.of("CLOSED"), circuits(gateway),
+            "the call the instance answered between the two failures: not 2 failures in a row");
+      } finally {
+        client.close(); // the open call with it, before the gateway stops (its drain would wait for it)
+      }
+    } finally {
+      backend.close();
+    }
+  }
+
+  /**
+   * A gRPC call over h2c to {@code path}, one empty message sent; {@code end}: the call's end awaited, its grpc-status
+   * returned; else "open" once the answer's head and first message are in, the call left open.
+   */
+  private static String grpcCall(io.vertx.core.http.HttpClient client, int port, String path, boolean end)
+      throws Exception {
+    java.util.concurrent.CompletableFuture<String> got = new java.util.concurrent.CompletableFuture<>();
+    client.request(io.vertx.core.http.HttpMethod.POST, port, "127.0.0.1", path).onSuccess(request -> {
+      request.putHeader("content-type", "application/grpc").putHeader("te", "trailers").setChunked(true);
+      request.response().onSuccess(response -> {
+        response.handler(chunk -> {
+          if (!end) {
+            got.complete("open");
+          }
+        });
+        response.endHandler(v -> got.complete(response.getHeader("grpc-status") != null
+            ? response.getHeader("grpc-status") : response.getTrailer("grpc-status")));
+        response.exceptionHandler(got::completeExceptionally);
+      }).onFailure(got::completeExceptionally);
+      Buffer message = Buffer.buffer(new byte[] {0, 0, 0, 0, 0});
+      if (end) {
+        request.end(message);
+      } else {
+        request.write(message);
+      }
+    }).onFailure(got::completeExceptionally);
+    return got.get(10, TimeUnit.SECONDS);
+  }
+
+  /**
+   * A route to one instance (circuit open at 2 failures in a row, ejected at 2 5xx in a row) asked {@code path}
+   * (answered {@code status}), an event stream that stays open, {@code path} again; then {@code check}, the stream
+   * still open. The outlier detection's WARNING lines go to {@code ejections}.
+   */
+  private void streamsBetween(String path, int status, List<String> ejections,
+      java.util.function.Consumer<GatewayHarness> check) throws Exception {
+    HttpServer backend = streamer();
+    try (LoggedErrors outliers = new LoggedErrors("dev.dockgate.resilience.Outliers", Level.WARNING);
+        GatewayHarness gateway = toStreamer(backend)) {
+      assertEquals(status, gateway.get(path).statusCode());
+      try (Socket stream = openStream(gateway.port())) { // closed before the gateway stops, whose drain waits for it
+        assertEquals(status, gateway.get(path).statusCode());
+        Poll.until(Duration.ofSeconds(5), "both counted", () -> gateway.statsTotal() == 2);
+        Thread.sleep(300); // an instance's count comes at its answer's end, right after the exchange's
+        ejections.addAll(outliers.lines());
+        check.accept(gateway);
+      }
+    } finally {
+      backend.close();
+    }
+  }
+
+  /**
+   * Answers without a body (a HEAD's, a 204, a 304) end at once, and their end counts them for their instance: each
+   * between two failures leaves the circuit (open at 2 failures in a row) closed.
+   */
+  @Test
+  void bodilessAnswersEndAndCountForTheirInstanceBetweenTwoFailures() throws Exception {
+    HttpServer backend = streamer();
+    try (GatewayHarness gateway = toStreamer(backend)) {
+      java.net.http.HttpClient client = java.net.http.HttpClient.newHttpClient();
+      assertEquals(502, gateway.get("/sse/fail").statusCode());
+      for (String[] ask : new String[][] {{"HEAD", "/sse/head", "200"}, {"GET", "/sse/204", "204"},
+          {"GET", "/sse/304", "304"}}) {
+        java.net.http.HttpResponse<String> answer = client.send(java.net.http.HttpRequest.newBuilder(
+            java.net.URI.create("http://127.0.0.1:" + gateway.port() + ask[1]))
+            .method(ask[0], java.net.http.HttpRequest.BodyPublishers.noBody()).build(),
+            java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertEquals(Integer.parseInt(ask[2]), answer.statusCode(), ask[0] + " " + ask[1]);
+        Thread.sleep(100); // its end counted right after its last write
+        assertEquals(502, gateway.get("/sse/fail").statusCode());
+        assertEquals(List.of("CLOSED"), circuits(gateway), ask[0] + " " + ask[1] + " between two failures");
+      }
+    } finally {
+      backend.close();
+    }
+  }
+
+  /**
+   * A backend: {@code .../fail} closes its connection without an answer, {@code .../err} answers 500, {@code .../head}
+   * 200 with 10 bytes (none to HEAD), {@code .../204} and {@code .../304} those, anything else opens an event stream
+   * that stays open.
+   */
+  private static HttpServer streamer() throws Exception {
+    return vertx.createHttpServer(new HttpServerOptions().setHost("127.0.0.1").setPort(0))
+        .requestHandler(request -> {
+          if (request.path().endsWith("/fail")) {
+            request.connection().close(); // no answer: a failure of the instance
+          } else if (request.path().endsWith("/err")) {
+            request.response().setStatusCode(500).end("no\n");
+          } else if (request.path().endsWith("/head")) {
+            request.response().end("0123456789");
+          } else if (request.path().endsWith("/204") || request.path().endsWith("/304")) {
+            request.response().setStatusCode(Integer.parseInt(request.path().substring(request.path().length() - 3)))
+                .end();
+          } else {
+            request.response().setChunked(true).putHeader("content-type", "text/event-stream")
+                .write("data: open\n\n"); // and nothing more while the client reads
+          }
+        })
+        .listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+  }
+
+  /** A gateway routing /sse to {@code backend} alone: circuit open at 2 failures in a row, ejected at 2 5xx in a row. */
+  private GatewayHarness toStreamer(HttpServer backend) {
+    return new GatewayHarness(dir, """
+        docker: {enabled: false}
+        routes:
+          - {path_prefix: /sse, backend: streamer}
+        backends:
+          - {name: streamer, targets: ["http://127.0.0.1:%d"],
+             circuit_breaker: {max_failures: 2, reset_timeout_ms: 60000, startup_grace_ms: 0},
+             outlier_detection: {consecutive_5xx: 2, ejection_ms: 60000}}
+        """.formatted(backend.actualPort()), 1);
+  }
+
+  /** An event stream opened through the gateway on port {@code port}: once its head and first event are in. */
+  private static Socket openStream(int port) throws Exception {
+    Socket socket = new Socket("127.0.0.1", port);
+    socket.setSoTimeout(10_000);
+    socket.getOutputStream().write("GET /sse/events HTTP/1.1\r\nHost: t\r\n\r\n"
+        .getBytes(StandardCharsets.US_ASCII));
+    InputStream in = socket.getInputStream();
+    StringBuilder got = new StringBuilder();
+    byte[] buffer = new byte[4096];
+    while (!got.toString().contains("data: open")) {
+      int n = in.read(buffer);
+      assertTrue(n > 0, "the stream's head and first event arrive: " + got);
+      got.append(new String(buffer, 0, n, StandardCharsets.US_ASCII));
+    }
+    assertTrue(got.toString().startsWith("HTTP/1.1 200 "), got.toString());
+    return socket;
+  }
+
   private void cutByHttp1Backends(boolean reset, TestCerts.Pem tls, String path) throws Exception {
     AtomicInteger requests = new AtomicInteger();
     NetServer a = cutting(reset, tls, requests);
