@@ -161,7 +161,9 @@ public final class ClusterBuilder implements VertxBuilder {
     }
     try {
       java.net.InetAddress address = java.net.InetAddress.getByName(host);
-      if (address.isAnyLocalAddress() || java.net.NetworkInterface.getByInetAddress(address) != null) {
+      // Loopback: Linux answers the whole of 127.0.0.0/8 on lo, which lists 127.0.0.1 alone (127.0.0.2 binds).
+      if (address.isAnyLocalAddress() || address.isLoopbackAddress()
+          || java.net.NetworkInterface.getByInetAddress(address) != null) {
         return null;
       }
       List<String> own = java.net.NetworkInterface.networkInterfaces()

@@ -191,19 +191,25 @@ class ClusterJoinIT {
    */
   @Test
   void aNodeListedAsLocalhostKnowsItsOwnEntry() {
+    joinsAloneQuietly("self", "127.0.0.1", "localhost");
+  }
+
+  /** A node of {@code cluster.host} {@code host}, listing itself as {@code listedAs}, joins alone with no warning. */
+  private void joinsAloneQuietly(String name, String host, String listedAs) {
     int self = Ports.free();
     String yaml = ClusterNodes.routes("http://127.0.0.1:" + Ports.free(), "") + """
         cluster:
-          name: self-%d
-          host: 127.0.0.1
-          members: ["localhost:%d"]
-        """.formatted(self, self);
+          name: %s-%d
+          host: %s
+          members: ["%s:%d"]
+        """.formatted(name, self, host, listedAs, self);
     try (GatewayJar jar = new GatewayJar(dir, "", yaml, 1, Map.of("DOCKGATE_CLUSTER_PORT", Integer.toString(self)),
         List.of("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"), List.of("-cluster"),
         Duration.ofSeconds(100))) {
       Poll.until(Duration.ofSeconds(30), "the node joined\n" + jar.output(), () -> jar.output().contains("joined; 1 member(s)"));
       assertEquals(200, jar.get("/health/live").statusCode());
       assertFalse(jar.output().contains("no other listed member answered"), jar.output());
+      assertFalse(jar.output().contains("cannot join"), jar.output());
     }
   }
 
@@ -230,6 +236,17 @@ class ClusterJoinIT {
       assertFalse(jar.output().contains("SEVERE"), jar.output());
       assertFalse(jar.output().contains("already in use"), jar.output());
     }
+  }
+
+  /**
+   * A {@code cluster.host} on the loopback network other than 127.0.0.1 (127.0.0.2: Linux answers the whole of
+   * 127.0.0.0/8 on lo, so several nodes of one machine can each have their own) is an address of this machine: the
+   * node joins on it. Before, it was refused as "not an address of this machine", lo naming 127.0.0.1 only, and the
+   * node served alone although Hazelcast binds to it.
+   */
+  @Test
+  void aLoopbackClusterHostOtherThan127001Joins() {
+    joinsAloneQuietly("loopback", "127.0.0.2", "127.0.0.2");
   }
 
   /** With {@code required: true} it refuses to start, with exit status 11, instead of being killed by the launcher. */
