@@ -108,7 +108,8 @@ public record Cidr(byte[] network, int prefix) {
   /**
    * The bytes of an IP address literal, or null: IPv4 as exactly four decimal parts of 0-255 (parsed
    * here, so nothing like {@code 999.1.1.1} ever reaches a name lookup), IPv6 by the JDK, which never
-   * resolves a string with a colon.
+   * resolves a string with a colon that starts with a hex digit or a colon (one starting with {@code .} or
+   * {@code %}, such as {@code .:}, it would look up as a name: refused here).
    */
   public static byte[] literal(String address) {
     if (address == null || address.isEmpty()) {
@@ -116,6 +117,9 @@ public record Cidr(byte[] network, int prefix) {
     }
     if (address.indexOf(':') < 0) {
       return ipv4(address);
+    }
+    if (address.charAt(0) != ':' && Character.digit(address.charAt(0), 16) < 0) {
+      return null;
     }
     for (int i = 0; i < address.length(); i++) {
       char c = address.charAt(i);

@@ -28,6 +28,38 @@ class CidrTest {
     assertEquals(canonical, Cidr.canonical(address));
   }
 
+  /**
+   * Text of address characters that no address starts with ({@code .:}, {@code %:}: an X-Forwarded-For entry, its
+   * port taken off {@code [.:]:80}, an admin listener's Host {@code [.:]}) is no literal, and no name is looked up for
+   * it: the JDK reads a string with a colon as a literal only when it starts with a hex digit or a colon, and resolved
+   * these, a blocking DNS lookup on the event loop. A lookup is seen by the security manager's checkConnect(host, -1).
+   */
+  @SuppressWarnings("removal")
+  @ParameterizedTest
+  @ValueSource(strings = {".:", "%:", ".::1", "%1::1"})
+  void textThatNoAddressStartsWithIsNoLiteralAndNotLookedUp(String text) {
+    java.util.List<String> lookedUp = new java.util.concurrent.CopyOnWriteArrayList<>();
+    SecurityManager before = System.getSecurityManager();
+    System.setSecurityManager(new SecurityManager() {
+      @Override
+      public void checkConnect(String host, int port) {
+        if (port == -1) {
+          lookedUp.add(host);
+        }
+      }
+
+      @Override
+      public void checkPermission(java.security.Permission perm) {
+      }
+    });
+    try {
+      assertNull(Cidr.literal(text));
+    } finally {
+      System.setSecurityManager(before);
+    }
+    assertEquals(java.util.List.of(), lookedUp, "names looked up");
+  }
+
   @Test
   void canonicalTextIsToldWithoutMakingIt() {
     assertTrue(Cidr.isCanonical("192.0.2.1", Cidr.literal("192.0.2.1")));
