@@ -66,14 +66,26 @@ final class CorsParser {
   }
 
   /**
-   * {@code origin} without its scheme's default port ({@code https://app.example.com:443} is
-   * {@code https://app.example.com}): browsers leave it out of the Origin they send, and origins are compared as text,
-   * so such an entry never matched.
+   * {@code origin} with its port as browsers write it in Origin: none for the scheme's default port
+   * ({@code https://app.example.com:443} is {@code https://app.example.com}), no leading zero ({@code :08080} is
+   * {@code :8080}), since origins are compared as text and such an entry never matched; null for a port above 65535,
+   * which no URL has.
    */
   static String withoutDefaultPort(String origin) {
-    String port = origin.startsWith("https://") ? ":443" : origin.startsWith("http://") ? ":80" : null;
-    return port != null && origin.endsWith(port) && origin.lastIndexOf(':') == origin.length() - port.length()
-        ? origin.substring(0, origin.length() - port.length()) : origin;
+    int colon = origin.lastIndexOf(':');
+    int port = 0;
+    for (int i = colon + 1; i < origin.length(); i++) { // a valid origin ends with at most five digits after a colon
+      char c = origin.charAt(i);
+      if (c < '0' || c > '9') {
+        return origin; // no port: the colon was the scheme's, or inside an IPv6 host's brackets
+      }
+      port = port * 10 + (c - '0');
+    }
+    if (port > 65535) {
+      return null;
+    }
+    int standard = origin.startsWith("https://") ? 443 : origin.startsWith("http://") ? 80 : -1;
+    return origin.substring(0, port == standard ? colon : colon + 1) + (port == standard ? "" : Integer.toString(port));
   }
 
   private static List<String> corsOrigins(Fields f) {
@@ -98,13 +110,11 @@ final class CorsParser {
       } else if ("null".equals(origin)) {
         f.problem(field + "[" + i + "]", "\"null\" is not allowed: sandboxed pages and local files all send it");
         continue;
-      } else if (origin == null || !ORIGIN.matcher(origin).matches() || (origin = ipv6AsBrowsersWriteIt(origin)) == null) {
+      } else if (origin == null || !ORIGIN.matcher(origin).matches() || (origin = ipv6AsBrowsersWriteIt(origin)) == null
+          || (origin = withoutDefaultPort(origin)) == null) {
         f.problem(field + "[" + i + "]", "expected an origin such as https://app.example.com (scheme://host[:port], "
             + "no path), https://*.example.com or \"*\", got " + Fields.describe(item));
         continue;
-      }
-      if (!"*".equals(origin)) {
-        origin = withoutDefaultPort(origin);
       }
       if (result.contains(origin)) {
         f.problem(field + "[" + i + "]", "duplicate origin \"" + origin + "\"");

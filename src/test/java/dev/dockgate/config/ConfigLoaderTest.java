@@ -211,10 +211,11 @@ class ConfigLoaderTest {
   void originsWithTheirDefaultPortAreThoseBrowsersSend() {
     io.vertx.core.json.JsonObject json = new io.vertx.core.json.JsonObject("{\"docker\":{\"enabled\":false},\"routes\":["
         + "{\"path_prefix\":\"/a\",\"backend\":\"b\",\"cors\":{\"allow_origins\":[\"https://app.example.com:443\","
-        + "\"http://[::1]:80\",\"https://*.example.org:443\",\"http://app.example.com:443\",\"https://x.example:8443\"]}}],"
+        + "\"http://[::1]:80\",\"https://*.example.org:443\",\"http://app.example.com:443\",\"https://x.example:8443\","
+        + "\"https://zero.example:0443\",\"http://zero.example:08080\"]}}],"
         + "\"backends\":[{\"name\":\"b\",\"targets\":[\"http://127.0.0.1:1\"]}]}");
     assertEquals(List.of("https://app.example.com", "http://[::1]", "https://*.example.org", "http://app.example.com:443",
-        "https://x.example:8443"),
+        "https://x.example:8443", "https://zero.example", "http://zero.example:8080"),
         ((dev.dockgate.cors.CorsConfig) Features.parse("gw.yml", json).routes().get(0).blocks().get("cors"))
             .allowOrigins());
   }
@@ -1355,7 +1356,7 @@ class ConfigLoaderTest {
                 backend: web
                 cors:
                   allow_origins: ["https://app.example.com/", app.example.com, "https://a.com/path", "https://*example.com",
-                                  7, "null", "https://App.example.com", "https://app.example.com"]
+                                  7, "null", "https://App.example.com", "https://app.example.com", "https://a.example:65536"]
             """ + WEB,
             "conf.yml: routes[0].cors.allow_origins[0]: expected an origin such as https://app.example.com (scheme://host[:port], no path), https://*.example.com or \"*\", got \"https://app.example.com/\"",
             "conf.yml: routes[0].cors.allow_origins[1]: expected an origin such as https://app.example.com (scheme://host[:port], no path), https://*.example.com or \"*\", got \"app.example.com\"",
@@ -1363,7 +1364,8 @@ class ConfigLoaderTest {
             "conf.yml: routes[0].cors.allow_origins[3]: expected an origin such as https://app.example.com (scheme://host[:port], no path), https://*.example.com or \"*\", got \"https://*example.com\"",
             "conf.yml: routes[0].cors.allow_origins[4]: expected an origin such as https://app.example.com (scheme://host[:port], no path), https://*.example.com or \"*\", got 7",
             "conf.yml: routes[0].cors.allow_origins[5]: \"null\" is not allowed: sandboxed pages and local files all send it",
-            "conf.yml: routes[0].cors.allow_origins[7]: duplicate origin \"https://app.example.com\""),
+            "conf.yml: routes[0].cors.allow_origins[7]: duplicate origin \"https://app.example.com\"",
+            "conf.yml: routes[0].cors.allow_origins[8]: expected an origin such as https://app.example.com (scheme://host[:port], no path), https://*.example.com or \"*\", got \"https://a.example:65536\""),
         bad("cors star among origins", "routes:\n  - {path_prefix: /a, backend: web, cors: {allow_origins: [https://a.example, \"*\"]}}\n" + WEB,
             "conf.yml: routes[0].cors.allow_origins[1]: \"*\" allows every origin and must be the only entry"),
         bad("cors star with credentials", """
