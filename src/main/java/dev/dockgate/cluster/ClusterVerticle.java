@@ -196,8 +196,12 @@ public final class ClusterVerticle extends VerticleBase {
           }
         });
       }
-      if (manager.getNodes().size() > 1) {
-        return; // a peer joined while they were asked (nodes started together): not alone, its join said so
+      try {
+        if (manager.getNodes().size() > 1) {
+          return; // a peer joined while they were asked (nodes started together): not alone, its join said so
+        }
+      } catch (RuntimeException stopped) { // the node left meanwhile (a stop within the probe's second)
+        return;
       }
       LOG.warning(alone(config.name(), answering, silent));
     });
