@@ -158,17 +158,17 @@ public final class BackendClients {
   }
 
   /**
-   * How much a backend connection reads at once: at most {@link #BACKEND_READ_MAX} bytes a read (Netty's default grows
-   * to 64 KiB). What it read is held while the client takes nothing: the relay pauses the answer once the client's
-   * write queue is full; Vert.x then queues up to 16 more chunks on the answer (heap copies), pauses the connection,
-   * and keeps what the rest of the read loop under way reads (up to 16 reads) as chunks sliced from the read buffers,
-   * direct memory, turning reading off only at the loop's end. A client that took the head of a 20 MB answer from
-   * nginx and then nothing so held about 700 KiB of direct memory on io_uring (some 65 such chunks of 8 KiB), 420 KiB
-   * on epoll; with reads of 16 KiB, 8 chunks, 150-200 and 140 KiB. The body is cut into chunks of at most 8 KiB
-   * whatever the read (the decoder's chunk size), so the work per chunk does not change. One instance for all: its
-   * handles are per channel.
+   * How much a backend connection reads at once: at most {@link #BACKEND_READ_MAX} bytes a read. What it read is held
+   * while the client takes nothing: the relay pauses the answer once the client's write queue is full; Vert.x then
+   * queues up to 16 more chunks on the answer (heap copies), pauses the connection, and keeps what the rest of the
+   * read loop under way reads (up to 16 reads) as chunks sliced from the read buffers, direct memory, turning reading
+   * off only at the loop's end. With the transport's own reads (io_uring) a client that took the head of a 20 MB
+   * answer and then nothing so held 485-700 KiB of direct memory (some 65 chunks of 8 KiB); with reads of at most
+   * 16 KiB or 32 KiB about 120 KiB, 64 KiB 175 KiB (StalledDownloadsIT). 32 KiB: half the reads of 16 KiB for a large
+   * answer at the same memory. The body is cut into chunks of at most 8 KiB whatever the read (the decoder's chunk
+   * size). One instance for all: its handles are per channel.
    */
-  static final int BACKEND_READ_MAX = 16 * 1024;
+  static final int BACKEND_READ_MAX = 32 * 1024;
   private static final io.netty.channel.RecvByteBufAllocator BACKEND_READS =
       new io.netty.channel.AdaptiveRecvByteBufAllocator(64, 2048, BACKEND_READ_MAX);
 

@@ -171,7 +171,7 @@ class StalledDownloadsIT {
   /**
    * Each stalled download holds what is queued between its backend connection and the client, bounded as nginx's and
    * Envoy's buffers are: 485 KiB of direct memory each here (700 KiB behind nginx on io_uring), before backend
-   * connections read at most 16 KiB at once; about 120 KiB now (the client's write queue, 64 KiB, and a few reads).
+   * connections read at most 32 KiB at once; about 120 KiB now (the client's write queue, 64 KiB, and a few reads).
    */
   @Test
   void aStalledDownloadHoldsLittleDirectMemory() throws Exception {
