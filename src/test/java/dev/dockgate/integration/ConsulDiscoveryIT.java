@@ -185,8 +185,11 @@ class ConsulDiscoveryIT {
     Poll.until(Duration.ofSeconds(5), "the refusal logged", () -> gateway.output().contains("403 ACL not found"));
     assertTrue(gateway.output().contains("WARNING"), gateway.output());
     noSevere();
+    // The first query's line, then one line for the other (said once no other query joined for 2 s).
+    Poll.until(Duration.ofSeconds(10), "the other query summed up\n" + gateway.output(),
+        () -> gateway.output().contains("1 more query cannot be queried either"));
     int refusals = gateway.output().split("403 ACL not found", -1).length - 1;
-    assertEquals(2, refusals, "one warning per query for the whole outage:\n" + gateway.output());
+    assertEquals(2, refusals, "two warnings for the whole outage:\n" + gateway.output());
     gateway.close();
 
     start(block, "", Map.of("CONSUL_TOKEN", "read-nothing"));
@@ -265,7 +268,8 @@ class ConsulDiscoveryIT {
     startRoutingAll("consul: {address: \"" + consul.address() + "\"}\n");
 
     consul.stop();
-    Poll.until(Duration.ofSeconds(5), "the outage logged", () -> gateway.output().contains("cannot be queried"));
+    Poll.until(Duration.ofSeconds(10), "the outage logged, the other query summed up\n" + gateway.output(),
+        () -> gateway.output().contains("1 more query cannot be queried either"));
     for (int i = 0; i < 3; i++) {
       assertEquals(Set.of("orders-1", "orders-2", "orders-3"), answering("/api/orders/x", 30),
           "routes keep the last instances while Consul is away");
@@ -279,7 +283,37 @@ class ConsulDiscoveryIT {
     String log = gateway.output();
     assertTrue(log.contains("answers again"), log);
     long warnings = log.lines().filter(l -> l.contains("cannot be queried")).count();
-    assertEquals(2, warnings, "one warning per query for the outage:\n" + log);
+    assertEquals(2, warnings, "the first query's warning and one for the other:\n" + log);
+    noSevere();
+  }
+
+  /**
+   * An agent followed for many services going away and coming back: one WARNING in full and one summing up the
+   * others, not one per query (before: 32 WARNINGs for 32 queries, and 32 INFO lines at its return).
+   */
+  @Test
+  @Timeout(120)
+  void anOutageOfAnAgentFollowedForManyServicesIsSaidInTwoLines() {
+    StringBuilder more = new StringBuilder();
+    for (int i = 1; i <= 30; i++) {
+      more.append("  - {name: extra-").append(i).append(", consul_service: extra-").append(i).append("}\n");
+    }
+    start("consul: {address: \"" + consul.address() + "\"}\n", more.toString(), Map.of());
+    until("the three passing instances routed", Duration.ofSeconds(20), Set.of("orders-1", "orders-2", "orders-3"),
+        "/api/orders/x");
+
+    consul.stop();
+    Poll.until(Duration.ofSeconds(10), "the outage summed up\n" + gateway.output(),
+        () -> gateway.output().contains("31 more queries cannot be queried either"));
+    assertEquals(Set.of("orders-1", "orders-2", "orders-3"), answering("/api/orders/x", 30),
+        "routes keep the last instances while Consul is away");
+    consul.start();
+    Poll.until(Duration.ofSeconds(20), "the return summed up\n" + gateway.output(),
+        () -> gateway.output().contains("31 more queries answer again"));
+    String log = gateway.output();
+    assertEquals(2, log.lines().filter(l -> l.contains("cannot be queried")).count(), log);
+    assertEquals(2, log.lines().filter(l -> l.contains("answer again") || l.contains("answers again")).count(), log);
+    assertTrue(log.contains("service extra-"), log); // the summing line names some of them
     noSevere();
   }
 

@@ -40,6 +40,7 @@ public final class ConsulImporter implements ServiceImporter {
   private Vertx vertx;
   private ServicePublisher publisher;
   private ConsulHealthClient client;
+  private AgentLines lines;
   private final Map<String, ServiceWatch> watches = new HashMap<>();
   private final Publications publications = new Publications();
   /** Per query key, the instances published, by instance id. */
@@ -67,6 +68,7 @@ public final class ConsulImporter implements ServiceImporter {
     this.vertx = vertx;
     this.publisher = publisher;
     this.client = new ConsulHealthClient(vertx, config);
+    this.lines = new AgentLines(vertx, Logger.getLogger(ServiceWatch.class.getName()), config.address());
     // Never hold the gateway's start on Consul for long: without it, Consul-backed routes answer 503 until it answers.
     publications.afterFirstAnswers(follow(backends), FIRST_ANSWERS_MS).onComplete(ar -> ready.complete());
   }
@@ -112,7 +114,7 @@ public final class ConsulImporter implements ServiceImporter {
     List<Future<Void>> started = new ArrayList<>();
     wanted.forEach((key, query) -> {
       if (!watches.containsKey(key)) {
-        ServiceWatch watch = new ServiceWatch(vertx, client, query, config, (q, entries) -> apply(q.key(), entries));
+        ServiceWatch watch = new ServiceWatch(vertx, client, query, config, lines, (q, entries) -> apply(q.key(), entries));
         watches.put(key, watch);
         started.add(watch.start());
       }
@@ -186,6 +188,9 @@ public final class ConsulImporter implements ServiceImporter {
     closed = true;
     watches.values().forEach(ServiceWatch::stop);
     watches.clear();
+    if (lines != null) {
+      lines.flush();
+    }
     if (client == null) {
       done.handle(null);
       return;

@@ -12,13 +12,15 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.BiConsumer;
+import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
  * Follows one Consul query (a service and its tags) with blocking queries, one after the other, and
  * hands each answer's usable entries on. Consul unreachable or refusing: keeps what was handed on,
  * retries with backoff (250 ms doubling to 5 s, with jitter) from a plain read, one WARNING per
- * outage and one INFO line when it answers again. Runs on the importer's event loop.
+ * outage and one INFO line when it answers again (one agent's queries meeting such a state together share their
+ * lines: {@link AgentLines}). Runs on the importer's event loop.
  */
 final class ServiceWatch {
 
@@ -30,6 +32,7 @@ final class ServiceWatch {
   private final ConsulHealthClient client;
   private final ConsulService query;
   private final ConsulConfig config;
+  private final AgentLines lines;
   private final BiConsumer<ConsulService, List<ConsulEntry>> listener;
   private final BlockingIndex index;
   private final Promise<Void> first = Promise.promise();
@@ -55,12 +58,13 @@ final class ServiceWatch {
   private long suspectedIndex;
   private long suspectedNanos;
 
-  ServiceWatch(Vertx vertx, ConsulHealthClient client, ConsulService query, ConsulConfig config,
+  ServiceWatch(Vertx vertx, ConsulHealthClient client, ConsulService query, ConsulConfig config, AgentLines lines,
       BiConsumer<ConsulService, List<ConsulEntry>> listener) {
     this.vertx = vertx;
     this.client = client;
     this.query = query;
     this.config = config;
+    this.lines = lines;
     this.listener = listener;
     this.index = new BlockingIndex(() -> System.nanoTime() / 1_000_000, config.minQueryIntervalMs());
   }
@@ -82,8 +86,12 @@ final class ServiceWatch {
   }
 
   private String describe() {
-    return "consul " + config.address() + " service " + query.service()
-        + (query.tags().isEmpty() ? "" : " tagged " + String.join(",", query.tags()));
+    return "consul " + config.address() + " " + name();
+  }
+
+  /** The query as the lines name it: service and tags. */
+  private String name() {
+    return "service " + query.service() + (query.tags().isEmpty() ? "" : " tagged " + String.join(",", query.tags()));
   }
 
   /** Sends the next request, at once unless answers have been coming back too fast (rate limit). */
@@ -139,14 +147,16 @@ final class ServiceWatch {
       suspectedIndex = 0;
       if (!noIndex) {
         noIndex = true;
-        LOG.warning(describe() + ": answers come without X-Consul-Index (a proxy between the gateway and the agent"
+        lines.say(Level.WARNING, "answer without X-Consul-Index too, read every consul.min_query_interval_ms", name(),
+            describe() + ": answers come without X-Consul-Index (a proxy between the gateway and the agent"
             + " dropping it?); reading it every consul.min_query_interval_ms (" + config.minQueryIntervalMs()
             + " ms) instead of with blocking queries");
       }
     } else if (noIndex) {
       noIndex = false;
       index.answered(answer.index());
-      LOG.info(describe() + ": answers carry X-Consul-Index again; following it with blocking queries");
+      lines.say(Level.INFO, "carry X-Consul-Index again", name(),
+          describe() + ": answers carry X-Consul-Index again; following it with blocking queries");
     } else {
       blockingAnswer(sentIndex, answer, took, early);
     }
@@ -189,12 +199,14 @@ final class ServiceWatch {
       }
     }
     if (answer.filteredByAcls() && !filteredReported) {
-      LOG.warning(describe() + ": the token's ACL policy hides some instances (X-Consul-Results-Filtered-By-ACLs)");
+      lines.say(Level.WARNING, "have instances hidden by the token's ACL policy too", name(),
+          describe() + ": the token's ACL policy hides some instances (X-Consul-Results-Filtered-By-ACLs)");
     }
     filteredReported = answer.filteredByAcls();
     backoffMs = MIN_BACKOFF_MS;
     if (outage) {
-      LOG.info(describe() + " answers again: " + entries.size() + " passing instance(s)");
+      lines.say(Level.INFO, "answer again", name(), describe() + " answers again: " + entries.size()
+          + " passing instance(s)");
     } else if (!first.future().isComplete()) {
       LOG.info(describe() + ": " + entries.size() + " passing instance(s)"
           + (noIndex ? "" : "; following it with blocking queries"));
@@ -222,7 +234,8 @@ final class ServiceWatch {
             + " waits, and the agent's limits.http_max_conns_per_client, 200 by default, counts those of every client"
             + " on this IP: raise it, or query fewer distinct services from this host)";
       }
-      LOG.warning(describe() + " cannot be queried: " + reason + "; keeping " + known
+      lines.say(Level.WARNING, "cannot be queried either (" + reason + "), each keeping its last known instances",
+          name(), describe() + " cannot be queried: " + reason + "; keeping " + known
           + " last known instance(s), retrying with backoff up to " + MAX_BACKOFF_MS + " ms");
     }
     first.tryComplete();
