@@ -6,8 +6,11 @@ package dev.dockgate.limits;
  * name; {@code jwt_sub}: the token's subject) or a request header ({@code header:NAME}). At most
  * {@code maxKeys} keys are held per route; past that the least used are forgotten. {@code scope} says
  * whose budget it is: this process's ({@link Scope#LOCAL}) or the whole cluster's ({@link Scope#CLUSTER}).
+ * {@code ipv6Prefix}: with {@code client_ip}, IPv6 clients are keyed by their network of that prefix length (128: by
+ * the whole address).
  */
-public record RateLimitConfig(double requestsPerSecond, int burst, String key, int maxKeys, Scope scope) {
+public record RateLimitConfig(double requestsPerSecond, int burst, String key, int maxKeys, Scope scope,
+    int ipv6Prefix) {
 
   /** Whose budget a limit is: one process's, or the cluster's, shared out among its nodes. */
   public enum Scope { LOCAL, CLUSTER }
@@ -27,6 +30,11 @@ public record RateLimitConfig(double requestsPerSecond, int burst, String key, i
   /** A local limit. */
   public RateLimitConfig(double requestsPerSecond, int burst, String key, int maxKeys) {
     this(requestsPerSecond, burst, key, maxKeys, Scope.LOCAL);
+  }
+
+  /** A limit keying IPv6 clients by their whole address. */
+  public RateLimitConfig(double requestsPerSecond, int burst, String key, int maxKeys, Scope scope) {
+    this(requestsPerSecond, burst, key, maxKeys, scope, 128);
   }
 
   /** True when the key is who the route's authentication found, not something the client sends. */

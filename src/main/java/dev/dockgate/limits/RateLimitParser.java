@@ -24,6 +24,10 @@ final class RateLimitParser {
     int burst = (int) f.number("burst", Math.max(1, (long) Math.ceil(rps)), 1, 1_000_000);
     String key = f.string("key", "client_ip");
     int maxKeys = (int) f.number("max_keys", RateLimitConfig.DEFAULT_MAX_KEYS, 1, MAX_KEYS);
+    int ipv6Prefix = (int) f.number("ipv6_prefix", 128, 1, 128);
+    if (f.has("ipv6_prefix") && !"client_ip".equals(key)) {
+      f.problem(f.at("ipv6_prefix"), "applies to key client_ip only (the key here is " + key + ")");
+    }
     String scope = f.string("scope", "local");
     if (scope != null && !scope.equals("local") && !scope.equals("cluster")) {
       f.problem(f.at("scope"), "expected local or cluster, got \"" + scope + "\"");
@@ -44,6 +48,6 @@ final class RateLimitParser {
     }
     f.rejectUnknown();
     return new RateLimitConfig(rps, burst, key, maxKeys,
-        "cluster".equals(scope) ? RateLimitConfig.Scope.CLUSTER : RateLimitConfig.Scope.LOCAL);
+        "cluster".equals(scope) ? RateLimitConfig.Scope.CLUSTER : RateLimitConfig.Scope.LOCAL, ipv6Prefix);
   }
 }

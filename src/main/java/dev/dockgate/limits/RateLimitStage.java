@@ -1,5 +1,6 @@
 package dev.dockgate.limits;
 
+import dev.dockgate.config.Cidr;
 import dev.dockgate.pipeline.Exchange;
 import dev.dockgate.pipeline.Stage;
 import io.vertx.core.buffer.Buffer;
@@ -34,19 +35,22 @@ final class RateLimitStage implements Stage {
   private final CharSequence header;
   /** The limit header's value, the same on every answer: made once. */
   private final CharSequence limit;
+  /** The prefix length IPv6 clients are keyed by (128: the whole address). */
+  private final int ipv6Prefix;
 
   RateLimitStage(RateLimitConfig config, RateLimiter limiter) {
     this.limiter = limiter;
     this.byConsumer = config.byConsumer();
     this.header = config.header() == null ? null : HttpHeaders.createOptimized(config.header());
     this.limit = HttpHeaders.createOptimized(Integer.toString(config.burst()));
+    this.ipv6Prefix = config.ipv6Prefix();
   }
 
   @Override
   public boolean handle(Exchange exchange) {
     String key = byConsumer ? exchange.consumer()
         : header != null ? headerKey(exchange.request().getHeader(header))
-        : exchange.client();
+        : ipv6Prefix == 128 ? exchange.client() : clientNetwork(exchange.client(), ipv6Prefix);
     RateLimiter.Decision decision = limiter.tryAcquire(key == null ? SHARED : key, System.nanoTime());
     HttpServerResponse response = exchange.request().response()
         .putHeader(LIMIT, limit)
@@ -58,6 +62,25 @@ final class RateLimitStage implements Stage {
     response.putHeader(RETRY_AFTER, Long.toString(decision.retryAfterSeconds()));
     exchange.answer(429, TOO_MANY_REQUESTS);
     return false;
+  }
+
+  /**
+   * An IPv6 client's network of {@code prefix} bits, written {@code 2001:db8:1:2::/64}: a host given a /64 picks
+   * any source address in it, each of which would be a fresh budget. IPv4 clients (IPv4-mapped ones too) keep their
+   * address.
+   */
+  static String clientNetwork(String client, int prefix) {
+    if (client == null || client.indexOf(':') < 0) {
+      return client;
+    }
+    byte[] bytes = Cidr.literal(client);
+    if (bytes == null || bytes.length != 16) {
+      return client;
+    }
+    for (int bit = prefix; bit < 128; bit++) {
+      bytes[bit >> 3] &= (byte) ~(0x80 >>> (bit & 7));
+    }
+    return Cidr.text(bytes) + "/" + prefix;
   }
 
   /** A header value as a key; a long one (no honest client id is) counts with the missing ones. */

@@ -1157,7 +1157,8 @@ class ConfigLoaderTest {
   void rateLimitsParseWithTheirDefaults(VertxTestContext ctx) throws IOException {
     String path = write("conf.yml", limitedRoute(true, "{requests_per_second: 2.5, key: \"header:X-Client\", max_keys: 5000}")
         .replace("backends:", "  - {path_prefix: /open, backend: web, rate_limit: {requests_per_second: 10}}\n"
-            + "  - {path_prefix: /shared, backend: web, rate_limit: {requests_per_second: 10, scope: cluster}}\nbackends:"));
+            + "  - {path_prefix: /shared, backend: web, rate_limit: {requests_per_second: 10, scope: cluster}}\n"
+            + "  - {path_prefix: /v6, backend: web, rate_limit: {requests_per_second: 10, ipv6_prefix: 64}}\nbackends:"));
     Features.load(vertx, path).onComplete(ctx.succeeding(config -> ctx.verify(() -> {
       assertEquals(new RateLimitConfig(2.5, 3, "header:X-Client", 5000),
           config.routes().get(0).block("rate_limit", RateLimitConfig.class), "burst: the rate rounded up");
@@ -1165,6 +1166,9 @@ class ConfigLoaderTest {
           config.routes().get(1).block("rate_limit", RateLimitConfig.class), "scope: local unless said");
       assertEquals(new RateLimitConfig(10, 10, "client_ip", RateLimitConfig.DEFAULT_MAX_KEYS, RateLimitConfig.Scope.CLUSTER),
           config.routes().get(2).block("rate_limit", RateLimitConfig.class));
+      assertEquals(new RateLimitConfig(10, 10, "client_ip", RateLimitConfig.DEFAULT_MAX_KEYS, RateLimitConfig.Scope.LOCAL,
+          64), config.routes().get(3).block("rate_limit", RateLimitConfig.class));
+      assertEquals(128, config.routes().get(1).block("rate_limit", RateLimitConfig.class).ipv6Prefix(), "whole addresses");
       ctx.completeNow();
     })));
   }
@@ -1182,7 +1186,11 @@ class ConfigLoaderTest {
             "conf.yml: routes[0].rate_limit.requests_per_second: is required",
             "conf.yml: routes[0].rate_limit.max_keys: must be between 1 and 10000000, got 0"),
         bad("unknown key in a rate limit", limitedRoute(false, "{requests_per_second: 5, max_key: 10}"),
-            "conf.yml: routes[0].rate_limit.max_key: unknown key, did you mean \"max_keys\"? (known: burst, key, max_keys, requests_per_second, scope)"),
+            "conf.yml: routes[0].rate_limit.max_key: unknown key, did you mean \"max_keys\"? (known: burst, ipv6_prefix, key, max_keys, requests_per_second, scope)"),
+        bad("ipv6_prefix out of range", limitedRoute(false, "{requests_per_second: 5, ipv6_prefix: 0}"),
+            "conf.yml: routes[0].rate_limit.ipv6_prefix: must be between 1 and 128, got 0"),
+        bad("ipv6_prefix with a key other than client_ip", limitedRoute(true, "{requests_per_second: 5, key: api_key, ipv6_prefix: 64}"),
+            "conf.yml: routes[0].rate_limit.ipv6_prefix: applies to key client_ip only (the key here is api_key)"),
         bad("unknown scope", limitedRoute(false, "{requests_per_second: 5, scope: global}"),
             "conf.yml: routes[0].rate_limit.scope: expected local or cluster, got \"global\""));
   }

@@ -76,6 +76,9 @@ class Ipv6IT {
           - path_prefix: /limited
             backend: v6
             rate_limit: {requests_per_second: 0.001, burst: 1}
+          - path_prefix: /per-network
+            backend: v6
+            rate_limit: {requests_per_second: 0.001, burst: 1, ipv6_prefix: 64}
         backends:
           - {name: v6, targets: ["http://[::1]:%d"]}
         """.formatted(log, backend.actualPort()), 1);
@@ -267,6 +270,26 @@ class Ipv6IT {
           .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
       assertEquals(204, preflight.statusCode(), preflight.body());
       assertEquals("http://[::1]:3000", preflight.headers().firstValue("Access-Control-Allow-Origin").orElse(null));
+    }
+  }
+
+  /**
+   * {@code ipv6_prefix: 64} keys IPv6 clients by their /64, the network a host is given and picks source addresses
+   * from (a fresh address was a fresh budget); IPv4 clients, IPv4-mapped ones too, keep their address. Addresses in
+   * the documentation ranges, as forwarded header values only.
+   */
+  @Test
+  void anIpv6PrefixKeysIpv6ClientsByTheirNetwork() throws Exception {
+    try (GatewayJar gw = gateway("  trusted_proxies: [127.0.0.1]\n", Ports.free())) {
+      assertEquals(200, get("127.0.0.1", gw.port(), "/per-network", "X-Forwarded-For", "2001:db8:1:2::7").statusCode());
+      assertEquals(429, get("127.0.0.1", gw.port(), "/per-network", "X-Forwarded-For", "2001:db8:1:2:a:b:c:d").statusCode());
+      assertEquals(200, get("127.0.0.1", gw.port(), "/per-network", "X-Forwarded-For", "2001:db8:1:3::7").statusCode());
+      assertEquals(200, get("127.0.0.1", gw.port(), "/per-network", "X-Forwarded-For", "192.0.2.1").statusCode());
+      assertEquals(200, get("127.0.0.1", gw.port(), "/per-network", "X-Forwarded-For", "::ffff:192.0.2.2").statusCode());
+      assertEquals(429, get("127.0.0.1", gw.port(), "/per-network", "X-Forwarded-For", "192.0.2.2").statusCode());
+      // Without it, each address of one /64 is its own client, as before.
+      assertEquals(200, get("127.0.0.1", gw.port(), "/limited", "X-Forwarded-For", "2001:db8:1:2::7").statusCode());
+      assertEquals(200, get("127.0.0.1", gw.port(), "/limited", "X-Forwarded-For", "2001:db8:1:2::8").statusCode());
     }
   }
 }
