@@ -196,6 +196,29 @@ class Ipv6IT {
   }
 
   /**
+   * An X-Forwarded-For entry that other parsers read as another address, or refuse, is no address: the walk ends at
+   * the peer, as for any other entry that is not one. A dotted-decimal part with a leading zero ({@code 192.0.2.005}:
+   * decimal here, octal for inet_aton, refused by Go's net.ParseIP since CVE-2021-29923), a port of 0 or over 65535,
+   * a zone ({@code fe80::1%1}). Each was taken for the address it seemed to hold, so a backend, another proxy and the
+   * gateway could each name another client for one request.
+   */
+  @Test
+  void aForwardedEntryThatParsersReadDifferentlyIsNoAddress() throws Exception {
+    try (GatewayJar gw = gateway("  trusted_proxies: [127.0.0.1]\n", Ports.free())) {
+      // documentation addresses (2001:db8::/32, 192.0.2.0/24), header values only
+      List<String> entries = List.of("192.0.2.005", "::ffff:192.0.2.05", "192.0.2.5:0", "192.0.2.5:99999",
+          "[2001:db8::7]:70000", "[2001:db8::7]:0", "fe80::1%1", "192.0.2.5:65535", "[2001:db8::7]:1");
+      for (String entry : entries) {
+        assertEquals(200, get("127.0.0.1", gw.port(), "/a", "X-Forwarded-For", entry).statusCode(), entry);
+      }
+      List<JsonObject> lines = logged(entries.size());
+      assertEquals(List.of("127.0.0.1", "127.0.0.1", "127.0.0.1", "127.0.0.1", "127.0.0.1", "127.0.0.1", "127.0.0.1",
+          "192.0.2.5", "2001:db8::7"), lines.stream().map(line -> line.getString("client")).toList(),
+          String.join(" | ", entries));
+    }
+  }
+
+  /**
    * {@code Host: [::1]:} (an empty port, which RFC 3986 allows) is the host without a port, as nginx takes it: the
    * backend was sent {@code Host: [::1]:0} and X-Forwarded-Host {@code [::1]:0}, and a redirect rewritten to the
    * client's origin pointed at port 0. The same for a name, and for an absolute-form target.
