@@ -50,6 +50,10 @@ class Ipv6IT {
   static void start() throws Exception {
     backend = vertx.createHttpServer().requestHandler(req -> {
       received.add(MultiMap.caseInsensitiveMultiMap().addAll(req.headers()));
+      String location = req.getHeader("x-answer-location"); // a redirect, PORT standing for the backend's own port
+      if (location != null) {
+        req.response().setStatusCode(302).putHeader("location", location.replace("PORT", "" + backend.actualPort()));
+      }
       req.response().end("ok");
     }).listen(0, "::1").toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
   }
@@ -215,6 +219,29 @@ class Ipv6IT {
       assertEquals(List.of("127.0.0.1", "127.0.0.1", "127.0.0.1", "127.0.0.1", "127.0.0.1", "127.0.0.1", "127.0.0.1",
           "192.0.2.5", "2001:db8::7"), lines.stream().map(line -> line.getString("client")).toList(),
           String.join(" | ", entries));
+    }
+  }
+
+  /**
+   * A redirect from the instance at {@code [::1]:PORT} naming it in another spelling ({@code [0:0:0:0:0:0:0:1]},
+   * {@code [::0001]}) names the instance: it gets the client's origin, as {@code [::1]} does. It was compared as text
+   * and sent on, pointing the client at the internal instance. Another address on that port is left alone.
+   */
+  @Test
+  void aRedirectNamingTheIpv6InstanceInAnotherSpellingGetsTheClientsOrigin() throws Exception {
+    try (GatewayJar gw = gateway("", Ports.free())) {
+      String origin = "http://127.0.0.1:" + gw.port();
+      for (String[] c : new String[][] {
+          {"http://[::1]:PORT/x?q=1", origin + "/x?q=1"},
+          {"http://[0:0:0:0:0:0:0:1]:PORT/x", origin + "/x"},
+          {"http://[::0001]:PORT/x", origin + "/x"},
+          {"http://[0::1]:PORT", origin + "/"},
+          {"http://[::2]:PORT/x", "http://[::2]:PORT/x"}}) {
+        HttpResponse<String> answer = get("127.0.0.1", gw.port(), "/a", "X-Answer-Location", c[0]);
+        assertEquals(302, answer.statusCode(), c[0]);
+        assertEquals(c[1].replace("PORT", "" + backend.actualPort()), answer.headers().firstValue("location").orElse(null),
+            c[0]);
+      }
     }
   }
 
