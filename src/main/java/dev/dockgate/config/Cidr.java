@@ -134,6 +134,38 @@ public record Cidr(byte[] network, int prefix) {
     }
   }
 
+  /**
+   * {@link #literal}, refusing the spellings other parsers read otherwise or not at all, for an address another
+   * party wrote (an X-Forwarded-For entry): a zone ({@code fe80::1%1}: Go's net.ParseIP refuses it, and the JDK
+   * would look up the interface) and a dotted-decimal part with a leading zero ({@code 010.0.0.1},
+   * {@code ::ffff:192.0.2.05}: read as decimal here, as octal by inet_aton, and refused by Go's net.ParseIP since
+   * CVE-2021-29923), so that the gateway and a backend never take one entry for two addresses. Allocation-free on
+   * top of {@link #literal}.
+   */
+  public static byte[] strictLiteral(String address) {
+    if (address == null || address.indexOf('%') >= 0) {
+      return null;
+    }
+    byte[] bytes = literal(address);
+    return bytes == null || leadingZero(address) ? null : bytes;
+  }
+
+  /** Whether a part of the dotted-decimal end of {@code text} (a literal) has more than one digit and starts with 0. */
+  private static boolean leadingZero(String text) {
+    int dot = text.indexOf('.');
+    if (dot < 0) {
+      return false;
+    }
+    int n = text.length();
+    for (int i = text.lastIndexOf(':', dot) + 1; i < n - 1; i++) {
+      if (text.charAt(i) == '0' && (i == 0 || text.charAt(i - 1) == '.' || text.charAt(i - 1) == ':')
+          && text.charAt(i + 1) != '.') {
+        return true;
+      }
+    }
+    return false;
+  }
+
   private static byte[] ipv4(String text) {
     byte[] bytes = new byte[4];
     int part = 0;

@@ -19,7 +19,8 @@ import io.netty.handler.codec.http2.Http2Headers;
  * refused by the strict decoder (400). A {@code :path} that is neither origin form nor {@code *} is refused alike, and
  * so is one holding a space, a control byte or a byte outside ASCII: no URI holds them, and the backend's HTTP/1
  * encoder throws on a space (the request then hung until {@code timeout_ms}, its 504 counted against the instance).
- * An {@code :authority} with an empty port ({@code a.example:}) loses its {@code :}, as HTTP/1's Host does.
+ * An {@code :authority} with an empty port ({@code a.example:}) loses its {@code :}, as HTTP/1's Host does; one
+ * naming an IPv6 address with a zone id ({@code [fe80::1%25eth0]}) is malformed, as HTTP/1's Host gets 400.
  */
 final class Http2MethodCheck extends Http2FrameListenerDecorator {
 
@@ -76,6 +77,12 @@ final class Http2MethodCheck extends Http2FrameListenerDecorator {
     if (authority != null && authority.length() > 1 && authority.charAt(authority.length() - 1) == ':') {
       // An empty port is no port (StrictRequestDecoder.withoutEmptyPort): Vert.x would read port 0.
       headers.authority(authority.subSequence(0, authority.length() - 1));
+    }
+    // No URI host has a zone id (StrictRequestDecoder.zoned). Without :authority Vert.x takes the host field (with
+    // both, it refuses a host field naming another).
+    CharSequence host = authority != null ? authority : headers.get(io.netty.handler.codec.http.HttpHeaderNames.HOST);
+    if (host != null && StrictRequestDecoder.zoned(host)) {
+      throw Http2Exception.streamError(streamId, Http2Error.PROTOCOL_ERROR, "the request's host has an IPv6 zone id");
     }
     CharSequence method = headers.method();
     if (method != null && (method.length() == 0 || HttpHeaderValidationUtil.validateToken(method) != -1)) {

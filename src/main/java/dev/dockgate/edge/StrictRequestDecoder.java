@@ -23,8 +23,8 @@ import java.util.List;
  * beside Transfer-Encoding (Netty drops the length), any transfer coding but a single "chunked",
  * Transfer-Encoding in HTTP/1.0, several Content-Length lines in HTTP/1.0, obs-fold lines (Netty
  * joins them), a header line without a field name ({@code : x}, which Netty keeps as a field named ""), a missing,
- * repeated or malformed Host, control bytes, non-ASCII or a fragment in the target,
- * userinfo in an absolute-form target, and malformed versions (400) or other major versions (505).
+ * repeated or malformed Host, an IPv6 zone id in Host or an absolute-form target's authority, control bytes,
+ * non-ASCII or a fragment in the target, userinfo in an absolute-form target, and malformed versions (400) or other major versions (505).
  * A bad chunk is not passed on (Vert.x would close without an answer) but reported to the edge,
  * which answers 400. A refused head loses its {@code Upgrade} field, so that no protocol switch (Vert.x's h2c upgrade)
  * takes it for an offer. One per connection, on its event loop; on an h2c listener put in place before the
@@ -595,7 +595,27 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
     if (authority.isEmpty() || authority.charAt(0) == ':' || !HostAndPortImpl.isValidAuthority(authority)) {
       throw new Refused(400, "malformed authority in the request target");
     }
+    if (zoned(authority)) {
+      throw new Refused(400, "IPv6 zone id in the request target");
+    }
     headers.set(HttpHeaderNames.HOST, withoutEmptyPort(authority));
+  }
+
+  /**
+   * Whether {@code authority} (one Vert.x takes as valid) names an IPv6 address with a zone id, {@code [fe80::1%25eth0]}
+   * or {@code [fe80::1%eth0]}, which Vert.x lets through: RFC 3986's and RFC 9110's hosts have none (RFC 6874's zone is
+   * for a URI the client itself resolves; browsers refuse it), and nginx refuses it in a target. Allocation-free.
+   */
+  static boolean zoned(CharSequence authority) {
+    if (authority.length() == 0 || authority.charAt(0) != '[') {
+      return false;
+    }
+    for (int i = 1; i < authority.length() && authority.charAt(i) != ']'; i++) {
+      if (authority.charAt(i) == '%') {
+        return true;
+      }
+    }
+    return false;
   }
 
   /**
@@ -623,6 +643,9 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
     String host = headers.get(HttpHeaderNames.HOST);
     if (!HostAndPortImpl.isValidAuthority(host)) {
       throw new Refused(400, "malformed Host");
+    }
+    if (zoned(host)) {
+      throw new Refused(400, "IPv6 zone id in Host");
     }
     String portless = withoutEmptyPort(host);
     if (portless != host) {

@@ -80,18 +80,23 @@ public final class TrustedProxies {
     return colon > 0 && colon == hop.lastIndexOf(':') && port(hop, colon) ? hop.substring(0, colon) : null;
   }
 
-  /** Whether {@code text} from {@code colon} on is {@code :} and a port, 1 to 5 digits. */
+  /**
+   * Whether {@code text} from {@code colon} on is {@code :} and a port, 1 to 65535 in 1 to 5 digits, as nginx's
+   * {@code real_ip} reads one: {@code :0} and {@code :99999} name no port a peer can have.
+   */
   private static boolean port(String text, int colon) {
     int digits = text.length() - colon - 1;
     if (text.charAt(colon) != ':' || digits < 1 || digits > 5) {
       return false;
     }
+    int port = 0;
     for (int i = colon + 1; i < text.length(); i++) {
       if (text.charAt(i) < '0' || text.charAt(i) > '9') {
         return false;
       }
+      port = port * 10 + text.charAt(i) - '0';
     }
-    return true;
+    return port >= 1 && port <= 65535;
   }
 
   /** The client's address: see the class comment. */
@@ -106,9 +111,10 @@ public final class TrustedProxies {
     String[] hops = chain.split(",");
     for (int i = hops.length - 1; i >= 0; i--) {
       String hop = hops[i].trim();
-      byte[] address = Cidr.literal(hop);
+      // Strictly: an entry another parser reads as another address, or not at all, is not one (see strictLiteral).
+      byte[] address = Cidr.strictLiteral(hop);
       if (address == null && (hop = withoutPort(hop)) != null) {
-        address = Cidr.literal(hop);
+        address = Cidr.strictLiteral(hop);
       }
       if (address == null) {
         return peer; // a chain the gateway cannot read names nobody it can trust

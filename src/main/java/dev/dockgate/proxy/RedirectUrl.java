@@ -1,5 +1,6 @@
 package dev.dockgate.proxy;
 
+import dev.dockgate.config.Cidr;
 import dev.dockgate.discovery.Instance;
 import io.vertx.core.net.HostAndPort;
 
@@ -152,7 +153,25 @@ final class RedirectUrl {
     if (ce - cs > 1 && host.charAt(ce - 1) == '.') {
       ce--;
     }
-    return he - hs == ce - cs && url.regionMatches(true, hs, host, cs, ce - cs);
+    if (he - hs == ce - cs && url.regionMatches(true, hs, host, cs, ce - cs)) {
+      return true;
+    }
+    return hs > start && sameIpv6(url.substring(hs, he), host.substring(cs, ce));
+  }
+
+  /**
+   * Whether {@code literal} (from a URL's brackets) and {@code host} are one IPv6 address however each is spelt
+   * ({@code 0:0:0:0:0:0:0:1}, {@code ::0001} and {@code ::1}), as a browser connects to it: parsed without a name lookup
+   * ({@link Cidr#strictLiteral}, which refuses a zone id as no URL host has one). IPv4 is compared as text: a browser
+   * reads {@code 127.000.000.001} as 127.0.0.1 but {@code 0177.0.0.1} as octal, which no backend writes for itself.
+   * Reached only for a URL with an IPv6 literal on the instance's port that is not spelt as the gateway spells it.
+   */
+  private static boolean sameIpv6(String literal, String host) {
+    if (host.indexOf(':') < 0) {
+      return false;
+    }
+    byte[] a = Cidr.strictLiteral(literal);
+    return a != null && a.length == 16 && java.util.Arrays.equals(a, Cidr.strictLiteral(host));
   }
 
   /**

@@ -84,6 +84,22 @@ class CidrTest {
     assertNull(Cidr.parse(written));
   }
 
+  /**
+   * An address another party wrote is read strictly: a leading zero in a dotted-decimal part (octal for inet_aton,
+   * refused by Go's net.ParseIP) and a zone are no address; other spellings of one address are (documentation ranges).
+   */
+  @ParameterizedTest
+  @CsvSource(delimiter = '|', nullValues = "none", value = {
+      "192.0.2.5|192.0.2.5", "0.0.0.0|0.0.0.0", "192.0.2.0|192.0.2.0", "10.0.0.100|10.0.0.100",
+      "192.0.2.005|none", "010.0.0.1|none", "192.0.2.05|none", "00.0.0.0|none",
+      "::ffff:192.0.2.5|192.0.2.5", "::ffff:192.0.2.05|none", "::ffff:0192.0.2.5|none",
+      "2001:0db8::0007|2001:db8::7", "::0001|::1", "0:0:0:0:0:0:0:1|::1",
+      "fe80::1%1|none", "fe80::1%eth0|none", "::1%|none"})
+  void aStrictLiteralRefusesLeadingZerosAndZones(String written, String read) {
+    byte[] bytes = Cidr.strictLiteral(written);
+    assertEquals(read, bytes == null ? null : Cidr.text(bytes));
+  }
+
   @Test
   void aMappedNetworkContainsItsIpv4Peers() {
     assertTrue(Cidr.parse("::ffff:127.0.0.0/104").contains(Cidr.literal("127.0.0.1")));

@@ -133,6 +133,23 @@ class Http2MethodIT {
   }
 
   /**
+   * An {@code :authority} (or, without one, a {@code host} field) naming an IPv6 address with a zone id is malformed,
+   * as the strict HTTP/1 decoder answers such a Host or target 400: RFC 3986 and RFC 9110 hosts have no zone id. Its
+   * stream is reset with PROTOCOL_ERROR; it was forwarded.
+   */
+  @ParameterizedTest(name = "[{index}] {0} {1} \"{2}\"")
+  @CsvSource(delimiter = '|', value = {
+      "h2c | :authority | [fe80::1%25eth0]", "h2c | :authority | [fe80::1%eth0]:443", "h2c | host | [fe80::1%25eth0]",
+      "tls | :authority | [fe80::1%25eth0]"})
+  void anAuthorityWithAnIpv6ZoneResetsItsStreamOnly(String transport, String field, String authority) throws Exception {
+    ByteArrayOutputStream head = new ByteArrayOutputStream();
+    for (String[] f : new String[][] {{":method", "GET"}, {":scheme", "https"}, {":path", "/up/zone"}, {field, authority}}) {
+      head.write(RawHttp2.literal(f[0], f[1]));
+    }
+    refusedAloneThenNextAnswered(transport, head.toByteArray());
+  }
+
+  /**
    * An answer the gateway makes itself (the default response, "Not Found"; /stats and liveness, the gateway's own
    * endpoints on the main port; a 503 for a backend that cannot be reached) to a HEAD request, or with a status
    * that has no content (a {@code default_response} of 204), goes as a head alone, its stream ended with it or by an

@@ -50,6 +50,10 @@ class Ipv6IT {
   static void start() throws Exception {
     backend = vertx.createHttpServer().requestHandler(req -> {
       received.add(MultiMap.caseInsensitiveMultiMap().addAll(req.headers()));
+      String location = req.getHeader("x-answer-location"); // a redirect, PORT standing for the backend's own port
+      if (location != null) {
+        req.response().setStatusCode(302).putHeader("location", location.replace("PORT", "" + backend.actualPort()));
+      }
       req.response().end("ok");
     }).listen(0, "::1").toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
   }
@@ -195,6 +199,52 @@ class Ipv6IT {
       List<JsonObject> lines = logged(6);
       assertEquals(List.of("192.0.2.5", "192.0.2.5", "2001:db8::9", "2001:db8::9", "127.0.0.1", "127.0.0.1"),
           lines.stream().map(line -> line.getString("client")).toList());
+    }
+  }
+
+  /**
+   * An X-Forwarded-For entry that other parsers read as another address, or refuse, is no address: the walk ends at
+   * the peer, as for any other entry that is not one. A dotted-decimal part with a leading zero ({@code 192.0.2.005}:
+   * decimal here, octal for inet_aton, refused by Go's net.ParseIP since CVE-2021-29923), a port of 0 or over 65535,
+   * a zone ({@code fe80::1%1}). Each was taken for the address it seemed to hold, so a backend, another proxy and the
+   * gateway could each name another client for one request.
+   */
+  @Test
+  void aForwardedEntryThatParsersReadDifferentlyIsNoAddress() throws Exception {
+    try (GatewayJar gw = gateway("  trusted_proxies: [127.0.0.1]\n", Ports.free())) {
+      // documentation addresses (2001:db8::/32, 192.0.2.0/24), header values only
+      List<String> entries = List.of("192.0.2.005", "::ffff:192.0.2.05", "192.0.2.5:0", "192.0.2.5:99999",
+          "[2001:db8::7]:70000", "[2001:db8::7]:0", "fe80::1%1", "192.0.2.5:65535", "[2001:db8::7]:1");
+      for (String entry : entries) {
+        assertEquals(200, get("127.0.0.1", gw.port(), "/a", "X-Forwarded-For", entry).statusCode(), entry);
+      }
+      List<JsonObject> lines = logged(entries.size());
+      assertEquals(List.of("127.0.0.1", "127.0.0.1", "127.0.0.1", "127.0.0.1", "127.0.0.1", "127.0.0.1", "127.0.0.1",
+          "192.0.2.5", "2001:db8::7"), lines.stream().map(line -> line.getString("client")).toList(),
+          String.join(" | ", entries));
+    }
+  }
+
+  /**
+   * A redirect from the instance at {@code [::1]:PORT} naming it in another spelling ({@code [0:0:0:0:0:0:0:1]},
+   * {@code [::0001]}) names the instance: it gets the client's origin, as {@code [::1]} does. It was compared as text
+   * and sent on, pointing the client at the internal instance. Another address on that port is left alone.
+   */
+  @Test
+  void aRedirectNamingTheIpv6InstanceInAnotherSpellingGetsTheClientsOrigin() throws Exception {
+    try (GatewayJar gw = gateway("", Ports.free())) {
+      String origin = "http://127.0.0.1:" + gw.port();
+      for (String[] c : new String[][] {
+          {"http://[::1]:PORT/x?q=1", origin + "/x?q=1"},
+          {"http://[0:0:0:0:0:0:0:1]:PORT/x", origin + "/x"},
+          {"http://[::0001]:PORT/x", origin + "/x"},
+          {"http://[0::1]:PORT", origin + "/"},
+          {"http://[::2]:PORT/x", "http://[::2]:PORT/x"}}) {
+        HttpResponse<String> answer = get("127.0.0.1", gw.port(), "/a", "X-Answer-Location", c[0]);
+        assertEquals(302, answer.statusCode(), c[0]);
+        assertEquals(c[1].replace("PORT", "" + backend.actualPort()), answer.headers().firstValue("location").orElse(null),
+            c[0]);
+      }
     }
   }
 

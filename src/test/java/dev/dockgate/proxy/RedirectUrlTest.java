@@ -167,6 +167,25 @@ class RedirectUrlTest {
     assertNull(payment("http://[::2]:9000/x", "/api/payment", null, false, bracketed, inst("::1", 9000)));
   }
 
+  /**
+   * An IPv6 instance named in another spelling of its address is the instance (compared by address, no name looked
+   * up); a zone, another address or another port is not; IPv4 is compared as text (documentation addresses).
+   */
+  @Test
+  void anIpv6InstanceMatchesHoweverItsAddressIsSpelt() {
+    Instance v6 = inst("2001:db8::7", 9000);
+    for (String same : new String[] {"http://[2001:DB8::7]:9000/x", "http://[2001:db8:0:0:0:0:0:7]:9000/x",
+        "http://[2001:0db8::0007]:9000/x"}) {
+      assertEquals("http://gw.example:8080/x", plain(same, "", CLIENT, false, CLIENT, v6), same);
+    }
+    for (String other : new String[] {"http://[2001:db8::7%251]:9000/x", "http://[2001:db8::8]:9000/x",
+        "http://[2001:db8:0:0:0:0:0:7]:9001/x", "http://[::ffff:192.0.2.7]:9000/x", "http://2001:db8::7:9000/x"}) {
+      assertNull(plain(other, "", CLIENT, false, CLIENT, v6), other);
+    }
+    assertNull(plain("http://192.000.002.007:9000/x", "", CLIENT, false, CLIENT, inst("192.0.2.7", 9000)));
+    assertNull(plain("http://[::ffff:192.0.2.7]:9000/x", "", CLIENT, false, CLIENT, inst("192.0.2.7", 9000)));
+  }
+
   @Test
   void aLocationUnderTheWholeForwardedPrefixIsLeftAlone() {
     // Behind a trusted proxy that stripped /outer: a backend reading X-Forwarded-Prefix already says it all.
