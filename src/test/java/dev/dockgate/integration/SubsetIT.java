@@ -20,8 +20,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -86,15 +84,8 @@ class SubsetIT {
 
   @Test
   void eachRouterPicksAmongItsWindowAndFailsOverBeyondIt() throws Exception {
-    List<TestBackend> instances = new ArrayList<>();
-    Map<String, TestBackend> byName = new HashMap<>();
-    StringBuilder targets = new StringBuilder();
-    for (int i = 0; i < 6; i++) {
-      TestBackend b = backends.start("i" + i);
-      instances.add(b);
-      byName.put("i" + i, b);
-      targets.append(i == 0 ? "" : ", ").append("http://127.0.0.1:").append(b.port());
-    }
+    Map<String, TestBackend> byName = start("i", 6);
+    String targets = targets(byName);
     int adminPort = Ports.free();
     // /s retries a refused try (and so goes on beyond the window when both of it refused); /once does not, and
     // passes over instances whose circuit is open. One failure opens a circuit, for a minute; no startup grace, so
@@ -185,6 +176,58 @@ class SubsetIT {
   }
 
   @Test
+  void aReloadNarrowsTheRoutersToTheirWindowsLive() throws Exception {
+    String targets = targets(start("r", 6));
+    int adminPort = Ports.free();
+    String yaml = """
+        docker: {enabled: false}
+        routes:
+          - {path_prefix: /s, backend: many}
+        backends:
+          - name: many
+            load_balancer: round_robin
+            targets: [%s]
+        """.formatted(targets);
+    try (GatewayJar gateway = new GatewayJar(dir, "  admin_listener: {port: " + adminPort + "}\n", yaml, 2)) {
+      try (Connection connection = new Connection(gateway.port())) {
+        Set<String> seen = new HashSet<>();
+        for (int i = 0; i < 12; i++) {
+          seen.add(served(connection.get("/s/" + i)));
+        }
+        assertEquals(6, seen.size(), "without subset_size, every instance in turn: " + seen);
+      }
+      String config = Files.readString(gateway.config());
+      Files.writeString(gateway.config(), config.replace("load_balancer: round_robin",
+          "load_balancer: round_robin\n    subset_size: 2"));
+      dev.dockgate.testing.Poll.until(Duration.ofSeconds(15), "the reload applied", () -> {
+        try {
+          return Integer.valueOf(2).equals(new JsonObject(admin(adminPort, "/admin/routes").body())
+              .getJsonArray("backends").getJsonObject(0).getInteger("subset_size"));
+        } catch (Exception e) {
+          return false;
+        }
+      });
+      // Each router installs the reloaded routes on its own loop: a new connection's router, once it has.
+      dev.dockgate.testing.Poll.until(Duration.ofSeconds(10), "every new connection in a window of two", () -> {
+        for (int c = 0; c < 6; c++) {
+          try (Connection connection = new Connection(gateway.port())) {
+            Set<String> seen = new HashSet<>();
+            for (int i = 0; i < 6; i++) {
+              seen.add(served(connection.get("/s/" + c + "/" + i)));
+            }
+            if (seen.size() > 2) {
+              return false;
+            }
+          } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+          }
+        }
+        return true;
+      });
+    }
+  }
+
+  @Test
   void aSubsetSizeOfZeroIsRefusedWithFileFieldAndProblem() throws IOException {
     Path conf = dir.resolve("subset.yml");
     Files.writeString(conf, """
@@ -198,6 +241,20 @@ class SubsetIT {
     assertEquals(List.of(
         conf + ": backends[0].subset_size: must be between 1 and 100000, got 0",
         conf + ": invalid (1 problem)"), run.err().lines().toList(), run.toString());
+  }
+
+  /** {@code count} recording instances named {@code prefix}0, {@code prefix}1..., by name. */
+  private static Map<String, TestBackend> start(String prefix, int count) {
+    Map<String, TestBackend> started = new java.util.LinkedHashMap<>();
+    for (int i = 0; i < count; i++) {
+      started.put(prefix + i, backends.start(prefix + i));
+    }
+    return started;
+  }
+
+  /** The {@code targets:} list of {@code instances}. */
+  private static String targets(Map<String, TestBackend> instances) {
+    return String.join(", ", instances.values().stream().map(b -> "http://127.0.0.1:" + b.port()).toList());
   }
 
   private static boolean refuses(int port) {
