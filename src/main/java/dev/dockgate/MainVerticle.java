@@ -105,7 +105,8 @@ public final class MainVerticle extends VerticleBase {
     }
     java.util.Map<Class<?>, Object> shared = java.util.Map.of(RateLimiters.class, rateLimiters, JwksCache.class, jwks,
         Tracing.class, tracing, dev.dockgate.resilience.RetryAllowances.class, retryAllowances,
-        dev.dockgate.edge.TlsListeners.class, tlsListeners);
+        dev.dockgate.edge.TlsListeners.class, tlsListeners,
+        dev.dockgate.proxy.Subsets.class, new dev.dockgate.proxy.Subsets(instances));
     OpenConnections connections = new OpenConnections();
     holdToDescriptors(connections, config.server().limits().maxConnections());
     OpenConnections adminConnections = new OpenConnections("admin_listener.max_connections", true);

@@ -17,16 +17,19 @@ import java.util.Set;
 
 /**
  * The /admin/routes document: routes (with their requests in flight), backends, and each instance's
- * address, health, circuit and requests in flight.
+ * address, health, circuit, requests in flight and how many of the process's routers pick among it.
  */
 public final class RouteReport {
 
   private RouteReport() {
   }
 
-  /** {@code inFlight}: the requests in flight per route and backend, across the gateway's routers. */
+  /**
+   * {@code inFlight}: the requests in flight per route and backend, across the gateway's routers; {@code subsets}: the
+   * process's, which tell how many routers pick among each instance.
+   */
   public static JsonObject describe(GatewayConfig config, Upstreams upstreams, BackendInstances known, Set<String> unhealthy,
-      Map<InFlightRequests.Key, Integer> inFlight) {
+      Map<InFlightRequests.Key, Integer> inFlight, dev.dockgate.proxy.Subsets subsets) {
     JsonArray routes = new JsonArray();
     for (RouteConfig r : config.routes()) {
       routes.add(new JsonObject()
@@ -54,7 +57,9 @@ public final class RouteReport {
             .put("healthy", !unhealthy.contains(HealthCheckVerticle.key(b.name(), i)))
             .put("in_rotation", upstream != null)
             .put("circuit", upstream == null ? null : upstream.breaker().state().name())
-            .put("in_flight", upstream == null ? 0 : upstream.inFlight()));
+            .put("in_flight", upstream == null ? 0 : upstream.inFlight())
+            // of this process's routers, how many pick among it (fewer than all with subset_size)
+            .put("routers", subsets.routersWith(Upstreams.key(b, i))));
       }
       backends.add(new JsonObject()
           .put("name", b.name())
@@ -62,6 +67,7 @@ public final class RouteReport {
           .put("targets", new JsonArray(b.targets().stream().map(Object::toString).toList()))
           .put("dns_targets", new JsonArray(b.dnsTargets().stream().map(Object::toString).toList()))
           .put("load_balancer", b.loadBalancer().configName())
+          .put("subset_size", b.subsetSize() == 0 ? null : b.subsetSize())
           .put("instances", instances));
     }
     return new JsonObject().put("source", config.source()).put("routes", routes).put("backends", backends);

@@ -10,7 +10,8 @@ import java.util.List;
  * connection pool per router instance: {@code maxConnections} pooled connections to each instance,
  * at most {@code maxWaitQueue} requests waiting for one, idle connections closed after
  * {@code keepAliveTimeoutSeconds}. {@code healthCheck} is null when the instances are not actively checked;
- * {@code outliers} null when no passive outlier detection runs.
+ * {@code outliers} null when no passive outlier detection runs. {@code subsetSize}: how many of the instances each
+ * router picks among ({@code subset_size}, a window of them; see {@code proxy.Subsets}); 0: all of them.
  */
 public record BackendConfig(
     String name,
@@ -28,7 +29,8 @@ public record BackendConfig(
     ConsulService consul,
     Protocol protocol,
     List<Target> dnsTargets,
-    long dnsRefreshMs) {
+    long dnsRefreshMs,
+    int subsetSize) {
 
   public static final long DEFAULT_CONNECT_TIMEOUT_MS = 2_000;
   public static final int DEFAULT_MAX_CONNECTIONS = 256;
@@ -41,6 +43,15 @@ public record BackendConfig(
   public BackendConfig {
     targets = List.copyOf(targets);
     dnsTargets = List.copyOf(dnsTargets);
+  }
+
+  /** A backend whose routers pick among all its instances (no {@code subset_size}). */
+  public BackendConfig(String name, LabelSelector matchLabels, List<Target> targets, LoadBalancer loadBalancer,
+      CircuitBreakerConfig circuitBreaker, long connectTimeoutMs, int maxConnections, HealthCheckConfig healthCheck,
+      UpstreamTls tls, int keepAliveTimeoutSeconds, int maxWaitQueue, OutlierConfig outliers, ConsulService consul,
+      Protocol protocol, List<Target> dnsTargets, long dnsRefreshMs) {
+    this(name, matchLabels, targets, loadBalancer, circuitBreaker, connectTimeoutMs, maxConnections, healthCheck, tls,
+        keepAliveTimeoutSeconds, maxWaitQueue, outliers, consul, protocol, dnsTargets, dnsRefreshMs, 0);
   }
 
   /** A backend without {@code dns_targets}. */

@@ -33,6 +33,11 @@ final class Attempt implements Runnable, Relay.Failures, io.vertx.core.Handler<M
   long heldBytes;
   /** The body's stream to the current try's backend request, once started; null: none. */
   Upload upload;
+  /**
+   * The backend's instances outside the router's window ({@code subset_size}), until a try has failed over to them;
+   * none without a subset, or once used. Set by {@link Tries#dispatch}.
+   */
+  Upstream[] beyond;
   /** The instance of the current try; null between tries. */
   Upstream upstream;
   /** The current try's span; null when tracing is off. */

@@ -35,6 +35,11 @@ public final class ProxyHandler implements Terminal {
   private final long maxBodyBytes;
   private final java.util.concurrent.atomic.LongAdder inFlight;
   private Upstream[] upstreams = Tries.NONE;
+  /**
+   * With {@code subset_size}: the backend's instances outside this router's window ({@link #upstreams}), tried only
+   * when the window's cannot answer; none without.
+   */
+  private Upstream[] beyond = Tries.NONE;
   /** The backend is spoken to in HTTP/2 ({@code protocol: http2}). */
   private final boolean http2;
   /** The bodies read whole before the first try to an HTTP/2 backend. */
@@ -77,9 +82,13 @@ public final class ProxyHandler implements Terminal {
     return route.backend();
   }
 
-  /** Replaces the instances this route picks from; same event loop as requests. */
-  void upstreams(Upstream[] upstreams) {
+  /**
+   * Replaces the instances this route picks from, and those it may fail over to when none of them can answer (with
+   * {@code subset_size}; else none); same event loop as requests.
+   */
+  void upstreams(Upstream[] upstreams, Upstream[] beyond) {
     this.upstreams = upstreams;
+    this.beyond = beyond;
   }
 
   /**
@@ -96,7 +105,7 @@ public final class ProxyHandler implements Terminal {
         exchange.answer(400, UPGRADE_WITH_BODY);
         return;
       }
-      upgrades.upgrade(exchange, upstreams);
+      upgrades.upgrade(exchange, upstreams, beyond);
       return;
     }
     Boolean chunked = Framing.chunked(incoming.headers());
@@ -170,7 +179,7 @@ public final class ProxyHandler implements Terminal {
       // max_body_bytes does not add them up (gRPC servers bound each message, 4 MiB by default in grpc-java).
       attempt.body = dev.dockgate.edge.Protocols.grpc(incoming) ? incoming
           : new LimitedBody(incoming, maxBodyBytes, () -> attempt.tooLarge = true);
-      tries.dispatch(attempt, upstreams);
+      tries.dispatch(attempt, upstreams, beyond);
       return;
     }
     if (incoming.version() == HttpVersion.HTTP_2 && unannounced) {
@@ -182,7 +191,7 @@ public final class ProxyHandler implements Terminal {
       hold(attempt);
       return;
     }
-    tries.dispatch(attempt, upstreams);
+    tries.dispatch(attempt, upstreams, beyond);
   }
 
   /** HTTP/2 does not announce a body's size, nor whether there is one: the first frame after the head tells. */
@@ -201,7 +210,7 @@ public final class ProxyHandler implements Terminal {
       } else {
         attempt.body = null;
       }
-      tries.dispatch(attempt, upstreams);
+      tries.dispatch(attempt, upstreams, beyond);
     });
   }
 
@@ -219,7 +228,7 @@ public final class ProxyHandler implements Terminal {
       }
       attempt.held = read.result();
       attempt.body = null;
-      tries.dispatch(attempt, upstreams);
+      tries.dispatch(attempt, upstreams, beyond);
     });
     incoming.resume();
   }

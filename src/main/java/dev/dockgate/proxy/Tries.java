@@ -57,9 +57,11 @@ final class Tries {
   /**
    * The first try, once the body is settled. A request without a body has nothing to stream: each try
    * sends its head alone (and, when retries are on and its method is idempotent, it may be sent again).
+   * {@code beyond}: the backend's instances outside the router's window ({@code subset_size}), for failover.
    */
-  void dispatch(Attempt attempt, Upstream[] upstreams) {
+  void dispatch(Attempt attempt, Upstream[] upstreams, Upstream[] beyond) {
     HttpServerRequest incoming = attempt.incoming;
+    attempt.beyond = beyond;
     if (!retries.enabled()) {
       if (attempt.body == incoming && Framing.bodiless(incoming)) {
         attempt.body = null;
@@ -85,17 +87,28 @@ final class Tries {
     attempt(attempt, upstreams, 0);
   }
 
-  /** One try on an instance picked among {@code candidates}; on a retryable failure, the next try. */
+  /**
+   * One try on an instance picked among {@code candidates}; on a retryable failure, the next try. With
+   * {@code subset_size}, when the window has none left or neither of its two picks can answer, the instances beyond
+   * the window are the candidates (once per request).
+   */
   private void attempt(Attempt attempt, Upstream[] candidates, int retry) {
     Upstream upstream = picker.pick(candidates);
-    if (upstream != null && candidates.length > 1 && unavailable(upstream)) {
+    Upstream[] beyond = attempt.beyond;
+    if (upstream == null ? beyond.length > 0
+        : (candidates.length > 1 || beyond.length > 0) && unavailable(upstream)) {
       // Passive ejection: an instance whose circuit is open, or that is starting and refused a
       // moment ago, or refused an HTTP/2 stream twice, is skipped while others may answer.
-      Upstream[] others = without(candidates, upstream);
+      Upstream[] others = candidates.length > 1 ? without(candidates, upstream) : NONE;
       Upstream alternative = picker.pick(others);
       if (alternative != null && !unavailable(alternative)) {
         upstream = alternative;
         candidates = others;
+      } else if (beyond.length > 0) {
+        // Neither of the window's picks can answer: the backend's other instances may.
+        attempt.beyond = NONE;
+        attempt(attempt, beyond, retry);
+        return;
       }
     }
     if (upstream == null) {
@@ -171,7 +184,7 @@ final class Tries {
         || (failure instanceof UpstreamFailure.RefusedStream && BackendRequest.resendable(attempt));
     boolean again = retries.enabled() && retry < retries.attempts()
         && (unsent || (failure.retryable() && attempt.replayable));
-    Upstream[] others = again ? without(candidates, upstream) : NONE;
+    Upstream[] others = again ? others(attempt, candidates, upstream) : NONE;
     long delay = others.length == 0 ? 0 : budget.backoffMs(retry);
     if (others.length == 0 || !beforeDeadline(attempt, delay) || !budget.tryRetry(System.currentTimeMillis())) {
       if (failure instanceof UpstreamFailure.RefusedStream && upstream.refusalToSay(System.nanoTime())) {
@@ -198,7 +211,7 @@ final class Tries {
         || retry >= retries.attempts() || !attempt.replayable) {
       return false;
     }
-    Upstream[] others = without(candidates, upstream);
+    Upstream[] others = others(attempt, candidates, upstream);
     long delay = others.length == 0 ? 0 : budget.backoffMs(retry);
     if (others.length == 0 || !beforeDeadline(attempt, delay) || !budget.tryRetry(System.currentTimeMillis())) {
       return false;
@@ -229,6 +242,19 @@ final class Tries {
   /** Idempotent and bodiless: safe to send again after a failure before any answer. */
   private static boolean replayable(HttpServerRequest request) {
     return IDEMPOTENT.contains(request.method()) && Framing.bodiless(request);
+  }
+
+  /**
+   * The candidates of a retry after {@code tried}: the others of {@code candidates}; when it was the last, the
+   * backend's instances beyond the router's window ({@code subset_size}), if not used yet.
+   */
+  private static Upstream[] others(Attempt attempt, Upstream[] candidates, Upstream tried) {
+    Upstream[] others = without(candidates, tried);
+    if (others.length == 0 && attempt.beyond.length > 0) {
+      others = attempt.beyond;
+      attempt.beyond = NONE;
+    }
+    return others;
   }
 
   static Upstream[] without(Upstream[] candidates, Upstream tried) {

@@ -38,18 +38,31 @@ final class WebSocketUpgrade {
     this.prefix = prefix;
   }
 
-  /**
-   * A WebSocket upgrade: one try on an available instance through its breaker, then a byte tunnel
-   * or the backend's refusal with its body (see {@link UpgradeTunnel}). Never retried: after the 101
-   * it is a tunnel.
-   */
-  void upgrade(Exchange exchange, Upstream[] candidates) {
-    inFlight.increment();
+  /** One of {@code candidates}, passing over a first pick that cannot answer for a second that can; null: none. */
+  private Upstream available(Upstream[] candidates) {
     Upstream picked = picker.pick(candidates);
     if (picked != null && candidates.length > 1 && Tries.unavailable(picked)) {
       Upstream alternative = picker.pick(Tries.without(candidates, picked));
       if (alternative != null && !Tries.unavailable(alternative)) {
         picked = alternative;
+      }
+    }
+    return picked;
+  }
+
+  /**
+   * A WebSocket upgrade: one try on an available instance through its breaker, then a byte tunnel
+   * or the backend's refusal with its body (see {@link UpgradeTunnel}). Never retried: after the 101
+   * it is a tunnel. {@code beyond}: the backend's instances outside the router's window ({@code subset_size}), tried
+   * when the window has none or neither of its two picks can answer.
+   */
+  void upgrade(Exchange exchange, Upstream[] candidates, Upstream[] beyond) {
+    inFlight.increment();
+    Upstream picked = available(candidates);
+    if (beyond.length > 0 && (picked == null || Tries.unavailable(picked))) {
+      Upstream other = available(beyond); // the window's picks cannot answer: the backend's other instances may
+      if (other != null) {
+        picked = other;
       }
     }
     if (picked == null) {

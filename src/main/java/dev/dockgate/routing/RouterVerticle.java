@@ -24,6 +24,7 @@ import dev.dockgate.pipeline.StageContext;
 import dev.dockgate.proxy.BackendClients;
 import dev.dockgate.proxy.InFlightRequests;
 import dev.dockgate.proxy.ProxyHandler;
+import dev.dockgate.proxy.Subsets;
 import dev.dockgate.proxy.Upstreams;
 import dev.dockgate.resilience.BreakerRegistry;
 import io.vertx.core.Future;
@@ -111,6 +112,10 @@ public final class RouterVerticle extends VerticleBase implements RouterPlacemen
   private boolean closed;
 
   private final GatewayConfig initial;
+  /** The process's subsetting ({@code subset_size}): the window of each backend's instances this router picks among. */
+  private final Subsets subsets;
+  /** This router's number among the process's routers, which places its windows. */
+  private final int router;
 
   public RouterVerticle(GatewayConfig config, BreakerRegistry breakers, InFlightRequests inFlight,
       Map<Class<?>, Object> shared, OpenConnections connections, OpenConnections adminConnections) {
@@ -123,6 +128,8 @@ public final class RouterVerticle extends VerticleBase implements RouterPlacemen
     this.breakers = breakers;
     this.inFlight = inFlight;
     this.tlsListeners = (dev.dockgate.edge.TlsListeners) this.shared.get(dev.dockgate.edge.TlsListeners.class);
+    this.subsets = (Subsets) this.shared.getOrDefault(Subsets.class, new Subsets(1));
+    this.router = subsets.nextRouter();
   }
 
   @Override
@@ -230,7 +237,7 @@ public final class RouterVerticle extends VerticleBase implements RouterPlacemen
       pipelines.add(pipeline);
       entries.add(new RouteTable.Entry<>(route.pathPrefix(), route.host(), Set.copyOf(route.methods()), pipeline));
     }
-    Upstreams upstreams = new Upstreams(breakers, config.backends(), terminals);
+    Upstreams upstreams = new Upstreams(breakers, config.backends(), terminals, subsets, router);
     ServerConfig.AdminPaths admin = config.server().admin();
     return new Routing(config, new RouteTable<>(entries), upstreams, Buffer.buffer(config.defaultResponse().body()),
         admin.health().isEmpty() ? "" : admin.health() + "/live",
@@ -545,7 +552,7 @@ public final class RouterVerticle extends VerticleBase implements RouterPlacemen
   private JsonObject routeReport() {
     Routing current = routing;
     return RouteReport.describe(current.config(), current.upstreams(),
-        instances.forBackends(current.config().backends()), unhealthy, inFlight.snapshot());
+        instances.forBackends(current.config().backends()), unhealthy, inFlight.snapshot(), subsets);
   }
 
   private static boolean tooLong(String contentLength, long max) {

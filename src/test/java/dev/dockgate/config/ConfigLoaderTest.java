@@ -509,7 +509,7 @@ class ConfigLoaderTest {
                 max_conns: 5
             """,
             "conf.yml: backends[0].max_conns: unknown key "
-                + "(known: circuit_breaker, connect_timeout_ms, consul_service, consul_tags, dns_refresh_ms, dns_targets, health_check, keep_alive_timeout_s, load_balancer, match_labels, max_connections, max_wait_queue, name, outlier_detection, protocol, targets, tls)"),
+                + "(known: circuit_breaker, connect_timeout_ms, consul_service, consul_tags, dns_refresh_ms, dns_targets, health_check, keep_alive_timeout_s, load_balancer, match_labels, max_connections, max_wait_queue, name, outlier_detection, protocol, subset_size, targets, tls)"),
         bad("unknown key in a circuit_breaker", """
             backends:
               - name: payment
@@ -1014,6 +1014,26 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void subsetSizeParsesAndIsAllInstancesWhenAbsent(VertxTestContext ctx) throws IOException {
+    String path = write("conf.yml", """
+        routes:
+          - {path_prefix: /a, backend: wide}
+          - {path_prefix: /b, backend: all}
+        backends:
+          - name: wide
+            load_balancer: round_robin
+            subset_size: 3
+            targets: [http://127.0.0.1:9001]
+          - {name: all, targets: [http://127.0.0.1:9001]}
+        """);
+    Features.load(vertx, path).onComplete(ctx.succeeding(config -> ctx.verify(() -> {
+      assertEquals(List.of(3, 0), config.backends().stream().map(BackendConfig::subsetSize).toList());
+      assertEquals(LoadBalancer.ROUND_ROBIN, config.backends().get(0).loadBalancer());
+      ctx.completeNow();
+    })));
+  }
+
+  @Test
   void rewriteLocationIsOnOnEveryRouteUnlessTurnedOff(VertxTestContext ctx) throws IOException {
     // A route that strips nothing still rewrites its backend's redirects to the instance's own address.
     String path = write("conf.yml", """
@@ -1122,6 +1142,15 @@ class ConfigLoaderTest {
             "conf.yml: backends[1].health_check.service: is for type: grpc (the gRPC service whose health is asked)",
             "conf.yml: backends[2].health_check.type: unknown health check type \"tcp\"; known: http, grpc",
             "conf.yml: backends[3].health_check.path: is required"),
+        bad("subset sizes that are no count of instances",
+            "backends:\n  - {name: a, targets: [\"http://a:1\"], subset_size: 0}\n"
+                + "  - {name: b, targets: [\"http://a:1\"], subset_size: -3}\n"
+                + "  - {name: c, targets: [\"http://a:1\"], subset_size: 2.5}\n"
+                + "  - {name: d, targets: [\"http://a:1\"], subset_size: all}\n",
+            "conf.yml: backends[0].subset_size: must be between 1 and 100000, got 0",
+            "conf.yml: backends[1].subset_size: must be between 1 and 100000, got -3",
+            "conf.yml: backends[2].subset_size: expected a whole number, got 2.5",
+            "conf.yml: backends[3].subset_size: expected a whole number, got \"all\""),
         bad("unknown protocol", "backends:\n  - name: web\n    targets: [\"http://a:1\"]\n    protocol: h2c\n",
             "conf.yml: backends[0].protocol: unknown protocol \"h2c\"; known: http1, http2"),
         bad("unknown method and same prefix twice for a method",

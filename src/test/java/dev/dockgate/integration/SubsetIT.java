@@ -1,0 +1,272 @@
+package dev.dockgate.integration;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.dockgate.testing.Backends;
+import dev.dockgate.testing.GatewayJar;
+import dev.dockgate.testing.Ports;
+import dev.dockgate.testing.RawHttp;
+import dev.dockgate.testing.TestBackend;
+import io.vertx.core.json.JsonObject;
+import java.io.IOException;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code subset_size}, with the real jar: each router picks among its window of a backend's instances, and a window
+ * whose instances all failed fails over to the backend's others. One keep-alive connection is served by one router,
+ * so its requests show that router's window.
+ */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class SubsetIT {
+
+  @RegisterExtension
+  static final Backends backends = new Backends();
+
+  @TempDir
+  Path dir;
+
+  /** One keep-alive client connection: every request on it is served by the router that accepted it. */
+  static final class Connection implements AutoCloseable {
+    private final Socket socket;
+
+    Connection(int port) throws IOException {
+      socket = new Socket("127.0.0.1", port);
+      socket.setTcpNoDelay(true);
+    }
+
+    /** The answer to GET {@code path} (with {@code extraHeaders}, each ending in CRLF). */
+    RawHttp.Response get(String path, String extraHeaders) throws IOException {
+      socket.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: subset.test\r\n" + extraHeaders + "\r\n")
+          .getBytes(StandardCharsets.ISO_8859_1));
+      socket.getOutputStream().flush();
+      RawHttp.Exchange exchange = RawHttp.read(socket, 1, 20, 10_000);
+      assertEquals(1, exchange.responses().size(), "one answer to " + path + ": " + exchange.raw());
+      return exchange.responses().get(0);
+    }
+
+    RawHttp.Response get(String path) throws IOException {
+      return get(path, "");
+    }
+
+    @Override
+    public void close() throws IOException {
+      socket.close();
+    }
+  }
+
+  static String served(RawHttp.Response response) {
+    for (String line : response.head().split("\r\n")) {
+      if (line.regionMatches(true, 0, "x-backend:", 0, 10)) {
+        return line.substring(10).trim();
+      }
+    }
+    return "none";
+  }
+
+  @Test
+  void eachRouterPicksAmongItsWindowAndFailsOverBeyondIt() throws Exception {
+    Map<String, TestBackend> byName = start("i", 6);
+    String targets = targets(byName);
+    int adminPort = Ports.free();
+    // /s retries a refused try (and so goes on beyond the window when both of it refused); /once does not, and
+    // passes over instances whose circuit is open. One failure opens a circuit, for a minute; no startup grace, so
+    // that a refusal counts at once.
+    try (GatewayJar gateway = new GatewayJar(dir, "  admin_listener: {port: " + adminPort + "}\n", """
+        docker: {enabled: false}
+        routes:
+          - {path_prefix: /s, backend: many, retries: {attempts: 2, backoff_ms: 0}}
+          - {path_prefix: /once, backend: many}
+        backends:
+          - name: many
+            subset_size: 2
+            circuit_breaker: {max_failures: 1, reset_timeout_ms: 60000, startup_grace_ms: 0}
+            targets: [%s]
+        """.formatted(targets), 2)) {
+      Set<String> reached = new HashSet<>();
+      Set<Set<String>> windows = new HashSet<>();
+      for (int c = 0; c < 24; c++) {
+        try (Connection connection = new Connection(gateway.port())) {
+          Set<String> seen = new HashSet<>();
+          for (int i = 0; i < 12; i++) {
+            RawHttp.Response response = connection.get("/s/" + c + "/" + i);
+            assertEquals(200, response.status(), response.head());
+            seen.add(served(response));
+          }
+          assertTrue(seen.size() <= 2, "one connection, one router, its window of 2: " + seen);
+          reached.addAll(seen);
+          windows.add(seen);
+        }
+      }
+      // Two routers, windows of two: at most four instances get this gateway's traffic (here the two windows are
+      // disjoint, starting half the ring apart, and both routers took connections).
+      assertEquals(4, reached.size(), "instances reached: " + reached + " by connection: " + windows);
+
+      // The route report shows, per instance, how many of the process's routers have it in their window.
+      JsonObject report = new JsonObject(admin(adminPort, "/admin/routes").body());
+      JsonObject backend = report.getJsonArray("backends").getJsonObject(0);
+      assertEquals(2, backend.getInteger("subset_size"));
+      Set<String> covered = new HashSet<>();
+      int windowsTotal = 0;
+      for (Object o : backend.getJsonArray("instances")) {
+        JsonObject instance = (JsonObject) o;
+        int routers = instance.getInteger("routers");
+        assertTrue(routers <= 1, "R*N = 4 < 6 instances: each in one window at most: " + backend.encodePrettily());
+        windowsTotal += routers;
+        if (routers == 1) {
+          covered.add(instance.getString("address"));
+        }
+      }
+      assertEquals(4, windowsTotal, backend.encodePrettily());
+      Set<String> reachedAddresses = new HashSet<>();
+      reached.forEach(name -> reachedAddresses.add("127.0.0.1:" + byName.get(name).port()));
+      assertEquals(reachedAddresses, covered, backend.encodePrettily());
+
+      // One connection's window: both its instances stop. Its following requests go to the others.
+      try (Connection connection = new Connection(gateway.port())) {
+        Set<String> window = new HashSet<>();
+        for (int i = 0; i < 40 && window.size() < 2; i++) {
+          window.add(served(connection.get("/s/before/" + i)));
+        }
+        assertEquals(2, window.size(), "the router's window: " + window);
+        for (String name : window) {
+          byName.get(name).close();
+        }
+        for (String name : window) {
+          int port = byName.get(name).port();
+          dev.dockgate.testing.Poll.until(Duration.ofSeconds(5), name + " closed", () -> refuses(port));
+        }
+        for (int i = 0; i < 10; i++) {
+          RawHttp.Response response = connection.get("/s/after/" + i);
+          assertEquals(200, response.status(), "retried beyond the window: " + response.head() + response.body());
+          assertFalse(window.contains(served(response)), served(response) + " is closed");
+        }
+        // Both circuits of the window are open now: a request that is not retried passes over both, beyond it.
+        for (int i = 0; i < 10; i++) {
+          RawHttp.Response response = connection.get("/once/after/" + i);
+          assertEquals(200, response.status(), "failed over beyond the window: " + response.head() + response.body());
+          assertFalse(window.contains(served(response)), served(response) + " is closed");
+        }
+        // A WebSocket upgrade too: the test backends refuse it with their own answer, which names them.
+        RawHttp.Response upgrade = connection.get("/once/ws", "Connection: Upgrade\r\nUpgrade: websocket\r\n"
+            + "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n");
+        assertTrue(upgrade.status() != 503 && upgrade.status() != 502, "upgrade: " + upgrade.head());
+        assertFalse(window.contains(served(upgrade)), served(upgrade) + " is closed: " + upgrade.head());
+        assertTrue(byName.containsKey(served(upgrade)), "answered by an instance: " + upgrade.head());
+      }
+    }
+  }
+
+  @Test
+  void aReloadNarrowsTheRoutersToTheirWindowsLive() throws Exception {
+    String targets = targets(start("r", 6));
+    int adminPort = Ports.free();
+    String yaml = """
+        docker: {enabled: false}
+        routes:
+          - {path_prefix: /s, backend: many}
+        backends:
+          - name: many
+            load_balancer: round_robin
+            targets: [%s]
+        """.formatted(targets);
+    try (GatewayJar gateway = new GatewayJar(dir, "  admin_listener: {port: " + adminPort + "}\n", yaml, 2)) {
+      try (Connection connection = new Connection(gateway.port())) {
+        Set<String> seen = new HashSet<>();
+        for (int i = 0; i < 12; i++) {
+          seen.add(served(connection.get("/s/" + i)));
+        }
+        assertEquals(6, seen.size(), "without subset_size, every instance in turn: " + seen);
+      }
+      String config = Files.readString(gateway.config());
+      Files.writeString(gateway.config(), config.replace("load_balancer: round_robin",
+          "load_balancer: round_robin\n    subset_size: 2"));
+      dev.dockgate.testing.Poll.until(Duration.ofSeconds(15), "the reload applied", () -> {
+        try {
+          return Integer.valueOf(2).equals(new JsonObject(admin(adminPort, "/admin/routes").body())
+              .getJsonArray("backends").getJsonObject(0).getInteger("subset_size"));
+        } catch (Exception e) {
+          return false;
+        }
+      });
+      // Each router installs the reloaded routes on its own loop: a new connection's router, once it has.
+      dev.dockgate.testing.Poll.until(Duration.ofSeconds(10), "every new connection in a window of two", () -> {
+        for (int c = 0; c < 6; c++) {
+          try (Connection connection = new Connection(gateway.port())) {
+            Set<String> seen = new HashSet<>();
+            for (int i = 0; i < 6; i++) {
+              seen.add(served(connection.get("/s/" + c + "/" + i)));
+            }
+            if (seen.size() > 2) {
+              return false;
+            }
+          } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+          }
+        }
+        return true;
+      });
+    }
+  }
+
+  @Test
+  void aSubsetSizeOfZeroIsRefusedWithFileFieldAndProblem() throws IOException {
+    Path conf = dir.resolve("subset.yml");
+    Files.writeString(conf, """
+        server: {host: 127.0.0.1, admin_listener: false}
+        docker: {enabled: false}
+        routes: [{path_prefix: /s, backend: many}]
+        backends: [{name: many, targets: ["http://127.0.0.1:9000"], subset_size: 0}]
+        """);
+    GatewayJar.Exit run = GatewayJar.run(dir, Map.of(), List.of(), "-t", "-conf", conf.toString());
+    assertEquals(1, run.status(), run.toString());
+    assertEquals(List.of(
+        conf + ": backends[0].subset_size: must be between 1 and 100000, got 0",
+        conf + ": invalid (1 problem)"), run.err().lines().toList(), run.toString());
+  }
+
+  /** {@code count} recording instances named {@code prefix}0, {@code prefix}1..., by name. */
+  private static Map<String, TestBackend> start(String prefix, int count) {
+    Map<String, TestBackend> started = new java.util.LinkedHashMap<>();
+    for (int i = 0; i < count; i++) {
+      started.put(prefix + i, backends.start(prefix + i));
+    }
+    return started;
+  }
+
+  /** The {@code targets:} list of {@code instances}. */
+  private static String targets(Map<String, TestBackend> instances) {
+    return String.join(", ", instances.values().stream().map(b -> "http://127.0.0.1:" + b.port()).toList());
+  }
+
+  private static boolean refuses(int port) {
+    try (Socket s = new Socket("127.0.0.1", port)) {
+      return false;
+    } catch (IOException e) {
+      return true;
+    }
+  }
+
+  private static HttpResponse<String> admin(int port, String path) throws Exception {
+    return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+        .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+  }
+}
