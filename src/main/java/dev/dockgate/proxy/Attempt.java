@@ -65,6 +65,11 @@ final class Attempt implements Runnable, Relay.Failures, io.vertx.core.Handler<M
   boolean cut;
   /** The answer, a stream that may never end, was counted for its instance at its head ({@link BackendAnswer}). */
   boolean countedAtHead;
+  /**
+   * The generation of its instance's circuit the current try was let through in (see
+   * {@link dev.dockgate.resilience.Breaker#generation}): its success counts in that one alone.
+   */
+  int generation;
 
   Attempt(TryFailures owner, Exchange exchange, HttpServerRequest incoming) {
     this.owner = owner;
@@ -80,7 +85,7 @@ final class Attempt implements Runnable, Relay.Failures, io.vertx.core.Handler<M
   @Override
   public void run() {
     if (!cut && !countedAtHead && upstream != null) {
-      Tries.answered(upstream, incoming.response().getStatusCode());
+      Tries.answered(upstream, generation, incoming.response().getStatusCode());
     }
     owner.finished(this);
   }

@@ -118,7 +118,7 @@ final class BackendAnswer {
       // An event stream or a gRPC call lasts as long as its client wants, its end maybe never: its instance counts it
       // now (a success, its status), so that its failures while it streams are not "in a row" (its cut still counts).
       attempt.countedAtHead = true;
-      Tries.answered(attempt.upstream, status);
+      Tries.answered(attempt.upstream, attempt.generation, status);
     }
     attempt.relaying = true; // from now on a MultiMap the attempt is handed is the answer's trailers
     Relay.start(response, out, bodyFollows ? declared : -1, passTrailers,
