@@ -70,6 +70,8 @@ final class Attempt implements Runnable, Relay.Failures, io.vertx.core.Handler<M
    * {@link dev.dockgate.resilience.Breaker#generation}): its success counts in that one alone.
    */
   int generation;
+  /** The status of the instance's answer being relayed (the client's may be the edge's own: a 408 for its body). */
+  int status;
 
   Attempt(TryFailures owner, Exchange exchange, HttpServerRequest incoming) {
     this.owner = owner;
@@ -79,13 +81,13 @@ final class Attempt implements Runnable, Relay.Failures, io.vertx.core.Handler<M
   }
 
   /**
-   * The answer's relay is over: the request is counted, and the answer for its instance unless its backend cut it or
-   * it was counted at its head.
+   * The answer's relay is over: the request is counted, and the answer for its instance (with the instance's status)
+   * unless its backend cut it or it was counted at its head.
    */
   @Override
   public void run() {
     if (!cut && !countedAtHead && upstream != null) {
-      Tries.answered(upstream, generation, incoming.response().getStatusCode());
+      Tries.answered(upstream, generation, status);
     }
     owner.finished(this);
   }

@@ -114,6 +114,7 @@ final class BackendAnswer {
       // leaves now rather than with the first chunk. A failure after this cuts the stream instead of answering 502.
       out.writeHead();
     }
+    attempt.status = status; // the instance's, counted for it (the client's may become the edge's own: a 408)
     if (events || declared < 0 && http2 && dev.dockgate.edge.Protocols.grpc(attempt.incoming)) {
       // An event stream or a gRPC call lasts as long as its client wants, its end maybe never: its instance counts it
       // now (a success, its status), so that its failures while it streams are not "in a row" (its cut still counts).

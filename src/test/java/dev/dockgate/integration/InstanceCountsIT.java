@@ -32,7 +32,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * What an instance's circuit breaker and outlier detection are told of its answers: only what the instance did, in
  * the state its try was let through in. An answer begun while the circuit was closed that ends after it opened and
- * went half-open does not close it (only the half-open probe decides).
+ * went half-open does not close it (only the half-open probe decides); the edge's own 408 for a client's body too slow
+ * is not the instance's status; a client's body over the limit, or a client leaving mid-upload, after or before the
+ * backend's head, is not the instance's failure.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class InstanceCountsIT {
@@ -129,6 +131,99 @@ class InstanceCountsIT {
       assertEquals(List.of("OPEN"), CutAnswerIT.circuits(gateway), "the failed probe opens it again");
       HttpResponse<String> open = gateway.get("/b/fail");
       assertEquals(503, open.statusCode(), open.body());
+    } finally {
+      backend.close();
+    }
+  }
+
+  /**
+   * A client too slow with its body (body_timeout_ms) while the instance's 500 head is in, no byte of its body yet:
+   * the edge answers 408, which is not the instance's status; its 5xx run goes on (ejected at 2 5xx in a row: a 500,
+   * the 500 the client did not get, a 500). (Until 2026-12-06 the edge's 408 was counted as the instance's answer.)
+   */
+  @Test
+  void theEdges408ForASlowBodyIsNotTheInstancesStatus() throws Exception {
+    HttpServer backend = backend(new AtomicInteger());
+    try (LoggedErrors ejections = new LoggedErrors("dev.dockgate.resilience.Outliers", Level.WARNING);
+        GatewayHarness gateway = gateway("  body_timeout_ms: 300\n", backend,
+            "outlier_detection: {consecutive_5xx: 3, ejection_ms: 60000}")) {
+      assertEquals(500, gateway.get("/b/err").statusCode());
+      try (Socket socket = new Socket("127.0.0.1", gateway.port())) {
+        socket.setSoTimeout(10_000);
+        socket.getOutputStream().write(("POST /b/early500 HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n"
+            + "x".repeat(10)).getBytes(StandardCharsets.US_ASCII));
+        String answer = statusLine(socket.getInputStream());
+        assertTrue(answer.startsWith("HTTP/1.1 408 "), answer);
+      }
+      Thread.sleep(300); // the try is counted once its relay is over
+      assertEquals(List.of(), ejections.lines(), "two 5xx so far");
+      assertEquals(500, gateway.get("/b/err").statusCode());
+      Poll.until(Duration.ofSeconds(3), "ejected at the third 5xx in a row", () -> ejections.lines().size() == 1);
+    } finally {
+      backend.close();
+    }
+  }
+
+  /**
+   * A client's chunked body goes over max_body_bytes after the instance's head is in, none of its body yet: the client
+   * gets 413, as for a body over the limit before any answer, and the instance's circuit (open at 2 failures in a row)
+   * counts nothing; three in a row leave it closed. (Until 2026-12-06: 502, each counted against the instance.)
+   */
+  @Test
+  void aBodyOverTheLimitAfterTheInstancesHeadIsNotItsFailure() throws Exception {
+    HttpServer backend = backend(new AtomicInteger());
+    try (GatewayHarness gateway = gateway("  max_body_bytes: 4096\n", backend,
+        OPEN_AT_2)) {
+      for (int i = 0; i < 3; i++) {
+        try (Socket socket = new Socket("127.0.0.1", gateway.port())) {
+          socket.setSoTimeout(10_000);
+          OutputStream out = socket.getOutputStream();
+          out.write(("POST /b/early200 HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n400\r\n"
+              + "x".repeat(1024) + "\r\n").getBytes(StandardCharsets.US_ASCII));
+          Thread.sleep(300); // the instance's head is in
+          try {
+            out.write(("2000\r\n" + "y".repeat(8192) + "\r\n").getBytes(StandardCharsets.US_ASCII));
+          } catch (IOException closed) {
+            // answered and closed already
+          }
+          String answer = statusLine(socket.getInputStream());
+          assertTrue(answer.startsWith("HTTP/1.1 413 "), answer);
+        }
+      }
+      Thread.sleep(200);
+      assertEquals(List.of("CLOSED"), CutAnswerIT.circuits(gateway), "the client's body says nothing of the instance");
+    } finally {
+      backend.close();
+    }
+  }
+
+  /**
+   * Clients that leave mid-upload (a close, or a TCP reset), while the instance reads the body (no answer yet) or after
+   * its head came (none of its body yet): none counted against the instance, whose circuit (open at 2 failures in a
+   * row) stays closed.
+   */
+  @Test
+  void clientsLeavingMidUploadAreNotTheInstancesFailures() throws Exception {
+    HttpServer backend = backend(new AtomicInteger());
+    try (GatewayHarness gateway = gateway("", backend,
+        OPEN_AT_2)) {
+      String[] paths = {"/b/upload", "/b/upload", "/b/upload", "/b/early200", "/b/early200", "/b/early200"};
+      for (int i = 0; i < paths.length; i++) {
+        String path = paths[i];
+        try (Socket socket = new Socket("127.0.0.1", gateway.port())) {
+          if (i % 3 != 0) {
+            socket.setSoLinger(true, 0); // its close a TCP reset
+          }
+          socket.getOutputStream().write(("POST " + path + " HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n\r\n"
+              + "x".repeat(1000)).getBytes(StandardCharsets.US_ASCII));
+          Thread.sleep(200); // the body's start streamed on (and the early head in)
+        } // left mid-upload
+      }
+      Poll.until(Duration.ofSeconds(5), "all 6 counted", () -> gateway.statsTotal() == 6);
+      Thread.sleep(200);
+      assertEquals(List.of("CLOSED"), CutAnswerIT.circuits(gateway), "the clients leaving say nothing of the instance");
+      assertEquals(200, gateway.send(HttpRequest.newBuilder(gateway.uri("/b/upload"))
+          .POST(HttpRequest.BodyPublishers.ofString("abc")).build()).statusCode());
     } finally {
       backend.close();
     }
