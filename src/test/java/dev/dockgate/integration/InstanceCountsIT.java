@@ -34,7 +34,8 @@ import org.junit.jupiter.api.io.TempDir;
  * the state its try was let through in. An answer begun while the circuit was closed that ends after it opened and
  * went half-open does not close it (only the half-open probe decides); the edge's own 408 for a client's body too slow
  * is not the instance's status; a client's body over the limit, or a client leaving mid-upload, after or before the
- * backend's head, is not the instance's failure.
+ * backend's head, is not the instance's failure; an event stream its backend cuts before its first event byte is a
+ * failure alone, so a backend cutting every stream opens its circuit.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class InstanceCountsIT {
@@ -224,6 +225,34 @@ class InstanceCountsIT {
       assertEquals(List.of("CLOSED"), CutAnswerIT.circuits(gateway), "the clients leaving say nothing of the instance");
       assertEquals(200, gateway.send(HttpRequest.newBuilder(gateway.uri("/b/upload"))
           .POST(HttpRequest.BodyPublishers.ofString("abc")).build()).statusCode());
+    } finally {
+      backend.close();
+    }
+  }
+
+  /**
+   * A backend that cuts every event stream right after its head, before any event: each stream is a failure alone (its
+   * head not counted a success), so two in a row open the circuit. (Until 2026-12-06 each head counted a success and
+   * each cut a failure, so the failures were never in a row and the circuit never opened.)
+   */
+  @Test
+  void eventStreamsCutBeforeTheirFirstEventOpenTheCircuit() throws Exception {
+    HttpServer backend = backend(new AtomicInteger());
+    try (GatewayHarness gateway = gateway("", backend,
+        OPEN_AT_2)) {
+      for (int i = 0; i < 2; i++) {
+        try (Socket socket = new Socket("127.0.0.1", gateway.port())) {
+          socket.setSoTimeout(10_000);
+          socket.getOutputStream().write("GET /b/cutsse HTTP/1.1\r\nHost: t\r\n\r\n"
+              .getBytes(StandardCharsets.US_ASCII));
+          String answer = readAll(socket.getInputStream());
+          assertTrue(answer.startsWith("HTTP/1.1 200 "), "the stream's head, then its cut: " + answer);
+        }
+      }
+      Poll.until(Duration.ofSeconds(5), "2 streams cut in a row open the circuit",
+          () -> CutAnswerIT.circuits(gateway).equals(List.of("OPEN")));
+      HttpResponse<String> open = gateway.get("/b/cutsse");
+      assertEquals(503, open.statusCode(), open.body());
     } finally {
       backend.close();
     }
