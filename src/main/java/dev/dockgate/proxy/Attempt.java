@@ -68,8 +68,20 @@ final class Attempt implements Runnable, Relay.Failures, io.vertx.core.Handler<M
   int hints;
   /** The backend cut the answer after a part of it left ({@link TryFailures#cutByBackend}). */
   boolean cut;
-  /** The answer, a stream that may never end, was counted for its instance at its head ({@link BackendAnswer}). */
-  boolean countedAtHead;
+  /**
+   * The answer is a stream that may never end (an event stream, a gRPC call): it counts for its instance at its first
+   * body bytes rather than at its end ({@link BackendAnswer#respond}).
+   */
+  boolean stream;
+  /** The answer was counted for its instance (a stream's, at its first body bytes). */
+  boolean counted;
+  /**
+   * The generation of its instance's circuit the current try was let through in (see
+   * {@link dev.dockgate.resilience.Breaker#generation}): its success counts in that one alone.
+   */
+  int generation;
+  /** The status of the instance's answer being relayed (the client's may be the edge's own: a 408 for its body). */
+  int status;
 
   Attempt(TryFailures owner, Exchange exchange, HttpServerRequest incoming) {
     this.owner = owner;
@@ -79,15 +91,28 @@ final class Attempt implements Runnable, Relay.Failures, io.vertx.core.Handler<M
   }
 
   /**
-   * The answer's relay is over: the request is counted, and the answer for its instance unless its backend cut it or
-   * it was counted at its head.
+   * The answer's relay is over: the request is counted, and the answer for its instance (with the instance's status)
+   * unless its backend cut it or it was counted already.
    */
   @Override
   public void run() {
-    if (!cut && !countedAtHead && upstream != null) {
-      Tries.answered(upstream, incoming.response().getStatusCode());
+    if (!cut && !counted && upstream != null) {
+      counted = true;
+      Tries.answered(upstream, generation, status);
     }
     owner.finished(this);
+  }
+
+  /**
+   * The first bytes of the answer's body are relayed: a stream counts for its instance now (its head alone showed
+   * that the instance took the stream, not that it serves it; a stream cut before this is a failure alone).
+   */
+  @Override
+  public void flowing() {
+    if (stream && !counted && upstream != null) {
+      counted = true;
+      Tries.answered(upstream, generation, status);
+    }
   }
 
   /** The answer failed before anything of it left. */

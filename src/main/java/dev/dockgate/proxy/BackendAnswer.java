@@ -43,7 +43,8 @@ final class BackendAnswer {
    * The backend's answer to the client: its status and reason, its headers but hop-by-hop ones (the
    * route's stages may edit them), its Date (or now), its body streamed with back-pressure, sized
    * as the backend sized it, else chunked (buffered for an HTTP/1.0 client). True when its body is relayed (its
-   * {@link Relay}'s end then counts it for the instance, but an event stream's or a gRPC call's, counted at its head);
+   * {@link Relay}'s end then counts it for the instance, but an event stream's or a gRPC call's, counted at its first
+   * body bytes);
    * false when it was dropped.
    */
   boolean respond(Attempt attempt, HttpClientResponse response) {
@@ -114,11 +115,13 @@ final class BackendAnswer {
       // leaves now rather than with the first chunk. A failure after this cuts the stream instead of answering 502.
       out.writeHead();
     }
+    attempt.status = status; // the instance's, counted for it (the client's may become the edge's own: a 408)
     if (events || declared < 0 && http2 && dev.dockgate.edge.Protocols.grpc(attempt.incoming)) {
       // An event stream or a gRPC call lasts as long as its client wants, its end maybe never: its instance counts it
-      // now (a success, its status), so that its failures while it streams are not "in a row" (its cut still counts).
-      attempt.countedAtHead = true;
-      Tries.answered(attempt.upstream, status);
+      // at its first body bytes (a success, its status), so that its failures while it streams are not "in a row"
+      // (its cut still counts); not at its head, which a backend cutting every stream right after it would balance
+      // each cut with.
+      attempt.stream = true;
     }
     attempt.relaying = true; // from now on a MultiMap the attempt is handed is the answer's trailers
     Relay.start(response, out, bodyFollows ? declared : -1, passTrailers,

@@ -56,9 +56,14 @@ final class Relay implements Handler<Buffer> {
   /** System.nanoTime() (| 1) when the client's side last filled; 0: not stalled. */
   private long stalledSince;
   private boolean over;
+  /** The body's first bytes were relayed ({@link Failures#flowing}). */
+  private boolean flowing;
 
-  /** What the relay's owner is told of a failure of the backend's answer. */
+  /** What the relay's owner is told of a failure of the backend's answer, and of its body's first bytes. */
   interface Failures {
+
+    /** The body's first bytes came from the backend and are passed on. */
+    void flowing();
 
     /** The answer failed before anything of it left: the client can still be answered. */
     void unanswered(Throwable err);
@@ -107,6 +112,10 @@ final class Relay implements Handler<Buffer> {
   public void handle(Buffer chunk) {
     if (over) {
       return;
+    }
+    if (!flowing && chunk.length() > 0) {
+      flowing = true;
+      failures.flowing();
     }
     if (left > 0 && (left -= chunk.length()) <= 0) {
       end(chunk); // the last byte of a declared length: nothing else can follow

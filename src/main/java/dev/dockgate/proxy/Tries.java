@@ -134,6 +134,9 @@ final class Tries {
     attempt.span = span;
     Breaker breaker = upstream.breaker();
     boolean grace = upstream.inStartupGrace(System.nanoTime());
+    // The state's generation the try is let through in, read before the state: its success counts in it alone.
+    int generation = breaker.generation();
+    attempt.generation = generation;
     // A closed circuit's try runs unguarded and only a failure is reported to it (see Breaker).
     boolean direct = !grace && breaker.closed();
     Completable<HttpClientResponse> answered = (response, failure) -> {
@@ -143,7 +146,7 @@ final class Tries {
           span.answered(response.statusCode());
         }
         if (retryOnStatus(attempt, candidates, upstream, retry, response) || !answers.respond(attempt, response)) {
-          answered(upstream, response.statusCode()); // not relayed: the answer counts for the instance now
+          answered(upstream, generation, response.statusCode()); // not relayed: the answer counts for the instance now
         } // relayed: its end counts it (Attempt.run), unless cut by its backend (cutByBackend) or a stream (respond)
         return;
       }
@@ -163,12 +166,13 @@ final class Tries {
   }
 
   /**
-   * An answer of {@code upstream}'s instance with {@code status} went well: a success for its circuit (which counts
-   * failures in a row), and the status for its outlier detection. Counted at the answer's end when it is relayed, so
-   * that an answer its backend cuts mid-body counts as a failure alone (as a 502 does), not as a success and a failure.
+   * An answer of {@code upstream}'s instance with {@code status} (the instance's own) went well: a success for its
+   * circuit (which counts failures in a row) when the circuit is still in the state ({@code generation}) the try was
+   * let through in, and the status for its outlier detection. Counted at the answer's end when it is relayed, so that
+   * an answer its backend cuts mid-body counts as a failure alone (as a 502 does), not as a success and a failure.
    */
-  static void answered(Upstream upstream, int status) {
-    upstream.breaker().succeeded();
+  static void answered(Upstream upstream, int generation, int status) {
+    upstream.breaker().succeeded(generation);
     upstream.answered(status, System.nanoTime());
   }
 

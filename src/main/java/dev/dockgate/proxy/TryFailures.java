@@ -145,7 +145,9 @@ final class TryFailures {
 
   /**
    * The backend failed before any byte of its answer left (a bad first chunk, a close right after the
-   * head): 502 rather than a cut connection, counted against the instance; but for a client that left.
+   * head): 502 rather than a cut connection, counted against the instance; but for a client that left, and for a try
+   * reset for its client's body (over the limit: 413, as before any answer; broken mid-way), which is the client's
+   * failure, not the instance's.
    */
   void unanswered(Attempt attempt, Throwable err) {
     HttpServerResponse out = attempt.incoming.response();
@@ -158,9 +160,11 @@ final class TryFailures {
     if (attempt.before != null) {
       out.headers().addAll(attempt.before);
     }
-    out.setStatusCode(502).setStatusMessage(io.netty.handler.codec.http.HttpResponseStatus.BAD_GATEWAY.reasonPhrase());
-    UpstreamFailure failure = new UpstreamFailure.BadGateway(route.backend(), err);
-    if (attempt.upstream != null) {
+    UpstreamFailure failure = failure(attempt, err) instanceof UpstreamFailure clients && clients.clientFault()
+        ? clients : new UpstreamFailure.BadGateway(route.backend(), err);
+    out.setStatusCode(failure.status())
+        .setStatusMessage(io.netty.handler.codec.http.HttpResponseStatus.valueOf(failure.status()).reasonPhrase());
+    if (attempt.upstream != null && !failure.clientFault()) {
       attempt.upstream.breaker().failed(failure, true);
     }
     failed(attempt, failure);

@@ -92,6 +92,7 @@ final class WebSocketUpgrade {
         upstream.instance().port(), 0);
     String forwardedPrefix = prefix == null ? null : prefix.forwarded(incoming.headers(), exchange.trustedPeer());
     String head = HeaderPolicy.upgradeHead(exchange, uri, host, span, forwardedPrefix);
+    int generation = upstream.breaker().generation();
     upstream.breaker().circuit().<UpgradeTunnel.Answer>execute(() -> tunnel.request(upstream, origin, head,
         incoming.getHeader("Sec-WebSocket-Key"), incoming.response())).onComplete(ar -> {
       if (ar.failed()) {
@@ -109,7 +110,7 @@ final class WebSocketUpgrade {
         exchange.answer(failure.status(), Buffer.buffer(failure.getMessage() + "\n"));
         return;
       }
-      upstream.breaker().succeeded();
+      upstream.breaker().succeeded(generation);
       UpgradeTunnel.Answer answer = ar.result();
       if (span != null) {
         span.answered(answer.status());

@@ -12,6 +12,9 @@ import java.util.function.Supplier;
  * whether failures may be counted, so that a request to a closed circuit that succeeds takes no
  * lock: it runs outside the library's {@code execute} and only its failure is reported. Open and
  * half-open circuits still go through {@code execute}, which refuses or lets the one probe through.
+ * Each change of state starts a new {@link #generation()}: a success counts only in the one its try was let through in,
+ * so that an answer begun while the circuit was closed and ending after it opened (or went half-open) says nothing of
+ * the instance now, and only the half-open probe decides whether the circuit closes.
  * Thread-safe.
  */
 public final class Breaker {
@@ -20,6 +23,8 @@ public final class Breaker {
   private volatile CircuitBreakerState state = CircuitBreakerState.CLOSED;
   /** A failure was counted since the last success that reset the count. */
   private volatile boolean failures;
+  /** How many times the state changed: written by the library's state handlers only, which it calls under its lock. */
+  private volatile int generation;
 
   Breaker(CircuitBreaker circuit) {
     this.circuit = circuit;
@@ -35,8 +40,19 @@ public final class Breaker {
     return state;
   }
 
+  /**
+   * The state's generation: read when a try is let through (before {@link #closed()}, so that a change in between
+   * leaves the try in the older one), and handed back with its success ({@link #succeeded(int)}).
+   */
+  public int generation() {
+    return generation;
+  }
+
   void changed(CircuitBreakerState now) {
     state = now;
+    // After the state: a try that read this generation (before the state) finds the new state. The library holds its
+    // lock while it calls here: one writer at a time.
+    generation++;
   }
 
   /** True when an operation may run unguarded, reporting its failure through {@link #failed}. */
@@ -74,11 +90,13 @@ public final class Breaker {
   }
 
   /**
-   * Records a success. The library counts failures in a rolling window; resetting on success makes
-   * the threshold count consecutive failures.
+   * Records a success of a try let through in {@code generation} (see {@link #generation()}). The library counts
+   * failures in a rolling window; resetting on success makes the threshold count consecutive failures. A success
+   * from an earlier generation counts for nothing: the library's reset would close a half-open circuit whichever call
+   * asked (its probe, let through by {@code execute}, is counted there).
    */
-  public void succeeded() {
-    if (failures) {
+  public void succeeded(int generation) {
+    if (failures && generation == this.generation) {
       failures = false;
       if (circuit.failureCount() > 0) {
         circuit.reset();

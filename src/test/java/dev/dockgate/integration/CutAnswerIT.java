@@ -183,9 +183,9 @@ class CutAnswerIT {
   }
 
   /**
-   * An event stream lasts as long as its client reads it: its instance counts it a success at its head, not only at
-   * its end, so that failures between streams still open are not "in a row". One instance, its circuit open at 2
-   * failures in a row: a failure, an event stream opened and kept, a failure leave the circuit closed.
+   * An event stream lasts as long as its client reads it: its instance counts it a success at its first event, not
+   * only at its end, so that failures between streams still open are not "in a row". One instance, its circuit open at
+   * 2 failures in a row: a failure, an event stream opened and kept, a failure leave the circuit closed.
    */
   @Test
   void anEventStreamStillOpenIsASuccessBetweenTwoFailuresOfItsInstance() throws Exception {
@@ -195,7 +195,7 @@ class CutAnswerIT {
 
   /**
    * The same for outlier detection (ejected at 2 5xx in a row): a 500, an event stream opened and kept, a 500 leave
-   * the instance in rotation (its stream's 200 counted at its head).
+   * the instance in rotation (its stream's 200 counted at its first event).
    */
   @Test
   void anEventStreamStillOpenCountsItsStatusBetweenTwo5xxOfItsInstance() throws Exception {

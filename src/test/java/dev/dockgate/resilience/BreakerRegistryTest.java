@@ -62,7 +62,7 @@ class BreakerRegistryTest {
     CircuitBreaker breaker = guarded.circuit();
     await(breaker.execute(() -> Future.failedFuture("refused")));
     guarded.failed(new java.net.ConnectException("refused"), false);
-    await(breaker.execute(() -> Future.succeededFuture()).onSuccess(v -> guarded.succeeded()));
+    await(breaker.execute(() -> Future.succeededFuture()).onSuccess(v -> guarded.succeeded(guarded.generation())));
     await(breaker.execute(() -> Future.failedFuture("refused")));
     assertEquals(CircuitBreakerState.CLOSED, breaker.state());
     await(breaker.execute(() -> Future.failedFuture("refused")));
@@ -90,7 +90,7 @@ class BreakerRegistryTest {
     await(breaker.failed(new UpstreamFailure.ClientGone("pay", new RuntimeException("left")), true));
     await(breaker.failed(new java.net.ConnectException("refused"), true));
     assertEquals(1, breaker.circuit().failureCount(), "a client leaving is not the instance failing");
-    breaker.succeeded();
+    breaker.succeeded(breaker.generation());
     assertEquals(0, breaker.circuit().failureCount(), "a success resets the count");
     await(breaker.failed(new java.net.ConnectException("refused"), true));
     await(breaker.failed(new java.net.ConnectException("refused"), true));
@@ -98,6 +98,34 @@ class BreakerRegistryTest {
     assertEquals(CircuitBreakerState.OPEN, breaker.state(), "the copy follows the breaker");
     assertFalse(breaker.closed(), "tries now go through the breaker, which refuses them");
     assertTrue(breaker.execute(false, () -> Future.succeededFuture()).failed());
+  }
+
+  /**
+   * A success counts in the state its try was let through in: one begun while closed that ends while open leaves the
+   * count, while half-open leaves the circuit half-open (the probe decides), after the circuit closed again resets
+   * nothing; a try let through in the new closed state does reset the count.
+   */
+  @Test
+  void aSuccessOfATryLetThroughInAnEarlierStateCountsForNothing() {
+    Breaker breaker = registry.acquire("pay/p1/1", new CircuitBreakerConfig(2, 100));
+    int closed = breaker.generation();
+    await(breaker.failed(new java.net.ConnectException("refused"), true));
+    await(breaker.failed(new java.net.ConnectException("refused"), true));
+    assertEquals(CircuitBreakerState.OPEN, breaker.state());
+    breaker.succeeded(closed);
+    assertEquals(2, breaker.circuit().failureCount(), "ended while open: nothing reset");
+    dev.dockgate.testing.Poll.until(java.time.Duration.ofSeconds(3), "half-open",
+        () -> breaker.state() == CircuitBreakerState.HALF_OPEN);
+    breaker.succeeded(closed);
+    assertEquals(CircuitBreakerState.HALF_OPEN, breaker.circuit().state(), "ended half-open: the probe decides");
+    await(breaker.execute(false, () -> Future.succeededFuture()));
+    assertEquals(CircuitBreakerState.CLOSED, breaker.state(), "the probe's success closes it");
+    int reclosed = breaker.generation();
+    await(breaker.failed(new java.net.ConnectException("refused"), true));
+    breaker.succeeded(closed);
+    assertEquals(1, breaker.circuit().failureCount(), "a try of the earlier closed state resets nothing");
+    breaker.succeeded(reclosed);
+    assertEquals(0, breaker.circuit().failureCount(), "one of this closed state does");
   }
 
   @Test

@@ -1,0 +1,287 @@
+package dev.dockgate.integration;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.dockgate.testing.GatewayHarness;
+import dev.dockgate.testing.LoggedErrors;
+import dev.dockgate.testing.Poll;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.logging.Level;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * What an instance's circuit breaker and outlier detection are told of its answers: only what the instance did, in
+ * the state its try was let through in. An answer begun while the circuit was closed that ends after it opened and
+ * went half-open does not close it (only the half-open probe decides); the edge's own 408 for a client's body too slow
+ * is not the instance's status; a client's body over the limit, or a client leaving mid-upload, after or before the
+ * backend's head, is not the instance's failure; an event stream its backend cuts before its first event byte is a
+ * failure alone, so a backend cutting every stream opens its circuit.
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class InstanceCountsIT {
+
+  static final Vertx vertx = Vertx.vertx();
+  /** A circuit opening at 2 failures in a row, and staying open; no startup grace. */
+  static final String OPEN_AT_2 = "circuit_breaker: {max_failures: 2, reset_timeout_ms: 60000, startup_grace_ms: 0}";
+
+  @TempDir
+  Path dir;
+
+  @AfterAll
+  static void stopServers() {
+    vertx.close();
+  }
+
+  /**
+   * A backend by path: {@code /b/slow} a 200 whose chunked body ends 1.5 s after its first chunk; {@code /b/fail}
+   * closes its connection without an answer; {@code /b/err} 500; {@code /b/early500} and {@code /b/early200} that
+   * status's head at once, reading none of the body, and its end 2 s later; {@code /b/upload} 200 once the whole body
+   * is read; {@code /b/cutsse} an event stream's head, then its connection closed 50 ms later, before any event.
+   */
+  static HttpServer backend(AtomicInteger slowStarted) throws Exception {
+    return vertx.createHttpServer(new HttpServerOptions().setHost("127.0.0.1").setPort(0))
+        .requestHandler(request -> {
+          String path = request.path();
+          var response = request.response();
+          switch (path) {
+            case "/b/slow" -> {
+              slowStarted.incrementAndGet();
+              response.setChunked(true).write("start\n");
+              vertx.setTimer(1500, id -> response.end("end\n"));
+            }
+            case "/b/fail" -> request.connection().close();
+            case "/b/err" -> response.setStatusCode(500).end("no\n");
+            case "/b/early500", "/b/early200" -> {
+              request.pause(); // none of the body is read
+              response.setStatusCode(path.endsWith("500") ? 500 : 200).setChunked(true).writeHead();
+              vertx.setTimer(2000, id -> {
+                if (!response.ended() && !response.closed()) {
+                  response.end("late\n");
+                }
+              });
+            }
+            case "/b/upload" -> request.body().onSuccess(body -> response.end("got " + body.length() + "\n"));
+            case "/b/cutsse" -> {
+              response.setChunked(true).putHeader("content-type", "text/event-stream").writeHead();
+              vertx.setTimer(50, id -> request.connection().close());
+            }
+            default -> response.setStatusCode(404).end();
+          }
+        })
+        .listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+  }
+
+  /** A gateway routing /b to {@code backend} alone, with {@code backendKeys}; {@code serverLines}: as the harness. */
+  GatewayHarness gateway(String serverLines, HttpServer backend, String backendKeys) {
+    return new GatewayHarness(dir, serverLines, """
+        docker: {enabled: false}
+        routes:
+          - {path_prefix: /b, backend: b}
+        backends:
+          - {name: b, targets: ["http://127.0.0.1:%d"], %s}
+        """.formatted(backend.actualPort(), backendKeys), 1);
+  }
+
+  /**
+   * A long answer begun while the circuit was closed, then two failures open the circuit, which goes half-open; the
+   * long answer then ends well: it says nothing of the instance now, so the circuit stays half-open, and the next
+   * request, its probe, fails and opens it again. (Until 2026-12-06 that end closed the half-open circuit.)
+   */
+  @Test
+  void aLongAnswerBegunWhileClosedThatEndsHalfOpenDoesNotCloseTheCircuit() throws Exception {
+    AtomicInteger slowStarted = new AtomicInteger();
+    HttpServer backend = backend(slowStarted);
+    try (GatewayHarness gateway = gateway("", backend,
+        "circuit_breaker: {max_failures: 2, reset_timeout_ms: 300, startup_grace_ms: 0}")) {
+      CompletableFuture<HttpResponse<String>> slow = gateway.http().sendAsync(
+          HttpRequest.newBuilder(gateway.uri("/b/slow")).build(), HttpResponse.BodyHandlers.ofString());
+      Poll.until(Duration.ofSeconds(5), "the long answer begun", () -> slowStarted.get() == 1);
+      assertEquals(502, gateway.get("/b/fail").statusCode());
+      assertEquals(502, gateway.get("/b/fail").statusCode());
+      assertEquals(List.of("OPEN"), CutAnswerIT.circuits(gateway), "2 failures in a row open it");
+      Poll.until(Duration.ofSeconds(3), "half-open after reset_timeout_ms",
+          () -> CutAnswerIT.circuits(gateway).equals(List.of("HALF_OPEN")));
+      assertTrue(!slow.isDone(), "the long answer still streams");
+      HttpResponse<String> ended = slow.get(10, TimeUnit.SECONDS);
+      assertEquals(200, ended.statusCode());
+      assertEquals("start\nend\n", ended.body());
+      Thread.sleep(300); // its end is counted right after its last write
+      assertEquals(List.of("HALF_OPEN"), CutAnswerIT.circuits(gateway),
+          "an answer let through while closed does not decide the half-open circuit");
+      assertEquals(502, gateway.get("/b/fail").statusCode(), "the probe");
+      assertEquals(List.of("OPEN"), CutAnswerIT.circuits(gateway), "the failed probe opens it again");
+      HttpResponse<String> open = gateway.get("/b/fail");
+      assertEquals(503, open.statusCode(), open.body());
+    } finally {
+      backend.close();
+    }
+  }
+
+  /**
+   * A client too slow with its body (body_timeout_ms) while the instance's 500 head is in, no byte of its body yet:
+   * the edge answers 408, which is not the instance's status; its 5xx run goes on (ejected at 2 5xx in a row: a 500,
+   * the 500 the client did not get, a 500). (Until 2026-12-06 the edge's 408 was counted as the instance's answer.)
+   */
+  @Test
+  void theEdges408ForASlowBodyIsNotTheInstancesStatus() throws Exception {
+    HttpServer backend = backend(new AtomicInteger());
+    try (LoggedErrors ejections = new LoggedErrors("dev.dockgate.resilience.Outliers", Level.WARNING);
+        GatewayHarness gateway = gateway("  body_timeout_ms: 300\n", backend,
+            "outlier_detection: {consecutive_5xx: 3, ejection_ms: 60000}")) {
+      assertEquals(500, gateway.get("/b/err").statusCode());
+      try (Socket socket = new Socket("127.0.0.1", gateway.port())) {
+        socket.setSoTimeout(10_000);
+        socket.getOutputStream().write(("POST /b/early500 HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n"
+            + "x".repeat(10)).getBytes(StandardCharsets.US_ASCII));
+        String answer = statusLine(socket.getInputStream());
+        assertTrue(answer.startsWith("HTTP/1.1 408 "), answer);
+      }
+      Thread.sleep(300); // the try is counted once its relay is over
+      assertEquals(List.of(), ejections.lines(), "two 5xx so far");
+      assertEquals(500, gateway.get("/b/err").statusCode());
+      Poll.until(Duration.ofSeconds(3), "ejected at the third 5xx in a row", () -> ejections.lines().size() == 1);
+    } finally {
+      backend.close();
+    }
+  }
+
+  /**
+   * A client's chunked body goes over max_body_bytes after the instance's head is in, none of its body yet: the client
+   * gets 413, as for a body over the limit before any answer, and the instance's circuit (open at 2 failures in a row)
+   * counts nothing; three in a row leave it closed. (Until 2026-12-06: 502, each counted against the instance.)
+   */
+  @Test
+  void aBodyOverTheLimitAfterTheInstancesHeadIsNotItsFailure() throws Exception {
+    HttpServer backend = backend(new AtomicInteger());
+    try (GatewayHarness gateway = gateway("  max_body_bytes: 4096\n", backend,
+        OPEN_AT_2)) {
+      for (int i = 0; i < 3; i++) {
+        try (Socket socket = new Socket("127.0.0.1", gateway.port())) {
+          socket.setSoTimeout(10_000);
+          OutputStream out = socket.getOutputStream();
+          out.write(("POST /b/early200 HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n400\r\n"
+              + "x".repeat(1024) + "\r\n").getBytes(StandardCharsets.US_ASCII));
+          Thread.sleep(300); // the instance's head is in
+          try {
+            out.write(("2000\r\n" + "y".repeat(8192) + "\r\n").getBytes(StandardCharsets.US_ASCII));
+          } catch (IOException closed) {
+            // answered and closed already
+          }
+          String answer = statusLine(socket.getInputStream());
+          assertTrue(answer.startsWith("HTTP/1.1 413 "), answer);
+        }
+      }
+      Thread.sleep(200);
+      assertEquals(List.of("CLOSED"), CutAnswerIT.circuits(gateway), "the client's body says nothing of the instance");
+    } finally {
+      backend.close();
+    }
+  }
+
+  /**
+   * Clients that leave mid-upload (a close, or a TCP reset), while the instance reads the body (no answer yet) or after
+   * its head came (none of its body yet): none counted against the instance, whose circuit (open at 2 failures in a
+   * row) stays closed.
+   */
+  @Test
+  void clientsLeavingMidUploadAreNotTheInstancesFailures() throws Exception {
+    HttpServer backend = backend(new AtomicInteger());
+    try (GatewayHarness gateway = gateway("", backend,
+        OPEN_AT_2)) {
+      String[] paths = {"/b/upload", "/b/upload", "/b/upload", "/b/early200", "/b/early200", "/b/early200"};
+      for (int i = 0; i < paths.length; i++) {
+        String path = paths[i];
+        try (Socket socket = new Socket("127.0.0.1", gateway.port())) {
+          if (i % 3 != 0) {
+            socket.setSoLinger(true, 0); // its close a TCP reset
+          }
+          socket.getOutputStream().write(("POST " + path + " HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n\r\n"
+              + "x".repeat(1000)).getBytes(StandardCharsets.US_ASCII));
+          Thread.sleep(200); // the body's start streamed on (and the early head in)
+        } // left mid-upload
+      }
+      Poll.until(Duration.ofSeconds(5), "all 6 counted", () -> gateway.statsTotal() == 6);
+      Thread.sleep(200);
+      assertEquals(List.of("CLOSED"), CutAnswerIT.circuits(gateway), "the clients leaving say nothing of the instance");
+      assertEquals(200, gateway.send(HttpRequest.newBuilder(gateway.uri("/b/upload"))
+          .POST(HttpRequest.BodyPublishers.ofString("abc")).build()).statusCode());
+    } finally {
+      backend.close();
+    }
+  }
+
+  /**
+   * A backend that cuts every event stream right after its head, before any event: each stream is a failure alone (its
+   * head not counted a success), so two in a row open the circuit. (Until 2026-12-06 each head counted a success and
+   * each cut a failure, so the failures were never in a row and the circuit never opened.)
+   */
+  @Test
+  void eventStreamsCutBeforeTheirFirstEventOpenTheCircuit() throws Exception {
+    HttpServer backend = backend(new AtomicInteger());
+    try (GatewayHarness gateway = gateway("", backend,
+        OPEN_AT_2)) {
+      for (int i = 0; i < 2; i++) {
+        try (Socket socket = new Socket("127.0.0.1", gateway.port())) {
+          socket.setSoTimeout(10_000);
+          socket.getOutputStream().write("GET /b/cutsse HTTP/1.1\r\nHost: t\r\n\r\n"
+              .getBytes(StandardCharsets.US_ASCII));
+          String answer = readAll(socket.getInputStream());
+          assertTrue(answer.startsWith("HTTP/1.1 200 "), "the stream's head, then its cut: " + answer);
+        }
+      }
+      Poll.until(Duration.ofSeconds(5), "2 streams cut in a row open the circuit",
+          () -> CutAnswerIT.circuits(gateway).equals(List.of("OPEN")));
+      HttpResponse<String> open = gateway.get("/b/cutsse");
+      assertEquals(503, open.statusCode(), open.body());
+    } finally {
+      backend.close();
+    }
+  }
+
+  /** The status line of the gateway's answer (or what came before the connection closed). */
+  static String statusLine(InputStream in) throws IOException {
+    StringBuilder got = new StringBuilder();
+    try {
+      for (int b; !got.toString().endsWith("\r\n") && (b = in.read()) >= 0; ) {
+        got.append((char) b);
+      }
+    } catch (java.net.SocketException reset) {
+      // closed with a reset
+    }
+    return got.toString();
+  }
+
+  /** What the gateway sends until it closes the connection (or resets it). */
+  static String readAll(InputStream in) throws IOException {
+    StringBuilder got = new StringBuilder();
+    byte[] buffer = new byte[8192];
+    try {
+      for (int n; (n = in.read(buffer)) > 0; ) {
+        got.append(new String(buffer, 0, n, StandardCharsets.ISO_8859_1));
+      }
+    } catch (java.net.SocketException reset) {
+      // closed with a reset
+    }
+    return got.toString();
+  }
+}
