@@ -32,7 +32,9 @@ public final class RateLimiters {
     /** The same text on every node for the same route and limit: how peers name the limit in their reports. */
     String clusterId() {
       return pathPrefix + " " + host + " " + new TreeSet<>(methods) + " " + limit.requestsPerSecond() + "/s burst "
-          + limit.burst() + " by " + limit.key() + " max " + limit.maxKeys();
+          + limit.burst() + " by " + limit.key() + " max " + limit.maxKeys()
+          // Only when set: a node keying by whole addresses names the limit as nodes did before ipv6_prefix.
+          + (limit.ipv6Prefix() == 128 ? "" : " ipv6_prefix " + limit.ipv6Prefix());
     }
 
     String describe() {

@@ -287,6 +287,15 @@ class ConsulDiscoveryIT {
     noSevere();
   }
 
+  /** Backends for 30 more Consul services, extra-1 to extra-30: 32 queries with the two of every test. */
+  static String thirtyMoreServices() {
+    StringBuilder more = new StringBuilder();
+    for (int i = 1; i <= 30; i++) {
+      more.append("  - {name: extra-").append(i).append(", consul_service: extra-").append(i).append("}\n");
+    }
+    return more.toString();
+  }
+
   /**
    * An agent followed for many services going away and coming back: one WARNING in full and one summing up the
    * others, not one per query (before: 32 WARNINGs for 32 queries, and 32 INFO lines at its return).
@@ -294,11 +303,7 @@ class ConsulDiscoveryIT {
   @Test
   @Timeout(120)
   void anOutageOfAnAgentFollowedForManyServicesIsSaidInTwoLines() {
-    StringBuilder more = new StringBuilder();
-    for (int i = 1; i <= 30; i++) {
-      more.append("  - {name: extra-").append(i).append(", consul_service: extra-").append(i).append("}\n");
-    }
-    start("consul: {address: \"" + consul.address() + "\"}\n", more.toString(), Map.of());
+    start("consul: {address: \"" + consul.address() + "\"}\n", thirtyMoreServices(), Map.of());
     until("the three passing instances routed", Duration.ofSeconds(20), Set.of("orders-1", "orders-2", "orders-3"),
         "/api/orders/x");
 
@@ -314,6 +319,59 @@ class ConsulDiscoveryIT {
     assertEquals(2, log.lines().filter(l -> l.contains("cannot be queried")).count(), log);
     assertEquals(2, log.lines().filter(l -> l.contains("answer again") || l.contains("answers again")).count(), log);
     assertTrue(log.contains("service extra-"), log); // the summing line names some of them
+    noSevere();
+  }
+
+  /**
+   * An agent that takes connections but answers none (hung, or cut off by a partition): every query times out with
+   * its own message (Vert.x names the request's path and wait in it), yet they meet one state and share its two lines
+   * (before: one WARNING in full per query, nothing summed).
+   */
+  @Test
+  @Timeout(120)
+  void anAgentThatAnswersNoneIsSaidInTwoLines() throws InterruptedException {
+    consul.latency(Duration.ofMinutes(5));
+    start("consul: {address: \"" + consul.address() + "\"}\n", thirtyMoreServices(), Map.of());
+    // Plain reads give up after 10 s without an answer; the summing line 2 s after the last of them.
+    Poll.until(Duration.ofSeconds(40), "the first timeout", () -> gateway.output().contains("cannot be queried"));
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+    while (!gateway.output().contains("31 more queries cannot be queried either") && System.nanoTime() < deadline) {
+      Thread.sleep(100);
+    }
+    String log = gateway.output();
+    assertTrue(log.contains("31 more queries cannot be queried either"), "the timeouts summed up:\n" + log);
+    assertEquals(2, log.lines().filter(l -> l.contains("cannot be queried")).count(), log);
+    noSevere();
+  }
+
+  /**
+   * An outage shorter than the summing line's hold: the line counting the other queries that failed is said before
+   * the first query's return, not after it (before: "answers again", then "1 more query cannot be queried either",
+   * as if the agent had gone away once more).
+   */
+  @Test
+  @Timeout(120)
+  void aShortOutageIsSummedUpBeforeTheAgentIsSaidToAnswerAgain() {
+    startRoutingAll("consul: {address: \"" + consul.address() + "\"}\n");
+
+    consul.stop();
+    Poll.until(Duration.ofSeconds(10), "the outage logged\n" + gateway.output(),
+        () -> gateway.output().contains("cannot be queried"));
+    consul.start(); // well within the 2 s hold: the first retry comes after 250 ms
+    Poll.until(Duration.ofSeconds(20), "the return summed up\n" + gateway.output(),
+        () -> gateway.output().contains("1 more query answer again"));
+    List<String> lines = gateway.output().lines().toList();
+    int summed = -1;
+    int back = -1;
+    for (int i = 0; i < lines.size(); i++) {
+      if (summed < 0 && lines.get(i).contains("1 more query cannot be queried either")) {
+        summed = i;
+      }
+      if (back < 0 && lines.get(i).contains("answers again")) {
+        back = i;
+      }
+    }
+    assertTrue(summed >= 0 && summed < back, "the outage summed up before the return:\n" + gateway.output());
     noSevere();
   }
 

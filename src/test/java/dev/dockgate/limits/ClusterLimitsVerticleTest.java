@@ -97,16 +97,25 @@ class ClusterLimitsVerticleTest {
     assertEquals(true, reports.get(reports.size() - 1).getBoolean("left"), reports.get(reports.size() - 1).encode());
   }
 
+  /** Limiters with the cluster verticle deployed on them, as a clustered node has. */
+  private RateLimiters deployed() throws Exception {
+    RateLimiters limiters = new RateLimiters();
+    vertx.deployVerticle(new ClusterLimitsVerticle(limiters)).await(10, TimeUnit.SECONDS);
+    return limiters;
+  }
+
+  /** The cluster id {@code limiters} give route /api limited by {@code limit}, once a request made it. */
+  private static String clusterId(RateLimiters limiters, RateLimitConfig limit) {
+    RouteConfig route = new RouteConfig("/api", "web", 30_000, false, List.of(), null, RetryConfig.NONE,
+        Map.of(RateLimitFeature.KEY, limit));
+    limiters.forRoute(route, limit).tryAcquire("k", System.nanoTime());
+    return limiters.clusterIds().iterator().next();
+  }
+
   @Test
   void aPeerLimitingTheSameRouteWithOtherSettingsIsWarnedAboutOnce() throws Exception {
-    RateLimiters limiters = new RateLimiters();
-    ClusterLimitsVerticle verticle = new ClusterLimitsVerticle(limiters);
-    vertx.deployVerticle(verticle).await(10, TimeUnit.SECONDS);
-    RateLimitConfig mine = new RateLimitConfig(40, 20, "client_ip", 1_000, RateLimitConfig.Scope.CLUSTER);
-    RouteConfig route = new RouteConfig("/api", "web", 30_000, false, List.of(), null, RetryConfig.NONE,
-        Map.of(RateLimitFeature.KEY, mine));
-    limiters.forRoute(route, mine).tryAcquire("k", System.nanoTime());
-    String own = limiters.clusterIds().iterator().next();
+    RateLimiters limiters = deployed();
+    String own = clusterId(limiters, new RateLimitConfig(40, 20, "client_ip", 1_000, RateLimitConfig.Scope.CLUSTER));
     String same = own;
     String other = own.replace("40.0/s", "80.0/s").replace("40/s", "80/s");
     assertTrue(!other.equals(own), own);
@@ -128,6 +137,30 @@ class ClusterLimitsVerticleTest {
       assertEquals(1, said.size(), said.toString());
       assertTrue(said.get(0).contains("node peer-b limits route " + RateLimiters.routeOf(own) + " at 80"), said.get(0));
       assertTrue(said.get(0).contains("this node at 40"), said.get(0));
+    }
+  }
+  /**
+   * A peer keying IPv6 clients by their /64 where this node keys them by address (a reload on one node only): the
+   * nodes share no budget for those clients, and that is said (before: ipv6_prefix was not in the limit's cluster id,
+   * the two limits were taken for one and nothing was said).
+   */
+  @Test
+  void aPeerKeyingIpv6ClientsByAnotherPrefixIsWarnedAbout() throws Exception {
+    RateLimiters limiters = deployed();
+    clusterId(limiters, new RateLimitConfig(40, 20, "client_ip", 1_000, RateLimitConfig.Scope.CLUSTER));
+    // The peer's id, made as the peer makes it.
+    RateLimiters peer = new RateLimiters();
+    peer.joinCluster(ClusterView.unheard(2));
+    String other = clusterId(peer, new RateLimitConfig(40, 20, "client_ip", 1_000, RateLimitConfig.Scope.CLUSTER, 64));
+    JsonObject load = new JsonObject().put("k", new io.vertx.core.json.JsonArray().add(1).add(0).add(0));
+    try (dev.dockgate.testing.LoggedErrors warnings = new dev.dockgate.testing.LoggedErrors("dev.dockgate.limits",
+        java.util.logging.Level.WARNING)) {
+      vertx.eventBus().publish(Addresses.RATE_LIMIT_DEMAND, new JsonObject().put("node", "peer-c")
+          .put("limits", new JsonObject().put(other, load)));
+      dev.dockgate.testing.Poll.until(java.time.Duration.ofSeconds(5), "the warning about " + other,
+          () -> warnings.lines().stream().anyMatch(l -> l.contains("peer-c")));
+      String said = warnings.lines().stream().filter(l -> l.contains("peer-c")).findFirst().orElseThrow();
+      assertTrue(said.contains("ipv6_prefix 64"), said);
     }
   }
 }

@@ -2,9 +2,11 @@ package dev.dockgate.discovery.consul;
 
 import io.vertx.core.Vertx;
 import java.util.ArrayList;
-import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -13,7 +15,10 @@ import java.util.logging.Logger;
  * X-Consul-Index, their return): the first query's line at once and in full, the queries meeting the same state
  * after it in one line naming them, said once none has joined for {@link #HOLD_MS} (or {@link #MAX_HOLD_MS} after
  * the first line). Queries come back from an outage at their own backoff, up to some 6 s apart. An agent followed for
- * 100 services then says two lines, not 100. Used on the importer's event loop.
+ * 100 services then says two lines, not 100. A line about another state says the held ones first, so that the lines
+ * keep the order of what they tell (an outage shorter than the hold: its summing line before "answers again", not
+ * after, as if the agent had gone away once more); a query is named once per summing line, however often it met the
+ * state meanwhile (an agent coming and going). Used on the importer's event loop.
  */
 final class AgentLines {
 
@@ -25,12 +30,15 @@ final class AgentLines {
   private final Vertx vertx;
   private final Logger log;
   private final String agent;
-  /** Per state, the queries that met it since its first line, while that line's hold lasts. */
-  private final Map<String, Held> held = new HashMap<>();
+  /**
+   * Per state, the queries that met it since its first line (or its last summing line), while that line's hold lasts;
+   * in the order the holds began, the order their lines are said in.
+   */
+  private final Map<String, Held> held = new LinkedHashMap<>();
 
   private static final class Held {
     final Level level;
-    final List<String> queries = new ArrayList<>();
+    final Set<String> queries = new LinkedHashSet<>();
     final long firstNanos = System.nanoTime();
     long timer;
 
@@ -59,6 +67,10 @@ final class AgentLines {
       }
       return;
     }
+    // What is held was met before this: said first (each hold goes on, for the queries meeting its state later).
+    for (Map.Entry<String, Held> e : held.entrySet()) {
+      sayHeld(e.getKey(), e.getValue());
+    }
     log.log(level, line);
     Held fresh = new Held(level);
     held.put(state, fresh);
@@ -75,11 +87,18 @@ final class AgentLines {
 
   private void sum(String state, Held h) {
     held.remove(state, h);
+    sayHeld(state, h);
+  }
+
+  /** The summing line of the queries {@code h} holds, if any; they are then said. */
+  private void sayHeld(String state, Held h) {
     int n = h.queries.size();
     if (n == 0) {
       return;
     }
-    String names = String.join(", ", h.queries.subList(0, Math.min(NAMED, n)))
+    List<String> queries = new ArrayList<>(h.queries);
+    h.queries.clear();
+    String names = String.join(", ", queries.subList(0, Math.min(NAMED, n)))
         + (n > NAMED ? " and " + (n - NAMED) + " more" : "");
     log.log(h.level, "consul " + agent + ": " + n + " more " + (n == 1 ? "query " : "queries ") + state + ": " + names);
   }

@@ -234,7 +234,10 @@ final class ServiceWatch {
             + " waits, and the agent's limits.http_max_conns_per_client, 200 by default, counts those of every client"
             + " on this IP: raise it, or query fewer distinct services from this host)";
       }
-      lines.say(Level.WARNING, "cannot be queried either (" + reason + "), each keeping its last known instances",
+      // A timeout's text names the request (its path, index and wait), which differs per query: the state is the
+      // timeout, so that the queries of an agent answering none (hung, or cut off) share its lines.
+      String state = cause instanceof java.util.concurrent.TimeoutException ? "no answer in time" : reason;
+      lines.say(Level.WARNING, "cannot be queried either (" + state + "), each keeping its last known instances",
           name(), describe() + " cannot be queried: " + reason + "; keeping " + known
           + " last known instance(s), retrying with backoff up to " + MAX_BACKOFF_MS + " ms");
     }
