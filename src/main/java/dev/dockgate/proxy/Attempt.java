@@ -83,6 +83,13 @@ final class Attempt implements Runnable, Relay.Failures, io.vertx.core.Handler<M
       Tries.answered(upstream, incoming.response().getStatusCode());
     }
     owner.finished(this);
+    exchange.endWritten();
+  }
+
+  /** The answer's end is about to be written, held back by its client's window: counted once it is ({@link #run}). */
+  @Override
+  public void ending() {
+    exchange.endPending();
   }
 
   /** The answer failed before anything of it left. */

@@ -51,6 +51,8 @@ final class Relay implements Handler<Buffer> {
    */
   private final Handler<MultiMap> trailersRead;
   private Handler<Void> drain;
+  /** Body bytes written to the client's response so far, but for the last chunk (which ends it). */
+  private long relayed;
   /** The stall timer, or -1. */
   private long stall = -1;
   /** System.nanoTime() (| 1) when the client's side last filled; 0: not stalled. */
@@ -69,6 +71,12 @@ final class Relay implements Handler<Buffer> {
      * cut; the backend's failure may also be the echo of a client that left first (its owner knows).
      */
     void cut(Throwable err, long relayed);
+
+    /**
+     * The answer's end is about to be written while its HTTP/2 client's window holds the answer back: {@code done}
+     * runs once it is written, or once its write failed (the stream cut).
+     */
+    void ending();
   }
 
   /** The stall limit of a router's HTTP/2 streams: {@code idle_timeout_ms}, on that router's timers. */
@@ -112,6 +120,7 @@ final class Relay implements Handler<Buffer> {
       end(chunk); // the last byte of a declared length: nothing else can follow
       return;
     }
+    relayed += chunk.length();
     try {
       to.write(chunk);
     } catch (IllegalStateException answered) {
@@ -179,13 +188,25 @@ final class Relay implements Handler<Buffer> {
   private void end(Buffer last) {
     over = true;
     cancelStall();
+    // An HTTP/2 client's window that holds the answer back (its stream not writable, or Vert.x still holding a part
+    // written before) holds the end back too: the exchange is counted once the end is written, and the stream is
+    // watched meanwhile. (The end's own last chunk held back alone is not seen here: counted at once, as before.)
+    boolean held = stalls != null && !to.ended() && !to.closed() // (else to.end() fails: the edge answered)
+        && (to.writeQueueFull() || to.bytesWritten() < relayed);
+    if (held) {
+      failures.ending();
+    }
     io.vertx.core.Future<Void> sent;
     try {
       sent = last == null ? to.end() : to.end(last);
     } catch (IllegalStateException answered) {
       sent = io.vertx.core.Future.failedFuture(answered); // the edge answered meanwhile
     }
+    if (held && !sent.isComplete()) {
+      watchEnd(to.bytesWritten());
+    }
     sent.onComplete(ar -> {
+      cancelStall();
       if (ar.failed()) {
         if (last == null) {
           from.request().reset();
@@ -193,6 +214,24 @@ final class Relay implements Handler<Buffer> {
         to.reset();
       }
       done.run();
+    });
+  }
+
+  /**
+   * An HTTP/2 answer whose end waits on its client's window: its stream is cut once the client took nothing more of it
+   * for the stall limit ({@code written}: the bytes let out when the timer was armed), as a stall before the end is;
+   * the end's write then fails and {@code done} runs. Before, the stream stayed open, its rest held, as long as the
+   * connection lived (its PINGs or other streams keep it).
+   */
+  private void watchEnd(long written) {
+    stall = stalls.vertx().setTimer(Math.max(1, stalls.ms()), id -> {
+      stall = -1;
+      long now = to.bytesWritten();
+      if (now != written) {
+        watchEnd(now); // it took some: a new limit from now
+      } else {
+        to.reset(CUT);
+      }
     });
   }
 
