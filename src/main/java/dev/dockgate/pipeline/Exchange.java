@@ -369,10 +369,10 @@ public final class Exchange implements Handler<Void> {
   }
 
   /**
-   * The response's end is about to be handed to an HTTP/2 stream whose client's flow-control window holds the answer
-   * back (Vert.x ends the response at once, counting only the bytes let out so far): the traffic event waits until the
-   * end is written ({@link #endWritten}), so that it counts the bytes the client got and the time it got them, as for
-   * HTTP/1 (whose bytes count as they are written to the connection).
+   * The response's end is about to be handed to an HTTP/2 stream, whose client's flow-control window may hold it back
+   * (Vert.x ends the response at once, counting only the bytes let out so far): the traffic event waits until the end
+   * is written ({@link #endWritten}), so that it counts the bytes the client got and the time it got them, as for
+   * HTTP/1 (whose bytes count as they are written to the connection). Nothing for HTTP/1.
    */
   public void endPending() {
     if (request.version() == HttpVersion.HTTP_2) {
@@ -380,7 +380,10 @@ public final class Exchange implements Handler<Void> {
     }
   }
 
-  /** The end handed over after {@link #endPending} was written, or its write failed (the stream reset): counted now. */
+  /**
+   * After {@link #endPending}: the end was written, or wholly handed to the connection, or its write failed (the stream
+   * reset): counted now.
+   */
   public void endWritten() {
     if (endPending) {
       endPending = false;

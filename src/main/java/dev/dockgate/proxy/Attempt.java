@@ -86,10 +86,16 @@ final class Attempt implements Runnable, Relay.Failures, io.vertx.core.Handler<M
     exchange.endWritten();
   }
 
-  /** The answer's end is about to be written, held back by its client's window: counted once it is ({@link #run}). */
+  /** The answer's end is about to be written: an HTTP/2 exchange waits ({@link #ended}, or {@link #run}). */
   @Override
   public void ending() {
     exchange.endPending();
+  }
+
+  /** The answer was wholly handed to the client's connection: counted now. */
+  @Override
+  public void ended() {
+    exchange.endWritten();
   }
 
   /** The answer failed before anything of it left. */

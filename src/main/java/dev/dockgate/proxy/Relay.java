@@ -51,7 +51,7 @@ final class Relay implements Handler<Buffer> {
    */
   private final Handler<MultiMap> trailersRead;
   private Handler<Void> drain;
-  /** Body bytes written to the client's response so far, but for the last chunk (which ends it). */
+  /** Body bytes written to the client's response so far, but for a last chunk written with its end. */
   private long relayed;
   /** The stall timer, or -1. */
   private long stall = -1;
@@ -73,10 +73,14 @@ final class Relay implements Handler<Buffer> {
     void cut(Throwable err, long relayed);
 
     /**
-     * The answer's end is about to be written while its HTTP/2 client's window holds the answer back: {@code done}
-     * runs once it is written, or once its write failed (the stream cut).
+     * The answer's end is about to be written, over HTTP/2 maybe held back by its client's window: then {@link #ended}
+     * when all of it was handed to the connection at once, else {@code done} once it is written, or once its write
+     * failed (the stream cut).
      */
     void ending();
+
+    /** After {@link #ending}: the answer was wholly handed to the client's connection. */
+    void ended();
   }
 
   /** The stall limit of a router's HTTP/2 streams: {@code idle_timeout_ms}, on that router's timers. */
@@ -188,22 +192,19 @@ final class Relay implements Handler<Buffer> {
   private void end(Buffer last) {
     over = true;
     cancelStall();
-    // An HTTP/2 client's window that holds the answer back (its stream not writable, or Vert.x still holding a part
-    // written before) holds the end back too: the exchange is counted once the end is written, and the stream is
-    // watched meanwhile. (The end's own last chunk held back alone is not seen here: counted at once, as before.)
-    boolean held = stalls != null && !to.ended() && !to.closed() // (else to.end() fails: the edge answered)
-        && (to.writeQueueFull() || to.bytesWritten() < relayed);
-    if (held) {
-      failures.ending();
-    }
+    failures.ending(); // an HTTP/2 exchange waits: its client's window may hold the end back
     io.vertx.core.Future<Void> sent;
     try {
       sent = last == null ? to.end() : to.end(last);
     } catch (IllegalStateException answered) {
       sent = io.vertx.core.Future.failedFuture(answered); // the edge answered meanwhile
     }
-    if (held && !sent.isComplete()) {
+    long handed = relayed + (last == null ? 0 : last.length());
+    if (stalls != null && !sent.isComplete() && to.bytesWritten() < handed) {
+      // Vert.x still holds a part for the client's window: counted once it left (done), the stream watched meanwhile
       watchEnd(to.bytesWritten());
+    } else {
+      failures.ended(); // all of it handed to the connection: counted now
     }
     sent.onComplete(ar -> {
       cancelStall();
@@ -218,9 +219,9 @@ final class Relay implements Handler<Buffer> {
   }
 
   /**
-   * An HTTP/2 answer whose end waits on its client's window: its stream is cut once the client took nothing more of it
-   * for the stall limit ({@code written}: the bytes let out when the timer was armed), as a stall before the end is;
-   * the end's write then fails and {@code done} runs. Before, the stream stayed open, its rest held, as long as the
+   * An HTTP/2 answer whose end Vert.x still holds for its client's window: its stream is cut once no more of it was let
+   * out for the stall limit ({@code written}: the bytes let out when the timer was armed), as a stall before the end
+   * is; the end's write then fails and {@code done} runs. Before, the stream stayed open, its rest held, as long as the
    * connection lived (its PINGs or other streams keep it).
    */
   private void watchEnd(long written) {
