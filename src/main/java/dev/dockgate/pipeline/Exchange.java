@@ -43,6 +43,8 @@ public final class Exchange implements Handler<Void> {
   private boolean held;
   private boolean tracked;
   private boolean finished;
+  /** An HTTP/2 response's end is handed over but maybe not written (its client's window): the event waits for it. */
+  private boolean endPending;
   /** An answer for the gateway's own endpoints (/stats): no traffic event, no span. */
   private boolean uncounted;
   /** How the connection is closed after an answer marked {@code Connection: close}; null: it is left to Vert.x. */
@@ -366,6 +368,29 @@ public final class Exchange implements Handler<Void> {
     }
   }
 
+  /**
+   * The response's end is about to be handed to an HTTP/2 stream, whose client's flow-control window may hold it back
+   * (Vert.x ends the response at once, counting only the bytes let out so far): the traffic event waits until the end
+   * is written ({@link #endWritten}), so that it counts the bytes the client got and the time it got them, as for
+   * HTTP/1 (whose bytes count as they are written to the connection). Nothing for HTTP/1.
+   */
+  public void endPending() {
+    if (request.version() == HttpVersion.HTTP_2) {
+      endPending = true;
+    }
+  }
+
+  /**
+   * After {@link #endPending}: the end was written, or wholly handed to the connection, or its write failed (the stream
+   * reset): counted now.
+   */
+  public void endWritten() {
+    if (endPending) {
+      endPending = false;
+      handle(null);
+    }
+  }
+
   /** Ends the exchange with a status the response cannot tell (a WebSocket tunnel's 101). */
   public void finish(int status) {
     this.status = status;
@@ -375,8 +400,8 @@ public final class Exchange implements Handler<Void> {
   /** The response ended, or the connection closed before it did: publish the one traffic event. */
   @Override
   public void handle(Void ended) {
-    if (finished) {
-      return;
+    if (finished || endPending && !request.response().closed()) {
+      return; // (an end still to be written: counted by endWritten)
     }
     finished = true;
     HttpServerResponse response = request.response();

@@ -101,6 +101,19 @@ final class Attempt implements Runnable, Relay.Failures, io.vertx.core.Handler<M
       Tries.answered(upstream, generation, status);
     }
     owner.finished(this);
+    exchange.endWritten();
+  }
+
+  /** The answer's end is about to be written: an HTTP/2 exchange waits ({@link #ended}, or {@link #run}). */
+  @Override
+  public void ending() {
+    exchange.endPending();
+  }
+
+  /** The answer was wholly handed to the client's connection: counted now. */
+  @Override
+  public void ended() {
+    exchange.endWritten();
   }
 
   /**

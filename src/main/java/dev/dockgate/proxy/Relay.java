@@ -51,6 +51,8 @@ final class Relay implements Handler<Buffer> {
    */
   private final Handler<MultiMap> trailersRead;
   private Handler<Void> drain;
+  /** Body bytes written to the client's response so far, but for a last chunk written with its end. */
+  private long relayed;
   /** The stall timer, or -1. */
   private long stall = -1;
   /** System.nanoTime() (| 1) when the client's side last filled; 0: not stalled. */
@@ -74,6 +76,16 @@ final class Relay implements Handler<Buffer> {
      * cut; the backend's failure may also be the echo of a client that left first (its owner knows).
      */
     void cut(Throwable err, long relayed);
+
+    /**
+     * The answer's end is about to be written, over HTTP/2 maybe held back by its client's window: then {@link #ended}
+     * when all of it was handed to the connection at once, else {@code done} once it is written, or once its write
+     * failed (the stream cut).
+     */
+    void ending();
+
+    /** After {@link #ending}: the answer was wholly handed to the client's connection. */
+    void ended();
   }
 
   /** The stall limit of a router's HTTP/2 streams: {@code idle_timeout_ms}, on that router's timers. */
@@ -121,6 +133,7 @@ final class Relay implements Handler<Buffer> {
       end(chunk); // the last byte of a declared length: nothing else can follow
       return;
     }
+    relayed += chunk.length();
     try {
       to.write(chunk);
     } catch (IllegalStateException answered) {
@@ -188,13 +201,22 @@ final class Relay implements Handler<Buffer> {
   private void end(Buffer last) {
     over = true;
     cancelStall();
+    failures.ending(); // an HTTP/2 exchange waits: its client's window may hold the end back
     io.vertx.core.Future<Void> sent;
     try {
       sent = last == null ? to.end() : to.end(last);
     } catch (IllegalStateException answered) {
       sent = io.vertx.core.Future.failedFuture(answered); // the edge answered meanwhile
     }
+    long handed = relayed + (last == null ? 0 : last.length());
+    if (stalls != null && !sent.isComplete() && to.bytesWritten() < handed) {
+      // Vert.x still holds a part for the client's window: counted once it left (done), the stream watched meanwhile
+      watchEnd(to.bytesWritten());
+    } else {
+      failures.ended(); // all of it handed to the connection: counted now
+    }
     sent.onComplete(ar -> {
+      cancelStall();
       if (ar.failed()) {
         if (last == null) {
           from.request().reset();
@@ -202,6 +224,24 @@ final class Relay implements Handler<Buffer> {
         to.reset();
       }
       done.run();
+    });
+  }
+
+  /**
+   * An HTTP/2 answer whose end Vert.x still holds for its client's window: its stream is cut once no more of it was let
+   * out for the stall limit ({@code written}: the bytes let out when the timer was armed), as a stall before the end
+   * is; the end's write then fails and {@code done} runs. Before, the stream stayed open, its rest held, as long as the
+   * connection lived (its PINGs or other streams keep it).
+   */
+  private void watchEnd(long written) {
+    stall = stalls.vertx().setTimer(Math.max(1, stalls.ms()), id -> {
+      stall = -1;
+      long now = to.bytesWritten();
+      if (now != written) {
+        watchEnd(now); // it took some: a new limit from now
+      } else {
+        to.reset(CUT);
+      }
     });
   }
 

@@ -394,7 +394,8 @@ public final class RouterVerticle extends VerticleBase implements RouterPlacemen
 
   /**
    * Netty's 431 to an HTTP/2 header list over {@code max_header_bytes}, answered before a request exists: counted and
-   * logged as the HTTP/1 431 is, without a request line (it was not read) and from the connection's peer.
+   * logged as the HTTP/1 431 is, without a request line (it was not read) and from the connection's peer; with its
+   * server span when tracing is on, as every counted request has one.
    */
   private void headerListTooLarge(HttpConnection connection) {
     io.vertx.core.net.SocketAddress remote = connection.remoteAddress();
@@ -402,6 +403,7 @@ public final class RouterVerticle extends VerticleBase implements RouterPlacemen
         RequestIds.generate(), remote == null ? null : TrustedProxies.address(remote), null, null, null, null, "HTTP/2", null, null,
         null, 431, 0, 0.0);
     vertx.eventBus().publish(Addresses.TRAFFIC, event.toJson(), Addresses.TRAFFIC_DELIVERY);
+    tracing.refusedUnread(event.requestId(), event.client(), 431);
   }
 
   private Exchange exchange(HttpServerRequest request, Routing routing) {

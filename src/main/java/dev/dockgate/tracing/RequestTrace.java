@@ -34,7 +34,8 @@ public final class RequestTrace {
 
   /**
    * {@code lineRead}: false for a request whose line the codec could not read, whose span has no path or version and,
-   * as OpenTelemetry names a method it does not know, the method {@code _OTHER} and the name {@code HTTP}.
+   * as OpenTelemetry names a method it does not know, the method {@code _OTHER} and the name {@code HTTP}; then
+   * {@code request} may be null (no head was read at all).
    */
   RequestTrace(Tracer tracer, Context parent, HttpServerRequest request, boolean lineRead, String requestId,
       long startEpochNanos) {

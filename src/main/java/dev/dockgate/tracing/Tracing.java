@@ -83,6 +83,17 @@ public final class Tracing {
     return new RequestTrace(tracer, parent, request, lineRead, requestId, startEpochNanos);
   }
 
+  /**
+   * The server span of a request refused before its head was read (Netty's 431 to an HTTP/2 header list over the
+   * limit): counted like any request, so it gets its span, without a parent, method, path or version it never saw;
+   * it starts and ends now, as its traffic event has no latency. Nothing when tracing is off.
+   */
+  public void refusedUnread(String requestId, String client, int status) {
+    if (tracer != null) {
+      new RequestTrace(tracer, Context.root(), null, false, requestId, clock.now()).end(status, client, null, null);
+    }
+  }
+
   /** Exports the spans still buffered and stops the exporter; blocks, so call it off the event loop. */
   public void close(long timeoutMs) {
     if (provider != null) {

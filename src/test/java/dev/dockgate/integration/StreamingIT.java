@@ -256,6 +256,113 @@ class StreamingIT {
   }
 
   /**
+   * An HTTP/2 answer of 100000 bytes to a client whose window (65535, the default) holds the end back: the client takes
+   * nothing for 700 ms, then opens its windows and reads the rest. The traffic event (here its access-log line) counts
+   * the 100000 bytes the client got and the time until it got them, as nginx logs an answer once its last byte left.
+   * Before, the event was published when the gateway handed the end to Vert.x, with the bytes flow control had let
+   * out by then (67413) and the latency of that moment (16 ms).
+   */
+  @Test
+  void anHttp2AnswerHeldBackByItsClientsWindowIsCountedOnceItLeft() throws Exception {
+    try (Window w = new Window(dir, 60_000); Http2FloodIT.Connection c = w.request()) {
+      w.windowFull(c);
+      sleep(700);
+      assertEquals(65535, w.received(c), "the stream's window let 65535 bytes out: " + c.frames());
+      assertTrue(Http2FloodIT.lines(w.log).isEmpty(), "not counted while its end waits: " + Http2FloodIT.lines(w.log));
+      ByteArrayOutputStream open = new ByteArrayOutputStream();
+      dev.dockgate.testing.RawHttp2.frame(open, dev.dockgate.testing.RawHttp2.WINDOW_UPDATE, 0, 0,
+          dev.dockgate.testing.RawHttp2.increment(1 << 20));
+      dev.dockgate.testing.RawHttp2.frame(open, dev.dockgate.testing.RawHttp2.WINDOW_UPDATE, 0, 1,
+          dev.dockgate.testing.RawHttp2.increment(1 << 20));
+      c.send(open);
+      Poll.until(Duration.ofSeconds(5), "the answer's end; " + c.frames(), () -> c.any(f -> f[0] == 0 && f[1] == 1 && (f[2] & 1) != 0));
+      assertEquals(Window.SIZE, w.received(c));
+      Poll.until(Duration.ofSeconds(5), "its line logged", () -> Http2FloodIT.lines(w.log).size() == 1);
+      io.vertx.core.json.JsonObject line = new io.vertx.core.json.JsonObject(Http2FloodIT.lines(w.log).get(0));
+      assertEquals(200, line.getInteger("status"), line.encode());
+      assertEquals(Window.SIZE, line.getLong("bytes"), "the bytes the client got: " + line.encode());
+      assertTrue(line.getDouble("latency_ms") >= 650, "until its last byte left: " + line.encode());
+      assertEquals(1, w.gateway.statsTotal());
+    }
+  }
+
+  /**
+   * The same answer to a client that never opens its window: its stream is reset once it took nothing for
+   * {@code idle_timeout_ms} (1 s), as a stream stalled before its answer's end is, and counted then with the bytes
+   * that left. Before, the stream stayed open for as long as the connection (a client's PINGs keep it), its rest held
+   * in the gateway, because the answer's end had been handed to Vert.x.
+   */
+  @Test
+  void anHttp2StreamStalledOnItsAnswersEndIsCutAfterTheIdleTimeout() throws Exception {
+    try (Window w = new Window(dir, 1_000); Http2FloodIT.Connection c = w.request()) {
+      w.windowFull(c);
+      long start = System.nanoTime();
+      Poll.until(Duration.ofSeconds(6), "the stalled stream reset",
+          () -> c.any(f -> f[0] == dev.dockgate.testing.RawHttp2.RST_STREAM && f[1] == 1));
+      long cutAfterMs = (System.nanoTime() - start) / 1_000_000;
+      assertTrue(cutAfterMs >= 800, "not before the idle timeout: " + cutAfterMs + " ms");
+      assertEquals(65535, w.received(c));
+      Poll.until(Duration.ofSeconds(5), "its line logged", () -> Http2FloodIT.lines(w.log).size() == 1);
+      io.vertx.core.json.JsonObject line = new io.vertx.core.json.JsonObject(Http2FloodIT.lines(w.log).get(0));
+      assertEquals(200, line.getInteger("status"), "the status it was sent: " + line.encode());
+      assertTrue(line.getLong("bytes") >= 65535 && line.getLong("bytes") < Window.SIZE, line.encode());
+      assertTrue(line.getDouble("latency_ms") >= 900, line.encode());
+      assertEquals(1, w.gateway.statsTotal());
+    }
+  }
+
+  /** A gateway (h2c) in front of a backend answering {@link #SIZE} bytes of a declared length, and its access log. */
+  private static final class Window implements AutoCloseable {
+    static final int SIZE = 100_000;
+    final Vertx vertx = Vertx.vertx();
+    final Path log;
+    final GatewayHarness gateway;
+
+    Window(Path dir, long idleTimeoutMs) throws Exception {
+      io.vertx.core.http.HttpServer backend = vertx.createHttpServer()
+          .requestHandler(req -> req.response().end(Buffer.buffer(new byte[SIZE])))
+          .listen(0, "127.0.0.1").toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+      log = dir.resolve("access.json");
+      gateway = new GatewayHarness(dir, "  h2c: true\n  idle_timeout_ms: " + idleTimeoutMs + "\n", """
+          docker: {enabled: false}
+          access_log: {enabled: true, format: json, path: "%s"}
+          routes:
+            - {path_prefix: /big, backend: big}
+          backends:
+            - {name: big, targets: ["http://127.0.0.1:%d"]}
+          """.formatted(log, backend.actualPort()), 1);
+    }
+
+    /** A raw h2c connection (default windows, none ever opened) asking for the answer on stream 1. */
+    Http2FloodIT.Connection request() throws IOException {
+      ByteArrayOutputStream get = new ByteArrayOutputStream();
+      dev.dockgate.testing.RawHttp2.frame(get, dev.dockgate.testing.RawHttp2.HEADERS, 0x5, 1,
+          dev.dockgate.testing.RawHttp2.headers("GET", "/big"));
+      Http2FloodIT.Connection c = new Http2FloodIT.Connection(gateway.port(), new byte[0]);
+      c.send(get);
+      return c;
+    }
+
+    /** Waits until the stream's window is used up: 65535 bytes of the answer in (the first may take a cold JVM 0.5 s). */
+    void windowFull(Http2FloodIT.Connection c) {
+      Poll.until(Duration.ofSeconds(10), "the window's 65535 bytes", () -> received(c) == 65535);
+    }
+
+    /** The DATA bytes stream 1 got so far. */
+    long received(Http2FloodIT.Connection c) {
+      synchronized (c.seen) {
+        return c.seen.stream().filter(f -> f[0] == 0 && f[1] == 1).mapToLong(f -> f[3]).sum();
+      }
+    }
+
+    @Override
+    public void close() {
+      gateway.close();
+      vertx.close();
+    }
+  }
+
+  /**
    * An event stream (Server-Sent Events) whose backend sends its head at once and its first event 1.5 s later, over
    * HTTP/1.1 and over h2c: the client has the head (200, {@code text/event-stream}) before that event, as EventSource
    * opens on the head, then the event and the stream's end; counted once each. Before, the head waited for the first

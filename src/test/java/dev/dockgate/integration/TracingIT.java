@@ -11,6 +11,7 @@ import dev.dockgate.testing.GatewayHarness;
 import dev.dockgate.testing.Poll;
 import dev.dockgate.testing.Ports;
 import dev.dockgate.testing.RawHttp;
+import dev.dockgate.testing.RawHttp2;
 import dev.dockgate.testing.TestBackend;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse;
@@ -268,15 +269,60 @@ class TracingIT {
           .getBytes(StandardCharsets.ISO_8859_1), 1, 300, 5_000);
       assertEquals(400, got.status(), got.raw());
       String requestId = AccessLogIT.requestId(got);
-      Poll.until(Duration.ofSeconds(15), "the refused request's span", () -> spans.stream()
-          .anyMatch(s -> requestId.equals(attribute(s, "gateway.request_id"))));
-      Span server = spans.stream().filter(s -> requestId.equals(attribute(s, "gateway.request_id"))).findFirst().orElseThrow();
-      assertEquals(Span.SpanKind.SPAN_KIND_SERVER, server.getKind());
-      assertEquals("HTTP", server.getName());
-      assertEquals("_OTHER", attribute(server, "http.request.method"));
-      assertNull(attribute(server, "url.path"));
-      assertNull(attribute(server, "network.protocol.version"));
-      assertEquals("400", attribute(server, "http.response.status_code"));
+      unreadSpan(requestId, "400");
+    }
+  }
+
+  /** The one server span of request {@code requestId}, whose head was not read: no method, path or version. */
+  static Span unreadSpan(String requestId, String status) {
+    Poll.until(Duration.ofSeconds(15), "a server span for the refused request " + requestId, () -> spans.stream()
+        .anyMatch(s -> requestId.equals(attribute(s, "gateway.request_id"))));
+    List<Span> found = spans.stream().filter(s -> requestId.equals(attribute(s, "gateway.request_id"))).toList();
+    assertEquals(1, found.size(), "one span: " + found);
+    Span server = found.get(0);
+    assertEquals(Span.SpanKind.SPAN_KIND_SERVER, server.getKind());
+    assertEquals("HTTP", server.getName());
+    assertEquals("_OTHER", attribute(server, "http.request.method"));
+    assertNull(attribute(server, "url.path"));
+    assertNull(attribute(server, "network.protocol.version"));
+    assertEquals(status, attribute(server, "http.response.status_code"));
+    return server;
+  }
+
+  /**
+   * Netty's 431 to an HTTP/2 header list over {@code max_header_bytes}, answered before a request exists, is counted
+   * (a traffic event, /stats, the access log): it gets its server span too, without the head it never read (named
+   * {@code HTTP}, method {@code _OTHER}), with the event's request id and status, as every counted request does.
+   * Before, it had none: the traces held one request less than the other accounts.
+   */
+  @Test
+  void anHttp2HeaderListOverTheLimitGetsAServerSpanAsItIsCounted() throws Exception {
+    Path log = dir.resolve("access.json");
+    try (GatewayHarness gw = new GatewayHarness(dir, "  h2c: true\n  max_header_bytes: 2048\n", """
+        docker: {enabled: false}
+        tracing: {enabled: true, endpoint: "http://127.0.0.1:%d/v1/traces"}
+        access_log: {enabled: true, format: json, path: "%s"}
+        routes:
+          - {path_prefix: /traced, backend: app}
+        backends:
+          - {name: app, targets: ["http://127.0.0.1:%d"]}
+        """.formatted(receiver.actualPort(), log, backend.port()), 1);
+        Http2FloodIT.Connection c = new Http2FloodIT.Connection(gw.port(), new byte[0])) {
+      java.io.ByteArrayOutputStream head = new java.io.ByteArrayOutputStream();
+      head.write(RawHttp2.headers("GET", "/traced/big"));
+      head.write(RawHttp2.literal("x-big", "a".repeat(2100))); // over 2048, under Netty's GOAWAY size (2560)
+      java.io.ByteArrayOutputStream msg = new java.io.ByteArrayOutputStream();
+      RawHttp2.frame(msg, RawHttp2.HEADERS, 0x5, 1, head.toByteArray());
+      c.send(msg);
+      Poll.until(Duration.ofSeconds(5), "the 431 logged", () -> Http2FloodIT.lines(log).size() == 1);
+      io.vertx.core.json.JsonObject line = new io.vertx.core.json.JsonObject(Http2FloodIT.lines(log).get(0));
+      assertEquals(431, line.getInteger("status"), line.encode());
+      Poll.until(Duration.ofSeconds(5), "counted once: " + gw.stats(), () -> gw.statsTotal() == 1);
+      String requestId = line.getString("request_id");
+      Span server = unreadSpan(requestId, "431");
+      assertNull(attribute(server, "http.route"));
+      assertEquals("127.0.0.1", attribute(server, "client.address"));
+      assertTrue(server.getParentSpanId().isEmpty(), "no head read, no traceparent: a root span");
     }
   }
 
