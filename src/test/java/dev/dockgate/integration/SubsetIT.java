@@ -276,6 +276,23 @@ class SubsetIT {
         }
         return true;
       });
+      // Once every router runs the reloaded config, the route report counts its windows alone: none of the routers'
+      // publications of all six instances before the reload is left (each instance in one window of two at most).
+      dev.dockgate.testing.Poll.until(Duration.ofSeconds(10), "the routers' windows reported", () -> {
+        try {
+          int windows = 0;
+          int most = 0;
+          for (Object o : new JsonObject(admin(adminPort, "/admin/routes").body()).getJsonArray("backends")
+              .getJsonObject(0).getJsonArray("instances")) {
+            int routers = ((JsonObject) o).getInteger("routers");
+            windows += routers;
+            most = Math.max(most, routers);
+          }
+          return windows == 4 && most == 1;
+        } catch (Exception e) {
+          return false;
+        }
+      });
     }
   }
 
