@@ -390,8 +390,8 @@ public final class ConfigLoader {
       int waitQueue = (int) f.number("max_wait_queue", BackendConfig.DEFAULT_MAX_WAIT_QUEUE, 0, 1_000_000);
       OutlierConfig outliers = f.has("outlier_detection") ? outliers(f.object("outlier_detection")) : null;
       BackendConfig.Protocol protocol = protocol(f);
-      // Absent: each router picks among all the instances.
-      int subsetSize = (int) f.number("subset_size", 0, 1, 100_000);
+      // Absent or no value (the reference writes subset_size: null): each router picks among all the instances.
+      int subsetSize = f.has("subset_size") ? (int) f.number("subset_size", 0, 1, 100_000) : 0;
       f.rejectUnknown();
       result.add(new BackendConfig(name, labels, targets, lb, breaker, connectTimeout, maxConnections, health, tls,
           keepAlive, waitQueue, outliers, consul, protocol, dnsTargets, dnsRefresh, subsetSize));

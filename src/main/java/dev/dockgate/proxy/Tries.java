@@ -89,7 +89,7 @@ final class Tries {
 
   /**
    * One try on an instance picked among {@code candidates}; on a retryable failure, the next try. With
-   * {@code subset_size}, when the window has none left or neither of its two picks can answer, the instances beyond
+   * {@code subset_size}, when the window has none left or none of its instances can answer, the instances beyond
    * the window are the candidates (once per request).
    */
   private void attempt(Attempt attempt, Upstream[] candidates, int retry) {
@@ -100,12 +100,12 @@ final class Tries {
       // Passive ejection: an instance whose circuit is open, or that is starting and refused a
       // moment ago, or refused an HTTP/2 stream twice, is skipped while others may answer.
       Upstream[] others = candidates.length > 1 ? without(candidates, upstream) : NONE;
-      Upstream alternative = picker.pick(others);
-      if (alternative != null && !unavailable(alternative)) {
+      Upstream alternative = alternative(picker, others);
+      if (alternative != null) {
         upstream = alternative;
         candidates = others;
       } else if (beyond.length > 0) {
-        // Neither of the window's picks can answer: the backend's other instances may.
+        // None of the window's instances can answer: the backend's other instances may.
         attempt.beyond = NONE;
         attempt(attempt, beyond, retry);
         return;
@@ -116,6 +116,36 @@ final class Tries {
       return;
     }
     send(attempt, candidates, upstream, retry);
+  }
+
+  /**
+   * One of {@code others} that can answer, after a first pick that cannot: a second pick, or when that one cannot
+   * either, one of those that can (the pickers prefer instances without requests in flight, which an open circuit's
+   * always is: two picks alone would often land on two such while others can answer); null: none can. Off the
+   * common path: it allocates only when the second pick cannot answer.
+   */
+  static Upstream alternative(InstancePicker picker, Upstream[] others) {
+    Upstream second = picker.pick(others);
+    if (second == null || !unavailable(second)) {
+      return second;
+    }
+    int able = 0;
+    for (Upstream u : others) {
+      if (!unavailable(u)) {
+        able++;
+      }
+    }
+    if (able == 0) {
+      return null;
+    }
+    Upstream[] can = new Upstream[able];
+    int j = 0;
+    for (Upstream u : others) {
+      if (j < able && !unavailable(u)) {
+        can[j++] = u;
+      }
+    }
+    return picker.pick(j == able ? can : java.util.Arrays.copyOf(can, j));
   }
 
   static boolean unavailable(Upstream upstream) {

@@ -38,12 +38,15 @@ final class WebSocketUpgrade {
     this.prefix = prefix;
   }
 
-  /** One of {@code candidates}, passing over a first pick that cannot answer for a second that can; null: none. */
+  /**
+   * One of {@code candidates}, passing over a first pick that cannot answer for another that can (see
+   * {@link Tries#alternative}); null: none.
+   */
   private Upstream available(Upstream[] candidates) {
     Upstream picked = picker.pick(candidates);
     if (picked != null && candidates.length > 1 && Tries.unavailable(picked)) {
-      Upstream alternative = picker.pick(Tries.without(candidates, picked));
-      if (alternative != null && !Tries.unavailable(alternative)) {
+      Upstream alternative = Tries.alternative(picker, Tries.without(candidates, picked));
+      if (alternative != null) {
         picked = alternative;
       }
     }
@@ -54,7 +57,7 @@ final class WebSocketUpgrade {
    * A WebSocket upgrade: one try on an available instance through its breaker, then a byte tunnel
    * or the backend's refusal with its body (see {@link UpgradeTunnel}). Never retried: after the 101
    * it is a tunnel. {@code beyond}: the backend's instances outside the router's window ({@code subset_size}), tried
-   * when the window has none or neither of its two picks can answer.
+   * when the window has none or none of its instances can answer.
    */
   void upgrade(Exchange exchange, Upstream[] candidates, Upstream[] beyond) {
     inFlight.increment();

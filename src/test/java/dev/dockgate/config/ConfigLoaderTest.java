@@ -1025,9 +1025,11 @@ class ConfigLoaderTest {
             subset_size: 3
             targets: [http://127.0.0.1:9001]
           - {name: all, targets: [http://127.0.0.1:9001]}
+          # As the reference in docs/configuration.md writes it: no subset, all instances.
+          - {name: none, targets: [http://127.0.0.1:9001], subset_size: null}
         """);
     Features.load(vertx, path).onComplete(ctx.succeeding(config -> ctx.verify(() -> {
-      assertEquals(List.of(3, 0), config.backends().stream().map(BackendConfig::subsetSize).toList());
+      assertEquals(List.of(3, 0, 0), config.backends().stream().map(BackendConfig::subsetSize).toList());
       assertEquals(LoadBalancer.ROUND_ROBIN, config.backends().get(0).loadBalancer());
       ctx.completeNow();
     })));

@@ -90,17 +90,8 @@ class SubsetIT {
     // /s retries a refused try (and so goes on beyond the window when both of it refused); /once does not, and
     // passes over instances whose circuit is open. One failure opens a circuit, for a minute; no startup grace, so
     // that a refusal counts at once.
-    try (GatewayJar gateway = new GatewayJar(dir, "  admin_listener: {port: " + adminPort + "}\n", """
-        docker: {enabled: false}
-        routes:
-          - {path_prefix: /s, backend: many, retries: {attempts: 2, backoff_ms: 0}}
-          - {path_prefix: /once, backend: many}
-        backends:
-          - name: many
-            subset_size: 2
-            circuit_breaker: {max_failures: 1, reset_timeout_ms: 60000, startup_grace_ms: 0}
-            targets: [%s]
-        """.formatted(targets), 2)) {
+    try (GatewayJar gateway = new GatewayJar(dir, "  admin_listener: {port: " + adminPort + "}\n",
+        retriedAndNot(2, targets), 2)) {
       Set<String> reached = new HashSet<>();
       Set<Set<String>> windows = new HashSet<>();
       for (int c = 0; c < 24; c++) {
@@ -176,6 +167,67 @@ class SubsetIT {
   }
 
   @Test
+  void aWindowWithInstancesThatCanAnswerKeepsItsRequests() throws Exception {
+    Map<String, TestBackend> byName = start("w", 8);
+    int adminPort = Ports.free();
+    // One router, a window of four of the eight. /s retries a refused try (within the window while it has others);
+    // /once does not. One failure opens a circuit, for a minute.
+    try (GatewayJar gateway = new GatewayJar(dir, "  admin_listener: {port: " + adminPort + "}\n",
+        retriedAndNot(4, targets(byName)), 1)) {
+      Set<String> window = new HashSet<>();
+      try (Connection connection = new Connection(gateway.port())) {
+        for (int i = 0; i < 200 && window.size() < 4; i++) {
+          window.add(served(connection.get("/once/before/" + i)));
+        }
+      }
+      assertEquals(4, window.size(), "the router's window: " + window);
+      List<String> stopped = window.stream().sorted().limit(2).toList();
+      Set<String> left = new HashSet<>(window);
+      stopped.forEach(left::remove);
+      Set<String> stoppedAddresses = new HashSet<>();
+      for (String name : stopped) {
+        byName.get(name).close();
+        int port = byName.get(name).port();
+        stoppedAddresses.add("127.0.0.1:" + port);
+        dev.dockgate.testing.Poll.until(Duration.ofSeconds(5), name + " closed", () -> refuses(port));
+      }
+      // Requests until both stopped instances' circuits are open (a refused try goes on to another of the window).
+      try (Connection connection = new Connection(gateway.port())) {
+        int open = 0;
+        for (int i = 0; i < 100 && open < 2; i++) {
+          assertEquals(200, connection.get("/s/opening/" + i).status());
+          open = 0;
+          for (Object o : new JsonObject(admin(adminPort, "/admin/routes").body()).getJsonArray("backends")
+              .getJsonObject(0).getJsonArray("instances")) {
+            JsonObject instance = (JsonObject) o;
+            if (stoppedAddresses.contains(instance.getString("address")) && "OPEN".equals(instance.getString("circuit"))) {
+              open++;
+            }
+          }
+        }
+        assertEquals(2, open, "both stopped instances' circuits open");
+        // Two of the window can answer: every request goes to them, none to an instance beyond the window (when
+        // both of its first two picks were open circuits, one request in six went beyond).
+        for (int i = 0; i < 60; i++) {
+          RawHttp.Response response = connection.get("/once/after/" + i);
+          assertEquals(200, response.status(), response.head());
+          assertTrue(left.contains(served(response)), "served by " + served(response) + ", not by the window's "
+              + left + " that can answer (request " + i + ")");
+        }
+      }
+      // A WebSocket upgrade picks the same way (the test backends refuse it with their own answer, which names them).
+      for (int i = 0; i < 30; i++) {
+        try (Connection connection = new Connection(gateway.port())) {
+          RawHttp.Response upgrade = connection.get("/once/ws/" + i, "Connection: Upgrade\r\nUpgrade: websocket\r\n"
+              + "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n");
+          assertTrue(left.contains(served(upgrade)), "upgrade " + i + " answered by " + served(upgrade) + ", not by the"
+              + " window's " + left + ": " + upgrade.head());
+        }
+      }
+    }
+  }
+
+  @Test
   void aReloadNarrowsTheRoutersToTheirWindowsLive() throws Exception {
     String targets = targets(start("r", 6));
     int adminPort = Ports.free();
@@ -224,6 +276,23 @@ class SubsetIT {
         }
         return true;
       });
+      // Once every router runs the reloaded config, the route report counts its windows alone: none of the routers'
+      // publications of all six instances before the reload is left (each instance in one window of two at most).
+      dev.dockgate.testing.Poll.until(Duration.ofSeconds(10), "the routers' windows reported", () -> {
+        try {
+          int windows = 0;
+          int most = 0;
+          for (Object o : new JsonObject(admin(adminPort, "/admin/routes").body()).getJsonArray("backends")
+              .getJsonObject(0).getJsonArray("instances")) {
+            int routers = ((JsonObject) o).getInteger("routers");
+            windows += routers;
+            most = Math.max(most, routers);
+          }
+          return windows == 4 && most == 1;
+        } catch (Exception e) {
+          return false;
+        }
+      });
     }
   }
 
@@ -250,6 +319,25 @@ class SubsetIT {
       started.put(prefix + i, backends.start(prefix + i));
     }
     return started;
+  }
+
+  /**
+   * Routes /s (a refused try retried, twice) and /once (not retried) to backend "many" of {@code targets} with
+   * {@code subset_size}; one failure opens a circuit, for a minute, and there is no startup grace (a refusal counts
+   * at once).
+   */
+  private static String retriedAndNot(int subsetSize, String targets) {
+    return """
+        docker: {enabled: false}
+        routes:
+          - {path_prefix: /s, backend: many, retries: {attempts: 2, backoff_ms: 0}}
+          - {path_prefix: /once, backend: many}
+        backends:
+          - name: many
+            subset_size: %d
+            circuit_breaker: {max_failures: 1, reset_timeout_ms: 60000, startup_grace_ms: 0}
+            targets: [%s]
+        """.formatted(subsetSize, targets);
   }
 
   /** The {@code targets:} list of {@code instances}. */

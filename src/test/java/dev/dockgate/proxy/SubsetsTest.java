@@ -78,6 +78,20 @@ class SubsetsTest {
   }
 
   @Test
+  void instancesInOneWindowMoreGetTwiceTheShareWhenTheWindowsCoverTheRingOnceAndAPart() {
+    // As routing-and-security.md says: 2 routers, windows of 100, 150 instances: 50 instances in both windows.
+    List<String> ring = ring(instances(150));
+    for (double seed : new double[] {0.0, 0.31, 0.999}) {
+      Map<String, Integer> windows = new HashMap<>();
+      for (int r = 0; r < 2; r++) {
+        Subsets.window(ring, 100, r, 2, seed).forEach(i -> windows.merge(i, 1, Integer::sum));
+      }
+      assertEquals(150, windows.size());
+      assertEquals(50, windows.values().stream().filter(n -> n == 2).count(), "seed " + seed);
+    }
+  }
+
+  @Test
   void anInstanceGoneMovesEachWindowByAtMostTwo() {
     SplittableRandom random = new SplittableRandom(13);
     for (int m = 3; m <= 30; m++) {
