@@ -43,6 +43,8 @@ class InstanceCountsIT {
   static final Vertx vertx = Vertx.vertx();
   /** A circuit opening at 2 failures in a row, and staying open; no startup grace. */
   static final String OPEN_AT_2 = "circuit_breaker: {max_failures: 2, reset_timeout_ms: 60000, startup_grace_ms: 0}";
+  /** A circuit opening at 2 failures in a row, half-open 300 ms later; in its startup grace for a minute. */
+  static final String IN_GRACE = "circuit_breaker: {max_failures: 2, reset_timeout_ms: 300, startup_grace_ms: 60000}";
 
   @TempDir
   Path dir;
@@ -56,7 +58,8 @@ class InstanceCountsIT {
    * A backend by path: {@code /b/slow} a 200 whose chunked body ends 1.5 s after its first chunk; {@code /b/fail}
    * closes its connection without an answer; {@code /b/err} 500; {@code /b/early500} and {@code /b/early200} that
    * status's head at once, reading none of the body, and its end 2 s later; {@code /b/upload} 200 once the whole body
-   * is read; {@code /b/cutsse} an event stream's head, then its connection closed 50 ms later, before any event.
+   * is read; {@code /b/slowhead} a 200 whose head comes 1.5 s after the request; a WebSocket upgrade (any path) its
+   * 101 1.5 s after the request; {@code /b/cutsse} an event stream's head, then its connection closed 50 ms later, before any event.
    */
   static HttpServer backend(AtomicInteger slowStarted) throws Exception {
     return vertx.createHttpServer(new HttpServerOptions().setHost("127.0.0.1").setPort(0))
@@ -81,6 +84,10 @@ class InstanceCountsIT {
               });
             }
             case "/b/upload" -> request.body().onSuccess(body -> response.end("got " + body.length() + "\n"));
+            case "/b/slowhead" -> {
+              slowStarted.incrementAndGet();
+              vertx.setTimer(1500, id -> response.end("late\n"));
+            }
             case "/b/cutsse" -> {
               response.setChunked(true).putHeader("content-type", "text/event-stream").writeHead();
               vertx.setTimer(50, id -> request.connection().close());
@@ -88,6 +95,11 @@ class InstanceCountsIT {
             default -> response.setStatusCode(404).end();
           }
         })
+        .webSocketHandshakeHandler(handshake -> {
+          slowStarted.incrementAndGet();
+          vertx.setTimer(1500, id -> handshake.accept()); // the 101 1.5 s after the upgrade request
+        })
+        .webSocketHandler(ws -> ws.handler(ws::write))
         .listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
   }
 
@@ -116,11 +128,7 @@ class InstanceCountsIT {
       CompletableFuture<HttpResponse<String>> slow = gateway.http().sendAsync(
           HttpRequest.newBuilder(gateway.uri("/b/slow")).build(), HttpResponse.BodyHandlers.ofString());
       Poll.until(Duration.ofSeconds(5), "the long answer begun", () -> slowStarted.get() == 1);
-      assertEquals(502, gateway.get("/b/fail").statusCode());
-      assertEquals(502, gateway.get("/b/fail").statusCode());
-      assertEquals(List.of("OPEN"), CutAnswerIT.circuits(gateway), "2 failures in a row open it");
-      Poll.until(Duration.ofSeconds(3), "half-open after reset_timeout_ms",
-          () -> CutAnswerIT.circuits(gateway).equals(List.of("HALF_OPEN")));
+      openThenHalfOpen(gateway);
       assertTrue(!slow.isDone(), "the long answer still streams");
       HttpResponse<String> ended = slow.get(10, TimeUnit.SECONDS);
       assertEquals(200, ended.statusCode());
@@ -132,6 +140,85 @@ class InstanceCountsIT {
       assertEquals(List.of("OPEN"), CutAnswerIT.circuits(gateway), "the failed probe opens it again");
       HttpResponse<String> open = gateway.get("/b/fail");
       assertEquals(503, open.statusCode(), open.body());
+    } finally {
+      backend.close();
+    }
+  }
+
+  /**
+   * The same with a startup grace (startup_grace_ms): a try let through while the circuit was closed, whose head comes
+   * after it opened and went half-open, does not close it. (Until 2026-12-06 tries in their instance's grace went
+   * through the breaker library, whose success at the head closed the half-open circuit whatever state it began in.)
+   */
+  @Test
+  void aSlowHeadBegunWhileClosedInTheStartupGraceDoesNotCloseTheCircuit() throws Exception {
+    AtomicInteger started = new AtomicInteger();
+    HttpServer backend = backend(started);
+    try (GatewayHarness gateway = gateway("", backend,
+        IN_GRACE)) {
+      CompletableFuture<HttpResponse<String>> slow = gateway.http().sendAsync(
+          HttpRequest.newBuilder(gateway.uri("/b/slowhead")).build(), HttpResponse.BodyHandlers.ofString());
+      Poll.until(Duration.ofSeconds(5), "the slow head asked for", () -> started.get() == 1);
+      openThenHalfOpen(gateway); // in the grace too
+      assertTrue(!slow.isDone(), "the slow head not in yet");
+      assertEquals(200, slow.get(10, TimeUnit.SECONDS).statusCode());
+      Thread.sleep(300);
+      assertEquals(List.of("HALF_OPEN"), CutAnswerIT.circuits(gateway),
+          "a try let through while closed does not decide the half-open circuit");
+      assertEquals(502, gateway.get("/b/fail").statusCode(), "the probe");
+      assertEquals(List.of("OPEN"), CutAnswerIT.circuits(gateway), "the failed probe opens it again");
+    } finally {
+      backend.close();
+    }
+  }
+
+  /**
+   * An instance in its startup grace whose circuit is half-open refuses the probe's connection (it went down): the
+   * refusal proves nothing of it, and the circuit opens again rather than closing. (Until 2026-12-06 the grace's
+   * refusal was a success to the breaker library, which closed the half-open circuit on it.)
+   */
+  @Test
+  void aProbeRefusedInTheStartupGraceDoesNotCloseTheCircuit() throws Exception {
+    HttpServer backend = backend(new AtomicInteger());
+    try (GatewayHarness gateway = gateway("", backend,
+        IN_GRACE)) {
+      assertEquals(502, gateway.get("/b/fail").statusCode());
+      assertEquals(502, gateway.get("/b/fail").statusCode());
+      assertEquals(List.of("OPEN"), CutAnswerIT.circuits(gateway));
+      backend.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS); // refuses from now on
+      Poll.until(Duration.ofSeconds(3), "half-open after reset_timeout_ms",
+          () -> CutAnswerIT.circuits(gateway).equals(List.of("HALF_OPEN")));
+      HttpResponse<String> probe = gateway.get("/b/fail");
+      assertTrue(probe.statusCode() == 502 || probe.statusCode() == 503, probe.statusCode() + " " + probe.body());
+      assertEquals(List.of("OPEN"), CutAnswerIT.circuits(gateway), "a refused probe does not close the circuit");
+    } finally {
+      backend.close();
+    }
+  }
+
+  /**
+   * A WebSocket upgrade let through while the circuit was closed, whose 101 comes after it opened and went half-open,
+   * does not close it: as any try, only in the state it was let through in. (Until 2026-12-06 upgrades went through
+   * the breaker library whatever the state, whose success closed the half-open circuit.)
+   */
+  @Test
+  void aSlowUpgradeBegunWhileClosedDoesNotCloseTheCircuit() throws Exception {
+    AtomicInteger started = new AtomicInteger();
+    HttpServer backend = backend(started);
+    try (GatewayHarness gateway = gateway("", backend,
+        "circuit_breaker: {max_failures: 2, reset_timeout_ms: 300, startup_grace_ms: 0}");
+        Socket socket = new Socket("127.0.0.1", gateway.port())) {
+      socket.setSoTimeout(10_000);
+      socket.getOutputStream().write(("GET /b/ws HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+          + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+          .getBytes(StandardCharsets.US_ASCII));
+      Poll.until(Duration.ofSeconds(5), "the upgrade asked for", () -> started.get() == 1);
+      openThenHalfOpen(gateway);
+      String switched = statusLine(socket.getInputStream());
+      assertTrue(switched.startsWith("HTTP/1.1 101 "), switched);
+      Thread.sleep(300);
+      assertEquals(List.of("HALF_OPEN"), CutAnswerIT.circuits(gateway),
+          "an upgrade let through while closed does not decide the half-open circuit");
     } finally {
       backend.close();
     }
@@ -256,6 +343,15 @@ class InstanceCountsIT {
     } finally {
       backend.close();
     }
+  }
+
+  /** Two failures in a row open the circuit (max_failures: 2), which goes half-open after reset_timeout_ms. */
+  static void openThenHalfOpen(GatewayHarness gateway) throws Exception {
+    assertEquals(502, gateway.get("/b/fail").statusCode());
+    assertEquals(502, gateway.get("/b/fail").statusCode());
+    assertEquals(List.of("OPEN"), CutAnswerIT.circuits(gateway), "2 failures in a row open it");
+    Poll.until(Duration.ofSeconds(3), "half-open after reset_timeout_ms",
+        () -> CutAnswerIT.circuits(gateway).equals(List.of("HALF_OPEN")));
   }
 
   /** The status line of the gateway's answer (or what came before the connection closed). */
