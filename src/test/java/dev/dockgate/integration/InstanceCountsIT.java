@@ -57,9 +57,9 @@ class InstanceCountsIT {
   /**
    * A backend by path: {@code /b/slow} a 200 whose chunked body ends 1.5 s after its first chunk; {@code /b/fail}
    * closes its connection without an answer; {@code /b/err} 500; {@code /b/early500} and {@code /b/early200} that
-   * status's head at once, reading none of the body, and its end 2 s later; {@code /b/upload} 200 once the whole body
+   * status's head at once (counted as started), reading none of the body, and its end 2 s later; {@code /b/upload} 200 once the whole body
    * is read; {@code /b/slowhead} a 200 whose head comes 1.5 s after the request; a WebSocket upgrade (any path) its
-   * 101 1.5 s after the request; {@code /b/cutsse} an event stream's head, then its connection closed 50 ms later, before any event.
+   * 101 1.5 s after the request; {@code /b/emptysse} an event stream that ends with no byte; {@code /b/cutsse} an event stream's head, then its connection closed 50 ms later, before any event.
    */
   static HttpServer backend(AtomicInteger slowStarted) throws Exception {
     return vertx.createHttpServer(new HttpServerOptions().setHost("127.0.0.1").setPort(0))
@@ -75,6 +75,7 @@ class InstanceCountsIT {
             case "/b/fail" -> request.connection().close();
             case "/b/err" -> response.setStatusCode(500).end("no\n");
             case "/b/early500", "/b/early200" -> {
+              slowStarted.incrementAndGet();
               request.pause(); // none of the body is read
               response.setStatusCode(path.endsWith("500") ? 500 : 200).setChunked(true).writeHead();
               vertx.setTimer(2000, id -> {
@@ -88,6 +89,7 @@ class InstanceCountsIT {
               slowStarted.incrementAndGet();
               vertx.setTimer(1500, id -> response.end("late\n"));
             }
+            case "/b/emptysse" -> response.setChunked(true).putHeader("content-type", "text/event-stream").end();
             case "/b/cutsse" -> {
               response.setChunked(true).putHeader("content-type", "text/event-stream").writeHead();
               vertx.setTimer(50, id -> request.connection().close());
@@ -286,6 +288,43 @@ class InstanceCountsIT {
   }
 
   /**
+   * The 413 for a chunked body over max_body_bytes after the instance's head is the exchange's status everywhere: the
+   * access log says 413 (not 502), the request is not tried again (on idempotent-looking retries), and the client's
+   * connection, its body unfinished, is closed after the answer rather than read on.
+   */
+  @Test
+  void aBodyOverTheLimitAfterTheHeadIsLogged413NotRetriedAndItsConnectionClosed() throws Exception {
+    AtomicInteger started = new AtomicInteger();
+    HttpServer backend = backend(started);
+    Path log = dir.resolve("access.log");
+    try (GatewayHarness gateway = new GatewayHarness(dir, "  max_body_bytes: 4096\n", """
+        docker: {enabled: false}
+        access_log: {enabled: true, format: json, path: "%s"}
+        routes:
+          - {path_prefix: /b, backend: b, retries: {attempts: 2, backoff_ms: 5}}
+        backends:
+          - {name: b, targets: ["http://127.0.0.1:%d"], %s}
+        """.formatted(log, backend.actualPort(), OPEN_AT_2), 1);
+        Socket socket = new Socket("127.0.0.1", gateway.port())) {
+      socket.setSoTimeout(10_000);
+      OutputStream out = socket.getOutputStream();
+      out.write(("PUT /b/early200 HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n400\r\n"
+          + "x".repeat(1024) + "\r\n").getBytes(StandardCharsets.US_ASCII));
+      Thread.sleep(300); // the instance's head is in
+      out.write(("2000\r\n" + "y".repeat(8192) + "\r\n").getBytes(StandardCharsets.US_ASCII));
+      String answer = readAll(socket.getInputStream()); // to the connection's close (the body never finished)
+      assertTrue(answer.startsWith("HTTP/1.1 413 "), answer);
+      Poll.until(Duration.ofSeconds(5), "the access log's line", () -> AccessLogIT.lines(log).size() == 1);
+      io.vertx.core.json.JsonObject line = new io.vertx.core.json.JsonObject(AccessLogIT.lines(log).get(0));
+      assertEquals(413, line.getInteger("status"), line.encode());
+      assertEquals(1, started.get(), "tried once");
+      assertEquals(List.of("CLOSED"), CutAnswerIT.circuits(gateway));
+    } finally {
+      backend.close();
+    }
+  }
+
+  /**
    * Clients that leave mid-upload (a close, or a TCP reset), while the instance reads the body (no answer yet) or after
    * its head came (none of its body yet): none counted against the instance, whose circuit (open at 2 failures in a
    * row) stays closed.
@@ -343,6 +382,73 @@ class InstanceCountsIT {
     } finally {
       backend.close();
     }
+  }
+
+  /**
+   * Streams that end with no body byte are counted at their end, a success: an event stream's empty 200 (to GET and
+   * HEAD), and over HTTP/2 a gRPC call's trailers-only answer (its error status in its head, no message); between
+   * failures, they keep the circuit (open at 2 failures in a row) closed.
+   */
+  @Test
+  void streamsEndingWithoutABodyByteCountAsSuccesses() throws Exception {
+    HttpServer backend = backend(new AtomicInteger());
+    HttpServer h2 = vertx.createHttpServer(new HttpServerOptions().setHost("127.0.0.1").setPort(0))
+        .requestHandler(request -> {
+          if (request.path().equals("/g/fail")) {
+            request.connection().close();
+          } else { // a trailers-only answer: one HEADERS frame with END_STREAM
+            request.response().putHeader("content-type", "application/grpc").putHeader("grpc-status", "5").end();
+          }
+        })
+        .listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    io.vertx.core.http.HttpClient client = h2cClient();
+    try (GatewayHarness gateway = new GatewayHarness(dir, "  h2c: true\n", """
+        docker: {enabled: false}
+        routes:
+          - {path_prefix: /b, backend: b}
+          - {path_prefix: /g, backend: g}
+        backends:
+          - {name: b, targets: ["http://127.0.0.1:%d"], %s}
+          - {name: g, targets: ["http://127.0.0.1:%d"], protocol: http2, %s}
+        """.formatted(backend.actualPort(), OPEN_AT_2, h2.actualPort(), OPEN_AT_2), 1)) {
+      for (int i = 0; i < 2; i++) {
+        assertEquals(502, gateway.get("/b/fail").statusCode());
+        assertEquals(200, gateway.get("/b/emptysse").statusCode());
+        assertEquals(502, gateway.get("/b/fail").statusCode());
+        assertEquals(200, gateway.send(HttpRequest.newBuilder(gateway.uri("/b/emptysse"))
+            .method("HEAD", HttpRequest.BodyPublishers.noBody()).build()).statusCode());
+      }
+      for (int i = 0; i < 3; i++) {
+        io.vertx.core.http.HttpClientResponse failed = grpc(client, gateway, "/g/fail");
+        assertEquals("14", failed.getHeader("grpc-status"), "the gateway's UNAVAILABLE for its 502");
+        io.vertx.core.http.HttpClientResponse answer = grpc(client, gateway, "/g/Service/Method");
+        assertEquals(200, answer.statusCode());
+        assertEquals("5", answer.getHeader("grpc-status"), "the trailers-only answer's status");
+      }
+      Thread.sleep(200);
+      assertEquals(List.of("CLOSED", "CLOSED"), CutAnswerIT.circuits(gateway),
+          "each failure followed by a stream's success: never 2 in a row");
+    } finally {
+      client.close();
+      h2.close();
+      backend.close();
+    }
+  }
+
+  /** An HTTP/2 client speaking h2c with prior knowledge. */
+  static io.vertx.core.http.HttpClient h2cClient() {
+    return vertx.createHttpClient(new io.vertx.core.http.HttpClientOptions()
+        .setProtocolVersion(io.vertx.core.http.HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false));
+  }
+
+  /** A gRPC-like POST to the gateway over h2c, its answer read to its end. */
+  static io.vertx.core.http.HttpClientResponse grpc(io.vertx.core.http.HttpClient client, GatewayHarness gateway,
+      String path) throws Exception {
+    return client.request(io.vertx.core.http.HttpMethod.POST, gateway.port(), "127.0.0.1", path)
+        .compose(request -> request.putHeader("content-type", "application/grpc").putHeader("te", "trailers")
+            .send(io.vertx.core.buffer.Buffer.buffer(new byte[] {0, 0, 0, 0, 0})))
+        .compose(response -> response.body().map(body -> response))
+        .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
   }
 
   /** Two failures in a row open the circuit (max_failures: 2), which goes half-open after reset_timeout_ms. */
