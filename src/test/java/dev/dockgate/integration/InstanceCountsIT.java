@@ -105,7 +105,10 @@ class InstanceCountsIT {
         .listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
   }
 
-  /** A gateway routing /b to {@code backend} alone, with {@code backendKeys}; {@code serverLines}: as the harness. */
+  /**
+   * A gateway of two routers (a circuit changes state on one event loop while a try reads it on another) routing /b
+   * to {@code backend} alone, with {@code backendKeys}; {@code serverLines}: as the harness.
+   */
   GatewayHarness gateway(String serverLines, HttpServer backend, String backendKeys) {
     return new GatewayHarness(dir, serverLines, """
         docker: {enabled: false}
@@ -113,7 +116,7 @@ class InstanceCountsIT {
           - {path_prefix: /b, backend: b}
         backends:
           - {name: b, targets: ["http://127.0.0.1:%d"], %s}
-        """.formatted(backend.actualPort(), backendKeys), 1);
+        """.formatted(backend.actualPort(), backendKeys), 2);
   }
 
   /**
