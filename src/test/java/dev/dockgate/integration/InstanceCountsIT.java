@@ -57,9 +57,10 @@ class InstanceCountsIT {
   /**
    * A backend by path: {@code /b/slow} a 200 whose chunked body ends 1.5 s after its first chunk; {@code /b/fail}
    * closes its connection without an answer; {@code /b/err} 500; {@code /b/early500} and {@code /b/early200} that
-   * status's head at once (counted as started), reading none of the body, and its end 2 s later; {@code /b/upload} 200 once the whole body
-   * is read; {@code /b/slowhead} a 200 whose head comes 1.5 s after the request; a WebSocket upgrade (any path) its
-   * 101 1.5 s after the request; {@code /b/emptysse} an event stream that ends with no byte; {@code /b/cutsse} an event stream's head, then its connection closed 50 ms later, before any event.
+   * status's head at once (counted as started), reading none of the body, and its end 2 s later; {@code /b/upload} 200
+   * once the whole body is read; {@code /b/slowhead} a 200 whose head comes 1.5 s after the request; a WebSocket
+   * upgrade (any path) its 101 1.5 s after the request; {@code /b/emptysse} an event stream that ends with no byte;
+   * {@code /b/cutsse} an event stream's head, then its connection closed 50 ms later, before any event.
    */
   static HttpServer backend(AtomicInteger slowStarted) throws Exception {
     return vertx.createHttpServer(new HttpServerOptions().setHost("127.0.0.1").setPort(0))
