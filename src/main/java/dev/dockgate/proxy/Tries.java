@@ -9,7 +9,6 @@ import dev.dockgate.tracing.BackendTry;
 import dev.dockgate.tracing.RequestTrace;
 import io.vertx.circuitbreaker.CircuitBreakerState;
 import io.vertx.core.Completable;
-import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpServerRequest;
@@ -163,12 +162,13 @@ final class Tries {
         upstream.instance().port(), retry);
     attempt.span = span;
     Breaker breaker = upstream.breaker();
-    boolean grace = upstream.inStartupGrace(System.nanoTime());
     // The state's generation the try is let through in, read before the state: its success counts in it alone.
     int generation = breaker.generation();
     attempt.generation = generation;
-    // A closed circuit's try runs unguarded and only a failure is reported to it (see Breaker).
-    boolean direct = !grace && breaker.closed();
+    // A closed circuit's try runs unguarded and only a failure is reported to it (see Breaker), in the startup grace
+    // too: through the breaker library, a success (a refusal in the grace among them) would close the circuit whatever
+    // state the try was let through in. A half-open circuit's probe goes through the library, refused or not.
+    boolean direct = breaker.closed();
     Completable<HttpClientResponse> answered = (response, failure) -> {
       Throwable err = failure != null ? failure : failures.unusable(response);
       if (err == null) {
@@ -180,16 +180,18 @@ final class Tries {
         } // relayed: its end counts it (Attempt.run), unless cut by its backend (cutByBackend) or a stream (respond)
         return;
       }
+      if (direct && attempt.unsent && err instanceof java.net.ConnectException
+          && upstream.inStartupGrace(System.nanoTime())) {
+        // Refused in its startup grace: not listening yet, not counted; others are preferred for a moment.
+        afterFailure(attempt, candidates, upstream, retry, span, failures.notListening(upstream));
+        return;
+      }
       // The answer (or the next try) waits for the breaker to have counted the failure: a request
       // on another router's loop right after this answer must find the circuit as it now is.
       breaker.failed(err, direct).onComplete(counted -> afterFailure(attempt, candidates, upstream, retry, span, err));
     };
     if (direct) {
       requests.exchange(attempt, answered); // no future between the backend's answer and this callback
-    } else if (grace) {
-      breaker.circuit().<HttpClientResponse>execute(() -> exchangeInGrace(attempt))
-          .compose(r -> r != null ? Future.succeededFuture(r) : Future.failedFuture(failures.notListening(upstream)))
-          .onComplete(answered);
     } else {
       breaker.execute(false, () -> requests.exchange(attempt)).onComplete(answered);
     }
@@ -300,16 +302,5 @@ final class Tries {
       }
     }
     return j == rest.length ? rest : java.util.Arrays.copyOf(rest, j);
-  }
-
-  /**
-   * The exchange with an instance in its startup grace: a refused connection (nothing sent) is not
-   * the instance failing but its server not listening yet, so the breaker sees no failure (null
-   * stands for it) and {@link TryFailures#notListening} turns it back into a refusal after the breaker.
-   */
-  private Future<HttpClientResponse> exchangeInGrace(Attempt attempt) {
-    return requests.exchange(attempt).recover(err -> err instanceof java.net.ConnectException && attempt.unsent
-        ? Future.succeededFuture()
-        : Future.failedFuture(err));
   }
 }

@@ -95,11 +95,15 @@ final class WebSocketUpgrade {
         upstream.instance().port(), 0);
     String forwardedPrefix = prefix == null ? null : prefix.forwarded(incoming.headers(), exchange.trustedPeer());
     String head = HeaderPolicy.upgradeHead(exchange, uri, host, span, forwardedPrefix);
-    int generation = upstream.breaker().generation();
-    upstream.breaker().circuit().<UpgradeTunnel.Answer>execute(() -> tunnel.request(upstream, origin, head,
+    dev.dockgate.resilience.Breaker breaker = upstream.breaker();
+    // As any try (see Tries): let through in this generation, unguarded while the circuit is closed (through the
+    // library, its success would close a circuit gone half-open meanwhile), through the library else (the probe).
+    int generation = breaker.generation();
+    boolean direct = breaker.closed();
+    breaker.<UpgradeTunnel.Answer>execute(direct, () -> tunnel.request(upstream, origin, head,
         incoming.getHeader("Sec-WebSocket-Key"), incoming.response())).onComplete(ar -> {
       if (ar.failed()) {
-        upstream.breaker().failed(ar.cause(), false);
+        breaker.failed(ar.cause(), direct);
         UpstreamFailure failure = UpstreamFailure.classify(ar.cause(), route.backend());
         if (span != null) {
           span.failed(failure.getClass().getSimpleName(), failure.getMessage());
@@ -113,7 +117,7 @@ final class WebSocketUpgrade {
         exchange.answer(failure.status(), Buffer.buffer(failure.getMessage() + "\n"));
         return;
       }
-      upstream.breaker().succeeded(generation);
+      breaker.succeeded(generation);
       UpgradeTunnel.Answer answer = ar.result();
       if (span != null) {
         span.answered(answer.status());

@@ -26,8 +26,11 @@ public final class Breakers {
     Breaker guarded = new Breaker(breaker);
     // What the policy does not call a failure the library takes as a success, which closes a half-open circuit (its
     // reset() closes it whichever call completes): a call that ended without the instance answering (a full pool, a
-    // client leaving) proves nothing, so while half-open it counts, the probe or a call begun earlier alike. Opening
-    // again for one more reset_timeout_ms on no evidence is the safe side; closing on none is not.
+    // client leaving) proves nothing, so while half-open it counts. Opening again for one more reset_timeout_ms on no
+    // evidence is the safe side; closing on none is not. Only a try while open or half-open (refused, or the probe)
+    // runs through the library: one let through while closed, in a startup grace or a WebSocket upgrade too, runs
+    // unguarded (Tries), so that its success cannot close a circuit gone half-open meanwhile; only its failure is
+    // reported here.
     breaker.failurePolicy(result -> result.failed() && (UpstreamFailure.countsAgainstInstance(result.cause())
         || guarded.state() == CircuitBreakerState.HALF_OPEN));
     // The library calls these as it changes state, holding its lock: the copy follows every change.

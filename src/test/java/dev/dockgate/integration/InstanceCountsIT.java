@@ -43,6 +43,8 @@ class InstanceCountsIT {
   static final Vertx vertx = Vertx.vertx();
   /** A circuit opening at 2 failures in a row, and staying open; no startup grace. */
   static final String OPEN_AT_2 = "circuit_breaker: {max_failures: 2, reset_timeout_ms: 60000, startup_grace_ms: 0}";
+  /** A circuit opening at 2 failures in a row, half-open 300 ms later; in its startup grace for a minute. */
+  static final String IN_GRACE = "circuit_breaker: {max_failures: 2, reset_timeout_ms: 300, startup_grace_ms: 60000}";
 
   @TempDir
   Path dir;
@@ -55,8 +57,10 @@ class InstanceCountsIT {
   /**
    * A backend by path: {@code /b/slow} a 200 whose chunked body ends 1.5 s after its first chunk; {@code /b/fail}
    * closes its connection without an answer; {@code /b/err} 500; {@code /b/early500} and {@code /b/early200} that
-   * status's head at once, reading none of the body, and its end 2 s later; {@code /b/upload} 200 once the whole body
-   * is read; {@code /b/cutsse} an event stream's head, then its connection closed 50 ms later, before any event.
+   * status's head at once (counted as started), reading none of the body, and its end 2 s later; {@code /b/upload} 200
+   * once the whole body is read; {@code /b/slowhead} a 200 whose head comes 1.5 s after the request; a WebSocket
+   * upgrade (any path) its 101 1.5 s after the request; {@code /b/emptysse} an event stream that ends with no byte;
+   * {@code /b/cutsse} an event stream's head, then its connection closed 50 ms later, before any event.
    */
   static HttpServer backend(AtomicInteger slowStarted) throws Exception {
     return vertx.createHttpServer(new HttpServerOptions().setHost("127.0.0.1").setPort(0))
@@ -72,6 +76,7 @@ class InstanceCountsIT {
             case "/b/fail" -> request.connection().close();
             case "/b/err" -> response.setStatusCode(500).end("no\n");
             case "/b/early500", "/b/early200" -> {
+              slowStarted.incrementAndGet();
               request.pause(); // none of the body is read
               response.setStatusCode(path.endsWith("500") ? 500 : 200).setChunked(true).writeHead();
               vertx.setTimer(2000, id -> {
@@ -81,6 +86,11 @@ class InstanceCountsIT {
               });
             }
             case "/b/upload" -> request.body().onSuccess(body -> response.end("got " + body.length() + "\n"));
+            case "/b/slowhead" -> {
+              slowStarted.incrementAndGet();
+              vertx.setTimer(1500, id -> response.end("late\n"));
+            }
+            case "/b/emptysse" -> response.setChunked(true).putHeader("content-type", "text/event-stream").end();
             case "/b/cutsse" -> {
               response.setChunked(true).putHeader("content-type", "text/event-stream").writeHead();
               vertx.setTimer(50, id -> request.connection().close());
@@ -88,10 +98,18 @@ class InstanceCountsIT {
             default -> response.setStatusCode(404).end();
           }
         })
+        .webSocketHandshakeHandler(handshake -> {
+          slowStarted.incrementAndGet();
+          vertx.setTimer(1500, id -> handshake.accept()); // the 101 1.5 s after the upgrade request
+        })
+        .webSocketHandler(ws -> ws.handler(ws::write))
         .listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
   }
 
-  /** A gateway routing /b to {@code backend} alone, with {@code backendKeys}; {@code serverLines}: as the harness. */
+  /**
+   * A gateway of two routers (a circuit changes state on one event loop while a try reads it on another) routing /b
+   * to {@code backend} alone, with {@code backendKeys}; {@code serverLines}: as the harness.
+   */
   GatewayHarness gateway(String serverLines, HttpServer backend, String backendKeys) {
     return new GatewayHarness(dir, serverLines, """
         docker: {enabled: false}
@@ -99,7 +117,7 @@ class InstanceCountsIT {
           - {path_prefix: /b, backend: b}
         backends:
           - {name: b, targets: ["http://127.0.0.1:%d"], %s}
-        """.formatted(backend.actualPort(), backendKeys), 1);
+        """.formatted(backend.actualPort(), backendKeys), 2);
   }
 
   /**
@@ -116,11 +134,7 @@ class InstanceCountsIT {
       CompletableFuture<HttpResponse<String>> slow = gateway.http().sendAsync(
           HttpRequest.newBuilder(gateway.uri("/b/slow")).build(), HttpResponse.BodyHandlers.ofString());
       Poll.until(Duration.ofSeconds(5), "the long answer begun", () -> slowStarted.get() == 1);
-      assertEquals(502, gateway.get("/b/fail").statusCode());
-      assertEquals(502, gateway.get("/b/fail").statusCode());
-      assertEquals(List.of("OPEN"), CutAnswerIT.circuits(gateway), "2 failures in a row open it");
-      Poll.until(Duration.ofSeconds(3), "half-open after reset_timeout_ms",
-          () -> CutAnswerIT.circuits(gateway).equals(List.of("HALF_OPEN")));
+      openThenHalfOpen(gateway);
       assertTrue(!slow.isDone(), "the long answer still streams");
       HttpResponse<String> ended = slow.get(10, TimeUnit.SECONDS);
       assertEquals(200, ended.statusCode());
@@ -132,6 +146,85 @@ class InstanceCountsIT {
       assertEquals(List.of("OPEN"), CutAnswerIT.circuits(gateway), "the failed probe opens it again");
       HttpResponse<String> open = gateway.get("/b/fail");
       assertEquals(503, open.statusCode(), open.body());
+    } finally {
+      backend.close();
+    }
+  }
+
+  /**
+   * The same with a startup grace (startup_grace_ms): a try let through while the circuit was closed, whose head comes
+   * after it opened and went half-open, does not close it. (Until 2026-12-06 tries in their instance's grace went
+   * through the breaker library, whose success at the head closed the half-open circuit whatever state it began in.)
+   */
+  @Test
+  void aSlowHeadBegunWhileClosedInTheStartupGraceDoesNotCloseTheCircuit() throws Exception {
+    AtomicInteger started = new AtomicInteger();
+    HttpServer backend = backend(started);
+    try (GatewayHarness gateway = gateway("", backend,
+        IN_GRACE)) {
+      CompletableFuture<HttpResponse<String>> slow = gateway.http().sendAsync(
+          HttpRequest.newBuilder(gateway.uri("/b/slowhead")).build(), HttpResponse.BodyHandlers.ofString());
+      Poll.until(Duration.ofSeconds(5), "the slow head asked for", () -> started.get() == 1);
+      openThenHalfOpen(gateway); // in the grace too
+      assertTrue(!slow.isDone(), "the slow head not in yet");
+      assertEquals(200, slow.get(10, TimeUnit.SECONDS).statusCode());
+      Thread.sleep(300);
+      assertEquals(List.of("HALF_OPEN"), CutAnswerIT.circuits(gateway),
+          "a try let through while closed does not decide the half-open circuit");
+      assertEquals(502, gateway.get("/b/fail").statusCode(), "the probe");
+      assertEquals(List.of("OPEN"), CutAnswerIT.circuits(gateway), "the failed probe opens it again");
+    } finally {
+      backend.close();
+    }
+  }
+
+  /**
+   * An instance in its startup grace whose circuit is half-open refuses the probe's connection (it went down): the
+   * refusal proves nothing of it, and the circuit opens again rather than closing. (Until 2026-12-06 the grace's
+   * refusal was a success to the breaker library, which closed the half-open circuit on it.)
+   */
+  @Test
+  void aProbeRefusedInTheStartupGraceDoesNotCloseTheCircuit() throws Exception {
+    HttpServer backend = backend(new AtomicInteger());
+    try (GatewayHarness gateway = gateway("", backend,
+        IN_GRACE)) {
+      assertEquals(502, gateway.get("/b/fail").statusCode());
+      assertEquals(502, gateway.get("/b/fail").statusCode());
+      assertEquals(List.of("OPEN"), CutAnswerIT.circuits(gateway));
+      backend.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS); // refuses from now on
+      Poll.until(Duration.ofSeconds(3), "half-open after reset_timeout_ms",
+          () -> CutAnswerIT.circuits(gateway).equals(List.of("HALF_OPEN")));
+      HttpResponse<String> probe = gateway.get("/b/fail");
+      assertTrue(probe.statusCode() == 502 || probe.statusCode() == 503, probe.statusCode() + " " + probe.body());
+      assertEquals(List.of("OPEN"), CutAnswerIT.circuits(gateway), "a refused probe does not close the circuit");
+    } finally {
+      backend.close();
+    }
+  }
+
+  /**
+   * A WebSocket upgrade let through while the circuit was closed, whose 101 comes after it opened and went half-open,
+   * does not close it: as any try, only in the state it was let through in. (Until 2026-12-06 upgrades went through
+   * the breaker library whatever the state, whose success closed the half-open circuit.)
+   */
+  @Test
+  void aSlowUpgradeBegunWhileClosedDoesNotCloseTheCircuit() throws Exception {
+    AtomicInteger started = new AtomicInteger();
+    HttpServer backend = backend(started);
+    try (GatewayHarness gateway = gateway("", backend,
+        "circuit_breaker: {max_failures: 2, reset_timeout_ms: 300, startup_grace_ms: 0}");
+        Socket socket = new Socket("127.0.0.1", gateway.port())) {
+      socket.setSoTimeout(10_000);
+      socket.getOutputStream().write(("GET /b/ws HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+          + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+          .getBytes(StandardCharsets.US_ASCII));
+      Poll.until(Duration.ofSeconds(5), "the upgrade asked for", () -> started.get() == 1);
+      openThenHalfOpen(gateway);
+      String switched = statusLine(socket.getInputStream());
+      assertTrue(switched.startsWith("HTTP/1.1 101 "), switched);
+      Thread.sleep(300);
+      assertEquals(List.of("HALF_OPEN"), CutAnswerIT.circuits(gateway),
+          "an upgrade let through while closed does not decide the half-open circuit");
     } finally {
       backend.close();
     }
@@ -199,6 +292,43 @@ class InstanceCountsIT {
   }
 
   /**
+   * The 413 for a chunked body over max_body_bytes after the instance's head is the exchange's status everywhere: the
+   * access log says 413 (not 502), the request is not tried again (on idempotent-looking retries), and the client's
+   * connection, its body unfinished, is closed after the answer rather than read on.
+   */
+  @Test
+  void aBodyOverTheLimitAfterTheHeadIsLogged413NotRetriedAndItsConnectionClosed() throws Exception {
+    AtomicInteger started = new AtomicInteger();
+    HttpServer backend = backend(started);
+    Path log = dir.resolve("access.log");
+    try (GatewayHarness gateway = new GatewayHarness(dir, "  max_body_bytes: 4096\n", """
+        docker: {enabled: false}
+        access_log: {enabled: true, format: json, path: "%s"}
+        routes:
+          - {path_prefix: /b, backend: b, retries: {attempts: 2, backoff_ms: 5}}
+        backends:
+          - {name: b, targets: ["http://127.0.0.1:%d"], %s}
+        """.formatted(log, backend.actualPort(), OPEN_AT_2), 1);
+        Socket socket = new Socket("127.0.0.1", gateway.port())) {
+      socket.setSoTimeout(10_000);
+      OutputStream out = socket.getOutputStream();
+      out.write(("PUT /b/early200 HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n400\r\n"
+          + "x".repeat(1024) + "\r\n").getBytes(StandardCharsets.US_ASCII));
+      Thread.sleep(300); // the instance's head is in
+      out.write(("2000\r\n" + "y".repeat(8192) + "\r\n").getBytes(StandardCharsets.US_ASCII));
+      String answer = readAll(socket.getInputStream()); // to the connection's close (the body never finished)
+      assertTrue(answer.startsWith("HTTP/1.1 413 "), answer);
+      Poll.until(Duration.ofSeconds(5), "the access log's line", () -> AccessLogIT.lines(log).size() == 1);
+      io.vertx.core.json.JsonObject line = new io.vertx.core.json.JsonObject(AccessLogIT.lines(log).get(0));
+      assertEquals(413, line.getInteger("status"), line.encode());
+      assertEquals(1, started.get(), "tried once");
+      assertEquals(List.of("CLOSED"), CutAnswerIT.circuits(gateway));
+    } finally {
+      backend.close();
+    }
+  }
+
+  /**
    * Clients that leave mid-upload (a close, or a TCP reset), while the instance reads the body (no answer yet) or after
    * its head came (none of its body yet): none counted against the instance, whose circuit (open at 2 failures in a
    * row) stays closed.
@@ -256,6 +386,82 @@ class InstanceCountsIT {
     } finally {
       backend.close();
     }
+  }
+
+  /**
+   * Streams that end with no body byte are counted at their end, a success: an event stream's empty 200 (to GET and
+   * HEAD), and over HTTP/2 a gRPC call's trailers-only answer (its error status in its head, no message); between
+   * failures, they keep the circuit (open at 2 failures in a row) closed.
+   */
+  @Test
+  void streamsEndingWithoutABodyByteCountAsSuccesses() throws Exception {
+    HttpServer backend = backend(new AtomicInteger());
+    HttpServer h2 = vertx.createHttpServer(new HttpServerOptions().setHost("127.0.0.1").setPort(0))
+        .requestHandler(request -> {
+          if (request.path().equals("/g/fail")) {
+            request.connection().close();
+          } else { // a trailers-only answer: one HEADERS frame with END_STREAM
+            request.response().putHeader("content-type", "application/grpc").putHeader("grpc-status", "5").end();
+          }
+        })
+        .listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    io.vertx.core.http.HttpClient client = h2cClient();
+    try (GatewayHarness gateway = new GatewayHarness(dir, "  h2c: true\n", """
+        docker: {enabled: false}
+        routes:
+          - {path_prefix: /b, backend: b}
+          - {path_prefix: /g, backend: g}
+        backends:
+          - {name: b, targets: ["http://127.0.0.1:%d"], %s}
+          - {name: g, targets: ["http://127.0.0.1:%d"], protocol: http2, %s}
+        """.formatted(backend.actualPort(), OPEN_AT_2, h2.actualPort(), OPEN_AT_2), 1)) {
+      for (int i = 0; i < 2; i++) {
+        assertEquals(502, gateway.get("/b/fail").statusCode());
+        assertEquals(200, gateway.get("/b/emptysse").statusCode());
+        assertEquals(502, gateway.get("/b/fail").statusCode());
+        assertEquals(200, gateway.send(HttpRequest.newBuilder(gateway.uri("/b/emptysse"))
+            .method("HEAD", HttpRequest.BodyPublishers.noBody()).build()).statusCode());
+      }
+      for (int i = 0; i < 3; i++) {
+        io.vertx.core.http.HttpClientResponse failed = grpc(client, gateway, "/g/fail");
+        assertEquals("14", failed.getHeader("grpc-status"), "the gateway's UNAVAILABLE for its 502");
+        io.vertx.core.http.HttpClientResponse answer = grpc(client, gateway, "/g/Service/Method");
+        assertEquals(200, answer.statusCode());
+        assertEquals("5", answer.getHeader("grpc-status"), "the trailers-only answer's status");
+      }
+      Thread.sleep(200);
+      assertEquals(List.of("CLOSED", "CLOSED"), CutAnswerIT.circuits(gateway),
+          "each failure followed by a stream's success: never 2 in a row");
+    } finally {
+      client.close();
+      h2.close();
+      backend.close();
+    }
+  }
+
+  /** An HTTP/2 client speaking h2c with prior knowledge. */
+  static io.vertx.core.http.HttpClient h2cClient() {
+    return vertx.createHttpClient(new io.vertx.core.http.HttpClientOptions()
+        .setProtocolVersion(io.vertx.core.http.HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false));
+  }
+
+  /** A gRPC-like POST to the gateway over h2c, its answer read to its end. */
+  static io.vertx.core.http.HttpClientResponse grpc(io.vertx.core.http.HttpClient client, GatewayHarness gateway,
+      String path) throws Exception {
+    return client.request(io.vertx.core.http.HttpMethod.POST, gateway.port(), "127.0.0.1", path)
+        .compose(request -> request.putHeader("content-type", "application/grpc").putHeader("te", "trailers")
+            .send(io.vertx.core.buffer.Buffer.buffer(new byte[] {0, 0, 0, 0, 0})))
+        .compose(response -> response.body().map(body -> response))
+        .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+  }
+
+  /** Two failures in a row open the circuit (max_failures: 2), which goes half-open after reset_timeout_ms. */
+  static void openThenHalfOpen(GatewayHarness gateway) throws Exception {
+    assertEquals(502, gateway.get("/b/fail").statusCode());
+    assertEquals(502, gateway.get("/b/fail").statusCode());
+    assertEquals(List.of("OPEN"), CutAnswerIT.circuits(gateway), "2 failures in a row open it");
+    Poll.until(Duration.ofSeconds(3), "half-open after reset_timeout_ms",
+        () -> CutAnswerIT.circuits(gateway).equals(List.of("HALF_OPEN")));
   }
 
   /** The status line of the gateway's answer (or what came before the connection closed). */
