@@ -16,7 +16,9 @@ import io.vertx.core.json.JsonObject;
  * {@code grpcStatus} is a gRPC call's status as its backend answered it (its {@code grpc-status}, 0 for OK), -1 for
  * anything else (not gRPC, or no status came): in JSON {@code grpc_status}, present only when there is one;
  * {@code cut} is true when the backend cut its answer after a part of it had left (a close or reset mid-body, which
- * cuts the client's answer too): in JSON {@code "cut":"backend"}, present only then.
+ * cuts the client's answer too): in JSON {@code "cut":"backend"}, present only then;
+ * {@code retries} is how many times the request was sent again to another instance after a try failed (its
+ * route's {@code retries}): in JSON {@code retries}, present only when above 0.
  */
 public record TrafficEvent(
     long timestamp,
@@ -34,14 +36,23 @@ public record TrafficEvent(
     long bytes,
     double latencyMs,
     int grpcStatus,
-    boolean cut) {
+    boolean cut,
+    int retries) {
+
+  /** An event of a request sent once (no retry). */
+  public TrafficEvent(long timestamp, String requestId, String client, String consumer, String method, String path,
+      String query, String protocol, String route, String backend, String instance, int status, long bytes,
+      double latencyMs, int grpcStatus, boolean cut) {
+    this(timestamp, requestId, client, consumer, method, path, query, protocol, route, backend, instance, status, bytes,
+        latencyMs, grpcStatus, cut, 0);
+  }
 
   /** An event its backend did not cut. */
   public TrafficEvent(long timestamp, String requestId, String client, String consumer, String method, String path,
       String query, String protocol, String route, String backend, String instance, int status, long bytes,
       double latencyMs, int grpcStatus) {
     this(timestamp, requestId, client, consumer, method, path, query, protocol, route, backend, instance, status, bytes,
-        latencyMs, grpcStatus, false);
+        latencyMs, grpcStatus, false, 0);
   }
 
   /** An event without a gRPC status. */
@@ -49,7 +60,7 @@ public record TrafficEvent(
       String query, String protocol, String route, String backend, String instance, int status, long bytes,
       double latencyMs) {
     this(timestamp, requestId, client, consumer, method, path, query, protocol, route, backend, instance, status, bytes,
-        latencyMs, -1, false);
+        latencyMs, -1, false, 0);
   }
 
   /** The {@code cut} value in JSON of an answer its backend cut. */
@@ -67,19 +78,20 @@ public record TrafficEvent(
 
   /**
    * The event of {@code request}, whose response has just ended (or whose client left, or whose answer was cut:
-   * by its backend when {@code cut}).
+   * by its backend when {@code cut}), sent again {@code retries} times.
    */
   public static TrafficEvent finished(HttpServerRequest request, String requestId, String client, String consumer,
-      String route, String backend, String instance, int status, long arrivalNanos, int grpcStatus, boolean cut) {
+      String route, String backend, String instance, int status, long arrivalNanos, int grpcStatus, boolean cut,
+      int retries) {
     return new TrafficEvent(System.currentTimeMillis(), requestId, client, consumer, request.method().name(), request.path(),
         QueryRedaction.redacted(request.query()), protocol(request.version()), route, backend, instance, status, request.response().bytesWritten(),
-        (System.nanoTime() - arrivalNanos) / 1_000_000.0, grpcStatus, cut);
+        (System.nanoTime() - arrivalNanos) / 1_000_000.0, grpcStatus, cut, retries);
   }
 
   /** This event without a request line (method, path, query, protocol): for a request whose line was not read. */
   public TrafficEvent withoutRequestLine() {
     return new TrafficEvent(timestamp, requestId, client, consumer, null, null, null, null, route, backend, instance,
-        status, bytes, latencyMs, grpcStatus, cut);
+        status, bytes, latencyMs, grpcStatus, cut, retries);
   }
 
   /**
@@ -119,7 +131,8 @@ public record TrafficEvent(
         json.getLong("bytes", 0L),
         json.getDouble("latency_ms", 0.0),
         json.getValue("grpc_status") instanceof Number n ? n.intValue() : -1,
-        CUT_BY_BACKEND.equals(json.getValue("cut")));
+        CUT_BY_BACKEND.equals(json.getValue("cut")),
+        json.getValue("retries") instanceof Number n && n.intValue() > 0 ? n.intValue() : 0);
   }
 
   private static String protocol(io.vertx.core.http.HttpVersion version) {

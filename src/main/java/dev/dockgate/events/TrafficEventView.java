@@ -10,17 +10,18 @@ import java.util.Set;
  * A {@link TrafficEvent} seen as the map behind its JSON object: read-only, its values read from the
  * event's fields when asked for, in the documented order when iterated (and so when encoded). One
  * event per request is published, and most consumers read a few fields: a view saves building a
- * 14-entry map per request (one more with a gRPC status, one more when cut by its backend), and lets the gateway's own consumers take the event itself
+ * 14-entry map per request (one more with a gRPC status, one more when cut by its backend, one more when retried), and lets the gateway's own consumers take the event itself
  * ({@link TrafficEvent#of}). Writing to it throws; {@code copy()} gives a writable JSON object.
  */
 final class TrafficEventView extends AbstractMap<String, Object> {
 
   static final String[] KEYS = {"timestamp", "request_id", "client", "consumer", "method", "path", "query",
-      "protocol", "route", "backend", "instance", "status", "bytes", "latency_ms", "grpc_status", "cut"};
-  /** The keys every event has: all but the last two, which are there only with a value. */
+      "protocol", "route", "backend", "instance", "status", "bytes", "latency_ms", "grpc_status", "cut", "retries"};
+  /** The keys every event has: all but the last three, which are there only with a value. */
   private static final int PLAIN = 14;
   private static final int GRPC_STATUS = 14;
   private static final int CUT = 15;
+  private static final int RETRIES = 16;
 
   private final TrafficEvent event;
 
@@ -44,12 +45,13 @@ final class TrafficEventView extends AbstractMap<String, Object> {
 
   @Override
   public int size() {
-    return PLAIN + (event.grpcStatus() >= 0 ? 1 : 0) + (event.cut() ? 1 : 0);
+    return PLAIN + (event.grpcStatus() >= 0 ? 1 : 0) + (event.cut() ? 1 : 0) + (event.retries() > 0 ? 1 : 0);
   }
 
   /** Whether the key at {@code index} is in this event: the optional ones only when they have a value. */
   private boolean present(int index) {
-    return index < PLAIN || index == GRPC_STATUS && event.grpcStatus() >= 0 || index == CUT && event.cut();
+    return index < PLAIN || index == GRPC_STATUS && event.grpcStatus() >= 0 || index == CUT && event.cut()
+        || index == RETRIES && event.retries() > 0;
   }
 
   @Override
@@ -104,6 +106,7 @@ final class TrafficEventView extends AbstractMap<String, Object> {
       case "latency_ms" -> 13;
       case "grpc_status" -> event.grpcStatus() >= 0 ? GRPC_STATUS : -1;
       case "cut" -> event.cut() ? CUT : -1;
+      case "retries" -> event.retries() > 0 ? RETRIES : -1;
       default -> -1;
     };
   }
@@ -126,6 +129,7 @@ final class TrafficEventView extends AbstractMap<String, Object> {
       case 13 -> event.latencyMs();
       case GRPC_STATUS -> event.grpcStatus();
       case CUT -> TrafficEvent.CUT_BY_BACKEND;
+      case RETRIES -> event.retries();
       default -> null;
     };
   }

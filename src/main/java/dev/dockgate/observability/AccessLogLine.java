@@ -37,8 +37,8 @@ public final class AccessLogLine {
 
   /**
    * The combined log format (client, time, request line, status, bytes, referer and user agent as
-   * "-"), followed by the gateway's own fields as key=value ({@code cut=backend} last, for an answer its backend cut
-   * mid-body). The request line has the target as the
+   * "-"), followed by the gateway's own fields as key=value ({@code retries=N} for a request sent again after a
+   * failed try, {@code cut=backend} last, for an answer its backend cut mid-body). The request line has the target as the
    * client sent it, query included (nginx's {@code $request}), escaped as nginx does; {@code -} when the codec could
    * not read it (the event has no method).
    */
@@ -50,6 +50,7 @@ public final class AccessLogLine {
         + " route=" + dash(e.getString("route")) + " backend=" + dash(e.getString("backend"))
         + " instance=" + dash(e.getString("instance")) + " latency_ms=" + e.getDouble("latency_ms", 0.0)
         + (e.containsKey("grpc_status") ? " grpc_status=" + e.getValue("grpc_status") : "")
+        + (e.containsKey("retries") ? " retries=" + e.getValue("retries") : "")
         + (e.containsKey("cut") ? " cut=" + e.getValue("cut") : "");
   }
 

@@ -162,6 +162,9 @@ public final class MetricsVerticle extends VerticleBase {
     if (event.cut()) {
       meters.cutAnswers().increment();
     }
+    if (event.retries() > 0) {
+      meters.retries().increment(event.retries());
+    }
     meters.duration.record((long) (event.latencyMs() * 1_000_000), TimeUnit.NANOSECONDS);
     meters.bytes.increment(event.bytes());
   }
@@ -178,6 +181,8 @@ public final class MetricsVerticle extends VerticleBase {
     final Counter[] grpcCalls = new Counter[GRPC_CODES.size() + 1];
     /** Answers their backend cut mid-body; made on first use. */
     Counter cutAnswers;
+    /** Tries sent again after a failed one; made on first use. */
+    Counter retries;
 
     RouteMeters(String route, String backend) {
       this.route = route;
@@ -228,6 +233,17 @@ public final class MetricsVerticle extends VerticleBase {
             .register(registry);
       }
       return cutAnswers;
+    }
+
+    /** The counter of requests sent again to another instance after a failed try (the traffic event's {@code retries}). */
+    Counter retries() {
+      if (retries == null) {
+        retries = Counter.builder("gateway.retries")
+            .description("Requests sent again to another instance after a failed try (each retry counts once)")
+            .tags("route", route, "backend", backend)
+            .register(registry);
+      }
+      return retries;
     }
   }
 

@@ -53,6 +53,8 @@ public final class Exchange implements Handler<Void> {
   private boolean lineUnread;
   /** The backend cut its answer after a part of it left (see {@link #cutByBackend}). */
   private boolean cut;
+  /** How many times the request was sent again after a failed try (see {@link #retried}). */
+  private int retries;
   private String consumer;
   private String instance;
   /** The gRPC status the backend answered (or the gateway, for a call it answered itself), or -1. */
@@ -152,6 +154,11 @@ public final class Exchange implements Handler<Void> {
    */
   public void cutByBackend() {
     cut = true;
+  }
+
+  /** The request is sent again to another instance after a failed try: counted in the traffic event. */
+  public void retried() {
+    retries++;
   }
 
   /** The instance that answered (or was tried last), for the traffic event. */
@@ -427,7 +434,7 @@ public final class Exchange implements Handler<Void> {
       backend = pipeline.route().backend();
     }
     TrafficEvent event = TrafficEvent.finished(request, requestId, client, consumer, route, backend, instance, code,
-        arrivalNanos, grpcStatus, cut);
+        arrivalNanos, grpcStatus, cut, retries);
     if (lineUnread) {
       event = event.withoutRequestLine();
     }

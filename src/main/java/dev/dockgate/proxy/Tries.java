@@ -261,6 +261,7 @@ final class Tries {
     upstream.finished();
     attempt.upstream = null;
     attempt.exchange.instance(null);
+    attempt.exchange.retried();
     LOG.fine(() -> "retry " + (retry + 1) + " of " + attempt.incoming.method() + " " + attempt.uri
         + " after " + reason + " on " + upstream.instance());
     if (delay <= 0) {

@@ -56,7 +56,7 @@ class TrafficEventTest {
     assertEquals(7, json.getInteger("no_such_key", 7));
     List<String> keys = new ArrayList<>();
     json.forEach(e -> keys.add(e.getKey()));
-    assertEquals(List.of(TrafficEventView.KEYS).subList(0, 14), keys, "all but grpc_status and cut, which it has not");
+    assertEquals(List.of(TrafficEventView.KEYS).subList(0, 14), keys, "all but grpc_status, cut and retries, which it has not");
   }
 
   @Test
@@ -91,8 +91,17 @@ class TrafficEventTest {
     assertTrue(call.toJson().encode().endsWith(",\"grpc_status\":13,\"cut\":\"backend\"}"), call.toJson().encode());
     List<String> keys = new ArrayList<>();
     call.toJson().forEach(e -> keys.add(e.getKey()));
-    assertEquals(List.of(TrafficEventView.KEYS), keys);
+    assertEquals(List.of(TrafficEventView.KEYS).subList(0, 16), keys, "all but retries");
     assertTrue(!EVENT.toJson().containsKey("cut") && EVENT.toJson().getValue("cut") == null);
+    assertTrue(!EVENT.toJson().containsKey("retries") && EVENT.toJson().getValue("retries") == null);
+    TrafficEvent retried = new TrafficEvent(1L, "r", "::1", null, "GET", "/x", null, "HTTP/1.1", "/", "svc", "svc-2", 200,
+        5L, 0.5, -1, false, 2);
+    assertEquals(2, retried.toJson().getInteger("retries"));
+    assertEquals(retried, TrafficEvent.fromJson(new JsonObject(retried.toJson().encode())));
+    List<String> all = new ArrayList<>();
+    new TrafficEvent(1L, "r", "::1", null, "POST", "/s/M", null, "HTTP/2", "/s", "svc", "svc-1", 200, 9L, 0.5, 13, true, 1)
+        .toJson().forEach(e -> all.add(e.getKey()));
+    assertEquals(List.of(TrafficEventView.KEYS), all, "every key, in the documented order");
     assertFalse(TrafficEvent.fromJson(new JsonObject(EVENT.toJson().encode())).cut());
   }
 

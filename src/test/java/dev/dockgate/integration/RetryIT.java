@@ -98,6 +98,41 @@ class RetryIT {
     assertEquals(0L, gw.stats().getJsonObject("requests_count").getLong("error"));
   }
 
+  /**
+   * Each retry is counted where an operator looks: the traffic event's {@code retries}, {@code gateway_retries_total}
+   * by route and backend, the combined access log's {@code retries=N}; a request answered at its first try has none.
+   * Before, a retry showed nowhere but in client spans.
+   */
+  @Test
+  void retriesAreCountedInTheEventsMetricsAndAccessLog() {
+    GatewayHarness gw = gateway("{attempts: 2, backoff_ms: 1, budget_percent: 100}");
+    List<JsonObject> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+    gw.vertx().eventBus().<JsonObject>consumer(dev.dockgate.events.Addresses.TRAFFIC, m -> events.add(m.body().copy()));
+    assertEquals(Map.of(200, 6), send(gw, "GET", 6)); // round robin: each first try meets the refused instance
+    Poll.until(Duration.ofSeconds(5), "6 events", () -> events.size() == 6);
+    for (JsonObject e : events) {
+      assertEquals(1, e.getInteger("retries"), e.encode());
+    }
+    Poll.until(Duration.ofSeconds(5), "the retries in /metrics\n" + gw.admin("/metrics").body(), () -> gw.admin("/metrics")
+        .body().contains("gateway_retries_total{backend=\"half\",route=\"/r\"} 6.0"));
+
+    events.clear();
+    gateway = null;
+    gw.close();
+    GatewayHarness once = gateway = new GatewayHarness(dir, """
+        docker: {enabled: false}
+        routes:
+          - {path_prefix: /r, backend: one, retries: {attempts: 2, backoff_ms: 1, budget_percent: 100}}
+        backends:
+          - {name: one, targets: [http://127.0.0.1:%d]}
+        """.formatted(live.port()), 1);
+    once.vertx().eventBus().<JsonObject>consumer(dev.dockgate.events.Addresses.TRAFFIC, m -> events.add(m.body().copy()));
+    assertEquals(Map.of(200, 4), send(once, "GET", 4)); // answered at the first try: no retry
+    Poll.until(Duration.ofSeconds(5), "4 events", () -> events.size() == 4);
+    events.forEach(e -> assertTrue(!e.containsKey("retries"), e.encode()));
+    assertTrue(!once.admin("/metrics").body().contains("gateway_retries_total"), "no retry, no series");
+  }
+
   @Test
   void anyRequestRefusedAtConnectIsRetriedSinceNothingWasSent() {
     GatewayHarness gw = gateway("{attempts: 2, backoff_ms: 1, budget_percent: 100}");

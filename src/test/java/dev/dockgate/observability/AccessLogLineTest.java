@@ -74,6 +74,16 @@ class AccessLogLineTest {
   }
 
   @Test
+  void aRetriedRequestSaysItsRetriesBeforeTheCut() {
+    TrafficEvent retried = new TrafficEvent(1764022800123L, "req-4", "::1", null, "GET", "/big", null, "HTTP/1.1",
+        "/", "svc", "svc-2", 200, 32768, 0.5, -1, true, 2);
+    assertTrue(AccessLogLine.format(AccessLogConfig.Format.COMBINED, retried.toJson())
+        .endsWith(" instance=svc-2 latency_ms=0.5 retries=2 cut=backend"));
+    assertTrue(AccessLogLine.format(AccessLogConfig.Format.JSON, retried.toJson())
+        .endsWith(",\"cut\":\"backend\",\"retries\":2}"));
+  }
+
+  @Test
   void theRequestLineIsEscapedAsNginxDoes() {
     TrafficEvent forged = new TrafficEvent(1764022800123L, "req-1", "::1", null, "GET", "/a\"b",
         "q=\" 200 1 \"-\" \"-\"\nx\\y\u007f\u00e9", "HTTP/1.1", null, null, null, 404, 9, 0.25);
