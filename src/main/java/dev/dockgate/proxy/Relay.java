@@ -231,7 +231,9 @@ final class Relay implements Handler<Buffer> {
    * An HTTP/2 answer whose end Vert.x still holds for its client's window: its stream is cut once no more of it was let
    * out for the stall limit ({@code written}: the bytes let out when the timer was armed), as a stall before the end
    * is; the end's write then fails and {@code done} runs. Before, the stream stayed open, its rest held, as long as the
-   * connection lived (its PINGs or other streams keep it).
+   * connection lived (its PINGs or other streams keep it). When Vert.x refuses the reset, having handed the end on to
+   * the connection meanwhile (Netty holding its last bytes for the window), the request is counted then, as one handed
+   * at once is: nothing else would end its wait while the connection lives.
    */
   private void watchEnd(long written) {
     stall = stalls.vertx().setTimer(Math.max(1, stalls.ms()), id -> {
@@ -240,7 +242,7 @@ final class Relay implements Handler<Buffer> {
       if (now != written) {
         watchEnd(now); // it took some: a new limit from now
       } else {
-        to.reset(CUT);
+        to.reset(CUT).onFailure(refused -> failures.ended());
       }
     });
   }
