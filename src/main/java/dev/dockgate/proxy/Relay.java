@@ -58,6 +58,8 @@ final class Relay implements Handler<Buffer> {
   /** System.nanoTime() (| 1) when the client's side last filled; 0: not stalled. */
   private long stalledSince;
   private boolean over;
+  /** The gateway reset the stream whose end was held ({@link #watchEnd}). */
+  private boolean endCut;
   /** The body's first bytes were relayed ({@link Failures#flowing}). */
   private boolean flowing;
 
@@ -86,6 +88,13 @@ final class Relay implements Handler<Buffer> {
 
     /** After {@link #ending}: the answer was wholly handed to the client's connection. */
     void ended();
+
+    /**
+     * After {@link #ending}: the end's write failed, its stream closed before it left: cut by the gateway ({@code cut}:
+     * the held end's stall, RST_STREAM INTERNAL_ERROR), or by its client (its reset, its connection closed). Before
+     * {@code done}.
+     */
+    void endLost(boolean cut);
   }
 
   /** The stall limit of a router's HTTP/2 streams: {@code idle_timeout_ms}, on that router's timers. */
@@ -218,6 +227,7 @@ final class Relay implements Handler<Buffer> {
     sent.onComplete(ar -> {
       cancelStall();
       if (ar.failed()) {
+        failures.endLost(endCut);
         if (last == null) {
           from.request().reset();
         } // else the backend's answer was read whole: its connection goes back to the pool
@@ -242,6 +252,7 @@ final class Relay implements Handler<Buffer> {
       if (now != written) {
         watchEnd(now); // it took some: a new limit from now
       } else {
+        endCut = true;
         to.reset(CUT).onFailure(refused -> failures.ended());
       }
     });

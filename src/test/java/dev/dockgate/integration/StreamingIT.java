@@ -370,6 +370,30 @@ class StreamingIT {
     }
   }
 
+  /**
+   * A gRPC call whose answer's end is held by its client's window and then cut, by the gateway after the idle timeout
+   * (RST_STREAM INTERNAL_ERROR, which its client reports as INTERNAL) or by the client itself (CANCELLED): its traffic
+   * event carries that status, not a success. Before, it said the OK its backend's trailers held (which never left),
+   * and /stats counted the call a success.
+   */
+  @Test
+  void aGrpcCallWhoseHeldEndIsCutIsNoSuccess() throws Exception {
+    try (Window w = new Window(dir, 1_000, "http2"); Http2FloodIT.Connection c = w.request(Window.GRPC)) {
+      w.windowFull(c);
+      Poll.until(Duration.ofSeconds(6), "the stalled stream reset",
+          () -> c.any(f -> f[0] == dev.dockgate.testing.RawHttp2.RST_STREAM && f[1] == 1));
+      io.vertx.core.json.JsonObject line = w.line();
+      assertEquals(13, line.getInteger("grpc_status", -1), "INTERNAL, as its client saw the cut: " + line.encode());
+    }
+    try (Window w = new Window(java.nio.file.Files.createDirectories(dir.resolve("cancelled")), 60_000, "http2");
+        Http2FloodIT.Connection c = w.request(Window.GRPC)) {
+      w.windowFull(c);
+      w.reset(c);
+      io.vertx.core.json.JsonObject line = w.line();
+      assertEquals(1, line.getInteger("grpc_status", -1), "CANCELLED: its client left: " + line.encode());
+    }
+  }
+
   /** A gateway (h2c) in front of a backend answering {@link #SIZE} bytes of a declared length, and its access log. */
   private static final class Window implements AutoCloseable {
     static final int SIZE = 100_000;
@@ -378,8 +402,19 @@ class StreamingIT {
     final GatewayHarness gateway;
 
     Window(Path dir, long idleTimeoutMs) throws Exception {
+      this(dir, idleTimeoutMs, "http1");
+    }
+
+    /** {@code protocol}: the backend's (http2: a gRPC call's answer ends with grpc-status 0 in its trailers). */
+    Window(Path dir, long idleTimeoutMs, String protocol) throws Exception {
       io.vertx.core.http.HttpServer backend = vertx.createHttpServer()
-          .requestHandler(req -> req.response().end(Buffer.buffer(new byte[SIZE])))
+          .requestHandler(req -> {
+            String type = req.getHeader("content-type");
+            if (type != null) {
+              req.response().putHeader("content-type", type).putTrailer("grpc-status", "0"); // a gRPC call's answer
+            }
+            req.response().end(Buffer.buffer(new byte[SIZE]));
+          })
           .listen(0, "127.0.0.1").toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
       log = dir.resolve("access.json");
       gateway = new GatewayHarness(dir, "  h2c: true\n  idle_timeout_ms: " + idleTimeoutMs + "\n", """
@@ -388,14 +423,17 @@ class StreamingIT {
           routes:
             - {path_prefix: /big, backend: big}
           backends:
-            - {name: big, targets: ["http://127.0.0.1:%d"]}
-          """.formatted(log, backend.actualPort()), 1);
+            - {name: big, protocol: %s, targets: ["http://127.0.0.1:%d"]}
+          """.formatted(log, protocol, backend.actualPort()), 1);
     }
 
     /** A raw h2c connection (default windows, none ever opened) asking for the answer on stream 1. */
     Http2FloodIT.Connection request() throws IOException {
       return request(new String[] {"GET", "/big"});
     }
+
+    /** A gRPC call's head (its answer a gRPC one, of the same size). */
+    static final String[] GRPC = {"POST", "/big", "content-type", "application/grpc", "te", "trailers"};
 
     /** The same with {@code head}: method, path, then further fields, name then value. */
     Http2FloodIT.Connection request(String[] head) throws IOException {
