@@ -58,8 +58,10 @@ final class Relay implements Handler<Buffer> {
   /** System.nanoTime() (| 1) when the client's side last filled; 0: not stalled. */
   private long stalledSince;
   private boolean over;
-  /** The gateway reset the stream whose end was held ({@link #watchEnd}). */
+  /** The gateway reset the stream whose end was held ({@link #watchEnd}, {@link #cutHeld}). */
   private boolean endCut;
+  /** The answer's end waits for its client's window: the relay is among its router's {@link HeldEnds}. */
+  private boolean heldEnd;
   /** The body's first bytes were relayed ({@link Failures#flowing}). */
   private boolean flowing;
 
@@ -97,8 +99,11 @@ final class Relay implements Handler<Buffer> {
     void endLost(boolean cut);
   }
 
-  /** The stall limit of a router's HTTP/2 streams: {@code idle_timeout_ms}, on that router's timers. */
-  record Stalls(io.vertx.core.Vertx vertx, long ms) {
+  /**
+   * The stall limit of a router's HTTP/2 streams: {@code idle_timeout_ms}, on that router's timers; {@code held}: that
+   * router's answers whose end waits for its client's window.
+   */
+  record Stalls(io.vertx.core.Vertx vertx, long ms, HeldEnds held) {
   }
 
   private Relay(HttpClientResponse from, HttpServerResponse to, long length, boolean passTrailers, Stalls stalls,
@@ -221,11 +226,17 @@ final class Relay implements Handler<Buffer> {
     if (stalls != null && !sent.isComplete() && to.bytesWritten() < handed) {
       // Vert.x still holds a part for the client's window: counted once it left (done), the stream watched meanwhile
       watchEnd(to.bytesWritten());
+      heldEnd = true;
+      stalls.held().add(this);
     } else {
       failures.ended(); // all of it handed to the connection: counted now
     }
     sent.onComplete(ar -> {
       cancelStall();
+      if (heldEnd) {
+        heldEnd = false;
+        stalls.held().remove(this);
+      }
       if (ar.failed()) {
         failures.endLost(endCut);
         if (last == null) {
@@ -256,6 +267,19 @@ final class Relay implements Handler<Buffer> {
         to.reset(CUT).onFailure(refused -> failures.ended());
       }
     });
+  }
+
+  /**
+   * The router stops, its drain over, and this answer's end still waits for its client's window: counted now, as cut
+   * (its stream's close at the process's exit would come too late for any traffic event), and its stream reset.
+   */
+  void cutHeld() {
+    cancelStall();
+    heldEnd = false;
+    endCut = true;
+    failures.endLost(true);
+    failures.ended();
+    to.reset(CUT);
   }
 
   /** The relay is over: a stall's timer goes. */
