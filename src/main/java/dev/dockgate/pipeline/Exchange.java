@@ -398,6 +398,19 @@ public final class Exchange implements Handler<Void> {
     }
   }
 
+  /**
+   * After {@link #endPending}, before {@link #endWritten}: the end's write failed, the stream closed before it left,
+   * reset by the gateway ({@code cut}: its client took nothing of the held end for the idle timeout) or by its client
+   * (its reset, its connection closed). A gRPC call's status is then the one its client saw, not the one in its
+   * backend's trailers, which never left: INTERNAL (the gateway's RST_STREAM INTERNAL_ERROR, as {@link #grpcCut}) or
+   * CANCELLED (as for a client that leaves before the answer's end). Nothing once counted.
+   */
+  public void endLost(boolean cut) {
+    if (endPending && GrpcAnswer.wanted(request)) {
+      grpcStatus = cut ? GrpcAnswer.INTERNAL : GrpcAnswer.CANCELLED;
+    }
+  }
+
   /** Ends the exchange with a status the response cannot tell (a WebSocket tunnel's 101). */
   public void finish(int status) {
     this.status = status;

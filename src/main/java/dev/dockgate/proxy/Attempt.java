@@ -116,6 +116,12 @@ final class Attempt implements Runnable, Relay.Failures, io.vertx.core.Handler<M
     exchange.endWritten();
   }
 
+  /** The answer's end never left: its traffic event says what its client saw ({@link Exchange#endLost}). */
+  @Override
+  public void endLost(boolean cut) {
+    exchange.endLost(cut);
+  }
+
   /**
    * The first bytes of the answer's body are relayed: a stream counts for its instance now (its head alone showed
    * that the instance took the stream, not that it serves it; a stream cut before this is a failure alone).

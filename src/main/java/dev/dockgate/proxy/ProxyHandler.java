@@ -56,8 +56,8 @@ public final class ProxyHandler implements Terminal {
   private final WebSocketUpgrade upgrades;
 
   public ProxyHandler(Vertx vertx, HttpClient client, ConnectionPool pool, io.vertx.core.net.NetClient tunnels,
-      RouteConfig route, BackendConfig backend, long maxBodyBytes, long idleTimeoutMs, InFlightRequests inFlight,
-      dev.dockgate.resilience.RetryAllowance retryAllowance) {
+      RouteConfig route, BackendConfig backend, long maxBodyBytes, long idleTimeoutMs, HeldEnds heldEnds,
+      InFlightRequests inFlight, dev.dockgate.resilience.RetryAllowance retryAllowance) {
     this.inFlight = inFlight.counter(route.pathPrefix(), route.backend());
     this.maxBodyBytes = maxBodyBytes;
     this.route = route;
@@ -67,7 +67,7 @@ public final class ProxyHandler implements Terminal {
     AnswerDeadlines deadlines = new AnswerDeadlines(vertx, route.timeoutMs());
     UpgradeTunnel tunnel = new UpgradeTunnel(vertx, tunnels, backend, route.timeoutMs());
     this.http2 = backend.http2();
-    Relay.Stalls stalls = idleTimeoutMs > 0 ? new Relay.Stalls(vertx, idleTimeoutMs) : null;
+    Relay.Stalls stalls = idleTimeoutMs > 0 ? new Relay.Stalls(vertx, idleTimeoutMs, heldEnds) : null;
     this.prefix = StrippedPrefix.of(route);
     AnswerHead heads = new AnswerHead(route, serverName, prefix);
     this.failures = new TryFailures(route, maxBodyBytes, this.inFlight, heads);

@@ -58,6 +58,10 @@ final class Relay implements Handler<Buffer> {
   /** System.nanoTime() (| 1) when the client's side last filled; 0: not stalled. */
   private long stalledSince;
   private boolean over;
+  /** The gateway reset the stream whose end was held ({@link #watchEnd}, {@link #cutHeld}). */
+  private boolean endCut;
+  /** The answer's end waits for its client's window: the relay is among its router's {@link HeldEnds}. */
+  private boolean heldEnd;
   /** The body's first bytes were relayed ({@link Failures#flowing}). */
   private boolean flowing;
 
@@ -86,10 +90,20 @@ final class Relay implements Handler<Buffer> {
 
     /** After {@link #ending}: the answer was wholly handed to the client's connection. */
     void ended();
+
+    /**
+     * After {@link #ending}: the end's write failed, its stream closed before it left: cut by the gateway ({@code cut}:
+     * the held end's stall, RST_STREAM INTERNAL_ERROR), or by its client (its reset, its connection closed). Before
+     * {@code done}.
+     */
+    void endLost(boolean cut);
   }
 
-  /** The stall limit of a router's HTTP/2 streams: {@code idle_timeout_ms}, on that router's timers. */
-  record Stalls(io.vertx.core.Vertx vertx, long ms) {
+  /**
+   * The stall limit of a router's HTTP/2 streams: {@code idle_timeout_ms}, on that router's timers; {@code held}: that
+   * router's answers whose end waits for its client's window.
+   */
+  record Stalls(io.vertx.core.Vertx vertx, long ms, HeldEnds held) {
   }
 
   private Relay(HttpClientResponse from, HttpServerResponse to, long length, boolean passTrailers, Stalls stalls,
@@ -212,12 +226,19 @@ final class Relay implements Handler<Buffer> {
     if (stalls != null && !sent.isComplete() && to.bytesWritten() < handed) {
       // Vert.x still holds a part for the client's window: counted once it left (done), the stream watched meanwhile
       watchEnd(to.bytesWritten());
+      heldEnd = true;
+      stalls.held().add(this);
     } else {
       failures.ended(); // all of it handed to the connection: counted now
     }
     sent.onComplete(ar -> {
       cancelStall();
+      if (heldEnd) {
+        heldEnd = false;
+        stalls.held().remove(this);
+      }
       if (ar.failed()) {
+        failures.endLost(endCut);
         if (last == null) {
           from.request().reset();
         } // else the backend's answer was read whole: its connection goes back to the pool
@@ -231,7 +252,9 @@ final class Relay implements Handler<Buffer> {
    * An HTTP/2 answer whose end Vert.x still holds for its client's window: its stream is cut once no more of it was let
    * out for the stall limit ({@code written}: the bytes let out when the timer was armed), as a stall before the end
    * is; the end's write then fails and {@code done} runs. Before, the stream stayed open, its rest held, as long as the
-   * connection lived (its PINGs or other streams keep it).
+   * connection lived (its PINGs or other streams keep it). When Vert.x refuses the reset, having handed the end on to
+   * the connection meanwhile (Netty holding its last bytes for the window), the request is counted then, as one handed
+   * at once is: nothing else would end its wait while the connection lives.
    */
   private void watchEnd(long written) {
     stall = stalls.vertx().setTimer(Math.max(1, stalls.ms()), id -> {
@@ -240,9 +263,23 @@ final class Relay implements Handler<Buffer> {
       if (now != written) {
         watchEnd(now); // it took some: a new limit from now
       } else {
-        to.reset(CUT);
+        endCut = true;
+        to.reset(CUT).onFailure(refused -> failures.ended());
       }
     });
+  }
+
+  /**
+   * The router stops, its drain over, and this answer's end still waits for its client's window: counted now, as cut
+   * (its stream's close at the process's exit would come too late for any traffic event), and its stream reset.
+   */
+  void cutHeld() {
+    cancelStall();
+    heldEnd = false;
+    endCut = true;
+    failures.endLost(true);
+    failures.ended();
+    to.reset(CUT);
   }
 
   /** The relay is over: a stall's timer goes. */

@@ -62,6 +62,8 @@ public final class RouterVerticle extends VerticleBase implements RouterPlacemen
 
   private final BreakerRegistry breakers;
   private final InFlightRequests inFlight;
+  /** This router's HTTP/2 answers whose end waits for its client's window: cut and counted after the drain. */
+  private final dev.dockgate.proxy.HeldEnds heldEnds = new dev.dockgate.proxy.HeldEnds();
   /** The process-wide services the wiring shares with every route's stages (rate-limit buckets, JWKS keys). */
   private final Map<Class<?>, Object> shared;
   private final OpenConnections connections;
@@ -230,7 +232,7 @@ public final class RouterVerticle extends VerticleBase implements RouterPlacemen
       ProxyHandler proxy = new ProxyHandler(vertx, clients.client(route.backend()), clients.pool(route.backend()),
           clients.tunnels(route.backend()),
           route, backends.get(route.backend()),
-          config.server().limits().maxBodyBytes(), initial.server().limits().idleTimeoutMs(), inFlight,
+          config.server().limits().maxBodyBytes(), initial.server().limits().idleTimeoutMs(), heldEnds, inFlight,
           ((dev.dockgate.resilience.RetryAllowances) shared.get(dev.dockgate.resilience.RetryAllowances.class)).of(route));
       Pipeline pipeline = Pipeline.compile(route, Features.ALL, new StageContext(vertx, client, route, shared), proxy);
       terminals.add(proxy);
@@ -590,6 +592,7 @@ public final class RouterVerticle extends VerticleBase implements RouterPlacemen
       drained = Future.join(drained, adminServer.shutdown(drainMs, java.util.concurrent.TimeUnit.MILLISECONDS)).mapEmpty();
     }
     return drained.eventually(() -> {
+      heldEnds.cutAll(); // (their streams' closes would come after the traffic events' consumers stopped)
       if (edge != null) {
         edge.close();
       }

@@ -110,6 +110,42 @@ class ShutdownIT {
     assertFalse(output().contains("Discarding message"), output());
   }
 
+  /**
+   * An h2c answer whose end waits for its client's window when SIGTERM comes (idle timeout 60 s, far off): the drain
+   * timeout (1 s) cuts it, and the request is logged before the process exits, with the bytes that left. Before, its
+   * stream's close came too late (Vert.x closing) and the request was never logged.
+   */
+  @Test
+  @Timeout(60)
+  void anHttp2AnswerWhoseEndIsHeldAtTheDrainTimeoutIsStillLogged(Vertx vertx) throws Exception {
+    HttpServer backend = vertx.createHttpServer()
+        .requestHandler(req -> req.response().end(io.vertx.core.buffer.Buffer.buffer(new byte[100_000])))
+        .listen(0, "127.0.0.1").toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    Path accessLog = dir.resolve("access.log");
+    int port = startGatewayWith("admin_listener: false, drain_delay_ms: 0, h2c: true, idle_timeout_ms: 60000",
+        "access_log: {enabled: true, format: json, path: \"" + accessLog + "\"}\n", backend.actualPort(), Map.of(), false,
+        "-Dgateway.drain.timeout.ms=1000");
+    java.io.ByteArrayOutputStream get = new java.io.ByteArrayOutputStream();
+    dev.dockgate.testing.RawHttp2.frame(get, dev.dockgate.testing.RawHttp2.HEADERS, 0x5, 1,
+        dev.dockgate.testing.RawHttp2.headers("GET", "/slow/big"));
+    try (Http2FloodIT.Connection c = new Http2FloodIT.Connection(port, new byte[0])) {
+      c.send(get);
+      Poll.until(Duration.ofSeconds(10), "the window's 65535 bytes", () -> {
+        synchronized (c.seen) {
+          return c.seen.stream().filter(f -> f[0] == 0 && f[1] == 1).mapToLong(f -> f[3]).sum() == 65535;
+        }
+      });
+      gateway.destroy();
+      assertTrue(gateway.waitFor(10, TimeUnit.SECONDS), "gateway should exit\n" + output());
+    }
+    List<String> lines = Files.readAllLines(accessLog);
+    assertEquals(1, lines.stream().filter(line -> line.contains("/slow/big")).count(),
+        "the held answer's line: " + lines + "\n" + output());
+    io.vertx.core.json.JsonObject line = new io.vertx.core.json.JsonObject(lines.get(0));
+    assertEquals(200, line.getInteger("status"), line.encode());
+    assertTrue(line.getLong("bytes") >= 65535 && line.getLong("bytes") < 100_000, line.encode());
+  }
+
   @Test
   void requestsLongerThanTheDrainTimeoutAreCutAndTheExitStatusIsStillZero(Vertx vertx) throws Exception {
     SlowBackend backend = SlowBackend.start(vertx, BACKEND_DELAY_MS);

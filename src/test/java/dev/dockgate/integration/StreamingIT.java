@@ -311,6 +311,89 @@ class StreamingIT {
     }
   }
 
+  /**
+   * A client that leaves while its answer's end waits for its window (idle timeout 60 s, far off), by resetting its
+   * stream or by closing its connection: the request is counted at once, and once, with the bytes that left.
+   */
+  @Test
+  void anHttp2ClientLeavingWhileItsAnswersEndIsHeldIsCountedAtOnce() throws Exception {
+    for (boolean reset : new boolean[] {true, false}) {
+      try (Window w = new Window(java.nio.file.Files.createDirectories(dir.resolve("reset-" + reset)), 60_000);
+          Http2FloodIT.Connection c = w.request()) {
+        w.windowFull(c);
+        if (reset) {
+          w.reset(c);
+        } else {
+          c.socket.close();
+        }
+        io.vertx.core.json.JsonObject line = w.line();
+        assertEquals(200, line.getInteger("status"), "the status it was sent: " + line.encode());
+        assertTrue(line.getLong("bytes") >= 65535 && line.getLong("bytes") < Window.SIZE, line.encode());
+        assertEquals(1, w.gateway.statsTotal());
+        sleep(300);
+        assertEquals(1, Http2FloodIT.lines(w.log).size(), "counted once: " + Http2FloodIT.lines(w.log));
+      }
+    }
+  }
+
+  /**
+   * A client that opens its window by all of the answer but its last byte, then takes nothing more while its PINGs keep
+   * the connection: the gateway handed the end to the connection meanwhile (Netty holds the last byte for the window),
+   * where no reset reaches it; the request is counted once the idle timeout finds it so, with the bytes handed. Before,
+   * the watch of the held end tried to reset the stream, which Vert.x refuses once the end is handed, and nothing
+   * counted the request for as long as the connection lived.
+   */
+  @Test
+  void anHttp2AnswerWhoseHeldEndWasHandedOnIsCountedAtTheIdleTimeout() throws Exception {
+    try (Window w = new Window(dir, 1_000); Http2FloodIT.Connection c = w.request()) {
+      w.windowFull(c);
+      ByteArrayOutputStream open = new ByteArrayOutputStream();
+      int allButOne = Window.SIZE - 65535 - 1;
+      dev.dockgate.testing.RawHttp2.frame(open, dev.dockgate.testing.RawHttp2.WINDOW_UPDATE, 0, 0,
+          dev.dockgate.testing.RawHttp2.increment(allButOne));
+      dev.dockgate.testing.RawHttp2.frame(open, dev.dockgate.testing.RawHttp2.WINDOW_UPDATE, 0, 1,
+          dev.dockgate.testing.RawHttp2.increment(allButOne));
+      c.send(open);
+      Poll.until(Duration.ofSeconds(5), "all but the last byte", () -> w.received(c) == Window.SIZE - 1);
+      long start = System.nanoTime();
+      while (Http2FloodIT.lines(w.log).isEmpty() && System.nanoTime() - start < 6_000_000_000L) {
+        ByteArrayOutputStream ping = new ByteArrayOutputStream();
+        dev.dockgate.testing.RawHttp2.frame(ping, dev.dockgate.testing.RawHttp2.PING, 0, 0, new byte[8]);
+        c.send(ping); // the connection lives on
+        sleep(200);
+      }
+      assertEquals(1, Http2FloodIT.lines(w.log).size(), "counted within the idle timeouts; " + c.frames());
+      io.vertx.core.json.JsonObject line = new io.vertx.core.json.JsonObject(Http2FloodIT.lines(w.log).get(0));
+      assertEquals(200, line.getInteger("status"), line.encode());
+      assertEquals(Window.SIZE, line.getLong("bytes"), "the bytes handed to the connection: " + line.encode());
+      assertEquals(1, w.gateway.statsTotal());
+    }
+  }
+
+  /**
+   * A gRPC call whose answer's end is held by its client's window and then cut, by the gateway after the idle timeout
+   * (RST_STREAM INTERNAL_ERROR, which its client reports as INTERNAL) or by the client itself (CANCELLED): its traffic
+   * event carries that status, not a success. Before, it said the OK its backend's trailers held (which never left),
+   * and /stats counted the call a success.
+   */
+  @Test
+  void aGrpcCallWhoseHeldEndIsCutIsNoSuccess() throws Exception {
+    try (Window w = new Window(dir, 1_000, "http2"); Http2FloodIT.Connection c = w.request(Window.GRPC)) {
+      w.windowFull(c);
+      Poll.until(Duration.ofSeconds(6), "the stalled stream reset",
+          () -> c.any(f -> f[0] == dev.dockgate.testing.RawHttp2.RST_STREAM && f[1] == 1));
+      io.vertx.core.json.JsonObject line = w.line();
+      assertEquals(13, line.getInteger("grpc_status", -1), "INTERNAL, as its client saw the cut: " + line.encode());
+    }
+    try (Window w = new Window(java.nio.file.Files.createDirectories(dir.resolve("cancelled")), 60_000, "http2");
+        Http2FloodIT.Connection c = w.request(Window.GRPC)) {
+      w.windowFull(c);
+      w.reset(c);
+      io.vertx.core.json.JsonObject line = w.line();
+      assertEquals(1, line.getInteger("grpc_status", -1), "CANCELLED: its client left: " + line.encode());
+    }
+  }
+
   /** A gateway (h2c) in front of a backend answering {@link #SIZE} bytes of a declared length, and its access log. */
   private static final class Window implements AutoCloseable {
     static final int SIZE = 100_000;
@@ -319,8 +402,19 @@ class StreamingIT {
     final GatewayHarness gateway;
 
     Window(Path dir, long idleTimeoutMs) throws Exception {
+      this(dir, idleTimeoutMs, "http1");
+    }
+
+    /** {@code protocol}: the backend's (http2: a gRPC call's answer ends with grpc-status 0 in its trailers). */
+    Window(Path dir, long idleTimeoutMs, String protocol) throws Exception {
       io.vertx.core.http.HttpServer backend = vertx.createHttpServer()
-          .requestHandler(req -> req.response().end(Buffer.buffer(new byte[SIZE])))
+          .requestHandler(req -> {
+            String type = req.getHeader("content-type");
+            if (type != null) {
+              req.response().putHeader("content-type", type).putTrailer("grpc-status", "0"); // a gRPC call's answer
+            }
+            req.response().end(Buffer.buffer(new byte[SIZE]));
+          })
           .listen(0, "127.0.0.1").toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
       log = dir.resolve("access.json");
       gateway = new GatewayHarness(dir, "  h2c: true\n  idle_timeout_ms: " + idleTimeoutMs + "\n", """
@@ -329,18 +423,39 @@ class StreamingIT {
           routes:
             - {path_prefix: /big, backend: big}
           backends:
-            - {name: big, targets: ["http://127.0.0.1:%d"]}
-          """.formatted(log, backend.actualPort()), 1);
+            - {name: big, protocol: %s, targets: ["http://127.0.0.1:%d"]}
+          """.formatted(log, protocol, backend.actualPort()), 1);
     }
 
     /** A raw h2c connection (default windows, none ever opened) asking for the answer on stream 1. */
     Http2FloodIT.Connection request() throws IOException {
+      return request(new String[] {"GET", "/big"});
+    }
+
+    /** A gRPC call's head (its answer a gRPC one, of the same size). */
+    static final String[] GRPC = {"POST", "/big", "content-type", "application/grpc", "te", "trailers"};
+
+    /** The same with {@code head}: method, path, then further fields, name then value. */
+    Http2FloodIT.Connection request(String[] head) throws IOException {
       ByteArrayOutputStream get = new ByteArrayOutputStream();
       dev.dockgate.testing.RawHttp2.frame(get, dev.dockgate.testing.RawHttp2.HEADERS, 0x5, 1,
-          dev.dockgate.testing.RawHttp2.headers("GET", "/big"));
+          dev.dockgate.testing.RawHttp2.headers(head[0], head[1], java.util.Arrays.copyOfRange(head, 2, head.length)));
       Http2FloodIT.Connection c = new Http2FloodIT.Connection(gateway.port(), new byte[0]);
       c.send(get);
       return c;
+    }
+
+    /** The client resets stream 1 (CANCEL). */
+    void reset(Http2FloodIT.Connection c) throws IOException {
+      ByteArrayOutputStream reset = new ByteArrayOutputStream();
+      dev.dockgate.testing.RawHttp2.frame(reset, dev.dockgate.testing.RawHttp2.RST_STREAM, 0, 1, new byte[] {0, 0, 0, 8});
+      c.send(reset);
+    }
+
+    /** The request's access-log line, once logged (within 5 s). */
+    io.vertx.core.json.JsonObject line() {
+      Poll.until(Duration.ofSeconds(5), "its line logged", () -> Http2FloodIT.lines(log).size() == 1);
+      return new io.vertx.core.json.JsonObject(Http2FloodIT.lines(log).get(0));
     }
 
     /** Waits until the stream's window is used up: 65535 bytes of the answer in (the first may take a cold JVM 0.5 s). */
