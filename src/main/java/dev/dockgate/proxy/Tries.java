@@ -124,6 +124,9 @@ final class Tries {
    * common path: it allocates only when the second pick cannot answer.
    */
   static Upstream alternative(InstancePicker picker, Upstream[] others) {
+    if (picker instanceof InstancePicker.RoundRobin turns) {
+      return turns.nextAble(others); // each in turn: the next that can answer
+    }
     Upstream second = picker.pick(others);
     if (second == null || !unavailable(second)) {
       return second;
