@@ -262,8 +262,7 @@ final class Tries {
 
   private void retry(Attempt attempt, Upstream[] others, Upstream upstream, int retry, long delay, String reason) {
     upstream.finished();
-    attempt.upstream = null;
-    attempt.exchange.instance(null);
+    attempt.upstream = null; // the exchange keeps its instance: the last tried until the retry's try starts
     attempt.exchange.retried();
     LOG.fine(() -> "retry " + (retry + 1) + " of " + attempt.incoming.method() + " " + attempt.uri
         + " after " + reason + " on " + upstream.instance());
