@@ -70,7 +70,7 @@ final class BackendRequest {
    */
   Future<HttpClientResponse> exchange(Attempt attempt) {
     Promise<HttpClientResponse> answer = Promise.promise();
-    // Inside the breaker's operation (half-open, startup grace): an answer no client can be given fails it.
+    // Inside the breaker's operation (open or half-open: the probe): an answer no client can be given fails it.
     exchange(attempt, (response, err) -> {
       Throwable refused = err != null ? err : failures.unusable(response);
       if (refused != null) {

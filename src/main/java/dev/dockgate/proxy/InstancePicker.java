@@ -98,5 +98,28 @@ public interface InstancePicker {
       int i = Math.floorMod(next++, candidates.length);
       return candidates[i];
     }
+
+    /**
+     * After {@link #pick} gave an instance that cannot answer, {@code others} being the candidates without it (in
+     * their order): the first after it in turn that can answer, its turn and those passed over taken; null: none can.
+     * A second pick among {@code others} would count from the turn after, landing past the next one: with one
+     * instance of four passed over, one of the other three got a ninth of the requests and the two others four
+     * ninths each.
+     */
+    Upstream nextAble(Upstream[] others) {
+      int n = others.length;
+      if (n == 0) {
+        return null;
+      }
+      int first = Math.floorMod(next - 1, n + 1) % n; // the one after the passed-over pick
+      for (int k = 0; k < n; k++) {
+        Upstream u = others[(first + k) % n];
+        if (!Tries.unavailable(u)) {
+          next += k + 1;
+          return u;
+        }
+      }
+      return null;
+    }
   }
 }

@@ -124,6 +124,9 @@ final class Tries {
    * common path: it allocates only when the second pick cannot answer.
    */
   static Upstream alternative(InstancePicker picker, Upstream[] others) {
+    if (picker instanceof InstancePicker.RoundRobin turns) {
+      return turns.nextAble(others); // each in turn: the next that can answer
+    }
     Upstream second = picker.pick(others);
     if (second == null || !unavailable(second)) {
       return second;
@@ -259,8 +262,7 @@ final class Tries {
 
   private void retry(Attempt attempt, Upstream[] others, Upstream upstream, int retry, long delay, String reason) {
     upstream.finished();
-    attempt.upstream = null;
-    attempt.exchange.instance(null);
+    attempt.upstream = null; // the exchange keeps its instance: the last tried until the retry's try starts
     attempt.exchange.retried();
     LOG.fine(() -> "retry " + (retry + 1) + " of " + attempt.incoming.method() + " " + attempt.uri
         + " after " + reason + " on " + upstream.instance());

@@ -103,7 +103,13 @@ final class WebSocketUpgrade {
     breaker.<UpgradeTunnel.Answer>execute(direct, () -> tunnel.request(upstream, origin, head,
         incoming.getHeader("Sec-WebSocket-Key"), incoming.response())).onComplete(ar -> {
       if (ar.failed()) {
-        breaker.failed(ar.cause(), direct);
+        if (direct && ar.cause() instanceof java.net.ConnectException
+            && upstream.inStartupGrace(System.nanoTime())) {
+          // Refused in its startup grace, as a try (Tries): not listening yet, not counted; passed over for a moment.
+          upstream.passOver(System.nanoTime(), TryFailures.PASS_OVER_NANOS);
+        } else {
+          breaker.failed(ar.cause(), direct);
+        }
         UpstreamFailure failure = UpstreamFailure.classify(ar.cause(), route.backend());
         if (span != null) {
           span.failed(failure.getClass().getSimpleName(), failure.getMessage());

@@ -129,6 +129,41 @@ class CircuitBreakerIT {
   }
 
   @Test
+  void refusedWebSocketUpgradesOfANewInstanceDoNotOpenItsCircuitWithinTheStartupGrace() throws Exception {
+    int late = Ports.free();
+    gateway = new GatewayHarness(dir, """
+        docker: {enabled: false}
+        routes:
+          - {path_prefix: /late, backend: late}
+        backends:
+          - name: late
+            targets: ["http://127.0.0.1:%d"]
+            circuit_breaker: {max_failures: 2, reset_timeout_ms: 60000}
+        """.formatted(late));
+    byte[] upgrade = ("GET /late/ws HTTP/1.1\r\nHost: gw\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+    for (int i = 0; i < 4; i++) {
+      dev.dockgate.testing.RawHttp.Exchange refused = dev.dockgate.testing.RawHttp.exchange(gateway.port(), upgrade, 1,
+          300, 5_000);
+      assertEquals(503, refused.status(), refused.raw());
+      assertTrue(refused.raw().contains("unreachable"), "refused, not a circuit open: " + refused.raw());
+    }
+
+    // The instance's server comes up: its upgrades are served at once, not after the 60 s reset timeout.
+    io.vertx.core.Vertx vertx = io.vertx.core.Vertx.vertx();
+    try {
+      vertx.createHttpServer().webSocketHandler(ws -> ws.handler(ws::write))
+          .listen(late, "127.0.0.1").toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+      dev.dockgate.testing.RawHttp.Exchange up = dev.dockgate.testing.RawHttp.exchange(gateway.port(), upgrade, 1,
+          300, 5_000);
+      assertTrue(up.raw().startsWith("HTTP/1.1 101"), up.raw());
+    } finally {
+      vertx.close();
+    }
+  }
+
+  @Test
   void anInstanceWithAnOpenCircuitIsSkipped() {
     GatewayHarness gw = gateway();
     crashing.drop(true);

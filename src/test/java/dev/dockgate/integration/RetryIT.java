@@ -133,6 +133,26 @@ class RetryIT {
     assertTrue(!once.admin("/metrics").body().contains("gateway_retries_total"), "no retry, no series");
   }
 
+  /**
+   * A client that leaves while its retry waits out its backoff: its event names the instance of its last try, as the
+   * event of any failed try does. Before, the retry had cleared it: {@code "instance":null} with {@code "retries":1}.
+   */
+  @Test
+  void aClientLeavingDuringARetrysBackoffHasTheInstanceOfItsLastTry() {
+    GatewayHarness gw = gateway("{attempts: 1, backoff_ms: 60000, max_backoff_ms: 60000, budget_percent: 100,"
+        + " deadline_ms: 0}");
+    List<JsonObject> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+    gw.vertx().eventBus().<JsonObject>consumer(dev.dockgate.events.Addresses.TRAFFIC, m -> events.add(m.body().copy()));
+    // Round robin: the first try meets the refused instance; the retry waits up to 60 s (full jitter); the client
+    // leaves after 500 ms.
+    dev.dockgate.testing.RawHttp.exchange(gw.port(), "GET /r/x HTTP/1.1\r\nHost: gw\r\n\r\n"
+        .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1), 1, 300, 500);
+    Poll.until(Duration.ofSeconds(5), "the event", () -> events.size() == 1);
+    JsonObject event = events.get(0);
+    assertEquals(1, event.getInteger("retries"), event.encode());
+    assertTrue(event.getString("instance") != null, "the instance of the last try: " + event.encode());
+  }
+
   @Test
   void anyRequestRefusedAtConnectIsRetriedSinceNothingWasSent() {
     GatewayHarness gw = gateway("{attempts: 2, backoff_ms: 1, budget_percent: 100}");

@@ -53,6 +53,39 @@ class InstancePickerTest {
   }
 
   @Test
+  void roundRobinPassingOverAnInstanceThatCannotAnswerSharesItsTurnsEvenly() {
+    io.vertx.core.Vertx vertx = io.vertx.core.Vertx.vertx();
+    try {
+      for (int skipped = 0; skipped < 4; skipped++) {
+        Upstream[] c = new Upstream[4];
+        for (int i = 0; i < c.length; i++) {
+          c[i] = new Upstream(new Instance("id" + i, "i" + i, "127.0.0.1", 9000 + i), dev.dockgate.resilience.Breakers
+              .create(vertx, "i" + i, new dev.dockgate.config.CircuitBreakerConfig(5, 10_000)), 0L, null);
+        }
+        c[skipped].passOver(System.nanoTime(), 60_000_000_000L); // refused in its startup grace a moment ago
+        InstancePicker picker = InstancePicker.of(LoadBalancer.ROUND_ROBIN);
+        Map<Upstream, Integer> hits = new HashMap<>();
+        for (int n = 0; n < 3_000; n++) {
+          Upstream picked = picker.pick(c); // as Tries.attempt does
+          if (Tries.unavailable(picked)) {
+            picked = Tries.alternative(picker, Tries.without(c, picked));
+          }
+          hits.merge(picked, 1, Integer::sum);
+        }
+        Map<Upstream, Integer> even = new HashMap<>();
+        for (Upstream u : c) {
+          if (u != c[skipped]) {
+            even.put(u, 1_000);
+          }
+        }
+        assertEquals(even, hits, "instance " + skipped + " passed over: each other one in turn");
+      }
+    } finally {
+      vertx.close();
+    }
+  }
+
+  @Test
   void randomIsRoughlyUniform() {
     Upstream[] c = upstreams(4);
     Map<Upstream, Integer> hits = draw(InstancePicker.of(LoadBalancer.RANDOM), c, 40_000);
