@@ -387,8 +387,9 @@ public final class BackendClients {
      * read (a 502, `Connection: close`, bytes beyond the answer) left the socket established with no descriptor, no
      * FIN sent, until the backend closed it (for ever if it never does). The shutdown wakes the read still pending
      * on it. Made on the socket itself, not through the channel, whose shutdown of a socket the backend reset has
-     * Netty log the failure. An HTTPS connection closes as it did: its close_notify goes first, and such sockets
-     * were not left behind.
+     * Netty log the failure. An HTTPS connection has its input shut only, so that its close_notify still leaves: a
+     * close made while its answer was read (`Connection: close` from an HTTPS backend, the try made without the
+     * breaker library's extra step) left it established as well, the backend never seeing a FIN.
      */
     @Override
     public void close(io.netty.channel.ChannelHandlerContext ctx, io.netty.channel.ChannelPromise promise) {
@@ -397,10 +398,11 @@ public final class BackendClients {
       }
       io.netty.channel.Channel channel = ctx.channel();
       if (channel.isOpen() && channel instanceof io.netty.channel.unix.UnixChannel unix
-          && unix.fd() instanceof io.netty.channel.unix.Socket socket
-          && ctx.pipeline().get(io.netty.handler.ssl.SslHandler.class) == null) {
+          && unix.fd() instanceof io.netty.channel.unix.Socket socket) {
+        // An HTTPS connection's input alone: its close_notify, which the TLS handler writes on this close, still leaves.
+        boolean tls = ctx.pipeline().get(io.netty.handler.ssl.SslHandler.class) != null;
         try {
-          socket.shutdown(true, true);
+          socket.shutdown(true, !tls);
         } catch (java.io.IOException e) {
           // Not connected any more (the backend reset it): nothing left to shut.
         }
